@@ -1,0 +1,11 @@
+"""CLI verbs for splash (placeholder: being built)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser("splash", help="splash (not yet available)")
+    parser.set_defaults(func=lambda args: 1)

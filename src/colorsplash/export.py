@@ -1,0 +1,82 @@
+"""Export a checkpoint to a single self-contained ONNX file carrying its config as metadata."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from colorsplash.checkpoint import load_checkpoint, read_checkpoint
+from colorsplash.config import CONFIG_METADATA_KEY, ModelConfig
+
+ONNX_INPUT = "image"
+ONNX_OUTPUT = "logits"
+
+
+def _export_graph(model: torch.nn.Module, size: int, path: str) -> None:
+    dummy = torch.zeros(1, 3, size, size)
+    # The legacy TorchScript exporter writes one file with weights inside; the dynamo exporter of this torch
+    # version would put them in a side ``.onnx.data`` file.
+    torch.onnx.export(model, (dummy,), path, input_names=[ONNX_INPUT], output_names=[ONNX_OUTPUT],
+                      dynamic_axes={ONNX_INPUT: {0: "batch"}, ONNX_OUTPUT: {0: "batch"}},
+                      opset_version=17, dynamo=False)
+
+
+def _attach_metadata(path: str, config: ModelConfig, fp16: bool) -> None:
+    import onnx
+
+    proto = onnx.load(path, load_external_data=True)
+    if fp16:
+        from onnx import numpy_helper
+
+        # Store weights as fp16 and cast back to fp32 inside the graph: half the file, fp32 arithmetic.
+        _weights_to_fp16(proto, numpy_helper)
+    proto.metadata_props.clear()
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = CONFIG_METADATA_KEY, config.to_json()
+    proto.producer_name = "colorsplash"
+    onnx.checker.check_model(proto)
+    onnx.save_model(proto, path, save_as_external_data=False)
+
+
+def _weights_to_fp16(proto: object, numpy_helper: object) -> None:
+    import numpy as np
+    import onnx
+
+    graph = proto.graph  # type: ignore[attr-defined]
+    new_inits, casts = [], []
+    for init in graph.initializer:
+        arr = numpy_helper.to_array(init)  # type: ignore[attr-defined]
+        if arr.dtype != np.float32 or arr.size < 1024:
+            new_inits.append(init)
+            continue
+        half = numpy_helper.from_array(arr.astype(np.float16), init.name + "_fp16")  # type: ignore[attr-defined]
+        new_inits.append(half)
+        casts.append(onnx.helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT))
+    del graph.initializer[:]
+    graph.initializer.extend(new_inits)
+    for node in reversed(casts):
+        graph.node.insert(0, node)
+
+
+def export_onnx(checkpoint: str | Path, output: str | Path, fp16: bool = False) -> ModelConfig:
+    """Write ``output`` (one ``.onnx`` file, no side data) from ``checkpoint``; returns the embedded config.
+
+    The graph maps float32 ``N x 3 x S x S`` normalised RGB (input ``image``) to logits ``N x 1 x S x S``
+    (output ``logits``); the ``colorsplash_config`` metadata entry holds the :class:`ModelConfig` as JSON.
+    ``fp16`` stores weights in half precision (about half the size) but computes in float32.
+    """
+    model, config = load_checkpoint(checkpoint)
+    if "metrics" not in config.training:
+        payload = read_checkpoint(checkpoint)
+        config = ModelConfig.from_dict({**payload["model_config"]})
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
+        tmp_path = os.path.join(tmp, "model.onnx")
+        _export_graph(model, config.input_size, tmp_path)
+        _attach_metadata(tmp_path, config, fp16)
+        os.replace(tmp_path, output)
+    return config

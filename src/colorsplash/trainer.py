@@ -1,0 +1,198 @@
+"""The training run: builds model, optimiser and schedule, loops over epochs, resumes, stops early.
+
+Kept apart from :mod:`colorsplash.train` (the pieces) so that each file stays short.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from colorsplash import plots
+from colorsplash.checkpoint import read_checkpoint, save_checkpoint, unwrap
+from colorsplash.config import AugmentConfig, ModelConfig, TrainConfig
+from colorsplash.model import build_model
+from colorsplash.pretrained import init_pretrained
+from colorsplash.train import (
+    Dist,
+    RunState,
+    TrainData,
+    _make_loader,
+    _seed_everything,
+    _setup_distributed,
+    _total_steps,
+    _train_epoch,
+    _write_json,
+    _write_metrics,
+    predict_batches,
+    prepare_data,
+    validate,
+)
+
+log = logging.getLogger(__name__)
+
+# Named recipes; ``colorsplash train --preset pets`` reproduces the bundled model.
+PRESETS: dict[str, dict[str, Any]] = {
+    "pets": {"model": {"arch": "unet-lite0", "input_size": 320, "name": "colorsplash-pets-lite0",
+                       "subject": "pet"},
+             "train": {"epochs": 40, "batch_size": 8, "lr": 2e-3, "dice_weight": 0.5, "val_fraction": 0.15,
+                       "seed": 0, "patience": 12,
+                       "augment": {"color_jitter": True}}},
+}
+
+
+def apply_preset(name: str, mcfg: ModelConfig, tcfg: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
+    """Overlay a named preset on the given configs (the preset wins)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    preset = PRESETS[name]
+    mcfg = dataclasses.replace(mcfg, **preset["model"])
+    tp = dict(preset["train"])
+    aug = dataclasses.replace(tcfg.augment, **tp.pop("augment", {}))
+    tcfg = dataclasses.replace(tcfg, preset=name, augment=aug, **tp)
+    return mcfg, tcfg
+
+
+class Trainer:
+    """One training run in ``tcfg.out_dir``; ``resume=True`` continues from ``last.pt`` there."""
+
+    def __init__(self, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False,
+                 show_progress: bool = True) -> None:
+        self.d: Dist = _setup_distributed()
+        self.run = Path(tcfg.out_dir)
+        self.state = RunState()
+        resume_payload = self._resume_payload() if resume else None
+        if resume_payload is not None:
+            mcfg = ModelConfig.from_dict(resume_payload["model_config"])
+            tcfg = _train_config_from(resume_payload["train_config"], tcfg)
+        self.mcfg, self.cfg = mcfg, tcfg
+        _seed_everything(tcfg.seed + self.d.rank)
+        self.device = torch.device(f"cuda:{self.d.rank % max(torch.cuda.device_count(), 1)}"
+                                   if torch.cuda.is_available() else "cpu")
+        self.data: TrainData = prepare_data(tcfg, mcfg, show_progress and self.d.main)
+        self.model = self._build(resume_payload)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+        total = _total_steps(tcfg, len(self.data.train), self.d.world)
+        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=tcfg.lr, total_steps=total + 1,
+                                                         pct_start=0.1)
+        if resume_payload is not None:
+            self._restore(resume_payload)
+
+    def _resume_payload(self) -> dict[str, Any]:
+        last = self.run / "last.pt"
+        if not last.is_file():
+            raise FileNotFoundError(f"{last}: nothing to resume (no last.pt in {self.run}); start without --resume")
+        return read_checkpoint(last)
+
+    def _build(self, resume_payload: dict[str, Any] | None) -> nn.Module:
+        model = build_model(self.mcfg)
+        if resume_payload is None:
+            init_pretrained(model, self.mcfg.arch)
+        model.to(self.device)
+        if self.cfg.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if self.d.world > 1:
+            model = nn.parallel.DistributedDataParallel(model)
+        return model
+
+    def _restore(self, payload: dict[str, Any]) -> None:
+        unwrap(self.model).load_state_dict(payload["state_dict"])
+        self.opt.load_state_dict(payload["optimizer"])
+        self.sched.load_state_dict(payload["scheduler"])
+        self.state = RunState(**payload["run_state"])
+        torch.set_rng_state(payload["torch_rng"])
+        if self.d.main:
+            log.info("resuming %s after epoch %d (step %d)", self.run, self.state.epoch, self.state.step)
+
+    def _final_config(self, metrics: dict[str, Any]) -> ModelConfig:
+        training = {"data": list(self.cfg.data), "preset": self.cfg.preset, "train_config": self.cfg.to_dict(),
+                    **{k: v for k, v in self.data.summary.items() if k != "val_names"}, "metrics": metrics}
+        return dataclasses.replace(self.mcfg, training=training)
+
+    def _save(self, name: str, resumable: bool) -> None:
+        metrics = {"val_iou": self.state.best_iou if name == "best.pt" else self.state.history[-1]["val_iou"],
+                   "epoch": self.state.best_epoch if name == "best.pt" else self.state.epoch}
+        extra: dict[str, Any] = {"train_config": self.cfg.to_dict()}
+        if resumable:
+            extra.update(optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(),
+                         run_state=dataclasses.asdict(self.state), torch_rng=torch.get_rng_state())
+        save_checkpoint(self.run / name, self.model, self._final_config(metrics), **extra)
+
+    def _validate_and_share(self) -> tuple[float, float]:
+        """Rank 0 validates; the result is broadcast so every rank takes the same stop decision."""
+        result = torch.zeros(2)
+        if self.d.main:
+            result[:] = torch.tensor(validate(self.model, self.data.val, self.cfg, self.device))
+        if self.d.world > 1:
+            dist.broadcast(result, 0)
+        return float(result[0]), float(result[1])
+
+    def _end_epoch(self, train_loss: float, started: float) -> bool:
+        """Validate, log, save; return True when training should stop."""
+        val_iou, val_loss = self._validate_and_share()
+        self.state.epoch += 1
+        self.state.history.append({"epoch": self.state.epoch, "step": self.state.step, "train_loss": train_loss,
+                                   "val_loss": val_loss, "val_iou": val_iou,
+                                   "lr": self.opt.param_groups[0]["lr"], "seconds": time.time() - started})
+        improved = val_iou > self.state.best_iou
+        if improved:
+            self.state.best_iou, self.state.best_epoch = val_iou, self.state.epoch
+        if self.d.main:
+            if improved:
+                self._save("best.pt", resumable=False)
+            self._save("last.pt", resumable=True)
+            _write_metrics(self.run, self.state.history)
+            plots.plot_curves(self.state.history, self.run / "curves.png")
+            log.info("epoch %d: train loss %.4f, val loss %.4f, val IoU %.4f%s", self.state.epoch, train_loss,
+                     val_loss, val_iou, " (best)" if improved else "")
+        out_of_steps = self.cfg.max_steps is not None and self.state.step >= self.cfg.max_steps
+        patience_gone = self.state.epoch - self.state.best_epoch >= self.cfg.patience
+        if patience_gone and self.d.main:
+            log.info("early stop: no IoU gain in %d epochs", self.cfg.patience)
+        return out_of_steps or patience_gone or self.state.epoch >= self.cfg.epochs
+
+    def _write_run_files(self) -> None:
+        self.run.mkdir(parents=True, exist_ok=True)
+        _write_json(self.run / "config.json", {"model": self.mcfg.to_dict(), "train": self.cfg.to_dict(),
+                                               "data": self.data.summary})
+        plots.save_overview(self.data.train, self.run / "overview.png")
+
+    def fit(self) -> RunState:
+        """Train until the epoch budget, ``max_steps`` or patience runs out; returns the final state."""
+        if self.d.main:
+            self._write_run_files()
+        done = self.state.epoch >= self.cfg.epochs
+        while not done:
+            started = time.time()
+            loader = _make_loader(self.data.train, self.cfg, self.d, self.state.epoch)
+            train_loss = _train_epoch(self.model, loader, self.opt, self.sched, self.cfg, self.state,
+                                      self.device, self.d)
+            done = self._end_epoch(train_loss, started)
+        if self.d.main:
+            self._finish()
+        return self.state
+
+    def _finish(self) -> None:
+        best = read_checkpoint(self.run / "best.pt")
+        unwrap(self.model).load_state_dict(best["state_dict"])
+        probs = [p for p, _ in predict_batches(self.model, self.data.val, self.cfg, self.device)]
+        plots.save_val_predictions(self.data.val, probs, self.run / "val_predictions.png")
+        log.info("done: best val IoU %.4f at epoch %d; checkpoints in %s", self.state.best_iou,
+                 self.state.best_epoch, self.run)
+
+
+def _train_config_from(saved: dict[str, Any], current: TrainConfig) -> TrainConfig:
+    """Rebuild the saved TrainConfig exactly: a resumed run finishes the schedule it started with."""
+    saved = dict(saved)
+    saved["augment"] = AugmentConfig(**{**saved["augment"], "zoom": tuple(saved["augment"]["zoom"]),
+                                        "brightness": tuple(saved["augment"]["brightness"])})
+    saved["data"] = tuple(saved["data"])
+    del current  # flags given with --resume are ignored on purpose: the LR schedule depends on them
+    return TrainConfig(**saved)
