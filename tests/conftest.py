@@ -1,0 +1,58 @@
+"""Shared fixtures: small generated models and pictures; real data at ../shared/data (skipped when absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` beside the checkout; tests that need real photos skip cleanly without it."""
+    if not (SHARED_DATA / "feral-cats").is_dir() or not (SHARED_DATA / "oxford-pets").is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained tiny seed U-Net (base 4, depth 2, 64 px) saved as a colorsplash checkpoint."""
+    pytest.importorskip("torch")
+    import torch
+
+    from colorsplash.checkpoint import save_checkpoint
+    from colorsplash.config import SEED_NORMALIZATION, ModelConfig
+    from colorsplash.model import build_model
+
+    torch.manual_seed(0)
+    config = ModelConfig(arch="unet", input_size=64, base_channels=4, depth=2, normalization=SEED_NORMALIZATION,
+                         name="tiny-test", subject="blob", training={"metrics": {"val_iou": 0.0}})
+    path = tmp_path_factory.mktemp("tiny") / "tiny.pt"
+    save_checkpoint(path, build_model(config), config)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx(tiny_checkpoint: Path) -> Path:
+    """The tiny checkpoint exported to ONNX (with its config as metadata)."""
+    from colorsplash.export import export_onnx
+
+    out = tiny_checkpoint.with_suffix(".onnx")
+    export_onnx(tiny_checkpoint, out)
+    return out
+
+
+def make_blob_image(h: int = 120, w: int = 160, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy RGB uint8 ``HxWx3`` picture with a bright ellipse and its 0/1 mask ``HxW``."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:h, :w]
+    cy, cx = h * rng.uniform(0.35, 0.65), w * rng.uniform(0.35, 0.65)
+    mask = (((yy - cy) / (h * 0.25)) ** 2 + ((xx - cx) / (w * 0.2)) ** 2 <= 1).astype(np.uint8)
+    image = rng.integers(0, 90, (h, w, 3)).astype(np.uint8)
+    image[mask == 1] = (220, 120, 40) + rng.integers(0, 30, (int(mask.sum()), 3))
+    return image, mask
