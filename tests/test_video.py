@@ -1,0 +1,380 @@
+"""colorsplash video: round trips keep size, frame rate, frame count and audio; smoothing steadies the alpha;
+bad inputs give one clear line. Every clip is generated here (tiny: 96x64, 20 frames)."""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("imageio_ffmpeg")
+
+from colorsplash.cli import main  # noqa: E402
+from colorsplash.infer import Model, load_model  # noqa: E402
+from colorsplash.options import SplashOptions  # noqa: E402
+from colorsplash.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother  # noqa: E402
+from colorsplash.video import FrameSplasher, splash_video  # noqa: E402
+from colorsplash.video_io import VideoError, _exact_fps, ffmpeg_exe, probe, read_frames  # noqa: E402
+
+H, W, N = 64, 96, 20
+
+
+# ---------------------------------------------------------------- clip generation
+
+def write_clip(path: Path, frames: list[np.ndarray], fps: str = "10", audio: bool = False) -> Path:
+    """Encode RGB uint8 frames with ffmpeg directly (not our writer), optionally with a 440 Hz sine track."""
+    h, w = frames[0].shape[:2]
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+           "-s", f"{w}x{h}", "-framerate", fps, "-i", "pipe:0"]
+    if audio:
+        seconds = len(frames) / float(Fraction(fps))
+        cmd += ["-f", "lavfi", "-t", f"{seconds:.3f}", "-i", "sine=frequency=440:sample_rate=22050", "-c:a", "aac"]
+    if path.suffix == ".avi":
+        cmd += ["-c:v", "mpeg4", "-q:v", "2"]
+    else:
+        cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-pix_fmt", "yuv444p"]
+    subprocess.run(cmd + [str(path)], input=b"".join(f.tobytes() for f in frames), check=True)
+    return path
+
+
+def background(h: int = H, w: int = W, seed: int = 0) -> np.ndarray:
+    """A fixed, smooth, textured greenish background (RGB uint8)."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(20, 110, (h // 8 + 1, w // 8 + 1, 3)).astype(np.uint8)
+    big = np.kron(small, np.ones((8, 8, 1), np.uint8))[:h, :w]
+    big[..., 1] = np.clip(big[..., 1].astype(int) + 40, 0, 255)
+    return big
+
+
+def blob_mask(cx: float, cy: float, h: int = H, w: int = W, r: float = 14) -> np.ndarray:
+    yy, xx = np.mgrid[:h, :w]
+    return (((yy - cy) ** 2 + (xx - cx) ** 2) <= r * r).astype(np.uint8)
+
+
+def moving_subject(n: int = N, step: float = 2.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """An orange disc moving right over a fixed background; returns frames and their true masks."""
+    bg = background()
+    frames, masks = [], []
+    for i in range(n):
+        mask = blob_mask(24 + step * i, H / 2)
+        frame = bg.copy()
+        frame[mask == 1] = (230, 120, 30)
+        frames.append(frame)
+        masks.append(mask)
+    return frames, masks
+
+
+def pan_over_photo(n: int = N, h: int = H, w: int = W) -> list[np.ndarray]:
+    """A window sliding across skimage's chelsea cat photo (a real photo, some motion in every frame)."""
+    data = pytest.importorskip("skimage.data")
+    photo = data.chelsea()[60:60 + h * 2:2, 80:80 + (w + 3 * n) * 2:2]  # half size, then pan 3 px per frame
+    return [np.ascontiguousarray(photo[:, 3 * i:3 * i + w]) for i in range(n)]
+
+
+@pytest.fixture()
+def orange_is_subject(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the model a perfect orange-disc detector (probability from the pixels' colour)."""
+    def fake(self: Model, image: np.ndarray) -> np.ndarray:
+        s = self.config.input_size
+        import cv2
+        small = cv2.resize(image, (s, s), interpolation=cv2.INTER_AREA).astype(np.float32)
+        return np.clip((small[..., 0] - small[..., 2] - 60) / 80, 0, 1).astype(np.float32)
+    monkeypatch.setattr(Model, "predict_lowres", fake)
+
+
+def frame_count(path: Path) -> int:
+    return sum(1 for _ in read_frames(probe(path)))
+
+
+# ---------------------------------------------------------------- round trips
+
+def test_round_trip_keeps_size_fps_and_frame_count(tmp_path: Path, tiny_onnx: Path) -> None:
+    src = write_clip(tmp_path / "moving.mp4", moving_subject()[0], fps="12")
+    out = tmp_path / "out.mp4"
+    result = splash_video(src, out, model=tiny_onnx)
+    info = probe(out)
+    assert (info.width, info.height, info.fps) == (W, H, Fraction(12))
+    assert frame_count(out) == N == result.frames
+    assert not info.has_audio and not result.audio
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["moving.mp4", "out.mp4"]  # no temp files left
+
+
+def test_audio_track_is_kept(tmp_path: Path, tiny_onnx: Path) -> None:
+    src = write_clip(tmp_path / "with audio.mp4", moving_subject()[0], audio=True)
+    out = tmp_path / "out.mkv"
+    assert main(["-q", "video", str(src), "-o", str(out), "--model", str(tiny_onnx)]) == 0
+    info = probe(out)
+    assert info.has_audio and info.audio_codec == "aac"  # copied, not re-encoded
+    assert frame_count(out) == N
+    assert abs(info.duration - N / 10) < 0.15
+
+
+def test_audio_reencoded_when_container_cannot_hold_it(tmp_path: Path, tiny_onnx: Path) -> None:
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=10)[0], audio=True)
+    out = tmp_path / "out.webm"  # WebM accepts only Opus/Vorbis audio: AAC must be re-encoded
+    splash_video(src, out, model=tiny_onnx)
+    info = probe(out)
+    assert info.audio_codec == "opus" and frame_count(out) == 10
+
+
+def test_pan_over_real_photo_odd_size_and_ntsc_rate(tmp_path: Path, tiny_onnx: Path) -> None:
+    frames = [f[:63, :95] for f in pan_over_photo()]  # odd sizes need 4:4:4 in H.264
+    src = write_clip(tmp_path / "pan.mkv", [np.ascontiguousarray(f) for f in frames], fps="30000/1001")
+    out = tmp_path / "pan out.mp4"
+    splash_video(src, out, model=tiny_onnx, options=SplashOptions(effect="sepia"))
+    info = probe(out)
+    assert (info.width, info.height, info.fps) == (95, 63, Fraction(30000, 1001))
+    assert frame_count(out) == N
+
+
+def test_output_is_a_splash(tmp_path: Path, tiny_onnx: Path, orange_is_subject: None) -> None:
+    frames, masks = moving_subject()
+    src = write_clip(tmp_path / "in.mp4", frames)
+    out = tmp_path / "out.mp4"
+    splash_video(src, out, model=tiny_onnx)
+    for i, frame in enumerate(read_frames(probe(out))):
+        f = frame.astype(int)
+        spread = f.max(axis=2) - f.min(axis=2)  # 0 for grey pixels
+        inner = blob_mask(24 + 2.0 * i, H / 2, r=10) == 1
+        outer = blob_mask(24 + 2.0 * i, H / 2, r=19) == 0
+        assert spread[inner].mean() > 120, f"frame {i}: subject lost its colour"
+        assert spread[outer].mean() < 12, f"frame {i}: background not grey"
+    assert i == N - 1 and masks
+
+
+def test_progress_bar_shows_frames(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_clip(tmp_path / "in.avi", moving_subject()[0])
+    assert main(["video", str(src), "-o", str(tmp_path / "out.avi"), "--model", str(tiny_onnx)]) == 0
+    err = capsys.readouterr().err
+    assert f"{N}/{N}" in err and "frame/s" in err
+
+
+# ---------------------------------------------------------------- temporal smoothing
+
+def flicker_fixture(monkeypatch: pytest.MonkeyPatch, seed: int = 0) -> None:
+    """A model whose blob probability is noisy and drops out now and then (what users see as flicker)."""
+    rng = np.random.default_rng(seed)
+
+    def fake(self: Model, image: np.ndarray) -> np.ndarray:
+        s = self.config.input_size
+        blob = blob_mask(s / 2, s / 2, s, s, r=s / 4).astype(np.float32)
+        p = blob * 0.9 + 0.05 + rng.normal(0, 0.15, (s, s)).astype(np.float32)
+        if rng.random() < 0.2:
+            p *= 0.3  # the subject is lost for a frame
+        return np.clip(p, 0, 1).astype(np.float32)
+    monkeypatch.setattr(Model, "predict_lowres", fake)
+
+
+def mean_change(alphas: list[np.ndarray]) -> float:
+    return float(np.mean([np.abs(b - a).mean() for a, b in zip(alphas, alphas[1:], strict=False)]))
+
+
+def test_smoothing_reduces_frame_to_frame_change(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flicker_fixture(monkeypatch)
+    still = [background()] * 30
+    model = load_model(tiny_onnx)
+    raw = [FrameSplasher(model, smoothing=NO_SMOOTHING).alpha(f) for f in still]
+    smoother = FrameSplasher(model)
+    smoothed = [smoother.alpha(f) for f in still]
+    assert mean_change(smoothed) < 0.4 * mean_change(raw)
+    # ... without washing the subject out: the disc centre stays kept, the corners stay grey.
+    assert min(a[H // 2, W // 2] for a in smoothed[5:]) > 0.5
+    assert max(a[2, 2] for a in smoothed[5:]) < 0.5
+
+
+def test_no_smooth_flag_flickers_more(tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = write_clip(tmp_path / "still.mp4", [background()] * N)
+    changes = {}
+    for flag in ([], ["--no-smooth"]):
+        flicker_fixture(monkeypatch, seed=1)
+        out = tmp_path / f"out{len(flag)}.mp4"
+        assert main(["-q", "video", str(src), "-o", str(out), "--model", str(tiny_onnx), *flag]) == 0
+        frames = [f.astype(np.float32) for f in read_frames(probe(out))]
+        changes[bool(flag)] = mean_change(frames)
+    assert changes[False] < 0.6 * changes[True]
+
+
+def test_smoothing_follows_a_moving_subject(tiny_onnx: Path, orange_is_subject: None) -> None:
+    frames, masks = moving_subject(n=16, step=4.0)
+    model = load_model(tiny_onnx)
+
+    def mean_iou(smoothing: SmoothingConfig) -> float:
+        splasher = FrameSplasher(model, smoothing=smoothing)
+        ious = []
+        for frame, mask in zip(frames, masks, strict=True):
+            pred = splasher.alpha(frame) > 0.5
+            ious.append((pred & (mask == 1)).sum() / (pred | (mask == 1)).sum())
+        return float(np.mean(ious))
+
+    compensated = mean_iou(SmoothingConfig())
+    assert compensated > 0.85
+    assert compensated > mean_iou(SmoothingConfig(motion=False, mismatch=10.0)) + 0.03  # plain EMA lags
+
+
+def test_scene_cut_resets_history() -> None:
+    smoother = TemporalSmoother()
+    dark, bright = np.full((H, W, 3), 30, np.uint8), np.full((H, W, 3), 220, np.uint8)
+    dark[10:30, 10:30] = 90
+    ones, zeros = np.ones((32, 32), np.float32), np.zeros((32, 32), np.float32)
+    for _ in range(5):
+        smoother.update(dark, ones)
+    after_cut = smoother.update(bright, zeros)
+    assert smoother.cuts == 1 and after_cut.max() == 0.0
+    assert smoother.update(bright, ones).mean() < 0.5  # history kept again within the new scene
+
+
+def test_exact_fps() -> None:
+    assert _exact_fps(29.97) == Fraction(30000, 1001)
+    assert _exact_fps(23.98) == Fraction(24000, 1001)
+    assert _exact_fps(25.0) == 25 and _exact_fps(12.5) == Fraction(25, 2) and _exact_fps(0) == 0
+
+
+# ---------------------------------------------------------------- bad input and safety
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    code = main(["-q", "video", *args])
+    return code, capsys.readouterr().err.strip().splitlines()
+
+
+def unknown_codec_clip(tmp_path: Path) -> Path:
+    """An AVI whose video FourCC is replaced by one no decoder knows."""
+    good = write_clip(tmp_path / "good.avi", moving_subject(n=3)[0])
+    data = good.read_bytes()
+    assert data.count(b"FMP4") >= 1
+    bad = tmp_path / "unknown.avi"
+    bad.write_bytes(data.replace(b"FMP4", b"ZZZZ"))
+    return bad
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("text", "not a video file"),
+    ("codec", "codec 'ZZZZ' is not supported"),
+    ("zero", "no frames"),
+    ("audio_only", "no video stream"),
+    ("picture", "still picture"),
+    ("missing", "no such file"),
+])
+def test_bad_input_one_line(kind: str, expected: str, tmp_path: Path, tiny_onnx: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / f"{kind}.mp4"
+    if kind == "text":
+        src.write_text("this is not a video\n")
+    elif kind == "codec":
+        src = unknown_codec_clip(tmp_path)
+    elif kind == "zero":
+        src = tmp_path / "zero.y4m"
+        src.write_bytes(b"YUV4MPEG2 W96 H64 F12:1 Ip A1:1 C420jpeg\n")  # a valid header, no frames
+    elif kind == "audio_only":
+        subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "sine", "-t", "0.5", str(src)],
+                       check=True)
+    elif kind == "picture":
+        src = tmp_path / "photo.png"
+        from PIL import Image
+        Image.fromarray(background()).save(src)
+    out = tmp_path / "out dir"
+    out.mkdir()
+    code, lines = run_cli([str(src), "-o", str(out / "out.mp4"), "--model", str(tiny_onnx)], capsys)
+    assert code != 0
+    assert len(lines) == 1 and lines[0].startswith("colorsplash: error: ") and str(src) in lines[0]
+    assert expected in lines[0]
+    assert list(out.iterdir()) == []  # nothing written, no temp file left
+
+
+def test_unwritable_output(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+    code, lines = run_cli([str(src), "-o", str(tmp_path / "no such folder" / "out.mp4"), "--model",
+                           str(tiny_onnx)], capsys)
+    assert code != 0 and len(lines) == 1 and "does not exist" in lines[0]
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if _can_write(locked):
+        pytest.skip("running as root: permissions do not stop writes")
+    code, lines = run_cli([str(src), "-o", str(locked / "out.mp4"), "--model", str(tiny_onnx)], capsys)
+    assert code != 0 and len(lines) == 1 and "cannot write to folder" in lines[0]
+
+
+def _can_write(folder: Path) -> bool:
+    try:
+        (folder / "probe").write_bytes(b"")
+    except OSError:
+        return False
+    (folder / "probe").unlink()
+    return True
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--effect", "transparent"], "transparent"),
+    (["--on-empty", "skip"], "skip"),
+])
+def test_options_video_cannot_honour(args: list[str], expected: str, tmp_path: Path, tiny_onnx: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+    code, lines = run_cli([str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx), *args], capsys)
+    assert code != 0 and len(lines) == 1 and expected in lines[0]
+
+
+def test_refuses_to_overwrite_input_and_bad_extension(tmp_path: Path, tiny_onnx: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+    before = src.read_bytes()
+    code, lines = run_cli([str(src), "-o", str(tmp_path / "." / "in.mp4"), "--model", str(tiny_onnx)], capsys)
+    assert code != 0 and "output is the input" in lines[0]
+    assert src.read_bytes() == before
+    code, lines = run_cli([str(src), "-o", str(tmp_path / "out.gif"), "--model", str(tiny_onnx)], capsys)
+    assert code != 0 and "unsupported output extension" in lines[0]
+
+
+def test_interrupt_leaves_no_partial_output(tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_clip(tmp_path / "in.mp4", moving_subject()[0], audio=True)
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"previous result")
+    calls = {"n": 0}
+    real = FrameSplasher.splash
+
+    def splash_then_interrupt(self: FrameSplasher, frame: np.ndarray) -> np.ndarray:
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return real(self, frame)
+    monkeypatch.setattr(FrameSplasher, "splash", splash_then_interrupt)
+    code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx)], capsys)
+    assert code == 130 and calls["n"] == 8
+    assert out.read_bytes() == b"previous result"  # the old file is untouched, not half-replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]
+
+
+def test_truncated_clip_is_a_clear_error_or_shorter(tmp_path: Path, tiny_onnx: Path) -> None:
+    src = write_clip(tmp_path / "in.avi", moving_subject()[0])
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    out = tmp_path / "out.avi"
+    try:
+        result = splash_video(cut, out, model=tiny_onnx)
+    except VideoError as err:
+        assert str(cut) in str(err)
+        assert not out.exists()
+    else:  # ffmpeg decodes what is there: every readable frame is kept
+        assert 0 < result.frames < N and frame_count(out) == result.frames
+
+
+def test_rotated_phone_clip_comes_out_upright(tmp_path: Path, tiny_onnx: Path) -> None:
+    src = write_clip(tmp_path / "landscape.mp4", moving_subject(n=5)[0])
+    rotated = tmp_path / "phone.mp4"  # same pixels, a 90 degree display-rotation flag as phones write
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-display_rotation", "90", "-i", str(src), "-c", "copy",
+                    str(rotated)], check=True)
+    out = tmp_path / "out.mp4"
+    splash_video(rotated, out, model=tiny_onnx)
+    info = probe(out)
+    assert (info.width, info.height) == (H, W)  # portrait, as players show the input
+    assert frame_count(out) == 5
+
+
+def test_missing_ffmpeg_wheel_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # import now raises ImportError
+    with pytest.raises(VideoError, match=r"pip install 'colorsplash\[video\]'"):
+        ffmpeg_exe()
