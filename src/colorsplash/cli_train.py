@@ -80,7 +80,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume:
         mcfg, tcfg = build_configs(args)
         tcfg = dataclasses.replace(tcfg, out_dir=args.resume)
-        state = Trainer(mcfg, tcfg, resume=True).fit()
+        trainer = Trainer(mcfg, tcfg, resume=True)
     else:
         if not args.data:
             raise ValueError("name at least one data folder (or --resume RUN)")
@@ -88,8 +88,10 @@ def run_train(args: argparse.Namespace) -> int:
         if (Path(tcfg.out_dir) / "last.pt").exists():
             raise ValueError(f"{tcfg.out_dir} already holds a run; pass --resume {tcfg.out_dir} to continue it "
                              "or -o NEW_DIR to start another")
-        state = Trainer(mcfg, tcfg).fit()
-    print(f"best validation IoU {state.best_iou:.4f} (epoch {state.best_epoch}); run folder {tcfg.out_dir}")
+        trainer = Trainer(mcfg, tcfg)
+    state = trainer.fit()
+    if trainer.d.main:  # under torchrun only rank 0 reports
+        print(f"best validation IoU {state.best_iou:.4f} (epoch {state.best_epoch}); run folder {tcfg.out_dir}")
     return 0
 
 
@@ -101,10 +103,13 @@ def _register_evaluate(sub: Any) -> None:
     p.add_argument("-o", "--out", default=None, help="report folder (default eval/<model stem>)")
     p.add_argument("--split", choices=("all", "val", "train"), default="all",
                    help="score only the set's validation or training part (as train would split it)")
-    p.add_argument("--val-fraction", type=float, default=TrainConfig.val_fraction)
-    p.add_argument("--seed", type=int, default=TrainConfig.seed)
-    p.add_argument("--threshold", type=float, default=0.5)
-    p.add_argument("--skip-bad", action="store_true")
+    p.add_argument("--val-fraction", type=float, default=None,
+                   help=f"for --split: default the model's training value, else {TrainConfig.val_fraction}")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"for --split: default the model's training seed, else {TrainConfig.seed}")
+    p.add_argument("--threshold", type=float, default=0.5, help="probability counted as subject")
+    p.add_argument("--worst", type=int, default=8, help="images in the gallery of worst predictions")
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable/mismatched pairs with a warning")
     p.set_defaults(func=run_evaluate)
 
 

@@ -150,7 +150,8 @@ def _in_val(sample: Sample, fraction: float, seed: int) -> bool:
 
 def split_samples(samples: list[Sample], val_fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
     """Train/validation split: a set's own split where it has one, else a seeded ``val_fraction``."""
-    train, val = [], []
+    train: list[Sample] = []
+    val: list[Sample] = []
     for s in samples:
         is_val = s.split == "val" if s.split is not None else _in_val(s, val_fraction, seed)
         (val if is_val else train).append(s)

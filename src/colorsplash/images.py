@@ -38,7 +38,7 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
+            img: Image.Image = Image.open(path)
             if max_pixels is not None and img.width * img.height > max_pixels:
                 raise ImageReadError(
                     f"{path}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "

@@ -74,7 +74,10 @@ _B0_STAGES = (
     _Stage(5, 1, 6, 112, 3), _Stage(5, 2, 6, 192, 4), _Stage(3, 1, 6, 320, 1),
 )
 LITE_SCALES = {"lite0": (1.0, 1.0), "lite1": (1.0, 1.1), "lite2": (1.1, 1.2)}
-_BN = {"eps": 1e-3, "momentum": 0.01}
+def _bn(channels: int) -> nn.BatchNorm2d:
+    """BatchNorm with TensorFlow's defaults, as the ported weights were trained with."""
+    return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
+
 # Stage indices whose outputs feed the decoder (strides 2, 4, 8, 16, 32).
 _TAP_STAGES = (0, 1, 2, 4, 6)
 
@@ -96,11 +99,11 @@ class MBConv(nn.Module):
         self.has_expand = expand != 1
         if self.has_expand:
             self._expand_conv = nn.Conv2d(cin, mid, 1, bias=False)
-            self._bn0 = nn.BatchNorm2d(mid, **_BN)
+            self._bn0 = _bn(mid)
         self._depthwise_conv = nn.Conv2d(mid, mid, kernel, stride, kernel // 2, groups=mid, bias=False)
-        self._bn1 = nn.BatchNorm2d(mid, **_BN)
+        self._bn1 = _bn(mid)
         self._project_conv = nn.Conv2d(mid, cout, 1, bias=False)
-        self._bn2 = nn.BatchNorm2d(cout, **_BN)
+        self._bn2 = _bn(cout)
         self.residual = stride == 1 and cin == cout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -117,7 +120,7 @@ class EfficientNetLite(nn.Module):
         super().__init__()
         width, depth = LITE_SCALES[variant]
         self._conv_stem = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
-        self._bn0 = nn.BatchNorm2d(32, **_BN)
+        self._bn0 = _bn(32)
         blocks: list[MBConv] = []
         self.stage_ends: list[int] = []
         self.stage_channels: list[int] = []
@@ -133,7 +136,7 @@ class EfficientNetLite(nn.Module):
             self.stage_channels.append(cout)
         self._blocks = nn.ModuleList(blocks)
         self._conv_head = nn.Conv2d(cin, 1280, 1, bias=False)
-        self._bn1 = nn.BatchNorm2d(1280, **_BN)
+        self._bn1 = _bn(1280)
         self._fc = nn.Linear(1280, num_classes)
 
     @property

@@ -10,14 +10,15 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
+import cv2  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from skimage.segmentation import mark_boundaries  # noqa: E402
 
 from colorsplash.data import IGNORE  # noqa: E402
 
 
 def _save(fig: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.savefig(tmp, dpi=90, bbox_inches="tight")
     plt.close(fig)
@@ -50,8 +51,14 @@ def _montage(images: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
-def _outlined(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return (mark_boundaries(image, (mask == 1).astype(int), color=(1, 1, 0)) * 255).astype(np.uint8)
+def _outlined(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (255, 255, 0)) -> np.ndarray:
+    """RGB uint8 ``HxWx3`` with the subject's (``mask == 1``) boundary drawn in ``color`` (RGB, default yellow)."""
+    # OpenCV instead of skimage.mark_boundaries: scikit-image is a dev dependency, not a training one.
+    subject = (mask == 1).astype(np.uint8)
+    edge = cv2.morphologyEx(subject, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)).astype(bool)
+    out = image.copy()
+    out[edge] = color
+    return out
 
 
 def save_overview(dataset: Any, path: Path, count: int = 8) -> None:
@@ -81,5 +88,28 @@ def save_val_predictions(dataset: Any, probs: Sequence[np.ndarray], path: Path, 
                                   ("image", "truth", "prediction"), strict=True):
             ax.imshow(img, cmap=None if img.ndim == 3 else "gray", vmin=0, vmax=1)
             ax.set_title(title)
+            ax.axis("off")
+    _save(fig, path)
+
+
+def _display_size(image: np.ndarray, longest: int = 320) -> np.ndarray:
+    h, w = image.shape[:2]
+    scale = longest / max(h, w)
+    if scale >= 1:
+        return image
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_NEAREST)
+
+
+def save_gallery(rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], path: Path) -> None:
+    """One row per ``(title, RGB uint8 HxWx3 image, uint8 HxW truth 0/1/IGNORE, bool HxW prediction)``:
+    image with the predicted outline | truth | prediction. Pictures are shrunk for display only."""
+    fig, axes = plt.subplots(len(rows), 3, figsize=(10, 3.2 * len(rows)), squeeze=False)
+    for ax_row, (title, image, truth, pred) in zip(axes, rows, strict=True):
+        shown = _outlined(image, pred.astype(np.uint8))
+        truth_grey = np.where(truth == IGNORE, 128, truth * 255).astype(np.uint8)
+        panels = (shown, truth_grey, pred.astype(np.uint8) * 255)
+        for ax, img, label in zip(ax_row, panels, (title, "truth", "prediction"), strict=True):
+            ax.imshow(_display_size(img), cmap=None if img.ndim == 3 else "gray", vmin=0, vmax=255)
+            ax.set_title(label, fontsize=9)
             ax.axis("off")
     _save(fig, path)

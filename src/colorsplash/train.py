@@ -109,8 +109,9 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool) -> Tr
 
 
 def _make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) -> DataLoader:
-    sampler = DistributedSampler(ds, d.world, d.rank, shuffle=True, seed=cfg.seed) if d.world > 1 else None
-    if sampler is not None:
+    sampler: DistributedSampler | None = None
+    if d.world > 1:
+        sampler = DistributedSampler(ds, d.world, d.rank, shuffle=True, seed=cfg.seed)
         sampler.set_epoch(epoch)
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
     per_rank = max(1, cfg.batch_size // d.world)
@@ -170,8 +171,14 @@ def _train_epoch(model: nn.Module, loader: DataLoader, opt: torch.optim.Optimize
 
 
 def _total_steps(cfg: TrainConfig, n_train: int, world: int) -> int:
+    """Optimiser steps of the whole run, counted exactly as :func:`_make_loader` batches (the LR schedule
+    raises if stepped past its total)."""
     per_rank = max(1, cfg.batch_size // world)
-    per_epoch = max(1, n_train // (per_rank * world))
+    # DistributedSampler pads every rank to ceil(n / world) samples; the loader drops the last partial batch
+    # only when there is more than one batch's worth.
+    on_rank = -(-n_train // world)
+    drop = n_train > per_rank * world
+    per_epoch = max(1, on_rank // per_rank if drop else -(-on_rank // per_rank))
     total = per_epoch * cfg.epochs
     return min(total, cfg.max_steps) if cfg.max_steps else total
 

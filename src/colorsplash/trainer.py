@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 PRESETS: dict[str, dict[str, Any]] = {
     "pets": {"model": {"arch": "unet-lite0", "input_size": 320, "name": "colorsplash-pets-lite0",
                        "subject": "pet"},
-             "train": {"epochs": 40, "batch_size": 8, "lr": 2e-3, "dice_weight": 0.5, "val_fraction": 0.15,
+             "train": {"epochs": 30, "batch_size": 8, "lr": 2e-3, "dice_weight": 0.5, "val_fraction": 0.15,
                        "seed": 0, "patience": 12,
                        "augment": {"color_jitter": True}}},
 }
@@ -97,7 +97,7 @@ class Trainer:
             init_pretrained(model, self.mcfg.arch)
         model.to(self.device)
         if self.cfg.channels_last:
-            model = model.to(memory_format=torch.channels_last)
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         if self.d.world > 1:
             model = nn.parallel.DistributedDataParallel(model)
         return model
@@ -129,7 +129,8 @@ class Trainer:
         """Rank 0 validates; the result is broadcast so every rank takes the same stop decision."""
         result = torch.zeros(2)
         if self.d.main:
-            result[:] = torch.tensor(validate(self.model, self.data.val, self.cfg, self.device))
+            # The bare network: a DDP forward on rank 0 alone could start a buffer broadcast the others never join.
+            result[:] = torch.tensor(validate(unwrap(self.model), self.data.val, self.cfg, self.device))
         if self.d.world > 1:
             dist.broadcast(result, 0)
         return float(result[0]), float(result[1])
@@ -161,7 +162,7 @@ class Trainer:
     def _write_run_files(self) -> None:
         self.run.mkdir(parents=True, exist_ok=True)
         _write_json(self.run / "config.json", {"model": self.mcfg.to_dict(), "train": self.cfg.to_dict(),
-                                               "data": self.data.summary})
+                                               "data": self.data.summary, "world_size": self.d.world})
         plots.save_overview(self.data.train, self.run / "overview.png")
 
     def fit(self) -> RunState:
@@ -182,7 +183,7 @@ class Trainer:
     def _finish(self) -> None:
         best = read_checkpoint(self.run / "best.pt")
         unwrap(self.model).load_state_dict(best["state_dict"])
-        probs = [p for p, _ in predict_batches(self.model, self.data.val, self.cfg, self.device)]
+        probs = [p for p, _ in predict_batches(unwrap(self.model), self.data.val, self.cfg, self.device)]
         plots.save_val_predictions(self.data.val, probs, self.run / "val_predictions.png")
         log.info("done: best val IoU %.4f at epoch %d; checkpoints in %s", self.state.best_iou,
                  self.state.best_epoch, self.run)

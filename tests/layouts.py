@@ -1,0 +1,47 @@
+"""Writers of tiny data set folders in the three supported layouts (shared by several test modules)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from conftest import make_blob_image
+from PIL import Image
+
+
+def save_picture(path: Path, array: np.ndarray, fmt: str | None = None, **kwargs: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path, format=fmt, **kwargs)
+    return path
+
+
+def make_seed_set(root: Path, n: int = 4, h: int = 48, w: int = 64) -> list[np.ndarray]:
+    """The seed tutorial's layout: ``input/cat<i>.jpg`` + ``mask/mask_cat<i>.jpg`` (greyscale JPEG, so the
+    mask holds compression noise); returns the true 0/1 masks ``h x w``."""
+    masks = []
+    for i in range(n):
+        image, mask = make_blob_image(h, w, seed=i)
+        save_picture(root / "input" / f"cat{i}.jpg", image)
+        save_picture(root / "mask" / f"mask_cat{i}.jpg", mask * 255, quality=70)
+        masks.append(mask)
+    return masks
+
+
+def make_paired_set(root: Path, n: int = 4) -> None:
+    """Paired layout: ``images/p<i>.png`` + ``masks/p<i>.png`` (0/255), 56x40."""
+    for i in range(n):
+        image, mask = make_blob_image(40, 56, seed=10 + i)
+        save_picture(root / "images" / f"p{i}.png", image)
+        save_picture(root / "masks" / f"p{i}.png", mask * 255)
+
+
+def make_oxford_set(root: Path, names: list[str]) -> np.ndarray:
+    """Oxford layout: ``images/<name>.jpg`` + ``trimaps/<name>.png`` (1 pet, 2 background, 3 border), 40x30;
+    returns the trimap every image shares."""
+    trimap = np.full((30, 40), 2, np.uint8)
+    trimap[10:20, 10:30] = 1
+    trimap[9, 10:30] = 3
+    for i, name in enumerate(names):
+        save_picture(root / "images" / f"{name}.jpg", make_blob_image(30, 40, seed=i)[0])
+        save_picture(root / "trimaps" / f"{name}.png", trimap)
+    return trimap

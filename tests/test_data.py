@@ -1,0 +1,161 @@
+"""Data discovery, decoding and splitting on small generated folders of all three layouts."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from layouts import make_oxford_set, make_paired_set, make_seed_set, save_picture
+from PIL import Image
+
+from colorsplash.data import (
+    IGNORE,
+    DataError,
+    Sample,
+    detect_layout,
+    discover,
+    discover_all,
+    load_pair,
+    split_samples,
+)
+from colorsplash.dataset import load_resized
+
+
+def test_seed_layout_thresholds_noisy_jpeg_masks(tmp_path: Path) -> None:
+    truth = make_seed_set(tmp_path)
+    samples = discover(tmp_path)
+    assert detect_layout(tmp_path) == "seed"
+    assert [s.name for s in samples] == ["cat0", "cat1", "cat2", "cat3"]
+    assert all(s.kind == "seed" and s.dataset == tmp_path.name for s in samples)
+    raw = np.asarray(Image.open(samples[0].mask))
+    assert len(np.unique(raw)) > 2, "the fixture must hold JPEG noise for this test to mean anything"
+    for sample, expected in zip(samples, truth, strict=True):
+        image, mask = load_pair(sample)
+        assert image.shape == (48, 64, 3) and image.dtype == np.uint8
+        assert set(np.unique(mask)) <= {0, 1}
+        assert np.mean(mask == expected) > 0.99
+
+
+def test_paired_layout_matches_by_stem_and_reads_splits(tmp_path: Path) -> None:
+    make_paired_set(tmp_path)
+    # Another extension for one mask: matching is by stem, not by full name.
+    (tmp_path / "masks" / "p3.png").rename(tmp_path / "masks" / "p3.bmp")
+    (tmp_path / "splits.tsv").write_text("p0\ttrain\np1\tvalid\np2\ttest\n")
+    samples = discover(tmp_path)
+    assert [(s.name, s.kind, s.split) for s in samples] == [
+        ("p0", "paired", "train"), ("p1", "paired", "val"), ("p2", "paired", "val"), ("p3", "paired", None)]
+    image, mask = load_pair(samples[3])
+    assert image.shape[:2] == mask.shape and set(np.unique(mask)) == {0, 1}
+    train, val = split_samples(samples, val_fraction=0.0, seed=0)
+    assert [s.name for s in val] == ["p1", "p2"] and [s.name for s in train] == ["p0", "p3"]
+
+
+def test_oxford_layout_trimap_and_official_lists(tmp_path: Path) -> None:
+    trimap = make_oxford_set(tmp_path, ["Abyssinian_1", "Abyssinian_2", "Bengal_1"])
+    samples = discover(tmp_path)
+    assert detect_layout(tmp_path) == "oxford"
+    assert all(s.kind == "oxford" and s.split is None for s in samples)  # no lists: seeded split
+    _, mask = load_pair(samples[0])
+    assert np.array_equal(mask == 1, trimap == 1)
+    assert np.array_equal(mask == IGNORE, trimap == 3)
+    assert np.array_equal(mask == 0, trimap == 2)
+
+    (tmp_path / "trainval.txt").write_text("Abyssinian_1 1 1 1\nBengal_1 6 1 2\n")
+    (tmp_path / "test.txt").write_text("# comment\nAbyssinian_2 1 1 1\n")
+    train, val = split_samples(discover(tmp_path), val_fraction=0.99, seed=0)
+    assert [s.name for s in train] == ["Abyssinian_1", "Bengal_1"] and [s.name for s in val] == ["Abyssinian_2"]
+
+
+def test_files_opened_by_content_not_extension(tmp_path: Path) -> None:
+    make_seed_set(tmp_path, n=2)
+    rgba = np.zeros((48, 64, 4), np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, 255
+    rgba[:, :8, 3] = 0  # transparent strip: composited over white
+    save_picture(tmp_path / "input" / "cat0.jpg", rgba, fmt="PNG")
+    save_picture(tmp_path / "input" / "cat1.jpg", np.full((48, 64), 7, np.uint8), fmt="GIF")
+    assert Image.open(tmp_path / "input" / "cat1.jpg").format == "GIF"
+    png, _ = load_pair(discover(tmp_path)[0])
+    gif, _ = load_pair(discover(tmp_path)[1])
+    assert png.shape == gif.shape == (48, 64, 3)
+    assert tuple(png[20, 30]) == (200, 0, 0) and tuple(png[20, 2]) == (255, 255, 255)
+    assert np.all(gif == 7)
+
+
+def test_exif_orientation_applied(tmp_path: Path) -> None:
+    stored = np.zeros((40, 60, 3), np.uint8)
+    stored[:, :30] = (255, 0, 0)  # left half red as stored
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    buf = io.BytesIO()
+    Image.fromarray(stored).save(buf, format="JPEG", exif=exif, quality=95)
+    (tmp_path / "input").mkdir()
+    (tmp_path / "input" / "a.jpg").write_bytes(buf.getvalue())
+    save_picture(tmp_path / "mask" / "mask_a.jpg", np.zeros((60, 40), np.uint8))  # mask in display orientation
+    image, mask = load_pair(discover(tmp_path)[0])
+    assert image.shape == (60, 40, 3) and mask.shape == (60, 40)
+    assert image[5, 20, 0] > 200 and image[5, 20, 2] < 60  # the stored left half is now on top
+    assert image[55, 20, 0] < 60
+
+
+def test_image_without_mask_names_file_and_skip_bad(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    make_seed_set(tmp_path, n=3)
+    (tmp_path / "mask" / "mask_cat1.jpg").unlink()
+    with pytest.raises(DataError, match=r"cat1\.jpg.*--skip-bad"):
+        discover(tmp_path)
+    with caplog.at_level(logging.WARNING):
+        samples = discover(tmp_path, skip_bad=True)
+    assert [s.name for s in samples] == ["cat0", "cat2"]
+    assert "cat1" in caplog.text
+
+
+def test_mask_of_another_size_and_unreadable_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    make_seed_set(tmp_path, n=4)
+    save_picture(tmp_path / "mask" / "mask_cat1.jpg", np.zeros((10, 10), np.uint8))
+    (tmp_path / "input" / "cat2.jpg").write_bytes(b"this is not a picture")
+    (tmp_path / "input" / "cat3.jpg").write_bytes(b"")
+    samples = discover(tmp_path)
+    with pytest.raises(DataError, match=r"mask_cat1\.jpg.*10x10.*64x48"):
+        load_pair(samples[1])
+    with pytest.raises(DataError, match=r"cat2\.jpg.*--skip-bad"):
+        load_pair(samples[2])
+    with pytest.raises(DataError, match=r"cat3\.jpg.*empty"):
+        load_pair(samples[3])
+    with pytest.raises(DataError, match=r"mask_cat1\.jpg"):
+        load_resized(samples, 32, show_progress=False)
+    with caplog.at_level(logging.WARNING):
+        images, masks, kept = load_resized(samples, 32, skip_bad=True, show_progress=False)
+    assert [s.name for s in kept] == ["cat0"] and images.shape == (1, 32, 32, 3) and masks.shape == (1, 32, 32)
+    assert "skipped 3 bad pair(s)" in caplog.text and "cat2.jpg" in caplog.text
+
+
+def test_empty_and_unknown_folders(tmp_path: Path) -> None:
+    (tmp_path / "empty" / "input").mkdir(parents=True)
+    (tmp_path / "empty" / "mask").mkdir()
+    with pytest.raises(DataError, match=r"empty.*no image/mask pairs"):
+        discover(tmp_path / "empty")
+    (tmp_path / "other").mkdir()
+    with pytest.raises(DataError, match=r"other.*no known data layout"):
+        discover(tmp_path / "other")
+    with pytest.raises(DataError, match="not found"):
+        discover(tmp_path / "missing")
+
+
+def test_seeded_split_is_reproducible_and_order_free(tmp_path: Path) -> None:
+    samples = [Sample(Path(f"i{i}.jpg"), Path(f"m{i}.png"), "seed", "set") for i in range(400)]
+    train, val = split_samples(samples, 0.25, seed=3)
+    assert 70 < len(val) < 130 and len(train) + len(val) == 400
+    again = split_samples(list(reversed(samples)), 0.25, seed=3)[1]
+    assert {s.name for s in again} == {s.name for s in val}
+    other = split_samples(samples, 0.25, seed=4)[1]
+    assert {s.name for s in other} != {s.name for s in val}
+    assert split_samples(samples, 0.0, seed=3)[1] == []
+
+
+def test_several_sets_in_one_run(tmp_path: Path) -> None:
+    make_seed_set(tmp_path / "seedset", n=2)
+    make_paired_set(tmp_path / "pairs", n=3)
+    samples = discover_all([tmp_path / "seedset", tmp_path / "pairs"])
+    assert [(s.dataset, s.kind) for s in samples] == [("seedset", "seed")] * 2 + [("pairs", "paired")] * 3

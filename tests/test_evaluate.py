@@ -1,0 +1,141 @@
+"""Evaluation at original resolution: scores, summaries, split selection, report files."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from layouts import make_oxford_set, make_paired_set, make_seed_set, save_picture
+
+from colorsplash.cli import main
+from colorsplash.data import IGNORE, discover, discover_all, split_samples
+from colorsplash.evaluate import (
+    ImageScore,
+    evaluate_model,
+    load_predictor,
+    select_split,
+    summarize,
+    upsample_probability,
+    worst,
+)
+from colorsplash.infer import Model
+
+
+def _red_detector(image: np.ndarray) -> np.ndarray:
+    """A perfect 'model' for make_blob_image pictures: the blob is the only bright-red region."""
+    return (image[..., 0] > 150).astype(np.float32)
+
+
+def test_perfect_predictions_score_one_at_original_size(tmp_path: Path) -> None:
+    make_seed_set(tmp_path / "seed", n=2, h=50, w=70)
+    make_paired_set(tmp_path / "pairs", n=2)
+    samples = discover_all([tmp_path / "seed", tmp_path / "pairs"])
+    scores = evaluate_model(_red_detector, samples, show_progress=False)
+    assert [(s.dataset, s.name, s.width, s.height) for s in scores] == [
+        ("seed", "cat0", 70, 50), ("seed", "cat1", 70, 50), ("pairs", "p0", 56, 40), ("pairs", "p1", 56, 40)]
+    for s in scores:
+        assert s.iou > 0.97 and s.dice > 0.98 and s.pixel_accuracy > 0.99  # JPEG masks: a few noisy edge pixels
+    inverted = evaluate_model(lambda im: 1.0 - _red_detector(im), samples[2:], show_progress=False)
+    assert all(s.iou == 0.0 and s.pixel_accuracy == 0.0 for s in inverted)
+
+
+def test_oxford_border_pixels_are_not_scored(tmp_path: Path) -> None:
+    trimap = make_oxford_set(tmp_path, ["Bengal_1"])
+
+    def right_except_border(image: np.ndarray) -> np.ndarray:
+        pred = (trimap == 1).astype(np.float32)
+        pred[trimap == 3] = 1.0 - pred[trimap == 3]  # wrong on every border pixel
+        return pred
+
+    (score,) = evaluate_model(right_except_border, discover(tmp_path), show_progress=False)
+    assert score.iou == 1.0 and score.pixel_accuracy == 1.0 and score.seed_miou == 1.0
+    assert np.count_nonzero(trimap == 3) > 0
+
+
+def test_probability_is_upsampled_before_thresholding(tiny_onnx: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    size = 64
+    yy, xx = np.mgrid[:size, :size]
+    low = np.clip(1.2 - np.hypot(yy - 30, xx - 25) / 20, 0, 1).astype(np.float32)  # smooth blob at 64x64
+    monkeypatch.setattr(Model, "predict_lowres", lambda self, image: low)
+    h, w = 150, 230
+    truth = (cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR) >= 0.5).astype(np.uint8)
+    save_picture(tmp_path / "images" / "a.png", np.zeros((h, w, 3), np.uint8))
+    save_picture(tmp_path / "masks" / "a.png", truth * 255)
+    predict, config, _ = load_predictor(tiny_onnx)
+    assert config.input_size == size
+    (score,) = evaluate_model(predict, discover(tmp_path), show_progress=False)
+    assert (score.width, score.height, score.iou) == (w, h, 1.0)
+    # Thresholding first and enlarging the binary map would not match: the test can tell the orders apart.
+    coarse = cv2.resize((low >= 0.5).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    assert np.count_nonzero(coarse != truth) > 20
+
+
+def test_pt_and_onnx_predictors_agree(tiny_checkpoint: Path, tiny_onnx: Path) -> None:
+    image = np.random.default_rng(0).integers(0, 255, (45, 70, 3)).astype(np.uint8)
+    from_pt, _, _ = load_predictor(tiny_checkpoint)
+    from_onnx, _, _ = load_predictor(tiny_onnx)
+    a, b = from_pt(image), from_onnx(image)
+    assert a.shape == b.shape == (45, 70) and a.dtype == b.dtype == np.float32
+    assert np.abs(a - b).max() < 1e-4
+    assert upsample_probability(np.full((4, 4), 1.5, np.float32), 3, 5).max() == 1.0
+
+
+def test_summary_worst_and_split(tmp_path: Path) -> None:
+    rows = [ImageScore("a", "x", "a.jpg", 1, 1, 0.2, 0.3, 0.9, 0.5),
+            ImageScore("b", "x", "b.jpg", 1, 1, 0.6, 0.7, 0.9, 0.6),
+            ImageScore("c", "y", "c.jpg", 1, 1, 1.0, 1.0, 1.0, 1.0)]
+    summary = summarize(rows)
+    assert summary["datasets"]["x"]["iou"] == pytest.approx(0.4)
+    assert summary["datasets"]["y"]["images"] == 1
+    assert summary["overall"]["iou"] == pytest.approx(0.6)  # mean over images, not over sets
+    assert [s.name for s in worst(rows, 2)] == ["a", "b"]
+
+    make_seed_set(tmp_path, n=8)
+    samples = discover(tmp_path)
+    train, val = split_samples(samples, 0.5, seed=2)
+    assert select_split(samples, "val", 0.5, 2) == val and select_split(samples, "train", 0.5, 2) == train
+    assert select_split(samples, "all", 0.5, 2) == samples
+
+
+def test_evaluate_cli_writes_reports(tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(Model, "predict_probability", lambda self, image: _red_detector(image))
+    make_seed_set(tmp_path / "seed", n=3)
+    make_paired_set(tmp_path / "pairs", n=2)
+    out = tmp_path / "report"
+    rc = main(["evaluate", str(tmp_path / "seed"), str(tmp_path / "pairs"), "--model", str(tiny_onnx),
+               "-o", str(out), "--worst", "2"])
+    assert rc == 0
+    assert sorted(p.name for p in out.iterdir()) == ["scores.csv", "summary.json", "worst.png"]
+    with (out / "scores.csv").open() as f:
+        table = list(csv.DictReader(f))
+    assert [r["name"] for r in table] == ["cat0", "cat1", "cat2", "p0", "p1"]
+    assert {"iou", "dice", "pixel_accuracy", "seed_miou", "width", "height"} <= set(table[0])
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["datasets"]) == {"seed", "pairs"} and summary["overall"]["images"] == 5
+    assert summary["overall"]["iou"] > 0.95 and len(summary["worst"]) == 2
+    printed = capsys.readouterr().out
+    assert "overall" in printed and "pairs" in printed
+
+
+def test_evaluate_cli_bad_files(tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_seed_set(tmp_path, n=3)
+    (tmp_path / "input" / "cat1.jpg").write_bytes(b"garbage")
+    args = ["evaluate", str(tmp_path), "--model", str(tiny_onnx), "-o", str(tmp_path / "out")]
+    assert main(args) == 2
+    assert "cat1.jpg" in capsys.readouterr().err
+    assert main([*args, "--skip-bad"]) == 0
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["skipped"] == 1
+    assert main(["evaluate", str(tmp_path), "--model", str(tmp_path / "none.onnx")]) == 2
+    assert "none.onnx" in capsys.readouterr().err
+
+
+def test_oxford_ignore_value_is_the_data_modules() -> None:
+    from colorsplash import metrics
+
+    assert metrics.IGNORE == IGNORE

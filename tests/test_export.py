@@ -1,0 +1,86 @@
+"""ONNX export: one self-contained file, the config as metadata, the same numbers as PyTorch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
+
+from colorsplash.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from colorsplash.config import CONFIG_METADATA_KEY, ModelConfig, default_model_config  # noqa: E402
+from colorsplash.export import export_onnx  # noqa: E402
+from colorsplash.infer import load_model  # noqa: E402
+from colorsplash.model import build_model  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny tensors gain nothing from more threads, and on a busy machine OpenMP spin-waits slow them ~20x."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def lite_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained unet-lite0 at 64 px with randomised BatchNorm statistics (so BN folding is exercised)."""
+    torch.manual_seed(1)
+    config = ModelConfig(**{**default_model_config("unet-lite0", 64).__dict__, "name": "lite-test"})
+    net = build_model(config)
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 1.5)
+    path = tmp_path_factory.mktemp("lite") / "lite.pt"
+    save_checkpoint(path, net, config)
+    return path
+
+
+def _run_both(checkpoint: Path, onnx_path: Path, batch: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    model, config = load_checkpoint(checkpoint)
+    x = torch.randn(batch, 3, config.input_size, config.input_size, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = model(x).numpy()
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    return expected, got
+
+
+@pytest.mark.parametrize("which", ["tiny_checkpoint", "lite_checkpoint"])
+def test_onnx_runtime_agrees_with_pytorch(which: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    checkpoint: Path = request.getfixturevalue(which)
+    out = tmp_path / "model.onnx"
+    config = export_onnx(checkpoint, out)
+    expected, got = _run_both(checkpoint, out)
+    assert got.shape == expected.shape == (3, 1, config.input_size, config.input_size)
+    assert np.abs(got - expected).max() < 1e-4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]  # no .onnx.data, no temp files
+
+
+def test_metadata_holds_the_config(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "tiny.onnx"
+    returned = export_onnx(tiny_checkpoint, out)
+    _, config = load_checkpoint(tiny_checkpoint)
+    proto = onnx.load(str(out), load_external_data=False)
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert ModelConfig.from_json(meta[CONFIG_METADATA_KEY]) == config == returned
+    assert all(not t.HasField("data_location") or t.data_location == 0 for t in proto.graph.initializer)
+    loaded = load_model(out)
+    assert loaded.config == config
+    assert loaded.predict_probability(np.zeros((30, 50, 3), np.uint8)).shape == (30, 50)
+
+
+def test_fp16_export_is_smaller_and_close(lite_checkpoint: Path, tmp_path: Path) -> None:
+    full, half = tmp_path / "full.onnx", tmp_path / "half.onnx"
+    export_onnx(lite_checkpoint, full)
+    export_onnx(lite_checkpoint, half, fp16=True)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    expected, got = _run_both(lite_checkpoint, half, batch=1)
+    assert np.abs(got - expected).max() < 0.05

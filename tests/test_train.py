@@ -1,0 +1,129 @@
+"""End to end through the CLI: train (both architectures), evaluate, export; a killed run resumes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from layouts import make_seed_set
+
+torch = pytest.importorskip("torch")
+
+from colorsplash.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
+from colorsplash.cli import main  # noqa: E402
+
+RUN_FILES = {"config.json", "metrics.csv", "curves.png", "overview.png", "val_predictions.png", "best.pt", "last.pt"}
+TINY_UNET = ["--arch", "unet", "--unet-base", "4", "--unet-depth", "2"]
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Tiny tensors gain nothing from more threads, and on a busy machine OpenMP spin-waits slow them ~20x."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def cats(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight 72x56 pictures in the seed layout (greyscale JPEG masks); with --val-fraction 0.25 one is held out."""
+    root = tmp_path_factory.mktemp("data") / "cats"
+    make_seed_set(root, n=8, h=56, w=72)
+    return root
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("arch_args", [TINY_UNET, ["--arch", "unet-lite0"]], ids=["unet", "unet-lite0"])
+def test_train_evaluate_export(arch_args: list[str], cats: Path, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    rc = main(["train", str(cats), *arch_args, "--size", "64", "--epochs", "2", "--batch-size", "4",
+               "--max-steps", "3", "--val-fraction", "0.25", "-o", str(run)])
+    assert rc == 0
+    assert {p.name for p in run.iterdir()} >= RUN_FILES
+    assert not [p.name for p in run.iterdir() if p.name.startswith(".")], "temp files left in the run folder"
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["arch"] == arch_args[1] and config["model"]["input_size"] == 64
+    assert config["data"]["train_images"] == 7 and config["data"]["val_images"] == 1
+    rows = _read_csv(run / "metrics.csv")
+    assert [int(r["epoch"]) for r in rows] == [1, 2] and int(rows[-1]["step"]) <= 3
+    assert all(0.0 <= float(r["val_iou"]) <= 1.0 for r in rows)
+    _, mcfg = load_checkpoint(run / "best.pt")  # no flags: the config travels in the file
+    assert mcfg.arch == arch_args[1] and "val_iou" in mcfg.training["metrics"]
+    assert "best validation IoU" in capsys.readouterr().out
+
+    # evaluate --split val without --val-fraction: the model's own training split is used.
+    assert main(["evaluate", str(cats), "--model", str(run / "best.pt"), "--split", "val",
+                 "-o", str(tmp_path / "ev_val")]) == 0
+    val_rows = _read_csv(tmp_path / "ev_val" / "scores.csv")
+    assert [r["name"] for r in val_rows] == ["cat5"] and (val_rows[0]["width"], val_rows[0]["height"]) == ("72", "56")
+    assert main(["evaluate", str(cats), "--model", str(run / "best.pt"), "-o", str(tmp_path / "ev_pt")]) == 0
+    pt_rows = _read_csv(tmp_path / "ev_pt" / "scores.csv")
+    assert len(pt_rows) == 8 and (tmp_path / "ev_pt" / "worst.png").is_file()
+
+    onnx_path = tmp_path / "model.onnx"
+    assert main(["export", str(run / "best.pt"), "-o", str(onnx_path)]) == 0
+    assert main(["evaluate", str(cats), "--model", str(onnx_path), "-o", str(tmp_path / "ev_onnx")]) == 0
+    onnx_rows = _read_csv(tmp_path / "ev_onnx" / "scores.csv")
+    for a, b in zip(pt_rows, onnx_rows, strict=True):  # same model, two runtimes: the same scores
+        assert a["name"] == b["name"] and abs(float(a["iou"]) - float(b["iou"])) < 0.01
+
+
+def test_train_refuses_bad_data_and_existing_runs(cats: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad"
+    make_seed_set(bad, n=2)
+    (bad / "mask" / "mask_cat1.jpg").unlink()
+    assert main(["train", str(bad), *TINY_UNET, "--size", "64", "-o", str(tmp_path / "r1")]) == 2
+    assert "cat1.jpg" in capsys.readouterr().err
+    (tmp_path / "r2").mkdir()
+    (tmp_path / "r2" / "last.pt").write_bytes(b"x")
+    assert main(["train", str(cats), *TINY_UNET, "--size", "64", "-o", str(tmp_path / "r2")]) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "nothing")]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_killed_run_resumes(cats: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    run, epochs = tmp_path / "run", 8
+    cmd = [sys.executable, "-m", "colorsplash", "train", str(cats), *TINY_UNET, "--size", "64",
+           "--epochs", str(epochs), "--batch-size", "4", "--patience", "100", "-o", str(run)]
+    log_path = tmp_path / "first.log"
+    with log_path.open("w") as log_file:
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+        try:
+            deadline = time.monotonic() + 120
+            while not (run / "last.pt").exists() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+        finally:
+            proc.kill()  # SIGKILL: no chance to clean up, like a crash or a pulled plug
+            proc.wait()
+    assert proc.returncode < 0, f"the run ended before it could be killed:\n{log_path.read_text()[-2000:]}"
+    saved = read_checkpoint(run / "last.pt")["run_state"]
+    assert 1 <= saved["epoch"] < epochs
+
+    caplog.set_level(logging.INFO)
+    assert main(["train", "--resume", str(run)]) == 0
+    assert f"after epoch {saved['epoch']} " in caplog.text
+    assert f"epoch {saved['epoch'] + 1}: train loss" in caplog.text
+    assert "epoch 1: train loss" not in caplog.text or saved["epoch"] == 0
+    rows = _read_csv(run / "metrics.csv")
+    assert [int(r["epoch"]) for r in rows] == list(range(1, epochs + 1))
+    steps = [int(r["step"]) for r in rows]
+    assert steps == [steps[0] * (i + 1) for i in range(epochs)]  # no step repeated or lost across the kill
+    assert read_checkpoint(run / "last.pt")["run_state"]["epoch"] == epochs
+    assert {p.name for p in run.iterdir()} >= RUN_FILES
