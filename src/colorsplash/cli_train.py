@@ -33,7 +33,9 @@ def _register_train(sub: Any) -> None:
                     "or Oxford-IIIT Pet images/+trimaps/).")
     p.add_argument("data", nargs="*", help="data set folders")
     p.add_argument("-o", "--out", default=None, help="run folder (default runs/<arch>)")
-    p.add_argument("--preset", choices=("pets",), help="a named recipe; 'pets' reproduces the bundled model")
+    p.add_argument("--preset", choices=("pets", "pets-finetune"),
+                   help="a named recipe; 'pets' then 'pets-finetune --init RUN/best.pt' reproduce the bundled model")
+    p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--arch", choices=ARCHES, default="unet-lite0")
     p.add_argument("--size", type=int, default=256, help="network input size (multiple of 32)")
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
@@ -65,7 +67,7 @@ def build_configs(args: argparse.Namespace) -> tuple[Any, TrainConfig]:
                        batch_size=args.batch_size, lr=args.lr, dice_weight=args.dice, max_steps=args.max_steps,
                        val_fraction=args.val_fraction, seed=args.seed, patience=args.patience,
                        skip_bad=args.skip_bad, bf16=not args.no_bf16, num_workers=args.workers,
-                       augment=AugmentConfig(enabled=not args.no_augment))
+                       init_from=args.init, augment=AugmentConfig(enabled=not args.no_augment))
     if args.preset:
         mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)
         if args.out is None:

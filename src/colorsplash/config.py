@@ -137,6 +137,7 @@ class TrainConfig:
     bf16: bool = True
     channels_last: bool = True
     preset: str | None = None
+    init_from: str | None = None  # a checkpoint whose weights start the run (fine-tuning); fresh optimiser
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def to_dict(self) -> dict[str, Any]:

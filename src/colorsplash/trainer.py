@@ -45,6 +45,12 @@ PRESETS: dict[str, dict[str, Any]] = {
              "train": {"epochs": 30, "batch_size": 8, "lr": 2e-3, "dice_weight": 0.5, "val_fraction": 0.15,
                        "seed": 0, "patience": 12,
                        "augment": {"color_jitter": True}}},
+    # Stage 2 of the bundled model: a second, gentler cycle from stage 1's best.pt (pass --init).
+    "pets-finetune": {"model": {"arch": "unet-lite0", "input_size": 320, "name": "colorsplash-pets-lite0",
+                                "subject": "pet"},
+                      "train": {"epochs": 30, "batch_size": 8, "lr": 5e-4, "dice_weight": 0.5,
+                                "val_fraction": 0.15, "seed": 0, "patience": 30,
+                                "augment": {"color_jitter": True}}},
 }
 
 
@@ -93,7 +99,9 @@ class Trainer:
 
     def _build(self, resume_payload: dict[str, Any] | None) -> nn.Module:
         model = build_model(self.mcfg)
-        if resume_payload is None:
+        if resume_payload is None and self.cfg.init_from:
+            _load_init_weights(model, self.cfg.init_from, self.mcfg)
+        elif resume_payload is None:
             init_pretrained(model, self.mcfg.arch)
         model.to(self.device)
         if self.cfg.channels_last:
@@ -187,6 +195,16 @@ class Trainer:
         plots.save_val_predictions(self.data.val, probs, self.run / "val_predictions.png")
         log.info("done: best val IoU %.4f at epoch %d; checkpoints in %s", self.state.best_iou,
                  self.state.best_epoch, self.run)
+
+
+def _load_init_weights(model: nn.Module, path: str, mcfg: ModelConfig) -> None:
+    """Start from a checkpoint's weights (fine-tuning); its architecture must match ``mcfg``."""
+    payload = read_checkpoint(path)
+    source = ModelConfig.from_dict(payload["model_config"])
+    if (source.arch, tuple(source.decoder_channels)) != (mcfg.arch, tuple(mcfg.decoder_channels)):
+        raise ValueError(f"{path}: checkpoint is {source.arch} but this run trains {mcfg.arch}; "
+                         f"pass --arch {source.arch} (and the same decoder) to fine-tune it")
+    model.load_state_dict(payload["state_dict"])
 
 
 def _train_config_from(saved: dict[str, Any], current: TrainConfig) -> TrainConfig:
