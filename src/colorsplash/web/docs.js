@@ -1,0 +1,53 @@
+// Renders this server's OpenAPI description as plain HTML (no external scripts: works offline).
+"use strict";
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function row(cells, tag = "td") {
+  return el("tr", {}, ...cells.map((c) => el(tag, {}, c)));
+}
+
+function table(head, rows) {
+  return el("table", {}, el("thead", {}, row(head, "th")), el("tbody", {}, ...rows));
+}
+
+function operation(path, method, op) {
+  const section = el("section", { class: "endpoint" },
+    el("h2", {}, el("code", { class: "method" }, method.toUpperCase()), " ", el("code", {}, path)),
+    el("p", {}, op.summary || ""));
+  const params = op.parameters || [];
+  if (params.length) {
+    section.append(el("h3", {}, "Options (query string or form fields)"), table(["name", "type", "default", "meaning"],
+      params.map((p) => row([el("code", {}, p.name), p.schema.enum ? p.schema.enum.join(" | ") : p.schema.type,
+        p.schema.default === undefined ? "" : String(p.schema.default), p.description || ""]))));
+  }
+  if (op.requestBody) {
+    section.append(el("h3", {}, "Body"), el("p", {}, op.requestBody.description || "",
+      " — ", Object.keys(op.requestBody.content).join(", ")));
+  }
+  section.append(el("h3", {}, "Responses"), table(["status", "meaning", "type"],
+    Object.entries(op.responses).map(([code, r]) => row([code, r.description || "",
+      Object.keys(r.content || {}).join(", ")]))));
+  return section;
+}
+
+async function main() {
+  const target = document.getElementById("endpoints");
+  try {
+    const spec = await (await fetch("openapi.json")).json();
+    document.getElementById("intro").textContent = `${spec.info.title} ${spec.info.version}. ${spec.info.description}`;
+    target.replaceChildren();
+    for (const [path, methods] of Object.entries(spec.paths)) {
+      for (const [method, op] of Object.entries(methods)) target.append(operation(path, method, op));
+    }
+  } catch (err) {
+    target.textContent = `Could not load openapi.json: ${err.message}`;
+  }
+}
+
+main();
