@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,8 @@ def _register_export(sub: Any) -> None:
     p.add_argument("checkpoint", help="a .pt checkpoint (best.pt or last.pt of a run)")
     p.add_argument("-o", "--out", required=True, help="output .onnx file")
     p.add_argument("--fp16", action="store_true", help="store weights in float16 (half the size)")
+    p.add_argument("--metrics", metavar="SUMMARY_JSON",
+                   help="embed an `evaluate` summary.json (scores at original resolution) in the metadata")
     p.set_defaults(func=run_export)
 
 
@@ -136,6 +139,12 @@ def run_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.resolve() == Path(args.checkpoint).resolve():
         raise ValueError(f"{out}: refusing to overwrite the input checkpoint")
-    config = export_onnx(args.checkpoint, out, fp16=args.fp16)
+    evaluation = None
+    if args.metrics:
+        try:
+            evaluation = json.loads(Path(args.metrics).read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"{args.metrics}: not a readable evaluate summary.json ({err})") from err
+    config = export_onnx(args.checkpoint, out, fp16=args.fp16, evaluation=evaluation)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {config.arch} at {config.input_size}px)")
     return 0

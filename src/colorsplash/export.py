@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
 
 import torch
 
-from colorsplash.checkpoint import load_checkpoint, read_checkpoint
+from colorsplash.checkpoint import load_checkpoint
 from colorsplash.config import CONFIG_METADATA_KEY, ModelConfig
 
 ONNX_INPUT = "image"
@@ -61,17 +62,25 @@ def _weights_to_fp16(proto: object, numpy_helper: object) -> None:
         graph.node.insert(0, node)
 
 
-def export_onnx(checkpoint: str | Path, output: str | Path, fp16: bool = False) -> ModelConfig:
+def with_evaluation(config: ModelConfig, summary: dict[str, object]) -> ModelConfig:
+    """Record an ``evaluate`` summary (per-data-set and overall scores at original resolution) in the config."""
+    keep = ("split", "threshold", "seed", "val_fraction", "datasets", "overall")
+    evaluation = {k: summary[k] for k in keep if k in summary}
+    return dataclasses.replace(config, training={**config.training, "evaluation": evaluation})
+
+
+def export_onnx(checkpoint: str | Path, output: str | Path, fp16: bool = False,
+                evaluation: dict[str, object] | None = None) -> ModelConfig:
     """Write ``output`` (one ``.onnx`` file, no side data) from ``checkpoint``; returns the embedded config.
 
     The graph maps float32 ``N x 3 x S x S`` normalised RGB (input ``image``) to logits ``N x 1 x S x S``
     (output ``logits``); the ``colorsplash_config`` metadata entry holds the :class:`ModelConfig` as JSON.
     ``fp16`` stores weights in half precision (about half the size) but computes in float32.
+    ``evaluation``: an ``evaluate`` summary to embed (see :func:`with_evaluation`).
     """
     model, config = load_checkpoint(checkpoint)
-    if "metrics" not in config.training:
-        payload = read_checkpoint(checkpoint)
-        config = ModelConfig.from_dict({**payload["model_config"]})
+    if evaluation is not None:
+        config = with_evaluation(config, evaluation)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
