@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# Largest photo accepted by default (CLI --max-pixels, the API): about 25 bytes of working memory per pixel, so
+# 100 MP is ~2.5 GB. Pillow itself refuses beyond ~179 MP.
+DEFAULT_MAX_PIXELS = 100_000_000
 EFFECTS = ("grey", "blur", "dim", "sepia", "transparent")
 _COLOR_RE = re.compile(r"^color:#?([0-9a-fA-F]{6})$")
 
@@ -114,10 +117,14 @@ OPTION_FIELDS: tuple[dataclasses.Field[Any], ...] = dataclasses.fields(SplashOpt
 OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in OPTION_FIELDS)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one ``--flag`` per option; booleans become ``--hard``/``--no-refine`` style switches."""
+def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str] | None = None) -> None:
+    """Add one ``--flag`` per option (only ``names`` when given); booleans become ``--hard``/``--no-refine``
+    style switches."""
     group = parser.add_argument_group("splash options")
+    wanted = set(OPTION_NAMES if names is None else names)
     for f in OPTION_FIELDS:
+        if f.name not in wanted:
+            continue
         flag = "--" + f.name.replace("_", "-")
         if f.type in ("bool", bool):
             group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default,

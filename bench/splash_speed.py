@@ -1,0 +1,219 @@
+"""Speed and memory of ``colorsplash splash`` on big photos and on a folder of small ones.
+
+Figures (medians over ``--runs`` after one warm-up; one process, the model loaded once):
+
+1. **12 MP JPEG, end to end**: read the file, model, edge refinement, grey blend, encode and write the JPEG
+   (exactly what ``colorsplash splash`` does per file), against the floor: decoding and re-encoding the
+   same file at the same quality and writing it. Target: splash <= 2.5x the floor. A per-stage split follows.
+2. **Folder throughput**: photos per second over a folder of 500x375 JPEGs through the batch runner (default
+   ``--jobs`` and ``--jobs 1``).
+3. **Peak memory, 24 MP**: a child process loads the model, then splashes a 24 MP JPEG once; its peak resident
+   set size (``VmHWM``) is printed with its size before the photo. Target: peak <= 1.5 GB.
+
+JPEG pixels are decoded and encoded with OpenCV (libjpeg-turbo), so the floor of figure 1 is OpenCV's
+decode + encode + write of the same file; Pillow's is printed beside it. Wall time is the figure that counts;
+CPU time (all threads) is printed too because it stays meaningful on a busy machine.
+
+Test photos are made in a temporary folder: a real photo from ``../shared/data`` when present (else a
+synthetic one) enlarged to 12 MP / 24 MP with mild sensor-like noise, so the JPEG codec works as on a camera
+photo. The model is ``--model``, else ``$COLORSPLASH_MODEL`` or the bundled one, else an untrained network of
+the bundled architecture (unet-lite0, 256 px: same cost) exported on the spot (needs torch).
+
+Usage::
+
+    python bench/splash_speed.py [--model M.onnx] [--runs 5] [--folder-count 60] [--skip-memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from colorsplash.batch import PhotoJob, Task, run_batch, splash_name
+from colorsplash.composite import RefineSettings, apply_effect, downscale, predict_alpha
+from colorsplash.infer import Model, default_model_path, load_model
+from colorsplash.media import read_photo, write_image
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTO_DIR = ROOT.parent / "shared" / "data" / "oxford-pets" / "images"
+QUALITY = 95
+TARGET_RATIO, TARGET_PEAK_GB = 2.5, 1.5
+
+
+def base_photo() -> np.ndarray:
+    """A real pet photo (RGB uint8) when the shared data is there, else a synthetic blob picture."""
+    for p in sorted(PHOTO_DIR.glob("*.jpg"))[:20]:
+        try:
+            return read_photo(p).rgb
+        except ValueError:
+            continue
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 90, (375, 500, 3)).astype(np.uint8)
+    cv2.ellipse(img, (250, 190), (120, 90), 0, 0, 360, (220, 120, 40), -1)
+    return img
+
+
+def write_jpeg(path: Path, base: np.ndarray, width: int, height: int) -> Path:
+    """``base`` resized to ``width x height`` plus Gaussian noise (sigma 3), saved as a quality-92 JPEG."""
+    big = cv2.resize(base, (width, height), interpolation=cv2.INTER_CUBIC)
+    noise = np.random.default_rng(1).normal(0, 3, big.shape).astype(np.float32)
+    Image.fromarray(np.clip(big + noise, 0, 255).astype(np.uint8)).save(path, quality=92)
+    return path
+
+
+def bench_model(arg: str | None, tmp: Path) -> Path:
+    if arg:
+        return Path(arg)
+    if default_model_path().is_file():
+        return default_model_path()
+    import torch
+
+    from colorsplash.checkpoint import save_checkpoint
+    from colorsplash.config import ModelConfig
+    from colorsplash.export import export_onnx
+    from colorsplash.model import build_model
+
+    torch.manual_seed(0)
+    config = ModelConfig(arch="unet-lite0", input_size=256, name="untrained-bench", training={"metrics": {}})
+    save_checkpoint(tmp / "bench.pt", build_model(config), config)
+    export_onnx(tmp / "bench.pt", tmp / "bench.onnx")
+    print("model: untrained unet-lite0 256 px exported for the bench (no bundled model found)")
+    return tmp / "bench.onnx"
+
+
+def median_s(fn: Callable[[], object], runs: int, clock: Callable[[], float] = time.perf_counter) -> float:
+    """Median seconds of ``fn`` over ``runs`` after one warm-up (caches, thread pools, lazy imports)."""
+    fn()
+    times = []
+    for _ in range(runs):
+        start = clock()
+        fn()
+        times.append(clock() - start)
+    return statistics.median(times)
+
+
+def floor_pillow(src: Path, dst: Path) -> None:
+    with Image.open(src) as img:
+        img.load()
+        img.save(dst, quality=QUALITY)
+
+
+def floor_opencv(src: Path, dst: Path) -> None:
+    """What the splash uses for JPEG pixels: OpenCV's libjpeg-turbo (Pillow only parses EXIF and ICC)."""
+    bgr = cv2.imdecode(np.fromfile(src, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    dst.write_bytes(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, QUALITY])[1].tobytes())
+
+
+def bench_big(model: Model, src: Path, out: Path, runs: int) -> None:
+    job = PhotoJob(model)
+    task = Task(src, out / splash_name(src, True))
+    for label, clock in (("wall", time.perf_counter), ("CPU", time.process_time)):
+        floors = {name: median_s(lambda f=f: f(src, out / "floor.jpg"), runs, clock)
+                  for name, f in (("OpenCV", floor_opencv), ("Pillow", floor_pillow))}
+        total = median_s(lambda: job(task), runs, clock)
+        floor = floors["OpenCV"]
+        ratio = total / floor
+        print(f"12 MP JPEG, {label} time: decode+encode floor {floor * 1000:.0f} ms with OpenCV "
+              f"({floors['Pillow'] * 1000:.0f} ms with Pillow), splash end to end {total * 1000:.0f} ms, "
+              f"ratio {ratio:.2f}x (target <= {TARGET_RATIO}x: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'})")
+    photo = read_photo(src)
+    small = downscale(photo.rgb, RefineSettings().work_side)
+    result = predict_alpha(model, photo.rgb)
+    picture = apply_effect(photo.rgb, result.alpha)
+    stages = {
+        "read (decode, RGB array)": lambda: read_photo(src),
+        "model + refinement": lambda: predict_alpha(model, photo.rgb),
+        "  of which model only": lambda: model.predict_lowres(small),
+        "blend (grey)": lambda: apply_effect(photo.rgb, result.alpha),
+        "encode + write": lambda: write_image(out / "stage.jpg", picture, "JPEG", QUALITY, photo.exif, photo.icc),
+    }
+    print("  stages (wall time):")
+    for name, fn in stages.items():
+        print(f"  {name:28s} {median_s(fn, runs) * 1000:7.0f} ms")
+
+
+def bench_folder(model: Model, base: np.ndarray, tmp: Path, count: int, runs: int) -> None:
+    folder = tmp / "folder"
+    folder.mkdir()
+    for i in range(count):
+        shifted = np.roll(base, i * 7, axis=1)
+        Image.fromarray(cv2.resize(shifted, (500, 375), interpolation=cv2.INTER_AREA)).save(
+            folder / f"p{i:03d}.jpg", quality=90)
+    tasks = [Task(p, tmp / "fout" / splash_name(p, True)) for p in sorted(folder.iterdir())]
+    for jobs in (None, 1):
+        seconds = median_s(lambda j=jobs: run_batch(tasks, PhotoJob(model), jobs=j, progress=False), runs)
+        label = f"--jobs {jobs}" if jobs else f"--jobs default ({min(4, os.cpu_count() or 1)})"
+        print(f"folder of {count} 500x375 JPEGs, {label}: {count / seconds:.1f} photos/s "
+              f"({seconds * 1000 / count:.0f} ms per photo)")
+
+
+def peak_rss_gb() -> float:
+    """This process's peak resident set size in GB: ``VmHWM`` (Linux; unlike ``ru_maxrss`` it does not inherit
+    the parent's peak across fork + exec), else ``ru_maxrss``."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024**2
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
+
+
+def memory_child(model_path: str, src: str, out: str) -> None:
+    """Run in a separate process: peak RSS after loading the model, then after one 24 MP splash."""
+    model = load_model(model_path)
+    model.predict_lowres(np.zeros((64, 64, 3), np.uint8))
+    before = peak_rss_gb()
+    PhotoJob(model)(Task(Path(src), Path(out)))
+    print(f"{before:.3f} {peak_rss_gb():.3f}")
+
+
+def bench_memory(model_path: Path, base: np.ndarray, tmp: Path) -> None:
+    src = write_jpeg(tmp / "24mp.jpg", base, 6000, 4000)
+    done = subprocess.run([sys.executable, __file__, "--memory-child", str(model_path), str(src),
+                           str(tmp / "24mp.splash.jpg")], capture_output=True, text=True, check=True)
+    before, peak = (float(v) for v in done.stdout.split()[-2:])
+    print(f"24 MP JPEG peak memory: {peak:.2f} GB resident ({before:.2f} GB with the model loaded, "
+          f"+{peak - before:.2f} GB for the photo) (target <= {TARGET_PEAK_GB} GB: "
+          f"{'PASS' if peak <= TARGET_PEAK_GB else 'FAIL'})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=None, help="ONNX model (default: bundled, else an untrained export)")
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (median)")
+    parser.add_argument("--folder-count", type=int, default=60, help="photos in the 500x375 folder")
+    parser.add_argument("--skip-memory", action="store_true", help="no 24 MP peak-memory child process")
+    parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(*args.memory_child)
+        return
+    print(f"load average before: {os.getloadavg()[0]:.2f}; cores: {os.cpu_count()}")
+    with tempfile.TemporaryDirectory(prefix="splash-bench-") as name:
+        tmp = Path(name)
+        model_path = bench_model(args.model, tmp)
+        model = load_model(model_path)
+        print(f"model: {model_path} ({model.config.arch}, {model.config.input_size} px)")
+        base = base_photo()
+        src = write_jpeg(tmp / "12mp.jpg", base, 4000, 3000)
+        bench_big(model, src, tmp, args.runs)
+        bench_folder(model, base, tmp, args.folder_count, max(1, args.runs // 2))
+        if not args.skip_memory:
+            bench_memory(model_path, base, tmp)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

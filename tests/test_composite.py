@@ -1,0 +1,185 @@
+"""Alpha refinement, subject selection and background effects (no model: probabilities are made up)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from conftest import make_blob_image
+
+from colorsplash.composite import (
+    SEPIA,
+    alpha_to_uint8,
+    apply_effect,
+    compute_alpha,
+    luma,
+    smooth,
+    work_size,
+)
+from colorsplash.options import SplashOptions
+
+
+def lowres(mask: np.ndarray, size: int = 32, shift: int = 0) -> np.ndarray:
+    """The model's view of a 0/1 mask: area-resized to ``size`` px, optionally shifted, a little blurred."""
+    low = cv2.resize(mask.astype(np.float32), (size, size), interpolation=cv2.INTER_AREA)
+    low = np.roll(low, shift, axis=1)
+    return cv2.GaussianBlur(low, (0, 0), 0.6)
+
+
+def two_blobs(h: int = 120, w: int = 200) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Orange discs on dark noise: a big one on the left, a small one on the right; masks of each."""
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 60, (h, w, 3)).astype(np.uint8)
+    yy, xx = np.mgrid[:h, :w]
+    big = (yy - 60) ** 2 + (xx - 55) ** 2 <= 35**2
+    small = (yy - 60) ** 2 + (xx - 160) ** 2 <= 18**2
+    image[big | small] = (230, 120, 30)
+    return image, big, small
+
+
+def test_luma_is_rec601_on_rgb_order() -> None:
+    px = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255]]], np.uint8)
+    assert luma(px).tolist() == [[76, 150, 29]]  # 0.299, 0.587, 0.114 of 255: red counts as red, not blue
+
+
+def test_grey_blend_formula_and_colour_order() -> None:
+    image, _ = make_blob_image(40, 50, seed=1)
+    grey = np.repeat(luma(image)[..., None], 3, axis=2).astype(np.float32)
+    for a in (0.0, 0.3, 1.0):
+        alpha = np.full(image.shape[:2], a, np.float32)
+        out = apply_effect(image, alpha, "grey").astype(np.float32)
+        expected = a * image + (1 - a) * grey
+        assert np.abs(out - expected).max() <= 1.0
+    # Subject (alpha 1) keeps its colour exactly, channel order included.
+    out = apply_effect(image, np.ones(image.shape[:2], np.float32), "grey")
+    assert np.array_equal(out, image)
+
+
+@pytest.mark.parametrize("effect", ["dim", "sepia", "color:#ff8000", "blur"])
+def test_background_effects_at_alpha_zero(effect: str) -> None:
+    image, _ = make_blob_image(60, 80, seed=2)
+    out = apply_effect(image, np.zeros((60, 80), np.float32), effect).astype(np.float32)
+    if effect == "dim":
+        assert np.abs(out - 0.4 * image).max() <= 1.0
+    elif effect == "sepia":
+        expected = np.clip(image.astype(np.float32) @ SEPIA.T, 0, 255)
+        assert np.abs(out - expected).max() <= 1.0
+    elif effect.startswith("color"):
+        assert (out == (255, 128, 0)).all()
+    else:  # blurred: much smoother than the noisy photo
+        assert np.abs(np.diff(out, axis=1)).mean() < 0.3 * np.abs(np.diff(image.astype(np.float32), axis=1)).mean()
+
+
+def test_blur_does_not_bleed_subject_colour() -> None:
+    image, big, _ = two_blobs()
+    alpha = big.astype(np.float32)
+    out = apply_effect(image, alpha, "blur").astype(int)
+    ring = cv2.dilate(big.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool) & ~big
+    # Background just outside the orange disc stays dark instead of glowing orange.
+    assert (out[ring][:, 0] - out[ring][:, 2]).mean() < 30
+
+
+def test_transparent_gives_rgba_with_alpha_channel() -> None:
+    image, mask = make_blob_image(30, 40)
+    out = apply_effect(image, mask.astype(np.float32), "transparent")
+    assert out.shape == (30, 40, 4) and out.dtype == np.uint8
+    assert np.array_equal(out[..., :3], image)
+    assert np.array_equal(out[..., 3], mask * 255)
+
+
+def test_alpha_shape_dtype_range_for_odd_sizes() -> None:
+    for h, w in [(1, 1), (10, 2000), (2000, 10), (97, 131)]:
+        image = np.random.default_rng(0).integers(0, 255, (h, w, 3)).astype(np.uint8)
+        prob = np.random.default_rng(1).random((32, 32)).astype(np.float32) * 0.5 + 0.5
+        result = compute_alpha(image, prob)
+        assert result.alpha.shape == (h, w) and result.alpha.dtype == np.float32
+        assert result.alpha.min() >= 0.0 and result.alpha.max() <= 1.0
+
+
+def test_refinement_moves_a_misplaced_edge_onto_the_photo_edge() -> None:
+    image, mask = make_blob_image(360, 480, seed=4)
+    prob = lowres(mask, 32, shift=1)  # the model put the edge one input pixel (15 photo pixels) off
+    plain = compute_alpha(image, prob, SplashOptions(refine=False)).alpha
+    refined = compute_alpha(image, prob).alpha
+    near = cv2.dilate(cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)),
+                      np.ones((41, 41), np.uint8)).astype(bool)
+    err_plain = ((plain >= 0.5) != mask.astype(bool))[near].mean()
+    err_refined = ((refined >= 0.5) != mask.astype(bool))[near].mean()
+    assert err_refined < 0.5 * err_plain
+    assert np.abs(refined - mask)[near].mean() < np.abs(plain - mask)[near].mean()
+
+
+def test_no_refine_is_bilinear_upsampling() -> None:
+    image, mask = make_blob_image(90, 120)
+    prob = lowres(mask)
+    alpha = compute_alpha(image, prob, SplashOptions(refine=False)).alpha
+    expected = np.clip(cv2.resize(prob, (120, 90), interpolation=cv2.INTER_LINEAR), 0, 1)
+    assert np.allclose(alpha, expected, atol=1e-6)
+
+
+def test_no_subject_is_reported_with_its_max_probability() -> None:
+    image, _ = make_blob_image(40, 40)
+    result = compute_alpha(image, np.full((32, 32), 0.12, np.float32))
+    assert result.empty and result.max_probability == pytest.approx(0.12)
+    assert not result.alpha.any()
+    # A lower threshold finds it.
+    assert not compute_alpha(image, np.full((32, 32), 0.12, np.float32), SplashOptions(threshold=0.1)).empty
+
+
+def test_hard_threshold_and_soft_threshold() -> None:
+    image, mask = make_blob_image(90, 120)
+    prob = lowres(mask)
+    hard = compute_alpha(image, prob, SplashOptions(hard=True, refine=False)).alpha
+    assert set(np.unique(hard).tolist()) <= {0.0, 1.0}
+    flat = np.full((32, 32), 0.6, np.float32)
+    assert compute_alpha(image, flat, SplashOptions(threshold=0.55, refine=False)).alpha.min() > 0.5
+    low = compute_alpha(image, flat, SplashOptions(threshold=0.58, refine=False)).alpha
+    high = compute_alpha(image, flat, SplashOptions(threshold=0.59, refine=False)).alpha
+    assert high.max() < low.max()  # raising the threshold lowers the alpha of the same probability
+
+
+def test_feather_softens_a_hard_edge() -> None:
+    image, mask = make_blob_image(90, 120)
+    opts = SplashOptions(hard=True, refine=False)
+    hard = compute_alpha(image, lowres(mask), opts).alpha
+    soft = compute_alpha(image, lowres(mask), opts.replace(feather=4.0)).alpha
+    assert ((soft > 0.05) & (soft < 0.95)).sum() > 3 * ((hard > 0.05) & (hard < 0.95)).sum()
+    assert abs(soft.sum() - hard.sum()) < 0.02 * hard.sum()
+
+
+def test_invert_swaps_subject_and_background() -> None:
+    image, mask = make_blob_image(60, 80)
+    a = compute_alpha(image, lowres(mask)).alpha
+    b = compute_alpha(image, lowres(mask), SplashOptions(invert=True)).alpha
+    assert np.allclose(a + b, 1.0, atol=1e-6)
+
+
+def test_keep_largest_and_point() -> None:
+    image, big, small = two_blobs()
+    prob = lowres((big | small).astype(np.uint8), 64)
+    all_ = compute_alpha(image, prob).alpha
+    largest = compute_alpha(image, prob, SplashOptions(keep="largest")).alpha
+    picked = compute_alpha(image, prob, SplashOptions(point=(160, 60))).alpha
+    beside = compute_alpha(image, prob, SplashOptions(point=(183, 60))).alpha  # just right of the small disc
+    assert all_[small].mean() > 0.9 and all_[big].mean() > 0.9
+    assert largest[big].mean() > 0.9 and largest[small].max() < 0.05
+    assert picked[small].mean() > 0.9 and picked[big].max() < 0.05
+    assert beside[small].mean() > 0.9 and beside[big].max() < 0.05
+    with pytest.raises(ValueError, match="outside"):
+        compute_alpha(image, prob, SplashOptions(point=(500, 10)))
+
+
+def test_large_feather_runs_on_a_reduced_copy_with_the_same_look() -> None:
+    x = np.zeros((200, 300), np.float32)
+    x[50:150, 100:200] = 1.0
+    fast, exact = smooth(x, 30.0), cv2.GaussianBlur(x, (0, 0), 30.0, borderType=cv2.BORDER_REFLECT)
+    assert fast.shape == x.shape and np.abs(fast - exact).max() < 0.03
+
+
+def test_helpers() -> None:
+    assert work_size(3000, 4000, 1024) == (750, 1000)  # a whole divisor: OpenCV's fast area resize
+    assert work_size(4000, 6000, 1024) == (500, 750)
+    assert work_size(3001, 4001, 1024) == (768, 1024)
+    assert work_size(10, 20000, 1024) == (1, 1024)
+    assert work_size(5, 5, 1024) == (5, 5)
+    assert alpha_to_uint8(np.array([[0.0, 0.5, 1.0]], np.float32)).tolist() == [[0, 128, 255]]
