@@ -79,6 +79,15 @@ def test_blur_does_not_bleed_subject_colour() -> None:
     assert (out[ring][:, 0] - out[ring][:, 2]).mean() < 30
 
 
+def test_large_images_blend_in_threads_with_the_same_result() -> None:
+    rng = np.random.default_rng(6)
+    image = rng.integers(0, 255, (1100, 1000, 3)).astype(np.uint8)  # over the one-megapixel threshold
+    alpha = rng.random((1100, 1000)).astype(np.float32)
+    grey = np.repeat(luma(image)[..., None], 3, axis=2).astype(np.float32)
+    expected = alpha[..., None] * image + (1 - alpha[..., None]) * grey
+    assert np.abs(apply_effect(image, alpha, "grey") - expected).max() <= 1.0
+
+
 def test_transparent_gives_rgba_with_alpha_channel() -> None:
     image, mask = make_blob_image(30, 40)
     out = apply_effect(image, mask.astype(np.float32), "transparent")

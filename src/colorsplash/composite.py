@@ -12,7 +12,9 @@ OpenCV's ``RGB2GRAY``).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -25,6 +27,7 @@ DIM_FACTOR = 0.4
 SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], dtype=np.float32)
 _SUM3 = np.ones((1, 3), np.float32)  # cv2.transform matrix summing three channels
 _STRIP_ROWS = 64  # rows per blending strip: a few MB of float32, stays in cache
+_PARALLEL_PIXELS = 1 << 20  # below a megapixel, starting threads costs more than it saves
 
 
 class NoSubjectError(ValueError):
@@ -328,12 +331,22 @@ def apply_effect(image: np.ndarray, alpha: np.ndarray, effect: str = "grey") -> 
         return out
     background = _background_strips(image, effect.lower(), alpha)
     out = np.empty_like(image)
-    for y in range(0, h, _STRIP_ROWS):
+
+    def blend(y: int) -> None:
         s = slice(y, min(h, y + _STRIP_ROWS))
         bg = background(s)
         diff = cv2.subtract(image[s], bg, dtype=cv2.CV_32F)
         diff = cv2.multiply(diff, cv2.merge([alpha[s]] * 3))
         out[s] = cv2.add(diff, bg, dtype=cv2.CV_8U).reshape(out[s].shape)
+
+    starts = range(0, h, _STRIP_ROWS)
+    threads = min(cv2.getNumThreads(), os.cpu_count() or 1)
+    if h * w < _PARALLEL_PIXELS or threads < 2:
+        for y in starts:
+            blend(y)
+    else:  # OpenCV's arithmetic runs on one core and releases the GIL: strips in threads use them all
+        with ThreadPoolExecutor(threads, thread_name_prefix="blend") as pool:
+            list(pool.map(blend, starts))
     return out
 
 
