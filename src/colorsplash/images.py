@@ -6,11 +6,15 @@ the bytes with Pillow, applies EXIF orientation and converts to 8-bit RGB (or L 
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Pillow's own decompression-bomb guard (a global, ~89 MP warning / ~179 MP error) is replaced by the
+# configurable ``max_pixels`` check in :func:`open_image`, made before any pixel is decoded.
+Image.MAX_IMAGE_PIXELS = None
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 DEFAULT_MAX_PIXELS = 200_000_000
@@ -24,6 +28,24 @@ def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
+def open_checked(fp: str | Path | IO[bytes], name: str, max_pixels: int | None) -> Image.Image:
+    """``Image.open`` (reads the header only) plus the pixel limit, before any pixel is decoded.
+
+    Raises:
+        ImageReadError: not a picture, a cut-off or corrupt header, or more than ``max_pixels`` pixels.
+    """
+    try:
+        img = Image.open(fp)
+    except UnidentifiedImageError as err:
+        raise ImageReadError(f"{name}: not a picture (unrecognised content); check the file") from err
+    except (OSError, SyntaxError, ValueError, EOFError) as err:  # a cut-off or corrupt header
+        raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
+    if max_pixels is not None and img.width * img.height > max_pixels:
+        raise ImageReadError(f"{name}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "
+                             "raise it with --max-pixels if you trust the file")
+    return img
+
+
 def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Open ``path`` by content, apply EXIF orientation, load pixels (first frame of an animation).
 
@@ -35,25 +57,12 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         raise ImageReadError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise ImageReadError(f"{path}: file is empty (0 bytes); re-export or remove it")
+    img = open_checked(path, str(path), max_pixels)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img: Image.Image = Image.open(path)
-            if max_pixels is not None and img.width * img.height > max_pixels:
-                raise ImageReadError(
-                    f"{path}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "
-                    "raise the limit (--max-pixels) if you trust the file"
-                )
-            img.load()
-            img = ImageOps.exif_transpose(img)
-    except ImageReadError:
-        raise
-    except UnidentifiedImageError as err:
-        raise ImageReadError(f"{path}: not a picture Pillow can read ({err.__class__.__name__})") from err
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError) as err:
+        img.load()
+        return ImageOps.exif_transpose(img)
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise ImageReadError(f"{path}: unreadable or truncated picture ({err}); re-export it") from err
-    return img
 
 
 def to_rgb_array(img: Image.Image) -> np.ndarray:

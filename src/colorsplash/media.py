@@ -12,16 +12,15 @@ from __future__ import annotations
 import io
 import os
 import secrets
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import Image, ImageCms
 
-from colorsplash.images import ImageReadError, to_rgb_array
+from colorsplash.images import ImageReadError, open_checked, to_rgb_array
 from colorsplash.options import DEFAULT_MAX_PIXELS
 
 __all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_EXTENSIONS", "Photo", "atomic_write_bytes", "decode_image_bytes",
@@ -83,27 +82,8 @@ def decode_image_bytes(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     return _decode(data, name, max_pixels)
 
 
-def _open_checked(fp: IO[bytes], name: str, max_pixels: int | None) -> Image.Image:
-    """Image.open (reads the header only) plus the pixel limit, before any pixel is decoded."""
-    try:
-        with warnings.catch_warnings():
-            # Our own limit replaces Pillow's warning; Pillow's hard error (~179 MP) still applies.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(fp)
-    except UnidentifiedImageError as err:
-        raise ImageReadError(f"{name}: not a picture (unrecognised content); check the file") from err
-    except Image.DecompressionBombError as err:
-        raise ImageReadError(f"{name}: too many pixels for Pillow ({err})") from err
-    except (OSError, SyntaxError, ValueError, EOFError) as err:  # a cut-off or corrupt header
-        raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
-    if max_pixels is not None and img.width * img.height > max_pixels:
-        raise ImageReadError(f"{name}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "
-                             "raise it with --max-pixels if you trust the file")
-    return img
-
-
 def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
-    img = _open_checked(io.BytesIO(data), name, max_pixels)
+    img = open_checked(io.BytesIO(data), name, max_pixels)
     notes: list[str] = []
     fmt = img.format
     try:
