@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from colorsplash.images import ImageReadError, is_image_name, read_grey, read_rgb
 
@@ -166,6 +167,27 @@ def decode_mask(raw: np.ndarray, kind: str) -> np.ndarray:
         out[raw == 3] = IGNORE
         return out
     return (raw >= 128).astype(np.uint8)
+
+
+def iter_pairs(samples: Sequence[Sample], skip_bad: bool = False, desc: str = "loading",
+               show_progress: bool = True) -> Iterator[tuple[Sample, np.ndarray, np.ndarray]]:
+    """Yield ``(sample, image, mask)`` as :func:`load_pair` reads them, with a progress bar.
+
+    Raises:
+        DataError: on the first bad pair, unless ``skip_bad`` (then one warning lists them all at the end).
+    """
+    bad = []
+    for sample in tqdm(samples, desc=desc, unit="img", disable=not show_progress, dynamic_ncols=True, leave=False):
+        try:
+            image, mask = load_pair(sample)
+        except DataError as err:
+            if not skip_bad:
+                raise
+            bad.append(str(err))
+            continue
+        yield sample, image, mask
+    if bad:
+        log.warning("skipped %d bad pair(s) (--skip-bad):\n  %s", len(bad), "\n  ".join(bad))
 
 
 def load_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:

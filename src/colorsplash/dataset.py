@@ -8,11 +8,10 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from colorsplash.augment import Augmenter
 from colorsplash.config import ModelConfig
-from colorsplash.data import DataError, Sample, load_pair
+from colorsplash.data import DataError, Sample, iter_pairs
 from colorsplash.preprocess import normalize, resize_to_input
 
 log = logging.getLogger(__name__)
@@ -28,20 +27,11 @@ def load_resized(samples: Sequence[Sample], size: int, skip_bad: bool = False,
     Raises:
         DataError: on the first bad pair, unless ``skip_bad`` (then a warning summary is logged).
     """
-    images, masks, kept, bad = [], [], [], []
-    for sample in tqdm(samples, desc="loading", unit="img", disable=not show_progress, leave=False):
-        try:
-            image, mask = load_pair(sample)
-        except DataError as err:
-            if not skip_bad:
-                raise
-            bad.append(str(err))
-            continue
+    images, masks, kept = [], [], []
+    for sample, image, mask in iter_pairs(samples, skip_bad, "loading", show_progress):
         images.append(resize_to_input(image, size))
         masks.append(cv2.resize(mask, (size, size), interpolation=cv2.INTER_NEAREST))
         kept.append(sample)
-    if bad:
-        log.warning("skipped %d bad pair(s) (--skip-bad):\n  %s", len(bad), "\n  ".join(bad))
     if not kept:
         raise DataError("no usable image/mask pairs were found")
     return np.stack(images), np.stack(masks), kept

@@ -26,10 +26,9 @@ from typing import Any
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 from colorsplash.config import ModelConfig, TrainConfig
-from colorsplash.data import DataError, Sample, discover_all, load_pair, split_samples
+from colorsplash.data import DataError, Sample, discover_all, iter_pairs, load_pair, split_samples
 from colorsplash.metrics import dice, iou, mean_iou_thresholds, pixel_accuracy
 
 log = logging.getLogger(__name__)
@@ -79,15 +78,8 @@ def evaluate_model(predict_fn: PredictFn, samples: Sequence[Sample], threshold: 
     Returns:
         One :class:`ImageScore` per scored sample, in the order of ``samples``.
     """
-    scores, bad = [], []
-    for sample in tqdm(samples, desc="evaluating", unit="img", disable=not show_progress, dynamic_ncols=True):
-        try:
-            image, mask = load_pair(sample)
-        except DataError as err:
-            if not skip_bad:
-                raise
-            bad.append(str(err))
-            continue
+    scores = []
+    for sample, image, mask in iter_pairs(samples, skip_bad, "evaluating", show_progress):
         prob = predict_fn(image)
         if prob.shape != mask.shape:
             raise ValueError(f"predict_fn returned {prob.shape} for {sample.image} of {mask.shape}; it must "
@@ -95,8 +87,6 @@ def evaluate_model(predict_fn: PredictFn, samples: Sequence[Sample], threshold: 
         h, w = mask.shape
         scores.append(ImageScore(sample.name, sample.dataset, str(sample.image), w, h,
                                  **score_image(prob, mask, threshold)))
-    if bad:
-        log.warning("skipped %d bad pair(s) (--skip-bad):\n  %s", len(bad), "\n  ".join(bad))
     return scores
 
 
