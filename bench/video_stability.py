@@ -71,13 +71,13 @@ def cover(photo: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.ascontiguousarray(big[y:y + height, x:x + width])
 
 
-def write_still_clip(path: Path, photo: np.ndarray, frames: int, fps: int = 25) -> Path:
-    """The photo held still with fresh sensor-like noise per frame, H.264 CRF 23 (quality 75)."""
+def write_still_clip(path: Path, photo: np.ndarray, frames: int, fps: int = 25, sigma: float = 4.0) -> Path:
+    """The photo held still with fresh sensor-like noise (``sigma`` levels) per frame, H.264 CRF 23."""
     rng = np.random.default_rng(0)
     h, w = photo.shape[:2]
     with Encoder(path, CONTAINERS[".mp4"], w, h, Fraction(fps), quality=75) as enc:
         for _ in range(frames):
-            noisy = photo.astype(np.float32) + rng.normal(0.0, 4.0, photo.shape).astype(np.float32)
+            noisy = photo.astype(np.float32) + rng.normal(0.0, sigma, photo.shape).astype(np.float32)
             enc.write(np.clip(noisy + 0.5, 0, 255).astype(np.uint8))
     return path
 
@@ -125,9 +125,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     model = load_model(args.model or default_model_path())
     photo = read_rgb(args.photo) if args.photo else default_photo()
     report: dict[str, Any] = {"model": str(model.path), "model_name": model.config.name,
-                              "input_size": model.config.input_size, "frames": args.frames}
+                              "input_size": model.config.input_size, "frames": args.frames, "noise": args.noise}
     with tempfile.TemporaryDirectory(prefix="colorsplash-bench-") as tmp:
-        clip = write_still_clip(Path(tmp) / "still.mp4", cover(photo, *SIZE), args.frames)
+        clip = write_still_clip(Path(tmp) / "still.mp4", cover(photo, *SIZE), args.frames, sigma=args.noise)
         frames = [f.copy() for f in read_frames(probe(clip))]
         raw, smoothed = alphas(model, frames, NO_SMOOTHING), alphas(model, frames, SmoothingConfig())
         band = edge_band(np.mean(raw, axis=0))
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def format_report(r: dict[str, Any]) -> str:
     lines = [f"model: {r['model_name']} ({r['model']}, input {r['input_size']} px)",
-             f"still clip: {SIZE[0]}x{SIZE[1]}, {r['frames']} frames, noise sigma 4 + H.264 CRF 23",
+             f"still clip: {SIZE[0]}x{SIZE[1]}, {r['frames']} frames, noise sigma {r['noise']:g} + H.264 CRF 23",
              "", "| alpha, still clip | mean abs change (all) | (edge band) | mask flips per frame |",
              "|---|---|---|---|"]
     for label, key in (("frame by frame (--no-smooth)", "still_raw"), ("smoothed (default)", "still_smoothed")):
@@ -174,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="ONNX model (default: $COLORSPLASH_MODEL or the bundled colorsplash/models/pets.onnx)")
     p.add_argument("--photo", type=Path, default=None, help="photo to build the clips from")
     p.add_argument("--frames", type=int, default=48, help="frames in the still 1280x720 clip (default 48)")
+    p.add_argument("--noise", type=float, default=4.0,
+                   help="sensor-like noise per frame in grey levels (default 4; 16 ~ a dim room on a phone)")
     p.add_argument("--pan-frames", type=int, default=24, help="frames in the 640x360 pan clip; 0 skips it")
     p.add_argument("--no-speed", action="store_true", help="skip the frames-per-second measurement")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
