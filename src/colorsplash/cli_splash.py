@@ -26,7 +26,8 @@ def _positive_int(value: str) -> int:
     return v
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, what: str) -> None:
+    """Arguments shared by ``splash`` and ``mask``; ``what`` names the outputs in the ``-o`` help."""
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="photo files, folders or glob patterns (quoted, e.g. 'shots/*.jpg'); never modified")
     parser.add_argument("-r", "--recursive", action="store_true",
@@ -40,6 +41,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "against decompression bombs)")
     parser.add_argument("--model", type=Path, default=None, metavar="PATH",
                         help="ONNX model file (default: $COLORSPLASH_MODEL or the bundled pet model)")
+    parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
+                        help=f"folder for the {what} (created if needed)")
 
 
 def register(sub: Any) -> None:
@@ -47,9 +50,7 @@ def register(sub: Any) -> None:
         "splash", help="colour splash for photos: subject in colour, background grey",
         description="Splash photos at full resolution in their own format (EXIF and ICC profile kept). Results "
                     "go beside each input as <stem>.splash.<ext>, or under -o DIR mirroring folder inputs.")
-    _common(parser)
-    parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
-                        help="folder for the results (created if needed)")
+    _common(parser, "results")
     add_arguments(parser)
     parser.set_defaults(func=run_splash)
 
@@ -57,9 +58,7 @@ def register(sub: Any) -> None:
         "mask", help="subject alpha of photos as 8-bit PNG (255 = subject)",
         description="Write the soft subject alpha, same width and height as the upright photo: DIR/<stem>.png "
                     "with -o DIR, else <stem>.mask.png beside each input.")
-    _common(mask)
-    mask.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
-                      help="folder for the masks (created if needed)")
+    _common(mask, "masks")
     add_arguments(mask, MASK_OPTIONS)
     mask.set_defaults(func=run_mask)
 
