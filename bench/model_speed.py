@@ -8,6 +8,7 @@ by run, so a busy machine slows them alike. The ratio column is U2-Netp's median
 Usage::
 
     python bench/model_speed.py [--model M.onnx] [--u2netp u2netp.onnx] [--u2net u2net.onnx] [--runs 50]
+        [--also other.onnx ...]
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--u2netp", type=Path, help="rembg's u2netp.onnx (see bench/README.md)")
     p.add_argument("--u2net", type=Path, help="rembg's u2net.onnx (see bench/README.md)")
     p.add_argument("--no-ours", action="store_true", help="time only the peer models")
+    p.add_argument("--also", type=Path, nargs="+", default=[], metavar="M.onnx",
+                   help="more models to time in the same run (e.g. a float32 export of our checkpoint)")
     p.add_argument("--threads", type=int, default=THREADS, help="ONNX Runtime intra-op threads (default 2)")
     p.add_argument("--warmup", type=int, default=5, help="untimed runs per model first (default 5)")
     p.add_argument("--runs", type=int, default=50, help="timed runs per model (default 50)")
@@ -116,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     models = [] if args.no_ours else [prepare("ours", args.model or default_model_path(), args.threads)]
     models += [prepare(label, path, args.threads)
                for label, path in (("rembg U2-Netp", args.u2netp), ("rembg U2-Net", args.u2net)) if path]
+    models += [prepare(path.name, path, args.threads) for path in args.also]
     if not models:
         raise ValueError("nothing to time: drop --no-ours or pass --u2netp/--u2net")
     load_before = os.getloadavg()[0]

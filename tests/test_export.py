@@ -76,3 +76,48 @@ def test_fp16_export_is_smaller_and_close(lite_checkpoint: Path, tmp_path: Path)
     assert half.stat().st_size < 0.6 * full.stat().st_size
     expected, got = _run_both(lite_checkpoint, half, batch=1)
     assert np.abs(got - expected).max() < 0.05
+
+
+@pytest.fixture(scope="module")
+def paired_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from layouts import make_paired_set
+
+    root = tmp_path_factory.mktemp("paired")
+    make_paired_set(root, n=12)
+    return root
+
+
+def test_int8_export_is_smaller_quantised_and_close(lite_checkpoint: Path, paired_data: Path,
+                                                    tmp_path: Path) -> None:
+    full, q8 = tmp_path / "full.onnx", tmp_path / "q8.onnx"
+    export_onnx(lite_checkpoint, full)
+    config = export_onnx(lite_checkpoint, q8, int8_data=[paired_data], calibration_images=6, show_progress=False)
+    assert config.precision == "int8"
+    assert config.training["int8_calibration"]["images"] == 6
+    assert q8.stat().st_size < 0.4 * full.stat().st_size
+    ops = {node.op_type for node in onnx.load(str(q8)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full.onnx", "q8.onnx"]
+    expected, got = _run_both(lite_checkpoint, q8, batch=2)
+    assert got.shape == expected.shape
+    assert np.corrcoef(expected.ravel(), got.ravel())[0, 1] > 0.9  # quantisation noise, not a different net
+    assert load_model(q8).config == config
+
+
+def test_int8_calibration_never_uses_validation_images(lite_checkpoint: Path, paired_data: Path) -> None:
+    from colorsplash.data import discover, split_samples
+    from colorsplash.quantize import calibration_samples
+
+    _, config = load_checkpoint(lite_checkpoint)
+    config = ModelConfig(**{**config.__dict__, "training": {"train_config": {"val_fraction": 0.5, "seed": 3}}})
+    train, val = split_samples(discover(paired_data), 0.5, 3)
+    assert train and val
+    chosen = calibration_samples([paired_data], config, count=100)
+    assert {s.image for s in chosen} == {s.image for s in train}
+    assert len(calibration_samples([paired_data], config, count=2)) == 2
+
+
+def test_int8_and_fp16_together_are_refused(lite_checkpoint: Path, paired_data: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="fp16 or int8"):
+        export_onnx(lite_checkpoint, tmp_path / "x.onnx", fp16=True, int8_data=[paired_data])
+    assert not list(tmp_path.iterdir())

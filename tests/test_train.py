@@ -74,6 +74,15 @@ def test_train_evaluate_export(arch_args: list[str], cats: Path, tmp_path: Path,
     for a, b in zip(pt_rows, onnx_rows, strict=True):  # same model, two runtimes: the same scores
         assert a["name"] == b["name"] and abs(float(a["iou"]) - float(b["iou"])) < 0.01
 
+    q8_path = tmp_path / "q8.onnx"
+    capsys.readouterr()
+    assert main(["export", str(run / "best.pt"), "-o", str(q8_path), "--int8", str(cats),
+                 "--calibration-images", "3"]) == 0
+    assert "int8" in capsys.readouterr().out and q8_path.stat().st_size < onnx_path.stat().st_size
+    assert main(["export", str(run / "best.pt"), "-o", str(q8_path), "--int8", str(cats),
+                 "--calibration-images", "0"]) == 2
+    assert "--calibration-images" in capsys.readouterr().err
+
 
 def test_train_refuses_bad_data_and_existing_runs(cats: Path, tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
@@ -120,3 +129,55 @@ def test_killed_run_resumes(cats: Path, tmp_path: Path, caplog: pytest.LogCaptur
     assert steps == [steps[0] * (i + 1) for i in range(epochs)]  # no step repeated or lost across the kill
     assert read_checkpoint(run / "last.pt")["run_state"]["epoch"] == epochs
     assert {p.name for p in run.iterdir()} >= RUN_FILES
+
+
+@pytest.fixture
+def tiny_recipe(monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
+    """A two-stage recipe ``tiny`` of tiny unets: 64 px then 96 px, two epochs each."""
+    from colorsplash import recipes
+
+    model = {"arch": "unet", "base_channels": 4, "depth": 2, "name": "tiny-pets"}
+    train = {"epochs": 2, "batch_size": 4, "val_fraction": 0.25, "patience": 10}
+    monkeypatch.setitem(recipes.STAGE_PRESETS, "tiny-a", {"model": {**model, "input_size": 64},
+                                                          "train": {**train, "lr": 1e-3}})
+    monkeypatch.setitem(recipes.STAGE_PRESETS, "tiny-b", {"model": {**model, "input_size": 96},
+                                                          "train": {**train, "lr": 1e-4}})
+    monkeypatch.setitem(recipes.RECIPES, "tiny", ("tiny-a", "tiny-b"))
+    return "tiny-a", "tiny-b"
+
+
+def test_staged_recipe_chains_stages_and_resumes(cats: Path, tmp_path: Path, tiny_recipe: tuple[str, str],
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--preset", "tiny", str(cats), "-o", str(run)]) == 0
+    first, second = run / "stage1-tiny-a", run / "stage2-tiny-b"
+    assert str(second / "best.pt") in capsys.readouterr().out
+    assert {p.name for p in first.iterdir()} >= RUN_FILES and {p.name for p in second.iterdir()} >= RUN_FILES
+    _, cfg1 = load_checkpoint(first / "best.pt")
+    _, cfg2 = load_checkpoint(second / "best.pt")
+    assert (cfg1.input_size, cfg2.input_size) == (64, 96)
+    assert cfg1.training["train_config"]["init_from"] is None  # stage 1 from fresh weights
+    assert cfg2.training["train_config"]["init_from"] == str(first / "best.pt")
+    assert cfg2.training["train_config"]["lr"] == 1e-4 and cfg2.training["preset"] == "tiny-b"
+    assert read_checkpoint(second / "last.pt")["run_state"]["finished"]
+
+    # A fresh start into the same folder is refused; --resume skips finished stages and redoes a lost one.
+    assert main(["train", "--preset", "tiny", str(cats), "-o", str(run)]) == 2
+    assert "--resume" in capsys.readouterr().err
+    first_mtime = (first / "last.pt").stat().st_mtime_ns
+    for path in second.iterdir():
+        path.unlink()
+    caplog.set_level(logging.INFO)
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "stage 1/2 (tiny-a) already finished" in caplog.text and "stage 2/2 (tiny-b) in" in caplog.text
+    assert (first / "last.pt").stat().st_mtime_ns == first_mtime
+    assert (second / "best.pt").is_file()
+    rows = _read_csv(second / "metrics.csv")
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+
+    # Resuming a finished run trains no further epoch.
+    caplog.clear()
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "stage 2/2 (tiny-b) already finished" in caplog.text
+    assert [int(r["epoch"]) for r in _read_csv(second / "metrics.csv")] == [1, 2]

@@ -9,7 +9,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from colorsplash.config import ARCHES, AugmentConfig, TrainConfig, default_model_config
+from colorsplash.config import ARCHES, AugmentConfig, ModelConfig, TrainConfig, default_model_config
+from colorsplash.recipes import RECIPES, preset_names, read_recipe_file, write_recipe_file
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,10 @@ def _register_train(sub: Any) -> None:
                     "or Oxford-IIIT Pet images/+trimaps/).")
     p.add_argument("data", nargs="*", help="data set folders")
     p.add_argument("-o", "--out", default=None, help="run folder (default runs/<arch>)")
-    p.add_argument("--preset", choices=("pets", "pets-finetune"),
-                   help="a named recipe; 'pets' then 'pets-finetune --init RUN/best.pt' reproduce the bundled model")
+    p.add_argument("--preset", choices=preset_names(),
+                   help="a named recipe; 'pets' runs the three stages that made the bundled model (pets-base, "
+                        "pets-finetune, pets-384), each in RUN/stage<i>-<preset>; a single stage needs --init "
+                        "after the first")
     p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--arch", choices=ARCHES, default="unet-lite0")
     p.add_argument("--size", type=int, default=256, help="network input size (multiple of 32)")
@@ -58,9 +61,10 @@ def _register_train(sub: Any) -> None:
     p.set_defaults(func=run_train)
 
 
-def build_configs(args: argparse.Namespace) -> tuple[Any, TrainConfig]:
-    """Model and training configs from parsed ``train`` arguments (preset applied last)."""
-    from colorsplash.trainer import apply_preset
+def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
+    """Model and training configs from parsed ``train`` arguments (a single-stage preset applied last; a
+    staged recipe lays its stage presets over these configs as it runs)."""
+    from colorsplash.recipes import apply_preset
 
     mcfg = dataclasses.replace(default_model_config(args.arch, args.size), base_channels=args.unet_base,
                                depth=args.unet_depth, upsample=args.upsample)
@@ -70,31 +74,50 @@ def build_configs(args: argparse.Namespace) -> tuple[Any, TrainConfig]:
                        skip_bad=args.skip_bad, bf16=not args.no_bf16, num_workers=args.workers,
                        init_from=args.init, augment=AugmentConfig(enabled=not args.no_augment))
     if args.preset:
-        mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)
+        if args.preset not in RECIPES:
+            mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)
         if args.out is None:
             tcfg = dataclasses.replace(tcfg, out_dir=f"runs/{args.preset}")
     return mcfg, tcfg
 
 
+def _refuse_existing_run(out_dir: str) -> None:
+    if (Path(out_dir) / "last.pt").exists() or read_recipe_file(out_dir) is not None:
+        raise ValueError(f"{out_dir} already holds a run; pass --resume {out_dir} to continue it "
+                         "or -o NEW_DIR to start another")
+
+
 def run_train(args: argparse.Namespace) -> int:
     _need_torch()
-    from colorsplash.trainer import Trainer
+    from colorsplash.trainer import Trainer, run_recipe
 
+    record = read_recipe_file(args.resume) if args.resume else None
+    if record is not None:  # a staged run: finish its remaining stages
+        state, best = run_recipe(record["recipe"], ModelConfig.from_dict(record["model"]),
+                                 TrainConfig.from_dict(record["train"]), resume=True)
+        return _report(state.best_iou, state.best_epoch, str(best))
     if args.resume:
         mcfg, tcfg = build_configs(args)
-        tcfg = dataclasses.replace(tcfg, out_dir=args.resume)
-        trainer = Trainer(mcfg, tcfg, resume=True)
+        trainer = Trainer(mcfg, dataclasses.replace(tcfg, out_dir=args.resume), resume=True)
     else:
         if not args.data:
             raise ValueError("name at least one data folder (or --resume RUN)")
         mcfg, tcfg = build_configs(args)
-        if (Path(tcfg.out_dir) / "last.pt").exists():
-            raise ValueError(f"{tcfg.out_dir} already holds a run; pass --resume {tcfg.out_dir} to continue it "
-                             "or -o NEW_DIR to start another")
+        _refuse_existing_run(tcfg.out_dir)
+        if args.preset in RECIPES:
+            write_recipe_file(tcfg.out_dir, args.preset, mcfg, tcfg)
+            state, best = run_recipe(args.preset, mcfg, tcfg)
+            return _report(state.best_iou, state.best_epoch, str(best))
         trainer = Trainer(mcfg, tcfg)
     state = trainer.fit()
-    if trainer.d.main:  # under torchrun only rank 0 reports
-        print(f"best validation IoU {state.best_iou:.4f} (epoch {state.best_epoch}); run folder {tcfg.out_dir}")
+    return _report(state.best_iou, state.best_epoch, str(Path(trainer.cfg.out_dir) / "best.pt"))
+
+
+def _report(best_iou: float, best_epoch: int, best: str) -> int:
+    import torch.distributed as dist
+
+    if not dist.is_initialized() or dist.get_rank() == 0:  # under torchrun only rank 0 reports
+        print(f"best validation IoU {best_iou:.4f} (epoch {best_epoch}); model {best}")
     return 0
 
 
@@ -126,7 +149,13 @@ def _register_export(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("export", help="export a checkpoint to ONNX")
     p.add_argument("checkpoint", help="a .pt checkpoint (best.pt or last.pt of a run)")
     p.add_argument("-o", "--out", required=True, help="output .onnx file")
-    p.add_argument("--fp16", action="store_true", help="store weights in float16 (half the size)")
+    precision = p.add_mutually_exclusive_group()
+    precision.add_argument("--fp16", action="store_true", help="store weights in float16 (half the size)")
+    precision.add_argument("--int8", nargs="+", metavar="DATA",
+                           help="quantise to int8 (faster on CPU, ~1/4 the size), calibrated on photos from the "
+                                "training split of these data folders")
+    p.add_argument("--calibration-images", type=int, default=64, metavar="N",
+                   help="photos used to calibrate --int8 (default 64)")
     p.add_argument("--metrics", metavar="SUMMARY_JSON",
                    help="embed an `evaluate` summary.json (scores at original resolution) in the metadata")
     p.set_defaults(func=run_export)
@@ -139,12 +168,16 @@ def run_export(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.resolve() == Path(args.checkpoint).resolve():
         raise ValueError(f"{out}: refusing to overwrite the input checkpoint")
+    if args.calibration_images < 1:
+        raise ValueError(f"--calibration-images must be at least 1, got {args.calibration_images}")
     evaluation = None
     if args.metrics:
         try:
             evaluation = json.loads(Path(args.metrics).read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"{args.metrics}: not a readable evaluate summary.json ({err})") from err
-    config = export_onnx(args.checkpoint, out, fp16=args.fp16, evaluation=evaluation)
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {config.arch} at {config.input_size}px)")
+    config = export_onnx(args.checkpoint, out, fp16=args.fp16, evaluation=evaluation, int8_data=args.int8,
+                         calibration_images=args.calibration_images)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {config.arch} at {config.input_size}px, "
+          f"{config.precision})")
     return 0

@@ -15,6 +15,7 @@ from typing import Any, Literal
 Arch = Literal["unet", "unet-lite0", "unet-lite1", "unet-lite2"]
 ARCHES: tuple[str, ...] = ("unet", "unet-lite0", "unet-lite1", "unet-lite2")
 CONFIG_METADATA_KEY = "colorsplash_config"
+PRECISIONS: tuple[str, ...] = ("float32", "float16-weights", "int8")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ class ModelConfig:
         name: human-readable model name shown by ``colorsplash serve`` and ``evaluate``.
         subject: what the model segments ("pet", "cat", ...), for messages.
         training: free-form record of the data, command and metrics the weights came from.
+        precision: how an exported ONNX file stores its numbers: ``float32``, ``float16-weights`` (weights in
+            half precision, float32 arithmetic) or ``int8`` (static post-training quantisation); checkpoints
+            are always ``float32``.
     """
 
     arch: str = "unet-lite0"
@@ -63,6 +67,7 @@ class ModelConfig:
     name: str = "colorsplash"
     subject: str = "subject"
     training: dict[str, Any] = field(default_factory=dict)
+    precision: str = "float32"
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -71,6 +76,8 @@ class ModelConfig:
             raise ValueError(f"input_size must be a positive multiple of 32, got {self.input_size}")
         if self.upsample not in ("transpose", "bilinear"):
             raise ValueError(f"upsample must be 'transpose' or 'bilinear', got {self.upsample!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.arch == "unet" and self.depth > 5:
             raise ValueError(f"unet depth must be at most 5 (input_size/32 divisibility), got {self.depth}")
 
@@ -142,3 +149,18 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Rebuild from :meth:`to_dict` output (JSON lists back to tuples); unknown keys are ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        if isinstance(kwargs.get("augment"), dict):
+            aug = dict(kwargs["augment"])
+            for key in ("zoom", "brightness"):
+                if key in aug:
+                    aug[key] = tuple(aug[key])
+            kwargs["augment"] = AugmentConfig(**aug)
+        if "data" in kwargs:
+            kwargs["data"] = tuple(kwargs["data"])
+        return cls(**kwargs)

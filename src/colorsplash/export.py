@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 
 from colorsplash.checkpoint import load_checkpoint
 from colorsplash.config import CONFIG_METADATA_KEY, ModelConfig
+from colorsplash.quantize import DEFAULT_CALIBRATION_IMAGES, calibration_inputs, calibration_samples, quantize_int8
 
 ONNX_INPUT = "image"
 ONNX_OUTPUT = "logits"
@@ -70,22 +72,44 @@ def with_evaluation(config: ModelConfig, summary: dict[str, object]) -> ModelCon
 
 
 def export_onnx(checkpoint: str | Path, output: str | Path, fp16: bool = False,
-                evaluation: dict[str, object] | None = None) -> ModelConfig:
+                evaluation: dict[str, object] | None = None, int8_data: Sequence[str | Path] | None = None,
+                calibration_images: int = DEFAULT_CALIBRATION_IMAGES, show_progress: bool = True) -> ModelConfig:
     """Write ``output`` (one ``.onnx`` file, no side data) from ``checkpoint``; returns the embedded config.
 
     The graph maps float32 ``N x 3 x S x S`` normalised RGB (input ``image``) to logits ``N x 1 x S x S``
     (output ``logits``); the ``colorsplash_config`` metadata entry holds the :class:`ModelConfig` as JSON.
     ``fp16`` stores weights in half precision (about half the size) but computes in float32.
+    ``int8_data``: data folders whose *training* split calibrates a static int8 quantisation
+    (``calibration_images`` photos, see :mod:`colorsplash.quantize`); input and output stay float32.
     ``evaluation``: an ``evaluate`` summary to embed (see :func:`with_evaluation`).
+
+    Raises:
+        ValueError: both ``fp16`` and ``int8_data`` were asked for.
     """
+    if fp16 and int8_data:
+        raise ValueError("choose fp16 or int8, not both")
     model, config = load_checkpoint(checkpoint)
     if evaluation is not None:
         config = with_evaluation(config, evaluation)
+    calibration = None
+    if int8_data:
+        samples = calibration_samples(int8_data, config, calibration_images)
+        calibration = calibration_inputs(samples, config, show_progress)
+        record = {"data": [str(d) for d in int8_data], "images": len(calibration), "method": "minmax, QDQ, "
+                  "per-channel int8 weights, uint8 activations", "split": "train"}
+        config = dataclasses.replace(config, precision="int8",
+                                     training={**config.training, "int8_calibration": record})
+    elif fp16:
+        config = dataclasses.replace(config, precision="float16-weights")
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
         tmp_path = os.path.join(tmp, "model.onnx")
         _export_graph(model, config.input_size, tmp_path)
+        if calibration is not None:
+            quantized = os.path.join(tmp, "int8.onnx")
+            quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT)
+            tmp_path = quantized
         _attach_metadata(tmp_path, config, fp16)
         os.replace(tmp_path, output)
     return config

@@ -45,6 +45,7 @@ class RunState:
     best_iou: float = -1.0
     best_epoch: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
+    finished: bool = False  # the run reached its epoch budget, max_steps or early stop
 
 
 @dataclass

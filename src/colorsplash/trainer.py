@@ -17,9 +17,10 @@ from torch import nn
 
 from colorsplash import plots
 from colorsplash.checkpoint import read_checkpoint, save_checkpoint, unwrap
-from colorsplash.config import AugmentConfig, ModelConfig, TrainConfig
+from colorsplash.config import ModelConfig, TrainConfig
 from colorsplash.model import build_model
 from colorsplash.pretrained import init_pretrained
+from colorsplash.recipes import RECIPES, apply_preset, stage_folder
 from colorsplash.train import (
     Dist,
     RunState,
@@ -37,34 +38,6 @@ from colorsplash.train import (
 )
 
 log = logging.getLogger(__name__)
-
-# Named recipes; ``colorsplash train --preset pets`` reproduces the bundled model.
-PRESETS: dict[str, dict[str, Any]] = {
-    "pets": {"model": {"arch": "unet-lite0", "input_size": 320, "name": "colorsplash-pets-lite0",
-                       "subject": "pet"},
-             "train": {"epochs": 30, "batch_size": 8, "lr": 2e-3, "dice_weight": 0.5, "val_fraction": 0.15,
-                       "seed": 0, "patience": 12,
-                       "augment": {"color_jitter": True}}},
-    # Stage 2 of the bundled model: a second, gentler cycle from stage 1's best.pt (pass --init).
-    "pets-finetune": {"model": {"arch": "unet-lite0", "input_size": 320, "name": "colorsplash-pets-lite0",
-                                "subject": "pet"},
-                      "train": {"epochs": 30, "batch_size": 8, "lr": 5e-4, "dice_weight": 0.5,
-                                "val_fraction": 0.15, "seed": 0, "patience": 30,
-                                "augment": {"color_jitter": True}}},
-}
-
-
-def apply_preset(name: str, mcfg: ModelConfig, tcfg: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
-    """Overlay a named preset on the given configs (the preset wins)."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    preset = PRESETS[name]
-    mcfg = dataclasses.replace(mcfg, **preset["model"])
-    tp = dict(preset["train"])
-    aug = dataclasses.replace(tcfg.augment, **tp.pop("augment", {}))
-    tcfg = dataclasses.replace(tcfg, preset=name, augment=aug, **tp)
-    return mcfg, tcfg
-
 
 class Trainer:
     """One training run in ``tcfg.out_dir``; ``resume=True`` continues from ``last.pt`` there."""
@@ -177,14 +150,16 @@ class Trainer:
         """Train until the epoch budget, ``max_steps`` or patience runs out; returns the final state."""
         if self.d.main:
             self._write_run_files()
-        done = self.state.epoch >= self.cfg.epochs
+        done = self.state.finished or self.state.epoch >= self.cfg.epochs
         while not done:
             started = time.time()
             loader = _make_loader(self.data.train, self.cfg, self.d, self.state.epoch)
             train_loss = _train_epoch(self.model, loader, self.opt, self.sched, self.cfg, self.state,
                                       self.device, self.d)
             done = self._end_epoch(train_loss, started)
+        self.state.finished = True
         if self.d.main:
+            self._save("last.pt", resumable=True)  # records the end, so a resume does not train further
             self._finish()
         return self.state
 
@@ -209,9 +184,37 @@ def _load_init_weights(model: nn.Module, path: str, mcfg: ModelConfig) -> None:
 
 def _train_config_from(saved: dict[str, Any], current: TrainConfig) -> TrainConfig:
     """Rebuild the saved TrainConfig exactly: a resumed run finishes the schedule it started with."""
-    saved = dict(saved)
-    saved["augment"] = AugmentConfig(**{**saved["augment"], "zoom": tuple(saved["augment"]["zoom"]),
-                                        "brightness": tuple(saved["augment"]["brightness"])})
-    saved["data"] = tuple(saved["data"])
     del current  # flags given with --resume are ignored on purpose: the LR schedule depends on them
-    return TrainConfig(**saved)
+    return TrainConfig.from_dict(saved)
+
+
+def stage_finished(folder: Path) -> bool:
+    """True when ``folder`` holds a run that reached its end (its ``last.pt`` says so)."""
+    last = folder / "last.pt"
+    return last.is_file() and bool(read_checkpoint(last).get("run_state", {}).get("finished"))
+
+
+def run_recipe(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False,
+               show_progress: bool = True) -> tuple[RunState, Path]:
+    """Run the stages of the staged recipe ``recipe`` (see :mod:`colorsplash.recipes`) one after the other.
+
+    Stage ``i`` trains in ``tcfg.out_dir/stage<i>-<preset>`` with its preset laid over ``mcfg``/``tcfg``.
+    Stage 1 starts from ``tcfg.init_from`` (ImageNet weights when unset), every later stage from the previous
+    stage's ``best.pt``. With ``resume``, finished stages are skipped and an interrupted one continues from its
+    ``last.pt``. Returns the last stage's state and the path of its ``best.pt`` (the recipe's model).
+    """
+    init, state, folder = tcfg.init_from, RunState(), Path(tcfg.out_dir)
+    stages = RECIPES[recipe]
+    for index, stage in enumerate(stages, 1):
+        folder = stage_folder(tcfg.out_dir, index, stage)
+        if resume and stage_finished(folder):
+            log.info("stage %d/%d (%s) already finished in %s", index, len(stages), stage, folder)
+            state = RunState(**read_checkpoint(folder / "last.pt")["run_state"])
+        else:
+            log.info("stage %d/%d (%s) in %s", index, len(stages), stage, folder)
+            smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder), init_from=init))
+            trainer = Trainer(smcfg, stcfg, resume=resume and (folder / "last.pt").is_file(),
+                              show_progress=show_progress)
+            state = trainer.fit()
+        init = str(folder / "best.pt")
+    return state, folder / "best.pt"

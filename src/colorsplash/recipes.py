@@ -1,0 +1,86 @@
+"""Named training recipes: single-stage presets, and staged recipes that chain them.
+
+``colorsplash train --preset pets DATA...`` reproduces the bundled model: it runs the stages of the ``pets``
+recipe one after the other, each in its own folder under the run folder and each starting from the previous
+stage's ``best.pt``. Importable without PyTorch (the CLI lists the names before torch is loaded).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from colorsplash.config import ModelConfig, TrainConfig
+
+_PETS_MODEL = {"arch": "unet-lite0", "name": "colorsplash-pets-lite0", "subject": "pet"}
+_PETS_TRAIN = {"batch_size": 8, "dice_weight": 0.5, "val_fraction": 0.15, "seed": 0,
+               "augment": {"color_jitter": True}}
+
+# One stage each: what a run folder is trained with (the preset wins over command-line flags).
+STAGE_PRESETS: dict[str, dict[str, Any]] = {
+    # From ImageNet weights: one-cycle LR peaking at 2e-3.
+    "pets-base": {"model": {**_PETS_MODEL, "input_size": 320},
+                  "train": {**_PETS_TRAIN, "epochs": 30, "lr": 2e-3, "patience": 12}},
+    # A second, gentler cycle from the base stage's best weights (pass --init when run alone).
+    "pets-finetune": {"model": {**_PETS_MODEL, "input_size": 320},
+                      "train": {**_PETS_TRAIN, "epochs": 30, "lr": 5e-4, "patience": 30}},
+    # The same weights taught at 384 px, where small and distant cats keep more pixels (pass --init alone).
+    "pets-384": {"model": {**_PETS_MODEL, "input_size": 384},
+                 "train": {**_PETS_TRAIN, "epochs": 20, "lr": 3e-4, "patience": 20}},
+}
+
+# Staged recipes: stage presets run in order, each initialised from the previous stage's best.pt.
+RECIPES: dict[str, tuple[str, ...]] = {
+    "pets": ("pets-base", "pets-finetune", "pets-384"),
+}
+
+RECIPE_FILE = "recipe.json"
+
+
+def preset_names() -> tuple[str, ...]:
+    """Every name ``--preset`` accepts: staged recipes first, then single stages."""
+    return (*RECIPES, *STAGE_PRESETS)
+
+
+def apply_preset(name: str, mcfg: ModelConfig, tcfg: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
+    """Overlay the single-stage preset ``name`` on the given configs (the preset wins)."""
+    if name not in STAGE_PRESETS:
+        raise ValueError(f"unknown stage preset {name!r}; choose one of {', '.join(STAGE_PRESETS)}")
+    preset = STAGE_PRESETS[name]
+    mcfg = dataclasses.replace(mcfg, **preset["model"])
+    tp = dict(preset["train"])
+    aug = dataclasses.replace(tcfg.augment, **tp.pop("augment", {}))
+    tcfg = dataclasses.replace(tcfg, preset=name, augment=aug, **tp)
+    return mcfg, tcfg
+
+
+def stage_folder(run: str | Path, index: int, stage: str) -> Path:
+    """Folder of stage ``index`` (1-based) of a staged run: ``RUN/stage<index>-<stage preset>``."""
+    return Path(run) / f"stage{index}-{stage}"
+
+
+def write_recipe_file(run: str | Path, recipe: str, mcfg: ModelConfig, tcfg: TrainConfig) -> None:
+    """Record what a staged run was started with, so ``--resume RUN`` can finish it without flags."""
+    path = Path(run) / RECIPE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"recipe": recipe, "stages": list(RECIPES[recipe]), "model": mcfg.to_dict(),
+                               "train": tcfg.to_dict()}, indent=2))
+    tmp.replace(path)
+
+
+def read_recipe_file(run: str | Path) -> dict[str, Any] | None:
+    """The :func:`write_recipe_file` record of ``run``, or ``None`` when ``run`` is a single-stage run."""
+    path = Path(run) / RECIPE_FILE
+    if not path.is_file():
+        return None
+    try:
+        record: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: unreadable recipe record ({err}); start the run again with -o NEW_DIR") from err
+    if record.get("recipe") not in RECIPES:
+        raise ValueError(f"{path}: unknown recipe {record.get('recipe')!r}; this colorsplash knows "
+                         f"{', '.join(RECIPES)}")
+    return record
