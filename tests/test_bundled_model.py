@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from colorsplash import data, infer, metrics
-from colorsplash.config import ARCHES
+from colorsplash.config import ARCHES, PRECISIONS
 
 BUNDLED = infer.bundled_model_path()
 MAX_BYTES = 20_000_000  # the "at most 20 MB"
@@ -63,6 +63,12 @@ def test_metadata_complete(offline_model: infer.Model) -> None:
     scores = training.get("metrics") or {}
     ious = [v for k, v in scores.items() if "iou" in k.lower() and isinstance(v, int | float)]
     assert ious and all(0.0 < v <= 1.0 for v in ious), f"training metrics lack a validation IoU: {scores}"
+    assert cfg.precision in PRECISIONS
+    if cfg.precision == "int8":  # calibrated on training photos only, and says so
+        calibration = training.get("int8_calibration") or {}
+        assert calibration.get("split") == "train" and calibration.get("images", 0) > 0, calibration
+    evaluation = training.get("evaluation") or {}
+    assert 0.0 < evaluation.get("overall", {}).get("iou", 0.0) <= 1.0, f"no embedded evaluation: {evaluation}"
 
 
 def test_single_small_file() -> None:

@@ -12,7 +12,13 @@ import torch
 
 from colorsplash.checkpoint import load_checkpoint
 from colorsplash.config import CONFIG_METADATA_KEY, ModelConfig
-from colorsplash.quantize import DEFAULT_CALIBRATION_IMAGES, calibration_inputs, calibration_samples, quantize_int8
+from colorsplash.quantize import (
+    CALIBRATION_PERCENTILE,
+    DEFAULT_CALIBRATION_IMAGES,
+    calibration_inputs,
+    calibration_samples,
+    quantize_int8,
+)
 
 ONNX_INPUT = "image"
 ONNX_OUTPUT = "logits"
@@ -95,8 +101,8 @@ def export_onnx(checkpoint: str | Path, output: str | Path, fp16: bool = False,
     if int8_data:
         samples = calibration_samples(int8_data, config, calibration_images)
         calibration = calibration_inputs(samples, config, show_progress)
-        record = {"data": [str(d) for d in int8_data], "images": len(calibration), "method": "minmax, QDQ, "
-                  "per-channel int8 weights, uint8 activations", "split": "train"}
+        record = {"data": [str(d) for d in int8_data], "images": len(calibration), "method": "QDQ, per-channel int8 "
+                  f"weights, uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges", "split": "train"}
         config = dataclasses.replace(config, precision="int8",
                                      training={**config.training, "int8_calibration": record})
     elif fp16:
