@@ -119,8 +119,12 @@ def test_evaluate_cli_writes_reports(tiny_onnx: Path, tmp_path: Path, monkeypatc
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["datasets"]) == {"seed", "pairs"} and summary["overall"]["images"] == 5
     assert summary["overall"]["iou"] > 0.95 and len(summary["worst"]) == 2
-    printed = capsys.readouterr().out
-    assert "overall" in printed and "pairs" in printed
+    printed = capsys.readouterr()
+    assert "overall" in printed.out and "pairs" in printed.out
+    assert "evaluating" in printed.err  # the progress bar
+
+    assert main(["-q", "evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out)]) == 0
+    assert "evaluating" not in capsys.readouterr().err  # -q: no progress bar
 
 
 def test_evaluate_cli_bad_files(tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -56,7 +56,8 @@ def test_train_evaluate_export(arch_args: list[str], cats: Path, tmp_path: Path,
     assert all(0.0 <= float(r["val_iou"]) <= 1.0 for r in rows)
     _, mcfg = load_checkpoint(run / "best.pt")  # no flags: the config travels in the file
     assert mcfg.arch == arch_args[1] and "val_iou" in mcfg.training["metrics"]
-    assert "best validation IoU" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "best validation IoU" in printed.out and "epoch 1/2" in printed.err  # a progress bar per epoch
 
     # evaluate --split val without --val-fraction: the model's own training split is used.
     assert main(["evaluate", str(cats), "--model", str(run / "best.pt"), "--split", "val",
@@ -150,9 +151,11 @@ def test_staged_recipe_chains_stages_and_resumes(cats: Path, tmp_path: Path, tin
                                                  capsys: pytest.CaptureFixture[str],
                                                  caplog: pytest.LogCaptureFixture) -> None:
     run = tmp_path / "run"
-    assert main(["train", "--preset", "tiny", str(cats), "-o", str(run)]) == 0
+    assert main(["-q", "train", "--preset", "tiny", str(cats), "-o", str(run)]) == 0
     first, second = run / "stage1-tiny-a", run / "stage2-tiny-b"
-    assert str(second / "best.pt") in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "epoch 1/2" not in printed.err  # -q: no progress bars
+    assert str(second / "best.pt") in printed.out  # the recipe's model: the last stage's best.pt
     assert {p.name for p in first.iterdir()} >= RUN_FILES and {p.name for p in second.iterdir()} >= RUN_FILES
     _, cfg1 = load_checkpoint(first / "best.pt")
     _, cfg2 = load_checkpoint(second / "best.pt")

@@ -91,14 +91,16 @@ def run_train(args: argparse.Namespace) -> int:
     _need_torch()
     from colorsplash.trainer import Trainer, run_recipe
 
+    progress = not getattr(args, "quiet", False)
     record = read_recipe_file(args.resume) if args.resume else None
     if record is not None:  # a staged run: finish its remaining stages
         state, best = run_recipe(record["recipe"], ModelConfig.from_dict(record["model"]),
-                                 TrainConfig.from_dict(record["train"]), resume=True)
+                                 TrainConfig.from_dict(record["train"]), resume=True, show_progress=progress)
         return _report(state.best_iou, state.best_epoch, str(best))
     if args.resume:
         mcfg, tcfg = build_configs(args)
-        trainer = Trainer(mcfg, dataclasses.replace(tcfg, out_dir=args.resume), resume=True)
+        trainer = Trainer(mcfg, dataclasses.replace(tcfg, out_dir=args.resume), resume=True,
+                          show_progress=progress)
     else:
         if not args.data:
             raise ValueError("name at least one data folder (or --resume RUN)")
@@ -106,9 +108,9 @@ def run_train(args: argparse.Namespace) -> int:
         _refuse_existing_run(tcfg.out_dir)
         if args.preset in RECIPES:
             write_recipe_file(tcfg.out_dir, args.preset, mcfg, tcfg)
-            state, best = run_recipe(args.preset, mcfg, tcfg)
+            state, best = run_recipe(args.preset, mcfg, tcfg, show_progress=progress)
             return _report(state.best_iou, state.best_epoch, str(best))
-        trainer = Trainer(mcfg, tcfg)
+        trainer = Trainer(mcfg, tcfg, show_progress=progress)
     state = trainer.fit()
     return _report(state.best_iou, state.best_epoch, str(Path(trainer.cfg.out_dir) / "best.pt"))
 

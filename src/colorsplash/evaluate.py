@@ -228,7 +228,8 @@ def evaluate_cli(args: argparse.Namespace) -> int:
         raise DataError(f"the {args.split} split of {', '.join(args.data)} is empty "
                         f"(val fraction {fraction}, seed {seed}); use --split all or another --val-fraction")
     threshold = float(args.threshold)
-    scores = evaluate_model(predict_fn, samples, threshold, skip_bad=args.skip_bad)
+    scores = evaluate_model(predict_fn, samples, threshold, skip_bad=args.skip_bad,
+                            show_progress=not getattr(args, "quiet", False))
     if not scores:
         raise DataError("no image could be scored; every pair was bad (see the warnings above)")
     out = Path(args.out) if args.out else Path("eval") / model_path.stem

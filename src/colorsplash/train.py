@@ -58,7 +58,7 @@ class Dist:
         return self.rank == 0
 
 
-def _setup_distributed() -> Dist:
+def setup_distributed() -> Dist:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Dist()
@@ -67,7 +67,7 @@ def _setup_distributed() -> Dist:
     return Dist(dist.get_rank(), world)
 
 
-def _seed_everything(seed: int) -> None:
+def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -109,7 +109,7 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool) -> Tr
     return TrainData(SegmentationDataset(ti, tm, mcfg, augmenter), SegmentationDataset(vi, vm, mcfg), summary)
 
 
-def _make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) -> DataLoader:
+def make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) -> DataLoader:
     sampler: DistributedSampler | None = None
     if d.world > 1:
         sampler = DistributedSampler(ds, d.world, d.rank, shuffle=True, seed=cfg.seed)
@@ -147,12 +147,13 @@ def validate(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig,
     return float(np.mean(ious)), float(np.mean(losses))
 
 
-def _train_epoch(model: nn.Module, loader: DataLoader, opt: torch.optim.Optimizer,
+def train_epoch(model: nn.Module, loader: DataLoader, opt: torch.optim.Optimizer,
                  sched: torch.optim.lr_scheduler.LRScheduler, cfg: TrainConfig, state: RunState,
-                 device: torch.device, d: Dist) -> float:
+                 device: torch.device, d: Dist, show_progress: bool = True) -> float:
     model.train()
     total, count = 0.0, 0
-    bar = tqdm(loader, desc=f"epoch {state.epoch + 1}/{cfg.epochs}", unit="batch", disable=not d.main,
+    bar = tqdm(loader, desc=f"epoch {state.epoch + 1}/{cfg.epochs}", unit="batch",
+               disable=not (show_progress and d.main),
                leave=False, dynamic_ncols=True)
     for x, y in bar:
         x, y = _to_device(x, cfg, device), y.to(device)
@@ -171,8 +172,8 @@ def _train_epoch(model: nn.Module, loader: DataLoader, opt: torch.optim.Optimize
     return total / max(count, 1)
 
 
-def _total_steps(cfg: TrainConfig, n_train: int, world: int) -> int:
-    """Optimiser steps of the whole run, counted exactly as :func:`_make_loader` batches (the LR schedule
+def total_steps(cfg: TrainConfig, n_train: int, world: int) -> int:
+    """Optimiser steps of the whole run, counted exactly as :func:`make_loader` batches (the LR schedule
     raises if stepped past its total)."""
     per_rank = max(1, cfg.batch_size // world)
     # DistributedSampler pads every rank to ceil(n / world) samples; the loader drops the last partial batch
@@ -184,7 +185,7 @@ def _total_steps(cfg: TrainConfig, n_train: int, world: int) -> int:
     return min(total, cfg.max_steps) if cfg.max_steps else total
 
 
-def _write_metrics(run: Path, history: list[dict[str, float]]) -> None:
+def write_metrics(run: Path, history: list[dict[str, float]]) -> None:
     tmp = run / ".metrics.csv.tmp"
     with tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=METRIC_FIELDS)
@@ -193,7 +194,7 @@ def _write_metrics(run: Path, history: list[dict[str, float]]) -> None:
     os.replace(tmp, run / "metrics.csv")
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
     os.replace(tmp, path)

@@ -25,16 +25,16 @@ from colorsplash.train import (
     Dist,
     RunState,
     TrainData,
-    _make_loader,
-    _seed_everything,
-    _setup_distributed,
-    _total_steps,
-    _train_epoch,
-    _write_json,
-    _write_metrics,
+    make_loader,
     predict_batches,
     prepare_data,
+    seed_everything,
+    setup_distributed,
+    total_steps,
+    train_epoch,
     validate,
+    write_json,
+    write_metrics,
 )
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class Trainer:
 
     def __init__(self, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False,
                  show_progress: bool = True) -> None:
-        self.d: Dist = _setup_distributed()
+        self.d: Dist = setup_distributed()
         self.run = Path(tcfg.out_dir)
         self.state = RunState()
         resume_payload = self._resume_payload() if resume else None
@@ -52,13 +52,14 @@ class Trainer:
             mcfg = ModelConfig.from_dict(resume_payload["model_config"])
             tcfg = _train_config_from(resume_payload["train_config"], tcfg)
         self.mcfg, self.cfg = mcfg, tcfg
-        _seed_everything(tcfg.seed + self.d.rank)
+        seed_everything(tcfg.seed + self.d.rank)
         self.device = torch.device(f"cuda:{self.d.rank % max(torch.cuda.device_count(), 1)}"
                                    if torch.cuda.is_available() else "cpu")
-        self.data: TrainData = prepare_data(tcfg, mcfg, show_progress and self.d.main)
+        self.show_progress = show_progress and self.d.main
+        self.data: TrainData = prepare_data(tcfg, mcfg, self.show_progress)
         self.model = self._build(resume_payload)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
-        total = _total_steps(tcfg, len(self.data.train), self.d.world)
+        total = total_steps(tcfg, len(self.data.train), self.d.world)
         self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=tcfg.lr, total_steps=total + 1,
                                                          pct_start=0.1)
         if resume_payload is not None:
@@ -130,7 +131,7 @@ class Trainer:
             if improved:
                 self._save("best.pt", resumable=False)
             self._save("last.pt", resumable=True)
-            _write_metrics(self.run, self.state.history)
+            write_metrics(self.run, self.state.history)
             plots.plot_curves(self.state.history, self.run / "curves.png")
             log.info("epoch %d: train loss %.4f, val loss %.4f, val IoU %.4f%s", self.state.epoch, train_loss,
                      val_loss, val_iou, " (best)" if improved else "")
@@ -142,7 +143,7 @@ class Trainer:
 
     def _write_run_files(self) -> None:
         self.run.mkdir(parents=True, exist_ok=True)
-        _write_json(self.run / "config.json", {"model": self.mcfg.to_dict(), "train": self.cfg.to_dict(),
+        write_json(self.run / "config.json", {"model": self.mcfg.to_dict(), "train": self.cfg.to_dict(),
                                                "data": self.data.summary, "world_size": self.d.world})
         plots.save_overview(self.data.train, self.run / "overview.png")
 
@@ -153,9 +154,9 @@ class Trainer:
         done = self.state.finished or self.state.epoch >= self.cfg.epochs
         while not done:
             started = time.time()
-            loader = _make_loader(self.data.train, self.cfg, self.d, self.state.epoch)
-            train_loss = _train_epoch(self.model, loader, self.opt, self.sched, self.cfg, self.state,
-                                      self.device, self.d)
+            loader = make_loader(self.data.train, self.cfg, self.d, self.state.epoch)
+            train_loss = train_epoch(self.model, loader, self.opt, self.sched, self.cfg, self.state,
+                                     self.device, self.d, self.show_progress)
             done = self._end_epoch(train_loss, started)
         self.state.finished = True
         if self.d.main:
