@@ -184,3 +184,33 @@ def test_staged_recipe_chains_stages_and_resumes(cats: Path, tmp_path: Path, tin
     assert main(["train", "--resume", str(run)]) == 0
     assert "stage 2/2 (tiny-b) already finished" in caplog.text
     assert [int(r["epoch"]) for r in _read_csv(second / "metrics.csv")] == [1, 2]
+
+
+def test_weight_averaging_of_the_last_epochs(cats: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    base = ["train", str(cats), "--arch", "unet-lite0", "--size", "64", "--epochs", "3", "--batch-size", "4",
+            "--val-fraction", "0.25", "--lr-schedule", "constant", "--lr", "1e-2"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main([*base, "--swa-epochs", "1", "-o", str(one)]) == 0
+    assert main([*base, "--swa-epochs", "2", "-o", str(two)]) == 0
+    assert "weight average of 1 epochs" in caplog.text and "weight average of 2 epochs" in caplog.text
+
+    def weights(path: Path) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in read_checkpoint(path)["state_dict"].items() if k.endswith(".weight")}
+
+    swa1, last1 = weights(one / "swa.pt"), weights(one / "last.pt")
+    assert all(torch.equal(swa1[k], last1[k]) for k in last1)  # the average of one epoch is that epoch
+    swa2, last2 = weights(two / "swa.pt"), weights(two / "last.pt")
+    assert any(not torch.allclose(swa2[k], last2[k]) for k in last2)
+    payload = read_checkpoint(two / "swa.pt")
+    assert payload["model_config"]["training"]["metrics"]["swa_epochs"] == 2
+    bn = [k for k in payload["state_dict"] if k.endswith("running_mean")]
+    last_state = read_checkpoint(two / "last.pt")["state_dict"]
+    assert bn and any(not torch.allclose(payload["state_dict"][k], last_state[k]) for k in bn)  # BN recomputed
+    rows = _read_csv(two / "metrics.csv")
+    assert len({r["lr"] for r in rows}) == 1  # constant schedule
+
+
+def test_bad_schedule_settings_are_refused(cats: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", str(cats), *TINY_UNET, "--epochs", "2", "--swa-epochs", "3", "-o", str(tmp_path)]) == 2
+    assert "swa_epochs" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from colorsplash.config import ARCHES, AugmentConfig, ModelConfig, TrainConfig, default_model_config
+from colorsplash.config import ARCHES, LR_SCHEDULES, AugmentConfig, ModelConfig, TrainConfig, default_model_config
 from colorsplash.recipes import RECIPES, preset_names, read_recipe_file, write_recipe_file
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,9 @@ def _register_train(sub: Any) -> None:
     p.add_argument("data", nargs="*", help="data set folders")
     p.add_argument("-o", "--out", default=None, help="run folder (default runs/<arch>)")
     p.add_argument("--preset", choices=preset_names(),
-                   help="a named recipe; 'pets' runs the three stages that made the bundled model (pets-base, "
-                        "pets-finetune, pets-384), each in RUN/stage<i>-<preset>; a single stage needs --init "
-                        "after the first")
+                   help="a named recipe; 'pets' runs the stages that made the bundled model (pets-base, "
+                        "pets-finetune, pets-384, pets-swa), each in RUN/stage<i>-<preset>; a single stage needs "
+                        "--init after the first")
     p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--arch", choices=ARCHES, default="unet-lite0")
     p.add_argument("--size", type=int, default=256, help="network input size (multiple of 32)")
@@ -49,6 +49,10 @@ def _register_train(sub: Any) -> None:
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps")
     p.add_argument("--val-fraction", type=float, default=TrainConfig.val_fraction)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule,
+                   help="onecycle: warm-up then cosine decay; constant: for weight averaging")
+    p.add_argument("--swa-epochs", type=int, default=0, metavar="N",
+                   help="average the weights of the last N epochs (saved as swa.pt; best.pt if it validates best)")
     p.add_argument("--patience", type=int, default=TrainConfig.patience, help="early-stopping patience (epochs)")
     p.add_argument("--unet-base", type=int, default=8, help="unet: channels of the first level")
     p.add_argument("--unet-depth", type=int, default=4, help="unet: number of down-sampling steps")
@@ -72,7 +76,8 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
                        batch_size=args.batch_size, lr=args.lr, dice_weight=args.dice, max_steps=args.max_steps,
                        val_fraction=args.val_fraction, seed=args.seed, patience=args.patience,
                        skip_bad=args.skip_bad, bf16=not args.no_bf16, num_workers=args.workers,
-                       init_from=args.init, augment=AugmentConfig(enabled=not args.no_augment))
+                       init_from=args.init, augment=AugmentConfig(enabled=not args.no_augment),
+                       lr_schedule=args.lr_schedule, swa_epochs=args.swa_epochs)
     if args.preset:
         if args.preset not in RECIPES:
             mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)

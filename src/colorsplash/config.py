@@ -16,6 +16,7 @@ Arch = Literal["unet", "unet-lite0", "unet-lite1", "unet-lite2"]
 ARCHES: tuple[str, ...] = ("unet", "unet-lite0", "unet-lite1", "unet-lite2")
 CONFIG_METADATA_KEY = "colorsplash_config"
 PRECISIONS: tuple[str, ...] = ("float32", "float16-weights", "int8")
+LR_SCHEDULES: tuple[str, ...] = ("onecycle", "constant")
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,14 @@ class TrainConfig:
     preset: str | None = None
     init_from: str | None = None  # a checkpoint whose weights start the run (fine-tuning); fresh optimiser
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    lr_schedule: str = "onecycle"  # "onecycle" (warm-up then cosine decay) or "constant" (for weight averaging)
+    swa_epochs: int = 0  # average the weights of the last N epochs (stochastic weight averaging); 0: off
+
+    def __post_init__(self) -> None:
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if not 0 <= self.swa_epochs <= self.epochs:
+            raise ValueError(f"swa_epochs must be between 0 and epochs ({self.epochs}), got {self.swa_epochs}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

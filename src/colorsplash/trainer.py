@@ -21,6 +21,7 @@ from colorsplash.config import ModelConfig, TrainConfig
 from colorsplash.model import build_model
 from colorsplash.pretrained import init_pretrained
 from colorsplash.recipes import RECIPES, apply_preset, stage_folder
+from colorsplash.swa import WeightAverage, averaging
 from colorsplash.train import (
     Dist,
     RunState,
@@ -59,11 +60,18 @@ class Trainer:
         self.data: TrainData = prepare_data(tcfg, mcfg, self.show_progress)
         self.model = self._build(resume_payload)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
-        total = total_steps(tcfg, len(self.data.train), self.d.world)
-        self.sched = torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=tcfg.lr, total_steps=total + 1,
-                                                         pct_start=0.1)
+        self.sched = self._schedule()
+        # Rank 0 alone keeps the average: it alone validates and saves.
+        self.swa = WeightAverage(unwrap(self.model)) if tcfg.swa_epochs and self.d.main else None
         if resume_payload is not None:
             self._restore(resume_payload)
+
+    def _schedule(self) -> torch.optim.lr_scheduler.LRScheduler:
+        if self.cfg.lr_schedule == "constant":
+            return torch.optim.lr_scheduler.LambdaLR(self.opt, lambda step: 1.0)
+        total = total_steps(self.cfg, len(self.data.train), self.d.world)
+        return torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=self.cfg.lr, total_steps=total + 1,
+                                                   pct_start=0.1)
 
     def _resume_payload(self) -> dict[str, Any]:
         last = self.run / "last.pt"
@@ -89,6 +97,8 @@ class Trainer:
         self.opt.load_state_dict(payload["optimizer"])
         self.sched.load_state_dict(payload["scheduler"])
         self.state = RunState(**payload["run_state"])
+        if self.swa is not None and "swa_state" in payload:
+            self.swa.load_state_dict(payload["swa_state"])
         torch.set_rng_state(payload["torch_rng"])
         if self.d.main:
             log.info("resuming %s after epoch %d (step %d)", self.run, self.state.epoch, self.state.step)
@@ -98,14 +108,32 @@ class Trainer:
                     **{k: v for k, v in self.data.summary.items() if k != "val_names"}, "metrics": metrics}
         return dataclasses.replace(self.mcfg, training=training)
 
-    def _save(self, name: str, resumable: bool) -> None:
-        metrics = {"val_iou": self.state.best_iou if name == "best.pt" else self.state.history[-1]["val_iou"],
-                   "epoch": self.state.best_epoch if name == "best.pt" else self.state.epoch}
+    def _save(self, name: str, resumable: bool, model: nn.Module | None = None,
+              metrics: dict[str, Any] | None = None) -> None:
+        if metrics is None:
+            metrics = {"val_iou": self.state.best_iou if name == "best.pt" else self.state.history[-1]["val_iou"],
+                       "epoch": self.state.best_epoch if name == "best.pt" else self.state.epoch}
         extra: dict[str, Any] = {"train_config": self.cfg.to_dict()}
         if resumable:
             extra.update(optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(),
                          run_state=dataclasses.asdict(self.state), torch_rng=torch.get_rng_state())
-        save_checkpoint(self.run / name, self.model, self._final_config(metrics), **extra)
+            if self.swa is not None:
+                extra["swa_state"] = self.swa.state_dict()
+        save_checkpoint(self.run / name, model or self.model, self._final_config(metrics), **extra)
+
+    def _finish_average(self) -> None:
+        """Rank 0: validate the weight average, save it as ``swa.pt``, and as ``best.pt`` when it is best."""
+        assert self.swa is not None
+        net = self.swa.finalize(self.data.train, self.cfg.batch_size, self.device)
+        val_iou, val_loss = validate(net, self.data.val, self.cfg, self.device)
+        metrics = {"val_iou": val_iou, "epoch": self.state.epoch, "swa_epochs": self.swa.count}
+        self._save("swa.pt", resumable=False, model=net, metrics=metrics)
+        better = val_iou > self.state.best_iou
+        log.info("weight average of %d epochs: val loss %.4f, val IoU %.4f%s", self.swa.count, val_loss, val_iou,
+                 " (best)" if better else f" (best stays epoch {self.state.best_epoch})")
+        if better:
+            self.state.best_iou, self.state.best_epoch = val_iou, self.state.epoch
+            self._save("best.pt", resumable=False, model=net, metrics=metrics)
 
     def _validate_and_share(self) -> tuple[float, float]:
         """Rank 0 validates; the result is broadcast so every rank takes the same stop decision."""
@@ -124,6 +152,8 @@ class Trainer:
         self.state.history.append({"epoch": self.state.epoch, "step": self.state.step, "train_loss": train_loss,
                                    "val_loss": val_loss, "val_iou": val_iou,
                                    "lr": self.opt.param_groups[0]["lr"], "seconds": time.time() - started})
+        if self.swa is not None and averaging(self.cfg, self.state.epoch):
+            self.swa.update(unwrap(self.model))
         improved = val_iou > self.state.best_iou
         if improved:
             self.state.best_iou, self.state.best_epoch = val_iou, self.state.epoch
@@ -158,6 +188,8 @@ class Trainer:
             train_loss = train_epoch(self.model, loader, self.opt, self.sched, self.cfg, self.state,
                                      self.device, self.d, self.show_progress)
             done = self._end_epoch(train_loss, started)
+        if self.swa is not None and self.swa.count and not self.state.finished:
+            self._finish_average()
         self.state.finished = True
         if self.d.main:
             self._save("last.pt", resumable=True)  # records the end, so a resume does not train further
