@@ -37,7 +37,7 @@ def _register_train(sub: Any) -> None:
     p.add_argument("-o", "--out", default=None, help="run folder (default runs/<arch>)")
     p.add_argument("--preset", choices=preset_names(),
                    help="a named recipe; 'pets' runs the stages that made the bundled model (pets-base, "
-                        "pets-finetune, pets-384, pets-swa), each in RUN/stage<i>-<preset>; a single stage needs "
+                        "pets-finetune, pets-384), each in RUN/stage<i>-<preset>; a single stage needs "
                         "--init after the first")
     p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--arch", choices=ARCHES, default="unet-lite0")
@@ -184,7 +184,8 @@ def run_export(args: argparse.Namespace) -> int:
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"{args.metrics}: not a readable evaluate summary.json ({err})") from err
     config = export_onnx(args.checkpoint, out, fp16=args.fp16, evaluation=evaluation, int8_data=args.int8,
-                         calibration_images=args.calibration_images)
+                         calibration_images=args.calibration_images,
+                         show_progress=not getattr(args, "quiet", False))
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {config.arch} at {config.input_size}px, "
           f"{config.precision})")
     return 0

@@ -12,6 +12,8 @@ never shape the quantisation.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -86,7 +88,9 @@ def quantize_int8(src: str | Path, dst: str | Path, inputs: Sequence[np.ndarray]
         # Fold and infer shapes first (ONNX Runtime's recommended step); the batch axis stays symbolic, so the
         # symbolic pass is skipped and ONNX's own shape inference is used.
         quant_pre_process(str(src), prepared, skip_symbolic_shape=True)
-        quantize_static(prepared, str(dst), _Reader(input_name, inputs), quant_format=QuantFormat.QDQ,
-                        per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.Percentile,
-                        extra_options={"CalibPercentile": CALIBRATION_PERCENTILE})
+        # The histogram calibrator print()s its progress; keep the CLI's output to our own lines.
+        with contextlib.redirect_stdout(io.StringIO()):
+            quantize_static(prepared, str(dst), _Reader(input_name, inputs), quant_format=QuantFormat.QDQ,
+                            per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            calibrate_method=CalibrationMethod.Percentile,
+                            extra_options={"CalibPercentile": CALIBRATION_PERCENTILE})

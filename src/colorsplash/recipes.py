@@ -29,17 +29,11 @@ STAGE_PRESETS: dict[str, dict[str, Any]] = {
     # The same weights taught at 384 px, where small and distant cats keep more pixels (pass --init alone).
     "pets-384": {"model": {**_PETS_MODEL, "input_size": 384},
                  "train": {**_PETS_TRAIN, "epochs": 20, "lr": 3e-4, "patience": 20}},
-    # Stochastic weight averaging: a constant LR keeps the weights moving around the flat optimum that stage 3
-    # reached; the average of all eight epochs (batch-norm statistics recomputed) becomes best.pt if it
-    # validates best.
-    "pets-swa": {"model": {**_PETS_MODEL, "input_size": 384},
-                 "train": {**_PETS_TRAIN, "epochs": 8, "lr": 2e-4, "patience": 8, "lr_schedule": "constant",
-                           "swa_epochs": 8}},
 }
 
 # Staged recipes: stage presets run in order, each initialised from the previous stage's best.pt.
 RECIPES: dict[str, tuple[str, ...]] = {
-    "pets": ("pets-base", "pets-finetune", "pets-384", "pets-swa"),
+    "pets": ("pets-base", "pets-finetune", "pets-384"),
 }
 
 RECIPE_FILE = "recipe.json"
