@@ -46,6 +46,8 @@ def _register_train(sub: Any) -> None:
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--dice", type=float, default=TrainConfig.dice_weight, help="weight of the Dice loss term")
+    p.add_argument("--lovasz", type=float, default=TrainConfig.lovasz_weight,
+                   help="weight of the Lovasz hinge loss term (optimises per-image IoU)")
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps")
     p.add_argument("--val-fraction", type=float, default=TrainConfig.val_fraction)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
@@ -73,7 +75,8 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     mcfg = dataclasses.replace(default_model_config(args.arch, args.size), base_channels=args.unet_base,
                                depth=args.unet_depth, upsample=args.upsample)
     tcfg = TrainConfig(data=tuple(args.data), out_dir=args.out or f"runs/{args.arch}", epochs=args.epochs,
-                       batch_size=args.batch_size, lr=args.lr, dice_weight=args.dice, max_steps=args.max_steps,
+                       batch_size=args.batch_size, lr=args.lr, dice_weight=args.dice, lovasz_weight=args.lovasz,
+                       max_steps=args.max_steps,
                        val_fraction=args.val_fraction, seed=args.seed, patience=args.patience,
                        skip_bad=args.skip_bad, bf16=not args.no_bf16, num_workers=args.workers,
                        init_from=args.init, augment=AugmentConfig(enabled=not args.no_augment),

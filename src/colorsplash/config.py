@@ -136,6 +136,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     dice_weight: float = 0.0
+    lovasz_weight: float = 0.0  # weight of the Lovasz hinge term (a surrogate of per-image IoU)
     val_fraction: float = 0.15
     seed: int = 0
     max_steps: int | None = None

@@ -25,7 +25,38 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0)
     return (1.0 - (2 * inter + eps) / (denom + eps)).mean()
 
 
-def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 0.0) -> torch.Tensor:
-    """``BCE + dice_weight * Dice``."""
+def _lovasz_grad(gt_sorted: torch.Tensor) -> torch.Tensor:
+    """Gradient of the Lovasz extension of the Jaccard loss for labels sorted by decreasing error."""
+    gts = gt_sorted.sum()
+    intersection = gts - gt_sorted.cumsum(0)
+    union = gts + (1.0 - gt_sorted).cumsum(0)
+    jaccard = 1.0 - intersection / union
+    jaccard[1:] = jaccard[1:] - jaccard[:-1].clone()
+    return jaccard
+
+
+def lovasz_hinge_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Lovasz hinge (Berman et al., 2018) per image, averaged over the batch: a convex surrogate of ``1 - IoU``
+    that optimises the per-image IoU the project reports directly. Ignored pixels do not count."""
+    losses = []
+    for lg, t in zip(logits.float().flatten(1), target.flatten(1), strict=True):
+        keep = t != IGNORE
+        lg, labels = lg[keep], (t[keep] == 1).float()
+        if labels.numel() == 0:
+            losses.append(lg.sum() * 0.0)
+            continue
+        errors = 1.0 - lg * (2.0 * labels - 1.0)
+        errors_sorted, order = torch.sort(errors, descending=True)
+        losses.append(torch.dot(F.relu(errors_sorted), _lovasz_grad(labels[order])))
+    return torch.stack(losses).mean()
+
+
+def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 0.0,
+                      lovasz_weight: float = 0.0) -> torch.Tensor:
+    """``BCE + dice_weight * Dice + lovasz_weight * Lovasz hinge``."""
     loss = bce_loss(logits, target)
-    return loss + dice_weight * soft_dice_loss(logits, target) if dice_weight > 0 else loss
+    if dice_weight > 0:
+        loss = loss + dice_weight * soft_dice_loss(logits, target)
+    if lovasz_weight > 0:
+        loss = loss + lovasz_weight * lovasz_hinge_loss(logits, target)
+    return loss

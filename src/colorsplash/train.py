@@ -133,7 +133,7 @@ def predict_batches(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig,
         with _autocast(cfg):
             logits = model(x)
         for i in range(len(items)):
-            loss = float(segmentation_loss(logits[i:i + 1], y[i:i + 1], cfg.dice_weight))
+            loss = float(segmentation_loss(logits[i:i + 1], y[i:i + 1], cfg.dice_weight, cfg.lovasz_weight))
             yield torch.sigmoid(logits[i, 0].float()).cpu().numpy(), loss
 
 
@@ -159,7 +159,7 @@ def train_epoch(model: nn.Module, loader: DataLoader, opt: torch.optim.Optimizer
         x, y = _to_device(x, cfg, device), y.to(device)
         with _autocast(cfg):
             logits = model(x)
-        loss = segmentation_loss(logits, y, cfg.dice_weight)
+        loss = segmentation_loss(logits, y, cfg.dice_weight, cfg.lovasz_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -1,0 +1,47 @@
+"""Losses: values by hand on tiny masks, ignored pixels, gradients."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from colorsplash.losses import IGNORE, lovasz_hinge_loss, segmentation_loss, soft_dice_loss  # noqa: E402
+
+
+def _square_target() -> torch.Tensor:
+    target = torch.zeros(2, 1, 8, 8, dtype=torch.uint8)
+    target[:, :, 2:6, 2:6] = 1
+    return target
+
+
+def test_lovasz_hinge_by_hand() -> None:
+    target = _square_target()
+    right = torch.where(target == 1, 5.0, -5.0)
+    assert lovasz_hinge_loss(right, target).item() == pytest.approx(0.0)
+    # Every pixel wrong by a margin of 5: hinge error 6 on the worst pixel, and the Jaccard gradient sums to 1.
+    assert lovasz_hinge_loss(-right, target).item() == pytest.approx(6.0)
+    # Undecided logits (0): every error is 1, so the loss is the Jaccard loss of predicting nothing, 1.
+    assert lovasz_hinge_loss(torch.zeros(2, 1, 8, 8), target).item() == pytest.approx(1.0)
+
+
+def test_lovasz_ignores_pixels_and_gives_gradients() -> None:
+    target = _square_target()
+    logits = torch.where(target == 1, 5.0, -5.0)
+    target[:, :, 0, :] = IGNORE
+    logits[:, :, 0, :] = 50.0  # confidently wrong, but unscored
+    assert lovasz_hinge_loss(logits, target).item() == pytest.approx(0.0)
+    x = torch.zeros(2, 1, 8, 8, requires_grad=True)
+    lovasz_hinge_loss(x, target).backward()
+    assert x.grad is not None
+    assert (x.grad[target == 1] < 0).all()  # raising a subject pixel's logit lowers the loss
+
+
+def test_segmentation_loss_adds_its_terms() -> None:
+    target = _square_target()
+    logits = torch.randn(2, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    plain = segmentation_loss(logits, target)
+    assert segmentation_loss(logits, target, dice_weight=0.5).item() == pytest.approx(
+        plain.item() + 0.5 * soft_dice_loss(logits, target).item(), rel=1e-6)
+    assert segmentation_loss(logits, target, lovasz_weight=2.0).item() == pytest.approx(
+        plain.item() + 2.0 * lovasz_hinge_loss(logits, target).item(), rel=1e-6)
