@@ -29,9 +29,6 @@ STAGE_PRESETS: dict[str, dict[str, Any]] = {
     # The same weights taught at 384 px, where small and distant cats keep more pixels (pass --init alone).
     "pets-384": {"model": {**_PETS_MODEL, "input_size": 384},
                  "train": {**_PETS_TRAIN, "epochs": 20, "lr": 3e-4, "patience": 20}},
-    # A short cycle that adds the Lovasz hinge, a surrogate of the per-image IoU the scores are (pass --init alone).
-    "pets-lovasz": {"model": {**_PETS_MODEL, "input_size": 384},
-                    "train": {**_PETS_TRAIN, "epochs": 8, "lr": 1e-4, "patience": 8, "lovasz_weight": 1.0}},
 }
 
 # Staged recipes: stage presets run in order, each initialised from the previous stage's best.pt.
