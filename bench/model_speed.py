@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from peers import THREADS, file_mb, ort_session
+from peers import THREADS, file_mb
 
 from colorsplash.config import CONFIG_METADATA_KEY
-from colorsplash.infer import default_model_path
+from colorsplash.infer import create_session, default_model_path
 
 TARGET_MS = 40.0
 MIN_RATIO = 5.0
@@ -61,7 +61,7 @@ def input_shape(session: Any) -> list[int]:
 def prepare(name: str, path: Path, threads: int) -> Timed:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model not found (peer models: see bench/README.md)")
-    session = ort_session(path, threads)
+    session = create_session(path, threads)
     x = np.random.default_rng(0).standard_normal(input_shape(session)).astype(np.float32)
     return Timed(name, path, session, {session.get_inputs()[0].name: x})
 

@@ -44,7 +44,7 @@ import numpy as np
 from PIL import Image
 
 from colorsplash import data, metrics
-from colorsplash.infer import default_model_path, load_model
+from colorsplash.infer import create_session, default_model_path, load_model
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -63,23 +63,6 @@ PEER_PACKAGES = {
 SET_NAMES = ("feral valid", "Oxford val")
 
 Predict = Callable[[np.ndarray], np.ndarray]
-
-
-def ort_session(path: str | Path, threads: int = THREADS) -> Any:
-    """A CPU ONNX Runtime session with ``threads`` intra-op threads (the same settings for every model, and the
-    same as colorsplash's own sessions).
-
-    Idle threads do not spin: with spinning on, the threads of the model that ran last keep both cores busy for
-    a while after its run and slow the next model of a round-robin (measured: our int8 model 16 ms alone, 29-37
-    ms when taking turns with spinning sessions).
-    """
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
 def file_mb(path: str | Path) -> float:
@@ -115,7 +98,7 @@ def rembg_postprocess(raw: np.ndarray, height: int, width: int, upsample: str = 
 
 def rembg_predictor(path: str | Path, threads: int = THREADS, upsample: str = "bilinear") -> Predict:
     """A U2-Net(p) ONNX file as a ``predict(rgb uint8 HxWx3) -> float32 HxW`` function, rembg's way."""
-    session = ort_session(path, threads)
+    session = create_session(path, threads)
     name = session.get_inputs()[0].name
 
     def predict(image: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from colorsplash.config import ARCHES, LR_SCHEDULES, AugmentConfig, ModelConfig, TrainConfig, default_model_config
+from colorsplash.quantize import DEFAULT_CALIBRATION_IMAGES
 from colorsplash.recipes import RECIPES, preset_names, read_recipe_file, write_recipe_file
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ def _register_train(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule,
                    help="onecycle: warm-up then cosine decay; constant: for weight averaging")
-    p.add_argument("--swa-epochs", type=int, default=0, metavar="N",
+    p.add_argument("--swa-epochs", type=int, default=TrainConfig.swa_epochs, metavar="N",
                    help="average the weights of the last N epochs (saved as swa.pt; best.pt if it validates best)")
     p.add_argument("--patience", type=int, default=TrainConfig.patience, help="early-stopping patience (epochs)")
     p.add_argument("--unet-base", type=int, default=8, help="unet: channels of the first level")
@@ -164,8 +165,8 @@ def _register_export(sub: Any) -> None:
     precision.add_argument("--int8", nargs="+", metavar="DATA",
                            help="quantise to int8 (faster on CPU, ~1/4 the size), calibrated on photos from the "
                                 "training split of these data folders")
-    p.add_argument("--calibration-images", type=int, default=64, metavar="N",
-                   help="photos used to calibrate --int8 (default 64)")
+    p.add_argument("--calibration-images", type=int, default=DEFAULT_CALIBRATION_IMAGES, metavar="N",
+                   help=f"photos used to calibrate --int8 (default {DEFAULT_CALIBRATION_IMAGES})")
     p.add_argument("--metrics", metavar="SUMMARY_JSON",
                    help="embed an `evaluate` summary.json (scores at original resolution) in the metadata")
     p.set_defaults(func=run_export)

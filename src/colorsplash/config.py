@@ -91,8 +91,7 @@ class ModelConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         """Rebuild from :meth:`to_dict` output; unknown keys are ignored so newer files still load."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs = _known_fields(cls, data)
         if "normalization" in kwargs and isinstance(kwargs["normalization"], dict):
             norm = kwargs["normalization"]
             kwargs["normalization"] = Normalization(mean=tuple(norm["mean"]), std=tuple(norm["std"]))
@@ -103,6 +102,19 @@ class ModelConfig:
     @classmethod
     def from_json(cls, text: str) -> ModelConfig:
         return cls.from_dict(json.loads(text))
+
+    def trained_split(self) -> tuple[float, int]:
+        """``(val_fraction, seed)`` the weights were trained with (from ``training``), else the defaults: splitting
+        data with them gives back exactly the images training held out."""
+        trained = self.training.get("train_config", {}) if isinstance(self.training, dict) else {}
+        return (float(trained.get("val_fraction", TrainConfig.val_fraction)),
+                int(trained.get("seed", TrainConfig.seed)))
+
+
+def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that name fields of the dataclass ``cls`` (files from newer versions still load)."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in known}
 
 
 def default_model_config(arch: str, input_size: int = 256) -> ModelConfig:
@@ -163,8 +175,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Rebuild from :meth:`to_dict` output (JSON lists back to tuples); unknown keys are ignored."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs = _known_fields(cls, data)
         if isinstance(kwargs.get("augment"), dict):
             aug = dict(kwargs["augment"])
             for key in ("zoom", "brightness"):

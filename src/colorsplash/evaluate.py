@@ -27,7 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from colorsplash.config import ModelConfig, TrainConfig
+from colorsplash.config import ModelConfig
 from colorsplash.data import DataError, Sample, discover_all, iter_pairs, load_pair, split_samples
 from colorsplash.metrics import dice, iou, mean_iou_thresholds, pixel_accuracy
 
@@ -198,14 +198,11 @@ def save_worst_gallery(predict_fn: PredictFn, scores: Sequence[ImageScore], samp
 def _split_settings(args: argparse.Namespace, config: ModelConfig) -> tuple[float, int]:
     """``--val-fraction``/``--seed`` when given, else the values the model was trained with, else defaults:
     ``--split val`` then scores exactly the images training held out."""
-    trained = config.training.get("train_config", {}) if isinstance(config.training, dict) else {}
+    trained_fraction, trained_seed = config.trained_split()
     fraction = getattr(args, "val_fraction", None)
     seed = getattr(args, "seed", None)
-    if fraction is None:
-        fraction = float(trained.get("val_fraction", TrainConfig.val_fraction))
-    if seed is None:
-        seed = int(trained.get("seed", TrainConfig.seed))
-    return float(fraction), int(seed)
+    return (float(trained_fraction if fraction is None else fraction),
+            int(trained_seed if seed is None else seed))
 
 
 def select_split(samples: list[Sample], split: str, val_fraction: float, seed: int) -> list[Sample]:

@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -69,7 +70,13 @@ _cache: dict[tuple[str, int], Model] = {}
 _cache_lock = threading.Lock()
 
 
-def _session(path: Path, threads: int | None) -> object:
+def create_session(path: str | Path, threads: int | None = None) -> Any:
+    """A CPU ONNX Runtime session for ``path`` with ``threads`` intra-op threads (``None``: ORT's default),
+    full graph optimisation and no thread spinning; the bench scripts use it for peer models too.
+
+    Raises:
+        ModelLoadError: ONNX Runtime cannot load the file.
+    """
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -77,7 +84,9 @@ def _session(path: Path, threads: int | None) -> object:
         opts.intra_op_num_threads = threads
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Idle ONNX Runtime threads otherwise spin after each run and steal the cores from edge refinement,
-    # blending and encoding, which follow every model call (measured: alpha step 146 -> 93 ms CPU on 12 MP).
+    # blending and encoding, which follow every model call (measured: alpha step 146 -> 93 ms CPU on 12 MP),
+    # or from the next model of a benchmark round-robin (our int8 model: 16 ms alone, 29-37 ms after spinning
+    # sessions).
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
@@ -108,7 +117,7 @@ def load_model(path: str | Path | None = None, threads: int | None = None) -> Mo
         if not p.is_file():
             hint = "reinstall colorsplash" if path is None else "check the path or pass --model"
             raise ModelLoadError(f"{p}: model file not found; {hint}")
-        session = _session(p, threads)
+        session = create_session(p, threads)
         model = Model(p, read_onnx_config(session, p), session)
         _cache[key] = model
         return model

@@ -39,9 +39,7 @@ def calibration_samples(data: Sequence[str | Path], config: ModelConfig, count: 
     Raises:
         ValueError: ``data`` holds no training images.
     """
-    trained = config.training.get("train_config", {}) if isinstance(config.training, dict) else {}
-    train, _ = split_samples(discover_all(data), float(trained.get("val_fraction", 0.15)),
-                             int(trained.get("seed", 0)))
+    train, _ = split_samples(discover_all(data), *config.trained_split())
     if not train:
         raise ValueError(f"no training images in {', '.join(map(str, data))} to calibrate the int8 model on; "
                          "pass the data folders the model was trained on")

@@ -148,8 +148,8 @@ def validate(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig,
 
 
 def train_epoch(model: nn.Module, loader: DataLoader, opt: torch.optim.Optimizer,
-                 sched: torch.optim.lr_scheduler.LRScheduler, cfg: TrainConfig, state: RunState,
-                 device: torch.device, d: Dist, show_progress: bool = True) -> float:
+                sched: torch.optim.lr_scheduler.LRScheduler, cfg: TrainConfig, state: RunState,
+                device: torch.device, d: Dist, show_progress: bool = True) -> float:
     model.train()
     total, count = 0.0, 0
     bar = tqdm(loader, desc=f"epoch {state.epoch + 1}/{cfg.epochs}", unit="batch",

@@ -51,7 +51,8 @@ class Trainer:
         resume_payload = self._resume_payload() if resume else None
         if resume_payload is not None:
             mcfg = ModelConfig.from_dict(resume_payload["model_config"])
-            tcfg = _train_config_from(resume_payload["train_config"], tcfg)
+            # Flags given with --resume are ignored on purpose: the LR schedule depends on the saved ones.
+            tcfg = TrainConfig.from_dict(resume_payload["train_config"])
         self.mcfg, self.cfg = mcfg, tcfg
         seed_everything(tcfg.seed + self.d.rank)
         self.device = torch.device(f"cuda:{self.d.rank % max(torch.cuda.device_count(), 1)}"
@@ -174,7 +175,7 @@ class Trainer:
     def _write_run_files(self) -> None:
         self.run.mkdir(parents=True, exist_ok=True)
         write_json(self.run / "config.json", {"model": self.mcfg.to_dict(), "train": self.cfg.to_dict(),
-                                               "data": self.data.summary, "world_size": self.d.world})
+                                              "data": self.data.summary, "world_size": self.d.world})
         plots.save_overview(self.data.train, self.run / "overview.png")
 
     def fit(self) -> RunState:
@@ -215,16 +216,13 @@ def _load_init_weights(model: nn.Module, path: str, mcfg: ModelConfig) -> None:
     model.load_state_dict(payload["state_dict"])
 
 
-def _train_config_from(saved: dict[str, Any], current: TrainConfig) -> TrainConfig:
-    """Rebuild the saved TrainConfig exactly: a resumed run finishes the schedule it started with."""
-    del current  # flags given with --resume are ignored on purpose: the LR schedule depends on them
-    return TrainConfig.from_dict(saved)
-
-
-def stage_finished(folder: Path) -> bool:
-    """True when ``folder`` holds a run that reached its end (its ``last.pt`` says so)."""
+def finished_state(folder: Path) -> RunState | None:
+    """The final state of the run in ``folder`` when its ``last.pt`` says it reached its end, else ``None``."""
     last = folder / "last.pt"
-    return last.is_file() and bool(read_checkpoint(last).get("run_state", {}).get("finished"))
+    if not last.is_file():
+        return None
+    saved = read_checkpoint(last).get("run_state", {})
+    return RunState(**saved) if saved.get("finished") else None
 
 
 def run_recipe(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False,
@@ -240,9 +238,10 @@ def run_recipe(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool =
     stages = RECIPES[recipe]
     for index, stage in enumerate(stages, 1):
         folder = stage_folder(tcfg.out_dir, index, stage)
-        if resume and stage_finished(folder):
+        done = finished_state(folder) if resume else None
+        if done is not None:
             log.info("stage %d/%d (%s) already finished in %s", index, len(stages), stage, folder)
-            state = RunState(**read_checkpoint(folder / "last.pt")["run_state"])
+            state = done
         else:
             log.info("stage %d/%d (%s) in %s", index, len(stages), stage, folder)
             smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder), init_from=init))
