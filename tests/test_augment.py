@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 
 from colorsplash.augment import Augmenter
 from colorsplash.config import AugmentConfig
@@ -88,3 +89,27 @@ def test_seeded_augmenters_repeat() -> None:
     for _ in range(3):
         (ia, ma), (ib, mb) = a(image, mask), b(image, mask)
         assert np.array_equal(ia, ib) and np.array_equal(ma, mb)
+
+
+def _detail(image: np.ndarray) -> float:
+    """Mean absolute difference between horizontal neighbours: falls when a picture is blurred or resampled."""
+    return float(np.abs(np.diff(image.astype(np.int16), axis=1)).mean())
+
+
+@pytest.mark.parametrize("name", ["blur", "jpeg", "downscale"])
+def test_degradations_touch_the_image_only_and_lose_detail(name: str) -> None:
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (64, 80, 3)).astype(np.uint8)  # pure noise: every degradation smooths it
+    _, mask = _shape_picture()
+    augment = Augmenter(dataclasses.replace(STILL, **{name: 1.0}), seed=0)
+    for _ in range(5):
+        out_image, out_mask = augment(image, mask)
+        assert np.array_equal(out_mask, mask)
+        assert out_image.shape == image.shape and out_image.dtype == np.uint8
+        assert _detail(out_image) < 0.9 * _detail(image), f"{name} left the image's detail as it was"
+
+
+def test_degradations_are_off_by_default() -> None:
+    image, mask = _shape_picture()
+    out_image, _ = Augmenter(STILL, seed=0)(image, mask)
+    assert np.array_equal(out_image, image)

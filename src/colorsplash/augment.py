@@ -46,7 +46,21 @@ def build_pipeline(cfg: AugmentConfig, seed: int | None = None) -> A.Compose:
     if cfg.color_jitter:
         transforms.append(A.ColorJitter(brightness=0.0, contrast=0.2, saturation=0.3, hue=0.03, p=0.5))
         transforms.append(A.GaussNoise(std_range=(0.01, 0.04), p=0.2))
+    transforms.extend(_degradations(cfg))
     return A.Compose(transforms, seed=seed)
+
+
+def _degradations(cfg: AugmentConfig) -> list[A.BasicTransform]:
+    """Image-only blur, JPEG artefacts and lost resolution, as in phone photos and web copies."""
+    out: list[A.BasicTransform] = []
+    if cfg.blur > 0:
+        out.append(A.GaussianBlur(sigma_limit=(0.5, 2.0), p=cfg.blur))
+    if cfg.downscale > 0:
+        out.append(A.Downscale(scale_range=(0.4, 0.9), p=cfg.downscale,
+                               interpolation_pair={"downscale": cv2.INTER_AREA, "upscale": cv2.INTER_LINEAR}))
+    if cfg.jpeg > 0:
+        out.append(A.ImageCompression(quality_range=(40, 95), p=cfg.jpeg))
+    return out
 
 
 __all__ = ["Augmenter", "build_pipeline", "IGNORE"]

@@ -135,6 +135,11 @@ class AugmentConfig:
     zoom: tuple[float, float] = (0.9, 1.25)
     brightness: tuple[float, float] = (0.5, 1.2)
     color_jitter: bool = False
+    # Degradations of real photos, each a probability per image (0: off): Gaussian blur (sigma 0.5-2 px),
+    # JPEG re-compression (quality 40-95) and a down-then-up resize to 40-90 % (small, upscaled photos).
+    blur: float = 0.0
+    jpeg: float = 0.0
+    downscale: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,12 @@ STAGE_PRESETS: dict[str, dict[str, Any]] = {
     # The same weights taught at 384 px, where small and distant cats keep more pixels (pass --init alone).
     "pets-384": {"model": {**_PETS_MODEL, "input_size": 384},
                  "train": {**_PETS_TRAIN, "epochs": 20, "lr": 3e-4, "patience": 20}},
+    # Wider zoom and rotation plus photo degradations, from the 384 stage's best (pass --init alone): the
+    # 384 stage fits its Oxford training photos at IoU 0.99 against 0.95 on held-out ones.
+    "pets-robust": {"model": {**_PETS_MODEL, "input_size": 384},
+                    "train": {**_PETS_TRAIN, "epochs": 20, "lr": 3e-4, "patience": 20, "weight_decay": 1e-2,
+                              "augment": {"color_jitter": True, "zoom": (0.6, 1.4), "rotate_deg": 20.0,
+                                          "blur": 0.2, "jpeg": 0.3, "downscale": 0.2}}},
 }
 
 # Staged recipes: stage presets run in order, each initialised from the previous stage's best.pt.
