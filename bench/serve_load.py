@@ -62,6 +62,25 @@ class LoadResult:
                 "errors": sum(self.errors.values()), "errors_by_kind": dict(self.errors)}
 
 
+PHOTO_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-pets" / "images"
+
+
+def real_photo(width: int, height: int) -> bytes | None:
+    """The first readable Oxford pet photo of ``../shared/data``, resized to ``width x height``, as a JPEG; ``None``
+    without the data. A real pet makes the server do all its work: on a photo where the model finds no subject,
+    the edge refinement is skipped and the figures flatter the server (a synthetic ellipse did that once)."""
+    for path in sorted(PHOTO_DIR.glob("*.jpg"))[:20]:
+        try:
+            with Image.open(path) as im:
+                picture = im.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+        except OSError:
+            continue
+        buf = io.BytesIO()
+        picture.save(buf, "JPEG", quality=90)
+        return buf.getvalue()
+    return None
+
+
 def synthetic_photo(width: int, height: int) -> bytes:
     """A JPEG with a smooth background and an orange ellipse (about a phone photo's compressibility)."""
     yy, xx = np.mgrid[:height, :width].astype(np.float32)
@@ -156,8 +175,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--model", default=None, help="ONNX model for the server this script starts")
     p.add_argument("--clients", type=int, default=8, help=f"concurrent clients, 1..{MAX_CLIENTS} (default 8)")
     p.add_argument("--seconds", type=float, default=20.0, help=f"duration, up to {MAX_SECONDS:.0f} (default 20)")
-    p.add_argument("--image", type=Path, help="photo to send (default: a synthetic JPEG of --size)")
-    p.add_argument("--size", default="1024x768", help="synthetic photo size WxH (default 1024x768)")
+    p.add_argument("--image", type=Path, help="photo to send (default: a pet photo from ../shared/data, else a "
+                   "synthetic JPEG, of --size)")
+    p.add_argument("--size", default="1024x768", help="size WxH of the default photo (default 1024x768)")
     p.add_argument("--endpoint", choices=("splash", "mask"), default="splash")
     p.add_argument("--query", default="", help="options as a query string, e.g. effect=blur&feather=3")
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
@@ -174,7 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = f"{args.image.name} ({len(photo) / 1e6:.2f} MB)"
     else:
         w, h = (int(v) for v in args.size.lower().split("x"))
-        photo, what = synthetic_photo(w, h), f"synthetic {w}x{h} JPEG"
+        real = real_photo(w, h)
+        photo, what = (real, f"Oxford pet photo resized to {w}x{h}, JPEG") if real else \
+            (synthetic_photo(w, h), f"synthetic {w}x{h} JPEG")
     path = f"/api/{args.endpoint}" + (f"?{args.query}" if args.query else "")
 
     def go(base: str) -> LoadResult:

@@ -39,3 +39,37 @@ def test_torchrun_two_processes(tmp_path: Path) -> None:
     # Global batch 4 = 2 per process: 7 training images -> 4 per rank (padded) -> 2 steps per epoch; stop at 3.
     last = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
     assert last["run_state"]["step"] == 3 and last["run_state"]["epoch"] == 2
+
+
+RECIPE_SCRIPT = '''
+import sys
+from colorsplash import recipes
+from colorsplash.cli import main
+model = {"arch": "unet", "base_channels": 4, "depth": 2, "input_size": 64, "name": "tiny-pets"}
+train = {"epochs": 1, "batch_size": 4, "val_fraction": 0.25, "max_steps": 2}
+recipes.STAGE_PRESETS["tiny-a"] = {"model": model, "train": {**train, "lr": 1e-2}}
+recipes.STAGE_PRESETS["tiny-b"] = {"model": model, "train": {**train, "lr": 1e-1}}
+recipes.RECIPES["tiny"] = ("tiny-a", "tiny-b")
+recipes.RECIPE_BLENDS["tiny"] = 0.5
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+@pytest.mark.slow
+def test_torchrun_staged_recipe_with_blend(tmp_path: Path) -> None:
+    """Both ranks check the run folder before rank 0 writes recipe.json; rank 0 alone blends and reports."""
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("this PyTorch build has no gloo backend")
+    data, run, script = tmp_path / "cats", tmp_path / "run", tmp_path / "tiny_recipe.py"
+    make_seed_set(data, n=8, h=40, w=48)
+    script.write_text(RECIPE_SCRIPT)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script),
+           "-q", "train", "--preset", "tiny", str(data), "-o", str(run)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "already holds a run" not in output
+    assert {p.name for p in run.iterdir()} >= {"recipe.json", "blend.pt", "stage1-tiny-a", "stage2-tiny-b"}
+    assert output.count("best validation IoU") == 1 and f"model {run / 'blend.pt'}" in output
+    assert not [p.name for p in run.rglob(".*")]  # no stray temp files from two ranks writing

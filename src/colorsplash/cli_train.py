@@ -38,8 +38,8 @@ def _register_train(sub: Any) -> None:
     p.add_argument("-o", "--out", default=None, help="run folder (default runs/<arch>)")
     p.add_argument("--preset", choices=preset_names(),
                    help="a named recipe; 'pets' runs the stages that made the bundled model (pets-base, "
-                        "pets-finetune, pets-384), each in RUN/stage<i>-<preset>; a single stage needs "
-                        "--init after the first")
+                        "pets-finetune, pets-384, pets-robust), each in RUN/stage<i>-<preset>, and blends the "
+                        "last two into RUN/blend.pt; a single stage needs --init after the first")
     p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--arch", choices=ARCHES, default="unet-lite0")
     p.add_argument("--size", type=int, default=256, help="network input size (multiple of 32)")
@@ -116,12 +116,26 @@ def run_train(args: argparse.Namespace) -> int:
         mcfg, tcfg = build_configs(args)
         _refuse_existing_run(tcfg.out_dir)
         if args.preset in RECIPES:
-            write_recipe_file(tcfg.out_dir, args.preset, mcfg, tcfg)
+            _start_recipe_file(args.preset, mcfg, tcfg)
             state, best = run_recipe(args.preset, mcfg, tcfg, show_progress=progress)
             return _report(state.best_iou, state.best_epoch, str(best))
         trainer = Trainer(mcfg, tcfg, show_progress=progress)
     state = trainer.fit()
     return _report(state.best_iou, state.best_epoch, str(Path(trainer.cfg.out_dir) / "best.pt"))
+
+
+def _start_recipe_file(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig) -> None:
+    """Rank 0 writes ``recipe.json``, once every rank has checked the run folder was free (under torchrun a
+    rank that looked after the file appeared would refuse the run as already started)."""
+    import torch.distributed as dist
+
+    from colorsplash.train import setup_distributed
+
+    d = setup_distributed()
+    if d.world > 1:
+        dist.barrier()
+    if d.main:
+        write_recipe_file(tcfg.out_dir, recipe, mcfg, tcfg)
 
 
 def _report(best_iou: float, best_epoch: int, best: str) -> int:

@@ -16,11 +16,12 @@ import torch.distributed as dist
 from torch import nn
 
 from colorsplash import plots
+from colorsplash.blend import blend_checkpoints
 from colorsplash.checkpoint import read_checkpoint, save_checkpoint, unwrap
 from colorsplash.config import ModelConfig, TrainConfig
 from colorsplash.model import build_model
 from colorsplash.pretrained import init_pretrained
-from colorsplash.recipes import RECIPES, apply_preset, stage_folder
+from colorsplash.recipes import BLEND_FILE, RECIPE_BLENDS, RECIPES, apply_preset, stage_folder
 from colorsplash.swa import WeightAverage, averaging
 from colorsplash.train import (
     Dist,
@@ -232,7 +233,9 @@ def run_recipe(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool =
     Stage ``i`` trains in ``tcfg.out_dir/stage<i>-<preset>`` with its preset laid over ``mcfg``/``tcfg``.
     Stage 1 starts from ``tcfg.init_from`` (ImageNet weights when unset), every later stage from the previous
     stage's ``best.pt``. With ``resume``, finished stages are skipped and an interrupted one continues from its
-    ``last.pt``. Returns the last stage's state and the path of its ``best.pt`` (the recipe's model).
+    ``last.pt``. Returns the last stage's state and the path of the recipe's model: the last stage's ``best.pt``
+    or, for recipes in :data:`~colorsplash.recipes.RECIPE_BLENDS`, ``tcfg.out_dir/blend.pt``, the blend of the
+    last two stages' ``best.pt`` (made by rank 0 and validated; its IoU replaces the state's ``best_iou``).
     """
     init, state, folder = tcfg.init_from, RunState(), Path(tcfg.out_dir)
     stages = RECIPES[recipe]
@@ -249,4 +252,28 @@ def run_recipe(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool =
                               show_progress=show_progress)
             state = trainer.fit()
         init = str(folder / "best.pt")
-    return state, folder / "best.pt"
+    if recipe not in RECIPE_BLENDS or len(stages) < 2:
+        return state, folder / "best.pt"
+    return _blend_last_stages(recipe, mcfg, tcfg, state, resume, show_progress)
+
+
+def _blend_last_stages(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, state: RunState, resume: bool,
+                       show_progress: bool) -> tuple[RunState, Path]:
+    """Rank 0 writes ``RUN/blend.pt`` from the last two stages' ``best.pt`` (kept on resume unless a stage was
+    retrained since); the returned state carries the blend's validation IoU."""
+    stages = RECIPES[recipe]
+    n = len(stages)
+    first, second = (stage_folder(tcfg.out_dir, i, stages[i - 1]) / "best.pt" for i in (n - 1, n))
+    out = Path(tcfg.out_dir) / BLEND_FILE
+    d = setup_distributed()
+    if d.main:
+        if resume and out.is_file() and out.stat().st_mtime_ns >= second.stat().st_mtime_ns:
+            log.info("blend already made: %s", out)
+            val_iou = read_checkpoint(out)["model_config"]["training"]["metrics"].get("val_iou")
+        else:
+            _, stcfg = apply_preset(stages[-1], mcfg, tcfg)
+            val_iou = blend_checkpoints(first, second, RECIPE_BLENDS[recipe], out, stcfg, show_progress)
+        state = dataclasses.replace(state, best_iou=float(val_iou or 0.0))
+    if d.world > 1:
+        dist.barrier()  # other ranks return once the blend is written
+    return state, out
