@@ -196,6 +196,8 @@ class Trainer:
         if self.d.main:
             self._save("last.pt", resumable=True)  # records the end, so a resume does not train further
             self._finish()
+        if self.d.world > 1:
+            dist.barrier()  # rank 0 has written best.pt and last.pt: a next stage may read them
         return self.state
 
     def _finish(self) -> None:
