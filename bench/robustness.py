@@ -28,13 +28,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from peers import DEFAULT_DATA, SET_NAMES, validation_sets
 
 from colorsplash import data, metrics
-from colorsplash.evaluate import load_predictor, select_split
-
-REPO = Path(__file__).resolve().parents[1]
-SETS = ("feral-cats", "oxford-pets")
-VAL_FRACTION, SPLIT_SEED = 0.15, 0
+from colorsplash.evaluate import load_predictor
 
 
 def jpeg(image: np.ndarray, quality: int = 30) -> np.ndarray:
@@ -63,31 +60,28 @@ CONDITIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 
 def load_sets(root: Path, limit: int | None) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(data set, RGB uint8 photo, uint8 mask) for every validation photo of each set under ``root``."""
-    out = []
-    for name in SETS:
-        samples = select_split(data.discover_all([root / name]), "val", VAL_FRACTION, SPLIT_SEED)[:limit]
-        out += [(name, image, mask) for _, image, mask in data.iter_pairs(samples, True, name, False)]
-    return out
+    """(set name, RGB uint8 photo, uint8 mask) for every photo of :func:`peers.validation_sets`."""
+    return [(name, *data.load_pair(sample)) for name, samples in validation_sets(root, limit).items()
+            for sample in samples]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("models", nargs="*", help=".onnx or .pt files (default: the bundled model)")
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--limit", type=int, default=None, help="at most N photos per data set")
     args = parser.parse_args()
     photos = load_sets(args.data, args.limit)
     print(f"{len(photos)} validation photos from {args.data}")
-    print(f"{'condition':<10} {'model':<40} " + " ".join(f"{s:>12}" for s in SETS))
+    print(f"{'condition':<10} {'model':<40} " + " ".join(f"{s:>12}" for s in SET_NAMES))
     for model in args.models or [None]:
         predict, _, path = load_predictor(model)
         for condition, degrade in CONDITIONS.items():
-            scores: dict[str, list[float]] = {s: [] for s in SETS}
+            scores: dict[str, list[float]] = {s: [] for s in SET_NAMES}
             for name, image, mask in photos:
                 scores[name].append(metrics.iou(predict(degrade(image)), mask))
-            print(f"{condition:<10} {str(path)[-40:]:<40} "
-                  + " ".join(f"{np.mean(scores[s]) if scores[s] else float('nan'):>12.4f}" for s in SETS), flush=True)
+            means = (np.mean(scores[s]) if scores[s] else float("nan") for s in SET_NAMES)
+            print(f"{condition:<10} {str(path)[-40:]:<40} " + " ".join(f"{m:>12.4f}" for m in means), flush=True)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 from PIL import Image
+from splash_speed import real_photo
 
 MAX_CLIENTS = 64
 MAX_SECONDS = 600.0
@@ -62,23 +63,16 @@ class LoadResult:
                 "errors": sum(self.errors.values()), "errors_by_kind": dict(self.errors)}
 
 
-PHOTO_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-pets" / "images"
-
-
-def real_photo(width: int, height: int) -> bytes | None:
-    """The first readable Oxford pet photo of ``../shared/data``, resized to ``width x height``, as a JPEG; ``None``
-    without the data. A real pet makes the server do all its work: on a photo where the model finds no subject,
-    the edge refinement is skipped and the figures flatter the server (a synthetic ellipse did that once)."""
-    for path in sorted(PHOTO_DIR.glob("*.jpg"))[:20]:
-        try:
-            with Image.open(path) as im:
-                picture = im.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-        except OSError:
-            continue
-        buf = io.BytesIO()
-        picture.save(buf, "JPEG", quality=90)
-        return buf.getvalue()
-    return None
+def real_photo_jpeg(width: int, height: int) -> bytes | None:
+    """:func:`splash_speed.real_photo` resized to ``width x height``, as a JPEG; ``None`` without the data. A real
+    pet makes the server do all its work: on a photo where the model finds no subject, the edge refinement is
+    skipped and the figures flatter the server (a synthetic ellipse did that once)."""
+    rgb = real_photo()
+    if rgb is None:
+        return None
+    buf = io.BytesIO()
+    Image.fromarray(rgb).resize((width, height), Image.Resampling.LANCZOS).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
 
 
 def synthetic_photo(width: int, height: int) -> bytes:
@@ -194,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = f"{args.image.name} ({len(photo) / 1e6:.2f} MB)"
     else:
         w, h = (int(v) for v in args.size.lower().split("x"))
-        real = real_photo(w, h)
+        real = real_photo_jpeg(w, h)
         photo, what = (real, f"Oxford pet photo resized to {w}x{h}, JPEG") if real else \
             (synthetic_photo(w, h), f"synthetic {w}x{h} JPEG")
     path = f"/api/{args.endpoint}" + (f"?{args.query}" if args.query else "")

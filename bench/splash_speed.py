@@ -52,13 +52,21 @@ QUALITY = 95
 TARGET_RATIO, TARGET_PEAK_GB = 2.5, 1.5
 
 
-def base_photo() -> np.ndarray:
-    """A real pet photo (RGB uint8) when the shared data is there, else a synthetic blob picture."""
+def real_photo() -> np.ndarray | None:
+    """The first readable Oxford pet photo of ``../shared/data`` (RGB uint8 ``HxWx3``); ``None`` without the data."""
     for p in sorted(PHOTO_DIR.glob("*.jpg"))[:20]:
         try:
             return read_photo(p).rgb
         except ValueError:
             continue
+    return None
+
+
+def base_photo() -> np.ndarray:
+    """A real pet photo (RGB uint8) when the shared data is there, else a synthetic blob picture."""
+    real = real_photo()
+    if real is not None:
+        return real
     rng = np.random.default_rng(0)
     img = rng.integers(0, 90, (375, 500, 3)).astype(np.uint8)
     cv2.ellipse(img, (250, 190), (120, 90), 0, 0, 360, (220, 120, 40), -1)
