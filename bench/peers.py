@@ -165,7 +165,22 @@ def format_table(scores: dict[str, Scores], sizes: dict[str, float], sets: dict[
         cells = [name, *(f"{sc.mean_iou(s):.3f}" for s in sets),
                  f"{statistics.median(sc.seconds):.3f}" if sc.seconds else "-", f"{sizes[name]:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
+    if len(scores) > 1:  # how far the best single answer per photo gets: a ceiling for a margin over a peer
+        cells = ["per-photo best of the above", *(f"{best_of(scores, s):.3f}" for s in sets), "-", "-"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def best_of(scores: dict[str, Scores], set_name: str) -> float:
+    """Mean over the photos of ``set_name`` of the highest IoU any model reached on that photo (nan if none).
+
+    No single model can beat this per-photo oracle of the same models by choosing better answers among theirs;
+    it shows how much of a peer's error on a set the others could make up."""
+    per_photo: dict[str, float] = {}
+    for sc in scores.values():
+        for photo, iou in sc.ious.get(set_name, {}).items():
+            per_photo[photo] = max(iou, per_photo.get(photo, 0.0))
+    return statistics.fmean(per_photo.values()) if per_photo else float("nan")
 
 
 def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
