@@ -160,15 +160,20 @@ def score_all(models: dict[str, Predict], sets: dict[str, list[data.Sample]],
 def format_table(scores: dict[str, Scores], sizes: dict[str, float], sets: dict[str, list[data.Sample]]) -> str:
     """A Markdown table: model, IoU per set, median seconds per image, file size."""
     head = ["model", *(f"IoU {s} (n={len(v)})" for s, v in sets.items()), "s/image (median)", "file MB"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [markdown_row(head), "|" + "---|" * len(head)]
     for name, sc in scores.items():
         cells = [name, *(f"{sc.mean_iou(s):.3f}" for s in sets),
                  f"{statistics.median(sc.seconds):.3f}" if sc.seconds else "-", f"{sizes[name]:.1f}"]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(markdown_row(cells))
     if len(scores) > 1:  # how far the best single answer per photo gets: a ceiling for a margin over a peer
         cells = ["per-photo best of the above", *(f"{best_of(scores, s):.3f}" for s in sets), "-", "-"]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(markdown_row(cells))
     return "\n".join(lines)
+
+
+def markdown_row(cells: Sequence[str]) -> str:
+    """One Markdown table row: ``| a | b |``."""
+    return "| " + " | ".join(cells) + " |"
 
 
 def best_of(scores: dict[str, Scores], set_name: str) -> float:
