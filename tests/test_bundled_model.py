@@ -106,3 +106,15 @@ def test_iou_on_real_validation_photos(offline_model: infer.Model, shared_data: 
     assert len(pairs) == 2 * PER_SET
     scores = {name: metrics.iou(offline_model.predict_probability(image), mask) for name, image, mask in pairs}
     assert np.mean(list(scores.values())) > MIN_MEAN_IOU, f"IoU per photo: {scores}"
+
+
+def test_pets_recipe_is_what_made_it(offline_model: infer.Model) -> None:
+    """``train --preset pets`` must reproduce the bundled model: its last stage is the one the file records, with
+    the same architecture, input size and name."""
+    from colorsplash.recipes import RECIPE_BLENDS, RECIPES, STAGE_PRESETS
+
+    cfg, last = offline_model.config, RECIPES["pets"][-1]
+    assert cfg.training.get("preset") == last, f"{BUNDLED} records preset {cfg.training.get('preset')!r}"
+    made_by = STAGE_PRESETS[last]["model"]
+    assert (cfg.arch, cfg.input_size, cfg.name) == (made_by["arch"], made_by["input_size"], made_by["name"])
+    assert "pets" in RECIPE_BLENDS

@@ -1,8 +1,8 @@
 """Weight-space interpolation of two checkpoints of one network (WiSE-FT, Wortsman et al., 2022).
 
-Why: a fine-tune with heavy augmentation (``pets-robust``) makes the pet model far steadier on blurred and
-low-resolution photos but a touch less accurate on clean ones; the weights part-way between it and the
-checkpoint it started from keep the clean accuracy and most of the robustness (see ``docs/model-card.md``).
+Why: a fine-tune with heavy augmentation (the pet recipe's ``robust`` stage) makes the pet model far steadier
+on blurred and low-resolution photos but a touch less accurate on clean ones; the weights part-way between it
+and the checkpoint it started from keep the clean accuracy and most of the robustness (see ``docs/model-card.md``).
 Both checkpoints must come from the same architecture, the second fine-tuned from the first, so that their
 weights lie in one basin; interpolating unrelated networks gives noise.
 """

@@ -37,9 +37,10 @@ def _register_train(sub: Any) -> None:
     p.add_argument("data", nargs="*", help="data set folders")
     p.add_argument("-o", "--out", default=None, help="run folder (default runs/<arch>)")
     p.add_argument("--preset", choices=preset_names(),
-                   help="a named recipe; 'pets' runs the stages that made the bundled model (pets-base, "
-                        "pets-finetune, pets-384, pets-robust), each in RUN/stage<i>-<preset>, and blends the "
-                        "last two into RUN/blend.pt; a single stage needs --init after the first")
+                   help="a named recipe; 'pets' runs the four stages that made the bundled model (pets-lite1-base, "
+                        "-finetune, -384, -robust), each in RUN/stage<i>-<preset>, and blends the last two into "
+                        "RUN/blend.pt ('pets-lite0': the same on Lite0); a single stage needs --init after the "
+                        "first")
     p.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (fine-tuning)")
     p.add_argument("--arch", choices=ARCHES, default="unet-lite0")
     p.add_argument("--size", type=int, default=256, help="network input size (multiple of 32)")

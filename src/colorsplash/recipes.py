@@ -1,8 +1,9 @@
 """Named training recipes: single-stage presets, and staged recipes that chain them.
 
 ``colorsplash train --preset pets DATA...`` reproduces the bundled model: it runs the stages of the ``pets``
-recipe one after the other, each in its own folder under the run folder and each starting from the previous
-stage's ``best.pt``. Importable without PyTorch (the CLI lists the names before torch is loaded).
+recipe (``pets-lite1-base``, ``-finetune``, ``-384``, ``-robust``) one after the other, each in its own folder
+under the run folder and each starting from the previous stage's ``best.pt``, then blends the last two.
+Importable without PyTorch (the CLI lists the names before torch is loaded).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ _ROBUST_AUGMENT = {"color_jitter": True, "zoom": (0.6, 1.4), "rotate_deg": 20.0,
 
 
 def _pets_stages(encoder: str) -> dict[str, dict[str, Any]]:
-    """The four stages of the pet recipe for a Lite encoder (``lite0``: the bundled model's, named ``pets-*``)."""
-    prefix = "pets" if encoder == "lite0" else f"pets-{encoder}"
+    """The four stages of the pet recipe for a Lite encoder, named ``pets-<encoder>-*`` (``lite1``: the bundled
+    model's)."""
+    prefix = f"pets-{encoder}"
     model = {"arch": f"unet-{encoder}", "name": f"colorsplash-pets-{encoder}", "subject": "pet"}
     return {
         # From ImageNet weights: one-cycle LR peaking at 2e-3.
@@ -45,17 +47,20 @@ def _pets_stages(encoder: str) -> dict[str, dict[str, Any]]:
 # One stage each: what a run folder is trained with (the preset wins over command-line flags).
 STAGE_PRESETS: dict[str, dict[str, Any]] = {**_pets_stages("lite0"), **_pets_stages("lite1")}
 
-# Staged recipes: stage presets run in order, each initialised from the previous stage's best.pt. ``pets``
-# made the bundled model; ``pets-lite1`` is the same recipe on the larger Lite1 encoder (being measured).
-RECIPES: dict[str, tuple[str, ...]] = {
-    "pets": ("pets-base", "pets-finetune", "pets-384", "pets-robust"),
-    "pets-lite1": ("pets-lite1-base", "pets-lite1-finetune", "pets-lite1-384", "pets-lite1-robust"),
-}
+
+def _stage_names(encoder: str) -> tuple[str, ...]:
+    return tuple(f"pets-{encoder}-{stage}" for stage in ("base", "finetune", "384", "robust"))
+
+
+# Staged recipes: stage presets run in order, each initialised from the previous stage's best.pt. ``pets`` made
+# the bundled model (on EfficientNet-Lite1); ``pets-lite0`` is the same recipe on the smaller Lite0 encoder, the
+# bundled model until the fifth session (docs/model-card.md compares the two).
+RECIPES: dict[str, tuple[str, ...]] = {"pets": _stage_names("lite1"), "pets-lite0": _stage_names("lite0")}
 
 # Recipes whose model is a blend of their last two stages' best.pt (see colorsplash.blend): the weight of the
-# last stage. For pets, 0.7 of the way to pets-robust keeps the clean accuracy of pets-384 and most of the
+# last stage. For pets, 0.7 of the way to the robust stage keeps the clean accuracy of the 384 stage and most of the
 # robust stage's gain on blurred and low-resolution photos (docs/model-card.md).
-RECIPE_BLENDS: dict[str, float] = {"pets": 0.7, "pets-lite1": 0.7}
+RECIPE_BLENDS: dict[str, float] = {"pets": 0.7, "pets-lite0": 0.7}
 BLEND_FILE = "blend.pt"
 
 RECIPE_FILE = "recipe.json"
