@@ -16,8 +16,8 @@ CPU time (all threads) is printed too because it stays meaningful on a busy mach
 
 Test photos are made in a temporary folder: a real photo from ``../shared/data`` when present (else a
 synthetic one) enlarged to 12 MP / 24 MP with mild sensor-like noise, so the JPEG codec works as on a camera
-photo. The model is ``--model``, else ``$COLORSPLASH_MODEL`` or the bundled one, else an untrained network of
-the bundled architecture (unet-lite0, 256 px: same cost) exported on the spot (needs torch).
+photo. The model is ``--model``, else ``$COLORSPLASH_MODEL`` or the bundled one, else
+an untrained unet-lite0 at 256 px exported on the spot (needs torch; cheaper than the bundled model).
 
 Usage::
 
@@ -124,6 +124,13 @@ def floor_opencv(src: Path, dst: Path) -> None:
     dst.write_bytes(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, QUALITY])[1].tobytes())
 
 
+def _verdict(clock: str, ratio: float) -> str:
+    """The target is on wall time; CPU time is shown for context (the splash uses both cores, the floor one)."""
+    if clock != "wall":
+        return "(no target: the splash runs on all cores, the floor on one)"
+    return f"(target <= {TARGET_RATIO}x: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'})"
+
+
 def bench_big(model: Model, src: Path, out: Path, runs: int) -> None:
     job = PhotoJob(model)
     task = Task(src, out / splash_name(src, True))
@@ -135,7 +142,7 @@ def bench_big(model: Model, src: Path, out: Path, runs: int) -> None:
         ratio = total / floor
         print(f"12 MP JPEG, {label} time: decode+encode floor {floor * 1000:.0f} ms with OpenCV "
               f"({floors['Pillow'] * 1000:.0f} ms with Pillow), splash end to end {total * 1000:.0f} ms, "
-              f"ratio {ratio:.2f}x (target <= {TARGET_RATIO}x: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'})")
+              f"ratio {ratio:.2f}x {_verdict(label, ratio)}")
     photo = read_photo(src)
     small = downscale(photo.rgb, RefineSettings().work_side)
     result = predict_alpha(model, photo.rgb)
