@@ -124,9 +124,9 @@ def floor_opencv(src: Path, dst: Path) -> None:
     dst.write_bytes(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, QUALITY])[1].tobytes())
 
 
-def _verdict(clock: str, ratio: float) -> str:
+def _verdict(label: str, ratio: float) -> str:
     """The target is on wall time; CPU time is shown for context (the splash uses both cores, the floor one)."""
-    if clock != "wall":
+    if label != "wall":
         return "(no target: the splash runs on all cores, the floor on one)"
     return f"(target <= {TARGET_RATIO}x: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'})"
 

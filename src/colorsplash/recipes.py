@@ -44,22 +44,19 @@ def _pets_stages(encoder: str) -> dict[str, dict[str, Any]]:
     }
 
 
+_PETS_LITE0, _PETS_LITE1 = _pets_stages("lite0"), _pets_stages("lite1")
+
 # One stage each: what a run folder is trained with (the preset wins over command-line flags).
-STAGE_PRESETS: dict[str, dict[str, Any]] = {**_pets_stages("lite0"), **_pets_stages("lite1")}
+STAGE_PRESETS: dict[str, dict[str, Any]] = {**_PETS_LITE0, **_PETS_LITE1}
 
-
-def _stage_names(encoder: str) -> tuple[str, ...]:
-    return tuple(f"pets-{encoder}-{stage}" for stage in ("base", "finetune", "384", "robust"))
-
-
-# Staged recipes: stage presets run in order, each initialised from the previous stage's best.pt. ``pets`` made
-# the bundled model (on EfficientNet-Lite1); ``pets-lite0`` is the same recipe on the smaller Lite0 encoder, the
-# bundled model until the fifth session (docs/model-card.md compares the two).
-RECIPES: dict[str, tuple[str, ...]] = {"pets": _stage_names("lite1"), "pets-lite0": _stage_names("lite0")}
+# Staged recipes: stage presets run in order (a dict keeps its stages' order), each initialised from the previous
+# stage's best.pt. ``pets`` made the bundled model (on EfficientNet-Lite1); ``pets-lite0`` is the same recipe on
+# the smaller Lite0 encoder, the bundled model until the fifth session (docs/model-card.md compares the two).
+RECIPES: dict[str, tuple[str, ...]] = {"pets": tuple(_PETS_LITE1), "pets-lite0": tuple(_PETS_LITE0)}
 
 # Recipes whose model is a blend of their last two stages' best.pt (see colorsplash.blend): the weight of the
-# last stage. For pets, 0.7 of the way to the robust stage keeps the clean accuracy of the 384 stage and most of the
-# robust stage's gain on blurred and low-resolution photos (docs/model-card.md).
+# last stage. For pets, 0.7 of the way to the robust stage keeps the clean accuracy of the 384 stage and most
+# of the robust stage's gain on blurred and low-resolution photos (docs/model-card.md).
 RECIPE_BLENDS: dict[str, float] = {"pets": 0.7, "pets-lite0": 0.7}
 BLEND_FILE = "blend.pt"
 
