@@ -186,6 +186,19 @@ def test_staged_recipe_chains_stages_and_resumes(cats: Path, tmp_path: Path, tin
     assert [int(r["epoch"]) for r in _read_csv(second / "metrics.csv")] == [1, 2]
 
 
+def test_resume_refuses_a_recipe_whose_stages_changed(tmp_path: Path, tiny_recipe: tuple[str, str],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A run begun when ``tiny`` had other stages (a recipe renamed since) must not be finished with new ones."""
+    run = tmp_path / "run"
+    run.mkdir()
+    record = {"recipe": "tiny", "stages": ["tiny-old", "tiny-b"], "model": {}, "train": {}}
+    (run / "recipe.json").write_text(json.dumps(record))
+    assert main(["train", "--resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "recipe.json" in err and "tiny-old" in err and "-o NEW_DIR" in err
+    assert sorted(p.name for p in run.iterdir()) == ["recipe.json"]  # nothing trained into the folder
+
+
 def test_weight_averaging_of_the_last_epochs(cats: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     base = ["train", str(cats), "--arch", "unet-lite0", "--size", "64", "--epochs", "3", "--batch-size", "4",

@@ -104,7 +104,12 @@ def read_recipe_file(run: str | Path) -> dict[str, Any] | None:
         record: dict[str, Any] = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
         raise ValueError(f"{path}: unreadable recipe record ({err}); start the run again with -o NEW_DIR") from err
-    if record.get("recipe") not in RECIPES:
-        raise ValueError(f"{path}: unknown recipe {record.get('recipe')!r}; this colorsplash knows "
-                         f"{', '.join(RECIPES)}")
+    recipe = record.get("recipe")
+    if recipe not in RECIPES:
+        raise ValueError(f"{path}: unknown recipe {recipe!r}; this colorsplash knows {', '.join(RECIPES)}")
+    if list(record.get("stages", [])) != list(RECIPES[recipe]):
+        # A recipe renamed or re-staged since the run began: resuming would train other stages into this folder.
+        raise ValueError(f"{path}: the run was started with the stages {record.get('stages')} of {recipe!r}, "
+                         f"which is now {list(RECIPES[recipe])}; finish it with the colorsplash that started it, "
+                         "or start again with -o NEW_DIR")
     return record
