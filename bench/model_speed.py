@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 from peers import THREADS, file_mb
 
-from colorsplash.config import CONFIG_METADATA_KEY
-from colorsplash.infer import create_session, default_model_path
+from colorsplash.runtime.config import CONFIG_METADATA_KEY
+from colorsplash.runtime.onnx_model import create_session, default_model_path
 
 TARGET_MS = 40.0
 MIN_RATIO = 5.0

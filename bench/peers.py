@@ -6,8 +6,9 @@ Protocol (identical for every model):
   sees, ``data.split_samples(oxford, val_fraction=0.15, seed=0)[1]`` (the split ``colorsplash train`` uses).
 - Each model turns an RGB uint8 ``HxWx3`` photo into a float32 ``HxW`` subject probability in [0, 1] at the
   photo's ORIGINAL resolution; it is thresholded at 0.5 and scored by foreground IoU
-  (:func:`colorsplash.metrics.iou`; Oxford trimap border pixels are ignored). The table shows the mean per set.
-- Ours: :meth:`colorsplash.infer.Model.predict_probability` (bilinear upsampling, no edge refinement).
+  (:func:`colorsplash.evaluation.metrics.iou`; Oxford trimap border pixels are ignored).
+  The table shows the mean per set.
+- Ours: :meth:`colorsplash.runtime.onnx_model.Model.predict_probability` (bilinear upsampling, no edge refinement).
 - U2-Net(p): rembg's own preprocessing (``session_base.normalize`` / ``session_simple.predict``): resize to
   320x320 with PIL LANCZOS, divide by the image maximum, ImageNet mean/std, NCHW float32; the FIRST output,
   min-max normalised to [0, 1], resized back to the photo's size (bilinear by default; ``--peer-upsample rembg``
@@ -43,8 +44,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from colorsplash import data, metrics
-from colorsplash.infer import create_session, default_model_path, load_model
+from colorsplash.evaluation import datasets as data
+from colorsplash.evaluation import metrics
+from colorsplash.runtime.onnx_model import create_session, default_model_path, load_model
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"

@@ -2,7 +2,7 @@
 
 Users' photos are not the clean, sharp photos of the training sets: phone shots are blurred, web copies are
 small and re-compressed, evenings are dark. This script scores each model (``.onnx`` or ``.pt``, see
-:func:`colorsplash.evaluate.load_predictor`) on the clean validation photos and on copies that are
+:func:`colorsplash.evaluation.evaluate.load_predictor`) on the clean validation photos and on copies that are
 
 - ``jpeg30``: re-encoded as JPEG at quality 30;
 - ``small0.3``: shrunk to 30 % of each side (area average) and enlarged back (bilinear), like an upscaled thumbnail;
@@ -10,7 +10,8 @@ small and re-compressed, evenings are dark. This script scores each model (``.on
 - ``dark0.4``: multiplied by 0.4 (under-exposed).
 
 The degradation is applied to the photo only; the mask and the scoring (foreground IoU at the original
-resolution, Oxford border pixels ignored) are those of :mod:`colorsplash.evaluate`. Prints one row per model and
+resolution, Oxford border pixels ignored) are those of :mod:`colorsplash.evaluation.evaluate`.
+Prints one row per model and
 condition with the mean IoU per data set.
 
 Usage::
@@ -30,8 +31,9 @@ import cv2
 import numpy as np
 from peers import DEFAULT_DATA, SET_NAMES, validation_sets
 
-from colorsplash import data, metrics
-from colorsplash.evaluate import load_predictor
+from colorsplash.evaluation import datasets as data
+from colorsplash.evaluation import metrics
+from colorsplash.evaluation.evaluate import load_predictor
 
 
 def jpeg(image: np.ndarray, quality: int = 30) -> np.ndarray:

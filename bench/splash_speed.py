@@ -41,10 +41,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from colorsplash.batch import PhotoJob, Task, run_batch, splash_name
-from colorsplash.composite import RefineSettings, apply_effect, downscale, predict_alpha
-from colorsplash.infer import Model, default_model_path, load_model
-from colorsplash.media import read_photo, write_image
+from colorsplash.runtime.alpha import RefineSettings, downscale, predict_alpha
+from colorsplash.runtime.batch import PhotoJob, Task, run_batch, splash_name
+from colorsplash.runtime.effects import apply_effect
+from colorsplash.runtime.onnx_model import Model, default_model_path, load_model
+from colorsplash.runtime.photo_io import read_photo, write_image
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO_DIR = ROOT.parent / "shared" / "data" / "oxford-pets" / "images"
@@ -88,10 +89,10 @@ def bench_model(arg: str | None, tmp: Path) -> Path:
         return default_model_path()
     import torch
 
-    from colorsplash.checkpoint import save_checkpoint
-    from colorsplash.config import ModelConfig
-    from colorsplash.export import export_onnx
-    from colorsplash.model import build_model
+    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.training.checkpoint import save_checkpoint
+    from colorsplash.training.export import export_onnx
+    from colorsplash.training.networks import build_model
 
     torch.manual_seed(0)
     config = ModelConfig(arch="unet-lite0", input_size=256, name="untrained-bench", training={"metrics": {}})

@@ -1,7 +1,7 @@
 """Training throughput (images/second) of ``unet`` and ``unet-lite0``: float32 vs bfloat16 autocast + channels_last.
 
 Not a test: it prints figures. Each measurement runs full optimiser steps (forward, BCE loss, backward,
-AdamW) on random batches after a short warm-up, the same arithmetic as :mod:`colorsplash.train`.
+AdamW) on random batches after a short warm-up, the same arithmetic as :mod:`colorsplash.training.steps`.
 
     python bench/train_speed.py                      # both archs at 256, batch 8, 10 timed steps
     python bench/train_speed.py --steps 3 --size 128  # a quick check
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import torch
 
-from colorsplash.config import default_model_config
-from colorsplash.losses import segmentation_loss
-from colorsplash.model import build_model
+from colorsplash.runtime.config import default_model_config
+from colorsplash.training.losses import segmentation_loss
+from colorsplash.training.networks import build_model
 
 
 @dataclass(frozen=True)

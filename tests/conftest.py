@@ -37,9 +37,9 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("torch")
     import torch
 
-    from colorsplash.checkpoint import save_checkpoint
-    from colorsplash.config import SEED_NORMALIZATION, ModelConfig
-    from colorsplash.model import build_model
+    from colorsplash.runtime.config import SEED_NORMALIZATION, ModelConfig
+    from colorsplash.training.checkpoint import save_checkpoint
+    from colorsplash.training.networks import build_model
 
     torch.manual_seed(0)
     config = ModelConfig(arch="unet", input_size=64, base_channels=4, depth=2, normalization=SEED_NORMALIZATION,
@@ -52,7 +52,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_onnx(tiny_checkpoint: Path) -> Path:
     """The tiny checkpoint exported to ONNX (with its config as metadata)."""
-    from colorsplash.export import export_onnx
+    from colorsplash.training.export import export_onnx
 
     out = tiny_checkpoint.with_suffix(".onnx")
     export_onnx(tiny_checkpoint, out)

@@ -13,9 +13,9 @@ from PIL import Image
 from test_splash_cli import orange_key
 
 import colorsplash
-from colorsplash.api import NoSubjectError, to_rgb
-from colorsplash.infer import Model
-from colorsplash.options import OptionError, SplashOptions
+from colorsplash.runtime.api import NoSubjectError, to_rgb
+from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.options import OptionError, SplashOptions
 
 
 @pytest.fixture()

@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from colorsplash.augment import Augmenter
-from colorsplash.config import AugmentConfig
-from colorsplash.data import IGNORE
+from colorsplash.evaluation.datasets import IGNORE
+from colorsplash.training.augment import Augmenter
+from colorsplash.training.config import AugmentConfig
 
 # Geometry off, brightness off: the base for tests that switch one thing on.
 STILL = AugmentConfig(hflip=False, rotate_deg=0.0, shift=0.0, shear_deg=0.0, zoom=(1.0, 1.0), brightness=(1.0, 1.0))

@@ -9,9 +9,9 @@ from layouts import make_seed_set
 
 torch = pytest.importorskip("torch")
 
-from colorsplash.blend import interpolate_state_dicts  # noqa: E402
-from colorsplash.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
 from colorsplash.cli import main  # noqa: E402
+from colorsplash.training.blend import interpolate_state_dicts  # noqa: E402
+from colorsplash.training.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -50,7 +50,7 @@ def test_interpolation_refuses_what_does_not_match(change: str, message: str) ->
 
 def test_recipe_with_a_blend_ships_the_validated_blend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from colorsplash import recipes
+    from colorsplash.training import recipes
 
     cats = tmp_path / "cats"
     make_seed_set(cats, n=8, h=56, w=72)

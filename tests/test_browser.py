@@ -45,7 +45,7 @@ def browser() -> Iterator[Any]:
 def live_server(model: Path) -> Iterator[str]:
     """A live uvicorn server for ``model`` on a free loopback port, in a thread of this process."""
     uvicorn = pytest.importorskip("uvicorn")
-    from colorsplash.server import create_app
+    from colorsplash.server.app import create_app
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # port 0: the OS picks a free port; the bound socket is handed to uvicorn
@@ -180,7 +180,7 @@ def test_page_fits_a_phone_and_reports_errors(browser: Any, base_url: str, photo
                     reason="makes the README screenshots only when COLORSPLASH_SCREENSHOT_DIR is set")
 def test_readme_screenshots(browser: Any) -> None:
     """serve.png (laptop) and serve-phone.png (phone) of the example photo with the default model."""
-    from colorsplash.infer import default_model_path, load_model
+    from colorsplash.runtime.onnx_model import default_model_path, load_model
 
     model = default_model_path()
     if not model.is_file():

@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorsplash import data, infer, metrics
-from colorsplash.config import ARCHES, PRECISIONS
+from colorsplash.evaluation import datasets as data
+from colorsplash.evaluation import metrics
+from colorsplash.runtime import onnx_model as infer
+from colorsplash.runtime.config import ARCHES, PRECISIONS
 
 BUNDLED = infer.bundled_model_path()
 MAX_BYTES = 20_000_000  # the issue's "at most 20 MB"
@@ -111,7 +113,7 @@ def test_iou_on_real_validation_photos(offline_model: infer.Model, shared_data: 
 def test_pets_recipe_is_what_made_it(offline_model: infer.Model) -> None:
     """``train --preset pets`` must reproduce the bundled model: its last stage is the one the file records, with
     the same architecture, input size and name."""
-    from colorsplash.recipes import RECIPE_BLENDS, RECIPES, STAGE_PRESETS
+    from colorsplash.training.recipes import RECIPE_BLENDS, RECIPES, STAGE_PRESETS
 
     cfg, last = offline_model.config, RECIPES["pets"][-1]
     assert cfg.training.get("preset") == last, f"{BUNDLED} records preset {cfg.training.get('preset')!r}"

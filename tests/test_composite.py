@@ -7,16 +7,9 @@ import numpy as np
 import pytest
 from conftest import make_blob_image
 
-from colorsplash.composite import (
-    SEPIA,
-    alpha_to_uint8,
-    apply_effect,
-    compute_alpha,
-    luma,
-    smooth,
-    work_size,
-)
-from colorsplash.options import SplashOptions
+from colorsplash.runtime.alpha import alpha_to_uint8, compute_alpha, luma, smooth, work_size
+from colorsplash.runtime.effects import SEPIA, apply_effect
+from colorsplash.runtime.options import SplashOptions
 
 
 def lowres(mask: np.ndarray, size: int = 32, shift: int = 0) -> np.ndarray:

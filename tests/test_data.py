@@ -11,7 +11,7 @@ import pytest
 from layouts import make_oxford_set, make_paired_set, make_seed_set, save_picture
 from PIL import Image
 
-from colorsplash.data import (
+from colorsplash.evaluation.datasets import (
     IGNORE,
     DataError,
     Sample,
@@ -21,7 +21,7 @@ from colorsplash.data import (
     load_pair,
     split_samples,
 )
-from colorsplash.dataset import load_resized
+from colorsplash.training.dataset import load_resized
 
 
 def test_seed_layout_thresholds_noisy_jpeg_masks(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def test_torchrun_two_processes(tmp_path: Path) -> None:
 
 RECIPE_SCRIPT = '''
 import sys
-from colorsplash import recipes
+from colorsplash.training import recipes
 from colorsplash.cli import main
 model = {"arch": "unet", "base_channels": 4, "depth": 2, "input_size": 64, "name": "tiny-pets"}
 train = {"epochs": 1, "batch_size": 4, "val_fraction": 0.25, "max_steps": 2}

@@ -12,8 +12,8 @@ import pytest
 from layouts import make_oxford_set, make_paired_set, make_seed_set, save_picture
 
 from colorsplash.cli import main
-from colorsplash.data import IGNORE, discover, discover_all, split_samples
-from colorsplash.evaluate import (
+from colorsplash.evaluation.datasets import IGNORE, discover, discover_all, split_samples
+from colorsplash.evaluation.evaluate import (
     ImageScore,
     evaluate_model,
     load_predictor,
@@ -22,7 +22,7 @@ from colorsplash.evaluate import (
     upsample_probability,
     worst,
 )
-from colorsplash.infer import Model
+from colorsplash.runtime.onnx_model import Model
 
 
 def _red_detector(image: np.ndarray) -> np.ndarray:
@@ -140,6 +140,6 @@ def test_evaluate_cli_bad_files(tiny_onnx: Path, tmp_path: Path, capsys: pytest.
 
 
 def test_oxford_ignore_value_is_the_data_modules() -> None:
-    from colorsplash import metrics
+    from colorsplash.evaluation import metrics
 
     assert metrics.IGNORE == IGNORE

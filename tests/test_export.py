@@ -11,11 +11,11 @@ torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
-from colorsplash.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from colorsplash.config import CONFIG_METADATA_KEY, ModelConfig, default_model_config  # noqa: E402
-from colorsplash.export import export_onnx  # noqa: E402
-from colorsplash.infer import load_model  # noqa: E402
-from colorsplash.model import build_model  # noqa: E402
+from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig, default_model_config  # noqa: E402
+from colorsplash.runtime.onnx_model import load_model  # noqa: E402
+from colorsplash.training.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from colorsplash.training.export import export_onnx  # noqa: E402
+from colorsplash.training.networks import build_model  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -105,8 +105,8 @@ def test_int8_export_is_smaller_quantised_and_close(lite_checkpoint: Path, paire
 
 
 def test_int8_calibration_never_uses_validation_images(lite_checkpoint: Path, paired_data: Path) -> None:
-    from colorsplash.data import discover, split_samples
-    from colorsplash.quantize import calibration_samples
+    from colorsplash.evaluation.datasets import discover, split_samples
+    from colorsplash.training.quantize import calibration_samples
 
     _, config = load_checkpoint(lite_checkpoint)
     config = ModelConfig(**{**config.__dict__, "training": {"train_config": {"val_fraction": 0.5, "seed": 3}}})

@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from colorsplash.losses import IGNORE, lovasz_hinge_loss, segmentation_loss, soft_dice_loss  # noqa: E402
+from colorsplash.training.losses import IGNORE, lovasz_hinge_loss, segmentation_loss, soft_dice_loss  # noqa: E402
 
 
 def _square_target() -> torch.Tensor:

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from colorsplash.images import ImageReadError
-from colorsplash.media import (
-    atomic_write_bytes,
+from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.photo_io import (
+    ImageReadError,
     decode_image_bytes,
     encode_image,
     output_format,
@@ -200,7 +200,7 @@ def test_interrupted_write_keeps_old_file(tmp_path: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        atomic_write_bytes(target, b"new")
+        atomic_write(target, b"new")
     assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["out.jpg"]
 
 
@@ -208,4 +208,4 @@ def test_unwritable_destination_is_one_oserror_naming_it(tmp_path: Path) -> None
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(OSError, match="cannot write .*file/out.png"):
-        atomic_write_bytes(blocker / "out.png", b"data")
+        atomic_write(blocker / "out.png", b"data")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from colorsplash.metrics import (
+from colorsplash.evaluation.metrics import (
     IGNORE,
     SEED_THRESHOLDS,
     confusion,

@@ -9,10 +9,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from colorsplash.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint  # noqa: E402
-from colorsplash.config import SEED_NORMALIZATION, ModelConfig, default_model_config  # noqa: E402
-from colorsplash.model import EfficientNetLite, LiteUNet, UNet, build_model  # noqa: E402
-from colorsplash.pretrained import imagenet_weights_path, init_pretrained, load_imagenet_encoder  # noqa: E402
+from colorsplash.runtime.config import SEED_NORMALIZATION, ModelConfig, default_model_config  # noqa: E402
+from colorsplash.training.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint  # noqa: E402
+from colorsplash.training.networks import EfficientNetLite, LiteUNet, UNet, build_model  # noqa: E402
+from colorsplash.training.pretrained import imagenet_weights_path, init_pretrained, load_imagenet_encoder  # noqa: E402
 
 CAT_CLASSES = range(281, 286)  # ImageNet: tabby, tiger cat, Persian, Siamese, Egyptian cat
 

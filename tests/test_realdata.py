@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorsplash.data import IGNORE, discover, load_pair, split_samples
+from colorsplash.evaluation.datasets import IGNORE, discover, load_pair, split_samples
 
 pytestmark = pytest.mark.realdata
 

@@ -19,9 +19,11 @@ import httpx  # noqa: E402
 from conftest import make_blob_image  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
-from colorsplash import cli, cli_serve, server  # noqa: E402
-from colorsplash.infer import Model, ModelLoadError  # noqa: E402
-from colorsplash.options import OPTION_FIELDS  # noqa: E402
+from colorsplash import cli
+from colorsplash.cli import serve as cli_serve
+from colorsplash.runtime.onnx_model import Model, ModelLoadError  # noqa: E402
+from colorsplash.runtime.options import OPTION_FIELDS  # noqa: E402
+from colorsplash.server import app as server  # noqa: E402
 
 MAX_UPLOAD = 300_000
 MAX_PIXELS = 100_000

@@ -15,7 +15,7 @@ from PIL import Image
 from test_media import SRGB_ICC, rotated_jpeg, write_corpus
 
 from colorsplash.cli import main
-from colorsplash.infer import Model
+from colorsplash.runtime.onnx_model import Model
 
 
 def orange_key(self: Model, image: np.ndarray) -> np.ndarray:

@@ -16,8 +16,8 @@ from layouts import make_seed_set
 
 torch = pytest.importorskip("torch")
 
-from colorsplash.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
 from colorsplash.cli import main  # noqa: E402
+from colorsplash.training.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
 
 RUN_FILES = {"config.json", "metrics.csv", "curves.png", "overview.png", "val_predictions.png", "best.pt", "last.pt"}
 TINY_UNET = ["--arch", "unet", "--unet-base", "4", "--unet-depth", "2"]
@@ -135,7 +135,7 @@ def test_killed_run_resumes(cats: Path, tmp_path: Path, caplog: pytest.LogCaptur
 @pytest.fixture
 def tiny_recipe(monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
     """A two-stage recipe ``tiny`` of tiny unets: 64 px then 96 px, two epochs each."""
-    from colorsplash import recipes
+    from colorsplash.training import recipes
 
     model = {"arch": "unet", "base_channels": 4, "depth": 2, "name": "tiny-pets"}
     train = {"epochs": 2, "batch_size": 4, "val_fraction": 0.25, "patience": 10}

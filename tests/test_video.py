@@ -13,11 +13,11 @@ import pytest
 pytest.importorskip("imageio_ffmpeg")
 
 from colorsplash.cli import main  # noqa: E402
-from colorsplash.infer import Model, load_model  # noqa: E402
-from colorsplash.options import SplashOptions  # noqa: E402
-from colorsplash.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother  # noqa: E402
-from colorsplash.video import FrameSplasher, splash_video  # noqa: E402
-from colorsplash.video_io import VideoError, _exact_fps, ffmpeg_exe, probe, read_frames  # noqa: E402
+from colorsplash.runtime.onnx_model import Model, load_model  # noqa: E402
+from colorsplash.runtime.options import SplashOptions  # noqa: E402
+from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother  # noqa: E402
+from colorsplash.runtime.video import FrameSplasher, splash_video  # noqa: E402
+from colorsplash.runtime.video_io import VideoError, _exact_fps, ffmpeg_exe, probe, read_frames  # noqa: E402
 
 H, W, N = 64, 96, 20
 

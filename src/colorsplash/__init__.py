@@ -1,6 +1,6 @@
 """colorsplash: colour splash for photos and videos by U-Net segmentation.
 
-Python API (see :mod:`colorsplash.api`)::
+Python API (see :mod:`colorsplash.runtime.api`)::
 
     import colorsplash
     model = colorsplash.load_model()                 # bundled model, or load_model("my.onnx")
@@ -18,12 +18,12 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "load_model", "predict_alpha", "splash"]
 
 if TYPE_CHECKING:
-    from colorsplash.api import load_model, predict_alpha, splash
+    from colorsplash.runtime.api import load_model, predict_alpha, splash
 
 
 def __getattr__(name: str) -> Any:
     if name in ("load_model", "predict_alpha", "splash"):
-        from colorsplash import api
+        from colorsplash.runtime import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'colorsplash' has no attribute {name!r}")

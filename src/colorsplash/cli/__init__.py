@@ -1,0 +1,56 @@
+"""Command line entry point: ``colorsplash VERB ...`` (also ``python -m colorsplash``).
+
+The CLI only parses arguments and calls the library. Each verb lives in a module of this package exposing
+``register(subparsers)``, which adds its parser and sets ``func(args) -> int`` (the exit status).
+Errors reach the user as one line (``colorsplash: error: ...``); ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+
+from colorsplash import __version__
+from colorsplash.cli import serve as cli_serve
+from colorsplash.cli import splash as cli_splash
+from colorsplash.cli import train as cli_train
+from colorsplash.cli import video as cli_video
+
+# Errors that are the user's to fix (bad path, bad file, bad option): one line, no traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, RuntimeError, KeyError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="colorsplash", description="Colour splash: keep the subject in "
+                                     "colour, turn the background grey.")
+    parser.add_argument("--version", action="version", version=f"colorsplash {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    for module in (cli_splash, cli_video, cli_train, cli_serve):
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(message)s" if not args.debug else "%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("colorsplash: interrupted", file=sys.stderr)
+        return 130
+    except USER_ERRORS as err:
+        if args.debug:
+            traceback.print_exc()
+        print(f"colorsplash: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""Evaluation at each image's original resolution: per-image scores, a summary and a gallery of the worst.
+
+The network sees a ``S x S`` resize of each photo; its probability map is upsampled (bilinear) back to the
+photo's own ``H x W`` *before* thresholding, so scores measure what a user gets, not what the network saw.
+Oxford trimap borders (:data:`~colorsplash.evaluation.datasets.IGNORE`) are not scored.
+
+Reusable pieces for bench scripts: :func:`evaluate_model` takes any ``predict_fn`` (RGB uint8 ``HxWx3`` ->
+float32 ``HxW`` probability at that size) and returns :class:`ImageScore` rows; :func:`load_predictor` turns a
+``.onnx`` or ``.pt`` file into such a function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import io
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from colorsplash.evaluation.datasets import DataError, Sample, discover_all, iter_pairs, load_pair, split_samples
+from colorsplash.evaluation.metrics import dice, iou, mean_iou_thresholds, pixel_accuracy
+from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.files import atomic_write
+
+log = logging.getLogger(__name__)
+
+PredictFn = Callable[[np.ndarray], np.ndarray]
+CSV_FIELDS = ("name", "dataset", "image", "width", "height", "iou", "dice", "pixel_accuracy", "seed_miou")
+METRIC_NAMES = ("iou", "dice", "pixel_accuracy", "seed_miou")
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    """Scores of one image at its original ``width x height`` (threshold applied to the upsampled map)."""
+
+    name: str
+    dataset: str
+    image: str
+    width: int
+    height: int
+    iou: float
+    dice: float
+    pixel_accuracy: float
+    seed_miou: float  # the seed's mean two-class IoU over thresholds 0.5:0.95:0.05
+
+
+def upsample_probability(low: np.ndarray, height: int, width: int) -> np.ndarray:
+    """float32 ``S x S`` probability -> float32 ``height x width`` in [0, 1] (bilinear, like inference)."""
+    up = cv2.resize(low.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(up, 0.0, 1.0)
+
+
+def score_image(prob: np.ndarray, mask: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+    """Metrics of a float ``HxW`` probability against a uint8 ``HxW`` mask (0/1/IGNORE)."""
+    return {"iou": iou(prob, mask, threshold), "dice": dice(prob, mask, threshold),
+            "pixel_accuracy": pixel_accuracy(prob, mask, threshold), "seed_miou": mean_iou_thresholds(prob, mask)}
+
+
+def evaluate_model(predict_fn: PredictFn, samples: Sequence[Sample], threshold: float = 0.5, *,
+                   skip_bad: bool = False, show_progress: bool = True) -> list[ImageScore]:
+    """Score ``predict_fn`` on every sample at the sample's original resolution.
+
+    Args:
+        predict_fn: RGB uint8 ``HxWx3`` -> float32 ``HxW`` subject probability in [0, 1] at that same size.
+        samples: image/mask pairs from :func:`colorsplash.evaluation.datasets.discover`.
+        threshold: probability at or above which a pixel counts as subject.
+        skip_bad: log and skip unreadable or mismatched pairs instead of raising :class:`DataError`.
+
+    Returns:
+        One :class:`ImageScore` per scored sample, in the order of ``samples``.
+    """
+    scores = []
+    for sample, image, mask in iter_pairs(samples, skip_bad, "evaluating", show_progress):
+        prob = predict_fn(image)
+        if prob.shape != mask.shape:
+            raise ValueError(f"predict_fn returned {prob.shape} for {sample.image} of {mask.shape}; it must "
+                             "return the probability at the image's own size")
+        h, w = mask.shape
+        scores.append(ImageScore(sample.name, sample.dataset, str(sample.image), w, h,
+                                 **score_image(prob, mask, threshold)))
+    return scores
+
+
+def load_predictor(path: str | Path | None) -> tuple[PredictFn, ModelConfig, Path]:
+    """A ``predict_fn`` for a ``.onnx`` file (ONNX Runtime), a ``.pt`` checkpoint (PyTorch, float32) or,
+    for ``None``, the default model; returns it with the model's config and path."""
+    if path is not None and Path(path).suffix.lower() == ".pt":
+        return _torch_predictor(Path(path))
+    from colorsplash.runtime.onnx_model import load_model
+
+    model = load_model(path)
+    return model.predict_probability, model.config, model.path
+
+
+def _torch_predictor(path: Path) -> tuple[PredictFn, ModelConfig, Path]:
+    import torch
+
+    from colorsplash.runtime.preprocess import preprocess
+    from colorsplash.training.checkpoint import load_checkpoint
+
+    model, config = load_checkpoint(path)
+
+    @torch.no_grad()
+    def predict(image: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(preprocess(image, config))[None]
+        low = torch.sigmoid(model(x)[0, 0].float()).numpy()
+        return upsample_probability(low, image.shape[0], image.shape[1])
+
+    return predict, config, path
+
+
+def _means(rows: Sequence[ImageScore]) -> dict[str, float]:
+    out: dict[str, float] = {"images": float(len(rows))}
+    for m in METRIC_NAMES:
+        out[m] = float(np.mean([getattr(r, m) for r in rows])) if rows else float("nan")
+    return out
+
+
+def summarize(scores: Sequence[ImageScore]) -> dict[str, Any]:
+    """Mean metrics per data set and overall (the mean over images, not over sets)."""
+    datasets = sorted({s.dataset for s in scores})
+    return {"overall": _means(scores),
+            "datasets": {d: _means([s for s in scores if s.dataset == d]) for d in datasets}}
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as an aligned text table (one row per data set, then overall)."""
+    rows = [*summary["datasets"].items(), ("overall", summary["overall"])]
+    width = max(12, *(len(name) for name, _ in rows))
+    lines = [f"{'data set':<{width}} {'images':>7} {'IoU':>7} {'Dice':>7} {'pix acc':>8} {'seed mIoU':>10}"]
+    for name, m in rows:
+        lines.append(f"{name:<{width}} {int(m['images']):>7d} {m['iou']:>7.4f} {m['dice']:>7.4f} "
+                     f"{m['pixel_accuracy']:>8.4f} {m['seed_miou']:>10.4f}")
+    return "\n".join(lines)
+
+
+def write_scores_csv(scores: Sequence[ImageScore], path: Path) -> None:
+    """Per-image CSV with columns :data:`CSV_FIELDS`, written atomically."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    for s in scores:
+        row = dataclasses.asdict(s)
+        writer.writerow({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in row.items()})
+    atomic_write(path, buf.getvalue())
+
+
+def write_summary_json(summary: dict[str, Any], path: Path) -> None:
+    atomic_write(path, json.dumps(summary, indent=2, sort_keys=True, allow_nan=True) + "\n")
+
+
+def worst(scores: Sequence[ImageScore], count: int) -> list[ImageScore]:
+    """The ``count`` lowest-IoU images (ties broken by name so the choice is reproducible)."""
+    return sorted(scores, key=lambda s: (s.iou, s.dataset, s.name))[:count]
+
+
+def save_worst_gallery(predict_fn: PredictFn, scores: Sequence[ImageScore], samples: Sequence[Sample],
+                       path: Path, threshold: float = 0.5, count: int = 8) -> list[ImageScore]:
+    """Gallery PNG of the ``count`` worst predictions (image | truth | prediction); returns those scores.
+
+    Predictions are recomputed for those few images so evaluation never holds every map in memory.
+    """
+    from colorsplash.training.plots import save_gallery
+
+    chosen = worst(scores, count)
+    by_key = {(s.dataset, s.name): s for s in samples}
+    rows = []
+    for score in chosen:
+        image, mask = load_pair(by_key[(score.dataset, score.name)])
+        prob = predict_fn(image)
+        rows.append((f"{score.dataset}/{score.name}  IoU {score.iou:.3f}", image, mask, prob >= threshold))
+    if rows:
+        save_gallery(rows, path)
+    return chosen
+
+
+def _split_settings(args: argparse.Namespace, config: ModelConfig) -> tuple[float, int]:
+    """``--val-fraction``/``--seed`` when given, else the values the model was trained with, else defaults:
+    ``--split val`` then scores exactly the images training held out."""
+    trained_fraction, trained_seed = config.trained_split()
+    fraction = getattr(args, "val_fraction", None)
+    seed = getattr(args, "seed", None)
+    return (float(trained_fraction if fraction is None else fraction),
+            int(trained_seed if seed is None else seed))
+
+
+def select_split(samples: list[Sample], split: str, val_fraction: float, seed: int) -> list[Sample]:
+    """``all`` samples, or the ``train``/``val`` part as
+    :func:`colorsplash.evaluation.datasets.split_samples` makes it."""
+    if split == "all":
+        return samples
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be all, val or train, got {split!r}")
+    train, val = split_samples(samples, val_fraction, seed)
+    return val if split == "val" else train
+
+
+def evaluate_cli(args: argparse.Namespace) -> int:
+    """``colorsplash evaluate DATA... --model M``: writes ``scores.csv``, ``summary.json`` and ``worst.png``
+    into ``--out`` (default ``eval/<model stem>``) and prints the summary."""
+    predict_fn, config, model_path = load_predictor(args.model)
+    fraction, seed = _split_settings(args, config)
+    samples = select_split(discover_all(args.data, skip_bad=args.skip_bad), args.split, fraction, seed)
+    if not samples:
+        raise DataError(f"the {args.split} split of {', '.join(args.data)} is empty "
+                        f"(val fraction {fraction}, seed {seed}); use --split all or another --val-fraction")
+    threshold = float(args.threshold)
+    scores = evaluate_model(predict_fn, samples, threshold, skip_bad=args.skip_bad,
+                            show_progress=not getattr(args, "quiet", False))
+    if not scores:
+        raise DataError("no image could be scored; every pair was bad (see the warnings above)")
+    out = Path(args.out) if args.out else Path("eval") / model_path.stem
+    summary: dict[str, Any] = {"model": str(model_path), "model_name": config.name, "arch": config.arch,
+                               "input_size": config.input_size, "data": list(args.data), "split": args.split,
+                               "val_fraction": fraction, "seed": seed, "threshold": threshold,
+                               "skipped": len(samples) - len(scores), **summarize(scores)}
+    chosen = save_worst_gallery(predict_fn, scores, samples, out / "worst.png", threshold,
+                                int(getattr(args, "worst", 8)))
+    summary["worst"] = [{"dataset": s.dataset, "name": s.name, "iou": s.iou} for s in chosen]
+    write_scores_csv(scores, out / "scores.csv")
+    write_summary_json(summary, out / "summary.json")
+    print(f"{config.name} ({config.arch} at {config.input_size}px) on {args.split} images, threshold {threshold}:")
+    print(format_summary(summary))
+    print(f"wrote {out / 'scores.csv'}, {out / 'summary.json'} and {out / 'worst.png'}")
+    return 0

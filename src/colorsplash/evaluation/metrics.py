@@ -1,0 +1,62 @@
+"""Segmentation metrics as pure NumPy functions.
+
+Inputs are a predicted probability map (float in [0, 1]) or binary mask and a target mask of the same
+``HxW`` shape with 0 = background, 1 = subject and optionally :data:`~colorsplash.evaluation.datasets.IGNORE` (255) for
+pixels not scored (Oxford trimap borders). Empty-vs-empty counts as a perfect score (1.0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+IGNORE = 255
+SEED_THRESHOLDS = tuple(np.round(np.arange(0.5, 1.0, 0.05), 2))
+
+
+def _binarize(pred: np.ndarray, target: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    if pred.shape != target.shape:
+        raise ValueError(f"prediction {pred.shape} and target {target.shape} must have the same shape")
+    valid = target != IGNORE
+    p = (pred >= threshold) if pred.dtype != np.bool_ else pred
+    return p[valid], target[valid] == 1
+
+
+def confusion(pred: np.ndarray, target: np.ndarray, threshold: float = 0.5) -> tuple[int, int, int, int]:
+    """``(tp, fp, fn, tn)`` pixel counts over non-ignored pixels."""
+    p, t = _binarize(pred, target, threshold)
+    tp = int(np.count_nonzero(p & t))
+    fp = int(np.count_nonzero(p & ~t))
+    fn = int(np.count_nonzero(~p & t))
+    return tp, fp, fn, int(p.size - tp - fp - fn)
+
+
+def iou(pred: np.ndarray, target: np.ndarray, threshold: float = 0.5) -> float:
+    """Foreground intersection over union, ``tp / (tp + fp + fn)``."""
+    tp, fp, fn, _ = confusion(pred, target, threshold)
+    return 1.0 if tp + fp + fn == 0 else tp / (tp + fp + fn)
+
+
+def dice(pred: np.ndarray, target: np.ndarray, threshold: float = 0.5) -> float:
+    """Dice / F1, ``2 tp / (2 tp + fp + fn)``."""
+    tp, fp, fn, _ = confusion(pred, target, threshold)
+    return 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def pixel_accuracy(pred: np.ndarray, target: np.ndarray, threshold: float = 0.5) -> float:
+    """Share of non-ignored pixels classified right."""
+    tp, fp, fn, tn = confusion(pred, target, threshold)
+    total = tp + fp + fn + tn
+    return 1.0 if total == 0 else (tp + tn) / total
+
+
+def mean_iou_thresholds(pred: np.ndarray, target: np.ndarray,
+                        thresholds: tuple[float, ...] = SEED_THRESHOLDS) -> float:
+    """The seed's metric: mean over thresholds 0.5:0.95:0.05 of the two-class mean IoU
+    (foreground and background IoU averaged), as Keras' ``tf.metrics.mean_iou(..., 2)`` computed it."""
+    scores = []
+    for t in thresholds:
+        tp, fp, fn, tn = confusion(pred, target, t)
+        fg = 1.0 if tp + fp + fn == 0 else tp / (tp + fp + fn)
+        bg = 1.0 if tn + fn + fp == 0 else tn / (tn + fn + fp)
+        scores.append((fg + bg) / 2)
+    return float(np.mean(scores))

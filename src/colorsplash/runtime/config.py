@@ -1,0 +1,125 @@
+"""Typed configuration shared by every stage.
+
+A :class:`ModelConfig` travels inside every checkpoint (``.pt``) and every exported ONNX file (as the
+``colorsplash_config`` metadata entry), so loading a model never needs flags repeated: architecture,
+input size and normalisation come from the file itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Arch = Literal["unet", "unet-lite0", "unet-lite1", "unet-lite2"]
+ARCHES: tuple[str, ...] = ("unet", "unet-lite0", "unet-lite1", "unet-lite2")
+CONFIG_METADATA_KEY = "colorsplash_config"
+PRECISIONS: tuple[str, ...] = ("float32", "float16-weights", "int8")
+# How training splits data by default; recorded in every checkpoint, so evaluation can split the same way.
+DEFAULT_VAL_FRACTION = 0.15
+DEFAULT_SPLIT_SEED = 0
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Per-channel affine normalisation applied to RGB pixels in 0..255: ``(x - mean) / std``.
+
+    The seed's plain U-Net uses ``x / 255`` (mean 0, std 255); the EfficientNet-Lite encoders were
+    trained on ``(x - 127) / 128``.
+    """
+
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (255.0, 255.0, 255.0)
+
+
+LITE_NORMALIZATION = Normalization(mean=(127.0, 127.0, 127.0), std=(128.0, 128.0, 128.0))
+SEED_NORMALIZATION = Normalization()
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a network and feed it.
+
+    Attributes:
+        arch: ``unet`` (the seed's plain U-Net) or ``unet-lite{0,1,2}`` (U-Net decoder on an
+            ImageNet-pretrained EfficientNet-Lite encoder).
+        input_size: square side in pixels the network sees (multiple of 32).
+        base_channels: ``unet`` only: channels at the first level (the seed: 8), doubled per level.
+        depth: ``unet`` only: number of down-sampling steps (the seed: 4).
+        upsample: ``unet`` only: ``transpose`` (the seed's 2x2 transposed conv) or ``bilinear``.
+        decoder_channels: ``unet-lite*`` only: decoder widths from deepest to shallowest.
+        normalization: how RGB 0..255 pixels are scaled before the network.
+        color_order: always ``RGB``; written down so no reader has to guess.
+        name: human-readable model name shown by ``colorsplash serve`` and ``evaluate``.
+        subject: what the model segments ("pet", "cat", ...), for messages.
+        training: free-form record of the data, command and metrics the weights came from.
+        precision: how an exported ONNX file stores its numbers: ``float32``, ``float16-weights`` (weights in
+            half precision, float32 arithmetic) or ``int8`` (static post-training quantisation); checkpoints
+            are always ``float32``.
+    """
+
+    arch: str = "unet-lite0"
+    input_size: int = 256
+    base_channels: int = 8
+    depth: int = 4
+    upsample: str = "transpose"
+    decoder_channels: tuple[int, ...] = (96, 64, 48, 32, 16)
+    normalization: Normalization = field(default_factory=lambda: LITE_NORMALIZATION)
+    color_order: str = "RGB"
+    name: str = "colorsplash"
+    subject: str = "subject"
+    training: dict[str, Any] = field(default_factory=dict)
+    precision: str = "float32"
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHES:
+            raise ValueError(f"unknown arch {self.arch!r}; choose one of {', '.join(ARCHES)}")
+        if self.input_size % 32 or self.input_size < 32:
+            raise ValueError(f"input_size must be a positive multiple of 32, got {self.input_size}")
+        if self.upsample not in ("transpose", "bilinear"):
+            raise ValueError(f"upsample must be 'transpose' or 'bilinear', got {self.upsample!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.arch == "unet" and self.depth > 5:
+            raise ValueError(f"unet depth must be at most 5 (input_size/32 divisibility), got {self.depth}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Rebuild from :meth:`to_dict` output; unknown keys are ignored so newer files still load."""
+        kwargs = known_fields(cls, data)
+        if "normalization" in kwargs and isinstance(kwargs["normalization"], dict):
+            norm = kwargs["normalization"]
+            kwargs["normalization"] = Normalization(mean=tuple(norm["mean"]), std=tuple(norm["std"]))
+        if "decoder_channels" in kwargs:
+            kwargs["decoder_channels"] = tuple(kwargs["decoder_channels"])
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls, text: str) -> ModelConfig:
+        return cls.from_dict(json.loads(text))
+
+    def trained_split(self) -> tuple[float, int]:
+        """``(val_fraction, seed)`` the weights were trained with (from ``training``), else the defaults: splitting
+        data with them gives back exactly the images training held out."""
+        trained = self.training.get("train_config", {}) if isinstance(self.training, dict) else {}
+        return (float(trained.get("val_fraction", DEFAULT_VAL_FRACTION)),
+                int(trained.get("seed", DEFAULT_SPLIT_SEED)))
+
+
+def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``data`` that name fields of the dataclass ``cls`` (files from newer versions still load)."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in known}
+
+
+def default_model_config(arch: str, input_size: int = 256) -> ModelConfig:
+    """The right normalisation for ``arch``: ``x/255`` for the seed U-Net, ``(x-127)/128`` for Lite."""
+    norm = SEED_NORMALIZATION if arch == "unet" else LITE_NORMALIZATION
+    return ModelConfig(arch=arch, input_size=input_size, normalization=norm)

@@ -1,0 +1,73 @@
+"""Writing files safely: the one owner of "write to a temporary name, check, then rename".
+
+Every file colorsplash writes (pictures, masks, videos, checkpoints, ONNX models, CSV/JSON reports, plots) goes
+through :func:`atomic_path` or :func:`atomic_write`: the bytes land in a hidden temporary file in the destination
+folder, an optional ``verify`` callback re-opens it, and only then does ``os.replace`` give it its final name. An
+interrupted or failed write never leaves a half-written file under the final name, and the temporary file is
+removed on every error, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+TEMP_PREFIX = ".colorsplash-"
+TEMP_SUFFIX = ".part"
+_NAME_MAX = 255  # bytes in one file name on ext4, APFS, NTFS
+
+
+def temp_path_for(path: str | Path) -> Path:
+    """A fresh hidden temporary path beside ``path`` that keeps its extension (tools pick formats by it).
+
+    The name fits whenever ``path``'s own name fits: a long stem is shortened, never the folder changed.
+    """
+    path = Path(path)
+    token = secrets.token_hex(4)
+    fixed = len((TEMP_PREFIX + token + "." + TEMP_SUFFIX + path.suffix).encode())
+    stem = path.stem.encode()[: max(0, _NAME_MAX - fixed)].decode(errors="ignore")
+    return path.with_name(f"{TEMP_PREFIX}{stem}.{token}{TEMP_SUFFIX}{path.suffix}")
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether ``name`` is one of our temporary files (left behind only by a killed process)."""
+    return name.startswith(TEMP_PREFIX) and TEMP_SUFFIX in name
+
+
+@contextmanager
+def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None) -> Iterator[Path]:
+    """Context manager yielding a temporary path to write; on a clean exit ``verify(tmp)`` runs, then the file is
+    renamed to ``path``. On any exception the temporary file is removed and ``path`` is untouched.
+
+    The folder is created if needed. Raises OSError naming ``path`` when it cannot be written; whatever
+    ``verify`` raises (it should name the problem) propagates after the clean-up.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(f"cannot write {path}: {err.strerror or err}") from err
+    tmp = temp_path_for(path)
+    try:
+        yield tmp
+        if verify is not None:
+            verify(tmp)
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"cannot write {path}: {err.strerror or err}") from err
+    except BaseException:  # also Ctrl-C: never leave the temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: str | Path, data: bytes | str, verify: Callable[[Path], None] | None = None) -> None:
+    """Write ``data`` (``str`` as UTF-8) to ``path`` atomically; see :func:`atomic_path`."""
+    payload = data.encode() if isinstance(data, str) else data
+    with atomic_path(path, verify) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode honours the umask
+        with os.fdopen(fd, "wb") as fp:
+            fp.write(payload)

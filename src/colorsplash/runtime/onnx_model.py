@@ -1,0 +1,123 @@
+"""Inference with ONNX Runtime: load a model file (or the bundled one) and predict a soft alpha.
+
+No PyTorch needed. The model's config (input size, normalisation) is read from the file's metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
+from colorsplash.runtime.preprocess import preprocess
+
+BUNDLED_MODEL_NAME = "pets.onnx"
+MODEL_ENV = "COLORSPLASH_MODEL"
+
+
+class ModelLoadError(RuntimeError):
+    """A model file is missing or not a colorsplash ONNX file; the message names it."""
+
+
+def bundled_model_path() -> Path:
+    """Path of the pet model shipped inside the package (``colorsplash/models/pets.onnx``)."""
+    return Path(str(resources.files("colorsplash") / "models" / BUNDLED_MODEL_NAME))
+
+
+def default_model_path() -> Path:
+    """``$COLORSPLASH_MODEL`` when set, else the bundled model."""
+    env = os.environ.get(MODEL_ENV)
+    return Path(env) if env else bundled_model_path()
+
+
+@dataclass
+class Model:
+    """A loaded ONNX model and its config.
+
+    ``predict_logits`` is thread-safe (ONNX Runtime sessions allow concurrent ``run`` calls).
+    """
+
+    path: Path
+    config: ModelConfig
+    session: object
+
+    def predict_lowres(self, image: np.ndarray) -> np.ndarray:
+        """RGB uint8 ``HxWx3`` -> subject probability float32 ``S x S`` in [0, 1] at the model's size."""
+        return self.predict_lowres_batch([image])[0]
+
+    def predict_lowres_batch(self, images: list[np.ndarray]) -> np.ndarray:
+        """Several RGB uint8 images (any sizes) -> float32 ``N x S x S`` probabilities."""
+        x = np.stack([preprocess(im, self.config) for im in images])
+        logits = self.session.run(None, {self.session.get_inputs()[0].name: x})[0]  # type: ignore[attr-defined]
+        return (1.0 / (1.0 + np.exp(-logits[:, 0]))).astype(np.float32)
+
+    def predict_probability(self, image: np.ndarray) -> np.ndarray:
+        """RGB uint8 ``HxWx3`` -> float32 ``HxW`` probability in [0, 1], bilinearly upsampled to the image size
+        (no edge refinement; see :mod:`colorsplash.runtime.alpha` for that)."""
+        low = self.predict_lowres(image)
+        h, w = image.shape[:2]
+        return np.clip(cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+
+
+_cache: dict[tuple[str, int], Model] = {}
+_cache_lock = threading.Lock()
+
+
+def create_session(path: str | Path, threads: int | None = None) -> Any:
+    """A CPU ONNX Runtime session for ``path`` with ``threads`` intra-op threads (``None``: ORT's default),
+    full graph optimisation and no thread spinning; the bench scripts use it for peer models too.
+
+    Raises:
+        ModelLoadError: ONNX Runtime cannot load the file.
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Idle ONNX Runtime threads otherwise spin after each run and steal the cores from edge refinement,
+    # blending and encoding, which follow every model call (measured: alpha step 146 -> 93 ms CPU on 12 MP),
+    # or from the next model of a benchmark round-robin (our int8 model: 16 ms alone, 29-37 ms after spinning
+    # sessions).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own untyped errors for bad files
+        raise ModelLoadError(f"{path}: not a loadable ONNX model ({err}); re-export it with colorsplash export") \
+            from err
+
+
+def read_onnx_config(session: object, path: Path) -> ModelConfig:
+    meta = session.get_modelmeta().custom_metadata_map  # type: ignore[attr-defined]
+    if CONFIG_METADATA_KEY not in meta:
+        raise ModelLoadError(f"{path}: ONNX file has no {CONFIG_METADATA_KEY!r} metadata; "
+                             "export it with `colorsplash export CHECKPOINT -o model.onnx`")
+    return ModelConfig.from_json(meta[CONFIG_METADATA_KEY])
+
+
+def load_model(path: str | Path | None = None, threads: int | None = None) -> Model:
+    """Load (and cache) an ONNX model; ``None`` means :func:`default_model_path`.
+
+    Raises:
+        ModelLoadError: the file is missing, not ONNX, or lacks the colorsplash metadata.
+    """
+    p = Path(path) if path is not None else default_model_path()
+    key = (str(p.resolve()), threads or 0)
+    with _cache_lock:
+        if key in _cache:
+            return _cache[key]
+        if not p.is_file():
+            hint = "reinstall colorsplash" if path is None else "check the path or pass --model"
+            raise ModelLoadError(f"{p}: model file not found; {hint}")
+        session = create_session(p, threads)
+        model = Model(p, read_onnx_config(session, p), session)
+        _cache[key] = model
+        return model

@@ -1,0 +1,64 @@
+"""PyTorch checkpoints that carry their own config.
+
+A checkpoint is a ``torch.save`` dict with ``format`` = :data:`FORMAT`, ``model_config`` (the
+:class:`~colorsplash.runtime.config.ModelConfig` as a dict), ``state_dict`` and, for resumable ``last.pt`` files,
+the optimiser, scheduler, epoch and history. :func:`load_checkpoint` rebuilds the network from the file
+alone.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.files import atomic_path
+from colorsplash.training.networks import build_model
+
+FORMAT = "colorsplash-checkpoint-v1"
+
+
+def atomic_torch_save(obj: Any, path: str | Path) -> None:
+    """``torch.save`` to a temp file in the same folder, then rename: a kill never leaves half a file."""
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The bare network inside DistributedDataParallel or torch.compile wrappers."""
+    inner = getattr(model, "module", model)
+    return getattr(inner, "_orig_mod", inner)
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, **extra: Any) -> None:
+    payload = {"format": FORMAT, "model_config": config.to_dict(),
+               "state_dict": {k: v.detach().cpu() for k, v in unwrap(model).state_dict().items()}}
+    payload.update(extra)
+    atomic_torch_save(payload, path)
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The raw checkpoint dict; raises ``ValueError`` naming the file if it is not a colorsplash checkpoint."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as err:
+        raise ValueError(f"{path}: not a readable PyTorch checkpoint ({err})") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a colorsplash checkpoint (expected format {FORMAT!r})")
+    return payload
+
+
+def load_checkpoint(path: str | Path) -> tuple[nn.Module, ModelConfig]:
+    """Rebuild the network of a checkpoint in eval mode; no flags needed."""
+    payload = read_checkpoint(path)
+    config = ModelConfig.from_dict(payload["model_config"])
+    model = build_model(config)
+    model.load_state_dict(payload["state_dict"])
+    return model.eval(), config

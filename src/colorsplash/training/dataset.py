@@ -1,0 +1,60 @@
+"""In-memory training data: pairs decoded once, resized to the network's input, augmented per draw."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from colorsplash.evaluation.datasets import DataError, Sample, iter_pairs
+from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.preprocess import normalize, resize_to_input
+from colorsplash.training.augment import Augmenter
+
+log = logging.getLogger(__name__)
+
+
+def load_resized(samples: Sequence[Sample], size: int, skip_bad: bool = False,
+                 show_progress: bool = True) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
+    """Decode every pair and resize it to ``size x size``.
+
+    Returns:
+        images: uint8 ``N x S x S x 3`` RGB; masks: uint8 ``N x S x S`` (0/1/255); the samples kept.
+
+    Raises:
+        DataError: on the first bad pair, unless ``skip_bad`` (then a warning summary is logged).
+    """
+    images, masks, kept = [], [], []
+    for sample, image, mask in iter_pairs(samples, skip_bad, "loading", show_progress):
+        images.append(resize_to_input(image, size))
+        masks.append(cv2.resize(mask, (size, size), interpolation=cv2.INTER_NEAREST))
+        kept.append(sample)
+    if not kept:
+        raise DataError("no usable image/mask pairs were found")
+    return np.stack(images), np.stack(masks), kept
+
+
+class SegmentationDataset(torch.utils.data.Dataset):
+    """Yields ``(x, y)``: float32 ``3 x S x S`` normalised RGB and uint8 ``1 x S x S`` mask (0/1/255)."""
+
+    def __init__(self, images: np.ndarray, masks: np.ndarray, config: ModelConfig,
+                 augmenter: Augmenter | None = None) -> None:
+        self.images, self.masks, self.config, self.augmenter = images, masks, config, augmenter
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def raw(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The (augmented) uint8 image ``SxSx3`` RGB and mask ``SxS`` before normalisation."""
+        image, mask = self.images[index], self.masks[index]
+        if self.augmenter is not None:
+            image, mask = self.augmenter(image, mask)
+        return image, mask
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image, mask = self.raw(index)
+        x = normalize(image, self.config.normalization)
+        return torch.from_numpy(x), torch.from_numpy(np.ascontiguousarray(mask))[None]

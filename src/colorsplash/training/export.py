@@ -1,0 +1,123 @@
+"""Export a checkpoint to a single self-contained ONNX file carrying its config as metadata."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
+from colorsplash.runtime.files import atomic_path
+from colorsplash.training.checkpoint import load_checkpoint
+from colorsplash.training.quantize import (
+    CALIBRATION_PERCENTILE,
+    DEFAULT_CALIBRATION_IMAGES,
+    calibration_inputs,
+    calibration_samples,
+    quantize_int8,
+)
+
+ONNX_INPUT = "image"
+ONNX_OUTPUT = "logits"
+
+
+def _export_graph(model: torch.nn.Module, size: int, path: str) -> None:
+    dummy = torch.zeros(1, 3, size, size)
+    # The legacy TorchScript exporter writes one file with weights inside; the dynamo exporter of this torch
+    # version would put them in a side ``.onnx.data`` file.
+    torch.onnx.export(model, (dummy,), path, input_names=[ONNX_INPUT], output_names=[ONNX_OUTPUT],
+                      dynamic_axes={ONNX_INPUT: {0: "batch"}, ONNX_OUTPUT: {0: "batch"}},
+                      opset_version=17, dynamo=False)
+
+
+def _attach_metadata(path: str, config: ModelConfig, fp16: bool) -> None:
+    import onnx
+
+    proto = onnx.load(path, load_external_data=True)
+    if fp16:
+        from onnx import numpy_helper
+
+        # Store weights as fp16 and cast back to fp32 inside the graph: half the file, fp32 arithmetic.
+        _weights_to_fp16(proto, numpy_helper)
+    proto.metadata_props.clear()
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = CONFIG_METADATA_KEY, config.to_json()
+    proto.producer_name = "colorsplash"
+    onnx.checker.check_model(proto)
+    onnx.save_model(proto, path, save_as_external_data=False)
+
+
+def _weights_to_fp16(proto: object, numpy_helper: object) -> None:
+    import numpy as np
+    import onnx
+
+    graph = proto.graph  # type: ignore[attr-defined]
+    new_inits, casts = [], []
+    for init in graph.initializer:
+        arr = numpy_helper.to_array(init)  # type: ignore[attr-defined]
+        if arr.dtype != np.float32 or arr.size < 1024:
+            new_inits.append(init)
+            continue
+        half = numpy_helper.from_array(arr.astype(np.float16), init.name + "_fp16")  # type: ignore[attr-defined]
+        new_inits.append(half)
+        casts.append(onnx.helper.make_node("Cast", [half.name], [init.name], to=onnx.TensorProto.FLOAT))
+    del graph.initializer[:]
+    graph.initializer.extend(new_inits)
+    for node in reversed(casts):
+        graph.node.insert(0, node)
+
+
+def with_evaluation(config: ModelConfig, summary: dict[str, object]) -> ModelConfig:
+    """Record an ``evaluate`` summary (per-data-set and overall scores at original resolution) in the config."""
+    keep = ("split", "threshold", "seed", "val_fraction", "datasets", "overall")
+    evaluation = {k: summary[k] for k in keep if k in summary}
+    return dataclasses.replace(config, training={**config.training, "evaluation": evaluation})
+
+
+def export_onnx(checkpoint: str | Path, output: str | Path, fp16: bool = False,
+                evaluation: dict[str, object] | None = None, int8_data: Sequence[str | Path] | None = None,
+                calibration_images: int = DEFAULT_CALIBRATION_IMAGES, show_progress: bool = True) -> ModelConfig:
+    """Write ``output`` (one ``.onnx`` file, no side data) from ``checkpoint``; returns the embedded config.
+
+    The graph maps float32 ``N x 3 x S x S`` normalised RGB (input ``image``) to logits ``N x 1 x S x S``
+    (output ``logits``); the ``colorsplash_config`` metadata entry holds the :class:`ModelConfig` as JSON.
+    ``fp16`` stores weights in half precision (about half the size) but computes in float32.
+    ``int8_data``: data folders whose *training* split calibrates a static int8 quantisation
+    (``calibration_images`` photos, see :mod:`colorsplash.training.quantize`); input and output stay float32.
+    ``evaluation``: an ``evaluate`` summary to embed (see :func:`with_evaluation`).
+
+    Raises:
+        ValueError: both ``fp16`` and ``int8_data`` were asked for.
+    """
+    if fp16 and int8_data:
+        raise ValueError("choose fp16 or int8, not both")
+    model, config = load_checkpoint(checkpoint)
+    if evaluation is not None:
+        config = with_evaluation(config, evaluation)
+    calibration = None
+    if int8_data:
+        samples = calibration_samples(int8_data, config, calibration_images)
+        calibration = calibration_inputs(samples, config, show_progress)
+        record = {"data": [str(d) for d in int8_data], "images": len(calibration), "method": "QDQ, per-channel int8 "
+                  f"weights, uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges", "split": "train"}
+        config = dataclasses.replace(config, precision="int8",
+                                     training={**config.training, "int8_calibration": record})
+    elif fp16:
+        config = dataclasses.replace(config, precision="float16-weights")
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
+        tmp_path = os.path.join(tmp, "model.onnx")
+        _export_graph(model, config.input_size, tmp_path)
+        if calibration is not None:
+            quantized = os.path.join(tmp, "int8.onnx")
+            quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT)
+            tmp_path = quantized
+        _attach_metadata(tmp_path, config, fp16)
+        with atomic_path(output) as final:
+            os.replace(tmp_path, final)
+    return config

@@ -1,0 +1,282 @@
+"""The training run: builds model, optimiser and schedule, loops over epochs, resumes, stops early.
+
+Kept apart from :mod:`colorsplash.training.steps` (the pieces) so that each file stays short.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from colorsplash.runtime.config import ModelConfig
+from colorsplash.training import plots
+from colorsplash.training.blend import blend_checkpoints
+from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, unwrap
+from colorsplash.training.config import TrainConfig
+from colorsplash.training.networks import build_model
+from colorsplash.training.pretrained import init_pretrained
+from colorsplash.training.recipes import BLEND_FILE, RECIPE_BLENDS, RECIPES, apply_preset, stage_folder
+from colorsplash.training.steps import (
+    Dist,
+    RunState,
+    TrainData,
+    make_loader,
+    predict_batches,
+    prepare_data,
+    seed_everything,
+    setup_distributed,
+    total_steps,
+    train_epoch,
+    validate,
+    write_json,
+    write_metrics,
+)
+from colorsplash.training.swa import WeightAverage, averaging
+
+log = logging.getLogger(__name__)
+
+class Trainer:
+    """One training run in ``tcfg.out_dir``; ``resume=True`` continues from ``last.pt`` there."""
+
+    def __init__(self, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False,
+                 show_progress: bool = True) -> None:
+        self.d: Dist = setup_distributed()
+        self.run = Path(tcfg.out_dir)
+        self.state = RunState()
+        resume_payload = self._resume_payload() if resume else None
+        if resume_payload is not None:
+            mcfg = ModelConfig.from_dict(resume_payload["model_config"])
+            # Flags given with --resume are ignored on purpose: the LR schedule depends on the saved ones.
+            tcfg = TrainConfig.from_dict(resume_payload["train_config"])
+        self.mcfg, self.cfg = mcfg, tcfg
+        seed_everything(tcfg.seed + self.d.rank)
+        self.device = torch.device(f"cuda:{self.d.rank % max(torch.cuda.device_count(), 1)}"
+                                   if torch.cuda.is_available() else "cpu")
+        self.show_progress = show_progress and self.d.main
+        self.data: TrainData = prepare_data(tcfg, mcfg, self.show_progress)
+        self.model = self._build(resume_payload)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+        self.sched = self._schedule()
+        # Rank 0 alone keeps the average: it alone validates and saves.
+        self.swa = WeightAverage(unwrap(self.model)) if tcfg.swa_epochs and self.d.main else None
+        if resume_payload is not None:
+            self._restore(resume_payload)
+
+    def _schedule(self) -> torch.optim.lr_scheduler.LRScheduler:
+        if self.cfg.lr_schedule == "constant":
+            return torch.optim.lr_scheduler.LambdaLR(self.opt, lambda step: 1.0)
+        total = total_steps(self.cfg, len(self.data.train), self.d.world)
+        return torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=self.cfg.lr, total_steps=total + 1,
+                                                   pct_start=0.1)
+
+    def _resume_payload(self) -> dict[str, Any]:
+        last = self.run / "last.pt"
+        if not last.is_file():
+            raise FileNotFoundError(f"{last}: nothing to resume (no last.pt in {self.run}); start without --resume")
+        return read_checkpoint(last)
+
+    def _build(self, resume_payload: dict[str, Any] | None) -> nn.Module:
+        model = build_model(self.mcfg)
+        if resume_payload is None and self.cfg.init_from:
+            _load_init_weights(model, self.cfg.init_from, self.mcfg)
+        elif resume_payload is None:
+            init_pretrained(model, self.mcfg.arch)
+        model.to(self.device)
+        if self.cfg.channels_last:
+            model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        if self.d.world > 1:
+            model = nn.parallel.DistributedDataParallel(model)
+        return model
+
+    def _restore(self, payload: dict[str, Any]) -> None:
+        unwrap(self.model).load_state_dict(payload["state_dict"])
+        self.opt.load_state_dict(payload["optimizer"])
+        self.sched.load_state_dict(payload["scheduler"])
+        self.state = RunState(**payload["run_state"])
+        if self.swa is not None and "swa_state" in payload:
+            self.swa.load_state_dict(payload["swa_state"])
+        torch.set_rng_state(payload["torch_rng"])
+        if self.d.main:
+            log.info("resuming %s after epoch %d (step %d)", self.run, self.state.epoch, self.state.step)
+
+    def _final_config(self, metrics: dict[str, Any]) -> ModelConfig:
+        training = {"data": list(self.cfg.data), "preset": self.cfg.preset, "train_config": self.cfg.to_dict(),
+                    **{k: v for k, v in self.data.summary.items() if k != "val_names"}, "metrics": metrics}
+        return dataclasses.replace(self.mcfg, training=training)
+
+    def _save(self, name: str, resumable: bool, model: nn.Module | None = None,
+              metrics: dict[str, Any] | None = None) -> None:
+        if metrics is None:
+            metrics = {"val_iou": self.state.best_iou if name == "best.pt" else self.state.history[-1]["val_iou"],
+                       "epoch": self.state.best_epoch if name == "best.pt" else self.state.epoch}
+        extra: dict[str, Any] = {"train_config": self.cfg.to_dict()}
+        if resumable:
+            extra.update(optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(),
+                         run_state=dataclasses.asdict(self.state), torch_rng=torch.get_rng_state())
+            if self.swa is not None:
+                extra["swa_state"] = self.swa.state_dict()
+        save_checkpoint(self.run / name, model or self.model, self._final_config(metrics), **extra)
+
+    def _finish_average(self) -> None:
+        """Rank 0: validate the weight average, save it as ``swa.pt``, and as ``best.pt`` when it is best."""
+        assert self.swa is not None
+        net = self.swa.finalize(self.data.train, self.cfg.batch_size, self.device)
+        val_iou, val_loss = validate(net, self.data.val, self.cfg, self.device)
+        metrics = {"val_iou": val_iou, "epoch": self.state.epoch, "swa_epochs": self.swa.count}
+        self._save("swa.pt", resumable=False, model=net, metrics=metrics)
+        better = val_iou > self.state.best_iou
+        log.info("weight average of %d epochs: val loss %.4f, val IoU %.4f%s", self.swa.count, val_loss, val_iou,
+                 " (best)" if better else f" (best stays epoch {self.state.best_epoch})")
+        if better:
+            self.state.best_iou, self.state.best_epoch = val_iou, self.state.epoch
+            self._save("best.pt", resumable=False, model=net, metrics=metrics)
+
+    def _validate_and_share(self) -> tuple[float, float]:
+        """Rank 0 validates; the result is broadcast so every rank takes the same stop decision."""
+        result = torch.zeros(2)
+        if self.d.main:
+            # The bare network: a DDP forward on rank 0 alone could start a buffer broadcast the others never join.
+            result[:] = torch.tensor(validate(unwrap(self.model), self.data.val, self.cfg, self.device))
+        if self.d.world > 1:
+            dist.broadcast(result, 0)
+        return float(result[0]), float(result[1])
+
+    def _end_epoch(self, train_loss: float, started: float) -> bool:
+        """Validate, log, save; return True when training should stop."""
+        val_iou, val_loss = self._validate_and_share()
+        self.state.epoch += 1
+        self.state.history.append({"epoch": self.state.epoch, "step": self.state.step, "train_loss": train_loss,
+                                   "val_loss": val_loss, "val_iou": val_iou,
+                                   "lr": self.opt.param_groups[0]["lr"], "seconds": time.time() - started})
+        if self.swa is not None and averaging(self.cfg, self.state.epoch):
+            self.swa.update(unwrap(self.model))
+        improved = val_iou > self.state.best_iou
+        if improved:
+            self.state.best_iou, self.state.best_epoch = val_iou, self.state.epoch
+        if self.d.main:
+            if improved:
+                self._save("best.pt", resumable=False)
+            self._save("last.pt", resumable=True)
+            write_metrics(self.run, self.state.history)
+            plots.plot_curves(self.state.history, self.run / "curves.png")
+            log.info("epoch %d: train loss %.4f, val loss %.4f, val IoU %.4f%s", self.state.epoch, train_loss,
+                     val_loss, val_iou, " (best)" if improved else "")
+        out_of_steps = self.cfg.max_steps is not None and self.state.step >= self.cfg.max_steps
+        patience_gone = self.state.epoch - self.state.best_epoch >= self.cfg.patience
+        if patience_gone and self.d.main:
+            log.info("early stop: no IoU gain in %d epochs", self.cfg.patience)
+        return out_of_steps or patience_gone or self.state.epoch >= self.cfg.epochs
+
+    def _write_run_files(self) -> None:
+        self.run.mkdir(parents=True, exist_ok=True)
+        write_json(self.run / "config.json", {"model": self.mcfg.to_dict(), "train": self.cfg.to_dict(),
+                                              "data": self.data.summary, "world_size": self.d.world})
+        plots.save_overview(self.data.train, self.run / "overview.png")
+
+    def fit(self) -> RunState:
+        """Train until the epoch budget, ``max_steps`` or patience runs out; returns the final state."""
+        if self.d.main:
+            self._write_run_files()
+        done = self.state.finished or self.state.epoch >= self.cfg.epochs
+        while not done:
+            started = time.time()
+            loader = make_loader(self.data.train, self.cfg, self.d, self.state.epoch)
+            train_loss = train_epoch(self.model, loader, self.opt, self.sched, self.cfg, self.state,
+                                     self.device, self.d, self.show_progress)
+            done = self._end_epoch(train_loss, started)
+        if self.swa is not None and self.swa.count and not self.state.finished:
+            self._finish_average()
+        self.state.finished = True
+        if self.d.main:
+            self._save("last.pt", resumable=True)  # records the end, so a resume does not train further
+            self._finish()
+        if self.d.world > 1:
+            dist.barrier()  # rank 0 has written best.pt and last.pt: a next stage may read them
+        return self.state
+
+    def _finish(self) -> None:
+        best = read_checkpoint(self.run / "best.pt")
+        unwrap(self.model).load_state_dict(best["state_dict"])
+        probs = [p for p, _ in predict_batches(unwrap(self.model), self.data.val, self.cfg, self.device)]
+        plots.save_val_predictions(self.data.val, probs, self.run / "val_predictions.png")
+        log.info("done: best val IoU %.4f at epoch %d; checkpoints in %s", self.state.best_iou,
+                 self.state.best_epoch, self.run)
+
+
+def _load_init_weights(model: nn.Module, path: str, mcfg: ModelConfig) -> None:
+    """Start from a checkpoint's weights (fine-tuning); its architecture must match ``mcfg``."""
+    payload = read_checkpoint(path)
+    source = ModelConfig.from_dict(payload["model_config"])
+    if (source.arch, tuple(source.decoder_channels)) != (mcfg.arch, tuple(mcfg.decoder_channels)):
+        raise ValueError(f"{path}: checkpoint is {source.arch} but this run trains {mcfg.arch}; "
+                         f"pass --arch {source.arch} (and the same decoder) to fine-tune it")
+    model.load_state_dict(payload["state_dict"])
+
+
+def finished_state(folder: Path) -> RunState | None:
+    """The final state of the run in ``folder`` when its ``last.pt`` says it reached its end, else ``None``."""
+    last = folder / "last.pt"
+    if not last.is_file():
+        return None
+    saved = read_checkpoint(last).get("run_state", {})
+    return RunState(**saved) if saved.get("finished") else None
+
+
+def run_recipe(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False,
+               show_progress: bool = True) -> tuple[RunState, Path]:
+    """Run the stages of the staged recipe ``recipe`` (see :mod:`colorsplash.training.recipes`) one after the other.
+
+    Stage ``i`` trains in ``tcfg.out_dir/stage<i>-<preset>`` with its preset laid over ``mcfg``/``tcfg``.
+    Stage 1 starts from ``tcfg.init_from`` (ImageNet weights when unset), every later stage from the previous
+    stage's ``best.pt``. With ``resume``, finished stages are skipped and an interrupted one continues from its
+    ``last.pt``. Returns the last stage's state and the path of the recipe's model: the last stage's ``best.pt``
+    or, for recipes in :data:`~colorsplash.training.recipes.RECIPE_BLENDS`, ``tcfg.out_dir/blend.pt``, the blend of the
+    last two stages' ``best.pt`` (made by rank 0 and validated; its IoU replaces the state's ``best_iou``).
+    """
+    init, state, folder = tcfg.init_from, RunState(), Path(tcfg.out_dir)
+    stages = RECIPES[recipe]
+    for index, stage in enumerate(stages, 1):
+        folder = stage_folder(tcfg.out_dir, index, stage)
+        done = finished_state(folder) if resume else None
+        if done is not None:
+            log.info("stage %d/%d (%s) already finished in %s", index, len(stages), stage, folder)
+            state = done
+        else:
+            log.info("stage %d/%d (%s) in %s", index, len(stages), stage, folder)
+            smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder), init_from=init))
+            trainer = Trainer(smcfg, stcfg, resume=resume and (folder / "last.pt").is_file(),
+                              show_progress=show_progress)
+            state = trainer.fit()
+        init = str(folder / "best.pt")
+    if recipe not in RECIPE_BLENDS or len(stages) < 2:
+        return state, folder / "best.pt"
+    return _blend_last_stages(recipe, mcfg, tcfg, state, resume, show_progress)
+
+
+def _blend_last_stages(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, state: RunState, resume: bool,
+                       show_progress: bool) -> tuple[RunState, Path]:
+    """Rank 0 writes ``RUN/blend.pt`` from the last two stages' ``best.pt`` (kept on resume unless a stage was
+    retrained since); the returned state carries the blend's validation IoU."""
+    stages = RECIPES[recipe]
+    n = len(stages)
+    first, second = (stage_folder(tcfg.out_dir, i, stages[i - 1]) / "best.pt" for i in (n - 1, n))
+    out = Path(tcfg.out_dir) / BLEND_FILE
+    d = setup_distributed()
+    if d.main:
+        if resume and out.is_file() and out.stat().st_mtime_ns >= second.stat().st_mtime_ns:
+            log.info("blend already made: %s", out)
+            val_iou = read_checkpoint(out)["model_config"]["training"]["metrics"].get("val_iou")
+        else:
+            _, stcfg = apply_preset(stages[-1], mcfg, tcfg)
+            val_iou = blend_checkpoints(first, second, RECIPE_BLENDS[recipe], out, stcfg, show_progress)
+        state = dataclasses.replace(state, best_iou=float(val_iou or 0.0))
+    if d.world > 1:
+        dist.barrier()  # other ranks return once the blend is written
+    return state, out
