@@ -19,7 +19,7 @@ Protocol (identical for every model):
 
 Usage (see bench/README.md for fetching the peer models)::
 
-    python bench/peers.py --u2netp /work/peers/u2netp.onnx --u2net /work/peers/u2net.onnx [--model M.onnx]
+    python bench/peers.py --u2netp peers/u2netp.onnx --u2net peers/u2net.onnx [--model M.onnx]
         [--limit N] [--json results.json]
 """
 

@@ -2,7 +2,7 @@
 
 Users' photos are not the clean, sharp photos of the training sets: phone shots are blurred, web copies are
 small and re-compressed, evenings are dark. This script scores each model (``.onnx`` or ``.pt``, see
-:func:`colorsplash.evaluation.evaluate.load_predictor`) on the clean validation photos and on copies that are
+:func:`colorsplash.training.predictors.load_predictor`) on the clean validation photos and on copies that are
 
 - ``jpeg30``: re-encoded as JPEG at quality 30;
 - ``small0.3``: shrunk to 30 % of each side (area average) and enlarged back (bilinear), like an upscaled thumbnail;
@@ -33,7 +33,7 @@ from peers import DEFAULT_DATA, SET_NAMES, validation_sets
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation import metrics
-from colorsplash.evaluation.evaluate import load_predictor
+from colorsplash.training.predictors import load_predictor
 
 
 def jpeg(image: np.ndarray, quality: int = 30) -> np.ndarray:

@@ -16,13 +16,13 @@ from colorsplash.evaluation.datasets import IGNORE, discover, discover_all, spli
 from colorsplash.evaluation.evaluate import (
     ImageScore,
     evaluate_model,
-    load_predictor,
     select_split,
     summarize,
     upsample_probability,
     worst,
 )
 from colorsplash.runtime.onnx_model import Model
+from colorsplash.training.predictors import load_predictor
 
 
 def _red_detector(image: np.ndarray) -> np.ndarray:

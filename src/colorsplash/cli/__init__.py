@@ -14,6 +14,8 @@ import traceback
 from collections.abc import Sequence
 
 from colorsplash import __version__
+from colorsplash.cli import evaluate as cli_evaluate
+from colorsplash.cli import export as cli_export
 from colorsplash.cli import serve as cli_serve
 from colorsplash.cli import splash as cli_splash
 from colorsplash.cli import train as cli_train
@@ -30,14 +32,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
-    for module in (cli_splash, cli_video, cli_train, cli_serve):
+    for module in (cli_splash, cli_video, cli_train, cli_evaluate, cli_export, cli_serve):
         module.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error already printed by argparse
+        return done.code if isinstance(done.code, int) else 2
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(message)s" if not args.debug else "%(levelname)s %(name)s: %(message)s")
     try:

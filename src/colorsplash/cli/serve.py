@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
                         help="largest accepted request body in megabytes (default 25)")
     parser.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N",
                         help="largest accepted photo in pixels (default 50,000,000)")
-    parser.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="N",
                         help="photos processed at once (default: CPU count, at most 4)")
     parser.set_defaults(func=run)
 
@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         limits["max_upload_bytes"] = int(args.max_upload_mb * 1024 * 1024)
     if args.max_pixels is not None:
         limits["max_pixels"] = args.max_pixels
-    if args.workers is not None:
-        limits["workers"] = args.workers
+    if args.jobs is not None:
+        limits["workers"] = args.jobs
     app = create_app(model_path=args.model, **limits)
     if not is_loopback(args.host):
         log.warning("listening on %s: anyone who can reach this address can use the server (no authentication)",

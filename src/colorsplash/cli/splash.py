@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.options import OPTION_NAMES, add_arguments, options_from_namespace
-from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS
 
 # The mask is the alpha: the options about the picture itself (effect, quality) do not apply.
 MASK_OPTIONS = tuple(n for n in OPTION_NAMES if n not in ("effect", "quality"))

@@ -5,13 +5,12 @@ photo's own ``H x W`` *before* thresholding, so scores measure what a user gets,
 Oxford trimap borders (:data:`~colorsplash.evaluation.datasets.IGNORE`) are not scored.
 
 Reusable pieces for bench scripts: :func:`evaluate_model` takes any ``predict_fn`` (RGB uint8 ``HxWx3`` ->
-float32 ``HxW`` probability at that size) and returns :class:`ImageScore` rows; :func:`load_predictor` turns a
-``.onnx`` or ``.pt`` file into such a function.
+float32 ``HxW`` probability at that size) and returns :class:`ImageScore` rows;
+:func:`colorsplash.training.predictors.load_predictor` turns a ``.onnx`` or ``.pt`` file into such a function.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import io
@@ -25,9 +24,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from colorsplash.evaluation.datasets import DataError, Sample, discover_all, iter_pairs, load_pair, split_samples
+from colorsplash.evaluation.datasets import Sample, iter_pairs, load_pair, split_samples
 from colorsplash.evaluation.metrics import dice, iou, mean_iou_thresholds, pixel_accuracy
-from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -89,34 +87,6 @@ def evaluate_model(predict_fn: PredictFn, samples: Sequence[Sample], threshold: 
     return scores
 
 
-def load_predictor(path: str | Path | None) -> tuple[PredictFn, ModelConfig, Path]:
-    """A ``predict_fn`` for a ``.onnx`` file (ONNX Runtime), a ``.pt`` checkpoint (PyTorch, float32) or,
-    for ``None``, the default model; returns it with the model's config and path."""
-    if path is not None and Path(path).suffix.lower() == ".pt":
-        return _torch_predictor(Path(path))
-    from colorsplash.runtime.onnx_model import load_model
-
-    model = load_model(path)
-    return model.predict_probability, model.config, model.path
-
-
-def _torch_predictor(path: Path) -> tuple[PredictFn, ModelConfig, Path]:
-    import torch
-
-    from colorsplash.runtime.preprocess import preprocess
-    from colorsplash.training.checkpoint import load_checkpoint
-
-    model, config = load_checkpoint(path)
-
-    @torch.no_grad()
-    def predict(image: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(preprocess(image, config))[None]
-        low = torch.sigmoid(model(x)[0, 0].float()).numpy()
-        return upsample_probability(low, image.shape[0], image.shape[1])
-
-    return predict, config, path
-
-
 def _means(rows: Sequence[ImageScore]) -> dict[str, float]:
     out: dict[str, float] = {"images": float(len(rows))}
     for m in METRIC_NAMES:
@@ -162,14 +132,17 @@ def worst(scores: Sequence[ImageScore], count: int) -> list[ImageScore]:
     return sorted(scores, key=lambda s: (s.iou, s.dataset, s.name))[:count]
 
 
+GalleryRow = tuple[str, np.ndarray, np.ndarray, np.ndarray]
+
+
 def save_worst_gallery(predict_fn: PredictFn, scores: Sequence[ImageScore], samples: Sequence[Sample],
-                       path: Path, threshold: float = 0.5, count: int = 8) -> list[ImageScore]:
-    """Gallery PNG of the ``count`` worst predictions (image | truth | prediction); returns those scores.
+                       save: Callable[[list[GalleryRow], Path], None], path: Path, threshold: float = 0.5,
+                       count: int = 8) -> list[ImageScore]:
+    """Gallery of the ``count`` worst predictions (image | truth | prediction), drawn by ``save(rows, path)``
+    (e.g. :func:`colorsplash.training.plots.save_gallery`); returns those scores.
 
     Predictions are recomputed for those few images so evaluation never holds every map in memory.
     """
-    from colorsplash.training.plots import save_gallery
-
     chosen = worst(scores, count)
     by_key = {(s.dataset, s.name): s for s in samples}
     rows = []
@@ -178,18 +151,8 @@ def save_worst_gallery(predict_fn: PredictFn, scores: Sequence[ImageScore], samp
         prob = predict_fn(image)
         rows.append((f"{score.dataset}/{score.name}  IoU {score.iou:.3f}", image, mask, prob >= threshold))
     if rows:
-        save_gallery(rows, path)
+        save(rows, path)
     return chosen
-
-
-def _split_settings(args: argparse.Namespace, config: ModelConfig) -> tuple[float, int]:
-    """``--val-fraction``/``--seed`` when given, else the values the model was trained with, else defaults:
-    ``--split val`` then scores exactly the images training held out."""
-    trained_fraction, trained_seed = config.trained_split()
-    fraction = getattr(args, "val_fraction", None)
-    seed = getattr(args, "seed", None)
-    return (float(trained_fraction if fraction is None else fraction),
-            int(trained_seed if seed is None else seed))
 
 
 def select_split(samples: list[Sample], split: str, val_fraction: float, seed: int) -> list[Sample]:
@@ -201,33 +164,3 @@ def select_split(samples: list[Sample], split: str, val_fraction: float, seed: i
         raise ValueError(f"split must be all, val or train, got {split!r}")
     train, val = split_samples(samples, val_fraction, seed)
     return val if split == "val" else train
-
-
-def evaluate_cli(args: argparse.Namespace) -> int:
-    """``colorsplash evaluate DATA... --model M``: writes ``scores.csv``, ``summary.json`` and ``worst.png``
-    into ``--out`` (default ``eval/<model stem>``) and prints the summary."""
-    predict_fn, config, model_path = load_predictor(args.model)
-    fraction, seed = _split_settings(args, config)
-    samples = select_split(discover_all(args.data, skip_bad=args.skip_bad), args.split, fraction, seed)
-    if not samples:
-        raise DataError(f"the {args.split} split of {', '.join(args.data)} is empty "
-                        f"(val fraction {fraction}, seed {seed}); use --split all or another --val-fraction")
-    threshold = float(args.threshold)
-    scores = evaluate_model(predict_fn, samples, threshold, skip_bad=args.skip_bad,
-                            show_progress=not getattr(args, "quiet", False))
-    if not scores:
-        raise DataError("no image could be scored; every pair was bad (see the warnings above)")
-    out = Path(args.out) if args.out else Path("eval") / model_path.stem
-    summary: dict[str, Any] = {"model": str(model_path), "model_name": config.name, "arch": config.arch,
-                               "input_size": config.input_size, "data": list(args.data), "split": args.split,
-                               "val_fraction": fraction, "seed": seed, "threshold": threshold,
-                               "skipped": len(samples) - len(scores), **summarize(scores)}
-    chosen = save_worst_gallery(predict_fn, scores, samples, out / "worst.png", threshold,
-                                int(getattr(args, "worst", 8)))
-    summary["worst"] = [{"dataset": s.dataset, "name": s.name, "iou": s.iou} for s in chosen]
-    write_scores_csv(scores, out / "scores.csv")
-    write_summary_json(summary, out / "summary.json")
-    print(f"{config.name} ({config.arch} at {config.input_size}px) on {args.split} images, threshold {threshold}:")
-    print(format_summary(summary))
-    print(f"wrote {out / 'scores.csv'}, {out / 'summary.json'} and {out / 'worst.png'}")
-    return 0

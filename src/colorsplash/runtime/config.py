@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from colorsplash.runtime.flags import flag, positive_int
+
 Arch = Literal["unet", "unet-lite0", "unet-lite1", "unet-lite2"]
 ARCHES: tuple[str, ...] = ("unet", "unet-lite0", "unet-lite1", "unet-lite2")
 CONFIG_METADATA_KEY = "colorsplash_config"
@@ -59,11 +61,13 @@ class ModelConfig:
             are always ``float32``.
     """
 
-    arch: str = "unet-lite0"
-    input_size: int = 256
-    base_channels: int = 8
-    depth: int = 4
-    upsample: str = "transpose"
+    arch: str = flag("unet-lite0", "network: the seed's plain U-Net or a U-Net on an EfficientNet-Lite encoder",
+                     choices=ARCHES)
+    input_size: int = flag(256, "network input size in pixels (a multiple of 32)", flags=("--size",),
+                           parse=positive_int)
+    base_channels: int = flag(8, "unet: channels of the first level", flags=("--unet-base",), parse=positive_int)
+    depth: int = flag(4, "unet: number of down-sampling steps", flags=("--unet-depth",), parse=positive_int)
+    upsample: str = flag("transpose", "unet: decoder up-sampling", choices=("transpose", "bilinear"))
     decoder_channels: tuple[int, ...] = (96, 64, 48, 32, 16)
     normalization: Normalization = field(default_factory=lambda: LITE_NORMALIZATION)
     color_order: str = "RGB"

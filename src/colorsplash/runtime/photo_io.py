@@ -19,13 +19,11 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 
 __all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_EXTENSIONS", "Photo", "decode_image_bytes",
            "encode_image", "output_format", "read_photo", "write_image"]
 
-# Largest picture accepted by default (CLI --max-pixels, the API, data sets): about 25 bytes of working memory per
-# pixel, so 100 MP is ~2.5 GB. The one pixel limit of the package; the server sets a lower one of its own.
-DEFAULT_MAX_PIXELS = 100_000_000
 # Pillow's own decompression-bomb guard (a global, ~89 MP warning / ~179 MP error) is replaced by the
 # configurable ``max_pixels`` check in :func:`open_image`, made before any pixel is decoded.
 Image.MAX_IMAGE_PIXELS = None

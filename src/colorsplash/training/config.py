@@ -7,54 +7,74 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, known_fields
+from colorsplash.runtime.flags import (
+    flag,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    unit_float,
+)
 
 LR_SCHEDULES: tuple[str, ...] = ("onecycle", "constant")
+# Photos from the training split that calibrate an int8 export (`export --int8`).
+DEFAULT_CALIBRATION_IMAGES = 64
 
 
 @dataclass(frozen=True)
 class AugmentConfig:
     """Joint image/mask augmentation, defaults after the seed's Keras ImageDataGenerator."""
 
-    enabled: bool = True
-    hflip: bool = True
-    rotate_deg: float = 15.0
-    shift: float = 0.1
-    shear_deg: float = 3.0
-    zoom: tuple[float, float] = (0.9, 1.25)
-    brightness: tuple[float, float] = (0.5, 1.2)
-    color_jitter: bool = False
+    enabled: bool = flag(True, "augment the training photos (random flips, affine, colour) with their masks",
+                         flags=("--augment",))
+    hflip: bool = flag(True, "random horizontal flips", flags=("--aug-hflip",))
+    rotate_deg: float = flag(15.0, "largest random rotation in degrees", flags=("--aug-rotate",), metavar="DEG")
+    shift: float = flag(0.1, "largest random shift, as a fraction of the side", flags=("--aug-shift",), metavar="F")
+    shear_deg: float = flag(3.0, "largest random shear in degrees", flags=("--aug-shear",), metavar="DEG")
+    zoom: tuple[float, float] = flag((0.9, 1.25), "random zoom range", flags=("--aug-zoom",), metavar=("MIN", "MAX"))
+    brightness: tuple[float, float] = flag((0.5, 1.2), "random brightness factor range", flags=("--aug-brightness",),
+                                           metavar=("MIN", "MAX"))
+    color_jitter: bool = flag(False, "random hue, saturation and contrast changes", flags=("--aug-color-jitter",))
     # Degradations of real photos, each a probability per image (0: off): Gaussian blur (sigma 0.5-2 px),
     # JPEG re-compression (quality 40-95) and a down-then-up resize to 40-90 % (small, upscaled photos).
-    blur: float = 0.0
-    jpeg: float = 0.0
-    downscale: float = 0.0
+    blur: float = flag(0.0, "probability of a Gaussian blur (sigma 0.5-2 px)", flags=("--aug-blur",), metavar="P")
+    jpeg: float = flag(0.0, "probability of JPEG re-compression (quality 40-95)", flags=("--aug-jpeg",), metavar="P")
+    downscale: float = flag(0.0, "probability of a down-then-up resize to 40-90 %%", flags=("--aug-downscale",),
+                            metavar="P")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters of one training run; saved as ``config.json`` in the run folder."""
 
-    data: tuple[str, ...] = ()
-    out_dir: str = "runs/colorsplash"
-    epochs: int = 30
-    batch_size: int = 8
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    dice_weight: float = 0.0
-    lovasz_weight: float = 0.0  # weight of the Lovasz hinge term (a surrogate of per-image IoU)
-    val_fraction: float = DEFAULT_VAL_FRACTION
-    seed: int = DEFAULT_SPLIT_SEED
-    max_steps: int | None = None
-    patience: int = 10
-    num_workers: int = 0
-    skip_bad: bool = False
-    bf16: bool = True
-    channels_last: bool = True
-    preset: str | None = None
-    init_from: str | None = None  # a checkpoint whose weights start the run (fine-tuning); fresh optimiser
+    data: tuple[str, ...] = ()  # the data folders: the command's positional arguments
+    out_dir: str = flag("runs/colorsplash", "run folder", flags=("-o", "--output"), metavar="RUN",
+                        default_text="runs/<preset or arch>")
+    epochs: int = flag(30, "passes over the training set", parse=positive_int)
+    batch_size: int = flag(8, "photos per optimiser step", parse=positive_int)
+    lr: float = flag(1e-3, "peak learning rate", parse=positive_float)
+    weight_decay: float = flag(1e-4, "AdamW weight decay", parse=non_negative_float)
+    dice_weight: float = flag(0.0, "weight of the Dice loss term", flags=("--dice",), parse=non_negative_float)
+    lovasz_weight: float = flag(0.0, "weight of the Lovasz hinge loss term (optimises per-image IoU)",
+                                flags=("--lovasz",), parse=non_negative_float)
+    val_fraction: float = flag(DEFAULT_VAL_FRACTION, "share of each data set held out for validation",
+                               parse=unit_float)
+    seed: int = flag(DEFAULT_SPLIT_SEED, "seed of the split, augmentation and initialisation")
+    max_steps: int | None = flag(None, "stop after this many optimiser steps", parse=positive_int)
+    patience: int = flag(10, "early stopping: epochs without a better validation IoU", parse=positive_int)
+    num_workers: int = flag(0, "data loader worker processes (0: load in the training process)",
+                            flags=("-j", "--jobs"), parse=non_negative_int)
+    skip_bad: bool = flag(False, "skip unreadable or mismatched image/mask pairs with a warning")
+    bf16: bool = flag(True, "bfloat16 autocast (fast where the CPU has native bf16)")
+    channels_last: bool = flag(True, "channels-last memory layout (faster convolutions on CPU)")
+    preset: str | None = None  # a named recipe; the CLI's --preset (choices come from training.recipes)
+    init_from: str | None = flag(None, "start from this checkpoint's weights (fine-tuning; fresh optimiser)",
+                                 flags=("--init",), metavar="CHECKPOINT")
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    lr_schedule: str = "onecycle"  # "onecycle" (warm-up then cosine decay) or "constant" (for weight averaging)
-    swa_epochs: int = 0  # average the weights of the last N epochs (stochastic weight averaging); 0: off
+    lr_schedule: str = flag("onecycle", "onecycle: warm-up then cosine decay; constant: for weight averaging",
+                            choices=LR_SCHEDULES)
+    swa_epochs: int = flag(0, "average the weights of the last N epochs (saved as swa.pt; best.pt if it "
+                           "validates best)", metavar="N", parse=non_negative_int)
 
     def __post_init__(self) -> None:
         if self.lr_schedule not in LR_SCHEDULES:

@@ -6,7 +6,8 @@ import dataclasses
 import os
 import tempfile
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import Any
 
 import torch
 
@@ -45,10 +46,30 @@ def _attach_metadata(path: str, config: ModelConfig, fp16: bool) -> None:
         _weights_to_fp16(proto, numpy_helper)
     proto.metadata_props.clear()
     entry = proto.metadata_props.add()
-    entry.key, entry.value = CONFIG_METADATA_KEY, config.to_json()
+    portable = dataclasses.replace(config, training=portable_paths(config.training))
+    entry.key, entry.value = CONFIG_METADATA_KEY, portable.to_json()
     proto.producer_name = "colorsplash"
     onnx.checker.check_model(proto)
     onnx.save_model(proto, path, save_as_external_data=False)
+
+
+def _portable(text: str) -> str:
+    """An absolute path -> its last two parts (``/x/runs/a/best.pt`` -> ``a/best.pt``); other words unchanged."""
+    if not text.startswith("/") and not (len(text) > 2 and text[1] == ":" and text[2] in "\\/"):
+        return text
+    return "/".join(PurePath(text).parts[-2:])
+
+
+def portable_paths(value: Any) -> Any:
+    """``value`` (JSON-like) with every absolute path shortened to its last two parts, also inside command lines:
+    a shipped model must not carry the training machine's folders."""
+    if isinstance(value, dict):
+        return {k: portable_paths(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable_paths(v) for v in value]
+    if isinstance(value, str):
+        return " ".join(_portable(word) for word in value.split(" "))
+    return value
 
 
 def _weights_to_fp16(proto: object, numpy_helper: object) -> None:

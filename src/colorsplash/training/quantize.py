@@ -24,8 +24,8 @@ import numpy as np
 from colorsplash.evaluation.datasets import Sample, discover_all, iter_pairs, split_samples
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.preprocess import preprocess
+from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
 
-DEFAULT_CALIBRATION_IMAGES = 64
 CALIBRATION_PERCENTILE = 99.99
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.files import atomic_write
 from colorsplash.training.config import TrainConfig
 
 _PETS_TRAIN = {"batch_size": 8, "dice_weight": 0.5, "val_fraction": 0.15, "seed": 0,
@@ -88,12 +89,8 @@ def stage_folder(run: str | Path, index: int, stage: str) -> Path:
 
 def write_recipe_file(run: str | Path, recipe: str, mcfg: ModelConfig, tcfg: TrainConfig) -> None:
     """Record what a staged run was started with, so ``--resume RUN`` can finish it without flags."""
-    path = Path(run) / RECIPE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"recipe": recipe, "stages": list(RECIPES[recipe]), "model": mcfg.to_dict(),
-                               "train": tcfg.to_dict()}, indent=2))
-    tmp.replace(path)
+    atomic_write(Path(run) / RECIPE_FILE, json.dumps({"recipe": recipe, "stages": list(RECIPES[recipe]),
+                                                     "model": mcfg.to_dict(), "train": tcfg.to_dict()}, indent=2))
 
 
 def read_recipe_file(run: str | Path) -> dict[str, Any] | None:

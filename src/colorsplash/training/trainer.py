@@ -22,7 +22,14 @@ from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, un
 from colorsplash.training.config import TrainConfig
 from colorsplash.training.networks import build_model
 from colorsplash.training.pretrained import init_pretrained
-from colorsplash.training.recipes import BLEND_FILE, RECIPE_BLENDS, RECIPES, apply_preset, stage_folder
+from colorsplash.training.recipes import (
+    BLEND_FILE,
+    RECIPE_BLENDS,
+    RECIPES,
+    apply_preset,
+    stage_folder,
+    write_recipe_file,
+)
 from colorsplash.training.steps import (
     Dist,
     RunState,
@@ -280,3 +287,13 @@ def _blend_last_stages(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, state:
     if d.world > 1:
         dist.barrier()  # other ranks return once the blend is written
     return state, out
+
+
+def start_recipe_file(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig) -> None:
+    """Rank 0 writes ``recipe.json``, once every rank has checked the run folder was free (under torchrun a
+    rank that looked after the file appeared would refuse the run as already started)."""
+    d = setup_distributed()
+    if d.world > 1:
+        dist.barrier()
+    if d.main:
+        write_recipe_file(tcfg.out_dir, recipe, mcfg, tcfg)

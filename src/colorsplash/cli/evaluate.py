@@ -1,0 +1,87 @@
+"""CLI verb ``colorsplash evaluate``: score a model on data sets at each photo's original resolution.
+
+Writes ``scores.csv``, ``summary.json`` and ``worst.png`` into ``-o`` (default ``eval/<model stem>``). An ONNX
+model needs only the light runtime; a ``.pt`` checkpoint and the gallery need the ``train`` extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from colorsplash.cli.common import add_model_argument, add_output_argument
+from colorsplash.cli.config_args import arg_type
+from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig
+from colorsplash.runtime.flags import positive_int, unit_float
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "evaluate", help="score a model on a data set at original resolution")
+    p.add_argument("data", nargs="+", help="data set folders")
+    add_model_argument(p, ".onnx or .pt file")
+    add_output_argument(p, "report folder (default: eval/<model stem>)")
+    p.add_argument("--split", choices=("all", "val", "train"), default="all",
+                   help="score only the set's validation or training part, as train would split it (default: all)")
+    p.add_argument("--val-fraction", type=arg_type(unit_float), default=None,
+                   help=f"for --split: default the model's training value, else {DEFAULT_VAL_FRACTION}")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"for --split: default the model's training seed, else {DEFAULT_SPLIT_SEED}")
+    p.add_argument("--cutoff", type=arg_type(unit_float), default=0.5,
+                   help="probability counted as subject when scoring (a hard cut; default: 0.5)")
+    p.add_argument("--worst", type=arg_type(positive_int), default=8, help="photos in the gallery of worst predictions "
+                   "(default: 8)")
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable/mismatched pairs with a warning")
+    p.set_defaults(func=run_evaluate)
+
+
+def split_settings(args: argparse.Namespace, config: ModelConfig) -> tuple[float, int]:
+    """``--val-fraction``/``--seed`` when given, else the values the model was trained with, else defaults:
+    ``--split val`` then scores exactly the images training held out."""
+    trained_fraction, trained_seed = config.trained_split()
+    fraction, seed = args.val_fraction, args.seed
+    return (float(trained_fraction if fraction is None else fraction),
+            int(trained_seed if seed is None else seed))
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from colorsplash.evaluation import evaluate as ev
+    from colorsplash.evaluation.datasets import DataError, discover_all
+    from colorsplash.training.predictors import load_predictor
+
+    predict_fn, config, model_path = load_predictor(args.model)
+    fraction, seed = split_settings(args, config)
+    samples = ev.select_split(discover_all(args.data, skip_bad=args.skip_bad), args.split, fraction, seed)
+    if not samples:
+        raise DataError(f"the {args.split} split of {', '.join(args.data)} is empty "
+                        f"(val fraction {fraction}, seed {seed}); use --split all or another --val-fraction")
+    scores = ev.evaluate_model(predict_fn, samples, args.cutoff, skip_bad=args.skip_bad,
+                               show_progress=not getattr(args, "quiet", False))
+    if not scores:
+        raise DataError("no image could be scored; every pair was bad (see the warnings above)")
+    out = Path(args.output) if args.output else Path("eval") / model_path.stem
+    summary: dict[str, Any] = {"model": model_path.name, "model_name": config.name, "arch": config.arch,
+                               "input_size": config.input_size, "data": list(args.data), "split": args.split,
+                               "val_fraction": fraction, "seed": seed, "threshold": args.cutoff,
+                               "skipped": len(samples) - len(scores), **ev.summarize(scores)}
+    summary["worst"] = [{"dataset": s.dataset, "name": s.name, "iou": s.iou}
+                        for s in _gallery(predict_fn, scores, samples, out / "worst.png", args)]
+    ev.write_scores_csv(scores, out / "scores.csv")
+    ev.write_summary_json(summary, out / "summary.json")
+    print(f"{config.name} ({config.arch} at {config.input_size}px) on {args.split} images, cutoff {args.cutoff}:")
+    print(ev.format_summary(summary))
+    print(f"wrote {out / 'scores.csv'}, {out / 'summary.json'} and {out / 'worst.png'}")
+    return 0
+
+
+def _gallery(predict_fn: Any, scores: Any, samples: Any, path: Path, args: argparse.Namespace) -> list[Any]:
+    """The worst-case gallery (matplotlib, from the ``train`` extra); skipped with a note when it is missing."""
+    from colorsplash.evaluation.evaluate import save_worst_gallery, worst
+
+    try:
+        from colorsplash.training.plots import save_gallery
+    except ImportError:
+        print(f"note: no {path.name} (the gallery needs matplotlib: pip install 'colorsplash[train]')")
+        return worst(scores, args.worst)
+    return save_worst_gallery(predict_fn, scores, samples, save_gallery, path, args.cutoff, args.worst)

@@ -1,0 +1,50 @@
+"""CLI verb ``colorsplash export``: a training checkpoint -> one ONNX file carrying its config (needs PyTorch)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from colorsplash.cli.common import add_output_argument, need_torch
+from colorsplash.cli.config_args import arg_type
+from colorsplash.runtime.flags import positive_int
+from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser("export", help="export a checkpoint to ONNX")
+    p.add_argument("checkpoint", help="a .pt checkpoint (best.pt or last.pt of a run)")
+    add_output_argument(p, "the .onnx file to write", required=True)
+    precision = p.add_mutually_exclusive_group()
+    precision.add_argument("--fp16", action="store_true", help="store weights in float16 (half the size)")
+    precision.add_argument("--int8", nargs="+", metavar="DATA",
+                           help="quantise to int8 (faster on most CPUs, ~1/4 the size), calibrated on photos from "
+                                "the training split of these data folders")
+    p.add_argument("--calibration-images", type=arg_type(positive_int), default=DEFAULT_CALIBRATION_IMAGES, metavar="N",
+                   help=f"photos used to calibrate --int8 (default: {DEFAULT_CALIBRATION_IMAGES})")
+    p.add_argument("--metrics", metavar="SUMMARY_JSON",
+                   help="embed an `evaluate` summary.json (scores at original resolution) in the metadata")
+    p.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    need_torch("export")
+    from colorsplash.training.export import export_onnx
+
+    out = Path(args.output)
+    if out.resolve() == Path(args.checkpoint).resolve():
+        raise ValueError(f"{out}: refusing to overwrite the input checkpoint")
+    evaluation = None
+    if args.metrics:
+        try:
+            evaluation = json.loads(Path(args.metrics).read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"{args.metrics}: not a readable evaluate summary.json ({err})") from err
+    config = export_onnx(args.checkpoint, out, fp16=args.fp16, evaluation=evaluation, int8_data=args.int8,
+                         calibration_images=args.calibration_images,
+                         show_progress=not getattr(args, "quiet", False))
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {config.arch} at {config.input_size}px, "
+          f"{config.precision})")
+    return 0

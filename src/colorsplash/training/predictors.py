@@ -1,0 +1,47 @@
+"""Prediction functions for evaluation and bench scripts: any model file -> ``RGB image -> probability``.
+
+A ``predict_fn`` takes an RGB (not BGR) uint8 ``HxWx3`` photo and returns the subject probability, float32
+``HxW`` in [0, 1] at the photo's own size. ``.onnx`` files run in ONNX Runtime (no PyTorch needed),
+``.pt`` checkpoints in PyTorch (imported only then).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from colorsplash.evaluation.evaluate import PredictFn, upsample_probability
+from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.preprocess import preprocess
+
+
+def load_predictor(path: str | Path | None) -> tuple[PredictFn, ModelConfig, Path]:
+    """A ``predict_fn`` for a ``.onnx`` file, a ``.pt`` checkpoint (float32) or, for ``None``, the default
+    model; returns it with the model's config and path."""
+    if path is not None and Path(path).suffix.lower() == ".pt":
+        return torch_predictor(Path(path))
+    from colorsplash.runtime.onnx_model import load_model
+
+    model = load_model(path)
+    return model.predict_probability, model.config, model.path
+
+
+def torch_predictor(path: Path) -> tuple[PredictFn, ModelConfig, Path]:
+    """A ``predict_fn`` running the checkpoint ``path`` in PyTorch (float32, no gradients)."""
+    try:
+        import torch
+
+        from colorsplash.training.checkpoint import load_checkpoint
+    except ImportError as err:
+        raise RuntimeError(f"{path}: a .pt checkpoint needs PyTorch: pip install 'colorsplash[train]', "
+                           "or export it to ONNX first") from err
+    model, config = load_checkpoint(path)
+
+    @torch.no_grad()
+    def predict(image: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(preprocess(image, config))[None]
+        low = torch.sigmoid(model(x)[0, 0].float()).numpy()
+        return upsample_probability(low, image.shape[0], image.shape[1])
+
+    return predict, config, path

@@ -1,0 +1,66 @@
+"""The training CLI is generated from the config dataclasses: flags map to fields, defaults come from the fields."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from colorsplash.cli import build_parser, main
+from colorsplash.cli.train import build_configs
+from colorsplash.runtime.config import ModelConfig
+from colorsplash.training.config import AugmentConfig, TrainConfig
+
+
+def _configs(*argv: str) -> tuple[ModelConfig, TrainConfig]:
+    return build_configs(build_parser().parse_args(["train", "data", *argv]))
+
+
+def test_no_flags_give_the_dataclass_defaults() -> None:
+    mcfg, tcfg = _configs()
+    assert dataclasses.replace(tcfg, out_dir=TrainConfig.out_dir) == TrainConfig(data=("data",))
+    assert tcfg.out_dir == "runs/unet-lite0" and mcfg.arch == ModelConfig.arch and mcfg.input_size == 256
+
+
+def test_flags_reach_their_fields() -> None:
+    mcfg, tcfg = _configs("--arch", "unet", "--size", "64", "--unet-depth", "2", "--epochs", "3", "--dice", "0.5",
+                          "-j", "2", "--no-bf16", "--no-augment", "--aug-zoom", "0.5", "1.5", "-o", "runs/x",
+                          "--init", "w.pt", "--lr-schedule", "constant")
+    assert (mcfg.arch, mcfg.input_size, mcfg.depth) == ("unet", 64, 2)
+    assert mcfg.normalization.std == (255.0, 255.0, 255.0)  # the seed U-Net's x/255, chosen by arch
+    assert (tcfg.epochs, tcfg.dice_weight, tcfg.num_workers, tcfg.bf16) == (3, 0.5, 2, False)
+    assert (tcfg.out_dir, tcfg.init_from, tcfg.lr_schedule) == ("runs/x", "w.pt", "constant")
+    assert tcfg.augment == dataclasses.replace(AugmentConfig(), enabled=False, zoom=(0.5, 1.5))
+
+
+def test_preset_wins_and_names_the_run_folder() -> None:
+    mcfg, tcfg = _configs("--preset", "pets-lite1-384", "--epochs", "2")
+    assert (mcfg.arch, mcfg.input_size, tcfg.epochs, tcfg.out_dir) == ("unet-lite1", 384, 20, "runs/pets-lite1-384")
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--epochs", "0"], "--epochs: must be a positive whole number"),
+    (["--lr", "nan"], "--lr: expected a finite number"),
+    (["--val-fraction", "2"], "--val-fraction: must be between 0 and 1"),
+    (["--arch", "resnet"], "--arch: invalid choice"),
+])
+def test_bad_values_are_one_readable_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "data", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err.replace("argument ", "") and "Traceback" not in err
+
+
+def test_help_lists_defaults_and_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: 30)" in out and "{onecycle,constant}" in out and "--no-augment" in out
+
+
+def test_one_spelling_per_concept_across_verbs() -> None:
+    parser = build_parser()
+    verbs = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name, sub in verbs.items():
+        flags = {s for action in sub._actions for s in action.option_strings}
+        assert "--out" not in flags and "--workers" not in flags, name
+        if "-o" in flags:
+            assert "--output" in flags, name

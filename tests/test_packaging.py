@@ -1,0 +1,41 @@
+"""Packaging facts: one version, a licence, no training-machine paths in the package or its docs."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+from pathlib import Path
+
+import colorsplash
+
+ROOT = Path(__file__).parents[1]
+MACHINE_PATH = re.compile(r"(?<![\w.~-])/(work|root|home|Users|mnt)/")
+TEXT_SUFFIXES = {".py", ".md", ".js", ".html", ".css", ".json", ".toml", ".txt", ".tsv"}
+
+
+def _texts() -> list[Path]:
+    files = [p for p in (ROOT / "src" / "colorsplash").rglob("*") if p.suffix in TEXT_SUFFIXES]
+    files += [p for p in (ROOT / "docs").rglob("*.md")]
+    files += [ROOT / "README.md", ROOT / "bench" / "README.md"]
+    return [p for p in files if p.is_file()]
+
+
+def test_no_absolute_machine_paths_in_package_and_docs() -> None:
+    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in _texts()
+                 for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1) if MACHINE_PATH.search(line)]
+    assert not offenders, f"absolute machine paths: {offenders}"
+
+
+def test_the_machine_path_pattern_catches_what_it_should() -> None:
+    assert MACHINE_PATH.search("see /work/runs/lite1/best.pt") and MACHINE_PATH.search('"/home/me/x"')
+    assert not MACHINE_PATH.search("see runs/lite1 and https://example.org/work/x")
+
+
+def test_one_version_source() -> None:
+    assert importlib.metadata.version("colorsplash") == colorsplash.__version__
+    assert "version =" not in (ROOT / "pyproject.toml").read_text().split("[project]")[1].split("[")[0]
+
+
+def test_licence_file_ships() -> None:
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    assert 'license-files = ["LICENSE"]' in (ROOT / "pyproject.toml").read_text()
