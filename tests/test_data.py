@@ -21,7 +21,7 @@ from colorsplash.evaluation.datasets import (
     load_pair,
     split_samples,
 )
-from colorsplash.training.dataset import load_resized
+from colorsplash.training.torch_dataset import load_resized
 
 
 def test_seed_layout_thresholds_noisy_jpeg_masks(tmp_path: Path) -> None:

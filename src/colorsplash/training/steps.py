@@ -32,8 +32,8 @@ from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
 from colorsplash.training.augment import Augmenter
 from colorsplash.training.config import TrainConfig
-from colorsplash.training.dataset import SegmentationDataset, load_resized
 from colorsplash.training.losses import segmentation_loss
+from colorsplash.training.torch_dataset import SegmentationDataset, load_resized
 
 log = logging.getLogger(__name__)
 METRIC_FIELDS = ("epoch", "step", "train_loss", "val_loss", "val_iou", "lr", "seconds")

@@ -18,7 +18,7 @@ from torch.optim.swa_utils import AveragedModel, update_bn
 from torch.utils.data import DataLoader
 
 from colorsplash.training.config import TrainConfig
-from colorsplash.training.dataset import SegmentationDataset
+from colorsplash.training.torch_dataset import SegmentationDataset
 
 
 def averaging(cfg: TrainConfig, epoch: int) -> bool:

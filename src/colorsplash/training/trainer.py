@@ -17,9 +17,9 @@ from torch import nn
 
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.training import plots
-from colorsplash.training.blend import blend_checkpoints
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, unwrap
 from colorsplash.training.config import TrainConfig
+from colorsplash.training.interpolation import blend_checkpoints
 from colorsplash.training.networks import build_model
 from colorsplash.training.pretrained import init_pretrained
 from colorsplash.training.recipes import (

@@ -10,8 +10,8 @@ from layouts import make_seed_set
 torch = pytest.importorskip("torch")
 
 from colorsplash.cli import main  # noqa: E402
-from colorsplash.training.blend import interpolate_state_dicts  # noqa: E402
 from colorsplash.training.checkpoint import load_checkpoint, read_checkpoint  # noqa: E402
+from colorsplash.training.interpolation import interpolate_state_dicts  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
