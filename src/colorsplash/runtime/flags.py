@@ -41,36 +41,19 @@ def _number(value: str, kind: Callable[[str], Any]) -> Any:
     return v
 
 
-def positive_int(value: str) -> int:
-    v: int = _number(value, int)
-    if v <= 0:
-        raise ValueError(f"must be a positive whole number, got {value}")
-    return v
+def number_in_range(kind: Callable[[str], Any], ok: Callable[[Any], bool], rule: str) -> Callable[[str], Any]:
+    """A parser of ``kind`` (``int`` or ``float``) accepting the finite values where ``ok(value)``; otherwise
+    ``ValueError("must be <rule>, got <value>")``."""
+    def parse(value: str) -> Any:
+        v = _number(value, kind)
+        if not ok(v):
+            raise ValueError(f"must be {rule}, got {value}")
+        return v
+    return parse
 
 
-def non_negative_int(value: str) -> int:
-    v: int = _number(value, int)
-    if v < 0:
-        raise ValueError(f"must be 0 or more, got {value}")
-    return v
-
-
-def positive_float(value: str) -> float:
-    v: float = _number(value, float)
-    if v <= 0:
-        raise ValueError(f"must be more than 0, got {value}")
-    return v
-
-
-def non_negative_float(value: str) -> float:
-    v: float = _number(value, float)
-    if v < 0:
-        raise ValueError(f"must be 0 or more, got {value}")
-    return v
-
-
-def unit_float(value: str) -> float:
-    v: float = _number(value, float)
-    if not 0.0 <= v <= 1.0:
-        raise ValueError(f"must be between 0 and 1, got {value}")
-    return v
+positive_int: Callable[[str], int] = number_in_range(int, lambda v: v > 0, "a positive whole number")
+non_negative_int: Callable[[str], int] = number_in_range(int, lambda v: v >= 0, "0 or more")
+positive_float: Callable[[str], float] = number_in_range(float, lambda v: v > 0, "more than 0")
+non_negative_float: Callable[[str], float] = number_in_range(float, lambda v: v >= 0, "0 or more")
+unit_float: Callable[[str], float] = number_in_range(float, lambda v: 0.0 <= v <= 1.0, "between 0 and 1")
