@@ -19,12 +19,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-_API_NAMES = ("NoSubjectError", "OptionError", "SplashOptions", "load_model", "predict_alpha", "splash")
-__all__ = ["__version__", *_API_NAMES]
+__all__ = ["NoSubjectError", "OptionError", "SplashOptions", "__version__", "load_model", "predict_alpha", "splash"]
+_API_NAMES = tuple(name for name in __all__ if name != "__version__")
 
 if TYPE_CHECKING:
-    from colorsplash.runtime.api import (NoSubjectError, OptionError, SplashOptions, load_model, predict_alpha,
-                                         splash)
+    from colorsplash.runtime.api import NoSubjectError, OptionError, SplashOptions, load_model, predict_alpha, splash
 
 
 def __getattr__(name: str) -> Any:

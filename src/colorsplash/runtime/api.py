@@ -25,8 +25,13 @@ from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, apply_on_e
 from colorsplash.runtime.alpha import predict_alpha as _predict
 from colorsplash.runtime.effects import apply_effect
 from colorsplash.runtime.onnx_model import Model, load_model
-from colorsplash.runtime.options import (MASK_OPTION_NAMES, OptionError, SplashOptions, describe_options,
-                                         options_from_mapping)
+from colorsplash.runtime.options import (
+    MASK_OPTION_NAMES,
+    OptionError,
+    SplashOptions,
+    describe_options,
+    options_from_mapping,
+)
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, read_photo, to_rgb_array
 
 __all__ = ["ImageLike", "NoSubjectError", "OptionError", "SplashOptions", "load_model", "predict_alpha", "splash",
