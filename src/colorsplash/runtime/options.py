@@ -268,6 +268,10 @@ def describe_options(names: Iterable[str] | None = None, mask: bool = False, ind
     return "\n".join(lines)
 
 
+if SplashOptions.__doc__:  # None under python -OO
+    SplashOptions.__doc__ += "\n    Fields:\n\n" + describe_options(indent="        ") + "\n"
+
+
 # ------------------------------------------------------------------------------------------------- argparse, HTTP
 
 class _Switch(argparse.Action):
