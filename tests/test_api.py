@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -102,3 +105,117 @@ def test_image_kinds() -> None:
         to_rgb(np.zeros((4, 5, 2), np.uint8))
     with pytest.raises(ValueError, match="list"):
         to_rgb([[1, 2]])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ issue 16: one validation for every entry point
+
+BAD_TEXT = [("point", "inf,1"), ("point", "1e400,1"), ("point", "nan,3"), ("point", "1,2,3"), ("feather", "1e9"),
+            ("feather", "-5"), ("threshold", "2"), ("threshold", "nan"), ("quality", "0"), ("quality", "1e3"),
+            ("effect", "purple"), ("effect", "blur:0"), ("effect", "grey:1.5"), ("effect", "dim:inf"),
+            ("effect", "color:#12345"), ("keep", "biggest"), ("on_empty", "never"), ("hard", "maybe")]
+BAD_TYPED = [("point", (float("inf"), 1)), ("point", (1e400, 1)), ("point", (-1, 5)), ("point", 7),
+             ("feather", 1e9), ("feather", -5.0), ("feather", float("nan")), ("threshold", 2),
+             ("threshold", float("nan")), ("threshold", True), ("quality", 0), ("quality", 95.5), ("quality", True),
+             ("effect", 3), ("effect", None), ("hard", 2), ("refine", None), ("keep", None)]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_TEXT + BAD_TYPED)
+def test_python_refuses_bad_values_naming_the_option(model: Model, name: str, value: object) -> None:
+    flag = "--" + name.replace("_", "-")
+    with pytest.raises(OptionError, match=flag):
+        SplashOptions(**{name: value})  # type: ignore[arg-type]
+    with pytest.raises(OptionError, match=flag):
+        SplashOptions().replace(**{name: value})
+    with pytest.raises(OptionError, match=flag):
+        colorsplash.splash(np.zeros((8, 8, 3), np.uint8), model, **{name: value})
+    with pytest.raises(OptionError, match=flag):
+        colorsplash.predict_alpha(np.zeros((8, 8, 3), np.uint8), model, SplashOptions(), **{name: value})
+
+
+@pytest.mark.parametrize(("name", "value"), [p for p in BAD_TEXT if p[0] != "hard"])  # CLI switches take no value
+def test_cli_refuses_bad_values_in_one_readable_line(tiny_onnx: Path, tmp_path: Path, name: str, value: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from colorsplash.cli import main
+
+    flag = "--" + name.replace("_", "-")
+    assert main(["splash", str(tmp_path / "a.png"), "--model", str(tiny_onnx), f"{flag}={value}"]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {flag}: " in err and "Traceback" not in err
+    assert "invalid" not in err  # argparse's "invalid parse_point value" names our function, not the problem
+
+
+@pytest.fixture(scope="module")
+def http(tiny_onnx: Path) -> Iterator[Any]:
+    """A test client of the HTTP API (skipped without the server extra); server errors come back as 500s."""
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    from fastapi.testclient import TestClient
+
+    from colorsplash.server import app as server
+
+    with TestClient(server.create_app(tiny_onnx), raise_server_exceptions=False) as client:
+        yield client
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_TEXT)
+def test_http_refuses_bad_values_with_422(http: Any, name: str, value: str) -> None:
+    for route in ("/api/splash", "/api/mask"):
+        if route == "/api/mask" and name in ("effect", "quality"):
+            continue
+        photo = png_bytes(np.zeros((8, 8, 3), np.uint8))
+        resp = http.post(route, params={name.replace("_", "-"): value}, content=photo)
+        assert resp.status_code == 422, resp.text
+        assert resp.json()["option"] == name and f"--{name.replace('_', '-')}:" in resp.json()["error"]
+
+
+def test_text_and_typed_values_mean_the_same(model: Model, blob: tuple[np.ndarray, np.ndarray]) -> None:
+    typed = SplashOptions(effect="blur:8", threshold=0.4, feather=2.0, hard=True, point=(3, 4), quality=80)
+    text = SplashOptions(effect=" Blur:8 ", threshold="0.4", feather="2", hard="yes", point="3.7,4",  # type: ignore
+                         quality="80")
+    assert text == typed and typed.point == (3, 4) and isinstance(text.quality, int)
+    assert SplashOptions(point=[np.float32(3), np.int64(4)], quality=np.int64(80)).point == (3, 4)  # type: ignore
+    assert SplashOptions(threshold=0.3).replace(threshold=None).threshold is None
+    image, _ = blob
+    base = SplashOptions(threshold=0.3)
+    assert np.array_equal(colorsplash.predict_alpha(image, model, base, threshold=None),
+                          colorsplash.predict_alpha(image, model))  # a keyword None resets the option
+    with pytest.raises(TypeError, match="SplashOptions"):
+        colorsplash.splash(image, model, {"effect": "blur"})  # type: ignore[arg-type]
+
+
+def test_empty_images_are_a_clear_value_error(model: Model) -> None:
+    for empty in (np.zeros((0, 0, 3), np.uint8), np.zeros((0, 7, 3), np.uint8), np.zeros((5, 0), np.uint8),
+                  np.zeros((0, 0, 4), np.uint8)):
+        with pytest.raises(ValueError, match="empty"):
+            colorsplash.splash(empty, model)
+        with pytest.raises(ValueError, match="empty"):
+            colorsplash.predict_alpha(empty, model)
+    with pytest.raises(ValueError, match="empty"):
+        colorsplash.splash(Image.new("RGB", (0, 0)), model)
+
+
+def test_package_exports_errors_and_options_and_documents_the_keywords() -> None:
+    import pydoc
+
+    from colorsplash.runtime.alpha import NoSubjectError as AlphaNoSubject
+    from colorsplash.runtime.options import MASK_OPTION_NAMES, OPTION_FIELDS
+
+    assert colorsplash.NoSubjectError is AlphaNoSubject and colorsplash.OptionError is OptionError
+    assert colorsplash.SplashOptions is SplashOptions
+    assert {"NoSubjectError", "OptionError", "SplashOptions"} <= set(colorsplash.__all__) & set(dir(colorsplash))
+    splash_help = pydoc.render_doc(colorsplash.splash, renderer=pydoc.plaintext)
+    for f in OPTION_FIELDS:
+        assert f"{f.name} (" in splash_help, f.name
+    assert "keep (all|largest): keep every subject or only the largest (default: all)" in splash_help
+    assert "blur[:RADIUS]" in splash_help and "color:#RRGGBB[AA]" in splash_help
+    alpha_help = pydoc.render_doc(colorsplash.predict_alpha, renderer=pydoc.plaintext)
+    assert all(f"{name} (" in alpha_help for name in MASK_OPTION_NAMES) and "effect (" not in alpha_help
+    code = "import sys, colorsplash; colorsplash.OptionError; colorsplash.SplashOptions; print('cv2' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split() == ["False"]  # the option names stay light to import

@@ -185,3 +185,58 @@ def test_helpers() -> None:
     assert work_size(10, 20000, 1024) == (1, 1024)
     assert work_size(5, 5, 1024) == (5, 5)
     assert alpha_to_uint8(np.array([[0.0, 0.5, 1.0]], np.float32)).tolist() == [[0, 128, 255]]
+
+
+# ---------------------------------------------------------------- issue 16 item 17: effect strength, one spelling
+
+def at_alpha_zero(image: np.ndarray, effect: str) -> np.ndarray:
+    return apply_effect(image, np.zeros(image.shape[:2], np.float32), effect).astype(np.float32)
+
+
+def test_grey_amount_is_partial_desaturation() -> None:
+    image, _ = make_blob_image(40, 60, seed=4)
+    grey = np.repeat(luma(image)[..., None], 3, axis=2).astype(np.float32)
+    for amount in (0.0, 0.25, 0.7):
+        expected = amount * grey + (1 - amount) * image
+        assert np.abs(at_alpha_zero(image, f"grey:{amount}") - expected).max() <= 1.0
+    assert np.array_equal(at_alpha_zero(image, "grey:1"), at_alpha_zero(image, "grey"))  # plain grey: today's look
+    assert np.array_equal(at_alpha_zero(image, "grey:0"), image)
+
+
+def test_dim_amount_darkens_and_plain_dim_keeps_its_look() -> None:
+    image, _ = make_blob_image(40, 60, seed=5)
+    for amount in (0.0, 0.3, 1.0):
+        assert np.abs(at_alpha_zero(image, f"dim:{amount}") - (1 - amount) * image).max() <= 1.0
+    assert np.array_equal(at_alpha_zero(image, "dim"), at_alpha_zero(image, "dim:0.6"))
+
+
+def test_blur_radius_is_the_gaussian_sigma_and_plain_blur_scales_with_the_photo() -> None:
+    image, _ = make_blob_image(60, 80, seed=6)
+    roughness = [np.abs(np.diff(at_alpha_zero(image, f"blur:{r}"), axis=1)).mean() for r in (0.5, 2, 8)]
+    assert roughness[0] > roughness[1] > roughness[2]  # a larger radius, a smoother background
+    assert np.array_equal(at_alpha_zero(image, "blur"), at_alpha_zero(image, "blur:2"))  # 80 px: sigma max(2, 1.2)
+    big = np.repeat(np.repeat(image, 4, axis=0), 4, axis=1)  # 320 px long side: plain blur = sigma 4.8
+    assert np.array_equal(at_alpha_zero(big, "blur"), at_alpha_zero(big, "blur:4.8"))
+
+
+def test_color_alpha_is_the_colour_opacity_over_the_grey() -> None:
+    image, _ = make_blob_image(40, 60, seed=7)
+    grey = np.repeat(luma(image)[..., None], 3, axis=2).astype(np.float32)
+    colour = np.array([255, 128, 0], np.float32)
+    half = at_alpha_zero(image, "color:#FF800080")
+    assert np.abs(half - (128 / 255 * colour + (1 - 128 / 255) * grey)).max() <= 1.0
+    assert np.array_equal(at_alpha_zero(image, "color:#ff8000ff"), at_alpha_zero(image, "color:#ff8000"))
+    assert np.array_equal(at_alpha_zero(image, "color:#ff800000"), grey)  # fully see-through: the grey
+
+
+def test_effect_names_are_parsed_once_the_same_everywhere() -> None:
+    from colorsplash.runtime.options import options_from_mapping, parse_effect_spec
+
+    assert SplashOptions(effect=" Gray:0.5 ").effect == "grey:0.5"
+    assert options_from_mapping({"effect": "colour:FF8000"}).effect == "color:#ff8000"
+    assert options_from_mapping({"effect": "color:#FF800080"}).effect == "color:#ff800080"
+    assert SplashOptions(effect="blur:12").effect_spec == parse_effect_spec("blur:12")
+    assert parse_effect_spec("dim:0.25").amount == 0.25 and parse_effect_spec("dim").amount is None
+    for bad in ("grey:2", "dim:-0.1", "blur:0", "blur:nan", "sepia:0.5", "transparent:1", "color:red", "purple"):
+        with pytest.raises(ValueError):
+            apply_effect(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.float32), bad)

@@ -192,8 +192,7 @@ def test_missing_inputs_and_empty_folder(tmp_path: Path, tiny_onnx: Path, capsys
 def test_bad_option_and_debug_traceback(tmp_path: Path, tiny_onnx: Path, keyed: None,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     blob_file(tmp_path / "a.png", 0)
-    with pytest.raises(SystemExit):
-        main(["splash", str(tmp_path), "--effect", "sparkle"])
+    assert main(["splash", str(tmp_path), "--effect", "sparkle"]) == 2
     assert "sparkle" in capsys.readouterr().err
     assert main(["splash", str(tmp_path / "a.png"), "--point", "999,999", "--model", str(tiny_onnx)]) == 1
     err = capsys.readouterr().err
@@ -215,3 +214,58 @@ def test_command_line_entry_point_no_traceback(tmp_path: Path, tiny_onnx: Path) 
     done = subprocess.run([sys.executable, "-m", "colorsplash", "splash", str(tmp_path), "--model",
                            str(tmp_path / "missing.onnx")], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2 and "missing.onnx" in done.stderr and "Traceback" not in done.stderr
+
+
+# ----------------------------------------------------- issue 16 items 15, 17, 19: help, readable errors, strength
+
+def help_text(capsys: pytest.CaptureFixture[str], verb: str) -> str:
+    assert main([verb, "--help"]) == 0
+    return " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal width
+
+
+def test_help_lists_choices_and_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_text(capsys, "splash")
+    assert "--keep {all,largest} keep every subject or only the largest (default: all)" in text
+    assert "--on-empty {grey,copy,skip}" in text and "skip the file (default: grey)" in text
+    for shown in ("--effect EFFECT", "grey[:AMOUNT]", "blur[:RADIUS]", "dim[:AMOUNT]", "color:#RRGGBB[AA]",
+                  "(default: grey)", "(default: 95)", "--hard, --no-hard", "--refine, --no-refine", "(default: on)"):
+        assert shown in text, shown
+    assert " MODE " not in text  # the old placeholder that hid the choices
+
+
+def test_mask_help_speaks_of_the_mask(capsys: pytest.CaptureFixture[str]) -> None:
+    text = help_text(capsys, "mask")
+    assert "--invert, --no-invert 255 marks the background instead of the subject" in text
+    assert "subject grey" not in text and "background in colour" not in text
+    assert "all-255 mask (copy)" in text
+    assert "--effect" not in text and "--quality" not in text
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["--effect", "purple"], "argument --effect: unknown effect 'purple'; choose grey[:AMOUNT]"),
+    (["--keep", "biggest"], "argument --keep: choose one of all, largest, got 'biggest'"),
+    (["--point", "inf,1"], "argument --point: expected X,Y as finite pixel positions, got 'inf,1'"),
+    (["--quality", "high"], "argument --quality: expected a whole number from 1 to 100, got 'high'"),
+    (["--jobs", "many"], "argument -j/--jobs: expected a positive whole number, got 'many'"),
+])
+def test_cli_errors_say_what_is_wrong(capsys: pytest.CaptureFixture[str], args: list[str], expected: str) -> None:
+    assert main(["splash", "a.jpg", *args]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "invalid" not in err and "Traceback" not in err
+
+
+def test_switches_and_effect_strength_from_the_cli(tmp_path: Path, tiny_onnx: Path, keyed: None,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from colorsplash.cli import build_parser
+    from colorsplash.runtime.options import options_from_namespace
+
+    opts = options_from_namespace(build_parser().parse_args(["splash", "x.png", "--no-refine", "--hard",
+                                                             "--effect", "Dim:0.3"]))
+    assert (opts.refine, opts.hard, opts.effect) == (False, True, "dim:0.3")
+    mask = blob_file(tmp_path / "a.png", 0)
+    code, err = run(capsys, "splash", str(tmp_path / "a.png"), "--model", str(tiny_onnx), "--effect", "dim:0.3")
+    assert code == 0, err
+    out = np.asarray(Image.open(tmp_path / "a.splash.png")).astype(np.float32)
+    src = np.asarray(Image.open(tmp_path / "a.png")).astype(np.float32)
+    outer = ~cv2.dilate(mask, np.ones((7, 7), np.uint8)).astype(bool)
+    assert np.abs(out[outer] - 0.7 * src[outer]).max() <= 2  # background at 70 % of its brightness, colour kept

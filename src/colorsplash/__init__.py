@@ -7,6 +7,10 @@ Python API (see :mod:`colorsplash.runtime.api`)::
     out = colorsplash.splash("cat.jpg", model)       # RGB uint8 HxWx3 at full resolution
     alpha = colorsplash.predict_alpha("cat.jpg", model)   # float32 HxW in [0, 1]
 
+``help(colorsplash.splash)`` lists the keyword options (``effect="blur:8"``, ``keep="largest"``, ...);
+:class:`SplashOptions` holds them all at once. Errors: :class:`OptionError` (a bad option, a ``ValueError``) and
+:class:`NoSubjectError` (no subject found and ``on_empty="skip"``).
+
 The API names are imported on first use, so ``import colorsplash`` stays light (no ONNX Runtime, no OpenCV).
 """
 
@@ -15,15 +19,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "load_model", "predict_alpha", "splash"]
+__all__ = ["NoSubjectError", "OptionError", "SplashOptions", "__version__", "load_model", "predict_alpha", "splash"]
+_API_NAMES = tuple(name for name in __all__ if name != "__version__")
 
 if TYPE_CHECKING:
-    from colorsplash.runtime.api import load_model, predict_alpha, splash
+    from colorsplash.runtime.api import NoSubjectError, OptionError, SplashOptions, load_model, predict_alpha, splash
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("load_model", "predict_alpha", "splash"):
+    if name in ("OptionError", "SplashOptions"):  # light: no OpenCV, no ONNX Runtime
+        from colorsplash.runtime import options
+
+        return getattr(options, name)
+    if name in _API_NAMES:
         from colorsplash.runtime import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'colorsplash' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_API_NAMES])

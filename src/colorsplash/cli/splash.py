@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
-from colorsplash.runtime.options import OPTION_NAMES, add_arguments, options_from_namespace
-
-# The mask is the alpha: the options about the picture itself (effect, quality) do not apply.
-MASK_OPTIONS = tuple(n for n in OPTION_NAMES if n not in ("effect", "quality"))
+from colorsplash.runtime.options import MASK_OPTION_NAMES, add_arguments, options_from_namespace
 
 
 def _positive_int(value: str) -> int:
-    v = int(value)
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}") from None
     if v <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got {value}")
     return v
@@ -60,7 +60,7 @@ def register(sub: Any) -> None:
         description="Write the soft subject alpha, same width and height as the upright photo: DIR/<stem>.png "
                     "with -o DIR, else <stem>.mask.png beside each input.")
     _common(mask, "masks")
-    add_arguments(mask, MASK_OPTIONS)
+    add_arguments(mask, MASK_OPTION_NAMES, mask=True)
     mask.set_defaults(func=run_mask)
 
 

@@ -25,10 +25,17 @@ from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, apply_on_e
 from colorsplash.runtime.alpha import predict_alpha as _predict
 from colorsplash.runtime.effects import apply_effect
 from colorsplash.runtime.onnx_model import Model, load_model
-from colorsplash.runtime.options import SplashOptions, options_from_mapping
+from colorsplash.runtime.options import (
+    MASK_OPTION_NAMES,
+    OptionError,
+    SplashOptions,
+    describe_options,
+    options_from_mapping,
+)
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, read_photo, to_rgb_array
 
-__all__ = ["ImageLike", "NoSubjectError", "load_model", "predict_alpha", "splash", "to_rgb"]
+__all__ = ["ImageLike", "NoSubjectError", "OptionError", "SplashOptions", "load_model", "predict_alpha", "splash",
+           "to_rgb"]
 
 ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]"]
 
@@ -36,16 +43,21 @@ ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]"]
 def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Any accepted image -> RGB uint8 ``HxWx3``.
 
-    Arrays: uint8 ``HxWx3`` (RGB), ``HxW`` (grey) or ``HxWx4`` (RGBA, composited over white).
+    Arrays: uint8 ``HxWx3`` (RGB), ``HxW`` (grey) or ``HxWx4`` (RGBA, composited over white), at least 1x1.
 
     Raises:
-        ValueError: an array of another dtype or shape; ImageReadError: an unreadable file.
+        ValueError: an array of another dtype or shape, or an empty (0-pixel) image; ImageReadError: an
+        unreadable file.
     """
     if isinstance(image, (str, os.PathLike)):
         return read_photo(os.fspath(image), max_pixels).rgb
     if isinstance(image, Image.Image):
+        if image.width == 0 or image.height == 0:
+            raise ValueError(f"the image is empty ({image.width}x{image.height} pixels); nothing to splash")
         return np.asarray(image) if image.mode == "RGB" else to_rgb_array(image)
     if isinstance(image, np.ndarray):
+        if image.ndim in (2, 3) and (image.shape[0] == 0 or image.shape[1] == 0):
+            raise ValueError(f"the image array is empty (shape {image.shape}); nothing to splash")
         if image.dtype != np.uint8:
             raise ValueError(f"expected a uint8 image array (0..255), got dtype {image.dtype}; "
                              "convert with np.clip(x * 255, 0, 255).astype(np.uint8)")
@@ -63,13 +75,12 @@ def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.
 
 def _resolve(model: Model | str | os.PathLike[str] | None, options: SplashOptions | None,
              overrides: dict[str, Any]) -> tuple[Model, SplashOptions]:
+    if options is not None and not isinstance(options, SplashOptions):
+        raise TypeError(f"options must be a colorsplash.SplashOptions, got {type(options).__name__}; "
+                        "pass single options as keywords, e.g. effect='blur'")
+    # Checked like every other entry point's (SplashOptions validates); text is parsed ("0.4", "blur:8").
+    opts = options_from_mapping(overrides, base=options)
     loaded = model if isinstance(model, Model) else load_model(None if model is None else os.fspath(model))
-    opts = options or SplashOptions()
-    if overrides:
-        # Validated like form values; strings are parsed ("0.4", "color:#ff0000"), typed values kept.
-        parsed = options_from_mapping(overrides)
-        opts = opts.replace(**{name.replace("-", "_"): getattr(parsed, name.replace("-", "_"))
-                               for name in overrides})
     return loaded, opts
 
 
@@ -89,6 +100,7 @@ def predict_alpha(image: ImageLike, model: Model | str | os.PathLike[str] | None
 
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
+        ValueError: an empty or malformed image.
     """
     loaded, opts = _resolve(model, options, overrides)
     result = _predict(loaded, to_rgb(image), opts, RefineSettings())
@@ -100,16 +112,29 @@ def splash(image: ImageLike, model: Model | str | os.PathLike[str] | None = None
            options: SplashOptions | None = None, **overrides: Any) -> np.ndarray:
     """Colour splash of a photo: the subject in colour, the background as ``effect`` (grey by default).
 
-    Args: as :func:`predict_alpha`; ``effect`` picks the background: ``grey`` (Rec.601 luma), ``blur``, ``dim``,
-        ``sepia``, ``color:#RRGGBB`` or ``transparent``.
+    Args: as :func:`predict_alpha`; ``effect`` picks the background (keyword options below).
 
     Returns:
         uint8 ``HxWx3`` RGB, or ``HxWx4`` RGBA for ``effect="transparent"``, at the photo's full resolution.
 
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
+        ValueError: an empty or malformed image.
     """
     loaded, opts = _resolve(model, options, overrides)
     rgb = to_rgb(image)
     alpha = predict_alpha(rgb, loaded, opts)
     return apply_effect(rgb, alpha, opts.effect)
+
+
+def _document_options() -> None:
+    """Append the keyword options, generated from :class:`SplashOptions`, to the API docstrings (``help()``)."""
+    intro = ("\n    Keyword options (``**overrides``, named as the CLI's flags; text is parsed as on the command\n"
+             "    line, e.g. ``point=\"120,80\"``):\n\n")
+    if splash.__doc__:  # None under python -OO
+        splash.__doc__ += intro + describe_options(indent="        ") + "\n"
+    if predict_alpha.__doc__:
+        predict_alpha.__doc__ += intro + describe_options(MASK_OPTION_NAMES, indent="        ") + "\n"
+
+
+_document_options()

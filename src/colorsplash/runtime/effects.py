@@ -15,38 +15,57 @@ import cv2
 import numpy as np
 
 from colorsplash.runtime.alpha import alpha_to_uint8
+from colorsplash.runtime.options import Effect, parse_effect_spec
 
-DIM_FACTOR = 0.4
+DIM_AMOUNT = 0.6  # plain ``dim``: the background keeps 40 % of its brightness
 SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], dtype=np.float32)
 _STRIP_ROWS = 64  # rows per blending strip: a few MB of float32, stays in cache
 _PARALLEL_PIXELS = 1 << 20  # below a megapixel, starting threads costs more than it saves
 
 
-def _background_strips(image: np.ndarray, effect: str, alpha: np.ndarray) -> Callable[[slice], np.ndarray]:
-    """A function ``rows -> background RGB uint8`` for the effect (per strip: no full-size copies for most)."""
-    if effect == "grey":
-        return lambda s: cv2.cvtColor(cv2.cvtColor(image[s], cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
-    if effect == "dim":
-        return lambda s: cv2.convertScaleAbs(image[s], alpha=DIM_FACTOR)
-    if effect == "sepia":
+def _grey(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+
+
+def _mix(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
+    """``weight * a + (1 - weight) * b``, rounded, uint8."""
+    return a if weight >= 1.0 else cv2.addWeighted(a, weight, b, 1.0 - weight, 0.0)
+
+
+def _background_strips(image: np.ndarray, effect: Effect, alpha: np.ndarray) -> Callable[[slice], np.ndarray]:
+    """A function ``rows -> background RGB uint8`` for the effect (per strip: no full-size copies for most).
+
+    ``grey:A`` mixes A of the Rec.601 grey with 1 - A of the photo; ``dim:A`` scales the photo by 1 - A;
+    ``color:#RRGGBBAA`` lays the colour with opacity AA/255 over the grey; ``blur:R`` is a Gaussian of sigma R px.
+    """
+    name, amount = effect.name, effect.amount
+    if name == "grey":
+        weight = 1.0 if amount is None else amount
+        return lambda s: _mix(_grey(image[s]), image[s], weight)
+    if name == "dim":
+        keep = 1.0 - (DIM_AMOUNT if amount is None else amount)
+        return lambda s: cv2.convertScaleAbs(image[s], alpha=keep)
+    if name == "sepia":
         return lambda s: cv2.transform(image[s], SEPIA)
-    if effect.startswith("color:"):
-        rgb = tuple(int(effect[-6:][i:i + 2], 16) for i in (0, 2, 4))
-        return lambda s: np.broadcast_to(np.array(rgb, np.uint8), image[s].shape).copy()
-    if effect == "blur":
-        background = blurred_background(image, alpha)
+    if name == "color" and effect.rgba is not None:
+        *rgb, opacity = effect.rgba
+        colour = np.array(rgb, np.uint8)
+        return lambda s: _mix(np.broadcast_to(colour, image[s].shape).copy(), _grey(image[s]), opacity / 255.0)
+    if name == "blur":
+        background = blurred_background(image, alpha, amount)
         return lambda s: background[s]
-    raise ValueError(f"unknown effect {effect!r}")
+    raise ValueError(f"unknown effect {str(effect)!r}")
 
 
-def blurred_background(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """A strongly blurred photo (sigma 1.5% of the long side) with the subject's colours not bleeding out.
+def blurred_background(image: np.ndarray, alpha: np.ndarray, sigma: float | None = None) -> np.ndarray:
+    """A blurred photo (Gaussian ``sigma`` px; ``None``: 1.5 % of the long side, at least 2) with the subject's
+    colours not bleeding out.
 
     Normalised convolution weighted by ``1 - alpha`` at reduced size, so no halo of subject colour appears
     around the subject; upsampled to RGB uint8 ``HxWx3``.
     """
     h, w = image.shape[:2]
-    sigma = max(2.0, 0.015 * max(h, w))
+    sigma = max(2.0, 0.015 * max(h, w)) if sigma is None else sigma
     scale = min(1.0, 4.0 / sigma)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -60,26 +79,31 @@ def blurred_background(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return cv2.resize(np.clip(out + 0.5, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def apply_effect(image: np.ndarray, alpha: np.ndarray, effect: str = "grey") -> np.ndarray:
+def apply_effect(image: np.ndarray, alpha: np.ndarray, effect: str | Effect = "grey") -> np.ndarray:
     """Blend ``out = alpha * image + (1 - alpha) * background(effect)``.
 
     Args:
         image: RGB uint8 ``HxWx3``.
         alpha: float32 ``HxW`` in [0, 1], 1 = keep colour.
-        effect: ``grey`` (Rec.601 luma), ``blur``, ``dim``, ``sepia``, ``color:#RRGGBB`` or ``transparent``.
+        effect: ``grey[:AMOUNT]`` (Rec.601 luma), ``blur[:RADIUS]``, ``dim[:AMOUNT]``, ``sepia``,
+            ``color:#RRGGBB[AA]`` or ``transparent`` (see :func:`colorsplash.runtime.options.parse_effect_spec`).
 
     Returns:
         RGB uint8 ``HxWx3``, or RGBA uint8 ``HxWx4`` for ``transparent`` (alpha channel = ``alpha * 255``).
+
+    Raises:
+        ValueError: an unknown effect or strength, or an alpha of another size.
     """
     h, w = image.shape[:2]
     if alpha.shape != (h, w):
         raise ValueError(f"alpha {alpha.shape} does not match the image {image.shape[:2]}")
-    if effect == "transparent":
+    spec = parse_effect_spec(effect)
+    if spec.name == "transparent":
         out = np.empty((h, w, 4), np.uint8)
         out[..., :3] = image
         out[..., 3] = alpha_to_uint8(alpha)
         return out
-    background = _background_strips(image, effect.lower(), alpha)
+    background = _background_strips(image, spec, alpha)
     out = np.empty_like(image)
 
     def blend(y: int) -> None:

@@ -1,21 +1,34 @@
 """The splash options: one definition serving the Python API, the CLI (argparse) and HTTP (query/form).
 
-Each field of :class:`SplashOptions` carries its help text and parser in ``metadata``; :func:`add_arguments`
-turns them into ``--flags`` and :func:`options_from_mapping` validates string values from a web form,
-raising :class:`OptionError` that names the bad option.
+Each field of :class:`SplashOptions` carries its parser and help text in ``metadata``. The parsers take text
+(``"0.4"``, ``"12,30"``) or typed values (``0.4``, ``(12, 30)``) and raise ``ValueError`` with a message for a
+person. :meth:`SplashOptions.__post_init__` runs them on every field, so every way of making options — the Python
+API, :func:`options_from_mapping` (HTTP form fields), :func:`add_arguments` (CLI flags) and
+:meth:`SplashOptions.replace` — refuses the same bad values with the same :class:`OptionError`.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import numbers
+import operator
 import re
-from collections.abc import Callable, Iterable, Mapping
+import textwrap
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-EFFECTS = ("grey", "blur", "dim", "sepia", "transparent")
-_COLOR_RE = re.compile(r"^color:#?([0-9a-fA-F]{6})$")
+EFFECTS = ("grey", "blur", "dim", "sepia", "color", "transparent")
+MAX_FEATHER = 200.0  # pixels
+MAX_BLUR_RADIUS = 1000.0  # pixels; the blur runs on a reduced copy, so its cost does not grow with the radius
+EFFECT_HELP = ("grey[:AMOUNT] (AMOUNT 0..1 of desaturation, 1 = fully grey), blur[:RADIUS] (Gaussian sigma in "
+               "pixels; plain blur scales with the photo), dim[:AMOUNT] (0..1 of darkening, 1 = black; plain dim "
+               "= 0.6), sepia, color:#RRGGBB[AA] (a colour, AA its opacity over the grey background), "
+               "transparent (PNG cut-out)")
+EFFECT_CHOICES = "grey[:AMOUNT], blur[:RADIUS], dim[:AMOUNT], sepia, color:#RRGGBB[AA] or transparent"
+_COLOR_RE = re.compile(r"^#?([0-9a-f]{6}|[0-9a-f]{8})$")
 
 
 class OptionError(ValueError):
@@ -26,48 +39,130 @@ class OptionError(ValueError):
         self.name = name
 
 
-def parse_effect(value: str) -> str:
-    v = value.strip().lower()
-    if v == "gray":
-        v = "grey"
-    if v in EFFECTS or _COLOR_RE.match(v):
-        return v
-    raise ValueError(f"unknown effect {value!r}; choose {', '.join(EFFECTS)} or color:#RRGGBB")
+# ------------------------------------------------------------------------------------------------ value parsers
+
+def _number(value: Any, what: str = "a number") -> float:
+    """A finite float from text or a real number (not a bool). Raises ``ValueError`` naming the value."""
+    if isinstance(value, str):
+        try:
+            v = float(value.strip())
+        except ValueError:
+            raise ValueError(f"expected {what}, got {value!r}") from None
+    elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        try:
+            v = float(value)
+        except OverflowError:
+            raise ValueError(f"expected {what}, got {value!r} (too large)") from None
+    else:
+        raise ValueError(f"expected {what}, got {value!r} ({type(value).__name__})")
+    if not math.isfinite(v):
+        raise ValueError(f"expected {what}, got {value!r} (not finite)")
+    return v
 
 
-def parse_point(value: str) -> tuple[int, int]:
+def _in_range(value: Any, low: float, high: float, unit: str = "") -> float:
+    v = _number(value, f"a number from {low:g} to {high:g}{unit}")
+    if not low <= v <= high:
+        raise ValueError(f"must be between {low:g} and {high:g}{unit}, got {value}")
+    return v
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A background effect, parsed: ``name`` is one of :data:`EFFECTS`.
+
+    ``amount``: ``grey`` 0..1 desaturation, ``dim`` 0..1 darkening, ``blur`` Gaussian sigma in pixels of the
+    full-resolution photo; ``None`` = the effect's usual look. ``rgba``: the ``color`` effect's colour and its
+    opacity (``A`` 0..255) over the grey background. ``str(effect)`` is the canonical text form.
+    """
+
+    name: str
+    amount: float | None = None
+    rgba: tuple[int, int, int, int] | None = None
+
+    def __str__(self) -> str:
+        if self.rgba is not None:
+            r, g, b, a = self.rgba
+            return f"color:#{r:02x}{g:02x}{b:02x}" + ("" if a == 255 else f"{a:02x}")
+        return self.name if self.amount is None else f"{self.name}:{self.amount:g}"
+
+
+def parse_effect_spec(value: Any) -> Effect:
+    """``grey``, ``grey:0.5``, ``blur``, ``blur:12``, ``dim:0.3``, ``sepia``, ``color:#ff8000[80]``,
+    ``transparent`` (case-insensitive; ``gray`` and ``colour`` also) -> :class:`Effect`. Raises ``ValueError``."""
+    if isinstance(value, Effect):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected text such as 'grey' or 'blur:8', got {value!r}")
+    name, sep, arg = value.strip().lower().partition(":")
+    name = {"gray": "grey", "colour": "color"}.get(name.strip(), name.strip())
+    arg = arg.strip()
+    if name not in EFFECTS:
+        raise ValueError(f"unknown effect {value!r}; choose {EFFECT_CHOICES}")
+    if name == "color":
+        match = _COLOR_RE.match(arg)
+        if not match:
+            raise ValueError(f"{value!r}: write the colour as color:#RRGGBB or color:#RRGGBBAA (hex digits)")
+        digits = match.group(1) + ("" if len(match.group(1)) == 8 else "ff")
+        r, g, b, a = (int(digits[i:i + 2], 16) for i in range(0, 8, 2))
+        return Effect("color", rgba=(r, g, b, a))
+    if not sep:
+        return Effect(name)
+    if name in ("grey", "dim"):
+        try:
+            return Effect(name, _in_range(arg, 0.0, 1.0))
+        except ValueError as err:
+            raise ValueError(f"{name}:AMOUNT: {err}") from None
+    if name == "blur":
+        radius = _number(arg, "a radius in pixels")
+        if not 0.0 < radius <= MAX_BLUR_RADIUS:
+            raise ValueError(f"blur:RADIUS must be more than 0 and at most {MAX_BLUR_RADIUS:g} pixels, got {arg}")
+        return Effect(name, radius)
+    raise ValueError(f"{name} takes no strength, got {value!r}")
+
+
+def parse_effect(value: Any) -> str:
+    """An effect in its canonical text form (see :func:`parse_effect_spec`)."""
+    return str(parse_effect_spec(value))
+
+
+def parse_point(value: Any) -> tuple[int, int]:
+    """``"X,Y"`` or a pair of numbers -> whole, non-negative pixel coordinates (fractions are dropped)."""
+    parts = value.split(",") if isinstance(value, str) else value
+    if isinstance(parts, (str, bytes)) or not isinstance(parts, Sequence) or len(parts) != 2:
+        raise ValueError(f"expected X,Y in pixels, got {value!r}")
     try:
-        x, y = (int(float(p)) for p in value.split(","))
-    except ValueError as err:
-        raise ValueError(f"expected X,Y in pixels, got {value!r}") from err
+        x, y = (_number(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"expected X,Y as finite pixel positions, got {value!r}") from None
     if x < 0 or y < 0:
         raise ValueError(f"point {value!r} must not be negative")
-    return x, y
+    return int(x), int(y)
 
 
-def parse_unit_float(value: str) -> float:
-    v = float(value)
-    if not 0.0 <= v <= 1.0:
-        raise ValueError(f"must be between 0 and 1, got {value}")
+def parse_unit_float(value: Any) -> float:
+    return _in_range(value, 0.0, 1.0)
+
+
+def parse_feather(value: Any) -> float:
+    return _in_range(value, 0.0, MAX_FEATHER, " pixels")
+
+
+def parse_quality(value: Any) -> int:
+    what = "a whole number from 1 to 100"
+    try:
+        v = int(value.strip()) if isinstance(value, str) else operator.index(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected {what}, got {value!r}") from None
+    if isinstance(value, bool) or not 1 <= v <= 100:
+        raise ValueError(f"expected {what}, got {value!r}")
     return v
 
 
-def parse_feather(value: str) -> float:
-    v = float(value)
-    if not 0.0 <= v <= 200.0:
-        raise ValueError(f"must be between 0 and 200 pixels, got {value}")
-    return v
-
-
-def parse_quality(value: str) -> int:
-    v = int(value)
-    if not 1 <= v <= 100:
-        raise ValueError(f"must be between 1 and 100, got {value}")
-    return v
-
-
-def parse_bool(value: str) -> bool:
-    v = str(value).strip().lower()
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
+        return bool(value)
+    v = str(value).strip().lower() if isinstance(value, (str, int)) else None
     if v in ("1", "true", "yes", "on"):
         return True
     if v in ("0", "false", "no", "off", ""):
@@ -75,82 +170,168 @@ def parse_bool(value: str) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
-def _choice(*choices: str) -> Callable[[str], str]:
-    def parse(value: str) -> str:
-        if value not in choices:
+def _choice(*choices: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        v = value.strip().lower() if isinstance(value, str) else value
+        if v not in choices:
             raise ValueError(f"choose one of {', '.join(choices)}, got {value!r}")
-        return value
+        return str(v)
+    parse.choices = choices  # type: ignore[attr-defined]
     return parse
 
 
-def _opt(default: Any, parse: Callable[[str], Any], help: str, metavar: str | None = None) -> Any:
-    return field(default=default, metadata={"parse": parse, "help": help, "metavar": metavar})
+def _opt(default: Any, parse: Callable[[Any], Any], help: str, metavar: str | None = None,
+         mask_help: str | None = None) -> Any:
+    return field(default=default, metadata={"parse": parse, "help": help, "metavar": metavar,
+                                            "mask_help": mask_help or help})
 
+
+# --------------------------------------------------------------------------------------------------- the options
 
 @dataclass(frozen=True)
 class SplashOptions:
-    """How a splash is made from a photo and its predicted alpha (see :func:`colorsplash.splash`)."""
+    """How a splash is made from a photo and its predicted alpha (see :func:`colorsplash.splash`).
 
-    effect: str = _opt("grey", parse_effect, "background effect: grey, blur, dim, sepia, color:#RRGGBB, "
-                       "transparent (PNG cut-out)", "EFFECT")
-    threshold: float | None = _opt(None, parse_unit_float, "probability cut-off; by default the soft alpha "
-                                   "is used as is", "P")
+    Every field is checked (and text parsed) on creation: a bad value raises :class:`OptionError` naming it.
+    """
+
+    effect: str = _opt("grey", parse_effect, "background effect: " + EFFECT_HELP, "EFFECT")
+    threshold: float | None = _opt(None, parse_unit_float, "probability cut-off 0..1 (default: none, the soft "
+                                   "alpha as is)", "P")
     feather: float = _opt(0.0, parse_feather, "extra edge softness in pixels (Gaussian blur of the alpha)", "PX")
-    hard: bool = _opt(False, parse_bool, "binary alpha (the seed's hard-edged look)")
-    invert: bool = _opt(False, parse_bool, "subject grey, background in colour")
-    keep: str = _opt("all", _choice("all", "largest"), "keep every subject or only the largest", "MODE")
+    hard: bool = _opt(False, parse_bool, "binary alpha (the seed's hard-edged look)",
+                      mask_help="binary mask: 0 or 255 only")
+    invert: bool = _opt(False, parse_bool, "subject grey, background in colour",
+                        mask_help="255 marks the background instead of the subject")
+    keep: str = _opt("all", _choice("all", "largest"), "keep every subject or only the largest")
     point: tuple[int, int] | None = _opt(None, parse_point, "keep only the subject under this pixel "
-                                         "(of the orientation-corrected photo)", "X,Y")
+                                         "(of the orientation-corrected photo; default: every subject)", "X,Y")
     on_empty: str = _opt("grey", _choice("grey", "copy", "skip"), "when no subject is found: write all grey, "
-                         "copy the photo, or skip the file", "MODE")
+                         "copy the photo, or skip the file",
+                         mask_help="when no subject is found: write an all-0 mask (grey), an all-255 mask "
+                         "(copy), or skip the file")
     refine: bool = _opt(True, parse_bool, "refine edges with a guided filter on the full-resolution photo")
-    quality: int = _opt(95, parse_quality, "JPEG/WebP quality of written files", "Q")
+    quality: int = _opt(95, parse_quality, "JPEG/WebP quality 1..100 of written files", "Q")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None and f.default is None:
+                continue
+            try:
+                parsed = f.metadata["parse"](value)
+            except ValueError as err:
+                raise OptionError(f.name, str(err)) from None
+            object.__setattr__(self, f.name, parsed)  # frozen: the parsed, canonical value replaces the given
 
     def replace(self, **changes: Any) -> SplashOptions:
         return dataclasses.replace(self, **changes)
 
+    @property
+    def effect_spec(self) -> Effect:
+        """The effect, parsed."""
+        return parse_effect_spec(self.effect)
+
 
 OPTION_FIELDS: tuple[dataclasses.Field[Any], ...] = dataclasses.fields(SplashOptions)
 OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in OPTION_FIELDS)
+# A mask is the alpha itself: the options about the picture (effect, quality) do not apply.
+MASK_OPTION_NAMES: tuple[str, ...] = tuple(n for n in OPTION_NAMES if n not in ("effect", "quality"))
 
 
-def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str] | None = None) -> None:
-    """Add one ``--flag`` per option (only ``names`` when given); booleans become ``--hard``/``--no-refine``
-    style switches."""
-    group = parser.add_argument_group("splash options")
+def option_help(f: dataclasses.Field[Any], mask: bool = False) -> str:
+    """The option's help with its default, e.g. ``keep every subject or only the largest (default: all)``."""
+    text = f.metadata["mask_help" if mask else "help"]
+    if f.default is None:
+        return text
+    default = ("on" if f.default else "off") if isinstance(f.default, bool) else f.default
+    return f"{text} (default: {default})"
+
+
+def choices(f: dataclasses.Field[Any]) -> tuple[str, ...] | None:
+    """The option's allowed values when it is a choice (``keep``, ``on_empty``), else ``None``."""
+    return getattr(f.metadata["parse"], "choices", None)
+
+
+def describe_options(names: Iterable[str] | None = None, mask: bool = False, indent: str = "    ",
+                     width: int = 110) -> str:
+    """One line per option (``name: help (default: ...)``), for docstrings and help pages."""
+    wanted = set(OPTION_NAMES if names is None else names)
+    lines = []
+    for f in OPTION_FIELDS:
+        if f.name in wanted:
+            values = choices(f)
+            kind = "|".join(values) if values else f.metadata["metavar"] or ("True|False" if f.type in
+                                                                               ("bool", bool) else "")
+            lines.append(textwrap.fill(f"{f.name} ({kind}): {option_help(f, mask)}", width, initial_indent=indent,
+                                       subsequent_indent=indent + "    ", break_on_hyphens=False))
+    return "\n".join(lines)
+
+
+if SplashOptions.__doc__:  # None under python -OO
+    SplashOptions.__doc__ += "\n    Fields:\n\n" + describe_options(indent="        ") + "\n"
+
+
+# ------------------------------------------------------------------------------------------------- argparse, HTTP
+
+class _Switch(argparse.Action):
+    """``--hard`` / ``--no-hard``: a boolean option with its negation (the same on every Python version)."""
+
+    def __init__(self, option_strings: list[str], dest: str, default: bool = False, help: str | None = None) -> None:
+        strings = [s for o in option_strings for s in (o, "--no-" + o[2:])]
+        super().__init__(strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, not (option_string or "").startswith("--no-"))
+
+
+def _argparse_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
+    """The parser, its ``ValueError`` turned into argparse's readable ``argument --x: MESSAGE``."""
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return convert
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str] | None = None, mask: bool = False) -> None:
+    """Add one ``--flag`` per option (only ``names`` when given), help with choices and defaults; booleans become
+    ``--hard``/``--no-hard`` switches. ``mask``: the help words the options for the ``mask`` verb."""
+    group = parser.add_argument_group("mask options" if mask else "splash options")
     wanted = set(OPTION_NAMES if names is None else names)
     for f in OPTION_FIELDS:
         if f.name not in wanted:
             continue
         flag = "--" + f.name.replace("_", "-")
+        text = option_help(f, mask).replace("%", "%%")  # argparse formats help with %
         if f.type in ("bool", bool):
-            group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=f.default,
-                               help=f.metadata["help"])
+            group.add_argument(flag, dest=f.name, action=_Switch, default=f.default, help=text)
             continue
-        group.add_argument(flag, dest=f.name, type=f.metadata["parse"], default=f.default,
-                           metavar=f.metadata["metavar"], help=f.metadata["help"])
+        values = choices(f)
+        metavar = "{" + ",".join(values) + "}" if values else f.metadata["metavar"]
+        group.add_argument(flag, dest=f.name, type=_argparse_type(f.metadata["parse"]), default=f.default,
+                           metavar=metavar, help=text)
 
 
 def options_from_namespace(ns: argparse.Namespace) -> SplashOptions:
     return SplashOptions(**{name: getattr(ns, name) for name in OPTION_NAMES if hasattr(ns, name)})
 
 
-def options_from_mapping(values: Mapping[str, Any]) -> SplashOptions:
-    """Validate string (or typed) values, e.g. from a query string; unknown names are an error.
+def options_from_mapping(values: Mapping[str, Any], base: SplashOptions | None = None) -> SplashOptions:
+    """``base`` (default: the defaults) with ``values`` applied: text (a query string, form fields) or typed
+    values (Python keywords); names in CLI (``on-empty``) or Python (``on_empty``) spelling. An empty text for
+    ``threshold`` or ``point`` means none.
 
     Raises:
-        OptionError: naming the first bad or unknown option.
+        OptionError: naming the first unknown option or bad value.
     """
-    parsed: dict[str, Any] = {}
-    fields_by_name = {f.name: f for f in OPTION_FIELDS}
+    changes: dict[str, Any] = {}
     for raw_name, value in values.items():
         name = raw_name.replace("-", "_")
-        if name not in fields_by_name:
+        if name not in OPTION_NAMES:
             raise OptionError(name, f"unknown option; known: {', '.join(OPTION_NAMES)}")
-        if value is None or value == "" and name in ("threshold", "point"):
-            continue
-        try:
-            parsed[name] = fields_by_name[name].metadata["parse"](value) if isinstance(value, str) else value
-        except ValueError as err:
-            raise OptionError(name, str(err)) from err
-    return SplashOptions(**parsed)
+        optional = name in ("threshold", "point")
+        changes[name] = None if optional and isinstance(value, str) and not value.strip() else value
+    return dataclasses.replace(base or SplashOptions(), **changes)
