@@ -11,8 +11,9 @@ import argparse
 import dataclasses
 import types
 import typing
-from collections.abc import Callable
 from typing import Any, TypeVar
+
+from colorsplash.runtime.flags import arg_type
 
 C = TypeVar("C")
 
@@ -23,17 +24,6 @@ def _value_type(hint: Any) -> Any:
         args = [a for a in typing.get_args(hint) if a is not type(None)]
         return args[0]
     return hint
-
-
-def arg_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """Wrap a ``ValueError``-raising parser so argparse prints its message (not ``invalid parse value``)."""
-    def run(value: str) -> Any:
-        try:
-            return parse(value)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(str(err)) from err
-    run.__name__ = getattr(parse, "__name__", "value")
-    return run
 
 
 def _shown_default(f: dataclasses.Field[Any]) -> str:

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from colorsplash.cli.common import add_model_argument, add_output_argument
-from colorsplash.cli.config_args import arg_type
 from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig
-from colorsplash.runtime.flags import positive_int, unit_float
+from colorsplash.runtime.flags import arg_type, positive_int, unit_float
 
 
 def register(sub: Any) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from colorsplash.cli.common import add_output_argument, need_torch
-from colorsplash.cli.config_args import arg_type
-from colorsplash.runtime.flags import positive_int
+from colorsplash.runtime.flags import arg_type, positive_int
 from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
 
 

@@ -8,6 +8,7 @@ string and raise ``ValueError`` with a message fit for the user.
 
 from __future__ import annotations
 
+import argparse
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import field
@@ -57,3 +58,15 @@ non_negative_int: Callable[[str], int] = number_in_range(int, lambda v: v >= 0, 
 positive_float: Callable[[str], float] = number_in_range(float, lambda v: v > 0, "more than 0")
 non_negative_float: Callable[[str], float] = number_in_range(float, lambda v: v >= 0, "0 or more")
 unit_float: Callable[[str], float] = number_in_range(float, lambda v: 0.0 <= v <= 1.0, "between 0 and 1")
+
+
+def arg_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
+    """``parse`` for argparse's ``type=``: its ``ValueError`` becomes argparse's readable
+    ``argument --x: MESSAGE`` (not ``invalid parse value``)."""
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert

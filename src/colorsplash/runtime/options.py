@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from colorsplash.runtime.flags import arg_type
+
 EFFECTS = ("grey", "blur", "dim", "sepia", "color", "transparent")
 MAX_FEATHER = 200.0  # pixels
 MAX_BLUR_RADIUS = 1000.0  # pixels; the blur runs on a reduced copy, so its cost does not grow with the radius
@@ -286,16 +288,6 @@ class _Switch(argparse.Action):
         setattr(namespace, self.dest, not (option_string or "").startswith("--no-"))
 
 
-def _argparse_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
-    """The parser, its ``ValueError`` turned into argparse's readable ``argument --x: MESSAGE``."""
-    def convert(text: str) -> Any:
-        try:
-            return parse(text)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(str(err)) from None
-    return convert
-
-
 def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str] | None = None, mask: bool = False) -> None:
     """Add one ``--flag`` per option (only ``names`` when given), help with choices and defaults; booleans become
     ``--hard``/``--no-hard`` switches. ``mask``: the help words the options for the ``mask`` verb."""
@@ -311,7 +303,7 @@ def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str] | None =
             continue
         values = choices(f)
         metavar = "{" + ",".join(values) + "}" if values else f.metadata["metavar"]
-        group.add_argument(flag, dest=f.name, type=_argparse_type(f.metadata["parse"]), default=f.default,
+        group.add_argument(flag, dest=f.name, type=arg_type(f.metadata["parse"]), default=f.default,
                            metavar=metavar, help=text)
 
 
