@@ -77,8 +77,10 @@ def test_output_dir_mirrors_tree_recursive_and_globs(tmp_path: Path, tiny_onnx: 
     out = tmp_path / "out"
     assert run(capsys, "splash", str(src), "-o", str(out), "--model", str(tiny_onnx))[0] == 0
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == ["top.splash.png"]
-    assert run(capsys, "splash", str(src), "-o", str(out), "-r", "--model", str(tiny_onnx))[0] == 0
+    code, err = run(capsys, "splash", str(src), "-o", str(out), "-r", "--model", str(tiny_onnx))
+    assert code == 1 and "top.splash.png already exists" in err  # an earlier result is not replaced silently
     assert (out / "sub" / "deep.splash.png").is_file()
+    assert run(capsys, "splash", str(src), "-o", str(out), "-r", "--skip-existing", "--model", str(tiny_onnx))[0] == 0
     glob_out = tmp_path / "g"
     assert run(capsys, "splash", str(src / "*.png"), "-o", str(glob_out), "--model", str(tiny_onnx))[0] == 0
     assert [p.name for p in glob_out.iterdir()] == ["top.splash.png"]
@@ -103,8 +105,11 @@ def test_inputs_are_never_overwritten(tmp_path: Path, tiny_onnx: Path, keyed: No
     original = (tmp_path / "x.png").read_bytes()
     code, err = run(capsys, "mask", str(tmp_path / "x.jpg"), str(tmp_path / "x.png"), "-o", str(tmp_path),
                     "--model", str(tiny_onnx))
-    assert code == 1 and "refusing to overwrite" in err
+    # -o is the photos' own folder: masks are tagged (x.mask.png), never x.png over the user's photo
+    assert code == 1 and "x.mask.png is already the output of" in err and "rename one of them" in err
+    assert "-o DIR" not in err  # -o was given: no hint to give it
     assert (tmp_path / "x.png").read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.jpg", "x.mask.png", "x.png"]
 
 
 def test_bad_corpus_one_line_each_and_batch_goes_on(tmp_path: Path, tiny_onnx: Path, keyed: None,
@@ -212,6 +217,6 @@ def test_command_line_entry_point_no_traceback(tmp_path: Path, tiny_onnx: Path) 
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "notes.jpg: not a picture" in done.stderr and (tmp_path / "a.splash.png").is_file()
-    done = subprocess.run([sys.executable, "-m", "colorsplash", "splash", str(tmp_path), "--model",
+    done = subprocess.run([sys.executable, "-m", "colorsplash", "splash", str(tmp_path), "--overwrite", "--model",
                            str(tmp_path / "missing.onnx")], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2 and "missing.onnx" in done.stderr and "Traceback" not in done.stderr

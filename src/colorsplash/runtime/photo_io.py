@@ -10,28 +10,48 @@ interrupted run never leaves a half-written picture, and an existing file is onl
 from __future__ import annotations
 
 import io
+import struct
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from colorsplash.runtime.files import atomic_write
 
-__all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_EXTENSIONS", "Photo", "decode_image_bytes",
-           "encode_image", "output_format", "read_photo", "write_image"]
+__all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_EXTENSIONS", "Photo", "PictureInfo", "decode_image_bytes", "encode_image",
+           "output_format", "probe_picture", "read_photo", "check_encoded", "write_image"]
 
 # Largest picture accepted by default (CLI --max-pixels, the API, data sets): about 25 bytes of working memory per
 # pixel, so 100 MP is ~2.5 GB. The one pixel limit of the package; the server sets a lower one of its own.
 DEFAULT_MAX_PIXELS = 100_000_000
-# Pillow's own decompression-bomb guard (a global, ~89 MP warning / ~179 MP error) is replaced by the
-# configurable ``max_pixels`` check in :func:`open_image`, made before any pixel is decoded.
-Image.MAX_IMAGE_PIXELS = None
+# Pillow's own decompression-bomb guard (the global ``Image.MAX_IMAGE_PIXELS``) is left as the host process set it:
+# our reads open pictures without it (:func:`_open_unchecked`) and apply their own ``max_pixels`` and decode-cost
+# limits per call, before any pixel is decoded.
+# Working memory per pixel once decoded (RGB copy, full-resolution alpha and its refinement, the effect, the
+# encoder), bytes; the decode itself adds :data:`_DECODE_BYTES` of its mode.
+WORK_BYTES_PER_PIXEL = 25
+# Bytes per pixel to decode a mode and convert it to RGB uint8 (Pillow's buffer + conversions + the RGB array).
+_DECODE_BYTES = {"1": 4, "L": 4, "P": 4, "RGB": 6, "YCbCr": 6, "LAB": 6, "HSV": 6, "CMYK": 10, "LA": 17,
+                 "PA": 17, "RGBA": 19, "RGBa": 19, "La": 17, "I;16": 10, "I;16B": 10, "I;16L": 10, "I;16N": 10,
+                 "I": 12, "F": 12}
+_RGB_COST = _DECODE_BYTES["RGB"] + WORK_BYTES_PER_PIXEL  # the cost per pixel that the pixel limit is counted in
+_WARNINGS_LOCK = threading.Lock()  # catch_warnings swaps process-wide state: one of our blocks at a time
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 ORIENTATION_TAG = 0x0112
+# EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
+# A TIFF's IFD0 is its EXIF block, and copying its layout tags (sizes, strips, bits, compression...) into a
+# result makes a file that nothing can open.
+_METADATA_TAGS = frozenset({
+    269, 270, 271, 272, 274, 282, 283, 285, 296, 305, 306, 315, 316, 318, 319, 700, 18246, 18249, 33432,
+    33723, 34665, 34853, 40091, 40092, 40093, 40094, 40095, 42016, 42032, 42033, 42034, 42035, 42036, 42037})
 _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
               5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
               8: Image.Transpose.ROTATE_90}
@@ -52,22 +72,121 @@ def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
-def open_checked(fp: str | Path | IO[bytes], name: str, max_pixels: int | None) -> Image.Image:
-    """``Image.open`` (reads the header only) plus the pixel limit, before any pixel is decoded.
+@contextmanager
+def _warnings_as_notes(name: str, notes: list[str]) -> Iterator[None]:
+    """Pillow's warnings inside the block (``Corrupt EXIF data...``) become ``notes`` naming ``name``, instead of
+    lines on stderr that name Pillow's source file."""
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for item in caught:
+        text = " ".join(str(item.message).split())
+        notes.append(f"{name}: {text.rstrip('. ')}")
+
+
+def _open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
+    """``Image.open`` (header only; a path is opened and closed by the image) without Pillow's process-wide
+    decompression-bomb check: our callers apply their own per-call limit.
 
     Raises:
-        ImageReadError: not a picture, a cut-off or corrupt header, or more than ``max_pixels`` pixels.
+        UnidentifiedImageError: no format accepts the content. SyntaxError etc. as Pillow's plugins raise them.
     """
+    Image.init()
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as fp:
+            prefix = fp.read(16)
+    else:
+        prefix = source.read(16)
+    for fmt in list(Image.ID):
+        factory, accept = Image.OPEN[fmt]
+        verdict = accept(prefix) if accept is not None else True
+        if not verdict or isinstance(verdict, str):
+            continue
+        if not isinstance(source, (str, Path)):
+            source.seek(0)
+        try:
+            return factory(source, None)  # type: ignore[arg-type]  # plugins take a path or a stream
+        except (SyntaxError, IndexError, TypeError, struct.error):  # as Image.open does: try the next format
+            continue
+    raise UnidentifiedImageError("cannot identify image file")
+
+
+def decode_cost(width: int, height: int, mode: str) -> int:
+    """Estimated peak bytes to decode a ``width x height`` picture of Pillow ``mode`` and process it."""
+    return width * height * (_DECODE_BYTES.get(mode, 16) + WORK_BYTES_PER_PIXEL)
+
+
+def cost_limit(max_pixels: int) -> int:
+    """The decode-cost limit that goes with ``max_pixels``: what an 8-bit RGB picture at the limit needs."""
+    return max_pixels * _RGB_COST
+
+
+def open_checked(fp: str | Path | IO[bytes], name: str, max_pixels: int | None,
+                 notes: list[str] | None = None) -> Image.Image:
+    """Open a picture (reads the header only) and apply the pixel limit, before any pixel is decoded.
+
+    The limit counts 8-bit RGB pixels: a mode that costs more memory to decode (16-bit, float, alpha) counts as
+    more pixels (see :func:`decode_cost`). Pillow's warnings go to ``notes`` (or are dropped).
+
+    Raises:
+        ImageReadError: not a picture, a cut-off or corrupt header, or over the pixel limit.
+    """
+    sink: list[str] = [] if notes is None else notes
     try:
-        img = Image.open(fp)
+        with _warnings_as_notes(name, sink):
+            img = _open_unchecked(fp)
     except UnidentifiedImageError as err:
         raise ImageReadError(f"{name}: not a picture (unrecognised content); check the file") from err
-    except (OSError, SyntaxError, ValueError, EOFError) as err:  # a cut-off or corrupt header
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as err:  # cut-off or corrupt header
         raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
-    if max_pixels is not None and img.width * img.height > max_pixels:
+    if max_pixels is not None:
+        _check_limits(img, name, max_pixels)
+    return img
+
+
+def _check_limits(img: Image.Image, name: str, max_pixels: int) -> None:
+    if img.width * img.height > max_pixels:
+        img.close()
         raise ImageReadError(f"{name}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "
                              "raise it with --max-pixels if you trust the file")
-    return img
+    cost = decode_cost(img.width, img.height, img.mode)
+    if cost > cost_limit(max_pixels):
+        img.close()
+        raise ImageReadError(f"{name}: {img.width}x{img.height} {img.mode} needs about {cost / 1e9:.1f} GB to decode "
+                             f"and process, more than the pixel limit {max_pixels:,} allows "
+                             f"({cost_limit(max_pixels) / 1e9:.1f} GB); raise --max-pixels if you trust the file")
+
+
+@dataclass(frozen=True)
+class PictureInfo:
+    """What a picture's header says: Pillow ``format`` (``None`` if unknown), size, mode, and the estimated
+    ``cost`` in bytes of decoding and processing it (see :func:`decode_cost`)."""
+
+    format: str | None
+    width: int
+    height: int
+    mode: str
+    cost: int
+
+
+def probe_picture(data: bytes | str | Path, name: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> PictureInfo:
+    """Read only the header of a picture (bytes or a file) and apply the limits of :func:`open_checked`.
+
+    Raises:
+        ImageReadError: empty, unreadable or non-picture content, or over the limits.
+    """
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if not path.is_file():
+            raise ImageReadError(f"{name}: no such file")
+        if path.stat().st_size == 0:
+            raise ImageReadError(f"{name}: file is empty (0 bytes); re-export or remove it")
+    elif not data:
+        raise ImageReadError(f"{name}: no data (0 bytes)")
+    img = open_checked(io.BytesIO(data) if isinstance(data, bytes) else data, name, max_pixels)
+    with img:
+        fmt = "JPEG" if img.format == "MPO" else img.format
+        return PictureInfo(fmt, img.width, img.height, img.mode, decode_cost(img.width, img.height, img.mode))
 
 
 def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -85,7 +204,7 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     try:
         img.load()
         return ImageOps.exif_transpose(img)
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
+    except _READ_ERRORS as err:
         raise ImageReadError(f"{path}: unreadable or truncated picture ({err}); re-export it") from err
 
 
@@ -96,9 +215,10 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
     are scaled to 8 bits.
     """
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        grey = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        arr = np.asarray(img, dtype=np.float32)  # float32, not float64: half the memory of a large picture
+        peak = float(np.nanmax(arr, initial=0.0))
+        top = 65535.0 if img.mode.startswith("I;16") or peak > 255 else 1.0 if img.mode == "F" and peak <= 1 else 255.0
+        grey = np.clip(np.nan_to_num(arr) * np.float32(255.0 / top) + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
@@ -167,17 +287,24 @@ def decode_image_bytes(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     return _decode(data, name, max_pixels)
 
 
+_READ_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error,
+                Image.DecompressionBombError)
+
+
 def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
-    img = open_checked(io.BytesIO(data), name, max_pixels)
     notes: list[str] = []
+    img = open_checked(io.BytesIO(data), name, max_pixels, notes)
     fmt = img.format
     try:
         frames = getattr(img, "n_frames", 1)
         if frames > 1 and fmt != "MPO":  # MPO's extra frames are previews/depth, not an animation
             notes.append(f"{name}: {fmt} with {frames} frames; used the first frame only")
-        exif = img.getexif()
+        exif_notes: list[str] = []
+        with _warnings_as_notes(name, exif_notes):
+            exif = img.getexif()
+            orientation = exif.get(ORIENTATION_TAG, 1)
         icc = img.info.get("icc_profile")
-        orientation = exif.get(ORIENTATION_TAG, 1)
+        _note_depth(img, data, name, notes)
         rgb = _decode_jpeg(data, img) if fmt in ("JPEG", "MPO") and img.mode == "RGB" else None
         if rgb is not None:
             rgb = _orient(rgb, orientation)
@@ -185,16 +312,46 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
             img.load()
             upright = img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img
             rgb = _to_rgb(upright, icc, name, notes)
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
+    except _READ_ERRORS as err:
         raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
     finally:
         img.close()
     exif_bytes = None
-    if len(exif):
-        if ORIENTATION_TAG in exif:
-            exif[ORIENTATION_TAG] = 1
-        exif_bytes = exif.tobytes()
+    if exif_notes:  # a corrupt block: its orientation was used, but it is not copied into the result
+        notes += [f"{text}; EXIF not copied to the result" for text in exif_notes]
+    else:
+        exif_bytes = _metadata_exif(exif, name, notes)
     return Photo(rgb, fmt, exif_bytes, icc if _icc_space(icc) == "RGB" else None, notes, name)
+
+
+def _metadata_exif(exif: Image.Exif, name: str, notes: list[str]) -> bytes | None:
+    """The EXIF block to copy into a result: descriptive tags only (see ``_METADATA_TAGS``), orientation 1;
+    ``None`` when nothing is left or it cannot be re-encoded (then a note says so)."""
+    for tag in [t for t in exif if t not in _METADATA_TAGS]:
+        del exif[tag]
+    if not len(exif):
+        return None
+    if ORIENTATION_TAG in exif:
+        exif[ORIENTATION_TAG] = 1
+    try:
+        return exif.tobytes()
+    except (ValueError, TypeError, struct.error, OSError) as err:
+        notes.append(f"{name}: EXIF data cannot be re-encoded ({err}); not copied to the result")
+        return None
+
+
+def _note_depth(img: Image.Image, data: bytes, name: str, notes: list[str]) -> None:
+    """Once per file: a note when the picture has more than 8 bits per sample (the result has 8)."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return  # :func:`_to_rgb` notes these
+    bits = 8
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 24:
+        bits = data[24]
+    elif img.format == "TIFF":
+        value = getattr(img, "tag_v2", {}).get(258, 8)
+        bits = max(value) if isinstance(value, tuple) and value else int(value) if isinstance(value, int) else 8
+    if bits > 8:
+        notes.append(f"{name}: {bits}-bit picture; the result has 8 bits per channel")
 
 
 def _decode_jpeg(data: bytes, img: Image.Image) -> np.ndarray | None:
@@ -307,7 +464,38 @@ def _encode_jpeg(rgb: np.ndarray, quality: int, exif: bytes | None, icc: bytes |
     return data[:pos] + b"".join(segments) + data[pos:]
 
 
+def format_for_suffix(suffix: str) -> str | None:
+    """Pillow format written for a file extension (``.JPG`` -> ``JPEG``), ``None`` when we do not write it."""
+    return next((fmt for fmt, exts in FORMAT_EXTENSIONS.items() if suffix.lower() in exts), None)
+
+
+def check_encoded(data: bytes, fmt: str, size: tuple[int, int], name: str) -> None:
+    """Decode ``data`` completely and check it is a ``fmt`` picture of ``size`` (width, height).
+
+    Raises:
+        ValueError: naming ``name``, when the bytes do not read back as that picture.
+    """
+    try:
+        with _open_unchecked(io.BytesIO(data)) as img:
+            img.load()
+            got_fmt, got_size = img.format, img.size
+    except (*_READ_ERRORS, UnidentifiedImageError) as err:
+        raise ValueError(f"{name}: the {fmt} just written does not read back ({err}); nothing was written") from err
+    if got_fmt != fmt or got_size != size:
+        raise ValueError(f"{name}: the {fmt} {size[0]}x{size[1]} just written reads back as {got_fmt} "
+                         f"{got_size[0]}x{got_size[1]}; nothing was written")
+
+
 def write_image(path: str | Path, array: np.ndarray, fmt: str, quality: int = 95, exif: bytes | None = None,
-                icc: bytes | None = None) -> None:
-    """Encode (see :func:`encode_image`) and write atomically (see :func:`colorsplash.runtime.files.atomic_write`)."""
-    atomic_write(path, encode_image(array, fmt, quality, exif, icc))
+                icc: bytes | None = None, replace: bool = True) -> None:
+    """Encode (see :func:`encode_image`), re-open the temporary file and decode it all (:func:`check_encoded`),
+    then give it its name atomically (see :func:`colorsplash.runtime.files.atomic_write`; ``replace=False``
+    never replaces an existing file).
+
+    Raises:
+        ValueError: the encoded file does not read back. OSError: it cannot be written (or exists).
+    """
+    path = Path(path)
+    size = (array.shape[1], array.shape[0])
+    atomic_write(path, encode_image(array, fmt, quality, exif, icc),
+                 verify=lambda tmp: check_encoded(tmp.read_bytes(), fmt, size, str(path)), replace=replace)
