@@ -293,13 +293,13 @@ _READ_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeErro
 
 def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
     notes: list[str] = []
-    img = open_checked(io.BytesIO(data), name, max_pixels, notes)
+    exif_notes: list[str] = []  # Pillow's warnings while reading the header and EXIF (JPEG reads EXIF at open)
+    img = open_checked(io.BytesIO(data), name, max_pixels, exif_notes)
     fmt = img.format
     try:
         frames = getattr(img, "n_frames", 1)
         if frames > 1 and fmt != "MPO":  # MPO's extra frames are previews/depth, not an animation
             notes.append(f"{name}: {fmt} with {frames} frames; used the first frame only")
-        exif_notes: list[str] = []
         with _warnings_as_notes(name, exif_notes):
             exif = img.getexif()
             orientation = exif.get(ORIENTATION_TAG, 1)
@@ -317,7 +317,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
     finally:
         img.close()
     exif_bytes = None
-    if exif_notes:  # a corrupt block: its orientation was used, but it is not copied into the result
+    if exif_notes:  # a corrupt header or EXIF block: its orientation was used, but it is not copied
         notes += [f"{text}; EXIF not copied to the result" for text in exif_notes]
     else:
         exif_bytes = _metadata_exif(exif, name, notes)
