@@ -2,47 +2,46 @@
 
 Pictures are opened by content, not extension. The pixels come back as RGB (not BGR) uint8 ``HxWx3``, rotated
 upright by the EXIF orientation; the EXIF block is kept with its orientation reset to 1 so that viewers do not
-rotate the result a second time. Only RGB ICC profiles are carried over (a CMYK or grey profile would be wrong
-for the RGB result). Writes go to a temporary file in the destination folder, then ``os.replace``: an
-interrupted run never leaves a half-written picture, and an existing file is only ever replaced whole.
+rotate the result a second time, and with only the tags that describe the photo (a TIFF's layout tags would make
+a result nothing can open). Only RGB ICC profiles are carried over (a CMYK or grey profile would be wrong for
+the RGB result). Pictures with more than 8 bits per sample give a note (once per file): results have 8.
+Pillow's warnings (corrupt EXIF...) become notes naming the file. Limits: see
+:mod:`colorsplash.runtime.picture_open`.
+
+Writes go to a temporary file in the destination folder, which is decoded again completely before it gets its
+name (``os.replace``, or a no-clobber link with ``replace=False``): an interrupted run never leaves a half-written
+picture, a result that cannot be opened is an error, and an existing file is only ever replaced whole.
 """
 
 from __future__ import annotations
 
 import io
 import struct
-import threading
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.picture_open import (
+    DEFAULT_MAX_PIXELS,
+    READ_ERRORS,
+    ImageReadError,
+    PictureInfo,
+    cost_limit,
+    decode_cost,
+    open_checked,
+    open_unchecked,
+    probe_picture,
+    warnings_as_notes,
+)
 
-__all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_EXTENSIONS", "Photo", "PictureInfo", "decode_image_bytes", "encode_image",
-           "output_format", "probe_picture", "read_photo", "check_encoded", "write_image"]
-
-# Largest picture accepted by default (CLI --max-pixels, the API, data sets): about 25 bytes of working memory per
-# pixel, so 100 MP is ~2.5 GB. The one pixel limit of the package; the server sets a lower one of its own.
-DEFAULT_MAX_PIXELS = 100_000_000
-# Pillow's own decompression-bomb guard (the global ``Image.MAX_IMAGE_PIXELS``) is left as the host process set it:
-# our reads open pictures without it (:func:`_open_unchecked`) and apply their own ``max_pixels`` and decode-cost
-# limits per call, before any pixel is decoded.
-# Working memory per pixel once decoded (RGB copy, full-resolution alpha and its refinement, the effect, the
-# encoder), bytes; the decode itself adds :data:`_DECODE_BYTES` of its mode.
-WORK_BYTES_PER_PIXEL = 25
-# Bytes per pixel to decode a mode and convert it to RGB uint8 (Pillow's buffer + conversions + the RGB array).
-_DECODE_BYTES = {"1": 4, "L": 4, "P": 4, "RGB": 6, "YCbCr": 6, "LAB": 6, "HSV": 6, "CMYK": 10, "LA": 17,
-                 "PA": 17, "RGBA": 19, "RGBa": 19, "La": 17, "I;16": 10, "I;16B": 10, "I;16L": 10, "I;16N": 10,
-                 "I": 12, "F": 12}
-_RGB_COST = _DECODE_BYTES["RGB"] + WORK_BYTES_PER_PIXEL  # the cost per pixel that the pixel limit is counted in
-_WARNINGS_LOCK = threading.Lock()  # catch_warnings swaps process-wide state: one of our blocks at a time
+__all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_EXTENSIONS", "ImageReadError", "Photo", "PictureInfo", "check_encoded",
+           "cost_limit", "decode_cost", "decode_image_bytes", "encode_image", "open_checked", "output_format",
+           "probe_picture", "read_photo", "write_image"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 ORIENTATION_TAG = 0x0112
@@ -64,129 +63,8 @@ _ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
 _MAX_SEGMENT = 65533  # largest JPEG marker segment payload
 
 
-class ImageReadError(ValueError):
-    """A file could not be read as a picture; the message names the file and says what to do."""
-
-
 def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
-
-
-@contextmanager
-def _warnings_as_notes(name: str, notes: list[str]) -> Iterator[None]:
-    """Pillow's warnings inside the block (``Corrupt EXIF data...``) become ``notes`` naming ``name``, instead of
-    lines on stderr that name Pillow's source file."""
-    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for item in caught:
-        text = " ".join(str(item.message).split())
-        notes.append(f"{name}: {text.rstrip('. ')}")
-
-
-def _open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
-    """``Image.open`` (header only; a path is opened and closed by the image) without Pillow's process-wide
-    decompression-bomb check: our callers apply their own per-call limit.
-
-    Raises:
-        UnidentifiedImageError: no format accepts the content. SyntaxError etc. as Pillow's plugins raise them.
-    """
-    Image.init()
-    if isinstance(source, (str, Path)):
-        with open(source, "rb") as fp:
-            prefix = fp.read(16)
-    else:
-        prefix = source.read(16)
-    for fmt in list(Image.ID):
-        factory, accept = Image.OPEN[fmt]
-        verdict = accept(prefix) if accept is not None else True
-        if not verdict or isinstance(verdict, str):
-            continue
-        if not isinstance(source, (str, Path)):
-            source.seek(0)
-        try:
-            return factory(source, None)  # type: ignore[arg-type]  # plugins take a path or a stream
-        except (SyntaxError, IndexError, TypeError, struct.error):  # as Image.open does: try the next format
-            continue
-    raise UnidentifiedImageError("cannot identify image file")
-
-
-def decode_cost(width: int, height: int, mode: str) -> int:
-    """Estimated peak bytes to decode a ``width x height`` picture of Pillow ``mode`` and process it."""
-    return width * height * (_DECODE_BYTES.get(mode, 16) + WORK_BYTES_PER_PIXEL)
-
-
-def cost_limit(max_pixels: int) -> int:
-    """The decode-cost limit that goes with ``max_pixels``: what an 8-bit RGB picture at the limit needs."""
-    return max_pixels * _RGB_COST
-
-
-def open_checked(fp: str | Path | IO[bytes], name: str, max_pixels: int | None,
-                 notes: list[str] | None = None) -> Image.Image:
-    """Open a picture (reads the header only) and apply the pixel limit, before any pixel is decoded.
-
-    The limit counts 8-bit RGB pixels: a mode that costs more memory to decode (16-bit, float, alpha) counts as
-    more pixels (see :func:`decode_cost`). Pillow's warnings go to ``notes`` (or are dropped).
-
-    Raises:
-        ImageReadError: not a picture, a cut-off or corrupt header, or over the pixel limit.
-    """
-    sink: list[str] = [] if notes is None else notes
-    try:
-        with _warnings_as_notes(name, sink):
-            img = _open_unchecked(fp)
-    except UnidentifiedImageError as err:
-        raise ImageReadError(f"{name}: not a picture (unrecognised content); check the file") from err
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as err:  # cut-off or corrupt header
-        raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
-    if max_pixels is not None:
-        _check_limits(img, name, max_pixels)
-    return img
-
-
-def _check_limits(img: Image.Image, name: str, max_pixels: int) -> None:
-    if img.width * img.height > max_pixels:
-        img.close()
-        raise ImageReadError(f"{name}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "
-                             "raise it with --max-pixels if you trust the file")
-    cost = decode_cost(img.width, img.height, img.mode)
-    if cost > cost_limit(max_pixels):
-        img.close()
-        raise ImageReadError(f"{name}: {img.width}x{img.height} {img.mode} needs about {cost / 1e9:.1f} GB to decode "
-                             f"and process, more than the pixel limit {max_pixels:,} allows "
-                             f"({cost_limit(max_pixels) / 1e9:.1f} GB); raise --max-pixels if you trust the file")
-
-
-@dataclass(frozen=True)
-class PictureInfo:
-    """What a picture's header says: Pillow ``format`` (``None`` if unknown), size, mode, and the estimated
-    ``cost`` in bytes of decoding and processing it (see :func:`decode_cost`)."""
-
-    format: str | None
-    width: int
-    height: int
-    mode: str
-    cost: int
-
-
-def probe_picture(data: bytes | str | Path, name: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> PictureInfo:
-    """Read only the header of a picture (bytes or a file) and apply the limits of :func:`open_checked`.
-
-    Raises:
-        ImageReadError: empty, unreadable or non-picture content, or over the limits.
-    """
-    if isinstance(data, (str, Path)):
-        path = Path(data)
-        if not path.is_file():
-            raise ImageReadError(f"{name}: no such file")
-        if path.stat().st_size == 0:
-            raise ImageReadError(f"{name}: file is empty (0 bytes); re-export or remove it")
-    elif not data:
-        raise ImageReadError(f"{name}: no data (0 bytes)")
-    img = open_checked(io.BytesIO(data) if isinstance(data, bytes) else data, name, max_pixels)
-    with img:
-        fmt = "JPEG" if img.format == "MPO" else img.format
-        return PictureInfo(fmt, img.width, img.height, img.mode, decode_cost(img.width, img.height, img.mode))
 
 
 def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -204,7 +82,7 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     try:
         img.load()
         return ImageOps.exif_transpose(img)
-    except _READ_ERRORS as err:
+    except READ_ERRORS as err:
         raise ImageReadError(f"{path}: unreadable or truncated picture ({err}); re-export it") from err
 
 
@@ -287,10 +165,6 @@ def decode_image_bytes(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS,
     return _decode(data, name, max_pixels)
 
 
-_READ_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error,
-                Image.DecompressionBombError)
-
-
 def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
     notes: list[str] = []
     exif_notes: list[str] = []  # Pillow's warnings while reading the header and EXIF (JPEG reads EXIF at open)
@@ -300,7 +174,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         frames = getattr(img, "n_frames", 1)
         if frames > 1 and fmt != "MPO":  # MPO's extra frames are previews/depth, not an animation
             notes.append(f"{name}: {fmt} with {frames} frames; used the first frame only")
-        with _warnings_as_notes(name, exif_notes):
+        with warnings_as_notes(name, exif_notes):
             exif = img.getexif()
             orientation = exif.get(ORIENTATION_TAG, 1)
         icc = img.info.get("icc_profile")
@@ -312,7 +186,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
             img.load()
             upright = img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img
             rgb = _to_rgb(upright, icc, name, notes)
-    except _READ_ERRORS as err:
+    except READ_ERRORS as err:
         raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
     finally:
         img.close()
@@ -476,10 +350,10 @@ def check_encoded(data: bytes, fmt: str, size: tuple[int, int], name: str) -> No
         ValueError: naming ``name``, when the bytes do not read back as that picture.
     """
     try:
-        with _open_unchecked(io.BytesIO(data)) as img:
+        with open_unchecked(io.BytesIO(data)) as img:
             img.load()
             got_fmt, got_size = img.format, img.size
-    except (*_READ_ERRORS, UnidentifiedImageError) as err:
+    except (*READ_ERRORS, UnidentifiedImageError) as err:
         raise ValueError(f"{name}: the {fmt} just written does not read back ({err}); nothing was written") from err
     if got_fmt != fmt or got_size != size:
         raise ValueError(f"{name}: the {fmt} {size[0]}x{size[1]} just written reads back as {got_fmt} "
