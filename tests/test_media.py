@@ -169,6 +169,14 @@ def test_pillow_bomb_guard_is_left_to_the_host(tmp_path: Path, monkeypatch: pyte
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert read_photo(tmp_path / "a.png").rgb.shape == (20, 30, 3)
+        # TIFF applies Pillow's guard again while loading: over the host's limit, no stray warning...
+        Image.new("RGB", (30, 20), (200, 100, 50)).save(tmp_path / "a.tif")
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 400)
+        assert read_photo(tmp_path / "a.tif").rgb.shape == (20, 30, 3)
+    # ...and over twice that, one clear line
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(ImageReadError, match=r"a.tif: 30x20 TIFF is over Pillow's own limit in this process"):
+        read_photo(tmp_path / "a.tif")
 
 
 def test_decode_cost_counts_deep_and_alpha_modes() -> None:

@@ -33,6 +33,7 @@ from colorsplash.runtime.picture_open import (
     PictureInfo,
     cost_limit,
     decode_cost,
+    load_pixels,
     open_checked,
     open_unchecked,
     probe_picture,
@@ -80,8 +81,10 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         raise ImageReadError(f"{path}: file is empty (0 bytes); re-export or remove it")
     img = open_checked(path, str(path), max_pixels)
     try:
-        img.load()
+        load_pixels(img, str(path))
         return ImageOps.exif_transpose(img)
+    except ImageReadError:
+        raise
     except READ_ERRORS as err:
         raise ImageReadError(f"{path}: unreadable or truncated picture ({err}); re-export it") from err
 
@@ -183,9 +186,11 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         if rgb is not None:
             rgb = _orient(rgb, orientation)
         else:
-            img.load()
+            load_pixels(img, name)
             upright = img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img
             rgb = _to_rgb(upright, icc, name, notes)
+    except ImageReadError:
+        raise
     except READ_ERRORS as err:
         raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
     finally:
@@ -351,7 +356,7 @@ def check_encoded(data: bytes, fmt: str, size: tuple[int, int], name: str) -> No
     """
     try:
         with open_unchecked(io.BytesIO(data)) as img:
-            img.load()
+            load_pixels(img, name)
             got_fmt, got_size = img.format, img.size
     except (*READ_ERRORS, UnidentifiedImageError) as err:
         raise ValueError(f"{name}: the {fmt} just written does not read back ({err}); nothing was written") from err

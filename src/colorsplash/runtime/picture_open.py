@@ -22,7 +22,7 @@ from typing import IO
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 __all__ = ["DEFAULT_MAX_PIXELS", "READ_ERRORS", "ImageReadError", "PictureInfo", "cost_limit", "decode_cost",
-           "open_checked", "open_unchecked", "probe_picture", "warnings_as_notes"]
+           "load_pixels", "open_checked", "open_unchecked", "probe_picture", "warnings_as_notes"]
 
 # Largest picture accepted by default (CLI --max-pixels, the API, data sets): about 31 bytes of memory per pixel
 # for an 8-bit RGB picture (decode + work), so 100 MP is ~3.1 GB. The one pixel limit of the package; the server
@@ -85,6 +85,27 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
         except (SyntaxError, IndexError, TypeError, struct.error):  # as Image.open does: try the next format
             continue
     raise UnidentifiedImageError("cannot identify image file")
+
+
+def load_pixels(img: Image.Image, name: str) -> None:
+    """``img.load()``. Some plugins (TIFF, GIF frames) apply Pillow's own guard while loading: over the host's
+    ``Image.MAX_IMAGE_PIXELS`` its warning is dropped (our limit was applied before), and over twice that its
+    error becomes one line naming ``name``.
+
+    Raises:
+        ImageReadError: Pillow's guard refused the picture. Others as ``img.load()`` raises them.
+    """
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        if limit is not None and img.width * img.height > limit:
+            with warnings_as_notes(name, []):
+                img.load()
+        else:
+            img.load()
+    except Image.DecompressionBombError as err:
+        raise ImageReadError(f"{name}: {img.width}x{img.height} {img.format} is over Pillow's own limit in this "
+                             f"process (PIL.Image.MAX_IMAGE_PIXELS = {limit:,}), which it applies to this "
+                             "format") from err
 
 
 def decode_cost(width: int, height: int, mode: str) -> int:
