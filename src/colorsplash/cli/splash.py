@@ -44,7 +44,9 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
                         help="photos in flight at once (default: CPU count, at most 4)")
     parser.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
                         help=f"refuse pictures larger than this (default {DEFAULT_MAX_PIXELS:,}; guards "
-                             "against decompression bombs)")
+                             "against decompression bombs). Counted in 8-bit RGB pixels: a picture that costs more "
+                             "memory to decode (16-bit, float, alpha) counts as more; the photos in flight "
+                             "together stay within what one picture at the limit may use")
     parser.add_argument("--model", type=Path, default=None, metavar="PATH",
                         help="ONNX model file (default: $COLORSPLASH_MODEL or the bundled pet model)")
     parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR|FILE|-",
