@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from colorsplash.runtime.options import OPTION_NAMES, add_arguments, options_from_namespace
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS
+
+if TYPE_CHECKING:
+    from colorsplash.runtime.batch import OutputPlan
 
 # The mask is the alpha: the options about the picture itself (effect, quality) do not apply.
 MASK_OPTIONS = tuple(n for n in OPTION_NAMES if n not in ("effect", "quality"))
@@ -101,7 +104,7 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
         exclude = plan.out_dir.resolve() if plan.out_dir is not None else None
         items, errors = batch.expand_inputs(args.inputs, args.recursive, exclude)
         stdin = None
-    if plan.out_file is not None and len(items) != 1:
+    if plan.out_file is not None and len(items) > 1:
         raise ValueError(f"-o {plan.out_file} names one file, but {len(items)} pictures were given or found; "
                          "give -o a folder")
     tasks, plan_errors = batch.plan_tasks(items, plan, args.max_pixels, stdin)
@@ -122,7 +125,7 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
     return 1 if summary.failed else 0
 
 
-def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> Any:
+def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPlan:
     """``-o`` read as a folder, one file (a picture extension, not an existing folder) or ``-`` (standard output,
     also the default for ``-`` as INPUT). Raises ValueError for a combination that cannot work."""
     from colorsplash.runtime import batch

@@ -137,7 +137,7 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
     for p in found:
         if p.name.startswith(".") or not p.is_file() or not is_image_name(p) or _is_previous_output(p):
             continue
-        if exclude is not None and (exclude == p.resolve().parent or exclude in p.resolve().parents):
+        if exclude is not None and exclude in p.resolve().parents:
             continue
         files.append(p)
     return sorted(files)
@@ -242,7 +242,7 @@ def plan_tasks(items: Iterable[tuple[Path, Path | None]], plan: OutputPlan,
     hint = "rename one of them" if plan.out_dir or plan.out_file else "rename one of them or use -o DIR"
     tasks: list[Task] = []
     errors: list[str] = []
-    taken: dict[Path, str] = {}
+    taken: dict[str, str] = {}  # casefolded: on macOS and Windows A.png and a.png are one file
     for src, root in items:
         label = "standard input" if src == STDIO else str(src)
         try:
@@ -256,12 +256,12 @@ def plan_tasks(items: Iterable[tuple[Path, Path | None]], plan: OutputPlan,
             errors.append(f"{label}: {problem}")
             continue
         if out != STDIO:
-            taken[out.resolve()] = label
+            taken[str(out.resolve()).casefold()] = label
         tasks.append(Task(src, out, fmt, info.format, stdin if src == STDIO else None))
     return tasks, errors
 
 
-def _output_problem(out: Path, inputs: set[Path], identities: set[tuple[int, int]], taken: dict[Path, str],
+def _output_problem(out: Path, inputs: set[Path], identities: set[tuple[int, int]], taken: dict[str, str],
                     plan: OutputPlan, hint: str) -> str | None:
     """Why ``out`` must not be written (one line), or ``None``."""
     if out == STDIO:
@@ -271,8 +271,8 @@ def _output_problem(out: Path, inputs: set[Path], identities: set[tuple[int, int
     key = out.resolve()
     if key in inputs or (os.path.lexists(out) and _identity(out) in identities):
         return f"its output {out} is an input file; refusing to overwrite it ({hint})"
-    if key in taken:
-        return f"its output {out} is already the output of {taken[key]}; not written ({hint})"
+    if str(key).casefold() in taken:
+        return f"its output {out} is already the output of {taken[str(key).casefold()]}; not written ({hint})"
     if os.path.lexists(out) and not (plan.overwrite or plan.skip_existing):
         return (f"its output {out} already exists and was not made by this run; not replaced "
                 "(--overwrite replaces it, --skip-existing keeps it)")
