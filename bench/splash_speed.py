@@ -42,7 +42,7 @@ import numpy as np
 from PIL import Image
 
 from colorsplash.runtime.alpha import RefineSettings, downscale, predict_alpha
-from colorsplash.runtime.batch import PhotoJob, Task, run_batch, splash_name
+from colorsplash.runtime.batch import OutputPlan, PhotoJob, Task, plan_tasks, run_batch
 from colorsplash.runtime.effects import apply_effect
 from colorsplash.runtime.onnx_model import Model, default_model_path, load_model
 from colorsplash.runtime.photo_io import read_photo, write_image
@@ -132,9 +132,17 @@ def _verdict(label: str, ratio: float) -> str:
     return f"(target <= {TARGET_RATIO}x: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'})"
 
 
+def planned(sources: list[Path], plan: OutputPlan) -> list[Task]:
+    """Output names decided as the CLI decides them (from each picture's content format)."""
+    tasks, errors = plan_tasks([(src, None) for src in sources], plan)
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    return tasks
+
+
 def bench_big(model: Model, src: Path, out: Path, runs: int) -> None:
-    job = PhotoJob(model)
-    task = Task(src, out / splash_name(src, True))
+    job = PhotoJob(model, overwrite=True)  # the timed runs write the same result again and again
+    task = planned([src], OutputPlan(out_dir=out, overwrite=True))[0]
     for label, clock in (("wall", time.perf_counter), ("CPU", time.process_time)):
         floors = {name: median_s(lambda f=f: f(src, out / "floor.jpg"), runs, clock)
                   for name, f in (("OpenCV", floor_opencv), ("Pillow", floor_pillow))}
@@ -167,9 +175,10 @@ def bench_folder(model: Model, base: np.ndarray, tmp: Path, count: int, runs: in
         shifted = np.roll(base, i * 7, axis=1)
         Image.fromarray(cv2.resize(shifted, (500, 375), interpolation=cv2.INTER_AREA)).save(
             folder / f"p{i:03d}.jpg", quality=90)
-    tasks = [Task(p, tmp / "fout" / splash_name(p, True)) for p in sorted(folder.iterdir())]
+    tasks = planned(sorted(folder.iterdir()), OutputPlan(out_dir=tmp / "fout", overwrite=True))
     for jobs in (None, 1):
-        seconds = median_s(lambda j=jobs: run_batch(tasks, PhotoJob(model), jobs=j, progress=False), runs)
+        seconds = median_s(lambda j=jobs: run_batch(tasks, PhotoJob(model, overwrite=True), jobs=j, progress=False),
+                           runs)
         label = f"--jobs {jobs}" if jobs else f"--jobs default ({min(4, os.cpu_count() or 1)})"
         print(f"folder of {count} 500x375 JPEGs, {label}: {count / seconds:.1f} photos/s "
               f"({seconds * 1000 / count:.0f} ms per photo)")
@@ -191,7 +200,7 @@ def memory_child(model_path: str, src: str, out: str) -> None:
     model = load_model(model_path)
     model.predict_lowres(np.zeros((64, 64, 3), np.uint8))
     before = peak_rss_gb()
-    PhotoJob(model)(Task(Path(src), Path(out)))
+    PhotoJob(model, overwrite=True)(planned([Path(src)], OutputPlan(out_file=Path(out), overwrite=True))[0])
     print(f"{before:.3f} {peak_rss_gb():.3f}")
 
 

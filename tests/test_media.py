@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import io
 import os
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from hostile import SRGB_ICC, write_corpus
+from PIL import Image
 
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.photo_io import (
@@ -21,62 +20,6 @@ from colorsplash.runtime.photo_io import (
     read_photo,
     write_image,
 )
-
-SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
-def _png_claiming(width: int, height: int) -> bytes:
-    """A PNG whose header claims ``width x height`` (a decompression bomb's signature) with almost no data."""
-    buf = io.BytesIO()
-    Image.new("L", (1, 1)).save(buf, "PNG")
-    data = bytearray(buf.getvalue())
-    ihdr = struct.pack(">II", width, height) + bytes(data[24:29])
-    data[16:29] = ihdr
-    data[29:33] = struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    return bytes(data)
-
-
-def rotated_jpeg() -> bytes:
-    """40 wide x 20 high, red top-left corner, EXIF orientation 6 (display rotated 90 deg clockwise), sRGB ICC."""
-    img = Image.new("RGB", (40, 20), (20, 20, 200))
-    img.paste((255, 0, 0), (0, 0, 8, 8))
-    exif = Image.Exif()
-    exif[0x0112], exif[0x010F] = 6, "TestCam"
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=95, exif=exif.tobytes(), icc_profile=SRGB_ICC)
-    return buf.getvalue()
-
-
-def write_corpus(folder: Path) -> dict[str, str]:
-    """Write the good-but-awkward and the bad pictures into ``folder``; name -> expected ``ok`` or ``error``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "rotated.jpg").write_bytes(rotated_jpeg())
-    Image.new("CMYK", (30, 20), (0, 200, 200, 0)).save(folder / "cmyk.jpg", quality=90)
-    fake_cmyk_icc = SRGB_ICC[:16] + b"CMYK" + SRGB_ICC[20:]  # unusable profile: must not stop the photo
-    Image.new("CMYK", (30, 20), (0, 200, 200, 0)).save(folder / "cmyk_icc.jpg", icc_profile=fake_cmyk_icc)
-    Image.fromarray(np.tile(np.arange(0, 60000, 2000, dtype=np.uint16), (20, 1))).save(folder / "deep16.png")
-    Image.new("RGB", (30, 20), (250, 120, 30)).convert("P").save(folder / "palette.png", transparency=0)
-    rgba = np.zeros((20, 30, 4), np.uint8)
-    rgba[:, :15] = (250, 120, 30, 255)
-    Image.fromarray(rgba).save(folder / "rgba.png")
-    Image.new("L", (30, 20), 128).save(folder / "grey.jpg")
-    frames = [Image.new("RGB", (30, 20), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
-    frames[0].save(folder / "anim.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
-    Image.new("RGB", (1, 1), (250, 120, 30)).save(folder / "one.png")
-    Image.new("RGB", (20000, 10), (40, 40, 40)).save(folder / "wide.png")
-    good = (folder / "rotated.jpg").read_bytes()
-    (folder / "truncated.jpg").write_bytes(good[: len(good) // 2])  # cut inside the header
-    big = io.BytesIO()
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3)).astype(np.uint8)).save(big, "JPEG")
-    (folder / "cut.jpg").write_bytes(big.getvalue()[: len(big.getvalue()) * 2 // 3])  # cut inside the pixels
-    (folder / "empty.jpg").write_bytes(b"")
-    (folder / "notes.jpg").write_text("these are my notes, not a picture\n")
-    (folder / "bomb.png").write_bytes(_png_claiming(30000, 30000))  # Pillow's own hard limit
-    (folder / "big.png").write_bytes(_png_claiming(11000, 10000))  # over our default limit only
-    return {"rotated.jpg": "ok", "cmyk.jpg": "ok", "cmyk_icc.jpg": "ok", "deep16.png": "ok", "palette.png": "ok",
-            "rgba.png": "ok", "grey.jpg": "ok", "anim.gif": "ok", "one.png": "ok", "wide.png": "ok",
-            "truncated.jpg": "error", "cut.jpg": "error", "empty.jpg": "error", "notes.jpg": "error",
-            "bomb.png": "error", "big.png": "error"}
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +152,130 @@ def test_unwritable_destination_is_one_oserror_naming_it(tmp_path: Path) -> None
     blocker.write_text("x")
     with pytest.raises(OSError, match="cannot write .*file/out.png"):
         atomic_write(blocker / "out.png", b"data")
+
+
+def test_pillow_bomb_guard_is_left_to_the_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 item 7: importing colorsplash must not switch off Pillow's guard for the whole process; our reads
+    use their own per-call limit, so a small Pillow limit set by the host does not stop them either."""
+    import colorsplash.cli  # noqa: F401 - everything a user imports; nothing may switch the guard off
+
+    assert Image.MAX_IMAGE_PIXELS is not None
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    Image.new("RGB", (30, 20), (200, 100, 50)).save(tmp_path / "a.png")
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(tmp_path / "a.png")  # the host's guard still works for the host's own reads
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_photo(tmp_path / "a.png").rgb.shape == (20, 30, 3)
+        # TIFF applies Pillow's guard again while loading: over the host's limit, no stray warning...
+        Image.new("RGB", (30, 20), (200, 100, 50)).save(tmp_path / "a.tif")
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 400)
+        assert read_photo(tmp_path / "a.tif").rgb.shape == (20, 30, 3)
+    # ...and over twice that, one clear line
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(ImageReadError, match=r"a.tif: 30x20 TIFF is over Pillow's own limit in this process"):
+        read_photo(tmp_path / "a.tif")
+
+
+def test_decode_cost_counts_deep_and_alpha_modes() -> None:
+    """Issue 16 item 9: the limit is counted in 8-bit RGB pixels, estimated from the header before decoding."""
+    from hostile import png_claiming
+
+    from colorsplash.runtime.photo_io import cost_limit, decode_cost, probe_picture
+
+    assert probe_picture(png_claiming(10000, 10000), "grey.png").cost <= cost_limit(100_000_000)
+    assert decode_cost(100, 100, "RGBA") > decode_cost(100, 100, "RGB") > decode_cost(100, 100, "1")
+    with pytest.raises(ImageReadError, match=r"deep\.png: 9000x9000 RGBA needs about .* GB"):
+        probe_picture(png_claiming(9000, 9000, b"\x10\x06"), "deep.png")  # 81 MP, but 16-bit RGBA
+    assert probe_picture(png_claiming(9000, 9000, b"\x10\x06"), "deep.png", max_pixels=200_000_000).mode == "RGBA"
+
+
+@pytest.mark.parametrize("kind", ["float32", "grey16", "cmyk", "rgba", "bilevel", "cv2_lzw", "cv2_rgb48"])
+def test_tiff_layout_tags_are_not_copied_and_result_opens(tmp_path: Path, kind: str) -> None:
+    """Issue 16 item 4: a TIFF's IFD0 is its EXIF; its layout tags must not reach the result."""
+    from hostile import cv2_tiff, encoded, gradient
+
+    rgb, grey = gradient(), gradient()[..., 0]
+    deep = np.linspace(0, 65535, 600).reshape(20, 30).astype(np.uint16)
+    data = {"float32": lambda: encoded(Image.fromarray(grey.astype(np.float32) / 255), "TIFF"),
+            "grey16": lambda: encoded(Image.fromarray(deep), "TIFF"),
+            "cmyk": lambda: encoded(Image.fromarray(rgb).convert("CMYK"), "TIFF"),
+            "rgba": lambda: encoded(np.dstack([rgb, grey]), "TIFF"),
+            "bilevel": lambda: encoded(Image.fromarray(grey).convert("1"), "TIFF"),
+            "cv2_lzw": lambda: cv2_tiff(rgb), "cv2_rgb48": lambda: cv2_tiff(np.dstack([deep] * 3))}[kind]()
+    photo = decode_image_bytes(data, name=f"{kind}.tif")
+    if photo.exif is not None:
+        exif = Image.Exif()
+        exif.load(photo.exif)
+        assert not {256, 257, 258, 259, 262, 273, 277, 278, 279, 284, 317, 339} & set(exif), kind
+    write_image(tmp_path / "out.tif", photo.rgb, "TIFF", exif=photo.exif, icc=photo.icc)
+    with Image.open(tmp_path / "out.tif") as img:
+        img.load()
+        assert img.size == (30, 20) and img.mode == "RGB"
+
+
+def test_sixteen_bit_input_is_noted_once(tmp_path: Path) -> None:
+    from hostile import cv2_tiff
+
+    deep = np.dstack([np.linspace(0, 65535, 600).reshape(20, 30).astype(np.uint16)] * 3)
+    for name, data in (("rgb48.png", __import__("cv2").imencode(".png", deep)[1].tobytes()),
+                       ("rgb48.tif", cv2_tiff(deep))):
+        notes = decode_image_bytes(data, name=name).notes
+        assert [n for n in notes if "16-bit" in n] == [f"{name}: 16-bit picture; the result has 8 bits per channel"]
+
+
+def test_corrupt_exif_warning_becomes_a_note_naming_the_file(tmp_path: Path) -> None:
+    """Issue 16 item 20: Pillow's "Corrupt EXIF data" warning names our file, not Pillow's source."""
+    import warnings
+
+    from hostile import corrupt_exif_jpeg
+
+    (tmp_path / "cat.jpg").write_bytes(corrupt_exif_jpeg())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning escaping to Python's machinery fails the test
+        photo = read_photo(tmp_path / "cat.jpg")
+    assert photo.rgb.shape == (40, 20, 3)  # its orientation (6) was still used
+    assert photo.exif is None
+    assert any(n.startswith(f"{tmp_path / 'cat.jpg'}: Corrupt EXIF data") for n in photo.notes)
+
+
+def test_write_image_reopens_before_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 item 4: an encoded file that does not read back is an error, and nothing gets the name."""
+    import colorsplash.runtime.photo_io as photo_io
+
+    good = encode_image(np.zeros((4, 4, 3), np.uint8), "PNG")
+    monkeypatch.setattr(photo_io, "encode_image", lambda *a, **k: good[: len(good) // 2])
+    with pytest.raises(ValueError, match="out.png: the PNG just written does not read back"):
+        write_image(tmp_path / "out.png", np.zeros((4, 4, 3), np.uint8), "PNG")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_without_replace_never_clobbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "out.jpg"
+    atomic_write(target, b"first", replace=False)
+    with pytest.raises(OSError, match="out.jpg: it already exists"):
+        atomic_write(target, b"second", replace=False)
+    assert target.read_bytes() == b"first"
+
+    def no_links(src: object, dst: object) -> None:
+        raise OSError(1, "Operation not permitted")  # FAT, some network shares
+
+    monkeypatch.setattr(os, "link", no_links)
+    with pytest.raises(OSError, match="already exists"):
+        atomic_write(target, b"third", replace=False)
+    atomic_write(tmp_path / "new.jpg", b"fourth", replace=False)
+    assert target.read_bytes() == b"first" and (tmp_path / "new.jpg").read_bytes() == b"fourth"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.jpg", "out.jpg"]
+
+
+def test_temporary_name_fits_whenever_the_name_does(tmp_path: Path) -> None:
+    """Issue 16 item 20: a 255-byte name (multi-byte characters included) is writable."""
+    from colorsplash.runtime.files import name_fits
+
+    for name in ("x" * 251 + ".png", "é" * 125 + "x.png"):
+        assert name_fits(tmp_path / name)
+        atomic_write(tmp_path / name, b"data", replace=False)
+        assert (tmp_path / name).read_bytes() == b"data"
+    assert not name_fits(tmp_path / ("x" * 252 + ".png"))

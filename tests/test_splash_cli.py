@@ -11,8 +11,8 @@ import cv2
 import numpy as np
 import pytest
 from conftest import make_blob_image
+from hostile import SRGB_ICC, rotated_jpeg, write_corpus
 from PIL import Image
-from test_media import SRGB_ICC, rotated_jpeg, write_corpus
 
 from colorsplash.cli import main
 from colorsplash.runtime.onnx_model import Model
@@ -77,8 +77,10 @@ def test_output_dir_mirrors_tree_recursive_and_globs(tmp_path: Path, tiny_onnx: 
     out = tmp_path / "out"
     assert run(capsys, "splash", str(src), "-o", str(out), "--model", str(tiny_onnx))[0] == 0
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*.png")) == ["top.splash.png"]
-    assert run(capsys, "splash", str(src), "-o", str(out), "-r", "--model", str(tiny_onnx))[0] == 0
+    code, err = run(capsys, "splash", str(src), "-o", str(out), "-r", "--model", str(tiny_onnx))
+    assert code == 1 and "top.splash.png already exists" in err  # an earlier result is not replaced silently
     assert (out / "sub" / "deep.splash.png").is_file()
+    assert run(capsys, "splash", str(src), "-o", str(out), "-r", "--skip-existing", "--model", str(tiny_onnx))[0] == 0
     glob_out = tmp_path / "g"
     assert run(capsys, "splash", str(src / "*.png"), "-o", str(glob_out), "--model", str(tiny_onnx))[0] == 0
     assert [p.name for p in glob_out.iterdir()] == ["top.splash.png"]
@@ -103,8 +105,11 @@ def test_inputs_are_never_overwritten(tmp_path: Path, tiny_onnx: Path, keyed: No
     original = (tmp_path / "x.png").read_bytes()
     code, err = run(capsys, "mask", str(tmp_path / "x.jpg"), str(tmp_path / "x.png"), "-o", str(tmp_path),
                     "--model", str(tiny_onnx))
-    assert code == 1 and "refusing to overwrite" in err
+    # -o is the photos' own folder: masks are tagged (x.mask.png), never x.png over the user's photo
+    assert code == 1 and "x.mask.png is already the output of" in err and "rename one of them" in err
+    assert "-o DIR" not in err  # -o was given: no hint to give it
     assert (tmp_path / "x.png").read_bytes() == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.jpg", "x.mask.png", "x.png"]
 
 
 def test_bad_corpus_one_line_each_and_batch_goes_on(tmp_path: Path, tiny_onnx: Path, keyed: None,
@@ -211,7 +216,7 @@ def test_command_line_entry_point_no_traceback(tmp_path: Path, tiny_onnx: Path) 
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "notes.jpg: not a picture" in done.stderr and (tmp_path / "a.splash.png").is_file()
-    done = subprocess.run([sys.executable, "-m", "colorsplash", "splash", str(tmp_path), "--model",
+    done = subprocess.run([sys.executable, "-m", "colorsplash", "splash", str(tmp_path), "--overwrite", "--model",
                            str(tmp_path / "missing.onnx")], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2 and "missing.onnx" in done.stderr and "Traceback" not in done.stderr
 
@@ -269,3 +274,156 @@ def test_switches_and_effect_strength_from_the_cli(tmp_path: Path, tiny_onnx: Pa
     src = np.asarray(Image.open(tmp_path / "a.png")).astype(np.float32)
     outer = ~cv2.dilate(mask, np.ones((7, 7), np.uint8)).astype(bool)
     assert np.abs(out[outer] - 0.7 * src[outer]).max() <= 2  # background at 70 % of its brightness, colour kept
+
+
+def png_named_jpg(path: Path, seed: int = 0) -> None:
+    """A PNG file named ``.jpg``: its result's extension follows the content (``.png``)."""
+    blob_file(path.with_suffix(".tmp.png"), seed)
+    path.with_suffix(".tmp.png").rename(path)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_content_renamed_result_never_lands_on_an_input(tmp_path: Path, tiny_onnx: Path, keyed: None,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 16 item 1: `splash z.jpg z.splash.png` with PNG bytes in z.jpg must not overwrite z.splash.png."""
+    png_named_jpg(tmp_path / "z.jpg")
+    blob_file(tmp_path / "z.splash.png", 1)
+    before = snapshot(tmp_path)
+    code, err = run(capsys, "splash", str(tmp_path / "z.jpg"), str(tmp_path / "z.splash.png"),
+                    "--model", str(tiny_onnx))
+    assert code == 1 and f"{tmp_path / 'z.jpg'}: its output {tmp_path / 'z.splash.png'} is an input file" in err
+    assert "done 1, skipped 0, failed 1" in err
+    after = snapshot(tmp_path)
+    assert {k: after[k] for k in before} == before and set(after) - set(before) == {"z.splash.splash.png"}
+
+
+def test_users_files_are_not_replaced_without_overwrite(tmp_path: Path, tiny_onnx: Path, keyed: None,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 16 item 2: `mask photo.jpg -o .` beside the user's photo.png; an existing x.splash.jpg."""
+    blob_file(tmp_path / "photo.jpg", 0)
+    blob_file(tmp_path / "photo.png", 1)
+    user_png = (tmp_path / "photo.png").read_bytes()
+    assert run(capsys, "mask", str(tmp_path / "photo.jpg"), "-o", str(tmp_path), "--model", str(tiny_onnx))[0] == 0
+    assert (tmp_path / "photo.png").read_bytes() == user_png and (tmp_path / "photo.mask.png").is_file()
+    blob_file(tmp_path / "x.jpg", 2)
+    (tmp_path / "x.splash.jpg").write_bytes(b"my own notes")
+    code, err = run(capsys, "splash", str(tmp_path / "x.jpg"), "--model", str(tiny_onnx))
+    assert code == 1 and "x.splash.jpg already exists and was not made by this run; not replaced" in err
+    assert (tmp_path / "x.splash.jpg").read_bytes() == b"my own notes"
+    code, err = run(capsys, "splash", str(tmp_path / "x.jpg"), "--skip-existing", "--model", str(tiny_onnx))
+    assert code == 0 and (tmp_path / "x.splash.jpg").read_bytes() == b"my own notes"
+    assert run(capsys, "splash", str(tmp_path / "x.jpg"), "--overwrite", "--model", str(tiny_onnx))[0] == 0
+    assert Image.open(tmp_path / "x.splash.jpg").format == "JPEG"
+    assert main(["splash", str(tmp_path / "x.jpg"), "--overwrite", "--skip-existing"]) == 2  # one or the other
+
+
+def test_two_inputs_one_result_name_counts_true(tmp_path: Path, tiny_onnx: Path, keyed: None,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 16 item 3: `splash y.jpg y.png` (y.jpg holds PNG bytes) both want y.splash.png: one is refused."""
+    png_named_jpg(tmp_path / "y.jpg", 0)
+    blob_file(tmp_path / "y.png", 1)
+    code, err = run(capsys, "splash", str(tmp_path / "y.jpg"), str(tmp_path / "y.png"), "--model", str(tiny_onnx))
+    assert code == 1 and "done 1, skipped 0, failed 1" in err
+    assert f"{tmp_path / 'y.png'}: its output {tmp_path / 'y.splash.png'} is already the output of" in err
+    assert "use -o DIR" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["y.jpg", "y.png", "y.splash.png"]
+
+
+def test_output_that_does_not_read_back_is_a_failure(tmp_path: Path, tiny_onnx: Path, keyed: None,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 item 4: an output is decoded before its rename; a broken one is "failed", not "done"."""
+    import colorsplash.runtime.photo_io as photo_io
+
+    real = photo_io.encode_image
+    monkeypatch.setattr(photo_io, "encode_image", lambda *a, **k: real(*a, **k)[:-200])
+    blob_file(tmp_path / "a.png", 0)
+    code, err = run(capsys, "splash", str(tmp_path / "a.png"), "--model", str(tiny_onnx))
+    assert code == 1 and "does not read back" in err and "done 0, skipped 0, failed 1" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("out.jpg", "JPEG"), ("out.WEBP", "WEBP"), ("deep/out.tif", "TIFF")])
+def test_output_file_with_one_input(tmp_path: Path, tiny_onnx: Path, keyed: None,
+                                    capsys: pytest.CaptureFixture[str], name: str, fmt: str) -> None:
+    """Issue 16 item 16: `splash in.png -o out.jpg` writes that file, its format from the extension."""
+    blob_file(tmp_path / "in.png", 0)
+    assert run(capsys, "splash", str(tmp_path / "in.png"), "-o", str(tmp_path / name),
+               "--model", str(tiny_onnx))[0] == 0
+    with Image.open(tmp_path / name) as img:
+        assert img.format == fmt and img.size == (160, 120) and (tmp_path / name).is_file()
+    assert run(capsys, "mask", str(tmp_path / "in.png"), "-o", str(tmp_path / "m.png"),
+               "--model", str(tiny_onnx))[0] == 0
+    assert Image.open(tmp_path / "m.png").mode == "L"
+    blob_file(tmp_path / "two.png", 1)
+    assert main(["splash", str(tmp_path / "in.png"), str(tmp_path / "two.png"), "-o", str(tmp_path / "x.jpg")]) == 2
+    assert "names one file, but 2 pictures were given" in capsys.readouterr().err
+    assert main(["splash", str(tmp_path / "in.png"), "--effect", "transparent", "-o", str(tmp_path / "x.jpg")]) == 2
+    assert "cannot hold the transparent result" in capsys.readouterr().err
+    assert not (tmp_path / "x.jpg").exists()
+    assert main(["-q", "splash", str(tmp_path / "in.png"), "-o", str(tmp_path / "in.png"),
+                 "--overwrite", "--model", str(tiny_onnx)]) == 1  # never the input, even with --overwrite
+    assert "is an input file" in capsys.readouterr().err
+
+
+def test_standard_input_and_output(tmp_path: Path, tiny_onnx: Path) -> None:
+    """Issue 16 item 16: `-` reads standard input and writes standard output for splash and mask."""
+    import io
+
+    blob_file(tmp_path / "a.jpg", 0, quality=95)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for verb, fmt, mode in (("splash", "JPEG", "RGB"), ("mask", "PNG", "L")):
+        done = subprocess.run([sys.executable, "-m", "colorsplash", "-q", verb, "-", "--model", str(tiny_onnx)],
+                              input=(tmp_path / "a.jpg").read_bytes(), capture_output=True, env=env, timeout=120)
+        assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
+        with Image.open(io.BytesIO(done.stdout)) as img:
+            assert img.format == fmt and img.mode == mode and img.size == (160, 120)
+    done = subprocess.run([sys.executable, "-m", "colorsplash", "-q", "splash", str(tmp_path / "a.jpg"), "-o", "-",
+                           "--model", str(tiny_onnx)], capture_output=True, env=env, timeout=120)
+    assert done.returncode == 0 and Image.open(io.BytesIO(done.stdout)).format == "JPEG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]
+
+
+def test_output_folder_is_the_input_folder(tmp_path: Path, tiny_onnx: Path, keyed: None,
+                                           capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 item 20: `splash . -o .` finds the pictures beside it; a too-long result name is one clear line."""
+    blob_file(tmp_path / "a.png", 0)
+    blob_file(tmp_path / "b.jpg", 1)
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "splash", ".", "-o", ".", "--model", str(tiny_onnx))[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "a.splash.png", "b.jpg", "b.splash.jpg"]
+    long = "n" * 240 + ".png"  # 244 bytes; its result name (251) fits, and the temporary name must as well
+    blob_file(tmp_path / long, 2)
+    assert run(capsys, "splash", long, "--model", str(tiny_onnx))[0] == 0
+    assert (tmp_path / ("n" * 240 + ".splash.png")).is_file()
+    longer = "m" * 250 + ".png"
+    blob_file(tmp_path / longer, 3)
+    code, err = run(capsys, "splash", longer, "--model", str(tiny_onnx))
+    assert code == 1 and "is longer than 255 bytes; rename the input" in err and "Errno" not in err
+
+
+def test_memory_budget_keeps_two_costly_pictures_apart() -> None:
+    """Issue 16 item 9: pictures whose decode costs add up to more than the budget never decode at once."""
+    import threading
+    import time
+
+    from colorsplash.runtime.batch import MemoryBudget
+
+    budget = MemoryBudget(100)
+    peak, lock = [0], threading.Lock()
+
+    def work(cost: int) -> None:
+        with budget.hold(cost):
+            with lock:
+                peak[0] = max(peak[0], budget.used)
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in (60, 60, 150, 30, 30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert peak[0] <= 150 and budget.used == 0  # the 150 one ran, alone; never 60 + 60

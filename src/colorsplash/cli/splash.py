@@ -1,4 +1,4 @@
-"""``colorsplash splash INPUT... [-o DIR]`` and ``colorsplash mask INPUT... [-o DIR]``.
+"""``colorsplash splash INPUT... [-o DIR|FILE|-]`` and ``colorsplash mask INPUT... [-o DIR|FILE|-]``.
 
 Parses arguments and calls :mod:`colorsplash.runtime.batch`; the splash options come from the one definition in
 :mod:`colorsplash.runtime.options`. Per-file problems are one line each and the batch goes on; the exit status is 1 when
@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.options import MASK_OPTION_NAMES, add_arguments, options_from_namespace
+
+if TYPE_CHECKING:
+    from colorsplash.runtime.batch import OutputPlan
 
 
 def _positive_int(value: str) -> int:
@@ -30,27 +33,38 @@ def _positive_int(value: str) -> int:
 def _common(parser: argparse.ArgumentParser, what: str) -> None:
     """Arguments shared by ``splash`` and ``mask``; ``what`` names the outputs in the ``-o`` help."""
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
-                        help="photo files, folders or glob patterns (quoted, e.g. 'shots/*.jpg'); never modified")
+                        help="photo files, folders or glob patterns (quoted, e.g. 'shots/*.jpg'), or - for "
+                             "standard input; never modified")
     parser.add_argument("-r", "--recursive", action="store_true",
                         help="descend into sub-folders (and let ** in patterns match them)")
-    parser.add_argument("--skip-existing", action="store_true",
-                        help="leave files whose output already exists (resume an interrupted batch)")
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument("--skip-existing", action="store_true",
+                          help="leave files whose output already exists (resume an interrupted batch)")
+    existing.add_argument("--overwrite", action="store_true",
+                          help="replace existing output files (never an input). Without it or --skip-existing, an "
+                               "existing file is an error line for its input and is left as it is")
     parser.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="N",
                         help="photos in flight at once (default: CPU count, at most 4)")
     parser.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
                         help=f"refuse pictures larger than this (default {DEFAULT_MAX_PIXELS:,}; guards "
-                             "against decompression bombs)")
+                             "against decompression bombs). Counted in 8-bit RGB pixels: a picture that costs more "
+                             "memory to decode (16-bit, float, alpha) counts as more; the photos in flight "
+                             "together stay within what one picture at the limit may use")
     parser.add_argument("--model", type=Path, default=None, metavar="PATH",
                         help="ONNX model file (default: $COLORSPLASH_MODEL or the bundled pet model)")
-    parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
-                        help=f"folder for the {what} (created if needed)")
+    parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR|FILE|-",
+                        help=f"folder for the {what} (created if needed); with one input, a file whose extension "
+                             "(.jpg .png .webp .tif .bmp .gif) picks the format; - for standard output "
+                             "(the default when INPUT is -)")
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "splash", help="colour splash for photos: subject in colour, background grey",
         description="Splash photos at full resolution in their own format (EXIF and ICC profile kept). Results "
-                    "go beside each input as <stem>.splash.<ext>, or under -o DIR mirroring folder inputs.")
+                    "go beside each input as <stem>.splash.<ext>, <ext> from the picture's content (a PNG named "
+                    ".jpg gives .png), or under -o DIR mirroring folder inputs. An existing file is never "
+                    "replaced without --overwrite, an input never.")
     _common(parser, "results")
     add_arguments(parser)
     parser.set_defaults(func=run_splash)
@@ -58,7 +72,8 @@ def register(sub: Any) -> None:
     mask = sub.add_parser(
         "mask", help="subject alpha of photos as 8-bit PNG (255 = subject)",
         description="Write the soft subject alpha, same width and height as the upright photo: DIR/<stem>.png "
-                    "with -o DIR, else <stem>.mask.png beside each input.")
+                    "with -o DIR, else (and when DIR is the photo's own folder) <stem>.mask.png beside each "
+                    "input.")
     _common(mask, "masks")
     add_arguments(mask, MASK_OPTION_NAMES, mask=True)
     mask.set_defaults(func=run_mask)
@@ -79,12 +94,20 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
     from colorsplash.runtime.photo_io import IMAGE_EXTENSIONS
 
     quiet, debug = getattr(args, "quiet", False), getattr(args, "debug", False)
-    out_dir: Path | None = args.output
-    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"-o {out_dir}: exists and is not a folder")
-    exclude = out_dir.resolve() if out_dir is not None else None
-    items, errors = batch.expand_inputs(args.inputs, args.recursive, exclude)
-    tasks, plan_errors = batch.plan_tasks(items, out_dir, batch.mask_name if mask else batch.splash_name)
+    options = options_from_namespace(args)
+    plan = _output_plan(args, mask, alpha=not mask and options.effect == "transparent")
+    if args.inputs == ["-"]:
+        items: list[tuple[Path, Path | None]] = [(batch.STDIO, None)]
+        errors: list[str] = []
+        stdin = sys.stdin.buffer.read()
+    else:
+        exclude = plan.out_dir.resolve() if plan.out_dir is not None else None
+        items, errors = batch.expand_inputs(args.inputs, args.recursive, exclude)
+        stdin = None
+    if plan.out_file is not None and len(items) > 1:
+        raise ValueError(f"-o {plan.out_file} names one file, but {len(items)} pictures were given or found; "
+                         "give -o a folder")
+    tasks, plan_errors = batch.plan_tasks(items, plan, args.max_pixels, stdin)
     errors += plan_errors
     if not tasks and not errors:
         errors.append(f"no pictures found in {' '.join(args.inputs)} (looked for "
@@ -93,10 +116,36 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
         print(line, file=sys.stderr)
     summary = batch.Summary()
     if tasks:
-        job = batch.PhotoJob(load_model(args.model), options_from_namespace(args), mask=mask,
-                             max_pixels=args.max_pixels, skip_existing=args.skip_existing)
+        job = batch.PhotoJob(load_model(args.model), options, mask=mask, max_pixels=args.max_pixels,
+                             skip_existing=args.skip_existing, overwrite=args.overwrite)
         summary = batch.run_batch(tasks, job, jobs=args.jobs, progress=not quiet, debug=debug)
     summary.failed += len(errors)
     if summary.failed or not quiet:
         print(summary.line(), file=sys.stderr)
     return 1 if summary.failed else 0
+
+
+def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPlan:
+    """``-o`` read as a folder, one file (a picture extension, not an existing folder) or ``-`` (standard output,
+    also the default for ``-`` as INPUT). Raises ValueError for a combination that cannot work."""
+    from colorsplash.runtime import batch
+    from colorsplash.runtime.photo_io import format_for_suffix
+
+    out: Path | None = args.output
+    if "-" in args.inputs and args.inputs != ["-"]:
+        raise ValueError("- (standard input) must be the only INPUT")
+    common = {"mask": mask, "alpha": alpha, "overwrite": args.overwrite, "skip_existing": args.skip_existing}
+    if out == batch.STDIO or (out is None and args.inputs == ["-"]):
+        if sys.stdout.isatty():
+            raise ValueError("refusing to write a picture to a terminal; redirect standard output or use -o FILE")
+        return batch.OutputPlan(out_file=batch.STDIO, **common)
+    if out is None or out.is_dir() or format_for_suffix(out.suffix) is None:
+        if out is not None and out.exists() and not out.is_dir():
+            raise ValueError(f"-o {out}: exists and is not a folder")
+        if out is not None and args.inputs == ["-"]:
+            raise ValueError(f"-o {out}: with - as INPUT, -o must be a picture file name or -")
+        return batch.OutputPlan(out_dir=out, **common)
+    fmt = format_for_suffix(out.suffix)
+    if alpha and fmt not in ("PNG", "WEBP", "TIFF"):
+        raise ValueError(f"-o {out}: {fmt} cannot hold the transparent result; name a .png, .webp or .tif file")
+    return batch.OutputPlan(out_file=out, **common)

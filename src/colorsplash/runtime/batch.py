@@ -2,7 +2,13 @@
 
 A thread pool overlaps decoding and encoding (Pillow, OpenCV and ONNX Runtime all release the GIL) with the
 model. Each file succeeds or fails on its own: a failure is one line naming the file and the batch goes on.
-Inputs are never overwritten and results are written atomically, so ``--skip-existing`` resumes a batch.
+
+Output names are all decided before anything is written (:func:`plan_tasks`), from each input's content format
+(a PNG named ``.jpg`` gives a ``.png`` result), and checked against every input and every other output of the run.
+A result never replaces an input, nor an existing file this run did not create unless ``overwrite`` is set
+(``--overwrite``); such files are one error line each, or skipped with ``skip_existing`` (``--skip-existing``,
+which resumes an interrupted batch). Every result is decoded again from its temporary file before it gets its
+name, so a result that cannot be opened is a failure, never a "done".
 """
 
 from __future__ import annotations
@@ -10,10 +16,12 @@ from __future__ import annotations
 import glob
 import os
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,21 +29,49 @@ from tqdm import tqdm
 
 from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, alpha_to_uint8, apply_on_empty, predict_alpha
 from colorsplash.runtime.effects import apply_effect
+from colorsplash.runtime.files import name_fits
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, is_image_name, output_format, read_photo, write_image
+from colorsplash.runtime.photo_io import (
+    DEFAULT_MAX_PIXELS,
+    ImageReadError,
+    check_encoded,
+    cost_limit,
+    decode_image_bytes,
+    encode_image,
+    format_for_suffix,
+    is_image_name,
+    output_format,
+    probe_picture,
+    write_image,
+)
 
 SPLASH_TAG = ".splash"
 MASK_TAG = ".mask"
+STDIO = Path("-")  # standard input as a source, standard output as an output
 _GLOB_CHARS = "*?["
 
 
 @dataclass(frozen=True)
 class Task:
-    """One input file and where its result goes (the extension may change once the content is known)."""
+    """One input and where its result goes, decided before anything is written.
+
+    Attributes:
+        source: the input file (:data:`STDIO` for standard input, then ``data`` holds its bytes).
+        output: the result file (:data:`STDIO` for standard output).
+        format: Pillow format of the result (``JPEG``, ``PNG``...).
+        source_format: the input's format when planned; a file whose content changed since fails.
+    """
 
     source: Path
     output: Path
+    format: str = "PNG"
+    source_format: str | None = None
+    data: bytes | None = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        return "standard input" if self.source == STDIO else str(self.source)
 
 
 @dataclass
@@ -60,6 +96,33 @@ class Summary:
                 f"in {self.seconds:.1f} s{rate}")
 
 
+class MemoryBudget:
+    """Bytes of decoding and working memory that the photos in flight may hold together.
+
+    A job waits until its estimated cost fits beside the others; a job larger than the whole budget still runs,
+    alone. With the default budget (what one picture at the pixel limit may use, see
+    :func:`colorsplash.runtime.photo_io.cost_limit`), two pictures near the limit never decode at once.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def hold(self, cost: int) -> Iterator[None]:
+        with self._cond:
+            while self.used and self.used + cost > self.limit:
+                self._cond.wait()
+            self.used += cost
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.used -= cost
+                self._cond.notify_all()
+
+
 def _is_previous_output(path: Path) -> bool:
     """``cat.splash.jpg`` or ``cat.mask.png``: our own results, not inputs for a rerun."""
     return path.stem.endswith((SPLASH_TAG, MASK_TAG))
@@ -67,6 +130,9 @@ def _is_previous_output(path: Path) -> bool:
 
 def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[Path]:
     found = folder.rglob("*") if recursive else folder.iterdir()
+    # The output folder is left out only when it lies inside the scanned one (`photos -r -o photos/out`):
+    # `splash . -o .` must still find the pictures in `.`.
+    exclude = exclude if exclude is not None and folder.resolve() in exclude.parents else None
     files = []
     for p in found:
         if p.name.startswith(".") or not p.is_file() or not is_image_name(p) or _is_previous_output(p):
@@ -110,46 +176,116 @@ def expand_inputs(inputs: Sequence[str], recursive: bool = False,
     return unique, errors
 
 
-def plan_tasks(items: Iterable[tuple[Path, Path | None]], out_dir: Path | None,
-               name: Callable[[Path, bool], str]) -> tuple[list[Task], list[str]]:
-    """Output paths: beside the input, or under ``out_dir`` mirroring each folder argument's tree.
+@dataclass(frozen=True)
+class OutputPlan:
+    """Where results go and what may be replaced.
 
-    ``name(source, in_out_dir)`` gives the output file name. Two inputs that would write the same output and an
-    output that is one of the inputs are error lines, never overwrites.
+    Attributes:
+        out_dir: a folder for the results (``-o DIR``), mirroring folder inputs; ``None``: beside each input.
+        out_file: the one result file (``-o FILE``, its extension picks the format) or :data:`STDIO`.
+        mask: masks (8-bit PNG alpha) instead of splashes.
+        alpha: the result has transparency (PNG, WebP or TIFF only).
+        overwrite: replace existing files (never an input); else they are errors, or skipped with ``skip_existing``.
+    """
+
+    out_dir: Path | None = None
+    out_file: Path | None = None
+    mask: bool = False
+    alpha: bool = False
+    overwrite: bool = False
+    skip_existing: bool = False
+
+
+def _result_name(src: Path, fmt: str, ext: str, plan: OutputPlan, folder: Path) -> str:
+    if not plan.mask:
+        return f"{src.stem}{SPLASH_TAG}{ext}"
+    # In a folder of its own a mask takes the photo's stem (DIR/cat.png); beside photos it is tagged.
+    other_folder = plan.out_dir is not None and folder.resolve() != src.parent.resolve()
+    return f"{src.stem}.png" if other_folder else f"{src.stem}{MASK_TAG}.png"
+
+
+def _planned_output(src: Path, root: Path | None, source_format: str | None,
+                    plan: OutputPlan) -> tuple[Path, str]:
+    """(output path, its Pillow format) for one input, from its content format."""
+    fmt, ext = ("PNG", ".png") if plan.mask else output_format(source_format, src.suffix, plan.alpha)
+    if plan.out_file == STDIO:
+        return STDIO, fmt
+    if plan.out_file is not None:  # -o FILE: its extension picks the format (checked by the caller)
+        return plan.out_file, format_for_suffix(plan.out_file.suffix) or fmt
+    if plan.out_dir is None:
+        folder = src.parent
+    else:
+        folder = plan.out_dir / src.parent.relative_to(root) if root is not None else plan.out_dir
+    return folder / _result_name(src, fmt, ext, plan, folder), fmt
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def plan_tasks(items: Iterable[tuple[Path, Path | None]], plan: OutputPlan,
+               max_pixels: int | None = DEFAULT_MAX_PIXELS, stdin: bytes | None = None) -> tuple[list[Task], list[str]]:
+    """Decide every output before anything is written: one :class:`Task` per input, or one error line.
+
+    Each input's header is read (its content format names the result; unreadable and over-limit files fail
+    here). An output that is an input, the output of an earlier input, too long a name or an existing file
+    (unless ``plan.overwrite`` / ``plan.skip_existing``) is an error line naming the input, never a write.
+    ``stdin`` holds standard input's bytes when ``items`` has :data:`STDIO`.
     """
     items = list(items)
-    inputs = {f.resolve() for f, _ in items}
+    inputs = {f.resolve() for f, _ in items if f != STDIO}
+    identities = {i for f, _ in items if f != STDIO and (i := _identity(f)) is not None}
+    hint = "rename one of them" if plan.out_dir or plan.out_file else "rename one of them or use -o DIR"
     tasks: list[Task] = []
     errors: list[str] = []
-    taken: dict[Path, Path] = {}
+    taken: dict[str, str] = {}  # casefolded: on macOS and Windows A.png and a.png are one file
     for src, root in items:
-        if out_dir is None:
-            folder = src.parent
-        else:
-            folder = out_dir / src.parent.relative_to(root) if root is not None else out_dir
-        out = folder / name(src, out_dir is not None)
-        key = out.resolve()
-        if key in inputs:
-            errors.append(f"{src}: its output {out} is an input file; refusing to overwrite it (use -o DIR)")
-        elif key in taken:
-            errors.append(f"{src}: its output {out} is already the output of {taken[key]}; skipped (use -o DIR)")
-        else:
-            taken[key] = src
-            tasks.append(Task(src, out))
+        label = "standard input" if src == STDIO else str(src)
+        try:
+            info = probe_picture(stdin if src == STDIO and stdin is not None else src, label, max_pixels)
+        except ImageReadError as err:
+            errors.append(str(err))
+            continue
+        out, fmt = _planned_output(src, root, info.format, plan)
+        problem = _output_problem(out, inputs, identities, taken, plan, hint)
+        if problem:
+            errors.append(f"{label}: {problem}")
+            continue
+        if out != STDIO:
+            taken[str(out.resolve()).casefold()] = label
+        tasks.append(Task(src, out, fmt, info.format, stdin if src == STDIO else None))
     return tasks, errors
 
 
-def splash_name(src: Path, in_out_dir: bool) -> str:
-    return f"{src.stem}{SPLASH_TAG}{src.suffix}"
-
-
-def mask_name(src: Path, in_out_dir: bool) -> str:
-    return f"{src.stem}.png" if in_out_dir else f"{src.stem}{MASK_TAG}.png"
+def _output_problem(out: Path, inputs: set[Path], identities: set[tuple[int, int]], taken: dict[str, str],
+                    plan: OutputPlan, hint: str) -> str | None:
+    """Why ``out`` must not be written (one line), or ``None``."""
+    if out == STDIO:
+        return None
+    if not name_fits(out):
+        return f"its output name {out.name!r} is longer than 255 bytes; rename the input"
+    key = out.resolve()
+    if key in inputs or (os.path.lexists(out) and _identity(out) in identities):
+        return f"its output {out} is an input file; refusing to overwrite it ({hint})"
+    if str(key).casefold() in taken:
+        return f"its output {out} is already the output of {taken[str(key).casefold()]}; not written ({hint})"
+    if os.path.lexists(out) and not (plan.overwrite or plan.skip_existing):
+        return (f"its output {out} already exists and was not made by this run; not replaced "
+                "(--overwrite replaces it, --skip-existing keeps it)")
+    return None
 
 
 @dataclass
 class PhotoJob:
-    """Splash (or mask) one file: a callable ``Task -> Outcome`` shared by the worker threads.
+    """Splash (or mask) one planned file: a callable ``Task -> Outcome`` shared by the worker threads.
+
+    The picture's header is read again first: its decode cost is held in ``budget`` while the picture is in
+    memory, and a file whose format changed since planning fails. Every result is decoded again before it gets
+    its name (see :func:`colorsplash.runtime.photo_io.write_image`).
 
     Raises (from ``__call__``):
         ImageReadError, ValueError, OSError: the file cannot be read, processed or written.
@@ -161,33 +297,52 @@ class PhotoJob:
     max_pixels: int | None = DEFAULT_MAX_PIXELS
     skip_existing: bool = False
     settings: RefineSettings = field(default_factory=RefineSettings)
+    overwrite: bool = False
+    budget: MemoryBudget | None = None
+
+    def __post_init__(self) -> None:
+        if self.budget is None:
+            self.budget = MemoryBudget(cost_limit(self.max_pixels or DEFAULT_MAX_PIXELS))
 
     def __call__(self, task: Task) -> Outcome:
-        if self.skip_existing and task.output.exists():
+        if self.skip_existing and task.output != STDIO and os.path.lexists(task.output):
             return Outcome("skipped")
-        photo = read_photo(task.source, self.max_pixels)
+        data = task.data if task.data is not None else task.source.read_bytes()
+        info = probe_picture(data, task.label, self.max_pixels)
+        if info.format != task.source_format:
+            raise ValueError(f"{task.label}: its content changed while this ran (was {task.source_format}, "
+                             f"now {info.format}); run again")
+        assert self.budget is not None
+        with self.budget.hold(info.cost):
+            return self._process(task, data)
+
+    def _process(self, task: Task, data: bytes) -> Outcome:
+        photo = decode_image_bytes(data, self.max_pixels, task.label)
         messages = list(photo.notes)
-        fmt, ext = "PNG", task.output.suffix
-        if not self.mask:
-            fmt, ext = output_format(photo.format, task.source.suffix, self.options.effect == "transparent")
-        output = task.output.with_suffix(ext)
-        if output != task.output and self.skip_existing and output.exists():
-            return Outcome("skipped", messages)
-        if output.resolve() == task.source.resolve():
-            raise ValueError(f"{task.source}: output would overwrite the input; use -o DIR")
         result = predict_alpha(self.model, photo.rgb, self.options, self.settings)
         try:
-            note = apply_on_empty(result, self.options.on_empty, str(task.source))
+            note = apply_on_empty(result, self.options.on_empty, task.label)
         except NoSubjectError as err:
             return Outcome("skipped", [*messages, str(err)])
         if note:
             messages.append(note)
         if self.mask:
-            write_image(output, alpha_to_uint8(result.alpha), "PNG")
+            picture, quality, exif, icc = alpha_to_uint8(result.alpha), 95, None, None
         else:
             picture = apply_effect(photo.rgb, result.alpha, self.options.effect)
-            write_image(output, picture, fmt, self.options.quality, photo.exif, photo.icc)
+            quality, exif, icc = self.options.quality, photo.exif, photo.icc
+        if task.output == STDIO:
+            _write_stdout(encode_image(picture, task.format, quality, exif, icc), task.format, picture.shape)
+        else:
+            write_image(task.output, picture, task.format, quality, exif, icc, replace=self.overwrite)
         return Outcome("done", messages)
+
+
+def _write_stdout(data: bytes, fmt: str, shape: tuple[int, ...]) -> None:
+    """Check that ``data`` reads back, then write it to standard output (binary)."""
+    check_encoded(data, fmt, (shape[1], shape[0]), "standard output")
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 def _outcome(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
@@ -198,8 +353,8 @@ def _outcome(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
         text = str(err) or type(err).__name__
         if not isinstance(err, (ValueError, OSError, RuntimeError)):
             text = f"unexpected {type(err).__name__}: {text} (--debug shows the traceback)"
-        if str(task.source) not in text:
-            text = f"{task.source}: {text}"
+        if task.label not in text:
+            text = f"{task.label}: {text}"
         lines = [text]
         if debug:
             lines.insert(0, "".join(traceback.format_exception(err)).rstrip())

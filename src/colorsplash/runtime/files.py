@@ -9,6 +9,7 @@ removed on every error, Ctrl-C included.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -18,6 +19,14 @@ from pathlib import Path
 TEMP_PREFIX = ".colorsplash-"
 TEMP_SUFFIX = ".part"
 _NAME_MAX = 255  # bytes in one file name on ext4, APFS, NTFS
+# link() fails with these where the file system has no hard links (FAT, some network shares): check, then rename.
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EACCES}
+
+
+def name_fits(path: str | Path) -> bool:
+    """Whether ``path``'s last component fits a file name (255 bytes as UTF-8); the temporary name always fits
+    when this holds (see :func:`temp_path_for`)."""
+    return len(Path(path).name.encode(errors="surrogateescape")) <= _NAME_MAX
 
 
 def temp_path_for(path: str | Path) -> Path:
@@ -28,7 +37,7 @@ def temp_path_for(path: str | Path) -> Path:
     path = Path(path)
     token = secrets.token_hex(4)
     fixed = len((TEMP_PREFIX + token + "." + TEMP_SUFFIX + path.suffix).encode())
-    stem = path.stem.encode()[: max(0, _NAME_MAX - fixed)].decode(errors="ignore")
+    stem = path.stem.encode(errors="surrogateescape")[: max(0, _NAME_MAX - fixed)].decode(errors="ignore")
     return path.with_name(f"{TEMP_PREFIX}{stem}.{token}{TEMP_SUFFIX}{path.suffix}")
 
 
@@ -37,13 +46,40 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(TEMP_PREFIX) and TEMP_SUFFIX in name
 
 
+def _publish(tmp: Path, path: Path, replace: bool) -> None:
+    """Give ``tmp`` the name ``path``: ``os.replace``, or with ``replace=False`` a hard link that fails when
+    ``path`` exists (no window in which another process's new file could be replaced), then drop ``tmp``.
+
+    Raises:
+        FileExistsError: ``replace`` is false and ``path`` exists.
+    """
+    if replace:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "it already exists and was not made by this run; not replaced") from None
+    except OSError as err:
+        if err.errno not in _NO_LINKS:
+            raise
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, "it already exists and was not made by this run; not replaced") \
+                from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()
+
+
 @contextmanager
-def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None) -> Iterator[Path]:
+def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None,
+                replace: bool = True) -> Iterator[Path]:
     """Context manager yielding a temporary path to write; on a clean exit ``verify(tmp)`` runs, then the file is
     renamed to ``path``. On any exception the temporary file is removed and ``path`` is untouched.
 
-    The folder is created if needed. Raises OSError naming ``path`` when it cannot be written; whatever
-    ``verify`` raises (it should name the problem) propagates after the clean-up.
+    ``replace=False`` never replaces an existing ``path`` (OSError ``cannot write PATH: it already exists...``),
+    even one created while this write ran. The folder is created if needed. Raises OSError naming ``path`` when
+    it cannot be written; whatever ``verify`` raises (it should name the problem) propagates after the clean-up.
     """
     path = Path(path)
     try:
@@ -55,7 +91,7 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None) 
         yield tmp
         if verify is not None:
             verify(tmp)
-        os.replace(tmp, path)
+        _publish(tmp, path, replace)
     except OSError as err:
         tmp.unlink(missing_ok=True)
         raise OSError(f"cannot write {path}: {err.strerror or err}") from err
@@ -64,10 +100,11 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None) 
         raise
 
 
-def atomic_write(path: str | Path, data: bytes | str, verify: Callable[[Path], None] | None = None) -> None:
+def atomic_write(path: str | Path, data: bytes | str, verify: Callable[[Path], None] | None = None,
+                 replace: bool = True) -> None:
     """Write ``data`` (``str`` as UTF-8) to ``path`` atomically; see :func:`atomic_path`."""
     payload = data.encode() if isinstance(data, str) else data
-    with atomic_path(path, verify) as tmp:
+    with atomic_path(path, verify, replace) as tmp:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode honours the umask
         with os.fdopen(fd, "wb") as fp:
             fp.write(payload)

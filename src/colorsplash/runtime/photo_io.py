@@ -2,34 +2,56 @@
 
 Pictures are opened by content, not extension. The pixels come back as RGB (not BGR) uint8 ``HxWx3``, rotated
 upright by the EXIF orientation; the EXIF block is kept with its orientation reset to 1 so that viewers do not
-rotate the result a second time. Only RGB ICC profiles are carried over (a CMYK or grey profile would be wrong
-for the RGB result). Writes go to a temporary file in the destination folder, then ``os.replace``: an
-interrupted run never leaves a half-written picture, and an existing file is only ever replaced whole.
+rotate the result a second time, and with only the tags that describe the photo (a TIFF's layout tags would make
+a result nothing can open). Only RGB ICC profiles are carried over (a CMYK or grey profile would be wrong for
+the RGB result). Pictures with more than 8 bits per sample give a note (once per file): results have 8.
+Pillow's warnings (corrupt EXIF...) become notes naming the file. Limits: see
+:mod:`colorsplash.runtime.picture_open`.
+
+Writes go to a temporary file in the destination folder, which is decoded again completely before it gets its
+name (``os.replace``, or a no-clobber link with ``replace=False``): an interrupted run never leaves a half-written
+picture, a result that cannot be opened is an error, and an existing file is only ever replaced whole.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from colorsplash.runtime.files import atomic_write
-from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
+from colorsplash.runtime.picture_open import (
+    DEFAULT_MAX_PIXELS,
+    READ_ERRORS,
+    ImageReadError,
+    PictureInfo,
+    cost_limit,
+    decode_cost,
+    load_pixels,
+    open_checked,
+    open_unchecked,
+    probe_picture,
+    warnings_as_notes,
+)
 
-__all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_EXTENSIONS", "Photo", "decode_image_bytes",
-           "encode_image", "output_format", "read_photo", "write_image"]
-
-# Pillow's own decompression-bomb guard (a global, ~89 MP warning / ~179 MP error) is replaced by the
-# configurable ``max_pixels`` check in :func:`open_image`, made before any pixel is decoded.
-Image.MAX_IMAGE_PIXELS = None
+__all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_EXTENSIONS", "ImageReadError", "Photo", "PictureInfo", "check_encoded",
+           "cost_limit", "decode_cost", "decode_image_bytes", "encode_image", "open_checked", "output_format",
+           "probe_picture", "read_photo", "write_image"]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 ORIENTATION_TAG = 0x0112
+# EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
+# A TIFF's IFD0 is its EXIF block, and copying its layout tags (sizes, strips, bits, compression...) into a
+# result makes a file that nothing can open.
+_METADATA_TAGS = frozenset({
+    269, 270, 271, 272, 274, 282, 283, 285, 296, 305, 306, 315, 316, 318, 319, 700, 18246, 18249, 33432,
+    33723, 34665, 34853, 40091, 40092, 40093, 40094, 40095, 42016, 42032, 42033, 42034, 42035, 42036, 42037})
 _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
               5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
               8: Image.Transpose.ROTATE_90}
@@ -42,30 +64,8 @@ _ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
 _MAX_SEGMENT = 65533  # largest JPEG marker segment payload
 
 
-class ImageReadError(ValueError):
-    """A file could not be read as a picture; the message names the file and says what to do."""
-
-
 def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
-
-
-def open_checked(fp: str | Path | IO[bytes], name: str, max_pixels: int | None) -> Image.Image:
-    """``Image.open`` (reads the header only) plus the pixel limit, before any pixel is decoded.
-
-    Raises:
-        ImageReadError: not a picture, a cut-off or corrupt header, or more than ``max_pixels`` pixels.
-    """
-    try:
-        img = Image.open(fp)
-    except UnidentifiedImageError as err:
-        raise ImageReadError(f"{name}: not a picture (unrecognised content); check the file") from err
-    except (OSError, SyntaxError, ValueError, EOFError) as err:  # a cut-off or corrupt header
-        raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
-    if max_pixels is not None and img.width * img.height > max_pixels:
-        raise ImageReadError(f"{name}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "
-                             "raise it with --max-pixels if you trust the file")
-    return img
 
 
 def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -81,9 +81,11 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         raise ImageReadError(f"{path}: file is empty (0 bytes); re-export or remove it")
     img = open_checked(path, str(path), max_pixels)
     try:
-        img.load()
+        load_pixels(img, str(path))
         return ImageOps.exif_transpose(img)
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
+    except ImageReadError:
+        raise
+    except READ_ERRORS as err:
         raise ImageReadError(f"{path}: unreadable or truncated picture ({err}); re-export it") from err
 
 
@@ -94,9 +96,10 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
     are scaled to 8 bits.
     """
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        grey = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        arr = np.asarray(img, dtype=np.float32)  # float32, not float64: half the memory of a large picture
+        peak = float(np.nanmax(arr, initial=0.0))
+        top = 65535.0 if img.mode.startswith("I;16") or peak > 255 else 1.0 if img.mode == "F" and peak <= 1 else 255.0
+        grey = np.clip(np.nan_to_num(arr) * np.float32(255.0 / top) + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
@@ -166,33 +169,68 @@ def decode_image_bytes(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS,
 
 
 def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
-    img = open_checked(io.BytesIO(data), name, max_pixels)
     notes: list[str] = []
+    exif_notes: list[str] = []  # Pillow's warnings while reading the header and EXIF (JPEG reads EXIF at open)
+    img = open_checked(io.BytesIO(data), name, max_pixels, exif_notes)
     fmt = img.format
     try:
         frames = getattr(img, "n_frames", 1)
         if frames > 1 and fmt != "MPO":  # MPO's extra frames are previews/depth, not an animation
             notes.append(f"{name}: {fmt} with {frames} frames; used the first frame only")
-        exif = img.getexif()
+        with warnings_as_notes(name, exif_notes):
+            exif = img.getexif()
+            orientation = exif.get(ORIENTATION_TAG, 1)
         icc = img.info.get("icc_profile")
-        orientation = exif.get(ORIENTATION_TAG, 1)
+        _note_depth(img, data, name, notes)
         rgb = _decode_jpeg(data, img) if fmt in ("JPEG", "MPO") and img.mode == "RGB" else None
         if rgb is not None:
             rgb = _orient(rgb, orientation)
         else:
-            img.load()
+            load_pixels(img, name)
             upright = img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img
             rgb = _to_rgb(upright, icc, name, notes)
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
+    except ImageReadError:
+        raise
+    except READ_ERRORS as err:
         raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
     finally:
         img.close()
     exif_bytes = None
-    if len(exif):
-        if ORIENTATION_TAG in exif:
-            exif[ORIENTATION_TAG] = 1
-        exif_bytes = exif.tobytes()
+    if exif_notes:  # a corrupt header or EXIF block: its orientation was used, but it is not copied
+        notes += [f"{text}; EXIF not copied to the result" for text in exif_notes]
+    else:
+        exif_bytes = _metadata_exif(exif, name, notes)
     return Photo(rgb, fmt, exif_bytes, icc if _icc_space(icc) == "RGB" else None, notes, name)
+
+
+def _metadata_exif(exif: Image.Exif, name: str, notes: list[str]) -> bytes | None:
+    """The EXIF block to copy into a result: descriptive tags only (see ``_METADATA_TAGS``), orientation 1;
+    ``None`` when nothing is left or it cannot be re-encoded (then a note says so)."""
+    for tag in [t for t in exif if t not in _METADATA_TAGS]:
+        del exif[tag]
+    if not len(exif):
+        return None
+    if ORIENTATION_TAG in exif:
+        exif[ORIENTATION_TAG] = 1
+    try:
+        return exif.tobytes()
+    except (ValueError, TypeError, struct.error, OSError) as err:
+        notes.append(f"{name}: EXIF data cannot be re-encoded ({err}); not copied to the result")
+        return None
+
+
+def _note_depth(img: Image.Image, data: bytes, name: str, notes: list[str]) -> None:
+    """Once per file: a note when the picture has more than 8 bits per sample (the result has 8)."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return  # :func:`_to_rgb` notes these
+    bits = 8
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 24:
+        bits = data[24]
+    elif img.format == "TIFF":
+        value = getattr(img, "tag_v2", {}).get(258, 8)
+        bits = max(value) if isinstance(value, tuple) and value else int(value) if isinstance(value, int) else 8
+    if bits > 8:
+        notes.append(f"{name}: {bits}-bit picture; the result has 8 bits per channel")
 
 
 def _decode_jpeg(data: bytes, img: Image.Image) -> np.ndarray | None:
@@ -305,7 +343,38 @@ def _encode_jpeg(rgb: np.ndarray, quality: int, exif: bytes | None, icc: bytes |
     return data[:pos] + b"".join(segments) + data[pos:]
 
 
+def format_for_suffix(suffix: str) -> str | None:
+    """Pillow format written for a file extension (``.JPG`` -> ``JPEG``), ``None`` when we do not write it."""
+    return next((fmt for fmt, exts in FORMAT_EXTENSIONS.items() if suffix.lower() in exts), None)
+
+
+def check_encoded(data: bytes, fmt: str, size: tuple[int, int], name: str) -> None:
+    """Decode ``data`` completely and check it is a ``fmt`` picture of ``size`` (width, height).
+
+    Raises:
+        ValueError: naming ``name``, when the bytes do not read back as that picture.
+    """
+    try:
+        with open_unchecked(io.BytesIO(data)) as img:
+            load_pixels(img, name)
+            got_fmt, got_size = img.format, img.size
+    except (*READ_ERRORS, UnidentifiedImageError) as err:
+        raise ValueError(f"{name}: the {fmt} just written does not read back ({err}); nothing was written") from err
+    if got_fmt != fmt or got_size != size:
+        raise ValueError(f"{name}: the {fmt} {size[0]}x{size[1]} just written reads back as {got_fmt} "
+                         f"{got_size[0]}x{got_size[1]}; nothing was written")
+
+
 def write_image(path: str | Path, array: np.ndarray, fmt: str, quality: int = 95, exif: bytes | None = None,
-                icc: bytes | None = None) -> None:
-    """Encode (see :func:`encode_image`) and write atomically (see :func:`colorsplash.runtime.files.atomic_write`)."""
-    atomic_write(path, encode_image(array, fmt, quality, exif, icc))
+                icc: bytes | None = None, replace: bool = True) -> None:
+    """Encode (see :func:`encode_image`), re-open the temporary file and decode it all (:func:`check_encoded`),
+    then give it its name atomically (see :func:`colorsplash.runtime.files.atomic_write`; ``replace=False``
+    never replaces an existing file).
+
+    Raises:
+        ValueError: the encoded file does not read back. OSError: it cannot be written (or exists).
+    """
+    path = Path(path)
+    size = (array.shape[1], array.shape[0])
+    atomic_write(path, encode_image(array, fmt, quality, exif, icc),
+                 verify=lambda tmp: check_encoded(tmp.read_bytes(), fmt, size, str(path)), replace=replace)

@@ -1,0 +1,184 @@
+"""Opening pictures safely: the header is read and the limits applied before any pixel is decoded.
+
+The one pixel limit of the package (:data:`DEFAULT_MAX_PIXELS`, re-exported by
+:mod:`colorsplash.runtime.photo_io`) and the decode-cost estimate that goes with it live here, below the
+readers and writers that use them. Pillow's own decompression-bomb guard (the process-wide
+``Image.MAX_IMAGE_PIXELS``) is left as the host process set it: :func:`open_unchecked` opens a picture without it
+and :func:`open_checked` applies our limits per call instead.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
+
+__all__ = ["DEFAULT_MAX_PIXELS", "READ_ERRORS", "ImageReadError", "PictureInfo", "cost_limit", "decode_cost",
+           "load_pixels", "open_checked", "open_unchecked", "probe_picture", "warnings_as_notes"]
+
+# Working memory per pixel once decoded (RGB copy, full-resolution alpha and its refinement, the effect, the
+# encoder), bytes; the decode itself adds :data:`_DECODE_BYTES` of its mode.
+WORK_BYTES_PER_PIXEL = 25
+# Bytes per pixel to decode a mode and convert it to RGB uint8 (Pillow's buffer + conversions + the RGB array).
+_DECODE_BYTES = {"1": 4, "L": 4, "P": 4, "RGB": 6, "YCbCr": 6, "LAB": 6, "HSV": 6, "CMYK": 10, "LA": 17,
+                 "PA": 17, "RGBA": 19, "RGBa": 19, "La": 17, "I;16": 10, "I;16B": 10, "I;16L": 10, "I;16N": 10,
+                 "I": 12, "F": 12}
+_RGB_COST = _DECODE_BYTES["RGB"] + WORK_BYTES_PER_PIXEL  # the cost per pixel that the pixel limit is counted in
+_WARNINGS_LOCK = threading.Lock()  # catch_warnings swaps process-wide state: one of our blocks at a time
+
+
+class ImageReadError(ValueError):
+    """A file could not be read as a picture; the message names the file and says what to do."""
+
+
+# What Pillow raises on cut-off or corrupt content (DecompressionBombError: its guard inside a plugin's load).
+READ_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error,
+               Image.DecompressionBombError)
+
+
+@contextmanager
+def warnings_as_notes(name: str, notes: list[str]) -> Iterator[None]:
+    """Pillow's warnings inside the block (``Corrupt EXIF data...``) become ``notes`` naming ``name``, instead of
+    lines on stderr that name Pillow's source file."""
+    with _WARNINGS_LOCK, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for item in caught:
+        text = " ".join(str(item.message).split())
+        notes.append(f"{name}: {text.rstrip('. ')}")
+
+
+def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
+    """``Image.open`` (header only; a path is opened and closed by the image) without Pillow's process-wide
+    decompression-bomb check: our callers apply their own per-call limit.
+
+    Raises:
+        UnidentifiedImageError: no format accepts the content. SyntaxError etc. as Pillow's plugins raise them.
+    """
+    Image.init()
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as fp:
+            prefix = fp.read(16)
+    else:
+        prefix = source.read(16)
+    for fmt in list(Image.ID):
+        factory, accept = Image.OPEN[fmt]
+        verdict = accept(prefix) if accept is not None else True
+        if not verdict or isinstance(verdict, str):
+            continue
+        if not isinstance(source, (str, Path)):
+            source.seek(0)
+        try:
+            return factory(source, None)  # type: ignore[arg-type]  # plugins take a path or a stream
+        except (SyntaxError, IndexError, TypeError, struct.error):  # as Image.open does: try the next format
+            continue
+    raise UnidentifiedImageError("cannot identify image file")
+
+
+def load_pixels(img: Image.Image, name: str) -> None:
+    """``img.load()``. Some plugins (TIFF, GIF frames) apply Pillow's own guard while loading: over the host's
+    ``Image.MAX_IMAGE_PIXELS`` its warning is dropped (our limit was applied before), and over twice that its
+    error becomes one line naming ``name``.
+
+    Raises:
+        ImageReadError: Pillow's guard refused the picture. Others as ``img.load()`` raises them.
+    """
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        if limit is not None and img.width * img.height > limit:
+            with warnings_as_notes(name, []):
+                img.load()
+        else:
+            img.load()
+    except Image.DecompressionBombError as err:
+        raise ImageReadError(f"{name}: {img.width}x{img.height} {img.format} is over Pillow's own limit in this "
+                             f"process (PIL.Image.MAX_IMAGE_PIXELS = {limit:,}), which it applies to this "
+                             "format") from err
+
+
+def decode_cost(width: int, height: int, mode: str) -> int:
+    """Estimated peak bytes to decode a ``width x height`` picture of Pillow ``mode`` and process it."""
+    return width * height * (_DECODE_BYTES.get(mode, 16) + WORK_BYTES_PER_PIXEL)
+
+
+def cost_limit(max_pixels: int) -> int:
+    """The decode-cost limit that goes with ``max_pixels``: what an 8-bit RGB picture at the limit needs."""
+    return max_pixels * _RGB_COST
+
+
+def open_checked(fp: str | Path | IO[bytes], name: str, max_pixels: int | None,
+                 notes: list[str] | None = None) -> Image.Image:
+    """Open a picture (reads the header only) and apply the pixel limit, before any pixel is decoded.
+
+    The limit counts 8-bit RGB pixels: a mode that costs more memory to decode (16-bit, float, alpha) counts as
+    more pixels (see :func:`decode_cost`). Pillow's warnings go to ``notes`` (or are dropped).
+
+    Raises:
+        ImageReadError: not a picture, a cut-off or corrupt header, or over the pixel limit.
+    """
+    sink: list[str] = [] if notes is None else notes
+    try:
+        with warnings_as_notes(name, sink):
+            img = open_unchecked(fp)
+    except UnidentifiedImageError as err:
+        raise ImageReadError(f"{name}: not a picture (unrecognised content); check the file") from err
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as err:  # cut-off or corrupt header
+        raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
+    if max_pixels is not None:
+        _check_limits(img, name, max_pixels)
+    return img
+
+
+def _check_limits(img: Image.Image, name: str, max_pixels: int) -> None:
+    if img.width * img.height > max_pixels:
+        img.close()
+        raise ImageReadError(f"{name}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "
+                             "raise it with --max-pixels if you trust the file")
+    cost = decode_cost(img.width, img.height, img.mode)
+    if cost > cost_limit(max_pixels):
+        img.close()
+        raise ImageReadError(f"{name}: {img.width}x{img.height} {img.mode} needs about {cost / 1e9:.1f} GB to decode "
+                             f"and process, more than the pixel limit {max_pixels:,} allows "
+                             f"({cost_limit(max_pixels) / 1e9:.1f} GB); raise --max-pixels if you trust the file")
+
+
+@dataclass(frozen=True)
+class PictureInfo:
+    """What a picture's header says: Pillow ``format`` (``None`` if unknown), size, mode, and the estimated
+    ``cost`` in bytes of decoding and processing it (see :func:`decode_cost`)."""
+
+    format: str | None
+    width: int
+    height: int
+    mode: str
+    cost: int
+
+
+def probe_picture(data: bytes | str | Path, name: str, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> PictureInfo:
+    """Read only the header of a picture (bytes or a file) and apply the limits of :func:`open_checked`.
+
+    Raises:
+        ImageReadError: empty, unreadable or non-picture content, or over the limits.
+    """
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if not path.is_file():
+            raise ImageReadError(f"{name}: no such file")
+        if path.stat().st_size == 0:
+            raise ImageReadError(f"{name}: file is empty (0 bytes); re-export or remove it")
+    elif not data:
+        raise ImageReadError(f"{name}: no data (0 bytes)")
+    img = open_checked(io.BytesIO(data) if isinstance(data, bytes) else data, name, max_pixels)
+    with img:
+        fmt = "JPEG" if img.format == "MPO" else img.format
+        return PictureInfo(fmt, img.width, img.height, img.mode, decode_cost(img.width, img.height, img.mode))
