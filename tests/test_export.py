@@ -87,6 +87,7 @@ def paired_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_int8_export_is_smaller_quantised_and_close(lite_checkpoint: Path, paired_data: Path,
                                                     tmp_path: Path) -> None:
     full, q8 = tmp_path / "full.onnx", tmp_path / "q8.onnx"

@@ -48,6 +48,7 @@ def test_interpolation_refuses_what_does_not_match(change: str, message: str) ->
         interpolate_state_dicts(a, b, weight)
 
 
+@pytest.mark.slow
 def test_recipe_with_a_blend_ships_the_validated_blend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     from colorsplash.training import recipes

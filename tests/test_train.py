@@ -39,7 +39,8 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-@pytest.mark.parametrize("arch_args", [TINY_UNET, ["--arch", "unet-lite0"]], ids=["unet", "unet-lite0"])
+@pytest.mark.parametrize("arch_args", [TINY_UNET, pytest.param(["--arch", "unet-lite0"], marks=pytest.mark.slow)],
+                         ids=["unet", "unet-lite0"])
 def test_train_evaluate_export(arch_args: list[str], cats: Path, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     run = tmp_path / "run"
@@ -199,6 +200,7 @@ def test_resume_refuses_a_recipe_whose_stages_changed(tmp_path: Path, tiny_recip
     assert sorted(p.name for p in run.iterdir()) == ["recipe.json"]  # nothing trained into the folder
 
 
+@pytest.mark.slow
 def test_weight_averaging_of_the_last_epochs(cats: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     base = ["train", str(cats), "--arch", "unet-lite0", "--size", "64", "--epochs", "3", "--batch-size", "4",

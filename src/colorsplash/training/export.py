@@ -46,8 +46,7 @@ def _attach_metadata(path: str, config: ModelConfig, fp16: bool) -> None:
         _weights_to_fp16(proto, numpy_helper)
     proto.metadata_props.clear()
     entry = proto.metadata_props.add()
-    portable = dataclasses.replace(config, training=portable_paths(config.training))
-    entry.key, entry.value = CONFIG_METADATA_KEY, portable.to_json()
+    entry.key, entry.value = CONFIG_METADATA_KEY, config.to_json()
     proto.producer_name = "colorsplash"
     onnx.checker.check_model(proto)
     onnx.save_model(proto, path, save_as_external_data=False)
@@ -129,6 +128,8 @@ def export_onnx(checkpoint: str | Path, output: str | Path, fp16: bool = False,
                                      training={**config.training, "int8_calibration": record})
     elif fp16:
         config = dataclasses.replace(config, precision="float16-weights")
+    # A shipped model must not carry the training machine's folders: the file records paths by their last parts.
+    config = dataclasses.replace(config, training=portable_paths(config.training))
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
