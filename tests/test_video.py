@@ -351,7 +351,8 @@ def test_interrupt_leaves_no_partial_output(tmp_path: Path, tiny_onnx: Path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]
 
 
-def test_truncated_clip_is_a_clear_error_or_shorter(tmp_path: Path, tiny_onnx: Path) -> None:
+def test_truncated_clip_is_a_clear_error_or_shorter(tmp_path: Path, tiny_onnx: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
     src = write_clip(tmp_path / "in.avi", moving_subject()[0])
     cut = tmp_path / "cut.avi"
     cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
@@ -361,8 +362,9 @@ def test_truncated_clip_is_a_clear_error_or_shorter(tmp_path: Path, tiny_onnx: P
     except VideoError as err:
         assert str(cut) in str(err)
         assert not out.exists()
-    else:  # ffmpeg decodes what is there: every readable frame is kept
+    else:  # ffmpeg decodes what is there: every readable frame is kept, and the loss is reported
         assert 0 < result.frames < N and frame_count(out) == result.frames
+        assert result.damaged and "the video ends after" in caplog.text
 
 
 def test_rotated_phone_clip_comes_out_upright(tmp_path: Path, tiny_onnx: Path) -> None:
@@ -549,3 +551,17 @@ def test_pixel_limit(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixt
     code, _ = run_cli([str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx),
                        "--max-pixels", str(W * H)], capsys)
     assert code == 0
+
+
+def test_video_ending_early_is_reported(tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 16 item 5: a video stream that stops well before the file ends (here 1 s of pictures in a 3 s file,
+    the same as a cut-off stream that raises no decoding error) is reported, not passed off as complete."""
+    src = tmp_path / "short.mkv"
+    frames = moving_subject(n=10)[0]
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                    "-s", f"{W}x{H}", "-framerate", "10", "-i", "pipe:0", "-f", "lavfi", "-t", "3",
+                    "-i", "sine=sample_rate=22050", "-c:v", "libx264", "-c:a", "aac", str(src)],
+                   input=b"".join(f.tobytes() for f in frames), check=True)
+    result = splash_video(src, tmp_path / "out.mkv", model=tiny_onnx)
+    assert result.damaged and result.decode.errors == 0 and result.frames == 10
+    assert "the video ends after 1.0 s of the file's 3.0 s" in caplog.text

@@ -151,14 +151,17 @@ def _encode(reader: FrameReader, splasher: FrameSplasher, tmp: Path, output: Pat
 
 def damage_message(info: VideoInfo, report: DecodeReport, written: bool) -> str:
     """One line describing a damaged input: what the decoder said and what was (or was not) done about it."""
-    said = f"{info.path}: damaged video: {report.errors} decoding errors (last: {report.last_error})"
+    said = (f"{info.path}: damaged video: {report.errors} decoding errors (last: {report.last_error})"
+            if report.errors else f"{info.path}: damaged video")
+    short = (f"; the video ends after {report.seconds:.1f} s of the file's {report.file_seconds:.1f} s (cut off, "
+             "or the sound runs longer)" if report.cut_short else "")
     if not written:
-        lost = f"{report.filled} of {report.frames} frames missing" if report.filled else "frames damaged"
-        return f"{said}; {lost}; nothing written (--strict)"
+        lost = f"; {report.filled} of {report.frames} frames missing" if report.filled else ""
+        return f"{said}{lost}{short}; nothing written (--strict)"
     if report.filled:
         return (f"{said}; {report.filled} of {report.frames} frames were missing and were replaced by the previous "
-                "frame, so the sound stays in sync")
-    return f"{said}; damaged frames kept as the decoder could conceal them"
+                f"frame, so the sound stays in sync{short}")
+    return f"{said}{short}" if short else f"{said}; damaged frames kept as the decoder could conceal them"
 
 
 def splash_video(input: str | Path, output: str | Path, model: Model | str | Path | None = None,

@@ -28,6 +28,9 @@ class DecodeReport:
         dropped: decoded frames left out because two fell within one frame interval (variable-rate clips).
         errors: decoder error messages (damaged or truncated data).
         last_error: the last of them, without ffmpeg's ``[codec @ 0x...]`` prefix.
+        seconds: the time the frames cover (``frames / fps``).
+        file_seconds: the file's duration as its header gives it (0: unknown); longer than ``seconds`` when the
+            end of the video could not be decoded (a cut-off file), or when the sound runs longer.
     """
 
     frames: int = 0
@@ -35,11 +38,19 @@ class DecodeReport:
     dropped: int = 0
     errors: int = 0
     last_error: str = ""
+    seconds: float = 0.0
+    file_seconds: float = 0.0
+
+    @property
+    def cut_short(self) -> bool:
+        """The frames end well before the file does: over half a second and over a tenth of the file."""
+        missing = self.file_seconds - self.seconds
+        return missing > max(0.5, 0.1 * self.file_seconds)
 
     @property
     def damaged(self) -> bool:
-        """The decoder reported errors: frames were lost or concealed."""
-        return self.errors > 0
+        """The decoder reported errors (frames lost or concealed), or the video ends well before the file."""
+        return self.errors > 0 or self.cut_short
 
 
 _PROGRESS_RE = re.compile(r"^([a-z_0-9]+)=(.*)$")
@@ -102,6 +113,8 @@ class FrameReader:
             self.report.frames += 1
             yield np.frombuffer(raw, dtype=np.uint8).reshape(h, w, 3)
         rc = self._proc.wait()
+        self.report.seconds = self.report.frames / float(self.info.fps)
+        self.report.file_seconds = self.info.duration
         self._log.seek(0)
         parse_decoder_log(self._log.read().decode("utf-8", "replace"), self.report)
         if rc != 0 or raw:
