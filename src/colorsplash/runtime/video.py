@@ -203,8 +203,9 @@ def splash_video(input: str | Path, output: str | Path, model: Model | str | Pat
     splasher = FrameSplasher(loaded, options, config)
     remove_stale_partials(out.parent, started)
     start = time.perf_counter()
-    temps = [PartialFile(out)]
+    temps: list[PartialFile] = []
     try:
+        temps.append(PartialFile(out))
         with contextlib.closing(FrameReader(info)) as reader:  # closing stops the decoder on errors and Ctrl-C
             n = _encode(reader, splasher, temps[0].path, out, progress)
         report = reader.report
