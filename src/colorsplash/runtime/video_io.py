@@ -23,7 +23,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-# Largest frame ``video`` accepts by default: DCI 8K (8192x4320), the largest format cameras record. A video frame
+# Largest frame ``video`` accepts by default: DCI 8K (8192x4320), the largest common delivery format. A video frame
 # costs far more working memory than a photo pixel for pixel (decoder and encoder frame queues, x264 look-ahead):
 # an 8000x8000 clip took 1.5 GB, so the photo limit (photo_io.DEFAULT_MAX_PIXELS, 100 MP) would be no guard here.
 DEFAULT_MAX_VIDEO_PIXELS = 8192 * 4320

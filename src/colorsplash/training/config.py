@@ -51,7 +51,7 @@ class TrainConfig:
     bf16: bool | None = field(default=None, metadata={"help": (
         "bfloat16 autocast: on, off, or unset (auto): on where the hardware computes bfloat16 natively (a CUDA "
         "GPU with bf16, a CPU with AVX512-BF16/AMX/Arm BF16), float32 elsewhere, where emulated bfloat16 is many "
-        "times slower (19x on an AVX2-only CPU). The choice is logged and saved in config.json")})
+        "times slower (up to 19x on an AVX2-only CPU). The choice is logged and saved in config.json")})
     channels_last: bool = True
     preset: str | None = None
     init_from: str | None = None  # a checkpoint whose weights start the run (fine-tuning); fresh optimiser

@@ -137,8 +137,8 @@ def warn_empty_masks(masks: np.ndarray) -> int:
     empty = int(sum(1 for m in masks if not (m == 1).any()))
     if empty * 2 > len(masks):
         log.warning("%d of %d training masks are empty (no subject pixel): the model will learn to find nothing. "
-                    "Masks must show the subject in white (>= 128) on black; masks saved with values 0/1 look "
-                    "black, rescale them to 0/255", empty, len(masks))
+                    "Seed and paired layouts need the subject white (>= 128) on black; masks saved with values 0/1 "
+                    "look black, rescale them to 0/255", empty, len(masks))
     return empty
 
 
