@@ -565,3 +565,25 @@ def test_video_ending_early_is_reported(tmp_path: Path, tiny_onnx: Path, caplog:
     result = splash_video(src, tmp_path / "out.mkv", model=tiny_onnx)
     assert result.damaged and result.decode.errors == 0 and result.frames == 10
     assert "the video ends after 1.0 s of the file's 3.0 s" in caplog.text
+
+
+def test_variable_frame_rate_follows_timestamps(tmp_path: Path, tiny_onnx: Path) -> None:
+    """Frames are placed by their timestamps: a clip whose second half runs at half the rate (as phones record in
+    low light) comes out at the constant rate with each frame held for its own duration, not squeezed together
+    (which would put the picture ahead of the sound)."""
+    src = tmp_path / "vfr.mkv"
+    n = 30  # frames 0-14 every 0.1 s, then 15-29 every 0.2 s: 4.5 s in all
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                    "-s", f"{W}x{H}", "-framerate", "10", "-i", "pipe:0",
+                    "-vf", "setpts='if(lt(N,15),N,15+(N-15)*2)/10/TB'", "-fps_mode", "vfr",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-pix_fmt", "yuv444p",
+                    str(src)], input=b"".join(f.tobytes() for f in marked_frames(n)), check=True)
+    out = tmp_path / "out.mp4"
+    result = splash_video(src, out, model=tiny_onnx)
+    shown = [marker(f) for f in read_frames(probe(out))]
+    assert not result.damaged and len(shown) in (43, 44, 45)  # 4.5 s at 10 fps (the last frame's end is a guess)
+    shown_at = [i if i < 15 else 15 + (i - 15) * 2 for i in shown]  # when each shown frame was recorded, 0.1 s
+    # Within one frame of its own time (ffmpeg rounds to the nearest slot); the end, whose last frame's length
+    # the file does not say, is left out.
+    assert all(abs(at - k) <= 1 for k, at in enumerate(shown_at[:-3])), shown
+    assert sorted(set(shown)) == list(range(n))  # every frame is shown
