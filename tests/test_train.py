@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 import os
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from layouts import make_seed_set
 
@@ -229,3 +231,92 @@ def test_weight_averaging_of_the_last_epochs(cats: Path, tmp_path: Path, caplog:
 def test_bad_schedule_settings_are_refused(cats: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", str(cats), *TINY_UNET, "--epochs", "2", "--swa-epochs", "3", "-o", str(tmp_path)]) == 2
     assert "swa_epochs" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- issue 16: items 12-14
+
+def test_onecycle_schedule_runs_for_any_number_of_steps() -> None:
+    """Issue 16 item 12: OneCycleLR's warm-up of 10 % is a zero-length phase for 10 steps (ZeroDivisionError)."""
+    from colorsplash.training.steps import onecycle_schedule
+
+    for steps in [*range(1, 40), 99, 100, 101, 200]:
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+        sched = onecycle_schedule(opt, 1e-3, steps)
+        lrs = []
+        for _ in range(steps):
+            opt.step()
+            sched.step()
+            lrs.append(opt.param_groups[0]["lr"])
+        assert all(0 < lr <= 1e-3 for lr in lrs), steps
+
+
+@pytest.mark.parametrize("n, extra", [
+    (8, ["--epochs", "2", "--batch-size", "1", "--max-steps", "9", "--val-fraction", "0.25"]),  # 9 steps
+    (1, ["--epochs", "1", "--val-fraction", "0.99"]),  # the only image falls into validation
+], ids=["nine-steps", "one-image"])
+def test_short_runs_train(n: int, extra: list[str], cats: Path, tmp_path: Path) -> None:
+    """Issue 16 item 12: any positive epoch count on any non-empty set trains."""
+    data = cats
+    if n != 8:
+        data = tmp_path / "data"
+        make_seed_set(data, n=n, h=56, w=72)
+    run = tmp_path / "run"
+    assert main(["-q", "train", str(data), *TINY_UNET, "--size", "64", *extra, "-o", str(run)]) == 0
+    assert {p.name for p in run.iterdir()} >= RUN_FILES
+
+
+def test_cpu_bf16_detection() -> None:
+    from colorsplash.training.steps import cpu_has_native_bf16
+
+    avx2 = "processor\t: 0\nflags\t\t: fpu sse sse2 avx avx2 fma bmi2\n"
+    assert not cpu_has_native_bf16(avx2)
+    assert cpu_has_native_bf16(avx2.replace("avx2", "avx2 avx512f avx512_bf16"))
+    assert cpu_has_native_bf16(avx2.replace("avx2", "avx2 amx_bf16 amx_tile"))
+    assert cpu_has_native_bf16("processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n")  # Arm
+    assert not cpu_has_native_bf16("")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU rule")
+def test_bf16_only_where_the_cpu_has_it(cats: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 16 item 13: by default bf16 autocast only on a CPU with native bf16; the choice is logged and saved."""
+    from colorsplash.runtime.config import default_model_config
+    from colorsplash.training import steps
+    from colorsplash.training.config import TrainConfig
+    from colorsplash.training.trainer import Trainer
+
+    mcfg = dataclasses.replace(default_model_config("unet", 64), base_channels=4, depth=2)
+    caplog.set_level(logging.INFO)
+    for native, expected in ((False, "float32"), (True, "bfloat16")):
+        monkeypatch.setattr(steps, "cpu_has_native_bf16", lambda native=native: native)
+        steps._auto_bf16.cache_clear()
+        run = tmp_path / expected
+        cfg = TrainConfig(data=(str(cats),), out_dir=str(run), epochs=1, max_steps=1, batch_size=4, val_fraction=0.25)
+        assert cfg.bf16 is None  # auto by default
+        Trainer(mcfg, cfg, show_progress=False).fit()
+        recorded = json.loads((run / "config.json").read_text())["precision"]
+        assert recorded["autocast"] == expected and "native bfloat16" in recorded["reason"]
+        assert f"precision: {'bfloat16 autocast' if native else 'float32'}" in caplog.text
+        _, saved = load_checkpoint(run / "best.pt")
+        assert saved.training["autocast"] == expected
+    steps._auto_bf16.cache_clear()
+    assert steps.choose_bf16(TrainConfig(bf16=False))[0] is False  # an explicit choice wins
+    assert steps.choose_bf16(TrainConfig(bf16=True))[0] is True
+
+
+def test_warns_when_most_masks_are_empty(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 16 item 14: all-black masks (e.g. saved as 0/1) would train to IoU 0 without a word."""
+    from layouts import save_picture
+
+    data = tmp_path / "data"
+    make_seed_set(data, n=6, h=56, w=72)
+    for i in range(5):  # 5 of 6 masks saved with values 0/1: black
+        save_picture(data / "mask" / f"mask_cat{i}.png", np.ones((56, 72), np.uint8))
+        (data / "mask" / f"mask_cat{i}.jpg").unlink()
+    caplog.set_level(logging.WARNING)
+    run = tmp_path / "run"
+    assert main(["-q", "train", str(data), *TINY_UNET, "--size", "64", "--epochs", "1", "--max-steps", "1",
+                 "--val-fraction", "0.01", "-o", str(run)]) == 0
+    assert "training masks are empty" in caplog.text and "0/255" in caplog.text
+    summary = json.loads((run / "config.json").read_text())["data"]
+    assert summary["empty_train_masks"] >= summary["train_images"] - 1 >= 4

@@ -3,7 +3,11 @@ bad inputs give one clear line. Every clip is generated here (tiny: 96x64, 20 fr
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import sys
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -341,13 +345,14 @@ def test_interrupt_leaves_no_partial_output(tmp_path: Path, tiny_onnx: Path, mon
             raise KeyboardInterrupt
         return real(self, frame)
     monkeypatch.setattr(FrameSplasher, "splash", splash_then_interrupt)
-    code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx)], capsys)
+    code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx), "--overwrite"], capsys)
     assert code == 130 and calls["n"] == 8
     assert out.read_bytes() == b"previous result"  # the old file is untouched, not half-replaced
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]
 
 
-def test_truncated_clip_is_a_clear_error_or_shorter(tmp_path: Path, tiny_onnx: Path) -> None:
+def test_truncated_clip_is_a_clear_error_or_shorter(tmp_path: Path, tiny_onnx: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
     src = write_clip(tmp_path / "in.avi", moving_subject()[0])
     cut = tmp_path / "cut.avi"
     cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
@@ -357,8 +362,9 @@ def test_truncated_clip_is_a_clear_error_or_shorter(tmp_path: Path, tiny_onnx: P
     except VideoError as err:
         assert str(cut) in str(err)
         assert not out.exists()
-    else:  # ffmpeg decodes what is there: every readable frame is kept
+    else:  # ffmpeg decodes what is there: every readable frame is kept, and the loss is reported
         assert 0 < result.frames < N and frame_count(out) == result.frames
+        assert result.damaged and "the video ends after" in caplog.text
 
 
 def test_rotated_phone_clip_comes_out_upright(tmp_path: Path, tiny_onnx: Path) -> None:
@@ -378,3 +384,217 @@ def test_missing_ffmpeg_wheel_gives_install_hint(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # import now raises ImportError
     with pytest.raises(VideoError, match=r"pip install 'colorsplash\[video\]'"):
         ffmpeg_exe()
+
+
+# ---------------------------------------------------------------- damaged input, interrupted runs, pixel limit
+
+def marked_frames(n: int) -> list[np.ndarray]:
+    """Frames whose top-left 16x16 grey patch encodes the frame index (level 30 + 3 i), over a moving subject."""
+    frames = moving_subject(n=n, step=1.0)[0]
+    for i, frame in enumerate(frames):
+        frame[:16, :16] = 30 + 3 * i
+    return frames
+
+
+def marker(frame: np.ndarray) -> int:
+    """The index a :func:`marked_frames` frame shows (grey patches stay grey through any splash effect)."""
+    return round((float(frame[4:12, 4:12].mean()) - 30) / 3)
+
+
+def damaged_clip(tmp_path: Path, n: int = 60) -> Path:
+    """A 10 fps MP4 with sound whose middle (40-55 % of the bytes, inside the media data) is overwritten with
+    noise: the decoder loses whole frames there, as with a bad sector or a broken download."""
+    src = tmp_path / "clean.mp4"
+    frames = marked_frames(n)
+    seconds = n / 10
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
+           "-s", f"{W}x{H}", "-framerate", "10", "-i", "pipe:0", "-f", "lavfi", "-t", f"{seconds}",
+           "-i", "sine=frequency=440:sample_rate=22050", "-c:a", "aac", "-c:v", "libx264", "-threads", "1",
+           "-preset", "ultrafast", "-crf", "10", "-g", "10", "-pix_fmt", "yuv444p", str(src)]
+    subprocess.run(cmd, input=b"".join(f.tobytes() for f in frames), check=True)
+    data = bytearray(src.read_bytes())
+    a, b = int(len(data) * 0.40), int(len(data) * 0.55)
+    data[a:b] = np.random.default_rng(0).integers(0, 256, b - a, dtype=np.uint8).tobytes()
+    bad = tmp_path / "damaged.mp4"
+    bad.write_bytes(bytes(data))
+    return bad
+
+
+def test_damaged_middle_keeps_timeline_and_reports(tmp_path: Path, tiny_onnx: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 16 item 5: frames lost in a damaged stretch are filled with the previous frame, so every later frame
+    (and the copied sound) stays at its time; the damage is reported, and the CLI exits 1."""
+    src = damaged_clip(tmp_path)
+    out = tmp_path / "out.mp4"
+    result = splash_video(src, out, model=tiny_onnx)
+    assert result.damaged and result.decode.errors > 0 and result.decode.filled > 0
+    assert result.frames == 60 and frame_count(out) == 60  # the input's timeline: 6 s at 10 fps
+    shown = [marker(f) for f in read_frames(probe(out))]
+    assert shown[:20] == list(range(20)) and shown[-20:] == list(range(40, 60)), "frames out of time"
+    assert any(m < k for k, m in enumerate(shown))  # the lost ones repeat the previous frame
+    info = probe(out)
+    assert info.has_audio and abs(info.duration - 6.0) < 0.15
+    assert "damaged video" in caplog.text and "replaced by the previous frame" in caplog.text
+
+    code = main(["-q", "video", str(src), "-o", str(tmp_path / "cli.mp4"), "--model", str(tiny_onnx)])
+    assert code == 1 and (tmp_path / "cli.mp4").is_file()
+
+
+def test_damaged_input_strict_writes_nothing(tmp_path: Path, tiny_onnx: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    src = damaged_clip(tmp_path)
+    code, lines = run_cli([str(src), "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx), "--strict"], capsys)
+    assert code == 2 and len(lines) == 1 and "damaged video" in lines[0] and "nothing written" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.mp4", "damaged.mp4"]
+
+
+def test_clean_clip_is_not_reported_damaged(tmp_path: Path, tiny_onnx: Path) -> None:
+    src = write_clip(tmp_path / "in.mp4", marked_frames(30), audio=True)
+    result = splash_video(src, tmp_path / "out.mp4", model=tiny_onnx)
+    assert not result.damaged and result.decode.errors == 0 and result.decode.filled == 0
+    assert [marker(f) for f in read_frames(probe(tmp_path / "out.mp4"))] == list(range(30))
+
+
+SLOW_RUN = """
+import sys, time
+from colorsplash.cli import main
+from colorsplash.runtime.video import FrameSplasher
+real = FrameSplasher.splash
+def slow(self, frame):
+    time.sleep(0.1)
+    return real(self, frame)
+FrameSplasher.splash = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def start_slow_run(src: Path, out: Path, model: Path) -> subprocess.Popen[bytes]:
+    """The CLI in a child process, 0.1 s per frame; returns once it has created its partial file."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_RUN, "-q", "video", str(src), "-o", str(out),
+                             "--model", str(model), "--overwrite"], env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not [p for p in out.parent.iterdir() if p.name.startswith(".")] and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        time.sleep(0.02)
+    time.sleep(0.3)  # a few frames into the clip
+    return proc
+
+
+def test_sigterm_leaves_no_partial_file(tmp_path: Path, tiny_onnx: Path) -> None:
+    """Issue 16 item 6: SIGTERM is handled like Ctrl-C: exit 130, the partial file removed, the old output kept."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=40)[0], audio=True)
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    (outdir / "out.mp4").write_bytes(b"previous result")
+    proc = start_slow_run(src, outdir / "out.mp4", tiny_onnx)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert "interrupted" in err.decode()
+    assert [p.name for p in outdir.iterdir()] == ["out.mp4"]
+    assert (outdir / "out.mp4").read_bytes() == b"previous result"
+
+
+def test_next_run_removes_partials_of_killed_runs_only(tmp_path: Path, tiny_onnx: Path) -> None:
+    """Issue 16 item 6: kill -9 leaves a partial file; the next run into that folder removes it, and nothing else:
+    not a user's look-alike files, not another command's temporary picture, not a live run's partial."""
+    fcntl = pytest.importorskip("fcntl")
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=40)[0])
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    proc = start_slow_run(src, outdir / "a.mp4", tiny_onnx)
+    proc.kill()
+    proc.communicate(timeout=60)
+    left = [p for p in outdir.iterdir() if p.name.startswith(".")]
+    assert len(left) == 1 and left[0].name.endswith(".part.mp4")  # what the killed run left
+    settle(left[0])  # its orphaned encoder finishes writing it a moment after the kill
+    keep = [outdir / "holiday.part.mp4", outdir / ".holiday.mp4", outdir / ".colorsplash-b.0123abcd.part.png",
+            outdir / ".colorsplash-notes.part.mp4"]
+    live = outdir / ".colorsplash-c.89abcdef.part.mp4"
+    for path in [*keep, live, *left]:
+        path.touch()
+        os.utime(path, (time.time() - 60, time.time() - 60))  # all from before the next run
+    fd = os.open(live, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a run still writing it
+    try:
+        splash_video(src, outdir / "b.mp4", model=tiny_onnx)
+    finally:
+        os.close(fd)
+    names = sorted(p.name for p in outdir.iterdir())
+    assert names == sorted(["b.mp4", live.name, *(p.name for p in keep)])
+
+
+def settle(path: Path, quiet: float = 0.5, limit: float = 20.0) -> None:
+    """Wait until ``path`` has not changed for ``quiet`` seconds."""
+    deadline = time.monotonic() + limit
+    last = path.stat().st_mtime_ns, path.stat().st_size
+    calm_since = time.monotonic()
+    while time.monotonic() - calm_since < quiet and time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = path.stat().st_mtime_ns, path.stat().st_size
+        if now != last:
+            last, calm_since = now, time.monotonic()
+
+
+def test_pixel_limit(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 16 item 9: frames over the pixel limit are refused from the header, before any frame is decoded."""
+    huge = tmp_path / "huge.y4m"  # an 8000x8000 clip's header: refused by default (it would cost ~1.5 GB)
+    huge.write_bytes(b"YUV4MPEG2 W8000 H8000 F12:1 Ip A1:1 C420jpeg\n")
+    code, lines = run_cli([str(huge), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx)], capsys)
+    assert code == 2 and len(lines) == 1 and "8000x8000" in lines[0] and "--max-pixels" in lines[0]
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+    code, lines = run_cli([str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx),
+                           "--max-pixels", str(W * H - 1)], capsys)
+    assert code == 2 and len(lines) == 1 and "pixel limit 6,143" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.y4m", "in.mp4"]
+    code, _ = run_cli([str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx),
+                       "--max-pixels", str(W * H)], capsys)
+    assert code == 0
+
+
+def test_video_ending_early_is_reported(tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 16 item 5: a video stream that stops well before the file ends (here 1 s of pictures in a 3 s file,
+    the same as a cut-off stream that raises no decoding error) is reported, not passed off as complete."""
+    src = tmp_path / "short.mkv"
+    frames = moving_subject(n=10)[0]
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                    "-s", f"{W}x{H}", "-framerate", "10", "-i", "pipe:0", "-f", "lavfi", "-t", "3",
+                    "-i", "sine=sample_rate=22050", "-c:v", "libx264", "-c:a", "aac", str(src)],
+                   input=b"".join(f.tobytes() for f in frames), check=True)
+    result = splash_video(src, tmp_path / "out.mkv", model=tiny_onnx)
+    assert result.damaged and result.decode.errors == 0 and result.frames == 10
+    assert "the video ends after 1.0 s of the file's 3.0 s" in caplog.text
+
+
+def test_variable_frame_rate_follows_timestamps(tmp_path: Path, tiny_onnx: Path) -> None:
+    """Frames are placed by their timestamps: a clip whose second half runs at half the rate (as phones record in
+    low light) comes out at the constant rate with each frame held for its own duration, not squeezed together
+    (which would put the picture ahead of the sound)."""
+    src = tmp_path / "vfr.mkv"
+    n = 30  # frames 0-14 every 0.1 s, then 15-29 every 0.2 s: 4.5 s in all
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
+                    "-s", f"{W}x{H}", "-framerate", "10", "-i", "pipe:0",
+                    "-vf", "setpts='if(lt(N,15),N,15+(N-15)*2)/10/TB'", "-fps_mode", "vfr",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-pix_fmt", "yuv444p",
+                    str(src)], input=b"".join(f.tobytes() for f in marked_frames(n)), check=True)
+    out = tmp_path / "out.mp4"
+    result = splash_video(src, out, model=tiny_onnx)
+    shown = [marker(f) for f in read_frames(probe(out))]
+    assert not result.damaged and len(shown) in (43, 44, 45)  # 4.5 s at 10 fps (the last frame's end is a guess)
+    shown_at = [i if i < 15 else 15 + (i - 15) * 2 for i in shown]  # when each shown frame was recorded, 0.1 s
+    # Within one frame of its own time (ffmpeg rounds to the nearest slot); the end, whose last frame's length
+    # the file does not say, is left out.
+    assert all(abs(at - k) <= 1 for k, at in enumerate(shown_at[:-3])), shown
+    assert sorted(set(shown)) == list(range(n))  # every frame is shown
+
+
+def test_existing_output_needs_overwrite(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file the run did not create is never replaced unless asked (issue 16 item 2, for video too)."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"the user's own file")
+    code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx)], capsys)
+    assert code == 2 and "--overwrite" in lines[-1] and out.read_bytes() == b"the user's own file"
+    code, _ = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx), "--overwrite"], capsys)
+    assert code == 0 and out.read_bytes() != b"the user's own file"

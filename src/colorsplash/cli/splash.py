@@ -13,21 +13,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from colorsplash.cli.common import (
+    add_jobs_argument,
+    add_max_pixels_argument,
+    add_model_argument,
+    add_overwrite_argument,
+)
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.options import MASK_OPTION_NAMES, add_arguments, options_from_namespace
 
 if TYPE_CHECKING:
     from colorsplash.runtime.batch import OutputPlan
-
-
-def _positive_int(value: str) -> int:
-    try:
-        v = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {value}")
-    return v
 
 
 def _common(parser: argparse.ArgumentParser, what: str) -> None:
@@ -40,18 +36,13 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
     existing = parser.add_mutually_exclusive_group()
     existing.add_argument("--skip-existing", action="store_true",
                           help="leave files whose output already exists (resume an interrupted batch)")
-    existing.add_argument("--overwrite", action="store_true",
-                          help="replace existing output files (never an input). Without it or --skip-existing, an "
-                               "existing file is an error line for its input and is left as it is")
-    parser.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="N",
-                        help="photos in flight at once (default: CPU count, at most 4)")
-    parser.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
-                        help=f"refuse pictures larger than this (default {DEFAULT_MAX_PIXELS:,}; guards "
-                             "against decompression bombs). Counted in 8-bit RGB pixels: a picture that costs more "
-                             "memory to decode (16-bit, float, alpha) counts as more; the photos in flight "
-                             "together stay within what one picture at the limit may use")
-    parser.add_argument("--model", type=Path, default=None, metavar="PATH",
-                        help="ONNX model file (default: $COLORSPLASH_MODEL or the bundled pet model)")
+    add_overwrite_argument(existing, "existing output files; without it or --skip-existing, an existing file is "
+                                     "an error line for its input and is left as it is")
+    add_jobs_argument(parser, "photos in flight at once (default: CPU count, at most 4)")
+    add_max_pixels_argument(parser, DEFAULT_MAX_PIXELS, "guards against decompression bombs. Counted in 8-bit RGB "
+                            "pixels: a picture that costs more memory to decode (16-bit, float, alpha) counts as "
+                            "more; the photos in flight together stay within what one picture at the limit may use")
+    add_model_argument(parser)
     parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR|FILE|-",
                         help=f"folder for the {what} (created if needed); with one input, a file whose extension "
                              "(.jpg .png .webp .tif .bmp .gif) picks the format; - for standard output "

@@ -1,17 +1,24 @@
 """``colorsplash video INPUT -o OUTPUT [splash options] [--no-smooth] [--model PATH]``.
 
 Parses arguments and calls :func:`colorsplash.runtime.video.splash_video`; errors reach the user as one line via
-:func:`colorsplash.cli`.
+:func:`colorsplash.cli`. Exit status: 0 done, 1 written from a damaged input (lost frames filled, a warning says so),
+2 error (nothing written), 130 interrupted by Ctrl-C or SIGTERM (nothing written).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from colorsplash.cli.common import add_max_pixels_argument, add_model_argument, add_overwrite_argument
 from colorsplash.runtime.options import add_arguments, options_from_namespace
+from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
 
 log = logging.getLogger(__name__)
 
@@ -19,29 +26,56 @@ log = logging.getLogger(__name__)
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "video", help="colour splash for a video clip (audio kept, alpha smoothed over time)",
-        description="Splash every frame of a clip: same size, frame rate and frame count; the audio track is "
-                    "copied. Output formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4).")
+        description="Splash every frame of a clip: same size, frame rate and timeline; the audio track is "
+                    "copied. Output formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4). A damaged "
+                    "input is written with each lost frame replaced by the previous one (sound kept in sync), "
+                    "with a warning and exit status 1; --strict refuses it instead.")
     parser.add_argument("input", type=Path, metavar="INPUT", help="video file to read (never modified)")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT",
-                        help="video file to write (replaced if it exists; must differ from INPUT)")
-    parser.add_argument("--model", type=Path, default=None, metavar="PATH",
-                        help="ONNX model file (default: $COLORSPLASH_MODEL or the bundled pet model)")
+                        help="video file to write (must differ from INPUT; an existing file needs --overwrite)")
+    add_overwrite_argument(parser, "an existing OUTPUT file")
+    add_model_argument(parser)
     parser.add_argument("--no-smooth", dest="smooth", action="store_false",
                         help="no temporal smoothing: each frame's alpha on its own (flickers more)")
+    add_max_pixels_argument(parser, DEFAULT_MAX_VIDEO_PIXELS, "frame size, DCI 8K by default; guards memory: a video "
+                            "frame costs far more than a photo's pixels")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse a damaged input (decoding errors) instead of filling its lost frames")
     add_arguments(parser)
     parser.set_defaults(func=run)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While active, SIGTERM (``kill``, a service manager stopping us) acts like Ctrl-C: it raises
+    KeyboardInterrupt, so the run stops ffmpeg and removes its partial files. Main thread only (Python delivers
+    signals there); elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `colorsplash --help` stays fast and works without the video extra installed.
     from colorsplash.runtime.video import splash_video
 
-    result = splash_video(args.input, args.output, model=args.model, options=options_from_namespace(args),
-                          smooth=args.smooth, progress=not getattr(args, "quiet", False))
+    with sigterm_as_interrupt():
+        result = splash_video(args.input, args.output, model=args.model, options=options_from_namespace(args),
+                              smooth=args.smooth, progress=not getattr(args, "quiet", False),
+                              max_pixels=args.max_pixels, strict=args.strict, overwrite=args.overwrite)
     log.info("%s: %d frames %dx%d at %s fps%s in %.1f s (%.1f frames/s)", result.output, result.frames,
              result.width, result.height, _fps_text(result.fps), ", audio kept" if result.audio else "",
              result.seconds, result.frames_per_second)
-    return 0
+    return 1 if result.damaged else 0  # the damage itself was logged as a warning by splash_video
 
 
 def _fps_text(fps: Any) -> str:

@@ -32,11 +32,11 @@ def flag(default: Any, help: str, *, flags: Sequence[str] = (), parse: Callable[
     return field(default=default, metadata=meta)
 
 
-def _number(value: str, kind: Callable[[str], Any]) -> Any:
+def _number(value: str, kind: Callable[[str], Any], expected: str) -> Any:
     try:
         v = kind(value)
     except ValueError as err:
-        raise ValueError(f"expected a {'whole ' if kind is int else ''}number, got {value!r}") from err
+        raise ValueError(f"expected {expected}, got {value!r}") from err
     if isinstance(v, float) and not math.isfinite(v):
         raise ValueError(f"expected a finite number, got {value!r}")
     return v
@@ -45,8 +45,10 @@ def _number(value: str, kind: Callable[[str], Any]) -> Any:
 def number_in_range(kind: Callable[[str], Any], ok: Callable[[Any], bool], rule: str) -> Callable[[str], Any]:
     """A parser of ``kind`` (``int`` or ``float``) accepting the finite values where ``ok(value)``; otherwise
     ``ValueError("must be <rule>, got <value>")``."""
+    expected = rule if rule.startswith("a ") else f"a {'whole ' if kind is int else ''}number {rule}"
+
     def parse(value: str) -> Any:
-        v = _number(value, kind)
+        v = _number(value, kind, expected)
         if not ok(v):
             raise ValueError(f"must be {rule}, got {value}")
         return v

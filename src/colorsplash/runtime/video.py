@@ -6,16 +6,22 @@ on that frame (:func:`colorsplash.runtime.alpha.compute_alpha`) -> effect
 (:func:`colorsplash.runtime.effects.apply_effect`).
 Smoothing happens on the probability, before refinement and compositing, so edges still follow each frame.
 
-Frames are RGB (not BGR) uint8 ``HxWx3`` throughout. Memory is bounded by a few frames whatever the clip's length.
+Frames are RGB (not BGR) uint8 ``HxWx3`` throughout. Memory is bounded by a few frames whatever the clip's length,
+and frames larger than a pixel limit are refused before any is decoded.
+
+Frames follow the input's timeline (:class:`~colorsplash.runtime.video_reader.FrameReader`): a frame lost to a
+damaged stretch is replaced by the previous one, so the copied audio stays in sync, and the damage is reported
+(:attr:`VideoResult.damaged`, a warning) or, with ``strict``, refused.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -28,17 +34,22 @@ from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother
 from colorsplash.runtime.video_io import (
+    DEFAULT_MAX_VIDEO_PIXELS,
     Encoder,
     VideoError,
     VideoInfo,
     container_for,
     mux_audio,
     probe,
-    read_frames,
-    temp_path_beside,
+    verify_video,
 )
+from colorsplash.runtime.video_reader import DecodeReport, FrameReader
+from colorsplash.runtime.video_temp import PartialFile, remove_stale_partials
 
-__all__ = ["FrameSplasher", "VideoError", "VideoResult", "check_video_options", "splash_video"]
+__all__ = ["DEFAULT_MAX_VIDEO_PIXELS", "FrameSplasher", "VideoError", "VideoResult", "check_video_options",
+           "splash_video"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,12 @@ class VideoResult:
     audio: bool
     seconds: float
     scene_cuts: int
+    decode: DecodeReport = field(default_factory=DecodeReport)
+
+    @property
+    def damaged(self) -> bool:
+        """The input had decoding errors: the output was written with lost frames filled (see :attr:`decode`)."""
+        return self.decode.damaged
 
     @property
     def frames_per_second(self) -> float:
@@ -106,77 +123,106 @@ def _same_file(a: Path, b: Path) -> bool:
     return False
 
 
-def _unlink(path: Path | None) -> None:
-    if path is not None:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-
-
-def _publish(tmp: Path, out: Path) -> None:
+def _publish(tmp: PartialFile, out: Path) -> None:
     """Give the finished temp file the permissions of a normally created file and move it into place."""
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, out)
+    os.chmod(tmp.path, 0o666 & ~umask)
+    os.replace(tmp.path, out)
+    tmp.release()
 
 
-def _encode(info: VideoInfo, splasher: FrameSplasher, tmp: Path, output: Path, progress: bool) -> int:
-    """Splash every frame of ``info`` into ``tmp`` (video only); returns the frame count."""
+def _encode(reader: FrameReader, splasher: FrameSplasher, tmp: Path, output: Path, progress: bool) -> int:
+    """Splash every frame ``reader`` yields into ``tmp`` (video only); returns the frame count."""
+    info = reader.info
     container = container_for(output)
-    with contextlib.closing(read_frames(info)) as frames:  # closing stops the decoder on errors and Ctrl-C
-        first = next(frames, None)  # a zero-frame clip fails here, before an encoder is started
-        if first is None:
-            raise VideoError(f"{info.path}: the video stream has no frames; nothing to splash")
-        with Encoder(tmp, container, info.width, info.height, info.fps, splasher.options.quality) as encoder, \
-                tqdm(total=info.estimated_frames, unit="frame", desc=info.path.name, disable=not progress,
-                     dynamic_ncols=True) as bar:
-            for frame in itertools.chain([first], frames):
-                encoder.write(splasher.splash(frame))
-                bar.update(1)
-        return encoder.frames
+    frames = iter(reader)
+    first = next(frames, None)  # a zero-frame clip fails here, before an encoder is started
+    if first is None:
+        raise VideoError(f"{info.path}: the video stream has no frames; nothing to splash")
+    with Encoder(tmp, container, info.width, info.height, info.fps, splasher.options.quality) as encoder, \
+            tqdm(total=info.estimated_frames, unit="frame", desc=info.path.name, disable=not progress,
+                 dynamic_ncols=True) as bar:
+        for frame in itertools.chain([first], frames):
+            encoder.write(splasher.splash(frame))
+            bar.update(1)
+    return encoder.frames
+
+
+def damage_message(info: VideoInfo, report: DecodeReport, written: bool) -> str:
+    """One line describing a damaged input: what the decoder said and what was (or was not) done about it."""
+    said = (f"{info.path}: damaged video: {report.errors} decoding errors (last: {report.last_error})"
+            if report.errors else f"{info.path}: damaged video")
+    short = (f"; the video ends after {report.seconds:.1f} s of the file's {report.file_seconds:.1f} s (cut off, "
+             "or the sound runs longer)" if report.cut_short else "")
+    if not written:
+        lost = f"; {report.filled} of {report.frames} frames missing" if report.filled else ""
+        return f"{said}{lost}{short}; nothing written (--strict)"
+    if report.filled:
+        return (f"{said}; {report.filled} of {report.frames} frames were missing and were replaced by the previous "
+                f"frame, so the sound stays in sync{short}")
+    return f"{said}{short}" if short else f"{said}; damaged frames kept as the decoder could conceal them"
 
 
 def splash_video(input: str | Path, output: str | Path, model: Model | str | Path | None = None,
                  options: SplashOptions | None = None, smooth: bool | SmoothingConfig = True,
-                 progress: bool = False) -> VideoResult:
-    """Splash a whole clip into ``output`` (same size, frame rate and frame count; audio copied).
+                 progress: bool = False, max_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS,
+                 strict: bool = False, overwrite: bool = False) -> VideoResult:
+    """Splash a whole clip into ``output`` (same size and frame rate, the input's timeline; audio copied).
 
     Args:
         input: any video ffmpeg decodes.
         output: ``.mp4``/``.m4v``/``.mov``/``.mkv`` (H.264), ``.webm`` (VP9) or ``.avi`` (MPEG-4); written to a
-            temporary file beside it and renamed when complete (an interrupted run leaves nothing behind).
+            hidden temporary file beside it, re-opened, and renamed when complete (an interrupted run leaves
+            nothing behind; partial files of killed runs in that folder are removed).
         model: a loaded model, a path to an ONNX file, or ``None`` for the default model.
         options: the splash options (``transparent`` and ``on_empty=skip`` are refused for video).
         smooth: temporal smoothing on (default), off, or a :class:`SmoothingConfig`.
         progress: show a progress bar (frames done, rate, ETA) on stderr.
+        max_pixels: refuse clips whose frames have more pixels (``None``: no limit).
+        strict: refuse a damaged input (decoding errors) instead of writing it with the lost frames filled.
+        overwrite: replace an existing ``output`` (never the input); without it an existing file is an error.
+
+    Returns:
+        what was written; ``result.damaged`` (also logged as a warning) when the input had decoding errors.
 
     Raises:
-        VideoError: unreadable input, no frames, unsupported codec or output extension, unwritable folder.
-        ValueError: output is the input, or options a video cannot honour.
+        VideoError: unreadable input, no frames, frames over ``max_pixels``, unsupported codec or output
+            extension, unwritable folder, a damaged input with ``strict``.
+        ValueError: output is the input or exists (without ``overwrite``), or options a video cannot honour.
     """
+    started = time.time()
     src, out = Path(input), Path(output)
     options = options or SplashOptions()
     if _same_file(src, out):
         raise ValueError(f"{out}: output is the input file; choose another -o (the input is never overwritten)")
+    if out.exists() and not overwrite:
+        raise ValueError(f"{out}: already exists; pass --overwrite to replace it, or choose another -o")
     container_for(out)
     check_video_options(options)
-    info = probe(src)
+    info = probe(src, max_pixels)
     loaded = model if isinstance(model, Model) else load_model(model)
     config = smooth if isinstance(smooth, SmoothingConfig) else SmoothingConfig() if smooth else NO_SMOOTHING
     splasher = FrameSplasher(loaded, options, config)
+    remove_stale_partials(out.parent, started)
     start = time.perf_counter()
-    tmp_video = temp_path_beside(out)
-    tmp_final: Path | None = None
+    temps: list[PartialFile] = []
     try:
-        n = _encode(info, splasher, tmp_video, out, progress)
+        temps.append(PartialFile(out))
+        with contextlib.closing(FrameReader(info)) as reader:  # closing stops the decoder on errors and Ctrl-C
+            n = _encode(reader, splasher, temps[0].path, out, progress)
+        report = reader.report
+        if report.damaged and strict:
+            raise VideoError(damage_message(info, report, written=False))
         if info.has_audio:
-            tmp_final = temp_path_beside(out)
-            mux_audio(tmp_video, src, tmp_final, container_for(out))
-            _publish(tmp_final, out)
-        else:
-            _publish(tmp_video, out)
+            temps.append(PartialFile(out))
+            mux_audio(temps[0].path, src, temps[1].path, container_for(out))
+        verify_video(temps[-1].path, out)
+        _publish(temps[-1], out)
     finally:
-        _unlink(tmp_video)
-        _unlink(tmp_final)
+        for tmp in temps:
+            tmp.discard()  # the published one was renamed away: only its lock is left to drop
+    if report.damaged:
+        log.warning("%s; written to %s", damage_message(info, report, written=True), out)
     return VideoResult(src, out, n, info.width, info.height, info.fps, info.has_audio,
-                       time.perf_counter() - start, splasher.smoother.cuts)
+                       time.perf_counter() - start, splasher.smoother.cuts, report)

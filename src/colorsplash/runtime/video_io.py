@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import re
 import subprocess
 import tempfile
@@ -23,6 +22,11 @@ from typing import IO
 import numpy as np
 
 log = logging.getLogger(__name__)
+
+# Largest frame ``video`` accepts by default: DCI 8K (8192x4320), the largest common delivery format. A video frame
+# costs far more working memory than a photo pixel for pixel (decoder and encoder frame queues, x264 look-ahead):
+# an 8000x8000 clip took 1.5 GB, so the photo limit (photo_io.DEFAULT_MAX_PIXELS, 100 MP) would be no guard here.
+DEFAULT_MAX_VIDEO_PIXELS = 8192 * 4320
 
 INSTALL_HINT = "install the video extra: pip install 'colorsplash[video]' (or pip install imageio-ffmpeg)"
 
@@ -83,6 +87,7 @@ class VideoInfo:
         return n if n > 0 else None
 
 
+_SIZE_RE = re.compile(r"[ ,](\d+)x(\d+)[ ,\[]")
 _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\S+?)[\s,]")
 
 
@@ -120,6 +125,32 @@ def _classify_header(path: Path, text: str) -> tuple[str, str | None]:
     return video, audio
 
 
+def _header_size(text: str) -> tuple[int, int] | None:
+    """(width, height) of the first video stream that is not a cover picture, from ffmpeg's header text."""
+    for line in text.splitlines():
+        m = _STREAM_RE.match(line)
+        if m and m.group(1) == "Video" and "(attached pic)" not in line:
+            size = _SIZE_RE.search(line)
+            return (int(size.group(1)), int(size.group(2))) if size else None
+    return None
+
+
+def check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -> None:
+    """Raise :class:`VideoError` when a ``width x height`` frame is over ``max_pixels`` (``None``: no limit)."""
+    if max_pixels is not None and width * height > max_pixels:
+        raise VideoError(f"{path}: {width}x{height} frames are more than the video pixel limit {max_pixels:,}; "
+                         "raise it with --max-pixels if you trust the file")
+
+
+def verify_video(path: Path, output: Path) -> None:
+    """Re-open the header of a clip just written to ``path`` (a temporary name of ``output``); raise
+    :class:`VideoError` naming ``output`` unless it holds a video stream ffmpeg can read."""
+    try:
+        _classify_header(path, _header(path))
+    except VideoError as err:
+        raise VideoError(f"{output}: the written video does not read back ({err}); nothing was replaced") from err
+
+
 def _exact_fps(fps: float) -> Fraction:
     """29.97 -> 30000/1001 (NTSC rates are printed rounded), 25.0 -> 25; 0 means unknown."""
     if fps <= 0:
@@ -150,18 +181,27 @@ def _open_reader(path: Path) -> Generator[bytes | dict, None, None]:
     return imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=["-fps_mode", "passthrough", "-an"])
 
 
-def probe(path: str | Path) -> VideoInfo:
+def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     """Describe a clip without decoding its frames.
 
+    Args:
+        path: the clip.
+        max_pixels: refuse frames larger than this (checked on the header, before any frame is decoded);
+            ``None``: no limit.
+
     Raises:
-        VideoError: missing file, not a video, no video stream, unsupported codec.
+        VideoError: missing file, not a video, no video stream, unsupported codec, frames over ``max_pixels``.
     """
     p = Path(path)
     if not p.is_file():
         raise VideoError(f"{p}: no such file")
     if p.stat().st_size == 0:
         raise VideoError(f"{p}: file is empty (0 bytes)")
-    codec, audio = _classify_header(p, _header(p))
+    header = _header(p)
+    codec, audio = _classify_header(p, header)
+    size = _header_size(header)
+    if size is not None:
+        check_pixels(p, *size, max_pixels)
     reader = _open_reader(p)
     try:
         meta = next(reader)
@@ -171,6 +211,7 @@ def probe(path: str | Path) -> VideoInfo:
         reader.close()
     assert isinstance(meta, dict)
     width, height = meta["size"]
+    check_pixels(p, int(width), int(height), max_pixels)  # also when the header gave no size
     fps = _exact_fps(float(meta.get("fps") or 0.0))
     if fps == 0:
         log.warning("%s: frame rate unknown; writing at 25 fps", p)
@@ -184,22 +225,12 @@ def _last_line(text: str) -> str:
 
 
 def read_frames(info: VideoInfo) -> Generator[np.ndarray, None, None]:
-    """Yield the clip's frames in order as RGB uint8 ``HxWx3`` (read-only views; copy to modify).
+    """Yield the clip's frames in order as RGB uint8 ``HxWx3``; see
+    :class:`colorsplash.runtime.video_reader.FrameReader` (timing, damaged input, errors)."""
+    from colorsplash.runtime.video_reader import FrameReader  # a separate module keeps each file short
 
-    Raises:
-        VideoError: the decoder failed part-way (truncated or corrupt file).
-    """
-    reader = _open_reader(info.path)
-    try:
-        next(reader)
-        for raw in reader:
-            assert isinstance(raw, bytes)
-            yield np.frombuffer(raw, dtype=np.uint8).reshape(info.height, info.width, 3)
-    except (OSError, RuntimeError) as err:
-        raise VideoError(f"{info.path}: decoding failed ({_last_line(str(err))}); the file may be "
-                         "truncated or corrupt") from err
-    finally:
-        reader.close()
+    with contextlib.closing(FrameReader(info)) as reader:
+        yield from reader
 
 
 def container_for(path: Path) -> Container:
@@ -227,20 +258,6 @@ def _pix_fmt(codec: str, width: int, height: int) -> str:
     if codec == "libx264" and (width % 2 or height % 2):
         return "yuv444p"
     return "yuv420p"
-
-
-def temp_path_beside(path: Path) -> Path:
-    """Create an empty hidden temporary file in ``path``'s folder (same file system, so ``os.replace`` is
-    atomic) and return its name; raises :class:`VideoError` when the folder is not writable."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise VideoError(f"{path}: output folder {folder} does not exist; create it first")
-    try:
-        fd, name = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}.", suffix=f".part{path.suffix}")
-    except OSError as err:
-        raise VideoError(f"{path}: cannot write to folder {folder} ({err.strerror}); choose another -o") from err
-    os.close(fd)
-    return Path(name)
 
 
 def _faststart(container: Container) -> list[str]:

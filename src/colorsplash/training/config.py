@@ -65,7 +65,10 @@ class TrainConfig:
     num_workers: int = flag(0, "data loader worker processes (0: load in the training process)",
                             flags=("-j", "--jobs"), parse=non_negative_int)
     skip_bad: bool = flag(False, "skip unreadable or mismatched image/mask pairs with a warning")
-    bf16: bool = flag(True, "bfloat16 autocast (fast where the CPU has native bf16)")
+    bf16: bool | None = flag(None, "bfloat16 autocast; unset: on where the hardware computes bfloat16 natively (a CUDA "
+                             "GPU with bf16, a CPU with AVX512-BF16/AMX/Arm BF16), float32 elsewhere, where emulated "
+                             "bfloat16 is many times slower (19x on an AVX2-only CPU); the choice is logged and saved "
+                             "in config.json", default_text="auto")
     channels_last: bool = flag(True, "channels-last memory layout (faster convolutions on CPU)")
     preset: str | None = None  # a named recipe; the CLI's --preset (choices come from training.recipes)
     init_from: str | None = flag(None, "start from this checkpoint's weights (fine-tuning; fresh optimiser)",

@@ -34,7 +34,9 @@ from colorsplash.training.steps import (
     Dist,
     RunState,
     TrainData,
+    choose_bf16,
     make_loader,
+    onecycle_schedule,
     predict_batches,
     prepare_data,
     seed_everything,
@@ -67,6 +69,10 @@ class Trainer:
         self.device = torch.device(f"cuda:{self.d.rank % max(torch.cuda.device_count(), 1)}"
                                    if torch.cuda.is_available() else "cpu")
         self.show_progress = show_progress and self.d.main
+        bf16, why = choose_bf16(tcfg)
+        self.precision = {"autocast": "bfloat16" if bf16 else "float32", "reason": why}
+        if self.d.main:
+            log.info("precision: %s (%s)", "bfloat16 autocast" if bf16 else "float32", why)
         self.data: TrainData = prepare_data(tcfg, mcfg, self.show_progress)
         self.model = self._build(resume_payload)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
@@ -79,9 +85,7 @@ class Trainer:
     def _schedule(self) -> torch.optim.lr_scheduler.LRScheduler:
         if self.cfg.lr_schedule == "constant":
             return torch.optim.lr_scheduler.LambdaLR(self.opt, lambda step: 1.0)
-        total = total_steps(self.cfg, len(self.data.train), self.d.world)
-        return torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=self.cfg.lr, total_steps=total + 1,
-                                                   pct_start=0.1)
+        return onecycle_schedule(self.opt, self.cfg.lr, total_steps(self.cfg, len(self.data.train), self.d.world))
 
     def _resume_payload(self) -> dict[str, Any]:
         last = self.run / "last.pt"
@@ -115,6 +119,7 @@ class Trainer:
 
     def _final_config(self, metrics: dict[str, Any]) -> ModelConfig:
         training = {"data": list(self.cfg.data), "preset": self.cfg.preset, "train_config": self.cfg.to_dict(),
+                    "autocast": self.precision["autocast"],
                     **{k: v for k, v in self.data.summary.items() if k != "val_names"}, "metrics": metrics}
         return dataclasses.replace(self.mcfg, training=training)
 
@@ -184,7 +189,8 @@ class Trainer:
     def _write_run_files(self) -> None:
         self.run.mkdir(parents=True, exist_ok=True)
         write_json(self.run / "config.json", {"model": self.mcfg.to_dict(), "train": self.cfg.to_dict(),
-                                              "data": self.data.summary, "world_size": self.d.world})
+                                              "data": self.data.summary, "world_size": self.d.world,
+                                              "precision": self.precision})
         plots.save_overview(self.data.train, self.run / "overview.png")
 
     def fit(self) -> RunState:
