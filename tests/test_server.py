@@ -24,9 +24,11 @@ from colorsplash.cli import serve as cli_serve
 from colorsplash.runtime.onnx_model import Model, ModelLoadError  # noqa: E402
 from colorsplash.runtime.options import OPTION_FIELDS  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
+from colorsplash.server import work  # noqa: E402
 
 MAX_UPLOAD = 300_000
 MAX_PIXELS = 100_000
+BASE = "http://127.0.0.1:8000"  # a Host the server answers (TestClient's default, testserver, is not)
 
 
 def encode(image: np.ndarray, fmt: str = "JPEG", **kw: object) -> bytes:
@@ -56,7 +58,7 @@ def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def client(tiny_onnx: Path) -> Iterator[TestClient]:
     app = server.create_app(tiny_onnx, max_upload_bytes=MAX_UPLOAD, max_pixels=MAX_PIXELS)
-    with TestClient(app) as c:
+    with TestClient(app, base_url=BASE) as c:
         yield c
 
 
@@ -158,7 +160,7 @@ def test_health_names_the_model(client: TestClient) -> None:
     assert body["status"] == "ok"
     assert body["model"]["name"] == "tiny-test" and body["model"]["input_size"] == 64
     assert body["model"]["file"] == "tiny.onnx"  # the file name only, not the server's paths
-    assert body["limits"] == {"max_upload_bytes": MAX_UPLOAD, "max_pixels": MAX_PIXELS}
+    assert body["limits"]["max_upload_bytes"] == MAX_UPLOAD and body["limits"]["max_pixels"] == MAX_PIXELS
     assert body["options"]["effect"] == "grey"
 
 
@@ -166,7 +168,7 @@ def test_model_is_loaded_once_and_shared(tiny_onnx: Path, monkeypatch: pytest.Mo
     calls: list[object] = []
     real = server.load_model
     monkeypatch.setattr(server, "load_model", lambda p: calls.append(p) or real(p))
-    with TestClient(server.create_app(tiny_onnx)) as c:
+    with TestClient(server.create_app(tiny_onnx), base_url=BASE) as c:
         png = encode(make_blob_image(40, 40)[0], "PNG")
         assert all(c.post("/api/splash", content=png).status_code == 200 for _ in range(3))
     assert calls == [tiny_onnx]
@@ -183,7 +185,7 @@ def test_model_runs_do_not_block_the_event_loop(tiny_onnx: Path, monkeypatch: py
 
     async def scenario() -> tuple[float, float]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
             start = time.perf_counter()
             splash = asyncio.create_task(c.post("/api/splash", content=png))
             await asyncio.sleep(0.2)  # the splash is now inside the model
@@ -259,8 +261,8 @@ def test_500_is_json_without_internals(tiny_onnx: Path, monkeypatch: pytest.Monk
     def broken(*args: object, **kwargs: object) -> np.ndarray:
         raise KeyError("secret internal detail")
 
-    monkeypatch.setattr(server, "splash", broken)
-    with TestClient(server.create_app(tiny_onnx), raise_server_exceptions=False) as c:
+    monkeypatch.setattr(work, "apply_effect", broken)
+    with TestClient(server.create_app(tiny_onnx), base_url=BASE, raise_server_exceptions=False) as c:
         resp = c.post("/api/splash", content=encode(make_blob_image(40, 40)[0]))
     body = assert_json_error(resp, 500, "internal error")
     assert "secret" not in body["error"]
