@@ -16,7 +16,6 @@ import re
 import socket
 import threading
 import time
-from functools import partial
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -349,7 +348,6 @@ ATTACK_FORM = """<!doctype html><title>evil form</title>
 @contextmanager
 def attacker_site(target: str) -> Iterator[str]:
     """Another web site on another port of this computer, serving pages that post to ``target``."""
-    root = Path(__file__).parent  # placeholder; the handler below serves only the two pages
     pages = {"/fetch.html": ATTACK_FETCH.format(png=base64.b64encode(tiny_png()).decode(), target=target),
              "/form.html": ATTACK_FORM.format(target=target)}
 
@@ -365,8 +363,7 @@ def attacker_site(target: str) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    del root
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler))
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
     try:

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,8 +28,7 @@ from colorsplash.cli import serve as cli_serve
 from colorsplash.runtime.onnx_model import Model, ModelLoadError  # noqa: E402
 from colorsplash.runtime.options import OPTION_FIELDS  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
-from colorsplash.server import guard, limits  # noqa: E402
-from colorsplash.server import work  # noqa: E402
+from colorsplash.server import guard, limits, work  # noqa: E402
 
 MAX_UPLOAD = 300_000
 MAX_PIXELS = 100_000
@@ -499,15 +499,15 @@ def _aborted_upload_scope(path: str = "/api/splash") -> dict[str, object]:
 
 def test_aborted_upload_is_one_log_line(tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
     app = server.create_app(tiny_onnx)
-    messages = [{"type": "http.request", "more_body": True,
-                 "body": b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n' + b"x" * 5000},
+    head = b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+    messages = [{"type": "http.request", "more_body": True, "body": head + b"x" * 5000},
                 {"type": "http.disconnect"}]
     sent: list[dict[str, object]] = []
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> Any:
         return messages.pop(0) if messages else {"type": "http.disconnect"}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: Any) -> None:
         sent.append(message)
 
     async def scenario() -> None:
