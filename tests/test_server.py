@@ -486,6 +486,32 @@ def test_large_photos_cannot_pile_up_and_small_ones_stay_fast(tiny_onnx: Path,
             assert int(r.headers["retry-after"]) > 0
 
 
+def test_photo_over_the_pixel_limit_is_refused_without_waiting_for_the_budget(
+        tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow(self: Model, image: np.ndarray) -> np.ndarray:
+        time.sleep(1.5)
+        return np.full((64, 64), 0.9, np.float32)
+
+    monkeypatch.setattr(Model, "predict_lowres", slow)
+    app = server.create_app(tiny_onnx, max_pixels=MAX_PIXELS, max_upload_bytes=MAX_UPLOAD)
+    large = encode(np.full((300, 330, 3), 90, np.uint8), "PNG")  # takes the whole budget for 1.5 s
+    over = encode(np.zeros((400, 400, 3), np.uint8), "PNG")  # 160,000 pixels: over the limit
+
+    async def scenario() -> tuple[httpx.Response, float]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE, timeout=60) as c:
+            busy = asyncio.create_task(c.post("/api/splash", content=large))
+            await asyncio.sleep(0.3)
+            start = time.perf_counter()
+            resp = await c.post("/api/splash", content=over)
+            elapsed = time.perf_counter() - start
+            assert (await busy).status_code == 200
+            return resp, elapsed
+
+    resp, elapsed = asyncio.run(scenario())
+    assert_json_error(resp, 413, "pixel limit")
+    assert elapsed < 0.8, elapsed
+
+
 # ------------------------------------------------------------------------------ aborted uploads (issue 16, 11)
 
 def _aborted_upload_scope(path: str = "/api/splash") -> dict[str, object]:

@@ -40,6 +40,7 @@ from colorsplash.server.work import (
     Result,
     Upload,
     Worker,
+    check_pixel_count,
     make_mask,
     make_splash,
     parse_fields,
@@ -100,6 +101,7 @@ class _Jobs:
 
     async def run(self, upload: Upload, func: Any, *args: Any) -> Result:
         pixels = await self.worker.run_light(photo_pixels, upload.data)
+        check_pixel_count(pixels, self.max_pixels)  # refused at once, not after waiting for the budget
         async with self.budget.reserve(estimate_bytes(pixels, len(upload.data))):
             result: Result = await self.worker.run(func, *args)
             return result

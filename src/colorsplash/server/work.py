@@ -120,7 +120,11 @@ def check_pixels(data: bytes, max_pixels: int) -> None:
     Raises:
         PixelLimitError: more than ``max_pixels`` pixels (413). Unreadable data passes: decoding reports it.
     """
-    pixels = photo_pixels(data)
+    check_pixel_count(photo_pixels(data), max_pixels)
+
+
+def check_pixel_count(pixels: int | None, max_pixels: int) -> None:
+    """:func:`check_pixels` for a count already read from the header (``None``: unreadable, passes)."""
     if pixels is not None and pixels > max_pixels:
         raise PixelLimitError(f"the photo has {pixels:,} pixels, more than this server's pixel limit "
                               f"{max_pixels:,}; send a smaller photo or start the server with a larger --max-pixels")
