@@ -565,7 +565,10 @@ def test_aborted_upload_on_a_live_server_is_one_log_line(tiny_onnx: Path, caplog
                           b"Content-Type: multipart/form-data; boundary=xyz\r\n\r\n--xyz\r\nContent-Disposition: "
                           b'form-data; name="file"; filename="a.jpg"\r\n\r\n' + b"x" * 3000)
                 time.sleep(0.2)
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while sum(r.levelno >= logging.WARNING for r in caplog.records) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)  # and nothing more comes
         srv.should_exit = True
         thread.join(timeout=10)
     sock.close()
