@@ -3,12 +3,17 @@ p50/p95 latency and errors.
 
 Loopback only and bounded (at most 64 clients, 600 seconds, one request in flight per client). Without
 ``--url`` it starts its own server (``python -m colorsplash serve`` on a free 127.0.0.1 port, in a separate
-process so client and server do not share one interpreter) and stops it afterwards.
+process so client and server do not share one interpreter), reports its peak memory (``VmHWM``) and stops it.
+
+``--large-clients N`` adds N clients that keep sending a large PNG (``--large-size``, default 7000x7000): the
+memory-bomb scenario of issue 16. Their answers (200, or 503 "busy" whose ``Retry-After`` they honour for at most
+a second) are reported apart; the normal clients' latency shows whether large photos slow ordinary ones down.
 
 Usage::
 
     python bench/serve_load.py [--model M.onnx | --url http://127.0.0.1:8000] [--clients 8] [--seconds 20]
         [--image photo.jpg | --size 1024x768] [--endpoint splash|mask] [--query effect=blur] [--json out.json]
+        [--large-clients 10 --large-size 7000x7000]
 """
 
 from __future__ import annotations
@@ -87,6 +92,30 @@ def synthetic_photo(width: int, height: int) -> bytes:
     return buf.getvalue()
 
 
+def large_png(width: int, height: int) -> bytes:
+    """A smooth synthetic PNG of ``width x height`` (a few MB: the pixel count, not the file size, is the cost)."""
+    x = np.linspace(0, 255, width, dtype=np.float32).astype(np.uint8)
+    y = np.linspace(0, 255, height, dtype=np.float32).astype(np.uint8)
+    image = np.empty((height, width, 3), np.uint8)
+    image[..., 0] = x[None, :]
+    image[..., 1] = y[:, None]
+    image[..., 2] = 90
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The process's peak resident memory (``VmHWM``) in MB, or ``None`` where /proc does not tell."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def require_loopback(url: str) -> None:
     host = urlsplit(url).hostname or ""
     try:
@@ -104,8 +133,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_server(model: str | None, startup_s: float = 120.0) -> Iterator[str]:
-    """Run ``colorsplash serve`` on a free loopback port until the block ends; yields its base URL."""
+def local_server(model: str | None, startup_s: float = 120.0) -> Iterator[tuple[str, int]]:
+    """Run ``colorsplash serve`` on a free loopback port until the block ends; yields its base URL and pid."""
     port = free_port()
     cmd = [sys.executable, "-m", "colorsplash", "-q", "serve", "--host", "127.0.0.1", "--port", str(port)]
     if model:
@@ -125,7 +154,7 @@ def local_server(model: str | None, startup_s: float = 120.0) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise SystemExit(f"error: the server did not answer within {startup_s:.0f} s")
             time.sleep(0.25)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         try:
@@ -134,10 +163,33 @@ def local_server(model: str | None, startup_s: float = 120.0) -> Iterator[str]:
             proc.kill()
 
 
-async def run_load(url: str, photo: bytes, clients: int, seconds: float) -> LoadResult:
-    """``clients`` loops, each posting ``photo`` and waiting for the answer, until ``seconds`` have passed."""
+async def large_client(client: httpx.AsyncClient, url: str, photo: bytes, deadline: float,
+                       result: LoadResult) -> None:
+    """Keeps posting a large photo; a 503 is counted as ``busy`` and retried after ``Retry-After`` (at most 1 s)."""
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        try:
+            resp = await client.post(url, content=photo)
+        except httpx.HTTPError as err:
+            result.errors[type(err).__name__] += 1
+            continue
+        if resp.status_code == 200:
+            result.latencies.append(time.perf_counter() - start)
+        elif resp.status_code == 503:
+            result.errors["busy (503)"] += 1
+            await asyncio.sleep(min(1.0, float(resp.headers.get("retry-after", "1"))))
+        else:
+            result.errors[f"HTTP {resp.status_code}"] += 1
+
+
+async def run_load(url: str, photo: bytes, clients: int, seconds: float, large: bytes | None = None,
+                   large_clients: int = 0) -> tuple[LoadResult, LoadResult]:
+    """``clients`` loops, each posting ``photo`` and waiting for the answer, until ``seconds`` have passed, beside
+    ``large_clients`` loops posting ``large``. Returns (normal clients' result, large clients' result)."""
     result = LoadResult(clients, seconds)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    large_result = LoadResult(large_clients, seconds)
+    limits = httpx.Limits(max_connections=clients + large_clients,
+                          max_keepalive_connections=clients + large_clients)
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=limits) as client:
         warm = await client.post(url, content=photo)  # the first request pays for lazy set-up; not counted
         if warm.status_code != 200:
@@ -158,9 +210,11 @@ async def run_load(url: str, photo: bytes, clients: int, seconds: float) -> Load
                     result.errors[f"HTTP {resp.status_code}"] += 1
 
         started = time.perf_counter()
-        await asyncio.gather(*(one_client() for _ in range(clients)))
-        result.seconds = time.perf_counter() - started  # includes the last requests' tails
-    return result
+        bombs = [large_client(client, url, large, deadline, large_result) for _ in range(large_clients)] \
+            if large else []
+        await asyncio.gather(*(one_client() for _ in range(clients)), *bombs)
+        result.seconds = large_result.seconds = time.perf_counter() - started  # includes the last tails
+    return result, large_result
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -175,9 +229,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--endpoint", choices=("splash", "mask"), default="splash")
     p.add_argument("--query", default="", help="options as a query string, e.g. effect=blur&feather=3")
     p.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    p.add_argument("--large-clients", type=int, default=0, help="clients sending a large PNG at the same time")
+    p.add_argument("--large-size", default="7000x7000", help="size WxH of that PNG (default 7000x7000)")
     args = p.parse_args(argv)
-    if not 1 <= args.clients <= MAX_CLIENTS or not 0 < args.seconds <= MAX_SECONDS:
-        p.error(f"--clients must be 1..{MAX_CLIENTS} and --seconds in (0, {MAX_SECONDS:.0f}]")
+    if not 1 <= args.clients + args.large_clients <= MAX_CLIENTS or not 0 < args.seconds <= MAX_SECONDS:
+        p.error(f"--clients plus --large-clients must be 1..{MAX_CLIENTS} and --seconds in (0, {MAX_SECONDS:.0f}]")
     return args
 
 
@@ -192,24 +248,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         photo, what = (real, f"Oxford pet photo resized to {w}x{h}, JPEG") if real else \
             (synthetic_photo(w, h), f"synthetic {w}x{h} JPEG")
     path = f"/api/{args.endpoint}" + (f"?{args.query}" if args.query else "")
+    large = None
+    if args.large_clients:
+        lw, lh = (int(v) for v in args.large_size.lower().split("x"))
+        large = large_png(lw, lh)
 
-    def go(base: str) -> LoadResult:
+    def go(base: str) -> tuple[LoadResult, LoadResult]:
         require_loopback(base)
-        return asyncio.run(run_load(base.rstrip("/") + path, photo, args.clients, args.seconds))
+        return asyncio.run(run_load(base.rstrip("/") + path, photo, args.clients, args.seconds, large,
+                                    args.large_clients))
 
+    peak = None
     if args.url:
-        result = go(args.url)
+        result, large_result = go(args.url)
     else:
-        with local_server(args.model) as base:
-            result = go(base)
+        with local_server(args.model) as (base, pid):
+            result, large_result = go(base)
+            peak = peak_rss_mb(pid)
     summary = result.summary()
     print(f"POST {path}  photo: {what}  clients: {args.clients}  cpus: {os.cpu_count()}")
     print(f"requests: {summary['requests']} in {summary['seconds']} s  ->  {summary['requests_per_s']} requests/s")
     print(f"latency: p50 {summary['p50_ms']} ms  p95 {summary['p95_ms']} ms  max {summary['max_ms']} ms")
     print(f"errors: {summary['errors']} {summary['errors_by_kind'] or ''}".rstrip())
+    figures: dict[str, object] = {"path": path, "photo": what, "cpus": os.cpu_count(), **summary}
+    if large is not None:
+        big = large_result.summary()
+        print(f"large clients: {args.large_clients} x {args.large_size} PNG ({len(large) / 1e6:.1f} MB): "
+              f"{big['requests']} done (p50 {big['p50_ms']} ms), answers {big['errors_by_kind'] or 'all 200'}")
+        figures["large"] = {"size": args.large_size, **big}
+    if peak is not None:
+        print(f"server peak memory (VmHWM): {peak:.0f} MB")
+        figures["server_peak_mb"] = round(peak)
     if args.json:
         tmp = args.json.with_name(args.json.name + ".tmp")
-        tmp.write_text(json.dumps({"path": path, "photo": what, "cpus": os.cpu_count(), **summary}, indent=2))
+        tmp.write_text(json.dumps(figures, indent=2))
         os.replace(tmp, args.json)  # atomic: no half-written file if interrupted
     return 1 if summary["errors"] else 0
 

@@ -153,7 +153,8 @@ def http(tiny_onnx: Path) -> Iterator[Any]:
 
     from colorsplash.server import app as server
 
-    with TestClient(server.create_app(tiny_onnx), raise_server_exceptions=False) as client:
+    app = server.create_app(tiny_onnx)
+    with TestClient(app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False) as client:
         yield client
 
 

@@ -1,14 +1,16 @@
 """The web page in a real browser: Debian's Chromium, headless, driven by Playwright, against a live server.
 
 Needs ``apt-get install -y chromium`` (not ``playwright install``). Skips, saying why, only when Chromium or
-Playwright is missing. The README's screenshots come from :func:`test_readme_screenshots`::
-
-    COLORSPLASH_SCREENSHOT_DIR=docs/img python -m pytest tests/test_browser.py -k readme   # bundled model
+Playwright is missing (CI installs both, so there they always run). The README's screenshots are made by
+``scripts/readme_screenshots.py``, not by a test.
 """
 
 from __future__ import annotations
 
-import os
+import base64
+import http.server
+import io
+import re
 import socket
 import threading
 import time
@@ -17,15 +19,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import make_blob_image
 from PIL import Image
 
+from colorsplash.runtime.onnx_model import Model
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
+REBIND_HOST = "evil.example"  # resolves to 127.0.0.1 in this browser: a DNS-rebinding attacker's name
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  f"--host-resolver-rules=MAP {REBIND_HOST} 127.0.0.1"]
 TIMEOUT_MS = 60_000  # generous: CI machines may be busy
 
 
@@ -141,7 +148,7 @@ def test_page_splash_controls_point_download(browser: Any, base_url: str, photo:
         page.click("#download")
     saved = tmp_path / info.value.suggested_filename
     info.value.save_as(saved)
-    assert saved.name == "blob cat-splash.jpg"
+    assert saved.name == "blob cat.splash.jpg"  # named as the CLI names its output
     assert Image.open(saved).size == (1800, 1350)
 
     shot = tmp_path / "serve.png"
@@ -161,6 +168,8 @@ def test_page_fits_a_phone_and_reports_errors(browser: Any, base_url: str, photo
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
     boxes = [page.locator(sel).bounding_box() for sel in ("#original", "#result", "#download")]
     assert all(b is not None and b["x"] >= 0 and b["x"] + b["width"] <= 390 + 0.5 for b in boxes), boxes
+    assert "tap the subject" in page.inner_text("#point-hint")  # touch screens: "tap", not "click"
+    assert not page.is_visible("#point-keys")
     shot = tmp_path / "serve-phone.png"
     page.screenshot(path=str(shot), full_page=True)
     assert not problems, problems
@@ -176,26 +185,228 @@ def test_page_fits_a_phone_and_reports_errors(browser: Any, base_url: str, photo
 
 
 
-@pytest.mark.skipif(not os.environ.get("COLORSPLASH_SCREENSHOT_DIR"),
-                    reason="makes the README screenshots only when COLORSPLASH_SCREENSHOT_DIR is set")
-def test_readme_screenshots(browser: Any) -> None:
-    """serve.png (laptop) and serve-phone.png (phone) of the example photo with the default model."""
-    from colorsplash.runtime.onnx_model import default_model_path, load_model
+def splash_requests(page: Any) -> list[str]:
+    """Query strings of the page's /api/splash requests, recorded from now on."""
+    seen: list[str] = []
+    page.on("request", lambda r: seen.append(r.url.split("?", 1)[-1]) if "/api/splash" in r.url else None)
+    return seen
 
-    model = default_model_path()
-    if not model.is_file():
-        pytest.skip(f"no model at {model}; set COLORSPLASH_MODEL")
-    out_dir = Path(os.environ["COLORSPLASH_SCREENSHOT_DIR"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    photo = Path(__file__).resolve().parents[1] / "examples" / "chelsea.jpg"
-    views = {"serve.png": {"viewport": {"width": 1280, "height": 800}},
-             "serve-phone.png": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-                                 "is_mobile": True, "has_touch": True}}
-    with live_server(model) as url:
-        for name, context in views.items():
-            ctx, page, _, problems = open_page(browser, url, load_model(model).config.name, **context)
-            page.set_input_files("#file", str(photo))
-            wait_for_result_after(page, 0)
-            page.screenshot(path=str(out_dir / name), full_page=True)
-            assert not problems, problems
-            ctx.close()
+
+def test_before_after_toggle_and_100_percent_view(browser: Any, base_url: str, photo: Path) -> None:
+    ctx, page, _, problems = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    page.set_input_files("#file", str(photo))
+    wait_for_result_after(page, 0)
+    assert not page.is_visible("#before")
+    page.click("#compare")
+    assert page.get_attribute("#compare", "aria-pressed") == "true" and page.is_visible("#before")
+    before, result = (page.locator(sel).bounding_box() for sel in ("#before", "#result"))
+    assert before == result  # the original lies exactly over the splash
+    page.click("#compare")
+    assert not page.is_visible("#before")
+
+    page.click("#zoom")  # 100 %: the full-size splash, one photo pixel per CSS pixel, in a scrolled frame
+    assert page.get_attribute("#zoom", "aria-pressed") == "true"
+    page.wait_for_function("() => document.getElementById('full').naturalWidth === 1800")
+    assert page.is_visible("#full-frame") and not page.is_visible("#result-frame")
+    box = page.locator("#full").bounding_box()
+    assert box is not None and round(box["width"]) == 1800
+    assert page.evaluate("() => document.getElementById('full-frame').scrollLeft") > 0  # centred, not top-left
+    page.click("#zoom")
+    assert page.is_visible("#result-frame") and not page.is_visible("#full-frame")
+    assert not problems, problems
+    ctx.close()
+
+
+def test_keyboard_chooses_the_subject_point(browser: Any, base_url: str, photo: Path) -> None:
+    ctx, page, _, problems = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    page.set_input_files("#file", str(photo))
+    seq = wait_for_result_after(page, 0)
+    sent = splash_requests(page)
+    assert "click" in page.inner_text("#point-hint") and page.is_visible("#point-keys")
+    for _ in range(20):  # Tab reaches the photo (no mouse)
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "picker":
+            break
+    assert page.evaluate("() => document.activeElement.id") == "picker"
+    assert page.is_visible("#cursor")
+    page.keyboard.press("Shift+ArrowLeft")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    seq = wait_for_result_after(page, seq)
+    assert page.is_visible("#marker") and page.is_enabled("#clear-point")
+    point = [q for q in sent if "point=" in q][-1]
+    x, y = (int(v) for v in re.search(r"point=(\d+)%2C(\d+)", point).groups())  # type: ignore[union-attr]
+    assert (x, y) == (int(0.4 * 1600), int(0.48 * 1200))  # the preview is 1600x1200
+    page.keyboard.press("Escape")
+    wait_for_result_after(page, seq)
+    assert not page.is_visible("#marker") and "point=" not in sent[-1]
+    assert not problems, problems
+    ctx.close()
+
+
+def test_controls_have_names_and_reach_the_server(browser: Any, base_url: str, photo: Path) -> None:
+    expect = pytest.importorskip("playwright.sync_api").expect
+    ctx, page, _, _ = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    page.set_input_files("#file", str(photo))
+    seq = wait_for_result_after(page, 0)
+    for name in ("Feather", "Threshold", "Effect strength"):
+        expect(page.get_by_role("slider", name=re.compile(name))).to_have_count(1)
+    for control in page.locator("#workspace input, #workspace select, #workspace button").all():
+        if control.is_visible():
+            expect(control).to_have_accessible_name(re.compile(r"\w"))
+    sent = splash_requests(page)
+    page.check("#hard")
+    seq = wait_for_result_after(page, seq)
+    page.uncheck("#refine")
+    seq = wait_for_result_after(page, seq)
+    page.select_option("#on-empty", "copy")
+    seq = wait_for_result_after(page, seq)
+    assert all(f in sent[-1] for f in ("hard=true", "refine=false", "on-empty=copy")), sent[-1]
+
+    # Effect strength: the slider builds the effect names the CLI uses (grey:AMOUNT, blur:RADIUS, color:#RRGGBBAA).
+    page.focus("#strength")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("() => document.getElementById('strength-out').textContent === '95 %'")
+    page.wait_for_timeout(600)  # the debounce
+    assert "effect=grey%3A0.95" in sent[-1], sent[-1]
+    page.select_option("#effect", "blur")
+    assert page.input_value("#strength") == "0" and page.inner_text("#strength-out") == "auto"
+    page.focus("#strength")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(600)
+    assert re.search(r"effect=blur%3A0\.89(&|$)", sent[-1]), sent[-1]  # 1 px of the photo at the preview's scale
+    page.select_option("#effect", "color")
+    expect(page.locator("#color")).to_have_accessible_name("Background colour")
+    page.focus("#strength")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(600)
+    assert "effect=color%3A%231e90fff2" in sent[-1], sent[-1]
+    page.select_option("#effect", "sepia")
+    assert not page.is_visible("#strength")
+    ctx.close()
+
+
+def test_no_subject_shows_a_notice(browser: Any, base_url: str, photo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Model, "predict_lowres", lambda self, image: np.zeros((64, 64), np.float32))
+    ctx, page, _, _ = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    page.set_input_files("#file", str(photo))
+    seq = wait_for_result_after(page, 0)
+    assert page.is_visible("#notice")
+    text = page.inner_text("#notice")
+    assert "No subject found" in text and "background effect" in text and "score 0.00" in text
+    page.select_option("#on-empty", "copy")
+    wait_for_result_after(page, seq)
+    page.wait_for_function("() => document.getElementById('notice').textContent.includes('unchanged')")
+    page.select_option("#on-empty", "skip")
+    page.wait_for_function("() => document.getElementById('status').classList.contains('error')")
+    assert "nothing was made" in page.inner_text("#notice")
+    monkeypatch.undo()
+    page.select_option("#on-empty", "grey")
+    wait_for_result_after(page, seq)
+    page.wait_for_function("() => document.getElementById('notice').hidden")
+    ctx.close()
+
+
+def test_api_docs_fit_a_phone_without_placeholders(browser: Any, base_url: str) -> None:
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                              has_touch=True)
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(base_url + "/docs")
+    page.wait_for_selector("section.endpoint table")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    too_wide = page.evaluate("""() => [...document.querySelectorAll('section.endpoint, table')]
+        .filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.outerHTML.slice(0, 80))""")
+    assert not too_wide, too_wide
+    text = page.inner_text("#endpoints")
+    assert not re.search(r"\((P|MODE|Q|PX|EFFECT|X,Y)\)", text), text
+    mask = page.locator("section.endpoint", has_text="/api/mask").inner_text()
+    assert "effect" not in mask.split("Body")[0] and "quality" not in mask and "255 marks the background" in mask
+    ctx.close()
+
+
+# -------------------------------------------------------------------- other pages must not use the server (8)
+
+def tiny_png() -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(make_blob_image(40, 40)[0]).save(buf, "PNG")
+    return buf.getvalue()
+
+
+ATTACK_FETCH = """<!doctype html><title>evil</title><script>
+const png = Uint8Array.from(atob("{png}"), (c) => c.charCodeAt(0));
+fetch("{target}/api/splash", {{method: "POST", mode: "no-cors", body: png, headers: {{"Content-Type": "text/plain"}}}})
+  .then(() => {{ document.title = "sent"; }}, () => {{ document.title = "sent"; }});
+</script>"""
+ATTACK_FORM = """<!doctype html><title>evil form</title>
+<form method="post" action="{target}/api/splash" enctype="text/plain"><input name="x" value="y"></form>
+<script>document.forms[0].submit();</script>"""
+
+
+@contextmanager
+def attacker_site(target: str) -> Iterator[str]:
+    """Another web site on another port of this computer, serving pages that post to ``target``."""
+    pages = {"/fetch.html": ATTACK_FETCH.format(png=base64.b64encode(tiny_png()).decode(), target=target),
+             "/form.html": ATTACK_FORM.format(target=target)}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = pages.get(self.path, "not here").encode()
+            self.send_response(200 if self.path in pages else 404)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.fixture()
+def work_count(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from colorsplash.server import app as server_app
+
+    calls: list[int] = []
+    real = server_app.make_splash
+    monkeypatch.setattr(server_app, "make_splash", lambda *a: calls.append(1) or real(*a))
+    return calls
+
+
+def test_pages_of_other_origins_cannot_use_the_server(browser: Any, base_url: str, work_count: list[int]) -> None:
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    with attacker_site(base_url) as evil:
+        # fetch() with text/plain: no CORS preflight, the browser sends it; the server must refuse it.
+        with page.expect_response(lambda r: "/api/splash" in r.url) as answer:
+            page.goto(evil + "/fetch.html")
+        assert answer.value.status == 403
+        # A plain HTML form (text/plain) posted by the other site's page.
+        with page.expect_response(lambda r: "/api/splash" in r.url) as answer:
+            page.goto(evil + "/form.html")
+        assert answer.value.status == 403
+    assert work_count == []  # nothing reached the model
+
+    # DNS rebinding: evil.example now resolves to this server; the page would be "same origin" with it.
+    port = base_url.rsplit(":", 1)[1]
+    response = page.goto(f"http://{REBIND_HOST}:{port}/")
+    assert response is not None and response.status == 400
+    status = page.evaluate("""async () => (await fetch('/api/splash', {method: 'POST', body: 'x'})).status""")
+    assert status == 400 and work_count == []
+    # The server's own page still works from its own origin (and localhost is another name for it).
+    for url in (base_url + "/", base_url.replace("127.0.0.1", "localhost") + "/"):
+        response = page.goto(url)
+        assert response is not None and response.status == 200
+        status = page.evaluate("""async () => (await fetch('api/splash', {method: 'POST', body: 'x',
+            headers: {'Content-Type': 'text/plain'}})).status""")
+        assert status == 415  # reached the server (and was not a picture)
+    ctx.close()

@@ -279,3 +279,10 @@ def test_temporary_name_fits_whenever_the_name_does(tmp_path: Path) -> None:
         atomic_write(tmp_path / name, b"data", replace=False)
         assert (tmp_path / name).read_bytes() == b"data"
     assert not name_fits(tmp_path / ("x" * 252 + ".png"))
+
+
+@pytest.mark.parametrize("data", [b"x", b"BM", b"\x89P", b"GIF"])
+def test_a_few_bytes_are_not_a_picture(data: bytes) -> None:
+    """Content shorter than a format's magic number is one clear error, not a struct.error from a plugin."""
+    with pytest.raises(ImageReadError, match="not a picture"):
+        decode_image_bytes(data, name="tiny")

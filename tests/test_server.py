@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import re
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,9 +28,11 @@ from colorsplash.cli import serve as cli_serve
 from colorsplash.runtime.onnx_model import Model, ModelLoadError  # noqa: E402
 from colorsplash.runtime.options import OPTION_FIELDS  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
+from colorsplash.server import guard, limits, work  # noqa: E402
 
 MAX_UPLOAD = 300_000
 MAX_PIXELS = 100_000
+BASE = "http://127.0.0.1:8000"  # a Host the server answers (TestClient's default, testserver, is not)
 
 
 def encode(image: np.ndarray, fmt: str = "JPEG", **kw: object) -> bytes:
@@ -56,7 +62,7 @@ def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="module")
 def client(tiny_onnx: Path) -> Iterator[TestClient]:
     app = server.create_app(tiny_onnx, max_upload_bytes=MAX_UPLOAD, max_pixels=MAX_PIXELS)
-    with TestClient(app) as c:
+    with TestClient(app, base_url=BASE) as c:
         yield c
 
 
@@ -158,7 +164,7 @@ def test_health_names_the_model(client: TestClient) -> None:
     assert body["status"] == "ok"
     assert body["model"]["name"] == "tiny-test" and body["model"]["input_size"] == 64
     assert body["model"]["file"] == "tiny.onnx"  # the file name only, not the server's paths
-    assert body["limits"] == {"max_upload_bytes": MAX_UPLOAD, "max_pixels": MAX_PIXELS}
+    assert body["limits"]["max_upload_bytes"] == MAX_UPLOAD and body["limits"]["max_pixels"] == MAX_PIXELS
     assert body["options"]["effect"] == "grey"
 
 
@@ -166,7 +172,7 @@ def test_model_is_loaded_once_and_shared(tiny_onnx: Path, monkeypatch: pytest.Mo
     calls: list[object] = []
     real = server.load_model
     monkeypatch.setattr(server, "load_model", lambda p: calls.append(p) or real(p))
-    with TestClient(server.create_app(tiny_onnx)) as c:
+    with TestClient(server.create_app(tiny_onnx), base_url=BASE) as c:
         png = encode(make_blob_image(40, 40)[0], "PNG")
         assert all(c.post("/api/splash", content=png).status_code == 200 for _ in range(3))
     assert calls == [tiny_onnx]
@@ -183,7 +189,7 @@ def test_model_runs_do_not_block_the_event_loop(tiny_onnx: Path, monkeypatch: py
 
     async def scenario() -> tuple[float, float]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
             start = time.perf_counter()
             splash = asyncio.create_task(c.post("/api/splash", content=png))
             await asyncio.sleep(0.2)  # the splash is now inside the model
@@ -259,8 +265,8 @@ def test_500_is_json_without_internals(tiny_onnx: Path, monkeypatch: pytest.Monk
     def broken(*args: object, **kwargs: object) -> np.ndarray:
         raise KeyError("secret internal detail")
 
-    monkeypatch.setattr(server, "splash", broken)
-    with TestClient(server.create_app(tiny_onnx), raise_server_exceptions=False) as c:
+    monkeypatch.setattr(work, "apply_effect", broken)
+    with TestClient(server.create_app(tiny_onnx), base_url=BASE, raise_server_exceptions=False) as c:
         resp = c.post("/api/splash", content=encode(make_blob_image(40, 40)[0]))
     body = assert_json_error(resp, 500, "internal error")
     assert "secret" not in body["error"]
@@ -319,3 +325,324 @@ def test_cli_serve_missing_model_is_one_line(tmp_path: Path, capsys: pytest.Capt
                                                 ("0.0.0.0", False), ("192.168.1.5", False), ("example", False)])
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert cli_serve.is_loopback(host) is loopback
+
+
+# ------------------------------------------------------------------------------- Host and Origin (issue 16, 8)
+
+@pytest.fixture()
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the photos that reached the work (a refused request must never get there)."""
+    calls: list[int] = []
+    real = work.make_splash
+
+    def counting(*args: object) -> object:
+        calls.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(server, "make_splash", counting)
+    return calls
+
+
+def test_unknown_host_is_refused_dns_rebinding(tiny_onnx: Path, counted: list[int]) -> None:
+    with TestClient(server.create_app(tiny_onnx), base_url="http://evil.example:8000") as c:
+        body = assert_json_error(c.post("/api/splash", content=encode(make_blob_image(40, 40)[0])), 400,
+                                 "evil.example", "--allowed-host")
+        assert_json_error(c.get("/"), 400)
+        assert_json_error(c.get("/api/health"), 400)
+    assert counted == [] and "Traceback" not in body["error"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost:8000", "LOCALHOST", "[::1]:8000", "localhost."])
+def test_loopback_hosts_are_answered(tiny_onnx: Path, host: str) -> None:
+    with TestClient(server.create_app(tiny_onnx), base_url=BASE) as c:
+        assert c.get("/api/health", headers={"host": host}).status_code == 200
+
+
+def test_bound_address_and_allowed_hosts_are_answered(tiny_onnx: Path) -> None:
+    app = server.create_app(tiny_onnx, host="192.168.1.5", allowed_hosts=("photos.lan",))
+    with TestClient(app, base_url=BASE) as c:
+        for host in ("192.168.1.5:8000", "photos.lan:8000", "Photos.LAN"):
+            assert c.get("/api/health", headers={"host": host}).status_code == 200, host
+        assert c.get("/api/health", headers={"host": "10.0.0.9:8000"}).status_code == 400
+    with TestClient(server.create_app(tiny_onnx, allowed_hosts=("*",)), base_url="http://any.example") as c:
+        assert c.get("/api/health").status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:9000", "http://localhost:8000", "https://evil.example",
+                                    "null", "http://127.0.0.1"])
+def test_cross_origin_posts_are_refused(client: TestClient, counted: list[int], origin: str) -> None:
+    # text/plain needs no CORS preflight: a page anywhere could send it; the Origin header gives it away.
+    resp = client.post("/api/splash", content=encode(make_blob_image(40, 40)[0]),
+                       headers={"content-type": "text/plain", "origin": origin})
+    assert_json_error(resp, 403, "cross-origin", "--allowed-origin")
+    assert counted == []
+
+
+@pytest.mark.parametrize("headers", [{}, {"origin": BASE}, {"origin": "HTTP://127.0.0.1:8000/"}])
+def test_same_origin_and_no_origin_are_answered(client: TestClient, headers: dict[str, str]) -> None:
+    resp = client.post("/api/splash", content=encode(make_blob_image(40, 40)[0]), headers=headers)
+    assert resp.status_code == 200, resp.text
+
+
+def test_allowed_origins_are_answered(tiny_onnx: Path) -> None:
+    png = encode(make_blob_image(40, 40)[0], "PNG")
+    app = server.create_app(tiny_onnx, allowed_origins=("https://photos.example.org",))
+    with TestClient(app, base_url=BASE) as c:
+        assert c.post("/api/splash", content=png, headers={"origin": "https://photos.example.org"}).status_code == 200
+        assert c.post("/api/splash", content=png, headers={"origin": "https://other.example"}).status_code == 403
+
+
+@pytest.mark.parametrize(("origin", "host", "same"), [
+    ("http://127.0.0.1:8000", "127.0.0.1:8000", True), ("http://localhost", "localhost:80", True),
+    ("https://x.org", "x.org", True), ("http://[::1]:8000", "[::1]:8000", True),
+    ("http://127.0.0.1:9000", "127.0.0.1:8000", False), ("http://localhost:8000", "127.0.0.1:8000", False),
+    ("null", "127.0.0.1:8000", False), ("http://127.0.0.1", "127.0.0.1:8000", False),
+])
+def test_same_origin_rule(origin: str, host: str, same: bool) -> None:
+    assert guard.same_origin(origin, host) is same
+
+
+def test_wildcard_bind_allows_this_machines_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(guard, "machine_names", lambda: ["box", "192.168.7.7"])
+    assert {"localhost", "127.0.0.1", "::1", "box", "192.168.7.7"} <= set(guard.allowed_host_names("0.0.0.0"))
+    assert "box" not in guard.allowed_host_names("127.0.0.1")
+
+
+def test_cli_serve_allow_lists_and_memory(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, object] = {}
+    uvicorn = pytest.importorskip("uvicorn")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    assert cli.main(["serve", "--model", str(tiny_onnx), "--allowed-host", "photos.lan", "--allowed-host", "nas",
+                     "--allowed-origin", "https://a.example", "--max-memory-mb", "2000"]) == 0
+    settings = seen["app"].state.settings  # type: ignore[attr-defined]
+    assert settings.allowed_hosts == ("photos.lan", "nas") and settings.allowed_origins == ("https://a.example",)
+    assert settings.memory_budget == 2000 * 2**20
+    assert {"photos.lan", "nas", "localhost"} <= set(seen["app"].state.allowed_hosts)  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------------------ memory in flight (issue 16, 9)
+
+def test_budget_must_hold_one_photo_at_the_pixel_limit(tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ValueError, match="--max-memory-mb"):
+        server.create_app(tiny_onnx, max_pixels=50_000_000, max_memory_bytes=100 * 2**20)
+    assert cli.main(["serve", "--model", str(tiny_onnx), "--max-memory-mb", "100"]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_memory_budget_queues_then_refuses_and_frees() -> None:
+    async def scenario() -> list[str]:
+        budget = limits.MemoryBudget(100, max_wait_s=0.3)
+        events: list[str] = []
+        async with budget.reserve(80):
+            async with budget.reserve(20):  # fits beside it: no wait
+                events.append("small ran")
+            with pytest.raises(limits.ServerBusyError, match="--max-memory-mb"):
+                async with budget.reserve(50):  # waits 0.3 s, then busy
+                    events.append("never")
+            events.append("timed out")
+        async with budget.reserve(100):  # everything was given back
+            events.append("full ran")
+        return events
+
+    assert asyncio.run(scenario()) == ["small ran", "timed out", "full ran"]
+
+
+def test_large_photos_cannot_pile_up_and_small_ones_stay_fast(tiny_onnx: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten clients with photos at the pixel limit: one is processed at a time (memory), one waits, the others get
+    503 + Retry-After; a small photo sent meanwhile is answered at once, not after the large ones."""
+    running = {"now": 0, "most": 0}
+
+    def slow_for_large(self: Model, image: np.ndarray) -> np.ndarray:
+        if image.shape[0] * image.shape[1] > 50_000:
+            running["now"] += 1
+            running["most"] = max(running["most"], running["now"])
+            time.sleep(1.0)
+            running["now"] -= 1
+        return np.full((64, 64), 0.9, np.float32)
+
+    monkeypatch.setattr(Model, "predict_lowres", slow_for_large)
+    app = server.create_app(tiny_onnx, max_pixels=MAX_PIXELS, max_upload_bytes=MAX_UPLOAD, workers=4)
+    large = encode(np.full((300, 330, 3), 90, np.uint8), "PNG")  # 99,000 pixels: just under the limit
+    small = encode(make_blob_image(40, 40)[0], "PNG")
+
+    async def scenario() -> tuple[list[httpx.Response], httpx.Response, float]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE, timeout=60) as c:
+            big = [asyncio.create_task(c.post("/api/splash", content=large)) for _ in range(10)]
+            await asyncio.sleep(0.3)  # the first large photo is inside the model now
+            start = time.perf_counter()
+            quick = await c.post("/api/splash", content=small)
+            quick_s = time.perf_counter() - start
+            return list(await asyncio.gather(*big)), quick, quick_s
+
+    big, quick, quick_s = asyncio.run(scenario())
+    assert quick.status_code == 200 and quick_s < 0.7, quick_s
+    assert running["most"] == 1
+    statuses = sorted(r.status_code for r in big)
+    assert statuses.count(200) >= 2 and statuses.count(503) >= 5, statuses
+    for r in big:
+        if r.status_code == 503:
+            assert_json_error(r, 503, "busy", "retry")
+            assert int(r.headers["retry-after"]) > 0
+
+
+def test_photo_over_the_pixel_limit_is_refused_without_waiting_for_the_budget(
+        tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def slow(self: Model, image: np.ndarray) -> np.ndarray:
+        time.sleep(1.5)
+        return np.full((64, 64), 0.9, np.float32)
+
+    monkeypatch.setattr(Model, "predict_lowres", slow)
+    app = server.create_app(tiny_onnx, max_pixels=MAX_PIXELS, max_upload_bytes=MAX_UPLOAD)
+    large = encode(np.full((300, 330, 3), 90, np.uint8), "PNG")  # takes the whole budget for 1.5 s
+    over = encode(np.zeros((400, 400, 3), np.uint8), "PNG")  # 160,000 pixels: over the limit
+
+    async def scenario() -> tuple[httpx.Response, float]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE, timeout=60) as c:
+            busy = asyncio.create_task(c.post("/api/splash", content=large))
+            await asyncio.sleep(0.3)
+            start = time.perf_counter()
+            resp = await c.post("/api/splash", content=over)
+            elapsed = time.perf_counter() - start
+            assert (await busy).status_code == 200
+            return resp, elapsed
+
+    resp, elapsed = asyncio.run(scenario())
+    assert_json_error(resp, 413, "pixel limit")
+    assert elapsed < 0.8, elapsed
+
+
+# ------------------------------------------------------------------------------ aborted uploads (issue 16, 11)
+
+def _aborted_upload_scope(path: str = "/api/splash") -> dict[str, object]:
+    boundary = b"xyz"
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+            "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5555),
+            "headers": [(b"host", b"127.0.0.1:8000"), (b"content-length", b"200000"),
+                        (b"content-type", b"multipart/form-data; boundary=" + boundary)]}
+
+
+def test_aborted_upload_is_one_log_line(tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
+    app = server.create_app(tiny_onnx)
+    head = b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+    messages = [{"type": "http.request", "more_body": True, "body": head + b"x" * 5000},
+                {"type": "http.disconnect"}]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> Any:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def scenario() -> None:
+        async with app.router.lifespan_context(app):
+            await app(_aborted_upload_scope(), receive, send)  # must not raise: the server would log a traceback
+
+    with caplog.at_level(logging.INFO):
+        asyncio.run(scenario())
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and "disconnected" in lines[0] and "/api/splash" in lines[0], lines
+
+
+def test_aborted_upload_on_a_live_server_is_one_log_line(tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
+    uvicorn = pytest.importorskip("uvicorn")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    srv = uvicorn.Server(uvicorn.Config(server.create_app(tiny_onnx), log_config=None, log_level="info"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    with caplog.at_level(logging.INFO):
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not srv.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        port = sock.getsockname()[1]
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                s.sendall(b"POST /api/splash HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n"
+                          b"Content-Type: multipart/form-data; boundary=xyz\r\n\r\n--xyz\r\nContent-Disposition: "
+                          b'form-data; name="file"; filename="a.jpg"\r\n\r\n' + b"x" * 3000)
+                time.sleep(0.2)
+        deadline = time.monotonic() + 10
+        while sum(r.levelno >= logging.WARNING for r in caplog.records) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)  # and nothing more comes
+        srv.should_exit = True
+        thread.join(timeout=10)
+    sock.close()
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 3 and all("disconnected" in line for line in lines), lines
+
+
+# ----------------------------------------------------------------------- no subject, names, docs (16, 18, 19)
+
+def test_subject_headers_found(client: TestClient, keyed: None, blob: tuple[np.ndarray, np.ndarray]) -> None:
+    resp = client.post("/api/splash", files={"file": ("cat.PNG", encode(blob[0], "PNG"), "image/png")})
+    assert resp.headers["x-colorsplash-subject"] == "found"
+    assert float(resp.headers["x-colorsplash-subject-score"]) > 0.5
+    assert 'filename="cat.splash.PNG"' in resp.headers["content-disposition"]  # named as the CLI names it
+
+
+@pytest.mark.parametrize(("endpoint", "on_empty", "value"), [("splash", "grey", None), ("mask", "grey", 0),
+                                                              ("mask", "copy", 255)])
+def test_subject_headers_none(client: TestClient, keyed: None, endpoint: str, on_empty: str,
+                              value: int | None) -> None:
+    dark = encode(np.full((60, 80, 3), 40, np.uint8), "PNG")  # nothing red: no subject
+    resp = client.post(f"/api/{endpoint}?on-empty={on_empty}", content=dark)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["x-colorsplash-subject"] == "none"
+    assert float(resp.headers["x-colorsplash-subject-score"]) < 0.5
+    if value is not None:
+        assert set(np.unique(np.asarray(decode(resp.content)))) == {value}
+
+
+def test_no_subject_with_skip_is_422_with_the_header(client: TestClient, keyed: None) -> None:
+    resp = client.post("/api/splash?on-empty=skip", content=encode(np.full((60, 80, 3), 40, np.uint8), "PNG"))
+    assert_json_error(resp, 422, "no subject")
+    assert resp.headers["x-colorsplash-subject"] == "none"
+
+
+def test_download_names_follow_the_cli(client: TestClient, blob: tuple[np.ndarray, np.ndarray]) -> None:
+    jpeg = encode(blob[0])
+    resp = client.post("/api/splash?format=png", files={"file": ("C:\\photos\\my cat.jpeg", jpeg, "image/jpeg")})
+    assert 'filename="my cat.splash.png"' in resp.headers["content-disposition"]
+    resp = client.post("/api/splash", files={"file": ("kätzchen.jpeg", jpeg, "image/jpeg")})
+    assert "filename*=UTF-8''k%C3%A4tzchen.splash.jpeg" in resp.headers["content-disposition"]
+    assert 'filename="upload.splash.jpg"' in client.post("/api/splash", content=jpeg).headers["content-disposition"]
+
+
+@pytest.mark.parametrize("field", ["effect", "quality", "format"])
+def test_mask_refuses_splash_only_options(client: TestClient, blob: tuple[np.ndarray, np.ndarray],
+                                          field: str) -> None:
+    resp = client.post(f"/api/mask?{field}=png", content=encode(blob[0]))
+    assert assert_json_error(resp, 422, "/api/mask")["option"] == field
+
+
+def test_openapi_is_exact_per_endpoint_without_placeholders(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    mask = {p["name"]: p for p in spec["paths"]["/api/mask"]["post"]["parameters"]}
+    splash = {p["name"]: p for p in spec["paths"]["/api/splash"]["post"]["parameters"]}
+    assert not {"effect", "quality", "format"} & set(mask)
+    assert {"effect", "quality", "format"} <= set(splash)
+    assert "background" in mask["invert"]["description"]  # the mask's own wording, not "subject grey"
+    assert splash["keep"]["schema"]["enum"] == ["all", "largest"]
+    assert mask["on-empty"]["schema"]["enum"] == ["grey", "copy", "skip"]
+    for name, param in (splash | mask).items():
+        assert not re.search(r"\([A-Z][A-Z,_]*\)", param["description"]), (name, param["description"])
+    form = spec["paths"]["/api/mask"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert "effect" not in form["properties"]
+    headers = spec["paths"]["/api/splash"]["post"]["responses"]["200"]["headers"]
+    assert {"X-Colorsplash-Subject", "X-Colorsplash-Subject-Score"} <= set(headers)
+    assert {"400", "403", "503"} <= set(spec["paths"]["/api/splash"]["post"]["responses"])
+
+
+def test_listed_choices_are_accepted(client: TestClient, blob: tuple[np.ndarray, np.ndarray]) -> None:
+    spec = client.get("/openapi.json").json()
+    for param in spec["paths"]["/api/splash"]["post"]["parameters"]:
+        for choice in param["schema"].get("enum", []):
+            resp = client.post(f"/api/splash?{param['name']}={choice}", content=encode(blob[0]))
+            refused = resp.status_code == 422 and resp.json().get("option") == param["name"].replace("-", "_")
+            assert not refused, (param["name"], choice, resp.text)

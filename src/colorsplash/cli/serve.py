@@ -1,7 +1,9 @@
 """CLI verb ``colorsplash serve``: the web page and HTTP API (see :mod:`colorsplash.server.app`).
 
 Binds to loopback by default: the server has no authentication, so exposing it on a network is an explicit
-choice (``--host 0.0.0.0``), and it says so in the log.
+choice (``--host 0.0.0.0``), and it says so in the log. Only requests naming this server in ``Host`` (loopback
+names, the bound address, ``--allowed-host``) and, from web pages, coming from its own origin (or
+``--allowed-origin``) are answered.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ import argparse
 import ipaddress
 import logging
 from typing import Any
+
+from colorsplash.cli.common import add_jobs_argument, add_model_argument
+from colorsplash.runtime.flags import arg_type, positive_float, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -24,30 +29,23 @@ def register(sub: Any) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST,
                         help=f"address to listen on (default {DEFAULT_HOST}: this computer only)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
-    parser.add_argument("--model", metavar="PATH", default=None,
-                        help="ONNX model file (default: $COLORSPLASH_MODEL or the bundled model)")
-    # Limits default to None so the server's own defaults (one place: colorsplash.server) apply.
-    parser.add_argument("--max-upload-mb", type=_positive_float, default=None, metavar="MB",
+    add_model_argument(parser)
+    # Limits default to None so the server's own defaults (one place: colorsplash.server.settings) apply.
+    parser.add_argument("--max-upload-mb", type=arg_type(positive_float), default=None, metavar="MB",
                         help="largest accepted request body in megabytes (default 25)")
-    parser.add_argument("--max-pixels", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--max-pixels", type=arg_type(positive_int), default=None, metavar="N",
                         help="largest accepted photo in pixels (default 50,000,000)")
-    parser.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="N",
-                        help="photos processed at once (default: CPU count, at most 4)")
+    parser.add_argument("--max-memory-mb", type=arg_type(positive_float), default=None, metavar="MB",
+                        help="memory budget of the photos in flight, estimated from their pixel counts; photos "
+                        "over it wait or get 503 (default: enough for one photo at --max-pixels, about 1.2 GB)")
+    add_jobs_argument(parser, "photos processed at once (default: CPU count, at most 4)")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="also answer requests for this host name (repeatable; '*' = any name, which "
+                        "allows DNS rebinding); loopback names and the --host address are always allowed")
+    parser.add_argument("--allowed-origin", action="append", default=[], metavar="URL",
+                        help="let web pages of this origin (e.g. https://photos.example.org) call the API "
+                        "(repeatable; '*' = any page on the web); pages of the server itself always may")
     parser.set_defaults(func=run)
-
-
-def _positive_float(value: str) -> float:
-    v = float(value)
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return v
-
-
-def _positive_int(value: str) -> int:
-    v = int(value)
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return v
 
 
 def is_loopback(host: str) -> bool:
@@ -60,6 +58,21 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def settings_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``ServerSettings`` fields the command line sets (others keep the server's defaults)."""
+    changes: dict[str, Any] = {"host": args.host, "allowed_hosts": tuple(args.allowed_host),
+                               "allowed_origins": tuple(args.allowed_origin)}
+    if args.max_upload_mb is not None:
+        changes["max_upload_bytes"] = int(args.max_upload_mb * 2**20)
+    if args.max_pixels is not None:
+        changes["max_pixels"] = args.max_pixels
+    if args.max_memory_mb is not None:
+        changes["max_memory_bytes"] = int(args.max_memory_mb * 2**20)
+    if args.jobs is not None:
+        changes["workers"] = args.jobs
+    return changes
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -68,17 +81,11 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as err:
         raise RuntimeError(f"colorsplash serve needs the server extra ({err.name} is missing): "
                            "pip install 'colorsplash[server]'") from err
-    limits: dict[str, int] = {}
-    if args.max_upload_mb is not None:
-        limits["max_upload_bytes"] = int(args.max_upload_mb * 1024 * 1024)
-    if args.max_pixels is not None:
-        limits["max_pixels"] = args.max_pixels
-    if args.jobs is not None:
-        limits["workers"] = args.jobs
-    app = create_app(model_path=args.model, **limits)
+    app = create_app(model_path=args.model, **settings_changes(args))
     if not is_loopback(args.host):
         log.warning("listening on %s: anyone who can reach this address can use the server (no authentication)",
                     args.host)
+    log.info("answering requests for %s (add names with --allowed-host)", ", ".join(app.state.allowed_hosts))
     shown = f"[{args.host}]" if ":" in args.host else args.host
     log.info("colorsplash: open http://%s:%d/ (API docs at /docs); Ctrl+C stops", shown, args.port)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

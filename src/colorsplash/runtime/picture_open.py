@@ -73,14 +73,14 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
         prefix = source.read(16)
     for fmt in list(Image.ID):
         factory, accept = Image.OPEN[fmt]
-        verdict = accept(prefix) if accept is not None else True
-        if not verdict or isinstance(verdict, str):
-            continue
-        if not isinstance(source, (str, Path)):
-            source.seek(0)
-        try:
+        try:  # as Image.open does: a format whose check or header parser fails lets the next one try
+            verdict = accept(prefix) if accept is not None else True
+            if not verdict or isinstance(verdict, str):
+                continue
+            if not isinstance(source, (str, Path)):
+                source.seek(0)
             return factory(source, None)  # type: ignore[arg-type]  # plugins take a path or a stream
-        except (SyntaxError, IndexError, TypeError, struct.error):  # as Image.open does: try the next format
+        except (SyntaxError, IndexError, TypeError, struct.error):
             continue
     raise UnidentifiedImageError("cannot identify image file")
 

@@ -1,1 +1,3 @@
-"""server"""
+"""The web page and HTTP API (``colorsplash serve``): app.py (routes), guard.py (Host allow-list, Origin check),
+limits.py (upload size, memory budget of the work in flight), work.py (reading uploads, making results),
+errors.py (JSON errors), openapi.py (the API's description), settings.py (limits and allow-lists), web/ (page)."""

@@ -1,23 +1,43 @@
-// colorsplash web page: pick or drop a photo, preview the splash, tune it, download it at full size.
-// Previews use a copy scaled to PREVIEW_MAX pixels (fast); the download sends the original file.
-// All requests go to this server's /api (relative URLs, so the page also works behind a path prefix).
+// colorsplash web page: pick or drop a photo, preview the splash, tune it, compare, look at 100 %, download.
+// Previews use a copy scaled to PREVIEW_MAX pixels (fast); the 100 % view and the download send the original file
+// (one request, shared while the options stay the same). All requests go to this server's /api (relative URLs,
+// so the page also works behind a path prefix).
 "use strict";
 
 const PREVIEW_MAX = 1600;   // longest side of the preview sent while tuning, in pixels
 const DEBOUNCE_MS = 200;    // wait for a slider to settle before asking for a new preview
+const KEY_STEP = 0.02;      // arrow-key move of the subject ring, as a fraction of the photo (Shift: 5x)
+// Phones and tablets: "tap" instead of "click".
+const TOUCH = window.matchMedia("(pointer: coarse)").matches;
 
 const $ = (id) => document.getElementById(id);
 const state = {
-  file: null,        // the picked File (full resolution, sent for the download)
+  file: null,        // the picked File (full resolution, sent for the 100 % view and the download)
   preview: null,     // Blob sent for previews (the file itself when small enough)
   scale: 1,          // preview pixels per full-resolution pixel
   width: 0,          // full-resolution size, orientation-corrected (what the server sees)
   height: 0,
   point: null,       // chosen subject as fractions [x, y] of the width and height, or null
+  cursor: [0.5, 0.5],  // the keyboard ring, as fractions
   seq: 0,            // number of the latest preview request; older answers are dropped
   controller: null,  // AbortController of the preview request in flight
   resultUrl: null,
   originalUrl: null,
+  full: null,        // {key, file, url, name}: the full-size result of the options in `key`
+  zoom: false,
+  compare: false,
+};
+
+const pct = (v) => `${Math.round(v * 100)} %`;
+// Effect strength, in the names the CLI and the API use (grey:AMOUNT, dim:AMOUNT, blur:RADIUS, color:#RRGGBBAA).
+// `plain` is the value that gives the effect's usual look, sent as the bare effect name.
+const STRENGTH = {
+  grey: { min: 0, max: 1, step: 0.05, plain: 1, show: pct, param: (v) => `grey:${v}` },
+  dim: { min: 0, max: 1, step: 0.05, plain: 0.6, show: pct, param: (v) => `dim:${v}` },
+  blur: { min: 0, max: 100, step: 1, plain: 0, show: (v) => (v === 0 ? "auto" : `${v} px`),
+    param: (v, scale) => `blur:${Number((v * scale).toFixed(2))}` },
+  color: { min: 0, max: 1, step: 0.05, plain: 1, show: pct,
+    param: (v) => `color:${$("color").value}${Math.round(v * 255).toString(16).padStart(2, "0")}` },
 };
 
 function setStatus(text, isError = false) {
@@ -26,28 +46,38 @@ function setStatus(text, isError = false) {
   el.classList.toggle("error", isError);
 }
 
-async function errorText(resp) {
+async function readError(resp) {
   try {
     const body = await resp.json();
-    return body.error || resp.statusText;
+    return { message: body.error || resp.statusText, subject: body.subject || null };
   } catch (_) {
-    return `${resp.status} ${resp.statusText}`;
+    return { message: `${resp.status} ${resp.statusText}`, subject: null };
   }
 }
 
-function effectValue() {
+class RequestError extends Error {
+  constructor(info) { super(info.message); this.subject = info.subject; }
+}
+
+function effectValue(scale) {
   const effect = $("effect").value;
-  return effect === "color" ? `color:${$("color").value}` : effect;
+  const base = effect === "color" ? `color:${$("color").value}` : effect;
+  const strength = STRENGTH[effect];
+  const v = Number($("strength").value);
+  return !strength || v === strength.plain ? base : strength.param(v, scale);
 }
 
 // The options for a request at `scale` (pixel-valued options are scaled to the size sent).
 function optionParams(scale) {
   const p = new URLSearchParams();
-  p.set("effect", effectValue());
+  p.set("effect", effectValue(scale));
   p.set("feather", String(Number($("feather").value) * scale));
   if ($("use-threshold").checked) p.set("threshold", $("threshold").value);
+  p.set("hard", $("hard").checked ? "true" : "false");
+  p.set("refine", $("refine").checked ? "true" : "false");
   p.set("invert", $("invert").checked ? "true" : "false");
   p.set("keep", $("keep").value);
+  p.set("on-empty", $("on-empty").value);
   if (state.point) {
     const w = Math.round(state.width * scale), h = Math.round(state.height * scale);
     const x = Math.min(w - 1, Math.floor(state.point[0] * w));
@@ -85,7 +115,9 @@ async function makePreview(img, file) {
 async function openFile(file) {
   if (!file) return;
   if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
-  Object.assign(state, { file, point: null, preview: file, scale: 1, width: 0, height: 0 });
+  if (state.full) URL.revokeObjectURL(state.full.url);
+  Object.assign(state, { file, point: null, preview: file, scale: 1, width: 0, height: 0, full: null,
+    cursor: [0.5, 0.5] });
   state.originalUrl = URL.createObjectURL(file);
   $("drop").hidden = true;
   $("workspace").hidden = false;
@@ -93,18 +125,41 @@ async function openFile(file) {
   $("clear-point").disabled = true;
   $("download").disabled = true;
   $("result").removeAttribute("src");
+  setZoom(false);
+  setCompare(false);
+  showNotice(null);
   setStatus(`Opening ${file.name}…`);
+  let shown = false;
   try {
     const img = await loadImage(state.originalUrl);
-    $("original").src = state.originalUrl;
+    for (const id of ["original", "before", "full-before"]) $(id).src = state.originalUrl;
     Object.assign(state, { width: img.naturalWidth, height: img.naturalHeight });
     const preview = await makePreview(img, file);
     Object.assign(state, { preview: preview.blob, scale: preview.scale });
+    shown = true;
   } catch (_) {
     // Pictures the browser cannot show (TIFF, ...) still go to the server, which reads more formats.
-    $("original").removeAttribute("src");
+    for (const id of ["original", "before", "full-before"]) $(id).removeAttribute("src");
   }
+  $("compare").disabled = !shown;
   await render();
+}
+
+// The no-subject notice: what the server's X-Colorsplash-Subject header (or its error) said.
+function showNotice(subject, score = null, onEmpty = "grey") {
+  const notice = $("notice");
+  if (subject !== "none") {
+    notice.hidden = true;
+    notice.textContent = "";
+    return;
+  }
+  const sure = score === null ? "" : ` (subject score ${Number(score).toFixed(2)})`;
+  const what = { grey: "so the whole photo got the background effect",
+    copy: "so the photo is shown unchanged", skip: "so nothing was made" }[onEmpty] || "";
+  const pick = TOUCH ? "tap" : "click";
+  notice.textContent = `No subject found in this photo${sure}, ${what}. Try to ${pick} the subject, ` +
+    "use a lower threshold, or another photo.";
+  notice.hidden = false;
 }
 
 async function render() {
@@ -115,11 +170,12 @@ async function render() {
   $("busy").hidden = false;
   const body = new FormData();
   body.append("file", state.preview, state.file.name);
+  const onEmpty = $("on-empty").value;
   const started = performance.now();
   try {
     const resp = await fetch(`api/splash?${optionParams(state.scale)}`,
       { method: "POST", body, signal: state.controller.signal });
-    if (!resp.ok) throw new Error(await errorText(resp));
+    if (!resp.ok) throw new RequestError(await readError(resp));
     const blob = await resp.blob();
     if (seq !== state.seq) return;
     if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
@@ -127,11 +183,15 @@ async function render() {
     const result = $("result");
     await new Promise((resolve) => { result.onload = resolve; result.onerror = resolve; result.src = state.resultUrl; });
     result.dataset.seq = String(seq);
+    showNotice(resp.headers.get("X-Colorsplash-Subject"), resp.headers.get("X-Colorsplash-Subject-Score"), onEmpty);
     $("download").disabled = false;
+    $("zoom").disabled = false;
     const size = state.width ? ` · full size ${state.width}×${state.height}` : "";
     setStatus(`Ready in ${Math.round(performance.now() - started)} ms${size}`);
+    if (state.zoom) showFull();
   } catch (err) {
     if (err.name === "AbortError" || seq !== state.seq) return;
+    showNotice(err.subject || null, null, onEmpty);
     setStatus(`Could not make the splash: ${err.message}`, true);
   } finally {
     if (seq === state.seq) $("busy").hidden = true;
@@ -144,27 +204,44 @@ function renderSoon() {
   debounceTimer = setTimeout(render, DEBOUNCE_MS);
 }
 
+// NAME.splash.EXT, as the CLI names its outputs (the server says it; computed here if it does not).
+function resultName(resp, blob) {
+  const header = resp.headers.get("Content-Disposition") || "";
+  const match = /filename\*=UTF-8''([^;]+)/i.exec(header);
+  if (match) return decodeURIComponent(match[1]);
+  const ext = { "image/png": "png", "image/webp": "webp" }[blob.type] || "jpg";
+  return `${state.file.name.replace(/\.[^.]*$/, "")}.splash.${ext}`;
+}
+
+// The full-size result of the current options (fetched once per set of options and photo).
+async function fullResult() {
+  const params = optionParams(1);
+  if ($("effect").value === "transparent") params.set("format", "png");
+  const key = params.toString();
+  if (state.full && state.full.key === key && state.full.file === state.file) return state.full;
+  const body = new FormData();
+  body.append("file", state.file, state.file.name);
+  const resp = await fetch(`api/splash?${params}`, { method: "POST", body });
+  if (!resp.ok) throw new RequestError(await readError(resp));
+  const blob = await resp.blob();
+  if (state.full) URL.revokeObjectURL(state.full.url);
+  state.full = { key, file: state.file, url: URL.createObjectURL(blob), name: resultName(resp, blob) };
+  return state.full;
+}
+
 async function download() {
   const button = $("download");
   button.disabled = true;
   setStatus("Making the full-size splash…");
-  const params = optionParams(1);
-  if ($("effect").value === "transparent") params.set("format", "png");
-  const body = new FormData();
-  body.append("file", state.file, state.file.name);
   try {
-    const resp = await fetch(`api/splash?${params}`, { method: "POST", body });
-    if (!resp.ok) throw new Error(await errorText(resp));
-    const blob = await resp.blob();
-    const ext = { "image/png": "png", "image/webp": "webp" }[blob.type] || "jpg";
+    const full = await fullResult();
     const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = `${state.file.name.replace(/\.[^.]*$/, "")}-splash.${ext}`;
+    link.href = full.url;
+    link.download = full.name;
     document.body.append(link);
     link.click();
     link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 60000);
-    setStatus(`Downloaded ${link.download}`);
+    setStatus(`Downloaded ${full.name}`);
   } catch (err) {
     setStatus(`Download failed: ${err.message}`, true);
   } finally {
@@ -172,19 +249,82 @@ async function download() {
   }
 }
 
-function choosePoint(event) {
-  const img = $("original");
-  const rect = img.getBoundingClientRect();
-  if (!state.width || rect.width === 0) return;
-  const fx = Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width));
-  const fy = Math.min(1, Math.max(0, (event.clientY - rect.top) / rect.height));
-  state.point = [fx, fy];
-  const marker = $("marker");
+// 100 % view: the full-size result, one photo pixel per CSS pixel, scrolled to the subject point or the middle.
+async function showFull() {
+  setStatus("Making the full-size splash for the 100 % view…");
+  try {
+    const full = await fullResult();
+    const img = $("full");
+    if (img.getAttribute("src") !== full.url) {
+      await new Promise((resolve) => { img.onload = resolve; img.onerror = resolve; img.src = full.url; });
+    }
+    const frame = $("full-frame");
+    const [fx, fy] = state.point || [0.5, 0.5];
+    frame.scrollLeft = fx * img.naturalWidth - frame.clientWidth / 2;
+    frame.scrollTop = fy * img.naturalHeight - frame.clientHeight / 2;
+    setStatus(`100 % view: ${img.naturalWidth}×${img.naturalHeight}; scroll to look around`);
+  } catch (err) {
+    setStatus(`Could not make the full-size splash: ${err.message}`, true);
+  }
+}
+
+function setZoom(on) {
+  state.zoom = on;
+  $("zoom").setAttribute("aria-pressed", String(on));
+  $("result-frame").hidden = on;
+  $("full-frame").hidden = !on;
+  if (on) showFull();
+}
+
+function setCompare(on) {
+  state.compare = on;
+  $("compare").setAttribute("aria-pressed", String(on));
+  $("before").hidden = !on;
+  $("full-before").hidden = !on;
+}
+
+function placeMarker(id, [fx, fy]) {
+  const marker = $(id);
   marker.style.left = `${fx * 100}%`;
   marker.style.top = `${fy * 100}%`;
   marker.hidden = false;
+}
+
+function setPoint(point) {
+  if (!state.width) return;
+  state.point = point;
+  state.cursor = point;
+  placeMarker("marker", point);
   $("clear-point").disabled = false;
   render();
+}
+
+function choosePoint(event) {
+  const rect = $("original").getBoundingClientRect();
+  if (rect.width === 0) return;
+  const fx = Math.min(1, Math.max(0, (event.clientX - rect.left) / rect.width));
+  const fy = Math.min(1, Math.max(0, (event.clientY - rect.top) / rect.height));
+  setPoint([fx, fy]);
+}
+
+// Keyboard: arrows move the ring, Enter or Space chooses the subject under it, Escape clears the choice.
+function pickerKey(event) {
+  const step = event.shiftKey ? 5 * KEY_STEP : KEY_STEP;
+  const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+  const clamp = (v) => Math.min(1, Math.max(0, v));
+  if (moves[event.key]) {
+    event.preventDefault();
+    const [dx, dy] = moves[event.key];
+    state.cursor = [clamp(state.cursor[0] + dx), clamp(state.cursor[1] + dy)];
+    placeMarker("cursor", state.cursor);
+    setStatus(`Ring at ${pct(state.cursor[0])} across, ${pct(state.cursor[1])} down; Enter chooses it`);
+  } else if (event.key === "Enter" || event.key === " ") {
+    event.preventDefault();
+    setPoint(state.cursor);
+  } else if (event.key === "Escape" && state.point) {
+    event.preventDefault();
+    clearPoint();
+  }
 }
 
 function clearPoint() {
@@ -194,12 +334,29 @@ function clearPoint() {
   render();
 }
 
+function configureStrength() {
+  const strength = STRENGTH[$("effect").value];
+  $("strength-wrap").hidden = !strength;
+  if (!strength) return;
+  const slider = $("strength");
+  Object.assign(slider, { min: strength.min, max: strength.max, step: strength.step });
+  slider.value = String(strength.plain);
+}
+
 function updateLabels() {
-  $("feather-out").textContent = `${$("feather").value} px`;
+  const feather = `${$("feather").value} px`;
+  $("feather-out").textContent = feather;
+  $("feather").setAttribute("aria-valuetext", feather);
   const useThreshold = $("use-threshold").checked;
   $("threshold").disabled = !useThreshold;
   $("threshold-out").textContent = useThreshold ? Number($("threshold").value).toFixed(2) : "soft";
   $("color-wrap").hidden = $("effect").value !== "color";
+  const strength = STRENGTH[$("effect").value];
+  if (strength) {
+    const shown = strength.show(Number($("strength").value));
+    $("strength-out").textContent = shown;
+    $("strength").setAttribute("aria-valuetext", shown);
+  }
 }
 
 async function showModel() {
@@ -224,20 +381,34 @@ function wireDrop() {
   });
 }
 
+function wirePicker() {
+  const picker = $("picker");
+  $("point-hint").textContent = `· ${TOUCH ? "tap" : "click"} the subject to keep only it`;
+  $("point-keys").hidden = TOUCH;
+  $("original").addEventListener("click", choosePoint);
+  picker.addEventListener("keydown", pickerKey);
+  picker.addEventListener("focus", () => { if (state.width) placeMarker("cursor", state.cursor); });
+  picker.addEventListener("blur", () => { $("cursor").hidden = true; });
+}
+
 function init() {
   $("file").addEventListener("change", (e) => openFile(e.target.files[0]));
   $("another").addEventListener("click", () => { $("file").value = ""; $("file").click(); });
-  $("original").addEventListener("click", choosePoint);
   $("clear-point").addEventListener("click", clearPoint);
   $("download").addEventListener("click", download);
-  for (const id of ["effect", "color", "keep", "invert", "use-threshold"]) {
+  $("compare").addEventListener("click", () => setCompare(!state.compare));
+  $("zoom").addEventListener("click", () => setZoom(!state.zoom));
+  $("effect").addEventListener("change", configureStrength);
+  for (const id of ["effect", "color", "keep", "invert", "use-threshold", "hard", "refine", "on-empty"]) {
     $(id).addEventListener("change", () => { updateLabels(); render(); });
   }
-  for (const id of ["feather", "threshold"]) {
+  for (const id of ["feather", "threshold", "strength"]) {
     $(id).addEventListener("input", () => { updateLabels(); renderSoon(); });
   }
   $("controls").addEventListener("submit", (e) => e.preventDefault());
+  wirePicker();
   wireDrop();
+  configureStrength();
   updateLabels();
   showModel();
 }

@@ -4,16 +4,18 @@
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  for (const child of children) node.append(child);
+  for (const child of children) if (child !== "") node.append(child);
   return node;
 }
 
-function row(cells, tag = "td") {
-  return el("tr", {}, ...cells.map((c) => el(tag, {}, c)));
+function row(cells, labels = []) {
+  return el("tr", {}, ...cells.map((c, i) => el("td", labels[i] ? { "data-label": labels[i] } : {}, c)));
 }
 
+// A table; on phones the CSS shows each row as a card, the cells prefixed with their column's name.
 function table(head, rows) {
-  return el("table", {}, el("thead", {}, row(head, "th")), el("tbody", {}, ...rows));
+  const headRow = el("tr", {}, ...head.map((h) => el("th", {}, h)));
+  return el("table", {}, el("thead", {}, headRow), el("tbody", {}, ...rows.map((cells) => row(cells, head))));
 }
 
 function operation(path, method, op) {
@@ -23,16 +25,21 @@ function operation(path, method, op) {
   const params = op.parameters || [];
   if (params.length) {
     section.append(el("h3", {}, "Options (query string or form fields)"), table(["name", "type", "default", "meaning"],
-      params.map((p) => row([el("code", {}, p.name), p.schema.enum ? p.schema.enum.join(" | ") : p.schema.type,
-        p.schema.default === undefined ? "" : String(p.schema.default), p.description || ""]))));
+      params.map((p) => [el("code", {}, p.name), p.schema.enum ? p.schema.enum.join(" | ") : p.schema.type,
+        p.schema.default === undefined ? "" : String(p.schema.default), p.description || ""])));
   }
   if (op.requestBody) {
     section.append(el("h3", {}, "Body"), el("p", {}, op.requestBody.description || "",
       " — ", Object.keys(op.requestBody.content).join(", ")));
   }
   section.append(el("h3", {}, "Responses"), table(["status", "meaning", "type"],
-    Object.entries(op.responses).map(([code, r]) => row([code, r.description || "",
-      Object.keys(r.content || {}).join(", ")]))));
+    Object.entries(op.responses).map(([code, r]) => [code, r.description || "",
+      Object.keys(r.content || {}).join(", ")])));
+  const headers = (op.responses["200"] || {}).headers || {};
+  if (Object.keys(headers).length) {
+    section.append(el("h3", {}, "Response headers"), table(["header", "meaning"],
+      Object.entries(headers).map(([name, h]) => [el("code", {}, name), h.description || ""])));
+  }
   return section;
 }
 

@@ -1,0 +1,79 @@
+"""Every exception of a request as ``{"error": ...}`` with the right status; tracebacks go to the log only, and
+only for real faults (an aborted upload is one log line)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+from colorsplash.runtime.alpha import NoSubjectError
+from colorsplash.runtime.options import OptionError
+from colorsplash.runtime.photo_io import ImageReadError
+from colorsplash.server.limits import RequestTooLargeError, ServerBusyError, busy_response, too_large_response
+from colorsplash.server.settings import ServerSettings
+
+log = logging.getLogger("colorsplash.server")
+
+
+class PixelLimitError(ValueError):
+    """The photo has more pixels than the server's pixel limit."""
+
+
+def error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+def _with_status(status: int) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handler(_: Request, err: Exception) -> Response:
+        return error(status, str(err))
+    return handler
+
+
+def install(app: FastAPI, settings: ServerSettings) -> None:
+    """Map every exception to ``{"error": ...}`` with the right status."""
+
+    async def too_large(_: Request, __: Exception) -> Response:
+        return too_large_response(settings.max_upload_bytes)
+
+    async def bad_option(_: Request, err: Exception) -> Response:
+        return error(422, str(err), option=getattr(err, "name", None))
+
+    async def no_subject(_: Request, err: Exception) -> Response:
+        return error(422, str(err), headers={"X-Colorsplash-Subject": "none"}, subject="none")
+
+    async def busy(_: Request, err: Exception) -> Response:
+        assert isinstance(err, ServerBusyError)
+        return busy_response(err)
+
+    async def disconnected(request: Request, __: Exception) -> Response:
+        # The client closed the connection mid-upload (a cancelled preview, a closed tab): nothing to answer
+        # and nothing wrong on our side, so one line, no traceback.
+        log.warning("%s %s: the client disconnected before its upload was complete; nothing was done",
+                    request.method, request.url.path)
+        return Response(status_code=400)
+
+    async def http_error(_: Request, err: Exception) -> Response:
+        return error(getattr(err, "status_code", 500), str(getattr(err, "detail", "")) or "error")
+
+    async def internal(_: Request, err: Exception) -> Response:
+        log.error("error while handling a request", exc_info=err)
+        return error(500, f"internal error ({type(err).__name__}); see the server log")
+
+    app.add_exception_handler(RequestTooLargeError, too_large)
+    app.add_exception_handler(ClientDisconnect, disconnected)
+    app.add_exception_handler(ServerBusyError, busy)
+    app.add_exception_handler(PixelLimitError, _with_status(413))
+    app.add_exception_handler(ImageReadError, _with_status(415))
+    app.add_exception_handler(OptionError, bad_option)
+    app.add_exception_handler(NoSubjectError, no_subject)
+    app.add_exception_handler(RequestValidationError, _with_status(422))
+    app.add_exception_handler(ValueError, _with_status(422))  # e.g. a --point outside the photo
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, internal)

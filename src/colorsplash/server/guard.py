@@ -1,0 +1,136 @@
+"""Who may talk to the server: a ``Host`` allow-list (against DNS rebinding) and an ``Origin`` check (against
+other web pages posting to it).
+
+The server has no authentication and usually listens on loopback, so the browser is the attacker's way in:
+
+* a page on another origin (another site, or another port of this computer) can send a ``POST`` without a
+  CORS preflight (``text/plain``, ``multipart/form-data``, a plain HTML form). Browsers send ``Origin`` with
+  every such ``POST``; a request whose ``Origin`` is not this server's own (nor one allowed with
+  ``--allowed-origin``) is refused with 403 before anything is read.
+* DNS rebinding: ``evil.example`` first resolves to the attacker, then to 127.0.0.1, so the attacker's page
+  becomes "same origin" with this server. Its requests still carry ``Host: evil.example``; only names on the
+  allow-list (loopback names, the bound address, ``--allowed-host``) are answered, others get 400.
+
+Requests without ``Origin`` (curl, scripts, top-level navigations) are not cross-origin browser requests and pass
+the ``Origin`` check; ``Host`` is checked whenever it is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+ANY = "*"
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def normalise_host(host: str) -> str:
+    """A host name or address as compared here: lower case, no trailing dot, IPv6 without brackets."""
+    return host.strip().lower().rstrip(".").removeprefix("[").removesuffix("]")
+
+
+def split_host_header(value: str) -> tuple[str, str]:
+    """``Host`` header -> (normalised host, port or ``""``); ``[::1]:8000`` -> (``::1``, ``8000``)."""
+    value = value.strip()
+    if value.startswith("["):  # IPv6 literal
+        host, _, rest = value[1:].partition("]")
+        return normalise_host(host), rest.removeprefix(":")
+    if value.count(":") == 1:
+        host, _, port = value.partition(":")
+        return normalise_host(host), port
+    return normalise_host(value), ""
+
+
+def machine_names() -> list[str]:
+    """This computer's host names and addresses, for a server bound to all interfaces (best effort, no network
+    traffic: the UDP ``connect`` only picks the outgoing interface)."""
+    names: list[str] = []
+    try:
+        names += [socket.gethostname(), socket.getfqdn()]
+        names += [str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)]
+    except OSError:
+        pass
+    for family, probe in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as s:
+                s.connect((probe, 9))
+                names.append(str(s.getsockname()[0]))
+        except OSError:
+            continue
+    return names
+
+
+def allowed_host_names(bound: str, extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """The ``Host`` allow-list: loopback names, the bound address (this computer's names and addresses when
+    bound to all interfaces) and ``extra`` (``*`` allows any host)."""
+    names = list(LOOPBACK_HOSTS) + list(extra)
+    names += machine_names() if normalise_host(bound) in WILDCARD_ADDRESSES else [bound]
+    unique = dict.fromkeys(normalise_host(n) for n in names if n.strip())
+    return tuple(unique)
+
+
+def normalise_origin(origin: str) -> str:
+    """``scheme://host[:port]`` in lower case without a default port or trailing slash (``null`` stays)."""
+    parts = urlsplit(origin.strip().lower().rstrip("/"))
+    if not parts.scheme or not parts.netloc:
+        return origin.strip().lower()
+    host, port = split_host_header(parts.netloc)
+    shown = f"[{host}]" if ":" in host else host
+    port = "" if port == _DEFAULT_PORTS.get(parts.scheme) else port
+    return f"{parts.scheme}://{shown}" + (f":{port}" if port else "")
+
+
+def same_origin(origin: str, host_header: str) -> bool:
+    """``Origin`` names the host and port the request was sent to (``Host``); the scheme is not compared
+    (one port serves one scheme), the scheme's default port equals no port."""
+    parts = urlsplit(origin.strip().lower())
+    if not parts.scheme or not parts.netloc:
+        return False
+    o_host, o_port = split_host_header(parts.netloc)
+    h_host, h_port = split_host_header(host_header)
+    default = _DEFAULT_PORTS.get(parts.scheme, "")
+    return o_host == h_host and (o_port or default) == (h_port or default)
+
+
+class HostOriginMiddleware:
+    """Answer 400 to a ``Host`` not on ``allowed_hosts`` and 403 to an ``Origin`` that is neither this server's
+    own nor in ``allowed_origins`` (``*`` in either allows any), before the app reads anything."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str], allowed_origins: Iterable[str] = ()) -> None:
+        self.app = app
+        self.hosts = frozenset(normalise_host(h) for h in allowed_hosts)
+        self.origins = frozenset(normalise_origin(o) for o in allowed_origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # lifespan; the app has no websocket routes
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        refusal = self.refusal(headers.get("host"), headers.get("origin"))
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        status, message = refusal
+        log.warning("refused %s %s: %s", scope.get("method", ""), scope.get("path", ""), message)
+        await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
+
+    def refusal(self, host: str | None, origin: str | None) -> tuple[int, str] | None:
+        """``None`` when the request may pass, else (status, message)."""
+        if host is not None and ANY not in self.hosts and split_host_header(host)[0] not in self.hosts:
+            return 400, (f"Host {host!r} is not a name of this server; if it is, start the server with "
+                         f"--allowed-host {split_host_header(host)[0]}")
+        if origin is None or ANY in self.origins or normalise_origin(origin) in self.origins:
+            return None
+        if host is not None and same_origin(origin, host):
+            return None
+        return 403, (f"cross-origin request from {origin!r} refused; to let pages of that origin use this "
+                     f"server, start it with --allowed-origin {origin}")

@@ -1,0 +1,57 @@
+"""The limits and allow-lists of one server (one definition for ``create_app`` and ``colorsplash serve``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from colorsplash.server.limits import DEFAULT_MAX_WAIT_S, required_budget
+
+DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 50_000_000  # a 48 MP phone photo passes; lower than the package's own limit
+DEFAULT_HOST = "127.0.0.1"
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Limits of one server.
+
+    Attributes:
+        max_upload_bytes: largest request body.
+        max_pixels: largest photo, in pixels (read from its header before decoding).
+        workers: photos processed at once, at most (CPU).
+        max_memory_bytes: memory budget of the photos in flight, estimated from their pixel counts; ``None``:
+            just enough for one photo at ``max_pixels`` (see :attr:`memory_budget`).
+        max_wait_s: longest wait for the memory budget before a 503.
+        host: the address the server is bound to (on the ``Host`` allow-list).
+        allowed_hosts: more ``Host`` names to answer (``*``: any); loopback names are always allowed.
+        allowed_origins: web origins (``https://example.org``) whose pages may call the API (``*``: any).
+    """
+
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    workers: int = field(default_factory=default_workers)
+    max_memory_bytes: int | None = None
+    max_wait_s: float = DEFAULT_MAX_WAIT_S
+    host: str = DEFAULT_HOST
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("max_upload_bytes", "max_pixels", "workers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"server setting {name} must be positive, got {getattr(self, name)}")
+        need = required_budget(self.max_pixels, self.max_upload_bytes)
+        if self.max_memory_bytes is not None and self.max_memory_bytes < need:
+            raise ValueError(f"a memory budget of {self.max_memory_bytes / 2**20:,.0f} MB cannot hold one photo at "
+                             f"the pixel limit ({self.max_pixels:,} pixels need about {need / 2**20:,.0f} MB); "
+                             "raise --max-memory-mb or lower --max-pixels")
+
+    @property
+    def memory_budget(self) -> int:
+        """The memory budget in bytes: ``max_memory_bytes``, or enough for one photo at ``max_pixels``."""
+        return self.max_memory_bytes or required_budget(self.max_pixels, self.max_upload_bytes)

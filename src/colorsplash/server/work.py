@@ -1,0 +1,218 @@
+"""Reading a request and making its result: the blocking part runs in worker threads.
+
+The no-subject policy is :func:`colorsplash.runtime.alpha.apply_on_empty` (the CLI's too); what it decided is
+reported in the ``X-Colorsplash-Subject`` headers so a client can tell "no subject" from a grey photo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import anyio
+import numpy as np
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, apply_on_empty, predict_alpha
+from colorsplash.runtime.effects import apply_effect
+from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
+from colorsplash.runtime.photo_io import (
+    FORMAT_EXTENSIONS,
+    ImageReadError,
+    Photo,
+    decode_image_bytes,
+    encode_image,
+    output_format,
+)
+from colorsplash.server.errors import PixelLimitError
+from colorsplash.server.limits import photo_pixels
+from colorsplash.server.openapi import FORMAT_FIELD, OUTPUT_FORMATS, SPLASH_ONLY_OPTIONS
+
+T = TypeVar("T")
+UPLOAD_NAME = "upload"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A photo's bytes as sent, its file name (multipart; ``upload`` for a raw body) and the request's other
+    fields (query string, then form fields)."""
+
+    data: bytes
+    fields: dict[str, str]
+    name: str = UPLOAD_NAME
+
+
+@dataclass(frozen=True)
+class Result:
+    """An encoded result, its format key of ``OUTPUT_FORMATS``, and whether the model found a subject."""
+
+    body: bytes
+    fmt: str
+    subject_found: bool
+    subject_score: float
+    filename: str
+
+    @property
+    def media_type(self) -> str:
+        return OUTPUT_FORMATS[self.fmt]
+
+
+async def read_upload(request: Request) -> Upload:
+    """The photo from a multipart field (``file``, or the only file) or the raw body, plus the option fields.
+
+    Raises:
+        ImageReadError: no photo in the request (415).
+        ClientDisconnect: the client went away before the body was complete.
+    """
+    fields = dict(request.query_params)
+    name = UPLOAD_NAME
+    if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        async with request.form(max_files=1, max_fields=64) as form:
+            files = [v for v in form.values() if isinstance(v, UploadFile)]
+            fields.update({k: v for k, v in form.multi_items() if isinstance(v, str)})
+            data = await files[0].read() if files else b""
+            name = _base_name(files[0].filename) if files and files[0].filename else name
+    else:
+        data = await request.body()
+    if not data:
+        raise ImageReadError("the request holds no photo: send it as the body or as the multipart field 'file'")
+    return Upload(data, fields, name)
+
+
+def _base_name(filename: str) -> str:
+    """The file name a browser sent, without any folder part (some send ``C:\\path\\photo.jpg``)."""
+    return PureWindowsPath(PurePosixPath(filename).name).name or UPLOAD_NAME
+
+
+def parse_fields(fields: dict[str, str], endpoint: str = "splash") -> tuple[SplashOptions, str | None]:
+    """Split request fields into splash options (CLI names) and the output format (``None``: automatic).
+    ``/api/mask`` (``endpoint="mask"``) takes no ``effect``, ``quality`` or ``format``, as the ``mask`` verb.
+
+    Raises:
+        OptionError: an unknown option, a bad value, or a format that cannot hold the result (422).
+    """
+    fields = dict(fields)
+    if endpoint == "mask":
+        for raw in fields:
+            name = raw.replace("-", "_")
+            if name in (*SPLASH_ONLY_OPTIONS, FORMAT_FIELD):
+                raise OptionError(name, "does not apply to /api/mask, which always answers an 8-bit greyscale "
+                                  "PNG of the alpha; use /api/splash for pictures")
+    fmt = fields.pop(FORMAT_FIELD, "").strip().lower() or None
+    options = options_from_mapping(fields)
+    if fmt == "jpg":
+        fmt = "jpeg"
+    if fmt is not None and fmt not in OUTPUT_FORMATS:
+        raise OptionError(FORMAT_FIELD, f"choose one of {', '.join(OUTPUT_FORMATS)}, got {fmt!r}")
+    if fmt == "jpeg" and options.effect == "transparent":
+        raise OptionError(FORMAT_FIELD, "JPEG has no transparency; use png or webp with effect transparent")
+    return options, fmt
+
+
+def check_pixels(data: bytes, max_pixels: int) -> None:
+    """Refuse a photo over the pixel limit from its header alone (nothing decoded yet).
+
+    Raises:
+        PixelLimitError: more than ``max_pixels`` pixels (413). Unreadable data passes: decoding reports it.
+    """
+    check_pixel_count(photo_pixels(data), max_pixels)
+
+
+def check_pixel_count(pixels: int | None, max_pixels: int) -> None:
+    """:func:`check_pixels` for a count already read from the header (``None``: unreadable, passes)."""
+    if pixels is not None and pixels > max_pixels:
+        raise PixelLimitError(f"the photo has {pixels:,} pixels, more than this server's pixel limit "
+                              f"{max_pixels:,}; send a smaller photo or start the server with a larger --max-pixels")
+
+
+def decode_upload(upload: Upload, max_pixels: int) -> Photo:
+    """Decode by content (not by the declared type), upright, RGB uint8 ``HxWx3`` in ``Photo.rgb``.
+
+    Raises:
+        PixelLimitError: more than ``max_pixels`` pixels (413).
+        ImageReadError: not a picture (415).
+    """
+    check_pixels(upload.data, max_pixels)
+    try:
+        return decode_image_bytes(upload.data, max_pixels, upload.name)
+    except OSError as err:  # bytes in memory: an OSError here can only mean bad content (e.g. a cut-off header)
+        raise ImageReadError(f"{upload.name}: unreadable or truncated picture ({err}); re-export it") from err
+
+
+def default_format(photo: Photo, options: SplashOptions) -> str:
+    """The upload's own format when the API writes it (PNG when it cannot hold a cut-out), else PNG."""
+    fmt, _ = output_format(photo.format, "", alpha=options.effect == "transparent")
+    return fmt.lower() if fmt.lower() in OUTPUT_FORMATS else "png"
+
+
+def output_name(upload_name: str, fmt: str, tag: str = "splash") -> str:
+    """``NAME.splash.EXT`` as the CLI names its outputs: the upload's extension when it names ``fmt``
+    (``.JPG`` stays), else the format's own (``cat.png`` as JPEG -> ``cat.splash.jpg``)."""
+    path = PurePosixPath(upload_name)
+    exts = FORMAT_EXTENSIONS[fmt.upper()]
+    ext = path.suffix if path.suffix.lower() in exts else exts[0]
+    return f"{path.stem or UPLOAD_NAME}.{tag}{ext}"
+
+
+def subject_alpha(model: Model, photo: Photo, options: SplashOptions) -> tuple[np.ndarray, bool, float]:
+    """(alpha float32 ``HxW`` in [0, 1], subject found, subject score): the model's alpha with the one
+    no-subject policy applied.
+
+    Raises:
+        NoSubjectError: no subject and ``on_empty == "skip"`` (422).
+    """
+    result = predict_alpha(model, photo.rgb, options, RefineSettings())
+    apply_on_empty(result, options.on_empty, photo.name)
+    # The model's presence score when it has one (newer models), else its highest pixel probability.
+    score = float(getattr(result, "score", result.max_probability))
+    return result.alpha, not result.empty, score
+
+
+def make_splash(model: Model, upload: Upload, options: SplashOptions, fmt: str | None, max_pixels: int) -> Result:
+    """Upload -> encoded splash. Blocking: call from a worker thread."""
+    photo = decode_upload(upload, max_pixels)
+    alpha, found, score = subject_alpha(model, photo, options)
+    out = apply_effect(photo.rgb, alpha, options.effect)
+    fmt = fmt or default_format(photo, options)
+    body = encode_image(out, fmt.upper(), options.quality, exif=photo.exif, icc=photo.icc)
+    return Result(body, fmt, found, score, output_name(upload.name, fmt))
+
+
+def make_mask(model: Model, upload: Upload, options: SplashOptions, max_pixels: int) -> Result:
+    """Upload -> 8-bit greyscale PNG of the alpha (255 = colour kept). Blocking: call from a worker thread."""
+    photo = decode_upload(upload, max_pixels)
+    alpha, found, score = subject_alpha(model, photo, options)
+    return Result(encode_image(alpha_to_uint8(alpha), "PNG"), "png", found, score,
+                  output_name(upload.name, "png", "mask"))
+
+
+def result_headers(result: Result) -> dict[str, str]:
+    """No caching, the CLI's file name, and the subject headers."""
+    ascii_name = result.filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return {"Cache-Control": "no-store",
+            "Content-Disposition": f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(result.filename)}",
+            "X-Colorsplash-Subject": "found" if result.subject_found else "none",
+            "X-Colorsplash-Subject-Score": f"{result.subject_score:.4f}"}
+
+
+class Worker:
+    """Runs blocking work in threads, at most ``capacity`` at once (the limiter is made on first use, inside the
+    event loop that serves the requests)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    async def run(self, func: Callable[..., T], *args: Any) -> T:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.capacity)
+        return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
+
+    async def run_light(self, func: Callable[..., T], *args: Any) -> T:
+        """Short work (a header read) on anyio's default threads, not counted against ``capacity``."""
+        return await anyio.to_thread.run_sync(func, *args)
