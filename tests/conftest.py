@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,14 +56,3 @@ def tiny_onnx(tiny_checkpoint: Path) -> Path:
     out = tiny_checkpoint.with_suffix(".onnx")
     export_onnx(tiny_checkpoint, out)
     return out
-
-
-def make_blob_image(h: int = 120, w: int = 160, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A noisy RGB uint8 ``HxWx3`` picture with a bright ellipse and its 0/1 mask ``HxW``."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:h, :w]
-    cy, cx = h * rng.uniform(0.35, 0.65), w * rng.uniform(0.35, 0.65)
-    mask = (((yy - cy) / (h * 0.25)) ** 2 + ((xx - cx) / (w * 0.2)) ** 2 <= 1).astype(np.uint8)
-    image = rng.integers(0, 90, (h, w, 3)).astype(np.uint8)
-    image[mask == 1] = (220, 120, 40) + rng.integers(0, 30, (int(mask.sum()), 3))
-    return image, mask

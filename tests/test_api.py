@@ -11,9 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import make_blob_image
+from helpers import make_blob_image, orange_key
 from PIL import Image
-from test_splash_cli import orange_key
 
 import colorsplash
 from colorsplash.runtime.api import NoSubjectError, to_rgb

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import make_blob_image
+from helpers import make_blob_image
 from PIL import Image
 
 from colorsplash.runtime.onnx_model import Model

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import make_blob_image
+from helpers import make_blob_image
 
 from colorsplash.runtime.alpha import alpha_to_uint8, compute_alpha, luma, smooth, work_size
 from colorsplash.runtime.effects import SEPIA, apply_effect

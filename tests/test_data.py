@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from layouts import make_oxford_set, make_paired_set, make_seed_set, save_picture
+from helpers.layouts import make_oxford_set, make_paired_set, make_seed_set, save_picture
 from PIL import Image
 
 from colorsplash.evaluation.datasets import (

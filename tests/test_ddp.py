@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from layouts import make_seed_set
+from helpers.layouts import make_seed_set
 
 torch = pytest.importorskip("torch")
 dist = pytest.importorskip("torch.distributed")

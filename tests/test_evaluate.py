@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from layouts import make_oxford_set, make_paired_set, make_seed_set, save_picture
+from helpers.layouts import make_oxford_set, make_paired_set, make_seed_set, save_picture
 
 from colorsplash.cli import main
 from colorsplash.evaluation.datasets import IGNORE, discover, discover_all, split_samples

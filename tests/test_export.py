@@ -80,7 +80,7 @@ def test_fp16_export_is_smaller_and_close(lite_checkpoint: Path, tmp_path: Path)
 
 @pytest.fixture(scope="module")
 def paired_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from layouts import make_paired_set
+    from helpers.layouts import make_paired_set
 
     root = tmp_path_factory.mktemp("paired")
     make_paired_set(root, n=12)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hostile import ERROR, OK, write_hostile
+from helpers.hostile import ERROR, OK, write_hostile
 from PIL import Image
 
 from colorsplash.runtime.photo_io import FORMAT_EXTENSIONS
@@ -120,7 +120,7 @@ def test_output_folder(corpus: tuple[Path, dict[str, str]], tiny_onnx: Path, tmp
 
 def test_read_only_folder_and_unreadable_file(tmp_path: Path, tiny_onnx: Path) -> None:
     """A folder that cannot be written and a file that cannot be read: one line each, no traceback."""
-    from hostile import encoded, gradient
+    from helpers.hostile import encoded, gradient
 
     ro = tmp_path / "ro"
     ro.mkdir()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from layouts import make_seed_set
+from helpers.layouts import make_seed_set
 
 torch = pytest.importorskip("torch")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hostile import SRGB_ICC, write_corpus
+from helpers.hostile import SRGB_ICC, write_corpus
 from PIL import Image
 
 from colorsplash.runtime.files import atomic_write
@@ -181,7 +181,7 @@ def test_pillow_bomb_guard_is_left_to_the_host(tmp_path: Path, monkeypatch: pyte
 
 def test_decode_cost_counts_deep_and_alpha_modes() -> None:
     """Issue 16 item 9: the limit is counted in 8-bit RGB pixels, estimated from the header before decoding."""
-    from hostile import png_claiming
+    from helpers.hostile import png_claiming
 
     from colorsplash.runtime.photo_io import cost_limit, decode_cost, probe_picture
 
@@ -195,7 +195,7 @@ def test_decode_cost_counts_deep_and_alpha_modes() -> None:
 @pytest.mark.parametrize("kind", ["float32", "grey16", "cmyk", "rgba", "bilevel", "cv2_lzw", "cv2_rgb48"])
 def test_tiff_layout_tags_are_not_copied_and_result_opens(tmp_path: Path, kind: str) -> None:
     """Issue 16 item 4: a TIFF's IFD0 is its EXIF; its layout tags must not reach the result."""
-    from hostile import cv2_tiff, encoded, gradient
+    from helpers.hostile import cv2_tiff, encoded, gradient
 
     rgb, grey = gradient(), gradient()[..., 0]
     deep = np.linspace(0, 65535, 600).reshape(20, 30).astype(np.uint16)
@@ -217,7 +217,7 @@ def test_tiff_layout_tags_are_not_copied_and_result_opens(tmp_path: Path, kind: 
 
 
 def test_sixteen_bit_input_is_noted_once(tmp_path: Path) -> None:
-    from hostile import cv2_tiff
+    from helpers.hostile import cv2_tiff
 
     deep = np.dstack([np.linspace(0, 65535, 600).reshape(20, 30).astype(np.uint16)] * 3)
     for name, data in (("rgb48.png", __import__("cv2").imencode(".png", deep)[1].tobytes()),
@@ -230,7 +230,7 @@ def test_corrupt_exif_warning_becomes_a_note_naming_the_file(tmp_path: Path) -> 
     """Issue 16 item 20: Pillow's "Corrupt EXIF data" warning names our file, not Pillow's source."""
     import warnings
 
-    from hostile import corrupt_exif_jpeg
+    from helpers.hostile import corrupt_exif_jpeg
 
     (tmp_path / "cat.jpg").write_bytes(corrupt_exif_jpeg())
     with warnings.catch_warnings():

@@ -20,8 +20,8 @@ from PIL import Image, ImageFilter
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 import httpx  # noqa: E402
-from conftest import make_blob_image  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from helpers import make_blob_image  # noqa: E402
 
 from colorsplash import cli
 from colorsplash.cli import serve as cli_serve

@@ -10,19 +10,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import make_blob_image
-from hostile import SRGB_ICC, rotated_jpeg, write_corpus
+from helpers import make_blob_image, orange_key
+from helpers.hostile import SRGB_ICC, rotated_jpeg, write_corpus
 from PIL import Image
 
 from colorsplash.cli import main
 from colorsplash.runtime.onnx_model import Model
-
-
-def orange_key(self: Model, image: np.ndarray) -> np.ndarray:
-    """A stand-in model: orange pixels (R - B large) are the subject; float32 ``S x S``."""
-    s = self.config.input_size
-    rgb = cv2.resize(image, (s, s), interpolation=cv2.INTER_AREA).astype(np.float32)
-    return (1.0 / (1.0 + np.exp(-(rgb[..., 0] - rgb[..., 2] - 130.0) / 10.0))).astype(np.float32)
 
 
 @pytest.fixture()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from layouts import make_seed_set
+from helpers.layouts import make_seed_set
 
 torch = pytest.importorskip("torch")
 
@@ -306,7 +306,7 @@ def test_bf16_only_where_the_cpu_has_it(cats: Path, tmp_path: Path, monkeypatch:
 
 def test_warns_when_most_masks_are_empty(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Issue 16 item 14: all-black masks (e.g. saved as 0/1) would train to IoU 0 without a word."""
-    from layouts import save_picture
+    from helpers.layouts import save_picture
 
     data = tmp_path / "data"
     make_seed_set(data, n=6, h=56, w=72)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from conftest import make_blob_image
 from PIL import Image
+
+from helpers import make_blob_image
 
 
 def save_picture(path: Path, array: np.ndarray, fmt: str | None = None, **kwargs: object) -> Path:
