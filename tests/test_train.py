@@ -103,6 +103,7 @@ def test_train_refuses_bad_data_and_existing_runs(cats: Path, tmp_path: Path,
     assert "nothing to resume" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_killed_run_resumes(cats: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     run, epochs = tmp_path / "run", 8
     cmd = [sys.executable, "-m", "colorsplash", "train", str(cats), *TINY_UNET, "--size", "64",
