@@ -15,11 +15,10 @@ from typing import Any
 
 from colorsplash.cli.common import add_jobs_argument, add_model_argument
 from colorsplash.runtime.flags import arg_type, positive_float, positive_int
+from colorsplash.server import DEFAULT_HOST, DEFAULT_PORT
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
 
 
 def register(sub: Any) -> None:

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.runtime.photo_io import ImageReadError, is_image_name, read_grey, read_rgb
 
-IGNORE = 255
 log = logging.getLogger(__name__)
 
 

@@ -1,7 +1,7 @@
 """Segmentation metrics as pure NumPy functions.
 
 Inputs are a predicted probability map (float in [0, 1]) or binary mask and a target mask of the same
-``HxW`` shape with 0 = background, 1 = subject and optionally :data:`~colorsplash.evaluation.datasets.IGNORE` (255) for
+``HxW`` shape with 0 = background, 1 = subject and optionally :data:`IGNORE` (255) for
 pixels not scored (Oxford trimap borders). Empty-vs-empty counts as a perfect score (1.0).
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+# Mask value of pixels that are not scored (Oxford trimap borders): the one definition, used by data sets,
+# metrics and losses.
 IGNORE = 255
 SEED_THRESHOLDS = tuple(np.round(np.arange(0.5, 1.0, 0.05), 2))
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from colorsplash.server import DEFAULT_HOST
 from colorsplash.server.limits import DEFAULT_MAX_WAIT_S, required_budget
 
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 50_000_000  # a 48 MP phone photo passes; lower than the package's own limit
-DEFAULT_HOST = "127.0.0.1"
 
 
 def default_workers() -> int:

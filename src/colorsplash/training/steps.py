@@ -1,4 +1,7 @@
-"""Training: data -> augmented batches -> U-Net, with validation, checkpoints, resume and early stopping.
+"""The pieces a training run is made of: distributed setup, the autocast choice, data preparation and loaders,
+one epoch of optimiser steps, validation, the learning-rate schedule and the run's metric files. The loop that
+strings them together (epochs, checkpoints, resume, early stopping, staged recipes) is
+:mod:`colorsplash.training.trainer`.
 
 A run folder holds ``config.json``, ``metrics.csv``, ``best.pt`` (highest validation IoU), ``last.pt``
 (resumable), ``curves.png``, ``overview.png`` and ``val_predictions.png``. Works single-process or under

@@ -1,6 +1,7 @@
 """The training run: builds model, optimiser and schedule, loops over epochs, resumes, stops early.
 
-Kept apart from :mod:`colorsplash.training.steps` (the pieces) so that each file stays short.
+The loop and its state live here; what each epoch does (steps, validation, schedule, data) is
+:mod:`colorsplash.training.steps`.
 """
 
 from __future__ import annotations
