@@ -22,14 +22,15 @@ from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
 
 log = logging.getLogger(__name__)
 
+DESCRIPTION = ("Splash every frame of a clip: same size, frame rate and timeline; the audio track is copied. Output "
+               "formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4). A damaged input is written with "
+               "each lost frame replaced by the previous one (sound kept in sync), with a warning and exit status "
+               "1; --strict refuses it instead.")
+
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "video", help="colour splash for a video clip (audio kept, alpha smoothed over time)",
-        description="Splash every frame of a clip: same size, frame rate and timeline; the audio track is "
-                    "copied. Output formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4). A damaged "
-                    "input is written with each lost frame replaced by the previous one (sound kept in sync), "
-                    "with a warning and exit status 1; --strict refuses it instead.")
+        "video", help="colour splash for a video clip (audio kept, alpha smoothed over time)", description=DESCRIPTION)
     parser.add_argument("input", type=Path, metavar="INPUT", help="video file to read (never modified)")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT",
                         help="video file to write (must differ from INPUT; an existing file needs --overwrite)")
