@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 
+PRECISIONS = ("auto", "int8", "fp32")  # = runtime.variants.PRECISION_CHOICES
+DEVICES = ("auto", "cpu", "cuda")  # = runtime.onnx_model.DEVICE_CHOICES
+
 
 def need_torch(verb: str) -> None:
     """Raise a one-line error when PyTorch (the ``train`` extra) is missing."""
@@ -16,6 +19,18 @@ def add_model_argument(parser: argparse.ArgumentParser, kinds: str = "ONNX model
     """``--model PATH``: the model to run; none given means ``$COLORSPLASH_MODEL`` or the bundled pet model."""
     parser.add_argument("--model", default=None, metavar="PATH",
                         help=f"{kinds} (default: $COLORSPLASH_MODEL or the bundled pet model)")
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--precision`` and ``--device``: which variant of the model runs, and where (see
+    :func:`colorsplash.runtime.onnx_model.load_model`). Choices are spelt here, not imported, so ``--help`` stays
+    fast; tests check they match the runtime's."""
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="model variant: auto (the fastest on this CPU, measured once and cached), int8 or "
+                             "fp32 (float arithmetic; also what auto picks on a GPU)")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="auto (CUDA when onnxruntime-gpu finds a GPU, else the CPU), cpu or cuda "
+                             "(pip install 'colorsplash[gpu]')")
 
 
 def add_output_argument(parser: argparse.ArgumentParser, what: str, required: bool = False) -> None:

@@ -11,6 +11,8 @@ import ipaddress
 import logging
 from typing import Any
 
+from colorsplash.cli.common import add_runtime_arguments
+
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
@@ -33,6 +35,7 @@ def register(sub: Any) -> None:
                         help="largest accepted photo in pixels (default 50,000,000)")
     parser.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="N",
                         help="photos processed at once (default: CPU count, at most 4)")
+    add_runtime_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         limits["max_pixels"] = args.max_pixels
     if args.jobs is not None:
         limits["workers"] = args.jobs
-    app = create_app(model_path=args.model, **limits)
+    app = create_app(model_path=args.model, precision=args.precision, device=args.device, **limits)
     if not is_loopback(args.host):
         log.warning("listening on %s: anyone who can reach this address can use the server (no authentication)",
                     args.host)

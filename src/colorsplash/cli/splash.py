@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from colorsplash.cli.common import add_runtime_arguments
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.options import OPTION_NAMES, add_arguments, options_from_namespace
 
@@ -27,6 +28,11 @@ def _positive_int(value: str) -> int:
     return v
 
 
+def _jobs(value: str) -> int | None:
+    """``auto`` (``None``: the runtime decides) or a positive whole number."""
+    return None if value == "auto" else _positive_int(value)
+
+
 def _common(parser: argparse.ArgumentParser, what: str) -> None:
     """Arguments shared by ``splash`` and ``mask``; ``what`` names the outputs in the ``-o`` help."""
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
@@ -35,8 +41,9 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
                         help="descend into sub-folders (and let ** in patterns match them)")
     parser.add_argument("--skip-existing", action="store_true",
                         help="leave files whose output already exists (resume an interrupted batch)")
-    parser.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="N",
-                        help="photos in flight at once (default: CPU count, at most 4)")
+    parser.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N|auto",
+                        help="worker threads for decoding and for encoding; the model runs beside them on its own "
+                             "thread (default auto: one per core, 2 to 8)")
     parser.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS, metavar="N",
                         help=f"refuse pictures larger than this (default {DEFAULT_MAX_PIXELS:,}; guards "
                              "against decompression bombs)")
@@ -44,6 +51,7 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
                         help="ONNX model file (default: $COLORSPLASH_MODEL or the bundled pet model)")
     parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
                         help=f"folder for the {what} (created if needed)")
+    add_runtime_arguments(parser)
 
 
 def register(sub: Any) -> None:
@@ -93,7 +101,8 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
         print(line, file=sys.stderr)
     summary = batch.Summary()
     if tasks:
-        job = batch.PhotoJob(load_model(args.model), options_from_namespace(args), mask=mask,
+        model = load_model(args.model, precision=args.precision, device=args.device)
+        job = batch.PhotoJob(model, options_from_namespace(args), mask=mask,
                              max_pixels=args.max_pixels, skip_existing=args.skip_existing)
         summary = batch.run_batch(tasks, job, jobs=args.jobs, progress=not quiet, debug=debug)
     summary.failed += len(errors)

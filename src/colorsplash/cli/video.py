@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from colorsplash.cli.common import add_runtime_arguments
 from colorsplash.runtime.options import add_arguments, options_from_namespace
 
 log = logging.getLogger(__name__)
@@ -28,15 +29,18 @@ def register(sub: Any) -> None:
                         help="ONNX model file (default: $COLORSPLASH_MODEL or the bundled pet model)")
     parser.add_argument("--no-smooth", dest="smooth", action="store_false",
                         help="no temporal smoothing: each frame's alpha on its own (flickers more)")
+    add_runtime_arguments(parser)
     add_arguments(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `colorsplash --help` stays fast and works without the video extra installed.
+    from colorsplash.runtime.onnx_model import load_model
     from colorsplash.runtime.video import splash_video
 
-    result = splash_video(args.input, args.output, model=args.model, options=options_from_namespace(args),
+    model = load_model(args.model, precision=args.precision, device=args.device)
+    result = splash_video(args.input, args.output, model=model, options=options_from_namespace(args),
                           smooth=args.smooth, progress=not getattr(args, "quiet", False))
     log.info("%s: %d frames %dx%d at %s fps%s in %.1f s (%.1f frames/s)", result.output, result.frames,
              result.width, result.height, _fps_text(result.fps), ", audio kept" if result.audio else "",

@@ -1,29 +1,50 @@
 """Many photos at once: expand inputs, plan output names, run a worker pool with one progress bar.
 
-A thread pool overlaps decoding and encoding (Pillow, OpenCV and ONNX Runtime all release the GIL) with the
-model. Each file succeeds or fails on its own: a failure is one line naming the file and the batch goes on.
+Photos go through three overlapped stages (:func:`colorsplash.runtime.pipeline.run_stages`): decoding, the model,
+then refinement, effect and encoding, different photos in different stages at once (Pillow, OpenCV and ONNX Runtime
+all release the GIL); a single photo takes the overlapped one-photo path instead
+(:func:`colorsplash.runtime.pipeline.decode_and_plan`).
+Each file succeeds or fails on its own: a failure is one line naming the file and the batch goes on.
 Inputs are never overwritten and results are written atomically, so ``--skip-existing`` resumes a batch.
 """
 
 from __future__ import annotations
 
 import glob
-import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
-from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, alpha_to_uint8, apply_on_empty, predict_alpha
+from colorsplash.runtime.alpha import (
+    AlphaResult,
+    NoSubjectError,
+    RefineSettings,
+    alpha_to_uint8,
+    apply_on_empty,
+    downscale,
+    finish_alpha,
+    plan_alpha,
+)
 from colorsplash.runtime.effects import apply_effect
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, is_image_name, output_format, read_photo, write_image
+from colorsplash.runtime.photo_io import (
+    DEFAULT_MAX_PIXELS,
+    ImageReadError,
+    Photo,
+    is_image_name,
+    output_format,
+    read_photo,
+    write_image,
+)
+from colorsplash.runtime.pipeline import Planned, Stages, auto_jobs, decode_and_plan, run_stages
 
 SPLASH_TAG = ".splash"
 MASK_TAG = ".mask"
@@ -163,9 +184,48 @@ class PhotoJob:
     settings: RefineSettings = field(default_factory=RefineSettings)
 
     def __call__(self, task: Task) -> Outcome:
+        """One photo end to end, its decoding overlapped with the model (see :func:`decode_and_plan`)."""
+        if self.skip_existing and task.output.exists():
+            return Outcome("skipped")
+        if not task.source.is_file():
+            raise ImageReadError(f"{task.source}: no such file")
+        data = task.source.read_bytes()
+        if not data:
+            raise ImageReadError(f"{task.source}: file is empty (0 bytes); re-export or remove it")
+        planned = decode_and_plan(data, str(task.source), self.model, self.options, self.settings, self.max_pixels)
+        return self._write(self._prepare(task, planned.photo), planned)
+
+    # The three stages of the batch pipeline (``stages``); ``__call__`` is their overlapped one-photo form.
+
+    def load(self, task: Task) -> Outcome | Loaded:
+        """Read and decode one photo and make its working copy (or skip it)."""
         if self.skip_existing and task.output.exists():
             return Outcome("skipped")
         photo = read_photo(task.source, self.max_pixels)
+        loaded = self._prepare(task, photo)
+        if isinstance(loaded, Outcome):
+            return loaded
+        loaded.small = downscale(photo.rgb, self.settings.work_side)
+        return loaded
+
+    def infer(self, loaded: Loaded) -> Loaded:
+        """The model's probability for the working copy (the stage that runs on one thread)."""
+        assert loaded.small is not None
+        loaded.prob = self.model.predict_lowres(loaded.small)
+        return loaded
+
+    def finish(self, loaded: Loaded) -> Outcome:
+        """Refinement, effect, encoding and writing."""
+        assert loaded.small is not None and loaded.prob is not None
+        rgb = loaded.photo.rgb
+        plan = plan_alpha(rgb.shape[:2], loaded.prob, loaded.small, self.options, self.settings)
+        return self._write(loaded, Planned(loaded.photo, plan))
+
+    def stages(self) -> Stages[Outcome]:
+        return Stages(self.load, self.infer, self.finish, lambda v: isinstance(v, Outcome))
+
+    def _prepare(self, task: Task, photo: Photo) -> Outcome | Loaded:
+        """Output name and format from the decoded photo; an Outcome when the file is skipped."""
         messages = list(photo.notes)
         fmt, ext = "PNG", task.output.suffix
         if not self.mask:
@@ -175,19 +235,39 @@ class PhotoJob:
             return Outcome("skipped", messages)
         if output.resolve() == task.source.resolve():
             raise ValueError(f"{task.source}: output would overwrite the input; use -o DIR")
-        result = predict_alpha(self.model, photo.rgb, self.options, self.settings)
+        return Loaded(task, photo, output, fmt, messages)
+
+    def _write(self, loaded: Outcome | Loaded, planned: Planned) -> Outcome:
+        if isinstance(loaded, Outcome):
+            return loaded
+        photo, messages = loaded.photo, loaded.messages
+        result: AlphaResult = finish_alpha(planned.plan, planned.guide(), self.options)
         try:
-            note = apply_on_empty(result, self.options.on_empty, str(task.source))
+            note = apply_on_empty(result, self.options.on_empty, str(loaded.task.source))
         except NoSubjectError as err:
             return Outcome("skipped", [*messages, str(err)])
         if note:
             messages.append(note)
         if self.mask:
-            write_image(output, alpha_to_uint8(result.alpha), "PNG")
+            write_image(loaded.output, alpha_to_uint8(result.alpha), "PNG")
         else:
             picture = apply_effect(photo.rgb, result.alpha, self.options.effect)
-            write_image(output, picture, fmt, self.options.quality, photo.exif, photo.icc)
+            write_image(loaded.output, picture, loaded.format, self.options.quality, photo.exif, photo.icc)
         return Outcome("done", messages)
+
+
+@dataclass
+class Loaded:
+    """A photo between the pipeline's stages: decoded, with its output decided; ``small`` and ``prob`` filled by
+    the load and model stages."""
+
+    task: Task
+    photo: Photo
+    output: Path
+    format: str
+    messages: list[str]
+    small: np.ndarray | None = None
+    prob: np.ndarray | None = None
 
 
 def _outcome(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
@@ -207,31 +287,48 @@ def _outcome(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
 
 
 def default_jobs() -> int:
-    """Worker threads by default: one per core, at most 4 (each holds one photo in memory)."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """Worker threads by default (``--jobs auto``): see :func:`colorsplash.runtime.pipeline.auto_jobs`."""
+    return auto_jobs()
+
+
+def _results(tasks: Sequence[Task], work: Callable[[Task], Outcome],
+             jobs: int) -> Generator[tuple[Task, Future[Outcome]], None, None]:
+    """(task, future) pairs as tasks finish: the staged pipeline when ``work`` has stages and there is more than
+    one task, else a plain thread pool (one task: the work's own overlapped path)."""
+    stages = getattr(work, "stages", None)
+    if stages is not None and len(tasks) > 1:
+        yield from run_stages(tasks, stages(), jobs)
+        return
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="colorsplash")
+    try:
+        futures = {pool.submit(work, task): task for task in tasks}
+        for future in as_completed(futures):
+            yield futures[future], future
+    finally:
+        # On Ctrl-C: drop queued files; running ones finish (their writes are atomic).
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_batch(tasks: Sequence[Task], work: Callable[[Task], Outcome], jobs: int | None = None,
               progress: bool = True, debug: bool = False,
               report: Callable[[str], None] | None = None) -> Summary:
-    """Run ``work`` on every task in a thread pool with one progress bar; messages go to ``report``
-    (default: above the bar on stderr). Returns the counts and the time taken."""
+    """Run ``work`` on every task (``jobs`` worker threads per stage, ``None``: :func:`default_jobs`) with one
+    progress bar; messages go to ``report`` (default: above the bar on stderr). Returns the counts and the time
+    taken."""
     say = report or (lambda text: tqdm.write(text, file=sys.stderr))
     summary = Summary()
     start = time.perf_counter()
     bar = tqdm(total=len(tasks), unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    pool = ThreadPoolExecutor(max_workers=jobs or default_jobs(), thread_name_prefix="colorsplash")
+    results = _results(tasks, work, jobs or default_jobs())
     try:
-        futures = {pool.submit(work, task): task for task in tasks}
-        for future in as_completed(futures):
-            outcome = _outcome(future, futures[future], debug)
+        for task, future in results:
+            outcome = _outcome(future, task, debug)
             for text in outcome.messages:
                 say(text)
             setattr(summary, outcome.status, getattr(summary, outcome.status) + 1)
             bar.update()
     finally:
-        # On Ctrl-C: drop queued files; running ones finish (their writes are atomic).
-        pool.shutdown(wait=True, cancel_futures=True)
+        results.close()  # on Ctrl-C: running files finish (their writes are atomic), queued ones are dropped
         bar.close()
     summary.seconds = time.perf_counter() - start
     return summary

@@ -309,16 +309,18 @@ def _openapi_extra(result: str, result_types: list[str]) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------------------------- app
 
 def create_app(model_path: str | Path | None = None, max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
-               max_pixels: int = DEFAULT_MAX_PIXELS, workers: int | None = None) -> FastAPI:
+               max_pixels: int = DEFAULT_MAX_PIXELS, workers: int | None = None, precision: str = "auto",
+               device: str = "auto") -> FastAPI:
     """The web page (``/``), the API (``/api/...``) and its docs (``/docs``, ``/openapi.json``).
 
-    The model is loaded here, once, and shared by all requests.
+    The model is loaded here, once, and shared by all requests; ``precision`` and ``device`` choose its variant
+    and where it runs (see :func:`colorsplash.runtime.onnx_model.load_model`).
 
     Raises:
         ModelLoadError: the model file is missing or not a colorsplash ONNX file.
     """
     settings = ServerSettings(max_upload_bytes, max_pixels, workers or ServerSettings.workers)
-    model = load_model(model_path)
+    model = load_model(model_path, precision=precision, device=device)
     app = FastAPI(title="colorsplash", version=__version__, docs_url=None, redoc_url=None,
                   description="Colour splash: keep the subject in colour, turn the background grey. "
                   "Options have the names of the colorsplash splash CLI flags; errors are JSON {\"error\": \"...\"}.")
