@@ -21,6 +21,7 @@ from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.preprocess import preprocess
 from colorsplash.runtime.variants import (
     PRECISION_CHOICES,
+    Variant,
     VariantError,
     by_kind,
     choose_auto,
@@ -156,14 +157,15 @@ def load_model(path: str | Path | None = None, threads: int | None = None, preci
         path: an exported ``.onnx`` file; its variants ``STEM.*.onnx`` beside it take part in the choice.
         threads: ONNX Runtime intra-op threads (``None``: one per physical core).
         precision: ``auto`` (the fastest variant on this machine, see :mod:`colorsplash.runtime.variants`),
-            ``int8`` or ``fp32`` (float arithmetic: a ``float32`` or ``float16-weights`` file).
+            ``int8`` or ``fp32`` (float arithmetic: a ``float32`` or ``float16-weights`` file), or ``file``: exactly
+            ``path``, no variant choice (evaluation and benchmarks of one file).
         device: ``auto`` (CUDA when ONNX Runtime has it, else the CPU), ``cpu`` or ``cuda``.
 
     Raises:
         ModelLoadError: the file is missing, not ONNX, or lacks the colorsplash metadata; ``cuda`` is not available.
         VariantError: no variant of the asked precision.
     """
-    if precision not in PRECISION_CHOICES:
+    if precision not in (*PRECISION_CHOICES, "file"):
         raise VariantError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
     p = Path(path) if path is not None else default_model_path()
     where = resolve_device(device)
@@ -184,8 +186,10 @@ def _load_variant(path: Path, threads: int | None, precision: str, device: str) 
     config = read_config(path)
     if config is None:  # not ONNX, or no metadata: the session (or its metadata check) says which
         config = read_onnx_config(create_session(path, threads, device), path)
-    variants = find_variants(path, config)
-    if precision != "auto":
+    variants = find_variants(path, config) if precision != "file" else [Variant(path, config)]
+    if precision == "file":
+        chosen, made = variants[0], None
+    elif precision != "auto":
         chosen, made = by_kind(variants, precision, path), None
     elif device == "cuda":  # int8 QDQ graphs run on slow fallback kernels on GPUs: the float variant
         chosen, made = next((v for v in variants if v.kind == "fp32"), variants[0]), None
