@@ -318,3 +318,23 @@ def test_jobs_auto(tmp_path: Path) -> None:
     assert build_parser().parse_args(["splash", "x.jpg", "--jobs", "auto"]).jobs is None
     assert build_parser().parse_args(["splash", "x.jpg", "-j", "3"]).jobs == 3
     assert auto_jobs(1) == 2 and auto_jobs(16) == 8 and auto_jobs(4) == 4
+
+
+@pytest.mark.parametrize("size", [(1500, 2000), (1001, 1403)])  # a whole reduction factor, and none
+def test_fused_grey_splash_equals_the_general_path(tmp_path: Path, tiny_onnx: Path, keyed: None,
+                                                   size: tuple[int, int]) -> None:
+    from colorsplash.runtime.alpha import finish_alpha, luma, plan_alpha
+    from colorsplash.runtime.effects import apply_effect
+    from colorsplash.runtime.pipeline import fusable, grey_splash_in_place
+
+    rgb = cv2.GaussianBlur(make_blob_image(*size, seed=5)[0], (0, 0), 2)
+    model = infer.load_model(tiny_onnx, precision="file")
+    settings = RefineSettings(work_side=512)
+    small = downscale(rgb, settings.work_side)
+    plan = plan_alpha(rgb.shape[:2], model.predict_lowres(small), small, SplashOptions(), settings)
+    expected = apply_effect(rgb, finish_alpha(plan, luma(rgb)).alpha, "grey")
+    out = rgb.copy()
+    assert fusable(plan, SplashOptions(), out)
+    grey_splash_in_place(out, plan)
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    assert not fusable(plan, SplashOptions(feather=2.0), out) and not fusable(plan, SplashOptions(effect="dim"), out)

@@ -44,7 +44,15 @@ from colorsplash.runtime.photo_io import (
     read_photo,
     write_image,
 )
-from colorsplash.runtime.pipeline import Planned, Stages, auto_jobs, decode_and_plan, run_stages
+from colorsplash.runtime.pipeline import (
+    Planned,
+    Stages,
+    auto_jobs,
+    decode_and_plan,
+    fusable,
+    grey_splash_in_place,
+    run_stages,
+)
 
 SPLASH_TAG = ".splash"
 MASK_TAG = ".mask"
@@ -241,6 +249,10 @@ class PhotoJob:
         if isinstance(loaded, Outcome):
             return loaded
         photo, messages = loaded.photo, loaded.messages
+        if not self.mask and fusable(planned.plan, self.options, photo.rgb):  # the default splash: one fused pass
+            grey_splash_in_place(photo.rgb, planned.plan)
+            write_image(loaded.output, photo.rgb, loaded.format, self.options.quality, photo.exif, photo.icc)
+            return Outcome("done", messages)
         result: AlphaResult = finish_alpha(planned.plan, planned.guide(), self.options)
         try:
             note = apply_on_empty(result, self.options.on_empty, str(loaded.task.source))

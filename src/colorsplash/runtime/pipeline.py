@@ -119,6 +119,65 @@ def decode_and_plan(data: bytes, name: str, model: Model, options: SplashOptions
     return Planned(photo, plan_alpha(photo.rgb.shape[:2], model.predict_lowres(small), small, options, settings))
 
 
+def fusable(plan: AlphaPlan, options: SplashOptions, rgb: np.ndarray) -> bool:
+    """Whether :func:`grey_splash_in_place` gives exactly the general path's result: a subject was found, edges are
+    refined, the effect is plain ``grey`` and no option reshapes the alpha (threshold, hard, keep, point, feather,
+    invert), and the pixels may be written."""
+    return (not plan.empty and plan.a is not None and plan.keep is None and str(options.effect) == "grey"
+            and options.threshold in (None, 0.5) and not options.hard and options.feather <= 0
+            and not options.invert and rgb.flags.writeable and rgb.flags.c_contiguous)
+
+
+def _upsample_rows(low: np.ndarray, full_hw: tuple[int, int], y0: int, y1: int) -> np.ndarray:
+    """Rows ``y0:y1`` of ``cv2.resize(low, full size, INTER_LINEAR)`` without making the full-size map: the same
+    pixel-centre mapping as an affine warp of the low-resolution map."""
+    h, w = full_hw
+    hs, ws = low.shape[:2]
+    k = h // hs
+    if k > 1 and h == k * hs and w == k * ws and y0 % k == 0 and (y1 % k == 0 or y1 == h):
+        # Whole factor (work_size prefers one): resize a block of low rows with one row of context each side and
+        # keep the middle, which is exactly those rows of the full-size resize (OpenCV's fast integer path).
+        r0, r1 = y0 // k, -(-y1 // k)
+        lo, hi = max(0, r0 - 1), min(hs, r1 + 1)
+        block = cv2.resize(low[lo:hi], (w, (hi - lo) * k), interpolation=cv2.INTER_LINEAR)
+        return block[(r0 - lo) * k + (y0 - r0 * k):(r0 - lo) * k + (y1 - r0 * k)]
+    sy, sx = hs / h, ws / w
+    m = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, (y0 + 0.5) * sy - 0.5]], np.float64)
+    return cv2.warpAffine(low, m, (w, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def grey_splash_in_place(rgb: np.ndarray, plan: AlphaPlan, strip_rows: int = 64) -> None:
+    """The grey splash of ``rgb`` (RGB uint8 ``HxWx3``, overwritten) from a refining :class:`AlphaPlan`, in row
+    strips on all cores: per strip the luma, the alpha ``clip(a * luma + b, 0, 1)`` and the blend
+    ``luma + alpha * (rgb - luma)``, so neither a full-size alpha nor a second picture is ever made (each would
+    be a full pass over memory at 12 MP). Same result as ``finish_alpha`` then ``apply_effect(..., "grey")``
+    up to rounding. Only when :func:`fusable`."""
+    assert plan.a is not None and plan.b is not None
+    h, w = rgb.shape[:2]
+
+    def strip(y0: int) -> None:
+        y1 = min(h, y0 + strip_rows)
+        rows = rgb[y0:y1]
+        grey = cv2.cvtColor(rows, cv2.COLOR_RGB2GRAY)
+        alpha = _upsample_rows(plan.a, (h, w), y0, y1)
+        alpha *= grey
+        alpha += _upsample_rows(plan.b, (h, w), y0, y1)
+        np.clip(alpha, 0.0, 1.0, out=alpha)
+        bg = cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
+        diff = cv2.multiply(cv2.subtract(rows, bg, dtype=cv2.CV_32F), cv2.merge([alpha] * 3))
+        rows[...] = cv2.add(diff, bg, dtype=cv2.CV_8U).reshape(rows.shape)
+
+    starts = range(0, h, strip_rows)
+    threads = min(cv2.getNumThreads(), os.cpu_count() or 1)
+    if h * w < (1 << 20) or threads < 2:
+        for y in starts:
+            strip(y)
+    else:  # OpenCV's per-strip calls run on one core each and release the GIL
+        with ThreadPoolExecutor(threads, thread_name_prefix="blend") as pool:
+            list(pool.map(strip, starts))
+
+
 # ------------------------------------------------------------------------------------------------ many photos
 
 @dataclass
