@@ -43,7 +43,6 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model_speed import prepare  # noqa: E402
-from peers import rembg_predictor  # noqa: E402
 from splash_speed import base_photo, floor_opencv, write_jpeg  # noqa: E402
 
 import colorsplash  # noqa: E402
@@ -52,6 +51,7 @@ from colorsplash.runtime.cpu import cpu_info  # noqa: E402
 from colorsplash.runtime.onnx_model import Model, default_model_path, load_model  # noqa: E402
 from colorsplash.runtime.photo_io import read_photo  # noqa: E402
 from colorsplash.runtime.variants import find_variants, read_config  # noqa: E402
+from peers import rembg_predictor  # noqa: E402
 
 TARGETS = {"alpha_1mp": 5.0, "splash_12mp": 1.6, "batch": 0.90}
 

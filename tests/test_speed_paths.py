@@ -338,3 +338,17 @@ def test_fused_grey_splash_equals_the_general_path(tmp_path: Path, tiny_onnx: Pa
     grey_splash_in_place(out, plan)
     assert np.abs(out.astype(int) - expected).max() <= 1
     assert not fusable(plan, SplashOptions(feather=2.0), out) and not fusable(plan, SplashOptions(effect="dim"), out)
+
+
+def test_training_device_falls_back_to_the_cpu_and_cuda_gets_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    from colorsplash.training import steps
+    from colorsplash.training.config import TrainConfig
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert steps.training_device(1).type == "cpu"
+    assert not steps.cuda_mixed_precision(torch.device("cpu"))
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert steps.cuda_mixed_precision(torch.device("cuda:0"))
+    ctx = steps._autocast(TrainConfig(bf16=False), torch.device("cuda:0"))
+    assert isinstance(ctx, torch.autocast) and ctx.fast_dtype == torch.bfloat16 and ctx.device == "cuda"

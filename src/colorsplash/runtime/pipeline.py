@@ -153,16 +153,17 @@ def grey_splash_in_place(rgb: np.ndarray, plan: AlphaPlan, strip_rows: int = 64)
     ``luma + alpha * (rgb - luma)``, so neither a full-size alpha nor a second picture is ever made (each would
     be a full pass over memory at 12 MP). Same result as ``finish_alpha`` then ``apply_effect(..., "grey")``
     up to rounding. Only when :func:`fusable`."""
-    assert plan.a is not None and plan.b is not None
+    a_low, b_low = plan.a, plan.b
+    assert a_low is not None and b_low is not None
     h, w = rgb.shape[:2]
 
     def strip(y0: int) -> None:
         y1 = min(h, y0 + strip_rows)
         rows = rgb[y0:y1]
         grey = cv2.cvtColor(rows, cv2.COLOR_RGB2GRAY)
-        alpha = _upsample_rows(plan.a, (h, w), y0, y1)
+        alpha = _upsample_rows(a_low, (h, w), y0, y1)
         alpha *= grey
-        alpha += _upsample_rows(plan.b, (h, w), y0, y1)
+        alpha += _upsample_rows(b_low, (h, w), y0, y1)
         np.clip(alpha, 0.0, 1.0, out=alpha)
         bg = cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
         diff = cv2.multiply(cv2.subtract(rows, bg, dtype=cv2.CV_32F), cv2.merge([alpha] * 3))
