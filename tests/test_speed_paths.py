@@ -122,6 +122,14 @@ def test_auto_benchmarks_once_per_machine_then_uses_the_cache(family: Path, fres
     assert len(calls) == 2
 
 
+def test_benchmark_can_be_switched_off(family: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(var.BENCHMARK_ENV, "0")
+    monkeypatch.setattr(var, "benchmark_choice", lambda *a: pytest.fail("benchmark ran"))
+    monkeypatch.setattr(var, "cpu_info", lambda: cpu_mod.CpuInfo("old", "x86_64", ("sse4_2",), 2))
+    assert infer.load_model(family).path.name == "m.onnx"  # the rule: float on a CPU without AVX2 or VNNI
+    assert not (fresh / var.CACHE_FILE).exists()
+
+
 def test_real_benchmark_and_rule(family: Path, fresh: Path) -> None:
     sessions = {"int8": infer.create_session(family.parent / "m.int8.onnx"), "fp32": infer.create_session(family)}
     kind, ms = var.benchmark_choice(sessions, 64)

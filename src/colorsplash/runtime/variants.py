@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import logging
+import os
 import statistics
 import struct
 import time
@@ -36,6 +37,7 @@ from colorsplash.runtime.files import atomic_write
 log = logging.getLogger(__name__)
 
 PRECISION_CHOICES: tuple[str, ...] = ("auto", "int8", "fp32")
+BENCHMARK_ENV = "COLORSPLASH_VARIANT_BENCHMARK"  # "0": never time the variants, use the instruction-set rule
 CACHE_FILE = "variants.json"
 # Records an export adds to ``training`` that differ between variants of the same weights.
 EXPORT_RECORDS: tuple[str, ...] = ("int8_calibration", "evaluation")
@@ -254,12 +256,14 @@ def benchmark_choice(sessions: dict[str, Any], size: int) -> tuple[str, dict[str
 
 
 def choose_auto(variants: Sequence[Variant], make_session: Callable[[Path], Any], runtime_version: str,
-                benchmark: bool = True) -> tuple[Variant, Any | None]:
+                benchmark: bool | None = None) -> tuple[Variant, Any | None]:
     """The variant ``precision=auto`` runs on the CPU, and its session when the benchmark made one.
 
-    One variant: it. Cached result for this machine: that. Else a benchmark (when ``benchmark``), cached;
-    else :func:`rule_choice`.
+    One variant: it. Cached result for this machine: that. Else a benchmark, cached (unless ``benchmark`` is
+    false; ``None``: unless ``$COLORSPLASH_VARIANT_BENCHMARK`` is ``0``); else :func:`rule_choice`.
     """
+    if benchmark is None:
+        benchmark = os.environ.get(BENCHMARK_ENV, "1") != "0"
     if len(variants) == 1:
         return variants[0], None
     cpu = cpu_info()
