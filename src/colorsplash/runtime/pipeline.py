@@ -120,9 +120,9 @@ def decode_and_plan(data: bytes, name: str, model: Model, options: SplashOptions
 
 
 def fusable(plan: AlphaPlan, options: SplashOptions, rgb: np.ndarray) -> bool:
-    """Whether :func:`grey_splash_in_place` gives exactly the general path's result: a subject was found, edges are
-    refined, the effect is plain ``grey`` and no option reshapes the alpha (threshold, hard, keep, point, feather,
-    invert), and the pixels may be written."""
+    """Whether :func:`grey_splash_in_place` gives the general path's result (to one level): a subject was found,
+    edges are refined, the effect is plain ``grey`` and no option reshapes the alpha (threshold, hard, keep, point,
+    feather, invert), and the pixels may be written."""
     return (not plan.empty and plan.a is not None and plan.keep is None and str(options.effect) == "grey"
             and options.threshold in (None, 0.5) and not options.hard and options.feather <= 0
             and not options.invert and rgb.flags.writeable and rgb.flags.c_contiguous)
