@@ -112,7 +112,7 @@ def rembg_predictor(path: str | Path, threads: int = THREADS, upsample: str = "b
 
 def ours_predictor(path: str | Path, threads: int = THREADS) -> tuple[str, Predict]:
     """Our colorsplash ONNX model: its name and ``Model.predict_probability`` (plain upsampling)."""
-    model = load_model(path, threads=threads)
+    model = load_model(path, threads=threads, precision="file")
     return f"ours ({model.config.name}, {model.config.arch} @{model.config.input_size})", model.predict_probability
 
 

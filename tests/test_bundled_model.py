@@ -54,7 +54,8 @@ def offline_model(monkeypatch: pytest.MonkeyPatch) -> infer.Model:
 
 
 def test_loads_offline_by_default(offline_model: infer.Model) -> None:
-    assert offline_model.path.resolve() == BUNDLED.resolve()
+    # precision=auto may pick the bundled float variant (pets.fp32.onnx) on CPUs where it is faster
+    assert offline_model.path.parent.resolve() == BUNDLED.parent.resolve()
     image = np.full((90, 120, 3), 128, np.uint8)
     prob = offline_model.predict_probability(image)
     assert prob.shape == (90, 120) and prob.dtype == np.float32

@@ -171,7 +171,7 @@ def test_health_names_the_model(client: TestClient) -> None:
 def test_model_is_loaded_once_and_shared(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
     real = server.load_model
-    monkeypatch.setattr(server, "load_model", lambda p: calls.append(p) or real(p))
+    monkeypatch.setattr(server, "load_model", lambda p, **kw: calls.append(p) or real(p, **kw))
     with TestClient(server.create_app(tiny_onnx), base_url=BASE) as c:
         png = encode(make_blob_image(40, 40)[0], "PNG")
         assert all(c.post("/api/splash", content=png).status_code == 200 for _ in range(3))

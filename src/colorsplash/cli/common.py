@@ -8,6 +8,9 @@ from typing import Any
 
 from colorsplash.runtime.flags import arg_type, positive_int
 
+PRECISIONS = ("auto", "int8", "fp32")  # = runtime.variants.PRECISION_CHOICES
+DEVICES = ("auto", "cpu", "cuda")  # = runtime.onnx_model.DEVICE_CHOICES
+
 
 def need_torch(verb: str) -> None:
     """Raise a one-line error when PyTorch (the ``train`` extra) is missing."""
@@ -19,6 +22,18 @@ def add_model_argument(parser: argparse.ArgumentParser, kinds: str = "ONNX model
     """``--model PATH``: the model to run; none given means ``$COLORSPLASH_MODEL`` or the bundled pet model."""
     parser.add_argument("--model", default=None, metavar="PATH",
                         help=f"{kinds} (default: $COLORSPLASH_MODEL or the bundled pet model)")
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--precision`` and ``--device``: which variant of the model runs, and where (see
+    :func:`colorsplash.runtime.onnx_model.load_model`). Choices are spelt here, not imported, so ``--help`` stays
+    fast; tests check they match the runtime's."""
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="model variant: auto (the fastest on this CPU, measured once and cached), int8 or "
+                             "fp32 (float arithmetic; also what auto picks on a GPU)")
+    parser.add_argument("--device", choices=DEVICES, default="auto",
+                        help="auto (CUDA when onnxruntime-gpu finds a GPU, else the CPU), cpu or cuda "
+                             "(pip install 'colorsplash[gpu]')")
 
 
 def add_output_argument(parser: argparse.ArgumentParser, what: str, required: bool = False) -> None:
@@ -38,6 +53,13 @@ def add_max_pixels_argument(parser: argparse.ArgumentParser, default: int, guard
                         help=f"refuse inputs with more pixels than this (default: {default:,}); {guards}")
 
 
-def add_jobs_argument(parser: argparse.ArgumentParser, what: str) -> None:
-    """``-j/--jobs N``: how much runs at once (one spelling across verbs)."""
-    parser.add_argument("-j", "--jobs", type=arg_type(positive_int), default=None, metavar="N", help=what)
+def add_jobs_argument(parser: argparse.ArgumentParser, what: str, auto: bool = False) -> None:
+    """``-j/--jobs N``: how much runs at once (one spelling across verbs); with ``auto``, ``auto`` is accepted too
+    and means ``None`` (the runtime decides)."""
+    parse = arg_type(jobs_or_auto if auto else positive_int)
+    parser.add_argument("-j", "--jobs", type=parse, default=None, metavar="N|auto" if auto else "N", help=what)
+
+
+def jobs_or_auto(value: str) -> int | None:
+    """``auto`` -> ``None``; otherwise a positive whole number."""
+    return None if value.strip().lower() == "auto" else positive_int(value)

@@ -13,7 +13,7 @@ import ipaddress
 import logging
 from typing import Any
 
-from colorsplash.cli.common import add_jobs_argument, add_model_argument
+from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments
 from colorsplash.runtime.flags import arg_type, positive_float, positive_int
 from colorsplash.server import DEFAULT_HOST, DEFAULT_PORT
 
@@ -44,6 +44,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--allowed-origin", action="append", default=[], metavar="URL",
                         help="let web pages of this origin (e.g. https://photos.example.org) call the API "
                         "(repeatable; '*' = any page on the web); pages of the server itself always may")
+    add_runtime_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -80,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as err:
         raise RuntimeError(f"colorsplash serve needs the server extra ({err.name} is missing): "
                            "pip install 'colorsplash[server]'") from err
-    app = create_app(model_path=args.model, **settings_changes(args))
+    app = create_app(model_path=args.model, precision=args.precision, device=args.device,
+                     **settings_changes(args))
     if not is_loopback(args.host):
         log.warning("listening on %s: anyone who can reach this address can use the server (no authentication)",
                     args.host)

@@ -18,6 +18,7 @@ from colorsplash.cli.common import (
     add_max_pixels_argument,
     add_model_argument,
     add_overwrite_argument,
+    add_runtime_arguments,
 )
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.options import MASK_OPTION_NAMES, add_arguments, options_from_namespace
@@ -38,7 +39,8 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
                           help="leave files whose output already exists (resume an interrupted batch)")
     add_overwrite_argument(existing, "existing output files; without it or --skip-existing, an existing file is "
                                      "an error line for its input and is left as it is")
-    add_jobs_argument(parser, "photos in flight at once (default: CPU count, at most 4)")
+    add_jobs_argument(parser, "worker threads for decoding and for encoding; the model runs beside them on its own "
+                      "thread (default auto: one per core, 2 to 8)", auto=True)
     add_max_pixels_argument(parser, DEFAULT_MAX_PIXELS, "guards against decompression bombs. Counted in 8-bit RGB "
                             "pixels: a picture that costs more memory to decode (16-bit, float, alpha) counts as "
                             "more; the photos in flight together stay within what one picture at the limit may use")
@@ -47,6 +49,7 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
                         help=f"folder for the {what} (created if needed); with one input, a file whose extension "
                              "(.jpg .png .webp .tif .bmp .gif) picks the format; - for standard output "
                              "(the default when INPUT is -)")
+    add_runtime_arguments(parser)
 
 
 def register(sub: Any) -> None:
@@ -107,7 +110,8 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
         print(line, file=sys.stderr)
     summary = batch.Summary()
     if tasks:
-        job = batch.PhotoJob(load_model(args.model), options, mask=mask, max_pixels=args.max_pixels,
+        model = load_model(args.model, precision=args.precision, device=args.device)
+        job = batch.PhotoJob(model, options, mask=mask, max_pixels=args.max_pixels,
                              skip_existing=args.skip_existing, overwrite=args.overwrite)
         summary = batch.run_batch(tasks, job, jobs=args.jobs, progress=not quiet, debug=debug)
     summary.failed += len(errors)

@@ -16,7 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from colorsplash.cli.common import add_max_pixels_argument, add_model_argument, add_overwrite_argument
+from colorsplash.cli.common import (
+    add_max_pixels_argument,
+    add_model_argument,
+    add_overwrite_argument,
+    add_runtime_arguments,
+)
 from colorsplash.runtime.options import add_arguments, options_from_namespace
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
 
@@ -42,6 +47,7 @@ def register(sub: Any) -> None:
                             "frame costs far more than a photo's pixels")
     parser.add_argument("--strict", action="store_true",
                         help="refuse a damaged input (decoding errors) instead of filling its lost frames")
+    add_runtime_arguments(parser)
     add_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -67,10 +73,12 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `colorsplash --help` stays fast and works without the video extra installed.
+    from colorsplash.runtime.onnx_model import load_model
     from colorsplash.runtime.video import splash_video
 
+    model = load_model(args.model, precision=args.precision, device=args.device)
     with sigterm_as_interrupt():
-        result = splash_video(args.input, args.output, model=args.model, options=options_from_namespace(args),
+        result = splash_video(args.input, args.output, model=model, options=options_from_namespace(args),
                               smooth=args.smooth, progress=not getattr(args, "quiet", False),
                               max_pixels=args.max_pixels, strict=args.strict, overwrite=args.overwrite)
     log.info("%s: %d frames %dx%d at %s fps%s in %.1f s (%.1f frames/s)", result.output, result.frames,

@@ -204,9 +204,90 @@ def smooth(image: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+@dataclass
+class AlphaPlan:
+    """What :func:`plan_alpha` learnt on the working copy; :func:`finish_alpha` makes the full-size alpha from it
+    and the photo's luma. Lets the model and the refinement's coefficients run while the full photo decodes.
+
+    Attributes:
+        full_hw: the photo's (height, width).
+        max_probability: the model's highest subject probability; ``empty``: below the cut-off (no subject).
+        a, b: float32 working-size coefficients of ``alpha = a * luma + b`` when refining (``a`` scaled for the
+            uint8 luma); without refinement ``a`` is ``None`` and ``b`` the upsampled probability.
+        keep: uint8 0/1 working-size mask of the subjects to keep, ``None`` for all.
+    """
+
+    full_hw: tuple[int, int]
+    max_probability: float
+    empty: bool
+    a: np.ndarray | None = None
+    b: np.ndarray | None = None
+    keep: np.ndarray | None = None
+
+
+def plan_alpha(full_hw: tuple[int, int], prob_lowres: np.ndarray, small: np.ndarray,
+               options: SplashOptions | None = None, settings: RefineSettings | None = None) -> AlphaPlan:
+    """Everything of :func:`compute_alpha` that needs only the working copy ``small`` (RGB uint8, the photo
+    reduced to ``work_size``) and the model's probability: the subject test, the edge refinement's coefficients
+    and the subject selection.
+
+    Raises:
+        ValueError: ``options.point`` lies outside the photo.
+    """
+    options, settings = options or SplashOptions(), settings or RefineSettings()
+    cutoff = 0.5 if options.threshold is None else options.threshold
+    max_p = float(prob_lowres.max()) if prob_lowres.size else 0.0
+    if max_p < cutoff:
+        return AlphaPlan(full_hw, max_p, True)
+    hs, ws = small.shape[:2]
+    p_small = cv2.resize(prob_lowres.astype(np.float32), (ws, hs), interpolation=cv2.INTER_LINEAR)
+    scale = max(hs, ws) / max(prob_lowres.shape)  # working pixels per model pixel
+    r = max(1, round(settings.radius * scale))
+    a: np.ndarray | None = None
+    if options.refine:
+        target = _colour_target(small, p_small, max(prob_lowres.shape), settings)
+        g_small = luma(small).astype(np.float32) * np.float32(1 / 255)
+        a, b = _guided_coefficients(g_small, target, r, settings.eps)
+        # Sharpen around 0.5 inside the linear model: k * (a I + b - 0.5) + 0.5 = (k a) I + (k b + 0.5 - 0.5 k).
+        a *= settings.sharpen
+        b = b * settings.sharpen + 0.5 * (1.0 - settings.sharpen)
+        q_small = a * g_small + b
+        a *= np.float32(1 / 255)  # the full-size guide stays uint8: scale a instead of making a float copy
+    else:
+        q_small = b = p_small
+    keep = _select_subjects(q_small, cutoff, options, full_hw, r)
+    return AlphaPlan(full_hw, max_p, False, a, b, keep)
+
+
+def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptions | None = None) -> AlphaResult:
+    """The full-resolution alpha from a :class:`AlphaPlan` and the photo's luma ``guide`` (uint8 ``HxW``, Rec.601;
+    only read when refining, may be ``None`` otherwise): threshold, subject selection, feather, invert."""
+    options = options or SplashOptions()
+    h, w = plan.full_hw
+    if plan.empty:
+        return AlphaResult(np.zeros((h, w), np.float32), plan.max_probability, True)
+    assert plan.b is not None
+    small_hw = plan.b.shape[:2]
+    if plan.a is not None:
+        if guide is None:
+            raise ValueError("the edge refinement needs the photo's luma")
+        alpha = _refine_full(guide, plan.a, plan.b)
+    else:
+        alpha = cv2.resize(plan.b, (w, h), interpolation=cv2.INTER_LINEAR) if small_hw != (h, w) else plan.b.copy()
+    np.clip(alpha, 0.0, 1.0, out=alpha)
+    alpha = _apply_threshold(alpha, options)
+    if plan.keep is not None:
+        alpha *= cv2.resize(plan.keep.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    alpha = smooth(alpha, options.feather)
+    if options.invert:
+        alpha = 1.0 - alpha
+    return AlphaResult(alpha, plan.max_probability, False)
+
+
 def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOptions | None = None,
                   settings: RefineSettings | None = None, small: np.ndarray | None = None) -> AlphaResult:
-    """Full-resolution alpha from a photo and the model's probability.
+    """Full-resolution alpha from a photo and the model's probability (:func:`plan_alpha` then
+    :func:`finish_alpha`).
 
     Args:
         image: the photo, RGB uint8 ``HxWx3`` (the guide of the edge refinement).
@@ -219,45 +300,18 @@ def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOpt
         ValueError: ``options.point`` lies outside the photo.
     """
     options, settings = options or SplashOptions(), settings or RefineSettings()
-    h, w = image.shape[:2]
     cutoff = 0.5 if options.threshold is None else options.threshold
-    max_p = float(prob_lowres.max()) if prob_lowres.size else 0.0
-    if max_p < cutoff:
-        return AlphaResult(np.zeros((h, w), np.float32), max_p, True)
-    small = downscale(image, settings.work_side) if small is None else small
-    hs, ws = small.shape[:2]
-    p_small = cv2.resize(prob_lowres.astype(np.float32), (ws, hs), interpolation=cv2.INTER_LINEAR)
-    scale = max(hs, ws) / max(prob_lowres.shape)  # working pixels per model pixel
-    r = max(1, round(settings.radius * scale))
-    if options.refine:
-        target = _colour_target(small, p_small, max(prob_lowres.shape), settings)
-        g_small = luma(small).astype(np.float32) * np.float32(1 / 255)
-        a, b = _guided_coefficients(g_small, target, r, settings.eps)
-        # Sharpen around 0.5 inside the linear model: k * (a I + b - 0.5) + 0.5 = (k a) I + (k b + 0.5 - 0.5 k).
-        a *= settings.sharpen
-        b = b * settings.sharpen + 0.5 * (1.0 - settings.sharpen)
-        q_small = a * g_small + b
-        alpha = _refine_full(image, a, b, (hs, ws))
-    else:
-        q_small = p_small
-        alpha = cv2.resize(p_small, (w, h), interpolation=cv2.INTER_LINEAR) if (hs, ws) != (h, w) else p_small
-    np.clip(alpha, 0.0, 1.0, out=alpha)
-    keep = _select_subjects(q_small, cutoff, options, (h, w), r)
-    alpha = _apply_threshold(alpha, options)
-    if keep is not None:
-        alpha *= cv2.resize(keep.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
-    alpha = smooth(alpha, options.feather)
-    if options.invert:
-        alpha = 1.0 - alpha
-    return AlphaResult(alpha, max_p, False)
+    if prob_lowres.size and float(prob_lowres.max()) >= cutoff and small is None:
+        small = downscale(image, settings.work_side)
+    plan = plan_alpha(image.shape[:2], prob_lowres, image if small is None else small, options, settings)
+    return finish_alpha(plan, luma(image) if plan.a is not None else None, options)
 
 
-def _refine_full(image: np.ndarray, a: np.ndarray, b: np.ndarray, small_hw: tuple[int, int]) -> np.ndarray:
-    """``upsample(a) * luma + upsample(b)`` at full resolution (float32 ``HxW``, computed in place)."""
-    h, w = image.shape[:2]
-    guide = luma(image)  # uint8 HxW; a is scaled by 1/255 instead of making a float copy of the guide
-    a = a * np.float32(1 / 255)
-    if small_hw == (h, w):
+def _refine_full(guide: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``upsample(a) * guide + upsample(b)`` at full resolution (float32 ``HxW``, computed in place); ``guide`` is
+    the uint8 luma and ``a`` already scaled by 1/255."""
+    h, w = guide.shape[:2]
+    if a.shape[:2] == (h, w):
         return a * guide + b
     alpha: np.ndarray = cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR)
     alpha *= guide

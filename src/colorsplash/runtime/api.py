@@ -5,6 +5,7 @@ Example::
     import colorsplash
 
     model = colorsplash.load_model()                  # the bundled model (or a path to an exported .onnx)
+    model = colorsplash.load_model(precision="int8", device="cpu")   # pin the variant / device (default "auto")
     out = colorsplash.splash("cat.jpg", model, effect="blur", keep="largest")   # RGB uint8 HxWx3
     alpha = colorsplash.predict_alpha("cat.jpg", model)                           # float32 HxW in [0, 1]
 

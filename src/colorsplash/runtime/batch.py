@@ -1,7 +1,10 @@
 """Many photos at once: expand inputs, plan output names, run a worker pool with one progress bar.
 
-A thread pool overlaps decoding and encoding (Pillow, OpenCV and ONNX Runtime all release the GIL) with the
-model. Each file succeeds or fails on its own: a failure is one line naming the file and the batch goes on.
+Photos go through three overlapped stages (:func:`colorsplash.runtime.pipeline.run_stages`): decoding, the model,
+then refinement, effect and encoding, different photos in different stages at once (Pillow, OpenCV and ONNX Runtime
+all release the GIL); a single photo takes the overlapped one-photo path instead
+(:func:`colorsplash.runtime.pipeline.decode_and_plan`). Each file succeeds or fails on its own: a failure is one
+line naming the file and the batch goes on.
 
 Output names are all decided before anything is written (:func:`plan_tasks`), from each input's content format
 (a PNG named ``.jpg`` gives a ``.png`` result), and checked against every input and every other output of the run.
@@ -19,15 +22,25 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
-from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, alpha_to_uint8, apply_on_empty, predict_alpha
+from colorsplash.runtime.alpha import (
+    AlphaResult,
+    NoSubjectError,
+    RefineSettings,
+    alpha_to_uint8,
+    apply_on_empty,
+    downscale,
+    finish_alpha,
+    plan_alpha,
+)
 from colorsplash.runtime.effects import apply_effect
 from colorsplash.runtime.files import name_fits
 from colorsplash.runtime.onnx_model import Model
@@ -35,6 +48,7 @@ from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
+    Photo,
     check_encoded,
     cost_limit,
     decode_image_bytes,
@@ -44,6 +58,15 @@ from colorsplash.runtime.photo_io import (
     output_format,
     probe_picture,
     write_image,
+)
+from colorsplash.runtime.pipeline import (
+    Planned,
+    Stages,
+    auto_jobs,
+    decode_and_plan,
+    fusable,
+    grey_splash_in_place,
+    run_stages,
 )
 
 SPLASH_TAG = ".splash"
@@ -109,18 +132,25 @@ class MemoryBudget:
         self.used = 0
         self._cond = threading.Condition()
 
-    @contextmanager
-    def hold(self, cost: int) -> Iterator[None]:
+    def acquire(self, cost: int) -> None:
+        """Wait until ``cost`` fits beside the others (or nothing else is held), then hold it."""
         with self._cond:
             while self.used and self.used + cost > self.limit:
                 self._cond.wait()
             self.used += cost
+
+    def release(self, cost: int) -> None:
+        with self._cond:
+            self.used -= cost
+            self._cond.notify_all()
+
+    @contextmanager
+    def hold(self, cost: int) -> Iterator[None]:
+        self.acquire(cost)
         try:
             yield
         finally:
-            with self._cond:
-                self.used -= cost
-                self._cond.notify_all()
+            self.release(cost)
 
 
 def _is_previous_output(path: Path) -> bool:
@@ -305,6 +335,56 @@ class PhotoJob:
             self.budget = MemoryBudget(cost_limit(self.max_pixels or DEFAULT_MAX_PIXELS))
 
     def __call__(self, task: Task) -> Outcome:
+        """One photo end to end, its decoding overlapped with the model (see :func:`decode_and_plan`)."""
+        read = self._read(task)
+        if isinstance(read, Outcome):
+            return read
+        data, cost = read
+        assert self.budget is not None
+        with self.budget.hold(cost):
+            planned = decode_and_plan(data, task.label, self.model, self.options, self.settings, self.max_pixels)
+            return self._write(task, planned)
+
+    # The three stages of the batch pipeline (``stages``); ``__call__`` is their overlapped one-photo form. The
+    # photo's decode cost is held in the budget from ``load`` until ``finish`` (or an error) lets it go.
+
+    def load(self, task: Task) -> Outcome | Loaded:
+        """Read and decode one photo and make its working copy (or skip it)."""
+        read = self._read(task)
+        if isinstance(read, Outcome):
+            return read
+        data, cost = read
+        assert self.budget is not None
+        self.budget.acquire(cost)
+        loaded = Loaded(task, cost)
+        with self._released_on_error(loaded):
+            loaded.photo = decode_image_bytes(data, self.max_pixels, task.label)
+            loaded.small = downscale(loaded.photo.rgb, self.settings.work_side)
+        return loaded
+
+    def infer(self, loaded: Loaded) -> Loaded:
+        """The model's probability for the working copy (the stage that runs on one thread)."""
+        with self._released_on_error(loaded):
+            assert loaded.small is not None
+            loaded.prob = self.model.predict_lowres(loaded.small)
+        return loaded
+
+    def finish(self, loaded: Loaded) -> Outcome:
+        """Refinement, effect, encoding and writing."""
+        try:
+            assert loaded.photo is not None and loaded.small is not None and loaded.prob is not None
+            rgb = loaded.photo.rgb
+            plan = plan_alpha(rgb.shape[:2], loaded.prob, loaded.small, self.options, self.settings)
+            return self._write(loaded.task, Planned(loaded.photo, plan))
+        finally:
+            self._release(loaded)
+
+    def stages(self) -> Stages[Outcome]:
+        return Stages(self.load, self.infer, self.finish, lambda v: isinstance(v, Outcome))
+
+    def _read(self, task: Task) -> Outcome | tuple[bytes, int]:
+        """The input's bytes and decode cost, or the ``skipped`` outcome; a file whose format changed since
+        planning fails."""
         if self.skip_existing and task.output != STDIO and os.path.lexists(task.output):
             return Outcome("skipped")
         data = task.data if task.data is not None else task.source.read_bytes()
@@ -312,14 +392,29 @@ class PhotoJob:
         if info.format != task.source_format:
             raise ValueError(f"{task.label}: its content changed while this ran (was {task.source_format}, "
                              f"now {info.format}); run again")
-        assert self.budget is not None
-        with self.budget.hold(info.cost):
-            return self._process(task, data)
+        return data, info.cost
 
-    def _process(self, task: Task, data: bytes) -> Outcome:
-        photo = decode_image_bytes(data, self.max_pixels, task.label)
+    @contextmanager
+    def _released_on_error(self, loaded: Loaded) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            self._release(loaded)
+            raise
+
+    def _release(self, loaded: Loaded) -> None:
+        if loaded.cost and self.budget is not None:
+            self.budget.release(loaded.cost)
+            loaded.cost = 0
+
+    def _write(self, task: Task, planned: Planned) -> Outcome:
+        photo = planned.photo
         messages = list(photo.notes)
-        result = predict_alpha(self.model, photo.rgb, self.options, self.settings)
+        if not self.mask and fusable(planned.plan, self.options, photo.rgb):  # the default splash: one fused pass
+            grey_splash_in_place(photo.rgb, planned.plan)
+            self._emit(task, photo.rgb, self.options.quality, photo.exif, photo.icc)
+            return Outcome("done", messages)
+        result: AlphaResult = finish_alpha(planned.plan, planned.guide(), self.options)
         try:
             note = apply_on_empty(result, self.options.on_empty, task.label)
         except NoSubjectError as err:
@@ -327,15 +422,30 @@ class PhotoJob:
         if note:
             messages.append(note)
         if self.mask:
-            picture, quality, exif, icc = alpha_to_uint8(result.alpha), 95, None, None
+            self._emit(task, alpha_to_uint8(result.alpha), 95, None, None)
         else:
             picture = apply_effect(photo.rgb, result.alpha, self.options.effect)
-            quality, exif, icc = self.options.quality, photo.exif, photo.icc
+            self._emit(task, picture, self.options.quality, photo.exif, photo.icc)
+        return Outcome("done", messages)
+
+    def _emit(self, task: Task, picture: np.ndarray, quality: int, exif: bytes | None, icc: bytes | None) -> None:
+        """Write the result to its planned file (re-opened before its rename) or to standard output."""
         if task.output == STDIO:
             _write_stdout(encode_image(picture, task.format, quality, exif, icc), task.format, picture.shape)
         else:
             write_image(task.output, picture, task.format, quality, exif, icc, replace=self.overwrite)
-        return Outcome("done", messages)
+
+
+@dataclass
+class Loaded:
+    """A photo between the pipeline's stages: ``photo`` and ``small`` filled by ``load``, ``prob`` by ``infer``;
+    ``cost`` is what it holds in the memory budget (0 once released)."""
+
+    task: Task
+    cost: int
+    photo: Photo | None = None
+    small: np.ndarray | None = None
+    prob: np.ndarray | None = None
 
 
 def _write_stdout(data: bytes, fmt: str, shape: tuple[int, ...]) -> None:
@@ -362,31 +472,48 @@ def _outcome(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
 
 
 def default_jobs() -> int:
-    """Worker threads by default: one per core, at most 4 (each holds one photo in memory)."""
-    return max(1, min(4, os.cpu_count() or 1))
+    """Worker threads by default (``--jobs auto``): see :func:`colorsplash.runtime.pipeline.auto_jobs`."""
+    return auto_jobs()
+
+
+def _results(tasks: Sequence[Task], work: Callable[[Task], Outcome],
+             jobs: int) -> Generator[tuple[Task, Future[Outcome]], None, None]:
+    """(task, future) pairs as tasks finish: the staged pipeline when ``work`` has stages and there is more than
+    one task, else a plain thread pool (one task: the work's own overlapped path)."""
+    stages = getattr(work, "stages", None)
+    if stages is not None and len(tasks) > 1:
+        yield from run_stages(tasks, stages(), jobs)
+        return
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="colorsplash")
+    try:
+        futures = {pool.submit(work, task): task for task in tasks}
+        for future in as_completed(futures):
+            yield futures[future], future
+    finally:
+        # On Ctrl-C: drop queued files; running ones finish (their writes are atomic).
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_batch(tasks: Sequence[Task], work: Callable[[Task], Outcome], jobs: int | None = None,
               progress: bool = True, debug: bool = False,
               report: Callable[[str], None] | None = None) -> Summary:
-    """Run ``work`` on every task in a thread pool with one progress bar; messages go to ``report``
-    (default: above the bar on stderr). Returns the counts and the time taken."""
+    """Run ``work`` on every task (``jobs`` worker threads per stage, ``None``: :func:`default_jobs`) with one
+    progress bar; messages go to ``report`` (default: above the bar on stderr). Returns the counts and the time
+    taken."""
     say = report or (lambda text: tqdm.write(text, file=sys.stderr))
     summary = Summary()
     start = time.perf_counter()
     bar = tqdm(total=len(tasks), unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    pool = ThreadPoolExecutor(max_workers=jobs or default_jobs(), thread_name_prefix="colorsplash")
+    results = _results(tasks, work, jobs or default_jobs())
     try:
-        futures = {pool.submit(work, task): task for task in tasks}
-        for future in as_completed(futures):
-            outcome = _outcome(future, futures[future], debug)
+        for task, future in results:
+            outcome = _outcome(future, task, debug)
             for text in outcome.messages:
                 say(text)
             setattr(summary, outcome.status, getattr(summary, outcome.status) + 1)
             bar.update()
     finally:
-        # On Ctrl-C: drop queued files; running ones finish (their writes are atomic).
-        pool.shutdown(wait=True, cancel_futures=True)
+        results.close()  # on Ctrl-C: running files finish (their writes are atomic), queued ones are dropped
         bar.close()
     summary.seconds = time.perf_counter() - start
     return summary

@@ -1,6 +1,8 @@
 """Inference with ONNX Runtime: load a model file (or the bundled one) and predict a soft alpha.
 
-No PyTorch needed. The model's config (input size, normalisation) is read from the file's metadata.
+No PyTorch needed. The model's config (input size, normalisation) is read from the file's metadata. Which variant
+of the model runs (int8 or float, see :mod:`colorsplash.runtime.variants`) and on which device (CPU or CUDA) is
+decided at load time.
 """
 
 from __future__ import annotations
@@ -17,9 +19,20 @@ import numpy as np
 
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.preprocess import preprocess
+from colorsplash.runtime.variants import (
+    PRECISION_CHOICES,
+    Variant,
+    VariantError,
+    by_kind,
+    choose_auto,
+    find_variants,
+    read_config,
+)
 
 BUNDLED_MODEL_NAME = "pets.onnx"
 MODEL_ENV = "COLORSPLASH_MODEL"
+DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+CPU_PROVIDER, CUDA_PROVIDER = "CPUExecutionProvider", "CUDAExecutionProvider"
 
 
 class ModelLoadError(RuntimeError):
@@ -47,6 +60,7 @@ class Model:
     path: Path
     config: ModelConfig
     session: object
+    device: str = "cpu"  # where the session runs: ``cpu`` or ``cuda``
 
     def predict_lowres(self, image: np.ndarray) -> np.ndarray:
         """RGB uint8 ``HxWx3`` -> subject probability float32 ``S x S`` in [0, 1] at the model's size."""
@@ -66,16 +80,43 @@ class Model:
         return np.clip(cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
 
 
-_cache: dict[tuple[str, int], Model] = {}
+_cache: dict[tuple[str, int, str, str], Model] = {}
 _cache_lock = threading.Lock()
 
 
-def create_session(path: str | Path, threads: int | None = None) -> Any:
-    """A CPU ONNX Runtime session for ``path`` with ``threads`` intra-op threads (``None``: ORT's default),
-    full graph optimisation and no thread spinning; the bench scripts use it for peer models too.
+def available_providers() -> list[str]:
+    """ONNX Runtime's execution providers in this installation (``onnxruntime-gpu`` adds CUDA)."""
+    import onnxruntime as ort
+
+    return list(ort.get_available_providers())
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when this ONNX Runtime has CUDA support, else ``cpu``; ``cpu`` and ``cuda`` as given.
 
     Raises:
-        ModelLoadError: ONNX Runtime cannot load the file.
+        ModelLoadError: ``cuda`` was asked for and ONNX Runtime has no CUDA provider; an unknown device name.
+    """
+    if device not in DEVICE_CHOICES:
+        raise ModelLoadError(f"unknown device {device!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+    has_cuda = CUDA_PROVIDER in available_providers()
+    if device == "cuda" and not has_cuda:
+        raise ModelLoadError("--device cuda: this ONNX Runtime has no CUDA support (providers: "
+                             f"{', '.join(available_providers())}); install it with pip install 'colorsplash[gpu]' "
+                             "(onnxruntime-gpu, needs an NVIDIA driver and CUDA 12), or use --device cpu")
+    if device == "auto":
+        return "cuda" if has_cuda else "cpu"
+    return device
+
+
+def create_session(path: str | Path, threads: int | None = None, device: str = "cpu") -> Any:
+    """An ONNX Runtime session for ``path`` on ``device`` (``cpu`` or ``cuda``, see :func:`resolve_device`) with
+    ``threads`` intra-op threads (``None``: ORT's default, one per physical core), full graph optimisation and no
+    thread spinning; the bench scripts use it for peer models too.
+
+    Raises:
+        ModelLoadError: ONNX Runtime cannot load the file, or ``cuda`` was asked and the CUDA provider failed to
+            start (ONNX Runtime would otherwise fall back to the CPU silently).
     """
     import onnxruntime as ort
 
@@ -88,11 +129,16 @@ def create_session(path: str | Path, threads: int | None = None) -> Any:
     # or from the next model of a benchmark round-robin (our int8 model: 16 ms alone, 29-37 ms after spinning
     # sessions).
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    providers = [CUDA_PROVIDER, CPU_PROVIDER] if device == "cuda" else [CPU_PROVIDER]
     try:
-        return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
     except Exception as err:  # onnxruntime raises its own untyped errors for bad files
         raise ModelLoadError(f"{path}: not a loadable ONNX model ({err}); re-export it with colorsplash export") \
             from err
+    if device == "cuda" and CUDA_PROVIDER not in session.get_providers():
+        raise ModelLoadError(f"{path}: ONNX Runtime could not start CUDA (check the NVIDIA driver and the CUDA 12 "
+                             "and cuDNN libraries; see its log above), or use --device cpu")
+    return session
 
 
 def read_onnx_config(session: object, path: Path) -> ModelConfig:
@@ -103,21 +149,53 @@ def read_onnx_config(session: object, path: Path) -> ModelConfig:
     return ModelConfig.from_json(meta[CONFIG_METADATA_KEY])
 
 
-def load_model(path: str | Path | None = None, threads: int | None = None) -> Model:
+def load_model(path: str | Path | None = None, threads: int | None = None, precision: str = "auto",
+               device: str = "auto") -> Model:
     """Load (and cache) an ONNX model; ``None`` means :func:`default_model_path`.
 
+    Args:
+        path: an exported ``.onnx`` file; its variants ``STEM.*.onnx`` beside it take part in the choice.
+        threads: ONNX Runtime intra-op threads (``None``: one per physical core).
+        precision: ``auto`` (the fastest variant on this machine, see :mod:`colorsplash.runtime.variants`),
+            ``int8`` or ``fp32`` (float arithmetic: a ``float32`` or ``float16-weights`` file), or ``file``: exactly
+            ``path``, no variant choice (evaluation and benchmarks of one file).
+        device: ``auto`` (CUDA when ONNX Runtime has it, else the CPU), ``cpu`` or ``cuda``.
+
     Raises:
-        ModelLoadError: the file is missing, not ONNX, or lacks the colorsplash metadata.
+        ModelLoadError: the file is missing, not ONNX, or lacks the colorsplash metadata; ``cuda`` is not available.
+        VariantError: no variant of the asked precision.
     """
+    if precision not in (*PRECISION_CHOICES, "file"):
+        raise VariantError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
     p = Path(path) if path is not None else default_model_path()
-    key = (str(p.resolve()), threads or 0)
+    where = resolve_device(device)
+    key = (str(p.resolve()), threads or 0, precision, where)
     with _cache_lock:
         if key in _cache:
             return _cache[key]
         if not p.is_file():
             hint = "reinstall colorsplash" if path is None else "check the path or pass --model"
             raise ModelLoadError(f"{p}: model file not found; {hint}")
-        session = create_session(p, threads)
-        model = Model(p, read_onnx_config(session, p), session)
+        model = _load_variant(p, threads, precision, where)
         _cache[key] = model
         return model
+
+
+def _load_variant(path: Path, threads: int | None, precision: str, device: str) -> Model:
+    """Session of the chosen variant of ``path`` (see :func:`load_model`)."""
+    config = read_config(path)
+    if config is None:  # not ONNX, or no metadata: the session (or its metadata check) says which
+        config = read_onnx_config(create_session(path, threads, device), path)
+    variants = find_variants(path, config) if precision != "file" else [Variant(path, config)]
+    if precision == "file":
+        chosen, made = variants[0], None
+    elif precision != "auto":
+        chosen, made = by_kind(variants, precision, path), None
+    elif device == "cuda":  # int8 QDQ graphs run on slow fallback kernels on GPUs: the float variant
+        chosen, made = next((v for v in variants if v.kind == "fp32"), variants[0]), None
+    else:
+        import onnxruntime as ort
+
+        chosen, made = choose_auto(variants, lambda f: create_session(f, threads, device), ort.__version__)
+    session = made or create_session(chosen.path, threads, device)
+    return Model(chosen.path, read_onnx_config(session, chosen.path), session, device)

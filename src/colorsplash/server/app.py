@@ -62,21 +62,22 @@ def model_info(model: Model) -> dict[str, Any]:
 
 
 def create_app(model_path: str | Path | None = None, settings: ServerSettings | None = None,
-               **changes: Any) -> FastAPI:
+               precision: str = "auto", device: str = "auto", **changes: Any) -> FastAPI:
     """The web page (``/``), the API (``/api/...``) and its docs (``/docs``, ``/openapi.json``).
 
     Args:
         model_path: ONNX model file (``None``: ``$COLORSPLASH_MODEL`` or the bundled model).
         settings: limits and allow-lists; ``**changes`` replace single fields (``max_pixels=...``).
 
-    The model is loaded here, once, and shared by all requests.
+    The model is loaded here, once, and shared by all requests; ``precision`` and ``device`` choose its variant
+    and where it runs (see :func:`colorsplash.runtime.onnx_model.load_model`).
 
     Raises:
         ModelLoadError: the model file is missing or not a colorsplash ONNX file.
         ValueError: inconsistent settings (e.g. a memory budget too small for the pixel limit).
     """
     settings = dataclasses.replace(settings or ServerSettings(), **changes)
-    model = load_model(model_path)
+    model = load_model(model_path, precision=precision, device=device)
     app = FastAPI(title="colorsplash", version=__version__, docs_url=None, redoc_url=None,
                   description="Colour splash: keep the subject in colour, turn the background grey. "
                   "Options have the names of the colorsplash splash CLI flags; errors are JSON {\"error\": \"...\"}.")

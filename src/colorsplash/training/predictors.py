@@ -23,7 +23,7 @@ def load_predictor(path: str | Path | None) -> tuple[PredictFn, ModelConfig, Pat
         return torch_predictor(Path(path))
     from colorsplash.runtime.onnx_model import load_model
 
-    model = load_model(path)
+    model = load_model(path, precision="file")  # exactly this file, not a faster sibling variant
     return model.predict_probability, model.config, model.path
 
 

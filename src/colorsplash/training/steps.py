@@ -116,10 +116,23 @@ def choose_bf16(cfg: TrainConfig) -> tuple[bool, str]:
     return _auto_bf16("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _autocast(cfg: TrainConfig) -> contextlib.AbstractContextManager[Any]:
+def training_device(rank: int = 0) -> torch.device:
+    """One CUDA GPU per process (rank modulo the GPUs) when PyTorch sees CUDA, else the CPU; on CUDA, cuDNN picks
+    its fastest convolution algorithms and float32 matrix products may use TF32 (Ampere and later)."""
+    if not torch.cuda.is_available():
+        return torch.device("cpu")
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    return torch.device(f"cuda:{rank % torch.cuda.device_count()}")
+
+
+def _autocast(cfg: TrainConfig, device: torch.device | None = None) -> contextlib.AbstractContextManager[Any]:
+    """bfloat16 autocast on ``device`` when :func:`choose_bf16` says so, else nothing (float32)."""
     if not choose_bf16(cfg)[0]:
         return contextlib.nullcontext()
-    return torch.autocast("cuda" if torch.cuda.is_available() else "cpu", dtype=torch.bfloat16)
+    kind = device.type if device is not None else ("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.autocast(kind, dtype=torch.bfloat16)
 
 
 def _to_device(x: torch.Tensor, cfg: TrainConfig, device: torch.device) -> torch.Tensor:
@@ -186,7 +199,7 @@ def predict_batches(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig,
         items = [ds[i] for i in range(start, min(start + cfg.batch_size, len(ds)))]
         x = _to_device(torch.stack([a for a, _ in items]), cfg, device)
         y = torch.stack([b for _, b in items]).to(device)
-        with _autocast(cfg):
+        with _autocast(cfg, device):
             logits = model(x)
         for i in range(len(items)):
             loss = float(segmentation_loss(logits[i:i + 1], y[i:i + 1], cfg.dice_weight, cfg.lovasz_weight))
@@ -213,7 +226,7 @@ def train_epoch(model: nn.Module, loader: DataLoader, opt: torch.optim.Optimizer
                leave=False, dynamic_ncols=True)
     for x, y in bar:
         x, y = _to_device(x, cfg, device), y.to(device)
-        with _autocast(cfg):
+        with _autocast(cfg, device):
             logits = model(x)
         loss = segmentation_loss(logits, y, cfg.dice_weight, cfg.lovasz_weight)
         opt.zero_grad(set_to_none=True)

@@ -44,6 +44,7 @@ from colorsplash.training.steps import (
     setup_distributed,
     total_steps,
     train_epoch,
+    training_device,
     validate,
     write_json,
     write_metrics,
@@ -67,8 +68,7 @@ class Trainer:
             tcfg = TrainConfig.from_dict(resume_payload["train_config"])
         self.mcfg, self.cfg = mcfg, tcfg
         seed_everything(tcfg.seed + self.d.rank)
-        self.device = torch.device(f"cuda:{self.d.rank % max(torch.cuda.device_count(), 1)}"
-                                   if torch.cuda.is_available() else "cpu")
+        self.device = training_device(self.d.rank)
         self.show_progress = show_progress and self.d.main
         bf16, why = choose_bf16(tcfg)
         self.precision = {"autocast": "bfloat16" if bf16 else "float32", "reason": why}

@@ -1,0 +1,261 @@
+"""Every headline speed ratio of issue 17 in one run, headed by the CPU and its instruction sets.
+
+Each figure is a ratio of two things measured in the same run, taking turns run by run, so a busy machine slows
+both alike and figures from different machines can be read side by side:
+
+1. **forward**: our model's ONNX forward pass (the variant ``precision=auto`` picks here, and each variant) vs
+   rembg's U2-Netp, batch 1 at each model's input size.
+2. **1 MP alpha**: the whole in-memory pipeline on the same 1 MP photo: ours = ``colorsplash.predict_alpha``
+   (model + full-resolution edge refinement), U2-Netp = rembg's preprocessing, forward, min-max and upsampling
+   (``bench/peers.py``). Target: ours >= 5x faster.
+3. **12 MP splash vs floor**: ``colorsplash splash`` on one 12 MP JPEG (read, model, refine, grey, encode,
+   write) vs the single-threaded decode + encode + write of the same file with OpenCV. Target: <= 1.6x.
+4. **batch vs model-only**: a folder of 500x375 JPEGs through the batch runner (``--jobs auto``) vs the model
+   alone on the same, already decoded photos (one after another, as the batch's model stage runs them).
+   Target: >= 90 %.
+5. **video 720p**: ``colorsplash video`` frames/s on a 1280x720 H.264 clip vs decoding and re-encoding the same
+   clip with the same ffmpeg settings (no model).
+
+Usage::
+
+    python bench/run_all.py --u2netp peers/u2netp.onnx [--model M.onnx] [--rounds 5] [--quick]
+
+Without ``--u2netp`` the U2-Netp figures are skipped (see bench/README.md for fetching it). Needs the video
+extra for figure 5 (skipped without ffmpeg).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from model_speed import prepare  # noqa: E402
+from peers import rembg_predictor  # noqa: E402
+from splash_speed import base_photo, floor_opencv, write_jpeg  # noqa: E402
+
+import colorsplash  # noqa: E402
+from colorsplash.runtime.batch import PhotoJob, Task, run_batch, splash_name  # noqa: E402
+from colorsplash.runtime.cpu import cpu_info  # noqa: E402
+from colorsplash.runtime.onnx_model import Model, default_model_path, load_model  # noqa: E402
+from colorsplash.runtime.photo_io import read_photo  # noqa: E402
+from colorsplash.runtime.variants import find_variants, read_config  # noqa: E402
+
+TARGETS = {"alpha_1mp": 5.0, "splash_12mp": 1.6, "batch": 0.90}
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def turns(contestants: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, float]:
+    """Median seconds of each contestant, all taking turns round by round after ``warmup`` untimed rounds."""
+    for _ in range(warmup):
+        for fn in contestants.values():
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in contestants}
+    for _ in range(rounds):
+        for name, fn in contestants.items():
+            times[name].append(timed(fn))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def header(model: Model) -> None:
+    import onnxruntime
+
+    cpu = cpu_info()
+    print(f"CPU: {cpu.describe()}")
+    print(f"Python {platform.python_version()}, ONNX Runtime {onnxruntime.__version__}, OpenCV {cv2.__version__}, "
+          f"Pillow {Image.__version__}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(f"model: {model.path.name} ({model.config.name}, {model.config.precision}, chosen by precision=auto), "
+          f"device {model.device}")
+
+
+def forward(model: Model, u2netp: Path | None, rounds: int) -> None:
+    config = read_config(model.path)
+    assert config is not None
+    family = sorted({v.path for v in find_variants(model.path, config)})
+    timed_models = [prepare(f"ours {p.name}", p, 0) for p in family]
+    if u2netp:
+        timed_models.append(prepare("U2-Netp", u2netp, 0))
+    for m in timed_models:
+        for _ in range(3):
+            m.run_once()
+    for _ in range(rounds * 4):
+        for m in timed_models:
+            m.ms.append(m.run_once())
+    ref = statistics.median(timed_models[-1].ms) if u2netp else None
+    for m in timed_models:
+        med = statistics.median(m.ms)
+        vs = f", {ref / med:.1f}x U2-Netp's speed" if ref and m.name != "U2-Netp" else ""
+        print(f"  forward {m.name}: {med:.1f} ms (median of {len(m.ms)}){vs}")
+
+
+def alpha_1mp(model: Model, base: np.ndarray, u2netp: Path | None, rounds: int) -> None:
+    photo = cv2.resize(base, (1155, 866), interpolation=cv2.INTER_CUBIC)  # 1.0 MP
+    contestants: dict[str, Callable[[], object]] = {"ours": lambda: colorsplash.predict_alpha(photo, model)}
+    if u2netp:
+        peer = rembg_predictor(u2netp, threads=0)
+        contestants["U2-Netp"] = lambda: peer(photo)
+    t = turns(contestants, rounds * 2)
+    line = f"  1 MP alpha: ours {t['ours'] * 1000:.0f} ms"
+    if u2netp:
+        ratio = t["U2-Netp"] / t["ours"]
+        line += (f", U2-Netp's pipeline {t['U2-Netp'] * 1000:.0f} ms: ours {ratio:.1f}x faster "
+                 f"(target >= {TARGETS['alpha_1mp']:.0f}x: {'PASS' if ratio >= TARGETS['alpha_1mp'] else 'FAIL'})")
+    print(line)
+
+
+def splash_12mp(model: Model, base: np.ndarray, tmp: Path, rounds: int) -> None:
+    src = write_jpeg(tmp / "12mp.jpg", base, 4000, 3000)
+    job = PhotoJob(model)
+    out = tmp / "12mp-out"
+    task = Task(src, out / splash_name(src, True))
+    t = turns({"floor": lambda: floor_opencv(src, tmp / "floor.jpg"), "splash": lambda: job(task)}, rounds * 2)
+    ratio = t["splash"] / t["floor"]
+    print(f"  12 MP JPEG: floor (decode + encode + write, OpenCV, one thread) {t['floor'] * 1000:.0f} ms, splash "
+          f"end to end {t['splash'] * 1000:.0f} ms = {ratio:.2f}x the floor "
+          f"(target <= {TARGETS['splash_12mp']}x: {'PASS' if ratio <= TARGETS['splash_12mp'] else 'FAIL'})")
+    print(f"    one splash step by step (ms from the start): {timeline(model, src, tmp / 'timeline.jpg')}")
+
+
+def timeline(model: Model, src: Path, out: Path) -> str:
+    """One splash of ``src`` step by step as ``PhotoJob`` runs it, with the time (ms from the start) at which
+    each step ended: the full decode runs in a thread while the reduced decode, model and coefficients run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from colorsplash.runtime.alpha import RefineSettings, plan_alpha, work_size
+    from colorsplash.runtime.files import atomic_write
+    from colorsplash.runtime.photo_io import decode_image_bytes, encode_image
+    from colorsplash.runtime.pipeline import grey_splash_in_place, reduced_jpeg, upright_size
+
+    start, marks = time.perf_counter(), {}
+
+    def mark(name: str) -> None:
+        marks[name] = (time.perf_counter() - start) * 1000
+
+    data = src.read_bytes()
+    mark("read file")
+
+    def full() -> object:
+        photo = decode_image_bytes(data, None, src.name)
+        mark("full decode (thread)")
+        return photo
+
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(full)
+        hw = upright_size(data)
+        assert hw is not None
+        small = reduced_jpeg(data, work_size(*hw, RefineSettings().work_side))
+        mark("reduced decode")
+        prob = model.predict_lowres(small)
+        mark("model")
+        plan = plan_alpha(hw, prob, small)
+        mark("coefficients")
+        photo = future.result()
+    grey_splash_in_place(photo.rgb, plan)
+    mark("fused refine + blend")
+    data = encode_image(photo.rgb, "JPEG", 95, photo.exif, photo.icc)
+    mark("encode")
+    atomic_write(out, data)
+    mark("write")
+    return ", ".join(f"{k} {v:.0f}" for k, v in sorted(marks.items(), key=lambda kv: kv[1]))
+
+
+def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int) -> None:
+    folder = tmp / "folder"
+    folder.mkdir()
+    for i in range(count):
+        Image.fromarray(cv2.resize(np.roll(base, i * 7, axis=1), (500, 375), interpolation=cv2.INTER_AREA)).save(
+            folder / f"p{i:03d}.jpg", quality=90)
+    sources = sorted(folder.iterdir())
+    photos = [read_photo(p).rgb for p in sources]
+    job = PhotoJob(model)
+
+    def run_folder() -> None:
+        tasks = [Task(p, tmp / "fout" / splash_name(p, True)) for p in sources]
+        run_batch(tasks, job, jobs=None, progress=False)
+
+    def model_only() -> None:
+        for rgb in photos:
+            model.predict_lowres(rgb)
+
+    t = turns({"model": model_only, "batch": run_folder}, rounds)
+    share = t["model"] / t["batch"]
+    print(f"  folder of {count} 500x375 JPEGs: batch (--jobs auto) {count / t['batch']:.1f} photos/s, model only "
+          f"{count / t['model']:.1f} photos/s: {share:.0%} of model-only "
+          f"(target >= {TARGETS['batch']:.0%}: {'PASS' if share >= TARGETS['batch'] else 'FAIL'})")
+
+
+def video(model: Model, base: np.ndarray, tmp: Path, frames: int, rounds: int) -> None:
+    try:
+        from colorsplash.runtime.video import splash_video
+        from colorsplash.runtime.video_io import CONTAINERS, Encoder, probe, read_frames
+    except ImportError as err:
+        print(f"  video: skipped ({err})")
+        return
+    from video_stability import cover, write_still_clip
+
+    clip = write_still_clip(tmp / "clip.mp4", cover(base, 1280, 720), frames)
+
+    def copy_clip() -> None:
+        info = probe(clip)
+        with Encoder(tmp / "copy.mp4", CONTAINERS[".mp4"], info.width, info.height, Fraction(info.fps), 95) as enc:
+            for frame in read_frames(info):
+                enc.write(frame)
+
+    t = turns({"copy": copy_clip, "splash": lambda: splash_video(clip, tmp / "splash.mp4", model=model)},
+              max(1, rounds // 2))
+    print(f"  video 1280x720, {frames} frames: splash {frames / t['splash']:.1f} frames/s, decode + encode alone "
+          f"{frames / t['copy']:.1f} frames/s: splash = {t['copy'] / t['splash']:.0%} of the codec's speed")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: bundled)")
+    parser.add_argument("--u2netp", type=Path, default=None, help="rembg's u2netp.onnx (bench/README.md)")
+    parser.add_argument("--rounds", type=int, default=5, help="turns per figure (medians)")
+    parser.add_argument("--folder-count", type=int, default=60, help="photos in the 500x375 folder")
+    parser.add_argument("--frames", type=int, default=48, help="frames of the 720p clip")
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, photos and frames (a smoke run)")
+    parser.add_argument("--only", nargs="+", choices=("forward", "alpha", "12mp", "batch", "video"),
+                        help="run only these figures")
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.folder_count, args.frames = 2, 16, 16
+    model = load_model(args.model or default_model_path())
+    header(model)
+    base = base_photo()
+    only = set(args.only or ("forward", "alpha", "12mp", "batch", "video"))
+    with tempfile.TemporaryDirectory(prefix="run-all-") as name:
+        tmp = Path(name)
+        if "forward" in only:
+            forward(model, args.u2netp, args.rounds)
+        if "alpha" in only:
+            alpha_1mp(model, base, args.u2netp, args.rounds)
+        if "12mp" in only:
+            splash_12mp(model, base, tmp, args.rounds)
+        if "batch" in only:
+            batch(model, base, tmp, args.folder_count, args.rounds)
+        if "video" in only:
+            video(model, base, tmp, args.frames, args.rounds)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

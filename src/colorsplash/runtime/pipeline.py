@@ -1,0 +1,281 @@
+"""Overlapped execution: one photo's decoding, model and refinement at once; many photos' stages at once.
+
+**One photo** (:func:`splash_arrays`): a JPEG is decoded twice in parallel: at full size in a worker thread, and
+reduced for the model straight from its DCT coefficients (Pillow's ``draft`` mode: libjpeg scales by 1/2, 1/4 or
+1/8 while decoding, for a fraction of the cost). While the full decode runs, the model and the edge refinement's
+coefficients (:func:`colorsplash.runtime.alpha.plan_alpha`) work on the reduced copy; only the final multiply-add,
+the blend and the encoding wait for the full pixels. Other formats decode once, then run the same steps.
+
+**Many photos** (:func:`run_stages`): each photo goes through three stages, *load* (read and decode), *infer* (the
+model, one photo at a time on its own thread so ONNX Runtime keeps all its intra-op threads) and *finish*
+(refinement, effect, encode, write), with different photos in different stages at once. A bounded number of
+photos is in flight, so memory stays bounded whatever the folder's size.
+
+Pixels are RGB (not BGR) uint8 ``HxWx3`` throughout.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import queue
+import threading
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+from colorsplash.runtime.alpha import AlphaPlan, RefineSettings, downscale, luma, plan_alpha, work_size
+from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.options import SplashOptions
+from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, decode_image_bytes
+
+T = TypeVar("T")
+_SWAPS_SIDES = (5, 6, 7, 8)  # EXIF orientations that turn the picture a quarter
+
+
+# ------------------------------------------------------------------------------------------------ one photo
+
+def reduced_jpeg(data: bytes, target_hw: tuple[int, int]) -> np.ndarray | None:
+    """An upright RGB uint8 copy of a colour JPEG of exactly ``target_hw`` (upright height, width), decoded at the
+    smallest DCT scale (1/1, 1/2, 1/4, 1/8) still at least that large, then area-resized; ``None`` when ``data``
+    is not a plain colour JPEG (the caller decodes fully instead).
+
+    Cost on a 12 MP photo reduced to 1000x750: about a third of the full decode.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.format not in ("JPEG", "MPO") or img.mode != "RGB":
+                return None
+            orientation = img.getexif().get(0x0112, 1)
+            th, tw = target_hw
+            stored = (tw, th) if orientation not in _SWAPS_SIDES else (th, tw)  # (width, height) as stored
+            img.draft("RGB", stored)
+            upright = ImageOps.exif_transpose(img)
+            rgb = np.asarray(upright.convert("RGB"))
+    except (OSError, SyntaxError, ValueError, EOFError):
+        return None  # the full decode reports the problem with the file's name
+    if rgb.shape[:2] == (th, tw):
+        return rgb
+    if rgb.shape[0] < th or rgb.shape[1] < tw:
+        return None
+    return cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA)
+
+
+def upright_size(data: bytes) -> tuple[int, int] | None:
+    """(height, width) of the picture once turned upright by its EXIF orientation, from the header only."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            w, h = img.size
+            return (w, h) if img.getexif().get(0x0112, 1) in _SWAPS_SIDES else (h, w)
+    except (OSError, SyntaxError, ValueError, EOFError):
+        return None
+
+
+@dataclass
+class Planned:
+    """A decoded photo with its alpha plan (everything but the full-size refinement, effect and encoding)."""
+
+    photo: Photo
+    plan: AlphaPlan
+
+    def guide(self) -> np.ndarray | None:
+        """The full-size luma the refinement needs (uint8 ``HxW``), ``None`` when it is not refining."""
+        return luma(self.photo.rgb) if self.plan.a is not None else None
+
+
+def decode_and_plan(data: bytes, name: str, model: Model, options: SplashOptions | None = None,
+                    settings: RefineSettings | None = None,
+                    max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Planned:
+    """Decode ``data`` and run the model and the refinement's coefficients, overlapped for JPEGs (see the module
+    docstring); the alpha plan is the same as for a sequential decode up to the reduced copy's rounding.
+
+    Raises:
+        ImageReadError: unreadable picture (from :func:`colorsplash.runtime.photo_io.decode_image_bytes`).
+        ValueError: ``options.point`` lies outside the photo.
+    """
+    settings = settings or RefineSettings()
+    hw = upright_size(data)
+    small = None
+    if hw is not None and max_pixels is not None and hw[0] * hw[1] > max_pixels:
+        hw = None  # over the limit: let the full decode refuse it, without decoding a reduced copy first
+    if hw is not None and max(hw) > settings.work_side:
+        with ThreadPoolExecutor(1, thread_name_prefix="decode") as pool:
+            full = pool.submit(decode_image_bytes, data, max_pixels, name)
+            small = reduced_jpeg(data, work_size(hw[0], hw[1], settings.work_side))
+            plan = None
+            if small is not None:
+                plan = plan_alpha(hw, model.predict_lowres(small), small, options, settings)
+            photo = full.result()
+        if plan is not None and photo.rgb.shape[:2] == hw:
+            return Planned(photo, plan)
+    else:
+        photo = decode_image_bytes(data, max_pixels, name)
+    small = downscale(photo.rgb, settings.work_side)
+    return Planned(photo, plan_alpha(photo.rgb.shape[:2], model.predict_lowres(small), small, options, settings))
+
+
+def fusable(plan: AlphaPlan, options: SplashOptions, rgb: np.ndarray) -> bool:
+    """Whether :func:`grey_splash_in_place` gives the general path's result (to one level): a subject was found,
+    edges are refined, the effect is plain ``grey`` and no option reshapes the alpha (threshold, hard, keep, point,
+    feather, invert), and the pixels may be written."""
+    return (not plan.empty and plan.a is not None and plan.keep is None and str(options.effect) == "grey"
+            and options.threshold in (None, 0.5) and not options.hard and options.feather <= 0
+            and not options.invert and rgb.flags.writeable and rgb.flags.c_contiguous)
+
+
+def _upsample_rows(low: np.ndarray, full_hw: tuple[int, int], y0: int, y1: int) -> np.ndarray:
+    """Rows ``y0:y1`` of ``cv2.resize(low, full size, INTER_LINEAR)`` without making the full-size map: the same
+    pixel-centre mapping as an affine warp of the low-resolution map."""
+    h, w = full_hw
+    hs, ws = low.shape[:2]
+    k = h // hs
+    if k > 1 and h == k * hs and w == k * ws and y0 % k == 0 and (y1 % k == 0 or y1 == h):
+        # Whole factor (work_size prefers one): resize a block of low rows with one row of context each side and
+        # keep the middle, which is exactly those rows of the full-size resize (OpenCV's fast integer path).
+        r0, r1 = y0 // k, -(-y1 // k)
+        lo, hi = max(0, r0 - 1), min(hs, r1 + 1)
+        block = cv2.resize(low[lo:hi], (w, (hi - lo) * k), interpolation=cv2.INTER_LINEAR)
+        return block[(r0 - lo) * k + (y0 - r0 * k):(r0 - lo) * k + (y1 - r0 * k)]
+    sy, sx = hs / h, ws / w
+    m = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, (y0 + 0.5) * sy - 0.5]], np.float64)
+    return cv2.warpAffine(low, m, (w, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def grey_splash_in_place(rgb: np.ndarray, plan: AlphaPlan, strip_rows: int = 64) -> None:
+    """The grey splash of ``rgb`` (RGB uint8 ``HxWx3``, overwritten) from a refining :class:`AlphaPlan`, in row
+    strips on all cores: per strip the luma, the alpha ``clip(a * luma + b, 0, 1)`` and the blend
+    ``luma + alpha * (rgb - luma)``, so neither a full-size alpha nor a second picture is ever made (each would
+    be a full pass over memory at 12 MP). Same result as ``finish_alpha`` then ``apply_effect(..., "grey")``
+    up to rounding. Only when :func:`fusable`."""
+    a_low, b_low = plan.a, plan.b
+    assert a_low is not None and b_low is not None
+    h, w = rgb.shape[:2]
+
+    def strip(y0: int) -> None:
+        y1 = min(h, y0 + strip_rows)
+        rows = rgb[y0:y1]
+        grey = cv2.cvtColor(rows, cv2.COLOR_RGB2GRAY)
+        alpha = _upsample_rows(a_low, (h, w), y0, y1)
+        alpha *= grey
+        alpha += _upsample_rows(b_low, (h, w), y0, y1)
+        np.clip(alpha, 0.0, 1.0, out=alpha)
+        bg = cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB)
+        diff = cv2.multiply(cv2.subtract(rows, bg, dtype=cv2.CV_32F), cv2.merge([alpha] * 3))
+        rows[...] = cv2.add(diff, bg, dtype=cv2.CV_8U).reshape(rows.shape)
+
+    starts = range(0, h, strip_rows)
+    threads = min(cv2.getNumThreads(), os.cpu_count() or 1)
+    if h * w < (1 << 20) or threads < 2:
+        for y in starts:
+            strip(y)
+    else:  # OpenCV's per-strip calls run on one core each and release the GIL
+        with ThreadPoolExecutor(threads, thread_name_prefix="blend") as pool:
+            list(pool.map(strip, starts))
+
+
+# ------------------------------------------------------------------------------------------------ many photos
+
+@dataclass
+class Stages(Generic[T]):
+    """The three steps of one item; each returns the next step's input, or a final result of type ``T`` to
+    end the item early (e.g. a skipped file). ``infer`` runs on one thread, one item at a time."""
+
+    load: Callable[[Any], Any]
+    infer: Callable[[Any], Any]
+    finish: Callable[[Any], T]
+    is_final: Callable[[Any], bool]
+
+
+def auto_jobs(cores: int | None = None) -> int:
+    """Worker threads for loading and for finishing with ``--jobs auto``: the cores this process may use, at
+    least 2 (one decodes while another encodes), at most 8."""
+    if cores is None:
+        try:
+            cores = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cores = os.cpu_count() or 1
+    return max(2, min(8, cores))
+
+
+def run_stages(items: Sequence[Any], stages: Stages[T], jobs: int,
+               in_flight: int | None = None) -> Generator[tuple[Any, Future[T]], None, None]:
+    """Run every item through ``stages`` with up to ``in_flight`` items (default ``2 * jobs + 2``) held at once;
+    yields ``(item, future)`` as items finish, in completion order. An exception in any stage ends that item only
+    (its future holds it). Closing the iterator early (Ctrl-C) lets running steps finish and drops the rest.
+    """
+    capacity = in_flight or 2 * jobs + 2
+    limit = threading.Semaphore(capacity)
+    done: queue.Queue[tuple[Any, Future[T]] | int] = queue.Queue()
+    stop = threading.Event()
+    loaders = ThreadPoolExecutor(jobs, thread_name_prefix="load")
+    model = ThreadPoolExecutor(1, thread_name_prefix="model")
+    finishers = ThreadPoolExecutor(jobs, thread_name_prefix="finish")
+
+    def settle(item: Any, result: Future[T], value: Any = None, error: BaseException | None = None) -> None:
+        if error is not None:
+            result.set_exception(error)
+        else:
+            result.set_result(value)
+        limit.release()
+        done.put((item, result))
+
+    def step(item: Any, result: Future[T], pool: ThreadPoolExecutor, fn: Callable[[Any], Any], arg: Any,
+             then: Callable[[Any], None] | None) -> None:
+        def run() -> None:
+            try:
+                value = fn(arg)
+            except BaseException as err:  # carried to the consumer in the item's future
+                settle(item, result, error=err)
+                return
+            if then is None or stages.is_final(value):
+                settle(item, result, value)
+            else:
+                then(value)
+        try:
+            pool.submit(run)
+        except RuntimeError as err:  # the pool was shut down (the consumer stopped)
+            settle(item, result, error=err)
+
+    def _chain(item: Any, result: Future[T]) -> Callable[[Any], None]:
+        """After loading: the model, then finishing."""
+        def after_infer(value: Any) -> None:
+            step(item, result, finishers, stages.finish, value, None)
+
+        def after_load(value: Any) -> None:
+            step(item, result, model, stages.infer, value, after_infer)
+        return after_load
+
+    def feed() -> None:
+        count = 0
+        for item in items:
+            limit.acquire()
+            if stop.is_set():
+                break
+            count += 1
+            result: Future[T] = Future()
+            step(item, result, loaders, stages.load, item, _chain(item, result))
+        done.put(count)  # how many items went in: the consumer stops once it has seen them all
+
+    feeder = threading.Thread(target=feed, name="feed", daemon=True)
+    feeder.start()
+    seen, total = 0, -1
+    try:
+        while seen != total:
+            got = done.get()
+            if isinstance(got, int):
+                total = got
+                continue
+            seen += 1
+            yield got
+    finally:
+        stop.set()
+        for _ in range(capacity):  # unblock the feeder if it waits for room
+            limit.release()
+        for pool in (loaders, model, finishers):
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,364 @@
+"""Issue 17: model variants chosen per CPU (cached), --precision/--device, the overlapped one-photo path and the
+staged batch pipeline."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from helpers import make_blob_image
+from PIL import Image
+
+from colorsplash.cli import build_parser, main
+from colorsplash.runtime import cpu as cpu_mod
+from colorsplash.runtime import onnx_model as infer
+from colorsplash.runtime import variants as var
+from colorsplash.runtime.alpha import RefineSettings, compute_alpha, downscale, work_size
+from colorsplash.runtime.batch import PhotoJob, Task, run_batch
+from colorsplash.runtime.config import CONFIG_METADATA_KEY
+from colorsplash.runtime.options import SplashOptions
+from colorsplash.runtime.photo_io import read_photo
+from colorsplash.runtime.pipeline import Stages, auto_jobs, decode_and_plan, reduced_jpeg, run_stages
+
+AVX2 = cpu_mod.CpuInfo("Test CPU", "x86_64", ("avx", "avx2", "fma"), 2)
+
+
+def orange_key(self: infer.Model, image: np.ndarray) -> np.ndarray:
+    """A stand-in model: subject = orange pixels (the blob of ``make_blob_image``), at the model's size."""
+    small = cv2.resize(image, (self.config.input_size,) * 2, interpolation=cv2.INTER_AREA).astype(np.float32)
+    return np.clip((small[..., 0] - small[..., 2] - 60) / 60, 0, 1).astype(np.float32)
+
+
+@pytest.fixture
+def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(infer.Model, "predict_lowres", orange_key)
+
+
+@pytest.fixture
+def fresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No models cached in this process; the per-machine cache in a folder of this test."""
+    monkeypatch.setattr(infer, "_cache", {})
+    monkeypatch.setenv(cpu_mod.CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def write_variant(src: Path, dst: Path, **changes: object) -> Path:
+    """A copy of the ONNX file ``src`` whose colorsplash config has ``changes`` (e.g. ``precision="int8"``)."""
+    onnx = pytest.importorskip("onnx")
+    proto = onnx.load(str(src))
+    for prop in proto.metadata_props:
+        if prop.key == CONFIG_METADATA_KEY:
+            data = json.loads(prop.value)
+            data.update(changes)
+            prop.value = json.dumps(data)
+    onnx.save(proto, str(dst))
+    return dst
+
+
+@pytest.fixture
+def family(tiny_onnx: Path, tmp_path: Path) -> Path:
+    """``m.onnx`` (float32) with an int8-labelled sibling ``m.int8.onnx`` and a stale ``m.old.onnx`` (other
+    weights: its name differs)."""
+    main_file = tmp_path / "m.onnx"
+    main_file.write_bytes(tiny_onnx.read_bytes())
+    write_variant(tiny_onnx, tmp_path / "m.int8.onnx", precision="int8",
+                  training={"metrics": {"val_iou": 0.0}, "int8_calibration": {"images": 4}})
+    write_variant(tiny_onnx, tmp_path / "m.old.onnx", precision="int8", name="another-model")
+    return main_file
+
+
+# ------------------------------------------------------------------------------------------------ variants
+
+def test_metadata_read_without_a_session(tiny_onnx: Path) -> None:
+    session = infer.create_session(tiny_onnx)
+    assert var.read_metadata(tiny_onnx) == session.get_modelmeta().custom_metadata_map
+    with pytest.raises(ValueError, match="not an ONNX file|truncated"):
+        var.read_metadata(Path(__file__))
+
+
+def test_variants_match_by_config_not_by_name(family: Path, caplog: pytest.LogCaptureFixture) -> None:
+    config = var.read_config(family)
+    assert config is not None
+    found = var.find_variants(family, config)
+    assert [(v.path.name, v.kind) for v in found] == [("m.onnx", "fp32"), ("m.int8.onnx", "int8")]
+    assert "m.old.onnx: not a variant" in caplog.text
+
+
+def test_precision_flag_picks_the_variant(family: Path, fresh: Path) -> None:
+    assert infer.load_model(family, precision="int8").path.name == "m.int8.onnx"
+    assert infer.load_model(family, precision="fp32").path.name == "m.onnx"
+    assert infer.load_model(family, precision="file").path.name == "m.onnx"
+    (family.parent / "m.int8.onnx").unlink()
+    infer._cache.clear()
+    with pytest.raises(var.VariantError, match="no int8 variant"):
+        infer.load_model(family, precision="int8")
+
+
+def test_auto_benchmarks_once_per_machine_then_uses_the_cache(family: Path, fresh: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+
+    def fake_benchmark(sessions: dict[str, object], size: int) -> tuple[str, dict[str, float]]:
+        calls.append(size)
+        return "fp32", {"fp32": 1.0, "int8": 2.0}
+
+    monkeypatch.setattr(var, "benchmark_choice", fake_benchmark)
+    monkeypatch.setattr(var, "cpu_info", lambda: AVX2)
+    assert infer.load_model(family).path.name == "m.onnx"
+    stored = json.loads((fresh / var.CACHE_FILE).read_text())
+    (entry,) = stored.values()
+    assert entry["choice"] == "fp32" and "Test CPU" in entry["cpu"] and "avx2" in entry["cpu"]
+    infer._cache.clear()
+    assert infer.load_model(family).path.name == "m.onnx" and len(calls) == 1  # cached: no second benchmark
+    # Another CPU (other flags) is another key: measured again.
+    monkeypatch.setattr(var, "cpu_info", lambda: cpu_mod.CpuInfo("Test CPU", "x86_64", ("avx512_vnni",), 2))
+    infer._cache.clear()
+    infer.load_model(family)
+    assert len(calls) == 2
+
+
+def test_benchmark_can_be_switched_off(family: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(var.BENCHMARK_ENV, "0")
+    monkeypatch.setattr(var, "benchmark_choice", lambda *a: pytest.fail("benchmark ran"))
+    monkeypatch.setattr(var, "cpu_info", lambda: cpu_mod.CpuInfo("old", "x86_64", ("sse4_2",), 2))
+    assert infer.load_model(family).path.name == "m.onnx"  # the rule: float on a CPU without AVX2 or VNNI
+    assert not (fresh / var.CACHE_FILE).exists()
+
+
+def test_real_benchmark_and_rule(family: Path, fresh: Path) -> None:
+    sessions = {"int8": infer.create_session(family.parent / "m.int8.onnx"), "fp32": infer.create_session(family)}
+    kind, ms = var.benchmark_choice(sessions, 64)
+    assert kind in ("int8", "fp32") and set(ms) == {"int8", "fp32"} and all(v > 0 for v in ms.values())
+    config = var.read_config(family)
+    assert config is not None
+    both = var.find_variants(family, config)
+    sse = cpu_mod.CpuInfo("old", "x86_64", ("sse4_1", "sse4_2"), 2)
+    vnni = cpu_mod.CpuInfo("new", "x86_64", ("avx2", "avx512_vnni"), 2)
+    arm = cpu_mod.CpuInfo("arm", "aarch64", ("asimd", "asimddp"), 4)
+    assert [var.rule_choice(both, c).kind for c in (sse, AVX2, vnni, arm)] == ["fp32", "int8", "int8", "int8"]
+
+
+def test_cpuinfo_parsing_x86_and_arm() -> None:
+    model, flags = cpu_mod._parse_cpuinfo("processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t\t: fpu avx2 fma\n")
+    assert model == "AMD EPYC 7B13" and {"avx2", "fma"} <= flags
+    _, flags = cpu_mod._parse_cpuinfo("processor\t: 0\nFeatures\t: fp asimd asimddp i8mm\n")
+    assert cpu_mod.CpuInfo("arm", "aarch64", tuple(sorted(flags & set(cpu_mod.RELEVANT_FLAGS))), 4).fast_int8
+    assert cpu_mod.cpu_info().cores >= 1
+
+
+def test_bundled_variants_share_one_config() -> None:
+    """The shipped int8 and float files are the same weights (configs equal but for precision and export
+    records), or the float one would be ignored."""
+    path = infer.bundled_model_path()
+    config = var.read_config(path)
+    assert config is not None
+    kinds = sorted(v.kind for v in var.find_variants(path, config))
+    assert kinds == ["fp32", "int8"]
+
+
+# ------------------------------------------------------------------------------------------------ devices
+
+def test_cuda_absent_is_a_clear_error_and_auto_falls_back(monkeypatch: pytest.MonkeyPatch, tiny_onnx: Path,
+                                                          tmp_path: Path, fresh: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(infer, "available_providers", lambda: ["CPUExecutionProvider"])
+    assert infer.resolve_device("auto") == "cpu"
+    with pytest.raises(infer.ModelLoadError, match=r"colorsplash\[gpu\]"):
+        infer.load_model(tiny_onnx, device="cuda")
+    assert infer.load_model(tiny_onnx, device="auto").device == "cpu"
+    Image.fromarray(make_blob_image()[0]).save(tmp_path / "a.png")
+    assert main(["-q", "splash", str(tmp_path / "a.png"), "--model", str(tiny_onnx), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert "--device cuda" in err and "Traceback" not in err and not (tmp_path / "a.splash.png").exists()
+
+
+def test_cuda_provider_requested_when_available(monkeypatch: pytest.MonkeyPatch, tiny_onnx: Path) -> None:
+    """With onnxruntime-gpu, ``auto`` asks for CUDA first; a CUDA that fails to start is an error, not a silent
+    CPU run."""
+    monkeypatch.setattr(infer, "available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert infer.resolve_device("auto") == "cuda"
+    asked: list[list[str]] = []
+
+    class FakeSession:
+        def __init__(self, path: str, sess_options: object, providers: list[str]) -> None:
+            asked.append(providers)
+
+        def get_providers(self) -> list[str]:
+            return ["CPUExecutionProvider"]
+
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", FakeSession)
+    with pytest.raises(infer.ModelLoadError, match="could not start CUDA"):
+        infer.create_session(tiny_onnx, device="cuda")
+    assert asked == [["CUDAExecutionProvider", "CPUExecutionProvider"]]
+
+
+@pytest.mark.parametrize("verb", ["splash", "mask", "video", "serve"])
+def test_precision_and_device_flags_on_every_verb(verb: str) -> None:
+    extra = {"splash": ["x.jpg"], "mask": ["x.jpg"], "video": ["x.mp4", "-o", "y.mp4"], "serve": []}[verb]
+    args = build_parser().parse_args([verb, *extra, "--precision", "int8", "--device", "cpu"])
+    assert (args.precision, args.device) == ("int8", "cpu")
+    assert build_parser().parse_args([verb, *extra]).precision == "auto"
+    from colorsplash.cli import common
+
+    assert common.PRECISIONS == var.PRECISION_CHOICES and common.DEVICES == infer.DEVICE_CHOICES
+
+
+# ------------------------------------------------------------------------------------------------ one photo
+
+def big_jpeg(path: Path, h: int, w: int, orientation: int = 1) -> np.ndarray:
+    """A ``h x w`` blob photo saved as JPEG (stored turned when ``orientation`` says so); returns the upright
+    mask."""
+    image, mask = make_blob_image(h, w, seed=3)
+    image = cv2.GaussianBlur(image, (0, 0), 2)
+    exif = Image.Exif()
+    stored = image
+    if orientation == 6:  # stored turned 90 degrees anticlockwise; viewers turn it back clockwise
+        stored = np.ascontiguousarray(np.rot90(image))
+    exif[0x0112] = orientation
+    Image.fromarray(stored).save(path, quality=92, exif=exif.tobytes())
+    return mask
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_reduced_jpeg_matches_the_full_decode_downscaled(tmp_path: Path, orientation: int) -> None:
+    big_jpeg(tmp_path / "p.jpg", 1200, 1600, orientation)
+    data = (tmp_path / "p.jpg").read_bytes()
+    full = read_photo(tmp_path / "p.jpg").rgb
+    assert full.shape[:2] == (1200, 1600)
+    target = work_size(1200, 1600, 400)
+    small = reduced_jpeg(data, target)
+    assert small is not None and small.shape[:2] == target
+    diff = np.abs(small.astype(np.int16) - downscale(full, 400).astype(np.int16))
+    assert diff.mean() < 2.0
+    assert reduced_jpeg(cv2.imencode(".png", full)[1].tobytes(), target) is None  # not a JPEG: no shortcut
+
+
+def test_overlapped_photo_gives_the_sequential_alpha(tmp_path: Path, tiny_onnx: Path, keyed: None) -> None:
+    mask = big_jpeg(tmp_path / "p.jpg", 1500, 2000, 6)
+    model = infer.load_model(tiny_onnx, precision="file")
+    settings = RefineSettings(work_side=512)
+    planned = decode_and_plan((tmp_path / "p.jpg").read_bytes(), "p.jpg", model, SplashOptions(), settings)
+    from colorsplash.runtime.alpha import finish_alpha
+
+    overlapped = finish_alpha(planned.plan, planned.guide()).alpha
+    rgb = read_photo(tmp_path / "p.jpg").rgb
+    small = downscale(rgb, settings.work_side)
+    sequential = compute_alpha(rgb, model.predict_lowres(small), SplashOptions(), settings, small).alpha
+    assert overlapped.shape == sequential.shape == mask.shape
+    assert np.abs(overlapped - sequential).mean() < 0.01
+    iou = np.logical_and(overlapped > 0.5, mask).sum() / np.logical_or(overlapped > 0.5, mask).sum()
+    assert iou > 0.9
+
+
+def test_single_file_job_writes_the_splash(tmp_path: Path, tiny_onnx: Path, keyed: None) -> None:
+    mask = big_jpeg(tmp_path / "p.jpg", 1500, 2000)
+    job = PhotoJob(infer.load_model(tiny_onnx, precision="file"), settings=RefineSettings(work_side=512))
+    assert job(Task(tmp_path / "p.jpg", tmp_path / "out" / "p.splash.jpg", "JPEG", "JPEG")).status == "done"
+    out = read_photo(tmp_path / "out" / "p.splash.jpg").rgb
+    spread = out.max(axis=2).astype(int) - out.min(axis=2)
+    assert spread[mask == 0].mean() < 6 and spread[mask == 1].mean() > 60  # grey outside, colour inside
+
+
+# ------------------------------------------------------------------------------------------------ many photos
+
+def test_stages_overlap_bounded_and_per_item_errors() -> None:
+    alive, peak, model_threads = [0], [0], set()
+    lock = threading.Lock()
+
+    def load(i: int) -> int:
+        with lock:
+            alive[0] += 1
+            peak[0] = max(peak[0], alive[0])
+        if i == 3:
+            with lock:
+                alive[0] -= 1
+            raise ValueError("item 3 is bad")
+        time.sleep(0.002)
+        return i
+
+    def infer_(i: int) -> int | str:
+        model_threads.add(threading.get_ident())
+        if i == 5:
+            with lock:
+                alive[0] -= 1
+            return "skipped"
+        return i * 10
+
+    def finish(i: int) -> str:
+        time.sleep(0.002)
+        with lock:
+            alive[0] -= 1
+        return f"done {i}"
+
+    stages = Stages(load, infer_, finish, lambda v: isinstance(v, str))
+    results = {item: fut for item, fut in run_stages(list(range(20)), stages, jobs=2, in_flight=4)}
+    assert sorted(results) == list(range(20))
+    assert results[0].result() == "done 0" and results[5].result() == "skipped"
+    with pytest.raises(ValueError, match="item 3"):
+        results[3].result()
+    assert peak[0] <= 4 and len(model_threads) == 1
+
+
+def test_batch_pipeline_matches_one_by_one(tmp_path: Path, tiny_onnx: Path, keyed: None) -> None:
+    for i in range(6):
+        Image.fromarray(make_blob_image(120, 160, seed=i)[0]).save(tmp_path / f"p{i}.jpg", quality=90)
+    (tmp_path / "p6.jpg").write_bytes(b"not a picture")
+    model = infer.load_model(tiny_onnx, precision="file")
+    tasks = [Task(p, tmp_path / "staged" / p.name, "JPEG", "JPEG") for p in sorted(tmp_path.glob("p*.jpg"))]
+    lines: list[str] = []
+    summary = run_batch(tasks, PhotoJob(model), jobs=2, progress=False, report=lines.append)
+    assert (summary.done, summary.failed) == (6, 1) and any("p6.jpg" in line for line in lines)
+    for task in tasks[:6]:
+        single = tmp_path / "single" / task.source.name
+        PhotoJob(model)(Task(task.source, single, "JPEG", "JPEG"))
+        a, b = read_photo(task.output).rgb.astype(int), read_photo(single).rgb.astype(int)
+        assert np.abs(a - b).max() <= 2
+
+
+def test_jobs_auto(tmp_path: Path) -> None:
+    assert build_parser().parse_args(["splash", "x.jpg", "--jobs", "auto"]).jobs is None
+    assert build_parser().parse_args(["splash", "x.jpg", "-j", "3"]).jobs == 3
+    assert auto_jobs(1) == 2 and auto_jobs(16) == 8 and auto_jobs(4) == 4
+
+
+@pytest.mark.parametrize("size", [(1500, 2000), (1001, 1403)])  # a whole reduction factor, and none
+def test_fused_grey_splash_equals_the_general_path(tmp_path: Path, tiny_onnx: Path, keyed: None,
+                                                   size: tuple[int, int]) -> None:
+    from colorsplash.runtime.alpha import finish_alpha, luma, plan_alpha
+    from colorsplash.runtime.effects import apply_effect
+    from colorsplash.runtime.pipeline import fusable, grey_splash_in_place
+
+    rgb = cv2.GaussianBlur(make_blob_image(*size, seed=5)[0], (0, 0), 2)
+    model = infer.load_model(tiny_onnx, precision="file")
+    settings = RefineSettings(work_side=512)
+    small = downscale(rgb, settings.work_side)
+    plan = plan_alpha(rgb.shape[:2], model.predict_lowres(small), small, SplashOptions(), settings)
+    expected = apply_effect(rgb, finish_alpha(plan, luma(rgb)).alpha, "grey")
+    out = rgb.copy()
+    assert fusable(plan, SplashOptions(), out)
+    grey_splash_in_place(out, plan)
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    assert not fusable(plan, SplashOptions(feather=2.0), out) and not fusable(plan, SplashOptions(effect="dim"), out)
+
+
+def test_training_device_falls_back_to_the_cpu_and_cuda_gets_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
+    torch = pytest.importorskip("torch")
+    from colorsplash.training import steps
+    from colorsplash.training.config import TrainConfig
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert steps.training_device(1).type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    steps._auto_bf16.cache_clear()
+    ctx = steps._autocast(TrainConfig(), torch.device("cuda:0"))  # auto: bf16 on a GPU that has it
+    assert isinstance(ctx, torch.autocast) and ctx.fast_dtype == torch.bfloat16 and ctx.device == "cuda"
+    assert not isinstance(steps._autocast(TrainConfig(bf16=False), torch.device("cuda:0")), torch.autocast)
+    steps._auto_bf16.cache_clear()
