@@ -6,6 +6,7 @@ Python API (see :mod:`colorsplash.runtime.api`)::
     model = colorsplash.load_model()                 # bundled model, or load_model("my.onnx")
     out = colorsplash.splash("cat.jpg", model)       # RGB uint8 HxWx3 at full resolution
     alpha = colorsplash.predict_alpha("cat.jpg", model)   # float32 HxW in [0, 1]
+    fine = colorsplash.matte(rgb, alpha)             # the edge stage alone: a true matte from a rough guide
 
 The API names are imported on first use, so ``import colorsplash`` stays light (no ONNX Runtime, no OpenCV).
 """
@@ -15,9 +16,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "load_model", "predict_alpha", "splash"]
+__all__ = ["__version__", "load_model", "matte", "predict_alpha", "splash"]
 
 if TYPE_CHECKING:
+    from colorsplash.runtime.alpha import matte
     from colorsplash.runtime.api import load_model, predict_alpha, splash
 
 
@@ -26,4 +28,8 @@ def __getattr__(name: str) -> Any:
         from colorsplash.runtime import api
 
         return getattr(api, name)
+    if name == "matte":
+        from colorsplash.runtime.alpha import matte
+
+        return matte
     raise AttributeError(f"module 'colorsplash' has no attribute {name!r}")

@@ -12,11 +12,13 @@ OpenCV's ``RGB2GRAY``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from colorsplash.runtime.matting import (MatteSettings, guided_upsample, shrink_trimap, matte_from_probability,
+                                         solve_trimap)
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 
@@ -43,6 +45,7 @@ class RefineSettings:
         radius: guided-filter window radius.
         eps: guided-filter regulariser (guide in [0, 1]); larger follows the guide's edges less.
         sharpen: contrast of the final alpha around 0.5 (1 = as filtered).
+        matte: tuning of the ``edges="matte"`` stage (a closed-form matte in the band, on the working copy).
     """
 
     work_side: int = 1024
@@ -52,6 +55,7 @@ class RefineSettings:
     radius: float = 0.5
     eps: float = 1e-3
     sharpen: float = 2.0
+    matte: MatteSettings = field(default_factory=MatteSettings)
 
 
 @dataclass
@@ -211,7 +215,7 @@ def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOpt
     Args:
         image: the photo, RGB uint8 ``HxWx3`` (the guide of the edge refinement).
         prob_lowres: subject probability float32 ``SxS`` (any size; stretched over the whole photo) in [0, 1].
-        options: threshold, hard, feather, keep, point, invert, refine, on_empty (others are ignored).
+        options: threshold, hard, feather, keep, point, invert, refine, edges, on_empty (others are ignored).
         settings: refinement tuning.
         small: ``downscale(image, settings.work_side)`` when the caller already has it.
 
@@ -229,15 +233,10 @@ def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOpt
     p_small = cv2.resize(prob_lowres.astype(np.float32), (ws, hs), interpolation=cv2.INTER_LINEAR)
     scale = max(hs, ws) / max(prob_lowres.shape)  # working pixels per model pixel
     r = max(1, round(settings.radius * scale))
-    if options.refine:
-        target = _colour_target(small, p_small, max(prob_lowres.shape), settings)
-        g_small = luma(small).astype(np.float32) * np.float32(1 / 255)
-        a, b = _guided_coefficients(g_small, target, r, settings.eps)
-        # Sharpen around 0.5 inside the linear model: k * (a I + b - 0.5) + 0.5 = (k a) I + (k b + 0.5 - 0.5 k).
-        a *= settings.sharpen
-        b = b * settings.sharpen + 0.5 * (1.0 - settings.sharpen)
-        q_small = a * g_small + b
-        alpha = _refine_full(image, a, b, (hs, ws))
+    if options.refine and options.edges == "matte":
+        q_small, alpha = _matte_edges(image, small, p_small, max(prob_lowres.shape), settings.matte)
+    elif options.refine:
+        q_small, alpha = _fast_edges(image, small, p_small, max(prob_lowres.shape), r, settings)
     else:
         q_small = p_small
         alpha = cv2.resize(p_small, (w, h), interpolation=cv2.INTER_LINEAR) if (hs, ws) != (h, w) else p_small
@@ -250,6 +249,32 @@ def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOpt
     if options.invert:
         alpha = 1.0 - alpha
     return AlphaResult(alpha, max_p, False)
+
+
+def _fast_edges(image: np.ndarray, small: np.ndarray, p_small: np.ndarray, model_side: int, r: int,
+                settings: RefineSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The fast edge stage: colour-moved probability, guided filter on luma (alpha at working and full size)."""
+    target = _colour_target(small, p_small, model_side, settings)
+    g_small = luma(small).astype(np.float32) * np.float32(1 / 255)
+    a, b = _guided_coefficients(g_small, target, r, settings.eps)
+    # Sharpen around 0.5 inside the linear model: k * (a I + b - 0.5) + 0.5 = (k a) I + (k b + 0.5 - 0.5 k).
+    a *= settings.sharpen
+    b = b * settings.sharpen + 0.5 * (1.0 - settings.sharpen)
+    return a * g_small + b, _refine_full(image, a, b, small.shape[:2])
+
+
+def _matte_edges(image: np.ndarray, small: np.ndarray, p_small: np.ndarray, model_side: int,
+                 settings: MatteSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The matte edge stage: closed-form matte on a copy of ``settings.work_side`` px, guided up to full size
+    (alpha at working and full size)."""
+    tiny = downscale(small, settings.work_side)
+    ht, wt = tiny.shape[:2]
+    prob = p_small if tiny is small else cv2.resize(p_small, (wt, ht), interpolation=cv2.INTER_AREA)
+    alpha_tiny = matte_from_probability(tiny, prob, model_side, settings)
+    full = guided_upsample(image, tiny, alpha_tiny) if (ht, wt) != image.shape[:2] else alpha_tiny.copy()
+    if tiny is small:
+        return alpha_tiny, full
+    return cv2.resize(alpha_tiny, small.shape[1::-1], interpolation=cv2.INTER_LINEAR), full
 
 
 def _refine_full(image: np.ndarray, a: np.ndarray, b: np.ndarray, small_hw: tuple[int, int]) -> np.ndarray:
@@ -292,3 +317,60 @@ def apply_on_empty(result: AlphaResult, on_empty: str, name: str) -> str | None:
         result.alpha.fill(1.0)
         return f"{text}; wrote the photo unchanged"
     return f"{text}; background effect only"
+
+
+def _check_guide(guide: object, hw: tuple[int, int]) -> np.ndarray:
+    """``guide`` as given when it is a valid trimap or probability for a photo of ``hw``; else ValueError."""
+    if not isinstance(guide, np.ndarray) or guide.ndim != 2 or guide.size == 0:
+        raise ValueError(f"guide must be a 2-D NumPy array (HxW), got {getattr(guide, 'shape', type(guide))}")
+    if guide.dtype == np.uint8:
+        if guide.shape != hw:
+            raise ValueError(f"a uint8 guide is a trimap and must have the photo's size {hw}, got {guide.shape}; "
+                             "pass a float32 probability in [0, 1] to have it stretched over the photo")
+        return guide
+    if not np.issubdtype(guide.dtype, np.floating):
+        raise ValueError(f"guide must be float32 probability in [0, 1] or a uint8 trimap, got dtype {guide.dtype}")
+    if not np.isfinite(guide).all():
+        raise ValueError("a float guide is a probability in [0, 1] and must not hold NaN or infinity")
+    if guide.min() < 0.0 or guide.max() > 1.0:
+        raise ValueError(f"a float guide is a probability and must lie in [0, 1], got {guide.min():.3g}.."
+                         f"{guide.max():.3g}")
+    return guide.astype(np.float32, copy=False)
+
+
+def matte(image: np.ndarray, guide: np.ndarray, settings: MatteSettings | None = None) -> np.ndarray:
+    """The edge stage alone: a true alpha matte of ``image`` from a rough guide.
+
+    Args:
+        image: the photo, RGB uint8 ``HxWx3``.
+        guide: either a subject probability, float32 ``hxw`` in [0, 1] of any size (stretched over the photo;
+            unknown band: 1.5 of its pixels each side of its 0.5 contour, plus where it is unsure), or a trimap,
+            uint8 ``HxW`` at the photo's size: 0 background, 255 subject, anything else (128) unknown.
+        settings: solver tuning; photos over ``settings.work_side`` px are solved on a reduced copy and the
+            matte brought to full size by guided upsampling.
+
+    Returns:
+        float32 ``HxW`` alpha in [0, 1] (exactly 0 / 1 on a trimap's known pixels).
+
+    Raises:
+        ValueError: the image is not RGB uint8 ``HxWx3`` or the guide is none of the above.
+    """
+    settings = settings or MatteSettings()
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be an RGB uint8 HxWx3 array, got {getattr(image, 'dtype', type(image))} "
+                         f"{getattr(image, 'shape', '')}")
+    h, w = image.shape[:2]
+    guide = _check_guide(guide, (h, w))
+    small = downscale(image, settings.work_side)
+    hs, ws = small.shape[:2]
+    if guide.dtype == np.uint8:
+        trimap = guide if (hs, ws) == (h, w) else shrink_trimap(guide, (ws, hs))
+        alpha_small = solve_trimap(small, trimap, None, settings)
+    else:
+        prob = cv2.resize(guide, (ws, hs), interpolation=cv2.INTER_LINEAR)
+        alpha_small = matte_from_probability(small, prob, max(guide.shape), settings)
+    alpha = guided_upsample(image, small, alpha_small) if (hs, ws) != (h, w) else alpha_small
+    np.clip(alpha, 0.0, 1.0, out=alpha)
+    if guide.dtype == np.uint8:
+        alpha[guide == 0], alpha[guide == 255] = 0.0, 1.0
+    return alpha

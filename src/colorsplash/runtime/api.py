@@ -23,7 +23,7 @@ from PIL import Image
 
 from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, apply_on_empty
 from colorsplash.runtime.alpha import predict_alpha as _predict
-from colorsplash.runtime.effects import apply_effect
+from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions, options_from_mapping
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, read_photo, to_rgb_array
@@ -112,4 +112,4 @@ def splash(image: ImageLike, model: Model | str | os.PathLike[str] | None = None
     loaded, opts = _resolve(model, options, overrides)
     rgb = to_rgb(image)
     alpha = predict_alpha(rgb, loaded, opts)
-    return apply_effect(rgb, alpha, opts.effect)
+    return composite(rgb, alpha, opts.effect)

@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, alpha_to_uint8, apply_on_empty, predict_alpha
-from colorsplash.runtime.effects import apply_effect
+from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, is_image_name, output_format, read_photo, write_image
@@ -185,7 +185,7 @@ class PhotoJob:
         if self.mask:
             write_image(output, alpha_to_uint8(result.alpha), "PNG")
         else:
-            picture = apply_effect(photo.rgb, result.alpha, self.options.effect)
+            picture = composite(photo.rgb, result.alpha, self.options.effect)
             write_image(output, picture, fmt, self.options.quality, photo.exif, photo.icc)
         return Outcome("done", messages)
 

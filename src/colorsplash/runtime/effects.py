@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from colorsplash.runtime.alpha import alpha_to_uint8
+from colorsplash.runtime.foreground import estimate_colours
 
 DIM_FACTOR = 0.4
 SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], dtype=np.float32)
@@ -60,32 +61,40 @@ def blurred_background(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return cv2.resize(np.clip(out + 0.5, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def apply_effect(image: np.ndarray, alpha: np.ndarray, effect: str = "grey") -> np.ndarray:
-    """Blend ``out = alpha * image + (1 - alpha) * background(effect)``.
+def apply_effect(image: np.ndarray, alpha: np.ndarray, effect: str = "grey", foreground: np.ndarray | None = None,
+                 background: np.ndarray | None = None) -> np.ndarray:
+    """Blend ``out = alpha * F + (1 - alpha) * effect(B)``.
 
     Args:
         image: RGB uint8 ``HxWx3``.
         alpha: float32 ``HxW`` in [0, 1], 1 = keep colour.
         effect: ``grey`` (Rec.601 luma), ``blur``, ``dim``, ``sepia``, ``color:#RRGGBB`` or ``transparent``.
+        foreground: the subject's own colour F (RGB uint8 ``HxWx3``, e.g. from
+            :func:`colorsplash.runtime.foreground.estimate_colours`); ``None`` = the photo itself.
+        background: the background's colour B under the subject's edge, likewise; ``None`` = the photo.
 
     Returns:
-        RGB uint8 ``HxWx3``, or RGBA uint8 ``HxWx4`` for ``transparent`` (alpha channel = ``alpha * 255``).
+        RGB uint8 ``HxWx3``, or RGBA uint8 ``HxWx4`` for ``transparent`` (colour F, alpha channel ``alpha * 255``).
     """
     h, w = image.shape[:2]
     if alpha.shape != (h, w):
         raise ValueError(f"alpha {alpha.shape} does not match the image {image.shape[:2]}")
+    for name, given in (("foreground", foreground), ("background", background)):
+        if given is not None and given.shape != image.shape:
+            raise ValueError(f"{name} {given.shape} does not match the image {image.shape}")
+    fg = image if foreground is None else foreground
     if effect == "transparent":
         out = np.empty((h, w, 4), np.uint8)
-        out[..., :3] = image
+        out[..., :3] = fg
         out[..., 3] = alpha_to_uint8(alpha)
         return out
-    background = _background_strips(image, effect.lower(), alpha)
+    effect_strips = _background_strips(image if background is None else background, effect.lower(), alpha)
     out = np.empty_like(image)
 
     def blend(y: int) -> None:
         s = slice(y, min(h, y + _STRIP_ROWS))
-        bg = background(s)
-        diff = cv2.subtract(image[s], bg, dtype=cv2.CV_32F)
+        bg = effect_strips(s)
+        diff = cv2.subtract(fg[s], bg, dtype=cv2.CV_32F)
         diff = cv2.multiply(diff, cv2.merge([alpha[s]] * 3))
         out[s] = cv2.add(diff, bg, dtype=cv2.CV_8U).reshape(out[s].shape)
 
@@ -98,3 +107,11 @@ def apply_effect(image: np.ndarray, alpha: np.ndarray, effect: str = "grey") -> 
         with ThreadPoolExecutor(threads, thread_name_prefix="blend") as pool:
             list(pool.map(blend, starts))
     return out
+
+
+def composite(image: np.ndarray, alpha: np.ndarray, effect: str = "grey") -> np.ndarray:
+    """The splash's blend with colour decontamination: ``alpha * F + (1 - alpha) * effect(B)``, F and B from
+    :func:`colorsplash.runtime.foreground.estimate_colours` (no background colour left on the subject's edge;
+    ``transparent`` cut-outs carry F). Arguments and result as :func:`apply_effect`."""
+    foreground, background = estimate_colours(image, alpha)
+    return apply_effect(image, alpha, effect, foreground, background)
