@@ -122,7 +122,8 @@ def warm_up(with_knn: bool) -> None:
     """Compile pymatting's numba kernels and load our code once, outside the timings."""
     rgb, tri, _ = load(1, "trimap1")
     size = (rgb.shape[1] // 4, rgb.shape[0] // 4)
-    rgb, tri = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), cv2.resize(tri, size, interpolation=cv2.INTER_NEAREST)
+    rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    tri = cv2.resize(tri, size, interpolation=cv2.INTER_NEAREST)
     for fn in methods(rgb, tri, with_knn).values():
         fn()
     splash_errors(rgb, np.full(tri.shape, 0.5, np.float32), tri == 128,

@@ -71,7 +71,7 @@ def test_matte_contract_probability_and_trimap_guides() -> None:
     for guide in (model_view(true, 20), model_view(true, 200).astype(np.float64)):
         alpha = matte(image, guide)
         assert alpha.dtype == np.float32 and alpha.shape == (90, 120)
-        assert 0.0 <= alpha.min() and alpha.max() <= 1.0
+        assert alpha.min() >= 0.0 and alpha.max() <= 1.0
     trimap = np.where(true >= 1, 255, np.where(true <= 0, 0, 128)).astype(np.uint8)
     alpha = colorsplash.matte(image, trimap)
     assert alpha.dtype == np.float32 and alpha.shape == (90, 120)

@@ -17,8 +17,13 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from colorsplash.runtime.matting import (MatteSettings, guided_upsample, shrink_trimap, matte_from_probability,
-                                         solve_trimap)
+from colorsplash.runtime.matting import (
+    MatteSettings,
+    guided_upsample,
+    matte_from_probability,
+    shrink_trimap,
+    solve_trimap,
+)
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 

@@ -58,7 +58,7 @@ def _segments(partial: np.ndarray, gap: int = 32) -> list[tuple[int, int]]:
     breaks = np.flatnonzero(np.diff(cols) > gap)
     starts = np.concatenate([cols[:1], cols[breaks + 1]])
     ends = np.concatenate([cols[breaks], cols[-1:]]) + 1
-    return list(zip(starts.tolist(), ends.tolist()))
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
 def _strip_colours(image: np.ndarray, alpha: np.ndarray, smooth: tuple[np.ndarray, np.ndarray],
@@ -70,7 +70,8 @@ def _strip_colours(image: np.ndarray, alpha: np.ndarray, smooth: tuple[np.ndarra
     hs, ws = smooth[0].shape[:2]
     sx, sy = ws / w, hs / h
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    for x0, x1 in _segments(((a > _EDGE) & (a < 1.0 - _EDGE)).any(axis=0)):
+    partial = np.asarray(((a > _EDGE) & (a < 1.0 - _EDGE)).any(axis=0))
+    for x0, x1 in _segments(partial):
         # dst(x, y) = src((x + x0 + 0.5) sx - 0.5, (y + y0 + 0.5) sy - 0.5): the same sampling as cv2.resize.
         m = np.array([[sx, 0, (x0 + 0.5) * sx - 0.5], [0, sy, (rows.start + 0.5) * sy - 0.5]], np.float64)
         size = (x1 - x0, a.shape[0])

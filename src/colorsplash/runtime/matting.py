@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -101,7 +102,8 @@ def laplacian_rows(image: np.ndarray, unknown: np.ndarray, eps: float) -> tuple[
     offsets = np.array([dy * w + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
     # float64: in float32 the products below lose enough to make the Laplacian indefinite on some photos.
     x = flat[centres[:, None] + offsets] - mu[:, None, :]  # K x 9 x 3: window pixels minus the window mean
-    y = x[:, :, 0, None] * inv[:, None, 0, :] + x[:, :, 1, None] * inv[:, None, 1, :] + x[:, :, 2, None] * inv[:, None, 2, :]
+    y = (x[:, :, 0, None] * inv[:, None, 0, :] + x[:, :, 1, None] * inv[:, None, 1, :]
+         + x[:, :, 2, None] * inv[:, None, 2, :])  # K x 9 x 3: inverse covariance times x
     g = (1.0 + y[:, :, None, 0] * x[:, None, :, 0] + y[:, :, None, 1] * x[:, None, :, 1]
          + y[:, :, None, 2] * x[:, None, :, 2]) * (-1.0 / 9.0)
     g += np.eye(9)  # the window's contribution to L[its pixel a, its pixel b]
@@ -116,7 +118,7 @@ def laplacian_rows(image: np.ndarray, unknown: np.ndarray, eps: float) -> tuple[
 
 
 def _linear_system(vals: np.ndarray, idx: np.ndarray, shape: tuple[int, int],
-                   known: np.ndarray) -> tuple[object, np.ndarray]:
+                   known: np.ndarray) -> tuple[Any, np.ndarray]:
     """Sparse ``A`` over the unknown pixels and the right-hand side: known neighbours move to the right.
 
     A neighbour outside the image has weight 0 (only windows fully inside count), so its clipped index is
@@ -144,19 +146,19 @@ def _dot(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.add.reduce(x * y))
 
 
-def _pcg(a: object, diagonal: np.ndarray, rhs: np.ndarray, x: np.ndarray, iterations: int,
+def _pcg(a: Any, diagonal: np.ndarray, rhs: np.ndarray, x: np.ndarray, iterations: int,
          tol: float) -> np.ndarray:
     """Jacobi-preconditioned conjugate gradients for ``a @ x = rhs`` from ``x`` (float64): the solution, or
     the starting ``x`` if the iteration breaks down (a Laplacian made indefinite by rounding)."""
     start = x.copy()
     inv_diag = 1.0 / np.maximum(diagonal, 1e-12)
-    r = rhs - a @ x  # type: ignore[operator]
+    r = rhs - a @ x
     z = inv_diag * r
     p = z.copy()
     rz = _dot(r, z)
     stop = (tol * tol) * (_dot(rhs, rhs) + 1e-24)
     for _ in range(iterations):
-        ap = a @ p  # type: ignore[operator]
+        ap = a @ p
         step = rz / max(_dot(p, ap), 1e-30)
         x += step * p
         r -= step * ap
