@@ -42,6 +42,7 @@ from colorsplash.runtime.options import SplashOptions
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "alphamatting"
 METHODS = ("fast", "matte", "closed-form", "knn")
+MATTE = SplashOptions(edges="matte")  # composite() decontaminates with the matte stage
 SPLASHES = ("fast + plain", "fast + decontaminated", "matte + plain", "matte + decontaminated")
 
 
@@ -112,9 +113,9 @@ def splash_errors(rgb: np.ndarray, true: np.ndarray, band: np.ndarray,
     f8, b8 = (np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8) for x in (f, b))
     ideal = true[..., None] * f8.astype(np.float32) + (1 - true[..., None]) * grey(b8)
     made = {"fast + plain": apply_effect(rgb, alphas["fast"], "grey"),
-            "fast + decontaminated": composite(rgb, alphas["fast"], "grey"),
+            "fast + decontaminated": composite(rgb, alphas["fast"], MATTE),
             "matte + plain": apply_effect(rgb, alphas["matte"], "grey"),
-            "matte + decontaminated": composite(rgb, alphas["matte"], "grey")}
+            "matte + decontaminated": composite(rgb, alphas["matte"], MATTE)}
     return {k: float(np.linalg.norm(v.astype(np.float32) - ideal, axis=2)[band].mean()) for k, v in made.items()}
 
 

@@ -162,7 +162,7 @@ def bench_big(model: Model, src: Path, out: Path, runs: int, edges: tuple[str, .
     stages.update({
         "colour estimate (F, B)": lambda: estimate_colours(photo.rgb, result.alpha),
         "blend (grey, plain)": lambda: apply_effect(photo.rgb, result.alpha),
-        "blend (grey, decontaminated)": lambda: composite(photo.rgb, result.alpha),
+        "blend (grey, decontaminated)": lambda: composite(photo.rgb, result.alpha, SplashOptions(edges="matte")),
         "encode + write": lambda: write_image(out / "stage.jpg", picture, "JPEG", QUALITY, photo.exif, photo.icc),
     })
     print("  stages (wall time):")

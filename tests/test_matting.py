@@ -53,17 +53,18 @@ def test_decontaminated_splash_keeps_no_background_hue() -> None:
     image, true = soft_disc()
     alpha = compute_alpha(image, model_view(true), SplashOptions(edges="matte")).alpha
     kept = (alpha > 0.3) & band(true)
-    cutout = composite(image, alpha, "transparent")
+    cutout = composite(image, alpha, SplashOptions(effect="transparent", edges="matte"))
     # The kept colour is the subject's: its red stays near the subject's 30, not pulled toward the red 210.
     assert np.abs(cutout[..., 0][kept].astype(np.float32) - FG[0]).mean() < 12
     plain = apply_effect(image, alpha, "transparent")
     assert plain[..., 0][kept].astype(np.float32).mean() - FG[0] > 40  # what the observed pixel would carry
-    grey = composite(image, alpha, "grey").astype(np.float32)
+    grey = composite(image, alpha, SplashOptions(edges="matte")).astype(np.float32)
     bg_luma = 0.299 * BG[0] + 0.587 * BG[1] + 0.114 * BG[2]
     ideal = alpha[..., None] * FG + (1 - alpha[..., None]) * bg_luma
     assert np.abs(grey - ideal)[band(true)].mean() < 6
     red_excess = grey[..., 0] - grey[..., 2]  # a red rim: red well above blue where the subject is blue
     assert (red_excess[kept] > 40).mean() < 0.01
+    assert np.array_equal(composite(image, alpha, SplashOptions(edges="fast")), apply_effect(image, alpha))
 
 
 def test_matte_contract_probability_and_trimap_guides() -> None:

@@ -112,4 +112,4 @@ def splash(image: ImageLike, model: Model | str | os.PathLike[str] | None = None
     loaded, opts = _resolve(model, options, overrides)
     rgb = to_rgb(image)
     alpha = predict_alpha(rgb, loaded, opts)
-    return composite(rgb, alpha, opts.effect)
+    return composite(rgb, alpha, opts)

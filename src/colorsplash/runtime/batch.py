@@ -185,7 +185,7 @@ class PhotoJob:
         if self.mask:
             write_image(output, alpha_to_uint8(result.alpha), "PNG")
         else:
-            picture = composite(photo.rgb, result.alpha, self.options.effect)
+            picture = composite(photo.rgb, result.alpha, self.options)
             write_image(output, picture, fmt, self.options.quality, photo.exif, photo.icc)
         return Outcome("done", messages)
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from colorsplash.runtime.alpha import alpha_to_uint8
 from colorsplash.runtime.foreground import estimate_colours
+from colorsplash.runtime.options import SplashOptions
 
 DIM_FACTOR = 0.4
 SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], dtype=np.float32)
@@ -109,9 +110,14 @@ def apply_effect(image: np.ndarray, alpha: np.ndarray, effect: str = "grey", for
     return out
 
 
-def composite(image: np.ndarray, alpha: np.ndarray, effect: str = "grey") -> np.ndarray:
-    """The splash's blend with colour decontamination: ``alpha * F + (1 - alpha) * effect(B)``, F and B from
+def composite(image: np.ndarray, alpha: np.ndarray, options: SplashOptions) -> np.ndarray:
+    """The splash's blend as ``options`` ask: ``options.effect``, and with ``options.edges == "matte"`` colour
+    decontamination, ``alpha * F + (1 - alpha) * effect(B)`` with F and B from
     :func:`colorsplash.runtime.foreground.estimate_colours` (no background colour left on the subject's edge;
-    ``transparent`` cut-outs carry F). Arguments and result as :func:`apply_effect`."""
+    ``transparent`` cut-outs carry F). The fast edge stage keeps the plain blend of the observed pixel: its
+    near-hard alpha gives the estimate too little to work with (on the alphamatting set it made the splash
+    worse, see docs/benchmarks.md). Result as :func:`apply_effect`."""
+    if options.edges != "matte":
+        return apply_effect(image, alpha, options.effect)
     foreground, background = estimate_colours(image, alpha)
-    return apply_effect(image, alpha, effect, foreground, background)
+    return apply_effect(image, alpha, options.effect, foreground, background)

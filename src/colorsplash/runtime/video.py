@@ -95,7 +95,7 @@ class FrameSplasher:
 
     def splash(self, frame: np.ndarray) -> np.ndarray:
         """RGB uint8 ``HxWx3`` frame -> its splash, RGB uint8 ``HxWx3``."""
-        return composite(frame, self.alpha(frame), self.options.effect)
+        return composite(frame, self.alpha(frame), self.options)
 
 
 def _same_file(a: Path, b: Path) -> bool:
