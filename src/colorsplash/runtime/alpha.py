@@ -4,7 +4,9 @@ All images here are RGB (not BGR) uint8 ``HxWx3``; alphas are float32 ``HxW`` in
 
 The hot path is built for large photos: the model sees the photo at its input size, the edge refinement (a *fast
 guided filter*, He & Sun 2015) computes its linear coefficients on a copy of about a megapixel and only their
-bilinear upsampling and one multiply-add run at full resolution; blending runs in row strips so no full-size
+bilinear upsampling and one multiply-add run at full resolution. The ``edges="matte"`` stage instead solves a
+closed-form matte in a band around the model's edge on a copy of ~400 px (:mod:`colorsplash.runtime.matting`)
+and brings it to full size by a guided filter on RGB. Blending runs in row strips so no full-size
 float32 three-channel temporary exists. Grey is luma in Rec.601 weights (``Y = 0.299 R + 0.587 G + 0.114 B``,
 OpenCV's ``RGB2GRAY``).
 """

@@ -106,7 +106,8 @@ class SplashOptions:
     refine: bool = _opt(True, parse_bool, "refine edges with a guided filter on the full-resolution photo")
     quality: int = _opt(95, parse_quality, "JPEG/WebP quality of written files", "Q")
     edges: str = _opt("fast", _choice("fast", "matte"), "edge stage: fast (guided filter) or matte (closed-form "
-                      "matting in the band around the subject's edge: finer fur, slower)", "MODE")
+                      "matting in the band around the subject's edge and colour decontamination: soft fur, no "
+                      "background colour on the edge; slower)", "MODE")
 
     def replace(self, **changes: Any) -> SplashOptions:
         return dataclasses.replace(self, **changes)
