@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -130,3 +132,10 @@ def test_edges_option_parses_and_refuses_unknown() -> None:
     assert options_from_mapping({"edges": "matte"}).edges == "matte"
     with pytest.raises(OptionError, match="--edges"):
         options_from_mapping({"edges": "best"})
+
+
+def test_splash_with_the_matte_stage_end_to_end(tiny_onnx: Path) -> None:
+    image, _ = soft_disc(90, 120, radius=30, soft=3)
+    for effect in ("grey", "transparent"):
+        out = colorsplash.splash(image, str(tiny_onnx), edges="matte", effect=effect)
+        assert out.dtype == np.uint8 and out.shape == (90, 120, 3 if effect == "grey" else 4)
