@@ -5,11 +5,12 @@ every 3x3 window alpha is an affine function of the RGB colour, which gives a sp
 alpha minimises ``a^T L a`` with the trimap's known pixels held fixed. Two things make it cheap enough to run on
 every photo, with no compiled or JIT code of our own:
 
-- only the unknown band is solved (the Laplacian is built from box filters over the band's bounding box and
-  its rows are taken for the unknown pixels only), and
+- only the unknown band is solved: the Laplacian's rows are built for the unknown pixels alone, from the 3x3
+  windows that touch one (window means and covariances by box filters), and
 - the band is solved coarse to fine: on a copy halved until it has at most ``coarse_unknowns`` unknown pixels,
   to convergence, then each finer level starts from the upsampled coarser alpha and needs only a few
-  preconditioned conjugate-gradient iterations.
+  preconditioned conjugate-gradient iterations; callers solve on a copy of ``work_side`` px and bring the matte
+  to full size with :func:`guided_upsample` (a guided filter on RGB keeps hair-fine detail).
 
 Images are RGB (not BGR) uint8 ``HxWx3``; trimaps uint8 ``HxW`` with 0 = background, 255 = subject, any other
 value = unknown (128 by convention); alphas float32 ``HxW`` in [0, 1]. SciPy (precompiled, no JIT) provides the
@@ -18,6 +19,7 @@ sparse matrix product; it is imported only when a matte is solved.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -183,7 +185,8 @@ def _band_box(unknown: np.ndarray) -> tuple[slice, slice]:
 def solve_level(image: np.ndarray, trimap: np.ndarray, init: np.ndarray, iterations: int,
                 settings: MatteSettings) -> np.ndarray:
     """One closed-form solve: float32 alpha ``HxW``; known pixels from ``trimap``, unknown ones start at
-    ``init`` (float32 ``HxW``). Photos under 3x3 pixels keep ``init`` in the band."""
+    ``init`` (float32 ``HxW``). Photos under 3x3 pixels, and trimaps without a known pixel (nothing anchors
+    the solution), keep ``init`` in the band."""
     known = (trimap == 255).astype(np.float32)
     unknown = (trimap != 0) & (trimap != 255)
     alpha = np.where(unknown, init, known).astype(np.float32)
@@ -223,7 +226,7 @@ def solve_trimap(image: np.ndarray, trimap: np.ndarray, init: np.ndarray | None 
         size = ((w + 1) // 2, (h + 1) // 2)
         small_init = None if init is None else cv2.resize(init, size, interpolation=cv2.INTER_AREA)
         coarse = solve_trimap(cv2.resize(image, size, interpolation=cv2.INTER_AREA), shrink_trimap(trimap, size),
-                              small_init, MatteSettings(**{**settings.__dict__, "max_levels": settings.max_levels - 1}))
+                              small_init, dataclasses.replace(settings, max_levels=settings.max_levels - 1))
         start = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
         return solve_level(image, trimap, start, settings.fine_iterations, settings)
     start = np.full((h, w), 0.5, np.float32) if init is None else init.astype(np.float32)
