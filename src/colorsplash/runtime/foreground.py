@@ -76,10 +76,14 @@ def _strip_colours(image: np.ndarray, alpha: np.ndarray, smooth: tuple[np.ndarra
         m = np.array([[sx, 0, (x0 + 0.5) * sx - 0.5], [0, sy, (rows.start + 0.5) * sy - 0.5]], np.float64)
         size = (x1 - x0, a.shape[0])
         f_s, b_s = (cv2.warpAffine(s, m, size, flags=flags, borderMode=cv2.BORDER_REPLICATE) for s in smooth)
-        a3 = a[:, x0:x1, None]
-        residual = image[rows, x0:x1].astype(np.float32) - a3 * f_s - (1.0 - a3) * b_s
-        out[0][rows, x0:x1] = np.clip(f_s + a3 * residual + 0.5, 0, 255).astype(np.uint8)
-        out[1][rows, x0:x1] = np.clip(b_s + (1.0 - a3) * residual + 0.5, 0, 255).astype(np.uint8)
+        a3 = cv2.merge([np.ascontiguousarray(a[:, x0:x1])] * 3)
+        # residual = I - a F - (1 - a) B = I - B - a (F - B); F += a * residual; B += (1 - a) * residual.
+        # OpenCV's per-channel arithmetic: ~3x faster than NumPy's broadcasting with its temporaries here.
+        residual = cv2.subtract(image[rows, x0:x1], b_s, dtype=cv2.CV_32F)
+        residual = cv2.subtract(residual, cv2.multiply(a3, cv2.subtract(f_s, b_s)))
+        share = cv2.multiply(a3, residual)
+        out[0][rows, x0:x1] = cv2.add(f_s, share, dtype=cv2.CV_8U)  # rounded and saturated to 0..255
+        out[1][rows, x0:x1] = cv2.add(b_s, cv2.subtract(residual, share), dtype=cv2.CV_8U)
 
 
 def estimate_colours(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
