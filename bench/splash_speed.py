@@ -2,9 +2,10 @@
 
 Figures (medians over ``--runs`` after one warm-up; one process, the model loaded once):
 
-1. **12 MP JPEG, end to end**: read the file, model, edge refinement, grey blend, encode and write the JPEG
-   (exactly what ``colorsplash splash`` does per file), against the floor: decoding and re-encoding the
-   same file at the same quality and writing it. Target: splash <= 2.5x the floor. A per-stage split follows.
+1. **12 MP JPEG, end to end**: read the file, model, edge stage (each of ``--edges`` in turn), colour
+   decontamination, grey blend, encode and write the JPEG (exactly what ``colorsplash splash`` does per file),
+   against the floor: decoding and re-encoding the same file at the same quality and writing it. Target: splash
+   <= 2.5x the floor. A per-stage split follows.
 2. **Folder throughput**: photos per second over a folder of 500x375 JPEGs through the batch runner (default
    ``--jobs`` and ``--jobs 1``).
 3. **Peak memory, 24 MP**: a child process loads the model, then splashes a 24 MP JPEG once; its peak resident
@@ -21,7 +22,7 @@ an untrained unet-lite0 at 256 px exported on the spot (needs torch; cheaper tha
 
 Usage::
 
-    python bench/splash_speed.py [--model M.onnx] [--runs 5] [--folder-count 60] [--skip-memory]
+    python bench/splash_speed.py [--model M.onnx] [--runs 5] [--folder-count 60] [--skip-memory] [--edges fast,matte]
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ from PIL import Image
 
 from colorsplash.runtime.alpha import RefineSettings, downscale, predict_alpha
 from colorsplash.runtime.batch import OutputPlan, PhotoJob, Task, plan_tasks, run_batch
-from colorsplash.runtime.effects import apply_effect
+from colorsplash.runtime.effects import apply_effect, composite
+from colorsplash.runtime.foreground import estimate_colours
 from colorsplash.runtime.onnx_model import Model, default_model_path, load_model
+from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import read_photo, write_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -140,32 +143,39 @@ def planned(sources: list[Path], plan: OutputPlan) -> list[Task]:
     return tasks
 
 
-def bench_big(model: Model, src: Path, out: Path, runs: int) -> None:
-    job = PhotoJob(model, overwrite=True)  # the timed runs write the same result again and again
-    task = planned([src], OutputPlan(out_dir=out, overwrite=True))[0]
+def bench_big(model: Model, src: Path, out: Path, runs: int, edges: tuple[str, ...]) -> None:
+    """End to end against the floor, each edge stage in turn (``--edges``), then a per-stage split."""
     for label, clock in (("wall", time.perf_counter), ("CPU", time.process_time)):
         floors = {name: median_s(lambda f=f: f(src, out / "floor.jpg"), runs, clock)
                   for name, f in (("OpenCV", floor_opencv), ("Pillow", floor_pillow))}
-        total = median_s(lambda: job(task), runs, clock)
         floor = floors["OpenCV"]
-        ratio = total / floor
-        print(f"12 MP JPEG, {label} time: decode+encode floor {floor * 1000:.0f} ms with OpenCV "
-              f"({floors['Pillow'] * 1000:.0f} ms with Pillow), splash end to end {total * 1000:.0f} ms, "
-              f"ratio {ratio:.2f}x {_verdict(label, ratio)}")
+        task = planned([src], OutputPlan(out_dir=out, overwrite=True))[0]
+        for edge in edges:
+            job = PhotoJob(model, SplashOptions(edges=edge), overwrite=True)  # timed runs rewrite the same result
+            total = median_s(lambda j=job, t=task: j(t), runs, clock)
+            ratio = total / floor
+            print(f"12 MP JPEG, {label} time: decode+encode floor {floor * 1000:.0f} ms with OpenCV "
+                  f"({floors['Pillow'] * 1000:.0f} ms with Pillow), splash end to end (edges={edge}) "
+                  f"{total * 1000:.0f} ms, ratio {ratio:.2f}x {_verdict(label, ratio)}")
     photo = read_photo(src)
     small = downscale(photo.rgb, RefineSettings().work_side)
     result = predict_alpha(model, photo.rgb)
     picture = apply_effect(photo.rgb, result.alpha)
-    stages = {
+    stages: dict[str, Callable[[], object]] = {
         "read (decode, RGB array)": lambda: read_photo(src),
-        "model + refinement": lambda: predict_alpha(model, photo.rgb),
-        "  of which model only": lambda: model.predict_lowres(small),
-        "blend (grey)": lambda: apply_effect(photo.rgb, result.alpha),
-        "encode + write": lambda: write_image(out / "stage.jpg", picture, "JPEG", QUALITY, photo.exif, photo.icc),
+        "  model only": lambda: model.predict_lowres(small),
     }
+    for edge in edges:
+        stages[f"model + edges={edge}"] = lambda e=edge: predict_alpha(model, photo.rgb, SplashOptions(edges=e))
+    stages.update({
+        "colour estimate (F, B)": lambda: estimate_colours(photo.rgb, result.alpha),
+        "blend (grey, plain)": lambda: apply_effect(photo.rgb, result.alpha),
+        "blend (grey, decontaminated)": lambda: composite(photo.rgb, result.alpha, SplashOptions(edges="matte")),
+        "encode + write": lambda: write_image(out / "stage.jpg", picture, "JPEG", QUALITY, photo.exif, photo.icc),
+    })
     print("  stages (wall time):")
     for name, fn in stages.items():
-        print(f"  {name:28s} {median_s(fn, runs) * 1000:7.0f} ms")
+        print(f"  {name:30s} {median_s(fn, runs) * 1000:7.0f} ms")
 
 
 def bench_folder(model: Model, base: np.ndarray, tmp: Path, count: int, runs: int) -> None:
@@ -195,23 +205,25 @@ def peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
 
 
-def memory_child(model_path: str, src: str, out: str) -> None:
+def memory_child(model_path: str, src: str, out: str, edges: str) -> None:
     """Run in a separate process: peak RSS after loading the model, then after one 24 MP splash."""
     model = load_model(model_path)
     model.predict_lowres(np.zeros((64, 64, 3), np.uint8))
     before = peak_rss_gb()
-    PhotoJob(model, overwrite=True)(planned([Path(src)], OutputPlan(out_file=Path(out), overwrite=True))[0])
+    PhotoJob(model, SplashOptions(edges=edges), overwrite=True)(
+        planned([Path(src)], OutputPlan(out_file=Path(out), overwrite=True))[0])
     print(f"{before:.3f} {peak_rss_gb():.3f}")
 
 
-def bench_memory(model_path: Path, base: np.ndarray, tmp: Path) -> None:
+def bench_memory(model_path: Path, base: np.ndarray, tmp: Path, edges: tuple[str, ...]) -> None:
     src = write_jpeg(tmp / "24mp.jpg", base, 6000, 4000)
-    done = subprocess.run([sys.executable, __file__, "--memory-child", str(model_path), str(src),
-                           str(tmp / "24mp.splash.jpg")], capture_output=True, text=True, check=True)
-    before, peak = (float(v) for v in done.stdout.split()[-2:])
-    print(f"24 MP JPEG peak memory: {peak:.2f} GB resident ({before:.2f} GB with the model loaded, "
-          f"+{peak - before:.2f} GB for the photo) (target <= {TARGET_PEAK_GB} GB: "
-          f"{'PASS' if peak <= TARGET_PEAK_GB else 'FAIL'})")
+    for edge in edges:
+        done = subprocess.run([sys.executable, __file__, "--memory-child", str(model_path), str(src),
+                               str(tmp / "24mp.splash.jpg"), edge], capture_output=True, text=True, check=True)
+        before, peak = (float(v) for v in done.stdout.split()[-2:])
+        print(f"24 MP JPEG peak memory (edges={edge}): {peak:.2f} GB resident ({before:.2f} GB with the model "
+              f"loaded, +{peak - before:.2f} GB for the photo) (target <= {TARGET_PEAK_GB} GB: "
+              f"{'PASS' if peak <= TARGET_PEAK_GB else 'FAIL'})")
 
 
 def main() -> None:
@@ -220,7 +232,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (median)")
     parser.add_argument("--folder-count", type=int, default=60, help="photos in the 500x375 folder")
     parser.add_argument("--skip-memory", action="store_true", help="no 24 MP peak-memory child process")
-    parser.add_argument("--memory-child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--edges", default="fast,matte", help="edge stages to time, comma-separated")
+    parser.add_argument("--memory-child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.memory_child:
         memory_child(*args.memory_child)
@@ -233,10 +246,11 @@ def main() -> None:
         print(f"model: {model_path} ({model.config.arch}, {model.config.input_size} px)")
         base = base_photo()
         src = write_jpeg(tmp / "12mp.jpg", base, 4000, 3000)
-        bench_big(model, src, tmp, args.runs)
+        edges = tuple(args.edges.split(","))
+        bench_big(model, src, tmp, args.runs, edges)
         bench_folder(model, base, tmp, args.folder_count, max(1, args.runs // 2))
         if not args.skip_memory:
-            bench_memory(model_path, base, tmp)
+            bench_memory(model_path, base, tmp, edges)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -240,3 +240,19 @@ def test_effect_names_are_parsed_once_the_same_everywhere() -> None:
     for bad in ("grey:2", "dim:-0.1", "blur:0", "blur:nan", "sepia:0.5", "transparent:1", "color:red", "purple"):
         with pytest.raises(ValueError):
             apply_effect(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), np.float32), bad)
+
+
+def test_blend_uses_given_subject_and_background_colours() -> None:
+    image, _ = make_blob_image(40, 50, seed=4)
+    fg = np.full_like(image, 200)
+    bg = np.zeros_like(image)
+    bg[..., 0] = 100
+    for a in (0.0, 0.25, 1.0):
+        alpha = np.full(image.shape[:2], a, np.float32)
+        out = apply_effect(image, alpha, "grey", fg, bg).astype(np.float32)
+        expected = a * 200 + (1 - a) * round(0.299 * 100)  # grey of B, not of the photo
+        assert np.abs(out - expected).max() <= 1.0
+    cutout = apply_effect(image, np.full(image.shape[:2], 0.5, np.float32), "transparent", fg, bg)
+    assert np.all(cutout[..., :3] == 200) and np.all(np.abs(cutout[..., 3].astype(int) - 128) <= 1)
+    with pytest.raises(ValueError, match="foreground"):
+        apply_effect(image, np.zeros(image.shape[:2], np.float32), "grey", fg[:10], bg)

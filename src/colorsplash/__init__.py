@@ -6,6 +6,7 @@ Python API (see :mod:`colorsplash.runtime.api`)::
     model = colorsplash.load_model()                 # bundled model, or load_model("my.onnx")
     out = colorsplash.splash("cat.jpg", model)       # RGB uint8 HxWx3 at full resolution
     alpha = colorsplash.predict_alpha("cat.jpg", model)   # float32 HxW in [0, 1]
+    fine = colorsplash.matte(rgb, alpha)             # the edge stage alone: a true matte from a rough guide
 
 ``help(colorsplash.splash)`` lists the keyword options (``effect="blur:8"``, ``keep="largest"``, ...);
 :class:`SplashOptions` holds them all at once. Errors: :class:`OptionError` (a bad option, a ``ValueError``) and
@@ -19,11 +20,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["NoSubjectError", "OptionError", "SplashOptions", "__version__", "load_model", "predict_alpha", "splash"]
+__all__ = ["NoSubjectError", "OptionError", "SplashOptions", "__version__", "load_model", "matte", "predict_alpha",
+           "splash"]
 _API_NAMES = tuple(name for name in __all__ if name != "__version__")
 
 if TYPE_CHECKING:
-    from colorsplash.runtime.api import NoSubjectError, OptionError, SplashOptions, load_model, predict_alpha, splash
+    from colorsplash.runtime.api import (
+        NoSubjectError,
+        OptionError,
+        SplashOptions,
+        load_model,
+        matte,
+        predict_alpha,
+        splash,
+    )
 
 
 def __getattr__(name: str) -> Any:

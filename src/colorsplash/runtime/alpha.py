@@ -4,7 +4,9 @@ All images here are RGB (not BGR) uint8 ``HxWx3``; alphas are float32 ``HxW`` in
 
 The hot path is built for large photos: the model sees the photo at its input size, the edge refinement (a *fast
 guided filter*, He & Sun 2015) computes its linear coefficients on a copy of about a megapixel and only their
-bilinear upsampling and one multiply-add run at full resolution; blending runs in row strips so no full-size
+bilinear upsampling and one multiply-add run at full resolution. The ``edges="matte"`` stage instead solves a
+closed-form matte in a band around the model's edge on a copy of ~400 px (:mod:`colorsplash.runtime.matting`)
+and brings it to full size by a guided filter on RGB. Blending runs in row strips so no full-size
 float32 three-channel temporary exists. Grey is luma in Rec.601 weights (``Y = 0.299 R + 0.587 G + 0.114 B``,
 OpenCV's ``RGB2GRAY``).
 """
@@ -12,11 +14,12 @@ OpenCV's ``RGB2GRAY``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from colorsplash.runtime.matting import MatteSettings, guided_upsample, matte_from_probability
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 
@@ -43,6 +46,7 @@ class RefineSettings:
         radius: guided-filter window radius.
         eps: guided-filter regulariser (guide in [0, 1]); larger follows the guide's edges less.
         sharpen: contrast of the final alpha around 0.5 (1 = as filtered).
+        matte: tuning of the ``edges="matte"`` stage (a closed-form matte in the band, on the working copy).
     """
 
     work_side: int = 1024
@@ -52,6 +56,7 @@ class RefineSettings:
     radius: float = 0.5
     eps: float = 1e-3
     sharpen: float = 2.0
+    matte: MatteSettings = field(default_factory=MatteSettings)
 
 
 @dataclass
@@ -215,6 +220,8 @@ class AlphaPlan:
         a, b: float32 working-size coefficients of ``alpha = a * luma + b`` when refining (``a`` scaled for the
             uint8 luma); without refinement ``a`` is ``None`` and ``b`` the upsampled probability.
         keep: uint8 0/1 working-size mask of the subjects to keep, ``None`` for all.
+        matte, matte_guide: with ``edges="matte"``, the closed-form matte (float32) solved on the RGB copy
+            ``matte_guide``; :func:`finish_alpha` brings it to full size guided by the photo's RGB.
     """
 
     full_hw: tuple[int, int]
@@ -223,6 +230,13 @@ class AlphaPlan:
     a: np.ndarray | None = None
     b: np.ndarray | None = None
     keep: np.ndarray | None = None
+    matte: np.ndarray | None = None
+    matte_guide: np.ndarray | None = None
+
+    @property
+    def guide_is_rgb(self) -> bool:
+        """Whether :func:`finish_alpha` needs the photo's RGB (the matte stage) rather than its luma."""
+        return self.matte is not None
 
 
 def plan_alpha(full_hw: tuple[int, int], prob_lowres: np.ndarray, small: np.ndarray,
@@ -244,6 +258,10 @@ def plan_alpha(full_hw: tuple[int, int], prob_lowres: np.ndarray, small: np.ndar
     scale = max(hs, ws) / max(prob_lowres.shape)  # working pixels per model pixel
     r = max(1, round(settings.radius * scale))
     a: np.ndarray | None = None
+    if options.refine and options.edges == "matte":
+        q_small, tiny, alpha_tiny = _matte_small(small, p_small, max(prob_lowres.shape), settings.matte)
+        keep = _select_subjects(q_small, cutoff, options, full_hw, r)
+        return AlphaPlan(full_hw, max_p, False, None, q_small, keep, alpha_tiny, tiny)
     if options.refine:
         target = _colour_target(small, p_small, max(prob_lowres.shape), settings)
         g_small = luma(small).astype(np.float32) * np.float32(1 / 255)
@@ -260,15 +278,22 @@ def plan_alpha(full_hw: tuple[int, int], prob_lowres: np.ndarray, small: np.ndar
 
 
 def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptions | None = None) -> AlphaResult:
-    """The full-resolution alpha from a :class:`AlphaPlan` and the photo's luma ``guide`` (uint8 ``HxW``, Rec.601;
-    only read when refining, may be ``None`` otherwise): threshold, subject selection, feather, invert."""
+    """The full-resolution alpha from a :class:`AlphaPlan` and the photo as ``guide``: its luma (uint8 ``HxW``,
+    Rec.601) for the fast stage, its RGB (uint8 ``HxWx3``) when ``plan.guide_is_rgb`` (the matte stage); only read
+    when refining, may be ``None`` otherwise. Then threshold, subject selection, feather, invert."""
     options = options or SplashOptions()
     h, w = plan.full_hw
     if plan.empty:
         return AlphaResult(np.zeros((h, w), np.float32), plan.max_probability, True)
     assert plan.b is not None
     small_hw = plan.b.shape[:2]
-    if plan.a is not None:
+    if plan.matte is not None:
+        if guide is None or guide.ndim != 3:
+            raise ValueError("the matte stage needs the photo's RGB")
+        assert plan.matte_guide is not None
+        alpha = (guided_upsample(guide, plan.matte_guide, plan.matte) if plan.matte.shape != (h, w)
+                 else plan.matte.copy())
+    elif plan.a is not None:
         if guide is None:
             raise ValueError("the edge refinement needs the photo's luma")
         alpha = _refine_full(guide, plan.a, plan.b)
@@ -304,7 +329,27 @@ def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOpt
     if prob_lowres.size and float(prob_lowres.max()) >= cutoff and small is None:
         small = downscale(image, settings.work_side)
     plan = plan_alpha(image.shape[:2], prob_lowres, image if small is None else small, options, settings)
-    return finish_alpha(plan, luma(image) if plan.a is not None else None, options)
+    return finish_alpha(plan, photo_guide(image, plan), options)
+
+
+def photo_guide(image: np.ndarray, plan: AlphaPlan) -> np.ndarray | None:
+    """What :func:`finish_alpha` reads of the photo for ``plan``: its RGB (matte), its luma (fast), or nothing."""
+    if plan.guide_is_rgb:
+        return image
+    return luma(image) if plan.a is not None else None
+
+
+def _matte_small(small: np.ndarray, p_small: np.ndarray, model_side: int,
+                 settings: MatteSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The matte edge stage on the working copy: a closed-form matte on a copy of ``settings.work_side`` px.
+    Returns (alpha at the working copy's size, the copy it was solved on, the matte at that copy's size)."""
+    tiny = downscale(small, settings.work_side)
+    ht, wt = tiny.shape[:2]
+    prob = p_small if tiny is small else cv2.resize(p_small, (wt, ht), interpolation=cv2.INTER_AREA)
+    alpha_tiny = matte_from_probability(tiny, prob, model_side, settings)
+    q_small = alpha_tiny if tiny is small else cv2.resize(alpha_tiny, small.shape[1::-1],
+                                                          interpolation=cv2.INTER_LINEAR)
+    return q_small, tiny, alpha_tiny
 
 
 def _refine_full(guide: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -24,7 +24,8 @@ from PIL import Image
 
 from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, apply_on_empty
 from colorsplash.runtime.alpha import predict_alpha as _predict
-from colorsplash.runtime.effects import apply_effect
+from colorsplash.runtime.edge_matte import matte
+from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import (
     MASK_OPTION_NAMES,
@@ -35,8 +36,8 @@ from colorsplash.runtime.options import (
 )
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, read_photo, to_rgb_array
 
-__all__ = ["ImageLike", "NoSubjectError", "OptionError", "SplashOptions", "load_model", "predict_alpha", "splash",
-           "to_rgb"]
+__all__ = ["ImageLike", "NoSubjectError", "OptionError", "SplashOptions", "load_model", "matte", "predict_alpha",
+           "splash", "to_rgb"]
 
 ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]"]
 
@@ -125,7 +126,7 @@ def splash(image: ImageLike, model: Model | str | os.PathLike[str] | None = None
     loaded, opts = _resolve(model, options, overrides)
     rgb = to_rgb(image)
     alpha = predict_alpha(rgb, loaded, opts)
-    return apply_effect(rgb, alpha, opts.effect)
+    return composite(rgb, alpha, opts)
 
 
 def _document_options() -> None:

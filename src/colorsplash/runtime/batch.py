@@ -41,7 +41,7 @@ from colorsplash.runtime.alpha import (
     finish_alpha,
     plan_alpha,
 )
-from colorsplash.runtime.effects import apply_effect
+from colorsplash.runtime.effects import composite
 from colorsplash.runtime.files import name_fits
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
@@ -424,7 +424,7 @@ class PhotoJob:
         if self.mask:
             self._emit(task, alpha_to_uint8(result.alpha), 95, None, None)
         else:
-            picture = apply_effect(photo.rgb, result.alpha, self.options.effect)
+            picture = composite(photo.rgb, result.alpha, self.options)
             self._emit(task, picture, self.options.quality, photo.exif, photo.icc)
         return Outcome("done", messages)
 

@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from colorsplash.runtime.alpha import alpha_to_uint8
-from colorsplash.runtime.options import Effect, parse_effect_spec
+from colorsplash.runtime.foreground import estimate_colours
+from colorsplash.runtime.options import Effect, SplashOptions, parse_effect_spec
 
 DIM_AMOUNT = 0.6  # plain ``dim``: the background keeps 40 % of its brightness
 SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], dtype=np.float32)
@@ -79,37 +80,45 @@ def blurred_background(image: np.ndarray, alpha: np.ndarray, sigma: float | None
     return cv2.resize(np.clip(out + 0.5, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def apply_effect(image: np.ndarray, alpha: np.ndarray, effect: str | Effect = "grey") -> np.ndarray:
-    """Blend ``out = alpha * image + (1 - alpha) * background(effect)``.
+def apply_effect(image: np.ndarray, alpha: np.ndarray, effect: str | Effect = "grey",
+                 foreground: np.ndarray | None = None, background: np.ndarray | None = None) -> np.ndarray:
+    """Blend ``out = alpha * F + (1 - alpha) * effect(B)``.
 
     Args:
         image: RGB uint8 ``HxWx3``.
         alpha: float32 ``HxW`` in [0, 1], 1 = keep colour.
         effect: ``grey[:AMOUNT]`` (Rec.601 luma), ``blur[:RADIUS]``, ``dim[:AMOUNT]``, ``sepia``,
             ``color:#RRGGBB[AA]`` or ``transparent`` (see :func:`colorsplash.runtime.options.parse_effect_spec`).
+        foreground: the subject's own colour F (RGB uint8 ``HxWx3``, e.g. from
+            :func:`colorsplash.runtime.foreground.estimate_colours`); ``None`` = the photo itself.
+        background: the background's colour B under the subject's edge, likewise; ``None`` = the photo.
 
     Returns:
-        RGB uint8 ``HxWx3``, or RGBA uint8 ``HxWx4`` for ``transparent`` (alpha channel = ``alpha * 255``).
+        RGB uint8 ``HxWx3``, or RGBA uint8 ``HxWx4`` for ``transparent`` (colour F, alpha channel ``alpha * 255``).
 
     Raises:
-        ValueError: an unknown effect or strength, or an alpha of another size.
+        ValueError: an unknown effect or strength, or an alpha, F or B of another size.
     """
     h, w = image.shape[:2]
     if alpha.shape != (h, w):
         raise ValueError(f"alpha {alpha.shape} does not match the image {image.shape[:2]}")
+    for name, given in (("foreground", foreground), ("background", background)):
+        if given is not None and given.shape != image.shape:
+            raise ValueError(f"{name} {given.shape} does not match the image {image.shape}")
+    fg = image if foreground is None else foreground
     spec = parse_effect_spec(effect)
     if spec.name == "transparent":
         out = np.empty((h, w, 4), np.uint8)
-        out[..., :3] = image
+        out[..., :3] = fg
         out[..., 3] = alpha_to_uint8(alpha)
         return out
-    background = _background_strips(image, spec, alpha)
+    effect_strips = _background_strips(image if background is None else background, spec, alpha)
     out = np.empty_like(image)
 
     def blend(y: int) -> None:
         s = slice(y, min(h, y + _STRIP_ROWS))
-        bg = background(s)
-        diff = cv2.subtract(image[s], bg, dtype=cv2.CV_32F)
+        bg = effect_strips(s)
+        diff = cv2.subtract(fg[s], bg, dtype=cv2.CV_32F)
         diff = cv2.multiply(diff, cv2.merge([alpha[s]] * 3))
         out[s] = cv2.add(diff, bg, dtype=cv2.CV_8U).reshape(out[s].shape)
 
@@ -122,3 +131,16 @@ def apply_effect(image: np.ndarray, alpha: np.ndarray, effect: str | Effect = "g
         with ThreadPoolExecutor(threads, thread_name_prefix="blend") as pool:
             list(pool.map(blend, starts))
     return out
+
+
+def composite(image: np.ndarray, alpha: np.ndarray, options: SplashOptions) -> np.ndarray:
+    """The splash's blend as ``options`` ask: ``options.effect``, and with ``options.edges == "matte"`` colour
+    decontamination, ``alpha * F + (1 - alpha) * effect(B)`` with F and B from
+    :func:`colorsplash.runtime.foreground.estimate_colours` (no background colour left on the subject's edge;
+    ``transparent`` cut-outs carry F). The fast edge stage keeps the plain blend of the observed pixel: its
+    near-hard alpha gives the estimate too little to work with (on the alphamatting set it made the splash
+    worse, see docs/benchmarks.md). Result as :func:`apply_effect`."""
+    if options.edges != "matte":
+        return apply_effect(image, alpha, options.effect)
+    foreground, background = estimate_colours(image, alpha)
+    return apply_effect(image, alpha, options.effect, foreground, background)

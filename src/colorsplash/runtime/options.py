@@ -214,6 +214,9 @@ class SplashOptions:
                          "(copy), or skip the file")
     refine: bool = _opt(True, parse_bool, "refine edges with a guided filter on the full-resolution photo")
     quality: int = _opt(95, parse_quality, "JPEG/WebP quality 1..100 of written files", "Q")
+    edges: str = _opt("fast", _choice("fast", "matte"), "edge stage: fast (guided filter) or matte (closed-form "
+                      "matting in the band around the subject's edge and colour decontamination: soft fur, no "
+                      "background colour on the edge; slower)", "MODE")
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

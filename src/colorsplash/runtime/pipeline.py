@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from colorsplash.runtime.alpha import AlphaPlan, RefineSettings, downscale, luma, plan_alpha, work_size
+from colorsplash.runtime.alpha import AlphaPlan, RefineSettings, downscale, photo_guide, plan_alpha, work_size
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, decode_image_bytes
@@ -84,8 +84,8 @@ class Planned:
     plan: AlphaPlan
 
     def guide(self) -> np.ndarray | None:
-        """The full-size luma the refinement needs (uint8 ``HxW``), ``None`` when it is not refining."""
-        return luma(self.photo.rgb) if self.plan.a is not None else None
+        """What the full-size refinement reads of the photo (see :func:`colorsplash.runtime.alpha.photo_guide`)."""
+        return photo_guide(self.photo.rgb, self.plan)
 
 
 def decode_and_plan(data: bytes, name: str, model: Model, options: SplashOptions | None = None,

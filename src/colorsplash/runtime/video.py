@@ -29,7 +29,7 @@ import numpy as np
 from tqdm import tqdm
 
 from colorsplash.runtime.alpha import RefineSettings, apply_on_empty, compute_alpha, downscale
-from colorsplash.runtime.effects import apply_effect
+from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother
@@ -112,7 +112,7 @@ class FrameSplasher:
 
     def splash(self, frame: np.ndarray) -> np.ndarray:
         """RGB uint8 ``HxWx3`` frame -> its splash, RGB uint8 ``HxWx3``."""
-        return apply_effect(frame, self.alpha(frame), self.options.effect)
+        return composite(frame, self.alpha(frame), self.options)
 
 
 def _same_file(a: Path, b: Path) -> bool:

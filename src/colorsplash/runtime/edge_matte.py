@@ -1,0 +1,77 @@
+"""The edge stage alone (``colorsplash.matte``): a true alpha matte of a photo from a rough guide.
+
+The photo is RGB (not BGR) uint8 ``HxWx3``; the guide is a probability or a trimap (see :func:`matte`). The solve
+is the closed-form matte of :mod:`colorsplash.runtime.matting`, on a reduced copy for large photos, brought to
+full size by guided upsampling.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from colorsplash.runtime.alpha import downscale
+from colorsplash.runtime.matting import (
+    MatteSettings,
+    guided_upsample,
+    matte_from_probability,
+    shrink_trimap,
+    solve_trimap,
+)
+
+
+def _check_guide(guide: object, hw: tuple[int, int]) -> np.ndarray:
+    """``guide`` as given when it is a valid trimap or probability for a photo of ``hw``; else ValueError."""
+    if not isinstance(guide, np.ndarray) or guide.ndim != 2 or guide.size == 0:
+        raise ValueError(f"guide must be a 2-D NumPy array (HxW), got {getattr(guide, 'shape', type(guide))}")
+    if guide.dtype == np.uint8:
+        if guide.shape != hw:
+            raise ValueError(f"a uint8 guide is a trimap and must have the photo's size {hw}, got {guide.shape}; "
+                             "pass a float32 probability in [0, 1] to have it stretched over the photo")
+        return guide
+    if not np.issubdtype(guide.dtype, np.floating):
+        raise ValueError(f"guide must be float32 probability in [0, 1] or a uint8 trimap, got dtype {guide.dtype}")
+    if not np.isfinite(guide).all():
+        raise ValueError("a float guide is a probability in [0, 1] and must not hold NaN or infinity")
+    if guide.min() < 0.0 or guide.max() > 1.0:
+        raise ValueError(f"a float guide is a probability and must lie in [0, 1], got {guide.min():.3g}.."
+                         f"{guide.max():.3g}")
+    return guide.astype(np.float32, copy=False)
+
+
+def matte(image: np.ndarray, guide: np.ndarray, settings: MatteSettings | None = None) -> np.ndarray:
+    """The edge stage alone: a true alpha matte of ``image`` from a rough guide.
+
+    Args:
+        image: the photo, RGB uint8 ``HxWx3``.
+        guide: either a subject probability, float32 ``hxw`` in [0, 1] of any size (stretched over the photo;
+            unknown band: 1.5 of its pixels each side of its 0.5 contour, plus where it is unsure), or a trimap,
+            uint8 ``HxW`` at the photo's size: 0 background, 255 subject, anything else (128) unknown.
+        settings: solver tuning; photos over ``settings.work_side`` px are solved on a reduced copy and the
+            matte brought to full size by guided upsampling.
+
+    Returns:
+        float32 ``HxW`` alpha in [0, 1] (exactly 0 / 1 on a trimap's known pixels).
+
+    Raises:
+        ValueError: the image is not RGB uint8 ``HxWx3`` or the guide is none of the above.
+    """
+    settings = settings or MatteSettings()
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"image must be an RGB uint8 HxWx3 array, got {getattr(image, 'dtype', type(image))} "
+                         f"{getattr(image, 'shape', '')}")
+    h, w = image.shape[:2]
+    guide = _check_guide(guide, (h, w))
+    small = downscale(image, settings.work_side)
+    hs, ws = small.shape[:2]
+    if guide.dtype == np.uint8:
+        trimap = guide if (hs, ws) == (h, w) else shrink_trimap(guide, (ws, hs))
+        alpha_small = solve_trimap(small, trimap, None, settings)
+    else:
+        prob = cv2.resize(guide, (ws, hs), interpolation=cv2.INTER_LINEAR)
+        alpha_small = matte_from_probability(small, prob, max(guide.shape), settings)
+    alpha = guided_upsample(image, small, alpha_small) if (hs, ws) != (h, w) else alpha_small
+    np.clip(alpha, 0.0, 1.0, out=alpha)
+    if guide.dtype == np.uint8:
+        alpha[guide == 0], alpha[guide == 255] = 0.0, 1.0
+    return alpha
