@@ -47,10 +47,11 @@ from peers import rembg_predictor  # noqa: E402
 from splash_speed import base_photo, floor_opencv, write_jpeg  # noqa: E402
 
 import colorsplash  # noqa: E402
-from colorsplash.runtime.batch import PhotoJob, Task, run_batch, splash_name  # noqa: E402
+from colorsplash.runtime.batch import PhotoJob, run_batch  # noqa: E402
 from colorsplash.runtime.cpu import cpu_info  # noqa: E402
 from colorsplash.runtime.onnx_model import Model, default_model_path, load_model  # noqa: E402
 from colorsplash.runtime.photo_io import read_photo  # noqa: E402
+from colorsplash.runtime.planning import OutputPlan, plan_files  # noqa: E402
 from colorsplash.runtime.variants import find_variants, read_config  # noqa: E402
 
 TARGETS = {"alpha_1mp": 5.0, "splash_12mp": 1.6, "batch": 0.90}
@@ -122,9 +123,8 @@ def alpha_1mp(model: Model, base: np.ndarray, u2netp: Path | None, rounds: int) 
 
 def splash_12mp(model: Model, base: np.ndarray, tmp: Path, rounds: int) -> None:
     src = write_jpeg(tmp / "12mp.jpg", base, 4000, 3000)
-    job = PhotoJob(model)
-    out = tmp / "12mp-out"
-    task = Task(src, out / splash_name(src, True))
+    job = PhotoJob(model, overwrite=True)  # the timed runs write the same result again
+    task = plan_files([src], OutputPlan(out_dir=tmp / "12mp-out", overwrite=True))[0]
     t = turns({"floor": lambda: floor_opencv(src, tmp / "floor.jpg"), "splash": lambda: job(task)}, rounds * 2)
     ratio = t["splash"] / t["floor"]
     print(f"  12 MP JPEG: floor (decode + encode + write, OpenCV, one thread) {t['floor'] * 1000:.0f} ms, splash "
@@ -184,10 +184,10 @@ def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int) ->
             folder / f"p{i:03d}.jpg", quality=90)
     sources = sorted(folder.iterdir())
     photos = [read_photo(p).rgb for p in sources]
-    job = PhotoJob(model)
+    job = PhotoJob(model, overwrite=True)
 
     def run_folder() -> None:
-        tasks = [Task(p, tmp / "fout" / splash_name(p, True)) for p in sources]
+        tasks = plan_files(sources, OutputPlan(out_dir=tmp / "fout", overwrite=True))
         run_batch(tasks, job, jobs=None, progress=False)
 
     def model_only() -> None:

@@ -43,12 +43,13 @@ import numpy as np
 from PIL import Image
 
 from colorsplash.runtime.alpha import RefineSettings, downscale, predict_alpha
-from colorsplash.runtime.batch import OutputPlan, PhotoJob, Task, plan_tasks, run_batch
+from colorsplash.runtime.batch import PhotoJob, run_batch
 from colorsplash.runtime.effects import apply_effect, composite
 from colorsplash.runtime.foreground import estimate_colours
 from colorsplash.runtime.onnx_model import Model, default_model_path, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import read_photo, write_image
+from colorsplash.runtime.planning import OutputPlan, plan_files
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO_DIR = ROOT.parent / "shared" / "data" / "oxford-pets" / "images"
@@ -135,21 +136,13 @@ def _verdict(label: str, ratio: float) -> str:
     return f"(target <= {TARGET_RATIO}x: {'PASS' if ratio <= TARGET_RATIO else 'FAIL'})"
 
 
-def planned(sources: list[Path], plan: OutputPlan) -> list[Task]:
-    """Output names decided as the CLI decides them (from each picture's content format)."""
-    tasks, errors = plan_tasks([(src, None) for src in sources], plan)
-    if errors:
-        raise RuntimeError("; ".join(errors))
-    return tasks
-
-
 def bench_big(model: Model, src: Path, out: Path, runs: int, edges: tuple[str, ...]) -> None:
     """End to end against the floor, each edge stage in turn (``--edges``), then a per-stage split."""
     for label, clock in (("wall", time.perf_counter), ("CPU", time.process_time)):
         floors = {name: median_s(lambda f=f: f(src, out / "floor.jpg"), runs, clock)
                   for name, f in (("OpenCV", floor_opencv), ("Pillow", floor_pillow))}
         floor = floors["OpenCV"]
-        task = planned([src], OutputPlan(out_dir=out, overwrite=True))[0]
+        task = plan_files([src], OutputPlan(out_dir=out, overwrite=True))[0]
         for edge in edges:
             job = PhotoJob(model, SplashOptions(edges=edge), overwrite=True)  # timed runs rewrite the same result
             total = median_s(lambda j=job, t=task: j(t), runs, clock)
@@ -185,7 +178,7 @@ def bench_folder(model: Model, base: np.ndarray, tmp: Path, count: int, runs: in
         shifted = np.roll(base, i * 7, axis=1)
         Image.fromarray(cv2.resize(shifted, (500, 375), interpolation=cv2.INTER_AREA)).save(
             folder / f"p{i:03d}.jpg", quality=90)
-    tasks = planned(sorted(folder.iterdir()), OutputPlan(out_dir=tmp / "fout", overwrite=True))
+    tasks = plan_files(sorted(folder.iterdir()), OutputPlan(out_dir=tmp / "fout", overwrite=True))
     for jobs in (None, 1):
         seconds = median_s(lambda j=jobs: run_batch(tasks, PhotoJob(model, overwrite=True), jobs=j, progress=False),
                            runs)
@@ -211,7 +204,7 @@ def memory_child(model_path: str, src: str, out: str, edges: str) -> None:
     model.predict_lowres(np.zeros((64, 64, 3), np.uint8))
     before = peak_rss_gb()
     PhotoJob(model, SplashOptions(edges=edges), overwrite=True)(
-        planned([Path(src)], OutputPlan(out_file=Path(out), overwrite=True))[0])
+        plan_files([Path(src)], OutputPlan(out_file=Path(out), overwrite=True))[0])
     print(f"{before:.3f} {peak_rss_gb():.3f}")
 
 

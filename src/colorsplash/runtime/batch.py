@@ -1,4 +1,5 @@
-"""Many photos at once: expand inputs, plan output names, run a worker pool with one progress bar.
+"""Many photos at once: run the planned tasks (:mod:`colorsplash.runtime.planning`) through the pipeline with
+one progress bar.
 
 Photos go through three overlapped stages (:func:`colorsplash.runtime.pipeline.run_stages`): decoding, the model,
 then refinement, effect and encoding, different photos in different stages at once (Pillow, OpenCV and ONNX Runtime
@@ -16,17 +17,15 @@ name, so a result that cannot be opened is a failure, never a "done".
 
 from __future__ import annotations
 
-import glob
 import os
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
@@ -42,20 +41,15 @@ from colorsplash.runtime.alpha import (
     plan_alpha,
 )
 from colorsplash.runtime.effects import composite
-from colorsplash.runtime.files import name_fits
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import (
     DEFAULT_MAX_PIXELS,
-    ImageReadError,
     Photo,
     check_encoded,
     cost_limit,
     decode_image_bytes,
     encode_image,
-    format_for_suffix,
-    is_image_name,
-    output_format,
     probe_picture,
     write_image,
 )
@@ -68,33 +62,18 @@ from colorsplash.runtime.pipeline import (
     grey_splash_in_place,
     run_stages,
 )
+from colorsplash.runtime.planning import (
+    MASK_TAG,
+    SPLASH_TAG,
+    STDIO,
+    OutputPlan,
+    Task,
+    expand_inputs,
+    plan_tasks,
+)
 
-SPLASH_TAG = ".splash"
-MASK_TAG = ".mask"
-STDIO = Path("-")  # standard input as a source, standard output as an output
-_GLOB_CHARS = "*?["
-
-
-@dataclass(frozen=True)
-class Task:
-    """One input and where its result goes, decided before anything is written.
-
-    Attributes:
-        source: the input file (:data:`STDIO` for standard input, then ``data`` holds its bytes).
-        output: the result file (:data:`STDIO` for standard output).
-        format: Pillow format of the result (``JPEG``, ``PNG``...).
-        source_format: the input's format when planned; a file whose content changed since fails.
-    """
-
-    source: Path
-    output: Path
-    format: str = "PNG"
-    source_format: str | None = None
-    data: bytes | None = field(default=None, repr=False)
-
-    @property
-    def label(self) -> str:
-        return "standard input" if self.source == STDIO else str(self.source)
+__all__ = ["MASK_TAG", "SPLASH_TAG", "STDIO", "MemoryBudget", "Outcome", "OutputPlan", "PhotoJob", "Summary", "Task",
+           "expand_inputs", "plan_tasks", "run_batch"]
 
 
 @dataclass
@@ -151,162 +130,6 @@ class MemoryBudget:
             yield
         finally:
             self.release(cost)
-
-
-def _is_previous_output(path: Path) -> bool:
-    """``cat.splash.jpg`` or ``cat.mask.png``: our own results, not inputs for a rerun."""
-    return path.stem.endswith((SPLASH_TAG, MASK_TAG))
-
-
-def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[Path]:
-    found = folder.rglob("*") if recursive else folder.iterdir()
-    # The output folder is left out only when it lies inside the scanned one (`photos -r -o photos/out`):
-    # `splash . -o .` must still find the pictures in `.`.
-    exclude = exclude if exclude is not None and folder.resolve() in exclude.parents else None
-    files = []
-    for p in found:
-        if p.name.startswith(".") or not p.is_file() or not is_image_name(p) or _is_previous_output(p):
-            continue
-        if exclude is not None and exclude in p.resolve().parents:
-            continue
-        files.append(p)
-    return sorted(files)
-
-
-def expand_inputs(inputs: Sequence[str], recursive: bool = False,
-                  exclude: Path | None = None) -> tuple[list[tuple[Path, Path | None]], list[str]]:
-    """Files, folders and glob patterns -> ``(file, folder it was found under or None)`` pairs and error lines.
-
-    Folders give their picture files (by extension; ``--recursive`` descends), skipping hidden files, earlier
-    results (``*.splash.*``, ``*.mask.*``) and anything under ``exclude`` (the output folder).
-    """
-    items: list[tuple[Path, Path | None]] = []
-    errors: list[str] = []
-    for raw in inputs:
-        path = Path(raw)
-        if path.is_dir():
-            items.extend((f, path) for f in _folder_files(path, recursive, exclude))
-        elif path.is_file():
-            items.append((path, None))
-        elif any(c in raw for c in _GLOB_CHARS):
-            matches = sorted(Path(m) for m in glob.glob(raw, recursive=recursive))
-            files = [m for m in matches if m.is_file() and is_image_name(m) and not _is_previous_output(m)]
-            if not files:
-                errors.append(f"{raw}: no picture matches this pattern")
-            items.extend((f, None) for f in files)
-        else:
-            errors.append(f"{raw}: no such file or folder")
-    seen: set[Path] = set()
-    unique = []
-    for f, root in items:  # the same file named twice (a folder and a glob) is done once
-        key = f.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append((f, root))
-    return unique, errors
-
-
-@dataclass(frozen=True)
-class OutputPlan:
-    """Where results go and what may be replaced.
-
-    Attributes:
-        out_dir: a folder for the results (``-o DIR``), mirroring folder inputs; ``None``: beside each input.
-        out_file: the one result file (``-o FILE``, its extension picks the format) or :data:`STDIO`.
-        mask: masks (8-bit PNG alpha) instead of splashes.
-        alpha: the result has transparency (PNG, WebP or TIFF only).
-        overwrite: replace existing files (never an input); else they are errors, or skipped with ``skip_existing``.
-    """
-
-    out_dir: Path | None = None
-    out_file: Path | None = None
-    mask: bool = False
-    alpha: bool = False
-    overwrite: bool = False
-    skip_existing: bool = False
-
-
-def _result_name(src: Path, fmt: str, ext: str, plan: OutputPlan, folder: Path) -> str:
-    if not plan.mask:
-        return f"{src.stem}{SPLASH_TAG}{ext}"
-    # In a folder of its own a mask takes the photo's stem (DIR/cat.png); beside photos it is tagged.
-    other_folder = plan.out_dir is not None and folder.resolve() != src.parent.resolve()
-    return f"{src.stem}.png" if other_folder else f"{src.stem}{MASK_TAG}.png"
-
-
-def _planned_output(src: Path, root: Path | None, source_format: str | None,
-                    plan: OutputPlan) -> tuple[Path, str]:
-    """(output path, its Pillow format) for one input, from its content format."""
-    fmt, ext = ("PNG", ".png") if plan.mask else output_format(source_format, src.suffix, plan.alpha)
-    if plan.out_file == STDIO:
-        return STDIO, fmt
-    if plan.out_file is not None:  # -o FILE: its extension picks the format (checked by the caller)
-        return plan.out_file, format_for_suffix(plan.out_file.suffix) or fmt
-    if plan.out_dir is None:
-        folder = src.parent
-    else:
-        folder = plan.out_dir / src.parent.relative_to(root) if root is not None else plan.out_dir
-    return folder / _result_name(src, fmt, ext, plan, folder), fmt
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
-
-
-def plan_tasks(items: Iterable[tuple[Path, Path | None]], plan: OutputPlan,
-               max_pixels: int | None = DEFAULT_MAX_PIXELS, stdin: bytes | None = None) -> tuple[list[Task], list[str]]:
-    """Decide every output before anything is written: one :class:`Task` per input, or one error line.
-
-    Each input's header is read (its content format names the result; unreadable and over-limit files fail
-    here). An output that is an input, the output of an earlier input, too long a name or an existing file
-    (unless ``plan.overwrite`` / ``plan.skip_existing``) is an error line naming the input, never a write.
-    ``stdin`` holds standard input's bytes when ``items`` has :data:`STDIO`.
-    """
-    items = list(items)
-    inputs = {f.resolve() for f, _ in items if f != STDIO}
-    identities = {i for f, _ in items if f != STDIO and (i := _identity(f)) is not None}
-    hint = "rename one of them" if plan.out_dir or plan.out_file else "rename one of them or use -o DIR"
-    tasks: list[Task] = []
-    errors: list[str] = []
-    taken: dict[str, str] = {}  # casefolded: on macOS and Windows A.png and a.png are one file
-    for src, root in items:
-        label = "standard input" if src == STDIO else str(src)
-        try:
-            info = probe_picture(stdin if src == STDIO and stdin is not None else src, label, max_pixels)
-        except ImageReadError as err:
-            errors.append(str(err))
-            continue
-        out, fmt = _planned_output(src, root, info.format, plan)
-        problem = _output_problem(out, inputs, identities, taken, plan, hint)
-        if problem:
-            errors.append(f"{label}: {problem}")
-            continue
-        if out != STDIO:
-            taken[str(out.resolve()).casefold()] = label
-        tasks.append(Task(src, out, fmt, info.format, stdin if src == STDIO else None))
-    return tasks, errors
-
-
-def _output_problem(out: Path, inputs: set[Path], identities: set[tuple[int, int]], taken: dict[str, str],
-                    plan: OutputPlan, hint: str) -> str | None:
-    """Why ``out`` must not be written (one line), or ``None``."""
-    if out == STDIO:
-        return None
-    if not name_fits(out):
-        return f"its output name {out.name!r} is longer than 255 bytes; rename the input"
-    key = out.resolve()
-    if key in inputs or (os.path.lexists(out) and _identity(out) in identities):
-        return f"its output {out} is an input file; refusing to overwrite it ({hint})"
-    if str(key).casefold() in taken:
-        return f"its output {out} is already the output of {taken[str(key).casefold()]}; not written ({hint})"
-    if os.path.lexists(out) and not (plan.overwrite or plan.skip_existing):
-        return (f"its output {out} already exists and was not made by this run; not replaced "
-                "(--overwrite replaces it, --skip-existing keeps it)")
-    return None
 
 
 @dataclass
