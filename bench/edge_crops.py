@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorsplash.runtime.alpha import predict_alpha
+from colorsplash.runtime.alpha import model_alpha
 from colorsplash.runtime.effects import apply_effect, composite
 from colorsplash.runtime.onnx_model import load_model
 from colorsplash.runtime.options import SplashOptions
@@ -40,9 +40,9 @@ def most_changed(before: np.ndarray, after: np.ndarray, size: int) -> tuple[int,
 def crops(name: str, size: int, out: Path) -> Path:
     model = load_model(None)
     rgb = read_photo(PHOTOS / f"{name}.jpg").rgb
-    before = apply_effect(rgb, predict_alpha(model, rgb, SplashOptions(edges="fast")).alpha, "grey")
+    before = apply_effect(rgb, model_alpha(model, rgb, SplashOptions(edges="fast")).alpha, "grey")
     matte = SplashOptions(edges="matte")
-    after = composite(rgb, predict_alpha(model, rgb, matte).alpha, matte)
+    after = composite(rgb, model_alpha(model, rgb, matte).alpha, matte)
     y, x = most_changed(before, after, size)
     pair = [cv2.resize(p[y:y + size, x:x + size], None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
             for p in (before, after)]

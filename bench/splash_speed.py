@@ -42,7 +42,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from colorsplash.runtime.alpha import RefineSettings, downscale, predict_alpha
+from colorsplash.runtime.alpha import RefineSettings, downscale, model_alpha
 from colorsplash.runtime.batch import PhotoJob, run_batch
 from colorsplash.runtime.effects import apply_effect, composite
 from colorsplash.runtime.foreground import estimate_colours
@@ -152,14 +152,14 @@ def bench_big(model: Model, src: Path, out: Path, runs: int, edges: tuple[str, .
                   f"{total * 1000:.0f} ms, ratio {ratio:.2f}x {_verdict(label, ratio)}")
     photo = read_photo(src)
     small = downscale(photo.rgb, RefineSettings().work_side)
-    result = predict_alpha(model, photo.rgb)
+    result = model_alpha(model, photo.rgb)
     picture = apply_effect(photo.rgb, result.alpha)
     stages: dict[str, Callable[[], object]] = {
         "read (decode, RGB array)": lambda: read_photo(src),
         "  model only": lambda: model.predict_lowres(small),
     }
     for edge in edges:
-        stages[f"model + edges={edge}"] = lambda e=edge: predict_alpha(model, photo.rgb, SplashOptions(edges=e))
+        stages[f"model + edges={edge}"] = lambda e=edge: model_alpha(model, photo.rgb, SplashOptions(edges=e))
     stages.update({
         "colour estimate (F, B)": lambda: estimate_colours(photo.rgb, result.alpha),
         "blend (grey, plain)": lambda: apply_effect(photo.rgb, result.alpha),

@@ -364,9 +364,11 @@ def _refine_full(guide: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return alpha
 
 
-def predict_alpha(model: Model, image: np.ndarray, options: SplashOptions | None = None,
-                  settings: RefineSettings | None = None) -> AlphaResult:
-    """Run the model on the whole photo (RGB uint8 ``HxWx3``) and make its full-resolution alpha."""
+def model_alpha(model: Model, image: np.ndarray, options: SplashOptions | None = None,
+                settings: RefineSettings | None = None) -> AlphaResult:
+    """Run the model on the whole photo (RGB uint8 ``HxWx3``) and make its full-resolution alpha with what was
+    learnt (:class:`AlphaResult`). The public :func:`colorsplash.predict_alpha` wraps this and applies the
+    no-subject policy."""
     settings = settings or RefineSettings()
     small = downscale(image, settings.work_side)
     # The model input is resized from the working copy: one full-resolution pass fewer, same area average.

@@ -22,8 +22,7 @@ from typing import Any, Union
 import numpy as np
 from PIL import Image
 
-from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, apply_on_empty
-from colorsplash.runtime.alpha import predict_alpha as _predict
+from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, apply_on_empty, model_alpha
 from colorsplash.runtime.edge_matte import matte
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model, load_model
@@ -105,7 +104,7 @@ def predict_alpha(image: ImageLike, model: Model | str | os.PathLike[str] | None
         ValueError: an empty or malformed image.
     """
     loaded, opts = _resolve(model, options, overrides)
-    result = _predict(loaded, to_rgb(image), opts, RefineSettings())
+    result = model_alpha(loaded, to_rgb(image), opts, RefineSettings())
     apply_on_empty(result, opts.on_empty, "the photo")
     return result.alpha
 

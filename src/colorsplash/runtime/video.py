@@ -104,7 +104,7 @@ class FrameSplasher:
     def alpha(self, frame: np.ndarray) -> np.ndarray:
         """The frame's final alpha: float32 ``HxW`` in [0, 1], 1 = keep colour (``on_empty`` applied)."""
         small = downscale(frame, self.settings.work_side)
-        # Model input is resized from the working copy, exactly as alpha.predict_alpha does for photos.
+        # Model input is resized from the working copy, exactly as alpha.model_alpha does for photos.
         prob = self.smoother.update(small, self.model.predict_lowres(small))
         result = compute_alpha(frame, prob, self.options, self.settings, small)
         apply_on_empty(result, self.options.on_empty, "a frame")  # "skip" is refused for video up front

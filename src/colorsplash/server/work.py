@@ -17,7 +17,7 @@ import numpy as np
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, apply_on_empty, predict_alpha
+from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, apply_on_empty, model_alpha
 from colorsplash.runtime.effects import apply_effect
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
@@ -166,7 +166,7 @@ def subject_alpha(model: Model, photo: Photo, options: SplashOptions) -> tuple[n
     Raises:
         NoSubjectError: no subject and ``on_empty == "skip"`` (422).
     """
-    result = predict_alpha(model, photo.rgb, options, RefineSettings())
+    result = model_alpha(model, photo.rgb, options, RefineSettings())
     apply_on_empty(result, options.on_empty, photo.name)
     # The model's presence score when it has one (newer models), else its highest pixel probability.
     score = float(getattr(result, "score", result.max_probability))
