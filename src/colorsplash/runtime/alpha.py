@@ -61,12 +61,17 @@ class AlphaResult:
     Attributes:
         alpha: float32 ``HxW`` in [0, 1], 1 = colour kept (already inverted when ``options.invert``).
         max_probability: the model's highest subject probability anywhere in the photo.
-        empty: no pixel reached the cut-off (``options.threshold`` or 0.5): no subject found.
+        empty: no subject found: the subject score is under the model's threshold (see
+            :class:`~colorsplash.runtime.onnx_model.Model`), or no pixel reached the cut-off
+            (``options.threshold`` or 0.5).
+        score: the photo's subject score in [0, 1] ("is there a subject?"; for models without a presence
+            output, ``max_probability``).
     """
 
     alpha: np.ndarray
     max_probability: float
     empty: bool
+    score: float = 0.0
 
 
 def luma(image: np.ndarray) -> np.ndarray:
@@ -205,7 +210,8 @@ def smooth(image: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOptions | None = None,
-                  settings: RefineSettings | None = None, small: np.ndarray | None = None) -> AlphaResult:
+                  settings: RefineSettings | None = None, small: np.ndarray | None = None,
+                  presence: tuple[float, float] | None = None) -> AlphaResult:
     """Full-resolution alpha from a photo and the model's probability.
 
     Args:
@@ -214,6 +220,8 @@ def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOpt
         options: threshold, hard, feather, keep, point, invert, refine, on_empty (others are ignored).
         settings: refinement tuning.
         small: ``downscale(image, settings.work_side)`` when the caller already has it.
+        presence: ``(subject score, threshold)`` from a model with a presence output; ``None``: the highest
+            probability is the score and the cut-off its threshold.
 
     Raises:
         ValueError: ``options.point`` lies outside the photo.
@@ -222,8 +230,9 @@ def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOpt
     h, w = image.shape[:2]
     cutoff = 0.5 if options.threshold is None else options.threshold
     max_p = float(prob_lowres.max()) if prob_lowres.size else 0.0
-    if max_p < cutoff:
-        return AlphaResult(np.zeros((h, w), np.float32), max_p, True)
+    score, score_threshold = presence if presence is not None else (max_p, cutoff)
+    if max_p < cutoff or score < score_threshold:
+        return AlphaResult(np.zeros((h, w), np.float32), max_p, True, score)
     small = downscale(image, settings.work_side) if small is None else small
     hs, ws = small.shape[:2]
     p_small = cv2.resize(prob_lowres.astype(np.float32), (ws, hs), interpolation=cv2.INTER_LINEAR)
@@ -249,7 +258,7 @@ def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOpt
     alpha = smooth(alpha, options.feather)
     if options.invert:
         alpha = 1.0 - alpha
-    return AlphaResult(alpha, max_p, False)
+    return AlphaResult(alpha, max_p, False, score)
 
 
 def _refine_full(image: np.ndarray, a: np.ndarray, b: np.ndarray, small_hw: tuple[int, int]) -> np.ndarray:
@@ -271,7 +280,9 @@ def predict_alpha(model: Model, image: np.ndarray, options: SplashOptions | None
     settings = settings or RefineSettings()
     small = downscale(image, settings.work_side)
     # The model input is resized from the working copy: one full-resolution pass fewer, same area average.
-    return compute_alpha(image, model.predict_lowres(small), options, settings, small)
+    prob, score = model.predict_scored(small)
+    presence = (score, model.presence_threshold) if model.has_presence else None
+    return compute_alpha(image, prob, options, settings, small, presence)
 
 
 def apply_on_empty(result: AlphaResult, on_empty: str, name: str) -> str | None:
@@ -285,7 +296,8 @@ def apply_on_empty(result: AlphaResult, on_empty: str, name: str) -> str | None:
     """
     if not result.empty:
         return None
-    text = f"no subject found in {name} (max probability {result.max_probability:.2f})"
+    text = (f"no subject found in {name} (max probability {result.max_probability:.2f}, "
+            f"subject score {result.score:.2f})")
     if on_empty == "skip":
         raise NoSubjectError(f"{text}; skipped")
     if on_empty == "copy":

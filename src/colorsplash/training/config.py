@@ -28,6 +28,13 @@ class AugmentConfig:
     blur: float = 0.0
     jpeg: float = 0.0
     downscale: float = 0.0
+    copy_paste: float = field(default=0.0, metadata={
+        "help": "chance that a draw of a pet-free photo (a scenes set) gets a training pet pasted in, beside or in "
+                "front of its labelled people and things (0: off)"})
+    paste_area: tuple[float, float] = field(default=(0.1, 0.8), metadata={
+        "help": "size of a pasted pet's box as a share of the frame, drawn log-uniformly in this range"})
+    paste_occlude: float = field(default=0.2, metadata={
+        "help": "chance that the scene's labelled objects are put back in front of a pasted pet"})
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,8 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     lr_schedule: str = "onecycle"  # "onecycle" (warm-up then cosine decay) or "constant" (for weight averaging)
     swa_epochs: int = 0  # average the weights of the last N epochs (stochastic weight averaging); 0: off
+    presence_weight: float = field(default=0.5, metadata={
+        "help": "weight of the photo-level 'is there a pet?' BCE term (models with a presence head only)"})
 
     def __post_init__(self) -> None:
         if self.lr_schedule not in LR_SCHEDULES:
@@ -71,7 +80,7 @@ class TrainConfig:
         kwargs = known_fields(cls, data)
         if isinstance(kwargs.get("augment"), dict):
             aug = dict(kwargs["augment"])
-            for key in ("zoom", "brightness"):
+            for key in ("zoom", "brightness", "paste_area"):
                 if key in aug:
                     aug[key] = tuple(aug[key])
             kwargs["augment"] = AugmentConfig(**aug)
