@@ -259,7 +259,7 @@ def test_500_is_json_without_internals(tiny_onnx: Path, monkeypatch: pytest.Monk
     def broken(*args: object, **kwargs: object) -> np.ndarray:
         raise KeyError("secret internal detail")
 
-    monkeypatch.setattr(server, "splash", broken)
+    monkeypatch.setattr(server, "alpha_and_subject", broken)
     with TestClient(server.create_app(tiny_onnx), raise_server_exceptions=False) as c:
         resp = c.post("/api/splash", content=encode(make_blob_image(40, 40)[0]))
     body = assert_json_error(resp, 500, "internal error")

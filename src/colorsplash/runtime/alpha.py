@@ -280,9 +280,10 @@ def predict_alpha(model: Model, image: np.ndarray, options: SplashOptions | None
     settings = settings or RefineSettings()
     small = downscale(image, settings.work_side)
     # The model input is resized from the working copy: one full-resolution pass fewer, same area average.
+    if not model.has_presence:  # an older one-output file: the highest probability is the score
+        return compute_alpha(image, model.predict_lowres(small), options, settings, small)
     prob, score = model.predict_scored(small)
-    presence = (score, model.presence_threshold) if model.has_presence else None
-    return compute_alpha(image, prob, options, settings, small, presence)
+    return compute_alpha(image, prob, options, settings, small, (score, model.presence_threshold))
 
 
 def apply_on_empty(result: AlphaResult, on_empty: str, name: str) -> str | None:

@@ -7,6 +7,7 @@ Example::
     model = colorsplash.load_model()                  # the bundled model (or a path to an exported .onnx)
     out = colorsplash.splash("cat.jpg", model, effect="blur", keep="largest")   # RGB uint8 HxWx3
     alpha = colorsplash.predict_alpha("cat.jpg", model)                           # float32 HxW in [0, 1]
+    subject = colorsplash.subject_score("room.jpg", model)   # Subject(found=False, score=0.03, threshold=0.41)
 
 Images may be NumPy arrays (RGB, not BGR: convert OpenCV's ``imread`` output with ``cv2.cvtColor``), Pillow
 images or file paths. Paths are read by content and turned upright by their EXIF orientation; arrays and Pillow
@@ -16,6 +17,7 @@ images are used as they are. Results always have the photo's full width and heig
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
@@ -28,7 +30,8 @@ from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions, options_from_mapping
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, read_photo, to_rgb_array
 
-__all__ = ["ImageLike", "NoSubjectError", "load_model", "predict_alpha", "splash", "to_rgb"]
+__all__ = ["ImageLike", "NoSubjectError", "Subject", "alpha_and_subject", "load_model", "predict_alpha", "splash",
+           "subject_score", "to_rgb"]
 
 ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]"]
 
@@ -73,6 +76,39 @@ def _resolve(model: Model | str | os.PathLike[str] | None, options: SplashOption
     return loaded, opts
 
 
+@dataclass(frozen=True)
+class Subject:
+    """The model's answer to "is there a subject (a pet, for the bundled model) in this photo?".
+
+    Attributes:
+        found: whether it is there; when not, ``--on-empty`` decides what a splash does (grey, copy or skip).
+        score: the photo's subject score in [0, 1]: the model's photo-level output where its file has one (the
+            bundled pet model does), else its highest pixel probability.
+        threshold: the score from which a subject counts as found (stored in the model file, chosen on
+            validation photos so that 98 % of pet photos pass; the probability cut-off for older files).
+    """
+
+    found: bool
+    score: float
+    threshold: float
+
+
+def alpha_and_subject(image: ImageLike, model: Model | str | os.PathLike[str] | None = None,
+                      options: SplashOptions | None = None, **overrides: Any) -> tuple[np.ndarray, Subject]:
+    """:func:`predict_alpha` and :class:`Subject` from one model run (arguments and errors as there)."""
+    loaded, opts = _resolve(model, options, overrides)
+    result = _predict(loaded, to_rgb(image), opts, RefineSettings())
+    cutoff = 0.5 if opts.threshold is None else opts.threshold
+    subject = Subject(not result.empty, result.score, loaded.presence_threshold if loaded.has_presence else cutoff)
+    apply_on_empty(result, opts.on_empty, "the photo")
+    return result.alpha, subject
+
+
+def subject_score(image: ImageLike, model: Model | str | os.PathLike[str] | None = None) -> Subject:
+    """Is there a subject in the photo? (an array, Pillow image or path; ``model`` as in :func:`predict_alpha`)."""
+    return alpha_and_subject(image, model, on_empty="grey")[1]
+
+
 def predict_alpha(image: ImageLike, model: Model | str | os.PathLike[str] | None = None,
                   options: SplashOptions | None = None, **overrides: Any) -> np.ndarray:
     """The subject's alpha at the photo's full resolution, edges refined.
@@ -90,10 +126,7 @@ def predict_alpha(image: ImageLike, model: Model | str | os.PathLike[str] | None
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
     """
-    loaded, opts = _resolve(model, options, overrides)
-    result = _predict(loaded, to_rgb(image), opts, RefineSettings())
-    apply_on_empty(result, opts.on_empty, "the photo")
-    return result.alpha
+    return alpha_and_subject(image, model, options, **overrides)[0]
 
 
 def splash(image: ImageLike, model: Model | str | os.PathLike[str] | None = None,

@@ -34,7 +34,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from colorsplash import __version__
 from colorsplash.runtime.alpha import alpha_to_uint8
-from colorsplash.runtime.api import load_model, predict_alpha, splash
+from colorsplash.runtime.api import Subject, alpha_and_subject, load_model
+from colorsplash.runtime.effects import apply_effect
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OPTION_FIELDS, OptionError, SplashOptions, options_from_mapping
 from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes, encode_image, output_format
@@ -226,19 +227,28 @@ def default_format(photo: Photo, options: SplashOptions) -> str:
 
 
 def make_splash(model: Model, data: bytes, options: SplashOptions, fmt: str | None,
-                max_pixels: int) -> tuple[bytes, str]:
-    """Upload bytes -> (encoded splash, format key of OUTPUT_FORMATS). Blocking: call from a worker thread."""
+                max_pixels: int) -> tuple[bytes, str, Subject]:
+    """Upload bytes -> (encoded splash, format key of OUTPUT_FORMATS, subject found?). Blocking: call from a
+    worker thread."""
     photo = decode_upload(data, max_pixels)
-    out = splash(photo.rgb, model=model, options=options)
+    alpha, subject = alpha_and_subject(photo.rgb, model=model, options=options)
+    out = apply_effect(photo.rgb, alpha, options.effect)
     fmt = fmt or default_format(photo, options)
-    return encode_image(out, fmt.upper(), options.quality, exif=photo.exif, icc=photo.icc), fmt
+    return encode_image(out, fmt.upper(), options.quality, exif=photo.exif, icc=photo.icc), fmt, subject
 
 
-def make_mask(model: Model, data: bytes, options: SplashOptions, max_pixels: int) -> bytes:
-    """Upload bytes -> 8-bit greyscale PNG of the alpha (255 = colour kept). Blocking: call from a worker thread."""
+def make_mask(model: Model, data: bytes, options: SplashOptions, max_pixels: int) -> tuple[bytes, Subject]:
+    """Upload bytes -> (8-bit greyscale PNG of the alpha, 255 = colour kept; subject found?). Blocking: call from
+    a worker thread."""
     photo = decode_upload(data, max_pixels)
-    alpha = predict_alpha(photo.rgb, model=model, options=options)
-    return encode_image(alpha_to_uint8(alpha), "PNG")
+    alpha, subject = alpha_and_subject(photo.rgb, model=model, options=options)
+    return encode_image(alpha_to_uint8(alpha), "PNG"), subject
+
+
+def subject_headers(subject: Subject) -> dict[str, str]:
+    """``X-Colorsplash-Subject: found|none`` and ``X-Colorsplash-Subject-Score`` (3 decimals)."""
+    return {"X-Colorsplash-Subject": "found" if subject.found else "none",
+            "X-Colorsplash-Subject-Score": f"{subject.score:.3f}"}
 
 
 class Worker:
@@ -339,17 +349,19 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
     async def post_splash(request: Request) -> Response:
         upload = await read_upload(request)
         options, asked = parse_fields(upload.fields)
-        body, fmt = await worker.run(make_splash, model, upload.data, options, asked, settings.max_pixels)
+        body, fmt, subject = await worker.run(make_splash, model, upload.data, options, asked, settings.max_pixels)
         return Response(body, media_type=OUTPUT_FORMATS[fmt], headers={
-            "Cache-Control": "no-store", "Content-Disposition": f'inline; filename="splash.{fmt}"'})
+            "Cache-Control": "no-store", "Content-Disposition": f'inline; filename="splash.{fmt}"',
+            **subject_headers(subject)})
 
     @app.post("/api/mask", response_class=Response, summary="Subject alpha of a photo (8-bit greyscale PNG)",
               openapi_extra=_openapi_extra("alpha, 255 = colour kept, full resolution", ["image/png"]))
     async def post_mask(request: Request) -> Response:
         upload = await read_upload(request)
         options, _ = parse_fields(upload.fields)
-        body = await worker.run(make_mask, model, upload.data, options, settings.max_pixels)
-        return Response(body, media_type="image/png", headers={"Cache-Control": "no-store"})
+        body, subject = await worker.run(make_mask, model, upload.data, options, settings.max_pixels)
+        return Response(body, media_type="image/png", headers={"Cache-Control": "no-store",
+                                                                **subject_headers(subject)})
 
     @app.get("/api/health", summary="Server status, the model's name and metadata, limits, option defaults")
     async def health() -> dict[str, Any]:
