@@ -151,3 +151,17 @@ def test_http_headers_say_whether_a_subject_was_found(head_onnx: Path, tmp_path:
                 assert resp.status_code == 200, resp.text
                 assert resp.headers["X-Colorsplash-Subject"] == found
                 assert float(resp.headers["X-Colorsplash-Subject-Score"]) == pytest.approx(score, abs=1e-3)
+
+
+def test_threshold_keeps_98_percent_of_pet_photos() -> None:
+    from colorsplash.evaluation.presence import choose_threshold, judge
+
+    pets = [i / 100 for i in range(100)]  # 0.00 .. 0.99
+    t = choose_threshold(pets)
+    assert t == pytest.approx(0.02) and np.mean(np.asarray(pets) >= t) >= 0.98
+    assert choose_threshold([0.3] * 10) == pytest.approx(0.3)
+    assert choose_threshold([0.9, 0.1, 0.8]) == pytest.approx(0.1)  # 3 photos: none may be lost
+    report = judge("head", pets, [0.0, 0.01, 0.5])
+    assert report.pet_recall >= 0.98 and report.pet_free_rejected == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="no validation pet photos"):
+        choose_threshold([])
