@@ -64,7 +64,12 @@ def main() -> None:
         from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
 
         payload = read_checkpoint(args.checkpoint)
-        payload["model_config"] = {**payload["model_config"], "presence_threshold": head.threshold}
+        config = payload["model_config"]
+        record = {"rule": "head", "pet_recall": head.pet_recall, "pet_free_rejected": head.pet_free_rejected,
+                  "pet_photos": len(pets["head"]), "pet_free_photos": len(free["head"]),
+                  "sets": "feral valid, Oxford val, unseen breeds; coco-scenes held-out pet-free (bench/peers.py)"}
+        payload["model_config"] = {**config, "presence_threshold": head.threshold,
+                                   "training": {**config.get("training", {}), "presence_calibration": record}}
         atomic_torch_save(payload, args.write)
         print(f"wrote {args.write} (presence_threshold {head.threshold:.4f})")
 
