@@ -8,7 +8,8 @@ pet-free: the held-out coco-scenes photos), each thresholded so that 98 % of the
 - ``max``: the highest pixel probability (the rule older one-output files use);
 - ``area``: the share of the model's input pixels at probability >= 0.5.
 
-With ``--checkpoint IN.pt --write OUT.pt`` the head's threshold is stored in a copy of the checkpoint's config
+With ``--checkpoint IN.pt --write OUT.pt`` the threshold of ``--rule`` (``head``, or ``max`` for a model without a
+presence output, whose runtime score is its highest probability) is stored in a copy of the checkpoint's config
 (``ModelConfig.presence_threshold``), to be exported with ``colorsplash export OUT.pt ...``.
 
     python bench/presence.py MODEL.onnx [--data ../shared/data] [--checkpoint best.pt --write calibrated.pt]
@@ -49,7 +50,9 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--checkpoint", type=Path, help="the .pt the .onnx was exported from (with --write)")
-    ap.add_argument("--write", type=Path, help="save the checkpoint here with the head's threshold in its config")
+    ap.add_argument("--write", type=Path, help="save the checkpoint here with the rule's threshold in its config")
+    ap.add_argument("--rule", choices=("head", "max"), default="head",
+                    help="the score the runtime uses: head (a presence output) or max (files without one)")
     args = ap.parse_args()
     pets, free = scores(args.model, args.data, args.limit)
     reports: list[GateReport] = [judge(rule, pets[rule], free[rule]) for rule in pets if pets[rule]]
@@ -58,15 +61,15 @@ def main() -> None:
     for r in reports:
         print(f"| {r.rule} | {r.threshold:.4f} | {100 * r.pet_recall:.1f} % | {100 * r.pet_free_rejected:.1f} % |")
     if args.write is not None:
-        head = next((r for r in reports if r.rule == "head"), None)
+        head = next((r for r in reports if r.rule == args.rule), None)
         if head is None or args.checkpoint is None:
-            raise SystemExit("--write needs a model with a presence head and --checkpoint")
+            raise SystemExit(f"--write needs --checkpoint and a model with the {args.rule!r} score")
         from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
 
         payload = read_checkpoint(args.checkpoint)
         config = payload["model_config"]
-        record = {"rule": "head", "pet_recall": head.pet_recall, "pet_free_rejected": head.pet_free_rejected,
-                  "pet_photos": len(pets["head"]), "pet_free_photos": len(free["head"]),
+        record = {"rule": args.rule, "pet_recall": head.pet_recall, "pet_free_rejected": head.pet_free_rejected,
+                  "pet_photos": len(pets[args.rule]), "pet_free_photos": len(free[args.rule]),
                   "sets": "feral valid, Oxford val, unseen breeds; coco-scenes held-out pet-free (bench/peers.py)"}
         payload["model_config"] = {**config, "presence_threshold": head.threshold,
                                    "training": {**config.get("training", {}), "presence_calibration": record}}

@@ -100,6 +100,24 @@ def test_one_output_files_score_is_the_highest_probability(tiny_onnx: Path) -> N
     assert score == pytest.approx(float(prob.max()))
 
 
+def test_one_output_files_can_carry_a_max_probability_threshold(tiny_checkpoint: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from colorsplash.runtime.alpha import predict_alpha
+    from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
+    from colorsplash.training.export import export_onnx
+
+    payload = read_checkpoint(tiny_checkpoint)
+    payload["model_config"] = {**payload["model_config"], "presence_threshold": 0.95}
+    atomic_torch_save(payload, tmp_path / "strict.pt")
+    export_onnx(tmp_path / "strict.pt", tmp_path / "strict.onnx")
+    model = load_model(tmp_path / "strict.onnx")
+    image = np.zeros((30, 30, 3), np.uint8)
+    for peak, empty in ((0.9, True), (0.99, False)):
+        monkeypatch.setattr(Model, "predict_lowres", lambda self, im, p=peak: np.full((64, 64), p, np.float32))
+        result = predict_alpha(model, image)
+        assert result.empty is empty and result.score == pytest.approx(peak)
+
+
 def test_score_under_the_threshold_means_no_subject_whatever_the_pixels_say() -> None:
     image = np.full((40, 40, 3), 128, np.uint8)
     prob = np.full((16, 16), 0.9, np.float32)

@@ -280,9 +280,11 @@ def predict_alpha(model: Model, image: np.ndarray, options: SplashOptions | None
     settings = settings or RefineSettings()
     small = downscale(image, settings.work_side)
     # The model input is resized from the working copy: one full-resolution pass fewer, same area average.
-    if not model.has_presence:  # an older one-output file: the highest probability is the score
-        return compute_alpha(image, model.predict_lowres(small), options, settings, small)
-    prob, score = model.predict_scored(small)
+    if model.has_presence:
+        prob, score = model.predict_scored(small)
+    else:  # a one-output file: the highest probability is the score
+        prob = model.predict_lowres(small)
+        score = float(prob.max()) if prob.size else 0.0
     return compute_alpha(image, prob, options, settings, small, (score, model.presence_threshold))
 
 

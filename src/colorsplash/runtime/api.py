@@ -85,7 +85,8 @@ class Subject:
         score: the photo's subject score in [0, 1]: the model's photo-level output where its file has one (the
             bundled pet model does), else its highest pixel probability.
         threshold: the score from which a subject counts as found (stored in the model file, chosen on
-            validation photos so that 98 % of pet photos pass; the probability cut-off for older files).
+            validation photos so that 98 % of pet photos pass; 0.5 for files from before the score). A subject
+            also needs some pixel at the splash's probability cut-off (``threshold`` option, default 0.5).
     """
 
     found: bool
@@ -98,8 +99,7 @@ def alpha_and_subject(image: ImageLike, model: Model | str | os.PathLike[str] | 
     """:func:`predict_alpha` and :class:`Subject` from one model run (arguments and errors as there)."""
     loaded, opts = _resolve(model, options, overrides)
     result = _predict(loaded, to_rgb(image), opts, RefineSettings())
-    cutoff = 0.5 if opts.threshold is None else opts.threshold
-    subject = Subject(not result.empty, result.score, loaded.presence_threshold if loaded.has_presence else cutoff)
+    subject = Subject(not result.empty, result.score, loaded.presence_threshold)
     apply_on_empty(result, opts.on_empty, "the photo")
     return result.alpha, subject
 

@@ -52,7 +52,8 @@ class Model:
 
     The *subject score* answers "is there a subject in this photo?" in [0, 1]: the ``sigmoid`` of the file's
     second output ``presence`` (``N x 1``) when it has one, else (older one-output files) the highest pixel
-    probability. A photo holds a subject when its score is at least :attr:`presence_threshold`.
+    probability. A photo holds a subject when its score is at least :attr:`presence_threshold` (and some pixel
+    reaches the splash's probability cut-off).
     """
 
     path: Path
@@ -67,9 +68,9 @@ class Model:
 
     @property
     def presence_threshold(self) -> float:
-        """Subject score from which a photo counts as holding a subject (the model config's, chosen on
-        validation; 0.5 for files without a presence output)."""
-        return self.config.presence_threshold if self.has_presence else 0.5
+        """Subject score from which a photo counts as holding a subject: the model config's, chosen on
+        validation photos (files from before the score: 0.5, i.e. "some pixel reached probability 0.5")."""
+        return self.config.presence_threshold
 
     def predict_lowres(self, image: np.ndarray) -> np.ndarray:
         """RGB uint8 ``HxWx3`` -> subject probability float32 ``S x S`` in [0, 1] at the model's size."""
