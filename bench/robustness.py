@@ -10,9 +10,10 @@ small and re-compressed, evenings are dark. This script scores each model (``.on
 - ``dark0.4``: multiplied by 0.4 (under-exposed).
 
 The degradation is applied to the photo only; the mask and the scoring (foreground IoU at the original
-resolution, Oxford border pixels ignored) are those of :mod:`colorsplash.evaluation.evaluate`.
-Prints one row per model and
-condition with the mean IoU per data set.
+resolution, Oxford border pixels ignored; on pet-free photos the share of photos over 1 % coloured and the mean
+coloured share) are those of ``bench/peers.py``, and so are the sets (``unseen breeds`` and ``pet-free`` where the
+data root has them). ``.onnx`` models answer as in ``bench/peers.py`` (nothing coloured when the subject score is
+under the model's threshold). Prints one row per model and condition with the figure per data set.
 
 Usage::
 
@@ -29,10 +30,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from peers import DEFAULT_DATA, SET_NAMES, validation_sets
+from peers import DEFAULT_DATA, ours_predictor, photo_score, summarize, validation_sets
 
 from colorsplash.evaluation import datasets as data
-from colorsplash.evaluation import metrics
+from colorsplash.runtime.onnx_model import default_model_path
 from colorsplash.training.predictors import load_predictor
 
 
@@ -67,6 +68,15 @@ def load_sets(root: Path, limit: int | None) -> list[tuple[str, np.ndarray, np.n
             for sample in samples]
 
 
+def predictor(model: str | None) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
+    """``.onnx`` (or the bundled model): as bench/peers.py runs ours; ``.pt``: the evaluate predictor."""
+    if model is None or str(model).endswith(".onnx"):
+        _, predict = ours_predictor(model) if model is not None else ours_predictor(default_model_path())
+        return predict, str(model or default_model_path())
+    predict, _, path = load_predictor(model)
+    return predict, str(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("models", nargs="*", help=".onnx or .pt files (default: the bundled model)")
@@ -74,16 +84,17 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="at most N photos per data set")
     args = parser.parse_args()
     photos = load_sets(args.data, args.limit)
+    set_names = list(dict.fromkeys(name for name, _, _ in photos))
     print(f"{len(photos)} validation photos from {args.data}")
-    print(f"{'condition':<10} {'model':<40} " + " ".join(f"{s:>12}" for s in SET_NAMES))
+    print(f"{'condition':<10} {'model':<40} " + " ".join(f"{s:>16}" for s in set_names))
     for model in args.models or [None]:
-        predict, _, path = load_predictor(model)
+        predict, path = predictor(model)
         for condition, degrade in CONDITIONS.items():
-            scores: dict[str, list[float]] = {s: [] for s in SET_NAMES}
+            scores: dict[str, list[float]] = {s: [] for s in set_names}
             for name, image, mask in photos:
-                scores[name].append(metrics.iou(predict(degrade(image)), mask))
-            means = (np.mean(scores[s]) if scores[s] else float("nan") for s in SET_NAMES)
-            print(f"{condition:<10} {str(path)[-40:]:<40} " + " ".join(f"{m:>12.4f}" for m in means), flush=True)
+                scores[name].append(photo_score(name, predict(degrade(image)), mask))
+            cells = (summarize(s, scores[s]) for s in set_names)
+            print(f"{condition:<10} {path[-40:]:<40} " + " ".join(f"{c:>16}" for c in cells), flush=True)
 
 
 if __name__ == "__main__":

@@ -132,3 +132,21 @@ def test_pets_recipe_is_what_made_it(offline_model: infer.Model) -> None:
     made_by = STAGE_PRESETS[last]["model"]
     assert (cfg.arch, cfg.input_size, cfg.name) == (made_by["arch"], made_by["input_size"], made_by["name"])
     assert "pets" in RECIPE_BLENDS
+
+
+@pytest.mark.realdata
+def test_pets_are_found(offline_model: infer.Model, shared_data: Path) -> None:
+    """The subject score passes the pet photos (the threshold was chosen so 98 % of validation pet photos pass:
+    all of a handful must); a file with a presence output carries a threshold chosen on validation."""
+    pets = []
+    for folder in ("feral-cats", "oxford-pets"):
+        _, val = data.split_samples(data.discover(shared_data / folder), val_fraction=0.15, seed=0)
+        pets += _spread_nonempty(val, PER_SET)
+    if (shared_data / "oxford-breeds").is_dir():
+        unseen = [s for s in data.discover(shared_data / "oxford-breeds") if s.dataset.endswith(data.UNSEEN_SUFFIX)]
+        pets += _spread_nonempty(unseen, PER_SET)
+    threshold = offline_model.presence_threshold
+    missed = [name for name, image, _ in pets if offline_model.predict_scored(image)[1] < threshold]
+    assert not missed, f"pet photos whose subject score is under {threshold:.3f}: {missed}"
+    if offline_model.has_presence:
+        assert 0.0 < threshold < 1.0 and threshold != 0.5, "the presence threshold was not chosen on validation"

@@ -159,3 +159,72 @@ def test_several_sets_in_one_run(tmp_path: Path) -> None:
     make_paired_set(tmp_path / "pairs", n=3)
     samples = discover_all([tmp_path / "seedset", tmp_path / "pairs"])
     assert [(s.dataset, s.kind) for s in samples] == [("seedset", "seed")] * 2 + [("pairs", "paired")] * 3
+
+
+def _make_scenes_set(root: Path, names: dict[str, list[tuple[str, str]]], h: int = 30, w: int = 40) -> None:
+    """Scenes layout: ``images/<id>.jpg``, ``masks/<class><nn>_<id>.png`` (one object each; a box per object,
+    placed by its index) and ``objects.tsv``."""
+    lines = ["image\tmask\tclass"]
+    for i, (name, objects) in enumerate(names.items()):
+        save_picture(root / "images" / f"{name}.jpg", np.full((h, w, 3), 5 * i % 250, np.uint8))
+        for k, (mask_name, cls) in enumerate(objects):
+            mask = np.zeros((h, w), np.uint8)
+            mask[2 + 8 * k:8 + 8 * k, 5:15] = 255
+            save_picture(root / "masks" / f"{mask_name}.png", mask)
+            lines.append(f"{name}\t{mask_name}\t{cls}")
+    (root / "objects.tsv").write_text("\n".join(lines) + "\n")
+
+
+def test_scenes_layout_pet_free_photos_are_background_and_labelled_pets_train(tmp_path: Path) -> None:
+    from colorsplash.evaluation.datasets import is_pet_free
+
+    root = tmp_path / "scenes"
+    photos = {f"{i:03d}": [(f"person0{i}_{i:03d}", "person")] for i in range(40)}
+    photos["900"] = [("laptop01_900", "laptop"), ("cat02_900", "cat")]
+    _make_scenes_set(root, photos)
+    samples = discover(root)
+    assert detect_layout(root) == "scenes" and len(samples) == 41
+    pets = [s for s in samples if not is_pet_free(s)]
+    assert [(s.name, s.dataset, s.split) for s in pets] == [("900", "scenes-pets", "train")]
+    free = [s for s in samples if is_pet_free(s)]
+    assert {s.dataset for s in free} == {"scenes"}
+    val = [s for s in free if s.split == "val"]
+    assert 4 <= len(val) <= 18 and all(s.split in ("train", "val") for s in free)  # 25 %, seeded
+    assert [s.name for s in val] == [s.name for s in discover(root) if s.split == "val"]  # the same every time
+    _, mask = load_pair(free[0])
+    assert mask.shape == (30, 40) and not mask.any()  # the person is background, like everything else
+    _, mask = load_pair(pets[0])
+    assert (mask[2:8, 5:15] == 0).all()  # the laptop: background
+    assert (mask[10:16, 5:15] == 1).all()  # the cat
+    assert (mask[20:, :] == IGNORE).all() and (mask[:, 20:] == IGNORE).all()  # the rest: maybe an unlabelled pet
+
+
+def test_scenes_photos_listed_in_excluded_tsv_are_dropped(tmp_path: Path) -> None:
+    from colorsplash.evaluation.datasets import excluded_names
+
+    listed = excluded_names()["coco-scenes"]
+    assert len(listed) >= 10  # the audit of coco-scenes found a pet in these pet-free photos
+    dropped = sorted(listed)[0]
+    root = tmp_path / "coco-scenes"
+    _make_scenes_set(root, {dropped: [("person00_x", "person")], "000000000001": [("tie00_y", "tie")]})
+    assert [s.name for s in discover(root)] == ["000000000001"]
+    other = tmp_path / "other-scenes"  # the list names photos of coco-scenes only
+    _make_scenes_set(other, {dropped: [("person00_x", "person")]})
+    assert [s.name for s in discover(other)] == [dropped]
+
+
+def test_held_out_breeds_are_validation_only_under_their_own_set_name(tmp_path: Path) -> None:
+    from colorsplash.evaluation.datasets import HELD_OUT_BREEDS, breed
+
+    assert breed("Russian_Blue_12") == "Russian_Blue" and breed("japanese_chin_3") == "japanese_chin"
+    cats = {"Birman", "Russian_Blue", "Siamese", "Ragdoll", "British_Shorthair", "Maine_Coon"}
+    assert len(HELD_OUT_BREEDS) >= 4 and HELD_OUT_BREEDS & cats and HELD_OUT_BREEDS - cats  # cats and dogs
+    root = tmp_path / "breeds"
+    make_oxford_set(root, ["Birman_1", "Birman_2", "Siamese_1", "yorkshire_terrier_7", "samoyed_1"])
+    by_name = {s.name: s for s in discover(root)}
+    for name in ("Birman_1", "Birman_2", "yorkshire_terrier_7"):
+        assert (by_name[name].dataset, by_name[name].split) == ("breeds-unseen", "val")
+    for name in ("Siamese_1", "samoyed_1"):
+        assert (by_name[name].dataset, by_name[name].split) == ("breeds", None)
+    train, val = split_samples(list(by_name.values()), val_fraction=0.0, seed=0)
+    assert {s.name for s in val} == {"Birman_1", "Birman_2", "yorkshire_terrier_7"}

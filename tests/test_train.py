@@ -321,3 +321,45 @@ def test_warns_when_most_masks_are_empty(tmp_path: Path, caplog: pytest.LogCaptu
     assert "training masks are empty" in caplog.text and "0/255" in caplog.text
     summary = json.loads((run / "config.json").read_text())["data"]
     assert summary["empty_train_masks"] >= summary["train_images"] - 1 >= 4
+
+
+@pytest.mark.slow
+def test_pets_and_pet_free_scenes_train_a_presence_head_with_copy_paste(cats: Path, tmp_path: Path) -> None:
+    """Pet photos plus a scenes set: pets are pasted onto the pet-free photos (shown in overview.png), the
+    presence head trains with the masks, and the export carries the score as a second output."""
+    import dataclasses
+
+    import numpy as np
+    from helpers.layouts import save_picture
+
+    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.onnx_model import load_model
+    from colorsplash.training.config import AugmentConfig, TrainConfig
+    from colorsplash.training.export import export_onnx
+    from colorsplash.training.trainer import Trainer
+
+    scenes = tmp_path / "scenes"
+    lines = ["image\tmask\tclass"]
+    for i in range(6):
+        save_picture(scenes / "images" / f"s{i}.jpg", np.full((40, 52, 3), 30 * i, np.uint8))
+        person = np.zeros((40, 52), np.uint8)
+        person[5:35, 10 + i:20 + i] = 255
+        save_picture(scenes / "masks" / f"person00_s{i}.png", person)
+        lines.append(f"s{i}\tperson00_s{i}\tperson")
+    (scenes / "objects.tsv").write_text("\n".join(lines) + "\n")
+    mcfg = ModelConfig(arch="unet-lite0", input_size=64, presence_head=True)
+    tcfg = TrainConfig(data=(str(cats), str(scenes)), out_dir=str(tmp_path / "run"), epochs=1, batch_size=4,
+                       max_steps=2, val_fraction=0.25, bf16=False, augment=AugmentConfig(copy_paste=1.0))
+    trainer = Trainer(mcfg, tcfg, show_progress=False)
+    train = trainer.data.train
+    assert train.paster is not None and len(train.paster.things) >= 1
+    pasted = train.raw(sorted(train.paster.things)[0])[1]
+    assert (pasted == 1).any()  # a pet on a pet-free photo
+    trainer.fit()
+    assert (tmp_path / "run" / "overview.png").is_file()
+    best = tmp_path / "run" / "best.pt"
+    out = tmp_path / "m.onnx"
+    export_onnx(best, out)
+    model = load_model(out)
+    assert model.has_presence and 0.0 <= model.predict_scored(np.zeros((30, 30, 3), np.uint8))[1] <= 1.0
+    assert dataclasses.asdict(trainer.cfg.augment)["copy_paste"] == 1.0

@@ -6,6 +6,7 @@ Python API (see :mod:`colorsplash.runtime.api`)::
     model = colorsplash.load_model()                 # bundled model, or load_model("my.onnx")
     out = colorsplash.splash("cat.jpg", model)       # RGB uint8 HxWx3 at full resolution
     alpha = colorsplash.predict_alpha("cat.jpg", model)   # float32 HxW in [0, 1]
+    colorsplash.subject_score("room.jpg", model).found     # False: no pet in the photo
     fine = colorsplash.matte(rgb, alpha)             # the edge stage alone: a true matte from a rough guide
 
 ``help(colorsplash.splash)`` lists the keyword options (``effect="blur:8"``, ``keep="largest"``, ...);
@@ -20,8 +21,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["NoSubjectError", "OptionError", "SplashOptions", "__version__", "load_model", "matte", "predict_alpha",
-           "splash"]
+__all__ = ["NoSubjectError", "OptionError", "SplashOptions", "Subject", "__version__", "load_model", "matte",
+           "predict_alpha", "splash", "subject_score"]
 _API_NAMES = tuple(name for name in __all__ if name != "__version__")
 
 if TYPE_CHECKING:
@@ -29,10 +30,12 @@ if TYPE_CHECKING:
         NoSubjectError,
         OptionError,
         SplashOptions,
+        Subject,
         load_model,
         matte,
         predict_alpha,
         splash,
+        subject_score,
     )
 
 

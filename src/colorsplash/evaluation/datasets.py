@@ -7,17 +7,29 @@ Layouts (detected per folder):
 2. ``paired``: ``DIR/images/`` + ``DIR/masks/`` matched by file stem; optional ``DIR/splits.tsv``
    (``<stem>\\t<train|valid|val|test>``). Mask values > 127 are subject.
 3. ``oxford``: ``DIR/images/`` + ``DIR/trimaps/`` (1 pet, 2 background, 3 border = ignored), optional
-   official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``).
+   official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``). Photos of the breeds in
+   :data:`HELD_OUT_BREEDS` (breed = name without its ``_<number>``) are validation-only and reported as the set
+   ``<set>-unseen``: "breeds never trained on".
+4. ``scenes``: ``DIR/images/`` + ``DIR/masks/`` + ``DIR/objects.tsv`` (``image, mask, class``; one object per mask,
+   COCO style): photos where no pet is labelled are **pet-free** (every pixel background); photos with a labelled
+   ``cat``/``dog`` are ``<set>-pets`` (pet masks subject, other labelled objects background, the rest not scored,
+   since COCO labels one object and more pets may be there) and always train. A seeded
+   :data:`SCENES_VAL_FRACTION` of the pet-free photos is the set's own validation split.
+
+The photos listed in the package's ``excluded.tsv`` (``set, name, reason``: e.g. pet-free photos that show an
+unlabelled pet, found by an audit) are dropped by :func:`discover`.
 
 Masks are returned as uint8 ``HxW`` with 0 = background, 1 = subject, :data:`IGNORE` = not scored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +39,15 @@ from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.runtime.photo_io import ImageReadError, is_image_name, read_grey, read_rgb
 
 log = logging.getLogger(__name__)
+
+# Whole breeds of oxford-breeds never trained on (2 cats, 4 dogs; small, large, long- and short-haired), so that
+# their validation figure means "breeds the model has never seen".
+HELD_OUT_BREEDS: frozenset[str] = frozenset({"Birman", "Russian_Blue", "basset_hound", "japanese_chin",
+                                             "leonberger", "yorkshire_terrier"})
+PET_CLASSES: frozenset[str] = frozenset({"cat", "dog"})
+SCENES_VAL_FRACTION = 0.25  # of the pet-free photos of a scenes set, fixed seed 0 (not the run's seed)
+SCENES_SPLIT_SEED = 0
+UNSEEN_SUFFIX, PETS_SUFFIX = "-unseen", "-pets"
 
 
 class DataError(ValueError):
@@ -39,9 +60,11 @@ class Sample:
 
     image: Path
     mask: Path
-    kind: str  # "seed", "paired" or "oxford"
+    kind: str  # "seed", "paired", "oxford" or "scene"
     dataset: str
     split: str | None = None
+    # scenes only: every labelled object of the photo as (mask file, class); ``mask`` is the first of them
+    objects: tuple[tuple[Path, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -93,9 +116,12 @@ def _pair(root: Path, img_dir: str, mask_dir: str, kind: str, prefix: str = "",
 
 
 def detect_layout(root: Path) -> str:
-    """Name the layout of ``root``: ``seed``, ``paired`` or ``oxford``; raise :class:`DataError` if none."""
+    """Name the layout of ``root``: ``seed``, ``paired``, ``oxford`` or ``scenes``; raise :class:`DataError`
+    if none."""
     if (root / "input").is_dir() and (root / "mask").is_dir():
         return "seed"
+    if (root / "images").is_dir() and (root / "masks").is_dir() and (root / "objects.tsv").is_file():
+        return "scenes"
     if (root / "images").is_dir() and (root / "trimaps").is_dir():
         return "oxford"
     if (root / "images").is_dir() and (root / "masks").is_dir():
@@ -129,11 +155,81 @@ def discover(root: str | Path, skip_bad: bool = False) -> list[Sample]:
         listed = _oxford_splits(root)
         if listed:
             samples = [Sample(s.image, s.mask, s.kind, s.dataset, listed.get(s.name, "train")) for s in samples]
+        samples = _hold_out_breeds(samples)
+    elif layout == "scenes":
+        samples = _scenes(root)
     else:
         samples = _pair(root, "images", "masks", "paired", skip_bad=skip_bad)
     if not samples:
         raise DataError(f"{root}: the {layout} layout was found but it holds no image/mask pairs")
+    return drop_excluded(samples)
+
+
+def breed(name: str) -> str:
+    """Oxford-IIIT breed of a photo name: ``Russian_Blue_12`` -> ``Russian_Blue``."""
+    head, _, tail = name.rpartition("_")
+    return head if head and tail.isdigit() else name
+
+
+def _hold_out_breeds(samples: list[Sample]) -> list[Sample]:
+    return [dataclasses.replace(s, dataset=s.dataset + UNSEEN_SUFFIX, split="val")
+            if breed(s.name) in HELD_OUT_BREEDS else s for s in samples]
+
+
+def _scenes(root: Path) -> list[Sample]:
+    """Scenes layout (see the module docstring): one sample per photo listed in ``objects.tsv``."""
+    objects: dict[str, list[tuple[Path, str]]] = {}
+    for line in (root / "objects.tsv").read_text().splitlines()[1:]:
+        parts = line.split("\t")
+        if len(parts) < 3 or not parts[0]:
+            continue
+        mask = root / "masks" / f"{parts[1]}.png"
+        objects.setdefault(parts[0], []).append((mask, parts[2].strip()))
+    images = _by_stem(root / "images")
+    samples = []
+    for name in sorted(objects):
+        if name not in images:
+            raise DataError(f"{root / 'objects.tsv'}: lists {name} but {root / 'images'} has no such photo")
+        objs = tuple(objects[name])
+        if any(cls in PET_CLASSES for _, cls in objs):
+            samples.append(Sample(images[name], objs[0][0], "scene", root.name + PETS_SUFFIX, "train", objs))
+            continue
+        sample = Sample(images[name], objs[0][0], "scene", root.name, None, objs)
+        split = "val" if _in_val(sample, SCENES_VAL_FRACTION, SCENES_SPLIT_SEED) else "train"
+        samples.append(dataclasses.replace(sample, split=split))
     return samples
+
+
+def is_pet_free(sample: Sample) -> bool:
+    """A scenes photo with no labelled pet: all of it is background."""
+    return sample.kind == "scene" and not any(cls in PET_CLASSES for _, cls in sample.objects)
+
+
+def excluded_names() -> dict[str, set[str]]:
+    """``{set: {photo names}}`` from the package's ``excluded.tsv`` (audited photos not to use)."""
+    text = (resources.files("colorsplash.evaluation") / "excluded.tsv").read_text()
+    out: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[0] and not line.startswith("#") and parts[0] != "set":
+            out.setdefault(parts[0], set()).add(parts[1])
+    return out
+
+
+def drop_excluded(samples: list[Sample]) -> list[Sample]:
+    """``samples`` without the photos listed in ``excluded.tsv`` for their set (base name, before any suffix)."""
+    excluded = excluded_names()
+    kept = [s for s in samples if s.name not in excluded.get(_base_set(s.dataset), set())]
+    if len(kept) < len(samples):
+        log.info("dropped %d audited photo(s) listed in excluded.tsv", len(samples) - len(kept))
+    return kept
+
+
+def _base_set(dataset: str) -> str:
+    for suffix in (UNSEEN_SUFFIX, PETS_SUFFIX):
+        if dataset.endswith(suffix):
+            return dataset[: -len(suffix)]
+    return dataset
 
 
 def discover_all(roots: Iterable[str | Path], skip_bad: bool = False) -> list[Sample]:
@@ -190,10 +286,35 @@ def iter_pairs(samples: Sequence[Sample], skip_bad: bool = False, desc: str = "l
         log.warning("skipped %d bad pair(s) (--skip-bad):\n  %s", len(bad), "\n  ".join(bad))
 
 
+def scene_masks(sample: Sample, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A scenes photo's labelled objects as two bool ``HxW`` masks: pets (cat/dog) and everything else."""
+    pets, things = np.zeros(shape, bool), np.zeros(shape, bool)
+    for path, cls in sample.objects:
+        raw = read_grey(path)
+        if raw.shape != shape:
+            raise DataError(f"{path}: mask is {raw.shape[1]}x{raw.shape[0]} but its photo {sample.image} is "
+                            f"{shape[1]}x{shape[0]}; masks must have their photo's size (or pass --skip-bad)")
+        (pets if cls in PET_CLASSES else things)[raw >= 128] = True
+    return pets, things
+
+
+def _scene_label(sample: Sample, shape: tuple[int, int]) -> np.ndarray:
+    """Pet-free: all background. With a labelled pet: pets 1, other labelled objects 0, the rest IGNORE."""
+    if is_pet_free(sample):
+        return np.zeros(shape, np.uint8)
+    pets, things = scene_masks(sample, shape)
+    out = np.full(shape, IGNORE, np.uint8)
+    out[things] = 0
+    out[pets] = 1
+    return out
+
+
 def load_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
     """Read one pair: RGB uint8 ``HxWx3`` image and decoded mask ``HxW`` of the same size."""
     try:
         image = read_rgb(sample.image)
+        if sample.kind == "scene":
+            return image, _scene_label(sample, image.shape[:2])
         mask = decode_mask(read_grey(sample.mask), sample.kind)
     except ImageReadError as err:
         raise DataError(f"{err}; fix or remove the file, or pass --skip-bad") from err

@@ -66,12 +66,17 @@ class AlphaResult:
     Attributes:
         alpha: float32 ``HxW`` in [0, 1], 1 = colour kept (already inverted when ``options.invert``).
         max_probability: the model's highest subject probability anywhere in the photo.
-        empty: no pixel reached the cut-off (``options.threshold`` or 0.5): no subject found.
+        empty: no subject found: the subject score is under the model's threshold (see
+            :class:`~colorsplash.runtime.onnx_model.Model`), or no pixel reached the cut-off
+            (``options.threshold`` or 0.5).
+        score: the photo's subject score in [0, 1] ("is there a subject?"; for models without a presence
+            output, ``max_probability``).
     """
 
     alpha: np.ndarray
     max_probability: float
     empty: bool
+    score: float = 0.0
 
 
 def luma(image: np.ndarray) -> np.ndarray:
@@ -220,6 +225,7 @@ class AlphaPlan:
         a, b: float32 working-size coefficients of ``alpha = a * luma + b`` when refining (``a`` scaled for the
             uint8 luma); without refinement ``a`` is ``None`` and ``b`` the upsampled probability.
         keep: uint8 0/1 working-size mask of the subjects to keep, ``None`` for all.
+        score: the photo's subject score in [0, 1] (see :attr:`AlphaResult.score`).
         matte, matte_guide: with ``edges="matte"``, the closed-form matte (float32) solved on the RGB copy
             ``matte_guide``; :func:`finish_alpha` brings it to full size guided by the photo's RGB.
     """
@@ -232,6 +238,7 @@ class AlphaPlan:
     keep: np.ndarray | None = None
     matte: np.ndarray | None = None
     matte_guide: np.ndarray | None = None
+    score: float = 0.0
 
     @property
     def guide_is_rgb(self) -> bool:
@@ -240,7 +247,8 @@ class AlphaPlan:
 
 
 def plan_alpha(full_hw: tuple[int, int], prob_lowres: np.ndarray, small: np.ndarray,
-               options: SplashOptions | None = None, settings: RefineSettings | None = None) -> AlphaPlan:
+               options: SplashOptions | None = None, settings: RefineSettings | None = None,
+               presence: tuple[float, float] | None = None) -> AlphaPlan:
     """Everything of :func:`compute_alpha` that needs only the working copy ``small`` (RGB uint8, the photo
     reduced to ``work_size``) and the model's probability: the subject test, the edge refinement's coefficients
     and the subject selection.
@@ -251,8 +259,9 @@ def plan_alpha(full_hw: tuple[int, int], prob_lowres: np.ndarray, small: np.ndar
     options, settings = options or SplashOptions(), settings or RefineSettings()
     cutoff = 0.5 if options.threshold is None else options.threshold
     max_p = float(prob_lowres.max()) if prob_lowres.size else 0.0
-    if max_p < cutoff:
-        return AlphaPlan(full_hw, max_p, True)
+    score, score_threshold = presence if presence is not None else (max_p, cutoff)
+    if max_p < cutoff or score < score_threshold:
+        return AlphaPlan(full_hw, max_p, True, score=score)
     hs, ws = small.shape[:2]
     p_small = cv2.resize(prob_lowres.astype(np.float32), (ws, hs), interpolation=cv2.INTER_LINEAR)
     scale = max(hs, ws) / max(prob_lowres.shape)  # working pixels per model pixel
@@ -261,7 +270,7 @@ def plan_alpha(full_hw: tuple[int, int], prob_lowres: np.ndarray, small: np.ndar
     if options.refine and options.edges == "matte":
         q_small, tiny, alpha_tiny = _matte_small(small, p_small, max(prob_lowres.shape), settings.matte)
         keep = _select_subjects(q_small, cutoff, options, full_hw, r)
-        return AlphaPlan(full_hw, max_p, False, None, q_small, keep, alpha_tiny, tiny)
+        return AlphaPlan(full_hw, max_p, False, None, q_small, keep, alpha_tiny, tiny, score)
     if options.refine:
         target = _colour_target(small, p_small, max(prob_lowres.shape), settings)
         g_small = luma(small).astype(np.float32) * np.float32(1 / 255)
@@ -274,7 +283,7 @@ def plan_alpha(full_hw: tuple[int, int], prob_lowres: np.ndarray, small: np.ndar
     else:
         q_small = b = p_small
     keep = _select_subjects(q_small, cutoff, options, full_hw, r)
-    return AlphaPlan(full_hw, max_p, False, a, b, keep)
+    return AlphaPlan(full_hw, max_p, False, a, b, keep, score=score)
 
 
 def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptions | None = None) -> AlphaResult:
@@ -284,7 +293,7 @@ def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptio
     options = options or SplashOptions()
     h, w = plan.full_hw
     if plan.empty:
-        return AlphaResult(np.zeros((h, w), np.float32), plan.max_probability, True)
+        return AlphaResult(np.zeros((h, w), np.float32), plan.max_probability, True, plan.score)
     assert plan.b is not None
     small_hw = plan.b.shape[:2]
     if plan.matte is not None:
@@ -306,11 +315,12 @@ def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptio
     alpha = smooth(alpha, options.feather)
     if options.invert:
         alpha = 1.0 - alpha
-    return AlphaResult(alpha, plan.max_probability, False)
+    return AlphaResult(alpha, plan.max_probability, False, plan.score)
 
 
 def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOptions | None = None,
-                  settings: RefineSettings | None = None, small: np.ndarray | None = None) -> AlphaResult:
+                  settings: RefineSettings | None = None, small: np.ndarray | None = None,
+                  presence: tuple[float, float] | None = None) -> AlphaResult:
     """Full-resolution alpha from a photo and the model's probability (:func:`plan_alpha` then
     :func:`finish_alpha`).
 
@@ -320,6 +330,8 @@ def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOpt
         options: threshold, hard, feather, keep, point, invert, refine, on_empty (others are ignored).
         settings: refinement tuning.
         small: ``downscale(image, settings.work_side)`` when the caller already has it.
+        presence: ``(subject score, threshold)`` from a model with a presence output; ``None``: the highest
+            probability is the score and the cut-off its threshold.
 
     Raises:
         ValueError: ``options.point`` lies outside the photo.
@@ -328,7 +340,8 @@ def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOpt
     cutoff = 0.5 if options.threshold is None else options.threshold
     if prob_lowres.size and float(prob_lowres.max()) >= cutoff and small is None:
         small = downscale(image, settings.work_side)
-    plan = plan_alpha(image.shape[:2], prob_lowres, image if small is None else small, options, settings)
+    plan = plan_alpha(image.shape[:2], prob_lowres, image if small is None else small, options, settings,
+                      presence)
     return finish_alpha(plan, photo_guide(image, plan), options)
 
 
@@ -372,7 +385,24 @@ def model_alpha(model: Model, image: np.ndarray, options: SplashOptions | None =
     settings = settings or RefineSettings()
     small = downscale(image, settings.work_side)
     # The model input is resized from the working copy: one full-resolution pass fewer, same area average.
-    return compute_alpha(image, model.predict_lowres(small), options, settings, small)
+    prob, presence = model_presence(model, small)
+    return compute_alpha(image, prob, options, settings, small, presence)
+
+
+def model_presence(model: Model, small: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """One model run on the working copy ``small`` (RGB uint8): the probability (float32 ``SxS``) and
+    ``(subject score, the model's threshold)`` for :func:`plan_alpha` (one-output files: the highest
+    probability is the score; see :func:`presence_of` for a probability changed afterwards)."""
+    prob, score = model.predict_scored(small)
+    return prob, (score, model.presence_threshold)
+
+
+def presence_of(model: Model, prob: np.ndarray, presence: tuple[float, float]) -> tuple[float, float]:
+    """``presence`` for a probability map that was changed after the model run (video's temporal smoothing):
+    a one-output file's score is recomputed as the highest probability of ``prob``."""
+    if model.has_presence:
+        return presence
+    return (float(prob.max()) if prob.size else 0.0, model.presence_threshold)
 
 
 def apply_on_empty(result: AlphaResult, on_empty: str, name: str) -> str | None:
@@ -386,7 +416,8 @@ def apply_on_empty(result: AlphaResult, on_empty: str, name: str) -> str | None:
     """
     if not result.empty:
         return None
-    text = f"no subject found in {name} (max probability {result.max_probability:.2f})"
+    text = (f"no subject found in {name} (max probability {result.max_probability:.2f}, "
+            f"subject score {result.score:.2f})")
     if on_empty == "skip":
         raise NoSubjectError(f"{text}; skipped")
     if on_empty == "copy":

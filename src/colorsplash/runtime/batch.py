@@ -38,6 +38,7 @@ from colorsplash.runtime.alpha import (
     apply_on_empty,
     downscale,
     finish_alpha,
+    model_presence,
     plan_alpha,
 )
 from colorsplash.runtime.effects import composite
@@ -189,7 +190,7 @@ class PhotoJob:
         """The model's probability for the working copy (the stage that runs on one thread)."""
         with self._released_on_error(loaded):
             assert loaded.small is not None
-            loaded.prob = self.model.predict_lowres(loaded.small)
+            loaded.prob, loaded.presence = model_presence(self.model, loaded.small)
         return loaded
 
     def finish(self, loaded: Loaded) -> Outcome:
@@ -197,7 +198,8 @@ class PhotoJob:
         try:
             assert loaded.photo is not None and loaded.small is not None and loaded.prob is not None
             rgb = loaded.photo.rgb
-            plan = plan_alpha(rgb.shape[:2], loaded.prob, loaded.small, self.options, self.settings)
+            plan = plan_alpha(rgb.shape[:2], loaded.prob, loaded.small, self.options, self.settings,
+                              loaded.presence)
             return self._write(loaded.task, Planned(loaded.photo, plan))
         finally:
             self._release(loaded)
@@ -269,6 +271,7 @@ class Loaded:
     photo: Photo | None = None
     small: np.ndarray | None = None
     prob: np.ndarray | None = None
+    presence: tuple[float, float] | None = None
 
 
 def _write_stdout(data: bytes, fmt: str, shape: tuple[int, ...]) -> None:

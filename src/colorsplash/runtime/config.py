@@ -59,6 +59,10 @@ class ModelConfig:
         precision: how an exported ONNX file stores its numbers: ``float32``, ``float16-weights`` (weights in
             half precision, float32 arithmetic) or ``int8`` (static post-training quantisation); checkpoints
             are always ``float32``.
+        presence_head: ``unet-lite*`` only: the network also answers "is there a subject in this photo?" with one
+            logit per photo from its deepest encoder features (ONNX output ``presence``, ``N x 1``).
+        presence_threshold: a photo holds a subject when its subject score (``sigmoid`` of the presence logit;
+            without a head, the highest pixel probability) is at least this; chosen on validation photos.
     """
 
     arch: str = flag("unet-lite0", "network: the seed's plain U-Net or a U-Net on an EfficientNet-Lite encoder",
@@ -75,6 +79,8 @@ class ModelConfig:
     subject: str = "subject"
     training: dict[str, Any] = field(default_factory=dict)
     precision: str = "float32"
+    presence_head: bool = False
+    presence_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -85,6 +91,10 @@ class ModelConfig:
             raise ValueError(f"upsample must be 'transpose' or 'bilinear', got {self.upsample!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.presence_head and self.arch == "unet":
+            raise ValueError("presence_head needs a unet-lite* arch (it reads the EfficientNet encoder's features)")
+        if not 0.0 <= self.presence_threshold <= 1.0:
+            raise ValueError(f"presence_threshold must be in [0, 1], got {self.presence_threshold}")
         if self.arch == "unet" and self.depth > 5:
             raise ValueError(f"unet depth must be at most 5 (input_size/32 divisibility), got {self.depth}")
 

@@ -50,11 +50,23 @@ def default_model_path() -> Path:
     return Path(env) if env else bundled_model_path()
 
 
+PRESENCE_OUTPUT = "presence"
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-x))).astype(np.float32)
+
+
 @dataclass
 class Model:
     """A loaded ONNX model and its config.
 
-    ``predict_logits`` is thread-safe (ONNX Runtime sessions allow concurrent ``run`` calls).
+    Prediction is thread-safe (ONNX Runtime sessions allow concurrent ``run`` calls).
+
+    The *subject score* answers "is there a subject in this photo?" in [0, 1]: the ``sigmoid`` of the file's
+    second output ``presence`` (``N x 1``) when it has one, else (older one-output files) the highest pixel
+    probability. A photo holds a subject when its score is at least :attr:`presence_threshold` (and some pixel
+    reaches the splash's probability cut-off).
     """
 
     path: Path
@@ -62,15 +74,49 @@ class Model:
     session: object
     device: str = "cpu"  # where the session runs: ``cpu`` or ``cuda``
 
+    @property
+    def has_presence(self) -> bool:
+        """Whether the file has a photo-level ``presence`` output (else the score is the highest probability)."""
+        outputs = self.session.get_outputs()  # type: ignore[attr-defined]
+        return any(o.name == PRESENCE_OUTPUT for o in outputs)
+
+    @property
+    def presence_threshold(self) -> float:
+        """Subject score from which a photo counts as holding a subject: the model config's, chosen on
+        validation photos (files from before the score: 0.5, i.e. "some pixel reached probability 0.5")."""
+        return self.config.presence_threshold
+
     def predict_lowres(self, image: np.ndarray) -> np.ndarray:
         """RGB uint8 ``HxWx3`` -> subject probability float32 ``S x S`` in [0, 1] at the model's size."""
         return self.predict_lowres_batch([image])[0]
 
     def predict_lowres_batch(self, images: list[np.ndarray]) -> np.ndarray:
         """Several RGB uint8 images (any sizes) -> float32 ``N x S x S`` probabilities."""
+        return self.predict_scored_batch(images)[0]
+
+    def predict_scored(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        """RGB uint8 ``HxWx3`` -> (probability float32 ``S x S`` in [0, 1], subject score in [0, 1]).
+
+        A one-output file's score is its highest probability, computed from :meth:`predict_lowres` (so a
+        stand-in for that method also stands in here)."""
+        if not self.has_presence:
+            prob = self.predict_lowres(image)
+            return prob, float(prob.max()) if prob.size else 0.0
+        probs, scores = self.predict_scored_batch([image])
+        return probs[0], float(scores[0])
+
+    def predict_scored_batch(self, images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Several RGB uint8 images -> (float32 ``N x S x S`` probabilities, float32 ``N`` subject scores)."""
         x = np.stack([preprocess(im, self.config) for im in images])
-        logits = self.session.run(None, {self.session.get_inputs()[0].name: x})[0]  # type: ignore[attr-defined]
-        return (1.0 / (1.0 + np.exp(-logits[:, 0]))).astype(np.float32)
+        session = self.session
+        outputs = session.run(None, {session.get_inputs()[0].name: x})  # type: ignore[attr-defined]
+        probs = _sigmoid(outputs[0][:, 0])
+        names = [o.name for o in session.get_outputs()]  # type: ignore[attr-defined]
+        if PRESENCE_OUTPUT in names:
+            scores = _sigmoid(outputs[names.index(PRESENCE_OUTPUT)].reshape(len(images), -1)[:, 0])
+        else:
+            scores = probs.reshape(len(images), -1).max(axis=1)
+        return probs, scores.astype(np.float32)
 
     def predict_probability(self, image: np.ndarray) -> np.ndarray:
         """RGB uint8 ``HxWx3`` -> float32 ``HxW`` probability in [0, 1], bilinearly upsampled to the image size

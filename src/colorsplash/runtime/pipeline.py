@@ -29,7 +29,15 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from colorsplash.runtime.alpha import AlphaPlan, RefineSettings, downscale, photo_guide, plan_alpha, work_size
+from colorsplash.runtime.alpha import (
+    AlphaPlan,
+    RefineSettings,
+    downscale,
+    model_presence,
+    photo_guide,
+    plan_alpha,
+    work_size,
+)
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, decode_image_bytes
@@ -109,14 +117,16 @@ def decode_and_plan(data: bytes, name: str, model: Model, options: SplashOptions
             small = reduced_jpeg(data, work_size(hw[0], hw[1], settings.work_side))
             plan = None
             if small is not None:
-                plan = plan_alpha(hw, model.predict_lowres(small), small, options, settings)
+                prob, presence = model_presence(model, small)
+                plan = plan_alpha(hw, prob, small, options, settings, presence)
             photo = full.result()
         if plan is not None and photo.rgb.shape[:2] == hw:
             return Planned(photo, plan)
     else:
         photo = decode_image_bytes(data, max_pixels, name)
     small = downscale(photo.rgb, settings.work_side)
-    return Planned(photo, plan_alpha(photo.rgb.shape[:2], model.predict_lowres(small), small, options, settings))
+    prob, presence = model_presence(model, small)
+    return Planned(photo, plan_alpha(photo.rgb.shape[:2], prob, small, options, settings, presence))
 
 
 def fusable(plan: AlphaPlan, options: SplashOptions, rgb: np.ndarray) -> bool:

@@ -28,7 +28,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from colorsplash.runtime.alpha import RefineSettings, apply_on_empty, compute_alpha, downscale
+from colorsplash.runtime.alpha import (
+    RefineSettings,
+    apply_on_empty,
+    compute_alpha,
+    downscale,
+    model_presence,
+    presence_of,
+)
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
@@ -105,8 +112,10 @@ class FrameSplasher:
         """The frame's final alpha: float32 ``HxW`` in [0, 1], 1 = keep colour (``on_empty`` applied)."""
         small = downscale(frame, self.settings.work_side)
         # Model input is resized from the working copy, exactly as alpha.model_alpha does for photos.
-        prob = self.smoother.update(small, self.model.predict_lowres(small))
-        result = compute_alpha(frame, prob, self.options, self.settings, small)
+        low, presence = model_presence(self.model, small)
+        prob = self.smoother.update(small, low)
+        presence = presence_of(self.model, prob, presence)  # a max-probability score follows the smoothing
+        result = compute_alpha(frame, prob, self.options, self.settings, small, presence)
         apply_on_empty(result, self.options.on_empty, "a frame")  # "skip" is refused for video up front
         return result.alpha
 

@@ -168,8 +168,8 @@ def subject_alpha(model: Model, photo: Photo, options: SplashOptions) -> tuple[n
     """
     result = model_alpha(model, photo.rgb, options, RefineSettings())
     apply_on_empty(result, options.on_empty, photo.name)
-    # The model's presence score when it has one (newer models), else its highest pixel probability.
-    score = float(getattr(result, "score", result.max_probability))
+    score = result.score  # the model's presence score (older one-output models: its highest probability)
+
     return result.alpha, not result.empty, score
 
 

@@ -41,6 +41,14 @@ class AugmentConfig:
     jpeg: float = flag(0.0, "probability of JPEG re-compression (quality 40-95)", flags=("--aug-jpeg",), metavar="P")
     downscale: float = flag(0.0, "probability of a down-then-up resize to 40-90 %%", flags=("--aug-downscale",),
                             metavar="P")
+    copy_paste: float = flag(0.0, "chance that a draw of a pet-free photo (a scenes set) gets a training pet pasted "
+                             "in, beside or in front of its labelled people and things (0: off)",
+                             flags=("--aug-copy-paste",), metavar="P")
+    paste_area: tuple[float, float] = flag((0.1, 0.8), "size of a pasted pet's box as a share of the frame, drawn "
+                                           "log-uniformly in this range", flags=("--aug-paste-area",),
+                                           metavar=("MIN", "MAX"))
+    paste_occlude: float = flag(0.2, "chance that the scene's labelled objects are put back in front of a pasted pet",
+                                flags=("--aug-paste-occlude",), metavar="P")
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,8 @@ class TrainConfig:
                             choices=LR_SCHEDULES)
     swa_epochs: int = flag(0, "average the weights of the last N epochs (saved as swa.pt; best.pt if it "
                            "validates best)", metavar="N", parse=non_negative_int)
+    presence_weight: float = flag(0.5, "weight of the photo-level 'is there a pet?' BCE term (models with a presence "
+                                  "head only)", parse=non_negative_float)
 
     def __post_init__(self) -> None:
         if self.lr_schedule not in LR_SCHEDULES:
@@ -94,7 +104,7 @@ class TrainConfig:
         kwargs = known_fields(cls, data)
         if isinstance(kwargs.get("augment"), dict):
             aug = dict(kwargs["augment"])
-            for key in ("zoom", "brightness"):
+            for key in ("zoom", "brightness", "paste_area"):
                 if key in aug:
                     aug[key] = tuple(aug[key])
             kwargs["augment"] = AugmentConfig(**aug)

@@ -13,7 +13,9 @@ import torch
 
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.files import atomic_path
+from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
 from colorsplash.training.checkpoint import load_checkpoint
+from colorsplash.training.networks import WithPresence, has_presence
 from colorsplash.training.quantize import (
     CALIBRATION_PERCENTILE,
     DEFAULT_CALIBRATION_IMAGES,
@@ -28,10 +30,13 @@ ONNX_OUTPUT = "logits"
 
 def _export_graph(model: torch.nn.Module, size: int, path: str) -> None:
     dummy = torch.zeros(1, 3, size, size)
+    outputs = [ONNX_OUTPUT]
+    if has_presence(model):  # a second output, photo logits N x 1, in the same file
+        model, outputs = WithPresence(model).eval(), [ONNX_OUTPUT, PRESENCE_OUTPUT]
     # The legacy TorchScript exporter writes one file with weights inside; the dynamo exporter of this torch
     # version would put them in a side ``.onnx.data`` file.
-    torch.onnx.export(model, (dummy,), path, input_names=[ONNX_INPUT], output_names=[ONNX_OUTPUT],
-                      dynamic_axes={ONNX_INPUT: {0: "batch"}, ONNX_OUTPUT: {0: "batch"}},
+    torch.onnx.export(model, (dummy,), path, input_names=[ONNX_INPUT], output_names=outputs,
+                      dynamic_axes={name: {0: "batch"} for name in (ONNX_INPUT, *outputs)},
                       opset_version=17, dynamo=False)
 
 
@@ -104,7 +109,8 @@ def export_onnx(checkpoint: str | Path, output: str | Path, fp16: bool = False,
     """Write ``output`` (one ``.onnx`` file, no side data) from ``checkpoint``; returns the embedded config.
 
     The graph maps float32 ``N x 3 x S x S`` normalised RGB (input ``image``) to logits ``N x 1 x S x S``
-    (output ``logits``); the ``colorsplash_config`` metadata entry holds the :class:`ModelConfig` as JSON.
+    (output ``logits``) and, for networks with a presence head, photo logits ``N x 1`` (output ``presence``);
+    the ``colorsplash_config`` metadata entry holds the :class:`ModelConfig` as JSON.
     ``fp16`` stores weights in half precision (about half the size) but computes in float32.
     ``int8_data``: data folders whose *training* split calibrates a static int8 quantisation
     (``calibration_images`` photos, see :mod:`colorsplash.training.quantize`); input and output stay float32.

@@ -60,3 +60,27 @@ def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: f
     if lovasz_weight > 0:
         loss = loss + lovasz_weight * lovasz_hinge_loss(logits, target)
     return loss
+
+
+PRESENCE_MIN_SHARE = 0.002  # pet pixels (share of the frame) from which a training photo counts as "has a pet"
+
+
+def presence_targets(target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Photo labels from pixel targets ``N x 1 x H x W``: ``(has pet 0/1, weight)``, both float ``N``.
+
+    A photo with at least :data:`PRESENCE_MIN_SHARE` of its pixels pet is 1, one with no pet pixel 0; a photo in
+    between (a pet pushed almost out of the frame by augmentation) or with no scored pixel has weight 0.
+    """
+    flat = target.flatten(1)
+    pet = (flat == 1).float().mean(1)
+    scored = (flat != IGNORE).any(1)
+    has = (pet >= PRESENCE_MIN_SHARE).float()
+    weight = (((pet >= PRESENCE_MIN_SHARE) | (pet == 0)) & scored).float()
+    return has, weight
+
+
+def presence_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """BCE of photo logits ``N x 1`` against :func:`presence_targets` of the pixel targets."""
+    has, weight = presence_targets(target)
+    per = F.binary_cross_entropy_with_logits(logits.float().flatten(), has, reduction="none")
+    return (per * weight).sum() / weight.sum().clamp_min(1.0)

@@ -177,10 +177,29 @@ class _DecoderBlock(nn.Module):
         return self.conv(x)
 
 
-class LiteUNet(nn.Module):
-    """U-Net decoder (bilinear up, skip concat, 2x conv-BN-ReLU) on an EfficientNet-Lite encoder."""
+class PresenceHead(nn.Module):
+    """"Is there a subject?": one logit per photo from the encoder's deepest features ``N x C x s x s``.
 
-    def __init__(self, variant: str, decoder_channels: tuple[int, ...]) -> None:
+    A 1x1 conv (C -> 64) + ReLU, then global average and max pooling side by side (max: a small, distant pet
+    fills few cells) and a linear layer to ``N x 1``.
+    """
+
+    def __init__(self, channels: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.reduce = nn.Sequential(nn.Conv2d(channels, hidden, 1), nn.ReLU(inplace=True))
+        self.fc = nn.Linear(2 * hidden, 1)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        y = self.reduce(feats)
+        pooled = torch.cat([F.adaptive_avg_pool2d(y, 1), F.adaptive_max_pool2d(y, 1)], dim=1)
+        return self.fc(torch.flatten(pooled, 1))
+
+
+class LiteUNet(nn.Module):
+    """U-Net decoder (bilinear up, skip concat, 2x conv-BN-ReLU) on an EfficientNet-Lite encoder, optionally with
+    a :class:`PresenceHead` (``presence``)."""
+
+    def __init__(self, variant: str, decoder_channels: tuple[int, ...], presence_head: bool = False) -> None:
         super().__init__()
         if len(decoder_channels) != 5:
             raise ValueError(f"decoder_channels needs 5 widths (strides 16..1), got {decoder_channels}")
@@ -196,18 +215,50 @@ class LiteUNet(nn.Module):
             cin = cout
         self.decoder = nn.ModuleList(blocks)
         self.head = nn.Conv2d(cin, 1, 3, padding=1)
+        self.presence = PresenceHead(taps[4]) if presence_head else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, with_presence: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Pixel logits ``N x 1 x S x S``; with ``with_presence`` (needs the head) also photo logits ``N x 1``."""
         feats = self.encoder.features(x)
         y = feats[-1]
         skips: list[torch.Tensor | None] = [feats[3], feats[2], feats[1], feats[0], None]
         for block, skip in zip(self.decoder, skips, strict=True):
             y = block(y, skip)
-        return self.head(y)
+        if not with_presence:
+            return self.head(y)
+        if self.presence is None:
+            raise ValueError("this network has no presence head (ModelConfig.presence_head is False)")
+        return self.head(y), self.presence(feats[-1])
+
+
+def has_presence(model: nn.Module) -> bool:
+    """Whether the (unwrapped) network has a presence head."""
+    inner = getattr(model, "module", model)
+    return getattr(getattr(inner, "_orig_mod", inner), "presence", None) is not None
+
+
+def forward_train(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(pixel logits, presence logits or None)``; goes through ``model`` itself so DDP hooks run."""
+    if has_presence(model):
+        seg, presence = model(x, with_presence=True)
+        return seg, presence
+    return model(x), None
+
+
+class WithPresence(nn.Module):
+    """Export wrapper: ``forward(x) -> (pixel logits, presence logits)`` as two graph outputs."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        seg, presence = self.model(x, with_presence=True)
+        return seg, presence
 
 
 def build_model(config: ModelConfig) -> nn.Module:
     """Build an untrained network for ``config`` (encoder weights are loaded separately)."""
     if config.arch == "unet":
         return UNet(config.base_channels, config.depth, config.upsample)
-    return LiteUNet(config.arch.removeprefix("unet-"), tuple(config.decoder_channels))
+    return LiteUNet(config.arch.removeprefix("unet-"), tuple(config.decoder_channels), config.presence_head)

@@ -62,8 +62,11 @@ def _outlined(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] =
 
 
 def save_overview(dataset: Any, path: Path, count: int = 8) -> None:
-    """The seed's montage of one augmented batch: images | masks | subjects outlined."""
-    pairs = [dataset.raw(i) for i in range(min(count, len(dataset)))]
+    """The seed's montage of one augmented batch: images | masks | subjects outlined. With copy-paste on, half
+    are pet-free photos with a pasted pet (``dataset.overview_indices``)."""
+    indices = dataset.overview_indices(count) if hasattr(dataset, "overview_indices") else range(count)
+    pairs = [dataset.raw(i, force_paste=True) if getattr(dataset, "paster", None) is not None else dataset.raw(i)
+             for i in indices if i < len(dataset)]
     images = [p[0] for p in pairs]
     masks = [np.where(p[1] == IGNORE, 128, p[1] * 255).astype(np.uint8) for p in pairs]
     outlined = [_outlined(im, m) for im, (_, m) in zip(images, pairs, strict=True)]

@@ -48,13 +48,27 @@ def _pets_stages(encoder: str) -> dict[str, dict[str, Any]]:
 
 _PETS_LITE0, _PETS_LITE1 = _pets_stages("lite0"), _pets_stages("lite1")
 
+# Fine-tunes the bundled model (models/pets-lite1.pt, same arch and size) on pets *and* pet-free scenes: run it on
+# oxford-pets, oxford-breeds, feral-cats and coco-scenes. A new presence head ("is there a pet?") starts untrained;
+# pets are pasted onto half the draws of pet-free photos (copy-paste); the robust stage's augmentation.
+_PETS_SCENES = {
+    "pets-lite1-scenes": {
+        "model": {"arch": "unet-lite1", "name": "colorsplash-pets-lite1-scenes", "subject": "pet",
+                  "input_size": 384, "presence_head": True},
+        "train": {**_PETS_TRAIN, "epochs": 8, "lr": 3e-4, "patience": 8, "weight_decay": 1e-2,
+                  "init_from": "models/pets-lite1.pt", "presence_weight": 0.5,
+                  "augment": {**_ROBUST_AUGMENT, "copy_paste": 0.5}},
+    },
+}
+
 # One stage each: what a run folder is trained with (the preset wins over command-line flags).
-STAGE_PRESETS: dict[str, dict[str, Any]] = {**_PETS_LITE0, **_PETS_LITE1}
+STAGE_PRESETS: dict[str, dict[str, Any]] = {**_PETS_LITE0, **_PETS_LITE1, **_PETS_SCENES}
 
 # Staged recipes: stage presets run in order (a dict keeps its stages' order), each initialised from the previous
 # stage's best.pt. ``pets`` made the bundled model (on EfficientNet-Lite1); ``pets-lite0`` is the same recipe on
 # the smaller Lite0 encoder, the bundled model until the fifth session (docs/model-card.md compares the two).
-RECIPES: dict[str, tuple[str, ...]] = {"pets": tuple(_PETS_LITE1), "pets-lite0": tuple(_PETS_LITE0)}
+RECIPES: dict[str, tuple[str, ...]] = {"pets": tuple(_PETS_LITE1), "pets-lite0": tuple(_PETS_LITE0),
+                                       "pets-scenes": tuple(_PETS_SCENES)}
 
 # Recipes whose model is a blend of their last two stages' best.pt (see colorsplash.blend): the weight of the
 # last stage. For pets, 0.7 of the way to the robust stage keeps the clean accuracy of the 384 stage and most

@@ -36,7 +36,9 @@ from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
 from colorsplash.training.augment import Augmenter
 from colorsplash.training.config import TrainConfig
-from colorsplash.training.losses import segmentation_loss
+from colorsplash.training.copypaste import make_paster
+from colorsplash.training.losses import presence_loss, segmentation_loss
+from colorsplash.training.networks import forward_train
 from colorsplash.training.torch_dataset import SegmentationDataset, load_resized
 
 log = logging.getLogger(__name__)
@@ -175,7 +177,9 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool) -> Tr
     augmenter = Augmenter(cfg.augment, seed=cfg.seed) if cfg.augment.enabled else None
     summary = {"datasets": sorted({s.dataset for s in samples}), "train_images": len(train_s),
                "val_images": len(val_s), "val_names": [s.name for s in val_s], "empty_train_masks": empty}
-    return TrainData(SegmentationDataset(ti, tm, mcfg, augmenter), SegmentationDataset(vi, vm, mcfg), summary)
+    paster = make_paster(train_s, tm, cfg.augment, mcfg.input_size, cfg.seed)
+    train = SegmentationDataset(ti, tm, mcfg, augmenter, paster)
+    return TrainData(train, SegmentationDataset(vi, vm, mcfg), summary)
 
 
 def make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) -> DataLoader:
@@ -227,8 +231,10 @@ def train_epoch(model: nn.Module, loader: DataLoader, opt: torch.optim.Optimizer
     for x, y in bar:
         x, y = _to_device(x, cfg, device), y.to(device)
         with _autocast(cfg, device):
-            logits = model(x)
+            logits, presence = forward_train(model, x)
         loss = segmentation_loss(logits, y, cfg.dice_weight, cfg.lovasz_weight)
+        if presence is not None:
+            loss = loss + cfg.presence_weight * presence_loss(presence, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -13,6 +13,7 @@ from colorsplash.evaluation.datasets import DataError, Sample, iter_pairs
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.preprocess import normalize, resize_to_input
 from colorsplash.training.augment import Augmenter
+from colorsplash.training.copypaste import Paster
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +42,30 @@ class SegmentationDataset(torch.utils.data.Dataset):
     """Yields ``(x, y)``: float32 ``3 x S x S`` normalised RGB and uint8 ``1 x S x S`` mask (0/1/255)."""
 
     def __init__(self, images: np.ndarray, masks: np.ndarray, config: ModelConfig,
-                 augmenter: Augmenter | None = None) -> None:
+                 augmenter: Augmenter | None = None, paster: Paster | None = None) -> None:
         self.images, self.masks, self.config, self.augmenter = images, masks, config, augmenter
+        self.paster = paster
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def raw(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """The (augmented) uint8 image ``SxSx3`` RGB and mask ``SxS`` before normalisation."""
+    def raw(self, index: int, force_paste: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """The (composited, augmented) uint8 image ``SxSx3`` RGB and mask ``SxS`` before normalisation;
+        ``force_paste``: paste a pet whenever ``index`` is a pet-free photo (for the overview)."""
         image, mask = self.images[index], self.masks[index]
+        if self.paster is not None and self.paster.applies(index, force_paste):
+            image, mask = self.paster(index, self.images, self.masks)
         if self.augmenter is not None:
             image, mask = self.augmenter(image, mask)
         return image, mask
+
+    def overview_indices(self, count: int) -> list[int]:
+        """Indices for ``overview.png``: the first photos, and half of them pet-free ones when pets get pasted
+        (so the composites show)."""
+        if self.paster is None or not self.paster.things:
+            return list(range(min(count, len(self))))
+        scenes = sorted(self.paster.things)[: count // 2]
+        return list(range(min(count - len(scenes), len(self)))) + scenes
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, mask = self.raw(index)

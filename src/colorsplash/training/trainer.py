@@ -231,7 +231,11 @@ def _load_init_weights(model: nn.Module, path: str, mcfg: ModelConfig) -> None:
     if (source.arch, tuple(source.decoder_channels)) != (mcfg.arch, tuple(mcfg.decoder_channels)):
         raise ValueError(f"{path}: checkpoint is {source.arch} but this run trains {mcfg.arch}; "
                          f"pass --arch {source.arch} (and the same decoder) to fine-tune it")
-    model.load_state_dict(payload["state_dict"])
+    missing, unexpected = model.load_state_dict(payload["state_dict"], strict=False)
+    # A new presence head starts untrained on weights that had none; anything else must match exactly.
+    if unexpected or any(not k.startswith("presence.") for k in missing):
+        raise ValueError(f"{path}: checkpoint weights do not fit this network (missing {missing[:3]}, "
+                         f"unexpected {unexpected[:3]}); pass the same --arch and decoder it was trained with")
 
 
 def finished_state(folder: Path) -> RunState | None:

@@ -1,0 +1,86 @@
+"""Which photo-level "is there a pet?" score separates pet photos from pet-free ones best, and its threshold.
+
+Scores compared on the validation sets of bench/peers.py (pet photos: feral valid, Oxford val, unseen breeds;
+pet-free: the held-out coco-scenes photos), each thresholded so that 98 % of the pet photos still pass
+(:func:`colorsplash.evaluation.presence.choose_threshold`):
+
+- ``head``: the model's presence output (ONNX output ``presence``), when the file has one;
+- ``max``: the highest pixel probability (the rule older one-output files use);
+- ``area``: the share of the model's input pixels at probability >= 0.5.
+
+With ``--checkpoint IN.pt --write OUT.pt`` the threshold of ``--rule`` (``head``, or ``max`` for a model without a
+presence output, whose runtime score is its highest probability) is stored in a copy of the checkpoint's config
+(``ModelConfig.presence_threshold``), to be exported with ``colorsplash export OUT.pt ...``.
+
+    python bench/presence.py MODEL.onnx [--data ../shared/data] [--checkpoint best.pt --write calibrated.pt]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from peers import DEFAULT_DATA, PET_FREE, validation_sets
+
+from colorsplash.evaluation import datasets as data
+from colorsplash.evaluation.presence import GateReport, judge
+from colorsplash.runtime.onnx_model import load_model
+
+
+def scores(model_path: Path, root: Path, limit: int | None) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per rule, the scores of the pet photos and of the pet-free photos."""
+    model = load_model(model_path, threads=2)
+    pets: dict[str, list[float]] = {"head": [], "max": [], "area": []}
+    free: dict[str, list[float]] = {"head": [], "max": [], "area": []}
+    for set_name, samples in validation_sets(root, limit).items():
+        target = free if set_name == PET_FREE else pets
+        for sample in samples:
+            image, _ = data.load_pair(sample)
+            prob, score = model.predict_scored(image)
+            if model.has_presence:
+                target["head"].append(score)
+            target["max"].append(float(prob.max()))
+            target["area"].append(float((prob >= 0.5).mean()))
+    return pets, free
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("model", type=Path, help="an exported .onnx")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--checkpoint", type=Path, help="the .pt the .onnx was exported from (with --write)")
+    ap.add_argument("--write", type=Path, help="save the checkpoint here with the rule's threshold in its config")
+    ap.add_argument("--rule", choices=("head", "max"), default="head",
+                    help="the score the runtime uses: head (a presence output) or max (files without one)")
+    args = ap.parse_args()
+    pets, free = scores(args.model, args.data, args.limit)
+    reports: list[GateReport] = [judge(rule, pets[rule], free[rule]) for rule in pets if pets[rule]]
+    print(f"{len(pets['max'])} pet photos, {len(free['max'])} pet-free photos")
+    print("| score | threshold | pet photos passing | pet-free photos rejected |\n|---|---|---|---|")
+    for r in reports:
+        print(f"| {r.rule} | {r.threshold:.4f} | {100 * r.pet_recall:.1f} % | {100 * r.pet_free_rejected:.1f} % |")
+    for recall in (0.99, 1.0):  # stricter than the bar: what more pet photos passing costs
+        for rule in (r.rule for r in reports):
+            x = judge(rule, pets[rule], free[rule], recall)
+            print(f"| {x.rule} (recall {recall:.2f}) | {x.threshold:.4f} | {100 * x.pet_recall:.1f} % | "
+                  f"{100 * x.pet_free_rejected:.1f} % |")
+    if args.write is not None:
+        head = next((r for r in reports if r.rule == args.rule), None)
+        if head is None or args.checkpoint is None:
+            raise SystemExit(f"--write needs --checkpoint and a model with the {args.rule!r} score")
+        from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
+
+        payload = read_checkpoint(args.checkpoint)
+        config = payload["model_config"]
+        record = {"rule": args.rule, "pet_recall": head.pet_recall, "pet_free_rejected": head.pet_free_rejected,
+                  "pet_photos": len(pets[args.rule]), "pet_free_photos": len(free[args.rule]),
+                  "sets": "feral valid, Oxford val, unseen breeds; coco-scenes held-out pet-free (bench/peers.py)"}
+        payload["model_config"] = {**config, "presence_threshold": head.threshold,
+                                   "training": {**config.get("training", {}), "presence_calibration": record}}
+        atomic_torch_save(payload, args.write)
+        print(f"wrote {args.write} (presence_threshold {head.threshold:.4f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Copy-paste compositing: pets cut out by their masks land on pet-free scenes, labelled exactly, seeded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from colorsplash.evaluation.datasets import IGNORE, Sample  # noqa: E402
+from colorsplash.runtime.config import ModelConfig  # noqa: E402
+from colorsplash.training.config import AugmentConfig  # noqa: E402
+from colorsplash.training.copypaste import Paster, make_paster, paste_pet  # noqa: E402
+from colorsplash.training.torch_dataset import SegmentationDataset  # noqa: E402
+
+S = 64
+
+
+def _pet() -> tuple[np.ndarray, np.ndarray]:
+    """A pure red 20x16 'pet' with an unsure rim (255), on a green background."""
+    image = np.zeros((S, S, 3), np.uint8)
+    image[..., 1] = 200
+    mask = np.zeros((S, S), np.uint8)
+    mask[19:41, 23:41] = IGNORE
+    mask[20:40, 24:40] = 1
+    image[mask == 1] = (255, 0, 0)
+    return image, mask
+
+
+def _scene() -> tuple[np.ndarray, np.ndarray]:
+    """A dark blue scene with a 'person' box (its object mask) in the middle."""
+    image = np.zeros((S, S, 3), np.uint8)
+    image[..., 2] = 90
+    things = np.zeros((S, S), bool)
+    things[16:48, 24:40] = True
+    return image, things
+
+
+def test_pasted_pet_is_labelled_where_it_lands_and_nowhere_else() -> None:
+    pet, pet_mask = _pet()
+    scene, things = _scene()
+    for seed in range(20):
+        out, label = paste_pet(scene, things, pet, pet_mask, np.random.default_rng(seed), (0.1, 0.8), occlude=0.0)
+        assert out.shape == scene.shape and label.shape == (S, S) and out.dtype == np.uint8
+        red = (out[..., 0] > 200) & (out[..., 1] < 60)
+        assert (label == 1).any() and red[label == 1].all()  # every pet pixel shows the pet
+        assert not red[label == 0].any()  # no pet colour labelled background
+        assert not (out[..., 1] > 100).any()  # the donor's background (green) and its unsure rim never pasted
+        assert set(np.unique(label)) <= {0, 1, IGNORE}
+        ys, xs = np.nonzero(label != 0)
+        box = (np.ptp(ys) + 1) * (np.ptp(xs) + 1) / S**2
+        assert 0.07 <= box <= 0.9  # a tenth of the frame to most of it (rounding and the feathered edge aside)
+
+
+def test_pastes_are_seeded_and_mostly_on_or_beside_the_scenes_objects() -> None:
+    pet, pet_mask = _pet()
+    scene, things = _scene()
+    first = [paste_pet(scene, things, pet, pet_mask, np.random.default_rng(3))[1] for _ in range(2)]
+    assert np.array_equal(*first)
+    touching = 0
+    for seed in range(40):
+        _, label = paste_pet(scene, things, pet, pet_mask, np.random.default_rng(seed), (0.1, 0.2), occlude=0.0)
+        grown = np.zeros_like(things)
+        ys, xs = np.nonzero(label == 1)
+        grown[max(ys.min() - 4, 0):ys.max() + 5, max(xs.min() - 4, 0):xs.max() + 5] = True
+        touching += bool((grown & things).any())
+    assert touching >= 24  # 70 % are placed by an object; small pets placed anywhere rarely touch it
+
+
+def test_occlusion_puts_the_scenes_objects_in_front_of_the_pet() -> None:
+    pet, pet_mask = _pet()
+    scene, things = _scene()
+    occluded = 0
+    for seed in range(30):
+        out, label = paste_pet(scene, things, pet, pet_mask, np.random.default_rng(seed), occlude=1.0)
+        assert (label == 1).any()  # never hidden completely
+        if not (label[things] == 1).any() and np.array_equal(out[things], scene[things]):
+            occluded += 1
+    assert occluded > 0
+
+
+def _samples(tmp_path: Path) -> list[Sample]:
+    masks_dir = tmp_path / "masks"
+    masks_dir.mkdir()
+    from PIL import Image
+
+    Image.fromarray(np.zeros((48, 48, 3), np.uint8)).save(tmp_path / "scene.png")
+    thing = np.zeros((48, 48), np.uint8)
+    thing[10:30, 10:30] = 255
+    Image.fromarray(thing).save(masks_dir / "person00_scene.png")
+    scene = Sample(tmp_path / "scene.png", masks_dir / "person00_scene.png", "scene", "coco", "train",
+                   ((masks_dir / "person00_scene.png", "person"),))
+    pet = Sample(tmp_path / "pet.png", tmp_path / "pet_mask.png", "oxford", "pets", "train")
+    return [pet, scene]
+
+
+def test_dataset_pastes_pets_on_pet_free_draws_only(tmp_path: Path) -> None:
+    samples = _samples(tmp_path)
+    pet, pet_mask = _pet()
+    scene, _ = _scene()
+    images, masks = np.stack([pet, scene]), np.stack([pet_mask, np.zeros((S, S), np.uint8)])
+    assert make_paster(samples, masks, AugmentConfig(copy_paste=0.0), S, seed=0) is None
+    paster = make_paster(samples, masks, AugmentConfig(copy_paste=1.0), S, seed=0)
+    assert isinstance(paster, Paster) and paster.donors == [0] and list(paster.things) == [1]
+    assert paster.things[1][20, 20] and not paster.things[1][50, 50]  # the person, resized to the input size
+    ds = SegmentationDataset(images, masks, ModelConfig(input_size=S), augmenter=None, paster=paster)
+    image, label = ds.raw(1)
+    assert (label == 1).any() and (image[..., 0] > 200).any()  # a pet on the scene
+    image, label = ds.raw(0)
+    assert np.array_equal(label, pet_mask)  # pet photos are left as they are
+    assert ds.overview_indices(4) == [0, 1, 1]  # the overview shows composites of the pet-free photos
