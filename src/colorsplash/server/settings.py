@@ -9,7 +9,7 @@ from colorsplash.server import DEFAULT_HOST
 from colorsplash.server.limits import DEFAULT_MAX_WAIT_S, required_budget
 
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
-DEFAULT_MAX_PIXELS = 50_000_000  # a 48 MP phone photo passes; lower than the package's own limit
+SERVER_MAX_PIXELS = 50_000_000  # per request: a 48 MP phone photo passes; lower than the CLI's DEFAULT_MAX_PIXELS
 
 
 def default_workers() -> int:
@@ -33,7 +33,7 @@ class ServerSettings:
     """
 
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
-    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_pixels: int = SERVER_MAX_PIXELS
     workers: int = field(default_factory=default_workers)
     max_memory_bytes: int | None = None
     max_wait_s: float = DEFAULT_MAX_WAIT_S
