@@ -43,7 +43,7 @@ def contact_sheet(rows: list[tuple[float, float, str, Path]], path: Path, side: 
         s = side / max(h, w)
         im = cv2.resize(im, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA)
         y, x = (k // cols) * side, (k % cols) * side
-        canvas[y:y + im.shape[0], x:x + im.shape[1]] = im
+        canvas[y : y + im.shape[0], x : x + im.shape[1]] = im
         cv2.rectangle(canvas, (x, y), (x + 150, y + 16), (255, 255, 255), -1)
         cv2.putText(canvas, f"{k}:{name} {guess:.2f}", (x + 2, y + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 200), 1)
     cv2.imwrite(str(path), canvas)

@@ -32,7 +32,7 @@ def most_changed(before: np.ndarray, after: np.ndarray, size: int) -> tuple[int,
     diff = np.abs(before.astype(np.float32) - after.astype(np.float32)).sum(axis=2)
     score = cv2.boxFilter(diff, -1, (size, size), normalize=False, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
     h, w = diff.shape
-    score = score[:max(1, h - size + 1), :max(1, w - size + 1)]
+    score = score[: max(1, h - size + 1), : max(1, w - size + 1)]
     y, x = np.unravel_index(int(np.argmax(score)), score.shape)
     return int(y), int(x)
 
@@ -44,8 +44,10 @@ def crops(name: str, size: int, out: Path) -> Path:
     matte = SplashOptions(edges="matte")
     after = composite(rgb, model_alpha(model, rgb, matte).alpha, matte)
     y, x = most_changed(before, after, size)
-    pair = [cv2.resize(p[y:y + size, x:x + size], None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
-            for p in (before, after)]
+    pair = [
+        cv2.resize(p[y : y + size, x : x + size], None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST)
+        for p in (before, after)
+    ]
     gap = np.full((pair[0].shape[0], 6, 3), 255, np.uint8)
     path = out / f"edges-{name}.png"
     write_image(path, np.concatenate([pair[0], gap, pair[1]], axis=1), "PNG")

@@ -77,8 +77,11 @@ def gradient_magnitude(alpha: np.ndarray) -> np.ndarray:
 def errors(alpha: np.ndarray, true: np.ndarray, band: np.ndarray) -> dict[str, float]:
     diff = (alpha - true)[band]
     grad = (gradient_magnitude(alpha) - gradient_magnitude(true))[band]
-    return {"sad": float(np.abs(diff).sum() / 1000), "mse": float((diff**2).mean() * 1000),
-            "grad": float((grad**2).sum() / 1000)}
+    return {
+        "sad": float(np.abs(diff).sum() / 1000),
+        "mse": float((diff**2).mean() * 1000),
+        "grad": float((grad**2).sum() / 1000),
+    }
 
 
 def timed(fn: Callable[[], np.ndarray]) -> tuple[np.ndarray, float, float]:
@@ -105,18 +108,21 @@ def grey(rgb: np.ndarray) -> np.ndarray:
     return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2).astype(np.float32)
 
 
-def splash_errors(rgb: np.ndarray, true: np.ndarray, band: np.ndarray,
-                  alphas: dict[str, np.ndarray]) -> dict[str, float]:
+def splash_errors(
+    rgb: np.ndarray, true: np.ndarray, band: np.ndarray, alphas: dict[str, np.ndarray]
+) -> dict[str, float]:
     """Mean RGB distance in the band between the ideal grey splash (true alpha, F/B from it) and ours."""
     from pymatting import estimate_foreground_ml
 
     f, b = estimate_foreground_ml(rgb / 255.0, true.astype(np.float64), return_background=True)
     f8, b8 = (np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8) for x in (f, b))
     ideal = true[..., None] * f8.astype(np.float32) + (1 - true[..., None]) * grey(b8)
-    made = {"fast + plain": apply_effect(rgb, alphas["fast"], "grey"),
-            "fast + decontaminated": composite(rgb, alphas["fast"], MATTE),
-            "matte + plain": apply_effect(rgb, alphas["matte"], "grey"),
-            "matte + decontaminated": composite(rgb, alphas["matte"], MATTE)}
+    made = {
+        "fast + plain": apply_effect(rgb, alphas["fast"], "grey"),
+        "fast + decontaminated": composite(rgb, alphas["fast"], MATTE),
+        "matte + plain": apply_effect(rgb, alphas["matte"], "grey"),
+        "matte + decontaminated": composite(rgb, alphas["matte"], MATTE),
+    }
     return {k: float(np.linalg.norm(v.astype(np.float32) - ideal, axis=2)[band].mean()) for k, v in made.items()}
 
 
@@ -128,8 +134,12 @@ def warm_up(with_knn: bool) -> None:
     tri = cv2.resize(tri, size, interpolation=cv2.INTER_NEAREST)
     for fn in methods(rgb, tri, with_knn).values():
         fn()
-    splash_errors(rgb, np.full(tri.shape, 0.5, np.float32), tri == 128,
-                  {"fast": np.full(tri.shape, 0.5, np.float32), "matte": np.full(tri.shape, 0.5, np.float32)})
+    splash_errors(
+        rgb,
+        np.full(tri.shape, 0.5, np.float32),
+        tri == 128,
+        {"fast": np.full(tri.shape, 0.5, np.float32), "matte": np.full(tri.shape, 0.5, np.float32)},
+    )
 
 
 def run_trimap(trimap: str, photos: list[int], knn_photos: set[int]) -> dict[str, list[dict[str, float]]]:
@@ -164,8 +174,10 @@ def summary(trimap: str, rows: dict[str, list[dict[str, float]]]) -> None:
             m = {k: float(np.mean([r[k] for r in rs])) for k in rs[0]}
             print(f"{name:14s} {m['sad']:7.2f} {m['mse']:7.2f} {m['grad']:7.2f} {m['wall']:7.3f} {m['cpu']:7.3f}")
     cf, ours = mean["closed-form"], mean["matte"]
-    print(f"matte vs closed-form: SAD {ours['sad'] / cf['sad']:.2f}x (target <= 1.2x), "
-          f"{cf['wall'] / ours['wall']:.1f}x faster wall, {cf['cpu'] / ours['cpu']:.1f}x CPU (target >= 5x)")
+    print(
+        f"matte vs closed-form: SAD {ours['sad'] / cf['sad']:.2f}x (target <= 1.2x), "
+        f"{cf['wall'] / ours['wall']:.1f}x faster wall, {cf['cpu'] / ours['cpu']:.1f}x CPU (target >= 5x)"
+    )
     print("splash colour error in the band (mean RGB distance to the ideal splash, 0..255):")
     for name in SPLASHES:
         print(f"  {name:24s} {mean[name]['splash']:6.2f}")
@@ -177,17 +189,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", default="", help="comma-separated photo numbers (default: all 27)")
     parser.add_argument("--trimaps", default="trimap1,trimap2")
-    parser.add_argument("--knn-every", type=int, default=1,
-                        help="KNN matting (~10x slower than closed-form) on every n-th photo only; 0 = never")
+    parser.add_argument(
+        "--knn-every",
+        type=int,
+        default=1,
+        help="KNN matting (~10x slower than closed-form) on every n-th photo only; 0 = never",
+    )
     parser.add_argument("--json", type=Path, help="write every per-photo figure here")
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"no data at {DATA}: this bench needs ../shared/data/alphamatting")
     warnings.filterwarnings("ignore", module="pymatting")  # its incomplete-Cholesky fallback notice
-    print(f"CPU: {cpu_flags()}; cores: {os.cpu_count()}; OpenCV threads: {cv2.getNumThreads()}; "
-          f"load average before: {os.getloadavg()[0]:.2f}")
+    print(
+        f"CPU: {cpu_flags()}; cores: {os.cpu_count()}; OpenCV threads: {cv2.getNumThreads()}; "
+        f"load average before: {os.getloadavg()[0]:.2f}"
+    )
     photos = [int(p) for p in args.photos.split(",")] if args.photos else list(range(1, 28))
-    knn_photos = set(photos[::args.knn_every]) if args.knn_every > 0 else set()
+    knn_photos = set(photos[:: args.knn_every]) if args.knn_every > 0 else set()
     warm_up(bool(knn_photos))
     results = {}
     for trimap in args.trimaps.split(","):

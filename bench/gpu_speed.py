@@ -57,10 +57,13 @@ def training(quick: bool) -> str:
         from train_speed import Setting, images_per_second
     except ImportError as err:
         return f"skipped ({err})"
-    rate = images_per_second("unet-lite1", 384, 8, 5 if quick else 30, 2 if quick else 5,
-                             Setting("bf16+channels_last", True, True))
-    return (f"{rate:.1f} images/s -> one epoch of {PETS_TRAIN_IMAGES} images in about "
-            f"{PETS_TRAIN_IMAGES / rate:.0f} s (training steps only)")
+    rate = images_per_second(
+        "unet-lite1", 384, 8, 5 if quick else 30, 2 if quick else 5, Setting("bf16+channels_last", True, True)
+    )
+    return (
+        f"{rate:.1f} images/s -> one epoch of {PETS_TRAIN_IMAGES} images in about "
+        f"{PETS_TRAIN_IMAGES / rate:.0f} s (training steps only)"
+    )
 
 
 def main() -> int:
@@ -78,8 +81,7 @@ def main() -> int:
         job = PhotoJob(model)
         for label, (w, h) in (("12 MP", (4000, 3000)), ("1 MP", (1155, 866))):
             src = write_jpeg(tmp / f"{w}x{h}.jpg", base_photo(), w, h)
-            print(f"{label} JPEG, splash end to end: {photos_per_second(job, src, tmp / 'out.jpg', runs):.2f} "
-                  "photos/s")
+            print(f"{label} JPEG, splash end to end: {photos_per_second(job, src, tmp / 'out.jpg', runs):.2f} photos/s")
         print(f"video 1920x1080: {video_fps(model, tmp, frames)}")
     if not args.no_train:
         print(f"training unet-lite1 384 px, batch 8: {training(args.quick)}")

@@ -105,28 +105,43 @@ def verdict(models: list[Timed]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Median ONNX forward time (batch 1, 2 threads) vs rembg's U2-Netp.")
-    p.add_argument("--model", type=Path, default=None,
-                   help="our ONNX model (default: $COLORSPLASH_MODEL or the bundled colorsplash/models/pets.onnx)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="our ONNX model (default: $COLORSPLASH_MODEL or the bundled colorsplash/models/pets.onnx)",
+    )
     p.add_argument("--u2netp", type=Path, help="rembg's u2netp.onnx (see bench/README.md)")
     p.add_argument("--u2net", type=Path, help="rembg's u2net.onnx (see bench/README.md)")
     p.add_argument("--no-ours", action="store_true", help="time only the peer models")
-    p.add_argument("--also", type=Path, nargs="+", default=[], metavar="M.onnx",
-                   help="more models to time in the same run (e.g. a float32 export of our checkpoint)")
+    p.add_argument(
+        "--also",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="M.onnx",
+        help="more models to time in the same run (e.g. a float32 export of our checkpoint)",
+    )
     p.add_argument("--threads", type=int, default=THREADS, help="ONNX Runtime intra-op threads (default 2)")
     p.add_argument("--warmup", type=int, default=5, help="untimed runs per model first (default 5)")
     p.add_argument("--runs", type=int, default=50, help="timed runs per model (default 50)")
     args = p.parse_args(argv)
     models = [] if args.no_ours else [prepare("ours", args.model or default_model_path(), args.threads)]
-    models += [prepare(label, path, args.threads)
-               for label, path in (("rembg U2-Netp", args.u2netp), ("rembg U2-Net", args.u2net)) if path]
+    models += [
+        prepare(label, path, args.threads)
+        for label, path in (("rembg U2-Netp", args.u2netp), ("rembg U2-Net", args.u2net))
+        if path
+    ]
     models += [prepare(path.name, path, args.threads) for path in args.also]
     if not models:
         raise ValueError("nothing to time: drop --no-ours or pass --u2netp/--u2net")
     load_before = os.getloadavg()[0]
     measure(models, args.warmup, args.runs)
     print(report(models))
-    print(f"\nthreads={args.threads}, warm-up {args.warmup}, runs {args.runs}; "
-          f"load average (1 min) before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(
+        f"\nthreads={args.threads}, warm-up {args.warmup}, runs {args.runs}; "
+        f"load average (1 min) before/after: {load_before:.2f}/{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     line = verdict(models)
     if line:
         print(line)

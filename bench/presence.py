@@ -51,8 +51,12 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--checkpoint", type=Path, help="the .pt the .onnx was exported from (with --write)")
     ap.add_argument("--write", type=Path, help="save the checkpoint here with the rule's threshold in its config")
-    ap.add_argument("--rule", choices=("head", "max"), default="head",
-                    help="the score the runtime uses: head (a presence output) or max (files without one)")
+    ap.add_argument(
+        "--rule",
+        choices=("head", "max"),
+        default="head",
+        help="the score the runtime uses: head (a presence output) or max (files without one)",
+    )
     args = ap.parse_args()
     pets, free = scores(args.model, args.data, args.limit)
     reports: list[GateReport] = [judge(rule, pets[rule], free[rule]) for rule in pets if pets[rule]]
@@ -63,8 +67,10 @@ def main() -> None:
     for recall in (0.99, 1.0):  # stricter than the bar: what more pet photos passing costs
         for rule in (r.rule for r in reports):
             x = judge(rule, pets[rule], free[rule], recall)
-            print(f"| {x.rule} (recall {recall:.2f}) | {x.threshold:.4f} | {100 * x.pet_recall:.1f} % | "
-                  f"{100 * x.pet_free_rejected:.1f} % |")
+            print(
+                f"| {x.rule} (recall {recall:.2f}) | {x.threshold:.4f} | {100 * x.pet_recall:.1f} % | "
+                f"{100 * x.pet_free_rejected:.1f} % |"
+            )
     if args.write is not None:
         head = next((r for r in reports if r.rule == args.rule), None)
         if head is None or args.checkpoint is None:
@@ -73,11 +79,19 @@ def main() -> None:
 
         payload = read_checkpoint(args.checkpoint)
         config = payload["model_config"]
-        record = {"rule": args.rule, "pet_recall": head.pet_recall, "pet_free_rejected": head.pet_free_rejected,
-                  "pet_photos": len(pets[args.rule]), "pet_free_photos": len(free[args.rule]),
-                  "sets": "feral valid, Oxford val, unseen breeds; coco-scenes held-out pet-free (bench/peers.py)"}
-        payload["model_config"] = {**config, "presence_threshold": head.threshold,
-                                   "training": {**config.get("training", {}), "presence_calibration": record}}
+        record = {
+            "rule": args.rule,
+            "pet_recall": head.pet_recall,
+            "pet_free_rejected": head.pet_free_rejected,
+            "pet_photos": len(pets[args.rule]),
+            "pet_free_photos": len(free[args.rule]),
+            "sets": "feral valid, Oxford val, unseen breeds; coco-scenes held-out pet-free (bench/peers.py)",
+        }
+        payload["model_config"] = {
+            **config,
+            "presence_threshold": head.threshold,
+            "training": {**config.get("training", {}), "presence_calibration": record},
+        }
         atomic_torch_save(payload, args.write)
         print(f"wrote {args.write} (presence_threshold {head.threshold:.4f})")
 

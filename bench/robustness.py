@@ -59,13 +59,19 @@ def dark(image: np.ndarray, gain: float = 0.4) -> np.ndarray:
 
 
 CONDITIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "clean": lambda image: image, "jpeg30": jpeg, "small0.3": small, "blur2": blur, "dark0.4": dark}
+    "clean": lambda image: image,
+    "jpeg30": jpeg,
+    "small0.3": small,
+    "blur2": blur,
+    "dark0.4": dark,
+}
 
 
 def load_sets(root: Path, limit: int | None) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(set name, RGB uint8 photo, uint8 mask) for every photo of :func:`peers.validation_sets`."""
-    return [(name, *data.load_pair(sample)) for name, samples in validation_sets(root, limit).items()
-            for sample in samples]
+    return [
+        (name, *data.load_pair(sample)) for name, samples in validation_sets(root, limit).items() for sample in samples
+    ]
 
 
 def predictor(model: str | None) -> tuple[Callable[[np.ndarray], np.ndarray], str]:

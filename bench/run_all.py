@@ -80,10 +80,14 @@ def header(model: Model) -> None:
 
     cpu = cpu_info()
     print(f"CPU: {cpu.describe()}")
-    print(f"Python {platform.python_version()}, ONNX Runtime {onnxruntime.__version__}, OpenCV {cv2.__version__}, "
-          f"Pillow {Image.__version__}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    print(f"model: {model.path.name} ({model.config.name}, {model.config.precision}, chosen by precision=auto), "
-          f"device {model.device}")
+    print(
+        f"Python {platform.python_version()}, ONNX Runtime {onnxruntime.__version__}, OpenCV {cv2.__version__}, "
+        f"Pillow {Image.__version__}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"model: {model.path.name} ({model.config.name}, {model.config.precision}, chosen by precision=auto), "
+        f"device {model.device}"
+    )
 
 
 def forward(model: Model, u2netp: Path | None, rounds: int) -> None:
@@ -116,8 +120,10 @@ def alpha_1mp(model: Model, base: np.ndarray, u2netp: Path | None, rounds: int) 
     line = f"  1 MP alpha: ours {t['ours'] * 1000:.0f} ms"
     if u2netp:
         ratio = t["U2-Netp"] / t["ours"]
-        line += (f", U2-Netp's pipeline {t['U2-Netp'] * 1000:.0f} ms: ours {ratio:.1f}x faster "
-                 f"(target >= {TARGETS['alpha_1mp']:.0f}x: {'PASS' if ratio >= TARGETS['alpha_1mp'] else 'FAIL'})")
+        line += (
+            f", U2-Netp's pipeline {t['U2-Netp'] * 1000:.0f} ms: ours {ratio:.1f}x faster "
+            f"(target >= {TARGETS['alpha_1mp']:.0f}x: {'PASS' if ratio >= TARGETS['alpha_1mp'] else 'FAIL'})"
+        )
     print(line)
 
 
@@ -127,9 +133,11 @@ def splash_12mp(model: Model, base: np.ndarray, tmp: Path, rounds: int) -> None:
     task = plan_files([src], OutputPlan(out_dir=tmp / "12mp-out", overwrite=True))[0]
     t = turns({"floor": lambda: floor_opencv(src, tmp / "floor.jpg"), "splash": lambda: job(task)}, rounds * 2)
     ratio = t["splash"] / t["floor"]
-    print(f"  12 MP JPEG: floor (decode + encode + write, OpenCV, one thread) {t['floor'] * 1000:.0f} ms, splash "
-          f"end to end {t['splash'] * 1000:.0f} ms = {ratio:.2f}x the floor "
-          f"(target <= {TARGETS['splash_12mp']}x: {'PASS' if ratio <= TARGETS['splash_12mp'] else 'FAIL'})")
+    print(
+        f"  12 MP JPEG: floor (decode + encode + write, OpenCV, one thread) {t['floor'] * 1000:.0f} ms, splash "
+        f"end to end {t['splash'] * 1000:.0f} ms = {ratio:.2f}x the floor "
+        f"(target <= {TARGETS['splash_12mp']}x: {'PASS' if ratio <= TARGETS['splash_12mp'] else 'FAIL'})"
+    )
     print(f"    one splash step by step (ms from the start): {timeline(model, src, tmp / 'timeline.jpg')}")
 
 
@@ -181,7 +189,8 @@ def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int) ->
     folder.mkdir()
     for i in range(count):
         Image.fromarray(cv2.resize(np.roll(base, i * 7, axis=1), (500, 375), interpolation=cv2.INTER_AREA)).save(
-            folder / f"p{i:03d}.jpg", quality=90)
+            folder / f"p{i:03d}.jpg", quality=90
+        )
     sources = sorted(folder.iterdir())
     photos = [read_photo(p).rgb for p in sources]
     job = PhotoJob(model, overwrite=True)
@@ -196,9 +205,11 @@ def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int) ->
 
     t = turns({"model": model_only, "batch": run_folder}, rounds)
     share = t["model"] / t["batch"]
-    print(f"  folder of {count} 500x375 JPEGs: batch (--jobs auto) {count / t['batch']:.1f} photos/s, model only "
-          f"{count / t['model']:.1f} photos/s: {share:.0%} of model-only "
-          f"(target >= {TARGETS['batch']:.0%}: {'PASS' if share >= TARGETS['batch'] else 'FAIL'})")
+    print(
+        f"  folder of {count} 500x375 JPEGs: batch (--jobs auto) {count / t['batch']:.1f} photos/s, model only "
+        f"{count / t['model']:.1f} photos/s: {share:.0%} of model-only "
+        f"(target >= {TARGETS['batch']:.0%}: {'PASS' if share >= TARGETS['batch'] else 'FAIL'})"
+    )
 
 
 def video(model: Model, base: np.ndarray, tmp: Path, frames: int, rounds: int) -> None:
@@ -218,10 +229,13 @@ def video(model: Model, base: np.ndarray, tmp: Path, frames: int, rounds: int) -
             for frame in read_frames(info):
                 enc.write(frame)
 
-    t = turns({"copy": copy_clip, "splash": lambda: splash_video(clip, tmp / "splash.mp4", model=model)},
-              max(1, rounds // 2))
-    print(f"  video 1280x720, {frames} frames: splash {frames / t['splash']:.1f} frames/s, decode + encode alone "
-          f"{frames / t['copy']:.1f} frames/s: splash = {t['copy'] / t['splash']:.0%} of the codec's speed")
+    t = turns(
+        {"copy": copy_clip, "splash": lambda: splash_video(clip, tmp / "splash.mp4", model=model)}, max(1, rounds // 2)
+    )
+    print(
+        f"  video 1280x720, {frames} frames: splash {frames / t['splash']:.1f} frames/s, decode + encode alone "
+        f"{frames / t['copy']:.1f} frames/s: splash = {t['copy'] / t['splash']:.0%} of the codec's speed"
+    )
 
 
 def main() -> int:
@@ -232,8 +246,9 @@ def main() -> int:
     parser.add_argument("--folder-count", type=int, default=60, help="photos in the 500x375 folder")
     parser.add_argument("--frames", type=int, default=48, help="frames of the 720p clip")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, photos and frames (a smoke run)")
-    parser.add_argument("--only", nargs="+", choices=("forward", "alpha", "12mp", "batch", "video"),
-                        help="run only these figures")
+    parser.add_argument(
+        "--only", nargs="+", choices=("forward", "alpha", "12mp", "batch", "video"), help="run only these figures"
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.folder_count, args.frames = 2, 16, 16

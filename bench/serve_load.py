@@ -61,11 +61,17 @@ class LoadResult:
         def pct(q: float) -> float:
             return ms[min(len(ms) - 1, int(q * len(ms)))] if ms else float("nan")
 
-        return {"clients": self.clients, "seconds": round(self.seconds, 2), "requests": len(ms),
-                "requests_per_s": round(len(ms) / self.seconds, 2) if self.seconds else 0.0,
-                "p50_ms": round(statistics.median(ms), 1) if ms else float("nan"),
-                "p95_ms": round(pct(0.95), 1), "max_ms": round(ms[-1], 1) if ms else float("nan"),
-                "errors": sum(self.errors.values()), "errors_by_kind": dict(self.errors)}
+        return {
+            "clients": self.clients,
+            "seconds": round(self.seconds, 2),
+            "requests": len(ms),
+            "requests_per_s": round(len(ms) / self.seconds, 2) if self.seconds else 0.0,
+            "p50_ms": round(statistics.median(ms), 1) if ms else float("nan"),
+            "p95_ms": round(pct(0.95), 1),
+            "max_ms": round(ms[-1], 1) if ms else float("nan"),
+            "errors": sum(self.errors.values()),
+            "errors_by_kind": dict(self.errors),
+        }
 
 
 def real_photo_jpeg(width: int, height: int) -> bytes | None:
@@ -163,8 +169,7 @@ def local_server(model: str | None, startup_s: float = 120.0) -> Iterator[tuple[
             proc.kill()
 
 
-async def large_client(client: httpx.AsyncClient, url: str, photo: bytes, deadline: float,
-                       result: LoadResult) -> None:
+async def large_client(client: httpx.AsyncClient, url: str, photo: bytes, deadline: float, result: LoadResult) -> None:
     """Keeps posting a large photo; a 503 is counted as ``busy`` and retried after ``Retry-After`` (at most 1 s)."""
     while time.perf_counter() < deadline:
         start = time.perf_counter()
@@ -182,14 +187,14 @@ async def large_client(client: httpx.AsyncClient, url: str, photo: bytes, deadli
             result.errors[f"HTTP {resp.status_code}"] += 1
 
 
-async def run_load(url: str, photo: bytes, clients: int, seconds: float, large: bytes | None = None,
-                   large_clients: int = 0) -> tuple[LoadResult, LoadResult]:
+async def run_load(
+    url: str, photo: bytes, clients: int, seconds: float, large: bytes | None = None, large_clients: int = 0
+) -> tuple[LoadResult, LoadResult]:
     """``clients`` loops, each posting ``photo`` and waiting for the answer, until ``seconds`` have passed, beside
     ``large_clients`` loops posting ``large``. Returns (normal clients' result, large clients' result)."""
     result = LoadResult(clients, seconds)
     large_result = LoadResult(large_clients, seconds)
-    limits = httpx.Limits(max_connections=clients + large_clients,
-                          max_keepalive_connections=clients + large_clients)
+    limits = httpx.Limits(max_connections=clients + large_clients, max_keepalive_connections=clients + large_clients)
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=limits) as client:
         warm = await client.post(url, content=photo)  # the first request pays for lazy set-up; not counted
         if warm.status_code != 200:
@@ -210,8 +215,9 @@ async def run_load(url: str, photo: bytes, clients: int, seconds: float, large: 
                     result.errors[f"HTTP {resp.status_code}"] += 1
 
         started = time.perf_counter()
-        bombs = [large_client(client, url, large, deadline, large_result) for _ in range(large_clients)] \
-            if large else []
+        bombs = (
+            [large_client(client, url, large, deadline, large_result) for _ in range(large_clients)] if large else []
+        )
         await asyncio.gather(*(one_client() for _ in range(clients)), *bombs)
         result.seconds = large_result.seconds = time.perf_counter() - started  # includes the last tails
     return result, large_result
@@ -223,8 +229,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--model", default=None, help="ONNX model for the server this script starts")
     p.add_argument("--clients", type=int, default=8, help=f"concurrent clients, 1..{MAX_CLIENTS} (default 8)")
     p.add_argument("--seconds", type=float, default=20.0, help=f"duration, up to {MAX_SECONDS:.0f} (default 20)")
-    p.add_argument("--image", type=Path, help="photo to send (default: a pet photo from ../shared/data, else a "
-                   "synthetic JPEG, of --size)")
+    p.add_argument(
+        "--image",
+        type=Path,
+        help="photo to send (default: a pet photo from ../shared/data, else a synthetic JPEG, of --size)",
+    )
     p.add_argument("--size", default="1024x768", help="size WxH of the default photo (default 1024x768)")
     p.add_argument("--endpoint", choices=("splash", "mask"), default="splash")
     p.add_argument("--query", default="", help="options as a query string, e.g. effect=blur&feather=3")
@@ -245,8 +254,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         w, h = (int(v) for v in args.size.lower().split("x"))
         real = real_photo_jpeg(w, h)
-        photo, what = (real, f"Oxford pet photo resized to {w}x{h}, JPEG") if real else \
-            (synthetic_photo(w, h), f"synthetic {w}x{h} JPEG")
+        photo, what = (
+            (real, f"Oxford pet photo resized to {w}x{h}, JPEG")
+            if real
+            else (synthetic_photo(w, h), f"synthetic {w}x{h} JPEG")
+        )
     path = f"/api/{args.endpoint}" + (f"?{args.query}" if args.query else "")
     large = None
     if args.large_clients:
@@ -255,8 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def go(base: str) -> tuple[LoadResult, LoadResult]:
         require_loopback(base)
-        return asyncio.run(run_load(base.rstrip("/") + path, photo, args.clients, args.seconds, large,
-                                    args.large_clients))
+        return asyncio.run(
+            run_load(base.rstrip("/") + path, photo, args.clients, args.seconds, large, args.large_clients)
+        )
 
     peak = None
     if args.url:
@@ -273,8 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures: dict[str, object] = {"path": path, "photo": what, "cpus": os.cpu_count(), **summary}
     if large is not None:
         big = large_result.summary()
-        print(f"large clients: {args.large_clients} x {args.large_size} PNG ({len(large) / 1e6:.1f} MB): "
-              f"{big['requests']} done (p50 {big['p50_ms']} ms), answers {big['errors_by_kind'] or 'all 200'}")
+        print(
+            f"large clients: {args.large_clients} x {args.large_size} PNG ({len(large) / 1e6:.1f} MB): "
+            f"{big['requests']} done (p50 {big['p50_ms']} ms), answers {big['errors_by_kind'] or 'all 200'}"
+        )
         figures["large"] = {"size": args.large_size, **big}
     if peak is not None:
         print(f"server peak memory (VmHWM): {peak:.0f} MB")

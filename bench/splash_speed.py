@@ -139,17 +139,21 @@ def _verdict(label: str, ratio: float) -> str:
 def bench_big(model: Model, src: Path, out: Path, runs: int, edges: tuple[str, ...]) -> None:
     """End to end against the floor, each edge stage in turn (``--edges``), then a per-stage split."""
     for label, clock in (("wall", time.perf_counter), ("CPU", time.process_time)):
-        floors = {name: median_s(lambda f=f: f(src, out / "floor.jpg"), runs, clock)
-                  for name, f in (("OpenCV", floor_opencv), ("Pillow", floor_pillow))}
+        floors = {
+            name: median_s(lambda f=f: f(src, out / "floor.jpg"), runs, clock)
+            for name, f in (("OpenCV", floor_opencv), ("Pillow", floor_pillow))
+        }
         floor = floors["OpenCV"]
         task = plan_files([src], OutputPlan(out_dir=out, overwrite=True))[0]
         for edge in edges:
             job = PhotoJob(model, SplashOptions(edges=edge), overwrite=True)  # timed runs rewrite the same result
             total = median_s(lambda j=job, t=task: j(t), runs, clock)
             ratio = total / floor
-            print(f"12 MP JPEG, {label} time: decode+encode floor {floor * 1000:.0f} ms with OpenCV "
-                  f"({floors['Pillow'] * 1000:.0f} ms with Pillow), splash end to end (edges={edge}) "
-                  f"{total * 1000:.0f} ms, ratio {ratio:.2f}x {_verdict(label, ratio)}")
+            print(
+                f"12 MP JPEG, {label} time: decode+encode floor {floor * 1000:.0f} ms with OpenCV "
+                f"({floors['Pillow'] * 1000:.0f} ms with Pillow), splash end to end (edges={edge}) "
+                f"{total * 1000:.0f} ms, ratio {ratio:.2f}x {_verdict(label, ratio)}"
+            )
     photo = read_photo(src)
     small = downscale(photo.rgb, RefineSettings().work_side)
     result = model_alpha(model, photo.rgb)
@@ -160,12 +164,14 @@ def bench_big(model: Model, src: Path, out: Path, runs: int, edges: tuple[str, .
     }
     for edge in edges:
         stages[f"model + edges={edge}"] = lambda e=edge: model_alpha(model, photo.rgb, SplashOptions(edges=e))
-    stages.update({
-        "colour estimate (F, B)": lambda: estimate_colours(photo.rgb, result.alpha),
-        "blend (grey, plain)": lambda: apply_effect(photo.rgb, result.alpha),
-        "blend (grey, decontaminated)": lambda: composite(photo.rgb, result.alpha, SplashOptions(edges="matte")),
-        "encode + write": lambda: write_image(out / "stage.jpg", picture, "JPEG", QUALITY, photo.exif, photo.icc),
-    })
+    stages.update(
+        {
+            "colour estimate (F, B)": lambda: estimate_colours(photo.rgb, result.alpha),
+            "blend (grey, plain)": lambda: apply_effect(photo.rgb, result.alpha),
+            "blend (grey, decontaminated)": lambda: composite(photo.rgb, result.alpha, SplashOptions(edges="matte")),
+            "encode + write": lambda: write_image(out / "stage.jpg", picture, "JPEG", QUALITY, photo.exif, photo.icc),
+        }
+    )
     print("  stages (wall time):")
     for name, fn in stages.items():
         print(f"  {name:30s} {median_s(fn, runs) * 1000:7.0f} ms")
@@ -177,14 +183,18 @@ def bench_folder(model: Model, base: np.ndarray, tmp: Path, count: int, runs: in
     for i in range(count):
         shifted = np.roll(base, i * 7, axis=1)
         Image.fromarray(cv2.resize(shifted, (500, 375), interpolation=cv2.INTER_AREA)).save(
-            folder / f"p{i:03d}.jpg", quality=90)
+            folder / f"p{i:03d}.jpg", quality=90
+        )
     tasks = plan_files(sorted(folder.iterdir()), OutputPlan(out_dir=tmp / "fout", overwrite=True))
     for jobs in (None, 1):
-        seconds = median_s(lambda j=jobs: run_batch(tasks, PhotoJob(model, overwrite=True), jobs=j, progress=False),
-                           runs)
+        seconds = median_s(
+            lambda j=jobs: run_batch(tasks, PhotoJob(model, overwrite=True), jobs=j, progress=False), runs
+        )
         label = f"--jobs {jobs}" if jobs else f"--jobs default ({min(4, os.cpu_count() or 1)})"
-        print(f"folder of {count} 500x375 JPEGs, {label}: {count / seconds:.1f} photos/s "
-              f"({seconds * 1000 / count:.0f} ms per photo)")
+        print(
+            f"folder of {count} 500x375 JPEGs, {label}: {count / seconds:.1f} photos/s "
+            f"({seconds * 1000 / count:.0f} ms per photo)"
+        )
 
 
 def peak_rss_gb() -> float:
@@ -204,19 +214,26 @@ def memory_child(model_path: str, src: str, out: str, edges: str) -> None:
     model.predict_lowres(np.zeros((64, 64, 3), np.uint8))
     before = peak_rss_gb()
     PhotoJob(model, SplashOptions(edges=edges), overwrite=True)(
-        plan_files([Path(src)], OutputPlan(out_file=Path(out), overwrite=True))[0])
+        plan_files([Path(src)], OutputPlan(out_file=Path(out), overwrite=True))[0]
+    )
     print(f"{before:.3f} {peak_rss_gb():.3f}")
 
 
 def bench_memory(model_path: Path, base: np.ndarray, tmp: Path, edges: tuple[str, ...]) -> None:
     src = write_jpeg(tmp / "24mp.jpg", base, 6000, 4000)
     for edge in edges:
-        done = subprocess.run([sys.executable, __file__, "--memory-child", str(model_path), str(src),
-                               str(tmp / "24mp.splash.jpg"), edge], capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(model_path), str(src), str(tmp / "24mp.splash.jpg"), edge],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         before, peak = (float(v) for v in done.stdout.split()[-2:])
-        print(f"24 MP JPEG peak memory (edges={edge}): {peak:.2f} GB resident ({before:.2f} GB with the model "
-              f"loaded, +{peak - before:.2f} GB for the photo) (target <= {TARGET_PEAK_GB} GB: "
-              f"{'PASS' if peak <= TARGET_PEAK_GB else 'FAIL'})")
+        print(
+            f"24 MP JPEG peak memory (edges={edge}): {peak:.2f} GB resident ({before:.2f} GB with the model "
+            f"loaded, +{peak - before:.2f} GB for the photo) (target <= {TARGET_PEAK_GB} GB: "
+            f"{'PASS' if peak <= TARGET_PEAK_GB else 'FAIL'})"
+        )
 
 
 def main() -> None:

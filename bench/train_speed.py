@@ -43,8 +43,7 @@ def images_per_second(arch: str, size: int, batch: int, steps: int, warmup: int,
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if setting.bf16
-                else contextlib.nullcontext())
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if setting.bf16 else contextlib.nullcontext()
 
     def step() -> None:
         with autocast:
@@ -78,8 +77,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor() or "cpu"
-    print(f"torch {torch.__version__}, {device}, {torch.get_num_threads()} threads; size {args.size}, "
-          f"batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up")
+    print(
+        f"torch {torch.__version__}, {device}, {torch.get_num_threads()} threads; size {args.size}, "
+        f"batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up"
+    )
     print(f"{'arch':<12} {'setting':<20} {'images/s':>9} {'speed-up':>9}")
     for arch in args.arch:
         base = None

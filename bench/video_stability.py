@@ -65,10 +65,13 @@ def cover(photo: np.ndarray, width: int, height: int) -> np.ndarray:
     """Scale and centre-crop an RGB photo to exactly ``height x width`` (no stretching)."""
     h, w = photo.shape[:2]
     scale = max(width / w, height / h)
-    big = cv2.resize(photo, (max(width, round(w * scale)), max(height, round(h * scale))),
-                     interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    big = cv2.resize(
+        photo,
+        (max(width, round(w * scale)), max(height, round(h * scale))),
+        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
+    )
     y, x = (big.shape[0] - height) // 2, (big.shape[1] - width) // 2
-    return np.ascontiguousarray(big[y:y + height, x:x + width])
+    return np.ascontiguousarray(big[y : y + height, x : x + width])
 
 
 def write_still_clip(path: Path, photo: np.ndarray, frames: int, fps: int = 25, sigma: float = 4.0) -> Path:
@@ -85,7 +88,7 @@ def write_still_clip(path: Path, photo: np.ndarray, frames: int, fps: int = 25, 
 def pan_frames(photo: np.ndarray, frames: int, width: int = 640, height: int = 360) -> list[np.ndarray]:
     """A ``width x height`` window panning 6 px per frame across the photo (scaled to fit the pan)."""
     wide = cover(photo, width + 6 * frames, height)
-    return [np.ascontiguousarray(wide[:, 6 * i:6 * i + width]) for i in range(frames)]
+    return [np.ascontiguousarray(wide[:, 6 * i : 6 * i + width]) for i in range(frames)]
 
 
 def alphas(model: Model, frames: Sequence[np.ndarray], smoothing: SmoothingConfig) -> list[np.ndarray]:
@@ -103,9 +106,11 @@ def edge_band(alpha_mean: np.ndarray, px: int = 8) -> np.ndarray:
 def stability(series: list[np.ndarray], band: np.ndarray) -> dict[str, float]:
     diffs = [np.abs(b - a) for a, b in zip(series, series[1:], strict=False)]
     flips = [((a >= 0.5) != (b >= 0.5)).mean() for a, b in zip(series, series[1:], strict=False)]
-    return {"change_all": float(np.mean([d.mean() for d in diffs])),
-            "change_edge": float(np.mean([d[band].mean() for d in diffs])) if band.any() else float("nan"),
-            "flips": float(np.mean(flips))}
+    return {
+        "change_all": float(np.mean([d.mean() for d in diffs])),
+        "change_edge": float(np.mean([d[band].mean() for d in diffs])) if band.any() else float("nan"),
+        "flips": float(np.mean(flips)),
+    }
 
 
 def cpu_seconds() -> float:
@@ -124,8 +129,13 @@ def speed(model: Model, clip: Path, smooth: bool, out_dir: Path) -> dict[str, fl
 def run(args: argparse.Namespace) -> dict[str, Any]:
     model = load_model(args.model or default_model_path())
     photo = read_rgb(args.photo) if args.photo else default_photo()
-    report: dict[str, Any] = {"model": str(model.path), "model_name": model.config.name,
-                              "input_size": model.config.input_size, "frames": args.frames, "noise": args.noise}
+    report: dict[str, Any] = {
+        "model": str(model.path),
+        "model_name": model.config.name,
+        "input_size": model.config.input_size,
+        "frames": args.frames,
+        "noise": args.noise,
+    }
     with tempfile.TemporaryDirectory(prefix="colorsplash-bench-") as tmp:
         clip = write_still_clip(Path(tmp) / "still.mp4", cover(photo, *SIZE), args.frames, sigma=args.noise)
         frames = [f.copy() for f in read_frames(probe(clip))]
@@ -146,10 +156,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def format_report(r: dict[str, Any]) -> str:
-    lines = [f"model: {r['model_name']} ({r['model']}, input {r['input_size']} px)",
-             f"still clip: {SIZE[0]}x{SIZE[1]}, {r['frames']} frames, noise sigma {r['noise']:g} + H.264 CRF 23",
-             "", "| alpha, still clip | mean abs change (all) | (edge band) | mask flips per frame |",
-             "|---|---|---|---|"]
+    lines = [
+        f"model: {r['model_name']} ({r['model']}, input {r['input_size']} px)",
+        f"still clip: {SIZE[0]}x{SIZE[1]}, {r['frames']} frames, noise sigma {r['noise']:g} + H.264 CRF 23",
+        "",
+        "| alpha, still clip | mean abs change (all) | (edge band) | mask flips per frame |",
+        "|---|---|---|---|",
+    ]
     for label, key in (("frame by frame (--no-smooth)", "still_raw"), ("smoothed (default)", "still_smoothed")):
         s = r[key]
         edge = "-" if np.isnan(s["change_edge"]) else f"{s['change_edge']:.4f}"
@@ -158,24 +171,36 @@ def format_report(r: dict[str, Any]) -> str:
     if sm > 0:
         lines.append(f"\nsmoothing divides the still-clip alpha change by {raw / sm:.1f}")
     if "pan_lag" in r:
-        lines.append(f"pan 6 px/frame: mean |smoothed - raw| {r['pan_lag']:.4f}; alpha change raw "
-                     f"{r['pan_raw']['change_all']:.4f}, smoothed {r['pan_smoothed']['change_all']:.4f}")
+        lines.append(
+            f"pan 6 px/frame: mean |smoothed - raw| {r['pan_lag']:.4f}; alpha change raw "
+            f"{r['pan_raw']['change_all']:.4f}, smoothed {r['pan_smoothed']['change_all']:.4f}"
+        )
     if "speed_smooth" in r:
         lines.append("\nsplash_video 1280x720 (decode + model + refine + grey + H.264 encode):")
         for label, key in (("smoothed", "speed_smooth"), ("--no-smooth", "speed_no_smooth")):
-            lines.append(f"  {label}: {r[key]['fps']:.2f} frames/s wall clock, "
-                         f"{r[key]['cpu_s_per_frame']:.3f} CPU s per frame (all threads and ffmpeg)")
+            lines.append(
+                f"  {label}: {r[key]['fps']:.2f} frames/s wall clock, "
+                f"{r[key]['cpu_s_per_frame']:.3f} CPU s per frame (all threads and ffmpeg)"
+            )
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Alpha flicker with/without temporal smoothing; video frames/s.")
-    p.add_argument("--model", type=Path, default=None,
-                   help="ONNX model (default: $COLORSPLASH_MODEL or the bundled colorsplash/models/pets.onnx)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="ONNX model (default: $COLORSPLASH_MODEL or the bundled colorsplash/models/pets.onnx)",
+    )
     p.add_argument("--photo", type=Path, default=None, help="photo to build the clips from")
     p.add_argument("--frames", type=int, default=48, help="frames in the still 1280x720 clip (default 48)")
-    p.add_argument("--noise", type=float, default=4.0,
-                   help="sensor-like noise per frame in grey levels (default 4; 16 ~ a dim room on a phone)")
+    p.add_argument(
+        "--noise",
+        type=float,
+        default=4.0,
+        help="sensor-like noise per frame in grey levels (default 4; 16 ~ a dim room on a phone)",
+    )
     p.add_argument("--pan-frames", type=int, default=24, help="frames in the 640x360 pan clip; 0 skips it")
     p.add_argument("--no-speed", action="store_true", help="skip the frames-per-second measurement")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
@@ -185,8 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run(args)
     report["load_before_after"] = [load_before, os.getloadavg()[0]]
     print(format_report(report))
-    print(f"\n{time.perf_counter() - start:.0f} s; load average (1 min) before/after: {load_before:.2f}/"
-          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(
+        f"\n{time.perf_counter() - start:.0f} s; load average (1 min) before/after: {load_before:.2f}/"
+        f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0

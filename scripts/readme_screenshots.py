@@ -20,9 +20,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-VIEWS = {"serve.png": {"viewport": {"width": 1280, "height": 800}},
-         "serve-phone.png": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-                             "is_mobile": True, "has_touch": True}}
+VIEWS = {
+    "serve.png": {"viewport": {"width": 1280, "height": 800}},
+    "serve-phone.png": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
+}
 
 
 def free_port() -> int:
@@ -56,8 +62,9 @@ def shoot(url: str, out_dir: Path) -> None:
             page = ctx.new_page()
             page.goto(url + "/")
             page.set_input_files("#file", str(photo))
-            page.wait_for_function("() => Number(document.getElementById('result').dataset.seq || 0) > 0",
-                                   timeout=60_000)
+            page.wait_for_function(
+                "() => Number(document.getElementById('result').dataset.seq || 0) > 0", timeout=60_000
+            )
             page.screenshot(path=str(out_dir / name), full_page=True)
             print(f"wrote {out_dir / name}")
             ctx.close()

@@ -50,8 +50,16 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from colorsplash.training.networks import build_model
 
     torch.manual_seed(0)
-    config = ModelConfig(arch="unet", input_size=64, base_channels=4, depth=2, normalization=SEED_NORMALIZATION,
-                         name="tiny-test", subject="blob", training={"metrics": {"val_iou": 0.0}})
+    config = ModelConfig(
+        arch="unet",
+        input_size=64,
+        base_channels=4,
+        depth=2,
+        normalization=SEED_NORMALIZATION,
+        name="tiny-test",
+        subject="blob",
+        training={"metrics": {"val_iou": 0.0}},
+    )
     path = tmp_path_factory.mktemp("tiny") / "tiny.pt"
     save_checkpoint(path, build_model(config), config)
     return path

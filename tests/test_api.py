@@ -66,8 +66,10 @@ def test_options_and_overrides(model: Model, blob: tuple[np.ndarray, np.ndarray]
     image, _ = blob
     by_options = colorsplash.splash(image, model, SplashOptions(effect="sepia"))
     assert np.array_equal(colorsplash.splash(image, model, effect="sepia"), by_options)
-    assert np.array_equal(colorsplash.splash(image, model, effect="sepia", threshold="0.5"),
-                          colorsplash.splash(image, model, SplashOptions(effect="sepia", threshold=0.5)))
+    assert np.array_equal(
+        colorsplash.splash(image, model, effect="sepia", threshold="0.5"),
+        colorsplash.splash(image, model, SplashOptions(effect="sepia", threshold=0.5)),
+    )
     assert not np.array_equal(colorsplash.splash(image, model), by_options)
     rgba = colorsplash.splash(image, model, effect="transparent")
     assert rgba.shape == (*image.shape[:2], 4)
@@ -108,14 +110,46 @@ def test_image_kinds() -> None:
 
 # ------------------------------------------------------------------ issue 16: one validation for every entry point
 
-BAD_TEXT = [("point", "inf,1"), ("point", "1e400,1"), ("point", "nan,3"), ("point", "1,2,3"), ("feather", "1e9"),
-            ("feather", "-5"), ("threshold", "2"), ("threshold", "nan"), ("quality", "0"), ("quality", "1e3"),
-            ("effect", "purple"), ("effect", "blur:0"), ("effect", "grey:1.5"), ("effect", "dim:inf"),
-            ("effect", "color:#12345"), ("keep", "biggest"), ("on_empty", "never"), ("hard", "maybe")]
-BAD_TYPED = [("point", (float("inf"), 1)), ("point", (1e400, 1)), ("point", (-1, 5)), ("point", 7),
-             ("feather", 1e9), ("feather", -5.0), ("feather", float("nan")), ("threshold", 2),
-             ("threshold", float("nan")), ("threshold", True), ("quality", 0), ("quality", 95.5), ("quality", True),
-             ("effect", 3), ("effect", None), ("hard", 2), ("refine", None), ("keep", None)]
+BAD_TEXT = [
+    ("point", "inf,1"),
+    ("point", "1e400,1"),
+    ("point", "nan,3"),
+    ("point", "1,2,3"),
+    ("feather", "1e9"),
+    ("feather", "-5"),
+    ("threshold", "2"),
+    ("threshold", "nan"),
+    ("quality", "0"),
+    ("quality", "1e3"),
+    ("effect", "purple"),
+    ("effect", "blur:0"),
+    ("effect", "grey:1.5"),
+    ("effect", "dim:inf"),
+    ("effect", "color:#12345"),
+    ("keep", "biggest"),
+    ("on_empty", "never"),
+    ("hard", "maybe"),
+]
+BAD_TYPED = [
+    ("point", (float("inf"), 1)),
+    ("point", (1e400, 1)),
+    ("point", (-1, 5)),
+    ("point", 7),
+    ("feather", 1e9),
+    ("feather", -5.0),
+    ("feather", float("nan")),
+    ("threshold", 2),
+    ("threshold", float("nan")),
+    ("threshold", True),
+    ("quality", 0),
+    ("quality", 95.5),
+    ("quality", True),
+    ("effect", 3),
+    ("effect", None),
+    ("hard", 2),
+    ("refine", None),
+    ("keep", None),
+]
 
 
 @pytest.mark.parametrize(("name", "value"), BAD_TEXT + BAD_TYPED)
@@ -132,8 +166,9 @@ def test_python_refuses_bad_values_naming_the_option(model: Model, name: str, va
 
 
 @pytest.mark.parametrize(("name", "value"), [p for p in BAD_TEXT if p[0] != "hard"])  # CLI switches take no value
-def test_cli_refuses_bad_values_in_one_readable_line(tiny_onnx: Path, tmp_path: Path, name: str, value: str,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_refuses_bad_values_in_one_readable_line(
+    tiny_onnx: Path, tmp_path: Path, name: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     from colorsplash.cli import main
 
     flag = "--" + name.replace("_", "-")
@@ -176,22 +211,33 @@ def test_http_refuses_bad_values_with_422(http: Any, name: str, value: str) -> N
 
 def test_text_and_typed_values_mean_the_same(model: Model, blob: tuple[np.ndarray, np.ndarray]) -> None:
     typed = SplashOptions(effect="blur:8", threshold=0.4, feather=2.0, hard=True, point=(3, 4), quality=80)
-    text = SplashOptions(effect=" Blur:8 ", threshold="0.4", feather="2", hard="yes", point="3.7,4",  # type: ignore
-                         quality="80")
+    text = SplashOptions(
+        effect=" Blur:8 ",
+        threshold="0.4",
+        feather="2",
+        hard="yes",
+        point="3.7,4",  # type: ignore
+        quality="80",
+    )
     assert text == typed and typed.point == (3, 4) and isinstance(text.quality, int)
     assert SplashOptions(point=[np.float32(3), np.int64(4)], quality=np.int64(80)).point == (3, 4)  # type: ignore
     assert SplashOptions(threshold=0.3).replace(threshold=None).threshold is None
     image, _ = blob
     base = SplashOptions(threshold=0.3)
-    assert np.array_equal(colorsplash.predict_alpha(image, model, base, threshold=None),
-                          colorsplash.predict_alpha(image, model))  # a keyword None resets the option
+    assert np.array_equal(
+        colorsplash.predict_alpha(image, model, base, threshold=None), colorsplash.predict_alpha(image, model)
+    )  # a keyword None resets the option
     with pytest.raises(TypeError, match="SplashOptions"):
         colorsplash.splash(image, model, {"effect": "blur"})  # type: ignore[arg-type]
 
 
 def test_empty_images_are_a_clear_value_error(model: Model) -> None:
-    for empty in (np.zeros((0, 0, 3), np.uint8), np.zeros((0, 7, 3), np.uint8), np.zeros((5, 0), np.uint8),
-                  np.zeros((0, 0, 4), np.uint8)):
+    for empty in (
+        np.zeros((0, 0, 3), np.uint8),
+        np.zeros((0, 7, 3), np.uint8),
+        np.zeros((5, 0), np.uint8),
+        np.zeros((0, 0, 4), np.uint8),
+    ):
         with pytest.raises(ValueError, match="empty"):
             colorsplash.splash(empty, model)
         with pytest.raises(ValueError, match="empty"):

@@ -30,9 +30,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 REBIND_HOST = "evil.example"  # resolves to 127.0.0.1 in this browser: a DNS-rebinding attacker's name
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  f"--host-resolver-rules=MAP {REBIND_HOST} 127.0.0.1"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    f"--host-resolver-rules=MAP {REBIND_HOST} 127.0.0.1",
+]
 TIMEOUT_MS = 60_000  # generous: CI machines may be busy
 
 
@@ -40,8 +47,10 @@ TIMEOUT_MS = 60_000  # generous: CI machines may be busy
 def browser() -> Iterator[Any]:
     if not CHROMIUM.is_file():
         pytest.skip(f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium`")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed "
-                                   "(pip install playwright; no `playwright install` needed)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api",
+        reason="Playwright for Python is not installed (pip install playwright; no `playwright install` needed)",
+    )
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
         yield b
@@ -104,13 +113,15 @@ def result_signature(page: Any) -> list[float]:
 
 
 def wait_for_result_after(page: Any, seq: int) -> int:
-    page.wait_for_function(f"() => Number(document.getElementById('result').dataset.seq || 0) > {seq}",
-                           timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        f"() => Number(document.getElementById('result').dataset.seq || 0) > {seq}", timeout=TIMEOUT_MS
+    )
     return int(page.get_attribute("#result", "data-seq"))
 
 
-def open_page(browser: Any, base_url: str, model_name: str = "tiny-test",
-              **context: Any) -> tuple[Any, Any, list[str], list[str]]:
+def open_page(
+    browser: Any, base_url: str, model_name: str = "tiny-test", **context: Any
+) -> tuple[Any, Any, list[str], list[str]]:
     ctx = browser.new_context(accept_downloads=True, **context)
     page = ctx.new_page()
     page.set_default_timeout(TIMEOUT_MS)
@@ -129,8 +140,9 @@ def test_page_splash_controls_point_download(browser: Any, base_url: str, photo:
     page.set_input_files("#file", str(photo))
     seq = wait_for_result_after(page, 0)
     assert page.is_visible("#original") and page.is_visible("#result")
-    preview = page.evaluate("() => [document.getElementById('result').naturalWidth, "
-                            "document.getElementById('result').naturalHeight]")
+    preview = page.evaluate(
+        "() => [document.getElementById('result').naturalWidth, document.getElementById('result').naturalHeight]"
+    )
     assert preview == [1600, 1200]  # the preview is scaled down; the download below is full size
     grey = result_signature(page)
 
@@ -161,8 +173,9 @@ def test_page_splash_controls_point_download(browser: Any, base_url: str, photo:
 
 
 def test_page_fits_a_phone_and_reports_errors(browser: Any, base_url: str, photo: Path, tmp_path: Path) -> None:
-    ctx, page, _, problems = open_page(browser, base_url, viewport={"width": 390, "height": 844},
-                                       device_scale_factor=2, is_mobile=True, has_touch=True)
+    ctx, page, _, problems = open_page(
+        browser, base_url, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     page.set_input_files("#file", str(photo))
     wait_for_result_after(page, 0)
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
@@ -182,7 +195,6 @@ def test_page_fits_a_phone_and_reports_errors(browser: Any, base_url: str, photo
     page.wait_for_function("() => document.getElementById('status').classList.contains('error')")
     assert "could not make the splash" in page.inner_text("#status").lower()
     ctx.close()
-
 
 
 def splash_requests(page: Any) -> list[str]:
@@ -308,8 +320,9 @@ def test_no_subject_shows_a_notice(browser: Any, base_url: str, photo: Path, mon
 
 
 def test_api_docs_fit_a_phone_without_placeholders(browser: Any, base_url: str) -> None:
-    ctx = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
-                              has_touch=True)
+    ctx = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     page = ctx.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(base_url + "/docs")
@@ -326,6 +339,7 @@ def test_api_docs_fit_a_phone_without_placeholders(browser: Any, base_url: str) 
 
 
 # -------------------------------------------------------------------- other pages must not use the server (8)
+
 
 def tiny_png() -> bytes:
     buf = io.BytesIO()
@@ -346,8 +360,10 @@ ATTACK_FORM = """<!doctype html><title>evil form</title>
 @contextmanager
 def attacker_site(target: str) -> Iterator[str]:
     """Another web site on another port of this computer, serving pages that post to ``target``."""
-    pages = {"/fetch.html": ATTACK_FETCH.format(png=base64.b64encode(tiny_png()).decode(), target=target),
-             "/form.html": ATTACK_FORM.format(target=target)}
+    pages = {
+        "/fetch.html": ATTACK_FETCH.format(png=base64.b64encode(tiny_png()).decode(), target=target),
+        "/form.html": ATTACK_FORM.format(target=target),
+    }
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)

@@ -26,7 +26,6 @@ MIN_MEAN_IOU = 0.8
 PER_SET = 3
 
 
-
 def test_bundled_model_is_in_the_package() -> None:
     """A missing model is the packaging failure this file exists to catch: it fails, never skips."""
     assert BUNDLED.is_file(), f"{BUNDLED} is missing: the package ships no model"

@@ -23,9 +23,31 @@ def test_no_flags_give_the_dataclass_defaults() -> None:
 
 
 def test_flags_reach_their_fields() -> None:
-    mcfg, tcfg = _configs("--arch", "unet", "--size", "64", "--unet-depth", "2", "--epochs", "3", "--dice", "0.5",
-                          "-j", "2", "--no-bf16", "--no-augment", "--aug-zoom", "0.5", "1.5", "-o", "runs/x",
-                          "--init", "w.pt", "--lr-schedule", "constant")
+    mcfg, tcfg = _configs(
+        "--arch",
+        "unet",
+        "--size",
+        "64",
+        "--unet-depth",
+        "2",
+        "--epochs",
+        "3",
+        "--dice",
+        "0.5",
+        "-j",
+        "2",
+        "--no-bf16",
+        "--no-augment",
+        "--aug-zoom",
+        "0.5",
+        "1.5",
+        "-o",
+        "runs/x",
+        "--init",
+        "w.pt",
+        "--lr-schedule",
+        "constant",
+    )
     assert (mcfg.arch, mcfg.input_size, mcfg.depth) == ("unet", 64, 2)
     assert mcfg.normalization.std == (255.0, 255.0, 255.0)  # the seed U-Net's x/255, chosen by arch
     assert (tcfg.epochs, tcfg.dice_weight, tcfg.num_workers, tcfg.bf16) == (3, 0.5, 2, False)
@@ -38,12 +60,15 @@ def test_preset_wins_and_names_the_run_folder() -> None:
     assert (mcfg.arch, mcfg.input_size, tcfg.epochs, tcfg.out_dir) == ("unet-lite1", 384, 20, "runs/pets-lite1-384")
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--epochs", "0"], "--epochs: must be a positive whole number"),
-    (["--lr", "nan"], "--lr: expected a finite number"),
-    (["--val-fraction", "2"], "--val-fraction: must be between 0 and 1"),
-    (["--arch", "resnet"], "--arch: invalid choice"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--epochs", "0"], "--epochs: must be a positive whole number"),
+        (["--lr", "nan"], "--lr: expected a finite number"),
+        (["--val-fraction", "2"], "--val-fraction: must be between 0 and 1"),
+        (["--arch", "resnet"], "--arch: invalid choice"),
+    ],
+)
 def test_bad_values_are_one_readable_line(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "data", *argv]) == 2
     err = capsys.readouterr().err

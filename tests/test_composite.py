@@ -103,8 +103,9 @@ def test_refinement_moves_a_misplaced_edge_onto_the_photo_edge() -> None:
     prob = lowres(mask, 32, shift=1)  # the model put the edge one input pixel (15 photo pixels) off
     plain = compute_alpha(image, prob, SplashOptions(refine=False)).alpha
     refined = compute_alpha(image, prob).alpha
-    near = cv2.dilate(cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)),
-                      np.ones((41, 41), np.uint8)).astype(bool)
+    near = cv2.dilate(
+        cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)), np.ones((41, 41), np.uint8)
+    ).astype(bool)
     err_plain = ((plain >= 0.5) != mask.astype(bool))[near].mean()
     err_refined = ((refined >= 0.5) != mask.astype(bool))[near].mean()
     assert err_refined < 0.5 * err_plain
@@ -188,6 +189,7 @@ def test_helpers() -> None:
 
 
 # ---------------------------------------------------------------- issue 16 item 17: effect strength, one spelling
+
 
 def at_alpha_zero(image: np.ndarray, effect: str) -> np.ndarray:
     return apply_effect(image, np.zeros(image.shape[:2], np.float32), effect).astype(np.float32)

@@ -64,7 +64,7 @@ def test_pastes_are_seeded_and_mostly_on_or_beside_the_scenes_objects() -> None:
         _, label = paste_pet(scene, things, pet, pet_mask, np.random.default_rng(seed), (0.1, 0.2), occlude=0.0)
         grown = np.zeros_like(things)
         ys, xs = np.nonzero(label == 1)
-        grown[max(ys.min() - 4, 0):ys.max() + 5, max(xs.min() - 4, 0):xs.max() + 5] = True
+        grown[max(ys.min() - 4, 0) : ys.max() + 5, max(xs.min() - 4, 0) : xs.max() + 5] = True
         touching += bool((grown & things).any())
     assert touching >= 24  # 70 % are placed by an object; small pets placed anywhere rarely touch it
 
@@ -90,8 +90,14 @@ def _samples(tmp_path: Path) -> list[Sample]:
     thing = np.zeros((48, 48), np.uint8)
     thing[10:30, 10:30] = 255
     Image.fromarray(thing).save(masks_dir / "person00_scene.png")
-    scene = Sample(tmp_path / "scene.png", masks_dir / "person00_scene.png", "scene", "coco", "train",
-                   ((masks_dir / "person00_scene.png", "person"),))
+    scene = Sample(
+        tmp_path / "scene.png",
+        masks_dir / "person00_scene.png",
+        "scene",
+        "coco",
+        "train",
+        ((masks_dir / "person00_scene.png", "person"),),
+    )
     pet = Sample(tmp_path / "pet.png", tmp_path / "pet_mask.png", "oxford", "pets", "train")
     return [pet, scene]
 

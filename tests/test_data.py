@@ -46,7 +46,11 @@ def test_paired_layout_matches_by_stem_and_reads_splits(tmp_path: Path) -> None:
     (tmp_path / "splits.tsv").write_text("p0\ttrain\np1\tvalid\np2\ttest\n")
     samples = discover(tmp_path)
     assert [(s.name, s.kind, s.split) for s in samples] == [
-        ("p0", "paired", "train"), ("p1", "paired", "val"), ("p2", "paired", "val"), ("p3", "paired", None)]
+        ("p0", "paired", "train"),
+        ("p1", "paired", "val"),
+        ("p2", "paired", "val"),
+        ("p3", "paired", None),
+    ]
     image, mask = load_pair(samples[3])
     assert image.shape[:2] == mask.shape and set(np.unique(mask)) == {0, 1}
     train, val = split_samples(samples, val_fraction=0.0, seed=0)
@@ -169,7 +173,7 @@ def _make_scenes_set(root: Path, names: dict[str, list[tuple[str, str]]], h: int
         save_picture(root / "images" / f"{name}.jpg", np.full((h, w, 3), 5 * i % 250, np.uint8))
         for k, (mask_name, cls) in enumerate(objects):
             mask = np.zeros((h, w), np.uint8)
-            mask[2 + 8 * k:8 + 8 * k, 5:15] = 255
+            mask[2 + 8 * k : 8 + 8 * k, 5:15] = 255
             save_picture(root / "masks" / f"{mask_name}.png", mask)
             lines.append(f"{name}\t{mask_name}\t{cls}")
     (root / "objects.tsv").write_text("\n".join(lines) + "\n")

@@ -21,10 +21,35 @@ def test_torchrun_two_processes(tmp_path: Path) -> None:
         pytest.skip("this PyTorch build has no gloo backend")
     data, run = tmp_path / "cats", tmp_path / "run"
     make_seed_set(data, n=8, h=40, w=48)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "colorsplash", "train", str(data), "--arch", "unet", "--unet-base", "4", "--unet-depth", "2",
-           "--size", "64", "--epochs", "2", "--batch-size", "4", "--max-steps", "3", "--val-fraction", "0.25",
-           "-o", str(run)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "colorsplash",
+        "train",
+        str(data),
+        "--arch",
+        "unet",
+        "--unet-base",
+        "4",
+        "--unet-depth",
+        "2",
+        "--size",
+        "64",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--max-steps",
+        "3",
+        "--val-fraction",
+        "0.25",
+        "-o",
+        str(run),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     output = result.stdout + result.stderr
@@ -41,7 +66,7 @@ def test_torchrun_two_processes(tmp_path: Path) -> None:
     assert last["run_state"]["step"] == 3 and last["run_state"]["epoch"] == 2
 
 
-RECIPE_SCRIPT = '''
+RECIPE_SCRIPT = """
 import sys
 from colorsplash.training import recipes
 from colorsplash.cli import main
@@ -52,7 +77,7 @@ recipes.STAGE_PRESETS["tiny-b"] = {"model": model, "train": {**train, "lr": 1e-1
 recipes.RECIPES["tiny"] = ("tiny-a", "tiny-b")
 recipes.RECIPE_BLENDS["tiny"] = 0.5
 sys.exit(main(sys.argv[1:]))
-'''
+"""
 
 
 @pytest.mark.slow
@@ -63,8 +88,21 @@ def test_torchrun_staged_recipe_with_blend(tmp_path: Path) -> None:
     data, run, script = tmp_path / "cats", tmp_path / "run", tmp_path / "tiny_recipe.py"
     make_seed_set(data, n=8, h=40, w=48)
     script.write_text(RECIPE_SCRIPT)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script),
-           "-q", "train", "--preset", "tiny", str(data), "-o", str(run)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(script),
+        "-q",
+        "train",
+        "--preset",
+        "tiny",
+        str(data),
+        "-o",
+        str(run),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     output = result.stdout + result.stderr

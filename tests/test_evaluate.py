@@ -36,7 +36,11 @@ def test_perfect_predictions_score_one_at_original_size(tmp_path: Path) -> None:
     samples = discover_all([tmp_path / "seed", tmp_path / "pairs"])
     scores = evaluate_model(_red_detector, samples, show_progress=False)
     assert [(s.dataset, s.name, s.width, s.height) for s in scores] == [
-        ("seed", "cat0", 70, 50), ("seed", "cat1", 70, 50), ("pairs", "p0", 56, 40), ("pairs", "p1", 56, 40)]
+        ("seed", "cat0", 70, 50),
+        ("seed", "cat1", 70, 50),
+        ("pairs", "p0", 56, 40),
+        ("pairs", "p1", 56, 40),
+    ]
     for s in scores:
         assert s.iou > 0.97 and s.dice > 0.98 and s.pixel_accuracy > 0.99  # JPEG masks: a few noisy edge pixels
     inverted = evaluate_model(lambda im: 1.0 - _red_detector(im), samples[2:], show_progress=False)
@@ -56,8 +60,9 @@ def test_oxford_border_pixels_are_not_scored(tmp_path: Path) -> None:
     assert np.count_nonzero(trimap == 3) > 0
 
 
-def test_probability_is_upsampled_before_thresholding(tiny_onnx: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_probability_is_upsampled_before_thresholding(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     size = 64
     yy, xx = np.mgrid[:size, :size]
     low = np.clip(1.2 - np.hypot(yy - 30, xx - 25) / 20, 0, 1).astype(np.float32)  # smooth blob at 64x64
@@ -86,9 +91,11 @@ def test_pt_and_onnx_predictors_agree(tiny_checkpoint: Path, tiny_onnx: Path) ->
 
 
 def test_summary_worst_and_split(tmp_path: Path) -> None:
-    rows = [ImageScore("a", "x", "a.jpg", 1, 1, 0.2, 0.3, 0.9, 0.5),
-            ImageScore("b", "x", "b.jpg", 1, 1, 0.6, 0.7, 0.9, 0.6),
-            ImageScore("c", "y", "c.jpg", 1, 1, 1.0, 1.0, 1.0, 1.0)]
+    rows = [
+        ImageScore("a", "x", "a.jpg", 1, 1, 0.2, 0.3, 0.9, 0.5),
+        ImageScore("b", "x", "b.jpg", 1, 1, 0.6, 0.7, 0.9, 0.6),
+        ImageScore("c", "y", "c.jpg", 1, 1, 1.0, 1.0, 1.0, 1.0),
+    ]
     summary = summarize(rows)
     assert summary["datasets"]["x"]["iou"] == pytest.approx(0.4)
     assert summary["datasets"]["y"]["images"] == 1
@@ -102,14 +109,26 @@ def test_summary_worst_and_split(tmp_path: Path) -> None:
     assert select_split(samples, "all", 0.5, 2) == samples
 
 
-def test_evaluate_cli_writes_reports(tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_cli_writes_reports(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(Model, "predict_probability", lambda self, image: _red_detector(image))
     make_seed_set(tmp_path / "seed", n=3)
     make_paired_set(tmp_path / "pairs", n=2)
     out = tmp_path / "report"
-    rc = main(["evaluate", str(tmp_path / "seed"), str(tmp_path / "pairs"), "--model", str(tiny_onnx),
-               "-o", str(out), "--worst", "2"])
+    rc = main(
+        [
+            "evaluate",
+            str(tmp_path / "seed"),
+            str(tmp_path / "pairs"),
+            "--model",
+            str(tiny_onnx),
+            "-o",
+            str(out),
+            "--worst",
+            "2",
+        ]
+    )
     assert rc == 0
     assert sorted(p.name for p in out.iterdir()) == ["scores.csv", "summary.json", "worst.png"]
     with (out / "scores.csv").open() as f:

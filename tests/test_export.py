@@ -88,8 +88,7 @@ def paired_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_int8_export_is_smaller_quantised_and_close(lite_checkpoint: Path, paired_data: Path,
-                                                    tmp_path: Path) -> None:
+def test_int8_export_is_smaller_quantised_and_close(lite_checkpoint: Path, paired_data: Path, tmp_path: Path) -> None:
     full, q8 = tmp_path / "full.onnx", tmp_path / "q8.onnx"
     export_onnx(lite_checkpoint, full)
     config = export_onnx(lite_checkpoint, q8, int8_data=[paired_data], calibration_images=6, show_progress=False)

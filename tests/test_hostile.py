@@ -37,8 +37,13 @@ def hashes(folder: Path) -> dict[Path, str]:
 def colorsplash(model: Path, *args: str) -> tuple[int, str, tuple[int, ...]]:
     """Run the real process; (exit status, stderr, summary counts total/done/skipped/failed)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONWARNINGS": "default"}
-    done = subprocess.run([sys.executable, "-m", "colorsplash", "-q", *args, "--model", str(model)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "colorsplash", "-q", *args, "--model", str(model)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     found = SUMMARY.search(done.stderr)
     counts = tuple(int(g) for g in found.groups()) if found else ()
     return done.returncode, done.stderr, counts

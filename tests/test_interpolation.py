@@ -18,8 +18,11 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def _pair() -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     a = {"conv.weight": torch.zeros(2, 3), "bn.running_var": torch.ones(2), "bn.num_batches_tracked": torch.tensor(5)}
-    b = {"conv.weight": torch.full((2, 3), 4.0), "bn.running_var": torch.full((2,), 3.0),
-         "bn.num_batches_tracked": torch.tensor(9)}
+    b = {
+        "conv.weight": torch.full((2, 3), 4.0),
+        "bn.running_var": torch.full((2,), 3.0),
+        "bn.num_batches_tracked": torch.tensor(9),
+    }
     return a, b
 
 
@@ -33,8 +36,9 @@ def test_interpolation_goes_the_given_share_of_the_way() -> None:
     assert torch.equal(a["conv.weight"], torch.zeros(2, 3))  # inputs untouched
 
 
-@pytest.mark.parametrize(("change", "message"), [("key", "different tensors"), ("shape", "(2, 3)"),
-                                                 ("weight", "between 0 and 1")])
+@pytest.mark.parametrize(
+    ("change", "message"), [("key", "different tensors"), ("shape", "(2, 3)"), ("weight", "between 0 and 1")]
+)
 def test_interpolation_refuses_what_does_not_match(change: str, message: str) -> None:
     a, b = _pair()
     weight = 0.5
@@ -49,8 +53,9 @@ def test_interpolation_refuses_what_does_not_match(change: str, message: str) ->
 
 
 @pytest.mark.slow
-def test_recipe_with_a_blend_ships_the_validated_blend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_recipe_with_a_blend_ships_the_validated_blend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from colorsplash.training import recipes
 
     cats = tmp_path / "cats"

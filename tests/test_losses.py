@@ -42,6 +42,8 @@ def test_segmentation_loss_adds_its_terms() -> None:
     logits = torch.randn(2, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     plain = segmentation_loss(logits, target)
     assert segmentation_loss(logits, target, dice_weight=0.5).item() == pytest.approx(
-        plain.item() + 0.5 * soft_dice_loss(logits, target).item(), rel=1e-6)
+        plain.item() + 0.5 * soft_dice_loss(logits, target).item(), rel=1e-6
+    )
     assert segmentation_loss(logits, target, lovasz_weight=2.0).item() == pytest.approx(
-        plain.item() + 2.0 * lovasz_hinge_loss(logits, target).item(), rel=1e-6)
+        plain.item() + 2.0 * lovasz_hinge_loss(logits, target).item(), rel=1e-6
+    )

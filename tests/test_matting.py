@@ -20,8 +20,9 @@ FG = np.array([30, 60, 220], np.float32)  # saturated blue subject
 BG = np.array([210, 40, 30], np.float32)  # on a saturated red background
 
 
-def soft_disc(h: int = 180, w: int = 240, radius: float = 60.0, soft: float = 5.0,
-              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def soft_disc(
+    h: int = 180, w: int = 240, radius: float = 60.0, soft: float = 5.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """A blue disc with a linear soft edge ``2 * soft`` px wide on red, sensor noise sigma 2.
     Returns (RGB uint8 ``HxWx3``, true alpha float32 ``HxW``)."""
     yy, xx = np.mgrid[:h, :w]
@@ -90,15 +91,18 @@ def test_matte_reduced_copy_is_guided_up_to_full_size() -> None:
     assert np.abs(alpha - true)[band(true)].mean() < 0.08
 
 
-@pytest.mark.parametrize(("image", "guide", "message"), [
-    (np.zeros((20, 30, 3), np.float32), np.zeros((5, 5), np.float32), "RGB uint8"),
-    (np.zeros((20, 30), np.uint8), np.zeros((5, 5), np.float32), "RGB uint8"),
-    (np.zeros((20, 30, 3), np.uint8), np.zeros((5, 5), np.uint8), "photo's size"),
-    (np.zeros((20, 30, 3), np.uint8), np.full((5, 5), 2.0, np.float32), r"\[0, 1\]"),
-    (np.zeros((20, 30, 3), np.uint8), np.full((5, 5), np.nan, np.float32), "NaN"),
-    (np.zeros((20, 30, 3), np.uint8), np.zeros((5, 5, 1), np.float32), "2-D"),
-    (np.zeros((20, 30, 3), np.uint8), np.zeros((5, 5), np.int16), "dtype"),
-])
+@pytest.mark.parametrize(
+    ("image", "guide", "message"),
+    [
+        (np.zeros((20, 30, 3), np.float32), np.zeros((5, 5), np.float32), "RGB uint8"),
+        (np.zeros((20, 30), np.uint8), np.zeros((5, 5), np.float32), "RGB uint8"),
+        (np.zeros((20, 30, 3), np.uint8), np.zeros((5, 5), np.uint8), "photo's size"),
+        (np.zeros((20, 30, 3), np.uint8), np.full((5, 5), 2.0, np.float32), r"\[0, 1\]"),
+        (np.zeros((20, 30, 3), np.uint8), np.full((5, 5), np.nan, np.float32), "NaN"),
+        (np.zeros((20, 30, 3), np.uint8), np.zeros((5, 5, 1), np.float32), "2-D"),
+        (np.zeros((20, 30, 3), np.uint8), np.zeros((5, 5), np.int16), "dtype"),
+    ],
+)
 def test_matte_errors_say_what_is_wrong(image: np.ndarray, guide: np.ndarray, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         matte(image, guide)

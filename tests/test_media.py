@@ -39,10 +39,18 @@ def test_every_good_file_reads_as_upright_rgb_uint8(corpus: Path) -> None:
         assert photo.rgb.shape[:2] == sizes.get(name, (20, 30)), name
 
 
-@pytest.mark.parametrize(("name", "words"), [
-    ("truncated.jpg", "truncated"), ("cut.jpg", "truncated"), ("empty.jpg", "empty"), ("notes.jpg", "not a picture"),
-    ("bomb.png", "pixels"), ("big.png", "pixel limit"), ("missing.jpg", "no such file"),
-])
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("truncated.jpg", "truncated"),
+        ("cut.jpg", "truncated"),
+        ("empty.jpg", "empty"),
+        ("notes.jpg", "not a picture"),
+        ("bomb.png", "pixels"),
+        ("big.png", "pixel limit"),
+        ("missing.jpg", "no such file"),
+    ],
+)
 def test_bad_files_raise_one_clear_error_naming_the_file(corpus: Path, name: str, words: str) -> None:
     with pytest.raises(ImageReadError) as info:
         read_photo(corpus / name)
@@ -103,15 +111,18 @@ def test_encode_keeps_exif_icc_and_quality(corpus: Path) -> None:
             assert img.mode == mode and img.size == (6, 5)
 
 
-@pytest.mark.parametrize(("fmt", "suffix", "alpha", "expected"), [
-    ("JPEG", ".JPG", False, ("JPEG", ".JPG")),
-    ("PNG", ".jpg", False, ("PNG", ".png")),  # a PNG named .jpg: the name follows the content
-    ("JPEG", ".jpg", True, ("PNG", ".png")),  # a cut-out needs transparency
-    ("WEBP", ".webp", True, ("WEBP", ".webp")),
-    ("MPO", ".jpg", False, ("JPEG", ".jpg")),
-    ("PPM", ".ppm", False, ("PNG", ".png")),
-    (None, "", False, ("PNG", ".png")),
-])
+@pytest.mark.parametrize(
+    ("fmt", "suffix", "alpha", "expected"),
+    [
+        ("JPEG", ".JPG", False, ("JPEG", ".JPG")),
+        ("PNG", ".jpg", False, ("PNG", ".png")),  # a PNG named .jpg: the name follows the content
+        ("JPEG", ".jpg", True, ("PNG", ".png")),  # a cut-out needs transparency
+        ("WEBP", ".webp", True, ("WEBP", ".webp")),
+        ("MPO", ".jpg", False, ("JPEG", ".jpg")),
+        ("PPM", ".ppm", False, ("PNG", ".png")),
+        (None, "", False, ("PNG", ".png")),
+    ],
+)
 def test_output_format(fmt: str | None, suffix: str, alpha: bool, expected: tuple[str, str]) -> None:
     assert output_format(fmt, suffix, alpha) == expected
 
@@ -199,12 +210,15 @@ def test_tiff_layout_tags_are_not_copied_and_result_opens(tmp_path: Path, kind: 
 
     rgb, grey = gradient(), gradient()[..., 0]
     deep = np.linspace(0, 65535, 600).reshape(20, 30).astype(np.uint16)
-    data = {"float32": lambda: encoded(Image.fromarray(grey.astype(np.float32) / 255), "TIFF"),
-            "grey16": lambda: encoded(Image.fromarray(deep), "TIFF"),
-            "cmyk": lambda: encoded(Image.fromarray(rgb).convert("CMYK"), "TIFF"),
-            "rgba": lambda: encoded(np.dstack([rgb, grey]), "TIFF"),
-            "bilevel": lambda: encoded(Image.fromarray(grey).convert("1"), "TIFF"),
-            "cv2_lzw": lambda: cv2_tiff(rgb), "cv2_rgb48": lambda: cv2_tiff(np.dstack([deep] * 3))}[kind]()
+    data = {
+        "float32": lambda: encoded(Image.fromarray(grey.astype(np.float32) / 255), "TIFF"),
+        "grey16": lambda: encoded(Image.fromarray(deep), "TIFF"),
+        "cmyk": lambda: encoded(Image.fromarray(rgb).convert("CMYK"), "TIFF"),
+        "rgba": lambda: encoded(np.dstack([rgb, grey]), "TIFF"),
+        "bilevel": lambda: encoded(Image.fromarray(grey).convert("1"), "TIFF"),
+        "cv2_lzw": lambda: cv2_tiff(rgb),
+        "cv2_rgb48": lambda: cv2_tiff(np.dstack([deep] * 3)),
+    }[kind]()
     photo = decode_image_bytes(data, name=f"{kind}.tif")
     if photo.exif is not None:
         exif = Image.Exif()
@@ -220,8 +234,10 @@ def test_sixteen_bit_input_is_noted_once(tmp_path: Path) -> None:
     from helpers.hostile import cv2_tiff
 
     deep = np.dstack([np.linspace(0, 65535, 600).reshape(20, 30).astype(np.uint16)] * 3)
-    for name, data in (("rgb48.png", __import__("cv2").imencode(".png", deep)[1].tobytes()),
-                       ("rgb48.tif", cv2_tiff(deep))):
+    for name, data in (
+        ("rgb48.png", __import__("cv2").imencode(".png", deep)[1].tobytes()),
+        ("rgb48.tif", cv2_tiff(deep)),
+    ):
         notes = decode_image_bytes(data, name=name).notes
         assert [n for n in notes if "16-bit" in n] == [f"{name}: 16-bit picture; the result has 8 bits per channel"]
 

@@ -76,9 +76,17 @@ def test_init_pretrained_fills_the_encoder() -> None:
 @pytest.mark.parametrize("arch", ["unet", "unet-lite0"])
 def test_checkpoint_round_trip_needs_no_flags(tmp_path: Path, arch: str) -> None:
     torch.manual_seed(0)
-    config = ModelConfig(arch=arch, input_size=64, base_channels=4, depth=3, upsample="bilinear",
-                         normalization=SEED_NORMALIZATION, name="round-trip", subject="cat",
-                         training={"metrics": {"val_iou": 0.5}})
+    config = ModelConfig(
+        arch=arch,
+        input_size=64,
+        base_channels=4,
+        depth=3,
+        upsample="bilinear",
+        normalization=SEED_NORMALIZATION,
+        name="round-trip",
+        subject="cat",
+        training={"metrics": {"val_iou": 0.5}},
+    )
     net = build_model(config).eval()
     path = tmp_path / "model.pt"
     save_checkpoint(path, net, config, note="extra entries are kept")

@@ -21,8 +21,12 @@ def _texts() -> list[Path]:
 
 
 def test_no_absolute_machine_paths_in_package_and_docs() -> None:
-    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in _texts()
-                 for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1) if MACHINE_PATH.search(line)]
+    offenders = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in _texts()
+        for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1)
+        if MACHINE_PATH.search(line)
+    ]
     assert not offenders, f"absolute machine paths: {offenders}"
 
 

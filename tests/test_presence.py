@@ -100,8 +100,9 @@ def test_one_output_files_score_is_the_highest_probability(tiny_onnx: Path) -> N
     assert score == pytest.approx(float(prob.max()))
 
 
-def test_one_output_files_can_carry_a_max_probability_threshold(tiny_checkpoint: Path, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_output_files_can_carry_a_max_probability_threshold(
+    tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from colorsplash.runtime.alpha import model_alpha
     from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
     from colorsplash.training.export import export_onnx
@@ -152,8 +153,9 @@ def test_api_reports_the_subject(head_onnx: Path, tmp_path: Path, monkeypatch: p
     assert subject.found and subject.score == pytest.approx(0.8) and alpha.shape == (48, 64)
 
 
-def test_http_headers_say_whether_a_subject_was_found(head_onnx: Path, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_http_headers_say_whether_a_subject_was_found(
+    head_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 
@@ -162,8 +164,9 @@ def test_http_headers_say_whether_a_subject_was_found(head_onnx: Path, tmp_path:
     body = _photo(tmp_path).read_bytes()
     with TestClient(server.create_app(head_onnx), base_url="http://127.0.0.1:8000") as client:
         for score, found in ((0.1, "none"), (0.8, "found")):
-            monkeypatch.setattr(Model, "predict_scored",
-                                lambda self, image, s=score: (np.full((64, 64), 0.9, np.float32), s))
+            monkeypatch.setattr(
+                Model, "predict_scored", lambda self, image, s=score: (np.full((64, 64), 0.9, np.float32), s)
+            )
             for route in ("/api/splash", "/api/mask"):
                 resp = client.post(route, files={"file": ("room.png", body, "image/png")})
                 assert resp.status_code == 200, resp.text

@@ -47,8 +47,10 @@ def test_runtime_runs_without_training_packages(tmp_path: Path) -> None:
 
 def test_cli_help_imports_neither_torch_nor_opencv() -> None:
     """``colorsplash --help`` stays fast: no torch, no OpenCV, no ONNX Runtime at parse time."""
-    code = ("import sys\nfrom colorsplash.cli import build_parser\nbuild_parser()\n"
-            "print(sorted(m for m in ('torch', 'cv2', 'onnxruntime', 'onnx') if m in sys.modules))")
+    code = (
+        "import sys\nfrom colorsplash.cli import build_parser\nbuild_parser()\n"
+        "print(sorted(m for m in ('torch', 'cv2', 'onnxruntime', 'onnx') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -84,8 +84,10 @@ def assert_json_error(resp: httpx.Response, status: int, *words: str) -> dict[st
 
 # ------------------------------------------------------------------------------------------------- results
 
-def test_splash_multipart_keeps_subject_colour_and_greys_background(client: TestClient, keyed: None,
-                                                                     blob: tuple[np.ndarray, np.ndarray]) -> None:
+
+def test_splash_multipart_keeps_subject_colour_and_greys_background(
+    client: TestClient, keyed: None, blob: tuple[np.ndarray, np.ndarray]
+) -> None:
     image, mask = blob
     resp = client.post("/api/splash", files={"file": ("cat.png", encode(image, "PNG"), "image/png")})
     assert resp.status_code == 200, resp.text
@@ -100,8 +102,7 @@ def test_splash_multipart_keeps_subject_colour_and_greys_background(client: Test
 
 def test_raw_body_and_query_options(client: TestClient, keyed: None, blob: tuple[np.ndarray, np.ndarray]) -> None:
     image, mask = blob
-    resp = client.post("/api/splash?effect=transparent", content=encode(image),
-                       headers={"content-type": "image/jpeg"})
+    resp = client.post("/api/splash?effect=transparent", content=encode(image), headers={"content-type": "image/jpeg"})
     assert resp.status_code == 200, resp.text
     out = decode(resp.content)
     assert (resp.headers["content-type"], out.mode, out.size) == ("image/png", "RGBA", (160, 120))
@@ -109,8 +110,9 @@ def test_raw_body_and_query_options(client: TestClient, keyed: None, blob: tuple
     assert alpha[mask == 1].mean() > 200 and alpha[mask == 0].mean() < 60
 
 
-def test_form_fields_are_options_with_cli_names(client: TestClient, keyed: None,
-                                                blob: tuple[np.ndarray, np.ndarray]) -> None:
+def test_form_fields_are_options_with_cli_names(
+    client: TestClient, keyed: None, blob: tuple[np.ndarray, np.ndarray]
+) -> None:
     image, mask = blob
     data = {"invert": "true", "format": "webp", "on-empty": "copy", "feather": "2"}
     resp = client.post("/api/splash", files={"file": ("a.jpg", encode(image), "image/jpeg")}, data=data)
@@ -129,7 +131,7 @@ def test_effects_give_different_results(client: TestClient, blob: tuple[np.ndarr
 
 def test_point_keeps_only_the_clicked_subject(client: TestClient, keyed: None) -> None:
     image = np.full((100, 200, 3), 60, np.uint8)
-    image[30:70, 20:60] = (230, 90, 30)    # left subject
+    image[30:70, 20:60] = (230, 90, 30)  # left subject
     image[30:70, 140:180] = (230, 90, 30)  # right subject
     resp = client.post("/api/mask?point=160,50&hard=true", content=encode(image, "PNG"))
     assert resp.status_code == 200, resp.text
@@ -137,8 +139,9 @@ def test_point_keeps_only_the_clicked_subject(client: TestClient, keyed: None) -
     assert alpha[50, 160] == 255 and alpha[50, 40] == 0
 
 
-def test_mask_is_8bit_png_of_the_photo_size(client: TestClient, keyed: None,
-                                            blob: tuple[np.ndarray, np.ndarray]) -> None:
+def test_mask_is_8bit_png_of_the_photo_size(
+    client: TestClient, keyed: None, blob: tuple[np.ndarray, np.ndarray]
+) -> None:
     image, mask = blob
     resp = client.post("/api/mask", files={"file": ("a.jpg", encode(image), "image/jpeg")})
     assert resp.status_code == 200
@@ -205,6 +208,7 @@ def test_model_runs_do_not_block_the_event_loop(tiny_onnx: Path, monkeypatch: py
 
 # -------------------------------------------------------------------------------------------------- errors
 
+
 def test_413_by_content_length(client: TestClient) -> None:
     body = assert_json_error(client.post("/api/splash", content=b"x" * (MAX_UPLOAD + 1)), 413, "upload limit")
     assert "--max-upload-mb" in body["error"]
@@ -232,17 +236,29 @@ def test_415_not_an_image(client: TestClient, content: bytes) -> None:
 
 
 def test_415_multipart_without_file(client: TestClient) -> None:
-    assert_json_error(client.post("/api/splash", data={"effect": "blur"},
-                                  files={"note": ("", b"", "text/plain")}), 415, "file")
+    assert_json_error(
+        client.post("/api/splash", data={"effect": "blur"}, files={"note": ("", b"", "text/plain")}), 415, "file"
+    )
 
 
-@pytest.mark.parametrize(("query", "option"), [
-    ("effect=rainbow", "effect"), ("threshold=2", "threshold"), ("feather=-1", "feather"),
-    ("keep=smallest", "keep"), ("point=a,b", "point"), ("invert=maybe", "invert"), ("colour=red", "colour"),
-    ("format=gif", "format"), ("effect=transparent&format=jpeg", "format"), ("quality=0", "quality"),
-])
-def test_422_bad_option_is_named(client: TestClient, blob: tuple[np.ndarray, np.ndarray], query: str,
-                                 option: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "option"),
+    [
+        ("effect=rainbow", "effect"),
+        ("threshold=2", "threshold"),
+        ("feather=-1", "feather"),
+        ("keep=smallest", "keep"),
+        ("point=a,b", "point"),
+        ("invert=maybe", "invert"),
+        ("colour=red", "colour"),
+        ("format=gif", "format"),
+        ("effect=transparent&format=jpeg", "format"),
+        ("quality=0", "quality"),
+    ],
+)
+def test_422_bad_option_is_named(
+    client: TestClient, blob: tuple[np.ndarray, np.ndarray], query: str, option: str
+) -> None:
     body = assert_json_error(client.post(f"/api/splash?{query}", content=encode(blob[0])), 422)
     assert body["option"] == option and option.replace("_", "-") in body["error"]
 
@@ -278,6 +294,7 @@ def test_missing_model_fails_at_start(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------- docs, page, CLI
+
 
 def test_openapi_documents_the_api_with_cli_option_names(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
@@ -321,13 +338,23 @@ def test_cli_serve_missing_model_is_one_line(tmp_path: Path, capsys: pytest.Capt
     assert "none.onnx" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", True), ("localhost", True), ("::1", True),
-                                                ("0.0.0.0", False), ("192.168.1.5", False), ("example", False)])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("192.168.1.5", False),
+        ("example", False),
+    ],
+)
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert cli_serve.is_loopback(host) is loopback
 
 
 # ------------------------------------------------------------------------------- Host and Origin (issue 16, 8)
+
 
 @pytest.fixture()
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -345,8 +372,9 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def test_unknown_host_is_refused_dns_rebinding(tiny_onnx: Path, counted: list[int]) -> None:
     with TestClient(server.create_app(tiny_onnx), base_url="http://evil.example:8000") as c:
-        body = assert_json_error(c.post("/api/splash", content=encode(make_blob_image(40, 40)[0])), 400,
-                                 "evil.example", "--allowed-host")
+        body = assert_json_error(
+            c.post("/api/splash", content=encode(make_blob_image(40, 40)[0])), 400, "evil.example", "--allowed-host"
+        )
         assert_json_error(c.get("/"), 400)
         assert_json_error(c.get("/api/health"), 400)
     assert counted == [] and "Traceback" not in body["error"]
@@ -368,12 +396,16 @@ def test_bound_address_and_allowed_hosts_are_answered(tiny_onnx: Path) -> None:
         assert c.get("/api/health").status_code == 200
 
 
-@pytest.mark.parametrize("origin", ["http://127.0.0.1:9000", "http://localhost:8000", "https://evil.example",
-                                    "null", "http://127.0.0.1"])
+@pytest.mark.parametrize(
+    "origin", ["http://127.0.0.1:9000", "http://localhost:8000", "https://evil.example", "null", "http://127.0.0.1"]
+)
 def test_cross_origin_posts_are_refused(client: TestClient, counted: list[int], origin: str) -> None:
     # text/plain needs no CORS preflight: a page anywhere could send it; the Origin header gives it away.
-    resp = client.post("/api/splash", content=encode(make_blob_image(40, 40)[0]),
-                       headers={"content-type": "text/plain", "origin": origin})
+    resp = client.post(
+        "/api/splash",
+        content=encode(make_blob_image(40, 40)[0]),
+        headers={"content-type": "text/plain", "origin": origin},
+    )
     assert_json_error(resp, 403, "cross-origin", "--allowed-origin")
     assert counted == []
 
@@ -392,12 +424,19 @@ def test_allowed_origins_are_answered(tiny_onnx: Path) -> None:
         assert c.post("/api/splash", content=png, headers={"origin": "https://other.example"}).status_code == 403
 
 
-@pytest.mark.parametrize(("origin", "host", "same"), [
-    ("http://127.0.0.1:8000", "127.0.0.1:8000", True), ("http://localhost", "localhost:80", True),
-    ("https://x.org", "x.org", True), ("http://[::1]:8000", "[::1]:8000", True),
-    ("http://127.0.0.1:9000", "127.0.0.1:8000", False), ("http://localhost:8000", "127.0.0.1:8000", False),
-    ("null", "127.0.0.1:8000", False), ("http://127.0.0.1", "127.0.0.1:8000", False),
-])
+@pytest.mark.parametrize(
+    ("origin", "host", "same"),
+    [
+        ("http://127.0.0.1:8000", "127.0.0.1:8000", True),
+        ("http://localhost", "localhost:80", True),
+        ("https://x.org", "x.org", True),
+        ("http://[::1]:8000", "[::1]:8000", True),
+        ("http://127.0.0.1:9000", "127.0.0.1:8000", False),
+        ("http://localhost:8000", "127.0.0.1:8000", False),
+        ("null", "127.0.0.1:8000", False),
+        ("http://127.0.0.1", "127.0.0.1:8000", False),
+    ],
+)
 def test_same_origin_rule(origin: str, host: str, same: bool) -> None:
     assert guard.same_origin(origin, host) is same
 
@@ -412,8 +451,24 @@ def test_cli_serve_allow_lists_and_memory(tiny_onnx: Path, monkeypatch: pytest.M
     seen: dict[str, object] = {}
     uvicorn = pytest.importorskip("uvicorn")
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
-    assert cli.main(["serve", "--model", str(tiny_onnx), "--allowed-host", "photos.lan", "--allowed-host", "nas",
-                     "--allowed-origin", "https://a.example", "--max-memory-mb", "2000"]) == 0
+    assert (
+        cli.main(
+            [
+                "serve",
+                "--model",
+                str(tiny_onnx),
+                "--allowed-host",
+                "photos.lan",
+                "--allowed-host",
+                "nas",
+                "--allowed-origin",
+                "https://a.example",
+                "--max-memory-mb",
+                "2000",
+            ]
+        )
+        == 0
+    )
     settings = seen["app"].state.settings  # type: ignore[attr-defined]
     assert settings.allowed_hosts == ("photos.lan", "nas") and settings.allowed_origins == ("https://a.example",)
     assert settings.memory_budget == 2000 * 2**20
@@ -421,6 +476,7 @@ def test_cli_serve_allow_lists_and_memory(tiny_onnx: Path, monkeypatch: pytest.M
 
 
 # ------------------------------------------------------------------------------ memory in flight (issue 16, 9)
+
 
 def test_budget_must_hold_one_photo_at_the_pixel_limit(tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ValueError, match="--max-memory-mb"):
@@ -447,8 +503,7 @@ def test_memory_budget_queues_then_refuses_and_frees() -> None:
     assert asyncio.run(scenario()) == ["small ran", "timed out", "full ran"]
 
 
-def test_large_photos_cannot_pile_up_and_small_ones_stay_fast(tiny_onnx: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_photos_cannot_pile_up_and_small_ones_stay_fast(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ten clients with photos at the pixel limit: one is processed at a time (memory), one waits, the others get
     503 + Retry-After; a small photo sent meanwhile is answered at once, not after the large ones."""
     running = {"now": 0, "most": 0}
@@ -487,7 +542,8 @@ def test_large_photos_cannot_pile_up_and_small_ones_stay_fast(tiny_onnx: Path,
 
 
 def test_photo_over_the_pixel_limit_is_refused_without_waiting_for_the_budget(
-        tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def slow(self: Model, image: np.ndarray) -> np.ndarray:
         time.sleep(1.5)
         return np.full((64, 64), 0.9, np.float32)
@@ -514,20 +570,33 @@ def test_photo_over_the_pixel_limit_is_refused_without_waiting_for_the_budget(
 
 # ------------------------------------------------------------------------------ aborted uploads (issue 16, 11)
 
+
 def _aborted_upload_scope(path: str = "/api/splash") -> dict[str, object]:
     boundary = b"xyz"
-    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
-            "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5555),
-            "headers": [(b"host", b"127.0.0.1:8000"), (b"content-length", b"200000"),
-                        (b"content-type", b"multipart/form-data; boundary=" + boundary)]}
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "server": ("127.0.0.1", 8000),
+        "client": ("127.0.0.1", 5555),
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"content-length", b"200000"),
+            (b"content-type", b"multipart/form-data; boundary=" + boundary),
+        ],
+    }
 
 
 def test_aborted_upload_is_one_log_line(tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
     app = server.create_app(tiny_onnx)
     head = b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
-    messages = [{"type": "http.request", "more_body": True, "body": head + b"x" * 5000},
-                {"type": "http.disconnect"}]
+    messages = [{"type": "http.request", "more_body": True, "body": head + b"x" * 5000}, {"type": "http.disconnect"}]
     sent: list[dict[str, object]] = []
 
     async def receive() -> Any:
@@ -561,9 +630,11 @@ def test_aborted_upload_on_a_live_server_is_one_log_line(tiny_onnx: Path, caplog
         port = sock.getsockname()[1]
         for _ in range(3):
             with socket.create_connection(("127.0.0.1", port)) as s:
-                s.sendall(b"POST /api/splash HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n"
-                          b"Content-Type: multipart/form-data; boundary=xyz\r\n\r\n--xyz\r\nContent-Disposition: "
-                          b'form-data; name="file"; filename="a.jpg"\r\n\r\n' + b"x" * 3000)
+                s.sendall(
+                    b"POST /api/splash HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n"
+                    b"Content-Type: multipart/form-data; boundary=xyz\r\n\r\n--xyz\r\nContent-Disposition: "
+                    b'form-data; name="file"; filename="a.jpg"\r\n\r\n' + b"x" * 3000
+                )
                 time.sleep(0.2)
         deadline = time.monotonic() + 10
         while sum(r.levelno >= logging.WARNING for r in caplog.records) < 3 and time.monotonic() < deadline:
@@ -579,6 +650,7 @@ def test_aborted_upload_on_a_live_server_is_one_log_line(tiny_onnx: Path, caplog
 
 # ----------------------------------------------------------------------- no subject, names, docs (16, 18, 19)
 
+
 def test_subject_headers_found(client: TestClient, keyed: None, blob: tuple[np.ndarray, np.ndarray]) -> None:
     resp = client.post("/api/splash", files={"file": ("cat.PNG", encode(blob[0], "PNG"), "image/png")})
     assert resp.headers["x-colorsplash-subject"] == "found"
@@ -586,10 +658,10 @@ def test_subject_headers_found(client: TestClient, keyed: None, blob: tuple[np.n
     assert 'filename="cat.splash.PNG"' in resp.headers["content-disposition"]  # named as the CLI names it
 
 
-@pytest.mark.parametrize(("endpoint", "on_empty", "value"), [("splash", "grey", None), ("mask", "grey", 0),
-                                                              ("mask", "copy", 255)])
-def test_subject_headers_none(client: TestClient, keyed: None, endpoint: str, on_empty: str,
-                              value: int | None) -> None:
+@pytest.mark.parametrize(
+    ("endpoint", "on_empty", "value"), [("splash", "grey", None), ("mask", "grey", 0), ("mask", "copy", 255)]
+)
+def test_subject_headers_none(client: TestClient, keyed: None, endpoint: str, on_empty: str, value: int | None) -> None:
     dark = encode(np.full((60, 80, 3), 40, np.uint8), "PNG")  # nothing red: no subject
     resp = client.post(f"/api/{endpoint}?on-empty={on_empty}", content=dark)
     assert resp.status_code == 200, resp.text
@@ -615,8 +687,7 @@ def test_download_names_follow_the_cli(client: TestClient, blob: tuple[np.ndarra
 
 
 @pytest.mark.parametrize("field", ["effect", "quality", "format"])
-def test_mask_refuses_splash_only_options(client: TestClient, blob: tuple[np.ndarray, np.ndarray],
-                                          field: str) -> None:
+def test_mask_refuses_splash_only_options(client: TestClient, blob: tuple[np.ndarray, np.ndarray], field: str) -> None:
     resp = client.post(f"/api/mask?{field}=png", content=encode(blob[0]))
     assert assert_json_error(resp, 422, "/api/mask")["option"] == field
 

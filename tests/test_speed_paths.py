@@ -66,13 +66,18 @@ def family(tiny_onnx: Path, tmp_path: Path) -> Path:
     weights: its name differs)."""
     main_file = tmp_path / "m.onnx"
     main_file.write_bytes(tiny_onnx.read_bytes())
-    write_variant(tiny_onnx, tmp_path / "m.int8.onnx", precision="int8",
-                  training={"metrics": {"val_iou": 0.0}, "int8_calibration": {"images": 4}})
+    write_variant(
+        tiny_onnx,
+        tmp_path / "m.int8.onnx",
+        precision="int8",
+        training={"metrics": {"val_iou": 0.0}, "int8_calibration": {"images": 4}},
+    )
     write_variant(tiny_onnx, tmp_path / "m.old.onnx", precision="int8", name="another-model")
     return main_file
 
 
 # ------------------------------------------------------------------------------------------------ variants
+
 
 def test_metadata_read_without_a_session(tiny_onnx: Path) -> None:
     session = infer.create_session(tiny_onnx)
@@ -99,8 +104,9 @@ def test_precision_flag_picks_the_variant(family: Path, fresh: Path) -> None:
         infer.load_model(family, precision="int8")
 
 
-def test_auto_benchmarks_once_per_machine_then_uses_the_cache(family: Path, fresh: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_benchmarks_once_per_machine_then_uses_the_cache(
+    family: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     calls: list[int] = []
 
     def fake_benchmark(sessions: dict[str, object], size: int) -> tuple[str, dict[str, float]]:
@@ -163,9 +169,10 @@ def test_bundled_variants_share_one_config() -> None:
 
 # ------------------------------------------------------------------------------------------------ devices
 
-def test_cuda_absent_is_a_clear_error_and_auto_falls_back(monkeypatch: pytest.MonkeyPatch, tiny_onnx: Path,
-                                                          tmp_path: Path, fresh: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+
+def test_cuda_absent_is_a_clear_error_and_auto_falls_back(
+    monkeypatch: pytest.MonkeyPatch, tiny_onnx: Path, tmp_path: Path, fresh: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr(infer, "available_providers", lambda: ["CPUExecutionProvider"])
     assert infer.resolve_device("auto") == "cpu"
     with pytest.raises(infer.ModelLoadError, match=r"colorsplash\[gpu\]"):
@@ -211,6 +218,7 @@ def test_precision_and_device_flags_on_every_verb(verb: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ one photo
+
 
 def big_jpeg(path: Path, h: int, w: int, orientation: int = 1) -> np.ndarray:
     """A ``h x w`` blob photo saved as JPEG (stored turned when ``orientation`` says so); returns the upright
@@ -267,6 +275,7 @@ def test_single_file_job_writes_the_splash(tmp_path: Path, tiny_onnx: Path, keye
 
 
 # ------------------------------------------------------------------------------------------------ many photos
+
 
 def test_stages_overlap_bounded_and_per_item_errors() -> None:
     alive, peak, model_threads = [0], [0], set()
@@ -329,8 +338,9 @@ def test_jobs_auto(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("size", [(1500, 2000), (1001, 1403)])  # a whole reduction factor, and none
-def test_fused_grey_splash_equals_the_general_path(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                                   size: tuple[int, int]) -> None:
+def test_fused_grey_splash_equals_the_general_path(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, size: tuple[int, int]
+) -> None:
     from colorsplash.runtime.alpha import finish_alpha, luma, plan_alpha
     from colorsplash.runtime.effects import apply_effect
     from colorsplash.runtime.pipeline import fusable, grey_splash_in_place

@@ -35,8 +35,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     return code, capsys.readouterr().err
 
 
-def test_folder_splash_full_resolution_colour_kept_background_grey(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_folder_splash_full_resolution_colour_kept_background_grey(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     mask = blob_file(tmp_path / "a.png", 0)
     blob_file(tmp_path / "b.jpg", 1, quality=95)
     code, err = run(capsys, "splash", str(tmp_path), "--model", str(tiny_onnx))
@@ -52,8 +53,9 @@ def test_folder_splash_full_resolution_colour_kept_background_grey(tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "a.splash.png", "b.jpg", "b.splash.jpg"]
 
 
-def test_exif_orientation_exif_and_icc_kept(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_exif_orientation_exif_and_icc_kept(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "r.jpg").write_bytes(rotated_jpeg())
     assert run(capsys, "splash", str(tmp_path / "r.jpg"), "--model", str(tiny_onnx), "--quality", "90")[0] == 0
     with Image.open(tmp_path / "r.splash.jpg") as img:
@@ -62,8 +64,9 @@ def test_exif_orientation_exif_and_icc_kept(tmp_path: Path, tiny_onnx: Path, key
         assert img.info["icc_profile"] == SRGB_ICC
 
 
-def test_output_dir_mirrors_tree_recursive_and_globs(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_output_dir_mirrors_tree_recursive_and_globs(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "in"
     blob_file(src / "top.png", 0)
     blob_file(src / "sub" / "deep.png", 1)
@@ -79,8 +82,9 @@ def test_output_dir_mirrors_tree_recursive_and_globs(tmp_path: Path, tiny_onnx: 
     assert [p.name for p in glob_out.iterdir()] == ["top.splash.png"]
 
 
-def test_skip_existing_resumes_and_results_are_not_inputs(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_skip_existing_resumes_and_results_are_not_inputs(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     blob_file(tmp_path / "a.png", 0)
     blob_file(tmp_path / "b.png", 1)
     assert run(capsys, "splash", str(tmp_path / "a.png"), "--model", str(tiny_onnx))[0] == 0
@@ -91,13 +95,15 @@ def test_skip_existing_resumes_and_results_are_not_inputs(tmp_path: Path, tiny_o
     assert (tmp_path / "a.splash.png").stat().st_mtime_ns == before and (tmp_path / "b.splash.png").is_file()
 
 
-def test_inputs_are_never_overwritten(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_inputs_are_never_overwritten(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     blob_file(tmp_path / "x.jpg", 0)
     blob_file(tmp_path / "x.png", 1)
     original = (tmp_path / "x.png").read_bytes()
-    code, err = run(capsys, "mask", str(tmp_path / "x.jpg"), str(tmp_path / "x.png"), "-o", str(tmp_path),
-                    "--model", str(tiny_onnx))
+    code, err = run(
+        capsys, "mask", str(tmp_path / "x.jpg"), str(tmp_path / "x.png"), "-o", str(tmp_path), "--model", str(tiny_onnx)
+    )
     # -o is the photos' own folder: masks are tagged (x.mask.png), never x.png over the user's photo
     assert code == 1 and "x.mask.png is already the output of" in err and "rename one of them" in err
     assert "-o DIR" not in err  # -o was given: no hint to give it
@@ -105,8 +111,9 @@ def test_inputs_are_never_overwritten(tmp_path: Path, tiny_onnx: Path, keyed: No
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.jpg", "x.mask.png", "x.png"]
 
 
-def test_bad_corpus_one_line_each_and_batch_goes_on(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_corpus_one_line_each_and_batch_goes_on(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     expected = write_corpus(tmp_path / "c")
     blob_file(tmp_path / "c" / "good.png", 0)
     out = tmp_path / "out"
@@ -126,8 +133,9 @@ def test_bad_corpus_one_line_each_and_batch_goes_on(tmp_path: Path, tiny_onnx: P
     assert "failed 6" in err
 
 
-def test_unwritable_output_is_per_file(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_unwritable_output_is_per_file(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     blob_file(tmp_path / "in" / "ok.png", 0)
     blob_file(tmp_path / "in" / "sub" / "blocked.png", 1)
     out = tmp_path / "out"
@@ -142,8 +150,9 @@ def test_unwritable_output_is_per_file(tmp_path: Path, tiny_onnx: Path, keyed: N
 
 
 @pytest.mark.parametrize("mode", ["grey", "copy", "skip"])
-def test_no_subject(tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str],
-                    mode: str) -> None:
+def test_no_subject(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str], mode: str
+) -> None:
     dark = np.random.default_rng(0).integers(0, 80, (30, 40, 3)).astype(np.uint8)
     Image.fromarray(dark).save(tmp_path / "cat.png")
     code = main(["splash", str(tmp_path / "cat.png"), "--on-empty", mode, "--model", str(tiny_onnx)])
@@ -171,11 +180,11 @@ def test_mask_verb(tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.
     assert (tmp_path / "in" / "a.mask.png").is_file()  # beside the input, not a.png
 
 
-def test_transparent_jpeg_becomes_png_cutout(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_transparent_jpeg_becomes_png_cutout(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     blob_file(tmp_path / "a.jpg", 0, quality=95)
-    assert run(capsys, "splash", str(tmp_path / "a.jpg"), "--effect", "transparent",
-               "--model", str(tiny_onnx))[0] == 0
+    assert run(capsys, "splash", str(tmp_path / "a.jpg"), "--effect", "transparent", "--model", str(tiny_onnx))[0] == 0
     with Image.open(tmp_path / "a.splash.png") as img:
         assert img.format == "PNG" and img.mode == "RGBA"
 
@@ -187,16 +196,16 @@ def test_missing_inputs_and_empty_folder(tmp_path: Path, tiny_onnx: Path, capsys
     assert code == 1 and "no pictures found" in err
 
 
-def test_bad_option_and_debug_traceback(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_option_and_debug_traceback(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     blob_file(tmp_path / "a.png", 0)
     assert main(["splash", str(tmp_path), "--effect", "sparkle"]) == 2
     assert "sparkle" in capsys.readouterr().err
     assert main(["splash", str(tmp_path / "a.png"), "--point", "999,999", "--model", str(tiny_onnx)]) == 1
     err = capsys.readouterr().err
     assert "outside" in err and "Traceback" not in err
-    assert main(["--debug", "splash", str(tmp_path / "a.png"), "--point", "999,999",
-                 "--model", str(tiny_onnx)]) == 1
+    assert main(["--debug", "splash", str(tmp_path / "a.png"), "--point", "999,999", "--model", str(tiny_onnx)]) == 1
     assert "Traceback" in capsys.readouterr().err
 
 
@@ -205,16 +214,36 @@ def test_command_line_entry_point_no_traceback(tmp_path: Path, tiny_onnx: Path) 
     (tmp_path / "notes.jpg").write_text("not a picture")
     blob_file(tmp_path / "a.png", 0)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run([sys.executable, "-m", "colorsplash", "splash", str(tmp_path), "--model", str(tiny_onnx)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "colorsplash", "splash", str(tmp_path), "--model", str(tiny_onnx)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "notes.jpg: not a picture" in done.stderr and (tmp_path / "a.splash.png").is_file()
-    done = subprocess.run([sys.executable, "-m", "colorsplash", "splash", str(tmp_path), "--overwrite", "--model",
-                           str(tmp_path / "missing.onnx")], capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "colorsplash",
+            "splash",
+            str(tmp_path),
+            "--overwrite",
+            "--model",
+            str(tmp_path / "missing.onnx"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 2 and "missing.onnx" in done.stderr and "Traceback" not in done.stderr
 
 
 # ----------------------------------------------------- issue 16 items 15, 17, 19: help, readable errors, strength
+
 
 def help_text(capsys: pytest.CaptureFixture[str], verb: str) -> str:
     assert main([verb, "--help"]) == 0
@@ -225,8 +254,18 @@ def test_help_lists_choices_and_defaults(capsys: pytest.CaptureFixture[str]) -> 
     text = help_text(capsys, "splash")
     assert "--keep {all,largest} keep every subject or only the largest (default: all)" in text
     assert "--on-empty {grey,copy,skip}" in text and "skip the file (default: grey)" in text
-    for shown in ("--effect EFFECT", "grey[:AMOUNT]", "blur[:RADIUS]", "dim[:AMOUNT]", "color:#RRGGBB[AA]",
-                  "(default: grey)", "(default: 95)", "--hard, --no-hard", "--refine, --no-refine", "(default: on)"):
+    for shown in (
+        "--effect EFFECT",
+        "grey[:AMOUNT]",
+        "blur[:RADIUS]",
+        "dim[:AMOUNT]",
+        "color:#RRGGBB[AA]",
+        "(default: grey)",
+        "(default: 95)",
+        "--hard, --no-hard",
+        "--refine, --no-refine",
+        "(default: on)",
+    ):
         assert shown in text, shown
     assert " MODE " not in text  # the old placeholder that hid the choices
 
@@ -239,26 +278,31 @@ def test_mask_help_speaks_of_the_mask(capsys: pytest.CaptureFixture[str]) -> Non
     assert "--effect" not in text and "--quality" not in text
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["--effect", "purple"], "argument --effect: unknown effect 'purple'; choose grey[:AMOUNT]"),
-    (["--keep", "biggest"], "argument --keep: choose one of all, largest, got 'biggest'"),
-    (["--point", "inf,1"], "argument --point: expected X,Y as finite pixel positions, got 'inf,1'"),
-    (["--quality", "high"], "argument --quality: expected a whole number from 1 to 100, got 'high'"),
-    (["--jobs", "many"], "argument -j/--jobs: expected a positive whole number, got 'many'"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--effect", "purple"], "argument --effect: unknown effect 'purple'; choose grey[:AMOUNT]"),
+        (["--keep", "biggest"], "argument --keep: choose one of all, largest, got 'biggest'"),
+        (["--point", "inf,1"], "argument --point: expected X,Y as finite pixel positions, got 'inf,1'"),
+        (["--quality", "high"], "argument --quality: expected a whole number from 1 to 100, got 'high'"),
+        (["--jobs", "many"], "argument -j/--jobs: expected a positive whole number, got 'many'"),
+    ],
+)
 def test_cli_errors_say_what_is_wrong(capsys: pytest.CaptureFixture[str], args: list[str], expected: str) -> None:
     assert main(["splash", "a.jpg", *args]) == 2
     err = capsys.readouterr().err
     assert expected in err and "invalid" not in err and "Traceback" not in err
 
 
-def test_switches_and_effect_strength_from_the_cli(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_switches_and_effect_strength_from_the_cli(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     from colorsplash.cli import build_parser
     from colorsplash.runtime.options import options_from_namespace
 
-    opts = options_from_namespace(build_parser().parse_args(["splash", "x.png", "--no-refine", "--hard",
-                                                             "--effect", "Dim:0.3"]))
+    opts = options_from_namespace(
+        build_parser().parse_args(["splash", "x.png", "--no-refine", "--hard", "--effect", "Dim:0.3"])
+    )
     assert (opts.refine, opts.hard, opts.effect) == (False, True, "dim:0.3")
     mask = blob_file(tmp_path / "a.png", 0)
     code, err = run(capsys, "splash", str(tmp_path / "a.png"), "--model", str(tiny_onnx), "--effect", "dim:0.3")
@@ -279,22 +323,25 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-def test_content_renamed_result_never_lands_on_an_input(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_content_renamed_result_never_lands_on_an_input(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 16 item 1: `splash z.jpg z.splash.png` with PNG bytes in z.jpg must not overwrite z.splash.png."""
     png_named_jpg(tmp_path / "z.jpg")
     blob_file(tmp_path / "z.splash.png", 1)
     before = snapshot(tmp_path)
-    code, err = run(capsys, "splash", str(tmp_path / "z.jpg"), str(tmp_path / "z.splash.png"),
-                    "--model", str(tiny_onnx))
+    code, err = run(
+        capsys, "splash", str(tmp_path / "z.jpg"), str(tmp_path / "z.splash.png"), "--model", str(tiny_onnx)
+    )
     assert code == 1 and f"{tmp_path / 'z.jpg'}: its output {tmp_path / 'z.splash.png'} is an input file" in err
     assert "done 1, skipped 0, failed 1" in err
     after = snapshot(tmp_path)
     assert {k: after[k] for k in before} == before and set(after) - set(before) == {"z.splash.splash.png"}
 
 
-def test_users_files_are_not_replaced_without_overwrite(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_users_files_are_not_replaced_without_overwrite(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 16 item 2: `mask photo.jpg -o .` beside the user's photo.png; an existing x.splash.jpg."""
     blob_file(tmp_path / "photo.jpg", 0)
     blob_file(tmp_path / "photo.png", 1)
@@ -313,8 +360,9 @@ def test_users_files_are_not_replaced_without_overwrite(tmp_path: Path, tiny_onn
     assert main(["splash", str(tmp_path / "x.jpg"), "--overwrite", "--skip-existing"]) == 2  # one or the other
 
 
-def test_two_inputs_one_result_name_counts_true(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_two_inputs_one_result_name_counts_true(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 16 item 3: `splash y.jpg y.png` (y.jpg holds PNG bytes) both want y.splash.png: one is refused."""
     png_named_jpg(tmp_path / "y.jpg", 0)
     blob_file(tmp_path / "y.png", 1)
@@ -325,9 +373,9 @@ def test_two_inputs_one_result_name_counts_true(tmp_path: Path, tiny_onnx: Path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["y.jpg", "y.png", "y.splash.png"]
 
 
-def test_output_that_does_not_read_back_is_a_failure(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                                     capsys: pytest.CaptureFixture[str],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_output_that_does_not_read_back_is_a_failure(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 16 item 4: an output is decoded before its rename; a broken one is "failed", not "done"."""
     import colorsplash.runtime.photo_io as photo_io
 
@@ -340,16 +388,19 @@ def test_output_that_does_not_read_back_is_a_failure(tmp_path: Path, tiny_onnx: 
 
 
 @pytest.mark.parametrize(("name", "fmt"), [("out.jpg", "JPEG"), ("out.WEBP", "WEBP"), ("deep/out.tif", "TIFF")])
-def test_output_file_with_one_input(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                    capsys: pytest.CaptureFixture[str], name: str, fmt: str) -> None:
+def test_output_file_with_one_input(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str], name: str, fmt: str
+) -> None:
     """Issue 16 item 16: `splash in.png -o out.jpg` writes that file, its format from the extension."""
     blob_file(tmp_path / "in.png", 0)
-    assert run(capsys, "splash", str(tmp_path / "in.png"), "-o", str(tmp_path / name),
-               "--model", str(tiny_onnx))[0] == 0
+    assert (
+        run(capsys, "splash", str(tmp_path / "in.png"), "-o", str(tmp_path / name), "--model", str(tiny_onnx))[0] == 0
+    )
     with Image.open(tmp_path / name) as img:
         assert img.format == fmt and img.size == (160, 120) and (tmp_path / name).is_file()
-    assert run(capsys, "mask", str(tmp_path / "in.png"), "-o", str(tmp_path / "m.png"),
-               "--model", str(tiny_onnx))[0] == 0
+    assert (
+        run(capsys, "mask", str(tmp_path / "in.png"), "-o", str(tmp_path / "m.png"), "--model", str(tiny_onnx))[0] == 0
+    )
     assert Image.open(tmp_path / "m.png").mode == "L"
     blob_file(tmp_path / "two.png", 1)
     assert main(["splash", str(tmp_path / "in.png"), str(tmp_path / "two.png"), "-o", str(tmp_path / "x.jpg")]) == 2
@@ -357,8 +408,21 @@ def test_output_file_with_one_input(tmp_path: Path, tiny_onnx: Path, keyed: None
     assert main(["splash", str(tmp_path / "in.png"), "--effect", "transparent", "-o", str(tmp_path / "x.jpg")]) == 2
     assert "cannot hold the transparent result" in capsys.readouterr().err
     assert not (tmp_path / "x.jpg").exists()
-    assert main(["-q", "splash", str(tmp_path / "in.png"), "-o", str(tmp_path / "in.png"),
-                 "--overwrite", "--model", str(tiny_onnx)]) == 1  # never the input, even with --overwrite
+    assert (
+        main(
+            [
+                "-q",
+                "splash",
+                str(tmp_path / "in.png"),
+                "-o",
+                str(tmp_path / "in.png"),
+                "--overwrite",
+                "--model",
+                str(tiny_onnx),
+            ]
+        )
+        == 1
+    )  # never the input, even with --overwrite
     assert "is an input file" in capsys.readouterr().err
 
 
@@ -369,19 +433,40 @@ def test_standard_input_and_output(tmp_path: Path, tiny_onnx: Path) -> None:
     blob_file(tmp_path / "a.jpg", 0, quality=95)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     for verb, fmt, mode in (("splash", "JPEG", "RGB"), ("mask", "PNG", "L")):
-        done = subprocess.run([sys.executable, "-m", "colorsplash", "-q", verb, "-", "--model", str(tiny_onnx)],
-                              input=(tmp_path / "a.jpg").read_bytes(), capture_output=True, env=env, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "colorsplash", "-q", verb, "-", "--model", str(tiny_onnx)],
+            input=(tmp_path / "a.jpg").read_bytes(),
+            capture_output=True,
+            env=env,
+            timeout=120,
+        )
         assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
         with Image.open(io.BytesIO(done.stdout)) as img:
             assert img.format == fmt and img.mode == mode and img.size == (160, 120)
-    done = subprocess.run([sys.executable, "-m", "colorsplash", "-q", "splash", str(tmp_path / "a.jpg"), "-o", "-",
-                           "--model", str(tiny_onnx)], capture_output=True, env=env, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "colorsplash",
+            "-q",
+            "splash",
+            str(tmp_path / "a.jpg"),
+            "-o",
+            "-",
+            "--model",
+            str(tiny_onnx),
+        ],
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0 and Image.open(io.BytesIO(done.stdout)).format == "JPEG"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]
 
 
-def test_output_folder_is_the_input_folder(tmp_path: Path, tiny_onnx: Path, keyed: None,
-                                           capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_output_folder_is_the_input_folder(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 16 item 20: `splash . -o .` finds the pictures beside it; a too-long result name is one clear line."""
     blob_file(tmp_path / "a.png", 0)
     blob_file(tmp_path / "b.jpg", 1)

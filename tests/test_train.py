@@ -41,13 +41,32 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-@pytest.mark.parametrize("arch_args", [TINY_UNET, pytest.param(["--arch", "unet-lite0"], marks=pytest.mark.slow)],
-                         ids=["unet", "unet-lite0"])
-def test_train_evaluate_export(arch_args: list[str], cats: Path, tmp_path: Path,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "arch_args", [TINY_UNET, pytest.param(["--arch", "unet-lite0"], marks=pytest.mark.slow)], ids=["unet", "unet-lite0"]
+)
+def test_train_evaluate_export(
+    arch_args: list[str], cats: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = tmp_path / "run"
-    rc = main(["train", str(cats), *arch_args, "--size", "64", "--epochs", "2", "--batch-size", "4",
-               "--max-steps", "3", "--val-fraction", "0.25", "-o", str(run)])
+    rc = main(
+        [
+            "train",
+            str(cats),
+            *arch_args,
+            "--size",
+            "64",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+            "--max-steps",
+            "3",
+            "--val-fraction",
+            "0.25",
+            "-o",
+            str(run),
+        ]
+    )
     assert rc == 0
     assert {p.name for p in run.iterdir()} >= RUN_FILES
     assert not [p.name for p in run.iterdir() if p.name.startswith(".")], "temp files left in the run folder"
@@ -63,8 +82,10 @@ def test_train_evaluate_export(arch_args: list[str], cats: Path, tmp_path: Path,
     assert "best validation IoU" in printed.out and "epoch 1/2" in printed.err  # a progress bar per epoch
 
     # evaluate --split val without --val-fraction: the model's own training split is used.
-    assert main(["evaluate", str(cats), "--model", str(run / "best.pt"), "--split", "val",
-                 "-o", str(tmp_path / "ev_val")]) == 0
+    assert (
+        main(["evaluate", str(cats), "--model", str(run / "best.pt"), "--split", "val", "-o", str(tmp_path / "ev_val")])
+        == 0
+    )
     val_rows = _read_csv(tmp_path / "ev_val" / "scores.csv")
     assert [r["name"] for r in val_rows] == ["cat5"] and (val_rows[0]["width"], val_rows[0]["height"]) == ("72", "56")
     assert main(["evaluate", str(cats), "--model", str(run / "best.pt"), "-o", str(tmp_path / "ev_pt")]) == 0
@@ -80,16 +101,21 @@ def test_train_evaluate_export(arch_args: list[str], cats: Path, tmp_path: Path,
 
     q8_path = tmp_path / "q8.onnx"
     capsys.readouterr()
-    assert main(["export", str(run / "best.pt"), "-o", str(q8_path), "--int8", str(cats),
-                 "--calibration-images", "3"]) == 0
+    assert (
+        main(["export", str(run / "best.pt"), "-o", str(q8_path), "--int8", str(cats), "--calibration-images", "3"])
+        == 0
+    )
     assert "int8" in capsys.readouterr().out and q8_path.stat().st_size < onnx_path.stat().st_size
-    assert main(["export", str(run / "best.pt"), "-o", str(q8_path), "--int8", str(cats),
-                 "--calibration-images", "0"]) == 2
+    assert (
+        main(["export", str(run / "best.pt"), "-o", str(q8_path), "--int8", str(cats), "--calibration-images", "0"])
+        == 2
+    )
     assert "--calibration-images" in capsys.readouterr().err
 
 
-def test_train_refuses_bad_data_and_existing_runs(cats: Path, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_refuses_bad_data_and_existing_runs(
+    cats: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "bad"
     make_seed_set(bad, n=2)
     (bad / "mask" / "mask_cat1.jpg").unlink()
@@ -106,12 +132,29 @@ def test_train_refuses_bad_data_and_existing_runs(cats: Path, tmp_path: Path,
 @pytest.mark.slow
 def test_killed_run_resumes(cats: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     run, epochs = tmp_path / "run", 8
-    cmd = [sys.executable, "-m", "colorsplash", "train", str(cats), *TINY_UNET, "--size", "64",
-           "--epochs", str(epochs), "--batch-size", "4", "--patience", "100", "-o", str(run)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "colorsplash",
+        "train",
+        str(cats),
+        *TINY_UNET,
+        "--size",
+        "64",
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        "4",
+        "--patience",
+        "100",
+        "-o",
+        str(run),
+    ]
     log_path = tmp_path / "first.log"
     with log_path.open("w") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT,
-                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+        proc = subprocess.Popen(
+            cmd, stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"}
+        )
         try:
             deadline = time.monotonic() + 120
             while not (run / "last.pt").exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -143,17 +186,23 @@ def tiny_recipe(monkeypatch: pytest.MonkeyPatch) -> tuple[str, str]:
 
     model = {"arch": "unet", "base_channels": 4, "depth": 2, "name": "tiny-pets"}
     train = {"epochs": 2, "batch_size": 4, "val_fraction": 0.25, "patience": 10}
-    monkeypatch.setitem(recipes.STAGE_PRESETS, "tiny-a", {"model": {**model, "input_size": 64},
-                                                          "train": {**train, "lr": 1e-3}})
-    monkeypatch.setitem(recipes.STAGE_PRESETS, "tiny-b", {"model": {**model, "input_size": 96},
-                                                          "train": {**train, "lr": 1e-4}})
+    monkeypatch.setitem(
+        recipes.STAGE_PRESETS, "tiny-a", {"model": {**model, "input_size": 64}, "train": {**train, "lr": 1e-3}}
+    )
+    monkeypatch.setitem(
+        recipes.STAGE_PRESETS, "tiny-b", {"model": {**model, "input_size": 96}, "train": {**train, "lr": 1e-4}}
+    )
     monkeypatch.setitem(recipes.RECIPES, "tiny", ("tiny-a", "tiny-b"))
     return "tiny-a", "tiny-b"
 
 
-def test_staged_recipe_chains_stages_and_resumes(cats: Path, tmp_path: Path, tiny_recipe: tuple[str, str],
-                                                 capsys: pytest.CaptureFixture[str],
-                                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_staged_recipe_chains_stages_and_resumes(
+    cats: Path,
+    tmp_path: Path,
+    tiny_recipe: tuple[str, str],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     run = tmp_path / "run"
     assert main(["-q", "train", "--preset", "tiny", str(cats), "-o", str(run)]) == 0
     first, second = run / "stage1-tiny-a", run / "stage2-tiny-b"
@@ -190,8 +239,9 @@ def test_staged_recipe_chains_stages_and_resumes(cats: Path, tmp_path: Path, tin
     assert [int(r["epoch"]) for r in _read_csv(second / "metrics.csv")] == [1, 2]
 
 
-def test_resume_refuses_a_recipe_whose_stages_changed(tmp_path: Path, tiny_recipe: tuple[str, str],
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_resume_refuses_a_recipe_whose_stages_changed(
+    tmp_path: Path, tiny_recipe: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
     """A run begun when ``tiny`` had other stages (a recipe renamed since) must not be finished with new ones."""
     run = tmp_path / "run"
     run.mkdir()
@@ -206,8 +256,24 @@ def test_resume_refuses_a_recipe_whose_stages_changed(tmp_path: Path, tiny_recip
 @pytest.mark.slow
 def test_weight_averaging_of_the_last_epochs(cats: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    base = ["train", str(cats), "--arch", "unet-lite0", "--size", "64", "--epochs", "3", "--batch-size", "4",
-            "--val-fraction", "0.25", "--lr-schedule", "constant", "--lr", "1e-2"]
+    base = [
+        "train",
+        str(cats),
+        "--arch",
+        "unet-lite0",
+        "--size",
+        "64",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "4",
+        "--val-fraction",
+        "0.25",
+        "--lr-schedule",
+        "constant",
+        "--lr",
+        "1e-2",
+    ]
     one, two = tmp_path / "one", tmp_path / "two"
     assert main([*base, "--swa-epochs", "1", "-o", str(one)]) == 0
     assert main([*base, "--swa-epochs", "2", "-o", str(two)]) == 0
@@ -236,6 +302,7 @@ def test_bad_schedule_settings_are_refused(cats: Path, tmp_path: Path, capsys: p
 
 # ---------------------------------------------------------------- issue 16: items 12-14
 
+
 def test_onecycle_schedule_runs_for_any_number_of_steps() -> None:
     """Issue 16 item 12: OneCycleLR's warm-up of 10 % is a zero-length phase for 10 steps (ZeroDivisionError)."""
     from colorsplash.training.steps import onecycle_schedule
@@ -251,10 +318,14 @@ def test_onecycle_schedule_runs_for_any_number_of_steps() -> None:
         assert all(0 < lr <= 1e-3 for lr in lrs), steps
 
 
-@pytest.mark.parametrize("n, extra", [
-    (8, ["--epochs", "2", "--batch-size", "1", "--max-steps", "9", "--val-fraction", "0.25"]),  # 9 steps
-    (1, ["--epochs", "1", "--val-fraction", "0.99"]),  # the only image falls into validation
-], ids=["nine-steps", "one-image"])
+@pytest.mark.parametrize(
+    "n, extra",
+    [
+        (8, ["--epochs", "2", "--batch-size", "1", "--max-steps", "9", "--val-fraction", "0.25"]),  # 9 steps
+        (1, ["--epochs", "1", "--val-fraction", "0.99"]),  # the only image falls into validation
+    ],
+    ids=["nine-steps", "one-image"],
+)
 def test_short_runs_train(n: int, extra: list[str], cats: Path, tmp_path: Path) -> None:
     """Issue 16 item 12: any positive epoch count on any non-empty set trains."""
     data = cats
@@ -278,8 +349,9 @@ def test_cpu_bf16_detection() -> None:
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU rule")
-def test_bf16_only_where_the_cpu_has_it(cats: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                        caplog: pytest.LogCaptureFixture) -> None:
+def test_bf16_only_where_the_cpu_has_it(
+    cats: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """Issue 16 item 13: by default bf16 autocast only on a CPU with native bf16; the choice is logged and saved."""
     from colorsplash.runtime.config import default_model_config
     from colorsplash.training import steps
@@ -316,8 +388,27 @@ def test_warns_when_most_masks_are_empty(tmp_path: Path, caplog: pytest.LogCaptu
         (data / "mask" / f"mask_cat{i}.jpg").unlink()
     caplog.set_level(logging.WARNING)
     run = tmp_path / "run"
-    assert main(["-q", "train", str(data), *TINY_UNET, "--size", "64", "--epochs", "1", "--max-steps", "1",
-                 "--val-fraction", "0.01", "-o", str(run)]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                str(data),
+                *TINY_UNET,
+                "--size",
+                "64",
+                "--epochs",
+                "1",
+                "--max-steps",
+                "1",
+                "--val-fraction",
+                "0.01",
+                "-o",
+                str(run),
+            ]
+        )
+        == 0
+    )
     assert "training masks are empty" in caplog.text and "0/255" in caplog.text
     summary = json.loads((run / "config.json").read_text())["data"]
     assert summary["empty_train_masks"] >= summary["train_images"] - 1 >= 4
@@ -343,13 +434,21 @@ def test_pets_and_pet_free_scenes_train_a_presence_head_with_copy_paste(cats: Pa
     for i in range(6):
         save_picture(scenes / "images" / f"s{i}.jpg", np.full((40, 52, 3), 30 * i, np.uint8))
         person = np.zeros((40, 52), np.uint8)
-        person[5:35, 10 + i:20 + i] = 255
+        person[5:35, 10 + i : 20 + i] = 255
         save_picture(scenes / "masks" / f"person00_s{i}.png", person)
         lines.append(f"s{i}\tperson00_s{i}\tperson")
     (scenes / "objects.tsv").write_text("\n".join(lines) + "\n")
     mcfg = ModelConfig(arch="unet-lite0", input_size=64, presence_head=True)
-    tcfg = TrainConfig(data=(str(cats), str(scenes)), out_dir=str(tmp_path / "run"), epochs=1, batch_size=4,
-                       max_steps=2, val_fraction=0.25, bf16=False, augment=AugmentConfig(copy_paste=1.0))
+    tcfg = TrainConfig(
+        data=(str(cats), str(scenes)),
+        out_dir=str(tmp_path / "run"),
+        epochs=1,
+        batch_size=4,
+        max_steps=2,
+        val_fraction=0.25,
+        bf16=False,
+        augment=AugmentConfig(copy_paste=1.0),
+    )
     trainer = Trainer(mcfg, tcfg, show_progress=False)
     train = trainer.data.train
     assert train.paster is not None and len(train.paster.things) >= 1

@@ -28,11 +28,27 @@ H, W, N = 64, 96, 20
 
 # ---------------------------------------------------------------- clip generation
 
+
 def write_clip(path: Path, frames: list[np.ndarray], fps: str = "10", audio: bool = False) -> Path:
     """Encode RGB uint8 frames with ffmpeg directly (not our writer), optionally with a 440 Hz sine track."""
     h, w = frames[0].shape[:2]
-    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-           "-s", f"{w}x{h}", "-framerate", fps, "-i", "pipe:0"]
+    cmd = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{w}x{h}",
+        "-framerate",
+        fps,
+        "-i",
+        "pipe:0",
+    ]
     if audio:
         seconds = len(frames) / float(Fraction(fps))
         cmd += ["-f", "lavfi", "-t", f"{seconds:.3f}", "-i", "sine=frequency=440:sample_rate=22050", "-c:a", "aac"]
@@ -74,18 +90,21 @@ def moving_subject(n: int = N, step: float = 2.0) -> tuple[list[np.ndarray], lis
 def pan_over_photo(n: int = N, h: int = H, w: int = W) -> list[np.ndarray]:
     """A window sliding across skimage's chelsea cat photo (a real photo, some motion in every frame)."""
     data = pytest.importorskip("skimage.data")
-    photo = data.chelsea()[60:60 + h * 2:2, 80:80 + (w + 3 * n) * 2:2]  # half size, then pan 3 px per frame
-    return [np.ascontiguousarray(photo[:, 3 * i:3 * i + w]) for i in range(n)]
+    photo = data.chelsea()[60 : 60 + h * 2 : 2, 80 : 80 + (w + 3 * n) * 2 : 2]  # half size, then pan 3 px per frame
+    return [np.ascontiguousarray(photo[:, 3 * i : 3 * i + w]) for i in range(n)]
 
 
 @pytest.fixture()
 def orange_is_subject(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the model a perfect orange-disc detector (probability from the pixels' colour)."""
+
     def fake(self: Model, image: np.ndarray) -> np.ndarray:
         s = self.config.input_size
         import cv2
+
         small = cv2.resize(image, (s, s), interpolation=cv2.INTER_AREA).astype(np.float32)
         return np.clip((small[..., 0] - small[..., 2] - 60) / 80, 0, 1).astype(np.float32)
+
     monkeypatch.setattr(Model, "predict_lowres", fake)
 
 
@@ -94,6 +113,7 @@ def frame_count(path: Path) -> int:
 
 
 # ---------------------------------------------------------------- round trips
+
 
 def test_round_trip_keeps_size_fps_and_frame_count(tmp_path: Path, tiny_onnx: Path) -> None:
     src = write_clip(tmp_path / "moving.mp4", moving_subject()[0], fps="12")
@@ -158,6 +178,7 @@ def test_progress_bar_shows_frames(tmp_path: Path, tiny_onnx: Path, capsys: pyte
 
 # ---------------------------------------------------------------- temporal smoothing
 
+
 def flicker_fixture(monkeypatch: pytest.MonkeyPatch, seed: int = 0) -> None:
     """A model whose blob probability is noisy and drops out now and then (what users see as flicker)."""
     rng = np.random.default_rng(seed)
@@ -169,6 +190,7 @@ def flicker_fixture(monkeypatch: pytest.MonkeyPatch, seed: int = 0) -> None:
         if rng.random() < 0.2:
             p *= 0.3  # the subject is lost for a frame
         return np.clip(p, 0, 1).astype(np.float32)
+
     monkeypatch.setattr(Model, "predict_lowres", fake)
 
 
@@ -238,6 +260,7 @@ def test_exact_fps() -> None:
 
 # ---------------------------------------------------------------- bad input and safety
 
+
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
     code = main(["-q", "video", *args])
     return code, capsys.readouterr().err.strip().splitlines()
@@ -253,16 +276,20 @@ def unknown_codec_clip(tmp_path: Path) -> Path:
     return bad
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("text", "not a video file"),
-    ("codec", "codec 'ZZZZ' is not supported"),
-    ("zero", "no frames"),
-    ("audio_only", "no video stream"),
-    ("picture", "still picture"),
-    ("missing", "no such file"),
-])
-def test_bad_input_one_line(kind: str, expected: str, tmp_path: Path, tiny_onnx: Path,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("text", "not a video file"),
+        ("codec", "codec 'ZZZZ' is not supported"),
+        ("zero", "no frames"),
+        ("audio_only", "no video stream"),
+        ("picture", "still picture"),
+        ("missing", "no such file"),
+    ],
+)
+def test_bad_input_one_line(
+    kind: str, expected: str, tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / f"{kind}.mp4"
     if kind == "text":
         src.write_text("this is not a video\n")
@@ -272,11 +299,13 @@ def test_bad_input_one_line(kind: str, expected: str, tmp_path: Path, tiny_onnx:
         src = tmp_path / "zero.y4m"
         src.write_bytes(b"YUV4MPEG2 W96 H64 F12:1 Ip A1:1 C420jpeg\n")  # a valid header, no frames
     elif kind == "audio_only":
-        subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "sine", "-t", "0.5", str(src)],
-                       check=True)
+        subprocess.run(
+            [ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "sine", "-t", "0.5", str(src)], check=True
+        )
     elif kind == "picture":
         src = tmp_path / "photo.png"
         from PIL import Image
+
         Image.fromarray(background()).save(src)
     out = tmp_path / "out dir"
     out.mkdir()
@@ -289,8 +318,9 @@ def test_bad_input_one_line(kind: str, expected: str, tmp_path: Path, tiny_onnx:
 
 def test_unwritable_output(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
-    code, lines = run_cli([str(src), "-o", str(tmp_path / "no such folder" / "out.mp4"), "--model",
-                           str(tiny_onnx)], capsys)
+    code, lines = run_cli(
+        [str(src), "-o", str(tmp_path / "no such folder" / "out.mp4"), "--model", str(tiny_onnx)], capsys
+    )
     assert code != 0 and len(lines) == 1 and "does not exist" in lines[0]
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
@@ -309,19 +339,24 @@ def _can_write(folder: Path) -> bool:
     return True
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--effect", "transparent"], "transparent"),
-    (["--on-empty", "skip"], "skip"),
-])
-def test_options_video_cannot_honour(args: list[str], expected: str, tmp_path: Path, tiny_onnx: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--effect", "transparent"], "transparent"),
+        (["--on-empty", "skip"], "skip"),
+    ],
+)
+def test_options_video_cannot_honour(
+    args: list[str], expected: str, tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
     code, lines = run_cli([str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx), *args], capsys)
     assert code != 0 and len(lines) == 1 and expected in lines[0]
 
 
-def test_refuses_to_overwrite_input_and_bad_extension(tmp_path: Path, tiny_onnx: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_refuses_to_overwrite_input_and_bad_extension(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
     before = src.read_bytes()
     code, lines = run_cli([str(src), "-o", str(tmp_path / "." / "in.mp4"), "--model", str(tiny_onnx)], capsys)
@@ -331,8 +366,9 @@ def test_refuses_to_overwrite_input_and_bad_extension(tmp_path: Path, tiny_onnx:
     assert code != 0 and "unsupported output extension" in lines[0]
 
 
-def test_interrupt_leaves_no_partial_output(tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_interrupt_leaves_no_partial_output(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = write_clip(tmp_path / "in.mp4", moving_subject()[0], audio=True)
     out = tmp_path / "out.mp4"
     out.write_bytes(b"previous result")
@@ -344,6 +380,7 @@ def test_interrupt_leaves_no_partial_output(tmp_path: Path, tiny_onnx: Path, mon
         if calls["n"] == 8:
             raise KeyboardInterrupt
         return real(self, frame)
+
     monkeypatch.setattr(FrameSplasher, "splash", splash_then_interrupt)
     code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx), "--overwrite"], capsys)
     assert code == 130 and calls["n"] == 8
@@ -351,8 +388,9 @@ def test_interrupt_leaves_no_partial_output(tmp_path: Path, tiny_onnx: Path, mon
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]
 
 
-def test_truncated_clip_is_a_clear_error_or_shorter(tmp_path: Path, tiny_onnx: Path,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_truncated_clip_is_a_clear_error_or_shorter(
+    tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     src = write_clip(tmp_path / "in.avi", moving_subject()[0])
     cut = tmp_path / "cut.avi"
     cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
@@ -370,8 +408,10 @@ def test_truncated_clip_is_a_clear_error_or_shorter(tmp_path: Path, tiny_onnx: P
 def test_rotated_phone_clip_comes_out_upright(tmp_path: Path, tiny_onnx: Path) -> None:
     src = write_clip(tmp_path / "landscape.mp4", moving_subject(n=5)[0])
     rotated = tmp_path / "phone.mp4"  # same pixels, a 90 degree display-rotation flag as phones write
-    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-display_rotation", "90", "-i", str(src), "-c", "copy",
-                    str(rotated)], check=True)
+    subprocess.run(
+        [ffmpeg_exe(), "-loglevel", "error", "-display_rotation", "90", "-i", str(src), "-c", "copy", str(rotated)],
+        check=True,
+    )
     out = tmp_path / "out.mp4"
     splash_video(rotated, out, model=tiny_onnx)
     info = probe(out)
@@ -381,12 +421,14 @@ def test_rotated_phone_clip_comes_out_upright(tmp_path: Path, tiny_onnx: Path) -
 
 def test_missing_ffmpeg_wheel_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
+
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # import now raises ImportError
     with pytest.raises(VideoError, match=r"pip install 'colorsplash\[video\]'"):
         ffmpeg_exe()
 
 
 # ---------------------------------------------------------------- damaged input, interrupted runs, pixel limit
+
 
 def marked_frames(n: int) -> list[np.ndarray]:
     """Frames whose top-left 16x16 grey patch encodes the frame index (level 30 + 3 i), over a moving subject."""
@@ -407,10 +449,44 @@ def damaged_clip(tmp_path: Path, n: int = 60) -> Path:
     src = tmp_path / "clean.mp4"
     frames = marked_frames(n)
     seconds = n / 10
-    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24",
-           "-s", f"{W}x{H}", "-framerate", "10", "-i", "pipe:0", "-f", "lavfi", "-t", f"{seconds}",
-           "-i", "sine=frequency=440:sample_rate=22050", "-c:a", "aac", "-c:v", "libx264", "-threads", "1",
-           "-preset", "ultrafast", "-crf", "10", "-g", "10", "-pix_fmt", "yuv444p", str(src)]
+    cmd = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{W}x{H}",
+        "-framerate",
+        "10",
+        "-i",
+        "pipe:0",
+        "-f",
+        "lavfi",
+        "-t",
+        f"{seconds}",
+        "-i",
+        "sine=frequency=440:sample_rate=22050",
+        "-c:a",
+        "aac",
+        "-c:v",
+        "libx264",
+        "-threads",
+        "1",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        "10",
+        "-g",
+        "10",
+        "-pix_fmt",
+        "yuv444p",
+        str(src),
+    ]
     subprocess.run(cmd, input=b"".join(f.tobytes() for f in frames), check=True)
     data = bytearray(src.read_bytes())
     a, b = int(len(data) * 0.40), int(len(data) * 0.55)
@@ -420,8 +496,9 @@ def damaged_clip(tmp_path: Path, n: int = 60) -> Path:
     return bad
 
 
-def test_damaged_middle_keeps_timeline_and_reports(tmp_path: Path, tiny_onnx: Path,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_damaged_middle_keeps_timeline_and_reports(
+    tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Issue 16 item 5: frames lost in a damaged stretch are filled with the previous frame, so every later frame
     (and the copied sound) stays at its time; the damage is reported, and the CLI exits 1."""
     src = damaged_clip(tmp_path)
@@ -440,8 +517,9 @@ def test_damaged_middle_keeps_timeline_and_reports(tmp_path: Path, tiny_onnx: Pa
     assert code == 1 and (tmp_path / "cli.mp4").is_file()
 
 
-def test_damaged_input_strict_writes_nothing(tmp_path: Path, tiny_onnx: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_damaged_input_strict_writes_nothing(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = damaged_clip(tmp_path)
     code, lines = run_cli([str(src), "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx), "--strict"], capsys)
     assert code == 2 and len(lines) == 1 and "damaged video" in lines[0] and "nothing written" in lines[0]
@@ -471,8 +549,11 @@ sys.exit(main(sys.argv[1:]))
 def start_slow_run(src: Path, out: Path, model: Path) -> subprocess.Popen[bytes]:
     """The CLI in a child process, 0.1 s per frame; returns once it has created its partial file."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_RUN, "-q", "video", str(src), "-o", str(out),
-                             "--model", str(model), "--overwrite"], env=env, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_RUN, "-q", "video", str(src), "-o", str(out), "--model", str(model), "--overwrite"],
+        env=env,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while not [p for p in out.parent.iterdir() if p.name.startswith(".")] and time.monotonic() < deadline:
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
@@ -509,8 +590,12 @@ def test_next_run_removes_partials_of_killed_runs_only(tmp_path: Path, tiny_onnx
     left = [p for p in outdir.iterdir() if p.name.startswith(".")]
     assert len(left) == 1 and left[0].name.endswith(".part.mp4")  # what the killed run left
     settle(left[0])  # its orphaned encoder finishes writing it a moment after the kill
-    keep = [outdir / "holiday.part.mp4", outdir / ".holiday.mp4", outdir / ".colorsplash-b.0123abcd.part.png",
-            outdir / ".colorsplash-notes.part.mp4"]
+    keep = [
+        outdir / "holiday.part.mp4",
+        outdir / ".holiday.mp4",
+        outdir / ".colorsplash-b.0123abcd.part.png",
+        outdir / ".colorsplash-notes.part.mp4",
+    ]
     live = outdir / ".colorsplash-c.89abcdef.part.mp4"
     for path in [*keep, live, *left]:
         path.touch()
@@ -544,12 +629,14 @@ def test_pixel_limit(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixt
     code, lines = run_cli([str(huge), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx)], capsys)
     assert code == 2 and len(lines) == 1 and "8000x8000" in lines[0] and "--max-pixels" in lines[0]
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
-    code, lines = run_cli([str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx),
-                           "--max-pixels", str(W * H - 1)], capsys)
+    code, lines = run_cli(
+        [str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx), "--max-pixels", str(W * H - 1)], capsys
+    )
     assert code == 2 and len(lines) == 1 and "pixel limit 6,143" in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["huge.y4m", "in.mp4"]
-    code, _ = run_cli([str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx),
-                       "--max-pixels", str(W * H)], capsys)
+    code, _ = run_cli(
+        [str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx), "--max-pixels", str(W * H)], capsys
+    )
     assert code == 0
 
 
@@ -558,10 +645,37 @@ def test_video_ending_early_is_reported(tmp_path: Path, tiny_onnx: Path, caplog:
     the same as a cut-off stream that raises no decoding error) is reported, not passed off as complete."""
     src = tmp_path / "short.mkv"
     frames = moving_subject(n=10)[0]
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-                    "-s", f"{W}x{H}", "-framerate", "10", "-i", "pipe:0", "-f", "lavfi", "-t", "3",
-                    "-i", "sine=sample_rate=22050", "-c:v", "libx264", "-c:a", "aac", str(src)],
-                   input=b"".join(f.tobytes() for f in frames), check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{W}x{H}",
+            "-framerate",
+            "10",
+            "-i",
+            "pipe:0",
+            "-f",
+            "lavfi",
+            "-t",
+            "3",
+            "-i",
+            "sine=sample_rate=22050",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            str(src),
+        ],
+        input=b"".join(f.tobytes() for f in frames),
+        check=True,
+    )
     result = splash_video(src, tmp_path / "out.mkv", model=tiny_onnx)
     assert result.damaged and result.decode.errors == 0 and result.frames == 10
     assert "the video ends after 1.0 s of the file's 3.0 s" in caplog.text
@@ -573,11 +687,39 @@ def test_variable_frame_rate_follows_timestamps(tmp_path: Path, tiny_onnx: Path)
     (which would put the picture ahead of the sound)."""
     src = tmp_path / "vfr.mkv"
     n = 30  # frames 0-14 every 0.1 s, then 15-29 every 0.2 s: 4.5 s in all
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-                    "-s", f"{W}x{H}", "-framerate", "10", "-i", "pipe:0",
-                    "-vf", "setpts='if(lt(N,15),N,15+(N-15)*2)/10/TB'", "-fps_mode", "vfr",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-pix_fmt", "yuv444p",
-                    str(src)], input=b"".join(f.tobytes() for f in marked_frames(n)), check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{W}x{H}",
+            "-framerate",
+            "10",
+            "-i",
+            "pipe:0",
+            "-vf",
+            "setpts='if(lt(N,15),N,15+(N-15)*2)/10/TB'",
+            "-fps_mode",
+            "vfr",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "10",
+            "-pix_fmt",
+            "yuv444p",
+            str(src),
+        ],
+        input=b"".join(f.tobytes() for f in marked_frames(n)),
+        check=True,
+    )
     out = tmp_path / "out.mp4"
     result = splash_video(src, out, model=tiny_onnx)
     shown = [marker(f) for f in read_frames(probe(out))]

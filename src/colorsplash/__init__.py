@@ -21,8 +21,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["NoSubjectError", "OptionError", "SplashOptions", "Subject", "__version__", "load_model", "matte",
-           "predict_alpha", "splash", "subject_score"]
+__all__ = [
+    "NoSubjectError",
+    "OptionError",
+    "SplashOptions",
+    "Subject",
+    "__version__",
+    "load_model",
+    "matte",
+    "predict_alpha",
+    "splash",
+    "subject_score",
+]
 _API_NAMES = tuple(name for name in __all__ if name != "__version__")
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ def gradient(h: int = 20, w: int = 30, seed: int = 0) -> np.ndarray:
     """RGB uint8 ``HxWx3`` with an orange block on a dark noisy background."""
     rng = np.random.default_rng(seed)
     rgb = rng.integers(0, 80, (h, w, 3)).astype(np.uint8)
-    rgb[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = (240, 120, 30)
+    rgb[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = (240, 120, 30)
     return rgb
 
 
@@ -116,10 +116,24 @@ def write_corpus(folder: Path) -> dict[str, str]:
     (folder / "notes.jpg").write_text("these are my notes, not a picture\n")
     (folder / "bomb.png").write_bytes(png_claiming(30000, 30000))  # Pillow's own hard limit
     (folder / "big.png").write_bytes(png_claiming(11000, 10000))  # over our default limit only
-    return {"rotated.jpg": OK, "cmyk.jpg": OK, "cmyk_icc.jpg": OK, "deep16.png": OK, "palette.png": OK,
-            "rgba.png": OK, "grey.jpg": OK, "anim.gif": OK, "one.png": OK, "wide.png": OK,
-            "truncated.jpg": ERROR, "cut.jpg": ERROR, "empty.jpg": ERROR, "notes.jpg": ERROR,
-            "bomb.png": ERROR, "big.png": ERROR}
+    return {
+        "rotated.jpg": OK,
+        "cmyk.jpg": OK,
+        "cmyk_icc.jpg": OK,
+        "deep16.png": OK,
+        "palette.png": OK,
+        "rgba.png": OK,
+        "grey.jpg": OK,
+        "anim.gif": OK,
+        "one.png": OK,
+        "wide.png": OK,
+        "truncated.jpg": ERROR,
+        "cut.jpg": ERROR,
+        "empty.jpg": ERROR,
+        "notes.jpg": ERROR,
+        "bomb.png": ERROR,
+        "big.png": ERROR,
+    }
 
 
 def _good_cases() -> dict[str, Callable[[], bytes]]:
@@ -129,11 +143,14 @@ def _good_cases() -> dict[str, Callable[[], bytes]]:
     rgba = np.dstack([rgb, np.full(rgb.shape[:2], 128, np.uint8)])
     anim = [Image.fromarray(gradient(seed=s)) for s in range(3)]
     cases: dict[str, Callable[[], bytes]] = {
-        "rgb.jpg": lambda: encoded(rgb, "JPEG"), "rgb.png": lambda: encoded(rgb, "PNG"),
-        "grey.jpg": lambda: encoded(grey, "JPEG"), "grey.png": lambda: encoded(grey, "PNG"),
+        "rgb.jpg": lambda: encoded(rgb, "JPEG"),
+        "rgb.png": lambda: encoded(rgb, "PNG"),
+        "grey.jpg": lambda: encoded(grey, "JPEG"),
+        "grey.png": lambda: encoded(grey, "PNG"),
         "grey16.png": lambda: encoded(Image.fromarray(deep), "PNG"),
         "rgb48.png": lambda: cv2.imencode(".png", np.dstack([deep] * 3))[1].tobytes(),
-        "rgba.png": lambda: encoded(rgba, "PNG"), "la.png": lambda: encoded(Image.fromarray(rgba).convert("LA"), "PNG"),
+        "rgba.png": lambda: encoded(rgba, "PNG"),
+        "la.png": lambda: encoded(Image.fromarray(rgba).convert("LA"), "PNG"),
         "palette.png": lambda: encoded(Image.fromarray(rgb).convert("P"), "PNG"),
         "palette_trns.png": lambda: encoded(Image.fromarray(rgb).convert("P"), "PNG", transparency=0),
         "bilevel.png": lambda: encoded(Image.fromarray(grey).convert("1"), "PNG"),
@@ -141,10 +158,13 @@ def _good_cases() -> dict[str, Callable[[], bytes]]:
         "cmyk.jpg": lambda: encoded(Image.fromarray(rgb).convert("CMYK"), "JPEG"),
         "cmyk.tif": lambda: encoded(Image.fromarray(rgb).convert("CMYK"), "TIFF"),
         "float32.tif": lambda: encoded(Image.fromarray(grey.astype(np.float32) / 255), "TIFF"),
-        "grey8.tif": lambda: encoded(grey, "TIFF"), "grey16.tif": lambda: encoded(Image.fromarray(deep), "TIFF"),
-        "rgba.tif": lambda: encoded(rgba, "TIFF"), "rgb_lzw.tif": lambda: encoded(rgb, "TIFF", compression="tiff_lzw"),
+        "grey8.tif": lambda: encoded(grey, "TIFF"),
+        "grey16.tif": lambda: encoded(Image.fromarray(deep), "TIFF"),
+        "rgba.tif": lambda: encoded(rgba, "TIFF"),
+        "rgb_lzw.tif": lambda: encoded(rgb, "TIFF", compression="tiff_lzw"),
         "rgb_jpeg.tif": lambda: encoded(rgb, "TIFF", compression="jpeg"),
-        "cv2_lzw.tif": lambda: cv2_tiff(rgb), "cv2_grey.tif": lambda: cv2_tiff(grey),
+        "cv2_lzw.tif": lambda: cv2_tiff(rgb),
+        "cv2_grey.tif": lambda: cv2_tiff(grey),
         "cv2_rgb48.tif": lambda: cv2_tiff(np.dstack([deep] * 3)),
         "anim.gif": lambda: encoded(anim[0], "GIF", save_all=True, append_images=anim[1:], duration=50),
         "still.gif": lambda: encoded(rgb, "GIF"),
@@ -156,12 +176,17 @@ def _good_cases() -> dict[str, Callable[[], bytes]]:
         "progressive.jpg": lambda: encoded(rgb, "JPEG", progressive=True),
         "icc.jpg": lambda: encoded(rgb, "JPEG", icc_profile=SRGB_ICC),
         "corrupt_exif.jpg": corrupt_exif_jpeg,
-        "one.png": lambda: encoded(rgb[:1, :1], "PNG"), "line.png": lambda: encoded(rgb[:1], "PNG"),
+        "one.png": lambda: encoded(rgb[:1, :1], "PNG"),
+        "line.png": lambda: encoded(rgb[:1], "PNG"),
         "tall.png": lambda: encoded(np.repeat(rgb[:, :1], 40, axis=0), "PNG"),
-        "png_named.jpg": lambda: encoded(rgb, "PNG"), "jpeg_named.png": lambda: encoded(rgb, "JPEG"),
-        "gif_named.jpg": lambda: encoded(rgb, "GIF"), "UPPER.JPG": lambda: encoded(rgb, "JPEG"),
-        "long.jpeg": lambda: encoded(rgb, "JPEG"), "café 猫 ü.jpg": lambda: encoded(rgb, "JPEG"),
-        "with spaces.png": lambda: encoded(rgb, "PNG"), "-dash.png": lambda: encoded(rgb, "PNG"),
+        "png_named.jpg": lambda: encoded(rgb, "PNG"),
+        "jpeg_named.png": lambda: encoded(rgb, "JPEG"),
+        "gif_named.jpg": lambda: encoded(rgb, "GIF"),
+        "UPPER.JPG": lambda: encoded(rgb, "JPEG"),
+        "long.jpeg": lambda: encoded(rgb, "JPEG"),
+        "café 猫 ü.jpg": lambda: encoded(rgb, "JPEG"),
+        "with spaces.png": lambda: encoded(rgb, "PNG"),
+        "-dash.png": lambda: encoded(rgb, "PNG"),
         "x" * 236 + ".jpg": lambda: encoded(rgb, "JPEG"),  # 240 bytes: its result (247) and temp name must fit
     }
     for orientation in range(1, 9):
@@ -176,16 +201,22 @@ def _bad_cases() -> dict[str, Callable[[], bytes]]:
     bad_crc[40] ^= 0xFF
     huge_jpeg = bytearray(jpeg)
     sof = huge_jpeg.find(b"\xff\xc0")
-    huge_jpeg[sof + 5: sof + 9] = struct.pack(">HH", 65000, 65000)
+    huge_jpeg[sof + 5 : sof + 9] = struct.pack(">HH", 65000, 65000)
     huge_gif = bytearray(encoded(gradient(), "GIF"))
     huge_gif[6:10] = struct.pack("<HH", 65535, 65535)
     return {
-        "empty.jpg": lambda: b"", "text.jpg": lambda: b"these are my notes\n", "html.png": lambda: b"<html></html>",
+        "empty.jpg": lambda: b"",
+        "text.jpg": lambda: b"these are my notes\n",
+        "html.png": lambda: b"<html></html>",
         "random.png": lambda: np.random.default_rng(1).integers(0, 256, 4000).astype(np.uint8).tobytes(),
-        "header_cut.jpg": lambda: jpeg[:100], "pixels_cut.jpg": lambda: jpeg[: len(jpeg) * 2 // 3],
-        "idat_cut.png": lambda: png[: len(png) - 30], "signature_only.png": lambda: png[:8],
-        "bad_crc.png": lambda: bytes(bad_crc), "bomb.png": lambda: png_claiming(30000, 30000),
-        "over_limit.png": lambda: png_claiming(11000, 10000), "huge_header.jpg": lambda: bytes(huge_jpeg),
+        "header_cut.jpg": lambda: jpeg[:100],
+        "pixels_cut.jpg": lambda: jpeg[: len(jpeg) * 2 // 3],
+        "idat_cut.png": lambda: png[: len(png) - 30],
+        "signature_only.png": lambda: png[:8],
+        "bad_crc.png": lambda: bytes(bad_crc),
+        "bomb.png": lambda: png_claiming(30000, 30000),
+        "over_limit.png": lambda: png_claiming(11000, 10000),
+        "huge_header.jpg": lambda: bytes(huge_jpeg),
         "huge_screen.gif": lambda: bytes(huge_gif),
         "deep_bomb.png": lambda: png_claiming(9000, 9000, b"\x10\x06"),  # 16-bit RGBA: too costly to decode
         "tiff_cut.tif": lambda: encoded(gradient(), "TIFF")[:150],

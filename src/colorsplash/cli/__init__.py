@@ -26,8 +26,9 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, RuntimeErro
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="colorsplash", description="Colour splash: keep the subject in "
-                                     "colour, turn the background grey.")
+    parser = argparse.ArgumentParser(
+        prog="colorsplash", description="Colour splash: keep the subject in colour, turn the background grey."
+    )
     parser.add_argument("--version", action="version", version=f"colorsplash {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -43,8 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as done:  # --help, --version, or a usage error already printed by argparse
         return done.code if isinstance(done.code, int) else 2
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(message)s" if not args.debug else "%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(message)s" if not args.debug else "%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

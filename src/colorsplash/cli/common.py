@@ -20,20 +20,28 @@ def need_torch(verb: str) -> None:
 
 def add_model_argument(parser: argparse.ArgumentParser, kinds: str = "ONNX model file") -> None:
     """``--model PATH``: the model to run; none given means ``$COLORSPLASH_MODEL`` or the bundled pet model."""
-    parser.add_argument("--model", default=None, metavar="PATH",
-                        help=f"{kinds} (default: $COLORSPLASH_MODEL or the bundled pet model)")
+    parser.add_argument(
+        "--model", default=None, metavar="PATH", help=f"{kinds} (default: $COLORSPLASH_MODEL or the bundled pet model)"
+    )
 
 
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     """``--precision`` and ``--device``: which variant of the model runs, and where (see
     :func:`colorsplash.runtime.onnx_model.load_model`). Choices are spelt here, not imported, so ``--help`` stays
     fast; tests check they match the runtime's."""
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="model variant: auto (the fastest on this CPU, measured once and cached), int8 or "
-                             "fp32 (float arithmetic; also what auto picks on a GPU)")
-    parser.add_argument("--device", choices=DEVICES, default="auto",
-                        help="auto (CUDA when onnxruntime-gpu finds a GPU, else the CPU), cpu or cuda "
-                             "(pip install 'colorsplash[gpu]')")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="auto",
+        help="model variant: auto (the fastest on this CPU, measured once and cached), int8 or "
+        "fp32 (float arithmetic; also what auto picks on a GPU)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="auto (CUDA when onnxruntime-gpu finds a GPU, else the CPU), cpu or cuda (pip install 'colorsplash[gpu]')",
+    )
 
 
 def add_output_argument(parser: argparse.ArgumentParser, what: str, required: bool = False) -> None:
@@ -49,8 +57,13 @@ def add_overwrite_argument(parser: Any, what: str) -> None:
 
 def add_max_pixels_argument(parser: argparse.ArgumentParser, default: int, guards: str) -> None:
     """``--max-pixels N``: refuse inputs larger than this; ``guards`` says what the limit protects."""
-    parser.add_argument("--max-pixels", type=arg_type(positive_int), default=default, metavar="N",
-                        help=f"refuse inputs with more pixels than this (default: {default:,}); {guards}")
+    parser.add_argument(
+        "--max-pixels",
+        type=arg_type(positive_int),
+        default=default,
+        metavar="N",
+        help=f"refuse inputs with more pixels than this (default: {default:,}); {guards}",
+    )
 
 
 def add_jobs_argument(parser: argparse.ArgumentParser, what: str, auto: bool = False) -> None:

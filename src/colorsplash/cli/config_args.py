@@ -50,8 +50,11 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, key: str, t
             continue
         flags = meta["flags"] or ("--" + f.name.replace("_", "-"),)
         kind = _value_type(hints[f.name])
-        kwargs: dict[str, Any] = {"dest": f"{key}.{f.name}", "default": argparse.SUPPRESS,
-                                  "help": f"{meta['help']} (default: {_shown_default(f)})"}
+        kwargs: dict[str, Any] = {
+            "dest": f"{key}.{f.name}",
+            "default": argparse.SUPPRESS,
+            "help": f"{meta['help']} (default: {_shown_default(f)})",
+        }
         if kind is bool:
             group.add_argument(*flags, action=argparse.BooleanOptionalAction, **kwargs)
             continue
@@ -67,8 +70,11 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type, key: str, t
 def given_fields(ns: argparse.Namespace, key: str) -> dict[str, Any]:
     """The fields of ``key`` that the user gave on the command line, by field name."""
     prefix = key + "."
-    return {name[len(prefix):]: (tuple(v) if isinstance(v, list) else v)
-            for name, v in vars(ns).items() if name.startswith(prefix)}
+    return {
+        name[len(prefix) :]: (tuple(v) if isinstance(v, list) else v)
+        for name, v in vars(ns).items()
+        if name.startswith(prefix)
+    }
 
 
 def config_from_args(base: C, ns: argparse.Namespace, key: str) -> C:

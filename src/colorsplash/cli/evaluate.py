@@ -16,21 +16,40 @@ from colorsplash.runtime.flags import arg_type, positive_int, unit_float
 
 
 def register(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
-        "evaluate", help="score a model on a data set at original resolution")
+    p: argparse.ArgumentParser = sub.add_parser("evaluate", help="score a model on a data set at original resolution")
     p.add_argument("data", nargs="+", help="data set folders")
     add_model_argument(p, ".onnx or .pt file")
     add_output_argument(p, "report folder (default: eval/<model stem>)")
-    p.add_argument("--split", choices=("all", "val", "train"), default="all",
-                   help="score only the set's validation or training part, as train would split it (default: all)")
-    p.add_argument("--val-fraction", type=arg_type(unit_float), default=None,
-                   help=f"for --split: default the model's training value, else {DEFAULT_VAL_FRACTION}")
-    p.add_argument("--seed", type=int, default=None,
-                   help=f"for --split: default the model's training seed, else {DEFAULT_SPLIT_SEED}")
-    p.add_argument("--cutoff", type=arg_type(unit_float), default=0.5,
-                   help="probability counted as subject when scoring (a hard cut; default: 0.5)")
-    p.add_argument("--worst", type=arg_type(positive_int), default=8, help="photos in the gallery of worst predictions "
-                   "(default: 8)")
+    p.add_argument(
+        "--split",
+        choices=("all", "val", "train"),
+        default="all",
+        help="score only the set's validation or training part, as train would split it (default: all)",
+    )
+    p.add_argument(
+        "--val-fraction",
+        type=arg_type(unit_float),
+        default=None,
+        help=f"for --split: default the model's training value, else {DEFAULT_VAL_FRACTION}",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help=f"for --split: default the model's training seed, else {DEFAULT_SPLIT_SEED}",
+    )
+    p.add_argument(
+        "--cutoff",
+        type=arg_type(unit_float),
+        default=0.5,
+        help="probability counted as subject when scoring (a hard cut; default: 0.5)",
+    )
+    p.add_argument(
+        "--worst",
+        type=arg_type(positive_int),
+        default=8,
+        help="photos in the gallery of worst predictions (default: 8)",
+    )
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable/mismatched pairs with a warning")
     p.set_defaults(func=run_evaluate)
 
@@ -40,8 +59,7 @@ def split_settings(args: argparse.Namespace, config: ModelConfig) -> tuple[float
     ``--split val`` then scores exactly the images training held out."""
     trained_fraction, trained_seed = config.trained_split()
     fraction, seed = args.val_fraction, args.seed
-    return (float(trained_fraction if fraction is None else fraction),
-            int(trained_seed if seed is None else seed))
+    return (float(trained_fraction if fraction is None else fraction), int(trained_seed if seed is None else seed))
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -53,19 +71,33 @@ def run_evaluate(args: argparse.Namespace) -> int:
     fraction, seed = split_settings(args, config)
     samples = ev.select_split(discover_all(args.data, skip_bad=args.skip_bad), args.split, fraction, seed)
     if not samples:
-        raise DataError(f"the {args.split} split of {', '.join(args.data)} is empty "
-                        f"(val fraction {fraction}, seed {seed}); use --split all or another --val-fraction")
-    scores = ev.evaluate_model(predict_fn, samples, args.cutoff, skip_bad=args.skip_bad,
-                               show_progress=not getattr(args, "quiet", False))
+        raise DataError(
+            f"the {args.split} split of {', '.join(args.data)} is empty "
+            f"(val fraction {fraction}, seed {seed}); use --split all or another --val-fraction"
+        )
+    scores = ev.evaluate_model(
+        predict_fn, samples, args.cutoff, skip_bad=args.skip_bad, show_progress=not getattr(args, "quiet", False)
+    )
     if not scores:
         raise DataError("no image could be scored; every pair was bad (see the warnings above)")
     out = Path(args.output) if args.output else Path("eval") / model_path.stem
-    summary: dict[str, Any] = {"model": model_path.name, "model_name": config.name, "arch": config.arch,
-                               "input_size": config.input_size, "data": list(args.data), "split": args.split,
-                               "val_fraction": fraction, "seed": seed, "threshold": args.cutoff,
-                               "skipped": len(samples) - len(scores), **ev.summarize(scores)}
-    summary["worst"] = [{"dataset": s.dataset, "name": s.name, "iou": s.iou}
-                        for s in _gallery(predict_fn, scores, samples, out / "worst.png", args)]
+    summary: dict[str, Any] = {
+        "model": model_path.name,
+        "model_name": config.name,
+        "arch": config.arch,
+        "input_size": config.input_size,
+        "data": list(args.data),
+        "split": args.split,
+        "val_fraction": fraction,
+        "seed": seed,
+        "threshold": args.cutoff,
+        "skipped": len(samples) - len(scores),
+        **ev.summarize(scores),
+    }
+    summary["worst"] = [
+        {"dataset": s.dataset, "name": s.name, "iou": s.iou}
+        for s in _gallery(predict_fn, scores, samples, out / "worst.png", args)
+    ]
     ev.write_scores_csv(scores, out / "scores.csv")
     ev.write_summary_json(summary, out / "summary.json")
     print(f"{config.name} ({config.arch} at {config.input_size}px) on {args.split} images, cutoff {args.cutoff}:")

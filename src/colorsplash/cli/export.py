@@ -18,13 +18,25 @@ def register(sub: Any) -> None:
     add_output_argument(p, "the .onnx file to write", required=True)
     precision = p.add_mutually_exclusive_group()
     precision.add_argument("--fp16", action="store_true", help="store weights in float16 (half the size)")
-    precision.add_argument("--int8", nargs="+", metavar="DATA",
-                           help="quantise to int8 (faster on most CPUs, ~1/4 the size), calibrated on photos from "
-                                "the training split of these data folders")
-    p.add_argument("--calibration-images", type=arg_type(positive_int), default=DEFAULT_CALIBRATION_IMAGES, metavar="N",
-                   help=f"photos used to calibrate --int8 (default: {DEFAULT_CALIBRATION_IMAGES})")
-    p.add_argument("--metrics", metavar="SUMMARY_JSON",
-                   help="embed an `evaluate` summary.json (scores at original resolution) in the metadata")
+    precision.add_argument(
+        "--int8",
+        nargs="+",
+        metavar="DATA",
+        help="quantise to int8 (faster on most CPUs, ~1/4 the size), calibrated on photos from "
+        "the training split of these data folders",
+    )
+    p.add_argument(
+        "--calibration-images",
+        type=arg_type(positive_int),
+        default=DEFAULT_CALIBRATION_IMAGES,
+        metavar="N",
+        help=f"photos used to calibrate --int8 (default: {DEFAULT_CALIBRATION_IMAGES})",
+    )
+    p.add_argument(
+        "--metrics",
+        metavar="SUMMARY_JSON",
+        help="embed an `evaluate` summary.json (scores at original resolution) in the metadata",
+    )
     p.set_defaults(func=run_export)
 
 
@@ -41,9 +53,16 @@ def run_export(args: argparse.Namespace) -> int:
             evaluation = json.loads(Path(args.metrics).read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"{args.metrics}: not a readable evaluate summary.json ({err})") from err
-    config = export_onnx(args.checkpoint, out, fp16=args.fp16, evaluation=evaluation, int8_data=args.int8,
-                         calibration_images=args.calibration_images,
-                         show_progress=not getattr(args, "quiet", False))
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {config.arch} at {config.input_size}px, "
-          f"{config.precision})")
+    config = export_onnx(
+        args.checkpoint,
+        out,
+        fp16=args.fp16,
+        evaluation=evaluation,
+        int8_data=args.int8,
+        calibration_images=args.calibration_images,
+        show_progress=not getattr(args, "quiet", False),
+    )
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {config.arch} at {config.input_size}px, {config.precision})"
+    )
     return 0

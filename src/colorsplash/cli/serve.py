@@ -20,30 +20,57 @@ from colorsplash.server import DEFAULT_HOST, DEFAULT_PORT
 log = logging.getLogger(__name__)
 
 
-
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "serve", help="web page and HTTP API on this computer",
-        description="Serve the colour-splash web page (/) and HTTP API (/api, documented at /docs).")
-    parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"address to listen on (default {DEFAULT_HOST}: this computer only)")
+        "serve",
+        help="web page and HTTP API on this computer",
+        description="Serve the colour-splash web page (/) and HTTP API (/api, documented at /docs).",
+    )
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this computer only)"
+    )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
     add_model_argument(parser)
     # Limits default to None so the server's own defaults (one place: colorsplash.server.settings) apply.
-    parser.add_argument("--max-upload-mb", type=arg_type(positive_float), default=None, metavar="MB",
-                        help="largest accepted request body in megabytes (default 25)")
-    parser.add_argument("--max-pixels", type=arg_type(positive_int), default=None, metavar="N",
-                        help="largest accepted photo in pixels (default 50,000,000)")
-    parser.add_argument("--max-memory-mb", type=arg_type(positive_float), default=None, metavar="MB",
-                        help="memory budget of the photos in flight, estimated from their pixel counts; photos "
-                        "over it wait or get 503 (default: enough for one photo at --max-pixels, about 1.2 GB)")
+    parser.add_argument(
+        "--max-upload-mb",
+        type=arg_type(positive_float),
+        default=None,
+        metavar="MB",
+        help="largest accepted request body in megabytes (default 25)",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=arg_type(positive_int),
+        default=None,
+        metavar="N",
+        help="largest accepted photo in pixels (default 50,000,000)",
+    )
+    parser.add_argument(
+        "--max-memory-mb",
+        type=arg_type(positive_float),
+        default=None,
+        metavar="MB",
+        help="memory budget of the photos in flight, estimated from their pixel counts; photos "
+        "over it wait or get 503 (default: enough for one photo at --max-pixels, about 1.2 GB)",
+    )
     add_jobs_argument(parser, "photos processed at once (default: CPU count, at most 4)")
-    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
-                        help="also answer requests for this host name (repeatable; '*' = any name, which "
-                        "allows DNS rebinding); loopback names and the --host address are always allowed")
-    parser.add_argument("--allowed-origin", action="append", default=[], metavar="URL",
-                        help="let web pages of this origin (e.g. https://photos.example.org) call the API "
-                        "(repeatable; '*' = any page on the web); pages of the server itself always may")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this host name (repeatable; '*' = any name, which "
+        "allows DNS rebinding); loopback names and the --host address are always allowed",
+    )
+    parser.add_argument(
+        "--allowed-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="let web pages of this origin (e.g. https://photos.example.org) call the API "
+        "(repeatable; '*' = any page on the web); pages of the server itself always may",
+    )
     add_runtime_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -60,8 +87,11 @@ def is_loopback(host: str) -> bool:
 
 def settings_changes(args: argparse.Namespace) -> dict[str, Any]:
     """The ``ServerSettings`` fields the command line sets (others keep the server's defaults)."""
-    changes: dict[str, Any] = {"host": args.host, "allowed_hosts": tuple(args.allowed_host),
-                               "allowed_origins": tuple(args.allowed_origin)}
+    changes: dict[str, Any] = {
+        "host": args.host,
+        "allowed_hosts": tuple(args.allowed_host),
+        "allowed_origins": tuple(args.allowed_origin),
+    }
     if args.max_upload_mb is not None:
         changes["max_upload_bytes"] = int(args.max_upload_mb * 2**20)
     if args.max_pixels is not None:
@@ -79,13 +109,14 @@ def run(args: argparse.Namespace) -> int:
 
         from colorsplash.server.app import create_app
     except ImportError as err:
-        raise RuntimeError(f"colorsplash serve needs the server extra ({err.name} is missing): "
-                           "pip install 'colorsplash[server]'") from err
-    app = create_app(model_path=args.model, precision=args.precision, device=args.device,
-                     **settings_changes(args))
+        raise RuntimeError(
+            f"colorsplash serve needs the server extra ({err.name} is missing): pip install 'colorsplash[server]'"
+        ) from err
+    app = create_app(model_path=args.model, precision=args.precision, device=args.device, **settings_changes(args))
     if not is_loopback(args.host):
-        log.warning("listening on %s: anyone who can reach this address can use the server (no authentication)",
-                    args.host)
+        log.warning(
+            "listening on %s: anyone who can reach this address can use the server (no authentication)", args.host
+        )
     log.info("answering requests for %s (add names with --allowed-host)", ", ".join(app.state.allowed_hosts))
     shown = f"[{args.host}]" if ":" in args.host else args.host
     log.info("colorsplash: open http://%s:%d/ (API docs at /docs); Ctrl+C stops", shown, args.port)

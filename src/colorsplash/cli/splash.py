@@ -29,45 +29,74 @@ if TYPE_CHECKING:
 
 def _common(parser: argparse.ArgumentParser, what: str) -> None:
     """Arguments shared by ``splash`` and ``mask``; ``what`` names the outputs in the ``-o`` help."""
-    parser.add_argument("inputs", nargs="+", metavar="INPUT",
-                        help="photo files, folders or glob patterns (quoted, e.g. 'shots/*.jpg'), or - for "
-                             "standard input; never modified")
-    parser.add_argument("-r", "--recursive", action="store_true",
-                        help="descend into sub-folders (and let ** in patterns match them)")
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="photo files, folders or glob patterns (quoted, e.g. 'shots/*.jpg'), or - for "
+        "standard input; never modified",
+    )
+    parser.add_argument(
+        "-r", "--recursive", action="store_true", help="descend into sub-folders (and let ** in patterns match them)"
+    )
     existing = parser.add_mutually_exclusive_group()
-    existing.add_argument("--skip-existing", action="store_true",
-                          help="leave files whose output already exists (resume an interrupted batch)")
-    add_overwrite_argument(existing, "existing output files; without it or --skip-existing, an existing file is "
-                                     "an error line for its input and is left as it is")
-    add_jobs_argument(parser, "worker threads for decoding and for encoding; the model runs beside them on its own "
-                      "thread (default auto: one per core, 2 to 8)", auto=True)
-    add_max_pixels_argument(parser, DEFAULT_MAX_PIXELS, "guards against decompression bombs. Counted in 8-bit RGB "
-                            "pixels: a picture that costs more memory to decode (16-bit, float, alpha) counts as "
-                            "more; the photos in flight together stay within what one picture at the limit may use")
+    existing.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave files whose output already exists (resume an interrupted batch)",
+    )
+    add_overwrite_argument(
+        existing,
+        "existing output files; without it or --skip-existing, an existing file is "
+        "an error line for its input and is left as it is",
+    )
+    add_jobs_argument(
+        parser,
+        "worker threads for decoding and for encoding; the model runs beside them on its own "
+        "thread (default auto: one per core, 2 to 8)",
+        auto=True,
+    )
+    add_max_pixels_argument(
+        parser,
+        DEFAULT_MAX_PIXELS,
+        "guards against decompression bombs. Counted in 8-bit RGB "
+        "pixels: a picture that costs more memory to decode (16-bit, float, alpha) counts as "
+        "more; the photos in flight together stay within what one picture at the limit may use",
+    )
     add_model_argument(parser)
-    parser.add_argument("-o", "--output", type=Path, default=None, metavar="DIR|FILE|-",
-                        help=f"folder for the {what} (created if needed); with one input, a file whose extension "
-                             "(.jpg .png .webp .tif .bmp .gif) picks the format; - for standard output "
-                             "(the default when INPUT is -)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        metavar="DIR|FILE|-",
+        help=f"folder for the {what} (created if needed); with one input, a file whose extension "
+        "(.jpg .png .webp .tif .bmp .gif) picks the format; - for standard output "
+        "(the default when INPUT is -)",
+    )
     add_runtime_arguments(parser)
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "splash", help="colour splash for photos: subject in colour, background grey",
+        "splash",
+        help="colour splash for photos: subject in colour, background grey",
         description="Splash photos at full resolution in their own format (EXIF and ICC profile kept). Results "
-                    "go beside each input as <stem>.splash.<ext>, <ext> from the picture's content (a PNG named "
-                    ".jpg gives .png), or under -o DIR mirroring folder inputs. An existing file is never "
-                    "replaced without --overwrite, an input never.")
+        "go beside each input as <stem>.splash.<ext>, <ext> from the picture's content (a PNG named "
+        ".jpg gives .png), or under -o DIR mirroring folder inputs. An existing file is never "
+        "replaced without --overwrite, an input never.",
+    )
     _common(parser, "results")
     add_arguments(parser)
     parser.set_defaults(func=run_splash)
 
     mask = sub.add_parser(
-        "mask", help="subject alpha of photos as 8-bit PNG (255 = subject)",
+        "mask",
+        help="subject alpha of photos as 8-bit PNG (255 = subject)",
         description="Write the soft subject alpha, same width and height as the upright photo: DIR/<stem>.png "
-                    "with -o DIR, else (and when DIR is the photo's own folder) <stem>.mask.png beside each "
-                    "input.")
+        "with -o DIR, else (and when DIR is the photo's own folder) <stem>.mask.png beside each "
+        "input.",
+    )
     _common(mask, "masks")
     add_arguments(mask, MASK_OPTION_NAMES, mask=True)
     mask.set_defaults(func=run_mask)
@@ -99,20 +128,29 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
         items, errors = batch.expand_inputs(args.inputs, args.recursive, exclude)
         stdin = None
     if plan.out_file is not None and len(items) > 1:
-        raise ValueError(f"-o {plan.out_file} names one file, but {len(items)} pictures were given or found; "
-                         "give -o a folder")
+        raise ValueError(
+            f"-o {plan.out_file} names one file, but {len(items)} pictures were given or found; give -o a folder"
+        )
     tasks, plan_errors = batch.plan_tasks(items, plan, args.max_pixels, stdin)
     errors += plan_errors
     if not tasks and not errors:
-        errors.append(f"no pictures found in {' '.join(args.inputs)} (looked for "
-                      f"{', '.join(IMAGE_EXTENSIONS)}{'' if args.recursive else '; add --recursive for sub-folders'})")
+        errors.append(
+            f"no pictures found in {' '.join(args.inputs)} (looked for "
+            f"{', '.join(IMAGE_EXTENSIONS)}{'' if args.recursive else '; add --recursive for sub-folders'})"
+        )
     for line in errors:
         print(line, file=sys.stderr)
     summary = batch.Summary()
     if tasks:
         model = load_model(args.model, precision=args.precision, device=args.device)
-        job = batch.PhotoJob(model, options, mask=mask, max_pixels=args.max_pixels,
-                             skip_existing=args.skip_existing, overwrite=args.overwrite)
+        job = batch.PhotoJob(
+            model,
+            options,
+            mask=mask,
+            max_pixels=args.max_pixels,
+            skip_existing=args.skip_existing,
+            overwrite=args.overwrite,
+        )
         summary = batch.run_batch(tasks, job, jobs=args.jobs, progress=not quiet, debug=debug)
     summary.failed += len(errors)
     if summary.failed or not quiet:

@@ -21,15 +21,20 @@ from colorsplash.training.recipes import RECIPES, preset_names, read_recipe_file
 
 def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "train", help="train a U-Net on image/mask folders",
+        "train",
+        help="train a U-Net on image/mask folders",
         description="Train on one or more data folders (seed layout input/+mask/, paired images/+masks/, "
-                    "or Oxford-IIIT Pet images/+trimaps/).")
+        "or Oxford-IIIT Pet images/+trimaps/).",
+    )
     p.add_argument("data", nargs="*", help="data set folders")
-    p.add_argument("--preset", choices=preset_names(),
-                   help="a named recipe; 'pets' runs the four stages that made the bundled model (pets-lite1-base, "
-                        "-finetune, -384, -robust), each in RUN/stage<i>-<preset>, and blends the last two into "
-                        "RUN/blend.pt ('pets-lite0': the same on Lite0); a single stage needs --init after the "
-                        "first; the preset's values win over the flags below")
+    p.add_argument(
+        "--preset",
+        choices=preset_names(),
+        help="a named recipe; 'pets' runs the four stages that made the bundled model (pets-lite1-base, "
+        "-finetune, -384, -robust), each in RUN/stage<i>-<preset>, and blends the last two into "
+        "RUN/blend.pt ('pets-lite0': the same on Lite0); a single stage needs --init after the "
+        "first; the preset's values win over the flags below",
+    )
     p.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN from its last.pt")
     add_config_arguments(p, ModelConfig, "model", "network")
     add_config_arguments(p, TrainConfig, "train", "training")
@@ -57,8 +62,9 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
 
 def _refuse_existing_run(out_dir: str) -> None:
     if (Path(out_dir) / "last.pt").exists() or read_recipe_file(out_dir) is not None:
-        raise ValueError(f"{out_dir} already holds a run; pass --resume {out_dir} to continue it "
-                         "or -o NEW_DIR to start another")
+        raise ValueError(
+            f"{out_dir} already holds a run; pass --resume {out_dir} to continue it or -o NEW_DIR to start another"
+        )
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -68,13 +74,17 @@ def run_train(args: argparse.Namespace) -> int:
     progress = not getattr(args, "quiet", False)
     record = read_recipe_file(args.resume) if args.resume else None
     if record is not None:  # a staged run: finish its remaining stages
-        state, best = run_recipe(record["recipe"], ModelConfig.from_dict(record["model"]),
-                                 TrainConfig.from_dict(record["train"]), resume=True, show_progress=progress)
+        state, best = run_recipe(
+            record["recipe"],
+            ModelConfig.from_dict(record["model"]),
+            TrainConfig.from_dict(record["train"]),
+            resume=True,
+            show_progress=progress,
+        )
         return _report(state.best_iou, state.best_epoch, str(best))
     if args.resume:
         mcfg, tcfg = build_configs(args)
-        trainer = Trainer(mcfg, dataclasses.replace(tcfg, out_dir=args.resume), resume=True,
-                          show_progress=progress)
+        trainer = Trainer(mcfg, dataclasses.replace(tcfg, out_dir=args.resume), resume=True, show_progress=progress)
     else:
         if not args.data:
             raise ValueError("name at least one data folder (or --resume RUN)")

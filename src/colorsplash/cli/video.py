@@ -27,26 +27,45 @@ from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
 
 log = logging.getLogger(__name__)
 
-DESCRIPTION = ("Splash every frame of a clip: same size, frame rate and timeline; the audio track is copied. Output "
-               "formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4). A damaged input is written with "
-               "each lost frame replaced by the previous one (sound kept in sync), with a warning and exit status "
-               "1; --strict refuses it instead.")
+DESCRIPTION = (
+    "Splash every frame of a clip: same size, frame rate and timeline; the audio track is copied. Output "
+    "formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4). A damaged input is written with "
+    "each lost frame replaced by the previous one (sound kept in sync), with a warning and exit status "
+    "1; --strict refuses it instead."
+)
 
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "video", help="colour splash for a video clip (audio kept, alpha smoothed over time)", description=DESCRIPTION)
+        "video", help="colour splash for a video clip (audio kept, alpha smoothed over time)", description=DESCRIPTION
+    )
     parser.add_argument("input", type=Path, metavar="INPUT", help="video file to read (never modified)")
-    parser.add_argument("-o", "--output", type=Path, required=True, metavar="OUTPUT",
-                        help="video file to write (must differ from INPUT; an existing file needs --overwrite)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="OUTPUT",
+        help="video file to write (must differ from INPUT; an existing file needs --overwrite)",
+    )
     add_overwrite_argument(parser, "an existing OUTPUT file")
     add_model_argument(parser)
-    parser.add_argument("--no-smooth", dest="smooth", action="store_false",
-                        help="no temporal smoothing: each frame's alpha on its own (flickers more)")
-    add_max_pixels_argument(parser, DEFAULT_MAX_VIDEO_PIXELS, "frame size, DCI 8K by default; guards memory: a video "
-                            "frame costs far more than a photo's pixels")
-    parser.add_argument("--strict", action="store_true",
-                        help="refuse a damaged input (decoding errors) instead of filling its lost frames")
+    parser.add_argument(
+        "--no-smooth",
+        dest="smooth",
+        action="store_false",
+        help="no temporal smoothing: each frame's alpha on its own (flickers more)",
+    )
+    add_max_pixels_argument(
+        parser,
+        DEFAULT_MAX_VIDEO_PIXELS,
+        "frame size, DCI 8K by default; guards memory: a video frame costs far more than a photo's pixels",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a damaged input (decoding errors) instead of filling its lost frames",
+    )
     add_runtime_arguments(parser)
     add_arguments(parser)
     parser.set_defaults(func=run)
@@ -78,12 +97,28 @@ def run(args: argparse.Namespace) -> int:
 
     model = load_model(args.model, precision=args.precision, device=args.device)
     with sigterm_as_interrupt():
-        result = splash_video(args.input, args.output, model=model, options=options_from_namespace(args),
-                              smooth=args.smooth, progress=not getattr(args, "quiet", False),
-                              max_pixels=args.max_pixels, strict=args.strict, overwrite=args.overwrite)
-    log.info("%s: %d frames %dx%d at %s fps%s in %.1f s (%.1f frames/s)", result.output, result.frames,
-             result.width, result.height, _fps_text(result.fps), ", audio kept" if result.audio else "",
-             result.seconds, result.frames_per_second)
+        result = splash_video(
+            args.input,
+            args.output,
+            model=model,
+            options=options_from_namespace(args),
+            smooth=args.smooth,
+            progress=not getattr(args, "quiet", False),
+            max_pixels=args.max_pixels,
+            strict=args.strict,
+            overwrite=args.overwrite,
+        )
+    log.info(
+        "%s: %d frames %dx%d at %s fps%s in %.1f s (%.1f frames/s)",
+        result.output,
+        result.frames,
+        result.width,
+        result.height,
+        _fps_text(result.fps),
+        ", audio kept" if result.audio else "",
+        result.seconds,
+        result.frames_per_second,
+    )
     return 1 if result.damaged else 0  # the damage itself was logged as a warning by splash_video
 
 

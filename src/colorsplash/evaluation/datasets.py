@@ -42,8 +42,9 @@ log = logging.getLogger(__name__)
 
 # Whole breeds of oxford-breeds never trained on (2 cats, 4 dogs; small, large, long- and short-haired), so that
 # their validation figure means "breeds the model has never seen".
-HELD_OUT_BREEDS: frozenset[str] = frozenset({"Birman", "Russian_Blue", "basset_hound", "japanese_chin",
-                                             "leonberger", "yorkshire_terrier"})
+HELD_OUT_BREEDS: frozenset[str] = frozenset(
+    {"Birman", "Russian_Blue", "basset_hound", "japanese_chin", "leonberger", "yorkshire_terrier"}
+)
 PET_CLASSES: frozenset[str] = frozenset({"cat", "dog"})
 SCENES_VAL_FRACTION = 0.25  # of the pet-free photos of a scenes set, fixed seed 0 (not the run's seed)
 SCENES_SPLIT_SEED = 0
@@ -78,7 +79,7 @@ def _images_in(folder: Path) -> list[Path]:
 def _by_stem(folder: Path, prefix: str = "") -> dict[str, Path]:
     out: dict[str, Path] = {}
     for p in _images_in(folder):
-        stem = p.stem[len(prefix):] if prefix and p.stem.startswith(prefix) else p.stem
+        stem = p.stem[len(prefix) :] if prefix and p.stem.startswith(prefix) else p.stem
         out.setdefault(stem, p)
     return out
 
@@ -94,8 +95,7 @@ def _read_split_file(root: Path) -> dict[str, str]:
     return splits
 
 
-def _pair(root: Path, img_dir: str, mask_dir: str, kind: str, prefix: str = "",
-          skip_bad: bool = False) -> list[Sample]:
+def _pair(root: Path, img_dir: str, mask_dir: str, kind: str, prefix: str = "", skip_bad: bool = False) -> list[Sample]:
     images = _images_in(root / img_dir)
     masks = _by_stem(root / mask_dir, prefix)
     splits = _read_split_file(root)
@@ -172,8 +172,12 @@ def breed(name: str) -> str:
 
 
 def _hold_out_breeds(samples: list[Sample]) -> list[Sample]:
-    return [dataclasses.replace(s, dataset=s.dataset + UNSEEN_SUFFIX, split="val")
-            if breed(s.name) in HELD_OUT_BREEDS else s for s in samples]
+    return [
+        dataclasses.replace(s, dataset=s.dataset + UNSEEN_SUFFIX, split="val")
+        if breed(s.name) in HELD_OUT_BREEDS
+        else s
+        for s in samples
+    ]
 
 
 def _scenes(root: Path) -> list[Sample]:
@@ -265,8 +269,9 @@ def decode_mask(raw: np.ndarray, kind: str) -> np.ndarray:
     return (raw >= 128).astype(np.uint8)
 
 
-def iter_pairs(samples: Sequence[Sample], skip_bad: bool = False, desc: str = "loading",
-               show_progress: bool = True) -> Iterator[tuple[Sample, np.ndarray, np.ndarray]]:
+def iter_pairs(
+    samples: Sequence[Sample], skip_bad: bool = False, desc: str = "loading", show_progress: bool = True
+) -> Iterator[tuple[Sample, np.ndarray, np.ndarray]]:
     """Yield ``(sample, image, mask)`` as :func:`load_pair` reads them, with a progress bar.
 
     Raises:
@@ -292,8 +297,10 @@ def scene_masks(sample: Sample, shape: tuple[int, int]) -> tuple[np.ndarray, np.
     for path, cls in sample.objects:
         raw = read_grey(path)
         if raw.shape != shape:
-            raise DataError(f"{path}: mask is {raw.shape[1]}x{raw.shape[0]} but its photo {sample.image} is "
-                            f"{shape[1]}x{shape[0]}; masks must have their photo's size (or pass --skip-bad)")
+            raise DataError(
+                f"{path}: mask is {raw.shape[1]}x{raw.shape[0]} but its photo {sample.image} is "
+                f"{shape[1]}x{shape[0]}; masks must have their photo's size (or pass --skip-bad)"
+            )
         (pets if cls in PET_CLASSES else things)[raw >= 128] = True
     return pets, things
 

@@ -58,12 +58,22 @@ def upsample_probability(low: np.ndarray, height: int, width: int) -> np.ndarray
 
 def score_image(prob: np.ndarray, mask: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """Metrics of a float ``HxW`` probability against a uint8 ``HxW`` mask (0/1/IGNORE)."""
-    return {"iou": iou(prob, mask, threshold), "dice": dice(prob, mask, threshold),
-            "pixel_accuracy": pixel_accuracy(prob, mask, threshold), "seed_miou": mean_iou_thresholds(prob, mask)}
+    return {
+        "iou": iou(prob, mask, threshold),
+        "dice": dice(prob, mask, threshold),
+        "pixel_accuracy": pixel_accuracy(prob, mask, threshold),
+        "seed_miou": mean_iou_thresholds(prob, mask),
+    }
 
 
-def evaluate_model(predict_fn: PredictFn, samples: Sequence[Sample], threshold: float = 0.5, *,
-                   skip_bad: bool = False, show_progress: bool = True) -> list[ImageScore]:
+def evaluate_model(
+    predict_fn: PredictFn,
+    samples: Sequence[Sample],
+    threshold: float = 0.5,
+    *,
+    skip_bad: bool = False,
+    show_progress: bool = True,
+) -> list[ImageScore]:
     """Score ``predict_fn`` on every sample at the sample's original resolution.
 
     Args:
@@ -79,11 +89,14 @@ def evaluate_model(predict_fn: PredictFn, samples: Sequence[Sample], threshold: 
     for sample, image, mask in iter_pairs(samples, skip_bad, "evaluating", show_progress):
         prob = predict_fn(image)
         if prob.shape != mask.shape:
-            raise ValueError(f"predict_fn returned {prob.shape} for {sample.image} of {mask.shape}; it must "
-                             "return the probability at the image's own size")
+            raise ValueError(
+                f"predict_fn returned {prob.shape} for {sample.image} of {mask.shape}; it must "
+                "return the probability at the image's own size"
+            )
         h, w = mask.shape
-        scores.append(ImageScore(sample.name, sample.dataset, str(sample.image), w, h,
-                                 **score_image(prob, mask, threshold)))
+        scores.append(
+            ImageScore(sample.name, sample.dataset, str(sample.image), w, h, **score_image(prob, mask, threshold))
+        )
     return scores
 
 
@@ -97,8 +110,7 @@ def _means(rows: Sequence[ImageScore]) -> dict[str, float]:
 def summarize(scores: Sequence[ImageScore]) -> dict[str, Any]:
     """Mean metrics per data set and overall (the mean over images, not over sets)."""
     datasets = sorted({s.dataset for s in scores})
-    return {"overall": _means(scores),
-            "datasets": {d: _means([s for s in scores if s.dataset == d]) for d in datasets}}
+    return {"overall": _means(scores), "datasets": {d: _means([s for s in scores if s.dataset == d]) for d in datasets}}
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -107,8 +119,10 @@ def format_summary(summary: dict[str, Any]) -> str:
     width = max(12, *(len(name) for name, _ in rows))
     lines = [f"{'data set':<{width}} {'images':>7} {'IoU':>7} {'Dice':>7} {'pix acc':>8} {'seed mIoU':>10}"]
     for name, m in rows:
-        lines.append(f"{name:<{width}} {int(m['images']):>7d} {m['iou']:>7.4f} {m['dice']:>7.4f} "
-                     f"{m['pixel_accuracy']:>8.4f} {m['seed_miou']:>10.4f}")
+        lines.append(
+            f"{name:<{width}} {int(m['images']):>7d} {m['iou']:>7.4f} {m['dice']:>7.4f} "
+            f"{m['pixel_accuracy']:>8.4f} {m['seed_miou']:>10.4f}"
+        )
     return "\n".join(lines)
 
 
@@ -135,9 +149,15 @@ def worst(scores: Sequence[ImageScore], count: int) -> list[ImageScore]:
 GalleryRow = tuple[str, np.ndarray, np.ndarray, np.ndarray]
 
 
-def save_worst_gallery(predict_fn: PredictFn, scores: Sequence[ImageScore], samples: Sequence[Sample],
-                       save: Callable[[list[GalleryRow], Path], None], path: Path, threshold: float = 0.5,
-                       count: int = 8) -> list[ImageScore]:
+def save_worst_gallery(
+    predict_fn: PredictFn,
+    scores: Sequence[ImageScore],
+    samples: Sequence[Sample],
+    save: Callable[[list[GalleryRow], Path], None],
+    path: Path,
+    threshold: float = 0.5,
+    count: int = 8,
+) -> list[ImageScore]:
     """Gallery of the ``count`` worst predictions (image | truth | prediction), drawn by ``save(rows, path)``
     (e.g. :func:`colorsplash.training.plots.save_gallery`); returns those scores.
 

@@ -51,8 +51,7 @@ def pixel_accuracy(pred: np.ndarray, target: np.ndarray, threshold: float = 0.5)
     return 1.0 if total == 0 else (tp + tn) / total
 
 
-def mean_iou_thresholds(pred: np.ndarray, target: np.ndarray,
-                        thresholds: tuple[float, ...] = SEED_THRESHOLDS) -> float:
+def mean_iou_thresholds(pred: np.ndarray, target: np.ndarray, thresholds: tuple[float, ...] = SEED_THRESHOLDS) -> float:
     """The seed's metric: mean over thresholds 0.5:0.95:0.05 of the two-class mean IoU
     (foreground and background IoU averaged), as Keras' ``tf.metrics.mean_iou(..., 2)`` computed it."""
     scores = []

@@ -36,8 +36,9 @@ class GateReport:
     pet_free_rejected: float  # share of pet-free photos under it (nothing coloured)
 
 
-def judge(rule: str, pet_scores: Sequence[float], free_scores: Sequence[float],
-          recall: float = PET_RECALL) -> GateReport:
+def judge(
+    rule: str, pet_scores: Sequence[float], free_scores: Sequence[float], recall: float = PET_RECALL
+) -> GateReport:
     """Threshold ``rule``'s scores with :func:`choose_threshold` and measure both sides."""
     t = choose_threshold(pet_scores, recall)
     pets, free = np.asarray(pet_scores), np.asarray(free_scores)

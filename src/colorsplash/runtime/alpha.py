@@ -142,8 +142,9 @@ def _colour_target(small: np.ndarray, p_small: np.ndarray, model_side: int, sett
     hs, ws = p_small.shape
     hc, wc = work_size(hs, ws, round(settings.colour_scale * model_side))
     if (hc, wc) == (hs, ws):
-        return _colour_alpha(small, p_small, max(1, round(settings.colour_radius * ws / model_side)),
-                             settings.colour_sigma)
+        return _colour_alpha(
+            small, p_small, max(1, round(settings.colour_radius * ws / model_side)), settings.colour_sigma
+        )
     c_small = cv2.resize(small, (wc, hc), interpolation=cv2.INTER_AREA)
     c_prob = cv2.resize(p_small, (wc, hc), interpolation=cv2.INTER_AREA)
     radius = max(1, round(settings.colour_radius * max(hc, wc) / model_side))
@@ -161,8 +162,9 @@ def _guided_coefficients(guide: np.ndarray, prob: np.ndarray, r: int, eps: float
     return _box(a, r), _box(b, r)
 
 
-def _select_subjects(q_small: np.ndarray, cutoff: float, options: SplashOptions, full_hw: tuple[int, int],
-                     r: int) -> np.ndarray | None:
+def _select_subjects(
+    q_small: np.ndarray, cutoff: float, options: SplashOptions, full_hw: tuple[int, int], r: int
+) -> np.ndarray | None:
     """A uint8 0/1 mask (working size) of the subjects to keep, dilated by ``r``; ``None`` keeps everything."""
     if options.keep == "all" and options.point is None:
         return None
@@ -179,8 +181,7 @@ def _select_subjects(q_small: np.ndarray, cutoff: float, options: SplashOptions,
         xs, ys = min(ws - 1, int(x * ws / w)), min(hs - 1, int(y * hs / h))
         label = int(labels[ys, xs])
         if label == 0:  # clicked just beside a subject: take the nearest one
-            _, nearest = cv2.distanceTransformWithLabels(1 - binary, cv2.DIST_L2, 5,
-                                                         labelType=cv2.DIST_LABEL_PIXEL)
+            _, nearest = cv2.distanceTransformWithLabels(1 - binary, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
             ys_fg, xs_fg = np.nonzero(binary)
             idx = np.flatnonzero(nearest[ys_fg, xs_fg] == nearest[ys, xs])
             label = int(labels[ys_fg[idx[0]], xs_fg[idx[0]]])
@@ -246,9 +247,14 @@ class AlphaPlan:
         return self.matte is not None
 
 
-def plan_alpha(full_hw: tuple[int, int], prob_lowres: np.ndarray, small: np.ndarray,
-               options: SplashOptions | None = None, settings: RefineSettings | None = None,
-               presence: tuple[float, float] | None = None) -> AlphaPlan:
+def plan_alpha(
+    full_hw: tuple[int, int],
+    prob_lowres: np.ndarray,
+    small: np.ndarray,
+    options: SplashOptions | None = None,
+    settings: RefineSettings | None = None,
+    presence: tuple[float, float] | None = None,
+) -> AlphaPlan:
     """Everything of :func:`compute_alpha` that needs only the working copy ``small`` (RGB uint8, the photo
     reduced to ``work_size``) and the model's probability: the subject test, the edge refinement's coefficients
     and the subject selection.
@@ -300,8 +306,9 @@ def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptio
         if guide is None or guide.ndim != 3:
             raise ValueError("the matte stage needs the photo's RGB")
         assert plan.matte_guide is not None
-        alpha = (guided_upsample(guide, plan.matte_guide, plan.matte) if plan.matte.shape != (h, w)
-                 else plan.matte.copy())
+        alpha = (
+            guided_upsample(guide, plan.matte_guide, plan.matte) if plan.matte.shape != (h, w) else plan.matte.copy()
+        )
     elif plan.a is not None:
         if guide is None:
             raise ValueError("the edge refinement needs the photo's luma")
@@ -318,9 +325,14 @@ def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptio
     return AlphaResult(alpha, plan.max_probability, False, plan.score)
 
 
-def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOptions | None = None,
-                  settings: RefineSettings | None = None, small: np.ndarray | None = None,
-                  presence: tuple[float, float] | None = None) -> AlphaResult:
+def compute_alpha(
+    image: np.ndarray,
+    prob_lowres: np.ndarray,
+    options: SplashOptions | None = None,
+    settings: RefineSettings | None = None,
+    small: np.ndarray | None = None,
+    presence: tuple[float, float] | None = None,
+) -> AlphaResult:
     """Full-resolution alpha from a photo and the model's probability (:func:`plan_alpha` then
     :func:`finish_alpha`).
 
@@ -340,8 +352,7 @@ def compute_alpha(image: np.ndarray, prob_lowres: np.ndarray, options: SplashOpt
     cutoff = 0.5 if options.threshold is None else options.threshold
     if prob_lowres.size and float(prob_lowres.max()) >= cutoff and small is None:
         small = downscale(image, settings.work_side)
-    plan = plan_alpha(image.shape[:2], prob_lowres, image if small is None else small, options, settings,
-                      presence)
+    plan = plan_alpha(image.shape[:2], prob_lowres, image if small is None else small, options, settings, presence)
     return finish_alpha(plan, photo_guide(image, plan), options)
 
 
@@ -352,16 +363,18 @@ def photo_guide(image: np.ndarray, plan: AlphaPlan) -> np.ndarray | None:
     return luma(image) if plan.a is not None else None
 
 
-def _matte_small(small: np.ndarray, p_small: np.ndarray, model_side: int,
-                 settings: MatteSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _matte_small(
+    small: np.ndarray, p_small: np.ndarray, model_side: int, settings: MatteSettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The matte edge stage on the working copy: a closed-form matte on a copy of ``settings.work_side`` px.
     Returns (alpha at the working copy's size, the copy it was solved on, the matte at that copy's size)."""
     tiny = downscale(small, settings.work_side)
     ht, wt = tiny.shape[:2]
     prob = p_small if tiny is small else cv2.resize(p_small, (wt, ht), interpolation=cv2.INTER_AREA)
     alpha_tiny = matte_from_probability(tiny, prob, model_side, settings)
-    q_small = alpha_tiny if tiny is small else cv2.resize(alpha_tiny, small.shape[1::-1],
-                                                          interpolation=cv2.INTER_LINEAR)
+    q_small = (
+        alpha_tiny if tiny is small else cv2.resize(alpha_tiny, small.shape[1::-1], interpolation=cv2.INTER_LINEAR)
+    )
     return q_small, tiny, alpha_tiny
 
 
@@ -377,8 +390,9 @@ def _refine_full(guide: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return alpha
 
 
-def model_alpha(model: Model, image: np.ndarray, options: SplashOptions | None = None,
-                settings: RefineSettings | None = None) -> AlphaResult:
+def model_alpha(
+    model: Model, image: np.ndarray, options: SplashOptions | None = None, settings: RefineSettings | None = None
+) -> AlphaResult:
     """Run the model on the whole photo (RGB uint8 ``HxWx3``) and make its full-resolution alpha with what was
     learnt (:class:`AlphaResult`). The public :func:`colorsplash.predict_alpha` wraps this and applies the
     no-subject policy."""
@@ -416,8 +430,9 @@ def apply_on_empty(result: AlphaResult, on_empty: str, name: str) -> str | None:
     """
     if not result.empty:
         return None
-    text = (f"no subject found in {name} (max probability {result.max_probability:.2f}, "
-            f"subject score {result.score:.2f})")
+    text = (
+        f"no subject found in {name} (max probability {result.max_probability:.2f}, subject score {result.score:.2f})"
+    )
     if on_empty == "skip":
         raise NoSubjectError(f"{text}; skipped")
     if on_empty == "copy":

@@ -37,8 +37,20 @@ from colorsplash.runtime.options import (
 )
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, read_photo, to_rgb_array
 
-__all__ = ["ImageLike", "NoSubjectError", "OptionError", "SplashOptions", "Subject", "alpha_and_subject",
-           "load_model", "matte", "predict_alpha", "splash", "subject_score", "to_rgb"]
+__all__ = [
+    "ImageLike",
+    "NoSubjectError",
+    "OptionError",
+    "SplashOptions",
+    "Subject",
+    "alpha_and_subject",
+    "load_model",
+    "matte",
+    "predict_alpha",
+    "splash",
+    "subject_score",
+    "to_rgb",
+]
 
 ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]"]
 
@@ -62,8 +74,10 @@ def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.
         if image.ndim in (2, 3) and (image.shape[0] == 0 or image.shape[1] == 0):
             raise ValueError(f"the image array is empty (shape {image.shape}); nothing to splash")
         if image.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 image array (0..255), got dtype {image.dtype}; "
-                             "convert with np.clip(x * 255, 0, 255).astype(np.uint8)")
+            raise ValueError(
+                f"expected a uint8 image array (0..255), got dtype {image.dtype}; "
+                "convert with np.clip(x * 255, 0, 255).astype(np.uint8)"
+            )
         if image.ndim == 3 and image.shape[2] == 3:
             return image
         if image.ndim == 3 and image.shape[2] == 1:
@@ -76,11 +90,14 @@ def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.
     raise ValueError(f"expected a NumPy array, a PIL image or a path, got {type(image).__name__}")
 
 
-def _resolve(model: Model | str | os.PathLike[str] | None, options: SplashOptions | None,
-             overrides: dict[str, Any]) -> tuple[Model, SplashOptions]:
+def _resolve(
+    model: Model | str | os.PathLike[str] | None, options: SplashOptions | None, overrides: dict[str, Any]
+) -> tuple[Model, SplashOptions]:
     if options is not None and not isinstance(options, SplashOptions):
-        raise TypeError(f"options must be a colorsplash.SplashOptions, got {type(options).__name__}; "
-                        "pass single options as keywords, e.g. effect='blur'")
+        raise TypeError(
+            f"options must be a colorsplash.SplashOptions, got {type(options).__name__}; "
+            "pass single options as keywords, e.g. effect='blur'"
+        )
     # Checked like every other entry point's (SplashOptions validates); text is parsed ("0.4", "blur:8").
     opts = options_from_mapping(overrides, base=options)
     loaded = model if isinstance(model, Model) else load_model(None if model is None else os.fspath(model))
@@ -105,8 +122,12 @@ class Subject:
     threshold: float
 
 
-def alpha_and_subject(image: ImageLike, model: Model | str | os.PathLike[str] | None = None,
-                      options: SplashOptions | None = None, **overrides: Any) -> tuple[np.ndarray, Subject]:
+def alpha_and_subject(
+    image: ImageLike,
+    model: Model | str | os.PathLike[str] | None = None,
+    options: SplashOptions | None = None,
+    **overrides: Any,
+) -> tuple[np.ndarray, Subject]:
     """:func:`predict_alpha` and :class:`Subject` from one model run (arguments and errors as there)."""
     loaded, opts = _resolve(model, options, overrides)
     result = model_alpha(loaded, to_rgb(image), opts, RefineSettings())
@@ -120,8 +141,12 @@ def subject_score(image: ImageLike, model: Model | str | os.PathLike[str] | None
     return alpha_and_subject(image, model, on_empty="grey")[1]
 
 
-def predict_alpha(image: ImageLike, model: Model | str | os.PathLike[str] | None = None,
-                  options: SplashOptions | None = None, **overrides: Any) -> np.ndarray:
+def predict_alpha(
+    image: ImageLike,
+    model: Model | str | os.PathLike[str] | None = None,
+    options: SplashOptions | None = None,
+    **overrides: Any,
+) -> np.ndarray:
     """The subject's alpha at the photo's full resolution, edges refined.
 
     Args:
@@ -141,8 +166,12 @@ def predict_alpha(image: ImageLike, model: Model | str | os.PathLike[str] | None
     return alpha_and_subject(image, model, options, **overrides)[0]
 
 
-def splash(image: ImageLike, model: Model | str | os.PathLike[str] | None = None,
-           options: SplashOptions | None = None, **overrides: Any) -> np.ndarray:
+def splash(
+    image: ImageLike,
+    model: Model | str | os.PathLike[str] | None = None,
+    options: SplashOptions | None = None,
+    **overrides: Any,
+) -> np.ndarray:
     """Colour splash of a photo: the subject in colour, the background as ``effect`` (grey by default).
 
     Args: as :func:`predict_alpha`; ``effect`` picks the background (keyword options below).
@@ -162,8 +191,10 @@ def splash(image: ImageLike, model: Model | str | os.PathLike[str] | None = None
 
 def _document_options() -> None:
     """Append the keyword options, generated from :class:`SplashOptions`, to the API docstrings (``help()``)."""
-    intro = ("\n    Keyword options (``**overrides``, named as the CLI's flags; text is parsed as on the command\n"
-             "    line, e.g. ``point=\"120,80\"``):\n\n")
+    intro = (
+        "\n    Keyword options (``**overrides``, named as the CLI's flags; text is parsed as on the command\n"
+        '    line, e.g. ``point="120,80"``):\n\n'
+    )
     if splash.__doc__:  # None under python -OO
         splash.__doc__ += intro + describe_options(indent="        ") + "\n"
     if predict_alpha.__doc__:

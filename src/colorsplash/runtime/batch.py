@@ -73,8 +73,20 @@ from colorsplash.runtime.planning import (
     plan_tasks,
 )
 
-__all__ = ["MASK_TAG", "SPLASH_TAG", "STDIO", "MemoryBudget", "Outcome", "OutputPlan", "PhotoJob", "Summary", "Task",
-           "expand_inputs", "plan_tasks", "run_batch"]
+__all__ = [
+    "MASK_TAG",
+    "SPLASH_TAG",
+    "STDIO",
+    "MemoryBudget",
+    "Outcome",
+    "OutputPlan",
+    "PhotoJob",
+    "Summary",
+    "Task",
+    "expand_inputs",
+    "plan_tasks",
+    "run_batch",
+]
 
 
 @dataclass
@@ -95,8 +107,10 @@ class Summary:
     def line(self) -> str:
         total = self.done + self.skipped + self.failed
         rate = f" ({self.done / self.seconds:.1f} files/s)" if self.seconds > 0 and self.done else ""
-        return (f"{total} file(s): done {self.done}, skipped {self.skipped}, failed {self.failed} "
-                f"in {self.seconds:.1f} s{rate}")
+        return (
+            f"{total} file(s): done {self.done}, skipped {self.skipped}, failed {self.failed} "
+            f"in {self.seconds:.1f} s{rate}"
+        )
 
 
 class MemoryBudget:
@@ -198,8 +212,7 @@ class PhotoJob:
         try:
             assert loaded.photo is not None and loaded.small is not None and loaded.prob is not None
             rgb = loaded.photo.rgb
-            plan = plan_alpha(rgb.shape[:2], loaded.prob, loaded.small, self.options, self.settings,
-                              loaded.presence)
+            plan = plan_alpha(rgb.shape[:2], loaded.prob, loaded.small, self.options, self.settings, loaded.presence)
             return self._write(loaded.task, Planned(loaded.photo, plan))
         finally:
             self._release(loaded)
@@ -215,8 +228,10 @@ class PhotoJob:
         data = task.data if task.data is not None else task.source.read_bytes()
         info = probe_picture(data, task.label, self.max_pixels)
         if info.format != task.source_format:
-            raise ValueError(f"{task.label}: its content changed while this ran (was {task.source_format}, "
-                             f"now {info.format}); run again")
+            raise ValueError(
+                f"{task.label}: its content changed while this ran (was {task.source_format}, "
+                f"now {info.format}); run again"
+            )
         return data, info.cost
 
     @contextmanager
@@ -302,8 +317,9 @@ def default_jobs() -> int:
     return auto_jobs()
 
 
-def _results(tasks: Sequence[Task], work: Callable[[Task], Outcome],
-             jobs: int) -> Generator[tuple[Task, Future[Outcome]], None, None]:
+def _results(
+    tasks: Sequence[Task], work: Callable[[Task], Outcome], jobs: int
+) -> Generator[tuple[Task, Future[Outcome]], None, None]:
     """(task, future) pairs as tasks finish: the staged pipeline when ``work`` has stages and there is more than
     one task, else a plain thread pool (one task: the work's own overlapped path)."""
     stages = getattr(work, "stages", None)
@@ -320,9 +336,14 @@ def _results(tasks: Sequence[Task], work: Callable[[Task], Outcome],
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def run_batch(tasks: Sequence[Task], work: Callable[[Task], Outcome], jobs: int | None = None,
-              progress: bool = True, debug: bool = False,
-              report: Callable[[str], None] | None = None) -> Summary:
+def run_batch(
+    tasks: Sequence[Task],
+    work: Callable[[Task], Outcome],
+    jobs: int | None = None,
+    progress: bool = True,
+    debug: bool = False,
+    report: Callable[[str], None] | None = None,
+) -> Summary:
     """Run ``work`` on every task (``jobs`` worker threads per stage, ``None``: :func:`default_jobs`) with one
     progress bar; messages go to ``report`` (default: above the bar on stderr). Returns the counts and the time
     taken."""

@@ -65,10 +65,12 @@ class ModelConfig:
             without a head, the highest pixel probability) is at least this; chosen on validation photos.
     """
 
-    arch: str = flag("unet-lite0", "network: the seed's plain U-Net or a U-Net on an EfficientNet-Lite encoder",
-                     choices=ARCHES)
-    input_size: int = flag(256, "network input size in pixels (a multiple of 32)", flags=("--size",),
-                           parse=positive_int)
+    arch: str = flag(
+        "unet-lite0", "network: the seed's plain U-Net or a U-Net on an EfficientNet-Lite encoder", choices=ARCHES
+    )
+    input_size: int = flag(
+        256, "network input size in pixels (a multiple of 32)", flags=("--size",), parse=positive_int
+    )
     base_channels: int = flag(8, "unet: channels of the first level", flags=("--unet-base",), parse=positive_int)
     depth: int = flag(4, "unet: number of down-sampling steps", flags=("--unet-depth",), parse=positive_int)
     upsample: str = flag("transpose", "unet: decoder up-sampling", choices=("transpose", "bilinear"))
@@ -123,8 +125,7 @@ class ModelConfig:
         """``(val_fraction, seed)`` the weights were trained with (from ``training``), else the defaults: splitting
         data with them gives back exactly the images training held out."""
         trained = self.training.get("train_config", {}) if isinstance(self.training, dict) else {}
-        return (float(trained.get("val_fraction", DEFAULT_VAL_FRACTION)),
-                int(trained.get("seed", DEFAULT_SPLIT_SEED)))
+        return (float(trained.get("val_fraction", DEFAULT_VAL_FRACTION)), int(trained.get("seed", DEFAULT_SPLIT_SEED)))
 
 
 def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:

@@ -26,16 +26,19 @@ def _check_guide(guide: object, hw: tuple[int, int]) -> np.ndarray:
         raise ValueError(f"guide must be a 2-D NumPy array (HxW), got {getattr(guide, 'shape', type(guide))}")
     if guide.dtype == np.uint8:
         if guide.shape != hw:
-            raise ValueError(f"a uint8 guide is a trimap and must have the photo's size {hw}, got {guide.shape}; "
-                             "pass a float32 probability in [0, 1] to have it stretched over the photo")
+            raise ValueError(
+                f"a uint8 guide is a trimap and must have the photo's size {hw}, got {guide.shape}; "
+                "pass a float32 probability in [0, 1] to have it stretched over the photo"
+            )
         return guide
     if not np.issubdtype(guide.dtype, np.floating):
         raise ValueError(f"guide must be float32 probability in [0, 1] or a uint8 trimap, got dtype {guide.dtype}")
     if not np.isfinite(guide).all():
         raise ValueError("a float guide is a probability in [0, 1] and must not hold NaN or infinity")
     if guide.min() < 0.0 or guide.max() > 1.0:
-        raise ValueError(f"a float guide is a probability and must lie in [0, 1], got {guide.min():.3g}.."
-                         f"{guide.max():.3g}")
+        raise ValueError(
+            f"a float guide is a probability and must lie in [0, 1], got {guide.min():.3g}..{guide.max():.3g}"
+        )
     return guide.astype(np.float32, copy=False)
 
 
@@ -58,8 +61,10 @@ def matte(image: np.ndarray, guide: np.ndarray, settings: MatteSettings | None =
     """
     settings = settings or MatteSettings()
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"image must be an RGB uint8 HxWx3 array, got {getattr(image, 'dtype', type(image))} "
-                         f"{getattr(image, 'shape', '')}")
+        raise ValueError(
+            f"image must be an RGB uint8 HxWx3 array, got {getattr(image, 'dtype', type(image))} "
+            f"{getattr(image, 'shape', '')}"
+        )
     h, w = image.shape[:2]
     guide = _check_guide(guide, (h, w))
     small = downscale(image, settings.work_side)

@@ -80,8 +80,13 @@ def blurred_background(image: np.ndarray, alpha: np.ndarray, sigma: float | None
     return cv2.resize(np.clip(out + 0.5, 0, 255).astype(np.uint8), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def apply_effect(image: np.ndarray, alpha: np.ndarray, effect: str | Effect = "grey",
-                 foreground: np.ndarray | None = None, background: np.ndarray | None = None) -> np.ndarray:
+def apply_effect(
+    image: np.ndarray,
+    alpha: np.ndarray,
+    effect: str | Effect = "grey",
+    foreground: np.ndarray | None = None,
+    background: np.ndarray | None = None,
+) -> np.ndarray:
     """Blend ``out = alpha * F + (1 - alpha) * effect(B)``.
 
     Args:

@@ -64,16 +64,16 @@ def _publish(tmp: Path, path: Path, replace: bool) -> None:
         if err.errno not in _NO_LINKS:
             raise
         if os.path.lexists(path):
-            raise FileExistsError(errno.EEXIST, "it already exists and was not made by this run; not replaced") \
-                from None
+            raise FileExistsError(
+                errno.EEXIST, "it already exists and was not made by this run; not replaced"
+            ) from None
         os.replace(tmp, path)
         return
     tmp.unlink()
 
 
 @contextmanager
-def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None,
-                replace: bool = True) -> Iterator[Path]:
+def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None, replace: bool = True) -> Iterator[Path]:
     """Context manager yielding a temporary path to write; on a clean exit ``verify(tmp)`` runs, then the file is
     renamed to ``path``. On any exception the temporary file is removed and ``path`` is untouched.
 
@@ -100,8 +100,9 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None,
         raise
 
 
-def atomic_write(path: str | Path, data: bytes | str, verify: Callable[[Path], None] | None = None,
-                 replace: bool = True) -> None:
+def atomic_write(
+    path: str | Path, data: bytes | str, verify: Callable[[Path], None] | None = None, replace: bool = True
+) -> None:
     """Write ``data`` (``str`` as UTF-8) to ``path`` atomically; see :func:`atomic_path`."""
     payload = data.encode() if isinstance(data, str) else data
     with atomic_path(path, verify, replace) as tmp:

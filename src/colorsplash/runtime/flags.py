@@ -15,9 +15,16 @@ from dataclasses import field
 from typing import Any
 
 
-def flag(default: Any, help: str, *, flags: Sequence[str] = (), parse: Callable[[str], Any] | None = None,
-         choices: Sequence[str] | None = None, metavar: str | tuple[str, ...] | None = None,
-         default_text: str | None = None) -> Any:
+def flag(
+    default: Any,
+    help: str,
+    *,
+    flags: Sequence[str] = (),
+    parse: Callable[[str], Any] | None = None,
+    choices: Sequence[str] | None = None,
+    metavar: str | tuple[str, ...] | None = None,
+    default_text: str | None = None,
+) -> Any:
     """A dataclass field that is also the flag ``flags`` (default ``--field-name``).
 
     Args:
@@ -27,8 +34,14 @@ def flag(default: Any, help: str, *, flags: Sequence[str] = (), parse: Callable[
         parse: turns the command line's string into the value (default: the field's type).
         choices: the allowed values, listed by ``--help``.
     """
-    meta = {"help": help, "flags": tuple(flags), "parse": parse, "choices": tuple(choices) if choices else None,
-            "metavar": metavar, "default_text": default_text}
+    meta = {
+        "help": help,
+        "flags": tuple(flags),
+        "parse": parse,
+        "choices": tuple(choices) if choices else None,
+        "metavar": metavar,
+        "default_text": default_text,
+    }
     return field(default=default, metadata=meta)
 
 
@@ -52,6 +65,7 @@ def number_in_range(kind: Callable[[str], Any], ok: Callable[[Any], bool], rule:
         if not ok(v):
             raise ValueError(f"must be {rule}, got {value}")
         return v
+
     return parse
 
 
@@ -65,10 +79,12 @@ unit_float: Callable[[str], float] = number_in_range(float, lambda v: 0.0 <= v <
 def arg_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
     """``parse`` for argparse's ``type=``: its ``ValueError`` becomes argparse's readable
     ``argument --x: MESSAGE`` (not ``invalid parse value``)."""
+
     def convert(text: str) -> Any:
         try:
             return parse(text)
         except ValueError as err:
             raise argparse.ArgumentTypeError(str(err)) from None
+
     convert.__name__ = getattr(parse, "__name__", "value")
     return convert

@@ -27,8 +27,9 @@ _STRIP_ROWS = 64
 _EDGE = 1.0 / 512  # alphas within this of 0 or 1 count as opaque / transparent: F = B = I there
 
 
-def _fusion(image: np.ndarray, fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray,
-            radius: int) -> tuple[np.ndarray, np.ndarray]:
+def _fusion(
+    image: np.ndarray, fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray, radius: int
+) -> tuple[np.ndarray, np.ndarray]:
     """One blur-fusion pass (float32 ``hxwx3`` in [0, 255]): smooth F and B from ``fg``/``bg`` weighted by alpha,
     then the residual shared out. Returns (F, smooth B)."""
     size = (2 * radius + 1, 2 * radius + 1)
@@ -61,8 +62,13 @@ def _segments(partial: np.ndarray, gap: int = 32) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
-def _strip_colours(image: np.ndarray, alpha: np.ndarray, smooth: tuple[np.ndarray, np.ndarray],
-                   rows: slice, out: tuple[np.ndarray, np.ndarray]) -> None:
+def _strip_colours(
+    image: np.ndarray,
+    alpha: np.ndarray,
+    smooth: tuple[np.ndarray, np.ndarray],
+    rows: slice,
+    out: tuple[np.ndarray, np.ndarray],
+) -> None:
     """F and B of one strip of rows: the photo where alpha is 0 or 1, blur fusion's last step elsewhere."""
     out[0][rows], out[1][rows] = image[rows], image[rows]
     a = alpha[rows]
@@ -100,6 +106,5 @@ def estimate_colours(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, 
     starts = range(0, h, _STRIP_ROWS)
     threads = min(cv2.getNumThreads(), os.cpu_count() or 1)
     with ThreadPoolExecutor(max(1, threads), thread_name_prefix="colours") as pool:
-        list(pool.map(lambda y: _strip_colours(image, alpha, smooth, slice(y, min(h, y + _STRIP_ROWS)), out),
-                      starts))
+        list(pool.map(lambda y: _strip_colours(image, alpha, smooth, slice(y, min(h, y + _STRIP_ROWS)), out), starts))
     return out

@@ -58,8 +58,9 @@ class MatteSettings:
     work_side: int = 400
 
 
-def _window_inverses(image: np.ndarray, centres: np.ndarray, eps: float,
-                     size: tuple[int, int] = (3, 3)) -> tuple[np.ndarray, np.ndarray]:
+def _window_inverses(
+    image: np.ndarray, centres: np.ndarray, eps: float, size: tuple[int, int] = (3, 3)
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean colour (K x 3) and inverse of ``cov + eps/9 * Id`` (K x 3 x 3) of the windows at ``centres``
     (flat indices into ``image``, float64 ``hxwx3``). In float64: ``E[xy] - E[x]E[y]`` in float32 loses ~1e-8,
     more than ``eps/9``, and flat windows could get a negative variance (an indefinite Laplacian)."""
@@ -104,10 +105,17 @@ def laplacian_rows(image: np.ndarray, unknown: np.ndarray, eps: float) -> tuple[
     offsets = np.array([dy * w + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
     # float64: in float32 the products below lose enough to make the Laplacian indefinite on some photos.
     x = flat[centres[:, None] + offsets] - mu[:, None, :]  # K x 9 x 3: window pixels minus the window mean
-    y = (x[:, :, 0, None] * inv[:, None, 0, :] + x[:, :, 1, None] * inv[:, None, 1, :]
-         + x[:, :, 2, None] * inv[:, None, 2, :])  # K x 9 x 3: inverse covariance times x
-    g = (1.0 + y[:, :, None, 0] * x[:, None, :, 0] + y[:, :, None, 1] * x[:, None, :, 1]
-         + y[:, :, None, 2] * x[:, None, :, 2]) * (-1.0 / 9.0)
+    y = (
+        x[:, :, 0, None] * inv[:, None, 0, :]
+        + x[:, :, 1, None] * inv[:, None, 1, :]
+        + x[:, :, 2, None] * inv[:, None, 2, :]
+    )  # K x 9 x 3: inverse covariance times x
+    g = (
+        1.0
+        + y[:, :, None, 0] * x[:, None, :, 0]
+        + y[:, :, None, 1] * x[:, None, :, 1]
+        + y[:, :, None, 2] * x[:, None, :, 2]
+    ) * (-1.0 / 9.0)
     g += np.eye(9)  # the window's contribution to L[its pixel a, its pixel b]
     rows = position[centres[:, None] + offsets]  # K x 9: row of the window's a-th pixel (-1 = known)
     rows[rows < 0] = idx.size  # known pixels' rows go to a spare row, dropped below
@@ -115,12 +123,13 @@ def laplacian_rows(image: np.ndarray, unknown: np.ndarray, eps: float) -> tuple[
     d = (grid[None, :, 0] - grid[:, None, 0] + 2) * 5 + grid[None, :, 1] - grid[:, None, 1] + 2  # 9 x 9: [a, b]
     target = (rows[:, :, None] * 25 + d[None]).ravel()
     vals = np.bincount(target, weights=g.ravel(), minlength=(idx.size + 1) * 25)
-    vals = vals[:idx.size * 25].reshape(idx.size, 25)
+    vals = vals[: idx.size * 25].reshape(idx.size, 25)
     return vals, idx
 
 
-def _linear_system(vals: np.ndarray, idx: np.ndarray, shape: tuple[int, int],
-                   known: np.ndarray) -> tuple[Any, np.ndarray]:
+def _linear_system(
+    vals: np.ndarray, idx: np.ndarray, shape: tuple[int, int], known: np.ndarray
+) -> tuple[Any, np.ndarray]:
     """Sparse ``A`` over the unknown pixels and the right-hand side: known neighbours move to the right.
 
     A neighbour outside the image has weight 0 (only windows fully inside count), so its clipped index is
@@ -148,8 +157,7 @@ def _dot(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.add.reduce(x * y))
 
 
-def _pcg(a: Any, diagonal: np.ndarray, rhs: np.ndarray, x: np.ndarray, iterations: int,
-         tol: float) -> np.ndarray:
+def _pcg(a: Any, diagonal: np.ndarray, rhs: np.ndarray, x: np.ndarray, iterations: int, tol: float) -> np.ndarray:
     """Jacobi-preconditioned conjugate gradients for ``a @ x = rhs`` from ``x`` (float64): the solution, or
     the starting ``x`` if the iteration breaks down (a Laplacian made indefinite by rounding)."""
     start = x.copy()
@@ -178,12 +186,15 @@ def _band_box(unknown: np.ndarray) -> tuple[slice, slice]:
     """Bounding box of the unknown pixels grown by the Laplacian's reach (the solve there is exact)."""
     ys, xs = np.nonzero(unknown.any(axis=1))[0], np.nonzero(unknown.any(axis=0))[0]
     h, w = unknown.shape
-    return (slice(max(0, ys[0] - _REACH), min(h, ys[-1] + _REACH + 1)),
-            slice(max(0, xs[0] - _REACH), min(w, xs[-1] + _REACH + 1)))
+    return (
+        slice(max(0, ys[0] - _REACH), min(h, ys[-1] + _REACH + 1)),
+        slice(max(0, xs[0] - _REACH), min(w, xs[-1] + _REACH + 1)),
+    )
 
 
-def solve_level(image: np.ndarray, trimap: np.ndarray, init: np.ndarray, iterations: int,
-                settings: MatteSettings) -> np.ndarray:
+def solve_level(
+    image: np.ndarray, trimap: np.ndarray, init: np.ndarray, iterations: int, settings: MatteSettings
+) -> np.ndarray:
     """One closed-form solve: float32 alpha ``HxW``; known pixels from ``trimap``, unknown ones start at
     ``init`` (float32 ``HxW``). Photos under 3x3 pixels, and trimaps without a known pixel (nothing anchors
     the solution), keep ``init`` in the band."""
@@ -209,8 +220,9 @@ def shrink_trimap(trimap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.where(small == 0, 0, np.where(small == 255, 255, UNKNOWN)).astype(np.uint8)
 
 
-def solve_trimap(image: np.ndarray, trimap: np.ndarray, init: np.ndarray | None = None,
-                 settings: MatteSettings | None = None) -> np.ndarray:
+def solve_trimap(
+    image: np.ndarray, trimap: np.ndarray, init: np.ndarray | None = None, settings: MatteSettings | None = None
+) -> np.ndarray:
     """Closed-form matte of ``image`` (RGB uint8 ``HxWx3``) inside ``trimap``'s unknown band, coarse to fine.
 
     Args:
@@ -225,8 +237,12 @@ def solve_trimap(image: np.ndarray, trimap: np.ndarray, init: np.ndarray | None 
     if unknown_count > settings.coarse_unknowns and settings.max_levels > 0 and min(h, w) >= 16:
         size = ((w + 1) // 2, (h + 1) // 2)
         small_init = None if init is None else cv2.resize(init, size, interpolation=cv2.INTER_AREA)
-        coarse = solve_trimap(cv2.resize(image, size, interpolation=cv2.INTER_AREA), shrink_trimap(trimap, size),
-                              small_init, dataclasses.replace(settings, max_levels=settings.max_levels - 1))
+        coarse = solve_trimap(
+            cv2.resize(image, size, interpolation=cv2.INTER_AREA),
+            shrink_trimap(trimap, size),
+            small_init,
+            dataclasses.replace(settings, max_levels=settings.max_levels - 1),
+        )
         start = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
         return solve_level(image, trimap, start, settings.fine_iterations, settings)
     start = np.full((h, w), 0.5, np.float32) if init is None else init.astype(np.float32)
@@ -253,8 +269,7 @@ def resize_rows(src: np.ndarray, full_hw: tuple[int, int], rows: slice, cols: sl
     x0, x1 = (0, w) if cols is None else (cols.start, cols.stop)
     m = np.array([[sx, 0, (x0 + 0.5) * sx - 0.5], [0, sy, (rows.start + 0.5) * sy - 0.5]], np.float64)
     size = (x1 - x0, min(rows.stop, h) - rows.start)
-    return cv2.warpAffine(src, m, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(src, m, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _colour_coefficients(small: np.ndarray, alpha: np.ndarray, radius: int, eps: float) -> np.ndarray:
@@ -273,8 +288,9 @@ def _colour_coefficients(small: np.ndarray, alpha: np.ndarray, radius: int, eps:
     return cv2.blur(coeffs.astype(np.float32), size, borderType=cv2.BORDER_REFLECT)
 
 
-def guided_upsample(image: np.ndarray, small: np.ndarray, alpha_small: np.ndarray, radius: int = 1,
-                    eps: float = 1e-5) -> np.ndarray:
+def guided_upsample(
+    image: np.ndarray, small: np.ndarray, alpha_small: np.ndarray, radius: int = 1, eps: float = 1e-5
+) -> np.ndarray:
     """Alpha at ``image``'s size (float32 ``HxW``, not clipped) from one at ``small``'s size.
 
     A fast guided filter (He & Sun 2015) on RGB: ``alpha ~ a . rgb + b`` fitted in ``small``'s windows, the
@@ -302,8 +318,7 @@ def guided_upsample(image: np.ndarray, small: np.ndarray, alpha_small: np.ndarra
     return out
 
 
-def matte_from_probability(small: np.ndarray, prob: np.ndarray, model_side: int,
-                           settings: MatteSettings) -> np.ndarray:
+def matte_from_probability(small: np.ndarray, prob: np.ndarray, model_side: int, settings: MatteSettings) -> np.ndarray:
     """Matte of ``small`` (RGB uint8) with a band around the model's edge; ``prob`` float32 at ``small``'s size,
     ``model_side`` the long side of the model's own output (one of its pixels sets the band's width)."""
     band = max(2, round(settings.band * max(small.shape[:2]) / max(1, model_side)))

@@ -147,9 +147,11 @@ def resolve_device(device: str = "auto") -> str:
         raise ModelLoadError(f"unknown device {device!r}; choose one of {', '.join(DEVICE_CHOICES)}")
     has_cuda = CUDA_PROVIDER in available_providers()
     if device == "cuda" and not has_cuda:
-        raise ModelLoadError("--device cuda: this ONNX Runtime has no CUDA support (providers: "
-                             f"{', '.join(available_providers())}); install it with pip install 'colorsplash[gpu]' "
-                             "(onnxruntime-gpu, needs an NVIDIA driver and CUDA 12), or use --device cpu")
+        raise ModelLoadError(
+            "--device cuda: this ONNX Runtime has no CUDA support (providers: "
+            f"{', '.join(available_providers())}); install it with pip install 'colorsplash[gpu]' "
+            "(onnxruntime-gpu, needs an NVIDIA driver and CUDA 12), or use --device cpu"
+        )
     if device == "auto":
         return "cuda" if has_cuda else "cpu"
     return device
@@ -179,24 +181,30 @@ def create_session(path: str | Path, threads: int | None = None, device: str = "
     try:
         session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
     except Exception as err:  # onnxruntime raises its own untyped errors for bad files
-        raise ModelLoadError(f"{path}: not a loadable ONNX model ({err}); re-export it with colorsplash export") \
-            from err
+        raise ModelLoadError(
+            f"{path}: not a loadable ONNX model ({err}); re-export it with colorsplash export"
+        ) from err
     if device == "cuda" and CUDA_PROVIDER not in session.get_providers():
-        raise ModelLoadError(f"{path}: ONNX Runtime could not start CUDA (check the NVIDIA driver and the CUDA 12 "
-                             "and cuDNN libraries; see its log above), or use --device cpu")
+        raise ModelLoadError(
+            f"{path}: ONNX Runtime could not start CUDA (check the NVIDIA driver and the CUDA 12 "
+            "and cuDNN libraries; see its log above), or use --device cpu"
+        )
     return session
 
 
 def read_onnx_config(session: object, path: Path) -> ModelConfig:
     meta = session.get_modelmeta().custom_metadata_map  # type: ignore[attr-defined]
     if CONFIG_METADATA_KEY not in meta:
-        raise ModelLoadError(f"{path}: ONNX file has no {CONFIG_METADATA_KEY!r} metadata; "
-                             "export it with `colorsplash export CHECKPOINT -o model.onnx`")
+        raise ModelLoadError(
+            f"{path}: ONNX file has no {CONFIG_METADATA_KEY!r} metadata; "
+            "export it with `colorsplash export CHECKPOINT -o model.onnx`"
+        )
     return ModelConfig.from_json(meta[CONFIG_METADATA_KEY])
 
 
-def load_model(path: str | Path | None = None, threads: int | None = None, precision: str = "auto",
-               device: str = "auto") -> Model:
+def load_model(
+    path: str | Path | None = None, threads: int | None = None, precision: str = "auto", device: str = "auto"
+) -> Model:
     """Load (and cache) an ONNX model; ``None`` means :func:`default_model_path`.
 
     Args:

@@ -25,10 +25,12 @@ from colorsplash.runtime.flags import arg_type
 EFFECTS = ("grey", "blur", "dim", "sepia", "color", "transparent")
 MAX_FEATHER = 200.0  # pixels
 MAX_BLUR_RADIUS = 1000.0  # pixels; the blur runs on a reduced copy, so its cost does not grow with the radius
-EFFECT_HELP = ("grey[:AMOUNT] (AMOUNT 0..1 of desaturation, 1 = fully grey), blur[:RADIUS] (Gaussian sigma in "
-               "pixels; plain blur scales with the photo), dim[:AMOUNT] (0..1 of darkening, 1 = black; plain dim "
-               "= 0.6), sepia, color:#RRGGBB[AA] (a colour, AA its opacity over the grey background), "
-               "transparent (PNG cut-out)")
+EFFECT_HELP = (
+    "grey[:AMOUNT] (AMOUNT 0..1 of desaturation, 1 = fully grey), blur[:RADIUS] (Gaussian sigma in "
+    "pixels; plain blur scales with the photo), dim[:AMOUNT] (0..1 of darkening, 1 = black; plain dim "
+    "= 0.6), sepia, color:#RRGGBB[AA] (a colour, AA its opacity over the grey background), "
+    "transparent (PNG cut-out)"
+)
 EFFECT_CHOICES = "grey[:AMOUNT], blur[:RADIUS], dim[:AMOUNT], sepia, color:#RRGGBB[AA] or transparent"
 _COLOR_RE = re.compile(r"^#?([0-9a-f]{6}|[0-9a-f]{8})$")
 
@@ -42,6 +44,7 @@ class OptionError(ValueError):
 
 
 # ------------------------------------------------------------------------------------------------ value parsers
+
 
 def _number(value: Any, what: str = "a number") -> float:
     """A finite float from text or a real number (not a bool). Raises ``ValueError`` naming the value."""
@@ -106,7 +109,7 @@ def parse_effect_spec(value: Any) -> Effect:
         if not match:
             raise ValueError(f"{value!r}: write the colour as color:#RRGGBB or color:#RRGGBBAA (hex digits)")
         digits = match.group(1) + ("" if len(match.group(1)) == 8 else "ff")
-        r, g, b, a = (int(digits[i:i + 2], 16) for i in range(0, 8, 2))
+        r, g, b, a = (int(digits[i : i + 2], 16) for i in range(0, 8, 2))
         return Effect("color", rgba=(r, g, b, a))
     if not sep:
         return Effect(name)
@@ -178,17 +181,21 @@ def _choice(*choices: str) -> Callable[[Any], str]:
         if v not in choices:
             raise ValueError(f"choose one of {', '.join(choices)}, got {value!r}")
         return str(v)
+
     parse.choices = choices  # type: ignore[attr-defined]
     return parse
 
 
-def _opt(default: Any, parse: Callable[[Any], Any], help: str, metavar: str | None = None,
-         mask_help: str | None = None) -> Any:
-    return field(default=default, metadata={"parse": parse, "help": help, "metavar": metavar,
-                                            "mask_help": mask_help or help})
+def _opt(
+    default: Any, parse: Callable[[Any], Any], help: str, metavar: str | None = None, mask_help: str | None = None
+) -> Any:
+    return field(
+        default=default, metadata={"parse": parse, "help": help, "metavar": metavar, "mask_help": mask_help or help}
+    )
 
 
 # --------------------------------------------------------------------------------------------------- the options
+
 
 @dataclass(frozen=True)
 class SplashOptions:
@@ -198,25 +205,42 @@ class SplashOptions:
     """
 
     effect: str = _opt("grey", parse_effect, "background effect: " + EFFECT_HELP, "EFFECT")
-    threshold: float | None = _opt(None, parse_unit_float, "probability cut-off 0..1 (default: none, the soft "
-                                   "alpha as is)", "P")
+    threshold: float | None = _opt(
+        None, parse_unit_float, "probability cut-off 0..1 (default: none, the soft alpha as is)", "P"
+    )
     feather: float = _opt(0.0, parse_feather, "extra edge softness in pixels (Gaussian blur of the alpha)", "PX")
-    hard: bool = _opt(False, parse_bool, "binary alpha (the seed's hard-edged look)",
-                      mask_help="binary mask: 0 or 255 only")
-    invert: bool = _opt(False, parse_bool, "subject grey, background in colour",
-                        mask_help="255 marks the background instead of the subject")
+    hard: bool = _opt(
+        False, parse_bool, "binary alpha (the seed's hard-edged look)", mask_help="binary mask: 0 or 255 only"
+    )
+    invert: bool = _opt(
+        False,
+        parse_bool,
+        "subject grey, background in colour",
+        mask_help="255 marks the background instead of the subject",
+    )
     keep: str = _opt("all", _choice("all", "largest"), "keep every subject or only the largest")
-    point: tuple[int, int] | None = _opt(None, parse_point, "keep only the subject under this pixel "
-                                         "(of the orientation-corrected photo; default: every subject)", "X,Y")
-    on_empty: str = _opt("grey", _choice("grey", "copy", "skip"), "when no subject is found: write all grey, "
-                         "copy the photo, or skip the file",
-                         mask_help="when no subject is found: write an all-0 mask (grey), an all-255 mask "
-                         "(copy), or skip the file")
+    point: tuple[int, int] | None = _opt(
+        None,
+        parse_point,
+        "keep only the subject under this pixel (of the orientation-corrected photo; default: every subject)",
+        "X,Y",
+    )
+    on_empty: str = _opt(
+        "grey",
+        _choice("grey", "copy", "skip"),
+        "when no subject is found: write all grey, copy the photo, or skip the file",
+        mask_help="when no subject is found: write an all-0 mask (grey), an all-255 mask (copy), or skip the file",
+    )
     refine: bool = _opt(True, parse_bool, "refine edges with a guided filter on the full-resolution photo")
     quality: int = _opt(95, parse_quality, "JPEG/WebP quality 1..100 of written files", "Q")
-    edges: str = _opt("fast", _choice("fast", "matte"), "edge stage: fast (guided filter) or matte (closed-form "
-                      "matting in the band around the subject's edge and colour decontamination: soft fur, no "
-                      "background colour on the edge; slower)", "MODE")
+    edges: str = _opt(
+        "fast",
+        _choice("fast", "matte"),
+        "edge stage: fast (guided filter) or matte (closed-form "
+        "matting in the band around the subject's edge and colour decontamination: soft fur, no "
+        "background colour on the edge; slower)",
+        "MODE",
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -258,18 +282,29 @@ def choices(f: dataclasses.Field[Any]) -> tuple[str, ...] | None:
     return getattr(f.metadata["parse"], "choices", None)
 
 
-def describe_options(names: Iterable[str] | None = None, mask: bool = False, indent: str = "    ",
-                     width: int = 110) -> str:
+def describe_options(
+    names: Iterable[str] | None = None, mask: bool = False, indent: str = "    ", width: int = 110
+) -> str:
     """One line per option (``name: help (default: ...)``), for docstrings and help pages."""
     wanted = set(OPTION_NAMES if names is None else names)
     lines = []
     for f in OPTION_FIELDS:
         if f.name in wanted:
             values = choices(f)
-            kind = "|".join(values) if values else f.metadata["metavar"] or ("True|False" if f.type in
-                                                                               ("bool", bool) else "")
-            lines.append(textwrap.fill(f"{f.name} ({kind}): {option_help(f, mask)}", width, initial_indent=indent,
-                                       subsequent_indent=indent + "    ", break_on_hyphens=False))
+            kind = (
+                "|".join(values)
+                if values
+                else f.metadata["metavar"] or ("True|False" if f.type in ("bool", bool) else "")
+            )
+            lines.append(
+                textwrap.fill(
+                    f"{f.name} ({kind}): {option_help(f, mask)}",
+                    width,
+                    initial_indent=indent,
+                    subsequent_indent=indent + "    ",
+                    break_on_hyphens=False,
+                )
+            )
     return "\n".join(lines)
 
 
@@ -279,6 +314,7 @@ if SplashOptions.__doc__:  # None under python -OO
 
 # ------------------------------------------------------------------------------------------------- argparse, HTTP
 
+
 class _Switch(argparse.Action):
     """``--hard`` / ``--no-hard``: a boolean option with its negation (the same on every Python version)."""
 
@@ -286,8 +322,13 @@ class _Switch(argparse.Action):
         strings = [s for o in option_strings for s in (o, "--no-" + o[2:])]
         super().__init__(strings, dest, nargs=0, default=default, help=help)
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
         setattr(namespace, self.dest, not (option_string or "").startswith("--no-"))
 
 
@@ -306,8 +347,9 @@ def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str] | None =
             continue
         values = choices(f)
         metavar = "{" + ",".join(values) + "}" if values else f.metadata["metavar"]
-        group.add_argument(flag, dest=f.name, type=arg_type(f.metadata["parse"]), default=f.default,
-                           metavar=metavar, help=text)
+        group.add_argument(
+            flag, dest=f.name, type=arg_type(f.metadata["parse"]), default=f.default, metavar=metavar, help=text
+        )
 
 
 def options_from_namespace(ns: argparse.Namespace) -> SplashOptions:

@@ -40,25 +40,84 @@ from colorsplash.runtime.picture_open import (
     warnings_as_notes,
 )
 
-__all__ = ["DEFAULT_MAX_PIXELS", "FORMAT_EXTENSIONS", "ImageReadError", "Photo", "PictureInfo", "check_encoded",
-           "cost_limit", "decode_cost", "decode_image_bytes", "encode_image", "open_checked", "output_format",
-           "probe_picture", "read_photo", "write_image"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "FORMAT_EXTENSIONS",
+    "ImageReadError",
+    "Photo",
+    "PictureInfo",
+    "check_encoded",
+    "cost_limit",
+    "decode_cost",
+    "decode_image_bytes",
+    "encode_image",
+    "open_checked",
+    "output_format",
+    "probe_picture",
+    "read_photo",
+    "write_image",
+]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 ORIENTATION_TAG = 0x0112
 # EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
 # A TIFF's IFD0 is its EXIF block, and copying its layout tags (sizes, strips, bits, compression...) into a
 # result makes a file that nothing can open.
-_METADATA_TAGS = frozenset({
-    269, 270, 271, 272, 274, 282, 283, 285, 296, 305, 306, 315, 316, 318, 319, 700, 18246, 18249, 33432,
-    33723, 34665, 34853, 40091, 40092, 40093, 40094, 40095, 42016, 42032, 42033, 42034, 42035, 42036, 42037})
-_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-              8: Image.Transpose.ROTATE_90}
+_METADATA_TAGS = frozenset(
+    {
+        269,
+        270,
+        271,
+        272,
+        274,
+        282,
+        283,
+        285,
+        296,
+        305,
+        306,
+        315,
+        316,
+        318,
+        319,
+        700,
+        18246,
+        18249,
+        33432,
+        33723,
+        34665,
+        34853,
+        40091,
+        40092,
+        40093,
+        40094,
+        40095,
+        42016,
+        42032,
+        42033,
+        42034,
+        42035,
+        42036,
+        42037,
+    }
+)
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 # Pillow format name -> file extensions, the first one canonical.
 FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
-    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"), "PNG": (".png",), "WEBP": (".webp",),
-    "TIFF": (".tif", ".tiff"), "BMP": (".bmp",), "GIF": (".gif",),
+    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "PNG": (".png",),
+    "WEBP": (".webp",),
+    "TIFF": (".tif", ".tiff"),
+    "BMP": (".bmp",),
+    "GIF": (".gif",),
 }
 _ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
 _MAX_SEGMENT = 65533  # largest JPEG marker segment payload
@@ -294,8 +353,9 @@ def output_format(input_format: str | None, input_suffix: str, alpha: bool = Fal
     return fmt, input_suffix if input_suffix.lower() in exts else exts[0]
 
 
-def encode_image(array: np.ndarray, fmt: str, quality: int = 95, exif: bytes | None = None,
-                 icc: bytes | None = None) -> bytes:
+def encode_image(
+    array: np.ndarray, fmt: str, quality: int = 95, exif: bytes | None = None, icc: bytes | None = None
+) -> bytes:
     """Encode RGB ``HxWx3``, RGBA ``HxWx4`` or grey ``HxW`` uint8 pixels as ``fmt`` (a Pillow format name).
 
     ``quality`` applies to JPEG and WebP; EXIF and ICC are embedded where the format allows.
@@ -333,7 +393,7 @@ def _encode_jpeg(rgb: np.ndarray, quality: int, exif: bytes | None, icc: bytes |
         segments.append(b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif)
     if icc:
         chunk = _MAX_SEGMENT - 14  # "ICC_PROFILE\0", sequence number, count
-        parts = [icc[i:i + chunk] for i in range(0, len(icc), chunk)]
+        parts = [icc[i : i + chunk] for i in range(0, len(icc), chunk)]
         for i, part in enumerate(parts, 1):
             body = b"ICC_PROFILE\x00" + bytes((i, len(parts))) + part
             segments.append(b"\xff\xe2" + (len(body) + 2).to_bytes(2, "big") + body)
@@ -361,12 +421,21 @@ def check_encoded(data: bytes, fmt: str, size: tuple[int, int], name: str) -> No
     except (*READ_ERRORS, UnidentifiedImageError) as err:
         raise ValueError(f"{name}: the {fmt} just written does not read back ({err}); nothing was written") from err
     if got_fmt != fmt or got_size != size:
-        raise ValueError(f"{name}: the {fmt} {size[0]}x{size[1]} just written reads back as {got_fmt} "
-                         f"{got_size[0]}x{got_size[1]}; nothing was written")
+        raise ValueError(
+            f"{name}: the {fmt} {size[0]}x{size[1]} just written reads back as {got_fmt} "
+            f"{got_size[0]}x{got_size[1]}; nothing was written"
+        )
 
 
-def write_image(path: str | Path, array: np.ndarray, fmt: str, quality: int = 95, exif: bytes | None = None,
-                icc: bytes | None = None, replace: bool = True) -> None:
+def write_image(
+    path: str | Path,
+    array: np.ndarray,
+    fmt: str,
+    quality: int = 95,
+    exif: bytes | None = None,
+    icc: bytes | None = None,
+    replace: bool = True,
+) -> None:
     """Encode (see :func:`encode_image`), re-open the temporary file and decode it all (:func:`check_encoded`),
     then give it its name atomically (see :func:`colorsplash.runtime.files.atomic_write`; ``replace=False``
     never replaces an existing file).
@@ -376,5 +445,9 @@ def write_image(path: str | Path, array: np.ndarray, fmt: str, quality: int = 95
     """
     path = Path(path)
     size = (array.shape[1], array.shape[0])
-    atomic_write(path, encode_image(array, fmt, quality, exif, icc),
-                 verify=lambda tmp: check_encoded(tmp.read_bytes(), fmt, size, str(path)), replace=replace)
+    atomic_write(
+        path,
+        encode_image(array, fmt, quality, exif, icc),
+        verify=lambda tmp: check_encoded(tmp.read_bytes(), fmt, size, str(path)),
+        replace=replace,
+    )

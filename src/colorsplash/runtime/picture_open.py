@@ -23,16 +23,45 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 
-__all__ = ["DEFAULT_MAX_PIXELS", "READ_ERRORS", "ImageReadError", "PictureInfo", "cost_limit", "decode_cost",
-           "load_pixels", "open_checked", "open_unchecked", "probe_picture", "warnings_as_notes"]
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "READ_ERRORS",
+    "ImageReadError",
+    "PictureInfo",
+    "cost_limit",
+    "decode_cost",
+    "load_pixels",
+    "open_checked",
+    "open_unchecked",
+    "probe_picture",
+    "warnings_as_notes",
+]
 
 # Working memory per pixel once decoded (RGB copy, full-resolution alpha and its refinement, the effect, the
 # encoder), bytes; the decode itself adds :data:`_DECODE_BYTES` of its mode.
 WORK_BYTES_PER_PIXEL = 25
 # Bytes per pixel to decode a mode and convert it to RGB uint8 (Pillow's buffer + conversions + the RGB array).
-_DECODE_BYTES = {"1": 4, "L": 4, "P": 4, "RGB": 6, "YCbCr": 6, "LAB": 6, "HSV": 6, "CMYK": 10, "LA": 17,
-                 "PA": 17, "RGBA": 19, "RGBa": 19, "La": 17, "I;16": 10, "I;16B": 10, "I;16L": 10, "I;16N": 10,
-                 "I": 12, "F": 12}
+_DECODE_BYTES = {
+    "1": 4,
+    "L": 4,
+    "P": 4,
+    "RGB": 6,
+    "YCbCr": 6,
+    "LAB": 6,
+    "HSV": 6,
+    "CMYK": 10,
+    "LA": 17,
+    "PA": 17,
+    "RGBA": 19,
+    "RGBa": 19,
+    "La": 17,
+    "I;16": 10,
+    "I;16B": 10,
+    "I;16L": 10,
+    "I;16N": 10,
+    "I": 12,
+    "F": 12,
+}
 _RGB_COST = _DECODE_BYTES["RGB"] + WORK_BYTES_PER_PIXEL  # the cost per pixel that the pixel limit is counted in
 _WARNINGS_LOCK = threading.Lock()  # catch_warnings swaps process-wide state: one of our blocks at a time
 
@@ -42,8 +71,16 @@ class ImageReadError(ValueError):
 
 
 # What Pillow raises on cut-off or corrupt content (DecompressionBombError: its guard inside a plugin's load).
-READ_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error,
-               Image.DecompressionBombError)
+READ_ERRORS = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    TypeError,
+    struct.error,
+    Image.DecompressionBombError,
+)
 
 
 @contextmanager
@@ -101,9 +138,11 @@ def load_pixels(img: Image.Image, name: str) -> None:
         else:
             img.load()
     except Image.DecompressionBombError as err:
-        raise ImageReadError(f"{name}: {img.width}x{img.height} {img.format} is over Pillow's own limit in this "
-                             f"process (PIL.Image.MAX_IMAGE_PIXELS = {limit:,}), which it applies to this "
-                             "format") from err
+        raise ImageReadError(
+            f"{name}: {img.width}x{img.height} {img.format} is over Pillow's own limit in this "
+            f"process (PIL.Image.MAX_IMAGE_PIXELS = {limit:,}), which it applies to this "
+            "format"
+        ) from err
 
 
 def decode_cost(width: int, height: int, mode: str) -> int:
@@ -116,8 +155,9 @@ def cost_limit(max_pixels: int) -> int:
     return max_pixels * _RGB_COST
 
 
-def open_checked(fp: str | Path | IO[bytes], name: str, max_pixels: int | None,
-                 notes: list[str] | None = None) -> Image.Image:
+def open_checked(
+    fp: str | Path | IO[bytes], name: str, max_pixels: int | None, notes: list[str] | None = None
+) -> Image.Image:
     """Open a picture (reads the header only) and apply the pixel limit, before any pixel is decoded.
 
     The limit counts 8-bit RGB pixels: a mode that costs more memory to decode (16-bit, float, alpha) counts as
@@ -142,14 +182,18 @@ def open_checked(fp: str | Path | IO[bytes], name: str, max_pixels: int | None,
 def _check_limits(img: Image.Image, name: str, max_pixels: int) -> None:
     if img.width * img.height > max_pixels:
         img.close()
-        raise ImageReadError(f"{name}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "
-                             "raise it with --max-pixels if you trust the file")
+        raise ImageReadError(
+            f"{name}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "
+            "raise it with --max-pixels if you trust the file"
+        )
     cost = decode_cost(img.width, img.height, img.mode)
     if cost > cost_limit(max_pixels):
         img.close()
-        raise ImageReadError(f"{name}: {img.width}x{img.height} {img.mode} needs about {cost / 1e9:.1f} GB to decode "
-                             f"and process, more than the pixel limit {max_pixels:,} allows "
-                             f"({cost_limit(max_pixels) / 1e9:.1f} GB); raise --max-pixels if you trust the file")
+        raise ImageReadError(
+            f"{name}: {img.width}x{img.height} {img.mode} needs about {cost / 1e9:.1f} GB to decode "
+            f"and process, more than the pixel limit {max_pixels:,} allows "
+            f"({cost_limit(max_pixels) / 1e9:.1f} GB); raise --max-pixels if you trust the file"
+        )
 
 
 @dataclass(frozen=True)

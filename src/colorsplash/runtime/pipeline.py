@@ -48,6 +48,7 @@ _SWAPS_SIDES = (5, 6, 7, 8)  # EXIF orientations that turn the picture a quarter
 
 # ------------------------------------------------------------------------------------------------ one photo
 
+
 def reduced_jpeg(data: bytes, target_hw: tuple[int, int]) -> np.ndarray | None:
     """An upright RGB uint8 copy of a colour JPEG of exactly ``target_hw`` (upright height, width), decoded at the
     smallest DCT scale (1/1, 1/2, 1/4, 1/8) still at least that large, then area-resized; ``None`` when ``data``
@@ -96,9 +97,14 @@ class Planned:
         return photo_guide(self.photo.rgb, self.plan)
 
 
-def decode_and_plan(data: bytes, name: str, model: Model, options: SplashOptions | None = None,
-                    settings: RefineSettings | None = None,
-                    max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Planned:
+def decode_and_plan(
+    data: bytes,
+    name: str,
+    model: Model,
+    options: SplashOptions | None = None,
+    settings: RefineSettings | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> Planned:
     """Decode ``data`` and run the model and the refinement's coefficients, overlapped for JPEGs (see the module
     docstring); the alpha plan is the same as for a sequential decode up to the reduced copy's rounding.
 
@@ -133,9 +139,18 @@ def fusable(plan: AlphaPlan, options: SplashOptions, rgb: np.ndarray) -> bool:
     """Whether :func:`grey_splash_in_place` gives the general path's result (to one level): a subject was found,
     edges are refined, the effect is plain ``grey`` and no option reshapes the alpha (threshold, hard, keep, point,
     feather, invert), and the pixels may be written."""
-    return (not plan.empty and plan.a is not None and plan.keep is None and str(options.effect) == "grey"
-            and options.threshold in (None, 0.5) and not options.hard and options.feather <= 0
-            and not options.invert and rgb.flags.writeable and rgb.flags.c_contiguous)
+    return (
+        not plan.empty
+        and plan.a is not None
+        and plan.keep is None
+        and str(options.effect) == "grey"
+        and options.threshold in (None, 0.5)
+        and not options.hard
+        and options.feather <= 0
+        and not options.invert
+        and rgb.flags.writeable
+        and rgb.flags.c_contiguous
+    )
 
 
 def _upsample_rows(low: np.ndarray, full_hw: tuple[int, int], y0: int, y1: int) -> np.ndarray:
@@ -150,11 +165,12 @@ def _upsample_rows(low: np.ndarray, full_hw: tuple[int, int], y0: int, y1: int) 
         r0, r1 = y0 // k, -(-y1 // k)
         lo, hi = max(0, r0 - 1), min(hs, r1 + 1)
         block = cv2.resize(low[lo:hi], (w, (hi - lo) * k), interpolation=cv2.INTER_LINEAR)
-        return block[(r0 - lo) * k + (y0 - r0 * k):(r0 - lo) * k + (y1 - r0 * k)]
+        return block[(r0 - lo) * k + (y0 - r0 * k) : (r0 - lo) * k + (y1 - r0 * k)]
     sy, sx = hs / h, ws / w
     m = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, (y0 + 0.5) * sy - 0.5]], np.float64)
-    return cv2.warpAffine(low, m, (w, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(
+        low, m, (w, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def grey_splash_in_place(rgb: np.ndarray, plan: AlphaPlan, strip_rows: int = 64) -> None:
@@ -191,6 +207,7 @@ def grey_splash_in_place(rgb: np.ndarray, plan: AlphaPlan, strip_rows: int = 64)
 
 # ------------------------------------------------------------------------------------------------ many photos
 
+
 @dataclass
 class Stages(Generic[T]):
     """The three steps of one item; each returns the next step's input, or a final result of type ``T`` to
@@ -213,8 +230,9 @@ def auto_jobs(cores: int | None = None) -> int:
     return max(2, min(8, cores))
 
 
-def run_stages(items: Sequence[Any], stages: Stages[T], jobs: int,
-               in_flight: int | None = None) -> Generator[tuple[Any, Future[T]], None, None]:
+def run_stages(
+    items: Sequence[Any], stages: Stages[T], jobs: int, in_flight: int | None = None
+) -> Generator[tuple[Any, Future[T]], None, None]:
     """Run every item through ``stages`` with up to ``in_flight`` items (default ``2 * jobs + 2``) held at once;
     yields ``(item, future)`` as items finish, in completion order. An exception in any stage ends that item only
     (its future holds it). Closing the iterator early (Ctrl-C) lets running steps finish and drops the rest.
@@ -235,8 +253,14 @@ def run_stages(items: Sequence[Any], stages: Stages[T], jobs: int,
         limit.release()
         done.put((item, result))
 
-    def step(item: Any, result: Future[T], pool: ThreadPoolExecutor, fn: Callable[[Any], Any], arg: Any,
-             then: Callable[[Any], None] | None) -> None:
+    def step(
+        item: Any,
+        result: Future[T],
+        pool: ThreadPoolExecutor,
+        fn: Callable[[Any], Any],
+        arg: Any,
+        then: Callable[[Any], None] | None,
+    ) -> None:
         def run() -> None:
             try:
                 value = fn(arg)
@@ -247,6 +271,7 @@ def run_stages(items: Sequence[Any], stages: Stages[T], jobs: int,
                 settle(item, result, value)
             else:
                 then(value)
+
         try:
             pool.submit(run)
         except RuntimeError as err:  # the pool was shut down (the consumer stopped)
@@ -254,11 +279,13 @@ def run_stages(items: Sequence[Any], stages: Stages[T], jobs: int,
 
     def _chain(item: Any, result: Future[T]) -> Callable[[Any], None]:
         """After loading: the model, then finishing."""
+
         def after_infer(value: Any) -> None:
             step(item, result, finishers, stages.finish, value, None)
 
         def after_load(value: Any) -> None:
             step(item, result, model, stages.infer, value, after_infer)
+
         return after_load
 
     def feed() -> None:

@@ -72,8 +72,9 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
     return sorted(files)
 
 
-def expand_inputs(inputs: Sequence[str], recursive: bool = False,
-                  exclude: Path | None = None) -> tuple[list[tuple[Path, Path | None]], list[str]]:
+def expand_inputs(
+    inputs: Sequence[str], recursive: bool = False, exclude: Path | None = None
+) -> tuple[list[tuple[Path, Path | None]], list[str]]:
     """Files, folders and glob patterns -> ``(file, folder it was found under or None)`` pairs and error lines.
 
     Folders give their picture files (by extension; ``--recursive`` descends), skipping hidden files, earlier
@@ -133,8 +134,7 @@ def _result_name(src: Path, fmt: str, ext: str, plan: OutputPlan, folder: Path) 
     return f"{src.stem}.png" if other_folder else f"{src.stem}{MASK_TAG}.png"
 
 
-def _planned_output(src: Path, root: Path | None, source_format: str | None,
-                    plan: OutputPlan) -> tuple[Path, str]:
+def _planned_output(src: Path, root: Path | None, source_format: str | None, plan: OutputPlan) -> tuple[Path, str]:
     """(output path, its Pillow format) for one input, from its content format."""
     fmt, ext = ("PNG", ".png") if plan.mask else output_format(source_format, src.suffix, plan.alpha)
     if plan.out_file == STDIO:
@@ -156,8 +156,12 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def plan_tasks(items: Iterable[tuple[Path, Path | None]], plan: OutputPlan,
-               max_pixels: int | None = DEFAULT_MAX_PIXELS, stdin: bytes | None = None) -> tuple[list[Task], list[str]]:
+def plan_tasks(
+    items: Iterable[tuple[Path, Path | None]],
+    plan: OutputPlan,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    stdin: bytes | None = None,
+) -> tuple[list[Task], list[str]]:
     """Decide every output before anything is written: one :class:`Task` per input, or one error line.
 
     Each input's header is read (its content format names the result; unreadable and over-limit files fail
@@ -190,8 +194,9 @@ def plan_tasks(items: Iterable[tuple[Path, Path | None]], plan: OutputPlan,
     return tasks, errors
 
 
-def _output_problem(out: Path, inputs: set[Path], identities: set[tuple[int, int]], taken: dict[str, str],
-                    plan: OutputPlan, hint: str) -> str | None:
+def _output_problem(
+    out: Path, inputs: set[Path], identities: set[tuple[int, int]], taken: dict[str, str], plan: OutputPlan, hint: str
+) -> str | None:
     """Why ``out`` must not be written (one line), or ``None``."""
     if out == STDIO:
         return None
@@ -203,8 +208,10 @@ def _output_problem(out: Path, inputs: set[Path], identities: set[tuple[int, int
     if str(key).casefold() in taken:
         return f"its output {out} is already the output of {taken[str(key).casefold()]}; not written ({hint})"
     if os.path.lexists(out) and not (plan.overwrite or plan.skip_existing):
-        return (f"its output {out} already exists and was not made by this run; not replaced "
-                "(--overwrite replaces it, --skip-existing keeps it)")
+        return (
+            f"its output {out} already exists and was not made by this run; not replaced "
+            "(--overwrite replaces it, --skip-existing keeps it)"
+        )
     return None
 
 

@@ -117,8 +117,9 @@ class TemporalSmoother:
         self._state = (weight * past + (1.0 - weight) * prob).astype(np.float32)
         return self._state
 
-    def _align(self, grey: np.ndarray, prev_grey: np.ndarray, prev_state: np.ndarray,
-               shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    def _align(
+        self, grey: np.ndarray, prev_grey: np.ndarray, prev_state: np.ndarray, shape: tuple[int, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Warp the previous state onto this frame; return it and a per-pixel trust in [0, 1] (``shape``)."""
         cfg = self.config
         if cfg.motion:

@@ -64,6 +64,7 @@ class Variant:
 
 # ------------------------------------------------------------------------------------------------ metadata
 
+
 def _varint(fp: BinaryIO) -> int | None:
     shift = result = 0
     while True:
@@ -126,6 +127,7 @@ def read_config(path: str | Path) -> ModelConfig | None:
 
 # ------------------------------------------------------------------------------------------------ families
 
+
 def identity(config: ModelConfig) -> dict[str, Any]:
     """What variants of the same weights share: the config without the precision and the export's records."""
     data = config.to_dict()
@@ -146,8 +148,9 @@ def find_variants(path: Path, config: ModelConfig) -> list[Variant]:
             continue
         other = read_config(sibling)
         if other is None or identity(other) != want:
-            log.warning("%s: not a variant of %s (its config differs: other weights or settings); ignored",
-                        sibling, path.name)
+            log.warning(
+                "%s: not a variant of %s (its config differs: other weights or settings); ignored", sibling, path.name
+            )
         elif other.precision == config.precision:
             log.warning("%s: same precision as %s; ignored", sibling, path.name)
         else:
@@ -165,8 +168,10 @@ def by_kind(variants: Sequence[Variant], kind: str, path: Path) -> Variant:
         if v.kind == kind:
             return v
     have = ", ".join(sorted({v.kind for v in variants}))
-    raise VariantError(f"{path}: no {kind} variant of this model (it has: {have}); use --precision auto"
-                       f"{' or export one with colorsplash export' if kind == 'int8' else ''}")
+    raise VariantError(
+        f"{path}: no {kind} variant of this model (it has: {have}); use --precision auto"
+        f"{' or export one with colorsplash export' if kind == 'int8' else ''}"
+    )
 
 
 def rule_choice(variants: Sequence[Variant], cpu: CpuInfo) -> Variant:
@@ -198,8 +203,14 @@ def file_hash(path: Path) -> str:
 
 def cache_key(variants: Sequence[Variant], cpu: CpuInfo, runtime_version: str) -> str:
     """Key of a benchmark result: CPU model, instruction sets, cores, ONNX Runtime version, variant hashes."""
-    parts = [cpu.model, cpu.machine, " ".join(cpu.flags), str(cpu.cores), runtime_version,
-             *sorted(file_hash(v.path) for v in variants)]
+    parts = [
+        cpu.model,
+        cpu.machine,
+        " ".join(cpu.flags),
+        str(cpu.cores),
+        runtime_version,
+        *sorted(file_hash(v.path) for v in variants),
+    ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
@@ -228,8 +239,9 @@ def store_choice(key: str, entry: dict[str, Any], folder: Path | None = None) ->
         log.info("could not cache the model variant choice in %s (%s); it will be measured again", path, err)
 
 
-def time_sessions(sessions: dict[str, Any], size: int, warmup: int = _BENCH_WARMUP,
-                  runs: int = _BENCH_RUNS) -> dict[str, float]:
+def time_sessions(
+    sessions: dict[str, Any], size: int, warmup: int = _BENCH_WARMUP, runs: int = _BENCH_RUNS
+) -> dict[str, float]:
     """Median milliseconds of one batch-1 forward pass per session, the sessions taking turns run by run (a busy
     machine slows them alike)."""
     x = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
@@ -255,8 +267,12 @@ def benchmark_choice(sessions: dict[str, Any], size: int) -> tuple[str, dict[str
     return min(ms, key=lambda k: ms[k]), ms
 
 
-def choose_auto(variants: Sequence[Variant], make_session: Callable[[Path], Any], runtime_version: str,
-                benchmark: bool | None = None) -> tuple[Variant, Any | None]:
+def choose_auto(
+    variants: Sequence[Variant],
+    make_session: Callable[[Path], Any],
+    runtime_version: str,
+    benchmark: bool | None = None,
+) -> tuple[Variant, Any | None]:
     """The variant ``precision=auto`` runs on the CPU, and its session when the benchmark made one.
 
     One variant: it. Cached result for this machine: that. Else a benchmark, cached (unless ``benchmark`` is
@@ -277,7 +293,15 @@ def choose_auto(variants: Sequence[Variant], make_session: Callable[[Path], Any]
     log.info("timing the model's int8 and float variants once on this CPU (result cached in %s)", cache_dir())
     sessions = {v.kind: make_session(v.path) for v in variants}
     kind, ms = benchmark_choice(sessions, variants[0].config.input_size)
-    store_choice(key, {"choice": kind, "ms": {k: round(v, 2) for k, v in ms.items()}, "cpu": cpu.describe(),
-                       "onnxruntime": runtime_version, "files": [v.path.name for v in variants],
-                       "when": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    store_choice(
+        key,
+        {
+            "choice": kind,
+            "ms": {k: round(v, 2) for k, v in ms.items()},
+            "cpu": cpu.describe(),
+            "onnxruntime": runtime_version,
+            "files": [v.path.name for v in variants],
+            "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        },
+    )
     return kinds[kind], sessions[kind]

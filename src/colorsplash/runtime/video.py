@@ -53,8 +53,14 @@ from colorsplash.runtime.video_io import (
 from colorsplash.runtime.video_reader import DecodeReport, FrameReader
 from colorsplash.runtime.video_temp import PartialFile, remove_stale_partials
 
-__all__ = ["DEFAULT_MAX_VIDEO_PIXELS", "FrameSplasher", "VideoError", "VideoResult", "check_video_options",
-           "splash_video"]
+__all__ = [
+    "DEFAULT_MAX_VIDEO_PIXELS",
+    "FrameSplasher",
+    "VideoError",
+    "VideoResult",
+    "check_video_options",
+    "splash_video",
+]
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +94,10 @@ class VideoResult:
 def check_video_options(options: SplashOptions) -> None:
     """Reject the photo options a video cannot honour, naming the option and the alternative."""
     if options.effect == "transparent":
-        raise ValueError("--effect transparent makes PNG cut-outs of photos; videos need an opaque effect "
-                         "(grey, blur, dim, sepia or color:#RRGGBB)")
+        raise ValueError(
+            "--effect transparent makes PNG cut-outs of photos; videos need an opaque effect "
+            "(grey, blur, dim, sepia or color:#RRGGBB)"
+        )
     if options.on_empty == "skip":
         raise ValueError("--on-empty skip would drop frames and change the clip's timing; use grey or copy")
 
@@ -100,8 +108,13 @@ class FrameSplasher:
     One instance per clip (it remembers the previous frame); not thread-safe.
     """
 
-    def __init__(self, model: Model, options: SplashOptions | None = None,
-                 smoothing: SmoothingConfig | None = None, settings: RefineSettings | None = None) -> None:
+    def __init__(
+        self,
+        model: Model,
+        options: SplashOptions | None = None,
+        smoothing: SmoothingConfig | None = None,
+        settings: RefineSettings | None = None,
+    ) -> None:
         self.model = model
         self.options = options or SplashOptions()
         check_video_options(self.options)
@@ -149,9 +162,12 @@ def _encode(reader: FrameReader, splasher: FrameSplasher, tmp: Path, output: Pat
     first = next(frames, None)  # a zero-frame clip fails here, before an encoder is started
     if first is None:
         raise VideoError(f"{info.path}: the video stream has no frames; nothing to splash")
-    with Encoder(tmp, container, info.width, info.height, info.fps, splasher.options.quality) as encoder, \
-            tqdm(total=info.estimated_frames, unit="frame", desc=info.path.name, disable=not progress,
-                 dynamic_ncols=True) as bar:
+    with (
+        Encoder(tmp, container, info.width, info.height, info.fps, splasher.options.quality) as encoder,
+        tqdm(
+            total=info.estimated_frames, unit="frame", desc=info.path.name, disable=not progress, dynamic_ncols=True
+        ) as bar,
+    ):
         for frame in itertools.chain([first], frames):
             encoder.write(splasher.splash(frame))
             bar.update(1)
@@ -160,23 +176,39 @@ def _encode(reader: FrameReader, splasher: FrameSplasher, tmp: Path, output: Pat
 
 def damage_message(info: VideoInfo, report: DecodeReport, written: bool) -> str:
     """One line describing a damaged input: what the decoder said and what was (or was not) done about it."""
-    said = (f"{info.path}: damaged video: {report.errors} decoding errors (last: {report.last_error})"
-            if report.errors else f"{info.path}: damaged video")
-    short = (f"; the video ends after {report.seconds:.1f} s of the file's {report.file_seconds:.1f} s (cut off, "
-             "or the sound runs longer)" if report.cut_short else "")
+    said = (
+        f"{info.path}: damaged video: {report.errors} decoding errors (last: {report.last_error})"
+        if report.errors
+        else f"{info.path}: damaged video"
+    )
+    short = (
+        f"; the video ends after {report.seconds:.1f} s of the file's {report.file_seconds:.1f} s (cut off, "
+        "or the sound runs longer)"
+        if report.cut_short
+        else ""
+    )
     if not written:
         lost = f"; {report.filled} of {report.frames} frames missing" if report.filled else ""
         return f"{said}{lost}{short}; nothing written (--strict)"
     if report.filled:
-        return (f"{said}; {report.filled} of {report.frames} frames were missing and were replaced by the previous "
-                f"frame, so the sound stays in sync{short}")
+        return (
+            f"{said}; {report.filled} of {report.frames} frames were missing and were replaced by the previous "
+            f"frame, so the sound stays in sync{short}"
+        )
     return f"{said}{short}" if short else f"{said}; damaged frames kept as the decoder could conceal them"
 
 
-def splash_video(input: str | Path, output: str | Path, model: Model | str | Path | None = None,
-                 options: SplashOptions | None = None, smooth: bool | SmoothingConfig = True,
-                 progress: bool = False, max_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS,
-                 strict: bool = False, overwrite: bool = False) -> VideoResult:
+def splash_video(
+    input: str | Path,
+    output: str | Path,
+    model: Model | str | Path | None = None,
+    options: SplashOptions | None = None,
+    smooth: bool | SmoothingConfig = True,
+    progress: bool = False,
+    max_pixels: int | None = DEFAULT_MAX_VIDEO_PIXELS,
+    strict: bool = False,
+    overwrite: bool = False,
+) -> VideoResult:
     """Splash a whole clip into ``output`` (same size and frame rate, the input's timeline; audio copied).
 
     Args:
@@ -233,5 +265,15 @@ def splash_video(input: str | Path, output: str | Path, model: Model | str | Pat
             tmp.discard()  # the published one was renamed away: only its lock is left to drop
     if report.damaged:
         log.warning("%s; written to %s", damage_message(info, report, written=True), out)
-    return VideoResult(src, out, n, info.width, info.height, info.fps, info.has_audio,
-                       time.perf_counter() - start, splasher.smoother.cuts, report)
+    return VideoResult(
+        src,
+        out,
+        n,
+        info.width,
+        info.height,
+        info.fps,
+        info.has_audio,
+        time.perf_counter() - start,
+        splasher.smoother.cuts,
+        report,
+    )

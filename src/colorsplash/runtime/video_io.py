@@ -93,8 +93,13 @@ _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\S+?)[\s,]")
 
 def _header(path: Path) -> str:
     """ffmpeg's description of the input (what ``ffmpeg -i`` prints to stderr)."""
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True,
-                          text=True, errors="replace", check=False)
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        check=False,
+    )
     return proc.stderr
 
 
@@ -120,8 +125,10 @@ def _classify_header(path: Path, text: str) -> tuple[str, str | None]:
     if video == "none":
         tag = re.search(r"Video: none \(([^)/]*)", text)
         name = repr(tag.group(1).strip()) if tag else "(unknown)"
-        raise VideoError(f"{path}: video codec {name} is not supported by the "
-                         "bundled ffmpeg; re-encode the clip (e.g. to H.264 MP4) and try again")
+        raise VideoError(
+            f"{path}: video codec {name} is not supported by the "
+            "bundled ffmpeg; re-encode the clip (e.g. to H.264 MP4) and try again"
+        )
     return video, audio
 
 
@@ -138,8 +145,10 @@ def _header_size(text: str) -> tuple[int, int] | None:
 def check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -> None:
     """Raise :class:`VideoError` when a ``width x height`` frame is over ``max_pixels`` (``None``: no limit)."""
     if max_pixels is not None and width * height > max_pixels:
-        raise VideoError(f"{path}: {width}x{height} frames are more than the video pixel limit {max_pixels:,}; "
-                         "raise it with --max-pixels if you trust the file")
+        raise VideoError(
+            f"{path}: {width}x{height} frames are more than the video pixel limit {max_pixels:,}; "
+            "raise it with --max-pixels if you trust the file"
+        )
 
 
 def verify_video(path: Path, output: Path) -> None:
@@ -237,8 +246,9 @@ def container_for(path: Path) -> Container:
     """The :class:`Container` for an output path's extension, or a :class:`VideoError` listing the choices."""
     c = CONTAINERS.get(path.suffix.lower())
     if c is None:
-        raise VideoError(f"{path}: unsupported output extension {path.suffix or '(none)'!r}; use one of "
-                         f"{', '.join(CONTAINERS)}")
+        raise VideoError(
+            f"{path}: unsupported output extension {path.suffix or '(none)'!r}; use one of {', '.join(CONTAINERS)}"
+        )
     return c
 
 
@@ -277,19 +287,43 @@ class Encoder:
     and the caller deletes the partial file.
     """
 
-    def __init__(self, path: Path, container: Container, width: int, height: int, fps: Fraction,
-                 quality: int) -> None:
+    def __init__(self, path: Path, container: Container, width: int, height: int, fps: Fraction, quality: int) -> None:
         self.path, self.width, self.height = path, width, height
         codec = container.video_codec
-        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", str(fps),
-               "-i", "pipe:0", "-an", "-c:v", codec, "-pix_fmt", _pix_fmt(codec, width, height),
-               *video_quality_args(codec, quality), *_faststart(container), "-f", container.muxer, str(path)]
+        cmd = [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{width}x{height}",
+            "-framerate",
+            str(fps),
+            "-i",
+            "pipe:0",
+            "-an",
+            "-c:v",
+            codec,
+            "-pix_fmt",
+            _pix_fmt(codec, width, height),
+            *video_quality_args(codec, quality),
+            *_faststart(container),
+            "-f",
+            container.muxer,
+            str(path),
+        ]
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the encoder; closed in close/abort)
         # A new session: Ctrl-C reaches only Python, which then stops ffmpeg itself (no half-flushed file
         # left for the muxer to "finish").
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log,
-                                      start_new_session=True)
+        self._proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True
+        )
         self.frames = 0
 
     def write(self, frame: np.ndarray) -> None:
@@ -337,17 +371,42 @@ class Encoder:
 def mux_audio(video: Path, source: Path, out: Path, container: Container) -> None:
     """Write ``out`` = the video stream of ``video`` + every audio stream of ``source`` (copied when the
     container accepts the codec, else re-encoded with the container's audio codec)."""
-    base = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(video),
-            "-i", str(source), "-map", "0:v:0", "-map", "1:a", "-map_metadata", "1", "-c:v", "copy"]
+    base = [
+        ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-loglevel",
+        "error",
+        "-y",
+        "-i",
+        str(video),
+        "-i",
+        str(source),
+        "-map",
+        "0:v:0",
+        "-map",
+        "1:a",
+        "-map_metadata",
+        "1",
+        "-c:v",
+        "copy",
+    ]
     tail = [*_faststart(container), "-f", container.muxer, str(out)]
     errors = []
     for audio_args in (["-c:a", "copy"], ["-c:a", container.audio_codec]):
-        proc = subprocess.run(base + audio_args + tail, capture_output=True, text=True, errors="replace",
-                              check=False, start_new_session=True)
+        proc = subprocess.run(
+            base + audio_args + tail,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            check=False,
+            start_new_session=True,
+        )
         if proc.returncode == 0:
             return
         errors.append(_last_line(proc.stderr))
-        log.info("audio copy into %s failed (%s); re-encoding with %s", out.suffix, errors[-1],
-                 container.audio_codec)
-    raise VideoError(f"{source}: could not carry the audio track into {out.suffix} ({errors[-1]}); "
-                     "try another output extension such as .mkv")
+        log.info("audio copy into %s failed (%s); re-encoding with %s", out.suffix, errors[-1], container.audio_codec)
+    raise VideoError(
+        f"{source}: could not carry the audio track into {out.suffix} ({errors[-1]}); "
+        "try another output extension such as .mkv"
+    )

@@ -89,13 +89,35 @@ class FrameReader:
     def __init__(self, info: VideoInfo) -> None:
         self.info = info
         self.report = DecodeReport()
-        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-nostats", "-progress", "pipe:2",
-               "-i", str(info.path), "-an", "-sn", "-dn", "-fps_mode", "cfr", "-r", str(info.fps),
-               "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+        cmd = [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-nostats",
+            "-progress",
+            "pipe:2",
+            "-i",
+            str(info.path),
+            "-an",
+            "-sn",
+            "-dn",
+            "-fps_mode",
+            "cfr",
+            "-r",
+            str(info.fps),
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "pipe:1",
+        ]
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the reader; closed in close)
         # A new session, as for the Encoder: Ctrl-C reaches only Python, which stops ffmpeg itself.
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log,
-                                      start_new_session=True)
+        self._proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log, start_new_session=True
+        )
 
     def __iter__(self) -> Generator[np.ndarray, None, None]:
         """Yield the frames (read-only views; copy to modify).

@@ -48,8 +48,7 @@ class PartialFile:
         try:
             self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as err:
-            raise VideoError(f"{output}: cannot write to folder {folder} ({err.strerror}); "
-                                 "choose another -o") from err
+            raise VideoError(f"{output}: cannot write to folder {folder} ({err.strerror}); choose another -o") from err
         if fcntl is not None:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a fresh file: nobody else can hold it
 
@@ -68,8 +67,12 @@ class PartialFile:
 
 def is_video_partial(name: str) -> bool:
     """Whether ``name`` is a temporary name that ``temp_path_for`` makes for a video output."""
-    return (is_temp_name(name) and name.startswith(TEMP_PREFIX) and name.lower().endswith(
-        tuple(TEMP_SUFFIX + ext for ext in CONTAINERS)) and _TOKEN_RE.search(name) is not None)
+    return (
+        is_temp_name(name)
+        and name.startswith(TEMP_PREFIX)
+        and name.lower().endswith(tuple(TEMP_SUFFIX + ext for ext in CONTAINERS))
+        and _TOKEN_RE.search(name) is not None
+    )
 
 
 def _remove_if_unowned(path: Path) -> bool:

@@ -57,12 +57,23 @@ WEB_DIR = "web"
 def model_info(model: Model) -> dict[str, Any]:
     """The model's name and metadata for ``/api/health`` (its file name, not the full path)."""
     c = model.config
-    return {"name": c.name, "subject": c.subject, "arch": c.arch, "input_size": c.input_size,
-            "file": model.path.name, "training": c.training}
+    return {
+        "name": c.name,
+        "subject": c.subject,
+        "arch": c.arch,
+        "input_size": c.input_size,
+        "file": model.path.name,
+        "training": c.training,
+    }
 
 
-def create_app(model_path: str | Path | None = None, settings: ServerSettings | None = None,
-               precision: str = "auto", device: str = "auto", **changes: Any) -> FastAPI:
+def create_app(
+    model_path: str | Path | None = None,
+    settings: ServerSettings | None = None,
+    precision: str = "auto",
+    device: str = "auto",
+    **changes: Any,
+) -> FastAPI:
     """The web page (``/``), the API (``/api/...``) and its docs (``/docs``, ``/openapi.json``).
 
     Args:
@@ -78,9 +89,14 @@ def create_app(model_path: str | Path | None = None, settings: ServerSettings | 
     """
     settings = dataclasses.replace(settings or ServerSettings(), **changes)
     model = load_model(model_path, precision=precision, device=device)
-    app = FastAPI(title="colorsplash", version=__version__, docs_url=None, redoc_url=None,
-                  description="Colour splash: keep the subject in colour, turn the background grey. "
-                  "Options have the names of the colorsplash splash CLI flags; errors are JSON {\"error\": \"...\"}.")
+    app = FastAPI(
+        title="colorsplash",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        description="Colour splash: keep the subject in colour, turn the background grey. "
+        'Options have the names of the colorsplash splash CLI flags; errors are JSON {"error": "..."}.',
+    )
     app.state.model, app.state.settings = model, settings
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     hosts = allowed_host_names(settings.host, settings.allowed_hosts)
@@ -109,20 +125,29 @@ class _Jobs:
 
 
 def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> None:
-    jobs = _Jobs(Worker(settings.workers), MemoryBudget(settings.memory_budget, settings.max_wait_s),
-                 settings.max_pixels)
+    jobs = _Jobs(
+        Worker(settings.workers), MemoryBudget(settings.memory_budget, settings.max_wait_s), settings.max_pixels
+    )
     info = model_info(model)
 
-    @app.post("/api/splash", response_class=Response, summary="Colour splash of a photo",
-              openapi_extra=openapi_extra("splash", "the splash, full resolution", list(OUTPUT_FORMATS.values())))
+    @app.post(
+        "/api/splash",
+        response_class=Response,
+        summary="Colour splash of a photo",
+        openapi_extra=openapi_extra("splash", "the splash, full resolution", list(OUTPUT_FORMATS.values())),
+    )
     async def post_splash(request: Request) -> Response:
         upload = await read_upload(request)
         options, asked = parse_fields(upload.fields, "splash")
         result = await jobs.run(upload, make_splash, model, upload, options, asked, settings.max_pixels)
         return Response(result.body, media_type=result.media_type, headers=result_headers(result))
 
-    @app.post("/api/mask", response_class=Response, summary="Subject alpha of a photo (8-bit greyscale PNG)",
-              openapi_extra=openapi_extra("mask", "alpha, 255 = colour kept, full resolution", ["image/png"]))
+    @app.post(
+        "/api/mask",
+        response_class=Response,
+        summary="Subject alpha of a photo (8-bit greyscale PNG)",
+        openapi_extra=openapi_extra("mask", "alpha, 255 = colour kept, full resolution", ["image/png"]),
+    )
     async def post_mask(request: Request) -> Response:
         upload = await read_upload(request)
         options, _ = parse_fields(upload.fields, "mask")
@@ -131,16 +156,26 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
 
     @app.get("/api/health", summary="Server status, the model's name and metadata, limits, option defaults")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__, "model": info,
-                "limits": {"max_upload_bytes": settings.max_upload_bytes, "max_pixels": settings.max_pixels,
-                           "max_memory_bytes": settings.memory_budget},
-                "options": {f.name: f.default for f in OPTION_FIELDS}}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "model": info,
+            "limits": {
+                "max_upload_bytes": settings.max_upload_bytes,
+                "max_pixels": settings.max_pixels,
+                "max_memory_bytes": settings.memory_budget,
+            },
+            "options": {f.name: f.default for f in OPTION_FIELDS},
+        }
 
 
 # The page loads nothing from elsewhere; the policy makes the browser enforce that.
-PAGE_HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
-                "base-uri 'none'; frame-ancestors 'none'; form-action 'self'", "X-Content-Type-Options": "nosniff",
-                "Cache-Control": "no-cache"}
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+}
 
 
 def _add_page_routes(app: FastAPI) -> None:

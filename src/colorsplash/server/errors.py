@@ -33,6 +33,7 @@ def error(status: int, message: str, headers: dict[str, str] | None = None, **ex
 def _with_status(status: int) -> Callable[[Request, Exception], Awaitable[Response]]:
     async def handler(_: Request, err: Exception) -> Response:
         return error(status, str(err))
+
     return handler
 
 
@@ -55,8 +56,11 @@ def install(app: FastAPI, settings: ServerSettings) -> None:
     async def disconnected(request: Request, __: Exception) -> Response:
         # The client closed the connection mid-upload (a cancelled preview, a closed tab): nothing to answer
         # and nothing wrong on our side, so one line, no traceback.
-        log.warning("%s %s: the client disconnected before its upload was complete; nothing was done",
-                    request.method, request.url.path)
+        log.warning(
+            "%s %s: the client disconnected before its upload was complete; nothing was done",
+            request.method,
+            request.url.path,
+        )
         return Response(status_code=400)
 
     async def http_error(_: Request, err: Exception) -> Response:

@@ -126,11 +126,15 @@ class HostOriginMiddleware:
     def refusal(self, host: str | None, origin: str | None) -> tuple[int, str] | None:
         """``None`` when the request may pass, else (status, message)."""
         if host is not None and ANY not in self.hosts and split_host_header(host)[0] not in self.hosts:
-            return 400, (f"Host {host!r} is not a name of this server; if it is, start the server with "
-                         f"--allowed-host {split_host_header(host)[0]}")
+            return 400, (
+                f"Host {host!r} is not a name of this server; if it is, start the server with "
+                f"--allowed-host {split_host_header(host)[0]}"
+            )
         if origin is None or ANY in self.origins or normalise_origin(origin) in self.origins:
             return None
         if host is not None and same_origin(origin, host):
             return None
-        return 403, (f"cross-origin request from {origin!r} refused; to let pages of that origin use this "
-                     f"server, start it with --allowed-origin {origin}")
+        return 403, (
+            f"cross-origin request from {origin!r} refused; to let pages of that origin use this "
+            f"server, start it with --allowed-origin {origin}"
+        )

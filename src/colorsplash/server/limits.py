@@ -126,12 +126,14 @@ class MemoryBudget:
         return ServerBusyError(
             f"the server is busy with other photos ({_mb(self.state.used)} of its {_mb(self.capacity)} memory "
             f"budget in use, this photo needs about {_mb(nbytes)}); retry in {RETRY_AFTER_S} s, send a smaller "
-            "photo, or start the server with a larger --max-memory-mb")
+            "photo, or start the server with a larger --max-memory-mb"
+        )
 
 
 def busy_response(err: ServerBusyError) -> JSONResponse:
-    return JSONResponse({"error": str(err)}, status_code=503,
-                        headers={"Retry-After": str(math.ceil(err.retry_after_s))})
+    return JSONResponse(
+        {"error": str(err)}, status_code=503, headers={"Retry-After": str(math.ceil(err.retry_after_s))}
+    )
 
 
 class BodyLimitMiddleware:
@@ -165,6 +167,10 @@ class BodyLimitMiddleware:
 
 
 def too_large_response(max_bytes: int) -> JSONResponse:
-    return JSONResponse({"error": f"request body is larger than the upload limit of {max_bytes / 2**20:g} MB; "
-                         "send a smaller photo or start the server with a larger --max-upload-mb"},
-                        status_code=413)
+    return JSONResponse(
+        {
+            "error": f"request body is larger than the upload limit of {max_bytes / 2**20:g} MB; "
+            "send a smaller photo or start the server with a larger --max-upload-mb"
+        },
+        status_code=413,
+    )

@@ -24,20 +24,29 @@ _MASK_HELP = {
     "on_empty": "when no subject is found: an all-0 mask (grey), an all-255 mask (copy), or a 422 error (skip)",
 }
 SUBJECT_HEADERS = {
-    "X-Colorsplash-Subject": {"description": "`found`, or `none` when the model found no subject (the "
-                              "`on-empty` policy then decided the result)", "schema": {"type": "string",
-                                                                                     "enum": ["found", "none"]}},
-    "X-Colorsplash-Subject-Score": {"description": "how sure the model is that a subject is present, 0..1",
-                                    "schema": {"type": "number"}},
+    "X-Colorsplash-Subject": {
+        "description": "`found`, or `none` when the model found no subject (the "
+        "`on-empty` policy then decided the result)",
+        "schema": {"type": "string", "enum": ["found", "none"]},
+    },
+    "X-Colorsplash-Subject-Score": {
+        "description": "how sure the model is that a subject is present, 0..1",
+        "schema": {"type": "number"},
+    },
 }
-_ERROR_SCHEMA = {"type": "object", "required": ["error"],
-                 "properties": {"error": {"type": "string"}, "option": {"type": "string"}}}
-_ERRORS = {"400": "`Host` is not a name of this server (see `--allowed-host`)",
-           "403": "cross-origin request from a web page not allowed (see `--allowed-origin`)",
-           "413": "request body over the upload limit, or photo over the pixel limit",
-           "415": "not a picture (or no photo in the request)",
-           "422": "bad option (`option` names it), or no subject found with `on-empty=skip`",
-           "503": "busy: other photos hold the server's memory budget; retry after `Retry-After` seconds"}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {"type": "string"}, "option": {"type": "string"}},
+}
+_ERRORS = {
+    "400": "`Host` is not a name of this server (see `--allowed-host`)",
+    "403": "cross-origin request from a web page not allowed (see `--allowed-origin`)",
+    "413": "request body over the upload limit, or photo over the pixel limit",
+    "415": "not a picture (or no photo in the request)",
+    "422": "bad option (`option` names it), or no subject found with `on-empty=skip`",
+    "503": "busy: other photos hold the server's memory budget; retry after `Retry-After` seconds",
+}
 
 
 def choices(f: dataclasses.Field[Any]) -> tuple[str, ...] | None:
@@ -48,8 +57,15 @@ def choices(f: dataclasses.Field[Any]) -> tuple[str, ...] | None:
 
 def _option_schema(f: dataclasses.Field[Any]) -> dict[str, Any]:
     kind = str(f.type)
-    typ = ("boolean" if "bool" in kind else "string" if "tuple" in kind or "str" in kind
-           else "number" if "float" in kind else "integer")
+    typ = (
+        "boolean"
+        if "bool" in kind
+        else "string"
+        if "tuple" in kind or "str" in kind
+        else "number"
+        if "float" in kind
+        else "integer"
+    )
     schema: dict[str, Any] = {"type": typ}
     if choices(f):
         schema["enum"] = list(choices(f) or ())
@@ -69,12 +85,27 @@ def option_parameters(endpoint: str) -> list[dict[str, Any]]:
     """OpenAPI query parameters of ``endpoint`` (``splash`` or ``mask``): its options in CLI spelling, and
     ``format`` for ``splash``."""
     names = MASK_OPTIONS if endpoint == "mask" else tuple(f.name for f in OPTION_FIELDS)
-    params = [{"name": f.name.replace("_", "-"), "in": "query", "required": False, "schema": _option_schema(f),
-               "description": _description(f, endpoint)} for f in OPTION_FIELDS if f.name in names]
+    params = [
+        {
+            "name": f.name.replace("_", "-"),
+            "in": "query",
+            "required": False,
+            "schema": _option_schema(f),
+            "description": _description(f, endpoint),
+        }
+        for f in OPTION_FIELDS
+        if f.name in names
+    ]
     if endpoint == "splash":
-        params.append({"name": FORMAT_FIELD, "in": "query", "required": False,
-                       "schema": {"type": "string", "enum": list(OUTPUT_FORMATS)},
-                       "description": "output format (default: PNG for transparent, else the upload's format)"})
+        params.append(
+            {
+                "name": FORMAT_FIELD,
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string", "enum": list(OUTPUT_FORMATS)},
+                "description": "output format (default: PNG for transparent, else the upload's format)",
+            }
+        )
     return params
 
 
@@ -85,14 +116,27 @@ def openapi_extra(endpoint: str, result: str, result_types: list[str]) -> dict[s
     binary = {"schema": {"type": "string", "format": "binary"}}
     return {
         "parameters": params,
-        "requestBody": {"required": True, "description": "the photo (JPEG, PNG, WebP, ...) as a multipart field "
-                        "`file` (options may be form fields too) or as the raw body",
-                        "content": {"multipart/form-data": {"schema": {
-                            "type": "object", "required": ["file"],
-                            "properties": {"file": {"type": "string", "format": "binary"}} | form_props}},
-                            "image/*": binary, "application/octet-stream": binary}},
-        "responses": {"200": {"description": result, "headers": SUBJECT_HEADERS,
-                              "content": {t: binary for t in result_types}}}
-        | {code: {"description": text, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
-           for code, text in _ERRORS.items()},
+        "requestBody": {
+            "required": True,
+            "description": "the photo (JPEG, PNG, WebP, ...) as a multipart field "
+            "`file` (options may be form fields too) or as the raw body",
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}} | form_props,
+                    }
+                },
+                "image/*": binary,
+                "application/octet-stream": binary,
+            },
+        },
+        "responses": {
+            "200": {"description": result, "headers": SUBJECT_HEADERS, "content": {t: binary for t in result_types}}
+        }
+        | {
+            code: {"description": text, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+            for code, text in _ERRORS.items()
+        },
     }

@@ -47,9 +47,11 @@ class ServerSettings:
                 raise ValueError(f"server setting {name} must be positive, got {getattr(self, name)}")
         need = required_budget(self.max_pixels, self.max_upload_bytes)
         if self.max_memory_bytes is not None and self.max_memory_bytes < need:
-            raise ValueError(f"a memory budget of {self.max_memory_bytes / 2**20:,.0f} MB cannot hold one photo at "
-                             f"the pixel limit ({self.max_pixels:,} pixels need about {need / 2**20:,.0f} MB); "
-                             "raise --max-memory-mb or lower --max-pixels")
+            raise ValueError(
+                f"a memory budget of {self.max_memory_bytes / 2**20:,.0f} MB cannot hold one photo at "
+                f"the pixel limit ({self.max_pixels:,} pixels need about {need / 2**20:,.0f} MB); "
+                "raise --max-memory-mb or lower --max-pixels"
+            )
 
     @property
     def memory_budget(self) -> int:

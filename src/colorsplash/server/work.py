@@ -101,8 +101,11 @@ def parse_fields(fields: dict[str, str], endpoint: str = "splash") -> tuple[Spla
         for raw in fields:
             name = raw.replace("-", "_")
             if name in (*SPLASH_ONLY_OPTIONS, FORMAT_FIELD):
-                raise OptionError(name, "does not apply to /api/mask, which always answers an 8-bit greyscale "
-                                  "PNG of the alpha; use /api/splash for pictures")
+                raise OptionError(
+                    name,
+                    "does not apply to /api/mask, which always answers an 8-bit greyscale "
+                    "PNG of the alpha; use /api/splash for pictures",
+                )
     fmt = fields.pop(FORMAT_FIELD, "").strip().lower() or None
     options = options_from_mapping(fields)
     if fmt == "jpg":
@@ -126,8 +129,10 @@ def check_pixels(data: bytes, max_pixels: int) -> None:
 def check_pixel_count(pixels: int | None, max_pixels: int) -> None:
     """:func:`check_pixels` for a count already read from the header (``None``: unreadable, passes)."""
     if pixels is not None and pixels > max_pixels:
-        raise PixelLimitError(f"the photo has {pixels:,} pixels, more than this server's pixel limit "
-                              f"{max_pixels:,}; send a smaller photo or start the server with a larger --max-pixels")
+        raise PixelLimitError(
+            f"the photo has {pixels:,} pixels, more than this server's pixel limit "
+            f"{max_pixels:,}; send a smaller photo or start the server with a larger --max-pixels"
+        )
 
 
 def decode_upload(upload: Upload, max_pixels: int) -> Photo:
@@ -187,17 +192,20 @@ def make_mask(model: Model, upload: Upload, options: SplashOptions, max_pixels: 
     """Upload -> 8-bit greyscale PNG of the alpha (255 = colour kept). Blocking: call from a worker thread."""
     photo = decode_upload(upload, max_pixels)
     alpha, found, score = subject_alpha(model, photo, options)
-    return Result(encode_image(alpha_to_uint8(alpha), "PNG"), "png", found, score,
-                  output_name(upload.name, "png", "mask"))
+    return Result(
+        encode_image(alpha_to_uint8(alpha), "PNG"), "png", found, score, output_name(upload.name, "png", "mask")
+    )
 
 
 def result_headers(result: Result) -> dict[str, str]:
     """No caching, the CLI's file name, and the subject headers."""
     ascii_name = result.filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return {"Cache-Control": "no-store",
-            "Content-Disposition": f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(result.filename)}",
-            "X-Colorsplash-Subject": "found" if result.subject_found else "none",
-            "X-Colorsplash-Subject-Score": f"{result.subject_score:.4f}"}
+    return {
+        "Cache-Control": "no-store",
+        "Content-Disposition": f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(result.filename)}",
+        "X-Colorsplash-Subject": "found" if result.subject_found else "none",
+        "X-Colorsplash-Subject-Score": f"{result.subject_score:.4f}",
+    }
 
 
 class Worker:

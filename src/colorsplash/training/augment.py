@@ -35,11 +35,18 @@ def build_pipeline(cfg: AugmentConfig, seed: int | None = None) -> A.Compose:
     transforms: list[A.BasicTransform] = []
     if cfg.hflip:
         transforms.append(A.HorizontalFlip(p=0.5))
-    transforms.append(A.Affine(
-        scale=cfg.zoom, translate_percent=(-cfg.shift, cfg.shift), rotate=(-cfg.rotate_deg, cfg.rotate_deg),
-        shear=(-cfg.shear_deg, cfg.shear_deg), interpolation=cv2.INTER_LINEAR,
-        mask_interpolation=cv2.INTER_NEAREST, border_mode=cv2.BORDER_REFLECT_101, p=0.9,
-    ))
+    transforms.append(
+        A.Affine(
+            scale=cfg.zoom,
+            translate_percent=(-cfg.shift, cfg.shift),
+            rotate=(-cfg.rotate_deg, cfg.rotate_deg),
+            shear=(-cfg.shear_deg, cfg.shear_deg),
+            interpolation=cv2.INTER_LINEAR,
+            mask_interpolation=cv2.INTER_NEAREST,
+            border_mode=cv2.BORDER_REFLECT_101,
+            p=0.9,
+        )
+    )
     # Brightness as one multiplicative factor on the image only (the seed scaled HSV value by 0.5-1.2);
     # albumentations applies pixel-level transforms to the image, never to the mask.
     transforms.append(A.MultiplicativeNoise(multiplier=(lo, hi), per_channel=False, elementwise=False, p=0.8))
@@ -56,8 +63,13 @@ def _degradations(cfg: AugmentConfig) -> list[A.BasicTransform]:
     if cfg.blur > 0:
         out.append(A.GaussianBlur(sigma_limit=(0.5, 2.0), p=cfg.blur))
     if cfg.downscale > 0:
-        out.append(A.Downscale(scale_range=(0.4, 0.9), p=cfg.downscale,
-                               interpolation_pair={"downscale": cv2.INTER_AREA, "upscale": cv2.INTER_LINEAR}))
+        out.append(
+            A.Downscale(
+                scale_range=(0.4, 0.9),
+                p=cfg.downscale,
+                interpolation_pair={"downscale": cv2.INTER_AREA, "upscale": cv2.INTER_LINEAR},
+            )
+        )
     if cfg.jpeg > 0:
         out.append(A.ImageCompression(quality_range=(40, 95), p=cfg.jpeg))
     return out

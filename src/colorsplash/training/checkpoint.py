@@ -35,8 +35,11 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, **extra: Any) -> None:
-    payload = {"format": FORMAT, "model_config": config.to_dict(),
-               "state_dict": {k: v.detach().cpu() for k, v in unwrap(model).state_dict().items()}}
+    payload = {
+        "format": FORMAT,
+        "model_config": config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in unwrap(model).state_dict().items()},
+    }
     payload.update(extra)
     atomic_torch_save(payload, path)
 

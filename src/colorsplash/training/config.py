@@ -25,30 +25,44 @@ DEFAULT_CALIBRATION_IMAGES = 64
 class AugmentConfig:
     """Joint image/mask augmentation, defaults after the seed's Keras ImageDataGenerator."""
 
-    enabled: bool = flag(True, "augment the training photos (random flips, affine, colour) with their masks",
-                         flags=("--augment",))
+    enabled: bool = flag(
+        True, "augment the training photos (random flips, affine, colour) with their masks", flags=("--augment",)
+    )
     hflip: bool = flag(True, "random horizontal flips", flags=("--aug-hflip",))
     rotate_deg: float = flag(15.0, "largest random rotation in degrees", flags=("--aug-rotate",), metavar="DEG")
     shift: float = flag(0.1, "largest random shift, as a fraction of the side", flags=("--aug-shift",), metavar="F")
     shear_deg: float = flag(3.0, "largest random shear in degrees", flags=("--aug-shear",), metavar="DEG")
     zoom: tuple[float, float] = flag((0.9, 1.25), "random zoom range", flags=("--aug-zoom",), metavar=("MIN", "MAX"))
-    brightness: tuple[float, float] = flag((0.5, 1.2), "random brightness factor range", flags=("--aug-brightness",),
-                                           metavar=("MIN", "MAX"))
+    brightness: tuple[float, float] = flag(
+        (0.5, 1.2), "random brightness factor range", flags=("--aug-brightness",), metavar=("MIN", "MAX")
+    )
     color_jitter: bool = flag(False, "random hue, saturation and contrast changes", flags=("--aug-color-jitter",))
     # Degradations of real photos, each a probability per image (0: off): Gaussian blur (sigma 0.5-2 px),
     # JPEG re-compression (quality 40-95) and a down-then-up resize to 40-90 % (small, upscaled photos).
     blur: float = flag(0.0, "probability of a Gaussian blur (sigma 0.5-2 px)", flags=("--aug-blur",), metavar="P")
     jpeg: float = flag(0.0, "probability of JPEG re-compression (quality 40-95)", flags=("--aug-jpeg",), metavar="P")
-    downscale: float = flag(0.0, "probability of a down-then-up resize to 40-90 %%", flags=("--aug-downscale",),
-                            metavar="P")
-    copy_paste: float = flag(0.0, "chance that a draw of a pet-free photo (a scenes set) gets a training pet pasted "
-                             "in, beside or in front of its labelled people and things (0: off)",
-                             flags=("--aug-copy-paste",), metavar="P")
-    paste_area: tuple[float, float] = flag((0.1, 0.8), "size of a pasted pet's box as a share of the frame, drawn "
-                                           "log-uniformly in this range", flags=("--aug-paste-area",),
-                                           metavar=("MIN", "MAX"))
-    paste_occlude: float = flag(0.2, "chance that the scene's labelled objects are put back in front of a pasted pet",
-                                flags=("--aug-paste-occlude",), metavar="P")
+    downscale: float = flag(
+        0.0, "probability of a down-then-up resize to 40-90 %%", flags=("--aug-downscale",), metavar="P"
+    )
+    copy_paste: float = flag(
+        0.0,
+        "chance that a draw of a pet-free photo (a scenes set) gets a training pet pasted "
+        "in, beside or in front of its labelled people and things (0: off)",
+        flags=("--aug-copy-paste",),
+        metavar="P",
+    )
+    paste_area: tuple[float, float] = flag(
+        (0.1, 0.8),
+        "size of a pasted pet's box as a share of the frame, drawn log-uniformly in this range",
+        flags=("--aug-paste-area",),
+        metavar=("MIN", "MAX"),
+    )
+    paste_occlude: float = flag(
+        0.2,
+        "chance that the scene's labelled objects are put back in front of a pasted pet",
+        flags=("--aug-paste-occlude",),
+        metavar="P",
+    )
 
 
 @dataclass(frozen=True)
@@ -56,38 +70,62 @@ class TrainConfig:
     """Hyper-parameters of one training run; saved as ``config.json`` in the run folder."""
 
     data: tuple[str, ...] = ()  # the data folders: the command's positional arguments
-    out_dir: str = flag("runs/colorsplash", "run folder", flags=("-o", "--output"), metavar="RUN",
-                        default_text="runs/<preset or arch>")
+    out_dir: str = flag(
+        "runs/colorsplash", "run folder", flags=("-o", "--output"), metavar="RUN", default_text="runs/<preset or arch>"
+    )
     epochs: int = flag(30, "passes over the training set", parse=positive_int)
     batch_size: int = flag(8, "photos per optimiser step", parse=positive_int)
     lr: float = flag(1e-3, "peak learning rate", parse=positive_float)
     weight_decay: float = flag(1e-4, "AdamW weight decay", parse=non_negative_float)
     dice_weight: float = flag(0.0, "weight of the Dice loss term", flags=("--dice",), parse=non_negative_float)
-    lovasz_weight: float = flag(0.0, "weight of the Lovasz hinge loss term (optimises per-image IoU)",
-                                flags=("--lovasz",), parse=non_negative_float)
-    val_fraction: float = flag(DEFAULT_VAL_FRACTION, "share of each data set held out for validation",
-                               parse=unit_float)
+    lovasz_weight: float = flag(
+        0.0,
+        "weight of the Lovasz hinge loss term (optimises per-image IoU)",
+        flags=("--lovasz",),
+        parse=non_negative_float,
+    )
+    val_fraction: float = flag(DEFAULT_VAL_FRACTION, "share of each data set held out for validation", parse=unit_float)
     seed: int = flag(DEFAULT_SPLIT_SEED, "seed of the split, augmentation and initialisation")
     max_steps: int | None = flag(None, "stop after this many optimiser steps", parse=positive_int)
     patience: int = flag(10, "early stopping: epochs without a better validation IoU", parse=positive_int)
-    num_workers: int = flag(0, "data loader worker processes (0: load in the training process)",
-                            flags=("-j", "--jobs"), parse=non_negative_int)
+    num_workers: int = flag(
+        0,
+        "data loader worker processes (0: load in the training process)",
+        flags=("-j", "--jobs"),
+        parse=non_negative_int,
+    )
     skip_bad: bool = flag(False, "skip unreadable or mismatched image/mask pairs with a warning")
-    bf16: bool | None = flag(None, "bfloat16 autocast; unset: on where the hardware computes bfloat16 natively (a CUDA "
-                             "GPU with bf16, a CPU with AVX512-BF16/AMX/Arm BF16), float32 elsewhere, where emulated "
-                             "bfloat16 is many times slower (19x on an AVX2-only CPU); the choice is logged and saved "
-                             "in config.json", default_text="auto")
+    bf16: bool | None = flag(
+        None,
+        "bfloat16 autocast; unset: on where the hardware computes bfloat16 natively (a CUDA "
+        "GPU with bf16, a CPU with AVX512-BF16/AMX/Arm BF16), float32 elsewhere, where emulated "
+        "bfloat16 is many times slower (19x on an AVX2-only CPU); the choice is logged and saved "
+        "in config.json",
+        default_text="auto",
+    )
     channels_last: bool = flag(True, "channels-last memory layout (faster convolutions on CPU)")
     preset: str | None = None  # a named recipe; the CLI's --preset (choices come from training.recipes)
-    init_from: str | None = flag(None, "start from this checkpoint's weights (fine-tuning; fresh optimiser)",
-                                 flags=("--init",), metavar="CHECKPOINT")
+    init_from: str | None = flag(
+        None,
+        "start from this checkpoint's weights (fine-tuning; fresh optimiser)",
+        flags=("--init",),
+        metavar="CHECKPOINT",
+    )
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    lr_schedule: str = flag("onecycle", "onecycle: warm-up then cosine decay; constant: for weight averaging",
-                            choices=LR_SCHEDULES)
-    swa_epochs: int = flag(0, "average the weights of the last N epochs (saved as swa.pt; best.pt if it "
-                           "validates best)", metavar="N", parse=non_negative_int)
-    presence_weight: float = flag(0.5, "weight of the photo-level 'is there a pet?' BCE term (models with a presence "
-                                  "head only)", parse=non_negative_float)
+    lr_schedule: str = flag(
+        "onecycle", "onecycle: warm-up then cosine decay; constant: for weight averaging", choices=LR_SCHEDULES
+    )
+    swa_epochs: int = flag(
+        0,
+        "average the weights of the last N epochs (saved as swa.pt; best.pt if it validates best)",
+        metavar="N",
+        parse=non_negative_int,
+    )
+    presence_weight: float = flag(
+        0.5,
+        "weight of the photo-level 'is there a pet?' BCE term (models with a presence head only)",
+        parse=non_negative_float,
+    )
 
     def __post_init__(self) -> None:
         if self.lr_schedule not in LR_SCHEDULES:

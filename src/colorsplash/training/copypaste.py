@@ -52,8 +52,9 @@ class Paster:
     def __call__(self, index: int, images: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The scene ``images[index]`` with a donor pet pasted in, and its label (pet 1, rest 0, pet rim 255)."""
         donor = self.donors[int(self.rng.integers(len(self.donors)))]
-        return paste_pet(images[index], self.things[index], images[donor], masks[donor], self.rng, self.area,
-                         self.occlude)
+        return paste_pet(
+            images[index], self.things[index], images[donor], masks[donor], self.rng, self.area, self.occlude
+        )
 
 
 def _cut_out(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,8 +70,10 @@ def _scaled(crop: np.ndarray, label: np.ndarray, side: int, fraction: float) -> 
     scale = math.sqrt(fraction * side * side / (h * w))
     scale = min(scale, side / h, side / w)
     nh, nw = max(4, round(h * scale)), max(4, round(w * scale))
-    return (cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_LINEAR),
-            cv2.resize(label, (nw, nh), interpolation=cv2.INTER_NEAREST))
+    return (
+        cv2.resize(crop, (nw, nh), interpolation=cv2.INTER_LINEAR),
+        cv2.resize(label, (nw, nh), interpolation=cv2.INTER_NEAREST),
+    )
 
 
 def _place(things: np.ndarray, size: tuple[int, int], side: int, rng: np.random.Generator) -> tuple[int, int]:
@@ -87,9 +90,15 @@ def _place(things: np.ndarray, size: tuple[int, int], side: int, rng: np.random.
     return int(np.clip(top, 0, side - h)), int(np.clip(left, 0, side - w))
 
 
-def paste_pet(scene: np.ndarray, things: np.ndarray, pet_image: np.ndarray, pet_mask: np.ndarray,
-              rng: np.random.Generator, area: tuple[float, float] = (0.1, 0.8),
-              occlude: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+def paste_pet(
+    scene: np.ndarray,
+    things: np.ndarray,
+    pet_image: np.ndarray,
+    pet_mask: np.ndarray,
+    rng: np.random.Generator,
+    area: tuple[float, float] = (0.1, 0.8),
+    occlude: float = 0.2,
+) -> tuple[np.ndarray, np.ndarray]:
     """Paste the pet of ``pet_image``/``pet_mask`` onto ``scene`` (pet-free: its label is all 0).
 
     Args:
@@ -113,11 +122,11 @@ def paste_pet(scene: np.ndarray, things: np.ndarray, pet_image: np.ndarray, pet_
     # Only sure pet pixels (1) are pasted: a donor's unsure rim (255) would bring a halo of its old background.
     alpha = cv2.GaussianBlur((label == 1).astype(np.float32), (3, 3), 0.8)
     out = scene.copy()
-    window = out[top:top + h, left:left + w].astype(np.float32)
+    window = out[top : top + h, left : left + w].astype(np.float32)
     a3 = alpha[..., None]
-    out[top:top + h, left:left + w] = np.round(a3 * crop + (1 - a3) * window).astype(np.uint8)
+    out[top : top + h, left : left + w] = np.round(a3 * crop + (1 - a3) * window).astype(np.uint8)
     out_mask = np.zeros(scene.shape[:2], np.uint8)
-    out_mask[top:top + h, left:left + w] = np.where(alpha >= 0.999, 1, np.where(alpha > 0.001, IGNORE, 0))
+    out_mask[top : top + h, left : left + w] = np.where(alpha >= 0.999, 1, np.where(alpha > 0.001, IGNORE, 0))
     if rng.random() < occlude:
         _occlude(out, out_mask, scene, things)
     return out, out_mask
@@ -133,8 +142,9 @@ def _occlude(out: np.ndarray, out_mask: np.ndarray, scene: np.ndarray, things: n
     out_mask[things] = 0
 
 
-def make_paster(samples: Sequence[Sample], masks: np.ndarray, config: AugmentConfig, size: int,
-                seed: int) -> Paster | None:
+def make_paster(
+    samples: Sequence[Sample], masks: np.ndarray, config: AugmentConfig, size: int, seed: int
+) -> Paster | None:
     """The :class:`Paster` of a training set (``None`` when ``config.copy_paste`` is 0 or nothing to paste).
 
     Args:
@@ -143,13 +153,13 @@ def make_paster(samples: Sequence[Sample], masks: np.ndarray, config: AugmentCon
     """
     if config.copy_paste <= 0:
         return None
-    donors = [i for i, s in enumerate(samples)
-              if s.kind != "scene" and int((masks[i] == 1).sum()) >= MIN_PET_PIXELS]
+    donors = [i for i, s in enumerate(samples) if s.kind != "scene" and int((masks[i] == 1).sum()) >= MIN_PET_PIXELS]
     things = {i: _things_at(s, size) for i, s in enumerate(samples) if is_pet_free(s)}
     if not donors or not things:
         return None
-    return Paster(config.copy_paste, config.paste_area, config.paste_occlude, donors, things,
-                  np.random.default_rng(seed))
+    return Paster(
+        config.copy_paste, config.paste_area, config.paste_occlude, donors, things, np.random.default_rng(seed)
+    )
 
 
 def _things_at(sample: Sample, size: int) -> np.ndarray:

@@ -35,9 +35,16 @@ def _export_graph(model: torch.nn.Module, size: int, path: str) -> None:
         model, outputs = WithPresence(model).eval(), [ONNX_OUTPUT, PRESENCE_OUTPUT]
     # The legacy TorchScript exporter writes one file with weights inside; the dynamo exporter of this torch
     # version would put them in a side ``.onnx.data`` file.
-    torch.onnx.export(model, (dummy,), path, input_names=[ONNX_INPUT], output_names=outputs,
-                      dynamic_axes={name: {0: "batch"} for name in (ONNX_INPUT, *outputs)},
-                      opset_version=17, dynamo=False)
+    torch.onnx.export(
+        model,
+        (dummy,),
+        path,
+        input_names=[ONNX_INPUT],
+        output_names=outputs,
+        dynamic_axes={name: {0: "batch"} for name in (ONNX_INPUT, *outputs)},
+        opset_version=17,
+        dynamo=False,
+    )
 
 
 def _attach_metadata(path: str, config: ModelConfig, fp16: bool) -> None:
@@ -103,9 +110,15 @@ def with_evaluation(config: ModelConfig, summary: dict[str, object]) -> ModelCon
     return dataclasses.replace(config, training={**config.training, "evaluation": evaluation})
 
 
-def export_onnx(checkpoint: str | Path, output: str | Path, fp16: bool = False,
-                evaluation: dict[str, object] | None = None, int8_data: Sequence[str | Path] | None = None,
-                calibration_images: int = DEFAULT_CALIBRATION_IMAGES, show_progress: bool = True) -> ModelConfig:
+def export_onnx(
+    checkpoint: str | Path,
+    output: str | Path,
+    fp16: bool = False,
+    evaluation: dict[str, object] | None = None,
+    int8_data: Sequence[str | Path] | None = None,
+    calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
+    show_progress: bool = True,
+) -> ModelConfig:
     """Write ``output`` (one ``.onnx`` file, no side data) from ``checkpoint``; returns the embedded config.
 
     The graph maps float32 ``N x 3 x S x S`` normalised RGB (input ``image``) to logits ``N x 1 x S x S``
@@ -128,10 +141,13 @@ def export_onnx(checkpoint: str | Path, output: str | Path, fp16: bool = False,
     if int8_data:
         samples = calibration_samples(int8_data, config, calibration_images)
         calibration = calibration_inputs(samples, config, show_progress)
-        record = {"data": [str(d) for d in int8_data], "images": len(calibration), "method": "QDQ, per-channel int8 "
-                  f"weights, uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges", "split": "train"}
-        config = dataclasses.replace(config, precision="int8",
-                                     training={**config.training, "int8_calibration": record})
+        record = {
+            "data": [str(d) for d in int8_data],
+            "images": len(calibration),
+            "method": f"QDQ, per-channel int8 weights, uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges",
+            "split": "train",
+        }
+        config = dataclasses.replace(config, precision="int8", training={**config.training, "int8_calibration": record})
     elif fp16:
         config = dataclasses.replace(config, precision="float16-weights")
     # A shipped model must not carry the training machine's folders: the file records paths by their last parts.

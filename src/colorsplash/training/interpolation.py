@@ -24,8 +24,9 @@ from colorsplash.training.networks import build_model
 log = logging.getLogger(__name__)
 
 
-def interpolate_state_dicts(first: dict[str, torch.Tensor], second: dict[str, torch.Tensor],
-                            weight: float) -> dict[str, torch.Tensor]:
+def interpolate_state_dicts(
+    first: dict[str, torch.Tensor], second: dict[str, torch.Tensor], weight: float
+) -> dict[str, torch.Tensor]:
     """``(1 - weight) * first + weight * second`` for every floating tensor (batch-norm running statistics
     included); integer buffers such as ``num_batches_tracked`` are taken from ``second``.
 
@@ -36,8 +37,10 @@ def interpolate_state_dicts(first: dict[str, torch.Tensor], second: dict[str, to
         raise ValueError(f"blend weight must be between 0 and 1, got {weight}")
     if first.keys() != second.keys():
         odd = sorted(set(first) ^ set(second))[:3]
-        raise ValueError(f"the checkpoints hold different tensors (e.g. {', '.join(odd)}); blend only two "
-                         "checkpoints of the same architecture")
+        raise ValueError(
+            f"the checkpoints hold different tensors (e.g. {', '.join(odd)}); blend only two "
+            "checkpoints of the same architecture"
+        )
     out: dict[str, torch.Tensor] = {}
     for name, a in first.items():
         b = second[name]
@@ -47,8 +50,14 @@ def interpolate_state_dicts(first: dict[str, torch.Tensor], second: dict[str, to
     return out
 
 
-def blend_checkpoints(first: str | Path, second: str | Path, weight: float, out: str | Path,
-                      tcfg: TrainConfig | None = None, show_progress: bool = True) -> float | None:
+def blend_checkpoints(
+    first: str | Path,
+    second: str | Path,
+    weight: float,
+    out: str | Path,
+    tcfg: TrainConfig | None = None,
+    show_progress: bool = True,
+) -> float | None:
     """Write ``out``: the weights ``weight`` of the way from ``first`` to ``second``, with ``second``'s config.
 
     With ``tcfg``, the blend is validated on the validation split of ``tcfg.data`` (as training splits it) and
@@ -57,8 +66,7 @@ def blend_checkpoints(first: str | Path, second: str | Path, weight: float, out:
     a, b = read_checkpoint(first), read_checkpoint(second)
     mcfg = ModelConfig.from_dict(b["model_config"])
     if ModelConfig.from_dict(a["model_config"]).arch != mcfg.arch:
-        raise ValueError(f"{first} and {second} are different architectures; blend only a checkpoint and its "
-                         "fine-tune")
+        raise ValueError(f"{first} and {second} are different architectures; blend only a checkpoint and its fine-tune")
     model = build_model(mcfg)
     model.load_state_dict(interpolate_state_dicts(a["state_dict"], b["state_dict"], weight))
     metrics: dict[str, Any] = {"blend": {"first": str(first), "second": str(second), "weight": weight}}

@@ -51,8 +51,9 @@ def lovasz_hinge_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tenso
     return torch.stack(losses).mean()
 
 
-def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 0.0,
-                      lovasz_weight: float = 0.0) -> torch.Tensor:
+def segmentation_loss(
+    logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 0.0, lovasz_weight: float = 0.0
+) -> torch.Tensor:
     """``BCE + dice_weight * Dice + lovasz_weight * Lovasz hinge``."""
     loss = bce_loss(logits, target)
     if dice_weight > 0:

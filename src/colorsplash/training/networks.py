@@ -35,16 +35,21 @@ class UNet(nn.Module):
     def __init__(self, base: int = 8, depth: int = 4, upsample: str = "transpose") -> None:
         super().__init__()
         widths = [base * 2**i for i in range(depth + 1)]
-        self.down = nn.ModuleList([_double_conv(3 if i == 0 else widths[i - 1], w, False)
-                                   for i, w in enumerate(widths)])
+        self.down = nn.ModuleList(
+            [_double_conv(3 if i == 0 else widths[i - 1], w, False) for i, w in enumerate(widths)]
+        )
         self.up = nn.ModuleList()
         self.dec = nn.ModuleList()
         for i in range(depth, 0, -1):
             if upsample == "transpose":
                 self.up.append(nn.ConvTranspose2d(widths[i], widths[i - 1], 2, stride=2))
             else:
-                self.up.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-                                             nn.Conv2d(widths[i], widths[i - 1], 1)))
+                self.up.append(
+                    nn.Sequential(
+                        nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                        nn.Conv2d(widths[i], widths[i - 1], 1),
+                    )
+                )
             self.dec.append(_double_conv(2 * widths[i - 1], widths[i - 1], False))
         self.head = nn.Conv2d(widths[0], 1, 1)
 
@@ -71,13 +76,21 @@ class _Stage:
 # EfficientNet-B0 stages; the Lite variants scale widths/depths but keep stem (32), head (1280), the first
 # and the last stage fixed, drop squeeze-excitation and use ReLU6 (Google's efficientnet-lite recipe).
 _B0_STAGES = (
-    _Stage(3, 1, 1, 16, 1), _Stage(3, 2, 6, 24, 2), _Stage(5, 2, 6, 40, 2), _Stage(3, 2, 6, 80, 3),
-    _Stage(5, 1, 6, 112, 3), _Stage(5, 2, 6, 192, 4), _Stage(3, 1, 6, 320, 1),
+    _Stage(3, 1, 1, 16, 1),
+    _Stage(3, 2, 6, 24, 2),
+    _Stage(5, 2, 6, 40, 2),
+    _Stage(3, 2, 6, 80, 3),
+    _Stage(5, 1, 6, 112, 3),
+    _Stage(5, 2, 6, 192, 4),
+    _Stage(3, 1, 6, 320, 1),
 )
 LITE_SCALES = {"lite0": (1.0, 1.0), "lite1": (1.0, 1.1), "lite2": (1.1, 1.2)}
+
+
 def _bn(channels: int) -> nn.BatchNorm2d:
     """BatchNorm with TensorFlow's defaults, as the ported weights were trained with."""
     return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
+
 
 # Stage indices whose outputs feed the decoder (strides 2, 4, 8, 16, 32).
 _TAP_STAGES = (0, 1, 2, 4, 6)
@@ -166,8 +179,12 @@ class _DecoderBlock(nn.Module):
     def __init__(self, cin: int, cskip: int, cout: int) -> None:
         super().__init__()
         self.conv = nn.Sequential(
-            nn.Conv2d(cin + cskip, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
-            nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+            nn.Conv2d(cin + cskip, cout, 3, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True),
         )
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
@@ -178,7 +195,7 @@ class _DecoderBlock(nn.Module):
 
 
 class PresenceHead(nn.Module):
-    """"Is there a subject?": one logit per photo from the encoder's deepest features ``N x C x s x s``.
+    """ "Is there a subject?": one logit per photo from the encoder's deepest features ``N x C x s x s``.
 
     A 1x1 conv (C -> 64) + ReLU, then global average and max pooling side by side (max: a small, distant pet
     fills few cells) and a linear layer to ``N x 1``.

@@ -47,7 +47,7 @@ def _montage(images: Sequence[np.ndarray]) -> np.ndarray:
     out = np.zeros((rows * h, cols * w) + images[0].shape[2:], dtype=images[0].dtype)
     for i, im in enumerate(images):
         r, c = divmod(i, cols)
-        out[r * h:(r + 1) * h, c * w:(c + 1) * w] = im
+        out[r * h : (r + 1) * h, c * w : (c + 1) * w] = im
     return out
 
 
@@ -65,14 +65,21 @@ def save_overview(dataset: Any, path: Path, count: int = 8) -> None:
     """The seed's montage of one augmented batch: images | masks | subjects outlined. With copy-paste on, half
     are pet-free photos with a pasted pet (``dataset.overview_indices``)."""
     indices = dataset.overview_indices(count) if hasattr(dataset, "overview_indices") else range(count)
-    pairs = [dataset.raw(i, force_paste=True) if getattr(dataset, "paster", None) is not None else dataset.raw(i)
-             for i in indices if i < len(dataset)]
+    pairs = [
+        dataset.raw(i, force_paste=True) if getattr(dataset, "paster", None) is not None else dataset.raw(i)
+        for i in indices
+        if i < len(dataset)
+    ]
     images = [p[0] for p in pairs]
     masks = [np.where(p[1] == IGNORE, 128, p[1] * 255).astype(np.uint8) for p in pairs]
     outlined = [_outlined(im, m) for im, (_, m) in zip(images, pairs, strict=True)]
     fig, axes = plt.subplots(1, 3, figsize=(18, 6))
-    for ax, img, title in zip(axes, (_montage(images), _montage(masks), _montage(outlined)),
-                              ("Images", "Masks", "Subjects outlined"), strict=True):
+    for ax, img, title in zip(
+        axes,
+        (_montage(images), _montage(masks), _montage(outlined)),
+        ("Images", "Masks", "Subjects outlined"),
+        strict=True,
+    ):
         ax.imshow(img, cmap="gray" if img.ndim == 2 else None)
         ax.set_title(title)
         ax.axis("off")
@@ -87,8 +94,12 @@ def save_val_predictions(dataset: Any, probs: Sequence[np.ndarray], path: Path, 
     fig, axes = plt.subplots(n, 3, figsize=(9, 3 * n), squeeze=False)
     for i in range(n):
         image, mask = dataset.images[i], dataset.masks[i]
-        for ax, img, title in zip(axes[i], (image, np.where(mask == IGNORE, 0.5, mask), probs[i]),
-                                  ("image", "truth", "prediction"), strict=True):
+        for ax, img, title in zip(
+            axes[i],
+            (image, np.where(mask == IGNORE, 0.5, mask), probs[i]),
+            ("image", "truth", "prediction"),
+            strict=True,
+        ):
             ax.imshow(img, cmap=None if img.ndim == 3 else "gray", vmin=0, vmax=1)
             ax.set_title(title)
             ax.axis("off")

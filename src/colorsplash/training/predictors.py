@@ -34,8 +34,9 @@ def torch_predictor(path: Path) -> tuple[PredictFn, ModelConfig, Path]:
 
         from colorsplash.training.checkpoint import load_checkpoint
     except ImportError as err:
-        raise RuntimeError(f"{path}: a .pt checkpoint needs PyTorch: pip install 'colorsplash[train]', "
-                           "or export it to ONNX first") from err
+        raise RuntimeError(
+            f"{path}: a .pt checkpoint needs PyTorch: pip install 'colorsplash[train]', or export it to ONNX first"
+        ) from err
     model, config = load_checkpoint(path)
 
     @torch.no_grad()

@@ -52,8 +52,7 @@ def load_imagenet_encoder(encoder: EfficientNetLite, variant: str, with_head: bo
     missing, unexpected = encoder.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise RuntimeError(
-            f"ImageNet weights for {variant} do not fit the encoder: missing {missing[:5]}, "
-            f"unexpected {unexpected[:5]}"
+            f"ImageNet weights for {variant} do not fit the encoder: missing {missing[:5]}, unexpected {unexpected[:5]}"
         )
 
 

@@ -29,8 +29,9 @@ from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
 CALIBRATION_PERCENTILE = 99.99
 
 
-def calibration_samples(data: Sequence[str | Path], config: ModelConfig, count: int = DEFAULT_CALIBRATION_IMAGES,
-                        seed: int = 0) -> list[Sample]:
+def calibration_samples(
+    data: Sequence[str | Path], config: ModelConfig, count: int = DEFAULT_CALIBRATION_IMAGES, seed: int = 0
+) -> list[Sample]:
     """A seeded draw of ``count`` pairs from the training split of ``data``.
 
     The split uses the validation fraction and seed the model was trained with (from ``config.training``),
@@ -41,17 +42,20 @@ def calibration_samples(data: Sequence[str | Path], config: ModelConfig, count: 
     """
     train, _ = split_samples(discover_all(data), *config.trained_split())
     if not train:
-        raise ValueError(f"no training images in {', '.join(map(str, data))} to calibrate the int8 model on; "
-                         "pass the data folders the model was trained on")
+        raise ValueError(
+            f"no training images in {', '.join(map(str, data))} to calibrate the int8 model on; "
+            "pass the data folders the model was trained on"
+        )
     order = np.random.default_rng(seed).permutation(len(train))[:count]
     return [train[i] for i in sorted(order)]
 
 
-def calibration_inputs(samples: Sequence[Sample], config: ModelConfig,
-                       show_progress: bool = True) -> list[np.ndarray]:
+def calibration_inputs(samples: Sequence[Sample], config: ModelConfig, show_progress: bool = True) -> list[np.ndarray]:
     """Network inputs for calibration: float32 ``1 x 3 x S x S``, preprocessed exactly as at inference."""
-    return [preprocess(image, config)[None]
-            for _, image, _ in iter_pairs(samples, skip_bad=True, desc="calibrating", show_progress=show_progress)]
+    return [
+        preprocess(image, config)[None]
+        for _, image, _ in iter_pairs(samples, skip_bad=True, desc="calibrating", show_progress=show_progress)
+    ]
 
 
 class _Reader:
@@ -88,7 +92,14 @@ def quantize_int8(src: str | Path, dst: str | Path, inputs: Sequence[np.ndarray]
         quant_pre_process(str(src), prepared, skip_symbolic_shape=True)
         # The histogram calibrator print()s its progress; keep the CLI's output to our own lines.
         with contextlib.redirect_stdout(io.StringIO()):
-            quantize_static(prepared, str(dst), _Reader(input_name, inputs), quant_format=QuantFormat.QDQ,
-                            per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                            calibrate_method=CalibrationMethod.Percentile,
-                            extra_options={"CalibPercentile": CALIBRATION_PERCENTILE})
+            quantize_static(
+                prepared,
+                str(dst),
+                _Reader(input_name, inputs),
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.Percentile,
+                extra_options={"CalibPercentile": CALIBRATION_PERCENTILE},
+            )

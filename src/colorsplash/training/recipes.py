@@ -17,10 +17,15 @@ from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
 from colorsplash.training.config import TrainConfig
 
-_PETS_TRAIN = {"batch_size": 8, "dice_weight": 0.5, "val_fraction": 0.15, "seed": 0,
-               "augment": {"color_jitter": True}}
-_ROBUST_AUGMENT = {"color_jitter": True, "zoom": (0.6, 1.4), "rotate_deg": 20.0, "blur": 0.2, "jpeg": 0.3,
-                   "downscale": 0.2}
+_PETS_TRAIN = {"batch_size": 8, "dice_weight": 0.5, "val_fraction": 0.15, "seed": 0, "augment": {"color_jitter": True}}
+_ROBUST_AUGMENT = {
+    "color_jitter": True,
+    "zoom": (0.6, 1.4),
+    "rotate_deg": 20.0,
+    "blur": 0.2,
+    "jpeg": 0.3,
+    "downscale": 0.2,
+}
 
 
 def _pets_stages(encoder: str) -> dict[str, dict[str, Any]]:
@@ -30,19 +35,33 @@ def _pets_stages(encoder: str) -> dict[str, dict[str, Any]]:
     model = {"arch": f"unet-{encoder}", "name": f"colorsplash-pets-{encoder}", "subject": "pet"}
     return {
         # From ImageNet weights: one-cycle LR peaking at 2e-3.
-        f"{prefix}-base": {"model": {**model, "input_size": 320},
-                           "train": {**_PETS_TRAIN, "epochs": 30, "lr": 2e-3, "patience": 12}},
+        f"{prefix}-base": {
+            "model": {**model, "input_size": 320},
+            "train": {**_PETS_TRAIN, "epochs": 30, "lr": 2e-3, "patience": 12},
+        },
         # A second, gentler cycle from the base stage's best weights (pass --init when run alone).
-        f"{prefix}-finetune": {"model": {**model, "input_size": 320},
-                               "train": {**_PETS_TRAIN, "epochs": 30, "lr": 5e-4, "patience": 30}},
+        f"{prefix}-finetune": {
+            "model": {**model, "input_size": 320},
+            "train": {**_PETS_TRAIN, "epochs": 30, "lr": 5e-4, "patience": 30},
+        },
         # The same weights taught at 384 px, where small and distant cats keep more pixels (pass --init alone).
-        f"{prefix}-384": {"model": {**model, "input_size": 384},
-                          "train": {**_PETS_TRAIN, "epochs": 20, "lr": 3e-4, "patience": 20}},
+        f"{prefix}-384": {
+            "model": {**model, "input_size": 384},
+            "train": {**_PETS_TRAIN, "epochs": 20, "lr": 3e-4, "patience": 20},
+        },
         # Wider zoom and rotation plus photo degradations, from the 384 stage's best (pass --init alone): the
         # 384 stage fits its Oxford training photos at IoU 0.99 against 0.95 on held-out ones.
-        f"{prefix}-robust": {"model": {**model, "input_size": 384},
-                             "train": {**_PETS_TRAIN, "epochs": 20, "lr": 3e-4, "patience": 20,
-                                       "weight_decay": 1e-2, "augment": _ROBUST_AUGMENT}},
+        f"{prefix}-robust": {
+            "model": {**model, "input_size": 384},
+            "train": {
+                **_PETS_TRAIN,
+                "epochs": 20,
+                "lr": 3e-4,
+                "patience": 20,
+                "weight_decay": 1e-2,
+                "augment": _ROBUST_AUGMENT,
+            },
+        },
     }
 
 
@@ -53,11 +72,23 @@ _PETS_LITE0, _PETS_LITE1 = _pets_stages("lite0"), _pets_stages("lite1")
 # pets are pasted onto half the draws of pet-free photos (copy-paste); the robust stage's augmentation.
 _PETS_SCENES = {
     "pets-lite1-scenes": {
-        "model": {"arch": "unet-lite1", "name": "colorsplash-pets-lite1-scenes", "subject": "pet",
-                  "input_size": 384, "presence_head": True},
-        "train": {**_PETS_TRAIN, "epochs": 8, "lr": 3e-4, "patience": 8, "weight_decay": 1e-2,
-                  "init_from": "models/pets-lite1.pt", "presence_weight": 0.5,
-                  "augment": {**_ROBUST_AUGMENT, "copy_paste": 0.5}},
+        "model": {
+            "arch": "unet-lite1",
+            "name": "colorsplash-pets-lite1-scenes",
+            "subject": "pet",
+            "input_size": 384,
+            "presence_head": True,
+        },
+        "train": {
+            **_PETS_TRAIN,
+            "epochs": 8,
+            "lr": 3e-4,
+            "patience": 8,
+            "weight_decay": 1e-2,
+            "init_from": "models/pets-lite1.pt",
+            "presence_weight": 0.5,
+            "augment": {**_ROBUST_AUGMENT, "copy_paste": 0.5},
+        },
     },
 }
 
@@ -67,8 +98,11 @@ STAGE_PRESETS: dict[str, dict[str, Any]] = {**_PETS_LITE0, **_PETS_LITE1, **_PET
 # Staged recipes: stage presets run in order (a dict keeps its stages' order), each initialised from the previous
 # stage's best.pt. ``pets`` made the bundled model (on EfficientNet-Lite1); ``pets-lite0`` is the same recipe on
 # the smaller Lite0 encoder, the bundled model until the fifth session (docs/model-card.md compares the two).
-RECIPES: dict[str, tuple[str, ...]] = {"pets": tuple(_PETS_LITE1), "pets-lite0": tuple(_PETS_LITE0),
-                                       "pets-scenes": tuple(_PETS_SCENES)}
+RECIPES: dict[str, tuple[str, ...]] = {
+    "pets": tuple(_PETS_LITE1),
+    "pets-lite0": tuple(_PETS_LITE0),
+    "pets-scenes": tuple(_PETS_SCENES),
+}
 
 # Recipes whose model is a blend of their last two stages' best.pt (see colorsplash.blend): the weight of the
 # last stage. For pets, 0.7 of the way to the robust stage keeps the clean accuracy of the 384 stage and most
@@ -103,8 +137,13 @@ def stage_folder(run: str | Path, index: int, stage: str) -> Path:
 
 def write_recipe_file(run: str | Path, recipe: str, mcfg: ModelConfig, tcfg: TrainConfig) -> None:
     """Record what a staged run was started with, so ``--resume RUN`` can finish it without flags."""
-    atomic_write(Path(run) / RECIPE_FILE, json.dumps({"recipe": recipe, "stages": list(RECIPES[recipe]),
-                                                     "model": mcfg.to_dict(), "train": tcfg.to_dict()}, indent=2))
+    atomic_write(
+        Path(run) / RECIPE_FILE,
+        json.dumps(
+            {"recipe": recipe, "stages": list(RECIPES[recipe]), "model": mcfg.to_dict(), "train": tcfg.to_dict()},
+            indent=2,
+        ),
+    )
 
 
 def read_recipe_file(run: str | Path) -> dict[str, Any] | None:
@@ -121,7 +160,9 @@ def read_recipe_file(run: str | Path) -> dict[str, Any] | None:
         raise ValueError(f"{path}: unknown recipe {recipe!r}; this colorsplash knows {', '.join(RECIPES)}")
     if list(record.get("stages", [])) != list(RECIPES[recipe]):
         # A recipe renamed or re-staged since the run began: resuming would train other stages into this folder.
-        raise ValueError(f"{path}: the run was started with the stages {record.get('stages')} of {recipe!r}, "
-                         f"which is now {list(RECIPES[recipe])}; finish it with the colorsplash that started it, "
-                         "or start again with -o NEW_DIR")
+        raise ValueError(
+            f"{path}: the run was started with the stages {record.get('stages')} of {recipe!r}, "
+            f"which is now {list(RECIPES[recipe])}; finish it with the colorsplash that started it, "
+            "or start again with -o NEW_DIR"
+        )
     return record

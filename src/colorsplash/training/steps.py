@@ -154,9 +154,13 @@ def warn_empty_masks(masks: np.ndarray) -> int:
     (such a set trains a model that finds nothing, to validation IoU 0). Returns the count."""
     empty = int(sum(1 for m in masks if not (m == 1).any()))
     if empty * 2 > len(masks):
-        log.warning("%d of %d training masks are empty (no subject pixel): the model will learn to find nothing. "
-                    "Seed and paired layouts need the subject white (>= 128) on black; masks saved with values 0/1 "
-                    "look black, rescale them to 0/255", empty, len(masks))
+        log.warning(
+            "%d of %d training masks are empty (no subject pixel): the model will learn to find nothing. "
+            "Seed and paired layouts need the subject white (>= 128) on black; masks saved with values 0/1 "
+            "look black, rescale them to 0/255",
+            empty,
+            len(masks),
+        )
     return empty
 
 
@@ -175,8 +179,13 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool) -> Tr
     else:
         vi, vm, val_s = load_resized(val_s, mcfg.input_size, cfg.skip_bad, show_progress)
     augmenter = Augmenter(cfg.augment, seed=cfg.seed) if cfg.augment.enabled else None
-    summary = {"datasets": sorted({s.dataset for s in samples}), "train_images": len(train_s),
-               "val_images": len(val_s), "val_names": [s.name for s in val_s], "empty_train_masks": empty}
+    summary = {
+        "datasets": sorted({s.dataset for s in samples}),
+        "train_images": len(train_s),
+        "val_images": len(val_s),
+        "val_names": [s.name for s in val_s],
+        "empty_train_masks": empty,
+    }
     paster = make_paster(train_s, tm, cfg.augment, mcfg.input_size, cfg.seed)
     train = SegmentationDataset(ti, tm, mcfg, augmenter, paster)
     return TrainData(train, SegmentationDataset(vi, vm, mcfg), summary)
@@ -190,13 +199,22 @@ def make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) 
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
     per_rank = max(1, cfg.batch_size // d.world)
     drop = len(ds) > per_rank * d.world
-    return DataLoader(ds, batch_size=per_rank, shuffle=sampler is None, sampler=sampler, generator=gen,
-                      num_workers=cfg.num_workers, drop_last=drop, persistent_workers=False)
+    return DataLoader(
+        ds,
+        batch_size=per_rank,
+        shuffle=sampler is None,
+        sampler=sampler,
+        generator=gen,
+        num_workers=cfg.num_workers,
+        drop_last=drop,
+        persistent_workers=False,
+    )
 
 
 @torch.no_grad()
-def predict_batches(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig,
-                    device: torch.device) -> Iterator[tuple[np.ndarray, float]]:
+def predict_batches(
+    model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig, device: torch.device
+) -> Iterator[tuple[np.ndarray, float]]:
     """Yield ``(probability S x S float32, loss)`` per validation image, in order."""
     model.eval()
     for start in range(0, len(ds), cfg.batch_size):
@@ -206,12 +224,11 @@ def predict_batches(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig,
         with _autocast(cfg, device):
             logits = model(x)
         for i in range(len(items)):
-            loss = float(segmentation_loss(logits[i:i + 1], y[i:i + 1], cfg.dice_weight, cfg.lovasz_weight))
+            loss = float(segmentation_loss(logits[i : i + 1], y[i : i + 1], cfg.dice_weight, cfg.lovasz_weight))
             yield torch.sigmoid(logits[i, 0].float()).cpu().numpy(), loss
 
 
-def validate(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig,
-             device: torch.device) -> tuple[float, float]:
+def validate(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig, device: torch.device) -> tuple[float, float]:
     """Mean per-image IoU (threshold 0.5, at the network's resolution) and mean loss."""
     ious, losses = [], []
     for i, (prob, loss) in enumerate(predict_batches(model, ds, cfg, device)):
@@ -220,14 +237,27 @@ def validate(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig,
     return float(np.mean(ious)), float(np.mean(losses))
 
 
-def train_epoch(model: nn.Module, loader: DataLoader, opt: torch.optim.Optimizer,
-                sched: torch.optim.lr_scheduler.LRScheduler, cfg: TrainConfig, state: RunState,
-                device: torch.device, d: Dist, show_progress: bool = True) -> float:
+def train_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LRScheduler,
+    cfg: TrainConfig,
+    state: RunState,
+    device: torch.device,
+    d: Dist,
+    show_progress: bool = True,
+) -> float:
     model.train()
     total, count = 0.0, 0
-    bar = tqdm(loader, desc=f"epoch {state.epoch + 1}/{cfg.epochs}", unit="batch",
-               disable=not (show_progress and d.main),
-               leave=False, dynamic_ncols=True)
+    bar = tqdm(
+        loader,
+        desc=f"epoch {state.epoch + 1}/{cfg.epochs}",
+        unit="batch",
+        disable=not (show_progress and d.main),
+        leave=False,
+        dynamic_ncols=True,
+    )
     for x, y in bar:
         x, y = _to_device(x, cfg, device), y.to(device)
         with _autocast(cfg, device):
@@ -260,8 +290,7 @@ def total_steps(cfg: TrainConfig, n_train: int, world: int) -> int:
     return min(total, cfg.max_steps) if cfg.max_steps else total
 
 
-def onecycle_schedule(opt: torch.optim.Optimizer, max_lr: float,
-                      steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
+def onecycle_schedule(opt: torch.optim.Optimizer, max_lr: float, steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
     """Warm-up then cosine decay over ``steps`` optimiser steps (any ``steps >= 1``).
 
     The warm-up is 10 % of the steps, but never shorter than 1.5 steps: OneCycleLR divides by the warm-up's length
@@ -269,8 +298,7 @@ def onecycle_schedule(opt: torch.optim.Optimizer, max_lr: float,
     fewer steps give a negative one. One spare step past ``steps`` keeps a last partial step from overrunning it.
     """
     total = steps + 1
-    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total,
-                                               pct_start=max(0.1, 1.5 / total))
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=total, pct_start=max(0.1, 1.5 / total))
 
 
 def write_metrics(run: Path, history: list[dict[str, float]]) -> None:

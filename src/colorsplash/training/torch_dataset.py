@@ -18,8 +18,9 @@ from colorsplash.training.copypaste import Paster
 log = logging.getLogger(__name__)
 
 
-def load_resized(samples: Sequence[Sample], size: int, skip_bad: bool = False,
-                 show_progress: bool = True) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
+def load_resized(
+    samples: Sequence[Sample], size: int, skip_bad: bool = False, show_progress: bool = True
+) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
     """Decode every pair and resize it to ``size x size``.
 
     Returns:
@@ -41,8 +42,14 @@ def load_resized(samples: Sequence[Sample], size: int, skip_bad: bool = False,
 class SegmentationDataset(torch.utils.data.Dataset):
     """Yields ``(x, y)``: float32 ``3 x S x S`` normalised RGB and uint8 ``1 x S x S`` mask (0/1/255)."""
 
-    def __init__(self, images: np.ndarray, masks: np.ndarray, config: ModelConfig,
-                 augmenter: Augmenter | None = None, paster: Paster | None = None) -> None:
+    def __init__(
+        self,
+        images: np.ndarray,
+        masks: np.ndarray,
+        config: ModelConfig,
+        augmenter: Augmenter | None = None,
+        paster: Paster | None = None,
+    ) -> None:
         self.images, self.masks, self.config, self.augmenter = images, masks, config, augmenter
         self.paster = paster
 

@@ -53,11 +53,11 @@ from colorsplash.training.swa import WeightAverage, averaging
 
 log = logging.getLogger(__name__)
 
+
 class Trainer:
     """One training run in ``tcfg.out_dir``; ``resume=True`` continues from ``last.pt`` there."""
 
-    def __init__(self, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False,
-                 show_progress: bool = True) -> None:
+    def __init__(self, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False, show_progress: bool = True) -> None:
         self.d: Dist = setup_distributed()
         self.run = Path(tcfg.out_dir)
         self.state = RunState()
@@ -119,20 +119,32 @@ class Trainer:
             log.info("resuming %s after epoch %d (step %d)", self.run, self.state.epoch, self.state.step)
 
     def _final_config(self, metrics: dict[str, Any]) -> ModelConfig:
-        training = {"data": list(self.cfg.data), "preset": self.cfg.preset, "train_config": self.cfg.to_dict(),
-                    "autocast": self.precision["autocast"],
-                    **{k: v for k, v in self.data.summary.items() if k != "val_names"}, "metrics": metrics}
+        training = {
+            "data": list(self.cfg.data),
+            "preset": self.cfg.preset,
+            "train_config": self.cfg.to_dict(),
+            "autocast": self.precision["autocast"],
+            **{k: v for k, v in self.data.summary.items() if k != "val_names"},
+            "metrics": metrics,
+        }
         return dataclasses.replace(self.mcfg, training=training)
 
-    def _save(self, name: str, resumable: bool, model: nn.Module | None = None,
-              metrics: dict[str, Any] | None = None) -> None:
+    def _save(
+        self, name: str, resumable: bool, model: nn.Module | None = None, metrics: dict[str, Any] | None = None
+    ) -> None:
         if metrics is None:
-            metrics = {"val_iou": self.state.best_iou if name == "best.pt" else self.state.history[-1]["val_iou"],
-                       "epoch": self.state.best_epoch if name == "best.pt" else self.state.epoch}
+            metrics = {
+                "val_iou": self.state.best_iou if name == "best.pt" else self.state.history[-1]["val_iou"],
+                "epoch": self.state.best_epoch if name == "best.pt" else self.state.epoch,
+            }
         extra: dict[str, Any] = {"train_config": self.cfg.to_dict()}
         if resumable:
-            extra.update(optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(),
-                         run_state=dataclasses.asdict(self.state), torch_rng=torch.get_rng_state())
+            extra.update(
+                optimizer=self.opt.state_dict(),
+                scheduler=self.sched.state_dict(),
+                run_state=dataclasses.asdict(self.state),
+                torch_rng=torch.get_rng_state(),
+            )
             if self.swa is not None:
                 extra["swa_state"] = self.swa.state_dict()
         save_checkpoint(self.run / name, model or self.model, self._final_config(metrics), **extra)
@@ -145,8 +157,13 @@ class Trainer:
         metrics = {"val_iou": val_iou, "epoch": self.state.epoch, "swa_epochs": self.swa.count}
         self._save("swa.pt", resumable=False, model=net, metrics=metrics)
         better = val_iou > self.state.best_iou
-        log.info("weight average of %d epochs: val loss %.4f, val IoU %.4f%s", self.swa.count, val_loss, val_iou,
-                 " (best)" if better else f" (best stays epoch {self.state.best_epoch})")
+        log.info(
+            "weight average of %d epochs: val loss %.4f, val IoU %.4f%s",
+            self.swa.count,
+            val_loss,
+            val_iou,
+            " (best)" if better else f" (best stays epoch {self.state.best_epoch})",
+        )
         if better:
             self.state.best_iou, self.state.best_epoch = val_iou, self.state.epoch
             self._save("best.pt", resumable=False, model=net, metrics=metrics)
@@ -165,9 +182,17 @@ class Trainer:
         """Validate, log, save; return True when training should stop."""
         val_iou, val_loss = self._validate_and_share()
         self.state.epoch += 1
-        self.state.history.append({"epoch": self.state.epoch, "step": self.state.step, "train_loss": train_loss,
-                                   "val_loss": val_loss, "val_iou": val_iou,
-                                   "lr": self.opt.param_groups[0]["lr"], "seconds": time.time() - started})
+        self.state.history.append(
+            {
+                "epoch": self.state.epoch,
+                "step": self.state.step,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "val_iou": val_iou,
+                "lr": self.opt.param_groups[0]["lr"],
+                "seconds": time.time() - started,
+            }
+        )
         if self.swa is not None and averaging(self.cfg, self.state.epoch):
             self.swa.update(unwrap(self.model))
         improved = val_iou > self.state.best_iou
@@ -179,8 +204,14 @@ class Trainer:
             self._save("last.pt", resumable=True)
             write_metrics(self.run, self.state.history)
             plots.plot_curves(self.state.history, self.run / "curves.png")
-            log.info("epoch %d: train loss %.4f, val loss %.4f, val IoU %.4f%s", self.state.epoch, train_loss,
-                     val_loss, val_iou, " (best)" if improved else "")
+            log.info(
+                "epoch %d: train loss %.4f, val loss %.4f, val IoU %.4f%s",
+                self.state.epoch,
+                train_loss,
+                val_loss,
+                val_iou,
+                " (best)" if improved else "",
+            )
         out_of_steps = self.cfg.max_steps is not None and self.state.step >= self.cfg.max_steps
         patience_gone = self.state.epoch - self.state.best_epoch >= self.cfg.patience
         if patience_gone and self.d.main:
@@ -189,9 +220,16 @@ class Trainer:
 
     def _write_run_files(self) -> None:
         self.run.mkdir(parents=True, exist_ok=True)
-        write_json(self.run / "config.json", {"model": self.mcfg.to_dict(), "train": self.cfg.to_dict(),
-                                              "data": self.data.summary, "world_size": self.d.world,
-                                              "precision": self.precision})
+        write_json(
+            self.run / "config.json",
+            {
+                "model": self.mcfg.to_dict(),
+                "train": self.cfg.to_dict(),
+                "data": self.data.summary,
+                "world_size": self.d.world,
+                "precision": self.precision,
+            },
+        )
         plots.save_overview(self.data.train, self.run / "overview.png")
 
     def fit(self) -> RunState:
@@ -202,8 +240,9 @@ class Trainer:
         while not done:
             started = time.time()
             loader = make_loader(self.data.train, self.cfg, self.d, self.state.epoch)
-            train_loss = train_epoch(self.model, loader, self.opt, self.sched, self.cfg, self.state,
-                                     self.device, self.d, self.show_progress)
+            train_loss = train_epoch(
+                self.model, loader, self.opt, self.sched, self.cfg, self.state, self.device, self.d, self.show_progress
+            )
             done = self._end_epoch(train_loss, started)
         if self.swa is not None and self.swa.count and not self.state.finished:
             self._finish_average()
@@ -220,8 +259,12 @@ class Trainer:
         unwrap(self.model).load_state_dict(best["state_dict"])
         probs = [p for p, _ in predict_batches(unwrap(self.model), self.data.val, self.cfg, self.device)]
         plots.save_val_predictions(self.data.val, probs, self.run / "val_predictions.png")
-        log.info("done: best val IoU %.4f at epoch %d; checkpoints in %s", self.state.best_iou,
-                 self.state.best_epoch, self.run)
+        log.info(
+            "done: best val IoU %.4f at epoch %d; checkpoints in %s",
+            self.state.best_iou,
+            self.state.best_epoch,
+            self.run,
+        )
 
 
 def _load_init_weights(model: nn.Module, path: str, mcfg: ModelConfig) -> None:
@@ -229,13 +272,17 @@ def _load_init_weights(model: nn.Module, path: str, mcfg: ModelConfig) -> None:
     payload = read_checkpoint(path)
     source = ModelConfig.from_dict(payload["model_config"])
     if (source.arch, tuple(source.decoder_channels)) != (mcfg.arch, tuple(mcfg.decoder_channels)):
-        raise ValueError(f"{path}: checkpoint is {source.arch} but this run trains {mcfg.arch}; "
-                         f"pass --arch {source.arch} (and the same decoder) to fine-tune it")
+        raise ValueError(
+            f"{path}: checkpoint is {source.arch} but this run trains {mcfg.arch}; "
+            f"pass --arch {source.arch} (and the same decoder) to fine-tune it"
+        )
     missing, unexpected = model.load_state_dict(payload["state_dict"], strict=False)
     # A new presence head starts untrained on weights that had none; anything else must match exactly.
     if unexpected or any(not k.startswith("presence.") for k in missing):
-        raise ValueError(f"{path}: checkpoint weights do not fit this network (missing {missing[:3]}, "
-                         f"unexpected {unexpected[:3]}); pass the same --arch and decoder it was trained with")
+        raise ValueError(
+            f"{path}: checkpoint weights do not fit this network (missing {missing[:3]}, "
+            f"unexpected {unexpected[:3]}); pass the same --arch and decoder it was trained with"
+        )
 
 
 def finished_state(folder: Path) -> RunState | None:
@@ -247,8 +294,9 @@ def finished_state(folder: Path) -> RunState | None:
     return RunState(**saved) if saved.get("finished") else None
 
 
-def run_recipe(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False,
-               show_progress: bool = True) -> tuple[RunState, Path]:
+def run_recipe(
+    recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False, show_progress: bool = True
+) -> tuple[RunState, Path]:
     """Run the stages of the staged recipe ``recipe`` (see :mod:`colorsplash.training.recipes`) one after the other.
 
     Stage ``i`` trains in ``tcfg.out_dir/stage<i>-<preset>`` with its preset laid over ``mcfg``/``tcfg``.
@@ -269,8 +317,9 @@ def run_recipe(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool =
         else:
             log.info("stage %d/%d (%s) in %s", index, len(stages), stage, folder)
             smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder), init_from=init))
-            trainer = Trainer(smcfg, stcfg, resume=resume and (folder / "last.pt").is_file(),
-                              show_progress=show_progress)
+            trainer = Trainer(
+                smcfg, stcfg, resume=resume and (folder / "last.pt").is_file(), show_progress=show_progress
+            )
             state = trainer.fit()
         init = str(folder / "best.pt")
     if recipe not in RECIPE_BLENDS or len(stages) < 2:
@@ -278,8 +327,9 @@ def run_recipe(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool =
     return _blend_last_stages(recipe, mcfg, tcfg, state, resume, show_progress)
 
 
-def _blend_last_stages(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, state: RunState, resume: bool,
-                       show_progress: bool) -> tuple[RunState, Path]:
+def _blend_last_stages(
+    recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, state: RunState, resume: bool, show_progress: bool
+) -> tuple[RunState, Path]:
     """Rank 0 writes ``RUN/blend.pt`` from the last two stages' ``best.pt`` (kept on resume unless a stage was
     retrained since); the returned state carries the blend's validation IoU."""
     stages = RECIPES[recipe]
