@@ -63,6 +63,11 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+def ffmpeg_quiet() -> list[str]:
+    """The start of every ffmpeg command here: the binary, no banner, no keyboard, errors only."""
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What :func:`probe` learnt about a clip. ``width``/``height`` are those of the decoded frames
@@ -291,11 +296,7 @@ class Encoder:
         self.path, self.width, self.height = path, width, height
         codec = container.video_codec
         cmd = [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
+            *ffmpeg_quiet(),
             "-y",
             "-f",
             "rawvideo",
@@ -372,11 +373,7 @@ def mux_audio(video: Path, source: Path, out: Path, container: Container) -> Non
     """Write ``out`` = the video stream of ``video`` + every audio stream of ``source`` (copied when the
     container accepts the codec, else re-encoded with the container's audio codec)."""
     base = [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-loglevel",
-        "error",
+        *ffmpeg_quiet(),
         "-y",
         "-i",
         str(video),

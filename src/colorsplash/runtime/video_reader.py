@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_exe
+from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet
 
 
 @dataclass
@@ -90,11 +90,7 @@ class FrameReader:
         self.info = info
         self.report = DecodeReport()
         cmd = [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-loglevel",
-            "error",
+            *ffmpeg_quiet(),
             "-nostats",
             "-progress",
             "pipe:2",
