@@ -230,7 +230,8 @@ def video(model: Model, base: np.ndarray, tmp: Path, frames: int, rounds: int) -
                 enc.write(frame)
 
     t = turns(
-        {"copy": copy_clip, "splash": lambda: splash_video(clip, tmp / "splash.mp4", model=model)}, max(1, rounds // 2)
+        {"copy": copy_clip, "splash": lambda: splash_video(clip, tmp / "splash.mp4", model=model, overwrite=True)},
+        max(1, rounds // 2),
     )
     print(
         f"  video 1280x720, {frames} frames: splash {frames / t['splash']:.1f} frames/s, decode + encode alone "
