@@ -29,35 +29,27 @@ H, W, N = 64, 96, 20
 # ---------------------------------------------------------------- clip generation
 
 
+def encode_raw(frames: list[np.ndarray], fps: str, out_args: list[str], path: Path) -> Path:
+    """Pipe RGB uint8 frames into ffmpeg directly (not our writer) as raw video at ``fps``; ``out_args`` are the
+    options after the input (extra inputs, filters, codecs)."""
+    h, w = frames[0].shape[:2]
+    raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-framerate", fps, "-i", "pipe:0"]
+    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *raw, *out_args, str(path)]
+    subprocess.run(cmd, input=b"".join(f.tobytes() for f in frames), check=True)
+    return path
+
+
 def write_clip(path: Path, frames: list[np.ndarray], fps: str = "10", audio: bool = False) -> Path:
     """Encode RGB uint8 frames with ffmpeg directly (not our writer), optionally with a 440 Hz sine track."""
-    h, w = frames[0].shape[:2]
-    cmd = [
-        ffmpeg_exe(),
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-s",
-        f"{w}x{h}",
-        "-framerate",
-        fps,
-        "-i",
-        "pipe:0",
-    ]
+    args: list[str] = []
     if audio:
         seconds = len(frames) / float(Fraction(fps))
-        cmd += ["-f", "lavfi", "-t", f"{seconds:.3f}", "-i", "sine=frequency=440:sample_rate=22050", "-c:a", "aac"]
+        args += ["-f", "lavfi", "-t", f"{seconds:.3f}", "-i", "sine=frequency=440:sample_rate=22050", "-c:a", "aac"]
     if path.suffix == ".avi":
-        cmd += ["-c:v", "mpeg4", "-q:v", "2"]
+        args += ["-c:v", "mpeg4", "-q:v", "2"]
     else:
-        cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-pix_fmt", "yuv444p"]
-    subprocess.run(cmd + [str(path)], input=b"".join(f.tobytes() for f in frames), check=True)
-    return path
+        args += ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-pix_fmt", "yuv444p"]
+    return encode_raw(frames, fps, args, path)
 
 
 def background(h: int = H, w: int = W, seed: int = 0) -> np.ndarray:
@@ -645,37 +637,8 @@ def test_video_ending_early_is_reported(tmp_path: Path, tiny_onnx: Path, caplog:
     the same as a cut-off stream that raises no decoding error) is reported, not passed off as complete."""
     src = tmp_path / "short.mkv"
     frames = moving_subject(n=10)[0]
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-s",
-            f"{W}x{H}",
-            "-framerate",
-            "10",
-            "-i",
-            "pipe:0",
-            "-f",
-            "lavfi",
-            "-t",
-            "3",
-            "-i",
-            "sine=sample_rate=22050",
-            "-c:v",
-            "libx264",
-            "-c:a",
-            "aac",
-            str(src),
-        ],
-        input=b"".join(f.tobytes() for f in frames),
-        check=True,
-    )
+    audio = ["-f", "lavfi", "-t", "3", "-i", "sine=sample_rate=22050", "-c:v", "libx264", "-c:a", "aac"]
+    encode_raw(frames, "10", audio, src)
     result = splash_video(src, tmp_path / "out.mkv", model=tiny_onnx)
     assert result.damaged and result.decode.errors == 0 and result.frames == 10
     assert "the video ends after 1.0 s of the file's 3.0 s" in caplog.text
@@ -687,39 +650,9 @@ def test_variable_frame_rate_follows_timestamps(tmp_path: Path, tiny_onnx: Path)
     (which would put the picture ahead of the sound)."""
     src = tmp_path / "vfr.mkv"
     n = 30  # frames 0-14 every 0.1 s, then 15-29 every 0.2 s: 4.5 s in all
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-s",
-            f"{W}x{H}",
-            "-framerate",
-            "10",
-            "-i",
-            "pipe:0",
-            "-vf",
-            "setpts='if(lt(N,15),N,15+(N-15)*2)/10/TB'",
-            "-fps_mode",
-            "vfr",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-crf",
-            "10",
-            "-pix_fmt",
-            "yuv444p",
-            str(src),
-        ],
-        input=b"".join(f.tobytes() for f in marked_frames(n)),
-        check=True,
-    )
+    vfr = ["-vf", "setpts='if(lt(N,15),N,15+(N-15)*2)/10/TB'", "-fps_mode", "vfr"]
+    x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-pix_fmt", "yuv444p"]
+    encode_raw(marked_frames(n), "10", vfr + x264, src)
     out = tmp_path / "out.mp4"
     result = splash_video(src, out, model=tiny_onnx)
     shown = [marker(f) for f in read_frames(probe(out))]

@@ -173,9 +173,8 @@ def subject_alpha(model: Model, photo: Photo, options: SplashOptions) -> tuple[n
     """
     result = model_alpha(model, photo.rgb, options, RefineSettings())
     apply_on_empty(result, options.on_empty, photo.name)
-    score = result.score  # the model's presence score (older one-output models: its highest probability)
-
-    return result.alpha, not result.empty, score
+    # The model's presence score (one-output models: its highest probability).
+    return result.alpha, not result.empty, result.score
 
 
 def make_splash(model: Model, upload: Upload, options: SplashOptions, fmt: str | None, max_pixels: int) -> Result:
