@@ -148,8 +148,9 @@ def timeline(model: Model, src: Path, out: Path) -> str:
 
     from colorsplash.runtime.alpha import RefineSettings, plan_alpha, work_size
     from colorsplash.runtime.files import atomic_write
+    from colorsplash.runtime.fused import grey_splash_in_place
     from colorsplash.runtime.photo_io import decode_image_bytes, encode_image
-    from colorsplash.runtime.pipeline import grey_splash_in_place, reduced_jpeg, upright_size
+    from colorsplash.runtime.pipeline import reduced_jpeg, upright_size
 
     start, marks = time.perf_counter(), {}
 

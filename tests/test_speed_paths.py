@@ -343,7 +343,7 @@ def test_fused_grey_splash_equals_the_general_path(
 ) -> None:
     from colorsplash.runtime.alpha import finish_alpha, luma, plan_alpha
     from colorsplash.runtime.effects import apply_effect
-    from colorsplash.runtime.pipeline import fusable, grey_splash_in_place
+    from colorsplash.runtime.fused import fusable, grey_splash_in_place
 
     rgb = cv2.GaussianBlur(make_blob_image(*size, seed=5)[0], (0, 0), 2)
     model = infer.load_model(tiny_onnx, precision="file")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from colorsplash.runtime.matting import MatteSettings, guided_upsample, matte_from_probability
+from colorsplash.runtime.matting import MatteSettings, apply_coefficients, colour_coefficients, matte_from_probability
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 
@@ -228,7 +228,9 @@ class AlphaPlan:
         keep: uint8 0/1 working-size mask of the subjects to keep, ``None`` for all.
         score: the photo's subject score in [0, 1] (see :attr:`AlphaResult.score`).
         matte, matte_guide: with ``edges="matte"``, the closed-form matte (float32) solved on the RGB copy
-            ``matte_guide``; :func:`finish_alpha` brings it to full size guided by the photo's RGB.
+            ``matte_guide``; :func:`finish_alpha` brings it to full size guided by the photo's RGB, with
+            ``matte_coeffs`` (float32 ``hxwx4``, see :func:`colorsplash.runtime.matting.colour_coefficients`;
+            ``None`` when the matte is already at the photo's size).
     """
 
     full_hw: tuple[int, int]
@@ -240,6 +242,7 @@ class AlphaPlan:
     matte: np.ndarray | None = None
     matte_guide: np.ndarray | None = None
     score: float = 0.0
+    matte_coeffs: np.ndarray | None = None
 
     @property
     def guide_is_rgb(self) -> bool:
@@ -276,7 +279,8 @@ def plan_alpha(
     if options.refine and options.edges == "matte":
         q_small, tiny, alpha_tiny = _matte_small(small, p_small, max(prob_lowres.shape), settings.matte)
         keep = _select_subjects(q_small, cutoff, options, full_hw, r)
-        return AlphaPlan(full_hw, max_p, False, None, q_small, keep, alpha_tiny, tiny, score)
+        coeffs = colour_coefficients(tiny, alpha_tiny) if tiny.shape[:2] != tuple(full_hw) else None
+        return AlphaPlan(full_hw, max_p, False, None, q_small, keep, alpha_tiny, tiny, score, coeffs)
     if options.refine:
         target = _colour_target(small, p_small, max(prob_lowres.shape), settings)
         g_small = luma(small).astype(np.float32) * np.float32(1 / 255)
@@ -305,10 +309,7 @@ def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptio
     if plan.matte is not None:
         if guide is None or guide.ndim != 3:
             raise ValueError("the matte stage needs the photo's RGB")
-        assert plan.matte_guide is not None
-        alpha = (
-            guided_upsample(guide, plan.matte_guide, plan.matte) if plan.matte.shape != (h, w) else plan.matte.copy()
-        )
+        alpha = plan.matte.copy() if plan.matte_coeffs is None else apply_coefficients(guide, plan.matte_coeffs)
     elif plan.a is not None:
         if guide is None:
             raise ValueError("the edge refinement needs the photo's luma")

@@ -42,6 +42,7 @@ from colorsplash.runtime.alpha import (
     plan_alpha,
 )
 from colorsplash.runtime.effects import composite
+from colorsplash.runtime.fused import fusable, grey_splash_in_place
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import (
@@ -59,8 +60,6 @@ from colorsplash.runtime.pipeline import (
     Stages,
     auto_jobs,
     decode_and_plan,
-    fusable,
-    grey_splash_in_place,
     run_stages,
 )
 from colorsplash.runtime.planning import (

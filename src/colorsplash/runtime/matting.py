@@ -272,9 +272,10 @@ def resize_rows(src: np.ndarray, full_hw: tuple[int, int], rows: slice, cols: sl
     return cv2.warpAffine(src, m, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _colour_coefficients(small: np.ndarray, alpha: np.ndarray, radius: int, eps: float) -> np.ndarray:
+def colour_coefficients(small: np.ndarray, alpha: np.ndarray, radius: int = 1, eps: float = 1e-5) -> np.ndarray:
     """Guided-filter coefficients on RGB (He et al. 2013): ``alpha ~ a . rgb/255 + b`` in each window, averaged;
-    float32 ``hxwx4`` (a_r, a_g, a_b, b), the a scaled by 1/255 to apply to uint8 colours directly."""
+    float32 ``hxwx4`` (a_r, a_g, a_b, b) at ``small``'s size, the a scaled by 1/255 to apply to uint8 colours
+    directly (see :func:`apply_coefficients`)."""
     size = (2 * radius + 1, 2 * radius + 1)
     image = small.astype(np.float64) * (1 / 255)
     centres = np.arange(alpha.size)
@@ -288,25 +289,24 @@ def _colour_coefficients(small: np.ndarray, alpha: np.ndarray, radius: int, eps:
     return cv2.blur(coeffs.astype(np.float32), size, borderType=cv2.BORDER_REFLECT)
 
 
-def guided_upsample(
-    image: np.ndarray, small: np.ndarray, alpha_small: np.ndarray, radius: int = 1, eps: float = 1e-5
-) -> np.ndarray:
-    """Alpha at ``image``'s size (float32 ``HxW``, not clipped) from one at ``small``'s size.
+def coefficient_alpha(pixels: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
+    """``a . rgb + b`` per pixel: float32 ``hxw`` (not clipped) from RGB uint8 ``hxwx3`` and coefficients
+    float32 ``hxwx4`` of the same size (see :func:`colour_coefficients`)."""
+    alpha = coeffs[..., 0] * pixels[..., 0] + coeffs[..., 1] * pixels[..., 1]
+    alpha += coeffs[..., 2] * pixels[..., 2] + coeffs[..., 3]
+    return alpha
 
-    A fast guided filter (He & Sun 2015) on RGB: ``alpha ~ a . rgb + b`` fitted in ``small``'s windows, the
-    coefficients upsampled bilinearly and applied to the full-resolution colours, in row strips, so fine edges
-    (hair, whiskers) follow the photo. On the alphamatting set this cut the SAD of a matte solved at 400 px by a
-    fifth against the same filter on luma.
-    """
+
+def apply_coefficients(image: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
+    """Alpha at ``image``'s size (float32 ``HxW``, not clipped): :func:`colour_coefficients` of a smaller copy
+    upsampled bilinearly and applied to the full-resolution colours, in row strips on all cores."""
     h, w = image.shape[:2]
-    coeffs = _colour_coefficients(small, alpha_small, radius, eps)
     out = np.empty((h, w), np.float32)
 
     def strip(y: int) -> None:
         rows = slice(y, min(h, y + _STRIP_ROWS))
         c = coeffs[rows] if coeffs.shape[:2] == (h, w) else resize_rows(coeffs, (h, w), rows)
-        px = image[rows]
-        out[rows] = c[..., 0] * px[..., 0] + c[..., 1] * px[..., 1] + c[..., 2] * px[..., 2] + c[..., 3]
+        out[rows] = coefficient_alpha(image[rows], c)
 
     starts = range(0, h, _STRIP_ROWS)
     if h * w < 1 << 20:
@@ -316,6 +316,19 @@ def guided_upsample(
         with ThreadPoolExecutor(min(cv2.getNumThreads(), os.cpu_count() or 1), thread_name_prefix="upsample") as pool:
             list(pool.map(strip, starts))
     return out
+
+
+def guided_upsample(
+    image: np.ndarray, small: np.ndarray, alpha_small: np.ndarray, radius: int = 1, eps: float = 1e-5
+) -> np.ndarray:
+    """Alpha at ``image``'s size (float32 ``HxW``, not clipped) from one at ``small``'s size.
+
+    A fast guided filter (He & Sun 2015) on RGB: ``alpha ~ a . rgb + b`` fitted in ``small``'s windows, the
+    coefficients upsampled bilinearly and applied to the full-resolution colours, so fine edges (hair,
+    whiskers) follow the photo. On the alphamatting set this cut the SAD of a matte solved at 400 px by a
+    fifth against the same filter on luma.
+    """
+    return apply_coefficients(image, colour_coefficients(small, alpha_small, radius, eps))
 
 
 def matte_from_probability(small: np.ndarray, prob: np.ndarray, model_side: int, settings: MatteSettings) -> np.ndarray:

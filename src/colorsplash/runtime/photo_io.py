@@ -301,10 +301,12 @@ def _decode_jpeg(data: bytes, img: Image.Image) -> np.ndarray | None:
     """
     if data.rstrip(b"\x00")[-2:] != b"\xff\xd9":
         return None
-    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if bgr is None or bgr.shape[:2] != (img.height, img.width):
+    rgb_flag = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11: libjpeg-turbo writes RGB, no swap pass
+    flags = (cv2.IMREAD_COLOR if rgb_flag is None else rgb_flag) | cv2.IMREAD_IGNORE_ORIENTATION
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    if pixels is None or pixels.shape[:2] != (img.height, img.width):
         return None
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return pixels if rgb_flag is not None else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
 
 
 def _orient(rgb: np.ndarray, orientation: int) -> np.ndarray:
@@ -408,15 +410,29 @@ def format_for_suffix(suffix: str) -> str | None:
     return next((fmt for fmt, exts in FORMAT_EXTENSIONS.items() if suffix.lower() in exts), None)
 
 
-def check_encoded(data: bytes, fmt: str, size: tuple[int, int], name: str) -> None:
-    """Decode ``data`` completely and check it is a ``fmt`` picture of ``size`` (width, height).
+def check_encoded(data: bytes, fmt: str, size: tuple[int, int], name: str, encoded: bytes | None = None) -> None:
+    """Check that ``data`` (what was read back from a written file) is a ``fmt`` picture of ``size`` (width,
+    height) that decodes.
+
+    With ``encoded`` (the bytes handed to the writer) a JPEG is checked without decoding its pixels: the bytes
+    read back must equal ``encoded`` (so the write landed in full), its markers up to the image data must parse
+    (our spliced EXIF and ICC segments included) and it must end with the end-of-image marker. A JPEG coming
+    from libjpeg-turbo's encoder is as sound as the bytes it returned; decoding it again cost as much as the
+    splash itself on 12 MP photos. Every other case decodes ``data`` completely: TIFF, PNG and WebP writers take
+    tags and modes from the input and have produced files that nothing could open.
 
     Raises:
         ValueError: naming ``name``, when the bytes do not read back as that picture.
     """
+    structural = fmt == "JPEG" and encoded is not None
     try:
+        if structural and data != encoded:
+            raise OSError(f"{len(data)} bytes read back, {len(encoded or b'')} written")
+        if structural and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+            raise OSError("no end-of-image marker")
         with open_unchecked(io.BytesIO(data)) as img:
-            load_pixels(img, name)
+            if not structural:
+                load_pixels(img, name)
             got_fmt, got_size = img.format, img.size
     except (*READ_ERRORS, UnidentifiedImageError) as err:
         raise ValueError(f"{name}: the {fmt} just written does not read back ({err}); nothing was written") from err
@@ -436,18 +452,19 @@ def write_image(
     icc: bytes | None = None,
     replace: bool = True,
 ) -> None:
-    """Encode (see :func:`encode_image`), re-open the temporary file and decode it all (:func:`check_encoded`),
-    then give it its name atomically (see :func:`colorsplash.runtime.files.atomic_write`; ``replace=False``
-    never replaces an existing file).
+    """Encode (see :func:`encode_image`), re-open the temporary file and check what it holds
+    (:func:`check_encoded`), then give it its name atomically (see
+    :func:`colorsplash.runtime.files.atomic_write`; ``replace=False`` never replaces an existing file).
 
     Raises:
         ValueError: the encoded file does not read back. OSError: it cannot be written (or exists).
     """
     path = Path(path)
     size = (array.shape[1], array.shape[0])
+    encoded = encode_image(array, fmt, quality, exif, icc)
     atomic_write(
         path,
-        encode_image(array, fmt, quality, exif, icc),
-        verify=lambda tmp: check_encoded(tmp.read_bytes(), fmt, size, str(path)),
+        encoded,
+        verify=lambda tmp: check_encoded(tmp.read_bytes(), fmt, size, str(path), encoded),
         replace=replace,
     )

@@ -1,0 +1,79 @@
+"""The fused in-place grey splash (runtime/fused.py): same picture as the general path, while skipping the pixels
+that are surely background or surely subject."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from helpers import make_blob_image
+
+from colorsplash.runtime.alpha import AlphaPlan, RefineSettings, downscale, finish_alpha, photo_guide, plan_alpha
+from colorsplash.runtime.effects import composite
+from colorsplash.runtime.fused import Saturation, fusable, grey_splash_in_place
+from colorsplash.runtime.options import SplashOptions
+
+
+def _photo_and_prob(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """A large noisy photo with a soft-edged orange ellipse, and a misplaced low-resolution probability of it."""
+    image, mask = make_blob_image(h, w, seed=3)
+    image = cv2.GaussianBlur(image, (0, 0), 1.5)
+    prob = cv2.resize(mask.astype(np.float32), (96, 96), interpolation=cv2.INTER_AREA)
+    return image, cv2.GaussianBlur(np.roll(prob, 1, axis=1), (0, 0), 1.0)
+
+
+def _general(image: np.ndarray, prob: np.ndarray, options: SplashOptions) -> tuple[np.ndarray, np.ndarray, AlphaPlan]:
+    settings = RefineSettings(work_side=512)
+    small = downscale(image, settings.work_side)
+    plan = plan_alpha(image.shape[:2], prob, small, options, settings)
+    result = finish_alpha(plan, photo_guide(image, plan), options)
+    return composite(image, result.alpha, options), result.alpha, plan
+
+
+@pytest.mark.parametrize("size", [(1200, 1600), (1001, 1403)])  # a whole reduction factor, and none
+def test_fast_edges_fused_equals_general_and_skips_most_pixels(size: tuple[int, int]) -> None:
+    image, prob = _photo_and_prob(*size)
+    options = SplashOptions()
+    expected, alpha, plan = _general(image, prob, options)
+    out = image.copy()
+    assert fusable(plan, options, out)
+    grey_splash_in_place(out, plan)
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    # The skipping is real: most strips' runs are surely grey or surely kept, and those pixels are exact.
+    assert plan.a is not None and plan.b is not None
+    span = plan.a * 255
+    sat = Saturation.of(plan.b + np.minimum(span, 0), plan.b + np.maximum(span, 0), size)
+    runs = [r for y in range(0, size[0], 128) for r in sat.runs(y, min(size[0], y + 128))]
+    banded = sum((x1 - x0) for x0, x1, kind in runs if kind == 2) / sum(x1 - x0 for x0, x1, _ in runs)
+    assert {0, 1, 2} <= {kind for _, _, kind in runs} and banded < 0.5
+    grey = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    assert np.array_equal(out[alpha == 0], grey[alpha == 0]) and np.array_equal(out[alpha == 1], image[alpha == 1])
+
+
+def test_matte_edges_fused_matches_the_decontaminated_general_path() -> None:
+    image, prob = _photo_and_prob(1200, 1600)
+    options = SplashOptions(edges="matte")
+    expected, alpha, plan = _general(image, prob, options)
+    out = image.copy()
+    assert fusable(plan, options, out)
+    grey_splash_in_place(out, plan)
+    diff = np.abs(out.astype(int) - expected).max(axis=-1)
+    soft = (alpha > 0.02) & (alpha < 0.98)
+    assert soft.sum() > 1000  # the matte made a real soft band to compare in
+    assert diff[~soft].max() <= 1  # outside the band: grey or the photo, as the general path
+    assert np.percentile(diff[soft], 99) <= 6 and diff[soft].mean() < 1.5  # smooth F, B from the working copy
+
+
+def test_options_that_reshape_the_alpha_are_not_fused() -> None:
+    image, prob = _photo_and_prob(1200, 1600)
+    _, _, plan = _general(image, prob, SplashOptions())
+    out = image.copy()
+    for options in (
+        SplashOptions(feather=2.0),
+        SplashOptions(effect="dim"),
+        SplashOptions(hard=True),
+        SplashOptions(threshold=0.3),
+        SplashOptions(invert=True),
+    ):
+        assert not fusable(plan, options, out)
+    assert not fusable(plan, SplashOptions(), out[:, ::2])  # not contiguous
