@@ -148,7 +148,7 @@ def timeline(model: Model, src: Path, out: Path) -> str:
 
     from colorsplash.runtime.alpha import RefineSettings, plan_alpha, work_size
     from colorsplash.runtime.files import atomic_write
-    from colorsplash.runtime.fused import grey_splash_in_place
+    from colorsplash.runtime.fused import GreySplash
     from colorsplash.runtime.photo_io import decode_image_bytes, encode_image
     from colorsplash.runtime.pipeline import reduced_jpeg, upright_size
 
@@ -176,10 +176,10 @@ def timeline(model: Model, src: Path, out: Path) -> str:
         plan = plan_alpha(hw, prob, small)
         mark("coefficients")
         photo = future.result()
-    grey_splash_in_place(photo.rgb, plan)
-    mark("fused refine + blend")
-    data = encode_image(photo.rgb, "JPEG", 95, photo.exif, photo.icc)
-    mark("encode")
+    splash = GreySplash(photo.rgb, plan)
+    mark("band test")
+    data = encode_image(photo.rgb, "JPEG", 95, photo.exif, photo.icc, splash)
+    mark("blend + encode in bands")
     atomic_write(out, data)
     mark("write")
     return ", ".join(f"{k} {v:.0f}" for k, v in sorted(marks.items(), key=lambda kv: kv[1]))

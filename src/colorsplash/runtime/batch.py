@@ -42,7 +42,7 @@ from colorsplash.runtime.alpha import (
     plan_alpha,
 )
 from colorsplash.runtime.effects import composite
-from colorsplash.runtime.fused import fusable, grey_splash_in_place
+from colorsplash.runtime.fused import GreySplash, fusable
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import (
@@ -250,8 +250,9 @@ class PhotoJob:
         photo = planned.photo
         messages = list(photo.notes)
         if not self.mask and fusable(planned.plan, self.options, photo.rgb):  # the default splash: one fused pass
-            grey_splash_in_place(photo.rgb, planned.plan)
-            self._emit(task, photo.rgb, self.options.quality, photo.exif, photo.icc)
+            # Band by band just before each is encoded: later bands blend while earlier ones encode.
+            splash = GreySplash(photo.rgb, planned.plan)
+            self._emit(task, photo.rgb, self.options.quality, photo.exif, photo.icc, splash)
             return Outcome("done", messages)
         result: AlphaResult = finish_alpha(planned.plan, planned.guide(), self.options)
         try:
@@ -267,12 +268,22 @@ class PhotoJob:
             self._emit(task, picture, self.options.quality, photo.exif, photo.icc)
         return Outcome("done", messages)
 
-    def _emit(self, task: Task, picture: np.ndarray, quality: int, exif: bytes | None, icc: bytes | None) -> None:
-        """Write the result to its planned file (re-opened before its rename) or to standard output."""
+    def _emit(
+        self,
+        task: Task,
+        picture: np.ndarray,
+        quality: int,
+        exif: bytes | None,
+        icc: bytes | None,
+        prepare: Callable[[slice], None] | None = None,
+    ) -> None:
+        """Write the result to its planned file (re-opened before its rename) or to standard output;
+        ``prepare`` makes the picture's rows as they are encoded (see :func:`encode_image`)."""
         if task.output == STDIO:
-            _write_stdout(encode_image(picture, task.format, quality, exif, icc), task.format, picture.shape)
+            data = encode_image(picture, task.format, quality, exif, icc, prepare)
+            _write_stdout(data, task.format, picture.shape)
         else:
-            write_image(task.output, picture, task.format, quality, exif, icc, replace=self.overwrite)
+            write_image(task.output, picture, task.format, quality, exif, icc, self.overwrite, prepare)
 
 
 @dataclass

@@ -130,32 +130,43 @@ def _matte_band(plan: AlphaPlan, full_hw: tuple[int, int]) -> Callable[[np.ndarr
     return band
 
 
-def grey_splash_in_place(rgb: np.ndarray, plan: AlphaPlan) -> None:
+class GreySplash:
     """The grey splash of ``rgb`` (RGB uint8 ``HxWx3``, overwritten) from a refining :class:`AlphaPlan` (fast or
-    matte edges; with matte edges colour-decontaminated), in row strips: surely-background runs turn grey,
-    surely-subject runs stay, the band between is computed (see the module docstring). Same result as
-    ``finish_alpha`` then ``composite(..., "grey")`` up to rounding (fast) or a few levels in the band (matte).
-    Only when :func:`fusable`."""
-    h, w = rgb.shape[:2]
-    if plan.matte is None:
-        assert plan.a is not None and plan.b is not None
-        span = plan.a * np.float32(255)  # a is scaled for the uint8 luma
-        lowest, highest = plan.b + np.minimum(span, 0), plan.b + np.maximum(span, 0)
-        band = _fast_band(plan, (h, w))
-    else:
-        assert plan.matte_coeffs is not None
-        spans = plan.matte_coeffs[..., :3] * np.float32(255)
-        offset = plan.matte_coeffs[..., 3]
-        lowest, highest = offset + np.minimum(spans, 0).sum(-1), offset + np.maximum(spans, 0).sum(-1)
-        band = _matte_band(plan, (h, w))
-    saturation = Saturation.of(lowest, highest, (h, w))
-    # One strip after another, each OpenCV call spreading over the cores itself: strips in a thread pool
-    # measured slower (the Python between the calls holds the GIL), and batches finish photos in parallel.
-    for y0 in range(0, h, _STRIP_ROWS):
-        y1 = min(h, y0 + _STRIP_ROWS)
-        for x0, x1, kind in saturation.runs(y0, y1):
-            part = rgb[y0:y1, x0:x1]
-            if kind == 0:
-                part[...] = _grey_of(part)
-            elif kind == 2:
-                part[...] = band(part, slice(y0, y1), slice(x0, x1))
+    matte edges; with matte edges colour-decontaminated), one band of rows per call, in row strips:
+    surely-background runs turn grey, surely-subject runs stay, the band between is computed (see the module
+    docstring). Same result as ``finish_alpha`` then ``composite(..., "grey")`` up to rounding (fast) or a few
+    levels in the band (matte). Only when :func:`fusable`."""
+
+    def __init__(self, rgb: np.ndarray, plan: AlphaPlan) -> None:
+        h, w = rgb.shape[:2]
+        if plan.matte is None:
+            assert plan.a is not None and plan.b is not None
+            span = plan.a * np.float32(255)  # a is scaled for the uint8 luma
+            lowest, highest = plan.b + np.minimum(span, 0), plan.b + np.maximum(span, 0)
+            self._band = _fast_band(plan, (h, w))
+        else:
+            assert plan.matte_coeffs is not None
+            spans = plan.matte_coeffs[..., :3] * np.float32(255)
+            offset = plan.matte_coeffs[..., 3]
+            lowest, highest = offset + np.minimum(spans, 0).sum(-1), offset + np.maximum(spans, 0).sum(-1)
+            self._band = _matte_band(plan, (h, w))
+        self._rgb = rgb
+        self._saturation = Saturation.of(lowest, highest, (h, w))
+
+    def __call__(self, rows: slice) -> None:
+        """Splash rows ``rows`` (a ``slice`` with a start and a stop) in place."""
+        # One strip after another, each OpenCV call spreading over the cores itself: strips in a thread pool
+        # measured slower (the Python between the calls holds the GIL), and batches finish photos in parallel.
+        for y0 in range(rows.start, rows.stop, _STRIP_ROWS):
+            y1 = min(rows.stop, y0 + _STRIP_ROWS)
+            for x0, x1, kind in self._saturation.runs(y0, y1):
+                part = self._rgb[y0:y1, x0:x1]
+                if kind == 0:
+                    part[...] = _grey_of(part)
+                elif kind == 2:
+                    part[...] = self._band(part, slice(y0, y1), slice(x0, x1))
+
+
+def grey_splash_in_place(rgb: np.ndarray, plan: AlphaPlan) -> None:
+    """:class:`GreySplash` of the whole of ``rgb`` (RGB uint8 ``HxWx3``, overwritten). Only when :func:`fusable`."""
+    GreySplash(rgb, plan)(slice(0, rgb.shape[0]))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.jpeg_bands import encode_jpeg
 from colorsplash.runtime.picture_open import (
     DEFAULT_MAX_PIXELS,
     READ_ERRORS,
@@ -356,14 +358,26 @@ def output_format(input_format: str | None, input_suffix: str, alpha: bool = Fal
 
 
 def encode_image(
-    array: np.ndarray, fmt: str, quality: int = 95, exif: bytes | None = None, icc: bytes | None = None
+    array: np.ndarray,
+    fmt: str,
+    quality: int = 95,
+    exif: bytes | None = None,
+    icc: bytes | None = None,
+    prepare: Callable[[slice], None] | None = None,
 ) -> bytes:
     """Encode RGB ``HxWx3``, RGBA ``HxWx4`` or grey ``HxW`` uint8 pixels as ``fmt`` (a Pillow format name).
 
-    ``quality`` applies to JPEG and WebP; EXIF and ICC are embedded where the format allows.
+    ``quality`` applies to JPEG and WebP; EXIF and ICC are embedded where the format allows. ``prepare(rows)``
+    may fill ``array[rows]`` in place just before those rows are encoded: colour JPEGs are encoded in bands on
+    all cores (:mod:`colorsplash.runtime.jpeg_bands`), later bands prepared while earlier ones encode; other
+    formats get one call for all rows first.
     """
+    if fmt == "JPEG" and array.ndim == 3 and array.shape[2] == 3:
+        return _encode_jpeg(array, quality, exif, icc, prepare)
+    if prepare is not None:
+        prepare(slice(0, array.shape[0]))
     if fmt == "JPEG" and array.ndim == 3:
-        return _encode_jpeg(array[..., :3], quality, exif, icc)
+        return _encode_jpeg(np.ascontiguousarray(array[..., :3]), quality, exif, icc)
     img = Image.fromarray(np.ascontiguousarray(array))
     params: dict[str, Any] = {}
     if fmt == "JPEG":
@@ -383,13 +397,17 @@ def encode_image(
     return buf.getvalue()
 
 
-def _encode_jpeg(rgb: np.ndarray, quality: int, exif: bytes | None, icc: bytes | None) -> bytes:
-    """RGB uint8 -> JPEG bytes with OpenCV (libjpeg-turbo, 4:2:0 like Pillow), EXIF and ICC spliced in as the
-    APP1/APP2 segments that Pillow would write."""
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise ValueError(f"JPEG encoding failed for a {rgb.shape} image")
-    data = buf.tobytes()
+def _encode_jpeg(
+    rgb: np.ndarray,
+    quality: int,
+    exif: bytes | None,
+    icc: bytes | None,
+    prepare: Callable[[slice], None] | None = None,
+) -> bytes:
+    """RGB uint8 -> JPEG bytes with OpenCV (libjpeg-turbo, 4:2:0 like Pillow; large pictures in bands on all
+    cores, see :func:`colorsplash.runtime.jpeg_bands.encode_jpeg`), EXIF and ICC spliced in as the APP1/APP2
+    segments that Pillow would write."""
+    data = encode_jpeg(rgb, quality, prepare)
     segments = []
     if exif and len(exif) <= _MAX_SEGMENT:  # longer EXIF (huge thumbnails) cannot fit a JPEG segment: dropped
         segments.append(b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif)
@@ -451,9 +469,10 @@ def write_image(
     exif: bytes | None = None,
     icc: bytes | None = None,
     replace: bool = True,
+    prepare: Callable[[slice], None] | None = None,
 ) -> None:
-    """Encode (see :func:`encode_image`), re-open the temporary file and check what it holds
-    (:func:`check_encoded`), then give it its name atomically (see
+    """Encode (see :func:`encode_image`, which calls ``prepare``), re-open the temporary file and check what it
+    holds (:func:`check_encoded`), then give it its name atomically (see
     :func:`colorsplash.runtime.files.atomic_write`; ``replace=False`` never replaces an existing file).
 
     Raises:
@@ -461,7 +480,7 @@ def write_image(
     """
     path = Path(path)
     size = (array.shape[1], array.shape[0])
-    encoded = encode_image(array, fmt, quality, exif, icc)
+    encoded = encode_image(array, fmt, quality, exif, icc, prepare)
     atomic_write(
         path,
         encoded,

@@ -1,10 +1,12 @@
 """Overlapped execution: one photo's decoding, model and refinement at once; many photos' stages at once.
 
-**One photo** (:func:`splash_arrays`): a JPEG is decoded twice in parallel: at full size in a worker thread, and
-reduced for the model straight from its DCT coefficients (Pillow's ``draft`` mode: libjpeg scales by 1/2, 1/4 or
-1/8 while decoding, for a fraction of the cost). While the full decode runs, the model and the edge refinement's
-coefficients (:func:`colorsplash.runtime.alpha.plan_alpha`) work on the reduced copy; only the final multiply-add,
-the blend and the encoding wait for the full pixels. Other formats decode once, then run the same steps.
+**One photo** (:func:`decode_and_plan`): a large JPEG is decoded twice in parallel: at full size in a worker
+thread, and reduced for the model straight from its DCT coefficients (Pillow's ``draft`` mode: libjpeg scales by
+1/2, 1/4 or 1/8 while decoding, for a fraction of the cost). While the full decode runs, the model and the edge
+refinement's coefficients (:func:`colorsplash.runtime.alpha.plan_alpha`) work on the reduced copy; then the blend
+runs band by band while earlier bands are encoded (:mod:`colorsplash.runtime.jpeg_bands`). Other formats decode
+once, then run the same steps. (Decoding the model's copy at 1/8 and the working copy from the full decode
+measured no faster: the full-size reduction costs what the smaller DCT scale saves.)
 
 **Many photos** (:func:`run_stages`): each photo goes through three stages, *load* (read and decode), *infer* (the
 model, one photo at a time on its own thread so ONNX Runtime keeps all its intra-op threads) and *finish*
