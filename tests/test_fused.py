@@ -33,7 +33,7 @@ def _general(image: np.ndarray, prob: np.ndarray, options: SplashOptions) -> tup
 @pytest.mark.parametrize("size", [(1200, 1600), (1001, 1403)])  # a whole reduction factor, and none
 def test_fast_edges_fused_equals_general_and_skips_most_pixels(size: tuple[int, int]) -> None:
     image, prob = _photo_and_prob(*size)
-    options = SplashOptions()
+    options = SplashOptions(edges="fast")
     expected, alpha, plan = _general(image, prob, options)
     out = image.copy()
     assert fusable(plan, options, out)
@@ -66,7 +66,7 @@ def test_matte_edges_fused_matches_the_decontaminated_general_path() -> None:
 
 def test_options_that_reshape_the_alpha_are_not_fused() -> None:
     image, prob = _photo_and_prob(1200, 1600)
-    _, _, plan = _general(image, prob, SplashOptions())
+    _, _, plan = _general(image, prob, SplashOptions(edges="fast"))
     out = image.copy()
     for options in (
         SplashOptions(feather=2.0),
@@ -77,3 +77,14 @@ def test_options_that_reshape_the_alpha_are_not_fused() -> None:
     ):
         assert not fusable(plan, options, out)
     assert not fusable(plan, SplashOptions(), out[:, ::2])  # not contiguous
+
+
+def test_edges_auto_is_matte_for_photos_and_fast_for_video() -> None:
+    from colorsplash.runtime.video import video_options
+
+    assert SplashOptions().edges == "auto" and SplashOptions().matte_edges
+    assert not SplashOptions(edges="fast").matte_edges and SplashOptions(edges="MATTE").matte_edges
+    assert video_options(None).edges == "fast" and not video_options(SplashOptions()).matte_edges
+    assert video_options(SplashOptions(edges="matte")).edges == "matte"  # asked for: honoured
+    image, prob = _photo_and_prob(600, 800)
+    assert _general(image, prob, SplashOptions())[2].matte is not None  # the photo default solves a matte

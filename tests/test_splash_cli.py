@@ -46,7 +46,8 @@ def test_folder_splash_full_resolution_colour_kept_background_grey(
     src = np.asarray(Image.open(tmp_path / "a.png"))
     assert out.shape == src.shape
     inner = cv2.erode(mask, np.ones((7, 7), np.uint8)).astype(bool)
-    outer = ~cv2.dilate(mask, np.ones((7, 7), np.uint8)).astype(bool)
+    # The matte edge stage's unknown band reaches 1.5 model pixels (4 px here) beyond the model's edge.
+    outer = ~cv2.dilate(mask, np.ones((11, 11), np.uint8)).astype(bool)
     assert np.abs(out[inner].astype(int) - src[inner]).mean() < 3  # subject: colours as they were (RGB order)
     assert np.ptp(out[outer].astype(int), axis=1).max() <= 1  # background: grey (R = G = B)
     assert Image.open(tmp_path / "b.splash.jpg").format == "JPEG"
@@ -309,7 +310,7 @@ def test_switches_and_effect_strength_from_the_cli(
     assert code == 0, err
     out = np.asarray(Image.open(tmp_path / "a.splash.png")).astype(np.float32)
     src = np.asarray(Image.open(tmp_path / "a.png")).astype(np.float32)
-    outer = ~cv2.dilate(mask, np.ones((7, 7), np.uint8)).astype(bool)
+    outer = ~cv2.dilate(mask, np.ones((11, 11), np.uint8)).astype(bool)  # beyond the matte's band (see above)
     assert np.abs(out[outer] - 0.7 * src[outer]).max() <= 2  # background at 70 % of its brightness, colour kept
 
 

@@ -90,12 +90,15 @@ def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
 
 
 def work_size(h: int, w: int, side: int) -> tuple[int, int]:
-    """(height, width) of the reduced working copy: long side at most ``side`` (a little less when a whole
-    divisor of both sides is near, which OpenCV's area resize does ~3x faster), never below 1 pixel."""
+    """(height, width) of the reduced working copy: long side at most ``side`` (a little less, down to 70 % of
+    it, when a whole divisor of both sides gives that, which OpenCV's area resize does ~3x faster), never below
+    1 pixel."""
     if max(h, w) <= side:
         return h, w
     first = math.ceil(max(h, w) / side)
     for factor in range(first, first + 4):
+        if max(h, w) < 0.7 * side * factor:
+            break  # a whole divisor this far down would cost the copy its detail (1000 px -> 200, not 400)
         if h % factor == 0 and w % factor == 0:
             return h // factor, w // factor
     scale = side / max(h, w)
@@ -276,7 +279,7 @@ def plan_alpha(
     scale = max(hs, ws) / max(prob_lowres.shape)  # working pixels per model pixel
     r = max(1, round(settings.radius * scale))
     a: np.ndarray | None = None
-    if options.refine and options.edges == "matte":
+    if options.refine and options.matte_edges:
         q_small, tiny, alpha_tiny = _matte_small(small, p_small, max(prob_lowres.shape), settings.matte)
         keep = _select_subjects(q_small, cutoff, options, full_hw, r)
         coeffs = colour_coefficients(tiny, alpha_tiny) if tiny.shape[:2] != tuple(full_hw) else None

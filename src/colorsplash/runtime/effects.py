@@ -139,13 +139,13 @@ def apply_effect(
 
 
 def composite(image: np.ndarray, alpha: np.ndarray, options: SplashOptions) -> np.ndarray:
-    """The splash's blend as ``options`` ask: ``options.effect``, and with ``options.edges == "matte"`` colour
+    """The splash's blend as ``options`` ask: ``options.effect``, and with matte edges (``options.matte_edges``) colour
     decontamination, ``alpha * F + (1 - alpha) * effect(B)`` with F and B from
     :func:`colorsplash.runtime.foreground.estimate_colours` (no background colour left on the subject's edge;
     ``transparent`` cut-outs carry F). The fast edge stage keeps the plain blend of the observed pixel: its
     near-hard alpha gives the estimate too little to work with (on the alphamatting set it made the splash
     worse, see docs/benchmarks.md). Result as :func:`apply_effect`."""
-    if options.edges != "matte":
+    if not options.matte_edges:
         return apply_effect(image, alpha, options.effect)
     foreground, background = estimate_colours(image, alpha)
     return apply_effect(image, alpha, options.effect, foreground, background)

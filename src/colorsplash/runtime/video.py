@@ -91,6 +91,13 @@ class VideoResult:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
+def video_options(options: SplashOptions | None) -> SplashOptions:
+    """The options a clip is splashed with: ``edges=auto`` means the fast edge stage for video. A frame is seen
+    in motion, not at 100 % zoom, and the matte stage would cost about a third more time per frame."""
+    options = options or SplashOptions()
+    return options.replace(edges="fast") if options.edges == "auto" else options
+
+
 def check_video_options(options: SplashOptions) -> None:
     """Reject the photo options a video cannot honour, naming the option and the alternative."""
     if options.effect == "transparent":
@@ -116,7 +123,7 @@ class FrameSplasher:
         settings: RefineSettings | None = None,
     ) -> None:
         self.model = model
-        self.options = options or SplashOptions()
+        self.options = video_options(options)
         check_video_options(self.options)
         self.settings = settings or RefineSettings()
         self.smoother = TemporalSmoother(smoothing if smoothing is not None else SmoothingConfig())
@@ -234,7 +241,7 @@ def splash_video(
     """
     started = time.time()
     src, out = Path(input), Path(output)
-    options = options or SplashOptions()
+    options = video_options(options)
     if _same_file(src, out):
         raise ValueError(f"{out}: output is the input file; choose another -o (the input is never overwritten)")
     if out.exists() and not overwrite:
