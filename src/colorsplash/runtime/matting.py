@@ -275,16 +275,26 @@ def resize_rows(src: np.ndarray, full_hw: tuple[int, int], rows: slice, cols: sl
 def colour_coefficients(small: np.ndarray, alpha: np.ndarray, radius: int = 1, eps: float = 1e-5) -> np.ndarray:
     """Guided-filter coefficients on RGB (He et al. 2013): ``alpha ~ a . rgb/255 + b`` in each window, averaged;
     float32 ``hxwx4`` (a_r, a_g, a_b, b) at ``small``'s size, the a scaled by 1/255 to apply to uint8 colours
-    directly (see :func:`apply_coefficients`)."""
+    directly (see :func:`apply_coefficients`).
+
+    Only windows where alpha varies get the 3x3 solve (a few percent of a photo): elsewhere ``a = 0`` and
+    ``b`` is alpha's mean, which is what the solve gives there up to rounding."""
     size = (2 * radius + 1, 2 * radius + 1)
     image = small.astype(np.float64) * (1 / 255)
-    centres = np.arange(alpha.size)
     p = alpha.astype(np.float64)
-    mu, inv = _window_inverses(image, centres, eps * 9, size)  # _window_inverses adds eps/9
     mean_p = cv2.blur(p, size, borderType=cv2.BORDER_REFLECT).ravel()
-    cov_ip = cv2.blur(image * p[..., None], size, borderType=cv2.BORDER_REFLECT).reshape(-1, 3) - mu * mean_p[:, None]
-    a = np.einsum("kij,kj->ki", inv, cov_ip)
-    b = mean_p - (a * mu).sum(1)
+    kernel = np.ones(size, np.uint8)
+    spread = cv2.dilate(alpha, kernel, borderType=cv2.BORDER_REFLECT) - cv2.erode(
+        alpha, kernel, borderType=cv2.BORDER_REFLECT
+    )
+    centres = np.flatnonzero(spread.ravel() > 0)
+    a = np.zeros((alpha.size, 3))
+    if centres.size:
+        mu, inv = _window_inverses(image, centres, eps * 9, size)  # _window_inverses adds eps/9
+        mean_ip = cv2.blur(image * p[..., None], size, borderType=cv2.BORDER_REFLECT).reshape(-1, 3)[centres]
+        a[centres] = np.einsum("kij,kj->ki", inv, mean_ip - mu * mean_p[centres, None])
+    mu_all = cv2.blur(image, size, borderType=cv2.BORDER_REFLECT).reshape(-1, 3)
+    b = mean_p - (a * mu_all).sum(1)
     coeffs = np.concatenate([a / 255, b[:, None]], axis=1).reshape(*alpha.shape, 4)
     return cv2.blur(coeffs.astype(np.float32), size, borderType=cv2.BORDER_REFLECT)
 
