@@ -16,9 +16,12 @@ both alike and figures from different machines can be read side by side:
 5. **video 720p**: ``colorsplash video`` frames/s on a 1280x720 H.264 clip vs decoding and re-encoding the same
    clip with the same ffmpeg settings (no model).
 
+Figures 2-4 are printed for each edge stage of ``--edges`` (default ``auto,fast``: the photo default, which is
+the matte stage, and the fast stage).
+
 Usage::
 
-    python bench/run_all.py --u2netp peers/u2netp.onnx [--model M.onnx] [--rounds 5] [--quick]
+    python bench/run_all.py --u2netp peers/u2netp.onnx [--model M.onnx] [--rounds 5] [--edges auto,fast] [--quick]
 
 Without ``--u2netp`` the U2-Netp figures are skipped (see bench/README.md for fetching it). Needs the video
 extra for figure 5 (skipped without ffmpeg).
@@ -33,7 +36,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -50,6 +53,7 @@ import colorsplash  # noqa: E402
 from colorsplash.runtime.batch import PhotoJob, run_batch  # noqa: E402
 from colorsplash.runtime.cpu import cpu_info  # noqa: E402
 from colorsplash.runtime.onnx_model import Model, default_model_path, load_model  # noqa: E402
+from colorsplash.runtime.options import SplashOptions  # noqa: E402
 from colorsplash.runtime.photo_io import read_photo  # noqa: E402
 from colorsplash.runtime.planning import OutputPlan, plan_files  # noqa: E402
 from colorsplash.runtime.variants import find_variants, read_config  # noqa: E402
@@ -110,38 +114,45 @@ def forward(model: Model, u2netp: Path | None, rounds: int) -> None:
         print(f"  forward {m.name}: {med:.1f} ms (median of {len(m.ms)}){vs}")
 
 
-def alpha_1mp(model: Model, base: np.ndarray, u2netp: Path | None, rounds: int) -> None:
+def alpha_1mp(model: Model, base: np.ndarray, u2netp: Path | None, rounds: int, edges: Sequence[str]) -> None:
     photo = cv2.resize(base, (1155, 866), interpolation=cv2.INTER_CUBIC)  # 1.0 MP
-    contestants: dict[str, Callable[[], object]] = {"ours": lambda: colorsplash.predict_alpha(photo, model)}
+    contestants: dict[str, Callable[[], object]] = {
+        e: lambda e=e: colorsplash.predict_alpha(photo, model, SplashOptions(edges=e)) for e in edges
+    }
     if u2netp:
         peer = rembg_predictor(u2netp, threads=0)
         contestants["U2-Netp"] = lambda: peer(photo)
     t = turns(contestants, rounds * 2)
-    line = f"  1 MP alpha: ours {t['ours'] * 1000:.0f} ms"
-    if u2netp:
-        ratio = t["U2-Netp"] / t["ours"]
-        line += (
-            f", U2-Netp's pipeline {t['U2-Netp'] * 1000:.0f} ms: ours {ratio:.1f}x faster "
-            f"(target >= {TARGETS['alpha_1mp']:.0f}x: {'PASS' if ratio >= TARGETS['alpha_1mp'] else 'FAIL'})"
-        )
-    print(line)
+    for e in edges:
+        line = f"  1 MP alpha (edges={e}): ours {t[e] * 1000:.0f} ms"
+        if u2netp:
+            ratio = t["U2-Netp"] / t[e]
+            line += (
+                f", U2-Netp's pipeline {t['U2-Netp'] * 1000:.0f} ms: ours {ratio:.1f}x faster "
+                f"(target >= {TARGETS['alpha_1mp']:.0f}x: {'PASS' if ratio >= TARGETS['alpha_1mp'] else 'FAIL'})"
+            )
+        print(line)
 
 
-def splash_12mp(model: Model, base: np.ndarray, tmp: Path, rounds: int) -> None:
+def splash_12mp(model: Model, base: np.ndarray, tmp: Path, rounds: int, edges: Sequence[str]) -> None:
     src = write_jpeg(tmp / "12mp.jpg", base, 4000, 3000)
-    job = PhotoJob(model, overwrite=True)  # the timed runs write the same result again
     task = plan_files([src], OutputPlan(out_dir=tmp / "12mp-out", overwrite=True))[0]
-    t = turns({"floor": lambda: floor_opencv(src, tmp / "floor.jpg"), "splash": lambda: job(task)}, rounds * 2)
-    ratio = t["splash"] / t["floor"]
-    print(
-        f"  12 MP JPEG: floor (decode + encode + write, OpenCV, one thread) {t['floor'] * 1000:.0f} ms, splash "
-        f"end to end {t['splash'] * 1000:.0f} ms = {ratio:.2f}x the floor "
-        f"(target <= {TARGETS['splash_12mp']}x: {'PASS' if ratio <= TARGETS['splash_12mp'] else 'FAIL'})"
-    )
-    print(f"    one splash step by step (ms from the start): {timeline(model, src, tmp / 'timeline.jpg')}")
+    contestants: dict[str, Callable[[], object]] = {"floor": lambda: floor_opencv(src, tmp / "floor.jpg")}
+    for e in edges:  # the timed runs write the same result again
+        job = PhotoJob(model, SplashOptions(edges=e), overwrite=True)
+        contestants[e] = lambda job=job: job(task)
+    t = turns(contestants, rounds * 2)
+    for e in edges:
+        ratio = t[e] / t["floor"]
+        print(
+            f"  12 MP JPEG (edges={e}): floor (decode + encode + write, OpenCV, one thread) "
+            f"{t['floor'] * 1000:.0f} ms, splash end to end {t[e] * 1000:.0f} ms = {ratio:.2f}x the floor "
+            f"(target <= {TARGETS['splash_12mp']}x: {'PASS' if ratio <= TARGETS['splash_12mp'] else 'FAIL'})"
+        )
+        print(f"    one splash step by step (ms from the start): {timeline(model, src, tmp / 'timeline.jpg', e)}")
 
 
-def timeline(model: Model, src: Path, out: Path) -> str:
+def timeline(model: Model, src: Path, out: Path, edges: str) -> str:
     """One splash of ``src`` step by step as ``PhotoJob`` runs it, with the time (ms from the start) at which
     each step ended: the full decode runs in a thread while the reduced decode, model and coefficients run."""
     from concurrent.futures import ThreadPoolExecutor
@@ -173,7 +184,7 @@ def timeline(model: Model, src: Path, out: Path) -> str:
         mark("reduced decode")
         prob = model.predict_lowres(small)
         mark("model")
-        plan = plan_alpha(hw, prob, small)
+        plan = plan_alpha(hw, prob, small, SplashOptions(edges=edges))
         mark("coefficients")
         photo = future.result()
     splash = GreySplash(photo.rgb, plan)
@@ -185,7 +196,7 @@ def timeline(model: Model, src: Path, out: Path) -> str:
     return ", ".join(f"{k} {v:.0f}" for k, v in sorted(marks.items(), key=lambda kv: kv[1]))
 
 
-def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int) -> None:
+def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int, edges: Sequence[str]) -> None:
     folder = tmp / "folder"
     folder.mkdir()
     for i in range(count):
@@ -194,9 +205,8 @@ def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int) ->
         )
     sources = sorted(folder.iterdir())
     photos = [read_photo(p).rgb for p in sources]
-    job = PhotoJob(model, overwrite=True)
 
-    def run_folder() -> None:
+    def run_folder(job: PhotoJob) -> None:
         tasks = plan_files(sources, OutputPlan(out_dir=tmp / "fout", overwrite=True))
         run_batch(tasks, job, jobs=None, progress=False)
 
@@ -204,13 +214,18 @@ def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int) ->
         for rgb in photos:
             model.predict_lowres(rgb)
 
-    t = turns({"model": model_only, "batch": run_folder}, rounds)
-    share = t["model"] / t["batch"]
-    print(
-        f"  folder of {count} 500x375 JPEGs: batch (--jobs auto) {count / t['batch']:.1f} photos/s, model only "
-        f"{count / t['model']:.1f} photos/s: {share:.0%} of model-only "
-        f"(target >= {TARGETS['batch']:.0%}: {'PASS' if share >= TARGETS['batch'] else 'FAIL'})"
-    )
+    contestants: dict[str, Callable[[], object]] = {"model": model_only}
+    for e in edges:
+        job = PhotoJob(model, SplashOptions(edges=e), overwrite=True)
+        contestants[e] = lambda job=job: run_folder(job)
+    t = turns(contestants, rounds)
+    for e in edges:
+        share = t["model"] / t[e]
+        print(
+            f"  folder of {count} 500x375 JPEGs (edges={e}): batch (--jobs auto) {count / t[e]:.1f} photos/s, "
+            f"model only {count / t['model']:.1f} photos/s: {share:.0%} of model-only "
+            f"(target >= {TARGETS['batch']:.0%}: {'PASS' if share >= TARGETS['batch'] else 'FAIL'})"
+        )
 
 
 def video(model: Model, base: np.ndarray, tmp: Path, frames: int, rounds: int) -> None:
@@ -249,6 +264,11 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=48, help="frames of the 720p clip")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, photos and frames (a smoke run)")
     parser.add_argument(
+        "--edges",
+        default="auto,fast",
+        help="edge stages to time, comma-separated (auto = the photo default, matte; default: auto,fast)",
+    )
+    parser.add_argument(
         "--only", nargs="+", choices=("forward", "alpha", "12mp", "batch", "video"), help="run only these figures"
     )
     args = parser.parse_args()
@@ -258,16 +278,17 @@ def main() -> int:
     header(model)
     base = base_photo()
     only = set(args.only or ("forward", "alpha", "12mp", "batch", "video"))
+    edges = [e.strip() for e in args.edges.split(",") if e.strip()]
     with tempfile.TemporaryDirectory(prefix="run-all-") as name:
         tmp = Path(name)
         if "forward" in only:
             forward(model, args.u2netp, args.rounds)
         if "alpha" in only:
-            alpha_1mp(model, base, args.u2netp, args.rounds)
+            alpha_1mp(model, base, args.u2netp, args.rounds, edges)
         if "12mp" in only:
-            splash_12mp(model, base, tmp, args.rounds)
+            splash_12mp(model, base, tmp, args.rounds, edges)
         if "batch" in only:
-            batch(model, base, tmp, args.folder_count, args.rounds)
+            batch(model, base, tmp, args.folder_count, args.rounds, edges)
         if "video" in only:
             video(model, base, tmp, args.frames, args.rounds)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
