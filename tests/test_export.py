@@ -104,6 +104,31 @@ def test_int8_export_is_smaller_quantised_and_close(lite_checkpoint: Path, paire
     assert load_model(q8).config == config
 
 
+@pytest.mark.slow
+def test_int8_calibration_holds_one_range_of_photos_at_a_time(
+    lite_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from colorsplash.training import quantize
+
+    assert [quantize.calibration_stride(n) for n in (64, 6, 7, 12, 1)] == [8, 6, 7, 6, 1]
+    full, q8 = tmp_path / "full.onnx", tmp_path / "q8.onnx"
+    export_onnx(lite_checkpoint, full)
+    ranges: list[tuple[int, int]] = []
+    real = quantize._Reader.set_range
+
+    def spy(self: object, start_index: int, end_index: int) -> None:
+        ranges.append((start_index, end_index))
+        real(self, start_index, end_index)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quantize._Reader, "set_range", spy)
+    monkeypatch.setattr(quantize, "CALIBRATION_CHUNK", 4)
+    rng = np.random.default_rng(0)
+    inputs = [rng.normal(0, 1, (1, 3, 64, 64)).astype(np.float32) for _ in range(12)]
+    quantize.quantize_int8(full, q8, inputs)
+    assert ranges == [(0, 4), (4, 8), (8, 12)]
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {n.op_type for n in onnx.load(str(q8)).graph.node}
+
+
 def test_int8_calibration_never_uses_validation_images(lite_checkpoint: Path, paired_data: Path) -> None:
     from colorsplash.evaluation.datasets import discover, split_samples
     from colorsplash.training.quantize import calibration_samples
