@@ -95,8 +95,14 @@ def test_int8_export_is_smaller_quantised_and_close(lite_checkpoint: Path, paire
     assert config.precision == "int8"
     assert config.training["int8_calibration"]["images"] == 6
     assert q8.stat().st_size < 0.4 * full.stat().st_size
-    ops = {node.op_type for node in onnx.load(str(q8)).graph.node}
-    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    graph = onnx.load(str(q8)).graph
+    assert {"QuantizeLinear", "DequantizeLinear"} <= {node.op_type for node in graph.node}
+    # The stem and the head keep float weights (see quantize.FLOAT_ENDS); the convolutions between are int8.
+    made_by = {out: node.op_type for node in graph.node for out in node.output}
+    convs = [node for node in graph.node if node.op_type in ("Conv", "ConvTranspose")]
+    weights = ["int8" if made_by.get(c.input[1]) == "DequantizeLinear" else "float" for c in convs]
+    assert weights[0] == weights[-1] == "float" and set(weights[1:-1]) == {"int8"}
+    assert "first 1 and last 1 convolutions in float" in config.training["int8_calibration"]["method"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full.onnx", "q8.onnx"]
     expected, got = _run_both(lite_checkpoint, q8, batch=2)
     assert got.shape == expected.shape

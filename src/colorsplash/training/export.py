@@ -19,6 +19,7 @@ from colorsplash.training.networks import WithPresence, has_presence
 from colorsplash.training.quantize import (
     CALIBRATION_PERCENTILE,
     DEFAULT_CALIBRATION_IMAGES,
+    FLOAT_ENDS,
     calibration_inputs,
     calibration_samples,
     quantize_int8,
@@ -144,7 +145,10 @@ def export_onnx(
         record = {
             "data": [str(d) for d in int8_data],
             "images": len(calibration),
-            "method": f"QDQ, per-channel int8 weights, uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges",
+            "method": (
+                f"QDQ, per-channel int8 weights, uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges; "
+                f"first {FLOAT_ENDS[0]} and last {FLOAT_ENDS[1]} convolutions in float"
+            ),
             "split": "train",
         }
         config = dataclasses.replace(config, precision="int8", training={**config.training, "int8_calibration": record})
