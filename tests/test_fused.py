@@ -57,11 +57,9 @@ def test_matte_edges_fused_matches_the_decontaminated_general_path() -> None:
     out = image.copy()
     assert fusable(plan, options, out)
     grey_splash_in_place(out, plan)
-    diff = np.abs(out.astype(int) - expected).max(axis=-1)
     soft = (alpha > 0.02) & (alpha < 0.98)
     assert soft.sum() > 1000  # the matte made a real soft band to compare in
-    assert diff[~soft].max() <= 1  # outside the band: grey or the photo, as the general path
-    assert np.percentile(diff[soft], 99) <= 6 and diff[soft].mean() < 1.5  # smooth F, B from the working copy
+    assert np.abs(out.astype(int) - expected).max() <= 2  # decontaminated band and all: the same picture
 
 
 def test_options_that_reshape_the_alpha_are_not_fused() -> None:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from colorsplash.runtime.alpha import AlphaPlan
+from colorsplash.runtime.alpha import AlphaPlan, downscale
+from colorsplash.runtime.foreground import WORK_SIDE as COLOUR_SIDE
 from colorsplash.runtime.foreground import smooth_colours
-from colorsplash.runtime.matting import coefficient_alpha, resize_rows
+from colorsplash.runtime.matting import apply_coefficients, coefficient_alpha, resize_rows
 from colorsplash.runtime.options import SplashOptions
 
 _SURE = 1e-3  # an alpha within this of 0 or 1 is taken as 0 or 1: under a third of a level once rounded
@@ -30,8 +31,7 @@ _STRIP_ROWS = {"fast": 128, "matte": 48}
 
 
 def fusable(plan: AlphaPlan, options: SplashOptions, rgb: np.ndarray) -> bool:
-    """Whether :func:`grey_splash_in_place` gives the general path's result (fast edges: to one level; matte
-    edges: to a few levels in the band, its smooth colour estimates coming from the working copy): a subject was
+    """Whether :func:`grey_splash_in_place` gives the general path's result (to a level or two): a subject was
     found, edges are refined, the effect is plain ``grey``, no option reshapes the alpha (threshold, hard, keep,
     point, feather, invert), and the pixels may be written."""
     refined = plan.a is not None if plan.matte is None else plan.matte_coeffs is not None
@@ -112,12 +112,18 @@ def _fast_band(plan: AlphaPlan, full_hw: tuple[int, int]) -> Callable[[np.ndarra
     return band
 
 
-def _matte_band(plan: AlphaPlan, full_hw: tuple[int, int]) -> Callable[[np.ndarray, slice, slice], np.ndarray]:
+def _matte_band(
+    rgb: np.ndarray, plan: AlphaPlan, full_hw: tuple[int, int]
+) -> Callable[[np.ndarray, slice, slice], np.ndarray]:
     """The matte stage's band: alpha from the RGB coefficients, F and B by blur fusion's last step (see
-    :mod:`colorsplash.runtime.foreground`), then ``alpha * F + (1 - alpha) * grey(B)``."""
-    coeffs, guide, matte = plan.matte_coeffs, plan.matte_guide, plan.matte
-    assert coeffs is not None and guide is not None and matte is not None
-    smooth_f, smooth_b = smooth_colours(guide, np.clip(matte, 0.0, 1.0))
+    :mod:`colorsplash.runtime.foreground`), then ``alpha * F + (1 - alpha) * grey(B)``. The smooth F and B come
+    from the photo reduced as the general path reduces it, with the alpha its coefficients give there (from the
+    matte's own small copy instead, F bled dark fur into the grey side: a dark streak along the edge)."""
+    coeffs = plan.matte_coeffs
+    assert coeffs is not None
+    reduced = downscale(rgb, COLOUR_SIDE)
+    alpha_reduced = np.clip(apply_coefficients(reduced, coeffs), 0.0, 1.0)
+    smooth_f, smooth_b = smooth_colours(reduced, alpha_reduced)
 
     def band(part: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
         alpha = np.clip(coefficient_alpha(part, resize_rows(coeffs, full_hw, rows, cols)), 0.0, 1.0)
@@ -136,8 +142,8 @@ class GreySplash:
     """The grey splash of ``rgb`` (RGB uint8 ``HxWx3``, overwritten) from a refining :class:`AlphaPlan` (fast or
     matte edges; with matte edges colour-decontaminated), one band of rows per call, in row strips:
     surely-background runs turn grey, surely-subject runs stay, the band between is computed (see the module
-    docstring). Same result as ``finish_alpha`` then ``composite(..., "grey")`` up to rounding (fast) or a few
-    levels in the band (matte). Only when :func:`fusable`."""
+    docstring). Same result as ``finish_alpha`` then ``composite(..., "grey")`` up to rounding. Only when
+    :func:`fusable`."""
 
     def __init__(self, rgb: np.ndarray, plan: AlphaPlan) -> None:
         h, w = rgb.shape[:2]
@@ -152,7 +158,7 @@ class GreySplash:
             spans = plan.matte_coeffs[..., :3] * np.float32(255)
             offset = plan.matte_coeffs[..., 3]
             lowest, highest = offset + np.minimum(spans, 0).sum(-1), offset + np.maximum(spans, 0).sum(-1)
-            self._band = _matte_band(plan, (h, w))
+            self._band = _matte_band(rgb, plan, (h, w))
             self._rows = _STRIP_ROWS["matte"]
         self._rgb = rgb
         self._saturation = Saturation.of(lowest, highest, (h, w))
