@@ -57,6 +57,12 @@ def main() -> None:
         default="head",
         help="the score the runtime uses: head (a presence output) or max (files without one)",
     )
+    ap.add_argument(
+        "--recall",
+        type=float,
+        default=None,
+        help="share of validation pet photos that must pass the written threshold (default: the issue's bar, 0.98)",
+    )
     args = ap.parse_args()
     pets, free = scores(args.model, args.data, args.limit)
     reports: list[GateReport] = [judge(rule, pets[rule], free[rule]) for rule in pets if pets[rule]]
@@ -75,6 +81,8 @@ def main() -> None:
         head = next((r for r in reports if r.rule == args.rule), None)
         if head is None or args.checkpoint is None:
             raise SystemExit(f"--write needs --checkpoint and a model with the {args.rule!r} score")
+        if args.recall is not None:
+            head = judge(args.rule, pets[args.rule], free[args.rule], args.recall)
         from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
 
         payload = read_checkpoint(args.checkpoint)
