@@ -52,6 +52,14 @@ def test_interpolation_refuses_what_does_not_match(change: str, message: str) ->
         interpolate_state_dicts(a, b, weight)
 
 
+def test_a_head_only_the_fine_tune_has_comes_from_the_fine_tune() -> None:
+    a, b = _pair()
+    b["presence.fc.weight"] = torch.full((1, 4), 3.0)
+    out = interpolate_state_dicts(a, b, 0.25)
+    assert torch.equal(out["presence.fc.weight"], b["presence.fc.weight"])
+    assert torch.allclose(out["conv.weight"], 0.75 * a["conv.weight"] + 0.25 * b["conv.weight"])
+
+
 @pytest.mark.slow
 def test_recipe_with_a_blend_ships_the_validated_blend(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

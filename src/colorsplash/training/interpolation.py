@@ -28,20 +28,21 @@ def interpolate_state_dicts(
     first: dict[str, torch.Tensor], second: dict[str, torch.Tensor], weight: float
 ) -> dict[str, torch.Tensor]:
     """``(1 - weight) * first + weight * second`` for every floating tensor (batch-norm running statistics
-    included); integer buffers such as ``num_batches_tracked`` are taken from ``second``.
+    included); integer buffers such as ``num_batches_tracked`` are taken from ``second``, and so are tensors only
+    ``second`` has (a head added by the fine-tune, such as the presence head of ``--preset pets-scenes``).
 
     Raises:
-        ValueError: ``weight`` outside [0, 1], or the two dicts differ in names or shapes.
+        ValueError: ``weight`` outside [0, 1], ``first`` holds a tensor ``second`` lacks, or shapes differ.
     """
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"blend weight must be between 0 and 1, got {weight}")
-    if first.keys() != second.keys():
-        odd = sorted(set(first) ^ set(second))[:3]
+    if not first.keys() <= second.keys():
+        odd = sorted(set(first) - set(second))[:3]
         raise ValueError(
             f"the checkpoints hold different tensors (e.g. {', '.join(odd)}); blend only two "
             "checkpoints of the same architecture"
         )
-    out: dict[str, torch.Tensor] = {}
+    out: dict[str, torch.Tensor] = {name: b.clone() for name, b in second.items() if name not in first}
     for name, a in first.items():
         b = second[name]
         if a.shape != b.shape:
