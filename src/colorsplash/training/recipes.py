@@ -92,8 +92,24 @@ _PETS_SCENES = {
     },
 }
 
+# The same fine-tune, gentler: the first pets-scenes run (peak 3e-4, copy-paste 0.5) learnt the pet-free photos but
+# lost 0.01-0.05 IoU on feral and Oxford pets (docs/model-card.md); a third of the learning rate and fewer
+# composites keep more of the starting weights' pet segmentation while the presence head and the negatives are learnt.
+_PETS_SCENES_GENTLE = {
+    "pets-lite1-scenes-gentle": {
+        "model": {**_PETS_SCENES["pets-lite1-scenes"]["model"], "name": "colorsplash-pets-lite1-scenes-gentle"},
+        "train": {
+            **_PETS_SCENES["pets-lite1-scenes"]["train"],
+            "epochs": 10,
+            "lr": 1e-4,
+            "patience": 10,
+            "augment": {**_ROBUST_AUGMENT, "copy_paste": 0.3},
+        },
+    },
+}
+
 # One stage each: what a run folder is trained with (the preset wins over command-line flags).
-STAGE_PRESETS: dict[str, dict[str, Any]] = {**_PETS_LITE0, **_PETS_LITE1, **_PETS_SCENES}
+STAGE_PRESETS: dict[str, dict[str, Any]] = {**_PETS_LITE0, **_PETS_LITE1, **_PETS_SCENES, **_PETS_SCENES_GENTLE}
 
 # Staged recipes: stage presets run in order (a dict keeps its stages' order), each initialised from the previous
 # stage's best.pt. ``pets`` made the bundled model (on EfficientNet-Lite1); ``pets-lite0`` is the same recipe on
@@ -102,6 +118,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "pets": tuple(_PETS_LITE1),
     "pets-lite0": tuple(_PETS_LITE0),
     "pets-scenes": tuple(_PETS_SCENES),
+    "pets-scenes-gentle": tuple(_PETS_SCENES_GENTLE),
 }
 
 # Recipes whose model is a blend of their last two stages' best.pt (see colorsplash.blend): the weight of the
