@@ -117,8 +117,8 @@ def _matte_band(
 ) -> Callable[[np.ndarray, slice, slice], np.ndarray]:
     """The matte stage's band: alpha from the RGB coefficients, F and B by blur fusion's last step (see
     :mod:`colorsplash.runtime.foreground`), then ``alpha * F + (1 - alpha) * grey(B)``. The smooth F and B come
-    from the photo reduced as the general path reduces it, with the alpha its coefficients give there (from the
-    matte's own small copy instead, F bled dark fur into the grey side: a dark streak along the edge)."""
+    from the photo reduced as the general path reduces it, with the alpha its coefficients give there (taken from
+    the matte's own small copy instead, F differed from the general path's by up to 28 levels in the band)."""
     coeffs = plan.matte_coeffs
     assert coeffs is not None
     reduced = downscale(rgb, COLOUR_SIDE)
