@@ -80,7 +80,8 @@ class CpuInfo:
         return f"{self.model} ({self.machine}, {self.cores} cores; {' '.join(self.flags) or 'no flags known'})"
 
 
-def _usable_cores() -> int:
+def usable_cores() -> int:
+    """The CPUs this process may run on (its affinity mask on Linux, else every CPU)."""
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -124,7 +125,7 @@ def cpu_info() -> CpuInfo:
         model, flags = _mac_info()
     machine = platform.machine() or "unknown"
     model = model or platform.processor() or machine
-    return CpuInfo(model, machine, tuple(sorted(f for f in flags if f in RELEVANT_FLAGS)), _usable_cores())
+    return CpuInfo(model, machine, tuple(sorted(f for f in flags if f in RELEVANT_FLAGS)), usable_cores())
 
 
 def cache_dir() -> Path:

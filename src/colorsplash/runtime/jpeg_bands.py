@@ -16,12 +16,13 @@ Pixels are RGB (not BGR) uint8 ``HxWx3``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
+
+from colorsplash.runtime.cpu import usable_cores
 
 MCU = 16  # rows of one minimum coded unit with 4:2:0 chroma subsampling
 MIN_BAND_PIXELS = 1 << 20  # bands smaller than a megapixel cost more in thread hand-offs than they save
@@ -37,13 +38,6 @@ def band_rows(h: int, w: int, cores: int) -> list[slice]:
     cuts = sorted({round(h * i / count / MCU) * MCU for i in range(1, count)} - {0, h})
     edges = [0, *cuts, h]
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-
-
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _encode(rgb: np.ndarray, quality: int, restart: int) -> bytes:
@@ -118,7 +112,7 @@ def encode_jpeg(
     h, w = rgb.shape[:2]
     if h >= 1 << 16 or w >= 1 << 16:
         raise ValueError(f"a {w}x{h} picture is too large for JPEG (at most 65535 pixels a side)")
-    cores = cores if cores is not None else _usable_cores()
+    cores = cores if cores is not None else usable_cores()
     bands = band_rows(h, w, cores)
     if len(bands) == 1:
         if prepare is not None:

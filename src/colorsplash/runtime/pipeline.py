@@ -19,7 +19,6 @@ Pixels are RGB (not BGR) uint8 ``HxWx3`` throughout.
 from __future__ import annotations
 
 import io
-import os
 import queue
 import threading
 from collections.abc import Callable, Generator, Sequence
@@ -40,6 +39,7 @@ from colorsplash.runtime.alpha import (
     plan_alpha,
     work_size,
 )
+from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, decode_image_bytes
@@ -154,12 +154,7 @@ class Stages(Generic[T]):
 def auto_jobs(cores: int | None = None) -> int:
     """Worker threads for loading and for finishing with ``--jobs auto``: the cores this process may use, at
     least 2 (one decodes while another encodes), at most 8."""
-    if cores is None:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):
-            cores = os.cpu_count() or 1
-    return max(2, min(8, cores))
+    return max(2, min(8, usable_cores() if cores is None else cores))
 
 
 def run_stages(
