@@ -24,8 +24,16 @@ _STRIP_ROWS = 64  # rows per blending strip: a few MB of float32, stays in cache
 _PARALLEL_PIXELS = 1 << 20  # below a megapixel, starting threads costs more than it saves
 
 
-def _grey(rgb: np.ndarray) -> np.ndarray:
+def grey_rgb(rgb: np.ndarray) -> np.ndarray:
+    """RGB uint8 ``HxWx3`` -> its Rec.601 grey, still RGB uint8 ``HxWx3`` (R = G = B)."""
     return cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+
+
+def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``bg + alpha * (fg - bg)`` rounded to RGB uint8 ``HxWx3``; ``fg``, ``bg`` RGB uint8 ``HxWx3``, ``alpha``
+    float32 ``HxW`` in [0, 1]. OpenCV's per-channel arithmetic: no float32 three-channel copy of ``fg``."""
+    diff = cv2.multiply(cv2.subtract(fg, bg, dtype=cv2.CV_32F), cv2.merge([alpha] * 3))
+    return cv2.add(diff, bg, dtype=cv2.CV_8U).reshape(fg.shape)
 
 
 def _mix(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
@@ -42,7 +50,7 @@ def _background_strips(image: np.ndarray, effect: Effect, alpha: np.ndarray) -> 
     name, amount = effect.name, effect.amount
     if name == "grey":
         weight = 1.0 if amount is None else amount
-        return lambda s: _mix(_grey(image[s]), image[s], weight)
+        return lambda s: _mix(grey_rgb(image[s]), image[s], weight)
     if name == "dim":
         keep = 1.0 - (DIM_AMOUNT if amount is None else amount)
         return lambda s: cv2.convertScaleAbs(image[s], alpha=keep)
@@ -51,7 +59,7 @@ def _background_strips(image: np.ndarray, effect: Effect, alpha: np.ndarray) -> 
     if name == "color" and effect.rgba is not None:
         *rgb, opacity = effect.rgba
         colour = np.array(rgb, np.uint8)
-        return lambda s: _mix(np.broadcast_to(colour, image[s].shape).copy(), _grey(image[s]), opacity / 255.0)
+        return lambda s: _mix(np.broadcast_to(colour, image[s].shape).copy(), grey_rgb(image[s]), opacity / 255.0)
     if name == "blur":
         background = blurred_background(image, alpha, amount)
         return lambda s: background[s]
@@ -120,21 +128,18 @@ def apply_effect(
     effect_strips = _background_strips(image if background is None else background, spec, alpha)
     out = np.empty_like(image)
 
-    def blend(y: int) -> None:
+    def strip(y: int) -> None:
         s = slice(y, min(h, y + _STRIP_ROWS))
-        bg = effect_strips(s)
-        diff = cv2.subtract(fg[s], bg, dtype=cv2.CV_32F)
-        diff = cv2.multiply(diff, cv2.merge([alpha[s]] * 3))
-        out[s] = cv2.add(diff, bg, dtype=cv2.CV_8U).reshape(out[s].shape)
+        out[s] = blend(fg[s], effect_strips(s), alpha[s])
 
     starts = range(0, h, _STRIP_ROWS)
     threads = min(cv2.getNumThreads(), os.cpu_count() or 1)
     if h * w < _PARALLEL_PIXELS or threads < 2:
         for y in starts:
-            blend(y)
+            strip(y)
     else:  # OpenCV's arithmetic runs on one core and releases the GIL: strips in threads use them all
         with ThreadPoolExecutor(threads, thread_name_prefix="blend") as pool:
-            list(pool.map(blend, starts))
+            list(pool.map(strip, starts))
     return out
 
 

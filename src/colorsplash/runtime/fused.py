@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from colorsplash.runtime.alpha import AlphaPlan, downscale
+from colorsplash.runtime.effects import blend, grey_rgb
 from colorsplash.runtime.foreground import WORK_SIDE as COLOUR_SIDE
 from colorsplash.runtime.foreground import smooth_colours
 from colorsplash.runtime.matting import apply_coefficients, coefficient_alpha, resize_rows
@@ -86,16 +87,6 @@ class Saturation:
         return [(int(s), int(e), int(kind[s])) for s, e in zip(starts, stops, strict=True)]
 
 
-def _grey_of(pixels: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
-
-
-def _blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """``bg + alpha * (fg - bg)`` rounded to uint8, as :func:`colorsplash.runtime.effects.apply_effect`."""
-    diff = cv2.multiply(cv2.subtract(fg, bg, dtype=cv2.CV_32F), cv2.merge([alpha] * 3))
-    return cv2.add(diff, bg, dtype=cv2.CV_8U).reshape(fg.shape)
-
-
 def _fast_band(plan: AlphaPlan, full_hw: tuple[int, int]) -> Callable[[np.ndarray, slice, slice], np.ndarray]:
     """The fast edge stage's band: alpha ``clip(a * luma + b, 0, 1)``, then the plain grey blend."""
     a_low, b_low = plan.a, plan.b
@@ -107,7 +98,7 @@ def _fast_band(plan: AlphaPlan, full_hw: tuple[int, int]) -> Callable[[np.ndarra
         alpha *= grey
         alpha += resize_rows(b_low, full_hw, rows, cols)
         np.clip(alpha, 0.0, 1.0, out=alpha)
-        return _blend(part, cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB), alpha)
+        return blend(part, cv2.cvtColor(grey, cv2.COLOR_GRAY2RGB), alpha)
 
     return band
 
@@ -133,7 +124,7 @@ def _matte_band(
         share = cv2.multiply(a3, residual)
         fg = cv2.add(f_s, share, dtype=cv2.CV_8U)
         bg = cv2.add(b_s, cv2.subtract(residual, share), dtype=cv2.CV_8U)
-        return _blend(fg, _grey_of(bg), alpha)
+        return blend(fg, grey_rgb(bg), alpha)
 
     return band
 
@@ -172,7 +163,7 @@ class GreySplash:
             for x0, x1, kind in self._saturation.runs(y0, y1):
                 part = self._rgb[y0:y1, x0:x1]
                 if kind == 0:
-                    part[...] = _grey_of(part)
+                    part[...] = grey_rgb(part)
                 elif kind == 2:
                     part[...] = self._band(part, slice(y0, y1), slice(x0, x1))
 
