@@ -62,6 +62,24 @@ def _segments(partial: np.ndarray, gap: int = 32) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist(), strict=True))
 
 
+def share_residual(
+    pixels: np.ndarray, alpha: np.ndarray, smooth_f: np.ndarray, smooth_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Blur fusion's last step: F and B (RGB uint8 ``hxwx3``, rounded and saturated) of ``pixels`` (RGB uint8
+    ``hxwx3``) with alpha float32 ``hxw`` in [0, 1], from the smooth estimates (float32 ``hxwx3`` in [0, 255]).
+
+    residual = I - a F - (1 - a) B = I - B - a (F - B); F += a * residual; B += (1 - a) * residual.
+    """
+    a3 = cv2.merge([np.ascontiguousarray(alpha)] * 3)
+    # OpenCV's per-channel arithmetic: ~3x faster than NumPy's broadcasting with its temporaries here.
+    residual = cv2.subtract(pixels, smooth_b, dtype=cv2.CV_32F)
+    residual = cv2.subtract(residual, cv2.multiply(a3, cv2.subtract(smooth_f, smooth_b)))
+    share = cv2.multiply(a3, residual)
+    fg = cv2.add(smooth_f, share, dtype=cv2.CV_8U)
+    bg = cv2.add(smooth_b, cv2.subtract(residual, share), dtype=cv2.CV_8U)
+    return fg, bg
+
+
 def _strip_colours(
     image: np.ndarray,
     alpha: np.ndarray,
@@ -82,14 +100,7 @@ def _strip_colours(
         m = np.array([[sx, 0, (x0 + 0.5) * sx - 0.5], [0, sy, (rows.start + 0.5) * sy - 0.5]], np.float64)
         size = (x1 - x0, a.shape[0])
         f_s, b_s = (cv2.warpAffine(s, m, size, flags=flags, borderMode=cv2.BORDER_REPLICATE) for s in smooth)
-        a3 = cv2.merge([np.ascontiguousarray(a[:, x0:x1])] * 3)
-        # residual = I - a F - (1 - a) B = I - B - a (F - B); F += a * residual; B += (1 - a) * residual.
-        # OpenCV's per-channel arithmetic: ~3x faster than NumPy's broadcasting with its temporaries here.
-        residual = cv2.subtract(image[rows, x0:x1], b_s, dtype=cv2.CV_32F)
-        residual = cv2.subtract(residual, cv2.multiply(a3, cv2.subtract(f_s, b_s)))
-        share = cv2.multiply(a3, residual)
-        out[0][rows, x0:x1] = cv2.add(f_s, share, dtype=cv2.CV_8U)  # rounded and saturated to 0..255
-        out[1][rows, x0:x1] = cv2.add(b_s, cv2.subtract(residual, share), dtype=cv2.CV_8U)
+        out[0][rows, x0:x1], out[1][rows, x0:x1] = share_residual(image[rows, x0:x1], a[:, x0:x1], f_s, b_s)
 
 
 def estimate_colours(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ import numpy as np
 from colorsplash.runtime.alpha import AlphaPlan, downscale
 from colorsplash.runtime.effects import blend, grey_rgb
 from colorsplash.runtime.foreground import WORK_SIDE as COLOUR_SIDE
-from colorsplash.runtime.foreground import smooth_colours
+from colorsplash.runtime.foreground import share_residual, smooth_colours
 from colorsplash.runtime.matting import apply_coefficients, coefficient_alpha, resize_rows
 from colorsplash.runtime.options import SplashOptions
 
@@ -119,11 +119,7 @@ def _matte_band(
     def band(part: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
         alpha = np.clip(coefficient_alpha(part, resize_rows(coeffs, full_hw, rows, cols)), 0.0, 1.0)
         f_s, b_s = resize_rows(smooth_f, full_hw, rows, cols), resize_rows(smooth_b, full_hw, rows, cols)
-        a3 = cv2.merge([alpha] * 3)
-        residual = cv2.subtract(cv2.subtract(part, b_s, dtype=cv2.CV_32F), cv2.multiply(a3, cv2.subtract(f_s, b_s)))
-        share = cv2.multiply(a3, residual)
-        fg = cv2.add(f_s, share, dtype=cv2.CV_8U)
-        bg = cv2.add(b_s, cv2.subtract(residual, share), dtype=cv2.CV_8U)
+        fg, bg = share_residual(part, alpha, f_s, b_s)
         return blend(fg, grey_rgb(bg), alpha)
 
     return band
