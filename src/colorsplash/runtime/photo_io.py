@@ -294,6 +294,12 @@ def _note_depth(img: Image.Image, data: bytes, name: str, notes: list[str]) -> N
         notes.append(f"{name}: {bits}-bit picture; the result has 8 bits per channel")
 
 
+def _ends_jpeg(data: bytes) -> bool:
+    """Whether a JPEG's bytes end with its end-of-image marker (trailing zero padding allowed): a cut-off file
+    does not, and OpenCV would pad it with grey instead of failing."""
+    return data.rstrip(b"\x00").endswith(b"\xff\xd9")
+
+
 def _decode_jpeg(data: bytes, img: Image.Image) -> np.ndarray | None:
     """Colour JPEG pixels decoded by OpenCV straight into an RGB array, or ``None`` to let Pillow do it.
 
@@ -301,7 +307,7 @@ def _decode_jpeg(data: bytes, img: Image.Image) -> np.ndarray | None:
     file with grey instead of failing, so files that do not end with the end-of-image marker go to Pillow,
     which reports them as truncated.
     """
-    if data.rstrip(b"\x00")[-2:] != b"\xff\xd9":
+    if not _ends_jpeg(data):
         return None
     rgb_flag = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11: libjpeg-turbo writes RGB, no swap pass
     flags = (cv2.IMREAD_COLOR if rgb_flag is None else rgb_flag) | cv2.IMREAD_IGNORE_ORIENTATION
@@ -446,7 +452,7 @@ def check_encoded(data: bytes, fmt: str, size: tuple[int, int], name: str, encod
     try:
         if structural and data != encoded:
             raise OSError(f"{len(data)} bytes read back, {len(encoded or b'')} written")
-        if structural and not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        if structural and not _ends_jpeg(data):
             raise OSError("no end-of-image marker")
         with open_unchecked(io.BytesIO(data)) as img:
             if not structural:
