@@ -185,6 +185,9 @@ def test_helpers() -> None:
     assert work_size(3001, 4001, 1024) == (768, 1024)
     assert work_size(10, 20000, 1024) == (1, 1024)
     assert work_size(5, 5, 1024) == (5, 5)
+    # No whole divisor that loses more than 30 % of the side: a 1000x750 copy reduced for a 400 px matte stays
+    # 400 px (the divisor 5 gave 200 px, half the detail asked for).
+    assert work_size(750, 1000, 400) == (300, 400)
     assert alpha_to_uint8(np.array([[0.0, 0.5, 1.0]], np.float32)).tolist() == [[0, 128, 255]]
 
 
