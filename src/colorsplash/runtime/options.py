@@ -237,7 +237,7 @@ class SplashOptions:
         "auto",
         _choice("auto", "fast", "matte"),
         "edge stage: matte (closed-form matting in the band around the subject's edge and colour "
-        "decontamination: soft fur, no background colour on the edge), fast (guided filter; 15-30 % less "
+        "decontamination: soft fur, no background colour on the edge), fast (guided filter; 13-29 % less "
         "time on a 12 MP photo), or auto (matte for photos, fast for video frames)",
         "MODE",
     )

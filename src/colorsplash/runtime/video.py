@@ -93,8 +93,8 @@ class VideoResult:
 
 def video_options(options: SplashOptions | None) -> SplashOptions:
     """The options a clip is splashed with: ``edges=auto`` means the fast edge stage for video. A frame is seen
-    in motion, not at 100 % zoom, and the matte stage costs about a third more time per frame (720p: 6.8 against
-    9.3 frames/s on a 2-core AVX2 CPU)."""
+    in motion, not at 100 % zoom, and the matte stage costs about half as much time again per frame (720p: 6.1
+    against 9.0 frames/s on a 2-core AVX2 CPU, ``bench/run_all.py --only video``)."""
     options = options or SplashOptions()
     return options.replace(edges="fast") if options.edges == "auto" else options
 
