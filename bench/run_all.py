@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 from pathlib import Path
 
@@ -50,7 +51,7 @@ from peers import rembg_predictor  # noqa: E402
 from splash_speed import base_photo, floor_opencv, write_jpeg  # noqa: E402
 
 import colorsplash  # noqa: E402
-from colorsplash.runtime.batch import PhotoJob, run_batch  # noqa: E402
+from colorsplash.runtime.batch import PhotoJob, batch_model, run_batch  # noqa: E402
 from colorsplash.runtime.cpu import cpu_info  # noqa: E402
 from colorsplash.runtime.onnx_model import Model, default_model_path, load_model  # noqa: E402
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
@@ -155,7 +156,6 @@ def splash_12mp(model: Model, base: np.ndarray, tmp: Path, rounds: int, edges: S
 def timeline(model: Model, src: Path, out: Path, edges: str) -> str:
     """One splash of ``src`` step by step as ``PhotoJob`` runs it, with the time (ms from the start) at which
     each step ended: the full decode runs in a thread while the reduced decode, model and coefficients run."""
-    from concurrent.futures import ThreadPoolExecutor
 
     from colorsplash.runtime.alpha import RefineSettings, plan_alpha, work_size
     from colorsplash.runtime.files import atomic_write
@@ -214,16 +214,28 @@ def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int, ed
         for rgb in photos:
             model.predict_lowres(rgb)
 
-    contestants: dict[str, Callable[[], object]] = {"model": model_only}
+    single, workers = batch_model(model)
+
+    def model_side_by_side() -> None:  # as the batch's model stage runs them: one photo per core, one thread each
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(single.predict_lowres, photos))
+
+    contestants: dict[str, Callable[[], object]] = {"model": model_only, "model side by side": model_side_by_side}
     for e in edges:
         job = PhotoJob(model, SplashOptions(edges=e), overwrite=True)
         contestants[e] = lambda job=job: run_folder(job)
     t = turns(contestants, rounds)
+    best = min(t["model"], t["model side by side"])
+    print(
+        f"  model only on the folder: {count / t['model']:.1f} photos/s one after another on all cores, "
+        f"{count / t['model side by side']:.1f} photos/s {workers} side by side on one thread each "
+        "(the batch's model stage); the faster is the reference"
+    )
     for e in edges:
-        share = t["model"] / t[e]
+        share = best / t[e]
         print(
             f"  folder of {count} 500x375 JPEGs (edges={e}): batch (--jobs auto) {count / t[e]:.1f} photos/s, "
-            f"model only {count / t['model']:.1f} photos/s: {share:.0%} of model-only "
+            f"model only {count / best:.1f} photos/s: {share:.0%} of model-only "
             f"(target >= {TARGETS['batch']:.0%}: {'PASS' if share >= TARGETS['batch'] else 'FAIL'})"
         )
 

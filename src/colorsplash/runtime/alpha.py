@@ -49,7 +49,7 @@ class RefineSettings:
         matte: tuning of the ``edges="matte"`` stage (a closed-form matte in the band, on the working copy).
     """
 
-    work_side: int = 1024
+    work_side: int = 512
     colour_scale: float = 2.0
     colour_radius: float = 3.0
     colour_sigma: float = 0.1

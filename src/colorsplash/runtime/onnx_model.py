@@ -17,6 +17,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from colorsplash.runtime.allocator import tune_allocator
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.preprocess import preprocess
 from colorsplash.runtime.variants import (
@@ -218,9 +219,13 @@ def load_model(
     Raises:
         ModelLoadError: the file is missing, not ONNX, or lacks the colorsplash metadata; ``cuda`` is not available.
         VariantError: no variant of the asked precision.
+
+    The first call also tunes glibc's malloc for inference (:func:`colorsplash.runtime.allocator.tune_allocator`;
+    ``COLORSPLASH_TUNE_MALLOC=0`` turns that off).
     """
     if precision not in (*PRECISION_CHOICES, "file"):
         raise VariantError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
+    tune_allocator()  # inference reuses its few-MB arrays: keep them in the heap (see its module)
     p = Path(path) if path is not None else default_model_path()
     where = resolve_device(device)
     key = (str(p.resolve()), threads or 0, precision, where)

@@ -143,12 +143,13 @@ def decode_and_plan(
 @dataclass
 class Stages(Generic[T]):
     """The three steps of one item; each returns the next step's input, or a final result of type ``T`` to
-    end the item early (e.g. a skipped file). ``infer`` runs on one thread, one item at a time."""
+    end the item early (e.g. a skipped file). ``infer`` runs on ``infer_workers`` threads (items at once)."""
 
     load: Callable[[Any], Any]
     infer: Callable[[Any], Any]
     finish: Callable[[Any], T]
     is_final: Callable[[Any], bool]
+    infer_workers: int = 1
 
 
 def auto_jobs(cores: int | None = None) -> int:
@@ -169,7 +170,7 @@ def run_stages(
     done: queue.Queue[tuple[Any, Future[T]] | int] = queue.Queue()
     stop = threading.Event()
     loaders = ThreadPoolExecutor(jobs, thread_name_prefix="load")
-    model = ThreadPoolExecutor(1, thread_name_prefix="model")
+    model = ThreadPoolExecutor(max(1, stages.infer_workers), thread_name_prefix="model")
     finishers = ThreadPoolExecutor(jobs, thread_name_prefix="finish")
 
     def settle(item: Any, result: Future[T], value: Any = None, error: BaseException | None = None) -> None:

@@ -1,0 +1,81 @@
+"""Speed-path behaviour of issue 17 that the benchmarks rely on: the batch's model stage runs photos side by
+side on single-threaded sessions, the allocator tuning is applied once (and can be turned off), and the fast
+normalisation equals the textbook formula."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorsplash.runtime import allocator
+from colorsplash.runtime import batch as batch_mod
+from colorsplash.runtime import onnx_model as infer
+from colorsplash.runtime.batch import PhotoJob, batch_model
+from colorsplash.runtime.config import Normalization
+from colorsplash.runtime.pipeline import Stages, run_stages
+from colorsplash.runtime.preprocess import normalize
+
+
+def test_model_stage_runs_items_side_by_side() -> None:
+    """With ``infer_workers=2`` two items are in the model stage at once (each waits for the other here)."""
+    barrier = threading.Barrier(2, timeout=10)
+
+    def infer_(i: int) -> int:
+        barrier.wait()  # raises BrokenBarrierError (failing the item) unless another infer runs meanwhile
+        return i
+
+    stages = Stages(lambda i: i, infer_, lambda i: f"done {i}", lambda v: isinstance(v, str), infer_workers=2)
+    results = dict(run_stages(list(range(6)), stages, jobs=2))
+    assert sorted(f.result() for f in results.values()) == [f"done {i}" for i in range(6)]
+
+
+def test_batch_model_is_single_threaded_per_core(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = infer.load_model(tiny_onnx, precision="file")
+    monkeypatch.setattr(batch_mod, "usable_cores", lambda: 3)
+    single, workers = batch_model(model)
+    assert workers == 3 and single is not model and single.path == model.path
+    assert single is infer.load_model(tiny_onnx, threads=1, precision="file")  # the cached one-thread session
+    image = np.random.default_rng(0).integers(0, 256, (60, 80, 3), np.uint8)
+    np.testing.assert_allclose(single.predict_lowres(image), model.predict_lowres(image), atol=1e-5)
+    stages = PhotoJob(model).stages()
+    assert stages.infer_workers == 3
+    monkeypatch.setattr(batch_mod, "usable_cores", lambda: 1)
+    assert batch_model(model) == (model, 1)
+    assert PhotoJob(model).stages().infer_workers == 1
+
+
+def test_batch_model_keeps_stand_ins(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch_mod, "usable_cores", lambda: 4)
+    stand_in = object()
+    assert batch_model(stand_in) == (stand_in, 1)  # type: ignore[arg-type]
+
+
+def test_allocator_tuned_once_and_can_be_turned_off(monkeypatch: pytest.MonkeyPatch, tiny_onnx: Path) -> None:
+    monkeypatch.setattr(allocator, "_state", {})
+    monkeypatch.setenv(allocator.ENV, "0")
+    assert allocator.tune_allocator() is False
+    monkeypatch.setattr(allocator, "_state", {})
+    monkeypatch.delenv(allocator.ENV)
+    calls: list[int] = []
+    real = allocator._apply
+    monkeypatch.setattr(allocator, "_apply", lambda: calls.append(1) or real())
+    infer.load_model(tiny_onnx, threads=3, precision="file")  # a new cache key: loads, and tunes first
+    infer.load_model(tiny_onnx, threads=3, precision="file")
+    assert allocator.tune_allocator() is allocator._state["tuned"] and calls == [1]
+    import platform
+
+    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert allocator._state["tuned"] is glibc
+
+
+@pytest.mark.parametrize("shape", [(48, 64, 3), (2, 5, 7, 3)])
+def test_normalize_equals_the_formula(shape: tuple[int, ...]) -> None:
+    norm = Normalization(mean=(120.0, 127.0, 131.0), std=(100.0, 128.0, 61.0))
+    image = np.random.default_rng(1).integers(0, 256, shape, np.uint8)
+    want = np.moveaxis((image.astype(np.float32) - np.float32(norm.mean)) / np.float32(norm.std), -1, -3)
+    got = normalize(image, norm)
+    assert got.shape == want.shape and got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
