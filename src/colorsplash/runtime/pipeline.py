@@ -26,7 +26,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -37,6 +36,7 @@ from colorsplash.runtime.alpha import (
     model_presence,
     photo_guide,
     plan_alpha,
+    shrink,
     work_size,
 )
 from colorsplash.runtime.cpu import usable_cores
@@ -74,7 +74,7 @@ def reduced_jpeg(data: bytes, target_hw: tuple[int, int]) -> np.ndarray | None:
         return rgb
     if rgb.shape[0] < th or rgb.shape[1] < tw:
         return None
-    return cv2.resize(rgb, (tw, th), interpolation=cv2.INTER_AREA)
+    return shrink(rgb, (th, tw))
 
 
 def upright_size(data: bytes) -> tuple[int, int] | None:
