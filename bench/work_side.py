@@ -12,9 +12,12 @@ differences / 1000, at the photo's own size: enlarged photos' sums are divided b
 pixels misclassified at 0.5 (% of the band where the true alpha is neither 0 nor 1, dilated by 1 % of the long side),
 and the time of :func:`colorsplash.runtime.alpha.compute_alpha` (ms, median).
 
+``--colour-scales`` also compares the fast stage's colour estimates on copies of that many times the model's
+input (``RefineSettings.colour_scale``; never larger than the working copy).
+
 Usage::
 
-    python bench/work_side.py [--sides 1024,768,512] [--scale 3] [--photos 27]
+    python bench/work_side.py [--sides 1024,768,512] [--colour-scales 2,1] [--scale 3] [--photos 27]
 """
 
 from __future__ import annotations
@@ -59,12 +62,17 @@ def main() -> int:
     parser.add_argument("--scale", type=int, default=3, help="also enlarge each photo this many times (1: skip)")
     parser.add_argument("--photos", type=int, default=27)
     parser.add_argument("--model-side", type=int, default=384, help="the model's input size (bundled: 384)")
+    parser.add_argument(
+        "--colour-scales", default="2,1", help="RefineSettings.colour_scale values for the fast stage (comma-separated)"
+    )
     args = parser.parse_args()
     sides = [int(s) for s in args.sides.split(",")]
+    variants = [("fast", side, float(c)) for side in sides for c in args.colour_scales.split(",")]
+    variants += [("matte", side, RefineSettings().colour_scale) for side in sides]  # the matte ignores it
     names = sorted(p.name for p in (DATA / "images").iterdir())[: args.photos]
     scales = [1] if args.scale <= 1 else [1, args.scale]
     for scale in scales:
-        rows: dict[tuple[str, int], list[tuple[float, float, float, float]]] = {}
+        rows: dict[tuple[str, int, float], list[tuple[float, float, float, float]]] = {}
         for name in names:
             rgb = cv2.imread(str(DATA / "images" / name), cv2.IMREAD_COLOR_RGB)
             true = cv2.imread(str(DATA / "alpha" / name), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
@@ -73,21 +81,21 @@ def main() -> int:
                 rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
                 true = np.clip(cv2.resize(true, size, interpolation=cv2.INTER_CUBIC), 0, 1)
             prob = degraded(true, args.model_side)
-            for edges in ("fast", "matte"):
-                for side in sides:
-                    options, settings = SplashOptions(edges=edges), RefineSettings(work_side=side)
-                    t = time.perf_counter()
-                    alpha = compute_alpha(rgb, prob, options, settings).alpha
-                    ms = (time.perf_counter() - t) * 1000
-                    rows.setdefault((edges, side), []).append((*figures(alpha, true, scale), ms))
+            for edges, side, colour in variants:
+                options = SplashOptions(edges=edges)
+                settings = RefineSettings(work_side=side, colour_scale=colour)
+                t = time.perf_counter()
+                alpha = compute_alpha(rgb, prob, options, settings).alpha
+                ms = (time.perf_counter() - t) * 1000
+                rows.setdefault((edges, side, colour), []).append((*figures(alpha, true, scale), ms))
         h, w = rgb.shape[:2]
         print(f"photos x{scale} (last {w}x{h}), {len(names)} photos: SAD, MSE x1000, % band misclassified, ms")
-        for (edges, side), vals in rows.items():
-            cols = list(zip(*vals, strict=True))
+        for (edges, side, colour), vals in rows.items():
+            sad, mse, wrong = (statistics.mean(v[k] for v in vals) for k in range(3))
+            ms = statistics.median(v[3] for v in vals)
             print(
-                f"  edges={edges:5s} work_side={side:4d}: SAD {statistics.mean(cols[0]):6.2f}  "
-                f"MSE {statistics.mean(cols[1]):6.2f}  band wrong {statistics.mean(cols[2]):5.2f} %  "
-                f"{statistics.median(cols[3]):6.1f} ms"
+                f"  edges={edges:5s} work_side={side:4d} colour_scale={colour:3.1f}: SAD {sad:6.2f}  MSE {mse:6.2f}  "
+                f"band wrong {wrong:5.2f} %  {ms:6.1f} ms"
             )
     return 0
 
