@@ -96,3 +96,14 @@ def test_shrink_is_an_area_average(hw: tuple[int, int], target: tuple[int, int])
     assert got.shape == want.shape and got.dtype == np.uint8
     diff = np.abs(got.astype(int) - want)
     assert diff.mean() <= 1.0 and np.percentile(diff, 99) <= 8
+
+
+def test_grey_in_place_writes_only_the_view() -> None:
+    from colorsplash.runtime.effects import grey_in_place, grey_rgb
+
+    rgb = np.random.default_rng(3).integers(0, 256, (40, 60, 3), np.uint8)
+    before = rgb.copy()
+    grey_in_place(rgb[5:20, 10:50])  # a strided view: OpenCV writes through it
+    np.testing.assert_array_equal(rgb[5:20, 10:50], grey_rgb(before[5:20, 10:50]))
+    rgb[5:20, 10:50] = before[5:20, 10:50]
+    np.testing.assert_array_equal(rgb, before)  # nothing outside the view changed

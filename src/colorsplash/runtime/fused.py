@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from colorsplash.runtime.alpha import AlphaPlan, downscale
-from colorsplash.runtime.effects import blend, grey_rgb
+from colorsplash.runtime.effects import blend, grey_in_place, grey_rgb
 from colorsplash.runtime.foreground import WORK_SIDE as COLOUR_SIDE
 from colorsplash.runtime.foreground import share_residual, smooth_colours
 from colorsplash.runtime.matting import apply_coefficients, coefficient_alpha, resize_rows
@@ -159,7 +159,7 @@ class GreySplash:
             for x0, x1, kind in self._saturation.runs(y0, y1):
                 part = self._rgb[y0:y1, x0:x1]
                 if kind == 0:
-                    part[...] = grey_rgb(part)
+                    grey_in_place(part)
                 elif kind == 2:
                     part[...] = self._band(part, slice(y0, y1), slice(x0, x1))
 
