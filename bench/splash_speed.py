@@ -12,7 +12,9 @@ Figures (medians over ``--runs`` after one warm-up; one process, the model loade
    set size (``VmHWM``) is printed with its size before the photo. Target: peak <= 1.5 GB.
 
 JPEG pixels are decoded and encoded with OpenCV (libjpeg-turbo), so the floor of figure 1 is OpenCV's
-decode + encode + write of the same file; Pillow's is printed beside it. Wall time is the figure that counts;
+decode + encode + write of the same file, timed in a plain Python process beside this one (:class:`PlainFloor`:
+in this process the same code runs a third faster or slower with the heap's state); the wall-time line also
+shows the same code timed in this process, and Pillow's. Wall time is the figure that counts;
 CPU time (all threads) is printed too because it stays meaningful on a busy machine.
 
 Test photos are made in a temporary folder: a real photo from ``../shared/data`` when present (else a
@@ -129,6 +131,48 @@ def floor_opencv(src: Path, dst: Path) -> None:
     dst.write_bytes(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, QUALITY])[1].tobytes())
 
 
+_PLAIN_FLOOR = """
+import sys, time
+import cv2, numpy as np
+cv2.setNumThreads(1)
+for line in sys.stdin:
+    src, dst = line.rstrip("\\n").split("\\t")
+    start = time.perf_counter()
+    bgr = cv2.imdecode(np.fromfile(src, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
+    data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, __QUALITY__])[1].tobytes()
+    with open(dst, "wb") as f:
+        f.write(data)
+    print(time.perf_counter() - start, flush=True)
+"""
+
+
+class PlainFloor:
+    """:func:`floor_opencv` timed in a plain Python process beside this one (only OpenCV and NumPy imported,
+    glibc's default malloc): the cost of opening and saving the photo in an ordinary program. In this process the
+    same code runs 79 or 103 ms on one 12 MP file depending on the heap's state (see docs/benchmarks.md); the plain
+    process gives the same figure run after run. Call it with (src, dst); it returns the seconds it measured."""
+
+    def __init__(self) -> None:
+        code = _PLAIN_FLOOR.replace("__QUALITY__", str(QUALITY))
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+
+    def __call__(self, src: Path, dst: Path) -> float:
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        self._proc.stdin.write(f"{src}\t{dst}\n")
+        self._proc.stdin.flush()
+        answer = self._proc.stdout.readline()
+        if not answer:
+            raise RuntimeError("the plain floor process ended; run its code alone to see why")
+        return float(answer)
+
+    def close(self) -> None:
+        if self._proc.stdin is not None:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+
+
 def _verdict(label: str, ratio: float) -> str:
     """The target is on wall time; CPU time is shown for context (the splash uses both cores, the floor one)."""
     if label != "wall":
@@ -138,11 +182,20 @@ def _verdict(label: str, ratio: float) -> str:
 
 def bench_big(model: Model, src: Path, out: Path, runs: int, edges: tuple[str, ...]) -> None:
     """End to end against the floor, each edge stage in turn (``--edges``), then a per-stage split."""
+    plain = PlainFloor()
+    try:
+        plain(src, out / "plain-floor.jpg")  # warm-up
+        plain_floor = statistics.median(plain(src, out / "plain-floor.jpg") for _ in range(runs))
+    finally:
+        plain.close()
     for label, clock in (("wall", time.perf_counter), ("CPU", time.process_time)):
         floors = {
             name: median_s(lambda f=f: f(src, out / "floor.jpg"), runs, clock)
             for name, f in (("OpenCV", floor_opencv), ("Pillow", floor_pillow))
         }
+        if label == "wall":  # the reference: in this process the heap's state moves the same decode by a third
+            print(f"12 MP floor in a plain process (OpenCV, one thread): {plain_floor * 1000:.0f} ms")
+            floors["OpenCV"] = plain_floor
         floor = floors["OpenCV"]
         task = plan_files([src], OutputPlan(out_dir=out, overwrite=True))[0]
         for edge in edges:
