@@ -171,7 +171,7 @@ def timeline(model: Model, src: Path, out: Path, edges: str) -> str:
     """One splash of ``src`` step by step as ``PhotoJob`` runs it, with the time (ms from the start) at which
     each step ended: the full decode runs in a thread while the reduced decode, model and coefficients run."""
 
-    from colorsplash.runtime.alpha import RefineSettings, plan_alpha, work_size
+    from colorsplash.runtime.alpha import RefineSettings, plan_alpha
     from colorsplash.runtime.files import atomic_write
     from colorsplash.runtime.fused import GreySplash
     from colorsplash.runtime.photo_io import decode_image_bytes, encode_image
@@ -194,7 +194,7 @@ def timeline(model: Model, src: Path, out: Path, edges: str) -> str:
         future = pool.submit(full)
         hw = upright_size(data)
         assert hw is not None
-        small = reduced_jpeg(data, work_size(*hw, RefineSettings().work_side))
+        small = reduced_jpeg(data, RefineSettings().working_hw(*hw, model.config.input_size))
         mark("reduced decode")
         prob = model.predict_lowres(small)
         mark("model")

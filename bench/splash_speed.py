@@ -44,7 +44,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from colorsplash.runtime.alpha import RefineSettings, downscale, model_alpha
+from colorsplash.runtime.alpha import RefineSettings, model_alpha
 from colorsplash.runtime.batch import PhotoJob, run_batch
 from colorsplash.runtime.effects import apply_effect, composite
 from colorsplash.runtime.foreground import estimate_colours
@@ -208,7 +208,7 @@ def bench_big(model: Model, src: Path, out: Path, runs: int, edges: tuple[str, .
                 f"{total * 1000:.0f} ms, ratio {ratio:.2f}x {_verdict(label, ratio)}"
             )
     photo = read_photo(src)
-    small = downscale(photo.rgb, RefineSettings().work_side)
+    small = RefineSettings().working_copy(photo.rgb, model.config.input_size)
     result = model_alpha(model, photo.rgb)
     picture = apply_effect(photo.rgb, result.alpha)
     stages: dict[str, Callable[[], object]] = {

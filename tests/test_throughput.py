@@ -107,3 +107,49 @@ def test_grey_in_place_writes_only_the_view() -> None:
     np.testing.assert_array_equal(rgb[5:20, 10:50], grey_rgb(before[5:20, 10:50]))
     rgb[5:20, 10:50] = before[5:20, 10:50]
     np.testing.assert_array_equal(rgb, before)  # nothing outside the view changed
+
+
+@pytest.mark.parametrize(
+    ("hw", "side", "small"),
+    [
+        ((3000, 4000), 512, (375, 500)),  # whole factor 8: the JPEG decodes at 1/8 scale
+        ((866, 1155), 512, (384, 512)),
+        ((720, 1280), 683, (384, 683)),  # not 360x640 (factor 2): the model's rows would be stretched
+        ((1080, 1920), 683, (384, 683)),
+        ((400, 3000), 1024, (137, 1024)),  # panoramas: at most twice the nominal side
+    ],
+)
+def test_working_copy_keeps_the_model_input_rows(hw: tuple[int, int], side: int, small: tuple[int, int]) -> None:
+    """4:3 photos get the 512 px copy; wider ones a longer one, so that the model's 384 px input is not made by
+    stretching fewer rows (short side at least 95 % of it), at most twice the nominal side."""
+    from colorsplash.runtime.alpha import RefineSettings
+
+    settings = RefineSettings()
+    assert settings.side_for(*hw, 384) == side
+    assert settings.side_for(hw[1], hw[0], 384) == side  # portrait the same
+    assert settings.working_hw(*hw, 384) == small
+    assert settings.working_hw(hw[1], hw[0], 384) == small[::-1]
+    image = np.zeros((*hw, 3), np.uint8)
+    assert settings.working_copy(image, 384).shape[:2] == small
+
+
+def test_wide_frames_reach_the_model_unstretched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Video frames and photos hand the model a working copy with at least 95 % of its 384 input rows."""
+    from types import SimpleNamespace
+
+    from colorsplash.runtime import alpha as alpha_mod
+    from colorsplash.runtime import video as video_mod
+
+    seen: list[tuple[int, ...]] = []
+
+    def fake_presence(model: object, small: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+        seen.append(small.shape)
+        return np.zeros((384, 384), np.float32), (0.0, 0.5)
+
+    monkeypatch.setattr(alpha_mod, "model_presence", fake_presence)
+    monkeypatch.setattr(video_mod, "model_presence", fake_presence)
+    model = SimpleNamespace(config=SimpleNamespace(input_size=384), has_presence=False, presence_threshold=0.5)
+    frame = np.zeros((720, 1280, 3), np.uint8)
+    alpha_mod.model_alpha(model, frame)  # type: ignore[arg-type]
+    video_mod.FrameSplasher(model).alpha(frame)  # type: ignore[arg-type]
+    assert seen == [(384, 683, 3), (384, 683, 3)]

@@ -39,7 +39,8 @@ class RefineSettings:
 
     Attributes:
         work_side: long side in pixels of the reduced copy where the model's input is made and the refinement's
-            coefficients are computed. 512 keeps the model's 384 px input from upsampling on 4:3 photos; on the
+            coefficients are computed (longer for wide photos, see :meth:`side_for`). 512 keeps the model's 384 px
+            input from upsampling on 4:3 photos; on the
             alphamatting photos (``bench/work_side.py``) the fast stage's edge error is as low as at 1024 (SAD 6.98
             against 7.19), the matte stage's 2.5 % higher (4.43 against 4.32), for a 12 MP reduced decode at 1/8
             scale and coefficients on a quarter of the pixels.
@@ -63,6 +64,26 @@ class RefineSettings:
     eps: float = 1e-3
     sharpen: float = 2.0
     matte: MatteSettings = field(default_factory=MatteSettings)
+
+    def side_for(self, h: int, w: int, model_side: int) -> int:
+        """Long side of the working copy of an ``h x w`` photo for a model with ``model_side`` px input:
+        ``work_side``, or more for wide photos, so that the copy's short side still reaches the model's input
+        (a 1280x720 video frame: 683 px, not 512, else the model would see its rows stretched), at most twice
+        ``work_side``."""
+        short, long = min(h, w), max(h, w)
+        need = round(model_side * long / max(short, 1))
+        return min(max(self.work_side, need), 2 * self.work_side)
+
+    def working_hw(self, h: int, w: int, model_side: int) -> tuple[int, int]:
+        """(height, width) of the working copy of an ``h x w`` photo (:func:`work_size` with :meth:`side_for`'s
+        long side); a whole-divisor size may leave the short side at 95 % of the model's input (a 12 MP photo:
+        500x375, its JPEG decoded at 1/8 scale), not less."""
+        return work_size(h, w, self.side_for(h, w, model_side), int(0.95 * model_side))
+
+    def working_copy(self, image: np.ndarray, model_side: int) -> np.ndarray:
+        """``image`` (RGB uint8 ``HxWx3``) reduced to :meth:`working_hw` (itself when already that small)."""
+        hw = self.working_hw(image.shape[0], image.shape[1], model_side)
+        return image if hw == image.shape[:2] else shrink(image, hw)
 
 
 @dataclass
@@ -95,15 +116,15 @@ def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(alpha, alpha=255.0)
 
 
-def work_size(h: int, w: int, side: int) -> tuple[int, int]:
+def work_size(h: int, w: int, side: int, min_short: int = 0) -> tuple[int, int]:
     """(height, width) of the reduced working copy: long side at most ``side`` (a little less, down to 70 % of
-    it, when a whole divisor of both sides gives that, which OpenCV's area resize does ~3x faster), never below
-    1 pixel."""
+    it and a short side of at least ``min_short``, when a whole divisor of both sides gives that: OpenCV's area
+    resize and a JPEG's DCT-scaled decode are cheaper at whole factors), never below 1 pixel."""
     if max(h, w) <= side:
         return h, w
     first = math.ceil(max(h, w) / side)
     for factor in range(first, first + 4):
-        if max(h, w) < 0.7 * side * factor:
+        if max(h, w) < 0.7 * side * factor or min(h, w) < min_short * factor:
             break  # a whole divisor this far down would cost the copy its detail (1000 px -> 200, not 400)
         if h % factor == 0 and w % factor == 0:
             return h // factor, w // factor
@@ -370,7 +391,7 @@ def compute_alpha(
         prob_lowres: subject probability float32 ``SxS`` (any size; stretched over the whole photo) in [0, 1].
         options: threshold, hard, feather, keep, point, invert, refine, on_empty (others are ignored).
         settings: refinement tuning.
-        small: ``downscale(image, settings.work_side)`` when the caller already has it.
+        small: ``settings.working_copy(image, model side)`` when the caller already has it.
         presence: ``(subject score, threshold)`` from a model with a presence output; ``None``: the highest
             probability is the score and the cut-off its threshold.
 
@@ -380,7 +401,7 @@ def compute_alpha(
     options, settings = options or SplashOptions(), settings or RefineSettings()
     cutoff = 0.5 if options.threshold is None else options.threshold
     if prob_lowres.size and float(prob_lowres.max()) >= cutoff and small is None:
-        small = downscale(image, settings.work_side)
+        small = settings.working_copy(image, max(prob_lowres.shape))
     plan = plan_alpha(image.shape[:2], prob_lowres, image if small is None else small, options, settings, presence)
     return finish_alpha(plan, photo_guide(image, plan), options)
 
@@ -426,7 +447,7 @@ def model_alpha(
     learnt (:class:`AlphaResult`). The public :func:`colorsplash.predict_alpha` wraps this and applies the
     no-subject policy."""
     settings = settings or RefineSettings()
-    small = downscale(image, settings.work_side)
+    small = settings.working_copy(image, model.config.input_size)
     # The model input is resized from the working copy: one full-resolution pass fewer, same area average.
     prob, presence = model_presence(model, small)
     return compute_alpha(image, prob, options, settings, small, presence)

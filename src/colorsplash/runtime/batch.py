@@ -37,7 +37,6 @@ from colorsplash.runtime.alpha import (
     RefineSettings,
     alpha_to_uint8,
     apply_on_empty,
-    downscale,
     finish_alpha,
     model_presence,
     plan_alpha,
@@ -198,7 +197,7 @@ class PhotoJob:
         loaded = Loaded(task, cost)
         with self._released_on_error(loaded):
             loaded.photo = decode_image_bytes(data, self.max_pixels, task.label)
-            loaded.small = downscale(loaded.photo.rgb, self.settings.work_side)
+            loaded.small = self.settings.working_copy(loaded.photo.rgb, self.model.config.input_size)
         return loaded
 
     def infer(self, loaded: Loaded, model: Model | None = None) -> Loaded:

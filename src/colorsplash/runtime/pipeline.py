@@ -32,12 +32,10 @@ from PIL import Image, ImageOps
 from colorsplash.runtime.alpha import (
     AlphaPlan,
     RefineSettings,
-    downscale,
     model_presence,
     photo_guide,
     plan_alpha,
     shrink,
-    work_size,
 )
 from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.onnx_model import Model
@@ -119,10 +117,11 @@ def decode_and_plan(
     small = None
     if hw is not None and max_pixels is not None and hw[0] * hw[1] > max_pixels:
         hw = None  # over the limit: let the full decode refuse it, without decoding a reduced copy first
-    if hw is not None and max(hw) > settings.work_side:
+    small_hw = settings.working_hw(*hw, model.config.input_size) if hw is not None else None
+    if hw is not None and small_hw is not None and small_hw != hw:
         with ThreadPoolExecutor(1, thread_name_prefix="decode") as pool:
             full = pool.submit(decode_image_bytes, data, max_pixels, name)
-            small = reduced_jpeg(data, work_size(hw[0], hw[1], settings.work_side))
+            small = reduced_jpeg(data, small_hw)
             plan = None
             if small is not None:
                 prob, presence = model_presence(model, small)
@@ -132,7 +131,7 @@ def decode_and_plan(
             return Planned(photo, plan)
     else:
         photo = decode_image_bytes(data, max_pixels, name)
-    small = downscale(photo.rgb, settings.work_side)
+    small = settings.working_copy(photo.rgb, model.config.input_size)
     prob, presence = model_presence(model, small)
     return Planned(photo, plan_alpha(photo.rgb.shape[:2], prob, small, options, settings, presence))
 

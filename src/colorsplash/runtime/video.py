@@ -32,7 +32,6 @@ from colorsplash.runtime.alpha import (
     RefineSettings,
     apply_on_empty,
     compute_alpha,
-    downscale,
     model_presence,
     presence_of,
 )
@@ -131,7 +130,7 @@ class FrameSplasher:
 
     def alpha(self, frame: np.ndarray) -> np.ndarray:
         """The frame's final alpha: float32 ``HxW`` in [0, 1], 1 = keep colour (``on_empty`` applied)."""
-        small = downscale(frame, self.settings.work_side)
+        small = self.settings.working_copy(frame, self.model.config.input_size)
         # Model input is resized from the working copy, exactly as alpha.model_alpha does for photos.
         low, presence = model_presence(self.model, small)
         prob = self.smoother.update(small, low)
