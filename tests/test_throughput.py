@@ -87,7 +87,7 @@ def test_shrink_is_an_area_average(hw: tuple[int, int], target: tuple[int, int])
     one-step area resize on a photo-like (smooth) picture, and has exactly the asked size."""
     import cv2
 
-    from colorsplash.runtime.alpha import shrink
+    from colorsplash.runtime.working import shrink
 
     noise = np.random.default_rng(2).integers(0, 256, (*hw, 3), np.uint8)
     image = cv2.GaussianBlur(noise, (0, 0), 3.0)
@@ -122,7 +122,7 @@ def test_grey_in_place_writes_only_the_view() -> None:
 def test_working_copy_keeps_the_model_input_rows(hw: tuple[int, int], side: int, small: tuple[int, int]) -> None:
     """4:3 photos get the 512 px copy; wider ones a longer one, so that the model's 384 px input is not made by
     stretching fewer rows (short side at least 95 % of it), at most twice the nominal side."""
-    from colorsplash.runtime.alpha import RefineSettings
+    from colorsplash.runtime.working import RefineSettings
 
     settings = RefineSettings()
     assert settings.side_for(*hw, 384) == side

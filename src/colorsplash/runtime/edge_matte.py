@@ -10,7 +10,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from colorsplash.runtime.alpha import downscale
 from colorsplash.runtime.matting import (
     MatteSettings,
     guided_upsample,
@@ -18,6 +17,7 @@ from colorsplash.runtime.matting import (
     shrink_trimap,
     solve_trimap,
 )
+from colorsplash.runtime.working import downscale
 
 
 def _check_guide(guide: object, hw: tuple[int, int]) -> np.ndarray:

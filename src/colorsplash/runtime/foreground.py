@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from colorsplash.runtime.alpha import downscale
+from colorsplash.runtime.working import downscale
 
 WORK_SIDE = 512  # long side of the copy the smooth estimates are made on
 WIDE, NARROW = 0.11, 0.0075  # blur radii of the two passes, as a share of the long side (90 and 6 px at 800 px)

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from colorsplash.runtime.alpha import AlphaPlan, downscale
+from colorsplash.runtime.alpha import AlphaPlan
 from colorsplash.runtime.effects import blend, grey_in_place, grey_rgb
 from colorsplash.runtime.foreground import WORK_SIDE as COLOUR_SIDE
 from colorsplash.runtime.foreground import share_residual, smooth_colours
 from colorsplash.runtime.matting import apply_coefficients, coefficient_alpha, resize_rows
 from colorsplash.runtime.options import SplashOptions
+from colorsplash.runtime.working import downscale
 
 _SURE = 1e-3  # an alpha within this of 0 or 1 is taken as 0 or 1: under a third of a level once rounded
 # Rows per strip: fewer leave less of each strip in the band but cost more Python between the calls; the matte

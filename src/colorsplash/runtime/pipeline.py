@@ -35,12 +35,12 @@ from colorsplash.runtime.alpha import (
     model_presence,
     photo_guide,
     plan_alpha,
-    shrink,
 )
 from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, decode_image_bytes
+from colorsplash.runtime.working import shrink
 
 T = TypeVar("T")
 _SWAPS_SIDES = (5, 6, 7, 8)  # EXIF orientations that turn the picture a quarter
