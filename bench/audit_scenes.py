@@ -5,7 +5,7 @@ EfficientNet-Lite1 classifier (the encoder the pet model is built on, at 240 px)
 given pet model colours. Writes a TSV sorted by the ImageNet guess and a contact sheet of the top photos with their
 ids on them; the photos that truly show a pet go into ``src/colorsplash/evaluation/excluded.tsv`` by hand.
 
-    python bench/audit_scenes.py ../shared/data/coco-scenes -o /work/runs/audit --top 60
+    python bench/audit_scenes.py ../shared/data/coco-scenes -o runs/audit --top 60
 """
 
 from __future__ import annotations

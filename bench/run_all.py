@@ -10,7 +10,7 @@ both alike and figures from different machines can be read side by side:
    (``bench/peers.py``). Target: ours >= 5x faster.
 3. **12 MP splash vs floor**: ``colorsplash splash`` on one 12 MP JPEG (read, model, refine, grey, encode,
    write) vs the single-threaded decode + encode + write of the same file with OpenCV, timed in a plain Python
-   process beside this one (``splash_speed.PlainFloor``; the same code in this process is printed too: it moves
+   process beside this one (``floor.PlainFloor``; the same code in this process is printed too: it moves
    by a third with the heap's state). Target: <= 1.6x.
 4. **batch vs model-only**: a folder of 500x375 JPEGs through the batch runner (``--jobs auto``) vs the model
    alone on the same, already decoded photos (one after another, as the batch's model stage runs them).
@@ -48,9 +48,10 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floor import PlainFloor, floor_opencv  # noqa: E402
 from model_speed import prepare  # noqa: E402
 from peers import rembg_predictor  # noqa: E402
-from splash_speed import PlainFloor, base_photo, floor_opencv, write_jpeg  # noqa: E402
+from splash_speed import base_photo, write_jpeg  # noqa: E402
 
 import colorsplash  # noqa: E402
 from colorsplash.runtime.batch import PhotoJob, batch_model, run_batch  # noqa: E402

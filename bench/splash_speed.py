@@ -12,7 +12,7 @@ Figures (medians over ``--runs`` after one warm-up; one process, the model loade
    set size (``VmHWM``) is printed with its size before the photo. Target: peak <= 1.5 GB.
 
 JPEG pixels are decoded and encoded with OpenCV (libjpeg-turbo), so the floor of figure 1 is OpenCV's
-decode + encode + write of the same file, timed in a plain Python process beside this one (:class:`PlainFloor`:
+decode + encode + write of the same file, timed in a plain Python process beside this one (``floor.PlainFloor``:
 in this process the same code runs a third faster or slower with the heap's state); the wall-time line also
 shows the same code timed in this process, and Pillow's. Wall time is the figure that counts;
 CPU time (all threads) is printed too because it stays meaningful on a busy machine.
@@ -42,6 +42,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from floor import QUALITY, PlainFloor, floor_opencv, floor_pillow  # bench/ is on sys.path: run as a script
 from PIL import Image
 
 from colorsplash.runtime.alpha import RefineSettings, model_alpha
@@ -55,7 +56,6 @@ from colorsplash.runtime.planning import OutputPlan, plan_files
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO_DIR = ROOT.parent / "shared" / "data" / "oxford-pets" / "images"
-QUALITY = 95
 TARGET_RATIO, TARGET_PEAK_GB = 2.5, 1.5
 
 
@@ -117,60 +117,6 @@ def median_s(fn: Callable[[], object], runs: int, clock: Callable[[], float] = t
         fn()
         times.append(clock() - start)
     return statistics.median(times)
-
-
-def floor_pillow(src: Path, dst: Path) -> None:
-    with Image.open(src) as img:
-        img.load()
-        img.save(dst, quality=QUALITY)
-
-
-def floor_opencv(src: Path, dst: Path) -> None:
-    """What the splash uses for JPEG pixels: OpenCV's libjpeg-turbo (Pillow only parses EXIF and ICC)."""
-    bgr = cv2.imdecode(np.fromfile(src, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    dst.write_bytes(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, QUALITY])[1].tobytes())
-
-
-_PLAIN_FLOOR = """
-import sys, time
-import cv2, numpy as np
-cv2.setNumThreads(1)
-for line in sys.stdin:
-    src, dst = line.rstrip("\\n").split("\\t")
-    start = time.perf_counter()
-    bgr = cv2.imdecode(np.fromfile(src, np.uint8), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    data = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, __QUALITY__])[1].tobytes()
-    with open(dst, "wb") as f:
-        f.write(data)
-    print(time.perf_counter() - start, flush=True)
-"""
-
-
-class PlainFloor:
-    """:func:`floor_opencv` timed in a plain Python process beside this one (only OpenCV and NumPy imported,
-    glibc's default malloc): the cost of opening and saving the photo in an ordinary program. In this process the
-    same code runs 79 or 103 ms on one 12 MP file depending on the heap's state (see docs/benchmarks.md); the plain
-    process gives the same figure run after run. Call it with (src, dst); it returns the seconds it measured."""
-
-    def __init__(self) -> None:
-        code = _PLAIN_FLOOR.replace("__QUALITY__", str(QUALITY))
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
-        )
-
-    def __call__(self, src: Path, dst: Path) -> float:
-        assert self._proc.stdin is not None and self._proc.stdout is not None
-        self._proc.stdin.write(f"{src}\t{dst}\n")
-        self._proc.stdin.flush()
-        answer = self._proc.stdout.readline()
-        if not answer:
-            raise RuntimeError("the plain floor process ended; run its code alone to see why")
-        return float(answer)
-
-    def close(self) -> None:
-        if self._proc.stdin is not None:
-            self._proc.stdin.close()
-        self._proc.wait(timeout=30)
 
 
 def _verdict(label: str, ratio: float) -> str:

@@ -68,8 +68,7 @@ class RefineSettings:
 
     def working_copy(self, image: np.ndarray, model_side: int) -> np.ndarray:
         """``image`` (RGB uint8 ``HxWx3``) reduced to :meth:`working_hw` (itself when already that small)."""
-        hw = self.working_hw(image.shape[0], image.shape[1], model_side)
-        return image if hw == image.shape[:2] else shrink(image, hw)
+        return reduced_to(image, self.working_hw(image.shape[0], image.shape[1], model_side))
 
 
 def work_size(h: int, w: int, side: int, min_short: int = 0) -> tuple[int, int]:
@@ -90,10 +89,12 @@ def work_size(h: int, w: int, side: int, min_short: int = 0) -> tuple[int, int]:
 
 def downscale(image: np.ndarray, side: int) -> np.ndarray:
     """The working copy of ``image`` (area interpolation, no aliasing); ``image`` itself when already small."""
-    hs, ws = work_size(image.shape[0], image.shape[1], side)
-    if (hs, ws) == image.shape[:2]:
-        return image
-    return shrink(image, (hs, ws))
+    return reduced_to(image, work_size(image.shape[0], image.shape[1], side))
+
+
+def reduced_to(image: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """``image`` itself when it is ``hw`` = (height, width) already, else :func:`shrink` of it to ``hw``."""
+    return image if hw == image.shape[:2] else shrink(image, hw)
 
 
 def shrink(image: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
