@@ -21,7 +21,8 @@ from colorsplash.runtime.alpha import model_alpha
 from colorsplash.runtime.effects import apply_effect, composite
 from colorsplash.runtime.onnx_model import load_model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import read_photo, write_image
+from colorsplash.runtime.photo_io import read_photo
+from colorsplash.runtime.photo_write import write_image
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT.parent / "shared" / "data" / "oxford-pets" / "images"

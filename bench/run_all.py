@@ -175,7 +175,8 @@ def timeline(model: Model, src: Path, out: Path, edges: str) -> str:
     from colorsplash.runtime.alpha import RefineSettings, plan_alpha
     from colorsplash.runtime.files import atomic_write
     from colorsplash.runtime.fused import GreySplash
-    from colorsplash.runtime.photo_io import decode_image_bytes, encode_image
+    from colorsplash.runtime.photo_io import decode_image_bytes
+    from colorsplash.runtime.photo_write import encode_image
     from colorsplash.runtime.pipeline import reduced_jpeg, upright_size
 
     start, marks = time.perf_counter(), {}

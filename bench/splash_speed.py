@@ -51,7 +51,8 @@ from colorsplash.runtime.effects import apply_effect, composite
 from colorsplash.runtime.foreground import estimate_colours
 from colorsplash.runtime.onnx_model import Model, default_model_path, load_model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import read_photo, write_image
+from colorsplash.runtime.photo_io import read_photo
+from colorsplash.runtime.photo_write import write_image
 from colorsplash.runtime.planning import OutputPlan, plan_files
 
 ROOT = Path(__file__).resolve().parents[1]

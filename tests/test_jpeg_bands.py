@@ -11,7 +11,7 @@ from helpers import make_blob_image
 from PIL import Image
 
 from colorsplash.runtime import jpeg_bands
-from colorsplash.runtime.photo_io import encode_image
+from colorsplash.runtime.photo_write import encode_image
 
 
 def _photo(h: int, w: int) -> np.ndarray:

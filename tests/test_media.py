@@ -12,14 +12,8 @@ from helpers.hostile import SRGB_ICC, write_corpus
 from PIL import Image
 
 from colorsplash.runtime.files import atomic_write
-from colorsplash.runtime.photo_io import (
-    ImageReadError,
-    decode_image_bytes,
-    encode_image,
-    output_format,
-    read_photo,
-    write_image,
-)
+from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, read_photo
+from colorsplash.runtime.photo_write import encode_image, output_format, write_image
 
 
 @pytest.fixture(scope="module")
@@ -259,10 +253,10 @@ def test_corrupt_exif_warning_becomes_a_note_naming_the_file(tmp_path: Path) -> 
 
 def test_write_image_reopens_before_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 16 item 4: an encoded file that does not read back is an error, and nothing gets the name."""
-    import colorsplash.runtime.photo_io as photo_io
+    import colorsplash.runtime.photo_write as photo_write
 
     good = encode_image(np.zeros((4, 4, 3), np.uint8), "PNG")
-    monkeypatch.setattr(photo_io, "encode_image", lambda *a, **k: good[: len(good) // 2])
+    monkeypatch.setattr(photo_write, "encode_image", lambda *a, **k: good[: len(good) // 2])
     with pytest.raises(ValueError, match="out.png: the PNG just written does not read back"):
         write_image(tmp_path / "out.png", np.zeros((4, 4, 3), np.uint8), "PNG")
     assert list(tmp_path.iterdir()) == []

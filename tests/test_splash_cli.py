@@ -378,10 +378,10 @@ def test_output_that_does_not_read_back_is_a_failure(
     tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 16 item 4: an output is decoded before its rename; a broken one is "failed", not "done"."""
-    import colorsplash.runtime.photo_io as photo_io
+    import colorsplash.runtime.photo_write as photo_write
 
-    real = photo_io.encode_image
-    monkeypatch.setattr(photo_io, "encode_image", lambda *a, **k: real(*a, **k)[:-200])
+    real = photo_write.encode_image
+    monkeypatch.setattr(photo_write, "encode_image", lambda *a, **k: real(*a, **k)[:-200])
     blob_file(tmp_path / "a.png", 0)
     code, err = run(capsys, "splash", str(tmp_path / "a.png"), "--model", str(tiny_onnx))
     assert code == 1 and "does not read back" in err and "done 0, skipped 0, failed 1" in err

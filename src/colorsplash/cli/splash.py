@@ -162,7 +162,7 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
     """``-o`` read as a folder, one file (a picture extension, not an existing folder) or ``-`` (standard output,
     also the default for ``-`` as INPUT). Raises ValueError for a combination that cannot work."""
     from colorsplash.runtime import batch
-    from colorsplash.runtime.photo_io import format_for_suffix
+    from colorsplash.runtime.photo_write import format_for_suffix
 
     out: Path | None = args.output
     if "-" in args.inputs and args.inputs != ["-"]:

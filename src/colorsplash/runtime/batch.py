@@ -46,16 +46,8 @@ from colorsplash.runtime.effects import composite
 from colorsplash.runtime.fused import GreySplash, fusable
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import (
-    DEFAULT_MAX_PIXELS,
-    Photo,
-    check_encoded,
-    cost_limit,
-    decode_image_bytes,
-    encode_image,
-    probe_picture,
-    write_image,
-)
+from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, cost_limit, decode_image_bytes, probe_picture
+from colorsplash.runtime.photo_write import check_encoded, encode_image, write_image
 from colorsplash.runtime.pipeline import (
     Planned,
     Stages,
@@ -153,7 +145,7 @@ class PhotoJob:
 
     The picture's header is read again first: its decode cost is held in ``budget`` while the picture is in
     memory, and a file whose format changed since planning fails. Every result is decoded again before it gets
-    its name (see :func:`colorsplash.runtime.photo_io.write_image`).
+    its name (see :func:`colorsplash.runtime.photo_write.write_image`).
 
     Raises (from ``__call__``):
         ImageReadError, ValueError, OSError: the file cannot be read, processed or written.

@@ -226,3 +226,9 @@ def probe_picture(data: bytes | str | Path, name: str, max_pixels: int | None = 
     with img:
         fmt = "JPEG" if img.format == "MPO" else img.format
         return PictureInfo(fmt, img.width, img.height, img.mode, decode_cost(img.width, img.height, img.mode))
+
+
+def ends_jpeg(data: bytes) -> bool:
+    """Whether a JPEG's bytes end with its end-of-image marker (trailing zero padding allowed): a cut-off file
+    does not, and OpenCV would pad it with grey instead of failing."""
+    return data.rstrip(b"\x00").endswith(b"\xff\xd9")

@@ -15,14 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorsplash.runtime.files import name_fits
-from colorsplash.runtime.photo_io import (
-    DEFAULT_MAX_PIXELS,
-    ImageReadError,
-    format_for_suffix,
-    is_image_name,
-    output_format,
-    probe_picture,
-)
+from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, ImageReadError, is_image_name, probe_picture
+from colorsplash.runtime.photo_write import format_for_suffix, output_format
 
 SPLASH_TAG = ".splash"
 MASK_TAG = ".mask"

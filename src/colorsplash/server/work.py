@@ -21,14 +21,8 @@ from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, apply_on_e
 from colorsplash.runtime.effects import apply_effect
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
-from colorsplash.runtime.photo_io import (
-    FORMAT_EXTENSIONS,
-    ImageReadError,
-    Photo,
-    decode_image_bytes,
-    encode_image,
-    output_format,
-)
+from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes
+from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, output_format
 from colorsplash.server.errors import PixelLimitError
 from colorsplash.server.limits import photo_pixels
 from colorsplash.server.openapi import FORMAT_FIELD, OUTPUT_FORMATS, SPLASH_ONLY_OPTIONS

@@ -17,6 +17,9 @@ from colorsplash.runtime.flags import (
 )
 
 LR_SCHEDULES: tuple[str, ...] = ("onecycle", "constant")
+# What a run trains: "all" its weights, or only the "presence" head on a frozen network (its pixel output, and so
+# every segmentation score, stays exactly that of the weights it starts from).
+TRAINABLE: tuple[str, ...] = ("all", "presence")
 # Photos from the training split that calibrate an int8 export (`export --int8`).
 DEFAULT_CALIBRATION_IMAGES = 64
 
@@ -126,10 +129,18 @@ class TrainConfig:
         "weight of the photo-level 'is there a pet?' BCE term (models with a presence head only)",
         parse=non_negative_float,
     )
+    trainable: str = flag(
+        "all",
+        "what the run trains: all weights, or only the presence head on a frozen network (its masks stay "
+        "exactly those of --init)",
+        choices=TRAINABLE,
+    )
 
     def __post_init__(self) -> None:
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.trainable not in TRAINABLE:
+            raise ValueError(f"trainable must be one of {', '.join(TRAINABLE)}, got {self.trainable!r}")
         if not 0 <= self.swa_epochs <= self.epochs:
             raise ValueError(f"swa_epochs must be between 0 and epochs ({self.epochs}), got {self.swa_epochs}")
 

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from colorsplash.runtime.config import ModelConfig
+from colorsplash.training.config import TRAINABLE
 
 
 def _double_conv(cin: int, cout: int, batch_norm: bool) -> nn.Sequential:
@@ -234,28 +235,68 @@ class LiteUNet(nn.Module):
         self.head = nn.Conv2d(cin, 1, 3, padding=1)
         self.presence = PresenceHead(taps[4]) if presence_head else None
 
-    def forward(self, x: torch.Tensor, with_presence: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Pixel logits ``N x 1 x S x S``; with ``with_presence`` (needs the head) also photo logits ``N x 1``."""
+    def forward(
+        self, x: torch.Tensor, with_presence: bool = False, presence_only: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Pixel logits ``N x 1 x S x S``; with ``with_presence`` (needs the head) also photo logits ``N x 1``;
+        with ``presence_only`` the photo logits alone (the decoder is skipped: training the head on a frozen net)."""
+        if (with_presence or presence_only) and self.presence is None:
+            raise ValueError("this network has no presence head (ModelConfig.presence_head is False)")
         feats = self.encoder.features(x)
+        if presence_only:
+            assert self.presence is not None
+            return self.presence(feats[-1])
         y = feats[-1]
         skips: list[torch.Tensor | None] = [feats[3], feats[2], feats[1], feats[0], None]
         for block, skip in zip(self.decoder, skips, strict=True):
             y = block(y, skip)
         if not with_presence:
             return self.head(y)
-        if self.presence is None:
-            raise ValueError("this network has no presence head (ModelConfig.presence_head is False)")
+        assert self.presence is not None
         return self.head(y), self.presence(feats[-1])
+
+
+def _inner(model: nn.Module) -> nn.Module:
+    inner = getattr(model, "module", model)
+    return getattr(inner, "_orig_mod", inner)
 
 
 def has_presence(model: nn.Module) -> bool:
     """Whether the (unwrapped) network has a presence head."""
-    inner = getattr(model, "module", model)
-    return getattr(getattr(inner, "_orig_mod", inner), "presence", None) is not None
+    return getattr(_inner(model), "presence", None) is not None
 
 
-def forward_train(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``(pixel logits, presence logits or None)``; goes through ``model`` itself so DDP hooks run."""
+def freeze_for(model: nn.Module, trainable: str) -> None:
+    """Leave only the weights ``trainable`` names (one of :data:`TRAINABLE`) requiring gradients."""
+    if trainable not in TRAINABLE:
+        raise ValueError(f"trainable must be one of {', '.join(TRAINABLE)}, got {trainable!r}")
+    if trainable == "all":
+        return
+    head = getattr(_inner(model), "presence", None)
+    if head is None:
+        raise ValueError("--trainable presence needs a network with a presence head (ModelConfig.presence_head)")
+    model.requires_grad_(False)
+    head.requires_grad_(True)
+
+
+def train_mode(model: nn.Module, trainable: str) -> None:
+    """``model.train()``, except that frozen parts stay in eval mode (their batch-norm statistics must not move)."""
+    if trainable == "all":
+        model.train()
+        return
+    model.eval()
+    head = getattr(_inner(model), "presence", None)
+    if isinstance(head, nn.Module):
+        head.train()
+
+
+def forward_train(
+    model: nn.Module, x: torch.Tensor, trainable: str = "all"
+) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """``(pixel logits or None, presence logits or None)``; goes through ``model`` itself so DDP hooks run.
+    With ``trainable="presence"`` the pixel logits are not computed (``None``)."""
+    if trainable == "presence":
+        return None, model(x, presence_only=True)
     if has_presence(model):
         seg, presence = model(x, with_presence=True)
         return seg, presence

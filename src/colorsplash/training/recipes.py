@@ -108,8 +108,32 @@ _PETS_SCENES_GENTLE = {
     },
 }
 
+# The bundled pet model's network, frozen, with a presence head ("is there a pet?") trained on top of its deepest
+# features: pets (and pets pasted onto pet-free photos, from a tenth of the frame up) against the pet-free photos.
+# Its masks are exactly those of models/pets-lite1.pt, so no pet set can get worse; only the head learns what is
+# not a pet. Run it on oxford-pets, oxford-breeds, feral-cats and coco-scenes.
+_PETS_PRESENCE = {
+    "pets-lite1-presence": {
+        "model": {**_PETS_SCENES["pets-lite1-scenes"]["model"], "name": "colorsplash-pets-lite1"},
+        "train": {
+            **_PETS_SCENES["pets-lite1-scenes"]["train"],
+            "trainable": "presence",
+            "epochs": 12,
+            "lr": 2e-3,
+            "patience": 12,
+            "augment": {**_ROBUST_AUGMENT, "copy_paste": 0.5},
+        },
+    },
+}
+
 # One stage each: what a run folder is trained with (the preset wins over command-line flags).
-STAGE_PRESETS: dict[str, dict[str, Any]] = {**_PETS_LITE0, **_PETS_LITE1, **_PETS_SCENES, **_PETS_SCENES_GENTLE}
+STAGE_PRESETS: dict[str, dict[str, Any]] = {
+    **_PETS_LITE0,
+    **_PETS_LITE1,
+    **_PETS_SCENES,
+    **_PETS_SCENES_GENTLE,
+    **_PETS_PRESENCE,
+}
 
 # Staged recipes: stage presets run in order (a dict keeps its stages' order), each initialised from the previous
 # stage's best.pt. ``pets`` made the bundled model (on EfficientNet-Lite1); ``pets-lite0`` is the same recipe on
@@ -119,6 +143,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "pets-lite0": tuple(_PETS_LITE0),
     "pets-scenes": tuple(_PETS_SCENES),
     "pets-scenes-gentle": tuple(_PETS_SCENES_GENTLE),
+    "pets-presence": tuple(_PETS_PRESENCE),
 }
 
 # Recipes whose model is a blend of their last two stages' best.pt (see colorsplash.blend): the weight of the

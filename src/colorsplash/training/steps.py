@@ -38,7 +38,7 @@ from colorsplash.training.augment import Augmenter
 from colorsplash.training.config import TrainConfig
 from colorsplash.training.copypaste import make_paster
 from colorsplash.training.losses import presence_loss, segmentation_loss
-from colorsplash.training.networks import forward_train
+from colorsplash.training.networks import forward_train, has_presence, train_mode
 from colorsplash.training.torch_dataset import SegmentationDataset, load_resized
 
 log = logging.getLogger(__name__)
@@ -211,28 +211,54 @@ def make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) 
     )
 
 
+# Validation counts a photo as pet-free (an all-background prediction) when its presence probability is below this:
+# the pooled IoU then scores what the product shows (a pet-free photo kept grey scores 1, a pet photo gated away 0).
+VAL_PRESENCE_THRESHOLD = 0.5
+
+
+def batch_loss(
+    logits: torch.Tensor | None, presence: torch.Tensor | None, y: torch.Tensor, cfg: TrainConfig
+) -> torch.Tensor:
+    """What a run minimises: the segmentation loss of ``logits`` (``None`` when only the presence head trains) plus
+    ``cfg.presence_weight`` x the presence BCE (or the BCE alone when ``logits`` is ``None``)."""
+    if logits is None:
+        if presence is None:
+            raise ValueError("batch_loss needs pixel logits, presence logits or both")
+        return presence_loss(presence, y)
+    loss = segmentation_loss(logits, y, cfg.dice_weight, cfg.lovasz_weight)
+    if presence is not None:
+        loss = loss + cfg.presence_weight * presence_loss(presence, y)
+    return loss
+
+
 @torch.no_grad()
 def predict_batches(
     model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig, device: torch.device
-) -> Iterator[tuple[np.ndarray, float]]:
-    """Yield ``(probability S x S float32, loss)`` per validation image, in order."""
+) -> Iterator[tuple[np.ndarray, float, float | None]]:
+    """Yield ``(probability S x S float32, loss, presence probability or None)`` per validation image, in order."""
     model.eval()
+    with_presence = has_presence(model)
     for start in range(0, len(ds), cfg.batch_size):
         items = [ds[i] for i in range(start, min(start + cfg.batch_size, len(ds)))]
         x = _to_device(torch.stack([a for a, _ in items]), cfg, device)
         y = torch.stack([b for _, b in items]).to(device)
         with _autocast(cfg, device):
-            logits = model(x)
+            logits, presence = model(x, with_presence=True) if with_presence else (model(x), None)
         for i in range(len(items)):
-            loss = float(segmentation_loss(logits[i : i + 1], y[i : i + 1], cfg.dice_weight, cfg.lovasz_weight))
-            yield torch.sigmoid(logits[i, 0].float()).cpu().numpy(), loss
+            p_i = None if presence is None else presence[i : i + 1]
+            seg_i = None if cfg.trainable == "presence" else logits[i : i + 1]
+            loss = float(batch_loss(seg_i, p_i, y[i : i + 1], cfg))
+            score = None if p_i is None else float(torch.sigmoid(p_i.float()))
+            yield torch.sigmoid(logits[i, 0].float()).cpu().numpy(), loss, score
 
 
 def validate(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig, device: torch.device) -> tuple[float, float]:
-    """Mean per-image IoU (threshold 0.5, at the network's resolution) and mean loss."""
+    """Mean per-image IoU (threshold 0.5, at the network's resolution; a photo whose presence probability is under
+    :data:`VAL_PRESENCE_THRESHOLD` predicts no pet) and mean loss."""
     ious, losses = [], []
-    for i, (prob, loss) in enumerate(predict_batches(model, ds, cfg, device)):
-        ious.append(iou(prob, ds.masks[i]))
+    for i, (prob, loss, score) in enumerate(predict_batches(model, ds, cfg, device)):
+        gated = score is not None and score < VAL_PRESENCE_THRESHOLD
+        ious.append(iou(np.zeros_like(prob) if gated else prob, ds.masks[i]))
         losses.append(loss)
     return float(np.mean(ious)), float(np.mean(losses))
 
@@ -248,7 +274,7 @@ def train_epoch(
     d: Dist,
     show_progress: bool = True,
 ) -> float:
-    model.train()
+    train_mode(model, cfg.trainable)
     total, count = 0.0, 0
     bar = tqdm(
         loader,
@@ -261,10 +287,8 @@ def train_epoch(
     for x, y in bar:
         x, y = _to_device(x, cfg, device), y.to(device)
         with _autocast(cfg, device):
-            logits, presence = forward_train(model, x)
-        loss = segmentation_loss(logits, y, cfg.dice_weight, cfg.lovasz_weight)
-        if presence is not None:
-            loss = loss + cfg.presence_weight * presence_loss(presence, y)
+            logits, presence = forward_train(model, x, cfg.trainable)
+        loss = batch_loss(logits, presence, y, cfg)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -21,7 +21,7 @@ from colorsplash.training import plots
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, unwrap
 from colorsplash.training.config import TrainConfig
 from colorsplash.training.interpolation import blend_checkpoints
-from colorsplash.training.networks import build_model
+from colorsplash.training.networks import build_model, freeze_for
 from colorsplash.training.pretrained import init_pretrained
 from colorsplash.training.recipes import (
     BLEND_FILE,
@@ -76,7 +76,8 @@ class Trainer:
             log.info("precision: %s (%s)", "bfloat16 autocast" if bf16 else "float32", why)
         self.data: TrainData = prepare_data(tcfg, mcfg, self.show_progress)
         self.model = self._build(resume_payload)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+        trained = [p for p in self.model.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(trained, lr=tcfg.lr, weight_decay=tcfg.weight_decay)
         self.sched = self._schedule()
         # Rank 0 alone keeps the average: it alone validates and saves.
         self.swa = WeightAverage(unwrap(self.model)) if tcfg.swa_epochs and self.d.main else None
@@ -100,6 +101,7 @@ class Trainer:
             _load_init_weights(model, self.cfg.init_from, self.mcfg)
         elif resume_payload is None:
             init_pretrained(model, self.mcfg.arch)
+        freeze_for(model, self.cfg.trainable)
         model.to(self.device)
         if self.cfg.channels_last:
             model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -257,7 +259,7 @@ class Trainer:
     def _finish(self) -> None:
         best = read_checkpoint(self.run / "best.pt")
         unwrap(self.model).load_state_dict(best["state_dict"])
-        probs = [p for p, _ in predict_batches(unwrap(self.model), self.data.val, self.cfg, self.device)]
+        probs = [p for p, _, _ in predict_batches(unwrap(self.model), self.data.val, self.cfg, self.device)]
         plots.save_val_predictions(self.data.val, probs, self.run / "val_predictions.png")
         log.info(
             "done: best val IoU %.4f at epoch %d; checkpoints in %s",

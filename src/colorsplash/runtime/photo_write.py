@@ -1,0 +1,178 @@
+"""Writing results in the input's format, atomically, with the input's EXIF and ICC profile.
+
+Writes go to a temporary file in the destination folder, which is read back and checked before it gets its name
+(``os.replace``, or a no-clobber link with ``replace=False``): an interrupted run never leaves a half-written
+picture, a result that cannot be opened is an error, and an existing file is only ever replaced whole. Reading
+photos: :mod:`colorsplash.runtime.photo_io`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.jpeg_bands import encode_jpeg
+from colorsplash.runtime.picture_open import READ_ERRORS, ends_jpeg, load_pixels, open_unchecked
+
+__all__ = ["FORMAT_EXTENSIONS", "check_encoded", "encode_image", "format_for_suffix", "output_format", "write_image"]
+
+# Pillow format name -> file extensions, the first one canonical.
+FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "PNG": (".png",),
+    "WEBP": (".webp",),
+    "TIFF": (".tif", ".tiff"),
+    "BMP": (".bmp",),
+    "GIF": (".gif",),
+}
+_ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
+_MAX_SEGMENT = 65533  # largest JPEG marker segment payload
+
+
+def output_format(input_format: str | None, input_suffix: str, alpha: bool = False) -> tuple[str, str]:
+    """(Pillow format, file extension) for a result: the input's format, PNG when that is unknown or cannot
+    hold transparency. The input's own extension is kept when it names that format (``.JPG`` stays ``.JPG``)."""
+    fmt = "JPEG" if input_format == "MPO" else input_format  # phones' multi-picture JPEGs
+    fmt = fmt if fmt in FORMAT_EXTENSIONS else "PNG"
+    if alpha and fmt not in _ALPHA_FORMATS:
+        fmt = "PNG"
+    exts = FORMAT_EXTENSIONS[fmt]
+    return fmt, input_suffix if input_suffix.lower() in exts else exts[0]
+
+
+def encode_image(
+    array: np.ndarray,
+    fmt: str,
+    quality: int = 95,
+    exif: bytes | None = None,
+    icc: bytes | None = None,
+    prepare: Callable[[slice], None] | None = None,
+) -> bytes:
+    """Encode RGB ``HxWx3``, RGBA ``HxWx4`` or grey ``HxW`` uint8 pixels as ``fmt`` (a Pillow format name).
+
+    ``quality`` applies to JPEG and WebP; EXIF and ICC are embedded where the format allows. ``prepare(rows)``
+    may fill ``array[rows]`` in place just before those rows are encoded: colour JPEGs are encoded in bands on
+    all cores (:mod:`colorsplash.runtime.jpeg_bands`), later bands prepared while earlier ones encode; other
+    formats get one call for all rows first.
+    """
+    if fmt == "JPEG" and array.ndim == 3 and array.shape[2] == 3:
+        return _encode_jpeg(array, quality, exif, icc, prepare)
+    if prepare is not None:
+        prepare(slice(0, array.shape[0]))
+    if fmt == "JPEG" and array.ndim == 3:
+        return _encode_jpeg(np.ascontiguousarray(array[..., :3]), quality, exif, icc)
+    img = Image.fromarray(np.ascontiguousarray(array))
+    params: dict[str, Any] = {}
+    if fmt == "JPEG":
+        params = {"quality": quality}
+    elif fmt == "WEBP":
+        params = {"quality": quality, "method": 4}
+    elif fmt == "PNG":
+        params = {"compress_level": 3}  # ~2x faster than the default 6 for a few percent more bytes
+    elif fmt == "TIFF":
+        params = {"compression": "tiff_adobe_deflate"}
+    if exif and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        params["exif"] = exif
+    if icc and fmt in ("JPEG", "PNG", "WEBP", "TIFF") and img.mode in ("RGB", "RGBA"):
+        params["icc_profile"] = icc
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **params)
+    return buf.getvalue()
+
+
+def _encode_jpeg(
+    rgb: np.ndarray,
+    quality: int,
+    exif: bytes | None,
+    icc: bytes | None,
+    prepare: Callable[[slice], None] | None = None,
+) -> bytes:
+    """RGB uint8 -> JPEG bytes with OpenCV (libjpeg-turbo, 4:2:0 like Pillow; large pictures in bands on all
+    cores, see :func:`colorsplash.runtime.jpeg_bands.encode_jpeg`), EXIF and ICC spliced in as the APP1/APP2
+    segments that Pillow would write."""
+    data = encode_jpeg(rgb, quality, prepare)
+    segments = []
+    if exif and len(exif) <= _MAX_SEGMENT:  # longer EXIF (huge thumbnails) cannot fit a JPEG segment: dropped
+        segments.append(b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif)
+    if icc:
+        chunk = _MAX_SEGMENT - 14  # "ICC_PROFILE\0", sequence number, count
+        parts = [icc[i : i + chunk] for i in range(0, len(icc), chunk)]
+        for i, part in enumerate(parts, 1):
+            body = b"ICC_PROFILE\x00" + bytes((i, len(parts))) + part
+            segments.append(b"\xff\xe2" + (len(body) + 2).to_bytes(2, "big") + body)
+    pos = 2  # after SOI, and after OpenCV's JFIF APP0 segment when present
+    if data[2:4] == b"\xff\xe0":
+        pos = 4 + int.from_bytes(data[4:6], "big")
+    return data[:pos] + b"".join(segments) + data[pos:]
+
+
+def format_for_suffix(suffix: str) -> str | None:
+    """Pillow format written for a file extension (``.JPG`` -> ``JPEG``), ``None`` when we do not write it."""
+    return next((fmt for fmt, exts in FORMAT_EXTENSIONS.items() if suffix.lower() in exts), None)
+
+
+def check_encoded(data: bytes, fmt: str, size: tuple[int, int], name: str, encoded: bytes | None = None) -> None:
+    """Check that ``data`` (what was read back from a written file) is a ``fmt`` picture of ``size`` (width,
+    height) that decodes.
+
+    With ``encoded`` (the bytes handed to the writer) a JPEG is checked without decoding its pixels: the bytes
+    read back must equal ``encoded`` (so the write landed in full), its markers up to the image data must parse
+    (our spliced EXIF and ICC segments included) and it must end with the end-of-image marker. A JPEG coming
+    from libjpeg-turbo's encoder is as sound as the bytes it returned; decoding it again cost as much as the
+    splash itself on 12 MP photos. Every other case decodes ``data`` completely: TIFF, PNG and WebP writers take
+    tags and modes from the input and have produced files that nothing could open.
+
+    Raises:
+        ValueError: naming ``name``, when the bytes do not read back as that picture.
+    """
+    structural = fmt == "JPEG" and encoded is not None
+    try:
+        if structural and data != encoded:
+            raise OSError(f"{len(data)} bytes read back, {len(encoded or b'')} written")
+        if structural and not ends_jpeg(data):
+            raise OSError("no end-of-image marker")
+        with open_unchecked(io.BytesIO(data)) as img:
+            if not structural:
+                load_pixels(img, name)
+            got_fmt, got_size = img.format, img.size
+    except (*READ_ERRORS, UnidentifiedImageError) as err:
+        raise ValueError(f"{name}: the {fmt} just written does not read back ({err}); nothing was written") from err
+    if got_fmt != fmt or got_size != size:
+        raise ValueError(
+            f"{name}: the {fmt} {size[0]}x{size[1]} just written reads back as {got_fmt} "
+            f"{got_size[0]}x{got_size[1]}; nothing was written"
+        )
+
+
+def write_image(
+    path: str | Path,
+    array: np.ndarray,
+    fmt: str,
+    quality: int = 95,
+    exif: bytes | None = None,
+    icc: bytes | None = None,
+    replace: bool = True,
+    prepare: Callable[[slice], None] | None = None,
+) -> None:
+    """Encode (see :func:`encode_image`, which calls ``prepare``), re-open the temporary file and check what it
+    holds (:func:`check_encoded`), then give it its name atomically (see
+    :func:`colorsplash.runtime.files.atomic_write`; ``replace=False`` never replaces an existing file).
+
+    Raises:
+        ValueError: the encoded file does not read back. OSError: it cannot be written (or exists).
+    """
+    path = Path(path)
+    size = (array.shape[1], array.shape[0])
+    encoded = encode_image(array, fmt, quality, exif, icc, prepare)
+    atomic_write(
+        path,
+        encoded,
+        verify=lambda tmp: check_encoded(tmp.read_bytes(), fmt, size, str(path), encoded),
+        replace=replace,
+    )
