@@ -16,6 +16,7 @@ from colorsplash.runtime.flags import flag, positive_int
 
 Arch = Literal["unet", "unet-lite0", "unet-lite1", "unet-lite2"]
 ARCHES: tuple[str, ...] = ("unet", "unet-lite0", "unet-lite1", "unet-lite2")
+TRUNKS: tuple[str, ...] = ("lite0", "lite1", "lite2")  # ImageNet EfficientNet-Lite variants for presence_trunk
 CONFIG_METADATA_KEY = "colorsplash_config"
 PRECISIONS: tuple[str, ...] = ("float32", "float16-weights", "int8")
 # How training splits data by default; recorded in every checkpoint, so evaluation can split the same way.
@@ -63,6 +64,11 @@ class ModelConfig:
             logit per photo from its deepest encoder features (ONNX output ``presence``, ``N x 1``).
         presence_threshold: a photo holds a subject when its subject score (``sigmoid`` of the presence logit;
             without a head, the highest pixel probability) is at least this; chosen on validation photos.
+        presence_trunk: with ``presence_head``: ``None`` (the head reads the segmentation encoder's deepest
+            features) or an EfficientNet-Lite variant (``lite0``...) whose ImageNet weights, frozen, read the
+            network's input at ``presence_trunk_size`` and feed the head instead: generic features that know
+            people, food and rooms, which a pet-only segmentation encoder has no reason to keep apart from pets.
+        presence_trunk_size: side in pixels the trunk reads (the input resized in the graph; a multiple of 32).
     """
 
     arch: str = flag(
@@ -83,6 +89,8 @@ class ModelConfig:
     precision: str = "float32"
     presence_head: bool = False
     presence_threshold: float = 0.5
+    presence_trunk: str | None = None
+    presence_trunk_size: int = 192
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -95,6 +103,16 @@ class ModelConfig:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.presence_head and self.arch == "unet":
             raise ValueError("presence_head needs a unet-lite* arch (it reads the EfficientNet encoder's features)")
+        if self.presence_trunk is not None and not self.presence_head:
+            raise ValueError("presence_trunk feeds the presence head: set presence_head too")
+        if self.presence_trunk not in (None, *TRUNKS):
+            raise ValueError(f"presence_trunk must be one of {', '.join(TRUNKS)}, got {self.presence_trunk!r}")
+        size = self.presence_trunk_size
+        if self.presence_trunk is not None and (size % 32 or not 32 <= size <= self.input_size):
+            raise ValueError(
+                f"presence_trunk_size must be a multiple of 32 up to input_size ({self.input_size}), "
+                f"got {self.presence_trunk_size}"
+            )
         if not 0.0 <= self.presence_threshold <= 1.0:
             raise ValueError(f"presence_threshold must be in [0, 1], got {self.presence_threshold}")
         if self.arch == "unet" and self.depth > 5:

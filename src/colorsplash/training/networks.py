@@ -213,11 +213,60 @@ class PresenceHead(nn.Module):
         return self.fc(torch.flatten(pooled, 1))
 
 
+class ImageNetTrunk(nn.Module):
+    """A frozen ImageNet EfficientNet-Lite (stem to its 1280-channel head; no classifier) that reads the network's
+    input ``N x 3 x S x S`` resized (bilinear) to ``size``: average- and max-pooled features ``N x 2560``.
+
+    Always frozen and in eval mode (``train()`` leaves it alone): its ImageNet knowledge is what the presence
+    head relies on, and a few thousand pet photos would only wear it down.
+    """
+
+    def __init__(self, variant: str, size: int) -> None:
+        super().__init__()
+        self.net = EfficientNetLite(variant)
+        del self.net._fc
+        self.variant, self.size = variant, size
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True) -> ImageNetTrunk:
+        return super().train(False)
+
+    @property
+    def channels(self) -> int:
+        return 2 * self.net._conv_head.out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        y = F.relu6(self.net._bn1(self.net._conv_head(self.net.features(x)[-1])))
+        return torch.cat([F.adaptive_avg_pool2d(y, 1), F.adaptive_max_pool2d(y, 1)], dim=1).flatten(1)
+
+
+class TrunkPresenceHead(nn.Module):
+    """ "Is there a subject?" from :class:`ImageNetTrunk` features ``N x C``: dropout, a hidden layer, one logit."""
+
+    def __init__(self, channels: int, hidden: int = 128, dropout: float = 0.3) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels, hidden), nn.ReLU(inplace=True))
+        self.fc = nn.Linear(hidden, 1)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.mlp(feats))
+
+
 class LiteUNet(nn.Module):
     """U-Net decoder (bilinear up, skip concat, 2x conv-BN-ReLU) on an EfficientNet-Lite encoder, optionally with
     a :class:`PresenceHead` (``presence``)."""
 
-    def __init__(self, variant: str, decoder_channels: tuple[int, ...], presence_head: bool = False) -> None:
+    def __init__(
+        self,
+        variant: str,
+        decoder_channels: tuple[int, ...],
+        presence_head: bool = False,
+        trunk: tuple[str, int] | None = None,
+    ) -> None:
+        """``trunk``: ``(variant, size)`` of an :class:`ImageNetTrunk` that feeds the presence head (a
+        :class:`TrunkPresenceHead`) instead of the encoder's deepest features."""
         super().__init__()
         if len(decoder_channels) != 5:
             raise ValueError(f"decoder_channels needs 5 widths (strides 16..1), got {decoder_channels}")
@@ -233,7 +282,12 @@ class LiteUNet(nn.Module):
             cin = cout
         self.decoder = nn.ModuleList(blocks)
         self.head = nn.Conv2d(cin, 1, 3, padding=1)
-        self.presence = PresenceHead(taps[4]) if presence_head else None
+        self.presence_trunk = ImageNetTrunk(*trunk) if trunk and presence_head else None
+        self.presence: nn.Module | None = None
+        if self.presence_trunk is not None:
+            self.presence = TrunkPresenceHead(self.presence_trunk.channels)
+        elif presence_head:
+            self.presence = PresenceHead(taps[4])
 
     def forward(
         self, x: torch.Tensor, with_presence: bool = False, presence_only: bool = False
@@ -242,18 +296,25 @@ class LiteUNet(nn.Module):
         with ``presence_only`` the photo logits alone (the decoder is skipped: training the head on a frozen net)."""
         if (with_presence or presence_only) and self.presence is None:
             raise ValueError("this network has no presence head (ModelConfig.presence_head is False)")
+        if presence_only and self.presence_trunk is not None:
+            return self._presence(x, None)
         feats = self.encoder.features(x)
         if presence_only:
-            assert self.presence is not None
-            return self.presence(feats[-1])
+            return self._presence(x, feats[-1])
         y = feats[-1]
         skips: list[torch.Tensor | None] = [feats[3], feats[2], feats[1], feats[0], None]
         for block, skip in zip(self.decoder, skips, strict=True):
             y = block(y, skip)
         if not with_presence:
             return self.head(y)
+        return self.head(y), self._presence(x, feats[-1])
+
+    def _presence(self, x: torch.Tensor, deepest: torch.Tensor | None) -> torch.Tensor:
         assert self.presence is not None
-        return self.head(y), self.presence(feats[-1])
+        if self.presence_trunk is not None:
+            return self.presence(self.presence_trunk(x))
+        assert deepest is not None
+        return self.presence(deepest)
 
 
 def _inner(model: nn.Module) -> nn.Module:
@@ -319,4 +380,5 @@ def build_model(config: ModelConfig) -> nn.Module:
     """Build an untrained network for ``config`` (encoder weights are loaded separately)."""
     if config.arch == "unet":
         return UNet(config.base_channels, config.depth, config.upsample)
-    return LiteUNet(config.arch.removeprefix("unet-"), tuple(config.decoder_channels), config.presence_head)
+    trunk = (config.presence_trunk, config.presence_trunk_size) if config.presence_trunk else None
+    return LiteUNet(config.arch.removeprefix("unet-"), tuple(config.decoder_channels), config.presence_head, trunk)

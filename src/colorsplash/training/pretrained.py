@@ -62,3 +62,15 @@ def init_pretrained(model: nn.Module, arch: str) -> None:
         encoder = model.encoder
         assert isinstance(encoder, EfficientNetLite)
         load_imagenet_encoder(encoder, arch.removeprefix("unet-"))
+
+
+def init_presence_trunk(model: nn.Module) -> None:
+    """Load ImageNet weights (with its 1280-channel head) into the model's :class:`ImageNetTrunk`, if it has one."""
+    trunk = getattr(model, "presence_trunk", None)
+    if trunk is None:
+        return
+    state = torch.load(imagenet_weights_path(trunk.variant), map_location="cpu", weights_only=True)
+    state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
+    missing, unexpected = trunk.net.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise RuntimeError(f"ImageNet weights for {trunk.variant} do not fit the presence trunk: {missing[:5]}")

@@ -96,7 +96,12 @@ def end_convolutions(path: str | Path, ends: tuple[int, int] = FLOAT_ENDS) -> li
     the stem sees raw pixels, the head makes the logits the 0.5 cut-off is taken on."""
     import onnx
 
-    convs = [n.name for n in onnx.load(str(path)).graph.node if n.op_type in ("Conv", "ConvTranspose")]
+    # The presence trunk's convolutions are not the segmentation network's ends, wherever the graph puts them.
+    convs = [
+        n.name
+        for n in onnx.load(str(path)).graph.node
+        if n.op_type in ("Conv", "ConvTranspose") and "presence_trunk" not in n.name
+    ]
     first, last = ends
     return convs[:first] + (convs[-last:] if last else [])
 

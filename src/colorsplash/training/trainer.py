@@ -22,10 +22,11 @@ from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, un
 from colorsplash.training.config import TrainConfig
 from colorsplash.training.interpolation import blend_checkpoints
 from colorsplash.training.networks import build_model, freeze_for
-from colorsplash.training.pretrained import init_pretrained
+from colorsplash.training.pretrained import init_presence_trunk, init_pretrained
 from colorsplash.training.recipes import (
     BLEND_FILE,
     RECIPE_BLENDS,
+    RECIPE_HEADS,
     RECIPES,
     apply_preset,
     stage_folder,
@@ -101,6 +102,8 @@ class Trainer:
             _load_init_weights(model, self.cfg.init_from, self.mcfg)
         elif resume_payload is None:
             init_pretrained(model, self.mcfg.arch)
+        if resume_payload is None:
+            init_presence_trunk(model)
         freeze_for(model, self.cfg.trainable)
         model.to(self.device)
         if self.cfg.channels_last:
@@ -279,8 +282,8 @@ def _load_init_weights(model: nn.Module, path: str, mcfg: ModelConfig) -> None:
             f"pass --arch {source.arch} (and the same decoder) to fine-tune it"
         )
     missing, unexpected = model.load_state_dict(payload["state_dict"], strict=False)
-    # A new presence head starts untrained on weights that had none; anything else must match exactly.
-    if unexpected or any(not k.startswith("presence.") for k in missing):
+    # A new presence head (and its ImageNet trunk) starts on weights that had none; anything else must match.
+    if unexpected or any(not k.startswith(("presence.", "presence_trunk.")) for k in missing):
         raise ValueError(
             f"{path}: checkpoint weights do not fit this network (missing {missing[:3]}, "
             f"unexpected {unexpected[:3]}); pass the same --arch and decoder it was trained with"
@@ -306,7 +309,9 @@ def run_recipe(
     stage's ``best.pt``. With ``resume``, finished stages are skipped and an interrupted one continues from its
     ``last.pt``. Returns the last stage's state and the path of the recipe's model: the last stage's ``best.pt``
     or, for recipes in :data:`~colorsplash.training.recipes.RECIPE_BLENDS`, ``tcfg.out_dir/blend.pt``, the blend of the
-    last two stages' ``best.pt`` (made by rank 0 and validated; its IoU replaces the state's ``best_iou``).
+    last two stages' ``best.pt`` (made by rank 0 and validated; its IoU replaces the state's ``best_iou``); for
+    recipes in :data:`~colorsplash.training.recipes.RECIPE_HEADS`, the ``best.pt`` of the head-only stage run
+    from that model.
     """
     init, state, folder = tcfg.init_from, RunState(), Path(tcfg.out_dir)
     stages = RECIPES[recipe]
@@ -324,9 +329,29 @@ def run_recipe(
             )
             state = trainer.fit()
         init = str(folder / "best.pt")
-    if recipe not in RECIPE_BLENDS or len(stages) < 2:
-        return state, folder / "best.pt"
-    return _blend_last_stages(recipe, mcfg, tcfg, state, resume, show_progress)
+    made = folder / "best.pt"
+    if recipe in RECIPE_BLENDS and len(stages) >= 2:
+        state, made = _blend_last_stages(recipe, mcfg, tcfg, state, resume, show_progress)
+    if recipe not in RECIPE_HEADS:
+        return state, made
+    return _train_head_stage(RECIPE_HEADS[recipe], len(stages) + 1, made, mcfg, tcfg, resume, show_progress)
+
+
+def _train_head_stage(
+    stage: str, index: int, start: Path, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool, show_progress: bool
+) -> tuple[RunState, Path]:
+    """Run the head-only stage ``stage`` (see :data:`~colorsplash.training.recipes.RECIPE_HEADS`) as stage
+    ``index`` from the recipe's model ``start``; returns its state and ``best.pt``."""
+    folder = stage_folder(tcfg.out_dir, index, stage)
+    done = finished_state(folder) if resume else None
+    if done is not None:
+        log.info("stage %d (%s) already finished in %s", index, stage, folder)
+        return done, folder / "best.pt"
+    log.info("stage %d (%s, from %s) in %s", index, stage, start, folder)
+    smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder)))
+    stcfg = dataclasses.replace(stcfg, init_from=str(start))
+    trainer = Trainer(smcfg, stcfg, resume=resume and (folder / "last.pt").is_file(), show_progress=show_progress)
+    return trainer.fit(), folder / "best.pt"
 
 
 def _blend_last_stages(
