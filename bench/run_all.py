@@ -23,7 +23,8 @@ the matte stage, and the fast stage).
 
 Usage::
 
-    python bench/run_all.py --u2netp peers/u2netp.onnx [--model M.onnx] [--rounds 5] [--edges auto,fast] [--quick]
+    python bench/run_all.py --u2netp peers/u2netp.onnx [--model M.onnx] [--baseline OLD.onnx] [--rounds 5]
+        [--edges auto,fast] [--quick]
 
 Without ``--u2netp`` the U2-Netp figures are skipped (see bench/README.md for fetching it). Needs the video
 extra for figure 5 (skipped without ffmpeg).
@@ -99,11 +100,13 @@ def header(model: Model) -> None:
     )
 
 
-def forward(model: Model, u2netp: Path | None, rounds: int) -> None:
+def forward(model: Model, u2netp: Path | None, rounds: int, baseline: Path | None = None) -> None:
     config = read_config(model.path)
     assert config is not None
     family = sorted({v.path for v in find_variants(model.path, config)})
     timed_models = [prepare(f"ours {p.name}", p, 0) for p in family]
+    if baseline:
+        timed_models.append(prepare(f"baseline {baseline.name}", baseline, 0))
     if u2netp:
         timed_models.append(prepare("U2-Netp", u2netp, 0))
     for m in timed_models:
@@ -113,9 +116,12 @@ def forward(model: Model, u2netp: Path | None, rounds: int) -> None:
         for m in timed_models:
             m.ms.append(m.run_once())
     ref = statistics.median(timed_models[-1].ms) if u2netp else None
+    base = statistics.median(timed_models[len(family)].ms) if baseline else None
     for m in timed_models:
         med = statistics.median(m.ms)
         vs = f", {ref / med:.1f}x U2-Netp's speed" if ref and m.name != "U2-Netp" else ""
+        if base and m.name.startswith("ours") and m.name.endswith(model.path.name):
+            vs += f", {med / base:.2f}x the baseline's time (issue 13: at most 1.3x)"
         print(f"  forward {m.name}: {med:.1f} ms (median of {len(m.ms)}){vs}")
 
 
@@ -290,6 +296,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: bundled)")
     parser.add_argument("--u2netp", type=Path, default=None, help="rembg's u2netp.onnx (bench/README.md)")
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="another ONNX model whose forward pass is timed beside ours"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="turns per figure (medians)")
     parser.add_argument("--folder-count", type=int, default=60, help="photos in the 500x375 folder")
     parser.add_argument("--frames", type=int, default=48, help="frames of the 720p clip")
@@ -313,7 +322,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="run-all-") as name:
         tmp = Path(name)
         if "forward" in only:
-            forward(model, args.u2netp, args.rounds)
+            forward(model, args.u2netp, args.rounds, args.baseline)
         if "alpha" in only:
             alpha_1mp(model, base, args.u2netp, args.rounds, edges)
         if "12mp" in only:

@@ -244,6 +244,41 @@ def test_scene_cut_resets_history() -> None:
     assert smoother.update(bright, ones).mean() < 0.5  # history kept again within the new scene
 
 
+def test_subject_score_follows_the_smoothing() -> None:
+    """The photo-level score is blended like the map: a doubtful frame in a clip that shows a subject stays
+    found, and after a scene cut the new score counts alone."""
+    smoother = TemporalSmoother()
+    dark, bright = np.full((H, W, 3), 30, np.uint8), np.full((H, W, 3), 220, np.uint8)
+    prob = np.ones((32, 32), np.float32)
+    seen = []
+    for i in range(8):
+        smoother.update(dark, prob)
+        seen.append(smoother.score(0.9 if i % 2 == 0 else 0.3))
+    assert seen[0] == 0.9 and min(seen[1:]) > 0.5
+    smoother.update(bright, prob)
+    assert smoother.score(0.1) == pytest.approx(0.1)
+    assert TemporalSmoother(NO_SMOOTHING).score(0.3) == 0.3
+
+
+def test_a_doubtful_frame_does_not_flash_grey(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a presence output whose score dips under the threshold every other frame, the smoothed clip keeps
+    its subject on every frame; unsmoothed, the doubtful frames come out all grey."""
+    scores = iter([0.9, 0.3] * 20)
+
+    def scored(self: Model, image: np.ndarray) -> tuple[np.ndarray, float]:
+        s = self.config.input_size
+        return blob_mask(s / 2, s / 2, s, s, r=s / 4).astype(np.float32), next(scores)
+
+    monkeypatch.setattr(Model, "predict_scored", scored)
+    monkeypatch.setattr(Model, "has_presence", property(lambda self: True))
+    monkeypatch.setattr(Model, "presence_threshold", property(lambda self: 0.5))
+    model = load_model(tiny_onnx)
+    raw = [FrameSplasher(model, smoothing=NO_SMOOTHING).alpha(f).max() for f in [background()] * 6]
+    assert raw[1::2] == [0.0, 0.0, 0.0] and min(raw[0::2]) > 0.5
+    splasher = FrameSplasher(model)
+    assert min(splasher.alpha(f).max() for f in [background()] * 6) > 0.5
+
+
 def test_exact_fps() -> None:
     assert _exact_fps(29.97) == Fraction(30000, 1001)
     assert _exact_fps(23.98) == Fraction(24000, 1001)

@@ -69,13 +69,16 @@ def histogram_distance(a: np.ndarray, b: np.ndarray) -> float:
 class TemporalSmoother:
     """Stateful smoother: feed frames in order with :meth:`update`; :meth:`reset` between clips.
 
-    Memory is two small maps (the previous grey frame and the previous smoothed probability).
+    Memory is two small maps (the previous grey frame and the previous smoothed probability) and the previous
+    smoothed subject score (:meth:`score`).
     """
 
     def __init__(self, config: SmoothingConfig | None = None) -> None:
         self.config = config or SmoothingConfig()
         self._grey: np.ndarray | None = None
         self._state: np.ndarray | None = None
+        self._score: float | None = None
+        self._fresh = True  # the last update started a new history (first frame, scene cut)
         self.cuts = 0
         self._flow: cv2.DISOpticalFlow | None = None
 
@@ -86,6 +89,22 @@ class TemporalSmoother:
     def reset(self) -> None:
         self._grey = None
         self._state = None
+        self._score = None
+        self._fresh = True
+
+    def score(self, value: float) -> float:
+        """The frame's photo-level subject score blended with the past, like the probability map.
+
+        Call it after :meth:`update` for the same frame: the score's history is dropped where the map's is (first
+        frame, scene cut). A subject seen for a while then stays found through a frame or two of doubt (a small
+        dog far away, turning), instead of the whole frame flashing grey; after a cut the new score counts alone.
+        """
+        h = self.config.history
+        if h == 0.0 or self._fresh or self._score is None:
+            self._score = float(value)
+        else:
+            self._score = h * self._score + (1.0 - h) * float(value)
+        return self._score
 
     def update(self, frame: np.ndarray, probability: np.ndarray) -> np.ndarray:
         """Blend this frame's probability with the past.
@@ -105,6 +124,7 @@ class TemporalSmoother:
         grey = _grey(frame, cfg.flow_size)
         prev_grey, prev_state = self._grey, self._state
         self._grey = grey
+        self._fresh = True
         if prev_grey is None or prev_state is None or prev_state.shape != prob.shape:
             self._state = prob
             return prob
@@ -112,6 +132,7 @@ class TemporalSmoother:
             self.cuts += 1
             self._state = prob
             return prob
+        self._fresh = False
         past, trust = self._align(grey, prev_grey, prev_state, prob.shape)
         weight = cfg.history * trust
         self._state = (weight * past + (1.0 - weight) * prob).astype(np.float32)
