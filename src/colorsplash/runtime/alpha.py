@@ -13,6 +13,7 @@ OpenCV's ``RGB2GRAY``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -362,11 +363,17 @@ def model_presence(model: Model, small: np.ndarray) -> tuple[np.ndarray, tuple[f
     return prob, (score, model.presence_threshold)
 
 
-def presence_of(model: Model, prob: np.ndarray, presence: tuple[float, float]) -> tuple[float, float]:
+def presence_of(
+    model: Model,
+    prob: np.ndarray,
+    presence: tuple[float, float],
+    smooth_score: Callable[[float], float] | None = None,
+) -> tuple[float, float]:
     """``presence`` for a probability map that was changed after the model run (video's temporal smoothing):
-    a one-output file's score is recomputed as the highest probability of ``prob``."""
+    a one-output file's score is recomputed as the highest probability of ``prob``; a presence output's score
+    goes through ``smooth_score`` when given (video: blended over frames like the map it gates)."""
     if model.has_presence:
-        return presence
+        return (smooth_score(presence[0]) if smooth_score else presence[0], presence[1])
     return (float(prob.max()) if prob.size else 0.0, model.presence_threshold)
 
 

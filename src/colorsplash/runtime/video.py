@@ -134,9 +134,7 @@ class FrameSplasher:
         # Model input is resized from the working copy, exactly as alpha.model_alpha does for photos.
         low, presence = model_presence(self.model, small)
         prob = self.smoother.update(small, low)
-        presence = presence_of(self.model, prob, presence)  # a max-probability score follows the smoothing
-        if self.model.has_presence:  # a presence output's score is smoothed like the map it gates
-            presence = (self.smoother.score(presence[0]), presence[1])
+        presence = presence_of(self.model, prob, presence, self.smoother.score)  # the score follows the smoothing
         result = compute_alpha(frame, prob, self.options, self.settings, small, presence)
         apply_on_empty(result, self.options.on_empty, "a frame")  # "skip" is refused for video up front
         return result.alpha

@@ -43,12 +43,15 @@ def load_imagenet_encoder(encoder: EfficientNetLite, variant: str, with_head: bo
 
     Args:
         encoder: a freshly built :class:`EfficientNetLite` of the same variant.
-        with_head: also load the 1280-channel head and the 1000-class classifier (for the ImageNet check);
-            a segmentation encoder has them removed.
+        with_head: also load the 1280-channel head, and the 1000-class classifier when ``encoder`` still has it
+            (the ImageNet check; the presence trunk keeps the head without the classifier); a segmentation
+            encoder has both removed.
     """
     state = torch.load(imagenet_weights_path(variant), map_location="cpu", weights_only=True)
-    if not with_head:
-        state = {k: v for k, v in state.items() if not k.startswith(("_fc.", "_conv_head.", "_bn1."))}
+    dropped: tuple[str, ...] = () if with_head else ("_conv_head.", "_bn1.")
+    if not with_head or not hasattr(encoder, "_fc"):
+        dropped += ("_fc.",)
+    state = {k: v for k, v in state.items() if not k.startswith(dropped)}
     missing, unexpected = encoder.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise RuntimeError(
@@ -67,10 +70,5 @@ def init_pretrained(model: nn.Module, arch: str) -> None:
 def init_presence_trunk(model: nn.Module) -> None:
     """Load ImageNet weights (with its 1280-channel head) into the model's :class:`ImageNetTrunk`, if it has one."""
     trunk = getattr(model, "presence_trunk", None)
-    if trunk is None:
-        return
-    state = torch.load(imagenet_weights_path(trunk.variant), map_location="cpu", weights_only=True)
-    state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
-    missing, unexpected = trunk.net.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise RuntimeError(f"ImageNet weights for {trunk.variant} do not fit the presence trunk: {missing[:5]}")
+    if trunk is not None:
+        load_imagenet_encoder(trunk.net, trunk.variant, with_head=True)
