@@ -335,7 +335,10 @@ def freeze_for(model: nn.Module, trainable: str) -> None:
         return
     head = getattr(_inner(model), "presence", None)
     if head is None:
-        raise ValueError("--trainable presence needs a network with a presence head (ModelConfig.presence_head)")
+        raise ValueError(
+            "--trainable presence needs a network with a presence head: train with --preset pets-presence, or a "
+            "preset whose model sets presence_head (ModelConfig.presence_head)"
+        )
     model.requires_grad_(False)
     head.requires_grad_(True)
 
