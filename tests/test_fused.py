@@ -86,3 +86,14 @@ def test_edges_auto_is_matte_for_photos_and_fast_for_video() -> None:
     assert video_options(SplashOptions(edges="matte")).edges == "matte"  # asked for: honoured
     image, prob = _photo_and_prob(600, 800)
     assert _general(image, prob, SplashOptions())[2].matte is not None  # the photo default solves a matte
+
+
+def test_a_photo_no_larger_than_the_working_copy_takes_the_plain_path() -> None:
+    # At the working copy's size there are no pixels to skip: fusing would only add its bookkeeping.
+    image, prob = _photo_and_prob(375, 500)
+    options = SplashOptions(edges="fast")
+    _, _, plan = _general(image, prob, options)
+    assert plan.b is not None and plan.b.shape == image.shape[:2]
+    assert not fusable(plan, options, image.copy())
+    big, big_prob = _photo_and_prob(750, 1000)
+    assert fusable(_general(big, big_prob, options)[2], options, big.copy())

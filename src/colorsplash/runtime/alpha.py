@@ -96,7 +96,10 @@ def _colour_target(small: np.ndarray, p_small: np.ndarray, model_side: int, sett
         return _colour_alpha(
             small, p_small, max(1, round(settings.colour_radius * ws / model_side)), settings.colour_sigma
         )
-    c_small = cv2.resize(small, (wc, hc), interpolation=cv2.INTER_AREA)
+    # Under a halving, bilinear reaches every source pixel and costs a sixth of OpenCV's fractional area resize
+    # (500x375 -> 384x288: 0.18 against 1.1 ms) for the same edges (bench/work_side.py: SAD 6.96 against 6.97).
+    shrink = cv2.INTER_LINEAR if 2 * wc > ws else cv2.INTER_AREA
+    c_small = cv2.resize(small, (wc, hc), interpolation=shrink)
     c_prob = cv2.resize(p_small, (wc, hc), interpolation=cv2.INTER_AREA)
     radius = max(1, round(settings.colour_radius * max(hc, wc) / model_side))
     target = _colour_alpha(c_small, c_prob, radius, settings.colour_sigma)

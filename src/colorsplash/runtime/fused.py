@@ -35,11 +35,15 @@ _STRIP_ROWS = {"fast": 128, "matte": 48}
 def fusable(plan: AlphaPlan, options: SplashOptions, rgb: np.ndarray) -> bool:
     """Whether :func:`grey_splash_in_place` gives the general path's result (to a level or two): a subject was
     found, edges are refined, the effect is plain ``grey``, no option reshapes the alpha (threshold, hard, keep,
-    point, feather, invert), and the pixels may be written."""
+    point, feather, invert), the pixels may be written, and the photo is larger than the working copy (at the
+    working copy's own size every pixel's alpha is one multiply-add: the plain path is cheaper there, 1.3 against
+    2.1 ms on a 500x375 photo)."""
     refined = plan.a is not None if plan.matte is None else plan.matte_coeffs is not None
     return (
         not plan.empty
         and refined
+        and plan.b is not None
+        and plan.b.shape[:2] != rgb.shape[:2]
         and plan.keep is None
         and str(options.effect) == "grey"
         and options.threshold in (None, 0.5)
