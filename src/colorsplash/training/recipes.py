@@ -138,7 +138,9 @@ _PETS_PRESENCE = {
 # never as all-background targets. The presence trunk answers "is there a pet?", so the masks need not learn
 # "pale upholstery is background" from bare scenes, which cost Oxford pets in the scenes runs above; they learn
 # "the pet, not the owner", small pets and the 16 extra breeds. No presence head: transplant the one of
-# pets-lite1-presence afterwards (its trunk never reads these weights). Run it on all four sets.
+# pets-lite1-presence afterwards (its trunk never reads these weights). Run it on all four sets. Not bundled: after
+# 1 and 3 of its 6 epochs it lost feral and Oxford pets as the scenes runs did (docs/model-card.md), a cat lying
+# against a person and the second of two cats turning grey: every composite holds exactly one pet, pasted whole.
 _PETS_PASTE = {
     "pets-lite1-paste": {
         "model": {
