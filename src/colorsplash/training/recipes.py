@@ -111,9 +111,9 @@ _PETS_SCENES_GENTLE = {
 # The bundled pet model's network, frozen, with a presence head ("is there a pet?") on a second, frozen network:
 # ImageNet EfficientNet-Lite0 reading the input at 256 px (at 192 px it gated a feral photo of small cats). The
 # head (a 128-unit layer) learns pets (and pets pasted onto pet-free photos, from a tenth of the frame up) against
-# the pet-free photos. The masks are exactly
-# those of models/pets-lite1.pt, so no pet set can get worse; ImageNet features keep people, food and rooms
-# apart from pets, which the pet-only segmentation encoder does not (docs/model-card.md compares the two heads).
+# the pet-free photos. The masks are exactly those of models/pets-lite1.pt, so no pet set can get worse; ImageNet
+# features keep people, food and rooms apart from pets, which the pet-only segmentation encoder does not
+# (docs/model-card.md compares the two heads).
 # Run it on oxford-pets, oxford-breeds, feral-cats and coco-scenes.
 _PETS_PRESENCE = {
     "pets-lite1-presence": {
