@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -79,6 +80,38 @@ def test_occlusion_puts_the_scenes_objects_in_front_of_the_pet() -> None:
         if not (label[things] == 1).any() and np.array_equal(out[things], scene[things]):
             occluded += 1
     assert occluded > 0
+
+
+def test_pets_cut_by_the_frame_keep_an_exact_label() -> None:
+    """``cut``: part of the pet may fall outside the frame; what stays in is labelled exactly like a whole pet."""
+    pet, pet_mask = _pet()
+    scene, things = _scene()
+    cut_edges = 0
+    for seed in range(30):
+        out, label = paste_pet(scene, things, pet, pet_mask, np.random.default_rng(seed), (0.3, 0.6), 0.0, cut=1.0)
+        red = (out[..., 0] > 200) & (out[..., 1] < 60)
+        assert red[label == 1].all() and not red[label == 0].any()
+        ys, xs = np.nonzero(label == 1)
+        if len(ys) and (ys.min() == 0 or xs.min() == 0 or ys.max() == S - 1 or xs.max() == S - 1):
+            cut_edges += 1
+    assert cut_edges >= 15  # most boxes overhang the frame (up to half the box may lie outside)
+    whole = [paste_pet(scene, things, pet, pet_mask, np.random.default_rng(s), (0.1, 0.2), 0.0)[1] for s in range(30)]
+    assert not any((lab[0] == 1).any() or (lab[:, 0] == 1).any() for lab in whole)  # cut 0: never at the edge
+
+
+def test_several_pets_per_composite_stay_labelled_in_front_and_behind() -> None:
+    """``Paster.count``: 1 to N pets, a later one may cover an earlier one; the label is their union."""
+    pet, pet_mask = _pet()
+    scene, things = _scene()
+    images, masks = np.stack([pet, scene]), np.stack([pet_mask, np.zeros((S, S), np.uint8)])
+    paster = Paster(1.0, (0.05, 0.3), 0.5, [0], {1: things}, count=3, rng=np.random.default_rng(0))
+    blobs = []
+    for _ in range(30):
+        out, label = paster(1, images, masks)
+        red = (out[..., 0] > 200) & (out[..., 1] < 60)
+        assert red[label == 1].all() and not red[label == 0].any()
+        blobs.append(cv2.connectedComponents((label == 1).astype(np.uint8))[0] - 1)
+    assert min(blobs) >= 1 and max(blobs) >= 2  # one pet at least, sometimes several apart
 
 
 def _samples(tmp_path: Path) -> list[Sample]:

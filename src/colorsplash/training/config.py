@@ -66,6 +66,19 @@ class AugmentConfig:
         flags=("--aug-paste-occlude",),
         metavar="P",
     )
+    paste_count: int = flag(
+        1,
+        "most pets per composite (1 to N, each placed on or beside the scene's objects or the pets before it)",
+        flags=("--aug-paste-count",),
+        metavar="N",
+        parse=positive_int,
+    )
+    paste_cut: float = flag(
+        0.0,
+        "chance that a pasted pet is placed partly outside the frame (cut by the photo's edge)",
+        flags=("--aug-paste-cut",),
+        metavar="P",
+    )
 
 
 @dataclass(frozen=True)

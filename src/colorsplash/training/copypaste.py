@@ -32,6 +32,9 @@ class Paster:
         area: range of the pet's bounding box as a share of the frame (drawn log-uniformly).
         occlude: chance that the scene's labelled objects are put back over the pasted pet (the pet behind a
             person's arm or a chair), when enough of the pet stays visible.
+        count: most pets per composite (1 to ``count``, uniformly): later ones are placed on or beside the
+            scene's objects *or the pets already pasted* (two cats nose to nose, one in front of the other).
+        cut: chance that a pet is placed partly outside the frame (a pet cut by the photo's edge).
         donors: dataset indices of photos with a pet to cut out.
         things: for each pet-free photo's dataset index, bool ``S x S``: its labelled objects (people, things).
     """
@@ -41,6 +44,8 @@ class Paster:
     occlude: float
     donors: list[int]
     things: dict[int, np.ndarray]
+    count: int = 1
+    cut: float = 0.0
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
 
     def applies(self, index: int, force: bool = False) -> bool:
@@ -50,11 +55,19 @@ class Paster:
         return force or bool(self.rng.random() < self.probability)
 
     def __call__(self, index: int, images: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The scene ``images[index]`` with a donor pet pasted in, and its label (pet 1, rest 0, pet rim 255)."""
-        donor = self.donors[int(self.rng.integers(len(self.donors)))]
-        return paste_pet(
-            images[index], self.things[index], images[donor], masks[donor], self.rng, self.area, self.occlude
-        )
+        """The scene ``images[index]`` with 1 to ``count`` donor pets pasted in, and its label (pet 1, rest 0,
+        pet rims 255)."""
+        image, label = images[index], np.zeros(images[index].shape[:2], np.uint8)
+        pets = int(self.rng.integers(1, self.count + 1))
+        # Several pets share the frame: each one's box at most 1/n of the largest single pet's.
+        area = (min(self.area[0], self.area[1] / pets), self.area[1] / pets)
+        for _ in range(pets):
+            donor = self.donors[int(self.rng.integers(len(self.donors)))]
+            image, label = paste_pet(
+                image, self.things[index], images[donor], masks[donor], self.rng, area, self.occlude,
+                label=label, cut=self.cut,
+            )  # fmt: skip
+        return image, label
 
 
 def _cut_out(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -76,9 +89,14 @@ def _scaled(crop: np.ndarray, label: np.ndarray, side: int, fraction: float) -> 
     )
 
 
-def _place(things: np.ndarray, size: tuple[int, int], side: int, rng: np.random.Generator) -> tuple[int, int]:
-    """Top-left corner: centred near a random pixel of a labelled object (on it or beside it), else anywhere."""
+def _place(
+    things: np.ndarray, size: tuple[int, int], side: int, rng: np.random.Generator, cut: bool = False
+) -> tuple[int, int]:
+    """Top-left corner: centred near a random pixel of a labelled object (on it or beside it), else anywhere.
+    Inside the frame, unless ``cut``: then up to half the box may lie outside it (negative corners allowed)."""
     h, w = size
+    if cut:
+        return int(rng.integers(-h // 2, side - h // 2 + 1)), int(rng.integers(-w // 2, side - w // 2 + 1))
     if things.any() and rng.random() < NEAR_OBJECT:
         ys, xs = np.nonzero(things)
         k = int(rng.integers(len(ys)))
@@ -98,48 +116,64 @@ def paste_pet(
     rng: np.random.Generator,
     area: tuple[float, float] = (0.1, 0.8),
     occlude: float = 0.2,
+    label: np.ndarray | None = None,
+    cut: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Paste the pet of ``pet_image``/``pet_mask`` onto ``scene`` (pet-free: its label is all 0).
+    """Paste the pet of ``pet_image``/``pet_mask`` onto ``scene``.
 
     Args:
         scene: RGB uint8 ``S x S x 3``; things: bool ``S x S``, the scene's labelled objects.
         pet_image: RGB uint8 ``S x S x 3``; pet_mask: uint8 ``S x S`` (1 pet, 255 rim not scored, 0 background).
         area: the pasted box's share of the frame, drawn log-uniformly in this range.
         occlude: chance that the scene's objects are put back in front of the pet.
+        label: the scene's label so far (uint8 ``S x S``, pets pasted before), ``None``: all 0 (pet-free). The
+            new pet is placed on or beside those pets too, and in front of them.
+        cut: chance that the pet is placed partly outside the frame.
 
     Returns:
         The composite (RGB uint8 ``S x S x 3``) and its label (uint8 ``S x S``: 1 pet, 0 the rest, 255 on the
         pet's edge, feathered over about a pixel so no hard seam tells a pasted pet from a real one).
     """
     side = scene.shape[0]
-    crop, label = _cut_out(pet_image, pet_mask)
+    before = np.zeros(scene.shape[:2], np.uint8) if label is None else label
+    crop, cut_label = _cut_out(pet_image, pet_mask)
     if rng.random() < 0.5:
-        crop, label = crop[:, ::-1], label[:, ::-1]
+        crop, cut_label = crop[:, ::-1], cut_label[:, ::-1]
     fraction = math.exp(rng.uniform(math.log(area[0]), math.log(area[1])))
-    crop, label = _scaled(crop, label, side, fraction)
-    top, left = _place(things, label.shape, side, rng)
-    h, w = label.shape
+    crop, cut_label = _scaled(crop, cut_label, side, fraction)
+    anchors = things | (before == 1)
+    top, left = _place(anchors, cut_label.shape, side, rng, cut=bool(cut > 0 and rng.random() < cut))
     # Only sure pet pixels (1) are pasted: a donor's unsure rim (255) would bring a halo of its old background.
-    alpha = cv2.GaussianBlur((label == 1).astype(np.float32), (3, 3), 0.8)
-    out = scene.copy()
-    window = out[top : top + h, left : left + w].astype(np.float32)
+    alpha = np.zeros(scene.shape[:2], np.float32)
+    box, part = _overlap(top, left, cut_label.shape, side)
+    alpha[box] = cv2.GaussianBlur((cut_label == 1).astype(np.float32), (3, 3), 0.8)[part]
+    pet = np.zeros_like(scene)
+    pet[box] = crop[part]
     a3 = alpha[..., None]
-    out[top : top + h, left : left + w] = np.round(a3 * crop + (1 - a3) * window).astype(np.uint8)
-    out_mask = np.zeros(scene.shape[:2], np.uint8)
-    out_mask[top : top + h, left : left + w] = np.where(alpha >= 0.999, 1, np.where(alpha > 0.001, IGNORE, 0))
+    out = np.round(a3 * pet + (1 - a3) * scene).astype(np.uint8)
+    out_mask = np.where(alpha >= 0.999, 1, np.where(alpha > 0.001, IGNORE, before)).astype(np.uint8)
     if rng.random() < occlude:
-        _occlude(out, out_mask, scene, things)
+        _occlude(out, out_mask, scene, things, alpha >= 0.999, before)
     return out, out_mask
 
 
-def _occlude(out: np.ndarray, out_mask: np.ndarray, scene: np.ndarray, things: np.ndarray) -> None:
-    """Put the scene's objects back in front of the pet (in place), unless that hides over 70 % of it."""
-    pet = out_mask == 1
+def _overlap(top: int, left: int, size: tuple[int, int], side: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """The part of a ``size`` box at ``(top, left)`` inside a ``side x side`` frame: frame slices, box slices."""
+    h, w = size
+    y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + h, side), min(left + w, side)
+    return (slice(y0, y1), slice(x0, x1)), (slice(y0 - top, y1 - top), slice(x0 - left, x1 - left))
+
+
+def _occlude(
+    out: np.ndarray, out_mask: np.ndarray, scene: np.ndarray, things: np.ndarray, pet: np.ndarray, before: np.ndarray
+) -> None:
+    """Put the scene's objects back in front of the new ``pet`` (in place), unless that hides over 70 % of it.
+    Where they return, so does the label from ``before`` (a pet pasted earlier over a person stays a pet)."""
     hidden = pet & things
     if not pet.any() or hidden.sum() > 0.7 * pet.sum() or not hidden.any():
         return
     out[things] = scene[things]
-    out_mask[things] = 0
+    out_mask[things] = before[things]
 
 
 def make_paster(
@@ -158,7 +192,14 @@ def make_paster(
     if not donors or not things:
         return None
     return Paster(
-        config.copy_paste, config.paste_area, config.paste_occlude, donors, things, np.random.default_rng(seed)
+        config.copy_paste,
+        config.paste_area,
+        config.paste_occlude,
+        donors,
+        things,
+        config.paste_count,
+        config.paste_cut,
+        np.random.default_rng(seed),
     )
 
 

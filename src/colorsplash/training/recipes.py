@@ -160,6 +160,22 @@ _PETS_PASTE = {
     },
 }
 
+# The paste stage with composites like the photos it lost: 1-3 pets per pet-free photo (later ones on or beside the
+# scene's people and things or the pets before them, in front of them), a third cut by the frame's edge, a
+# gentler peak (5e-5) so the feral and Oxford pets it already gets right are not unlearnt.
+_PETS_MULTIPASTE = {
+    "pets-lite1-multipaste": {
+        "model": _PETS_PASTE["pets-lite1-paste"]["model"],
+        "train": {
+            **_PETS_PASTE["pets-lite1-paste"]["train"],
+            "epochs": 4,
+            "lr": 5e-5,
+            "patience": 4,
+            "augment": {**_ROBUST_AUGMENT, "copy_paste": 1.0, "paste_count": 3, "paste_cut": 0.3},
+        },
+    },
+}
+
 # One stage each: what a run folder is trained with (the preset wins over command-line flags).
 STAGE_PRESETS: dict[str, dict[str, Any]] = {
     **_PETS_LITE0,
@@ -168,6 +184,7 @@ STAGE_PRESETS: dict[str, dict[str, Any]] = {
     **_PETS_SCENES_GENTLE,
     **_PETS_PRESENCE,
     **_PETS_PASTE,
+    **_PETS_MULTIPASTE,
 }
 
 # Staged recipes: stage presets run in order (a dict keeps its stages' order), each initialised from the previous
@@ -180,6 +197,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "pets-scenes-gentle": tuple(_PETS_SCENES_GENTLE),
     "pets-presence": tuple(_PETS_PRESENCE),
     "pets-paste": tuple(_PETS_PASTE),
+    "pets-multipaste": tuple(_PETS_MULTIPASTE),
 }
 
 # Recipes whose model is a blend of their last two stages' best.pt (see colorsplash.blend): the weight of the
