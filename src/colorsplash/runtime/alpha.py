@@ -61,8 +61,9 @@ def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(alpha, alpha=255.0)
 
 
-def _box(x: np.ndarray, r: int) -> np.ndarray:
-    return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT)
+def _box(x: np.ndarray, r: int, depth: int = -1) -> np.ndarray:
+    """Mean over a ``(2r+1)^2`` window, reflected at the borders; ``depth`` the output's OpenCV depth (-1: x's)."""
+    return cv2.boxFilter(x, depth, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT)
 
 
 def _colour_alpha(small: np.ndarray, prob: np.ndarray, r: int, sigma: float) -> np.ndarray:
@@ -72,19 +73,31 @@ def _colour_alpha(small: np.ndarray, prob: np.ndarray, r: int, sigma: float) -> 
     in its window give a local estimate ``(I - B).(F - B) / |F - B|^2``; it replaces the probability inside the
     uncertain band, in proportion to how distinct F and B are (alike colours say nothing).
     """
-    image = small.astype(np.float32) * np.float32(1 / 255)
-    fg, bg = (prob > 0.9).astype(np.float32), (prob < 0.1).astype(np.float32)
-    share_f, share_b = _box(fg, r), _box(bg, r)
-    # OpenCV per-channel ops: numpy's broadcasting and .sum(axis=-1) over 3 channels are ~10x slower here.
-    mean_f = _box(cv2.multiply(image, cv2.merge([fg] * 3)), r) / cv2.merge([np.maximum(share_f, 1e-6)] * 3)
-    mean_b = _box(cv2.multiply(image, cv2.merge([bg] * 3)), r) / cv2.merge([np.maximum(share_b, 1e-6)] * 3)
+    fg, bg = (prob > 0.9).astype(np.uint8), (prob < 0.1).astype(np.uint8)
+    share_f, share_b = _box(fg, r, cv2.CV_32F), _box(bg, r, cv2.CV_32F)
+    # Window means of the photo's colours over each side, in [0, 1]: box sums of the masked uint8 photo over the
+    # side's share (OpenCV per-channel ops: numpy's broadcasting over 3 channels is ~10x slower here).
+    inv = np.float32(1 / 255)
+    mean_f = _box(cv2.bitwise_and(small, small, mask=fg), r, cv2.CV_32F)
+    mean_f *= cv2.merge([inv / np.maximum(share_f, 1e-6)] * 3)
+    mean_b = _box(cv2.bitwise_and(small, small, mask=bg), r, cv2.CV_32F)
+    mean_b *= cv2.merge([inv / np.maximum(share_b, 1e-6)] * 3)
+    image = small.astype(np.float32)
+    image *= inv
     d = mean_f - mean_b
     dd = cv2.transform(d * d, _SUM3).reshape(prob.shape)
     local = np.clip(cv2.transform((image - mean_b) * d, _SUM3).reshape(prob.shape) / np.maximum(dd, 1e-6), 0, 1)
     # Trust: distinct colours, and both sides present in the window (at least 2% of it each).
-    trust = dd / (dd + sigma * sigma) * np.minimum(share_f * 50, 1) * np.minimum(share_b * 50, 1)
+    trust = dd / (dd + np.float32(sigma * sigma))
+    trust *= np.minimum(share_f * 50, 1)
+    trust *= np.minimum(share_b * 50, 1)
     band = np.clip(2.0 * (1.0 - np.abs(2.0 * prob - 1.0)), 0.0, 1.0)
-    return (prob + band * trust * (local - prob)).astype(np.float32)
+    # prob + band * trust * (local - prob), in place
+    local -= prob
+    local *= band
+    local *= trust
+    local += prob
+    return local.astype(np.float32, copy=False)
 
 
 def _colour_target(small: np.ndarray, p_small: np.ndarray, model_side: int, settings: RefineSettings) -> np.ndarray:
