@@ -126,10 +126,25 @@ def rembg_predictor(path: str | Path, threads: int = THREADS, upsample: str = "b
     return predict
 
 
-def ours_predictor(path: str | Path, threads: int = THREADS) -> tuple[str, Predict]:
+def exact_session(path: str | Path, threads: int = THREADS) -> Any:
+    """An ONNX Runtime session with graph optimisations off: an int8 QDQ file then runs as DequantizeLinear ->
+    float op -> QuantizeLinear, the same int8 values with exact accumulation (what a CPU with VNNI computes in
+    int32), instead of the fused int8 kernels; on AVX2 without VNNI those sum pairs of uint8 x int8 products in
+    int16 with saturation. Several times slower: for measuring what the file itself is worth."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def ours_predictor(path: str | Path, threads: int = THREADS, exact: bool = False) -> tuple[str, Predict]:
     """Our colorsplash ONNX model: its name and a predictor (plain upsampling; all zero when the photo's subject
-    score is under the model's threshold)."""
+    score is under the model's threshold); ``exact``: run by :func:`exact_session`."""
     model = load_model(path, threads=threads, precision="file")
+    if exact:
+        model.session = exact_session(path, threads)
 
     def predict(image: np.ndarray) -> np.ndarray:
         low, score = model.predict_scored(image)
@@ -314,6 +329,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="how U2-Net masks go back to full size: float bilinear (default) or rembg's 8-bit LANCZOS",
     )
     p.add_argument("--no-ours", action="store_true", help="measure only the peer models")
+    p.add_argument(
+        "--exact-int8",
+        action="store_true",
+        help="run our file with ONNX Runtime's graph optimisations off: int8 values, exact accumulation (no AVX2 "
+        "int16 saturation), several times slower",
+    )
     p.add_argument("--json", type=Path, help="also save the results (per-image IoU included) to this JSON file")
     return p.parse_args(argv)
 
@@ -325,7 +346,7 @@ def build_models(args: argparse.Namespace) -> tuple[dict[str, Predict], dict[str
     paths: dict[str, str] = {}
     if not args.no_ours:
         path = args.model if args.model is not None else default_model_path()
-        name, predict = ours_predictor(path, args.threads)
+        name, predict = ours_predictor(path, args.threads, args.exact_int8)
         models[name], sizes[name], paths[name] = predict, file_mb(path), str(path)
     for label, path in (("rembg U2-Netp", args.u2netp), ("rembg U2-Net", args.u2net)):
         if path is None:
