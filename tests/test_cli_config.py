@@ -41,6 +41,10 @@ def test_flags_reach_their_fields() -> None:
         "--aug-zoom",
         "0.5",
         "1.5",
+        "--aug-paste-count",
+        "3",
+        "--aug-paste-cut",
+        "0.3",
         "-o",
         "runs/x",
         "--init",
@@ -52,7 +56,9 @@ def test_flags_reach_their_fields() -> None:
     assert mcfg.normalization.std == (255.0, 255.0, 255.0)  # the seed U-Net's x/255, chosen by arch
     assert (tcfg.epochs, tcfg.dice_weight, tcfg.num_workers, tcfg.bf16) == (3, 0.5, 2, False)
     assert (tcfg.out_dir, tcfg.init_from, tcfg.lr_schedule) == ("runs/x", "w.pt", "constant")
-    assert tcfg.augment == dataclasses.replace(AugmentConfig(), enabled=False, zoom=(0.5, 1.5))
+    assert tcfg.augment == dataclasses.replace(
+        AugmentConfig(), enabled=False, zoom=(0.5, 1.5), paste_count=3, paste_cut=0.3
+    )
 
 
 def test_preset_wins_and_names_the_run_folder() -> None:
@@ -66,6 +72,8 @@ def test_preset_wins_and_names_the_run_folder() -> None:
         (["--epochs", "0"], "--epochs: must be a positive whole number"),
         (["--lr", "nan"], "--lr: expected a finite number"),
         (["--val-fraction", "2"], "--val-fraction: must be between 0 and 1"),
+        (["--aug-paste-count", "0"], "--aug-paste-count: must be a positive whole number"),
+        (["--aug-paste-cut", "1.5"], "--aug-paste-cut: must be between 0 and 1"),
         (["--arch", "resnet"], "--arch: invalid choice"),
     ],
 )

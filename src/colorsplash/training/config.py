@@ -78,6 +78,7 @@ class AugmentConfig:
         "chance that a pasted pet is placed partly outside the frame (cut by the photo's edge)",
         flags=("--aug-paste-cut",),
         metavar="P",
+        parse=unit_float,
     )
 
 
