@@ -99,6 +99,22 @@ def test_pets_cut_by_the_frame_keep_an_exact_label() -> None:
     assert not any((lab[0] == 1).any() or (lab[:, 0] == 1).any() for lab in whole)  # cut 0: never at the edge
 
 
+def test_out_of_focus_pets_are_blurred_and_their_soft_rim_is_not_scored() -> None:
+    """``blur``: the pasted pet is blurred; only pixels the blur leaves fully pet are labelled pet."""
+    pet, pet_mask = _pet()
+    scene, things = _scene()
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        out, label = paste_pet(scene, things, pet, pet_mask, rng, (0.3, 0.5), occlude=0.0, blur=1.0)
+        red = (out[..., 0] > 200) & (out[..., 1] < 60)
+        assert (label == 1).any() and red[label == 1].all() and not red[label == 0].any()
+        sharp, sharp_label = paste_pet(scene, things, pet, pet_mask, np.random.default_rng(seed), (0.3, 0.5), 0.0)
+        # a wider unscored rim than the sharp paste's one-pixel feather, and in-between colours along it
+        assert (label == IGNORE).sum() > (sharp_label == IGNORE).sum()
+        rim = label == IGNORE
+        assert ((out[..., 0] > 20) & (out[..., 0] < 235))[rim].mean() > 0.25  # a ramp, not a step
+
+
 def test_several_pets_per_composite_stay_labelled_in_front_and_behind() -> None:
     """``Paster.count``: 1 to N pets, a later one may cover an earlier one; the label is their union."""
     pet, pet_mask = _pet()

@@ -80,6 +80,13 @@ class AugmentConfig:
         metavar="P",
         parse=unit_float,
     )
+    paste_blur: float = flag(
+        0.0,
+        "chance that a pasted pet is out of focus (Gaussian blur of 1-3 px at the input size)",
+        flags=("--aug-paste-blur",),
+        metavar="P",
+        parse=unit_float,
+    )
 
 
 @dataclass(frozen=True)

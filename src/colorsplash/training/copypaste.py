@@ -35,6 +35,8 @@ class Paster:
         count: most pets per composite (1 to ``count``, uniformly): later ones are placed on or beside the
             scene's objects *or the pets already pasted* (two cats nose to nose, one in front of the other).
         cut: chance that a pet is placed partly outside the frame (a pet cut by the photo's edge).
+        blur: chance that a pet is pasted out of focus (a Gaussian blur of 1-3 px at the input size, its edge
+            softened alike and not scored), like the cats behind the sharp one in real photos.
         donors: dataset indices of photos with a pet to cut out.
         things: for each pet-free photo's dataset index, bool ``S x S``: its labelled objects (people, things).
     """
@@ -46,6 +48,7 @@ class Paster:
     things: dict[int, np.ndarray]
     count: int = 1
     cut: float = 0.0
+    blur: float = 0.0
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
 
     def applies(self, index: int, force: bool = False) -> bool:
@@ -65,7 +68,7 @@ class Paster:
             donor = self.donors[int(self.rng.integers(len(self.donors)))]
             image, label = paste_pet(
                 image, self.things[index], images[donor], masks[donor], self.rng, area, self.occlude,
-                label=label, cut=self.cut,
+                label=label, cut=self.cut, blur=self.blur,
             )  # fmt: skip
         return image, label
 
@@ -104,8 +107,14 @@ def _place(
         cx = xs[k] + rng.uniform(-0.6, 0.6) * w
         top, left = round(cy - h / 2), round(cx - w / 2)
     else:
-        top, left = int(rng.integers(0, side - h + 1)), int(rng.integers(0, side - w + 1))
-    return int(np.clip(top, 0, side - h)), int(np.clip(left, 0, side - w))
+        top, left = _anywhere(side, h, rng), _anywhere(side, w, rng)
+    # Inside the frame; a box larger than the frame (a frame-filling pet with its soft margin) overhangs it.
+    return int(np.clip(top, min(0, side - h), max(0, side - h))), int(np.clip(left, min(0, side - w), max(0, side - w)))
+
+
+def _anywhere(side: int, n: int, rng: np.random.Generator) -> int:
+    """A random start of an ``n``-pixel span inside ``side`` pixels (centred when it does not fit)."""
+    return int(rng.integers(0, side - n + 1)) if n <= side else (side - n) // 2
 
 
 def paste_pet(
@@ -118,6 +127,7 @@ def paste_pet(
     occlude: float = 0.2,
     label: np.ndarray | None = None,
     cut: float = 0.0,
+    blur: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Paste the pet of ``pet_image``/``pet_mask`` onto ``scene``.
 
@@ -129,6 +139,7 @@ def paste_pet(
         label: the scene's label so far (uint8 ``S x S``, pets pasted before), ``None``: all 0 (pet-free). The
             new pet is placed on or beside those pets too, and in front of them.
         cut: chance that the pet is placed partly outside the frame.
+        blur: chance that the pet is pasted out of focus (Gaussian blur, sigma 1-3 px, edge alike).
 
     Returns:
         The composite (RGB uint8 ``S x S x 3``) and its label (uint8 ``S x S``: 1 pet, 0 the rest, 255 on the
@@ -141,12 +152,13 @@ def paste_pet(
         crop, cut_label = crop[:, ::-1], cut_label[:, ::-1]
     fraction = math.exp(rng.uniform(math.log(area[0]), math.log(area[1])))
     crop, cut_label = _scaled(crop, cut_label, side, fraction)
+    sigma = float(rng.uniform(1.0, 3.0)) if blur > 0 and rng.random() < blur else 0.0
+    crop, cut_label, alpha_box = _soft_pet(crop, cut_label, sigma)
     anchors = things | (before == 1)
     top, left = _place(anchors, cut_label.shape, side, rng, cut=bool(cut > 0 and rng.random() < cut))
-    # Only sure pet pixels (1) are pasted: a donor's unsure rim (255) would bring a halo of its old background.
     alpha = np.zeros(scene.shape[:2], np.float32)
     box, part = _overlap(top, left, cut_label.shape, side)
-    alpha[box] = cv2.GaussianBlur((cut_label == 1).astype(np.float32), (3, 3), 0.8)[part]
+    alpha[box] = alpha_box[part]
     pet = np.zeros_like(scene)
     pet[box] = crop[part]
     a3 = alpha[..., None]
@@ -155,6 +167,24 @@ def paste_pet(
     if rng.random() < occlude:
         _occlude(out, out_mask, scene, things, alpha >= 0.999, before)
     return out, out_mask
+
+
+def _soft_pet(crop: np.ndarray, label: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cut-out with a margin of background (so its edge can soften at the box's sides too) and its alpha:
+    sure pet pixels (1) feathered over about a pixel, or blurred by ``sigma`` px when out of focus (the colours
+    blurred over pet pixels only, so no halo of the donor's old background). Returns (RGB uint8 crop, uint8 label,
+    float32 alpha in [0, 1]), all with the margin."""
+    margin = math.ceil(3 * sigma) + 1 if sigma else 2
+    crop = cv2.copyMakeBorder(crop, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0)
+    label = cv2.copyMakeBorder(label, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0)
+    # Only sure pet pixels (1) are pasted: a donor's unsure rim (255) would bring a halo of its old background.
+    sure = (label == 1).astype(np.float32)
+    if not sigma:
+        return crop, label, cv2.GaussianBlur(sure, (3, 3), 0.8)
+    alpha = cv2.GaussianBlur(sure, (0, 0), sigma)
+    colour = cv2.GaussianBlur(crop.astype(np.float32) * sure[..., None], (0, 0), sigma)
+    colour /= np.maximum(alpha, 1e-6)[..., None]
+    return np.clip(colour, 0, 255).astype(np.uint8), label, alpha
 
 
 def _overlap(top: int, left: int, size: tuple[int, int], side: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
@@ -199,6 +229,7 @@ def make_paster(
         things,
         config.paste_count,
         config.paste_cut,
+        config.paste_blur,
         np.random.default_rng(seed),
     )
 

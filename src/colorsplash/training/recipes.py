@@ -163,6 +163,7 @@ _PETS_PASTE = {
 # The paste stage with composites like the photos it lost: 1-3 pets per pet-free photo (later ones on or beside the
 # scene's people and things or the pets before them, in front of them), a third cut by the frame's edge, a
 # gentler peak (5e-5) so the feral and Oxford pets it already gets right are not unlearnt.
+_MULTIPASTE_AUGMENT = {**_ROBUST_AUGMENT, "copy_paste": 1.0, "paste_count": 3, "paste_cut": 0.3}
 _PETS_MULTIPASTE = {
     "pets-lite1-multipaste": {
         "model": _PETS_PASTE["pets-lite1-paste"]["model"],
@@ -171,7 +172,23 @@ _PETS_MULTIPASTE = {
             "epochs": 4,
             "lr": 5e-5,
             "patience": 4,
-            "augment": {**_ROBUST_AUGMENT, "copy_paste": 1.0, "paste_count": 3, "paste_cut": 0.3},
+            "augment": _MULTIPASTE_AUGMENT,
+        },
+    },
+}
+
+# After the multi-pet stage, which dimmed out-of-focus cats behind a sharp one (every pasted pet was sharp): half the
+# pasted pets out of focus, 2 epochs at a peak of 3e-5 (pass --init with the multipaste stage's best.pt alone).
+_PETS_DEFOCUS = {
+    "pets-lite1-defocus": {
+        "model": _PETS_PASTE["pets-lite1-paste"]["model"],
+        "train": {
+            # no init_from: the recipe starts it from the multipaste stage's best.pt, or --init when run alone
+            **{k: v for k, v in _PETS_MULTIPASTE["pets-lite1-multipaste"]["train"].items() if k != "init_from"},
+            "epochs": 2,
+            "lr": 3e-5,
+            "patience": 2,
+            "augment": {**_MULTIPASTE_AUGMENT, "paste_blur": 0.5},
         },
     },
 }
@@ -185,6 +202,7 @@ STAGE_PRESETS: dict[str, dict[str, Any]] = {
     **_PETS_PRESENCE,
     **_PETS_PASTE,
     **_PETS_MULTIPASTE,
+    **_PETS_DEFOCUS,
 }
 
 # Staged recipes: stage presets run in order (a dict keeps its stages' order), each initialised from the previous
@@ -198,6 +216,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "pets-presence": tuple(_PETS_PRESENCE),
     "pets-paste": tuple(_PETS_PASTE),
     "pets-multipaste": tuple(_PETS_MULTIPASTE),
+    "pets-defocus": (*_PETS_MULTIPASTE, *_PETS_DEFOCUS),
 }
 
 # Recipes whose model is a blend of their last two stages' best.pt (see colorsplash.blend): the weight of the
