@@ -50,6 +50,9 @@ def test_pasted_pet_is_labelled_where_it_lands_and_nowhere_else() -> None:
         assert not red[label == 0].any()  # no pet colour labelled background
         assert not (out[..., 1] > 100).any()  # the donor's background (green) and its unsure rim never pasted
         assert set(np.unique(label)) <= {0, 1, IGNORE}
+        # The feathered, unscored rim runs all round, at the sides of the pet's box too (this pet fills its box).
+        ys, xs = np.nonzero(label == 1)
+        assert (label[ys.min() - 1, xs.min() : xs.max() + 1] == IGNORE).any() or ys.min() == 0
         ys, xs = np.nonzero(label != 0)
         box = (np.ptp(ys) + 1) * (np.ptp(xs) + 1) / S**2
         assert 0.07 <= box <= 0.9  # a tenth of the frame to most of it (rounding and the feathered edge aside)

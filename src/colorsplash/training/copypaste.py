@@ -156,16 +156,18 @@ def paste_pet(
     crop, cut_label, alpha_box = _soft_pet(crop, cut_label, sigma)
     anchors = things | (before == 1)
     top, left = _place(anchors, cut_label.shape, side, rng, cut=bool(cut > 0 and rng.random() < cut))
-    alpha = np.zeros(scene.shape[:2], np.float32)
+    # Blend and label only the part of the pet's box inside the frame; the rest of the frame stays as it was.
     box, part = _overlap(top, left, cut_label.shape, side)
-    alpha[box] = alpha_box[part]
-    pet = np.zeros_like(scene)
-    pet[box] = crop[part]
+    alpha = alpha_box[part]
     a3 = alpha[..., None]
-    out = np.round(a3 * pet + (1 - a3) * scene).astype(np.uint8)
-    out_mask = np.where(alpha >= 0.999, 1, np.where(alpha > 0.001, IGNORE, before)).astype(np.uint8)
+    out = scene.copy()
+    out[box] = np.round(a3 * crop[part] + (1 - a3) * scene[box]).astype(np.uint8)
+    out_mask = before.copy()
+    out_mask[box] = np.where(alpha >= 0.999, 1, np.where(alpha > 0.001, IGNORE, before[box]))
     if rng.random() < occlude:
-        _occlude(out, out_mask, scene, things, alpha >= 0.999, before)
+        pet = np.zeros(scene.shape[:2], bool)
+        pet[box] = alpha >= 0.999
+        _occlude(out, out_mask, scene, things, pet, before)
     return out, out_mask
 
 
