@@ -150,3 +150,27 @@ def test_pets_are_found(offline_model: infer.Model, shared_data: Path) -> None:
     assert not missed, f"pet photos whose subject score is under {threshold:.3f}: {missed}"
     if offline_model.has_presence:
         assert 0.0 < threshold < 1.0 and threshold != 0.5, "the presence threshold was not chosen on validation"
+
+
+def test_int8_matrix_weights_cannot_saturate_int16_pairs() -> None:
+    """Without VNNI, ONNX Runtime's x86 int8 kernels add pairs of uint8 x int8 products in int16 with saturation
+    (see :mod:`colorsplash.training.quantize`): every int8 weight feeding a matrix product (convolutions but the
+    depthwise ones, Gemms) must stay within -64..64, so 2 x 255 x 64 fits."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(BUNDLED)).graph
+    weights = {t.name: t for t in graph.initializer}
+    made_by = {out: node for node in graph.node for out in node.output}
+    checked, widest = 0, 0
+    for node in graph.node:
+        dq = made_by.get(node.input[1]) if node.op_type in ("Conv", "Gemm") else None
+        if dq is None or dq.op_type != "DequantizeLinear":
+            continue
+        w = numpy_helper.to_array(weights[dq.input[0]])
+        groups = next((a.i for a in node.attribute if a.name == "group"), 1)
+        if node.op_type == "Conv" and groups > 1 and w.shape[1] == 1:
+            continue  # depthwise: accumulated in int32
+        assert int(np.abs(w.astype(np.int32)).max()) <= 64, f"{node.name}: int8 weights beyond -64..64"
+        checked, widest = checked + 1, max(widest, int(np.abs(w.astype(np.int32)).max()))
+    assert checked > 40 and widest == 64  # the 7-bit range is used, not a narrower one

@@ -103,6 +103,14 @@ def test_int8_export_is_smaller_quantised_and_close(lite_checkpoint: Path, paire
     weights = ["int8" if made_by.get(c.input[1]) == "DequantizeLinear" else "float" for c in convs]
     assert weights[0] == weights[-1] == "float" and set(weights[1:-1]) == {"int8"}
     assert "first 1 and last 1 convolutions in float" in config.training["int8_calibration"]["method"]
+    # Matrix-product weights are 7-bit (no int16 pair saturation on AVX2), depthwise ones keep 8 bits.
+    weight_of = {t.name: t for t in graph.initializer}
+    widest = {"depthwise": 0, "matrix": 0}
+    for c in convs[1:-1]:
+        w = onnx.numpy_helper.to_array(weight_of[made_by_node(graph)[c.input[1]].input[0]]).astype(np.int32)
+        kind = "depthwise" if w.shape[1] == 1 and any(a.name == "group" and a.i > 1 for a in c.attribute) else "matrix"
+        widest[kind] = max(widest[kind], int(np.abs(w).max()))
+    assert widest == {"depthwise": 127, "matrix": 64}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full.onnx", "q8.onnx"]
     expected, got = _run_both(lite_checkpoint, q8, batch=2)
     assert got.shape == expected.shape
@@ -111,6 +119,41 @@ def test_int8_export_is_smaller_quantised_and_close(lite_checkpoint: Path, paire
 
 
 @pytest.mark.slow
+def made_by_node(graph: onnx.GraphProto) -> dict[str, onnx.NodeProto]:
+    return {out: node for node in graph.node for out in node.output}
+
+
+def test_saturation_free_overrides_pick_matrix_products(tmp_path: Path) -> None:
+    """7-bit weights for every Conv but the depthwise ones and the excluded, and for Gemms along their output axis."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    def weight(name: str, shape: tuple[int, ...]) -> onnx.TensorProto:
+        return numpy_helper.from_array(np.ones(shape, np.float32), name)
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w_stem"], ["a"], name="stem"),
+        helper.make_node("Conv", ["a", "w_dw"], ["b"], name="dw", group=4),
+        helper.make_node("Conv", ["b", "w_pw"], ["c"], name="pw"),
+        helper.make_node("GlobalAveragePool", ["c"], ["d"], name="pool"),
+        helper.make_node("Flatten", ["d"], ["e"], name="flat"),
+        helper.make_node("Gemm", ["e", "w_fc"], ["y"], name="fc", transB=1),
+    ]
+    inits = [weight("w_stem", (4, 3, 3, 3)), weight("w_dw", (4, 1, 3, 3)), weight("w_pw", (8, 4, 1, 1))]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2])],
+        [*inits, weight("w_fc", (2, 8))],
+    )
+    path = tmp_path / "g.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    from colorsplash.training import quantize
+
+    got = quantize.saturation_free_overrides(path, excluded=["stem"])
+    assert got == {"w_pw": [{"axis": 0, "reduce_range": True}], "w_fc": [{"axis": 0, "reduce_range": True}]}
+
+
 def test_int8_calibration_holds_one_range_of_photos_at_a_time(
     lite_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -146,7 +146,8 @@ def export_onnx(
             "data": [str(d) for d in int8_data],
             "images": len(calibration),
             "method": (
-                f"QDQ, per-channel int8 weights, uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges; "
+                f"QDQ, per-channel int8 weights (7-bit in matrix products: no int16 saturation on AVX2), "
+                f"uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges; "
                 f"first {FLOAT_ENDS[0]} and last {FLOAT_ENDS[1]} convolutions in float"
             ),
             "split": "train",
