@@ -74,6 +74,12 @@ def test_preset_wins_and_names_the_run_folder() -> None:
         (["--val-fraction", "2"], "--val-fraction: must be between 0 and 1"),
         (["--aug-paste-count", "0"], "--aug-paste-count: must be a positive whole number"),
         (["--aug-paste-cut", "1.5"], "--aug-paste-cut: must be between 0 and 1"),
+        *[
+            ([f"--aug-{name}", "1.5"], f"--aug-{name}: must be between 0 and 1")
+            for name in ("blur", "jpeg", "downscale")
+        ],
+        (["--aug-copy-paste", "-0.1"], "--aug-copy-paste: must be between 0 and 1"),
+        (["--aug-paste-occlude", "2"], "--aug-paste-occlude: must be between 0 and 1"),
         (["--arch", "resnet"], "--arch: invalid choice"),
     ],
 )

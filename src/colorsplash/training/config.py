@@ -42,10 +42,18 @@ class AugmentConfig:
     color_jitter: bool = flag(False, "random hue, saturation and contrast changes", flags=("--aug-color-jitter",))
     # Degradations of real photos, each a probability per image (0: off): Gaussian blur (sigma 0.5-2 px),
     # JPEG re-compression (quality 40-95) and a down-then-up resize to 40-90 % (small, upscaled photos).
-    blur: float = flag(0.0, "probability of a Gaussian blur (sigma 0.5-2 px)", flags=("--aug-blur",), metavar="P")
-    jpeg: float = flag(0.0, "probability of JPEG re-compression (quality 40-95)", flags=("--aug-jpeg",), metavar="P")
+    blur: float = flag(
+        0.0, "probability of a Gaussian blur (sigma 0.5-2 px)", flags=("--aug-blur",), metavar="P", parse=unit_float
+    )
+    jpeg: float = flag(
+        0.0, "probability of JPEG re-compression (quality 40-95)", flags=("--aug-jpeg",), metavar="P", parse=unit_float
+    )
     downscale: float = flag(
-        0.0, "probability of a down-then-up resize to 40-90 %%", flags=("--aug-downscale",), metavar="P"
+        0.0,
+        "probability of a down-then-up resize to 40-90 %%",
+        flags=("--aug-downscale",),
+        metavar="P",
+        parse=unit_float,
     )
     copy_paste: float = flag(
         0.0,
@@ -53,6 +61,7 @@ class AugmentConfig:
         "in, beside or in front of its labelled people and things (0: off)",
         flags=("--aug-copy-paste",),
         metavar="P",
+        parse=unit_float,
     )
     paste_area: tuple[float, float] = flag(
         (0.1, 0.8),
@@ -65,6 +74,7 @@ class AugmentConfig:
         "chance that the scene's labelled objects are put back in front of a pasted pet",
         flags=("--aug-paste-occlude",),
         metavar="P",
+        parse=unit_float,
     )
     paste_count: int = flag(
         1,
