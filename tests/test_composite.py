@@ -261,3 +261,45 @@ def test_blend_uses_given_subject_and_background_colours() -> None:
     assert np.all(cutout[..., :3] == 200) and np.all(np.abs(cutout[..., 3].astype(int) - 128) <= 1)
     with pytest.raises(ValueError, match="foreground"):
         apply_effect(image, np.zeros(image.shape[:2], np.float32), "grey", fg[:10], bg)
+
+
+def _window_mean(x: np.ndarray, r: int) -> np.ndarray:
+    """Reference for the edge stage's box means: the (2r+1)^2 window average with mirrored borders, in float64."""
+    padded = np.pad(x.astype(np.float64), r, mode="symmetric")
+    h, w = x.shape
+    k = 2 * r + 1
+    return sum(padded[dy : dy + h, dx : dx + w] for dy in range(k) for dx in range(k)) / (k * k)
+
+
+@pytest.mark.parametrize("r", [1, 4])
+def test_box_means_match_a_plain_window_average(r: int) -> None:
+    from colorsplash.runtime.alpha import _box
+
+    rng = np.random.default_rng(r)
+    plane = rng.random((23, 31), dtype=np.float32)
+    assert np.allclose(_box(plane, r), _window_mean(plane, r), atol=1e-6)  # float path (separable filter)
+    mask = (plane > 0.5).astype(np.uint8)
+    assert np.allclose(_box(mask, r, cv2.CV_32F), _window_mean(mask, r), atol=1e-6)  # uint8 path
+
+
+def test_colour_estimates_match_their_formula() -> None:
+    """``_colour_alpha`` against its docstring written out in float64 numpy: window means F and B of the sure
+    subject and background colours, local ``(I - B).(F - B) / |F - B|^2``, blended in by trust and band."""
+    from colorsplash.runtime.alpha import _colour_alpha
+
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 256, (20, 27, 3), dtype=np.uint8)
+    prob = np.clip(rng.normal(0.5, 0.45, (20, 27)), 0, 1).astype(np.float32)
+    r, sigma = 2, 0.1
+    fg, bg = (prob > 0.9).astype(np.float64), (prob < 0.1).astype(np.float64)
+    share_f, share_b = _window_mean(fg, r), _window_mean(bg, r)
+    rgb = image.astype(np.float64) / 255
+    f = np.stack([_window_mean(rgb[..., c] * fg, r) for c in range(3)], -1) / np.maximum(share_f, 1e-6)[..., None]
+    b = np.stack([_window_mean(rgb[..., c] * bg, r) for c in range(3)], -1) / np.maximum(share_b, 1e-6)[..., None]
+    d = f - b
+    dd = (d * d).sum(-1)
+    local = np.clip(((rgb - b) * d).sum(-1) / np.maximum(dd, 1e-6), 0, 1)
+    trust = dd / (dd + sigma**2) * np.minimum(share_f * 50, 1) * np.minimum(share_b * 50, 1)
+    band = np.clip(2 * (1 - np.abs(2 * prob - 1)), 0, 1)
+    expected = prob + band * trust * (local - prob)
+    assert np.abs(_colour_alpha(image, prob, r, sigma) - expected).max() < 1e-4

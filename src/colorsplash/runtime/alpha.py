@@ -13,6 +13,7 @@ OpenCV's ``RGB2GRAY``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,8 +24,6 @@ from colorsplash.runtime.matting import MatteSettings, apply_coefficients, colou
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.working import RefineSettings, downscale, work_size
-
-_SUM3 = np.ones((1, 3), np.float32)  # cv2.transform matrix summing three channels
 
 
 class NoSubjectError(ValueError):
@@ -63,7 +62,19 @@ def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
 
 def _box(x: np.ndarray, r: int, depth: int = -1) -> np.ndarray:
     """Mean over a ``(2r+1)^2`` window, reflected at the borders; ``depth`` the output's OpenCV depth (-1: x's)."""
+    if x.dtype == np.float32 and depth in (-1, cv2.CV_32F):
+        # OpenCV's separable filter with a flat kernel: the same means (to 1e-7) 25-35 % faster than boxFilter
+        # on float32 (375x500, r=4: 0.20 against 0.26 ms); boxFilter stays faster from uint8.
+        k = _flat_kernel(r)
+        return cv2.sepFilter2D(x, cv2.CV_32F, k, k, borderType=cv2.BORDER_REFLECT)
     return cv2.boxFilter(x, depth, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT)
+
+
+@functools.lru_cache(maxsize=16)
+def _flat_kernel(r: int) -> np.ndarray:
+    kernel = np.full(2 * r + 1, 1 / (2 * r + 1), np.float32)
+    kernel.flags.writeable = False
+    return kernel
 
 
 def _colour_alpha(small: np.ndarray, prob: np.ndarray, r: int, sigma: float) -> np.ndarray:
@@ -75,18 +86,27 @@ def _colour_alpha(small: np.ndarray, prob: np.ndarray, r: int, sigma: float) -> 
     """
     fg, bg = (prob > 0.9).astype(np.uint8), (prob < 0.1).astype(np.uint8)
     share_f, share_b = _box(fg, r, cv2.CV_32F), _box(bg, r, cv2.CV_32F)
-    # Window means of the photo's colours over each side, in [0, 1]: box sums of the masked uint8 photo over the
-    # side's share (OpenCV per-channel ops: numpy's broadcasting over 3 channels is ~10x slower here).
+    # Window means of each side's colours, in [0, 1]: box sums of the masked uint8 channel over the side's share.
+    # One colour plane at a time (single-channel OpenCV ops): 1.7x faster than on the interleaved HxWx3 photo,
+    # which needed the shares merged to three channels, and the same numbers.
     inv = np.float32(1 / 255)
-    mean_f = _box(cv2.bitwise_and(small, small, mask=fg), r, cv2.CV_32F)
-    mean_f *= cv2.merge([inv / np.maximum(share_f, 1e-6)] * 3)
-    mean_b = _box(cv2.bitwise_and(small, small, mask=bg), r, cv2.CV_32F)
-    mean_b *= cv2.merge([inv / np.maximum(share_b, 1e-6)] * 3)
-    image = small.astype(np.float32)
-    image *= inv
-    d = mean_f - mean_b
-    dd = cv2.transform(d * d, _SUM3).reshape(prob.shape)
-    local = np.clip(cv2.transform((image - mean_b) * d, _SUM3).reshape(prob.shape) / np.maximum(dd, 1e-6), 0, 1)
+    scale_f, scale_b = inv / np.maximum(share_f, 1e-6), inv / np.maximum(share_b, 1e-6)
+    dd = np.zeros(prob.shape, np.float32)  # |F - B|^2
+    num = np.zeros(prob.shape, np.float32)  # (I - B).(F - B)
+    for plane in cv2.split(small):
+        d = _box(cv2.bitwise_and(plane, plane, mask=fg), r, cv2.CV_32F)
+        d *= scale_f
+        mean_b = _box(cv2.bitwise_and(plane, plane, mask=bg), r, cv2.CV_32F)
+        mean_b *= scale_b
+        d -= mean_b
+        offset = plane.astype(np.float32)
+        offset *= inv
+        offset -= mean_b
+        offset *= d
+        num += offset
+        d *= d
+        dd += d
+    local = np.clip(num / np.maximum(dd, 1e-6), 0, 1)
     # Trust: distinct colours, and both sides present in the window (at least 2% of it each).
     trust = dd / (dd + np.float32(sigma * sigma))
     trust *= np.minimum(share_f * 50, 1)
