@@ -87,8 +87,8 @@ def _colour_alpha(small: np.ndarray, prob: np.ndarray, r: int, sigma: float) -> 
     fg, bg = (prob > 0.9).astype(np.uint8), (prob < 0.1).astype(np.uint8)
     share_f, share_b = _box(fg, r, cv2.CV_32F), _box(bg, r, cv2.CV_32F)
     # Window means of each side's colours, in [0, 1]: box sums of the masked uint8 channel over the side's share.
-    # One colour plane at a time (single-channel OpenCV ops): 1.7x faster than on the interleaved HxWx3 photo,
-    # which needed the shares merged to three channels, and the same numbers.
+    # One colour plane at a time (single-channel OpenCV ops, no shares merged to three channels): the same
+    # numbers, a few percent faster than on the interleaved HxWx3 photo (2.64 against 2.74 ms at 384x384).
     inv = np.float32(1 / 255)
     scale_f, scale_b = inv / np.maximum(share_f, 1e-6), inv / np.maximum(share_b, 1e-6)
     dd = np.zeros(prob.shape, np.float32)  # |F - B|^2
