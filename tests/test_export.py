@@ -98,16 +98,19 @@ def test_int8_export_is_smaller_quantised_and_close(lite_checkpoint: Path, paire
     graph = onnx.load(str(q8)).graph
     assert {"QuantizeLinear", "DequantizeLinear"} <= {node.op_type for node in graph.node}
     # The stem and the head keep float weights (see quantize.FLOAT_ENDS); the convolutions between are int8.
-    made_by = {out: node.op_type for node in graph.node for out in node.output}
+    made_by = {out: node for node in graph.node for out in node.output}
     convs = [node for node in graph.node if node.op_type in ("Conv", "ConvTranspose")]
-    weights = ["int8" if made_by.get(c.input[1]) == "DequantizeLinear" else "float" for c in convs]
+    weights = [
+        "int8" if c.input[1] in made_by and made_by[c.input[1]].op_type == "DequantizeLinear" else "float"
+        for c in convs
+    ]
     assert weights[0] == weights[-1] == "float" and set(weights[1:-1]) == {"int8"}
     assert "first 1 and last 1 convolutions in float" in config.training["int8_calibration"]["method"]
     # Matrix-product weights are 7-bit (no int16 pair saturation on AVX2), depthwise ones keep 8 bits.
     weight_of = {t.name: t for t in graph.initializer}
     widest = {"depthwise": 0, "matrix": 0}
     for c in convs[1:-1]:
-        w = onnx.numpy_helper.to_array(weight_of[made_by_node(graph)[c.input[1]].input[0]]).astype(np.int32)
+        w = onnx.numpy_helper.to_array(weight_of[made_by[c.input[1]].input[0]]).astype(np.int32)
         kind = "depthwise" if w.shape[1] == 1 and any(a.name == "group" and a.i > 1 for a in c.attribute) else "matrix"
         widest[kind] = max(widest[kind], int(np.abs(w).max()))
     assert widest == {"depthwise": 127, "matrix": 64}
@@ -116,11 +119,6 @@ def test_int8_export_is_smaller_quantised_and_close(lite_checkpoint: Path, paire
     assert got.shape == expected.shape
     assert np.corrcoef(expected.ravel(), got.ravel())[0, 1] > 0.9  # quantisation noise, not a different net
     assert load_model(q8).config == config
-
-
-@pytest.mark.slow
-def made_by_node(graph: onnx.GraphProto) -> dict[str, onnx.NodeProto]:
-    return {out: node for node in graph.node for out in node.output}
 
 
 def test_saturation_free_overrides_pick_matrix_products(tmp_path: Path) -> None:
@@ -154,6 +152,7 @@ def test_saturation_free_overrides_pick_matrix_products(tmp_path: Path) -> None:
     assert got == {"w_pw": [{"axis": 0, "reduce_range": True}], "w_fc": [{"axis": 0, "reduce_range": True}]}
 
 
+@pytest.mark.slow
 def test_int8_calibration_holds_one_range_of_photos_at_a_time(
     lite_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
