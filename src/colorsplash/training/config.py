@@ -24,6 +24,11 @@ TRAINABLE: tuple[str, ...] = ("all", "presence")
 DEFAULT_CALIBRATION_IMAGES = 64
 
 
+def _chance(default: float, help: str, name: str) -> Any:
+    """An augmentation probability: the field behind ``--aug-NAME P``, checked to lie in 0..1."""
+    return flag(default, help, flags=(f"--aug-{name}",), metavar="P", parse=unit_float)
+
+
 @dataclass(frozen=True)
 class AugmentConfig:
     """Joint image/mask augmentation, defaults after the seed's Keras ImageDataGenerator."""
@@ -42,26 +47,14 @@ class AugmentConfig:
     color_jitter: bool = flag(False, "random hue, saturation and contrast changes", flags=("--aug-color-jitter",))
     # Degradations of real photos, each a probability per image (0: off): Gaussian blur (sigma 0.5-2 px),
     # JPEG re-compression (quality 40-95) and a down-then-up resize to 40-90 % (small, upscaled photos).
-    blur: float = flag(
-        0.0, "probability of a Gaussian blur (sigma 0.5-2 px)", flags=("--aug-blur",), metavar="P", parse=unit_float
-    )
-    jpeg: float = flag(
-        0.0, "probability of JPEG re-compression (quality 40-95)", flags=("--aug-jpeg",), metavar="P", parse=unit_float
-    )
-    downscale: float = flag(
-        0.0,
-        "probability of a down-then-up resize to 40-90 %%",
-        flags=("--aug-downscale",),
-        metavar="P",
-        parse=unit_float,
-    )
-    copy_paste: float = flag(
+    blur: float = _chance(0.0, "probability of a Gaussian blur (sigma 0.5-2 px)", "blur")
+    jpeg: float = _chance(0.0, "probability of JPEG re-compression (quality 40-95)", "jpeg")
+    downscale: float = _chance(0.0, "probability of a down-then-up resize to 40-90 %%", "downscale")
+    copy_paste: float = _chance(
         0.0,
         "chance that a draw of a pet-free photo (a scenes set) gets a training pet pasted "
         "in, beside or in front of its labelled people and things (0: off)",
-        flags=("--aug-copy-paste",),
-        metavar="P",
-        parse=unit_float,
+        "copy-paste",
     )
     paste_area: tuple[float, float] = flag(
         (0.1, 0.8),
@@ -69,12 +62,8 @@ class AugmentConfig:
         flags=("--aug-paste-area",),
         metavar=("MIN", "MAX"),
     )
-    paste_occlude: float = flag(
-        0.2,
-        "chance that the scene's labelled objects are put back in front of a pasted pet",
-        flags=("--aug-paste-occlude",),
-        metavar="P",
-        parse=unit_float,
+    paste_occlude: float = _chance(
+        0.2, "chance that the scene's labelled objects are put back in front of a pasted pet", "paste-occlude"
     )
     paste_count: int = flag(
         1,
@@ -83,19 +72,11 @@ class AugmentConfig:
         metavar="N",
         parse=positive_int,
     )
-    paste_cut: float = flag(
-        0.0,
-        "chance that a pasted pet is placed partly outside the frame (cut by the photo's edge)",
-        flags=("--aug-paste-cut",),
-        metavar="P",
-        parse=unit_float,
+    paste_cut: float = _chance(
+        0.0, "chance that a pasted pet is placed partly outside the frame (cut by the photo's edge)", "paste-cut"
     )
-    paste_blur: float = flag(
-        0.0,
-        "chance that a pasted pet is out of focus (Gaussian blur of 1-3 px at the input size)",
-        flags=("--aug-paste-blur",),
-        metavar="P",
-        parse=unit_float,
+    paste_blur: float = _chance(
+        0.0, "chance that a pasted pet is out of focus (Gaussian blur of 1-3 px at the input size)", "paste-blur"
     )
 
 
