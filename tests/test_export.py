@@ -54,6 +54,8 @@ def test_onnx_runtime_agrees_with_pytorch(which: str, request: pytest.FixtureReq
     assert got.shape == expected.shape == (3, 1, config.input_size, config.input_size)
     assert np.abs(got - expected).max() < 1e-4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]  # no .onnx.data, no temp files
+    split = [n.name for n in onnx.load(str(out)).graph.node if n.name.endswith("/channel_sum")]
+    assert split == (["/head/Conv/channel_sum"] if which == "lite_checkpoint" else [])  # tiny: a 1x1 head
 
 
 def test_metadata_holds_the_config(tiny_checkpoint: Path, tmp_path: Path) -> None:
@@ -97,14 +99,17 @@ def test_int8_export_is_smaller_quantised_and_close(lite_checkpoint: Path, paire
     assert q8.stat().st_size < 0.4 * full.stat().st_size
     graph = onnx.load(str(q8)).graph
     assert {"QuantizeLinear", "DequantizeLinear"} <= {node.op_type for node in graph.node}
-    # The stem and the head keep float weights (see quantize.FLOAT_ENDS); the convolutions between are int8.
+    # The stem and the head keep float weights (see quantize.FLOAT_ENDS); the convolutions between are int8. The
+    # float head is split into a depthwise convolution and a channel sum (see graph_edits).
     made_by = {out: node for node in graph.node for out in node.output}
     convs = [node for node in graph.node if node.op_type in ("Conv", "ConvTranspose")]
     weights = [
         "int8" if c.input[1] in made_by and made_by[c.input[1]].op_type == "DequantizeLinear" else "float"
         for c in convs
     ]
-    assert weights[0] == weights[-1] == "float" and set(weights[1:-1]) == {"int8"}
+    assert [c.name.rsplit("/", 1)[-1] for c in convs[-2:]] == ["depthwise", "channel_sum"]
+    convs = convs[:-1]  # the split head counts as one float convolution
+    assert weights[0] == weights[-1] == weights[-2] == "float" and set(weights[1:-2]) == {"int8"}
     assert "first 1 and last 1 convolutions in float" in config.training["int8_calibration"]["method"]
     # Matrix-product weights are 7-bit (no int16 pair saturation on AVX2), depthwise ones keep 8 bits.
     weight_of = {t.name: t for t in graph.initializer}

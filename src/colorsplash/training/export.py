@@ -15,6 +15,7 @@ from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.files import atomic_path
 from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
 from colorsplash.training.checkpoint import load_checkpoint
+from colorsplash.training.graph_edits import split_single_output_convs
 from colorsplash.training.networks import WithPresence, has_presence
 from colorsplash.training.quantize import (
     CALIBRATION_PERCENTILE,
@@ -48,10 +49,13 @@ def _export_graph(model: torch.nn.Module, size: int, path: str) -> None:
     )
 
 
-def _attach_metadata(path: str, config: ModelConfig, fp16: bool) -> None:
+def _finish_file(path: str, config: ModelConfig, fp16: bool) -> None:
+    """Rewrite the graph at ``path`` for speed (:mod:`colorsplash.training.graph_edits`), store fp16 weights when
+    asked and attach the config; checked and saved in place as one file."""
     import onnx
 
     proto = onnx.load(path, load_external_data=True)
+    split_single_output_convs(proto)
     if fp16:
         from onnx import numpy_helper
 
@@ -166,7 +170,7 @@ def export_onnx(
             quantized = os.path.join(tmp, "int8.onnx")
             quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT)
             tmp_path = quantized
-        _attach_metadata(tmp_path, config, fp16)
+        _finish_file(tmp_path, config, fp16)
         with atomic_path(output) as final:
             os.replace(tmp_path, final)
     return config
