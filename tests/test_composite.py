@@ -282,14 +282,31 @@ def test_box_means_match_a_plain_window_average(r: int) -> None:
     assert np.allclose(_box(mask, r, cv2.CV_32F), _window_mean(mask, r), atol=1e-6)  # uint8 path
 
 
-def test_colour_estimates_match_their_formula() -> None:
+def _local_subject(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+    """A probability map that is sure background (0.02) but for a noisy disc near one corner and a sure-subject
+    strip on the bottom border: the colour estimate works on a window of the copy, which touches two borders."""
+    h, w = shape
+    yy, xx = np.mgrid[:h, :w]
+    prob = np.full(shape, 0.02, np.float32)
+    disc = (yy - 6) ** 2 + (xx - w + 8) ** 2 < 16
+    prob[disc] = np.clip(rng.normal(0.7, 0.3, int(disc.sum())), 0, 1)
+    prob[-2:, 5:9] = 0.95
+    return prob
+
+
+@pytest.mark.parametrize("layout", ["everywhere", "local"])
+def test_colour_estimates_match_their_formula(layout: str) -> None:
     """``_colour_alpha`` against its docstring written out in float64 numpy: window means F and B of the sure
-    subject and background colours, local ``(I - B).(F - B) / |F - B|^2``, blended in by trust and band."""
+    subject and background colours, local ``(I - B).(F - B) / |F - B|^2``, blended in by trust and band. With
+    a local subject the work runs on a window of the copy: the same numbers, and the rest exactly ``prob``."""
     from colorsplash.runtime.alpha import _colour_alpha
 
     rng = np.random.default_rng(7)
     image = rng.integers(0, 256, (20, 27, 3), dtype=np.uint8)
-    prob = np.clip(rng.normal(0.5, 0.45, (20, 27)), 0, 1).astype(np.float32)
+    if layout == "everywhere":
+        prob = np.clip(rng.normal(0.5, 0.45, (20, 27)), 0, 1).astype(np.float32)
+    else:
+        prob = _local_subject(rng, (20, 27))
     r, sigma = 2, 0.1
     fg, bg = (prob > 0.9).astype(np.float64), (prob < 0.1).astype(np.float64)
     share_f, share_b = _window_mean(fg, r), _window_mean(bg, r)
@@ -302,4 +319,10 @@ def test_colour_estimates_match_their_formula() -> None:
     trust = dd / (dd + sigma**2) * np.minimum(share_f * 50, 1) * np.minimum(share_b * 50, 1)
     band = np.clip(2 * (1 - np.abs(2 * prob - 1)), 0, 1)
     expected = prob + band * trust * (local - prob)
-    assert np.abs(_colour_alpha(image, prob, r, sigma) - expected).max() < 1e-4
+    got = _colour_alpha(image, prob, r, sigma)
+    assert np.abs(got - expected).max() < 1e-4
+    if layout == "local":
+        moved = np.abs(got - prob) > 1e-3
+        assert moved[:12, -16:].any() and moved[-5:, :12].any()  # around the disc and the strip
+        far = (share_f == 0) | (share_b == 0)
+        assert far.mean() > 0.5 and np.array_equal(got[far], prob[far])
