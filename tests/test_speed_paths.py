@@ -373,3 +373,22 @@ def test_training_device_falls_back_to_the_cpu_and_cuda_gets_bf16(monkeypatch: p
     assert isinstance(ctx, torch.autocast) and ctx.fast_dtype == torch.bfloat16 and ctx.device == "cuda"
     assert not isinstance(steps._autocast(TrainConfig(bf16=False), torch.device("cuda:0")), torch.autocast)
     steps._auto_bf16.cache_clear()
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 7), (3,), (0, 4)])
+def test_sigmoid_matches_float64_without_warnings(shape: tuple[int, ...]) -> None:
+    """The model's logits -> probabilities: the float64 formula to 2e-7, extremes included, same shape, float32."""
+    import warnings
+
+    from colorsplash.runtime.onnx_model import _sigmoid
+
+    x = np.random.default_rng(0).normal(0, 30, shape).astype(np.float32)
+    if x.size:
+        x.flat[:2] = [1e30, -1e30][: x.size]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = _sigmoid(x)
+    assert got.shape == x.shape and got.dtype == np.float32
+    with np.errstate(over="ignore"):
+        expected = 1 / (1 + np.exp(-x.astype(np.float64)))
+    assert np.abs(got - expected).max(initial=0) < 2e-7
