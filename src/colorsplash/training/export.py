@@ -151,7 +151,8 @@ def export_onnx(
             "images": len(calibration),
             "method": (
                 f"QDQ, per-channel int8 weights (7-bit in matrix products: no int16 saturation on AVX2), "
-                f"uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges; "
+                f"uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges, biases corrected for the weights' "
+                f"rounding; "
                 f"first {FLOAT_ENDS[0]} and last {FLOAT_ENDS[1]} convolutions in float"
             ),
             "split": "train",
