@@ -31,6 +31,11 @@ Usage (see bench/README.md for fetching the peer models)::
 
 from __future__ import annotations
 
+# First: colorsplash's import sets OpenCV's thread-pool environment, read once when cv2 loads (as in the CLI).
+import colorsplash  # noqa: F401
+
+# isort: split
+
 import argparse
 import hashlib
 import json

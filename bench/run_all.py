@@ -32,6 +32,11 @@ extra for figure 5 (skipped without ffmpeg).
 
 from __future__ import annotations
 
+# First: colorsplash's import sets OpenCV's thread-pool environment, read once when cv2 loads (as in the CLI).
+import colorsplash  # noqa: F401
+
+# isort: split
+
 import argparse
 import os
 import platform
@@ -54,7 +59,6 @@ from model_speed import prepare  # noqa: E402
 from peers import rembg_predictor  # noqa: E402
 from splash_speed import base_photo, write_jpeg  # noqa: E402
 
-import colorsplash  # noqa: E402
 from colorsplash.runtime.batch import PhotoJob, batch_model, run_batch  # noqa: E402
 from colorsplash.runtime.cpu import cpu_info  # noqa: E402
 from colorsplash.runtime.onnx_model import Model, default_model_path, load_model  # noqa: E402

@@ -29,6 +29,11 @@ Usage::
 
 from __future__ import annotations
 
+# First: colorsplash's import sets OpenCV's thread-pool environment, read once when cv2 loads (as in the CLI).
+import colorsplash  # noqa: F401
+
+# isort: split
+
 import argparse
 import os
 import resource

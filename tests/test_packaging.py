@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import colorsplash
@@ -43,3 +46,23 @@ def test_one_version_source() -> None:
 def test_licence_file_ships() -> None:
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     assert 'license-files = ["LICENSE"]' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_import_turns_off_opencv_busy_waiting_unless_the_user_set_it() -> None:
+    """``import colorsplash`` sets OpenCV's thread-pool active waits to 0 before cv2 loads (they stole ONNX
+    Runtime's cores), keeping a value the user chose."""
+    code = (
+        "import os, colorsplash, cv2; "
+        "print(os.environ['OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER'], os.environ['OPENCV_THREAD_POOL_ACTIVE_WAIT_MAIN'])"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCV_THREAD_POOL_ACTIVE_WAIT")}
+    plain = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert plain.stdout.split() == ["0", "0"]
+    own = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER": "500"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert own.stdout.split() == ["500", "0"]

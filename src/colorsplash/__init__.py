@@ -18,7 +18,16 @@ The API names are imported on first use, so ``import colorsplash`` stays light (
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# OpenCV's worker threads busy-wait after each parallel call. Beside ONNX Runtime's threads on the same cores that
+# took 10 % of the model's time in some processes and not in others (the 1 MP alpha 54 or 59 ms by the process;
+# 55 ms in every process without it). OpenCV reads these once, when it loads: set before any ``import cv2`` of
+# ours; a user's own setting is kept, and a cv2 imported before colorsplash keeps its defaults.
+OPENCV_NO_ACTIVE_WAIT = ("OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER", "OPENCV_THREAD_POOL_ACTIVE_WAIT_MAIN")
+for _name in OPENCV_NO_ACTIVE_WAIT:
+    os.environ.setdefault(_name, "0")
 
 __version__ = "0.1.0"
 __all__ = [
