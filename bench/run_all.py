@@ -19,12 +19,13 @@ both alike and figures from different machines can be read side by side:
    clip with the same ffmpeg settings (no model), with the video default (``edges=auto``: fast) and with matte.
 
 Figures 2-4 are printed for each edge stage of ``--edges`` (default ``auto,fast``: the photo default, which is
-the matte stage, and the fast stage).
+the matte stage, and the fast stage). Each figure's pair runs in its own fresh process of the same settings (as
+one user's process would; see ``SECTIONS``); ``--in-process`` keeps them all in this one.
 
 Usage::
 
     python bench/run_all.py --u2netp peers/u2netp.onnx [--model M.onnx] [--baseline OLD.onnx] [--rounds 5]
-        [--edges auto,fast] [--quick]
+        [--edges auto,fast] [--quick] [--in-process]
 
 Without ``--u2netp`` the U2-Netp figures are skipped (see bench/README.md for fetching it). Needs the video
 extra for figure 5 (skipped without ffmpeg).
@@ -41,6 +42,7 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,6 +70,10 @@ from colorsplash.runtime.planning import OutputPlan, plan_files  # noqa: E402
 from colorsplash.runtime.variants import find_variants, read_config  # noqa: E402
 
 TARGETS = {"alpha_1mp": 5.0, "splash_12mp": 1.6, "batch": 0.90}
+# Each section runs in a fresh process by default: after the forward section's five sessions had come and gone, the
+# same process timed our model 10 % slower in about half the runs (1 MP alpha 60 against 54 ms; not page faults,
+# not OpenCV's threads), which one user's process never meets.
+SECTIONS = ("forward", "alpha", "12mp", "batch", "video")
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -312,16 +318,26 @@ def main() -> int:
         default="auto,fast",
         help="edge stages to time, comma-separated (auto = the photo default, matte; default: auto,fast)",
     )
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these figures")
     parser.add_argument(
-        "--only", nargs="+", choices=("forward", "alpha", "12mp", "batch", "video"), help="run only these figures"
+        "--in-process",
+        action="store_true",
+        help="run every figure in this process (default: each in a fresh process of the same settings)",
     )
+    parser.add_argument("--section", action="store_true", help=argparse.SUPPRESS)  # a child: no header
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.folder_count, args.frames = 2, 16, 16
     model = load_model(args.model or default_model_path())
-    header(model)
+    if not args.section:
+        header(model)
+    only = [s for s in SECTIONS if s in (args.only or SECTIONS)]
+    if len(only) > 1 and not args.in_process:
+        for section in only:
+            subprocess.run([sys.executable, __file__, *child_arguments(args), "--only", section], check=True)
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return 0
     base = base_photo()
-    only = set(args.only or ("forward", "alpha", "12mp", "batch", "video"))
     edges = [e.strip() for e in args.edges.split(",") if e.strip()]
     with tempfile.TemporaryDirectory(prefix="run-all-") as name:
         tmp = Path(name)
@@ -335,8 +351,19 @@ def main() -> int:
             batch(model, base, tmp, args.folder_count, args.rounds, edges)
         if "video" in only:
             video(model, base, tmp, args.frames, args.rounds)
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    if not args.section:
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
+
+
+def child_arguments(args: argparse.Namespace) -> list[str]:
+    """The settings of this run for a child process that times one section (``--only`` added by the caller)."""
+    out = ["--section", "--rounds", str(args.rounds), "--folder-count", str(args.folder_count)]
+    out += ["--frames", str(args.frames), "--edges", args.edges]
+    for flag, value in (("--model", args.model), ("--u2netp", args.u2netp), ("--baseline", args.baseline)):
+        if value is not None:
+            out += [flag, str(value)]
+    return out
 
 
 if __name__ == "__main__":
