@@ -70,10 +70,10 @@ def correct_biases(
         if node.op_type != "Conv" or len(node.input) < 3:
             continue
         w_dq, b_dq = made_by.get(node.input[1]), made_by.get(node.input[2])
-        if w_dq is None or b_dq is None or "DequantizeLinear" not in (w_dq.op_type, b_dq.op_type):
-            continue
+        if w_dq is None or b_dq is None or {w_dq.op_type, b_dq.op_type} != {"DequantizeLinear"}:
+            continue  # a float convolution (the stem, the head)
         name = w_dq.input[0].removesuffix("_quantized")
-        if w_dq.op_type != b_dq.op_type or name not in float_weights:
+        if name not in float_weights:
             continue
         plans.append((node, w_dq, b_dq, name))
     means = input_means(float_path, sorted({float_inputs[p[3]] for p in plans}), inputs, input_name)
