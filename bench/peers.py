@@ -119,9 +119,12 @@ def rembg_postprocess(raw: np.ndarray, height: int, width: int, upsample: str = 
     return np.clip(cv2.resize(pred, (width, height), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
 
 
-def rembg_predictor(path: str | Path, threads: int = THREADS, upsample: str = "bilinear") -> Predict:
-    """A U2-Net(p) ONNX file as a ``predict(rgb uint8 HxWx3) -> float32 HxW`` function, rembg's way."""
-    session = create_session(path, threads)
+def rembg_predictor(
+    path: str | Path, threads: int = THREADS, upsample: str = "bilinear", spin: bool = False
+) -> Predict:
+    """A U2-Net(p) ONNX file as a ``predict(rgb uint8 HxWx3) -> float32 HxW`` function, rembg's way; ``spin``:
+    its threads spin during a run, as ours do on the API's one-photo path (``Model.exclusive``)."""
+    session = create_session(path, threads, spin=spin)
     name = session.get_inputs()[0].name
 
     def predict(image: np.ndarray) -> np.ndarray:

@@ -141,7 +141,7 @@ def alpha_1mp(model: Model, base: np.ndarray, u2netp: Path | None, rounds: int, 
         e: lambda e=e: colorsplash.predict_alpha(photo, model, SplashOptions(edges=e)) for e in edges
     }
     if u2netp:
-        peer = rembg_predictor(u2netp, threads=0)
+        peer = rembg_predictor(u2netp, threads=0, spin=True)  # the same thread settings as predict_alpha's
         contestants["U2-Netp"] = lambda: peer(photo)
     t = turns(contestants, rounds * 2)
     for e in edges:

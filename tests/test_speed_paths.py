@@ -392,3 +392,28 @@ def test_sigmoid_matches_float64_without_warnings(shape: tuple[int, ...]) -> Non
     with np.errstate(over="ignore"):
         expected = 1 / (1 + np.exp(-x.astype(np.float64)))
     assert np.abs(got - expected).max(initial=0) < 2e-7
+
+
+def _spinning(session: object) -> str:
+    return session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")  # type: ignore[attr-defined]
+
+
+def test_exclusive_runs_use_a_spinning_twin_with_the_same_numbers(tiny_onnx: Path, fresh: Path) -> None:
+    """Inside ``Model.exclusive`` (the API's one-photo path) runs go to a second session of the same file whose
+    threads spin during a run; outside, and for a session set by hand, the model's own session."""
+    model = infer.load_model(tiny_onnx, threads=2, precision="file")
+    image, _ = make_blob_image(40, 56)
+    plain = model.predict_scored(image)
+    assert model._spinning is None and _spinning(model.session) == "0"
+    with model.exclusive():
+        spun = model.predict_scored(image)
+    assert model._spinning is not None and _spinning(model._spinning[1]) == "1"
+    assert np.array_equal(plain[0], spun[0]) and plain[1] == spun[1]
+    from colorsplash import predict_alpha
+
+    model._spinning = None
+    assert predict_alpha(image, model).shape == (40, 56) and model._spinning is not None  # the API's path
+    stand_in = infer.create_session(tiny_onnx, 1)
+    model.session = stand_in
+    with model.exclusive():
+        assert model._session_for_run() is stand_in

@@ -130,7 +130,9 @@ def alpha_and_subject(
 ) -> tuple[np.ndarray, Subject]:
     """:func:`predict_alpha` and :class:`Subject` from one model run (arguments and errors as there)."""
     loaded, opts = _resolve(model, options, overrides)
-    result = model_alpha(loaded, to_rgb(image), opts, RefineSettings())
+    rgb = to_rgb(image)
+    with loaded.exclusive():  # nothing else of ours runs beside this model call (see Model.exclusive)
+        result = model_alpha(loaded, rgb, opts, RefineSettings())
     subject = Subject(not result.empty, result.score, loaded.presence_threshold)
     apply_on_empty(result, opts.on_empty, "the photo")
     return result.alpha, subject
