@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from colorsplash.training.graph_edits import node_attributes
+
 
 def input_means(
     float_path: str | Path, tensors: Sequence[str], inputs: Sequence[np.ndarray], input_name: str
@@ -38,10 +40,6 @@ def input_means(
             mean = value.mean(axis=(0, 2, 3), dtype=np.float64)
             sums[name] = mean if sums[name].size == 0 else sums[name] + mean
     return {name: total / len(inputs) for name, total in sums.items()}
-
-
-def _group(node: Any) -> int:
-    return next((int(a.i) for a in node.attribute if a.name == "group"), 1)
 
 
 def _mean_shift(dw: np.ndarray, means: np.ndarray, groups: int) -> np.ndarray:
@@ -80,7 +78,9 @@ def correct_biases(
     for node, w_dq, b_dq, name in plans:
         w_q = numpy_helper.to_array(init[w_dq.input[0]]).astype(np.float64)
         scale = numpy_helper.to_array(init[w_dq.input[1]]).astype(np.float64).reshape(-1, 1, 1, 1)
-        shift = _mean_shift(w_q * scale - float_weights[name], means[float_inputs[name]], _group(node))
+        shift = _mean_shift(
+            w_q * scale - float_weights[name], means[float_inputs[name]], node_attributes(node).get("group", 1)
+        )
         bias = init[b_dq.input[0]]
         b_scale = numpy_helper.to_array(init[b_dq.input[1]]).astype(np.float64)
         b_q = numpy_helper.to_array(bias).astype(np.float64) - shift / b_scale

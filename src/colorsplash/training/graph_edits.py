@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 
-def _attributes(node: Any) -> dict[str, Any]:
+def node_attributes(node: Any) -> dict[str, Any]:
+    """An ONNX node's attributes by name, as Python values (ints, lists, bytes); absent ones are left out."""
     from onnx import helper
 
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
@@ -30,7 +31,7 @@ def _is_single_output_conv(node: Any, weights: dict[str, np.ndarray]) -> bool:
     if len(node.input) > 2 and node.input[2] and node.input[2] not in weights:
         return False
     w = weights[node.input[1]]
-    attrs = _attributes(node)
+    attrs = node_attributes(node)
     return bool(w.dtype == np.float32 and w.ndim == 4 and w.shape[0] == 1 and w.shape[2] * w.shape[3] > 1) and (
         attrs.get("group", 1) == 1 and attrs.get("auto_pad", b"NOTSET") in (b"NOTSET", "NOTSET")
     )
@@ -58,7 +59,7 @@ def split_single_output_convs(model: Any) -> list[str]:
         names = (f"{prefix}/depthwise_weight", f"{prefix}/depthwise_bias", f"{prefix}/channel_sum_weight")
         arrays = (w.reshape(channels, 1, *w.shape[2:]), bias, np.ones((1, channels, 1, 1), np.float32))
         graph.initializer.extend(numpy_helper.from_array(a, n) for a, n in zip(arrays, names, strict=True))
-        attrs = {k: v for k, v in _attributes(node).items() if k != "group"}
+        attrs = {k: v for k, v in node_attributes(node).items() if k != "group"}
         depthwise = helper.make_node(
             "Conv", [node.input[0], names[0], names[1]], [f"{prefix}/depthwise"], f"{prefix}/depthwise", **attrs
         )

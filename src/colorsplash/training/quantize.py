@@ -31,7 +31,6 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -40,9 +39,7 @@ from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.preprocess import preprocess
 from colorsplash.training.bias_correction import correct_biases
 from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
-
-if TYPE_CHECKING:
-    import onnx
+from colorsplash.training.graph_edits import node_attributes
 
 CALIBRATION_PERCENTILE = 99.99
 
@@ -124,15 +121,6 @@ def end_convolutions(path: str | Path, ends: tuple[int, int] = FLOAT_ENDS) -> li
     return convs[:first] + (convs[-last:] if last else [])
 
 
-def _attribute(node: onnx.NodeProto, name: str, default: int) -> int:
-    import onnx
-
-    for attr in node.attribute:
-        if attr.name == name:
-            return int(onnx.helper.get_attribute_value(attr))
-    return default
-
-
 def saturation_free_overrides(path: str | Path, excluded: Sequence[str] = ()) -> dict[str, list[dict[str, object]]]:
     """ONNX Runtime ``TensorQuantOverrides`` that quantise to 7 bits the weights of the graph at ``path`` that
     feed matrix products (see the module doc): every ``Conv`` that is not depthwise and every ``Gemm``, except the
@@ -147,12 +135,12 @@ def saturation_free_overrides(path: str | Path, excluded: Sequence[str] = ()) ->
         if node.name in excluded or len(node.input) < 2 or node.input[1] not in weights:
             continue
         if node.op_type == "Conv":
-            depthwise = _attribute(node, "group", 1) > 1 and weights[node.input[1]].dims[1] == 1
+            depthwise = node_attributes(node).get("group", 1) > 1 and weights[node.input[1]].dims[1] == 1
             if depthwise:
                 continue
             axis = 0
         elif node.op_type == "Gemm":
-            axis = 0 if _attribute(node, "transB", 0) else 1
+            axis = 0 if node_attributes(node).get("transB", 0) else 1
         else:
             continue
         overrides[node.input[1]] = [{"axis": axis, "reduce_range": True}]
