@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from helpers import make_blob_image
 
-from colorsplash.runtime.alpha import alpha_to_uint8, compute_alpha, luma, smooth, work_size
+from colorsplash.runtime.alpha import alpha_to_uint8, compute_alpha, luma, smooth
 from colorsplash.runtime.effects import SEPIA, apply_effect
 from colorsplash.runtime.options import SplashOptions
+from colorsplash.runtime.working import work_size
 
 
 def lowres(mask: np.ndarray, size: int = 32, shift: int = 0) -> np.ndarray:
@@ -273,13 +274,13 @@ def _window_mean(x: np.ndarray, r: int) -> np.ndarray:
 
 @pytest.mark.parametrize("r", [1, 4])
 def test_box_means_match_a_plain_window_average(r: int) -> None:
-    from colorsplash.runtime.alpha import _box
+    from colorsplash.runtime.guided import box_mean
 
     rng = np.random.default_rng(r)
     plane = rng.random((23, 31), dtype=np.float32)
-    assert np.allclose(_box(plane, r), _window_mean(plane, r), atol=1e-6)  # float path (separable filter)
+    assert np.allclose(box_mean(plane, r), _window_mean(plane, r), atol=1e-6)  # float path (separable filter)
     mask = (plane > 0.5).astype(np.uint8)
-    assert np.allclose(_box(mask, r, cv2.CV_32F), _window_mean(mask, r), atol=1e-6)  # uint8 path
+    assert np.allclose(box_mean(mask, r, cv2.CV_32F), _window_mean(mask, r), atol=1e-6)  # uint8 path
 
 
 def _local_subject(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
@@ -296,10 +297,10 @@ def _local_subject(rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarr
 
 @pytest.mark.parametrize("layout", ["everywhere", "local"])
 def test_colour_estimates_match_their_formula(layout: str) -> None:
-    """``_colour_alpha`` against its docstring written out in float64 numpy: window means F and B of the sure
+    """``colour_alpha`` against its docstring written out in float64 numpy: window means F and B of the sure
     subject and background colours, local ``(I - B).(F - B) / |F - B|^2``, blended in by trust and band. With
     a local subject the work runs on a window of the copy: the same numbers, and the rest exactly ``prob``."""
-    from colorsplash.runtime.alpha import _colour_alpha
+    from colorsplash.runtime.guided import colour_alpha
 
     rng = np.random.default_rng(7)
     image = rng.integers(0, 256, (20, 27, 3), dtype=np.uint8)
@@ -319,7 +320,7 @@ def test_colour_estimates_match_their_formula(layout: str) -> None:
     trust = dd / (dd + sigma**2) * np.minimum(share_f * 50, 1) * np.minimum(share_b * 50, 1)
     band = np.clip(2 * (1 - np.abs(2 * prob - 1)), 0, 1)
     expected = prob + band * trust * (local - prob)
-    got = _colour_alpha(image, prob, r, sigma)
+    got = colour_alpha(image, prob, r, sigma)
     assert np.abs(got - expected).max() < 1e-4
     if layout == "local":
         moved = np.abs(got - prob) > 1e-3

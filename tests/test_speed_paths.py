@@ -18,12 +18,13 @@ from colorsplash.cli import build_parser, main
 from colorsplash.runtime import cpu as cpu_mod
 from colorsplash.runtime import onnx_model as infer
 from colorsplash.runtime import variants as var
-from colorsplash.runtime.alpha import RefineSettings, compute_alpha, downscale, work_size
+from colorsplash.runtime.alpha import RefineSettings, compute_alpha
 from colorsplash.runtime.batch import PhotoJob, Task, run_batch
 from colorsplash.runtime.config import CONFIG_METADATA_KEY
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import read_photo
 from colorsplash.runtime.pipeline import Stages, auto_jobs, decode_and_plan, reduced_jpeg, run_stages
+from colorsplash.runtime.working import downscale, work_size
 
 AVX2 = cpu_mod.CpuInfo("Test CPU", "x86_64", ("avx", "avx2", "fma"), 2)
 
