@@ -32,6 +32,33 @@ def test_model_stage_runs_items_side_by_side() -> None:
     assert sorted(f.result() for f in results.values()) == [f"done {i}" for i in range(6)]
 
 
+def test_closing_the_stages_early_drops_queued_items_and_ends_every_thread() -> None:
+    """What Ctrl-C does to a batch: the consumer stops after two results; the running steps finish, items not yet
+    loaded are never loaded, and no stage thread (nor the feeder waiting for room) is left behind."""
+    loaded: list[int] = []
+    gate = threading.Event()
+
+    def load(i: int) -> int:
+        loaded.append(i)
+        if i >= 2:
+            gate.wait(10)  # items after the first two wait here until the consumer has stopped
+        return i
+
+    stages = Stages(load, lambda i: i, lambda i: f"done {i}", lambda v: isinstance(v, str), infer_workers=2)
+    before = set(threading.enumerate())
+    results = run_stages(list(range(100)), stages, jobs=2, in_flight=4)
+    got = [next(results)[1].result() for _ in range(2)]
+    threading.Timer(0.2, gate.set).start()
+    results.close()  # returns once the running steps are done
+    assert sorted(got) == ["done 0", "done 1"]
+    # Two loads ran, two were running (both loader threads held at the gate); the loads queued behind them
+    # were dropped, and the other 94 items were never fed in.
+    assert sorted(loaded) == [0, 1, 2, 3]
+    for thread in set(threading.enumerate()) - before:
+        thread.join(5)
+        assert not thread.is_alive(), thread.name
+
+
 def test_batch_model_is_single_threaded_per_core(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     model = infer.load_model(tiny_onnx, precision="file")
     monkeypatch.setattr(batch_mod, "usable_cores", lambda: 3)

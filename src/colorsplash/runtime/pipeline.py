@@ -164,23 +164,69 @@ def run_stages(
     yields ``(item, future)`` as items finish, in completion order. An exception in any stage ends that item only
     (its future holds it). Closing the iterator early (Ctrl-C) lets running steps finish and drops the rest.
     """
-    capacity = in_flight or 2 * jobs + 2
-    limit = threading.Semaphore(capacity)
-    done: queue.Queue[tuple[Any, Future[T]] | int] = queue.Queue()
-    stop = threading.Event()
-    loaders = ThreadPoolExecutor(jobs, thread_name_prefix="load")
-    model = ThreadPoolExecutor(max(1, stages.infer_workers), thread_name_prefix="model")
-    finishers = ThreadPoolExecutor(jobs, thread_name_prefix="finish")
+    run: _StagedRun[T] = _StagedRun(stages, jobs, in_flight or 2 * jobs + 2)
+    feeder = threading.Thread(target=run.feed, args=(items,), name="feed", daemon=True)
+    feeder.start()
+    try:
+        yield from run.finished()
+    finally:
+        run.close()
 
-    def settle(item: Any, result: Future[T], value: Any = None, error: BaseException | None = None) -> None:
+
+class _StagedRun(Generic[T]):
+    """One :func:`run_stages` call: a thread pool per stage, a bound of ``capacity`` items in flight, and the queue
+    of finished items (and, last, the count of items fed in)."""
+
+    def __init__(self, stages: Stages[T], jobs: int, capacity: int) -> None:
+        self.stages, self.capacity = stages, capacity
+        self.limit = threading.Semaphore(capacity)
+        self.done: queue.Queue[tuple[Any, Future[T]] | int] = queue.Queue()
+        self.stop = threading.Event()
+        self.loaders = ThreadPoolExecutor(jobs, thread_name_prefix="load")
+        self.model = ThreadPoolExecutor(max(1, stages.infer_workers), thread_name_prefix="model")
+        self.finishers = ThreadPoolExecutor(jobs, thread_name_prefix="finish")
+
+    def feed(self, items: Sequence[Any]) -> None:
+        """Start items as room frees up; then put how many went in (the consumer stops once it has seen them)."""
+        count = 0
+        for item in items:
+            self.limit.acquire()
+            if self.stop.is_set():
+                break
+            count += 1
+            result: Future[T] = Future()
+            self._step(item, result, self.loaders, self.stages.load, item, self._after_load(item, result))
+        self.done.put(count)
+
+    def finished(self) -> Generator[tuple[Any, Future[T]], None, None]:
+        """``(item, future)`` pairs in completion order until every item fed in has come out."""
+        seen, total = 0, -1
+        while seen != total:
+            got = self.done.get()
+            if isinstance(got, int):
+                total = got
+                continue
+            seen += 1
+            yield got
+
+    def close(self) -> None:
+        """Stop feeding (unblock the feeder if it waits for room), let running steps finish, drop queued ones."""
+        self.stop.set()
+        for _ in range(self.capacity):
+            self.limit.release()
+        for pool in (self.loaders, self.model, self.finishers):
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _settle(self, item: Any, result: Future[T], value: Any = None, error: BaseException | None = None) -> None:
         if error is not None:
             result.set_exception(error)
         else:
             result.set_result(value)
-        limit.release()
-        done.put((item, result))
+        self.limit.release()
+        self.done.put((item, result))
 
-    def step(
+    def _step(
+        self,
         item: Any,
         result: Future[T],
         pool: ThreadPoolExecutor,
@@ -188,58 +234,32 @@ def run_stages(
         arg: Any,
         then: Callable[[Any], None] | None,
     ) -> None:
+        """Run ``fn(arg)`` on ``pool``; its value goes to ``then`` (the next stage), or settles the item when it
+        is final (or there is no next stage); an exception settles the item with it."""
+
         def run() -> None:
             try:
                 value = fn(arg)
             except BaseException as err:  # carried to the consumer in the item's future
-                settle(item, result, error=err)
+                self._settle(item, result, error=err)
                 return
-            if then is None or stages.is_final(value):
-                settle(item, result, value)
+            if then is None or self.stages.is_final(value):
+                self._settle(item, result, value)
             else:
                 then(value)
 
         try:
             pool.submit(run)
         except RuntimeError as err:  # the pool was shut down (the consumer stopped)
-            settle(item, result, error=err)
+            self._settle(item, result, error=err)
 
-    def _chain(item: Any, result: Future[T]) -> Callable[[Any], None]:
+    def _after_load(self, item: Any, result: Future[T]) -> Callable[[Any], None]:
         """After loading: the model, then finishing."""
 
         def after_infer(value: Any) -> None:
-            step(item, result, finishers, stages.finish, value, None)
+            self._step(item, result, self.finishers, self.stages.finish, value, None)
 
         def after_load(value: Any) -> None:
-            step(item, result, model, stages.infer, value, after_infer)
+            self._step(item, result, self.model, self.stages.infer, value, after_infer)
 
         return after_load
-
-    def feed() -> None:
-        count = 0
-        for item in items:
-            limit.acquire()
-            if stop.is_set():
-                break
-            count += 1
-            result: Future[T] = Future()
-            step(item, result, loaders, stages.load, item, _chain(item, result))
-        done.put(count)  # how many items went in: the consumer stops once it has seen them all
-
-    feeder = threading.Thread(target=feed, name="feed", daemon=True)
-    feeder.start()
-    seen, total = 0, -1
-    try:
-        while seen != total:
-            got = done.get()
-            if isinstance(got, int):
-                total = got
-                continue
-            seen += 1
-            yield got
-    finally:
-        stop.set()
-        for _ in range(capacity):  # unblock the feeder if it waits for room
-            limit.release()
-        for pool in (loaders, model, finishers):
-            pool.shutdown(wait=True, cancel_futures=True)

@@ -242,11 +242,7 @@ def splash_video(
     started = time.time()
     src, out = Path(input), Path(output)
     options = video_options(options)
-    if _same_file(src, out):
-        raise ValueError(f"{out}: output is the input file; choose another -o (the input is never overwritten)")
-    if out.exists() and not overwrite:
-        raise ValueError(f"{out}: already exists; pass --overwrite to replace it, or choose another -o")
-    container_for(out)
+    _check_output(src, out, overwrite)
     check_video_options(options)
     info = probe(src, max_pixels)
     loaded = model if isinstance(model, Model) else load_model(model)
@@ -254,6 +250,29 @@ def splash_video(
     splasher = FrameSplasher(loaded, options, config)
     remove_stale_partials(out.parent, started)
     start = time.perf_counter()
+    n, report = _write_clip(info, splasher, out, progress, strict)
+    if report.damaged:
+        log.warning("%s; written to %s", damage_message(info, report, written=True), out)
+    seconds = time.perf_counter() - start
+    return VideoResult(
+        src, out, n, info.width, info.height, info.fps, info.has_audio, seconds, splasher.smoother.cuts, report
+    )
+
+
+def _check_output(src: Path, out: Path, overwrite: bool) -> None:
+    """Refuse an ``out`` that is the input, exists (without ``overwrite``) or has no known container."""
+    if _same_file(src, out):
+        raise ValueError(f"{out}: output is the input file; choose another -o (the input is never overwritten)")
+    if out.exists() and not overwrite:
+        raise ValueError(f"{out}: already exists; pass --overwrite to replace it, or choose another -o")
+    container_for(out)
+
+
+def _write_clip(
+    info: VideoInfo, splasher: FrameSplasher, out: Path, progress: bool, strict: bool
+) -> tuple[int, DecodeReport]:
+    """Encode every frame into a hidden partial file beside ``out``, add the audio, verify, rename it to ``out``;
+    every partial file is removed on any error. Returns (frames written, the decoder's report)."""
     temps: list[PartialFile] = []
     try:
         temps.append(PartialFile(out))
@@ -264,23 +283,10 @@ def splash_video(
             raise VideoError(damage_message(info, report, written=False))
         if info.has_audio:
             temps.append(PartialFile(out))
-            mux_audio(temps[0].path, src, temps[1].path, container_for(out))
+            mux_audio(temps[0].path, info.path, temps[1].path, container_for(out))
         verify_video(temps[-1].path, out)
         _publish(temps[-1], out)
     finally:
         for tmp in temps:
             tmp.discard()  # the published one was renamed away: only its lock is left to drop
-    if report.damaged:
-        log.warning("%s; written to %s", damage_message(info, report, written=True), out)
-    return VideoResult(
-        src,
-        out,
-        n,
-        info.width,
-        info.height,
-        info.fps,
-        info.has_audio,
-        time.perf_counter() - start,
-        splasher.smoother.cuts,
-        report,
-    )
+    return n, report
