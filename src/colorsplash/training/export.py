@@ -115,6 +115,22 @@ def with_evaluation(config: ModelConfig, summary: dict[str, object]) -> ModelCon
     return dataclasses.replace(config, training={**config.training, "evaluation": evaluation})
 
 
+def _int8_config(config: ModelConfig, data: Sequence[str | Path], images: int) -> ModelConfig:
+    """``config`` of an int8 file: its precision, and how it was calibrated under ``training.int8_calibration``."""
+    record = {
+        "data": [str(d) for d in data],
+        "images": images,
+        "method": (
+            f"QDQ, per-channel int8 weights (7-bit in matrix products: no int16 saturation on AVX2), "
+            f"uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges, biases corrected for the weights' "
+            f"rounding; "
+            f"first {FLOAT_ENDS[0]} and last {FLOAT_ENDS[1]} convolutions in float"
+        ),
+        "split": "train",
+    }
+    return dataclasses.replace(config, precision="int8", training={**config.training, "int8_calibration": record})
+
+
 def export_onnx(
     checkpoint: str | Path,
     output: str | Path,
@@ -146,18 +162,7 @@ def export_onnx(
     if int8_data:
         samples = calibration_samples(int8_data, config, calibration_images)
         calibration = calibration_inputs(samples, config, show_progress)
-        record = {
-            "data": [str(d) for d in int8_data],
-            "images": len(calibration),
-            "method": (
-                f"QDQ, per-channel int8 weights (7-bit in matrix products: no int16 saturation on AVX2), "
-                f"uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges, biases corrected for the weights' "
-                f"rounding; "
-                f"first {FLOAT_ENDS[0]} and last {FLOAT_ENDS[1]} convolutions in float"
-            ),
-            "split": "train",
-        }
-        config = dataclasses.replace(config, precision="int8", training={**config.training, "int8_calibration": record})
+        config = _int8_config(config, int8_data, len(calibration))
     elif fp16:
         config = dataclasses.replace(config, precision="float16-weights")
     # A shipped model must not carry the training machine's folders: the file records paths by their last parts.
