@@ -20,7 +20,7 @@ from colorsplash.cli import main  # noqa: E402
 from colorsplash.runtime.onnx_model import Model, load_model  # noqa: E402
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother  # noqa: E402
-from colorsplash.runtime.video import FrameSplasher, splash_video  # noqa: E402
+from colorsplash.runtime.video import FrameSplasher, Inferred, splash_video  # noqa: E402
 from colorsplash.runtime.video_io import VideoError, _exact_fps, ffmpeg_exe, probe, read_frames  # noqa: E402
 
 H, W, N = 64, 96, 20
@@ -232,6 +232,34 @@ def test_smoothing_follows_a_moving_subject(tiny_onnx: Path, orange_is_subject: 
     assert compensated > mean_iou(SmoothingConfig(motion=False, mismatch=10.0)) + 0.03  # plain EMA lags
 
 
+def test_pipelined_frames_equal_one_after_another(
+    tiny_onnx: Path, orange_is_subject: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``splash_all`` (what ``splash_video`` runs) gives, in order, the frames one ``splash`` after another gives,
+    smoothing included, while the model runs two frames at once on a 2-core CPU (each infer waits for another)."""
+    import threading
+
+    from colorsplash.runtime import batch as batch_mod
+
+    frames = moving_subject(n=6, step=4.0)[0]
+    model = load_model(tiny_onnx)
+    one_by_one = FrameSplasher(model)
+    expected = [one_by_one.splash(f) for f in frames]
+    monkeypatch.setattr(batch_mod, "usable_cores", lambda: 2)
+    barrier = threading.Barrier(2, timeout=10)
+    real = FrameSplasher.infer
+
+    def paired(self: FrameSplasher, frame: np.ndarray, model: Model | None = None) -> Inferred:
+        barrier.wait()  # raises BrokenBarrierError unless another frame's infer runs meanwhile
+        return real(self, frame, model)
+
+    monkeypatch.setattr(FrameSplasher, "infer", paired)
+    got = list(FrameSplasher(model).splash_all(iter(frames)))
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected, strict=True):
+        assert np.array_equal(a, b)
+
+
 def test_scene_cut_resets_history() -> None:
     smoother = TemporalSmoother()
     dark, bright = np.full((H, W, 3), 30, np.uint8), np.full((H, W, 3), 220, np.uint8)
@@ -400,15 +428,15 @@ def test_interrupt_leaves_no_partial_output(
     out = tmp_path / "out.mp4"
     out.write_bytes(b"previous result")
     calls = {"n": 0}
-    real = FrameSplasher.splash
+    real = FrameSplasher.finish_alpha  # the frames' ordered step, on the main thread
 
-    def splash_then_interrupt(self: FrameSplasher, frame: np.ndarray) -> np.ndarray:
+    def finish_then_interrupt(self: FrameSplasher, frame: np.ndarray, inferred: Inferred) -> np.ndarray:
         calls["n"] += 1
         if calls["n"] == 8:
             raise KeyboardInterrupt
-        return real(self, frame)
+        return real(self, frame, inferred)
 
-    monkeypatch.setattr(FrameSplasher, "splash", splash_then_interrupt)
+    monkeypatch.setattr(FrameSplasher, "finish_alpha", finish_then_interrupt)
     code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx), "--overwrite"], capsys)
     assert code == 130 and calls["n"] == 8
     assert out.read_bytes() == b"previous result"  # the old file is untouched, not half-replaced
@@ -564,11 +592,11 @@ SLOW_RUN = """
 import sys, time
 from colorsplash.cli import main
 from colorsplash.runtime.video import FrameSplasher
-real = FrameSplasher.splash
-def slow(self, frame):
+real = FrameSplasher.finish_alpha
+def slow(self, frame, inferred):
     time.sleep(0.1)
-    return real(self, frame)
-FrameSplasher.splash = slow
+    return real(self, frame, inferred)
+FrameSplasher.finish_alpha = slow
 sys.exit(main(sys.argv[1:]))
 """
 
