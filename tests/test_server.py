@@ -717,3 +717,25 @@ def test_listed_choices_are_accepted(client: TestClient, blob: tuple[np.ndarray,
             resp = client.post(f"/api/splash?{param['name']}={choice}", content=encode(blob[0]))
             refused = resp.status_code == 422 and resp.json().get("option") == param["name"].replace("-", "_")
             assert not refused, (param["name"], choice, resp.text)
+
+
+def test_requests_side_by_side_get_single_threaded_sessions(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request worked on alone runs the loaded model (all its threads); while another one runs, it gets the
+    one-thread session of the same file (one core per request); one worker never makes that second session."""
+    from colorsplash.runtime import batch as batch_mod
+    from colorsplash.runtime.onnx_model import load_model
+
+    monkeypatch.setattr(batch_mod, "usable_cores", lambda: 2)
+    model = load_model(tiny_onnx, precision="file")
+    share = work.ModelShare(model)
+    assert share.single is not model and share.single.threads == 1 and share.single.path == model.path
+    with share.take() as first:
+        assert first is model
+        with share.take() as second:  # another request in flight meanwhile
+            assert second is share.single
+    with share.take() as again:
+        assert again is model  # alone again
+    single_worker = work.ModelShare(model, side_by_side=False)
+    assert single_worker.single is model
+    with single_worker.take(), single_worker.take() as other:
+        assert other is model

@@ -37,6 +37,7 @@ from colorsplash.server.limits import BodyLimitMiddleware, MemoryBudget, estimat
 from colorsplash.server.openapi import OUTPUT_FORMATS, openapi_extra
 from colorsplash.server.settings import ServerSettings
 from colorsplash.server.work import (
+    ModelShare,
     Result,
     Upload,
     Worker,
@@ -115,18 +116,28 @@ class _Jobs:
     worker: Worker
     budget: MemoryBudget
     max_pixels: int
+    models: ModelShare
 
     async def run(self, upload: Upload, func: Any, *args: Any) -> Result:
+        """``func(model, *args)`` in a worker thread, ``model`` from :attr:`models` (see :class:`ModelShare`)."""
         pixels = await self.worker.run_light(photo_pixels, upload.data)
         check_pixel_count(pixels, self.max_pixels)  # refused at once, not after waiting for the budget
         async with self.budget.reserve(estimate_bytes(pixels, len(upload.data))):
-            result: Result = await self.worker.run(func, *args)
+            result: Result = await self.worker.run(self._with_model, func, *args)
+            return result
+
+    def _with_model(self, func: Any, *args: Any) -> Result:
+        with self.models.take() as model:
+            result: Result = func(model, *args)
             return result
 
 
 def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> None:
     jobs = _Jobs(
-        Worker(settings.workers), MemoryBudget(settings.memory_budget, settings.max_wait_s), settings.max_pixels
+        Worker(settings.workers),
+        MemoryBudget(settings.memory_budget, settings.max_wait_s),
+        settings.max_pixels,
+        ModelShare(model, side_by_side=settings.workers > 1),
     )
     info = model_info(model)
 
@@ -139,7 +150,7 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
     async def post_splash(request: Request) -> Response:
         upload = await read_upload(request)
         options, asked = parse_fields(upload.fields, "splash")
-        result = await jobs.run(upload, make_splash, model, upload, options, asked, settings.max_pixels)
+        result = await jobs.run(upload, make_splash, upload, options, asked, settings.max_pixels)
         return Response(result.body, media_type=result.media_type, headers=result_headers(result))
 
     @app.post(
@@ -151,7 +162,7 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
     async def post_mask(request: Request) -> Response:
         upload = await read_upload(request)
         options, _ = parse_fields(upload.fields, "mask")
-        result = await jobs.run(upload, make_mask, model, upload, options, settings.max_pixels)
+        result = await jobs.run(upload, make_mask, upload, options, settings.max_pixels)
         return Response(result.body, media_type=result.media_type, headers=result_headers(result))
 
     @app.get("/api/health", summary="Server status, the model's name and metadata, limits, option defaults")

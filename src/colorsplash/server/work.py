@@ -6,7 +6,9 @@ reported in the ``X-Colorsplash-Subject`` headers so a client can tell "no subje
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, TypeVar
@@ -18,6 +20,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, apply_on_empty, model_alpha
+from colorsplash.runtime.batch import batch_model
 from colorsplash.runtime.effects import apply_effect
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
@@ -217,3 +220,29 @@ class Worker:
     async def run_light(self, func: Callable[..., T], *args: Any) -> T:
         """Short work (a header read) on anyio's default threads, not counted against ``capacity``."""
         return await anyio.to_thread.run_sync(func, *args)
+
+
+class ModelShare:
+    """Which session a request's model run uses: the loaded model (all its threads on one photo: the lowest
+    latency) when it is the only request being worked on, else a single-threaded session of the same file, so
+    requests side by side get one core each instead of contending for one thread pool (more photos per second;
+    see :func:`colorsplash.runtime.batch.batch_model`). With ``side_by_side`` off, one worker, a GPU or a
+    stand-in model: always the loaded model."""
+
+    def __init__(self, model: Model, side_by_side: bool = True) -> None:
+        self.model = model
+        self.single = batch_model(model)[0] if side_by_side else model
+        self._running = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def take(self) -> Iterator[Model]:
+        """The model for one request's work, held for as long as the block runs."""
+        with self._lock:
+            self._running += 1
+            alone = self._running == 1
+        try:
+            yield self.model if alone else self.single
+        finally:
+            with self._lock:
+                self._running -= 1
