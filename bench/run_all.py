@@ -294,7 +294,7 @@ def video(model: Model, base: np.ndarray, tmp: Path, frames: int, rounds: int) -
     for e in ("auto", "matte"):
         options = SplashOptions(edges=e)
         contestants[e] = lambda o=options: splash_video(clip, tmp / "splash.mp4", model, o, overwrite=True)
-    t = turns(contestants, max(1, rounds // 2))
+    t = turns(contestants, max(2, (rounds + 1) // 2))  # a clip takes seconds: half the rounds, at least 2
     for e in ("auto", "matte"):
         print(
             f"  video 1280x720, {frames} frames (edges={e}): splash {frames / t[e]:.1f} frames/s, decode + encode "
