@@ -730,9 +730,9 @@ def test_requests_side_by_side_get_single_threaded_sessions(tiny_onnx: Path, mon
     share = work.ModelShare(model)
     assert share.single is not model and share.single.threads == 1 and share.single.path == model.path
     with share.take() as first:
-        assert first is model
+        assert first is model and model._session_for_run() is not model.session  # alone: the spinning twin
         with share.take() as second:  # another request in flight meanwhile
-            assert second is share.single
+            assert second is share.single and second._session_for_run() is second.session
     with share.take() as again:
         assert again is model  # alone again
     single_worker = work.ModelShare(model, side_by_side=False)
