@@ -39,9 +39,30 @@ def test_freezing_leaves_only_the_head_trainable(config: ModelConfig) -> None:
     with pytest.raises(ValueError, match="presence head"):
         freeze_for(build_model(dataclasses.replace(HEAD, presence_head=False)), "presence")
     with pytest.raises(ValueError, match="trainable"):
-        freeze_for(model, "decoder")
+        freeze_for(model, "everything")
     with pytest.raises(ValueError, match="trainable"):
-        TrainConfig(trainable="decoder")
+        TrainConfig(trainable="everything")
+
+
+def test_a_decoder_step_moves_the_decoder_and_head_only() -> None:
+    """``trainable="decoder"``: the encoder's weights and batch-norm statistics do not move, the decoder's do."""
+    torch.manual_seed(0)
+    model = build_model(dataclasses.replace(HEAD, presence_head=False))
+    freeze_for(model, "decoder")
+    trainable = {n.split(".")[0] for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {"decoder", "head"}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    train_mode(model, "decoder")
+    assert not model.encoder.training and model.decoder.training and model.head.training
+    x, y = torch.randn(4, 3, 64, 64), torch.zeros(4, 1, 64, 64, dtype=torch.uint8)
+    y[:2, 0, 10:40, 10:40] = 1
+    logits, presence = forward_train(model, x, "decoder")
+    assert logits is not None and presence is None
+    batch_loss(logits, presence, y, TrainConfig(trainable="decoder")).backward()
+    opt.step()
+    changed = {k.split(".")[0] for k, v in model.state_dict().items() if not torch.equal(before[k], v)}
+    assert changed == {"decoder", "head"}, sorted(changed)
 
 
 @BOTH

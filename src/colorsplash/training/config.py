@@ -17,9 +17,10 @@ from colorsplash.runtime.flags import (
 )
 
 LR_SCHEDULES: tuple[str, ...] = ("onecycle", "constant")
-# What a run trains: "all" its weights, or only the "presence" head on a frozen network (its pixel output, and so
-# every segmentation score, stays exactly that of the weights it starts from).
-TRAINABLE: tuple[str, ...] = ("all", "presence")
+# What a run trains: "all" its weights; only the "presence" head on a frozen network (its pixel output, and so
+# every segmentation score, stays exactly that of the weights it starts from); or the "decoder" and the pixel head
+# on a frozen encoder (its ImageNet-and-pets features, batch-norm statistics included, stay those it starts from).
+TRAINABLE: tuple[str, ...] = ("all", "presence", "decoder")
 # Photos from the training split that calibrate an int8 export (`export --int8`).
 DEFAULT_CALIBRATION_IMAGES = 64
 
@@ -143,8 +144,8 @@ class TrainConfig:
     )
     trainable: str = flag(
         "all",
-        "what the run trains: all weights, or only the presence head on a frozen network (its masks stay "
-        "exactly those of --init)",
+        "what the run trains: all weights; only the presence head on a frozen network (its masks stay "
+        "exactly those of --init); or the decoder and pixel head on a frozen encoder",
         choices=TRAINABLE,
     )
 

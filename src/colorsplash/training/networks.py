@@ -333,6 +333,11 @@ def freeze_for(model: nn.Module, trainable: str) -> None:
         raise ValueError(f"trainable must be one of {', '.join(TRAINABLE)}, got {trainable!r}")
     if trainable == "all":
         return
+    if trainable == "decoder":
+        model.requires_grad_(False)
+        for part in _decoder_parts(model):
+            part.requires_grad_(True)
+        return
     head = getattr(_inner(model), "presence", None)
     if head is None:
         raise ValueError(
@@ -349,9 +354,19 @@ def train_mode(model: nn.Module, trainable: str) -> None:
         model.train()
         return
     model.eval()
-    head = getattr(_inner(model), "presence", None)
-    if isinstance(head, nn.Module):
-        head.train()
+    parts = _decoder_parts(model) if trainable == "decoder" else [getattr(_inner(model), "presence", None)]
+    for part in parts:
+        if isinstance(part, nn.Module):
+            part.train()
+
+
+def _decoder_parts(model: nn.Module) -> list[nn.Module]:
+    """What ``trainable="decoder"`` trains: the decoder blocks and the pixel head."""
+    inner = _inner(model)
+    decoder, head = getattr(inner, "decoder", None), getattr(inner, "head", None)
+    if not isinstance(decoder, nn.Module) or not isinstance(head, nn.Module):
+        raise ValueError(f"--trainable decoder needs a U-Net with a decoder and a head, not {type(inner).__name__}")
+    return [decoder, head]
 
 
 def forward_train(

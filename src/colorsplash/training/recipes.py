@@ -193,6 +193,23 @@ _PETS_DEFOCUS = {
     },
 }
 
+# The multi-pet composites on a frozen encoder: the fine-tunes above that trained every weight lost feral and Oxford
+# pets they had right; here the encoder's features (ImageNet, then the pets recipe), batch-norm statistics
+# included, stay those of models/pets-lite1.pt and only the decoder and pixel head learn "the pet, not the owner"
+# from the composites. 3 epochs at a peak of 1e-4.
+_PETS_DECODER = {
+    "pets-lite1-decoder": {
+        "model": _PETS_PASTE["pets-lite1-paste"]["model"],
+        "train": {
+            **_PETS_MULTIPASTE["pets-lite1-multipaste"]["train"],
+            "trainable": "decoder",
+            "epochs": 3,
+            "lr": 1e-4,
+            "patience": 3,
+        },
+    },
+}
+
 # One stage each: what a run folder is trained with (the preset wins over command-line flags).
 STAGE_PRESETS: dict[str, dict[str, Any]] = {
     **_PETS_LITE0,
@@ -203,6 +220,7 @@ STAGE_PRESETS: dict[str, dict[str, Any]] = {
     **_PETS_PASTE,
     **_PETS_MULTIPASTE,
     **_PETS_DEFOCUS,
+    **_PETS_DECODER,
 }
 
 # Staged recipes: stage presets run in order (a dict keeps its stages' order), each initialised from the previous
@@ -217,6 +235,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "pets-paste": tuple(_PETS_PASTE),
     "pets-multipaste": tuple(_PETS_MULTIPASTE),
     "pets-defocus": (*_PETS_MULTIPASTE, *_PETS_DEFOCUS),
+    "pets-decoder": tuple(_PETS_DECODER),
 }
 
 # Recipes whose model is a blend of their last two stages' best.pt (see colorsplash.blend): the weight of the
