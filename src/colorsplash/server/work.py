@@ -225,10 +225,9 @@ class Worker:
 class ModelShare:
     """Which session a request's model run uses: the loaded model (all its threads on one photo, inside
     :meth:`Model.exclusive`: the lowest latency) when it is the only request being worked on, else a
-    single-threaded session of the same file, so
-    requests side by side get one core each instead of contending for one thread pool (more photos per second;
-    see :func:`colorsplash.runtime.batch.batch_model`). With ``side_by_side`` off, one worker, a GPU or a
-    stand-in model: always the loaded model."""
+    single-threaded session of the same file, so requests side by side get one core each instead of contending
+    for one thread pool (more photos per second; see :func:`colorsplash.runtime.batch.batch_model`). With
+    ``side_by_side`` off, one worker, a GPU or a stand-in model: always the loaded model."""
 
     def __init__(self, model: Model, side_by_side: bool = True) -> None:
         self.model = model
@@ -243,11 +242,13 @@ class ModelShare:
             self._running += 1
             alone = self._running == 1
         try:
-            if alone and isinstance(self.model, Model):
-                with self.model.exclusive():  # the API's one-photo path: a spinning twin session (Model.exclusive)
+            if not alone:
+                yield self.single
+            elif isinstance(self.model, Model):
+                with self.model.exclusive():  # the API's one-photo path: a spinning twin session
                     yield self.model
-            else:
-                yield self.model if alone else self.single
+            else:  # a stand-in
+                yield self.model
         finally:
             with self._lock:
                 self._running -= 1
