@@ -267,7 +267,7 @@ def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int, ed
         share = best / t[e]
         print(
             f"  folder of {count} 500x375 JPEGs (edges={e}): batch (--jobs auto) {count / t[e]:.1f} photos/s, "
-            f"model only {count / best:.1f} photos/s: {share:.0%} of model-only "
+            f"model only {count / best:.1f} photos/s: {share:.1%} of model-only "
             f"(target >= {TARGETS['batch']:.0%}: {'PASS' if share >= TARGETS['batch'] else 'FAIL'})"
         )
 

@@ -17,7 +17,7 @@ input (``RefineSettings.colour_scale``; never larger than the working copy).
 
 Usage::
 
-    python bench/work_side.py [--sides 1024,768,512] [--colour-scales 2,1] [--scale 3] [--photos 27]
+    python bench/work_side.py [--sides 1024,768,512] [--colour-scales 2,1] [--scale 3] [--photos 27] [--square]
 """
 
 from __future__ import annotations
@@ -36,12 +36,13 @@ from colorsplash.runtime.options import SplashOptions
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "alphamatting"
 
 
-def degraded(true: np.ndarray, side: int) -> np.ndarray:
-    """The true alpha as a model's probability: reduced to ``side`` px (the model's input), blurred and moved by
-    one model pixel."""
+def degraded(true: np.ndarray, side: int, square: bool = False) -> np.ndarray:
+    """The true alpha as a model's probability: reduced to ``side`` px (the model's input; ``square``: stretched
+    to ``side x side`` as the bundled model's map is), blurred and moved by one model pixel."""
     h, w = true.shape
     s = side / max(h, w)
-    small = cv2.resize(true, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    size = (side, side) if square else (max(1, round(w * s)), max(1, round(h * s)))
+    small = cv2.resize(true, size, interpolation=cv2.INTER_AREA)
     small = cv2.GaussianBlur(small, (0, 0), 1.0)
     return np.roll(small, (1, 1), axis=(0, 1)).astype(np.float32)
 
@@ -65,6 +66,9 @@ def main() -> int:
     parser.add_argument(
         "--colour-scales", default="2,1", help="RefineSettings.colour_scale values for the fast stage (comma-separated)"
     )
+    parser.add_argument(
+        "--square", action="store_true", help="the model's map stretched to a square, as the bundled model gives it"
+    )
     args = parser.parse_args()
     sides = [int(s) for s in args.sides.split(",")]
     variants = [("fast", side, float(c)) for side in sides for c in args.colour_scales.split(",")]
@@ -80,7 +84,7 @@ def main() -> int:
                 size = (rgb.shape[1] * scale, rgb.shape[0] * scale)
                 rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC)
                 true = np.clip(cv2.resize(true, size, interpolation=cv2.INTER_CUBIC), 0, 1)
-            prob = degraded(true, args.model_side)
+            prob = degraded(true, args.model_side, args.square)
             for edges, side, colour in variants:
                 options = SplashOptions(edges=edges)
                 settings = RefineSettings(work_side=side, colour_scale=colour)

@@ -327,3 +327,50 @@ def test_colour_estimates_match_their_formula(layout: str) -> None:
         assert moved[:12, -16:].any() and moved[-5:, :12].any()  # around the disc and the strip
         far = (share_f == 0) | (share_b == 0)
         assert far.mean() > 0.5 and np.array_equal(got[far], prob[far])
+
+
+def test_a_photo_that_is_its_own_working_copy_needs_no_luma() -> None:
+    """A photo no larger than its working copy (a 500x375 JPEG for the 384 px model): the refined alpha comes out
+    of the plan itself (no luma read, no coefficients brought up), with the numbers of the coefficient path."""
+    from colorsplash.runtime.alpha import RefineSettings, finish_alpha, photo_guide, plan_alpha
+    from colorsplash.runtime.guided import colour_target, guided_coefficients, refine_full
+
+    image, mask = make_blob_image(375, 500, seed=3)
+    prob = cv2.GaussianBlur(cv2.resize(mask.astype(np.float32), (384, 384), interpolation=cv2.INTER_AREA), (0, 0), 2)
+    settings = RefineSettings()
+    assert settings.working_hw(375, 500, 384) == (375, 500)
+    plan = plan_alpha((375, 500), prob, image, SplashOptions(edges="fast"), settings)
+    assert photo_guide(image, plan) is None
+    got = finish_alpha(plan, None, SplashOptions(edges="fast")).alpha
+    # The coefficient path, brought to full size through the photo's uint8 luma as for larger photos:
+    p_small = cv2.resize(prob, (500, 375), interpolation=cv2.INTER_LINEAR)
+    target = colour_target(image, prob, p_small, settings)
+    a, b = guided_coefficients(
+        luma(image).astype(np.float32) / 255, target, round(settings.radius * 500 / 384), settings.eps
+    )
+    a, b = a * settings.sharpen, b * settings.sharpen + 0.5 * (1 - settings.sharpen)
+    want = np.clip(refine_full(luma(image), a / np.float32(255), b), 0, 1)
+    assert np.abs(got - want).max() < 1e-5
+    assert ((got > 0.5) == (mask > 0)).mean() > 0.99
+
+
+def test_colour_target_reads_the_model_map_at_the_colour_copy_size() -> None:
+    """The colour estimates of a photo larger than the model's input see the model's own map area-reduced to the
+    colour copy (one resize), not the working-size map reduced again."""
+    from colorsplash.runtime.alpha import RefineSettings
+    from colorsplash.runtime.guided import colour_alpha, colour_target
+
+    image, mask = make_blob_image(375, 500, seed=4)
+    rng = np.random.default_rng(1)
+    prob = np.clip(cv2.resize(mask.astype(np.float32), (384, 384)) + rng.normal(0, 0.2, (384, 384)), 0, 1)
+    prob = prob.astype(np.float32)
+    settings = RefineSettings()
+    p_small = cv2.resize(prob, (500, 375), interpolation=cv2.INTER_LINEAR)
+    got = colour_target(image, prob, p_small, settings)
+    c_small = cv2.resize(image, (384, 288), interpolation=cv2.INTER_LINEAR)
+    c_prob = cv2.resize(prob, (384, 288), interpolation=cv2.INTER_AREA)
+    want = cv2.resize(
+        colour_alpha(c_small, c_prob, 3, settings.colour_sigma), (500, 375), interpolation=cv2.INTER_LINEAR
+    )
+    assert got.shape == (375, 500)
+    np.testing.assert_array_equal(got, want)

@@ -122,7 +122,8 @@ class AlphaPlan:
         full_hw: the photo's (height, width).
         max_probability: the model's highest subject probability; ``empty``: below the cut-off (no subject).
         a, b: float32 working-size coefficients of ``alpha = a * luma + b`` when refining (``a`` scaled for the
-            uint8 luma); without refinement ``a`` is ``None`` and ``b`` the upsampled probability.
+            uint8 luma); ``a`` is ``None`` when ``b`` is the alpha already: without refinement the upsampled
+            probability, with it the refined alpha of a photo that is its own working copy (no luma needed).
         keep: uint8 0/1 working-size mask of the subjects to keep, ``None`` for all.
         score: the photo's subject score in [0, 1] (see :attr:`AlphaResult.score`).
         matte, matte_guide: with ``edges="matte"``, the closed-form matte (float32) solved on the RGB copy
@@ -180,14 +181,17 @@ def plan_alpha(
         coeffs = colour_coefficients(tiny, alpha_tiny) if tiny.shape[:2] != tuple(full_hw) else None
         return AlphaPlan(full_hw, max_p, False, None, q_small, keep, alpha_tiny, tiny, score, coeffs)
     if options.refine:
-        target = colour_target(small, p_small, max(prob_lowres.shape), settings)
+        target = colour_target(small, prob_lowres.astype(np.float32, copy=False), p_small, settings)
         g_small = luma(small).astype(np.float32) * np.float32(1 / 255)
         a, b = guided_coefficients(g_small, target, r, settings.eps)
         # Sharpen around 0.5 inside the linear model: k * (a I + b - 0.5) + 0.5 = (k a) I + (k b + 0.5 - 0.5 k).
         a *= settings.sharpen
         b = b * settings.sharpen + 0.5 * (1.0 - settings.sharpen)
         q_small = a * g_small + b
-        a *= np.float32(1 / 255)  # the full-size guide stays uint8: scale a instead of making a float copy
+        if (hs, ws) == tuple(full_hw):  # the working copy is the photo: q_small is its alpha, nothing to bring up
+            a, b = None, q_small
+        else:
+            a *= np.float32(1 / 255)  # the full-size guide stays uint8: scale a instead of making a float copy
     else:
         q_small = b = p_small
     keep = _select_subjects(q_small, cutoff, options, full_hw, r)
