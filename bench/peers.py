@@ -14,7 +14,8 @@ Protocol (identical for every model):
   or above 0.5); the table shows the share of photos with more than 1 % coloured and the mean coloured share.
 - Ours: :meth:`colorsplash.runtime.onnx_model.Model.predict_scored` upsampled bilinearly (no edge refinement),
   all zero when the photo's subject score is under the model's threshold (what ``splash`` does with such a photo:
-  nothing coloured).
+  nothing coloured). ``--ours-edges none,fast,matte`` adds rows for the product's own alpha from each edge stage
+  (:func:`colorsplash.runtime.alpha.compute_alpha`; ``matte`` is what ``splash`` and ``mask`` use by default).
 - U2-Net(p): rembg's own preprocessing (``session_base.normalize`` / ``session_simple.predict``): resize to
   320x320 with PIL LANCZOS, divide by the image maximum, ImageNet mean/std, NCHW float32; the FIRST output,
   min-max normalised to [0, 1], resized back to the photo's size (bilinear by default; ``--peer-upsample rembg``
@@ -57,7 +58,9 @@ from PIL import Image
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation import metrics
+from colorsplash.runtime.alpha import compute_alpha
 from colorsplash.runtime.onnx_model import create_session, default_model_path, load_model
+from colorsplash.runtime.options import SplashOptions
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -147,21 +150,29 @@ def exact_session(path: str | Path, threads: int = THREADS) -> Any:
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def ours_predictor(path: str | Path, threads: int = THREADS, exact: bool = False) -> tuple[str, Predict]:
+def ours_predictor(
+    path: str | Path, threads: int = THREADS, exact: bool = False, edges: str = "none"
+) -> tuple[str, Predict]:
     """Our colorsplash ONNX model: its name and a predictor (plain upsampling; all zero when the photo's subject
-    score is under the model's threshold); ``exact``: run by :func:`exact_session`."""
+    score is under the model's threshold); ``exact``: run by :func:`exact_session`; ``edges`` ``fast`` or
+    ``matte``: the product's full-resolution alpha from that edge stage instead of plain upsampling (what
+    ``colorsplash mask`` writes; the gate as ``splash`` applies it)."""
     model = load_model(path, threads=threads, precision="file")
     if exact:
         model.session = exact_session(path, threads)
+    options = None if edges == "none" else SplashOptions(edges=edges)
 
     def predict(image: np.ndarray) -> np.ndarray:
         low, score = model.predict_scored(image)
         h, w = image.shape[:2]
+        if options is not None:
+            return compute_alpha(image, low, options, presence=(score, model.presence_threshold)).alpha
         if score < model.presence_threshold:
             return np.zeros((h, w), np.float32)
         return np.clip(cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
 
-    return f"ours ({model.config.name}, {model.config.arch} @{model.config.input_size})", predict
+    name = f"ours ({model.config.name}, {model.config.arch} @{model.config.input_size})"
+    return (name if options is None else f"{name}, edges={edges}"), predict
 
 
 def validation_sets(root: str | Path, limit: int | None = None) -> dict[str, list[data.Sample]]:
@@ -343,6 +354,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="run our file with ONNX Runtime's graph optimisations off: int8 values, exact accumulation (no AVX2 "
         "int16 saturation), several times slower",
     )
+    p.add_argument(
+        "--ours-edges",
+        default="none",
+        help="our model's rows, comma-separated: none (plain upsampling, the protocol above), fast, matte (the "
+        "product's full-resolution alpha from that edge stage; the peers stay as they are)",
+    )
     p.add_argument("--json", type=Path, help="also save the results (per-image IoU included) to this JSON file")
     return p.parse_args(argv)
 
@@ -354,8 +371,9 @@ def build_models(args: argparse.Namespace) -> tuple[dict[str, Predict], dict[str
     paths: dict[str, str] = {}
     if not args.no_ours:
         path = args.model if args.model is not None else default_model_path()
-        name, predict = ours_predictor(path, args.threads, args.exact_int8)
-        models[name], sizes[name], paths[name] = predict, file_mb(path), str(path)
+        for edges in args.ours_edges.split(","):
+            name, predict = ours_predictor(path, args.threads, args.exact_int8, edges)
+            models[name], sizes[name], paths[name] = predict, file_mb(path), str(path)
     for label, path in (("rembg U2-Netp", args.u2netp), ("rembg U2-Net", args.u2net)):
         if path is None:
             continue
