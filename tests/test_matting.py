@@ -144,3 +144,37 @@ def test_splash_with_the_matte_stage_end_to_end(tiny_onnx: Path) -> None:
     for effect in ("grey", "transparent"):
         out = colorsplash.splash(image, str(tiny_onnx), edges="matte", effect=effect)
         assert out.dtype == np.uint8 and out.shape == (90, 120, 3 if effect == "grey" else 4)
+
+
+def test_laplacian_rows_equal_the_closed_form_definition() -> None:
+    """Levin et al.'s matting Laplacian written out window by window (float64, dense) against the rows
+    :func:`laplacian_rows` builds for the unknown pixels: ``L[i, j] = sum over 3x3 windows k inside the image
+    holding i and j of delta_ij - (1 + (I_i - mu_k)^T (Sigma_k + eps/9 Id)^-1 (I_j - mu_k)) / 9``."""
+    from colorsplash.runtime.matting import laplacian_rows
+
+    rng = np.random.default_rng(5)
+    h, w, eps = 7, 8, 1e-4
+    image = rng.random((h, w, 3))
+    unknown = np.zeros((h, w), bool)
+    unknown[2:5, 3:6] = True
+    unknown[0, 0] = unknown[6, 7] = True  # corners: only the windows inside the image count
+    dense = np.zeros((h * w, h * w))
+    for cy in range(1, h - 1):
+        for cx in range(1, w - 1):
+            pix = [(cy + dy) * w + cx + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+            colours = image.reshape(-1, 3)[pix]
+            mu = colours.mean(0)
+            cov = (colours - mu).T @ (colours - mu) / 9
+            inv = np.linalg.inv(cov + eps / 9 * np.eye(3))
+            x = colours - mu
+            dense[np.ix_(pix, pix)] += np.eye(9) - (1 + x @ inv @ x.T) / 9
+    vals, idx = laplacian_rows(image, unknown, eps)
+    assert np.array_equal(idx, np.flatnonzero(unknown))
+    for n, i in enumerate(idx):
+        for d in range(25):
+            dy, dx = d // 5 - 2, d % 5 - 2
+            y, x_ = divmod(int(i), w)
+            if 0 <= y + dy < h and 0 <= x_ + dx < w:
+                assert abs(vals[n, d] - dense[i, (y + dy) * w + x_ + dx]) < 1e-9
+            else:
+                assert vals[n, d] == 0
