@@ -178,3 +178,29 @@ def test_laplacian_rows_equal_the_closed_form_definition() -> None:
                 assert abs(vals[n, d] - dense[i, (y + dy) * w + x_ + dx]) < 1e-9
             else:
                 assert vals[n, d] == 0
+
+
+def test_blur_fusion_pass_equals_its_formula() -> None:
+    """One blur-fusion pass (Forte & Pitie 2021) against its formula in float64 NumPy: window means of alpha F and
+    (1 - alpha) B over those of alpha and 1 - alpha give the smooth F and B, then F takes alpha times the residual
+    ``I - alpha F - (1 - alpha) B``, clipped to [0, 255]."""
+    from colorsplash.runtime.foreground import _fusion
+
+    rng = np.random.default_rng(3)
+    h, w, r = 23, 31, 3
+    image = rng.uniform(0, 255, (h, w, 3)).astype(np.float32)
+    fg, bg = rng.uniform(0, 255, (2, h, w, 3)).astype(np.float32)
+    alpha = np.clip(rng.normal(0.5, 0.6, (h, w)), 0, 1).astype(np.float32)
+
+    def box(x: np.ndarray) -> np.ndarray:  # OpenCV's default border: reflect-101
+        pad = ((r, r), (r, r)) + ((0, 0),) * (x.ndim - 2)
+        padded = np.pad(x.astype(np.float64), pad, mode="reflect")
+        return np.mean([padded[dy : dy + h, dx : dx + w] for dy in range(2 * r + 1) for dx in range(2 * r + 1)], 0)
+
+    a = alpha.astype(np.float64)[..., None]
+    blur_a = box(alpha)[..., None]
+    smooth_f = box(fg * a) / (blur_a + 1e-5)
+    smooth_b = box(bg * (1 - a)) / (1 - blur_a + 1e-5)
+    want_f = np.clip(smooth_f + a * (image - a * smooth_f - (1 - a) * smooth_b), 0, 255)
+    got_f, got_b = _fusion(image, fg, bg, alpha, r)
+    assert np.abs(got_b - smooth_b).max() < 0.05 and np.abs(got_f - want_f).max() < 0.05

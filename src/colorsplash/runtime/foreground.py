@@ -33,12 +33,18 @@ def _fusion(
     """One blur-fusion pass (float32 ``hxwx3`` in [0, 255]): smooth F and B from ``fg``/``bg`` weighted by alpha,
     then the residual shared out. Returns (F, smooth B)."""
     size = (2 * radius + 1, 2 * radius + 1)
-    a3 = alpha[..., None]
-    blur_a = cv2.blur(alpha, size)[..., None]
-    smooth_f = cv2.blur(fg * a3, size) / (blur_a + 1e-5)
-    smooth_b = cv2.blur(bg * (1.0 - a3), size) / (1.0 - blur_a + 1e-5)
-    f = smooth_f + a3 * (image - a3 * smooth_f - (1.0 - a3) * smooth_b)
-    return np.clip(f, 0.0, 255.0), smooth_b
+    # OpenCV's arithmetic on alpha merged to three channels: NumPy's broadcasting of alpha[..., None] runs an
+    # inner loop of 3 and took twice as long (6.6 against 3.4 ms a pass at 500x375; same numbers to 3e-5).
+    a3 = cv2.merge([alpha] * 3)
+    blur_a = cv2.blur(alpha, size)
+    inv_f = cv2.merge([1.0 / (blur_a + np.float32(1e-5))] * 3)
+    inv_b = cv2.merge([1.0 / (np.float32(1.0 + 1e-5) - blur_a)] * 3)
+    smooth_f = cv2.multiply(cv2.blur(cv2.multiply(fg, a3), size), inv_f)
+    smooth_b = cv2.multiply(cv2.blur(cv2.multiply(bg, 1.0 - a3), size), inv_b)
+    # f = smooth_f + a (I - a smooth_f - (1 - a) smooth_b) = smooth_f + a (I - smooth_b - a (smooth_f - smooth_b))
+    residual = cv2.subtract(cv2.subtract(image, smooth_b), cv2.multiply(a3, cv2.subtract(smooth_f, smooth_b)))
+    f = cv2.add(smooth_f, cv2.multiply(a3, residual))
+    return np.clip(f, 0.0, 255.0, out=f), smooth_b
 
 
 def smooth_colours(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
