@@ -204,3 +204,32 @@ def test_blur_fusion_pass_equals_its_formula() -> None:
     want_f = np.clip(smooth_f + a * (image - a * smooth_f - (1 - a) * smooth_b), 0, 255)
     got_f, got_b = _fusion(image, fg, bg, alpha, r)
     assert np.abs(got_b - smooth_b).max() < 0.05 and np.abs(got_f - want_f).max() < 0.05
+
+
+def test_colour_coefficients_equal_the_guided_filter_solved_everywhere() -> None:
+    """He et al.'s guided filter on RGB written out in float64 (every window solved, reflected borders): per
+    window ``a = (Sigma + eps Id)^-1 cov(I, p)``, ``b = mean(p) - a . mean(I)``, both then averaged over the windows
+    holding each pixel; :func:`colour_coefficients` solves only where alpha varies and scales ``a`` for uint8."""
+    from colorsplash.runtime.matting import colour_coefficients
+
+    rng = np.random.default_rng(8)
+    h, w, eps = 19, 26, 1e-5
+    small = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[:h, :w]
+    alpha = np.clip((7.5 - np.hypot(yy - 9, xx - 12)) / 3, 0, 1).astype(np.float32)  # a soft disc: flat elsewhere
+
+    def box(x: np.ndarray) -> np.ndarray:  # 3x3 mean, OpenCV's BORDER_REFLECT (edge pixel repeated)
+        pad = ((1, 1), (1, 1)) + ((0, 0),) * (x.ndim - 2)
+        padded = np.pad(x, pad, mode="symmetric")
+        return np.mean([padded[dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)], 0)
+
+    image, p = small / 255.0, alpha.astype(np.float64)
+    mu, mean_p = box(image), box(p)
+    cov_ip = box(image * p[..., None]) - mu * mean_p[..., None]
+    sigma = box(image[..., :, None] * image[..., None, :]) - mu[..., :, None] * mu[..., None, :]
+    a = np.linalg.solve(sigma + eps * np.eye(3), cov_ip[..., None])[..., 0]
+    b = mean_p - (a * mu).sum(-1)
+    want = np.concatenate([box(a) / 255, box(b)[..., None]], -1)
+    got = colour_coefficients(small, alpha, 1, eps)
+    assert got.shape == (h, w, 4) and got.dtype == np.float32
+    assert np.abs(got - want).max() < 1e-5
