@@ -58,7 +58,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from floor import PlainFloor, floor_opencv  # noqa: E402
 from model_speed import prepare  # noqa: E402
-from peers import rembg_predictor  # noqa: E402
+from rembg_peers import rembg_predictor  # noqa: E402
 from splash_speed import base_photo, write_jpeg  # noqa: E402
 
 from colorsplash.runtime.batch import PhotoJob, batch_model, run_batch  # noqa: E402
