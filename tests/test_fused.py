@@ -97,3 +97,20 @@ def test_a_photo_no_larger_than_the_working_copy_takes_the_plain_path() -> None:
     assert not fusable(plan, options, image.copy())
     big, big_prob = _photo_and_prob(750, 1000)
     assert fusable(_general(big, big_prob, options)[2], options, big.copy())
+
+
+def test_matte_bounds_hold_every_colour_and_are_reached() -> None:
+    """The matte's alpha ``a . rgb + b`` lies within :func:`matte_bounds` for any uint8 colour, and the corners of
+    the colour cube reach both bounds: what lets the fused splash skip surely grey or surely kept pixels."""
+    from colorsplash.runtime.fused import matte_bounds
+
+    rng = np.random.default_rng(2)
+    coeffs = rng.normal(0, 0.004, (6, 7, 4)).astype(np.float32)
+    coeffs[..., 3] = rng.uniform(-0.5, 1.5, (6, 7))
+    lowest, highest = matte_bounds(coeffs)
+    corners = np.array([[r, g, b] for r in (0, 255) for g in (0, 255) for b in (0, 255)], np.float32)
+    colours = np.concatenate([corners, rng.integers(0, 256, (200, 3)).astype(np.float32)])
+    alpha = np.einsum("hwc,nc->hwn", coeffs[..., :3], colours) + coeffs[..., 3:]
+    assert (alpha >= lowest[..., None] - 1e-5).all() and (alpha <= highest[..., None] + 1e-5).all()
+    at_corners = alpha[..., :8]
+    assert np.allclose(at_corners.min(-1), lowest, atol=1e-5) and np.allclose(at_corners.max(-1), highest, atol=1e-5)
