@@ -31,6 +31,14 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
     add_model_argument(parser)
+    _add_limit_arguments(parser)
+    add_jobs_argument(parser, "photos processed at once (default: CPU count, at most 4)")
+    _add_access_arguments(parser)
+    add_runtime_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     # Limits default to None so the server's own defaults (one place: colorsplash.server.settings) apply.
     parser.add_argument(
         "--max-upload-mb",
@@ -54,7 +62,9 @@ def register(sub: Any) -> None:
         help="memory budget of the photos in flight, estimated from their pixel counts; photos "
         "over it wait or get 503 (default: enough for one photo at --max-pixels, about 1.2 GB)",
     )
-    add_jobs_argument(parser, "photos processed at once (default: CPU count, at most 4)")
+
+
+def _add_access_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allowed-host",
         action="append",
@@ -71,8 +81,6 @@ def register(sub: Any) -> None:
         help="let web pages of this origin (e.g. https://photos.example.org) call the API "
         "(repeatable; '*' = any page on the web); pages of the server itself always may",
     )
-    add_runtime_arguments(parser)
-    parser.set_defaults(func=run)
 
 
 def is_loopback(host: str) -> bool:

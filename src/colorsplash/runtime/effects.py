@@ -120,12 +120,8 @@ def apply_effect(
     Raises:
         ValueError: an unknown effect or strength, or an alpha, F or B of another size.
     """
+    _check_shapes(image, alpha, foreground, background)
     h, w = image.shape[:2]
-    if alpha.shape != (h, w):
-        raise ValueError(f"alpha {alpha.shape} does not match the image {image.shape[:2]}")
-    for name, given in (("foreground", foreground), ("background", background)):
-        if given is not None and given.shape != image.shape:
-            raise ValueError(f"{name} {given.shape} does not match the image {image.shape}")
     fg = image if foreground is None else foreground
     spec = parse_effect_spec(effect)
     if spec.name == "transparent":
@@ -136,19 +132,36 @@ def apply_effect(
     effect_strips = _background_strips(image if background is None else background, spec, alpha)
     out = np.empty_like(image)
 
-    def strip(y: int) -> None:
-        s = slice(y, min(h, y + _STRIP_ROWS))
-        out[s] = blend(fg[s], effect_strips(s), alpha[s])
+    def strip(rows: slice) -> None:
+        out[rows] = blend(fg[rows], effect_strips(rows), alpha[rows])
 
-    starts = range(0, h, _STRIP_ROWS)
+    _in_strips((h, w), strip)
+    return out
+
+
+def _check_shapes(
+    image: np.ndarray, alpha: np.ndarray, foreground: np.ndarray | None, background: np.ndarray | None
+) -> None:
+    """Raise ValueError when ``alpha`` (``HxW``), F or B (``HxWx3``) do not match ``image``'s size."""
+    if alpha.shape != image.shape[:2]:
+        raise ValueError(f"alpha {alpha.shape} does not match the image {image.shape[:2]}")
+    for name, given in (("foreground", foreground), ("background", background)):
+        if given is not None and given.shape != image.shape:
+            raise ValueError(f"{name} {given.shape} does not match the image {image.shape}")
+
+
+def _in_strips(hw: tuple[int, int], work: Callable[[slice], None]) -> None:
+    """``work(rows)`` on every strip of ``_STRIP_ROWS`` rows of an ``hw`` picture: one after another under a
+    megapixel, else in threads (OpenCV's arithmetic runs on one core and releases the GIL: strips use them all)."""
+    h, w = hw
+    strips = [slice(y, min(h, y + _STRIP_ROWS)) for y in range(0, h, _STRIP_ROWS)]
     threads = min(cv2.getNumThreads(), os.cpu_count() or 1)
     if h * w < _PARALLEL_PIXELS or threads < 2:
-        for y in starts:
-            strip(y)
-    else:  # OpenCV's arithmetic runs on one core and releases the GIL: strips in threads use them all
+        for rows in strips:
+            work(rows)
+    else:
         with ThreadPoolExecutor(threads, thread_name_prefix="blend") as pool:
-            list(pool.map(strip, starts))
-    return out
+            list(pool.map(work, strips))
 
 
 def composite(image: np.ndarray, alpha: np.ndarray, options: SplashOptions) -> np.ndarray:

@@ -297,17 +297,21 @@ def splash_video(
     check_video_options(options)
     info = probe(src, max_pixels)
     loaded = model if isinstance(model, Model) else load_model(model)
-    config = smooth if isinstance(smooth, SmoothingConfig) else SmoothingConfig() if smooth else NO_SMOOTHING
-    splasher = FrameSplasher(loaded, options, config)
+    splasher = FrameSplasher(loaded, options, _smoothing(smooth))
     remove_stale_partials(out.parent, started)
     start = time.perf_counter()
     n, report = _write_clip(info, splasher, out, progress, strict)
+    seconds = time.perf_counter() - start
     if report.damaged:
         log.warning("%s; written to %s", damage_message(info, report, written=True), out)
-    seconds = time.perf_counter() - start
     return VideoResult(
         src, out, n, info.width, info.height, info.fps, info.has_audio, seconds, splasher.smoother.cuts, report
     )
+
+
+def _smoothing(smooth: bool | SmoothingConfig) -> SmoothingConfig:
+    """``splash_video``'s ``smooth``: a config as given, the default one for ``True``, none for ``False``."""
+    return smooth if isinstance(smooth, SmoothingConfig) else SmoothingConfig() if smooth else NO_SMOOTHING
 
 
 def _check_output(src: Path, out: Path, overwrite: bool) -> None:

@@ -156,19 +156,28 @@ def paste_pet(
     crop, cut_label, alpha_box = _soft_pet(crop, cut_label, sigma)
     anchors = things | (before == 1)
     top, left = _place(anchors, cut_label.shape, side, rng, cut=bool(cut > 0 and rng.random() < cut))
-    # Blend and label only the part of the pet's box inside the frame; the rest of the frame stays as it was.
-    box, part = _overlap(top, left, cut_label.shape, side)
+    out, out_mask, pet = _blend_in(scene, before, crop, alpha_box, (top, left))
+    if rng.random() < occlude:
+        _occlude(out, out_mask, scene, things, pet, before)
+    return out, out_mask
+
+
+def _blend_in(
+    scene: np.ndarray, before: np.ndarray, crop: np.ndarray, alpha_box: np.ndarray, at: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pet's box (``crop`` RGB uint8, ``alpha_box`` float32 in [0, 1]) blended onto a copy of ``scene`` with
+    its top-left corner at ``at`` (may lie outside the frame): (composite, label, bool ``S x S`` of the pet's
+    opaque pixels). Only the part of the box inside the frame is blended and labelled; the rest stays as it was."""
+    box, part = _overlap(at[0], at[1], alpha_box.shape, scene.shape[0])
     alpha = alpha_box[part]
     a3 = alpha[..., None]
     out = scene.copy()
     out[box] = np.round(a3 * crop[part] + (1 - a3) * scene[box]).astype(np.uint8)
     out_mask = before.copy()
     out_mask[box] = np.where(alpha >= 0.999, 1, np.where(alpha > 0.001, IGNORE, before[box]))
-    if rng.random() < occlude:
-        pet = np.zeros(scene.shape[:2], bool)
-        pet[box] = alpha >= 0.999
-        _occlude(out, out_mask, scene, things, pet, before)
-    return out, out_mask
+    pet = np.zeros(scene.shape[:2], bool)
+    pet[box] = alpha >= 0.999
+    return out, out_mask, pet
 
 
 def _soft_pet(crop: np.ndarray, label: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -167,7 +167,6 @@ def quantize_int8(
         ValueError: no calibration inputs.
     """
     import onnx
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     if not inputs:
@@ -177,25 +176,35 @@ def quantize_int8(
         # Fold and infer shapes first (ONNX Runtime's recommended step); the batch axis stays symbolic, so the
         # symbolic pass is skipped and ONNX's own shape inference is used.
         quant_pre_process(str(src), prepared, skip_symbolic_shape=True)
-        excluded = end_convolutions(prepared, float_ends)
-        # The histogram calibrator print()s its progress; keep the CLI's output to our own lines.
-        with contextlib.redirect_stdout(io.StringIO()):
-            quantize_static(
-                prepared,
-                str(dst),
-                _Reader(input_name, inputs),
-                quant_format=QuantFormat.QDQ,
-                per_channel=True,
-                activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QInt8,
-                calibrate_method=CalibrationMethod.Percentile,
-                nodes_to_exclude=excluded,
-                extra_options={
-                    "TensorQuantOverrides": saturation_free_overrides(prepared, excluded),
-                    "CalibPercentile": CALIBRATION_PERCENTILE,
-                    "CalibStridedMinMax": calibration_stride(len(inputs)),
-                },
-            )
+        _quantize_static(prepared, dst, inputs, input_name, end_convolutions(prepared, float_ends))
         quantized = onnx.load(str(dst))
         correct_biases(prepared, quantized, inputs, input_name)
         onnx.save_model(quantized, str(dst), save_as_external_data=False)
+
+
+def _quantize_static(
+    prepared: str, dst: str | Path, inputs: Sequence[np.ndarray], input_name: str, excluded: list[str]
+) -> None:
+    """ONNX Runtime's static QDQ quantisation of ``prepared`` into ``dst``: int8 per-channel weights (7-bit,
+    see :func:`saturation_free_overrides`), uint8 activations calibrated at :data:`CALIBRATION_PERCENTILE`, the
+    ``excluded`` nodes left in float."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    # The histogram calibrator print()s its progress; keep the CLI's output to our own lines.
+    with contextlib.redirect_stdout(io.StringIO()):
+        quantize_static(
+            prepared,
+            str(dst),
+            _Reader(input_name, inputs),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.Percentile,
+            nodes_to_exclude=excluded,
+            extra_options={
+                "TensorQuantOverrides": saturation_free_overrides(prepared, excluded),
+                "CalibPercentile": CALIBRATION_PERCENTILE,
+                "CalibStridedMinMax": calibration_stride(len(inputs)),
+            },
+        )
