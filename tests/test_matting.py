@@ -233,3 +233,37 @@ def test_colour_coefficients_equal_the_guided_filter_solved_everywhere() -> None
     got = colour_coefficients(small, alpha, 1, eps)
     assert got.shape == (h, w, 4) and got.dtype == np.float32
     assert np.abs(got - want).max() < 1e-5
+
+
+def test_conjugate_gradients_stop_at_once_on_an_indefinite_system() -> None:
+    """On a positive definite system ``_pcg`` solves it; on one made indefinite (what rounding can do to a
+    Laplacian) it stops at the first direction of non-positive curvature and returns the start, with no overflow
+    warning and without running its remaining iterations."""
+    import warnings
+
+    import scipy.sparse
+
+    from colorsplash.runtime.matting import _pcg
+
+    rng = np.random.default_rng(4)
+    n = 60
+    m = rng.normal(size=(n, n))
+    spd = m @ m.T + n * np.eye(n)
+    rhs = rng.normal(size=n)
+    x = _pcg(scipy.sparse.csr_matrix(spd), np.diag(spd).copy(), rhs, np.zeros(n), 200, 1e-10)
+    assert np.allclose(spd @ x, rhs, atol=1e-6)
+
+    indefinite = scipy.sparse.csr_matrix(spd - 2 * n * np.eye(n) * (np.arange(n) % 2))
+    calls = 0
+
+    class Counting:
+        def __matmul__(self, v: np.ndarray) -> np.ndarray:
+            nonlocal calls
+            calls += 1
+            return indefinite @ v
+
+    start = rng.normal(size=n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = _pcg(Counting(), np.abs(np.diag(spd)), rhs, start.copy(), 400, 1e-10)
+    assert np.array_equal(got, start) and calls < 50

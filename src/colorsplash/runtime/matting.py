@@ -164,7 +164,13 @@ def _pcg(a: Any, diagonal: np.ndarray, rhs: np.ndarray, x: np.ndarray, iteration
     stop = (tol * tol) * (_dot(rhs, rhs) + 1e-24)
     for _ in range(iterations):
         ap = a @ p
-        step = rz / max(_dot(p, ap), 1e-30)
+        curvature = _dot(p, ap)
+        # A direction of zero or negative curvature (or NaN): the matrix is not positive definite along it and
+        # the iteration would only diverge (an Oxford photo ran its 365 remaining iterations into an overflow
+        # warning, then fell back to the start anyway). Stop at once.
+        if not curvature > 0:
+            return start
+        step = rz / max(curvature, 1e-30)
         x += step * p
         r -= step * ap
         if _dot(r, r) < stop:
