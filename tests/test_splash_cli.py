@@ -169,6 +169,23 @@ def test_no_subject(
         assert np.ptp(np.asarray(Image.open(out)).astype(int), axis=2).max() <= 1
 
 
+@pytest.mark.parametrize(
+    ("mode", "line", "value"), [("grey", "wrote an empty mask", 0), ("copy", "wrote an all-subject mask", 255)]
+)
+def test_no_subject_mask_says_what_the_mask_holds(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str], mode: str, line: str, value: int
+) -> None:
+    """``mask`` on a photo without a subject: the line names the mask written, not a background effect."""
+    dark = np.random.default_rng(0).integers(0, 80, (30, 40, 3)).astype(np.uint8)
+    Image.fromarray(dark).save(tmp_path / "cat.png")
+    code = main(["mask", str(tmp_path / "cat.png"), "--on-empty", mode, "--model", str(tiny_onnx)])
+    err = capsys.readouterr().err
+    assert code == 0 and f"no subject found in {tmp_path / 'cat.png'}" in err and line in err
+    assert "background effect" not in err and "photo unchanged" not in err
+    with Image.open(tmp_path / "cat.mask.png") as img:
+        assert (np.asarray(img) == value).all()
+
+
 def test_mask_verb(tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]) -> None:
     mask = blob_file(tmp_path / "in" / "a.jpg", 0, size=(90, 130), quality=95)
     out = tmp_path / "masks"

@@ -316,11 +316,12 @@ def presence_of(
     return (float(prob.max()) if prob.size else 0.0, model.presence_threshold)
 
 
-def apply_on_empty(result: AlphaResult, on_empty: str, name: str) -> str | None:
+def apply_on_empty(result: AlphaResult, on_empty: str, name: str, mask: bool = False) -> str | None:
     """The one no-subject policy: what happens when the model finds no subject in ``name``.
 
     ``grey`` keeps the all-0 alpha (background effect everywhere), ``copy`` sets it to all 1 (the photo
-    unchanged), ``skip`` raises. Returns the line to tell the user, or ``None`` when a subject was found.
+    unchanged), ``skip`` raises. Returns the line to tell the user (worded for a mask when the result written is
+    the ``mask`` itself), or ``None`` when a subject was found.
 
     Raises:
         NoSubjectError: ``on_empty == "skip"`` and no subject was found.
@@ -334,5 +335,5 @@ def apply_on_empty(result: AlphaResult, on_empty: str, name: str) -> str | None:
         raise NoSubjectError(f"{text}; skipped")
     if on_empty == "copy":
         result.alpha.fill(1.0)
-        return f"{text}; wrote the photo unchanged"
-    return f"{text}; background effect only"
+        return f"{text}; {'wrote an all-subject mask' if mask else 'wrote the photo unchanged'}"
+    return f"{text}; {'wrote an empty mask' if mask else 'background effect only'}"

@@ -253,7 +253,7 @@ class PhotoJob:
             return Outcome("done", messages)
         result: AlphaResult = finish_alpha(planned.plan, planned.guide(), self.options)
         try:
-            note = apply_on_empty(result, self.options.on_empty, task.label)
+            note = apply_on_empty(result, self.options.on_empty, task.label, self.mask)
         except NoSubjectError as err:
             return Outcome("skipped", [*messages, str(err)])
         if note:
