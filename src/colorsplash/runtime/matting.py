@@ -62,34 +62,46 @@ def _window_inverses(
     image: np.ndarray, centres: np.ndarray, eps: float, size: tuple[int, int] = (3, 3)
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean colour (K x 3) and inverse of ``cov + eps/9 * Id`` (K x 3 x 3) of the windows at ``centres``
-    (flat indices into ``image``, float64 ``hxwx3``; windows reflected at the borders as OpenCV's
-    ``BORDER_REFLECT``).
+    (see :func:`_centred_windows`)."""
+    mu, centred = _centred_windows(image, centres, size)
+    return mu, _covariance_inverses(centred, eps)
 
-    Each window's pixels are gathered and centred on their mean before the products, ``E[(x - mu)(x - mu)^T]``,
-    instead of ``E[xx^T] - E[x]E[x]^T`` from box filters, which cancels on bright, nearly flat windows (test
-    ``test_window_inverses_stay_exact_on_bright_nearly_flat_windows``). It does not make the band's Laplacian
-    definite where rounding leaves it on the edge: the conjugate gradients still broke down in 3 of 956 solves on
-    Oxford and feral photos (4 of 956 before), see :func:`_pcg`."""
+
+def _centred_windows(
+    image: np.ndarray, centres: np.ndarray, size: tuple[int, int] = (3, 3)
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Mean colour (K x 3) of the windows at ``centres`` (flat indices into ``image``, float64 ``hxwx3``; windows
+    reflected at the borders as OpenCV's ``BORDER_REFLECT``) and their pixels minus that mean: one float64
+    ``n x K`` array per colour plane, a window's ``n`` pixels down a column in row-major order from its top left.
+
+    The covariances are then ``E[(x - mu)(x - mu)^T]`` instead of ``E[xx^T] - E[x]E[x]^T`` from box filters, which
+    cancels on bright, nearly flat windows (test ``test_window_inverses_stay_exact_on_bright_nearly_flat_windows``).
+    That does not make the band's Laplacian definite where rounding leaves it on the edge: the conjugate gradients
+    still broke down in 3 of 956 solves on Oxford and feral photos (4 of 956 before), see :func:`_pcg`."""
     h, w = image.shape[:2]
     rx, ry = size[0] // 2, size[1] // 2
     wp = w + 2 * rx
     cy, cx = np.divmod(centres, w)
     window = np.array([dy * wp + dx for dy in range(size[1]) for dx in range(size[0])])[:, None] + (cy * wp + cx)
-    # n x K per colour plane (a window's pixels down a column): the sums run over the outer axis, vectorised
-    # across the K windows, which made this faster than the box filters it replaced (1.4 against 2.2 ms).
+    # n x K per colour plane: the sums run over the outer axis, vectorised across the K windows, which made this
+    # faster than the box filters it replaced (1.4 against 2.2 ms).
     planes = [
         cv2.copyMakeBorder(np.ascontiguousarray(image[..., c]), ry, ry, rx, rx, cv2.BORDER_REFLECT).ravel()[window]
         for c in range(3)
     ]
-    n = window.shape[0]
-    mu = np.stack([np.add.reduce(plane, axis=0) / n for plane in planes], axis=1)
-    centred = [plane - mu[:, c] for c, plane in enumerate(planes)]
-    cov = np.empty((centres.size, 3, 3))
+    mu = np.stack([np.add.reduce(plane, axis=0) / window.shape[0] for plane in planes], axis=1)
+    return mu, [plane - mu[:, c] for c, plane in enumerate(planes)]
+
+
+def _covariance_inverses(centred: list[np.ndarray], eps: float) -> np.ndarray:
+    """Inverse of ``cov + eps/9 * Id`` (K x 3 x 3) from :func:`_centred_windows`' centred planes."""
+    n, k = centred[0].shape
+    cov = np.empty((k, 3, 3))
     for a in range(3):
         for b in range(a, 3):
             cov[:, a, b] = cov[:, b, a] = np.add.reduce(centred[a] * centred[b], axis=0) / n
     cov += np.eye(3) * (eps / 9)
-    return mu, _inverse3(cov)
+    return _inverse3(cov)
 
 
 def _inverse3(m: np.ndarray) -> np.ndarray:
@@ -117,11 +129,11 @@ def laplacian_rows(image: np.ndarray, unknown: np.ndarray, eps: float) -> tuple[
     touching[[0, -1], :] = False
     touching[:, [0, -1]] = False
     centres = np.flatnonzero(touching)
-    mu, inv = _window_inverses(image, centres, eps)
-    flat = image.reshape(-1, 3)
+    _, centred = _centred_windows(image, centres)
+    inv = _covariance_inverses(centred, eps)
     offsets = np.array([dy * w + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
     # float64: in float32 the products below lose enough to make the Laplacian indefinite on some photos.
-    x = flat[centres[:, None] + offsets] - mu[:, None, :]  # K x 9 x 3: window pixels minus the window mean
+    x = np.stack(centred, axis=-1).transpose(1, 0, 2)  # K x 9 x 3: window pixels minus the window mean
     # Stacked 3x3 and 9x3 products by np.matmul: no K x 9 x 9 temporaries per colour term (4x faster than the
     # broadcast sums, the same numbers to 2e-16).
     y = np.matmul(x, inv)  # K x 9 x 3: x times the (symmetric) inverse covariance
