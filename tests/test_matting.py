@@ -236,21 +236,21 @@ def test_colour_coefficients_equal_the_guided_filter_solved_everywhere() -> None
 
 
 def test_conjugate_gradients_stop_at_once_on_an_indefinite_system() -> None:
-    """On a positive definite system ``_pcg`` solves it; on one made indefinite (what rounding can do to a
-    Laplacian) it stops at the first direction of non-positive curvature and returns the start, with no overflow
-    warning and without running its remaining iterations."""
+    """On a positive definite system ``conjugate_gradients`` solves it; on one made indefinite (what rounding can
+    do to a Laplacian) it stops at the first direction of non-positive curvature and returns the start, with no
+    overflow warning and without running its remaining iterations."""
     import warnings
 
     import scipy.sparse
 
-    from colorsplash.runtime.matting import _pcg
+    from colorsplash.runtime.band_solve import conjugate_gradients
 
     rng = np.random.default_rng(4)
     n = 60
     m = rng.normal(size=(n, n))
     spd = m @ m.T + n * np.eye(n)
     rhs = rng.normal(size=n)
-    x = _pcg(scipy.sparse.csr_matrix(spd), np.diag(spd).copy(), rhs, np.zeros(n), 200, 1e-10)
+    x = conjugate_gradients(scipy.sparse.csr_matrix(spd), np.diag(spd).copy(), rhs, np.zeros(n), 200, 1e-10)
     assert np.allclose(spd @ x, rhs, atol=1e-6)
 
     # Positive definite except along the last axis, which the iteration reaches after a few steps.
@@ -266,7 +266,7 @@ def test_conjugate_gradients_stop_at_once_on_an_indefinite_system() -> None:
     start = rng.normal(size=n)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        got = _pcg(Counting(), np.abs(np.diag(spd)), rhs, start.copy(), 400, 1e-10)
+        got = conjugate_gradients(Counting(), np.abs(np.diag(spd)), rhs, start.copy(), 400, 1e-10)
     assert np.array_equal(got, start) and 2 < calls < 50
 
 
@@ -289,3 +289,50 @@ def test_window_inverses_stay_exact_on_bright_nearly_flat_windows() -> None:
         cov = (window - mean).T @ (window - mean) / 9 + eps / 9 * np.eye(3)
         assert np.allclose(mu[k], mean, rtol=0, atol=1e-15)
         assert np.allclose(inv[k], np.linalg.inv(cov), rtol=1e-6, atol=0)
+
+
+def test_factorised_solve_is_exact_and_declines_a_singular_system() -> None:
+    """The sparse factorisation solves a symmetric positive definite system (a 2-D grid Laplacian plus a small
+    diagonal, the matting Laplacian's shape) to rounding, and says ``None`` on a singular one instead of raising."""
+    import scipy.sparse
+
+    from colorsplash.runtime.band_solve import factorised_solve
+
+    side = 30
+    line = scipy.sparse.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(side, side))
+    grid = scipy.sparse.kronsum(line, line).tocsr()
+    rhs = np.random.default_rng(7).normal(size=side * side)
+    x = factorised_solve((grid + 1e-3 * scipy.sparse.eye(side * side)).tocsr(), rhs)
+    assert x is not None
+    assert np.linalg.norm((grid + 1e-3 * scipy.sparse.eye(side * side)) @ x - rhs) < 1e-9 * np.linalg.norm(rhs)
+    singular = grid.tolil()
+    singular[5, :] = 0
+    singular[:, 5] = 0
+    assert factorised_solve(singular.tocsr(), rhs) is None
+
+
+def test_coarse_solve_by_factorisation_gives_the_iterated_matte() -> None:
+    """A coarsest level at or over ``direct_unknowns`` that starts from a probability is factorised: the matte is
+    the one the conjugate gradients converge to (within their tolerance). From a bare trimap it is iterated."""
+    from colorsplash.runtime import band_solve
+
+    image, truth = soft_disc(h=240, w=320, radius=90, soft=6)
+    init = cv2.resize(model_view(truth, 48), (320, 240), interpolation=cv2.INTER_LINEAR)
+    trimap = band_trimap(init, 12)
+    unknowns = int(np.count_nonzero(trimap == 128))
+    iterated = solve_trimap(image, trimap, init, MatteSettings(direct_unknowns=unknowns + 1))
+    calls = 0
+    real = band_solve.factorised_solve
+
+    def counting(a: object, rhs: np.ndarray) -> np.ndarray | None:
+        nonlocal calls
+        calls += 1
+        return real(a, rhs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("colorsplash.runtime.matting.factorised_solve", counting)
+        exact = solve_trimap(image, trimap, init, MatteSettings(direct_unknowns=unknowns))
+        assert calls == 1
+        solve_trimap(image, trimap, None, MatteSettings(direct_unknowns=unknowns))
+        assert calls == 1
+    assert np.abs(exact - iterated).max() < 0.005 and np.abs(exact - iterated).mean() < 1e-4

@@ -28,6 +28,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from colorsplash.runtime.band_solve import conjugate_gradients, factorised_solve
+
 UNKNOWN = 128
 _STRIP_ROWS = 64
 _REACH = 2  # a pixel's Laplacian row reaches 2 pixels away (two overlapping 3x3 windows)
@@ -42,6 +44,9 @@ class MatteSettings:
         coarse_unknowns: halve the photo until the band has at most this many unknown pixels.
         max_levels: at most this many halvings.
         coarse_iterations: conjugate-gradient iterations at the coarsest level (stops earlier at ``tol``).
+        direct_unknowns: a coarsest level started from a probability (the splash's path) with at least this many
+            unknown pixels is solved exactly by a sparse factorisation instead of iterated (faster there, the same
+            edges: see :func:`colorsplash.runtime.band_solve.factorised_solve` and docs/benchmarks.md).
         fine_iterations: iterations at each finer level, started from the upsampled coarser alpha.
         tol: relative residual at which an iteration stops.
         band: half-width of the unknown band around the model's 0.5 contour, in pixels of the model's input.
@@ -52,6 +57,7 @@ class MatteSettings:
     coarse_unknowns: int = 20000
     max_levels: int = 3
     coarse_iterations: int = 400
+    direct_unknowns: int = 6000
     fine_iterations: int = 40
     tol: float = 1e-5
     band: float = 1.5
@@ -77,7 +83,8 @@ def _centred_windows(
     The covariances are then ``E[(x - mu)(x - mu)^T]`` instead of ``E[xx^T] - E[x]E[x]^T`` from box filters, which
     cancels on bright, nearly flat windows (test ``test_window_inverses_stay_exact_on_bright_nearly_flat_windows``).
     That does not make the band's Laplacian definite where rounding leaves it on the edge: the conjugate gradients
-    still broke down in 3 of 956 solves on Oxford and feral photos (4 of 956 before), see :func:`_pcg`."""
+    still broke down in 3 of 956 solves on Oxford and feral photos (4 of 956 before), see
+    :func:`colorsplash.runtime.band_solve.conjugate_gradients`."""
     h, w = image.shape[:2]
     rx, ry = size[0] // 2, size[1] // 2
     wp = w + 2 * rx
@@ -176,43 +183,6 @@ def _linear_system(
     return a, rhs
 
 
-def _dot(x: np.ndarray, y: np.ndarray) -> float:
-    # Not ``x @ y``: that calls BLAS, whose idle threads spin and, on a busy machine, slowed the solve 10x.
-    return float(np.add.reduce(x * y))
-
-
-def _pcg(a: Any, diagonal: np.ndarray, rhs: np.ndarray, x: np.ndarray, iterations: int, tol: float) -> np.ndarray:
-    """Jacobi-preconditioned conjugate gradients for ``a @ x = rhs`` from ``x`` (float64): the solution, or
-    the starting ``x`` if the iteration breaks down (a Laplacian made indefinite by rounding)."""
-    start = x.copy()
-    inv_diag = 1.0 / np.maximum(diagonal, 1e-12)
-    r = rhs - a @ x
-    z = inv_diag * r
-    p = z.copy()
-    rz = _dot(r, z)
-    stop = (tol * tol) * (_dot(rhs, rhs) + 1e-24)
-    for _ in range(iterations):
-        ap = a @ p
-        curvature = _dot(p, ap)
-        # A direction of zero or negative curvature (or NaN): the matrix is not positive definite along it and
-        # the iteration would only diverge (an Oxford photo ran its 365 remaining iterations into an overflow
-        # warning, then fell back to the start anyway). Stop at once. (The iterate reached so far is no safe
-        # answer either: CG's intermediate iterates moved single pets' IoU by up to 0.07 either way.)
-        if not curvature > 0:
-            return start
-        step = rz / max(curvature, 1e-30)
-        x += step * p
-        r -= step * ap
-        if _dot(r, r) < stop:
-            break
-        z = inv_diag * r
-        rz_next = _dot(r, z)
-        p *= rz_next / max(rz, 1e-30)
-        p += z
-        rz = rz_next
-    return x if np.isfinite(rz) and np.isfinite(x).all() else start
-
-
 def _band_box(unknown: np.ndarray) -> tuple[slice, slice]:
     """Bounding box of the unknown pixels grown by the Laplacian's reach (the solve there is exact)."""
     ys, xs = np.nonzero(unknown.any(axis=1))[0], np.nonzero(unknown.any(axis=0))[0]
@@ -224,11 +194,18 @@ def _band_box(unknown: np.ndarray) -> tuple[slice, slice]:
 
 
 def solve_level(
-    image: np.ndarray, trimap: np.ndarray, init: np.ndarray, iterations: int, settings: MatteSettings
+    image: np.ndarray,
+    trimap: np.ndarray,
+    init: np.ndarray,
+    iterations: int,
+    settings: MatteSettings,
+    exact: bool = False,
 ) -> np.ndarray:
     """One closed-form solve: float32 alpha ``HxW``; known pixels from ``trimap``, unknown ones start at
-    ``init`` (float32 ``HxW``). Photos under 3x3 pixels, and trimaps without a known pixel (nothing anchors
-    the solution), keep ``init`` in the band."""
+    ``init`` (float32 ``HxW``) and take up to ``iterations`` conjugate-gradient steps, or, with ``exact`` (a solve
+    meant to converge) and at least ``settings.direct_unknowns`` of them, the factorised exact solution. Photos
+    under 3x3 pixels, and trimaps without a known pixel (nothing anchors the solution), keep ``init`` in the
+    band."""
     known = (trimap == 255).astype(np.float32)
     unknown = (trimap != 0) & (trimap != 255)
     alpha = np.where(unknown, init, known).astype(np.float32)
@@ -238,7 +215,10 @@ def solve_level(
     crop = image[ys, xs].astype(np.float64) * (1 / 255)
     vals, idx = laplacian_rows(crop, unknown[ys, xs], settings.eps)
     a, rhs = _linear_system(vals, idx, crop.shape[:2], known[ys, xs])
-    x = _pcg(a, vals[:, 12], rhs, alpha[ys, xs].ravel()[idx].astype(np.float64), iterations, settings.tol)
+    x = factorised_solve(a, rhs) if exact and idx.size >= settings.direct_unknowns else None
+    if x is None:
+        start = alpha[ys, xs].ravel()[idx].astype(np.float64)
+        x = conjugate_gradients(a, vals[:, 12], rhs, start, iterations, settings.tol)
     band = alpha[ys, xs].copy()
     band.reshape(-1)[idx] = np.clip(x, 0.0, 1.0)
     alpha[ys, xs] = band
@@ -277,7 +257,9 @@ def solve_trimap(
         start = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR)
         return solve_level(image, trimap, start, settings.fine_iterations, settings)
     start = np.full((h, w), 0.5, np.float32) if init is None else init.astype(np.float32)
-    return solve_level(image, trimap, start, settings.coarse_iterations, settings)
+    # Factorised only from a probability: from the flat 0.5 start the iteration's stop short of the minimum
+    # (its 400 steps rarely reach the tolerance there) scored better on alphamatting than the exact minimum.
+    return solve_level(image, trimap, start, settings.coarse_iterations, settings, exact=init is not None)
 
 
 def band_trimap(prob: np.ndarray, band: int) -> np.ndarray:
