@@ -1,0 +1,100 @@
+"""The matte's coarse solve: sparse factorisation against conjugate gradients, on real photos.
+
+For pet photos of ``../shared/data`` (feral cats and Oxford pets), the model's probability is computed once; then
+:func:`colorsplash.runtime.alpha.compute_alpha` with the default (matte) edges runs with
+``MatteSettings.direct_unknowns`` set to each value of ``--direct-unknowns`` in turn, photo by photo, each
+``--repeats`` times (the fastest counts), so the machine's slow and fast periods fall on all settings alike.
+``0`` factorises every coarse band; a huge value (``none``) never does (conjugate gradients only, the code before
+2026-12-01). Prints per photo the time of each setting and the largest alpha difference from the first setting,
+then the totals.
+
+Usage::
+
+    python bench/matte_solver.py [--direct-unknowns none,6000] [--photos 36] [--repeats 4]
+"""
+
+from __future__ import annotations
+
+# First: colorsplash's import sets OpenCV's thread-pool environment, read once when cv2 loads (as in the CLI).
+import colorsplash  # noqa: F401
+
+# isort: split
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from colorsplash.runtime.alpha import compute_alpha
+from colorsplash.runtime.cpu import cpu_info
+from colorsplash.runtime.onnx_model import load_model
+from colorsplash.runtime.options import SplashOptions
+from colorsplash.runtime.photo_io import read_photo
+from colorsplash.runtime.working import RefineSettings
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+NEVER = 10**12
+
+
+def photos(count: int) -> list[Path]:
+    """Every n-th feral-cat photo (two thirds of ``count``) and Oxford pet photo (the rest), sorted by name."""
+    feral = sorted((DATA / "feral-cats").rglob("*.jpg"))
+    oxford = sorted((DATA / "oxford-pets" / "images").glob("*.jpg"))
+    n_feral = 2 * count // 3
+    pick = [feral[:: max(1, len(feral) // max(1, n_feral))][:n_feral]]
+    pick.append(oxford[:: max(1, len(oxford) // max(1, count - n_feral))][: count - n_feral])
+    return [p for group in pick for p in group]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--direct-unknowns", default="none,6000", help="settings to compare, comma-separated")
+    parser.add_argument("--photos", type=int, default=36)
+    parser.add_argument("--repeats", type=int, default=4)
+    args = parser.parse_args()
+    files = photos(args.photos)
+    if not files:
+        raise SystemExit(f"no photos under {DATA}: this bench needs ../shared/data")
+    cv2.setNumThreads(1)  # one core per photo, as in a batch
+    print(f"CPU: {cpu_info().describe()}; OpenCV on one thread")
+    base = RefineSettings()
+    labels = [s.strip() for s in args.direct_unknowns.split(",")]
+    settings = {
+        label: dataclasses.replace(
+            base, matte=dataclasses.replace(base.matte, direct_unknowns=NEVER if label == "none" else int(label))
+        )
+        for label in labels
+    }
+    model = load_model()
+    totals = dict.fromkeys(labels, 0.0)
+    for path in files:
+        rgb = read_photo(path).rgb
+        small = base.working_copy(rgb, model.config.input_size)
+        prob = model.predict_lowres(small)
+        times: dict[str, list[float]] = {label: [] for label in labels}
+        alphas: dict[str, np.ndarray] = {}
+        for _ in range(args.repeats):
+            for label, s in settings.items():
+                start = time.perf_counter()
+                alphas[label] = compute_alpha(rgb, prob, SplashOptions(), s, small).alpha
+                times[label].append(time.perf_counter() - start)
+        line = []
+        for label in labels:
+            best = min(times[label])
+            totals[label] += best
+            diff = float(np.abs(alphas[label] - alphas[labels[0]]).max())
+            line.append(f"{label}: {1000 * best:6.1f} ms (max |d alpha| {diff:.3f})")
+        print(f"  {path.name[:30]:30s} " + "  ".join(line))
+    first = totals[labels[0]]
+    print(
+        f"total over {len(files)} photos: "
+        + ", ".join(f"{label} {1000 * t:.0f} ms ({t / first - 1:+.1%})" for label, t in totals.items())
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
