@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
+from colorsplash.runtime.matting import resize_rgb_rows, rgba
 from colorsplash.runtime.working import downscale
 
 WORK_SIDE = 512  # long side of the copy the smooth estimates are made on
@@ -96,17 +97,11 @@ def _strip_colours(
     """F and B of one strip of rows: the photo where alpha is 0 or 1, blur fusion's last step elsewhere."""
     out[0][rows], out[1][rows] = image[rows], image[rows]
     a = alpha[rows]
-    h, w = alpha.shape
-    hs, ws = smooth[0].shape[:2]
-    sx, sy = ws / w, hs / h
-    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
     partial = np.asarray(((a > _EDGE) & (a < 1.0 - _EDGE)).any(axis=0))
     for x0, x1 in _segments(partial):
-        # dst(x, y) = src((x + x0 + 0.5) sx - 0.5, (y + y0 + 0.5) sy - 0.5): the same sampling as cv2.resize.
-        m = np.array([[sx, 0, (x0 + 0.5) * sx - 0.5], [0, sy, (rows.start + 0.5) * sy - 0.5]], np.float64)
-        size = (x1 - x0, a.shape[0])
-        f_s, b_s = (cv2.warpAffine(s, m, size, flags=flags, borderMode=cv2.BORDER_REPLICATE) for s in smooth)
-        out[0][rows, x0:x1], out[1][rows, x0:x1] = share_residual(image[rows, x0:x1], a[:, x0:x1], f_s, b_s)
+        cols = slice(x0, x1)
+        f_s, b_s = (resize_rgb_rows(s, alpha.shape, rows, cols) for s in smooth)
+        out[0][rows, cols], out[1][rows, cols] = share_residual(image[rows, cols], a[:, cols], f_s, b_s)
 
 
 def estimate_colours(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -119,7 +114,8 @@ def estimate_colours(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, 
     if image.shape[:2] != (h, w):
         raise ValueError(f"alpha {alpha.shape} does not match the image {image.shape[:2]}")
     out = (np.empty_like(image), np.empty_like(image))
-    smooth = smooth_colours(image, alpha)
+    smooth_f, smooth_b = smooth_colours(image, alpha)
+    smooth = (rgba(smooth_f), rgba(smooth_b))  # as RGBA: see resize_rgb_rows
     starts = range(0, h, _STRIP_ROWS)
     threads = min(cv2.getNumThreads(), os.cpu_count() or 1)
     with ThreadPoolExecutor(max(1, threads), thread_name_prefix="colours") as pool:

@@ -22,7 +22,7 @@ from colorsplash.runtime.alpha import AlphaPlan
 from colorsplash.runtime.effects import blend, grey_in_place, grey_rgb
 from colorsplash.runtime.foreground import WORK_SIDE as COLOUR_SIDE
 from colorsplash.runtime.foreground import share_residual, smooth_colours
-from colorsplash.runtime.matting import apply_coefficients, coefficient_alpha, resize_rows
+from colorsplash.runtime.matting import apply_coefficients, coefficient_alpha, resize_rgb_rows, resize_rows, rgba
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.working import downscale
 
@@ -132,11 +132,11 @@ def _matte_band(
     assert coeffs is not None
     reduced = downscale(rgb, COLOUR_SIDE)
     alpha_reduced = np.clip(apply_coefficients(reduced, coeffs), 0.0, 1.0)
-    smooth_f, smooth_b = smooth_colours(reduced, alpha_reduced)
+    smooth_f, smooth_b = (rgba(c) for c in smooth_colours(reduced, alpha_reduced))
 
     def band(part: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
         alpha = np.clip(coefficient_alpha(part, resize_rows(coeffs, full_hw, rows, cols)), 0.0, 1.0)
-        f_s, b_s = resize_rows(smooth_f, full_hw, rows, cols), resize_rows(smooth_b, full_hw, rows, cols)
+        f_s, b_s = resize_rgb_rows(smooth_f, full_hw, rows, cols), resize_rgb_rows(smooth_b, full_hw, rows, cols)
         fg, bg = share_residual(part, alpha, f_s, b_s)
         return blend(fg, grey_rgb(bg), alpha)
 
