@@ -335,4 +335,7 @@ def test_coarse_solve_by_factorisation_gives_the_iterated_matte() -> None:
         assert calls == 1
         solve_trimap(image, trimap, None, MatteSettings(direct_unknowns=unknowns))
         assert calls == 1
+        mp.setattr("colorsplash.runtime.matting.MAX_FACTORISED", unknowns - 1)  # too large a band: iterated
+        solve_trimap(image, trimap, init, MatteSettings(direct_unknowns=unknowns))
+        assert calls == 1
     assert np.abs(exact - iterated).max() < 0.005 and np.abs(exact - iterated).mean() < 1e-4
