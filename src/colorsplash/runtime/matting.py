@@ -48,8 +48,9 @@ class MatteSettings:
         max_levels: at most this many halvings.
         coarse_iterations: conjugate-gradient iterations at the coarsest level (stops earlier at ``tol``).
         direct_unknowns: a coarsest level started from a probability (the splash's path) with at least this many
-            unknown pixels is solved exactly by a sparse factorisation instead of iterated (faster there, the same
-            edges: see :func:`colorsplash.runtime.band_solve.factorised_solve` and docs/benchmarks.md).
+            unknown pixels (and at most ``MAX_FACTORISED``) is solved exactly by a sparse factorisation instead of
+            iterated (faster there, the same edges: see :func:`colorsplash.runtime.band_solve.factorised_solve` and
+            docs/benchmarks.md).
         fine_iterations: iterations at each finer level, started from the upsampled coarser alpha.
         tol: relative residual at which an iteration stops.
         band: half-width of the unknown band around the model's 0.5 contour, in pixels of the model's input.
