@@ -28,7 +28,8 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,11 @@ from colorsplash.runtime.planning import OutputPlan, plan_files
 STAGES = ("load", "infer", "finish")
 
 
-def timed_stages(cpu: dict[str, float]) -> None:
-    """Wrap ``PhotoJob``'s stages so that each adds its thread's CPU time to ``cpu[stage]``."""
+@contextmanager
+def timed_stages(cpu: dict[str, float]) -> Iterator[None]:
+    """While open, ``PhotoJob``'s stages each add their thread's CPU time to ``cpu[stage]``."""
     lock = threading.Lock()
+    originals = {name: getattr(batch_module.PhotoJob, name) for name in STAGES}
 
     def wrap(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)
@@ -62,8 +65,24 @@ def timed_stages(cpu: dict[str, float]) -> None:
 
         return run
 
-    for name in STAGES:
-        setattr(batch_module.PhotoJob, name, wrap(name, getattr(batch_module.PhotoJob, name)))
+    for name, method in originals.items():
+        setattr(batch_module.PhotoJob, name, wrap(name, method))
+    try:
+        yield
+    finally:
+        for name, method in originals.items():
+            setattr(batch_module.PhotoJob, name, method)
+
+
+def model_share(job: batch_module.PhotoJob, tasks: Callable[[], list[Any]]) -> tuple[float, dict[str, float], float]:
+    """One batch run of ``tasks()`` with its stages timed: (the model's share of the process's CPU, CPU seconds
+    per stage, all CPU seconds)."""
+    cpu: dict[str, float] = defaultdict(float)
+    with timed_stages(cpu):
+        start = time.process_time()
+        batch_module.run_batch(tasks(), job, jobs=None, progress=False)
+        total = time.process_time() - start
+    return cpu["infer"] / total, dict(cpu), total
 
 
 def make_folder(folder: Path, count: int) -> list[Path]:
@@ -83,25 +102,21 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=60, help="photos in the folder")
     args = parser.parse_args()
     print(f"CPU: {cpu_info().describe()}")
-    cpu: dict[str, float] = defaultdict(float)
-    timed_stages(cpu)
     job = batch_module.PhotoJob(load_model(), SplashOptions(edges=args.edges), overwrite=True)
     with tempfile.TemporaryDirectory(prefix="batch-cpu-") as name:
         sources = make_folder(Path(name) / "in", args.count)
         out = OutputPlan(out_dir=Path(name) / "out", overwrite=True)
         batch_module.run_batch(plan_files(sources, out), job, jobs=None, progress=False)  # warm-up
         for _ in range(args.rounds):
-            cpu.clear()
-            cpu0, wall0 = time.process_time(), time.perf_counter()
-            batch_module.run_batch(plan_files(sources, out), job, jobs=None, progress=False)
-            total, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-            per = {k: 1000 * cpu[k] / len(sources) for k in STAGES}
+            wall = time.perf_counter()
+            share, cpu, total = model_share(job, lambda: plan_files(sources, out))
+            wall = time.perf_counter() - wall
+            per = {k: 1000 * cpu.get(k, 0.0) / len(sources) for k in STAGES}
             all_cpu, busy = 1000 * total / len(sources), 1000 * (os.cpu_count() or 1) * wall / len(sources)
             print(
                 f"  edges={args.edges}: {len(sources) / wall:.1f} photos/s; CPU per photo {all_cpu:.1f} ms "
                 f"(cores x wall {busy:.1f}): load {per['load']:.1f}, model {per['infer']:.1f}, "
-                f"finish {per['finish']:.1f}, rest {all_cpu - sum(per.values()):.1f}; "
-                f"model share {per['infer'] / all_cpu:.1%}"
+                f"finish {per['finish']:.1f}, rest {all_cpu - sum(per.values()):.1f}; model share {share:.1%}"
             )
     return 0
 

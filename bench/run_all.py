@@ -56,6 +56,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from batch_cpu import model_share  # noqa: E402
 from floor import PlainFloor, floor_opencv  # noqa: E402
 from model_speed import prepare  # noqa: E402
 from rembg_peers import rembg_predictor  # noqa: E402
@@ -270,6 +271,13 @@ def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int, ed
             f"model only {count / best:.1f} photos/s: {share:.1%} of model-only "
             f"(target >= {TARGETS['batch']:.0%}: {'PASS' if share >= TARGETS['batch'] else 'FAIL'})"
         )
+    # After the timed turns, one more run per edge stage with its stages' CPU counted (bench/batch_cpu.py): the
+    # model's share of the CPU is about what a batch can reach here, so runs on different CPUs read alike.
+    plan = OutputPlan(out_dir=tmp / "fout", overwrite=True)
+    for e in edges:
+        job = PhotoJob(model, SplashOptions(edges=e), overwrite=True)
+        model_cpu, _, _ = model_share(job, lambda: plan_files(sources, plan))
+        print(f"    (edges={e}) the model's share of the batch's CPU: {model_cpu:.1%} (bench/batch_cpu.py)")
 
 
 def video(model: Model, base: np.ndarray, tmp: Path, frames: int, rounds: int) -> None:
