@@ -10,8 +10,9 @@ from helpers import make_blob_image
 
 from colorsplash.runtime.alpha import AlphaPlan, RefineSettings, downscale, finish_alpha, photo_guide, plan_alpha
 from colorsplash.runtime.effects import composite
-from colorsplash.runtime.fused import Saturation, fusable, grey_splash_in_place
+from colorsplash.runtime.fused import fusable, grey_splash_in_place
 from colorsplash.runtime.options import SplashOptions
+from colorsplash.runtime.upsampling import Saturation
 
 
 def _photo_and_prob(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +103,7 @@ def test_a_photo_no_larger_than_the_working_copy_takes_the_plain_path() -> None:
 def test_matte_bounds_hold_every_colour_and_are_reached() -> None:
     """The matte's alpha ``a . rgb + b`` lies within :func:`matte_bounds` for any uint8 colour, and the corners of
     the colour cube reach both bounds: what lets the fused splash skip surely grey or surely kept pixels."""
-    from colorsplash.runtime.fused import matte_bounds
+    from colorsplash.runtime.upsampling import matte_bounds
 
     rng = np.random.default_rng(2)
     coeffs = rng.normal(0, 0.004, (6, 7, 4)).astype(np.float32)
@@ -114,3 +115,35 @@ def test_matte_bounds_hold_every_colour_and_are_reached() -> None:
     assert (alpha >= lowest[..., None] - 1e-5).all() and (alpha <= highest[..., None] + 1e-5).all()
     at_corners = alpha[..., :8]
     assert np.allclose(at_corners.min(-1), lowest, atol=1e-5) and np.allclose(at_corners.max(-1), highest, atol=1e-5)
+
+
+def test_apply_coefficients_computes_only_the_band() -> None:
+    """The full-size matte alpha from a working copy's coefficients equals ``clip(a . rgb + b, 0, 1)`` computed
+    everywhere, to within ``SURE`` (pixels that the coefficients take that close to 0 or 1 whatever their colour
+    are set to it), and only a minority of the pixels is computed."""
+    from colorsplash.runtime import upsampling
+
+    image, prob = _photo_and_prob(1200, 1600)
+    _, _, plan = _general(image, prob, SplashOptions(edges="matte"))
+    coeffs = plan.matte_coeffs
+    assert coeffs is not None and coeffs.shape[:2] != image.shape[:2]
+    h, w = image.shape[:2]
+    everywhere = np.clip(
+        upsampling.coefficient_alpha(image, cv2.resize(coeffs, (w, h), interpolation=cv2.INTER_LINEAR)), 0, 1
+    )
+    computed = 0
+    real = upsampling.coefficient_alpha
+
+    def counting(pixels: np.ndarray, c: np.ndarray) -> np.ndarray:
+        nonlocal computed
+        computed += pixels.shape[0] * pixels.shape[1]
+        return real(pixels, c)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(upsampling, "coefficient_alpha", counting)
+        alpha = upsampling.apply_coefficients(image, coeffs)
+    assert alpha.dtype == np.float32 and alpha.min() >= 0 and alpha.max() <= 1
+    assert np.abs(alpha - everywhere).max() <= upsampling.SURE + 1e-5
+    soft = (everywhere > 0.01) & (everywhere < 0.99)
+    assert soft.sum() > 1000 and np.array_equal(alpha[soft] > 0.5, everywhere[soft] > 0.5)
+    assert 0 < computed < 0.5 * h * w

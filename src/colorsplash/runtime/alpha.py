@@ -20,9 +20,10 @@ import cv2
 import numpy as np
 
 from colorsplash.runtime.guided import colour_target, guided_coefficients, refine_full
-from colorsplash.runtime.matting import MatteSettings, apply_coefficients, colour_coefficients, matte_from_probability
+from colorsplash.runtime.matting import MatteSettings, colour_coefficients, matte_from_probability
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
+from colorsplash.runtime.upsampling import apply_coefficients
 from colorsplash.runtime.working import RefineSettings, downscale
 
 

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from colorsplash.runtime.matting import resize_rgb_rows, rgba
+from colorsplash.runtime.upsampling import resize_rgb_rows, rgba
 from colorsplash.runtime.working import downscale
 
 WORK_SIDE = 512  # long side of the copy the smooth estimates are made on

@@ -13,7 +13,6 @@ Pixels are RGB (not BGR) uint8 ``HxWx3``; grey is Rec.601 luma (OpenCV's ``RGB2G
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -22,11 +21,18 @@ from colorsplash.runtime.alpha import AlphaPlan
 from colorsplash.runtime.effects import blend, grey_in_place, grey_rgb
 from colorsplash.runtime.foreground import WORK_SIDE as COLOUR_SIDE
 from colorsplash.runtime.foreground import share_residual, smooth_colours
-from colorsplash.runtime.matting import apply_coefficients, coefficient_alpha, resize_rgb_rows, resize_rows, rgba
 from colorsplash.runtime.options import SplashOptions
+from colorsplash.runtime.upsampling import (
+    Saturation,
+    apply_coefficients,
+    coefficient_alpha,
+    matte_bounds,
+    resize_rgb_rows,
+    resize_rows,
+    rgba,
+)
 from colorsplash.runtime.working import downscale
 
-_SURE = 1e-3  # an alpha within this of 0 or 1 is taken as 0 or 1: under a third of a level once rounded
 # Rows per strip: fewer leave less of each strip in the band but cost more Python between the calls; the matte
 # band's temporaries (12 floats a pixel) fall out of the cache sooner (12 MP: 64 rows 90 ms, 128 rows 180 ms).
 _STRIP_ROWS = {"fast": 128, "matte": 48}
@@ -53,56 +59,6 @@ def fusable(plan: AlphaPlan, options: SplashOptions, rgb: np.ndarray) -> bool:
         and rgb.flags.writeable
         and rgb.flags.c_contiguous
     )
-
-
-def _source_index(full: int, low: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each of ``full`` output positions, the two low-resolution samples a bilinear resize (pixel-centre
-    mapping, replicated border) blends: int arrays ``(lo, hi)`` of length ``full``."""
-    pos = (np.arange(full) + 0.5) * (low / full) - 0.5
-    lo = np.clip(np.floor(pos).astype(np.int64), 0, low - 1)
-    return lo, np.minimum(lo + 1, low - 1)
-
-
-def matte_bounds(coeffs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The lowest and highest alpha ``a . rgb + b`` can take over every uint8 colour, per pixel of the matte's
-    coefficients (float32 ``hxwx4``, ``a`` scaled for uint8, see
-    :func:`colorsplash.runtime.matting.colour_coefficients`): ``b`` plus 255 times the negative (positive) ``a``.
-    Float32 ``hxw`` each."""
-    # Plane by plane: NumPy's sums over an inner axis of 3 took 6 ms on a 400x300 copy (now 0.9 ms, same numbers).
-    *a_planes, offset = cv2.split(coeffs)
-    spans = [a * np.float32(255) for a in a_planes]
-    lowest = offset + (np.minimum(spans[0], 0) + np.minimum(spans[1], 0) + np.minimum(spans[2], 0))
-    highest = offset + (np.maximum(spans[0], 0) + np.maximum(spans[1], 0) + np.maximum(spans[2], 0))
-    return lowest, highest
-
-
-@dataclass
-class Saturation:
-    """Where the alpha is 0 or 1 whatever the photo's colour there, per working-copy pixel, from the lowest and
-    highest value its coefficients can give (float32 ``hxw``); a full-size pixel whose bilinear sources all
-    agree is surely grey (0) or surely kept (1), since bilinear weights are a convex combination."""
-
-    zero: np.ndarray  # bool, working size
-    one: np.ndarray
-    rows: tuple[np.ndarray, np.ndarray]  # per full-size row / column: its bilinear sources (see _source_index)
-    cols: tuple[np.ndarray, np.ndarray]
-
-    @classmethod
-    def of(cls, lowest: np.ndarray, highest: np.ndarray, full_hw: tuple[int, int]) -> Saturation:
-        hs, ws = lowest.shape
-        zero, one = highest <= _SURE, lowest >= 1.0 - _SURE
-        return cls(zero, one, _source_index(full_hw[0], hs), _source_index(full_hw[1], ws))
-
-    def runs(self, y0: int, y1: int) -> list[tuple[int, int, int]]:
-        """Column runs ``(x0, x1, kind)`` covering rows ``y0:y1``: kind 0 all grey, 1 all colour, 2 blended."""
-        r0, r1 = int(self.rows[0][y0]), int(self.rows[1][y1 - 1]) + 1
-        zero, one = np.all(self.zero[r0:r1], axis=0), np.all(self.one[r0:r1], axis=0)
-        lo, hi = self.cols
-        kind = np.where(zero[lo] & zero[hi], 0, np.where(one[lo] & one[hi], 1, 2))
-        edges = np.flatnonzero(np.diff(kind)) + 1
-        starts = np.concatenate([[0], edges])
-        stops = np.concatenate([edges, [kind.size]])
-        return [(int(s), int(e), int(kind[s])) for s, e in zip(starts, stops, strict=True)]
 
 
 def _fast_band(plan: AlphaPlan, full_hw: tuple[int, int]) -> Callable[[np.ndarray, slice, slice], np.ndarray]:

@@ -20,8 +20,6 @@ sparse matrix product; it is imported only when a matte is solved.
 from __future__ import annotations
 
 import dataclasses
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,9 +27,9 @@ import cv2
 import numpy as np
 
 from colorsplash.runtime.band_solve import conjugate_gradients, factorised_solve
+from colorsplash.runtime.upsampling import apply_coefficients
 
 UNKNOWN = 128
-_STRIP_ROWS = 64
 _REACH = 2  # a pixel's Laplacian row reaches 2 pixels away (two overlapping 3x3 windows)
 # Larger bands (a user's work_side far above the default) are iterated: a factorisation's fill, its memory, grows
 # faster than the band (41,914 unknowns: factors of 59 MB in 0.3 s); the default copy's coarse bands stay under 20,000.
@@ -278,30 +276,6 @@ def band_trimap(prob: np.ndarray, band: int) -> np.ndarray:
     return trimap
 
 
-def resize_rows(src: np.ndarray, full_hw: tuple[int, int], rows: slice, cols: slice | None = None) -> np.ndarray:
-    """Rows ``rows`` (and columns ``cols``) of ``cv2.resize(src, full size, INTER_LINEAR)``, without making the
-    full-size copy: the same bilinear sampling by an affine warp of just that part."""
-    h, w = full_hw
-    hs, ws = src.shape[:2]
-    sx, sy = ws / w, hs / h
-    x0, x1 = (0, w) if cols is None else (cols.start, cols.stop)
-    m = np.array([[sx, 0, (x0 + 0.5) * sx - 0.5], [0, sy, (rows.start + 0.5) * sy - 0.5]], np.float64)
-    size = (x1 - x0, min(rows.stop, h) - rows.start)
-    return cv2.warpAffine(src, m, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
-
-
-def rgba(colours: np.ndarray) -> np.ndarray:
-    """Float32 ``hxwx3`` colours as ``hxwx4`` (a fourth channel of ones), for :func:`resize_rgb_rows`."""
-    return cv2.cvtColor(colours, cv2.COLOR_RGB2RGBA)
-
-
-def resize_rgb_rows(colours_rgba: np.ndarray, full_hw: tuple[int, int], rows: slice, cols: slice) -> np.ndarray:
-    """:func:`resize_rows` of three-channel colours given as :func:`rgba`: float32 ``hxwx3``, the same numbers.
-    OpenCV's affine warp has vector code for 4 channels and none for 3: 2.3x faster with the conversions (a 48 x
-    300 strip: 0.062 against 0.139 ms)."""
-    return cv2.cvtColor(resize_rows(colours_rgba, full_hw, rows, cols), cv2.COLOR_RGBA2RGB)
-
-
 def colour_coefficients(small: np.ndarray, alpha: np.ndarray, radius: int = 1, eps: float = 1e-5) -> np.ndarray:
     """Guided-filter coefficients on RGB (He et al. 2013): ``alpha ~ a . rgb/255 + b`` in each window, averaged;
     float32 ``hxwx4`` (a_r, a_g, a_b, b) at ``small``'s size, the a scaled by 1/255 to apply to uint8 colours
@@ -333,39 +307,10 @@ def colour_coefficients(small: np.ndarray, alpha: np.ndarray, radius: int = 1, e
     return cv2.blur(coeffs.reshape(*alpha.shape, 4), size, borderType=cv2.BORDER_REFLECT)
 
 
-def coefficient_alpha(pixels: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
-    """``a . rgb + b`` per pixel: float32 ``hxw`` (not clipped) from RGB uint8 ``hxwx3`` and coefficients
-    float32 ``hxwx4`` of the same size (see :func:`colour_coefficients`)."""
-    alpha = coeffs[..., 0] * pixels[..., 0] + coeffs[..., 1] * pixels[..., 1]
-    alpha += coeffs[..., 2] * pixels[..., 2] + coeffs[..., 3]
-    return alpha
-
-
-def apply_coefficients(image: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
-    """Alpha at ``image``'s size (float32 ``HxW``, not clipped): :func:`colour_coefficients` of a smaller copy
-    upsampled bilinearly and applied to the full-resolution colours, in row strips on all cores."""
-    h, w = image.shape[:2]
-    out = np.empty((h, w), np.float32)
-
-    def strip(y: int) -> None:
-        rows = slice(y, min(h, y + _STRIP_ROWS))
-        c = coeffs[rows] if coeffs.shape[:2] == (h, w) else resize_rows(coeffs, (h, w), rows)
-        out[rows] = coefficient_alpha(image[rows], c)
-
-    starts = range(0, h, _STRIP_ROWS)
-    if h * w < 1 << 20:
-        for y in starts:
-            strip(y)
-    else:  # OpenCV and NumPy release the GIL on these arrays: strips in threads use every core
-        with ThreadPoolExecutor(min(cv2.getNumThreads(), os.cpu_count() or 1), thread_name_prefix="upsample") as pool:
-            list(pool.map(strip, starts))
-    return out
-
-
 def guided_upsample(
     image: np.ndarray, small: np.ndarray, alpha_small: np.ndarray, radius: int = 1, eps: float = 1e-5
 ) -> np.ndarray:
-    """Alpha at ``image``'s size (float32 ``HxW``, not clipped) from one at ``small``'s size.
+    """Alpha at ``image``'s size (float32 ``HxW`` in [0, 1]) from one at ``small``'s size.
 
     A fast guided filter (He & Sun 2015) on RGB: ``alpha ~ a . rgb + b`` fitted in ``small``'s windows, the
     coefficients upsampled bilinearly and applied to the full-resolution colours, so fine edges (hair,
