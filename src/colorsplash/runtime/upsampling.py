@@ -56,7 +56,7 @@ def apply_coefficients(image: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
     """Alpha at ``image``'s size, clipped to [0, 1] (float32 ``HxW``): the coefficients of a smaller copy upsampled
     bilinearly and applied to the full-resolution colours, in row strips on all cores. Only the band is
     computed: runs of pixels that the coefficients take to within :data:`SURE` of 0 or 1 whatever their colour
-    are set to 0 or 1 (:class:`Saturation`; a 12 MP alpha 95 -> 15 ms)."""
+    are set to 0 or 1 (:class:`Saturation`; a 12 MP alpha 93 -> 36 ms on 2 cores)."""
     h, w = image.shape[:2]
     if coeffs.shape[:2] == (h, w):
         return np.clip(coefficient_alpha(image, coeffs), 0.0, 1.0)
