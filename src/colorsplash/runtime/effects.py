@@ -7,9 +7,7 @@ weights (``Y = 0.299 R + 0.587 G + 0.114 B``, OpenCV's ``RGB2GRAY``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -17,11 +15,10 @@ import numpy as np
 from colorsplash.runtime.alpha import alpha_to_uint8
 from colorsplash.runtime.foreground import estimate_colours
 from colorsplash.runtime.options import Effect, SplashOptions, parse_effect_spec
+from colorsplash.runtime.strips import in_row_strips
 
 DIM_AMOUNT = 0.6  # plain ``dim``: the background keeps 40 % of its brightness
 SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]], dtype=np.float32)
-_STRIP_ROWS = 64  # rows per blending strip: a few MB of float32, stays in cache
-_PARALLEL_PIXELS = 1 << 20  # below a megapixel, starting threads costs more than it saves
 
 
 def grey_rgb(rgb: np.ndarray) -> np.ndarray:
@@ -135,7 +132,7 @@ def apply_effect(
     def strip(rows: slice) -> None:
         out[rows] = blend(fg[rows], effect_strips(rows), alpha[rows])
 
-    _in_strips((h, w), strip)
+    in_row_strips((h, w), strip, name="blend")
     return out
 
 
@@ -148,20 +145,6 @@ def _check_shapes(
     for name, given in (("foreground", foreground), ("background", background)):
         if given is not None and given.shape != image.shape:
             raise ValueError(f"{name} {given.shape} does not match the image {image.shape}")
-
-
-def _in_strips(hw: tuple[int, int], work: Callable[[slice], None]) -> None:
-    """``work(rows)`` on every strip of ``_STRIP_ROWS`` rows of an ``hw`` picture: one after another under a
-    megapixel, else in threads (OpenCV's arithmetic runs on one core and releases the GIL: strips use them all)."""
-    h, w = hw
-    strips = [slice(y, min(h, y + _STRIP_ROWS)) for y in range(0, h, _STRIP_ROWS)]
-    threads = min(cv2.getNumThreads(), os.cpu_count() or 1)
-    if h * w < _PARALLEL_PIXELS or threads < 2:
-        for rows in strips:
-            work(rows)
-    else:
-        with ThreadPoolExecutor(threads, thread_name_prefix="blend") as pool:
-            list(pool.map(work, strips))
 
 
 def composite(image: np.ndarray, alpha: np.ndarray, options: SplashOptions) -> np.ndarray:

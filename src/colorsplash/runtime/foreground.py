@@ -13,18 +13,15 @@ Images are RGB (not BGR) uint8 ``HxWx3``; alphas float32 ``HxW`` in [0, 1], 1 = 
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import cv2
 import numpy as np
 
+from colorsplash.runtime.strips import in_row_strips
 from colorsplash.runtime.upsampling import resize_rgb_rows, rgba
 from colorsplash.runtime.working import downscale
 
 WORK_SIDE = 512  # long side of the copy the smooth estimates are made on
 WIDE, NARROW = 0.11, 0.0075  # blur radii of the two passes, as a share of the long side (90 and 6 px at 800 px)
-_STRIP_ROWS = 64
 _EDGE = 1.0 / 512  # alphas within this of 0 or 1 count as opaque / transparent: F = B = I there
 
 
@@ -116,8 +113,7 @@ def estimate_colours(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, 
     out = (np.empty_like(image), np.empty_like(image))
     smooth_f, smooth_b = smooth_colours(image, alpha)
     smooth = (rgba(smooth_f), rgba(smooth_b))  # as RGBA: see resize_rgb_rows
-    starts = range(0, h, _STRIP_ROWS)
-    threads = min(cv2.getNumThreads(), os.cpu_count() or 1)
-    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="colours") as pool:
-        list(pool.map(lambda y: _strip_colours(image, alpha, smooth, slice(y, min(h, y + _STRIP_ROWS)), out), starts))
+    in_row_strips(
+        (h, w), lambda rows: _strip_colours(image, alpha, smooth, rows, out), parallel_pixels=0, name="colours"
+    )
     return out

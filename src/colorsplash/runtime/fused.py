@@ -25,11 +25,11 @@ from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.upsampling import (
     Saturation,
     apply_coefficients,
-    coefficient_alpha,
     matte_bounds,
     resize_rgb_rows,
     resize_rows,
     rgba,
+    run_alpha,
 )
 from colorsplash.runtime.working import downscale
 
@@ -87,11 +87,11 @@ def _matte_band(
     coeffs = plan.matte_coeffs
     assert coeffs is not None
     reduced = downscale(rgb, COLOUR_SIDE)
-    alpha_reduced = np.clip(apply_coefficients(reduced, coeffs), 0.0, 1.0)
+    alpha_reduced = apply_coefficients(reduced, coeffs)
     smooth_f, smooth_b = (rgba(c) for c in smooth_colours(reduced, alpha_reduced))
 
     def band(part: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
-        alpha = np.clip(coefficient_alpha(part, resize_rows(coeffs, full_hw, rows, cols)), 0.0, 1.0)
+        alpha = run_alpha(part, coeffs, full_hw, rows, cols)
         f_s, b_s = resize_rgb_rows(smooth_f, full_hw, rows, cols), resize_rgb_rows(smooth_b, full_hw, rows, cols)
         fg, bg = share_residual(part, alpha, f_s, b_s)
         return blend(fg, grey_rgb(bg), alpha)

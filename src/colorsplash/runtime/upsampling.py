@@ -9,15 +9,14 @@ Pure NumPy/OpenCV functions. Pixels are RGB (not BGR) uint8 ``HxWx3``; coefficie
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from colorsplash.runtime.strips import in_row_strips
+
 SURE = 1e-3  # an alpha within this of 0 or 1 is taken as 0 or 1: under a third of a level once rounded
-_STRIP_ROWS = 64
 
 
 def resize_rows(src: np.ndarray, full_hw: tuple[int, int], rows: slice, cols: slice | None = None) -> np.ndarray:
@@ -52,6 +51,13 @@ def coefficient_alpha(pixels: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
     return alpha
 
 
+def run_alpha(pixels: np.ndarray, coeffs: np.ndarray, full_hw: tuple[int, int], rows: slice, cols: slice) -> np.ndarray:
+    """Alpha in [0, 1] (float32) of ``pixels``, the RGB uint8 rows ``rows`` and columns ``cols`` of a photo of
+    ``full_hw``, from the coefficients of a smaller copy brought up bilinearly to just that part."""
+    alpha = coefficient_alpha(pixels, resize_rows(coeffs, full_hw, rows, cols))
+    return np.clip(alpha, 0.0, 1.0, out=alpha)
+
+
 def apply_coefficients(image: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
     """Alpha at ``image``'s size, clipped to [0, 1] (float32 ``HxW``): the coefficients of a smaller copy upsampled
     bilinearly and applied to the full-resolution colours, in row strips on all cores. Only the band is
@@ -63,23 +69,12 @@ def apply_coefficients(image: np.ndarray, coeffs: np.ndarray) -> np.ndarray:
     out = np.empty((h, w), np.float32)
     saturation = Saturation.of(*matte_bounds(coeffs), (h, w))
 
-    def strip(y: int) -> None:
-        y1 = min(h, y + _STRIP_ROWS)
-        for x0, x1, kind in saturation.runs(y, y1):
-            if kind == 2:
-                cols = slice(x0, x1)
-                band = coefficient_alpha(image[y:y1, cols], resize_rows(coeffs, (h, w), slice(y, y1), cols))
-                out[y:y1, cols] = np.clip(band, 0.0, 1.0, out=band)
-            else:
-                out[y:y1, x0:x1] = kind
+    def strip(rows: slice) -> None:
+        for x0, x1, kind in saturation.runs(rows.start, rows.stop):
+            cols = slice(x0, x1)
+            out[rows, cols] = run_alpha(image[rows, cols], coeffs, (h, w), rows, cols) if kind == 2 else kind
 
-    starts = range(0, h, _STRIP_ROWS)
-    if h * w < 1 << 20:
-        for y in starts:
-            strip(y)
-    else:  # OpenCV and NumPy release the GIL on these arrays: strips in threads use every core
-        with ThreadPoolExecutor(min(cv2.getNumThreads(), os.cpu_count() or 1), thread_name_prefix="upsample") as pool:
-            list(pool.map(strip, starts))
+    in_row_strips((h, w), strip, name="upsample")
     return out
 
 

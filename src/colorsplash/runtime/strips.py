@@ -1,0 +1,31 @@
+"""Row strips of a picture, worked one after another or on every core: the one loop behind the blends
+(:mod:`colorsplash.runtime.effects`), the matte's full-size alpha (:mod:`colorsplash.runtime.upsampling`) and the
+colour estimates (:mod:`colorsplash.runtime.foreground`)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+
+STRIP_ROWS = 64  # rows per strip: a few MB of float32 temporaries, which stay in cache
+PARALLEL_PIXELS = 1 << 20  # below a megapixel, starting threads costs more than it saves
+
+
+def in_row_strips(
+    hw: tuple[int, int], work: Callable[[slice], None], parallel_pixels: int = PARALLEL_PIXELS, name: str = "strip"
+) -> None:
+    """``work(rows)`` on every strip of :data:`STRIP_ROWS` rows of an ``hw`` = (height, width) picture: one after
+    another under ``parallel_pixels`` pixels or with a single usable thread, else in threads on every core
+    (OpenCV's and NumPy's arithmetic on these arrays releases the GIL). ``work`` writes only its own rows."""
+    h, w = hw
+    strips = [slice(y, min(h, y + STRIP_ROWS)) for y in range(0, h, STRIP_ROWS)]
+    threads = min(cv2.getNumThreads(), os.cpu_count() or 1)
+    if h * w < parallel_pixels or threads < 2:
+        for rows in strips:
+            work(rows)
+    else:
+        with ThreadPoolExecutor(threads, thread_name_prefix=name) as pool:
+            list(pool.map(work, strips))
