@@ -85,10 +85,10 @@ def model_share(job: batch_module.PhotoJob, tasks: Callable[[], list[Any]]) -> t
     return cpu["infer"] / total, dict(cpu), total
 
 
-def make_folder(folder: Path, count: int) -> list[Path]:
-    """``count`` 500x375 quality-90 JPEGs of the bench photo, each shifted (as ``run_all.py`` makes them)."""
+def make_folder(folder: Path, count: int, base: np.ndarray) -> list[Path]:
+    """``count`` 500x375 quality-90 JPEGs of ``base`` (RGB uint8), each shifted sideways, in the new ``folder``:
+    the folder ``run_all.py`` times. Returns their paths, sorted."""
     folder.mkdir()
-    base = base_photo()
     for i in range(count):
         small = cv2.resize(np.roll(base, i * 7, axis=1), (500, 375), interpolation=cv2.INTER_AREA)
         Image.fromarray(small).save(folder / f"p{i:03d}.jpg", quality=90)
@@ -104,7 +104,7 @@ def main() -> int:
     print(f"CPU: {cpu_info().describe()}")
     job = batch_module.PhotoJob(load_model(), SplashOptions(edges=args.edges), overwrite=True)
     with tempfile.TemporaryDirectory(prefix="batch-cpu-") as name:
-        sources = make_folder(Path(name) / "in", args.count)
+        sources = make_folder(Path(name) / "in", args.count, base_photo())
         out = OutputPlan(out_dir=Path(name) / "out", overwrite=True)
         batch_module.run_batch(plan_files(sources, out), job, jobs=None, progress=False)  # warm-up
         for _ in range(args.rounds):

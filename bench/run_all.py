@@ -56,7 +56,7 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from batch_cpu import model_share  # noqa: E402
+from batch_cpu import make_folder, model_share  # noqa: E402
 from floor import PlainFloor, floor_opencv  # noqa: E402
 from model_speed import prepare  # noqa: E402
 from rembg_peers import rembg_predictor  # noqa: E402
@@ -230,13 +230,7 @@ def timeline(model: Model, src: Path, out: Path, edges: str) -> str:
 
 
 def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int, edges: Sequence[str]) -> None:
-    folder = tmp / "folder"
-    folder.mkdir()
-    for i in range(count):
-        Image.fromarray(cv2.resize(np.roll(base, i * 7, axis=1), (500, 375), interpolation=cv2.INTER_AREA)).save(
-            folder / f"p{i:03d}.jpg", quality=90
-        )
-    sources = sorted(folder.iterdir())
+    sources = make_folder(tmp / "folder", count, base)
     photos = [read_photo(p).rgb for p in sources]
 
     def run_folder(job: PhotoJob) -> None:
