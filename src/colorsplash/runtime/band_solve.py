@@ -3,8 +3,8 @@
 sparse factorisation for the coarse solve.
 
 ``A`` is the band's matting Laplacian: a SciPy CSR matrix, ``n x n`` float64, symmetric positive semi-definite
-(up to rounding, which can make it slightly indefinite); vectors are float64 ``n``. SciPy is imported only here
-and only when a matte is solved.
+(up to rounding, which can make it slightly indefinite); vectors are float64 ``n``. SciPy's factorisation is
+imported only when a band is factorised.
 """
 
 from __future__ import annotations
