@@ -69,6 +69,9 @@ class ModelConfig:
             network's input at ``presence_trunk_size`` and feed the head instead: generic features that know
             people, food and rooms, which a pet-only segmentation encoder has no reason to keep apart from pets.
         presence_trunk_size: side in pixels the trunk reads (the input resized in the graph; a multiple of 32).
+        trunk_guidance: with ``presence_trunk``: the trunk's feature map also feeds the decoder (added to the
+            encoder's deepest features and to the first decoder block's output through learnt 1x1 convs), so
+            the masks can use what ImageNet knows about pets, people and things.
     """
 
     arch: str = flag(
@@ -91,6 +94,7 @@ class ModelConfig:
     presence_threshold: float = 0.5
     presence_trunk: str | None = None
     presence_trunk_size: int = 192
+    trunk_guidance: bool = False
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
@@ -103,8 +107,12 @@ class ModelConfig:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.presence_head and self.arch == "unet":
             raise ValueError("presence_head needs a unet-lite* arch (it reads the EfficientNet encoder's features)")
-        if self.presence_trunk is not None and not self.presence_head:
-            raise ValueError("presence_trunk feeds the presence head: set presence_head too")
+        if self.presence_trunk is not None and not (self.presence_head or self.trunk_guidance):
+            raise ValueError(
+                "presence_trunk feeds the presence head or the decoder: set presence_head or trunk_guidance"
+            )
+        if self.trunk_guidance and self.presence_trunk is None:
+            raise ValueError("trunk_guidance reads the ImageNet trunk: set presence_trunk (e.g. 'lite0') too")
         if self.presence_trunk not in (None, *TRUNKS):
             raise ValueError(f"presence_trunk must be one of {', '.join(TRUNKS)}, got {self.presence_trunk!r}")
         size = self.presence_trunk_size

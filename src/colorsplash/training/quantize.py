@@ -111,11 +111,12 @@ def end_convolutions(path: str | Path, ends: tuple[int, int] = FLOAT_ENDS) -> li
     the stem sees raw pixels, the head makes the logits the 0.5 cut-off is taken on."""
     import onnx
 
-    # The presence trunk's convolutions are not the segmentation network's ends, wherever the graph puts them.
+    # The presence trunk's and its guidance's convolutions are not the segmentation network's ends, wherever the
+    # graph puts them.
     convs = [
         n.name
         for n in onnx.load(str(path)).graph.node
-        if n.op_type in ("Conv", "ConvTranspose") and "presence_trunk" not in n.name
+        if n.op_type in ("Conv", "ConvTranspose") and not any(part in n.name for part in ("presence_trunk", "guidance"))
     ]
     first, last = ends
     return convs[:first] + (convs[-last:] if last else [])

@@ -210,6 +210,26 @@ _PETS_DECODER = {
     },
 }
 
+# The frozen-encoder stage with the ImageNet trunk's feature map fed to the decoder (ModelConfig.trunk_guidance):
+# every fine-tune so far had only the pet-trained encoder to tell the pet from its owner, a cushion or an unseen
+# breed; the trunk that answers "is there a pet?" for the presence head knows people, furniture and a thousand
+# classes of things. Its guidance starts at zero (the start computes models/pets-lite1.pt's masks exactly); the
+# guidance, decoder and pixel head learn, the encoder and trunk stay frozen. No presence head: transplant the one
+# of pets-lite1-presence afterwards (it reads the same frozen trunk). Run it on all four sets.
+_PETS_GUIDED = {
+    "pets-lite1-guided": {
+        "model": {
+            **_PETS_PRESENCE["pets-lite1-presence"]["model"],
+            "presence_head": False,
+            "trunk_guidance": True,
+        },
+        "train": {
+            **_PETS_DECODER["pets-lite1-decoder"]["train"],
+            "lr": 2e-4,
+        },
+    },
+}
+
 # One stage each: what a run folder is trained with (the preset wins over command-line flags).
 STAGE_PRESETS: dict[str, dict[str, Any]] = {
     **_PETS_LITE0,
@@ -221,6 +241,7 @@ STAGE_PRESETS: dict[str, dict[str, Any]] = {
     **_PETS_MULTIPASTE,
     **_PETS_DEFOCUS,
     **_PETS_DECODER,
+    **_PETS_GUIDED,
 }
 
 # Staged recipes: stage presets run in order (a dict keeps its stages' order), each initialised from the previous
@@ -236,6 +257,7 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "pets-multipaste": tuple(_PETS_MULTIPASTE),
     "pets-defocus": (*_PETS_MULTIPASTE, *_PETS_DEFOCUS),
     "pets-decoder": tuple(_PETS_DECODER),
+    "pets-guided": tuple(_PETS_GUIDED),
 }
 
 # Recipes whose model is a blend of their last two stages' best.pt (see colorsplash.blend): the weight of the

@@ -282,8 +282,9 @@ def _load_init_weights(model: nn.Module, path: str, mcfg: ModelConfig) -> None:
             f"pass --arch {source.arch} (and the same decoder) to fine-tune it"
         )
     missing, unexpected = model.load_state_dict(payload["state_dict"], strict=False)
-    # A new presence head (and its ImageNet trunk) starts on weights that had none; anything else must match.
-    if unexpected or any(not k.startswith(("presence.", "presence_trunk.")) for k in missing):
+    # A new presence head, its ImageNet trunk and the trunk's guidance start on weights that had none (the
+    # guidance at zero, so the start computes the checkpoint's masks); anything else must match.
+    if unexpected or any(not k.startswith(("presence.", "presence_trunk.", "guidance.")) for k in missing):
         raise ValueError(
             f"{path}: checkpoint weights do not fit this network (missing {missing[:3]}, "
             f"unexpected {unexpected[:3]}); pass the same --arch and decoder it was trained with"
