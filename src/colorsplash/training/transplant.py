@@ -17,19 +17,12 @@ import torch
 from onnx import numpy_helper
 
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
+from colorsplash.runtime.variants import read_config
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint
 from colorsplash.training.networks import build_model
 from colorsplash.training.pretrained import init_presence_trunk
 
 PREFIX = "model.presence."  # the export wrapper's name for the network is "model"
-
-
-def file_config(path: Path) -> ModelConfig:
-    """The config an exported file carries in its metadata."""
-    meta = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    if CONFIG_METADATA_KEY not in meta:
-        raise ValueError(f"{path}: no {CONFIG_METADATA_KEY!r} metadata; pass a file written by `colorsplash export`")
-    return ModelConfig.from_json(meta[CONFIG_METADATA_KEY])
 
 
 def head_weights(path: Path) -> dict[str, torch.Tensor]:
@@ -54,7 +47,11 @@ def add_presence_head(onnx_path: str | Path, checkpoint: str | Path, out: str | 
     onnx_path, out = Path(onnx_path), Path(out)
     if out.exists():
         raise FileExistsError(f"{out} exists; choose a new name")
-    source = file_config(onnx_path)
+    source = read_config(onnx_path)
+    if source is None:
+        raise ValueError(
+            f"{onnx_path}: no {CONFIG_METADATA_KEY!r} metadata; pass a file written by `colorsplash export`"
+        )
     payload = read_checkpoint(checkpoint)
     mcfg = dataclasses.replace(
         ModelConfig.from_dict(payload["model_config"]),
