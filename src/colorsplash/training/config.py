@@ -92,6 +92,13 @@ class TrainConfig:
     epochs: int = flag(30, "passes over the training set", parse=positive_int)
     batch_size: int = flag(8, "photos per optimiser step", parse=positive_int)
     lr: float = flag(1e-3, "peak learning rate", parse=positive_float)
+    encoder_lr_scale: float = flag(
+        1.0,
+        "the encoder's peak learning rate as a share of --lr (fine-tuning: under 1 keeps the features the "
+        "checkpoint has while the decoder learns at the full rate)",
+        metavar="SHARE",
+        parse=positive_float,
+    )
     weight_decay: float = flag(1e-4, "AdamW weight decay", parse=non_negative_float)
     dice_weight: float = flag(0.0, "weight of the Dice loss term", flags=("--dice",), parse=non_negative_float)
     lovasz_weight: float = flag(
@@ -154,6 +161,8 @@ class TrainConfig:
             raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.trainable not in TRAINABLE:
             raise ValueError(f"trainable must be one of {', '.join(TRAINABLE)}, got {self.trainable!r}")
+        if not 0 < self.encoder_lr_scale <= 1:
+            raise ValueError(f"encoder_lr_scale must be in (0, 1], got {self.encoder_lr_scale}")
         if not 0 <= self.swa_epochs <= self.epochs:
             raise ValueError(f"swa_epochs must be between 0 and epochs ({self.epochs}), got {self.swa_epochs}")
 

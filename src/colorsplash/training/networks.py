@@ -8,6 +8,8 @@ to one logit per pixel, ``N x 1 x S x S``; ``sigmoid(logit)`` is the subject pro
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -214,6 +216,27 @@ def freeze_for(model: nn.Module, trainable: str) -> None:
         )
     model.requires_grad_(False)
     head.requires_grad_(True)
+
+
+def param_groups(model: nn.Module, lr: float, encoder_lr_scale: float = 1.0) -> list[dict[str, Any]]:
+    """Optimiser parameter groups of the weights that require gradients: the encoder's at
+    ``lr * encoder_lr_scale``, all others (decoder, head, guidance, presence head) at ``lr``.
+
+    One group when the scale is 1 or nothing of the encoder trains. Raises ``ValueError`` when nothing trains.
+    """
+    encoder = getattr(_inner(model), "encoder", None)
+    enc_ids = {id(p) for p in encoder.parameters()} if isinstance(encoder, nn.Module) else set()
+    trained = [p for p in model.parameters() if p.requires_grad]
+    if not trained:
+        raise ValueError("nothing to train: every weight of the network is frozen")
+    if encoder_lr_scale == 1.0:
+        enc_ids = set()
+    slow = [p for p in trained if id(p) in enc_ids]
+    fast = [p for p in trained if id(p) not in enc_ids]
+    groups: list[dict[str, Any]] = [{"params": fast, "lr": lr}] if fast else []
+    if slow:
+        groups.append({"params": slow, "lr": lr * encoder_lr_scale})
+    return groups
 
 
 def train_mode(model: nn.Module, trainable: str) -> None:

@@ -314,8 +314,11 @@ def total_steps(cfg: TrainConfig, n_train: int, world: int) -> int:
     return min(total, cfg.max_steps) if cfg.max_steps else total
 
 
-def onecycle_schedule(opt: torch.optim.Optimizer, max_lr: float, steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
-    """Warm-up then cosine decay over ``steps`` optimiser steps (any ``steps >= 1``).
+def onecycle_schedule(
+    opt: torch.optim.Optimizer, max_lr: float | list[float], steps: int
+) -> torch.optim.lr_scheduler.OneCycleLR:
+    """Warm-up then cosine decay over ``steps`` optimiser steps (any ``steps >= 1``); ``max_lr`` is the peak, or one
+    peak per parameter group of ``opt``.
 
     The warm-up is 10 % of the steps, but never shorter than 1.5 steps: OneCycleLR divides by the warm-up's length
     less one step, so 10 % of a 10-step run is a zero-length phase (a ZeroDivisionError on the first step) and

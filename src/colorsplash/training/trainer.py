@@ -21,7 +21,7 @@ from colorsplash.training import plots
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, unwrap
 from colorsplash.training.config import TrainConfig
 from colorsplash.training.interpolation import blend_checkpoints
-from colorsplash.training.networks import build_model, freeze_for
+from colorsplash.training.networks import build_model, freeze_for, param_groups
 from colorsplash.training.pretrained import init_presence_trunk, init_pretrained
 from colorsplash.training.recipes import (
     BLEND_FILE,
@@ -77,8 +77,8 @@ class Trainer:
             log.info("precision: %s (%s)", "bfloat16 autocast" if bf16 else "float32", why)
         self.data: TrainData = prepare_data(tcfg, mcfg, self.show_progress)
         self.model = self._build(resume_payload)
-        trained = [p for p in self.model.parameters() if p.requires_grad]
-        self.opt = torch.optim.AdamW(trained, lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+        groups = param_groups(self.model, tcfg.lr, tcfg.encoder_lr_scale)
+        self.opt = torch.optim.AdamW(groups, lr=tcfg.lr, weight_decay=tcfg.weight_decay)
         self.sched = self._schedule()
         # Rank 0 alone keeps the average: it alone validates and saves.
         self.swa = WeightAverage(unwrap(self.model)) if tcfg.swa_epochs and self.d.main else None
@@ -88,7 +88,8 @@ class Trainer:
     def _schedule(self) -> torch.optim.lr_scheduler.LRScheduler:
         if self.cfg.lr_schedule == "constant":
             return torch.optim.lr_scheduler.LambdaLR(self.opt, lambda step: 1.0)
-        return onecycle_schedule(self.opt, self.cfg.lr, total_steps(self.cfg, len(self.data.train), self.d.world))
+        peaks = [group["lr"] for group in self.opt.param_groups]
+        return onecycle_schedule(self.opt, peaks, total_steps(self.cfg, len(self.data.train), self.d.world))
 
     def _resume_payload(self) -> dict[str, Any]:
         last = self.run / "last.pt"
