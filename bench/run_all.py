@@ -277,7 +277,8 @@ def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int, ed
 def video(model: Model, base: np.ndarray, tmp: Path, frames: int, rounds: int) -> None:
     try:
         from colorsplash.runtime.video import splash_video
-        from colorsplash.runtime.video_io import CONTAINERS, Encoder, probe, read_frames
+        from colorsplash.runtime.video_encode import CONTAINERS, Encoder
+        from colorsplash.runtime.video_io import probe, read_frames
     except ImportError as err:
         print(f"  video: skipped ({err})")
         return

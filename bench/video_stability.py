@@ -41,7 +41,8 @@ from colorsplash.runtime.onnx_model import Model, default_model_path, load_model
 from colorsplash.runtime.photo_io import read_rgb
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig
 from colorsplash.runtime.video import FrameSplasher, splash_video
-from colorsplash.runtime.video_io import CONTAINERS, Encoder, probe, read_frames
+from colorsplash.runtime.video_encode import CONTAINERS, Encoder
+from colorsplash.runtime.video_io import probe, read_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 PETS = ROOT.parent / "shared" / "data" / "oxford-pets" / "images"

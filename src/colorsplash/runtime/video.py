@@ -46,16 +46,8 @@ from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother
-from colorsplash.runtime.video_io import (
-    DEFAULT_MAX_VIDEO_PIXELS,
-    Encoder,
-    VideoError,
-    VideoInfo,
-    container_for,
-    mux_audio,
-    probe,
-    verify_video,
-)
+from colorsplash.runtime.video_encode import Encoder, container_for, mux_audio
+from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS, VideoError, VideoInfo, probe, verify_video
 from colorsplash.runtime.video_reader import DecodeReport, FrameReader
 from colorsplash.runtime.video_temp import PartialFile, remove_stale_partials
 

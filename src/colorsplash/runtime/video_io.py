@@ -1,9 +1,8 @@
-"""Streaming video input and output through the ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel.
+"""Streaming video input through the ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel: finding ffmpeg,
+probing a clip, reading its frames, and re-opening a written clip (:mod:`colorsplash.runtime.video_encode` writes).
 
 Frames travel as raw RGB (not BGR) uint8 ``HxWx3`` arrays through pipes, one at a time, so memory does not
-grow with the clip's length. Output is written to a hidden temporary file beside the destination and renamed
-into place only when complete, so an interrupted run leaves no half-written file. Audio is copied from the
-input in a second, cheap remux step (re-encoded only when the output container cannot hold the codec).
+grow with the clip's length.
 """
 
 from __future__ import annotations
@@ -12,12 +11,10 @@ import contextlib
 import logging
 import re
 import subprocess
-import tempfile
 from collections.abc import Generator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
@@ -33,25 +30,6 @@ INSTALL_HINT = "install the video extra: pip install 'colorsplash[video]' (or pi
 
 class VideoError(ValueError):
     """A clip could not be read or written; the message names the file and says what to do."""
-
-
-@dataclass(frozen=True)
-class Container:
-    """How one output extension is written: ffmpeg muxer, video encoder and the audio fallback encoder."""
-
-    muxer: str
-    video_codec: str
-    audio_codec: str
-
-
-CONTAINERS: dict[str, Container] = {
-    ".mp4": Container("mp4", "libx264", "aac"),
-    ".m4v": Container("mp4", "libx264", "aac"),
-    ".mov": Container("mov", "libx264", "aac"),
-    ".mkv": Container("matroska", "libx264", "aac"),
-    ".webm": Container("webm", "libvpx-vp9", "libopus"),
-    ".avi": Container("avi", "mpeg4", "libmp3lame"),
-}
 
 
 def ffmpeg_exe() -> str:
@@ -220,7 +198,7 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     try:
         meta = next(reader)
     except (OSError, RuntimeError) as err:
-        raise VideoError(f"{p}: cannot decode the video ({_last_line(str(err))})") from err
+        raise VideoError(f"{p}: cannot decode the video ({last_line(str(err))})") from err
     finally:
         reader.close()
     assert isinstance(meta, dict)
@@ -233,7 +211,7 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     return VideoInfo(p, int(width), int(height), fps, codec, audio, float(meta.get("duration") or 0.0))
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip() and not ln.startswith("===")]
     return lines[-1] if lines else "no details"
 
@@ -245,165 +223,3 @@ def read_frames(info: VideoInfo) -> Generator[np.ndarray, None, None]:
 
     with contextlib.closing(FrameReader(info)) as reader:
         yield from reader
-
-
-def container_for(path: Path) -> Container:
-    """The :class:`Container` for an output path's extension, or a :class:`VideoError` listing the choices."""
-    c = CONTAINERS.get(path.suffix.lower())
-    if c is None:
-        raise VideoError(
-            f"{path}: unsupported output extension {path.suffix or '(none)'!r}; use one of {', '.join(CONTAINERS)}"
-        )
-    return c
-
-
-def video_quality_args(codec: str, quality: int) -> list[str]:
-    """Map the splash ``quality`` (1..100, JPEG-like) to the encoder's constant-quality setting:
-    95 -> x264 CRF 18 (visually lossless), 75 -> CRF 23 (x264's default)."""
-    crf = round(42 - quality / 4)
-    if codec == "libvpx-vp9":
-        return ["-crf", str(round(crf * 1.35)), "-b:v", "0", "-row-mt", "1", "-deadline", "good", "-cpu-used", "4"]
-    if codec == "mpeg4":
-        return ["-q:v", str(max(2, min(31, round(2 + (100 - quality) * 0.29))))]
-    return ["-crf", str(crf), "-preset", "veryfast"]
-
-
-def _pix_fmt(codec: str, width: int, height: int) -> str:
-    # H.264 4:2:0 needs even sizes; 4:4:4 keeps an odd size exact (fewer players support it, so only then).
-    if codec == "libx264" and (width % 2 or height % 2):
-        return "yuv444p"
-    return "yuv420p"
-
-
-def _faststart(container: Container) -> list[str]:
-    # Index at the front of MP4/MOV files, so browsers can start playing before the whole file arrived.
-    return ["-movflags", "+faststart"] if container.muxer in ("mp4", "mov") else []
-
-
-def _stderr_tail(handle: IO[bytes]) -> str:
-    handle.seek(0)
-    return _last_line(handle.read().decode("utf-8", "replace"))
-
-
-class Encoder:
-    """Encode RGB uint8 ``HxWx3`` frames into ``path`` (video only) through an ffmpeg pipe.
-
-    Use as a context manager: a clean exit finishes the file; an exception (Ctrl-C included) kills ffmpeg,
-    and the caller deletes the partial file.
-    """
-
-    def __init__(self, path: Path, container: Container, width: int, height: int, fps: Fraction, quality: int) -> None:
-        self.path, self.width, self.height = path, width, height
-        codec = container.video_codec
-        cmd = [
-            *ffmpeg_quiet(),
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-s",
-            f"{width}x{height}",
-            "-framerate",
-            str(fps),
-            "-i",
-            "pipe:0",
-            "-an",
-            "-c:v",
-            codec,
-            "-pix_fmt",
-            _pix_fmt(codec, width, height),
-            *video_quality_args(codec, quality),
-            *_faststart(container),
-            "-f",
-            container.muxer,
-            str(path),
-        ]
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the encoder; closed in close/abort)
-        # A new session: Ctrl-C reaches only Python, which then stops ffmpeg itself (no half-flushed file
-        # left for the muxer to "finish").
-        self._proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True
-        )
-        self.frames = 0
-
-    def write(self, frame: np.ndarray) -> None:
-        """Append one frame (RGB uint8 ``height x width x 3``)."""
-        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
-            raise ValueError(f"frame must be uint8 {self.height}x{self.width}x3, got {frame.dtype} {frame.shape}")
-        assert self._proc.stdin is not None
-        try:
-            self._proc.stdin.write(np.ascontiguousarray(frame).tobytes())
-        except (BrokenPipeError, OSError) as err:
-            self._proc.wait()
-            raise VideoError(f"{self.path}: video encoder stopped ({_stderr_tail(self._log)})") from err
-        self.frames += 1
-
-    def close(self) -> None:
-        """Finish the file; raises :class:`VideoError` with ffmpeg's last message when encoding failed."""
-        assert self._proc.stdin is not None
-        with contextlib.suppress(BrokenPipeError):
-            self._proc.stdin.close()
-        rc = self._proc.wait()
-        tail = _stderr_tail(self._log)
-        self._log.close()
-        if rc != 0:
-            raise VideoError(f"{self.path}: video encoder failed ({tail})")
-
-    def abort(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.kill()
-        self._proc.wait()
-        with contextlib.suppress(OSError):
-            if self._proc.stdin is not None:
-                self._proc.stdin.close()
-        self._log.close()
-
-    def __enter__(self) -> Encoder:
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
-
-
-def mux_audio(video: Path, source: Path, out: Path, container: Container) -> None:
-    """Write ``out`` = the video stream of ``video`` + every audio stream of ``source`` (copied when the
-    container accepts the codec, else re-encoded with the container's audio codec)."""
-    base = [
-        *ffmpeg_quiet(),
-        "-y",
-        "-i",
-        str(video),
-        "-i",
-        str(source),
-        "-map",
-        "0:v:0",
-        "-map",
-        "1:a",
-        "-map_metadata",
-        "1",
-        "-c:v",
-        "copy",
-    ]
-    tail = [*_faststart(container), "-f", container.muxer, str(out)]
-    errors = []
-    for audio_args in (["-c:a", "copy"], ["-c:a", container.audio_codec]):
-        proc = subprocess.run(
-            base + audio_args + tail,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            check=False,
-            start_new_session=True,
-        )
-        if proc.returncode == 0:
-            return
-        errors.append(_last_line(proc.stderr))
-        log.info("audio copy into %s failed (%s); re-encoding with %s", out.suffix, errors[-1], container.audio_codec)
-    raise VideoError(
-        f"{source}: could not carry the audio track into {out.suffix} ({errors[-1]}); "
-        "try another output extension such as .mkv"
-    )

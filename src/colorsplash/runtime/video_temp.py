@@ -19,7 +19,8 @@ import re
 from pathlib import Path
 
 from colorsplash.runtime.files import TEMP_PREFIX, TEMP_SUFFIX, is_temp_name, temp_path_for
-from colorsplash.runtime.video_io import CONTAINERS, VideoError
+from colorsplash.runtime.video_encode import CONTAINERS
+from colorsplash.runtime.video_io import VideoError
 
 try:  # POSIX; elsewhere no stale file is ever removed (never guess about a file another process may own)
     import fcntl

@@ -1,0 +1,205 @@
+"""Streaming video output through the bundled ffmpeg: the output containers, the frame encoder and the audio remux.
+
+Frames arrive as RGB (not BGR) uint8 ``HxWx3`` arrays and go to ffmpeg through a pipe, one at a time. The caller
+writes to a hidden temporary file beside the destination and renames it into place only when complete
+(:mod:`colorsplash.runtime.video_temp`), so an interrupted run leaves no half-written file. Audio is copied from the
+input in a second, cheap remux step (re-encoded only when the output container cannot hold the codec).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from colorsplash.runtime.video_io import VideoError, ffmpeg_quiet, last_line
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Container:
+    """How one output extension is written: ffmpeg muxer, video encoder and the audio fallback encoder."""
+
+    muxer: str
+    video_codec: str
+    audio_codec: str
+
+
+CONTAINERS: dict[str, Container] = {
+    ".mp4": Container("mp4", "libx264", "aac"),
+    ".m4v": Container("mp4", "libx264", "aac"),
+    ".mov": Container("mov", "libx264", "aac"),
+    ".mkv": Container("matroska", "libx264", "aac"),
+    ".webm": Container("webm", "libvpx-vp9", "libopus"),
+    ".avi": Container("avi", "mpeg4", "libmp3lame"),
+}
+
+
+def container_for(path: Path) -> Container:
+    """The :class:`Container` for an output path's extension, or a :class:`VideoError` listing the choices."""
+    c = CONTAINERS.get(path.suffix.lower())
+    if c is None:
+        raise VideoError(
+            f"{path}: unsupported output extension {path.suffix or '(none)'!r}; use one of {', '.join(CONTAINERS)}"
+        )
+    return c
+
+
+def video_quality_args(codec: str, quality: int) -> list[str]:
+    """Map the splash ``quality`` (1..100, JPEG-like) to the encoder's constant-quality setting:
+    95 -> x264 CRF 18 (visually lossless), 75 -> CRF 23 (x264's default)."""
+    crf = round(42 - quality / 4)
+    if codec == "libvpx-vp9":
+        return ["-crf", str(round(crf * 1.35)), "-b:v", "0", "-row-mt", "1", "-deadline", "good", "-cpu-used", "4"]
+    if codec == "mpeg4":
+        return ["-q:v", str(max(2, min(31, round(2 + (100 - quality) * 0.29))))]
+    return ["-crf", str(crf), "-preset", "veryfast"]
+
+
+def _pix_fmt(codec: str, width: int, height: int) -> str:
+    # H.264 4:2:0 needs even sizes; 4:4:4 keeps an odd size exact (fewer players support it, so only then).
+    if codec == "libx264" and (width % 2 or height % 2):
+        return "yuv444p"
+    return "yuv420p"
+
+
+def _faststart(container: Container) -> list[str]:
+    # Index at the front of MP4/MOV files, so browsers can start playing before the whole file arrived.
+    return ["-movflags", "+faststart"] if container.muxer in ("mp4", "mov") else []
+
+
+def _stderr_tail(handle: IO[bytes]) -> str:
+    handle.seek(0)
+    return last_line(handle.read().decode("utf-8", "replace"))
+
+
+class Encoder:
+    """Encode RGB uint8 ``HxWx3`` frames into ``path`` (video only) through an ffmpeg pipe.
+
+    Use as a context manager: a clean exit finishes the file; an exception (Ctrl-C included) kills ffmpeg,
+    and the caller deletes the partial file.
+    """
+
+    def __init__(self, path: Path, container: Container, width: int, height: int, fps: Fraction, quality: int) -> None:
+        self.path, self.width, self.height = path, width, height
+        codec = container.video_codec
+        cmd = [
+            *ffmpeg_quiet(),
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{width}x{height}",
+            "-framerate",
+            str(fps),
+            "-i",
+            "pipe:0",
+            "-an",
+            "-c:v",
+            codec,
+            "-pix_fmt",
+            _pix_fmt(codec, width, height),
+            *video_quality_args(codec, quality),
+            *_faststart(container),
+            "-f",
+            container.muxer,
+            str(path),
+        ]
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the encoder; closed in close/abort)
+        # A new session: Ctrl-C reaches only Python, which then stops ffmpeg itself (no half-flushed file
+        # left for the muxer to "finish").
+        self._proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True
+        )
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one frame (RGB uint8 ``height x width x 3``)."""
+        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
+            raise ValueError(f"frame must be uint8 {self.height}x{self.width}x3, got {frame.dtype} {frame.shape}")
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(frame).tobytes())
+        except (BrokenPipeError, OSError) as err:
+            self._proc.wait()
+            raise VideoError(f"{self.path}: video encoder stopped ({_stderr_tail(self._log)})") from err
+        self.frames += 1
+
+    def close(self) -> None:
+        """Finish the file; raises :class:`VideoError` with ffmpeg's last message when encoding failed."""
+        assert self._proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self._proc.stdin.close()
+        rc = self._proc.wait()
+        tail = _stderr_tail(self._log)
+        self._log.close()
+        if rc != 0:
+            raise VideoError(f"{self.path}: video encoder failed ({tail})")
+
+    def abort(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        with contextlib.suppress(OSError):
+            if self._proc.stdin is not None:
+                self._proc.stdin.close()
+        self._log.close()
+
+    def __enter__(self) -> Encoder:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def mux_audio(video: Path, source: Path, out: Path, container: Container) -> None:
+    """Write ``out`` = the video stream of ``video`` + every audio stream of ``source`` (copied when the
+    container accepts the codec, else re-encoded with the container's audio codec)."""
+    base = [
+        *ffmpeg_quiet(),
+        "-y",
+        "-i",
+        str(video),
+        "-i",
+        str(source),
+        "-map",
+        "0:v:0",
+        "-map",
+        "1:a",
+        "-map_metadata",
+        "1",
+        "-c:v",
+        "copy",
+    ]
+    tail = [*_faststart(container), "-f", container.muxer, str(out)]
+    errors = []
+    for audio_args in (["-c:a", "copy"], ["-c:a", container.audio_codec]):
+        proc = subprocess.run(
+            base + audio_args + tail,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            check=False,
+            start_new_session=True,
+        )
+        if proc.returncode == 0:
+            return
+        errors.append(last_line(proc.stderr))
+        log.info("audio copy into %s failed (%s); re-encoding with %s", out.suffix, errors[-1], container.audio_codec)
+    raise VideoError(
+        f"{source}: could not carry the audio track into {out.suffix} ({errors[-1]}); "
+        "try another output extension such as .mkv"
+    )
