@@ -84,5 +84,5 @@ def test_a_run_keeps_the_share_in_its_schedule(tmp_path: Path) -> None:
 
 def test_the_guided_all_preset_trains_the_encoder_slowly() -> None:
     train = STAGE_PRESETS["pets-lite1-guided-all"]["train"]
-    assert train["trainable"] == "all" and train["encoder_lr_scale"] == 0.1
+    assert train["trainable"] == "all" and train["encoder_lr_scale"] == 0.1 and train["epochs"] == 1
     assert STAGE_PRESETS["pets-lite1-guided-all"]["model"]["trunk_guidance"]
