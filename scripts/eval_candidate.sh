@@ -24,6 +24,8 @@ $py -m colorsplash export "$out/calibrated.pt" -o "$out/fp32.onnx" >> "$out/expo
 # shellcheck disable=SC2086  # the data folders are separate arguments
 $py -m colorsplash export "$out/calibrated.pt" --int8 $data -o "$out/int8.onnx" >> "$out/export.log" 2>&1
 out_abs=$(cd "$out" && pwd)
-(cd bench && $py peers.py --model "$out_abs/int8.onnx" --threads 2 --json "$out_abs/peers-int8.json" \
+py_abs=$(command -v "$py" || echo "$py")
+case $py_abs in /*) ;; *) py_abs="$PWD/$py_abs" ;; esac
+(cd bench && "$py_abs" peers.py --model "$out_abs/int8.onnx" --threads 2 --json "$out_abs/peers-int8.json" \
     > "$out_abs/peers-int8.txt" 2>&1)
 grep "^| ours" "$out/peers-int8.txt"

@@ -1,5 +1,6 @@
-"""Give a segmentation checkpoint the presence head of an exported pet model
-(:func:`colorsplash.training.transplant.add_presence_head`), ready for ``scripts/eval_candidate.sh``.
+"""Give a segmentation checkpoint the presence head of an exported pet model (or of a checkpoint with one, such as
+the presence stage's best.pt) (:func:`colorsplash.training.transplant.add_presence_head`), ready for
+``scripts/eval_candidate.sh``.
 
 usage: python scripts/presence_head_from_onnx.py ONNX CHECKPOINT OUT
    e.g. python scripts/presence_head_from_onnx.py src/colorsplash/models/pets.fp32.onnx runs/guided/best.pt head.pt
@@ -15,7 +16,9 @@ from colorsplash.training.transplant import add_presence_head
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("onnx", type=Path, help="float ONNX file with a presence head (e.g. pets.fp32.onnx)")
+    parser.add_argument(
+        "onnx", type=Path, help="float ONNX file with a presence head (e.g. pets.fp32.onnx), or a checkpoint with one"
+    )
     parser.add_argument("checkpoint", type=Path, help="segmentation checkpoint of the same architecture")
     parser.add_argument("out", type=Path, help="checkpoint to write (must not exist)")
     args = parser.parse_args()

@@ -122,15 +122,19 @@ def test_iou_on_real_validation_photos(offline_model: infer.Model, shared_data: 
 
 
 def test_pets_recipe_is_what_made_it(offline_model: infer.Model) -> None:
-    """``train --preset pets`` must reproduce the bundled model: its last stage (the head-only stage that ends the
-    recipe) is the one the file records, with the same architecture, input size, name and presence trunk."""
-    from colorsplash.training.recipes import RECIPE_BLENDS, RECIPE_HEADS, RECIPES, STAGE_PRESETS
+    """``train --preset pets`` must reproduce the bundled model: its last stage (the finishing stage of the trunk-
+    guided masks, given the head stage's presence head) is the one the file records, with the same architecture,
+    input size, name, presence trunk and guidance, and the file carries a presence head taken from elsewhere."""
+    from colorsplash.training.recipes import RECIPE_BLENDS, RECIPE_FINISH, RECIPE_HEADS, STAGE_PRESETS
 
-    cfg, last = offline_model.config, RECIPE_HEADS.get("pets", RECIPES["pets"][-1])
+    cfg, last = offline_model.config, RECIPE_FINISH["pets"]
     assert cfg.training.get("preset") == last, f"{BUNDLED} records preset {cfg.training.get('preset')!r}"
     made_by = STAGE_PRESETS[last]["model"]
     assert (cfg.arch, cfg.input_size, cfg.name) == (made_by["arch"], made_by["input_size"], made_by["name"])
-    assert cfg.presence_trunk == made_by.get("presence_trunk")
+    assert (cfg.presence_trunk, cfg.trunk_guidance) == (made_by.get("presence_trunk"), made_by.get("trunk_guidance"))
+    head_stage = STAGE_PRESETS[RECIPE_HEADS["pets"]]["model"]
+    assert cfg.presence_head and cfg.presence_trunk_size == head_stage["presence_trunk_size"]
+    assert "presence_head_from" in cfg.training
     assert "pets" in RECIPE_BLENDS
 
 

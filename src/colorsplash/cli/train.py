@@ -69,7 +69,8 @@ def _refuse_existing_run(out_dir: str) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     need_torch("train")
-    from colorsplash.training.trainer import Trainer, run_recipe, start_recipe_file
+    from colorsplash.training.recipe_run import run_recipe, start_recipe_file
+    from colorsplash.training.trainer import Trainer
 
     progress = not getattr(args, "quiet", False)
     record = read_recipe_file(args.resume) if args.resume else None

@@ -292,6 +292,13 @@ BLEND_FILE = "blend.pt"
 # network (the stage preset's own init_from is replaced by the model the recipe just made).
 RECIPE_HEADS: dict[str, str] = {"pets": "pets-lite1-presence"}
 
+# Recipes that end, after their head stage, with a stage of the segmentation network run from the recipe's model
+# before the head stage (its init_from replaced, as above); that stage's best.pt given the head stage's presence
+# head, trunk and threshold is then the recipe's model, RUN/final.pt. For pets, the masks guided by the frozen
+# ImageNet trunk that the head reads (docs/model-card.md, "The ImageNet trunk guiding the decoder").
+RECIPE_FINISH: dict[str, str] = {"pets": "pets-lite1-guided-all"}
+FINAL_FILE = "final.pt"
+
 RECIPE_FILE = "recipe.json"
 
 

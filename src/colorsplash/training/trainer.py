@@ -20,18 +20,8 @@ from colorsplash.runtime.config import ModelConfig
 from colorsplash.training import plots
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, unwrap
 from colorsplash.training.config import TrainConfig
-from colorsplash.training.interpolation import blend_checkpoints
 from colorsplash.training.networks import build_model, freeze_for, param_groups
 from colorsplash.training.pretrained import init_presence_trunk, init_pretrained
-from colorsplash.training.recipes import (
-    BLEND_FILE,
-    RECIPE_BLENDS,
-    RECIPE_HEADS,
-    RECIPES,
-    apply_preset,
-    stage_folder,
-    write_recipe_file,
-)
 from colorsplash.training.steps import (
     Dist,
     RunState,
@@ -290,100 +280,3 @@ def _load_init_weights(model: nn.Module, path: str, mcfg: ModelConfig) -> None:
             f"{path}: checkpoint weights do not fit this network (missing {missing[:3]}, "
             f"unexpected {unexpected[:3]}); pass the same --arch and decoder it was trained with"
         )
-
-
-def finished_state(folder: Path) -> RunState | None:
-    """The final state of the run in ``folder`` when its ``last.pt`` says it reached its end, else ``None``."""
-    last = folder / "last.pt"
-    if not last.is_file():
-        return None
-    saved = read_checkpoint(last).get("run_state", {})
-    return RunState(**saved) if saved.get("finished") else None
-
-
-def run_recipe(
-    recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool = False, show_progress: bool = True
-) -> tuple[RunState, Path]:
-    """Run the stages of the staged recipe ``recipe`` (see :mod:`colorsplash.training.recipes`) one after the other.
-
-    Stage ``i`` trains in ``tcfg.out_dir/stage<i>-<preset>`` with its preset laid over ``mcfg``/``tcfg``.
-    Stage 1 starts from ``tcfg.init_from`` (ImageNet weights when unset), every later stage from the previous
-    stage's ``best.pt``. With ``resume``, finished stages are skipped and an interrupted one continues from its
-    ``last.pt``. Returns the last stage's state and the path of the recipe's model: the last stage's ``best.pt``
-    or, for recipes in :data:`~colorsplash.training.recipes.RECIPE_BLENDS`, ``tcfg.out_dir/blend.pt``, the blend of the
-    last two stages' ``best.pt`` (made by rank 0 and validated; its IoU replaces the state's ``best_iou``); for
-    recipes in :data:`~colorsplash.training.recipes.RECIPE_HEADS`, the ``best.pt`` of the head-only stage run
-    from that model.
-    """
-    init, state, folder = tcfg.init_from, RunState(), Path(tcfg.out_dir)
-    stages = RECIPES[recipe]
-    for index, stage in enumerate(stages, 1):
-        folder = stage_folder(tcfg.out_dir, index, stage)
-        done = finished_state(folder) if resume else None
-        if done is not None:
-            log.info("stage %d/%d (%s) already finished in %s", index, len(stages), stage, folder)
-            state = done
-        else:
-            log.info("stage %d/%d (%s) in %s", index, len(stages), stage, folder)
-            smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder), init_from=init))
-            trainer = Trainer(
-                smcfg, stcfg, resume=resume and (folder / "last.pt").is_file(), show_progress=show_progress
-            )
-            state = trainer.fit()
-        init = str(folder / "best.pt")
-    made = folder / "best.pt"
-    if recipe in RECIPE_BLENDS and len(stages) >= 2:
-        state, made = _blend_last_stages(recipe, mcfg, tcfg, state, resume, show_progress)
-    if recipe not in RECIPE_HEADS:
-        return state, made
-    return _train_head_stage(RECIPE_HEADS[recipe], len(stages) + 1, made, mcfg, tcfg, resume, show_progress)
-
-
-def _train_head_stage(
-    stage: str, index: int, start: Path, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool, show_progress: bool
-) -> tuple[RunState, Path]:
-    """Run the head-only stage ``stage`` (see :data:`~colorsplash.training.recipes.RECIPE_HEADS`) as stage
-    ``index`` from the recipe's model ``start``; returns its state and ``best.pt``."""
-    folder = stage_folder(tcfg.out_dir, index, stage)
-    done = finished_state(folder) if resume else None
-    if done is not None:
-        log.info("stage %d (%s) already finished in %s", index, stage, folder)
-        return done, folder / "best.pt"
-    log.info("stage %d (%s, from %s) in %s", index, stage, start, folder)
-    smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder)))
-    stcfg = dataclasses.replace(stcfg, init_from=str(start))
-    trainer = Trainer(smcfg, stcfg, resume=resume and (folder / "last.pt").is_file(), show_progress=show_progress)
-    return trainer.fit(), folder / "best.pt"
-
-
-def _blend_last_stages(
-    recipe: str, mcfg: ModelConfig, tcfg: TrainConfig, state: RunState, resume: bool, show_progress: bool
-) -> tuple[RunState, Path]:
-    """Rank 0 writes ``RUN/blend.pt`` from the last two stages' ``best.pt`` (kept on resume unless a stage was
-    retrained since); the returned state carries the blend's validation IoU."""
-    stages = RECIPES[recipe]
-    n = len(stages)
-    first, second = (stage_folder(tcfg.out_dir, i, stages[i - 1]) / "best.pt" for i in (n - 1, n))
-    out = Path(tcfg.out_dir) / BLEND_FILE
-    d = setup_distributed()
-    if d.main:
-        if resume and out.is_file() and out.stat().st_mtime_ns >= second.stat().st_mtime_ns:
-            log.info("blend already made: %s", out)
-            val_iou = read_checkpoint(out)["model_config"]["training"]["metrics"].get("val_iou")
-        else:
-            _, stcfg = apply_preset(stages[-1], mcfg, tcfg)
-            val_iou = blend_checkpoints(first, second, RECIPE_BLENDS[recipe], out, stcfg, show_progress)
-        state = dataclasses.replace(state, best_iou=float(val_iou or 0.0))
-    if d.world > 1:
-        dist.barrier()  # other ranks return once the blend is written
-    return state, out
-
-
-def start_recipe_file(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig) -> None:
-    """Rank 0 writes ``recipe.json``, once every rank has checked the run folder was free (under torchrun a
-    rank that looked after the file appeared would refuse the run as already started)."""
-    d = setup_distributed()
-    if d.world > 1:
-        dist.barrier()
-    if d.main:
-        write_recipe_file(tcfg.out_dir, recipe, mcfg, tcfg)
