@@ -52,7 +52,8 @@ def run_recipe(
     or, for recipes in :data:`~colorsplash.training.recipes.RECIPE_BLENDS`, ``tcfg.out_dir/blend.pt``, the blend of the
     last two stages' ``best.pt`` (made by rank 0 and validated; its IoU replaces the state's ``best_iou``); for
     recipes in :data:`~colorsplash.training.recipes.RECIPE_HEADS`, the ``best.pt`` of the head-only stage run
-    from that model.
+    from that model; for recipes also in :data:`~colorsplash.training.recipes.RECIPE_FINISH`, ``tcfg.out_dir/final.pt``:
+    the finishing stage, run from the model the head stage started from, with the head stage's presence head.
     """
     init, state, folder = tcfg.init_from, RunState(), Path(tcfg.out_dir)
     stages = RECIPES[recipe]
