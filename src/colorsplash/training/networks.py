@@ -224,13 +224,12 @@ def param_groups(model: nn.Module, lr: float, encoder_lr_scale: float = 1.0) -> 
 
     One group when the scale is 1 or nothing of the encoder trains. Raises ``ValueError`` when nothing trains.
     """
-    encoder = getattr(_inner(model), "encoder", None)
-    enc_ids = {id(p) for p in encoder.parameters()} if isinstance(encoder, nn.Module) else set()
     trained = [p for p in model.parameters() if p.requires_grad]
     if not trained:
         raise ValueError("nothing to train: every weight of the network is frozen")
-    if encoder_lr_scale == 1.0:
-        enc_ids = set()
+    encoder = getattr(_inner(model), "encoder", None)
+    slow_part = encoder if encoder_lr_scale != 1.0 and isinstance(encoder, nn.Module) else None
+    enc_ids = set() if slow_part is None else {id(p) for p in slow_part.parameters()}
     slow = [p for p in trained if id(p) in enc_ids]
     fast = [p for p in trained if id(p) not in enc_ids]
     groups: list[dict[str, Any]] = [{"params": fast, "lr": lr}] if fast else []

@@ -76,11 +76,11 @@ def run_recipe(
         state, made = _blend_last_stages(recipe, mcfg, tcfg, state, resume, show_progress)
     if recipe not in RECIPE_HEADS:
         return state, made
-    state, head = _train_head_stage(RECIPE_HEADS[recipe], len(stages) + 1, made, mcfg, tcfg, resume, show_progress)
+    state, head = _train_stage_from(RECIPE_HEADS[recipe], len(stages) + 1, made, mcfg, tcfg, resume, show_progress)
     if recipe not in RECIPE_FINISH:
         return state, head
     finish = RECIPE_FINISH[recipe]
-    state, seg = _train_head_stage(finish, len(stages) + 2, made, mcfg, tcfg, resume, show_progress)
+    state, seg = _train_stage_from(finish, len(stages) + 2, made, mcfg, tcfg, resume, show_progress)
     return state, _with_head(seg, head, Path(tcfg.out_dir) / FINAL_FILE, resume)
 
 
@@ -88,18 +88,21 @@ def _with_head(seg: Path, head: Path, out: Path, resume: bool) -> Path:
     """Rank 0 writes ``out``: the checkpoint ``seg`` with the presence head of ``head`` (kept on resume when it is
     newer than both); returns ``out``."""
     d = setup_distributed()
-    if d.main:
-        fresh = out.is_file() and out.stat().st_mtime_ns >= max(seg.stat().st_mtime_ns, head.stat().st_mtime_ns)
-        if not (resume and fresh):
-            out.unlink(missing_ok=True)  # a stale final.pt of this run, made before a stage was retrained
-            add_presence_head(head, seg, out)
-            log.info("recipe model: %s with the presence head of %s -> %s", seg, head, out)
+    if d.main and not (resume and _newer_than(out, seg, head)):
+        out.unlink(missing_ok=True)  # a stale final.pt of this run, made before a stage was retrained
+        add_presence_head(head, seg, out)
+        log.info("recipe model: %s with the presence head of %s -> %s", seg, head, out)
     if d.world > 1:
         dist.barrier()
     return out
 
 
-def _train_head_stage(
+def _newer_than(out: Path, *sources: Path) -> bool:
+    """Whether ``out`` exists and was written after every one of ``sources`` (a derived file a resume may keep)."""
+    return out.is_file() and out.stat().st_mtime_ns >= max(src.stat().st_mtime_ns for src in sources)
+
+
+def _train_stage_from(
     stage: str, index: int, start: Path, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool, show_progress: bool
 ) -> tuple[RunState, Path]:
     """Run the stage ``stage`` (a head-only stage of :data:`~colorsplash.training.recipes.RECIPE_HEADS` or a
@@ -128,7 +131,7 @@ def _blend_last_stages(
     out = Path(tcfg.out_dir) / BLEND_FILE
     d = setup_distributed()
     if d.main:
-        if resume and out.is_file() and out.stat().st_mtime_ns >= second.stat().st_mtime_ns:
+        if resume and _newer_than(out, second):
             log.info("blend already made: %s", out)
             val_iou = read_checkpoint(out)["model_config"]["training"]["metrics"].get("val_iou")
         else:
