@@ -217,6 +217,20 @@ def test_scenes_photos_listed_in_excluded_tsv_are_dropped(tmp_path: Path) -> Non
     assert [s.name for s in discover(other)] == [dropped]
 
 
+def test_breeds_photos_with_wrong_labels_are_dropped_from_training_and_validation(tmp_path: Path) -> None:
+    from colorsplash.evaluation.datasets import excluded_reasons
+
+    reasons = excluded_reasons()
+    listed = sorted(name for (dataset, name) in reasons if dataset == "oxford-breeds")
+    assert "Russian_Blue_112" in listed and all(reasons[("oxford-breeds", n)] for n in listed)  # each says why
+    root = tmp_path / "oxford-breeds"
+    make_oxford_set(root, ["Russian_Blue_112", "Russian_Blue_1", "Siamese_17", "Siamese_1"])
+    kept = discover(root)
+    assert [s.name for s in kept] == ["Russian_Blue_1", "Siamese_1"]  # an unseen breed's and a training breed's
+    assert [s.dataset for s in kept] == ["oxford-breeds-unseen", "oxford-breeds"]
+    assert len(discover(root, keep_excluded=True)) == 4  # audits still see them
+
+
 def test_held_out_breeds_are_validation_only_under_their_own_set_name(tmp_path: Path) -> None:
     from colorsplash.evaluation.datasets import HELD_OUT_BREEDS, breed
 

@@ -16,8 +16,9 @@ Layouts (detected per folder):
    since COCO labels one object and more pets may be there) and always train. A seeded
    :data:`SCENES_VAL_FRACTION` of the pet-free photos is the set's own validation split.
 
-The photos listed in the package's ``excluded.tsv`` (``set, name, reason``: e.g. pet-free photos that show an
-unlabelled pet, found by an audit) are dropped by :func:`discover`.
+The photos listed in the package's ``excluded.tsv`` (``set, name, reason``, found by audits: pet-free photos that
+show an unlabelled pet; pet photos whose label is wrong, e.g. a pet's head marked background or a second pet left
+unlabelled) are dropped by :func:`discover`, for training and validation alike.
 
 Masks are returned as uint8 ``HxW`` with 0 = background, 1 = subject, :data:`IGNORE` = not scored.
 """
@@ -142,8 +143,9 @@ def _oxford_splits(root: Path) -> dict[str, str]:
     return splits
 
 
-def discover(root: str | Path, skip_bad: bool = False) -> list[Sample]:
-    """All image/mask pairs under one data set folder, sorted by image name."""
+def discover(root: str | Path, skip_bad: bool = False, keep_excluded: bool = False) -> list[Sample]:
+    """All image/mask pairs under one data set folder, sorted by image name, without the photos ``excluded.tsv``
+    lists for the set (``keep_excluded``: with them, for audits that show them)."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: data folder not found")
@@ -162,7 +164,7 @@ def discover(root: str | Path, skip_bad: bool = False) -> list[Sample]:
         samples = _pair(root, "images", "masks", "paired", skip_bad=skip_bad)
     if not samples:
         raise DataError(f"{root}: the {layout} layout was found but it holds no image/mask pairs")
-    return drop_excluded(samples)
+    return samples if keep_excluded else drop_excluded(samples)
 
 
 def breed(name: str) -> str:
@@ -209,27 +211,36 @@ def is_pet_free(sample: Sample) -> bool:
     return sample.kind == "scene" and not any(cls in PET_CLASSES for _, cls in sample.objects)
 
 
-def excluded_names() -> dict[str, set[str]]:
-    """``{set: {photo names}}`` from the package's ``excluded.tsv`` (audited photos not to use)."""
+def excluded_reasons() -> dict[tuple[str, str], str]:
+    """``{(set, photo name): reason}`` from the package's ``excluded.tsv`` (audited photos not to use)."""
     text = (resources.files("colorsplash.evaluation") / "excluded.tsv").read_text()
-    out: dict[str, set[str]] = {}
+    out: dict[tuple[str, str], str] = {}
     for line in text.splitlines():
         parts = line.split("\t")
         if len(parts) >= 2 and parts[0] and not line.startswith("#") and parts[0] != "set":
-            out.setdefault(parts[0], set()).add(parts[1])
+            out[(parts[0], parts[1])] = parts[2].strip() if len(parts) > 2 else ""
+    return out
+
+
+def excluded_names() -> dict[str, set[str]]:
+    """``{set: {photo names}}`` from the package's ``excluded.tsv`` (see :func:`excluded_reasons`)."""
+    out: dict[str, set[str]] = {}
+    for dataset, name in excluded_reasons():
+        out.setdefault(dataset, set()).add(name)
     return out
 
 
 def drop_excluded(samples: list[Sample]) -> list[Sample]:
     """``samples`` without the photos listed in ``excluded.tsv`` for their set (base name, before any suffix)."""
     excluded = excluded_names()
-    kept = [s for s in samples if s.name not in excluded.get(_base_set(s.dataset), set())]
+    kept = [s for s in samples if s.name not in excluded.get(base_set(s.dataset), set())]
     if len(kept) < len(samples):
         log.info("dropped %d audited photo(s) listed in excluded.tsv", len(samples) - len(kept))
     return kept
 
 
-def _base_set(dataset: str) -> str:
+def base_set(dataset: str) -> str:
+    """The data set folder's name of a sample's ``dataset`` (``oxford-breeds-unseen`` -> ``oxford-breeds``)."""
     for suffix in (UNSEEN_SUFFIX, PETS_SUFFIX):
         if dataset.endswith(suffix):
             return dataset[: -len(suffix)]
