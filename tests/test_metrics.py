@@ -66,3 +66,34 @@ def test_binary_predictions_and_edge_cases() -> None:
     assert pixel_accuracy(np.ones((2, 2)), all_ignored) == 1.0
     with pytest.raises(ValueError, match="same shape"):
         iou(np.zeros((2, 3)), np.zeros((3, 2), np.uint8))
+
+
+def test_paired_bootstrap_separates_a_real_shift_from_noise() -> None:
+    from colorsplash.evaluation.metrics import paired_bootstrap
+
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.5, 1.0, 200)  # photos of very different difficulty
+    assert paired_bootstrap(base, base) == (0.0, 0.0, 0.0)
+    mean, low, high = paired_bootstrap(base, base + 0.01)
+    assert mean == pytest.approx(0.01) and low == pytest.approx(0.01) and high == pytest.approx(0.01)
+    # a small real gain on every photo, plus per-photo noise: the interval excludes 0, although the two sets'
+    # means differ by far less than the spread of the photos' scores
+    mean, low, high = paired_bootstrap(base, base + 0.01 + rng.normal(0, 0.02, 200))
+    assert 0.0 < low < mean < high and high - low < 0.01
+    # noise alone: the interval holds 0
+    mean, low, high = paired_bootstrap(base, base + rng.normal(0, 0.02, 200))
+    assert low < 0.0 < high
+    noisy = base + rng.normal(0, 0.02, 200)
+    assert paired_bootstrap(base, noisy, seed=3) == paired_bootstrap(base, noisy, seed=3)  # seeded
+    assert paired_bootstrap(base, noisy, seed=3)[1:] != paired_bootstrap(base, noisy, seed=4)[1:]
+
+
+def test_paired_bootstrap_refuses_unpaired_scores() -> None:
+    from colorsplash.evaluation.metrics import paired_bootstrap
+
+    with pytest.raises(ValueError, match="equally long"):
+        paired_bootstrap([0.5, 0.6], [0.5])
+    with pytest.raises(ValueError, match="equally long"):
+        paired_bootstrap([], [])
+    with pytest.raises(ValueError, match="level"):
+        paired_bootstrap([0.5], [0.6], level=1.0)

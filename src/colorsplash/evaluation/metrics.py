@@ -61,3 +61,33 @@ def mean_iou_thresholds(pred: np.ndarray, target: np.ndarray, thresholds: tuple[
         bg = 1.0 if tn + fn + fp == 0 else tn / (tn + fn + fp)
         scores.append((fg + bg) / 2)
     return float(np.mean(scores))
+
+
+def paired_bootstrap(
+    before: np.ndarray | list[float],
+    after: np.ndarray | list[float],
+    rounds: int = 10000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """How much ``after`` moves a set's mean score from ``before``, and how sure that is: ``(mean of after - before,
+    low, high)``, the percentile bootstrap interval at ``level`` of that mean, resampling photos (both models'
+    scores of one photo stay paired, so photo difficulty cancels out). Scores are per photo, in the same photo order.
+
+    With 46 photos (Oxford val) one photo moving by 0.3 moves the mean by 0.0065: a difference whose interval holds 0
+    is within the photos' sampling noise. Seeded: the same inputs give the same interval.
+
+    Raises:
+        ValueError: no photos, unequal lengths, ``rounds`` < 1 or ``level`` outside (0, 1).
+    """
+    a, b = np.asarray(before, np.float64), np.asarray(after, np.float64)
+    if a.ndim != 1 or a.shape != b.shape or a.size == 0:
+        raise ValueError(f"need two equally long, non-empty lists of per-photo scores, got {a.shape} and {b.shape}")
+    if rounds < 1 or not 0.0 < level < 1.0:
+        raise ValueError(f"rounds must be >= 1 and level in (0, 1), got {rounds} and {level}")
+    diff = b - a
+    picks = np.random.default_rng(seed).integers(0, diff.size, (rounds, diff.size))
+    means = diff[picks].mean(axis=1)
+    tail = 100.0 * (1.0 - level) / 2.0
+    low, high = np.percentile(means, [tail, 100.0 - tail])
+    return float(diff.mean()), float(low), float(high)
