@@ -30,10 +30,13 @@ def test_oxford_pets_discovery_and_pairs(shared_data: Path) -> None:
 
 
 def test_feral_cats_discovery_split_and_pairs(shared_data: Path) -> None:
-    samples = discover(shared_data / "feral-cats")
-    assert len(samples) == 895 and {s.kind for s in samples} == {"paired"}
-    train, val = split_samples(samples, 0.15, seed=0)  # the set's splits.tsv wins over the fraction
+    everything = discover(shared_data / "feral-cats", keep_excluded=True)
+    assert len(everything) == 895 and {s.kind for s in everything} == {"paired"}
+    train, val = split_samples(everything, 0.15, seed=0)  # the set's splits.tsv wins over the fraction
     assert (len(train), len(val)) == (700, 195)
+    samples = discover(shared_data / "feral-cats")  # without the 8 training copies of validation photos
+    train, val = split_samples(samples, 0.15, seed=0)
+    assert (len(train), len(val)) == (692, 195)
     for sample in samples[:3]:
         image, mask = load_pair(sample)
         assert image.shape == (640, 640, 3) and mask.shape == (640, 640)
