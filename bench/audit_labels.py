@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from colorsplash.evaluation.datasets import Sample, base_set, discover, excluded_reasons, load_pair
@@ -29,14 +28,18 @@ Row = tuple[str, np.ndarray, np.ndarray, np.ndarray]
 
 def suspicion(model: Model, sample: Sample) -> tuple[float, float, Row]:
     """(share of the labelled pet area where the model is sure of a pet on labelled background, share where it is
-    sure of background on labelled pet, a gallery row without its title)."""
+    sure of background on labelled pet, the gallery row titled with the sample's name)."""
     image, label = load_pair(sample)
-    h, w = image.shape[:2]
-    prob = cv2.resize(model.predict_lowres(image), (w, h), interpolation=cv2.INTER_LINEAR)
+    prob = model.predict_probability(image)
     pet_area = max(1, int((label == 1).sum()))
     on_background = float(((label == 0) & (prob > SURE)).sum()) / pet_area
     on_pet = float(((label == 1) & (prob < 1 - SURE)).sum()) / pet_area
-    return on_background, on_pet, ("", image, label, prob >= 0.5)
+    return on_background, on_pet, (sample.name, image, label, prob >= 0.5)
+
+
+def titled(row: Row, note: str) -> Row:
+    """``row`` with ``note`` after the photo's name in its title."""
+    return (f"{row[0]}: {note}", *row[1:])
 
 
 def draw_named(model: Model, samples: list[Sample], names: list[str], out: Path) -> Path:
@@ -49,23 +52,24 @@ def draw_named(model: Model, samples: list[Sample], names: list[str], out: Path)
     rows = []
     for name in names:
         sample = by_name[name]
-        *_, (_, image, label, pred) = suspicion(model, sample)
         reason = reasons.get((base_set(sample.dataset), name), "not excluded")
-        rows.append((f"{name}: {reason}", image, label, pred))
+        rows.append(titled(suspicion(model, sample)[2], reason))
     path = out / "label-audit.png"
     save_gallery(rows, path)
     return path
 
 
 def screen(model: Model, samples: list[Sample], top: int, out: Path) -> tuple[Path, Path]:
-    """``audit.tsv`` (every photo, most suspect first) and ``audit.png`` (the ``top`` most suspect) in ``out``."""
+    """``audit.tsv`` (every photo, most suspect first) and ``audit.png`` (the ``top`` most suspect) in ``out``.
+    Photos are scored one at a time and the top ones run again for the gallery: full-size photos of a whole set
+    are not all held in memory."""
     scored = sorted(((*suspicion(model, s)[:2], s) for s in samples), key=lambda r: -max(r[0], r[1]))
     lines = ["pet_on_background\tbackground_on_pet\tname"] + [f"{b:.4f}\t{p:.4f}\t{s.name}" for b, p, s in scored]
     (out / "audit.tsv").write_text("\n".join(lines) + "\n")
-    rows = []
-    for b, p, sample in scored[:top]:
-        *_, (_, image, label, pred) = suspicion(model, sample)
-        rows.append((f"{sample.name}: sure pet on background {b:.2f}, background on pet {p:.2f}", image, label, pred))
+    rows = [
+        titled(suspicion(model, s)[2], f"sure pet on background {b:.2f}, background on pet {p:.2f}")
+        for b, p, s in scored[:top]
+    ]
     save_gallery(rows, out / "audit.png")
     return out / "audit.tsv", out / "audit.png"
 
