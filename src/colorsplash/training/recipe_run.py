@@ -59,17 +59,9 @@ def run_recipe(
     stages = RECIPES[recipe]
     for index, stage in enumerate(stages, 1):
         folder = stage_folder(tcfg.out_dir, index, stage)
-        done = finished_state(folder) if resume else None
-        if done is not None:
-            log.info("stage %d/%d (%s) already finished in %s", index, len(stages), stage, folder)
-            state = done
-        else:
-            log.info("stage %d/%d (%s) in %s", index, len(stages), stage, folder)
-            smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder), init_from=init))
-            trainer = Trainer(
-                smcfg, stcfg, resume=resume and (folder / "last.pt").is_file(), show_progress=show_progress
-            )
-            state = trainer.fit()
+        # The stage's preset is laid over the previous stage's best.pt: a preset's own init_from wins.
+        smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder), init_from=init))
+        state = _fit_stage(f"{index}/{len(stages)} ({stage})", folder, smcfg, stcfg, resume, show_progress)
         init = str(folder / "best.pt")
     made = folder / "best.pt"
     if recipe in RECIPE_BLENDS and len(stages) >= 2:
@@ -109,15 +101,31 @@ def _train_stage_from(
     finishing stage of :data:`~colorsplash.training.recipes.RECIPE_FINISH`) as stage ``index`` from the recipe's
     model ``start``; returns its state and ``best.pt``."""
     folder = stage_folder(tcfg.out_dir, index, stage)
+    smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder)))
+    stcfg = dataclasses.replace(stcfg, init_from=str(start))  # the recipe's model, not the preset's own start
+    state = _fit_stage(f"{index} ({stage})", folder, smcfg, stcfg, resume, show_progress, f" from {start}")
+    return state, folder / "best.pt"
+
+
+def _fit_stage(
+    label: str,
+    folder: Path,
+    mcfg: ModelConfig,
+    tcfg: TrainConfig,
+    resume: bool,
+    show_progress: bool,
+    start: str = "",
+) -> RunState:
+    """Train one stage in ``folder`` with its configs, or, with ``resume``, return the state of a stage that already
+    finished there (an interrupted one continues from its ``last.pt``). ``label`` names the stage in the log;
+    ``start`` is said when it trains."""
     done = finished_state(folder) if resume else None
     if done is not None:
-        log.info("stage %d (%s) already finished in %s", index, stage, folder)
-        return done, folder / "best.pt"
-    log.info("stage %d (%s, from %s) in %s", index, stage, start, folder)
-    smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder)))
-    stcfg = dataclasses.replace(stcfg, init_from=str(start))
-    trainer = Trainer(smcfg, stcfg, resume=resume and (folder / "last.pt").is_file(), show_progress=show_progress)
-    return trainer.fit(), folder / "best.pt"
+        log.info("stage %s already finished in %s", label, folder)
+        return done
+    log.info("stage %s%s in %s", label, start, folder)
+    trainer = Trainer(mcfg, tcfg, resume=resume and (folder / "last.pt").is_file(), show_progress=show_progress)
+    return trainer.fit()
 
 
 def _blend_last_stages(
