@@ -1,16 +1,15 @@
-"""The matte's coarse solve: sparse factorisation against conjugate gradients, on real photos.
+"""The matte's solve under different ``MatteSettings``, on real photos: time and alpha difference.
 
 For pet photos of ``../shared/data`` (feral cats and Oxford pets), the model's probability is computed once; then
-:func:`colorsplash.runtime.alpha.compute_alpha` with the default (matte) edges runs with
-``MatteSettings.direct_unknowns`` set to each value of ``--direct-unknowns`` in turn, photo by photo, each
-``--repeats`` times (the fastest counts), so the machine's slow and fast periods fall on all settings alike.
-``0`` factorises every coarse band; a huge value (``none``) never does (conjugate gradients only, the code before
-2026-12-01). Prints per photo the time of each setting and the largest alpha difference from the first setting,
-then the totals.
+:func:`colorsplash.runtime.alpha.compute_alpha` with the default (matte) edges runs under each settings variant of
+``--variants`` in turn, photo by photo, each ``--repeats`` times (the fastest counts), so the machine's slow and fast
+periods fall on all variants alike. A variant is ``default`` or comma-separated ``field=value`` changes of
+``MatteSettings`` (e.g. ``tol=1e-5``, ``prior=0,direct_unknowns=6000``). Prints per photo the time of each
+variant and the largest alpha difference from the first, then the totals.
 
 Usage::
 
-    python bench/matte_solver.py [--direct-unknowns none,6000] [--photos 36] [--repeats 4]
+    python bench/matte_solver.py [--variants "default;tol=1e-5"] [--photos 36] [--repeats 4]
 """
 
 from __future__ import annotations
@@ -30,13 +29,13 @@ import numpy as np
 
 from colorsplash.runtime.alpha import compute_alpha
 from colorsplash.runtime.cpu import cpu_info
+from colorsplash.runtime.matting import MatteSettings
 from colorsplash.runtime.onnx_model import load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import read_photo
 from colorsplash.runtime.working import RefineSettings
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-NEVER = 10**12
 
 
 def photos(count: int) -> list[Path]:
@@ -49,9 +48,23 @@ def photos(count: int) -> list[Path]:
     return [p for group in pick for p in group]
 
 
+def variant(base: MatteSettings, spec: str) -> MatteSettings:
+    """``base`` with the ``field=value`` changes of ``spec`` (``default``: none); ValueError naming a bad field."""
+    if spec == "default":
+        return base
+    fields = {f.name: f.type for f in dataclasses.fields(MatteSettings)}
+    changes: dict[str, float | int] = {}
+    for item in spec.split(","):
+        name, _, value = item.partition("=")
+        if name.strip() not in fields:
+            raise ValueError(f"unknown MatteSettings field {name.strip()!r} in {spec!r}; fields: {', '.join(fields)}")
+        changes[name.strip()] = int(value) if fields[name.strip()] in (int, "int") else float(value)
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--direct-unknowns", default="none,6000", help="settings to compare, comma-separated")
+    parser.add_argument("--variants", default="default;tol=1e-5", help="settings to compare, separated by ';'")
     parser.add_argument("--photos", type=int, default=36)
     parser.add_argument("--repeats", type=int, default=4)
     args = parser.parse_args()
@@ -61,13 +74,8 @@ def main() -> int:
     cv2.setNumThreads(1)  # one core per photo, as in a batch
     print(f"CPU: {cpu_info().describe()}; OpenCV on one thread")
     base = RefineSettings()
-    labels = [s.strip() for s in args.direct_unknowns.split(",")]
-    settings = {
-        label: dataclasses.replace(
-            base, matte=dataclasses.replace(base.matte, direct_unknowns=NEVER if label == "none" else int(label))
-        )
-        for label in labels
-    }
+    labels = [s.strip() for s in args.variants.split(";")]
+    settings = {label: dataclasses.replace(base, matte=variant(base.matte, label)) for label in labels}
     model = load_model()
     totals = dict.fromkeys(labels, 0.0)
     for path in files:

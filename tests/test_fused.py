@@ -63,6 +63,35 @@ def test_matte_edges_fused_matches_the_decontaminated_general_path() -> None:
     assert np.abs(out.astype(int) - expected).max() <= 2  # decontaminated band and all: the same picture
 
 
+def test_matte_splash_reuses_the_plans_working_copy_for_its_colour_estimates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The colour estimates run on the photo reduced to 512 px: the plan's working copy is that already (a 12 MP
+    JPEG's is decoded at 1/8 scale), so the photo is not reduced a second time; a plan without it, or with one
+    of another size, reduces the photo, to the same picture."""
+    import dataclasses
+
+    from colorsplash.runtime import fused
+
+    image, prob = _photo_and_prob(1200, 1600)
+    _, _, plan = _general(image, prob, SplashOptions(edges="matte"))
+    assert plan.working is not None and plan.working.shape[:2] == (300, 400)
+    reductions: list[tuple[int, ...]] = []
+
+    def counting(photo: np.ndarray, side: int) -> np.ndarray:
+        reductions.append(photo.shape)
+        return downscale(photo, side)
+
+    monkeypatch.setattr(fused, "downscale", counting)
+    reused = image.copy()
+    grey_splash_in_place(reused, plan)
+    assert reductions == []
+    reduced = image.copy()
+    grey_splash_in_place(reduced, dataclasses.replace(plan, working=None))
+    other_size = dataclasses.replace(plan, working=plan.working[::2, ::2])
+    grey_splash_in_place(image.copy(), other_size)
+    assert reductions == [image.shape, image.shape]
+    assert np.array_equal(reused, reduced)  # here the working copy is the same area reduction
+
+
 def test_options_that_reshape_the_alpha_are_not_fused() -> None:
     image, prob = _photo_and_prob(1200, 1600)
     _, _, plan = _general(image, prob, SplashOptions(edges="fast"))

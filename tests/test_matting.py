@@ -180,6 +180,25 @@ def test_laplacian_rows_equal_the_closed_form_definition() -> None:
                 assert vals[n, d] == 0
 
 
+def test_laplacian_rows_built_in_passes_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rows are built a few thousand windows at a time (for the cache); passes of any size sum to the rows of
+    one pass over every window, known neighbours and the image's edge included."""
+    from colorsplash.runtime import matting
+
+    rng = np.random.default_rng(4)
+    image = rng.random((40, 50, 3))
+    unknown = np.zeros((40, 50), bool)
+    unknown[:6, :] = True  # along the top edge
+    unknown[10:30, 20:27] = True
+    unknown[35:, 40:] = True  # the bottom right corner
+    monkeypatch.setattr(matting, "_WINDOWS_PER_PASS", 10**9)
+    whole, idx = matting.laplacian_rows(image, unknown, 1e-5)
+    for per_pass in (1, 7, 333):
+        monkeypatch.setattr(matting, "_WINDOWS_PER_PASS", per_pass)
+        vals, same_idx = matting.laplacian_rows(image, unknown, 1e-5)
+        assert np.array_equal(same_idx, idx) and np.allclose(vals, whole, rtol=0, atol=1e-12)
+
+
 def test_blur_fusion_pass_equals_its_formula() -> None:
     """One blur-fusion pass (Forte & Pitie 2021) against its formula in float64 NumPy: window means of alpha F and
     (1 - alpha) B over those of alpha and 1 - alpha give the smooth F and B, then F takes alpha times the residual
@@ -312,15 +331,18 @@ def test_factorised_solve_is_exact_and_declines_a_singular_system() -> None:
 
 
 def test_coarse_solve_by_factorisation_gives_the_iterated_matte() -> None:
-    """A coarsest level at or over ``direct_unknowns`` that starts from a probability is factorised: the matte is
-    the one the conjugate gradients converge to (within their tolerance). From a bare trimap it is iterated."""
+    """A coarsest level at or over ``direct_unknowns`` that starts from a probability with no prior pull is
+    factorised: the matte is the one the conjugate gradients converge to (within their tolerance). From a bare
+    trimap, or with the prior's pull (the default, which conditions the system well), it is iterated."""
     from colorsplash.runtime import band_solve
 
     image, truth = soft_disc(h=240, w=320, radius=90, soft=6)
     init = cv2.resize(model_view(truth, 48), (320, 240), interpolation=cv2.INTER_LINEAR)
     trimap = band_trimap(init, 12)
     unknowns = int(np.count_nonzero(trimap == 128))
-    iterated = solve_trimap(image, trimap, init, MatteSettings(direct_unknowns=unknowns + 1))
+    unpulled = MatteSettings(prior=0.0, direct_unknowns=unknowns)
+    tight = MatteSettings(prior=0.0, direct_unknowns=unknowns + 1, tol=1e-5)  # iterated to near its minimum
+    iterated = solve_trimap(image, trimap, init, tight)
     calls = 0
     real = band_solve.factorised_solve
 
@@ -331,11 +353,13 @@ def test_coarse_solve_by_factorisation_gives_the_iterated_matte() -> None:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("colorsplash.runtime.matting.factorised_solve", counting)
-        exact = solve_trimap(image, trimap, init, MatteSettings(direct_unknowns=unknowns))
+        exact = solve_trimap(image, trimap, init, unpulled)
         assert calls == 1
-        solve_trimap(image, trimap, None, MatteSettings(direct_unknowns=unknowns))
+        solve_trimap(image, trimap, None, unpulled)
+        assert calls == 1
+        solve_trimap(image, trimap, init, MatteSettings(direct_unknowns=unknowns))  # pulled toward init
         assert calls == 1
         mp.setattr("colorsplash.runtime.matting.MAX_FACTORISED", unknowns - 1)  # too large a band: iterated
-        solve_trimap(image, trimap, init, MatteSettings(direct_unknowns=unknowns))
+        solve_trimap(image, trimap, init, unpulled)
         assert calls == 1
     assert np.abs(exact - iterated).max() < 0.005 and np.abs(exact - iterated).mean() < 1e-4

@@ -131,6 +131,8 @@ class AlphaPlan:
             ``matte_guide``; :func:`finish_alpha` brings it to full size guided by the photo's RGB, with
             ``matte_coeffs`` (float32 ``hxwx4``, see :func:`colorsplash.runtime.matting.colour_coefficients`;
             ``None`` when the matte is already at the photo's size).
+        working: with ``edges="matte"``, the working copy the plan was made on (RGB uint8, the photo reduced to
+            ``work_size``): the matte splash's colour estimates reuse it instead of reducing the photo again.
     """
 
     full_hw: tuple[int, int]
@@ -143,6 +145,7 @@ class AlphaPlan:
     matte_guide: np.ndarray | None = None
     score: float = 0.0
     matte_coeffs: np.ndarray | None = None
+    working: np.ndarray | None = None
 
     @property
     def guide_is_rgb(self) -> bool:
@@ -180,7 +183,7 @@ def plan_alpha(
         q_small, tiny, alpha_tiny = _matte_small(small, p_small, max(prob_lowres.shape), settings.matte)
         keep = _select_subjects(q_small, cutoff, options, full_hw, r)
         coeffs = colour_coefficients(tiny, alpha_tiny) if tiny.shape[:2] != tuple(full_hw) else None
-        return AlphaPlan(full_hw, max_p, False, None, q_small, keep, alpha_tiny, tiny, score, coeffs)
+        return AlphaPlan(full_hw, max_p, False, None, q_small, keep, alpha_tiny, tiny, score, coeffs, small)
     if options.refine:
         target = colour_target(small, prob_lowres.astype(np.float32, copy=False), p_small, settings)
         g_small = luma(small).astype(np.float32) * np.float32(1 / 255)

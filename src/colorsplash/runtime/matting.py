@@ -30,6 +30,10 @@ from colorsplash.runtime.band_solve import conjugate_gradients, factorised_solve
 from colorsplash.runtime.upsampling import apply_coefficients
 
 UNKNOWN = 128
+_WINDOWS_PER_PASS = 2048
+_GRID = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
+# [a, b]: the column d (see laplacian_rows) of pixel b in pixel a's row, for pixels a, b of one 3x3 window
+_PAIR_OFFSETS = (_GRID[None, :, 0] - _GRID[:, None, 0] + 2) * 5 + _GRID[None, :, 1] - _GRID[:, None, 1] + 2
 _REACH = 2  # a pixel's Laplacian row reaches 2 pixels away (two overlapping 3x3 windows)
 # Larger bands (a user's work_side far above the default) are iterated: a factorisation's fill, its memory, grows
 # faster than the band (41,914 unknowns: factors of 59 MB in 0.3 s); the default copy's coarse bands stay under 20,000.
@@ -45,10 +49,10 @@ class MatteSettings:
         coarse_unknowns: halve the photo until the band has at most this many unknown pixels.
         max_levels: at most this many halvings.
         coarse_iterations: conjugate-gradient iterations at the coarsest level (stops earlier at ``tol``).
-        direct_unknowns: a coarsest level started from a probability (the splash's path) with at least this many
+        direct_unknowns: a coarsest level started from a probability with ``prior`` 0 and at least this many
             unknown pixels (and at most ``MAX_FACTORISED``) is solved exactly by a sparse factorisation instead of
             iterated (faster there, the same edges: see :func:`colorsplash.runtime.band_solve.factorised_solve` and
-            docs/benchmarks.md).
+            docs/benchmarks.md). With the prior's pull (the default) the iteration converges faster than that.
         fine_iterations: iterations at each finer level, started from the upsampled coarser alpha.
         tol: relative residual at which an iteration stops.
         band: half-width of the unknown band around the model's 0.5 contour, in pixels of the model's input.
@@ -65,7 +69,7 @@ class MatteSettings:
     coarse_iterations: int = 400
     direct_unknowns: int = 6000
     fine_iterations: int = 40
-    tol: float = 1e-5
+    tol: float = 1e-4
     band: float = 1.5
     work_side: int = 400
     prior: float = 0.01
@@ -80,31 +84,38 @@ def _window_inverses(
     return mu, _covariance_inverses(centred, eps)
 
 
+def _padded_planes(image: np.ndarray, size: tuple[int, int] = (3, 3)) -> list[np.ndarray]:
+    """The three colour planes of ``image`` (float64 ``hxwx3``), each reflected by the window's reach at the
+    borders (OpenCV's ``BORDER_REFLECT``) and flattened, for :func:`_centred_windows`."""
+    rx, ry = size[0] // 2, size[1] // 2
+    return [
+        cv2.copyMakeBorder(np.ascontiguousarray(image[..., c]), ry, ry, rx, rx, cv2.BORDER_REFLECT).ravel()
+        for c in range(3)
+    ]
+
+
 def _centred_windows(
-    image: np.ndarray, centres: np.ndarray, size: tuple[int, int] = (3, 3)
+    image: np.ndarray, centres: np.ndarray, size: tuple[int, int] = (3, 3), planes: list[np.ndarray] | None = None
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Mean colour (K x 3) of the windows at ``centres`` (flat indices into ``image``, float64 ``hxwx3``; windows
     reflected at the borders as OpenCV's ``BORDER_REFLECT``) and their pixels minus that mean: one float64
     ``n x K`` array per colour plane, a window's ``n`` pixels down a column in row-major order from its top left.
+    ``planes``: :func:`_padded_planes` of ``image`` when the caller has them (one padding for many calls).
 
     The covariances are then ``E[(x - mu)(x - mu)^T]`` instead of ``E[xx^T] - E[x]E[x]^T`` from box filters, which
     cancels on bright, nearly flat windows (test ``test_window_inverses_stay_exact_on_bright_nearly_flat_windows``).
     That does not make the band's Laplacian definite where rounding leaves it on the edge: the conjugate gradients
     still broke down in 3 of 956 solves on Oxford and feral photos (4 of 956 before), see
     :func:`colorsplash.runtime.band_solve.conjugate_gradients`."""
-    h, w = image.shape[:2]
-    rx, ry = size[0] // 2, size[1] // 2
-    wp = w + 2 * rx
+    w = image.shape[1]
+    wp = w + 2 * (size[0] // 2)
     cy, cx = np.divmod(centres, w)
     window = np.array([dy * wp + dx for dy in range(size[1]) for dx in range(size[0])])[:, None] + (cy * wp + cx)
     # n x K per colour plane: the sums run over the outer axis, vectorised across the K windows, which made this
     # faster than the box filters it replaced (1.4 against 2.2 ms).
-    planes = [
-        cv2.copyMakeBorder(np.ascontiguousarray(image[..., c]), ry, ry, rx, rx, cv2.BORDER_REFLECT).ravel()[window]
-        for c in range(3)
-    ]
-    mu = np.stack([np.add.reduce(plane, axis=0) / window.shape[0] for plane in planes], axis=1)
-    return mu, [plane - mu[:, c] for c, plane in enumerate(planes)]
+    gathered = [plane[window] for plane in (planes or _padded_planes(image, size))]
+    mu = np.stack([np.add.reduce(plane, axis=0) / window.shape[0] for plane in gathered], axis=1)
+    return mu, [plane - mu[:, c] for c, plane in enumerate(gathered)]
 
 
 def _covariance_inverses(centred: list[np.ndarray], eps: float) -> np.ndarray:
@@ -143,9 +154,23 @@ def laplacian_rows(image: np.ndarray, unknown: np.ndarray, eps: float) -> tuple[
     touching[[0, -1], :] = False
     touching[:, [0, -1]] = False
     centres = np.flatnonzero(touching)
-    _, centred = _centred_windows(image, centres)
+    planes = _padded_planes(image)
+    vals = np.zeros((idx.size + 1) * 25)  # known pixels' terms go to a spare row, dropped below
+    # A few thousand windows at a time: their K x 9 x 9 temporaries then stay in the core's cache, which made
+    # every step about twice as fast as one pass over a 10,000-window band.
+    for start in range(0, centres.size, _WINDOWS_PER_PASS):
+        _add_window_terms(vals, image, centres[start : start + _WINDOWS_PER_PASS], planes, position, eps)
+    return vals[: idx.size * 25].reshape(idx.size, 25), idx
+
+
+def _add_window_terms(
+    vals: np.ndarray, image: np.ndarray, centres: np.ndarray, planes: list[np.ndarray], position: np.ndarray, eps: float
+) -> None:
+    """Add the 3x3 windows at ``centres``' terms to ``vals`` (flat ``(N + 1) x 25``, see :func:`laplacian_rows`;
+    ``position`` maps a flat pixel index to its unknown row, -1 for known pixels)."""
+    w = image.shape[1]
+    _, centred = _centred_windows(image, centres, planes=planes)
     inv = _covariance_inverses(centred, eps)
-    offsets = np.array([dy * w + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
     # float64: in float32 the products below lose enough to make the Laplacian indefinite on some photos.
     x = np.stack(centred, axis=-1).transpose(1, 0, 2)  # K x 9 x 3: window pixels minus the window mean
     # Stacked 3x3 and 9x3 products by np.matmul: no K x 9 x 9 temporaries per colour term (4x faster than the
@@ -155,14 +180,13 @@ def laplacian_rows(image: np.ndarray, unknown: np.ndarray, eps: float) -> tuple[
     g += 1.0
     g *= -1.0 / 9.0
     g += np.eye(9)  # the window's contribution to L[its pixel a, its pixel b]
+    offsets = np.array([dy * w + dx for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
     rows = position[centres[:, None] + offsets]  # K x 9: row of the window's a-th pixel (-1 = known)
-    rows[rows < 0] = idx.size  # known pixels' rows go to a spare row, dropped below
-    grid = np.array([(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)])
-    d = (grid[None, :, 0] - grid[:, None, 0] + 2) * 5 + grid[None, :, 1] - grid[:, None, 1] + 2  # 9 x 9: [a, b]
-    target = (rows[:, :, None] * 25 + d[None]).ravel()
-    vals = np.bincount(target, weights=g.ravel(), minlength=(idx.size + 1) * 25)
-    vals = vals[: idx.size * 25].reshape(idx.size, 25)
-    return vals, idx
+    rows[rows < 0] = vals.size // 25 - 1
+    target = (rows[:, :, None] * 25 + _PAIR_OFFSETS[None]).ravel()
+    low = int(target.min())
+    summed = np.bincount(target - low, weights=g.ravel())
+    vals[low : low + summed.size] += summed
 
 
 def _linear_system(
@@ -211,10 +235,10 @@ def solve_level(
 ) -> np.ndarray:
     """One closed-form solve: float32 alpha ``HxW``; known pixels from ``trimap``, unknown ones start at
     ``init`` (float32 ``HxW``) and take up to ``iterations`` conjugate-gradient steps, or, with ``exact`` (a solve
-    meant to converge) and at least ``settings.direct_unknowns`` of them, the factorised exact solution. With
-    ``prior`` (float32 ``HxW`` in [0, 1], the model's probability) each unknown pixel is also pulled toward it
-    with weight ``settings.prior``. Photos under 3x3 pixels, and trimaps without a known pixel (nothing anchors
-    the solution), keep ``init`` in the band."""
+    meant to converge), no prior pull and at least ``settings.direct_unknowns`` of them, the factorised exact
+    solution. With ``prior`` (float32 ``HxW`` in [0, 1], the model's probability) each unknown pixel is also pulled
+    toward it with weight ``settings.prior``. Photos under 3x3 pixels, and trimaps without a known pixel (nothing
+    anchors the solution), keep ``init`` in the band."""
     known = (trimap == 255).astype(np.float32)
     unknown = (trimap != 0) & (trimap != 255)
     alpha = np.where(unknown, init, known).astype(np.float32)
@@ -223,12 +247,16 @@ def solve_level(
     ys, xs = _band_box(unknown)
     crop = image[ys, xs].astype(np.float64) * (1 / 255)
     vals, idx = laplacian_rows(crop, unknown[ys, xs], settings.eps)
+    pulled = prior is not None and settings.prior > 0
+    if pulled:  # the energy's weight * (alpha - p)^2 per unknown pixel: weight on the diagonal, weight * p on the right
+        vals[:, 12] += settings.prior
     a, rhs = _linear_system(vals, idx, crop.shape[:2], known[ys, xs])
-    if prior is not None and settings.prior > 0:
-        a, rhs = _with_prior(a, rhs, prior[ys, xs].ravel()[idx], settings.prior)
-        vals = vals.copy()
-        vals[:, 12] += settings.prior  # the diagonal, which the iteration's preconditioner reads
-    factorise = exact and settings.direct_unknowns <= idx.size <= MAX_FACTORISED
+    if prior is not None and pulled:
+        rhs += settings.prior * prior[ys, xs].ravel()[idx].astype(np.float64)
+    # With the prior's pull on the diagonal the band's system is well conditioned: from the probability the
+    # conjugate gradients reach the tolerance in about 60-120 steps, 18 % faster than the factorisation over 36 pet
+    # photos for the same alpha (bench/matte_solver.py). Without it they may need all 400 and the factorisation wins.
+    factorise = exact and not pulled and settings.direct_unknowns <= idx.size <= MAX_FACTORISED
     x = factorised_solve(a, rhs) if factorise else None
     if x is None:
         start = alpha[ys, xs].ravel()[idx].astype(np.float64)
@@ -237,14 +265,6 @@ def solve_level(
     band.reshape(-1)[idx] = np.clip(x, 0.0, 1.0)
     alpha[ys, xs] = band
     return alpha
-
-
-def _with_prior(a: Any, rhs: np.ndarray, target: np.ndarray, weight: float) -> tuple[Any, np.ndarray]:
-    """``(A + weight I, rhs + weight target)``: the energy's ``weight * (alpha - target)^2`` per unknown pixel."""
-    import scipy.sparse
-
-    eye = scipy.sparse.identity(a.shape[0], dtype=a.dtype, format="csr")
-    return (a + weight * eye).tocsr(), rhs + weight * target.astype(np.float64)
 
 
 def shrink_trimap(trimap: np.ndarray, size: tuple[int, int]) -> np.ndarray:

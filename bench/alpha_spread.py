@@ -1,0 +1,119 @@
+"""The 1 MP alpha's speed over many real photos, not one: how the edge stages' time spreads with the subject.
+
+``bench/run_all.py`` times the 1 MP alpha on one photo (the first Oxford photo), whose matte band is small (about
+3,800 unknown pixels on the solve's 400 px copy); other pets' bands hold 3,000 to 50,000, and the matte's time
+follows them while the model's and the fast stage's do not. This times ``colorsplash.predict_alpha`` on
+``--photos`` data-set photos (Oxford pets and feral cats, every n-th by name) enlarged to 1 MP, each edge stage
+and U2-Netp's pipeline taking turns on each photo (best of ``--rounds``), and prints the median, the slowest photo
+and how many photos reach the 5x ratio of issue 17.
+
+Usage::
+
+    python bench/alpha_spread.py [--photos 24] [--rounds 2] [--edges auto,fast] [--u2netp peers/u2netp.onnx]
+"""
+
+from __future__ import annotations
+
+# First: colorsplash's import sets OpenCV's thread-pool environment, read once when cv2 loads (as in the CLI).
+import colorsplash
+
+# isort: split
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rembg_peers import rembg_predictor  # noqa: E402
+
+from colorsplash.runtime.cpu import cpu_info  # noqa: E402
+from colorsplash.runtime.onnx_model import Model, load_model  # noqa: E402
+from colorsplash.runtime.options import SplashOptions  # noqa: E402
+from colorsplash.runtime.photo_io import read_photo  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TARGET = 5.0
+
+
+def spread_photos(count: int) -> list[np.ndarray]:
+    """``count`` data-set photos (half Oxford pets, half feral cats, every n-th by name) resized to about 1 MP
+    (1155x866 or 866x1155), RGB uint8; empty without ``../shared/data``."""
+    groups = [sorted((DATA / "oxford-pets" / "images").glob("*.jpg")), sorted((DATA / "feral-cats").rglob("*.jpg"))]
+    picked: list[Path] = []
+    for i, files in enumerate(groups):
+        want = count // 2 + (count % 2 if i == 0 else 0)
+        picked += files[:: max(1, len(files) // max(1, want))][:want] if files else []
+    out = []
+    for path in picked:
+        rgb = read_photo(path).rgb
+        size = (1155, 866) if rgb.shape[1] >= rgb.shape[0] else (866, 1155)
+        out.append(cv2.resize(rgb, size, interpolation=cv2.INTER_CUBIC))
+    return out
+
+
+def best_of(fn: Callable[[], object], rounds: int) -> float:
+    """Fastest wall seconds of ``rounds`` calls of ``fn`` after one untimed call."""
+    fn()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def alpha_spread(
+    model: Model, photos: Sequence[np.ndarray], edges: Sequence[str], u2netp: Path | None, rounds: int
+) -> list[str]:
+    """One printed line per edge stage: median and slowest ms over ``photos``, and against U2-Netp's pipeline on
+    the same photos (timed in turn with ours, photo by photo) the median ratio and the photos at >= 5x."""
+    peer = rembg_predictor(u2netp, threads=0, spin=True) if u2netp else None
+    ours: dict[str, list[float]] = {e: [] for e in edges}
+    theirs: list[float] = []
+    for photo in photos:
+        for e in edges:
+            options = SplashOptions(edges=e)
+            ours[e].append(best_of(lambda p=photo, o=options: colorsplash.predict_alpha(p, model, o), rounds))
+        if peer is not None:
+            theirs.append(best_of(lambda p=photo: peer(p), rounds))
+    lines = []
+    for e in edges:
+        t = ours[e]
+        line = f"  1 MP alpha over {len(t)} data-set photos (edges={e}): median {1000 * statistics.median(t):.0f} ms"
+        line += f", slowest {1000 * max(t):.0f} ms"
+        if theirs:
+            ratios = [p / o for p, o in zip(theirs, t, strict=True)]
+            line += (
+                f"; U2-Netp median {1000 * statistics.median(theirs):.0f} ms: median ratio "
+                f"{statistics.median(ratios):.1f}x, {sum(r >= TARGET for r in ratios)} of {len(t)} photos >= 5x"
+            )
+        lines.append(line)
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=int, default=24)
+    parser.add_argument("--rounds", type=int, default=2, help="timed calls per photo and contestant (the best counts)")
+    parser.add_argument("--edges", default="auto,fast", help="edge stages, comma-separated (auto: the photo default)")
+    parser.add_argument("--u2netp", type=Path, default=None, help="rembg's u2netp.onnx (bench/README.md)")
+    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: bundled)")
+    args = parser.parse_args()
+    photos = spread_photos(args.photos)
+    if not photos:
+        raise SystemExit(f"no photos under {DATA}: this bench needs ../shared/data")
+    print(f"CPU: {cpu_info().describe()}")
+    edges = [e.strip() for e in args.edges.split(",") if e.strip()]
+    for line in alpha_spread(load_model(args.model), photos, edges, args.u2netp, args.rounds):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
