@@ -8,11 +8,11 @@ both alike and figures from different machines can be read side by side:
 2. **1 MP alpha**: the whole in-memory pipeline on the same 1 MP photo: ours = ``colorsplash.predict_alpha``
    (model + full-resolution edge refinement), U2-Netp = rembg's preprocessing, forward, min-max and upsampling
    (``bench/peers.py``). Target: ours >= 5x faster. Then the same over ``--spread`` data-set photos
-   (``bench/alpha_spread.py``: the matte's time follows the subject's outline, and the photo above has a short one).
+   (``bench/spread.py``: the matte's time follows the subject's outline, and the photo above has a short one).
 3. **12 MP splash vs floor**: ``colorsplash splash`` on one 12 MP JPEG (read, model, refine, grey, encode,
    write) vs the single-threaded decode + encode + write of the same file with OpenCV, timed in a plain Python
    process beside this one (``floor.PlainFloor``; the same code in this process is printed too: it moves
-   by a third with the heap's state). Target: <= 1.6x.
+   by a third with the heap's state). Target: <= 1.6x. Then the same over a third of ``--spread``'s photos.
 4. **batch vs model-only**: a folder of 500x375 JPEGs through the batch runner (``--jobs auto``) vs the model
    alone on the same, already decoded photos (one after another, as the batch's model stage runs them).
    Target: >= 90 %.
@@ -57,12 +57,12 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from alpha_spread import alpha_spread, spread_photos  # noqa: E402
 from batch_cpu import make_folder, model_share  # noqa: E402
 from floor import PlainFloor, floor_opencv  # noqa: E402
 from model_speed import prepare  # noqa: E402
 from rembg_peers import rembg_predictor  # noqa: E402
 from splash_speed import base_photo, write_jpeg  # noqa: E402
+from spread import alpha_spread, splash_spread, spread_photos  # noqa: E402
 
 from colorsplash.runtime.batch import PhotoJob, batch_model, run_batch  # noqa: E402
 from colorsplash.runtime.cpu import cpu_info  # noqa: E402
@@ -163,7 +163,7 @@ def alpha_1mp(
         print(line)
 
 
-def splash_12mp(model: Model, base: np.ndarray, tmp: Path, rounds: int, edges: Sequence[str]) -> None:
+def splash_12mp(model: Model, base: np.ndarray, tmp: Path, rounds: int, edges: Sequence[str], spread: int) -> None:
     src = write_jpeg(tmp / "12mp.jpg", base, 4000, 3000)
     task = plan_files([src], OutputPlan(out_dir=tmp / "12mp-out", overwrite=True))[0]
     plain = PlainFloor()
@@ -190,6 +190,8 @@ def splash_12mp(model: Model, base: np.ndarray, tmp: Path, rounds: int, edges: S
             f"(target <= {TARGETS['splash_12mp']}x: {'PASS' if ratio <= TARGETS['splash_12mp'] else 'FAIL'})"
         )
         print(f"    one splash step by step (ms from the start): {timeline(model, src, tmp / 'timeline.jpg', e)}")
+    for line in splash_spread(model, spread_photos(spread), edges, tmp, max(1, rounds // 2)) if spread else []:
+        print(line)
 
 
 def timeline(model: Model, src: Path, out: Path, edges: str) -> str:
@@ -330,7 +332,10 @@ def main() -> int:
     parser.add_argument("--folder-count", type=int, default=60, help="photos in the 500x375 folder")
     parser.add_argument("--frames", type=int, default=48, help="frames of the 720p clip")
     parser.add_argument(
-        "--spread", type=int, default=12, help="data-set photos the 1 MP alpha is also timed on (0: none)"
+        "--spread",
+        type=int,
+        default=12,
+        help="data-set photos the 1 MP alpha is also timed on, a third of them for the 12 MP splash (0: none)",
     )
     parser.add_argument("--quick", action="store_true", help="fewer rounds, photos and frames (a smoke run)")
     parser.add_argument(
@@ -366,7 +371,7 @@ def main() -> int:
         if "alpha" in only:
             alpha_1mp(model, base, args.u2netp, args.rounds, edges, args.spread)
         if "12mp" in only:
-            splash_12mp(model, base, tmp, args.rounds, edges)
+            splash_12mp(model, base, tmp, args.rounds, edges, args.spread // 3)
         if "batch" in only:
             batch(model, base, tmp, args.folder_count, args.rounds, edges)
         if "video" in only:

@@ -1,15 +1,19 @@
-"""The 1 MP alpha's speed over many real photos, not one: how the edge stages' time spreads with the subject.
+"""Speed over many real photos, not one: how the 1 MP alpha and the 12 MP splash spread with the subject.
 
-``bench/run_all.py`` times the 1 MP alpha on one photo (the first Oxford photo), whose matte band is small (about
-3,800 unknown pixels on the solve's 400 px copy); other pets' bands hold 3,000 to 50,000, and the matte's time
-follows them while the model's and the fast stage's do not. This times ``colorsplash.predict_alpha`` on
-``--photos`` data-set photos (Oxford pets and feral cats, every n-th by name) enlarged to 1 MP, each edge stage
-and U2-Netp's pipeline taking turns on each photo (best of ``--rounds``), and prints the median, the slowest photo
-and how many photos reach the 5x ratio of issue 17.
+``bench/run_all.py`` times the 1 MP alpha and the 12 MP splash on one photo (the first Oxford photo), whose matte
+band is short (about 3,800 unknown pixels on the solve's 400 px copy); other pets' bands hold 3,000 to 50,000, and
+the matte's time follows them while the model's, the fast stage's and the floor's do not. This times, on
+``--photos`` data-set photos (Oxford pets and feral cats, every n-th by name):
+
+- the 1 MP alpha: ``colorsplash.predict_alpha`` on the photo enlarged to 1 MP, each edge stage and U2-Netp's
+  pipeline in turn on each photo (best of ``--rounds``): median, slowest photo, photos at issue 17's 5x;
+- the 12 MP splash (``--splash``, the first that many photos): the photo enlarged to 4000x3000 and saved as a
+  JPEG, then ``PhotoJob`` (the CLI's ``splash``) against the single-threaded decode + encode floor timed in a
+  plain process (``floor.PlainFloor``), in turn on each photo: median and worst ratio, photos at 1.6x.
 
 Usage::
 
-    python bench/alpha_spread.py [--photos 24] [--rounds 2] [--edges auto,fast] [--u2netp peers/u2netp.onnx]
+    python bench/spread.py [--photos 24] [--splash 8] [--rounds 2] [--edges auto,fast] [--u2netp peers/u2netp.onnx]
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import colorsplash
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,15 +35,19 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from floor import PlainFloor  # noqa: E402
 from rembg_peers import rembg_predictor  # noqa: E402
+from splash_speed import write_jpeg  # noqa: E402
 
+from colorsplash.runtime.batch import PhotoJob  # noqa: E402
 from colorsplash.runtime.cpu import cpu_info  # noqa: E402
 from colorsplash.runtime.onnx_model import Model, load_model  # noqa: E402
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
 from colorsplash.runtime.photo_io import read_photo  # noqa: E402
+from colorsplash.runtime.planning import OutputPlan, plan_files  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-TARGET = 5.0
+TARGET, SPLASH_TARGET = 5.0, 1.6
 
 
 def spread_photos(count: int) -> list[np.ndarray]:
@@ -97,9 +106,35 @@ def alpha_spread(
     return lines
 
 
+def splash_spread(
+    model: Model, photos: Sequence[np.ndarray], edges: Sequence[str], tmp: Path, rounds: int
+) -> list[str]:
+    """One printed line per edge stage: the 12 MP splash of each of ``photos`` (enlarged to 4000x3000 or
+    3000x4000, saved as a JPEG) against its decode + encode floor in a plain process, in turn photo by photo."""
+    plain = PlainFloor()
+    ratios: dict[str, list[float]] = {e: [] for e in edges}
+    try:
+        for i, photo in enumerate(photos):
+            size = (4000, 3000) if photo.shape[1] >= photo.shape[0] else (3000, 4000)
+            src = write_jpeg(tmp / f"spread-{i}.jpg", photo, *size)
+            task = plan_files([src], OutputPlan(out_dir=tmp / "spread-out", overwrite=True))[0]
+            floor = best_of(lambda s=src: plain(s, tmp / "spread-floor.jpg"), rounds)
+            for e in edges:
+                job = PhotoJob(model, SplashOptions(edges=e), overwrite=True)
+                ratios[e].append(best_of(lambda j=job, t=task: j(t), rounds) / floor)
+    finally:
+        plain.close()
+    return [
+        f"  12 MP splash over {len(r)} data-set photos (edges={e}): median {statistics.median(r):.2f}x the floor, "
+        f"worst {max(r):.2f}x; {sum(x <= SPLASH_TARGET for x in r)} of {len(r)} photos <= {SPLASH_TARGET}x"
+        for e, r in ratios.items()
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--photos", type=int, default=24)
+    parser.add_argument("--photos", type=int, default=24, help="photos for the 1 MP alpha")
+    parser.add_argument("--splash", type=int, default=8, help="photos for the 12 MP splash (0: none)")
     parser.add_argument("--rounds", type=int, default=2, help="timed calls per photo and contestant (the best counts)")
     parser.add_argument("--edges", default="auto,fast", help="edge stages, comma-separated (auto: the photo default)")
     parser.add_argument("--u2netp", type=Path, default=None, help="rembg's u2netp.onnx (bench/README.md)")
@@ -110,8 +145,13 @@ def main() -> int:
         raise SystemExit(f"no photos under {DATA}: this bench needs ../shared/data")
     print(f"CPU: {cpu_info().describe()}")
     edges = [e.strip() for e in args.edges.split(",") if e.strip()]
-    for line in alpha_spread(load_model(args.model), photos, edges, args.u2netp, args.rounds):
+    model = load_model(args.model)
+    for line in alpha_spread(model, photos, edges, args.u2netp, args.rounds):
         print(line)
+    if args.splash:
+        with tempfile.TemporaryDirectory(prefix="spread-") as tmp:
+            for line in splash_spread(model, photos[: args.splash], edges, Path(tmp), args.rounds):
+                print(line)
     return 0
 
 
