@@ -56,7 +56,8 @@ class MatteSettings:
         fine_iterations: iterations at each finer level, started from the upsampled coarser alpha.
         tol: relative residual at which an iteration stops. 3e-4 (was 1e-5): the same pets to 1e-4 IoU and the
             same or lower edge errors on the alphamatting photos (stopping short is a mild pull toward the start),
-            for a third fewer steps (docs/benchmarks.md, "The matte's solve, 2026-12-01").
+            for 16 % less of the alpha's time over 36 photos (docs/benchmarks.md, "The matte's solve, and speed
+            over many photos").
         band: half-width of the unknown band around the model's 0.5 contour, in pixels of the model's input.
         work_side: long side of the copy the matte is solved on (larger photos get it by guided upsampling).
         prior: weight of a pull of each unknown pixel toward the model's probability (solves from a probability
