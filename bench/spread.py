@@ -81,7 +81,10 @@ def alpha_spread(
     model: Model, photos: Sequence[np.ndarray], edges: Sequence[str], u2netp: Path | None, rounds: int
 ) -> list[str]:
     """One printed line per edge stage: median and slowest ms over ``photos``, and against U2-Netp's pipeline on
-    the same photos (timed in turn with ours, photo by photo) the median ratio and the photos at >= 5x."""
+    the same photos (timed in turn with ours, photo by photo) the median ratio and the photos at >= 5x; none
+    without photos (no ``../shared/data``)."""
+    if not photos:
+        return []
     peer = rembg_predictor(u2netp, threads=0, spin=True) if u2netp else None
     ours: dict[str, list[float]] = {e: [] for e in edges}
     theirs: list[float] = []
@@ -110,7 +113,10 @@ def splash_spread(
     model: Model, photos: Sequence[np.ndarray], edges: Sequence[str], tmp: Path, rounds: int
 ) -> list[str]:
     """One printed line per edge stage: the 12 MP splash of each of ``photos`` (enlarged to 4000x3000 or
-    3000x4000, saved as a JPEG) against its decode + encode floor in a plain process, in turn photo by photo."""
+    3000x4000, saved as a JPEG) against its decode + encode floor in a plain process, in turn photo by photo; none
+    without photos."""
+    if not photos:
+        return []
     plain = PlainFloor()
     ratios: dict[str, list[float]] = {e: [] for e in edges}
     try:
