@@ -88,9 +88,9 @@ def _matte_band(
     scale, within a level or two of the area average): reducing the full photo again cost 7 ms."""
     coeffs = plan.matte_coeffs
     assert coeffs is not None
-    working = plan.working
-    same_size = working is not None and working.shape[:2] == work_size(*full_hw, COLOUR_SIDE)
-    reduced = working if working is not None and same_size else downscale(rgb, COLOUR_SIDE)
+    reduced = plan.working
+    if reduced is None or reduced.shape[:2] != work_size(*full_hw, COLOUR_SIDE):
+        reduced = downscale(rgb, COLOUR_SIDE)
     alpha_reduced = apply_coefficients(reduced, coeffs)
     smooth_f, smooth_b = (rgba(c) for c in smooth_colours(reduced, alpha_reduced))
 

@@ -250,16 +250,17 @@ def solve_level(
     ys, xs = _band_box(unknown)
     crop = image[ys, xs].astype(np.float64) * (1 / 255)
     vals, idx = laplacian_rows(crop, unknown[ys, xs], settings.eps)
-    pulled = prior is not None and settings.prior > 0
-    if pulled:  # the energy's weight * (alpha - p)^2 per unknown pixel: weight on the diagonal, weight * p on the right
+    # The energy's weight * (alpha - p)^2 per unknown pixel: weight on the diagonal, weight * p on the right.
+    pull = None if prior is None or settings.prior <= 0 else prior[ys, xs].ravel()[idx].astype(np.float64)
+    if pull is not None:
         vals[:, 12] += settings.prior
     a, rhs = _linear_system(vals, idx, crop.shape[:2], known[ys, xs])
-    if prior is not None and pulled:
-        rhs += settings.prior * prior[ys, xs].ravel()[idx].astype(np.float64)
+    if pull is not None:
+        rhs += settings.prior * pull
     # With the prior's pull on the diagonal the band's system is well conditioned: from the probability the
     # conjugate gradients reach the tolerance in about 60-120 steps, 18 % faster than the factorisation over 36 pet
     # photos for the same alpha (bench/matte_solver.py). Without it they may need all 400 and the factorisation wins.
-    factorise = exact and not pulled and settings.direct_unknowns <= idx.size <= MAX_FACTORISED
+    factorise = exact and pull is None and settings.direct_unknowns <= idx.size <= MAX_FACTORISED
     x = factorised_solve(a, rhs) if factorise else None
     if x is None:
         start = alpha[ys, xs].ravel()[idx].astype(np.float64)
