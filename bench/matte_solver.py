@@ -26,6 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from spread import every_nth  # bench/ is on sys.path: run as a script
 
 from colorsplash.runtime.alpha import compute_alpha
 from colorsplash.runtime.cpu import cpu_info
@@ -43,9 +44,7 @@ def photos(count: int) -> list[Path]:
     feral = sorted((DATA / "feral-cats").rglob("*.jpg"))
     oxford = sorted((DATA / "oxford-pets" / "images").glob("*.jpg"))
     n_feral = 2 * count // 3
-    pick = [feral[:: max(1, len(feral) // max(1, n_feral))][:n_feral]]
-    pick.append(oxford[:: max(1, len(oxford) // max(1, count - n_feral))][: count - n_feral])
-    return [p for group in pick for p in group]
+    return every_nth(feral, n_feral) + every_nth(oxford, count - n_feral)
 
 
 def variant(base: MatteSettings, spec: str) -> MatteSettings:

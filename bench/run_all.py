@@ -62,7 +62,7 @@ from floor import PlainFloor, floor_opencv  # noqa: E402
 from model_speed import prepare  # noqa: E402
 from rembg_peers import rembg_predictor  # noqa: E402
 from splash_speed import base_photo, write_jpeg  # noqa: E402
-from spread import alpha_spread, splash_spread, spread_photos  # noqa: E402
+from spread import TARGETS, alpha_spread, splash_spread, spread_photos  # noqa: E402
 
 from colorsplash.runtime.batch import PhotoJob, batch_model, run_batch  # noqa: E402
 from colorsplash.runtime.cpu import cpu_info  # noqa: E402
@@ -72,7 +72,6 @@ from colorsplash.runtime.photo_io import read_photo  # noqa: E402
 from colorsplash.runtime.planning import OutputPlan, plan_files  # noqa: E402
 from colorsplash.runtime.variants import find_variants, read_config  # noqa: E402
 
-TARGETS = {"alpha_1mp": 5.0, "splash_12mp": 1.6, "batch": 0.90}
 # Each section runs in a fresh process by default: after the forward section's five sessions had come and gone, the
 # same process timed our model 10 % slower in about half the runs (1 MP alpha 60 against 54 ms; not page faults,
 # not OpenCV's threads), which one user's process never meets.

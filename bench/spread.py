@@ -47,7 +47,14 @@ from colorsplash.runtime.photo_io import read_photo  # noqa: E402
 from colorsplash.runtime.planning import OutputPlan, plan_files  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-TARGET, SPLASH_TARGET = 5.0, 1.6
+# Issue 17's bars on this CPU (bench/run_all.py reads them from here): the 1 MP alpha at least 5x faster than
+# U2-Netp's pipeline, the 12 MP splash at most 1.6x its decode + encode floor, the batch at least 90 % of model-only.
+TARGETS = {"alpha_1mp": 5.0, "splash_12mp": 1.6, "batch": 0.90}
+
+
+def every_nth(files: Sequence[Path], count: int) -> list[Path]:
+    """``count`` of ``files`` spread evenly over them (every n-th from the first), fewer when there are fewer."""
+    return list(files[:: max(1, len(files) // max(1, count))][:count])
 
 
 def spread_photos(count: int) -> list[np.ndarray]:
@@ -57,7 +64,7 @@ def spread_photos(count: int) -> list[np.ndarray]:
     picked: list[Path] = []
     for i, files in enumerate(groups):
         want = count // 2 + (count % 2 if i == 0 else 0)
-        picked += files[:: max(1, len(files) // max(1, want))][:want] if files else []
+        picked += every_nth(files, want)
     out = []
     for path in picked:
         rgb = read_photo(path).rgb
@@ -101,9 +108,10 @@ def alpha_spread(
         line += f", slowest {1000 * max(t):.0f} ms"
         if theirs:
             ratios = [p / o for p, o in zip(theirs, t, strict=True)]
+            bar = TARGETS["alpha_1mp"]
             line += (
                 f"; U2-Netp median {1000 * statistics.median(theirs):.0f} ms: median ratio "
-                f"{statistics.median(ratios):.1f}x, {sum(r >= TARGET for r in ratios)} of {len(t)} photos >= 5x"
+                f"{statistics.median(ratios):.1f}x, {sum(r >= bar for r in ratios)} of {len(t)} photos >= {bar:.0f}x"
             )
         lines.append(line)
     return lines
@@ -130,9 +138,10 @@ def splash_spread(
                 ratios[e].append(best_of(lambda j=job, t=task: j(t), rounds) / floor)
     finally:
         plain.close()
+    bar = TARGETS["splash_12mp"]
     return [
         f"  12 MP splash over {len(r)} data-set photos (edges={e}): median {statistics.median(r):.2f}x the floor, "
-        f"worst {max(r):.2f}x; {sum(x <= SPLASH_TARGET for x in r)} of {len(r)} photos <= {SPLASH_TARGET}x"
+        f"worst {max(r):.2f}x; {sum(x <= bar for x in r)} of {len(r)} photos <= {bar}x"
         for e, r in ratios.items()
     ]
 
