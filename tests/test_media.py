@@ -14,6 +14,7 @@ from PIL import Image
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, read_photo
 from colorsplash.runtime.photo_write import encode_image, output_format, write_image
+from colorsplash.runtime.pipeline import upright_size
 
 
 @pytest.fixture(scope="module")
@@ -296,3 +297,33 @@ def test_a_few_bytes_are_not_a_picture(data: bytes) -> None:
     """Content shorter than a format's magic number is one clear error, not a struct.error from a plugin."""
     with pytest.raises(ImageReadError, match="not a picture"):
         decode_image_bytes(data, name="tiny")
+
+
+_INVERSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_every_format_is_turned_upright_exactly_once(fmt: str, orientation: int) -> None:
+    # Pillow 13 turns TIFFs upright by itself; turning them again by the tag gave a sideways result.
+    upright = np.zeros((32, 48, 3), np.uint8)
+    upright[:16, :16] = (255, 0, 0)  # red top-left, blue bottom-right: any wrong turn or flip moves them
+    upright[16:, 32:] = (0, 0, 255)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    extra = {"quality": 95} if fmt == "JPEG" else {"lossless": True} if fmt == "WEBP" else {}
+    Image.fromarray(upright).transpose(_INVERSE[orientation]).save(buffer, fmt, exif=exif, **extra)
+    data = buffer.getvalue()
+    assert upright_size(data) == (32, 48)
+    rgb = decode_image_bytes(data).rgb.astype(int)
+    assert rgb.shape == (32, 48, 3)
+    assert np.abs(rgb - upright).mean() < 6  # a wrong turn moves a block: a mean error of 40 or more

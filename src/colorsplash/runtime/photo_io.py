@@ -11,6 +11,7 @@ Pillow's warnings (corrupt EXIF...) become notes naming the file. Limits: see
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 from dataclasses import dataclass, field
@@ -99,6 +100,29 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+
+
+def pending_orientation(img: Image.Image) -> int:
+    """The EXIF orientation (1-8) that the caller must still apply to ``img``'s pixels and size.
+
+    Pillow 13 turns a TIFF upright by itself: its ``size`` is upright from the header on, and loading applies
+    the tag and drops it. Applying the tag again would turn the picture twice, so TIFFs read 1 there.
+    """
+    if img.format == "TIFF" and _pillow_orients_tiff():
+        return 1
+    orientation = img.getexif().get(ORIENTATION_TAG, 1)
+    return orientation if orientation in range(1, 9) else 1
+
+
+@functools.cache
+def _pillow_orients_tiff() -> bool:
+    """Whether this Pillow turns TIFFs upright itself: a 2x1 TIFF tagged "rotate 90" opens 1x2 if it does."""
+    exif = Image.Exif()
+    exif[ORIENTATION_TAG] = 6
+    buffer = io.BytesIO()
+    Image.new("L", (2, 1)).save(buffer, "TIFF", exif=exif)
+    with Image.open(buffer) as probe:
+        return probe.size == (1, 2)
 
 
 def is_image_name(path: Path) -> bool:
@@ -216,7 +240,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
             notes.append(f"{name}: {fmt} with {frames} frames; used the first frame only")
         with warnings_as_notes(name, exif_notes):
             exif = img.getexif()
-            orientation = exif.get(ORIENTATION_TAG, 1)
+            orientation = pending_orientation(img)
         icc = img.info.get("icc_profile")
         _note_depth(img, data, name, notes)
         rgb = _decode_jpeg(data, img) if fmt in ("JPEG", "MPO") and img.mode == "RGB" else None

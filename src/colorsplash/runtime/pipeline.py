@@ -39,7 +39,7 @@ from colorsplash.runtime.alpha import (
 from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, decode_image_bytes
+from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, decode_image_bytes, pending_orientation
 from colorsplash.runtime.working import shrink
 
 T = TypeVar("T")
@@ -60,7 +60,7 @@ def reduced_jpeg(data: bytes, target_hw: tuple[int, int]) -> np.ndarray | None:
         with Image.open(io.BytesIO(data)) as img:
             if img.format not in ("JPEG", "MPO") or img.mode != "RGB":
                 return None
-            orientation = img.getexif().get(0x0112, 1)
+            orientation = pending_orientation(img)
             th, tw = target_hw
             stored = (tw, th) if orientation not in _SWAPS_SIDES else (th, tw)  # (width, height) as stored
             img.draft("RGB", stored)
@@ -80,7 +80,7 @@ def upright_size(data: bytes) -> tuple[int, int] | None:
     try:
         with Image.open(io.BytesIO(data)) as img:
             w, h = img.size
-            return (w, h) if img.getexif().get(0x0112, 1) in _SWAPS_SIDES else (h, w)
+            return (w, h) if pending_orientation(img) in _SWAPS_SIDES else (h, w)
     except (OSError, SyntaxError, ValueError, EOFError):
         return None
 
