@@ -73,3 +73,10 @@ def tiny_onnx(tiny_checkpoint: Path) -> Path:
     out = tiny_checkpoint.with_suffix(".onnx")
     export_onnx(tiny_checkpoint, out)
     return out
+
+
+@pytest.fixture
+def terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> pytest.CaptureFixture[str]:
+    """``capsys`` whose standard error counts as a terminal: the CLI draws progress bars only for a person."""
+    monkeypatch.setattr("colorsplash.cli.common.stderr_is_terminal", lambda: True)
+    return capsys

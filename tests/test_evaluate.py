@@ -140,8 +140,11 @@ def test_evaluate_cli_writes_reports(
     assert summary["overall"]["iou"] > 0.95 and len(summary["worst"]) == 2
     printed = capsys.readouterr()
     assert "overall" in printed.out and "pairs" in printed.out
-    assert "evaluating" in printed.err  # the progress bar
+    assert "evaluating" not in printed.err  # standard error is not a terminal: no progress bar
 
+    monkeypatch.setattr("colorsplash.cli.common.stderr_is_terminal", lambda: True)
+    assert main(["evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out)]) == 0
+    assert "evaluating" in capsys.readouterr().err  # a terminal: the progress bar
     assert main(["-q", "evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out)]) == 0
     assert "evaluating" not in capsys.readouterr().err  # -q: no progress bar
 

@@ -523,3 +523,41 @@ def test_memory_budget_keeps_two_costly_pictures_apart() -> None:
     for t in threads:
         t.join(timeout=10)
     assert peak[0] <= 150 and budget.used == 0  # the 150 one ran, alone; never 60 + 60
+
+
+class _Pipe:
+    """A standard output whose reader takes ``chunk`` bytes per write and closes after ``limit`` bytes."""
+
+    def __init__(self, chunk: int, limit: int) -> None:
+        self.chunk, self.limit, self.got = chunk, limit, bytearray()
+
+    def write(self, data: memoryview) -> int:
+        if len(self.got) >= self.limit:
+            raise BrokenPipeError(32, "Broken pipe")
+        take = bytes(data[: min(self.chunk, self.limit - len(self.got))])
+        self.got += take
+        return len(take)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_standard_output_is_written_whole_or_the_file_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe that takes part of a write returns a short count: the rest must follow, or the file must fail."""
+    import io
+    import types
+
+    from colorsplash.runtime import batch
+
+    picture = np.random.default_rng(0).integers(0, 255, (40, 300, 3), dtype=np.uint8)
+    encoded = io.BytesIO()
+    Image.fromarray(picture).save(encoded, "PNG")
+    data = encoded.getvalue()
+    whole = _Pipe(chunk=1000, limit=10**9)
+    monkeypatch.setattr(sys, "stdout", types.SimpleNamespace(buffer=whole))
+    batch._write_stdout(data, "PNG", picture.shape)
+    assert bytes(whole.got) == data
+    closed = _Pipe(chunk=1000, limit=5000)
+    monkeypatch.setattr(sys, "stdout", types.SimpleNamespace(buffer=closed))
+    with pytest.raises(OSError, match="closed by its reader"):
+        batch._write_stdout(data, "PNG", picture.shape)

@@ -45,8 +45,9 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
     "arch_args", [TINY_UNET, pytest.param(["--arch", "unet-lite0"], marks=pytest.mark.slow)], ids=["unet", "unet-lite0"]
 )
 def test_train_evaluate_export(
-    arch_args: list[str], cats: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    arch_args: list[str], cats: Path, tmp_path: Path, terminal: pytest.CaptureFixture[str]
 ) -> None:
+    capsys = terminal
     run = tmp_path / "run"
     rc = main(
         [
@@ -200,9 +201,10 @@ def test_staged_recipe_chains_stages_and_resumes(
     cats: Path,
     tmp_path: Path,
     tiny_recipe: tuple[str, str],
-    capsys: pytest.CaptureFixture[str],
+    terminal: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    capsys = terminal  # a terminal, so that -q is what hides the progress bars
     run = tmp_path / "run"
     assert main(["-q", "train", "--preset", "tiny", str(cats), "-o", str(run)]) == 0
     first, second = run / "stage1-tiny-a", run / "stage2-tiny-b"

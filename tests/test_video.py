@@ -161,10 +161,10 @@ def test_output_is_a_splash(tmp_path: Path, tiny_onnx: Path, orange_is_subject: 
     assert i == N - 1 and masks
 
 
-def test_progress_bar_shows_frames(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_bar_shows_frames(tmp_path: Path, tiny_onnx: Path, terminal: pytest.CaptureFixture[str]) -> None:
     src = write_clip(tmp_path / "in.avi", moving_subject()[0])
     assert main(["video", str(src), "-o", str(tmp_path / "out.avi"), "--model", str(tiny_onnx)]) == 0
-    err = capsys.readouterr().err
+    err = terminal.readouterr().err
     assert f"{N}/{N}" in err and "frame/s" in err
 
 

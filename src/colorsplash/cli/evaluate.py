@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from colorsplash.cli.common import add_model_argument, add_output_argument
+from colorsplash.cli.common import add_model_argument, add_output_argument, show_progress
 from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig
 from colorsplash.runtime.flags import arg_type, positive_int, unit_float
 
@@ -76,7 +76,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             f"(val fraction {fraction}, seed {seed}); use --split all or another --val-fraction"
         )
     scores = ev.evaluate_model(
-        predict_fn, samples, args.cutoff, skip_bad=args.skip_bad, show_progress=not getattr(args, "quiet", False)
+        predict_fn, samples, args.cutoff, skip_bad=args.skip_bad, show_progress=show_progress(args)
     )
     if not scores:
         raise DataError("no image could be scored; every pair was bad (see the warnings above)")

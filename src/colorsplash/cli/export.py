@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from colorsplash.cli.common import add_output_argument, need_torch
+from colorsplash.cli.common import add_output_argument, need_torch, show_progress
 from colorsplash.runtime.flags import arg_type, positive_int
 from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
 
@@ -60,7 +60,7 @@ def run_export(args: argparse.Namespace) -> int:
         evaluation=evaluation,
         int8_data=args.int8,
         calibration_images=args.calibration_images,
-        show_progress=not getattr(args, "quiet", False),
+        show_progress=show_progress(args),
     )
     print(
         f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {config.arch} at {config.input_size}px, {config.precision})"

@@ -19,6 +19,7 @@ from colorsplash.cli.common import (
     add_model_argument,
     add_overwrite_argument,
     add_runtime_arguments,
+    show_progress,
 )
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.options import MASK_OPTION_NAMES, add_arguments, options_from_namespace
@@ -151,7 +152,7 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
             skip_existing=args.skip_existing,
             overwrite=args.overwrite,
         )
-        summary = batch.run_batch(tasks, job, jobs=args.jobs, progress=not quiet, debug=debug)
+        summary = batch.run_batch(tasks, job, jobs=args.jobs, progress=show_progress(args), debug=debug)
     summary.failed += len(errors)
     if summary.failed or not quiet:
         print(summary.line(), file=sys.stderr)

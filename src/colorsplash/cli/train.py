@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from colorsplash.cli.common import need_torch
+from colorsplash.cli.common import need_torch, show_progress
 from colorsplash.cli.config_args import add_config_arguments, config_from_args, given_fields
 from colorsplash.runtime.config import ModelConfig, default_model_config
 from colorsplash.training.config import AugmentConfig, TrainConfig
@@ -72,7 +72,7 @@ def run_train(args: argparse.Namespace) -> int:
     from colorsplash.training.recipe_run import run_recipe, start_recipe_file
     from colorsplash.training.trainer import Trainer
 
-    progress = not getattr(args, "quiet", False)
+    progress = show_progress(args)
     record = read_recipe_file(args.resume) if args.resume else None
     if record is not None:  # a staged run: finish its remaining stages
         state, best = run_recipe(

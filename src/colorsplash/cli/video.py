@@ -21,6 +21,7 @@ from colorsplash.cli.common import (
     add_model_argument,
     add_overwrite_argument,
     add_runtime_arguments,
+    show_progress,
 )
 from colorsplash.runtime.options import add_arguments, options_from_namespace
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             model=model,
             options=options_from_namespace(args),
             smooth=args.smooth,
-            progress=not getattr(args, "quiet", False),
+            progress=show_progress(args),
             max_pixels=args.max_pixels,
             strict=args.strict,
             overwrite=args.overwrite,

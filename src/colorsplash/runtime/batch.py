@@ -297,10 +297,22 @@ class Loaded:
 
 
 def _write_stdout(data: bytes, fmt: str, shape: tuple[int, ...]) -> None:
-    """Check that ``data`` reads back, then write it to standard output (binary)."""
+    """Check that ``data`` reads back, then write all of it to standard output (binary).
+
+    Raises:
+        OSError: the reader closed the pipe (or the disk filled) before every byte was written.
+    """
     check_encoded(data, fmt, (shape[1], shape[0]), "standard output")
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+    out, view = sys.stdout.buffer, memoryview(data)
+    try:
+        while view:  # a pipe closed part-way makes write() return a short count; the next write raises
+            written = out.write(view)
+            if not written:
+                raise BrokenPipeError("no byte written")
+            view = view[written:]
+        out.flush()
+    except BrokenPipeError as err:
+        raise OSError(f"standard output closed by its reader before all {len(data):,} bytes were written") from err
 
 
 def _outcome(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
