@@ -327,3 +327,15 @@ def test_every_format_is_turned_upright_exactly_once(fmt: str, orientation: int)
     rgb = decode_image_bytes(data).rgb.astype(int)
     assert rgb.shape == (32, 48, 3)
     assert np.abs(rgb - upright).mean() < 6  # a wrong turn moves a block: a mean error of 40 or more
+
+
+def test_flattened_transparency_is_noted_and_opaque_alpha_is_not(tmp_path: Path) -> None:
+    rgba = np.full((20, 30, 4), 255, np.uint8)
+    rgba[..., :3] = (250, 120, 30)
+    Image.fromarray(rgba).save(tmp_path / "opaque.png")  # an alpha band, every pixel opaque: nothing lost
+    rgba[:5, :, 3] = 0
+    Image.fromarray(rgba).save(tmp_path / "cut.png")
+    Image.fromarray(rgba).convert("P").save(tmp_path / "palette.gif", transparency=0)
+    assert not [n for n in read_photo(tmp_path / "opaque.png").notes if "transparent" in n]
+    for name in ("cut.png", "palette.gif"):
+        assert any("transparent areas flattened onto white" in n for n in read_photo(tmp_path / name).notes), name

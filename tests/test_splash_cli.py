@@ -561,3 +561,46 @@ def test_standard_output_is_written_whole_or_the_file_fails(monkeypatch: pytest.
     monkeypatch.setattr(sys, "stdout", types.SimpleNamespace(buffer=closed))
     with pytest.raises(OSError, match="closed by its reader"):
         batch._write_stdout(data, "PNG", picture.shape)
+
+
+def test_output_file_in_a_format_not_written_is_refused_not_made_a_folder(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-o out.heic` used to create a folder named out.heic and write the result inside it."""
+    blob_file(tmp_path / "a.jpg", 0)
+    for name in ("out.heic", "out.ppm"):
+        code, err = run(
+            capsys, "splash", str(tmp_path / "a.jpg"), "--model", str(tiny_onnx), "-o", str(tmp_path / name)
+        )
+        assert code == 2 and "not written here" in err and ".png" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]
+    code, _ = run(capsys, "splash", str(tmp_path / "a.jpg"), "--model", str(tiny_onnx), "-o", str(tmp_path / "out.d"))
+    assert code == 0 and (tmp_path / "out.d" / "a.splash.jpg").is_file()  # not a picture extension: a folder
+
+
+def test_exif_too_large_for_a_jpeg_result_is_noted(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 70000  # ImageDescription: the block no longer fits one JPEG segment
+    exif[0x010F] = "Cam"
+    image, _ = make_blob_image(120, 160, seed=0)
+    Image.fromarray(image).save(tmp_path / "a.png", exif=exif)
+    code, err = run(capsys, "splash", str(tmp_path / "a.png"), "--model", str(tiny_onnx), "-o", str(tmp_path / "b.jpg"))
+    assert code == 0 and "does not fit a JPEG" in err and "a.png" in err
+    code, err = run(capsys, "splash", str(tmp_path / "a.png"), "--model", str(tiny_onnx))
+    assert code == 0 and "does not fit" not in err  # a PNG result keeps it
+    with Image.open(tmp_path / "a.splash.png") as img:
+        assert img.getexif()[0x010F] == "Cam"
+
+
+def test_inputs_that_are_not_files_say_what_they_are(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "dangling.jpg").symlink_to(tmp_path / "gone.jpg")
+    os.mkfifo(tmp_path / "pipe.jpg")
+    for name, words in (("dangling.jpg", "gone.jpg, which does not exist"), ("pipe.jpg", "not a regular file")):
+        code, err = run(capsys, "splash", str(tmp_path / name), "--model", str(tiny_onnx))
+        assert code != 0 and words in err, err
+    code, err = run(capsys, "splash", str(tmp_path / "none.jpg"), "--model", str(tiny_onnx))
+    assert code != 0 and "no such file or folder" in err

@@ -159,11 +159,15 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
     return 1 if summary.failed else 0
 
 
+# Picture extensions Pillow may not register here (phones' and cameras' formats).
+_OTHER_PICTURE_SUFFIXES = frozenset({".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw"})
+
+
 def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPlan:
     """``-o`` read as a folder, one file (a picture extension, not an existing folder) or ``-`` (standard output,
     also the default for ``-`` as INPUT). Raises ValueError for a combination that cannot work."""
     from colorsplash.runtime import batch
-    from colorsplash.runtime.photo_write import format_for_suffix
+    from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, format_for_suffix
 
     out: Path | None = args.output
     if "-" in args.inputs and args.inputs != ["-"]:
@@ -173,6 +177,9 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
         if sys.stdout.isatty():
             raise ValueError("refusing to write a picture to a terminal; redirect standard output or use -o FILE")
         return batch.OutputPlan(out_file=batch.STDIO, **common)
+    if out is not None and not out.is_dir() and format_for_suffix(out.suffix) is None and _picture_suffix(out):
+        written = " ".join(sorted({ext for exts in FORMAT_EXTENSIONS.values() for ext in exts}))
+        raise ValueError(f"-o {out}: {out.suffix} pictures are not written here; name a {written} file or a folder")
     if out is None or out.is_dir() or format_for_suffix(out.suffix) is None:
         if out is not None and out.exists() and not out.is_dir():
             raise ValueError(f"-o {out}: exists and is not a folder")
@@ -183,3 +190,12 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
     if alpha and fmt not in ("PNG", "WEBP", "TIFF"):
         raise ValueError(f"-o {out}: {fmt} cannot hold the transparent result; name a .png, .webp or .tif file")
     return batch.OutputPlan(out_file=out, **common)
+
+
+def _picture_suffix(path: Path) -> bool:
+    """Whether ``path``'s extension names a picture format (one Pillow knows, or a camera's), so that ``-o`` with
+    it means a file, never a folder to create."""
+    from PIL import Image
+
+    suffix = path.suffix.lower()
+    return suffix in Image.registered_extensions() or suffix in _OTHER_PICTURE_SUFFIXES

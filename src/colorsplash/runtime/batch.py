@@ -47,7 +47,7 @@ from colorsplash.runtime.fused import GreySplash, fusable
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, cost_limit, decode_image_bytes, probe_picture
-from colorsplash.runtime.photo_write import check_encoded, encode_image, write_image
+from colorsplash.runtime.photo_write import check_encoded, encode_image, exif_notes, write_image
 from colorsplash.runtime.pipeline import (
     Planned,
     Stages,
@@ -245,7 +245,7 @@ class PhotoJob:
 
     def _write(self, task: Task, planned: Planned) -> Outcome:
         photo = planned.photo
-        messages = list(photo.notes)
+        messages = list(photo.notes) if self.mask else [*photo.notes, *exif_notes(task.format, photo.exif, photo.name)]
         if not self.mask and fusable(planned.plan, self.options, photo.rgb):  # the default splash: one fused pass
             # Band by band just before each is encoded: later bands blend while earlier ones encode.
             splash = GreySplash(photo.rgb, planned.plan)

@@ -222,7 +222,8 @@ class SplashOptions:
     point: tuple[int, int] | None = _opt(
         None,
         parse_point,
-        "keep only the subject under this pixel (of the orientation-corrected photo; default: every subject)",
+        "keep only the subject under this pixel, or the nearest one when it is on the background (X, Y of the "
+        "orientation-corrected photo; default: every subject)",
         "X,Y",
     )
     on_empty: str = _opt(

@@ -330,6 +330,8 @@ def _to_rgb(img: Image.Image, icc: bytes | None, name: str, notes: list[str]) ->
     """Pixels as RGB uint8; CMYK goes through its ICC profile to sRGB when it has one."""
     if img.mode == "RGB":
         return np.asarray(img)
+    if _is_transparent(img):
+        notes.append(f"{name}: transparent areas flattened onto white; the result is opaque")
     if img.mode == "CMYK":
         if icc and _icc_space(icc) == "CMYK":
             try:
@@ -344,3 +346,12 @@ def _to_rgb(img: Image.Image, icc: bytes | None, name: str, notes: list[str]) ->
     elif img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         notes.append(f"{name}: {img.mode} pixels reduced to 8 bits")
     return to_rgb_array(img)
+
+
+def _is_transparent(img: Image.Image) -> bool:
+    """Whether any pixel of ``img`` is less than opaque (an alpha band, or a palette with transparency)."""
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if "A" not in img.getbands():
+        return False
+    return bool(np.asarray(img.getchannel("A")).min() < 255)

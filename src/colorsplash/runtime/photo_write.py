@@ -20,7 +20,15 @@ from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.jpeg_bands import encode_jpeg
 from colorsplash.runtime.picture_open import READ_ERRORS, ends_jpeg, load_pixels, open_unchecked
 
-__all__ = ["FORMAT_EXTENSIONS", "check_encoded", "encode_image", "format_for_suffix", "output_format", "write_image"]
+__all__ = [
+    "FORMAT_EXTENSIONS",
+    "check_encoded",
+    "encode_image",
+    "exif_notes",
+    "format_for_suffix",
+    "output_format",
+    "write_image",
+]
 
 # Pillow format name -> file extensions, the first one canonical.
 FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
@@ -110,6 +118,13 @@ def _encode_jpeg(
     if data[2:4] == b"\xff\xe0":
         pos = 4 + int.from_bytes(data[4:6], "big")
     return data[:pos] + b"".join(segments) + data[pos:]
+
+
+def exif_notes(fmt: str, exif: bytes | None, name: str) -> list[str]:
+    """A note when ``exif`` will not be copied into a ``fmt`` result (:func:`encode_image` drops it silently)."""
+    if fmt == "JPEG" and exif and len(exif) > _MAX_SEGMENT:
+        return [f"{name}: EXIF of {len(exif):,} bytes does not fit a JPEG (at most {_MAX_SEGMENT:,}); not copied"]
+    return []
 
 
 def format_for_suffix(suffix: str) -> str | None:

@@ -89,7 +89,7 @@ def expand_inputs(
                 errors.append(f"{raw}: no picture matches this pattern")
             items.extend((f, None) for f in files)
         else:
-            errors.append(f"{raw}: no such file or folder")
+            errors.append(_missing_input(path, raw))
     seen: set[Path] = set()
     unique = []
     for f, root in items:  # the same file named twice (a folder and a glob) is done once
@@ -98,6 +98,15 @@ def expand_inputs(
             seen.add(key)
             unique.append((f, root))
     return unique, errors
+
+
+def _missing_input(path: Path, raw: str) -> str:
+    """The error line for an INPUT that is neither a file, a folder nor a pattern: say what it is instead."""
+    if path.is_symlink() and not path.exists():
+        return f"{raw}: a symbolic link to {path.readlink()}, which does not exist"
+    if path.exists():
+        return f"{raw}: not a regular file (a pipe, socket or device); save the picture to a file first"
+    return f"{raw}: no such file or folder"
 
 
 @dataclass(frozen=True)
