@@ -339,3 +339,26 @@ def test_flattened_transparency_is_noted_and_opaque_alpha_is_not(tmp_path: Path)
     assert not [n for n in read_photo(tmp_path / "opaque.png").notes if "transparent" in n]
     for name in ("cut.png", "palette.gif"):
         assert any("transparent areas flattened onto white" in n for n in read_photo(tmp_path / name).notes), name
+
+
+def test_a_damaged_jpeg_scan_is_an_error_not_a_grey_picture(tmp_path: Path) -> None:
+    """OpenCV fills a scan broken in the middle with grey and returns it; such a file must fail like a cut one."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:300, 0:450]
+    photo = np.stack([xx % 256, yy % 256, (xx + yy) % 256], axis=2).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, "JPEG", quality=90)
+    data = bytearray(buffer.getvalue())
+    middle = len(data) // 3
+    data[middle : middle + 3000] = rng.integers(0, 256, 3000, dtype=np.uint8).tobytes()
+    damaged = bytes(data)
+    assert damaged.endswith(b"\xff\xd9")  # not cut short: only the scan is broken
+    with pytest.raises(OSError):  # what Pillow says of it (precondition of this test)
+        Image.open(io.BytesIO(damaged)).load()
+    with pytest.raises(ImageReadError, match="damaged.jpg"):
+        decode_image_bytes(damaged, name="damaged.jpg")
+    grey_end = photo.copy()
+    grey_end[-8:] = 128  # a sound photo whose last rows are that very grey still reads
+    buffer = io.BytesIO()
+    Image.fromarray(grey_end).save(buffer, "JPEG", quality=95)
+    assert decode_image_bytes(buffer.getvalue()).rgb.shape == (300, 450, 3)

@@ -298,8 +298,9 @@ def _decode_jpeg(data: bytes, img: Image.Image) -> np.ndarray | None:
     """Colour JPEG pixels decoded by OpenCV straight into an RGB array, or ``None`` to let Pillow do it.
 
     Both use libjpeg-turbo; OpenCV skips Pillow's two repacking copies (~40 ms on 12 MP). OpenCV pads a cut-off
-    file with grey instead of failing, so files that do not end with the end-of-image marker go to Pillow,
-    which reports them as truncated.
+    or corrupt scan with grey instead of failing (libjpeg's warning goes to standard error, unseen), so files
+    that do not end with the end-of-image marker, and pictures whose last row is that grey, go to Pillow,
+    which reports them as truncated or broken (or decodes them: a photo may end with a grey row).
     """
     if not ends_jpeg(data):
         return None
@@ -307,6 +308,8 @@ def _decode_jpeg(data: bytes, img: Image.Image) -> np.ndarray | None:
     flags = (cv2.IMREAD_COLOR if rgb_flag is None else rgb_flag) | cv2.IMREAD_IGNORE_ORIENTATION
     pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     if pixels is None or pixels.shape[:2] != (img.height, img.width):
+        return None
+    if not np.any(pixels[-1] != 128):  # zero coefficients decode to 128 grey: libjpeg's filling of a damaged scan
         return None
     return pixels if rgb_flag is not None else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
 
