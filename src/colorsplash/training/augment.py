@@ -22,6 +22,11 @@ class Augmenter:
         self.config = config
         self.pipeline = build_pipeline(config, seed)
 
+    def reseed(self, seed: int) -> None:
+        """Restart the random draws from ``seed`` (each loader worker and epoch gets its own: see
+        :func:`colorsplash.training.steps.make_loader`)."""
+        self.pipeline.set_random_seed(seed)
+
     def __call__(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """RGB uint8 ``HxWx3`` and uint8 ``HxW`` in, same shapes and dtypes out."""
         if not self.config.enabled:

@@ -199,6 +199,7 @@ def make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) 
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
     per_rank = max(1, cfg.batch_size // d.world)
     drop = len(ds) > per_rank * d.world
+    ds.reseed(draw_seed(cfg.seed, d.rank, epoch, 0))  # the draws of this process (num_workers 0)
     return DataLoader(
         ds,
         batch_size=per_rank,
@@ -208,7 +209,21 @@ def make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) 
         num_workers=cfg.num_workers,
         drop_last=drop,
         persistent_workers=False,
+        worker_init_fn=functools.partial(_reseed_worker, seed=cfg.seed, rank=d.rank, epoch=epoch),
     )
+
+
+def draw_seed(seed: int, rank: int, epoch: int, worker: int) -> int:
+    """The seed of one stream of augmentation and compositing draws: one per run seed, process, epoch and loader
+    worker (0: the process itself). Without it every worker and process copied the same random state, so they
+    drew the same augmentations (each epoch again, with workers), and a resumed run replayed epoch 1's."""
+    return int(np.random.SeedSequence([seed, rank, epoch, worker]).generate_state(1)[0])
+
+
+def _reseed_worker(worker_id: int, seed: int, rank: int, epoch: int) -> None:
+    info = torch.utils.data.get_worker_info()
+    if info is not None and isinstance(info.dataset, SegmentationDataset):  # the worker's copy of it
+        info.dataset.reseed(draw_seed(seed, rank, epoch, worker_id + 1))
 
 
 # Validation counts a photo as pet-free (an all-background prediction) when its presence probability is below this:

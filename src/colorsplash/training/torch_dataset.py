@@ -56,6 +56,13 @@ class SegmentationDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
+    def reseed(self, seed: int) -> None:
+        """Restart the augmentation's and the compositing's random draws from ``seed``."""
+        if self.augmenter is not None:
+            self.augmenter.reseed(seed)
+        if self.paster is not None:
+            self.paster.rng = np.random.default_rng(seed)
+
     def raw(self, index: int, force_paste: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The (composited, augmented) uint8 image ``SxSx3`` RGB and mask ``SxS`` before normalisation;
         ``force_paste``: paste a pet whenever ``index`` is a pet-free photo (for the overview)."""
