@@ -695,16 +695,33 @@ def test_pixel_limit(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixt
     assert code == 0
 
 
-def test_video_ending_early_is_reported(tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """Issue 16 item 5: a video stream that stops well before the file ends (here 1 s of pictures in a 3 s file,
-    the same as a cut-off stream that raises no decoding error) is reported, not passed off as complete."""
-    src = tmp_path / "short.mkv"
-    frames = moving_subject(n=10)[0]
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_sound_longer_than_video_is_not_damage(
+    suffix: str, tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A clean clip whose sound runs on after the pictures (1 s of video in a 3 s file) is complete: its video
+    stream's own length is checked, not the file's (the longest stream's); --strict accepts it, exit 0."""
+    src = tmp_path / f"short{suffix}"
     audio = ["-f", "lavfi", "-t", "3", "-i", "sine=sample_rate=22050", "-c:v", "libx264", "-c:a", "aac"]
-    encode_raw(frames, "10", audio, src)
-    result = splash_video(src, tmp_path / "out.mkv", model=tiny_onnx)
-    assert result.damaged and result.decode.errors == 0 and result.frames == 10
-    assert "the video ends after 1.0 s of the file's 3.0 s" in caplog.text
+    encode_raw(moving_subject(n=10)[0], "10", audio, src)
+    result = splash_video(src, tmp_path / f"out{suffix}", model=tiny_onnx)
+    assert not result.damaged and result.frames == 10
+    assert result.decode.expected_seconds == pytest.approx(1.0, abs=0.05)
+    code, lines = run_cli([str(src), "-o", str(tmp_path / "strict.mp4"), "--model", str(tiny_onnx), "--strict"], capsys)
+    assert code == 0 and lines == []
+
+
+def test_cut_off_video_is_reported(tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 16 item 5: a download cut off half way (its header, at the front, still announces 3 s) is reported
+    as ending early, not passed off as complete."""
+    src = tmp_path / "whole.mp4"
+    x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-movflags", "+faststart"]
+    encode_raw(moving_subject(n=30)[0], "10", x264, src)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    result = splash_video(cut, tmp_path / "out.mp4", model=tiny_onnx)
+    assert result.damaged and result.decode.cut_short and result.frames < 25
+    assert "the video ends after" in caplog.text and "of the 3.0 s the file's header gives it" in caplog.text
 
 
 def test_variable_frame_rate_follows_timestamps(tmp_path: Path, tiny_onnx: Path) -> None:

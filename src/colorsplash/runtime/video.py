@@ -232,8 +232,8 @@ def damage_message(info: VideoInfo, report: DecodeReport, written: bool) -> str:
         else f"{info.path}: damaged video"
     )
     short = (
-        f"; the video ends after {report.seconds:.1f} s of the file's {report.file_seconds:.1f} s (cut off, "
-        "or the sound runs longer)"
+        f"; the video ends after {report.seconds:.1f} s of the {report.expected_seconds:.1f} s the file's header "
+        "gives it (cut off)"
         if report.cut_short
         else ""
     )

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import re
 import subprocess
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -123,6 +123,61 @@ def _header_size(text: str) -> tuple[int, int] | None:
             size = _SIZE_RE.search(line)
             return (int(size.group(1)), int(size.group(2))) if size else None
     return None
+
+
+_TIMING_RE = re.compile(r"\] stream (\d+): start_time: (\S+) duration: (\S+)\s*$")
+_FORMAT_START_RE = re.compile(r"\] format: start_time: (\S+) ")
+_INDEX_RE = re.compile(r"^\s*Stream #\d+:(\d+)")
+_TAG_DURATION_RE = re.compile(r"^\s+DURATION\s*: (\d+):(\d+):([\d.]+)\s*$")
+
+
+def _seconds(text: str) -> float | None:
+    """ffmpeg's trace figure (``2.04``, ``NOPTS``) as seconds, ``None`` when unknown."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _video_stream_timing(lines: Iterable[str]) -> float | None:
+    """From ``ffmpeg -v trace -i`` output: where the first video stream (not a cover picture) ends, in seconds
+    from the file's start: its start offset plus its duration (the stream's own, or Matroska's ``DURATION`` tag).
+    ``None`` when the header gives no length for it."""
+    timings: dict[int, tuple[float | None, float | None]] = {}
+    tags: dict[int, float] = {}
+    file_start, video, current = 0.0, None, None
+    for line in lines:
+        if (timing := _TIMING_RE.search(line)) is not None:
+            timings[int(timing.group(1))] = (_seconds(timing.group(2)), _seconds(timing.group(3)))
+        elif (fmt := _FORMAT_START_RE.search(line)) is not None:
+            file_start = _seconds(fmt.group(1)) or 0.0
+        elif (index := _INDEX_RE.match(line)) is not None:
+            current = int(index.group(1))
+            stream = _STREAM_RE.match(line)
+            if video is None and stream and stream.group(1) == "Video" and "(attached pic)" not in line:
+                video = current
+        elif current is not None and (tag := _TAG_DURATION_RE.match(line)) is not None:
+            h, m, s = tag.groups()
+            tags[current] = int(h) * 3600 + int(m) * 60 + float(s)
+    if video is None:
+        return None
+    start, duration = timings.get(video, (None, None))
+    duration = duration if duration is not None else tags.get(video)
+    if duration is None:
+        return None
+    return (start if start is not None else file_start) - file_start + duration
+
+
+def video_stream_seconds(path: Path) -> float | None:
+    """How long the clip's video stream lasts by its own header entry (a file's duration is that of its longest
+    stream, often the sound or a cover picture's track), from the file's start; ``None`` when the header does not
+    say. Reads the header only; ffmpeg's trace log is streamed, never held whole (it grows with the sample count)."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "trace", "-i", str(path)]
+    with subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace"
+    ) as proc:
+        assert proc.stderr is not None
+        return _video_stream_timing(proc.stderr)
 
 
 def check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -> None:
