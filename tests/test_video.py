@@ -21,7 +21,14 @@ from colorsplash.runtime.onnx_model import Model, load_model  # noqa: E402
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother  # noqa: E402
 from colorsplash.runtime.video import FrameSplasher, Inferred, splash_video  # noqa: E402
-from colorsplash.runtime.video_io import VideoError, _exact_fps, ffmpeg_exe, probe, read_frames  # noqa: E402
+from colorsplash.runtime.video_io import (  # noqa: E402
+    VideoError,
+    _exact_fps,
+    _header,
+    ffmpeg_exe,
+    probe,
+    read_frames,
+)
 
 H, W, N = 64, 96, 20
 
@@ -144,6 +151,55 @@ def test_pan_over_real_photo_odd_size_and_ntsc_rate(tmp_path: Path, tiny_onnx: P
     info = probe(out)
     assert (info.width, info.height, info.fps) == (95, 63, Fraction(30000, 1001))
     assert frame_count(out) == N
+
+
+def test_anamorphic_clip_keeps_its_pixel_aspect_ratio(tmp_path: Path, tiny_onnx: Path) -> None:
+    """A clip of 4:3 pixels (DV, DVD, HDV, some phones) is written with 4:3 pixels: shown 16:9, not squeezed."""
+    x264 = ["-vf", "setsar=4/3", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "10"]
+    src = encode_raw(moving_subject(n=3)[0], "10", x264, tmp_path / "anamorphic.mp4")
+    assert probe(src).sar == Fraction(4, 3)
+    for suffix in (".mp4", ".webm"):
+        out = tmp_path / f"out{suffix}"
+        splash_video(src, out, model=tiny_onnx)
+        assert probe(out).sar == Fraction(4, 3), suffix
+    assert probe(write_clip(tmp_path / "square.mp4", moving_subject(n=2)[0])).sar == 1
+
+
+@pytest.mark.parametrize("size, tag, matrix", [((H, W), "smpte170m", "bt601"), ((720, 1280), "bt709", "bt709")])
+def test_colour_matrix_is_tagged_as_converted(
+    size: tuple[int, int], tag: str, matrix: str, tmp_path: Path, tiny_onnx: Path
+) -> None:
+    """The stream's colour tags name the matrix its frames were converted with (BT.601 below HD, BT.709 from
+    720p up, TV range), so a player decoding by the tags shows the input's colours."""
+    h, w = size
+    bars = np.zeros((h, w, 3), np.uint8)
+    for i, colour in enumerate([(230, 200, 20), (20, 200, 220), (40, 190, 40), (200, 30, 200), (220, 30, 30)]):
+        bars[:, i * w // 5 : (i + 1) * w // 5] = colour
+    src = write_clip(tmp_path / "bars.mkv", [bars, bars])
+    out = tmp_path / "out.mp4"
+    splash_video(src, out, model=tiny_onnx, options=SplashOptions(on_empty="copy", threshold=1.0))
+    assert f"yuv420p(tv, {tag}, progressive)" in _header(out)
+    scale = ["-vf", f"scale=in_color_matrix={matrix}:in_range=tv", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(out), "-frames:v", "1", *scale], capture_output=True, check=True
+    ).stdout
+    got = np.frombuffer(raw, np.uint8).reshape(h, w, 3).astype(int)
+    inner = np.concatenate([np.arange(i * w // 5 + 4, (i + 1) * w // 5 - 4) for i in range(5)])
+    assert np.abs(got[4:-4, inner] - bars[4:-4, inner].astype(int)).mean() < 2.5
+
+
+@pytest.mark.parametrize("suffix, warned", [(".mp4", True), (".webm", False)])
+def test_odd_size_h264_is_warned_about(
+    suffix: str, warned: bool, tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An odd size is kept; H.264 can keep it only as 4:4:4, which many players cannot play: a warning says so
+    and names the way out (.webm, whose VP9 4:2:0 keeps odd sizes)."""
+    frames = [np.ascontiguousarray(f[:63, :95]) for f in moving_subject(n=3)[0]]
+    src = write_clip(tmp_path / "odd.mkv", frames)
+    out = tmp_path / f"out{suffix}"
+    splash_video(src, out, model=tiny_onnx)
+    assert (probe(out).width, probe(out).height) == (95, 63)
+    assert ("95x63 has an odd side" in caplog.text and ".webm" in caplog.text) is warned
 
 
 def test_output_is_a_splash(tmp_path: Path, tiny_onnx: Path, orange_is_subject: None) -> None:

@@ -28,8 +28,11 @@ from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
 log = logging.getLogger(__name__)
 
 DESCRIPTION = (
-    "Splash every frame of a clip: same size, frame rate and timeline; the audio track is copied. Output "
-    "formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4). A damaged input is written with "
+    "Splash every frame of a clip: same size, pixel aspect ratio, frame rate and timeline; the audio track is "
+    "copied. Output formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4); colours are converted "
+    "with BT.601 below 720p and BT.709 from 720p up, and tagged so. An odd width or height is kept exactly: "
+    "H.264 can hold it only as 4:4:4, which many players (Safari, iOS, TVs) cannot play, so a warning says so; "
+    ".webm keeps odd sizes in the common 4:2:0. A damaged input is written with "
     "each lost frame replaced by the previous one (sound kept in sync), with a warning and exit status "
     "1; --strict refuses it instead."
 )

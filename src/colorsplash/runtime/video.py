@@ -46,7 +46,7 @@ from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother
-from colorsplash.runtime.video_encode import Encoder, container_for, mux_audio
+from colorsplash.runtime.video_encode import Encoder, container_for, mux_audio, odd_size_note
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS, VideoError, VideoInfo, probe, verify_video
 from colorsplash.runtime.video_reader import DecodeReport, FrameReader
 from colorsplash.runtime.video_temp import PartialFile, remove_stale_partials
@@ -212,8 +212,11 @@ def _encode(reader: FrameReader, splasher: FrameSplasher, tmp: Path, output: Pat
     first = next(frames, None)  # a zero-frame clip fails here, before an encoder is started
     if first is None:
         raise VideoError(f"{info.path}: the video stream has no frames; nothing to splash")
+    note = odd_size_note(output, info.width, info.height)
+    if note:
+        log.warning("%s", note)
     with (
-        Encoder(tmp, container, info.width, info.height, info.fps, splasher.options.quality) as encoder,
+        Encoder(tmp, container, info.width, info.height, info.fps, splasher.options.quality, info.sar) as encoder,
         tqdm(
             total=info.estimated_frames, unit="frame", desc=info.path.name, disable=not progress, dynamic_ncols=True
         ) as bar,

@@ -49,7 +49,8 @@ def ffmpeg_quiet() -> list[str]:
 @dataclass(frozen=True)
 class VideoInfo:
     """What :func:`probe` learnt about a clip. ``width``/``height`` are those of the decoded frames
-    (after any rotation flag is applied); ``fps`` is exact where ffmpeg reports a standard rate."""
+    (after any rotation flag is applied); ``fps`` is exact where ffmpeg reports a standard rate; ``sar`` is the
+    frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips)."""
 
     path: Path
     width: int
@@ -58,6 +59,7 @@ class VideoInfo:
     codec: str
     audio_codec: str | None
     duration: float
+    sar: Fraction = Fraction(1)
 
     @property
     def has_audio(self) -> bool:
@@ -180,6 +182,24 @@ def video_stream_seconds(path: Path) -> float | None:
         return _video_stream_timing(proc.stderr)
 
 
+_SAR_RE = re.compile(r"SAR (\d+):(\d+)")
+
+
+def _header_sar(text: str, rotate: int) -> Fraction:
+    """The sample aspect ratio of the first video stream that is not a cover picture, from ffmpeg's header text:
+    the stream's (the last ``SAR`` of its line; the bracketed one is the codec's, overridden), turned with
+    the frames when a rotation flag turns them a quarter; 1 when unknown."""
+    for line in text.splitlines():
+        m = _STREAM_RE.match(line)
+        if m and m.group(1) == "Video" and "(attached pic)" not in line:
+            found = _SAR_RE.findall(line)
+            num, den = (int(found[-1][0]), int(found[-1][1])) if found else (0, 0)
+            if num <= 0 or den <= 0:
+                return Fraction(1)
+            return Fraction(den, num) if rotate % 180 == 90 else Fraction(num, den)
+    return Fraction(1)
+
+
 def check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -> None:
     """Raise :class:`VideoError` when a ``width x height`` frame is over ``max_pixels`` (``None``: no limit)."""
     if max_pixels is not None and width * height > max_pixels:
@@ -263,7 +283,8 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     if fps == 0:
         log.warning("%s: frame rate unknown; writing at 25 fps", p)
         fps = Fraction(25)
-    return VideoInfo(p, int(width), int(height), fps, codec, audio, float(meta.get("duration") or 0.0))
+    sar = _header_sar(header, int(meta.get("rotate") or 0))
+    return VideoInfo(p, int(width), int(height), fps, codec, audio, float(meta.get("duration") or 0.0), sar)
 
 
 def last_line(text: str) -> str:
