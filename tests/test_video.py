@@ -217,6 +217,26 @@ def test_output_is_a_splash(tmp_path: Path, tiny_onnx: Path, orange_is_subject: 
     assert i == N - 1 and masks
 
 
+def test_no_subject_in_any_frame_is_said_once(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A clip without a subject anywhere gets the photo verb's no-subject line (one owner: apply_on_empty), once
+    for the clip, not silence; the clip is still written (exit 0)."""
+    src = write_clip(tmp_path / "empty.mp4", [background()] * 5)
+
+    def nothing(self: Model, image: np.ndarray) -> tuple[np.ndarray, float]:
+        s = self.config.input_size
+        return np.zeros((s, s), np.float32), 0.0
+
+    monkeypatch.setattr(Model, "predict_scored", nothing)
+    assert main(["-q", "video", str(src), "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)]) == 0
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"no subject found in any frame of {src} (max probability 0.00")
+    assert lines[0].endswith("; background effect only")
+    assert splash_video(src, tmp_path / "api.mp4", model=tiny_onnx).empty_frames == 5
+
+
 def test_progress_bar_shows_frames(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write_clip(tmp_path / "in.avi", moving_subject()[0])
     assert main(["video", str(src), "-o", str(tmp_path / "out.avi"), "--model", str(tiny_onnx)]) == 0

@@ -66,7 +66,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class VideoResult:
-    """What :func:`splash_video` wrote."""
+    """What :func:`splash_video` wrote; ``empty_frames``: frames in which no subject was found (``on_empty``
+    applied to them; a warning when that is every frame)."""
 
     input: Path
     output: Path
@@ -78,6 +79,7 @@ class VideoResult:
     seconds: float
     scene_cuts: int
     decode: DecodeReport = field(default_factory=DecodeReport)
+    empty_frames: int = 0
 
     @property
     def damaged(self) -> bool:
@@ -112,7 +114,10 @@ def check_video_options(options: SplashOptions) -> None:
 class FrameSplasher:
     """Splash the frames of one clip, in order, with a temporally smoothed alpha.
 
-    One instance per clip (it remembers the previous frame); not thread-safe.
+    One instance per clip (it remembers the previous frame); not thread-safe. ``name`` is what the no-subject
+    note (:func:`~colorsplash.runtime.alpha.apply_on_empty`) calls the frames; :attr:`empty_frames` counts the
+    frames without a subject and :attr:`empty_note` is that note for the most promising of them (``None``: a
+    subject in every frame).
     """
 
     def __init__(
@@ -121,12 +126,17 @@ class FrameSplasher:
         options: SplashOptions | None = None,
         smoothing: SmoothingConfig | None = None,
         settings: RefineSettings | None = None,
+        name: str = "a frame",
     ) -> None:
         self.model = model
         self.options = video_options(options)
         check_video_options(self.options)
         self.settings = settings or RefineSettings()
         self.smoother = TemporalSmoother(smoothing if smoothing is not None else SmoothingConfig())
+        self.name = name
+        self.empty_frames = 0
+        self.empty_note: str | None = None
+        self._empty_score = -1.0
 
     def infer(self, frame: np.ndarray, model: Model | None = None) -> Inferred:
         """The model's part of :meth:`alpha` (``model``, default :attr:`model`); it keeps no state, so several
@@ -143,7 +153,11 @@ class FrameSplasher:
         # The score follows the smoothing.
         presence = presence_of(self.model, prob, inferred.presence, self.smoother.score)
         result = compute_alpha(frame, prob, self.options, self.settings, inferred.small, presence)
-        apply_on_empty(result, self.options.on_empty, "a frame")  # "skip" is refused for video up front
+        note = apply_on_empty(result, self.options.on_empty, self.name)  # "skip" is refused for video up front
+        if note is not None:
+            self.empty_frames += 1
+            if result.score > self._empty_score:
+                self.empty_note, self._empty_score = note, result.score
         return result.alpha
 
     def alpha(self, frame: np.ndarray) -> np.ndarray:
@@ -292,16 +306,44 @@ def splash_video(
     check_video_options(options)
     info = probe(src, max_pixels)
     loaded = model if isinstance(model, Model) else load_model(model)
-    splasher = FrameSplasher(loaded, options, _smoothing(smooth))
+    splasher = FrameSplasher(loaded, options, _smoothing(smooth), name=f"any frame of {src}")
     remove_stale_partials(out.parent, started)
     start = time.perf_counter()
     n, report = _write_clip(info, splasher, out, progress, strict)
     seconds = time.perf_counter() - start
     if report.damaged:
         log.warning("%s; written to %s", damage_message(info, report, written=True), out)
+    _report_empty(splasher, n, src)
     return VideoResult(
-        src, out, n, info.width, info.height, info.fps, info.has_audio, seconds, splasher.smoother.cuts, report
+        src,
+        out,
+        n,
+        info.width,
+        info.height,
+        info.fps,
+        info.has_audio,
+        seconds,
+        splasher.smoother.cuts,
+        report,
+        splasher.empty_frames,
     )
+
+
+def _report_empty(splasher: FrameSplasher, frames: int, src: Path) -> None:
+    """Tell the user about frames without a subject: the no-subject note as a warning when no frame had one
+    (the whole clip got ``on_empty``), a count when some had none."""
+    if splasher.empty_note is None:
+        return
+    if splasher.empty_frames >= frames:
+        log.warning("%s", splasher.empty_note)
+    else:
+        log.info(
+            "%s: no subject found in %d of %d frames (--on-empty %s there)",
+            src,
+            splasher.empty_frames,
+            frames,
+            splasher.options.on_empty,
+        )
 
 
 def _smoothing(smooth: bool | SmoothingConfig) -> SmoothingConfig:
