@@ -485,6 +485,26 @@ def test_options_video_cannot_honour(
     assert code != 0 and len(lines) == 1 and expected in lines[0]
 
 
+def test_point_outside_the_frames_is_an_error(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--point outside the frames is refused up front, as for photos, also where no frame has a subject (the
+    point was never looked at then)."""
+    src = write_clip(tmp_path / "in.mp4", [background()] * 3)
+    monkeypatch.setattr(Model, "predict_scored", lambda self, image: (np.zeros((8, 8), np.float32), 0.0), raising=True)
+    args = [str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx), "--point", "5000,5000"]
+    code, lines = run_cli(args, capsys)
+    assert code == 2 and len(lines) == 1
+    assert f"--point 5000,5000 is outside the {W}x{H} frames of {src}" in lines[0]
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_quality_help_speaks_of_video(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["video", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "CRF" in out and "JPEG/WebP" not in out
+
+
 def test_refuses_to_overwrite_input_and_bad_extension(
     tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -694,7 +714,8 @@ def start_slow_run(src: Path, out: Path, model: Path) -> subprocess.Popen[bytes]
 
 
 def test_sigterm_leaves_no_partial_file(tmp_path: Path, tiny_onnx: Path) -> None:
-    """Issue 16 item 6: SIGTERM is handled like Ctrl-C: exit 130, the partial file removed, the old output kept."""
+    """Issue 16 item 6: SIGTERM is handled like Ctrl-C: the partial file removed, the old output kept; the exit
+    status is SIGTERM's conventional 143 (128 + 15), not Ctrl-C's 130."""
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=40)[0], audio=True)
     outdir = tmp_path / "out"
     outdir.mkdir()
@@ -702,7 +723,7 @@ def test_sigterm_leaves_no_partial_file(tmp_path: Path, tiny_onnx: Path) -> None
     proc = start_slow_run(src, outdir / "out.mp4", tiny_onnx)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err.decode()
+    assert proc.returncode == 143, err.decode()
     assert "interrupted" in err.decode()
     assert [p.name for p in outdir.iterdir()] == ["out.mp4"]
     assert (outdir / "out.mp4").read_bytes() == b"previous result"

@@ -37,6 +37,7 @@ from tqdm import tqdm
 from colorsplash.runtime.alpha import (
     RefineSettings,
     apply_on_empty,
+    check_point,
     compute_alpha,
     model_presence,
     presence_of,
@@ -297,7 +298,8 @@ def splash_video(
     Raises:
         VideoError: unreadable input, no frames, frames over ``max_pixels``, unsupported codec or output
             extension, unwritable folder, a damaged input with ``strict``.
-        ValueError: output is the input or exists (without ``overwrite``), or options a video cannot honour.
+        ValueError: output is the input or exists (without ``overwrite``), options a video cannot honour, or
+            a ``point`` outside the frames.
     """
     started = time.time()
     src, out = Path(input), Path(output)
@@ -305,6 +307,7 @@ def splash_video(
     _check_output(src, out, overwrite)
     check_video_options(options)
     info = probe(src, max_pixels)
+    check_point(options.point, info.width, info.height, f"frames of {src}")  # also where no frame has a subject
     loaded = model if isinstance(model, Model) else load_model(model)
     splasher = FrameSplasher(loaded, options, _smoothing(smooth), name=f"any frame of {src}")
     remove_stale_partials(out.parent, started)
