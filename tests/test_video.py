@@ -21,7 +21,14 @@ from colorsplash.runtime.onnx_model import Model, load_model  # noqa: E402
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother  # noqa: E402
 from colorsplash.runtime.video import FrameSplasher, Inferred, splash_video  # noqa: E402
-from colorsplash.runtime.video_io import VideoError, _exact_fps, ffmpeg_exe, probe, read_frames  # noqa: E402
+from colorsplash.runtime.video_io import (  # noqa: E402
+    VideoError,
+    _exact_fps,
+    _header,
+    ffmpeg_exe,
+    probe,
+    read_frames,
+)
 
 H, W, N = 64, 96, 20
 
@@ -146,6 +153,55 @@ def test_pan_over_real_photo_odd_size_and_ntsc_rate(tmp_path: Path, tiny_onnx: P
     assert frame_count(out) == N
 
 
+def test_anamorphic_clip_keeps_its_pixel_aspect_ratio(tmp_path: Path, tiny_onnx: Path) -> None:
+    """A clip of 4:3 pixels (DV, DVD, HDV, some phones) is written with 4:3 pixels: shown 16:9, not squeezed."""
+    x264 = ["-vf", "setsar=4/3", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "10"]
+    src = encode_raw(moving_subject(n=3)[0], "10", x264, tmp_path / "anamorphic.mp4")
+    assert probe(src).sar == Fraction(4, 3)
+    for suffix in (".mp4", ".webm"):
+        out = tmp_path / f"out{suffix}"
+        splash_video(src, out, model=tiny_onnx)
+        assert probe(out).sar == Fraction(4, 3), suffix
+    assert probe(write_clip(tmp_path / "square.mp4", moving_subject(n=2)[0])).sar == 1
+
+
+@pytest.mark.parametrize("size, tag, matrix", [((H, W), "smpte170m", "bt601"), ((720, 1280), "bt709", "bt709")])
+def test_colour_matrix_is_tagged_as_converted(
+    size: tuple[int, int], tag: str, matrix: str, tmp_path: Path, tiny_onnx: Path
+) -> None:
+    """The stream's colour tags name the matrix its frames were converted with (BT.601 below HD, BT.709 from
+    720p up, TV range), so a player decoding by the tags shows the input's colours."""
+    h, w = size
+    bars = np.zeros((h, w, 3), np.uint8)
+    for i, colour in enumerate([(230, 200, 20), (20, 200, 220), (40, 190, 40), (200, 30, 200), (220, 30, 30)]):
+        bars[:, i * w // 5 : (i + 1) * w // 5] = colour
+    src = write_clip(tmp_path / "bars.mkv", [bars, bars])
+    out = tmp_path / "out.mp4"
+    splash_video(src, out, model=tiny_onnx, options=SplashOptions(on_empty="copy", threshold=1.0))
+    assert f"yuv420p(tv, {tag}, progressive)" in _header(out)
+    scale = ["-vf", f"scale=in_color_matrix={matrix}:in_range=tv", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(out), "-frames:v", "1", *scale], capture_output=True, check=True
+    ).stdout
+    got = np.frombuffer(raw, np.uint8).reshape(h, w, 3).astype(int)
+    inner = np.concatenate([np.arange(i * w // 5 + 4, (i + 1) * w // 5 - 4) for i in range(5)])
+    assert np.abs(got[4:-4, inner] - bars[4:-4, inner].astype(int)).mean() < 2.5
+
+
+@pytest.mark.parametrize("suffix, warned", [(".mp4", True), (".webm", False)])
+def test_odd_size_h264_is_warned_about(
+    suffix: str, warned: bool, tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An odd size is kept; H.264 can keep it only as 4:4:4, which many players cannot play: a warning says so
+    and names the way out (.webm, whose VP9 4:2:0 keeps odd sizes)."""
+    frames = [np.ascontiguousarray(f[:63, :95]) for f in moving_subject(n=3)[0]]
+    src = write_clip(tmp_path / "odd.mkv", frames)
+    out = tmp_path / f"out{suffix}"
+    splash_video(src, out, model=tiny_onnx)
+    assert (probe(out).width, probe(out).height) == (95, 63)
+    assert ("95x63 has an odd side" in caplog.text and ".webm" in caplog.text) is warned
+
+
 def test_output_is_a_splash(tmp_path: Path, tiny_onnx: Path, orange_is_subject: None) -> None:
     frames, masks = moving_subject()
     src = write_clip(tmp_path / "in.mp4", frames)
@@ -159,6 +215,26 @@ def test_output_is_a_splash(tmp_path: Path, tiny_onnx: Path, orange_is_subject: 
         assert spread[inner].mean() > 120, f"frame {i}: subject lost its colour"
         assert spread[outer].mean() < 12, f"frame {i}: background not grey"
     assert i == N - 1 and masks
+
+
+def test_no_subject_in_any_frame_is_said_once(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A clip without a subject anywhere gets the photo verb's no-subject line (one owner: apply_on_empty), once
+    for the clip, not silence; the clip is still written (exit 0)."""
+    src = write_clip(tmp_path / "empty.mp4", [background()] * 5)
+
+    def nothing(self: Model, image: np.ndarray) -> tuple[np.ndarray, float]:
+        s = self.config.input_size
+        return np.zeros((s, s), np.float32), 0.0
+
+    monkeypatch.setattr(Model, "predict_scored", nothing)
+    assert main(["-q", "video", str(src), "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)]) == 0
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(lines) == 1
+    assert lines[0].startswith(f"no subject found in any frame of {src} (max probability 0.00")
+    assert lines[0].endswith("; background effect only")
+    assert splash_video(src, tmp_path / "api.mp4", model=tiny_onnx).empty_frames == 5
 
 
 def test_progress_bar_shows_frames(tmp_path: Path, tiny_onnx: Path, terminal: pytest.CaptureFixture[str]) -> None:
@@ -409,6 +485,26 @@ def test_options_video_cannot_honour(
     assert code != 0 and len(lines) == 1 and expected in lines[0]
 
 
+def test_point_outside_the_frames_is_an_error(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--point outside the frames is refused up front, as for photos, also where no frame has a subject (the
+    point was never looked at then)."""
+    src = write_clip(tmp_path / "in.mp4", [background()] * 3)
+    monkeypatch.setattr(Model, "predict_scored", lambda self, image: (np.zeros((8, 8), np.float32), 0.0), raising=True)
+    args = [str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx), "--point", "5000,5000"]
+    code, lines = run_cli(args, capsys)
+    assert code == 2 and len(lines) == 1
+    assert f"--point 5000,5000 is outside the {W}x{H} frames of {src}" in lines[0]
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_quality_help_speaks_of_video(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["video", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "CRF" in out and "JPEG/WebP" not in out
+
+
 def test_refuses_to_overwrite_input_and_bad_extension(
     tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -618,7 +714,8 @@ def start_slow_run(src: Path, out: Path, model: Path) -> subprocess.Popen[bytes]
 
 
 def test_sigterm_leaves_no_partial_file(tmp_path: Path, tiny_onnx: Path) -> None:
-    """Issue 16 item 6: SIGTERM is handled like Ctrl-C: exit 130, the partial file removed, the old output kept."""
+    """Issue 16 item 6: SIGTERM is handled like Ctrl-C: the partial file removed, the old output kept; the exit
+    status is SIGTERM's conventional 143 (128 + 15), not Ctrl-C's 130."""
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=40)[0], audio=True)
     outdir = tmp_path / "out"
     outdir.mkdir()
@@ -626,7 +723,7 @@ def test_sigterm_leaves_no_partial_file(tmp_path: Path, tiny_onnx: Path) -> None
     proc = start_slow_run(src, outdir / "out.mp4", tiny_onnx)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err.decode()
+    assert proc.returncode == 143, err.decode()
     assert "interrupted" in err.decode()
     assert [p.name for p in outdir.iterdir()] == ["out.mp4"]
     assert (outdir / "out.mp4").read_bytes() == b"previous result"
@@ -695,16 +792,33 @@ def test_pixel_limit(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixt
     assert code == 0
 
 
-def test_video_ending_early_is_reported(tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """Issue 16 item 5: a video stream that stops well before the file ends (here 1 s of pictures in a 3 s file,
-    the same as a cut-off stream that raises no decoding error) is reported, not passed off as complete."""
-    src = tmp_path / "short.mkv"
-    frames = moving_subject(n=10)[0]
+@pytest.mark.parametrize("suffix", [".mkv", ".mp4"])
+def test_sound_longer_than_video_is_not_damage(
+    suffix: str, tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A clean clip whose sound runs on after the pictures (1 s of video in a 3 s file) is complete: its video
+    stream's own length is checked, not the file's (the longest stream's); --strict accepts it, exit 0."""
+    src = tmp_path / f"short{suffix}"
     audio = ["-f", "lavfi", "-t", "3", "-i", "sine=sample_rate=22050", "-c:v", "libx264", "-c:a", "aac"]
-    encode_raw(frames, "10", audio, src)
-    result = splash_video(src, tmp_path / "out.mkv", model=tiny_onnx)
-    assert result.damaged and result.decode.errors == 0 and result.frames == 10
-    assert "the video ends after 1.0 s of the file's 3.0 s" in caplog.text
+    encode_raw(moving_subject(n=10)[0], "10", audio, src)
+    result = splash_video(src, tmp_path / f"out{suffix}", model=tiny_onnx)
+    assert not result.damaged and result.frames == 10
+    assert result.decode.expected_seconds == pytest.approx(1.0, abs=0.05)
+    code, lines = run_cli([str(src), "-o", str(tmp_path / "strict.mp4"), "--model", str(tiny_onnx), "--strict"], capsys)
+    assert code == 0 and lines == []
+
+
+def test_cut_off_video_is_reported(tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 16 item 5: a download cut off half way (its header, at the front, still announces 3 s) is reported
+    as ending early, not passed off as complete."""
+    src = tmp_path / "whole.mp4"
+    x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-movflags", "+faststart"]
+    encode_raw(moving_subject(n=30)[0], "10", x264, src)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    result = splash_video(cut, tmp_path / "out.mp4", model=tiny_onnx)
+    assert result.damaged and result.decode.cut_short and result.frames < 25
+    assert "the video ends after" in caplog.text and "of the 3.0 s the file's header gives it" in caplog.text
 
 
 def test_variable_frame_rate_follows_timestamps(tmp_path: Path, tiny_onnx: Path) -> None:

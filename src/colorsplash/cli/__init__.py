@@ -50,9 +50,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print("colorsplash: interrupted", file=sys.stderr)
-        return 130
+        return int(getattr(stop, "exit_status", 130))  # 130 for Ctrl-C; a SIGTERM says its own (video: 143)
     except USER_ERRORS as err:
         if args.debug:
             traceback.print_exc()

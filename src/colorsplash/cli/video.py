@@ -2,7 +2,7 @@
 
 Parses arguments and calls :func:`colorsplash.runtime.video.splash_video`; errors reach the user as one line via
 :func:`colorsplash.cli`. Exit status: 0 done, 1 written from a damaged input (lost frames filled, a warning says so),
-2 error (nothing written), 130 interrupted by Ctrl-C or SIGTERM (nothing written).
+2 error (nothing written), 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (nothing written).
 """
 
 from __future__ import annotations
@@ -29,10 +29,18 @@ from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
 log = logging.getLogger(__name__)
 
 DESCRIPTION = (
-    "Splash every frame of a clip: same size, frame rate and timeline; the audio track is copied. Output "
-    "formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4). A damaged input is written with "
+    "Splash every frame of a clip: same size, pixel aspect ratio, frame rate and timeline; the audio track is "
+    "copied. Output formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4); colours are converted "
+    "with BT.601 below 720p and BT.709 from 720p up, and tagged so. An odd width or height is kept exactly: "
+    "H.264 can hold it only as 4:4:4, which many players (Safari, iOS, TVs) cannot play, so a warning says so; "
+    ".webm keeps odd sizes in the common 4:2:0. A damaged input is written with "
     "each lost frame replaced by the previous one (sound kept in sync), with a warning and exit status "
     "1; --strict refuses it instead."
+)
+
+VIDEO_QUALITY_HELP = (
+    "video quality 1..100, higher is better and larger: the encoder's constant quality (H.264 95 -> CRF 18, "
+    "visually lossless; 75 -> CRF 23; VP9 alike; MPEG-4 q-scale 2..31)"
 )
 
 
@@ -68,21 +76,27 @@ def register(sub: Any) -> None:
         help="refuse a damaged input (decoding errors) instead of filling its lost frames",
     )
     add_runtime_arguments(parser)
-    add_arguments(parser)
+    add_arguments(parser, helps={"quality": VIDEO_QUALITY_HELP})
     parser.set_defaults(func=run)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C; the CLI exits with ``exit_status`` (128 + SIGTERM), not Ctrl-C's 130."""
+
+    exit_status = 128 + signal.SIGTERM
 
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """While active, SIGTERM (``kill``, a service manager stopping us) acts like Ctrl-C: it raises
-    KeyboardInterrupt, so the run stops ffmpeg and removes its partial files. Main thread only (Python delivers
-    signals there); elsewhere a no-op."""
+    :class:`Terminated` (a KeyboardInterrupt), so the run stops ffmpeg and removes its partial files. Main thread
+    only (Python delivers signals there); elsewhere a no-op."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise Terminated
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:

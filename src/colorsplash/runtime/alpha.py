@@ -61,6 +61,16 @@ def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(alpha, alpha=255.0)
 
 
+def check_point(point: tuple[int, int] | None, width: int, height: int, picture: str = "photo") -> None:
+    """The one check of ``--point``: raise :class:`ValueError` when ``point`` (x, y in pixels) lies outside a
+    ``width x height`` picture (``picture`` names it in the message); ``None`` passes."""
+    if point is None:
+        return
+    x, y = point
+    if not (0 <= x < width and 0 <= y < height):
+        raise ValueError(f"--point {x},{y} is outside the {width}x{height} {picture}; give a pixel inside it")
+
+
 def _select_subjects(
     q_small: np.ndarray, cutoff: float, options: SplashOptions, full_hw: tuple[int, int], r: int
 ) -> np.ndarray | None:
@@ -74,8 +84,7 @@ def _select_subjects(
     if options.point is not None:
         x, y = options.point
         h, w = full_hw
-        if not (0 <= x < w and 0 <= y < h):
-            raise ValueError(f"--point {x},{y} is outside the {w}x{h} photo")
+        check_point(options.point, w, h)
         hs, ws = q_small.shape
         xs, ys = min(ws - 1, int(x * ws / w)), min(hs - 1, int(y * hs / h))
         label = int(labels[ys, xs])

@@ -275,9 +275,10 @@ OPTION_NAMES: tuple[str, ...] = tuple(f.name for f in OPTION_FIELDS)
 MASK_OPTION_NAMES: tuple[str, ...] = tuple(n for n in OPTION_NAMES if n not in ("effect", "quality"))
 
 
-def option_help(f: dataclasses.Field[Any], mask: bool = False) -> str:
-    """The option's help with its default, e.g. ``keep every subject or only the largest (default: all)``."""
-    text = f.metadata["mask_help" if mask else "help"]
+def option_help(f: dataclasses.Field[Any], mask: bool = False, text: str | None = None) -> str:
+    """The option's help with its default, e.g. ``keep every subject or only the largest (default: all)``;
+    ``text``: a verb's own words for it, in place of the shared help."""
+    text = text or f.metadata["mask_help" if mask else "help"]
     if f.default is None:
         return text
     default = ("on" if f.default else "off") if isinstance(f.default, bool) else f.default
@@ -339,16 +340,22 @@ class _Switch(argparse.Action):
         setattr(namespace, self.dest, not (option_string or "").startswith("--no-"))
 
 
-def add_arguments(parser: argparse.ArgumentParser, names: Iterable[str] | None = None, mask: bool = False) -> None:
+def add_arguments(
+    parser: argparse.ArgumentParser,
+    names: Iterable[str] | None = None,
+    mask: bool = False,
+    helps: Mapping[str, str] | None = None,
+) -> None:
     """Add one ``--flag`` per option (only ``names`` when given), help with choices and defaults; booleans become
-    ``--hard``/``--no-hard`` switches. ``mask``: the help words the options for the ``mask`` verb."""
+    ``--hard``/``--no-hard`` switches. ``mask``: the help words the options for the ``mask`` verb; ``helps``:
+    a verb's own help for some options (by name; the default is still added), e.g. what quality means for video."""
     group = parser.add_argument_group("mask options" if mask else "splash options")
     wanted = set(OPTION_NAMES if names is None else names)
     for f in OPTION_FIELDS:
         if f.name not in wanted:
             continue
         flag = "--" + f.name.replace("_", "-")
-        text = option_help(f, mask).replace("%", "%%")  # argparse formats help with %
+        text = option_help(f, mask, (helps or {}).get(f.name)).replace("%", "%%")  # argparse formats help with %
         if f.type in ("bool", bool):
             group.add_argument(flag, dest=f.name, action=_Switch, default=f.default, help=text)
             continue

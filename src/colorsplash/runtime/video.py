@@ -37,6 +37,7 @@ from tqdm import tqdm
 from colorsplash.runtime.alpha import (
     RefineSettings,
     apply_on_empty,
+    check_point,
     compute_alpha,
     model_presence,
     presence_of,
@@ -46,7 +47,7 @@ from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother
-from colorsplash.runtime.video_encode import Encoder, container_for, mux_audio
+from colorsplash.runtime.video_encode import Encoder, container_for, mux_audio, odd_size_note
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS, VideoError, VideoInfo, probe, verify_video
 from colorsplash.runtime.video_reader import DecodeReport, FrameReader
 from colorsplash.runtime.video_temp import PartialFile, remove_stale_partials
@@ -66,7 +67,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class VideoResult:
-    """What :func:`splash_video` wrote."""
+    """What :func:`splash_video` wrote; ``empty_frames``: frames in which no subject was found (``on_empty``
+    applied to them; a warning when that is every frame)."""
 
     input: Path
     output: Path
@@ -78,6 +80,7 @@ class VideoResult:
     seconds: float
     scene_cuts: int
     decode: DecodeReport = field(default_factory=DecodeReport)
+    empty_frames: int = 0
 
     @property
     def damaged(self) -> bool:
@@ -112,7 +115,10 @@ def check_video_options(options: SplashOptions) -> None:
 class FrameSplasher:
     """Splash the frames of one clip, in order, with a temporally smoothed alpha.
 
-    One instance per clip (it remembers the previous frame); not thread-safe.
+    One instance per clip (it remembers the previous frame); not thread-safe. ``name`` is what the no-subject
+    note (:func:`~colorsplash.runtime.alpha.apply_on_empty`) calls the frames; :attr:`empty_frames` counts the
+    frames without a subject and :attr:`empty_note` is that note for the most promising of them (``None``: a
+    subject in every frame).
     """
 
     def __init__(
@@ -121,12 +127,17 @@ class FrameSplasher:
         options: SplashOptions | None = None,
         smoothing: SmoothingConfig | None = None,
         settings: RefineSettings | None = None,
+        name: str = "a frame",
     ) -> None:
         self.model = model
         self.options = video_options(options)
         check_video_options(self.options)
         self.settings = settings or RefineSettings()
         self.smoother = TemporalSmoother(smoothing if smoothing is not None else SmoothingConfig())
+        self.name = name
+        self.empty_frames = 0
+        self.empty_note: str | None = None
+        self._empty_score = -1.0
 
     def infer(self, frame: np.ndarray, model: Model | None = None) -> Inferred:
         """The model's part of :meth:`alpha` (``model``, default :attr:`model`); it keeps no state, so several
@@ -143,7 +154,11 @@ class FrameSplasher:
         # The score follows the smoothing.
         presence = presence_of(self.model, prob, inferred.presence, self.smoother.score)
         result = compute_alpha(frame, prob, self.options, self.settings, inferred.small, presence)
-        apply_on_empty(result, self.options.on_empty, "a frame")  # "skip" is refused for video up front
+        note = apply_on_empty(result, self.options.on_empty, self.name)  # "skip" is refused for video up front
+        if note is not None:
+            self.empty_frames += 1
+            if result.score > self._empty_score:
+                self.empty_note, self._empty_score = note, result.score
         return result.alpha
 
     def alpha(self, frame: np.ndarray) -> np.ndarray:
@@ -212,8 +227,11 @@ def _encode(reader: FrameReader, splasher: FrameSplasher, tmp: Path, output: Pat
     first = next(frames, None)  # a zero-frame clip fails here, before an encoder is started
     if first is None:
         raise VideoError(f"{info.path}: the video stream has no frames; nothing to splash")
+    note = odd_size_note(output, info.width, info.height)
+    if note:
+        log.warning("%s", note)
     with (
-        Encoder(tmp, container, info.width, info.height, info.fps, splasher.options.quality) as encoder,
+        Encoder(tmp, container, info.width, info.height, info.fps, splasher.options.quality, info.sar) as encoder,
         tqdm(
             total=info.estimated_frames, unit="frame", desc=info.path.name, disable=not progress, dynamic_ncols=True
         ) as bar,
@@ -232,8 +250,8 @@ def damage_message(info: VideoInfo, report: DecodeReport, written: bool) -> str:
         else f"{info.path}: damaged video"
     )
     short = (
-        f"; the video ends after {report.seconds:.1f} s of the file's {report.file_seconds:.1f} s (cut off, "
-        "or the sound runs longer)"
+        f"; the video ends after {report.seconds:.1f} s of the {report.expected_seconds:.1f} s the file's header "
+        "gives it (cut off)"
         if report.cut_short
         else ""
     )
@@ -280,7 +298,8 @@ def splash_video(
     Raises:
         VideoError: unreadable input, no frames, frames over ``max_pixels``, unsupported codec or output
             extension, unwritable folder, a damaged input with ``strict``.
-        ValueError: output is the input or exists (without ``overwrite``), or options a video cannot honour.
+        ValueError: output is the input or exists (without ``overwrite``), options a video cannot honour, or
+            a ``point`` outside the frames.
     """
     started = time.time()
     src, out = Path(input), Path(output)
@@ -288,17 +307,46 @@ def splash_video(
     _check_output(src, out, overwrite)
     check_video_options(options)
     info = probe(src, max_pixels)
+    check_point(options.point, info.width, info.height, f"frames of {src}")  # also where no frame has a subject
     loaded = model if isinstance(model, Model) else load_model(model)
-    splasher = FrameSplasher(loaded, options, _smoothing(smooth))
+    splasher = FrameSplasher(loaded, options, _smoothing(smooth), name=f"any frame of {src}")
     remove_stale_partials(out.parent, started)
     start = time.perf_counter()
     n, report = _write_clip(info, splasher, out, progress, strict)
     seconds = time.perf_counter() - start
     if report.damaged:
         log.warning("%s; written to %s", damage_message(info, report, written=True), out)
+    _report_empty(splasher, n, src)
     return VideoResult(
-        src, out, n, info.width, info.height, info.fps, info.has_audio, seconds, splasher.smoother.cuts, report
+        src,
+        out,
+        n,
+        info.width,
+        info.height,
+        info.fps,
+        info.has_audio,
+        seconds,
+        splasher.smoother.cuts,
+        report,
+        splasher.empty_frames,
     )
+
+
+def _report_empty(splasher: FrameSplasher, frames: int, src: Path) -> None:
+    """Tell the user about frames without a subject: the no-subject note as a warning when no frame had one
+    (the whole clip got ``on_empty``), a count when some had none."""
+    if splasher.empty_note is None:
+        return
+    if splasher.empty_frames >= frames:
+        log.warning("%s", splasher.empty_note)
+    else:
+        log.info(
+            "%s: no subject found in %d of %d frames (--on-empty %s there)",
+            src,
+            splasher.empty_frames,
+            frames,
+            splasher.options.on_empty,
+        )
 
 
 def _smoothing(smooth: bool | SmoothingConfig) -> SmoothingConfig:

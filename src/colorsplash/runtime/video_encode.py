@@ -71,6 +71,40 @@ def _pix_fmt(codec: str, width: int, height: int) -> str:
     return "yuv420p"
 
 
+def odd_size_note(output: Path, width: int, height: int) -> str | None:
+    """The warning for a frame size that ``output``'s codec can only keep exactly in a less playable form
+    (H.264 4:4:4, see :func:`_pix_fmt`), or ``None``. The size is kept (the clip matches its input pixel for
+    pixel); the note says how to get a widely playable file instead."""
+    codec = container_for(output).video_codec
+    if _pix_fmt(codec, width, height) == "yuv420p":
+        return None
+    return (
+        f"{output}: {width}x{height} has an odd side, so the H.264 video is written as 4:4:4 (High 4:4:4) to keep "
+        "that size; Safari/QuickTime, iOS, TVs and most hardware players cannot play it. For a widely playable "
+        "file write .webm (VP9 keeps the size) or give an input cropped to an even size"
+    )
+
+
+def colour_filters(width: int, height: int, pix_fmt: str) -> str:
+    """How RGB frames become YUV, as ``-vf`` filters, and how the stream says so: BT.709 for HD (1280 wide or
+    720 high and up), BT.601 (SMPTE 170M) below, as players assume for untagged video of that size, limited
+    (TV) range. The same matrix converts the frames and is written in the stream's colour tags (matrix,
+    primaries, transfer, range), so players that read the tags and players that guess both show the colours."""
+    hd = width >= 1280 or height >= 720
+    matrix, tag = ("bt709", "bt709") if hd else ("bt601", "smpte170m")
+    return (
+        f"scale=out_color_matrix={matrix}:out_range=tv,format={pix_fmt},"
+        f"setparams=range=tv:colorspace={tag}:color_primaries={tag}:color_trc={tag}"
+    )
+
+
+def _filters(codec: str, width: int, height: int, sar: Fraction) -> list[str]:
+    """``-vf`` (colour conversion and tags, pixel format, the input's sample aspect ratio) and ``-pix_fmt``."""
+    pix_fmt = _pix_fmt(codec, width, height)
+    setsar = f"setsar=sar={sar.numerator}/{sar.denominator}:max=65535"  # H.264's limit; default 100 rounds
+    return ["-vf", f"{colour_filters(width, height, pix_fmt)},{setsar}", "-pix_fmt", pix_fmt]
+
+
 def _faststart(container: Container) -> list[str]:
     # Index at the front of MP4/MOV files, so browsers can start playing before the whole file arrived.
     return ["-movflags", "+faststart"] if container.muxer in ("mp4", "mov") else []
@@ -88,7 +122,17 @@ class Encoder:
     and the caller deletes the partial file.
     """
 
-    def __init__(self, path: Path, container: Container, width: int, height: int, fps: Fraction, quality: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        container: Container,
+        width: int,
+        height: int,
+        fps: Fraction,
+        quality: int,
+        sar: Fraction = Fraction(1),
+    ) -> None:
+        """``sar``: the sample (pixel) aspect ratio to write, the input's, so anamorphic clips keep their shape."""
         self.path, self.width, self.height = path, width, height
         codec = container.video_codec
         cmd = [
@@ -107,8 +151,7 @@ class Encoder:
             "-an",
             "-c:v",
             codec,
-            "-pix_fmt",
-            _pix_fmt(codec, width, height),
+            *_filters(codec, width, height, sar),
             *video_quality_args(codec, quality),
             *_faststart(container),
             "-f",

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import re
 import subprocess
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -49,7 +49,8 @@ def ffmpeg_quiet() -> list[str]:
 @dataclass(frozen=True)
 class VideoInfo:
     """What :func:`probe` learnt about a clip. ``width``/``height`` are those of the decoded frames
-    (after any rotation flag is applied); ``fps`` is exact where ffmpeg reports a standard rate."""
+    (after any rotation flag is applied); ``fps`` is exact where ffmpeg reports a standard rate; ``sar`` is the
+    frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips)."""
 
     path: Path
     width: int
@@ -58,6 +59,7 @@ class VideoInfo:
     codec: str
     audio_codec: str | None
     duration: float
+    sar: Fraction = Fraction(1)
 
     @property
     def has_audio(self) -> bool:
@@ -123,6 +125,79 @@ def _header_size(text: str) -> tuple[int, int] | None:
             size = _SIZE_RE.search(line)
             return (int(size.group(1)), int(size.group(2))) if size else None
     return None
+
+
+_TIMING_RE = re.compile(r"\] stream (\d+): start_time: (\S+) duration: (\S+)\s*$")
+_FORMAT_START_RE = re.compile(r"\] format: start_time: (\S+) ")
+_INDEX_RE = re.compile(r"^\s*Stream #\d+:(\d+)")
+_TAG_DURATION_RE = re.compile(r"^\s+DURATION\s*: (\d+):(\d+):([\d.]+)\s*$")
+
+
+def _seconds(text: str) -> float | None:
+    """ffmpeg's trace figure (``2.04``, ``NOPTS``) as seconds, ``None`` when unknown."""
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _video_stream_timing(lines: Iterable[str]) -> float | None:
+    """From ``ffmpeg -v trace -i`` output: where the first video stream (not a cover picture) ends, in seconds
+    from the file's start: its start offset plus its duration (the stream's own, or Matroska's ``DURATION`` tag).
+    ``None`` when the header gives no length for it."""
+    timings: dict[int, tuple[float | None, float | None]] = {}
+    tags: dict[int, float] = {}
+    file_start, video, current = 0.0, None, None
+    for line in lines:
+        if (timing := _TIMING_RE.search(line)) is not None:
+            timings[int(timing.group(1))] = (_seconds(timing.group(2)), _seconds(timing.group(3)))
+        elif (fmt := _FORMAT_START_RE.search(line)) is not None:
+            file_start = _seconds(fmt.group(1)) or 0.0
+        elif (index := _INDEX_RE.match(line)) is not None:
+            current = int(index.group(1))
+            stream = _STREAM_RE.match(line)
+            if video is None and stream and stream.group(1) == "Video" and "(attached pic)" not in line:
+                video = current
+        elif current is not None and (tag := _TAG_DURATION_RE.match(line)) is not None:
+            h, m, s = tag.groups()
+            tags[current] = int(h) * 3600 + int(m) * 60 + float(s)
+    if video is None:
+        return None
+    start, duration = timings.get(video, (None, None))
+    duration = duration if duration is not None else tags.get(video)
+    if duration is None:
+        return None
+    return (start if start is not None else file_start) - file_start + duration
+
+
+def video_stream_seconds(path: Path) -> float | None:
+    """How long the clip's video stream lasts by its own header entry (a file's duration is that of its longest
+    stream, often the sound or a cover picture's track), from the file's start; ``None`` when the header does not
+    say. Reads the header only; ffmpeg's trace log is streamed, never held whole (it grows with the sample count)."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "trace", "-i", str(path)]
+    with subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace"
+    ) as proc:
+        assert proc.stderr is not None
+        return _video_stream_timing(proc.stderr)
+
+
+_SAR_RE = re.compile(r"SAR (\d+):(\d+)")
+
+
+def _header_sar(text: str, rotate: int) -> Fraction:
+    """The sample aspect ratio of the first video stream that is not a cover picture, from ffmpeg's header text:
+    the stream's (the last ``SAR`` of its line; the bracketed one is the codec's, overridden), turned with
+    the frames when a rotation flag turns them a quarter; 1 when unknown."""
+    for line in text.splitlines():
+        m = _STREAM_RE.match(line)
+        if m and m.group(1) == "Video" and "(attached pic)" not in line:
+            found = _SAR_RE.findall(line)
+            num, den = (int(found[-1][0]), int(found[-1][1])) if found else (0, 0)
+            if num <= 0 or den <= 0:
+                return Fraction(1)
+            return Fraction(den, num) if rotate % 180 == 90 else Fraction(num, den)
+    return Fraction(1)
 
 
 def check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -> None:
@@ -208,7 +283,8 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     if fps == 0:
         log.warning("%s: frame rate unknown; writing at 25 fps", p)
         fps = Fraction(25)
-    return VideoInfo(p, int(width), int(height), fps, codec, audio, float(meta.get("duration") or 0.0))
+    sar = _header_sar(header, int(meta.get("rotate") or 0))
+    return VideoInfo(p, int(width), int(height), fps, codec, audio, float(meta.get("duration") or 0.0), sar)
 
 
 def last_line(text: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet
+from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet, video_stream_seconds
 
 
 @dataclass
@@ -29,8 +29,10 @@ class DecodeReport:
         errors: decoder error messages (damaged or truncated data).
         last_error: the last of them, without ffmpeg's ``[codec @ 0x...]`` prefix.
         seconds: the time the frames cover (``frames / fps``).
-        file_seconds: the file's duration as its header gives it (0: unknown); longer than ``seconds`` when the
-            end of the video could not be decoded (a cut-off file), or when the sound runs longer.
+        expected_seconds: how long the video stream lasts by the file's header (0: unknown): its own entry
+            (:func:`~colorsplash.runtime.video_io.video_stream_seconds`) when the frames end well before the file,
+            else the file's duration. Longer than ``seconds`` when the end of the video could not be decoded (a
+            cut-off file); sound or a cover picture running longer than the video is not counted.
     """
 
     frames: int = 0
@@ -39,17 +41,17 @@ class DecodeReport:
     errors: int = 0
     last_error: str = ""
     seconds: float = 0.0
-    file_seconds: float = 0.0
+    expected_seconds: float = 0.0
 
     @property
     def cut_short(self) -> bool:
-        """The frames end well before the file does: over half a second and over a tenth of the file."""
-        missing = self.file_seconds - self.seconds
-        return missing > max(0.5, 0.1 * self.file_seconds)
+        """The frames end well before the video stream should: over half a second and over a tenth of it."""
+        missing = self.expected_seconds - self.seconds
+        return missing > max(0.5, 0.1 * self.expected_seconds)
 
     @property
     def damaged(self) -> bool:
-        """The decoder reported errors (frames lost or concealed), or the video ends well before the file."""
+        """The decoder reported errors (frames lost or concealed), or the video ends well before its header says."""
         return self.errors > 0 or self.cut_short
 
 
@@ -132,12 +134,24 @@ class FrameReader:
             yield np.frombuffer(raw, dtype=np.uint8).reshape(h, w, 3)
         rc = self._proc.wait()
         self.report.seconds = self.report.frames / float(self.info.fps)
-        self.report.file_seconds = self.info.duration
+        self.report.expected_seconds = self._expected_seconds()
         self._log.seek(0)
         parse_decoder_log(self._log.read().decode("utf-8", "replace"), self.report)
         if rc != 0 or raw:
             detail = self.report.last_error or f"ffmpeg exit status {rc}"
             raise VideoError(f"{self.info.path}: decoding failed ({detail}); the file may be truncated or corrupt")
+
+    def _expected_seconds(self) -> float:
+        """The length the frames are checked against (:attr:`DecodeReport.expected_seconds`): the file's duration,
+        or, when the frames end well before it, the video stream's own (the file's is its longest stream's, often
+        the sound's); unknown (0) when the header gives none and other streams may be longer."""
+        whole = self.info.duration
+        if not DecodeReport(seconds=self.report.seconds, expected_seconds=whole).cut_short:
+            return whole
+        own = video_stream_seconds(self.info.path)
+        if own is not None:
+            return own
+        return 0.0 if self.info.has_audio else whole
 
     def close(self) -> None:
         """Stop the decoder (if still running) and free its resources; safe to call twice."""
