@@ -16,14 +16,13 @@ from starlette.requests import ClientDisconnect
 from colorsplash.runtime.alpha import NoSubjectError
 from colorsplash.runtime.options import OptionError
 from colorsplash.runtime.photo_io import ImageReadError
+from colorsplash.runtime.picture_open import PixelLimitError
 from colorsplash.server.limits import RequestTooLargeError, ServerBusyError, busy_response, too_large_response
 from colorsplash.server.settings import ServerSettings
 
+__all__ = ["PixelLimitError", "error", "install"]
+
 log = logging.getLogger("colorsplash.server")
-
-
-class PixelLimitError(ValueError):
-    """The photo has more pixels than the server's pixel limit."""
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
@@ -73,7 +72,7 @@ def install(app: FastAPI, settings: ServerSettings) -> None:
     app.add_exception_handler(RequestTooLargeError, too_large)
     app.add_exception_handler(ClientDisconnect, disconnected)
     app.add_exception_handler(ServerBusyError, busy)
-    app.add_exception_handler(PixelLimitError, _with_status(413))
+    app.add_exception_handler(PixelLimitError, _with_status(413))  # an ImageReadError: its own handler first
     app.add_exception_handler(ImageReadError, _with_status(415))
     app.add_exception_handler(OptionError, bad_option)
     app.add_exception_handler(NoSubjectError, no_subject)

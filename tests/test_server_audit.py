@@ -1,0 +1,67 @@
+"""HTTP API findings of the video/serve/API audit: CORS for ``--allowed-origin``, photos over Pillow's own
+decompression-bomb guard, ``/api/health``'s contents, ``HEAD /``, and error texts that name what was sent."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+from fastapi.testclient import TestClient  # noqa: E402
+from helpers import make_blob_image  # noqa: E402
+from helpers.hostile import png_claiming  # noqa: E402
+
+from colorsplash.runtime.pipeline import decode_and_plan  # noqa: E402
+from colorsplash.server import app as server  # noqa: E402
+
+BASE = "http://127.0.0.1:8000"
+MAX_PIXELS = 100_000
+
+
+def png(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def client(tiny_onnx: Path) -> Iterator[TestClient]:
+    with TestClient(server.create_app(tiny_onnx, max_pixels=MAX_PIXELS), base_url=BASE) as c:
+        yield c
+
+
+# ------------------------------------------------------------------------ pixel limit over Pillow's own guard
+
+
+@pytest.mark.parametrize("side", [400, 14000, 30000])  # over our limit; the last two over Pillow's ~179 MP guard
+def test_every_photo_over_the_pixel_limit_is_413_for_the_client(client: TestClient, side: int) -> None:
+    resp = client.post("/api/splash", content=png_claiming(side, side))
+    assert resp.status_code == 413, resp.text
+    message = resp.json()["error"]
+    assert f"{side * side:,} pixels" in message and "send a smaller photo" in message
+
+
+def test_photo_costing_more_than_the_limit_to_decode_is_413(client: TestClient) -> None:
+    """90,000 16-bit RGBA pixels pass the plain count but cost more memory than 100,000 RGB ones: also 413."""
+    resp = client.post("/api/mask", content=png_claiming(300, 300, b"\x10\x06"))
+    assert resp.status_code == 413, resp.text
+    assert "pixel limit" in resp.json()["error"]
+
+
+def test_pillow_guard_set_low_by_the_host_does_not_refuse_photos_under_our_limit(
+    client: TestClient, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pillow refuses pictures over twice ``Image.MAX_IMAGE_PIXELS`` at open; our header reads must not."""
+    image = make_blob_image(40, 60)[0]
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    assert client.post("/api/splash", content=png(image)).status_code == 200
+    from colorsplash.runtime.api import load_model
+
+    planned = decode_and_plan(png(image), "a.png", load_model(tiny_onnx))  # the CLI's one-photo path
+    assert planned.photo.rgb.shape == (40, 60, 3)
