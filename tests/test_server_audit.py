@@ -65,3 +65,57 @@ def test_pillow_guard_set_low_by_the_host_does_not_refuse_photos_under_our_limit
 
     planned = decode_and_plan(png(image), "a.png", load_model(tiny_onnx))  # the CLI's one-photo path
     assert planned.photo.rgb.shape == (40, 60, 3)
+
+
+# ------------------------------------------------------------------------------------ CORS for --allowed-origin
+
+PAGE = "https://photos.example.org"
+
+
+@pytest.fixture(scope="module")
+def cors_client(tiny_onnx: Path) -> Iterator[TestClient]:
+    app = server.create_app(tiny_onnx, allowed_origins=("HTTPS://Photos.Example.org:443/",))  # as typed by a user
+    with TestClient(app, base_url=BASE) as c:
+        yield c
+
+
+def test_allowed_origin_can_read_the_result_and_its_headers(cors_client: TestClient) -> None:
+    resp = cors_client.post("/api/splash", content=png(make_blob_image(40, 40)[0]), headers={"origin": PAGE})
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["access-control-allow-origin"] == PAGE
+    assert "Origin" in resp.headers["vary"]
+    exposed = {h.strip().lower() for h in resp.headers["access-control-expose-headers"].split(",")}
+    result_headers = {h.lower() for h in resp.headers if h.startswith("x-colorsplash") or h == "content-disposition"}
+    assert result_headers == {"x-colorsplash-subject", "x-colorsplash-subject-score", "content-disposition"}
+    assert result_headers <= exposed
+    error = cors_client.post("/api/splash?effect=rainbow", content=b"x", headers={"origin": PAGE})
+    assert error.status_code == 422 and error.headers["access-control-allow-origin"] == PAGE  # errors readable too
+
+
+def test_allowed_origin_preflight_is_answered(cors_client: TestClient) -> None:
+    """A raw upload (``Content-Type: image/jpeg``) or a custom header needs a preflight before the POST."""
+    resp = cors_client.options(
+        "/api/splash",
+        headers={
+            "origin": PAGE,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type,x-client",
+        },
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["access-control-allow-origin"] == PAGE
+    assert "POST" in resp.headers["access-control-allow-methods"]
+    assert {"content-type", "x-client"} <= set(resp.headers["access-control-allow-headers"].split(","))
+
+
+def test_other_origins_stay_refused_with_cors_on(cors_client: TestClient) -> None:
+    other = "https://evil.example"
+    resp = cors_client.post("/api/splash", content=b"x", headers={"origin": other})
+    assert resp.status_code == 403 and "access-control-allow-origin" not in resp.headers
+    preflight = cors_client.options("/api/splash", headers={"origin": other, "access-control-request-method": "POST"})
+    assert preflight.status_code == 403 and "access-control-allow-origin" not in preflight.headers
+
+
+def test_no_cors_headers_without_allowed_origins(client: TestClient) -> None:
+    resp = client.post("/api/splash", content=png(make_blob_image(40, 40)[0]), headers={"origin": BASE})
+    assert resp.status_code == 200 and "access-control-allow-origin" not in resp.headers

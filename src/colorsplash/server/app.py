@@ -4,9 +4,10 @@
 inference, compositing and encoding run in worker threads (at most ``workers`` at a time), admitted by a memory
 budget estimated from each photo's header (:mod:`colorsplash.server.limits`), so the event loop keeps serving and
 large photos cannot pile up. Requests from unknown ``Host`` names or other web origins are refused first
-(:mod:`colorsplash.server.guard`). Options are parsed by :func:`colorsplash.runtime.options.options_from_mapping`,
-the one definition the CLI uses too, so query and form field names equal the CLI flag names (``feather``,
-``on-empty`` or ``on_empty``, ...).
+(:mod:`colorsplash.server.guard`); pages of origins allowed with ``allowed_origins`` get CORS answers (preflight,
+``Access-Control-Allow-Origin``, the result headers exposed). Options are parsed by
+:func:`colorsplash.runtime.options.options_from_mapping`, the one definition the CLI uses too, so query and form
+field names equal the CLI flag names (``feather``, ``on-empty`` or ``on_empty``, ...).
 
 Every error is a JSON body ``{"error": "..."}`` without a stack trace: 400 unknown ``Host``, 403 cross-origin,
 413 request or photo too large, 415 not an image, 422 bad option (with ``"option": NAME``) or no subject with
@@ -32,7 +33,7 @@ from colorsplash.runtime.api import load_model
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OPTION_FIELDS
 from colorsplash.server import errors
-from colorsplash.server.guard import HostOriginMiddleware, allowed_host_names
+from colorsplash.server.guard import AllowedOriginCORS, HostOriginMiddleware, allowed_host_names, cors_options
 from colorsplash.server.limits import BodyLimitMiddleware, MemoryBudget, estimate_bytes, photo_pixels
 from colorsplash.server.openapi import OUTPUT_FORMATS, openapi_extra
 from colorsplash.server.settings import ServerSettings
@@ -99,7 +100,11 @@ def create_app(
         'Options have the names of the colorsplash splash CLI flags; errors are JSON {"error": "..."}.',
     )
     app.state.model, app.state.settings = model, settings
+    # The last added runs first: Host/Origin refusals, then CORS for allowed origins, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    cors = cors_options(settings.allowed_origins)
+    if cors is not None:
+        app.add_middleware(AllowedOriginCORS, **cors)
     hosts = allowed_host_names(settings.host, settings.allowed_hosts)
     app.add_middleware(HostOriginMiddleware, allowed_hosts=hosts, allowed_origins=settings.allowed_origins)
     app.state.allowed_hosts = hosts
