@@ -21,6 +21,7 @@ from typing import IO
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 
 __all__ = [
@@ -225,7 +226,7 @@ def probe_picture(data: bytes | str | Path, name: str, max_pixels: int | None = 
     if isinstance(data, (str, Path)):
         path = Path(data)
         if not path.is_file():
-            raise ImageReadError(f"{name}: no such file")
+            raise ImageReadError(f"{name}: {not_a_file(path)}")
         if path.stat().st_size == 0:
             raise ImageReadError(f"{name}: file is empty (0 bytes); re-export or remove it")
     elif not data:
