@@ -4,6 +4,7 @@ decompression-bomb guard, ``/api/health``'s contents, ``HEAD /``, and error text
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,3 +120,62 @@ def test_other_origins_stay_refused_with_cors_on(cors_client: TestClient) -> Non
 def test_no_cors_headers_without_allowed_origins(client: TestClient) -> None:
     resp = client.post("/api/splash", content=png(make_blob_image(40, 40)[0]), headers={"origin": BASE})
     assert resp.status_code == 200 and "access-control-allow-origin" not in resp.headers
+
+
+# ------------------------------------------------------------------------------- health, HEAD, error texts, log
+
+
+def test_health_has_what_a_client_needs_and_no_training_internals(client: TestClient) -> None:
+    body = client.get("/api/health").json()
+    model = body["model"]
+    assert {"name", "subject", "arch", "input_size", "file", "subject_threshold"} <= set(model)
+    assert 0.0 <= model["subject_threshold"] <= 1.0
+    assert "training" not in model
+    text = client.get("/api/health").text
+    assert "train_config" not in text and "../" not in text  # no data-set paths, no training configuration
+
+
+def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
+    got = client.get("/")
+    head = client.head("/")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+    assert head.headers["content-length"] == str(len(got.content))
+    assert client.head("/docs").status_code == 200
+
+
+def test_colour_errors_name_what_was_sent(client: TestClient) -> None:
+    photo = png(make_blob_image(20, 20)[0])
+    sent = client.post("/api/splash", data={"effect": "color:#zzzzzz"}, files={"file": ("a.png", photo)})
+    assert sent.status_code == 422 and "'color:#zzzzzz'" in sent.json()["error"]
+    # An unescaped '#' in a URL starts the fragment: the server gets 'color:' and says why
+    cut = client.post("/api/splash?effect=color:#zzzzzz", content=photo)
+    assert cut.status_code == 422 and "%23" in cut.json()["error"] and "'color:'" in cut.json()["error"]
+
+
+def test_malformed_multipart_is_one_log_line_with_the_request(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        resp = client.post(
+            "/api/splash",
+            content=b"\xff\xd8\xff garbage",
+            headers={"content-type": "multipart/form-data; boundary=xyz"},
+        )
+    assert resp.status_code == 400
+    ours = [r for r in caplog.records if r.name == "colorsplash.server"]
+    assert len(ours) == 1 and "POST /api/splash" in ours[0].getMessage()
+
+
+def test_cli_serve_quiets_the_form_parsers_context_free_warnings(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from colorsplash import cli
+    from colorsplash.cli import serve as cli_serve
+
+    uvicorn = pytest.importorskip("uvicorn")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    parser_log = logging.getLogger(cli_serve.MULTIPART_LOGGER)
+    monkeypatch.setattr(parser_log, "level", parser_log.level)  # restored after the test
+    assert cli.main(["serve", "--model", str(tiny_onnx)]) == 0
+    assert not logging.getLogger("python_multipart.multipart").isEnabledFor(logging.WARNING)

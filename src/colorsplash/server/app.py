@@ -57,7 +57,10 @@ WEB_DIR = "web"
 
 
 def model_info(model: Model) -> dict[str, Any]:
-    """The model's name and metadata for ``/api/health`` (its file name, not the full path)."""
+    """What a client needs to know of the model for ``/api/health``: its name, subject, architecture, input size,
+    file name (not the full path) and the subject-score threshold of ``X-Colorsplash-Subject``. Not its training
+    record (data-set paths, the training configuration): a server reachable from a network shows no more than
+    that."""
     c = model.config
     return {
         "name": c.name,
@@ -65,7 +68,7 @@ def model_info(model: Model) -> dict[str, Any]:
         "arch": c.arch,
         "input_size": c.input_size,
         "file": model.path.name,
-        "training": c.training,
+        "subject_threshold": model.presence_threshold,
     }
 
 
@@ -198,10 +201,11 @@ def _add_page_routes(app: FastAPI) -> None:
     web = resources.files("colorsplash.server") / WEB_DIR
     app.mount("/static", StaticFiles(packages=[("colorsplash.server", WEB_DIR)]), name="static")
 
-    @app.get("/", include_in_schema=False)
+    # HEAD as GET without the body, for uptime checkers (FileResponse sends only the headers then).
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(str(web / "index.html"), headers=PAGE_HEADERS)
 
-    @app.get("/docs", include_in_schema=False)
+    @app.api_route("/docs", methods=["GET", "HEAD"], include_in_schema=False)
     async def docs() -> FileResponse:
         return FileResponse(str(web / "docs.html"), headers=PAGE_HEADERS)

@@ -62,8 +62,12 @@ def install(app: FastAPI, settings: ServerSettings) -> None:
         )
         return Response(status_code=400)
 
-    async def http_error(_: Request, err: Exception) -> Response:
-        return error(getattr(err, "status_code", 500), str(getattr(err, "detail", "")) or "error")
+    async def http_error(request: Request, err: Exception) -> Response:
+        status, detail = getattr(err, "status_code", 500), str(getattr(err, "detail", "")) or "error"
+        if status == 400:  # a body the form parser refused (malformed multipart, too many parts): one line
+            why = detail.rstrip(".")
+            log.warning("%s %s: refused the request body (%s); answered 400", request.method, request.url.path, why)
+        return error(status, detail)
 
     async def internal(_: Request, err: Exception) -> Response:
         log.error("error while handling a request", exc_info=err)
