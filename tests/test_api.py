@@ -265,3 +265,55 @@ def test_package_exports_errors_and_options_and_documents_the_keywords() -> None
     code = "import sys, colorsplash; colorsplash.OptionError; colorsplash.SplashOptions; print('cv2' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.split() == ["False"]  # the option names stay light to import
+
+
+def test_wrong_model_type_and_folders_say_what_is_wrong(model: Model, tmp_path: Path) -> None:
+    image = make_blob_image(20, 30)[0]
+    with pytest.raises(TypeError, match=r"model must be a model from colorsplash.load_model\(\), .* got int"):
+        colorsplash.splash(image, 42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="model path must be a str or pathlib.Path .* got int"):
+        colorsplash.load_model(42)  # type: ignore[arg-type]
+    with pytest.raises(colorsplash.ImageReadError, match=f"{tmp_path}: is a folder, not a file"):
+        colorsplash.splash(tmp_path, model)
+    with pytest.raises(colorsplash.ModelLoadError, match=f"{tmp_path}: is a folder, not a file"):
+        colorsplash.predict_alpha(image, tmp_path)
+    with pytest.raises(colorsplash.ImageReadError, match="no such file"):
+        colorsplash.splash(tmp_path / "nope.jpg", model)
+
+
+def test_public_errors_are_exported_and_documented() -> None:
+    import pydoc
+
+    from colorsplash.runtime.onnx_model import ModelLoadError
+    from colorsplash.runtime.picture_open import ImageReadError
+    from colorsplash.runtime.variants import VariantError
+
+    assert colorsplash.ImageReadError is ImageReadError and colorsplash.ModelLoadError is ModelLoadError
+    assert colorsplash.VariantError is VariantError
+    assert {"ImageReadError", "ModelLoadError", "VariantError"} <= set(colorsplash.__all__)
+    assert colorsplash.__doc__ and "RGB order, not BGR" in colorsplash.__doc__
+    for func in (colorsplash.splash, colorsplash.predict_alpha):
+        text = pydoc.render_doc(func, renderer=pydoc.plaintext)
+        assert "not BGR" in text
+        for error in ("ImageReadError", "ModelLoadError", "NoSubjectError", "OptionError", "TypeError"):
+            assert error in text, (func.__name__, error)
+    with pytest.raises(VariantError):
+        colorsplash.load_model(precision="int4")
+    code = "import sys, colorsplash; colorsplash.ImageReadError; print('cv2' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split() == ["False"]  # catching it by name stays light
+
+
+def test_matte_refuses_a_guide_of_another_aspect_ratio() -> None:
+    """A probability of the photo's aspect (any size) or a square one (the model's output) is stretched over the
+    photo; a transposed one, or one made for another photo, is refused instead of giving a wrong matte."""
+    image = make_blob_image(60, 90)[0]
+    alpha = np.zeros((60, 90), np.float32)
+    alpha[20:40, 30:60] = 1.0
+    for fine in (alpha, alpha[::3, ::3].copy(), np.zeros((32, 32), np.float32), np.zeros((21, 31), np.float32)):
+        assert colorsplash.matte(image, fine).shape == (60, 90)
+    for wrong in (alpha.T.copy(), np.zeros((30, 90), np.float32), np.zeros((45, 30), np.float32)):
+        with pytest.raises(ValueError, match="aspect ratio"):
+            colorsplash.matte(image, wrong)
+    thin = np.zeros((1, 500, 3), np.uint8)
+    assert colorsplash.matte(thin, np.zeros((1, 32), np.float32)).shape == (1, 500)  # 1 px stands for less

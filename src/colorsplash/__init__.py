@@ -9,9 +9,16 @@ Python API (see :mod:`colorsplash.runtime.api`)::
     colorsplash.subject_score("room.jpg", model).found     # False: no pet in the photo
     fine = colorsplash.matte(rgb, alpha)             # the edge stage alone: a true matte from a rough guide
 
+Images are NumPy uint8 arrays in **RGB order, not BGR** (convert OpenCV's ``imread`` output with
+``cv2.cvtColor(img, cv2.COLOR_BGR2RGB)``: BGR gives wrong alphas without any error), ``HxWx3``, ``HxW`` grey or
+``HxWx4`` RGBA (composited over white); Pillow images (any mode); or file paths (read upright by their EXIF
+orientation). Results have the photo's full width and height.
+
 ``help(colorsplash.splash)`` lists the keyword options (``effect="blur:8"``, ``keep="largest"``, ...);
-:class:`SplashOptions` holds them all at once. Errors: :class:`OptionError` (a bad option, a ``ValueError``) and
-:class:`NoSubjectError` (no subject found and ``on_empty="skip"``).
+:class:`SplashOptions` holds them all at once. Errors, all importable from here: :class:`OptionError` (a bad
+option), :class:`NoSubjectError` (no subject found and ``on_empty="skip"``), :class:`ImageReadError` (an
+unreadable or too large image file), :class:`VariantError` (a ``precision`` the model has no file for), all
+``ValueError`` subclasses, and :class:`ModelLoadError` (a missing or foreign model file, a ``RuntimeError``).
 
 The API names are imported on first use, so ``import colorsplash`` stays light (no ONNX Runtime, no OpenCV).
 """
@@ -31,10 +38,13 @@ for _name in OPENCV_NO_ACTIVE_WAIT:
 
 __version__ = "0.1.0"
 __all__ = [
+    "ImageReadError",
+    "ModelLoadError",
     "NoSubjectError",
     "OptionError",
     "SplashOptions",
     "Subject",
+    "VariantError",
     "__version__",
     "load_model",
     "matte",
@@ -46,10 +56,13 @@ _API_NAMES = tuple(name for name in __all__ if name != "__version__")
 
 if TYPE_CHECKING:
     from colorsplash.runtime.api import (
+        ImageReadError,
+        ModelLoadError,
         NoSubjectError,
         OptionError,
         SplashOptions,
         Subject,
+        VariantError,
         load_model,
         matte,
         predict_alpha,
@@ -63,6 +76,10 @@ def __getattr__(name: str) -> Any:
         from colorsplash.runtime import options
 
         return getattr(options, name)
+    if name == "ImageReadError":  # light: Pillow only
+        from colorsplash.runtime import picture_open
+
+        return picture_open.ImageReadError
     if name in _API_NAMES:
         from colorsplash.runtime import api
 

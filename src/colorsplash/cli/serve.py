@@ -18,6 +18,7 @@ from colorsplash.runtime.flags import arg_type, positive_float, positive_int
 from colorsplash.server import DEFAULT_HOST, DEFAULT_PORT
 
 log = logging.getLogger(__name__)
+MULTIPART_LOGGER = "python_multipart"
 
 
 def register(sub: Any) -> None:
@@ -121,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
             f"colorsplash serve needs the server extra ({err.name} is missing): pip install 'colorsplash[server]'"
         ) from err
     app = create_app(model_path=args.model, precision=args.precision, device=args.device, **settings_changes(args))
+    if not args.debug:  # the form parser's own warnings name no request; server/errors.py logs one line instead
+        logging.getLogger(MULTIPART_LOGGER).setLevel(logging.ERROR)
     if not is_loopback(args.host):
         log.warning(
             "listening on %s: anyone who can reach this address can use the server (no authentication)", args.host

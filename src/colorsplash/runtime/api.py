@@ -13,6 +13,11 @@ Example::
 Images may be NumPy arrays (RGB, not BGR: convert OpenCV's ``imread`` output with ``cv2.cvtColor``), Pillow
 images or file paths. Paths are read by content and turned upright by their EXIF orientation; arrays and Pillow
 images are used as they are. Results always have the photo's full width and height.
+
+Errors: :class:`OptionError` (a bad option), :class:`NoSubjectError` (``on_empty="skip"``), :class:`ImageReadError`
+(an unreadable or too large image file) and :class:`VariantError` (a precision the model has no file for) are
+``ValueError`` subclasses; :class:`ModelLoadError` (a missing or foreign model file) is a ``RuntimeError``; a
+``TypeError`` says that an argument has the wrong type.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from PIL import Image
 from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, apply_on_empty, model_alpha
 from colorsplash.runtime.edge_matte import matte
 from colorsplash.runtime.effects import composite
-from colorsplash.runtime.onnx_model import Model, load_model
+from colorsplash.runtime.onnx_model import Model, ModelLoadError, load_model
 from colorsplash.runtime.options import (
     MASK_OPTION_NAMES,
     OptionError,
@@ -35,14 +40,18 @@ from colorsplash.runtime.options import (
     describe_options,
     options_from_mapping,
 )
-from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, read_photo, to_rgb_array
+from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, ImageReadError, read_photo, to_rgb_array
+from colorsplash.runtime.variants import VariantError
 
 __all__ = [
     "ImageLike",
+    "ImageReadError",
+    "ModelLoadError",
     "NoSubjectError",
     "OptionError",
     "SplashOptions",
     "Subject",
+    "VariantError",
     "alpha_and_subject",
     "load_model",
     "matte",
@@ -98,6 +107,11 @@ def _resolve(
             f"options must be a colorsplash.SplashOptions, got {type(options).__name__}; "
             "pass single options as keywords, e.g. effect='blur'"
         )
+    if model is not None and not isinstance(model, (Model, str, os.PathLike)):
+        raise TypeError(
+            "model must be a model from colorsplash.load_model(), the path (str or pathlib.Path) of an exported "
+            f".onnx file, or None for the bundled model; got {type(model).__name__}"
+        )
     # Checked like every other entry point's (SplashOptions validates); text is parsed ("0.4", "blur:8").
     opts = options_from_mapping(overrides, base=options)
     loaded = model if isinstance(model, Model) else load_model(None if model is None else os.fspath(model))
@@ -152,7 +166,9 @@ def predict_alpha(
     """The subject's alpha at the photo's full resolution, edges refined.
 
     Args:
-        image: an array, Pillow image or path (see the module docstring).
+        image: a NumPy uint8 array in RGB order (not BGR: convert OpenCV's ``imread`` output with
+            ``cv2.cvtColor(img, cv2.COLOR_BGR2RGB)``), ``HxWx3``, or ``HxW`` grey, or ``HxWx4`` RGBA (composited
+            over white); a Pillow image (any mode); or a file path (read upright by its EXIF orientation).
         model: a loaded model, a path to an exported ``.onnx`` or ``None`` for the bundled one.
         options: splash options; ``threshold``, ``hard``, ``feather``, ``keep``, ``point``, ``invert``,
             ``refine`` and ``on_empty`` matter here. ``**overrides`` change single options by name.
@@ -163,7 +179,12 @@ def predict_alpha(
 
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
-        ValueError: an empty or malformed image.
+        ImageReadError: ``image`` is a path that cannot be read as a picture (missing, a folder, not a picture,
+            or over the pixel limit).
+        ModelLoadError: ``model`` is a path that is missing, a folder, or not a colorsplash ONNX file.
+        TypeError: ``model`` or ``options`` of the wrong type.
+        ValueError: an empty or malformed image. All the errors above but ``ModelLoadError`` and ``TypeError`` are
+            ``ValueError`` subclasses.
     """
     return alpha_and_subject(image, model, options, **overrides)[0]
 
@@ -176,14 +197,15 @@ def splash(
 ) -> np.ndarray:
     """Colour splash of a photo: the subject in colour, the background as ``effect`` (grey by default).
 
-    Args: as :func:`predict_alpha`; ``effect`` picks the background (keyword options below).
+    Args: as :func:`predict_alpha`; ``effect`` picks the background (keyword options below). ``image`` is RGB,
+    not BGR (a NumPy uint8 ``HxWx3``, ``HxW`` grey or ``HxWx4`` RGBA array, a Pillow image or a file path).
 
     Returns:
         uint8 ``HxWx3`` RGB, or ``HxWx4`` RGBA for ``effect="transparent"``, at the photo's full resolution.
 
     Raises:
-        NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
-        ValueError: an empty or malformed image.
+        as :func:`predict_alpha`: NoSubjectError, OptionError, ImageReadError, ModelLoadError, TypeError,
+        ValueError.
     """
     loaded, opts = _resolve(model, options, overrides)
     rgb = to_rgb(image)

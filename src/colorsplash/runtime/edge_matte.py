@@ -7,6 +7,8 @@ full size by guided upsampling.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
@@ -18,6 +20,10 @@ from colorsplash.runtime.matting import (
     solve_trimap,
 )
 from colorsplash.runtime.working import downscale
+
+# How far a non-square probability guide's width/height may stray from the photo's (relative), besides rounding:
+# a transposed guide (3:2 for 2:3) or one made for another photo is refused instead of stretched.
+ASPECT_TOLERANCE = 0.1
 
 
 def _check_guide(guide: object, hw: tuple[int, int]) -> np.ndarray:
@@ -39,7 +45,27 @@ def _check_guide(guide: object, hw: tuple[int, int]) -> np.ndarray:
         raise ValueError(
             f"a float guide is a probability and must lie in [0, 1], got {guide.min():.3g}..{guide.max():.3g}"
         )
+    if not _aspect_fits(guide.shape, hw):
+        raise ValueError(
+            f"the guide's shape {guide.shape} does not have the photo's aspect ratio {hw} (height, width), nor is "
+            "it square like the model's own output; is it transposed, or made for another photo? Pass a "
+            "probability of the photo's shape (e.g. predict_alpha's) or the model's square probability"
+        )
     return guide.astype(np.float32, copy=False)
+
+
+def _aspect_fits(guide_hw: tuple[int, ...], photo_hw: tuple[int, int]) -> bool:
+    """Whether a probability of ``guide_hw`` can be stretched over a photo of ``photo_hw``: it is square (a model's
+    output: the model sees every photo stretched to a square), or its aspect ratio is the photo's within
+    :data:`ASPECT_TOLERANCE`, after a pixel of rounding on each side (a side of 1 may stand for any less: a 1x500
+    photo's 1x32 reduction fits)."""
+    gh, gw = guide_hw
+    h, w = photo_hw
+    if gh == gw:
+        return True
+    widest = (gw + 1) / (gh - 1) if gh > 1 else math.inf
+    narrowest = (gw - 1) / (gh + 1)
+    return narrowest / (1 + ASPECT_TOLERANCE) <= w / h <= widest * (1 + ASPECT_TOLERANCE)
 
 
 def matte(image: np.ndarray, guide: np.ndarray, settings: MatteSettings | None = None) -> np.ndarray:
@@ -47,9 +73,11 @@ def matte(image: np.ndarray, guide: np.ndarray, settings: MatteSettings | None =
 
     Args:
         image: the photo, RGB uint8 ``HxWx3``.
-        guide: either a subject probability, float32 ``hxw`` in [0, 1] of any size (stretched over the photo;
-            unknown band: 1.5 of its pixels each side of its 0.5 contour, plus where it is unsure), or a trimap,
-            uint8 ``HxW`` at the photo's size: 0 background, 255 subject, anything else (128) unknown.
+        guide: either a subject probability, float32 ``hxw`` in [0, 1] of any size with the photo's aspect ratio
+            (within 10 %), or square like the model's own output (the model sees the photo stretched to a square),
+            stretched over the photo (unknown band: 1.5 of its pixels each side of its 0.5 contour, plus where it
+            is unsure); or a trimap, uint8 ``HxW`` at the photo's size: 0 background, 255 subject, anything else
+            (128) unknown.
         settings: solver tuning; photos over ``settings.work_side`` px are solved on a reduced copy and the
             matte brought to full size by guided upsampling.
 
@@ -57,7 +85,8 @@ def matte(image: np.ndarray, guide: np.ndarray, settings: MatteSettings | None =
         float32 ``HxW`` alpha in [0, 1] (exactly 0 / 1 on a trimap's known pixels).
 
     Raises:
-        ValueError: the image is not RGB uint8 ``HxWx3`` or the guide is none of the above.
+        ValueError: the image is not RGB uint8 ``HxWx3`` or the guide is none of the above (e.g. a transposed
+            probability: its aspect ratio differs from the photo's).
     """
     settings = settings or MatteSettings()
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:

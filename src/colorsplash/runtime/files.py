@@ -5,6 +5,8 @@ through :func:`atomic_path` or :func:`atomic_write`: the bytes land in a hidden 
 folder, an optional ``verify`` callback re-opens it, and only then does ``os.replace`` give it its final name. An
 interrupted or failed write never leaves a half-written file under the final name, and the temporary file is
 removed on every error, Ctrl-C included.
+
+:func:`not_a_file` is the one wording of why a path given as an input file cannot be read (a folder, or nothing).
 """
 
 from __future__ import annotations
@@ -109,3 +111,9 @@ def atomic_write(
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode honours the umask
         with os.fdopen(fd, "wb") as fp:
             fp.write(payload)
+
+
+def not_a_file(path: str | Path, missing: str = "no such file") -> str:
+    """Why ``path``, given as an input file, is not one (call it when ``Path.is_file()`` is false): it is a folder,
+    or ``missing`` (nothing there, or a broken link)."""
+    return "is a folder, not a file" if Path(path).is_dir() else missing

@@ -21,6 +21,7 @@ import numpy as np
 
 from colorsplash.runtime.allocator import tune_allocator
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
+from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.preprocess import preprocess
 from colorsplash.runtime.variants import (
     PRECISION_CHOICES,
@@ -261,12 +262,19 @@ def load_model(
         device: ``auto`` (CUDA when ONNX Runtime has it, else the CPU), ``cpu`` or ``cuda``.
 
     Raises:
-        ModelLoadError: the file is missing, not ONNX, or lacks the colorsplash metadata; ``cuda`` is not available.
+        ModelLoadError: the file is missing (or a folder), not ONNX, or lacks the colorsplash metadata; ``cuda`` is
+            not available.
+        TypeError: ``path`` is neither a path nor ``None``.
         VariantError: no variant of the asked precision.
 
     The first call also tunes glibc's malloc for inference (:func:`colorsplash.runtime.allocator.tune_allocator`;
     ``COLORSPLASH_TUNE_MALLOC=0`` turns that off).
     """
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"the model path must be a str or pathlib.Path of an exported .onnx file, or None for the bundled "
+            f"model, got {type(path).__name__}"
+        )
     if precision not in (*PRECISION_CHOICES, "file"):
         raise VariantError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
     tune_allocator()  # inference reuses its few-MB arrays: keep them in the heap (see its module)
@@ -278,7 +286,7 @@ def load_model(
             return _cache[key]
         if not p.is_file():
             hint = "reinstall colorsplash" if path is None else "check the path or pass --model"
-            raise ModelLoadError(f"{p}: model file not found; {hint}")
+            raise ModelLoadError(f"{p}: {not_a_file(p, 'model file not found')}; {hint}")
         model = _load_variant(p, threads, precision, where)
         _cache[key] = model
         return model

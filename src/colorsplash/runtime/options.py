@@ -105,6 +105,11 @@ def parse_effect_spec(value: Any) -> Effect:
     if name not in EFFECTS:
         raise ValueError(f"unknown effect {value!r}; choose {EFFECT_CHOICES}")
     if name == "color":
+        if not arg:  # in a URL's query string '#' starts the fragment: the client never sends the colour
+            raise ValueError(
+                f"{value!r} names no colour; write it as color:#RRGGBB or color:#RRGGBBAA (in a URL, '#' ends "
+                "the query and what follows is not sent: write it as %23, e.g. effect=color:%23ff8000)"
+            )
         match = _COLOR_RE.match(arg)
         if not match:
             raise ValueError(f"{value!r}: write the colour as color:#RRGGBB or color:#RRGGBBAA (hex digits)")

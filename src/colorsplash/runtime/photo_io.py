@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
+from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.picture_open import (
     DEFAULT_MAX_PIXELS,
     READ_ERRORS,
@@ -137,7 +138,7 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     """
     path = Path(path)
     if not path.is_file():
-        raise ImageReadError(f"{path}: no such file")
+        raise ImageReadError(f"{path}: {not_a_file(path)}")
     if path.stat().st_size == 0:
         raise ImageReadError(f"{path}: file is empty (0 bytes); re-export or remove it")
     img = open_checked(path, str(path), max_pixels)
@@ -215,7 +216,7 @@ def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     """
     path = Path(path)
     if not path.is_file():
-        raise ImageReadError(f"{path}: no such file")
+        raise ImageReadError(f"{path}: {not_a_file(path)}")
     data = path.read_bytes()
     if not data:
         raise ImageReadError(f"{path}: file is empty (0 bytes); re-export or remove it")

@@ -21,6 +21,7 @@ from typing import IO
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "READ_ERRORS",
     "ImageReadError",
     "PictureInfo",
+    "PixelLimitError",
     "cost_limit",
     "decode_cost",
     "load_pixels",
@@ -68,6 +70,12 @@ _WARNINGS_LOCK = threading.Lock()  # catch_warnings swaps process-wide state: on
 
 class ImageReadError(ValueError):
     """A file could not be read as a picture; the message names the file and says what to do."""
+
+
+class PixelLimitError(ImageReadError):
+    """A picture has more pixels than a limit allows (ours, a caller's, or Pillow's own guard in this process),
+    or would take more memory to decode than that limit allows; read from its header, nothing decoded. The HTTP
+    API answers it with 413."""
 
 
 # What Pillow raises on cut-off or corrupt content (DecompressionBombError: its guard inside a plugin's load).
@@ -128,7 +136,7 @@ def load_pixels(img: Image.Image, name: str) -> None:
     error becomes one line naming ``name``.
 
     Raises:
-        ImageReadError: Pillow's guard refused the picture. Others as ``img.load()`` raises them.
+        PixelLimitError: Pillow's guard refused the picture. Others as ``img.load()`` raises them.
     """
     limit = Image.MAX_IMAGE_PIXELS
     try:
@@ -138,7 +146,7 @@ def load_pixels(img: Image.Image, name: str) -> None:
         else:
             img.load()
     except Image.DecompressionBombError as err:
-        raise ImageReadError(
+        raise PixelLimitError(
             f"{name}: {img.width}x{img.height} {img.format} is over Pillow's own limit in this "
             f"process (PIL.Image.MAX_IMAGE_PIXELS = {limit:,}), which it applies to this "
             "format"
@@ -164,7 +172,8 @@ def open_checked(
     more pixels (see :func:`decode_cost`). Pillow's warnings go to ``notes`` (or are dropped).
 
     Raises:
-        ImageReadError: not a picture, a cut-off or corrupt header, or over the pixel limit.
+        PixelLimitError: over the pixel limit (an :class:`ImageReadError`).
+        ImageReadError: not a picture, a cut-off or corrupt header.
     """
     sink: list[str] = [] if notes is None else notes
     try:
@@ -182,14 +191,14 @@ def open_checked(
 def _check_limits(img: Image.Image, name: str, max_pixels: int) -> None:
     if img.width * img.height > max_pixels:
         img.close()
-        raise ImageReadError(
+        raise PixelLimitError(
             f"{name}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "
             "raise it with --max-pixels if you trust the file"
         )
     cost = decode_cost(img.width, img.height, img.mode)
     if cost > cost_limit(max_pixels):
         img.close()
-        raise ImageReadError(
+        raise PixelLimitError(
             f"{name}: {img.width}x{img.height} {img.mode} needs about {cost / 1e9:.1f} GB to decode "
             f"and process, more than the pixel limit {max_pixels:,} allows "
             f"({cost_limit(max_pixels) / 1e9:.1f} GB); raise --max-pixels if you trust the file"
@@ -217,7 +226,7 @@ def probe_picture(data: bytes | str | Path, name: str, max_pixels: int | None = 
     if isinstance(data, (str, Path)):
         path = Path(data)
         if not path.is_file():
-            raise ImageReadError(f"{name}: no such file")
+            raise ImageReadError(f"{name}: {not_a_file(path)}")
         if path.stat().st_size == 0:
             raise ImageReadError(f"{name}: file is empty (0 bytes); re-export or remove it")
     elif not data:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import ImageOps
 
 from colorsplash.runtime.alpha import (
     AlphaPlan,
@@ -40,6 +40,7 @@ from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, decode_image_bytes, pending_orientation
+from colorsplash.runtime.picture_open import open_unchecked
 from colorsplash.runtime.working import shrink
 
 T = TypeVar("T")
@@ -57,7 +58,7 @@ def reduced_jpeg(data: bytes, target_hw: tuple[int, int]) -> np.ndarray | None:
     Cost on a 12 MP photo reduced to 1000x750: about a third of the full decode.
     """
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with open_unchecked(io.BytesIO(data)) as img:  # our limit applies, not Pillow's
             if img.format not in ("JPEG", "MPO") or img.mode != "RGB":
                 return None
             orientation = pending_orientation(img)
@@ -78,7 +79,7 @@ def reduced_jpeg(data: bytes, target_hw: tuple[int, int]) -> np.ndarray | None:
 def upright_size(data: bytes) -> tuple[int, int] | None:
     """(height, width) of the picture once turned upright by its EXIF orientation, from the header only."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with open_unchecked(io.BytesIO(data)) as img:  # our limit applies, not Pillow's
             w, h = img.size
             return (w, h) if pending_orientation(img) in _SWAPS_SIDES else (h, w)
     except (OSError, SyntaxError, ValueError, EOFError):

@@ -4,9 +4,10 @@
 inference, compositing and encoding run in worker threads (at most ``workers`` at a time), admitted by a memory
 budget estimated from each photo's header (:mod:`colorsplash.server.limits`), so the event loop keeps serving and
 large photos cannot pile up. Requests from unknown ``Host`` names or other web origins are refused first
-(:mod:`colorsplash.server.guard`). Options are parsed by :func:`colorsplash.runtime.options.options_from_mapping`,
-the one definition the CLI uses too, so query and form field names equal the CLI flag names (``feather``,
-``on-empty`` or ``on_empty``, ...).
+(:mod:`colorsplash.server.guard`); pages of origins allowed with ``allowed_origins`` get CORS answers (preflight,
+``Access-Control-Allow-Origin``, the result headers exposed). Options are parsed by
+:func:`colorsplash.runtime.options.options_from_mapping`, the one definition the CLI uses too, so query and form
+field names equal the CLI flag names (``feather``, ``on-empty`` or ``on_empty``, ...).
 
 Every error is a JSON body ``{"error": "..."}`` without a stack trace: 400 unknown ``Host``, 403 cross-origin,
 413 request or photo too large, 415 not an image, 422 bad option (with ``"option": NAME``) or no subject with
@@ -32,7 +33,7 @@ from colorsplash.runtime.api import load_model
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OPTION_FIELDS
 from colorsplash.server import errors
-from colorsplash.server.guard import HostOriginMiddleware, allowed_host_names
+from colorsplash.server.guard import AllowedOriginCORS, HostOriginMiddleware, allowed_host_names, cors_options
 from colorsplash.server.limits import BodyLimitMiddleware, MemoryBudget, estimate_bytes, photo_pixels
 from colorsplash.server.openapi import OUTPUT_FORMATS, openapi_extra
 from colorsplash.server.settings import ServerSettings
@@ -56,7 +57,10 @@ WEB_DIR = "web"
 
 
 def model_info(model: Model) -> dict[str, Any]:
-    """The model's name and metadata for ``/api/health`` (its file name, not the full path)."""
+    """What a client needs to know of the model for ``/api/health``: its name, subject, architecture, input size,
+    file name (not the full path) and the subject-score threshold of ``X-Colorsplash-Subject``. Not its training
+    record (data-set paths, the training configuration): a server reachable from a network shows no more than
+    that."""
     c = model.config
     return {
         "name": c.name,
@@ -64,7 +68,7 @@ def model_info(model: Model) -> dict[str, Any]:
         "arch": c.arch,
         "input_size": c.input_size,
         "file": model.path.name,
-        "training": c.training,
+        "subject_threshold": model.presence_threshold,
     }
 
 
@@ -99,7 +103,11 @@ def create_app(
         'Options have the names of the colorsplash splash CLI flags; errors are JSON {"error": "..."}.',
     )
     app.state.model, app.state.settings = model, settings
+    # The last added runs first: Host/Origin refusals, then CORS for allowed origins, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    cors = cors_options(settings.allowed_origins)
+    if cors is not None:
+        app.add_middleware(AllowedOriginCORS, **cors)
     hosts = allowed_host_names(settings.host, settings.allowed_hosts)
     app.add_middleware(HostOriginMiddleware, allowed_hosts=hosts, allowed_origins=settings.allowed_origins)
     app.state.allowed_hosts = hosts
@@ -193,10 +201,11 @@ def _add_page_routes(app: FastAPI) -> None:
     web = resources.files("colorsplash.server") / WEB_DIR
     app.mount("/static", StaticFiles(packages=[("colorsplash.server", WEB_DIR)]), name="static")
 
-    @app.get("/", include_in_schema=False)
+    # HEAD as GET without the body, for uptime checkers (FileResponse sends only the headers then).
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(str(web / "index.html"), headers=PAGE_HEADERS)
 
-    @app.get("/docs", include_in_schema=False)
+    @app.api_route("/docs", methods=["GET", "HEAD"], include_in_schema=False)
     async def docs() -> FileResponse:
         return FileResponse(str(web / "docs.html"), headers=PAGE_HEADERS)

@@ -16,14 +16,13 @@ from starlette.requests import ClientDisconnect
 from colorsplash.runtime.alpha import NoSubjectError
 from colorsplash.runtime.options import OptionError
 from colorsplash.runtime.photo_io import ImageReadError
+from colorsplash.runtime.picture_open import PixelLimitError
 from colorsplash.server.limits import RequestTooLargeError, ServerBusyError, busy_response, too_large_response
 from colorsplash.server.settings import ServerSettings
 
+__all__ = ["PixelLimitError", "error", "install"]
+
 log = logging.getLogger("colorsplash.server")
-
-
-class PixelLimitError(ValueError):
-    """The photo has more pixels than the server's pixel limit."""
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
@@ -63,8 +62,12 @@ def install(app: FastAPI, settings: ServerSettings) -> None:
         )
         return Response(status_code=400)
 
-    async def http_error(_: Request, err: Exception) -> Response:
-        return error(getattr(err, "status_code", 500), str(getattr(err, "detail", "")) or "error")
+    async def http_error(request: Request, err: Exception) -> Response:
+        status, detail = getattr(err, "status_code", 500), str(getattr(err, "detail", "")) or "error"
+        if status == 400:  # a body the form parser refused (malformed multipart, too many parts): one line
+            why = detail.rstrip(".")
+            log.warning("%s %s: refused the request body (%s); answered 400", request.method, request.url.path, why)
+        return error(status, detail)
 
     async def internal(_: Request, err: Exception) -> Response:
         log.error("error while handling a request", exc_info=err)
@@ -73,7 +76,7 @@ def install(app: FastAPI, settings: ServerSettings) -> None:
     app.add_exception_handler(RequestTooLargeError, too_large)
     app.add_exception_handler(ClientDisconnect, disconnected)
     app.add_exception_handler(ServerBusyError, busy)
-    app.add_exception_handler(PixelLimitError, _with_status(413))
+    app.add_exception_handler(PixelLimitError, _with_status(413))  # an ImageReadError: its own handler first
     app.add_exception_handler(ImageReadError, _with_status(415))
     app.add_exception_handler(OptionError, bad_option)
     app.add_exception_handler(NoSubjectError, no_subject)

@@ -13,6 +13,11 @@ The server has no authentication and usually listens on loopback, so the browser
 
 Requests without ``Origin`` (curl, scripts, top-level navigations) are not cross-origin browser requests and pass
 the ``Origin`` check; ``Host`` is checked whenever it is sent.
+
+Pages of an origin allowed with ``--allowed-origin`` get CORS answers (:class:`AllowedOriginCORS`): their
+preflight ``OPTIONS`` is answered, and responses name that origin in ``Access-Control-Allow-Origin`` (with
+``Vary: Origin``) and expose the result headers, so the page's ``fetch()`` can read the result. The CORS layer
+sits inside :class:`HostOriginMiddleware`: other origins are still refused with 403 before it.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi.responses import JSONResponse
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -31,6 +38,10 @@ ANY = "*"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
+# Response headers an allowed page's script may read besides the CORS-safelisted ones (Content-Type,
+# Cache-Control...): the result's file name and subject headers (work.result_headers), 503's Retry-After.
+EXPOSED_HEADERS = ("Content-Disposition", "X-Colorsplash-Subject", "X-Colorsplash-Subject-Score", "Retry-After")
+CORS_METHODS = ("GET", "POST")
 
 
 def normalise_host(host: str) -> str:
@@ -138,3 +149,28 @@ class HostOriginMiddleware:
             f"cross-origin request from {origin!r} refused; to let pages of that origin use this "
             f"server, start it with --allowed-origin {origin}"
         )
+
+
+class AllowedOriginCORS(CORSMiddleware):
+    """Starlette's CORS, with origins compared as :class:`HostOriginMiddleware` compares them
+    (:func:`normalise_origin`: ``HTTPS://Example.org:443/`` is ``https://example.org``)."""
+
+    def is_allowed_origin(self, origin: str) -> bool:
+        return self.allow_all_origins or normalise_origin(origin) in self.allow_origins
+
+
+def cors_options(allowed_origins: Iterable[str]) -> dict[str, Any] | None:
+    """:class:`AllowedOriginCORS`'s arguments for pages of ``allowed_origins`` (``*``: any); ``None`` when none is
+    allowed (same-origin pages need no CORS). Preflights may ask for any request header (a raw upload's
+    ``Content-Type: image/jpeg``); a page on a public origin may call a server on this computer (Chrome's
+    Private Network Access)."""
+    origins = [ANY if o.strip() == ANY else normalise_origin(o) for o in allowed_origins]
+    if not origins:
+        return None
+    return {
+        "allow_origins": origins,
+        "allow_methods": CORS_METHODS,
+        "allow_headers": [ANY],
+        "allow_private_network": True,
+        "expose_headers": EXPOSED_HEADERS,
+    }

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import anyio
 from fastapi.responses import JSONResponse
-from PIL import Image
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from colorsplash.runtime.picture_open import READ_ERRORS, open_unchecked
 
 # Peak bytes per pixel of one splash (decode, model, refined alpha, effect, encode). Measured with
 # ru_maxrss on 4000x3000 photos with the bundled model: 14-17 B/px for grey/transparent, 20 B/px for blur
@@ -43,11 +44,15 @@ class ServerBusyError(Exception):
 
 
 def photo_pixels(data: bytes) -> int | None:
-    """Width x height from the picture's header (nothing decoded); ``None`` when the header is unreadable."""
+    """Width x height from the picture's header (nothing decoded); ``None`` when the header is unreadable.
+
+    Read without Pillow's own decompression-bomb guard (it would refuse pictures over about 179 MP before their
+    size is known): the count is what the server's pixel limit is applied to.
+    """
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with open_unchecked(io.BytesIO(data)) as img:
             width, height = img.size
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except READ_ERRORS:
         return None
     return width * height
 
