@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from colorsplash.cli.common import need_torch, show_progress
+from colorsplash.cli.common import need_torch
 from colorsplash.cli.config_args import add_config_arguments, config_from_args, given_fields
 from colorsplash.runtime.config import ModelConfig, default_model_config
 from colorsplash.training.config import AugmentConfig, TrainConfig
@@ -72,7 +72,7 @@ def run_train(args: argparse.Namespace) -> int:
     from colorsplash.training.recipe_run import run_recipe, start_recipe_file
     from colorsplash.training.trainer import Trainer
 
-    progress = show_progress(args)
+    progress = not getattr(args, "quiet", False)  # kept in logs too, redrawn once a minute (runtime.progress)
     record = read_recipe_file(args.resume) if args.resume else None
     if record is not None:  # a staged run: finish its remaining stages
         state, best = run_recipe(

@@ -38,6 +38,7 @@ from tqdm import tqdm
 
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.runtime.photo_io import ImageReadError, is_image_name, read_grey, read_rgb
+from colorsplash.runtime.progress import redraw_seconds
 
 log = logging.getLogger(__name__)
 
@@ -289,7 +290,16 @@ def iter_pairs(
         DataError: on the first bad pair, unless ``skip_bad`` (then one warning lists them all at the end).
     """
     bad = []
-    for sample in tqdm(samples, desc=desc, unit="img", disable=not show_progress, dynamic_ncols=True, leave=False):
+    bar = tqdm(
+        samples,
+        desc=desc,
+        unit="img",
+        disable=not show_progress,
+        dynamic_ncols=True,
+        leave=False,
+        mininterval=redraw_seconds(),
+    )
+    for sample in bar:
         try:
             image, mask = load_pair(sample)
         except DataError as err:

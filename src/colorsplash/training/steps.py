@@ -34,6 +34,7 @@ from colorsplash.evaluation.datasets import discover_all, split_samples
 from colorsplash.evaluation.metrics import iou
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.progress import redraw_seconds
 from colorsplash.training.augment import Augmenter
 from colorsplash.training.config import TrainConfig
 from colorsplash.training.copypaste import make_paster
@@ -298,6 +299,7 @@ def train_epoch(
         disable=not (show_progress and d.main),
         leave=False,
         dynamic_ncols=True,
+        mininterval=redraw_seconds(),
     )
     for x, y in bar:
         x, y = _to_device(x, cfg, device), y.to(device)
