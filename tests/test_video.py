@@ -850,3 +850,9 @@ def test_existing_output_needs_overwrite(tmp_path: Path, tiny_onnx: Path, capsys
     assert code == 2 and "--overwrite" in lines[-1] and out.read_bytes() == b"the user's own file"
     code, _ = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx), "--overwrite"], capsys)
     assert code == 0 and out.read_bytes() != b"the user's own file"
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for extra in ([], ["--overwrite"]):  # a folder is never "replaced": say to name a clip inside it
+        code, lines = run_cli([str(src), "-o", str(folder), "--model", str(tiny_onnx), *extra], capsys)
+        assert code == 2 and "is a folder" in lines[-1] and str(folder / "in.splash.mp4") in lines[-1]
+    assert folder.is_dir() and not list(folder.iterdir())

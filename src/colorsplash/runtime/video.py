@@ -358,6 +358,8 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
     """Refuse an ``out`` that is the input, exists (without ``overwrite``) or has no known container."""
     if _same_file(src, out):
         raise ValueError(f"{out}: output is the input file; choose another -o (the input is never overwritten)")
+    if out.is_dir():
+        raise ValueError(f"{out}: is a folder; name the clip to write, e.g. -o {out / (src.stem + '.splash.mp4')}")
     if out.exists() and not overwrite:
         raise ValueError(f"{out}: already exists; pass --overwrite to replace it, or choose another -o")
     container_for(out)
