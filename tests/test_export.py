@@ -199,3 +199,40 @@ def test_int8_and_fp16_together_are_refused(lite_checkpoint: Path, paired_data: 
     with pytest.raises(ValueError, match="fp16 or int8"):
         export_onnx(lite_checkpoint, tmp_path / "x.onnx", fp16=True, int8_data=[paired_data])
     assert not list(tmp_path.iterdir())
+
+
+def test_export_never_replaces_an_existing_file_without_overwrite(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit item 3: ``export -o`` silently replaced any file (a photo, another run's checkpoint, an older model)."""
+    from colorsplash.cli import main
+
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"not to be lost")
+    assert main(["export", str(tiny_checkpoint), "-o", str(photo)]) == 2
+    err = capsys.readouterr().err
+    assert str(photo) in err and "--overwrite" in err
+    assert photo.read_bytes() == b"not to be lost"
+    with pytest.raises(ValueError, match="--overwrite"):
+        export_onnx(tiny_checkpoint, photo)
+    assert main(["export", str(tiny_checkpoint), "-o", str(photo), "--overwrite"]) == 0
+    assert photo.read_bytes() != b"not to be lost" and load_model(photo, precision="file").config.name == "tiny-test"
+    assert main(["export", str(tiny_checkpoint), "-o", str(tiny_checkpoint), "--overwrite"]) == 2
+    assert "input checkpoint" in capsys.readouterr().err  # the input, never
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.jpg"]  # no temporary files left
+
+
+def test_export_says_when_its_input_is_already_onnx_or_calibration_is_short(
+    tiny_checkpoint: Path, tiny_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Audit item 11: an ONNX input gave "invalid load key"; --int8 on fewer photos than asked said nothing."""
+    from helpers.layouts import make_paired_set
+
+    with pytest.raises(ValueError, match="already an ONNX model"):
+        export_onnx(tiny_onnx, tmp_path / "again.onnx")
+    data = tmp_path / "few"
+    make_paired_set(data, n=3)
+    config = export_onnx(tiny_checkpoint, tmp_path / "q8.onnx", int8_data=[data], calibration_images=64)
+    calibrated = config.training["int8_calibration"]["images"]
+    assert 0 < calibrated < 64
+    assert f"int8 calibration on {calibrated} photo(s), not the 64 asked for" in caplog.text

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
+import numpy as np
 import torch
 
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
@@ -25,6 +27,8 @@ from colorsplash.training.quantize import (
     calibration_samples,
     quantize_int8,
 )
+
+log = logging.getLogger(__name__)
 
 ONNX_INPUT = "image"
 ONNX_OUTPUT = "logits"
@@ -131,6 +135,36 @@ def _int8_config(config: ModelConfig, data: Sequence[str | Path], images: int) -
     return dataclasses.replace(config, precision="int8", training={**config.training, "int8_calibration": record})
 
 
+def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = False) -> None:
+    """Refuse an ``output`` that is the input ``checkpoint`` (always), a folder, or an existing file (unless
+    ``overwrite``): checked before any slow work, and again, race-free, when the file is published.
+
+    Raises:
+        ValueError: naming ``output`` and saying what to do.
+    """
+    output = Path(output)
+    if os.path.lexists(output) and output.resolve() == Path(checkpoint).resolve():
+        raise ValueError(f"{output}: refusing to overwrite the input checkpoint; choose another -o")
+    if output.is_dir():
+        raise ValueError(f"{output}: is a folder; -o names the .onnx file to write")
+    if not overwrite and os.path.lexists(output):
+        raise ValueError(f"{output}: already exists; pass --overwrite to replace it, or choose another -o")
+
+
+def _calibration(data: Sequence[str | Path], config: ModelConfig, count: int, show_progress: bool) -> list[np.ndarray]:
+    """Calibration inputs from the training split of ``data``; warns when fewer photos than ``count`` were found."""
+    calibration = calibration_inputs(calibration_samples(data, config, count), config, show_progress)
+    if len(calibration) < count:
+        log.warning(
+            "int8 calibration on %d photo(s), not the %d asked for (--calibration-images): that is all the "
+            "training split of %s holds; more photos give steadier ranges",
+            len(calibration),
+            count,
+            ", ".join(map(str, data)),
+        )
+    return calibration
+
+
 def export_onnx(
     checkpoint: str | Path,
     output: str | Path,
@@ -139,6 +173,7 @@ def export_onnx(
     int8_data: Sequence[str | Path] | None = None,
     calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
     show_progress: bool = True,
+    overwrite: bool = False,
 ) -> ModelConfig:
     """Write ``output`` (one ``.onnx`` file, no side data) from ``checkpoint``; returns the embedded config.
 
@@ -149,19 +184,25 @@ def export_onnx(
     ``int8_data``: data folders whose *training* split calibrates a static int8 quantisation
     (``calibration_images`` photos, see :mod:`colorsplash.training.quantize`); input and output stay float32.
     ``evaluation``: an ``evaluate`` summary to embed (see :func:`with_evaluation`).
+    An existing ``output`` is replaced only with ``overwrite`` (see :func:`check_output`), the input never.
 
     Raises:
-        ValueError: both ``fp16`` and ``int8_data`` were asked for.
+        ValueError: both ``fp16`` and ``int8_data`` were asked for, or ``output`` may not be written.
     """
     if fp16 and int8_data:
         raise ValueError("choose fp16 or int8, not both")
+    check_output(checkpoint, output, overwrite)
+    if Path(checkpoint).suffix.lower() == ".onnx":
+        raise ValueError(
+            f"{checkpoint}: is already an ONNX model; export takes a .pt checkpoint (a run's best.pt or last.pt). "
+            "Use this file as it is with --model"
+        )
     model, config = load_checkpoint(checkpoint)
     if evaluation is not None:
         config = with_evaluation(config, evaluation)
     calibration = None
     if int8_data:
-        samples = calibration_samples(int8_data, config, calibration_images)
-        calibration = calibration_inputs(samples, config, show_progress)
+        calibration = _calibration(int8_data, config, calibration_images, show_progress)
         config = _int8_config(config, int8_data, len(calibration))
     elif fp16:
         config = dataclasses.replace(config, precision="float16-weights")
@@ -177,6 +218,6 @@ def export_onnx(
             quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT)
             tmp_path = quantized
         _finish_file(tmp_path, config, fp16)
-        with atomic_path(output) as final:
+        with atomic_path(output, replace=overwrite) as final:
             os.replace(tmp_path, final)
     return config
