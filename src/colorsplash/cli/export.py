@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -36,23 +35,19 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--metrics",
         metavar="SUMMARY_JSON",
-        help="embed an `evaluate` summary.json (scores at original resolution) in the metadata",
+        help="embed an `evaluate` summary.json (scores at original resolution) in the metadata; it must score "
+        "this checkpoint, or an ONNX file exported from it",
     )
     p.set_defaults(func=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
     need_torch("export")
-    from colorsplash.training.export import check_output, export_onnx
+    from colorsplash.training.export import check_output, export_onnx, read_evaluation
 
     out = Path(args.output)
     check_output(args.checkpoint, out, args.overwrite)
-    evaluation = None
-    if args.metrics:
-        try:
-            evaluation = json.loads(Path(args.metrics).read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise ValueError(f"{args.metrics}: not a readable evaluate summary.json ({err})") from err
+    evaluation = read_evaluation(args.metrics, args.checkpoint) if args.metrics else None
     config = export_onnx(
         args.checkpoint,
         out,

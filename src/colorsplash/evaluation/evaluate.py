@@ -26,13 +26,20 @@ import numpy as np
 
 from colorsplash.evaluation.datasets import Sample, iter_pairs, load_pair, split_samples
 from colorsplash.evaluation.metrics import dice, iou, mean_iou_thresholds, pixel_accuracy
+from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.variants import file_hash
 
 log = logging.getLogger(__name__)
 
 PredictFn = Callable[[np.ndarray], np.ndarray]
 CSV_FIELDS = ("name", "dataset", "image", "width", "height", "iou", "dice", "pixel_accuracy", "seed_miou")
 METRIC_NAMES = ("iou", "dice", "pixel_accuracy", "seed_miou")
+# Keys every ``evaluate`` summary.json has (``export --metrics`` checks a file is one by them).
+SUMMARY_KEYS = ("overall", "datasets", "split", "threshold")
+# The SHA-256 of the checkpoint a model's weights come from: in a summary, and in an exported ONNX file's
+# ``training`` record (written by export), so a summary of either can be matched to the checkpoint.
+CHECKPOINT_HASH = "checkpoint_sha256"
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,21 @@ class ImageScore:
     dice: float
     pixel_accuracy: float
     seed_miou: float  # the seed's mean two-class IoU over thresholds 0.5:0.95:0.05
+
+
+def model_record(path: Path, config: ModelConfig) -> dict[str, Any]:
+    """Which model a summary scores: its resolved path, the file's SHA-256 and :data:`CHECKPOINT_HASH`, the
+    SHA-256 of the checkpoint its weights come from (the file itself for a ``.pt``; for an ONNX file the one its
+    export recorded, ``None`` for files exported before exports recorded it)."""
+    digest = file_hash(path)
+    source = digest if path.suffix.lower() == ".pt" else config.training.get(CHECKPOINT_HASH)
+    return {"model": str(path.resolve()), "model_sha256": digest, CHECKPOINT_HASH: source}
+
+
+def report_folder(model_path: Path) -> Path:
+    """The default report folder of a model: ``eval/<its folder's name>-<its stem>`` (``runs/cats/best.pt`` ->
+    ``eval/cats-best``), so the ``best.pt`` of different runs do not share one."""
+    return Path("eval") / f"{model_path.resolve().parent.name}-{model_path.stem}"
 
 
 def upsample_probability(low: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import tempfile
@@ -13,9 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.files import atomic_path
 from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
+from colorsplash.runtime.variants import file_hash
 from colorsplash.training.checkpoint import load_checkpoint
 from colorsplash.training.graph_edits import split_single_output_convs
 from colorsplash.training.networks import WithPresence, has_presence
@@ -112,6 +115,38 @@ def _weights_to_fp16(proto: object, numpy_helper: object) -> None:
         graph.node.insert(0, node)
 
 
+def read_evaluation(path: str | Path, checkpoint: str | Path) -> dict[str, Any]:
+    """The ``evaluate`` summary.json at ``path``, checked to be one (it has :data:`SUMMARY_KEYS`) and to score
+    ``checkpoint``'s weights: the checkpoint hash it records (the ``.pt`` evaluated, or the one an evaluated ONNX
+    file was exported from) must be ``checkpoint``'s.
+
+    Raises:
+        ValueError: naming ``path`` and saying what to do.
+    """
+    path = Path(path)
+    if not Path(checkpoint).is_file():
+        raise FileNotFoundError(f"{checkpoint}: checkpoint not found")
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not a readable evaluate summary.json ({err})") from err
+    again = f"colorsplash evaluate DATA --model {checkpoint}"
+    if not isinstance(summary, dict) or any(key not in summary for key in SUMMARY_KEYS):
+        raise ValueError(f"{path}: not an evaluate summary.json (no {', '.join(SUMMARY_KEYS)}); make one: {again}")
+    recorded = summary.get(CHECKPOINT_HASH)
+    if not recorded:
+        raise ValueError(
+            f"{path}: does not record which checkpoint it scored (an older colorsplash, or an ONNX file exported "
+            f"by one); make a new one: {again}"
+        )
+    if recorded != file_hash(Path(checkpoint)):
+        raise ValueError(
+            f"{path}: scores another model ({summary.get('model', 'unknown')}), not {checkpoint}; evaluate this "
+            f"checkpoint or an ONNX file exported from it: {again}"
+        )
+    return summary
+
+
 def with_evaluation(config: ModelConfig, summary: dict[str, object]) -> ModelConfig:
     """Record an ``evaluate`` summary (per-data-set and overall scores at original resolution) in the config."""
     keep = ("split", "threshold", "seed", "val_fraction", "datasets", "overall")
@@ -183,7 +218,8 @@ def export_onnx(
     ``fp16`` stores weights in half precision (about half the size) but computes in float32.
     ``int8_data``: data folders whose *training* split calibrates a static int8 quantisation
     (``calibration_images`` photos, see :mod:`colorsplash.training.quantize`); input and output stay float32.
-    ``evaluation``: an ``evaluate`` summary to embed (see :func:`with_evaluation`).
+    ``evaluation``: an ``evaluate`` summary to embed (see :func:`with_evaluation`; :func:`read_evaluation` reads
+    and checks one). The config records the checkpoint's SHA-256 (``training.checkpoint_sha256``).
     An existing ``output`` is replaced only with ``overwrite`` (see :func:`check_output`), the input never.
 
     Raises:
@@ -198,6 +234,7 @@ def export_onnx(
             "Use this file as it is with --model"
         )
     model, config = load_checkpoint(checkpoint)
+    config = dataclasses.replace(config, training={**config.training, CHECKPOINT_HASH: file_hash(Path(checkpoint))})
     if evaluation is not None:
         config = with_evaluation(config, evaluation)
     calibration = None
