@@ -270,6 +270,23 @@ def split_samples(samples: list[Sample], val_fraction: float, seed: int) -> tupl
     return train, val
 
 
+def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
+    """Warn when most of ``total`` masks (``role``: "training", "ground-truth") are empty, with ``effect`` (what
+    that does) and the usual cause: 0/1 masks, which look black. The one wording for train and evaluate; returns
+    whether it warned."""
+    if empty * 2 <= total:
+        return False
+    log.warning(
+        "%d of %d %s masks are empty (no subject pixel): %s. Seed and paired layouts need the subject white "
+        "(>= 128) on black; masks saved with values 0/1 look black, rescale them to 0/255",
+        empty,
+        total,
+        role,
+        effect,
+    )
+    return True
+
+
 def decode_mask(raw: np.ndarray, kind: str) -> np.ndarray:
     """Raw mask pixels -> uint8 ``HxW``: 0 background, 1 subject, :data:`IGNORE` unscored."""
     if kind == "oxford":

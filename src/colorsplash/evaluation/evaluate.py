@@ -24,7 +24,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from colorsplash.evaluation.datasets import Sample, iter_pairs, load_pair, split_samples
+from colorsplash.evaluation.datasets import (
+    Sample,
+    is_pet_free,
+    iter_pairs,
+    load_pair,
+    split_samples,
+    warn_empty_masks,
+)
 from colorsplash.evaluation.metrics import dice, iou, mean_iou_thresholds, pixel_accuracy
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
@@ -105,10 +112,14 @@ def evaluate_model(
         skip_bad: log and skip unreadable or mismatched pairs instead of raising :class:`DataError`.
 
     Returns:
-        One :class:`ImageScore` per scored sample, in the order of ``samples``.
+        One :class:`ImageScore` per scored sample, in the order of ``samples``. Warns when most masks meant to
+        show a subject (all but pet-free scenes photos) show none: 0/1 masks or a wrong mask format.
     """
     scores = []
+    labelled = empty = 0
     for sample, image, mask in iter_pairs(samples, skip_bad, "evaluating", show_progress):
+        if not is_pet_free(sample):
+            labelled, empty = labelled + 1, empty + int(not (mask == 1).any())
         prob = predict_fn(image)
         if prob.shape != mask.shape:
             raise ValueError(
@@ -119,6 +130,7 @@ def evaluate_model(
         scores.append(
             ImageScore(sample.name, sample.dataset, str(sample.image), w, h, **score_image(prob, mask, threshold))
         )
+    warn_empty_masks(empty, labelled, "ground-truth", "they score IoU 0 whatever the model finds")
     return scores
 
 

@@ -30,6 +30,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
+from colorsplash.evaluation import datasets
 from colorsplash.evaluation.datasets import discover_all, split_samples
 from colorsplash.evaluation.metrics import iou
 from colorsplash.runtime.config import ModelConfig
@@ -153,14 +154,7 @@ def warn_empty_masks(masks: np.ndarray) -> int:
     """Count the masks (uint8 ``N x S x S``, 0/1/IGNORE) with no subject pixel; warn when they are most of them
     (such a set trains a model that finds nothing, to validation IoU 0). Returns the count."""
     empty = int(sum(1 for m in masks if not (m == 1).any()))
-    if empty * 2 > len(masks):
-        log.warning(
-            "%d of %d training masks are empty (no subject pixel): the model will learn to find nothing. "
-            "Seed and paired layouts need the subject white (>= 128) on black; masks saved with values 0/1 "
-            "look black, rescale them to 0/255",
-            empty,
-            len(masks),
-        )
+    datasets.warn_empty_masks(empty, len(masks), "training", "the model will learn to find nothing")
     return empty
 
 
