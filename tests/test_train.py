@@ -464,3 +464,31 @@ def test_pets_and_pet_free_scenes_train_a_presence_head_with_copy_paste(cats: Pa
     model = load_model(out)
     assert model.has_presence and 0.0 <= model.predict_scored(np.zeros((30, 30, 3), np.uint8))[1] <= 1.0
     assert dataclasses.asdict(trainer.cfg.augment)["copy_paste"] == 1.0
+
+
+QUICK = [*TINY_UNET, "--size", "64", "--epochs", "1", "--max-steps", "1", "--val-fraction", "0.25"]
+
+
+def test_train_dot_names_the_folder_and_evaluate_warns_on_sets_it_did_not_train_on(
+    cats: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Audit item 2: ``train .`` recorded the data set "" (and split by that name), and ``evaluate --split val`` on a
+    renamed copy of the folder scored training photos as validation ones without a word."""
+    import shutil
+
+    from colorsplash.evaluation.datasets import discover, split_samples
+
+    run = tmp_path / "run"
+    monkeypatch.chdir(cats)
+    assert main(["-q", "train", ".", *QUICK, "-o", str(run)]) == 0
+    recorded = json.loads((run / "config.json").read_text())["data"]
+    assert recorded["datasets"] == ["cats"]
+    _, held_out = split_samples(discover(cats), 0.25, 0)  # "." splits as the folder under its own name
+    assert recorded["val_names"] == [s.name for s in held_out]
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(cats, tmp_path / "my_cats")
+    caplog.clear()
+    assert main(["evaluate", str(cats), "--model", str(run / "best.pt"), "--split", "val", "-o", "ev1"]) == 0
+    assert "not trained on" not in caplog.text
+    assert main(["evaluate", "my_cats", "--model", str(run / "best.pt"), "--split", "val", "-o", "ev2"]) == 0
+    assert "--split val: the model was not trained on data set(s) my_cats (it records cats)" in caplog.text

@@ -25,7 +25,8 @@ def register(sub: Any) -> None:
         "--split",
         choices=("all", "val", "train"),
         default="all",
-        help="score only the set's validation or training part, as train would split it (default: all)",
+        help="score only the set's validation or training part, as train would split it (default: all); the "
+        "split follows each folder's name: a warning says when a set is not one the model was trained on",
     )
     p.add_argument(
         "--val-fraction",
@@ -70,7 +71,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     predict_fn, config, model_path = load_predictor(args.model)
     fraction, seed = split_settings(args, config)
-    samples = ev.select_split(discover_all(args.data, skip_bad=args.skip_bad), args.split, fraction, seed)
+    found = discover_all(args.data, skip_bad=args.skip_bad)
+    ev.warn_unknown_sets(found, config, args.split)
+    samples = ev.select_split(found, args.split, fraction, seed)
     if not samples:
         raise DataError(
             f"the {args.split} split of {', '.join(args.data)} is empty "

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -145,10 +146,15 @@ def _oxford_splits(root: Path) -> dict[str, str]:
 
 def discover(root: str | Path, skip_bad: bool = False, keep_excluded: bool = False) -> list[Sample]:
     """All image/mask pairs under one data set folder, sorted by image name, without the photos ``excluded.tsv``
-    lists for the set (``keep_excluded``: with them, for audits that show them)."""
+    lists for the set (``keep_excluded``: with them, for audits that show them).
+
+    A sample's ``dataset`` is the folder's name (``.`` and ``..`` by the folder they stand for), which the
+    train/validation split hashes: the same folder under another name splits differently."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: data folder not found")
+    if root.name in ("", ".."):  # "." or "x/..": the set is named after the folder it stands for, not ""
+        root = Path(os.path.abspath(root))
     layout = detect_layout(root)
     if layout == "seed":
         samples = _pair(root, "input", "mask", "seed", prefix="mask_", skip_bad=skip_bad)

@@ -209,6 +209,28 @@ def save_worst_gallery(
     return chosen
 
 
+def warn_unknown_sets(samples: Sequence[Sample], config: ModelConfig, split: str) -> bool:
+    """For a ``train``/``val`` ``split``: warn (one line) when a data set of ``samples`` is not among those the
+    model records as its training data (``config.training["datasets"]``). The split hashes each set's folder name,
+    so a renamed or copied folder splits differently: its "val" photos may have been trained on. Returns whether
+    it warned."""
+    if split == "all":
+        return False
+    trained = config.training.get("datasets") or []
+    unknown = sorted({s.dataset for s in samples} - set(trained))
+    if not unknown:
+        return False
+    log.warning(
+        "--split %s: the model was not trained on data set(s) %s (it records %s); the split follows each folder's "
+        "name, so these %s photos are not known to be ones training held out",
+        split,
+        ", ".join(unknown),
+        ", ".join(trained) or "none",
+        split,
+    )
+    return True
+
+
 def select_split(samples: list[Sample], split: str, val_fraction: float, seed: int) -> list[Sample]:
     """``all`` samples, or the ``train``/``val`` part as
     :func:`colorsplash.evaluation.datasets.split_samples` makes it."""
