@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -492,3 +493,16 @@ def test_train_dot_names_the_folder_and_evaluate_warns_on_sets_it_did_not_train_
     assert "not trained on" not in caplog.text
     assert main(["evaluate", "my_cats", "--model", str(run / "best.pt"), "--split", "val", "-o", "ev2"]) == 0
     assert "--split val: the model was not trained on data set(s) my_cats (it records cats)" in caplog.text
+
+
+def test_training_logs_its_split_and_the_breeds_it_holds_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Audit item 9: an Oxford-layout folder's Birman photos went to validation only, and nothing said so."""
+    from helpers.layouts import make_oxford_set
+
+    make_oxford_set(tmp_path / "ox", [f"Abyssinian_{i}" for i in range(4)] + ["Birman_1", "Birman_2"])
+    caplog.set_level(logging.INFO)
+    assert main(["train", str(tmp_path / "ox"), *QUICK, "--batch-size", "2", "-o", str(tmp_path / "run")]) == 0
+    assert "ox-unseen: 0 training, 2 validation photos" in caplog.text
+    assert "ox: 2 photo(s) of the breed(s) Birman held out whole as ox-unseen" in caplog.text
+    trained, held = (int(n) for n in re.search(r" ox: (\d+) training, (\d+) validation photos", caplog.text).groups())
+    assert trained + held == 4  # the Abyssinian photos
