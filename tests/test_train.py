@@ -506,3 +506,56 @@ def test_training_logs_its_split_and_the_breeds_it_holds_out(tmp_path: Path, cap
     assert "ox: 2 photo(s) of the breed(s) Birman held out whole as ox-unseen" in caplog.text
     trained, held = (int(n) for n in re.search(r" ox: (\d+) training, (\d+) validation photos", caplog.text).groups())
     assert trained + held == 4  # the Abyssinian photos
+
+
+def test_resume_refuses_other_flags_and_data_instead_of_ignoring_them(
+    cats: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit item 6: ``--resume RUN --epochs 41 DATA`` trained as saved and said nothing of the ignored flags."""
+    run = tmp_path / "run"
+    assert main(["train", "--resume", str(run), "--epochs", "41", "--aug-hflip", "-o", str(run), str(cats)]) == 2
+    err = capsys.readouterr().err
+    assert "own saved config" in err and "would be ignored" in err
+    assert f"data folder(s) {cats}" in err and "--epochs" in err and "--aug-hflip" in err and "-o/--output" in err
+    assert "--init" in err  # how to train a run further
+    assert main(["train", "--help"]) == 0
+    assert "own saved config" in " ".join(capsys.readouterr().out.split())
+
+
+def test_interrupted_run_says_what_it_kept_and_resumes_from_another_folder(
+    cats: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit items 7 and 8: a run recorded its data folders as typed, so --resume worked only from the folder it
+    was started in; Ctrl-C said only "interrupted", not what was kept nor how to go on."""
+    import shutil
+
+    from colorsplash.training import trainer as trainer_module
+
+    real_epoch, calls = trainer_module.train_epoch, []
+
+    def second_epoch_interrupted(*args: object, **kwargs: object) -> float:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)  # type: ignore[arg-type]
+
+    start = tmp_path / "start"
+    shutil.copytree(cats, start / "cats")
+    monkeypatch.chdir(start)
+    monkeypatch.setattr(trainer_module, "train_epoch", second_epoch_interrupted)
+    args = ["-q", "train", "cats", *TINY_UNET, "--size", "64", "--epochs", "2", "--batch-size", "4", "-o", "runs/r"]
+    assert main([*args, "--val-fraction", "0.25"]) == 130
+    err = capsys.readouterr().err
+    assert "runs/r/last.pt keeps epochs 1-1" in err and "continue with: colorsplash train --resume runs/r" in err
+    assert json.loads(Path("runs/r/config.json").read_text())["train"]["data"] == [os.path.join(os.getcwd(), "cats")]
+
+    payload = read_checkpoint("runs/r/last.pt")  # as a run saved before paths were stored absolute
+    payload["train_config"].update(data=["cats"], out_dir="runs/r")
+    torch.save(payload, "runs/r/last.pt")
+    monkeypatch.setattr(trainer_module, "train_epoch", real_epoch)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    run = start / "runs" / "r"
+    assert main(["-q", "train", "--resume", str(run)]) == 0
+    assert [int(r["epoch"]) for r in _read_csv(run / "metrics.csv")] == [1, 2]
+    assert f"model {run / 'best.pt'}" in capsys.readouterr().out

@@ -19,7 +19,7 @@ from torch import nn
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.training import plots
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, unwrap
-from colorsplash.training.config import TrainConfig
+from colorsplash.training.config import TrainConfig, resumed_config
 from colorsplash.training.networks import build_model, freeze_for, param_groups
 from colorsplash.training.pretrained import init_presence_trunk, init_pretrained
 from colorsplash.training.steps import (
@@ -52,11 +52,12 @@ class Trainer:
         self.d: Dist = setup_distributed()
         self.run = Path(tcfg.out_dir)
         self.state = RunState()
+        self.kept_epoch = 0  # the epoch the run's last.pt was saved after (0: none yet)
         resume_payload = self._resume_payload() if resume else None
         if resume_payload is not None:
             mcfg = ModelConfig.from_dict(resume_payload["model_config"])
-            # Flags given with --resume are ignored on purpose: the LR schedule depends on the saved ones.
-            tcfg = TrainConfig.from_dict(resume_payload["train_config"])
+            # The saved configs, never new flags (the CLI refuses them): the LR schedule depends on the saved ones.
+            tcfg = resumed_config(TrainConfig.from_dict(resume_payload["train_config"]), self.run)
         self.mcfg, self.cfg = mcfg, tcfg
         seed_everything(tcfg.seed + self.d.rank)
         self.device = training_device(self.d.rank)
@@ -111,6 +112,7 @@ class Trainer:
         if self.swa is not None and "swa_state" in payload:
             self.swa.load_state_dict(payload["swa_state"])
         torch.set_rng_state(payload["torch_rng"])
+        self.kept_epoch = self.state.epoch
         if self.d.main:
             log.info("resuming %s after epoch %d (step %d)", self.run, self.state.epoch, self.state.step)
 
@@ -144,6 +146,8 @@ class Trainer:
             if self.swa is not None:
                 extra["swa_state"] = self.swa.state_dict()
         save_checkpoint(self.run / name, model or self.model, self._final_config(metrics), **extra)
+        if name == "last.pt":
+            self.kept_epoch = self.state.epoch
 
     def _finish_average(self) -> None:
         """Rank 0: validate the weight average, save it as ``swa.pt``, and as ``best.pt`` when it is best."""
