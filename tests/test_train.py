@@ -559,3 +559,14 @@ def test_interrupted_run_says_what_it_kept_and_resumes_from_another_folder(
     assert main(["-q", "train", "--resume", str(run)]) == 0
     assert [int(r["epoch"]) for r in _read_csv(run / "metrics.csv")] == [1, 2]
     assert f"model {run / 'best.pt'}" in capsys.readouterr().out
+
+
+def test_init_from_a_network_of_another_shape_is_one_clear_line(
+    cats: Path, tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit item 10: --init with another --unet-base printed PyTorch's 46-line size-mismatch dump."""
+    args = ["train", str(cats), "--arch", "unet", "--size", "64", "--unet-depth", "2", "--init", str(tiny_checkpoint)]
+    assert main([*args, "--unet-base", "8", "--epochs", "1", "-o", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert str(tiny_checkpoint) in err and "--unet-base 4 (this run: 8)" in err and "--unet-depth" not in err

@@ -267,14 +267,43 @@ class Trainer:
         )
 
 
+# ModelConfig fields that shape a network's weights besides its arch, and how a user sets them.
+_SHAPE_SETTINGS = (("base_channels", "--unet-base"), ("depth", "--unet-depth"), ("upsample", "--upsample"))
+
+
+def _network_differences(source: ModelConfig, mcfg: ModelConfig) -> str:
+    """The network settings in which the checkpoint's config ``source`` differs from this run's ``mcfg``, as the
+    flags that set them (``--unet-base 8 (this run: 16)``); empty when none differ."""
+    differ = [
+        f"{flag} {getattr(source, name)} (this run: {getattr(mcfg, name)})"
+        for name, flag in _SHAPE_SETTINGS
+        if source.arch == "unet" and getattr(source, name) != getattr(mcfg, name)
+    ]
+    if tuple(source.decoder_channels) != tuple(mcfg.decoder_channels) and source.arch != "unet":
+        differ.append(f"decoder channels {list(source.decoder_channels)} (this run: {list(mcfg.decoder_channels)})")
+    return ", ".join(differ)
+
+
 def _load_init_weights(model: nn.Module, path: str, mcfg: ModelConfig) -> None:
-    """Start from a checkpoint's weights (fine-tuning); its architecture must match ``mcfg``."""
+    """Start from a checkpoint's weights (fine-tuning); its network (arch, widths, depth) must be ``mcfg``'s.
+
+    Raises:
+        ValueError: one line naming the checkpoint and the settings that differ.
+    """
     payload = read_checkpoint(path)
     source = ModelConfig.from_dict(payload["model_config"])
-    if (source.arch, tuple(source.decoder_channels)) != (mcfg.arch, tuple(mcfg.decoder_channels)):
+    if source.arch != mcfg.arch:
         raise ValueError(
             f"{path}: checkpoint is {source.arch} but this run trains {mcfg.arch}; "
             f"pass --arch {source.arch} (and the same decoder) to fine-tune it"
+        )
+    own = model.state_dict()
+    clash = [k for k, v in payload["state_dict"].items() if k in own and own[k].shape != v.shape]
+    differ = _network_differences(source, mcfg)
+    if differ or clash:
+        raise ValueError(
+            f"{path}: checkpoint has {differ or f'other weight shapes (first {clash[0]})'}; "
+            "pass the network settings it was trained with to fine-tune it"
         )
     missing, unexpected = model.load_state_dict(payload["state_dict"], strict=False)
     # A new presence head, its ImageNet trunk and the trunk's guidance start on weights that had none (the
