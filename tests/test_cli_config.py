@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 
@@ -18,7 +19,8 @@ def _configs(*argv: str) -> tuple[ModelConfig, TrainConfig]:
 
 def test_no_flags_give_the_dataclass_defaults() -> None:
     mcfg, tcfg = _configs()
-    assert dataclasses.replace(tcfg, out_dir=TrainConfig.out_dir) == TrainConfig(data=("data",))
+    # Data folders are stored absolute, so --resume finds them from any working folder.
+    assert dataclasses.replace(tcfg, out_dir=TrainConfig.out_dir) == TrainConfig(data=(os.path.abspath("data"),))
     assert tcfg.out_dir == "runs/unet-lite0" and mcfg.arch == ModelConfig.arch and mcfg.input_size == 256
 
 
@@ -55,7 +57,7 @@ def test_flags_reach_their_fields() -> None:
     assert (mcfg.arch, mcfg.input_size, mcfg.depth) == ("unet", 64, 2)
     assert mcfg.normalization.std == (255.0, 255.0, 255.0)  # the seed U-Net's x/255, chosen by arch
     assert (tcfg.epochs, tcfg.dice_weight, tcfg.num_workers, tcfg.bf16) == (3, 0.5, 2, False)
-    assert (tcfg.out_dir, tcfg.init_from, tcfg.lr_schedule) == ("runs/x", "w.pt", "constant")
+    assert (tcfg.out_dir, tcfg.init_from, tcfg.lr_schedule) == ("runs/x", os.path.abspath("w.pt"), "constant")
     assert tcfg.augment == dataclasses.replace(
         AugmentConfig(), enabled=False, zoom=(0.5, 1.5), paste_count=3, paste_cut=0.3
     )

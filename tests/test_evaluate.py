@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from helpers.layouts import make_oxford_set, make_paired_set, make_seed_set, save_picture
+from PIL import Image
 
 from colorsplash.cli import main
 from colorsplash.evaluation.datasets import IGNORE, discover, discover_all, split_samples
@@ -165,3 +166,16 @@ def test_oxford_ignore_value_is_the_data_modules() -> None:
     from colorsplash.evaluation import metrics
 
     assert metrics.IGNORE == IGNORE
+
+
+def test_evaluate_warns_when_the_masks_show_no_subject(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Audit item 5: masks saved as 0/1 (they look black) scored a good model IoU 0 without a word; train warned."""
+    make_paired_set(tmp_path / "good", n=3)
+    evaluate_model(_red_detector, discover(tmp_path / "good"), show_progress=False)
+    assert "masks are empty" not in caplog.text
+    make_paired_set(tmp_path / "bin01", n=3)
+    for mask in (tmp_path / "bin01" / "masks").iterdir():
+        save_picture(mask, (np.asarray(Image.open(mask)) > 0).astype(np.uint8))  # 0/1, not 0/255
+    scores = evaluate_model(_red_detector, discover(tmp_path / "bin01"), show_progress=False)
+    assert all(s.iou == 0.0 for s in scores)
+    assert "3 of 3 ground-truth masks are empty" in caplog.text and "0/255" in caplog.text

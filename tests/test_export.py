@@ -62,6 +62,12 @@ def test_metadata_holds_the_config(tiny_checkpoint: Path, tmp_path: Path) -> Non
     out = tmp_path / "tiny.onnx"
     returned = export_onnx(tiny_checkpoint, out)
     _, config = load_checkpoint(tiny_checkpoint)
+    from colorsplash.runtime.variants import file_hash
+
+    # The checkpoint's config, and which checkpoint it was (evaluate summaries are matched to it by this).
+    config = ModelConfig(
+        **{**config.__dict__, "training": {**config.training, "checkpoint_sha256": file_hash(tiny_checkpoint)}}
+    )
     proto = onnx.load(str(out), load_external_data=False)
     meta = {p.key: p.value for p in proto.metadata_props}
     assert ModelConfig.from_json(meta[CONFIG_METADATA_KEY]) == config == returned
@@ -199,3 +205,84 @@ def test_int8_and_fp16_together_are_refused(lite_checkpoint: Path, paired_data: 
     with pytest.raises(ValueError, match="fp16 or int8"):
         export_onnx(lite_checkpoint, tmp_path / "x.onnx", fp16=True, int8_data=[paired_data])
     assert not list(tmp_path.iterdir())
+
+
+def test_export_never_replaces_an_existing_file_without_overwrite(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit item 3: ``export -o`` silently replaced any file (a photo, another run's checkpoint, an older model)."""
+    from colorsplash.cli import main
+
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"not to be lost")
+    assert main(["export", str(tiny_checkpoint), "-o", str(photo)]) == 2
+    err = capsys.readouterr().err
+    assert str(photo) in err and "--overwrite" in err
+    assert photo.read_bytes() == b"not to be lost"
+    with pytest.raises(ValueError, match="--overwrite"):
+        export_onnx(tiny_checkpoint, photo)
+    assert main(["export", str(tiny_checkpoint), "-o", str(photo), "--overwrite"]) == 0
+    assert photo.read_bytes() != b"not to be lost" and load_model(photo, precision="file").config.name == "tiny-test"
+    assert main(["export", str(tiny_checkpoint), "-o", str(tiny_checkpoint), "--overwrite"]) == 2
+    assert "input checkpoint" in capsys.readouterr().err  # the input, never
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.jpg"]  # no temporary files left
+
+
+def test_export_says_when_its_input_is_already_onnx_or_calibration_is_short(
+    tiny_checkpoint: Path, tiny_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Audit item 11: an ONNX input gave "invalid load key"; --int8 on fewer photos than asked said nothing."""
+    from helpers.layouts import make_paired_set
+
+    with pytest.raises(ValueError, match="already an ONNX model"):
+        export_onnx(tiny_onnx, tmp_path / "again.onnx")
+    data = tmp_path / "few"
+    make_paired_set(data, n=3)
+    config = export_onnx(tiny_checkpoint, tmp_path / "q8.onnx", int8_data=[data], calibration_images=64)
+    calibrated = config.training["int8_calibration"]["images"]
+    assert 0 < calibrated < 64
+    assert f"int8 calibration on {calibrated} photo(s), not the 64 asked for" in caplog.text
+
+
+def test_evaluate_reports_of_two_runs_do_not_collide_and_metrics_must_match_the_model(
+    tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit item 4: every run's best.pt was evaluated into eval/best, and ``export --metrics`` embedded whichever
+    summary it was given (another model's, a config.json, ``[1, 2]``)."""
+    import json
+    import shutil
+
+    from helpers.layouts import make_seed_set
+
+    from colorsplash.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    make_seed_set(tmp_path / "cats", n=2)
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    shutil.copy(tiny_checkpoint, tmp_path / "runs" / "a" / "best.pt")
+    model, config = load_checkpoint(tiny_checkpoint)
+    torch.nn.init.normal_(next(model.parameters()))
+    save_checkpoint(tmp_path / "runs" / "b" / "best.pt", model, config)  # another run, other weights
+    for run in ("a", "b"):
+        assert main(["evaluate", "cats", "--model", f"runs/{run}/best.pt"]) == 0
+    summaries = {run: json.loads((tmp_path / "eval" / f"{run}-best" / "summary.json").read_text()) for run in "ab"}
+    assert summaries["a"]["model"] == str(tmp_path / "runs" / "a" / "best.pt")
+    assert summaries["a"]["checkpoint_sha256"] != summaries["b"]["checkpoint_sha256"]
+
+    (tmp_path / "list.json").write_text("[1, 2]")
+    refused = {
+        "eval/b-best/summary.json": "scores another model",
+        "list.json": "not an evaluate summary",
+        "missing.json": "not a readable",
+    }
+    for metrics, why in refused.items():
+        assert main(["export", "runs/a/best.pt", "-o", "a.onnx", "--metrics", metrics]) == 2
+        assert why in capsys.readouterr().err
+    assert not (tmp_path / "a.onnx").exists()
+    assert main(["export", "runs/a/best.pt", "-o", "a.onnx", "--metrics", "eval/a-best/summary.json"]) == 0
+    embedded = load_model(tmp_path / "a.onnx", precision="file").config.training
+    assert embedded["evaluation"]["overall"] == summaries["a"]["overall"]
+    # A summary of the exported ONNX file matches the checkpoint it came from (how the bundled model is made).
+    assert main(["evaluate", "cats", "--model", "a.onnx", "-o", "eval/onnx"]) == 0
+    args = ["export", "runs/a/best.pt", "-o", "a16.onnx", "--fp16", "--metrics", "eval/onnx/summary.json"]
+    assert main(args) == 0

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -464,3 +465,108 @@ def test_pets_and_pet_free_scenes_train_a_presence_head_with_copy_paste(cats: Pa
     model = load_model(out)
     assert model.has_presence and 0.0 <= model.predict_scored(np.zeros((30, 30, 3), np.uint8))[1] <= 1.0
     assert dataclasses.asdict(trainer.cfg.augment)["copy_paste"] == 1.0
+
+
+QUICK = [*TINY_UNET, "--size", "64", "--epochs", "1", "--max-steps", "1", "--val-fraction", "0.25"]
+
+
+def test_train_dot_names_the_folder_and_evaluate_warns_on_sets_it_did_not_train_on(
+    cats: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Audit item 2: ``train .`` recorded the data set "" (and split by that name), and ``evaluate --split val`` on a
+    renamed copy of the folder scored training photos as validation ones without a word."""
+    import shutil
+
+    from colorsplash.evaluation.datasets import discover, split_samples
+
+    run = tmp_path / "run"
+    monkeypatch.chdir(cats)
+    assert main(["-q", "train", ".", *QUICK, "-o", str(run)]) == 0
+    recorded = json.loads((run / "config.json").read_text())["data"]
+    assert recorded["datasets"] == ["cats"]
+    _, held_out = split_samples(discover(cats), 0.25, 0)  # "." splits as the folder under its own name
+    assert recorded["val_names"] == [s.name for s in held_out]
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(cats, tmp_path / "my_cats")
+    caplog.clear()
+    assert main(["evaluate", str(cats), "--model", str(run / "best.pt"), "--split", "val", "-o", "ev1"]) == 0
+    assert "not trained on" not in caplog.text
+    assert main(["evaluate", "my_cats", "--model", str(run / "best.pt"), "--split", "val", "-o", "ev2"]) == 0
+    assert "--split val: the model was not trained on data set(s) my_cats (it records cats)" in caplog.text
+
+
+def test_training_logs_its_split_and_the_breeds_it_holds_out(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Audit item 9: an Oxford-layout folder's Birman photos went to validation only, and nothing said so."""
+    from helpers.layouts import make_oxford_set
+
+    make_oxford_set(tmp_path / "ox", [f"Abyssinian_{i}" for i in range(4)] + ["Birman_1", "Birman_2"])
+    caplog.set_level(logging.INFO)
+    assert main(["train", str(tmp_path / "ox"), *QUICK, "--batch-size", "2", "-o", str(tmp_path / "run")]) == 0
+    assert "ox-unseen: 0 training, 2 validation photos" in caplog.text
+    assert "ox: 2 photo(s) of the breed(s) Birman held out whole as ox-unseen" in caplog.text
+    trained, held = (int(n) for n in re.search(r" ox: (\d+) training, (\d+) validation photos", caplog.text).groups())
+    assert trained + held == 4  # the Abyssinian photos
+
+
+def test_resume_refuses_other_flags_and_data_instead_of_ignoring_them(
+    cats: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit item 6: ``--resume RUN --epochs 41 DATA`` trained as saved and said nothing of the ignored flags."""
+    run = tmp_path / "run"
+    assert main(["train", "--resume", str(run), "--epochs", "41", "--aug-hflip", "-o", str(run), str(cats)]) == 2
+    err = capsys.readouterr().err
+    assert "own saved config" in err and "would be ignored" in err
+    assert f"data folder(s) {cats}" in err and "--epochs" in err and "--aug-hflip" in err and "-o/--output" in err
+    assert "--init" in err  # how to train a run further
+    assert main(["train", "--help"]) == 0
+    assert "own saved config" in " ".join(capsys.readouterr().out.split())
+
+
+def test_interrupted_run_says_what_it_kept_and_resumes_from_another_folder(
+    cats: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit items 7 and 8: a run recorded its data folders as typed, so --resume worked only from the folder it
+    was started in; Ctrl-C said only "interrupted", not what was kept nor how to go on."""
+    import shutil
+
+    from colorsplash.training import trainer as trainer_module
+
+    real_epoch, calls = trainer_module.train_epoch, []
+
+    def second_epoch_interrupted(*args: object, **kwargs: object) -> float:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)  # type: ignore[arg-type]
+
+    start = tmp_path / "start"
+    shutil.copytree(cats, start / "cats")
+    monkeypatch.chdir(start)
+    monkeypatch.setattr(trainer_module, "train_epoch", second_epoch_interrupted)
+    args = ["-q", "train", "cats", *TINY_UNET, "--size", "64", "--epochs", "2", "--batch-size", "4", "-o", "runs/r"]
+    assert main([*args, "--val-fraction", "0.25"]) == 130
+    err = capsys.readouterr().err
+    assert "runs/r/last.pt keeps epochs 1-1" in err and "continue with: colorsplash train --resume runs/r" in err
+    assert json.loads(Path("runs/r/config.json").read_text())["train"]["data"] == [os.path.join(os.getcwd(), "cats")]
+
+    payload = read_checkpoint("runs/r/last.pt")  # as a run saved before paths were stored absolute
+    payload["train_config"].update(data=["cats"], out_dir="runs/r")
+    torch.save(payload, "runs/r/last.pt")
+    monkeypatch.setattr(trainer_module, "train_epoch", real_epoch)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    run = start / "runs" / "r"
+    assert main(["-q", "train", "--resume", str(run)]) == 0
+    assert [int(r["epoch"]) for r in _read_csv(run / "metrics.csv")] == [1, 2]
+    assert f"model {run / 'best.pt'}" in capsys.readouterr().out
+
+
+def test_init_from_a_network_of_another_shape_is_one_clear_line(
+    cats: Path, tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit item 10: --init with another --unet-base printed PyTorch's 46-line size-mismatch dump."""
+    args = ["train", str(cats), "--arch", "unet", "--size", "64", "--unet-depth", "2", "--init", str(tiny_checkpoint)]
+    assert main([*args, "--unet-base", "8", "--epochs", "1", "-o", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert str(tiny_checkpoint) in err and "--unet-base 4 (this run: 8)" in err and "--unet-depth" not in err

@@ -77,6 +77,16 @@ def given_fields(ns: argparse.Namespace, key: str) -> dict[str, Any]:
     }
 
 
+def given_flags(ns: argparse.Namespace, cls: type, key: str) -> list[str]:
+    """The option strings (``--epochs``, ``-o/--output``) of the fields of ``cls`` under ``key`` that the user gave."""
+    given = given_fields(ns, key)
+    return [
+        "/".join(f.metadata["flags"] or ("--" + f.name.replace("_", "-"),))
+        for f in dataclasses.fields(cls)
+        if f.name in given and "help" in f.metadata
+    ]
+
+
 def config_from_args(base: C, ns: argparse.Namespace, key: str) -> C:
     """``base`` with the flags of ``key`` that were given laid over it (validated by the dataclass itself)."""
     return dataclasses.replace(base, **given_fields(ns, key))  # type: ignore[type-var]

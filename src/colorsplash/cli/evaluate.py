@@ -1,6 +1,7 @@
 """CLI verb ``colorsplash evaluate``: score a model on data sets at each photo's original resolution.
 
-Writes ``scores.csv``, ``summary.json`` and ``worst.png`` into ``-o`` (default ``eval/<model stem>``). An ONNX
+Writes ``scores.csv``, ``summary.json`` and ``worst.png`` into ``-o`` (default ``eval/<model folder>-<model
+stem>``). An ONNX
 model needs only the light runtime; a ``.pt`` checkpoint and the gallery need the ``train`` extra.
 """
 
@@ -19,12 +20,13 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("evaluate", help="score a model on a data set at original resolution")
     p.add_argument("data", nargs="+", help="data set folders")
     add_model_argument(p, ".onnx or .pt file")
-    add_output_argument(p, "report folder (default: eval/<model stem>)")
+    add_output_argument(p, "report folder (default: eval/<model's folder name>-<model stem>, e.g. eval/cats-best)")
     p.add_argument(
         "--split",
         choices=("all", "val", "train"),
         default="all",
-        help="score only the set's validation or training part, as train would split it (default: all)",
+        help="score only the set's validation or training part, as train would split it (default: all); the "
+        "split follows each folder's name: a warning says when a set is not one the model was trained on",
     )
     p.add_argument(
         "--val-fraction",
@@ -69,7 +71,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     predict_fn, config, model_path = load_predictor(args.model)
     fraction, seed = split_settings(args, config)
-    samples = ev.select_split(discover_all(args.data, skip_bad=args.skip_bad), args.split, fraction, seed)
+    found = discover_all(args.data, skip_bad=args.skip_bad)
+    ev.warn_unknown_sets(found, config, args.split)
+    samples = ev.select_split(found, args.split, fraction, seed)
     if not samples:
         raise DataError(
             f"the {args.split} split of {', '.join(args.data)} is empty "
@@ -80,9 +84,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     if not scores:
         raise DataError("no image could be scored; every pair was bad (see the warnings above)")
-    out = Path(args.output) if args.output else Path("eval") / model_path.stem
+    out = Path(args.output) if args.output else ev.report_folder(model_path)
     summary: dict[str, Any] = {
-        "model": model_path.name,
+        **ev.model_record(model_path, config),
         "model_name": config.name,
         "arch": config.arch,
         "input_size": config.input_size,

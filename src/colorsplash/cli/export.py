@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
-from colorsplash.cli.common import add_output_argument, need_torch, show_progress
+from colorsplash.cli.common import add_output_argument, add_overwrite_argument, need_torch, show_progress
 from colorsplash.runtime.flags import arg_type, positive_int
 from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
 
@@ -16,6 +15,7 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("export", help="export a checkpoint to ONNX")
     p.add_argument("checkpoint", help="a .pt checkpoint (best.pt or last.pt of a run)")
     add_output_argument(p, "the .onnx file to write", required=True)
+    add_overwrite_argument(p, "an existing -o file")
     precision = p.add_mutually_exclusive_group()
     precision.add_argument("--fp16", action="store_true", help="store weights in float16 (half the size)")
     precision.add_argument(
@@ -35,24 +35,19 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--metrics",
         metavar="SUMMARY_JSON",
-        help="embed an `evaluate` summary.json (scores at original resolution) in the metadata",
+        help="embed an `evaluate` summary.json (scores at original resolution) in the metadata; it must score "
+        "this checkpoint, or an ONNX file exported from it",
     )
     p.set_defaults(func=run_export)
 
 
 def run_export(args: argparse.Namespace) -> int:
     need_torch("export")
-    from colorsplash.training.export import export_onnx
+    from colorsplash.training.export import check_output, export_onnx, read_evaluation
 
     out = Path(args.output)
-    if out.resolve() == Path(args.checkpoint).resolve():
-        raise ValueError(f"{out}: refusing to overwrite the input checkpoint")
-    evaluation = None
-    if args.metrics:
-        try:
-            evaluation = json.loads(Path(args.metrics).read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise ValueError(f"{args.metrics}: not a readable evaluate summary.json ({err})") from err
+    check_output(args.checkpoint, out, args.overwrite)
+    evaluation = read_evaluation(args.metrics, args.checkpoint) if args.metrics else None
     config = export_onnx(
         args.checkpoint,
         out,
@@ -61,6 +56,7 @@ def run_export(args: argparse.Namespace) -> int:
         int8_data=args.int8,
         calibration_images=args.calibration_images,
         show_progress=show_progress(args),
+        overwrite=args.overwrite,
     )
     print(
         f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, {config.arch} at {config.input_size}px, {config.precision})"

@@ -8,15 +8,23 @@ option, its default and its help are defined once, on the dataclass field.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import os
+import shlex
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from colorsplash.cli.common import need_torch
-from colorsplash.cli.config_args import add_config_arguments, config_from_args, given_fields
+from colorsplash.cli.config_args import add_config_arguments, config_from_args, given_fields, given_flags
 from colorsplash.runtime.config import ModelConfig, default_model_config
-from colorsplash.training.config import AugmentConfig, TrainConfig
+from colorsplash.training.config import AugmentConfig, TrainConfig, resumed_config
 from colorsplash.training.recipes import RECIPES, preset_names, read_recipe_file
+
+if TYPE_CHECKING:
+    from colorsplash.training.trainer import Trainer
 
 
 def register(sub: Any) -> None:
@@ -35,7 +43,13 @@ def register(sub: Any) -> None:
         "RUN/blend.pt ('pets-lite0': the same on Lite0); a single stage needs --init after the "
         "first; the preset's values win over the flags below",
     )
-    p.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN from its last.pt")
+    p.add_argument(
+        "--resume",
+        metavar="RUN",
+        help="continue the run in folder RUN from its last.pt, with the run's own saved config and data folders "
+        "(no other training flags or data may be given; to train a finished run further, start a new run with "
+        "--init RUN/last.pt)",
+    )
     add_config_arguments(p, ModelConfig, "model", "network")
     add_config_arguments(p, TrainConfig, "train", "training")
     add_config_arguments(p, AugmentConfig, "augment", "augmentation")
@@ -51,7 +65,11 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     base = default_model_config(model_flags.get("arch", ModelConfig.arch), model_flags.get("input_size", 256))
     mcfg = config_from_args(base, args, "model")
     augment = config_from_args(AugmentConfig(), args, "augment")
-    tcfg = config_from_args(TrainConfig(data=tuple(args.data), augment=augment), args, "train")
+    # Absolute data folders, so that --resume finds them from any working folder (names, and so splits, unchanged).
+    data = tuple(os.path.abspath(d) for d in args.data)
+    tcfg = config_from_args(TrainConfig(data=data, augment=augment), args, "train")
+    if tcfg.init_from:
+        tcfg = dataclasses.replace(tcfg, init_from=os.path.abspath(tcfg.init_from))
     out_given = "out_dir" in given_fields(args, "train")
     if not out_given:
         tcfg = dataclasses.replace(tcfg, out_dir=f"runs/{args.preset or mcfg.arch}")
@@ -67,21 +85,39 @@ def _refuse_existing_run(out_dir: str) -> None:
         )
 
 
+def _refuse_flags_with_resume(args: argparse.Namespace) -> None:
+    """``--resume RUN`` continues with the run's saved config and data: refuse anything else given with it (it
+    was silently ignored), naming what."""
+    given = [f"data folder(s) {' '.join(args.data)}"] if args.data else []
+    given += ["--preset"] if args.preset else []
+    for cls, key in ((ModelConfig, "model"), (TrainConfig, "train"), (AugmentConfig, "augment")):
+        given += given_flags(args, cls, key)
+    if given:
+        raise ValueError(
+            f"--resume {args.resume} continues the run with its own saved config and data folders; these would be "
+            f"ignored: {', '.join(given)}. Drop them, or start a new run from it: colorsplash train DATA... "
+            f"--init {Path(args.resume) / 'last.pt'} -o NEW_RUN"
+        )
+
+
 def run_train(args: argparse.Namespace) -> int:
     need_torch("train")
     from colorsplash.training.recipe_run import run_recipe, start_recipe_file
     from colorsplash.training.trainer import Trainer
 
     progress = not getattr(args, "quiet", False)  # kept in logs too, redrawn once a minute (runtime.progress)
+    if args.resume:
+        _refuse_flags_with_resume(args)
     record = read_recipe_file(args.resume) if args.resume else None
     if record is not None:  # a staged run: finish its remaining stages
-        state, best = run_recipe(
-            record["recipe"],
-            ModelConfig.from_dict(record["model"]),
-            TrainConfig.from_dict(record["train"]),
-            resume=True,
-            show_progress=progress,
-        )
+        with _on_interrupt(args.resume, None):
+            state, best = run_recipe(
+                record["recipe"],
+                ModelConfig.from_dict(record["model"]),
+                resumed_config(TrainConfig.from_dict(record["train"]), args.resume),
+                resume=True,
+                show_progress=progress,
+            )
         return _report(state.best_iou, state.best_epoch, str(best))
     if args.resume:
         mcfg, tcfg = build_configs(args)
@@ -93,16 +129,45 @@ def run_train(args: argparse.Namespace) -> int:
         _refuse_existing_run(tcfg.out_dir)
         if args.preset in RECIPES:
             start_recipe_file(args.preset, mcfg, tcfg)
-            state, best = run_recipe(args.preset, mcfg, tcfg, show_progress=progress)
+            with _on_interrupt(tcfg.out_dir, None):
+                state, best = run_recipe(args.preset, mcfg, tcfg, show_progress=progress)
             return _report(state.best_iou, state.best_epoch, str(best))
         trainer = Trainer(mcfg, tcfg, show_progress=progress)
-    state = trainer.fit()
+    with _on_interrupt(trainer.cfg.out_dir, trainer):
+        state = trainer.fit()
     return _report(state.best_iou, state.best_epoch, str(Path(trainer.cfg.out_dir) / "best.pt"))
 
 
-def _report(best_iou: float, best_epoch: int, best: str) -> int:
+@contextlib.contextmanager
+def _on_interrupt(run: str, trainer: Trainer | None) -> Iterator[None]:
+    """On Ctrl-C, say in one line what the run folder ``run`` kept and the command that continues it (a staged
+    recipe: ``trainer`` None), then let the interrupt end the command."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if _main_process():
+            print(f"colorsplash: training interrupted: {_kept(run, trainer)}", file=sys.stderr)
+        raise
+
+
+def _kept(run: str, trainer: Trainer | None) -> str:
+    """What an interrupted run kept, and how to go on (one line)."""
+    again = f"continue with: colorsplash train --resume {shlex.quote(str(run))}"
+    if trainer is None:
+        return f"the finished stages and the current stage's finished epochs are kept; {again}"
+    if not trainer.kept_epoch:
+        return "no epoch had finished, so nothing was kept; run the same command again"
+    last = Path(run) / "last.pt"
+    return f"{last} keeps epochs 1-{trainer.kept_epoch} (the epoch in progress is lost); {again}"
+
+
+def _main_process() -> bool:
     from colorsplash.training.steps import setup_distributed
 
-    if setup_distributed().main:  # under torchrun only rank 0 reports
+    return setup_distributed().main
+
+
+def _report(best_iou: float, best_epoch: int, best: str) -> int:
+    if _main_process():  # under torchrun only rank 0 reports
         print(f"best validation IoU {best_iou:.4f} (epoch {best_epoch}); model {best}")
     return 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -146,10 +147,15 @@ def _oxford_splits(root: Path) -> dict[str, str]:
 
 def discover(root: str | Path, skip_bad: bool = False, keep_excluded: bool = False) -> list[Sample]:
     """All image/mask pairs under one data set folder, sorted by image name, without the photos ``excluded.tsv``
-    lists for the set (``keep_excluded``: with them, for audits that show them)."""
+    lists for the set (``keep_excluded``: with them, for audits that show them).
+
+    A sample's ``dataset`` is the folder's name (``.`` and ``..`` by the folder they stand for), which the
+    train/validation split hashes: the same folder under another name splits differently."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: data folder not found")
+    if root.name in ("", ".."):  # "." or "x/..": the set is named after the folder it stands for, not ""
+        root = Path(os.path.abspath(root))
     layout = detect_layout(root)
     if layout == "seed":
         samples = _pair(root, "input", "mask", "seed", prefix="mask_", skip_bad=skip_bad)
@@ -269,6 +275,23 @@ def split_samples(samples: list[Sample], val_fraction: float, seed: int) -> tupl
         is_val = s.split == "val" if s.split is not None else _in_val(s, val_fraction, seed)
         (val if is_val else train).append(s)
     return train, val
+
+
+def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
+    """Warn when most of ``total`` masks (``role``: "training", "ground-truth") are empty, with ``effect`` (what
+    that does) and the usual cause: 0/1 masks, which look black. The one wording for train and evaluate; returns
+    whether it warned."""
+    if empty * 2 <= total:
+        return False
+    log.warning(
+        "%d of %d %s masks are empty (no subject pixel): %s. Seed and paired layouts need the subject white "
+        "(>= 128) on black; masks saved with values 0/1 look black, rescale them to 0/255",
+        empty,
+        total,
+        role,
+        effect,
+    )
+    return True
 
 
 def decode_mask(raw: np.ndarray, kind: str) -> np.ndarray:

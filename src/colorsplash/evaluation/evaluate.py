@@ -24,15 +24,29 @@ from typing import Any
 import cv2
 import numpy as np
 
-from colorsplash.evaluation.datasets import Sample, iter_pairs, load_pair, split_samples
+from colorsplash.evaluation.datasets import (
+    Sample,
+    is_pet_free,
+    iter_pairs,
+    load_pair,
+    split_samples,
+    warn_empty_masks,
+)
 from colorsplash.evaluation.metrics import dice, iou, mean_iou_thresholds, pixel_accuracy
+from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.variants import file_hash
 
 log = logging.getLogger(__name__)
 
 PredictFn = Callable[[np.ndarray], np.ndarray]
 CSV_FIELDS = ("name", "dataset", "image", "width", "height", "iou", "dice", "pixel_accuracy", "seed_miou")
 METRIC_NAMES = ("iou", "dice", "pixel_accuracy", "seed_miou")
+# Keys every ``evaluate`` summary.json has (``export --metrics`` checks a file is one by them).
+SUMMARY_KEYS = ("overall", "datasets", "split", "threshold")
+# The SHA-256 of the checkpoint a model's weights come from: in a summary, and in an exported ONNX file's
+# ``training`` record (written by export), so a summary of either can be matched to the checkpoint.
+CHECKPOINT_HASH = "checkpoint_sha256"
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,21 @@ class ImageScore:
     dice: float
     pixel_accuracy: float
     seed_miou: float  # the seed's mean two-class IoU over thresholds 0.5:0.95:0.05
+
+
+def model_record(path: Path, config: ModelConfig) -> dict[str, Any]:
+    """Which model a summary scores: its resolved path, the file's SHA-256 and :data:`CHECKPOINT_HASH`, the
+    SHA-256 of the checkpoint its weights come from (the file itself for a ``.pt``; for an ONNX file the one its
+    export recorded, ``None`` for files exported before exports recorded it)."""
+    digest = file_hash(path)
+    source = digest if path.suffix.lower() == ".pt" else config.training.get(CHECKPOINT_HASH)
+    return {"model": str(path.resolve()), "model_sha256": digest, CHECKPOINT_HASH: source}
+
+
+def report_folder(model_path: Path) -> Path:
+    """The default report folder of a model: ``eval/<its folder's name>-<its stem>`` (``runs/cats/best.pt`` ->
+    ``eval/cats-best``), so the ``best.pt`` of different runs do not share one."""
+    return Path("eval") / f"{model_path.resolve().parent.name}-{model_path.stem}"
 
 
 def upsample_probability(low: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -83,10 +112,14 @@ def evaluate_model(
         skip_bad: log and skip unreadable or mismatched pairs instead of raising :class:`DataError`.
 
     Returns:
-        One :class:`ImageScore` per scored sample, in the order of ``samples``.
+        One :class:`ImageScore` per scored sample, in the order of ``samples``. Warns when most masks meant to
+        show a subject (all but pet-free scenes photos) show none: 0/1 masks or a wrong mask format.
     """
     scores = []
+    labelled = empty = 0
     for sample, image, mask in iter_pairs(samples, skip_bad, "evaluating", show_progress):
+        if not is_pet_free(sample):
+            labelled, empty = labelled + 1, empty + int(not (mask == 1).any())
         prob = predict_fn(image)
         if prob.shape != mask.shape:
             raise ValueError(
@@ -97,6 +130,7 @@ def evaluate_model(
         scores.append(
             ImageScore(sample.name, sample.dataset, str(sample.image), w, h, **score_image(prob, mask, threshold))
         )
+    warn_empty_masks(empty, labelled, "ground-truth", "they score IoU 0 whatever the model finds")
     return scores
 
 
@@ -173,6 +207,28 @@ def save_worst_gallery(
     if rows:
         save(rows, path)
     return chosen
+
+
+def warn_unknown_sets(samples: Sequence[Sample], config: ModelConfig, split: str) -> bool:
+    """For a ``train``/``val`` ``split``: warn (one line) when a data set of ``samples`` is not among those the
+    model records as its training data (``config.training["datasets"]``). The split hashes each set's folder name,
+    so a renamed or copied folder splits differently: its "val" photos may have been trained on. Returns whether
+    it warned."""
+    if split == "all":
+        return False
+    trained = config.training.get("datasets") or []
+    unknown = sorted({s.dataset for s in samples} - set(trained))
+    if not unknown:
+        return False
+    log.warning(
+        "--split %s: the model was not trained on data set(s) %s (it records %s); the split follows each folder's "
+        "name, so these %s photos are not known to be ones training held out",
+        split,
+        ", ".join(unknown),
+        ", ".join(trained) or "none",
+        split,
+    )
+    return True
 
 
 def select_split(samples: list[Sample], split: str, val_fraction: float, seed: int) -> list[Sample]:

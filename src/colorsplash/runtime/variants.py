@@ -40,7 +40,7 @@ PRECISION_CHOICES: tuple[str, ...] = ("auto", "int8", "fp32")
 BENCHMARK_ENV = "COLORSPLASH_VARIANT_BENCHMARK"  # "0": never time the variants, use the instruction-set rule
 CACHE_FILE = "variants.json"
 # Records an export adds to ``training`` that differ between variants of the same weights.
-EXPORT_RECORDS: tuple[str, ...] = ("int8_calibration", "evaluation")
+EXPORT_RECORDS: tuple[str, ...] = ("int8_calibration", "evaluation", "checkpoint_sha256")
 TIE_MARGIN = 0.05  # a float variant must be this much faster to beat the smaller int8 file
 _BENCH_WARMUP, _BENCH_RUNS = 2, 7
 _METADATA_FIELD, _GRAPH_FIELD = 14, 7  # ModelProto.metadata_props and ModelProto.graph

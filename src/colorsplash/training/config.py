@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, known_fields
@@ -182,3 +184,31 @@ class TrainConfig:
         if "data" in kwargs:
             kwargs["data"] = tuple(kwargs["data"])
         return cls(**kwargs)
+
+
+def _started_in(run: Path, out_dir: str) -> Path | None:
+    """The folder a run was started from: the run folder ``run`` less its saved relative ``out_dir`` (``None`` when
+    ``out_dir`` is absolute or does not end ``run``'s path)."""
+    saved = Path(os.path.normpath(out_dir))
+    if saved.is_absolute():
+        return None
+    real = Path(os.path.abspath(run))
+    depth = len(saved.parts)
+    if saved.parts and real.parts[-depth:] != saved.parts:
+        return None
+    return Path(*real.parts[: len(real.parts) - depth])
+
+
+def resumed_config(saved: TrainConfig, run: str | Path) -> TrainConfig:
+    """The saved config of the run in ``run``, to continue it from anywhere: ``out_dir`` becomes ``run`` as given
+    now, and relative data folders and ``init_from`` (runs saved before paths were stored absolute) are taken
+    from the folder the run was started in when they are there, else from the current folder."""
+    base = _started_in(Path(run), saved.out_dir)
+
+    def place(path: str) -> str:
+        if os.path.isabs(path) or base is None or not (base / path).exists():
+            return path
+        return os.path.normpath(base / path)
+
+    init = place(saved.init_from) if saved.init_from else saved.init_from
+    return dataclasses.replace(saved, out_dir=str(run), data=tuple(map(place, saved.data)), init_from=init)

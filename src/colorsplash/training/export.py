@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
+import numpy as np
 import torch
 
+from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.files import atomic_path
 from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
+from colorsplash.runtime.variants import file_hash
 from colorsplash.training.checkpoint import load_checkpoint
 from colorsplash.training.graph_edits import split_single_output_convs
 from colorsplash.training.networks import WithPresence, has_presence
@@ -25,6 +30,8 @@ from colorsplash.training.quantize import (
     calibration_samples,
     quantize_int8,
 )
+
+log = logging.getLogger(__name__)
 
 ONNX_INPUT = "image"
 ONNX_OUTPUT = "logits"
@@ -108,6 +115,38 @@ def _weights_to_fp16(proto: object, numpy_helper: object) -> None:
         graph.node.insert(0, node)
 
 
+def read_evaluation(path: str | Path, checkpoint: str | Path) -> dict[str, Any]:
+    """The ``evaluate`` summary.json at ``path``, checked to be one (it has :data:`SUMMARY_KEYS`) and to score
+    ``checkpoint``'s weights: the checkpoint hash it records (the ``.pt`` evaluated, or the one an evaluated ONNX
+    file was exported from) must be ``checkpoint``'s.
+
+    Raises:
+        ValueError: naming ``path`` and saying what to do.
+    """
+    path = Path(path)
+    if not Path(checkpoint).is_file():
+        raise FileNotFoundError(f"{checkpoint}: checkpoint not found")
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not a readable evaluate summary.json ({err})") from err
+    again = f"colorsplash evaluate DATA --model {checkpoint}"
+    if not isinstance(summary, dict) or any(key not in summary for key in SUMMARY_KEYS):
+        raise ValueError(f"{path}: not an evaluate summary.json (no {', '.join(SUMMARY_KEYS)}); make one: {again}")
+    recorded = summary.get(CHECKPOINT_HASH)
+    if not recorded:
+        raise ValueError(
+            f"{path}: does not record which checkpoint it scored (an older colorsplash, or an ONNX file exported "
+            f"by one); make a new one: {again}"
+        )
+    if recorded != file_hash(Path(checkpoint)):
+        raise ValueError(
+            f"{path}: scores another model ({summary.get('model', 'unknown')}), not {checkpoint}; evaluate this "
+            f"checkpoint or an ONNX file exported from it: {again}"
+        )
+    return summary
+
+
 def with_evaluation(config: ModelConfig, summary: dict[str, object]) -> ModelConfig:
     """Record an ``evaluate`` summary (per-data-set and overall scores at original resolution) in the config."""
     keep = ("split", "threshold", "seed", "val_fraction", "datasets", "overall")
@@ -131,6 +170,36 @@ def _int8_config(config: ModelConfig, data: Sequence[str | Path], images: int) -
     return dataclasses.replace(config, precision="int8", training={**config.training, "int8_calibration": record})
 
 
+def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = False) -> None:
+    """Refuse an ``output`` that is the input ``checkpoint`` (always), a folder, or an existing file (unless
+    ``overwrite``): checked before any slow work, and again, race-free, when the file is published.
+
+    Raises:
+        ValueError: naming ``output`` and saying what to do.
+    """
+    output = Path(output)
+    if os.path.lexists(output) and output.resolve() == Path(checkpoint).resolve():
+        raise ValueError(f"{output}: refusing to overwrite the input checkpoint; choose another -o")
+    if output.is_dir():
+        raise ValueError(f"{output}: is a folder; -o names the .onnx file to write")
+    if not overwrite and os.path.lexists(output):
+        raise ValueError(f"{output}: already exists; pass --overwrite to replace it, or choose another -o")
+
+
+def _calibration(data: Sequence[str | Path], config: ModelConfig, count: int, show_progress: bool) -> list[np.ndarray]:
+    """Calibration inputs from the training split of ``data``; warns when fewer photos than ``count`` were found."""
+    calibration = calibration_inputs(calibration_samples(data, config, count), config, show_progress)
+    if len(calibration) < count:
+        log.warning(
+            "int8 calibration on %d photo(s), not the %d asked for (--calibration-images): that is all the "
+            "training split of %s holds; more photos give steadier ranges",
+            len(calibration),
+            count,
+            ", ".join(map(str, data)),
+        )
+    return calibration
+
+
 def export_onnx(
     checkpoint: str | Path,
     output: str | Path,
@@ -139,6 +208,7 @@ def export_onnx(
     int8_data: Sequence[str | Path] | None = None,
     calibration_images: int = DEFAULT_CALIBRATION_IMAGES,
     show_progress: bool = True,
+    overwrite: bool = False,
 ) -> ModelConfig:
     """Write ``output`` (one ``.onnx`` file, no side data) from ``checkpoint``; returns the embedded config.
 
@@ -148,20 +218,28 @@ def export_onnx(
     ``fp16`` stores weights in half precision (about half the size) but computes in float32.
     ``int8_data``: data folders whose *training* split calibrates a static int8 quantisation
     (``calibration_images`` photos, see :mod:`colorsplash.training.quantize`); input and output stay float32.
-    ``evaluation``: an ``evaluate`` summary to embed (see :func:`with_evaluation`).
+    ``evaluation``: an ``evaluate`` summary to embed (see :func:`with_evaluation`; :func:`read_evaluation` reads
+    and checks one). The config records the checkpoint's SHA-256 (``training.checkpoint_sha256``).
+    An existing ``output`` is replaced only with ``overwrite`` (see :func:`check_output`), the input never.
 
     Raises:
-        ValueError: both ``fp16`` and ``int8_data`` were asked for.
+        ValueError: both ``fp16`` and ``int8_data`` were asked for, or ``output`` may not be written.
     """
     if fp16 and int8_data:
         raise ValueError("choose fp16 or int8, not both")
+    check_output(checkpoint, output, overwrite)
+    if Path(checkpoint).suffix.lower() == ".onnx":
+        raise ValueError(
+            f"{checkpoint}: is already an ONNX model; export takes a .pt checkpoint (a run's best.pt or last.pt). "
+            "Use this file as it is with --model"
+        )
     model, config = load_checkpoint(checkpoint)
+    config = dataclasses.replace(config, training={**config.training, CHECKPOINT_HASH: file_hash(Path(checkpoint))})
     if evaluation is not None:
         config = with_evaluation(config, evaluation)
     calibration = None
     if int8_data:
-        samples = calibration_samples(int8_data, config, calibration_images)
-        calibration = calibration_inputs(samples, config, show_progress)
+        calibration = _calibration(int8_data, config, calibration_images, show_progress)
         config = _int8_config(config, int8_data, len(calibration))
     elif fp16:
         config = dataclasses.replace(config, precision="float16-weights")
@@ -177,6 +255,6 @@ def export_onnx(
             quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT)
             tmp_path = quantized
         _finish_file(tmp_path, config, fp16)
-        with atomic_path(output) as final:
+        with atomic_path(output, replace=overwrite) as final:
             os.replace(tmp_path, final)
     return config

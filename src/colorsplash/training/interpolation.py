@@ -84,6 +84,6 @@ def blend_checkpoints(
 def _validate(model: torch.nn.Module, mcfg: ModelConfig, tcfg: TrainConfig, show_progress: bool) -> float:
     from colorsplash.training.steps import prepare_data, validate
 
-    data = prepare_data(tcfg, mcfg, show_progress)
+    data = prepare_data(tcfg, mcfg, show_progress, report=False)  # the stages logged the split
     val_iou, _ = validate(model, data.val, tcfg, torch.device("cpu"))
     return val_iou

@@ -30,7 +30,8 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from colorsplash.evaluation.datasets import discover_all, split_samples
+from colorsplash.evaluation import datasets
+from colorsplash.evaluation.datasets import UNSEEN_SUFFIX, Sample, base_set, breed, discover_all, split_samples
 from colorsplash.evaluation.metrics import iou
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
@@ -154,24 +155,41 @@ def warn_empty_masks(masks: np.ndarray) -> int:
     """Count the masks (uint8 ``N x S x S``, 0/1/IGNORE) with no subject pixel; warn when they are most of them
     (such a set trains a model that finds nothing, to validation IoU 0). Returns the count."""
     empty = int(sum(1 for m in masks if not (m == 1).any()))
-    if empty * 2 > len(masks):
-        log.warning(
-            "%d of %d training masks are empty (no subject pixel): the model will learn to find nothing. "
-            "Seed and paired layouts need the subject white (>= 128) on black; masks saved with values 0/1 "
-            "look black, rescale them to 0/255",
-            empty,
-            len(masks),
-        )
+    datasets.warn_empty_masks(empty, len(masks), "training", "the model will learn to find nothing")
     return empty
 
 
-def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool) -> TrainData:
-    """Discover, split and cache the data sets named in ``cfg.data``."""
+def log_split(train: list[Sample], val: list[Sample]) -> None:
+    """Log the split: training and validation photos per data set, and, per Oxford-layout folder, the breeds whose
+    photos are held out whole as ``<set>-unseen`` (see :data:`colorsplash.evaluation.datasets.HELD_OUT_BREEDS`)."""
+    for name in sorted({s.dataset for s in (*train, *val)}):
+        counts = [sum(s.dataset == name for s in part) for part in (train, val)]
+        log.info("%s: %d training, %d validation photos", name, *counts)
+    unseen: dict[str, list[Sample]] = {}
+    for sample in val:
+        if sample.dataset.endswith(UNSEEN_SUFFIX):
+            unseen.setdefault(base_set(sample.dataset), []).append(sample)
+    for name, held in sorted(unseen.items()):
+        log.info(
+            "%s: %d photo(s) of the breed(s) %s held out whole as %s%s: validation only, never trained on",
+            name,
+            len(held),
+            ", ".join(sorted({breed(s.name) for s in held})),
+            name,
+            UNSEEN_SUFFIX,
+        )
+
+
+def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, report: bool = True) -> TrainData:
+    """Discover, split and cache the data sets named in ``cfg.data``; ``report``: log the split (:func:`log_split`;
+    rank 0 alone under torchrun)."""
     samples = discover_all(cfg.data, skip_bad=cfg.skip_bad)
     train_s, val_s = split_samples(samples, cfg.val_fraction, cfg.seed)
     if not train_s:  # a tiny set whose every image fell into validation: train on them all rather than fail
         log.warning("the split left no training images (%d in validation); training on all of them", len(val_s))
         train_s, val_s = val_s, []
+    if report:
+        log_split(train_s, val_s)
     ti, tm, train_s = load_resized(train_s, mcfg.input_size, cfg.skip_bad, show_progress)
     empty = warn_empty_masks(tm)
     if not val_s:  # tiny sets: validate on the training images rather than not at all

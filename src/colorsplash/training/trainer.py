@@ -19,7 +19,7 @@ from torch import nn
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.training import plots
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, unwrap
-from colorsplash.training.config import TrainConfig
+from colorsplash.training.config import TrainConfig, resumed_config
 from colorsplash.training.networks import build_model, freeze_for, param_groups
 from colorsplash.training.pretrained import init_presence_trunk, init_pretrained
 from colorsplash.training.steps import (
@@ -52,11 +52,12 @@ class Trainer:
         self.d: Dist = setup_distributed()
         self.run = Path(tcfg.out_dir)
         self.state = RunState()
+        self.kept_epoch = 0  # the epoch the run's last.pt was saved after (0: none yet)
         resume_payload = self._resume_payload() if resume else None
         if resume_payload is not None:
             mcfg = ModelConfig.from_dict(resume_payload["model_config"])
-            # Flags given with --resume are ignored on purpose: the LR schedule depends on the saved ones.
-            tcfg = TrainConfig.from_dict(resume_payload["train_config"])
+            # The saved configs, never new flags (the CLI refuses them): the LR schedule depends on the saved ones.
+            tcfg = resumed_config(TrainConfig.from_dict(resume_payload["train_config"]), self.run)
         self.mcfg, self.cfg = mcfg, tcfg
         seed_everything(tcfg.seed + self.d.rank)
         self.device = training_device(self.d.rank)
@@ -65,7 +66,7 @@ class Trainer:
         self.precision = {"autocast": "bfloat16" if bf16 else "float32", "reason": why}
         if self.d.main:
             log.info("precision: %s (%s)", "bfloat16 autocast" if bf16 else "float32", why)
-        self.data: TrainData = prepare_data(tcfg, mcfg, self.show_progress)
+        self.data: TrainData = prepare_data(tcfg, mcfg, self.show_progress, report=self.d.main)
         self.model = self._build(resume_payload)
         groups = param_groups(self.model, tcfg.lr, tcfg.encoder_lr_scale)
         self.opt = torch.optim.AdamW(groups, lr=tcfg.lr, weight_decay=tcfg.weight_decay)
@@ -111,6 +112,7 @@ class Trainer:
         if self.swa is not None and "swa_state" in payload:
             self.swa.load_state_dict(payload["swa_state"])
         torch.set_rng_state(payload["torch_rng"])
+        self.kept_epoch = self.state.epoch
         if self.d.main:
             log.info("resuming %s after epoch %d (step %d)", self.run, self.state.epoch, self.state.step)
 
@@ -144,6 +146,8 @@ class Trainer:
             if self.swa is not None:
                 extra["swa_state"] = self.swa.state_dict()
         save_checkpoint(self.run / name, model or self.model, self._final_config(metrics), **extra)
+        if name == "last.pt":
+            self.kept_epoch = self.state.epoch
 
     def _finish_average(self) -> None:
         """Rank 0: validate the weight average, save it as ``swa.pt``, and as ``best.pt`` when it is best."""
@@ -263,14 +267,43 @@ class Trainer:
         )
 
 
+# ModelConfig fields that shape a network's weights besides its arch, and how a user sets them.
+_SHAPE_SETTINGS = (("base_channels", "--unet-base"), ("depth", "--unet-depth"), ("upsample", "--upsample"))
+
+
+def _network_differences(source: ModelConfig, mcfg: ModelConfig) -> str:
+    """The network settings in which the checkpoint's config ``source`` differs from this run's ``mcfg``, as the
+    flags that set them (``--unet-base 8 (this run: 16)``); empty when none differ."""
+    differ = [
+        f"{flag} {getattr(source, name)} (this run: {getattr(mcfg, name)})"
+        for name, flag in _SHAPE_SETTINGS
+        if source.arch == "unet" and getattr(source, name) != getattr(mcfg, name)
+    ]
+    if tuple(source.decoder_channels) != tuple(mcfg.decoder_channels) and source.arch != "unet":
+        differ.append(f"decoder channels {list(source.decoder_channels)} (this run: {list(mcfg.decoder_channels)})")
+    return ", ".join(differ)
+
+
 def _load_init_weights(model: nn.Module, path: str, mcfg: ModelConfig) -> None:
-    """Start from a checkpoint's weights (fine-tuning); its architecture must match ``mcfg``."""
+    """Start from a checkpoint's weights (fine-tuning); its network (arch, widths, depth) must be ``mcfg``'s.
+
+    Raises:
+        ValueError: one line naming the checkpoint and the settings that differ.
+    """
     payload = read_checkpoint(path)
     source = ModelConfig.from_dict(payload["model_config"])
-    if (source.arch, tuple(source.decoder_channels)) != (mcfg.arch, tuple(mcfg.decoder_channels)):
+    if source.arch != mcfg.arch:
         raise ValueError(
             f"{path}: checkpoint is {source.arch} but this run trains {mcfg.arch}; "
             f"pass --arch {source.arch} (and the same decoder) to fine-tune it"
+        )
+    own = model.state_dict()
+    clash = [k for k, v in payload["state_dict"].items() if k in own and own[k].shape != v.shape]
+    differ = _network_differences(source, mcfg)
+    if differ or clash:
+        raise ValueError(
+            f"{path}: checkpoint has {differ or f'other weight shapes (first {clash[0]})'}; "
+            "pass the network settings it was trained with to fine-tune it"
         )
     missing, unexpected = model.load_state_dict(payload["state_dict"], strict=False)
     # A new presence head, its ImageNet trunk and the trunk's guidance start on weights that had none (the
