@@ -565,7 +565,19 @@ def test_init_from_a_network_of_another_shape_is_one_clear_line(
     cats: Path, tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Audit item 10: --init with another --unet-base printed PyTorch's 46-line size-mismatch dump."""
-    args = ["train", str(cats), "--arch", "unet", "--size", "64", "--unet-depth", "2", "--init", str(tiny_checkpoint)]
+    args = [
+        "-q",
+        "train",
+        str(cats),
+        "--arch",
+        "unet",
+        "--size",
+        "64",
+        "--unet-depth",
+        "2",
+        "--init",
+        str(tiny_checkpoint),
+    ]
     assert main([*args, "--unet-base", "8", "--epochs", "1", "-o", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
