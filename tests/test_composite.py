@@ -374,3 +374,19 @@ def test_colour_target_reads_the_model_map_at_the_colour_copy_size() -> None:
     )
     assert got.shape == (375, 500)
     np.testing.assert_array_equal(got, want)
+
+
+def test_no_subject_line_names_the_cut_off_when_it_alone_left_the_photo_empty() -> None:
+    """`--threshold 1` used to say "no subject found (max probability 1.00, subject score 1.00)": a contradiction."""
+    from colorsplash.runtime.alpha import apply_on_empty, compute_alpha
+    from colorsplash.runtime.options import SplashOptions
+
+    image = np.full((40, 60, 3), 128, np.uint8)
+    prob = np.zeros((32, 32), np.float32)
+    prob[8:24, 8:24] = 0.97
+    sure = compute_alpha(image, prob, SplashOptions(threshold=0.99, refine=False), presence=(0.9, 0.5))
+    assert sure.empty and sure.cutoff == 0.99
+    assert "no pixel reaches the cut-off 0.99" in (apply_on_empty(sure, "grey", "a.jpg") or "")
+    unsure = compute_alpha(image, prob, SplashOptions(threshold=0.99, refine=False), presence=(0.2, 0.5))
+    assert unsure.empty and unsure.cutoff is None  # the score failed: the cut-off is not the reason
+    assert "cut-off" not in (apply_on_empty(unsure, "grey", "a.jpg") or "")

@@ -43,12 +43,14 @@ class AlphaResult:
             (``options.threshold`` or 0.5).
         score: the photo's subject score in [0, 1] ("is there a subject?"; for models without a presence
             output, ``max_probability``).
+        cutoff: when ``empty`` only because no pixel reached the cut-off (the score passed), that cut-off.
     """
 
     alpha: np.ndarray
     max_probability: float
     empty: bool
     score: float = 0.0
+    cutoff: float | None = None
 
 
 def luma(image: np.ndarray) -> np.ndarray:
@@ -142,6 +144,7 @@ class AlphaPlan:
             ``None`` when the matte is already at the photo's size).
         working: with ``edges="matte"``, the working copy the plan was made on (RGB uint8, the photo reduced to
             ``work_size``): the matte splash's colour estimates reuse it instead of reducing the photo again.
+        cutoff: see :attr:`AlphaResult.cutoff`.
     """
 
     full_hw: tuple[int, int]
@@ -155,6 +158,7 @@ class AlphaPlan:
     score: float = 0.0
     matte_coeffs: np.ndarray | None = None
     working: np.ndarray | None = None
+    cutoff: float | None = None
 
     @property
     def guide_is_rgb(self) -> bool:
@@ -182,7 +186,7 @@ def plan_alpha(
     max_p = float(prob_lowres.max()) if prob_lowres.size else 0.0
     score, score_threshold = presence if presence is not None else (max_p, cutoff)
     if max_p < cutoff or score < score_threshold:
-        return AlphaPlan(full_hw, max_p, True, score=score)
+        return AlphaPlan(full_hw, max_p, True, score=score, cutoff=cutoff if score >= score_threshold else None)
     hs, ws = small.shape[:2]
     p_small = cv2.resize(prob_lowres.astype(np.float32), (ws, hs), interpolation=cv2.INTER_LINEAR)
     scale = max(hs, ws) / max(prob_lowres.shape)  # working pixels per model pixel
@@ -218,7 +222,7 @@ def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptio
     options = options or SplashOptions()
     h, w = plan.full_hw
     if plan.empty:
-        return AlphaResult(np.zeros((h, w), np.float32), plan.max_probability, True, plan.score)
+        return AlphaResult(np.zeros((h, w), np.float32), plan.max_probability, True, plan.score, plan.cutoff)
     assert plan.b is not None
     small_hw = plan.b.shape[:2]
     if plan.matte is not None:
@@ -342,7 +346,9 @@ def apply_on_empty(result: AlphaResult, on_empty: str, name: str, mask: bool = F
     if not result.empty:
         return None
     text = (
-        f"no subject found in {name} (max probability {result.max_probability:.2f}, subject score {result.score:.2f})"
+        f"no subject found in {name} (max probability {result.max_probability:.2f}, subject score {result.score:.2f}"
+        + ("" if result.cutoff is None else f"; no pixel reaches the cut-off {result.cutoff:.2f}, see --threshold")
+        + ")"
     )
     if on_empty == "skip":
         raise NoSubjectError(f"{text}; skipped")
