@@ -604,3 +604,22 @@ def test_inputs_that_are_not_files_say_what_they_are(
         assert code != 0 and words in err, err
     code, err = run(capsys, "splash", str(tmp_path / "none.jpg"), "--model", str(tiny_onnx))
     assert code != 0 and "no such file or folder" in err
+
+
+def test_a_folder_rerun_says_it_left_out_earlier_results(
+    tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Earlier results are not splashed again, but not silently: a photo of the user's may be named that way."""
+    import logging
+
+    blob_file(tmp_path / "a.jpg", 0)
+    blob_file(tmp_path / "mine.splash.jpg", 1)  # the user's own photo, named like a result
+    with caplog.at_level(logging.INFO):
+        assert main(["splash", str(tmp_path), "--model", str(tiny_onnx)]) == 0
+    said = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
+    assert said == [
+        f"{tmp_path}: left out 1 picture(s) named like earlier results (*.splash.*, *.mask.*); name one to include it"
+    ]
+    assert not (tmp_path / "mine.splash.splash.jpg").exists()
+    assert main(["-q", "splash", str(tmp_path / "mine.splash.jpg"), "--model", str(tiny_onnx)]) == 0  # named: done
+    assert (tmp_path / "mine.splash.splash.jpg").is_file()

@@ -9,6 +9,7 @@ of the run. A result never replaces an input, nor an existing file this run did 
 from __future__ import annotations
 
 import glob
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from pathlib import Path
 from colorsplash.runtime.files import name_fits
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, ImageReadError, is_image_name, probe_picture
 from colorsplash.runtime.photo_write import format_for_suffix, output_format
+
+log = logging.getLogger(__name__)
 
 SPLASH_TAG = ".splash"
 MASK_TAG = ".mask"
@@ -56,13 +59,24 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
     # The output folder is left out only when it lies inside the scanned one (`photos -r -o photos/out`):
     # `splash . -o .` must still find the pictures in `.`.
     exclude = exclude if exclude is not None and folder.resolve() in exclude.parents else None
-    files = []
+    files, earlier = [], 0
     for p in found:
-        if p.name.startswith(".") or not p.is_file() or not is_image_name(p) or _is_previous_output(p):
+        if p.name.startswith(".") or not p.is_file() or not is_image_name(p):
             continue
         if exclude is not None and exclude in p.resolve().parents:
             continue
+        if _is_previous_output(p):
+            earlier += 1
+            continue
         files.append(p)
+    if earlier:  # said, not silent: a photo of the user's own may be named like a result
+        log.info(
+            "%s: left out %d picture(s) named like earlier results (*%s.*, *%s.*); name one to include it",
+            folder,
+            earlier,
+            SPLASH_TAG,
+            MASK_TAG,
+        )
     return sorted(files)
 
 
