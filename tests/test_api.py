@@ -317,3 +317,14 @@ def test_matte_refuses_a_guide_of_another_aspect_ratio() -> None:
             colorsplash.matte(image, wrong)
     thin = np.zeros((1, 500, 3), np.uint8)
     assert colorsplash.matte(thin, np.zeros((1, 32), np.float32)).shape == (1, 500)  # 1 px stands for less
+
+
+def test_a_missing_model_named_by_the_environment_says_to_check_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hint used to be "reinstall colorsplash", which does not help when $COLORSPLASH_MODEL names the file."""
+    from colorsplash.runtime.onnx_model import MODEL_ENV, ModelLoadError, load_model
+
+    monkeypatch.setenv(MODEL_ENV, str(tmp_path / "gone.onnx"))
+    with pytest.raises(ModelLoadError, match=r"gone.onnx: model file not found; check \$COLORSPLASH_MODEL or unset"):
+        load_model()

@@ -52,7 +52,8 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
         "--device",
         choices=DEVICES,
         default="auto",
-        help="auto (CUDA when onnxruntime-gpu finds a GPU, else the CPU), cpu or cuda (pip install 'colorsplash[gpu]')",
+        help="auto (CUDA when onnxruntime-gpu finds a GPU, else the CPU), cpu or cuda (the GPU build of ONNX "
+        "Runtime: README, 'Speed on your machine')",
     )
 
 

@@ -38,10 +38,11 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--preset",
         choices=preset_names(),
-        help="a named recipe; 'pets' runs the four stages that made the bundled model (pets-lite1-base, "
-        "-finetune, -384, -robust), each in RUN/stage<i>-<preset>, and blends the last two into "
-        "RUN/blend.pt ('pets-lite0': the same on Lite0); a single stage needs --init after the "
-        "first; the preset's values win over the flags below",
+        help="a named recipe; 'pets' makes the bundled model: four stages (pets-lite1-base, -finetune, -384, "
+        "-robust), each in RUN/stage<i>-<preset>, a blend of the last two (RUN/blend.pt), the presence head's "
+        "stage on it and one epoch of masks guided by the head's trunk; the model is RUN/final.pt ('pets-lite0': "
+        "the first four and the blend on Lite0); a single stage needs --init after the first; the preset's values "
+        "win over the flags below",
     )
     p.add_argument(
         "--resume",

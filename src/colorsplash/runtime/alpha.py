@@ -354,5 +354,5 @@ def apply_on_empty(result: AlphaResult, on_empty: str, name: str, mask: bool = F
         raise NoSubjectError(f"{text}; skipped")
     if on_empty == "copy":
         result.alpha.fill(1.0)
-        return f"{text}; {'wrote an all-subject mask' if mask else 'wrote the photo unchanged'}"
+        return f"{text}; {'wrote an all-subject mask' if mask else 'kept in full colour'}"
     return f"{text}; {'wrote an empty mask' if mask else 'background effect only'}"

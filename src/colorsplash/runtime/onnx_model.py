@@ -48,6 +48,15 @@ def bundled_model_path() -> Path:
     return Path(str(resources.files("colorsplash") / "models" / BUNDLED_MODEL_NAME))
 
 
+# onnxruntime-gpu installs the same `onnxruntime` package as the CPU wheel, a dependency of colorsplash: with
+# both installed their files mix and the CPU build wins. Removing the CPU wheel removes shared files, so the GPU
+# wheel is reinstalled last.
+GPU_INSTALL = (
+    "pip install 'colorsplash[gpu]' && pip uninstall -y onnxruntime && "
+    "pip install --force-reinstall --no-deps onnxruntime-gpu"
+)
+
+
 def default_model_path() -> Path:
     """``$COLORSPLASH_MODEL`` when set, else the bundled model."""
     env = os.environ.get(MODEL_ENV)
@@ -192,8 +201,8 @@ def resolve_device(device: str = "auto") -> str:
     if device == "cuda" and not has_cuda:
         raise ModelLoadError(
             "--device cuda: this ONNX Runtime has no CUDA support (providers: "
-            f"{', '.join(available_providers())}); install it with pip install 'colorsplash[gpu]' "
-            "(onnxruntime-gpu, needs an NVIDIA driver and CUDA 12), or use --device cpu"
+            f"{', '.join(available_providers())}); install its CUDA build with {GPU_INSTALL} (it needs an NVIDIA "
+            "driver and the CUDA and cuDNN versions its release names), or use --device cpu"
         )
     if device == "auto":
         return "cuda" if has_cuda else "cpu"
@@ -232,8 +241,8 @@ def create_session(path: str | Path, threads: int | None = None, device: str = "
         ) from err
     if device == "cuda" and CUDA_PROVIDER not in session.get_providers():
         raise ModelLoadError(
-            f"{path}: ONNX Runtime could not start CUDA (check the NVIDIA driver and the CUDA 12 "
-            "and cuDNN libraries; see its log above), or use --device cpu"
+            f"{path}: ONNX Runtime could not start CUDA (check the NVIDIA driver and the CUDA and cuDNN "
+            "libraries its release names; see its log above), or use --device cpu"
         )
     return session
 
@@ -285,7 +294,13 @@ def load_model(
         if key in _cache:
             return _cache[key]
         if not p.is_file():
-            hint = "reinstall colorsplash" if path is None else "check the path or pass --model"
+            hint = (
+                "check the path or pass --model"
+                if path is not None
+                else f"check ${MODEL_ENV} or unset it"
+                if os.environ.get(MODEL_ENV)
+                else "reinstall colorsplash"
+            )
             raise ModelLoadError(f"{p}: {not_a_file(p, 'model file not found')}; {hint}")
         model = _load_variant(p, threads, precision, where)
         _cache[key] = model

@@ -237,7 +237,12 @@ class SplashOptions:
         "when no subject is found: write all grey, copy the photo, or skip the file",
         mask_help="when no subject is found: write an all-0 mask (grey), an all-255 mask (copy), or skip the file",
     )
-    refine: bool = _opt(True, parse_bool, "refine edges with a guided filter on the full-resolution photo")
+    refine: bool = _opt(
+        True,
+        parse_bool,
+        "refine the edges on the full-resolution photo with the --edges stage (off: the model's probability, "
+        "upsampled)",
+    )
     quality: int = _opt(95, parse_quality, "JPEG/WebP quality 1..100 of written files", "Q")
     edges: str = _opt(
         "auto",

@@ -281,9 +281,9 @@ RECIPES: dict[str, tuple[str, ...]] = {
     "pets-guided-all": tuple(_PETS_GUIDED_ALL),
 }
 
-# Recipes whose model is a blend of their last two stages' best.pt (see colorsplash.blend): the weight of the
-# last stage. For pets, 0.7 of the way to the robust stage keeps the clean accuracy of the 384 stage and most
-# of the robust stage's gain on blurred and low-resolution photos (docs/model-card.md).
+# Recipes whose model is a blend of their last two stages' best.pt (see interpolation.blend_checkpoints): the
+# weight of the last stage. For pets, 0.7 of the way to the robust stage keeps the clean accuracy of the 384 stage
+# and most of the robust stage's gain on blurred and low-resolution photos (docs/model-card.md).
 RECIPE_BLENDS: dict[str, float] = {"pets": 0.7, "pets-lite0": 0.7}
 BLEND_FILE = "blend.pt"
 
