@@ -20,7 +20,8 @@ def _photo(h: int, w: int) -> np.ndarray:
     return np.clip(image + noise, 0, 255).astype(np.uint8)
 
 
-@pytest.mark.parametrize("size", [(1536, 1440), (1601, 1337), (4100, 600)])  # MCU-aligned, ragged, tall
+@pytest.mark.parametrize("size", [(1536, 1440), (1601, 1337), (4100, 600), (8192, 320)])  # aligned, ragged, tall
+# (8192 rows: bands start after 256 restart intervals, where the renumbering once overflowed uint8)
 def test_bands_give_the_bytes_of_one_encode_with_the_same_restart_interval(size: tuple[int, int]) -> None:
     rgb = _photo(*size)
     assert len(jpeg_bands.band_rows(*size, cores=2)) >= 2

@@ -76,7 +76,7 @@ def _renumbered(entropy: bytes, shift: int) -> bytes:
     0xD0-0xD7 is always a restart marker."""
     arr = np.frombuffer(entropy, np.uint8).copy()
     at = np.flatnonzero((arr[:-1] == 0xFF) & (arr[1:] >= 0xD0) & (arr[1:] <= 0xD7)) + 1
-    arr[at] = 0xD0 + (arr[at] - 0xD0 + shift) % 8
+    arr[at] = 0xD0 + (arr[at] - 0xD0 + shift % 8) % 8  # shift % 8 first: uint8 arithmetic (NumPy 2 refuses > 255)
     return arr.tobytes()
 
 
