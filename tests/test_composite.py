@@ -250,16 +250,22 @@ def test_effect_names_are_parsed_once_the_same_everywhere() -> None:
 
 def test_blend_uses_given_subject_and_background_colours() -> None:
     image, _ = make_blob_image(40, 50, seed=4)
-    fg = np.full_like(image, 200)
+    fg = np.zeros_like(image)
+    fg[...] = (200, 100, 50)
     bg = np.zeros_like(image)
     bg[..., 0] = 100
+    grey_photo = luma(image).astype(np.float32)[..., None]
+    fg_chroma = np.array([200, 100, 50], np.float32) - (0.299 * 200 + 0.587 * 100 + 0.114 * 50)
     for a in (0.0, 0.25, 1.0):
         alpha = np.full(image.shape[:2], a, np.float32)
         out = apply_effect(image, alpha, "grey", fg, bg).astype(np.float32)
-        expected = a * 200 + (1 - a) * round(0.299 * 100)  # grey of B, not of the photo
-        assert np.abs(out - expected).max() <= 1.0
+        # Grey: the photo's own brightness plus alpha of F's colour (B is not read: grey_keeping_luma)
+        assert np.abs(out - np.clip(grey_photo + a * fg_chroma, 0, 255)).max() <= 1.0
+        dimmed = apply_effect(image, alpha, "dim:0.5", fg, bg).astype(np.float32)
+        expected = a * np.array([200, 100, 50], np.float32) + (1 - a) * np.array([50, 0, 0], np.float32)
+        assert np.abs(dimmed - expected).max() <= 1.0  # other effects: alpha F + (1 - alpha) effect(B)
     cutout = apply_effect(image, np.full(image.shape[:2], 0.5, np.float32), "transparent", fg, bg)
-    assert np.all(cutout[..., :3] == 200) and np.all(np.abs(cutout[..., 3].astype(int) - 128) <= 1)
+    assert np.array_equal(cutout[..., :3], fg) and np.all(np.abs(cutout[..., 3].astype(int) - 128) <= 1)
     with pytest.raises(ValueError, match="foreground"):
         apply_effect(image, np.zeros(image.shape[:2], np.float32), "grey", fg[:10], bg)
 
@@ -390,3 +396,40 @@ def test_no_subject_line_names_the_cut_off_when_it_alone_left_the_photo_empty() 
     unsure = compute_alpha(image, prob, SplashOptions(threshold=0.99, refine=False), presence=(0.2, 0.5))
     assert unsure.empty and unsure.cutoff is None  # the score failed: the cut-off is not the reason
     assert "cut-off" not in (apply_on_empty(unsure, "grey", "a.jpg") or "")
+
+
+def test_decontaminated_grey_keeps_the_photos_brightness_and_never_changes_a_grey_photo() -> None:
+    """Blending estimated F and grey(B) moved the edge band's brightness by over 10 levels on a quarter of its
+    pixels (a white floor beside a tail greyed) and changed greyscale photos (visual audit)."""
+    from colorsplash.runtime.effects import grey_keeping_luma
+    from colorsplash.runtime.foreground import estimate_colours
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    alpha = rng.random((60, 80), dtype=np.float32)
+    fg = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    out = grey_keeping_luma(image, fg, alpha)
+    saturated = (out == 0).any(axis=2) | (out == 255).any(axis=2)
+    drift = np.abs(luma(out).astype(int) - luma(image))[~saturated]
+    assert drift.max() <= 1  # the photo's brightness, up to rounding
+    same = grey_keeping_luma(image, image, np.ones((60, 80), np.float32)).astype(int)
+    assert np.abs(same - image).max() <= 1  # alpha 1, F the photo: the photo (up to the grey's rounding)
+    grey_photo = np.repeat(luma(image)[..., None], 3, axis=2)
+    splash = apply_effect(grey_photo, alpha, "grey", *estimate_colours(grey_photo, alpha))
+    assert np.array_equal(splash, grey_photo)  # no colour to keep or remove: unchanged
+
+
+def test_decontamination_stops_at_the_subjects_own_colour() -> None:
+    """Where alpha is underestimated the residual took out more background than the pixel held, pushing grey fur
+    before red wood to lavender (visual audit): the push away from the background is cut at the subject's colour."""
+    from colorsplash.runtime.foreground import share_residual
+
+    smooth_f = np.full((1, 2, 3), 128, np.float32)  # grey fur
+    smooth_b = np.zeros((1, 2, 3), np.float32)
+    smooth_b[...] = (180, 60, 40)  # red wood
+    pixels = np.array([[[141, 115, 112], [90, 140, 150]]], np.uint8)  # 0.75 fur + 0.25 wood; a cyan speck
+    alpha = np.full((1, 2), 0.5, np.float32)  # underestimated: blur fusion would remove half wood from the first
+    fg, _ = share_residual(pixels, alpha, smooth_f, smooth_b)
+    toward = smooth_b[0, 0] - smooth_f[0, 0]
+    assert float((fg[0, 0].astype(np.float32) - 128) @ toward) >= -1.0 * float(toward @ toward) ** 0.5  # not past fur
+    assert fg[0, 1, 0] < fg[0, 1, 2]  # a genuinely cyan part stays cyan-ish: only the overshoot is cut

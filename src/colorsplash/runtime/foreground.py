@@ -22,6 +22,7 @@ from colorsplash.runtime.working import downscale
 
 WORK_SIDE = 512  # long side of the copy the smooth estimates are made on
 WIDE, NARROW = 0.11, 0.0075  # blur radii of the two passes, as a share of the long side (90 and 6 px at 800 px)
+_APART = 10.0  # RGB distance (levels) of subject and background colours from which overshoot is cut in full
 _EDGE = 1.0 / 512  # alphas within this of 0 or 1 count as opaque / transparent: F = B = I there
 
 
@@ -73,15 +74,37 @@ def share_residual(
     ``hxwx3``) with alpha float32 ``hxw`` in [0, 1], from the smooth estimates (float32 ``hxwx3`` in [0, 255]).
 
     residual = I - a F - (1 - a) B = I - B - a (F - B); F += a * residual; B += (1 - a) * residual.
+
+    F never moves past the smooth subject colour away from the smooth background colour (see
+    :func:`_no_overshoot`): where alpha is underestimated the residual would take out more background than the
+    pixel holds (grey fur before red wood turned lavender).
     """
     a3 = cv2.merge([np.ascontiguousarray(alpha)] * 3)
     # OpenCV's per-channel arithmetic: ~3x faster than NumPy's broadcasting with its temporaries here.
     residual = cv2.subtract(pixels, smooth_b, dtype=cv2.CV_32F)
     residual = cv2.subtract(residual, cv2.multiply(a3, cv2.subtract(smooth_f, smooth_b)))
     share = cv2.multiply(a3, residual)
-    fg = cv2.add(smooth_f, share, dtype=cv2.CV_8U)
+    fg = _no_overshoot(share, pixels, smooth_f, smooth_b)
     bg = cv2.add(smooth_b, cv2.subtract(residual, share), dtype=cv2.CV_8U)
     return fg, bg
+
+
+def _no_overshoot(share: np.ndarray, pixels: np.ndarray, smooth_f: np.ndarray, smooth_b: np.ndarray) -> np.ndarray:
+    """``F = smooth_f + share`` (RGB uint8, rounded and saturated), moved no further from the background than the
+    subject's own colour or the pixel itself, whichever lies further: along ``d = smooth_b - smooth_f``, F's
+    position is raised to at least ``min(0, (I - smooth_f) . d)``. Removing background colour thus stops at the
+    subject's colour, while a pixel whose own colour lies beyond it (texture, an alpha near 1) keeps it. ``share``,
+    ``smooth_*`` float32 ``hxwx3``, ``pixels`` RGB uint8 ``hxwx3``."""
+    toward = cv2.subtract(smooth_b, smooth_f)
+    square = (toward * toward).sum(axis=2)
+    norm = np.maximum(square, np.float32(1.0))
+    along = (share * toward).sum(axis=2) / norm
+    floor = (cv2.subtract(pixels, smooth_f, dtype=cv2.CV_32F) * toward).sum(axis=2) / norm
+    # Faded in as the two colours part (full past ~10 levels apart): where they nearly agree the direction is
+    # noise, and a level's change in either estimate swung the projection (and there is little to overshoot).
+    raise_by = np.maximum(np.minimum(floor, 0.0) - along, 0.0) * (square / (square + np.float32(_APART**2)))
+    share = cv2.add(share, cv2.multiply(toward, cv2.merge([raise_by] * 3)))
+    return cv2.add(smooth_f, share, dtype=cv2.CV_8U)
 
 
 def _strip_colours(

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from colorsplash.runtime.alpha import AlphaPlan
-from colorsplash.runtime.effects import blend, grey_in_place, grey_rgb
+from colorsplash.runtime.effects import blend, grey_in_place, grey_keeping_luma
 from colorsplash.runtime.foreground import WORK_SIDE as COLOUR_SIDE
 from colorsplash.runtime.foreground import share_residual, smooth_colours
 from colorsplash.runtime.options import SplashOptions
@@ -80,8 +80,9 @@ def _fast_band(plan: AlphaPlan, full_hw: tuple[int, int]) -> Callable[[np.ndarra
 def _matte_band(
     rgb: np.ndarray, plan: AlphaPlan, full_hw: tuple[int, int]
 ) -> Callable[[np.ndarray, slice, slice], np.ndarray]:
-    """The matte stage's band: alpha from the RGB coefficients, F and B by blur fusion's last step (see
-    :mod:`colorsplash.runtime.foreground`), then ``alpha * F + (1 - alpha) * grey(B)``. The smooth F and B come
+    """The matte stage's band: alpha from the RGB coefficients, F by blur fusion's last step (see
+    :mod:`colorsplash.runtime.foreground`), then the photo's grey plus alpha times F's colour
+    (:func:`colorsplash.runtime.effects.grey_keeping_luma`). The smooth F and B come
     from the photo reduced as the general path reduces it, with the alpha its coefficients give there (taken from
     the matte's own small copy instead, F differed from the general path's by up to 28 levels in the band). The
     plan's working copy is that reduction when it has its size (a 12 MP photo: 500x375, its JPEG decoded at 1/8
@@ -97,8 +98,8 @@ def _matte_band(
     def band(part: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
         alpha = run_alpha(part, coeffs, full_hw, rows, cols)
         f_s, b_s = resize_rgb_rows(smooth_f, full_hw, rows, cols), resize_rgb_rows(smooth_b, full_hw, rows, cols)
-        fg, bg = share_residual(part, alpha, f_s, b_s)
-        return blend(fg, grey_rgb(bg), alpha)
+        fg, _ = share_residual(part, alpha, f_s, b_s)
+        return grey_keeping_luma(part, fg, alpha)
 
     return band
 
