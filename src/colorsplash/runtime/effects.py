@@ -45,8 +45,8 @@ def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 def grey_keeping_luma(image: np.ndarray, foreground: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """The decontaminated grey splash: the photo's own Rec.601 grey plus ``alpha`` times the subject colour's
-    chroma, ``grey(I) + alpha * (F - grey(F))``, rounded to RGB uint8 ``HxWx3`` (``image``, ``foreground`` RGB uint8
-    ``HxWx3``, ``alpha`` float32 ``HxW`` in [0, 1]).
+    chroma, ``grey(I) + alpha * (F - grey(F))``, rounded to RGB uint8 ``HxWx3`` (``image`` RGB uint8 ``HxWx3``,
+    ``foreground`` RGB uint8 or float32 ``HxWx3`` in [0, 255], ``alpha`` float32 ``HxW`` in [0, 1]).
 
     The ideal ``alpha F + (1 - alpha) grey(B)`` has the photo's luma wherever ``I = alpha F + (1 - alpha) B``;
     estimated F and B are not that consistent (blur fusion's shares, rounding, saturation), and blending them
@@ -54,7 +54,8 @@ def grey_keeping_luma(image: np.ndarray, foreground: np.ndarray, alpha: np.ndarr
     greyed, a greyscale photo changed). Taking the brightness from the photo and only the colour from F keeps
     light exact (up to saturation) and still drops the background's colour from the subject's edge.
     """
-    chroma = cv2.transform(foreground.astype(np.float32), _CHROMA)  # F - grey(F), unrounded
+    fg = foreground if foreground.dtype == np.float32 else foreground.astype(np.float32)
+    chroma = cv2.transform(fg, _CHROMA)  # F - grey(F), unrounded
     grey = cv2.transform(image.astype(np.float32), _LUMA)  # unrounded too: alpha 1 and F = I give I exactly
     return cv2.add(cv2.multiply(chroma, cv2.merge([alpha] * 3)), grey, dtype=cv2.CV_8U)
 

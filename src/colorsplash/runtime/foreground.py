@@ -22,6 +22,7 @@ from colorsplash.runtime.working import downscale
 
 WORK_SIDE = 512  # long side of the copy the smooth estimates are made on
 WIDE, NARROW = 0.11, 0.0075  # blur radii of the two passes, as a share of the long side (90 and 6 px at 800 px)
+_SUM = np.ones((1, 3), np.float32)  # cv2.transform: the sum of the three channels
 _APART = 10.0  # RGB distance (levels) of subject and background colours from which overshoot is cut in full
 _EDGE = 1.0 / 512  # alphas within this of 0 or 1 count as opaque / transparent: F = B = I there
 
@@ -76,35 +77,44 @@ def share_residual(
     residual = I - a F - (1 - a) B = I - B - a (F - B); F += a * residual; B += (1 - a) * residual.
 
     F never moves past the smooth subject colour away from the smooth background colour (see
-    :func:`_no_overshoot`): where alpha is underestimated the residual would take out more background than the
+    :func:`_residual_and_share`): where alpha is underestimated the residual would take out more background than the
     pixel holds (grey fur before red wood turned lavender).
     """
-    a3 = cv2.merge([np.ascontiguousarray(alpha)] * 3)
-    # OpenCV's per-channel arithmetic: ~3x faster than NumPy's broadcasting with its temporaries here.
-    residual = cv2.subtract(pixels, smooth_b, dtype=cv2.CV_32F)
-    residual = cv2.subtract(residual, cv2.multiply(a3, cv2.subtract(smooth_f, smooth_b)))
-    share = cv2.multiply(a3, residual)
-    fg = _no_overshoot(share, pixels, smooth_f, smooth_b)
+    residual, share = _residual_and_share(pixels, alpha, smooth_f, smooth_b)
+    fg = cv2.add(smooth_f, share, dtype=cv2.CV_8U)
     bg = cv2.add(smooth_b, cv2.subtract(residual, share), dtype=cv2.CV_8U)
     return fg, bg
 
 
-def _no_overshoot(share: np.ndarray, pixels: np.ndarray, smooth_f: np.ndarray, smooth_b: np.ndarray) -> np.ndarray:
-    """``F = smooth_f + share`` (RGB uint8, rounded and saturated), moved no further from the background than the
-    subject's own colour or the pixel itself, whichever lies further: along ``d = smooth_b - smooth_f``, F's
-    position is raised to at least ``min(0, (I - smooth_f) . d)``. Removing background colour thus stops at the
-    subject's colour, while a pixel whose own colour lies beyond it (texture, an alpha near 1) keeps it. ``share``,
-    ``smooth_*`` float32 ``hxwx3``, ``pixels`` RGB uint8 ``hxwx3``."""
+def subject_colour(pixels: np.ndarray, alpha: np.ndarray, smooth_f: np.ndarray, smooth_b: np.ndarray) -> np.ndarray:
+    """:func:`share_residual`'s F alone, float32 ``hxwx3`` (not rounded: the grey splash adds its colour to the
+    photo's brightness, :func:`colorsplash.runtime.effects.grey_keeping_luma`)."""
+    return cv2.add(smooth_f, _residual_and_share(pixels, alpha, smooth_f, smooth_b)[1])
+
+
+def _residual_and_share(
+    pixels: np.ndarray, alpha: np.ndarray, smooth_f: np.ndarray, smooth_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Blur fusion's residual and F's share of it (float32 ``hxwx3``), the share cut where it would carry F past
+    the subject's own colour (see the module docstring and :func:`share_residual`).
+
+    Along ``d = smooth_b - smooth_f`` F's position is raised to at least ``min(0, (I - smooth_f) . d)``: removing
+    background colour stops at the subject's colour, while a pixel whose own colour lies beyond it (texture, an
+    alpha near 1) keeps it. With ``r . d`` one dot product: ``share . d = a (r . d)`` and ``(I - smooth_f) . d =
+    r . d + (1 - a) |d|^2``.
+    """
+    a3 = cv2.merge([np.ascontiguousarray(alpha)] * 3)
+    # OpenCV's per-channel arithmetic: ~3x faster than NumPy's broadcasting with its temporaries here.
     toward = cv2.subtract(smooth_b, smooth_f)
-    square = (toward * toward).sum(axis=2)
-    norm = np.maximum(square, np.float32(1.0))
-    along = (share * toward).sum(axis=2) / norm
-    floor = (cv2.subtract(pixels, smooth_f, dtype=cv2.CV_32F) * toward).sum(axis=2) / norm
-    # Faded in as the two colours part (full past ~10 levels apart): where they nearly agree the direction is
-    # noise, and a level's change in either estimate swung the projection (and there is little to overshoot).
-    raise_by = np.maximum(np.minimum(floor, 0.0) - along, 0.0) * (square / (square + np.float32(_APART**2)))
-    share = cv2.add(share, cv2.multiply(toward, cv2.merge([raise_by] * 3)))
-    return cv2.add(smooth_f, share, dtype=cv2.CV_8U)
+    residual = cv2.subtract(cv2.subtract(pixels, smooth_b, dtype=cv2.CV_32F), cv2.multiply(a3, -toward))
+    share = cv2.multiply(a3, residual)
+    square = cv2.transform(cv2.multiply(toward, toward), _SUM)
+    along = cv2.transform(cv2.multiply(residual, toward), _SUM)
+    floor = np.minimum(along + (1.0 - alpha) * square, 0.0)
+    # Divided by |d|^2 + APART^2, not |d|^2: faded in as the two colours part (in full past ~10 levels apart);
+    # where they nearly agree the direction is noise and a level's change in either swung the projection.
+    raise_by = np.maximum(floor - alpha * along, 0.0) / (square + np.float32(_APART**2))
+    return residual, cv2.add(share, cv2.multiply(toward, cv2.merge([raise_by] * 3)))
 
 
 def _strip_colours(

@@ -20,7 +20,7 @@ import numpy as np
 from colorsplash.runtime.alpha import AlphaPlan
 from colorsplash.runtime.effects import blend, grey_in_place, grey_keeping_luma
 from colorsplash.runtime.foreground import WORK_SIDE as COLOUR_SIDE
-from colorsplash.runtime.foreground import share_residual, smooth_colours
+from colorsplash.runtime.foreground import smooth_colours, subject_colour
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.upsampling import (
     Saturation,
@@ -98,8 +98,7 @@ def _matte_band(
     def band(part: np.ndarray, rows: slice, cols: slice) -> np.ndarray:
         alpha = run_alpha(part, coeffs, full_hw, rows, cols)
         f_s, b_s = resize_rgb_rows(smooth_f, full_hw, rows, cols), resize_rgb_rows(smooth_b, full_hw, rows, cols)
-        fg, _ = share_residual(part, alpha, f_s, b_s)
-        return grey_keeping_luma(part, fg, alpha)
+        return grey_keeping_luma(part, subject_colour(part, alpha, f_s, b_s), alpha)
 
     return band
 
