@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -15,7 +16,7 @@ from colorsplash.cli import main
 from colorsplash.runtime import cpu as cpu_mod
 from colorsplash.runtime import onnx_model as infer
 from colorsplash.runtime import variants as var
-from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.config import CONFIG_METADATA_KEY, SEED_NORMALIZATION, ModelConfig
 
 AVX2 = cpu_mod.CpuInfo("Test CPU", "x86_64", ("avx", "avx2", "fma"), 2)
 DEEP_JSON = "[" * 200_000 + "]" * 200_000  # json.loads raises RecursionError
@@ -135,3 +136,106 @@ def _measure_and_check(pair: list[var.Variant], monkeypatch: pytest.MonkeyPatch,
     assert (chosen.kind, session) == ("fp32", "session of m.fp32.onnx")
     assert json.loads((folder / var.CACHE_FILE).read_text())[key]["choice"] == "fp32"
     assert var.choose_auto(pair, no_session, "1.0")[0].kind == "fp32"  # read back from the rewritten file
+
+
+# ------------------------------------------------------------------------------------------------ D8: bad models
+
+
+def tiny_graph_model(
+    path: Path,
+    config: str | ModelConfig | None,
+    logits: str = "logits",
+    channels: int = 1,
+    side: int = 32,
+    presence: bool = False,
+) -> Path:
+    """A small ONNX model, no torch: ``image`` (``N x 3 x side x side``) -> output ``logits`` named and as wide as
+    asked (the channel mean, or the image itself for 3 channels), optionally ``presence`` (``N x 1``); ``config``
+    as its ``colorsplash_config`` metadata (a string verbatim)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    if channels == 3:
+        nodes = [helper.make_node("Identity", ["image"], [logits])]
+    else:
+        nodes = [helper.make_node("ReduceMean", ["image"], [logits], axes=[1], keepdims=1)]
+    outputs = [helper.make_tensor_value_info(logits, TensorProto.FLOAT, ["N", channels, side, side])]
+    if presence:
+        nodes.append(helper.make_node("ReduceMean", [logits], ["presence"], axes=[2, 3], keepdims=0))
+        outputs.append(helper.make_tensor_value_info("presence", TensorProto.FLOAT, ["N", 1]))
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, side, side])
+    model = helper.make_model(
+        helper.make_graph(nodes, "tiny", [image], outputs), opset_imports=[helper.make_opsetid("", 17)]
+    )
+    model.ir_version = 8
+    if config is not None:
+        entry = model.metadata_props.add()
+        entry.key = CONFIG_METADATA_KEY
+        entry.value = config if isinstance(config, str) else config.to_json()
+    onnx.save(model, str(path))
+    return path
+
+
+SEED32 = ModelConfig(arch="unet", input_size=32, depth=2, normalization=SEED_NORMALIZATION)
+LITE32 = ModelConfig(arch="unet-lite0", input_size=32, presence_head=True)
+
+
+@pytest.fixture
+def no_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(infer, "_cache", {})
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ("not json", "not JSON"),
+        ('{"input_size": "big"}', "input_size must be an integer, got 'big'"),
+        ('{"normalization": {"mean": 1}}', "normalization must be"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"input_size": 33}', "multiple of 32"),
+        (DEEP_JSON, "nested too deep"),
+    ],
+)
+def test_invalid_embedded_config_is_one_clear_error(tmp_path: Path, no_models: None, config: str, words: str) -> None:
+    path = tiny_graph_model(tmp_path / "bad.onnx", config)
+    with pytest.raises(infer.ModelLoadError) as caught:
+        infer.load_model(path)
+    message = str(caught.value)
+    assert str(path) in message and words in message and "re-export it with `colorsplash export" in message
+    assert len(message) < 400
+
+
+@pytest.mark.parametrize(
+    ("build", "words"),
+    [
+        ({"channels": 3}, "'logits' has shape ['N', 3, 32, 32], expected ['N', 1, 32, 32]"),
+        ({"logits": "y"}, "first output must be 'logits' (outputs: 'y')"),
+        ({"side": 16}, "input 'image' has shape ['N', 3, 16, 16], expected ['N', 3, 32, 32]"),
+        ({"config": LITE32}, "presence_head but the graph has no 'presence' output"),
+    ],
+)
+def test_graph_not_matching_its_config_is_refused_at_load(
+    tmp_path: Path, no_models: None, build: dict[str, object], words: str
+) -> None:
+    options: dict[str, object] = {"config": SEED32, **build}
+    path = tiny_graph_model(tmp_path / "foreign.onnx", **options)  # type: ignore[arg-type]
+    with pytest.raises(infer.ModelLoadError) as caught:
+        infer.load_model(path)
+    assert str(caught.value).startswith(f"{path}: not a colorsplash model graph") and words in str(caught.value)
+
+
+@pytest.mark.parametrize(("config", "presence"), [(SEED32, False), (SEED32, True), (LITE32, True)])
+def test_matching_graphs_load_and_predict(tmp_path: Path, no_models: None, config: ModelConfig, presence: bool) -> None:
+    model = infer.load_model(tiny_graph_model(tmp_path / "ok.onnx", config, presence=presence))
+    prob, score = model.predict_scored(np.full((20, 30, 3), 128, np.uint8))
+    assert prob.shape == (32, 32) and 0.0 <= score <= 1.0 and model.has_presence == presence
+
+
+def test_cli_names_the_bad_model_in_one_line(
+    tmp_path: Path, no_models: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tiny_graph_model(tmp_path / "bad.onnx", '{"input_size": "big"}')
+    Image.new("RGB", (40, 30)).save(tmp_path / "a.png")
+    assert main(["-q", "splash", str(tmp_path / "a.png"), "--model", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1 and str(path) in err and "colorsplash export" in err
