@@ -3,6 +3,7 @@ whose config or graph is wrong, standard streams closed. Every model and file he
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
@@ -239,3 +240,24 @@ def test_cli_names_the_bad_model_in_one_line(
     assert main(["-q", "splash", str(tmp_path / "a.png"), "--model", str(path)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1 and str(path) in err and "colorsplash export" in err
+
+
+# ------------------------------------------------------------------------------------------------ D10: streams
+
+
+def test_closed_standard_output_is_an_error_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Image.new("RGB", (40, 30)).save(tmp_path / "a.png")
+    monkeypatch.setattr(sys, "stdout", None)  # what Python gives a process started with `>&-`
+    assert main(["splash", str(tmp_path / "a.png"), "-o", "-"]) == 2
+    assert "standard output is closed" in capsys.readouterr().err
+
+
+def test_closed_standard_input_is_an_error_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", None)  # `<&-`
+    monkeypatch.setattr(sys, "stdout", io.StringIO())  # not a terminal
+    assert main(["splash", "-"]) == 2
+    assert "standard input is closed" in capsys.readouterr().err
