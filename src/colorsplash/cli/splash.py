@@ -123,7 +123,7 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
     if args.inputs == ["-"]:
         items: list[tuple[Path, Path | None]] = [(batch.STDIO, None)]
         errors: list[str] = []
-        stdin = sys.stdin.buffer.read()
+        stdin = _read_stdin()
     else:
         exclude = plan.out_dir.resolve() if plan.out_dir is not None else None
         items, errors = batch.expand_inputs(args.inputs, args.recursive, exclude)
@@ -163,6 +163,13 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
 _OTHER_PICTURE_SUFFIXES = frozenset({".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw"})
 
 
+def _read_stdin() -> bytes:
+    """All of standard input (the picture for INPUT ``-``). Raises ValueError when it is closed (``<&-``)."""
+    if sys.stdin is None:
+        raise ValueError("- (standard input): standard input is closed; pipe a picture into it or name a file")
+    return sys.stdin.buffer.read()
+
+
 def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPlan:
     """``-o`` read as a folder, one file (a picture extension, not an existing folder) or ``-`` (standard output,
     also the default for ``-`` as INPUT). Raises ValueError for a combination that cannot work."""
@@ -174,6 +181,8 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
         raise ValueError("- (standard input) must be the only INPUT")
     common = {"mask": mask, "alpha": alpha, "overwrite": args.overwrite, "skip_existing": args.skip_existing}
     if out == batch.STDIO or (out is None and args.inputs == ["-"]):
+        if sys.stdout is None:  # started with standard output closed (`>&-`)
+            raise ValueError("standard output is closed; redirect it to a file or a pipe, or use -o FILE")
         if sys.stdout.isatty():
             raise ValueError("refusing to write a picture to a terminal; redirect standard output or use -o FILE")
         return batch.OutputPlan(out_file=batch.STDIO, **common)

@@ -134,9 +134,16 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Rebuild from :meth:`to_dict` output; unknown keys are ignored so newer files still load."""
+        """Rebuild from :meth:`to_dict` output; unknown keys are ignored so newer files still load.
+
+        Raises:
+            ValueError: ``data`` is not an object, or a field has the wrong type or value; the message names it.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"a config must be a JSON object, got {type(data).__name__}")
         kwargs = known_fields(cls, data)
-        if "normalization" in kwargs and isinstance(kwargs["normalization"], dict):
+        check_field_types(kwargs)
+        if isinstance(kwargs.get("normalization"), dict):
             norm = kwargs["normalization"]
             kwargs["normalization"] = Normalization(mean=tuple(norm["mean"]), std=tuple(norm["std"]))
         if "decoder_channels" in kwargs:
@@ -145,7 +152,18 @@ class ModelConfig:
 
     @classmethod
     def from_json(cls, text: str) -> ModelConfig:
-        return cls.from_dict(json.loads(text))
+        """Parse :meth:`to_json` output.
+
+        Raises:
+            ValueError: not JSON (or nested too deep to parse), or not a valid config (see :meth:`from_dict`).
+        """
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"not JSON: {err.msg} at line {err.lineno} column {err.colno}") from err
+        except RecursionError as err:
+            raise ValueError("JSON nested too deep") from err
+        return cls.from_dict(data)
 
     def trained_split(self) -> tuple[float, int]:
         """``(val_fraction, seed)`` the weights were trained with (from ``training``), else the defaults: splitting
@@ -158,6 +176,55 @@ def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     """The entries of ``data`` that name fields of the dataclass ``cls`` (files from newer versions still load)."""
     known = {f.name for f in dataclasses.fields(cls)}
     return {k: v for k, v in data.items() if k in known}
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_triple(v: object) -> bool:
+    return isinstance(v, (list, tuple)) and len(v) == 3 and all(_is_number(x) for x in v)
+
+
+# What each field of a stored config must be (JSON types), as (test, words for the message).
+_FIELD_TYPES: dict[str, tuple[Any, str]] = {
+    **dict.fromkeys(("input_size", "base_channels", "depth", "presence_trunk_size"), (_is_int, "an integer")),
+    **dict.fromkeys(
+        ("arch", "upsample", "color_order", "name", "subject", "precision"), (lambda v: isinstance(v, str), "a string")
+    ),
+    **dict.fromkeys(("presence_head", "trunk_guidance"), (lambda v: isinstance(v, bool), "true or false")),
+    "presence_threshold": (_is_number, "a number"),
+    "presence_trunk": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "training": (lambda v: isinstance(v, dict), "an object"),
+    "decoder_channels": (
+        lambda v: isinstance(v, (list, tuple)) and all(_is_int(x) for x in v),
+        "a list of integers",
+    ),
+    "normalization": (
+        lambda v: (
+            isinstance(v, Normalization)
+            or (isinstance(v, dict) and _is_triple(v.get("mean")) and _is_triple(v.get("std")))
+        ),
+        'an object {"mean": [3 numbers], "std": [3 numbers]}',
+    ),
+}
+
+
+def check_field_types(data: dict[str, Any]) -> None:
+    """Check the JSON types of a stored config's fields (values are checked by :class:`ModelConfig` itself).
+
+    Raises:
+        ValueError: the first field of the wrong type, named with what it must be and (shortened) what it is.
+    """
+    for name, value in data.items():
+        test, words = _FIELD_TYPES.get(name, (lambda v: True, ""))
+        if not test(value):
+            shown = repr(value)
+            raise ValueError(f"{name} must be {words}, got {shown[:60] + '...' if len(shown) > 60 else shown}")
 
 
 def default_model_config(arch: str, input_size: int = 256) -> ModelConfig:

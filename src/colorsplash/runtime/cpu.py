@@ -128,17 +128,35 @@ def cpu_info() -> CpuInfo:
     return CpuInfo(model, machine, tuple(sorted(f for f in flags if f in RELEVANT_FLAGS)), usable_cores())
 
 
-def cache_dir() -> Path:
+def _home() -> Path | None:
+    """The user's home folder, or ``None`` when there is none to use: ``$HOME`` unset and no passwd entry for this
+    uid (cron, ``env -i``, containers run as an arbitrary uid), or a relative one."""
+    try:
+        home = Path.home()
+    except (RuntimeError, KeyError, OSError):  # "Could not determine home directory"
+        return None
+    return home if home.is_absolute() else None
+
+
+def _absolute_env(name: str) -> Path | None:
+    """``$name`` as a path when it is set to an absolute one; a relative value is ignored (the XDG spec's rule)."""
+    value = os.environ.get(name)
+    return Path(value) if value and os.path.isabs(value) else None
+
+
+def cache_dir() -> Path | None:
     """Folder for per-machine caches: ``$COLORSPLASH_CACHE_DIR``, else the user's cache folder
     (``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on
-    Windows) + ``colorsplash``. Not created here."""
+    Windows) + ``colorsplash``; ``None`` when there is none (no such variable and no usable home folder): the
+    caches are optional, callers then skip them. Not created here; never raises."""
     env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env)
+    home = _home()
     if sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
+        base = home / "Library" / "Caches" if home else None
     elif sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        base = _absolute_env("LOCALAPPDATA") or (home / "AppData" / "Local" if home else None)
     else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "colorsplash"
+        base = _absolute_env("XDG_CACHE_HOME") or (home / ".cache" if home else None)
+    return base / "colorsplash" if base else None

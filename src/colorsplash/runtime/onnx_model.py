@@ -22,6 +22,7 @@ import numpy as np
 from colorsplash.runtime.allocator import tune_allocator
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.files import not_a_file
+from colorsplash.runtime.model_graph import PRESENCE_OUTPUT, graph_problem
 from colorsplash.runtime.preprocess import preprocess
 from colorsplash.runtime.variants import (
     PRECISION_CHOICES,
@@ -61,9 +62,6 @@ def default_model_path() -> Path:
     """``$COLORSPLASH_MODEL`` when set, else the bundled model."""
     env = os.environ.get(MODEL_ENV)
     return Path(env) if env else bundled_model_path()
-
-
-PRESENCE_OUTPUT = "presence"
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -247,14 +245,43 @@ def create_session(path: str | Path, threads: int | None = None, device: str = "
     return session
 
 
+EXPORT_COMMAND = "`colorsplash export CHECKPOINT -o model.onnx`"
+
+
 def read_onnx_config(session: object, path: Path) -> ModelConfig:
+    """The colorsplash config stored in the metadata of ``session``'s file ``path``.
+
+    Raises:
+        ModelLoadError: no such metadata, or it is not a valid config (not JSON, wrong types or values); the
+            message names the file and says to re-export it.
+    """
     meta = session.get_modelmeta().custom_metadata_map  # type: ignore[attr-defined]
     if CONFIG_METADATA_KEY not in meta:
         raise ModelLoadError(
-            f"{path}: ONNX file has no {CONFIG_METADATA_KEY!r} metadata; "
-            "export it with `colorsplash export CHECKPOINT -o model.onnx`"
+            f"{path}: ONNX file has no {CONFIG_METADATA_KEY!r} metadata; export it with {EXPORT_COMMAND}"
         )
-    return ModelConfig.from_json(meta[CONFIG_METADATA_KEY])
+    try:
+        return ModelConfig.from_json(meta[CONFIG_METADATA_KEY])
+    except ValueError as err:
+        raise ModelLoadError(
+            f"{path}: its {CONFIG_METADATA_KEY!r} metadata is not a valid colorsplash config ({err}); "
+            f"re-export it with {EXPORT_COMMAND}"
+        ) from err
+
+
+def checked_config(session: object, path: Path) -> ModelConfig:
+    """:func:`read_onnx_config`, and the graph checked against it (:func:`colorsplash.runtime.model_graph
+    .graph_problem`).
+
+    Raises:
+        ModelLoadError: as :func:`read_onnx_config`, or the graph's inputs or outputs are not what the config
+            promises (a foreign graph with a copied config); the message names the file and the mismatch.
+    """
+    config = read_onnx_config(session, path)
+    problem = graph_problem(session, config)
+    if problem:
+        raise ModelLoadError(f"{path}: not a colorsplash model graph: {problem}; re-export it with {EXPORT_COMMAND}")
+    return config
 
 
 def load_model(
@@ -324,4 +351,4 @@ def _load_variant(path: Path, threads: int | None, precision: str, device: str) 
 
         chosen, made = choose_auto(variants, lambda f: create_session(f, threads, device), ort.__version__)
     session = made or create_session(chosen.path, threads, device)
-    return Model(chosen.path, read_onnx_config(session, chosen.path), session, device, threads, id(session))
+    return Model(chosen.path, checked_config(session, chosen.path), session, device, threads, id(session))

@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
-from colorsplash.runtime.cpu import CpuInfo, cache_dir, cpu_info
+from colorsplash.runtime.cpu import CACHE_ENV, CpuInfo, cache_dir, cpu_info
 from colorsplash.runtime.files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -215,26 +215,34 @@ def cache_key(variants: Sequence[Variant], cpu: CpuInfo, runtime_version: str) -
 
 
 def _load_cache(path: Path) -> dict[str, Any]:
+    """The cache file's object; ``{}`` when it is missing, unreadable, not JSON, nested too deep to parse
+    (``RecursionError``) or not an object: such a file is measured again and rewritten, never an error."""
     try:
         data = json.loads(path.read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
-def cached_kind(key: str, folder: Path | None = None) -> str | None:
-    """The kind cached for ``key`` (``int8``/``fp32``), or ``None``."""
-    entry = _load_cache((folder or cache_dir()) / CACHE_FILE).get(key)
-    return entry.get("choice") if isinstance(entry, dict) else None
+def cached_kind(key: str, folder: Path) -> str | None:
+    """The kind cached for ``key`` in ``folder`` (``int8``/``fp32``), or ``None``: no entry, or one whose
+    ``choice`` is not a string (a damaged file; measured again and overwritten)."""
+    entry = _load_cache(folder / CACHE_FILE).get(key)
+    choice = entry.get("choice") if isinstance(entry, dict) else None
+    return choice if isinstance(choice, str) else None
 
 
-def store_choice(key: str, entry: dict[str, Any], folder: Path | None = None) -> None:
-    """Add ``entry`` under ``key`` to the cache file; an unwritable cache is logged, never an error."""
-    path = (folder or cache_dir()) / CACHE_FILE
-    data = _load_cache(path)
-    data[key] = entry
+def store_choice(key: str, entry: dict[str, Any], folder: Path) -> None:
+    """Add ``entry`` under ``key`` to the cache file in ``folder`` (other keys kept when they can be written back,
+    else dropped); an unwritable cache is logged, never an error."""
+    path = folder / CACHE_FILE
+    data = {**_load_cache(path), key: entry}
     try:
-        atomic_write(path, json.dumps(data, indent=1, sort_keys=True))
+        text = json.dumps(data, indent=1, sort_keys=True)
+    except (ValueError, TypeError, RecursionError):  # odd old entries: keep only this one
+        text = json.dumps({key: entry}, indent=1, sort_keys=True)
+    try:
+        atomic_write(path, text)
     except OSError as err:
         log.info("could not cache the model variant choice in %s (%s); it will be measured again", path, err)
 
@@ -275,22 +283,26 @@ def choose_auto(
 ) -> tuple[Variant, Any | None]:
     """The variant ``precision=auto`` runs on the CPU, and its session when the benchmark made one.
 
-    One variant: it. Cached result for this machine: that. Else a benchmark, cached (unless ``benchmark`` is
-    false; ``None``: unless ``$COLORSPLASH_VARIANT_BENCHMARK`` is ``0``); else :func:`rule_choice`.
+    One variant: it. No benchmark (``benchmark`` false; ``None``: ``$COLORSPLASH_VARIANT_BENCHMARK`` is ``0``) or
+    no cache folder (:func:`colorsplash.runtime.cpu.cache_dir` is ``None``: no home folder): :func:`rule_choice`,
+    the cache neither read nor written. Else the result cached for this machine, or a benchmark, cached.
     """
     if benchmark is None:
         benchmark = os.environ.get(BENCHMARK_ENV, "1") != "0"
     if len(variants) == 1:
         return variants[0], None
     cpu = cpu_info()
+    folder = cache_dir() if benchmark else None
+    if folder is None:  # no benchmark, or nowhere to keep its result: the rule, no cache read or written
+        if benchmark:
+            _note_no_cache()
+        return rule_choice(variants, cpu), None
     key = cache_key(variants, cpu, runtime_version)
     kinds = {v.kind: v for v in variants}
-    cached = cached_kind(key)
+    cached = cached_kind(key, folder)
     if cached in kinds:
         return kinds[cached], None
-    if not benchmark:
-        return rule_choice(variants, cpu), None
-    log.info("timing the model's int8 and float variants once on this CPU (result cached in %s)", cache_dir())
+    log.info("timing the model's int8 and float variants once on this CPU (result cached in %s)", folder)
     sessions = {v.kind: make_session(v.path) for v in variants}
     kind, ms = benchmark_choice(sessions, variants[0].config.input_size)
     store_choice(
@@ -303,5 +315,21 @@ def choose_auto(
             "files": [v.path.name for v in variants],
             "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
         },
+        folder,
     )
     return kinds[kind], sessions[kind]
+
+
+_noted_no_cache = False  # whether the missing cache folder was logged in this process
+
+
+def _note_no_cache() -> None:
+    """Log once per process that the variant choice falls back to the rule for want of a cache folder."""
+    global _noted_no_cache
+    if not _noted_no_cache:
+        _noted_no_cache = True
+        log.info(
+            "no folder for the model variant cache (no home folder); choosing by the CPU's instruction sets "
+            "(set $HOME or $%s to measure once and cache, or pass --precision)",
+            CACHE_ENV,
+        )
