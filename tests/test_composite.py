@@ -86,7 +86,9 @@ def test_transparent_gives_rgba_with_alpha_channel() -> None:
     image, mask = make_blob_image(30, 40)
     out = apply_effect(image, mask.astype(np.float32), "transparent")
     assert out.shape == (30, 40, 4) and out.dtype == np.uint8
-    assert np.array_equal(out[..., :3], image)
+    subject = mask.astype(bool)
+    assert np.array_equal(out[subject, :3], image[subject])
+    assert not out[~subject, :3].any()  # no trace of the background under alpha 0 (visual audit)
     assert np.array_equal(out[..., 3], mask * 255)
 
 

@@ -362,3 +362,43 @@ def test_a_damaged_jpeg_scan_is_an_error_not_a_grey_picture(tmp_path: Path) -> N
     buffer = io.BytesIO()
     Image.fromarray(grey_end).save(buffer, "JPEG", quality=95)
     assert decode_image_bytes(buffer.getvalue()).rgb.shape == (300, 450, 3)
+
+
+def test_a_refused_write_names_the_output_even_when_cleaning_up_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only folder refuses even removing a temporary file that was never made (EROFS): the error used to
+    name that hidden file instead of the output (robustness audit)."""
+    import errno
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    def no_write(tmp: Path, path: Path, replace: bool) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    monkeypatch.setattr("colorsplash.runtime.files._publish", no_write)
+    with pytest.raises(OSError, match=r"cannot write .*out\.bin: Read-only file system") as info:
+        atomic_write(tmp_path / "out.bin", b"x")
+    assert ".part" not in str(info.value)
+
+
+def test_temporary_names_use_the_file_systems_encoding(tmp_path: Path) -> None:
+    """Under a C locale without UTF-8 mode names are ASCII with escaped bytes: the temporary name encoded the stem
+    as UTF-8 and failed for every non-ASCII file name (robustness audit)."""
+    import subprocess
+    import sys
+
+    name = "Kätzchen 猫.jpg".encode()
+    (tmp_path / os.fsdecode(name)).write_bytes(b"x")
+    code = (
+        "import os, sys; from colorsplash.runtime.files import atomic_write; "
+        "folder = os.fsencode(sys.argv[1]); "
+        "[atomic_write(os.fsdecode(os.path.join(folder, n)) + '.out', b'y') for n in os.listdir(folder)]; "
+        "print(sys.getfilesystemencoding())"
+    )
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    assert (tmp_path / os.fsdecode(name + b".out")).read_bytes() == b"y"

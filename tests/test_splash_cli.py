@@ -614,8 +614,12 @@ def test_a_folder_rerun_says_it_left_out_earlier_results(
 
     blob_file(tmp_path / "a.jpg", 0)
     blob_file(tmp_path / "mine.splash.jpg", 1)  # the user's own photo, named like a result
+    (tmp_path / ".colorsplash-b.splash.0123abcd.part.jpg").write_bytes(b"half")  # a killed run's: said, kept
     with caplog.at_level(logging.INFO):
         assert main(["splash", str(tmp_path), "--model", str(tiny_onnx)]) == 0
+    partial = [r.getMessage() for r in caplog.records if "interrupted run" in r.getMessage()]
+    assert len(partial) == 1 and ".colorsplash-b.splash.0123abcd.part.jpg" in partial[0]
+    assert (tmp_path / ".colorsplash-b.splash.0123abcd.part.jpg").read_bytes() == b"half"
     said = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
     assert said == [
         f"{tmp_path}: left out 1 picture(s) named like earlier results (*.splash.*, *.mask.*); name one to include it"
@@ -623,3 +627,38 @@ def test_a_folder_rerun_says_it_left_out_earlier_results(
     assert not (tmp_path / "mine.splash.splash.jpg").exists()
     assert main(["-q", "splash", str(tmp_path / "mine.splash.jpg"), "--model", str(tiny_onnx)]) == 0  # named: done
     assert (tmp_path / "mine.splash.splash.jpg").is_file()
+
+
+def test_skip_existing_skips_an_output_another_run_made_meanwhile(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs resuming one folder at once: the one that loses the race failed dozens of files (audit)."""
+    from colorsplash.runtime import batch
+
+    blob_file(tmp_path / "a.jpg", 0)
+    real = batch.write_image
+
+    def raced(path: Path, *args: object, **kwargs: object) -> None:
+        Path(path).write_bytes(b"the other run's result")  # lands between planning and this write
+        real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "write_image", raced)
+    code = main(["splash", str(tmp_path / "a.jpg"), "--model", str(tiny_onnx), "--skip-existing"])
+    err = capsys.readouterr().err
+    assert code == 0 and "made meanwhile by another run" in err and "skipped 1" in err
+    assert (tmp_path / "a.splash.jpg").read_bytes() == b"the other run's result"
+
+
+def test_running_out_of_memory_is_one_line_with_advice(tmp_path: Path) -> None:
+    from concurrent.futures import Future
+
+    from colorsplash.runtime import batch
+    from colorsplash.runtime.planning import Task
+
+    failed: Future[batch.Outcome] = Future()
+    failed.set_exception(MemoryError())
+    outcome = batch._outcome(failed, Task(tmp_path / "big.png", tmp_path / "big.splash.png"), debug=False)
+    assert outcome.status == "failed"
+    assert outcome.messages == [
+        f"{tmp_path / 'big.png'}: not enough memory for this picture; run it alone (-j 1) or lower --max-pixels"
+    ]

@@ -28,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -244,6 +245,16 @@ class PhotoJob:
             loaded.cost = 0
 
     def _write(self, task: Task, planned: Planned) -> Outcome:
+        """:meth:`_write_result`; with ``skip_existing``, an output another run made meanwhile is skipped, not failed
+        (two runs resuming one folder at once)."""
+        try:
+            return self._write_result(task, planned)
+        except OSError as err:
+            if self.skip_existing and isinstance(err.__cause__, FileExistsError):
+                return Outcome("skipped", [f"{task.output}: made meanwhile by another run; left as it is"])
+            raise
+
+    def _write_result(self, task: Task, planned: Planned) -> Outcome:
         photo = planned.photo
         messages = list(photo.notes) if self.mask else [*photo.notes, *exif_notes(task.format, photo.exif, photo.name)]
         if not self.mask and fusable(planned.plan, self.options, photo.rgb):  # the default splash: one fused pass
@@ -321,7 +332,9 @@ def _outcome(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
         return future.result()
     except Exception as err:  # the per-file boundary: report in one line and let the batch go on
         text = str(err) or type(err).__name__
-        if not isinstance(err, (ValueError, OSError, RuntimeError)):
+        if _out_of_memory(err):
+            text = "not enough memory for this picture; run it alone (-j 1) or lower --max-pixels"
+        elif not isinstance(err, (ValueError, OSError, RuntimeError)):
             text = f"unexpected {type(err).__name__}: {text} (--debug shows the traceback)"
         if task.label not in text:
             text = f"{task.label}: {text}"
@@ -329,6 +342,11 @@ def _outcome(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
         if debug:
             lines.insert(0, "".join(traceback.format_exception(err)).rstrip())
         return Outcome("failed", lines)
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """A failed allocation: NumPy's and Python's MemoryError, or OpenCV's "Insufficient memory" error."""
+    return isinstance(err, MemoryError) or (isinstance(err, cv2.error) and "Insufficient memory" in str(err))
 
 
 def batch_model(model: Model) -> tuple[Model, int]:

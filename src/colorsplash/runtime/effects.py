@@ -132,7 +132,8 @@ def apply_effect(
         background: the background's colour B under the subject's edge, likewise; ``None`` = the photo.
 
     Returns:
-        RGB uint8 ``HxWx3``, or RGBA uint8 ``HxWx4`` for ``transparent`` (colour F, alpha channel ``alpha * 255``).
+        RGB uint8 ``HxWx3``, or RGBA uint8 ``HxWx4`` for ``transparent`` (colour F, alpha channel ``alpha * 255``;
+        black where that is 0).
 
     Raises:
         ValueError: an unknown effect or strength, or an alpha, F or B of another size.
@@ -145,6 +146,9 @@ def apply_effect(
         out = np.empty((h, w, 4), np.uint8)
         out[..., :3] = fg
         out[..., 3] = alpha_to_uint8(alpha)
+        # Fully transparent pixels carry no colour: a viewer that drops the alpha shows black, not the original
+        # background (a privacy surprise, and bytes for nothing).
+        out[out[..., 3] == 0, :3] = 0
         return out
     out = np.empty_like(image)
     if spec.name == "grey" and spec.amount in (None, 1.0) and foreground is not None:  # see grey_keeping_luma

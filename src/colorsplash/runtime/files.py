@@ -15,7 +15,7 @@ import errno
 import os
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 TEMP_PREFIX = ".colorsplash-"
@@ -28,7 +28,7 @@ _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EM
 def name_fits(path: str | Path) -> bool:
     """Whether ``path``'s last component fits a file name (255 bytes as UTF-8); the temporary name always fits
     when this holds (see :func:`temp_path_for`)."""
-    return len(Path(path).name.encode(errors="surrogateescape")) <= _NAME_MAX
+    return len(os.fsencode(Path(path).name)) <= _NAME_MAX
 
 
 def temp_path_for(path: str | Path) -> Path:
@@ -38,8 +38,10 @@ def temp_path_for(path: str | Path) -> Path:
     """
     path = Path(path)
     token = secrets.token_hex(4)
-    fixed = len((TEMP_PREFIX + token + "." + TEMP_SUFFIX + path.suffix).encode())
-    stem = path.stem.encode(errors="surrogateescape")[: max(0, _NAME_MAX - fixed)].decode(errors="ignore")
+    # In the file system's encoding, not UTF-8 (a C locale without UTF-8 mode encodes names as ASCII); a cut
+    # through a character leaves an escaped byte that encodes back to the same bytes.
+    fixed = len(os.fsencode(TEMP_PREFIX + token + "." + TEMP_SUFFIX + path.suffix))
+    stem = os.fsdecode(os.fsencode(path.stem)[: max(0, _NAME_MAX - fixed)])
     return path.with_name(f"{TEMP_PREFIX}{stem}.{token}{TEMP_SUFFIX}{path.suffix}")
 
 
@@ -95,11 +97,18 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None, 
             verify(tmp)
         _publish(tmp, path, replace)
     except OSError as err:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise OSError(f"cannot write {path}: {err.strerror or err}") from err
     except BaseException:  # also Ctrl-C: never leave the temporary file behind
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: Path) -> None:
+    """Remove the temporary file if it is there. A read-only folder refuses even the removal of a file that was
+    never made (EROFS): that must not replace the error that says which output could not be written."""
+    with suppress(OSError):
+        tmp.unlink(missing_ok=True)
 
 
 def atomic_write(

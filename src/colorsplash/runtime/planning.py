@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorsplash.runtime.files import name_fits
+from colorsplash.runtime.files import is_temp_name, name_fits
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, ImageReadError, is_image_name, probe_picture
 from colorsplash.runtime.photo_write import format_for_suffix, output_format
 
@@ -59,8 +59,10 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
     # The output folder is left out only when it lies inside the scanned one (`photos -r -o photos/out`):
     # `splash . -o .` must still find the pictures in `.`.
     exclude = exclude if exclude is not None and folder.resolve() in exclude.parents else None
-    files, earlier = [], 0
+    files, earlier, partial = [], 0, []
     for p in found:
+        if is_temp_name(p.name):
+            partial.append(p)
         if p.name.startswith(".") or not p.is_file() or not is_image_name(p):
             continue
         if exclude is not None and exclude in p.resolve().parents:
@@ -69,6 +71,12 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
             earlier += 1
             continue
         files.append(p)
+    if partial:  # left by a killed run; not ours to delete (a run still writing it would lose its result)
+        log.info(
+            "%s: partial result(s) of an interrupted run, safe to delete when no run is going: %s",
+            folder,
+            ", ".join(p.name for p in partial),
+        )
     if earlier:  # said, not silent: a photo of the user's own may be named like a result
         log.info(
             "%s: left out %d picture(s) named like earlier results (*%s.*, *%s.*); name one to include it",
