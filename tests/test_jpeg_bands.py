@@ -22,11 +22,15 @@ def _photo(h: int, w: int) -> np.ndarray:
 
 @pytest.mark.parametrize("size", [(1536, 1440), (1601, 1337), (4100, 600), (8192, 320)])  # aligned, ragged, tall
 # (8192 rows: bands start after 256 restart intervals, where the renumbering once overflowed uint8)
-def test_bands_give_the_bytes_of_one_encode_with_the_same_restart_interval(size: tuple[int, int]) -> None:
+@pytest.mark.parametrize("full_chroma", [False, True], ids=["420", "444"])
+def test_bands_give_the_bytes_of_one_encode_with_the_same_restart_interval(
+    size: tuple[int, int], full_chroma: bool
+) -> None:
     rgb = _photo(*size)
     assert len(jpeg_bands.band_rows(*size, cores=2)) >= 2
-    stitched = jpeg_bands.encode_jpeg(rgb, 90, cores=2)
-    whole = jpeg_bands._encode(rgb, 90, -(-size[1] // jpeg_bands.MCU))
+    stitched = jpeg_bands.encode_jpeg(rgb, 90, cores=2, full_chroma=full_chroma)
+    mcu = jpeg_bands.MCU // 2 if full_chroma else jpeg_bands.MCU
+    whole = jpeg_bands._encode(rgb, 90, -(-size[1] // mcu), full_chroma)
     assert stitched == whole
     with Image.open(io.BytesIO(stitched)) as img:
         img.load()

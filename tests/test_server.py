@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
@@ -281,7 +282,7 @@ def test_500_is_json_without_internals(tiny_onnx: Path, monkeypatch: pytest.Monk
     def broken(*args: object, **kwargs: object) -> np.ndarray:
         raise KeyError("secret internal detail")
 
-    monkeypatch.setattr(work, "apply_effect", broken)
+    monkeypatch.setattr(work, "composite", broken)
     with TestClient(server.create_app(tiny_onnx), base_url=BASE, raise_server_exceptions=False) as c:
         resp = c.post("/api/splash", content=encode(make_blob_image(40, 40)[0]))
     body = assert_json_error(resp, 500, "internal error")
@@ -739,3 +740,16 @@ def test_requests_side_by_side_get_single_threaded_sessions(tiny_onnx: Path, mon
     assert single_worker.single is model
     with single_worker.take(), single_worker.take() as other:
         assert other is model
+
+
+def test_the_servers_splash_is_the_librarys(tiny_onnx: Path, keyed: None) -> None:
+    """The server blended the plain photo while the CLI and the API decontaminate matte edges: one library,
+    one picture (a PNG upload gives a PNG result, compared exactly)."""
+    import colorsplash
+
+    image = cv2.resize(make_blob_image(60, 80, seed=3)[0], (320, 240), interpolation=cv2.INTER_CUBIC)
+    with TestClient(server.create_app(tiny_onnx), base_url=BASE) as c:
+        resp = c.post("/api/splash", content=encode(image, "PNG"))
+    assert resp.status_code == 200
+    expected = colorsplash.splash(image, colorsplash.load_model(tiny_onnx))
+    assert np.abs(np.asarray(decode(resp.content).convert("RGB")).astype(int) - expected).max() <= 1

@@ -547,7 +547,7 @@ def test_standard_output_is_written_whole_or_the_file_fails(monkeypatch: pytest.
     import io
     import types
 
-    from colorsplash.runtime import batch
+    from colorsplash.runtime import photo_write
 
     picture = np.random.default_rng(0).integers(0, 255, (40, 300, 3), dtype=np.uint8)
     encoded = io.BytesIO()
@@ -555,12 +555,12 @@ def test_standard_output_is_written_whole_or_the_file_fails(monkeypatch: pytest.
     data = encoded.getvalue()
     whole = _Pipe(chunk=1000, limit=10**9)
     monkeypatch.setattr(sys, "stdout", types.SimpleNamespace(buffer=whole))
-    batch._write_stdout(data, "PNG", picture.shape)
+    photo_write.write_stdout(data, "PNG", picture.shape)
     assert bytes(whole.got) == data
     closed = _Pipe(chunk=1000, limit=5000)
     monkeypatch.setattr(sys, "stdout", types.SimpleNamespace(buffer=closed))
     with pytest.raises(OSError, match="closed by its reader"):
-        batch._write_stdout(data, "PNG", picture.shape)
+        photo_write.write_stdout(data, "PNG", picture.shape)
 
 
 def test_output_file_in_a_format_not_written_is_refused_not_made_a_folder(
@@ -662,3 +662,18 @@ def test_running_out_of_memory_is_one_line_with_advice(tmp_path: Path) -> None:
     assert outcome.messages == [
         f"{tmp_path / 'big.png'}: not enough memory for this picture; run it alone (-j 1) or lower --max-pixels"
     ]
+
+
+@pytest.mark.parametrize(("subsampling", "expected"), [(0, 0), (2, 2)], ids=["444-kept", "420-kept"])
+def test_a_jpeg_result_keeps_the_inputs_colour_resolution(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str], subsampling: int, expected: int
+) -> None:
+    """4:2:0 halves the colour resolution exactly where a splash has its hard colour edge: a 4:4:4 input (a
+    careful export) keeps 4:4:4 (visual audit); camera JPEGs (4:2:0) stay 4:2:0, as small as before."""
+    from PIL import JpegImagePlugin
+
+    image, _ = make_blob_image(480, 640, seed=1)
+    Image.fromarray(image).save(tmp_path / "a.jpg", quality=95, subsampling=subsampling)
+    code, _ = run(capsys, "splash", str(tmp_path / "a.jpg"), "--model", str(tiny_onnx))
+    with Image.open(tmp_path / "a.splash.jpg") as out:
+        assert code == 0 and JpegImagePlugin.get_sampling(out) == expected

@@ -48,7 +48,7 @@ from colorsplash.runtime.fused import GreySplash, fusable
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, cost_limit, decode_image_bytes, probe_picture
-from colorsplash.runtime.photo_write import check_encoded, encode_image, exif_notes, write_image
+from colorsplash.runtime.photo_write import encode_image, exif_notes, write_image, write_stdout
 from colorsplash.runtime.pipeline import (
     Planned,
     Stages,
@@ -260,7 +260,7 @@ class PhotoJob:
         if not self.mask and fusable(planned.plan, self.options, photo.rgb):  # the default splash: one fused pass
             # Band by band just before each is encoded: later bands blend while earlier ones encode.
             splash = GreySplash(photo.rgb, planned.plan)
-            self._emit(task, photo.rgb, self.options.quality, photo.exif, photo.icc, splash)
+            self._emit(task, photo.rgb, self.options.quality, photo, splash)
             return Outcome("done", messages)
         result: AlphaResult = finish_alpha(planned.plan, planned.guide(), self.options)
         try:
@@ -270,10 +270,10 @@ class PhotoJob:
         if note:
             messages.append(note)
         if self.mask:
-            self._emit(task, alpha_to_uint8(result.alpha), 95, None, None)
+            self._emit(task, alpha_to_uint8(result.alpha), 95, None)
         else:
             picture = composite(photo.rgb, result.alpha, self.options)
-            self._emit(task, picture, self.options.quality, photo.exif, photo.icc)
+            self._emit(task, picture, self.options.quality, photo)
         return Outcome("done", messages)
 
     def _emit(
@@ -281,17 +281,21 @@ class PhotoJob:
         task: Task,
         picture: np.ndarray,
         quality: int,
-        exif: bytes | None,
-        icc: bytes | None,
+        photo: Photo | None,
         prepare: Callable[[slice], None] | None = None,
     ) -> None:
-        """Write the result to its planned file (re-opened before its rename) or to standard output;
-        ``prepare`` makes the picture's rows as they are encoded (see :func:`encode_image`)."""
+        """Write the result to its planned file (re-opened before its rename) or to standard output, carrying
+        ``photo``'s EXIF, ICC profile and chroma resolution (``None``: a mask, nothing carried); ``prepare`` makes
+        the picture's rows as they are encoded (see :func:`encode_image`)."""
+        exif, icc = (photo.exif, photo.icc) if photo is not None else (None, None)
+        full_chroma = photo is not None and photo.full_chroma
         if task.output == STDIO:
-            data = encode_image(picture, task.format, quality, exif, icc, prepare)
-            _write_stdout(data, task.format, picture.shape)
+            data = encode_image(picture, task.format, quality, exif, icc, prepare, full_chroma=full_chroma)
+            write_stdout(data, task.format, picture.shape)
         else:
-            write_image(task.output, picture, task.format, quality, exif, icc, self.overwrite, prepare)
+            write_image(
+                task.output, picture, task.format, quality, exif, icc, self.overwrite, prepare, full_chroma=full_chroma
+            )
 
 
 @dataclass
@@ -305,25 +309,6 @@ class Loaded:
     small: np.ndarray | None = None
     prob: np.ndarray | None = None
     presence: tuple[float, float] | None = None
-
-
-def _write_stdout(data: bytes, fmt: str, shape: tuple[int, ...]) -> None:
-    """Check that ``data`` reads back, then write all of it to standard output (binary).
-
-    Raises:
-        OSError: the reader closed the pipe (or the disk filled) before every byte was written.
-    """
-    check_encoded(data, fmt, (shape[1], shape[0]), "standard output")
-    out, view = sys.stdout.buffer, memoryview(data)
-    try:
-        while view:  # a pipe closed part-way makes write() return a short count; the next write raises
-            written = out.write(view)
-            if not written:
-                raise BrokenPipeError("no byte written")
-            view = view[written:]
-        out.flush()
-    except BrokenPipeError as err:
-        raise OSError(f"standard output closed by its reader before all {len(data):,} bytes were written") from err
 
 
 def _outcome(future: Future[Outcome], task: Task, debug: bool) -> Outcome:

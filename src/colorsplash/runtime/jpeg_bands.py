@@ -24,7 +24,7 @@ import numpy as np
 
 from colorsplash.runtime.cpu import usable_cores
 
-MCU = 16  # rows of one minimum coded unit with 4:2:0 chroma subsampling
+MCU = 16  # rows of one minimum coded unit with 4:2:0 chroma subsampling (8 with full-resolution chroma, 4:4:4)
 MIN_BAND_PIXELS = 1 << 20  # bands smaller than a megapixel cost more in thread hand-offs than they save
 _SOF0, _SOS, _EOI = 0xC0, 0xDA, b"\xff\xd9"
 
@@ -40,12 +40,16 @@ def band_rows(h: int, w: int, cores: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
-def _encode(rgb: np.ndarray, quality: int, restart: int) -> bytes:
+def _mcu(full_chroma: bool) -> int:
+    return MCU // 2 if full_chroma else MCU
+
+
+def _encode(rgb: np.ndarray, quality: int, restart: int, full_chroma: bool = False) -> bytes:
     params = [
         cv2.IMWRITE_JPEG_QUALITY,
         quality,
         cv2.IMWRITE_JPEG_SAMPLING_FACTOR,
-        cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
+        cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444 if full_chroma else cv2.IMWRITE_JPEG_SAMPLING_FACTOR_420,
         cv2.IMWRITE_JPEG_RST_INTERVAL,
         restart,
     ]
@@ -80,9 +84,9 @@ def _renumbered(entropy: bytes, shift: int) -> bytes:
     return arr.tobytes()
 
 
-def stitch(pieces: Sequence[bytes], heights: Sequence[int]) -> bytes:
-    """One baseline JPEG from bands encoded by :func:`_encode` with a restart interval of one MCU row; every
-    band but the last is ``MCU``-row aligned (``heights`` in pixels, top to bottom)."""
+def stitch(pieces: Sequence[bytes], heights: Sequence[int], mcu: int = MCU) -> bytes:
+    """One baseline JPEG from bands encoded by :func:`_encode` with a restart interval of one MCU row (``mcu``
+    pixels high); every band but the last is ``mcu``-row aligned (``heights`` in pixels, top to bottom)."""
     out = bytearray()
     intervals = 0  # restart intervals written so far; the marker after interval i is RST(i mod 8)
     for k, (piece, rows) in enumerate(zip(pieces, heights, strict=True)):
@@ -95,16 +99,21 @@ def stitch(pieces: Sequence[bytes], heights: Sequence[int]) -> bytes:
         else:
             out += bytes((0xFF, 0xD0 + (intervals - 1) % 8))  # closes the previous band's last interval
         out += _renumbered(piece[start:-2], intervals)
-        intervals += -(-rows // MCU)
+        intervals += -(-rows // mcu)
     return bytes(out + _EOI)
 
 
 def encode_jpeg(
-    rgb: np.ndarray, quality: int, prepare: Callable[[slice], None] | None = None, cores: int | None = None
+    rgb: np.ndarray,
+    quality: int,
+    prepare: Callable[[slice], None] | None = None,
+    cores: int | None = None,
+    full_chroma: bool = False,
 ) -> bytes:
-    """JPEG bytes (baseline, 4:2:0, libjpeg-turbo via OpenCV) of ``rgb``, in bands on ``cores`` threads (default:
-    the CPUs this process may use) when the picture is large; ``prepare(rows)`` is called on each band of rows,
-    top to bottom, just before that band is encoded (it may change ``rgb[rows]`` in place).
+    """JPEG bytes (baseline, 4:2:0 or with ``full_chroma`` 4:4:4, libjpeg-turbo via OpenCV) of ``rgb``, in bands
+    on ``cores`` threads (default: the CPUs this process may use) when the picture is large; ``prepare(rows)`` is
+    called on each band of rows, top to bottom, just before that band is encoded (it may change ``rgb[rows]`` in
+    place). Band cuts lie on multiples of 16 rows, whole MCU rows for both samplings.
 
     Raises:
         ValueError: the encoder failed, or wrote something that cannot be stitched.
@@ -117,13 +126,14 @@ def encode_jpeg(
     if len(bands) == 1:
         if prepare is not None:
             prepare(bands[0])
-        return _encode(rgb, quality, 0)
-    restart = -(-w // MCU)  # one MCU row
+        return _encode(rgb, quality, 0, full_chroma)
+    mcu = _mcu(full_chroma)
+    restart = -(-w // mcu)  # one MCU row
     with ThreadPoolExecutor(cores, thread_name_prefix="jpeg") as pool:
         futures = []
         for rows in bands:
             if prepare is not None:
                 prepare(rows)
-            futures.append(pool.submit(_encode, rgb[rows], quality, restart))
+            futures.append(pool.submit(_encode, rgb[rows], quality, restart, full_chroma))
         pieces = [f.result() for f in futures]
-    return stitch(pieces, [r.stop - r.start for r in bands])
+    return stitch(pieces, [r.stop - r.start for r in bands], mcu)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
 
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.picture_open import (
@@ -198,6 +198,8 @@ class Photo:
         icc: the ICC profile when it describes RGB, or ``None``.
         notes: things the user should know (first frame of an animation, colour conversions).
         name: the file name or label used in messages.
+        full_chroma: a JPEG with full-resolution colour (4:4:4): a JPEG result keeps it (the splash's colour edge
+            is where halved colour resolution shows).
     """
 
     rgb: np.ndarray
@@ -206,6 +208,7 @@ class Photo:
     icc: bytes | None = None
     notes: list[str] = field(default_factory=list)
     name: str = "image"
+    full_chroma: bool = False
 
 
 def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Photo:
@@ -244,6 +247,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
             orientation = pending_orientation(img)
         icc = img.info.get("icc_profile")
         _note_depth(img, data, name, notes)
+        full_chroma = fmt in ("JPEG", "MPO") and JpegImagePlugin.get_sampling(img) == 0  # 0: 4:4:4
         rgb = _decode_jpeg(data, img) if fmt in ("JPEG", "MPO") and img.mode == "RGB" else None
         if rgb is not None:
             rgb = _orient(rgb, orientation)
@@ -262,7 +266,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         notes += [f"{text}; EXIF not copied to the result" for text in exif_notes]
     else:
         exif_bytes = _metadata_exif(exif, name, notes)
-    return Photo(rgb, fmt, exif_bytes, icc if _icc_space(icc) == "RGB" else None, notes, name)
+    return Photo(rgb, fmt, exif_bytes, icc if _icc_space(icc) == "RGB" else None, notes, name, full_chroma)
 
 
 def _metadata_exif(exif: Image.Exif, name: str, notes: list[str]) -> bytes | None:

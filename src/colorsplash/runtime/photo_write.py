@@ -9,6 +9,7 @@ photos: :mod:`colorsplash.runtime.photo_io`.
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ __all__ = [
     "format_for_suffix",
     "output_format",
     "write_image",
+    "write_stdout",
 ]
 
 # Pillow format name -> file extensions, the first one canonical.
@@ -61,20 +63,23 @@ def encode_image(
     exif: bytes | None = None,
     icc: bytes | None = None,
     prepare: Callable[[slice], None] | None = None,
+    *,
+    full_chroma: bool = False,
 ) -> bytes:
     """Encode RGB ``HxWx3``, RGBA ``HxWx4`` or grey ``HxW`` uint8 pixels as ``fmt`` (a Pillow format name).
 
-    ``quality`` applies to JPEG and WebP; EXIF and ICC are embedded where the format allows. ``prepare(rows)``
-    may fill ``array[rows]`` in place just before those rows are encoded: colour JPEGs are encoded in bands on
-    all cores (:mod:`colorsplash.runtime.jpeg_bands`), later bands prepared while earlier ones encode; other
-    formats get one call for all rows first.
+    ``quality`` applies to JPEG and WebP; EXIF and ICC are embedded where the format allows. A colour JPEG keeps
+    full-resolution colour (4:4:4) with ``full_chroma`` (the input had it), else has 4:2:0 as cameras write.
+    ``prepare(rows)`` may fill ``array[rows]`` in place just before those rows are encoded: colour JPEGs are
+    encoded in bands on all cores (:mod:`colorsplash.runtime.jpeg_bands`), later bands prepared while earlier ones
+    encode; other formats get one call for all rows first.
     """
     if fmt == "JPEG" and array.ndim == 3 and array.shape[2] == 3:
-        return _encode_jpeg(array, quality, exif, icc, prepare)
+        return _encode_jpeg(array, quality, exif, icc, prepare, full_chroma)
     if prepare is not None:
         prepare(slice(0, array.shape[0]))
     if fmt == "JPEG" and array.ndim == 3:
-        return _encode_jpeg(np.ascontiguousarray(array[..., :3]), quality, exif, icc)
+        return _encode_jpeg(np.ascontiguousarray(array[..., :3]), quality, exif, icc, full_chroma=full_chroma)
     img = Image.fromarray(np.ascontiguousarray(array))
     params: dict[str, Any] = {}
     if fmt == "JPEG":
@@ -100,11 +105,12 @@ def _encode_jpeg(
     exif: bytes | None,
     icc: bytes | None,
     prepare: Callable[[slice], None] | None = None,
+    full_chroma: bool = False,
 ) -> bytes:
-    """RGB uint8 -> JPEG bytes with OpenCV (libjpeg-turbo, 4:2:0 like Pillow; large pictures in bands on all
-    cores, see :func:`colorsplash.runtime.jpeg_bands.encode_jpeg`), EXIF and ICC spliced in as the APP1/APP2
-    segments that Pillow would write."""
-    data = encode_jpeg(rgb, quality, prepare)
+    """RGB uint8 -> JPEG bytes with OpenCV (libjpeg-turbo, 4:2:0 like Pillow or 4:4:4 with ``full_chroma``;
+    large pictures in bands on all cores, see :func:`colorsplash.runtime.jpeg_bands.encode_jpeg`), EXIF and ICC
+    spliced in as the APP1/APP2 segments that Pillow would write."""
+    data = encode_jpeg(rgb, quality, prepare, full_chroma=full_chroma)
     segments = []
     if exif and len(exif) <= _MAX_SEGMENT:  # longer EXIF (huge thumbnails) cannot fit a JPEG segment: dropped
         segments.append(b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif)
@@ -174,6 +180,8 @@ def write_image(
     icc: bytes | None = None,
     replace: bool = True,
     prepare: Callable[[slice], None] | None = None,
+    *,
+    full_chroma: bool = False,
 ) -> None:
     """Encode (see :func:`encode_image`, which calls ``prepare``), re-open the temporary file and check what it
     holds (:func:`check_encoded`), then give it its name atomically (see
@@ -184,10 +192,29 @@ def write_image(
     """
     path = Path(path)
     size = (array.shape[1], array.shape[0])
-    encoded = encode_image(array, fmt, quality, exif, icc, prepare)
+    encoded = encode_image(array, fmt, quality, exif, icc, prepare, full_chroma=full_chroma)
     atomic_write(
         path,
         encoded,
         verify=lambda tmp: check_encoded(tmp.read_bytes(), fmt, size, str(path), encoded),
         replace=replace,
     )
+
+
+def write_stdout(data: bytes, fmt: str, shape: tuple[int, ...]) -> None:
+    """Check that ``data`` reads back, then write all of it to standard output (binary).
+
+    Raises:
+        OSError: the reader closed the pipe (or the disk filled) before every byte was written.
+    """
+    check_encoded(data, fmt, (shape[1], shape[0]), "standard output")
+    out, view = sys.stdout.buffer, memoryview(data)
+    try:
+        while view:  # a pipe closed part-way makes write() return a short count; the next write raises
+            written = out.write(view)
+            if not written:
+                raise BrokenPipeError("no byte written")
+            view = view[written:]
+        out.flush()
+    except BrokenPipeError as err:
+        raise OSError(f"standard output closed by its reader before all {len(data):,} bytes were written") from err

@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 
 from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, apply_on_empty, model_alpha
 from colorsplash.runtime.batch import batch_model
-from colorsplash.runtime.effects import apply_effect
+from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
 from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes
@@ -178,9 +178,11 @@ def make_splash(model: Model, upload: Upload, options: SplashOptions, fmt: str |
     """Upload -> encoded splash. Blocking: call from a worker thread."""
     photo = decode_upload(upload, max_pixels)
     alpha, found, score = subject_alpha(model, photo, options)
-    out = apply_effect(photo.rgb, alpha, options.effect)
+    out = composite(photo.rgb, alpha, options)  # as the CLI and the Python API: decontaminated with matte edges
     fmt = fmt or default_format(photo, options)
-    body = encode_image(out, fmt.upper(), options.quality, exif=photo.exif, icc=photo.icc)
+    body = encode_image(
+        out, fmt.upper(), options.quality, exif=photo.exif, icc=photo.icc, full_chroma=photo.full_chroma
+    )
     return Result(body, fmt, found, score, output_name(upload.name, fmt))
 
 
