@@ -105,3 +105,21 @@ def test_one_spelling_per_concept_across_verbs() -> None:
         assert "--out" not in flags and "--workers" not in flags, name
         if "-o" in flags:
             assert "--output" in flags, name
+
+
+def test_quiet_and_debug_work_before_and_after_the_verb() -> None:
+    """`colorsplash splash --debug x.jpg` was a usage error: only `colorsplash --debug splash` worked (docs audit)."""
+    from colorsplash.cli import build_parser
+
+    parser = build_parser()
+    for argv in (
+        ["-q", "--debug", "splash", "x.jpg"],
+        ["splash", "-q", "--debug", "x.jpg"],
+        ["splash", "x.jpg", "-q", "--debug"],
+    ):
+        args = parser.parse_args(argv)
+        assert args.quiet is True and args.debug is True, argv
+    args = parser.parse_args(["splash", "x.jpg"])
+    assert args.quiet is False and args.debug is False
+    args = parser.parse_args(["-q", "train", "data", "-o", "run"])  # the top level's value survives the verb's
+    assert args.quiet is True and args.debug is False

@@ -30,12 +30,19 @@ def build_parser() -> argparse.ArgumentParser:
         prog="colorsplash", description="Colour splash: keep the subject in colour, turn the background grey."
     )
     parser.add_argument("--version", action="version", version=f"colorsplash {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    _add_global_flags(parser, False)
     sub = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     for module in (cli_splash, cli_video, cli_train, cli_evaluate, cli_export, cli_serve):
         module.register(sub)
+    for verb_parser in sub.choices.values():  # also after the verb (`colorsplash splash -q ...`), as users type it
+        _add_global_flags(verb_parser, argparse.SUPPRESS)
     return parser
+
+
+def _add_global_flags(parser: argparse.ArgumentParser, default: object) -> None:
+    """``--debug`` and ``-q``; a verb's copies default to SUPPRESS so that, absent, they keep the top level's."""
+    parser.add_argument("--debug", action="store_true", default=default, help="show full tracebacks on errors")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default, help="only warnings and errors")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

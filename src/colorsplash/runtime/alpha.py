@@ -185,8 +185,11 @@ def plan_alpha(
     cutoff = 0.5 if options.threshold is None else options.threshold
     max_p = float(prob_lowres.max()) if prob_lowres.size else 0.0
     score, score_threshold = presence if presence is not None else (max_p, cutoff)
-    if max_p < cutoff or score < score_threshold:
-        return AlphaPlan(full_hw, max_p, True, score=score, cutoff=cutoff if score >= score_threshold else None)
+    # A point given is the user's word that a subject is there: the photo-level gate yields to it (a cat behind
+    # wire scored 0.64 against 0.655 and had no way to be coloured); the pixel cut-off still applies.
+    gated = score < score_threshold and options.point is None
+    if max_p < cutoff or gated:
+        return AlphaPlan(full_hw, max_p, True, score=score, cutoff=None if gated else cutoff)
     hs, ws = small.shape[:2]
     p_small = cv2.resize(prob_lowres.astype(np.float32), (ws, hs), interpolation=cv2.INTER_LINEAR)
     scale = max(hs, ws) / max(prob_lowres.shape)  # working pixels per model pixel

@@ -228,7 +228,8 @@ class SplashOptions:
         None,
         parse_point,
         "keep only the subject under this pixel, or the nearest one when it is on the background (X, Y of the "
-        "orientation-corrected photo; default: every subject)",
+        "orientation-corrected photo; default: every subject); also colours a photo the model judged to hold no "
+        "subject",
         "X,Y",
     )
     on_empty: str = _opt(
