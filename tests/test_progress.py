@@ -21,3 +21,11 @@ def test_bars_redraw_rarely_into_a_log_and_often_on_a_terminal(monkeypatch: pyte
     assert redraw_seconds() == LOG_SECONDS
     monkeypatch.setattr(sys, "stderr", Stream(True))
     assert redraw_seconds() == TERMINAL_SECONDS < LOG_SECONDS
+
+
+def test_a_closed_standard_error_is_no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``2>&-`` leaves ``sys.stderr`` None: asking it isatty() failed the run with no message (review)."""
+    from colorsplash.runtime.progress import stderr_is_terminal
+
+    monkeypatch.setattr(sys, "stderr", None)
+    assert stderr_is_terminal() is False and redraw_seconds() == LOG_SECONDS

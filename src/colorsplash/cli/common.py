@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import sys
 from typing import Any
 
 from colorsplash.runtime.flags import arg_type, positive_int
+from colorsplash.runtime.progress import stderr_is_terminal
 
 PRECISIONS = ("auto", "int8", "fp32")  # = runtime.variants.PRECISION_CHOICES
 DEVICES = ("auto", "cpu", "cuda")  # = runtime.onnx_model.DEVICE_CHOICES
@@ -17,11 +17,6 @@ def show_progress(args: argparse.Namespace) -> bool:
     """Progress bars only for a person watching: not with ``-q``, and not when standard error is a file or a
     pipe (a log would fill with the bar's redrawn frames); the verbs' summary and warning lines still go there."""
     return not getattr(args, "quiet", False) and stderr_is_terminal()
-
-
-def stderr_is_terminal() -> bool:
-    """Whether standard error is a terminal (tests stand in for one by replacing this function)."""
-    return sys.stderr.isatty()
 
 
 def need_torch(verb: str) -> None:

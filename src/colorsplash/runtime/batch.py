@@ -250,7 +250,8 @@ class PhotoJob:
         try:
             return self._write_result(task, planned)
         except OSError as err:
-            if self.skip_existing and isinstance(err.__cause__, FileExistsError):
+            # The output itself appeared (not a file in the way of its folder, which mkdir reports the same way)
+            if self.skip_existing and isinstance(err.__cause__, FileExistsError) and os.path.isfile(task.output):
                 return Outcome("skipped", [f"{task.output}: made meanwhile by another run; left as it is"])
             raise
 

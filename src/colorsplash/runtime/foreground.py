@@ -87,9 +87,10 @@ def share_residual(
 
 
 def subject_colour(pixels: np.ndarray, alpha: np.ndarray, smooth_f: np.ndarray, smooth_b: np.ndarray) -> np.ndarray:
-    """:func:`share_residual`'s F alone, float32 ``hxwx3`` (not rounded: the grey splash adds its colour to the
-    photo's brightness, :func:`colorsplash.runtime.effects.grey_keeping_luma`)."""
-    return cv2.add(smooth_f, _residual_and_share(pixels, alpha, smooth_f, smooth_b)[1])
+    """:func:`share_residual`'s F alone, float32 ``hxwx3`` in [0, 255] (not rounded: the grey splash adds its
+    colour to the photo's brightness, :func:`colorsplash.runtime.effects.grey_keeping_luma`)."""
+    colour = cv2.add(smooth_f, _residual_and_share(pixels, alpha, smooth_f, smooth_b)[1])
+    return np.clip(colour, 0.0, 255.0, out=colour)  # as the rounded F of the general path is saturated
 
 
 def _residual_and_share(
@@ -122,20 +123,31 @@ def _strip_colours(
     alpha: np.ndarray,
     smooth: tuple[np.ndarray, np.ndarray],
     rows: slice,
-    out: tuple[np.ndarray, np.ndarray],
+    out: tuple[np.ndarray, np.ndarray | None],
 ) -> None:
-    """F and B of one strip of rows: the photo where alpha is 0 or 1, blur fusion's last step elsewhere."""
-    out[0][rows], out[1][rows] = image[rows], image[rows]
+    """F (and B, unless ``out[1]`` is None) of one strip of rows: the photo where alpha is 0 or 1, blur fusion's
+    last step elsewhere."""
+    fg, bg = out
+    fg[rows] = image[rows]
+    if bg is not None:
+        bg[rows] = image[rows]
     a = alpha[rows]
     partial = np.asarray(((a > _EDGE) & (a < 1.0 - _EDGE)).any(axis=0))
     for x0, x1 in _segments(partial):
         cols = slice(x0, x1)
         f_s, b_s = (resize_rgb_rows(s, alpha.shape, rows, cols) for s in smooth)
-        out[0][rows, cols], out[1][rows, cols] = share_residual(image[rows, cols], a[:, cols], f_s, b_s)
+        if bg is None:
+            share = _residual_and_share(image[rows, cols], a[:, cols], f_s, b_s)[1]
+            fg[rows, cols] = cv2.add(f_s, share, dtype=cv2.CV_8U)
+        else:
+            fg[rows, cols], bg[rows, cols] = share_residual(image[rows, cols], a[:, cols], f_s, b_s)
 
 
-def estimate_colours(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Subject colour F and background colour B of every pixel (both RGB uint8 ``HxWx3``).
+def estimate_colours(
+    image: np.ndarray, alpha: np.ndarray, background: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Subject colour F and background colour B of every pixel (both RGB uint8 ``HxWx3``; B ``None`` without
+    ``background``: the grey splash reads F alone, and B costs 3 bytes a pixel).
 
     Where alpha is 0 or 1 both equal the photo (the other one is never seen); in between they come from blur
     fusion. Pass them to :func:`colorsplash.runtime.effects.apply_effect`.
@@ -143,7 +155,7 @@ def estimate_colours(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, 
     h, w = alpha.shape
     if image.shape[:2] != (h, w):
         raise ValueError(f"alpha {alpha.shape} does not match the image {image.shape[:2]}")
-    out = (np.empty_like(image), np.empty_like(image))
+    out = (np.empty_like(image), np.empty_like(image) if background else None)
     smooth_f, smooth_b = smooth_colours(image, alpha)
     smooth = (rgba(smooth_f), rgba(smooth_b))  # as RGBA: see resize_rgb_rows
     in_row_strips(

@@ -15,4 +15,9 @@ LOG_SECONDS = 60.0
 
 def redraw_seconds() -> float:
     """Seconds between a bar's redraws on standard error (tqdm's ``mininterval``)."""
-    return TERMINAL_SECONDS if sys.stderr.isatty() else LOG_SECONDS
+    return TERMINAL_SECONDS if stderr_is_terminal() else LOG_SECONDS
+
+
+def stderr_is_terminal() -> bool:
+    """Whether standard error is a terminal (``False`` when it is closed: ``2>&-`` leaves ``sys.stderr`` None)."""
+    return sys.stderr is not None and sys.stderr.isatty()

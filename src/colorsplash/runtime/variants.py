@@ -128,6 +128,13 @@ def read_config(path: str | Path) -> ModelConfig | None:
 # ------------------------------------------------------------------------------------------------ families
 
 
+def _same_checkpoint(a: ModelConfig, b: ModelConfig) -> bool:
+    """Whether two files may hold the same weights by the checkpoint hash their export recorded: different
+    hashes never pair; a file exported before the hash was recorded (none) is judged by its other records."""
+    ha, hb = (c.training.get("checkpoint_sha256") for c in (a, b))
+    return not (ha and hb and ha != hb)
+
+
 def identity(config: ModelConfig) -> dict[str, Any]:
     """What variants of the same weights share: the config without the precision and the export's records."""
     data = config.to_dict()
@@ -147,7 +154,7 @@ def find_variants(path: Path, config: ModelConfig) -> list[Variant]:
         if sibling == path:
             continue
         other = read_config(sibling)
-        if other is None or identity(other) != want:
+        if other is None or identity(other) != want or not _same_checkpoint(config, other):
             log.warning(
                 "%s: not a variant of %s (its config differs: other weights or settings); ignored", sibling, path.name
             )

@@ -25,8 +25,10 @@ from colorsplash.runtime.picture_open import READ_ERRORS, open_unchecked
 
 # Peak bytes per pixel of one splash (decode, model, refined alpha, effect, encode). Measured with
 # ru_maxrss on 4000x3000 photos with the bundled model: 14-17 B/px for grey/transparent, 20 B/px for blur
-# on a photo with a subject (edge refinement at full size); 24 leaves room for changes.
-BYTES_PER_PIXEL = 24
+# on a photo with a subject (edge refinement at full size). Since the server decontaminates matte edges as the
+# CLI does (effects.composite), its blend step peaks higher by 4.2 (grey), 6.0 (blur) and 3.0 (transparent) B/px
+# (tracemalloc on a 12 MP photo, 2026-12-01): about 21 and 26 B/px; 28 leaves room for changes.
+BYTES_PER_PIXEL = 28
 RETRY_AFTER_S = 5
 DEFAULT_MAX_WAIT_S = 60.0
 

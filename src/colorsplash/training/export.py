@@ -121,7 +121,7 @@ def read_evaluation(path: str | Path, checkpoint: str | Path) -> dict[str, Any]:
     file was exported from) must be ``checkpoint``'s.
 
     Raises:
-        ValueError: naming ``path`` and saying what to do.
+        ValueError: naming ``path`` and saying what to do. FileNotFoundError: no ``checkpoint``.
     """
     path = Path(path)
     if not Path(checkpoint).is_file():
