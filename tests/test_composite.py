@@ -448,3 +448,15 @@ def test_a_point_overrules_the_photo_level_subject_gate() -> None:
     assert not pointed.empty and pointed.alpha[20, 40] > 0.5 and pointed.alpha[20, 5] == 0
     nothing = compute_alpha(image, np.zeros((32, 32), np.float32), SplashOptions(point=(40, 20)), presence=(0.3, 0.5))
     assert nothing.empty  # the pixel cut-off still decides: no pixel of a subject, nothing to colour
+
+
+def test_the_fused_bands_subject_colour_stays_in_range() -> None:
+    """The fused band took F unclipped while the general path saturates it: colours too strong (review)."""
+    from colorsplash.runtime.foreground import subject_colour
+
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, (50, 50, 3), dtype=np.uint8)
+    alpha = rng.random((50, 50), dtype=np.float32)
+    smooth_f, smooth_b = (rng.random((50, 50, 3), dtype=np.float32) * 255 for _ in range(2))
+    colour = subject_colour(pixels, alpha, smooth_f, smooth_b)
+    assert colour.dtype == np.float32 and colour.min() >= 0.0 and colour.max() <= 255.0

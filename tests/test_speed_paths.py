@@ -418,3 +418,17 @@ def test_exclusive_runs_use_a_spinning_twin_with_the_same_numbers(tiny_onnx: Pat
     model.session = stand_in
     with model.exclusive():
         assert model._session_for_run() is stand_in
+
+
+def test_variants_exported_from_other_checkpoints_never_pair(
+    tiny_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The checkpoint hash is an export record (an older file without it still pairs), but two different hashes
+    are two different sets of weights (review)."""
+    main_file = write_variant(tiny_onnx, tmp_path / "m.onnx", training={"checkpoint_sha256": "aa"})
+    write_variant(tiny_onnx, tmp_path / "m.int8.onnx", precision="int8", training={"checkpoint_sha256": "bb"})
+    write_variant(tiny_onnx, tmp_path / "m.old.onnx", precision="int8", training={})
+    config = var.read_config(main_file)
+    assert config is not None
+    found = [v.path.name for v in var.find_variants(main_file, config)]
+    assert found == ["m.onnx", "m.old.onnx"] and "m.int8.onnx: not a variant" in caplog.text

@@ -677,3 +677,24 @@ def test_a_jpeg_result_keeps_the_inputs_colour_resolution(
     code, _ = run(capsys, "splash", str(tmp_path / "a.jpg"), "--model", str(tiny_onnx))
     with Image.open(tmp_path / "a.splash.jpg") as out:
         assert code == 0 and JpegImagePlugin.get_sampling(out) == expected
+
+
+def test_skip_existing_still_fails_an_output_folder_blocked_by_a_file(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mkdir reports a file in the output folder's place as FileExistsError too: that is a failure, not a skip."""
+    blob_file(tmp_path / "in" / "sub" / "a.jpg", 0)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "sub").write_bytes(b"a file where the folder goes")
+    code, err = run(
+        capsys,
+        "splash",
+        str(tmp_path / "in"),
+        "-r",
+        "-o",
+        str(tmp_path / "out"),
+        "--model",
+        str(tiny_onnx),
+        "--skip-existing",
+    )
+    assert code == 1 and "failed 1" in err and "made meanwhile" not in err
