@@ -402,3 +402,22 @@ def test_temporary_names_use_the_file_systems_encoding(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     assert (tmp_path / os.fsdecode(name + b".out")).read_bytes() == b"y"
+
+
+def test_a_marker_inside_the_image_data_is_damage_even_where_pillow_decodes_it() -> None:
+    """Random bytes that happen to look like an APPn marker end libjpeg's scan early with only a warning; Pillow
+    then decodes grey too (recheck audit). The marker walk catches it; a sound and a progressive file pass."""
+    from colorsplash.runtime.picture_open import jpeg_data_damaged
+
+    yy, xx = np.mgrid[0:240, 0:320]
+    photo = np.stack([xx % 256, yy % 256, (xx + yy) % 256], axis=2).astype(np.uint8)
+    sound, progressive = io.BytesIO(), io.BytesIO()
+    Image.fromarray(photo).save(sound, "JPEG", quality=90)
+    Image.fromarray(photo).save(progressive, "JPEG", quality=90, progressive=True)
+    assert not jpeg_data_damaged(sound.getvalue()) and not jpeg_data_damaged(progressive.getvalue())
+    data = bytearray(sound.getvalue())
+    middle = len(data) // 2
+    data[middle : middle + 8] = b"\xff\xe6\x01\x00\x12\x34\x56\x78"  # "APP6, 256 bytes long" amid the image data
+    assert jpeg_data_damaged(bytes(data))
+    with pytest.raises(ImageReadError, match="odd.jpg: damaged JPEG data"):
+        decode_image_bytes(bytes(data), name="odd.jpg")

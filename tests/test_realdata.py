@@ -75,3 +75,13 @@ def test_fused_matte_splash_equals_the_general_path_on_a_real_photo(shared_data:
     # <= 3: the two paths' smooth colours differ by about a level (documented in fused._matte_band), which the
     # cut of decontamination's overshoot (foreground._no_overshoot) can turn into 3 on a few pixels (7 of 6.3 M)
     assert np.abs(out.astype(int) - expected).max() <= 3
+
+
+def test_no_jpeg_of_the_data_sets_is_taken_for_damaged(shared_data: Path) -> None:
+    """The marker walk that refuses overwritten JPEGs must pass every real photo (progressive ones included)."""
+    from colorsplash.runtime.picture_open import jpeg_data_damaged
+
+    files = sorted(shared_data.rglob("*.jpg"))
+    assert len(files) > 1000
+    flagged = [f.name for f in files if (data := f.read_bytes())[:2] == b"\xff\xd8" and jpeg_data_damaged(data)]
+    assert not flagged

@@ -30,6 +30,7 @@ from colorsplash.runtime.picture_open import (
     cost_limit,
     decode_cost,
     ends_jpeg,
+    jpeg_data_damaged,
     load_pixels,
     open_checked,
     probe_picture,
@@ -247,6 +248,8 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
             orientation = pending_orientation(img)
         icc = img.info.get("icc_profile")
         _note_depth(img, data, name, notes)
+        if fmt in ("JPEG", "MPO") and jpeg_data_damaged(data):
+            raise ImageReadError(f"{name}: damaged JPEG data (bytes overwritten inside the picture); copy it again")
         full_chroma = fmt in ("JPEG", "MPO") and JpegImagePlugin.get_sampling(img) == 0  # 0: 4:4:4
         rgb = _decode_jpeg(data, img) if fmt in ("JPEG", "MPO") and img.mode == "RGB" else None
         if rgb is not None:

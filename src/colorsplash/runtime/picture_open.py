@@ -241,3 +241,51 @@ def ends_jpeg(data: bytes) -> bool:
     """Whether a JPEG's bytes end with its end-of-image marker (trailing zero padding allowed): a cut-off file
     does not, and OpenCV would pad it with grey instead of failing."""
     return data.rstrip(b"\x00").endswith(b"\xff\xd9")
+
+
+# Markers a JPEG may hold after its first scan's header, between scans: DHT, DAC, SOS, DQT, DNL, DRI (and RSTn,
+# and EOI at the end). Anything else there is corruption (random bytes in the image data).
+_BETWEEN_SCANS = frozenset({0xC4, 0xCC, 0xDA, 0xDB, 0xDC, 0xDD})
+
+
+def jpeg_data_damaged(data: bytes) -> bool:
+    """Whether a JPEG's image data holds a marker no encoder writes there: bytes overwritten in the middle of the
+    file. libjpeg only warns (unseen) and fills the rest with grey, and Pillow accepts some such files too.
+
+    Walks the markers after the first scan header (0xFF followed by other than 0x00, 0xFF fill or RSTn),
+    skipping the segments allowed between scans by their length (their tables may hold 0xFF), up to EOI. Checked
+    on 5,000 JPEGs of the data sets (25 progressive): none flagged. Bit flips that keep the marker structure are
+    not seen (they decode to glitches, as every decoder shows them).
+    """
+    import numpy as np  # here: importing this module (for ImageReadError) stays light
+
+    pos = _first_scan_data(data)
+    if pos is None:
+        return False
+    arr = np.frombuffer(data, np.uint8)
+    after = np.flatnonzero(arr[pos:-1] == 0xFF) + pos
+    code = arr[after + 1]
+    marks = after[(code != 0x00) & (code != 0xFF) & ((code < 0xD0) | (code > 0xD7))]
+    i = 0
+    while i < len(marks):
+        at = int(marks[i])
+        if data[at + 1] == 0xD9:  # EOI: what follows (an MPO's next picture, padding) is not this picture
+            return False
+        if data[at + 1] not in _BETWEEN_SCANS or at + 4 > len(data):
+            return True
+        i = int(np.searchsorted(marks, at + 2 + int.from_bytes(data[at + 2 : at + 4], "big")))
+    return False
+
+
+def _first_scan_data(data: bytes) -> int | None:
+    """Offset of the entropy-coded data after a JPEG's first scan header, ``None`` when there is none."""
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        if data[pos + 1] == 0xFF:  # fill byte
+            pos += 1
+            continue
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if data[pos + 1] == 0xDA:
+            return pos + 2 + length
+        pos += 2 + length
+    return None
