@@ -856,3 +856,19 @@ def test_existing_output_needs_overwrite(tmp_path: Path, tiny_onnx: Path, capsys
         code, lines = run_cli([str(src), "-o", str(folder), "--model", str(tiny_onnx), *extra], capsys)
         assert code == 2 and "is a folder" in lines[-1] and str(folder / "in.splash.mp4") in lines[-1]
     assert folder.is_dir() and not list(folder.iterdir())
+
+
+def test_a_display_matrix_rotation_turns_the_pixel_aspect_ratio_too() -> None:
+    """Phones flag rotation in a display matrix, which imageio's ``rotate`` tag misses: a 90-degree clip with 4:3
+    pixels came out with 4:3 pixels on its turned frames, squeezed (recheck audit); ffmpeg turns them to 3:4."""
+    from fractions import Fraction
+
+    from colorsplash.runtime import video_io
+
+    header = (
+        "  Stream #0:0[0x1](und): Video: h264 (avc1 / 0x31637661), yuvj420p(pc), 360x270 [SAR 4:3 DAR 16:9], 25 fps\n"
+        "      Display Matrix: rotation of -90.00 degrees\n"
+    )
+    assert video_io._header_rotation(header) == 270
+    assert video_io._header_sar(header, video_io._header_rotation(header)) == Fraction(3, 4)
+    assert video_io._header_rotation("  Stream #0:0: Video: h264, 360x270 [SAR 4:3 DAR 16:9]\n") == 0

@@ -183,6 +183,14 @@ def video_stream_seconds(path: Path) -> float | None:
 
 
 _SAR_RE = re.compile(r"SAR (\d+):(\d+)")
+_ROTATION_RE = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees")
+
+
+def _header_rotation(text: str) -> int:
+    """The first display-matrix rotation in ffmpeg's header text, in degrees 0-359 (0 when none): phones' clips
+    say it there, not in the ``rotate`` tag imageio reads."""
+    m = _ROTATION_RE.search(text)
+    return round(float(m.group(1))) % 360 if m else 0
 
 
 def _header_sar(text: str, rotate: int) -> Fraction:
@@ -283,7 +291,7 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     if fps == 0:
         log.warning("%s: frame rate unknown; writing at 25 fps", p)
         fps = Fraction(25)
-    sar = _header_sar(header, int(meta.get("rotate") or 0))
+    sar = _header_sar(header, int(meta.get("rotate") or 0) or _header_rotation(header))
     return VideoInfo(p, int(width), int(height), fps, codec, audio, float(meta.get("duration") or 0.0), sar)
 
 
