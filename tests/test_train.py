@@ -546,7 +546,7 @@ def test_interrupted_run_says_what_it_kept_and_resumes_from_another_folder(
     args = ["-q", "train", "cats", *TINY_UNET, "--size", "64", "--epochs", "2", "--batch-size", "4", "-o", "runs/r"]
     assert main([*args, "--val-fraction", "0.25"]) == 130
     err = capsys.readouterr().err
-    assert "runs/r/last.pt keeps epochs 1-1" in err and "continue with: colorsplash train --resume runs/r" in err
+    assert "runs/r/last.pt keeps epoch 1 of 2" in err and "continue with: colorsplash train --resume runs/r" in err
     assert json.loads(Path("runs/r/config.json").read_text())["train"]["data"] == [os.path.join(os.getcwd(), "cats")]
 
     payload = read_checkpoint("runs/r/last.pt")  # as a run saved before paths were stored absolute
@@ -582,3 +582,15 @@ def test_init_from_a_network_of_another_shape_is_one_clear_line(
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert str(tiny_checkpoint) in err and "--unet-base 4 (this run: 8)" in err and "--unet-depth" not in err
+
+
+def test_ctrl_c_after_the_last_epoch_says_every_epoch_is_kept() -> None:
+    """Ctrl-C during the last reports said "the epoch in progress is lost" of a run whose epochs had all finished."""
+    import types
+
+    from colorsplash.cli.train import _kept
+
+    done = types.SimpleNamespace(kept_epoch=5, cfg=types.SimpleNamespace(epochs=5))
+    assert "holds all 5 epochs" in _kept("runs/r", done) and "lost" not in _kept("runs/r", done)  # type: ignore[arg-type]
+    midway = types.SimpleNamespace(kept_epoch=3, cfg=types.SimpleNamespace(epochs=5))
+    assert "keeps epochs 1-3 of 5 (the epoch in progress is lost)" in _kept("runs/r", midway)  # type: ignore[arg-type]

@@ -158,8 +158,11 @@ def _kept(run: str, trainer: Trainer | None) -> str:
         return f"the finished stages and the current stage's finished epochs are kept; {again}"
     if not trainer.kept_epoch:
         return "no epoch had finished, so nothing was kept; run the same command again"
-    last = Path(run) / "last.pt"
-    return f"{last} keeps epochs 1-{trainer.kept_epoch} (the epoch in progress is lost); {again}"
+    last, kept, total = Path(run) / "last.pt", trainer.kept_epoch, trainer.cfg.epochs
+    if kept >= total:
+        return f"{last} holds all {total} epochs; the run's last reports were not written: {again}"
+    epochs = "epoch 1" if kept == 1 else f"epochs 1-{kept}"
+    return f"{last} keeps {epochs} of {total} (the epoch in progress is lost); {again}"
 
 
 def _main_process() -> bool:

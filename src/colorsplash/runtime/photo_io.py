@@ -199,8 +199,8 @@ class Photo:
         icc: the ICC profile when it describes RGB, or ``None``.
         notes: things the user should know (first frame of an animation, colour conversions).
         name: the file name or label used in messages.
-        full_chroma: a JPEG with full-resolution colour (4:4:4): a JPEG result keeps it (the splash's colour edge
-            is where halved colour resolution shows).
+        full_chroma: a JPEG with more colour resolution than 4:2:0 (4:4:4 or 4:2:2): a JPEG result is 4:4:4 (the
+            splash's colour edge is where halved colour resolution shows).
     """
 
     rgb: np.ndarray
@@ -250,7 +250,8 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         _note_depth(img, data, name, notes)
         if fmt in ("JPEG", "MPO") and jpeg_data_damaged(data):
             raise ImageReadError(f"{name}: damaged JPEG data (bytes overwritten inside the picture); copy it again")
-        full_chroma = fmt in ("JPEG", "MPO") and JpegImagePlugin.get_sampling(img) == 0  # 0: 4:4:4
+        # 0: 4:4:4, 1: 4:2:2 (many cameras): written 4:4:4 rather than halved again to 4:2:0
+        full_chroma = fmt in ("JPEG", "MPO") and JpegImagePlugin.get_sampling(img) in (0, 1)
         rgb = _decode_jpeg(data, img) if fmt in ("JPEG", "MPO") and img.mode == "RGB" else None
         if rgb is not None:
             rgb = _orient(rgb, orientation)
@@ -342,7 +343,7 @@ def _to_rgb(img: Image.Image, icc: bytes | None, name: str, notes: list[str]) ->
     if img.mode == "RGB":
         return np.asarray(img)
     if _is_transparent(img):
-        notes.append(f"{name}: transparent areas flattened onto white; the result is opaque")
+        notes.append(f"{name}: transparent areas flattened onto white before the splash (its transparency is not kept)")
     if img.mode == "CMYK":
         if icc and _icc_space(icc) == "CMYK":
             try:
