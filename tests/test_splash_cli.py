@@ -667,8 +667,6 @@ def test_running_out_of_memory_is_one_line_with_advice(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("subsampling", "expected"), [(0, 0), (1, 0), (2, 2)], ids=["444-kept", "422-to-444", "420-kept"]
 )
-    ("subsampling", "expected"), [(0, 0), (1, 0), (2, 2)], ids=["444-kept", "422-to-444", "420-kept"]
-)
 def test_a_jpeg_result_keeps_the_inputs_colour_resolution(
     tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str], subsampling: int, expected: int
 ) -> None:
