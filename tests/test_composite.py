@@ -460,3 +460,19 @@ def test_the_fused_bands_subject_colour_stays_in_range() -> None:
     smooth_f, smooth_b = (rng.random((50, 50, 3), dtype=np.float32) * 255 for _ in range(2))
     colour = subject_colour(pixels, alpha, smooth_f, smooth_b)
     assert colour.dtype == np.float32 and colour.min() >= 0.0 and colour.max() <= 255.0
+
+
+def test_a_partial_grey_keeps_the_photos_brightness_too() -> None:
+    """`grey:0.5` still blended estimated F and B, and moved the band's brightness (recheck audit)."""
+    from colorsplash.runtime.effects import composite
+
+    rng = np.random.default_rng(3)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (80, 100, 3), dtype=np.uint8), (0, 0), 3)
+    yy, xx = np.mgrid[0:80, 0:100]
+    alpha = np.clip((xx - 30) / 40.0, 0, 1).astype(np.float32)  # a wide soft band
+    out = composite(image, alpha, SplashOptions(effect="grey:0.5", edges="matte"))
+    saturated = (out == 0).any(axis=2) | (out == 255).any(axis=2)
+    assert np.abs(luma(out).astype(int) - luma(image))[~saturated].max() <= 1
+    background = alpha == 0  # there: half of the photo's colour on its grey, as before
+    half = np.clip(0.5 * image.astype(np.float32) + 0.5 * luma(image)[..., None], 0, 255)
+    assert np.abs(out[background].astype(np.float32) - half[background]).max() <= 1.5

@@ -43,10 +43,18 @@ def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return cv2.add(diff, bg, dtype=cv2.CV_8U).reshape(fg.shape)
 
 
-def grey_keeping_luma(image: np.ndarray, foreground: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def grey_keeping_luma(
+    image: np.ndarray,
+    foreground: np.ndarray,
+    alpha: np.ndarray,
+    background: np.ndarray | None = None,
+    keep: float = 0.0,
+) -> np.ndarray:
     """The decontaminated grey splash: the photo's own Rec.601 grey plus ``alpha`` times the subject colour's
     chroma, ``grey(I) + alpha * (F - grey(F))``, rounded to RGB uint8 ``HxWx3`` (``image`` RGB uint8 ``HxWx3``,
-    ``foreground`` RGB uint8 or float32 ``HxWx3`` in [0, 255], ``alpha`` float32 ``HxW`` in [0, 1]).
+    ``foreground`` RGB uint8 or float32 ``HxWx3`` in [0, 255], ``alpha`` float32 ``HxW`` in [0, 1]). For
+    ``grey:AMOUNT`` the background keeps ``keep = 1 - AMOUNT`` of its colour: ``+ keep * (1 - alpha) * (B -
+    grey(B))`` with ``background`` B (RGB uint8 ``HxWx3``).
 
     The ideal ``alpha F + (1 - alpha) grey(B)`` has the photo's luma wherever ``I = alpha F + (1 - alpha) B``;
     estimated F and B are not that consistent (blur fusion's shares, rounding, saturation), and blending them
@@ -55,9 +63,12 @@ def grey_keeping_luma(image: np.ndarray, foreground: np.ndarray, alpha: np.ndarr
     light exact (up to saturation) and still drops the background's colour from the subject's edge.
     """
     fg = foreground if foreground.dtype == np.float32 else foreground.astype(np.float32)
-    chroma = cv2.transform(fg, _CHROMA)  # F - grey(F), unrounded
+    chroma = cv2.multiply(cv2.transform(fg, _CHROMA), cv2.merge([alpha] * 3))  # alpha (F - grey(F)), unrounded
+    if background is not None and keep > 0:
+        rest = cv2.merge([(1.0 - alpha) * np.float32(keep)] * 3)
+        chroma = cv2.add(chroma, cv2.multiply(cv2.transform(background.astype(np.float32), _CHROMA), rest))
     grey = cv2.transform(image.astype(np.float32), _LUMA)  # unrounded too: alpha 1 and F = I give I exactly
-    return cv2.add(cv2.multiply(chroma, cv2.merge([alpha] * 3)), grey, dtype=cv2.CV_8U)
+    return cv2.add(chroma, grey, dtype=cv2.CV_8U)
 
 
 def _mix(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
@@ -119,7 +130,7 @@ def apply_effect(
     foreground: np.ndarray | None = None,
     background: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Blend ``out = alpha * F + (1 - alpha) * effect(B)`` (plain ``grey`` with F given: the photo's brightness
+    """Blend ``out = alpha * F + (1 - alpha) * effect(B)`` (``grey`` with F given: the photo's brightness
     and F's colour, :func:`grey_keeping_luma`).
 
     Args:
@@ -151,8 +162,10 @@ def apply_effect(
         np.multiply(out[..., :3], out[..., 3:] != 0, out=out[..., :3], casting="unsafe")  # 1 B/px, no index arrays
         return out
     out = np.empty_like(image)
-    if spec.name == "grey" and spec.amount in (None, 1.0) and foreground is not None:  # see grey_keeping_luma
-        in_row_strips((h, w), lambda rows: _grey_strip(out, image, fg, alpha, rows), name="blend")
+    keep = 0.0 if spec.amount is None else 1.0 - spec.amount
+    if spec.name == "grey" and foreground is not None and (keep == 0 or background is not None):
+        bg = background  # see grey_keeping_luma: the photo's brightness, F's (and B's kept) colour
+        in_row_strips((h, w), lambda rows: _grey_strip(out, image, fg, alpha, rows, bg, keep), name="blend")
         return out
     effect_strips = _background_strips(image if background is None else background, spec, alpha)
 
@@ -163,8 +176,17 @@ def apply_effect(
     return out
 
 
-def _grey_strip(out: np.ndarray, image: np.ndarray, fg: np.ndarray, alpha: np.ndarray, rows: slice) -> None:
-    out[rows] = grey_keeping_luma(image[rows], fg[rows], alpha[rows])
+def _grey_strip(
+    out: np.ndarray,
+    image: np.ndarray,
+    fg: np.ndarray,
+    alpha: np.ndarray,
+    rows: slice,
+    background: np.ndarray | None,
+    keep: float,
+) -> None:
+    bg = None if background is None else background[rows]
+    out[rows] = grey_keeping_luma(image[rows], fg[rows], alpha[rows], bg, keep)
 
 
 def _check_shapes(
