@@ -700,3 +700,24 @@ def test_skip_existing_still_fails_an_output_folder_blocked_by_a_file(
         "--skip-existing",
     )
     assert code == 1 and "failed 1" in err and "made meanwhile" not in err
+
+
+def test_a_cutout_of_a_transparent_picture_keeps_its_transparency(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str], keyed: None
+) -> None:
+    """`--effect transparent` on an RGBA PNG made its transparent parts opaque white (recheck audit): the cut-out's
+    alpha is now the subject's times the picture's; other effects flatten it, as the note says."""
+    import colorsplash
+
+    image, mask = make_blob_image(120, 160, seed=0)
+    rgba = np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])
+    rgba[:, :80, 3] = 128  # the left half half-transparent
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    code, err = run(capsys, "splash", str(tmp_path / "a.png"), "--model", str(tiny_onnx), "--effect", "transparent")
+    assert code == 0 and "cut-out keeps them" in err
+    with Image.open(tmp_path / "a.splash.png") as out:
+        alpha = np.asarray(out)[..., 3].astype(int)
+    subject = mask.astype(bool)
+    assert alpha[:, :80][subject[:, :80]].max() <= 129 and alpha[:, 80:][subject[:, 80:]].max() == 255
+    api = colorsplash.splash(rgba, colorsplash.load_model(tiny_onnx), effect="transparent")  # the API: the same
+    assert np.abs(api[..., 3].astype(int) - alpha).max() <= 1

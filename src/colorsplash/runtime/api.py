@@ -40,7 +40,13 @@ from colorsplash.runtime.options import (
     describe_options,
     options_from_mapping,
 )
-from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, ImageReadError, read_photo, to_rgb_array
+from colorsplash.runtime.photo_io import (
+    DEFAULT_MAX_PIXELS,
+    ImageReadError,
+    own_transparency,
+    read_photo,
+    to_rgb_array,
+)
 from colorsplash.runtime.variants import VariantError
 
 __all__ = [
@@ -208,9 +214,23 @@ def splash(
         ValueError.
     """
     loaded, opts = _resolve(model, options, overrides)
-    rgb = to_rgb(image)
+    rgb, own_alpha = _rgb_and_own_alpha(image)
     alpha = predict_alpha(rgb, loaded, opts)
-    return composite(rgb, alpha, opts)
+    return composite(rgb, alpha, opts, own_alpha)
+
+
+def _rgb_and_own_alpha(image: ImageLike) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`to_rgb` and the picture's own transparency (uint8 ``HxW``, ``None`` when opaque): an RGBA array's
+    alpha, a Pillow image's, or a file's (read once)."""
+    if isinstance(image, (str, os.PathLike)):
+        photo = read_photo(os.fspath(image))
+        return photo.rgb, photo.alpha
+    rgb = to_rgb(image)
+    if isinstance(image, Image.Image):
+        return rgb, own_transparency(image)
+    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 4 and image[..., 3].min() < 255:
+        return rgb, np.ascontiguousarray(image[..., 3])
+    return rgb, None
 
 
 def _document_options() -> None:

@@ -273,7 +273,7 @@ class PhotoJob:
         if self.mask:
             self._emit(task, alpha_to_uint8(result.alpha), 95, None)
         else:
-            picture = composite(photo.rgb, result.alpha, self.options)
+            picture = composite(photo.rgb, result.alpha, self.options, photo.alpha)
             self._emit(task, picture, self.options.quality, photo)
         return Outcome("done", messages)
 

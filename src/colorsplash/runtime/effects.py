@@ -200,17 +200,24 @@ def _check_shapes(
             raise ValueError(f"{name} {given.shape} does not match the image {image.shape}")
 
 
-def composite(image: np.ndarray, alpha: np.ndarray, options: SplashOptions) -> np.ndarray:
+def composite(
+    image: np.ndarray, alpha: np.ndarray, options: SplashOptions, own_alpha: np.ndarray | None = None
+) -> np.ndarray:
     """The splash's blend as ``options`` ask: ``options.effect``, and with matte edges (``options.matte_edges``) colour
     decontamination, ``alpha * F + (1 - alpha) * effect(B)`` with F and B from
     :func:`colorsplash.runtime.foreground.estimate_colours` (no background colour left on the subject's edge;
     ``transparent`` cut-outs carry F). The fast edge stage keeps the plain blend of the observed pixel: its
     near-hard alpha gives the estimate too little to work with (on the alphamatting set it made the splash
-    worse, see docs/benchmarks.md). Result as :func:`apply_effect`."""
-    if not options.matte_edges:
-        return apply_effect(image, alpha, options.effect)
+    worse, see docs/benchmarks.md). Result as :func:`apply_effect`. ``own_alpha``
+    (uint8 ``HxW``, the picture's own transparency, e.g. :attr:`colorsplash.runtime.photo_io.Photo.alpha`) is kept
+    in a ``transparent`` cut-out: its alpha is the subject's times the picture's."""
     spec = parse_effect_spec(options.effect)
+    shown = alpha  # the subject's alpha, times the picture's own in a cut-out (F is estimated on the subject's)
+    if own_alpha is not None and spec.name == "transparent":
+        shown = alpha * own_alpha.astype(np.float32) * np.float32(1 / 255)
+    if not options.matte_edges:
+        return apply_effect(image, shown, options.effect)
     # The plain grey (grey_keeping_luma) and the cut-out read F alone; the other effects blend effect(B).
     f_only = spec.name == "transparent" or (spec.name == "grey" and spec.amount in (None, 1.0))
     foreground, background = estimate_colours(image, alpha, background=not f_only)
-    return apply_effect(image, alpha, options.effect, foreground, background)
+    return apply_effect(image, shown, options.effect, foreground, background)

@@ -201,6 +201,8 @@ class Photo:
         name: the file name or label used in messages.
         full_chroma: a JPEG with more colour resolution than 4:2:0 (4:4:4 or 4:2:2): a JPEG result is 4:4:4 (the
             splash's colour edge is where halved colour resolution shows).
+        alpha: the picture's own transparency, uint8 ``HxW`` (255 opaque), when it has any (``rgb`` is then
+            flattened onto white); a ``transparent`` cut-out keeps it (:func:`colorsplash.runtime.effects.composite`).
     """
 
     rgb: np.ndarray
@@ -210,6 +212,7 @@ class Photo:
     notes: list[str] = field(default_factory=list)
     name: str = "image"
     full_chroma: bool = False
+    alpha: np.ndarray | None = None
 
 
 def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Photo:
@@ -253,11 +256,13 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         # 0: 4:4:4, 1: 4:2:2 (many cameras): written 4:4:4 rather than halved again to 4:2:0
         full_chroma = fmt in ("JPEG", "MPO") and JpegImagePlugin.get_sampling(img) in (0, 1)
         rgb = _decode_jpeg(data, img) if fmt in ("JPEG", "MPO") and img.mode == "RGB" else None
+        own_alpha = None
         if rgb is not None:
             rgb = _orient(rgb, orientation)
         else:
             load_pixels(img, name)
             upright = img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img
+            own_alpha = own_transparency(upright)
             rgb = _to_rgb(upright, icc, name, notes)
     except ImageReadError:
         raise
@@ -270,7 +275,8 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         notes += [f"{text}; EXIF not copied to the result" for text in exif_notes]
     else:
         exif_bytes = _metadata_exif(exif, name, notes)
-    return Photo(rgb, fmt, exif_bytes, icc if _icc_space(icc) == "RGB" else None, notes, name, full_chroma)
+    icc = icc if _icc_space(icc) == "RGB" else None
+    return Photo(rgb, fmt, exif_bytes, icc, notes, name, full_chroma, own_alpha)
 
 
 def _metadata_exif(exif: Image.Exif, name: str, notes: list[str]) -> bytes | None:
@@ -343,7 +349,7 @@ def _to_rgb(img: Image.Image, icc: bytes | None, name: str, notes: list[str]) ->
     if img.mode == "RGB":
         return np.asarray(img)
     if _is_transparent(img):
-        notes.append(f"{name}: transparent areas flattened onto white before the splash (its transparency is not kept)")
+        notes.append(f"{name}: transparent areas flattened onto white (a --effect transparent cut-out keeps them)")
     if img.mode == "CMYK":
         if icc and _icc_space(icc) == "CMYK":
             try:
@@ -358,6 +364,13 @@ def _to_rgb(img: Image.Image, icc: bytes | None, name: str, notes: list[str]) ->
     elif img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         notes.append(f"{name}: {img.mode} pixels reduced to 8 bits")
     return to_rgb_array(img)
+
+
+def own_transparency(img: Image.Image) -> np.ndarray | None:
+    """``img``'s alpha as uint8 ``HxW`` (255 opaque) when any pixel is less than opaque, else ``None``."""
+    if not _is_transparent(img):
+        return None
+    return np.asarray(img.convert("RGBA").getchannel("A"))
 
 
 def _is_transparent(img: Image.Image) -> bool:

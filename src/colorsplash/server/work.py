@@ -178,7 +178,7 @@ def make_splash(model: Model, upload: Upload, options: SplashOptions, fmt: str |
     """Upload -> encoded splash. Blocking: call from a worker thread."""
     photo = decode_upload(upload, max_pixels)
     alpha, found, score = subject_alpha(model, photo, options)
-    out = composite(photo.rgb, alpha, options)  # as the CLI and the Python API: decontaminated with matte edges
+    out = composite(photo.rgb, alpha, options, photo.alpha)  # as the CLI and the Python API
     fmt = fmt or default_format(photo, options)
     body = encode_image(
         out, fmt.upper(), options.quality, exif=photo.exif, icc=photo.icc, full_chroma=photo.full_chroma
