@@ -503,6 +503,7 @@ def test_quality_help_speaks_of_video(capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["video", "--help"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "CRF" in out and "JPEG/WebP" not in out
+    assert "skip is refused for a clip" in out and "skip the file" not in out  # on-empty in video's words
 
 
 def test_refuses_to_overwrite_input_and_bad_extension(

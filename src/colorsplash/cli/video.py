@@ -38,6 +38,9 @@ DESCRIPTION = (
     "1; --strict refuses it instead."
 )
 
+VIDEO_ON_EMPTY_HELP = (
+    "frames without a subject: all grey, or in full colour (skip is refused for a clip: it would drop frames)"
+)
 VIDEO_QUALITY_HELP = (
     "video quality 1..100, higher is better and larger: the encoder's constant quality (H.264 95 -> CRF 18, "
     "visually lossless; 75 -> CRF 23; VP9 alike; MPEG-4 q-scale 2..31)"
@@ -76,7 +79,7 @@ def register(sub: Any) -> None:
         help="refuse a damaged input (decoding errors) instead of filling its lost frames",
     )
     add_runtime_arguments(parser)
-    add_arguments(parser, helps={"quality": VIDEO_QUALITY_HELP})
+    add_arguments(parser, helps={"quality": VIDEO_QUALITY_HELP, "on_empty": VIDEO_ON_EMPTY_HELP})
     parser.set_defaults(func=run)
 
 
