@@ -426,3 +426,41 @@ def test_pages_of_other_origins_cannot_use_the_server(browser: Any, base_url: st
             headers: {'Content-Type': 'text/plain'}})).status""")
         assert status == 415  # reached the server (and was not a picture)
     ctx.close()
+
+
+# -------------------------------------------------------------------- races, limits, errors (web audit)
+
+# Delays the first canvas.toBlob (the making of the first photo's preview copy) by 2 s, as on a slow phone.
+SLOW_FIRST_PREVIEW = """(() => {
+    const real = HTMLCanvasElement.prototype.toBlob;
+    let first = true;
+    HTMLCanvasElement.prototype.toBlob = function (cb, ...rest) {
+        const delay = first ? 2000 : 0;
+        first = false;
+        real.call(this, (blob) => setTimeout(() => cb(blob), delay), ...rest);
+    };
+})()"""
+
+
+def small_photo(tmp_path: Path, name: str = "small.png", size: tuple[int, int] = (300, 400)) -> Path:
+    path = tmp_path / name
+    Image.fromarray(make_blob_image(*size, seed=2)[0]).save(path)
+    return path
+
+
+def test_a_second_photo_picked_while_the_first_loads_wins(
+    browser: Any, base_url: str, photo: Path, tmp_path: Path
+) -> None:
+    ctx, page, _, problems = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    page.add_init_script(SLOW_FIRST_PREVIEW)
+    page.reload()
+    page.set_input_files("#file", str(photo))  # large: its preview copy is slow
+    page.wait_for_timeout(300)
+    page.set_input_files("#file", str(small_photo(tmp_path)))  # 400x300: sent as it is
+    wait_for_result_after(page, 0)
+    page.wait_for_timeout(2500)  # the first photo's preview copy is ready by now
+    size = page.evaluate("() => [document.getElementById('result').naturalWidth, state.width, state.scale]")
+    assert size == [400, 400, 1], size
+    assert "400×300" in page.inner_text("#status")
+    assert not problems, problems
+    ctx.close()

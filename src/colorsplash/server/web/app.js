@@ -20,6 +20,7 @@ const state = {
   point: null,       // chosen subject as fractions [x, y] of the width and height, or null
   cursor: [0.5, 0.5],  // the keyboard ring, as fractions
   seq: 0,            // number of the latest preview request; older answers are dropped
+  openSeq: 0,        // number of the latest openFile call; an older call, still loading, must change nothing
   controller: null,  // AbortController of the preview request in flight
   resultUrl: null,
   originalUrl: null,
@@ -114,6 +115,8 @@ async function makePreview(img, file) {
 
 async function openFile(file) {
   if (!file) return;
+  // A photo picked while another is still loading replaces it: the older call stops at its next await.
+  const opening = ++state.openSeq;
   if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
   if (state.full) URL.revokeObjectURL(state.full.url);
   Object.assign(state, { file, point: null, preview: file, scale: 1, width: 0, height: 0, full: null,
@@ -132,12 +135,15 @@ async function openFile(file) {
   let shown = false;
   try {
     const img = await loadImage(state.originalUrl);
+    if (opening !== state.openSeq) return;
     for (const id of ["original", "before", "full-before"]) $(id).src = state.originalUrl;
     Object.assign(state, { width: img.naturalWidth, height: img.naturalHeight });
     const preview = await makePreview(img, file);
+    if (opening !== state.openSeq) return;
     Object.assign(state, { preview: preview.blob, scale: preview.scale });
     shown = true;
   } catch (_) {
+    if (opening !== state.openSeq) return;
     // Pictures the browser cannot show (TIFF, ...) still go to the server, which reads more formats.
     for (const id of ["original", "before", "full-before"]) $(id).removeAttribute("src");
   }
