@@ -464,3 +464,41 @@ def test_a_second_photo_picked_while_the_first_loads_wins(
     assert "400×300" in page.inner_text("#status")
     assert not problems, problems
     ctx.close()
+
+
+# Holds back full-size blur requests (feather=10 exactly: previews send it scaled) by 3 s, as a slow server would.
+SLOW_FULL_BLUR = """(() => {
+    const real = window.fetch;
+    window.fetch = async (url, ...rest) => {
+        if (String(url).includes("effect=blur&feather=10&")) await new Promise((r) => setTimeout(r, 3000));
+        return real(url, ...rest);
+    };
+})()"""
+
+
+def test_100_percent_view_drops_answers_for_older_settings(browser: Any, base_url: str, photo: Path) -> None:
+    ctx, page, _, problems = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    page.add_init_script(SLOW_FULL_BLUR)
+    page.reload()
+    page.wait_for_function("() => document.getElementById('model-info').textContent.includes('tiny-test')")
+    page.set_input_files("#file", str(photo))
+    seq = wait_for_result_after(page, 0)
+    page.evaluate(
+        "() => { const f = document.getElementById('feather'); f.value = '10'; f.dispatchEvent(new Event('input')); }"
+    )
+    seq = wait_for_result_after(page, seq)
+    page.click("#zoom")
+    page.wait_for_function("() => document.getElementById('full').naturalWidth === 1800")
+    page.select_option("#effect", "blur")  # its full-size answer comes 3 s late
+    seq = wait_for_result_after(page, seq)
+    page.select_option("#effect", "sepia")
+    wait_for_result_after(page, seq)
+    page.wait_for_function("() => state.full && state.full.key.startsWith('effect=sepia')")
+    page.wait_for_timeout(3500)  # the blur answer has arrived by now
+    shown = page.evaluate(
+        "() => [state.full.key.split('&')[0], document.getElementById('full').src === state.full.url]"
+    )
+    assert shown == ["effect=sepia", True], shown
+    assert page.input_value("#effect") == "sepia"
+    assert not problems, problems
+    ctx.close()

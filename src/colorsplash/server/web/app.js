@@ -20,6 +20,7 @@ const state = {
   point: null,       // chosen subject as fractions [x, y] of the width and height, or null
   cursor: [0.5, 0.5],  // the keyboard ring, as fractions
   seq: 0,            // number of the latest preview request; older answers are dropped
+  fullSeq: 0,        // number of the latest 100 % view request; older answers are dropped
   openSeq: 0,        // number of the latest openFile call; an older call, still loading, must change nothing
   controller: null,  // AbortController of the preview request in flight
   resultUrl: null,
@@ -219,20 +220,32 @@ function resultName(resp, blob) {
   return `${state.file.name.replace(/\.[^.]*$/, "")}.splash.${ext}`;
 }
 
-// The full-size result of the current options (fetched once per set of options and photo).
-async function fullResult() {
+// The query of the full-size request for the current options; it names the cached result.
+function fullParams() {
   const params = optionParams(1);
   if ($("effect").value === "transparent") params.set("format", "png");
+  return params;
+}
+
+// The full-size result of the current options (fetched once per set of options and photo).
+async function fullResult() {
+  const params = fullParams();
   const key = params.toString();
-  if (state.full && state.full.key === key && state.full.file === state.file) return state.full;
+  const file = state.file;
+  if (state.full && state.full.key === key && state.full.file === file) return state.full;
   const body = new FormData();
-  body.append("file", state.file, state.file.name);
+  body.append("file", file, file.name);
   const resp = await fetch(`api/splash?${params}`, { method: "POST", body });
   if (!resp.ok) throw new RequestError(await readError(resp));
   const blob = await resp.blob();
-  if (state.full) URL.revokeObjectURL(state.full.url);
-  state.full = { key, file: state.file, url: URL.createObjectURL(blob), name: resultName(resp, blob) };
-  return state.full;
+  const result = { key, file, url: URL.createObjectURL(blob), name: resultName(resp, blob) };
+  // Cache it only while its options are still the current ones: a late answer for older settings must not
+  // replace (and revoke) the result of the newer ones.
+  if (file === state.file && key === fullParams().toString()) {
+    if (state.full) URL.revokeObjectURL(state.full.url);
+    state.full = result;
+  }
+  return result;
 }
 
 async function download() {
@@ -247,6 +260,8 @@ async function download() {
     document.body.append(link);
     link.click();
     link.remove();
+    // Not cached (the settings changed meanwhile): free it once the browser has taken the download.
+    if (full !== state.full) setTimeout(() => URL.revokeObjectURL(full.url), 60_000);
     setStatus(`Downloaded ${full.name}`);
   } catch (err) {
     setStatus(`Download failed: ${err.message}`, true);
@@ -257,12 +272,17 @@ async function download() {
 
 // 100 % view: the full-size result, one photo pixel per CSS pixel, scrolled to the subject point or the middle.
 async function showFull() {
+  const seq = ++state.fullSeq;
   setStatus("Making the full-size splash for the 100 % view…");
   try {
     const full = await fullResult();
+    // Settings (or the photo, or the view) changed while this was made: a newer call shows its own answer.
+    if (full !== state.full) { URL.revokeObjectURL(full.url); return; }  // for older settings: dropped
+    if (seq !== state.fullSeq) return;
     const img = $("full");
     if (img.getAttribute("src") !== full.url) {
       await new Promise((resolve) => { img.onload = resolve; img.onerror = resolve; img.src = full.url; });
+      if (seq !== state.fullSeq) return;
     }
     const frame = $("full-frame");
     const [fx, fy] = state.point || [0.5, 0.5];
@@ -270,12 +290,14 @@ async function showFull() {
     frame.scrollTop = fy * img.naturalHeight - frame.clientHeight / 2;
     setStatus(`100 % view: ${img.naturalWidth}×${img.naturalHeight}; scroll to look around`);
   } catch (err) {
+    if (seq !== state.fullSeq) return;
     setStatus(`Could not make the full-size splash: ${err.message}`, true);
   }
 }
 
 function setZoom(on) {
   state.zoom = on;
+  state.fullSeq++;  // a 100 % answer still on its way is no longer wanted
   $("zoom").setAttribute("aria-pressed", String(on));
   $("result-frame").hidden = on;
   $("full-frame").hidden = !on;
