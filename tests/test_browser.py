@@ -555,3 +555,23 @@ def test_phone_no_subject_error_is_on_screen_and_clears_the_result(
     assert in_viewport(page, "#notice", 844)
     assert not page.is_visible("#result") and page.is_disabled("#download")
     ctx.close()
+
+
+def test_b_key_toggles_before_after_and_a_click_shows_no_keyboard_ring(
+    browser: Any, base_url: str, photo: Path
+) -> None:
+    ctx, page, _, problems = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    page.set_input_files("#file", str(photo))
+    seq = wait_for_result_after(page, 0)
+    page.click("#original", position={"x": 200, "y": 150})
+    assert page.is_visible("#marker") and not page.is_visible("#cursor")  # no stray ring after a click
+    wait_for_result_after(page, seq)
+    page.keyboard.press("b")
+    assert page.get_attribute("#compare", "aria-pressed") == "true" and page.is_visible("#before")
+    page.keyboard.press("b")
+    assert page.get_attribute("#compare", "aria-pressed") == "false"
+    page.focus("#effect")  # typing in a field: B is not a shortcut there
+    page.keyboard.press("b")
+    assert page.get_attribute("#compare", "aria-pressed") == "false"
+    assert not problems, problems
+    ctx.close()

@@ -500,8 +500,21 @@ function wirePicker() {
   $("point-keys").hidden = TOUCH;
   $("original").addEventListener("click", choosePoint);
   picker.addEventListener("keydown", pickerKey);
-  picker.addEventListener("focus", () => { if (state.width) placeMarker("cursor", state.cursor); });
+  // The keyboard ring only for keyboard focus: a click or tap focuses the picker too, and chooses its own point.
+  picker.addEventListener("focus", () => {
+    if (state.width && picker.matches(":focus-visible")) placeMarker("cursor", state.cursor);
+  });
   picker.addEventListener("blur", () => { $("cursor").hidden = true; });
+}
+
+// "B" toggles before/after (the button's tooltip says so); not while typing in a field or with a modifier key.
+function compareKey(event) {
+  if (event.key !== "b" && event.key !== "B") return;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest("input, select, textarea, [contenteditable]")) return;
+  if ($("workspace").hidden || $("compare").disabled) return;
+  event.preventDefault();
+  setCompare(!state.compare);
 }
 
 function init() {
@@ -519,6 +532,7 @@ function init() {
     $(id).addEventListener("input", () => { updateLabels(); renderSoon(); });
   }
   $("controls").addEventListener("submit", (e) => e.preventDefault());
+  document.addEventListener("keydown", compareKey);
   wirePicker();
   wireDrop();
   configureStrength();
