@@ -58,14 +58,14 @@ def browser() -> Iterator[Any]:
 
 
 @contextmanager
-def live_server(model: Path) -> Iterator[str]:
-    """A live uvicorn server for ``model`` on a free loopback port, in a thread of this process."""
+def live_server(model: Path, **settings: Any) -> Iterator[str]:
+    """A live uvicorn server for ``model`` (``settings``: server settings changed) on a free loopback port."""
     uvicorn = pytest.importorskip("uvicorn")
     from colorsplash.server.app import create_app
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))  # port 0: the OS picks a free port; the bound socket is handed to uvicorn
-    srv = uvicorn.Server(uvicorn.Config(create_app(model), log_level="warning"))
+    srv = uvicorn.Server(uvicorn.Config(create_app(model, **settings), log_level="warning"))
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -192,8 +192,12 @@ def test_page_fits_a_phone_and_reports_errors(browser: Any, base_url: str, photo
     with page.expect_response(lambda r: "/api/splash" in r.url) as answer:
         page.set_input_files("#file", str(bad))
     assert answer.value.status == 415
-    page.wait_for_function("() => document.getElementById('status').classList.contains('error')")
-    assert "could not make the splash" in page.inner_text("#status").lower()
+    # Back to the drop zone with a notice on screen, not an editor with broken pictures.
+    page.wait_for_selector("#open-error", state="visible")
+    assert "isn't a photo" in page.inner_text("#open-error") and not page.is_visible("#workspace")
+    assert in_viewport(page, "#open-error", 844)
+    page.set_input_files("#file", str(photo))
+    assert page.is_disabled("#zoom")  # nothing left over from the earlier photo
     ctx.close()
 
 
@@ -425,4 +429,149 @@ def test_pages_of_other_origins_cannot_use_the_server(browser: Any, base_url: st
         status = page.evaluate("""async () => (await fetch('api/splash', {method: 'POST', body: 'x',
             headers: {'Content-Type': 'text/plain'}})).status""")
         assert status == 415  # reached the server (and was not a picture)
+    ctx.close()
+
+
+# -------------------------------------------------------------------- races, limits, errors (web audit)
+
+# Delays the first canvas.toBlob (the making of the first photo's preview copy) by 2 s, as on a slow phone.
+SLOW_FIRST_PREVIEW = """(() => {
+    const real = HTMLCanvasElement.prototype.toBlob;
+    let first = true;
+    HTMLCanvasElement.prototype.toBlob = function (cb, ...rest) {
+        const delay = first ? 2000 : 0;
+        first = false;
+        real.call(this, (blob) => setTimeout(() => cb(blob), delay), ...rest);
+    };
+})()"""
+
+
+def small_photo(tmp_path: Path, name: str = "small.png", size: tuple[int, int] = (300, 400)) -> Path:
+    path = tmp_path / name
+    Image.fromarray(make_blob_image(*size, seed=2)[0]).save(path)
+    return path
+
+
+def test_a_second_photo_picked_while_the_first_loads_wins(
+    browser: Any, base_url: str, photo: Path, tmp_path: Path
+) -> None:
+    ctx, page, _, problems = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    page.add_init_script(SLOW_FIRST_PREVIEW)
+    page.reload()
+    page.set_input_files("#file", str(photo))  # large: its preview copy is slow
+    page.wait_for_timeout(300)
+    page.set_input_files("#file", str(small_photo(tmp_path)))  # 400x300: sent as it is
+    wait_for_result_after(page, 0)
+    page.wait_for_timeout(2500)  # the first photo's preview copy is ready by now
+    size = page.evaluate("() => [document.getElementById('result').naturalWidth, state.width, state.scale]")
+    assert size == [400, 400, 1], size
+    assert "400×300" in page.inner_text("#status")
+    assert not problems, problems
+    ctx.close()
+
+
+# Holds back full-size blur requests (feather=10 exactly: previews send it scaled) by 3 s, as a slow server would.
+SLOW_FULL_BLUR = """(() => {
+    const real = window.fetch;
+    window.fetch = async (url, ...rest) => {
+        if (String(url).includes("effect=blur&feather=10&")) await new Promise((r) => setTimeout(r, 3000));
+        return real(url, ...rest);
+    };
+})()"""
+
+
+def test_100_percent_view_drops_answers_for_older_settings(browser: Any, base_url: str, photo: Path) -> None:
+    ctx, page, _, problems = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    page.add_init_script(SLOW_FULL_BLUR)
+    page.reload()
+    page.wait_for_function("() => document.getElementById('model-info').textContent.includes('tiny-test')")
+    page.set_input_files("#file", str(photo))
+    seq = wait_for_result_after(page, 0)
+    page.evaluate(
+        "() => { const f = document.getElementById('feather'); f.value = '10'; f.dispatchEvent(new Event('input')); }"
+    )
+    seq = wait_for_result_after(page, seq)
+    page.click("#zoom")
+    page.wait_for_function("() => document.getElementById('full').naturalWidth === 1800")
+    page.select_option("#effect", "blur")  # its full-size answer comes 3 s late
+    seq = wait_for_result_after(page, seq)
+    page.select_option("#effect", "sepia")
+    wait_for_result_after(page, seq)
+    page.wait_for_function("() => state.full && state.full.key.startsWith('effect=sepia')")
+    page.wait_for_timeout(3500)  # the blur answer has arrived by now
+    shown = page.evaluate(
+        "() => [state.full.key.split('&')[0], document.getElementById('full').src === state.full.url]"
+    )
+    assert shown == ["effect=sepia", True], shown
+    assert page.input_value("#effect") == "sepia"
+    assert not problems, problems
+    ctx.close()
+
+
+def in_viewport(page: Any, selector: str, height: int) -> bool:
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height
+
+
+def test_empty_file_says_so_and_stays_on_the_drop_zone(browser: Any, base_url: str, tmp_path: Path) -> None:
+    ctx, page, _, problems = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    page.set_input_files("#file", str(empty))
+    page.wait_for_selector("#open-error", state="visible")
+    assert "is empty" in page.inner_text("#open-error")
+    assert page.is_visible("#drop") and not page.is_visible("#workspace")
+    assert not problems, problems
+    ctx.close()
+
+
+def test_photo_over_the_pixel_limit_is_flagged_when_opened(browser: Any, tiny_onnx: Path, photo: Path) -> None:
+    with live_server(tiny_onnx, max_pixels=2_000_000) as url:  # the photo has 2.43 MP
+        ctx, page, _, problems = open_page(browser, url, viewport={"width": 1280, "height": 860})
+        page.set_input_files("#file", str(photo))
+        wait_for_result_after(page, 0)  # the preview (a 1.9 MP copy) still works
+        note = page.inner_text("#limit-note")
+        assert "2.4 megapixels" in note and "up to 2 megapixels" in note and "download" in note, note
+        assert "--max" not in note
+        assert page.is_disabled("#download") and page.is_disabled("#zoom")
+        assert not problems, problems
+        ctx.close()
+
+
+def test_phone_no_subject_error_is_on_screen_and_clears_the_result(
+    browser: Any, base_url: str, photo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Model, "predict_lowres", lambda self, image: np.zeros((64, 64), np.float32))
+    ctx, page, _, _ = open_page(
+        browser, base_url, viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    page.set_input_files("#file", str(photo))
+    wait_for_result_after(page, 0)
+    page.wait_for_selector("#notice", state="visible")
+    page.locator("#on-empty").scroll_into_view_if_needed()  # the controls lie below the photos on a phone
+    page.select_option("#on-empty", "skip")
+    page.wait_for_function("() => document.getElementById('notice').textContent.includes('nothing was made')")
+    page.wait_for_timeout(300)
+    assert in_viewport(page, "#notice", 844)
+    assert not page.is_visible("#result") and page.is_disabled("#download")
+    ctx.close()
+
+
+def test_b_key_toggles_before_after_and_a_click_shows_no_keyboard_ring(
+    browser: Any, base_url: str, photo: Path
+) -> None:
+    ctx, page, _, problems = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    page.set_input_files("#file", str(photo))
+    seq = wait_for_result_after(page, 0)
+    page.click("#original", position={"x": 200, "y": 150})
+    assert page.is_visible("#marker") and not page.is_visible("#cursor")  # no stray ring after a click
+    wait_for_result_after(page, seq)
+    page.keyboard.press("b")
+    assert page.get_attribute("#compare", "aria-pressed") == "true" and page.is_visible("#before")
+    page.keyboard.press("b")
+    assert page.get_attribute("#compare", "aria-pressed") == "false"
+    page.focus("#effect")  # typing in a field: B is not a shortcut there
+    page.keyboard.press("b")
+    assert page.get_attribute("#compare", "aria-pressed") == "false"
+    assert not problems, problems
     ctx.close()

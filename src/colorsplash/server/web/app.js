@@ -20,12 +20,18 @@ const state = {
   point: null,       // chosen subject as fractions [x, y] of the width and height, or null
   cursor: [0.5, 0.5],  // the keyboard ring, as fractions
   seq: 0,            // number of the latest preview request; older answers are dropped
+  fullSeq: 0,        // number of the latest 100 % view request; older answers are dropped
+  openSeq: 0,        // number of the latest openFile call; an older call, still loading, must change nothing
   controller: null,  // AbortController of the preview request in flight
   resultUrl: null,
   originalUrl: null,
   full: null,        // {key, file, url, name}: the full-size result of the options in `key`
   zoom: false,
   compare: false,
+  limits: null,      // the server's limits from /api/health: {max_upload_bytes, max_pixels, ...}
+  tooBig: false,     // the photo is over a limit: the full-size download and the 100 % view would be refused
+  decoded: false,    // the browser could read the photo (if not, only the server's answer tells if it is one)
+  gotResult: false,  // the server has made a result for this photo
 };
 
 const pct = (v) => `${Math.round(v * 100)} %`;
@@ -44,6 +50,52 @@ function setStatus(text, isError = false) {
   const el = $("status");
   el.textContent = text;
   el.classList.toggle("error", isError);
+}
+
+// Show `el` with `text` (or hide it when text is empty); scroll it into view when it newly says something,
+// so that on a phone it is not left below the screen.
+function showMessage(el, text) {
+  const changed = el.textContent !== text || el.hidden;
+  el.textContent = text;
+  el.hidden = !text;
+  if (text && changed) el.scrollIntoView({ block: "nearest" });
+}
+
+// Back to the drop zone with a notice: the file could not be opened (empty, or not a photo).
+function openFailed(text) {
+  state.openSeq++;
+  state.file = null;
+  if (state.controller) state.controller.abort();
+  $("busy").hidden = true;
+  $("workspace").hidden = true;
+  $("drop").hidden = false;
+  showMessage($("open-error"), text);
+}
+
+const megabytes = (bytes) => `${Number((bytes / 2 ** 20).toFixed(1))} MB`;
+const megapixels = (pixels) => `${Number((pixels / 1e6).toFixed(1))} megapixels`;
+
+// Why the server will refuse this photo at full size, in the user's words, or "" (limits from /api/health).
+function limitProblem(file, width, height) {
+  const limits = state.limits;
+  if (!limits) return "";
+  if (file.size > limits.max_upload_bytes) {
+    return `This photo is ${megabytes(file.size)}; this server accepts photos up to ${megabytes(limits.max_upload_bytes)}.`;
+  }
+  if (width * height > limits.max_pixels) {
+    return `This photo has ${megapixels(width * height)}; this server accepts up to ${megapixels(limits.max_pixels)}.`;
+  }
+  return "";
+}
+
+// Say at once when the full size will be refused (not only at "Download full size").
+function checkLimits(file) {
+  const problem = limitProblem(file, state.width, state.height);
+  state.tooBig = Boolean(problem);
+  // The preview is a smaller copy when the browser could scale it; then previews still work.
+  const rest = state.preview !== file ? " You can try the settings here, but the full-size download and the " +
+    "100 % view will not work. Choose a smaller photo for those." : " Choose a smaller photo.";
+  showMessage($("limit-note"), problem ? problem + rest : "");
 }
 
 async function readError(resp) {
@@ -114,17 +166,25 @@ async function makePreview(img, file) {
 
 async function openFile(file) {
   if (!file) return;
+  if (file.size === 0) {
+    openFailed(`"${file.name}" is empty (0 bytes), so there is no photo in it. Choose another file.`);
+    return;
+  }
+  // A photo picked while another is still loading replaces it: the older call stops at its next await.
+  const opening = ++state.openSeq;
   if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
   if (state.full) URL.revokeObjectURL(state.full.url);
   Object.assign(state, { file, point: null, preview: file, scale: 1, width: 0, height: 0, full: null,
-    cursor: [0.5, 0.5] });
+    cursor: [0.5, 0.5], tooBig: false, decoded: false, gotResult: false });
   state.originalUrl = URL.createObjectURL(file);
-  $("drop").hidden = true;
-  $("workspace").hidden = false;
+  showMessage($("open-error"), "");
+  showMessage($("limit-note"), "");
   $("marker").hidden = true;
   $("clear-point").disabled = true;
   $("download").disabled = true;
+  $("zoom").disabled = true;  // the previous photo's 100 % view is gone
   $("result").removeAttribute("src");
+  $("result").hidden = true;  // no broken-image icon until the first result
   setZoom(false);
   setCompare(false);
   showNotice(null);
@@ -132,34 +192,46 @@ async function openFile(file) {
   let shown = false;
   try {
     const img = await loadImage(state.originalUrl);
+    if (opening !== state.openSeq) return;
+    // The browser can read it: show the editor now (otherwise only once the server has made a result).
+    state.decoded = true;
+    showWorkspace();
     for (const id of ["original", "before", "full-before"]) $(id).src = state.originalUrl;
     Object.assign(state, { width: img.naturalWidth, height: img.naturalHeight });
     const preview = await makePreview(img, file);
+    if (opening !== state.openSeq) return;
     Object.assign(state, { preview: preview.blob, scale: preview.scale });
+    checkLimits(file);
     shown = true;
   } catch (_) {
+    if (opening !== state.openSeq) return;
     // Pictures the browser cannot show (TIFF, ...) still go to the server, which reads more formats.
     for (const id of ["original", "before", "full-before"]) $(id).removeAttribute("src");
+    checkLimits(file);
   }
   $("compare").disabled = !shown;
   await render();
 }
 
+function showWorkspace() {
+  $("drop").hidden = true;
+  $("workspace").hidden = false;
+}
+
 // The no-subject notice: what the server's X-Colorsplash-Subject header (or its error) said.
 function showNotice(subject, score = null, onEmpty = "grey") {
   const notice = $("notice");
+  notice.classList.remove("error");
   if (subject !== "none") {
-    notice.hidden = true;
-    notice.textContent = "";
+    showMessage(notice, "");
     return;
   }
   const sure = score === null ? "" : ` (subject score ${Number(score).toFixed(2)})`;
   const what = { grey: "so the whole photo got the background effect",
     copy: "so the photo is shown unchanged", skip: "so nothing was made" }[onEmpty] || "";
   const pick = TOUCH ? "tap" : "click";
-  notice.textContent = `No subject found in this photo${sure}, ${what}. Try to ${pick} the subject, ` +
-    "use a lower threshold, or another photo.";
-  notice.hidden = false;
+  showMessage(notice, `No subject found in this photo${sure}, ${what}. Try to ${pick} the subject, ` +
+    "use a lower threshold, or another photo.");
 }
 
 async function render() {
@@ -183,15 +255,34 @@ async function render() {
     const result = $("result");
     await new Promise((resolve) => { result.onload = resolve; result.onerror = resolve; result.src = state.resultUrl; });
     result.dataset.seq = String(seq);
+    result.hidden = false;
+    state.gotResult = true;
+    showWorkspace();
     showNotice(resp.headers.get("X-Colorsplash-Subject"), resp.headers.get("X-Colorsplash-Subject-Score"), onEmpty);
-    $("download").disabled = false;
-    $("zoom").disabled = false;
+    $("download").disabled = state.tooBig;
+    $("zoom").disabled = state.tooBig;
     const size = state.width ? ` · full size ${state.width}×${state.height}` : "";
     setStatus(`Ready in ${Math.round(performance.now() - started)} ms${size}`);
     if (state.zoom) showFull();
   } catch (err) {
     if (err.name === "AbortError" || seq !== state.seq) return;
-    showNotice(err.subject || null, null, onEmpty);
+    if (!state.decoded && !state.gotResult) {
+      // Neither the browser nor the server could read it: it is not a photo (or a damaged one).
+      openFailed(`"${state.file.name}" isn't a photo that can be opened here (the server says: ${err.message}). ` +
+        "Choose a JPEG, PNG or WebP photo.");
+      setStatus(`Could not make the splash: ${err.message}`, true);
+      return;
+    }
+    // The picture on screen must not disagree with the message: no old result, nothing to download.
+    $("result").hidden = true;
+    $("download").disabled = true;
+    $("zoom").disabled = true;
+    if (state.zoom) setZoom(false);
+    if (err.subject === "none") showNotice("none", null, onEmpty);
+    else {
+      showMessage($("notice"), `Could not make the splash: ${err.message}`);
+      $("notice").classList.add("error");
+    }
     setStatus(`Could not make the splash: ${err.message}`, true);
   } finally {
     if (seq === state.seq) $("busy").hidden = true;
@@ -213,20 +304,32 @@ function resultName(resp, blob) {
   return `${state.file.name.replace(/\.[^.]*$/, "")}.splash.${ext}`;
 }
 
-// The full-size result of the current options (fetched once per set of options and photo).
-async function fullResult() {
+// The query of the full-size request for the current options; it names the cached result.
+function fullParams() {
   const params = optionParams(1);
   if ($("effect").value === "transparent") params.set("format", "png");
+  return params;
+}
+
+// The full-size result of the current options (fetched once per set of options and photo).
+async function fullResult() {
+  const params = fullParams();
   const key = params.toString();
-  if (state.full && state.full.key === key && state.full.file === state.file) return state.full;
+  const file = state.file;
+  if (state.full && state.full.key === key && state.full.file === file) return state.full;
   const body = new FormData();
-  body.append("file", state.file, state.file.name);
+  body.append("file", file, file.name);
   const resp = await fetch(`api/splash?${params}`, { method: "POST", body });
   if (!resp.ok) throw new RequestError(await readError(resp));
   const blob = await resp.blob();
-  if (state.full) URL.revokeObjectURL(state.full.url);
-  state.full = { key, file: state.file, url: URL.createObjectURL(blob), name: resultName(resp, blob) };
-  return state.full;
+  const result = { key, file, url: URL.createObjectURL(blob), name: resultName(resp, blob) };
+  // Cache it only while its options are still the current ones: a late answer for older settings must not
+  // replace (and revoke) the result of the newer ones.
+  if (file === state.file && key === fullParams().toString()) {
+    if (state.full) URL.revokeObjectURL(state.full.url);
+    state.full = result;
+  }
+  return result;
 }
 
 async function download() {
@@ -241,6 +344,8 @@ async function download() {
     document.body.append(link);
     link.click();
     link.remove();
+    // Not cached (the settings changed meanwhile): free it once the browser has taken the download.
+    if (full !== state.full) setTimeout(() => URL.revokeObjectURL(full.url), 60_000);
     setStatus(`Downloaded ${full.name}`);
   } catch (err) {
     setStatus(`Download failed: ${err.message}`, true);
@@ -251,12 +356,17 @@ async function download() {
 
 // 100 % view: the full-size result, one photo pixel per CSS pixel, scrolled to the subject point or the middle.
 async function showFull() {
+  const seq = ++state.fullSeq;
   setStatus("Making the full-size splash for the 100 % view…");
   try {
     const full = await fullResult();
+    // Settings (or the photo, or the view) changed while this was made: a newer call shows its own answer.
+    if (full !== state.full) { URL.revokeObjectURL(full.url); return; }  // for older settings: dropped
+    if (seq !== state.fullSeq) return;
     const img = $("full");
     if (img.getAttribute("src") !== full.url) {
       await new Promise((resolve) => { img.onload = resolve; img.onerror = resolve; img.src = full.url; });
+      if (seq !== state.fullSeq) return;
     }
     const frame = $("full-frame");
     const [fx, fy] = state.point || [0.5, 0.5];
@@ -264,12 +374,14 @@ async function showFull() {
     frame.scrollTop = fy * img.naturalHeight - frame.clientHeight / 2;
     setStatus(`100 % view: ${img.naturalWidth}×${img.naturalHeight}; scroll to look around`);
   } catch (err) {
+    if (seq !== state.fullSeq) return;
     setStatus(`Could not make the full-size splash: ${err.message}`, true);
   }
 }
 
 function setZoom(on) {
   state.zoom = on;
+  state.fullSeq++;  // a 100 % answer still on its way is no longer wanted
   $("zoom").setAttribute("aria-pressed", String(on));
   $("result-frame").hidden = on;
   $("full-frame").hidden = !on;
@@ -363,6 +475,7 @@ async function showModel() {
   try {
     const resp = await fetch("api/health");
     const health = await resp.json();
+    state.limits = health.limits || null;
     const m = health.model;
     $("model-info").textContent = `model: ${m.name} (${m.subject}, ${m.input_size}px)`;
   } catch (_) {
@@ -387,8 +500,21 @@ function wirePicker() {
   $("point-keys").hidden = TOUCH;
   $("original").addEventListener("click", choosePoint);
   picker.addEventListener("keydown", pickerKey);
-  picker.addEventListener("focus", () => { if (state.width) placeMarker("cursor", state.cursor); });
+  // The keyboard ring only for keyboard focus: a click or tap focuses the picker too, and chooses its own point.
+  picker.addEventListener("focus", () => {
+    if (state.width && picker.matches(":focus-visible")) placeMarker("cursor", state.cursor);
+  });
   picker.addEventListener("blur", () => { $("cursor").hidden = true; });
+}
+
+// "B" toggles before/after (the button's tooltip says so); not while typing in a field or with a modifier key.
+function compareKey(event) {
+  if (event.key !== "b" && event.key !== "B") return;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest("input, select, textarea, [contenteditable]")) return;
+  if ($("workspace").hidden || $("compare").disabled) return;
+  event.preventDefault();
+  setCompare(!state.compare);
 }
 
 function init() {
@@ -406,6 +532,7 @@ function init() {
     $(id).addEventListener("input", () => { updateLabels(); renderSoon(); });
   }
   $("controls").addEventListener("submit", (e) => e.preventDefault());
+  document.addEventListener("keydown", compareKey);
   wirePicker();
   wireDrop();
   configureStrength();
