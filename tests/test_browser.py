@@ -575,3 +575,22 @@ def test_b_key_toggles_before_after_and_a_click_shows_no_keyboard_ring(
     assert page.get_attribute("#compare", "aria-pressed") == "false"
     assert not problems, problems
     ctx.close()
+
+
+def test_filled_buttons_have_readable_text(browser: Any, base_url: str, photo: Path) -> None:
+    """White on the orange accent read 3.8:1, under WCAG AA's 4.5:1 for text of this size (web audit)."""
+    ctx, page, _, _ = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    page.set_input_files("#file", str(photo))
+    wait_for_result_after(page, 0)
+    colours = page.eval_on_selector(
+        "#download", "b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]"
+    )
+
+    def luminance(css: str) -> float:
+        channels = [int(v) / 255 for v in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(c) for c in colours), reverse=True)
+    assert (light + 0.05) / (dark + 0.05) >= 4.5, colours
+    ctx.close()
