@@ -594,3 +594,29 @@ def test_filled_buttons_have_readable_text(browser: Any, base_url: str, photo: P
     light, dark = sorted((luminance(c) for c in colours), reverse=True)
     assert (light + 0.05) / (dark + 0.05) >= 4.5, colours
     ctx.close()
+
+
+def test_a_busy_server_is_tried_again_and_said_in_plain_words(browser: Any, base_url: str, photo: Path) -> None:
+    """A 503 failed at once with the operator's message ("start the server with a larger --max-memory-mb") and
+    never retried (web audit): the page waits as Retry-After says and tries again, and says so."""
+    ctx, page, _, _ = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    busy = {"left": 1}
+
+    def answer(route: Any) -> None:
+        if route.request.method == "POST" and busy["left"] > 0:
+            busy["left"] -= 1
+            route.fulfill(status=503, headers={"Retry-After": "1"}, body='{"error": "memory budget full"}')
+        else:
+            route.continue_()
+
+    page.route("**/api/splash*", answer)
+    page.set_input_files("#file", str(photo))
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('busy')")
+    wait_for_result_after(page, 0)  # the second try made the splash
+    assert busy["left"] == 0 and page.is_enabled("#download")
+    busy["left"] = 100  # busy for good: a message in the person's words, not the operator's
+    page.select_option("#effect", "sepia")
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('Could not')", timeout=30_000)
+    status = page.inner_text("#status")
+    assert "busy with other photos" in status and "max-memory" not in status
+    ctx.close()

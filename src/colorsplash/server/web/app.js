@@ -111,6 +111,32 @@ class RequestError extends Error {
   constructor(info) { super(info.message); this.subject = info.subject; }
 }
 
+const BUSY_TRIES = 4;  // a 503 (the server's memory budget is full of other photos) is tried again this often
+const BUSY_WAIT_MAX_S = 15;
+
+// POST a splash request; while the server answers 503 (busy), wait as its Retry-After says and try again,
+// saying so, instead of failing at once with the operator's message. Returns the last response.
+async function postSplash(url, body, signal = undefined) {
+  for (let attempt = 1; ; attempt++) {
+    const resp = await fetch(url, { method: "POST", body, signal });
+    if (resp.status !== 503 || attempt >= BUSY_TRIES) return resp;
+    const wait = Math.min(BUSY_WAIT_MAX_S, Math.max(1, Number(resp.headers.get("Retry-After")) || 2));
+    setStatus(`The server is busy with other photos; trying again in ${wait} s…`);
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, wait * 1000);
+      if (signal) signal.addEventListener("abort", () => { clearTimeout(timer); reject(signal.reason); });
+    });
+  }
+}
+
+// The error of a failed request, in words for the person at the page when the server is only busy.
+async function requestError(resp) {
+  if (resp.status === 503) {
+    return new RequestError({ message: "the server is busy with other photos; try again in a moment", subject: null });
+  }
+  return new RequestError(await readError(resp));
+}
+
 function effectValue(scale) {
   const effect = $("effect").value;
   const base = effect === "color" ? `color:${$("color").value}` : effect;
@@ -245,9 +271,8 @@ async function render() {
   const onEmpty = $("on-empty").value;
   const started = performance.now();
   try {
-    const resp = await fetch(`api/splash?${optionParams(state.scale)}`,
-      { method: "POST", body, signal: state.controller.signal });
-    if (!resp.ok) throw new RequestError(await readError(resp));
+    const resp = await postSplash(`api/splash?${optionParams(state.scale)}`, body, state.controller.signal);
+    if (!resp.ok) throw await requestError(resp);
     const blob = await resp.blob();
     if (seq !== state.seq) return;
     if (state.resultUrl) URL.revokeObjectURL(state.resultUrl);
@@ -319,8 +344,8 @@ async function fullResult() {
   if (state.full && state.full.key === key && state.full.file === file) return state.full;
   const body = new FormData();
   body.append("file", file, file.name);
-  const resp = await fetch(`api/splash?${params}`, { method: "POST", body });
-  if (!resp.ok) throw new RequestError(await readError(resp));
+  const resp = await postSplash(`api/splash?${params}`, body);
+  if (!resp.ok) throw await requestError(resp);
   const blob = await resp.blob();
   const result = { key, file, url: URL.createObjectURL(blob), name: resultName(resp, blob) };
   // Cache it only while its options are still the current ones: a late answer for older settings must not
