@@ -620,3 +620,23 @@ def test_a_busy_server_is_tried_again_and_said_in_plain_words(browser: Any, base
     status = page.inner_text("#status")
     assert "busy with other photos" in status and "max-memory" not in status
     ctx.close()
+
+
+def test_a_pasted_picture_opens_like_a_dropped_one(browser: Any, base_url: str, photo: Path) -> None:
+    """Pasting a picture did nothing (web audit)."""
+    import base64
+
+    ctx, page, _, _ = open_page(browser, base_url, viewport={"width": 1280, "height": 860})
+    data = base64.b64encode(photo.read_bytes()).decode()
+    page.evaluate(
+        """(b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const clip = new DataTransfer();
+            clip.items.add(new File([bytes], "pasted.jpg", { type: "image/jpeg" }));
+            document.dispatchEvent(new ClipboardEvent("paste", { clipboardData: clip, bubbles: true }));
+        }""",
+        data,
+    )
+    wait_for_result_after(page, 0)
+    assert page.is_visible("#workspace") and page.is_enabled("#download")
+    ctx.close()

@@ -517,6 +517,14 @@ function wireDrop() {
     drop.classList.remove("over");
     if (e.dataTransfer.files.length) openFile(e.dataTransfer.files[0]);
   });
+  // A picture pasted (copied from another program or a screenshot) opens like a dropped one; text pastes into
+  // the page's fields as usual.
+  document.addEventListener("paste", (e) => {
+    const file = [...(e.clipboardData ? e.clipboardData.files : [])].find((f) => f.type.startsWith("image/"));
+    if (!file) return;
+    e.preventDefault();
+    openFile(file);
+  });
 }
 
 function wirePicker() {
