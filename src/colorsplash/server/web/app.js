@@ -255,9 +255,12 @@ function showNotice(subject, score = null, onEmpty = "grey") {
   const sure = score === null ? "" : ` (subject score ${Number(score).toFixed(2)})`;
   const what = { grey: "so the whole photo got the background effect",
     copy: "so the photo is shown unchanged", skip: "so nothing was made" }[onEmpty] || "";
-  const pick = TOUCH ? "tap" : "click";
-  showMessage(notice, `No subject found in this photo${sure}, ${what}. Try to ${pick} the subject, ` +
-    "use a lower threshold, or another photo.");
+  const pick = TOUCH ? "Tap" : "Click";
+  // A chosen point overrules the photo-level "no subject" judgement (the server's --point); the threshold only
+  // helps when the user has set one.
+  const threshold = $("use-threshold").checked ? ", lower the threshold" : "";
+  showMessage(notice, `No subject found in this photo${sure}, ${what}. ${pick} the subject to colour it ` +
+    `anyway${threshold}, or try another photo.`);
 }
 
 async function render() {
