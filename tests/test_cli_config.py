@@ -123,3 +123,12 @@ def test_quiet_and_debug_work_before_and_after_the_verb() -> None:
     assert args.quiet is False and args.debug is False
     args = parser.parse_args(["-q", "train", "data", "-o", "run"])  # the top level's value survives the verb's
     assert args.quiet is True and args.debug is False
+
+
+def test_a_negative_point_gets_its_own_error_not_argparses(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--point -5,3` said "expected one argument" (argparse took the value for an option)."""
+    from colorsplash.cli import main
+
+    assert main(["splash", "x.jpg", "--point", "-5,3"]) == 2
+    err = capsys.readouterr().err
+    assert "must not be negative" in err and "expected one argument" not in err

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -45,10 +46,21 @@ def _add_global_flags(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", default=default, help="only warnings and errors")
 
 
+def _attached_point(argv: list[str]) -> list[str]:
+    """``--point -5,3`` as ``--point=-5,3``: argparse takes a value starting with "-" for an option and answered
+    "expected one argument"; attached, the value reaches its own check ("must not be negative")."""
+    out = list(argv)
+    for i in range(len(out) - 1):
+        if out[i] == "--point" and re.fullmatch(r"-[\d.]+,-?[\d.]+", out[i + 1]):
+            out[i : i + 2] = [f"--point={out[i + 1]}"]
+            break
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_attached_point(sys.argv[1:] if argv is None else list(argv)))
     except SystemExit as done:  # --help, --version, or a usage error already printed by argparse
         return done.code if isinstance(done.code, int) else 2
     logging.basicConfig(
