@@ -721,3 +721,19 @@ def test_a_cutout_of_a_transparent_picture_keeps_its_transparency(
     assert alpha[:, :80][subject[:, :80]].max() <= 129 and alpha[:, 80:][subject[:, 80:]].max() == 255
     api = colorsplash.splash(rgba, colorsplash.load_model(tiny_onnx), effect="transparent")  # the API: the same
     assert np.abs(api[..., 3].astype(int) - alpha).max() <= 1
+
+
+def test_a_closed_standard_error_never_writes_into_the_picture_on_standard_output(
+    tmp_path: Path, tiny_onnx: Path
+) -> None:
+    """With 2>&- Python's print() falls back to stdout: the summary line was appended to the JPEG written there."""
+    blob_file(tmp_path / "a.jpg", 0)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "colorsplash", "splash", str(tmp_path / "a.jpg"), "-o", "-", "--model", str(tiny_onnx)],
+        stdout=subprocess.PIPE,
+        env=env,
+        timeout=120,
+        preexec_fn=lambda: os.close(2),  # noqa: PLW1509 -- the child starts with standard error closed
+    )
+    assert done.returncode == 0 and done.stdout.endswith(b"\xff\xd9") and b"file(s)" not in done.stdout

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 import traceback
@@ -58,6 +59,8 @@ def _attached_point(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.stderr is None:  # started with standard error closed (2>&-): print() would fall back to stdout,
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- into a picture written there; lines go nowhere
     parser = build_parser()
     try:
         args = parser.parse_args(_attached_point(sys.argv[1:] if argv is None else list(argv)))
