@@ -162,10 +162,10 @@ def apply_effect(
         np.multiply(out[..., :3], out[..., 3:] != 0, out=out[..., :3], casting="unsafe")  # 1 B/px, no index arrays
         return out
     out = np.empty_like(image)
-    keep = 0.0 if spec.amount is None else 1.0 - spec.amount
-    if spec.name == "grey" and foreground is not None and (keep == 0 or background is not None):
-        bg = background  # see grey_keeping_luma: the photo's brightness, F's (and B's kept) colour
-        in_row_strips((h, w), lambda rows: _grey_strip(out, image, fg, alpha, rows, bg, keep), name="blend")
+    keep = _grey_keeps(spec)
+    if keep is not None and foreground is not None and (keep == 0 or background is not None):
+        # See grey_keeping_luma: the photo's brightness, F's (and B's kept share of) colour.
+        in_row_strips((h, w), lambda rows: _grey_strip(out, image, fg, alpha, rows, background, keep), name="blend")
         return out
     effect_strips = _background_strips(image if background is None else background, spec, alpha)
 
@@ -174,6 +174,14 @@ def apply_effect(
 
     in_row_strips((h, w), strip, name="blend")
     return out
+
+
+def _grey_keeps(spec: Effect) -> float | None:
+    """For a ``grey`` effect the share of its colour the background keeps (0: plain grey, ``grey:0.7``: 0.3);
+    ``None`` for the other effects."""
+    if spec.name != "grey":
+        return None
+    return 0.0 if spec.amount is None else 1.0 - spec.amount
 
 
 def _grey_strip(
@@ -218,6 +226,6 @@ def composite(
     if not options.matte_edges:
         return apply_effect(image, shown, options.effect)
     # The plain grey (grey_keeping_luma) and the cut-out read F alone; the other effects blend effect(B).
-    f_only = spec.name == "transparent" or (spec.name == "grey" and spec.amount in (None, 1.0))
+    f_only = spec.name == "transparent" or _grey_keeps(spec) == 0
     foreground, background = estimate_colours(image, alpha, background=not f_only)
     return apply_effect(image, shown, options.effect, foreground, background)

@@ -69,10 +69,11 @@ def _segments(partial: np.ndarray, gap: int = 32) -> list[tuple[int, int]]:
 
 
 def share_residual(
-    pixels: np.ndarray, alpha: np.ndarray, smooth_f: np.ndarray, smooth_b: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    pixels: np.ndarray, alpha: np.ndarray, smooth_f: np.ndarray, smooth_b: np.ndarray, background: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Blur fusion's last step: F and B (RGB uint8 ``hxwx3``, rounded and saturated) of ``pixels`` (RGB uint8
-    ``hxwx3``) with alpha float32 ``hxw`` in [0, 1], from the smooth estimates (float32 ``hxwx3`` in [0, 255]).
+    ``hxwx3``) with alpha float32 ``hxw`` in [0, 1], from the smooth estimates (float32 ``hxwx3`` in [0, 255]);
+    B ``None`` without ``background``.
 
     residual = I - a F - (1 - a) B = I - B - a (F - B); F += a * residual; B += (1 - a) * residual.
 
@@ -82,7 +83,7 @@ def share_residual(
     """
     residual, share = _residual_and_share(pixels, alpha, smooth_f, smooth_b)
     fg = cv2.add(smooth_f, share, dtype=cv2.CV_8U)
-    bg = cv2.add(smooth_b, cv2.subtract(residual, share), dtype=cv2.CV_8U)
+    bg = cv2.add(smooth_b, cv2.subtract(residual, share), dtype=cv2.CV_8U) if background else None
     return fg, bg
 
 
@@ -136,11 +137,9 @@ def _strip_colours(
     for x0, x1 in _segments(partial):
         cols = slice(x0, x1)
         f_s, b_s = (resize_rgb_rows(s, alpha.shape, rows, cols) for s in smooth)
-        if bg is None:
-            share = _residual_and_share(image[rows, cols], a[:, cols], f_s, b_s)[1]
-            fg[rows, cols] = cv2.add(f_s, share, dtype=cv2.CV_8U)
-        else:
-            fg[rows, cols], bg[rows, cols] = share_residual(image[rows, cols], a[:, cols], f_s, b_s)
+        fg[rows, cols], b = share_residual(image[rows, cols], a[:, cols], f_s, b_s, background=bg is not None)
+        if bg is not None:
+            bg[rows, cols] = b
 
 
 def estimate_colours(
