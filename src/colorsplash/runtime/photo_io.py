@@ -251,11 +251,12 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
             orientation = pending_orientation(img)
         icc = img.info.get("icc_profile")
         _note_depth(img, data, name, notes)
-        if fmt in ("JPEG", "MPO") and jpeg_data_damaged(data):
+        jpeg = fmt in ("JPEG", "MPO")
+        if jpeg and jpeg_data_damaged(data):
             raise ImageReadError(f"{name}: damaged JPEG data (bytes overwritten inside the picture); copy it again")
         # 0: 4:4:4, 1: 4:2:2 (many cameras): written 4:4:4 rather than halved again to 4:2:0
-        full_chroma = fmt in ("JPEG", "MPO") and JpegImagePlugin.get_sampling(img) in (0, 1)
-        rgb = _decode_jpeg(data, img) if fmt in ("JPEG", "MPO") and img.mode == "RGB" else None
+        full_chroma = jpeg and JpegImagePlugin.get_sampling(img) in (0, 1)
+        rgb = _decode_jpeg(data, img) if jpeg and img.mode == "RGB" else None
         own_alpha = None
         if rgb is not None:
             rgb = _orient(rgb, orientation)
@@ -263,6 +264,10 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
             load_pixels(img, name)
             upright = img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img
             own_alpha = own_transparency(upright)
+            if own_alpha is not None:
+                notes.append(
+                    f"{name}: transparent areas flattened onto white (a --effect transparent cut-out keeps them)"
+                )
             rgb = _to_rgb(upright, icc, name, notes)
     except ImageReadError:
         raise
@@ -348,8 +353,6 @@ def _to_rgb(img: Image.Image, icc: bytes | None, name: str, notes: list[str]) ->
     """Pixels as RGB uint8; CMYK goes through its ICC profile to sRGB when it has one."""
     if img.mode == "RGB":
         return np.asarray(img)
-    if _is_transparent(img):
-        notes.append(f"{name}: transparent areas flattened onto white (a --effect transparent cut-out keeps them)")
     if img.mode == "CMYK":
         if icc and _icc_space(icc) == "CMYK":
             try:
