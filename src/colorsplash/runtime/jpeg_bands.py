@@ -23,10 +23,11 @@ import cv2
 import numpy as np
 
 from colorsplash.runtime.cpu import usable_cores
+from colorsplash.runtime.picture_open import JPEG_SOS, jpeg_header_segments
 
 MCU = 16  # rows of one minimum coded unit with 4:2:0 chroma subsampling (8 with full-resolution chroma, 4:4:4)
 MIN_BAND_PIXELS = 1 << 20  # bands smaller than a megapixel cost more in thread hand-offs than they save
-_SOF0, _SOS, _EOI = 0xC0, 0xDA, b"\xff\xd9"
+_SOF0, _EOI = 0xC0, b"\xff\xd9"
 
 
 def band_rows(h: int, w: int, cores: int) -> list[slice]:
@@ -61,16 +62,12 @@ def _encode(rgb: np.ndarray, quality: int, restart: int, full_chroma: bool = Fal
 
 def _scan_start(data: bytes) -> tuple[int, int]:
     """(offset of the baseline frame header's height field, offset of the entropy-coded data) of one JPEG."""
-    pos, height_at = 2, -1
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        code, length = data[pos + 1], int.from_bytes(data[pos + 2 : pos + 4], "big")
+    height_at = -1
+    for code, at, length in jpeg_header_segments(data):
         if code == _SOF0:
-            height_at = pos + 5
-        if code == _SOS:
-            if height_at < 0:
-                break
-            return height_at, pos + 2 + length
-        pos += 2 + length
+            height_at = at + 5
+        if code == JPEG_SOS and height_at >= 0:
+            return height_at, at + 2 + length
     raise ValueError("the JPEG encoder wrote no baseline frame and scan header")
 
 

@@ -279,13 +279,26 @@ def jpeg_data_damaged(data: bytes) -> bool:
 
 def _first_scan_data(data: bytes) -> int | None:
     """Offset of the entropy-coded data after a JPEG's first scan header, ``None`` when there is none."""
+    for code, at, length in jpeg_header_segments(data):
+        if code == JPEG_SOS:
+            return at + 2 + length
+    return None
+
+
+JPEG_SOS = 0xDA  # start of scan: the entropy-coded data follows its segment
+
+
+def jpeg_header_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """The marker segments of a JPEG's header, up to and including its first scan header (SOS): ``(marker code,
+    offset of its 0xFF, segment length)``, the length counting its own two bytes and not the marker's. Fill bytes
+    (0xFF 0xFF) are skipped; the walk ends early where the bytes stop being segments (a cut-off header)."""
     pos = 2
     while pos + 4 <= len(data) and data[pos] == 0xFF:
         if data[pos + 1] == 0xFF:  # fill byte
             pos += 1
             continue
-        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
-        if data[pos + 1] == 0xDA:
-            return pos + 2 + length
+        code, length = data[pos + 1], int.from_bytes(data[pos + 2 : pos + 4], "big")
+        yield code, pos, length
+        if code == JPEG_SOS:
+            return
         pos += 2 + length
-    return None
