@@ -101,7 +101,7 @@ def _classify_header(path: Path, text: str) -> tuple[str, str | None]:
         m = _STREAM_RE.match(line)
         if not m:
             continue
-        if m.group(1) == "Video" and video is None and "(attached pic)" not in line:
+        if video is None and _is_picture_stream(line):
             video = m.group(2)
         elif m.group(1) == "Audio" and audio is None:
             audio = m.group(2)
@@ -117,14 +117,21 @@ def _classify_header(path: Path, text: str) -> tuple[str, str | None]:
     return video, audio
 
 
+def _is_picture_stream(line: str) -> bool:
+    """Whether a line of ffmpeg's header describes a video stream that is not a cover picture (the clip's frames)."""
+    m = _STREAM_RE.match(line)
+    return m is not None and m.group(1) == "Video" and "(attached pic)" not in line
+
+
+def _picture_stream_line(text: str) -> str | None:
+    """The header line of the first video stream that is not a cover picture, ``None`` when there is none."""
+    return next((line for line in text.splitlines() if _is_picture_stream(line)), None)
+
+
 def _header_size(text: str) -> tuple[int, int] | None:
     """(width, height) of the first video stream that is not a cover picture, from ffmpeg's header text."""
-    for line in text.splitlines():
-        m = _STREAM_RE.match(line)
-        if m and m.group(1) == "Video" and "(attached pic)" not in line:
-            size = _SIZE_RE.search(line)
-            return (int(size.group(1)), int(size.group(2))) if size else None
-    return None
+    size = _SIZE_RE.search(_picture_stream_line(text) or "")
+    return (int(size.group(1)), int(size.group(2))) if size else None
 
 
 _TIMING_RE = re.compile(r"\] stream (\d+): start_time: (\S+) duration: (\S+)\s*$")
@@ -155,8 +162,7 @@ def _video_stream_timing(lines: Iterable[str]) -> float | None:
             file_start = _seconds(fmt.group(1)) or 0.0
         elif (index := _INDEX_RE.match(line)) is not None:
             current = int(index.group(1))
-            stream = _STREAM_RE.match(line)
-            if video is None and stream and stream.group(1) == "Video" and "(attached pic)" not in line:
+            if video is None and _is_picture_stream(line):
                 video = current
         elif current is not None and (tag := _TAG_DURATION_RE.match(line)) is not None:
             h, m, s = tag.groups()
@@ -197,15 +203,11 @@ def _header_sar(text: str, rotate: int) -> Fraction:
     """The sample aspect ratio of the first video stream that is not a cover picture, from ffmpeg's header text:
     the stream's (the last ``SAR`` of its line; the bracketed one is the codec's, overridden), turned with
     the frames when a rotation flag turns them a quarter; 1 when unknown."""
-    for line in text.splitlines():
-        m = _STREAM_RE.match(line)
-        if m and m.group(1) == "Video" and "(attached pic)" not in line:
-            found = _SAR_RE.findall(line)
-            num, den = (int(found[-1][0]), int(found[-1][1])) if found else (0, 0)
-            if num <= 0 or den <= 0:
-                return Fraction(1)
-            return Fraction(den, num) if rotate % 180 == 90 else Fraction(num, den)
-    return Fraction(1)
+    found = _SAR_RE.findall(_picture_stream_line(text) or "")
+    num, den = (int(found[-1][0]), int(found[-1][1])) if found else (0, 0)
+    if num <= 0 or den <= 0:
+        return Fraction(1)
+    return Fraction(den, num) if rotate % 180 == 90 else Fraction(num, den)
 
 
 def check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -> None:
