@@ -416,6 +416,8 @@ def unknown_codec_clip(tmp_path: Path) -> Path:
         ("audio_only", "no video stream"),
         ("picture", "still picture"),
         ("missing", "no such file"),
+        ("folder", "is a folder, not a file"),  # was "no such file" for a folder that is there
+        ("empty", "copy or export the clip again"),
     ],
 )
 def test_bad_input_one_line(
@@ -433,6 +435,10 @@ def test_bad_input_one_line(
         subprocess.run(
             [ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "sine", "-t", "0.5", str(src)], check=True
         )
+    elif kind == "folder":
+        src.mkdir()
+    elif kind == "empty":
+        src.write_bytes(b"")
     elif kind == "picture":
         src = tmp_path / "photo.png"
         from PIL import Image
