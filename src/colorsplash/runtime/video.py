@@ -50,7 +50,7 @@ from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother
 from colorsplash.runtime.video_encode import Encoder, container_for, mux_audio, odd_size_note
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS, VideoError, VideoInfo, probe, verify_video
-from colorsplash.runtime.video_reader import DecodeReport, FrameReader
+from colorsplash.runtime.video_reader import DecodeReport, FrameReader, damage_message
 from colorsplash.runtime.video_temp import PartialFile, remove_stale_partials
 
 __all__ = [
@@ -251,30 +251,6 @@ def _encode(reader: FrameReader, splasher: FrameSplasher, tmp: Path, output: Pat
     return encoder.frames
 
 
-def damage_message(info: VideoInfo, report: DecodeReport, written: bool) -> str:
-    """One line describing a damaged input: what the decoder said and what was (or was not) done about it."""
-    said = (
-        f"{info.path}: damaged video: {report.errors} decoding errors (last: {report.last_error})"
-        if report.errors
-        else f"{info.path}: damaged video"
-    )
-    short = (
-        f"; the video ends after {report.seconds:.1f} s of the {report.expected_seconds:.1f} s the file's header "
-        "gives it (cut off)"
-        if report.cut_short
-        else ""
-    )
-    if not written:
-        lost = f"; {report.filled} of {report.frames} frames missing" if report.filled else ""
-        return f"{said}{lost}{short}; nothing written (--strict)"
-    if report.filled:
-        return (
-            f"{said}; {report.filled} of {report.frames} frames were missing and were replaced by the previous "
-            f"frame, so the sound stays in sync{short}"
-        )
-    return f"{said}{short}" if short else f"{said}; damaged frames kept as the decoder could conceal them"
-
-
 def splash_video(
     input: str | Path,
     output: str | Path,
@@ -313,21 +289,37 @@ def splash_video(
     started = time.time()
     src, out = Path(input), Path(output)
     options = video_options(options)
+    info = _checked_clip(src, out, options, overwrite, max_pixels)
+    loaded = model if isinstance(model, Model) else load_model(model)
+    splasher = FrameSplasher(loaded, options, _smoothing(smooth), name=f"any frame of {src}")
+    remove_stale_partials(out.parent, started)
+    return _splash_clip(info, splasher, out, progress, strict, overwrite)
+
+
+def _checked_clip(src: Path, out: Path, options: SplashOptions, overwrite: bool, max_pixels: int | None) -> VideoInfo:
+    """Everything :func:`splash_video` refuses before the model loads or anything is written: the output (see
+    :func:`_check_output`), the options, the clip's header (readable, frames within ``max_pixels``) and a
+    ``point`` outside the frames. Returns the clip's :class:`VideoInfo`."""
     _check_output(src, out, overwrite)
     check_video_options(options)
     info = probe(src, max_pixels)
     check_point(options.point, info.width, info.height, f"frames of {src}")  # also where no frame has a subject
-    loaded = model if isinstance(model, Model) else load_model(model)
-    splasher = FrameSplasher(loaded, options, _smoothing(smooth), name=f"any frame of {src}")
-    remove_stale_partials(out.parent, started)
+    return info
+
+
+def _splash_clip(
+    info: VideoInfo, splasher: FrameSplasher, out: Path, progress: bool, strict: bool, overwrite: bool
+) -> VideoResult:
+    """Write the checked clip ``info`` splashed into ``out`` (:func:`_write_clip`), tell the user about damage and
+    frames without a subject, and say what was written."""
     start = time.perf_counter()
     n, report = _write_clip(info, splasher, out, progress, strict, overwrite)
     seconds = time.perf_counter() - start
     if report.damaged:
         log.warning("%s; written to %s", damage_message(info, report, written=True), out)
-    _report_empty(splasher, n, src)
+    _report_empty(splasher, n, info.path)
     return VideoResult(
-        src,
+        info.path,
         out,
         n,
         info.width,
