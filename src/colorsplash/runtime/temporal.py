@@ -60,7 +60,8 @@ def _grey(frame: np.ndarray, size: int) -> np.ndarray:
 
 
 def histogram_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Bhattacharyya distance in [0, 1] between the 32-bin histograms of two grey float images in [0, 1]."""
+    """Bhattacharyya distance in [0, 1] between the 32-bin histograms of two grey images, float32 ``HxW`` in
+    [0, 1] (the smoother passes two frames of one size; any two sizes work)."""
     ha = cv2.calcHist([a], [0], None, [32], [0.0, 1.0])
     hb = cv2.calcHist([b], [0], None, [32], [0.0, 1.0])
     return float(cv2.compareHist(ha, hb, cv2.HISTCMP_BHATTACHARYYA))

@@ -141,16 +141,16 @@ class FrameSplasher:
         self._empty_score = -1.0
 
     def infer(self, frame: np.ndarray, model: Model | None = None) -> Inferred:
-        """The model's part of :meth:`alpha` (``model``, default :attr:`model`); it keeps no state, so several
-        frames may run it at once, in any order."""
+        """The model's part of :meth:`alpha` for ``frame`` (RGB uint8 ``HxWx3``) with ``model`` (default
+        :attr:`model`); it keeps no state, so several frames may run it at once, in any order."""
         small = self.settings.working_copy(frame, self.model.config.input_size)
         # Model input is resized from the working copy, exactly as alpha.model_alpha does for photos.
         low, presence = model_presence(model or self.model, small)
         return Inferred(small, low, presence)
 
     def finish_alpha(self, frame: np.ndarray, inferred: Inferred) -> np.ndarray:
-        """The rest of :meth:`alpha`, from :meth:`infer`'s result for ``frame``: frames in order (it smooths
-        over time)."""
+        """The rest of :meth:`alpha`, from :meth:`infer`'s result for ``frame`` (RGB uint8 ``HxWx3``): frames in
+        order (it smooths over time). Returns float32 ``HxW`` in [0, 1], 1 = keep colour."""
         prob = self.smoother.update(inferred.small, inferred.low)
         # The score follows the smoothing.
         presence = presence_of(self.model, prob, inferred.presence, self.smoother.score)
@@ -171,7 +171,8 @@ class FrameSplasher:
         return composite(frame, self.alpha(frame), self.options)
 
     def splash_all(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        """:meth:`splash` of every frame, in order, the model running ahead: on a CPU with several cores, one
+        """:meth:`splash` of every frame (RGB uint8 ``HxWx3`` in, the same out), in order, the model running
+        ahead: on a CPU with several cores, one
         frame per core on single-threaded sessions side by side (:func:`colorsplash.runtime.batch.batch_model`),
         while this thread smooths, refines, blends and hands over the frames before them. The same frames as
         one :meth:`splash` after another; at most one frame per core plus one in flight."""
