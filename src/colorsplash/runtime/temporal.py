@@ -68,7 +68,7 @@ def histogram_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class TemporalSmoother:
-    """Stateful smoother: feed frames in order with :meth:`update`; :meth:`reset` between clips.
+    """Stateful smoother: feed one clip's frames in order with :meth:`update` (a new clip, a new smoother).
 
     Memory is two small maps (the previous grey frame and the previous smoothed probability) and the previous
     smoothed subject score (:meth:`score`).
@@ -86,12 +86,6 @@ class TemporalSmoother:
     @staticmethod
     def _u8(grey: np.ndarray) -> np.ndarray:
         return (grey * 255.0 + 0.5).astype(np.uint8)
-
-    def reset(self) -> None:
-        self._grey = None
-        self._state = None
-        self._score = None
-        self._fresh = True
 
     def score(self, value: float) -> float:
         """The frame's photo-level subject score blended with the past, like the probability map.
