@@ -82,6 +82,22 @@ def test_large_images_blend_in_threads_with_the_same_result() -> None:
     assert np.abs(apply_effect(image, alpha, "grey") - expected).max() <= 1.0
 
 
+def test_row_strips_use_only_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process pinned to one CPU (taskset, a container's cpuset) of a many-core machine blends serially: the strip
+    loop counted os.cpu_count(), every CPU of the machine, instead of cpu.usable_cores(), the thread-count owner."""
+    import os
+    import threading
+
+    from colorsplash.runtime.strips import in_row_strips
+
+    monkeypatch.setattr(cv2, "getNumThreads", lambda: 8)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    threads: set[str] = set()
+    in_row_strips((2048, 1024), lambda rows: threads.add(threading.current_thread().name), parallel_pixels=1)
+    assert threads == {threading.current_thread().name}
+
+
 def test_transparent_gives_rgba_with_alpha_channel() -> None:
     image, mask = make_blob_image(30, 40)
     out = apply_effect(image, mask.astype(np.float32), "transparent")

@@ -476,6 +476,18 @@ def test_cli_serve_allow_lists_and_memory(tiny_onnx: Path, monkeypatch: pytest.M
     assert {"photos.lan", "nas", "localhost"} <= set(seen["app"].state.allowed_hosts)  # type: ignore[attr-defined]
 
 
+def test_default_workers_count_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server pinned to two CPUs of a 64-CPU machine works on two photos at once by default, not four: the
+    default counted os.cpu_count() instead of cpu.usable_cores(), the thread-count owner."""
+    import os
+
+    from colorsplash.server.settings import ServerSettings, default_workers
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert default_workers() == 2 and ServerSettings().workers == 2
+
+
 # ------------------------------------------------------------------------------ memory in flight (issue 16, 9)
 
 

@@ -416,6 +416,8 @@ def unknown_codec_clip(tmp_path: Path) -> Path:
         ("audio_only", "no video stream"),
         ("picture", "still picture"),
         ("missing", "no such file"),
+        ("folder", "is a folder, not a file"),  # was "no such file" for a folder that is there
+        ("empty", "copy or export the clip again"),
     ],
 )
 def test_bad_input_one_line(
@@ -433,6 +435,10 @@ def test_bad_input_one_line(
         subprocess.run(
             [ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "sine", "-t", "0.5", str(src)], check=True
         )
+    elif kind == "folder":
+        src.mkdir()
+    elif kind == "empty":
+        src.write_bytes(b"")
     elif kind == "picture":
         src = tmp_path / "photo.png"
         from PIL import Image
@@ -857,6 +863,33 @@ def test_existing_output_needs_overwrite(tmp_path: Path, tiny_onnx: Path, capsys
         code, lines = run_cli([str(src), "-o", str(folder), "--model", str(tiny_onnx), *extra], capsys)
         assert code == 2 and "is a folder" in lines[-1] and str(folder / "in.splash.mp4") in lines[-1]
     assert folder.is_dir() and not list(folder.iterdir())
+
+
+def test_an_output_made_while_the_clip_is_written_is_not_replaced(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --overwrite, a file that appears at the output while the clip is encoded is the user's, not ours:
+    the clip was renamed over it with os.replace (the check ran only at the start); now the one publishing step
+    of runtime.files refuses it, names the file and says what to do, and leaves no partial file."""
+    from colorsplash.runtime import video as video_module
+
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+    out = tmp_path / "out.mp4"
+    verify = video_module.verify_video
+
+    def verify_then_someone_writes(path: Path, output: Path) -> None:
+        verify(path, output)
+        out.write_bytes(b"the user's own file")
+
+    monkeypatch.setattr(video_module, "verify_video", verify_then_someone_writes)
+    with pytest.raises(VideoError, match="--overwrite") as caught:
+        splash_video(src, out, model=tiny_onnx)
+    assert str(out) in str(caught.value)
+    assert out.read_bytes() == b"the user's own file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mp4"]  # no partial file left
+    out.unlink()
+    splash_video(src, out, model=tiny_onnx, overwrite=True)  # asked for: the clip replaces it
+    assert out.read_bytes() != b"the user's own file" and probe(out).width == W
 
 
 def test_a_display_matrix_rotation_turns_the_pixel_aspect_ratio_too() -> None:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from colorsplash.evaluation.datasets import (
@@ -35,6 +34,7 @@ from colorsplash.evaluation.datasets import (
 from colorsplash.evaluation.metrics import dice, iou, mean_iou_thresholds, pixel_accuracy
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.preprocess import upsample_probability as upsample_probability  # inference's own
 from colorsplash.runtime.variants import file_hash
 
 log = logging.getLogger(__name__)
@@ -77,12 +77,6 @@ def report_folder(model_path: Path) -> Path:
     """The default report folder of a model: ``eval/<its folder's name>-<its stem>`` (``runs/cats/best.pt`` ->
     ``eval/cats-best``), so the ``best.pt`` of different runs do not share one."""
     return Path("eval") / f"{model_path.resolve().parent.name}-{model_path.stem}"
-
-
-def upsample_probability(low: np.ndarray, height: int, width: int) -> np.ndarray:
-    """float32 ``S x S`` probability -> float32 ``height x width`` in [0, 1] (bilinear, like inference)."""
-    up = cv2.resize(low.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-    return np.clip(up, 0.0, 1.0)
 
 
 def score_image(prob: np.ndarray, mask: np.ndarray, threshold: float = 0.5) -> dict[str, float]:

@@ -59,7 +59,7 @@ def luma(image: np.ndarray) -> np.ndarray:
 
 
 def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
-    """float32 alpha in [0, 1] -> uint8 0..255 (rounded, 255 = subject)."""
+    """float32 alpha ``HxW`` in [0, 1] -> uint8 ``HxW`` 0..255 (rounded, 255 = subject)."""
     return cv2.convertScaleAbs(alpha, alpha=255.0)
 
 
@@ -113,7 +113,9 @@ def _apply_threshold(alpha: np.ndarray, options: SplashOptions) -> np.ndarray:
 
 
 def smooth(image: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur with standard deviation ``sigma`` pixels; large sigmas run on a reduced copy (same look)."""
+    """Gaussian blur with standard deviation ``sigma`` pixels; large sigmas run on a reduced copy (same look).
+    ``image``: an alpha, float32 ``HxW`` in [0, 1] (any OpenCV-resizable ``HxW`` or ``HxWxC`` array works); returns
+    the same shape and dtype, ``image`` itself for ``sigma <= 0``."""
     if sigma <= 0:
         return image
     h, w = image.shape[:2]
@@ -174,9 +176,10 @@ def plan_alpha(
     settings: RefineSettings | None = None,
     presence: tuple[float, float] | None = None,
 ) -> AlphaPlan:
-    """Everything of :func:`compute_alpha` that needs only the working copy ``small`` (RGB uint8, the photo
-    reduced to ``work_size``) and the model's probability: the subject test, the edge refinement's coefficients
-    and the subject selection.
+    """Everything of :func:`compute_alpha` that needs only the working copy ``small`` (RGB uint8 ``hxwx3``, the
+    photo reduced to ``work_size``) and the model's probability ``prob_lowres`` (float32 ``SxS`` in [0, 1]): the
+    subject test, the edge refinement's coefficients and the subject selection. ``full_hw``: the photo's (height,
+    width); ``presence``: ``(subject score, threshold)`` as :func:`model_presence` gives it.
 
     Raises:
         ValueError: ``options.point`` lies outside the photo.
@@ -201,21 +204,36 @@ def plan_alpha(
         coeffs = colour_coefficients(tiny, alpha_tiny) if tiny.shape[:2] != tuple(full_hw) else None
         return AlphaPlan(full_hw, max_p, False, None, q_small, keep, alpha_tiny, tiny, score, coeffs, small)
     if options.refine:
-        target = colour_target(small, prob_lowres.astype(np.float32, copy=False), p_small, settings)
-        g_small = luma(small).astype(np.float32) * np.float32(1 / 255)
-        a, b = guided_coefficients(g_small, target, r, settings.eps)
-        # Sharpen around 0.5 inside the linear model: k * (a I + b - 0.5) + 0.5 = (k a) I + (k b + 0.5 - 0.5 k).
-        a *= settings.sharpen
-        b = b * settings.sharpen + 0.5 * (1.0 - settings.sharpen)
-        q_small = a * g_small + b
-        if (hs, ws) == tuple(full_hw):  # the working copy is the photo: q_small is its alpha, nothing to bring up
-            a, b = None, q_small
-        else:
-            a *= np.float32(1 / 255)  # the full-size guide stays uint8: scale a instead of making a float copy
+        a, b, q_small = _fast_small(small, prob_lowres, p_small, full_hw, r, settings)
     else:
         q_small = b = p_small
     keep = _select_subjects(q_small, cutoff, options, full_hw, r)
     return AlphaPlan(full_hw, max_p, False, a, b, keep, score=score)
+
+
+def _fast_small(
+    small: np.ndarray,
+    prob_lowres: np.ndarray,
+    p_small: np.ndarray,
+    full_hw: tuple[int, int],
+    r: int,
+    settings: RefineSettings,
+) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """The fast edge stage on the working copy ``small`` (RGB uint8 ``hxwx3``): guided-filter coefficients on its
+    luma, sharpened around 0.5. Returns ``(a, b, q_small)``: ``a`` float32 ``hxw`` scaled to apply to the uint8
+    full-size luma (``None`` when the working copy is the photo), ``b`` float32 ``hxw`` (then the alpha itself), and
+    the alpha at the working size, float32 ``hxw``."""
+    target = colour_target(small, prob_lowres.astype(np.float32, copy=False), p_small, settings)
+    g_small = luma(small).astype(np.float32) * np.float32(1 / 255)
+    a, b = guided_coefficients(g_small, target, r, settings.eps)
+    # Sharpen around 0.5 inside the linear model: k * (a I + b - 0.5) + 0.5 = (k a) I + (k b + 0.5 - 0.5 k).
+    a *= settings.sharpen
+    b = b * settings.sharpen + 0.5 * (1.0 - settings.sharpen)
+    q_small = a * g_small + b
+    if small.shape[:2] == tuple(full_hw):  # the working copy is the photo: q_small is its alpha, nothing to bring up
+        return None, q_small, q_small
+    a *= np.float32(1 / 255)  # the full-size guide stays uint8: scale a instead of making a float copy
+    return a, b, q_small
 
 
 def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptions | None = None) -> AlphaResult:
@@ -280,7 +298,8 @@ def compute_alpha(
 
 
 def photo_guide(image: np.ndarray, plan: AlphaPlan) -> np.ndarray | None:
-    """What :func:`finish_alpha` reads of the photo for ``plan``: its RGB (matte), its luma (fast), or nothing."""
+    """What :func:`finish_alpha` reads of the photo ``image`` (RGB uint8 ``HxWx3``) for ``plan``: ``image`` itself
+    (the matte stage), its Rec.601 luma, uint8 ``HxW`` (the fast stage), or ``None`` (no refinement)."""
     if plan.guide_is_rgb:
         return image
     return luma(image) if plan.a is not None else None

@@ -148,7 +148,8 @@ def alpha_and_subject(
     options: SplashOptions | None = None,
     **overrides: Any,
 ) -> tuple[np.ndarray, Subject]:
-    """:func:`predict_alpha` and :class:`Subject` from one model run (arguments and errors as there)."""
+    """:func:`predict_alpha` and :class:`Subject` from one model run (arguments and errors as there): the alpha,
+    float32 ``HxW`` in [0, 1] at the photo's size (1 = subject), and what the model found."""
     loaded, opts = _resolve(model, options, overrides)
     rgb = to_rgb(image)
     with loaded.exclusive():  # nothing else of ours runs beside this model call (see Model.exclusive)

@@ -23,8 +23,8 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Generator, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -49,13 +49,7 @@ from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, cost_limit, decode_image_bytes, probe_picture
 from colorsplash.runtime.photo_write import encode_image, exif_notes, write_image, write_stdout
-from colorsplash.runtime.pipeline import (
-    Planned,
-    Stages,
-    auto_jobs,
-    decode_and_plan,
-    run_stages,
-)
+from colorsplash.runtime.pipeline import Planned, Stages, auto_jobs, decode_and_plan, run_items
 from colorsplash.runtime.planning import (
     MASK_TAG,
     SPLASH_TAG,
@@ -349,30 +343,6 @@ def batch_model(model: Model) -> tuple[Model, int]:
     return load_model(model.path, threads=1, precision="file", device="cpu"), cores
 
 
-def default_jobs() -> int:
-    """Worker threads by default (``--jobs auto``): see :func:`colorsplash.runtime.pipeline.auto_jobs`."""
-    return auto_jobs()
-
-
-def _results(
-    tasks: Sequence[Task], work: Callable[[Task], Outcome], jobs: int
-) -> Generator[tuple[Task, Future[Outcome]], None, None]:
-    """(task, future) pairs as tasks finish: the staged pipeline when ``work`` has stages and there is more than
-    one task, else a plain thread pool (one task: the work's own overlapped path)."""
-    stages = getattr(work, "stages", None)
-    if stages is not None and len(tasks) > 1:
-        yield from run_stages(tasks, stages(), jobs)
-        return
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="colorsplash")
-    try:
-        futures = {pool.submit(work, task): task for task in tasks}
-        for future in as_completed(futures):
-            yield futures[future], future
-    finally:
-        # On Ctrl-C: drop queued files; running ones finish (their writes are atomic).
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
 def run_batch(
     tasks: Sequence[Task],
     work: Callable[[Task], Outcome],
@@ -381,14 +351,15 @@ def run_batch(
     debug: bool = False,
     report: Callable[[str], None] | None = None,
 ) -> Summary:
-    """Run ``work`` on every task (``jobs`` worker threads per stage, ``None``: :func:`default_jobs`) with one
+    """Run ``work`` on every task (``jobs`` worker threads per stage, ``None``: ``--jobs auto``, see
+    :func:`~colorsplash.runtime.pipeline.auto_jobs`) with one
     progress bar; messages go to ``report`` (default: above the bar on stderr). Returns the counts and the time
     taken."""
     say = report or (lambda text: tqdm.write(text, file=sys.stderr))
     summary = Summary()
     start = time.perf_counter()
     bar = tqdm(total=len(tasks), unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    results = _results(tasks, work, jobs or default_jobs())
+    results = run_items(tasks, work, jobs or auto_jobs())
     try:
         for task, future in results:
             outcome = _outcome(future, task, debug)

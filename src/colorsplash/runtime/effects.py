@@ -154,13 +154,7 @@ def apply_effect(
     fg = image if foreground is None else foreground
     spec = parse_effect_spec(effect)
     if spec.name == "transparent":
-        out = np.empty((h, w, 4), np.uint8)
-        out[..., :3] = fg
-        out[..., 3] = alpha_to_uint8(alpha)
-        # Fully transparent pixels carry no colour: a viewer that drops the alpha shows black, not the original
-        # background (a privacy surprise, and bytes for nothing).
-        np.multiply(out[..., :3], out[..., 3:] != 0, out=out[..., :3], casting="unsafe")  # 1 B/px, no index arrays
-        return out
+        return _cut_out(fg, alpha)
     out = np.empty_like(image)
     keep = _grey_keeps(spec)
     if keep is not None and foreground is not None and (keep == 0 or background is not None):
@@ -173,6 +167,19 @@ def apply_effect(
         out[rows] = blend(fg[rows], effect_strips(rows), alpha[rows])
 
     in_row_strips((h, w), strip, name="blend")
+    return out
+
+
+def _cut_out(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The ``transparent`` effect: RGBA uint8 ``HxWx4`` with RGB ``colour`` (RGB uint8 ``HxWx3``) and alpha channel
+    ``alpha * 255`` (``alpha`` float32 ``HxW`` in [0, 1], rounded); black where that is 0."""
+    h, w = alpha.shape
+    out = np.empty((h, w, 4), np.uint8)
+    out[..., :3] = colour
+    out[..., 3] = alpha_to_uint8(alpha)
+    # Fully transparent pixels carry no colour: a viewer that drops the alpha shows black, not the original
+    # background (a privacy surprise, and bytes for nothing).
+    np.multiply(out[..., :3], out[..., 3:] != 0, out=out[..., :3], casting="unsafe")  # 1 B/px, no index arrays
     return out
 
 

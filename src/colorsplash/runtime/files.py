@@ -76,6 +76,17 @@ def _publish(tmp: Path, path: Path, replace: bool) -> None:
     tmp.unlink()
 
 
+def publish(tmp: Path, path: Path, replace: bool) -> None:
+    """The last step of :func:`atomic_path` for a writer that makes its own temporary file beside ``path`` (the
+    video writer's locked partial file): give ``tmp`` the name ``path``, replacing a file there only with
+    ``replace``. The one owner of that step.
+
+    Raises:
+        FileExistsError: ``replace`` is false and ``path`` exists (made by someone else meanwhile).
+    """
+    _publish(tmp, path, replace)
+
+
 @contextmanager
 def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None, replace: bool = True) -> Iterator[Path]:
     """Context manager yielding a temporary path to write; on a clean exit ``verify(tmp)`` runs, then the file is

@@ -107,7 +107,8 @@ def encode_jpeg(
     cores: int | None = None,
     full_chroma: bool = False,
 ) -> bytes:
-    """JPEG bytes (baseline, 4:2:0 or with ``full_chroma`` 4:4:4, libjpeg-turbo via OpenCV) of ``rgb``, in bands
+    """JPEG bytes (baseline, 4:2:0 or with ``full_chroma`` 4:4:4, libjpeg-turbo via OpenCV) of ``rgb`` (RGB, not
+    BGR, uint8 ``HxWx3``, C-contiguous), in bands
     on ``cores`` threads (default: the CPUs this process may use) when the picture is large; ``prepare(rows)`` is
     called on each band of rows, top to bottom, just before that band is encoded (it may change ``rgb[rows]`` in
     place). Band cuts lie on multiples of 16 rows, whole MCU rows for both samplings.

@@ -272,7 +272,8 @@ def solve_level(
 
 
 def shrink_trimap(trimap: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``trimap`` area-resized to ``size`` (width, height): a pixel stays known only if all it covers agree."""
+    """``trimap`` (uint8 ``HxW``: 0 background, 255 subject, 128 unknown) area-resized to ``size`` (width,
+    height), same values: a pixel stays known only if all it covers agree."""
     small = cv2.resize(trimap, size, interpolation=cv2.INTER_AREA)
     return np.where(small == 0, 0, np.where(small == 255, 255, UNKNOWN)).astype(np.uint8)
 

@@ -23,7 +23,7 @@ from colorsplash.runtime.allocator import tune_allocator
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.model_graph import PRESENCE_OUTPUT, graph_problem
-from colorsplash.runtime.preprocess import preprocess
+from colorsplash.runtime.preprocess import preprocess, upsample_probability
 from colorsplash.runtime.variants import (
     PRECISION_CHOICES,
     Variant,
@@ -171,9 +171,8 @@ class Model:
     def predict_probability(self, image: np.ndarray) -> np.ndarray:
         """RGB uint8 ``HxWx3`` -> float32 ``HxW`` probability in [0, 1], bilinearly upsampled to the image size
         (no edge refinement; see :mod:`colorsplash.runtime.alpha` for that)."""
-        low = self.predict_lowres(image)
         h, w = image.shape[:2]
-        return np.clip(cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+        return upsample_probability(self.predict_lowres(image), h, w)
 
 
 _cache: dict[tuple[str, int, str, str], Model] = {}

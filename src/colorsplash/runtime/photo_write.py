@@ -183,7 +183,9 @@ def write_image(
     *,
     full_chroma: bool = False,
 ) -> None:
-    """Encode (see :func:`encode_image`, which calls ``prepare``), re-open the temporary file and check what it
+    """Write ``array`` (uint8: RGB ``HxWx3``, RGBA ``HxWx4`` or grey ``HxW``, as :func:`encode_image` takes it)
+    to ``path`` as ``fmt``. Encode (see :func:`encode_image`, which calls ``prepare``), re-open the temporary file
+    and check what it
     holds (:func:`check_encoded`), then give it its name atomically (see
     :func:`colorsplash.runtime.files.atomic_write`; ``replace=False`` never replaces an existing file).
 

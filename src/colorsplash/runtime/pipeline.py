@@ -11,7 +11,8 @@ measured no faster: the full-size reduction costs what the smaller DCT scale sav
 **Many photos** (:func:`run_stages`): each photo goes through three stages, *load* (read and decode), *infer* (the
 model, one photo at a time on its own thread so ONNX Runtime keeps all its intra-op threads) and *finish*
 (refinement, effect, encode, write), with different photos in different stages at once. A bounded number of
-photos is in flight, so memory stays bounded whatever the folder's size.
+photos is in flight, so memory stays bounded whatever the folder's size. :func:`run_items` picks that pipeline,
+or a plain thread pool for work without stages.
 
 Pixels are RGB (not BGR) uint8 ``HxWx3`` throughout.
 """
@@ -22,7 +23,7 @@ import io
 import queue
 import threading
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -172,6 +173,27 @@ def run_stages(
         yield from run.finished()
     finally:
         run.close()
+
+
+def run_items(
+    items: Sequence[Any], work: Callable[[Any], T], jobs: int
+) -> Generator[tuple[Any, Future[T]], None, None]:
+    """``(item, future)`` pairs as items finish: :func:`run_stages` when ``work`` has ``stages()`` (see
+    :class:`colorsplash.runtime.batch.PhotoJob`) and there is more than one item, else a plain pool of ``jobs``
+    threads (one item: the work's own overlapped path). Closing the iterator early (Ctrl-C) lets running items
+    finish and drops queued ones."""
+    stages = getattr(work, "stages", None)
+    if stages is not None and len(items) > 1:
+        yield from run_stages(items, stages(), jobs)
+        return
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="colorsplash")
+    try:
+        futures = {pool.submit(work, item): item for item in items}
+        for future in as_completed(futures):
+            yield futures[future], future
+    finally:
+        # On Ctrl-C: drop queued files; running ones finish (their writes are atomic).
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _StagedRun(Generic[T]):

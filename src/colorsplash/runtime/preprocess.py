@@ -1,4 +1,6 @@
-"""The one preprocessing function shared by training, evaluation, export checks and inference.
+"""The one preprocessing function shared by training, evaluation, export checks and inference, and the one
+upsampling of the model's probability back to the photo's size (inference, and evaluation of ``.onnx`` files and
+``.pt`` checkpoints alike).
 
 Pure NumPy/OpenCV: importable without PyTorch.
 """
@@ -52,3 +54,10 @@ def preprocess(image: np.ndarray, config: ModelConfig) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 HxWx3 image, got shape {image.shape} dtype {image.dtype}")
     return normalize(resize_to_input(image, config.input_size), config.normalization)
+
+
+def upsample_probability(low: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The model's probability, float32 ``S x S`` in [0, 1] -> float32 ``height x width`` in [0, 1] (bilinear, no
+    edge refinement: see :mod:`colorsplash.runtime.alpha` for that)."""
+    up = cv2.resize(low.astype(np.float32, copy=False), (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.clip(up, 0.0, 1.0)

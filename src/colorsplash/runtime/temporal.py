@@ -60,14 +60,15 @@ def _grey(frame: np.ndarray, size: int) -> np.ndarray:
 
 
 def histogram_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Bhattacharyya distance in [0, 1] between the 32-bin histograms of two grey float images in [0, 1]."""
+    """Bhattacharyya distance in [0, 1] between the 32-bin histograms of two grey images, float32 ``HxW`` in
+    [0, 1] (the smoother passes two frames of one size; any two sizes work)."""
     ha = cv2.calcHist([a], [0], None, [32], [0.0, 1.0])
     hb = cv2.calcHist([b], [0], None, [32], [0.0, 1.0])
     return float(cv2.compareHist(ha, hb, cv2.HISTCMP_BHATTACHARYYA))
 
 
 class TemporalSmoother:
-    """Stateful smoother: feed frames in order with :meth:`update`; :meth:`reset` between clips.
+    """Stateful smoother: feed one clip's frames in order with :meth:`update` (a new clip, a new smoother).
 
     Memory is two small maps (the previous grey frame and the previous smoothed probability) and the previous
     smoothed subject score (:meth:`score`).
@@ -85,12 +86,6 @@ class TemporalSmoother:
     @staticmethod
     def _u8(grey: np.ndarray) -> np.ndarray:
         return (grey * 255.0 + 0.5).astype(np.uint8)
-
-    def reset(self) -> None:
-        self._grey = None
-        self._state = None
-        self._score = None
-        self._fresh = True
 
     def score(self, value: float) -> float:
         """The frame's photo-level subject score blended with the past, like the probability map.

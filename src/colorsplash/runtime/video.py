@@ -44,12 +44,13 @@ from colorsplash.runtime.alpha import (
 )
 from colorsplash.runtime.batch import batch_model
 from colorsplash.runtime.effects import composite
+from colorsplash.runtime.files import publish
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother
 from colorsplash.runtime.video_encode import Encoder, container_for, mux_audio, odd_size_note
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS, VideoError, VideoInfo, probe, verify_video
-from colorsplash.runtime.video_reader import DecodeReport, FrameReader
+from colorsplash.runtime.video_reader import DecodeReport, FrameReader, damage_message
 from colorsplash.runtime.video_temp import PartialFile, remove_stale_partials
 
 __all__ = [
@@ -140,16 +141,16 @@ class FrameSplasher:
         self._empty_score = -1.0
 
     def infer(self, frame: np.ndarray, model: Model | None = None) -> Inferred:
-        """The model's part of :meth:`alpha` (``model``, default :attr:`model`); it keeps no state, so several
-        frames may run it at once, in any order."""
+        """The model's part of :meth:`alpha` for ``frame`` (RGB uint8 ``HxWx3``) with ``model`` (default
+        :attr:`model`); it keeps no state, so several frames may run it at once, in any order."""
         small = self.settings.working_copy(frame, self.model.config.input_size)
         # Model input is resized from the working copy, exactly as alpha.model_alpha does for photos.
         low, presence = model_presence(model or self.model, small)
         return Inferred(small, low, presence)
 
     def finish_alpha(self, frame: np.ndarray, inferred: Inferred) -> np.ndarray:
-        """The rest of :meth:`alpha`, from :meth:`infer`'s result for ``frame``: frames in order (it smooths
-        over time)."""
+        """The rest of :meth:`alpha`, from :meth:`infer`'s result for ``frame`` (RGB uint8 ``HxWx3``): frames in
+        order (it smooths over time). Returns float32 ``HxW`` in [0, 1], 1 = keep colour."""
         prob = self.smoother.update(inferred.small, inferred.low)
         # The score follows the smoothing.
         presence = presence_of(self.model, prob, inferred.presence, self.smoother.score)
@@ -170,7 +171,8 @@ class FrameSplasher:
         return composite(frame, self.alpha(frame), self.options)
 
     def splash_all(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        """:meth:`splash` of every frame, in order, the model running ahead: on a CPU with several cores, one
+        """:meth:`splash` of every frame (RGB uint8 ``HxWx3`` in, the same out), in order, the model running
+        ahead: on a CPU with several cores, one
         frame per core on single-threaded sessions side by side (:func:`colorsplash.runtime.batch.batch_model`),
         while this thread smooths, refines, blends and hands over the frames before them. The same frames as
         one :meth:`splash` after another; at most one frame per core plus one in flight."""
@@ -210,12 +212,20 @@ def _same_file(a: Path, b: Path) -> bool:
     return False
 
 
-def _publish(tmp: PartialFile, out: Path) -> None:
-    """Give the finished temp file the permissions of a normally created file and move it into place."""
+def _publish(tmp: PartialFile, out: Path, overwrite: bool) -> None:
+    """Give the finished temp file the permissions of a normally created file and its name ``out``
+    (:func:`colorsplash.runtime.files.publish`: without ``overwrite``, a file that appeared at ``out`` while this
+    ran is never replaced)."""
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp.path, 0o666 & ~umask)
-    os.replace(tmp.path, out)
+    try:
+        publish(tmp.path, out, replace=overwrite)
+    except FileExistsError as err:
+        raise VideoError(
+            f"{out}: appeared while this ran and was not made by it; not replaced, the splashed clip is discarded. "
+            "Pass --overwrite to replace it, or choose another -o"
+        ) from err
     tmp.release()
 
 
@@ -240,30 +250,6 @@ def _encode(reader: FrameReader, splasher: FrameSplasher, tmp: Path, output: Pat
             encoder.write(splashed)
             bar.update(1)
     return encoder.frames
-
-
-def damage_message(info: VideoInfo, report: DecodeReport, written: bool) -> str:
-    """One line describing a damaged input: what the decoder said and what was (or was not) done about it."""
-    said = (
-        f"{info.path}: damaged video: {report.errors} decoding errors (last: {report.last_error})"
-        if report.errors
-        else f"{info.path}: damaged video"
-    )
-    short = (
-        f"; the video ends after {report.seconds:.1f} s of the {report.expected_seconds:.1f} s the file's header "
-        "gives it (cut off)"
-        if report.cut_short
-        else ""
-    )
-    if not written:
-        lost = f"; {report.filled} of {report.frames} frames missing" if report.filled else ""
-        return f"{said}{lost}{short}; nothing written (--strict)"
-    if report.filled:
-        return (
-            f"{said}; {report.filled} of {report.frames} frames were missing and were replaced by the previous "
-            f"frame, so the sound stays in sync{short}"
-        )
-    return f"{said}{short}" if short else f"{said}; damaged frames kept as the decoder could conceal them"
 
 
 def splash_video(
@@ -304,21 +290,37 @@ def splash_video(
     started = time.time()
     src, out = Path(input), Path(output)
     options = video_options(options)
+    info = _checked_clip(src, out, options, overwrite, max_pixels)
+    loaded = model if isinstance(model, Model) else load_model(model)
+    splasher = FrameSplasher(loaded, options, _smoothing(smooth), name=f"any frame of {src}")
+    remove_stale_partials(out.parent, started)
+    return _splash_clip(info, splasher, out, progress, strict, overwrite)
+
+
+def _checked_clip(src: Path, out: Path, options: SplashOptions, overwrite: bool, max_pixels: int | None) -> VideoInfo:
+    """Everything :func:`splash_video` refuses before the model loads or anything is written: the output (see
+    :func:`_check_output`), the options, the clip's header (readable, frames within ``max_pixels``) and a
+    ``point`` outside the frames. Returns the clip's :class:`VideoInfo`."""
     _check_output(src, out, overwrite)
     check_video_options(options)
     info = probe(src, max_pixels)
     check_point(options.point, info.width, info.height, f"frames of {src}")  # also where no frame has a subject
-    loaded = model if isinstance(model, Model) else load_model(model)
-    splasher = FrameSplasher(loaded, options, _smoothing(smooth), name=f"any frame of {src}")
-    remove_stale_partials(out.parent, started)
+    return info
+
+
+def _splash_clip(
+    info: VideoInfo, splasher: FrameSplasher, out: Path, progress: bool, strict: bool, overwrite: bool
+) -> VideoResult:
+    """Write the checked clip ``info`` splashed into ``out`` (:func:`_write_clip`), tell the user about damage and
+    frames without a subject, and say what was written."""
     start = time.perf_counter()
-    n, report = _write_clip(info, splasher, out, progress, strict)
+    n, report = _write_clip(info, splasher, out, progress, strict, overwrite)
     seconds = time.perf_counter() - start
     if report.damaged:
         log.warning("%s; written to %s", damage_message(info, report, written=True), out)
-    _report_empty(splasher, n, src)
+    _report_empty(splasher, n, info.path)
     return VideoResult(
-        src,
+        info.path,
         out,
         n,
         info.width,
@@ -366,10 +368,11 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
 
 
 def _write_clip(
-    info: VideoInfo, splasher: FrameSplasher, out: Path, progress: bool, strict: bool
+    info: VideoInfo, splasher: FrameSplasher, out: Path, progress: bool, strict: bool, overwrite: bool
 ) -> tuple[int, DecodeReport]:
-    """Encode every frame into a hidden partial file beside ``out``, add the audio, verify, rename it to ``out``;
-    every partial file is removed on any error. Returns (frames written, the decoder's report)."""
+    """Encode every frame into a hidden partial file beside ``out``, add the audio, verify, rename it to ``out``
+    (replacing a file there only with ``overwrite``); every partial file is removed on any error. Returns (frames
+    written, the decoder's report)."""
     temps: list[PartialFile] = []
     try:
         temps.append(PartialFile(out))
@@ -382,7 +385,7 @@ def _write_clip(
             temps.append(PartialFile(out))
             mux_audio(temps[0].path, info.path, temps[1].path, container_for(out))
         verify_video(temps[-1].path, out)
-        _publish(temps[-1], out)
+        _publish(temps[-1], out, overwrite)
     finally:
         for tmp in temps:
             tmp.discard()  # the published one was renamed away: only its lock is left to drop

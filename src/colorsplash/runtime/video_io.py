@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from colorsplash.runtime.files import not_a_file
+
 log = logging.getLogger(__name__)
 
 # Largest frame ``video`` accepts by default: DCI 8K (8192x4320), the largest common delivery format. A video frame
@@ -271,9 +273,9 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     """
     p = Path(path)
     if not p.is_file():
-        raise VideoError(f"{p}: no such file")
+        raise VideoError(f"{p}: {not_a_file(p)}; give a video file")
     if p.stat().st_size == 0:
-        raise VideoError(f"{p}: file is empty (0 bytes)")
+        raise VideoError(f"{p}: file is empty (0 bytes); copy or export the clip again")
     header = _header(p)
     codec, audio = _classify_header(p, header)
     size = _header_size(header)

@@ -161,3 +161,27 @@ class FrameReader:
         if self._proc.stdout is not None:
             self._proc.stdout.close()
         self._log.close()
+
+
+def damage_message(info: VideoInfo, report: DecodeReport, written: bool) -> str:
+    """One line describing a damaged input: what the decoder said and what was (or was not) done about it."""
+    said = (
+        f"{info.path}: damaged video: {report.errors} decoding errors (last: {report.last_error})"
+        if report.errors
+        else f"{info.path}: damaged video"
+    )
+    short = (
+        f"; the video ends after {report.seconds:.1f} s of the {report.expected_seconds:.1f} s the file's header "
+        "gives it (cut off)"
+        if report.cut_short
+        else ""
+    )
+    if not written:
+        lost = f"; {report.filled} of {report.frames} frames missing" if report.filled else ""
+        return f"{said}{lost}{short}; nothing written (--strict)"
+    if report.filled:
+        return (
+            f"{said}; {report.filled} of {report.frames} frames were missing and were replaced by the previous "
+            f"frame, so the sound stays in sync{short}"
+        )
+    return f"{said}{short}" if short else f"{said}; damaged frames kept as the decoder could conceal them"

@@ -88,12 +88,15 @@ def work_size(h: int, w: int, side: int, min_short: int = 0) -> tuple[int, int]:
 
 
 def downscale(image: np.ndarray, side: int) -> np.ndarray:
-    """The working copy of ``image`` (area interpolation, no aliasing); ``image`` itself when already small."""
+    """The working copy of ``image`` (any dtype, ``HxW`` or ``HxWxC``, e.g. RGB uint8 ``HxWx3``) with long side
+    ``side`` at most, same dtype and channels (area interpolation, no aliasing); ``image`` itself when already
+    small."""
     return reduced_to(image, work_size(image.shape[0], image.shape[1], side))
 
 
 def reduced_to(image: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """``image`` itself when it is ``hw`` = (height, width) already, else :func:`shrink` of it to ``hw``."""
+    """``image`` (any dtype, ``HxW`` or ``HxWxC``) itself when it is ``hw`` = (height, width) already, else
+    :func:`shrink` of it to ``hw`` (same dtype and channels)."""
     return image if hw == image.shape[:2] else shrink(image, hw)
 
 

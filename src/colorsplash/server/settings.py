@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
+from colorsplash.runtime.cpu import usable_cores
 from colorsplash.server import DEFAULT_HOST
 from colorsplash.server.limits import DEFAULT_MAX_WAIT_S, required_budget
 
@@ -13,7 +13,8 @@ SERVER_MAX_PIXELS = 50_000_000  # per request: a 48 MP phone photo passes; lower
 
 
 def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    """Photos processed at once by default: the CPUs this process may use (its affinity mask), at most 4."""
+    return max(1, min(4, usable_cores()))
 
 
 @dataclass(frozen=True)

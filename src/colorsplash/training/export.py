@@ -245,7 +245,21 @@ def export_onnx(
         config = dataclasses.replace(config, precision="float16-weights")
     # A shipped model must not carry the training machine's folders: the file records paths by their last parts.
     config = dataclasses.replace(config, training=portable_paths(config.training))
-    output = Path(output)
+    _write_model_file(model, config, calibration, fp16, Path(output), overwrite)
+    return config
+
+
+def _write_model_file(
+    model: torch.nn.Module,
+    config: ModelConfig,
+    calibration: list[np.ndarray] | None,
+    fp16: bool,
+    output: Path,
+    overwrite: bool,
+) -> None:
+    """Export ``model``'s graph, quantise it on ``calibration`` inputs when given, attach ``config`` (fp16 weights
+    with ``fp16``), and publish it as ``output`` (see :func:`colorsplash.runtime.files.atomic_path`; an existing
+    file is replaced only with ``overwrite``). Intermediate files live in a temporary folder beside ``output``."""
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
         tmp_path = os.path.join(tmp, "model.onnx")
@@ -257,4 +271,3 @@ def export_onnx(
         _finish_file(tmp_path, config, fp16)
         with atomic_path(output, replace=overwrite) as final:
             os.replace(tmp_path, final)
-    return config

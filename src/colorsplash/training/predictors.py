@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from colorsplash.evaluation.evaluate import PredictFn, upsample_probability
+from colorsplash.evaluation.evaluate import PredictFn
 from colorsplash.runtime.config import ModelConfig
-from colorsplash.runtime.preprocess import preprocess
+from colorsplash.runtime.preprocess import preprocess, upsample_probability
 
 
 def load_predictor(path: str | Path | None) -> tuple[PredictFn, ModelConfig, Path]:
