@@ -47,6 +47,7 @@ from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother
+from colorsplash.runtime.video_colour import colour_note
 from colorsplash.runtime.video_encode import Encoder, container_for, mux_audio, odd_size_note
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS, VideoError, VideoInfo, probe, verify_video
 from colorsplash.runtime.video_reader import DecodeReport, FrameReader
@@ -307,6 +308,8 @@ def splash_video(
     _check_output(src, out, overwrite)
     check_video_options(options)
     info = probe(src, max_pixels)
+    if (note := colour_note(src, info.colour)) is not None:
+        log.warning("%s", note)
     check_point(options.point, info.width, info.height, f"frames of {src}")  # also where no frame has a subject
     loaded = model if isinstance(model, Model) else load_model(model)
     splasher = FrameSplasher(loaded, options, _smoothing(smooth), name=f"any frame of {src}")

@@ -19,6 +19,7 @@ from typing import IO
 
 import numpy as np
 
+from colorsplash.runtime.video_colour import is_hd
 from colorsplash.runtime.video_io import VideoError, ffmpeg_quiet, last_line
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,7 @@ def colour_filters(width: int, height: int, pix_fmt: str) -> str:
     720 high and up), BT.601 (SMPTE 170M) below, as players assume for untagged video of that size, limited
     (TV) range. The same matrix converts the frames and is written in the stream's colour tags (matrix,
     primaries, transfer, range), so players that read the tags and players that guess both show the colours."""
-    hd = width >= 1280 or height >= 720
-    matrix, tag = ("bt709", "bt709") if hd else ("bt601", "smpte170m")
+    matrix, tag = ("bt709", "bt709") if is_hd(width, height) else ("bt601", "smpte170m")
     return (
         f"scale=out_color_matrix={matrix}:out_range=tv,format={pix_fmt},"
         f"setparams=range=tv:colorspace={tag}:color_primaries={tag}:color_trc={tag}"

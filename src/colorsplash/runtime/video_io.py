@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from colorsplash.runtime.video_colour import Colour, header_colour, with_assumed_matrix
+
 log = logging.getLogger(__name__)
 
 # Largest frame ``video`` accepts by default: DCI 8K (8192x4320), the largest common delivery format. A video frame
@@ -50,7 +52,9 @@ def ffmpeg_quiet() -> list[str]:
 class VideoInfo:
     """What :func:`probe` learnt about a clip. ``width``/``height`` are those of the decoded frames
     (after any rotation flag is applied); ``fps`` is exact where ffmpeg reports a standard rate; ``sar`` is the
-    frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips)."""
+    frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips); ``colour``: the
+    stream's colour tags (matrix, primaries, transfer; HDR is converted on reading, see
+    :mod:`colorsplash.runtime.video_colour`)."""
 
     path: Path
     width: int
@@ -60,6 +64,7 @@ class VideoInfo:
     audio_codec: str | None
     duration: float
     sar: Fraction = Fraction(1)
+    colour: Colour = Colour()
 
     @property
     def has_audio(self) -> bool:
@@ -293,8 +298,12 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     if fps == 0:
         log.warning("%s: frame rate unknown; writing at 25 fps", p)
         fps = Fraction(25)
-    sar = _header_sar(header, int(meta.get("rotate") or 0) or _header_rotation(header))
-    return VideoInfo(p, int(width), int(height), fps, codec, audio, float(meta.get("duration") or 0.0), sar)
+    rotate = int(meta.get("rotate") or 0) or _header_rotation(header)
+    sar = _header_sar(header, rotate)
+    coded = size or ((int(height), int(width)) if rotate % 180 == 90 else (int(width), int(height)))
+    colour = with_assumed_matrix(header_colour(_picture_stream_line(header) or ""), *coded)
+    duration = float(meta.get("duration") or 0.0)
+    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour)
 
 
 def last_line(text: str) -> str:
