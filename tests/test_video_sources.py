@@ -15,7 +15,7 @@ pytest.importorskip("imageio_ffmpeg")
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
 from colorsplash.runtime.video import splash_video  # noqa: E402
 from colorsplash.runtime.video_colour import Colour, header_colour  # noqa: E402
-from colorsplash.runtime.video_io import ffmpeg_exe, probe, read_frames  # noqa: E402
+from colorsplash.runtime.video_io import _header, ffmpeg_exe, probe, read_frames  # noqa: E402
 
 RED, GREEN = (200, 60, 40), (40, 160, 60)
 KEEP_ALL = SplashOptions(on_empty="copy", threshold=1.0)  # no subject anywhere: every frame kept in colour
@@ -87,3 +87,27 @@ def test_hdr_clip_is_converted_to_sdr_with_a_note(
     assert np.abs(got - np.array([RED, GREEN])).max() <= 16, got
     assert result.frames == 3 and probe(src).colour.hdr == name
     assert f"HDR ({name}, bt2020 primaries) video is converted to SDR BT.709" in caplog.text
+
+
+# ---------------------------------------------------------------- tracks besides picture and sound
+
+
+@pytest.mark.parametrize("suffix, kept", [(".mp4", "mov_text"), (".mkv", "subrip"), (".avi", None)])
+def test_subtitle_tracks_are_carried(
+    suffix: str, kept: str | None, tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A clip's subtitles were silently dropped (only audio was carried over). They are copied, converted to the
+    output's text format where it cannot hold them as they are (MP4's mov_text into .mkv: SubRip), or, where the
+    container holds no subtitles (.avi), left out with a warning. The sound comes along either way."""
+    srt = tmp_path / "captions.srt"
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,300\nHello cat\n", encoding="utf-8")
+    sound = ["-f", "lavfi", "-t", "0.3", "-i", "sine=sample_rate=22050"]
+    tracks = ["-i", str(srt), "-map", "0:v", "-map", "1:a", "-map", "2:s", "-c:a", "aac", "-c:s", "mov_text"]
+    frames = [two_colours()] * 3
+    src = encode(frames, [*sound, *tracks, "-c:v", "libx264", "-pix_fmt", "yuv444p"], tmp_path / "subs.mp4")
+    out = tmp_path / f"out{suffix}"
+    splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
+    header = _header(out)
+    assert ("Subtitle: " + kept in header) if kept else ("Subtitle:" not in header), header
+    assert "Audio:" in header
+    assert ("cannot be stored in .avi" in caplog.text) is (kept is None)

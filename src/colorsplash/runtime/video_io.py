@@ -54,7 +54,8 @@ class VideoInfo:
     (after any rotation flag is applied); ``fps`` is exact where ffmpeg reports a standard rate; ``sar`` is the
     frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips); ``colour``: the
     stream's colour tags (matrix, primaries, transfer; HDR is converted on reading, see
-    :mod:`colorsplash.runtime.video_colour`)."""
+    :mod:`colorsplash.runtime.video_colour`); ``subtitles``: the clip has subtitle tracks (carried into the
+    output where its container can hold them)."""
 
     path: Path
     width: int
@@ -65,6 +66,7 @@ class VideoInfo:
     duration: float
     sar: Fraction = Fraction(1)
     colour: Colour = Colour()
+    subtitles: bool = False
 
     @property
     def has_audio(self) -> bool:
@@ -79,6 +81,7 @@ class VideoInfo:
 
 _SIZE_RE = re.compile(r"[ ,](\d+)x(\d+)[ ,\[]")
 _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\S+?)[\s,]")
+_SUBTITLE_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: Subtitle: ")
 
 
 def _header(path: Path) -> str:
@@ -303,7 +306,8 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     coded = size or ((int(height), int(width)) if rotate % 180 == 90 else (int(width), int(height)))
     colour = with_assumed_matrix(header_colour(_picture_stream_line(header) or ""), *coded)
     duration = float(meta.get("duration") or 0.0)
-    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour)
+    subtitles = any(_SUBTITLE_RE.match(line) for line in header.splitlines())
+    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour, subtitles)
 
 
 def last_line(text: str) -> str:
