@@ -175,7 +175,10 @@ def test_colour_matrix_is_tagged_as_converted(
     bars = np.zeros((h, w, 3), np.uint8)
     for i, colour in enumerate([(230, 200, 20), (20, 200, 220), (40, 190, 40), (200, 30, 200), (220, 30, 30)]):
         bars[:, i * w // 5 : (i + 1) * w // 5] = colour
-    src = write_clip(tmp_path / "bars.mkv", [bars, bars])
+    # The input names its matrix: an untagged one is read by the matrix players assume for its size (BT.709 for
+    # HD), which ffmpeg's default RGB -> YUV (BT.601) is not.
+    tagged = f"scale=out_color_matrix={matrix}:out_range=tv,format=yuv444p,setparams=colorspace={tag}:range=tv"
+    src = encode_raw([bars, bars], "10", ["-vf", tagged, "-c:v", "libx264", "-crf", "10"], tmp_path / "bars.mkv")
     out = tmp_path / "out.mp4"
     splash_video(src, out, model=tiny_onnx, options=SplashOptions(on_empty="copy", threshold=1.0))
     assert f"yuv420p(tv, {tag}, progressive)" in _header(out)

@@ -29,9 +29,12 @@ from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
 log = logging.getLogger(__name__)
 
 DESCRIPTION = (
-    "Splash every frame of a clip: same size, pixel aspect ratio, frame rate and timeline; the audio track is "
-    "copied. Output formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4); colours are converted "
-    "with BT.601 below 720p and BT.709 from 720p up, and tagged so. An odd width or height is kept exactly: "
+    "Splash every frame of a clip: same size, pixel aspect ratio, frame rate and timeline; the audio and "
+    "subtitle tracks are copied (subtitles converted to the output's text format where needed, left out with a "
+    "warning in .avi). Output formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4); colours are converted "
+    "with BT.601 below 720p and BT.709 from 720p up, and tagged so (an untagged input is read by the same "
+    "rule, as players show it); HDR (PQ, HLG) and BT.2020 inputs are converted to SDR BT.709, tone-mapped, "
+    "with a warning. An odd width or height is kept exactly: "
     "H.264 can hold it only as 4:4:4, which many players (Safari, iOS, TVs) cannot play, so a warning says so; "
     ".webm keeps odd sizes in the common 4:2:0. A damaged input is written with "
     "each lost frame replaced by the previous one (sound kept in sync), with a warning and exit status "

@@ -48,7 +48,8 @@ from colorsplash.runtime.files import publish
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother
-from colorsplash.runtime.video_encode import Encoder, container_for, mux_audio, odd_size_note
+from colorsplash.runtime.video_colour import colour_note
+from colorsplash.runtime.video_encode import Encoder, container_for, mux_tracks, odd_size_note
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS, VideoError, VideoInfo, probe, verify_video
 from colorsplash.runtime.video_reader import DecodeReport, FrameReader, damage_message
 from colorsplash.runtime.video_temp import PartialFile, remove_stale_partials
@@ -263,7 +264,8 @@ def splash_video(
     strict: bool = False,
     overwrite: bool = False,
 ) -> VideoResult:
-    """Splash a whole clip into ``output`` (same size and frame rate, the input's timeline; audio copied).
+    """Splash a whole clip into ``output`` (same size and frame rate, the input's timeline; audio and subtitles
+    copied).
 
     Args:
         input: any video ffmpeg decodes.
@@ -304,6 +306,8 @@ def _checked_clip(src: Path, out: Path, options: SplashOptions, overwrite: bool,
     _check_output(src, out, overwrite)
     check_video_options(options)
     info = probe(src, max_pixels)
+    if (note := colour_note(src, info.colour)) is not None:
+        log.warning("%s", note)
     check_point(options.point, info.width, info.height, f"frames of {src}")  # also where no frame has a subject
     return info
 
@@ -370,9 +374,9 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
 def _write_clip(
     info: VideoInfo, splasher: FrameSplasher, out: Path, progress: bool, strict: bool, overwrite: bool
 ) -> tuple[int, DecodeReport]:
-    """Encode every frame into a hidden partial file beside ``out``, add the audio, verify, rename it to ``out``
-    (replacing a file there only with ``overwrite``); every partial file is removed on any error. Returns (frames
-    written, the decoder's report)."""
+    """Encode every frame into a hidden partial file beside ``out``, add the audio and subtitles, verify, rename it
+    to ``out`` (replacing a file there only with ``overwrite``); every partial file is removed on any error.
+    Returns (frames written, the decoder's report)."""
     temps: list[PartialFile] = []
     try:
         temps.append(PartialFile(out))
@@ -381,9 +385,9 @@ def _write_clip(
         report = reader.report
         if report.damaged and strict:
             raise VideoError(damage_message(info, report, written=False))
-        if info.has_audio:
+        if info.has_audio or info.subtitles:
             temps.append(PartialFile(out))
-            mux_audio(temps[0].path, info.path, temps[1].path, container_for(out))
+            mux_tracks(temps[0].path, info.path, temps[1].path, container_for(out), info.has_audio, info.subtitles)
         verify_video(temps[-1].path, out)
         _publish(temps[-1], out, overwrite)
     finally:

@@ -1,9 +1,11 @@
-"""Streaming video output through the bundled ffmpeg: the output containers, the frame encoder and the audio remux.
+"""Streaming video output through the bundled ffmpeg: the output containers, the frame encoder and the audio and
+subtitle remux.
 
 Frames arrive as RGB (not BGR) uint8 ``HxWx3`` arrays and go to ffmpeg through a pipe, one at a time. The caller
 writes to a hidden temporary file beside the destination and renames it into place only when complete
 (:mod:`colorsplash.runtime.video_temp`), so an interrupted run leaves no half-written file. Audio is copied from the
-input in a second, cheap remux step (re-encoded only when the output container cannot hold the codec).
+input in a second, cheap remux step (re-encoded only when the output container cannot hold the codec), and so are
+subtitles (converted to the container's text format when needed).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import IO
 
 import numpy as np
 
+from colorsplash.runtime.video_colour import is_hd
 from colorsplash.runtime.video_io import VideoError, ffmpeg_quiet, last_line
 
 log = logging.getLogger(__name__)
@@ -26,19 +29,21 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Container:
-    """How one output extension is written: ffmpeg muxer, video encoder and the audio fallback encoder."""
+    """How one output extension is written: ffmpeg muxer, video encoder, the audio fallback encoder and the
+    subtitle format text subtitles are converted to when they cannot be copied (``None``: none)."""
 
     muxer: str
     video_codec: str
     audio_codec: str
+    subtitle_codec: str | None = None
 
 
 CONTAINERS: dict[str, Container] = {
-    ".mp4": Container("mp4", "libx264", "aac"),
-    ".m4v": Container("mp4", "libx264", "aac"),
-    ".mov": Container("mov", "libx264", "aac"),
-    ".mkv": Container("matroska", "libx264", "aac"),
-    ".webm": Container("webm", "libvpx-vp9", "libopus"),
+    ".mp4": Container("mp4", "libx264", "aac", "mov_text"),
+    ".m4v": Container("mp4", "libx264", "aac", "mov_text"),
+    ".mov": Container("mov", "libx264", "aac", "mov_text"),
+    ".mkv": Container("matroska", "libx264", "aac", "srt"),
+    ".webm": Container("webm", "libvpx-vp9", "libopus", "webvtt"),
     ".avi": Container("avi", "mpeg4", "libmp3lame"),
 }
 
@@ -90,8 +95,7 @@ def colour_filters(width: int, height: int, pix_fmt: str) -> str:
     720 high and up), BT.601 (SMPTE 170M) below, as players assume for untagged video of that size, limited
     (TV) range. The same matrix converts the frames and is written in the stream's colour tags (matrix,
     primaries, transfer, range), so players that read the tags and players that guess both show the colours."""
-    hd = width >= 1280 or height >= 720
-    matrix, tag = ("bt709", "bt709") if hd else ("bt601", "smpte170m")
+    matrix, tag = ("bt709", "bt709") if is_hd(width, height) else ("bt601", "smpte170m")
     return (
         f"scale=out_color_matrix={matrix}:out_range=tv,format={pix_fmt},"
         f"setparams=range=tv:colorspace={tag}:color_primaries={tag}:color_trc={tag}"
@@ -208,40 +212,35 @@ class Encoder:
             self.abort()
 
 
-def mux_audio(video: Path, source: Path, out: Path, container: Container) -> None:
-    """Write ``out`` = the video stream of ``video`` + every audio stream of ``source`` (copied when the
-    container accepts the codec, else re-encoded with the container's audio codec)."""
-    base = [
-        *ffmpeg_quiet(),
-        "-y",
-        "-i",
-        str(video),
-        "-i",
-        str(source),
-        "-map",
-        "0:v:0",
-        "-map",
-        "1:a",
-        "-map_metadata",
-        "1",
-        "-c:v",
-        "copy",
-    ]
-    tail = [*_faststart(container), "-f", container.muxer, str(out)]
+def _track_choices(container: Container, audio: bool, subtitles: bool) -> list[tuple[list[str], bool]]:
+    """The ways to carry the source's tracks, best first, each as (ffmpeg arguments, subtitles kept): audio
+    copied, else re-encoded with the container's codec; subtitles copied, else converted to the container's
+    text format, else left out."""
+    sounds = [["-map", "1:a", "-c:a", "copy"], ["-map", "1:a", "-c:a", container.audio_codec]] if audio else [[]]
+    texts = [["-map", "1:s", "-c:s", "copy"]] if subtitles else []
+    if subtitles and container.subtitle_codec:
+        texts.append(["-map", "1:s", "-c:s", container.subtitle_codec])
+    return [(sound + text, bool(text)) for text in [*texts, []] for sound in sounds]
+
+
+def mux_tracks(video: Path, source: Path, out: Path, container: Container, audio: bool, subtitles: bool) -> None:
+    """Write ``out`` = the video stream of ``video`` + every audio and subtitle stream of ``source``: audio copied
+    when the container accepts the codec, else re-encoded with the container's audio codec; subtitles copied,
+    else converted to the container's text format, else left out with a warning (pictures, as on DVDs and
+    Blu-rays, cannot become text)."""
+    base = [*ffmpeg_quiet(), "-y", "-i", str(video), "-i", str(source), "-map", "0:v:0", "-map_metadata", "1"]
+    tail = ["-c:v", "copy", *_faststart(container), "-f", container.muxer, str(out)]
     errors = []
-    for audio_args in (["-c:a", "copy"], ["-c:a", container.audio_codec]):
+    for args, kept in _track_choices(container, audio, subtitles):
         proc = subprocess.run(
-            base + audio_args + tail,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            check=False,
-            start_new_session=True,
+            base + args + tail, capture_output=True, text=True, errors="replace", check=False, start_new_session=True
         )
         if proc.returncode == 0:
+            if subtitles and not kept:
+                log.warning("%s: its subtitle tracks cannot be stored in %s; written without them", source, out.suffix)
             return
         errors.append(last_line(proc.stderr))
-        log.info("audio copy into %s failed (%s); re-encoding with %s", out.suffix, errors[-1], container.audio_codec)
+        log.info("tracks into %s failed (%s); trying another way (%s)", out.suffix, errors[-1], " ".join(args))
     raise VideoError(
         f"{source}: could not carry the audio track into {out.suffix} ({errors[-1]}); "
         "try another output extension such as .mkv"

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from colorsplash.runtime.files import not_a_file
+from colorsplash.runtime.video_colour import Colour, header_colour, with_assumed_matrix
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,10 @@ def ffmpeg_quiet() -> list[str]:
 class VideoInfo:
     """What :func:`probe` learnt about a clip. ``width``/``height`` are those of the decoded frames
     (after any rotation flag is applied); ``fps`` is exact where ffmpeg reports a standard rate; ``sar`` is the
-    frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips)."""
+    frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips); ``colour``: the
+    stream's colour tags (matrix, primaries, transfer; HDR is converted on reading, see
+    :mod:`colorsplash.runtime.video_colour`); ``subtitles``: the clip has subtitle tracks (carried into the
+    output where its container can hold them)."""
 
     path: Path
     width: int
@@ -62,6 +66,8 @@ class VideoInfo:
     audio_codec: str | None
     duration: float
     sar: Fraction = Fraction(1)
+    colour: Colour = Colour()
+    subtitles: bool = False
 
     @property
     def has_audio(self) -> bool:
@@ -76,6 +82,7 @@ class VideoInfo:
 
 _SIZE_RE = re.compile(r"[ ,](\d+)x(\d+)[ ,\[]")
 _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\S+?)[\s,]")
+_SUBTITLE_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: Subtitle: ")
 
 
 def _header(path: Path) -> str:
@@ -295,8 +302,13 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     if fps == 0:
         log.warning("%s: frame rate unknown; writing at 25 fps", p)
         fps = Fraction(25)
-    sar = _header_sar(header, int(meta.get("rotate") or 0) or _header_rotation(header))
-    return VideoInfo(p, int(width), int(height), fps, codec, audio, float(meta.get("duration") or 0.0), sar)
+    rotate = int(meta.get("rotate") or 0) or _header_rotation(header)
+    sar = _header_sar(header, rotate)
+    coded = size or ((int(height), int(width)) if rotate % 180 == 90 else (int(width), int(height)))
+    colour = with_assumed_matrix(header_colour(_picture_stream_line(header) or ""), *coded)
+    duration = float(meta.get("duration") or 0.0)
+    subtitles = any(_SUBTITLE_RE.match(line) for line in header.splitlines())
+    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour, subtitles)
 
 
 def last_line(text: str) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from colorsplash.runtime.video_colour import decode_filters
 from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet, video_stream_seconds
 
 
@@ -101,6 +102,8 @@ class FrameReader:
             "-an",
             "-sn",
             "-dn",
+            "-vf",
+            decode_filters(info.colour),
             "-fps_mode",
             "cfr",
             "-r",
