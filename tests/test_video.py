@@ -28,6 +28,7 @@ from colorsplash.runtime.video_io import (  # noqa: E402
     ffmpeg_exe,
     probe,
     read_frames,
+    timeline_rate,
 )
 
 H, W, N = 64, 96, 20
@@ -849,6 +850,52 @@ def test_variable_frame_rate_follows_timestamps(tmp_path: Path, tiny_onnx: Path)
     # the file does not say, is left out.
     assert all(abs(at - k) <= 1 for k, at in enumerate(shown_at[:-3])), shown
     assert sorted(set(shown)) == list(range(n))  # every frame is shown
+
+
+def test_variable_rate_clip_keeps_every_frame_of_its_fast_stretch(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A clip at 30 fps that drops to 15 fps (a phone in low light) averages 20 fps: written at the average, a
+    third of the fast stretch's frames were dropped and motion juddered. It is written at its base rate (30):
+    every frame is kept at its own time, and the slow stretch's repeats are not splashed again."""
+    src = tmp_path / "vfr.mkv"
+    n = 40  # frames 0-19 every 1/30 s, then 20-39 every 2/30 s
+    frames = marked_frames(n)
+    for i, frame in enumerate(frames):
+        frame[:16, :16] = 20 + 5 * i  # steps of 5 levels: a step of 3 can vanish in the encoder's skip blocks
+
+    def index(frame: np.ndarray) -> int:
+        return round((float(frame[4:12, 4:12].mean()) - 20) / 5)
+
+    vfr = ["-vf", "setpts='if(lt(N,20),N,20+(N-20)*2)/30/TB'", "-fps_mode", "vfr"]
+    x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-pix_fmt", "yuv444p"]
+    encode_raw(frames, "30", vfr + x264, src)
+    assert probe(src).fps == 30
+    seen: list[int] = []
+    real_infer = FrameSplasher.infer
+
+    def counting_infer(self: FrameSplasher, frame: np.ndarray, model: Model | None = None) -> Inferred:
+        seen.append(index(frame))
+        return real_infer(self, frame, model)
+
+    monkeypatch.setattr(FrameSplasher, "infer", counting_infer)
+    splash_video(src, tmp_path / "out.mp4", model=tiny_onnx)
+    shown = [index(f) for f in read_frames(probe(tmp_path / "out.mp4"))]
+    assert sorted(set(shown)) == list(range(n))  # every frame is shown
+    shown_at = [i if i < 20 else 20 + (i - 20) * 2 for i in shown]  # when each shown frame was recorded, 1/30 s
+    assert all(abs(at - k) <= 1 for k, at in enumerate(shown_at[:-3])), shown
+    assert seen == list(range(n))  # one model run per recorded frame, none for the repeats
+
+
+def test_timeline_rate_ignores_field_rates_and_timestamp_units() -> None:
+    """The base rate is taken only where it is a rate frames come at: not the field rate of interlaced video,
+    not a timestamp unit, not rounding."""
+    line = "Stream #0:0: Video: h264, yuv420p(progressive), 320x240, 18.97 fps, {} tbr, 15360 tbn"
+    assert timeline_rate(Fraction(1897, 100), line.format("30")) == 30
+    assert timeline_rate(Fraction(25), line.format("50")) == 25  # interlaced: fields, not frames
+    assert timeline_rate(Fraction(1897, 100), line.format("1k")) == Fraction(1897, 100)
+    assert timeline_rate(Fraction(30000, 1001), line.format("30")) == Fraction(30000, 1001)
+    assert timeline_rate(Fraction(24), "no rate here") == 24
 
 
 def test_existing_output_needs_overwrite(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -139,6 +139,7 @@ class FrameSplasher:
         self.name = name
         self.empty_frames = 0
         self.empty_note: str | None = None
+        self._last_empty = False
         self._empty_score = -1.0
 
     def infer(self, frame: np.ndarray, model: Model | None = None) -> Inferred:
@@ -157,11 +158,18 @@ class FrameSplasher:
         presence = presence_of(self.model, prob, inferred.presence, self.smoother.score)
         result = compute_alpha(frame, prob, self.options, self.settings, inferred.small, presence)
         note = apply_on_empty(result, self.options.on_empty, self.name)  # "skip" is refused for video up front
+        self._last_empty = note is not None
         if note is not None:
             self.empty_frames += 1
             if result.score > self._empty_score:
                 self.empty_note, self._empty_score = note, result.score
         return result.alpha
+
+    def repeated(self, copies: int) -> None:
+        """Count ``copies`` more of the last finished frame, written again without splashing it again (a repeat
+        of the clip's timeline, see :func:`unique_runs`)."""
+        if self._last_empty:
+            self.empty_frames += copies
 
     def alpha(self, frame: np.ndarray) -> np.ndarray:
         """The frame's final alpha: float32 ``HxW`` in [0, 1], 1 = keep colour (``on_empty`` applied)."""
@@ -230,6 +238,29 @@ def _publish(tmp: PartialFile, out: Path, overwrite: bool) -> None:
     tmp.release()
 
 
+def unique_runs(frames: Iterable[np.ndarray], counts: deque[int]) -> Iterator[np.ndarray]:
+    """Yield each run of identical consecutive frames once, appending its length to ``counts`` *before* the
+    frame is yielded: a consumer may read ahead, and when it gets a frame's result, that frame's count is known.
+
+    The reader repeats frames where the timeline has none (the slow stretches of a variable-rate clip, frames lost
+    to damage): splashing each copy again would cost a model run and let the temporal smoothing drift on a still
+    picture. ``frames``: RGB uint8 ``HxWx3``, compared byte for byte.
+    """
+    previous: np.ndarray | None = None
+    run = 0
+    for frame in frames:
+        if previous is not None and np.array_equal(frame, previous):
+            run += 1
+            continue
+        if previous is not None:
+            counts.append(run)
+            yield previous
+        previous, run = frame, 1
+    if previous is not None:
+        counts.append(run)
+        yield previous
+
+
 def _encode(reader: FrameReader, splasher: FrameSplasher, tmp: Path, output: Path, progress: bool) -> int:
     """Splash every frame ``reader`` yields into ``tmp`` (video only); returns the frame count."""
     info = reader.info
@@ -247,9 +278,13 @@ def _encode(reader: FrameReader, splasher: FrameSplasher, tmp: Path, output: Pat
             total=info.estimated_frames, unit="frame", desc=info.path.name, disable=not progress, dynamic_ncols=True
         ) as bar,
     ):
-        for splashed in splasher.splash_all(itertools.chain([first], frames)):
-            encoder.write(splashed)
-            bar.update(1)
+        counts: deque[int] = deque()
+        for splashed in splasher.splash_all(unique_runs(itertools.chain([first], frames), counts)):
+            repeat = counts.popleft()
+            splasher.repeated(repeat - 1)
+            for _ in range(repeat):
+                encoder.write(splashed)
+            bar.update(repeat)
     return encoder.frames
 
 

@@ -52,7 +52,8 @@ def ffmpeg_quiet() -> list[str]:
 @dataclass(frozen=True)
 class VideoInfo:
     """What :func:`probe` learnt about a clip. ``width``/``height`` are those of the decoded frames
-    (after any rotation flag is applied); ``fps`` is exact where ffmpeg reports a standard rate; ``sar`` is the
+    (after any rotation flag is applied); ``fps`` is the rate the clip is read and written at, exact where ffmpeg
+    reports a standard rate (a variable-rate clip's base rate, see :func:`timeline_rate`); ``sar`` is the
     frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips); ``colour``: the
     stream's colour tags (matrix, primaries, transfer; HDR is converted on reading, see
     :mod:`colorsplash.runtime.video_colour`); ``subtitles``: the clip has subtitle tracks (carried into the
@@ -81,6 +82,8 @@ class VideoInfo:
 
 
 _SIZE_RE = re.compile(r"[ ,](\d+)x(\d+)[ ,\[]")
+_TBR_RE = re.compile(r", ([\d.]+)(k?) tbr\b")
+MAX_TIMELINE_FPS = 120  # above this a "base rate" is a timestamp unit (1k, 90k), not a rate frames come at
 _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\S+?)[\s,]")
 _SUBTITLE_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: Subtitle: ")
 
@@ -247,6 +250,26 @@ def _exact_fps(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
+def timeline_rate(average: Fraction, stream_line: str) -> Fraction:
+    """The constant rate a clip is read and written at: its average rate, or the base rate ffmpeg guesses from
+    its timestamps (``tbr``) where that is higher, as in variable-rate clips (phones lower the rate in low light).
+
+    At the average rate a variable-rate clip's fast stretches lose frames and its slow ones repeat them (motion
+    judders); at the base rate every frame is kept and slow stretches repeat frames, which the splash does not
+    compute twice (:func:`colorsplash.runtime.video.unique_runs`). A base rate over :data:`MAX_TIMELINE_FPS`,
+    within 5 % of the average (rounding) or a whole multiple of it (the field rate of interlaced video, 50 tbr for
+    25 fps) is ignored.
+    """
+    found = _TBR_RE.search(stream_line)
+    if not found or average <= 0:
+        return average
+    base = float(found.group(1)) * (1000 if found.group(2) else 1)
+    ratio = base / float(average)
+    if ratio <= 1.05 or base > MAX_TIMELINE_FPS or abs(ratio - round(ratio)) < 0.002:
+        return average
+    return _exact_fps(base)
+
+
 class _RotationNotice(logging.Filter):
     """Drop imageio-ffmpeg's warning that a rotated clip decodes to a swapped size: that is intended (frames
     come out upright and are written upright)."""
@@ -298,7 +321,7 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     assert isinstance(meta, dict)
     width, height = meta["size"]
     check_pixels(p, int(width), int(height), max_pixels)  # also when the header gave no size
-    fps = _exact_fps(float(meta.get("fps") or 0.0))
+    fps = timeline_rate(_exact_fps(float(meta.get("fps") or 0.0)), _picture_stream_line(header) or "")
     if fps == 0:
         log.warning("%s: frame rate unknown; writing at 25 fps", p)
         fps = Fraction(25)
