@@ -505,7 +505,9 @@ async function showModel() {
     const health = await resp.json();
     state.limits = health.limits || null;
     const m = health.model;
-    $("model-info").textContent = `model: ${m.name} (${m.subject}, ${m.input_size}px)`;
+    // What the model does in plain words ("Pet model — cats and dogs"); its internal name for the curious.
+    $("model-info").textContent = m.description || m.name;
+    $("model-info").title = `${m.name}: ${m.arch}, ${m.input_size} px, ${m.file}`;
   } catch (_) {
     $("model-info").textContent = "server not reachable";
   }
