@@ -5,14 +5,52 @@ Same browser and server as ``test_browser.py`` (its fixtures and helpers); each 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import base_url, browser, open_page  # noqa: F401 (fixtures)
+from test_browser import base_url, browser, open_page, photo, wait_for_result_after  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DESK = {"viewport": {"width": 1280, "height": 860}}
+# Holds the page's /api/splash requests until the test calls window.releaseSplash(), as a slow server would.
+HELD_SPLASH = """(() => {
+    const real = window.fetch;
+    let open;
+    const gate = new Promise((resolve) => { open = resolve; });
+    window.releaseSplash = () => open();
+    window.fetch = async (url, ...rest) => {
+        if (String(url).includes("api/splash")) await gate;
+        return real(url, ...rest);
+    };
+})()"""
+
+
+def test_while_the_first_preview_is_made_the_splash_pane_shows_the_photo(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """The Splash pane showed a spinner over an empty box (before that, a broken-image icon) while the first
+    preview was made (web audit): now the photo itself, faded, until its splash arrives."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.add_init_script(HELD_SPLASH)
+    page.reload()
+    page.wait_for_function("() => document.getElementById('model-info').textContent.includes('tiny-test')")
+    page.set_input_files("#file", str(photo))
+    page.wait_for_selector("#busy", state="visible")
+    page.wait_for_function("() => document.getElementById('result').complete")
+    shown = page.evaluate("""() => { const r = document.getElementById('result');
+        const same = r.src === document.getElementById('original').src;
+        return [same, r.naturalWidth, r.classList.contains('pending')]; }""")
+    assert page.is_visible("#result") and shown == [True, 1800, True], shown
+    page.evaluate("() => window.releaseSplash()")
+    wait_for_result_after(page, 0)
+    assert page.get_attribute("#result", "alt") == "Colour splash result"
+    assert page.evaluate("() => document.getElementById('result').className") == ""
+    assert not problems, problems
+    ctx.close()
 
 
 def test_header_says_what_the_model_does(browser: Any, base_url: str) -> None:  # noqa: F811

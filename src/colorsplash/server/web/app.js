@@ -210,7 +210,7 @@ async function openFile(file) {
   $("download").disabled = true;
   $("zoom").disabled = true;  // the previous photo's 100 % view is gone
   $("result").removeAttribute("src");
-  $("result").hidden = true;  // no broken-image icon until the first result
+  $("result").hidden = true;  // no broken-image icon, nor the previous photo's splash, until this one's
   setZoom(false);
   setCompare(false);
   showNotice(null);
@@ -223,6 +223,7 @@ async function openFile(file) {
     state.decoded = true;
     showWorkspace();
     for (const id of ["original", "before", "full-before"]) $(id).src = state.originalUrl;
+    showPending();
     Object.assign(state, { width: img.naturalWidth, height: img.naturalHeight });
     const preview = await makePreview(img, file);
     if (opening !== state.openSeq) return;
@@ -237,6 +238,18 @@ async function openFile(file) {
   }
   $("compare").disabled = !shown;
   await render();
+}
+
+// While this photo has no splash yet, the Splash pane shows the photo itself, faded under the spinner (not an
+// empty box, nor a broken-image icon); a picture the browser cannot show leaves the pane empty until the result.
+function showPending() {
+  const result = $("result");
+  if (!state.decoded || !result.hidden) return;
+  result.src = state.originalUrl;
+  result.alt = "Original photo, while its colour splash is being made";
+  result.classList.add("pending");
+  delete result.dataset.seq;  // no result of a request is shown
+  result.hidden = false;
 }
 
 function showWorkspace() {
@@ -269,6 +282,7 @@ async function render() {
   if (state.controller) state.controller.abort();
   state.controller = new AbortController();
   $("busy").hidden = false;
+  showPending();  // after a failed preview too (no subject with "show an error"), while the next one is made
   const body = new FormData();
   body.append("file", state.preview, state.file.name);
   const onEmpty = $("on-empty").value;
@@ -283,6 +297,8 @@ async function render() {
     const result = $("result");
     await new Promise((resolve) => { result.onload = resolve; result.onerror = resolve; result.src = state.resultUrl; });
     result.dataset.seq = String(seq);
+    result.alt = "Colour splash result";
+    result.classList.remove("pending");
     result.hidden = false;
     state.gotResult = true;
     showWorkspace();
