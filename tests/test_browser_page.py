@@ -61,3 +61,32 @@ def test_header_says_what_the_model_does(browser: Any, base_url: str) -> None:  
     assert "tiny-test" in (page.get_attribute("#model-info", "title") or "")
     assert not problems, problems
     ctx.close()
+
+
+def set_slider(page: Any, selector: str, value: str) -> None:
+    """Move a range input as a user's drag does: its value, then an ``input`` event."""
+    page.eval_on_selector(selector, f"s => {{ s.value = {value!r}; s.dispatchEvent(new Event('input')); }}")
+
+
+def test_going_back_to_an_effect_brings_back_its_strength(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """Grey at 50 %, a look at sepia, back to grey: the strength was 100 % again, the user's tuning lost (web
+    audit 2); each effect keeps the strength last set for it."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(photo))
+    seq = wait_for_result_after(page, 0)
+    set_slider(page, "#strength", "0.5")
+    page.select_option("#effect", "blur")
+    set_slider(page, "#strength", "12")
+    page.select_option("#effect", "sepia")
+    seq = wait_for_result_after(page, seq)
+    page.select_option("#effect", "grey")
+    assert page.input_value("#strength") == "0.5" and page.inner_text("#strength-out") == "50 %"
+    with page.expect_request(lambda r: "effect=blur" in r.url) as sent:
+        page.select_option("#effect", "blur")
+    assert page.inner_text("#strength-out") == "12 px" and "effect=blur%3A" in sent.value.url
+    assert not problems, problems
+    ctx.close()

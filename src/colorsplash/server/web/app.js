@@ -32,6 +32,7 @@ const state = {
   tooBig: false,     // the photo is over a limit: the full-size download and the 100 % view would be refused
   decoded: false,    // the browser could read the photo (if not, only the server's answer tells if it is one)
   gotResult: false,  // the server has made a result for this photo
+  strengths: {},     // the strength last set for each effect: going back to an effect brings its own back
 };
 
 const pct = (v) => `${Math.round(v * 100)} %`;
@@ -496,7 +497,7 @@ function configureStrength() {
   if (!strength) return;
   const slider = $("strength");
   Object.assign(slider, { min: strength.min, max: strength.max, step: strength.step });
-  slider.value = String(strength.plain);
+  slider.value = String(state.strengths[$("effect").value] ?? strength.plain);
 }
 
 function updateLabels() {
@@ -582,6 +583,7 @@ function init() {
   for (const id of ["effect", "color", "keep", "invert", "use-threshold", "hard", "refine", "on-empty"]) {
     $(id).addEventListener("change", () => { updateLabels(); render(); });
   }
+  $("strength").addEventListener("input", () => { state.strengths[$("effect").value] = Number($("strength").value); });
   for (const id of ["feather", "threshold", "strength"]) {
     $(id).addEventListener("input", () => { updateLabels(); renderSoon(); });
   }
