@@ -90,3 +90,27 @@ def test_going_back_to_an_effect_brings_back_its_strength(
     assert page.inner_text("#strength-out") == "12 px" and "effect=blur%3A" in sent.value.url
     assert not problems, problems
     ctx.close()
+
+
+def test_the_100_percent_view_shows_the_photo_while_its_splash_is_made(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """Pressing "100 %" showed a broken-image icon with its alt text and no spinner until the full-size splash
+    came (web audits 1 and 2): now the photo itself at 100 %, faded, under a spinner."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(photo))
+    wait_for_result_after(page, 0)
+    page.evaluate(HELD_SPLASH)  # from now on: the full-size request waits for releaseSplash()
+    page.click("#zoom")
+    page.wait_for_function("() => document.getElementById('full').complete")
+    shown = page.evaluate("""() => { const f = document.getElementById('full');
+        const same = f.src === document.getElementById('original').src;
+        return [same, f.naturalWidth, f.classList.contains('pending')]; }""")
+    assert page.is_visible("#full") and page.is_visible("#full-busy") and shown == [True, 1800, True], shown
+    page.evaluate("() => window.releaseSplash()")
+    page.wait_for_function("() => !document.getElementById('full').classList.contains('pending')")
+    assert page.get_attribute("#full", "alt") == "Colour splash at 100 %" and not page.is_visible("#full-busy")
+    assert not problems, problems
+    ctx.close()

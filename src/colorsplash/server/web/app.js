@@ -403,6 +403,8 @@ async function download() {
 async function showFull() {
   const seq = ++state.fullSeq;
   setStatus("Making the full-size splash for the 100 % view…");
+  if (!state.full || $("full").getAttribute("src") !== state.full.url) showFullPending();
+  $("full-busy").hidden = false;
   try {
     const full = await fullResult();
     // Settings (or the photo, or the view) changed while this was made: a newer call shows its own answer.
@@ -413,15 +415,38 @@ async function showFull() {
       await new Promise((resolve) => { img.onload = resolve; img.onerror = resolve; img.src = full.url; });
       if (seq !== state.fullSeq) return;
     }
-    const frame = $("full-frame");
-    const [fx, fy] = state.point || [0.5, 0.5];
-    frame.scrollLeft = fx * img.naturalWidth - frame.clientWidth / 2;
-    frame.scrollTop = fy * img.naturalHeight - frame.clientHeight / 2;
+    img.classList.remove("pending");
+    img.alt = "Colour splash at 100 %";
+    img.hidden = false;
+    scrollFull();
     setStatus(`100 % view: ${img.naturalWidth}×${img.naturalHeight}; scroll to look around`);
   } catch (err) {
     if (seq !== state.fullSeq) return;
+    if ($("full").classList.contains("pending")) $("full").hidden = true;  // no photo that looks like a result
     setStatus(`Could not make the full-size splash: ${err.message}`, true);
+  } finally {
+    if (seq === state.fullSeq) $("full-busy").hidden = true;
   }
+}
+
+// Until this photo's first full-size splash arrives, the 100 % view shows the photo itself at 100 %, faded
+// under the spinner (not a broken-image icon, nor the previous photo's splash).
+function showFullPending() {
+  const img = $("full");
+  img.hidden = !state.decoded;
+  if (state.decoded) img.src = state.originalUrl;
+  else img.removeAttribute("src");
+  img.alt = "Original photo at 100 %, while its full-size splash is being made";
+  img.classList.add("pending");
+  if (state.decoded) img.decode().then(scrollFull, () => {});  // a photo the same size as the splash to come
+}
+
+// The 100 % view scrolled to the subject point, or to the middle.
+function scrollFull() {
+  const img = $("full"), frame = $("full-frame");
+  const [fx, fy] = state.point || [0.5, 0.5];
+  frame.scrollLeft = fx * img.naturalWidth - frame.clientWidth / 2;
+  frame.scrollTop = fy * img.naturalHeight - frame.clientHeight / 2;
 }
 
 function setZoom(on) {
@@ -430,6 +455,7 @@ function setZoom(on) {
   $("zoom").setAttribute("aria-pressed", String(on));
   $("result-frame").hidden = on;
   $("full-frame").hidden = !on;
+  $("full-busy").hidden = true;  // shown by showFull while it works
   if (on) showFull();
 }
 
