@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import base_url, browser, open_page, photo, wait_for_result_after  # noqa: F401 (fixtures)
+from test_browser import (  # noqa: F401 (fixtures)
+    SLOW_FIRST_PREVIEW,
+    base_url,
+    browser,
+    live_server,
+    open_page,
+    photo,
+    wait_for_result_after,
+)
+
+from colorsplash.server import app as server_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -45,6 +55,8 @@ def test_while_the_first_preview_is_made_the_splash_pane_shows_the_photo(
         const same = r.src === document.getElementById('original').src;
         return [same, r.naturalWidth, r.classList.contains('pending')]; }""")
     assert page.is_visible("#result") and shown == [True, 1800, True], shown
+    # Washed out, not see-through: the checkerboard behind it would make the photo look like a cut-out.
+    assert page.eval_on_selector("#result", "r => getComputedStyle(r).opacity") == "1"
     page.evaluate("() => window.releaseSplash()")
     wait_for_result_after(page, 0)
     assert page.get_attribute("#result", "alt") == "Colour splash result"
@@ -114,3 +126,38 @@ def test_the_100_percent_view_shows_the_photo_while_its_splash_is_made(
     assert page.get_attribute("#full", "alt") == "Colour splash at 100 %" and not page.is_visible("#full-busy")
     assert not problems, problems
     ctx.close()
+
+
+def test_the_spinner_shows_while_a_large_photo_is_scaled_for_its_preview(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """Scaling a large photo for its preview takes a moment (seconds for 35 MP on a phone) before the request is
+    sent: the faded photo stood there without a spinner, as if nothing happened (web audit 2)."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.add_init_script(SLOW_FIRST_PREVIEW)  # the preview copy takes 2 s
+    page.reload()
+    page.wait_for_function("() => document.getElementById('model-info').textContent.includes('tiny-test')")
+    page.set_input_files("#file", str(photo))
+    page.wait_for_selector("#result.pending", state="visible")
+    assert page.is_visible("#busy")
+    wait_for_result_after(page, 0)
+    assert not problems, problems
+    ctx.close()
+
+
+def test_the_model_description_is_not_cut_off_on_a_phone(
+    browser: Any,  # noqa: F811 (the fixture)
+    tiny_onnx: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a phone the header's description was cut to "Pet model — cats and d…" (web audit 2): it wraps."""
+    monkeypatch.setattr(server_app, "model_description", lambda config, file: "Pet model — cats and dogs")
+    with live_server(tiny_onnx) as url:
+        phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+        ctx, page, _, problems = open_page(browser, url, model_name="cats and dogs", **phone)
+        cut = page.eval_on_selector("#model-info", "p => p.scrollWidth > p.clientWidth")
+        assert not cut and page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        assert not problems, problems
+        ctx.close()

@@ -225,6 +225,7 @@ async function openFile(file) {
     showWorkspace();
     for (const id of ["original", "before", "full-before"]) $(id).src = state.originalUrl;
     showPending();
+    $("busy").hidden = false;  // a large photo's preview copy takes a moment before the request is even sent
     Object.assign(state, { width: img.naturalWidth, height: img.naturalHeight });
     const preview = await makePreview(img, file);
     if (opening !== state.openSeq) return;
