@@ -222,7 +222,9 @@ def test_before_after_toggle_and_100_percent_view(browser: Any, base_url: str, p
 
     page.click("#zoom")  # 100 %: the full-size splash, one photo pixel per CSS pixel, in a scrolled frame
     assert page.get_attribute("#zoom", "aria-pressed") == "true"
-    page.wait_for_function("() => document.getElementById('full').naturalWidth === 1800")
+    page.wait_for_function(  # the splash, not the photo shown while it is made
+        "() => { const f = document.getElementById('full'); return f.naturalWidth === 1800 && !f.className; }"
+    )
     assert page.is_visible("#full-frame") and not page.is_visible("#result-frame")
     box = page.locator("#full").bounding_box()
     assert box is not None and round(box["width"]) == 1800
@@ -493,7 +495,9 @@ def test_100_percent_view_drops_answers_for_older_settings(browser: Any, base_ur
     )
     seq = wait_for_result_after(page, seq)
     page.click("#zoom")
-    page.wait_for_function("() => document.getElementById('full').naturalWidth === 1800")
+    page.wait_for_function(
+        "() => { const f = document.getElementById('full'); return f.naturalWidth && !f.className; }"
+    )
     page.select_option("#effect", "blur")  # its full-size answer comes 3 s late
     seq = wait_for_result_after(page, seq)
     page.select_option("#effect", "sepia")

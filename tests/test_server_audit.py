@@ -179,3 +179,17 @@ def test_cli_serve_quiets_the_form_parsers_context_free_warnings(
     monkeypatch.setattr(parser_log, "level", parser_log.level)  # restored after the test
     assert cli.main(["serve", "--model", str(tiny_onnx)]) == 0
     assert not logging.getLogger("python_multipart.multipart").isEnabledFor(logging.WARNING)
+
+
+def test_health_describes_the_model_in_plain_words(client: TestClient) -> None:
+    """The page's header showed the internal name ("colorsplash-pets-lite1"), which tells a user nothing (web
+    audit): ``description`` says what the model keeps, from its config's subject and name."""
+    from colorsplash.runtime.config import ModelConfig
+
+    assert client.get("/api/health").json()["model"]["description"] == "Blob model — tiny-test"
+    bundled = ModelConfig(name="colorsplash-pets-lite1", subject="pet")
+    assert server.model_description(bundled, "pets.onnx") == "Pet model — cats and dogs"
+    # Trained with the defaults (no subject, no name): the file tells the user which model it is.
+    assert server.model_description(ModelConfig(), "cars.onnx") == "Custom model — cars.onnx"
+    assert server.model_description(ModelConfig(subject="red car"), "cars.onnx") == "Red car model — cars.onnx"
+    assert server.model_description(ModelConfig(name="cars-v2"), "cars.onnx") == "Custom model — cars-v2"

@@ -30,6 +30,7 @@ from fastapi.staticfiles import StaticFiles
 
 from colorsplash import __version__
 from colorsplash.runtime.api import load_model
+from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OPTION_FIELDS
 from colorsplash.server import errors
@@ -56,14 +57,31 @@ log = logging.getLogger(__name__)
 WEB_DIR = "web"
 
 
+# What a model's ``subject`` means, in plain words, for the subjects of the models this project's recipes make.
+SUBJECT_WORDS = {"pet": "cats and dogs"}
+
+
+def model_description(config: ModelConfig, file_name: str) -> str:
+    """The model in a user's words, for the web page's header: "Pet model — cats and dogs" (the bundled one),
+    "Red car model — cars-v2" (a trained model's subject and its own name, or its file name when it kept the
+    default name), "Custom model — cars.onnx" when its config names no subject."""
+    subject, name = config.subject.strip(), config.name.strip()
+    named = bool(subject) and subject.lower() != ModelConfig.subject
+    head = f"{subject[:1].upper()}{subject[1:]} model" if named else "Custom model"
+    own_name = name if name and name != ModelConfig.name else file_name
+    detail = SUBJECT_WORDS.get(subject.lower(), own_name) if named else own_name
+    return f"{head} — {detail}"
+
+
 def model_info(model: Model) -> dict[str, Any]:
-    """What a client needs to know of the model for ``/api/health``: its name, subject, architecture, input size,
-    file name (not the full path) and the subject-score threshold of ``X-Colorsplash-Subject``. Not its training
-    record (data-set paths, the training configuration): a server reachable from a network shows no more than
-    that."""
+    """What a client needs to know of the model for ``/api/health``: its name, a description in plain words
+    (:func:`model_description`), subject, architecture, input size, file name (not the full path) and the
+    subject-score threshold of ``X-Colorsplash-Subject``. Not its training record (data-set paths, the training
+    configuration): a server reachable from a network shows no more than that."""
     c = model.config
     return {
         "name": c.name,
+        "description": model_description(c, model.path.name),
         "subject": c.subject,
         "arch": c.arch,
         "input_size": c.input_size,

@@ -32,6 +32,7 @@ const state = {
   tooBig: false,     // the photo is over a limit: the full-size download and the 100 % view would be refused
   decoded: false,    // the browser could read the photo (if not, only the server's answer tells if it is one)
   gotResult: false,  // the server has made a result for this photo
+  strengths: {},     // the strength last set for each effect: going back to an effect brings its own back
 };
 
 const pct = (v) => `${Math.round(v * 100)} %`;
@@ -210,7 +211,7 @@ async function openFile(file) {
   $("download").disabled = true;
   $("zoom").disabled = true;  // the previous photo's 100 % view is gone
   $("result").removeAttribute("src");
-  $("result").hidden = true;  // no broken-image icon until the first result
+  $("result").hidden = true;  // no broken-image icon, nor the previous photo's splash, until this one's
   setZoom(false);
   setCompare(false);
   showNotice(null);
@@ -223,6 +224,8 @@ async function openFile(file) {
     state.decoded = true;
     showWorkspace();
     for (const id of ["original", "before", "full-before"]) $(id).src = state.originalUrl;
+    showPending();
+    $("busy").hidden = false;  // a large photo's preview copy takes a moment before the request is even sent
     Object.assign(state, { width: img.naturalWidth, height: img.naturalHeight });
     const preview = await makePreview(img, file);
     if (opening !== state.openSeq) return;
@@ -237,6 +240,18 @@ async function openFile(file) {
   }
   $("compare").disabled = !shown;
   await render();
+}
+
+// While this photo has no splash yet, the Splash pane shows the photo itself, faded under the spinner (not an
+// empty box, nor a broken-image icon); a picture the browser cannot show leaves the pane empty until the result.
+function showPending() {
+  const result = $("result");
+  if (!state.decoded || !result.hidden) return;
+  result.src = state.originalUrl;
+  result.alt = "Original photo, while its colour splash is being made";
+  result.classList.add("pending");
+  delete result.dataset.seq;  // no result of a request is shown
+  result.hidden = false;
 }
 
 function showWorkspace() {
@@ -269,6 +284,7 @@ async function render() {
   if (state.controller) state.controller.abort();
   state.controller = new AbortController();
   $("busy").hidden = false;
+  showPending();  // after a failed preview too (no subject with "show an error"), while the next one is made
   const body = new FormData();
   body.append("file", state.preview, state.file.name);
   const onEmpty = $("on-empty").value;
@@ -283,6 +299,8 @@ async function render() {
     const result = $("result");
     await new Promise((resolve) => { result.onload = resolve; result.onerror = resolve; result.src = state.resultUrl; });
     result.dataset.seq = String(seq);
+    result.alt = "Colour splash result";
+    result.classList.remove("pending");
     result.hidden = false;
     state.gotResult = true;
     showWorkspace();
@@ -386,6 +404,8 @@ async function download() {
 async function showFull() {
   const seq = ++state.fullSeq;
   setStatus("Making the full-size splash for the 100 % view…");
+  if (!state.full || $("full").getAttribute("src") !== state.full.url) showFullPending();
+  $("full-busy").hidden = false;
   try {
     const full = await fullResult();
     // Settings (or the photo, or the view) changed while this was made: a newer call shows its own answer.
@@ -396,15 +416,38 @@ async function showFull() {
       await new Promise((resolve) => { img.onload = resolve; img.onerror = resolve; img.src = full.url; });
       if (seq !== state.fullSeq) return;
     }
-    const frame = $("full-frame");
-    const [fx, fy] = state.point || [0.5, 0.5];
-    frame.scrollLeft = fx * img.naturalWidth - frame.clientWidth / 2;
-    frame.scrollTop = fy * img.naturalHeight - frame.clientHeight / 2;
+    img.classList.remove("pending");
+    img.alt = "Colour splash at 100 %";
+    img.hidden = false;
+    scrollFull();
     setStatus(`100 % view: ${img.naturalWidth}×${img.naturalHeight}; scroll to look around`);
   } catch (err) {
     if (seq !== state.fullSeq) return;
+    if ($("full").classList.contains("pending")) $("full").hidden = true;  // no photo that looks like a result
     setStatus(`Could not make the full-size splash: ${err.message}`, true);
+  } finally {
+    if (seq === state.fullSeq) $("full-busy").hidden = true;
   }
+}
+
+// Until this photo's first full-size splash arrives, the 100 % view shows the photo itself at 100 %, faded
+// under the spinner (not a broken-image icon, nor the previous photo's splash).
+function showFullPending() {
+  const img = $("full");
+  img.hidden = !state.decoded;
+  if (state.decoded) img.src = state.originalUrl;
+  else img.removeAttribute("src");
+  img.alt = "Original photo at 100 %, while its full-size splash is being made";
+  img.classList.add("pending");
+  if (state.decoded) img.decode().then(scrollFull, () => {});  // a photo the same size as the splash to come
+}
+
+// The 100 % view scrolled to the subject point, or to the middle.
+function scrollFull() {
+  const img = $("full"), frame = $("full-frame");
+  const [fx, fy] = state.point || [0.5, 0.5];
+  frame.scrollLeft = fx * img.naturalWidth - frame.clientWidth / 2;
+  frame.scrollTop = fy * img.naturalHeight - frame.clientHeight / 2;
 }
 
 function setZoom(on) {
@@ -413,6 +456,7 @@ function setZoom(on) {
   $("zoom").setAttribute("aria-pressed", String(on));
   $("result-frame").hidden = on;
   $("full-frame").hidden = !on;
+  $("full-busy").hidden = true;  // shown by showFull while it works
   if (on) showFull();
 }
 
@@ -480,7 +524,7 @@ function configureStrength() {
   if (!strength) return;
   const slider = $("strength");
   Object.assign(slider, { min: strength.min, max: strength.max, step: strength.step });
-  slider.value = String(strength.plain);
+  slider.value = String(state.strengths[$("effect").value] ?? strength.plain);
 }
 
 function updateLabels() {
@@ -505,7 +549,9 @@ async function showModel() {
     const health = await resp.json();
     state.limits = health.limits || null;
     const m = health.model;
-    $("model-info").textContent = `model: ${m.name} (${m.subject}, ${m.input_size}px)`;
+    // What the model does in plain words ("Pet model — cats and dogs"); its internal name for the curious.
+    $("model-info").textContent = m.description || m.name;
+    $("model-info").title = `${m.name}: ${m.arch}, ${m.input_size} px, ${m.file}`;
   } catch (_) {
     $("model-info").textContent = "server not reachable";
   }
@@ -564,6 +610,7 @@ function init() {
   for (const id of ["effect", "color", "keep", "invert", "use-threshold", "hard", "refine", "on-empty"]) {
     $(id).addEventListener("change", () => { updateLabels(); render(); });
   }
+  $("strength").addEventListener("input", () => { state.strengths[$("effect").value] = Number($("strength").value); });
   for (const id of ["feather", "threshold", "strength"]) {
     $(id).addEventListener("input", () => { updateLabels(); renderSoon(); });
   }

@@ -1,0 +1,163 @@
+"""The web page as a demanding user meets it (second web audit): waiting for the first preview, the header, ...
+
+Same browser and server as ``test_browser.py`` (its fixtures and helpers); each test stays under ~10 s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_browser import (  # noqa: F401 (fixtures)
+    SLOW_FIRST_PREVIEW,
+    base_url,
+    browser,
+    live_server,
+    open_page,
+    photo,
+    wait_for_result_after,
+)
+
+from colorsplash.server import app as server_app
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DESK = {"viewport": {"width": 1280, "height": 860}}
+# Holds the page's /api/splash requests until the test calls window.releaseSplash(), as a slow server would.
+HELD_SPLASH = """(() => {
+    const real = window.fetch;
+    let open;
+    const gate = new Promise((resolve) => { open = resolve; });
+    window.releaseSplash = () => open();
+    window.fetch = async (url, ...rest) => {
+        if (String(url).includes("api/splash")) await gate;
+        return real(url, ...rest);
+    };
+})()"""
+
+
+def test_while_the_first_preview_is_made_the_splash_pane_shows_the_photo(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """The Splash pane showed a spinner over an empty box (before that, a broken-image icon) while the first
+    preview was made (web audit): now the photo itself, faded, until its splash arrives."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.add_init_script(HELD_SPLASH)
+    page.reload()
+    page.wait_for_function("() => document.getElementById('model-info').textContent.includes('tiny-test')")
+    page.set_input_files("#file", str(photo))
+    page.wait_for_selector("#busy", state="visible")
+    page.wait_for_function("() => document.getElementById('result').complete")
+    shown = page.evaluate("""() => { const r = document.getElementById('result');
+        const same = r.src === document.getElementById('original').src;
+        return [same, r.naturalWidth, r.classList.contains('pending')]; }""")
+    assert page.is_visible("#result") and shown == [True, 1800, True], shown
+    # Washed out, not see-through: the checkerboard behind it would make the photo look like a cut-out.
+    assert page.eval_on_selector("#result", "r => getComputedStyle(r).opacity") == "1"
+    page.evaluate("() => window.releaseSplash()")
+    wait_for_result_after(page, 0)
+    assert page.get_attribute("#result", "alt") == "Colour splash result"
+    assert page.evaluate("() => document.getElementById('result').className") == ""
+    assert not problems, problems
+    ctx.close()
+
+
+def test_header_says_what_the_model_does(browser: Any, base_url: str) -> None:  # noqa: F811
+    """The header showed "model: colorsplash-pets-lite1 (pet, 384px)" (web audit): now the server's plain
+    description, with the internal name in the tooltip."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    assert page.inner_text("#model-info") == "Blob model — tiny-test"
+    assert "tiny-test" in (page.get_attribute("#model-info", "title") or "")
+    assert not problems, problems
+    ctx.close()
+
+
+def set_slider(page: Any, selector: str, value: str) -> None:
+    """Move a range input as a user's drag does: its value, then an ``input`` event."""
+    page.eval_on_selector(selector, f"s => {{ s.value = {value!r}; s.dispatchEvent(new Event('input')); }}")
+
+
+def test_going_back_to_an_effect_brings_back_its_strength(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """Grey at 50 %, a look at sepia, back to grey: the strength was 100 % again, the user's tuning lost (web
+    audit 2); each effect keeps the strength last set for it."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(photo))
+    seq = wait_for_result_after(page, 0)
+    set_slider(page, "#strength", "0.5")
+    page.select_option("#effect", "blur")
+    set_slider(page, "#strength", "12")
+    page.select_option("#effect", "sepia")
+    seq = wait_for_result_after(page, seq)
+    page.select_option("#effect", "grey")
+    assert page.input_value("#strength") == "0.5" and page.inner_text("#strength-out") == "50 %"
+    with page.expect_request(lambda r: "effect=blur" in r.url) as sent:
+        page.select_option("#effect", "blur")
+    assert page.inner_text("#strength-out") == "12 px" and "effect=blur%3A" in sent.value.url
+    assert not problems, problems
+    ctx.close()
+
+
+def test_the_100_percent_view_shows_the_photo_while_its_splash_is_made(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """Pressing "100 %" showed a broken-image icon with its alt text and no spinner until the full-size splash
+    came (web audits 1 and 2): now the photo itself at 100 %, faded, under a spinner."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(photo))
+    wait_for_result_after(page, 0)
+    page.evaluate(HELD_SPLASH)  # from now on: the full-size request waits for releaseSplash()
+    page.click("#zoom")
+    page.wait_for_function("() => document.getElementById('full').complete")
+    shown = page.evaluate("""() => { const f = document.getElementById('full');
+        const same = f.src === document.getElementById('original').src;
+        return [same, f.naturalWidth, f.classList.contains('pending')]; }""")
+    assert page.is_visible("#full") and page.is_visible("#full-busy") and shown == [True, 1800, True], shown
+    page.evaluate("() => window.releaseSplash()")
+    page.wait_for_function("() => !document.getElementById('full').classList.contains('pending')")
+    assert page.get_attribute("#full", "alt") == "Colour splash at 100 %" and not page.is_visible("#full-busy")
+    assert not problems, problems
+    ctx.close()
+
+
+def test_the_spinner_shows_while_a_large_photo_is_scaled_for_its_preview(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """Scaling a large photo for its preview takes a moment (seconds for 35 MP on a phone) before the request is
+    sent: the faded photo stood there without a spinner, as if nothing happened (web audit 2)."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.add_init_script(SLOW_FIRST_PREVIEW)  # the preview copy takes 2 s
+    page.reload()
+    page.wait_for_function("() => document.getElementById('model-info').textContent.includes('tiny-test')")
+    page.set_input_files("#file", str(photo))
+    page.wait_for_selector("#result.pending", state="visible")
+    assert page.is_visible("#busy")
+    wait_for_result_after(page, 0)
+    assert not problems, problems
+    ctx.close()
+
+
+def test_the_model_description_is_not_cut_off_on_a_phone(
+    browser: Any,  # noqa: F811 (the fixture)
+    tiny_onnx: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a phone the header's description was cut to "Pet model — cats and d…" (web audit 2): it wraps."""
+    monkeypatch.setattr(server_app, "model_description", lambda config, file: "Pet model — cats and dogs")
+    with live_server(tiny_onnx) as url:
+        phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+        ctx, page, _, problems = open_page(browser, url, model_name="cats and dogs", **phone)
+        cut = page.eval_on_selector("#model-info", "p => p.scrollWidth > p.clientWidth")
+        assert not cut and page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+        assert not problems, problems
+        ctx.close()

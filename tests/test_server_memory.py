@@ -1,0 +1,107 @@
+"""The server's memory budget (``server/limits.py``): ``BYTES_PER_PIXEL`` against a splash's real peak memory, and
+the admission of a photo beside one in flight by ``pixels x BYTES_PER_PIXEL + upload bytes``, to the byte."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+import httpx  # noqa: E402
+from helpers import make_blob_image  # noqa: E402
+
+from colorsplash.runtime.api import load_model  # noqa: E402
+from colorsplash.server import app as server  # noqa: E402
+from colorsplash.server import limits  # noqa: E402
+from colorsplash.server.work import Upload, make_splash, parse_fields  # noqa: E402
+
+BASE = "http://127.0.0.1:8000"
+# tracemalloc sees the NumPy/OpenCV arrays of a splash, not the decoder's own buffers or the allocator's slack
+# (ru_maxrss on 12 MP photos: 21-26 B/px where tracemalloc says 15-21): the constant must cover the traced peak,
+# and may exceed it by this much at most before it refuses photos the memory would hold.
+MOST_OVER_TRACED = 2.0
+# 6 MP: on small photos working buffers of a fixed size (bounded by the number of workers, not by this budget)
+# dominate the peak; from a few megapixels on the part that grows with the photo does.
+SIDE = (2000, 3000)
+
+
+def encode(image: np.ndarray, fmt: str) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("effect", ["grey", "blur"])  # blur: the highest peak; grey: the usual one
+def test_bytes_per_pixel_covers_the_peak_memory_of_a_splash(tiny_onnx: Path, effect: str) -> None:
+    """Too low, the budget admits photos side by side that together overrun the memory; far too high, it refuses
+    photos that would fit (and a --max-memory-mb that would do)."""
+    model = load_model(tiny_onnx)
+    data = encode(make_blob_image(*SIDE, seed=4)[0], "JPEG")
+    options, fmt = parse_fields({"effect": effect})
+    tracemalloc.start()
+    try:
+        make_splash(model, Upload(data, {}, "blob.jpg"), options, fmt, 10**8)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    pixels = SIDE[0] * SIDE[1]
+    estimate = limits.estimate_bytes(pixels, len(data))
+    assert peak <= estimate <= MOST_OVER_TRACED * peak, (effect, peak / pixels, limits.BYTES_PER_PIXEL)
+
+
+class HeldSplash:
+    """``make_splash`` of the app, holding the photo named ``first.png`` in the worker until released."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, model: Any, upload: Upload, *args: Any) -> Any:
+        if upload.name == "first.png":
+            self.entered.set()
+            self.release.wait(10)
+        return make_splash(model, upload, *args)
+
+
+def second_photo_status(tiny_onnx: Path, first: bytes, second: bytes, budget: int, held: HeldSplash) -> list[int]:
+    """Statuses of ``first`` (held in the worker) and ``second`` (sent meanwhile) under ``budget`` bytes."""
+    app = server.create_app(
+        tiny_onnx, max_pixels=60_000, max_upload_bytes=300_000, max_memory_bytes=budget, max_wait_s=0.3, workers=2
+    )
+
+    async def scenario() -> list[int]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE, timeout=30) as c:
+            one = asyncio.create_task(c.post("/api/splash", files={"file": ("first.png", first, "image/png")}))
+            try:
+                while not held.entered.is_set():
+                    await asyncio.sleep(0.01)
+                two = await c.post("/api/splash", files={"file": ("second.png", second, "image/png")})
+            finally:
+                held.release.set()
+            return [(await one).status_code, two.status_code]
+
+    return asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("short_by", [0, 1])
+def test_a_photo_beside_one_in_flight_runs_when_its_estimate_fits_to_the_byte(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, short_by: int
+) -> None:
+    """Each photo costs ``pixels x BYTES_PER_PIXEL`` (from its header) plus its upload: a budget of exactly both
+    runs the second at once; one byte less makes it wait, then 503."""
+    held = HeldSplash()
+    monkeypatch.setattr(server, "make_splash", held)
+    first = encode(make_blob_image(200, 300, seed=1)[0], "PNG")  # 60,000 pixels: the pixel limit
+    second = encode(make_blob_image(150, 200, seed=2)[0], "PNG")
+    need = (60_000 + 30_000) * limits.BYTES_PER_PIXEL + len(first) + len(second)
+    statuses = second_photo_status(tiny_onnx, first, second, need - short_by, held)
+    assert statuses == ([200, 200] if short_by == 0 else [200, 503]), statuses
