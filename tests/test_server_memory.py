@@ -105,3 +105,26 @@ def test_a_photo_beside_one_in_flight_runs_when_its_estimate_fits_to_the_byte(
     need = (60_000 + 30_000) * limits.BYTES_PER_PIXEL + len(first) + len(second)
     statuses = second_photo_status(tiny_onnx, first, second, need - short_by, held)
     assert statuses == ([200, 200] if short_by == 0 else [200, 503]), statuses
+
+
+def test_transparent_and_16_bit_photos_count_as_more_pixels_at_admission(tiny_onnx: Path) -> None:
+    """The decoder holds a picture with transparency or 16-bit colour to the pixel limit as more pixels (it
+    takes more memory); the server's admission counts it the same way: the estimate grows with the mode, and a
+    photo the decoder would refuse is refused at once with a 413 that says why, not after waiting for memory."""
+    rgb = encode(np.zeros((250, 300, 3), np.uint8), "PNG")
+    rgba = encode(np.zeros((250, 300, 4), np.uint8), "PNG")
+    deep = encode(np.zeros((250, 300), np.uint16), "PNG")
+    sizes = {name: limits.photo_pixels(data) for name, data in (("rgb", rgb), ("rgba", rgba), ("deep", deep))}
+    assert sizes["rgb"] == (75_000, 75_000)
+    assert sizes["rgba"] is not None and sizes["rgba"].pixels == 75_000 and sizes["rgba"].counted > 100_000
+    assert sizes["deep"] is not None and 75_000 < sizes["deep"].counted < sizes["rgba"].counted
+    app = server.create_app(tiny_onnx, max_pixels=100_000)
+
+    async def post(data: bytes) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            return await client.post("/api/splash", content=data)
+
+    assert asyncio.run(post(rgb)).status_code == 200
+    refused = asyncio.run(post(rgba))
+    assert refused.status_code == 413 and "with its transparency or depth it counts as" in refused.json()["error"]

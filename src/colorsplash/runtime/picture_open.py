@@ -31,6 +31,7 @@ __all__ = [
     "PictureInfo",
     "PixelLimitError",
     "cost_limit",
+    "counted_pixels",
     "decode_cost",
     "load_pixels",
     "open_checked",
@@ -156,6 +157,13 @@ def load_pixels(img: Image.Image, name: str) -> None:
 def decode_cost(width: int, height: int, mode: str) -> int:
     """Estimated peak bytes to decode a ``width x height`` picture of Pillow ``mode`` and process it."""
     return width * height * (_DECODE_BYTES.get(mode, 16) + WORK_BYTES_PER_PIXEL)
+
+
+def counted_pixels(width: int, height: int, mode: str) -> int:
+    """The pixel count a ``width x height`` picture of Pillow ``mode`` is held to the pixel limit with: its
+    pixels, more where the mode costs more memory than 8-bit RGB (alpha, 16-bit, float; see :func:`decode_cost`).
+    Over ``max_pixels`` exactly when :func:`open_checked` refuses it."""
+    return max(width * height, -(-decode_cost(width, height, mode) // _RGB_COST))
 
 
 def cost_limit(max_pixels: int) -> int:

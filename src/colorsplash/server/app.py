@@ -146,9 +146,9 @@ class _Jobs:
 
     async def run(self, upload: Upload, func: Any, *args: Any) -> Result:
         """``func(model, *args)`` in a worker thread, ``model`` from :attr:`models` (see :class:`ModelShare`)."""
-        pixels = await self.worker.run_light(photo_pixels, upload.data)
-        check_pixel_count(pixels, self.max_pixels)  # refused at once, not after waiting for the budget
-        async with self.budget.reserve(estimate_bytes(pixels, len(upload.data))):
+        size = await self.worker.run_light(photo_pixels, upload.data)
+        check_pixel_count(size, self.max_pixels)  # refused at once, not after waiting for the budget
+        async with self.budget.reserve(estimate_bytes(size and size.counted, len(upload.data))):
             result: Result = await self.worker.run(self._with_model, func, *args)
             return result
 

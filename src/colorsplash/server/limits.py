@@ -16,12 +16,13 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import anyio
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from colorsplash.runtime.picture_open import READ_ERRORS, open_unchecked
+from colorsplash.runtime.picture_open import READ_ERRORS, counted_pixels, open_unchecked
 
 # Peak bytes per pixel of one splash (decode, model, refined alpha, effect, encode). Measured with
 # ru_maxrss on 4000x3000 photos with the bundled model: 14-17 B/px for grey/transparent, 20 B/px for blur
@@ -45,22 +46,32 @@ class ServerBusyError(Exception):
         self.retry_after_s = retry_after_s
 
 
-def photo_pixels(data: bytes) -> int | None:
-    """Width x height from the picture's header (nothing decoded); ``None`` when the header is unreadable.
+class PhotoSize(NamedTuple):
+    """A picture's size from its header: ``pixels`` (width x height) and ``counted``, the count the pixel limit
+    and the memory estimate use: more than ``pixels`` for modes that take more memory than 8-bit RGB (alpha,
+    16-bit; :func:`colorsplash.runtime.picture_open.counted_pixels`, the rule the decoder applies too)."""
+
+    pixels: int
+    counted: int
+
+
+def photo_pixels(data: bytes) -> PhotoSize | None:
+    """The picture's size from its header (nothing decoded); ``None`` when the header is unreadable.
 
     Read without Pillow's own decompression-bomb guard (it would refuse pictures over about 179 MP before their
     size is known): the count is what the server's pixel limit is applied to.
     """
     try:
         with open_unchecked(io.BytesIO(data)) as img:
-            width, height = img.size
+            width, height, mode = img.width, img.height, img.mode
     except READ_ERRORS:
         return None
-    return width * height
+    return PhotoSize(width * height, counted_pixels(width, height, mode))
 
 
 def estimate_bytes(pixels: int | None, data_bytes: int) -> int:
-    """Peak memory of one job on a photo of ``pixels`` (``None``: unreadable, it fails at decoding) whose upload
+    """Peak memory of one job on a photo counted as ``pixels`` (:attr:`PhotoSize.counted`; ``None``: unreadable,
+    it fails at decoding) whose upload
     is ``data_bytes`` long (held until the job ends). The model's own buffers do not grow with the photo; they
     are bounded by the number of workers, not by this budget."""
     return (pixels or 0) * BYTES_PER_PIXEL + data_bytes

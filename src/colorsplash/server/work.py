@@ -27,7 +27,7 @@ from colorsplash.runtime.options import OptionError, SplashOptions, options_from
 from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes
 from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, output_format
 from colorsplash.server.errors import PixelLimitError
-from colorsplash.server.limits import photo_pixels
+from colorsplash.server.limits import PhotoSize, photo_pixels
 from colorsplash.server.openapi import FORMAT_FIELD, OUTPUT_FORMATS, SPLASH_ONLY_OPTIONS
 
 T = TypeVar("T")
@@ -123,13 +123,16 @@ def check_pixels(data: bytes, max_pixels: int) -> None:
     check_pixel_count(photo_pixels(data), max_pixels)
 
 
-def check_pixel_count(pixels: int | None, max_pixels: int) -> None:
-    """:func:`check_pixels` for a count already read from the header (``None``: unreadable, passes)."""
-    if pixels is not None and pixels > max_pixels:
-        raise PixelLimitError(
-            f"the photo has {pixels:,} pixels, more than this server's pixel limit "
-            f"{max_pixels:,}; send a smaller photo or start the server with a larger --max-pixels"
-        )
+def check_pixel_count(size: PhotoSize | None, max_pixels: int) -> None:
+    """:func:`check_pixels` for a size already read from the header (``None``: unreadable, passes). Pictures
+    with transparency or 16-bit colour count as more pixels, as the decoder counts them."""
+    if size is None or size.counted <= max_pixels:
+        return
+    counts = "" if size.counted == size.pixels else f" (with its transparency or depth it counts as {size.counted:,})"
+    raise PixelLimitError(
+        f"the photo has {size.pixels:,} pixels{counts}, more than this server's pixel limit "
+        f"{max_pixels:,}; send a smaller photo or start the server with a larger --max-pixels"
+    )
 
 
 def decode_upload(upload: Upload, max_pixels: int) -> Photo:
