@@ -599,7 +599,10 @@ def test_inputs_that_are_not_files_say_what_they_are(
 ) -> None:
     (tmp_path / "dangling.jpg").symlink_to(tmp_path / "gone.jpg")
     os.mkfifo(tmp_path / "pipe.jpg")
-    for name, words in (("dangling.jpg", "gone.jpg, which does not exist"), ("pipe.jpg", "not a regular file")):
+    for name, words in (
+        ("dangling.jpg", "gone.jpg, which does not exist"),
+        ("pipe.jpg", "is a pipe, socket or device, not a file"),
+    ):
         code, err = run(capsys, "splash", str(tmp_path / name), "--model", str(tiny_onnx))
         assert code != 0 and words in err, err
     code, err = run(capsys, "splash", str(tmp_path / "none.jpg"), "--model", str(tiny_onnx))

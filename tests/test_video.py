@@ -422,6 +422,7 @@ def unknown_codec_clip(tmp_path: Path) -> Path:
         ("missing", "no such file"),
         ("folder", "is a folder, not a file"),  # was "no such file" for a folder that is there
         ("empty", "copy or export the clip again"),
+        ("pipe", "is a pipe, socket or device, not a file"),  # was "no such file" for a named pipe that is there
     ],
 )
 def test_bad_input_one_line(
@@ -443,6 +444,8 @@ def test_bad_input_one_line(
         src.mkdir()
     elif kind == "empty":
         src.write_bytes(b"")
+    elif kind == "pipe":
+        os.mkfifo(src)
     elif kind == "picture":
         src = tmp_path / "photo.png"
         from PIL import Image
@@ -896,6 +899,20 @@ def test_timeline_rate_ignores_field_rates_and_timestamp_units() -> None:
     assert timeline_rate(Fraction(1897, 100), line.format("1k")) == Fraction(1897, 100)
     assert timeline_rate(Fraction(30000, 1001), line.format("30")) == Fraction(30000, 1001)
     assert timeline_rate(Fraction(24), "no rate here") == 24
+
+
+def test_standard_input_and_output_are_refused_in_words(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-`` means standard input/output for photos; a clip cannot be streamed (it is seeked): said as such, not
+    as "-: no such file" or "unsupported output extension '(none)'"."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=2)[0])
+    for args, words in (
+        (["-", "-o", str(tmp_path / "out.mp4")], "cannot be read from standard input"),
+        ([str(src), "-o", "-"], "cannot be written to standard output"),
+    ):
+        code, lines = run_cli([*args, "--model", str(tiny_onnx)], capsys)
+        assert code == 2 and len(lines) == 1 and words in lines[0], lines
 
 
 def test_existing_output_needs_overwrite(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -135,5 +135,10 @@ def atomic_write(
 
 def not_a_file(path: str | Path, missing: str = "no such file") -> str:
     """Why ``path``, given as an input file, is not one (call it when ``Path.is_file()`` is false): it is a folder,
-    or ``missing`` (nothing there, or a broken link)."""
-    return "is a folder, not a file" if Path(path).is_dir() else missing
+    a pipe, socket or device, or ``missing`` (nothing there, or a broken link)."""
+    p = Path(path)
+    if p.is_dir():
+        return "is a folder, not a file"
+    if p.exists():
+        return "is a pipe, socket or device, not a file; save what it holds to a file and name that"
+    return missing

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorsplash.runtime.files import is_temp_name, name_fits
+from colorsplash.runtime.files import is_temp_name, name_fits, not_a_file
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, ImageReadError, is_image_name, probe_picture
 from colorsplash.runtime.photo_write import format_for_suffix, output_format
 
@@ -126,9 +126,7 @@ def _missing_input(path: Path, raw: str) -> str:
     """The error line for an INPUT that is neither a file, a folder nor a pattern: say what it is instead."""
     if path.is_symlink() and not path.exists():
         return f"{raw}: a symbolic link to {path.readlink()}, which does not exist"
-    if path.exists():
-        return f"{raw}: not a regular file (a pipe, socket or device); save the picture to a file first"
-    return f"{raw}: no such file or folder"
+    return f"{raw}: {not_a_file(path, 'no such file or folder')}"
 
 
 @dataclass(frozen=True)

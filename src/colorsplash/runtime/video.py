@@ -47,6 +47,7 @@ from colorsplash.runtime.effects import composite
 from colorsplash.runtime.files import publish
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
+from colorsplash.runtime.planning import STDIO
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother
 from colorsplash.runtime.video_colour import colour_note
 from colorsplash.runtime.video_encode import Encoder, container_for, mux_tracks, odd_size_note
@@ -396,7 +397,11 @@ def _smoothing(smooth: bool | SmoothingConfig) -> SmoothingConfig:
 
 
 def _check_output(src: Path, out: Path, overwrite: bool) -> None:
-    """Refuse an ``out`` that is the input, exists (without ``overwrite``) or has no known container."""
+    """Refuse pipes (a clip is read and written by seeking), an ``out`` that is the input, exists (without
+    ``overwrite``) or has no known container."""
+    if src == STDIO or out == STDIO:
+        where = "read from standard input" if src == STDIO else "written to standard output"
+        raise ValueError(f"a clip cannot be {where} (video needs seeking); name a file instead")
     if _same_file(src, out):
         raise ValueError(f"{out}: output is the input file; choose another -o (the input is never overwritten)")
     if out.is_dir():
