@@ -246,3 +246,40 @@ def test_held_out_breeds_are_validation_only_under_their_own_set_name(tmp_path: 
         assert (by_name[name].dataset, by_name[name].split) == ("breeds", None)
     train, val = split_samples(list(by_name.values()), val_fraction=0.0, seed=0)
     assert {s.name for s in val} == {"Birman_1", "Birman_2", "yorkshire_terrier_7"}
+
+
+def _blob_mask(h: int = 40, w: int = 56) -> np.ndarray:
+    mask = np.zeros((h, w), np.uint8)
+    mask[10:30, 15:40] = 1
+    return mask
+
+
+def test_masks_saved_as_0_1_or_as_a_two_colour_palette_read_1_as_the_subject(tmp_path: Path) -> None:
+    """Audit (custom subject): a mask saved with values 0/1, or a palette PNG that shows white on black (indices
+    0/1), was read as all background (1 < 128): the model was taught to find nothing."""
+    make_paired_set(tmp_path, n=2)
+    truth = _blob_mask()
+    save_picture(tmp_path / "masks" / "p0.png", truth)  # values 0 and 1
+    palette = Image.fromarray(truth, mode="P")
+    palette.putpalette([0, 0, 0, 255, 255, 255])
+    palette.save(tmp_path / "masks" / "p1.png")
+    assert Image.open(tmp_path / "masks" / "p1.png").mode == "P"
+    for sample in discover(tmp_path):
+        _, mask = load_pair(sample)
+        assert np.array_equal(mask, truth), sample.mask
+
+
+def test_masks_with_transparency_are_read_by_their_alpha(tmp_path: Path) -> None:
+    """Audit (custom subject): a cut-out mask (subject opaque, background transparent) was read by the colour of
+    its pixels: white under the transparency made the whole photo the subject, the photo itself its brightness."""
+    make_paired_set(tmp_path, n=3)
+    truth = _blob_mask()
+    alpha = truth * 255
+    white = np.dstack([np.full((40, 56, 3), 255, np.uint8), alpha])  # white everywhere, alpha = subject
+    photo = np.dstack([load_pair(discover(tmp_path)[2])[0], alpha])  # the photo cut out (background removers)
+    black = np.dstack([np.repeat(alpha[..., None], 3, axis=2), alpha])  # white subject, black transparent rest
+    for i, rgba in enumerate((white, photo, black)):
+        save_picture(tmp_path / "masks" / f"p{i}.png", rgba)
+    for sample in discover(tmp_path):
+        _, mask = load_pair(sample)
+        assert np.array_equal(mask, truth), sample.mask

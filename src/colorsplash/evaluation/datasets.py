@@ -5,7 +5,8 @@ Layouts (detected per folder):
 1. ``seed``: ``DIR/input/<name>.<ext>`` with ``DIR/mask/mask_<name>.<ext>`` (greyscale JPEG masks,
    thresholded at 128 because of compression noise).
 2. ``paired``: ``DIR/images/`` + ``DIR/masks/`` matched by file stem; optional ``DIR/splits.tsv``
-   (``<stem>\\t<train|valid|val|test>``). Mask values > 127 are subject.
+   (``<stem>\\t<train|valid|val|test>``). Mask values > 127 are subject (1 in a mask of only 0s and 1s; the
+   opaque part of a mask with transparency).
 3. ``oxford``: ``DIR/images/`` + ``DIR/trimaps/`` (1 pet, 2 background, 3 border = ignored), optional
    official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``). Photos of the breeds in
    :data:`HELD_OUT_BREEDS` (breed = name without its ``_<number>``) are validation-only and reported as the set
@@ -284,8 +285,9 @@ def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
     if empty * 2 <= total:
         return False
     log.warning(
-        "%d of %d %s masks are empty (no subject pixel): %s. Seed and paired layouts need the subject white "
-        "(>= 128) on black; masks saved with values 0/1 look black, rescale them to 0/255",
+        "%d of %d %s masks are empty (no subject pixel): %s. Seed and paired layouts read the subject as white "
+        "(>= 128) on black, 1 on 0 (masks saved as 0/1) or the opaque part of a cut-out with transparency; "
+        "check that these masks are not black or mostly dark grey",
         empty,
         total,
         role,
@@ -295,12 +297,17 @@ def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
 
 
 def decode_mask(raw: np.ndarray, kind: str) -> np.ndarray:
-    """Raw mask pixels -> uint8 ``HxW``: 0 background, 1 subject, :data:`IGNORE` unscored."""
+    """Raw mask pixels -> uint8 ``HxW``: 0 background, 1 subject, :data:`IGNORE` unscored.
+
+    Seed and paired masks: white (>= 128) on black is the subject; a mask whose values are only 0 and 1 (saved as
+    0/1, or a two-colour palette's indices) has 1 as the subject, which 128 would have read as all background."""
     if kind == "oxford":
         out = np.zeros(raw.shape, np.uint8)
         out[raw == 1] = 1
         out[raw == 3] = IGNORE
         return out
+    if int(raw.max(initial=0)) == 1:
+        return (raw == 1).astype(np.uint8)
     return (raw >= 128).astype(np.uint8)
 
 
