@@ -283,3 +283,61 @@ def test_masks_with_transparency_are_read_by_their_alpha(tmp_path: Path) -> None
     for sample in discover(tmp_path):
         _, mask = load_pair(sample)
         assert np.array_equal(mask, truth), sample.mask
+
+
+def test_paired_folder_says_what_it_does_not_use(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Audit (custom subject): a mask without a photo and pictures in subfolders were dropped without a word;
+    a mask named after the photo's whole file name (``p1.jpg.png``) was not found; macOS's ``._p0.png`` was read
+    as a photo and failed; photos without a mask were named only the first."""
+    make_paired_set(tmp_path, n=4)
+    (tmp_path / "masks" / "p1.png").rename(tmp_path / "masks" / "p1.png.png")
+    save_picture(tmp_path / "masks" / "lonely.png", _blob_mask() * 255)
+    save_picture(tmp_path / "images" / "more" / "p9.png", _blob_mask() * 255)
+    (tmp_path / "images" / "._p0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    with caplog.at_level(logging.WARNING):
+        samples = discover(tmp_path)
+    assert [(s.name, s.mask.name) for s in samples][:2] == [("p0", "p0.png"), ("p1", "p1.png.png")]
+    assert len(samples) == 4
+    assert "1 mask(s) without a photo" in caplog.text and "lonely.png" in caplog.text
+    assert "subfolders are not read" in caplog.text and "p9.png" in caplog.text
+    for name in ("p2", "p3"):
+        (tmp_path / "masks" / f"{name}.png").unlink()
+    with pytest.raises(DataError, match=r"2 photo\(s\) without a mask.*p2\.png, p3\.png"):
+        discover(tmp_path)
+
+
+def test_two_photos_or_masks_of_one_name_are_refused(tmp_path: Path) -> None:
+    """Audit (custom subject): ``car.jpg`` and ``car.png`` both trained with the one mask ``car.png`` (and two masks
+    of one name gave the photo whichever was listed first)."""
+    make_paired_set(tmp_path, n=2)
+    save_picture(tmp_path / "images" / "p0.jpg", np.zeros((40, 56, 3), np.uint8))
+    with pytest.raises(DataError, match=r"p0\.jpg and p0\.png share the name 'p0'.*rename or remove"):
+        discover(tmp_path)
+    (tmp_path / "images" / "p0.jpg").rename(tmp_path / "masks" / "p0.jpg")
+    with pytest.raises(DataError, match=r"p0\.jpg and p0\.png share the name 'p0'"):
+        discover(tmp_path)
+
+
+def test_splits_file_words_are_checked(tmp_path: Path) -> None:
+    """Audit (custom subject): a split written ``validation`` (or any word but valid/val/test) silently trained."""
+    make_paired_set(tmp_path, n=3)
+    (tmp_path / "splits.tsv").write_text("p0\tvalidation\np1\tTrain\n")
+    assert [s.split for s in discover(tmp_path)] == ["val", "train", None]
+    (tmp_path / "splits.tsv").write_text("p0\ttrain\np1\tholdout\n")
+    with pytest.raises(DataError, match=r"splits\.tsv, line 2: split 'holdout' for p1"):
+        discover(tmp_path)
+
+
+def test_a_folder_of_data_sets_names_them(tmp_path: Path) -> None:
+    """Audit (custom subject): ``train data/`` on the folder that holds the sets said only 'no known layout'."""
+    make_paired_set(tmp_path / "cars", n=1)
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(DataError, match=r"no known data layout.*it holds data sets: name them instead \(.*cars\)"):
+        discover(tmp_path)
+    (tmp_path / "other" / "photos").mkdir(parents=True)
+    (tmp_path / "other" / "labels").mkdir()
+    with pytest.raises(DataError, match=r"it holds labels/, photos/$"):
+        discover(tmp_path / "other")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"it holds no folders"):
+        discover(tmp_path / "empty")
