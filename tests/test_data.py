@@ -341,3 +341,20 @@ def test_a_folder_of_data_sets_names_them(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match=r"it holds no folders"):
         discover(tmp_path / "empty")
+
+
+def test_a_mask_at_another_scale_is_stretched_and_a_sideways_one_explained(tmp_path: Path) -> None:
+    """Audit (custom subject): a mask saved at half its photo's size was refused; one drawn on the raw pixels of a
+    photo stored sideways (EXIF orientation 6) was refused with two sizes and no reason."""
+    make_paired_set(tmp_path, n=2)
+    truth = np.zeros((40, 56), np.uint8)
+    truth[10:30, 16:40] = 1  # even edges: halved and doubled exactly
+    save_picture(tmp_path / "masks" / "p0.png", truth[::2, ::2] * 255)  # 28x20 for a 56x40 photo
+    _, mask = load_pair(discover(tmp_path)[0])
+    assert mask.shape == truth.shape and np.array_equal(mask, truth)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise
+    Image.fromarray(np.zeros((56, 40, 3), np.uint8)).save(tmp_path / "images" / "p1.png", exif=exif)
+    save_picture(tmp_path / "masks" / "p1.png", np.zeros((56, 40), np.uint8))  # the stored pixels' shape
+    with pytest.raises(DataError, match=r"p1\.png: mask is 40x56.*EXIF orientation 6.*save the mask upright"):
+        load_pair(discover(tmp_path)[1])

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from colorsplash.evaluation.mask_size import fit_mask, size_advice
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.runtime.photo_io import ImageReadError, is_image_name, read_grey, read_rgb
 from colorsplash.runtime.progress import redraw_seconds
@@ -435,7 +436,8 @@ def _scene_label(sample: Sample, shape: tuple[int, int]) -> np.ndarray:
 
 
 def load_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
-    """Read one pair: RGB uint8 ``HxWx3`` image and decoded mask ``HxW`` of the same size."""
+    """Read one pair: RGB uint8 ``HxWx3`` image and decoded mask ``HxW`` of the same size (a mask of the photo's
+    shape at another scale is stretched to it: :mod:`colorsplash.evaluation.mask_size`)."""
     try:
         image = read_rgb(sample.image)
         if sample.kind == "scene":
@@ -443,9 +445,13 @@ def load_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
         mask = decode_mask(read_grey(sample.mask), sample.kind)
     except ImageReadError as err:
         raise DataError(f"{err}; fix or remove the file, or pass --skip-bad") from err
-    if mask.shape != image.shape[:2]:
+    if mask.shape == image.shape[:2]:
+        return image, mask
+    fitted = fit_mask(mask, image.shape[:2])
+    if fitted is None:
         raise DataError(
             f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image {sample.image} is "
-            f"{image.shape[1]}x{image.shape[0]}; masks must have their image's size (or pass --skip-bad)"
+            f"{image.shape[1]}x{image.shape[0]}; {size_advice(sample.image, mask.shape[:2], image.shape[:2])} "
+            "(or pass --skip-bad)"
         )
-    return image, mask
+    return image, fitted
