@@ -594,3 +594,25 @@ def test_ctrl_c_after_the_last_epoch_says_every_epoch_is_kept() -> None:
     assert "holds all 5 epochs" in _kept("runs/r", done) and "lost" not in _kept("runs/r", done)  # type: ignore[arg-type]
     midway = types.SimpleNamespace(kept_epoch=3, cfg=types.SimpleNamespace(epochs=5))
     assert "keeps epochs 1-3 of 5 (the epoch in progress is lost)" in _kept("runs/r", midway)  # type: ignore[arg-type]
+
+
+def test_split_counts_after_skipped_bad_pairs_are_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Audit (custom subject): with --skip-bad the log said '26 training, 4 validation photos' and then trained on
+    23 (config.json's count) without saying so."""
+    from helpers.layouts import save_picture
+
+    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.training.config import TrainConfig
+    from colorsplash.training.steps import prepare_data
+
+    data = tmp_path / "data"
+    make_seed_set(data, n=8, h=48, w=64)
+    for i in (0, 5):  # masks of another shape: skipped
+        save_picture(data / "mask" / f"mask_cat{i}.jpg", np.zeros((10, 10), np.uint8))
+    config = TrainConfig(data=(str(data),), skip_bad=True, val_fraction=0.3)
+    caplog.set_level(logging.INFO)
+    prepared = prepare_data(config, ModelConfig(arch="unet", input_size=32, base_channels=4, depth=2), False)
+    summary = prepared.summary
+    assert summary["train_images"] + summary["val_images"] == 6
+    expected = f"after the bad pairs skipped: {summary['train_images']} training, {summary['val_images']} validation"
+    assert expected in caplog.text
