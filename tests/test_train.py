@@ -616,3 +616,15 @@ def test_split_counts_after_skipped_bad_pairs_are_logged(tmp_path: Path, caplog:
     assert summary["train_images"] + summary["val_images"] == 6
     expected = f"after the bad pairs skipped: {summary['train_images']} training, {summary['val_images']} validation"
     assert expected in caplog.text
+
+
+def test_a_run_names_its_model_and_subject(tmp_path: Path) -> None:
+    """Audit (custom subject): every model a user trained was 'colorsplash', finding 'subject' (serve's page and
+    /api/health show both); only the pet presets could name theirs."""
+    data = tmp_path / "data"
+    make_seed_set(data, n=4, h=48, w=64)
+    run = tmp_path / "run"
+    flags = ["--size", "64", "--epochs", "1", "--max-steps", "1", "--name", "cars", "--subject", "red car"]
+    assert main(["-q", "train", str(data), *TINY_UNET, *flags, "-o", str(run)]) == 0
+    config = read_checkpoint(run / "best.pt")["model_config"]
+    assert (config["name"], config["subject"]) == ("cars", "red car")
