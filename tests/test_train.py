@@ -628,3 +628,14 @@ def test_a_run_names_its_model_and_subject(tmp_path: Path) -> None:
     assert main(["-q", "train", str(data), *TINY_UNET, *flags, "-o", str(run)]) == 0
     config = read_checkpoint(run / "best.pt")["model_config"]
     assert (config["name"], config["subject"]) == ("cars", "red car")
+
+
+def test_the_epoch_bar_redraws_once_a_minute_into_a_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Audit (custom subject): the epoch bar's loss postfix redrew it after every batch, so a log (stderr not a
+    terminal, where bars redraw once a minute: runtime.progress) got one frame per optimiser step."""
+    data = tmp_path / "data"
+    make_seed_set(data, n=10, h=48, w=64)
+    flags = ["--size", "32", "--epochs", "1", "--batch-size", "2", "--val-fraction", "0.01", "--no-augment"]
+    assert main(["train", str(data), *TINY_UNET, *flags, "-o", str(tmp_path / "run")]) == 0
+    frames = capsys.readouterr().err.count("loss=")
+    assert frames <= 1, f"{frames} redraws of the epoch bar in under a minute"

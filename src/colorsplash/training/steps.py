@@ -333,7 +333,8 @@ def train_epoch(
         sched.step()
         state.step += 1
         total, count = total + loss.item(), count + 1
-        bar.set_postfix(loss=f"{total / count:.4f}", best_iou=f"{max(state.best_iou, 0):.3f}")
+        # refresh=False: the bar redraws at its own pace (once a minute into a log), not after every batch
+        bar.set_postfix(loss=f"{total / count:.4f}", best_iou=f"{max(state.best_iou, 0):.3f}", refresh=False)
         if cfg.max_steps is not None and state.step >= cfg.max_steps:
             break
     return total / max(count, 1)
