@@ -639,3 +639,16 @@ def test_the_epoch_bar_redraws_once_a_minute_into_a_log(tmp_path: Path, capsys: 
     assert main(["train", str(data), *TINY_UNET, *flags, "-o", str(tmp_path / "run")]) == 0
     frames = capsys.readouterr().err.count("loss=")
     assert frames <= 1, f"{frames} redraws of the epoch bar in under a minute"
+
+
+def test_resuming_a_finished_run_says_it_has_nothing_to_train(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Audit (custom subject): --resume on a finished run said 'resuming runs/x after epoch 2' and 'done', as if
+    it had trained on; it trains nothing, and --init is the way to train further."""
+    data = tmp_path / "data"
+    make_seed_set(data, n=4, h=48, w=64)
+    run = tmp_path / "run"
+    assert main(["-q", "train", str(data), *TINY_UNET, "--size", "32", "--epochs", "1", "-o", str(run)]) == 0
+    caplog.set_level(logging.INFO)
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "finished already (epoch 1 of 1): nothing to train" in caplog.text and "--init" in caplog.text
+    assert f"resuming {run} after" not in caplog.text
