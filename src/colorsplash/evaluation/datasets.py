@@ -5,8 +5,9 @@ Layouts (detected per folder):
 1. ``seed``: ``DIR/input/<name>.<ext>`` with ``DIR/mask/mask_<name>.<ext>`` (greyscale JPEG masks,
    thresholded at 128 because of compression noise).
 2. ``paired``: ``DIR/images/`` + ``DIR/masks/`` matched by file stem (or the photo's whole file name:
-   ``car.jpg.png``); optional ``DIR/splits.tsv`` (``<stem>\\t<split>``, :data:`SPLIT_WORDS`). Mask values > 127
-   are subject (1 in a mask of only 0s and 1s; the opaque part of a mask with transparency).
+   ``car.jpg.png``); optional ``DIR/splits.tsv`` (``<stem>\\t<split>``, the words of
+   :data:`~colorsplash.evaluation.folders.SPLIT_WORDS`). Mask values > 127 are subject (1 in a mask of only 0s
+   and 1s; the opaque part of a mask with transparency).
 3. ``oxford``: ``DIR/images/`` + ``DIR/trimaps/`` (1 pet, 2 background, 3 border = ignored), optional
    official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``). Photos of the breeds in
    :data:`HELD_OUT_BREEDS` (breed = name without its ``_<number>``) are validation-only and reported as the set
@@ -38,9 +39,18 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from colorsplash.evaluation.folders import (
+    DataError,
+    by_stem,
+    file_names,
+    layout_hint,
+    layout_of,
+    read_split_file,
+    warn_subfolders,
+)
 from colorsplash.evaluation.mask_size import fit_mask, size_advice
 from colorsplash.evaluation.metrics import IGNORE
-from colorsplash.runtime.photo_io import ImageReadError, is_image_name, read_grey, read_rgb
+from colorsplash.runtime.photo_io import ImageReadError, read_grey, read_rgb
 from colorsplash.runtime.progress import redraw_seconds
 
 log = logging.getLogger(__name__)
@@ -54,10 +64,6 @@ PET_CLASSES: frozenset[str] = frozenset({"cat", "dog"})
 SCENES_VAL_FRACTION = 0.25  # of the pet-free photos of a scenes set, fixed seed 0 (not the run's seed)
 SCENES_SPLIT_SEED = 0
 UNSEEN_SUFFIX, PETS_SUFFIX = "-unseen", "-pets"
-
-
-class DataError(ValueError):
-    """A data set problem; the message names the file or folder and says what to do."""
 
 
 @dataclass(frozen=True)
@@ -77,60 +83,14 @@ class Sample:
         return self.image.stem
 
 
-def _images_in(folder: Path) -> list[Path]:
-    """The pictures directly in ``folder``, by name (hidden files such as macOS's ``._<name>.jpg`` left out)."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_name(p) and not p.name.startswith("."))
-
-
-def _by_stem(folder: Path, prefix: str = "") -> dict[str, Path]:
-    """``{stem without prefix: picture}`` of ``folder``; two pictures of one stem raise :class:`DataError`."""
-    out: dict[str, Path] = {}
-    for p in _images_in(folder):
-        stem = p.stem[len(prefix) :] if prefix and p.stem.startswith(prefix) else p.stem
-        if stem in out:
-            raise DataError(
-                f"{out[stem]} and {p.name} share the name {stem!r}, so which mask is whose cannot be told; "
-                "rename or remove one of them"
-            )
-        out[stem] = p
-    return out
-
-
-SPLIT_WORDS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "test": "val"}
-
-
-def _read_split_file(root: Path) -> dict[str, str]:
-    splits: dict[str, str] = {}
-    tsv = root / "splits.tsv"
-    if tsv.is_file():
-        for number, line in enumerate(tsv.read_text().splitlines(), 1):
-            parts = line.split("\t")
-            if len(parts) < 2 or not parts[0] or line.startswith("#"):
-                continue
-            word = parts[1].strip().lower()
-            if word not in SPLIT_WORDS:
-                raise DataError(
-                    f"{tsv}, line {number}: split {parts[1].strip()!r} for {parts[0]} is not one of "
-                    f"{', '.join(SPLIT_WORDS)}; fix the line (photo name, a tab, then the split)"
-                )
-            splits[parts[0]] = SPLIT_WORDS[word]
-    return splits
-
-
-def _names(paths: Sequence[Path], most: int = 10) -> str:
-    """``a.jpg, b.jpg, ... and 3 more``: file names for a message."""
-    shown = ", ".join(p.name for p in paths[:most])
-    return shown + (f" and {len(paths) - most} more" if len(paths) > most else "")
-
-
 def _pair(root: Path, img_dir: str, mask_dir: str, kind: str, prefix: str = "", skip_bad: bool = False) -> list[Sample]:
     """Photos of ``root/img_dir`` with their masks in ``root/mask_dir``: ``<prefix><stem>.<ext>``, or
     ``<prefix><photo's file name>.<ext>`` (``car.jpg.png``). Masks without a photo and pictures in subfolders
     are not used, and a warning says so."""
-    masks = _by_stem(root / mask_dir, prefix)
-    splits = _read_split_file(root)
+    masks = by_stem(root / mask_dir, prefix)
+    splits = read_split_file(root)
     samples, missing = [], []
-    for img in sorted(_by_stem(root / img_dir).values()):
+    for img in sorted(by_stem(root / img_dir).values()):
         mask = masks.pop(img.stem, None) or masks.pop(img.name, None)
         if mask is None:
             missing.append(img)
@@ -138,7 +98,8 @@ def _pair(root: Path, img_dir: str, mask_dir: str, kind: str, prefix: str = "", 
         samples.append(Sample(img, mask, kind, root.name, splits.get(img.stem)))
     if missing:
         expected = root / mask_dir / f"{prefix}{missing[0].stem}.<ext>"
-        msg = f"{root / img_dir}: {len(missing)} photo(s) without a mask (expected e.g. {expected}): {_names(missing)}"
+        msg = f"{root / img_dir}: {len(missing)} photo(s) without a mask (expected e.g. {expected})"
+        msg += f": {file_names(missing)}"
         if not skip_bad:
             raise DataError(msg + "; add the masks, remove the photos, or pass --skip-bad")
         log.warning("%s; skipped", msg)
@@ -148,60 +109,23 @@ def _pair(root: Path, img_dir: str, mask_dir: str, kind: str, prefix: str = "", 
             root / mask_dir,
             len(masks),
             root / img_dir,
-            _names(sorted(masks.values())),
+            file_names(sorted(masks.values())),
         )
     for folder in (root / img_dir, root / mask_dir):
-        _warn_subfolders(folder)
+        warn_subfolders(folder)
     return samples
-
-
-def _warn_subfolders(folder: Path) -> None:
-    """Warn when ``folder``'s subfolders hold pictures: a data set's files sit directly in it."""
-    nested = [p for p in folder.rglob("*") if p.parent != folder and p.is_file() and is_image_name(p)]
-    if nested:
-        log.warning(
-            "%s: %d picture(s) in subfolders are not read (e.g. %s): a data set's files sit directly in %s/; "
-            "move them up, or lay a subfolder out as a data set of its own and name it too",
-            folder,
-            len(nested),
-            nested[0].relative_to(folder),
-            folder.name,
-        )
 
 
 def detect_layout(root: Path) -> str:
     """Name the layout of ``root``: ``seed``, ``paired``, ``oxford`` or ``scenes``; raise :class:`DataError`
     if none (saying what the folder holds, and naming the data sets inside it when it is their parent)."""
-    layout = _layout_of(root)
+    layout = layout_of(root)
     if layout is None:
         raise DataError(
             f"{root}: no known data layout; expected input/ + mask/ (seed), images/ + masks/ (paired) "
-            f"or images/ + trimaps/ (Oxford-IIIT Pet){_layout_hint(root)}"
+            f"or images/ + trimaps/ (Oxford-IIIT Pet){layout_hint(root)}"
         )
     return layout
-
-
-def _layout_of(root: Path) -> str | None:
-    if (root / "input").is_dir() and (root / "mask").is_dir():
-        return "seed"
-    if (root / "images").is_dir() and (root / "masks").is_dir() and (root / "objects.tsv").is_file():
-        return "scenes"
-    if (root / "images").is_dir() and (root / "trimaps").is_dir():
-        return "oxford"
-    if (root / "images").is_dir() and (root / "masks").is_dir():
-        return "paired"
-    return None
-
-
-def _layout_hint(root: Path) -> str:
-    """What a folder without a layout holds, for the error: the data sets in it, else its subfolders."""
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    sets = [p for p in folders if _layout_of(p) is not None]
-    if sets:
-        return f"; it holds data sets: name them instead ({' '.join(str(p) for p in sets)})"
-    if folders:
-        return f"; it holds {', '.join(p.name + '/' for p in folders)}"
-    return "; it holds no folders"
 
 
 def _oxford_splits(root: Path) -> dict[str, str]:
@@ -267,7 +191,7 @@ def _scenes(root: Path) -> list[Sample]:
             continue
         mask = root / "masks" / f"{parts[1]}.png"
         objects.setdefault(parts[0], []).append((mask, parts[2].strip()))
-    images = _by_stem(root / "images")
+    images = by_stem(root / "images")
     samples = []
     for name in sorted(objects):
         if name not in images:
