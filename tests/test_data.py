@@ -246,3 +246,115 @@ def test_held_out_breeds_are_validation_only_under_their_own_set_name(tmp_path: 
         assert (by_name[name].dataset, by_name[name].split) == ("breeds", None)
     train, val = split_samples(list(by_name.values()), val_fraction=0.0, seed=0)
     assert {s.name for s in val} == {"Birman_1", "Birman_2", "yorkshire_terrier_7"}
+
+
+def _blob_mask(h: int = 40, w: int = 56) -> np.ndarray:
+    mask = np.zeros((h, w), np.uint8)
+    mask[10:30, 15:40] = 1
+    return mask
+
+
+def test_masks_saved_as_0_1_or_as_a_two_colour_palette_read_1_as_the_subject(tmp_path: Path) -> None:
+    """Audit (custom subject): a mask saved with values 0/1, or a palette PNG that shows white on black (indices
+    0/1), was read as all background (1 < 128): the model was taught to find nothing."""
+    make_paired_set(tmp_path, n=2)
+    truth = _blob_mask()
+    save_picture(tmp_path / "masks" / "p0.png", truth)  # values 0 and 1
+    palette = Image.fromarray(truth, mode="P")
+    palette.putpalette([0, 0, 0, 255, 255, 255])
+    palette.save(tmp_path / "masks" / "p1.png")
+    assert Image.open(tmp_path / "masks" / "p1.png").mode == "P"
+    for sample in discover(tmp_path):
+        _, mask = load_pair(sample)
+        assert np.array_equal(mask, truth), sample.mask
+
+
+def test_masks_with_transparency_are_read_by_their_alpha(tmp_path: Path) -> None:
+    """Audit (custom subject): a cut-out mask (subject opaque, background transparent) was read by the colour of
+    its pixels: white under the transparency made the whole photo the subject, the photo itself its brightness."""
+    make_paired_set(tmp_path, n=3)
+    truth = _blob_mask()
+    alpha = truth * 255
+    white = np.dstack([np.full((40, 56, 3), 255, np.uint8), alpha])  # white everywhere, alpha = subject
+    photo = np.dstack([load_pair(discover(tmp_path)[2])[0], alpha])  # the photo cut out (background removers)
+    black = np.dstack([np.repeat(alpha[..., None], 3, axis=2), alpha])  # white subject, black transparent rest
+    for i, rgba in enumerate((white, photo, black)):
+        save_picture(tmp_path / "masks" / f"p{i}.png", rgba)
+    for sample in discover(tmp_path):
+        _, mask = load_pair(sample)
+        assert np.array_equal(mask, truth), sample.mask
+
+
+def test_paired_folder_says_what_it_does_not_use(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Audit (custom subject): a mask without a photo and pictures in subfolders were dropped without a word;
+    a mask named after the photo's whole file name (``p1.jpg.png``) was not found; macOS's ``._p0.png`` was read
+    as a photo and failed; photos without a mask were named only the first."""
+    make_paired_set(tmp_path, n=4)
+    (tmp_path / "masks" / "p1.png").rename(tmp_path / "masks" / "p1.png.png")
+    save_picture(tmp_path / "masks" / "lonely.png", _blob_mask() * 255)
+    save_picture(tmp_path / "images" / "more" / "p9.png", _blob_mask() * 255)
+    (tmp_path / "images" / "._p0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    with caplog.at_level(logging.WARNING):
+        samples = discover(tmp_path)
+    assert [(s.name, s.mask.name) for s in samples][:2] == [("p0", "p0.png"), ("p1", "p1.png.png")]
+    assert len(samples) == 4
+    assert "1 mask(s) without a photo" in caplog.text and "lonely.png" in caplog.text
+    assert "subfolders are not read" in caplog.text and "p9.png" in caplog.text
+    for name in ("p2", "p3"):
+        (tmp_path / "masks" / f"{name}.png").unlink()
+    with pytest.raises(DataError, match=r"2 photo\(s\) without a mask.*p2\.png, p3\.png"):
+        discover(tmp_path)
+
+
+def test_two_photos_or_masks_of_one_name_are_refused(tmp_path: Path) -> None:
+    """Audit (custom subject): ``car.jpg`` and ``car.png`` both trained with the one mask ``car.png`` (and two masks
+    of one name gave the photo whichever was listed first)."""
+    make_paired_set(tmp_path, n=2)
+    save_picture(tmp_path / "images" / "p0.jpg", np.zeros((40, 56, 3), np.uint8))
+    with pytest.raises(DataError, match=r"p0\.jpg and p0\.png share the name 'p0'.*rename or remove"):
+        discover(tmp_path)
+    (tmp_path / "images" / "p0.jpg").rename(tmp_path / "masks" / "p0.jpg")
+    with pytest.raises(DataError, match=r"p0\.jpg and p0\.png share the name 'p0'"):
+        discover(tmp_path)
+
+
+def test_splits_file_words_are_checked(tmp_path: Path) -> None:
+    """Audit (custom subject): a split written ``validation`` (or any word but valid/val/test) silently trained."""
+    make_paired_set(tmp_path, n=3)
+    (tmp_path / "splits.tsv").write_text("p0\tvalidation\np1\tTrain\n")
+    assert [s.split for s in discover(tmp_path)] == ["val", "train", None]
+    (tmp_path / "splits.tsv").write_text("p0\ttrain\np1\tholdout\n")
+    with pytest.raises(DataError, match=r"splits\.tsv, line 2: split 'holdout' for p1"):
+        discover(tmp_path)
+
+
+def test_a_folder_of_data_sets_names_them(tmp_path: Path) -> None:
+    """Audit (custom subject): ``train data/`` on the folder that holds the sets said only 'no known layout'."""
+    make_paired_set(tmp_path / "cars", n=1)
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(DataError, match=r"no known data layout.*it holds data sets: name them instead \(.*cars\)"):
+        discover(tmp_path)
+    (tmp_path / "other" / "photos").mkdir(parents=True)
+    (tmp_path / "other" / "labels").mkdir()
+    with pytest.raises(DataError, match=r"it holds labels/, photos/$"):
+        discover(tmp_path / "other")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"it holds no folders"):
+        discover(tmp_path / "empty")
+
+
+def test_a_mask_at_another_scale_is_stretched_and_a_sideways_one_explained(tmp_path: Path) -> None:
+    """Audit (custom subject): a mask saved at half its photo's size was refused; one drawn on the raw pixels of a
+    photo stored sideways (EXIF orientation 6) was refused with two sizes and no reason."""
+    make_paired_set(tmp_path, n=2)
+    truth = np.zeros((40, 56), np.uint8)
+    truth[10:30, 16:40] = 1  # even edges: halved and doubled exactly
+    save_picture(tmp_path / "masks" / "p0.png", truth[::2, ::2] * 255)  # 28x20 for a 56x40 photo
+    _, mask = load_pair(discover(tmp_path)[0])
+    assert mask.shape == truth.shape and np.array_equal(mask, truth)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise
+    Image.fromarray(np.zeros((56, 40, 3), np.uint8)).save(tmp_path / "images" / "p1.png", exif=exif)
+    save_picture(tmp_path / "masks" / "p1.png", np.zeros((56, 40), np.uint8))  # the stored pixels' shape
+    with pytest.raises(DataError, match=r"p1\.png: mask is 40x56.*EXIF orientation 6.*save the mask upright"):
+        load_pair(discover(tmp_path)[1])

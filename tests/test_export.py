@@ -286,3 +286,22 @@ def test_evaluate_reports_of_two_runs_do_not_collide_and_metrics_must_match_the_
     assert main(["evaluate", "cats", "--model", "a.onnx", "-o", "eval/onnx"]) == 0
     args = ["export", "runs/a/best.pt", "-o", "a16.onnx", "--fp16", "--metrics", "eval/onnx/summary.json"]
     assert main(args) == 0
+
+
+def test_int8_export_prints_no_tracer_warnings_nor_onnxruntime_info_lines(
+    lite_checkpoint: Path, paired_data: Path, tmp_path: Path
+) -> None:
+    """Audit (custom subject): ``export --int8`` wrote 82 lines to the terminal: PyTorch's TracerWarnings with
+    their source lines and ONNX Runtime's quantiser's 'Increased scale[...]' INFO line per rescaled weight."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "q8.onnx"
+    command = ["-m", "colorsplash", "export", str(lite_checkpoint), "-o", str(out), "--int8", str(paired_data)]
+    done = subprocess.run([sys.executable, *command], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "TracerWarning" not in done.stderr and "Increased scale" not in done.stderr
+    assert "int8 calibration on" in done.stderr and "wrote" in done.stdout  # colorsplash's own lines stay
+    probe = "import logging; from colorsplash.cli import configure_logging as c; c(False, True); logging.info('x')"
+    debug = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "INFO root: x" in debug.stderr  # --debug shows other libraries' lines

@@ -381,13 +381,13 @@ def test_bf16_only_where_the_cpu_has_it(
 
 
 def test_warns_when_most_masks_are_empty(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """Issue 16 item 14: all-black masks (e.g. saved as 0/1) would train to IoU 0 without a word."""
+    """Issue 16 item 14: all-black masks would train to IoU 0 without a word."""
     from helpers.layouts import save_picture
 
     data = tmp_path / "data"
     make_seed_set(data, n=6, h=56, w=72)
-    for i in range(5):  # 5 of 6 masks saved with values 0/1: black
-        save_picture(data / "mask" / f"mask_cat{i}.png", np.ones((56, 72), np.uint8))
+    for i in range(5):  # 5 of 6 masks black (a value under 128 that is not a 0/1 mask's 1)
+        save_picture(data / "mask" / f"mask_cat{i}.png", np.full((56, 72), 90, np.uint8))
         (data / "mask" / f"mask_cat{i}.jpg").unlink()
     caplog.set_level(logging.WARNING)
     run = tmp_path / "run"
@@ -412,7 +412,7 @@ def test_warns_when_most_masks_are_empty(tmp_path: Path, caplog: pytest.LogCaptu
         )
         == 0
     )
-    assert "training masks are empty" in caplog.text and "0/255" in caplog.text
+    assert "training masks are empty" in caplog.text and "not black" in caplog.text
     summary = json.loads((run / "config.json").read_text())["data"]
     assert summary["empty_train_masks"] >= summary["train_images"] - 1 >= 4
 
@@ -594,3 +594,61 @@ def test_ctrl_c_after_the_last_epoch_says_every_epoch_is_kept() -> None:
     assert "holds all 5 epochs" in _kept("runs/r", done) and "lost" not in _kept("runs/r", done)  # type: ignore[arg-type]
     midway = types.SimpleNamespace(kept_epoch=3, cfg=types.SimpleNamespace(epochs=5))
     assert "keeps epochs 1-3 of 5 (the epoch in progress is lost)" in _kept("runs/r", midway)  # type: ignore[arg-type]
+
+
+def test_split_counts_after_skipped_bad_pairs_are_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Audit (custom subject): with --skip-bad the log said '26 training, 4 validation photos' and then trained on
+    23 (config.json's count) without saying so."""
+    from helpers.layouts import save_picture
+
+    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.training.config import TrainConfig
+    from colorsplash.training.steps import prepare_data
+
+    data = tmp_path / "data"
+    make_seed_set(data, n=8, h=48, w=64)
+    for i in (0, 5):  # masks of another shape: skipped
+        save_picture(data / "mask" / f"mask_cat{i}.jpg", np.zeros((10, 10), np.uint8))
+    config = TrainConfig(data=(str(data),), skip_bad=True, val_fraction=0.3)
+    caplog.set_level(logging.INFO)
+    prepared = prepare_data(config, ModelConfig(arch="unet", input_size=32, base_channels=4, depth=2), False)
+    summary = prepared.summary
+    assert summary["train_images"] + summary["val_images"] == 6
+    expected = f"after the bad pairs skipped: {summary['train_images']} training, {summary['val_images']} validation"
+    assert expected in caplog.text
+
+
+def test_a_run_names_its_model_and_subject(tmp_path: Path) -> None:
+    """Audit (custom subject): every model a user trained was 'colorsplash', finding 'subject' (serve's page and
+    /api/health show both); only the pet presets could name theirs."""
+    data = tmp_path / "data"
+    make_seed_set(data, n=4, h=48, w=64)
+    run = tmp_path / "run"
+    flags = ["--size", "64", "--epochs", "1", "--max-steps", "1", "--name", "cars", "--subject", "red car"]
+    assert main(["-q", "train", str(data), *TINY_UNET, *flags, "-o", str(run)]) == 0
+    config = read_checkpoint(run / "best.pt")["model_config"]
+    assert (config["name"], config["subject"]) == ("cars", "red car")
+
+
+def test_the_epoch_bar_redraws_once_a_minute_into_a_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Audit (custom subject): the epoch bar's loss postfix redrew it after every batch, so a log (stderr not a
+    terminal, where bars redraw once a minute: runtime.progress) got one frame per optimiser step."""
+    data = tmp_path / "data"
+    make_seed_set(data, n=10, h=48, w=64)
+    flags = ["--size", "32", "--epochs", "1", "--batch-size", "2", "--val-fraction", "0.01", "--no-augment"]
+    assert main(["train", str(data), *TINY_UNET, *flags, "-o", str(tmp_path / "run")]) == 0
+    frames = capsys.readouterr().err.count("loss=")
+    assert frames <= 1, f"{frames} redraws of the epoch bar in under a minute"
+
+
+def test_resuming_a_finished_run_says_it_has_nothing_to_train(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Audit (custom subject): --resume on a finished run said 'resuming runs/x after epoch 2' and 'done', as if
+    it had trained on; it trains nothing, and --init is the way to train further."""
+    data = tmp_path / "data"
+    make_seed_set(data, n=4, h=48, w=64)
+    run = tmp_path / "run"
+    assert main(["-q", "train", str(data), *TINY_UNET, "--size", "32", "--epochs", "1", "-o", str(run)]) == 0
+    caplog.set_level(logging.INFO)
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "finished already (epoch 1 of 1): nothing to train" in caplog.text and "--init" in caplog.text
+    assert f"resuming {run} after" not in caplog.text

@@ -58,6 +58,25 @@ def _attached_point(argv: list[str]) -> list[str]:
     return out
 
 
+def configure_logging(quiet: bool, debug: bool) -> None:
+    """Log to standard error from INFO (WARNING with ``quiet``), as ``logging.basicConfig`` would (nothing when the
+    root logger has a handler already), but other libraries' lines only from WARNING unless ``debug``: ONNX
+    Runtime's quantiser logs one INFO line per rescaled weight on the root logger (70 for a Lite0 model)."""
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if debug else "%(message)s"))
+    if not debug:
+        handler.addFilter(_ours_or_warnings)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+def _ours_or_warnings(record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.WARNING or record.name.split(".")[0] == "colorsplash"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if sys.stderr is None:  # started with standard error closed (2>&-): print() would fall back to stdout,
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- into a picture written there; lines go nowhere
@@ -66,10 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(_attached_point(sys.argv[1:] if argv is None else list(argv)))
     except SystemExit as done:  # --help, --version, or a usage error already printed by argparse
         return done.code if isinstance(done.code, int) else 2
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(message)s" if not args.debug else "%(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.quiet, args.debug)
     try:
         return int(args.func(args))
     except KeyboardInterrupt as stop:

@@ -4,8 +4,10 @@ Layouts (detected per folder):
 
 1. ``seed``: ``DIR/input/<name>.<ext>`` with ``DIR/mask/mask_<name>.<ext>`` (greyscale JPEG masks,
    thresholded at 128 because of compression noise).
-2. ``paired``: ``DIR/images/`` + ``DIR/masks/`` matched by file stem; optional ``DIR/splits.tsv``
-   (``<stem>\\t<train|valid|val|test>``). Mask values > 127 are subject.
+2. ``paired``: ``DIR/images/`` + ``DIR/masks/`` matched by file stem (or the photo's whole file name:
+   ``car.jpg.png``); optional ``DIR/splits.tsv`` (``<stem>\\t<split>``, the words of
+   :data:`~colorsplash.evaluation.folders.SPLIT_WORDS`). Mask values > 127 are subject (1 in a mask of only 0s
+   and 1s; the opaque part of a mask with transparency).
 3. ``oxford``: ``DIR/images/`` + ``DIR/trimaps/`` (1 pet, 2 background, 3 border = ignored), optional
    official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``). Photos of the breeds in
    :data:`HELD_OUT_BREEDS` (breed = name without its ``_<number>``) are validation-only and reported as the set
@@ -37,8 +39,18 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from colorsplash.evaluation.folders import (
+    DataError,
+    by_stem,
+    file_names,
+    layout_hint,
+    layout_of,
+    read_split_file,
+    warn_subfolders,
+)
+from colorsplash.evaluation.mask_size import fit_mask, size_advice
 from colorsplash.evaluation.metrics import IGNORE
-from colorsplash.runtime.photo_io import ImageReadError, is_image_name, read_grey, read_rgb
+from colorsplash.runtime.photo_io import ImageReadError, read_grey, read_rgb
 from colorsplash.runtime.progress import redraw_seconds
 
 log = logging.getLogger(__name__)
@@ -52,10 +64,6 @@ PET_CLASSES: frozenset[str] = frozenset({"cat", "dog"})
 SCENES_VAL_FRACTION = 0.25  # of the pet-free photos of a scenes set, fixed seed 0 (not the run's seed)
 SCENES_SPLIT_SEED = 0
 UNSEEN_SUFFIX, PETS_SUFFIX = "-unseen", "-pets"
-
-
-class DataError(ValueError):
-    """A data set problem; the message names the file or folder and says what to do."""
 
 
 @dataclass(frozen=True)
@@ -75,64 +83,49 @@ class Sample:
         return self.image.stem
 
 
-def _images_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_name(p))
-
-
-def _by_stem(folder: Path, prefix: str = "") -> dict[str, Path]:
-    out: dict[str, Path] = {}
-    for p in _images_in(folder):
-        stem = p.stem[len(prefix) :] if prefix and p.stem.startswith(prefix) else p.stem
-        out.setdefault(stem, p)
-    return out
-
-
-def _read_split_file(root: Path) -> dict[str, str]:
-    splits: dict[str, str] = {}
-    tsv = root / "splits.tsv"
-    if tsv.is_file():
-        for line in tsv.read_text().splitlines():
-            parts = line.split("\t")
-            if len(parts) >= 2 and parts[0] and not line.startswith("#"):
-                splits[parts[0]] = "val" if parts[1].strip() in ("valid", "val", "test") else "train"
-    return splits
-
-
 def _pair(root: Path, img_dir: str, mask_dir: str, kind: str, prefix: str = "", skip_bad: bool = False) -> list[Sample]:
-    images = _images_in(root / img_dir)
-    masks = _by_stem(root / mask_dir, prefix)
-    splits = _read_split_file(root)
+    """Photos of ``root/img_dir`` with their masks in ``root/mask_dir``: ``<prefix><stem>.<ext>``, or
+    ``<prefix><photo's file name>.<ext>`` (``car.jpg.png``). Masks without a photo and pictures in subfolders
+    are not used, and a warning says so."""
+    masks = by_stem(root / mask_dir, prefix)
+    splits = read_split_file(root)
     samples, missing = [], []
-    for img in images:
-        mask = masks.get(img.stem)
+    for img in sorted(by_stem(root / img_dir).values()):
+        mask = masks.pop(img.stem, None) or masks.pop(img.name, None)
         if mask is None:
             missing.append(img)
             continue
         samples.append(Sample(img, mask, kind, root.name, splits.get(img.stem)))
     if missing:
         expected = root / mask_dir / f"{prefix}{missing[0].stem}.<ext>"
-        msg = f"{len(missing)} image(s) without a mask, first {missing[0]} (expected {expected})"
+        msg = f"{root / img_dir}: {len(missing)} photo(s) without a mask (expected e.g. {expected})"
+        msg += f": {file_names(missing)}"
         if not skip_bad:
-            raise DataError(msg + "; add the masks, remove the images, or pass --skip-bad")
+            raise DataError(msg + "; add the masks, remove the photos, or pass --skip-bad")
         log.warning("%s; skipped", msg)
+    if masks:
+        log.warning(
+            "%s: %d mask(s) without a photo in %s, not used: %s",
+            root / mask_dir,
+            len(masks),
+            root / img_dir,
+            file_names(sorted(masks.values())),
+        )
+    for folder in (root / img_dir, root / mask_dir):
+        warn_subfolders(folder)
     return samples
 
 
 def detect_layout(root: Path) -> str:
     """Name the layout of ``root``: ``seed``, ``paired``, ``oxford`` or ``scenes``; raise :class:`DataError`
-    if none."""
-    if (root / "input").is_dir() and (root / "mask").is_dir():
-        return "seed"
-    if (root / "images").is_dir() and (root / "masks").is_dir() and (root / "objects.tsv").is_file():
-        return "scenes"
-    if (root / "images").is_dir() and (root / "trimaps").is_dir():
-        return "oxford"
-    if (root / "images").is_dir() and (root / "masks").is_dir():
-        return "paired"
-    raise DataError(
-        f"{root}: no known data layout; expected input/ + mask/ (seed), images/ + masks/ (paired) "
-        "or images/ + trimaps/ (Oxford-IIIT Pet)"
-    )
+    if none (saying what the folder holds, and naming the data sets inside it when it is their parent)."""
+    layout = layout_of(root)
+    if layout is None:
+        raise DataError(
+            f"{root}: no known data layout; expected input/ + mask/ (seed), images/ + masks/ (paired) "
+            f"or images/ + trimaps/ (Oxford-IIIT Pet){layout_hint(root)}"
+        )
+    return layout
 
 
 def _oxford_splits(root: Path) -> dict[str, str]:
@@ -198,7 +191,7 @@ def _scenes(root: Path) -> list[Sample]:
             continue
         mask = root / "masks" / f"{parts[1]}.png"
         objects.setdefault(parts[0], []).append((mask, parts[2].strip()))
-    images = _by_stem(root / "images")
+    images = by_stem(root / "images")
     samples = []
     for name in sorted(objects):
         if name not in images:
@@ -284,8 +277,9 @@ def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
     if empty * 2 <= total:
         return False
     log.warning(
-        "%d of %d %s masks are empty (no subject pixel): %s. Seed and paired layouts need the subject white "
-        "(>= 128) on black; masks saved with values 0/1 look black, rescale them to 0/255",
+        "%d of %d %s masks are empty (no subject pixel): %s. Seed and paired layouts read the subject as white "
+        "(>= 128) on black, 1 on 0 (masks saved as 0/1) or the opaque part of a cut-out with transparency; "
+        "check that these masks are not black or mostly dark grey",
         empty,
         total,
         role,
@@ -295,12 +289,17 @@ def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
 
 
 def decode_mask(raw: np.ndarray, kind: str) -> np.ndarray:
-    """Raw mask pixels -> uint8 ``HxW``: 0 background, 1 subject, :data:`IGNORE` unscored."""
+    """Raw mask pixels -> uint8 ``HxW``: 0 background, 1 subject, :data:`IGNORE` unscored.
+
+    Seed and paired masks: white (>= 128) on black is the subject; a mask whose values are only 0 and 1 (saved as
+    0/1, or a two-colour palette's indices) has 1 as the subject, which 128 would have read as all background."""
     if kind == "oxford":
         out = np.zeros(raw.shape, np.uint8)
         out[raw == 1] = 1
         out[raw == 3] = IGNORE
         return out
+    if int(raw.max(initial=0)) == 1:
+        return (raw == 1).astype(np.uint8)
     return (raw >= 128).astype(np.uint8)
 
 
@@ -361,7 +360,8 @@ def _scene_label(sample: Sample, shape: tuple[int, int]) -> np.ndarray:
 
 
 def load_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
-    """Read one pair: RGB uint8 ``HxWx3`` image and decoded mask ``HxW`` of the same size."""
+    """Read one pair: RGB uint8 ``HxWx3`` image and decoded mask ``HxW`` of the same size (a mask of the photo's
+    shape at another scale is stretched to it: :mod:`colorsplash.evaluation.mask_size`)."""
     try:
         image = read_rgb(sample.image)
         if sample.kind == "scene":
@@ -369,9 +369,13 @@ def load_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
         mask = decode_mask(read_grey(sample.mask), sample.kind)
     except ImageReadError as err:
         raise DataError(f"{err}; fix or remove the file, or pass --skip-bad") from err
-    if mask.shape != image.shape[:2]:
+    if mask.shape == image.shape[:2]:
+        return image, mask
+    fitted = fit_mask(mask, image.shape[:2])
+    if fitted is None:
         raise DataError(
             f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image {sample.image} is "
-            f"{image.shape[1]}x{image.shape[0]}; masks must have their image's size (or pass --skip-bad)"
+            f"{image.shape[1]}x{image.shape[0]}; {size_advice(sample.image, mask.shape[:2], image.shape[:2])} "
+            "(or pass --skip-bad)"
         )
-    return image, mask
+    return image, fitted

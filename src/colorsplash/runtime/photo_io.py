@@ -179,8 +179,14 @@ def read_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> n
 
 
 def read_grey(path: str | Path) -> np.ndarray:
-    """Read a mask or trimap as uint8 ``HxW`` (palette indices kept as values, EXIF orientation applied)."""
+    """Read a mask or trimap as uint8 ``HxW`` (palette indices kept as values, EXIF orientation applied).
+
+    A picture with transparency is a cut-out: its alpha channel is the mask (255 opaque), whatever colour its
+    transparent pixels hold (white, black or the photo itself)."""
     img = open_image(path)
+    alpha = own_transparency(img)
+    if alpha is not None:
+        return np.ascontiguousarray(alpha)
     if img.mode == "P":
         return np.asarray(img, dtype=np.uint8)
     if img.mode in ("I;16", "I", "F"):

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 from typing import Any
@@ -43,17 +44,20 @@ def _export_graph(model: torch.nn.Module, size: int, path: str) -> None:
     if has_presence(model):  # a second output, photo logits N x 1, in the same file
         model, outputs = WithPresence(model).eval(), [ONNX_OUTPUT, PRESENCE_OUTPUT]
     # The legacy TorchScript exporter writes one file with weights inside; the dynamo exporter of this torch
-    # version would put them in a side ``.onnx.data`` file.
-    torch.onnx.export(
-        model,
-        (dummy,),
-        path,
-        input_names=[ONNX_INPUT],
-        output_names=outputs,
-        dynamic_axes={name: {0: "batch"} for name in (ONNX_INPUT, *outputs)},
-        opset_version=17,
-        dynamo=False,
-    )
+    # version would put them in a side ``.onnx.data`` file. Its trace warns that forward's switches (with_presence,
+    # presence_only) become constants, which they are meant to: eight lines of a traceback's look, not the user's.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        torch.onnx.export(
+            model,
+            (dummy,),
+            path,
+            input_names=[ONNX_INPUT],
+            output_names=outputs,
+            dynamic_axes={name: {0: "batch"} for name in (ONNX_INPUT, *outputs)},
+            opset_version=17,
+            dynamo=False,
+        )
 
 
 def _finish_file(path: str, config: ModelConfig, fp16: bool) -> None:

@@ -190,6 +190,7 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
         train_s, val_s = val_s, []
     if report:
         log_split(train_s, val_s)
+    listed = len(train_s) + len(val_s)
     ti, tm, train_s = load_resized(train_s, mcfg.input_size, cfg.skip_bad, show_progress)
     empty = warn_empty_masks(tm)
     if not val_s:  # tiny sets: validate on the training images rather than not at all
@@ -197,6 +198,8 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
         vi, vm, val_s = ti, tm, train_s
     else:
         vi, vm, val_s = load_resized(val_s, mcfg.input_size, cfg.skip_bad, show_progress)
+    if report and len(train_s) + (len(val_s) if val_s is not train_s else 0) < listed:  # --skip-bad dropped some
+        log.info("after the bad pairs skipped: %d training, %d validation photos", len(train_s), len(val_s))
     augmenter = Augmenter(cfg.augment, seed=cfg.seed) if cfg.augment.enabled else None
     summary = {
         "datasets": sorted({s.dataset for s in samples}),
@@ -330,7 +333,8 @@ def train_epoch(
         sched.step()
         state.step += 1
         total, count = total + loss.item(), count + 1
-        bar.set_postfix(loss=f"{total / count:.4f}", best_iou=f"{max(state.best_iou, 0):.3f}")
+        # refresh=False: the bar redraws at its own pace (once a minute into a log), not after every batch
+        bar.set_postfix(loss=f"{total / count:.4f}", best_iou=f"{max(state.best_iou, 0):.3f}", refresh=False)
         if cfg.max_steps is not None and state.step >= cfg.max_steps:
             break
     return total / max(count, 1)

@@ -113,7 +113,16 @@ class Trainer:
             self.swa.load_state_dict(payload["swa_state"])
         torch.set_rng_state(payload["torch_rng"])
         self.kept_epoch = self.state.epoch
-        if self.d.main:
+        if self.d.main and self.state.finished:
+            log.info(
+                "%s finished already (epoch %d of %d): nothing to train; to train it further, start a new run: "
+                "colorsplash train DATA... --init %s -o NEW_RUN",
+                self.run,
+                self.state.epoch,
+                self.cfg.epochs,
+                self.run / "last.pt",
+            )
+        elif self.d.main:
             log.info("resuming %s after epoch %d (step %d)", self.run, self.state.epoch, self.state.step)
 
     def _final_config(self, metrics: dict[str, Any]) -> ModelConfig:

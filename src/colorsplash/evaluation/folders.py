@@ -1,0 +1,99 @@
+"""Files of a data set folder: which layout it has, its pictures by name, its ``splits.tsv``, and the warnings
+about what a folder holds but does not use (see :mod:`colorsplash.evaluation.datasets` for the layouts)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from colorsplash.runtime.photo_io import is_image_name
+
+log = logging.getLogger(__name__)
+
+
+class DataError(ValueError):
+    """A data set problem; the message names the file or folder and says what to do."""
+
+
+def images_in(folder: Path) -> list[Path]:
+    """The pictures directly in ``folder``, by name (hidden files such as macOS's ``._<name>.jpg`` left out)."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_name(p) and not p.name.startswith("."))
+
+
+def by_stem(folder: Path, prefix: str = "") -> dict[str, Path]:
+    """``{stem without prefix: picture}`` of ``folder``; two pictures of one stem raise :class:`DataError`."""
+    out: dict[str, Path] = {}
+    for p in images_in(folder):
+        stem = p.stem[len(prefix) :] if prefix and p.stem.startswith(prefix) else p.stem
+        if stem in out:
+            raise DataError(
+                f"{out[stem]} and {p.name} share the name {stem!r}, so which mask is whose cannot be told; "
+                "rename or remove one of them"
+            )
+        out[stem] = p
+    return out
+
+
+SPLIT_WORDS = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val", "test": "val"}
+
+
+def read_split_file(root: Path) -> dict[str, str]:
+    splits: dict[str, str] = {}
+    tsv = root / "splits.tsv"
+    if tsv.is_file():
+        for number, line in enumerate(tsv.read_text().splitlines(), 1):
+            parts = line.split("\t")
+            if len(parts) < 2 or not parts[0] or line.startswith("#"):
+                continue
+            word = parts[1].strip().lower()
+            if word not in SPLIT_WORDS:
+                raise DataError(
+                    f"{tsv}, line {number}: split {parts[1].strip()!r} for {parts[0]} is not one of "
+                    f"{', '.join(SPLIT_WORDS)}; fix the line (photo name, a tab, then the split)"
+                )
+            splits[parts[0]] = SPLIT_WORDS[word]
+    return splits
+
+
+def file_names(paths: Sequence[Path], most: int = 10) -> str:
+    """``a.jpg, b.jpg, ... and 3 more``: file names for a message."""
+    shown = ", ".join(p.name for p in paths[:most])
+    return shown + (f" and {len(paths) - most} more" if len(paths) > most else "")
+
+
+def warn_subfolders(folder: Path) -> None:
+    """Warn when ``folder``'s subfolders hold pictures: a data set's files sit directly in it."""
+    nested = [p for p in folder.rglob("*") if p.parent != folder and p.is_file() and is_image_name(p)]
+    if nested:
+        log.warning(
+            "%s: %d picture(s) in subfolders are not read (e.g. %s): a data set's files sit directly in %s/; "
+            "move them up, or lay a subfolder out as a data set of its own and name it too",
+            folder,
+            len(nested),
+            nested[0].relative_to(folder),
+            folder.name,
+        )
+
+
+def layout_of(root: Path) -> str | None:
+    if (root / "input").is_dir() and (root / "mask").is_dir():
+        return "seed"
+    if (root / "images").is_dir() and (root / "masks").is_dir() and (root / "objects.tsv").is_file():
+        return "scenes"
+    if (root / "images").is_dir() and (root / "trimaps").is_dir():
+        return "oxford"
+    if (root / "images").is_dir() and (root / "masks").is_dir():
+        return "paired"
+    return None
+
+
+def layout_hint(root: Path) -> str:
+    """What a folder without a layout holds, for the error: the data sets in it, else its subfolders."""
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    sets = [p for p in folders if layout_of(p) is not None]
+    if sets:
+        return f"; it holds data sets: name them instead ({' '.join(str(p) for p in sets)})"
+    if folders:
+        return f"; it holds {', '.join(p.name + '/' for p in folders)}"
+    return "; it holds no folders"
