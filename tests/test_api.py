@@ -328,3 +328,11 @@ def test_a_missing_model_named_by_the_environment_says_to_check_it(
     monkeypatch.setenv(MODEL_ENV, str(tmp_path / "gone.onnx"))
     with pytest.raises(ModelLoadError, match=r"gone.onnx: model file not found; check \$COLORSPLASH_MODEL or unset"):
         load_model()
+
+
+def test_a_model_prints_as_one_readable_line(tiny_onnx: Path) -> None:
+    """``repr(model)`` (what a notebook or a debugger shows) is one line naming the file and what it finds, not the
+    whole config with its training record (3,000+ characters for the bundled model)."""
+    model = colorsplash.load_model(tiny_onnx)
+    text = repr(model)
+    assert "\n" not in text and len(text) < 300 and str(tiny_onnx) in text and "input_size=" in text

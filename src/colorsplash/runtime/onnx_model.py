@@ -113,6 +113,14 @@ class Model:
         finally:
             self._local.exclusive = before
 
+    def __repr__(self) -> str:
+        """One line a person can read (the config, with its training record, runs to pages; see :attr:`config`)."""
+        c = self.config
+        return (
+            f"Model({str(self.path)!r}, name={c.name!r}, subject={c.subject!r}, arch={c.arch!r}, "
+            f"input_size={c.input_size}, device={self.device!r}, presence={self.has_presence})"
+        )
+
     def _session_for_run(self) -> Any:
         """:attr:`session`, or inside :meth:`exclusive` its spinning twin (made on first use, for the CPU)."""
         own = id(self.session) == self._own_session  # not a stand-in set by hand
