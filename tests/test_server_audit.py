@@ -193,3 +193,22 @@ def test_health_describes_the_model_in_plain_words(client: TestClient) -> None:
     assert server.model_description(ModelConfig(), "cars.onnx") == "Custom model — cars.onnx"
     assert server.model_description(ModelConfig(subject="red car"), "cars.onnx") == "Red car model — cars.onnx"
     assert server.model_description(ModelConfig(name="cars-v2"), "cars.onnx") == "Custom model — cars-v2"
+
+
+def serve_help(capsys: pytest.CaptureFixture[str]) -> str:
+    from colorsplash.cli import main
+
+    assert main(["serve", "--help"]) == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_serve_help_states_the_servers_own_default_limits(capsys: pytest.CaptureFixture[str]) -> None:
+    # The help's defaults are what a server started without the flags uses (--max-memory-mb said "about 1.2 GB"
+    # after the budget per pixel was raised and the real default became 1.4 GB).
+    from colorsplash.server.settings import ServerSettings
+
+    text = serve_help(capsys)
+    defaults = ServerSettings()
+    assert f"(default {defaults.max_upload_bytes / 2**20:g})" in text
+    assert f"(default {defaults.max_pixels:,})" in text
+    assert f"about {defaults.memory_budget / 1e9:.1f} GB" in text

@@ -17,7 +17,14 @@ from colorsplash.runtime.flags import arg_type, positive_int, unit_float
 
 
 def register(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("evaluate", help="score a model on a data set at original resolution")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "evaluate",
+        help="score a model on a data set at original resolution",
+        description="Score a model (.onnx or .pt) on data folders (the layouts train reads) at each photo's original "
+        "resolution: IoU, Dice and pixel accuracy per set, written to the report folder as scores.csv (one row per "
+        "photo), summary.json (the means, tied to the model file by its SHA-256; export --metrics embeds it) and "
+        "worst.png (the photos scored worst).",
+    )
     p.add_argument("data", nargs="+", help="data set folders")
     add_model_argument(p, ".onnx or .pt file")
     add_output_argument(p, "report folder (default: eval/<model's folder name>-<model stem>, e.g. eval/cats-best)")

@@ -12,7 +12,13 @@ from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
 
 
 def register(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("export", help="export a checkpoint to ONNX")
+    p: argparse.ArgumentParser = sub.add_parser(
+        "export",
+        help="export a checkpoint to ONNX",
+        description="Export a training checkpoint to one ONNX file that carries its config (architecture, input "
+        "size, normalisation, subject, presence threshold, training record): use it with --model. Float32 weights "
+        "by default; --fp16 or --int8 make it smaller.",
+    )
     p.add_argument("checkpoint", help="a .pt checkpoint (best.pt or last.pt of a run)")
     add_output_argument(p, "the .onnx file to write", required=True)
     add_overwrite_argument(p, "an existing -o file")

@@ -15,7 +15,13 @@ from typing import Any
 
 from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments
 from colorsplash.runtime.flags import arg_type, positive_float, positive_int
-from colorsplash.server import DEFAULT_HOST, DEFAULT_PORT
+from colorsplash.server import (
+    DEFAULT_HOST,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_PORT,
+    SERVER_MAX_PIXELS,
+    required_budget,
+)
 
 log = logging.getLogger(__name__)
 MULTIPART_LOGGER = "python_multipart"
@@ -40,20 +46,21 @@ def register(sub: Any) -> None:
 
 
 def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
-    # Limits default to None so the server's own defaults (one place: colorsplash.server.settings) apply.
+    # Limits default to None so the server's own defaults (colorsplash.server, used by its settings) apply.
+    budget = required_budget(SERVER_MAX_PIXELS, DEFAULT_MAX_UPLOAD_BYTES)
     parser.add_argument(
         "--max-upload-mb",
         type=arg_type(positive_float),
         default=None,
         metavar="MB",
-        help="largest accepted request body in megabytes (default 25)",
+        help=f"largest accepted request body in megabytes (default {DEFAULT_MAX_UPLOAD_BYTES / 2**20:g})",
     )
     parser.add_argument(
         "--max-pixels",
         type=arg_type(positive_int),
         default=None,
         metavar="N",
-        help="largest accepted photo in pixels (default 50,000,000)",
+        help=f"largest accepted photo in pixels (default {SERVER_MAX_PIXELS:,})",
     )
     parser.add_argument(
         "--max-memory-mb",
@@ -61,7 +68,7 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="MB",
         help="memory budget of the photos in flight, estimated from their pixel counts; photos "
-        "over it wait or get 503 (default: enough for one photo at --max-pixels, about 1.2 GB)",
+        f"over it wait or get 503 (default: enough for one photo at --max-pixels, about {budget / 1e9:.1f} GB)",
     )
 
 

@@ -8,7 +8,7 @@ Example::
     model = colorsplash.load_model(precision="int8", device="cpu")   # pin the variant / device (default "auto")
     out = colorsplash.splash("cat.jpg", model, effect="blur", keep="largest")   # RGB uint8 HxWx3
     alpha = colorsplash.predict_alpha("cat.jpg", model)                           # float32 HxW in [0, 1]
-    subject = colorsplash.subject_score("room.jpg", model)   # Subject(found=False, score=0.03, threshold=0.41)
+    subject = colorsplash.subject_score("room.jpg", model)   # Subject(found=False, score=0.31, threshold=0.66)
 
 Images may be NumPy arrays (RGB, not BGR: convert OpenCV's ``imread`` output with ``cv2.cvtColor``), Pillow
 images or file paths. Paths are read by content and turned upright by their EXIF orientation; arrays and Pillow

@@ -1,8 +1,33 @@
 """The web page and HTTP API (``colorsplash serve``): app.py (routes), guard.py (Host allow-list, Origin check),
 limits.py (upload size, memory budget of the work in flight), work.py (reading uploads, making results),
-errors.py (JSON errors), openapi.py (the API's description), settings.py (limits and allow-lists), web/ (page)."""
+errors.py (JSON errors), openapi.py (the API's description), settings.py (limits and allow-lists), web/ (page).
+The default limits and a job's memory estimate are defined here, beside no heavy import, so that ``serve --help``
+states the server's own defaults."""
 
 # Where ``colorsplash serve`` listens by default: this computer only (the server has no authentication). Defined
 # here, beside no heavy import, so the CLI can show it without loading FastAPI.
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+
+# The default limits of one server (used by ``settings.ServerSettings``; here so ``serve --help`` states them).
+DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+SERVER_MAX_PIXELS = 50_000_000  # per request: a 48 MP phone photo passes; lower than the CLI's DEFAULT_MAX_PIXELS
+# Peak bytes per pixel of one splash (decode, model, refined alpha, effect, encode), the unit of the memory budget
+# (``limits.py``). Measured with ru_maxrss on 4000x3000 photos with the bundled model: 14-17 B/px for
+# grey/transparent, 20 B/px for blur on a photo with a subject (edge refinement at full size). Since the server
+# decontaminates matte edges as the CLI does (effects.composite), its blend step peaks higher by 4.2 (grey), 6.0
+# (blur) and 3.0 (transparent) B/px (tracemalloc on a 12 MP photo, 2026-12-01): about 21 and 26 B/px; 28 leaves
+# room for changes.
+BYTES_PER_PIXEL = 28
+
+
+def estimate_bytes(pixels: int | None, data_bytes: int) -> int:
+    """Peak memory of one job on a photo counted as ``pixels`` (``limits.PhotoSize.counted``; ``None``: unreadable,
+    it fails at decoding) whose upload is ``data_bytes`` long (held until the job ends). The model's own buffers do
+    not grow with the photo; they are bounded by the number of workers, not by this budget."""
+    return (pixels or 0) * BYTES_PER_PIXEL + data_bytes
+
+
+def required_budget(max_pixels: int, max_upload_bytes: int) -> int:
+    """The smallest budget that still admits the largest photo the other limits allow."""
+    return estimate_bytes(max_pixels, max_upload_bytes)

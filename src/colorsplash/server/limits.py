@@ -24,12 +24,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from colorsplash.runtime.picture_open import READ_ERRORS, counted_pixels, open_unchecked
 
-# Peak bytes per pixel of one splash (decode, model, refined alpha, effect, encode). Measured with
-# ru_maxrss on 4000x3000 photos with the bundled model: 14-17 B/px for grey/transparent, 20 B/px for blur
-# on a photo with a subject (edge refinement at full size). Since the server decontaminates matte edges as the
-# CLI does (effects.composite), its blend step peaks higher by 4.2 (grey), 6.0 (blur) and 3.0 (transparent) B/px
-# (tracemalloc on a 12 MP photo, 2026-12-01): about 21 and 26 B/px; 28 leaves room for changes.
-BYTES_PER_PIXEL = 28
+# A job's memory estimate and its unit, peak bytes per pixel of one splash: defined (and the unit's measurement
+# told) in the package, beside no heavy import, so that ``serve --help`` can state the default budget.
+from colorsplash.server import BYTES_PER_PIXEL as BYTES_PER_PIXEL
+from colorsplash.server import estimate_bytes as estimate_bytes
+from colorsplash.server import required_budget as required_budget
+
 RETRY_AFTER_S = 5
 DEFAULT_MAX_WAIT_S = 60.0
 
@@ -67,19 +67,6 @@ def photo_pixels(data: bytes) -> PhotoSize | None:
     except READ_ERRORS:
         return None
     return PhotoSize(width * height, counted_pixels(width, height, mode))
-
-
-def estimate_bytes(pixels: int | None, data_bytes: int) -> int:
-    """Peak memory of one job on a photo counted as ``pixels`` (:attr:`PhotoSize.counted`; ``None``: unreadable,
-    it fails at decoding) whose upload
-    is ``data_bytes`` long (held until the job ends). The model's own buffers do not grow with the photo; they
-    are bounded by the number of workers, not by this budget."""
-    return (pixels or 0) * BYTES_PER_PIXEL + data_bytes
-
-
-def required_budget(max_pixels: int, max_upload_bytes: int) -> int:
-    """The smallest budget that still admits the largest photo the other limits allow."""
-    return estimate_bytes(max_pixels, max_upload_bytes)
 
 
 def _mb(n: int) -> str:

@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from colorsplash.runtime.cpu import usable_cores
-from colorsplash.server import DEFAULT_HOST
+from colorsplash.server import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_BYTES, SERVER_MAX_PIXELS
 from colorsplash.server.limits import DEFAULT_MAX_WAIT_S, required_budget
-
-DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
-SERVER_MAX_PIXELS = 50_000_000  # per request: a 48 MP phone photo passes; lower than the CLI's DEFAULT_MAX_PIXELS
 
 
 def default_workers() -> int:
