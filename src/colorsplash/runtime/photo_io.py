@@ -225,15 +225,17 @@ def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     """Read a picture file; see :class:`Photo`.
 
     Raises:
-        ImageReadError: missing, empty, truncated or non-picture file, or more than ``max_pixels`` pixels.
+        ImageReadError: missing, empty, truncated or non-picture file, a web address, or more than ``max_pixels``
+            pixels.
     """
+    name = str(path)  # as given: ``Path`` would show ``https://x`` as ``https:/x``
     path = Path(path)
     if not path.is_file():
-        raise ImageReadError(f"{path}: {not_a_file(path)}")
+        raise ImageReadError(f"{name}: {not_a_file(path)}")
     data = path.read_bytes()
     if not data:
-        raise ImageReadError(f"{path}: file is empty (0 bytes); re-export or remove it")
-    return _decode(data, str(path), max_pixels)
+        raise ImageReadError(f"{name}: file is empty (0 bytes); re-export or remove it")
+    return _decode(data, name, max_pixels)
 
 
 def decode_image_bytes(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS, name: str = "upload") -> Photo:

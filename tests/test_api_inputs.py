@@ -1,0 +1,45 @@
+"""The Python API as a programmer meets it: the inputs it is given (web addresses, file objects, arrays of other
+dtypes, large files) and what it says when it refuses them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import make_blob_image, orange_key
+
+import colorsplash
+from colorsplash.runtime.onnx_model import Model
+
+
+@pytest.fixture()
+def model(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> Model:
+    monkeypatch.setattr(Model, "predict_lowres", orange_key)
+    return colorsplash.load_model(tiny_onnx)
+
+
+@pytest.fixture(scope="module")
+def blob() -> tuple[np.ndarray, np.ndarray]:
+    return make_blob_image(60, 80, seed=3)
+
+
+@pytest.mark.parametrize("url", ["https://example.com/cat.jpg", "http://example.com/a/b.png", "file:///tmp/c.jpg"])
+def test_a_web_address_is_refused_as_one_and_never_fetched(model: Model, url: str) -> None:
+    """A URL was reported as ``https:/example.com/cat.jpg: no such file`` (one slash lost, no word of why)."""
+    for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.subject_score):
+        with pytest.raises(colorsplash.ImageReadError) as caught:
+            call(url, model)
+        assert str(caught.value).startswith(f"{url}: is a web address (URL)")
+        assert "download it" in str(caught.value)
+    with pytest.raises(colorsplash.ModelLoadError) as caught_model:
+        colorsplash.load_model(url + ".onnx")
+    assert str(caught_model.value).startswith(f"{url}.onnx: is a web address (URL)")
+
+
+def test_the_cli_refuses_a_web_address_in_the_same_words(tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI said ``https://example.com/cat.jpg: no such file or folder``."""
+    from colorsplash.cli import main
+
+    assert main(["-q", "splash", "https://example.com/cat.jpg", "--model", str(tiny_onnx)]) == 1
+    assert "https://example.com/cat.jpg: is a web address (URL)" in capsys.readouterr().err
