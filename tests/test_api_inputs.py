@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import make_blob_image, orange_key
+from PIL import Image
 
 import colorsplash
 from colorsplash.runtime.onnx_model import Model
@@ -43,3 +44,26 @@ def test_the_cli_refuses_a_web_address_in_the_same_words(tiny_onnx: Path, capsys
 
     assert main(["-q", "splash", "https://example.com/cat.jpg", "--model", str(tiny_onnx)]) == 1
     assert "https://example.com/cat.jpg: is a web address (URL)" in capsys.readouterr().err
+
+
+def test_the_pixel_limit_of_files_can_be_set_in_python(
+    model: Model, blob: tuple[np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    """The API had no way to read a file over 100 MP (``max_pixels=`` was an unknown option) and its refusal
+    said to raise ``--max-pixels``, a flag of the CLI."""
+    image, _ = blob
+    path = tmp_path / "p.png"
+    Image.fromarray(image).save(path)
+    big = tmp_path / "big.png"
+    Image.new("1", (20_000, 5_001)).save(big)  # 100,020,000 pixels in a 12 kB file: only its header is read
+    for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.subject_score):
+        with pytest.raises(colorsplash.ImageReadError, match=r"pixel limit 100,000,000.*max_pixels="):
+            call(big, model)
+        with pytest.raises(colorsplash.ImageReadError, match=r"pixel limit 4,000.*max_pixels="):
+            call(path, model, max_pixels=4_000)
+        assert call(path, model, max_pixels=4_800) is not None  # 60x80 is 4,800 pixels
+        assert call(path, model, max_pixels=None) is not None
+    assert colorsplash.splash(image, model, max_pixels=10).shape == image.shape  # arrays are decoded already
+    for bad in (0, -5, 2.5, "big", True):
+        with pytest.raises(colorsplash.OptionError, match="--max-pixels: expected a whole number"):
+            colorsplash.splash(path, model, max_pixels=bad)

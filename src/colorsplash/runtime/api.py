@@ -106,8 +106,13 @@ def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.
 
 
 def _resolve(
-    model: Model | str | os.PathLike[str] | None, options: SplashOptions | None, overrides: dict[str, Any]
+    model: Model | str | os.PathLike[str] | None,
+    options: SplashOptions | None,
+    overrides: dict[str, Any],
+    max_pixels: int | None,
 ) -> tuple[Model, SplashOptions]:
+    if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1):
+        raise OptionError("max_pixels", f"expected a whole number of pixels (at least 1) or None, got {max_pixels!r}")
     if options is not None and not isinstance(options, SplashOptions):
         raise TypeError(
             f"options must be a colorsplash.SplashOptions, got {type(options).__name__}; "
@@ -146,12 +151,14 @@ def alpha_and_subject(
     image: ImageLike,
     model: Model | str | os.PathLike[str] | None = None,
     options: SplashOptions | None = None,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
     **overrides: Any,
 ) -> tuple[np.ndarray, Subject]:
     """:func:`predict_alpha` and :class:`Subject` from one model run (arguments and errors as there): the alpha,
     float32 ``HxW`` in [0, 1] at the photo's size (1 = subject), and what the model found."""
-    loaded, opts = _resolve(model, options, overrides)
-    rgb = to_rgb(image)
+    loaded, opts = _resolve(model, options, overrides, max_pixels)
+    rgb = to_rgb(image, max_pixels)
     with loaded.exclusive():  # nothing else of ours runs beside this model call (see Model.exclusive)
         result = model_alpha(loaded, rgb, opts, RefineSettings())
     subject = Subject(not result.empty, result.score, loaded.presence_threshold)
@@ -159,15 +166,23 @@ def alpha_and_subject(
     return result.alpha, subject
 
 
-def subject_score(image: ImageLike, model: Model | str | os.PathLike[str] | None = None) -> Subject:
-    """Is there a subject in the photo? (an array, Pillow image or path; ``model`` as in :func:`predict_alpha`)."""
-    return alpha_and_subject(image, model, on_empty="grey")[1]
+def subject_score(
+    image: ImageLike,
+    model: Model | str | os.PathLike[str] | None = None,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> Subject:
+    """Is there a subject in the photo? (an array, Pillow image or path; ``model`` and ``max_pixels`` as in
+    :func:`predict_alpha`)."""
+    return alpha_and_subject(image, model, on_empty="grey", max_pixels=max_pixels)[1]
 
 
 def predict_alpha(
     image: ImageLike,
     model: Model | str | os.PathLike[str] | None = None,
     options: SplashOptions | None = None,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
     **overrides: Any,
 ) -> np.ndarray:
     """The subject's alpha at the photo's full resolution, edges refined.
@@ -179,6 +194,9 @@ def predict_alpha(
         model: a loaded model, a path to an exported ``.onnx`` or ``None`` for the bundled one.
         options: splash options; ``threshold``, ``hard``, ``feather``, ``keep``, ``point``, ``invert``,
             ``refine`` and ``on_empty`` matter here. ``**overrides`` change single options by name.
+        max_pixels: the largest picture file read (its header is checked before any pixel is decoded; more
+            memory-hungry modes such as 16-bit count as more pixels); ``None``: no limit. Default 100 MP, about
+            2.5 GB of working memory. Arrays and Pillow images are not held to it (they are decoded already).
 
     Returns:
         float32 ``HxW`` in [0, 1], 1 = subject (colour kept). No subject found: all 0 (``on_empty=grey``) or
@@ -186,26 +204,29 @@ def predict_alpha(
 
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
-        ImageReadError: ``image`` is a path that cannot be read as a picture (missing, a folder, not a picture,
-            or over the pixel limit).
+        ImageReadError: ``image`` is a path that cannot be read as a picture (missing, a folder, a web address,
+            not a picture, or over ``max_pixels``).
         ModelLoadError: ``model`` is a path that is missing, a folder, or not a colorsplash ONNX file.
         TypeError: ``model`` or ``options`` of the wrong type.
         ValueError: an empty or malformed image. All the errors above but ``ModelLoadError`` and ``TypeError`` are
             ``ValueError`` subclasses.
     """
-    return alpha_and_subject(image, model, options, **overrides)[0]
+    return alpha_and_subject(image, model, options, max_pixels=max_pixels, **overrides)[0]
 
 
 def splash(
     image: ImageLike,
     model: Model | str | os.PathLike[str] | None = None,
     options: SplashOptions | None = None,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
     **overrides: Any,
 ) -> np.ndarray:
     """Colour splash of a photo: the subject in colour, the background as ``effect`` (grey by default).
 
-    Args: as :func:`predict_alpha`; ``effect`` picks the background (keyword options below). ``image`` is RGB,
-    not BGR (a NumPy uint8 ``HxWx3``, ``HxW`` grey or ``HxWx4`` RGBA array, a Pillow image or a file path).
+    Args: as :func:`predict_alpha` (``image``, ``model``, ``options``, ``max_pixels``); ``effect`` picks the
+    background (keyword options below). ``image`` is RGB, not BGR (a NumPy uint8 ``HxWx3``, ``HxW`` grey or
+    ``HxWx4`` RGBA array, a Pillow image or a file path).
 
     Returns:
         uint8 ``HxWx3`` RGB, or ``HxWx4`` RGBA for ``effect="transparent"``, at the photo's full resolution.
@@ -214,19 +235,19 @@ def splash(
         as :func:`predict_alpha`: NoSubjectError, OptionError, ImageReadError, ModelLoadError, TypeError,
         ValueError.
     """
-    loaded, opts = _resolve(model, options, overrides)
-    rgb, own_alpha = _rgb_and_own_alpha(image)
+    loaded, opts = _resolve(model, options, overrides, max_pixels)
+    rgb, own_alpha = _rgb_and_own_alpha(image, max_pixels)
     alpha = predict_alpha(rgb, loaded, opts)
     return composite(rgb, alpha, opts, own_alpha)
 
 
-def _rgb_and_own_alpha(image: ImageLike) -> tuple[np.ndarray, np.ndarray | None]:
+def _rgb_and_own_alpha(image: ImageLike, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`to_rgb` and the picture's own transparency (uint8 ``HxW``, ``None`` when opaque): an RGBA array's
     alpha, a Pillow image's, or a file's (read once)."""
     if isinstance(image, (str, os.PathLike)):
-        photo = read_photo(os.fspath(image))
+        photo = read_photo(os.fspath(image), max_pixels)
         return photo.rgb, photo.alpha
-    rgb = to_rgb(image)
+    rgb = to_rgb(image, max_pixels)
     if isinstance(image, Image.Image):
         return rgb, own_transparency(image)
     if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 4 and image[..., 3].min() < 255:
