@@ -67,3 +67,38 @@ def test_the_pixel_limit_of_files_can_be_set_in_python(
     for bad in (0, -5, 2.5, "big", True):
         with pytest.raises(colorsplash.OptionError, match="--max-pixels: expected a whole number"):
             colorsplash.splash(path, model, max_pixels=bad)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "scale"),
+    [
+        (np.float32, 1 / 255),
+        (np.float64, 1 / 255),
+        (np.float32, 1.0),
+        (np.float64, 1.0),
+        (np.uint16, 257),
+        (np.int64, 1),
+        (np.int32, 1),
+        (np.int16, 257),
+    ],
+)
+def test_other_dtypes_are_refused_with_a_conversion_that_gives_the_picture(
+    model: Model, blob: tuple[np.ndarray, np.ndarray], dtype: type, scale: float
+) -> None:
+    """Every array of another dtype was told ``np.clip(x * 255, 0, 255).astype(np.uint8)``: for floats 0..255,
+    16-bit and integer arrays that makes a white picture (no subject), without an error."""
+    image, _ = blob
+    x = (image.astype(np.float64) * scale).astype(dtype)
+    with pytest.raises(ValueError, match=f"expected a uint8 image array.*{np.dtype(dtype).name}") as caught:
+        colorsplash.splash(x, model)
+    expression = str(caught.value).rsplit("convert with ", 1)[1]
+    assert np.array_equal(eval(expression, {"np": np, "x": x}), image)
+
+
+def test_bool_arrays_are_refused_with_a_conversion(model: Model) -> None:
+    mask = np.zeros((6, 8), bool)
+    mask[2:4] = True
+    with pytest.raises(ValueError, match="bool") as caught:
+        colorsplash.predict_alpha(mask, model)
+    expression = str(caught.value).rsplit("convert with ", 1)[1]
+    assert np.array_equal(eval(expression, {"np": np, "x": mask}), mask.astype(np.uint8) * 255)

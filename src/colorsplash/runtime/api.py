@@ -76,8 +76,8 @@ def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.
     Arrays: uint8 ``HxWx3`` (RGB), ``HxW`` (grey) or ``HxWx4`` (RGBA, composited over white), at least 1x1.
 
     Raises:
-        ValueError: an array of another dtype or shape, or an empty (0-pixel) image; ImageReadError: an
-        unreadable file.
+        ValueError: an array of another dtype (the message gives the conversion that fits its values) or shape,
+        or an empty (0-pixel) image; ImageReadError: an unreadable file.
     """
     if isinstance(image, (str, os.PathLike)):
         return read_photo(os.fspath(image), max_pixels).rgb
@@ -89,10 +89,7 @@ def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.
         if image.ndim in (2, 3) and (image.shape[0] == 0 or image.shape[1] == 0):
             raise ValueError(f"the image array is empty (shape {image.shape}); nothing to splash")
         if image.dtype != np.uint8:
-            raise ValueError(
-                f"expected a uint8 image array (0..255), got dtype {image.dtype}; "
-                "convert with np.clip(x * 255, 0, 255).astype(np.uint8)"
-            )
+            raise ValueError(f"expected a uint8 image array (0..255), got dtype {image.dtype}; {_uint8_hint(image)}")
         if image.ndim == 3 and image.shape[2] == 3:
             return image
         if image.ndim == 3 and image.shape[2] == 1:
@@ -103,6 +100,25 @@ def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.
             return to_rgb_array(Image.fromarray(np.ascontiguousarray(image)))  # RGBA over white
         raise ValueError(f"expected an HxWx3 RGB image array, got shape {image.shape}")
     raise ValueError(f"expected a NumPy array, a PIL image or a path, got {type(image).__name__}")
+
+
+def _uint8_hint(image: np.ndarray) -> str:
+    """How to make ``image`` (not uint8) the uint8 array it stands for, judged by its dtype and largest value: the
+    end of an error message, ``convert with EXPR`` (``x`` the array)."""
+    kind = image.dtype.kind
+    if kind == "b":
+        return "convert with x.astype(np.uint8) * 255"
+    if kind not in "fiu":
+        return "convert it to numbers 0..255 of dtype uint8"
+    finite = image[np.isfinite(image)] if kind == "f" else image
+    peak = float(finite.max()) if finite.size else 0.0
+    if kind == "f" and peak <= 1.0:
+        return "its values are 0..1: convert with np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)"
+    if kind == "f":
+        return "its values are 0..255: convert with np.clip(np.rint(x), 0, 255).astype(np.uint8)"
+    if peak > 255 and image.dtype.itemsize == 2:
+        return "16-bit values: convert with (x.astype(np.uint16) >> 8).astype(np.uint8)"
+    return "convert with np.clip(x, 0, 255).astype(np.uint8)"
 
 
 def _resolve(
