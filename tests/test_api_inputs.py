@@ -3,6 +3,7 @@ dtypes, large files) and what it says when it refuses them."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +103,41 @@ def test_bool_arrays_are_refused_with_a_conversion(model: Model) -> None:
         colorsplash.predict_alpha(mask, model)
     expression = str(caught.value).rsplit("convert with ", 1)[1]
     assert np.array_equal(eval(expression, {"np": np, "x": mask}), mask.astype(np.uint8) * 255)
+
+
+def test_binary_file_objects_are_read_as_files_are(
+    model: Model, blob: tuple[np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    """File objects (an open file, BytesIO, a web framework's upload) were refused as of the wrong type."""
+    image, _ = blob
+    path = tmp_path / "p.png"
+    Image.fromarray(image).rotate(90, expand=True).save(path, exif=_rotated_exif())  # upright only by EXIF
+    from_path = colorsplash.splash(path, model)
+    assert np.array_equal(from_path, colorsplash.splash(image, model))
+    with open(path, "rb") as fp:
+        assert np.array_equal(colorsplash.splash(fp, model), from_path)
+    stream = io.BytesIO(path.read_bytes())
+    assert np.array_equal(colorsplash.predict_alpha(stream, model), colorsplash.predict_alpha(path, model))
+    with pytest.raises(colorsplash.ImageReadError, match=r"BytesIO object: nothing to read.*seek\(0\)"):
+        colorsplash.splash(stream, model)  # read to its end above
+    with pytest.raises(colorsplash.ImageReadError, match="pixel limit 100"):
+        colorsplash.splash(io.BytesIO(path.read_bytes()), model, max_pixels=100)
+    with open(path, "rb") as fp:
+        rgba = colorsplash.splash(fp, model, effect="transparent")
+    assert rgba.shape == (*image.shape[:2], 4)
+    with open(path, encoding="latin-1") as text, pytest.raises(TypeError, match="binary mode"):
+        colorsplash.splash(text, model)
+
+
+def _rotated_exif() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "turn 90 degrees clockwise to view": undoes Image.rotate's 90 anticlockwise
+    return exif
+
+
+def test_bytes_and_other_types_are_a_type_error_that_says_what_to_pass(model: Model) -> None:
+    """Another type of image was a ValueError (the docstrings promised TypeError) and bytes were not explained."""
+    with pytest.raises(TypeError, match=r"got bytes: .*io\.BytesIO\(data\).*os\.fsdecode"):
+        colorsplash.splash(b"\x89PNG...", model)
+    with pytest.raises(TypeError, match="expected a NumPy array, a PIL image, a path or a binary file object"):
+        colorsplash.predict_alpha([[1, 2]], model)  # type: ignore[arg-type]

@@ -11,8 +11,9 @@ Example::
     subject = colorsplash.subject_score("room.jpg", model)   # Subject(found=False, score=0.03, threshold=0.41)
 
 Images may be NumPy arrays (RGB, not BGR: convert OpenCV's ``imread`` output with ``cv2.cvtColor``), Pillow
-images or file paths. Paths are read by content and turned upright by their EXIF orientation; arrays and Pillow
-images are used as they are. Results always have the photo's full width and height.
+images, file paths or binary file objects (``open(path, "rb")``, ``io.BytesIO(data)``, an upload). Files are read
+by content and turned upright by their EXIF orientation; arrays and Pillow images are used as they are. Results
+always have the photo's full width and height.
 
 Errors: :class:`OptionError` (a bad option), :class:`NoSubjectError` (``on_empty="skip"``), :class:`ImageReadError`
 (an unreadable or too large image file) and :class:`VariantError` (a precision the model has no file for) are
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import IO, Any, Union
 
 import numpy as np
 from PIL import Image
@@ -43,6 +44,8 @@ from colorsplash.runtime.options import (
 from colorsplash.runtime.photo_io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
+    Photo,
+    decode_image_bytes,
     own_transparency,
     read_photo,
     to_rgb_array,
@@ -67,39 +70,76 @@ __all__ = [
     "to_rgb",
 ]
 
-ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]"]
+ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]", IO[bytes]]
 
 
 def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Any accepted image -> RGB uint8 ``HxWx3``.
 
     Arrays: uint8 ``HxWx3`` (RGB), ``HxW`` (grey) or ``HxWx4`` (RGBA, composited over white), at least 1x1.
+    Paths and binary file objects: read by content, upright by their EXIF orientation, at most ``max_pixels``.
 
     Raises:
         ValueError: an array of another dtype (the message gives the conversion that fits its values) or shape,
-        or an empty (0-pixel) image; ImageReadError: an unreadable file.
+        or an empty (0-pixel) image; ImageReadError: an unreadable file; TypeError: none of the kinds above.
     """
-    if isinstance(image, (str, os.PathLike)):
-        return read_photo(os.fspath(image), max_pixels).rgb
+    photo = _read_file(image, max_pixels)
+    if photo is not None:
+        return photo.rgb
     if isinstance(image, Image.Image):
         if image.width == 0 or image.height == 0:
             raise ValueError(f"the image is empty ({image.width}x{image.height} pixels); nothing to splash")
         return np.asarray(image) if image.mode == "RGB" else to_rgb_array(image)
     if isinstance(image, np.ndarray):
-        if image.ndim in (2, 3) and (image.shape[0] == 0 or image.shape[1] == 0):
-            raise ValueError(f"the image array is empty (shape {image.shape}); nothing to splash")
-        if image.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 image array (0..255), got dtype {image.dtype}; {_uint8_hint(image)}")
-        if image.ndim == 3 and image.shape[2] == 3:
-            return image
-        if image.ndim == 3 and image.shape[2] == 1:
-            image = image[..., 0]
-        if image.ndim == 2:
-            return np.repeat(image[..., None], 3, axis=2)
-        if image.ndim == 3 and image.shape[2] == 4:
-            return to_rgb_array(Image.fromarray(np.ascontiguousarray(image)))  # RGBA over white
-        raise ValueError(f"expected an HxWx3 RGB image array, got shape {image.shape}")
-    raise ValueError(f"expected a NumPy array, a PIL image or a path, got {type(image).__name__}")
+        return _array_to_rgb(image)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        raise TypeError(
+            f"got {type(image).__name__}: give picture data as a file object, io.BytesIO(data), "
+            "or a path as str (os.fsdecode(path))"
+        )
+    raise TypeError(f"expected a NumPy array, a PIL image, a path or a binary file object, got {type(image).__name__}")
+
+
+def _array_to_rgb(image: np.ndarray) -> np.ndarray:
+    """:func:`to_rgb` of an array (uint8 ``HxWx3`` is returned as it is)."""
+    if image.ndim in (2, 3) and (image.shape[0] == 0 or image.shape[1] == 0):
+        raise ValueError(f"the image array is empty (shape {image.shape}); nothing to splash")
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image array (0..255), got dtype {image.dtype}; {_uint8_hint(image)}")
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        return np.repeat(image[..., None], 3, axis=2)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return to_rgb_array(Image.fromarray(np.ascontiguousarray(image)))  # RGBA over white
+    raise ValueError(f"expected an HxWx3 RGB image array, got shape {image.shape}")
+
+
+def _read_file(image: object, max_pixels: int | None) -> Photo | None:
+    """The picture of a path or of a binary file object (read to its end, as :func:`read_photo` reads a file);
+    ``None`` for other kinds of image.
+
+    Raises:
+        ImageReadError: as :func:`read_photo`; a file object with nothing left to read.
+        TypeError: a file object opened in text mode.
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return read_photo(os.fspath(image), max_pixels)
+    if isinstance(image, (bytes, bytearray, memoryview, np.ndarray, Image.Image)):
+        return None
+    read = getattr(image, "read", None)
+    if not callable(read):
+        return None
+    label = getattr(image, "name", None)
+    name = label if isinstance(label, str) and label else f"the {type(image).__name__} object"
+    data = read()
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name}: reading it gave {type(data).__name__}, not bytes; open the file in binary mode (rb)")
+    if not data:
+        raise ImageReadError(f"{name}: nothing to read (0 bytes); if it was read before, rewind it with .seek(0)")
+    return decode_image_bytes(bytes(data), max_pixels, name)
 
 
 def _uint8_hint(image: np.ndarray) -> str:
@@ -206,7 +246,8 @@ def predict_alpha(
     Args:
         image: a NumPy uint8 array in RGB order (not BGR: convert OpenCV's ``imread`` output with
             ``cv2.cvtColor(img, cv2.COLOR_BGR2RGB)``), ``HxWx3``, or ``HxW`` grey, or ``HxWx4`` RGBA (composited
-            over white); a Pillow image (any mode); or a file path (read upright by its EXIF orientation).
+            over white); a Pillow image (any mode); a file path or a binary file object, read to its end
+            (``open(path, "rb")``, ``io.BytesIO(data)``; read upright by its EXIF orientation).
         model: a loaded model, a path to an exported ``.onnx`` or ``None`` for the bundled one.
         options: splash options; ``threshold``, ``hard``, ``feather``, ``keep``, ``point``, ``invert``,
             ``refine`` and ``on_empty`` matter here. ``**overrides`` change single options by name.
@@ -223,8 +264,9 @@ def predict_alpha(
         ImageReadError: ``image`` is a path that cannot be read as a picture (missing, a folder, a web address,
             not a picture, or over ``max_pixels``).
         ModelLoadError: ``model`` is a path that is missing, a folder, or not a colorsplash ONNX file.
-        TypeError: ``model`` or ``options`` of the wrong type.
-        ValueError: an empty or malformed image. All the errors above but ``ModelLoadError`` and ``TypeError`` are
+        TypeError: ``image``, ``model`` or ``options`` of the wrong type (``bytes``: wrap picture data as
+            ``io.BytesIO(data)``), or a file object opened in text mode.
+        ValueError: an empty or malformed image array. All the errors above but ``ModelLoadError`` and ``TypeError`` are
             ``ValueError`` subclasses.
     """
     return alpha_and_subject(image, model, options, max_pixels=max_pixels, **overrides)[0]
@@ -242,7 +284,7 @@ def splash(
 
     Args: as :func:`predict_alpha` (``image``, ``model``, ``options``, ``max_pixels``); ``effect`` picks the
     background (keyword options below). ``image`` is RGB, not BGR (a NumPy uint8 ``HxWx3``, ``HxW`` grey or
-    ``HxWx4`` RGBA array, a Pillow image or a file path).
+    ``HxWx4`` RGBA array, a Pillow image, a file path or a binary file object).
 
     Returns:
         uint8 ``HxWx3`` RGB, or ``HxWx4`` RGBA for ``effect="transparent"``, at the photo's full resolution.
@@ -260,8 +302,8 @@ def splash(
 def _rgb_and_own_alpha(image: ImageLike, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`to_rgb` and the picture's own transparency (uint8 ``HxW``, ``None`` when opaque): an RGBA array's
     alpha, a Pillow image's, or a file's (read once)."""
-    if isinstance(image, (str, os.PathLike)):
-        photo = read_photo(os.fspath(image), max_pixels)
+    photo = _read_file(image, max_pixels)
+    if photo is not None:
         return photo.rgb, photo.alpha
     rgb = to_rgb(image, max_pixels)
     if isinstance(image, Image.Image):
