@@ -141,3 +141,28 @@ def test_bytes_and_other_types_are_a_type_error_that_says_what_to_pass(model: Mo
         colorsplash.splash(b"\x89PNG...", model)
     with pytest.raises(TypeError, match="expected a NumPy array, a PIL image, a path or a binary file object"):
         colorsplash.predict_alpha([[1, 2]], model)  # type: ignore[arg-type]
+
+
+def test_user_code_is_type_checked_against_the_api(tmp_path: Path) -> None:
+    """Type checkers saw the package's lazy ``__getattr__ -> Any``: a misspelt ``colorsplash.spalsh(...)`` passed
+    ``mypy --strict`` as ``Any``, and so did ``colorsplash.Model``, which did not exist."""
+    mypy_api = pytest.importorskip("mypy.api")
+    user = tmp_path / "user.py"
+    user.write_text(
+        "import colorsplash\n"
+        "def run(model: colorsplash.Model, image: colorsplash.ImageLike) -> None:\n"
+        "    reveal_type(colorsplash.splash(image, model))\n"
+        "    reveal_type(colorsplash.subject_score(image, model).found)\n"
+        "colorsplash.spalsh('cat.jpg')\n"
+    )
+    src = Path(colorsplash.__file__).parents[1]
+    args = ["--strict", "--no-error-summary", "--cache-dir", str(tmp_path / "cache"), str(user)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MYPYPATH", str(src))
+        out, err, _ = mypy_api.run(args)
+    lines = [line.split(": ", 1)[1] for line in out.splitlines()]
+    assert len(lines) == 3, out + err
+    assert lines[0].startswith('note: Revealed type is "numpy.ndarray'), out  # not "Any"
+    assert lines[1] in ('note: Revealed type is "bool"', 'note: Revealed type is "builtins.bool"'), out
+    assert lines[2].startswith('error: Module has no attribute "spalsh"'), out
+    assert colorsplash.Model is Model and {"Model", "ImageLike"} <= set(colorsplash.__all__)

@@ -38,7 +38,9 @@ for _name in OPENCV_NO_ACTIVE_WAIT:
 
 __version__ = "0.1.0"
 __all__ = [
+    "ImageLike",
     "ImageReadError",
+    "Model",
     "ModelLoadError",
     "NoSubjectError",
     "OptionError",
@@ -54,9 +56,13 @@ __all__ = [
 ]
 _API_NAMES = tuple(name for name in __all__ if name != "__version__")
 
+# Type checkers see the names themselves: a module ``__getattr__`` returning ``Any`` would make every attribute,
+# ``colorsplash.spalsh`` too, pass a type check as ``Any``.
 if TYPE_CHECKING:
     from colorsplash.runtime.api import (
+        ImageLike,
         ImageReadError,
+        Model,
         ModelLoadError,
         NoSubjectError,
         OptionError,
@@ -69,22 +75,22 @@ if TYPE_CHECKING:
         splash,
         subject_score,
     )
+else:
 
+    def __getattr__(name: str) -> Any:
+        if name in ("OptionError", "SplashOptions"):  # light: no OpenCV, no ONNX Runtime
+            from colorsplash.runtime import options
 
-def __getattr__(name: str) -> Any:
-    if name in ("OptionError", "SplashOptions"):  # light: no OpenCV, no ONNX Runtime
-        from colorsplash.runtime import options
+            return getattr(options, name)
+        if name == "ImageReadError":  # light: Pillow only
+            from colorsplash.runtime import picture_open
 
-        return getattr(options, name)
-    if name == "ImageReadError":  # light: Pillow only
-        from colorsplash.runtime import picture_open
+            return picture_open.ImageReadError
+        if name in _API_NAMES:
+            from colorsplash.runtime import api
 
-        return picture_open.ImageReadError
-    if name in _API_NAMES:
-        from colorsplash.runtime import api
-
-        return getattr(api, name)
-    raise AttributeError(f"module 'colorsplash' has no attribute {name!r}")
+            return getattr(api, name)
+        raise AttributeError(f"module 'colorsplash' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

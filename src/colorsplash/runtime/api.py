@@ -55,6 +55,7 @@ from colorsplash.runtime.variants import VariantError
 __all__ = [
     "ImageLike",
     "ImageReadError",
+    "Model",
     "ModelLoadError",
     "NoSubjectError",
     "OptionError",
