@@ -13,6 +13,7 @@ from PIL import Image
 
 import colorsplash
 from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.photo_io import own_transparency
 
 
 @pytest.fixture()
@@ -166,3 +167,19 @@ def test_user_code_is_type_checked_against_the_api(tmp_path: Path) -> None:
     assert lines[1] in ('note: Revealed type is "bool"', 'note: Revealed type is "builtins.bool"'), out
     assert lines[2].startswith('error: Module has no attribute "spalsh"'), out
     assert colorsplash.Model is Model and {"Model", "ImageLike"} <= set(colorsplash.__all__)
+
+
+def test_pillow_modes_with_and_without_alpha(model: Model) -> None:
+    """``La`` (premultiplied grey + alpha) failed with Pillow's "conversion from La to L not supported", and a
+    ``LAB`` picture counted its ``A`` band (a colour) as transparency (a note "transparent areas flattened", and
+    an all-white mask from :func:`~colorsplash.runtime.photo_io.read_grey`)."""
+    rgba = Image.new("RGBA", (40, 30), (200, 80, 40, 255))
+    rgba.paste((200, 80, 40, 0), (0, 0, 20, 30))  # left half transparent
+    for mode in ("La", "RGBa", "LA", "PA"):
+        image = rgba.convert("LA" if mode == "La" else "RGBA").convert(mode)
+        out = colorsplash.splash(image, model, effect="transparent", on_empty="copy")
+        assert out.shape == (30, 40, 4) and (out[:, :20, 3] == 0).all(), mode
+        assert (out[:, 30:, 3] > 250).all(), mode
+    lab = rgba.convert("RGB").convert("LAB")
+    assert np.asarray(lab.getchannel("A")).min() < 255
+    assert own_transparency(lab) is None
