@@ -183,3 +183,15 @@ def test_pillow_modes_with_and_without_alpha(model: Model) -> None:
     lab = rgba.convert("RGB").convert("LAB")
     assert np.asarray(lab.getchannel("A")).min() < 255
     assert own_transparency(lab) is None
+
+
+def test_a_point_outside_the_photo_is_refused_with_or_without_a_subject(model: Model) -> None:
+    """``point`` outside the photo was refused only where the photo had a subject: on one without, it was
+    accepted without a word (video frames were checked up front)."""
+    dark = np.full((30, 40, 3), 20, np.uint8)
+    for image in (dark, make_blob_image(30, 40, seed=1)[0]):
+        with pytest.raises(ValueError, match="--point 5000,5000 is outside the 40x30 photo"):
+            colorsplash.splash(image, model, point=(5000, 5000))
+    with pytest.raises(ValueError, match="--point 40,0 is outside"):
+        colorsplash.predict_alpha(dark, model, point="40,0")
+    assert colorsplash.predict_alpha(dark, model, point="39,29").shape == (30, 40)
