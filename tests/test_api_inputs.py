@@ -195,3 +195,25 @@ def test_a_point_outside_the_photo_is_refused_with_or_without_a_subject(model: M
     with pytest.raises(ValueError, match="--point 40,0 is outside"):
         colorsplash.predict_alpha(dark, model, point="40,0")
     assert colorsplash.predict_alpha(dark, model, point="39,29").shape == (30, 40)
+
+
+def test_subject_score_answers_without_making_the_alpha(
+    model: Model, blob: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``subject_score`` made the whole refined alpha (edge matting included) to report one number: twice the
+    time of the model run it needs. Its answer is the splash's, for a photo with a subject and one without."""
+    from colorsplash.runtime import alpha as alpha_module
+    from colorsplash.runtime.api import alpha_and_subject
+    from colorsplash.runtime.onnx_model import bundled_model_path
+
+    bundled = colorsplash.load_model(bundled_model_path(), precision="file")  # a presence output
+    photos = [blob[0], np.full((50, 70, 3), 25, np.uint8), make_blob_image(200, 120, seed=9)[0]]
+    expected = [alpha_and_subject(p, m)[1] for m in (model, bundled) for p in photos]
+    assert {s.found for s in expected} == {True, False}
+    monkeypatch.setattr(alpha_module, "finish_alpha", _no_alpha_wanted)
+    got = [colorsplash.subject_score(p, m) for m in (model, bundled) for p in photos]
+    assert got == expected
+
+
+def _no_alpha_wanted(*args: object, **kwargs: object) -> None:
+    raise AssertionError("subject_score made an alpha")

@@ -30,7 +30,14 @@ from typing import IO, Any, Union
 import numpy as np
 from PIL import Image
 
-from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, apply_on_empty, model_alpha
+from colorsplash.runtime.alpha import (
+    NoSubjectError,
+    RefineSettings,
+    apply_on_empty,
+    model_alpha,
+    model_presence,
+    plan_alpha,
+)
 from colorsplash.runtime.edge_matte import matte
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model, ModelLoadError, load_model
@@ -229,9 +236,26 @@ def subject_score(
     *,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> Subject:
-    """Is there a subject in the photo? (an array, Pillow image or path; ``model`` and ``max_pixels`` as in
-    :func:`predict_alpha`)."""
-    return alpha_and_subject(image, model, on_empty="grey", max_pixels=max_pixels)[1]
+    """Is there a subject (a pet, for the bundled model) in the photo? The model run and the subject test of a
+    splash with default options, without making the alpha (about half the time of :func:`predict_alpha`).
+
+    Args: ``image``, ``model`` and ``max_pixels`` as in :func:`predict_alpha`.
+
+    Returns:
+        :class:`Subject`: ``found``, ``score`` (in [0, 1]) and the model's ``threshold``; ``found`` is what
+        :func:`alpha_and_subject` reports for the same photo.
+
+    Raises:
+        as :func:`predict_alpha`: ImageReadError, ModelLoadError, TypeError, ValueError.
+    """
+    loaded, _ = _resolve(model, None, {}, max_pixels)
+    rgb = to_rgb(image, max_pixels)
+    settings = RefineSettings()
+    small = settings.working_copy(rgb, loaded.config.input_size)  # as model_alpha: the same model input
+    with loaded.exclusive():
+        prob, presence = model_presence(loaded, small)
+    plan = plan_alpha(rgb.shape[:2], prob, small, SplashOptions(refine=False), settings, presence)
+    return Subject(not plan.empty, plan.score, loaded.presence_threshold)
 
 
 def predict_alpha(
