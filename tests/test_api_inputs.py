@@ -217,3 +217,30 @@ def test_subject_score_answers_without_making_the_alpha(
 
 def _no_alpha_wanted(*args: object, **kwargs: object) -> None:
     raise AssertionError("subject_score made an alpha")
+
+
+def test_results_are_new_writeable_arrays_as_documented(model: Model, blob: tuple[np.ndarray, np.ndarray]) -> None:
+    """What comes back (an array for a Pillow image too, new, writeable; the input untouched) was not documented,
+    nor that ``quality`` does nothing here."""
+    for text in ("PIL.Image.fromarray(out)", "writeable", "never changed", "``quality`` has no effect"):
+        assert text in (colorsplash.splash.__doc__ or ""), text
+    assert "writeable" in (colorsplash.predict_alpha.__doc__ or "")
+    image, _ = blob
+    frozen = image.copy()
+    frozen.flags.writeable = False
+    for source in (frozen, Image.fromarray(image), np.dstack([image, np.full(image.shape[:2], 255, np.uint8)])):
+        for effect in ("grey", "transparent", "blur:3"):
+            out = colorsplash.splash(source, model, effect=effect, on_empty="copy")
+            assert isinstance(out, np.ndarray) and out.flags.writeable
+            assert not isinstance(source, np.ndarray) or not np.shares_memory(out, source)
+        alpha = colorsplash.predict_alpha(source, model, on_empty="copy")
+        assert alpha.flags.writeable and alpha.dtype == np.float32
+    assert np.array_equal(frozen, image)
+
+
+def test_alpha_and_its_subject_from_one_run_are_exported(model: Model) -> None:
+    """A splash of a photo without a subject is all grey, and telling so took a second model run
+    (``subject_score``): ``alpha_and_subject`` was not exported."""
+    alpha, subject = colorsplash.alpha_and_subject(np.full((20, 30, 3), 25, np.uint8), model)
+    assert subject == colorsplash.Subject(False, subject.score, subject.threshold) and not alpha.any()
+    assert "alpha_and_subject" in colorsplash.__all__

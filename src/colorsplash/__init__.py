@@ -7,6 +7,7 @@ Python API (see :mod:`colorsplash.runtime.api`)::
     out = colorsplash.splash("cat.jpg", model)       # RGB uint8 HxWx3 at full resolution
     alpha = colorsplash.predict_alpha("cat.jpg", model)   # float32 HxW in [0, 1]
     colorsplash.subject_score("room.jpg", model).found     # False: no pet in the photo
+    alpha, subject = colorsplash.alpha_and_subject("cat.jpg", model)   # both from one model run
     fine = colorsplash.matte(rgb, alpha)             # the edge stage alone: a true matte from a rough guide
 
 Images are NumPy uint8 arrays in **RGB order, not BGR** (convert OpenCV's ``imread`` output with
@@ -48,6 +49,7 @@ __all__ = [
     "Subject",
     "VariantError",
     "__version__",
+    "alpha_and_subject",
     "load_model",
     "matte",
     "predict_alpha",
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
         SplashOptions,
         Subject,
         VariantError,
+        alpha_and_subject,
         load_model,
         matte,
         predict_alpha,

@@ -281,8 +281,8 @@ def predict_alpha(
             2.5 GB of working memory. Arrays and Pillow images are not held to it (they are decoded already).
 
     Returns:
-        float32 ``HxW`` in [0, 1], 1 = subject (colour kept). No subject found: all 0 (``on_empty=grey``) or
-        all 1 (``copy``).
+        float32 ``HxW`` in [0, 1], 1 = subject (colour kept), a new writeable NumPy array. No subject found: all
+        0 (``on_empty=grey``) or all 1 (``copy``); :func:`subject_score` or :func:`alpha_and_subject` say which.
 
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
@@ -312,7 +312,9 @@ def splash(
     ``HxWx4`` RGBA array, a Pillow image, a file path or a binary file object).
 
     Returns:
-        uint8 ``HxWx3`` RGB, or ``HxWx4`` RGBA for ``effect="transparent"``, at the photo's full resolution.
+        uint8 ``HxWx3`` RGB, or ``HxWx4`` RGBA for ``effect="transparent"``, at the photo's full resolution: a
+        new writeable NumPy array (the input is never changed), for a Pillow image too
+        (``PIL.Image.fromarray(out)`` makes one). ``quality`` has no effect here (it is for written files).
 
     Raises:
         as :func:`predict_alpha`: NoSubjectError, OptionError, ImageReadError, ModelLoadError, TypeError,
