@@ -104,7 +104,7 @@ def test_image_kinds() -> None:
         to_rgb(np.zeros((4, 5, 3), np.float32))
     with pytest.raises(ValueError, match="shape"):
         to_rgb(np.zeros((4, 5, 2), np.uint8))
-    with pytest.raises(ValueError, match="list"):
+    with pytest.raises(TypeError, match="list"):
         to_rgb([[1, 2]])  # type: ignore[arg-type]
 
 

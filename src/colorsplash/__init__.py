@@ -7,12 +7,13 @@ Python API (see :mod:`colorsplash.runtime.api`)::
     out = colorsplash.splash("cat.jpg", model)       # RGB uint8 HxWx3 at full resolution
     alpha = colorsplash.predict_alpha("cat.jpg", model)   # float32 HxW in [0, 1]
     colorsplash.subject_score("room.jpg", model).found     # False: no pet in the photo
+    alpha, subject = colorsplash.alpha_and_subject("cat.jpg", model)   # both from one model run
     fine = colorsplash.matte(rgb, alpha)             # the edge stage alone: a true matte from a rough guide
 
 Images are NumPy uint8 arrays in **RGB order, not BGR** (convert OpenCV's ``imread`` output with
 ``cv2.cvtColor(img, cv2.COLOR_BGR2RGB)``: BGR gives wrong alphas without any error), ``HxWx3``, ``HxW`` grey or
-``HxWx4`` RGBA (composited over white); Pillow images (any mode); or file paths (read upright by their EXIF
-orientation). Results have the photo's full width and height.
+``HxWx4`` RGBA (composited over white); Pillow images (any mode); or file paths and binary file objects (read
+upright by their EXIF orientation). Results have the photo's full width and height.
 
 ``help(colorsplash.splash)`` lists the keyword options (``effect="blur:8"``, ``keep="largest"``, ...);
 :class:`SplashOptions` holds them all at once. Errors, all importable from here: :class:`OptionError` (a bad
@@ -38,7 +39,9 @@ for _name in OPENCV_NO_ACTIVE_WAIT:
 
 __version__ = "0.1.0"
 __all__ = [
+    "ImageLike",
     "ImageReadError",
+    "Model",
     "ModelLoadError",
     "NoSubjectError",
     "OptionError",
@@ -46,6 +49,7 @@ __all__ = [
     "Subject",
     "VariantError",
     "__version__",
+    "alpha_and_subject",
     "load_model",
     "matte",
     "predict_alpha",
@@ -54,37 +58,42 @@ __all__ = [
 ]
 _API_NAMES = tuple(name for name in __all__ if name != "__version__")
 
+# Type checkers see the names themselves: a module ``__getattr__`` returning ``Any`` would make every attribute,
+# ``colorsplash.spalsh`` too, pass a type check as ``Any``.
 if TYPE_CHECKING:
     from colorsplash.runtime.api import (
+        ImageLike,
         ImageReadError,
+        Model,
         ModelLoadError,
         NoSubjectError,
         OptionError,
         SplashOptions,
         Subject,
         VariantError,
+        alpha_and_subject,
         load_model,
         matte,
         predict_alpha,
         splash,
         subject_score,
     )
+else:
 
+    def __getattr__(name: str) -> Any:
+        if name in ("OptionError", "SplashOptions"):  # light: no OpenCV, no ONNX Runtime
+            from colorsplash.runtime import options
 
-def __getattr__(name: str) -> Any:
-    if name in ("OptionError", "SplashOptions"):  # light: no OpenCV, no ONNX Runtime
-        from colorsplash.runtime import options
+            return getattr(options, name)
+        if name == "ImageReadError":  # light: Pillow only
+            from colorsplash.runtime import picture_open
 
-        return getattr(options, name)
-    if name == "ImageReadError":  # light: Pillow only
-        from colorsplash.runtime import picture_open
+            return picture_open.ImageReadError
+        if name in _API_NAMES:
+            from colorsplash.runtime import api
 
-        return picture_open.ImageReadError
-    if name in _API_NAMES:
-        from colorsplash.runtime import api
-
-        return getattr(api, name)
-    raise AttributeError(f"module 'colorsplash' has no attribute {name!r}")
+            return getattr(api, name)
+        raise AttributeError(f"module 'colorsplash' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

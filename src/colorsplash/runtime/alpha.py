@@ -185,6 +185,7 @@ def plan_alpha(
         ValueError: ``options.point`` lies outside the photo.
     """
     options, settings = options or SplashOptions(), settings or RefineSettings()
+    check_point(options.point, full_hw[1], full_hw[0])  # also where the photo has no subject (as video does)
     cutoff = 0.5 if options.threshold is None else options.threshold
     max_p = float(prob_lowres.max()) if prob_lowres.size else 0.0
     score, score_threshold = presence if presence is not None else (max_p, cutoff)

@@ -11,8 +11,9 @@ Example::
     subject = colorsplash.subject_score("room.jpg", model)   # Subject(found=False, score=0.31, threshold=0.66)
 
 Images may be NumPy arrays (RGB, not BGR: convert OpenCV's ``imread`` output with ``cv2.cvtColor``), Pillow
-images or file paths. Paths are read by content and turned upright by their EXIF orientation; arrays and Pillow
-images are used as they are. Results always have the photo's full width and height.
+images, file paths or binary file objects (``open(path, "rb")``, ``io.BytesIO(data)``, an upload). Files are read
+by content and turned upright by their EXIF orientation; arrays and Pillow images are used as they are. Results
+always have the photo's full width and height.
 
 Errors: :class:`OptionError` (a bad option), :class:`NoSubjectError` (``on_empty="skip"``), :class:`ImageReadError`
 (an unreadable or too large image file) and :class:`VariantError` (a precision the model has no file for) are
@@ -24,12 +25,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import IO, Any, Union
 
 import numpy as np
 from PIL import Image
 
-from colorsplash.runtime.alpha import NoSubjectError, RefineSettings, apply_on_empty, model_alpha
+from colorsplash.runtime.alpha import (
+    NoSubjectError,
+    RefineSettings,
+    apply_on_empty,
+    model_alpha,
+    model_presence,
+    plan_alpha,
+)
 from colorsplash.runtime.edge_matte import matte
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model, ModelLoadError, load_model
@@ -43,6 +51,8 @@ from colorsplash.runtime.options import (
 from colorsplash.runtime.photo_io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
+    Photo,
+    decode_image_bytes,
     own_transparency,
     read_photo,
     to_rgb_array,
@@ -52,6 +62,7 @@ from colorsplash.runtime.variants import VariantError
 __all__ = [
     "ImageLike",
     "ImageReadError",
+    "Model",
     "ModelLoadError",
     "NoSubjectError",
     "OptionError",
@@ -67,47 +78,105 @@ __all__ = [
     "to_rgb",
 ]
 
-ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]"]
+ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]", IO[bytes]]
 
 
 def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Any accepted image -> RGB uint8 ``HxWx3``.
 
     Arrays: uint8 ``HxWx3`` (RGB), ``HxW`` (grey) or ``HxWx4`` (RGBA, composited over white), at least 1x1.
+    Paths and binary file objects: read by content, upright by their EXIF orientation, at most ``max_pixels``.
 
     Raises:
-        ValueError: an array of another dtype or shape, or an empty (0-pixel) image; ImageReadError: an
-        unreadable file.
+        ValueError: an array of another dtype (the message gives the conversion that fits its values) or shape,
+        or an empty (0-pixel) image; ImageReadError: an unreadable file; TypeError: none of the kinds above.
     """
-    if isinstance(image, (str, os.PathLike)):
-        return read_photo(os.fspath(image), max_pixels).rgb
+    photo = _read_file(image, max_pixels)
+    if photo is not None:
+        return photo.rgb
     if isinstance(image, Image.Image):
         if image.width == 0 or image.height == 0:
             raise ValueError(f"the image is empty ({image.width}x{image.height} pixels); nothing to splash")
         return np.asarray(image) if image.mode == "RGB" else to_rgb_array(image)
     if isinstance(image, np.ndarray):
-        if image.ndim in (2, 3) and (image.shape[0] == 0 or image.shape[1] == 0):
-            raise ValueError(f"the image array is empty (shape {image.shape}); nothing to splash")
-        if image.dtype != np.uint8:
-            raise ValueError(
-                f"expected a uint8 image array (0..255), got dtype {image.dtype}; "
-                "convert with np.clip(x * 255, 0, 255).astype(np.uint8)"
-            )
-        if image.ndim == 3 and image.shape[2] == 3:
-            return image
-        if image.ndim == 3 and image.shape[2] == 1:
-            image = image[..., 0]
-        if image.ndim == 2:
-            return np.repeat(image[..., None], 3, axis=2)
-        if image.ndim == 3 and image.shape[2] == 4:
-            return to_rgb_array(Image.fromarray(np.ascontiguousarray(image)))  # RGBA over white
-        raise ValueError(f"expected an HxWx3 RGB image array, got shape {image.shape}")
-    raise ValueError(f"expected a NumPy array, a PIL image or a path, got {type(image).__name__}")
+        return _array_to_rgb(image)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        raise TypeError(
+            f"got {type(image).__name__}: give picture data as a file object, io.BytesIO(data), "
+            "or a path as str (os.fsdecode(path))"
+        )
+    raise TypeError(f"expected a NumPy array, a PIL image, a path or a binary file object, got {type(image).__name__}")
+
+
+def _array_to_rgb(image: np.ndarray) -> np.ndarray:
+    """:func:`to_rgb` of an array (uint8 ``HxWx3`` is returned as it is)."""
+    if image.ndim in (2, 3) and (image.shape[0] == 0 or image.shape[1] == 0):
+        raise ValueError(f"the image array is empty (shape {image.shape}); nothing to splash")
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image array (0..255), got dtype {image.dtype}; {_uint8_hint(image)}")
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        return np.repeat(image[..., None], 3, axis=2)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return to_rgb_array(Image.fromarray(np.ascontiguousarray(image)))  # RGBA over white
+    raise ValueError(f"expected an HxWx3 RGB image array, got shape {image.shape}")
+
+
+def _read_file(image: object, max_pixels: int | None) -> Photo | None:
+    """The picture of a path or of a binary file object (read to its end, as :func:`read_photo` reads a file);
+    ``None`` for other kinds of image.
+
+    Raises:
+        ImageReadError: as :func:`read_photo`; a file object with nothing left to read.
+        TypeError: a file object opened in text mode.
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return read_photo(os.fspath(image), max_pixels)
+    if isinstance(image, (bytes, bytearray, memoryview, np.ndarray, Image.Image)):
+        return None
+    read = getattr(image, "read", None)
+    if not callable(read):
+        return None
+    label = getattr(image, "name", None)
+    name = label if isinstance(label, str) and label else f"the {type(image).__name__} object"
+    data = read()
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name}: reading it gave {type(data).__name__}, not bytes; open the file in binary mode (rb)")
+    if not data:
+        raise ImageReadError(f"{name}: nothing to read (0 bytes); if it was read before, rewind it with .seek(0)")
+    return decode_image_bytes(bytes(data), max_pixels, name)
+
+
+def _uint8_hint(image: np.ndarray) -> str:
+    """How to make ``image`` (not uint8) the uint8 array it stands for, judged by its dtype and largest value: the
+    end of an error message, ``convert with EXPR`` (``x`` the array)."""
+    kind = image.dtype.kind
+    if kind == "b":
+        return "convert with x.astype(np.uint8) * 255"
+    if kind not in "fiu":
+        return "convert it to numbers 0..255 of dtype uint8"
+    finite = image[np.isfinite(image)] if kind == "f" else image
+    peak = float(finite.max()) if finite.size else 0.0
+    if kind == "f" and peak <= 1.0:
+        return "its values are 0..1: convert with np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)"
+    if kind == "f":
+        return "its values are 0..255: convert with np.clip(np.rint(x), 0, 255).astype(np.uint8)"
+    if peak > 255 and image.dtype.itemsize == 2:
+        return "16-bit values: convert with (x.astype(np.uint16) >> 8).astype(np.uint8)"
+    return "convert with np.clip(x, 0, 255).astype(np.uint8)"
 
 
 def _resolve(
-    model: Model | str | os.PathLike[str] | None, options: SplashOptions | None, overrides: dict[str, Any]
+    model: Model | str | os.PathLike[str] | None,
+    options: SplashOptions | None,
+    overrides: dict[str, Any],
+    max_pixels: int | None,
 ) -> tuple[Model, SplashOptions]:
+    if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1):
+        raise OptionError("max_pixels", f"expected a whole number of pixels (at least 1) or None, got {max_pixels!r}")
     if options is not None and not isinstance(options, SplashOptions):
         raise TypeError(
             f"options must be a colorsplash.SplashOptions, got {type(options).__name__}; "
@@ -146,12 +215,14 @@ def alpha_and_subject(
     image: ImageLike,
     model: Model | str | os.PathLike[str] | None = None,
     options: SplashOptions | None = None,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
     **overrides: Any,
 ) -> tuple[np.ndarray, Subject]:
     """:func:`predict_alpha` and :class:`Subject` from one model run (arguments and errors as there): the alpha,
     float32 ``HxW`` in [0, 1] at the photo's size (1 = subject), and what the model found."""
-    loaded, opts = _resolve(model, options, overrides)
-    rgb = to_rgb(image)
+    loaded, opts = _resolve(model, options, overrides, max_pixels)
+    rgb = to_rgb(image, max_pixels)
     with loaded.exclusive():  # nothing else of ours runs beside this model call (see Model.exclusive)
         result = model_alpha(loaded, rgb, opts, RefineSettings())
     subject = Subject(not result.empty, result.score, loaded.presence_threshold)
@@ -159,15 +230,40 @@ def alpha_and_subject(
     return result.alpha, subject
 
 
-def subject_score(image: ImageLike, model: Model | str | os.PathLike[str] | None = None) -> Subject:
-    """Is there a subject in the photo? (an array, Pillow image or path; ``model`` as in :func:`predict_alpha`)."""
-    return alpha_and_subject(image, model, on_empty="grey")[1]
+def subject_score(
+    image: ImageLike,
+    model: Model | str | os.PathLike[str] | None = None,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> Subject:
+    """Is there a subject (a pet, for the bundled model) in the photo? The model run and the subject test of a
+    splash with default options, without making the alpha (about half the time of :func:`predict_alpha`).
+
+    Args: ``image``, ``model`` and ``max_pixels`` as in :func:`predict_alpha`.
+
+    Returns:
+        :class:`Subject`: ``found``, ``score`` (in [0, 1]) and the model's ``threshold``; ``found`` is what
+        :func:`alpha_and_subject` reports for the same photo.
+
+    Raises:
+        as :func:`predict_alpha`: ImageReadError, ModelLoadError, TypeError, ValueError.
+    """
+    loaded, _ = _resolve(model, None, {}, max_pixels)
+    rgb = to_rgb(image, max_pixels)
+    settings = RefineSettings()
+    small = settings.working_copy(rgb, loaded.config.input_size)  # as model_alpha: the same model input
+    with loaded.exclusive():
+        prob, presence = model_presence(loaded, small)
+    plan = plan_alpha(rgb.shape[:2], prob, small, SplashOptions(refine=False), settings, presence)
+    return Subject(not plan.empty, plan.score, loaded.presence_threshold)
 
 
 def predict_alpha(
     image: ImageLike,
     model: Model | str | os.PathLike[str] | None = None,
     options: SplashOptions | None = None,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
     **overrides: Any,
 ) -> np.ndarray:
     """The subject's alpha at the photo's full resolution, edges refined.
@@ -175,58 +271,68 @@ def predict_alpha(
     Args:
         image: a NumPy uint8 array in RGB order (not BGR: convert OpenCV's ``imread`` output with
             ``cv2.cvtColor(img, cv2.COLOR_BGR2RGB)``), ``HxWx3``, or ``HxW`` grey, or ``HxWx4`` RGBA (composited
-            over white); a Pillow image (any mode); or a file path (read upright by its EXIF orientation).
+            over white); a Pillow image (any mode); a file path or a binary file object, read to its end
+            (``open(path, "rb")``, ``io.BytesIO(data)``; read upright by its EXIF orientation).
         model: a loaded model, a path to an exported ``.onnx`` or ``None`` for the bundled one.
         options: splash options; ``threshold``, ``hard``, ``feather``, ``keep``, ``point``, ``invert``,
             ``refine`` and ``on_empty`` matter here. ``**overrides`` change single options by name.
+        max_pixels: the largest picture file read (its header is checked before any pixel is decoded; more
+            memory-hungry modes such as 16-bit count as more pixels); ``None``: no limit. Default 100 MP, about
+            2.5 GB of working memory. Arrays and Pillow images are not held to it (they are decoded already).
 
     Returns:
-        float32 ``HxW`` in [0, 1], 1 = subject (colour kept). No subject found: all 0 (``on_empty=grey``) or
-        all 1 (``copy``).
+        float32 ``HxW`` in [0, 1], 1 = subject (colour kept), a new writeable NumPy array. No subject found: all
+        0 (``on_empty=grey``) or all 1 (``copy``); :func:`subject_score` or :func:`alpha_and_subject` say which.
 
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
-        ImageReadError: ``image`` is a path that cannot be read as a picture (missing, a folder, not a picture,
-            or over the pixel limit).
+        ImageReadError: ``image`` is a path that cannot be read as a picture (missing, a folder, a web address,
+            not a picture, or over ``max_pixels``).
         ModelLoadError: ``model`` is a path that is missing, a folder, or not a colorsplash ONNX file.
-        TypeError: ``model`` or ``options`` of the wrong type.
-        ValueError: an empty or malformed image. All the errors above but ``ModelLoadError`` and ``TypeError`` are
+        TypeError: ``image``, ``model`` or ``options`` of the wrong type (``bytes``: wrap picture data as
+            ``io.BytesIO(data)``), or a file object opened in text mode.
+        ValueError: an empty or malformed image array. All the errors above but ``ModelLoadError`` and ``TypeError`` are
             ``ValueError`` subclasses.
     """
-    return alpha_and_subject(image, model, options, **overrides)[0]
+    return alpha_and_subject(image, model, options, max_pixels=max_pixels, **overrides)[0]
 
 
 def splash(
     image: ImageLike,
     model: Model | str | os.PathLike[str] | None = None,
     options: SplashOptions | None = None,
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
     **overrides: Any,
 ) -> np.ndarray:
     """Colour splash of a photo: the subject in colour, the background as ``effect`` (grey by default).
 
-    Args: as :func:`predict_alpha`; ``effect`` picks the background (keyword options below). ``image`` is RGB,
-    not BGR (a NumPy uint8 ``HxWx3``, ``HxW`` grey or ``HxWx4`` RGBA array, a Pillow image or a file path).
+    Args: as :func:`predict_alpha` (``image``, ``model``, ``options``, ``max_pixels``); ``effect`` picks the
+    background (keyword options below). ``image`` is RGB, not BGR (a NumPy uint8 ``HxWx3``, ``HxW`` grey or
+    ``HxWx4`` RGBA array, a Pillow image, a file path or a binary file object).
 
     Returns:
-        uint8 ``HxWx3`` RGB, or ``HxWx4`` RGBA for ``effect="transparent"``, at the photo's full resolution.
+        uint8 ``HxWx3`` RGB, or ``HxWx4`` RGBA for ``effect="transparent"``, at the photo's full resolution: a
+        new writeable NumPy array (the input is never changed), for a Pillow image too
+        (``PIL.Image.fromarray(out)`` makes one). ``quality`` has no effect here (it is for written files).
 
     Raises:
         as :func:`predict_alpha`: NoSubjectError, OptionError, ImageReadError, ModelLoadError, TypeError,
         ValueError.
     """
-    loaded, opts = _resolve(model, options, overrides)
-    rgb, own_alpha = _rgb_and_own_alpha(image)
+    loaded, opts = _resolve(model, options, overrides, max_pixels)
+    rgb, own_alpha = _rgb_and_own_alpha(image, max_pixels)
     alpha = predict_alpha(rgb, loaded, opts)
     return composite(rgb, alpha, opts, own_alpha)
 
 
-def _rgb_and_own_alpha(image: ImageLike) -> tuple[np.ndarray, np.ndarray | None]:
+def _rgb_and_own_alpha(image: ImageLike, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`to_rgb` and the picture's own transparency (uint8 ``HxW``, ``None`` when opaque): an RGBA array's
     alpha, a Pillow image's, or a file's (read once)."""
-    if isinstance(image, (str, os.PathLike)):
-        photo = read_photo(os.fspath(image))
+    photo = _read_file(image, max_pixels)
+    if photo is not None:
         return photo.rgb, photo.alpha
-    rgb = to_rgb(image)
+    rgb = to_rgb(image, max_pixels)
     if isinstance(image, Image.Image):
         return rgb, own_transparency(image)
     if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 4 and image[..., 3].min() < 255:

@@ -6,13 +6,15 @@ folder, an optional ``verify`` callback re-opens it, and only then does ``os.rep
 interrupted or failed write never leaves a half-written file under the final name, and the temporary file is
 removed on every error, Ctrl-C included.
 
-:func:`not_a_file` is the one wording of why a path given as an input file cannot be read (a folder, or nothing).
+:func:`not_a_file` is the one wording of why a path given as an input file cannot be read (a folder, a web address,
+or nothing).
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -22,6 +24,8 @@ TEMP_PREFIX = ".colorsplash-"
 TEMP_SUFFIX = ".part"
 _NAME_MAX = 255  # bytes in one file name on ext4, APFS, NTFS
 # link() fails with these where the file system has no hard links (FAT, some network shares): check, then rename.
+# ``scheme:/`` (``pathlib`` keeps one slash of ``https://``); two letters at least, so ``C:/`` stays a drive.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EACCES}
 
 
@@ -135,10 +139,12 @@ def atomic_write(
 
 def not_a_file(path: str | Path, missing: str = "no such file") -> str:
     """Why ``path``, given as an input file, is not one (call it when ``Path.is_file()`` is false): it is a folder,
-    a pipe, socket or device, or ``missing`` (nothing there, or a broken link)."""
+    a pipe, socket or device, a web address (never fetched), or ``missing`` (nothing there, or a broken link)."""
     p = Path(path)
     if p.is_dir():
         return "is a folder, not a file"
     if p.exists():
         return "is a pipe, socket or device, not a file; save what it holds to a file and name that"
+    if _URL.match(os.fspath(path)):
+        return "is a web address (URL), not a file: colorsplash reads local files only; download it and give its path"
     return missing

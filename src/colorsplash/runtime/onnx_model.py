@@ -335,7 +335,8 @@ def load_model(
                 if os.environ.get(MODEL_ENV)
                 else "reinstall colorsplash"
             )
-            raise ModelLoadError(f"{p}: {not_a_file(p, 'model file not found')}; {hint}")
+            shown = p if path is None else os.fspath(path)  # as given: ``Path`` shows ``https://x`` as ``https:/x``
+            raise ModelLoadError(f"{shown}: {not_a_file(p, 'model file not found')}; {hint}")
         model = _load_variant(p, threads, precision, where)
         _cache[key] = model
         return model

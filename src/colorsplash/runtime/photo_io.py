@@ -152,12 +152,18 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         raise ImageReadError(f"{path}: unreadable or truncated picture ({err}); re-export it") from err
 
 
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")  # Pillow modes whose last band is an alpha
+_STRAIGHT = {"RGBa": "RGBA", "La": "LA"}  # premultiplied alpha -> straight (Pillow converts La to nothing else)
+
+
 def to_rgb_array(img: Image.Image) -> np.ndarray:
-    """Any Pillow mode (P, L, LA, RGBA, CMYK, I;16, I, F) -> RGB uint8 ``HxWx3``.
+    """Any Pillow mode (P, L, LA, RGBA, premultiplied La and RGBa, CMYK, LAB, I;16, I, F) -> RGB uint8 ``HxWx3``.
 
     Alpha is composited over white so transparent cut-outs do not turn black; 16-bit and float images
     are scaled to 8 bits.
     """
+    if img.mode in _STRAIGHT:
+        img = img.convert(_STRAIGHT[img.mode])
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float32)  # float32, not float64: half the memory of a large picture
         peak = float(np.nanmax(arr, initial=0.0))
@@ -225,15 +231,17 @@ def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     """Read a picture file; see :class:`Photo`.
 
     Raises:
-        ImageReadError: missing, empty, truncated or non-picture file, or more than ``max_pixels`` pixels.
+        ImageReadError: missing, empty, truncated or non-picture file, a web address, or more than ``max_pixels``
+            pixels.
     """
+    name = str(path)  # as given: ``Path`` would show ``https://x`` as ``https:/x``
     path = Path(path)
     if not path.is_file():
-        raise ImageReadError(f"{path}: {not_a_file(path)}")
+        raise ImageReadError(f"{name}: {not_a_file(path)}")
     data = path.read_bytes()
     if not data:
-        raise ImageReadError(f"{path}: file is empty (0 bytes); re-export or remove it")
-    return _decode(data, str(path), max_pixels)
+        raise ImageReadError(f"{name}: file is empty (0 bytes); re-export or remove it")
+    return _decode(data, name, max_pixels)
 
 
 def decode_image_bytes(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS, name: str = "upload") -> Photo:
@@ -376,16 +384,12 @@ def _to_rgb(img: Image.Image, icc: bytes | None, name: str, notes: list[str]) ->
 
 
 def own_transparency(img: Image.Image) -> np.ndarray | None:
-    """``img``'s alpha as uint8 ``HxW`` (255 opaque) when any pixel is less than opaque, else ``None``."""
-    if not _is_transparent(img):
-        return None
-    return np.asarray(img.convert("RGBA").getchannel("A"))
-
-
-def _is_transparent(img: Image.Image) -> bool:
-    """Whether any pixel of ``img`` is less than opaque (an alpha band, or a palette with transparency)."""
+    """``img``'s alpha as uint8 ``HxW`` (255 opaque) when any pixel is less than opaque, else ``None``: the last
+    band of a mode with alpha (premultiplied ones too), or a palette's transparency. ``LAB``'s ``A`` band is a
+    colour, not an alpha."""
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
-    if "A" not in img.getbands():
-        return False
-    return bool(np.asarray(img.getchannel("A")).min() < 255)
+    if img.mode not in _ALPHA_MODES:
+        return None
+    alpha = np.asarray(img.getchannel(len(img.getbands()) - 1))
+    return alpha if alpha.min() < 255 else None

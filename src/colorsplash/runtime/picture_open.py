@@ -201,7 +201,7 @@ def _check_limits(img: Image.Image, name: str, max_pixels: int) -> None:
         img.close()
         raise PixelLimitError(
             f"{name}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "
-            "raise it with --max-pixels if you trust the file"
+            "raise it with --max-pixels (Python: max_pixels=) if you trust the file"
         )
     cost = decode_cost(img.width, img.height, img.mode)
     if cost > cost_limit(max_pixels):
@@ -209,7 +209,7 @@ def _check_limits(img: Image.Image, name: str, max_pixels: int) -> None:
         raise PixelLimitError(
             f"{name}: {img.width}x{img.height} {img.mode} needs about {cost / 1e9:.1f} GB to decode "
             f"and process, more than the pixel limit {max_pixels:,} allows "
-            f"({cost_limit(max_pixels) / 1e9:.1f} GB); raise --max-pixels if you trust the file"
+            f"({cost_limit(max_pixels) / 1e9:.1f} GB); raise --max-pixels (Python: max_pixels=) if you trust the file"
         )
 
 
