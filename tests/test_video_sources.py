@@ -5,6 +5,7 @@ timing (variable frame rate), and the tracks besides picture and sound (subtitle
 from __future__ import annotations
 
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from colorsplash.runtime.options import SplashOptions  # noqa: E402
 from colorsplash.runtime.video import splash_video  # noqa: E402
 from colorsplash.runtime.video_colour import Colour, header_colour  # noqa: E402
 from colorsplash.runtime.video_io import _header, ffmpeg_exe, probe, read_frames  # noqa: E402
+from colorsplash.runtime.video_timing import FrameTimes, frames_lost, packet_times, timeline_rate  # noqa: E402
 
 RED, GREEN = (200, 60, 40), (40, 160, 60)
 KEEP_ALL = SplashOptions(on_empty="copy", threshold=1.0)  # no subject anywhere: every frame kept in colour
@@ -87,6 +89,68 @@ def test_hdr_clip_is_converted_to_sdr_with_a_note(
     assert np.abs(got - np.array([RED, GREEN])).max() <= 16, got
     assert result.frames == 3 and probe(src).colour.hdr == name
     assert f"HDR ({name}, bt2020 primaries) video is converted to SDR BT.709" in caplog.text
+
+
+# ---------------------------------------------------------------- frame timing
+
+
+def times(starts: list[float]) -> FrameTimes:
+    """:class:`FrameTimes` of frames starting at ``starts`` (seconds), each lasting until the next one."""
+    start = np.array(starts, dtype=np.float64)
+    return FrameTimes(start, np.append(np.diff(start), np.diff(start)[-1]))
+
+
+def jitter(n: int, ticks: int) -> np.ndarray:
+    """A fixed pseudo-random jitter of -ticks..ticks for each of ``n`` frames (the first frame: 0)."""
+    values = np.random.default_rng(7).integers(-ticks, ticks + 1, n)
+    values[0] = 0
+    return values
+
+
+def test_timeline_rate_is_a_rate_the_clip_was_recorded_at() -> None:
+    """The rate a clip is written at is one it was recorded at, and keeps every frame: ffmpeg's average (29.24 fps
+    for a 29.97 clip with three dropped frames, 29.09 for a jittery Android clip) lost frames and was a rate
+    nothing records at, and its base-rate guess said 29.97 for an iPhone's 30 fps and 90k (the timestamp unit)
+    for Android's."""
+    k = np.arange(120)
+    ntsc = (k + (k >= 40) * 2 + (k >= 75)) * 1001 / 30000  # tb 1/30000, three frames dropped
+    assert timeline_rate(Fraction(2924, 100), times(list(ntsc))) == Fraction(30000, 1001)
+    iphone = (np.where(k < 60, k * 20, 1200 + (k - 60) * 25) + jitter(120, 2)) / 600  # 30 then 24 fps, 1/600
+    assert timeline_rate(Fraction(2689, 100), times(list(iphone))) == 30
+    android = ((k + k // 23) * 3000 + jitter(120, 225)) / 90000  # +-2.5 ms, a frame dropped every 23
+    assert timeline_rate(Fraction(2909, 100), times(list(android))) == 30
+    slow60 = np.where(k < 60, k, np.where(k < 90, 60 + (k - 60) * 3, 150 + (k - 90))) / 60  # 60, then 20 fps
+    assert timeline_rate(Fraction(4265, 100), times(list(slow60))) == 60
+    assert timeline_rate(Fraction(15), times(list(k / 15))) == 15  # constant rates are kept, usual or not
+    assert timeline_rate(Fraction(30000, 1001), times(list(k * 1001 / 30000))) == Fraction(30000, 1001)
+    assert timeline_rate(Fraction(25), times(list(k / 25))) == 25  # interlaced 25 fps (50 fields) too
+    assert timeline_rate(Fraction(24), FrameTimes(np.zeros(1), np.ones(1))) == 24
+
+
+def test_frames_lost_counts_what_a_constant_rate_drops() -> None:
+    assert frames_lost(times([i / 30 for i in range(30)]), Fraction(30)) == 0
+    assert 13 <= frames_lost(times([i / 30 for i in range(30)]), Fraction(15)) <= 15  # ffmpeg lets frames drift
+    assert frames_lost(times([i / 30 for i in range(30)]), Fraction(60)) == 0
+
+
+def test_clip_with_dropped_frames_keeps_its_rate_and_every_frame(tmp_path: Path, tiny_onnx: Path) -> None:
+    """A 29.97 fps clip that dropped two frames (its average: 29.0 fps) was written at 29.0 fps, where one of
+    its frames was lost and the others drifted by up to two frames. It is written at 29.97 with every frame."""
+    n = 60
+    frames = [two_colours() for _ in range(n)]
+    for i, frame in enumerate(frames):
+        frame[:16, :16] = 10 + 4 * i
+    drops = "setpts='(N+gte(N,20)+gte(N,40))*1001/TB/30000'"
+    args = ["-vf", f"settb=1/30000,{drops}", "-fps_mode", "passthrough", "-enc_time_base", "1/30000"]
+    x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "5", "-pix_fmt", "yuv444p"]
+    src = encode(frames, [*args, *x264, "-video_track_timescale", "30000"], tmp_path / "drops.mp4", "30000/1001")
+    assert len(packet_times(src)) == n
+    info = probe(src)
+    assert info.fps == Fraction(30000, 1001), info.fps
+    out = tmp_path / "out.mp4"
+    splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
+    shown = [round((float(f[4:12, 4:12].mean()) - 10) / 4) for f in read_frames(probe(out))]
+    assert sorted(set(shown)) == list(range(n)) and len(shown) == n + 2
 
 
 # ---------------------------------------------------------------- tracks besides picture and sound

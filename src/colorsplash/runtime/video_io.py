@@ -53,7 +53,8 @@ def ffmpeg_quiet() -> list[str]:
 class VideoInfo:
     """What :func:`probe` learnt about a clip. ``width``/``height`` are those of the decoded frames
     (after any rotation flag is applied); ``fps`` is the rate the clip is read and written at, exact where ffmpeg
-    reports a standard rate (a variable-rate clip's base rate, see :func:`timeline_rate`); ``sar`` is the
+    reports a standard rate (for a variable-rate clip, the rate that keeps its frames, see
+    :func:`colorsplash.runtime.video_timing.timeline_rate`); ``sar`` is the
     frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips); ``colour``: the
     stream's colour tags (matrix, primaries, transfer; HDR is converted on reading, see
     :mod:`colorsplash.runtime.video_colour`); ``subtitles``: the clip has subtitle tracks (carried into the
@@ -82,8 +83,6 @@ class VideoInfo:
 
 
 _SIZE_RE = re.compile(r"[ ,](\d+)x(\d+)[ ,\[]")
-_TBR_RE = re.compile(r", ([\d.]+)(k?) tbr\b")
-MAX_TIMELINE_FPS = 120  # above this a "base rate" is a timestamp unit (1k, 90k), not a rate frames come at
 _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\S+?)[\s,]")
 _SUBTITLE_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: Subtitle: ")
 
@@ -250,26 +249,6 @@ def _exact_fps(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def timeline_rate(average: Fraction, stream_line: str) -> Fraction:
-    """The constant rate a clip is read and written at: its average rate, or the base rate ffmpeg guesses from
-    its timestamps (``tbr``) where that is higher, as in variable-rate clips (phones lower the rate in low light).
-
-    At the average rate a variable-rate clip's fast stretches lose frames and its slow ones repeat them (motion
-    judders); at the base rate every frame is kept and slow stretches repeat frames, which the splash does not
-    compute twice (:func:`colorsplash.runtime.video.unique_runs`). A base rate over :data:`MAX_TIMELINE_FPS`,
-    within 5 % of the average (rounding) or a whole multiple of it (the field rate of interlaced video, 50 tbr for
-    25 fps) is ignored.
-    """
-    found = _TBR_RE.search(stream_line)
-    if not found or average <= 0:
-        return average
-    base = float(found.group(1)) * (1000 if found.group(2) else 1)
-    ratio = base / float(average)
-    if ratio <= 1.05 or base > MAX_TIMELINE_FPS or abs(ratio - round(ratio)) < 0.002:
-        return average
-    return _exact_fps(base)
-
-
 class _RotationNotice(logging.Filter):
     """Drop imageio-ffmpeg's warning that a rotated clip decodes to a swapped size: that is intended (frames
     come out upright and are written upright)."""
@@ -301,6 +280,8 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     Raises:
         VideoError: missing file, not a video, no video stream, unsupported codec, frames over ``max_pixels``.
     """
+    from colorsplash.runtime.video_timing import packet_times, timeline_rate  # it uses this module's ffmpeg
+
     p = Path(path)
     if not p.is_file():
         raise VideoError(f"{p}: {not_a_file(p)}; give a video file")
@@ -321,7 +302,7 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     assert isinstance(meta, dict)
     width, height = meta["size"]
     check_pixels(p, int(width), int(height), max_pixels)  # also when the header gave no size
-    fps = timeline_rate(_exact_fps(float(meta.get("fps") or 0.0)), _picture_stream_line(header) or "")
+    fps = timeline_rate(_exact_fps(float(meta.get("fps") or 0.0)), packet_times(p))
     if fps == 0:
         log.warning("%s: frame rate unknown; writing at 25 fps", p)
         fps = Fraction(25)
