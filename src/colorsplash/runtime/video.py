@@ -52,7 +52,7 @@ from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, Temporal
 from colorsplash.runtime.video_colour import colour_note
 from colorsplash.runtime.video_encode import Encoder, container_for, mux_tracks, odd_size_note
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS, VideoError, VideoInfo, probe, verify_video
-from colorsplash.runtime.video_reader import DecodeReport, FrameReader, damage_message
+from colorsplash.runtime.video_reader import DecodeReport, FrameReader, damage_message, deinterlace_note
 from colorsplash.runtime.video_temp import PartialFile, remove_stale_partials
 
 __all__ = [
@@ -344,6 +344,8 @@ def _checked_clip(src: Path, out: Path, options: SplashOptions, overwrite: bool,
     info = probe(src, max_pixels)
     if (note := colour_note(src, info.colour)) is not None:
         log.warning("%s", note)
+    if (note := deinterlace_note(info)) is not None:
+        log.info("%s", note)
     check_point(options.point, info.width, info.height, f"frames of {src}")  # also where no frame has a subject
     return info
 

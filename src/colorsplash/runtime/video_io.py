@@ -58,7 +58,8 @@ class VideoInfo:
     frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips); ``colour``: the
     stream's colour tags (matrix, primaries, transfer; HDR is converted on reading, see
     :mod:`colorsplash.runtime.video_colour`); ``subtitles``: the clip has subtitle tracks (carried into the
-    output where its container can hold them)."""
+    output where its container can hold them); ``field_order``: ``"top first"`` or ``"bottom first"`` for an
+    interlaced stream (camcorders, broadcast; deinterlaced on reading), ``""`` for progressive video."""
 
     path: Path
     width: int
@@ -70,6 +71,7 @@ class VideoInfo:
     sar: Fraction = Fraction(1)
     colour: Colour = Colour()
     subtitles: bool = False
+    field_order: str = ""
 
     @property
     def has_audio(self) -> bool:
@@ -85,6 +87,7 @@ class VideoInfo:
 _SIZE_RE = re.compile(r"[ ,](\d+)x(\d+)[ ,\[]")
 _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\S+?)[\s,]")
 _SUBTITLE_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: Subtitle: ")
+_FIELD_RE = re.compile(r"[(,] ?(top|bottom) (?:coded )?first")
 
 
 def _header(path: Path) -> str:
@@ -312,7 +315,9 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     colour = with_assumed_matrix(header_colour(_picture_stream_line(header) or ""), *coded)
     duration = float(meta.get("duration") or 0.0)
     subtitles = any(_SUBTITLE_RE.match(line) for line in header.splitlines())
-    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour, subtitles)
+    field = _FIELD_RE.search(_picture_stream_line(header) or "")
+    field_order = f"{field.group(1)} first" if field else ""
+    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour, subtitles, field_order)
 
 
 def last_line(text: str) -> str:
