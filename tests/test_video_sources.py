@@ -208,3 +208,29 @@ def test_subtitle_tracks_are_carried(
     assert ("Subtitle: " + kept in header) if kept else ("Subtitle:" not in header), header
     assert "Audio:" in header
     assert ("cannot be stored in .avi" in caplog.text) is (kept is None)
+
+
+def test_avi_with_sound_indexes_each_frame_once(tmp_path: Path, tiny_onnx: Path) -> None:
+    """An .avi with sound listed 61 frames for 60 (ffprobe's nb_frames, players' frame counts): adding the sound
+    shifted the picture by the AAC priming (21 ms), and the AVI muxer rounded that into an empty frame after the
+    first, putting every later frame a frame late. Each frame is now at its own place."""
+    sound = ["-f", "lavfi", "-t", "2", "-i", "sine=sample_rate=48000", "-c:a", "aac", "-shortest"]
+    src = encode([two_colours()] * 20, [*sound, "-c:v", "libx264"], tmp_path / "in.mp4")
+    out = tmp_path / "out.avi"
+    splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
+    starts = packet_times(out).start
+    assert "Audio:" in _header(out)
+    assert np.allclose(starts, np.arange(20) / 10), starts
+
+
+@pytest.mark.parametrize("suffix, track", [(".mov", True), (".mp4", True), (".mkv", False)])
+def test_timecode_is_kept(suffix: str, track: bool, tmp_path: Path, tiny_onnx: Path) -> None:
+    """A camera's MOV clip starts at a timecode (a tmcd data track), which editors line clips up by; it was
+    dropped (only sound and subtitles were carried, and only when there were any). It is kept: a tmcd track in
+    .mov/.mp4, a tag in .mkv."""
+    src = encode([two_colours()] * 3, ["-c:v", "libx264", "-timecode", "01:02:03:04"], tmp_path / "tc.mov", "25")
+    assert probe(src).timecode == "01:02:03:04"
+    out = tmp_path / f"out{suffix}"
+    splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
+    header = _header(out)
+    assert "01:02:03:04" in header and ("(tmcd" in header) is track, header

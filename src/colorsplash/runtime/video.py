@@ -416,8 +416,9 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
 def _write_clip(
     info: VideoInfo, splasher: FrameSplasher, out: Path, progress: bool, strict: bool, overwrite: bool
 ) -> tuple[int, DecodeReport]:
-    """Encode every frame into a hidden partial file beside ``out``, add the audio and subtitles, verify, rename it
-    to ``out`` (replacing a file there only with ``overwrite``); every partial file is removed on any error.
+    """Encode every frame into a hidden partial file beside ``out``, add the audio, subtitles and timecode, verify,
+    rename it to ``out`` (replacing a file there only with ``overwrite``); every partial file is removed on any
+    error.
     Returns (frames written, the decoder's report)."""
     temps: list[PartialFile] = []
     try:
@@ -427,9 +428,12 @@ def _write_clip(
         report = reader.report
         if report.damaged and strict:
             raise VideoError(damage_message(info, report, written=False))
-        if info.has_audio or info.subtitles:
+        if info.has_audio or info.subtitles or info.timecode:
             temps.append(PartialFile(out))
-            mux_tracks(temps[0].path, info.path, temps[1].path, container_for(out), info.has_audio, info.subtitles)
+            container = container_for(out)
+            mux_tracks(
+                temps[0].path, info.path, temps[1].path, container, info.has_audio, info.subtitles, info.timecode
+            )
         verify_video(temps[-1].path, out)
         _publish(temps[-1], out, overwrite)
     finally:

@@ -59,7 +59,9 @@ class VideoInfo:
     stream's colour tags (matrix, primaries, transfer; HDR is converted on reading, see
     :mod:`colorsplash.runtime.video_colour`); ``subtitles``: the clip has subtitle tracks (carried into the
     output where its container can hold them); ``field_order``: ``"top first"`` or ``"bottom first"`` for an
-    interlaced stream (camcorders, broadcast; deinterlaced on reading), ``""`` for progressive video."""
+    interlaced stream (camcorders, broadcast; deinterlaced on reading), ``""`` for progressive video;
+    ``timecode``: the start timecode of a camera's clip (``HH:MM:SS:FF``, ``;`` before the frames for
+    drop-frame), ``""`` when it has none."""
 
     path: Path
     width: int
@@ -72,6 +74,7 @@ class VideoInfo:
     colour: Colour = Colour()
     subtitles: bool = False
     field_order: str = ""
+    timecode: str = ""
 
     @property
     def has_audio(self) -> bool:
@@ -87,6 +90,7 @@ class VideoInfo:
 _SIZE_RE = re.compile(r"[ ,](\d+)x(\d+)[ ,\[]")
 _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\S+?)[\s,]")
 _SUBTITLE_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: Subtitle: ")
+_TIMECODE_RE = re.compile(r"^\s+timecode\s*: (\d+:\d\d:\d\d[:;.]\d+)\s*$", re.MULTILINE)
 _FIELD_RE = re.compile(r"[(,] ?(top|bottom) (?:coded )?first")
 
 
@@ -317,7 +321,21 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     subtitles = any(_SUBTITLE_RE.match(line) for line in header.splitlines())
     field = _FIELD_RE.search(_picture_stream_line(header) or "")
     field_order = f"{field.group(1)} first" if field else ""
-    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour, subtitles, field_order)
+    timecode = _TIMECODE_RE.search(header)
+    return VideoInfo(
+        p,
+        int(width),
+        int(height),
+        fps,
+        codec,
+        audio,
+        duration,
+        sar,
+        colour,
+        subtitles,
+        field_order,
+        timecode.group(1) if timecode else "",
+    )
 
 
 def last_line(text: str) -> str:
