@@ -28,7 +28,6 @@ from colorsplash.runtime.video_io import (  # noqa: E402
     ffmpeg_exe,
     probe,
     read_frames,
-    timeline_rate,
 )
 
 H, W, N = 64, 96, 20
@@ -888,31 +887,6 @@ def test_variable_rate_clip_keeps_every_frame_of_its_fast_stretch(
     shown_at = [i if i < 20 else 20 + (i - 20) * 2 for i in shown]  # when each shown frame was recorded, 1/30 s
     assert all(abs(at - k) <= 1 for k, at in enumerate(shown_at[:-3])), shown
     assert seen == list(range(n))  # one model run per recorded frame, none for the repeats
-
-
-def test_timeline_rate_ignores_field_rates_and_timestamp_units() -> None:
-    """The base rate is taken only where it is a rate frames come at: not the field rate of interlaced video,
-    not a timestamp unit, not rounding."""
-    line = "Stream #0:0: Video: h264, yuv420p(progressive), 320x240, 18.97 fps, {} tbr, 15360 tbn"
-    assert timeline_rate(Fraction(1897, 100), line.format("30")) == 30
-    assert timeline_rate(Fraction(25), line.format("50")) == 25  # interlaced: fields, not frames
-    assert timeline_rate(Fraction(1897, 100), line.format("1k")) == Fraction(1897, 100)
-    assert timeline_rate(Fraction(30000, 1001), line.format("30")) == Fraction(30000, 1001)
-    assert timeline_rate(Fraction(24), "no rate here") == 24
-
-
-def test_standard_input_and_output_are_refused_in_words(
-    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """``-`` means standard input/output for photos; a clip cannot be streamed (it is seeked): said as such, not
-    as "-: no such file" or "unsupported output extension '(none)'"."""
-    src = write_clip(tmp_path / "in.mp4", moving_subject(n=2)[0])
-    for args, words in (
-        (["-", "-o", str(tmp_path / "out.mp4")], "cannot be read from standard input"),
-        ([str(src), "-o", "-"], "cannot be written to standard output"),
-    ):
-        code, lines = run_cli([*args, "--model", str(tiny_onnx)], capsys)
-        assert code == 2 and len(lines) == 1 and words in lines[0], lines
 
 
 def test_existing_output_needs_overwrite(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:

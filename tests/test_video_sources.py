@@ -5,6 +5,7 @@ timing (variable frame rate), and the tracks besides picture and sound (subtitle
 from __future__ import annotations
 
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from colorsplash.runtime.options import SplashOptions  # noqa: E402
 from colorsplash.runtime.video import splash_video  # noqa: E402
 from colorsplash.runtime.video_colour import Colour, header_colour  # noqa: E402
 from colorsplash.runtime.video_io import _header, ffmpeg_exe, probe, read_frames  # noqa: E402
+from colorsplash.runtime.video_timing import FrameTimes, frames_lost, packet_times, timeline_rate  # noqa: E402
 
 RED, GREEN = (200, 60, 40), (40, 160, 60)
 KEEP_ALL = SplashOptions(on_empty="copy", threshold=1.0)  # no subject anywhere: every frame kept in colour
@@ -89,6 +91,101 @@ def test_hdr_clip_is_converted_to_sdr_with_a_note(
     assert f"HDR ({name}, bt2020 primaries) video is converted to SDR BT.709" in caplog.text
 
 
+# ---------------------------------------------------------------- frame timing
+
+
+def times(starts: list[float]) -> FrameTimes:
+    """:class:`FrameTimes` of frames starting at ``starts`` (seconds), each lasting until the next one."""
+    start = np.array(starts, dtype=np.float64)
+    return FrameTimes(start, np.append(np.diff(start), np.diff(start)[-1]))
+
+
+def jitter(n: int, ticks: int) -> np.ndarray:
+    """A fixed pseudo-random jitter of -ticks..ticks for each of ``n`` frames (the first frame: 0)."""
+    values = np.random.default_rng(7).integers(-ticks, ticks + 1, n)
+    values[0] = 0
+    return values
+
+
+def test_timeline_rate_is_a_rate_the_clip_was_recorded_at() -> None:
+    """The rate a clip is written at is one it was recorded at, and keeps every frame: ffmpeg's average (29.24 fps
+    for a 29.97 clip with three dropped frames, 29.09 for a jittery Android clip) lost frames and was a rate
+    nothing records at, and its base-rate guess said 29.97 for an iPhone's 30 fps and 90k (the timestamp unit)
+    for Android's."""
+    k = np.arange(120)
+    ntsc = (k + (k >= 40) * 2 + (k >= 75)) * 1001 / 30000  # tb 1/30000, three frames dropped
+    assert timeline_rate(Fraction(2924, 100), times(list(ntsc))) == Fraction(30000, 1001)
+    iphone = (np.where(k < 60, k * 20, 1200 + (k - 60) * 25) + jitter(120, 2)) / 600  # 30 then 24 fps, 1/600
+    assert timeline_rate(Fraction(2689, 100), times(list(iphone))) == 30
+    android = ((k + k // 23) * 3000 + jitter(120, 225)) / 90000  # +-2.5 ms, a frame dropped every 23
+    assert timeline_rate(Fraction(2909, 100), times(list(android))) == 30
+    slow60 = np.where(k < 60, k, np.where(k < 90, 60 + (k - 60) * 3, 150 + (k - 90))) / 60  # 60, then 20 fps
+    assert timeline_rate(Fraction(4265, 100), times(list(slow60))) == 60
+    assert timeline_rate(Fraction(15), times(list(k / 15))) == 15  # constant rates are kept, usual or not
+    assert timeline_rate(Fraction(30000, 1001), times(list(k * 1001 / 30000))) == Fraction(30000, 1001)
+    assert timeline_rate(Fraction(25), times(list(k / 25))) == 25  # interlaced 25 fps (50 fields) too
+    assert timeline_rate(Fraction(24), FrameTimes(np.zeros(1), np.ones(1))) == 24
+
+
+def test_frames_lost_counts_what_a_constant_rate_drops() -> None:
+    assert frames_lost(times([i / 30 for i in range(30)]), Fraction(30)) == 0
+    assert 13 <= frames_lost(times([i / 30 for i in range(30)]), Fraction(15)) <= 15  # ffmpeg lets frames drift
+    assert frames_lost(times([i / 30 for i in range(30)]), Fraction(60)) == 0
+
+
+def test_clip_with_dropped_frames_keeps_its_rate_and_every_frame(tmp_path: Path, tiny_onnx: Path) -> None:
+    """A 29.97 fps clip that dropped two frames (its average: 29.0 fps) was written at 29.0 fps, where one of
+    its frames was lost and the others drifted by up to two frames. It is written at 29.97 with every frame."""
+    n = 60
+    frames = [two_colours() for _ in range(n)]
+    for i, frame in enumerate(frames):
+        frame[:16, :16] = 10 + 4 * i
+    drops = "setpts='(N+gte(N,20)+gte(N,40))*1001/TB/30000'"
+    args = ["-vf", f"settb=1/30000,{drops}", "-fps_mode", "passthrough", "-enc_time_base", "1/30000"]
+    x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "5", "-pix_fmt", "yuv444p"]
+    src = encode(frames, [*args, *x264, "-video_track_timescale", "30000"], tmp_path / "drops.mp4", "30000/1001")
+    assert len(packet_times(src)) == n
+    info = probe(src)
+    assert info.fps == Fraction(30000, 1001), info.fps
+    out = tmp_path / "out.mp4"
+    splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
+    shown = [round((float(f[4:12, 4:12].mean()) - 10) / 4) for f in read_frames(probe(out))]
+    assert sorted(set(shown)) == list(range(n)) and len(shown) == n + 2
+
+
+def combing(frame: np.ndarray) -> float:
+    """How much neighbouring lines differ against lines two apart (the same field): about 1 for a progressive
+    picture, several times that for two fields of a moving picture woven together."""
+    f = frame.astype(float).mean(axis=2)
+    return float(np.abs(f[1:-1] - f[:-2]).mean() / (np.abs(f[2:] - f[:-2]).mean() + 1e-6))
+
+
+def test_interlaced_clip_is_deinterlaced(tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An interlaced clip (camcorders, broadcast: 1080i50, 480i) was splashed as decoded, each frame two fields
+    from different moments woven line by line: a moving subject came out combed. It is deinterlaced (bwdif) at
+    its frame rate, with a note."""
+    caplog.set_level("INFO")
+    fields = []
+    for i in range(12):  # 50 fields a second: a bar moving 6 pixels a field
+        frame = np.full((64, 96, 3), 40, np.uint8)
+        frame[:, 10 + 6 * i : 26 + 6 * i] = (220, 200, 60)
+        fields.append(frame)
+    weave = ["-vf", "tinterlace=interleave_top,setfield=tff", "-flags", "+ildct+ilme", "-x264opts", "tff=1"]
+    src = encode(fields, [*weave, "-c:v", "libx264", "-crf", "5", "-pix_fmt", "yuv420p"], tmp_path / "i.mp4", "50")
+    info = probe(src)
+    assert info.field_order == "top first" and info.fps == 25
+    out = tmp_path / "out.mp4"
+    result = splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
+    assert result.frames == 6 and result.fps == 25
+    assert max(combing(f) for f in read_frames(probe(out))) < 1.5
+    assert "interlaced video (top first) is deinterlaced" in caplog.text
+
+
+def test_progressive_clip_is_not_deinterlaced(tmp_path: Path) -> None:
+    src = encode([two_colours()] * 2, ["-c:v", "libx264"], tmp_path / "p.mp4")
+    assert probe(src).field_order == ""
+
+
 # ---------------------------------------------------------------- tracks besides picture and sound
 
 
@@ -111,3 +208,29 @@ def test_subtitle_tracks_are_carried(
     assert ("Subtitle: " + kept in header) if kept else ("Subtitle:" not in header), header
     assert "Audio:" in header
     assert ("cannot be stored in .avi" in caplog.text) is (kept is None)
+
+
+def test_avi_with_sound_indexes_each_frame_once(tmp_path: Path, tiny_onnx: Path) -> None:
+    """An .avi with sound listed 61 frames for 60 (ffprobe's nb_frames, players' frame counts): adding the sound
+    shifted the picture by the AAC priming (21 ms), and the AVI muxer rounded that into an empty frame after the
+    first, putting every later frame a frame late. Each frame is now at its own place."""
+    sound = ["-f", "lavfi", "-t", "2", "-i", "sine=sample_rate=48000", "-c:a", "aac", "-shortest"]
+    src = encode([two_colours()] * 20, [*sound, "-c:v", "libx264"], tmp_path / "in.mp4")
+    out = tmp_path / "out.avi"
+    splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
+    starts = packet_times(out).start
+    assert "Audio:" in _header(out)
+    assert np.allclose(starts, np.arange(20) / 10), starts
+
+
+@pytest.mark.parametrize("suffix, track", [(".mov", True), (".mp4", True), (".mkv", False)])
+def test_timecode_is_kept(suffix: str, track: bool, tmp_path: Path, tiny_onnx: Path) -> None:
+    """A camera's MOV clip starts at a timecode (a tmcd data track), which editors line clips up by; it was
+    dropped (only sound and subtitles were carried, and only when there were any). It is kept: a tmcd track in
+    .mov/.mp4, a tag in .mkv."""
+    src = encode([two_colours()] * 3, ["-c:v", "libx264", "-timecode", "01:02:03:04"], tmp_path / "tc.mov", "25")
+    assert probe(src).timecode == "01:02:03:04"
+    out = tmp_path / f"out{suffix}"
+    splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
+    header = _header(out)
+    assert "01:02:03:04" in header and ("(tmcd" in header) is track, header

@@ -52,7 +52,7 @@ from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, Temporal
 from colorsplash.runtime.video_colour import colour_note
 from colorsplash.runtime.video_encode import Encoder, container_for, mux_tracks, odd_size_note
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS, VideoError, VideoInfo, probe, verify_video
-from colorsplash.runtime.video_reader import DecodeReport, FrameReader, damage_message
+from colorsplash.runtime.video_reader import DecodeReport, FrameReader, damage_message, deinterlace_note
 from colorsplash.runtime.video_temp import PartialFile, remove_stale_partials
 
 __all__ = [
@@ -344,6 +344,8 @@ def _checked_clip(src: Path, out: Path, options: SplashOptions, overwrite: bool,
     info = probe(src, max_pixels)
     if (note := colour_note(src, info.colour)) is not None:
         log.warning("%s", note)
+    if (note := deinterlace_note(info)) is not None:
+        log.info("%s", note)
     check_point(options.point, info.width, info.height, f"frames of {src}")  # also where no frame has a subject
     return info
 
@@ -414,8 +416,9 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
 def _write_clip(
     info: VideoInfo, splasher: FrameSplasher, out: Path, progress: bool, strict: bool, overwrite: bool
 ) -> tuple[int, DecodeReport]:
-    """Encode every frame into a hidden partial file beside ``out``, add the audio and subtitles, verify, rename it
-    to ``out`` (replacing a file there only with ``overwrite``); every partial file is removed on any error.
+    """Encode every frame into a hidden partial file beside ``out``, add the audio, subtitles and timecode, verify,
+    rename it to ``out`` (replacing a file there only with ``overwrite``); every partial file is removed on any
+    error.
     Returns (frames written, the decoder's report)."""
     temps: list[PartialFile] = []
     try:
@@ -425,9 +428,12 @@ def _write_clip(
         report = reader.report
         if report.damaged and strict:
             raise VideoError(damage_message(info, report, written=False))
-        if info.has_audio or info.subtitles:
+        if info.has_audio or info.subtitles or info.timecode:
             temps.append(PartialFile(out))
-            mux_tracks(temps[0].path, info.path, temps[1].path, container_for(out), info.has_audio, info.subtitles)
+            container = container_for(out)
+            mux_tracks(
+                temps[0].path, info.path, temps[1].path, container, info.has_audio, info.subtitles, info.timecode
+            )
         verify_video(temps[-1].path, out)
         _publish(temps[-1], out, overwrite)
     finally:

@@ -114,6 +114,13 @@ def _faststart(container: Container) -> list[str]:
     return ["-movflags", "+faststart"] if container.muxer in ("mp4", "mov") else []
 
 
+def _keep_times(container: Container) -> list[str]:
+    """AVI has no timestamps, only a frame count: the AAC priming (sound starting ~21 ms before the picture) shifted
+    the picture by a fraction of a frame, which the muxer rounded into an empty frame after the first (every
+    frame after it a frame late, 61 frames indexed for 60). Its timestamps are written as they are instead."""
+    return ["-avoid_negative_ts", "disabled"] if container.muxer == "avi" else []
+
+
 def _stderr_tail(handle: IO[bytes]) -> str:
     handle.seek(0)
     return last_line(handle.read().decode("utf-8", "replace"))
@@ -223,13 +230,18 @@ def _track_choices(container: Container, audio: bool, subtitles: bool) -> list[t
     return [(sound + text, bool(text)) for text in [*texts, []] for sound in sounds]
 
 
-def mux_tracks(video: Path, source: Path, out: Path, container: Container, audio: bool, subtitles: bool) -> None:
+def mux_tracks(
+    video: Path, source: Path, out: Path, container: Container, audio: bool, subtitles: bool, timecode: str = ""
+) -> None:
     """Write ``out`` = the video stream of ``video`` + every audio and subtitle stream of ``source``: audio copied
     when the container accepts the codec, else re-encoded with the container's audio codec; subtitles copied,
     else converted to the container's text format, else left out with a warning (pictures, as on DVDs and
-    Blu-rays, cannot become text)."""
+    Blu-rays, cannot become text). ``timecode`` (``HH:MM:SS:FF``, ``;`` for drop-frame; ``""``: none), the
+    source's start timecode, is written where the container holds one (a ``tmcd`` track in .mov/.mp4, a tag
+    in .mkv/.webm; .avi has none)."""
     base = [*ffmpeg_quiet(), "-y", "-i", str(video), "-i", str(source), "-map", "0:v:0", "-map_metadata", "1"]
-    tail = ["-c:v", "copy", *_faststart(container), "-f", container.muxer, str(out)]
+    base += ["-metadata:s:v:0", f"timecode={timecode}"] if timecode else []
+    tail = ["-c:v", "copy", *_faststart(container), *_keep_times(container), "-f", container.muxer, str(out)]
     errors = []
     for args, kept in _track_choices(container, audio, subtitles):
         proc = subprocess.run(

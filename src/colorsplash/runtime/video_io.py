@@ -53,11 +53,15 @@ def ffmpeg_quiet() -> list[str]:
 class VideoInfo:
     """What :func:`probe` learnt about a clip. ``width``/``height`` are those of the decoded frames
     (after any rotation flag is applied); ``fps`` is the rate the clip is read and written at, exact where ffmpeg
-    reports a standard rate (a variable-rate clip's base rate, see :func:`timeline_rate`); ``sar`` is the
+    reports a standard rate (for a variable-rate clip, the rate that keeps its frames, see
+    :func:`colorsplash.runtime.video_timing.timeline_rate`); ``sar`` is the
     frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips); ``colour``: the
     stream's colour tags (matrix, primaries, transfer; HDR is converted on reading, see
     :mod:`colorsplash.runtime.video_colour`); ``subtitles``: the clip has subtitle tracks (carried into the
-    output where its container can hold them)."""
+    output where its container can hold them); ``field_order``: ``"top first"`` or ``"bottom first"`` for an
+    interlaced stream (camcorders, broadcast; deinterlaced on reading), ``""`` for progressive video;
+    ``timecode``: the start timecode of a camera's clip (``HH:MM:SS:FF``, ``;`` before the frames for
+    drop-frame), ``""`` when it has none."""
 
     path: Path
     width: int
@@ -69,6 +73,8 @@ class VideoInfo:
     sar: Fraction = Fraction(1)
     colour: Colour = Colour()
     subtitles: bool = False
+    field_order: str = ""
+    timecode: str = ""
 
     @property
     def has_audio(self) -> bool:
@@ -82,10 +88,10 @@ class VideoInfo:
 
 
 _SIZE_RE = re.compile(r"[ ,](\d+)x(\d+)[ ,\[]")
-_TBR_RE = re.compile(r", ([\d.]+)(k?) tbr\b")
-MAX_TIMELINE_FPS = 120  # above this a "base rate" is a timestamp unit (1k, 90k), not a rate frames come at
 _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\S+?)[\s,]")
 _SUBTITLE_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: Subtitle: ")
+_TIMECODE_RE = re.compile(r"^\s+timecode\s*: (\d+:\d\d:\d\d[:;.]\d+)\s*$", re.MULTILINE)
+_FIELD_RE = re.compile(r"[(,] ?(top|bottom) (?:coded )?first")
 
 
 def _header(path: Path) -> str:
@@ -250,26 +256,6 @@ def _exact_fps(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def timeline_rate(average: Fraction, stream_line: str) -> Fraction:
-    """The constant rate a clip is read and written at: its average rate, or the base rate ffmpeg guesses from
-    its timestamps (``tbr``) where that is higher, as in variable-rate clips (phones lower the rate in low light).
-
-    At the average rate a variable-rate clip's fast stretches lose frames and its slow ones repeat them (motion
-    judders); at the base rate every frame is kept and slow stretches repeat frames, which the splash does not
-    compute twice (:func:`colorsplash.runtime.video.unique_runs`). A base rate over :data:`MAX_TIMELINE_FPS`,
-    within 5 % of the average (rounding) or a whole multiple of it (the field rate of interlaced video, 50 tbr for
-    25 fps) is ignored.
-    """
-    found = _TBR_RE.search(stream_line)
-    if not found or average <= 0:
-        return average
-    base = float(found.group(1)) * (1000 if found.group(2) else 1)
-    ratio = base / float(average)
-    if ratio <= 1.05 or base > MAX_TIMELINE_FPS or abs(ratio - round(ratio)) < 0.002:
-        return average
-    return _exact_fps(base)
-
-
 class _RotationNotice(logging.Filter):
     """Drop imageio-ffmpeg's warning that a rotated clip decodes to a swapped size: that is intended (frames
     come out upright and are written upright)."""
@@ -301,6 +287,8 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     Raises:
         VideoError: missing file, not a video, no video stream, unsupported codec, frames over ``max_pixels``.
     """
+    from colorsplash.runtime.video_timing import packet_times, timeline_rate  # it uses this module's ffmpeg
+
     p = Path(path)
     if not p.is_file():
         raise VideoError(f"{p}: {not_a_file(p)}; give a video file")
@@ -321,7 +309,7 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     assert isinstance(meta, dict)
     width, height = meta["size"]
     check_pixels(p, int(width), int(height), max_pixels)  # also when the header gave no size
-    fps = timeline_rate(_exact_fps(float(meta.get("fps") or 0.0)), _picture_stream_line(header) or "")
+    fps = timeline_rate(_exact_fps(float(meta.get("fps") or 0.0)), packet_times(p))
     if fps == 0:
         log.warning("%s: frame rate unknown; writing at 25 fps", p)
         fps = Fraction(25)
@@ -331,7 +319,23 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     colour = with_assumed_matrix(header_colour(_picture_stream_line(header) or ""), *coded)
     duration = float(meta.get("duration") or 0.0)
     subtitles = any(_SUBTITLE_RE.match(line) for line in header.splitlines())
-    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour, subtitles)
+    field = _FIELD_RE.search(_picture_stream_line(header) or "")
+    field_order = f"{field.group(1)} first" if field else ""
+    timecode = _TIMECODE_RE.search(header)
+    return VideoInfo(
+        p,
+        int(width),
+        int(height),
+        fps,
+        codec,
+        audio,
+        duration,
+        sar,
+        colour,
+        subtitles,
+        field_order,
+        timecode.group(1) if timecode else "",
+    )
 
 
 def last_line(text: str) -> str:

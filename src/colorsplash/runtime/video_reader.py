@@ -80,6 +80,24 @@ def parse_decoder_log(text: str, report: DecodeReport) -> None:
             report.last_error = _PREFIX_RE.sub("", line) or line
 
 
+def deinterlace_filter(info: VideoInfo) -> str:
+    """The start of the decoding ``-vf`` for ``info``: for an interlaced stream, ffmpeg's ``bwdif`` (motion-adaptive)
+    on the frames flagged interlaced, one frame out per frame in (the clip's rate kept, each frame's two fields
+    woven into one picture without combing); ``""`` for progressive video. Splashed as they are, the fields' comb
+    teeth (every other line from another moment) would be kept and matted as edges."""
+    return "bwdif=mode=send_frame:parity=auto:deint=interlaced," if info.field_order else ""
+
+
+def deinterlace_note(info: VideoInfo) -> str | None:
+    """The line that says an interlaced clip is deinterlaced, ``None`` for progressive video."""
+    if not info.field_order:
+        return None
+    return (
+        f"{info.path}: interlaced video ({info.field_order}) is deinterlaced (bwdif), one frame per frame: "
+        "the output is progressive"
+    )
+
+
 class FrameReader:
     """Decode a clip into RGB (not BGR) uint8 ``HxWx3`` frames at the constant rate ``info.fps``.
 
@@ -103,7 +121,7 @@ class FrameReader:
             "-sn",
             "-dn",
             "-vf",
-            decode_filters(info.colour),
+            f"{deinterlace_filter(info)}{decode_filters(info.colour)}",
             "-fps_mode",
             "cfr",
             "-r",

@@ -1,0 +1,152 @@
+"""The constant rate a clip is read and written at, chosen from its frames' own timestamps.
+
+Clips from phones and screen recorders have a variable frame rate: a phone drops from 30 to ~24 fps in low light
+and its timestamps jitter by a millisecond or more, Android leaves the odd 60 ms gap, a screen recorder writes a
+frame only when the screen changes. The frames are decoded onto a constant-rate timeline
+(:class:`colorsplash.runtime.video_reader.FrameReader`), each at the slot nearest its time: at too low a rate two
+frames share a slot and one is lost (motion judders), at a rate above the clip's own the slow stretches repeat
+frames (which the splash does not compute twice, :func:`colorsplash.runtime.video.unique_runs`).
+
+ffmpeg's own guesses do not do: the average rate of a clip that dropped frames or slowed down is not a rate frames
+came at (29.24 fps for a 29.97 clip with three drops), and its base-rate guess (``tbr``) gives up on jitter
+(90k, the timestamp unit) or picks 29.97 for a 30 fps phone clip. Here the timestamps of the video packets (read
+without decoding) are placed on the grids of the clip's average rate and of the usual camera and screen rates, and
+the lowest rate that loses no frame (or the fewest) is taken.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from colorsplash.runtime.video_io import ffmpeg_quiet
+
+# The rates cameras, phones, webcams and screens record at, up to a screen's 60 Hz; above it only for clips
+# already faster.
+STANDARD_RATES = tuple(
+    Fraction(r)
+    for r in (
+        "10",
+        "12",
+        "25/2",
+        "15",
+        "20",
+        "24000/1001",
+        "24",
+        "25",
+        "30000/1001",
+        "30",
+        "48",
+        "50",
+        "60000/1001",
+        "60",
+    )
+)
+FAST_RATES = tuple(Fraction(r) for r in ("100", "120000/1001", "120"))
+FITS = 0.1  # a clip at an unusual rate (not in the lists above) keeps it when its frames are this close to its grid
+NEAR = Fraction(101, 100)  # 29.97 and 30 are the same choice; the one the timestamps fit better is taken
+
+_TB_RE = re.compile(r"^#tb 0: (\d+)/(\d+)", re.MULTILINE)
+_DISCARD = 0x4  # AV_PKT_FLAG_DISCARD: a packet an edit list hides (decoded only as a reference)
+
+
+@dataclass(frozen=True)
+class FrameTimes:
+    """When a clip's frames start and how long the decoder says each lasts (its packet's duration, which the
+    constant-rate conversion goes by): float64 seconds, ascending ``start``, ``duration`` of the same length."""
+
+    start: np.ndarray
+    duration: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+def packet_times(path: Path) -> FrameTimes:
+    """The :class:`FrameTimes` of the video packets of ``path``'s first video stream that is not a cover picture,
+    read without decoding (a pass over the file's index and data, no picture work). Packets an edit list hides
+    and packets without a time are left out; empty when ffmpeg reads none."""
+    cmd = [*ffmpeg_quiet(), "-i", str(path), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    tb = _TB_RE.search(proc.stdout)
+    if proc.returncode != 0 or tb is None:
+        return FrameTimes(np.zeros(0), np.zeros(0))
+    rows = []
+    for line in proc.stdout.splitlines():
+        fields = [f.strip() for f in line.split(",")]  # stream, dts, pts, duration, size, crc[, F=flags]
+        if line.startswith("#") or len(fields) < 6 or not fields[2].lstrip("-").isdigit():
+            continue
+        flags = int(fields[6].removeprefix("F="), 16) if len(fields) > 6 and fields[6].startswith("F=") else 0
+        if not flags & _DISCARD and int(fields[2]) > -(2**62):  # AV_NOPTS_VALUE is the most negative int64
+            rows.append((int(fields[2]), int(fields[3])))
+    ticks = np.array(sorted(rows), dtype=np.float64).reshape(-1, 2) * float(
+        Fraction(int(tb.group(1)), int(tb.group(2)))
+    )
+    return FrameTimes(ticks[:, 0], ticks[:, 1])
+
+
+def frames_lost(times: FrameTimes, rate: Fraction) -> int:
+    """How many of the frames ``times`` describes a constant-rate timeline at ``rate`` leaves out: ffmpeg's
+    ``-fps_mode cfr`` (as :class:`~colorsplash.runtime.video_reader.FrameReader` decodes) run on the timestamps
+    alone. A frame is written as many times as its end lies slots past the next free one (rounded), repeating the
+    previous frame first where it starts over 1.1 slots late; a frame that ends over 1.1 slots early, or whose
+    copies all go to the previous frame, is dropped."""
+    r = float(rate)
+    starts = ((times.start - times.start[0]) * r).tolist()
+    lost, next_slot = 0, 0
+    for start, duration in zip(starts, (times.duration * r).tolist(), strict=True):
+        late = start - next_slot
+        end = late + duration
+        copies = 0 if end < -1.1 else round(end) if end > 1.1 else 1
+        previous = round(late - 0.6) if late > 1.1 and copies > 1 else 0
+        lost += copies - previous <= 0
+        next_slot += copies
+    return lost
+
+
+def misfit(times: FrameTimes, rate: Fraction) -> float:
+    """Mean distance of the frames' starts from the grid of ``rate``, in frames (0: exactly on it)."""
+    offsets = (times.start - times.start[0]) * float(rate)
+    return float(np.mean(np.abs(offsets - np.rint(offsets))))
+
+
+def timeline_rate(average: Fraction, times: FrameTimes) -> Fraction:
+    """The constant rate to read and write a clip at, from its average rate (``average``, as exact as known; 0:
+    unknown) and its frames' times (:func:`packet_times`).
+
+    Every constant-rate clip keeps its own rate, whatever it is. Otherwise the lowest rate that loses no frame (or
+    the fewest) of: the average, where it is a usual rate or the frames keep to its grid, and the usual rates
+    above it (:data:`STANDARD_RATES`, and :data:`FAST_RATES` for a clip already faster than 60 fps); between two
+    rates within 1 % (29.97 and 30) the one the times fit better (:func:`_best_fit`). An average
+    of 29.09 fps from a jittery 30 fps phone clip is not a rate anything was recorded at. With fewer than two
+    times, the average.
+    """
+    if len(times) < 2 or average <= 0:
+        return average
+    usual = STANDARD_RATES + FAST_RATES
+    ceiling = STANDARD_RATES + (FAST_RATES if average > STANDARD_RATES[-1] else ())
+    own = [average] if average in usual or misfit(times, average) <= FITS else []
+    candidates = own + [r for r in ceiling if r > average]
+    if not candidates:
+        return average
+    lost = [frames_lost(times, r) for r in candidates]
+    fewest = min(lost)
+    lowest = next(r for r, n in zip(candidates, lost, strict=True) if n == fewest)
+    if lowest == average:
+        return average
+    near = [r for r, n in zip(candidates, lost, strict=True) if n == fewest and r <= lowest * NEAR]
+    return _best_fit(times, near)
+
+
+def _best_fit(times: FrameTimes, rates: list[Fraction]) -> Fraction:
+    """Of ``rates`` (within 1 % of each other), the one the frames fit best; a whole rate (30) rather than its
+    NTSC neighbour (29.97) unless that fits clearly better (half the distance): jittery timestamps fit both alike."""
+    fits = {r: misfit(times, r) for r in rates}
+    best = min(rates, key=fits.__getitem__)
+    whole = [r for r in rates if r.denominator == 1 and fits[r] <= 2 * fits[best] + 0.01]
+    return whole[0] if whole else best
