@@ -165,7 +165,7 @@ def test_wide_frames_reach_the_model_unstretched(monkeypatch: pytest.MonkeyPatch
     from types import SimpleNamespace
 
     from colorsplash.runtime import alpha as alpha_mod
-    from colorsplash.runtime import video as video_mod
+    from colorsplash.runtime import video_frames as video_mod
 
     seen: list[tuple[int, ...]] = []
 

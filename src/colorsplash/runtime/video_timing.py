@@ -5,7 +5,7 @@ and its timestamps jitter by a millisecond or more, Android leaves the odd 60 ms
 frame only when the screen changes. The frames are decoded onto a constant-rate timeline
 (:class:`colorsplash.runtime.video_reader.FrameReader`), each at the slot nearest its time: at too low a rate two
 frames share a slot and one is lost (motion judders), at a rate above the clip's own the slow stretches repeat
-frames (which the splash does not compute twice, :func:`colorsplash.runtime.video.unique_runs`).
+frames (which the splash does not compute twice, :func:`colorsplash.runtime.video_frames.unique_runs`).
 
 ffmpeg's own guesses do not do: the average rate of a clip that dropped frames or slowed down is not a rate frames
 came at (29.24 fps for a 29.97 clip with three drops), and its base-rate guess (``tbr``) gives up on jitter
