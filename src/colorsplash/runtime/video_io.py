@@ -299,14 +299,7 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     size = _header_size(header)
     if size is not None:
         check_pixels(p, *size, max_pixels)
-    reader = _open_reader(p)
-    try:
-        meta = next(reader)
-    except (OSError, RuntimeError) as err:
-        raise VideoError(f"{p}: cannot decode the video ({last_line(str(err))})") from err
-    finally:
-        reader.close()
-    assert isinstance(meta, dict)
+    meta = _decoder_meta(p)
     width, height = meta["size"]
     check_pixels(p, int(width), int(height), max_pixels)  # also when the header gave no size
     fps = timeline_rate(_exact_fps(float(meta.get("fps") or 0.0)), packet_times(p))
@@ -318,24 +311,29 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     coded = size or ((int(height), int(width)) if rotate % 180 == 90 else (int(width), int(height)))
     colour = with_assumed_matrix(header_colour(_picture_stream_line(header) or ""), *coded)
     duration = float(meta.get("duration") or 0.0)
+    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour, *_header_extras(header))
+
+
+def _decoder_meta(path: Path) -> dict:
+    """What the decoder reports before the first frame (size, rate, duration, rotation), by imageio-ffmpeg."""
+    reader = _open_reader(path)
+    try:
+        meta = next(reader)
+    except (OSError, RuntimeError) as err:
+        raise VideoError(f"{path}: cannot decode the video ({last_line(str(err))})") from err
+    finally:
+        reader.close()
+    assert isinstance(meta, dict)
+    return meta
+
+
+def _header_extras(header: str) -> tuple[bool, str, str]:
+    """From ffmpeg's header text: whether there are subtitle tracks, the field order of an interlaced picture
+    stream (``"top first"``, ``""`` when progressive or unknown) and the start timecode (``""`` when none)."""
     subtitles = any(_SUBTITLE_RE.match(line) for line in header.splitlines())
     field = _FIELD_RE.search(_picture_stream_line(header) or "")
-    field_order = f"{field.group(1)} first" if field else ""
     timecode = _TIMECODE_RE.search(header)
-    return VideoInfo(
-        p,
-        int(width),
-        int(height),
-        fps,
-        codec,
-        audio,
-        duration,
-        sar,
-        colour,
-        subtitles,
-        field_order,
-        timecode.group(1) if timecode else "",
-    )
+    return subtitles, f"{field.group(1)} first" if field else "", timecode.group(1) if timecode else ""
 
 
 def last_line(text: str) -> str:
