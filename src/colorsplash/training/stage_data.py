@@ -5,15 +5,14 @@ A stage preset may name the data sets it trains on (``"data_sets"``, by the name
 ``../shared/data/oxford-pets``): the first stages of the ``pets`` recipe made ``models/pets-lite1.pt`` on
 ``oxford-pets`` and ``feral-cats`` alone, its presence and guided stages use all four sets. A stage run alone
 (``train --preset STAGE DATA...``) and the recipe runner both train it on those folders only.
-Importable without PyTorch.
+Importable without PyTorch or OpenCV (``train --help`` lists the presets): the data set module is imported when
+a folder is named.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-
-from colorsplash.evaluation.datasets import set_name
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +32,8 @@ def stage_folders(
     """
     if not sets:
         return tuple(folders)
+    from colorsplash.evaluation.datasets import set_name
+
     names = [set_name(f) for f in folders]
     missing = [s for s in sets if s not in names]
     if missing:
@@ -48,6 +49,8 @@ def stage_folders(
 
 def describe_folders(folders: Sequence[str]) -> str:
     """``oxford-pets (/data/oxford-pets), feral-cats (/data/feral-cats)``: the sets and their folders, for logs."""
+    from colorsplash.evaluation.datasets import set_name
+
     return ", ".join(f"{set_name(f)} ({f})" for f in folders)
 
 
