@@ -2,11 +2,12 @@
 
 Protocol (identical for every model):
 
-- Images: the feral-cats ``valid`` split (``splits.tsv``) and the Oxford-IIIT Pet images that training never
-  sees, ``data.split_samples(oxford, val_fraction=0.15, seed=0)[1]`` (the split ``colorsplash train`` uses);
-  where the data root has them, ``unseen breeds`` (every photo of the oxford-breeds breeds held out of training,
-  :data:`colorsplash.evaluation.datasets.HELD_OUT_BREEDS`) and ``pet-free`` (the held-out pet-free photos of
-  coco-scenes, audited: :func:`colorsplash.evaluation.datasets.discover` drops those showing a pet).
+- Images: :func:`colorsplash.evaluation.pet_validation.validation_sets` (the photos the ``pets`` recipe chooses its
+  presence threshold on): the feral-cats ``valid`` split (``splits.tsv``) and the Oxford-IIIT Pet images that
+  training never sees, ``data.split_samples(oxford, val_fraction=0.15, seed=0)[1]`` (the split ``colorsplash train``
+  uses); where the data root has them, ``unseen breeds`` (every photo of the oxford-breeds breeds held out of
+  training, :data:`colorsplash.evaluation.datasets.HELD_OUT_BREEDS`) and ``pet-free`` (the held-out pet-free photos
+  of coco-scenes, audited: :func:`colorsplash.evaluation.datasets.discover` drops those showing a pet).
 - Each model turns an RGB uint8 ``HxWx3`` photo into a float32 ``HxW`` subject probability in [0, 1] at the
   photo's ORIGINAL resolution; it is thresholded at 0.5 and scored by foreground IoU
   (:func:`colorsplash.evaluation.metrics.iou`; Oxford trimap border pixels are ignored).
@@ -54,16 +55,14 @@ import numpy as np
 from rembg_peers import THREADS, fetch_peers, rembg_predictor
 
 from colorsplash.evaluation import datasets as data
-from colorsplash.evaluation import metrics
+from colorsplash.evaluation import metrics, pet_validation
+from colorsplash.evaluation.pet_validation import PET_FREE
 from colorsplash.runtime.alpha import compute_alpha
 from colorsplash.runtime.onnx_model import default_model_path, load_model
 from colorsplash.runtime.options import SplashOptions
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
-VAL_FRACTION, SPLIT_SEED = 0.15, 0
-SET_NAMES = ("feral valid", "Oxford val", "unseen breeds", "pet-free")
-PET_FREE = "pet-free"
 COLOURED_LIMIT = 0.01  # a pet-free photo "coloured" when more than this share of it is
 
 Predict = Callable[[np.ndarray], np.ndarray]
@@ -115,19 +114,11 @@ def ours_predictor(
 
 
 def validation_sets(root: str | Path, limit: int | None = None) -> dict[str, list[data.Sample]]:
-    """The validation sets (see the module doc) found under ``root``, each sorted by name and cut to ``limit``."""
+    """The validation sets (see the module doc) found under ``root`` (feral-cats and oxford-pets must be there),
+    each sorted by name and cut to ``limit``."""
     root = Path(root)
-    out = {}
-    for label, folder in zip(SET_NAMES[:2], ("feral-cats", "oxford-pets"), strict=True):
-        _, val = data.split_samples(data.discover(root / folder), VAL_FRACTION, SPLIT_SEED)
-        out[label] = sorted(val, key=lambda s: s.name)[:limit]
-    if (root / "oxford-breeds").is_dir():
-        unseen = [s for s in data.discover(root / "oxford-breeds") if s.dataset.endswith(data.UNSEEN_SUFFIX)]
-        out["unseen breeds"] = sorted(unseen, key=lambda s: s.name)[:limit]
-    if (root / "coco-scenes").is_dir():
-        free = [s for s in data.discover(root / "coco-scenes") if data.is_pet_free(s) and s.split == "val"]
-        out[PET_FREE] = sorted(free, key=lambda s: s.name)[:limit]
-    return out
+    optional = [root / name for name in ("oxford-breeds", "coco-scenes") if (root / name).is_dir()]
+    return pet_validation.validation_sets([root / "feral-cats", root / "oxford-pets", *optional], limit)
 
 
 def photo_score(set_name: str, prob: np.ndarray, mask: np.ndarray) -> float:

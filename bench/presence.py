@@ -1,8 +1,10 @@
 """Which photo-level "is there a pet?" score separates pet photos from pet-free ones best, and its threshold.
 
 Scores compared on the validation sets of bench/peers.py (pet photos: feral valid, Oxford val, unseen breeds;
-pet-free: the held-out coco-scenes photos), each thresholded so that 98 % of the pet photos still pass
-(:func:`colorsplash.evaluation.presence.choose_threshold`):
+pet-free: the held-out coco-scenes photos; :func:`colorsplash.evaluation.pet_validation.validation_sets`), each
+thresholded so that 98 % of the pet photos still pass (:func:`colorsplash.evaluation.presence.choose_threshold`;
+the scores: :func:`colorsplash.evaluation.presence.gate_scores`, as the ``pets`` recipe's last step scores its
+PyTorch model):
 
 - ``head``: the model's presence output (ONNX output ``presence``), when the file has one;
 - ``max``: the highest pixel probability (the rule older one-output files use);
@@ -10,7 +12,8 @@ pet-free: the held-out coco-scenes photos), each thresholded so that 98 % of the
 
 With ``--checkpoint IN.pt --write OUT.pt`` the threshold of ``--rule`` (``head``, or ``max`` for a model without a
 presence output, whose runtime score is its highest probability) is stored in a copy of the checkpoint's config
-(``ModelConfig.presence_threshold``), to be exported with ``colorsplash export OUT.pt ...``.
+(``ModelConfig.presence_threshold``, recorded as the recipe records it:
+:func:`colorsplash.training.calibration.store_threshold`), to be exported with ``colorsplash export OUT.pt ...``.
 
     python bench/presence.py MODEL.onnx [--data ../shared/data] [--checkpoint best.pt --write calibrated.pt]
 """
@@ -20,28 +23,26 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from peers import DEFAULT_DATA, PET_FREE, validation_sets
+import numpy as np
+from peers import DEFAULT_DATA, validation_sets
 
 from colorsplash.evaluation import datasets as data
-from colorsplash.evaluation.presence import GateReport, judge
+from colorsplash.evaluation.presence import PET_RECALL, GateReport, calibration_record, gate_scores, judge
 from colorsplash.runtime.onnx_model import load_model
 
 
-def scores(model_path: Path, root: Path, limit: int | None) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Per rule, the scores of the pet photos and of the pet-free photos."""
+def scores(
+    model_path: Path, sets: dict[str, list[data.Sample]]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per rule, the scores of the pet photos and of the pet-free photos of ``sets``."""
     model = load_model(model_path, threads=2)
-    pets: dict[str, list[float]] = {"head": [], "max": [], "area": []}
-    free: dict[str, list[float]] = {"head": [], "max": [], "area": []}
-    for set_name, samples in validation_sets(root, limit).items():
-        target = free if set_name == PET_FREE else pets
-        for sample in samples:
-            image, _ = data.load_pair(sample)
-            prob, score = model.predict_scored(image)
-            if model.has_presence:
-                target["head"].append(score)
-            target["max"].append(float(prob.max()))
-            target["area"].append(float((prob >= 0.5).mean()))
-    return pets, free
+
+    def predict(image: np.ndarray) -> tuple[np.ndarray, float | None]:
+        prob, score = model.predict_scored(image)
+        return prob, score if model.has_presence else None
+
+    found = gate_scores(predict, sets)
+    return found.pets, found.free
 
 
 def main() -> None:
@@ -64,7 +65,8 @@ def main() -> None:
         help="share of validation pet photos that must pass the written threshold (default: the issue's bar, 0.98)",
     )
     args = ap.parse_args()
-    pets, free = scores(args.model, args.data, args.limit)
+    sets = validation_sets(args.data, args.limit)
+    pets, free = scores(args.model, sets)
     reports: list[GateReport] = [judge(rule, pets[rule], free[rule]) for rule in pets if pets[rule]]
     print(f"{len(pets['max'])} pet photos, {len(free['max'])} pet-free photos")
     print("| score | threshold | pet photos passing | pet-free photos rejected |\n|---|---|---|---|")
@@ -81,26 +83,14 @@ def main() -> None:
         head = next((r for r in reports if r.rule == args.rule), None)
         if head is None or args.checkpoint is None:
             raise SystemExit(f"--write needs --checkpoint and a model with the {args.rule!r} score")
+        recall = PET_RECALL if args.recall is None else args.recall
         if args.recall is not None:
             head = judge(args.rule, pets[args.rule], free[args.rule], args.recall)
-        from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
+        from colorsplash.training.calibration import store_threshold
+        from colorsplash.training.checkpoint import read_checkpoint
 
         payload = read_checkpoint(args.checkpoint)
-        config = payload["model_config"]
-        record = {
-            "rule": args.rule,
-            "pet_recall": head.pet_recall,
-            "pet_free_rejected": head.pet_free_rejected,
-            "pet_photos": len(pets[args.rule]),
-            "pet_free_photos": len(free[args.rule]),
-            "sets": "feral valid, Oxford val, unseen breeds; coco-scenes held-out pet-free (bench/peers.py)",
-        }
-        payload["model_config"] = {
-            **config,
-            "presence_threshold": head.threshold,
-            "training": {**config.get("training", {}), "presence_calibration": record},
-        }
-        atomic_torch_save(payload, args.write)
+        store_threshold(payload, calibration_record(head, recall, sets, str(args.model)), args.write)
         print(f"wrote {args.write} (presence_threshold {head.threshold:.4f})")
 
 

@@ -64,8 +64,10 @@ def test_flags_reach_their_fields() -> None:
 
 
 def test_preset_wins_and_names_the_run_folder() -> None:
-    mcfg, tcfg = _configs("--preset", "pets-lite1-384", "--epochs", "2")
+    """The preset's values and data sets win: of the folders given, the stage keeps those of its sets."""
+    mcfg, tcfg = _configs("oxford-pets", "feral-cats", "--preset", "pets-lite1-384", "--epochs", "2")
     assert (mcfg.arch, mcfg.input_size, tcfg.epochs, tcfg.out_dir) == ("unet-lite1", 384, 20, "runs/pets-lite1-384")
+    assert tcfg.data == (os.path.abspath("oxford-pets"), os.path.abspath("feral-cats"))  # not ./data
 
 
 @pytest.mark.parametrize(

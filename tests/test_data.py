@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.layouts import make_oxford_set, make_paired_set, make_seed_set, save_picture
+from helpers.layouts import make_oxford_set, make_paired_set, make_scenes_set, make_seed_set, save_picture
 from PIL import Image
 
 from colorsplash.evaluation.datasets import (
@@ -165,27 +165,13 @@ def test_several_sets_in_one_run(tmp_path: Path) -> None:
     assert [(s.dataset, s.kind) for s in samples] == [("seedset", "seed")] * 2 + [("pairs", "paired")] * 3
 
 
-def _make_scenes_set(root: Path, names: dict[str, list[tuple[str, str]]], h: int = 30, w: int = 40) -> None:
-    """Scenes layout: ``images/<id>.jpg``, ``masks/<class><nn>_<id>.png`` (one object each; a box per object,
-    placed by its index) and ``objects.tsv``."""
-    lines = ["image\tmask\tclass"]
-    for i, (name, objects) in enumerate(names.items()):
-        save_picture(root / "images" / f"{name}.jpg", np.full((h, w, 3), 5 * i % 250, np.uint8))
-        for k, (mask_name, cls) in enumerate(objects):
-            mask = np.zeros((h, w), np.uint8)
-            mask[2 + 8 * k : 8 + 8 * k, 5:15] = 255
-            save_picture(root / "masks" / f"{mask_name}.png", mask)
-            lines.append(f"{name}\t{mask_name}\t{cls}")
-    (root / "objects.tsv").write_text("\n".join(lines) + "\n")
-
-
 def test_scenes_layout_pet_free_photos_are_background_and_labelled_pets_train(tmp_path: Path) -> None:
     from colorsplash.evaluation.datasets import is_pet_free
 
     root = tmp_path / "scenes"
     photos = {f"{i:03d}": [(f"person0{i}_{i:03d}", "person")] for i in range(40)}
     photos["900"] = [("laptop01_900", "laptop"), ("cat02_900", "cat")]
-    _make_scenes_set(root, photos)
+    make_scenes_set(root, photos)
     samples = discover(root)
     assert detect_layout(root) == "scenes" and len(samples) == 41
     pets = [s for s in samples if not is_pet_free(s)]
@@ -210,10 +196,10 @@ def test_scenes_photos_listed_in_excluded_tsv_are_dropped(tmp_path: Path) -> Non
     assert len(listed) >= 10  # the audit of coco-scenes found a pet in these pet-free photos
     dropped = sorted(listed)[0]
     root = tmp_path / "coco-scenes"
-    _make_scenes_set(root, {dropped: [("person00_x", "person")], "000000000001": [("tie00_y", "tie")]})
+    make_scenes_set(root, {dropped: [("person00_x", "person")], "000000000001": [("tie00_y", "tie")]})
     assert [s.name for s in discover(root)] == ["000000000001"]
     other = tmp_path / "other-scenes"  # the list names photos of coco-scenes only
-    _make_scenes_set(other, {dropped: [("person00_x", "person")]})
+    make_scenes_set(other, {dropped: [("person00_x", "person")]})
     assert [s.name for s in discover(other)] == [dropped]
 
 

@@ -1,4 +1,4 @@
-"""Writers of tiny data set folders in the three supported layouts (shared by several test modules)."""
+"""Writers of tiny data set folders in the supported layouts (shared by several test modules)."""
 
 from __future__ import annotations
 
@@ -46,3 +46,17 @@ def make_oxford_set(root: Path, names: list[str]) -> np.ndarray:
         save_picture(root / "images" / f"{name}.jpg", make_blob_image(30, 40, seed=i)[0])
         save_picture(root / "trimaps" / f"{name}.png", trimap)
     return trimap
+
+
+def make_scenes_set(root: Path, names: dict[str, list[tuple[str, str]]], h: int = 30, w: int = 40) -> None:
+    """Scenes layout: ``images/<id>.jpg``, ``masks/<class><nn>_<id>.png`` (one object each; a box per object,
+    placed by its index) and ``objects.tsv``."""
+    lines = ["image\tmask\tclass"]
+    for i, (name, objects) in enumerate(names.items()):
+        save_picture(root / "images" / f"{name}.jpg", np.full((h, w, 3), 5 * i % 250, np.uint8))
+        for k, (mask_name, cls) in enumerate(objects):
+            mask = np.zeros((h, w), np.uint8)
+            mask[2 + 8 * k : 8 + 8 * k, 5:15] = 255
+            save_picture(root / "masks" / f"{mask_name}.png", mask)
+            lines.append(f"{name}\t{mask_name}\t{cls}")
+    (root / "objects.tsv").write_text("\n".join(lines) + "\n")

@@ -21,7 +21,7 @@ from colorsplash.cli.common import need_torch
 from colorsplash.cli.config_args import add_config_arguments, config_from_args, given_fields, given_flags
 from colorsplash.runtime.config import ModelConfig, default_model_config
 from colorsplash.training.config import AugmentConfig, TrainConfig, resumed_config
-from colorsplash.training.recipes import RECIPES, preset_names, read_recipe_file
+from colorsplash.training.recipes import PETS_PRESENCE_RECALL, RECIPES, preset_names, read_recipe_file
 
 if TYPE_CHECKING:
     from colorsplash.training.trainer import Trainer
@@ -38,11 +38,14 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--preset",
         choices=preset_names(),
-        help="a named recipe; 'pets' makes the bundled model: four stages (pets-lite1-base, -finetune, -384, "
-        "-robust), each in RUN/stage<i>-<preset>, a blend of the last two (RUN/blend.pt), the presence head's "
-        "stage on it and one epoch of masks guided by the head's trunk; the model is RUN/final.pt ('pets-lite0': "
-        "the first four and the blend on Lite0); a single stage needs --init after the first; the preset's values "
-        "win over the flags below",
+        help="a named recipe; 'pets' makes the bundled model from the folders oxford-pets, oxford-breeds, "
+        "feral-cats and coco-scenes: four stages (pets-lite1-base, -finetune, -384, -robust) on oxford-pets and "
+        "feral-cats alone, each in RUN/stage<i>-<preset>, a blend of the last two (RUN/blend.pt), then on all four "
+        "the presence head's stage on it and one epoch of masks guided by the head's trunk, and last the presence "
+        f"threshold chosen on the validation pet photos ({100 * PETS_PRESENCE_RECALL:g} %% pass); the model is "
+        "RUN/final.pt ('pets-lite0': the first four and the blend on Lite0); a stage trains on the data sets its "
+        "preset names (a set is named after its folder), alone too; a single stage needs --init after the first; "
+        "the preset's values win over the flags below",
     )
     p.add_argument(
         "--resume",
@@ -61,6 +64,7 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     """Model and training configs from parsed ``train`` arguments (a single-stage preset applied last; a
     staged recipe lays its stage presets over these configs as it runs)."""
     from colorsplash.training.recipes import apply_preset
+    from colorsplash.training.stage_data import log_stage_data
 
     model_flags = given_fields(args, "model")
     base = default_model_config(model_flags.get("arch", ModelConfig.arch), model_flags.get("input_size", 256))
@@ -76,6 +80,7 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
         tcfg = dataclasses.replace(tcfg, out_dir=f"runs/{args.preset or mcfg.arch}")
     if args.preset and args.preset not in RECIPES:
         mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)
+        log_stage_data(args.preset, data, tcfg.data)
     return mcfg, tcfg
 
 
@@ -103,7 +108,7 @@ def _refuse_flags_with_resume(args: argparse.Namespace) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     need_torch("train")
-    from colorsplash.training.recipe_run import run_recipe, start_recipe_file
+    from colorsplash.training.recipe_run import run_recipe, stage_plan, start_recipe_file
     from colorsplash.training.trainer import Trainer
 
     progress = not getattr(args, "quiet", False)  # kept in logs too, redrawn once a minute (runtime.progress)
@@ -129,6 +134,7 @@ def run_train(args: argparse.Namespace) -> int:
         mcfg, tcfg = build_configs(args)
         _refuse_existing_run(tcfg.out_dir)
         if args.preset in RECIPES:
+            stage_plan(args.preset, mcfg, tcfg)  # a data set a stage needs is missing: say so before writing RUN
             start_recipe_file(args.preset, mcfg, tcfg)
             with _on_interrupt(tcfg.out_dir, None):
                 state, best = run_recipe(args.preset, mcfg, tcfg, show_progress=progress)

@@ -147,8 +147,7 @@ def discover(root: str | Path, skip_bad: bool = False, keep_excluded: bool = Fal
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: data folder not found")
-    if root.name in ("", ".."):  # "." or "x/..": the set is named after the folder it stands for, not ""
-        root = Path(os.path.abspath(root))
+    root = _named_root(root)
     layout = detect_layout(root)
     if layout == "seed":
         samples = _pair(root, "input", "mask", "seed", prefix="mask_", skip_bad=skip_bad)
@@ -165,6 +164,17 @@ def discover(root: str | Path, skip_bad: bool = False, keep_excluded: bool = Fal
     if not samples:
         raise DataError(f"{root}: the {layout} layout was found but it holds no image/mask pairs")
     return samples if keep_excluded else drop_excluded(samples)
+
+
+def _named_root(root: Path) -> Path:
+    """``root``, or for ``.`` and ``x/..`` the absolute folder it stands for: the set is named after it, not ``""``."""
+    return Path(os.path.abspath(root)) if root.name in ("", "..") else root
+
+
+def set_name(folder: str | Path) -> str:
+    """The name :func:`discover` gives the data set in ``folder`` (its samples' ``dataset``, before any
+    ``-unseen``/``-pets`` suffix): the folder's own name, ``oxford-pets`` for ``../data/oxford-pets/``."""
+    return _named_root(Path(folder)).name
 
 
 def breed(name: str) -> str:

@@ -1,14 +1,52 @@
-"""Choosing and judging the photo-level "is there a subject?" threshold on validation photos."""
+"""Choosing and judging the photo-level "is there a subject?" threshold on validation photos: the scores of the
+validation photos (:func:`gate_scores`), the threshold (:func:`choose_threshold`, :func:`judge`) and its record in
+a model's config (:func:`calibration_record`). Importable without PyTorch."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from colorsplash.evaluation import datasets as data
+from colorsplash.evaluation.pet_validation import PET_FREE
+
 PET_RECALL = 0.98  # the issue's bar: at least this share of validation pet photos must still count as pets
+CALIBRATION_KEY = "presence_calibration"  # ModelConfig.training[...]: how presence_threshold was chosen
+RULES = ("head", "max", "area")
+
+# RGB (not BGR) uint8 ``HxWx3`` photo -> (probability, float32 ``S x S`` in [0, 1] at the network's resolution;
+# the model's presence score in [0, 1], ``None`` for a model without a presence output).
+ScoredPredict = Callable[[np.ndarray], tuple[np.ndarray, float | None]]
+
+
+@dataclass(frozen=True)
+class GateScores:
+    """Per rule (:data:`RULES`), the scores of the pet photos and of the pet-free photos, in photo order:
+    ``head`` the model's presence output (empty without one), ``max`` the highest pixel probability, ``area``
+    the share of pixels at probability >= 0.5."""
+
+    pets: dict[str, list[float]] = field(default_factory=lambda: {rule: [] for rule in RULES})
+    free: dict[str, list[float]] = field(default_factory=lambda: {rule: [] for rule in RULES})
+
+
+def gate_scores(predict: ScoredPredict, sets: dict[str, list[data.Sample]]) -> GateScores:
+    """Score every photo of ``sets`` (labels as :func:`~colorsplash.evaluation.pet_validation.validation_sets`:
+    ``pet-free`` is the pet-free side, every other set pet photos) with ``predict``."""
+    out = GateScores()
+    for label, samples in sets.items():
+        target = out.free if label == PET_FREE else out.pets
+        for sample in samples:
+            image, _ = data.load_pair(sample)
+            prob, score = predict(image)
+            if score is not None:
+                target["head"].append(float(score))
+            target["max"].append(float(prob.max()) if prob.size else 0.0)
+            target["area"].append(float((prob >= 0.5).mean()))
+    return out
 
 
 def choose_threshold(pet_scores: Sequence[float], recall: float = PET_RECALL) -> float:
@@ -43,3 +81,22 @@ def judge(
     t = choose_threshold(pet_scores, recall)
     pets, free = np.asarray(pet_scores), np.asarray(free_scores)
     return GateReport(rule, t, float(np.mean(pets >= t)), float(np.mean(free < t)) if free.size else float("nan"))
+
+
+def calibration_record(
+    report: GateReport, recall: float, sets: dict[str, list[data.Sample]], scored_by: str
+) -> dict[str, Any]:
+    """What :data:`CALIBRATION_KEY` records in a model's config: the rule, the recall asked for and reached, the
+    share of pet-free photos rejected, and the photos per validation set; ``scored_by`` names the model scored."""
+    counts = {label: len(samples) for label, samples in sets.items()}
+    return {
+        "rule": report.rule,
+        "threshold": report.threshold,
+        "recall": recall,
+        "pet_recall": report.pet_recall,
+        "pet_free_rejected": None if math.isnan(report.pet_free_rejected) else report.pet_free_rejected,
+        "pet_photos": sum(n for label, n in counts.items() if label != PET_FREE),
+        "pet_free_photos": counts.get(PET_FREE, 0),
+        "sets": counts,
+        "scored_by": scored_by,
+    }

@@ -2,18 +2,23 @@
 
 A ``predict_fn`` takes an RGB (not BGR) uint8 ``HxWx3`` photo and returns the subject probability, float32
 ``HxW`` in [0, 1] at the photo's own size. ``.onnx`` files run in ONNX Runtime (no PyTorch needed),
-``.pt`` checkpoints in PyTorch (imported only then).
+``.pt`` checkpoints in PyTorch (imported only then). :func:`torch_scorer` also gives a network's presence score.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from colorsplash.evaluation.evaluate import PredictFn
+from colorsplash.evaluation.presence import ScoredPredict
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.preprocess import preprocess, upsample_probability
+
+if TYPE_CHECKING:
+    import torch
 
 
 def load_predictor(path: str | Path | None) -> tuple[PredictFn, ModelConfig, Path]:
@@ -46,3 +51,24 @@ def torch_predictor(path: Path) -> tuple[PredictFn, ModelConfig, Path]:
         return upsample_probability(low, image.shape[0], image.shape[1])
 
     return predict, config, path
+
+
+def torch_scorer(model: torch.nn.Module, config: ModelConfig) -> ScoredPredict:
+    """A :data:`~colorsplash.evaluation.presence.ScoredPredict` running the network ``model`` (eval mode) in
+    PyTorch, float32, no gradients: the library's one preprocessing (:func:`preprocess`), the probability at the
+    network's resolution and the network's own presence output (``sigmoid`` of its logit; ``None`` without a
+    presence head)."""
+    import torch
+
+    from colorsplash.training.networks import has_presence
+
+    with_presence = has_presence(model)
+
+    @torch.no_grad()
+    def predict(image: np.ndarray) -> tuple[np.ndarray, float | None]:
+        x = torch.from_numpy(preprocess(image, config))[None]
+        logits, presence = model(x, with_presence=True) if with_presence else (model(x), None)
+        score = None if presence is None else float(torch.sigmoid(presence.float()).reshape(-1)[0])
+        return torch.sigmoid(logits[0, 0].float()).numpy(), score
+
+    return predict

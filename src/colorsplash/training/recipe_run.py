@@ -1,5 +1,6 @@
 """Staged recipes run stage after stage (see :mod:`colorsplash.training.recipes`): each stage a :class:`Trainer` run
-in its own folder, then the recipe's blend, head stage and finishing stage; ``--resume`` skips finished stages."""
+in its own folder on the data sets its preset names, then the recipe's blend, head stage, finishing stage and
+presence threshold; ``--resume`` skips finished stages."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import torch.distributed as dist
 
 from colorsplash.runtime.config import ModelConfig
+from colorsplash.training.calibration import calibrate_in_place
 from colorsplash.training.checkpoint import read_checkpoint
 from colorsplash.training.config import TrainConfig
 from colorsplash.training.interpolation import blend_checkpoints
@@ -19,11 +21,14 @@ from colorsplash.training.recipes import (
     RECIPE_BLENDS,
     RECIPE_FINISH,
     RECIPE_HEADS,
+    RECIPE_THRESHOLD_RECALL,
     RECIPES,
     apply_preset,
+    recipe_stages,
     stage_folder,
     write_recipe_file,
 )
+from colorsplash.training.stage_data import describe_folders
 from colorsplash.training.steps import RunState, setup_distributed
 from colorsplash.training.trainer import Trainer
 from colorsplash.training.transplant import add_presence_head
@@ -45,7 +50,8 @@ def run_recipe(
 ) -> tuple[RunState, Path]:
     """Run the stages of the staged recipe ``recipe`` (see :mod:`colorsplash.training.recipes`) one after the other.
 
-    Stage ``i`` trains in ``tcfg.out_dir/stage<i>-<preset>`` with its preset laid over ``mcfg``/``tcfg``.
+    Stage ``i`` trains in ``tcfg.out_dir/stage<i>-<preset>`` with its preset laid over ``mcfg``/``tcfg``, on the
+    folders of ``tcfg.data`` whose data sets the preset names (every stage's sets are checked before any trains).
     Stage 1 starts from ``tcfg.init_from`` (ImageNet weights when unset), every later stage from the previous
     stage's ``best.pt``. With ``resume``, finished stages are skipped and an interrupted one continues from its
     ``last.pt``. Returns the last stage's state and the path of the recipe's model: the last stage's ``best.pt``
@@ -53,14 +59,21 @@ def run_recipe(
     last two stages' ``best.pt`` (made by rank 0 and validated; its IoU replaces the state's ``best_iou``); for
     recipes in :data:`~colorsplash.training.recipes.RECIPE_HEADS`, the ``best.pt`` of the head-only stage run
     from that model; for recipes also in :data:`~colorsplash.training.recipes.RECIPE_FINISH`, ``tcfg.out_dir/final.pt``:
-    the finishing stage, run from the model the head stage started from, with the head stage's presence head.
+    the finishing stage, run from the model the head stage started from, with the head stage's presence head and,
+    for recipes in :data:`~colorsplash.training.recipes.RECIPE_THRESHOLD_RECALL`, the presence threshold chosen on
+    the validation pet photos of ``tcfg.data`` (:func:`~colorsplash.training.calibration.calibrate_in_place`).
+
+    Raises:
+        ValueError: a data set a stage needs is not among ``tcfg.data`` (before any stage trains).
     """
+    _log_plan(recipe, stage_plan(recipe, mcfg, tcfg), tcfg.data)
     init, state, folder = tcfg.init_from, RunState(), Path(tcfg.out_dir)
     stages = RECIPES[recipe]
     for index, stage in enumerate(stages, 1):
         folder = stage_folder(tcfg.out_dir, index, stage)
         # The stage's preset is laid over the previous stage's best.pt: a preset's own init_from wins.
-        smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder), init_from=init))
+        stage_tcfg = dataclasses.replace(tcfg, out_dir=str(folder), init_from=init)
+        smcfg, stcfg = apply_preset(stage, mcfg, stage_tcfg, recipe)
         state = _fit_stage(f"{index}/{len(stages)} ({stage})", folder, smcfg, stcfg, resume, show_progress)
         init = str(folder / "best.pt")
     made = folder / "best.pt"
@@ -68,12 +81,43 @@ def run_recipe(
         state, made = _blend_last_stages(recipe, mcfg, tcfg, state, resume, show_progress)
     if recipe not in RECIPE_HEADS:
         return state, made
-    state, head = _train_stage_from(RECIPE_HEADS[recipe], len(stages) + 1, made, mcfg, tcfg, resume, show_progress)
+    state, head = _train_stage_from(recipe, RECIPE_HEADS, len(stages) + 1, made, mcfg, tcfg, resume, show_progress)
     if recipe not in RECIPE_FINISH:
         return state, head
-    finish = RECIPE_FINISH[recipe]
-    state, seg = _train_stage_from(finish, len(stages) + 2, made, mcfg, tcfg, resume, show_progress)
-    return state, _with_head(seg, head, Path(tcfg.out_dir) / FINAL_FILE, resume)
+    state, seg = _train_stage_from(recipe, RECIPE_FINISH, len(stages) + 2, made, mcfg, tcfg, resume, show_progress)
+    final = _with_head(seg, head, Path(tcfg.out_dir) / FINAL_FILE, resume)
+    if recipe in RECIPE_THRESHOLD_RECALL:
+        _choose_threshold(final, tcfg.data, RECIPE_THRESHOLD_RECALL[recipe])
+    return state, final
+
+
+def stage_plan(recipe: str, mcfg: ModelConfig, tcfg: TrainConfig) -> list[tuple[str, tuple[str, ...]]]:
+    """Each stage preset of ``recipe``, in order, with the folders of ``tcfg.data`` it trains on (checked before
+    a run folder is written to).
+
+    Raises:
+        ValueError: a data set a stage needs is not among ``tcfg.data`` (naming the stage, the set and the folders).
+    """
+    return [(stage, apply_preset(stage, mcfg, tcfg, recipe)[1].data) for stage in recipe_stages(recipe)]
+
+
+def _log_plan(recipe: str, plan: list[tuple[str, tuple[str, ...]]], given: tuple[str, ...]) -> None:
+    """Rank 0 logs which folders each stage of ``recipe`` trains on, and warns of given folders no stage uses."""
+    if not setup_distributed().main:
+        return
+    log.info("recipe %s: %s", recipe, "; ".join(f"{stage} on {describe_folders(used)}" for stage, used in plan))
+    unused = [f for f in given if not any(f in used for _, used in plan)]
+    if unused:
+        log.warning("recipe %s: no stage trains on %s", recipe, ", ".join(unused))
+
+
+def _choose_threshold(final: Path, folders: tuple[str, ...], recall: float) -> None:
+    """Rank 0 writes the presence threshold chosen at ``recall`` into ``final``'s config (once: kept on resume)."""
+    d = setup_distributed()
+    if d.main:
+        calibrate_in_place(final, folders, recall)
+    if d.world > 1:
+        dist.barrier()
 
 
 def _with_head(seg: Path, head: Path, out: Path, resume: bool) -> Path:
@@ -95,13 +139,21 @@ def _newer_than(out: Path, *sources: Path) -> bool:
 
 
 def _train_stage_from(
-    stage: str, index: int, start: Path, mcfg: ModelConfig, tcfg: TrainConfig, resume: bool, show_progress: bool
+    recipe: str,
+    table: dict[str, str],
+    index: int,
+    start: Path,
+    mcfg: ModelConfig,
+    tcfg: TrainConfig,
+    resume: bool,
+    show_progress: bool,
 ) -> tuple[RunState, Path]:
-    """Run the stage ``stage`` (a head-only stage of :data:`~colorsplash.training.recipes.RECIPE_HEADS` or a
-    finishing stage of :data:`~colorsplash.training.recipes.RECIPE_FINISH`) as stage ``index`` from the recipe's
-    model ``start``; returns its state and ``best.pt``."""
+    """Run ``recipe``'s stage in ``table`` (its head-only stage in :data:`~colorsplash.training.recipes.RECIPE_HEADS`
+    or its finishing stage in :data:`~colorsplash.training.recipes.RECIPE_FINISH`) as stage ``index`` from the
+    recipe's model ``start``; returns its state and ``best.pt``."""
+    stage = table[recipe]
     folder = stage_folder(tcfg.out_dir, index, stage)
-    smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder)))
+    smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder)), recipe)
     stcfg = dataclasses.replace(stcfg, init_from=str(start))  # the recipe's model, not the preset's own start
     state = _fit_stage(f"{index} ({stage})", folder, smcfg, stcfg, resume, show_progress, f" from {start}")
     return state, folder / "best.pt"
@@ -123,7 +175,7 @@ def _fit_stage(
     if done is not None:
         log.info("stage %s already finished in %s", label, folder)
         return done
-    log.info("stage %s%s in %s", label, start, folder)
+    log.info("stage %s%s in %s, on %s", label, start, folder, describe_folders(tcfg.data))
     trainer = Trainer(mcfg, tcfg, resume=resume and (folder / "last.pt").is_file(), show_progress=show_progress)
     return trainer.fit()
 
@@ -143,7 +195,7 @@ def _blend_last_stages(
             log.info("blend already made: %s", out)
             val_iou = read_checkpoint(out)["model_config"]["training"]["metrics"].get("val_iou")
         else:
-            _, stcfg = apply_preset(stages[-1], mcfg, tcfg)
+            _, stcfg = apply_preset(stages[-1], mcfg, tcfg, recipe)
             val_iou = blend_checkpoints(first, second, RECIPE_BLENDS[recipe], out, stcfg, show_progress)
         state = dataclasses.replace(state, best_iou=float(val_iou or 0.0))
     if d.world > 1:
