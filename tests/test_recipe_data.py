@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +175,18 @@ def test_a_stage_run_alone_trains_on_its_sets_only(
     run = tmp_path / "two"
     assert main(["-q", "train", "--preset", "tiny-two", *sets.values(), "-o", str(run)]) == 0
     assert _config(run)["train"]["data"] == [sets["oxford-pets"], sets["feral-cats"]]
+
+
+def test_a_stage_run_alone_on_a_users_own_folder_trains_on_it(
+    tiny_pets: str, sets: dict[str, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A user borrowing a stage's settings for their own data (``--preset pets-lite1-384 my_cats/``): none of the
+    stage's sets is given, so it trains on the folder given, and the log says so; only a part of its sets is an
+    error (above)."""
+    own = tmp_path / "my_cats"
+    shutil.copytree(sets["feral-cats"], own)
+    run = tmp_path / "mine"
+    caplog.set_level(logging.INFO)
+    assert main(["train", "--preset", "tiny-two", str(own), "-o", str(run)]) == 0
+    assert _config(run)["train"]["data"] == [str(own)]
+    assert "none of those is given, so it trains on the folders given" in caplog.text

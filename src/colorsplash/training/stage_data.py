@@ -24,11 +24,13 @@ def stage_folders(
     stage: str, sets: Sequence[str], folders: Sequence[str], recipe: str | None = None
 ) -> tuple[str, ...]:
     """The folders of ``folders`` (in the order given) whose data set is one of ``sets``; all of ``folders`` when
-    ``sets`` is empty (a preset that names no data sets trains on every folder given).
+    ``sets`` is empty (a preset that names no data sets trains on every folder given), and for a stage run alone
+    (``recipe`` ``None``) on a user's own folders, none of them one of ``sets`` (its settings, on their data).
 
     Raises:
-        ValueError: a set of ``sets`` has no folder among ``folders``; the message names the stage (of
-            ``recipe``), the missing sets, the sets it trains on and the folders given.
+        ValueError: a set of ``sets`` has no folder among ``folders`` while others do (or the stage is part of
+            ``recipe``); the message names the stage (of ``recipe``), the missing sets, the sets it trains on and
+            the folders given.
     """
     if not sets:
         return tuple(folders)
@@ -36,6 +38,13 @@ def stage_folders(
 
     names = [set_name(f) for f in folders]
     missing = [s for s in sets if s not in names]
+    if recipe is None and folders and len(missing) == len(sets):
+        log.info(
+            "stage %s was made on %s; none of those is given, so it trains on the folders given with its settings",
+            stage,
+            ", ".join(sets),
+        )
+        return tuple(folders)
     if missing:
         of = f" of --preset {recipe}" if recipe else ""
         given = ", ".join(folders) if folders else "none"
