@@ -4,6 +4,7 @@ timing (variable frame rate), and the tracks besides picture and sound (subtitle
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +18,14 @@ from colorsplash.runtime.options import SplashOptions  # noqa: E402
 from colorsplash.runtime.video import splash_video  # noqa: E402
 from colorsplash.runtime.video_colour import Colour, header_colour  # noqa: E402
 from colorsplash.runtime.video_io import _header, ffmpeg_exe, probe, read_frames  # noqa: E402
-from colorsplash.runtime.video_timing import FrameTimes, frames_lost, packet_times, timeline_rate  # noqa: E402
+from colorsplash.runtime.video_reader import FrameReader  # noqa: E402
+from colorsplash.runtime.video_timing import (  # noqa: E402
+    FrameTimes,
+    Timeline,
+    frames_lost,
+    packet_times,
+    timeline_rate,
+)
 
 RED, GREEN = (200, 60, 40), (40, 160, 60)
 KEEP_ALL = SplashOptions(on_empty="copy", threshold=1.0)  # no subject anywhere: every frame kept in colour
@@ -95,9 +103,9 @@ def test_hdr_clip_is_converted_to_sdr_with_a_note(
 
 
 def times(starts: list[float]) -> FrameTimes:
-    """:class:`FrameTimes` of frames starting at ``starts`` (seconds), each lasting until the next one."""
+    """:class:`FrameTimes` of frames starting at ``starts`` (seconds)."""
     start = np.array(starts, dtype=np.float64)
-    return FrameTimes(start, np.append(np.diff(start), np.diff(start)[-1]))
+    return FrameTimes(start)
 
 
 def jitter(n: int, ticks: int) -> np.ndarray:
@@ -124,7 +132,7 @@ def test_timeline_rate_is_a_rate_the_clip_was_recorded_at() -> None:
     assert timeline_rate(Fraction(15), times(list(k / 15))) == 15  # constant rates are kept, usual or not
     assert timeline_rate(Fraction(30000, 1001), times(list(k * 1001 / 30000))) == Fraction(30000, 1001)
     assert timeline_rate(Fraction(25), times(list(k / 25))) == 25  # interlaced 25 fps (50 fields) too
-    assert timeline_rate(Fraction(24), FrameTimes(np.zeros(1), np.ones(1))) == 24
+    assert timeline_rate(Fraction(24), FrameTimes(np.zeros(1))) == 24
 
 
 def test_frames_lost_counts_what_a_constant_rate_drops() -> None:
@@ -151,6 +159,63 @@ def test_clip_with_dropped_frames_keeps_its_rate_and_every_frame(tmp_path: Path,
     splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
     shown = [round((float(f[4:12, 4:12].mean()) - 10) / 4) for f in read_frames(probe(out))]
     assert sorted(set(shown)) == list(range(n)) and len(shown) == n + 2
+
+
+def test_timeline_holds_each_frame_until_the_next_one_starts() -> None:
+    """The constant-rate placement goes by the frames' own times: a frame lasts until the next one starts (ffmpeg
+    took its packet's duration, which an MP4 with B-frames gives in decoding order)."""
+    timeline = Timeline(60.0)
+    starts = [0, 1 / 60, 0.75, 0.75 + 1 / 60, None]  # a 16 ms frame, a still 0.73 s, two more; one without a time
+    copies = [timeline.push(s) for s in starts] + [timeline.finish()]
+    assert copies == [0, 1, 44, 1, 1, 1] and timeline.slots == 48
+    assert (timeline.filled, timeline.dropped, timeline.misplaced) == (43, 0, 0)
+    burst = Timeline(30.0)  # 100 frames a second for 0.2 s: two of three share a slot
+    copies = [burst.push(i / 100) for i in range(20)] + [burst.finish()]
+    assert (burst.dropped, burst.filled, sum(copies), burst.slots) == (12, 0, 8, 8)  # 0.19 s, 1.1 slots of drift
+    late = Timeline(30.0)  # a video that starts 0.5 s after the sound: its first frame fills the start
+    assert [late.push(0.5), late.push(0.5 + 1 / 30), late.finish()] == [0, 16, 1] and late.filled == 15
+
+
+def test_a_rate_that_shows_frames_late_is_not_chosen() -> None:
+    """A screen recording writes frames on a 60 Hz grid, in bursts between stills. At 50 fps no frame of an
+    11-frame burst is lost (ffmpeg lets frames drift up to 1.1 slots) but its last ones come two slots (40 ms)
+    late: 60 is the rate."""
+    starts = np.array([b * 60 + j for b in range(4) for j in range(11)]) / 60
+    assert timeline_rate(Fraction(1389, 100), times(list(starts))) == 60
+
+
+def test_mp4_with_b_frames_and_variable_rate_keeps_every_frame_at_its_time(tmp_path: Path) -> None:
+    """A screen recording in MP4 (x264 with B-frames, frames on a 60 Hz grid only when the screen changes) lost
+    most of its frames: ffmpeg's constant-rate mode held a 16 ms frame for its packet's duration, the step
+    between packets in decoding order (up to 0.75 s), and dropped the frames after it to catch up (30 of 40
+    here, at 10 fps). Each frame is now shown from its own time until the next one's."""
+    n = 40
+    frames = [two_colours() for _ in range(n)]
+    for i, frame in enumerate(frames):
+        frame[:16, :16] = 10 + 5 * i
+
+    def slot(k: int) -> int:  # when frame k is shown, 1/60 s: four stills, a burst, three stills, a steady stretch
+        return k * 30 if k < 4 else 87 + k if k < 20 else 107 + (k - 19) * 30 if k < 23 else 175 + k + (k - 22) // 3
+
+    pts = "if(lt(N,4),N*30,if(lt(N,20),87+N,if(lt(N,23),107+(N-19)*30,175+N+floor((N-22)/3))))*1500"
+    args = ["-vf", f"settb=1/90000,setpts='{pts}'", "-fps_mode", "passthrough", "-enc_time_base", "filter"]
+    x264 = ["-c:v", "libx264", "-preset", "veryfast", "-bf", "3", "-crf", "5", "-pix_fmt", "yuv444p"]
+    src = encode(frames, [*args, *x264, "-video_track_timescale", "90000"], tmp_path / "screen.mp4", "60")
+    packets = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-i", str(src), "-c", "copy", "-f", "framecrc", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    stored = [int(line.split(",")[2]) for line in packets.splitlines() if not line.startswith("#")]
+    assert stored != sorted(stored), "no B-frames: the packets are stored in the order they are shown"
+    info = probe(src)
+    assert info.fps == 60, info.fps
+    with contextlib.closing(FrameReader(info)) as reader:
+        shown = [round((float(f[4:12, 4:12].mean()) - 10) / 5) for f in reader]
+    assert sorted(set(shown)) == list(range(n)), shown
+    assert all(abs(shown.index(k) - slot(k)) <= 1 for k in range(n)), shown
+    assert (reader.report.filled, reader.report.dropped) == (len(shown) - n, 0)
 
 
 def combing(frame: np.ndarray) -> float:

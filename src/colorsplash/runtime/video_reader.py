@@ -1,7 +1,8 @@
 """Decoding a clip into frames on a constant-rate timeline, and reporting damage met on the way.
 
 Frames are RGB (not BGR) uint8 ``HxWx3``, streamed from the ffmpeg binary through a pipe one at a time, so memory
-does not grow with the clip's length. See :class:`FrameReader`.
+does not grow with the clip's length. Each decoded frame comes with its own presentation time, and the frames are
+placed on the timeline here (:class:`~colorsplash.runtime.video_timing.Timeline`). See :class:`FrameReader`.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-from collections.abc import Generator
+import time
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from colorsplash.runtime.video_colour import decode_filters
 from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet, video_stream_seconds
+from colorsplash.runtime.video_timing import Timeline
 
 
 @dataclass
@@ -56,22 +61,15 @@ class DecodeReport:
         return self.errors > 0 or self.cut_short
 
 
-_PROGRESS_RE = re.compile(r"^([a-z_0-9]+)=(.*)$")
 _REPEATED_RE = re.compile(r"Last message repeated (\d+) times")
 _PREFIX_RE = re.compile(r"^(\[[^]]*\]\s*)+")
 
 
 def parse_decoder_log(text: str, report: DecodeReport) -> None:
-    """Fill ``report`` from the stderr of a reader run with ``-loglevel error -progress pipe:2``: every line that
-    is not a ``key=value`` progress line is an error message."""
+    """Count the error messages in ``report`` from the stderr of a reader run with ``-loglevel error``: every
+    line is one."""
     for line in text.splitlines():
         line = line.strip()
-        progress = _PROGRESS_RE.match(line)
-        if progress:
-            key, value = progress.groups()
-            if key in ("dup_frames", "drop_frames") and value.isdigit():
-                setattr(report, "filled" if key == "dup_frames" else "dropped", int(value))
-            continue
         repeated = _REPEATED_RE.search(line)
         if repeated:
             report.errors += int(repeated.group(1))
@@ -103,18 +101,25 @@ class FrameReader:
 
     Frames follow the clip's timestamps, not merely its decoded frames: where frames are missing (a damaged
     stretch, a variable-rate gap) the previous frame is repeated, so frame ``k`` always shows time ``k / fps``
-    and the audio copied from the input stays in sync. :attr:`report` says what happened, once iteration ended.
+    and the audio copied from the input stays in sync. ffmpeg decodes every frame once (``-fps_mode
+    passthrough``) and writes each one's presentation time to a file before the frame itself reaches the pipe, so
+    every frame is paired with its own time, also where the decoder skips damaged ones; the frames are then placed
+    by :class:`~colorsplash.runtime.video_timing.Timeline`, each lasting until the next one starts (ffmpeg's own
+    constant-rate mode goes by packet durations, which an MP4 with B-frames gives in decoding order).
+    :attr:`report` says what happened, once iteration ended.
     Use :meth:`close` (or ``contextlib.closing``) to stop the decoder early.
     """
 
     def __init__(self, info: VideoInfo) -> None:
         self.info = info
         self.report = DecodeReport()
+        self._dir = tempfile.TemporaryDirectory(prefix="colorsplash-")
+        self._times_path = Path(self._dir.name) / "frame-times.txt"
+        self._times: BinaryIO | None = None
+        self._tail = b""  # the bytes of an incomplete last frame (a decoder that failed mid-frame)
         cmd = [
             *ffmpeg_quiet(),
             "-nostats",
-            "-progress",
-            "pipe:2",
             "-i",
             str(info.path),
             "-an",
@@ -123,9 +128,13 @@ class FrameReader:
             "-vf",
             f"{deinterlace_filter(info)}{decode_filters(info.colour)}",
             "-fps_mode",
-            "cfr",
-            "-r",
-            str(info.fps),
+            "passthrough",
+            "-enc_time_base",
+            "filter",
+            "-stats_enc_pre",
+            f"file:{self._times_path}",
+            "-stats_enc_pre_fmt",
+            "{pts} {tb}",
             "-f",
             "rawvideo",
             "-pix_fmt",
@@ -144,23 +153,60 @@ class FrameReader:
         Raises:
             VideoError: the decoder failed (truncated or corrupt file).
         """
+        timeline = Timeline(float(self.info.fps))
+        waiting: np.ndarray | None = None  # the last frame decoded, placed once the next one's time is known
+        for frame, start in self._decoded():
+            yield from self._copies(timeline.push(start), waiting)
+            waiting = frame
+        yield from self._copies(timeline.finish(), waiting)
+        self.report.filled, self.report.dropped = timeline.filled, timeline.dropped
+        rc = self._proc.wait()
+        self.report.seconds = self.report.frames / float(self.info.fps)
+        self.report.expected_seconds = self._expected_seconds()
+        self._log.seek(0)
+        parse_decoder_log(self._log.read().decode("utf-8", "replace"), self.report)
+        if rc != 0 or self._tail:
+            detail = self.report.last_error or f"ffmpeg exit status {rc}"
+            raise VideoError(f"{self.info.path}: decoding failed ({detail}); the file may be truncated or corrupt")
+
+    def _copies(self, copies: int, frame: np.ndarray | None) -> Iterator[np.ndarray]:
+        """``frame`` ``copies`` times (the slots :class:`Timeline` gave it), counted in :attr:`report`."""
+        for _ in range(copies):
+            assert frame is not None
+            self.report.frames += 1
+            yield frame
+
+    def _decoded(self) -> Iterator[tuple[np.ndarray, float | None]]:
+        """Each decoded frame (read-only) with its presentation time, seconds from the file's start (``None``:
+        none); leaves an incomplete last frame's bytes in ``_tail``."""
         h, w = self.info.height, self.info.width
         size = h * w * 3
         assert self._proc.stdout is not None
         while True:
             raw = self._proc.stdout.read(size)
             if len(raw) < size:
-                break
-            self.report.frames += 1
-            yield np.frombuffer(raw, dtype=np.uint8).reshape(h, w, 3)
-        rc = self._proc.wait()
-        self.report.seconds = self.report.frames / float(self.info.fps)
-        self.report.expected_seconds = self._expected_seconds()
-        self._log.seek(0)
-        parse_decoder_log(self._log.read().decode("utf-8", "replace"), self.report)
-        if rc != 0 or raw:
-            detail = self.report.last_error or f"ffmpeg exit status {rc}"
-            raise VideoError(f"{self.info.path}: decoding failed ({detail}); the file may be truncated or corrupt")
+                self._tail = raw
+                return
+            yield np.frombuffer(raw, dtype=np.uint8).reshape(h, w, 3), self._frame_time()
+
+    def _frame_time(self) -> float | None:
+        """The time of the frame just read: ffmpeg's next ``{pts} {tb}`` line, written and flushed before the
+        frame was handed to the pipe (waiting on a line still being written)."""
+        if self._times is None:
+            self._times = self._times_path.open("rb")
+        line = self._times.readline()
+        while not line.endswith(b"\n") and self._proc.poll() is None:
+            time.sleep(0.001)
+            line += self._times.readline()
+        line += self._times.readline() if not line.endswith(b"\n") else b""  # ffmpeg ended meanwhile
+        fields = line.replace(b"/", b" ").split()  # pts, time base numerator, denominator
+        if len(fields) != 3 or not all(f.lstrip(b"-").isdigit() for f in fields):
+            raise VideoError(
+                f"{self.info.path}: ffmpeg gave a frame without its time ({line[:80]!r}); frames cannot be placed "
+                "on the clip's timeline. Please report this with the clip"
+            )
+        pts, num, den = map(int, fields)
+        return None if pts <= -(2**63) else pts * num / den  # AV_NOPTS_VALUE: no time
 
     def _expected_seconds(self) -> float:
         """The length the frames are checked against (:attr:`DecodeReport.expected_seconds`): the file's duration,
@@ -182,6 +228,9 @@ class FrameReader:
         if self._proc.stdout is not None:
             self._proc.stdout.close()
         self._log.close()
+        if self._times is not None:
+            self._times.close()
+        self._dir.cleanup()
 
 
 def damage_message(info: VideoInfo, report: DecodeReport, written: bool) -> str:
