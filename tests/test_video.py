@@ -371,6 +371,12 @@ def test_cut_between_shots_of_like_tones_resets_history() -> None:
     assert smoother.cuts == 1 and after_cut.max() == 0.0
     assert smoother.score(0.1) == pytest.approx(0.1)
     assert smoother.update(second, ones).mean() < 0.5  # history kept again within the new shot
+    # Within one shot the past still matches: a pan over the photo and a subject moving 4 px per frame are no cuts.
+    for frames in (pan_over_photo(), moving_subject(step=4.0)[0]):
+        within = TemporalSmoother()
+        for frame in frames:
+            within.update(frame, ones)
+        assert within.cuts == 0
 
 
 def test_subject_after_a_cut_of_like_tones_is_coloured_at_once(
