@@ -351,6 +351,52 @@ def test_scene_cut_resets_history() -> None:
     assert smoother.update(bright, ones).mean() < 0.5  # history kept again within the new scene
 
 
+def like_tones_cut() -> tuple[np.ndarray, np.ndarray]:
+    """A real photo and the same photo upside down: a cut between two shots whose grey histograms are identical
+    (distance 0), which only the match of the motion-compensated past can tell."""
+    shot = pan_over_photo(n=1)[0]
+    return shot, np.ascontiguousarray(shot[::-1])
+
+
+def test_cut_between_shots_of_like_tones_resets_history() -> None:
+    """The histogram test misses such a cut (street to dog, 0.27 < 0.3, in a clip of real photos); the history
+    then leaked the last shot's subject into the new one (up to 0.5 of probability) and kept its score."""
+    first, second = like_tones_cut()
+    smoother = TemporalSmoother()
+    ones, zeros = np.ones((32, 32), np.float32), np.zeros((32, 32), np.float32)
+    for _ in range(5):
+        smoother.update(first, ones)
+        smoother.score(0.9)
+    after_cut = smoother.update(second, zeros)
+    assert smoother.cuts == 1 and after_cut.max() == 0.0
+    assert smoother.score(0.1) == pytest.approx(0.1)
+    assert smoother.update(second, ones).mean() < 0.5  # history kept again within the new shot
+    # Within one shot the past still matches: a pan over the photo and a subject moving 4 px per frame are no cuts.
+    for frames in (pan_over_photo(), moving_subject(step=4.0)[0]):
+        within = TemporalSmoother()
+        for frame in frames:
+            within.update(frame, ones)
+        assert within.cuts == 0
+
+
+def test_subject_after_a_cut_of_like_tones_is_coloured_at_once(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shot without a subject (score 0.05) cut to a shot with one (0.9): the new shot's first frame keeps its
+    colour, as unsmoothed; the old shot's score held it grey for two frames (0.7 * 0.05 + 0.3 * 0.9 < 0.5)."""
+    first, second = like_tones_cut()
+    s = 32
+    blob = blob_mask(s / 2, s / 2, s, s, r=s / 4).astype(np.float32)
+    outputs = iter([(np.zeros((s, s), np.float32), 0.05)] * 4 + [(blob, 0.9)] * 2)
+    monkeypatch.setattr(Model, "predict_scored", lambda self, image: next(outputs))
+    monkeypatch.setattr(Model, "has_presence", property(lambda self: True))
+    monkeypatch.setattr(Model, "presence_threshold", property(lambda self: 0.5))
+    splasher = FrameSplasher(load_model(tiny_onnx))
+    maxima = [float(splasher.alpha(f).max()) for f in [first] * 4 + [second] * 2]
+    assert maxima[:4] == [0.0] * 4 and min(maxima[4:]) > 0.5
+    assert splasher.smoother.cuts == 1
+
+
 def test_subject_score_follows_the_smoothing() -> None:
     """The photo-level score is blended like the map: a doubtful frame in a clip that shows a subject stays
     found, and after a scene cut the new score counts alone."""

@@ -4,7 +4,8 @@ Frame-by-frame masks flicker at the edges and lose the subject for a frame here 
 :class:`TemporalSmoother` blends each new probability map with the previous *smoothed* map, after moving
 the previous map along the optical flow so a moving subject does not leave a ghost behind. Where the flow
 is not trustworthy (occlusions, new content: the warped previous frame does not match the current one) and
-at scene cuts the new prediction is taken as is.
+at scene cuts the new prediction is taken as is. A scene cut is a jump in the grey histogram, or a frame that the
+warped previous frame mostly fails to match (a cut between two shots of the same tones).
 
 Everything works at the model's low resolution (``S x S``, the frame stretched like
 :func:`colorsplash.runtime.preprocess.resize_to_input`), so it costs a few milliseconds per frame whatever the
@@ -32,6 +33,10 @@ class SmoothingConfig:
             the past is no longer trusted at that pixel (linear fade from 0 error to this value).
         cut_threshold: Bhattacharyya distance (0..1) between grey histograms of consecutive frames above
             which the frame starts a new scene and the history is dropped.
+        cut_trust: mean trust (0..1) of the motion-compensated past below which the frame also starts a new
+            scene: the warped previous frame explains less than this share of it. Catches the cuts between
+            shots of like tones that the histogram misses; within one shot (pans, zooms, a subject running, a
+            person passing in front) most of the frame still matches.
         flow_size: side in pixels of the square grey images the flow is computed on (speed vs detail).
     """
 
@@ -39,6 +44,7 @@ class SmoothingConfig:
     motion: bool = True
     mismatch: float = 0.12
     cut_threshold: float = 0.3
+    cut_trust: float = 0.5
     flow_size: int = 128
 
     def __post_init__(self) -> None:
@@ -46,6 +52,8 @@ class SmoothingConfig:
             raise ValueError(f"history must be in [0, 1), got {self.history}")
         if self.mismatch <= 0 or not 0 < self.cut_threshold <= 1 or self.flow_size < 16:
             raise ValueError("mismatch must be > 0, cut_threshold in (0, 1], flow_size >= 16")
+        if not 0.0 <= self.cut_trust < 1.0:
+            raise ValueError(f"cut_trust must be in [0, 1) (0 turns the test off), got {self.cut_trust}")
 
 
 NO_SMOOTHING = SmoothingConfig(history=0.0, motion=False)
@@ -124,14 +132,20 @@ class TemporalSmoother:
             self._state = prob
             return prob
         if histogram_distance(grey, prev_grey) > cfg.cut_threshold:
-            self.cuts += 1
-            self._state = prob
-            return prob
-        self._fresh = False
+            return self._cut(prob)
         past, trust = self._align(grey, prev_grey, prev_state, prob.shape)
+        if float(trust.mean()) < cfg.cut_trust:
+            return self._cut(prob)
+        self._fresh = False
         weight = cfg.history * trust
         self._state = (weight * past + (1.0 - weight) * prob).astype(np.float32)
         return self._state
+
+    def _cut(self, prob: np.ndarray) -> np.ndarray:
+        """Start a new scene at this frame: the history (map and score) is dropped, ``prob`` is taken as is."""
+        self.cuts += 1
+        self._state = prob
+        return prob
 
     def _align(
         self, grey: np.ndarray, prev_grey: np.ndarray, prev_state: np.ndarray, shape: tuple[int, ...]
