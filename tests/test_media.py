@@ -379,7 +379,6 @@ def test_a_refused_write_names_the_output_even_when_cleaning_up_fails(
 ) -> None:
     """A read-only folder refuses even removing a temporary file that was never made (EROFS): the error used to
     name that hidden file instead of the output (robustness audit)."""
-    import errno
 
     def refuse(self: Path, missing_ok: bool = False) -> None:
         raise OSError(errno.EROFS, "Read-only file system", str(self))
@@ -388,7 +387,7 @@ def test_a_refused_write_names_the_output_even_when_cleaning_up_fails(
         raise OSError(errno.EROFS, "Read-only file system")
 
     monkeypatch.setattr(Path, "unlink", refuse)
-    monkeypatch.setattr("colorsplash.runtime.files._publish", no_write)
+    monkeypatch.setattr("colorsplash.runtime.files.publish", no_write)
     with pytest.raises(OSError, match=r"cannot write .*out\.bin: Read-only file system") as info:
         atomic_write(tmp_path / "out.bin", b"x")
     assert ".part" not in str(info.value)

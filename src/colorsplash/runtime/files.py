@@ -4,7 +4,9 @@ Every file colorsplash writes (pictures, masks, videos, checkpoints, ONNX models
 through :func:`atomic_path` or :func:`atomic_write`: the bytes land in a hidden temporary file in the destination
 folder, an optional ``verify`` callback re-opens it, and only then does ``os.replace`` give it its final name. An
 interrupted or failed write never leaves a half-written file under the final name, and the temporary file is
-removed on every error, Ctrl-C included.
+removed on every error, Ctrl-C included. Videos, which ffmpeg writes into a locked partial file of their own
+(:mod:`colorsplash.runtime.video_temp`), get their name from :func:`publish`, under the same rule: an existing
+file is replaced only when the caller says so (``--overwrite``), even one made while the run worked.
 
 :func:`not_a_file` is the one wording of why a path given as an input file cannot be read (a folder, or nothing).
 """
@@ -50,7 +52,7 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(TEMP_PREFIX) and TEMP_SUFFIX in name
 
 
-def _publish(tmp: Path, path: Path, replace: bool) -> None:
+def publish(tmp: Path, path: Path, replace: bool) -> None:
     """Give ``tmp`` the name ``path``: ``os.replace``, or with ``replace=False`` a hard link that fails when
     ``path`` exists (no window in which another process's new file could be replaced), then drop ``tmp``.
 
@@ -95,7 +97,7 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None, 
         yield tmp
         if verify is not None:
             verify(tmp)
-        _publish(tmp, path, replace)
+        publish(tmp, path, replace)
     except OSError as err:
         _discard(tmp)
         raise OSError(f"cannot write {path}: {err.strerror or err}") from err

@@ -44,6 +44,7 @@ from colorsplash.runtime.alpha import (
 )
 from colorsplash.runtime.batch import batch_model
 from colorsplash.runtime.effects import composite
+from colorsplash.runtime.files import publish
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother
@@ -210,12 +211,22 @@ def _same_file(a: Path, b: Path) -> bool:
     return False
 
 
-def _publish(tmp: PartialFile, out: Path) -> None:
-    """Give the finished temp file the permissions of a normally created file and move it into place."""
+def _publish(tmp: PartialFile, out: Path, overwrite: bool) -> None:
+    """Give the finished temp file the permissions of a normally created file and move it into place: without
+    ``overwrite`` never over a file that appeared while this run encoded (:func:`colorsplash.runtime.files.publish`).
+
+    Raises:
+        ValueError: ``out`` exists now and ``overwrite`` is false.
+    """
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp.path, 0o666 & ~umask)
-    os.replace(tmp.path, out)
+    try:
+        publish(tmp.path, out, replace=overwrite)
+    except FileExistsError:
+        raise ValueError(
+            f"{out}: made by another program while this run worked; not replaced (pass --overwrite to replace it)"
+        ) from None
     tmp.release()
 
 
@@ -312,7 +323,7 @@ def splash_video(
     splasher = FrameSplasher(loaded, options, _smoothing(smooth), name=f"any frame of {src}")
     remove_stale_partials(out.parent, started)
     start = time.perf_counter()
-    n, report = _write_clip(info, splasher, out, progress, strict)
+    n, report = _write_clip(info, splasher, out, progress, strict, overwrite)
     seconds = time.perf_counter() - start
     if report.damaged:
         log.warning("%s; written to %s", damage_message(info, report, written=True), out)
@@ -366,10 +377,11 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
 
 
 def _write_clip(
-    info: VideoInfo, splasher: FrameSplasher, out: Path, progress: bool, strict: bool
+    info: VideoInfo, splasher: FrameSplasher, out: Path, progress: bool, strict: bool, overwrite: bool = False
 ) -> tuple[int, DecodeReport]:
-    """Encode every frame into a hidden partial file beside ``out``, add the audio, verify, rename it to ``out``;
-    every partial file is removed on any error. Returns (frames written, the decoder's report)."""
+    """Encode every frame into a hidden partial file beside ``out``, add the audio, verify, rename it to ``out``
+    (replacing a file there only with ``overwrite``); every partial file is removed on any error. Returns (frames
+    written, the decoder's report)."""
     temps: list[PartialFile] = []
     try:
         temps.append(PartialFile(out))
@@ -382,7 +394,7 @@ def _write_clip(
             temps.append(PartialFile(out))
             mux_audio(temps[0].path, info.path, temps[1].path, container_for(out))
         verify_video(temps[-1].path, out)
-        _publish(temps[-1], out)
+        _publish(temps[-1], out, overwrite)
     finally:
         for tmp in temps:
             tmp.discard()  # the published one was renamed away: only its lock is left to drop
