@@ -121,6 +121,9 @@ BAD_TEXT = [
     ("threshold", "nan"),
     ("quality", "0"),
     ("quality", "1e3"),
+    ("quality", "101"),
+    ("feather", "200.5"),
+    ("effect", "blur:1000.5"),
     ("effect", "purple"),
     ("effect", "blur:0"),
     ("effect", "grey:1.5"),
@@ -134,6 +137,7 @@ BAD_TYPED = [
     ("point", (float("inf"), 1)),
     ("point", (1e400, 1)),
     ("point", (-1, 5)),
+    ("point", (5, -1)),
     ("point", 7),
     ("feather", 1e9),
     ("feather", -5.0),
@@ -150,6 +154,18 @@ BAD_TYPED = [
     ("refine", None),
     ("keep", None),
 ]
+
+
+@pytest.mark.parametrize(("name", "value"), [("feather", 200), ("quality", 100), ("effect", "blur:1000")])
+def test_the_highest_allowed_values_are_taken(name: str, value: object) -> None:
+    assert getattr(SplashOptions(**{name: value}), name) == value  # type: ignore[arg-type]
+
+
+def test_an_empty_point_or_threshold_from_a_form_means_none() -> None:
+    from colorsplash.runtime.options import options_from_mapping
+
+    options = options_from_mapping({"point": "", "threshold": " "}, SplashOptions(point=(1, 2), threshold=0.3))
+    assert options.point is None and options.threshold is None
 
 
 @pytest.mark.parametrize(("name", "value"), BAD_TEXT + BAD_TYPED)

@@ -64,13 +64,42 @@ def test_background_effects_at_alpha_zero(effect: str) -> None:
         assert np.abs(np.diff(out, axis=1)).mean() < 0.3 * np.abs(np.diff(image.astype(np.float32), axis=1)).mean()
 
 
-def test_blur_does_not_bleed_subject_colour() -> None:
+@pytest.mark.parametrize("effect", ["blur", "blur:8"])
+def test_blur_does_not_bleed_subject_colour(effect: str) -> None:
+    """The ring was 7 px wide with a bound of 30 levels: a plain blur that glows orange there (24) passed."""
     image, big, _ = two_blobs()
-    alpha = big.astype(np.float32)
-    out = apply_effect(image, alpha, "blur").astype(int)
-    ring = cv2.dilate(big.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool) & ~big
-    # Background just outside the orange disc stays dark instead of glowing orange.
-    assert (out[ring][:, 0] - out[ring][:, 2]).mean() < 30
+    out = apply_effect(image, big.astype(np.float32), effect).astype(int)
+    ring = cv2.dilate(big.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~big
+    # Background just outside the orange disc stays dark grey-ish (R - B near 0) instead of glowing orange (60+).
+    assert np.abs(out[ring][:, 0] - out[ring][:, 2]).mean() < 10
+
+
+@pytest.mark.parametrize("effect", ["blur", "blur:3", "blur:7.3"])
+def test_blur_keeps_a_uniform_background_its_colour(effect: str) -> None:
+    image = np.full((50, 70, 3), (200, 100, 37), np.uint8)
+    alpha = np.zeros((50, 70), np.float32)
+    alpha[10:30, 10:30] = 1
+    assert (apply_effect(image, alpha, effect) == (200, 100, 37)).all()  # rounded, not cut to 199, 99, 36
+
+
+def test_mismatched_alpha_or_colour_estimates_are_refused() -> None:
+    image = np.zeros((6, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match="alpha"):
+        apply_effect(image, np.zeros((8, 6), np.float32))
+    with pytest.raises(ValueError, match="foreground"):
+        apply_effect(image, np.zeros((6, 8), np.float32), "dim", np.zeros((6, 8, 4), np.uint8))
+
+
+@pytest.mark.parametrize("edges", ["fast", "matte"])
+def test_a_cutout_keeps_the_pictures_own_transparency(edges: str) -> None:
+    """The cut-out's alpha is the subject's times the picture's own, on both edge stages."""
+    from colorsplash.runtime.effects import composite
+
+    image, mask = make_blob_image(40, 60, seed=2)
+    own = np.full((40, 60), 255, np.uint8)
+    own[:, :30] = 100
+    out = composite(image, mask.astype(np.float32), SplashOptions(effect="transparent", edges=edges), own)
+    assert np.abs(out[..., 3].astype(int) - mask * own.astype(int)).max() <= 1
 
 
 def test_large_images_blend_in_threads_with_the_same_result() -> None:
@@ -160,6 +189,25 @@ def test_hard_threshold_and_soft_threshold() -> None:
     assert high.max() < low.max()  # raising the threshold lowers the alpha of the same probability
 
 
+def _halves(left: float, right: float) -> np.ndarray:
+    prob = np.full((32, 32), left, np.float32)
+    prob[:, 16:] = right
+    return prob
+
+
+def test_soft_threshold_maps_the_cut_off_to_one_half_linearly_on_each_side() -> None:
+    image = np.full((40, 64, 3), 128, np.uint8)
+    alpha = compute_alpha(image, _halves(0.3, 0.8), SplashOptions(threshold=0.6, refine=False)).alpha
+    assert np.allclose(alpha[:, :8], 0.3 * 0.5 / 0.6, atol=1e-5)
+    assert np.allclose(alpha[:, -8:], 0.5 + (0.8 - 0.6) * 0.5 / 0.4, atol=1e-5)
+
+
+def test_hard_alpha_cuts_at_the_threshold_given() -> None:
+    image = np.full((40, 64, 3), 128, np.uint8)
+    alpha = compute_alpha(image, _halves(0.6, 0.8), SplashOptions(threshold=0.7, hard=True, refine=False)).alpha
+    assert not alpha[:, :8].any() and alpha[:, -8:].all()
+
+
 def test_feather_softens_a_hard_edge() -> None:
     image, mask = make_blob_image(90, 120)
     opts = SplashOptions(hard=True, refine=False)
@@ -167,6 +215,8 @@ def test_feather_softens_a_hard_edge() -> None:
     soft = compute_alpha(image, lowres(mask), opts.replace(feather=4.0)).alpha
     assert ((soft > 0.05) & (soft < 0.95)).sum() > 3 * ((hard > 0.05) & (hard < 0.95)).sum()
     assert abs(soft.sum() - hard.sum()) < 0.02 * hard.sum()
+    one = compute_alpha(image, lowres(mask), opts.replace(feather=1.0)).alpha  # a one-pixel feather counts too
+    assert ((one > 0.05) & (one < 0.95)).sum() > ((hard > 0.05) & (hard < 0.95)).sum()
 
 
 def test_invert_swaps_subject_and_background() -> None:
@@ -189,6 +239,60 @@ def test_keep_largest_and_point() -> None:
     assert beside[small].mean() > 0.9 and beside[big].max() < 0.05
     with pytest.raises(ValueError, match="outside"):
         compute_alpha(image, prob, SplashOptions(point=(500, 10)))
+
+
+def _small_above_big() -> np.ndarray:
+    """A model map with a small subject near the top (found first in raster order) and a big one below it."""
+    prob = np.zeros((64, 64), np.float32)
+    prob[4:12, 40:48] = 0.9
+    prob[24:56, 8:40] = 0.9
+    return cv2.GaussianBlur(prob, (0, 0), 1.0)
+
+
+def test_keep_largest_keeps_the_largest_not_the_first_found() -> None:
+    """two_blobs() has its big disc first in raster order: taking subject number 1 passed as "the largest"."""
+    image = np.full((128, 128, 3), 128, np.uint8)
+    largest = compute_alpha(image, _small_above_big(), SplashOptions(keep="largest", refine=False)).alpha
+    assert largest[60:100, 30:70].min() > 0.8 and largest[8:24, 80:96].max() == 0
+
+
+def test_keep_largest_keeps_the_subjects_soft_edge() -> None:
+    image = np.full((128, 128, 3), 128, np.uint8)
+    every = compute_alpha(image, _small_above_big(), SplashOptions(refine=False)).alpha
+    largest = compute_alpha(image, _small_above_big(), SplashOptions(keep="largest", refine=False)).alpha
+    inside = every >= 0.5
+    inside[:36] = False  # the big subject only
+    edge = cv2.dilate(inside.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))).astype(bool)
+    edge &= ~inside
+    assert every[edge].min() > 0.2  # the soft edge just outside the cut-off is part of the subject's look
+    np.testing.assert_array_equal(largest[edge], every[edge])
+
+
+def test_subjects_are_selected_at_the_threshold_given() -> None:
+    image = np.full((128, 128, 3), 128, np.uint8)
+    prob = _small_above_big()
+    prob[20:60, 4:44] *= 0.4 / 0.9  # the big subject is faint: 0.4, still a subject at --threshold 0.3
+    alpha = compute_alpha(image, prob, SplashOptions(threshold=0.3, keep="largest", refine=False)).alpha
+    assert alpha[60:100, 30:70].min() > 0.5 and alpha[8:24, 80:96].max() == 0
+
+
+def test_a_point_on_the_right_or_bottom_border_is_outside() -> None:
+    from colorsplash.runtime.alpha import check_point
+
+    check_point((199, 119), 200, 120)
+    for point in ((200, 10), (10, 120)):
+        with pytest.raises(ValueError, match="outside the 200x120 photo"):
+            check_point(point, 200, 120)
+
+
+def test_photos_get_the_matte_edge_stage_by_default() -> None:
+    from colorsplash.runtime.alpha import plan_alpha
+
+    image = np.full((48, 64, 3), 128, np.uint8)
+    prob = np.zeros((32, 32), np.float32)
+    prob[8:24, 8:24] = 0.9
+    assert plan_alpha((48, 64), prob, image, SplashOptions()).guide_is_rgb  # edges=auto: matte for a photo
+    assert not plan_alpha((48, 64), prob, image, SplashOptions(edges="fast")).guide_is_rgb
 
 
 def test_large_feather_runs_on_a_reduced_copy_with_the_same_look() -> None:
@@ -478,17 +582,32 @@ def test_the_fused_bands_subject_colour_stays_in_range() -> None:
     assert colour.dtype == np.float32 and colour.min() >= 0.0 and colour.max() <= 255.0
 
 
-def test_a_partial_grey_keeps_the_photos_brightness_too() -> None:
-    """`grey:0.5` still blended estimated F and B, and moved the band's brightness (recheck audit)."""
+@pytest.mark.parametrize("amount", [0.25, 0.5, 0.8])
+def test_a_partial_grey_keeps_the_photos_brightness_too(amount: float) -> None:
+    """`grey:0.5` still blended estimated F and B, and moved the band's brightness (recheck audit). Only 0.5 was
+    tried, where the share of colour kept (1 - AMOUNT) equals AMOUNT: the two could be swapped unseen."""
     from colorsplash.runtime.effects import composite
 
     rng = np.random.default_rng(3)
     image = cv2.GaussianBlur(rng.integers(0, 256, (80, 100, 3), dtype=np.uint8), (0, 0), 3)
     yy, xx = np.mgrid[0:80, 0:100]
     alpha = np.clip((xx - 30) / 40.0, 0, 1).astype(np.float32)  # a wide soft band
-    out = composite(image, alpha, SplashOptions(effect="grey:0.5", edges="matte"))
+    out = composite(image, alpha, SplashOptions(effect=f"grey:{amount}", edges="matte"))
     saturated = (out == 0).any(axis=2) | (out == 255).any(axis=2)
     assert np.abs(luma(out).astype(int) - luma(image))[~saturated].max() <= 1
-    background = alpha == 0  # there: half of the photo's colour on its grey, as before
-    half = np.clip(0.5 * image.astype(np.float32) + 0.5 * luma(image)[..., None], 0, 255)
-    assert np.abs(out[background].astype(np.float32) - half[background]).max() <= 1.5
+    background = alpha == 0  # there: 1 - AMOUNT of the photo's colour on its grey, as without matte edges
+    mixed = np.clip((1 - amount) * image.astype(np.float32) + amount * luma(image)[..., None], 0, 255)
+    assert np.abs(out[background].astype(np.float32) - mixed[background]).max() <= 1.5
+
+
+def test_the_residual_is_shared_between_subject_and_background_by_alpha() -> None:
+    """Blur fusion's last step, F += a * residual and B += (1 - a) * residual, where no overshoot is cut."""
+    from colorsplash.runtime.foreground import share_residual
+
+    smooth_f = np.full((1, 1, 3), (200, 50, 50), np.float32)
+    smooth_b = np.full((1, 1, 3), (50, 50, 200), np.float32)
+    residual = np.array([10, 20, 10], np.float32)  # across F - B: nothing to cut
+    pixels = (0.2 * smooth_f + 0.8 * smooth_b + residual).astype(np.uint8)  # (90, 70, 180)
+    fg, bg = share_residual(pixels, np.full((1, 1), 0.2, np.float32), smooth_f, smooth_b)
+    assert fg[0, 0].tolist() == [202, 54, 52]
+    assert bg is not None and bg[0, 0].tolist() == [58, 66, 208]

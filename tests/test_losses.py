@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -47,3 +49,38 @@ def test_segmentation_loss_adds_its_terms() -> None:
     assert segmentation_loss(logits, target, lovasz_weight=2.0).item() == pytest.approx(
         plain.item() + 2.0 * lovasz_hinge_loss(logits, target).item(), rel=1e-6
     )
+
+
+def _ignored_top_row() -> torch.Tensor:
+    target = _square_target()
+    target[:, :, 0, :] = IGNORE  # 8 of the 64 pixels are not scored
+    return target
+
+
+def test_bce_by_hand_ignores_unscored_pixels() -> None:
+    from colorsplash.training.losses import bce_loss
+
+    target = _ignored_top_row()
+    logits = torch.zeros(2, 1, 8, 8)
+    logits[:, :, 0, :] = 50.0  # confidently wrong, but unscored
+    assert bce_loss(logits, target).item() == pytest.approx(math.log(2.0))  # undecided on every scored pixel
+
+
+def test_soft_dice_by_hand_ignores_unscored_pixels() -> None:
+    target = _ignored_top_row()
+    # Undecided logits (p = 0.5) on 56 scored pixels, 16 of them subject: (2 * 8 + 1) / (28 + 16 + 1).
+    assert soft_dice_loss(torch.zeros(2, 1, 8, 8), target).item() == pytest.approx(1 - 17 / 45)
+    assert soft_dice_loss(torch.where(target == 1, 20.0, -20.0), target).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_presence_targets_and_loss_by_hand() -> None:
+    from colorsplash.training.losses import presence_loss, presence_targets
+
+    target = torch.zeros(4, 1, 32, 32, dtype=torch.uint8)  # 1024 pixels each
+    target[1, :, 0, 0] = 1  # one pet pixel (0.1 %): a pet pushed out of the frame, neither label
+    target[2, :, :8, :8] = 1  # 6 % pet: has a pet
+    target[3] = IGNORE  # nothing scored
+    has, weight = presence_targets(target)
+    assert has.tolist() == [0.0, 0.0, 1.0, 0.0] and weight.tolist() == [1.0, 0.0, 1.0, 0.0]
+    logits = torch.tensor([[0.0], [50.0], [0.0], [-50.0]])  # the weighted-out photos confidently wrong
+    assert presence_loss(logits, target).item() == pytest.approx(math.log(2.0))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +14,15 @@ from helpers.hostile import SRGB_ICC, write_corpus
 from PIL import Image
 
 from colorsplash.runtime.files import atomic_write
-from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, read_photo
-from colorsplash.runtime.photo_write import encode_image, output_format, write_image
+from colorsplash.runtime.photo_io import (
+    ImageReadError,
+    decode_image_bytes,
+    read_grey,
+    read_photo,
+    read_rgb,
+    to_rgb_array,
+)
+from colorsplash.runtime.photo_write import check_encoded, encode_image, output_format, write_image, write_stdout
 from colorsplash.runtime.pipeline import upright_size
 
 
@@ -290,6 +299,7 @@ def test_temporary_name_fits_whenever_the_name_does(tmp_path: Path) -> None:
         atomic_write(tmp_path / name, b"data", replace=False)
         assert (tmp_path / name).read_bytes() == b"data"
     assert not name_fits(tmp_path / ("x" * 252 + ".png"))
+    assert not name_fits(tmp_path / ("é" * 126 + ".png"))  # 130 characters but 256 bytes
 
 
 @pytest.mark.parametrize("data", [b"x", b"BM", b"\x89P", b"GIF"])
@@ -369,7 +379,6 @@ def test_a_refused_write_names_the_output_even_when_cleaning_up_fails(
 ) -> None:
     """A read-only folder refuses even removing a temporary file that was never made (EROFS): the error used to
     name that hidden file instead of the output (robustness audit)."""
-    import errno
 
     def refuse(self: Path, missing_ok: bool = False) -> None:
         raise OSError(errno.EROFS, "Read-only file system", str(self))
@@ -421,3 +430,111 @@ def test_a_marker_inside_the_image_data_is_damage_even_where_pillow_decodes_it()
     assert jpeg_data_damaged(bytes(data))
     with pytest.raises(ImageReadError, match="odd.jpg: damaged JPEG data"):
         decode_image_bytes(bytes(data), name="odd.jpg")
+
+
+# ------------------------------------------------------------ behaviour no test held (mutation audit of the tests)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    umask = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "a.txt", "text")
+        write_image(tmp_path / "b.png", np.zeros((4, 5, 3), np.uint8), "PNG")
+    finally:
+        os.umask(umask)
+    for name in ("a.txt", "b.png"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name
+
+
+def test_a_failed_link_that_is_not_about_links_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(src: object, dst: object) -> None:
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(os, "link", broken)
+    with pytest.raises(OSError, match="cannot write .*out.jpg: Input/output error"):
+        atomic_write(tmp_path / "out.jpg", b"data", replace=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_encoded_refuses_a_short_unended_or_resized_picture() -> None:
+    jpeg = encode_image(np.zeros((8, 16, 3), np.uint8), "JPEG")
+    check_encoded(jpeg, "JPEG", (16, 8), "x.jpg", jpeg)
+    with pytest.raises(ValueError, match="x.jpg.*bytes read back"):
+        check_encoded(jpeg[:-100] + jpeg[-2:], "JPEG", (16, 8), "x.jpg", jpeg)  # a write that did not land whole
+    with pytest.raises(ValueError, match="x.jpg.*end-of-image"):
+        check_encoded(jpeg[:-2], "JPEG", (16, 8), "x.jpg", jpeg[:-2])
+    with pytest.raises(ValueError, match="x.png.*reads back as PNG 16x8"):
+        check_encoded(encode_image(np.zeros((8, 16, 3), np.uint8), "PNG"), "PNG", (8, 16), "x.png")
+
+
+def test_exif_follows_the_jfif_header_in_a_jpeg_result() -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    data = encode_image(np.zeros((8, 16, 3), np.uint8), "JPEG", exif=exif.tobytes())
+    assert data[2:4] == b"\xff\xe0"  # JFIF's APP0 first, as the standard wants
+    app0_end = 4 + int.from_bytes(data[4:6], "big")
+    assert data[app0_end : app0_end + 2] == b"\xff\xe1"
+
+
+def test_webp_quality_is_applied() -> None:
+    rng = np.random.default_rng(0)
+    noisy = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    assert len(encode_image(noisy, "WEBP", quality=20)) < 0.7 * len(encode_image(noisy, "WEBP", quality=95))
+
+
+def test_standard_output_that_takes_nothing_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Stuck(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        calls = 0
+
+        def write(self, data: object) -> int:
+            self.calls += 1
+            assert self.calls == 1, "wrote again after a write that took nothing"
+            return 0
+
+    class Out:
+        buffer = Stuck()
+
+    monkeypatch.setattr(sys, "stdout", Out())
+    png = encode_image(np.zeros((4, 4, 3), np.uint8), "PNG")
+    with pytest.raises(OSError, match="standard output closed"):
+        write_stdout(png, "PNG", (4, 4, 3))
+
+
+def test_deep_integer_pictures_are_scaled_and_rounded() -> None:
+    img = Image.fromarray(np.array([[0, 32768, 65535]], np.int32))  # mode I, as 16-bit PNGs and TIFFs may open
+    assert img.mode == "I"
+    assert to_rgb_array(img)[0, :, 0].tolist() == [0, 128, 255]  # 127.5 rounds up; not clipped at 255
+
+
+def test_palette_transparency_is_flattened_onto_white(tmp_path: Path) -> None:
+    img = Image.new("P", (4, 2))
+    img.putpalette([0, 0, 0, 200, 30, 30] + [0] * 762)
+    img.putpixel((0, 0), 1)
+    img.save(tmp_path / "p.png", transparency=0)
+    rgb = read_photo(tmp_path / "p.png").rgb
+    assert rgb[0, 0].tolist() == [200, 30, 30] and rgb[1, 1].tolist() == [255, 255, 255]
+
+
+def test_an_empty_data_set_file_says_so(tmp_path: Path) -> None:
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(ImageReadError, match="empty.png: file is empty"):
+        read_rgb(tmp_path / "empty.png")
+
+
+def test_a_phones_multi_picture_jpeg_is_not_an_animation(tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (16, 8), c) for c in ((200, 30, 30), (0, 0, 0))]
+    frames[0].save(tmp_path / "phone.jpg", "MPO", save_all=True, append_images=frames[1:])
+    photo = read_photo(tmp_path / "phone.jpg")
+    assert photo.format == "MPO" and not [n for n in photo.notes if "frame" in n]
+
+
+def test_a_palette_mask_reads_as_its_indices(tmp_path: Path) -> None:
+    img = Image.new("P", (3, 1))
+    img.putpalette([0, 0, 0, 128, 0, 0, 0, 128, 0] + [0] * 759)
+    for x in range(3):
+        img.putpixel((x, 0), x)
+    img.save(tmp_path / "trimap.png")
+    assert read_grey(tmp_path / "trimap.png").tolist() == [[0, 1, 2]]

@@ -97,3 +97,35 @@ def test_paired_bootstrap_refuses_unpaired_scores() -> None:
         paired_bootstrap([], [])
     with pytest.raises(ValueError, match="level"):
         paired_bootstrap([0.5], [0.6], level=1.0)
+
+
+def test_a_probability_at_the_threshold_counts_as_subject() -> None:
+    """The same rule as the splash's cut-off (``alpha >= threshold``)."""
+    truth = np.array([[1, 0]], np.uint8)
+    assert confusion(np.array([[0.5, 0.25]], np.float32), truth) == (1, 0, 0, 1)
+    assert iou(np.array([[0.75, 0.7]], np.float32), truth, 0.75) == 1.0
+
+
+def test_a_perfect_full_frame_subject_scores_one() -> None:
+    """No background pixel anywhere, none predicted: the background's IoU is empty-vs-empty, a perfect 1."""
+    full = np.ones((4, 4), np.uint8)
+    assert mean_iou_thresholds(np.ones((4, 4), np.float32), full) == 1.0
+
+
+def test_shapes_must_match_exactly() -> None:
+    with pytest.raises(ValueError, match="same shape"):
+        iou(np.zeros((2, 3)), np.zeros((2, 4), np.uint8))
+
+
+def test_paired_bootstrap_interval_has_the_level_asked_for() -> None:
+    """Half the photos gain 1, half nothing: the mean gain is 0.5 with standard error 0.05, so the 95 % interval
+    is about 0.5 +- 1.96 * 0.05 and the 80 % one about 0.5 +- 1.28 * 0.05."""
+    from colorsplash.evaluation.metrics import paired_bootstrap
+
+    before = np.zeros(100)
+    after = np.repeat([0.0, 1.0], 50)
+    for level, z in ((0.95, 1.96), (0.8, 1.28)):
+        mean, low, high = paired_bootstrap(before, after, level=level)
+        assert mean == 0.5 and high - low == pytest.approx(2 * z * 0.05, rel=0.08)
+    with pytest.raises(ValueError, match="rounds"):
+        paired_bootstrap([0.5], [0.6], rounds=0)

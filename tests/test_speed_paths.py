@@ -4,6 +4,7 @@ staged batch pipeline."""
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -432,3 +433,47 @@ def test_variants_exported_from_other_checkpoints_never_pair(
     assert config is not None
     found = [v.path.name for v in var.find_variants(main_file, config)]
     assert found == ["m.onnx", "m.old.onnx"] and "m.int8.onnx: not a variant" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "ms, kind",
+    [
+        ({"int8": 10.0, "fp32": 9.6}, "int8"),  # float faster by less than the margin: the smaller int8 file
+        ({"int8": 10.0, "fp32": 9.0}, "fp32"),  # faster by more: float
+        ({"int8": 9.0, "fp32": 10.0}, "int8"),
+        ({"fp32": 5.0}, "fp32"),  # one kind timed: it
+    ],
+)
+def test_benchmark_picks_int8_unless_float_is_clearly_faster(
+    monkeypatch: pytest.MonkeyPatch, ms: dict[str, float], kind: str
+) -> None:
+    monkeypatch.setattr(var, "time_sessions", lambda sessions, size: ms)
+    assert var.benchmark_choice({}, 64) == (kind, ms)
+
+
+def test_rule_picks_float_on_an_old_cpu_whichever_file_comes_first(family: Path) -> None:
+    """The rule's float choice was only tried with the float file first (it is also the fallback)."""
+    config = var.read_config(family)
+    assert config is not None
+    both = var.find_variants(family, config)[::-1]
+    assert [v.kind for v in both] == ["int8", "fp32"]
+    sse = cpu_mod.CpuInfo("old", "x86_64", ("sse4_1", "sse4_2"), 2)
+    assert var.rule_choice(both, sse).kind == "fp32" and var.rule_choice(both, AVX2).kind == "int8"
+
+
+def test_a_sibling_of_the_same_precision_is_not_a_second_variant(family: Path) -> None:
+    shutil.copy(family, family.parent / "m.copy.onnx")
+    config = var.read_config(family)
+    assert config is not None
+    assert [v.path.name for v in var.find_variants(family, config)] == ["m.onnx", "m.int8.onnx"]
+
+
+def test_a_retrained_file_is_benchmarked_again(family: Path) -> None:
+    """The cached choice is keyed by the files' contents: a new model in the same place is measured again."""
+    config = var.read_config(family)
+    assert config is not None
+    both = var.find_variants(family, config)
+    before = var.cache_key(both, AVX2, "1.0")
+    with open(family, "ab") as fp:
+        fp.write(b"\0")  # other bytes (and size): another model
+    assert var.cache_key(both, AVX2, "1.0") != before

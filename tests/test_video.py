@@ -979,6 +979,42 @@ def test_an_output_made_while_the_clip_is_written_is_not_replaced(
     assert out.read_bytes() != b"the user's own file" and probe(out).width == W
 
 
+def test_a_clip_gets_the_usual_file_permissions(tmp_path: Path, tiny_onnx: Path) -> None:
+    """The partial file is made private (0600); the finished clip must get what a plain new file would."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+    umask = os.umask(0o022)
+    try:
+        splash_video(src, tmp_path / "out.mp4", model=tiny_onnx)
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "out.mp4").stat().st_mode & 0o777 == 0o644
+
+
+def test_a_clip_that_does_not_read_back_is_not_published(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import colorsplash.runtime.video as video_module
+
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+
+    def broken_encoder(reader: object, splasher: object, tmp: Path, output: Path, progress: bool) -> int:
+        tmp.write_bytes(b"not a video")
+        return 3
+
+    monkeypatch.setattr(video_module, "_encode", broken_encoder)
+    with pytest.raises(VideoError, match="out.mp4"):
+        splash_video(src, tmp_path / "out.mp4", model=tiny_onnx)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_video_takes_the_fast_edge_stage_unless_asked_and_reports_its_speed(tmp_path: Path) -> None:
+    from colorsplash.runtime.video import VideoResult, video_options
+
+    assert video_options(None).edges == "fast" and video_options(SplashOptions(edges="matte")).edges == "matte"
+    result = VideoResult(tmp_path, tmp_path, 30, 8, 8, Fraction(10), False, 2.0, 0)
+    assert result.frames_per_second == 15.0
+
+
 def test_a_display_matrix_rotation_turns_the_pixel_aspect_ratio_too() -> None:
     """Phones flag rotation in a display matrix, which imageio's ``rotate`` tag misses: a 90-degree clip with 4:3
     pixels came out with 4:3 pixels on its turned frames, squeezed (recheck audit); ffmpeg turns them to 3:4."""
