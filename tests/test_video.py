@@ -10,8 +10,8 @@ import subprocess
 import sys
 import time
 from fractions import Fraction
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
