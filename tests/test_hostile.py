@@ -3,6 +3,7 @@ zero tracebacks or stray warnings, zero inputs modified, every output decoded ag
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -34,11 +35,12 @@ def hashes(folder: Path) -> dict[Path, str]:
     return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
 
 
-def colorsplash(model: Path, *args: str) -> tuple[int, str, tuple[int, ...]]:
-    """Run the real process; (exit status, stderr, summary counts total/done/skipped/failed)."""
+def colorsplash(model: Path, *args: str, run: tuple[str, ...] = ("colorsplash",)) -> tuple[int, str, tuple[int, ...]]:
+    """Run the real process (``python -m`` ``run``, by default colorsplash itself); (exit status, stderr, summary
+    counts total/done/skipped/failed)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "PYTHONWARNINGS": "default"}
     done = subprocess.run(
-        [sys.executable, "-m", "colorsplash", "-q", *args, "--model", str(model)],
+        [sys.executable, "-m", *run, "-q", *args, "--model", str(model)],
         capture_output=True,
         text=True,
         env=env,
@@ -123,25 +125,35 @@ def test_output_folder(corpus: tuple[Path, dict[str, str]], tiny_onnx: Path, tmp
         assert all(p.suffix == ".png" for p in new)
 
 
-def test_read_only_folder_and_unreadable_file(tmp_path: Path, tiny_onnx: Path) -> None:
-    """A folder that cannot be written and a file that cannot be read: one line each, no traceback."""
+@pytest.mark.parametrize("refusal", ["permissions", "EACCES", "EROFS"])
+def test_read_only_folder_and_unreadable_file(refusal: str, tmp_path: Path, tiny_onnx: Path) -> None:
+    """A folder that cannot be written and a file that cannot be read: one line each, no traceback. By real
+    permissions (not as root, who writes and reads anyway), and for every user, root included (CI), by the same
+    refusals raised where the OS raises them (helpers/refusing.py: permissions, a read-only mount)."""
     from helpers.hostile import encoded, gradient
 
     ro = tmp_path / "ro"
     ro.mkdir()
     (ro / "a.jpg").write_bytes(encoded(gradient(), "JPEG"))
     (ro / "secret.png").write_bytes(encoded(gradient(), "PNG"))
-    (ro / "secret.png").chmod(0)
-    ro.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    run: tuple[str, ...] = ("colorsplash",)
+    if refusal == "permissions":
+        if os.geteuid() == 0:
+            pytest.skip("running as root: permissions do not stop writes or reads (the other cases check it)")
+        (ro / "secret.png").chmod(0)
+        ro.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    else:
+        run = ("helpers.refusing", str(getattr(errno, refusal)), str(ro), str(ro / "secret.png"))
     try:
         before = {p: p.stat().st_mtime_ns for p in ro.iterdir()}
-        code, err, counts = colorsplash(tiny_onnx, "splash", str(ro))
+        code, err, counts = colorsplash(tiny_onnx, "splash", str(ro), run=run)
         check_clean(err)
-        if os.geteuid() != 0:  # root writes and reads anyway
-            assert code == 1 and counts == (2, 0, 0, 2)
-            assert "cannot write" in "".join(lines_about(err, ro / "a.jpg"))
-            assert len(lines_about(err, ro / "secret.png")) == 1
+        assert code == 1 and counts == (2, 0, 0, 2), err
+        assert "cannot write" in "".join(lines_about(err, ro / "a.jpg")), err
+        unreadable = lines_about(err, ro / "secret.png")
+        assert len(unreadable) == 1 and "permissions" in unreadable[0] and "re-export" not in unreadable[0], err
         assert {p: p.stat().st_mtime_ns for p in before} == before
+        assert sorted(p.name for p in ro.iterdir()) == ["a.jpg", "secret.png"]
     finally:
         ro.chmod(stat.S_IRWXU)
         (ro / "secret.png").chmod(stat.S_IRUSR | stat.S_IWUSR)

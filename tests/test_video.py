@@ -3,6 +3,7 @@ bad inputs give one clear line. Every clip is generated here (tiny: 96x64, 20 fr
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -511,12 +513,41 @@ def test_unwritable_output(tmp_path: Path, tiny_onnx: Path, capsys: pytest.Captu
         [str(src), "-o", str(tmp_path / "no such folder" / "out.mp4"), "--model", str(tiny_onnx)], capsys
     )
     assert code != 0 and len(lines) == 1 and "does not exist" in lines[0]
+
+
+def test_read_only_output_folder(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder the user may not write to (real permissions: not as root, who writes anyway; the next test
+    checks the same as root)."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     if _can_write(locked):
-        pytest.skip("running as root: permissions do not stop writes")
+        pytest.skip("running as root: permissions do not stop writes (see test_output_folder_refusing_writes)")
     code, lines = run_cli([str(src), "-o", str(locked / "out.mp4"), "--model", str(tiny_onnx)], capsys)
     assert code != 0 and len(lines) == 1 and "cannot write to folder" in lines[0]
+
+
+@pytest.mark.parametrize("error", [errno.EACCES, errno.EROFS])
+def test_output_folder_refusing_writes(
+    error: int, tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same for every user, root included (CI): the folder refuses to create a file (EACCES: permissions,
+    EROFS: a read-only mount) where the partial file is made; one line, the folder named, nothing left there."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_open = os.open
+
+    def refusing(path: str | os.PathLike[str], flags: int, *args: Any, **kwargs: Any) -> int:
+        if Path(path).parent == locked and flags & os.O_CREAT:
+            raise OSError(error, os.strerror(error), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing)
+    code, lines = run_cli([str(src), "-o", str(locked / "out.mp4"), "--model", str(tiny_onnx)], capsys)
+    assert code != 0 and len(lines) == 1, lines
+    assert f"cannot write to folder {locked}" in lines[0] and os.strerror(error) in lines[0], lines
+    assert list(locked.iterdir()) == []
 
 
 def _can_write(folder: Path) -> bool:

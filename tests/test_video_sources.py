@@ -218,6 +218,45 @@ def test_mp4_with_b_frames_and_variable_rate_keeps_every_frame_at_its_time(tmp_p
     assert (reader.report.filled, reader.report.dropped) == (len(shown) - n, 0)
 
 
+def test_frame_times_that_never_come_are_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ffmpeg writes each frame's time to a file in the temporary folder; where it cannot (a full disk, here
+    /dev/full) the reader waited for ever for a line that never came, ffmpeg waiting on the pipe meanwhile. It
+    gives up after TIME_WAIT seconds with an error that says what to check."""
+    import threading
+
+    from colorsplash.runtime import video_reader
+
+    src = encode([np.full((64, 96, 3), 10 * k, np.uint8) for k in range(20)], ["-c:v", "libx264"], tmp_path / "a.mp4")
+    real_popen = subprocess.Popen
+
+    def full_disk(cmd: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+        at = cmd.index("-stats_enc_pre") + 1
+        return real_popen([*cmd[:at], "file:/dev/full", *cmd[at + 1 :]], **kwargs)  # type: ignore[call-overload]
+
+    info = probe(src)
+    monkeypatch.setattr(video_reader.subprocess, "Popen", full_disk)
+    monkeypatch.setattr(video_reader, "TIME_WAIT", 0.5, raising=False)
+    reader = FrameReader(info)
+    reader._times_path.touch()  # made by ffmpeg, which then cannot write to it
+    outcome: list[BaseException | int] = []
+
+    def read_all() -> None:
+        try:
+            outcome.append(sum(1 for _ in reader))
+        except Exception as err:  # noqa: BLE001 (handed to the test thread)
+            outcome.append(err)
+
+    worker = threading.Thread(target=read_all, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    waiting = worker.is_alive()
+    reader.close()  # stops ffmpeg, which also ends a reader still waiting
+    worker.join(timeout=5)
+    assert not waiting, "the reader was still waiting for the frame times after 20 s"
+    assert isinstance(outcome[0], video_reader.VideoError), outcome
+    assert "temporary folder full" in str(outcome[0]) and str(src) in str(outcome[0])
+
+
 def combing(frame: np.ndarray) -> float:
     """How much neighbouring lines differ against lines two apart (the same field): about 1 for a progressive
     picture, several times that for two fields of a moving picture woven together."""

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 DESCRIPTION = (
     "Splash every frame of a clip: same size, pixel aspect ratio, frame rate and timeline (a variable-rate "
-    "clip is written at its base rate, every frame at its own time); the audio and "
+    "clip: below); the audio and "
     "subtitle tracks are copied (subtitles converted to the output's text format where needed, left out with a "
     "warning in .avi). Output formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), .avi (MPEG-4); colours are converted "
     "with BT.601 below 720p and BT.709 from 720p up, and tagged so (an untagged input is read by the same "

@@ -181,7 +181,7 @@ def open_checked(
 
     Raises:
         PixelLimitError: over the pixel limit (an :class:`ImageReadError`).
-        ImageReadError: not a picture, a cut-off or corrupt header.
+        ImageReadError: not a picture, a cut-off or corrupt header, a file the user may not read.
     """
     sink: list[str] = [] if notes is None else notes
     try:
@@ -189,6 +189,8 @@ def open_checked(
             img = open_unchecked(fp)
     except UnidentifiedImageError as err:
         raise ImageReadError(f"{name}: not a picture (unrecognised content); check the file") from err
+    except PermissionError as err:  # the file is fine; re-exporting it would not help
+        raise ImageReadError(f"{name}: cannot be opened ({err.strerror}); check the file's permissions") from err
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as err:  # cut-off or corrupt header
         raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
     if max_pixels is not None:

@@ -61,6 +61,8 @@ class DecodeReport:
         return self.errors > 0 or self.cut_short
 
 
+# How long a frame's time may lag behind the frame itself (it is written first; see FrameReader._times_line).
+TIME_WAIT = 10.0
 _REPEATED_RE = re.compile(r"Last message repeated (\d+) times")
 _PREFIX_RE = re.compile(r"^(\[[^]]*\]\s*)+")
 
@@ -192,14 +194,13 @@ class FrameReader:
     def _frame_time(self) -> float | None:
         """The time of the frame just read: ffmpeg's next ``{pts} {tb}`` line, written and flushed before the
         frame was handed to the pipe (waiting on a line still being written)."""
-        if self._times is None:
-            self._times = self._times_path.open("rb")
-        line = self._times.readline()
-        while not line.endswith(b"\n") and self._proc.poll() is None:
-            time.sleep(0.001)
-            line += self._times.readline()
-        line += self._times.readline() if not line.endswith(b"\n") else b""  # ffmpeg ended meanwhile
+        line = self._times_line()
         fields = line.replace(b"/", b" ").split()  # pts, time base numerator, denominator
+        if not line:
+            raise VideoError(
+                f"{self.info.path}: ffmpeg wrote fewer frame times than frames to {self._times_path}; is the "
+                f"temporary folder full? Free space there (or set TMPDIR to a folder with room) and try again"
+            )
         if len(fields) != 3 or not all(f.lstrip(b"-").isdigit() for f in fields):
             raise VideoError(
                 f"{self.info.path}: ffmpeg gave a frame without its time ({line[:80]!r}); frames cannot be placed "
@@ -207,6 +208,26 @@ class FrameReader:
             )
         pts, num, den = map(int, fields)
         return None if pts <= -(2**63) else pts * num / den  # AV_NOPTS_VALUE: no time
+
+    def _times_line(self) -> bytes:
+        """ffmpeg's next line of frame times (``b""``: none). It was flushed before the frame just read reached the
+        pipe, so it is complete at once or a moment later; one that does not come within :data:`TIME_WAIT`
+        seconds while ffmpeg runs never will (the file could not be written: a full temporary folder), and waiting
+        longer would wait for ever, ffmpeg itself waiting on the pipe for the next frame to be read."""
+        if self._times is None:
+            self._times = self._times_path.open("rb")
+        line = self._times.readline()
+        deadline = time.monotonic() + TIME_WAIT
+        while not line.endswith(b"\n") and self._proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise VideoError(
+                    f"{self.info.path}: ffmpeg did not write the frame times to {self._times_path} within "
+                    f"{TIME_WAIT:g} s; is the temporary folder full? Free space there (or set TMPDIR to a folder "
+                    "with room) and try again"
+                )
+            time.sleep(0.001)
+            line += self._times.readline()
+        return line + (self._times.readline() if not line.endswith(b"\n") else b"")  # ffmpeg ended meanwhile
 
     def _expected_seconds(self) -> float:
         """The length the frames are checked against (:attr:`DecodeReport.expected_seconds`): the file's duration,
