@@ -966,6 +966,31 @@ def test_variable_rate_clip_keeps_every_frame_of_its_fast_stretch(
     assert seen == list(range(n))  # one model run per recorded frame, none for the repeats
 
 
+def test_standard_input_and_output_are_refused_in_words(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-`` means standard input/output for photos; a clip cannot be streamed (it is seeked): said as such, not
+    as "-: no such file" or "unsupported output extension '(none)'"."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=2)[0])
+    for args, words in (
+        (["-", "-o", str(tmp_path / "out.mp4")], "cannot be read from standard input"),
+        ([str(src), "-o", "-"], "cannot be written to standard output"),
+    ):
+        code, lines = run_cli([*args, "--model", str(tiny_onnx)], capsys)
+        assert code == 2 and len(lines) == 1 and words in lines[0], lines
+
+
+def test_a_web_address_is_named_as_typed_and_refused_once(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``video https://…`` said "https:/…" (one slash lost to ``Path``) followed by two instructions; the address
+    is named as typed, never fetched, and the line says one thing to do."""
+    url = "https://example.com/clip.mp4"
+    code, lines = run_cli([url, "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)], capsys)
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"colorsplash: error: {url}: is a web address")
+    assert "give a video file" not in lines[0] and list(tmp_path.iterdir()) == []
+
+
 def test_existing_output_needs_overwrite(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A file the run did not create is never replaced unless asked (issue 16 item 2, for video too)."""
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])

@@ -60,7 +60,7 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "video", help="colour splash for a video clip (audio kept, alpha smoothed over time)", description=DESCRIPTION
     )
-    parser.add_argument("input", type=Path, metavar="INPUT", help="video file to read (never modified)")
+    parser.add_argument("input", metavar="INPUT", help="video file to read (never modified)")
     parser.add_argument(
         "-o",
         "--output",

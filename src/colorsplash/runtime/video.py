@@ -35,7 +35,7 @@ from tqdm import tqdm
 from colorsplash.runtime.alpha import (
     check_point,
 )
-from colorsplash.runtime.files import publish
+from colorsplash.runtime.files import not_a_file, publish
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.planning import STDIO
@@ -186,6 +186,8 @@ def splash_video(
     """
     started = time.time()
     src, out = Path(input), Path(output)
+    if src != STDIO and not src.exists():  # named as typed: Path("https://x") reads "https:/x"
+        raise VideoError(f"{os.fspath(input)}: {not_a_file(input, 'no such file; give a video file')}")
     options = video_options(options)
     info = _checked_clip(src, out, options, overwrite, max_pixels)
     loaded = model if isinstance(model, Model) else load_model(model)
