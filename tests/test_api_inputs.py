@@ -244,3 +244,28 @@ def test_alpha_and_its_subject_from_one_run_are_exported(model: Model) -> None:
     alpha, subject = colorsplash.alpha_and_subject(np.full((20, 30, 3), 25, np.uint8), model)
     assert subject == colorsplash.Subject(False, subject.score, subject.threshold) and not alpha.any()
     assert "alpha_and_subject" in colorsplash.__all__
+
+
+def test_a_text_mode_file_is_a_type_error_that_says_rb(model: Model, tmp_path: Path) -> None:
+    """``open(path)`` (text mode, UTF-8) of a picture raised UnicodeDecodeError from inside the reader instead of
+    the documented TypeError that says to open it in binary mode."""
+    path = tmp_path / "p.png"
+    Image.new("RGB", (8, 6), (200, 30, 30)).save(path)
+    with open(path, encoding="utf-8") as text, pytest.raises(TypeError, match=r"p\.png: .*text mode.*\(rb\)"):
+        colorsplash.splash(text, model)
+
+
+def test_a_file_object_not_at_its_start_says_where_it_was_read_from(model: Model, tmp_path: Path) -> None:
+    """A file object whose first bytes were read (to sniff its type) said ``p.png: not a picture (unrecognised
+    content); check the file``: the file is fine, it was read from where the object stood."""
+    path = tmp_path / "p.png"
+    Image.new("RGB", (8, 6), (200, 30, 30)).save(path)
+    with open(path, "rb") as fp:
+        fp.read(8)
+        with pytest.raises(colorsplash.ImageReadError, match=r"p\.png: not a picture.*from byte 8.*seek\(0\)"):
+            colorsplash.splash(fp, model)
+        fp.seek(0)
+        assert colorsplash.splash(fp, model).shape == (6, 8, 3)
+    with pytest.raises(colorsplash.ImageReadError) as caught:  # at its start: no word of positions
+        colorsplash.splash(io.BytesIO(b"not a picture at all"), model)
+    assert "byte" not in str(caught.value)
