@@ -27,7 +27,9 @@ def blob() -> tuple[np.ndarray, np.ndarray]:
     return make_blob_image(60, 80, seed=3)
 
 
-@pytest.mark.parametrize("url", ["https://example.com/cat.jpg", "http://example.com/a/b.png", "file:///tmp/c.jpg"])
+@pytest.mark.parametrize(
+    "url", ["https://example.com/cat.jpg", "http://example.com/a/b.png", "HTTPS://X/c.jpg", "ftp://h/c"]
+)
 def test_a_web_address_is_refused_as_one_and_never_fetched(model: Model, url: str) -> None:
     """A URL was reported as ``https:/example.com/cat.jpg: no such file`` (one slash lost, no word of why)."""
     for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.subject_score):
@@ -38,6 +40,28 @@ def test_a_web_address_is_refused_as_one_and_never_fetched(model: Model, url: st
     with pytest.raises(colorsplash.ModelLoadError) as caught_model:
         colorsplash.load_model(url + ".onnx")
     assert str(caught_model.value).startswith(f"{url}.onnx: is a web address (URL)")
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_file_url_names_the_path_it_holds(model: Model, tmp_path: Path, quoted: bool) -> None:
+    """``file:///home/me/cat.jpg`` was called a web address, with the advice to download it; it is a local file:
+    the message names its path (decided: not opened, as every entry point takes paths; one wording for all)."""
+    folder = tmp_path / ("my photos" if quoted else "photos")
+    url = folder.as_uri() + "/cat.jpg"
+    for call in (colorsplash.splash, colorsplash.subject_score):
+        with pytest.raises(colorsplash.ImageReadError) as caught:
+            call(url, model)
+        assert (
+            str(caught.value)
+            == f"{url}: is a file:// address, not a path; give the file's path itself ({folder}/cat.jpg)"
+        )
+
+
+@pytest.mark.parametrize("name", ["C:\\x.jpg", "C:/x.jpg", "shots/a://b.jpg"])
+def test_drive_letters_and_paths_holding_colons_are_not_web_addresses(model: Model, name: str) -> None:
+    with pytest.raises(colorsplash.ImageReadError) as caught:
+        colorsplash.splash(name, model)
+    assert str(caught.value) == f"{name}: no such file"
 
 
 def test_the_cli_refuses_a_web_address_in_the_same_words(tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
