@@ -106,13 +106,17 @@ def test_the_pixel_limit_of_files_can_be_set_in_python(
         (np.int64, 1),
         (np.int32, 1),
         (np.int16, 257),
+        (np.int32, 257),
+        (np.float32, 257),
+        (np.float64, 257),
     ],
 )
 def test_other_dtypes_are_refused_with_a_conversion_that_gives_the_picture(
     model: Model, blob: tuple[np.ndarray, np.ndarray], dtype: type, scale: float
 ) -> None:
     """Every array of another dtype was told ``np.clip(x * 255, 0, 255).astype(np.uint8)``: for floats 0..255,
-    16-bit and integer arrays that makes a white picture (no subject), without an error."""
+    16-bit and integer arrays that makes a white picture (no subject), without an error. Then 16-bit values in
+    int32 or float arrays were still told ``np.clip(x, 0, 255)`` (or "its values are 0..255"): white again."""
     image, _ = blob
     x = (image.astype(np.float64) * scale).astype(dtype)
     with pytest.raises(ValueError, match=f"expected a uint8 image array.*{np.dtype(dtype).name}") as caught:

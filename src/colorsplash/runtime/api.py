@@ -191,11 +191,15 @@ def _uint8_hint(image: np.ndarray) -> str:
     peak = float(finite.max()) if finite.size else 0.0
     if kind == "f" and peak <= 1.0:
         return "its values are 0..1: convert with np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)"
-    if kind == "f":
-        return "its values are 0..255: convert with np.clip(np.rint(x), 0, 255).astype(np.uint8)"
-    if peak > 255 and image.dtype.itemsize == 2:
+    if peak <= 255:
+        if kind == "f":
+            return "its values are 0..255: convert with np.clip(np.rint(x), 0, 255).astype(np.uint8)"
+        return "convert with np.clip(x, 0, 255).astype(np.uint8)"
+    if kind != "f" and image.dtype.itemsize == 2:
         return "16-bit values: convert with (x.astype(np.uint16) >> 8).astype(np.uint8)"
-    return "convert with np.clip(x, 0, 255).astype(np.uint8)"
+    if peak <= 65535:
+        return "16-bit values: convert with (np.clip(x, 0, 65535).astype(np.uint16) >> 8).astype(np.uint8)"
+    return f"values up to {peak:g}: scale them to 0..255, e.g. np.clip(x * (255 / x.max()), 0, 255).astype(np.uint8)"
 
 
 def _resolve(
