@@ -6,8 +6,8 @@ Layouts (detected per folder):
    thresholded at 128 because of compression noise).
 2. ``paired``: ``DIR/images/`` + ``DIR/masks/`` matched by file stem (or the photo's whole file name:
    ``car.jpg.png``); optional ``DIR/splits.tsv`` (``<stem>\\t<split>``, the words of
-   :data:`~colorsplash.evaluation.folders.SPLIT_WORDS`). Mask values > 127 are subject (1 in a mask of only 0s
-   and 1s; the opaque part of a mask with transparency).
+   :data:`~colorsplash.evaluation.folders.SPLIT_WORDS`). Mask values > 127 are subject (1 and up in a mask with no
+   value above :data:`SMALL_MASK_TOP`: 0/1, even as JPEG; the opaque part of a mask with transparency).
 3. ``oxford``: ``DIR/images/`` + ``DIR/trimaps/`` (1 pet, 2 background, 3 border = ignored), optional
    official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``). Photos of the breeds in
    :data:`HELD_OUT_BREEDS` (breed = name without its ``_<number>``) are validation-only and reported as the set
@@ -64,6 +64,7 @@ PET_CLASSES: frozenset[str] = frozenset({"cat", "dog"})
 SCENES_VAL_FRACTION = 0.25  # of the pet-free photos of a scenes set, fixed seed 0 (not the run's seed)
 SCENES_SPLIT_SEED = 0
 UNSEEN_SUFFIX, PETS_SUFFIX = "-unseen", "-pets"
+SMALL_MASK_TOP = 3  # a mask with no value above this is 0/1 (JPEG noise makes a 0/1 mask's 1s 0..3): 1+ is subject
 
 
 @dataclass(frozen=True)
@@ -301,15 +302,16 @@ def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
 def decode_mask(raw: np.ndarray, kind: str) -> np.ndarray:
     """Raw mask pixels -> uint8 ``HxW``: 0 background, 1 subject, :data:`IGNORE` unscored.
 
-    Seed and paired masks: white (>= 128) on black is the subject; a mask whose values are only 0 and 1 (saved as
-    0/1, or a two-colour palette's indices) has 1 as the subject, which 128 would have read as all background."""
+    Seed and paired masks: white (>= 128) on black is the subject; a mask whose values are at most
+    :data:`SMALL_MASK_TOP` (saved as 0/1, or a label map's indices; JPEG compression turns a 0/1 mask's 1s into
+    0..3) has 1 and above as the subject, which 128 would have read as all background. All 0 is no subject."""
     if kind == "oxford":
         out = np.zeros(raw.shape, np.uint8)
         out[raw == 1] = 1
         out[raw == 3] = IGNORE
         return out
-    if int(raw.max(initial=0)) == 1:
-        return (raw == 1).astype(np.uint8)
+    if int(raw.max(initial=0)) <= SMALL_MASK_TOP:
+        return (raw >= 1).astype(np.uint8)
     return (raw >= 128).astype(np.uint8)
 
 
