@@ -377,3 +377,21 @@ def test_a_16_bit_trimap_keeps_its_labels(tmp_path: Path) -> None:
     labels = np.where(before == 1, 1, np.where(before == IGNORE, 3, 2)).astype(np.uint16)
     Image.fromarray(labels).save(sample.mask)
     assert np.array_equal(load_pair(sample)[1], before)
+
+
+def test_splits_file_names_with_extensions_a_bom_or_a_header_are_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A splits.tsv naming photos by file name (``p0.png``), saved by a spreadsheet (a byte-order mark before the
+    first name) or with spaces after a name was silently not used: its test photos were split at random and could
+    train; a ``name<TAB>split`` header line was an error."""
+    make_paired_set(tmp_path, n=4)
+    tsv = tmp_path / "splits.tsv"
+    tsv.write_text("name\tsplit\np0.png\tval\np1 \ttest\np2\ttrain\n", encoding="utf-8-sig")
+    with caplog.at_level(logging.WARNING):
+        assert [s.split for s in discover(tmp_path)] == ["val", "val", "train", None]
+    assert "match no photo" not in caplog.text
+    tsv.write_text("p0\tval\ncat.jpg\tval\n")
+    with caplog.at_level(logging.WARNING):
+        assert [s.split for s in discover(tmp_path)] == ["val", None, None, None]
+    assert "splits.tsv: 1 name(s) match no photo" in caplog.text and "cat.jpg" in caplog.text

@@ -47,6 +47,7 @@ from colorsplash.evaluation.folders import (
     layout_of,
     read_split_file,
     warn_subfolders,
+    warn_unused_splits,
 )
 from colorsplash.evaluation.mask_size import fit_mask, size_advice
 from colorsplash.evaluation.metrics import IGNORE
@@ -91,12 +92,14 @@ def _pair(root: Path, img_dir: str, mask_dir: str, kind: str, prefix: str = "", 
     masks = by_stem(root / mask_dir, prefix)
     splits = read_split_file(root)
     samples, missing = [], []
-    for img in sorted(by_stem(root / img_dir).values()):
+    photos = sorted(by_stem(root / img_dir).values())
+    warn_unused_splits(root, splits, photos)
+    for img in photos:
         mask = masks.pop(img.stem, None) or masks.pop(img.name, None)
         if mask is None:
             missing.append(img)
             continue
-        samples.append(Sample(img, mask, kind, root.name, splits.get(img.stem)))
+        samples.append(Sample(img, mask, kind, root.name, splits.get(img.stem) or splits.get(img.name)))
     if missing:
         expected = root / mask_dir / f"{prefix}{missing[0].stem}.<ext>"
         msg = f"{root / img_dir}: {len(missing)} photo(s) without a mask (expected e.g. {expected})"
