@@ -5,9 +5,10 @@ Layouts (detected per folder):
 1. ``seed``: ``DIR/input/<name>.<ext>`` with ``DIR/mask/mask_<name>.<ext>`` (greyscale JPEG masks,
    thresholded at 128 because of compression noise).
 2. ``paired``: ``DIR/images/`` + ``DIR/masks/`` matched by file stem (or the photo's whole file name:
-   ``car.jpg.png``); optional ``DIR/splits.tsv`` (``<stem>\\t<split>``, the words of
+   ``car.jpg.png``); optional ``DIR/splits.tsv`` (``<stem or file name>\\t<split>``, the words of
    :data:`~colorsplash.evaluation.folders.SPLIT_WORDS`). Mask values > 127 are subject (1 and up in a mask with no
-   value above :data:`SMALL_MASK_TOP`: 0/1, even as JPEG; the opaque part of a mask with transparency).
+   value above 3: 0/1, even as JPEG; the opaque part of a mask with transparency;
+   :mod:`colorsplash.evaluation.mask_read`).
 3. ``oxford``: ``DIR/images/`` + ``DIR/trimaps/`` (1 pet, 2 background, 3 border = ignored), optional
    official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``). Photos of the breeds in
    :data:`HELD_OUT_BREEDS` (breed = name without its ``_<number>``) are validation-only and reported as the set
@@ -49,9 +50,10 @@ from colorsplash.evaluation.folders import (
     warn_subfolders,
     warn_unused_splits,
 )
+from colorsplash.evaluation.mask_read import decode_mask, read_grey
 from colorsplash.evaluation.mask_size import fit_mask, size_advice
 from colorsplash.evaluation.metrics import IGNORE
-from colorsplash.runtime.photo_io import ImageReadError, read_grey, read_rgb
+from colorsplash.runtime.photo_io import ImageReadError, read_rgb
 from colorsplash.runtime.progress import redraw_seconds
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,6 @@ PET_CLASSES: frozenset[str] = frozenset({"cat", "dog"})
 SCENES_VAL_FRACTION = 0.25  # of the pet-free photos of a scenes set, fixed seed 0 (not the run's seed)
 SCENES_SPLIT_SEED = 0
 UNSEEN_SUFFIX, PETS_SUFFIX = "-unseen", "-pets"
-SMALL_MASK_TOP = 3  # a mask with no value above this is 0/1 (JPEG noise makes a 0/1 mask's 1s 0..3): 1+ is subject
 
 
 @dataclass(frozen=True)
@@ -300,22 +301,6 @@ def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
         effect,
     )
     return True
-
-
-def decode_mask(raw: np.ndarray, kind: str) -> np.ndarray:
-    """Raw mask pixels -> uint8 ``HxW``: 0 background, 1 subject, :data:`IGNORE` unscored.
-
-    Seed and paired masks: white (>= 128) on black is the subject; a mask whose values are at most
-    :data:`SMALL_MASK_TOP` (saved as 0/1, or a label map's indices; JPEG compression turns a 0/1 mask's 1s into
-    0..3) has 1 and above as the subject, which 128 would have read as all background. All 0 is no subject."""
-    if kind == "oxford":
-        out = np.zeros(raw.shape, np.uint8)
-        out[raw == 1] = 1
-        out[raw == 3] = IGNORE
-        return out
-    if int(raw.max(initial=0)) <= SMALL_MASK_TOP:
-        return (raw >= 1).astype(np.uint8)
-    return (raw >= 128).astype(np.uint8)
 
 
 def iter_pairs(

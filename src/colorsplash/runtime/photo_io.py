@@ -184,42 +184,6 @@ def read_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> n
     return to_rgb_array(open_image(path, max_pixels))
 
 
-def read_grey(path: str | Path) -> np.ndarray:
-    """Read a mask or trimap as uint8 ``HxW`` (EXIF orientation applied).
-
-    A picture with transparency is a cut-out: its alpha channel is the mask (255 opaque), whatever colour its
-    transparent pixels hold (white, black or the photo itself). A palette picture whose colours are greys gives
-    their grey levels (a black-and-white palette may list white first); one with other colours gives its indices
-    (a label map: 0 background, 1 the first class...). 16- and 32-bit integer pictures whose values are all in
-    0..255 keep them (0/1 masks, trimaps' 1/2/3); wider values are scaled to 8 bits."""
-    img = open_image(path)
-    alpha = own_transparency(img)
-    if alpha is not None:
-        return np.ascontiguousarray(alpha)
-    if img.mode == "P":
-        return _palette_grey(img)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        values = np.asarray(img)
-        if values.size and values.min() >= 0 and values.max() <= 255:
-            return values.astype(np.uint8)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        return to_rgb_array(img)[..., 0]
-    return np.asarray(img.convert("L"), dtype=np.uint8)
-
-
-def _palette_grey(img: Image.Image) -> np.ndarray:
-    """A palette (``P``) picture as uint8 ``HxW``: the grey levels of its colours when every colour used is a grey,
-    else its indices."""
-    indices = np.asarray(img, dtype=np.uint8)
-    palette = np.asarray(img.getpalette("RGB") or [], dtype=np.uint8).reshape(-1, 3)
-    used = np.unique(indices)
-    if used.size and int(used[-1]) < len(palette):
-        colours = palette[used]
-        if np.all(colours == colours[:, :1]):
-            return palette[:, 0][indices]
-    return indices
-
-
 @dataclass
 class Photo:
     """A decoded photo.
