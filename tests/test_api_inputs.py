@@ -27,7 +27,9 @@ def blob() -> tuple[np.ndarray, np.ndarray]:
     return make_blob_image(60, 80, seed=3)
 
 
-@pytest.mark.parametrize("url", ["https://example.com/cat.jpg", "http://example.com/a/b.png", "file:///tmp/c.jpg"])
+@pytest.mark.parametrize(
+    "url", ["https://example.com/cat.jpg", "http://example.com/a/b.png", "HTTPS://X/c.jpg", "ftp://h/c"]
+)
 def test_a_web_address_is_refused_as_one_and_never_fetched(model: Model, url: str) -> None:
     """A URL was reported as ``https:/example.com/cat.jpg: no such file`` (one slash lost, no word of why)."""
     for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.subject_score):
@@ -38,6 +40,28 @@ def test_a_web_address_is_refused_as_one_and_never_fetched(model: Model, url: st
     with pytest.raises(colorsplash.ModelLoadError) as caught_model:
         colorsplash.load_model(url + ".onnx")
     assert str(caught_model.value).startswith(f"{url}.onnx: is a web address (URL)")
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_file_url_names_the_path_it_holds(model: Model, tmp_path: Path, quoted: bool) -> None:
+    """``file:///home/me/cat.jpg`` was called a web address, with the advice to download it; it is a local file:
+    the message names its path (decided: not opened, as every entry point takes paths; one wording for all)."""
+    folder = tmp_path / ("my photos" if quoted else "photos")
+    url = folder.as_uri() + "/cat.jpg"
+    for call in (colorsplash.splash, colorsplash.subject_score):
+        with pytest.raises(colorsplash.ImageReadError) as caught:
+            call(url, model)
+        assert (
+            str(caught.value)
+            == f"{url}: is a file:// address, not a path; give the file's path itself ({folder}/cat.jpg)"
+        )
+
+
+@pytest.mark.parametrize("name", ["C:\\x.jpg", "C:/x.jpg", "shots/a://b.jpg"])
+def test_drive_letters_and_paths_holding_colons_are_not_web_addresses(model: Model, name: str) -> None:
+    with pytest.raises(colorsplash.ImageReadError) as caught:
+        colorsplash.splash(name, model)
+    assert str(caught.value) == f"{name}: no such file"
 
 
 def test_the_cli_refuses_a_web_address_in_the_same_words(tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,13 +106,17 @@ def test_the_pixel_limit_of_files_can_be_set_in_python(
         (np.int64, 1),
         (np.int32, 1),
         (np.int16, 257),
+        (np.int32, 257),
+        (np.float32, 257),
+        (np.float64, 257),
     ],
 )
 def test_other_dtypes_are_refused_with_a_conversion_that_gives_the_picture(
     model: Model, blob: tuple[np.ndarray, np.ndarray], dtype: type, scale: float
 ) -> None:
     """Every array of another dtype was told ``np.clip(x * 255, 0, 255).astype(np.uint8)``: for floats 0..255,
-    16-bit and integer arrays that makes a white picture (no subject), without an error."""
+    16-bit and integer arrays that makes a white picture (no subject), without an error. Then 16-bit values in
+    int32 or float arrays were still told ``np.clip(x, 0, 255)`` (or "its values are 0..255"): white again."""
     image, _ = blob
     x = (image.astype(np.float64) * scale).astype(dtype)
     with pytest.raises(ValueError, match=f"expected a uint8 image array.*{np.dtype(dtype).name}") as caught:
@@ -244,3 +272,28 @@ def test_alpha_and_its_subject_from_one_run_are_exported(model: Model) -> None:
     alpha, subject = colorsplash.alpha_and_subject(np.full((20, 30, 3), 25, np.uint8), model)
     assert subject == colorsplash.Subject(False, subject.score, subject.threshold) and not alpha.any()
     assert "alpha_and_subject" in colorsplash.__all__
+
+
+def test_a_text_mode_file_is_a_type_error_that_says_rb(model: Model, tmp_path: Path) -> None:
+    """``open(path)`` (text mode, UTF-8) of a picture raised UnicodeDecodeError from inside the reader instead of
+    the documented TypeError that says to open it in binary mode."""
+    path = tmp_path / "p.png"
+    Image.new("RGB", (8, 6), (200, 30, 30)).save(path)
+    with open(path, encoding="utf-8") as text, pytest.raises(TypeError, match=r"p\.png: .*text mode.*\(rb\)"):
+        colorsplash.splash(text, model)
+
+
+def test_a_file_object_not_at_its_start_says_where_it_was_read_from(model: Model, tmp_path: Path) -> None:
+    """A file object whose first bytes were read (to sniff its type) said ``p.png: not a picture (unrecognised
+    content); check the file``: the file is fine, it was read from where the object stood."""
+    path = tmp_path / "p.png"
+    Image.new("RGB", (8, 6), (200, 30, 30)).save(path)
+    with open(path, "rb") as fp:
+        fp.read(8)
+        with pytest.raises(colorsplash.ImageReadError, match=r"p\.png: not a picture.*from byte 8.*seek\(0\)"):
+            colorsplash.splash(fp, model)
+        fp.seek(0)
+        assert colorsplash.splash(fp, model).shape == (6, 8, 3)
+    with pytest.raises(colorsplash.ImageReadError) as caught:  # at its start: no word of positions
+        colorsplash.splash(io.BytesIO(b"not a picture at all"), model)
+    assert "byte" not in str(caught.value)

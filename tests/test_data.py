@@ -344,3 +344,54 @@ def test_a_mask_at_another_scale_is_stretched_and_a_sideways_one_explained(tmp_p
     save_picture(tmp_path / "masks" / "p1.png", np.zeros((56, 40), np.uint8))  # the stored pixels' shape
     with pytest.raises(DataError, match=r"p1\.png: mask is 40x56.*EXIF orientation 6.*save the mask upright"):
         load_pair(discover(tmp_path)[1])
+
+
+def test_0_1_masks_as_jpeg_16_bit_or_a_palette_listing_white_first_read_1_as_the_subject(tmp_path: Path) -> None:
+    """A 0/1 mask saved as JPEG (its 1s become 0..2), or as a 16-bit PNG (scaled from 65535 to 0), read as all
+    background; a black-and-white palette mask that lists white first read the background as the subject (its
+    indices 0/1 were taken for a 0/1 mask); one of black, grey and white read as all background."""
+    make_paired_set(tmp_path, n=4)
+    yy, xx = np.mgrid[:40, :56]
+    truth = (((yy - 20) ** 2 + (xx - 28) ** 2) < 15**2).astype(np.uint8)  # a disc: JPEG rings round its edge
+    Image.fromarray(truth).save(tmp_path / "masks" / "p0.jpg", quality=90)  # values 0..2
+    (tmp_path / "masks" / "p0.png").unlink()
+    Image.fromarray(truth.astype(np.uint16)).save(tmp_path / "masks" / "p1.png")
+    assert Image.open(tmp_path / "masks" / "p1.png").mode.startswith("I")
+    inverted = Image.fromarray(1 - truth, mode="P")
+    inverted.putpalette([255, 255, 255, 0, 0, 0])  # index 0 white (the subject), 1 black
+    inverted.save(tmp_path / "masks" / "p2.png")
+    greys = Image.fromarray(truth * 2 + (xx < 4), mode="P")  # black background, a grey strip, a white disc
+    greys.putpalette([0, 0, 0, 60, 60, 60, 255, 255, 255])
+    greys.save(tmp_path / "masks" / "p3.png")
+    masks = [load_pair(sample)[1] for sample in discover(tmp_path)]
+    assert np.mean(masks[0] != truth) < 0.03  # JPEG: edge pixels (the old reading: all 31 % of the disc)
+    for mask in masks[1:]:
+        assert np.array_equal(mask, truth)
+
+
+def test_a_16_bit_trimap_keeps_its_labels(tmp_path: Path) -> None:
+    """A 16-bit trimap (1 pet, 2 background, 3 border) was scaled from 65535 to 8 bits: all 0, no pet, no border."""
+    make_oxford_set(tmp_path, ["Abyssinian_1"])
+    sample = discover(tmp_path)[0]
+    _, before = load_pair(sample)
+    labels = np.where(before == 1, 1, np.where(before == IGNORE, 3, 2)).astype(np.uint16)
+    Image.fromarray(labels).save(sample.mask)
+    assert np.array_equal(load_pair(sample)[1], before)
+
+
+def test_splits_file_names_with_extensions_a_bom_or_a_header_are_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A splits.tsv naming photos by file name (``p0.png``), saved by a spreadsheet (a byte-order mark before the
+    first name) or with spaces after a name was silently not used: its test photos were split at random and could
+    train; a ``name<TAB>split`` header line was an error."""
+    make_paired_set(tmp_path, n=4)
+    tsv = tmp_path / "splits.tsv"
+    tsv.write_text("name\tsplit\np0.png\tval\np1 \ttest\np2\ttrain\n", encoding="utf-8-sig")
+    with caplog.at_level(logging.WARNING):
+        assert [s.split for s in discover(tmp_path)] == ["val", "val", "train", None]
+    assert "match no photo" not in caplog.text
+    tsv.write_text("p0\tval\ncat.jpg\tval\n")
+    with caplog.at_level(logging.WARNING):
+        assert [s.split for s in discover(tmp_path)] == ["val", None, None, None]
+    assert "splits.tsv: 1 name(s) match no photo" in caplog.text and "cat.jpg" in caplog.text

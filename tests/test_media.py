@@ -13,11 +13,11 @@ import pytest
 from helpers.hostile import SRGB_ICC, write_corpus
 from PIL import Image
 
+from colorsplash.evaluation.mask_read import read_grey
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.photo_io import (
     ImageReadError,
     decode_image_bytes,
-    read_grey,
     read_photo,
     read_rgb,
     to_rgb_array,

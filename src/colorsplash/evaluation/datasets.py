@@ -5,9 +5,10 @@ Layouts (detected per folder):
 1. ``seed``: ``DIR/input/<name>.<ext>`` with ``DIR/mask/mask_<name>.<ext>`` (greyscale JPEG masks,
    thresholded at 128 because of compression noise).
 2. ``paired``: ``DIR/images/`` + ``DIR/masks/`` matched by file stem (or the photo's whole file name:
-   ``car.jpg.png``); optional ``DIR/splits.tsv`` (``<stem>\\t<split>``, the words of
-   :data:`~colorsplash.evaluation.folders.SPLIT_WORDS`). Mask values > 127 are subject (1 in a mask of only 0s
-   and 1s; the opaque part of a mask with transparency).
+   ``car.jpg.png``); optional ``DIR/splits.tsv`` (``<stem or file name>\\t<split>``, the words of
+   :data:`~colorsplash.evaluation.folders.SPLIT_WORDS`). Mask values > 127 are subject (1 and up in a mask with no
+   value above 3: 0/1, even as JPEG; the opaque part of a mask with transparency;
+   :mod:`colorsplash.evaluation.mask_read`).
 3. ``oxford``: ``DIR/images/`` + ``DIR/trimaps/`` (1 pet, 2 background, 3 border = ignored), optional
    official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``). Photos of the breeds in
    :data:`HELD_OUT_BREEDS` (breed = name without its ``_<number>``) are validation-only and reported as the set
@@ -47,10 +48,12 @@ from colorsplash.evaluation.folders import (
     layout_of,
     read_split_file,
     warn_subfolders,
+    warn_unused_splits,
 )
+from colorsplash.evaluation.mask_read import decode_mask, read_grey
 from colorsplash.evaluation.mask_size import fit_mask, size_advice
 from colorsplash.evaluation.metrics import IGNORE
-from colorsplash.runtime.photo_io import ImageReadError, read_grey, read_rgb
+from colorsplash.runtime.photo_io import ImageReadError, read_rgb
 from colorsplash.runtime.progress import redraw_seconds
 
 log = logging.getLogger(__name__)
@@ -90,12 +93,14 @@ def _pair(root: Path, img_dir: str, mask_dir: str, kind: str, prefix: str = "", 
     masks = by_stem(root / mask_dir, prefix)
     splits = read_split_file(root)
     samples, missing = [], []
-    for img in sorted(by_stem(root / img_dir).values()):
+    photos = sorted(by_stem(root / img_dir).values())
+    warn_unused_splits(root, splits, photos)
+    for img in photos:
         mask = masks.pop(img.stem, None) or masks.pop(img.name, None)
         if mask is None:
             missing.append(img)
             continue
-        samples.append(Sample(img, mask, kind, root.name, splits.get(img.stem)))
+        samples.append(Sample(img, mask, kind, root.name, splits.get(img.stem) or splits.get(img.name)))
     if missing:
         expected = root / mask_dir / f"{prefix}{missing[0].stem}.<ext>"
         msg = f"{root / img_dir}: {len(missing)} photo(s) without a mask (expected e.g. {expected})"
@@ -296,21 +301,6 @@ def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
         effect,
     )
     return True
-
-
-def decode_mask(raw: np.ndarray, kind: str) -> np.ndarray:
-    """Raw mask pixels -> uint8 ``HxW``: 0 background, 1 subject, :data:`IGNORE` unscored.
-
-    Seed and paired masks: white (>= 128) on black is the subject; a mask whose values are only 0 and 1 (saved as
-    0/1, or a two-colour palette's indices) has 1 as the subject, which 128 would have read as all background."""
-    if kind == "oxford":
-        out = np.zeros(raw.shape, np.uint8)
-        out[raw == 1] = 1
-        out[raw == 3] = IGNORE
-        return out
-    if int(raw.max(initial=0)) == 1:
-        return (raw == 1).astype(np.uint8)
-    return (raw >= 128).astype(np.uint8)
 
 
 def iter_pairs(

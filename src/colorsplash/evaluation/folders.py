@@ -39,21 +39,46 @@ SPLIT_WORDS = {"train": "train", "training": "train", "val": "val", "valid": "va
 
 
 def read_split_file(root: Path) -> dict[str, str]:
+    """``{photo name: "train" | "val"}`` from ``root/splits.tsv`` (empty without one): a name (a photo's stem or
+    file name), a tab, a split word; ``#`` comments, a ``name<TAB>split`` header line and a byte-order mark (a
+    spreadsheet's "UTF-8" export) are skipped, spaces round the name dropped.
+
+    Raises:
+        DataError: a split word not in :data:`SPLIT_WORDS`, naming the line.
+    """
     splits: dict[str, str] = {}
     tsv = root / "splits.tsv"
     if tsv.is_file():
-        for number, line in enumerate(tsv.read_text().splitlines(), 1):
+        for number, line in enumerate(tsv.read_text(encoding="utf-8-sig").splitlines(), 1):
             parts = line.split("\t")
-            if len(parts) < 2 or not parts[0] or line.startswith("#"):
+            if len(parts) < 2 or not parts[0].strip() or line.startswith("#"):
                 continue
             word = parts[1].strip().lower()
+            if number == 1 and word == "split":
+                continue
             if word not in SPLIT_WORDS:
                 raise DataError(
                     f"{tsv}, line {number}: split {parts[1].strip()!r} for {parts[0]} is not one of "
                     f"{', '.join(SPLIT_WORDS)}; fix the line (photo name, a tab, then the split)"
                 )
-            splits[parts[0]] = SPLIT_WORDS[word]
+            splits[parts[0].strip()] = SPLIT_WORDS[word]
     return splits
+
+
+def warn_unused_splits(root: Path, splits: dict[str, str], photos: Sequence[Path]) -> None:
+    """Warn when names in ``root/splits.tsv`` match none of ``photos`` (by stem or file name): those lines are not
+    used, and the photos they meant to place get the seeded split (a test photo may train)."""
+    known = {p.stem for p in photos} | {p.name for p in photos}
+    unused = sorted(name for name in splits if name not in known)
+    if unused:
+        shown = ", ".join(unused[:10]) + (f" and {len(unused) - 10} more" if len(unused) > 10 else "")
+        log.warning(
+            "%s: %d name(s) match no photo in %s, not used: %s; a line names a photo by its stem or file name",
+            root / "splits.tsv",
+            len(unused),
+            root,
+            shown,
+        )
 
 
 def file_names(paths: Sequence[Path], most: int = 10) -> str:

@@ -23,6 +23,7 @@ Errors: :class:`OptionError` (a bad option), :class:`NoSubjectError` (``on_empty
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from typing import IO, Any, Union
@@ -57,6 +58,7 @@ from colorsplash.runtime.photo_io import (
     read_photo,
     to_rgb_array,
 )
+from colorsplash.runtime.picture_open import PixelLimitError
 from colorsplash.runtime.variants import VariantError
 
 __all__ = [
@@ -126,11 +128,12 @@ def _array_to_rgb(image: np.ndarray) -> np.ndarray:
 
 
 def _read_file(image: object, max_pixels: int | None) -> Photo | None:
-    """The picture of a path or of a binary file object (read to its end, as :func:`read_photo` reads a file);
-    ``None`` for other kinds of image.
+    """The picture of a path or of a binary file object (read from where it stands to its end, as
+    :func:`read_photo` reads a file; a pipe or socket too); ``None`` for other kinds of image.
 
     Raises:
-        ImageReadError: as :func:`read_photo`; a file object with nothing left to read.
+        ImageReadError: as :func:`read_photo`; a file object with nothing left to read; one not at its start says
+            where it was read from.
         TypeError: a file object opened in text mode.
     """
     if isinstance(image, (str, os.PathLike)):
@@ -142,12 +145,38 @@ def _read_file(image: object, max_pixels: int | None) -> Photo | None:
         return None
     label = getattr(image, "name", None)
     name = label if isinstance(label, str) and label else f"the {type(image).__name__} object"
-    data = read()
+    text_mode = f"{name}: it is open in text mode, pictures are bytes; open the file in binary mode (rb)"
+    if isinstance(image, io.TextIOBase):
+        raise TypeError(text_mode)
+    start = _position(image)
+    try:
+        data = read()
+    except UnicodeDecodeError as err:  # a text-mode reader of another kind
+        raise TypeError(text_mode) from err
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"{name}: reading it gave {type(data).__name__}, not bytes; open the file in binary mode (rb)")
     if not data:
         raise ImageReadError(f"{name}: nothing to read (0 bytes); if it was read before, rewind it with .seek(0)")
-    return decode_image_bytes(bytes(data), max_pixels, name)
+    try:
+        return decode_image_bytes(bytes(data), max_pixels, name)
+    except PixelLimitError:
+        raise
+    except ImageReadError as err:
+        if not start:
+            raise
+        raise ImageReadError(
+            f"{err} (read from byte {start:,}, where the file object stood; if the picture starts before, "
+            "rewind it with .seek(0) first)"
+        ) from err
+
+
+def _position(stream: object) -> int:
+    """Where a file object stands (bytes from its start); 0 when it cannot tell (a pipe, a socket)."""
+    tell = getattr(stream, "tell", None)
+    try:
+        return int(tell()) if callable(tell) else 0
+    except (OSError, ValueError, TypeError):
+        return 0
 
 
 def _uint8_hint(image: np.ndarray) -> str:
@@ -162,11 +191,15 @@ def _uint8_hint(image: np.ndarray) -> str:
     peak = float(finite.max()) if finite.size else 0.0
     if kind == "f" and peak <= 1.0:
         return "its values are 0..1: convert with np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)"
-    if kind == "f":
-        return "its values are 0..255: convert with np.clip(np.rint(x), 0, 255).astype(np.uint8)"
-    if peak > 255 and image.dtype.itemsize == 2:
+    if peak <= 255:
+        if kind == "f":
+            return "its values are 0..255: convert with np.clip(np.rint(x), 0, 255).astype(np.uint8)"
+        return "convert with np.clip(x, 0, 255).astype(np.uint8)"
+    if kind != "f" and image.dtype.itemsize == 2:
         return "16-bit values: convert with (x.astype(np.uint16) >> 8).astype(np.uint8)"
-    return "convert with np.clip(x, 0, 255).astype(np.uint8)"
+    if peak <= 65535:
+        return "16-bit values: convert with (np.clip(x, 0, 65535).astype(np.uint16) >> 8).astype(np.uint8)"
+    return f"values up to {peak:g}: scale them to 0..255, e.g. np.clip(x * (255 / x.max()), 0, 255).astype(np.uint8)"
 
 
 def _resolve(
@@ -271,8 +304,9 @@ def predict_alpha(
     Args:
         image: a NumPy uint8 array in RGB order (not BGR: convert OpenCV's ``imread`` output with
             ``cv2.cvtColor(img, cv2.COLOR_BGR2RGB)``), ``HxWx3``, or ``HxW`` grey, or ``HxWx4`` RGBA (composited
-            over white); a Pillow image (any mode); a file path or a binary file object, read to its end
-            (``open(path, "rb")``, ``io.BytesIO(data)``; read upright by its EXIF orientation).
+            over white); a Pillow image (any mode); a file path or a binary file object, read from where it
+            stands to its end (``open(path, "rb")``, ``io.BytesIO(data)``, ``sys.stdin.buffer``; read upright by
+            its EXIF orientation).
         model: a loaded model, a path to an exported ``.onnx`` or ``None`` for the bundled one.
         options: splash options; ``threshold``, ``hard``, ``feather``, ``keep``, ``point``, ``invert``,
             ``refine`` and ``on_empty`` matter here. ``**overrides`` change single options by name.

@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from urllib.parse import urlsplit
 
 TEMP_PREFIX = ".colorsplash-"
 TEMP_SUFFIX = ".part"
@@ -26,6 +27,7 @@ _NAME_MAX = 255  # bytes in one file name on ext4, APFS, NTFS
 # link() fails with these where the file system has no hard links (FAT, some network shares): check, then rename.
 # ``scheme:/`` (``pathlib`` keeps one slash of ``https://``); two letters at least, so ``C:/`` stays a drive.
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
+_FILE_URL = re.compile(r"^file:/", re.IGNORECASE)  # a local file named as a URL: the path is in it
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EACCES}
 
 
@@ -139,12 +141,19 @@ def atomic_write(
 
 def not_a_file(path: str | Path, missing: str = "no such file") -> str:
     """Why ``path``, given as an input file, is not one (call it when ``Path.is_file()`` is false): it is a folder,
-    a pipe, socket or device, a web address (never fetched), or ``missing`` (nothing there, or a broken link)."""
+    a pipe, socket or device, a ``file://`` address (the path it holds is named, not opened), a web address (never
+    fetched), or ``missing`` (nothing there, or a broken link)."""
     p = Path(path)
     if p.is_dir():
         return "is a folder, not a file"
     if p.exists():
         return "is a pipe, socket or device, not a file; save what it holds to a file and name that"
-    if _URL.match(os.fspath(path)):
+    text = os.fspath(path)
+    if _FILE_URL.match(text):
+        from urllib.request import url2pathname  # only here: it loads http.client
+
+        local = url2pathname(urlsplit(text).path)
+        return f"is a file:// address, not a path; give the file's path itself ({local})"
+    if _URL.match(text):
         return "is a web address (URL), not a file: colorsplash reads local files only; download it and give its path"
     return missing

@@ -184,22 +184,6 @@ def read_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> n
     return to_rgb_array(open_image(path, max_pixels))
 
 
-def read_grey(path: str | Path) -> np.ndarray:
-    """Read a mask or trimap as uint8 ``HxW`` (palette indices kept as values, EXIF orientation applied).
-
-    A picture with transparency is a cut-out: its alpha channel is the mask (255 opaque), whatever colour its
-    transparent pixels hold (white, black or the photo itself)."""
-    img = open_image(path)
-    alpha = own_transparency(img)
-    if alpha is not None:
-        return np.ascontiguousarray(alpha)
-    if img.mode == "P":
-        return np.asarray(img, dtype=np.uint8)
-    if img.mode in ("I;16", "I", "F"):
-        return to_rgb_array(img)[..., 0]
-    return np.asarray(img.convert("L"), dtype=np.uint8)
-
-
 @dataclass
 class Photo:
     """A decoded photo.
