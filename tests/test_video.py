@@ -980,6 +980,20 @@ def test_standard_input_and_output_are_refused_in_words(
         assert code == 2 and len(lines) == 1 and words in lines[0], lines
 
 
+def test_frames_left_out_of_a_burst_are_said(tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Frames a millisecond apart (a burst no recording rate keeps) are left out of the constant-rate output, as a
+    player shows them; the user is told how many, not told (README) that every frame is kept."""
+    src = tmp_path / "burst.mkv"
+    n = 24  # frames every 0.1 s, except 10-13, which come 1 ms after frame 9
+    burst = "settb=1/1000,setpts='if(between(N,10,13),0.9+(N-9)/1000,if(gt(N,13),N-4,N)/10)/TB'"
+    x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-pix_fmt", "yuv444p"]
+    encode_raw(marked_frames(n), "10", ["-vf", burst, "-fps_mode", "vfr", "-enc_time_base", "filter", *x264], src)
+    result = splash_video(src, tmp_path / "out.mp4", model=tiny_onnx)
+    assert result.decode.dropped > 0
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(f"{result.decode.dropped} of its frames came less than a frame interval" in m for m in lines), lines
+
+
 def test_a_web_address_is_named_as_typed_and_refused_once(
     tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

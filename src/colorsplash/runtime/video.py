@@ -221,6 +221,14 @@ def _splash_clip(
     seconds = time.perf_counter() - start
     if report.damaged:
         log.warning("%s; written to %s", damage_message(info, report, written=True), out)
+    if report.dropped:  # bursts faster than any rate the clip was recorded at (no rate keeps every frame)
+        log.warning(
+            "%s: %d of its frames came less than a frame interval after the one before (faster than %s fps) and "
+            "were left out, as a player at that rate shows them",
+            info.path,
+            report.dropped,
+            float(info.fps),
+        )
     _report_empty(splasher, n, info.path)
     return VideoResult(
         info.path,
