@@ -421,6 +421,36 @@ def test_exclusive_runs_use_a_spinning_twin_with_the_same_numbers(tiny_onnx: Pat
         assert model._session_for_run() is stand_in
 
 
+def test_threads_meeting_on_first_exclusive_use_make_one_spinning_twin(
+    tiny_onnx: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Threads splashing their first photos at once (a web app's workers) each made a twin session of the file
+    (review): memory, once per thread. One is made; every thread runs on it."""
+    model = infer.load_model(tiny_onnx, threads=1, precision="file")
+    made: list[object] = []
+    real = infer.create_session
+
+    def slow_create(*args: object, **kwargs: object) -> object:
+        time.sleep(0.05)  # the window in which a second thread used to start its own
+        session = real(*args, **kwargs)  # type: ignore[arg-type]
+        made.append(session)
+        return session
+
+    monkeypatch.setattr(infer, "create_session", slow_create)
+    got: list[object] = []
+
+    def first_use() -> None:
+        with model.exclusive():
+            got.append(model._session_for_run())
+
+    workers = [threading.Thread(target=first_use) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert len(made) == 1 and all(g is made[0] for g in got)
+
+
 def test_variants_exported_from_other_checkpoints_never_pair(
     tiny_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -28,7 +28,17 @@ from colorsplash.runtime.working import RefineSettings, downscale
 
 
 class NoSubjectError(ValueError):
-    """The model found no subject and ``on_empty`` is ``skip``; the message gives the maximum probability."""
+    """The model found no subject and ``on_empty`` is ``skip``; the message gives the maximum probability.
+
+    Attributes:
+        score: the photo's subject score in [0, 1] (see :class:`AlphaResult`), ``None`` when not known.
+        max_probability: the model's highest subject probability in the photo, ``None`` when not known.
+    """
+
+    def __init__(self, message: str, score: float | None = None, max_probability: float | None = None) -> None:
+        super().__init__(message)
+        self.score = score
+        self.max_probability = max_probability
 
 
 @dataclass
@@ -374,7 +384,7 @@ def apply_on_empty(result: AlphaResult, on_empty: str, name: str, mask: bool = F
         + ")"
     )
     if on_empty == "skip":
-        raise NoSubjectError(f"{text}; skipped")
+        raise NoSubjectError(f"{text}; skipped", result.score, result.max_probability)
     if on_empty == "copy":
         result.alpha.fill(1.0)
         return f"{text}; {'wrote an all-subject mask' if mask else 'kept in full colour'}"

@@ -96,6 +96,7 @@ class Model:
     _own_session: int = field(default=0, repr=False, compare=False)  # id() of the session load_model made
     _spinning: tuple[int, object] | None = field(default=None, repr=False, compare=False)
     _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+    _spin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -126,10 +127,11 @@ class Model:
         own = id(self.session) == self._own_session  # not a stand-in set by hand
         if not (getattr(self._local, "exclusive", False) and own and self.device == "cpu"):
             return self.session
-        spinning = self._spinning
-        if spinning is None or spinning[0] != id(self.session):
-            spinning = (id(self.session), create_session(self.path, self.threads, self.device, spin=True))
-            self._spinning = spinning
+        with self._spin_lock:  # threads meeting on first use make one twin, not one each (memory)
+            spinning = self._spinning
+            if spinning is None or spinning[0] != id(self.session):
+                spinning = (id(self.session), create_session(self.path, self.threads, self.device, spin=True))
+                self._spinning = spinning
         return spinning[1]
 
     @property
