@@ -584,7 +584,7 @@ def test_point_outside_the_frames_is_an_error(
     args = [str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx), "--point", "5000,5000"]
     code, lines = run_cli(args, capsys)
     assert code == 2 and len(lines) == 1
-    assert f"--point 5000,5000 is outside the {W}x{H} frames of {src}" in lines[0]
+    assert f"--point: 5000,5000 is outside the {W}x{H} frames of {src}" in lines[0]
     assert not (tmp_path / "o.mp4").exists()
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from colorsplash.runtime.guided import colour_target, guided_coefficients, refine_full
 from colorsplash.runtime.matting import MatteSettings, colour_coefficients, matte_from_probability
 from colorsplash.runtime.onnx_model import Model
-from colorsplash.runtime.options import SplashOptions
+from colorsplash.runtime.options import OptionError, SplashOptions
 from colorsplash.runtime.upsampling import apply_coefficients
 from colorsplash.runtime.working import RefineSettings, downscale
 
@@ -64,13 +64,14 @@ def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
 
 
 def check_point(point: tuple[int, int] | None, width: int, height: int, picture: str = "photo") -> None:
-    """The one check of ``--point``: raise :class:`ValueError` when ``point`` (x, y in pixels) lies outside a
-    ``width x height`` picture (``picture`` names it in the message); ``None`` passes."""
+    """The one check of ``--point``: raise :class:`OptionError` (``point``: HTTP 422 naming it, like any bad option)
+    when ``point`` (x, y in pixels) lies outside a ``width x height`` picture (``picture`` names it in the message);
+    ``None`` passes."""
     if point is None:
         return
     x, y = point
     if not (0 <= x < width and 0 <= y < height):
-        raise ValueError(f"--point {x},{y} is outside the {width}x{height} {picture}; give a pixel inside it")
+        raise OptionError("point", f"{x},{y} is outside the {width}x{height} {picture}; give a pixel inside it")
 
 
 def _select_subjects(
