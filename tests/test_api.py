@@ -89,7 +89,7 @@ def test_no_subject(model: Model) -> None:
     dark = np.zeros((20, 30, 3), np.uint8)
     assert not colorsplash.predict_alpha(dark, model).any()
     assert np.array_equal(colorsplash.splash(dark + 50, model, on_empty="copy"), dark + 50)
-    with pytest.raises(NoSubjectError, match="max probability 0.00"):
+    with pytest.raises(NoSubjectError, match=r"no subject found in the photo \(subject score 0.00\); skipped"):
         colorsplash.splash(dark, model, on_empty="skip")
 
 

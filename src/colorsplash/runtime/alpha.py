@@ -28,7 +28,7 @@ from colorsplash.runtime.working import RefineSettings, downscale
 
 
 class NoSubjectError(ValueError):
-    """The model found no subject and ``on_empty`` is ``skip``; the message gives the maximum probability."""
+    """The model found no subject and ``on_empty`` is ``skip``; the message gives the subject score."""
 
 
 @dataclass
@@ -369,14 +369,16 @@ def apply_on_empty(result: AlphaResult, on_empty: str, name: str, mask: bool = F
     """
     if not result.empty:
         return None
-    text = (
-        f"no subject found in {name} (max probability {result.max_probability:.2f}, subject score {result.score:.2f}"
-        + ("" if result.cutoff is None else f"; no pixel reaches the cut-off {result.cutoff:.2f}, see --threshold")
-        + ")"
-    )
+    text = f"no subject found in {name} (subject score {result.score:.2f})"
+    if result.cutoff is not None:  # the score passed: the cut-off alone left it empty
+        cut, top = result.cutoff, result.max_probability
+        text = f"{text[:-1]}; no pixel reaches the cut-off {cut:.2f} (highest {top:.2f}), see --threshold)"
     if on_empty == "skip":
         raise NoSubjectError(f"{text}; skipped")
     if on_empty == "copy":
         result.alpha.fill(1.0)
         return f"{text}; {'wrote an all-subject mask' if mask else 'kept in full colour'}"
-    return f"{text}; {'wrote an empty mask' if mask else 'background effect only'}"
+    if mask:
+        return f"{text}; wrote an empty mask"
+    hint = "--point X,Y colours the subject under a pixel, --on-empty copy keeps the photo"
+    return f"{text}; background effect everywhere ({hint})"
