@@ -218,9 +218,10 @@ def test_a_point_outside_the_photo_is_refused_with_or_without_a_subject(model: M
     accepted without a word (video frames were checked up front)."""
     dark = np.full((30, 40, 3), 20, np.uint8)
     for image in (dark, make_blob_image(30, 40, seed=1)[0]):
-        with pytest.raises(ValueError, match="--point 5000,5000 is outside the 40x30 photo"):
+        with pytest.raises(colorsplash.OptionError, match="--point: 5000,5000 is outside the 40x30 photo") as err:
             colorsplash.splash(image, model, point=(5000, 5000))
-    with pytest.raises(ValueError, match="--point 40,0 is outside"):
+        assert err.value.name == "point"  # an OptionError like any bad option (it was a plain ValueError)
+    with pytest.raises(colorsplash.OptionError, match="--point: 40,0 is outside"):
         colorsplash.predict_alpha(dark, model, point="40,0")
     assert colorsplash.predict_alpha(dark, model, point="39,29").shape == (30, 40)
 

@@ -514,7 +514,9 @@ def test_no_subject_line_names_the_cut_off_when_it_alone_left_the_photo_empty() 
     prob[8:24, 8:24] = 0.97
     sure = compute_alpha(image, prob, SplashOptions(threshold=0.99, refine=False), presence=(0.9, 0.5))
     assert sure.empty and sure.cutoff == 0.99
-    assert "no pixel reaches the cut-off 0.99" in (apply_on_empty(sure, "grey", "a.jpg") or "")
+    assert "no pixel reaches the cut-off 0.99 (highest 0.97), see --threshold" in (
+        apply_on_empty(sure, "grey", "a.jpg") or ""
+    )
     unsure = compute_alpha(image, prob, SplashOptions(threshold=0.99, refine=False), presence=(0.2, 0.5))
     assert unsure.empty and unsure.cutoff is None  # the score failed: the cut-off is not the reason
     assert "cut-off" not in (apply_on_empty(unsure, "grey", "a.jpg") or "")

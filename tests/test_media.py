@@ -21,6 +21,7 @@ from colorsplash.runtime.photo_io import (
     read_photo,
     read_rgb,
     to_rgb_array,
+    transparency_note,
 )
 from colorsplash.runtime.photo_write import check_encoded, encode_image, output_format, write_image, write_stdout
 from colorsplash.runtime.pipeline import upright_size
@@ -346,9 +347,9 @@ def test_flattened_transparency_is_noted_and_opaque_alpha_is_not(tmp_path: Path)
     rgba[:5, :, 3] = 0
     Image.fromarray(rgba).save(tmp_path / "cut.png")
     Image.fromarray(rgba).convert("P").save(tmp_path / "palette.gif", transparency=0)
-    assert not [n for n in read_photo(tmp_path / "opaque.png").notes if "transparent" in n]
+    assert transparency_note(read_photo(tmp_path / "opaque.png"), "splash") is None
     for name in ("cut.png", "palette.gif"):
-        assert any("transparent areas flattened onto white" in n for n in read_photo(tmp_path / name).notes), name
+        assert "transparent areas flattened onto white" in str(transparency_note(read_photo(tmp_path / name), "splash"))
 
 
 def test_a_damaged_jpeg_scan_is_an_error_not_a_grey_picture(tmp_path: Path) -> None:

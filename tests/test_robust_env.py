@@ -186,6 +186,32 @@ def no_models(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(infer, "_cache", {})
 
 
+def test_a_training_checkpoint_given_as_model_says_to_export_it(
+    tmp_path: Path, no_models: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`splash --model runs/x/best.pt` (the file `evaluate` takes) printed ONNX Runtime's "[ONNXRuntimeError] : 7 :
+    INVALID_PROTOBUF ... Protobuf parsing failed" (journey audit); it now says what the file is and the command."""
+    import pickle
+
+    torch = pytest.importorskip("torch")
+    torch.save({"model": {"w": torch.zeros(2)}}, tmp_path / "best.pt")
+    (tmp_path / "old.pt").write_bytes(pickle.dumps({"w": 1}, protocol=2))  # torch.save's legacy format: a pickle
+    for name in ("best.pt", "old.pt"):
+        path = tmp_path / name
+        with pytest.raises(infer.ModelLoadError) as caught:
+            infer.load_model(path)
+        assert str(caught.value).startswith(f"{path}: a training checkpoint, not an ONNX model"), caught.value
+        assert f"`colorsplash export {path} -o model.onnx`" in str(caught.value)
+    photo = tmp_path / "a.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
+    assert main(["splash", str(photo), "--model", str(tmp_path / "best.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "a training checkpoint" in err and "ONNXRuntimeError" not in err
+    (tmp_path / "junk.onnx").write_bytes(b"PK\x03\x04 not a zip")  # other files: ONNX Runtime's reason, as before
+    with pytest.raises(infer.ModelLoadError, match="not a loadable ONNX model"):
+        infer.load_model(tmp_path / "junk.onnx")
+
+
 @pytest.mark.parametrize(
     ("config", "words"),
     [

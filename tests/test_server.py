@@ -270,7 +270,9 @@ def test_422_bad_form_option(client: TestClient, blob: tuple[np.ndarray, np.ndar
 
 
 def test_422_point_outside_the_photo(client: TestClient, keyed: None, blob: tuple[np.ndarray, np.ndarray]) -> None:
-    assert_json_error(client.post("/api/splash?point=500,500", content=encode(blob[0])), 422, "point")
+    """A point outside the photo is a bad option like any other: its JSON names it (it lacked ``option``)."""
+    body = assert_json_error(client.post("/api/splash?point=500,500", content=encode(blob[0])), 422, "point")
+    assert body["option"] == "point"
 
 
 def test_unknown_route_and_method_are_json(client: TestClient) -> None:

@@ -164,7 +164,10 @@ def test_no_subject(
     code = main(["splash", str(tmp_path / "cat.png"), "--on-empty", mode, "--model", str(tiny_onnx)])
     err = capsys.readouterr().err
     assert code == 0
-    assert f"no subject found in {tmp_path / 'cat.png'} (max probability 0.0" in err
+    assert f"no subject found in {tmp_path / 'cat.png'} (subject score 0.0" in err
+    assert "max probability" not in err  # internal, and read as "there is a subject" next to a high value
+    if mode == "grey":  # it said "background effect only" and not what to do (journey audit)
+        assert "--point X,Y colours the subject under a pixel, --on-empty copy keeps the photo" in err
     out = tmp_path / "cat.splash.png"
     if mode == "skip":
         assert not out.exists() and "skipped 1" in err
@@ -724,7 +727,7 @@ def test_a_cutout_of_a_transparent_picture_keeps_its_transparency(
     rgba[:, :80, 3] = 200  # the left half partly transparent
     Image.fromarray(rgba).save(tmp_path / "a.png")
     code, err = run(capsys, "splash", str(tmp_path / "a.png"), "--model", str(tiny_onnx), "--effect", "transparent")
-    assert code == 0 and "cut-out keeps them" in err
+    assert code == 0 and "transparent areas" not in err  # kept, not flattened: nothing to tell
     with Image.open(tmp_path / "a.splash.png") as out:
         alpha = np.asarray(out)[..., 3].astype(int)
     # With 128 the flattened orange was no subject to the model: alpha 0 there, and the test held without the rule.
@@ -732,6 +735,25 @@ def test_a_cutout_of_a_transparent_picture_keeps_its_transparency(
     assert np.median(left) >= 195 and left.max() <= 201 and right.max() == 255
     api = colorsplash.splash(rgba, colorsplash.load_model(tiny_onnx), effect="transparent")  # the API: the same
     assert np.abs(api[..., 3].astype(int) - alpha).max() <= 1
+
+
+def test_the_transparency_note_fits_the_verb_and_effect(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str], keyed: None
+) -> None:
+    """A cut-out said its transparency was "flattened onto white (a --effect transparent cut-out keeps them)", and
+    `mask` advised `--effect`, an option it does not have (journey audit): each verb now says what it did."""
+    rgba = np.dstack([make_blob_image(60, 80, seed=0)[0], np.full((60, 80), 255, np.uint8)])
+    rgba[:, :40, 3] = 0
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    model = ["--model", str(tiny_onnx)]
+    notes = {}
+    for verb, *extra in (["splash"], ["splash", "--effect", "transparent"], ["mask"]):
+        code, err = run(capsys, verb, str(tmp_path / "a.png"), *model, *extra, "-o", str(tmp_path / f"{len(notes)}"))
+        assert code == 0, err
+        notes[" ".join([verb, *extra])] = err
+    assert "flattened onto white (a --effect transparent cut-out keeps them)" in notes["splash"]
+    assert "transparent areas" not in notes["splash --effect transparent"]
+    assert "--effect" not in notes["mask"] and "the mask does not include the picture's transparency" in notes["mask"]
 
 
 def test_a_closed_standard_error_never_writes_into_the_picture_on_standard_output(

@@ -237,8 +237,9 @@ def test_no_subject_in_any_frame_is_said_once(
     assert main(["-q", "video", str(src), "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)]) == 0
     lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(lines) == 1
-    assert lines[0].startswith(f"no subject found in any frame of {src} (max probability 0.00")
-    assert lines[0].endswith("; background effect only")
+    assert lines[0].startswith(f"no subject found in any frame of {src} (subject score 0.00)")
+    hint = "--point X,Y colours the subject under a pixel, --on-empty copy keeps the photo"
+    assert lines[0].endswith(f"; background effect everywhere ({hint})")
     assert splash_video(src, tmp_path / "api.mp4", model=tiny_onnx).empty_frames == 5
 
 
@@ -584,7 +585,7 @@ def test_point_outside_the_frames_is_an_error(
     args = [str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx), "--point", "5000,5000"]
     code, lines = run_cli(args, capsys)
     assert code == 2 and len(lines) == 1
-    assert f"--point 5000,5000 is outside the {W}x{H} frames of {src}" in lines[0]
+    assert f"--point: 5000,5000 is outside the {W}x{H} frames of {src}" in lines[0]
     assert not (tmp_path / "o.mp4").exists()
 
 

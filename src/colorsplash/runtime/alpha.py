@@ -22,13 +22,13 @@ import numpy as np
 from colorsplash.runtime.guided import colour_target, guided_coefficients, refine_full
 from colorsplash.runtime.matting import MatteSettings, colour_coefficients, matte_from_probability
 from colorsplash.runtime.onnx_model import Model
-from colorsplash.runtime.options import SplashOptions
+from colorsplash.runtime.options import OptionError, SplashOptions
 from colorsplash.runtime.upsampling import apply_coefficients
 from colorsplash.runtime.working import RefineSettings, downscale
 
 
 class NoSubjectError(ValueError):
-    """The model found no subject and ``on_empty`` is ``skip``; the message gives the maximum probability.
+    """The model found no subject and ``on_empty`` is ``skip``; the message gives the subject score.
 
     Attributes:
         score: the photo's subject score in [0, 1] (see :class:`AlphaResult`), ``None`` when not known.
@@ -74,13 +74,14 @@ def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
 
 
 def check_point(point: tuple[int, int] | None, width: int, height: int, picture: str = "photo") -> None:
-    """The one check of ``--point``: raise :class:`ValueError` when ``point`` (x, y in pixels) lies outside a
-    ``width x height`` picture (``picture`` names it in the message); ``None`` passes."""
+    """The one check of ``--point``: raise :class:`OptionError` (``point``: HTTP 422 naming it, like any bad option)
+    when ``point`` (x, y in pixels) lies outside a ``width x height`` picture (``picture`` names it in the message);
+    ``None`` passes."""
     if point is None:
         return
     x, y = point
     if not (0 <= x < width and 0 <= y < height):
-        raise ValueError(f"--point {x},{y} is outside the {width}x{height} {picture}; give a pixel inside it")
+        raise OptionError("point", f"{x},{y} is outside the {width}x{height} {picture}; give a pixel inside it")
 
 
 def _select_subjects(
@@ -378,14 +379,16 @@ def apply_on_empty(result: AlphaResult, on_empty: str, name: str, mask: bool = F
     """
     if not result.empty:
         return None
-    text = (
-        f"no subject found in {name} (max probability {result.max_probability:.2f}, subject score {result.score:.2f}"
-        + ("" if result.cutoff is None else f"; no pixel reaches the cut-off {result.cutoff:.2f}, see --threshold")
-        + ")"
-    )
+    text = f"no subject found in {name} (subject score {result.score:.2f})"
+    if result.cutoff is not None:  # the score passed: the cut-off alone left it empty
+        cut, top = result.cutoff, result.max_probability
+        text = f"{text[:-1]}; no pixel reaches the cut-off {cut:.2f} (highest {top:.2f}), see --threshold)"
     if on_empty == "skip":
         raise NoSubjectError(f"{text}; skipped", result.score, result.max_probability)
     if on_empty == "copy":
         result.alpha.fill(1.0)
         return f"{text}; {'wrote an all-subject mask' if mask else 'kept in full colour'}"
-    return f"{text}; {'wrote an empty mask' if mask else 'background effect only'}"
+    if mask:
+        return f"{text}; wrote an empty mask"
+    hint = "--point X,Y colours the subject under a pixel, --on-empty copy keeps the photo"
+    return f"{text}; background effect everywhere ({hint})"

@@ -47,7 +47,14 @@ from colorsplash.runtime.effects import composite
 from colorsplash.runtime.fused import GreySplash, fusable
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, cost_limit, decode_image_bytes, probe_picture
+from colorsplash.runtime.photo_io import (
+    DEFAULT_MAX_PIXELS,
+    Photo,
+    cost_limit,
+    decode_image_bytes,
+    probe_picture,
+    transparency_note,
+)
 from colorsplash.runtime.photo_write import encode_image, exif_notes, write_image, write_stdout
 from colorsplash.runtime.pipeline import Planned, Stages, auto_jobs, decode_and_plan, run_items
 from colorsplash.runtime.planning import (
@@ -252,6 +259,8 @@ class PhotoJob:
     def _write_result(self, task: Task, planned: Planned) -> Outcome:
         photo = planned.photo
         messages = list(photo.notes) if self.mask else [*photo.notes, *exif_notes(task.format, photo.exif, photo.name)]
+        written = "mask" if self.mask else "cut-out" if self.options.effect == "transparent" else "splash"
+        messages += filter(None, [transparency_note(photo, written)])
         if not self.mask and fusable(planned.plan, self.options, photo.rgb):  # the default splash: one fused pass
             # Band by band just before each is encoded: later bands blend while earlier ones encode.
             splash = GreySplash(photo.rgb, planned.plan)

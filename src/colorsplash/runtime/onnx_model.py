@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -243,6 +244,11 @@ def create_session(path: str | Path, threads: int | None = None, device: str = "
     try:
         session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
     except Exception as err:  # onnxruntime raises its own untyped errors for bad files
+        if is_torch_checkpoint(path):  # `train`'s best.pt, which `evaluate` takes: ONNX Runtime's error says nothing
+            raise ModelLoadError(
+                f"{path}: a training checkpoint, not an ONNX model; make one with "
+                f"`colorsplash export {path} -o model.onnx` and give that"
+            ) from err
         raise ModelLoadError(
             f"{path}: not a loadable ONNX model ({err}); re-export it with colorsplash export"
         ) from err
@@ -252,6 +258,20 @@ def create_session(path: str | Path, threads: int | None = None, device: str = "
             "libraries its release names; see its log above), or use --device cpu"
         )
     return session
+
+
+def is_torch_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` holds a PyTorch checkpoint (``torch.save``: a zip archive with a ``data.pkl`` record, or an
+    older bare pickle), read without torch."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+        if head == b"PK":
+            with zipfile.ZipFile(path) as archive:
+                return any(name.rsplit("/", 1)[-1] == "data.pkl" for name in archive.namelist())
+        return head[:1] == b"\x80" and head[1:] in (b"\x02", b"\x03", b"\x04", b"\x05")  # pickle protocol 2..5
+    except (OSError, zipfile.BadZipFile):
+        return False
 
 
 EXPORT_COMMAND = "`colorsplash export CHECKPOINT -o model.onnx`"

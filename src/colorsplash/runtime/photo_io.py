@@ -228,6 +228,16 @@ def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     return _decode(data, name, max_pixels)
 
 
+def transparency_note(photo: Photo, written: str) -> str | None:
+    """The line telling a CLI user what became of ``photo``'s own transparency (``None`` when it has none or a
+    cut-out keeps it). ``written``: ``"cut-out"`` (a ``transparent`` splash), ``"mask"`` or ``"splash"``."""
+    if photo.alpha is None or written == "cut-out":
+        return None
+    if written == "mask":
+        return f"{photo.name}: transparent areas seen over white; the mask does not include the picture's transparency"
+    return f"{photo.name}: transparent areas flattened onto white (a --effect transparent cut-out keeps them)"
+
+
 def decode_image_bytes(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS, name: str = "upload") -> Photo:
     """Decode a picture held in memory (an upload); same rules and errors as :func:`read_photo`."""
     if not data:
@@ -262,10 +272,6 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
             load_pixels(img, name)
             upright = img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img
             own_alpha = own_transparency(upright)
-            if own_alpha is not None:
-                notes.append(
-                    f"{name}: transparent areas flattened onto white (a --effect transparent cut-out keeps them)"
-                )
             rgb = _to_rgb(upright, icc, name, notes)
     except ImageReadError:
         raise

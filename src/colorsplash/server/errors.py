@@ -81,6 +81,6 @@ def install(app: FastAPI, settings: ServerSettings) -> None:
     app.add_exception_handler(OptionError, bad_option)
     app.add_exception_handler(NoSubjectError, no_subject)
     app.add_exception_handler(RequestValidationError, _with_status(422))
-    app.add_exception_handler(ValueError, _with_status(422))  # e.g. a --point outside the photo
+    app.add_exception_handler(ValueError, _with_status(422))
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, internal)
