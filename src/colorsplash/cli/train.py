@@ -31,7 +31,8 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "train",
         help="train a U-Net on image/mask folders",
-        description="Train on one or more data folders (seed layout input/+mask/, paired images/+masks/, "
+        description="Train on one or more data folders (input/ + mask/ as in the tutorial colorsplash grew from, "
+        "paired images/ + masks/, "
         "or Oxford-IIIT Pet images/+trimaps/).",
     )
     p.add_argument("data", nargs="*", help="data set folders")

@@ -75,7 +75,9 @@ class ModelConfig:
     """
 
     arch: str = flag(
-        "unet-lite0", "network: the seed's plain U-Net or a U-Net on an EfficientNet-Lite encoder", choices=ARCHES
+        "unet-lite0",
+        "network: a plain U-Net (as in the tutorial colorsplash grew from) or a U-Net on an EfficientNet-Lite encoder",
+        choices=ARCHES,
     )
     input_size: int = flag(
         256, "network input size in pixels (a multiple of 32)", flags=("--size",), parse=positive_int

@@ -215,7 +215,10 @@ class SplashOptions:
     )
     feather: float = _opt(0.0, parse_feather, "extra edge softness in pixels (Gaussian blur of the alpha)", "PX")
     hard: bool = _opt(
-        False, parse_bool, "binary alpha (the seed's hard-edged look)", mask_help="binary mask: 0 or 255 only"
+        False,
+        parse_bool,
+        "binary alpha: every pixel kept or greyed, no soft edges",
+        mask_help="binary mask: 0 or 255 only",
     )
     invert: bool = _opt(
         False,
