@@ -268,12 +268,7 @@ class Trainer:
         unwrap(self.model).load_state_dict(best["state_dict"])
         probs = [p for p, _, _ in predict_batches(unwrap(self.model), self.data.val, self.cfg, self.device)]
         plots.save_val_predictions(self.data.val, probs, self.run / "val_predictions.png")
-        log.info(
-            "done: best val IoU %.4f at epoch %d; checkpoints in %s",
-            self.state.best_iou,
-            self.state.best_epoch,
-            self.run,
-        )
+        log.info("done; checkpoints, curves and validation predictions in %s", self.run)  # the CLI prints the IoU
 
 
 # ModelConfig fields that shape a network's weights besides its arch, and how a user sets them.
