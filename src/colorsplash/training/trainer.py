@@ -268,7 +268,13 @@ class Trainer:
         unwrap(self.model).load_state_dict(best["state_dict"])
         probs = [p for p, _, _ in predict_batches(unwrap(self.model), self.data.val, self.cfg, self.device)]
         plots.save_val_predictions(self.data.val, probs, self.run / "val_predictions.png")
-        log.info("done; checkpoints, curves and validation predictions in %s", self.run)  # the CLI prints the IoU
+        # Logged for every stage of a recipe too; the CLI's last line (stdout) repeats it for the run, same words.
+        log.info(
+            "done: best validation IoU %.4f (epoch %d); checkpoints in %s",
+            self.state.best_iou,
+            self.state.best_epoch,
+            self.run,
+        )
 
 
 # ModelConfig fields that shape a network's weights besides its arch, and how a user sets them.
