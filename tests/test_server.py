@@ -767,3 +767,17 @@ def test_the_servers_splash_is_the_librarys(tiny_onnx: Path, keyed: None) -> Non
     assert resp.status_code == 200
     expected = colorsplash.splash(image, colorsplash.load_model(tiny_onnx))
     assert np.abs(np.asarray(decode(resp.content).convert("RGB")).astype(int) - expected).max() <= 1
+
+
+def test_cli_serve_takes_jobs_auto_as_splash_does(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``-j auto`` is the photo verbs' spelling of the default; ``serve -j auto`` was refused ("not a whole
+    number") though it means the same there (journey audit)."""
+    from colorsplash.server.settings import default_workers
+
+    seen: dict[str, object] = {}
+    uvicorn = pytest.importorskip("uvicorn")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    assert cli.main(["serve", "--model", str(tiny_onnx), "-j", "auto"]) == 0
+    assert seen["app"].state.settings.workers == default_workers()  # type: ignore[attr-defined]
+    assert cli.main(["serve", "--model", str(tiny_onnx), "-j", "3"]) == 0
+    assert seen["app"].state.settings.workers == 3  # type: ignore[attr-defined]

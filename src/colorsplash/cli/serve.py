@@ -39,7 +39,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
     add_model_argument(parser)
     _add_limit_arguments(parser)
-    add_jobs_argument(parser, "photos processed at once (default: the CPUs this process may use, at most 4)")
+    add_jobs_argument(
+        parser, "photos processed at once (default, auto: the CPUs this process may use, at most 4)", auto=True
+    )
     _add_access_arguments(parser)
     add_runtime_arguments(parser)
     parser.set_defaults(func=run)
