@@ -268,12 +268,9 @@ class Trainer:
         unwrap(self.model).load_state_dict(best["state_dict"])
         probs = [p for p, _, _ in predict_batches(unwrap(self.model), self.data.val, self.cfg, self.device)]
         plots.save_val_predictions(self.data.val, probs, self.run / "val_predictions.png")
-        # Logged for every stage of a recipe too; the CLI's last line (stdout) repeats it for the run, same words.
+        # Logged for every stage of a recipe too; the CLI's last line (stdout, rank 0) is the run's result.
         log.info(
-            "done: best validation IoU %.4f (epoch %d); checkpoints in %s",
-            self.state.best_iou,
-            self.state.best_epoch,
-            self.run,
+            "done: checkpoints in %s (best epoch %d, IoU %.4f)", self.run, self.state.best_epoch, self.state.best_iou
         )
 
 
