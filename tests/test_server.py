@@ -781,3 +781,17 @@ def test_cli_serve_takes_jobs_auto_as_splash_does(tiny_onnx: Path, monkeypatch: 
     assert seen["app"].state.settings.workers == default_workers()  # type: ignore[attr-defined]
     assert cli.main(["serve", "--model", str(tiny_onnx), "-j", "3"]) == 0
     assert seen["app"].state.settings.workers == 3  # type: ignore[attr-defined]
+
+
+def test_cli_serve_says_which_model_it_serves(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Which model answers was only in ``/api/health`` and the page header (journey audit): the start lines name
+    it in plain words, with its file."""
+    import logging
+
+    uvicorn = pytest.importorskip("uvicorn")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    caplog.set_level(logging.INFO)
+    assert cli.main(["serve", "--model", str(tiny_onnx)]) == 0
+    assert any(r.getMessage().startswith("model: ") and str(tiny_onnx) in r.getMessage() for r in caplog.records)
