@@ -338,11 +338,20 @@ def model_alpha(
     """Run the model on the whole photo (RGB uint8 ``HxWx3``) and make its full-resolution alpha with what was
     learnt (:class:`AlphaResult`). The public :func:`colorsplash.predict_alpha` wraps this and applies the
     no-subject policy."""
+    plan = model_plan(model, image, options, settings)
+    return finish_alpha(plan, photo_guide(image, plan), options)
+
+
+def model_plan(
+    model: Model, image: np.ndarray, options: SplashOptions | None = None, settings: RefineSettings | None = None
+) -> AlphaPlan:
+    """The model run on the whole photo (RGB uint8 ``HxWx3``) and :func:`plan_alpha` on its working copy: what
+    :func:`model_alpha` finishes, and all a "is there a subject?" answer needs (``plan.empty``, ``plan.score``)."""
     settings = settings or RefineSettings()
     small = settings.working_copy(image, model.config.input_size)
     # The model input is resized from the working copy: one full-resolution pass fewer, same area average.
     prob, presence = model_presence(model, small)
-    return compute_alpha(image, prob, options, settings, small, presence)
+    return plan_alpha(image.shape[:2], prob, small, options or SplashOptions(), settings, presence)
 
 
 def model_presence(model: Model, small: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:

@@ -36,8 +36,7 @@ from colorsplash.runtime.alpha import (
     RefineSettings,
     apply_on_empty,
     model_alpha,
-    model_presence,
-    plan_alpha,
+    model_plan,
 )
 from colorsplash.runtime.edge_matte import matte
 from colorsplash.runtime.effects import composite
@@ -283,11 +282,8 @@ def subject_score(
     """
     loaded, _ = _resolve(model, None, {}, max_pixels)
     rgb = to_rgb(image, max_pixels)
-    settings = RefineSettings()
-    small = settings.working_copy(rgb, loaded.config.input_size)  # as model_alpha: the same model input
     with loaded.exclusive():
-        prob, presence = model_presence(loaded, small)
-    plan = plan_alpha(rgb.shape[:2], prob, small, SplashOptions(refine=False), settings, presence)
+        plan = model_plan(loaded, rgb, SplashOptions(refine=False))
     return Subject(not plan.empty, plan.score, loaded.presence_threshold)
 
 
