@@ -22,8 +22,8 @@ from colorsplash.runtime.video_reader import FrameReader  # noqa: E402
 from colorsplash.runtime.video_timing import (  # noqa: E402
     FrameTimes,
     Timeline,
-    frames_lost,
     packet_times,
+    placed,
     timeline_rate,
 )
 
@@ -136,9 +136,9 @@ def test_timeline_rate_is_a_rate_the_clip_was_recorded_at() -> None:
 
 
 def test_frames_lost_counts_what_a_constant_rate_drops() -> None:
-    assert frames_lost(times([i / 30 for i in range(30)]), Fraction(30)) == 0
-    assert 13 <= frames_lost(times([i / 30 for i in range(30)]), Fraction(15)) <= 15  # ffmpeg lets frames drift
-    assert frames_lost(times([i / 30 for i in range(30)]), Fraction(60)) == 0
+    assert placed(times([i / 30 for i in range(30)]), Fraction(30)).dropped == 0
+    assert 13 <= placed(times([i / 30 for i in range(30)]), Fraction(15)).dropped <= 15  # ffmpeg lets frames drift
+    assert placed(times([i / 30 for i in range(30)]), Fraction(60)).dropped == 0
 
 
 def test_clip_with_dropped_frames_keeps_its_rate_and_every_frame(tmp_path: Path, tiny_onnx: Path) -> None:

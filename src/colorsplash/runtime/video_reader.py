@@ -197,10 +197,7 @@ class FrameReader:
         line = self._times_line()
         fields = line.replace(b"/", b" ").split()  # pts, time base numerator, denominator
         if not line:
-            raise VideoError(
-                f"{self.info.path}: ffmpeg wrote fewer frame times than frames to {self._times_path}; is the "
-                f"temporary folder full? Free space there (or set TMPDIR to a folder with room) and try again"
-            )
+            raise VideoError(self._times_lost(f"wrote fewer frame times than frames to {self._times_path}"))
         if len(fields) != 3 or not all(f.lstrip(b"-").isdigit() for f in fields):
             raise VideoError(
                 f"{self.info.path}: ffmpeg gave a frame without its time ({line[:80]!r}); frames cannot be placed "
@@ -221,13 +218,18 @@ class FrameReader:
         while not line.endswith(b"\n") and self._proc.poll() is None:
             if time.monotonic() > deadline:
                 raise VideoError(
-                    f"{self.info.path}: ffmpeg did not write the frame times to {self._times_path} within "
-                    f"{TIME_WAIT:g} s; is the temporary folder full? Free space there (or set TMPDIR to a folder "
-                    "with room) and try again"
+                    self._times_lost(f"did not write the frame times to {self._times_path} within {TIME_WAIT:g} s")
                 )
             time.sleep(0.001)
             line += self._times.readline()
         return line + (self._times.readline() if not line.endswith(b"\n") else b"")  # ffmpeg ended meanwhile
+
+    def _times_lost(self, what: str) -> str:
+        """The error line for frame times that ffmpeg could not write (``what`` it did instead)."""
+        return (
+            f"{self.info.path}: ffmpeg {what}; is the temporary folder full? Free space there (or set TMPDIR to a "
+            "folder with room) and try again"
+        )
 
     def _expected_seconds(self) -> float:
         """The length the frames are checked against (:attr:`DecodeReport.expected_seconds`): the file's duration,

@@ -163,11 +163,6 @@ def placed(times: FrameTimes, rate: Fraction) -> Timeline:
     return timeline
 
 
-def frames_lost(times: FrameTimes, rate: Fraction) -> int:
-    """How many of the frames ``times`` describes a constant-rate timeline at ``rate`` leaves out."""
-    return placed(times, rate).dropped
-
-
 def misfit(times: FrameTimes, rate: Fraction) -> float:
     """Mean distance of the frames' starts from the grid of ``rate``, in frames (0: exactly on it)."""
     offsets = (times.start - times.start[0]) * float(rate)
