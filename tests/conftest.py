@@ -76,6 +76,19 @@ def tiny_onnx(tiny_checkpoint: Path) -> Path:
 
 
 @pytest.fixture
+def model(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    """The tiny model loaded through the public API, its probability keyed on orange pixels (a subject the tests
+    can draw): the API tests' model."""
+    from helpers import orange_key
+
+    import colorsplash
+    from colorsplash.runtime.onnx_model import Model
+
+    monkeypatch.setattr(Model, "predict_lowres", orange_key)
+    return colorsplash.load_model(tiny_onnx)
+
+
+@pytest.fixture
 def terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> pytest.CaptureFixture[str]:
     """``capsys`` whose standard error counts as a terminal: the CLI draws progress bars only for a person."""
     monkeypatch.setattr("colorsplash.cli.common.stderr_is_terminal", lambda: True)

@@ -20,12 +20,6 @@ from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions
 
 
-@pytest.fixture()
-def model(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> Model:
-    monkeypatch.setattr(Model, "predict_lowres", orange_key)
-    return colorsplash.load_model(tiny_onnx)
-
-
 @pytest.fixture(scope="module")
 def blob() -> tuple[np.ndarray, np.ndarray]:
     return make_blob_image(90, 130, seed=5)

@@ -8,18 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import make_blob_image, orange_key
+from helpers import make_blob_image
 from PIL import Image
 
 import colorsplash
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.photo_io import own_transparency
-
-
-@pytest.fixture()
-def model(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> Model:
-    monkeypatch.setattr(Model, "predict_lowres", orange_key)
-    return colorsplash.load_model(tiny_onnx)
 
 
 @pytest.fixture(scope="module")
