@@ -35,7 +35,7 @@ from tqdm import tqdm
 from colorsplash.runtime.alpha import (
     check_point,
 )
-from colorsplash.runtime.files import not_a_file, publish
+from colorsplash.runtime.files import publish
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.planning import STDIO
@@ -186,24 +186,24 @@ def splash_video(
     """
     started = time.time()
     src, out = Path(input), Path(output)
-    if src != STDIO and not src.exists():  # named as typed: Path("https://x") reads "https:/x"
-        raise VideoError(f"{os.fspath(input)}: {not_a_file(input, 'no such file; give a video file')}")
     options = video_options(options)
-    info = _checked_clip(src, out, options, overwrite, max_pixels)
+    info = _checked_clip(input, out, options, overwrite, max_pixels)  # the input as typed, for its messages
     loaded = model if isinstance(model, Model) else load_model(model)
     splasher = FrameSplasher(loaded, options, _smoothing(smooth), name=f"any frame of {src}")
     remove_stale_partials(out.parent, started)
     return _splash_clip(info, splasher, out, progress, strict, overwrite)
 
 
-def _checked_clip(src: Path, out: Path, options: SplashOptions, overwrite: bool, max_pixels: int | None) -> VideoInfo:
+def _checked_clip(
+    src: str | Path, out: Path, options: SplashOptions, overwrite: bool, max_pixels: int | None
+) -> VideoInfo:
     """Everything :func:`splash_video` refuses before the model loads or anything is written: the output (see
     :func:`_check_output`), the options, the clip's header (readable, frames within ``max_pixels``) and a
     ``point`` outside the frames. Returns the clip's :class:`VideoInfo`."""
-    _check_output(src, out, overwrite)
+    _check_output(Path(src), out, overwrite)
     check_video_options(options)
     info = probe(src, max_pixels)
-    if (note := colour_note(src, info.colour)) is not None:
+    if (note := colour_note(info.path, info.colour)) is not None:
         log.warning("%s", note)
     if (note := deinterlace_note(info)) is not None:
         log.info("%s", note)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import subprocess
 from collections.abc import Generator, Iterable
@@ -291,7 +292,8 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
 
     p = Path(path)
     if not p.is_file():
-        raise VideoError(f"{p}: {not_a_file(p)}; give a video file")
+        # Named as typed: Path("https://x/c.mp4") would read "https:/x/c.mp4".
+        raise VideoError(f"{os.fspath(path)}: {not_a_file(path, 'no such file; give a video file')}")
     if p.stat().st_size == 0:
         raise VideoError(f"{p}: file is empty (0 bytes); copy or export the clip again")
     header = _header(p)
