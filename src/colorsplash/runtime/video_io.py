@@ -292,8 +292,9 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
 
     p = Path(path)
     if not p.is_file():
-        # Named as typed: Path("https://x/c.mp4") would read "https:/x/c.mp4".
-        raise VideoError(f"{os.fspath(path)}: {not_a_file(path, 'no such file; give a video file')}")
+        said = not_a_file(path)  # named as typed below: Path("https://x/c.mp4") would read "https:/x/c.mp4"
+        end = "" if said.startswith("is a web address") else "; give a video file"  # that one says what to do
+        raise VideoError(f"{os.fspath(path)}: {said}{end}")
     if p.stat().st_size == 0:
         raise VideoError(f"{p}: file is empty (0 bytes); copy or export the clip again")
     header = _header(p)
