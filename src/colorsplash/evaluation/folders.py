@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from colorsplash.runtime.photo_io import is_image_name
+from colorsplash.runtime.photo_io import is_image_name, is_picture_file
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ class DataError(ValueError):
 
 def images_in(folder: Path) -> list[Path]:
     """The pictures directly in ``folder``, by name (hidden files such as macOS's ``._<name>.jpg`` left out)."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and is_image_name(p) and not p.name.startswith("."))
+    return sorted(p for p in folder.iterdir() if is_picture_file(p))
 
 
 def by_stem(folder: Path, prefix: str = "") -> dict[str, Path]:

@@ -131,6 +131,12 @@ def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
+def is_picture_file(path: Path) -> bool:
+    """Whether a folder's entry ``path`` is a picture to read: a file with a picture's extension, not hidden (a
+    ``.name``: macOS's ``._<name>.jpg`` resource forks hold no picture)."""
+    return not path.name.startswith(".") and is_image_name(path) and path.is_file()
+
+
 def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image.Image:
     """Open ``path`` by content, apply EXIF orientation, load pixels (first frame of an animation).
 

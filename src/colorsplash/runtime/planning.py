@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorsplash.runtime.files import is_temp_name, name_fits, not_a_file
-from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, ImageReadError, is_image_name, probe_picture
+from colorsplash.runtime.photo_io import (
+    DEFAULT_MAX_PIXELS,
+    ImageReadError,
+    is_image_name,
+    is_picture_file,
+    probe_picture,
+)
 from colorsplash.runtime.photo_write import format_for_suffix, output_format
 
 log = logging.getLogger(__name__)
@@ -63,7 +69,7 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
     for p in found:
         if is_temp_name(p.name):
             partial.append(p)
-        if p.name.startswith(".") or not p.is_file() or not is_image_name(p):
+        if not is_picture_file(p):
             continue
         if exclude is not None and exclude in p.resolve().parents:
             continue
