@@ -28,12 +28,8 @@ from colorsplash.runtime.working import RefineSettings, downscale
 
 
 class NoSubjectError(ValueError):
-    """The model found no subject and ``on_empty`` is ``skip``; the message gives the subject score.
-
-    Attributes:
-        score: the photo's subject score in [0, 1] (see :class:`AlphaResult`), ``None`` when not known.
-        max_probability: the model's highest subject probability in the photo, ``None`` when not known.
-    """
+    """The model found no subject and ``on_empty`` is ``skip``; the message gives the subject score, and so do
+    :attr:`score` (in [0, 1], see :class:`AlphaResult`) and :attr:`max_probability` (``None``: not known)."""
 
     def __init__(self, message: str, score: float | None = None, max_probability: float | None = None) -> None:
         super().__init__(message)

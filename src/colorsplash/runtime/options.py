@@ -214,12 +214,7 @@ class SplashOptions:
         None, parse_unit_float, "probability cut-off 0..1 (default: none, the soft alpha as is)", "P"
     )
     feather: float = _opt(0.0, parse_feather, "extra edge softness in pixels (Gaussian blur of the alpha)", "PX")
-    hard: bool = _opt(
-        False,
-        parse_bool,
-        "binary alpha: every pixel kept or greyed, no soft edges",
-        mask_help="binary mask: 0 or 255 only",
-    )
+    hard: bool = _opt(False, parse_bool, "binary alpha (no soft edges)", mask_help="binary mask: 0 or 255 only")
     invert: bool = _opt(
         False,
         parse_bool,
