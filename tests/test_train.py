@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -649,6 +650,11 @@ def test_resuming_a_finished_run_says_it_has_nothing_to_train(tmp_path: Path, ca
     run = tmp_path / "run"
     assert main(["-q", "train", str(data), *TINY_UNET, "--size", "32", "--epochs", "1", "-o", str(run)]) == 0
     caplog.set_level(logging.INFO)
+    # Nor does it read the data again or rewrite the run's files (it did both before saying so): the data folder
+    # may be gone by now.
+    shutil.rmtree(data)
+    written = {p.name: p.stat().st_mtime_ns for p in run.iterdir()}
     assert main(["train", "--resume", str(run)]) == 0
     assert "finished already (epoch 1 of 1): nothing to train" in caplog.text and "--init" in caplog.text
     assert f"resuming {run} after" not in caplog.text
+    assert {p.name: p.stat().st_mtime_ns for p in run.iterdir()} == written

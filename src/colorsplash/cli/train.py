@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import logging
 import os
 import shlex
 import sys
@@ -25,6 +26,8 @@ from colorsplash.training.recipes import PETS_PRESENCE_RECALL, RECIPES, preset_n
 
 if TYPE_CHECKING:
     from colorsplash.training.trainer import Trainer
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: Any) -> None:
@@ -126,6 +129,8 @@ def run_train(args: argparse.Namespace) -> int:
                 show_progress=progress,
             )
         return _report(state.best_iou, state.best_epoch, str(best))
+    if args.resume and (finished := _finished_run(Path(args.resume))) is not None:
+        return finished
     if args.resume:
         mcfg, tcfg = build_configs(args)
         trainer = Trainer(mcfg, dataclasses.replace(tcfg, out_dir=args.resume), resume=True, show_progress=progress)
@@ -144,6 +149,24 @@ def run_train(args: argparse.Namespace) -> int:
     with _on_interrupt(trainer.cfg.out_dir, trainer):
         state = trainer.fit()
     return _report(state.best_iou, state.best_epoch, str(Path(trainer.cfg.out_dir) / "best.pt"))
+
+
+def _finished_run(run: Path) -> int | None:
+    """For ``--resume`` of a single run whose ``last.pt`` records its end: say so and report its result without
+    reading its data (which may have moved since); ``None`` when it has epochs left (or no ``last.pt``)."""
+    from colorsplash.training.checkpoint import read_checkpoint
+    from colorsplash.training.steps import RunState
+    from colorsplash.training.trainer import finished_message
+
+    if not (run / "last.pt").is_file():
+        return None
+    payload = read_checkpoint(run / "last.pt")
+    state = RunState(**payload["run_state"])
+    if not state.finished:
+        return None
+    if _main_process():
+        log.info("%s", finished_message(run, state.epoch, payload["train_config"]["epochs"]))
+    return _report(state.best_iou, state.best_epoch, str(run / "best.pt"))
 
 
 @contextlib.contextmanager

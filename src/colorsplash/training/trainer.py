@@ -114,14 +114,7 @@ class Trainer:
         torch.set_rng_state(payload["torch_rng"])
         self.kept_epoch = self.state.epoch
         if self.d.main and self.state.finished:
-            log.info(
-                "%s finished already (epoch %d of %d): nothing to train; to train it further, start a new run: "
-                "colorsplash train DATA... --init %s -o NEW_RUN",
-                self.run,
-                self.state.epoch,
-                self.cfg.epochs,
-                self.run / "last.pt",
-            )
+            log.info("%s", finished_message(self.run, self.state.epoch, self.cfg.epochs))
         elif self.d.main:
             log.info("resuming %s after epoch %d (step %d)", self.run, self.state.epoch, self.state.step)
 
@@ -272,6 +265,14 @@ class Trainer:
         log.info(
             "done: checkpoints in %s (best epoch %d, IoU %.4f)", self.run, self.state.best_epoch, self.state.best_iou
         )
+
+
+def finished_message(run: Path, epoch: int, epochs: int) -> str:
+    """What ``--resume`` says of the run folder ``run`` whose ``last.pt`` records its end after ``epoch``."""
+    return (
+        f"{run} finished already (epoch {epoch} of {epochs}): nothing to train; to train it further, start a new "
+        f"run: colorsplash train DATA... --init {run / 'last.pt'} -o NEW_RUN"
+    )
 
 
 # ModelConfig fields that shape a network's weights besides its arch, and how a user sets them.
