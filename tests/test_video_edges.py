@@ -107,3 +107,76 @@ def test_the_bundled_ffmpeg_is_new_enough() -> None:
     banner = subprocess.run([BUNDLED, "-version"], capture_output=True, text=True, check=True).stdout
     version = video_ffmpeg.ffmpeg_version(banner)
     assert version is None or version >= video_ffmpeg.MIN_FFMPEG
+
+
+# ---------------------------------------------------------------- writes that fail: a full disk, tracks refused
+
+
+def failing_ffmpeg(folder: Path, step: str, said: str) -> Path:
+    """An ffmpeg that fails one step of writing a clip as ffmpeg does (``said`` on stderr, status 1): ``encode``
+    (the frames arrive on ``pipe:0``) or ``tracks`` (the remux, ``-map_metadata``); the rest is the bundled one."""
+    marker, drain = ("pipe:0", "cat > /dev/null; ") if step == "encode" else ("-map_metadata", "")
+    script = folder / "ffmpeg"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'for a in "$@"; do if [ "$a" = "{marker}" ]; then {drain}echo \'{said}\' >&2; exit 1; fi; done\n'
+        f"exec '{BUNDLED}' \"$@\"\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return script
+
+
+def clip_with(path: Path, audio: bool, subtitles: bool) -> Path:
+    """A 5-frame H.264 MP4 with a sine track and/or a subtitle track."""
+    frames = [np.full((64, 96, 3), (40 + 10 * i, 120, 200), np.uint8) for i in range(5)]
+    srt = path.with_suffix(".srt")
+    srt.write_text("1\n00:00:00,000 --> 00:00:00,300\nHello cat\n", encoding="utf-8")
+    extra = ["-f", "lavfi", "-t", "0.5", "-i", "sine=frequency=440"] if audio else []
+    extra += ["-i", str(srt)] if subtitles else []
+    maps = ["-map", "0:v"] + (["-map", "1:a", "-c:a", "aac"] if audio else [])
+    maps += ["-map", f"{1 + audio}:s", "-c:s", "mov_text"] if subtitles else []
+    args = [*extra, *maps, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    return encode(frames, args, path)
+
+
+FULL = "[out#0/mp4 @ 0x55c0676c7100] Error closing file: No space left on device"
+
+
+@needs_sh
+@pytest.mark.parametrize("step", ["encode", "tracks"])
+def test_a_full_disk_is_named_with_what_to_do(
+    step: str, tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk while the frames are encoded said "<hidden partial file>: video encoder failed (...)", naming a
+    file that is gone; while the sound was added it said "could not carry the audio track ...; try another output
+    extension such as .mkv", which cannot help. Both now name the output (or input) and the full disk."""
+    src = clip_with(tmp_path / "in.mp4", audio=True, subtitles=False)
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(failing_ffmpeg(tmp_path, step, FULL)))
+    with pytest.raises(VideoError) as caught:
+        splash_video(src, outdir / "out.mp4", model=tiny_onnx)
+    said = str(caught.value)
+    name = outdir / "out.mp4" if step == "encode" else src
+    assert said.startswith(f"{name}: "), said
+    assert said.endswith(
+        f"the disk holding {outdir} is full; free space there or choose another -o; nothing was written"
+    )
+    assert list(outdir.iterdir()) == []
+
+
+@needs_sh
+@pytest.mark.parametrize("audio, subtitles, named", [(False, True, "subtitles"), (True, True, "audio and subtitles")])
+def test_tracks_that_cannot_be_carried_are_named(
+    audio: bool, subtitles: bool, named: str, tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The remux's last error said "could not carry the audio track" also for a clip without sound whose
+    subtitles failed."""
+    src = clip_with(tmp_path / "in.mp4", audio, subtitles)
+    said = "[mp4 @ 0x1] Could not write header (incorrect codec parameters ?): Invalid argument"
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(failing_ffmpeg(tmp_path, "tracks", said)))
+    with pytest.raises(VideoError) as caught:
+        splash_video(src, tmp_path / "out.mp4", model=tiny_onnx)
+    assert str(caught.value) == (
+        f"{src}: could not carry its {named} into .mp4 ({said}); try another output extension such as .mkv"
+    )
