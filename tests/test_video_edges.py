@@ -180,3 +180,32 @@ def test_tracks_that_cannot_be_carried_are_named(
     assert str(caught.value) == (
         f"{src}: could not carry its {named} into .mp4 ({said}); try another output extension such as .mkv"
     )
+
+
+# ---------------------------------------------------------------- a subject coming into view
+
+
+def scores_seen(raw: list[float]) -> list[float]:
+    """The smoothed subject score of a still shot (no cut) whose frames score ``raw`` on their own."""
+    from colorsplash.runtime.temporal import TemporalSmoother
+
+    smoother, frame = TemporalSmoother(), np.full((64, 96, 3), 90, np.uint8)
+    seen = []
+    for value in raw:
+        smoother.update(frame, np.zeros((32, 32), np.float32))
+        seen.append(smoother.score(value))
+    return seen
+
+
+def test_a_subject_coming_into_view_is_coloured_on_the_first_sure_frame() -> None:
+    """The score's average held a pet walking in grey for 2 frames after the model was sure of it (0.05, then
+    0.95: averaged 0.32, 0.51, 0.62 against the pet model's threshold 0.655)."""
+    seen = scores_seen([0.05] * 5 + [0.95] * 3)
+    assert max(seen[:5]) < 0.1 and min(seen[5:]) >= 0.95
+
+
+def test_a_doubtful_frame_does_not_flash_colour_nor_a_sure_one_end_it() -> None:
+    """What the averaging is for, kept: a single frame over the threshold but not sure (0.8 among 0.4s) does not
+    reach it; once sure, a doubtful frame (0.3) does not drop the subject."""
+    assert max(scores_seen([0.4] * 4 + [0.8] + [0.4] * 3)) < 0.655
+    assert min(scores_seen([0.95] * 4 + [0.3] + [0.95] * 2)) > 0.655
