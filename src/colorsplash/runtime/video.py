@@ -133,7 +133,9 @@ def _encode(reader: FrameReader, splasher: FrameSplasher, tmp: Path, output: Pat
     if note:
         log.warning("%s", note)
     with (
-        Encoder(tmp, container, info.width, info.height, info.fps, splasher.options.quality, info.sar) as encoder,
+        Encoder(
+            tmp, container, info.width, info.height, info.fps, splasher.options.quality, info.sar, output
+        ) as encoder,
         tqdm(
             total=info.estimated_frames, unit="frame", desc=info.path.name, disable=not progress, dynamic_ncols=True
         ) as bar,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -121,6 +122,22 @@ def _keep_times(container: Container) -> list[str]:
     return ["-avoid_negative_ts", "disabled"] if container.muxer == "avi" else []
 
 
+_DISK_FULL_RE = re.compile(r"No space left on device|Disk quota exceeded")
+_TOO_LARGE_RE = re.compile(r"File too large")
+
+
+def write_failure(name: object, folder: Path, what: str, said: str) -> str:
+    """The line for ffmpeg failing to write into ``folder``: ``name`` (the file the message is about), ``what``
+    failed, ffmpeg ``said`` why; a full disk or a file system's size limit is named, with what to do."""
+    if _DISK_FULL_RE.search(said):
+        todo = f"the disk holding {folder} is full; free space there or choose another -o"
+    elif _TOO_LARGE_RE.search(said):
+        todo = f"the file system holding {folder} cannot hold a file this large (FAT32: 4 GB); choose another -o"
+    else:
+        return f"{name}: {what} ({said})"
+    return f"{name}: {what} ({said}): {todo}; nothing was written"
+
+
 def _stderr_tail(handle: IO[bytes]) -> str:
     handle.seek(0)
     return last_line(handle.read().decode("utf-8", "replace"))
@@ -142,9 +159,12 @@ class Encoder:
         fps: Fraction,
         quality: int,
         sar: Fraction = Fraction(1),
+        output: Path | None = None,
     ) -> None:
-        """``sar``: the sample (pixel) aspect ratio to write, the input's, so anamorphic clips keep their shape."""
+        """``sar``: the sample (pixel) aspect ratio to write, the input's, so anamorphic clips keep their shape;
+        ``output``: the file ``path`` will become (a partial file's final name), named in error messages."""
         self.path, self.width, self.height = path, width, height
+        self.output = output or path
         codec = container.video_codec
         cmd = [
             *ffmpeg_quiet(),
@@ -186,7 +206,9 @@ class Encoder:
             self._proc.stdin.write(np.ascontiguousarray(frame).tobytes())
         except (BrokenPipeError, OSError) as err:
             self._proc.wait()
-            raise VideoError(f"{self.path}: video encoder stopped ({_stderr_tail(self._log)})") from err
+            raise VideoError(
+                write_failure(self.output, self.output.parent, "video encoder stopped", _stderr_tail(self._log))
+            ) from err
         self.frames += 1
 
     def close(self) -> None:
@@ -198,7 +220,7 @@ class Encoder:
         tail = _stderr_tail(self._log)
         self._log.close()
         if rc != 0:
-            raise VideoError(f"{self.path}: video encoder failed ({tail})")
+            raise VideoError(write_failure(self.output, self.output.parent, "video encoder failed", tail))
 
     def abort(self) -> None:
         if self._proc.poll() is None:
@@ -252,8 +274,18 @@ def mux_tracks(
                 log.warning("%s: its subtitle tracks cannot be stored in %s; written without them", source, out.suffix)
             return
         errors.append(last_line(proc.stderr))
+        if _DISK_FULL_RE.search(errors[-1]) or _TOO_LARGE_RE.search(errors[-1]):
+            break  # no other way of carrying the tracks fits either
         log.info("tracks into %s failed (%s); trying another way (%s)", out.suffix, errors[-1], " ".join(args))
-    raise VideoError(
-        f"{source}: could not carry the audio track into {out.suffix} ({errors[-1]}); "
-        "try another output extension such as .mkv"
-    )
+    raise VideoError(_tracks_failure(source, out, audio, subtitles, timecode, errors[-1]))
+
+
+def _tracks_failure(source: Path, out: Path, audio: bool, subtitles: bool, timecode: str, said: str) -> str:
+    """The line for :func:`mux_tracks` failing every way: the kinds of track it was carrying from ``source`` (its
+    audio, subtitles, timecode), a full disk named as such (:func:`write_failure`)."""
+    kinds = [kind for kind, has in (("audio", audio), ("subtitles", subtitles), ("timecode", timecode)) if has]
+    what = f"could not carry its {' and '.join(kinds) or 'tracks'} into {out.suffix}"
+    line = write_failure(source, out.parent, what, said)
+    if line.endswith("nothing was written"):  # a full disk: another extension would not help
+        return line
+    return f"{line}; try another output extension such as {'.mp4' if out.suffix.lower() == '.mkv' else '.mkv'}"

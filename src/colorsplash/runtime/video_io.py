@@ -1,4 +1,4 @@
-"""Streaming video input through the ffmpeg binary shipped in the ``imageio-ffmpeg`` wheel: finding ffmpeg,
+"""Streaming video input through the ffmpeg binary (:mod:`colorsplash.runtime.video_ffmpeg` finds and checks it):
 probing a clip, reading its frames, and re-opening a written clip (:mod:`colorsplash.runtime.video_encode` writes).
 
 Frames travel as raw RGB (not BGR) uint8 ``HxWx3`` arrays through pipes, one at a time, so memory does not
@@ -21,6 +21,9 @@ import numpy as np
 
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.video_colour import Colour, header_colour, with_assumed_matrix
+from colorsplash.runtime.video_ffmpeg import VideoError as VideoError  # re-exported: callers import these here
+from colorsplash.runtime.video_ffmpeg import ffmpeg_exe as ffmpeg_exe
+from colorsplash.runtime.video_ffmpeg import ffmpeg_quiet as ffmpeg_quiet
 
 log = logging.getLogger(__name__)
 
@@ -28,26 +31,6 @@ log = logging.getLogger(__name__)
 # costs far more working memory than a photo pixel for pixel (decoder and encoder frame queues, x264 look-ahead):
 # an 8000x8000 clip took 1.5 GB, so the photo limit (photo_io.DEFAULT_MAX_PIXELS, 100 MP) would be no guard here.
 DEFAULT_MAX_VIDEO_PIXELS = 8192 * 4320
-
-INSTALL_HINT = "install the video extra: pip install 'colorsplash[video]' (or pip install imageio-ffmpeg)"
-
-
-class VideoError(ValueError):
-    """A clip could not be read or written; the message names the file and says what to do."""
-
-
-def ffmpeg_exe() -> str:
-    """Path of the bundled ffmpeg binary; raises :class:`VideoError` when imageio-ffmpeg is missing."""
-    try:
-        import imageio_ffmpeg
-    except ImportError as err:
-        raise VideoError(f"video needs the bundled ffmpeg; {INSTALL_HINT}") from err
-    return str(imageio_ffmpeg.get_ffmpeg_exe())
-
-
-def ffmpeg_quiet() -> list[str]:
-    """The start of every ffmpeg command here: the binary, no banner, no keyboard, errors only."""
-    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,86 @@
+"""Which ffmpeg binary the video commands run, and whether it is new enough.
+
+The binary is the one :func:`imageio_ffmpeg.get_ffmpeg_exe` names: ``IMAGEIO_FFMPEG_EXE`` when that is set, else
+the one shipped in the ``imageio-ffmpeg`` wheel (else a system one). The frame reader needs options of ffmpeg
+6.1 (``-stats_enc_pre``, ``-enc_time_base filter``; :class:`colorsplash.runtime.video_reader.FrameReader`), which
+older builds, such as a distribution's ffmpeg 5.1 or 6.0, reject with a bare "Unrecognized option" line. Each
+binary's version is therefore checked once per process, before it is first used, with a message that names the
+binary, the version needed and what to do.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+
+INSTALL_HINT = "install the video extra: pip install 'colorsplash[video]' (or pip install imageio-ffmpeg)"
+
+# The oldest ffmpeg whose command line the frame reader's options are in (major, minor).
+MIN_FFMPEG = (6, 1)
+_ENV = "IMAGEIO_FFMPEG_EXE"
+_VERSION_RE = re.compile(r"^ffmpeg version n?(\d{1,2})\.(\d+)")
+
+
+class VideoError(ValueError):
+    """A clip could not be read or written; the message names the file and says what to do."""
+
+
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary to run (see the module's note), checked once to be ffmpeg 6.1 or newer.
+
+    Raises:
+        VideoError: imageio-ffmpeg is missing, or the binary does not run or is older than :data:`MIN_FFMPEG`.
+    """
+    try:
+        import imageio_ffmpeg
+    except ImportError as err:
+        raise VideoError(f"video needs the bundled ffmpeg; {INSTALL_HINT}") from err
+    exe = str(imageio_ffmpeg.get_ffmpeg_exe())
+    check_ffmpeg(exe, os.environ.get(_ENV) == exe)
+    return exe
+
+
+def ffmpeg_quiet() -> list[str]:
+    """The start of every ffmpeg command here: the binary, no banner, no keyboard, errors only."""
+    return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+
+
+def ffmpeg_version(banner: str) -> tuple[int, int] | None:
+    """(major, minor) from the first line of ``ffmpeg -version`` (``ffmpeg version 5.1.9-0+deb12u1``,
+    ``ffmpeg version n9.0.2-17-g...``); ``None`` for a build that names no release (``N-112345-g...`` from git,
+    date-named builds), which is taken to be recent."""
+    m = _VERSION_RE.match(banner.strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _what_to_do(from_env: bool) -> str:
+    need = ".".join(map(str, MIN_FFMPEG))
+    if from_env:
+        return (
+            f"it was chosen by {_ENV}: unset that variable to use the ffmpeg bundled with imageio-ffmpeg, "
+            f"or point it at ffmpeg {need} or newer"
+        )
+    return f"install ffmpeg {need} or newer, or reinstall imageio-ffmpeg from its wheel (it bundles a recent ffmpeg)"
+
+
+@functools.cache
+def check_ffmpeg(exe: str, from_env: bool) -> None:
+    """Raise :class:`VideoError` unless ``exe`` runs and is ffmpeg :data:`MIN_FFMPEG` or newer (one ``-version``
+    run per binary and process; ``from_env``: named by ``IMAGEIO_FFMPEG_EXE``, which the message then says)."""
+    need = ".".join(map(str, MIN_FFMPEG))
+    try:
+        proc = subprocess.run([exe, "-version"], capture_output=True, text=True, errors="replace", check=False)
+    except OSError as err:
+        raise VideoError(f"{exe}: cannot run ffmpeg ({err.strerror}); {_what_to_do(from_env)}") from err
+    banner = (proc.stdout.strip().splitlines() or [""])[0]
+    if proc.returncode != 0:
+        said = banner or (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise VideoError(f"{exe}: 'ffmpeg -version' failed ({said}); {_what_to_do(from_env)}")
+    version = ffmpeg_version(banner)
+    if version is not None and version < MIN_FFMPEG:
+        raise VideoError(
+            f"{exe}: ffmpeg {version[0]}.{version[1]} is too old for video, which needs ffmpeg {need} or newer "
+            f"(its frame reader uses -stats_enc_pre and -enc_time_base filter); {_what_to_do(from_env)}"
+        )
