@@ -1,0 +1,106 @@
+"""Masks users bring, read right or refused in words: EXIF-turned photos, tiny masks, label maps with a void
+value, and masks of other colours and levels (small generated paired folders)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers.layouts import make_paired_set, save_picture
+from PIL import Image
+
+from colorsplash.evaluation.datasets import DataError, discover, iter_pairs, load_pair
+
+T = Image.Transpose
+SHOWN = {2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM, 5: T.TRANSPOSE, 6: T.ROTATE_270}  # EXIF's
+UNDO = {2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6}  # the EXIF orientation that undoes each one
+SHOWN.update({7: T.TRANSVERSE, 8: T.ROTATE_90})
+
+
+def orient_pixels(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """``pixels`` as EXIF ``orientation`` shows them (Pillow's transposes, not the code under test)."""
+    return np.asarray(Image.fromarray(pixels).transpose(SHOWN[orientation]))
+
+
+def _truth(h: int, w: int) -> np.ndarray:
+    """An asymmetric 0/1 mask: a block at the top left, so every turn and mirror moves it."""
+    mask = np.zeros((h, w), np.uint8)
+    mask[: h * 2 // 3, : w // 3] = 1
+    return mask
+
+
+def _save_turned(path: Path, upright: np.ndarray, orientation: int) -> None:
+    """Save ``upright`` as the stored pixels that EXIF ``orientation`` shows upright."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = np.ascontiguousarray(orient_pixels(upright, UNDO[orientation]))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(stored).save(path, exif=exif, quality=95)
+
+
+def _read_all(root: Path) -> dict[str, np.ndarray]:
+    return {s.name: mask for s, _, mask in iter_pairs(discover(root), show_progress=False)}
+
+
+def _turned_set(root: Path, photos: dict[str, tuple[tuple[int, int], int]]) -> None:
+    """Photos ``{name: ((h, w) upright, EXIF orientation)}`` whose masks were drawn on the stored pixels."""
+    for name, (hw, orientation) in photos.items():
+        upright = np.dstack([_truth(*hw) * 200] * 3).astype(np.uint8)
+        _save_turned(root / "images" / f"{name}.jpg", upright, orientation)
+        stored = np.ascontiguousarray(orient_pixels(_truth(*hw), UNDO[orientation]))
+        save_picture(root / "masks" / f"{name}.png", stored * 255)
+
+
+def test_masks_of_exif_turned_photos_whose_shape_cannot_tell_are_named_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A square photo shown turned (orientation 6), or any photo turned 180 degrees or mirrored (3, 2), whose mask
+    was drawn on its stored pixels trained on a mask turned against the photo without a word. The rule (read
+    upright) is kept, and one warning names those photos and says how to settle it."""
+    photos = {"sq6": ((40, 40), 6), "wide3": ((40, 56), 3), "wide2": ((40, 56), 2)}
+    _turned_set(tmp_path, photos)
+    # an upright mask of a sideways-stored photo: its shape tells, nothing to say
+    _save_turned(tmp_path / "images" / "tall8.jpg", np.zeros((56, 40, 3), np.uint8), 8)
+    save_picture(tmp_path / "masks" / "tall8.png", _truth(56, 40) * 255)
+    with caplog.at_level(logging.WARNING):
+        masks = _read_all(tmp_path)
+    assert np.array_equal(masks["tall8"], _truth(56, 40))
+    for name in photos:  # read upright, as the rule says, and named
+        assert not np.array_equal(masks[name], _truth(*photos[name][0]))
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1, warnings
+    assert "3 photo(s) are shown turned or mirrored" in warnings[0]
+    assert all(f"{name}.jpg" in warnings[0] for name in photos)
+    assert "tall8" not in warnings[0] and "exiftool -n -Orientation=1" in warnings[0]
+
+
+def test_a_mask_of_a_sideways_stored_photos_raw_pixels_is_turned_as_the_photo(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its shape says it was drawn on the stored pixels: it was refused, it is now turned as the photo is."""
+    _turned_set(tmp_path, {"tall6": ((56, 40), 6), "wide5": ((40, 56), 5)})
+    with caplog.at_level(logging.INFO):
+        masks = _read_all(tmp_path)
+    assert np.array_equal(masks["tall6"], _truth(56, 40)) and np.array_equal(masks["wide5"], _truth(40, 56))
+    assert "2 mask(s) have the shape of their photo's stored, sideways pixels" in caplog.text
+    assert "tall6.jpg" in caplog.text and "WARNING" not in caplog.text
+
+
+def test_a_mask_tagged_like_its_photo_is_turned_by_its_own_tag_without_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    upright = np.dstack([_truth(40, 40) * 200] * 3).astype(np.uint8)
+    _save_turned(tmp_path / "images" / "sq.jpg", upright, 6)
+    _save_turned(tmp_path / "masks" / "sq.png", _truth(40, 40) * 255, 6)
+    with caplog.at_level(logging.WARNING):
+        masks = _read_all(tmp_path)
+    assert np.array_equal(masks["sq"], _truth(40, 40)) and not caplog.records
+
+
+def test_a_non_square_sideways_mask_without_exif_is_still_refused(tmp_path: Path) -> None:
+    make_paired_set(tmp_path, n=1)
+    save_picture(tmp_path / "masks" / "p0.png", np.zeros((56, 40), np.uint8))
+    with pytest.raises(DataError, match=r"p0\.png: mask is 40x56.*turned sideways: save it upright"):
+        load_pair(discover(tmp_path)[0])
