@@ -104,3 +104,18 @@ def test_a_non_square_sideways_mask_without_exif_is_still_refused(tmp_path: Path
     save_picture(tmp_path / "masks" / "p0.png", np.zeros((56, 40), np.uint8))
     with pytest.raises(DataError, match=r"p0\.png: mask is 40x56.*turned sideways: save it upright"):
         load_pair(discover(tmp_path)[0])
+
+
+def test_a_tiny_mask_is_refused_and_a_genuine_smaller_copy_still_stretched(tmp_path: Path) -> None:
+    """A 1x1 or 8x8 picture "is" any square photo at another scale: it was stretched over the photo (a 1x1 white
+    mask made the whole photo the subject)."""
+    for i, side in enumerate((1, 8, 25, 30)):  # 25x25 of 100x100 (4 times) and 30x30 of 60x60 are smaller copies
+        photo_side = 100 if side == 25 else 60 if side == 30 else 1000
+        save_picture(tmp_path / "images" / f"p{i}.png", np.zeros((photo_side, photo_side, 3), np.uint8))
+        save_picture(tmp_path / "masks" / f"p{i}.png", np.full((side, side), 255, np.uint8))
+    samples = discover(tmp_path)
+    with pytest.raises(DataError, match=r"p0\.png: mask is 1x1, too small.*1000x1000, 1000 times.*photo's size"):
+        load_pair(samples[0])
+    with pytest.raises(DataError, match=r"p1\.png: mask is 8x8, too small.*--skip-bad"):
+        load_pair(samples[1])
+    assert load_pair(samples[2])[1].shape == (100, 100) and load_pair(samples[3])[1].shape == (60, 60)

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 TURNING_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that swap width and height when the photo is shown
 TURNED, UNSURE = "turned", "unsure"  # notes of fit_to_photo: drawn on the stored pixels / cannot be told
+# A mask stretched to its photo is a drawn mask saved smaller, not a few pixels (a 1x1 or 8x8 picture "fits" any
+# square photo): under MIN_DRAWN_SIDE pixels on its shorter side it may be stretched at most MAX_SMALL_STRETCH times.
+MIN_DRAWN_SIDE, MAX_SMALL_STRETCH = 32, 4
 
 
 def same_shape_scaled(mask_hw: tuple[int, int], image_hw: tuple[int, int]) -> bool:
@@ -69,6 +72,7 @@ def fit_to_photo(
             note = UNSURE
     if mask.shape == image_hw:
         return mask, note
+    _refuse_tiny(mask.shape[:2], mask_path, image_path, image_hw)
     fitted = fit_mask(mask, image_hw)
     if fitted is None:
         raise DataError(
@@ -97,6 +101,18 @@ def warn_orientations(notes: Mapping[str, Sequence[Path]]) -> None:
             "tag set to 1 (exiftool -n -Orientation=1 PHOTO) when they were drawn on the stored pixels",
             len(notes[UNSURE]),
             file_names(notes[UNSURE]),
+        )
+
+
+def _refuse_tiny(mask_hw: tuple[int, ...], mask_path: Path, image_path: Path, image_hw: tuple[int, int]) -> None:
+    """Raise :class:`DataError` when a ``mask_hw`` mask is too small to be a drawn mask of its ``image_hw`` photo
+    (:data:`MIN_DRAWN_SIDE`, :data:`MAX_SMALL_STRETCH`)."""
+    stretch = max(image_hw[0] / mask_hw[0], image_hw[1] / mask_hw[1])
+    if min(mask_hw) < MIN_DRAWN_SIDE and stretch > MAX_SMALL_STRETCH:
+        raise DataError(
+            f"{mask_path}: mask is {mask_hw[1]}x{mask_hw[0]}, too small to be a drawn mask of its image {image_path} "
+            f"({image_hw[1]}x{image_hw[0]}, {stretch:.0f} times larger); save the mask at the photo's size, or at "
+            f"least {MIN_DRAWN_SIDE} pixels on its shorter side (or pass --skip-bad)"
         )
 
 
