@@ -11,7 +11,7 @@ import pytest
 from helpers.layouts import make_paired_set, save_picture
 from PIL import Image
 
-from colorsplash.evaluation.datasets import DataError, discover, iter_pairs, load_pair
+from colorsplash.evaluation.datasets import IGNORE, DataError, discover, iter_pairs, load_pair
 
 T = Image.Transpose
 SHOWN = {2: T.FLIP_LEFT_RIGHT, 3: T.ROTATE_180, 4: T.FLIP_TOP_BOTTOM, 5: T.TRANSPOSE, 6: T.ROTATE_270}  # EXIF's
@@ -119,3 +119,58 @@ def test_a_tiny_mask_is_refused_and_a_genuine_smaller_copy_still_stretched(tmp_p
     with pytest.raises(DataError, match=r"p1\.png: mask is 8x8, too small.*--skip-bad"):
         load_pair(samples[1])
     assert load_pair(samples[2])[1].shape == (100, 100) and load_pair(samples[3])[1].shape == (60, 60)
+
+
+def _voc_labels(h: int = 40, w: int = 56) -> tuple[np.ndarray, np.ndarray]:
+    """A Pascal VOC style label map (0 background, class 12 at the top left, class 3 at the bottom right, a
+    2-pixel 255 void border round each) and its expected labels (0, 1, IGNORE)."""
+    labels = np.zeros((h, w), np.uint8)
+    labels[:26, :18] = 12
+    labels[30:, 40:] = 3
+    border = np.zeros((h, w), bool)
+    border[:28, 18:20] = border[26:28, :20] = True
+    border[28:30, 38:] = border[28:, 38:40] = True
+    labels[border] = 255
+    expected = np.where(labels == 255, IGNORE, (labels > 0).astype(np.uint8)).astype(np.uint8)
+    return labels, expected
+
+
+def test_a_label_map_reads_its_classes_as_the_subject_and_its_255_border_as_not_scored(tmp_path: Path) -> None:
+    """A VOC-style label map (palette PNG, or the same indices as greys): the 255 border was read as the subject
+    and the classes (12, 3 < 128) as background; saved as RGB in VOC's colours, the dark class colours read as
+    background and the cream border as subject."""
+    labels, expected = _voc_labels()
+    make_paired_set(tmp_path, n=3)
+    voc = [0, 0, 0] * 256
+    voc[3 * 3 : 3 * 3 + 3], voc[12 * 3 : 12 * 3 + 3] = [128, 128, 0], [64, 0, 0]  # VOC's bird and cat colours
+    voc[255 * 3 :] = [224, 224, 192]  # VOC's void colour
+    palette = Image.fromarray(labels, mode="P")
+    palette.putpalette(voc)
+    palette.save(tmp_path / "masks" / "p0.png")
+    save_picture(tmp_path / "masks" / "p1.png", labels)  # greys 0, 3, 12, 255
+    rgb = palette.convert("RGB")
+    assert rgb.mode == "RGB" and len(rgb.getcolors() or []) == 4
+    rgb.save(tmp_path / "masks" / "p2.png")
+    for sample in discover(tmp_path):
+        assert np.array_equal(load_pair(sample)[1], expected), sample.mask
+
+
+def test_masks_of_other_levels_and_colours_read_their_subject(tmp_path: Path) -> None:
+    """Masks that read as empty or as all subject: two greys neither black nor white, a dark class number on 0, a
+    blue (or antialiased red) subject on black saved as RGB; a white mask with a thin grey edge keeps its reading."""
+    truth = _truth(40, 56)
+    make_paired_set(tmp_path, n=7)
+    rgb_blue = np.zeros((40, 56, 3), np.uint8)
+    rgb_blue[truth == 1] = (0, 0, 255)
+    yy, xx = np.mgrid[:40, :56]
+    ramp = np.clip((18 - xx + (yy % 10) / 10) * 64, 0, 255).astype(np.uint8) * (yy < 26)  # antialiased red
+    red = np.dstack([ramp, ramp // 8, ramp // 8])
+    edged = truth * 255
+    edged[: 26 + 1, 18] = edged[26, :19] = 100  # a grey edge drawn round the white subject
+    masks = {0: truth * 50 + 50, 1: truth * 105 + 150, 2: truth * 15, 3: rgb_blue, 4: red, 5: edged}
+    for i, mask in masks.items():
+        save_picture(tmp_path / "masks" / f"p{i}.png", mask.astype(np.uint8))
+    assert len(np.unique(red.reshape(-1, 3), axis=0)) > 32  # an antialiased edge: read by brightness
+    read = [load_pair(sample)[1] for sample in discover(tmp_path)]
+    for i in range(6):
+        assert np.mean(read[i] != truth) < (0.03 if i == 4 else 1e-9), i  # 4: a pixel a row where the edge cuts it

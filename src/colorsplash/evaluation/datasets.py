@@ -50,7 +50,7 @@ from colorsplash.evaluation.folders import (
     warn_subfolders,
     warn_unused_splits,
 )
-from colorsplash.evaluation.mask_read import decode_mask, read_grey
+from colorsplash.evaluation.mask_read import read_grey, read_mask
 from colorsplash.evaluation.mask_size import fit_to_photo, warn_orientations
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.runtime.photo_io import ImageReadError, read_rgb
@@ -293,8 +293,8 @@ def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
         return False
     log.warning(
         "%d of %d %s masks are empty (no subject pixel): %s. Seed and paired layouts read the subject as white "
-        "(>= 128) on black, 1 on 0 (masks saved as 0/1) or the opaque part of a cut-out with transparency; "
-        "check that these masks are not black or mostly dark grey",
+        "(>= 128) on black, the lighter of two levels (1 on 0), a label map's colours on black or the opaque part "
+        "of a cut-out with transparency; check that these masks are not black or one grey all over",
         empty,
         total,
         role,
@@ -378,7 +378,7 @@ def read_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray, str | None]:
         image = read_rgb(sample.image)
         if sample.kind == "scene":
             return image, _scene_label(sample, image.shape[:2]), None
-        mask = decode_mask(read_grey(sample.mask), sample.kind)
+        mask = read_mask(sample.mask, sample.kind)
     except ImageReadError as err:
         raise DataError(f"{err}; fix or remove the file, or pass --skip-bad") from err
     mask, note = fit_to_photo(mask, sample.mask, sample.image, image.shape[:2])
