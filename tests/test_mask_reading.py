@@ -174,3 +174,17 @@ def test_masks_of_other_levels_and_colours_read_their_subject(tmp_path: Path) ->
     read = [load_pair(sample)[1] for sample in discover(tmp_path)]
     for i in range(6):
         assert np.mean(read[i] != truth) < (0.03 if i == 4 else 1e-9), i  # 4: a pixel a row where the edge cuts it
+
+
+def test_masks_beside_their_photos_are_told_where_to_go(tmp_path: Path) -> None:
+    """Masks saved next to their photos (``car.jpg`` + ``car.png``) got "no known data layout ... it holds no
+    folders", or, in images/, "which mask is whose cannot be told" without saying where masks belong."""
+    for i in range(2):
+        save_picture(tmp_path / "flat" / f"car{i}.jpg", np.zeros((40, 56, 3), np.uint8))
+        save_picture(tmp_path / "flat" / f"car{i}.png", _truth(40, 56) * 255)
+    with pytest.raises(DataError, match=r"photos and masks side by side \(car0\.jpg \+ car0\.png\).*flat/masks/"):
+        discover(tmp_path / "flat")
+    make_paired_set(tmp_path / "set", n=1)
+    save_picture(tmp_path / "set" / "images" / "p0.jpg", np.zeros((40, 56, 3), np.uint8))
+    with pytest.raises(DataError, match=r"share the name 'p0'.*a mask sits in the masks folder"):
+        discover(tmp_path / "set")
