@@ -188,3 +188,26 @@ def test_masks_beside_their_photos_are_told_where_to_go(tmp_path: Path) -> None:
     save_picture(tmp_path / "set" / "images" / "p0.jpg", np.zeros((40, 56, 3), np.uint8))
     with pytest.raises(DataError, match=r"share the name 'p0'.*a mask sits in the masks folder"):
         discover(tmp_path / "set")
+
+
+def test_inverted_masks_are_questioned_by_train_and_evaluate(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Masks drawn subject-black-on-white trained the background as the subject without a word."""
+    from colorsplash.evaluation.evaluate import evaluate_model
+    from colorsplash.training.steps import warn_empty_masks
+
+    make_paired_set(tmp_path, n=3)
+
+    def nothing(image: np.ndarray) -> np.ndarray:
+        return np.zeros(image.shape[:2], np.float32)
+
+    with caplog.at_level(logging.WARNING):
+        evaluate_model(nothing, discover(tmp_path), show_progress=False)
+        assert not caplog.records
+        for mask in (tmp_path / "masks").iterdir():
+            save_picture(mask, 255 - np.asarray(Image.open(mask)))
+        evaluate_model(nothing, discover(tmp_path), show_progress=False)
+        assert "3 of 3 ground-truth masks mark all four corners" in caplog.text
+        caplog.clear()
+        masks = np.stack([load_pair(s)[1] for s in discover(tmp_path)])
+        warn_empty_masks(masks)
+        assert "3 of 3 training masks mark all four corners" in caplog.text and "inverted" in caplog.text

@@ -15,6 +15,7 @@ Seed and paired masks are read by their content, as README's "Training your own 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,9 @@ from PIL import Image
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.runtime.photo_io import open_image, own_transparency, to_rgb_array
 
-__all__ = ["SMALL_MASK_TOP", "decode_mask", "read_grey", "read_mask"]
+__all__ = ["SMALL_MASK_TOP", "corners_subject", "decode_mask", "read_grey", "read_mask", "warn_inverted_masks"]
+
+log = logging.getLogger(__name__)
 
 SMALL_MASK_TOP = 3  # a mask with no value above this is 0/1 (JPEG noise makes a 0/1 mask's 1s 0..3): 1+ is subject
 MAX_LABEL_COLOURS = 32  # a coloured picture with more colours is a drawn (antialiased) mask, read by brightness
@@ -168,3 +171,26 @@ def _grey_void(counts: np.ndarray) -> bool:
         and not counts[128:VOID].any()
         and np.count_nonzero(counts) <= MAX_LABEL_COLOURS
     )
+
+
+def corners_subject(mask: np.ndarray) -> bool:
+    """Whether all four corner pixels of a decoded mask (uint8 ``HxW``, 0/1/IGNORE) are the subject: a subject
+    rarely fills a photo to its corners, an inverted mask's background always does."""
+    return bool(np.all(mask[[0, 0, -1, -1], [0, -1, 0, -1]] == 1))
+
+
+def warn_inverted_masks(inverted: int, total: int, role: str) -> bool:
+    """Warn when most of ``total`` decoded masks (``role``: "training", "ground-truth") mark all four corners as
+    the subject (:func:`corners_subject`): masks drawn the other way round (subject black on white) read exactly
+    so, and nothing in one mask tells. The one wording for train and evaluate; returns whether it warned."""
+    if not total or inverted * 2 <= total:
+        return False
+    log.warning(
+        "%d of %d %s masks mark all four corners of their photo as the subject: are they inverted (the subject "
+        "black on white)? Masks mark the subject white, or the lighter of two levels, on black; invert such masks "
+        "(e.g. ImageMagick: mogrify -negate MASK)",
+        inverted,
+        total,
+        role,
+    )
+    return True
