@@ -175,7 +175,7 @@ def test_evaluate_warns_when_the_masks_show_no_subject(tmp_path: Path, caplog: p
     assert "masks are empty" not in caplog.text
     make_paired_set(tmp_path / "dark", n=3)
     for mask in (tmp_path / "dark" / "masks").iterdir():
-        save_picture(mask, (np.asarray(Image.open(mask)) > 0).astype(np.uint8) * 100)  # 0/100: dark grey, < 128
+        save_picture(mask, np.full_like(np.asarray(Image.open(mask)), 100))  # one dark grey: no subject
     scores = evaluate_model(_red_detector, discover(tmp_path / "dark"), show_progress=False)
     assert all(s.iou == 0.0 for s in scores)
     assert "3 of 3 ground-truth masks are empty" in caplog.text and "not black" in caplog.text

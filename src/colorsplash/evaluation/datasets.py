@@ -50,8 +50,8 @@ from colorsplash.evaluation.folders import (
     warn_subfolders,
     warn_unused_splits,
 )
-from colorsplash.evaluation.mask_read import decode_mask, read_grey
-from colorsplash.evaluation.mask_size import fit_mask, size_advice
+from colorsplash.evaluation.mask_read import read_grey, read_mask
+from colorsplash.evaluation.mask_size import fit_to_photo, warn_orientations
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.runtime.photo_io import ImageReadError, read_rgb
 from colorsplash.runtime.progress import redraw_seconds
@@ -293,8 +293,8 @@ def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
         return False
     log.warning(
         "%d of %d %s masks are empty (no subject pixel): %s. Seed and paired layouts read the subject as white "
-        "(>= 128) on black, 1 on 0 (masks saved as 0/1) or the opaque part of a cut-out with transparency; "
-        "check that these masks are not black or mostly dark grey",
+        "(>= 128) on black, the lighter of two levels (1 on 0), a label map's colours on black or the opaque part "
+        "of a cut-out with transparency; check that these masks are not black or one grey all over",
         empty,
         total,
         role,
@@ -306,12 +306,14 @@ def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
 def iter_pairs(
     samples: Sequence[Sample], skip_bad: bool = False, desc: str = "loading", show_progress: bool = True
 ) -> Iterator[tuple[Sample, np.ndarray, np.ndarray]]:
-    """Yield ``(sample, image, mask)`` as :func:`load_pair` reads them, with a progress bar.
+    """Yield ``(sample, image, mask)`` as :func:`load_pair` reads them, with a progress bar; at the end, one
+    warning names the photos whose masks' orientation cannot be told, one line the masks turned as their photo.
 
     Raises:
         DataError: on the first bad pair, unless ``skip_bad`` (then one warning lists them all at the end).
     """
-    bad = []
+    bad: list[str] = []
+    notes: dict[str, list[Path]] = {}
     bar = tqdm(
         samples,
         desc=desc,
@@ -323,13 +325,16 @@ def iter_pairs(
     )
     for sample in bar:
         try:
-            image, mask = load_pair(sample)
+            image, mask, note = read_pair(sample)
         except DataError as err:
             if not skip_bad:
                 raise
             bad.append(str(err))
             continue
+        if note is not None:
+            notes.setdefault(note, []).append(sample.image)
         yield sample, image, mask
+    warn_orientations(notes)
     if bad:
         log.warning("skipped %d bad pair(s) (--skip-bad):\n  %s", len(bad), "\n  ".join(bad))
 
@@ -360,22 +365,21 @@ def _scene_label(sample: Sample, shape: tuple[int, int]) -> np.ndarray:
 
 
 def load_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
-    """Read one pair: RGB uint8 ``HxWx3`` image and decoded mask ``HxW`` of the same size (a mask of the photo's
-    shape at another scale is stretched to it: :mod:`colorsplash.evaluation.mask_size`)."""
+    """Read one pair: RGB uint8 ``HxWx3`` image and decoded mask ``HxW`` of the same size (turned or stretched to
+    the upright photo: :mod:`colorsplash.evaluation.mask_size`)."""
+    image, mask, _ = read_pair(sample)
+    return image, mask
+
+
+def read_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """:func:`load_pair`'s image and mask, and :func:`~colorsplash.evaluation.mask_size.fit_to_photo`'s note on
+    how the mask was fitted (``None``, ``"turned"`` or ``"unsure"``; :func:`iter_pairs` warns about them)."""
     try:
         image = read_rgb(sample.image)
         if sample.kind == "scene":
-            return image, _scene_label(sample, image.shape[:2])
-        mask = decode_mask(read_grey(sample.mask), sample.kind)
+            return image, _scene_label(sample, image.shape[:2]), None
+        mask = read_mask(sample.mask, sample.kind)
     except ImageReadError as err:
         raise DataError(f"{err}; fix or remove the file, or pass --skip-bad") from err
-    if mask.shape == image.shape[:2]:
-        return image, mask
-    fitted = fit_mask(mask, image.shape[:2])
-    if fitted is None:
-        raise DataError(
-            f"{sample.mask}: mask is {mask.shape[1]}x{mask.shape[0]} but its image {sample.image} is "
-            f"{image.shape[1]}x{image.shape[0]}; {size_advice(sample.image, mask.shape[:2], image.shape[:2])} "
-            "(or pass --skip-bad)"
-        )
-    return image, fitted
+    mask, note = fit_to_photo(mask, sample.mask, sample.image, image.shape[:2])
+    return image, mask, note

@@ -31,6 +31,7 @@ from colorsplash.evaluation.datasets import (
     split_samples,
     warn_empty_masks,
 )
+from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
 from colorsplash.evaluation.metrics import dice, iou, mean_iou_thresholds, pixel_accuracy
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
@@ -107,13 +108,14 @@ def evaluate_model(
 
     Returns:
         One :class:`ImageScore` per scored sample, in the order of ``samples``. Warns when most masks meant to
-        show a subject (all but pet-free scenes photos) show none: 0/1 masks or a wrong mask format.
+        show a subject (all but pet-free scenes photos) show none (a wrong mask format), or look inverted.
     """
     scores = []
-    labelled = empty = 0
+    labelled = empty = inverted = 0
     for sample, image, mask in iter_pairs(samples, skip_bad, "evaluating", show_progress):
         if not is_pet_free(sample):
             labelled, empty = labelled + 1, empty + int(not (mask == 1).any())
+            inverted += corners_subject(mask)
         prob = predict_fn(image)
         if prob.shape != mask.shape:
             raise ValueError(
@@ -125,6 +127,7 @@ def evaluate_model(
             ImageScore(sample.name, sample.dataset, str(sample.image), w, h, **score_image(prob, mask, threshold))
         )
     warn_empty_masks(empty, labelled, "ground-truth", "they score IoU 0 whatever the model finds")
+    warn_inverted_masks(inverted, labelled, "ground-truth")
     return scores
 
 

@@ -29,7 +29,7 @@ def by_stem(folder: Path, prefix: str = "") -> dict[str, Path]:
         if stem in out:
             raise DataError(
                 f"{out[stem]} and {p.name} share the name {stem!r}, so which mask is whose cannot be told; "
-                "rename or remove one of them"
+                "rename or remove one of them (a mask sits in the masks folder, not beside its photo)"
             )
         out[stem] = p
     return out
@@ -121,4 +121,12 @@ def layout_hint(root: Path) -> str:
         return f"; it holds data sets: name them instead ({' '.join(str(p) for p in sets)})"
     if folders:
         return f"; it holds {', '.join(p.name + '/' for p in folders)}"
+    pictures = images_in(root)
+    stems = {p.stem for p in pictures}
+    if pictures and len(stems) < len(pictures):  # photos and their masks side by side
+        pair = sorted(p.name for p in pictures if sum(q.stem == p.stem for q in pictures) > 1)[:2]
+        return (
+            f"; it holds photos and masks side by side ({' + '.join(pair)}): put the photos in "
+            f"{root / 'images'}/ and the masks, of the same names, in {root / 'masks'}/"
+        )
     return "; it holds no folders"

@@ -1,9 +1,21 @@
-"""Mask files to labels: :func:`read_grey` reads a mask or trimap file's values, :func:`decode_mask` turns them
-into 0 background, 1 subject, :data:`~colorsplash.evaluation.metrics.IGNORE` unscored (the rules of each layout:
-:mod:`colorsplash.evaluation.datasets`)."""
+"""Mask files to labels: :func:`read_mask` reads a mask or trimap file as 0 background, 1 subject,
+:data:`~colorsplash.evaluation.metrics.IGNORE` unscored (the rules of each layout:
+:mod:`colorsplash.evaluation.datasets`); :func:`read_grey` gives a file's raw values, :func:`decode_mask` the labels
+of raw values.
+
+Seed and paired masks are read by their content, as README's "Training your own subject" says:
+
+* a picture with transparency: its alpha (a cut-out);
+* a label map, a palette of colours or an RGB picture of at most :data:`MAX_LABEL_COLOURS` colours, not greys
+  (Pascal VOC's, a labelling tool's class colours): its darkest colour is the background, every other colour the
+  subject, and the void/border of Pascal VOC (palette index 255, or its colour :data:`VOC_VOID_COLOUR`) not scored;
+* grey values (RGB masks by their brightest channel, so a red or blue subject on black is not dark grey):
+  :func:`decode_mask`.
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +24,41 @@ from PIL import Image
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.runtime.photo_io import open_image, own_transparency, to_rgb_array
 
-__all__ = ["SMALL_MASK_TOP", "decode_mask", "read_grey"]
+__all__ = ["SMALL_MASK_TOP", "corners_subject", "decode_mask", "read_grey", "read_mask", "warn_inverted_masks"]
+
+log = logging.getLogger(__name__)
 
 SMALL_MASK_TOP = 3  # a mask with no value above this is 0/1 (JPEG noise makes a 0/1 mask's 1s 0..3): 1+ is subject
+MAX_LABEL_COLOURS = 32  # a coloured picture with more colours is a drawn (antialiased) mask, read by brightness
+MAX_EXACT_LABELS = 8  # a dark mask with at most this many values is a label map (> darkest); more: JPEG noise
+VOID = 255  # a label map's void/border value (Pascal VOC): not scored
+VOC_VOID_COLOUR = (224, 224, 192)  # the colour of VOC's void index in its palette, for masks saved as RGB
 
 
 def read_grey(path: str | Path) -> np.ndarray:
-    """Read a mask or trimap as uint8 ``HxW`` (EXIF orientation applied).
+    """Read a mask or trimap's raw values as uint8 ``HxW`` (EXIF orientation applied).
 
     A picture with transparency is a cut-out: its alpha channel is the mask (255 opaque), whatever colour its
     transparent pixels hold (white, black or the photo itself). A palette picture whose colours are greys gives
     their grey levels (a black-and-white palette may list white first); one with other colours gives its indices
     (a label map: 0 background, 1 the first class...). 16- and 32-bit integer pictures whose values are all in
-    0..255 keep them (0/1 masks, trimaps' 1/2/3); wider values are scaled to 8 bits."""
+    0..255 keep them (0/1 masks, trimaps' 1/2/3); wider values are scaled to 8 bits. RGB gives its brightest
+    channel."""
+    return _grey(open_image(path))
+
+
+def read_mask(path: str | Path, kind: str) -> np.ndarray:
+    """Read a mask (``kind`` ``seed``/``paired``) or trimap (``oxford``) as uint8 ``HxW`` labels: 0 background,
+    1 subject, :data:`IGNORE` not scored; by the rules of the module docstring."""
     img = open_image(path)
+    if kind != "oxford" and own_transparency(img) is None:
+        labels = _colour_labels(img)
+        if labels is not None:
+            return labels
+    return decode_mask(_grey(img), kind)
+
+
+def _grey(img: Image.Image) -> np.ndarray:
     alpha = own_transparency(img)
     if alpha is not None:
         return np.ascontiguousarray(alpha)
@@ -37,6 +70,8 @@ def read_grey(path: str | Path) -> np.ndarray:
             return values.astype(np.uint8)
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         return to_rgb_array(img)[..., 0]
+    if img.mode in ("RGB", "RGBA"):
+        return np.asarray(img.convert("RGB"), dtype=np.uint8).max(axis=2)
     return np.asarray(img.convert("L"), dtype=np.uint8)
 
 
@@ -44,7 +79,7 @@ def _palette_grey(img: Image.Image) -> np.ndarray:
     """A palette (``P``) picture as uint8 ``HxW``: the grey levels of its colours when every colour used is a grey,
     else its indices."""
     indices = np.asarray(img, dtype=np.uint8)
-    palette = np.asarray(img.getpalette("RGB") or [], dtype=np.uint8).reshape(-1, 3)
+    palette = _palette(img)
     used = np.unique(indices)
     if used.size and int(used[-1]) < len(palette):
         colours = palette[used]
@@ -53,17 +88,109 @@ def _palette_grey(img: Image.Image) -> np.ndarray:
     return indices
 
 
-def decode_mask(raw: np.ndarray, kind: str) -> np.ndarray:
-    """Raw mask pixels -> uint8 ``HxW``: 0 background, 1 subject, :data:`IGNORE` unscored.
+def _palette(img: Image.Image) -> np.ndarray:
+    return np.asarray(img.getpalette("RGB") or [], dtype=np.uint8).reshape(-1, 3)
 
-    Seed and paired masks: white (>= 128) on black is the subject; a mask whose values are at most
-    :data:`SMALL_MASK_TOP` (saved as 0/1, or a label map's indices; JPEG compression turns a 0/1 mask's 1s into
-    0..3) has 1 and above as the subject, which 128 would have read as all background. All 0 is no subject."""
+
+def _colour_labels(img: Image.Image) -> np.ndarray | None:
+    """Labels of a label map in colours (a palette, or RGB with few colours, not all greys), else ``None``."""
+    if img.mode == "P":
+        indices = np.asarray(img, dtype=np.uint8).astype(np.intp)
+        colours = _palette(img)
+        used = np.unique(indices)
+        if not used.size or int(used[-1]) >= len(colours) or np.all(colours[used] == colours[used][:, :1]):
+            return None
+        return _labels(indices, colours, used, used == VOID)
+    if img.mode not in ("RGB", "RGBA"):
+        return None
+    rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+    if np.all(rgb == rgb[..., :1]) or len(np.unique(rgb[::7, ::7].reshape(-1, 3), axis=0)) > MAX_LABEL_COLOURS:
+        return None
+    packed = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]
+    found, flat = np.unique(packed, return_inverse=True)
+    if len(found) > MAX_LABEL_COLOURS:
+        return None
+    colours = np.stack([(found >> 16) & 255, (found >> 8) & 255, found & 255], axis=1)
+    used = np.arange(len(found))
+    return _labels(flat.reshape(packed.shape), colours, used, np.all(colours == VOC_VOID_COLOUR, axis=1))
+
+
+def _labels(indices: np.ndarray, colours: np.ndarray, used: np.ndarray, void: np.ndarray) -> np.ndarray:
+    """uint8 labels of a colour label map: ``indices`` (``HxW``) into ``colours`` (``Nx3`` RGB), ``used`` the
+    indices present, ``void`` which of them are not scored; the darkest other colour is the background, the rest
+    the subject."""
+    table = np.ones(len(colours), np.uint8)
+    table[used[void]] = IGNORE
+    luma = colours[used].astype(np.int64) @ np.array([299, 587, 114])  # blue is darker than red
+    table[used[np.argmin(np.where(void, np.iinfo(np.int64).max, luma))]] = 0
+    return table[indices]
+
+
+def decode_mask(raw: np.ndarray, kind: str) -> np.ndarray:
+    """Raw grey mask values (uint8 ``HxW``) -> uint8 ``HxW``: 0 background, 1 subject, :data:`IGNORE` unscored.
+
+    Seed and paired masks: white (>= 128) on black is the subject. A mask of two values has the higher as the
+    subject (``0/1``, ``50/100``, ``150/255``). A dark mask (no value above 127) with several values: 1 and up when
+    none is above :data:`SMALL_MASK_TOP` (0/1 saved as JPEG: its 1s become 0..3); above the darkest when it has at
+    most :data:`MAX_EXACT_LABELS` values (a label map: class numbers on 0); else above the midway level (a dark
+    JPEG). A grey label map of 0, classes below 128 and 255 (Pascal VOC as greys) whose class pixels outnumber its
+    255s has 255 as void (not scored). All 0 is no subject."""
     if kind == "oxford":
         out = np.zeros(raw.shape, np.uint8)
         out[raw == 1] = 1
         out[raw == 3] = IGNORE
         return out
-    if int(raw.max(initial=0)) <= SMALL_MASK_TOP:
-        return (raw >= 1).astype(np.uint8)
-    return (raw >= 128).astype(np.uint8)
+    counts = np.bincount(raw.ravel(), minlength=256)
+    void = _grey_void(counts)
+    if void:
+        counts[VOID] = 0
+    levels = np.flatnonzero(counts)
+    if len(levels) == 2:
+        subject = raw >= levels[1]
+    elif levels.size and levels[-1] <= SMALL_MASK_TOP:
+        subject = raw >= 1
+    elif len(levels) > 1 and levels[-1] < 128:
+        exact = len(levels) <= MAX_EXACT_LABELS
+        subject = raw > levels[0] if exact else raw >= (int(levels[0]) + int(levels[-1]) + 1) // 2
+    else:
+        subject = raw >= 128
+    out = subject.astype(np.uint8)
+    if void:
+        out[raw == VOID] = IGNORE
+    return out
+
+
+def _grey_void(counts: np.ndarray) -> bool:
+    """Whether grey values of ``counts`` (a 256-bin histogram) are a label map with 255 as its void border: only
+    0, values below 128 and 255, few of them, and more class pixels than border pixels (a mask of 0, 255 and a
+    thin band of another grey is a mask with a drawn edge, not a label map)."""
+    classes = int(counts[1:128].sum())
+    return bool(
+        counts[VOID]
+        and classes >= counts[VOID]
+        and not counts[128:VOID].any()
+        and np.count_nonzero(counts) <= MAX_LABEL_COLOURS
+    )
+
+
+def corners_subject(mask: np.ndarray) -> bool:
+    """Whether all four corner pixels of a decoded mask (uint8 ``HxW``, 0/1/IGNORE) are the subject: a subject
+    rarely fills a photo to its corners, an inverted mask's background always does."""
+    return bool(np.all(mask[[0, 0, -1, -1], [0, -1, 0, -1]] == 1))
+
+
+def warn_inverted_masks(inverted: int, total: int, role: str) -> bool:
+    """Warn when most of ``total`` decoded masks (``role``: "training", "ground-truth") mark all four corners as
+    the subject (:func:`corners_subject`): masks drawn the other way round (subject black on white) read exactly
+    so, and nothing in one mask tells. The one wording for train and evaluate; returns whether it warned."""
+    if not total or inverted * 2 <= total:
+        return False
+    log.warning(
+        "%d of %d %s masks mark all four corners of their photo as the subject: are they inverted (the subject "
+        "black on white)? Masks mark the subject white, or the lighter of two levels, on black; invert such masks "
+        "(e.g. ImageMagick: mogrify -negate MASK)",
+        inverted,
+        total,
+        role,
+    )
+    return True

@@ -273,7 +273,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         rgb = _decode_jpeg(data, img) if jpeg and img.mode == "RGB" else None
         own_alpha = None
         if rgb is not None:
-            rgb = _orient(rgb, orientation)
+            rgb = orient_pixels(rgb, orientation)
         else:
             load_pixels(img, name)
             upright = img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img
@@ -344,8 +344,9 @@ def _decode_jpeg(data: bytes, img: Image.Image) -> np.ndarray | None:
     return pixels if rgb_flag is not None else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
 
 
-def _orient(rgb: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply EXIF ``orientation`` (1-8) to an RGB array, as Pillow's ``ImageOps.exif_transpose`` does."""
+def orient_pixels(rgb: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply EXIF ``orientation`` (1-8) to an ``HxW`` or ``HxWxC`` array (a photo, a mask), as Pillow's
+    ``ImageOps.exif_transpose`` does."""
     if orientation in (5, 6, 7, 8):
         rgb = cv2.transpose(rgb)  # swaps x and y; the flips below complete each rotation
     flip = {2: 1, 3: -1, 4: 0, 6: 1, 7: -1, 8: 0}.get(orientation)

@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from colorsplash.evaluation import datasets
 from colorsplash.evaluation.datasets import UNSEEN_SUFFIX, Sample, base_set, breed, discover_all, split_samples
+from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
 from colorsplash.evaluation.metrics import iou
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
@@ -153,9 +154,11 @@ class TrainData:
 
 def warn_empty_masks(masks: np.ndarray) -> int:
     """Count the masks (uint8 ``N x S x S``, 0/1/IGNORE) with no subject pixel; warn when they are most of them
-    (such a set trains a model that finds nothing, to validation IoU 0). Returns the count."""
+    (such a set trains a model that finds nothing, to validation IoU 0), or when most look inverted
+    (:func:`~colorsplash.evaluation.mask_read.warn_inverted_masks`). Returns the count of empty ones."""
     empty = int(sum(1 for m in masks if not (m == 1).any()))
     datasets.warn_empty_masks(empty, len(masks), "training", "the model will learn to find nothing")
+    warn_inverted_masks(sum(corners_subject(m) for m in masks), len(masks), "training")
     return empty
 
 
