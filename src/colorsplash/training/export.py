@@ -153,7 +153,7 @@ def read_evaluation(path: str | Path, checkpoint: str | Path) -> dict[str, Any]:
 
 def with_evaluation(config: ModelConfig, summary: dict[str, object]) -> ModelConfig:
     """Record an ``evaluate`` summary (per-data-set and overall scores at original resolution) in the config."""
-    keep = ("split", "threshold", "seed", "val_fraction", "datasets", "overall")
+    keep = ("split", "threshold", "gate", "seed", "val_fraction", "datasets", "overall")
     evaluation = {k: summary[k] for k in keep if k in summary}
     return dataclasses.replace(config, training={**config.training, "evaluation": evaluation})
 
