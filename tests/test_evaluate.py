@@ -217,3 +217,16 @@ def test_pt_predictor_is_gated_by_the_checkpoints_threshold(tiny_checkpoint: Pat
     raw_fn, _, _ = load_predictor(strict, gate=False)
     assert gated_fn(image).shape == (40, 60) and not gated_fn(image).any()
     assert raw_fn(image).any()
+
+
+def test_a_report_folder_that_is_a_file_is_refused_before_scoring(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_paired_set(tmp_path / "pairs", n=2)
+    taken = tmp_path / "report.csv"
+    taken.write_text("mine\n")
+    scored: list[int] = []
+    monkeypatch.setattr(Model, "predict_lowres", lambda self, image: scored.append(1) or _red_detector(image))
+    assert main(["evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(taken)]) == 2
+    assert "report.csv: is a file; -o names the report folder" in capsys.readouterr().err
+    assert not scored and taken.read_text() == "mine\n"

@@ -85,6 +85,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from colorsplash.training.predictors import load_predictor
 
     predict_fn, config, model_path = load_predictor(args.model, gate=args.gate)
+    out = Path(args.output) if args.output else ev.report_folder(model_path)
+    ev.check_report_folder(out)
     fraction, seed = split_settings(args, config)
     found = discover_all(args.data, skip_bad=args.skip_bad)
     ev.warn_unknown_sets(found, config, args.split)
@@ -99,7 +101,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     if not scores:
         raise DataError("no image could be scored; every pair was bad (see the warnings above)")
-    out = Path(args.output) if args.output else ev.report_folder(model_path)
     summary: dict[str, Any] = {
         **ev.model_record(model_path, config),
         "model_name": config.name,
