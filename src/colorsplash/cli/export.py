@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
         "by default; --fp16 or --int8 make it smaller.",
     )
     p.add_argument("checkpoint", help="a .pt checkpoint (best.pt or last.pt of a run)")
-    add_output_argument(p, "the .onnx file to write", required=True)
+    add_output_argument(p, "the .onnx file to write (its name must end in .onnx)", required=True)
     add_overwrite_argument(p, "an existing -o file")
     precision = p.add_mutually_exclusive_group()
     precision.add_argument("--fp16", action="store_true", help="store weights in float16 (half the size)")
@@ -52,7 +52,7 @@ def run_export(args: argparse.Namespace) -> int:
     from colorsplash.training.export import check_output, export_onnx, read_evaluation
 
     out = Path(args.output)
-    check_output(args.checkpoint, out, args.overwrite)
+    check_output(args.checkpoint, args.output, args.overwrite)  # as typed: a trailing / names a folder
     evaluation = read_evaluation(args.metrics, args.checkpoint) if args.metrics else None
     config = export_onnx(
         args.checkpoint,
