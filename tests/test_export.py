@@ -325,3 +325,14 @@ def test_int8_export_prints_no_tracer_warnings_nor_onnxruntime_info_lines(
     probe = "import logging; from colorsplash.cli import configure_logging as c; c(False, True); logging.info('x')"
     debug = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "INFO root: x" in debug.stderr  # --debug shows other libraries' lines
+
+
+def test_a_checkpoint_after_int8_is_explained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`export --int8 DATA run/best.pt -o m.onnx`: --int8 took the checkpoint for a data folder and argparse said
+    only "the following arguments are required: checkpoint"."""
+    from colorsplash.cli import main
+
+    assert main(["export", "--int8", str(tmp_path), str(tmp_path / "best.pt"), "-o", str(tmp_path / "m.onnx")]) == 2
+    assert "name the checkpoint before --int8" in capsys.readouterr().err
+    assert main(["export", "-o", str(tmp_path / "m.onnx")]) == 2
+    assert "no checkpoint given: colorsplash export CHECKPOINT" in capsys.readouterr().err
