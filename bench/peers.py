@@ -15,7 +15,8 @@ Protocol (identical for every model):
   or above 0.5); the table shows the share of photos with more than 1 % coloured and the mean coloured share.
 - Ours: :meth:`colorsplash.runtime.onnx_model.Model.predict_scored` upsampled bilinearly (no edge refinement),
   all zero when the photo's subject score is under the model's threshold (what ``splash`` does with such a photo:
-  nothing coloured). ``--ours-edges none,fast,matte`` adds rows for the product's own alpha from each edge stage
+  nothing coloured): :func:`colorsplash.training.predictors.gated`, the prediction ``colorsplash evaluate`` scores.
+  ``--ours-edges none,fast,matte`` adds rows for the product's own alpha from each edge stage
   (:func:`colorsplash.runtime.alpha.compute_alpha`; ``matte`` is what ``splash`` and ``mask`` use by default).
 - U2-Net(p): rembg's own preprocessing (``session_base.normalize`` / ``session_simple.predict``): resize to
   320x320 with PIL LANCZOS, divide by the image maximum, ImageNet mean/std, NCHW float32; the FIRST output,
@@ -50,7 +51,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from rembg_peers import THREADS, fetch_peers, rembg_predictor
 
@@ -60,6 +60,7 @@ from colorsplash.evaluation.pet_validation import PET_FREE
 from colorsplash.runtime.alpha import compute_alpha
 from colorsplash.runtime.onnx_model import default_model_path, load_model
 from colorsplash.runtime.options import SplashOptions
+from colorsplash.training.predictors import gated
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
@@ -98,19 +99,16 @@ def ours_predictor(
     model = load_model(path, threads=threads, precision="file")
     if exact:
         model.session = exact_session(path, threads)
-    options = None if edges == "none" else SplashOptions(edges=edges)
+    name = f"ours ({model.config.name}, {model.config.arch} @{model.config.input_size})"
+    if edges == "none":  # the same prediction `colorsplash evaluate` scores: one owner of the gate
+        return name, gated(model.predict_scored, model.presence_threshold)
+    options = SplashOptions(edges=edges)
 
     def predict(image: np.ndarray) -> np.ndarray:
         low, score = model.predict_scored(image)
-        h, w = image.shape[:2]
-        if options is not None:
-            return compute_alpha(image, low, options, presence=(score, model.presence_threshold)).alpha
-        if score < model.presence_threshold:
-            return np.zeros((h, w), np.float32)
-        return np.clip(cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+        return compute_alpha(image, low, options, presence=(score, model.presence_threshold)).alpha
 
-    name = f"ours ({model.config.name}, {model.config.arch} @{model.config.input_size})"
-    return (name if options is None else f"{name}, edges={edges}"), predict
+    return f"{name}, edges={edges}", predict
 
 
 def validation_sets(root: str | Path, limit: int | None = None) -> dict[str, list[data.Sample]]:

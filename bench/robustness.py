@@ -12,8 +12,9 @@ small and re-compressed, evenings are dark. This script scores each model (``.on
 The degradation is applied to the photo only; the mask and the scoring (foreground IoU at the original
 resolution, Oxford border pixels ignored; on pet-free photos the share of photos over 1 % coloured and the mean
 coloured share) are those of ``bench/peers.py``, and so are the sets (``unseen breeds`` and ``pet-free`` where the
-data root has them). ``.onnx`` models answer as in ``bench/peers.py`` (nothing coloured when the subject score is
-under the model's threshold). Prints one row per model and condition with the figure per data set.
+data root has them). Models answer as in ``bench/peers.py`` (nothing coloured when the subject score is under the
+model's threshold; a ``.pt`` checkpoint too, through :func:`~colorsplash.training.predictors.gated`, which before
+scored it ungated). Prints one row per model and condition with the figure per data set.
 
 Usage::
 
@@ -75,7 +76,7 @@ def load_sets(root: Path, limit: int | None) -> list[tuple[str, np.ndarray, np.n
 
 
 def predictor(model: str | None) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
-    """``.onnx`` (or the bundled model): as bench/peers.py runs ours; ``.pt``: the evaluate predictor."""
+    """``.onnx`` (or the bundled model): as bench/peers.py runs ours; ``.pt``: the evaluate predictor (gated alike)."""
     if model is None or str(model).endswith(".onnx"):
         _, predict = ours_predictor(model) if model is not None else ours_predictor(default_model_path())
         return predict, str(model or default_model_path())

@@ -113,7 +113,7 @@ def test_summary_worst_and_split(tmp_path: Path) -> None:
 def test_evaluate_cli_writes_reports(
     tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(Model, "predict_probability", lambda self, image: _red_detector(image))
+    monkeypatch.setattr(Model, "predict_lowres", lambda self, image: _red_detector(image))
     make_seed_set(tmp_path / "seed", n=3)
     make_paired_set(tmp_path / "pairs", n=2)
     out = tmp_path / "report"
@@ -179,3 +179,54 @@ def test_evaluate_warns_when_the_masks_show_no_subject(tmp_path: Path, caplog: p
     scores = evaluate_model(_red_detector, discover(tmp_path / "dark"), show_progress=False)
     assert all(s.iou == 0.0 for s in scores)
     assert "3 of 3 ground-truth masks are empty" in caplog.text and "not black" in caplog.text
+
+
+def test_evaluate_scores_what_splash_colours_a_photo_under_the_subject_gate(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A photo whose subject score (one-output file: its highest probability, 0.6) is under the model's threshold
+    (0.7) is left grey by splash: evaluate scores it as nothing coloured, as bench/peers.py does; --no-gate
+    scores the network's probability (IoU 1 here)."""
+    import colorsplash
+
+    monkeypatch.setattr(Model, "predict_lowres", lambda self, image: 0.6 * _red_detector(image))
+    monkeypatch.setattr(Model, "presence_threshold", property(lambda self: 0.7))
+    make_paired_set(tmp_path / "pairs", n=2)
+    image = np.asarray(Image.open(next((tmp_path / "pairs" / "images").iterdir())).convert("RGB"))
+    alpha, subject = colorsplash.alpha_and_subject(image, colorsplash.load_model(tiny_onnx))
+    assert not subject.found and alpha.max() == 0.0  # what the user gets: nothing coloured
+    for flags, iou in (([], 0.0), (["--no-gate"], 1.0)):
+        out = tmp_path / f"report{len(flags)}"
+        args = ["evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out), *flags]
+        assert main(args) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["overall"]["iou"] == iou and summary["gate"] is not flags
+
+
+def test_pt_predictor_is_gated_by_the_checkpoints_threshold(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from dataclasses import replace
+
+    from colorsplash.training.checkpoint import load_checkpoint, save_checkpoint
+
+    network, config = load_checkpoint(tiny_checkpoint)
+    strict = tmp_path / "strict.pt"  # no photo's score reaches 1.0: the gate rejects every photo
+    save_checkpoint(strict, network, replace(config, presence_threshold=1.0))
+    image = np.random.default_rng(1).integers(0, 255, (40, 60, 3)).astype(np.uint8)
+    gated_fn, _, _ = load_predictor(strict)
+    raw_fn, _, _ = load_predictor(strict, gate=False)
+    assert gated_fn(image).shape == (40, 60) and not gated_fn(image).any()
+    assert raw_fn(image).any()
+
+
+def test_a_report_folder_that_is_a_file_is_refused_before_scoring(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_paired_set(tmp_path / "pairs", n=2)
+    taken = tmp_path / "report.csv"
+    taken.write_text("mine\n")
+    scored: list[int] = []
+    monkeypatch.setattr(Model, "predict_lowres", lambda self, image: scored.append(1) or _red_detector(image))
+    assert main(["evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(taken)]) == 2
+    assert "report.csv: is a file; -o names the report folder" in capsys.readouterr().err
+    assert not scored and taken.read_text() == "mine\n"

@@ -213,19 +213,39 @@ def test_export_never_replaces_an_existing_file_without_overwrite(
     """Audit item 3: ``export -o`` silently replaced any file (a photo, another run's checkpoint, an older model)."""
     from colorsplash.cli import main
 
-    photo = tmp_path / "photo.jpg"
-    photo.write_bytes(b"not to be lost")
-    assert main(["export", str(tiny_checkpoint), "-o", str(photo)]) == 2
+    older = tmp_path / "older.onnx"
+    older.write_bytes(b"not to be lost")
+    assert main(["export", str(tiny_checkpoint), "-o", str(older)]) == 2
     err = capsys.readouterr().err
-    assert str(photo) in err and "--overwrite" in err
-    assert photo.read_bytes() == b"not to be lost"
+    assert str(older) in err and "--overwrite" in err
+    assert older.read_bytes() == b"not to be lost"
     with pytest.raises(ValueError, match="--overwrite"):
-        export_onnx(tiny_checkpoint, photo)
-    assert main(["export", str(tiny_checkpoint), "-o", str(photo), "--overwrite"]) == 0
-    assert photo.read_bytes() != b"not to be lost" and load_model(photo, precision="file").config.name == "tiny-test"
+        export_onnx(tiny_checkpoint, older)
+    assert main(["export", str(tiny_checkpoint), "-o", str(older), "--overwrite"]) == 0
+    assert older.read_bytes() != b"not to be lost" and load_model(older, precision="file").config.name == "tiny-test"
     assert main(["export", str(tiny_checkpoint), "-o", str(tiny_checkpoint), "--overwrite"]) == 2
     assert "input checkpoint" in capsys.readouterr().err  # the input, never
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["photo.jpg"]  # no temporary files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["older.onnx"]  # no temporary files left
+
+
+def test_export_output_names_an_onnx_file(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-o cats` and `-o cats.jpg` wrote an ONNX file under that name (over a photo with --overwrite), and `-o
+    new/` a file called `new`: refused, saying the name to give."""
+    from colorsplash.cli import main
+
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"a photo")
+    for name, advice in (
+        (str(tmp_path / "cats"), "give -o "),
+        (str(photo), "give -o "),
+        (f"{tmp_path / 'new'}/", "is a folder"),
+    ):
+        assert main(["export", str(tiny_checkpoint), "-o", name, "--overwrite"]) == 2
+        assert advice in capsys.readouterr().err
+    assert photo.read_bytes() == b"a photo" and sorted(p.name for p in tmp_path.iterdir()) == ["photo.jpg"]
+    assert main(["-q", "export", str(tiny_checkpoint), "-o", str(tmp_path / "cats.ONNX")]) == 0
 
 
 def test_export_says_when_its_input_is_already_onnx_or_calibration_is_short(
@@ -305,3 +325,14 @@ def test_int8_export_prints_no_tracer_warnings_nor_onnxruntime_info_lines(
     probe = "import logging; from colorsplash.cli import configure_logging as c; c(False, True); logging.info('x')"
     debug = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "INFO root: x" in debug.stderr  # --debug shows other libraries' lines
+
+
+def test_a_checkpoint_after_int8_is_explained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`export --int8 DATA run/best.pt -o m.onnx`: --int8 took the checkpoint for a data folder and argparse said
+    only "the following arguments are required: checkpoint"."""
+    from colorsplash.cli import main
+
+    assert main(["export", "--int8", str(tmp_path), str(tmp_path / "best.pt"), "-o", str(tmp_path / "m.onnx")]) == 2
+    assert "name the checkpoint before --int8" in capsys.readouterr().err
+    assert main(["export", "-o", str(tmp_path / "m.onnx")]) == 2
+    assert "no checkpoint given: colorsplash export CHECKPOINT" in capsys.readouterr().err

@@ -206,6 +206,21 @@ def test_mask_verb(tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.
     assert (tmp_path / "in" / "a.mask.png").is_file()  # beside the input, not a.png
 
 
+def test_a_webp_mask_holds_the_same_values_as_the_png(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-o m.webp wrote a lossy WebP: the mask's values moved by up to 6 against the PNG (and the API's alpha)."""
+    blob_file(tmp_path / "a.jpg", 0, size=(90, 130), quality=95)
+    for ext in ("png", "webp"):
+        assert (
+            run(capsys, "mask", str(tmp_path / "a.jpg"), "-o", str(tmp_path / f"m.{ext}"), "--model", str(tiny_onnx))[0]
+            == 0
+        )
+    with Image.open(tmp_path / "m.png") as png, Image.open(tmp_path / "m.webp") as webp:
+        assert webp.format == "WEBP"
+        assert np.array_equal(np.asarray(png), np.asarray(webp.convert("L")))
+
+
 def test_transparent_jpeg_becomes_png_cutout(
     tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

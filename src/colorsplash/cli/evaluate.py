@@ -21,8 +21,9 @@ def register(sub: Any) -> None:
         "evaluate",
         help="score a model on a data set at original resolution",
         description="Score a model (.onnx or .pt) on data folders (the layouts train reads) at each photo's original "
-        "resolution: IoU, Dice and pixel accuracy per set, written to the report folder as scores.csv (one row per "
-        "photo), summary.json (the means, tied to the model file by its SHA-256; export --metrics embeds it) and "
+        "resolution, as splash colours it (a photo under the model's subject gate counts as nothing coloured): IoU, "
+        "Dice and pixel accuracy per set, written to the report folder as scores.csv (one row per photo), "
+        "summary.json (the means, tied to the model file by its SHA-256; export --metrics embeds it) and "
         "worst.png (the photos scored worst).",
     )
     p.add_argument("data", nargs="+", help="data set folders")
@@ -59,6 +60,13 @@ def register(sub: Any) -> None:
         default=8,
         help="photos in the gallery of worst predictions (default: 8)",
     )
+    p.add_argument(
+        "--no-gate",
+        dest="gate",
+        action="store_false",
+        help="score the network's probability on every photo; by default a photo whose subject score is under the "
+        "model's threshold counts as nothing coloured, as splash and mask treat it",
+    )
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable/mismatched pairs with a warning")
     p.set_defaults(func=run_evaluate)
 
@@ -76,7 +84,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from colorsplash.evaluation.datasets import DataError, discover_all
     from colorsplash.training.predictors import load_predictor
 
-    predict_fn, config, model_path = load_predictor(args.model)
+    predict_fn, config, model_path = load_predictor(args.model, gate=args.gate)
+    out = Path(args.output) if args.output else ev.report_folder(model_path)
+    ev.check_report_folder(out)
     fraction, seed = split_settings(args, config)
     found = discover_all(args.data, skip_bad=args.skip_bad)
     ev.warn_unknown_sets(found, config, args.split)
@@ -91,7 +101,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     if not scores:
         raise DataError("no image could be scored; every pair was bad (see the warnings above)")
-    out = Path(args.output) if args.output else ev.report_folder(model_path)
     summary: dict[str, Any] = {
         **ev.model_record(model_path, config),
         "model_name": config.name,
@@ -102,6 +111,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "val_fraction": fraction,
         "seed": seed,
         "threshold": args.cutoff,
+        "gate": args.gate,
         "skipped": len(samples) - len(scores),
         **ev.summarize(scores),
     }
@@ -111,7 +121,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ]
     ev.write_scores_csv(scores, out / "scores.csv")
     ev.write_summary_json(summary, out / "summary.json")
-    print(f"{config.name} ({config.arch} at {config.input_size}px) on {args.split} images, cutoff {args.cutoff}:")
+    gate = f"subject gate {config.presence_threshold:.3g}" if args.gate else "no subject gate"
+    print(
+        f"{config.name} ({config.arch} at {config.input_size}px) on {args.split} images, cutoff {args.cutoff}, {gate}:"
+    )
     print(ev.format_summary(summary))
     print(f"wrote {out / 'scores.csv'}, {out / 'summary.json'} and {out / 'worst.png'}")
     return 0

@@ -15,12 +15,16 @@ def register(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "export",
         help="export a checkpoint to ONNX",
+        usage="colorsplash export [-h] CHECKPOINT -o PATH [--overwrite] [--fp16 | --int8 DATA [DATA ...]]\n"
+        "                          [--calibration-images N] [--metrics SUMMARY_JSON] [--debug] [-q]",
         description="Export a training checkpoint to one ONNX file that carries its config (architecture, input "
         "size, normalisation, subject, presence threshold, training record): use it with --model. Float32 weights "
         "by default; --fp16 or --int8 make it smaller.",
     )
-    p.add_argument("checkpoint", help="a .pt checkpoint (best.pt or last.pt of a run)")
-    add_output_argument(p, "the .onnx file to write", required=True)
+    # Optional for argparse only: after --int8 DATA... it was taken for a data folder, and argparse's "required:
+    # checkpoint" did not say why; run_export says it.
+    p.add_argument("checkpoint", nargs="?", metavar="CHECKPOINT", help="a .pt checkpoint (best.pt or last.pt of a run)")
+    add_output_argument(p, "the .onnx file to write (its name must end in .onnx)", required=True)
     add_overwrite_argument(p, "an existing -o file")
     precision = p.add_mutually_exclusive_group()
     precision.add_argument("--fp16", action="store_true", help="store weights in float16 (half the size)")
@@ -48,11 +52,14 @@ def register(sub: Any) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    if args.checkpoint is None:
+        after = " (--int8 takes every word after it as a data folder: name the checkpoint before --int8)"
+        raise ValueError(f"no checkpoint given{after if args.int8 else ''}: colorsplash export CHECKPOINT -o OUT.onnx")
     need_torch("export")
     from colorsplash.training.export import check_output, export_onnx, read_evaluation
 
     out = Path(args.output)
-    check_output(args.checkpoint, out, args.overwrite)
+    check_output(args.checkpoint, args.output, args.overwrite)  # as typed: a trailing / names a folder
     evaluation = read_evaluation(args.metrics, args.checkpoint) if args.metrics else None
     config = export_onnx(
         args.checkpoint,

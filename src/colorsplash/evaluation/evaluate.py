@@ -16,6 +16,7 @@ import dataclasses
 import io
 import json
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,20 @@ def report_folder(model_path: Path) -> Path:
     """The default report folder of a model: ``eval/<its folder's name>-<its stem>`` (``runs/cats/best.pt`` ->
     ``eval/cats-best``), so the ``best.pt`` of different runs do not share one."""
     return Path("eval") / f"{model_path.resolve().parent.name}-{model_path.stem}"
+
+
+def check_report_folder(out: Path) -> None:
+    """Refuse a report folder ``out`` that is an existing file, before any photo is scored (writing into it
+    failed only at the end, as "cannot write OUT/worst.png: File exists").
+
+    Raises:
+        ValueError: naming ``out`` and saying what to do.
+    """
+    if os.path.lexists(out) and not out.is_dir():
+        raise ValueError(
+            f"-o {out}: is a file; -o names the report folder (scores.csv, summary.json and worst.png go in it): "
+            "choose a folder"
+        )
 
 
 def score_image(prob: np.ndarray, mask: np.ndarray, threshold: float = 0.5) -> dict[str, float]:

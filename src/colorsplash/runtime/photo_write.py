@@ -68,8 +68,9 @@ def encode_image(
 ) -> bytes:
     """Encode RGB ``HxWx3``, RGBA ``HxWx4`` or grey ``HxW`` uint8 pixels as ``fmt`` (a Pillow format name).
 
-    ``quality`` applies to JPEG and WebP; EXIF and ICC are embedded where the format allows. A colour JPEG keeps
-    full-resolution colour (4:4:4) with ``full_chroma`` (the input had it), else has 4:2:0 as cameras write.
+    ``quality`` applies to JPEG and WebP (grey ``HxW`` pixels, a mask, are written lossless in WebP); EXIF and ICC
+    are embedded where the format allows. A colour JPEG keeps full-resolution colour (4:4:4) with ``full_chroma``
+    (the input had it), else has 4:2:0 as cameras write.
     ``prepare(rows)`` may fill ``array[rows]`` in place just before those rows are encoded: colour JPEGs are
     encoded in bands on all cores (:mod:`colorsplash.runtime.jpeg_bands`), later bands prepared while earlier ones
     encode; other formats get one call for all rows first.
@@ -84,8 +85,8 @@ def encode_image(
     params: dict[str, Any] = {}
     if fmt == "JPEG":
         params = {"quality": quality}
-    elif fmt == "WEBP":
-        params = {"quality": quality, "method": 4}
+    elif fmt == "WEBP":  # grey is a mask: lossless (lossy WebP stores it as colour and moved values by up to 6)
+        params = {"lossless": True} if array.ndim == 2 else {"quality": quality, "method": 4}
     elif fmt == "PNG":
         params = {"compress_level": 3}  # ~2x faster than the default 6 for a few percent more bytes
     elif fmt == "TIFF":

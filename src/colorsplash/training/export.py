@@ -153,7 +153,7 @@ def read_evaluation(path: str | Path, checkpoint: str | Path) -> dict[str, Any]:
 
 def with_evaluation(config: ModelConfig, summary: dict[str, object]) -> ModelConfig:
     """Record an ``evaluate`` summary (per-data-set and overall scores at original resolution) in the config."""
-    keep = ("split", "threshold", "seed", "val_fraction", "datasets", "overall")
+    keep = ("split", "threshold", "gate", "seed", "val_fraction", "datasets", "overall")
     evaluation = {k: summary[k] for k in keep if k in summary}
     return dataclasses.replace(config, training={**config.training, "evaluation": evaluation})
 
@@ -175,17 +175,21 @@ def _int8_config(config: ModelConfig, data: Sequence[str | Path], images: int) -
 
 
 def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = False) -> None:
-    """Refuse an ``output`` that is the input ``checkpoint`` (always), a folder, or an existing file (unless
-    ``overwrite``): checked before any slow work, and again, race-free, when the file is published.
+    """Refuse an ``output`` that is the input ``checkpoint`` (always), a folder (also one named with a trailing
+    ``/`` that does not exist yet), a name not ending in ``.onnx`` (``-o cats`` or ``-o cats.jpg`` wrote an ONNX
+    file under that name), or an existing file (unless ``overwrite``): checked before any slow work, and again,
+    race-free, when the file is published.
 
     Raises:
         ValueError: naming ``output`` and saying what to do.
     """
-    output = Path(output)
+    text, output = str(output), Path(output)
     if os.path.lexists(output) and output.resolve() == Path(checkpoint).resolve():
         raise ValueError(f"{output}: refusing to overwrite the input checkpoint; choose another -o")
-    if output.is_dir():
-        raise ValueError(f"{output}: is a folder; -o names the .onnx file to write")
+    if output.is_dir() or text.endswith(("/", os.sep)):
+        raise ValueError(f"{text}: is a folder; -o names the .onnx file to write (e.g. {output / 'model.onnx'})")
+    if output.suffix.lower() != ".onnx":
+        raise ValueError(f"{output}: an exported model's name ends in .onnx; give -o {output.with_suffix('.onnx')}")
     if not overwrite and os.path.lexists(output):
         raise ValueError(f"{output}: already exists; pass --overwrite to replace it, or choose another -o")
 

@@ -3,6 +3,8 @@
 A ``predict_fn`` takes an RGB (not BGR) uint8 ``HxWx3`` photo and returns the subject probability, float32
 ``HxW`` in [0, 1] at the photo's own size. ``.onnx`` files run in ONNX Runtime (no PyTorch needed),
 ``.pt`` checkpoints in PyTorch (imported only then). :func:`torch_scorer` also gives a network's presence score.
+By default the probability is *gated* as ``splash`` and ``mask`` gate it (:func:`gated`): all 0 on a photo whose
+subject score is under the model's threshold, so scores measure what a user gets.
 """
 
 from __future__ import annotations
@@ -21,19 +23,42 @@ if TYPE_CHECKING:
     import torch
 
 
-def load_predictor(path: str | Path | None) -> tuple[PredictFn, ModelConfig, Path]:
+def load_predictor(path: str | Path | None, gate: bool = True) -> tuple[PredictFn, ModelConfig, Path]:
     """A ``predict_fn`` for a ``.onnx`` file, a ``.pt`` checkpoint (float32) or, for ``None``, the default
-    model; returns it with the model's config and path."""
+    model; returns it with the model's config and path. ``gate``: the probability as :func:`gated` makes it (what
+    ``splash`` colours); ``False``: the network's probability on every photo, whatever its subject score."""
     if path is not None and Path(path).suffix.lower() == ".pt":
-        return torch_predictor(Path(path))
+        return torch_predictor(Path(path), gate)
     from colorsplash.runtime.onnx_model import load_model
 
     model = load_model(path, precision="file")  # exactly this file, not a faster sibling variant
-    return model.predict_probability, model.config, model.path
+    if not gate:
+        return model.predict_probability, model.config, model.path
+    return gated(model.predict_scored, model.presence_threshold), model.config, model.path
 
 
-def torch_predictor(path: Path) -> tuple[PredictFn, ModelConfig, Path]:
-    """A ``predict_fn`` running the checkpoint ``path`` in PyTorch (float32, no gradients)."""
+def gated(predict: ScoredPredict, threshold: float) -> PredictFn:
+    """The one rule of what a photo's prediction is as ``splash`` shows it
+    (:func:`colorsplash.runtime.alpha.plan_alpha`'s subject gate): ``predict``'s probability upsampled to the
+    photo's size, or all 0 (nothing coloured) when the photo's subject score is under ``threshold`` (the model's
+    ``presence_threshold``). The score is the presence output's, or the highest probability for a model without
+    one (``None`` from ``predict``)."""
+
+    def predict_fn(image: np.ndarray) -> np.ndarray:
+        low, score = predict(image)
+        h, w = image.shape[:2]
+        if score is None:
+            score = float(low.max()) if low.size else 0.0
+        if score < threshold:
+            return np.zeros((h, w), np.float32)
+        return upsample_probability(low, h, w)
+
+    return predict_fn
+
+
+def torch_predictor(path: Path, gate: bool = True) -> tuple[PredictFn, ModelConfig, Path]:
+    """A ``predict_fn`` running the checkpoint ``path`` in PyTorch (float32, no gradients); ``gate`` as
+    :func:`load_predictor` says."""
     try:
         import torch
 
@@ -43,6 +68,8 @@ def torch_predictor(path: Path) -> tuple[PredictFn, ModelConfig, Path]:
             f"{path}: a .pt checkpoint needs PyTorch: pip install 'colorsplash[train]', or export it to ONNX first"
         ) from err
     model, config = load_checkpoint(path)
+    if gate:
+        return gated(torch_scorer(model, config), config.presence_threshold), config, path
 
     @torch.no_grad()
     def predict(image: np.ndarray) -> np.ndarray:
