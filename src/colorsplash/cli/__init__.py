@@ -22,6 +22,7 @@ from colorsplash.cli import serve as cli_serve
 from colorsplash.cli import splash as cli_splash
 from colorsplash.cli import train as cli_train
 from colorsplash.cli import video as cli_video
+from colorsplash.runtime.options import OptionError
 
 # Errors that are the user's to fix (bad path, bad file, bad option): one line, no traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, RuntimeError, KeyError)
@@ -94,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as err:
         if args.debug:
             traceback.print_exc()
-        print(f"colorsplash: error: {err}", file=sys.stderr)
+        print(f"colorsplash: error: {err.spelt('cli') if isinstance(err, OptionError) else err}", file=sys.stderr)
         return 2
 
 

@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from colorsplash.server.app import create_app, model_description
+        from colorsplash.server.app import create_app
     except ImportError as err:
         raise RuntimeError(
             f"colorsplash serve needs the server extra ({err.name} is missing): pip install 'colorsplash[server]'"
@@ -137,9 +137,7 @@ def run(args: argparse.Namespace) -> int:
         log.warning(
             "listening on %s: anyone who can reach this address can use the server (no authentication)", args.host
         )
-    log.info(
-        "model: %s (%s)", model_description(app.state.model.config, app.state.model.path.name), app.state.model.path
-    )
+    log.info("%s", app.state.model.label)
     log.info("answering requests for %s (add names with --allowed-host)", ", ".join(app.state.allowed_hosts))
     shown = f"[{args.host}]" if ":" in args.host else args.host
     log.info("colorsplash: open http://%s:%d/ (API docs at /docs); Ctrl+C stops", shown, args.port)

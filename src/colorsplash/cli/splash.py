@@ -153,6 +153,7 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
             overwrite=args.overwrite,
         )
         summary = batch.run_batch(tasks, job, jobs=args.jobs, progress=show_progress(args), debug=debug)
+        summary.model = model.label
     summary.failed += len(errors)
     if summary.failed or not quiet:
         print(summary.line(), file=sys.stderr)
