@@ -503,7 +503,7 @@ def test_bad_input_one_line(
     out.mkdir()
     code, lines = run_cli([str(src), "-o", str(out / "out.mp4"), "--model", str(tiny_onnx)], capsys)
     assert code != 0
-    assert len(lines) == 1 and lines[0].startswith("colorsplash: error: ") and str(src) in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("colorsplash video: error: ") and str(src) in lines[0]
     assert expected in lines[0]
     assert list(out.iterdir()) == []  # nothing written, no temp file left
 
@@ -1015,7 +1015,7 @@ def test_a_web_address_is_named_as_typed_and_refused_once(
     is named as typed, never fetched, and the line says one thing to do."""
     url = "https://example.com/clip.mp4"
     code, lines = run_cli([url, "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)], capsys)
-    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"colorsplash: error: {url}: is a web address")
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"colorsplash video: error: {url}: is a web address")
     assert "give a video file" not in lines[0] and list(tmp_path.iterdir()) == []
 
 

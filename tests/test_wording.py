@@ -107,3 +107,19 @@ def test_each_verb_names_the_model_it_ran_the_same_way(
     bundled = load_model()
     assert bundled.label == "model: Pet model — cats and dogs"  # the bundled model needs no path
     assert model_label(bundled.config, tiny_onnx, bundled=False).endswith(f"({tiny_onnx})")
+
+
+def test_cli_errors_have_argparses_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Our errors said "colorsplash: error:", argparse's "colorsplash splash: error:"; an option the verb lacks
+    (``mask --effect``) got the top level's "colorsplash: error: unrecognized arguments" and the list of verbs."""
+    Image.fromarray(DARK).save(tmp_path / "room.png")
+    assert main(["splash", str(tmp_path / "room.png"), "-o", str(tmp_path / "x.jpg"), "--effect", "transparent"]) == 2
+    assert capsys.readouterr().err.startswith(f"colorsplash splash: error: -o {tmp_path / 'x.jpg'}: JPEG cannot")
+    assert main(["splash", str(tmp_path / "room.png"), "--effect", "purple"]) == 2
+    assert "\ncolorsplash splash: error: argument --effect: unknown effect 'purple'" in capsys.readouterr().err
+    assert main(["mask", str(tmp_path / "room.png"), "--effect", "blur"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: colorsplash mask ") and "{splash,mask," not in err
+    assert err.endswith(
+        "colorsplash mask: error: unrecognized arguments: --effect blur (see colorsplash mask --help)\n"
+    )
