@@ -123,3 +123,18 @@ def test_cli_errors_have_argparses_prefix(tmp_path: Path, capsys: pytest.Capture
     assert err.endswith(
         "colorsplash mask: error: unrecognized arguments: --effect blur (see colorsplash mask --help)\n"
     )
+
+
+def test_each_verb_says_its_pixel_limit_and_why_they_differ(capsys: pytest.CaptureFixture[str]) -> None:
+    """``splash`` (100 MP) and ``serve`` (50 MP) had different ``--max-pixels`` defaults, neither saying why."""
+    from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
+    from colorsplash.server import SERVER_MAX_PIXELS
+
+    helps = {}
+    for verb in ("splash", "serve"):
+        assert main([verb, "--help"]) == 0
+        helps[verb] = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {DEFAULT_MAX_PIXELS:,}); about 2.5 GB" in helps["splash"]
+    assert f"serve's default is {SERVER_MAX_PIXELS:,}: its memory is shared" in helps["splash"]
+    assert f"(default {SERVER_MAX_PIXELS:,}: a 48 MP phone photo passes; lower than splash's" in helps["serve"]
+    assert "fits the default memory budget" in helps["serve"]

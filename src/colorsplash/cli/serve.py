@@ -15,6 +15,7 @@ from typing import Any
 
 from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments
 from colorsplash.runtime.flags import arg_type, positive_float, positive_int
+from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.server import (
     DEFAULT_HOST,
     DEFAULT_MAX_UPLOAD_BYTES,
@@ -62,7 +63,9 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         type=arg_type(positive_int),
         default=None,
         metavar="N",
-        help=f"largest accepted photo in pixels (default {SERVER_MAX_PIXELS:,})",
+        help=f"largest accepted photo in pixels (default {SERVER_MAX_PIXELS:,}: a 48 MP phone photo passes; lower "
+        f"than splash's {DEFAULT_MAX_PIXELS:,}, so that one photo at the limit fits the default memory budget below "
+        "on a computer others send photos to)",
     )
     parser.add_argument(
         "--max-memory-mb",
