@@ -508,14 +508,15 @@ def test_no_subject_line_names_the_cut_off_when_it_alone_left_the_photo_empty() 
     """`--threshold 1` used to say "no subject found (max probability 1.00, subject score 1.00)": a contradiction."""
     from colorsplash.runtime.alpha import apply_on_empty, compute_alpha
     from colorsplash.runtime.options import SplashOptions
+    from colorsplash.runtime.wording import Wording
 
     image = np.full((40, 60, 3), 128, np.uint8)
     prob = np.zeros((32, 32), np.float32)
     prob[8:24, 8:24] = 0.97
     sure = compute_alpha(image, prob, SplashOptions(threshold=0.99, refine=False), presence=(0.9, 0.5))
     assert sure.empty and sure.cutoff == 0.99
-    assert "no pixel reaches the cut-off 0.99 (highest 0.97), see --threshold" in (
-        apply_on_empty(sure, "grey", "a.jpg") or ""
+    assert "no pixel reaches the cut-off 0.99 (highest 0.97), lower --threshold" in (
+        apply_on_empty(sure, "grey", "a.jpg", words=Wording(spelling="cli")) or ""
     )
     unsure = compute_alpha(image, prob, SplashOptions(threshold=0.99, refine=False), presence=(0.2, 0.5))
     assert unsure.empty and unsure.cutoff is None  # the score failed: the cut-off is not the reason

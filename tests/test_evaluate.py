@@ -141,6 +141,8 @@ def test_evaluate_cli_writes_reports(
     assert summary["overall"]["iou"] > 0.95 and len(summary["worst"]) == 2
     printed = capsys.readouterr()
     assert "overall" in printed.out and "pairs" in printed.out
+    # "cut-off" as in every other text (it said "cutoff"), and no internal "seed" in the table's header.
+    assert "images, cut-off 0.5:" in printed.out and "seed mIoU" not in printed.out and "mIoU .5-.95" in printed.out
     assert "evaluating" not in printed.err  # standard error is not a terminal: no progress bar
 
     monkeypatch.setattr("colorsplash.cli.common.stderr_is_terminal", lambda: True)
@@ -148,6 +150,12 @@ def test_evaluate_cli_writes_reports(
     assert "evaluating" in capsys.readouterr().err  # a terminal: the progress bar
     assert main(["-q", "evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out)]) == 0
     assert "evaluating" not in capsys.readouterr().err  # -q: no progress bar
+    for flag in ("--threshold", "--cutoff"):  # splash's name for the cut-off, and the former one
+        assert (
+            main(["-q", "evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out), flag, ".4"])
+            == 0
+        )
+        assert json.loads((out / "summary.json").read_text())["threshold"] == 0.4
 
 
 def test_evaluate_cli_bad_files(tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

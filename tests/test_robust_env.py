@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -287,3 +288,22 @@ def test_closed_standard_input_is_an_error_line(
     monkeypatch.setattr(sys, "stdout", io.StringIO())  # not a terminal
     assert main(["splash", "-"]) == 2
     assert "standard input is closed" in capsys.readouterr().err
+
+
+def test_a_read_only_home_gives_no_onnx_runtime_telemetry_warning(tmp_path: Path) -> None:
+    """With a home (cache) folder ONNX Runtime cannot write, every command began with its colour-coded
+    "[W:onnxruntime:Default, telemetry_1ds.cc] Failed to persist telemetry device ID" (words audit): colorsplash
+    turns ONNX Runtime's telemetry off unless the user chose otherwise, so nothing is persisted or said."""
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
+    env.update(HOME="/proc", XDG_CACHE_HOME="/proc/no-cache", COLORSPLASH_CACHE_DIR=str(tmp_path))
+    code = (
+        "import colorsplash, os; colorsplash.load_model(precision='int8'); print(os.environ['ORT_DISABLE_TELEMETRY'])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "telemetry" not in done.stderr.lower() and done.stdout.strip() == "1", done.stderr
+    env["ORT_DISABLE_TELEMETRY"] = "0"  # a user's own choice is kept
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "0"

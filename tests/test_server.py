@@ -688,7 +688,7 @@ def test_subject_headers_none(client: TestClient, keyed: None, endpoint: str, on
 
 def test_no_subject_with_skip_is_422_with_the_header(client: TestClient, keyed: None) -> None:
     resp = client.post("/api/splash?on-empty=skip", content=encode(np.full((60, 80, 3), 40, np.uint8), "PNG"))
-    assert_json_error(resp, 422, "no subject")
+    assert_json_error(resp, 422, "no blob found")  # the model's subject word
     assert resp.headers["x-colorsplash-subject"] == "none"
 
 
@@ -794,4 +794,5 @@ def test_cli_serve_says_which_model_it_serves(
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
     caplog.set_level(logging.INFO)
     assert cli.main(["serve", "--model", str(tiny_onnx)]) == 0
-    assert any(r.getMessage().startswith("model: ") and str(tiny_onnx) in r.getMessage() for r in caplog.records)
+    # In the words splash, mask and video use too (Model.label).
+    assert f"model: Blob model — tiny-test ({tiny_onnx})" in [r.getMessage() for r in caplog.records]

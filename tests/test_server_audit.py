@@ -210,5 +210,5 @@ def test_serve_help_states_the_servers_own_default_limits(capsys: pytest.Capture
     text = serve_help(capsys)
     defaults = ServerSettings()
     assert f"(default {defaults.max_upload_bytes / 2**20:g})" in text
-    assert f"(default {defaults.max_pixels:,})" in text
+    assert f"(default {defaults.max_pixels:,}: " in text
     assert f"about {defaults.memory_budget / 1e9:.1f} GB" in text

@@ -164,10 +164,10 @@ def test_no_subject(
     code = main(["splash", str(tmp_path / "cat.png"), "--on-empty", mode, "--model", str(tiny_onnx)])
     err = capsys.readouterr().err
     assert code == 0
-    assert f"no subject found in {tmp_path / 'cat.png'} (subject score 0.0" in err
+    assert f"no blob found in {tmp_path / 'cat.png'} (subject score 0.0" in err  # the model's subject word
     assert "max probability" not in err  # internal, and read as "there is a subject" next to a high value
     if mode == "grey":  # it said "background effect only" and not what to do (journey audit)
-        assert "--point X,Y colours the subject under a pixel, --on-empty copy keeps the photo" in err
+        assert "--point X,Y colours the blob there, --on-empty copy keeps the photo" in err
     out = tmp_path / "cat.splash.png"
     if mode == "skip":
         assert not out.exists() and "skipped 1" in err
@@ -188,7 +188,7 @@ def test_no_subject_mask_says_what_the_mask_holds(
     Image.fromarray(dark).save(tmp_path / "cat.png")
     code = main(["mask", str(tmp_path / "cat.png"), "--on-empty", mode, "--model", str(tiny_onnx)])
     err = capsys.readouterr().err
-    assert code == 0 and f"no subject found in {tmp_path / 'cat.png'}" in err and line in err
+    assert code == 0 and f"no blob found in {tmp_path / 'cat.png'}" in err and line in err
     assert "background effect" not in err and "photo unchanged" not in err
     with Image.open(tmp_path / "cat.mask.png") as img:
         assert (np.asarray(img) == value).all()

@@ -237,8 +237,8 @@ def test_no_subject_in_any_frame_is_said_once(
     assert main(["-q", "video", str(src), "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)]) == 0
     lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(lines) == 1
-    assert lines[0].startswith(f"no subject found in any frame of {src} (subject score 0.00)")
-    hint = "--point X,Y colours the subject under a pixel, --on-empty copy keeps the photo"
+    assert lines[0].startswith(f"no blob found in any frame of {src} (subject score 0.00)")
+    hint = "--point X,Y colours the blob there, --on-empty copy keeps the photo"
     assert lines[0].endswith(f"; background effect everywhere ({hint})")
     assert splash_video(src, tmp_path / "api.mp4", model=tiny_onnx).empty_frames == 5
 
@@ -503,7 +503,7 @@ def test_bad_input_one_line(
     out.mkdir()
     code, lines = run_cli([str(src), "-o", str(out / "out.mp4"), "--model", str(tiny_onnx)], capsys)
     assert code != 0
-    assert len(lines) == 1 and lines[0].startswith("colorsplash: error: ") and str(src) in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("colorsplash video: error: ") and str(src) in lines[0]
     assert expected in lines[0]
     assert list(out.iterdir()) == []  # nothing written, no temp file left
 
@@ -573,6 +573,19 @@ def test_options_video_cannot_honour(
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
     code, lines = run_cli([str(src), "-o", str(tmp_path / "o.mp4"), "--model", str(tiny_onnx), *args], capsys)
     assert code != 0 and len(lines) == 1 and expected in lines[0]
+
+
+def test_the_result_line_names_the_model(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``video --model FILE`` did not say which model ran; it does, as splash, mask and serve do (Model.label)."""
+    import logging
+
+    src = write_clip(tmp_path / "in.mp4", [background()] * 2)
+    caplog.set_level(logging.INFO)
+    assert main(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)]) == 0
+    done = [r.getMessage() for r in caplog.records if "frames/s" in r.getMessage()]
+    assert len(done) == 1 and done[0].endswith(f"; model: Blob model — tiny-test ({tiny_onnx})")
 
 
 def test_point_outside_the_frames_is_an_error(
@@ -1002,7 +1015,7 @@ def test_a_web_address_is_named_as_typed_and_refused_once(
     is named as typed, never fetched, and the line says one thing to do."""
     url = "https://example.com/clip.mp4"
     code, lines = run_cli([url, "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)], capsys)
-    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"colorsplash: error: {url}: is a web address")
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"colorsplash video: error: {url}: is a web address")
     assert "give a video file" not in lines[0] and list(tmp_path.iterdir()) == []
 
 

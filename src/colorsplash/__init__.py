@@ -36,6 +36,11 @@ from typing import TYPE_CHECKING, Any
 OPENCV_NO_ACTIVE_WAIT = ("OPENCV_THREAD_POOL_ACTIVE_WAIT_WORKER", "OPENCV_THREAD_POOL_ACTIVE_WAIT_MAIN")
 for _name in OPENCV_NO_ACTIVE_WAIT:
     os.environ.setdefault(_name, "0")
+# ONNX Runtime from 1.29 on Linux and macOS starts a telemetry client when it loads: it keeps a device identifier
+# and an event store under ~/.cache/Microsoft and uploads to Microsoft. colorsplash runs on local files only, and
+# where the home folder is read-only every command began with ORT's colour-coded "Failed to persist telemetry
+# device ID" warning. Off unless the user set ORT_DISABLE_TELEMETRY; read once, when ONNX Runtime loads.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __version__ = "0.1.0"
 __all__ = [

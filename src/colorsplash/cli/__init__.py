@@ -2,7 +2,8 @@
 
 The CLI only parses arguments and calls the library. Each verb lives in a module of this package exposing
 ``register(subparsers)``, which adds its parser and sets ``func(args) -> int`` (the exit status).
-Errors reach the user as one line (``colorsplash: error: ...``); ``--debug`` shows the traceback.
+Errors reach the user as one line, ``colorsplash VERB: error: ...`` as argparse words its own (which adds the
+verb's usage above); ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from colorsplash.cli import serve as cli_serve
 from colorsplash.cli import splash as cli_splash
 from colorsplash.cli import train as cli_train
 from colorsplash.cli import video as cli_video
+from colorsplash.runtime.options import OptionError
 
 # Errors that are the user's to fix (bad path, bad file, bad option): one line, no traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, RuntimeError, KeyError)
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(sub)
     for verb_parser in sub.choices.values():  # also after the verb (`colorsplash splash -q ...`), as users type it
         _add_global_flags(verb_parser, argparse.SUPPRESS)
+        verb_parser.set_defaults(verb_parser=verb_parser)  # whose usage and prefix an unknown argument gets
     return parser
 
 
@@ -82,7 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- into a picture written there; lines go nowhere
     parser = build_parser()
     try:
-        args = parser.parse_args(_attached_point(sys.argv[1:] if argv is None else list(argv)))
+        args, unknown = parser.parse_known_args(_attached_point(sys.argv[1:] if argv is None else list(argv)))
+        if unknown:  # argparse's top level said "colorsplash: error:" with the list of verbs: the verb's own words
+            args.verb_parser.error(f"unrecognized arguments: {' '.join(unknown)} (see colorsplash {args.verb} --help)")
     except SystemExit as done:  # --help, --version, or a usage error already printed by argparse
         return done.code if isinstance(done.code, int) else 2
     configure_logging(args.quiet, args.debug)
@@ -94,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as err:
         if args.debug:
             traceback.print_exc()
-        print(f"colorsplash: error: {err}", file=sys.stderr)
+        text = err.spelt("cli") if isinstance(err, OptionError) else err
+        print(f"colorsplash {args.verb}: error: {text}", file=sys.stderr)
         return 2
 
 

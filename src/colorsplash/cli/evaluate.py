@@ -49,10 +49,14 @@ def register(sub: Any) -> None:
         help=f"for --split: default the model's training seed, else {DEFAULT_SPLIT_SEED}",
     )
     p.add_argument(
+        "--threshold",
         "--cutoff",
+        dest="cutoff",
         type=arg_type(unit_float),
         default=0.5,
-        help="probability counted as subject when scoring (a hard cut; default: 0.5)",
+        metavar="P",
+        help="probability cut-off 0..1 counted as subject when scoring, as splash's --threshold P --hard (default: "
+        "0.5; --cutoff is its former name)",
     )
     p.add_argument(
         "--worst",
@@ -123,7 +127,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ev.write_summary_json(summary, out / "summary.json")
     gate = f"subject gate {config.presence_threshold:.3g}" if args.gate else "no subject gate"
     print(
-        f"{config.name} ({config.arch} at {config.input_size}px) on {args.split} images, cutoff {args.cutoff}, {gate}:"
+        f"{config.name} ({config.arch} at {config.input_size}px) on {args.split} images, cut-off {args.cutoff}, {gate}:"
     )
     print(ev.format_summary(summary))
     print(f"wrote {out / 'scores.csv'}, {out / 'summary.json'} and {out / 'worst.png'}")

@@ -15,6 +15,7 @@ from typing import Any
 
 from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments
 from colorsplash.runtime.flags import arg_type, positive_float, positive_int
+from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.server import (
     DEFAULT_HOST,
     DEFAULT_MAX_UPLOAD_BYTES,
@@ -62,7 +63,9 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         type=arg_type(positive_int),
         default=None,
         metavar="N",
-        help=f"largest accepted photo in pixels (default {SERVER_MAX_PIXELS:,})",
+        help=f"largest accepted photo in pixels (default {SERVER_MAX_PIXELS:,}: a 48 MP phone photo passes; lower "
+        f"than splash's {DEFAULT_MAX_PIXELS:,}, so that one photo at the limit fits the default memory budget below "
+        "on a computer others send photos to)",
     )
     parser.add_argument(
         "--max-memory-mb",
@@ -125,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from colorsplash.server.app import create_app, model_description
+        from colorsplash.server.app import create_app
     except ImportError as err:
         raise RuntimeError(
             f"colorsplash serve needs the server extra ({err.name} is missing): pip install 'colorsplash[server]'"
@@ -137,9 +140,7 @@ def run(args: argparse.Namespace) -> int:
         log.warning(
             "listening on %s: anyone who can reach this address can use the server (no authentication)", args.host
         )
-    log.info(
-        "model: %s (%s)", model_description(app.state.model.config, app.state.model.path.name), app.state.model.path
-    )
+    log.info("%s", app.state.model.label)
     log.info("answering requests for %s (add names with --allowed-host)", ", ".join(app.state.allowed_hosts))
     shown = f"[{args.host}]" if ":" in args.host else args.host
     log.info("colorsplash: open http://%s:%d/ (API docs at /docs); Ctrl+C stops", shown, args.port)

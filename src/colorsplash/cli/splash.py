@@ -23,6 +23,7 @@ from colorsplash.cli.common import (
 )
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.options import MASK_OPTION_NAMES, add_arguments, options_from_namespace
+from colorsplash.server import SERVER_MAX_PIXELS
 
 if TYPE_CHECKING:
     from colorsplash.runtime.batch import OutputPlan
@@ -60,7 +61,9 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
     add_max_pixels_argument(
         parser,
         DEFAULT_MAX_PIXELS,
-        "guards against decompression bombs. Counted in 8-bit RGB "
+        "about 2.5 GB of working memory for one picture at the limit (serve's default is "
+        f"{SERVER_MAX_PIXELS:,}: its memory is shared by other people's photos); guards against decompression "
+        "bombs. Counted in 8-bit RGB "
         "pixels: a picture that costs more memory to decode (16-bit, float, alpha) counts as "
         "more; the photos in flight together stay within what one picture at the limit may use",
     )
@@ -153,6 +156,7 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
             overwrite=args.overwrite,
         )
         summary = batch.run_batch(tasks, job, jobs=args.jobs, progress=show_progress(args), debug=debug)
+        summary.model = model.label
     summary.failed += len(errors)
     if summary.failed or not quiet:
         print(summary.line(), file=sys.stderr)

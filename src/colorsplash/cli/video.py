@@ -136,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
         )
     log.info(
-        "%s: %d frames %dx%d at %s fps%s in %.1f s (%.1f frames/s)",
+        "%s: %d frames %dx%d at %s fps%s in %.1f s (%.1f frames/s); %s",
         result.output,
         result.frames,
         result.width,
@@ -145,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         ", audio kept" if result.audio else "",
         result.seconds,
         result.frames_per_second,
+        model.label,
     )
     return 1 if result.damaged else 0  # the damage itself was logged as a warning by splash_video
 

@@ -63,7 +63,7 @@ class ImageScore:
     iou: float
     dice: float
     pixel_accuracy: float
-    seed_miou: float  # the seed's mean two-class IoU over thresholds 0.5:0.95:0.05
+    seed_miou: float  # the tutorial's ("seed") mean two-class IoU over cut-offs 0.5:0.95:0.05, "mIoU .5-.95"
 
 
 def model_record(path: Path, config: ModelConfig) -> dict[str, Any]:
@@ -163,11 +163,11 @@ def format_summary(summary: dict[str, Any]) -> str:
     """The summary as an aligned text table (one row per data set, then overall)."""
     rows = [*summary["datasets"].items(), ("overall", summary["overall"])]
     width = max(12, *(len(name) for name, _ in rows))
-    lines = [f"{'data set':<{width}} {'images':>7} {'IoU':>7} {'Dice':>7} {'pix acc':>8} {'seed mIoU':>10}"]
+    lines = [f"{'data set':<{width}} {'images':>7} {'IoU':>7} {'Dice':>7} {'pix acc':>8} {'mIoU .5-.95':>11}"]
     for name, m in rows:
         lines.append(
             f"{name:<{width}} {int(m['images']):>7d} {m['iou']:>7.4f} {m['dice']:>7.4f} "
-            f"{m['pixel_accuracy']:>8.4f} {m['seed_miou']:>10.4f}"
+            f"{m['pixel_accuracy']:>8.4f} {m['seed_miou']:>11.4f}"
         )
     return "\n".join(lines)
 

@@ -24,6 +24,7 @@ from colorsplash.runtime.matting import MatteSettings, colour_coefficients, matt
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions
 from colorsplash.runtime.upsampling import apply_coefficients
+from colorsplash.runtime.wording import PYTHON_WORDS, Wording, option_name, option_use
 from colorsplash.runtime.working import RefineSettings, downscale
 
 
@@ -70,9 +71,8 @@ def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
 
 
 def check_point(point: tuple[int, int] | None, width: int, height: int, picture: str = "photo") -> None:
-    """The one check of ``--point``: raise :class:`OptionError` (``point``: HTTP 422 naming it, like any bad option)
-    when ``point`` (x, y in pixels) lies outside a ``width x height`` picture (``picture`` names it in the message);
-    ``None`` passes."""
+    """The one check of ``point``: :class:`OptionError` (HTTP 422 naming it) when ``point`` (x, y in pixels) lies
+    outside a ``width x height`` picture (``picture`` names it in the message); ``None`` passes."""
     if point is None:
         return
     x, y = point
@@ -188,8 +188,7 @@ def plan_alpha(
     subject test, the edge refinement's coefficients and the subject selection. ``full_hw``: the photo's (height,
     width); ``presence``: ``(subject score, threshold)`` as :func:`model_presence` gives it.
 
-    Raises:
-        ValueError: ``options.point`` lies outside the photo.
+    Raises: ValueError: ``options.point`` lies outside the photo.
     """
     options, settings = options or SplashOptions(), settings or RefineSettings()
     check_point(options.point, full_hw[1], full_hw[0])  # also where the photo has no subject (as video does)
@@ -294,8 +293,7 @@ def compute_alpha(
         presence: ``(subject score, threshold)`` from a model with a presence output; ``None``: the highest
             probability is the score and the cut-off its threshold.
 
-    Raises:
-        ValueError: ``options.point`` lies outside the photo.
+    Raises: ValueError: ``options.point`` lies outside the photo.
     """
     options, settings = options or SplashOptions(), settings or RefineSettings()
     cutoff = 0.5 if options.threshold is None else options.threshold
@@ -372,22 +370,24 @@ def presence_of(
     return (float(prob.max()) if prob.size else 0.0, model.presence_threshold)
 
 
-def apply_on_empty(result: AlphaResult, on_empty: str, name: str, mask: bool = False) -> str | None:
+def apply_on_empty(
+    result: AlphaResult, on_empty: str, name: str, mask: bool = False, words: Wording = PYTHON_WORDS
+) -> str | None:
     """The one no-subject policy: what happens when the model finds no subject in ``name``.
 
     ``grey`` keeps the all-0 alpha (background effect everywhere), ``copy`` sets it to all 1 (the photo
     unchanged), ``skip`` raises. Returns the line to tell the user (worded for a mask when the result written is
-    the ``mask`` itself), or ``None`` when a subject was found.
+    the ``mask`` itself), or ``None`` when a subject was found; ``words``: the model's word for what it finds and
+    how the caller names options (:class:`~colorsplash.runtime.wording.Wording`).
 
-    Raises:
-        NoSubjectError: ``on_empty == "skip"`` and no subject was found.
+    Raises: NoSubjectError: ``on_empty == "skip"`` and no subject was found.
     """
     if not result.empty:
         return None
-    text = f"no subject found in {name} (subject score {result.score:.2f})"
+    text = f"no {words.subject} found in {name} (subject score {result.score:.2f})"
     if result.cutoff is not None:  # the score passed: the cut-off alone left it empty
-        cut, top = result.cutoff, result.max_probability
-        text = f"{text[:-1]}; no pixel reaches the cut-off {cut:.2f} (highest {top:.2f}), see --threshold)"
+        cut, top, threshold = result.cutoff, result.max_probability, option_name("threshold", words.spelling)
+        text = f"{text[:-1]}; no pixel reaches the cut-off {cut:.2f} (highest {top:.2f}), lower {threshold})"
     if on_empty == "skip":
         raise NoSubjectError(f"{text}; skipped", result.score, result.max_probability)
     if on_empty == "copy":
@@ -395,5 +395,5 @@ def apply_on_empty(result: AlphaResult, on_empty: str, name: str, mask: bool = F
         return f"{text}; {'wrote an all-subject mask' if mask else 'kept in full colour'}"
     if mask:
         return f"{text}; wrote an empty mask"
-    hint = "--point X,Y colours the subject under a pixel, --on-empty copy keeps the photo"
-    return f"{text}; background effect everywhere ({hint})"
+    point, copy = option_use("point", "X,Y", words.spelling), option_use("on_empty", "copy", words.spelling)
+    return f"{text}; background effect everywhere ({point} colours the {words.subject} there, {copy} keeps the photo)"

@@ -59,6 +59,7 @@ from colorsplash.runtime.photo_io import (
 )
 from colorsplash.runtime.picture_open import PixelLimitError
 from colorsplash.runtime.variants import VariantError
+from colorsplash.runtime.wording import Wording
 
 __all__ = [
     "ImageLike",
@@ -230,7 +231,7 @@ class Subject:
     """The model's answer to "is there a subject (a pet, for the bundled model) in this photo?".
 
     Attributes:
-        found: whether it is there; when not, ``--on-empty`` decides what a splash does (grey, copy or skip).
+        found: whether it is there; when not, ``on_empty`` decides what a splash does (grey, copy or skip).
         score: the photo's subject score in [0, 1]: the model's photo-level output where its file has one (the
             bundled pet model does), else its highest pixel probability.
         threshold: the score from which a subject counts as found (stored in the model file, chosen on
@@ -258,7 +259,7 @@ def alpha_and_subject(
     with loaded.exclusive():  # nothing else of ours runs beside this model call (see Model.exclusive)
         result = model_alpha(loaded, rgb, opts, RefineSettings())
     subject = Subject(not result.empty, result.score, loaded.presence_threshold)
-    apply_on_empty(result, opts.on_empty, "the photo")
+    apply_on_empty(result, opts.on_empty, "the photo", words=Wording.of(loaded, "python"))
     return result.alpha, subject
 
 

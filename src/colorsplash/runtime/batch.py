@@ -46,7 +46,7 @@ from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.fused import GreySplash, fusable
 from colorsplash.runtime.onnx_model import Model, load_model
-from colorsplash.runtime.options import SplashOptions
+from colorsplash.runtime.options import OptionError, SplashOptions
 from colorsplash.runtime.photo_io import (
     DEFAULT_MAX_PIXELS,
     Photo,
@@ -66,6 +66,7 @@ from colorsplash.runtime.planning import (
     expand_inputs,
     plan_tasks,
 )
+from colorsplash.runtime.wording import Wording
 
 __all__ = [
     "MASK_TAG",
@@ -97,13 +98,15 @@ class Summary:
     skipped: int = 0
     failed: int = 0
     seconds: float = 0.0
+    model: str = ""  # the model that ran, as :attr:`Model.label` names it ("" when none ran)
 
     def line(self) -> str:
         total = self.done + self.skipped + self.failed
         rate = f" ({self.done / self.seconds:.1f} files/s)" if self.seconds > 0 and self.done else ""
+        model = f"; {self.model}" if self.model else ""
         return (
             f"{total} file(s): done {self.done}, skipped {self.skipped}, failed {self.failed} "
-            f"in {self.seconds:.1f} s{rate}"
+            f"in {self.seconds:.1f} s{rate}{model}"
         )
 
 
@@ -268,7 +271,7 @@ class PhotoJob:
             return Outcome("done", messages)
         result: AlphaResult = finish_alpha(planned.plan, planned.guide(), self.options)
         try:
-            note = apply_on_empty(result, self.options.on_empty, task.label, self.mask)
+            note = apply_on_empty(result, self.options.on_empty, task.label, self.mask, Wording.of(self.model, "cli"))
         except NoSubjectError as err:
             return Outcome("skipped", [*messages, str(err)])
         if note:
@@ -320,7 +323,7 @@ def _outcome(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
     try:
         return future.result()
     except Exception as err:  # the per-file boundary: report in one line and let the batch go on
-        text = str(err) or type(err).__name__
+        text = str(err.spelt("cli") if isinstance(err, OptionError) else err) or type(err).__name__
         if _out_of_memory(err):
             text = "not enough memory for this picture; run it alone (-j 1) or lower --max-pixels"
         elif not isinstance(err, (ValueError, OSError, RuntimeError)):

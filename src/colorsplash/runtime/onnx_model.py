@@ -34,6 +34,7 @@ from colorsplash.runtime.variants import (
     find_variants,
     read_config,
 )
+from colorsplash.runtime.wording import model_label
 
 BUNDLED_MODEL_NAME = "pets.onnx"
 MODEL_ENV = "COLORSPLASH_MODEL"
@@ -140,6 +141,13 @@ class Model:
         """Whether the file has a photo-level ``presence`` output (else the score is the highest probability)."""
         outputs = self.session.get_outputs()  # type: ignore[attr-defined]
         return any(o.name == PRESENCE_OUTPUT for o in outputs)
+
+    @property
+    def label(self) -> str:
+        """How a verb names this model in its lines (:func:`colorsplash.runtime.wording.model_label`): its
+        description, and its path unless it is the bundled model (any of its variants)."""
+        bundled = self.path.resolve().parent == bundled_model_path().resolve().parent
+        return model_label(self.config, self.path, bundled)
 
     @property
     def presence_threshold(self) -> float:

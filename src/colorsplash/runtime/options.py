@@ -2,9 +2,10 @@
 
 Each field of :class:`SplashOptions` carries its parser and help text in ``metadata``. The parsers take text
 (``"0.4"``, ``"12,30"``) or typed values (``0.4``, ``(12, 30)``) and raise ``ValueError`` with a message for a
-person. :meth:`SplashOptions.__post_init__` runs them on every field, so every way of making options — the Python
-API, :func:`options_from_mapping` (HTTP form fields), :func:`add_arguments` (CLI flags) and
-:meth:`SplashOptions.replace` — refuses the same bad values with the same :class:`OptionError`.
+person. :meth:`SplashOptions.__post_init__` runs them on every field, so every way of making options (the Python
+API, :func:`options_from_mapping` for HTTP form fields, :func:`add_arguments` for CLI flags,
+:meth:`SplashOptions.replace`) refuses the same bad values with the same :class:`OptionError`, which each caller
+words its own way (:meth:`OptionError.spelt`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from colorsplash.runtime.flags import arg_type
+from colorsplash.runtime.wording import Spelling, option_name
 
 EFFECTS = ("grey", "blur", "dim", "sepia", "color", "transparent")
 MAX_FEATHER = 200.0  # pixels
@@ -36,11 +38,15 @@ _COLOR_RE = re.compile(r"^#?([0-9a-f]{6}|[0-9a-f]{8})$")
 
 
 class OptionError(ValueError):
-    """An option value is invalid; ``name`` is the option's name (CLI spelling without dashes)."""
+    """A bad option: ``name`` (Python's, ``on_empty``), ``reason``; the message names it in ``spelling``'s words."""
 
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"--{name.replace('_', '-')}: {message}")
-        self.name = name
+    def __init__(self, name: str, message: str, spelling: Spelling = "python") -> None:
+        super().__init__(f"{option_name(name, spelling)}: {message}")
+        self.name, self.reason, self.spelling = name, message, spelling
+
+    def spelt(self, spelling: Spelling) -> OptionError:
+        """This error in the words of ``spelling``'s caller (the CLI's, the HTTP API's)."""
+        return OptionError(self.name, self.reason, spelling)
 
 
 # ------------------------------------------------------------------------------------------------ value parsers
@@ -268,9 +274,8 @@ class SplashOptions:
 
     @property
     def matte_edges(self) -> bool:
-        """Whether the matte edge stage runs: ``edges`` is ``matte``, or ``auto`` (photos; the video pipeline
-        turns ``auto`` into ``fast`` before it gets here, see
-        :func:`colorsplash.runtime.video_frames.video_options`)."""
+        """Whether the matte edge stage runs: ``edges`` is ``matte``, or ``auto`` (photos; the video pipeline turns
+        ``auto`` into ``fast`` before it gets here, see :func:`colorsplash.runtime.video_frames.video_options`)."""
         return self.edges in ("auto", "matte")
 
     @property
@@ -286,8 +291,7 @@ MASK_OPTION_NAMES: tuple[str, ...] = tuple(n for n in OPTION_NAMES if n not in (
 
 
 def option_help(f: dataclasses.Field[Any], mask: bool = False, text: str | None = None) -> str:
-    """The option's help with its default, e.g. ``keep every subject or only the largest (default: all)``;
-    ``text``: a verb's own words for it, in place of the shared help."""
+    """The option's help (``text``: a verb's own words for it) with its default: ``... largest (default: all)``."""
     text = text or f.metadata["mask_help" if mask else "help"]
     if f.default is None:
         return text
@@ -308,12 +312,8 @@ def describe_options(
     lines = []
     for f in OPTION_FIELDS:
         if f.name in wanted:
-            values = choices(f)
-            kind = (
-                "|".join(values)
-                if values
-                else f.metadata["metavar"] or ("True|False" if f.type in ("bool", bool) else "")
-            )
+            plain = f.metadata["metavar"] or ("True|False" if f.type in ("bool", bool) else "")
+            kind = "|".join(choices(f) or ()) or plain
             lines.append(
                 textwrap.fill(
                     f"{f.name} ({kind}): {option_help(f, mask)}",

@@ -26,6 +26,7 @@ from colorsplash.runtime.effects import composite
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.temporal import SmoothingConfig, TemporalSmoother
+from colorsplash.runtime.wording import Wording
 
 __all__ = ["FrameSplasher", "Inferred", "check_video_options", "unique_runs", "video_options"]
 
@@ -94,7 +95,8 @@ class FrameSplasher:
         # The score follows the smoothing.
         presence = presence_of(self.model, prob, inferred.presence, self.smoother.score)
         result = compute_alpha(frame, prob, self.options, self.settings, inferred.small, presence)
-        note = apply_on_empty(result, self.options.on_empty, self.name)  # "skip" is refused for video up front
+        words = Wording.of(self.model, "cli")  # "skip" is refused for video up front
+        note = apply_on_empty(result, self.options.on_empty, self.name, words=words)
         self._last_empty = note is not None
         if note is not None:
             self.empty_frames += 1

@@ -30,9 +30,9 @@ from fastapi.staticfiles import StaticFiles
 
 from colorsplash import __version__
 from colorsplash.runtime.api import load_model
-from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OPTION_FIELDS
+from colorsplash.runtime.wording import SUBJECT_WORDS, model_description
 from colorsplash.server import errors
 from colorsplash.server.guard import AllowedOriginCORS, HostOriginMiddleware, allowed_host_names, cors_options
 from colorsplash.server.limits import BodyLimitMiddleware, MemoryBudget, estimate_bytes, photo_pixels
@@ -51,26 +51,18 @@ from colorsplash.server.work import (
     result_headers,
 )
 
-__all__ = ["ServerSettings", "create_app", "make_mask", "make_splash", "model_info"]
+__all__ = [
+    "SUBJECT_WORDS",
+    "ServerSettings",
+    "create_app",
+    "make_mask",
+    "make_splash",
+    "model_description",
+    "model_info",
+]
 
 log = logging.getLogger(__name__)
 WEB_DIR = "web"
-
-
-# What a model's ``subject`` means, in plain words, for the subjects of the models this project's recipes make.
-SUBJECT_WORDS = {"pet": "cats and dogs"}
-
-
-def model_description(config: ModelConfig, file_name: str) -> str:
-    """The model in a user's words, for the web page's header: "Pet model — cats and dogs" (the bundled one),
-    "Red car model — cars-v2" (a trained model's subject and its own name, or its file name when it kept the
-    default name), "Custom model — cars.onnx" when its config names no subject."""
-    subject, name = config.subject.strip(), config.name.strip()
-    named = bool(subject) and subject.lower() != ModelConfig.subject
-    head = f"{subject[:1].upper()}{subject[1:]} model" if named else "Custom model"
-    own_name = name if name and name != ModelConfig.name else file_name
-    detail = SUBJECT_WORDS.get(subject.lower(), own_name) if named else own_name
-    return f"{head} — {detail}"
 
 
 def model_info(model: Model) -> dict[str, Any]:

@@ -43,7 +43,8 @@ def install(app: FastAPI, settings: ServerSettings) -> None:
         return too_large_response(settings.max_upload_bytes)
 
     async def bad_option(_: Request, err: Exception) -> Response:
-        return error(422, str(err), option=getattr(err, "name", None))
+        assert isinstance(err, OptionError)
+        return error(422, str(err.spelt("http")), option=err.name)  # named as a query or form field
 
     async def no_subject(_: Request, err: Exception) -> Response:
         return error(422, str(err), headers={"X-Colorsplash-Subject": "none"}, subject="none")

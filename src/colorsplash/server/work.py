@@ -26,6 +26,7 @@ from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
 from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes
 from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, output_format
+from colorsplash.runtime.wording import Wording
 from colorsplash.server.errors import PixelLimitError
 from colorsplash.server.limits import PhotoSize, photo_pixels
 from colorsplash.server.openapi import FORMAT_FIELD, OUTPUT_FORMATS, SPLASH_ONLY_OPTIONS
@@ -172,7 +173,7 @@ def subject_alpha(model: Model, photo: Photo, options: SplashOptions) -> tuple[n
         NoSubjectError: no subject and ``on_empty == "skip"`` (422).
     """
     result = model_alpha(model, photo.rgb, options, RefineSettings())
-    apply_on_empty(result, options.on_empty, photo.name)
+    apply_on_empty(result, options.on_empty, photo.name, words=Wording.of(model, "http"))
     # The model's presence score (one-output models: its highest probability).
     return result.alpha, not result.empty, result.score
 

@@ -1,0 +1,83 @@
+"""The words a user meets for the same thing, whichever way they call colorsplash.
+
+One owner for: how each caller spells an option (the CLI ``--on-empty copy``, the Python API ``on_empty="copy"``,
+the HTTP API ``on-empty=copy``), what a model calls the thing it finds (its ``subject``: "no pet found"), and how
+a model is named in a verb's lines (:func:`model_label`). Light: no NumPy, no ONNX Runtime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from colorsplash.runtime.config import ModelConfig
+
+Spelling = Literal["cli", "python", "http"]
+SPELLINGS: tuple[Spelling, ...] = ("cli", "python", "http")
+DEFAULT_SUBJECT = "subject"  # = ModelConfig.subject: a model whose training named no subject
+# What a model's ``subject`` means, in plain words, for the subjects of the models this project's recipes make.
+SUBJECT_WORDS = {"pet": "cats and dogs"}
+
+
+def option_name(name: str, spelling: Spelling = "python") -> str:
+    """An option (``on_empty``, the Python name) as ``spelling``'s caller names it: ``--on-empty`` (cli),
+    ``on_empty`` (python keyword), ``on-empty`` (http query or form field)."""
+    if spelling == "cli":
+        return "--" + name.replace("_", "-")
+    return name.replace("_", "-") if spelling == "http" else name
+
+
+def option_use(name: str, value: str, spelling: Spelling = "python") -> str:
+    """An option given a value, as ``spelling``'s caller writes it: ``--on-empty copy``, ``on_empty="copy"``,
+    ``on-empty=copy``."""
+    if spelling == "cli":
+        return f"{option_name(name, spelling)} {value}"
+    return f'{name}="{value}"' if spelling == "python" else f"{option_name(name, spelling)}={value}"
+
+
+def subject_word(config: ModelConfig | None) -> str:
+    """What the model finds, for messages ("pet" for the bundled model, "red car" for one trained with
+    ``--subject "red car"``); "subject" when its training named none or there is no config (a stand-in)."""
+    subject = getattr(config, "subject", "")
+    return subject.strip() if isinstance(subject, str) and subject.strip() else DEFAULT_SUBJECT
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How a caller words a message: ``subject``, the model's word for what it finds (:func:`subject_word`), and
+    ``spelling``, how the caller names options (:func:`option_name`)."""
+
+    subject: str = DEFAULT_SUBJECT
+    spelling: Spelling = "python"
+
+    @classmethod
+    def of(cls, model: Any, spelling: Spelling) -> Wording:
+        """The wording of a caller (``spelling``) running ``model`` (a loaded model, or a stand-in without a
+        config: "subject")."""
+        return cls(subject_word(getattr(model, "config", None)), spelling)
+
+
+PYTHON_WORDS = Wording()  # the Python API's: "subject", ``on_empty="copy"``
+
+
+def model_description(config: ModelConfig, file_name: str) -> str:
+    """The model in a user's words: "Pet model — cats and dogs" (the bundled one), "Red car model — cars-v2" (a
+    trained model's subject and its own name, or its file name when it kept the default name), "Custom model —
+    cars.onnx" when its config names no subject."""
+    from colorsplash.runtime.config import ModelConfig
+
+    subject, name = config.subject.strip(), config.name.strip()
+    named = bool(subject) and subject.lower() != ModelConfig.subject
+    head = f"{subject[:1].upper()}{subject[1:]} model" if named else "Custom model"
+    own_name = name if name and name != ModelConfig.name else file_name
+    detail = SUBJECT_WORDS.get(subject.lower(), own_name) if named else own_name
+    return f"{head} — {detail}"
+
+
+def model_label(config: ModelConfig, path: str | Path, bundled: bool) -> str:
+    """The one way a verb names the model it runs (``splash``/``mask``'s summary, ``video``'s result line,
+    ``serve``'s start line): ``model: <description>`` and, for any file but the bundled model, its path."""
+    where = "" if bundled else f" ({path})"
+    return f"model: {model_description(config, Path(path).name)}{where}"

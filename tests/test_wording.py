@@ -1,0 +1,140 @@
+"""The same words for the same things across the CLI, the Python API and the HTTP API (words audit): the model's
+own subject word in the no-subject line, options named as each caller names them, one way of naming the model."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import colorsplash
+from colorsplash.cli import main
+from colorsplash.runtime.onnx_model import Model, load_model
+from colorsplash.runtime.wording import model_label, option_name, option_use
+
+DARK = np.full((30, 40, 3), 20, np.uint8)  # nothing orange: the keyed tiny model finds no subject
+
+
+def png(image: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def http(tiny_onnx: Path, model: Model) -> Iterator[Any]:
+    """The HTTP API on the tiny model (subject "blob"), probability keyed on orange pixels."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from colorsplash.server.app import create_app
+
+    with TestClient(create_app(tiny_onnx), base_url="http://127.0.0.1:8000") as client:
+        yield client
+
+
+def test_spellings_of_one_option() -> None:
+    assert [option_name("on_empty", s) for s in ("cli", "python", "http")] == ["--on-empty", "on_empty", "on-empty"]
+    assert option_use("on_empty", "copy", "cli") == "--on-empty copy"
+    assert option_use("on_empty", "copy", "python") == 'on_empty="copy"'
+    assert option_use("on_empty", "copy", "http") == "on-empty=copy"
+
+
+def test_the_no_subject_line_names_the_models_subject_in_each_callers_words(
+    model: Model, http: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "no subject found" for every model, and the Python API's and HTTP API's messages told the user to
+    use ``--threshold``; the tiny model was trained with ``--subject blob``."""
+    Image.fromarray(DARK).save(tmp_path / "room.png")
+    assert main(["splash", str(tmp_path / "room.png"), "--model", str(model.path)]) == 0
+    cli = capsys.readouterr().err
+    assert f"no blob found in {tmp_path / 'room.png'}" in cli
+    assert "--point X,Y colours the blob there, --on-empty copy keeps the photo" in cli
+
+    with pytest.raises(colorsplash.NoSubjectError, match=r"^no blob found in the photo .*; skipped$"):
+        colorsplash.splash(DARK, model, on_empty="skip")
+    # Only the cut-off left it empty (a point overrules the photo-level score): the option named as a keyword.
+    orange = DARK.copy()
+    orange[10:20, 10:20] = (255, 128, 0)
+    with pytest.raises(colorsplash.NoSubjectError, match="lower threshold\\)") as caught:
+        colorsplash.splash(orange, model, on_empty="skip", threshold=1.0)
+    assert "--" not in str(caught.value)
+
+    resp = http.post("/api/splash?on-empty=skip&threshold=1&point=15,15", content=png(orange))
+    assert resp.status_code == 422 and resp.json()["error"].startswith("no blob found in upload")
+    assert "lower threshold)" in resp.json()["error"] and "--" not in resp.json()["error"]
+
+
+def test_bad_options_are_named_as_each_caller_names_them(
+    model: Model, http: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Python API and HTTP API said ``--on-empty: ...`` and ``--format: ...`` (no CLI flag at all)."""
+    with pytest.raises(colorsplash.OptionError, match="^on_empty: choose one of grey, copy, skip") as caught:
+        colorsplash.splash(DARK, model, on_empty="nope")
+    assert caught.value.name == "on_empty" and caught.value.spelt("cli").args[0].startswith("--on-empty: ")
+    with pytest.raises(colorsplash.OptionError, match="^point: 99,0 is outside the 40x30 photo"):
+        colorsplash.predict_alpha(DARK, model, point=(99, 0))
+
+    resp = http.post("/api/splash?format=gif", content=png(DARK))
+    assert resp.status_code == 422 and resp.json() == {
+        "error": "format: choose one of jpeg, png, webp, got 'gif'",
+        "option": "format",
+    }
+    resp = http.post("/api/splash?on_empty=nope", content=png(DARK))
+    assert resp.json()["option"] == "on_empty" and resp.json()["error"].startswith("on-empty: choose one of")
+
+    Image.fromarray(DARK).save(tmp_path / "room.png")  # the CLI keeps its flags
+    assert main(["splash", str(tmp_path / "room.png"), "--model", str(model.path), "--point", "99,0"]) == 1
+    assert f"{tmp_path / 'room.png'}: --point: 99,0 is outside the 40x30 photo" in capsys.readouterr().err
+
+
+def test_each_verb_names_the_model_it_ran_the_same_way(
+    tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``splash --model FILE`` did not say which model ran (``serve`` did, in its own words)."""
+    Image.fromarray(DARK).save(tmp_path / "room.png")
+    label = "model: Blob model — tiny-test"
+    for verb in ("splash", "mask"):
+        assert main([verb, str(tmp_path / "room.png"), "--model", str(tiny_onnx), "--overwrite"]) == 0
+        summary = capsys.readouterr().err.splitlines()[-1]
+        assert summary.startswith("1 file(s): done 1") and summary.endswith(f"; {label} ({tiny_onnx})")
+    assert load_model(tiny_onnx).label == f"{label} ({tiny_onnx})"
+    bundled = load_model()
+    assert bundled.label == "model: Pet model — cats and dogs"  # the bundled model needs no path
+    assert model_label(bundled.config, tiny_onnx, bundled=False).endswith(f"({tiny_onnx})")
+
+
+def test_cli_errors_have_argparses_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Our errors said "colorsplash: error:", argparse's "colorsplash splash: error:"; an option the verb lacks
+    (``mask --effect``) got the top level's "colorsplash: error: unrecognized arguments" and the list of verbs."""
+    Image.fromarray(DARK).save(tmp_path / "room.png")
+    assert main(["splash", str(tmp_path / "room.png"), "-o", str(tmp_path / "x.jpg"), "--effect", "transparent"]) == 2
+    assert capsys.readouterr().err.startswith(f"colorsplash splash: error: -o {tmp_path / 'x.jpg'}: JPEG cannot")
+    assert main(["splash", str(tmp_path / "room.png"), "--effect", "purple"]) == 2
+    assert "\ncolorsplash splash: error: argument --effect: unknown effect 'purple'" in capsys.readouterr().err
+    assert main(["mask", str(tmp_path / "room.png"), "--effect", "blur"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: colorsplash mask ") and "{splash,mask," not in err
+    assert err.endswith(
+        "colorsplash mask: error: unrecognized arguments: --effect blur (see colorsplash mask --help)\n"
+    )
+
+
+def test_each_verb_says_its_pixel_limit_and_why_they_differ(capsys: pytest.CaptureFixture[str]) -> None:
+    """``splash`` (100 MP) and ``serve`` (50 MP) had different ``--max-pixels`` defaults, neither saying why."""
+    from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
+    from colorsplash.server import SERVER_MAX_PIXELS
+
+    helps = {}
+    for verb in ("splash", "serve"):
+        assert main([verb, "--help"]) == 0
+        helps[verb] = " ".join(capsys.readouterr().out.split())
+    assert f"(default: {DEFAULT_MAX_PIXELS:,}); about 2.5 GB" in helps["splash"]
+    assert f"serve's default is {SERVER_MAX_PIXELS:,}: its memory is shared" in helps["splash"]
+    assert f"(default {SERVER_MAX_PIXELS:,}: a 48 MP phone photo passes; lower than splash's" in helps["serve"]
+    assert "fits the default memory budget" in helps["serve"]
