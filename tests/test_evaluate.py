@@ -142,7 +142,11 @@ def test_evaluate_cli_writes_reports(
     printed = capsys.readouterr()
     assert "overall" in printed.out and "pairs" in printed.out
     # "cut-off" as in every other text (it said "cutoff"), and no internal "seed" in the table's header.
-    assert "images, cut-off 0.5:" in printed.out and "seed mIoU" not in printed.out and "mIoU .5-.95" in printed.out
+    assert (
+        "images, cut-off 0.5, subject gate 0.5:" in printed.out
+        and "seed mIoU" not in printed.out
+        and "mIoU .5-.95" in printed.out
+    )
     assert "evaluating" not in printed.err  # standard error is not a terminal: no progress bar
 
     monkeypatch.setattr("colorsplash.cli.common.stderr_is_terminal", lambda: True)
