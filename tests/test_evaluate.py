@@ -149,16 +149,25 @@ def test_evaluate_cli_writes_reports(
     )
     assert "evaluating" not in printed.err  # standard error is not a terminal: no progress bar
 
+    # An earlier report is kept unless --overwrite (it was replaced without a word), refused before scoring.
+    before = (out / "summary.json").read_bytes()
+    capsys.readouterr()
+    refused = main(
+        ["-q", "evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out), "--cutoff", ".4"]
+    )
+    said = capsys.readouterr().err
+    assert refused == 2 and "holds an earlier report (scores.csv, summary.json, worst.png)" in said
+    assert "--overwrite" in said
+    assert (out / "summary.json").read_bytes() == before
+
+    again = [str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out), "--overwrite"]
     monkeypatch.setattr("colorsplash.cli.common.stderr_is_terminal", lambda: True)
-    assert main(["evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out)]) == 0
+    assert main(["evaluate", *again]) == 0
     assert "evaluating" in capsys.readouterr().err  # a terminal: the progress bar
-    assert main(["-q", "evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out)]) == 0
+    assert main(["-q", "evaluate", *again]) == 0
     assert "evaluating" not in capsys.readouterr().err  # -q: no progress bar
     for flag in ("--threshold", "--cutoff"):  # splash's name for the cut-off, and the former one
-        assert (
-            main(["-q", "evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out), flag, ".4"])
-            == 0
-        )
+        assert main(["-q", "evaluate", *again, flag, ".4"]) == 0
         assert json.loads((out / "summary.json").read_text())["threshold"] == 0.4
 
 

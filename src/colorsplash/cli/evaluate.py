@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from colorsplash.cli.common import add_model_argument, add_output_argument, show_progress
+from colorsplash.cli.common import add_model_argument, add_output_argument, add_overwrite_argument, show_progress
 from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig
 from colorsplash.runtime.flags import arg_type, positive_int, unit_float
 
@@ -72,6 +72,7 @@ def register(sub: Any) -> None:
         "model's threshold counts as nothing coloured, as splash and mask treat it",
     )
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable/mismatched pairs with a warning")
+    add_overwrite_argument(p, "an earlier report in the report folder")
     p.set_defaults(func=run_evaluate)
 
 
@@ -90,7 +91,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     predict_fn, config, model_path = load_predictor(args.model, gate=args.gate)
     out = Path(args.output) if args.output else ev.report_folder(model_path)
-    ev.check_report_folder(out)
+    ev.check_report_folder(out, args.overwrite)
     fraction, seed = split_settings(args, config)
     found = discover_all(args.data, skip_bad=args.skip_bad)
     ev.warn_unknown_sets(found, config, args.split)

@@ -81,9 +81,13 @@ def report_folder(model_path: Path) -> Path:
     return Path("eval") / f"{model_path.resolve().parent.name}-{model_path.stem}"
 
 
-def check_report_folder(out: Path) -> None:
-    """Refuse a report folder ``out`` that is an existing file, before any photo is scored (writing into it
-    failed only at the end, as "cannot write OUT/worst.png: File exists").
+REPORT_FILES = ("scores.csv", "summary.json", "worst.png")
+
+
+def check_report_folder(out: Path, overwrite: bool = False) -> None:
+    """Refuse a report folder ``out`` that is an existing file, or that holds an earlier report (any of
+    :data:`REPORT_FILES`) unless ``overwrite``, before any photo is scored (writing into a file failed only at
+    the end, as "cannot write OUT/worst.png: File exists"; an earlier report was replaced without a word).
 
     Raises:
         ValueError: naming ``out`` and saying what to do.
@@ -92,6 +96,12 @@ def check_report_folder(out: Path) -> None:
         raise ValueError(
             f"-o {out}: is a file; -o names the report folder (scores.csv, summary.json and worst.png go in it): "
             "choose a folder"
+        )
+    earlier = [name for name in REPORT_FILES if os.path.lexists(out / name)]
+    if earlier and not overwrite:
+        raise ValueError(
+            f"{out} holds an earlier report ({', '.join(earlier)}); pass --overwrite to replace it, or choose "
+            "another report folder with -o"
         )
 
 
