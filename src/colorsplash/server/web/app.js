@@ -29,6 +29,7 @@ const state = {
   zoom: false,
   compare: false,
   limits: null,      // the server's limits from /api/health: {max_upload_bytes, max_pixels, ...}
+  subject: "subject", // what the model finds, from /api/health ("pet"; a trained model's --subject)
   tooBig: false,     // the photo is over a limit: the full-size download and the 100 % view would be refused
   decoded: false,    // the browser could read the photo (if not, only the server's answer tells if it is one)
   gotResult: false,  // the server has made a result for this photo
@@ -274,7 +275,8 @@ function showNotice(subject, score = null, onEmpty = "grey") {
   // A chosen point overrules the photo-level "no subject" judgement (the server's --point); the threshold only
   // helps when the user has set one.
   const threshold = $("use-threshold").checked ? ", lower the threshold" : "";
-  showMessage(notice, `No subject found in this photo${sure}, ${what}. ${pick} the subject to colour it ` +
+  const word = state.subject;  // the model's own word ("pet", "red car"), as the CLI and the HTTP API say it
+  showMessage(notice, `No ${word} found in this photo${sure}, ${what}. ${pick} the ${word} to colour it ` +
     `anyway${threshold}, or try another photo.`);
 }
 
@@ -549,6 +551,7 @@ async function showModel() {
     const health = await resp.json();
     state.limits = health.limits || null;
     const m = health.model;
+    state.subject = (m.subject || "").trim() || "subject";
     // What the model does in plain words ("Pet model — cats and dogs"); its internal name for the curious.
     $("model-info").textContent = m.description || m.name;
     $("model-info").title = `${m.name}: ${m.arch}, ${m.input_size} px, ${m.file}`;
