@@ -4,6 +4,7 @@ staged batch pipeline."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import threading
 import time
@@ -128,6 +129,26 @@ def test_auto_benchmarks_once_per_machine_then_uses_the_cache(
     infer._cache.clear()
     infer.load_model(family)
     assert len(calls) == 2
+
+
+def test_an_unwritable_cache_is_said_once_with_what_to_do(
+    family: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Audit (wording): the timing line said "result cached in X", then "could not cache ... in X": two lines that
+    contradict each other, and neither said what to do."""
+    monkeypatch.setattr(var, "benchmark_choice", lambda sessions, size: ("fp32", {"fp32": 1.0, "int8": 2.0}))
+    monkeypatch.setattr(var, "cpu_info", lambda: AVX2)
+    fresh.write_text("a file where the cache folder should be")
+    caplog.set_level(logging.INFO)
+    assert infer.load_model(family).path.name == "m.onnx"
+    assert "cached in" not in caplog.text and "kept in" not in caplog.text
+    assert f"could not keep the model variant choice in {fresh / var.CACHE_FILE}" in caplog.text
+    assert cpu_mod.CACHE_ENV in caplog.text
+    fresh.unlink()
+    caplog.clear()
+    infer._cache.clear()
+    infer.load_model(family)
+    assert f"chose the fp32 variant (fp32 1.0 ms, int8 2.0 ms); kept in {fresh / var.CACHE_FILE}" in caplog.text
 
 
 def test_benchmark_can_be_switched_off(family: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:

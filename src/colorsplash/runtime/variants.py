@@ -239,9 +239,10 @@ def cached_kind(key: str, folder: Path) -> str | None:
     return choice if isinstance(choice, str) else None
 
 
-def store_choice(key: str, entry: dict[str, Any], folder: Path) -> None:
+def store_choice(key: str, entry: dict[str, Any], folder: Path) -> bool:
     """Add ``entry`` under ``key`` to the cache file in ``folder`` (other keys kept when they can be written back,
-    else dropped); an unwritable cache is logged, never an error."""
+    else dropped); returns whether it was written. An unwritable cache is logged with what to do, never an
+    error."""
     path = folder / CACHE_FILE
     data = {**_load_cache(path), key: entry}
     try:
@@ -251,7 +252,15 @@ def store_choice(key: str, entry: dict[str, Any], folder: Path) -> None:
     try:
         atomic_write(path, text)
     except OSError as err:
-        log.info("could not cache the model variant choice in %s (%s); it will be measured again", path, err)
+        log.info(
+            "could not keep the model variant choice in %s (%s): it will be timed again next time; set %s to a "
+            "writable folder to keep it",
+            path,
+            err.strerror or err,
+            CACHE_ENV,
+        )
+        return False
+    return True
 
 
 def time_sessions(
@@ -309,10 +318,10 @@ def choose_auto(
     cached = cached_kind(key, folder)
     if cached in kinds:
         return kinds[cached], None
-    log.info("timing the model's int8 and float variants once on this CPU (result cached in %s)", folder)
+    log.info("timing the model's int8 and float variants on this CPU (once: the choice is kept per machine)")
     sessions = {v.kind: make_session(v.path) for v in variants}
     kind, ms = benchmark_choice(sessions, variants[0].config.input_size)
-    store_choice(
+    kept = store_choice(
         key,
         {
             "choice": kind,
@@ -324,7 +333,13 @@ def choose_auto(
         },
         folder,
     )
+    if kept:
+        log.info("chose the %s variant (%s); kept in %s", kind, _timings(ms), folder / CACHE_FILE)
     return kinds[kind], sessions[kind]
+
+
+def _timings(ms: dict[str, float]) -> str:
+    return ", ".join(f"{kind} {value:.1f} ms" for kind, value in sorted(ms.items(), key=lambda item: item[1]))
 
 
 _noted_no_cache = False  # whether the missing cache folder was logged in this process
