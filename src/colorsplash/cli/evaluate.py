@@ -29,25 +29,7 @@ def register(sub: Any) -> None:
     p.add_argument("data", nargs="+", help="data set folders")
     add_model_argument(p, ".onnx or .pt file")
     add_output_argument(p, "report folder (default: eval/<model's folder name>-<model stem>, e.g. eval/cats-best)")
-    p.add_argument(
-        "--split",
-        choices=("all", "val", "train"),
-        default="all",
-        help="score only the set's validation or training part, as train would split it (default: all); the "
-        "split follows each folder's name: a warning says when a set is not one the model was trained on",
-    )
-    p.add_argument(
-        "--val-fraction",
-        type=arg_type(unit_float),
-        default=None,
-        help=f"for --split: default the model's training value, else {DEFAULT_VAL_FRACTION}",
-    )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help=f"for --split: default the model's training seed, else {DEFAULT_SPLIT_SEED}",
-    )
+    _add_split_arguments(p)
     p.add_argument(
         "--threshold",
         "--cutoff",
@@ -74,6 +56,29 @@ def register(sub: Any) -> None:
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable/mismatched pairs with a warning")
     add_overwrite_argument(p, "an earlier report in the report folder")
     p.set_defaults(func=run_evaluate)
+
+
+def _add_split_arguments(p: argparse.ArgumentParser) -> None:
+    """``--split``, ``--val-fraction`` and ``--seed``: which part of each set to score, as train splits it."""
+    p.add_argument(
+        "--split",
+        choices=("all", "val", "train"),
+        default="all",
+        help="score only the set's validation or training part, as train would split it (default: all); the "
+        "split follows each folder's name: a warning says when a set is not one the model was trained on",
+    )
+    p.add_argument(
+        "--val-fraction",
+        type=arg_type(unit_float),
+        default=None,
+        help=f"for --split: default the model's training value, else {DEFAULT_VAL_FRACTION}",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help=f"for --split: default the model's training seed, else {DEFAULT_SPLIT_SEED}",
+    )
 
 
 def split_settings(args: argparse.Namespace, config: ModelConfig) -> tuple[float, int]:
