@@ -876,3 +876,26 @@ def test_a_batch_budgets_for_one_picture_at_its_pixel_limit() -> None:
     """Two pictures at the limit must never decode at once: the default budget is what one of them costs."""
     budget = PhotoJob(cast(Model, NoModel()), max_pixels=10**6).budget
     assert budget is not None and budget.limit == cost_limit(10**6)
+
+
+def test_threshold_help_says_what_p_does_to_the_soft_alpha(capsys: pytest.CaptureFixture[str]) -> None:
+    """Audit (verbs): `mask --threshold P` without --hard gave a soft mask (P remapped to 128) though every help
+    called P a "probability cut-off". The help of splash and mask, the HTTP API's description and the Python
+    docstring now say what P does, and this checks that it does it."""
+    from colorsplash.runtime.alpha import compute_alpha
+    from colorsplash.runtime.options import SplashOptions
+    from colorsplash.server.openapi import option_parameters
+
+    ramp = np.tile(np.linspace(0, 1, 11, dtype=np.float32), (4, 1))  # probability 0, 0.1 .. 1 along a row
+    image = np.zeros((4, 11, 3), np.uint8)
+    soft = compute_alpha(image, ramp, SplashOptions(threshold=0.3, refine=False)).alpha[0]
+    assert soft[0] == 0 and soft[3] == pytest.approx(0.5) and soft[10] == pytest.approx(1)  # P -> half, 0, 1 stay
+    assert soft[2] < 0.5 < soft[4] and len(set(np.round(soft, 4))) == 11  # soft: every level kept apart
+    hard = compute_alpha(image, ramp, SplashOptions(threshold=0.3, hard=True, refine=False)).alpha[0]
+    assert hard.tolist() == [0.0] * 3 + [1.0] * 8  # cut at P
+    for verb, words in (("splash", "P becomes half colour"), ("mask", "P becomes 128")):
+        assert main([verb, "--help"]) == 0
+        assert words in " ".join(capsys.readouterr().out.split())
+    http = {p["name"]: p["description"] for p in option_parameters("mask")}
+    assert "P becomes 128" in http["threshold"] and "hard cut to 0 or 255 at P" in http["threshold"]
+    assert "P becomes half colour" in " ".join((SplashOptions.__doc__ or "P becomes half colour").split())

@@ -75,7 +75,7 @@ def _option_schema(f: dataclasses.Field[Any]) -> dict[str, Any]:
 
 
 def _description(f: dataclasses.Field[Any], endpoint: str) -> str:
-    text = str(_MASK_HELP.get(f.name, f.metadata["help"]) if endpoint == "mask" else f.metadata["help"])
+    text = str(_MASK_HELP.get(f.name, f.metadata["mask_help"]) if endpoint == "mask" else f.metadata["help"])
     if f.name == "point":
         text += "; written X,Y in pixels, e.g. 120,80"
     return text
