@@ -194,6 +194,33 @@ def test_no_subject_mask_says_what_the_mask_holds(
         assert (np.asarray(img) == value).all()
 
 
+def test_inverted_no_subject_photo_is_all_background(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit (verbs): `mask --invert` on a photo with no subject wrote an all-0 mask, and `splash --invert` (subject
+    grey, background in colour) greyed the whole photo: with no subject all of it is background, so the mask of
+    the background is all 255 and the inverted splash keeps the photo in colour, in the CLI and the Python API."""
+    import colorsplash
+
+    photo = tmp_path / "cat.png"
+    dark = np.random.default_rng(0).integers(0, 80, (30, 40, 3)).astype(np.uint8)
+    Image.fromarray(dark).save(photo)
+    assert main(["mask", str(photo), "--invert", "--model", str(tiny_onnx)]) == 0
+    err = capsys.readouterr().err
+    assert "no blob found" in err and "all of it is background (--invert): wrote an all-255 mask" in err
+    with Image.open(tmp_path / "cat.mask.png") as img:
+        assert (np.asarray(img) == 255).all()
+    assert main(["splash", str(photo), "--invert", "--model", str(tiny_onnx)]) == 0
+    assert "all of it is background (--invert): kept in full colour" in capsys.readouterr().err
+    with Image.open(tmp_path / "cat.splash.png") as img:
+        assert np.array_equal(np.asarray(img), dark)
+    model = colorsplash.load_model(tiny_onnx)
+    assert (colorsplash.predict_alpha(dark, model, invert=True) == 1).all()
+    assert (colorsplash.predict_alpha(dark, model) == 0).all()
+    with pytest.raises(colorsplash.NoSubjectError):
+        colorsplash.predict_alpha(dark, model, invert=True, on_empty="skip")
+
+
 def test_mask_verb(tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]) -> None:
     mask = blob_file(tmp_path / "in" / "a.jpg", 0, size=(90, 130), quality=95)
     out = tmp_path / "masks"

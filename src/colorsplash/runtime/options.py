@@ -249,8 +249,10 @@ class SplashOptions:
     on_empty: str = _opt(
         "grey",
         _choice("grey", "copy", "skip"),
-        "when no subject is found: write all grey, copy the photo, or skip the file",
-        mask_help="when no subject is found: write an all-0 mask (grey), an all-255 mask (copy), or skip the file",
+        "when no subject is found: write all grey (with invert the whole photo is background and stays in colour), "
+        "copy the photo, or skip the file",
+        mask_help="when no subject is found: write an all-0 mask (grey; all 255 with invert: all of it is "
+        "background), an all-255 mask (copy), or skip the file",
     )
     refine: bool = _opt(
         True,

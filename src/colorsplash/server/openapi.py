@@ -21,7 +21,8 @@ _CHOICES = {"keep": ("all", "largest"), "on_empty": ("grey", "copy", "skip")}
 # /api/mask describes some options differently: its result is the alpha, not a picture.
 _MASK_HELP = {
     "invert": "invert the mask: 255 marks the background",
-    "on_empty": "when no subject is found: an all-0 mask (grey), an all-255 mask (copy), or a 422 error (skip)",
+    "on_empty": "when no subject is found: an all-0 mask (grey; all 255 with invert: all of it is background), an "
+    "all-255 mask (copy), or a 422 error (skip)",
 }
 SUBJECT_HEADERS = {
     "X-Colorsplash-Subject": {
