@@ -926,3 +926,23 @@ def test_threshold_help_says_what_p_does_to_the_soft_alpha(capsys: pytest.Captur
     http = {p["name"]: p["description"] for p in option_parameters("mask")}
     assert "P becomes 128" in http["threshold"] and "hard cut to 0 or 255 at P" in http["threshold"]
     assert "P becomes half colour" in " ".join((SplashOptions.__doc__ or "P becomes half colour").split())
+
+
+def test_hard_and_keep_help_say_what_feather_and_point_do_to_them(capsys: pytest.CaptureFixture[str]) -> None:
+    """Audit (verbs): `mask --hard --feather 3` wrote 26 grey levels though --hard promised "0 or 255 only", and
+    `--keep largest --point X,Y` kept the subject under the point, not the largest, without a word in the help."""
+    from colorsplash.runtime.alpha import compute_alpha
+    from colorsplash.runtime.options import SplashOptions
+
+    ramp = np.tile(np.linspace(0, 1, 41, dtype=np.float32), (8, 1))
+    feathered = compute_alpha(np.zeros((8, 41, 3), np.uint8), ramp, SplashOptions(hard=True, feather=3, refine=False))
+    assert len(np.unique(feathered.alpha)) > 2  # the feather softens the hard cut, as the help now says
+    prob = np.zeros((20, 40), np.float32)
+    prob[2:8, 2:8], prob[5:18, 20:38] = 0.9, 0.9  # a small subject and a large one
+    picked = compute_alpha(
+        np.zeros((20, 40, 3), np.uint8), prob, SplashOptions(keep="largest", point=(4, 4), refine=False)
+    )
+    assert picked.alpha[4, 4] > 0.5 and picked.alpha[10, 30] == 0  # the point chooses, not "largest"
+    assert main(["mask", "--help"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "0 or 255 only (a feather softens its edge again)" in said and "(a point given chooses instead)" in said

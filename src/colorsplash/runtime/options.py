@@ -230,14 +230,21 @@ class SplashOptions:
         "soft mask as is, 0.5 for those)",
     )
     feather: float = _opt(0.0, parse_feather, "extra edge softness in pixels (Gaussian blur of the alpha)", "PX")
-    hard: bool = _opt(False, parse_bool, "binary alpha (no soft edges)", mask_help="binary mask: 0 or 255 only")
+    hard: bool = _opt(
+        False,
+        parse_bool,
+        "binary alpha: no soft edges (a feather softens the cut's edge again)",
+        mask_help="binary mask: 0 or 255 only (a feather softens its edge again)",
+    )
     invert: bool = _opt(
         False,
         parse_bool,
         "subject grey, background in colour",
         mask_help="255 marks the background instead of the subject",
     )
-    keep: str = _opt("all", _choice("all", "largest"), "keep every subject or only the largest")
+    keep: str = _opt(
+        "all", _choice("all", "largest"), "keep every subject or only the largest (a point given chooses instead)"
+    )
     point: tuple[int, int] | None = _opt(
         None,
         parse_point,
