@@ -253,8 +253,8 @@ def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptio
     options = options or SplashOptions()
     h, w = plan.full_hw
     if plan.empty:  # no subject: all background, which invert keeps in colour as it does on any photo
-        alpha = np.full((h, w), 1.0 if options.invert else 0.0, np.float32)
-        return AlphaResult(alpha, plan.max_probability, True, plan.score, plan.cutoff, options.invert)
+        none = np.full((h, w), 1.0 if options.invert else 0.0, np.float32)
+        return AlphaResult(none, plan.max_probability, True, plan.score, plan.cutoff, options.invert)
     assert plan.b is not None
     small_hw = plan.b.shape[:2]
     if plan.matte is not None:
