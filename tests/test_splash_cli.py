@@ -320,7 +320,10 @@ def help_text(capsys: pytest.CaptureFixture[str], verb: str) -> str:
 
 def test_help_lists_choices_and_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     text = help_text(capsys, "splash")
-    assert "--keep {all,largest} keep every subject or only the largest (default: all)" in text
+    assert (
+        "--keep {all,largest} keep every subject or only the largest (a point given chooses instead) (default: all)"
+        in text
+    )
     assert "--on-empty {grey,copy,skip}" in text and "skip the file (default: grey)" in text
     for shown in (
         "--effect EFFECT",
