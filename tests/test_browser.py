@@ -313,7 +313,13 @@ def test_no_subject_shows_a_notice(browser: Any, base_url: str, photo: Path, mon
     text = page.inner_text("#notice")
     # In the model's own word, as the CLI and the HTTP API say it (it said "No subject" for every model).
     assert "No blob found in this photo" in text and "background effect" in text and "score 0.00" in text
-    assert "Click the blob to colour it anyway" in text and "threshold" not in text  # the threshold is off: no advice about it
+    # The threshold is off: no advice about it.
+    assert "Click the blob to colour it anyway" in text and "threshold" not in text
+    page.check("#invert")  # all of the photo is background, which Invert keeps in colour (it said "background effect")
+    seq = wait_for_result_after(page, seq)
+    page.wait_for_function("() => document.getElementById('notice').textContent.includes('all of it is background')")
+    page.uncheck("#invert")
+    seq = wait_for_result_after(page, seq)
     page.select_option("#on-empty", "copy")
     wait_for_result_after(page, seq)
     page.wait_for_function("() => document.getElementById('notice').textContent.includes('unchanged')")
