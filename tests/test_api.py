@@ -272,7 +272,10 @@ def test_package_exports_errors_and_options_and_documents_the_keywords() -> None
     splash_help = pydoc.render_doc(colorsplash.splash, renderer=pydoc.plaintext)
     for f in OPTION_FIELDS:
         assert f"{f.name} (" in splash_help, f.name
-    assert "keep (all|largest): keep every subject or only the largest (default: all)" in splash_help
+    assert (
+        "keep (all|largest): keep every subject or only the largest (a point given chooses instead) (default: all)"
+        in " ".join(splash_help.split())
+    )
     assert "blur[:RADIUS]" in splash_help and "color:#RRGGBB[AA]" in splash_help
     alpha_help = pydoc.render_doc(colorsplash.predict_alpha, renderer=pydoc.plaintext)
     assert all(f"{name} (" in alpha_help for name in MASK_OPTION_NAMES) and "effect (" not in alpha_help

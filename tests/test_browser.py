@@ -315,6 +315,11 @@ def test_no_subject_shows_a_notice(browser: Any, base_url: str, photo: Path, mon
     assert "No blob found in this photo" in text and "background effect" in text and "score 0.00" in text
     # The threshold is off: no advice about it.
     assert "Click the blob to colour it anyway" in text and "threshold" not in text
+    page.check("#invert")  # all of the photo is background, which Invert keeps in colour (it said "background effect")
+    seq = wait_for_result_after(page, seq)
+    page.wait_for_function("() => document.getElementById('notice').textContent.includes('all of it is background')")
+    page.uncheck("#invert")
+    seq = wait_for_result_after(page, seq)
     page.select_option("#on-empty", "copy")
     wait_for_result_after(page, seq)
     page.wait_for_function("() => document.getElementById('notice').textContent.includes('unchanged')")

@@ -132,7 +132,8 @@ def test_mask_of_another_size_and_unreadable_file(tmp_path: Path, caplog: pytest
     with caplog.at_level(logging.WARNING):
         images, masks, kept = load_resized(samples, 32, skip_bad=True, show_progress=False)
     assert [s.name for s in kept] == ["cat0"] and images.shape == (1, 32, 32, 3) and masks.shape == (1, 32, 32)
-    assert "skipped 3 bad pair(s)" in caplog.text and "cat2.jpg" in caplog.text
+    assert "skipped 3 photo(s) (--skip-bad): 1 mask too small, 2 unreadable" in caplog.text
+    assert "cat2.jpg" in caplog.text
 
 
 def test_empty_and_unknown_folders(tmp_path: Path) -> None:

@@ -183,6 +183,32 @@ def test_evaluate_cli_bad_files(tiny_onnx: Path, tmp_path: Path, capsys: pytest.
     assert "none.onnx" in capsys.readouterr().err
 
 
+def test_skipped_counts_every_photo_left_out_and_why(
+    tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit (verbs): photos --skip-bad dropped for having no mask were not counted ('"skipped": 0'). Now every
+    photo left out is counted by reason, in summary.json and under the table, within the split scored."""
+    data = tmp_path / "pairs"
+    make_paired_set(data, n=6)
+    for name in ("p0", "p1", "p4"):  # photos without a mask
+        (data / "masks" / f"{name}.png").unlink()
+    (data / "images" / "p2.png").write_bytes(b"not a picture")
+    save_picture(data / "masks" / "p3.png", np.zeros((40, 40), np.uint8))  # another size, not the photo's shape
+    (data / "splits.tsv").write_text("p0\tval\np1\tval\np2\tval\np3\tval\np4\ttrain\np5\tval\n")
+    out = tmp_path / "out"
+    base = ["-q", "evaluate", str(data), "--model", str(tiny_onnx), "--skip-bad", "--no-gate"]
+    assert main([*base, "-o", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["overall"]["images"] == 1 and summary["skipped"] == 5
+    assert summary["skipped_reasons"] == {"no mask": 3, "size mismatch": 1, "unreadable": 1}
+    printed = capsys.readouterr().out
+    assert "skipped 5 photo(s) (--skip-bad): 3 no mask, 1 size mismatch, 1 unreadable" in printed
+    # --split val: p4 (no mask) is a training photo, not one of the val photos left out
+    assert main([*base, "-o", str(tmp_path / "val"), "--split", "val"]) == 0
+    summary = json.loads((tmp_path / "val" / "summary.json").read_text())
+    assert summary["skipped"] == 4 and summary["skipped_reasons"]["no mask"] == 2
+
+
 def test_oxford_ignore_value_is_the_data_modules() -> None:
     from colorsplash.evaluation import metrics
 

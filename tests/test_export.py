@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -190,15 +191,16 @@ def test_int8_calibration_holds_one_range_of_photos_at_a_time(
 
 def test_int8_calibration_never_uses_validation_images(lite_checkpoint: Path, paired_data: Path) -> None:
     from colorsplash.evaluation.datasets import discover, split_samples
-    from colorsplash.training.quantize import calibration_samples
+    from colorsplash.training.quantize import calibration_photos
 
     _, config = load_checkpoint(lite_checkpoint)
     config = ModelConfig(**{**config.__dict__, "training": {"train_config": {"val_fraction": 0.5, "seed": 3}}})
     train, val = split_samples(discover(paired_data), 0.5, 3)
     assert train and val
-    chosen = calibration_samples([paired_data], config, count=100)
-    assert {s.image for s in chosen} == {s.image for s in train}
-    assert len(calibration_samples([paired_data], config, count=2)) == 2
+    chosen, sources = calibration_photos([paired_data], config, count=100)
+    assert set(chosen) == {s.image for s in train}
+    assert [(s.kind, s.photos) for s in sources] == [("training split", len(train))]
+    assert len(calibration_photos([paired_data], config, count=2)[0]) == 2
 
 
 def test_int8_and_fp16_together_are_refused(lite_checkpoint: Path, paired_data: Path, tmp_path: Path) -> None:
@@ -336,3 +338,45 @@ def test_a_checkpoint_after_int8_is_explained(tmp_path: Path, capsys: pytest.Cap
     assert "name the checkpoint before --int8" in capsys.readouterr().err
     assert main(["export", "-o", str(tmp_path / "m.onnx")]) == 2
     assert "no checkpoint given: colorsplash export CHECKPOINT" in capsys.readouterr().err
+
+
+def test_int8_calibrates_on_a_folder_of_photos_and_says_from_where(
+    lite_checkpoint: Path,
+    paired_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Audit (verbs): `export --int8 PHOTOS` refused a plain folder of photos ("no known data layout"), though
+    calibration reads only the photos. A folder of photos gives all its photos (hidden files and other files left
+    out), data sets their training split, and a line says how many came from where."""
+    from colorsplash.cli import main
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    for i, photo in enumerate(sorted((paired_data / "images").iterdir())[:5]):
+        (shots / f"shot{i}.png").write_bytes(photo.read_bytes())
+    (shots / "._shot0.png").write_bytes(b"macOS resource fork")
+    (shots / "notes.txt").write_text("not a photo")
+    q8 = tmp_path / "q8.onnx"
+    args = ["export", str(lite_checkpoint), "-o", str(q8), "--int8", str(shots), str(paired_data)]
+    with caplog.at_level(logging.INFO):
+        assert main([*args, "--calibration-images", "100"]) == 0
+    record = load_model(q8).config.training["int8_calibration"]
+    _, config = load_checkpoint(lite_checkpoint)
+    train = len(calibration_photos_of(paired_data, config))
+    assert [(s["from"], s["images"]) for s in record["sources"]] == [("photo folder", 5), ("training split", train)]
+    assert record["images"] == 5 + train and record["split"] == "train+photos"
+    said = f"int8 calibration on {5 + train} photo(s): 5 from the photo folder of {shots}, {train} from the training"
+    assert said in caplog.text
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["export", str(lite_checkpoint), "-o", str(tmp_path / "e.onnx"), "--int8", str(empty)]) == 2
+    assert "neither photos nor a data set to calibrate on" in capsys.readouterr().err
+
+
+def calibration_photos_of(folder: Path, config: ModelConfig) -> list[Path]:
+    from colorsplash.training.quantize import folder_photos
+
+    return folder_photos(folder, config)[1]

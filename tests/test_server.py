@@ -674,7 +674,13 @@ def test_subject_headers_found(client: TestClient, keyed: None, blob: tuple[np.n
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "on_empty", "value"), [("splash", "grey", None), ("mask", "grey", 0), ("mask", "copy", 255)]
+    ("endpoint", "on_empty", "value"),
+    [
+        ("splash", "grey", None),
+        ("mask", "grey", 0),
+        ("mask", "copy", 255),
+        ("mask", "grey&invert=true", 255),  # the background's mask: all of the photo is background
+    ],
 )
 def test_subject_headers_none(client: TestClient, keyed: None, endpoint: str, on_empty: str, value: int | None) -> None:
     dark = encode(np.full((60, 80, 3), 40, np.uint8), "PNG")  # nothing red: no subject

@@ -194,6 +194,33 @@ def test_no_subject_mask_says_what_the_mask_holds(
         assert (np.asarray(img) == value).all()
 
 
+def test_inverted_no_subject_photo_is_all_background(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit (verbs): `mask --invert` on a photo with no subject wrote an all-0 mask, and `splash --invert` (subject
+    grey, background in colour) greyed the whole photo: with no subject all of it is background, so the mask of
+    the background is all 255 and the inverted splash keeps the photo in colour, in the CLI and the Python API."""
+    import colorsplash
+
+    photo = tmp_path / "cat.png"
+    dark = np.random.default_rng(0).integers(0, 80, (30, 40, 3)).astype(np.uint8)
+    Image.fromarray(dark).save(photo)
+    assert main(["mask", str(photo), "--invert", "--model", str(tiny_onnx)]) == 0
+    err = capsys.readouterr().err
+    assert "no blob found" in err and "all of it is background (--invert): wrote an all-255 mask" in err
+    with Image.open(tmp_path / "cat.mask.png") as img:
+        assert (np.asarray(img) == 255).all()
+    assert main(["splash", str(photo), "--invert", "--model", str(tiny_onnx)]) == 0
+    assert "all of it is background (--invert): kept in full colour" in capsys.readouterr().err
+    with Image.open(tmp_path / "cat.splash.png") as img:
+        assert np.array_equal(np.asarray(img), dark)
+    model = colorsplash.load_model(tiny_onnx)
+    assert (colorsplash.predict_alpha(dark, model, invert=True) == 1).all()
+    assert (colorsplash.predict_alpha(dark, model) == 0).all()
+    with pytest.raises(colorsplash.NoSubjectError):
+        colorsplash.predict_alpha(dark, model, invert=True, on_empty="skip")
+
+
 def test_mask_verb(tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]) -> None:
     mask = blob_file(tmp_path / "in" / "a.jpg", 0, size=(90, 130), quality=95)
     out = tmp_path / "masks"
@@ -293,7 +320,10 @@ def help_text(capsys: pytest.CaptureFixture[str], verb: str) -> str:
 
 def test_help_lists_choices_and_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     text = help_text(capsys, "splash")
-    assert "--keep {all,largest} keep every subject or only the largest (default: all)" in text
+    assert (
+        "--keep {all,largest} keep every subject or only the largest (a point given chooses instead) (default: all)"
+        in text
+    )
     assert "--on-empty {grey,copy,skip}" in text and "skip the file (default: grey)" in text
     for shown in (
         "--effect EFFECT",
@@ -876,3 +906,46 @@ def test_a_batch_budgets_for_one_picture_at_its_pixel_limit() -> None:
     """Two pictures at the limit must never decode at once: the default budget is what one of them costs."""
     budget = PhotoJob(cast(Model, NoModel()), max_pixels=10**6).budget
     assert budget is not None and budget.limit == cost_limit(10**6)
+
+
+def test_threshold_help_says_what_p_does_to_the_soft_alpha(capsys: pytest.CaptureFixture[str]) -> None:
+    """Audit (verbs): `mask --threshold P` without --hard gave a soft mask (P remapped to 128) though every help
+    called P a "probability cut-off". The help of splash and mask, the HTTP API's description and the Python
+    docstring now say what P does, and this checks that it does it."""
+    from colorsplash.runtime.alpha import compute_alpha
+    from colorsplash.runtime.options import SplashOptions
+    from colorsplash.server.openapi import option_parameters
+
+    ramp = np.tile(np.linspace(0, 1, 11, dtype=np.float32), (4, 1))  # probability 0, 0.1 .. 1 along a row
+    image = np.zeros((4, 11, 3), np.uint8)
+    soft = compute_alpha(image, ramp, SplashOptions(threshold=0.3, refine=False)).alpha[0]
+    assert soft[0] == 0 and soft[3] == pytest.approx(0.5) and soft[10] == pytest.approx(1)  # P -> half, 0, 1 stay
+    assert soft[2] < 0.5 < soft[4] and len(set(np.round(soft, 4))) == 11  # soft: every level kept apart
+    hard = compute_alpha(image, ramp, SplashOptions(threshold=0.3, hard=True, refine=False)).alpha[0]
+    assert hard.tolist() == [0.0] * 3 + [1.0] * 8  # cut at P
+    for verb, words in (("splash", "P becomes half colour"), ("mask", "P becomes 128")):
+        assert main([verb, "--help"]) == 0
+        assert words in " ".join(capsys.readouterr().out.split())
+    http = {p["name"]: p["description"] for p in option_parameters("mask")}
+    assert "P becomes 128" in http["threshold"] and "hard cut to 0 or 255 at P" in http["threshold"]
+    assert "P becomes half colour" in " ".join((SplashOptions.__doc__ or "P becomes half colour").split())
+
+
+def test_hard_and_keep_help_say_what_feather_and_point_do_to_them(capsys: pytest.CaptureFixture[str]) -> None:
+    """Audit (verbs): `mask --hard --feather 3` wrote 26 grey levels though --hard promised "0 or 255 only", and
+    `--keep largest --point X,Y` kept the subject under the point, not the largest, without a word in the help."""
+    from colorsplash.runtime.alpha import compute_alpha
+    from colorsplash.runtime.options import SplashOptions
+
+    ramp = np.tile(np.linspace(0, 1, 41, dtype=np.float32), (8, 1))
+    feathered = compute_alpha(np.zeros((8, 41, 3), np.uint8), ramp, SplashOptions(hard=True, feather=3, refine=False))
+    assert len(np.unique(feathered.alpha)) > 2  # the feather softens the hard cut, as the help now says
+    prob = np.zeros((20, 40), np.float32)
+    prob[2:8, 2:8], prob[5:18, 20:38] = 0.9, 0.9  # a small subject and a large one
+    picked = compute_alpha(
+        np.zeros((20, 40, 3), np.uint8), prob, SplashOptions(keep="largest", point=(4, 4), refine=False)
+    )
+    assert picked.alpha[4, 4] > 0.5 and picked.alpha[10, 30] == 0  # the point chooses, not "largest"
+    assert main(["mask", "--help"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "0 or 255 only (a feather softens its edge again)" in said and "(a point given chooses instead)" in said

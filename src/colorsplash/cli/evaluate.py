@@ -53,7 +53,12 @@ def register(sub: Any) -> None:
         help="score the network's probability on every photo; by default a photo whose subject score is under the "
         "model's threshold counts as nothing coloured, as splash and mask treat it",
     )
-    p.add_argument("--skip-bad", action="store_true", help="skip unreadable/mismatched pairs with a warning")
+    p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="skip photos without a mask, unreadable files and masks of another size with a warning; summary.json "
+        "and the table count them by reason",
+    )
     add_overwrite_argument(p, "an earlier report in the report folder")
     p.set_defaults(func=run_evaluate)
 
@@ -91,14 +96,14 @@ def split_settings(args: argparse.Namespace, config: ModelConfig) -> tuple[float
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from colorsplash.evaluation import evaluate as ev
-    from colorsplash.evaluation.datasets import DataError, discover_all
+    from colorsplash.evaluation.datasets import DataError, Skips, discover_all
     from colorsplash.training.predictors import load_predictor
 
     predict_fn, config, model_path = load_predictor(args.model, gate=args.gate)
     out = Path(args.output) if args.output else ev.report_folder(model_path)
     ev.check_report_folder(out, args.overwrite)
     fraction, seed = split_settings(args, config)
-    found = discover_all(args.data, skip_bad=args.skip_bad)
+    found = discover_all(args.data, skip_bad=args.skip_bad, keep_unpaired=True)  # the split's unpaired: skips
     ev.warn_unknown_sets(found, config, args.split)
     samples = ev.select_split(found, args.split, fraction, seed)
     if not samples:
@@ -106,8 +111,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
             f"the {args.split} split of {', '.join(args.data)} is empty "
             f"(val fraction {fraction}, seed {seed}); use --split all or another --val-fraction"
         )
+    skips = Skips()
     scores = ev.evaluate_model(
-        predict_fn, samples, args.cutoff, skip_bad=args.skip_bad, show_progress=show_progress(args)
+        predict_fn, samples, args.cutoff, skip_bad=args.skip_bad, show_progress=show_progress(args), skips=skips
     )
     if not scores:
         raise DataError("no image could be scored; every pair was bad (see the warnings above)")
@@ -122,7 +128,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "seed": seed,
         "threshold": args.cutoff,
         "gate": args.gate,
-        "skipped": len(samples) - len(scores),
+        "skipped": skips.total,
+        "skipped_reasons": skips.counts(),
         **ev.summarize(scores),
     }
     summary["worst"] = [

@@ -32,8 +32,9 @@ def register(sub: Any) -> None:
         "--int8",
         nargs="+",
         metavar="DATA",
-        help="quantise to int8 (faster on most CPUs, ~1/4 the size), calibrated on photos from "
-        "the training split of these data folders",
+        help="quantise to int8 (faster on most CPUs, ~1/4 the size), calibrated on photos from these folders: "
+        "the training split of a data set folder (as train split it), or every photo of a folder of photos (no "
+        "masks needed); a line says how many came from where",
     )
     p.add_argument(
         "--calibration-images",

@@ -42,7 +42,9 @@ from tqdm import tqdm
 
 from colorsplash.evaluation.folders import (
     DataError,
+    Skips,
     by_stem,
+    describe_skips,
     file_names,
     layout_hint,
     layout_of,
@@ -71,7 +73,9 @@ UNSEEN_SUFFIX, PETS_SUFFIX = "-unseen", "-pets"
 
 @dataclass(frozen=True)
 class Sample:
-    """One image/mask pair. ``split`` is the set's own split (``train``/``val``) or None."""
+    """One image/mask pair. ``split`` is the set's own split (``train``/``val``) or None. ``unpaired``: a photo
+    without a mask, kept by :func:`discover` (``keep_unpaired``) so that the split and the count of skipped photos
+    see it; ``mask`` is then the name the mask was expected under, and :func:`read_pair` refuses it."""
 
     image: Path
     mask: Path
@@ -80,16 +84,19 @@ class Sample:
     split: str | None = None
     # scenes only: every labelled object of the photo as (mask file, class); ``mask`` is the first of them
     objects: tuple[tuple[Path, str], ...] = ()
+    unpaired: bool = False
 
     @property
     def name(self) -> str:
         return self.image.stem
 
 
-def _pair(root: Path, img_dir: str, mask_dir: str, kind: str, prefix: str = "", skip_bad: bool = False) -> list[Sample]:
+def _pair(
+    root: Path, img_dir: str, mask_dir: str, kind: str, prefix: str = "", skip_bad: bool = False, keep: bool = False
+) -> list[Sample]:
     """Photos of ``root/img_dir`` with their masks in ``root/mask_dir``: ``<prefix><stem>.<ext>``, or
     ``<prefix><photo's file name>.<ext>`` (``car.jpg.png``). Masks without a photo and pictures in subfolders
-    are not used, and a warning says so."""
+    are not used, and a warning says so. Photos without a mask: see :func:`discover` (``keep``: keep_unpaired)."""
     masks = by_stem(root / mask_dir, prefix)
     splits = read_split_file(root)
     samples, missing = [], []
@@ -97,11 +104,15 @@ def _pair(root: Path, img_dir: str, mask_dir: str, kind: str, prefix: str = "", 
     warn_unused_splits(root, splits, photos)
     for img in photos:
         mask = masks.pop(img.stem, None) or masks.pop(img.name, None)
+        split = splits.get(img.stem) or splits.get(img.name)
         if mask is None:
             missing.append(img)
+            if skip_bad and keep:
+                expected = root / mask_dir / f"{prefix}{img.stem}.<ext>"
+                samples.append(Sample(img, expected, kind, root.name, split, unpaired=True))
             continue
-        samples.append(Sample(img, mask, kind, root.name, splits.get(img.stem) or splits.get(img.name)))
-    if missing:
+        samples.append(Sample(img, mask, kind, root.name, split))
+    if missing and not (skip_bad and keep):
         expected = root / mask_dir / f"{prefix}{missing[0].stem}.<ext>"
         msg = f"{root / img_dir}: {len(missing)} photo(s) without a mask (expected e.g. {expected})"
         msg += f": {file_names(missing)}"
@@ -143,9 +154,14 @@ def _oxford_splits(root: Path) -> dict[str, str]:
     return splits
 
 
-def discover(root: str | Path, skip_bad: bool = False, keep_excluded: bool = False) -> list[Sample]:
+def discover(
+    root: str | Path, skip_bad: bool = False, keep_excluded: bool = False, keep_unpaired: bool = False
+) -> list[Sample]:
     """All image/mask pairs under one data set folder, sorted by image name, without the photos ``excluded.tsv``
     lists for the set (``keep_excluded``: with them, for audits that show them).
+
+    A photo without a mask raises :class:`DataError`; with ``skip_bad`` it is left out with a warning, or with
+    ``keep_unpaired`` kept ``unpaired``, in its split, for :func:`iter_pairs` to skip and count with the bad pairs.
 
     A sample's ``dataset`` is the folder's name (``.`` and ``..`` by the folder they stand for), which the
     train/validation split hashes: the same folder under another name splits differently."""
@@ -155,18 +171,18 @@ def discover(root: str | Path, skip_bad: bool = False, keep_excluded: bool = Fal
     root = _named_root(root)
     layout = detect_layout(root)
     if layout == "seed":
-        samples = _pair(root, "input", "mask", "seed", prefix="mask_", skip_bad=skip_bad)
+        samples = _pair(root, "input", "mask", "seed", "mask_", skip_bad, keep_unpaired)
     elif layout == "oxford":
-        samples = _pair(root, "images", "trimaps", "oxford", skip_bad=skip_bad)
+        samples = _pair(root, "images", "trimaps", "oxford", "", skip_bad, keep_unpaired)
         listed = _oxford_splits(root)
         if listed:
-            samples = [Sample(s.image, s.mask, s.kind, s.dataset, listed.get(s.name, "train")) for s in samples]
+            samples = [dataclasses.replace(s, split=listed.get(s.name, "train")) for s in samples]
         samples = _hold_out_breeds(samples)
     elif layout == "scenes":
         samples = _scenes(root)
     else:
-        samples = _pair(root, "images", "masks", "paired", skip_bad=skip_bad)
-    if not samples:
+        samples = _pair(root, "images", "masks", "paired", "", skip_bad, keep_unpaired)
+    if all(s.unpaired for s in samples):
         raise DataError(f"{root}: the {layout} layout was found but it holds no image/mask pairs")
     return samples if keep_excluded else drop_excluded(samples)
 
@@ -262,10 +278,11 @@ def base_set(dataset: str) -> str:
     return dataset
 
 
-def discover_all(roots: Iterable[str | Path], skip_bad: bool = False) -> list[Sample]:
+def discover_all(roots: Iterable[str | Path], skip_bad: bool = False, keep_unpaired: bool = False) -> list[Sample]:
+    """:func:`discover` of each folder of ``roots``, in order."""
     samples: list[Sample] = []
     for root in roots:
-        samples.extend(discover(root, skip_bad))
+        samples.extend(discover(root, skip_bad, keep_unpaired=keep_unpaired))
     return samples
 
 
@@ -304,15 +321,20 @@ def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
 
 
 def iter_pairs(
-    samples: Sequence[Sample], skip_bad: bool = False, desc: str = "loading", show_progress: bool = True
+    samples: Sequence[Sample],
+    skip_bad: bool = False,
+    desc: str = "loading",
+    show_progress: bool = True,
+    skips: Skips | None = None,
 ) -> Iterator[tuple[Sample, np.ndarray, np.ndarray]]:
     """Yield ``(sample, image, mask)`` as :func:`load_pair` reads them, with a progress bar; at the end, one
     warning names the photos whose masks' orientation cannot be told, one line the masks turned as their photo.
 
     Raises:
-        DataError: on the first bad pair, unless ``skip_bad`` (then one warning lists them all at the end).
+        DataError: on the first bad pair, unless ``skip_bad``: then they are counted in ``skips`` (a fresh
+        :class:`Skips` when None) and one warning lists them all at the end.
     """
-    bad: list[str] = []
+    skips = Skips() if skips is None else skips
     notes: dict[str, list[Path]] = {}
     bar = tqdm(
         samples,
@@ -329,14 +351,15 @@ def iter_pairs(
         except DataError as err:
             if not skip_bad:
                 raise
-            bad.append(str(err))
+            skips.add(err)
             continue
         if note is not None:
             notes.setdefault(note, []).append(sample.image)
         yield sample, image, mask
     warn_orientations(notes)
-    if bad:
-        log.warning("skipped %d bad pair(s) (--skip-bad):\n  %s", len(bad), "\n  ".join(bad))
+    if skips.total:
+        lines = [m for reason in sorted(skips.messages) for m in skips.messages[reason]]
+        log.warning("%s:\n  %s", describe_skips(skips.counts()), "\n  ".join(lines))
 
 
 def scene_masks(sample: Sample, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -347,7 +370,8 @@ def scene_masks(sample: Sample, shape: tuple[int, int]) -> tuple[np.ndarray, np.
         if raw.shape != shape:
             raise DataError(
                 f"{path}: mask is {raw.shape[1]}x{raw.shape[0]} but its photo {sample.image} is "
-                f"{shape[1]}x{shape[0]}; masks must have their photo's size (or pass --skip-bad)"
+                f"{shape[1]}x{shape[0]}; masks must have their photo's size (or pass --skip-bad)",
+                "size mismatch",
             )
         (pets if cls in PET_CLASSES else things)[raw >= 128] = True
     return pets, things
@@ -374,12 +398,14 @@ def load_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
 def read_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray, str | None]:
     """:func:`load_pair`'s image and mask, and :func:`~colorsplash.evaluation.mask_size.fit_to_photo`'s note on
     how the mask was fitted (``None``, ``"turned"`` or ``"unsure"``; :func:`iter_pairs` warns about them)."""
+    if sample.unpaired:
+        raise DataError(f"{sample.image}: no mask (expected {sample.mask})", "no mask")
     try:
         image = read_rgb(sample.image)
         if sample.kind == "scene":
             return image, _scene_label(sample, image.shape[:2]), None
         mask = read_mask(sample.mask, sample.kind)
     except ImageReadError as err:
-        raise DataError(f"{err}; fix or remove the file, or pass --skip-bad") from err
+        raise DataError(f"{err}; fix or remove the file, or pass --skip-bad", "unreadable") from err
     mask, note = fit_to_photo(mask, sample.mask, sample.image, image.shape[:2])
     return image, mask, note

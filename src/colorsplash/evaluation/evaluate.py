@@ -26,6 +26,8 @@ import numpy as np
 
 from colorsplash.evaluation.datasets import (
     Sample,
+    Skips,
+    describe_skips,
     is_pet_free,
     iter_pairs,
     load_pair,
@@ -122,6 +124,7 @@ def evaluate_model(
     *,
     skip_bad: bool = False,
     show_progress: bool = True,
+    skips: Skips | None = None,
 ) -> list[ImageScore]:
     """Score ``predict_fn`` on every sample at the sample's original resolution.
 
@@ -130,6 +133,7 @@ def evaluate_model(
         samples: image/mask pairs from :func:`colorsplash.evaluation.datasets.discover`.
         threshold: probability at or above which a pixel counts as subject.
         skip_bad: log and skip unreadable or mismatched pairs instead of raising :class:`DataError`.
+        skips: where the pairs ``skip_bad`` skipped are counted, by reason (``summary.json``'s ``skipped``).
 
     Returns:
         One :class:`ImageScore` per scored sample, in the order of ``samples``. Warns when most masks meant to
@@ -137,7 +141,7 @@ def evaluate_model(
     """
     scores = []
     labelled = empty = inverted = 0
-    for sample, image, mask in iter_pairs(samples, skip_bad, "evaluating", show_progress):
+    for sample, image, mask in iter_pairs(samples, skip_bad, "evaluating", show_progress, skips):
         if not is_pet_free(sample):
             labelled, empty = labelled + 1, empty + int(not (mask == 1).any())
             inverted += corners_subject(mask)
@@ -170,7 +174,8 @@ def summarize(scores: Sequence[ImageScore]) -> dict[str, Any]:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """The summary as an aligned text table (one row per data set, then overall)."""
+    """The summary as an aligned text table (one row per data set, then overall), and a footer line on the photos
+    left out (``skipped_reasons``: ``{reason: count}``), if any."""
     rows = [*summary["datasets"].items(), ("overall", summary["overall"])]
     width = max(12, *(len(name) for name, _ in rows))
     lines = [f"{'data set':<{width}} {'images':>7} {'IoU':>7} {'Dice':>7} {'pix acc':>8} {'mIoU .5-.95':>11}"]
@@ -179,6 +184,8 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{name:<{width}} {int(m['images']):>7d} {m['iou']:>7.4f} {m['dice']:>7.4f} "
             f"{m['pixel_accuracy']:>8.4f} {m['seed_miou']:>11.4f}"
         )
+    if summary.get("skipped_reasons"):
+        lines.append(describe_skips(summary["skipped_reasons"]))
     return "\n".join(lines)
 
 

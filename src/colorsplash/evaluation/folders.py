@@ -4,7 +4,8 @@ about what a folder holds but does not use (see :mod:`colorsplash.evaluation.dat
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorsplash.runtime.photo_io import is_image_name, is_picture_file
@@ -13,7 +14,39 @@ log = logging.getLogger(__name__)
 
 
 class DataError(ValueError):
-    """A data set problem; the message names the file or folder and says what to do."""
+    """A data set problem; the message names the file or folder and says what to do. ``reason``: a few words
+    on what is wrong with a pair (``"no mask"``, ``"unreadable"``, ``"size mismatch"`` ...), by which
+    :class:`~colorsplash.evaluation.datasets.Skips` counts the pairs ``--skip-bad`` leaves out."""
+
+    def __init__(self, message: str, reason: str = "bad pair") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class Skips:
+    """The photos :func:`~colorsplash.evaluation.datasets.iter_pairs` left out under ``skip_bad``, by
+    :attr:`DataError.reason`: the one count of them (its warning, evaluate's ``summary.json`` and table footer)."""
+
+    messages: dict[str, list[str]] = field(default_factory=dict)  # reason -> the errors' messages
+
+    def add(self, err: DataError) -> None:
+        self.messages.setdefault(err.reason, []).append(str(err))
+
+    @property
+    def total(self) -> int:
+        return sum(len(m) for m in self.messages.values())
+
+    def counts(self) -> dict[str, int]:
+        """``{reason: photos}``, by reason."""
+        return {reason: len(self.messages[reason]) for reason in sorted(self.messages)}
+
+
+def describe_skips(counts: Mapping[str, int]) -> str:
+    """One line on the photos ``--skip-bad`` left out (``{reason: count}``, :meth:`Skips.counts`): ``skipped 3
+    photo(s) (--skip-bad): 2 no mask, 1 unreadable``."""
+    reasons = ", ".join(f"{count} {reason}" for reason, count in counts.items())
+    return f"skipped {sum(counts.values())} photo(s) (--skip-bad): {reasons}"
 
 
 def images_in(folder: Path) -> list[Path]:

@@ -51,6 +51,8 @@ class AlphaResult:
         score: the photo's subject score in [0, 1] ("is there a subject?"; for models without a presence
             output, ``max_probability``).
         cutoff: when ``empty`` only because no pixel reached the cut-off (the score passed), that cut-off.
+        inverted: ``alpha`` was inverted (``options.invert``): with no subject it is then all 1, the whole photo
+            being background.
     """
 
     alpha: np.ndarray
@@ -58,6 +60,7 @@ class AlphaResult:
     empty: bool
     score: float = 0.0
     cutoff: float | None = None
+    inverted: bool = False
 
 
 def luma(image: np.ndarray) -> np.ndarray:
@@ -249,8 +252,9 @@ def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptio
     when refining, may be ``None`` otherwise. Then threshold, subject selection, feather, invert."""
     options = options or SplashOptions()
     h, w = plan.full_hw
-    if plan.empty:
-        return AlphaResult(np.zeros((h, w), np.float32), plan.max_probability, True, plan.score, plan.cutoff)
+    if plan.empty:  # no subject: all background, which invert keeps in colour as it does on any photo
+        none = np.full((h, w), 1.0 if options.invert else 0.0, np.float32)
+        return AlphaResult(none, plan.max_probability, True, plan.score, plan.cutoff, options.invert)
     assert plan.b is not None
     small_hw = plan.b.shape[:2]
     if plan.matte is not None:
@@ -375,10 +379,11 @@ def apply_on_empty(
 ) -> str | None:
     """The one no-subject policy: what happens when the model finds no subject in ``name``.
 
-    ``grey`` keeps the all-0 alpha (background effect everywhere), ``copy`` sets it to all 1 (the photo
-    unchanged), ``skip`` raises. Returns the line to tell the user (worded for a mask when the result written is
-    the ``mask`` itself), or ``None`` when a subject was found; ``words``: the model's word for what it finds and
-    how the caller names options (:class:`~colorsplash.runtime.wording.Wording`).
+    ``grey`` keeps the alpha of no subject: all 0 (background effect everywhere), or all 1 when inverted (the
+    whole photo is background, which invert keeps in colour: a mask of the background is all 255); ``copy`` sets
+    it to all 1 (the photo unchanged), ``skip`` raises. Returns the line to tell the user (worded for a mask when
+    the result written is the ``mask`` itself), or ``None`` when a subject was found; ``words``: the model's word
+    for what it finds and how the caller names options (:class:`~colorsplash.runtime.wording.Wording`).
 
     Raises: NoSubjectError: ``on_empty == "skip"`` and no subject was found.
     """
@@ -390,6 +395,10 @@ def apply_on_empty(
         text = f"{text[:-1]}; no pixel reaches the cut-off {cut:.2f} (highest {top:.2f}), lower {threshold})"
     if on_empty == "skip":
         raise NoSubjectError(f"{text}; skipped", result.score, result.max_probability)
+    if result.inverted and on_empty != "skip":
+        result.alpha.fill(1.0)
+        done = "wrote an all-255 mask" if mask else "kept in full colour"
+        return f"{text}; all of it is background ({option_name('invert', words.spelling)}): {done}"
     if on_empty == "copy":
         result.alpha.fill(1.0)
         return f"{text}; {'wrote an all-subject mask' if mask else 'kept in full colour'}"

@@ -313,7 +313,8 @@ def predict_alpha(
 
     Returns:
         float32 ``HxW`` in [0, 1], 1 = subject (colour kept), a new writeable NumPy array. No subject found: all
-        0 (``on_empty=grey``) or all 1 (``copy``); :func:`subject_score` or :func:`alpha_and_subject` say which.
+        0 (``on_empty=grey``) or all 1 (``copy``, or ``invert``: all of it is background); :func:`subject_score` or
+        :func:`alpha_and_subject` say which.
 
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.

@@ -217,17 +217,34 @@ class SplashOptions:
 
     effect: str = _opt("grey", parse_effect, "background effect: " + EFFECT_HELP, "EFFECT")
     threshold: float | None = _opt(
-        None, parse_unit_float, "probability cut-off 0..1 (default: none, the soft alpha as is)", "P"
+        None,
+        parse_unit_float,
+        "where the subject's edge lies, 0..1: the soft alpha is remapped so that P becomes half colour (0 and 1 stay; "
+        "lower P colours more, higher less), or with hard cut to colour or grey at P; also the level some pixel "
+        "must reach for a subject to be found, and at which keep and point tell the subjects apart (default: none: "
+        "the soft alpha as is, 0.5 for those)",
+        "P",
+        mask_help="where the subject's edge lies, 0..1: the soft mask is remapped so that P becomes 128 (0 and 255 "
+        "stay; lower P marks more, higher less), or with hard cut to 0 or 255 at P; also the level some pixel must "
+        "reach for a subject to be found, and at which keep and point tell the subjects apart (default: none: the "
+        "soft mask as is, 0.5 for those)",
     )
     feather: float = _opt(0.0, parse_feather, "extra edge softness in pixels (Gaussian blur of the alpha)", "PX")
-    hard: bool = _opt(False, parse_bool, "binary alpha (no soft edges)", mask_help="binary mask: 0 or 255 only")
+    hard: bool = _opt(
+        False,
+        parse_bool,
+        "binary alpha: no soft edges (a feather softens the cut's edge again)",
+        mask_help="binary mask: 0 or 255 only (a feather softens its edge again)",
+    )
     invert: bool = _opt(
         False,
         parse_bool,
         "subject grey, background in colour",
         mask_help="255 marks the background instead of the subject",
     )
-    keep: str = _opt("all", _choice("all", "largest"), "keep every subject or only the largest")
+    keep: str = _opt(
+        "all", _choice("all", "largest"), "keep every subject or only the largest (a point given chooses instead)"
+    )
     point: tuple[int, int] | None = _opt(
         None,
         parse_point,
@@ -239,8 +256,10 @@ class SplashOptions:
     on_empty: str = _opt(
         "grey",
         _choice("grey", "copy", "skip"),
-        "when no subject is found: write all grey, copy the photo, or skip the file",
-        mask_help="when no subject is found: write an all-0 mask (grey), an all-255 mask (copy), or skip the file",
+        "when no subject is found: write all grey (with invert the whole photo is background and stays in colour), "
+        "copy the photo, or skip the file",
+        mask_help="when no subject is found: write an all-0 mask (grey; all 255 with invert: all of it is "
+        "background), an all-255 mask (copy), or skip the file",
     )
     refine: bool = _opt(
         True,

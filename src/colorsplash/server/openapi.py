@@ -21,7 +21,8 @@ _CHOICES = {"keep": ("all", "largest"), "on_empty": ("grey", "copy", "skip")}
 # /api/mask describes some options differently: its result is the alpha, not a picture.
 _MASK_HELP = {
     "invert": "invert the mask: 255 marks the background",
-    "on_empty": "when no subject is found: an all-0 mask (grey), an all-255 mask (copy), or a 422 error (skip)",
+    "on_empty": "when no subject is found: an all-0 mask (grey; all 255 with invert: all of it is background), an "
+    "all-255 mask (copy), or a 422 error (skip)",
 }
 SUBJECT_HEADERS = {
     "X-Colorsplash-Subject": {
@@ -75,7 +76,7 @@ def _option_schema(f: dataclasses.Field[Any]) -> dict[str, Any]:
 
 
 def _description(f: dataclasses.Field[Any], endpoint: str) -> str:
-    text = str(_MASK_HELP.get(f.name, f.metadata["help"]) if endpoint == "mask" else f.metadata["help"])
+    text = str(_MASK_HELP.get(f.name, f.metadata["mask_help"]) if endpoint == "mask" else f.metadata["help"])
     if f.name == "point":
         text += "; written X,Y in pixels, e.g. 120,80"
     return text

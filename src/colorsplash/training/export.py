@@ -27,8 +27,10 @@ from colorsplash.training.quantize import (
     CALIBRATION_PERCENTILE,
     DEFAULT_CALIBRATION_IMAGES,
     FLOAT_ENDS,
+    TRAINING_SPLIT,
+    CalibrationSource,
     calibration_inputs,
-    calibration_samples,
+    calibration_photos,
     quantize_int8,
 )
 
@@ -158,18 +160,22 @@ def with_evaluation(config: ModelConfig, summary: dict[str, object]) -> ModelCon
     return dataclasses.replace(config, training={**config.training, "evaluation": evaluation})
 
 
-def _int8_config(config: ModelConfig, data: Sequence[str | Path], images: int) -> ModelConfig:
-    """``config`` of an int8 file: its precision, and how it was calibrated under ``training.int8_calibration``."""
+def _int8_config(config: ModelConfig, sources: Sequence[CalibrationSource], images: int) -> ModelConfig:
+    """``config`` of an int8 file: its precision, and how it was calibrated under ``training.int8_calibration``
+    (``split``: ``train`` when every photo came from data sets' training splits, else ``photos``/``train+photos``;
+    ``sources``: each folder, its kind and the photos drawn from it)."""
+    kinds = {s.kind for s in sources}
     record = {
-        "data": [str(d) for d in data],
+        "data": [s.folder for s in sources],
         "images": images,
+        "sources": [{"data": s.folder, "from": s.kind, "images": s.photos} for s in sources],
         "method": (
             f"QDQ, per-channel int8 weights (7-bit in matrix products: no int16 saturation on AVX2), "
             f"uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges, biases corrected for the weights' "
             f"rounding; "
             f"first {FLOAT_ENDS[0]} and last {FLOAT_ENDS[1]} convolutions in float"
         ),
-        "split": "train",
+        "split": "train" if kinds == {TRAINING_SPLIT} else "photos" if TRAINING_SPLIT not in kinds else "train+photos",
     }
     return dataclasses.replace(config, precision="int8", training={**config.training, "int8_calibration": record})
 
@@ -194,18 +200,24 @@ def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = F
         raise ValueError(f"{output}: already exists; pass --overwrite to replace it, or choose another -o")
 
 
-def _calibration(data: Sequence[str | Path], config: ModelConfig, count: int, show_progress: bool) -> list[np.ndarray]:
-    """Calibration inputs from the training split of ``data``; warns when fewer photos than ``count`` were found."""
-    calibration = calibration_inputs(calibration_samples(data, config, count), config, show_progress)
+def _calibration(
+    data: Sequence[str | Path], config: ModelConfig, count: int, show_progress: bool
+) -> tuple[list[np.ndarray], list[CalibrationSource]]:
+    """Calibration inputs from ``data`` (:func:`~colorsplash.training.quantize.calibration_photos`) and their
+    sources; one line says how many photos came from where, a warning when fewer than ``count`` were found."""
+    photos, sources = calibration_photos(data, config, count)
+    calibration = calibration_inputs(photos, config, show_progress)
+    where = ", ".join(f"{s.photos} from the {s.kind} of {s.folder}" for s in sources)
+    log.info("int8 calibration on %d photo(s): %s", len(calibration), where)
     if len(calibration) < count:
         log.warning(
-            "int8 calibration on %d photo(s), not the %d asked for (--calibration-images): that is all the "
-            "training split of %s holds; more photos give steadier ranges",
+            "int8 calibration on %d photo(s), not the %d asked for (--calibration-images): that is all %s hold; "
+            "more photos give steadier ranges",
             len(calibration),
             count,
-            ", ".join(map(str, data)),
+            ", ".join(f"the {s.kind} of {s.folder}" for s in sources),
         )
-    return calibration
+    return calibration, sources
 
 
 def export_onnx(
@@ -224,8 +236,9 @@ def export_onnx(
     (output ``logits``) and, for networks with a presence head, photo logits ``N x 1`` (output ``presence``);
     the ``colorsplash_config`` metadata entry holds the :class:`ModelConfig` as JSON.
     ``fp16`` stores weights in half precision (about half the size) but computes in float32.
-    ``int8_data``: data folders whose *training* split calibrates a static int8 quantisation
-    (``calibration_images`` photos, see :mod:`colorsplash.training.quantize`); input and output stay float32.
+    ``int8_data``: data set folders (their *training* split) or folders of photos that calibrate a static int8
+    quantisation (``calibration_images`` photos, see :mod:`colorsplash.training.quantize`); input and output stay
+    float32.
     ``evaluation``: an ``evaluate`` summary to embed (see :func:`with_evaluation`; :func:`read_evaluation` reads
     and checks one). The config records the checkpoint's SHA-256 (``training.checkpoint_sha256``).
     An existing ``output`` is replaced only with ``overwrite`` (see :func:`check_output`), the input never.
@@ -247,8 +260,8 @@ def export_onnx(
         config = with_evaluation(config, evaluation)
     calibration = None
     if int8_data:
-        calibration = _calibration(int8_data, config, calibration_images, show_progress)
-        config = _int8_config(config, int8_data, len(calibration))
+        calibration, sources = _calibration(int8_data, config, calibration_images, show_progress)
+        config = _int8_config(config, sources, len(calibration))
     elif fp16:
         config = dataclasses.replace(config, precision="float16-weights")
     # A shipped model must not carry the training machine's folders: the file records paths by their last parts.

@@ -6,8 +6,9 @@ Weights are quantised per output channel (signed int8), activations per tensor (
 calibrated on real photos: each range covers the 0.01-99.99 percentiles of the values seen, so a few outlier
 activations do not stretch the range and cost the rest their precision (measured on the pet model: IoU on the
 Oxford validation photos 0.949 with percentiles, 0.946 with plain min/max, 0.951 in float32).
-Calibration photos come from the *training* split only, so the validation images that scores are reported on
-never shape the quantisation.
+Calibration photos come from the *training* split of data set folders, so the validation images that scores are
+reported on never shape the quantisation; a folder of photos (no masks: calibration reads only the photos) gives
+all its photos.
 
 Weights of the matrix-product layers (every convolution but the depthwise ones, and the presence head's Gemms)
 are quantised to 7 bits (-64..64, ONNX Runtime's ``reduce_range``). Why: without VNNI, ONNX Runtime's x86 int8
@@ -27,16 +28,22 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
-from colorsplash.evaluation.datasets import Sample, discover_all, iter_pairs, split_samples
+from colorsplash.evaluation.datasets import discover, split_samples
+from colorsplash.evaluation.folders import DataError, images_in, layout_hint, layout_of, warn_subfolders
 from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.photo_io import ImageReadError, read_rgb
 from colorsplash.runtime.preprocess import preprocess
+from colorsplash.runtime.progress import redraw_seconds
 from colorsplash.training.bias_correction import correct_biases
 from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
 from colorsplash.training.graph_edits import node_attributes
@@ -44,33 +51,84 @@ from colorsplash.training.graph_edits import node_attributes
 CALIBRATION_PERCENTILE = 99.99
 
 
-def calibration_samples(
-    data: Sequence[str | Path], config: ModelConfig, count: int = DEFAULT_CALIBRATION_IMAGES, seed: int = 0
-) -> list[Sample]:
-    """A seeded draw of ``count`` pairs from the training split of ``data``.
+log = logging.getLogger(__name__)
+TRAINING_SPLIT, PHOTO_FOLDER = "training split", "photo folder"
 
-    The split uses the validation fraction and seed the model was trained with (from ``config.training``),
-    so no image the model is validated on is used for calibration.
+
+@dataclass(frozen=True)
+class CalibrationSource:
+    """Where calibration photos came from: a ``folder`` as given, its ``kind`` (:data:`TRAINING_SPLIT` of a data
+    set, or every photo of a :data:`PHOTO_FOLDER`), and how many of the photos drawn are its."""
+
+    folder: str
+    kind: str
+    photos: int
+
+
+def folder_photos(folder: Path, config: ModelConfig) -> tuple[str, list[Path]]:
+    """The calibration candidates of one ``folder`` and their kind: a data set's training split, as the model was
+    trained (``config.trained_split()``; photos without masks count, calibration reads no mask), or every photo
+    directly in a folder with no data layout (:func:`~colorsplash.evaluation.folders.images_in`).
 
     Raises:
-        ValueError: ``data`` holds no training images.
+        DataError: ``folder`` is missing, or holds neither photos nor a data set (saying what it holds).
     """
-    train, _ = split_samples(discover_all(data), *config.trained_split())
-    if not train:
+    if folder.is_dir() and layout_of(folder) is None:
+        photos = images_in(folder)
+        if not photos:
+            raise DataError(
+                f"{folder}: neither photos nor a data set to calibrate on; --int8 takes folders of photos or data "
+                f"set folders{layout_hint(folder)}"
+            )
+        warn_subfolders(folder)
+        return PHOTO_FOLDER, photos
+    train, _ = split_samples(discover(folder, skip_bad=True, keep_unpaired=True), *config.trained_split())
+    return TRAINING_SPLIT, [s.image for s in train]
+
+
+def calibration_photos(
+    data: Sequence[str | Path], config: ModelConfig, count: int = DEFAULT_CALIBRATION_IMAGES, seed: int = 0
+) -> tuple[list[Path], list[CalibrationSource]]:
+    """A seeded draw of ``count`` photos from the candidates of the folders ``data`` (:func:`folder_photos`), in
+    their order; and how many came from each folder.
+
+    Raises:
+        ValueError: ``data`` holds no photo to calibrate on.
+    """
+    pool: list[tuple[int, Path]] = []
+    kinds = []
+    for index, folder in enumerate(data):
+        kind, photos = folder_photos(Path(folder), config)
+        kinds.append(kind)
+        pool.extend((index, p) for p in photos)
+    if not pool:
         raise ValueError(
             f"no training images in {', '.join(map(str, data))} to calibrate the int8 model on; "
-            "pass the data folders the model was trained on"
+            "pass the data folders the model was trained on, or a folder of photos"
         )
-    order = np.random.default_rng(seed).permutation(len(train))[:count]
-    return [train[i] for i in sorted(order)]
-
-
-def calibration_inputs(samples: Sequence[Sample], config: ModelConfig, show_progress: bool = True) -> list[np.ndarray]:
-    """Network inputs for calibration: float32 ``1 x 3 x S x S``, preprocessed exactly as at inference."""
-    return [
-        preprocess(image, config)[None]
-        for _, image, _ in iter_pairs(samples, skip_bad=True, desc="calibrating", show_progress=show_progress)
+    order = np.random.default_rng(seed).permutation(len(pool))[:count]
+    chosen = [pool[i] for i in sorted(order)]
+    sources = [
+        CalibrationSource(str(folder), kinds[i], sum(1 for j, _ in chosen if j == i)) for i, folder in enumerate(data)
     ]
+    return [p for _, p in chosen], sources
+
+
+def calibration_inputs(photos: Sequence[Path], config: ModelConfig, show_progress: bool = True) -> list[np.ndarray]:
+    """Network inputs for calibration: float32 ``1 x 3 x S x S``, preprocessed exactly as at inference; unreadable
+    photos are left out, and one warning names them."""
+    inputs, bad = [], []
+    bar = tqdm(
+        photos, desc="calibrating", unit="img", disable=not show_progress, leave=False, mininterval=redraw_seconds()
+    )
+    for path in bar:
+        try:
+            inputs.append(preprocess(read_rgb(path), config)[None])
+        except ImageReadError as err:
+            bad.append(str(err))
+    if bad:
+        log.warning("calibration left out %d unreadable photo(s):\n  %s", len(bad), "\n  ".join(bad))
+    return inputs
 
 
 CALIBRATION_CHUNK = 8  # photos whose activations are held at once while calibrating

@@ -269,8 +269,10 @@ function showNotice(subject, score = null, onEmpty = "grey") {
     return;
   }
   const sure = score === null ? "" : ` (subject score ${Number(score).toFixed(2)})`;
-  const what = { grey: "so the whole photo got the background effect",
-    copy: "so the photo is shown unchanged", skip: "so nothing was made" }[onEmpty] || "";
+  // Inverted, a photo with no subject is all background, which Invert keeps in colour (the server's one policy).
+  const grey = $("invert").checked ? "so, inverted, all of it is background: shown unchanged"
+    : "so the whole photo got the background effect";
+  const what = { grey, copy: "so the photo is shown unchanged", skip: "so nothing was made" }[onEmpty] || "";
   const pick = TOUCH ? "Tap" : "Click";
   // A chosen point overrules the photo-level "no subject" judgement (the server's --point); the threshold only
   // helps when the user has set one.
