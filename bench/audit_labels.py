@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from colorsplash.evaluation.datasets import Sample, base_set, discover, excluded_reasons, load_pair
+from colorsplash.evaluation.datasets import Sample, base_set, discover, load_pair
+from colorsplash.evaluation.exclusions import excluded_reasons
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.training.plots import save_gallery
 

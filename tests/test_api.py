@@ -263,7 +263,7 @@ def test_empty_images_are_a_clear_value_error(model: Model) -> None:
 def test_package_exports_errors_and_options_and_documents_the_keywords() -> None:
     import pydoc
 
-    from colorsplash.runtime.alpha import NoSubjectError as AlphaNoSubject
+    from colorsplash.runtime.no_subject import NoSubjectError as AlphaNoSubject
     from colorsplash.runtime.options import MASK_OPTION_NAMES, OPTION_FIELDS
 
     assert colorsplash.NoSubjectError is AlphaNoSubject and colorsplash.OptionError is OptionError

@@ -506,7 +506,8 @@ def test_colour_target_reads_the_model_map_at_the_colour_copy_size() -> None:
 
 def test_no_subject_line_names_the_cut_off_when_it_alone_left_the_photo_empty() -> None:
     """`--threshold 1` used to say "no subject found (max probability 1.00, subject score 1.00)": a contradiction."""
-    from colorsplash.runtime.alpha import apply_on_empty, compute_alpha
+    from colorsplash.runtime.alpha import compute_alpha
+    from colorsplash.runtime.no_subject import apply_on_empty
     from colorsplash.runtime.options import SplashOptions
     from colorsplash.runtime.wording import Wording
 

@@ -191,7 +191,7 @@ def test_scenes_layout_pet_free_photos_are_background_and_labelled_pets_train(tm
 
 
 def test_scenes_photos_listed_in_excluded_tsv_are_dropped(tmp_path: Path) -> None:
-    from colorsplash.evaluation.datasets import excluded_names
+    from colorsplash.evaluation.exclusions import excluded_names
 
     listed = excluded_names()["coco-scenes"]
     assert len(listed) >= 10  # the audit of coco-scenes found a pet in these pet-free photos
@@ -205,7 +205,7 @@ def test_scenes_photos_listed_in_excluded_tsv_are_dropped(tmp_path: Path) -> Non
 
 
 def test_breeds_photos_with_wrong_labels_are_dropped_from_training_and_validation(tmp_path: Path) -> None:
-    from colorsplash.evaluation.datasets import excluded_reasons
+    from colorsplash.evaluation.exclusions import excluded_reasons
 
     reasons = excluded_reasons()
     listed = sorted(name for (dataset, name) in reasons if dataset == "oxford-breeds")

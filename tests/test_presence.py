@@ -13,8 +13,9 @@ from PIL import Image
 torch = pytest.importorskip("torch")
 
 from colorsplash.runtime import api  # noqa: E402
-from colorsplash.runtime.alpha import AlphaResult, NoSubjectError, apply_on_empty, compute_alpha  # noqa: E402
+from colorsplash.runtime.alpha import AlphaResult, compute_alpha  # noqa: E402
 from colorsplash.runtime.config import ModelConfig  # noqa: E402
+from colorsplash.runtime.no_subject import NoSubjectError, apply_on_empty  # noqa: E402
 from colorsplash.runtime.onnx_model import Model, load_model  # noqa: E402
 from colorsplash.training.checkpoint import save_checkpoint  # noqa: E402
 from colorsplash.training.losses import presence_loss, presence_targets  # noqa: E402

@@ -369,7 +369,7 @@ def test_switches_and_effect_strength_from_the_cli(
     tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from colorsplash.cli import build_parser
-    from colorsplash.runtime.options import options_from_namespace
+    from colorsplash.cli.option_flags import options_from_namespace
 
     opts = options_from_namespace(
         build_parser().parse_args(["splash", "x.png", "--no-refine", "--hard", "--effect", "Dim:0.3"])

@@ -138,13 +138,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ]
     ev.write_scores_csv(scores, out / "scores.csv")
     ev.write_summary_json(summary, out / "summary.json")
+    _print_report(config, args, ev.format_summary(summary), out)
+    return 0
+
+
+def _print_report(config: ModelConfig, args: argparse.Namespace, table: str, out: Path) -> None:
+    """The report on standard output: what was scored and how, the table, and the files written."""
     gate = f"subject gate {config.presence_threshold:.3g}" if args.gate else "no subject gate"
     print(
         f"{config.name} ({config.arch} at {config.input_size}px) on {args.split} images, cut-off {args.cutoff}, {gate}:"
     )
-    print(ev.format_summary(summary))
+    print(table)
     print(f"wrote {out / 'scores.csv'}, {out / 'summary.json'} and {out / 'worst.png'}")
-    return 0
 
 
 def _gallery(predict_fn: Any, scores: Any, samples: Any, path: Path, args: argparse.Namespace) -> list[Any]:

@@ -21,8 +21,9 @@ from colorsplash.cli.common import (
     add_runtime_arguments,
     show_progress,
 )
+from colorsplash.cli.option_flags import add_arguments, options_from_namespace
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
-from colorsplash.runtime.options import MASK_OPTION_NAMES, add_arguments, options_from_namespace
+from colorsplash.runtime.options import MASK_OPTION_NAMES
 from colorsplash.server import SERVER_MAX_PIXELS
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from colorsplash.cli.common import (
     add_runtime_arguments,
     show_progress,
 )
-from colorsplash.runtime.options import add_arguments, options_from_namespace
+from colorsplash.cli.option_flags import add_arguments, options_from_namespace
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
 
 log = logging.getLogger(__name__)

@@ -34,12 +34,12 @@ import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from colorsplash.evaluation.exclusions import excluded_names
 from colorsplash.evaluation.folders import (
     DataError,
     Skips,
@@ -240,25 +240,6 @@ def _scenes(root: Path) -> list[Sample]:
 def is_pet_free(sample: Sample) -> bool:
     """A scenes photo with no labelled pet: all of it is background."""
     return sample.kind == "scene" and not any(cls in PET_CLASSES for _, cls in sample.objects)
-
-
-def excluded_reasons() -> dict[tuple[str, str], str]:
-    """``{(set, photo name): reason}`` from the package's ``excluded.tsv`` (audited photos not to use)."""
-    text = (resources.files("colorsplash.evaluation") / "excluded.tsv").read_text()
-    out: dict[tuple[str, str], str] = {}
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) >= 2 and parts[0] and not line.startswith("#") and parts[0] != "set":
-            out[(parts[0], parts[1])] = parts[2].strip() if len(parts) > 2 else ""
-    return out
-
-
-def excluded_names() -> dict[str, set[str]]:
-    """``{set: {photo names}}`` from the package's ``excluded.tsv`` (see :func:`excluded_reasons`)."""
-    out: dict[str, set[str]] = {}
-    for dataset, name in excluded_reasons():
-        out.setdefault(dataset, set()).add(name)
-    return out
 
 
 def drop_excluded(samples: list[Sample]) -> list[Sample]:

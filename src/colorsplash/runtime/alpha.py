@@ -24,18 +24,7 @@ from colorsplash.runtime.matting import MatteSettings, colour_coefficients, matt
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions
 from colorsplash.runtime.upsampling import apply_coefficients
-from colorsplash.runtime.wording import PYTHON_WORDS, Wording, option_name, option_use
 from colorsplash.runtime.working import RefineSettings, downscale
-
-
-class NoSubjectError(ValueError):
-    """The model found no subject and ``on_empty`` is ``skip``; the message gives the subject score, and so do
-    :attr:`score` (in [0, 1], see :class:`AlphaResult`) and :attr:`max_probability` (``None``: not known)."""
-
-    def __init__(self, message: str, score: float | None = None, max_probability: float | None = None) -> None:
-        super().__init__(message)
-        self.score = score
-        self.max_probability = max_probability
 
 
 @dataclass
@@ -372,37 +361,3 @@ def presence_of(
     if model.has_presence:
         return (smooth_score(presence[0]) if smooth_score else presence[0], presence[1])
     return (float(prob.max()) if prob.size else 0.0, model.presence_threshold)
-
-
-def apply_on_empty(
-    result: AlphaResult, on_empty: str, name: str, mask: bool = False, words: Wording = PYTHON_WORDS
-) -> str | None:
-    """The one no-subject policy: what happens when the model finds no subject in ``name``.
-
-    ``grey`` keeps the alpha of no subject: all 0 (background effect everywhere), or all 1 when inverted (the
-    whole photo is background, which invert keeps in colour: a mask of the background is all 255); ``copy`` sets
-    it to all 1 (the photo unchanged), ``skip`` raises. Returns the line to tell the user (worded for a mask when
-    the result written is the ``mask`` itself), or ``None`` when a subject was found; ``words``: the model's word
-    for what it finds and how the caller names options (:class:`~colorsplash.runtime.wording.Wording`).
-
-    Raises: NoSubjectError: ``on_empty == "skip"`` and no subject was found.
-    """
-    if not result.empty:
-        return None
-    text = f"no {words.subject} found in {name} (subject score {result.score:.2f})"
-    if result.cutoff is not None:  # the score passed: the cut-off alone left it empty
-        cut, top, threshold = result.cutoff, result.max_probability, option_name("threshold", words.spelling)
-        text = f"{text[:-1]}; no pixel reaches the cut-off {cut:.2f} (highest {top:.2f}), lower {threshold})"
-    if on_empty == "skip":
-        raise NoSubjectError(f"{text}; skipped", result.score, result.max_probability)
-    if result.inverted and on_empty != "skip":
-        result.alpha.fill(1.0)
-        done = "wrote an all-255 mask" if mask else "kept in full colour"
-        return f"{text}; all of it is background ({option_name('invert', words.spelling)}): {done}"
-    if on_empty == "copy":
-        result.alpha.fill(1.0)
-        return f"{text}; {'wrote an all-subject mask' if mask else 'kept in full colour'}"
-    if mask:
-        return f"{text}; wrote an empty mask"
-    point, copy = option_use("point", "X,Y", words.spelling), option_use("on_empty", "copy", words.spelling)
-    return f"{text}; background effect everywhere ({point} colours the {words.subject} there, {copy} keeps the photo)"

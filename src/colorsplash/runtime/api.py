@@ -31,15 +31,10 @@ from typing import IO, Any, Union
 import numpy as np
 from PIL import Image
 
-from colorsplash.runtime.alpha import (
-    NoSubjectError,
-    RefineSettings,
-    apply_on_empty,
-    model_alpha,
-    model_plan,
-)
+from colorsplash.runtime.alpha import RefineSettings, model_alpha, model_plan
 from colorsplash.runtime.edge_matte import matte
 from colorsplash.runtime.effects import composite
+from colorsplash.runtime.no_subject import NoSubjectError, apply_on_empty
 from colorsplash.runtime.onnx_model import Model, ModelLoadError, load_model
 from colorsplash.runtime.options import (
     MASK_OPTION_NAMES,

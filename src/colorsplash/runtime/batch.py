@@ -34,10 +34,8 @@ from tqdm import tqdm
 
 from colorsplash.runtime.alpha import (
     AlphaResult,
-    NoSubjectError,
     RefineSettings,
     alpha_to_uint8,
-    apply_on_empty,
     finish_alpha,
     model_presence,
     plan_alpha,
@@ -45,6 +43,7 @@ from colorsplash.runtime.alpha import (
 from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.fused import GreySplash, fusable
+from colorsplash.runtime.no_subject import NoSubjectError, apply_on_empty
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import OptionError, SplashOptions
 from colorsplash.runtime.photo_io import (

@@ -3,14 +3,13 @@
 Each field of :class:`SplashOptions` carries its parser and help text in ``metadata``. The parsers take text
 (``"0.4"``, ``"12,30"``) or typed values (``0.4``, ``(12, 30)``) and raise ``ValueError`` with a message for a
 person. :meth:`SplashOptions.__post_init__` runs them on every field, so every way of making options (the Python
-API, :func:`options_from_mapping` for HTTP form fields, :func:`add_arguments` for CLI flags,
-:meth:`SplashOptions.replace`) refuses the same bad values with the same :class:`OptionError`, which each caller
-words its own way (:meth:`OptionError.spelt`).
+API, :func:`options_from_mapping` for HTTP form fields, :func:`colorsplash.cli.option_flags.add_arguments` for
+CLI flags, :meth:`SplashOptions.replace`) refuses the same bad values with the same :class:`OptionError`, which
+each caller words its own way (:meth:`OptionError.spelt`).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import numbers
@@ -21,7 +20,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from colorsplash.runtime.flags import arg_type
 from colorsplash.runtime.wording import Spelling, option_name
 
 EFFECTS = ("grey", "blur", "dim", "sepia", "color", "transparent")
@@ -347,56 +345,6 @@ def describe_options(
 
 if SplashOptions.__doc__:  # None under python -OO
     SplashOptions.__doc__ += "\n    Fields:\n\n" + describe_options(indent="        ") + "\n"
-
-
-# ------------------------------------------------------------------------------------------------- argparse, HTTP
-
-
-class _Switch(argparse.Action):
-    """``--hard`` / ``--no-hard``: a boolean option with its negation (the same on every Python version)."""
-
-    def __init__(self, option_strings: list[str], dest: str, default: bool = False, help: str | None = None) -> None:
-        strings = [s for o in option_strings for s in (o, "--no-" + o[2:])]
-        super().__init__(strings, dest, nargs=0, default=default, help=help)
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: Any,
-        option_string: str | None = None,
-    ) -> None:
-        setattr(namespace, self.dest, not (option_string or "").startswith("--no-"))
-
-
-def add_arguments(
-    parser: argparse.ArgumentParser,
-    names: Iterable[str] | None = None,
-    mask: bool = False,
-    helps: Mapping[str, str] | None = None,
-) -> None:
-    """Add one ``--flag`` per option (only ``names`` when given), help with choices and defaults; booleans become
-    ``--hard``/``--no-hard`` switches. ``mask``: the help words the options for the ``mask`` verb; ``helps``:
-    a verb's own help for some options (by name; the default is still added), e.g. what quality means for video."""
-    group = parser.add_argument_group("mask options" if mask else "splash options")
-    wanted = set(OPTION_NAMES if names is None else names)
-    for f in OPTION_FIELDS:
-        if f.name not in wanted:
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        text = option_help(f, mask, (helps or {}).get(f.name)).replace("%", "%%")  # argparse formats help with %
-        if f.type in ("bool", bool):
-            group.add_argument(flag, dest=f.name, action=_Switch, default=f.default, help=text)
-            continue
-        values = choices(f)
-        metavar = "{" + ",".join(values) + "}" if values else f.metadata["metavar"]
-        group.add_argument(
-            flag, dest=f.name, type=arg_type(f.metadata["parse"]), default=f.default, metavar=metavar, help=text
-        )
-
-
-def options_from_namespace(ns: argparse.Namespace) -> SplashOptions:
-    return SplashOptions(**{name: getattr(ns, name) for name in OPTION_NAMES if hasattr(ns, name)})
 
 
 def options_from_mapping(values: Mapping[str, Any], base: SplashOptions | None = None) -> SplashOptions:

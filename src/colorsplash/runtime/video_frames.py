@@ -14,15 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from colorsplash.runtime.alpha import (
-    RefineSettings,
-    apply_on_empty,
-    compute_alpha,
-    model_presence,
-    presence_of,
-)
+from colorsplash.runtime.alpha import RefineSettings, compute_alpha, model_presence, presence_of
 from colorsplash.runtime.batch import batch_model
 from colorsplash.runtime.effects import composite
+from colorsplash.runtime.no_subject import apply_on_empty
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.temporal import SmoothingConfig, TemporalSmoother
@@ -56,7 +51,7 @@ class FrameSplasher:
     """Splash the frames of one clip, in order, with a temporally smoothed alpha.
 
     One instance per clip (it remembers the previous frame); not thread-safe. ``name`` is what the no-subject
-    note (:func:`~colorsplash.runtime.alpha.apply_on_empty`) calls the frames; :attr:`empty_frames` counts the
+    note (:func:`~colorsplash.runtime.no_subject.apply_on_empty`) calls the frames; :attr:`empty_frames` counts the
     frames without a subject and :attr:`empty_note` is that note for the most promising of them (``None``: a
     subject in every frame).
     """

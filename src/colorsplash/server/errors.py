@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from colorsplash.runtime.alpha import NoSubjectError
+from colorsplash.runtime.no_subject import NoSubjectError
 from colorsplash.runtime.options import OptionError
 from colorsplash.runtime.photo_io import ImageReadError
 from colorsplash.runtime.picture_open import PixelLimitError

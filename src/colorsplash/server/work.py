@@ -1,6 +1,6 @@
 """Reading a request and making its result: the blocking part runs in worker threads.
 
-The no-subject policy is :func:`colorsplash.runtime.alpha.apply_on_empty` (the CLI's too); what it decided is
+The no-subject policy is :func:`colorsplash.runtime.no_subject.apply_on_empty` (the CLI's too); what it decided is
 reported in the ``X-Colorsplash-Subject`` headers so a client can tell "no subject" from a grey photo.
 """
 
@@ -19,9 +19,10 @@ import numpy as np
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, apply_on_empty, model_alpha
+from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, model_alpha
 from colorsplash.runtime.batch import batch_model
 from colorsplash.runtime.effects import composite
+from colorsplash.runtime.no_subject import apply_on_empty
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
 from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes
