@@ -336,3 +336,16 @@ def test_a_checkpoint_after_int8_is_explained(tmp_path: Path, capsys: pytest.Cap
     assert "name the checkpoint before --int8" in capsys.readouterr().err
     assert main(["export", "-o", str(tmp_path / "m.onnx")]) == 2
     assert "no checkpoint given: colorsplash export CHECKPOINT" in capsys.readouterr().err
+
+
+def test_int8_export_imports_only_the_opsets_it_uses(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """Audit (min deps): the int8 file imported every domain ONNX Runtime's pre-processing knows (``ai.onnx.ml`` 5,
+    ``com.microsoft.nchwc`` ...); onnxruntime 1.17-1.19, which pyproject accepts, refused to load it at all."""
+    from helpers.layouts import make_paired_set
+
+    data = tmp_path / "few"
+    make_paired_set(data, n=3)
+    q8 = tmp_path / "q8.onnx"
+    export_onnx(tiny_checkpoint, q8, int8_data=[data], calibration_images=3, show_progress=False)
+    model = onnx.load(str(q8))
+    assert {o.domain for o in model.opset_import} == {n.domain for n in model.graph.node} | {""}
