@@ -182,7 +182,7 @@ def test_int8_matrix_weights_cannot_saturate_int16_pairs() -> None:
 
 def test_bundled_files_import_only_the_opsets_they_use() -> None:
     """Audit (min deps): pets.onnx imported ``ai.onnx.ml`` 5 and seven other unused domains, and onnxruntime
-    1.17-1.19 (pyproject accepts >=1.17) refused it: "Opset 5 is under development". Default opset at most 20,
+    1.17.x (pyproject accepts >=1.17) refused it: "Opset 5 is under development". Default opset at most 20,
     the newest onnxruntime 1.17 runs."""
     onnx = pytest.importorskip("onnx")
     for path in sorted(BUNDLED.parent.glob("*.onnx")):

@@ -340,7 +340,7 @@ def test_a_checkpoint_after_int8_is_explained(tmp_path: Path, capsys: pytest.Cap
 
 def test_int8_export_imports_only_the_opsets_it_uses(tiny_checkpoint: Path, tmp_path: Path) -> None:
     """Audit (min deps): the int8 file imported every domain ONNX Runtime's pre-processing knows (``ai.onnx.ml`` 5,
-    ``com.microsoft.nchwc`` ...); onnxruntime 1.17-1.19, which pyproject accepts, refused to load it at all."""
+    ``com.microsoft.nchwc`` ...); onnxruntime 1.17.x, which pyproject accepts, refused to load it at all."""
     from helpers.layouts import make_paired_set
 
     data = tmp_path / "few"

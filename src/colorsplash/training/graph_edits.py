@@ -82,7 +82,7 @@ def drop_unused_opsets(model: Any) -> list[str]:
     """Remove, in place, the opset imports of ``model`` (an ``onnx.ModelProto``) for domains no node uses; returns
     the removed domains. Why: ONNX Runtime's quantisation pre-processing saves its optimised graph with an import
     for every domain it knows (``ai.onnx.ml`` 5, ``com.microsoft.nchwc`` ...), and an ONNX Runtime older than that
-    opset refuses the whole file ("Opset 5 is under development", ONNX Runtime 1.17-1.19), though the graph uses
+    opset refuses the whole file ("Opset 5 is under development": ONNX Runtime 1.17), though the graph uses
     none of those operators. Only the default domain is always kept."""
     used = {node.domain for node in model.graph.node} | {""}
     keep = [o for o in model.opset_import if o.domain in used]
