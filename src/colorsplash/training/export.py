@@ -29,6 +29,7 @@ from colorsplash.training.quantize import (
     FLOAT_ENDS,
     calibration_inputs,
     calibration_samples,
+    check_quantizer_version,
     quantize_int8,
 )
 
@@ -234,10 +235,13 @@ def export_onnx(
 
     Raises:
         ValueError: both ``fp16`` and ``int8_data`` were asked for, or ``output`` may not be written.
+        RuntimeError: ``int8_data`` with an ONNX Runtime too old to quantise (:func:`check_quantizer_version`).
     """
     if fp16 and int8_data:
         raise ValueError("choose fp16 or int8, not both")
     check_output(checkpoint, output, overwrite)
+    if int8_data:
+        check_quantizer_version()  # before the photos are read
     if Path(checkpoint).suffix.lower() == ".onnx":
         raise ValueError(
             f"{checkpoint}: is already an ONNX model; export takes a .pt checkpoint (a run's best.pt or last.pt). "
