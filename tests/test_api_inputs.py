@@ -199,6 +199,9 @@ def test_pillow_modes_with_and_without_alpha(model: Model) -> None:
     rgba.paste((200, 80, 40, 0), (0, 0, 20, 30))  # left half transparent
     for mode in ("La", "RGBa", "LA", "PA"):
         image = rgba.convert("LA" if mode == "La" else "RGBA").convert(mode)
+        if mode == "PA":  # Pillow 10.0's RGBA -> PA conversion drops the alpha: the palette picture gets it put in
+            image = rgba.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE).convert("PA")
+            image.putalpha(rgba.getchannel("A"))
         out = colorsplash.splash(image, model, effect="transparent", on_empty="copy")
         assert out.shape == (30, 40, 4) and (out[:, :20, 3] == 0).all(), mode
         assert (out[:, 30:, 3] > 250).all(), mode

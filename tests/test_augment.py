@@ -7,9 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from colorsplash.evaluation.datasets import IGNORE
-from colorsplash.training.augment import Augmenter
-from colorsplash.training.config import AugmentConfig
+pytest.importorskip("albumentations")  # training's extra: skipped in the light runtime
+
+from colorsplash.evaluation.datasets import IGNORE  # noqa: E402
+from colorsplash.training.augment import Augmenter  # noqa: E402
+from colorsplash.training.config import AugmentConfig  # noqa: E402
 
 # Geometry off, brightness off: the base for tests that switch one thing on.
 STILL = AugmentConfig(hflip=False, rotate_deg=0.0, shift=0.0, shear_deg=0.0, zoom=(1.0, 1.0), brightness=(1.0, 1.0))

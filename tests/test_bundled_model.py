@@ -178,3 +178,15 @@ def test_int8_matrix_weights_cannot_saturate_int16_pairs() -> None:
         assert int(np.abs(w.astype(np.int32)).max()) <= 64, f"{node.name}: int8 weights beyond -64..64"
         checked, widest = checked + 1, max(widest, int(np.abs(w.astype(np.int32)).max()))
     assert checked > 40 and widest == 64  # the 7-bit range is used, not a narrower one
+
+
+def test_bundled_files_import_only_the_opsets_they_use() -> None:
+    """Audit (min deps): pets.onnx imported ``ai.onnx.ml`` 5 and seven other unused domains, and onnxruntime
+    1.17.x (pyproject accepts >=1.17) refused it: "Opset 5 is under development". Default opset at most 20,
+    the newest onnxruntime 1.17 runs."""
+    onnx = pytest.importorskip("onnx")
+    for path in sorted(BUNDLED.parent.glob("*.onnx")):
+        model = onnx.load(str(path), load_external_data=False)
+        imports = {o.domain: o.version for o in model.opset_import}
+        assert set(imports) == {n.domain for n in model.graph.node} | {""}, f"{path.name}: {imports}"
+        assert imports[""] <= 20, f"{path.name}: opset {imports['']} is newer than onnxruntime 1.17 runs"

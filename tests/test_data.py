@@ -21,7 +21,6 @@ from colorsplash.evaluation.datasets import (
     load_pair,
     split_samples,
 )
-from colorsplash.training.torch_dataset import load_resized
 
 
 def test_seed_layout_thresholds_noisy_jpeg_masks(tmp_path: Path) -> None:
@@ -127,6 +126,9 @@ def test_mask_of_another_size_and_unreadable_file(tmp_path: Path, caplog: pytest
         load_pair(samples[2])
     with pytest.raises(DataError, match=r"cat3\.jpg.*empty"):
         load_pair(samples[3])
+    pytest.importorskip("torch")  # the rest: training's loader (the light runtime's tests stop here)
+    from colorsplash.training.torch_dataset import load_resized
+
     with pytest.raises(DataError, match=r"mask_cat1\.jpg"):
         load_resized(samples, 32, show_progress=False)
     with caplog.at_level(logging.WARNING):

@@ -340,6 +340,7 @@ def test_a_checkpoint_after_int8_is_explained(tmp_path: Path, capsys: pytest.Cap
     assert "no checkpoint given: colorsplash export CHECKPOINT" in capsys.readouterr().err
 
 
+<<<<<<< HEAD
 def test_int8_calibrates_on_a_folder_of_photos_and_says_from_where(
     lite_checkpoint: Path,
     paired_data: Path,
@@ -380,3 +381,28 @@ def calibration_photos_of(folder: Path, config: ModelConfig) -> list[Path]:
     from colorsplash.training.quantize import folder_photos
 
     return folder_photos(folder, config)[1]
+=======
+def test_int8_export_imports_only_the_opsets_it_uses(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """Audit (min deps): the int8 file imported every domain ONNX Runtime's pre-processing knows (``ai.onnx.ml`` 5,
+    ``com.microsoft.nchwc`` ...); onnxruntime 1.17.x, which pyproject accepts, refused to load it at all."""
+    from helpers.layouts import make_paired_set
+
+    data = tmp_path / "few"
+    make_paired_set(data, n=3)
+    q8 = tmp_path / "q8.onnx"
+    export_onnx(tiny_checkpoint, q8, int8_data=[data], calibration_images=3, show_progress=False)
+    model = onnx.load(str(q8))
+    assert {o.domain for o in model.opset_import} == {n.domain for n in model.graph.node} | {""}
+
+
+def test_int8_export_on_onnxruntime_1_17_is_refused_in_words_before_any_work(
+    tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audit (min deps): with onnxruntime 1.17 (which the light runtime accepts) ``export --int8`` read and
+    calibrated every photo, then failed inside ONNX Runtime: "Expected tensor 'down.0.2.weight' to have 4
+    per-channel quantization overrides, but found 1 instead"."""
+    monkeypatch.setattr(ort, "__version__", "1.17.3")
+    with pytest.raises(RuntimeError, match=r"needs onnxruntime 1\.18 or newer \(this is 1\.17\.3\): pip install -U"):
+        export_onnx(tiny_checkpoint, tmp_path / "q8.onnx", int8_data=[tmp_path / "no-photos-read"])
+    assert list(tmp_path.iterdir()) == []
+>>>>>>> fix-mindeps

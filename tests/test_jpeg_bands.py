@@ -60,8 +60,9 @@ def test_prepare_runs_on_each_band_in_order_before_it_is_encoded() -> None:
     data = encode_image(rgb, "JPEG", 92, prepare=prepare)
     assert len(seen) >= 2 and seen[0].start == 0 and seen[-1].stop == 2048
     assert all(a.stop == b.start for a, b in zip(seen[:-1], seen[1:], strict=True))
-    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR_RGB)
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)  # IMREAD_COLOR_RGB: OpenCV >= 4.11
     assert decoded is not None
+    decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
     assert np.abs(decoded.astype(int) - (255 - original)).mean() < 6
 
 

@@ -66,3 +66,33 @@ def test_import_turns_off_opencv_busy_waiting_unless_the_user_set_it() -> None:
         check=True,
     )
     assert own.stdout.split() == ["500", "0"]
+
+
+def test_the_video_extra_asks_for_an_imageio_ffmpeg_that_bundles_a_usable_ffmpeg() -> None:
+    """Audit (min deps): ``imageio-ffmpeg>=0.5`` let pip keep 0.5.x, whose bundled ffmpeg 4.2 video refuses."""
+    from colorsplash.runtime.video_ffmpeg import MIN_IMAGEIO_FFMPEG
+
+    extra = re.search(r'^video = \["imageio-ffmpeg>=([0-9.]+)"\]', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert extra is not None and extra.group(1) == MIN_IMAGEIO_FFMPEG
+
+
+def test_the_min_deps_job_pins_the_minimums_of_pyproject() -> None:
+    """``.ci/min-deps`` installs ``.ci/min-constraints.txt``: each runtime, server and video minimum of pyproject.toml
+    is pinned there at that version or the lowest installable one of the same release series (numpy 1.24.2 for
+    1.24: onnxruntime 1.17 needs it), so raising a minimum without the job is caught."""
+    text = (ROOT / "pyproject.toml").read_text()
+    core = text.split("[project]\n")[1].split("[project.optional-dependencies]")[0]
+    wanted = dict(re.findall(r'"([a-z0-9-]+)>=([0-9.]+)"', core))
+    for extra in ("server", "video"):
+        line = re.search(rf"^{extra} = \[(.*)\]$", text, re.M)
+        assert line is not None, extra
+        wanted.update(re.findall(r'"([a-z0-9-]+)>=([0-9.]+)"', line.group(1)))
+    pins = dict(re.findall(r"^([a-z0-9-]+)==([0-9.]+)", (ROOT / ".ci" / "min-constraints.txt").read_text(), re.M))
+
+    def release(version: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in version.split("."))
+
+    for name, low in wanted.items():
+        assert name in pins, f"{name}>={low} is not pinned in .ci/min-constraints.txt"
+        assert release(pins[name]) >= release(low), (name, low, pins[name])
+        assert release(pins[name])[:2] == release(low)[:2], f"{name}: pinned {pins[name]}, pyproject says >={low}"

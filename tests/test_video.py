@@ -931,7 +931,7 @@ def test_variable_frame_rate_follows_timestamps(tmp_path: Path, tiny_onnx: Path)
     (which would put the picture ahead of the sound)."""
     src = tmp_path / "vfr.mkv"
     n = 30  # frames 0-14 every 0.1 s, then 15-29 every 0.2 s: 4.5 s in all
-    vfr = ["-vf", "setpts='if(lt(N,15),N,15+(N-15)*2)/10/TB'", "-fps_mode", "vfr"]
+    vfr = ["-vf", "settb=1/10,setpts='if(lt(N,15),N,15+(N-15)*2)'", "-fps_mode", "vfr"]
     x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-pix_fmt", "yuv444p"]
     encode_raw(marked_frames(n), "10", vfr + x264, src)
     out = tmp_path / "out.mp4"
@@ -960,7 +960,7 @@ def test_variable_rate_clip_keeps_every_frame_of_its_fast_stretch(
     def index(frame: np.ndarray) -> int:
         return round((float(frame[4:12, 4:12].mean()) - 20) / 5)
 
-    vfr = ["-vf", "setpts='if(lt(N,20),N,20+(N-20)*2)/30/TB'", "-fps_mode", "vfr"]
+    vfr = ["-vf", "settb=1/30,setpts='if(lt(N,20),N,20+(N-20)*2)'", "-fps_mode", "vfr"]
     x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "10", "-pix_fmt", "yuv444p"]
     encode_raw(frames, "30", vfr + x264, src)
     assert probe(src).fps == 30

@@ -209,3 +209,14 @@ def test_a_doubtful_frame_does_not_flash_colour_nor_a_sure_one_end_it() -> None:
     reach it; once sure, a doubtful frame (0.3) does not drop the subject."""
     assert max(scores_seen([0.4] * 4 + [0.8] + [0.4] * 3)) < 0.655
     assert min(scores_seen([0.95] * 4 + [0.3] + [0.95] * 2)) > 0.655
+
+
+@needs_sh
+def test_an_old_bundled_ffmpeg_says_to_upgrade_imageio_ffmpeg(tmp_path: Path) -> None:
+    """Audit (min deps): imageio-ffmpeg 0.5.x, which the video extra accepted, bundles ffmpeg 4.2; the message said to
+    "reinstall imageio-ffmpeg from its wheel (it bundles a recent ffmpeg)", which gave the same 4.2 again."""
+    fake, _ = fake_ffmpeg(tmp_path, "ffmpeg version 4.2.2-static https://johnvansickle.com/ffmpeg/  Copyright (c)")
+    with pytest.raises(VideoError) as caught:
+        video_ffmpeg.check_ffmpeg(str(fake), False)
+    said = str(caught.value)
+    assert said.startswith(f"{fake}: ffmpeg 4.2 is too old") and "pip install -U 'imageio-ffmpeg>=0.6'" in said, said

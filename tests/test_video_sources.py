@@ -135,6 +135,16 @@ def test_timeline_rate_is_a_rate_the_clip_was_recorded_at() -> None:
     assert timeline_rate(Fraction(24), FrameTimes(np.zeros(1))) == 24
 
 
+def test_timeline_rate_takes_a_usual_rate_just_under_an_average_from_millisecond_times() -> None:
+    """Audit (min deps): ffmpeg 7.0 (imageio-ffmpeg 0.6/0.7) writes a 30 fps Matroska clip with slower stretches
+    so that ffmpeg says it averages 30.30 fps (times in ms: 33, 34); only the rates above it were tried and the clip
+    was written at 48 fps, every frame held for a few slots. 30 loses no frame; a clip at its own rate keeps it."""
+    k = np.arange(40)
+    ms = np.round(np.where(k < 20, k, 20 + (k - 20) * 2) / 30, 3)  # 30 fps, then 15 fps, in milliseconds
+    assert timeline_rate(Fraction(303, 10), times(list(ms))) == 30
+    assert timeline_rate(Fraction(303, 10), times(list(k * 10 / 303))) == Fraction(303, 10)  # constant: kept
+
+
 def test_frames_lost_counts_what_a_constant_rate_drops() -> None:
     assert placed(times([i / 30 for i in range(30)]), Fraction(30)).dropped == 0
     assert 13 <= placed(times([i / 30 for i in range(30)]), Fraction(15)).dropped <= 15  # ffmpeg lets frames drift
@@ -207,8 +217,13 @@ def test_mp4_with_b_frames_and_variable_rate_keeps_every_frame_at_its_time(tmp_p
         text=True,
         check=True,
     ).stdout
-    stored = [int(line.split(",")[2]) for line in packets.splitlines() if not line.startswith("#")]
+    rows = [line.split(",") for line in packets.splitlines() if not line.startswith("#")]
+    stored = [int(row[2]) for row in rows]
     assert stored != sorted(stored), "no B-frames: the packets are stored in the order they are shown"
+    # ffmpeg 7.0's MP4 muxer (imageio-ffmpeg 0.6, 0.7) ends the edit list before the last frame, flagging its packet
+    # discarded (F=0x4): players show one frame fewer, and so does the reader.
+    n -= sum(int(row[-1].strip().removeprefix("F="), 16) & 4 > 0 for row in rows if "F=" in row[-1])
+    assert n >= 39, packets
     info = probe(src)
     assert info.fps == 60, info.fps
     with contextlib.closing(FrameReader(info)) as reader:

@@ -104,27 +104,33 @@ _TRANSPOSE = {
 }
 
 
-def pending_orientation(img: Image.Image) -> int:
-    """The EXIF orientation (1-8) that the caller must still apply to ``img``'s pixels and size.
+def pending_orientation(img: Image.Image, header_size: bool = False) -> int:
+    """The EXIF orientation (1-8) that the caller must still apply to ``img``'s pixels once loaded or, with
+    ``header_size``, to its ``size`` as opened (before loading).
 
-    Pillow 13 turns a TIFF upright by itself: its ``size`` is upright from the header on, and loading applies
-    the tag and drops it. Applying the tag again would turn the picture twice, so TIFFs read 1 there.
+    Pillow turns a TIFF upright by itself, in one of two ways by version: Pillow 11 and later have the upright
+    ``size`` from the header on, and loading applies the tag; Pillow 10 opens with the stored size and turns pixels
+    and size while loading. Applying the tag again would turn the picture twice, so a TIFF reads 1 for whichever
+    part this Pillow turns itself (:func:`_pillow_turns_tiff`).
     """
-    if img.format == "TIFF" and _pillow_orients_tiff():
+    if img.format == "TIFF" and _pillow_turns_tiff()[0 if header_size else 1]:
         return 1
     orientation = img.getexif().get(ORIENTATION_TAG, 1)
     return orientation if orientation in range(1, 9) else 1
 
 
 @functools.cache
-def _pillow_orients_tiff() -> bool:
-    """Whether this Pillow turns TIFFs upright itself: a 2x1 TIFF tagged "rotate 90" opens 1x2 if it does."""
+def _pillow_turns_tiff() -> tuple[bool, bool]:
+    """Whether this Pillow turns TIFFs upright itself (its ``size`` as opened, its pixels once loaded): a 2x1 TIFF
+    tagged "rotate 90" opens, and loads, 1x2 where it does."""
     exif = Image.Exif()
     exif[ORIENTATION_TAG] = 6
     buffer = io.BytesIO()
     Image.new("L", (2, 1)).save(buffer, "TIFF", exif=exif)
     with Image.open(buffer) as probe:
-        return probe.size == (1, 2)
+        at_open = probe.size == (1, 2)
+        probe.load()
+        return at_open, probe.size == (1, 2)
 
 
 def is_image_name(path: Path) -> bool:

@@ -82,7 +82,7 @@ def upright_size(data: bytes) -> tuple[int, int] | None:
     try:
         with open_unchecked(io.BytesIO(data)) as img:  # our limit applies, not Pillow's
             w, h = img.size
-            return (w, h) if pending_orientation(img) in _SWAPS_SIDES else (h, w)
+            return (w, h) if pending_orientation(img, header_size=True) in _SWAPS_SIDES else (h, w)
     except (OSError, SyntaxError, ValueError, EOFError):
         return None
 

@@ -176,17 +176,19 @@ def timeline_rate(average: Fraction, times: FrameTimes) -> Fraction:
     Every constant-rate clip keeps its own rate, whatever it is. Otherwise the lowest rate that loses no frame and
     writes none further than :data:`DRIFT` frames from its time (:class:`Timeline`; else the fewest lost, then
     misplaced) of: the average, where it is a usual rate or the frames keep to its grid, and the usual rates above
-    it (:data:`STANDARD_RATES`, and :data:`FAST_RATES` for a clip already faster than 60 fps); between two rates
-    within 1 % (29.97 and 30) the one the times fit better (:func:`_best_fit`). An average of 29.09 fps from a
-    jittery 30 fps phone clip is not a rate anything was recorded at, and a 60 Hz screen recording at 50 fps loses
-    no frame but shows some 34 ms late. With fewer than two times, the average.
+    it (:data:`STANDARD_RATES`, and :data:`FAST_RATES` for a clip already faster than 60 fps) or within 1 % under
+    it; between two rates within 1 % (29.97 and 30) the one the times fit better (:func:`_best_fit`). An average of
+    29.09 fps from a jittery 30 fps phone clip is not a rate anything was recorded at, and a 60 Hz screen recording
+    at 50 fps loses no frame but shows some 34 ms late. A Matroska clip of 30 fps with slower stretches, its times
+    in milliseconds (33, 34 ms), is said to average 30.30 fps (ffmpeg 7.0's muxer): 30 loses no frame, where only
+    the rates above gave 48. With fewer than two times, the average.
     """
     if len(times) < 2 or average <= 0:
         return average
     usual = STANDARD_RATES + FAST_RATES
     ceiling = STANDARD_RATES + (FAST_RATES if average > STANDARD_RATES[-1] else ())
     own = [average] if average in usual or misfit(times, average) <= FITS else []
-    candidates = own + [r for r in ceiling if r > average]
+    candidates = own + [r for r in ceiling if r not in own and r * NEAR >= average]
     if not candidates:
         return average
     lost = [(t.dropped, t.misplaced) for t in (placed(times, r) for r in candidates)]  # fewest lost, then late

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from python_multipart.exceptions import FormParserError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -70,6 +71,11 @@ def install(app: FastAPI, settings: ServerSettings) -> None:
             log.warning("%s %s: refused the request body (%s); answered 400", request.method, request.url.path, why)
         return error(status, detail)
 
+    async def malformed_form(request: Request, err: Exception) -> Response:
+        # Starlette before 1.7 lets python-multipart's parse errors (ValueErrors) out of request.form(), which
+        # answered 422 with the parser's bare words and logged nothing; 1.7 and later raise a 400 for them.
+        return await http_error(request, StarletteHTTPException(400, f"Invalid multipart data: {err}"))
+
     async def internal(_: Request, err: Exception) -> Response:
         log.error("error while handling a request", exc_info=err)
         return error(500, f"internal error ({type(err).__name__}); see the server log")
@@ -82,6 +88,7 @@ def install(app: FastAPI, settings: ServerSettings) -> None:
     app.add_exception_handler(OptionError, bad_option)
     app.add_exception_handler(NoSubjectError, no_subject)
     app.add_exception_handler(RequestValidationError, _with_status(422))
+    app.add_exception_handler(FormParserError, malformed_form)  # a ValueError: before that handler
     app.add_exception_handler(ValueError, _with_status(422))
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, internal)

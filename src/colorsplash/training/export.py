@@ -21,7 +21,7 @@ from colorsplash.runtime.files import atomic_path
 from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
 from colorsplash.runtime.variants import file_hash
 from colorsplash.training.checkpoint import load_checkpoint
-from colorsplash.training.graph_edits import split_single_output_convs
+from colorsplash.training.graph_edits import drop_unused_opsets, split_single_output_convs
 from colorsplash.training.networks import WithPresence, has_presence
 from colorsplash.training.quantize import (
     CALIBRATION_PERCENTILE,
@@ -30,7 +30,12 @@ from colorsplash.training.quantize import (
     TRAINING_SPLIT,
     CalibrationSource,
     calibration_inputs,
+<<<<<<< HEAD
     calibration_photos,
+=======
+    calibration_samples,
+    check_quantizer_version,
+>>>>>>> fix-mindeps
     quantize_int8,
 )
 
@@ -64,11 +69,13 @@ def _export_graph(model: torch.nn.Module, size: int, path: str) -> None:
 
 def _finish_file(path: str, config: ModelConfig, fp16: bool) -> None:
     """Rewrite the graph at ``path`` for speed (:mod:`colorsplash.training.graph_edits`), store fp16 weights when
-    asked and attach the config; checked and saved in place as one file."""
+    asked and attach the config; checked and saved in place as one file that imports only the opsets it uses
+    (older ONNX Runtime versions refuse unknown ones: :func:`colorsplash.training.graph_edits.drop_unused_opsets`)."""
     import onnx
 
     proto = onnx.load(path, load_external_data=True)
     split_single_output_convs(proto)
+    drop_unused_opsets(proto)
     if fp16:
         from onnx import numpy_helper
 
@@ -245,10 +252,13 @@ def export_onnx(
 
     Raises:
         ValueError: both ``fp16`` and ``int8_data`` were asked for, or ``output`` may not be written.
+        RuntimeError: ``int8_data`` with an ONNX Runtime too old to quantise (:func:`check_quantizer_version`).
     """
     if fp16 and int8_data:
         raise ValueError("choose fp16 or int8, not both")
     check_output(checkpoint, output, overwrite)
+    if int8_data:
+        check_quantizer_version()  # before the photos are read
     if Path(checkpoint).suffix.lower() == ".onnx":
         raise ValueError(
             f"{checkpoint}: is already an ONNX model; export takes a .pt checkpoint (a run's best.pt or last.pt). "

@@ -7,6 +7,7 @@ output head (``k x k`` convolution, ``C -> 1``, at the full input size) is such 
 the same sums as a depthwise ``k x k`` convolution (``C -> C``, one kernel slice per channel) and a ``1 x 1``
 convolution of ones (``C -> 1``) that adds the channels: 0.8 ms together (``bench/model_speed.py``, see
 ``docs/benchmarks.md``). Only the order of the additions changes (logits agree to about 1e-5).
+:func:`drop_unused_opsets` removes opset imports no node uses, which older ONNX Runtime versions refuse.
 """
 
 from __future__ import annotations
@@ -75,6 +76,20 @@ def split_single_output_convs(model: Any) -> list[str]:
         rewritten.append(prefix)
     _drop_unused(graph, replaced)
     return rewritten
+
+
+def drop_unused_opsets(model: Any) -> list[str]:
+    """Remove, in place, the opset imports of ``model`` (an ``onnx.ModelProto``) for domains no node uses; returns
+    the removed domains. Why: ONNX Runtime's quantisation pre-processing saves its optimised graph with an import
+    for every domain it knows (``ai.onnx.ml`` 5, ``com.microsoft.nchwc`` ...), and an ONNX Runtime older than that
+    opset refuses the whole file ("Opset 5 is under development": ONNX Runtime 1.17), though the graph uses
+    none of those operators. Only the default domain is always kept."""
+    used = {node.domain for node in model.graph.node} | {""}
+    keep = [o for o in model.opset_import if o.domain in used]
+    dropped = [o.domain for o in model.opset_import if o.domain not in used]
+    del model.opset_import[:]
+    model.opset_import.extend(keep)
+    return dropped
 
 
 def _drop_unused(graph: Any, names: set[str]) -> None:

@@ -49,6 +49,9 @@ from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
 from colorsplash.training.graph_edits import node_attributes
 
 CALIBRATION_PERCENTILE = 99.99
+# ONNX Runtime 1.17 wants one override per channel, not one with an "axis" (see saturation_free_overrides); the
+# train extra asks for this version (pyproject.toml).
+MIN_QUANTIZER_ORT = (1, 18)
 
 
 log = logging.getLogger(__name__)
@@ -230,6 +233,7 @@ def quantize_int8(
 
     if not inputs:
         raise ValueError("int8 quantisation needs at least one calibration image")
+    check_quantizer_version()
     with tempfile.TemporaryDirectory(dir=Path(dst).parent) as tmp:
         prepared = os.path.join(tmp, "prepared.onnx")
         # Fold and infer shapes first (ONNX Runtime's recommended step); the batch axis stays symbolic, so the
@@ -239,6 +243,20 @@ def quantize_int8(
         quantized = onnx.load(str(dst))
         correct_biases(prepared, quantized, inputs, input_name)
         onnx.save_model(quantized, str(dst), save_as_external_data=False)
+
+
+def check_quantizer_version() -> None:
+    """Raise :class:`RuntimeError` unless ONNX Runtime is :data:`MIN_QUANTIZER_ORT` or newer (its 1.17 refused the
+    overrides with "Expected tensor ... to have N per-channel quantization overrides, but found 1")."""
+    import onnxruntime
+
+    have = tuple(int(part) for part in onnxruntime.__version__.split(".")[:2] if part.isdigit())
+    if have < MIN_QUANTIZER_ORT:
+        need = ".".join(map(str, MIN_QUANTIZER_ORT))
+        raise RuntimeError(
+            f"int8 export needs onnxruntime {need} or newer (this is {onnxruntime.__version__}): "
+            f"pip install -U 'onnxruntime>={need}' (or pip install -U 'colorsplash[train]')"
+        )
 
 
 def _quantize_static(
