@@ -340,7 +340,6 @@ def test_a_checkpoint_after_int8_is_explained(tmp_path: Path, capsys: pytest.Cap
     assert "no checkpoint given: colorsplash export CHECKPOINT" in capsys.readouterr().err
 
 
-<<<<<<< HEAD
 def test_int8_calibrates_on_a_folder_of_photos_and_says_from_where(
     lite_checkpoint: Path,
     paired_data: Path,
@@ -381,7 +380,8 @@ def calibration_photos_of(folder: Path, config: ModelConfig) -> list[Path]:
     from colorsplash.training.quantize import folder_photos
 
     return folder_photos(folder, config)[1]
-=======
+
+
 def test_int8_export_imports_only_the_opsets_it_uses(tiny_checkpoint: Path, tmp_path: Path) -> None:
     """Audit (min deps): the int8 file imported every domain ONNX Runtime's pre-processing knows (``ai.onnx.ml`` 5,
     ``com.microsoft.nchwc`` ...); onnxruntime 1.17.x, which pyproject accepts, refused to load it at all."""
@@ -405,4 +405,3 @@ def test_int8_export_on_onnxruntime_1_17_is_refused_in_words_before_any_work(
     with pytest.raises(RuntimeError, match=r"needs onnxruntime 1\.18 or newer \(this is 1\.17\.3\): pip install -U"):
         export_onnx(tiny_checkpoint, tmp_path / "q8.onnx", int8_data=[tmp_path / "no-photos-read"])
     assert list(tmp_path.iterdir()) == []
->>>>>>> fix-mindeps

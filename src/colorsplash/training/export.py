@@ -30,12 +30,8 @@ from colorsplash.training.quantize import (
     TRAINING_SPLIT,
     CalibrationSource,
     calibration_inputs,
-<<<<<<< HEAD
     calibration_photos,
-=======
-    calibration_samples,
     check_quantizer_version,
->>>>>>> fix-mindeps
     quantize_int8,
 )
 
