@@ -37,58 +37,65 @@ def _with_status(status: int) -> Callable[[Request, Exception], Awaitable[Respon
     return handler
 
 
+async def _bad_option(_: Request, err: Exception) -> Response:
+    assert isinstance(err, OptionError)
+    return error(422, str(err.spelt("http")), option=err.name)  # named as a query or form field
+
+
+async def _no_subject(_: Request, err: Exception) -> Response:
+    return error(422, str(err), headers={"X-Colorsplash-Subject": "none"}, subject="none")
+
+
+async def _busy(_: Request, err: Exception) -> Response:
+    assert isinstance(err, ServerBusyError)
+    return busy_response(err)
+
+
+async def _disconnected(request: Request, __: Exception) -> Response:
+    # The client closed the connection mid-upload (a cancelled preview, a closed tab): nothing to answer
+    # and nothing wrong on our side, so one line, no traceback.
+    log.warning(
+        "%s %s: the client disconnected before its upload was complete; nothing was done",
+        request.method,
+        request.url.path,
+    )
+    return Response(status_code=400)
+
+
+async def _http_error(request: Request, err: Exception) -> Response:
+    status, detail = getattr(err, "status_code", 500), str(getattr(err, "detail", "")) or "error"
+    if status == 400:  # a body the form parser refused (malformed multipart, too many parts): one line
+        why = detail.rstrip(".")
+        log.warning("%s %s: refused the request body (%s); answered 400", request.method, request.url.path, why)
+    return error(status, detail)
+
+
+async def _malformed_form(request: Request, err: Exception) -> Response:
+    # Starlette before 1.7 lets python-multipart's parse errors (ValueErrors) out of request.form(), which
+    # answered 422 with the parser's bare words and logged nothing; 1.7 and later raise a 400 for them.
+    return await _http_error(request, StarletteHTTPException(400, f"Invalid multipart data: {err}"))
+
+
+async def _internal(_: Request, err: Exception) -> Response:
+    log.error("error while handling a request", exc_info=err)
+    return error(500, f"internal error ({type(err).__name__}); see the server log")
+
+
 def install(app: FastAPI, settings: ServerSettings) -> None:
     """Map every exception to ``{"error": ...}`` with the right status."""
 
     async def too_large(_: Request, __: Exception) -> Response:
         return too_large_response(settings.max_upload_bytes)
 
-    async def bad_option(_: Request, err: Exception) -> Response:
-        assert isinstance(err, OptionError)
-        return error(422, str(err.spelt("http")), option=err.name)  # named as a query or form field
-
-    async def no_subject(_: Request, err: Exception) -> Response:
-        return error(422, str(err), headers={"X-Colorsplash-Subject": "none"}, subject="none")
-
-    async def busy(_: Request, err: Exception) -> Response:
-        assert isinstance(err, ServerBusyError)
-        return busy_response(err)
-
-    async def disconnected(request: Request, __: Exception) -> Response:
-        # The client closed the connection mid-upload (a cancelled preview, a closed tab): nothing to answer
-        # and nothing wrong on our side, so one line, no traceback.
-        log.warning(
-            "%s %s: the client disconnected before its upload was complete; nothing was done",
-            request.method,
-            request.url.path,
-        )
-        return Response(status_code=400)
-
-    async def http_error(request: Request, err: Exception) -> Response:
-        status, detail = getattr(err, "status_code", 500), str(getattr(err, "detail", "")) or "error"
-        if status == 400:  # a body the form parser refused (malformed multipart, too many parts): one line
-            why = detail.rstrip(".")
-            log.warning("%s %s: refused the request body (%s); answered 400", request.method, request.url.path, why)
-        return error(status, detail)
-
-    async def malformed_form(request: Request, err: Exception) -> Response:
-        # Starlette before 1.7 lets python-multipart's parse errors (ValueErrors) out of request.form(), which
-        # answered 422 with the parser's bare words and logged nothing; 1.7 and later raise a 400 for them.
-        return await http_error(request, StarletteHTTPException(400, f"Invalid multipart data: {err}"))
-
-    async def internal(_: Request, err: Exception) -> Response:
-        log.error("error while handling a request", exc_info=err)
-        return error(500, f"internal error ({type(err).__name__}); see the server log")
-
     app.add_exception_handler(RequestTooLargeError, too_large)
-    app.add_exception_handler(ClientDisconnect, disconnected)
-    app.add_exception_handler(ServerBusyError, busy)
+    app.add_exception_handler(ClientDisconnect, _disconnected)
+    app.add_exception_handler(ServerBusyError, _busy)
     app.add_exception_handler(PixelLimitError, _with_status(413))  # an ImageReadError: its own handler first
     app.add_exception_handler(ImageReadError, _with_status(415))
-    app.add_exception_handler(OptionError, bad_option)
-    app.add_exception_handler(NoSubjectError, no_subject)
+    app.add_exception_handler(OptionError, _bad_option)
+    app.add_exception_handler(NoSubjectError, _no_subject)
     app.add_exception_handler(RequestValidationError, _with_status(422))
-    app.add_exception_handler(FormParserError, malformed_form)  # a ValueError: before that handler
+    app.add_exception_handler(FormParserError, _malformed_form)  # a ValueError: before that handler
     app.add_exception_handler(ValueError, _with_status(422))
-    app.add_exception_handler(StarletteHTTPException, http_error)
-    app.add_exception_handler(Exception, internal)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _internal)

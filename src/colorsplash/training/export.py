@@ -250,16 +250,7 @@ def export_onnx(
         ValueError: both ``fp16`` and ``int8_data`` were asked for, or ``output`` may not be written.
         RuntimeError: ``int8_data`` with an ONNX Runtime too old to quantise (:func:`check_quantizer_version`).
     """
-    if fp16 and int8_data:
-        raise ValueError("choose fp16 or int8, not both")
-    check_output(checkpoint, output, overwrite)
-    if int8_data:
-        check_quantizer_version()  # before the photos are read
-    if Path(checkpoint).suffix.lower() == ".onnx":
-        raise ValueError(
-            f"{checkpoint}: is already an ONNX model; export takes a .pt checkpoint (a run's best.pt or last.pt). "
-            "Use this file as it is with --model"
-        )
+    _check_request(checkpoint, output, fp16, bool(int8_data), overwrite)
     model, config = load_checkpoint(checkpoint)
     config = dataclasses.replace(config, training={**config.training, CHECKPOINT_HASH: file_hash(Path(checkpoint))})
     if evaluation is not None:
@@ -274,6 +265,20 @@ def export_onnx(
     config = dataclasses.replace(config, training=portable_paths(config.training))
     _write_model_file(model, config, calibration, fp16, Path(output), overwrite)
     return config
+
+
+def _check_request(checkpoint: str | Path, output: str | Path, fp16: bool, int8: bool, overwrite: bool) -> None:
+    """Everything :func:`export_onnx` refuses before any work (see its Raises)."""
+    if fp16 and int8:
+        raise ValueError("choose fp16 or int8, not both")
+    check_output(checkpoint, output, overwrite)
+    if int8:
+        check_quantizer_version()  # before the photos are read
+    if Path(checkpoint).suffix.lower() == ".onnx":
+        raise ValueError(
+            f"{checkpoint}: is already an ONNX model; export takes a .pt checkpoint (a run's best.pt or last.pt). "
+            "Use this file as it is with --model"
+        )
 
 
 def _write_model_file(
