@@ -100,6 +100,27 @@ def test_checkpoint_round_trip_needs_no_flags(tmp_path: Path, arch: str) -> None
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]  # no temp file left behind
 
 
+class _RunsCode:
+    """An object whose unpickling runs code: here it only writes a marker file."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (Path.write_text, (str(self.marker), "ran"))  # type: ignore[return-value]
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_unread(tmp_path: Path) -> None:
+    """Security: checkpoints were read with weights_only=False, so a .pt shared by someone else (train --init,
+    evaluate, export) could run any code while being read. Only tensors and plain data are read now."""
+    marker = tmp_path / "ran.txt"
+    evil = tmp_path / "shared.pt"
+    torch.save({"format": "colorsplash-checkpoint-v1", "model_config": {}, "payload": _RunsCode(marker)}, evil)
+    with pytest.raises(ValueError, match=r"shared\.pt: refused: it holds Python objects besides tensors"):
+        read_checkpoint(evil)
+    assert not marker.exists()
+
+
 def test_read_checkpoint_rejects_other_files(tmp_path: Path) -> None:
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")

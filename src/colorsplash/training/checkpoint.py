@@ -45,13 +45,21 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, **e
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The raw checkpoint dict; raises ``ValueError`` naming the file if it is not a colorsplash checkpoint."""
+    """The raw checkpoint dict; raises ``ValueError`` naming the file if it is not a colorsplash checkpoint.
+
+    Read with ``weights_only=True``: tensors and plain data only (all a colorsplash checkpoint holds), so a file
+    from elsewhere cannot run code while it is read, as a full unpickling would let it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint not found")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as err:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(
+            f"{path}: refused: it holds Python objects besides tensors and plain data, which colorsplash "
+            "checkpoints never do, and reading them could run code; use a checkpoint written by colorsplash train"
+        ) from err
+    except (RuntimeError, EOFError, OSError) as err:
         raise ValueError(f"{path}: not a readable PyTorch checkpoint ({err})") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path}: not a colorsplash checkpoint (expected format {FORMAT!r})")
