@@ -101,6 +101,7 @@ def _palette_grey(img: Image.Image) -> np.ndarray:
 
 
 def _palette(img: Image.Image) -> np.ndarray:
+    """A palette picture's colours, uint8 ``Nx3`` RGB (row ``i`` is index ``i``'s colour)."""
     return np.asarray(img.getpalette("RGB") or [], dtype=np.uint8).reshape(-1, 3)
 
 
