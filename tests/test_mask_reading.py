@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.layouts import make_paired_set, save_picture
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 from colorsplash.evaluation.datasets import IGNORE, DataError, discover, iter_pairs, load_pair
 
@@ -213,3 +213,52 @@ def test_inverted_masks_are_questioned_by_train_and_evaluate(tmp_path: Path, cap
         masks = np.stack([load_pair(s)[1] for s in discover(tmp_path)])
         warn_empty_masks(masks)
         assert "3 of 3 training masks mark all four corners" in caplog.text and "inverted" in caplog.text
+
+
+def _palette_mask(indices: np.ndarray, colours: list[tuple[int, int, int]]) -> Image.Image:
+    picture = Image.fromarray(indices.astype(np.uint8), mode="P")
+    picture.putpalette([c for colour in colours for c in colour] + [0, 0, 0] * (256 - len(colours)))
+    return picture
+
+
+def test_colour_masks_on_white_read_the_white_as_background(tmp_path: Path) -> None:
+    """A label map in class colours on white (palette index 0 white, VOC's cat and bird colours) read its dark
+    classes as the background and the white as the subject (the darkest colour was taken for the background), as
+    did a red subject drawn on white, exact or antialiased; the achromatic colour is the background."""
+    from colorsplash.evaluation.mask_read import read_mask
+
+    truth = _truth(40, 56)
+    classes = truth * 3  # VOC's bird (128, 128, 0) above its cat (64, 0, 0), on white at index 0
+    classes[13:] = truth[13:]
+    on_white = _palette_mask(classes, [(255, 255, 255), (64, 0, 0), (0, 0, 0), (128, 128, 0)])
+    red = np.full((40, 56, 3), 255, np.uint8)
+    red[truth == 1] = (255, 0, 0)
+    big = Image.new("RGB", (224, 160), (255, 255, 255))
+    ImageDraw.Draw(big).polygon([(0, 0), (80, 0), (64, 104), (0, 104)], fill=(255, 0, 0))  # _truth's block x4, slanted
+    antialiased = big.filter(ImageFilter.GaussianBlur(2)).resize((56, 40), Image.Resampling.BILINEAR)
+    assert len(antialiased.getcolors() or []) > 32  # read by brightness, not as a label map
+    drawn = {
+        "palette.png": on_white,
+        "palette_rgb.png": on_white.convert("RGB"),
+        "red.png": Image.fromarray(red),
+        "red_aa.png": antialiased,
+        "red.jpg": Image.fromarray(red),
+    }
+    for name, picture in drawn.items():
+        picture.save(tmp_path / name, quality=85)
+        assert np.mean(read_mask(tmp_path / name, "paired") != truth) < 0.03, name
+
+
+def test_a_small_subject_with_a_wide_dark_edge_band_is_not_read_as_a_label_maps_void(tmp_path: Path) -> None:
+    """0, a band of grey 80 round a small white subject: the band outnumbered the 255s, so the mask was taken for
+    a grey Pascal VOC map (255 void): the subject was not scored and its edge band read as the subject."""
+    from colorsplash.evaluation.mask_read import read_mask
+
+    mask = np.zeros((40, 56), np.uint8)
+    mask[10:24, 10:24] = 80
+    mask[14:20, 14:20] = 255
+    save_picture(tmp_path / "m.png", mask)
+    assert np.array_equal(read_mask(tmp_path / "m.png", "paired"), (mask == 255).astype(np.uint8))
+    labels, expected = _voc_labels()  # a grey label map keeps its void
+    save_picture(tmp_path / "voc.png", labels)
+    assert np.array_equal(read_mask(tmp_path / "voc.png", "paired"), expected)

@@ -138,3 +138,48 @@ def test_each_verb_says_its_pixel_limit_and_why_they_differ(capsys: pytest.Captu
     assert f"serve's default is {SERVER_MAX_PIXELS:,}: its memory is shared" in helps["splash"]
     assert f"(default {SERVER_MAX_PIXELS:,}: a 48 MP phone photo passes; lower than splash's" in helps["serve"]
     assert "fits the default memory budget" in helps["serve"]
+
+
+def test_an_unknown_http_field_lists_the_known_ones_as_fields(model: Model, http: Any) -> None:
+    """``/api/splash?foo=1`` said "foo: unknown option; known: ..., on_empty, ..." (the Python keyword, which
+    the HTTP API spells on-empty); the Python API keeps its keywords."""
+    error = http.post("/api/splash?foo-bar=1", content=png(DARK)).json()["error"]
+    assert error.startswith("foo-bar: unknown option; known: effect, ") and "on-empty" in error
+    assert "_" not in error
+    with pytest.raises(colorsplash.OptionError, match=r"^foo_bar: unknown option; known: .*on_empty"):
+        colorsplash.splash(DARK, model, foo_bar=1)
+
+
+def test_need_torch_has_one_prefix(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without PyTorch: "colorsplash train: error: colorsplash train needs PyTorch" (the prefix twice)."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    assert main(["train", "data", "-o", "run"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("colorsplash train: error: train needs PyTorch, which is not installed: pip install")
+    assert err.count("colorsplash train") == 1
+
+
+def test_videos_frames_without_a_subject_are_counted_in_the_models_words(
+    model: Model, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Some frames without a subject: "no subject found in 2 of 5 frames (--on-empty grey there)", whatever the
+    model finds, and with --invert those frames are all background, kept in colour, not greyed."""
+    import logging
+
+    from colorsplash.runtime.options import SplashOptions
+    from colorsplash.runtime.video import _report_empty
+    from colorsplash.runtime.video_frames import FrameSplasher
+
+    lines = []
+    for invert in (False, True):
+        splasher = FrameSplasher(model, SplashOptions(invert=invert))
+        splasher.empty_frames, splasher.empty_note = 2, "a note"
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            _report_empty(splasher, 5, Path("clip.mp4"))
+        lines.append(caplog.records[-1].getMessage())
+    assert lines[0] == "clip.mp4: no blob found in 2 of 5 frames (--on-empty grey there)"
+    assert lines[1] == "clip.mp4: no blob found in 2 of 5 frames (all background there (--invert): kept in full colour)"

@@ -22,7 +22,7 @@ def show_progress(args: argparse.Namespace) -> bool:
 def need_torch(verb: str) -> None:
     """Raise a one-line error when PyTorch (the ``train`` extra) is missing."""
     if importlib.util.find_spec("torch") is None:
-        raise RuntimeError(f"colorsplash {verb} needs PyTorch: pip install 'colorsplash[train]'")
+        raise RuntimeError(f"{verb} needs PyTorch, which is not installed: pip install 'colorsplash[train]'")
 
 
 def add_model_argument(parser: argparse.ArgumentParser, kinds: str = "ONNX model file") -> None:

@@ -7,10 +7,11 @@ Seed and paired masks are read by their content, as README's "Training your own 
 
 * a picture with transparency: its alpha (a cut-out);
 * a label map, a palette of colours or an RGB picture of at most :data:`MAX_LABEL_COLOURS` colours, not greys
-  (Pascal VOC's, a labelling tool's class colours): its darkest colour is the background, every other colour the
+  (Pascal VOC's, a labelling tool's class colours): its darkest grey is the background (black, or the white of
+  colours drawn on white; with no grey, a palette's colour 0, else the darkest colour), every other colour the
   subject, and the void/border of Pascal VOC (palette index 255, or its colour :data:`VOC_VOID_COLOUR`) not scored;
-* grey values (RGB masks by their brightest channel, so a red or blue subject on black is not dark grey):
-  :func:`decode_mask`.
+* grey values (RGB masks by their brightest channel, so a red or blue subject on black is not dark grey; a colour
+  drawn on white by its distance from white): :func:`decode_mask`.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def read_grey(path: str | Path) -> np.ndarray:
     their grey levels (a black-and-white palette may list white first); one with other colours gives its indices
     (a label map: 0 background, 1 the first class...). 16- and 32-bit integer pictures whose values are all in
     0..255 keep them (0/1 masks, trimaps' 1/2/3); wider values are scaled to 8 bits. RGB gives its brightest
-    channel."""
+    channel, or its distance from white for a colour drawn on white (:func:`_rgb_grey`)."""
     return _grey(open_image(path))
 
 
@@ -71,8 +72,19 @@ def _grey(img: Image.Image) -> np.ndarray:
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         return to_rgb_array(img)[..., 0]
     if img.mode in ("RGB", "RGBA"):
-        return np.asarray(img.convert("RGB"), dtype=np.uint8).max(axis=2)
+        return _rgb_grey(np.asarray(img.convert("RGB"), dtype=np.uint8))
     return np.asarray(img.convert("L"), dtype=np.uint8)
+
+
+def _rgb_grey(rgb: np.ndarray) -> np.ndarray:
+    """An RGB mask (uint8 ``HxWx3``) as uint8 ``HxW`` subject values: its brightest channel (a white, red or blue
+    subject on black), or for a colour drawn on white (some pixels have a strong colour, most of the picture's
+    edge is light) its distance from white, 255 minus its darkest channel."""
+    chroma = rgb.max(axis=2) - rgb.min(axis=2)
+    edge = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).min(axis=1)
+    if np.count_nonzero(chroma >= 128) * 1000 > chroma.size and np.median(edge) >= 128:
+        return 255 - rgb.min(axis=2)
+    return rgb.max(axis=2)
 
 
 def _palette_grey(img: Image.Image) -> np.ndarray:
@@ -89,6 +101,7 @@ def _palette_grey(img: Image.Image) -> np.ndarray:
 
 
 def _palette(img: Image.Image) -> np.ndarray:
+    """A palette picture's colours, uint8 ``Nx3`` RGB (row ``i`` is index ``i``'s colour)."""
     return np.asarray(img.getpalette("RGB") or [], dtype=np.uint8).reshape(-1, 3)
 
 
@@ -100,7 +113,7 @@ def _colour_labels(img: Image.Image) -> np.ndarray | None:
         used = np.unique(indices)
         if not used.size or int(used[-1]) >= len(colours) or np.all(colours[used] == colours[used][:, :1]):
             return None
-        return _labels(indices, colours, used, used == VOID)
+        return _labels(indices, colours, used, used == VOID, first=True)
     if img.mode not in ("RGB", "RGBA"):
         return None
     rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
@@ -115,14 +128,22 @@ def _colour_labels(img: Image.Image) -> np.ndarray | None:
     return _labels(flat.reshape(packed.shape), colours, used, np.all(colours == VOC_VOID_COLOUR, axis=1))
 
 
-def _labels(indices: np.ndarray, colours: np.ndarray, used: np.ndarray, void: np.ndarray) -> np.ndarray:
+def _labels(
+    indices: np.ndarray, colours: np.ndarray, used: np.ndarray, void: np.ndarray, first: bool = False
+) -> np.ndarray:
     """uint8 labels of a colour label map: ``indices`` (``HxW``) into ``colours`` (``Nx3`` RGB), ``used`` the
-    indices present, ``void`` which of them are not scored; the darkest other colour is the background, the rest
-    the subject."""
+    indices present (ascending), ``void`` which of them are not scored. The background is the darkest grey used
+    (black, or the white of class colours drawn on white); with no grey, index 0 when ``first`` (a palette's
+    label map) and it is used, else the darkest colour. Every other colour is the subject."""
     table = np.ones(len(colours), np.uint8)
     table[used[void]] = IGNORE
-    luma = colours[used].astype(np.int64) @ np.array([299, 587, 114])  # blue is darker than red
-    table[used[np.argmin(np.where(void, np.iinfo(np.int64).max, luma))]] = 0
+    rgb = colours[used].astype(np.int64)
+    grey = np.all(rgb == rgb[:, :1], axis=1) & ~void
+    luma = rgb @ np.array([299, 587, 114])  # blue is darker than red
+    if not grey.any() and first and used[0] == 0 and not void[0]:
+        table[0] = 0
+    else:
+        table[used[np.argmin(np.where((grey if grey.any() else ~void), luma, np.iinfo(np.int64).max))]] = 0
     return table[indices]
 
 
@@ -134,14 +155,14 @@ def decode_mask(raw: np.ndarray, kind: str) -> np.ndarray:
     none is above :data:`SMALL_MASK_TOP` (0/1 saved as JPEG: its 1s become 0..3); above the darkest when it has at
     most :data:`MAX_EXACT_LABELS` values (a label map: class numbers on 0); else above the midway level (a dark
     JPEG). A grey label map of 0, classes below 128 and 255 (Pascal VOC as greys) whose class pixels outnumber its
-    255s has 255 as void (not scored). All 0 is no subject."""
+    255s, and whose 255s lie between the classes and the 0s, has 255 as void (not scored). All 0 is no subject."""
     if kind == "oxford":
         out = np.zeros(raw.shape, np.uint8)
         out[raw == 1] = 1
         out[raw == 3] = IGNORE
         return out
     counts = np.bincount(raw.ravel(), minlength=256)
-    void = _grey_void(counts)
+    void = _grey_void(counts) and _void_borders_background(raw)
     if void:
         counts[VOID] = 0
     levels = np.flatnonzero(counts)
@@ -171,6 +192,23 @@ def _grey_void(counts: np.ndarray) -> bool:
         and not counts[128:VOID].any()
         and np.count_nonzero(counts) <= MAX_LABEL_COLOURS
     )
+
+
+def _void_borders_background(raw: np.ndarray) -> bool:
+    """Whether 255s (uint8 ``HxW`` grey values) touch 0s more often than values 1..254 do, side by side: a label
+    map's void is a band between its classes and the background; a white subject inside a drawn grey band never
+    touches the background (its band does)."""
+
+    def touching(values: np.ndarray) -> int:
+        zero = raw == 0
+        return int(
+            np.count_nonzero(zero[:, 1:] & values[:, :-1])
+            + np.count_nonzero(zero[:, :-1] & values[:, 1:])
+            + np.count_nonzero(zero[1:] & values[:-1])
+            + np.count_nonzero(zero[:-1] & values[1:])
+        )
+
+    return touching(raw == VOID) >= touching((raw > 0) & (raw < VOID))
 
 
 def corners_subject(mask: np.ndarray) -> bool:

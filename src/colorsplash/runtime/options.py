@@ -36,15 +36,17 @@ _COLOR_RE = re.compile(r"^#?([0-9a-f]{6}|[0-9a-f]{8})$")
 
 
 class OptionError(ValueError):
-    """A bad option: ``name`` (Python's, ``on_empty``), ``reason``; the message names it in ``spelling``'s words."""
+    """A bad option: ``name`` (Python's, ``on_empty``), ``reason``; the message names it in ``spelling``'s words,
+    and so the options ``known`` listed after the reason (an unknown option's alternatives)."""
 
-    def __init__(self, name: str, message: str, spelling: Spelling = "python") -> None:
-        super().__init__(f"{option_name(name, spelling)}: {message}")
-        self.name, self.reason, self.spelling = name, message, spelling
+    def __init__(self, name: str, message: str, spelling: Spelling = "python", known: Sequence[str] = ()) -> None:
+        listed = f"; known: {', '.join(option_name(k, spelling) for k in known)}" if known else ""
+        super().__init__(f"{option_name(name, spelling)}: {message}{listed}")
+        self.name, self.reason, self.spelling, self.known = name, message, spelling, tuple(known)
 
     def spelt(self, spelling: Spelling) -> OptionError:
         """This error in the words of ``spelling``'s caller (the CLI's, the HTTP API's)."""
-        return OptionError(self.name, self.reason, spelling)
+        return OptionError(self.name, self.reason, spelling, self.known)
 
 
 # ------------------------------------------------------------------------------------------------ value parsers
@@ -359,7 +361,7 @@ def options_from_mapping(values: Mapping[str, Any], base: SplashOptions | None =
     for raw_name, value in values.items():
         name = raw_name.replace("-", "_")
         if name not in OPTION_NAMES:
-            raise OptionError(name, f"unknown option; known: {', '.join(OPTION_NAMES)}")
+            raise OptionError(name, "unknown option", known=OPTION_NAMES)
         optional = name in ("threshold", "point")
         changes[name] = None if optional and isinstance(value, str) and not value.strip() else value
     return dataclasses.replace(base or SplashOptions(), **changes)

@@ -351,8 +351,8 @@ def _decode_jpeg(data: bytes, img: Image.Image) -> np.ndarray | None:
 
 
 def orient_pixels(rgb: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply EXIF ``orientation`` (1-8) to an ``HxW`` or ``HxWxC`` array (a photo, a mask), as Pillow's
-    ``ImageOps.exif_transpose`` does."""
+    """Apply EXIF ``orientation`` (1-8) to an ``HxW`` or ``HxWxC`` array of any dtype (an RGB photo, a mask), as
+    Pillow's ``ImageOps.exif_transpose`` does: the same dtype, values and channel order, ``WxH`` when turned."""
     if orientation in (5, 6, 7, 8):
         rgb = cv2.transpose(rgb)  # swaps x and y; the flips below complete each rotation
     flip = {2: 1, 3: -1, 4: 0, 6: 1, 7: -1, 8: 0}.get(orientation)

@@ -52,6 +52,7 @@ from colorsplash.runtime.video_frames import (
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS, VideoError, VideoInfo, probe, verify_video
 from colorsplash.runtime.video_reader import DecodeReport, FrameReader, damage_message, deinterlace_note
 from colorsplash.runtime.video_temp import PartialFile, remove_stale_partials
+from colorsplash.runtime.wording import subject_word
 
 __all__ = [
     "DEFAULT_MAX_VIDEO_PIXELS",
@@ -254,14 +255,12 @@ def _report_empty(splasher: FrameSplasher, frames: int, src: Path) -> None:
         return
     if splasher.empty_frames >= frames:
         log.warning("%s", splasher.empty_note)
-    else:
-        log.info(
-            "%s: no subject found in %d of %d frames (--on-empty %s there)",
-            src,
-            splasher.empty_frames,
-            frames,
-            splasher.options.on_empty,
-        )
+        return
+    there = f"--on-empty {splasher.options.on_empty} there"
+    if splasher.options.invert:  # the one policy (apply_on_empty): all background, kept in colour
+        there = "all background there (--invert): kept in full colour"
+    word = subject_word(splasher.model.config)
+    log.info("%s: no %s found in %d of %d frames (%s)", src, word, splasher.empty_frames, frames, there)
 
 
 def _smoothing(smooth: bool | SmoothingConfig) -> SmoothingConfig:

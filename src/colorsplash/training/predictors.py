@@ -42,7 +42,8 @@ def gated(predict: ScoredPredict, threshold: float) -> PredictFn:
     (:func:`colorsplash.runtime.alpha.plan_alpha`'s subject gate): ``predict``'s probability upsampled to the
     photo's size, or all 0 (nothing coloured) when the photo's subject score is under ``threshold`` (the model's
     ``presence_threshold``). The score is the presence output's, or the highest probability for a model without
-    one (``None`` from ``predict``)."""
+    one (``None`` from ``predict``). The result takes an RGB uint8 ``HxWx3`` photo and gives float32 ``HxW`` in
+    [0, 1]."""
 
     def predict_fn(image: np.ndarray) -> np.ndarray:
         low, score = predict(image)
