@@ -31,3 +31,10 @@ def estimate_bytes(pixels: int | None, data_bytes: int) -> int:
 def required_budget(max_pixels: int, max_upload_bytes: int) -> int:
     """The smallest budget that still admits the largest photo the other limits allow."""
     return estimate_bytes(max_pixels, max_upload_bytes)
+
+
+def printable(text: str) -> str:
+    """``text`` as a log line or a header may quote it from a request: each character that is not printable (line
+    breaks, other control characters, bidirectional overrides) escaped as ``\\n``, ``\\x01``, ``\\u202e``, so
+    that a path or file name cannot start a forged log line or header."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
