@@ -94,3 +94,15 @@ def test_every_answer_carries_the_security_headers(client: TestClient, method: s
         assert "default-src 'self'" in resp.headers["content-security-policy"]
     elif resp.headers["content-type"].startswith(("image/", "application/json")):
         assert "sandbox" in resp.headers["content-security-policy"]
+
+
+def test_serve_caps_the_connections_served_at_once(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uploads are held in memory while they arrive: without a cap, parallel uploads could hold any amount."""
+    from colorsplash import cli
+    from colorsplash.server import MAX_CONNECTIONS
+
+    uvicorn = pytest.importorskip("uvicorn")
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    assert cli.main(["serve", "--model", str(tiny_onnx)]) == 0
+    assert seen["limit_concurrency"] == MAX_CONNECTIONS and MAX_CONNECTIONS * 25 * 2**20 <= 2**30
