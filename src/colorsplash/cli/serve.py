@@ -20,6 +20,7 @@ from colorsplash.server import (
     DEFAULT_HOST,
     DEFAULT_MAX_UPLOAD_BYTES,
     DEFAULT_PORT,
+    MAX_CONNECTIONS,
     SERVER_MAX_PIXELS,
     required_budget,
 )
@@ -144,5 +145,5 @@ def run(args: argparse.Namespace) -> int:
     log.info("answering requests for %s (add names with --allowed-host)", ", ".join(app.state.allowed_hosts))
     shown = f"[{args.host}]" if ":" in args.host else args.host
     log.info("colorsplash: open http://%s:%d/ (API docs at /docs); Ctrl+C stops", shown, args.port)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", limit_concurrency=MAX_CONNECTIONS)
     return 0

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from colorsplash.evaluation.folders import DataError, file_names
 from colorsplash.runtime.photo_io import orient_pixels, pending_orientation
+from colorsplash.runtime.picture_open import READ_ERRORS, open_unchecked
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def _orientation(path: Path) -> int:
     """The EXIF orientation (1-8) still to apply to the picture ``path`` (1 when it has none or is unreadable:
     reading it again says why)."""
     try:
-        with Image.open(path) as img:
+        with open_unchecked(path) as img:
             return pending_orientation(img)
-    except (OSError, UnidentifiedImageError, ValueError, TypeError):
+    except READ_ERRORS:
         return 1

@@ -27,9 +27,11 @@ from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "READ_ERRORS",
+    "READ_FORMATS",
     "ImageReadError",
     "PictureInfo",
     "PixelLimitError",
+    "UnsupportedFormatError",
     "cost_limit",
     "counted_pixels",
     "decode_cost",
@@ -104,11 +106,30 @@ def warnings_as_notes(name: str, notes: list[str]) -> Iterator[None]:
         notes.append(f"{name}: {text.rstrip('. ')}")
 
 
+# The picture formats colorsplash reads (Pillow's names; a phone's multi-picture JPEG, MPO, comes from the JPEG
+# reader): those of ``photo_io.IMAGE_EXTENSIONS``. Every other Pillow reader (EPS runs Ghostscript; PSD, FITS,
+# XPM, ICO, DDS, SPIDER, IM... rarely used parsers) never sees a photo, an upload or a data set's file.
+READ_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")
+READ_FORMATS_WORDS = "JPEG, PNG, GIF, BMP, TIFF and WebP"
+
+
+class UnsupportedFormatError(UnidentifiedImageError):
+    """The content is a picture format colorsplash does not read (named from its first bytes, not parsed)."""
+
+    def __init__(self, fmt: str) -> None:
+        super().__init__(
+            f"the content is {fmt}, a picture format colorsplash does not read (it reads {READ_FORMATS_WORDS}); "
+            "convert it to one of these"
+        )
+        self.format = fmt
+
+
 def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
-    """``Image.open`` (header only; a path is opened and closed by the image) without Pillow's process-wide
-    decompression-bomb check: our callers apply their own per-call limit.
+    """``Image.open`` (header only; a path is opened and closed by the image) limited to :data:`READ_FORMATS`,
+    without Pillow's process-wide decompression-bomb check: our callers apply their own per-call limit.
 
     Raises:
+        UnsupportedFormatError: the first bytes say another picture format (no reader of it runs).
         UnidentifiedImageError: no format accepts the content. SyntaxError etc. as Pillow's plugins raise them.
     """
     Image.init()
@@ -117,7 +138,7 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
             prefix = fp.read(16)
     else:
         prefix = source.read(16)
-    for fmt in list(Image.ID):
+    for fmt in [f for f in Image.ID if f in READ_FORMATS]:
         factory, accept = Image.OPEN[fmt]
         try:  # as Image.open does: a format whose check or header parser fails lets the next one try
             verdict = accept(prefix) if accept is not None else True
@@ -128,7 +149,24 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
             return factory(source, None)  # type: ignore[arg-type]  # plugins take a path or a stream
         except (SyntaxError, IndexError, TypeError, struct.error):
             continue
-    raise UnidentifiedImageError("cannot identify image file")
+    other = _other_format(prefix)
+    raise UnidentifiedImageError("cannot identify image file") if other is None else UnsupportedFormatError(other)
+
+
+def _other_format(prefix: bytes) -> str | None:
+    """The Pillow format outside :data:`READ_FORMATS` whose signature check accepts ``prefix`` (only the
+    check runs, on 16 bytes; formats without one are not named), ``None`` when none does."""
+    for fmt in Image.ID:
+        accept = Image.OPEN[fmt][1]
+        if fmt in READ_FORMATS or accept is None:
+            continue
+        try:
+            verdict = accept(prefix)
+        except (SyntaxError, IndexError, TypeError, ValueError, struct.error):
+            continue
+        if verdict and not isinstance(verdict, str):
+            return fmt
+    return None
 
 
 def load_pixels(img: Image.Image, name: str) -> None:
@@ -187,8 +225,13 @@ def open_checked(
     try:
         with warnings_as_notes(name, sink):
             img = open_unchecked(fp)
+    except UnsupportedFormatError as err:
+        raise ImageReadError(f"{name}: {err}") from err
     except UnidentifiedImageError as err:
-        raise ImageReadError(f"{name}: not a picture (unrecognised content); check the file") from err
+        raise ImageReadError(
+            f"{name}: not a picture colorsplash reads (unrecognised content; it reads {READ_FORMATS_WORDS}); "
+            "check the file"
+        ) from err
     except PermissionError as err:  # the file is fine; re-exporting it would not help
         raise ImageReadError(f"{name}: cannot be opened ({err.strerror}); check the file's permissions") from err
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as err:  # cut-off or corrupt header

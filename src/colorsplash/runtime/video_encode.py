@@ -23,7 +23,7 @@ from typing import IO
 import numpy as np
 
 from colorsplash.runtime.video_colour import is_hd
-from colorsplash.runtime.video_io import VideoError, ffmpeg_quiet, last_line
+from colorsplash.runtime.video_io import VideoError, ffmpeg_quiet, input_args, last_line
 
 log = logging.getLogger(__name__)
 
@@ -261,7 +261,7 @@ def mux_tracks(
     Blu-rays, cannot become text). ``timecode`` (``HH:MM:SS:FF``, ``;`` for drop-frame; ``""``: none), the
     source's start timecode, is written where the container holds one (a ``tmcd`` track in .mov/.mp4, a tag
     in .mkv/.webm; .avi has none)."""
-    base = [*ffmpeg_quiet(), "-y", "-i", str(video), "-i", str(source), "-map", "0:v:0", "-map_metadata", "1"]
+    base = [*ffmpeg_quiet(), "-y", *input_args(video), *input_args(source), "-map", "0:v:0", "-map_metadata", "1"]
     base += ["-metadata:s:v:0", f"timecode={timecode}"] if timecode else []
     tail = ["-c:v", "copy", *_faststart(container), *_keep_times(container), "-f", container.muxer, str(out)]
     errors = []

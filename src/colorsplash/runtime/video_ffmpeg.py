@@ -14,6 +14,7 @@ import functools
 import os
 import re
 import subprocess
+from pathlib import Path
 
 INSTALL_HINT = "install the video extra: pip install 'colorsplash[video]' (or pip install imageio-ffmpeg)"
 
@@ -24,6 +25,16 @@ MIN_FFMPEG = (6, 1)
 MIN_IMAGEIO_FFMPEG = "0.6"
 _ENV = "IMAGEIO_FFMPEG_EXE"
 _VERSION_RE = re.compile(r"^ffmpeg version n?(\d{1,2})\.(\d+)")
+
+
+# Demuxers that open other files or the network as their content says (playlists, lists of files, stream
+# descriptions) or run scripts: a clip from elsewhere must never reach them. An HLS playlist (.m3u8) or an
+# ffconcat list named .mp4 made ffmpeg read the files it named into the output.
+REFUSED_DEMUXERS = frozenset(
+    {"hls", "applehttp", "concat", "dash", "imf", "sdp", "rtp", "rtsp", "sap", "avisynth", "vapoursynth"}
+)
+REFUSED_WORDS = "a playlist or list of other files (such as HLS .m3u8 or ffconcat), not a video"
+_DEMUXER_RE = re.compile(r"^ ([DEd. ]{2,3}) (\S+)")
 
 
 class VideoError(ValueError):
@@ -48,6 +59,37 @@ def ffmpeg_exe() -> str:
 def ffmpeg_quiet() -> list[str]:
     """The start of every ffmpeg command here: the binary, no banner, no keyboard, errors only."""
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error"]
+
+
+def input_args(path: str | Path) -> list[str]:
+    """``-i path`` for a clip that may come from anyone: read as a local file only (``file:``, whatever its name
+    says: no ``http:``, ``concat:``, ``subfile:``...), by a demuxer of one file (never one of
+    :data:`REFUSED_DEMUXERS`, nor a device). A refused one makes ffmpeg fail with "not on whitelist"."""
+    return [
+        "-protocol_whitelist",
+        "file",
+        "-format_whitelist",
+        _allowed_demuxers(ffmpeg_exe()),
+        "-i",
+        f"file:{path}",
+    ]
+
+
+@functools.cache
+def _allowed_demuxers(exe: str) -> str:
+    """The comma-separated names of ``exe``'s demuxers (``ffmpeg -demuxers``, once per binary and process) less
+    :data:`REFUSED_DEMUXERS` and devices (cameras, screens, ``lavfi``)."""
+    proc = subprocess.run([exe, "-hide_banner", "-demuxers"], capture_output=True, text=True, errors="replace")
+    names = []
+    for line in proc.stdout.splitlines():
+        m = _DEMUXER_RE.match(line)
+        if m is None or "D" not in m.group(1) or "d" in m.group(1) or m.group(2) == "=":
+            continue
+        if not REFUSED_DEMUXERS.intersection(m.group(2).split(",")):
+            names.append(m.group(2))
+    if not names:
+        raise VideoError(f"{exe}: 'ffmpeg -demuxers' listed no demuxers; {_what_to_do(os.environ.get(_ENV) == exe)}")
+    return ",".join(names)
 
 
 def ffmpeg_version(banner: str) -> tuple[int, int] | None:

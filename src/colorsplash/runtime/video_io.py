@@ -21,9 +21,11 @@ import numpy as np
 
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.video_colour import Colour, header_colour, with_assumed_matrix
+from colorsplash.runtime.video_ffmpeg import REFUSED_WORDS
 from colorsplash.runtime.video_ffmpeg import VideoError as VideoError  # re-exported: callers import these here
 from colorsplash.runtime.video_ffmpeg import ffmpeg_exe as ffmpeg_exe
 from colorsplash.runtime.video_ffmpeg import ffmpeg_quiet as ffmpeg_quiet
+from colorsplash.runtime.video_ffmpeg import input_args as input_args
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,7 @@ _FIELD_RE = re.compile(r"[(,] ?(top|bottom) (?:coded )?first")
 def _header(path: Path) -> str:
     """ffmpeg's description of the input (what ``ffmpeg -i`` prints to stderr)."""
     proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", *input_args(path)],
         capture_output=True,
         text=True,
         errors="replace",
@@ -94,6 +96,11 @@ def _classify_header(path: Path, text: str) -> tuple[str, str | None]:
     """Return (video codec, audio codec or None) or raise :class:`VideoError` saying what is wrong."""
     input_line = next((ln for ln in text.splitlines() if ln.startswith("Input #0")), None)
     if input_line is None:
+        if "not on whitelist" in text:  # a demuxer of REFUSED_DEMUXERS (or a protocol) was refused
+            raise VideoError(
+                f"{path}: is {REFUSED_WORDS}; ffmpeg would read the files or web addresses it names, so it is "
+                "refused: give the video file itself"
+            )
         last = text.strip().splitlines()[-1] if text.strip() else "no output"
         raise VideoError(f"{path}: not a video file ffmpeg can read ({last.strip()})")
     if "_pipe," in input_line or "image2," in input_line:  # single-picture demuxers (animated GIFs are fine)
@@ -182,7 +189,7 @@ def video_stream_seconds(path: Path) -> float | None:
     """How long the clip's video stream lasts by its own header entry (a file's duration is that of its longest
     stream, often the sound or a cover picture's track), from the file's start; ``None`` when the header does not
     say. Reads the header only; ffmpeg's trace log is streamed, never held whole (it grows with the sample count)."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "trace", "-i", str(path)]
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "trace", *input_args(path)]
     with subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace"
     ) as proc:
@@ -257,7 +264,10 @@ def _open_reader(path: Path) -> Generator[bytes | dict, None, None]:
 
     # passthrough: every decoded frame exactly once (no duplicates or drops for variable frame rates),
     # so the output has the input's frame count.
-    return imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=["-fps_mode", "passthrough", "-an"])
+    *options, _, source = input_args(path)  # "-i" and the clip's name, which imageio-ffmpeg places itself
+    return imageio_ffmpeg.read_frames(
+        source, pix_fmt="rgb24", input_params=options, output_params=["-fps_mode", "passthrough", "-an"]
+    )
 
 
 def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:

@@ -19,7 +19,7 @@ from typing import BinaryIO
 import numpy as np
 
 from colorsplash.runtime.video_colour import decode_filters
-from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet, video_stream_seconds
+from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet, input_args, video_stream_seconds
 from colorsplash.runtime.video_timing import Timeline
 
 
@@ -122,8 +122,7 @@ class FrameReader:
         cmd = [
             *ffmpeg_quiet(),
             "-nostats",
-            "-i",
-            str(info.path),
+            *input_args(info.path),
             "-an",
             "-sn",
             "-dn",

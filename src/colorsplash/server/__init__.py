@@ -11,6 +11,10 @@ DEFAULT_PORT = 8000
 
 # The default limits of one server (used by ``settings.ServerSettings``; here so ``serve --help`` states them).
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+# Connections (and their requests) served at once; more are answered 503 by uvicorn. Uploads are held in memory
+# while they arrive, before the memory budget sees them: without a cap, many slow or parallel uploads from a
+# network (``--host 0.0.0.0``) could hold any amount (32 x the upload limit: 800 MB by default).
+MAX_CONNECTIONS = 32
 SERVER_MAX_PIXELS = 50_000_000  # per request: a 48 MP phone photo passes; lower than the CLI's DEFAULT_MAX_PIXELS
 # Peak bytes per pixel of one splash (decode, model, refined alpha, effect, encode), the unit of the memory budget
 # (``limits.py``). Measured with ru_maxrss on 4000x3000 photos with the bundled model: 14-17 B/px for
@@ -31,3 +35,10 @@ def estimate_bytes(pixels: int | None, data_bytes: int) -> int:
 def required_budget(max_pixels: int, max_upload_bytes: int) -> int:
     """The smallest budget that still admits the largest photo the other limits allow."""
     return estimate_bytes(max_pixels, max_upload_bytes)
+
+
+def printable(text: str) -> str:
+    """``text`` as a log line or a header may quote it from a request: each character that is not printable (line
+    breaks, other control characters, bidirectional overrides) escaped as ``\\n``, ``\\x01``, ``\\u202e``, so
+    that a path or file name cannot start a forged log line or header."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)

@@ -34,7 +34,13 @@ from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OPTION_FIELDS
 from colorsplash.runtime.wording import SUBJECT_WORDS, model_description
 from colorsplash.server import errors
-from colorsplash.server.guard import AllowedOriginCORS, HostOriginMiddleware, allowed_host_names, cors_options
+from colorsplash.server.guard import (
+    AllowedOriginCORS,
+    HostOriginMiddleware,
+    SecurityHeadersMiddleware,
+    allowed_host_names,
+    cors_options,
+)
 from colorsplash.server.limits import BodyLimitMiddleware, MemoryBudget, estimate_bytes, photo_pixels
 from colorsplash.server.openapi import OUTPUT_FORMATS, openapi_extra
 from colorsplash.server.settings import ServerSettings
@@ -120,6 +126,7 @@ def create_app(
         app.add_middleware(AllowedOriginCORS, **cors)
     hosts = allowed_host_names(settings.host, settings.allowed_hosts)
     app.add_middleware(HostOriginMiddleware, allowed_hosts=hosts, allowed_origins=settings.allowed_origins)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: the guard's refusals carry the headers too
     app.state.allowed_hosts = hosts
     errors.install(app, settings)
     _add_api_routes(app, model, settings)
@@ -198,11 +205,11 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
         }
 
 
-# The page loads nothing from elsewhere; the policy makes the browser enforce that.
+# The page loads nothing from elsewhere; the policy makes the browser enforce that (guard.SECURITY_HEADERS adds
+# nosniff, no referrer and no framing to every answer).
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-    "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-cache",
 }
 

@@ -18,6 +18,7 @@ from colorsplash.runtime.no_subject import NoSubjectError
 from colorsplash.runtime.options import OptionError
 from colorsplash.runtime.photo_io import ImageReadError
 from colorsplash.runtime.picture_open import PixelLimitError
+from colorsplash.server import printable
 from colorsplash.server.limits import RequestTooLargeError, ServerBusyError, busy_response, too_large_response
 from colorsplash.server.settings import ServerSettings
 
@@ -57,7 +58,7 @@ async def _disconnected(request: Request, __: Exception) -> Response:
     log.warning(
         "%s %s: the client disconnected before its upload was complete; nothing was done",
         request.method,
-        request.url.path,
+        printable(request.url.path),
     )
     return Response(status_code=400)
 
@@ -66,7 +67,8 @@ async def _http_error(request: Request, err: Exception) -> Response:
     status, detail = getattr(err, "status_code", 500), str(getattr(err, "detail", "")) or "error"
     if status == 400:  # a body the form parser refused (malformed multipart, too many parts): one line
         why = detail.rstrip(".")
-        log.warning("%s %s: refused the request body (%s); answered 400", request.method, request.url.path, why)
+        path = printable(request.url.path)
+        log.warning("%s %s: refused the request body (%s); answered 400", request.method, path, printable(why))
     return error(status, detail)
 
 

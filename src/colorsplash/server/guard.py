@@ -30,7 +30,9 @@ from urllib.parse import urlsplit
 
 from fastapi.responses import JSONResponse
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from colorsplash.server import printable
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +133,7 @@ class HostOriginMiddleware:
             await self.app(scope, receive, send)
             return
         status, message = refusal
-        log.warning("refused %s %s: %s", scope.get("method", ""), scope.get("path", ""), message)
+        log.warning("refused %s %s: %s", scope.get("method", ""), printable(scope.get("path", "")), message)
         await JSONResponse({"error": message}, status_code=status)(scope, receive, send)
 
     def refusal(self, host: str | None, origin: str | None) -> tuple[int, str] | None:
@@ -174,3 +176,34 @@ def cors_options(allowed_origins: Iterable[str]) -> dict[str, Any] | None:
         "allow_private_network": True,
         "expose_headers": EXPOSED_HEADERS,
     }
+
+
+# On every answer: no type sniffing, no referrer sent on, no framing; answers other than the pages (which set their
+# own policy) may load and run nothing when opened on their own.
+SECURITY_HEADERS = {
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"no-referrer",
+    b"x-frame-options": b"DENY",
+    b"content-security-policy": b"default-src 'none'; frame-ancestors 'none'; sandbox",
+}
+
+
+class SecurityHeadersMiddleware:
+    """Add :data:`SECURITY_HEADERS` that an answer does not set itself (results, JSON errors, static files)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                have = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS.items() if k not in have]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

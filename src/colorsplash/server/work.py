@@ -34,6 +34,7 @@ from colorsplash.server.openapi import FORMAT_FIELD, OUTPUT_FORMATS, SPLASH_ONLY
 
 T = TypeVar("T")
 UPLOAD_NAME = "upload"
+MAX_NAME = 200  # characters of an upload's file name kept
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,15 @@ async def read_upload(request: Request) -> Upload:
 
 
 def _base_name(filename: str) -> str:
-    """The file name a browser sent, without any folder part (some send ``C:\\path\\photo.jpg``)."""
-    return PureWindowsPath(PurePosixPath(filename).name).name or UPLOAD_NAME
+    """The file name a browser sent, without any folder part (some send ``C:\\path\\photo.jpg``), each character
+    that is not printable (a line break, a bidirectional override) as ``_`` and at most :data:`MAX_NAME` long
+    (its extension kept): it goes into messages, the log and the result's ``Content-Disposition`` header."""
+    name = PureWindowsPath(PurePosixPath(filename).name).name
+    name = "".join(ch if ch.isprintable() else "_" for ch in name)
+    if len(name) > MAX_NAME:
+        suffix = PurePosixPath(name).suffix[:16]
+        name = name[: MAX_NAME - len(suffix)] + suffix
+    return name or UPLOAD_NAME
 
 
 def parse_fields(fields: dict[str, str], endpoint: str = "splash") -> tuple[SplashOptions, str | None]:
@@ -202,7 +210,7 @@ def make_mask(model: Model, upload: Upload, options: SplashOptions, max_pixels: 
 
 def result_headers(result: Result) -> dict[str, str]:
     """No caching, the CLI's file name, and the subject headers."""
-    ascii_name = result.filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    ascii_name = "".join(ch if " " <= ch <= "~" and ch not in '"\\' else "_" for ch in result.filename)
     return {
         "Cache-Control": "no-store",
         "Content-Disposition": f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(result.filename)}",

@@ -1,0 +1,108 @@
+"""What a request controls never reaches a header or a log line as is, and every answer tells browsers not to sniff
+it, frame it or pass on the page's address."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from colorsplash.server import app as server  # noqa: E402
+
+BASE = "http://127.0.0.1:8000"
+
+
+@pytest.fixture(scope="module")
+def client(tiny_onnx: Path) -> Iterator[TestClient]:
+    with TestClient(server.create_app(tiny_onnx), base_url=BASE) as c:
+        yield c
+
+
+def png() -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def post_named(client: TestClient, filename: bytes, data: bytes | None = None) -> object:
+    """A multipart upload whose file name is ``filename`` as a client may send it (no browser's escaping)."""
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename="' + filename + b'"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + (png() if data is None else data) + b"\r\n--B--\r\n"
+    )
+    return client.post("/api/splash", content=body, headers={"content-type": "multipart/form-data; boundary=B"})
+
+
+@pytest.mark.parametrize("filename", [b"a\nX-Evil: 1\n.png", b"a\x01\x7fb.png", "\u202egnp.exe.png".encode()])
+def test_an_upload_name_never_puts_a_control_character_in_a_header(client: TestClient, filename: bytes) -> None:
+    resp = post_named(client, filename)
+    assert resp.status_code == 200, resp.text  # type: ignore[attr-defined]
+    header = resp.headers["content-disposition"]  # type: ignore[attr-defined]
+    assert header.isprintable() and "x-evil" not in resp.headers, header  # type: ignore[attr-defined]
+    assert ".splash.png" in header and "%E2%80%AE" not in header  # no right-to-left override either
+
+
+def test_an_upload_name_in_an_error_has_no_line_break(client: TestClient) -> None:
+    resp = post_named(client, b"a\nforged.jpg", b"not a picture")
+    assert resp.status_code == 415  # type: ignore[attr-defined]
+    assert resp.json()["error"].startswith("a_forged.jpg: not a picture")  # type: ignore[attr-defined]
+
+
+def test_a_very_long_upload_name_is_cut_keeping_its_extension(client: TestClient) -> None:
+    resp = post_named(client, b"x" * 900 + b".png")
+    assert resp.status_code == 200  # type: ignore[attr-defined]
+    header = resp.headers["content-disposition"]  # type: ignore[attr-defined]
+    assert len(header) < 600 and header.endswith(".splash.png")
+
+
+def test_a_refused_path_cannot_forge_a_log_line(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="colorsplash.server"):
+        resp = client.get("/x%0A2026-12-01 INFO colorsplash.server: admin logged in", headers={"host": "evil.example"})
+    assert resp.status_code == 400
+    lines = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert lines and all("\n" not in line for line in lines) and "\\n2026" in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "host"),
+    [
+        ("GET", "/", "127.0.0.1:8000"),
+        ("GET", "/docs", "127.0.0.1:8000"),
+        ("GET", "/static/app.js", "127.0.0.1:8000"),
+        ("GET", "/openapi.json", "127.0.0.1:8000"),
+        ("GET", "/api/health", "127.0.0.1:8000"),
+        ("GET", "/nowhere", "127.0.0.1:8000"),
+        ("POST", "/api/splash", "127.0.0.1:8000"),
+        ("GET", "/", "evil.example"),
+    ],
+)
+def test_every_answer_carries_the_security_headers(client: TestClient, method: str, path: str, host: str) -> None:
+    resp = client.request(method, path, headers={"host": host}, content=png() if method == "POST" else None)
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert resp.headers["referrer-policy"] == "no-referrer"
+    assert resp.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in resp.headers["content-security-policy"]
+    if path in ("/", "/docs") and host.startswith("127"):  # the pages keep their own policy, which lets them run
+        assert "default-src 'self'" in resp.headers["content-security-policy"]
+    elif resp.headers["content-type"].startswith(("image/", "application/json")):
+        assert "sandbox" in resp.headers["content-security-policy"]
+
+
+def test_serve_caps_the_connections_served_at_once(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uploads are held in memory while they arrive: without a cap, parallel uploads could hold any amount."""
+    from colorsplash import cli
+    from colorsplash.server import MAX_CONNECTIONS
+
+    uvicorn = pytest.importorskip("uvicorn")
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    assert cli.main(["serve", "--model", str(tiny_onnx)]) == 0
+    assert seen["limit_concurrency"] == MAX_CONNECTIONS and MAX_CONNECTIONS * 25 * 2**20 <= 2**30
