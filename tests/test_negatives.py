@@ -23,7 +23,9 @@ from colorsplash.evaluation import datasets as data  # noqa: E402
 from colorsplash.evaluation.negatives import discover_negatives  # noqa: E402
 from colorsplash.evaluation.pet_validation import NEGATIVES, validation_sets  # noqa: E402
 from colorsplash.evaluation.presence import CALIBRATION_KEY  # noqa: E402
-from colorsplash.training.checkpoint import read_checkpoint  # noqa: E402
+from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint  # noqa: E402
+from colorsplash.training.config import TrainConfig  # noqa: E402
+from colorsplash.training.steps import Dist, make_loader  # noqa: E402
 from colorsplash.training.torch_dataset import SegmentationDataset, negatives_per_epoch  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -88,11 +90,12 @@ def test_an_epoch_draws_at_most_one_negative_for_three_subject_photos() -> None:
     images, masks = np.zeros((20, 8, 8, 3), np.uint8), np.zeros((20, 8, 8), np.uint8)
     ds = SegmentationDataset(images, masks, ModelConfig(input_size=32), negatives=range(8, 20))
     assert len(ds) == 8 + 3 and ds.order is not None and list(ds.order[:8]) == list(range(8))
-    ds.draw_negatives(0, 1)
+    cfg = TrainConfig(batch_size=4)
+    make_loader(ds, cfg, Dist(), epoch=1)  # each epoch's loader draws its negatives
     first = list(ds.order[8:])
-    ds.draw_negatives(0, 2)
+    make_loader(ds, cfg, Dist(), epoch=2)
     assert set(first) <= set(range(8, 20)) and first != list(ds.order[8:])  # afresh each epoch
-    ds.draw_negatives(0, 1)
+    make_loader(ds, cfg, Dist(rank=1, world=2), epoch=1)
     assert list(ds.order[8:]) == first  # seeded: the same in every process and on resume
     few = SegmentationDataset(images, masks, ModelConfig(input_size=32), negatives=range(18, 20))
     assert len(few) == 20 and few.order is None
@@ -220,3 +223,38 @@ def test_negatives_turn_the_presence_head_on_unless_asked_otherwise(discs: tuple
     assert head("--negatives", bare) and not head() and not head("--negatives", bare, "--no-presence-head")
     assert head("--presence-head")
     assert not head("--arch", "unet", "--negatives", bare, "--no-presence-head")
+
+
+def test_an_interrupted_run_resumes_with_its_negatives_and_gets_its_threshold(
+    discs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from colorsplash.training.trainer import Trainer
+
+    end_epoch = Trainer._end_epoch
+
+    def stop_after_one(self: Trainer, *args: object) -> bool:
+        end_epoch(self, *args)  # type: ignore[arg-type]
+        raise KeyboardInterrupt
+
+    run = tmp_path / "run"
+    monkeypatch.setattr(Trainer, "_end_epoch", stop_after_one)
+    assert main(["-q", "train", str(discs[0]), "--negatives", str(discs[1]), *RUN, "-o", str(run)]) == 130
+    assert CALIBRATION_KEY not in read_checkpoint(run / "best.pt")["model_config"]["training"]
+    monkeypatch.setattr(Trainer, "_end_epoch", end_epoch)
+    caplog.set_level(logging.INFO)
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "negatives: 44 for training" in caplog.text and "validation negatives rejected" in caplog.text
+    assert read_checkpoint(run / "best.pt")["model_config"]["training"][CALIBRATION_KEY]["recall"] == 0.995
+
+    # A finished run whose threshold was not written (cut short after its last epoch) gets it on --resume.
+    payload = read_checkpoint(run / "best.pt")
+    del payload["model_config"]["training"][CALIBRATION_KEY]
+    payload["model_config"]["presence_threshold"] = 0.5
+    atomic_torch_save(payload, run / "best.pt")
+    caplog.clear()
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "finished already" in caplog.text and "validation negatives rejected" in caplog.text
+    assert read_checkpoint(run / "best.pt")["model_config"]["presence_threshold"] != 0.5
+    caplog.clear()
+    assert main(["train", "--resume", str(run)]) == 0
+    assert "presence threshold already chosen" in caplog.text
