@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
         help="train a U-Net on image/mask folders",
         description="Train on one or more data folders (input/ + mask/ as in the tutorial colorsplash grew from, "
         "paired images/ + masks/, "
-        "or Oxford-IIIT Pet images/+trimaps/).",
+        "or Oxford-IIIT Pet images/+trimaps/), and with --negatives on folders of photos without the subject.",
     )
     p.add_argument("data", nargs="*", help="data set folders")
     p.add_argument(

@@ -59,8 +59,8 @@ class AugmentConfig:
     downscale: float = _chance(0.0, "probability of a down-then-up resize to 40-90 %%", "downscale")
     copy_paste: float = _chance(
         0.0,
-        "chance that a draw of a pet-free photo (a scenes set) gets a training pet pasted "
-        "in, beside or in front of its labelled people and things (0: off)",
+        "chance that a draw of a pet-free photo (a scenes set) or of a --negatives photo gets a training subject "
+        "pasted in, beside or in front of its labelled people and things (0: off)",
         "copy-paste",
     )
     paste_area: tuple[float, float] = flag(
