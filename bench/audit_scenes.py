@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import torch
 
-from colorsplash.evaluation.datasets import discover, is_pet_free, read_rgb
+from colorsplash.evaluation.datasets import discover, is_subject_free, read_rgb
 from colorsplash.runtime.onnx_model import load_model
 from colorsplash.training.networks import EfficientNetLite
 from colorsplash.training.pretrained import load_imagenet_encoder
@@ -62,7 +62,7 @@ def main() -> None:
     pet_model = load_model(args.model, threads=1)
     rows = []
     for sample in discover(args.data):
-        if not is_pet_free(sample):
+        if not is_subject_free(sample):
             continue
         image = read_rgb(sample.image)
         coloured = float((pet_model.predict_probability(image) >= 0.5).mean())

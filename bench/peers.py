@@ -56,6 +56,7 @@ from rembg_peers import THREADS, fetch_peers, rembg_predictor
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation import metrics, pet_validation
+from colorsplash.evaluation.evaluate import COLOURED_LIMIT  # a pet-free photo "coloured" over this share of it
 from colorsplash.evaluation.pet_validation import PET_FREE
 from colorsplash.runtime.alpha import compute_alpha
 from colorsplash.runtime.onnx_model import default_model_path, load_model
@@ -64,7 +65,6 @@ from colorsplash.training.predictors import gated
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
-COLOURED_LIMIT = 0.01  # a pet-free photo "coloured" when more than this share of it is
 
 Predict = Callable[[np.ndarray], np.ndarray]
 

@@ -169,7 +169,7 @@ def test_several_sets_in_one_run(tmp_path: Path) -> None:
 
 
 def test_scenes_layout_pet_free_photos_are_background_and_labelled_pets_train(tmp_path: Path) -> None:
-    from colorsplash.evaluation.datasets import is_pet_free
+    from colorsplash.evaluation.datasets import is_subject_free
 
     root = tmp_path / "scenes"
     photos = {f"{i:03d}": [(f"person0{i}_{i:03d}", "person")] for i in range(40)}
@@ -177,9 +177,9 @@ def test_scenes_layout_pet_free_photos_are_background_and_labelled_pets_train(tm
     make_scenes_set(root, photos)
     samples = discover(root)
     assert detect_layout(root) == "scenes" and len(samples) == 41
-    pets = [s for s in samples if not is_pet_free(s)]
+    pets = [s for s in samples if not is_subject_free(s)]
     assert [(s.name, s.dataset, s.split) for s in pets] == [("900", "scenes-pets", "train")]
-    free = [s for s in samples if is_pet_free(s)]
+    free = [s for s in samples if is_subject_free(s)]
     assert {s.dataset for s in free} == {"scenes"}
     val = [s for s in free if s.split == "val"]
     assert 4 <= len(val) <= 18 and all(s.split in ("train", "val") for s in free)  # 25 %, seeded

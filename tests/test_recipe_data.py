@@ -93,7 +93,7 @@ def test_validation_photos_are_the_benchs_sets(sets: dict[str, str]) -> None:
     assert [s.name for s in found["unseen breeds"]] == list(UNSEEN)
     oxford = data.split_samples(data.discover(sets["oxford-pets"]), 0.15, 0)[1]
     assert [s.name for s in found["Oxford val"]] == sorted(s.name for s in oxford) != []
-    free = [s.name for s in data.discover(sets["coco-scenes"]) if s.split == "val" and data.is_pet_free(s)]
+    free = [s.name for s in data.discover(sets["coco-scenes"]) if s.split == "val" and data.is_subject_free(s)]
     assert [s.name for s in found["pet-free"]] == sorted(free) != []
 
 

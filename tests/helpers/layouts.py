@@ -60,3 +60,29 @@ def make_scenes_set(root: Path, names: dict[str, list[tuple[str, str]]], h: int 
             save_picture(root / "masks" / f"{mask_name}.png", mask)
             lines.append(f"{name}\t{mask_name}\t{cls}")
     (root / "objects.tsv").write_text("\n".join(lines) + "\n")
+
+
+def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A textured RGB uint8 background (blocky noise and stripes) with no orange in it."""
+    noise = np.kron(rng.normal(0, 25, (h // 4 + 1, w // 4 + 1, 3)), np.ones((4, 4, 1)))[:h, :w]
+    stripes = 20 * np.sin(np.arange(w) / rng.uniform(2, 6))[None, :, None]
+    image = np.clip(rng.integers(20, 120, 3) + noise + stripes, 0, 255).astype(np.uint8)
+    image[..., 0] = np.minimum(image[..., 0], image[..., 2] + 40)
+    return image
+
+
+def make_disc_sets(root: Path, n: int, h: int = 72, w: int = 88) -> tuple[Path, Path]:
+    """A subject and its negatives: ``root/discs`` (paired layout: orange discs on textured backgrounds, masks
+    0/255) and ``root/bare`` (a folder of ``n`` textured backgrounds alone, JPEG); returns both folders."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:h, :w]
+    for i in range(n):
+        image = _texture(rng, h, w)
+        r = rng.uniform(0.15, 0.3) * min(h, w)
+        cy, cx = rng.uniform(r, h - r), rng.uniform(r, w - r)
+        disc = (yy - cy) ** 2 + (xx - cx) ** 2 <= r * r
+        image[disc] = (235, 130, 30)
+        save_picture(root / "discs" / "images" / f"d{i}.png", image)
+        save_picture(root / "discs" / "masks" / f"d{i}.png", disc.astype(np.uint8) * 255)
+        save_picture(root / "bare" / f"b{i}.jpg", _texture(rng, h, w))
+    return root / "discs", root / "bare"

@@ -26,7 +26,16 @@ def register(sub: Any) -> None:
         "summary.json (the means, tied to the model file by its SHA-256; export --metrics embeds it) and "
         "worst.png (the photos scored worst).",
     )
-    p.add_argument("data", nargs="+", help="data set folders")
+    p.add_argument("data", nargs="*", help="data set folders")
+    p.add_argument(
+        "--negatives",
+        nargs="+",
+        metavar="DIR",
+        default=[],
+        help="folders of photos that do not show the subject (as train --negatives; --split val: the quarter "
+        "training held out): scored as all background; the table and summary.json (without_subject) give the "
+        "share of them with more than 1 %% of the frame coloured. Name them after the data folders",
+    )
     add_model_argument(p, ".onnx or .pt file")
     add_output_argument(p, "report folder (default: eval/<model's folder name>-<model stem>, e.g. eval/cats-best)")
     _add_split_arguments(p)
@@ -97,18 +106,22 @@ def split_settings(args: argparse.Namespace, config: ModelConfig) -> tuple[float
 def run_evaluate(args: argparse.Namespace) -> int:
     from colorsplash.evaluation import evaluate as ev
     from colorsplash.evaluation.datasets import DataError, Skips, discover_all
+    from colorsplash.evaluation.negatives import discover_negatives
     from colorsplash.training.predictors import load_predictor
 
+    if not args.data and not args.negatives:
+        raise ValueError("name at least one data folder or --negatives folder to score the model on")
     predict_fn, config, model_path = load_predictor(args.model, gate=args.gate)
     out = Path(args.output) if args.output else ev.report_folder(model_path)
     ev.check_report_folder(out, args.overwrite)
     fraction, seed = split_settings(args, config)
     found = discover_all(args.data, skip_bad=args.skip_bad, keep_unpaired=True)  # the split's unpaired: skips
+    found += discover_negatives(args.negatives)
     ev.warn_unknown_sets(found, config, args.split)
     samples = ev.select_split(found, args.split, fraction, seed)
     if not samples:
         raise DataError(
-            f"the {args.split} split of {', '.join(args.data)} is empty "
+            f"the {args.split} split of {', '.join([*args.data, *args.negatives])} is empty "
             f"(val fraction {fraction}, seed {seed}); use --split all or another --val-fraction"
         )
     skips = Skips()
@@ -123,6 +136,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "arch": config.arch,
         "input_size": config.input_size,
         "data": list(args.data),
+        **({"negatives": list(args.negatives)} if args.negatives else {}),
         "split": args.split,
         "val_fraction": fraction,
         "seed": seed,

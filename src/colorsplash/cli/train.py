@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from colorsplash.cli.common import need_torch
 from colorsplash.cli.config_args import add_config_arguments, config_from_args, given_fields, given_flags
 from colorsplash.runtime.config import ModelConfig, default_model_config
-from colorsplash.training.config import AugmentConfig, TrainConfig, resumed_config
+from colorsplash.training.config import NEGATIVE_SHARE, AugmentConfig, TrainConfig, resumed_config
 from colorsplash.training.recipes import PETS_PRESENCE_RECALL, RECIPES, preset_names, read_recipe_file
 
 if TYPE_CHECKING:
@@ -36,9 +36,23 @@ def register(sub: Any) -> None:
         help="train a U-Net on image/mask folders",
         description="Train on one or more data folders (input/ + mask/ as in the tutorial colorsplash grew from, "
         "paired images/ + masks/, "
-        "or Oxford-IIIT Pet images/+trimaps/).",
+        "or Oxford-IIIT Pet images/+trimaps/), and with --negatives on folders of photos without the subject.",
     )
     p.add_argument("data", nargs="*", help="data set folders")
+    p.add_argument(
+        "--negatives",
+        nargs="+",
+        metavar="DIR",
+        default=[],
+        help="folders of photos that do NOT show the subject (any pictures directly in them, no masks; name "
+        "subfolders too): every pixel is background and the presence head (on by default with them, unet-lite* "
+        "only) learns to answer 'no'; a seeded quarter of them validates, and the end of the run chooses the "
+        f"presence threshold that {100 * PETS_PRESENCE_RECALL:g} %% of the validation subject photos pass, so that "
+        "splash says 'no SUBJECT found' on such photos. An epoch trains on every subject photo and at most one "
+        f"negative for every three (a {100 * NEGATIVE_SHARE:g} %% share of each batch on average, 2 of 8, as the "
+        "pets recipe's pet-free scenes; more negatives are drawn afresh each epoch). Name them after the data "
+        "folders",
+    )
     p.add_argument(
         "--preset",
         choices=preset_names(),
@@ -72,11 +86,14 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
 
     model_flags = given_fields(args, "model")
     base = default_model_config(model_flags.get("arch", ModelConfig.arch), model_flags.get("input_size", 256))
+    _refuse_head_on_plain_unet(base.arch, model_flags, bool(args.negatives))
     mcfg = config_from_args(base, args, "model")
     augment = config_from_args(AugmentConfig(), args, "augment")
     # Absolute data folders, so that --resume finds them from any working folder (names, and so splits, unchanged).
     data = tuple(os.path.abspath(d) for d in args.data)
-    tcfg = config_from_args(TrainConfig(data=data, augment=augment), args, "train")
+    negatives = tuple(os.path.abspath(d) for d in args.negatives)
+    mcfg = _presence_for_negatives(mcfg, model_flags, negatives)
+    tcfg = config_from_args(TrainConfig(data=data, negatives=negatives, augment=augment), args, "train")
     if tcfg.init_from:
         tcfg = dataclasses.replace(tcfg, init_from=os.path.abspath(tcfg.init_from))
     out_given = "out_dir" in given_fields(args, "train")
@@ -86,6 +103,36 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
         mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)
         log_stage_data(args.preset, data, tcfg.data)
     return mcfg, tcfg
+
+
+def _refuse_head_on_plain_unet(arch: str, given: dict[str, Any], negatives: bool) -> None:
+    """A presence head (asked for, or on by default with ``--negatives``) needs an EfficientNet-Lite encoder."""
+    if arch != "unet" or not given.get("presence_head", negatives):
+        return
+    why = "--negatives turn on the presence head" if "presence_head" not in given else "--presence-head"
+    raise ValueError(
+        f"{why}, which reads an EfficientNet-Lite encoder: --arch unet has none; pass --arch unet-lite0 (or "
+        "unet-lite1, unet-lite2)"
+        + (
+            ", or --no-presence-head to teach the plain U-Net's masks alone that the negatives are all background"
+            if negatives
+            else ""
+        )
+    )
+
+
+def _presence_for_negatives(mcfg: ModelConfig, given: dict[str, Any], negatives: tuple[str, ...]) -> ModelConfig:
+    """``mcfg`` with the presence head on when negatives are given and ``--presence-head``/``--no-presence-head``
+    was not; a warning when the head is asked for without negatives (it sees no photo without the subject)."""
+    if not negatives:
+        if given.get("presence_head"):
+            log.warning(
+                "--presence-head without --negatives: the head sees no photo without the %s, so it learns to say "
+                "yes to every photo and no threshold is chosen; give --negatives DIR",
+                mcfg.subject,
+            )
+        return mcfg
+    return mcfg if "presence_head" in given else dataclasses.replace(mcfg, presence_head=True)
 
 
 def _refuse_existing_run(out_dir: str) -> None:
@@ -99,6 +146,7 @@ def _refuse_flags_with_resume(args: argparse.Namespace) -> None:
     """``--resume RUN`` continues with the run's saved config and data: refuse anything else given with it (it
     was silently ignored), naming what."""
     given = [f"data folder(s) {' '.join(args.data)}"] if args.data else []
+    given += ["--negatives"] if args.negatives else []
     given += ["--preset"] if args.preset else []
     for cls, key in ((ModelConfig, "model"), (TrainConfig, "train"), (AugmentConfig, "augment")):
         given += given_flags(args, cls, key)
@@ -112,6 +160,7 @@ def _refuse_flags_with_resume(args: argparse.Namespace) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     need_torch("train")
+    from colorsplash.training.calibration import calibrate_run
     from colorsplash.training.recipe_run import run_recipe, stage_plan, start_recipe_file
     from colorsplash.training.trainer import Trainer
 
@@ -136,7 +185,13 @@ def run_train(args: argparse.Namespace) -> int:
         trainer = Trainer(mcfg, dataclasses.replace(tcfg, out_dir=args.resume), resume=True, show_progress=progress)
     else:
         if not args.data:
-            raise ValueError("name at least one data folder (or --resume RUN)")
+            after = " before --negatives (it takes every folder after it)" if args.negatives else ""
+            raise ValueError(f"name at least one data folder (or --resume RUN){after}")
+        if args.negatives and args.preset in RECIPES:
+            raise ValueError(
+                f"--preset {args.preset} takes its photos without a pet from coco-scenes; --negatives is for runs "
+                "of your own subject (or a single stage preset)"
+            )
         mcfg, tcfg = build_configs(args)
         _refuse_existing_run(tcfg.out_dir)
         if args.preset in RECIPES:
@@ -148,12 +203,14 @@ def run_train(args: argparse.Namespace) -> int:
         trainer = Trainer(mcfg, tcfg, show_progress=progress)
     with _on_interrupt(trainer.cfg.out_dir, trainer):
         state = trainer.fit()
+        calibrate_run(trainer.cfg.out_dir, trainer.cfg)  # with negatives: the presence threshold of best.pt
     return _report(state.best_iou, state.best_epoch, str(Path(trainer.cfg.out_dir) / "best.pt"))
 
 
 def _finished_run(run: Path) -> int | None:
     """For ``--resume`` of a single run whose ``last.pt`` records its end: say so and report its result without
     reading its data (which may have moved since); ``None`` when it has epochs left (or no ``last.pt``)."""
+    from colorsplash.training.calibration import calibrate_run
     from colorsplash.training.checkpoint import read_checkpoint
     from colorsplash.training.steps import RunState
     from colorsplash.training.trainer import finished_message
@@ -166,6 +223,7 @@ def _finished_run(run: Path) -> int | None:
         return None
     if _main_process():
         log.info("%s", finished_message(run, state.epoch, payload["train_config"]["epochs"]))
+    calibrate_run(run, resumed_config(TrainConfig.from_dict(payload["train_config"]), run))  # if cut short before
     return _report(state.best_iou, state.best_epoch, str(run / "best.pt"))
 
 

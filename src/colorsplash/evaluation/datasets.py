@@ -18,6 +18,7 @@ Layouts (detected per folder):
    ``cat``/``dog`` are ``<set>-pets`` (pet masks subject, other labelled objects background, the rest not scored,
    since COCO labels one object and more pets may be there) and always train. A seeded
    :data:`SCENES_VAL_FRACTION` of the pet-free photos is the set's own validation split.
+5. negatives (``train --negatives``, :mod:`colorsplash.evaluation.negatives`): all background, split as 4.
 
 The photos listed in the package's ``excluded.tsv`` (``set, name, reason``, found by audits: pet-free photos that
 show an unlabelled pet; pet photos whose label is wrong, e.g. a pet's head marked background or a second pet left
@@ -69,6 +70,7 @@ PET_CLASSES: frozenset[str] = frozenset({"cat", "dog"})
 SCENES_VAL_FRACTION = 0.25  # of the pet-free photos of a scenes set, fixed seed 0 (not the run's seed)
 SCENES_SPLIT_SEED = 0
 UNSEEN_SUFFIX, PETS_SUFFIX = "-unseen", "-pets"
+NEGATIVE = "negative"  # Sample.kind of a photo given as showing no subject (train --negatives)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ class Sample:
 
     image: Path
     mask: Path
-    kind: str  # "seed", "paired", "oxford" or "scene"
+    kind: str  # "seed", "paired", "oxford", "scene" or "negative" (NEGATIVE)
     dataset: str
     split: str | None = None
     # scenes only: every labelled object of the photo as (mask file, class); ``mask`` is the first of them
@@ -231,15 +233,19 @@ def _scenes(root: Path) -> list[Sample]:
         if any(cls in PET_CLASSES for _, cls in objs):
             samples.append(Sample(images[name], objs[0][0], "scene", root.name + PETS_SUFFIX, "train", objs))
             continue
-        sample = Sample(images[name], objs[0][0], "scene", root.name, None, objs)
-        split = "val" if _in_val(sample, SCENES_VAL_FRACTION, SCENES_SPLIT_SEED) else "train"
-        samples.append(dataclasses.replace(sample, split=split))
+        samples.append(with_fixed_split(Sample(images[name], objs[0][0], "scene", root.name, None, objs)))
     return samples
 
 
-def is_pet_free(sample: Sample) -> bool:
-    """A scenes photo with no labelled pet: all of it is background."""
-    return sample.kind == "scene" and not any(cls in PET_CLASSES for _, cls in sample.objects)
+def with_fixed_split(sample: Sample) -> Sample:
+    """``sample`` in ``train`` or ``val`` as pet-free scenes are split (fixed seed, not the run's fraction)."""
+    split = "val" if _in_val(sample, SCENES_VAL_FRACTION, SCENES_SPLIT_SEED) else "train"
+    return dataclasses.replace(sample, split=split)
+
+
+def is_subject_free(sample: Sample) -> bool:
+    """A photo all of which is background: a scenes photo with no labelled pet (pet-free), or a negative."""
+    return sample.kind == NEGATIVE or (sample.kind == "scene" and not any(c in PET_CLASSES for _, c in sample.objects))
 
 
 def drop_excluded(samples: list[Sample]) -> list[Sample]:
@@ -359,8 +365,8 @@ def scene_masks(sample: Sample, shape: tuple[int, int]) -> tuple[np.ndarray, np.
 
 
 def _scene_label(sample: Sample, shape: tuple[int, int]) -> np.ndarray:
-    """Pet-free: all background. With a labelled pet: pets 1, other labelled objects 0, the rest IGNORE."""
-    if is_pet_free(sample):
+    """Subject-free: all background. With a labelled pet: pets 1, other labelled objects 0, the rest IGNORE."""
+    if is_subject_free(sample):
         return np.zeros(shape, np.uint8)
     pets, things = scene_masks(sample, shape)
     out = np.full(shape, IGNORE, np.uint8)
@@ -383,7 +389,7 @@ def read_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray, str | None]:
         raise DataError(f"{sample.image}: no mask (expected {sample.mask})", "no mask")
     try:
         image = read_rgb(sample.image)
-        if sample.kind == "scene":
+        if sample.kind in ("scene", NEGATIVE):
             return image, _scene_label(sample, image.shape[:2]), None
         mask = read_mask(sample.mask, sample.kind)
     except ImageReadError as err:

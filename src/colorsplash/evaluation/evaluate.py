@@ -28,14 +28,14 @@ from colorsplash.evaluation.datasets import (
     Sample,
     Skips,
     describe_skips,
-    is_pet_free,
+    is_subject_free,
     iter_pairs,
     load_pair,
     split_samples,
     warn_empty_masks,
 )
 from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
-from colorsplash.evaluation.metrics import dice, iou, mean_iou_thresholds, pixel_accuracy
+from colorsplash.evaluation.metrics import IGNORE, dice, iou, mean_iou_thresholds, pixel_accuracy
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.preprocess import upsample_probability as upsample_probability  # inference's own
@@ -44,13 +44,28 @@ from colorsplash.runtime.variants import file_hash
 log = logging.getLogger(__name__)
 
 PredictFn = Callable[[np.ndarray], np.ndarray]
-CSV_FIELDS = ("name", "dataset", "image", "width", "height", "iou", "dice", "pixel_accuracy", "seed_miou")
+CSV_FIELDS = (
+    "name",
+    "dataset",
+    "image",
+    "width",
+    "height",
+    "iou",
+    "dice",
+    "pixel_accuracy",
+    "seed_miou",
+    "coloured",
+    "subject_free",
+)
 METRIC_NAMES = ("iou", "dice", "pixel_accuracy", "seed_miou")
 # Keys every ``evaluate`` summary.json has (``export --metrics`` checks a file is one by them).
 SUMMARY_KEYS = ("overall", "datasets", "split", "threshold")
 # The SHA-256 of the checkpoint a model's weights come from: in a summary, and in an exported ONNX file's
 # ``training`` record (written by export), so a summary of either can be matched to the checkpoint.
 CHECKPOINT_HASH = "checkpoint_sha256"
+# A photo without the subject (a negative, a pet-free scenes photo) counts as coloured when more than this share of
+# its frame is (bench/peers.py's figure for pet-free photos; summary.json's "without_subject").
+COLOURED_LIMIT = 0.01
 
 
 @dataclass(frozen=True)
@@ -66,6 +81,8 @@ class ImageScore:
     dice: float
     pixel_accuracy: float
     seed_miou: float  # the tutorial's ("seed") mean two-class IoU over cut-offs 0.5:0.95:0.05, "mIoU .5-.95"
+    coloured: float = 0.0  # share of the scored pixels at or above the threshold (what splash colours)
+    subject_free: bool = False  # a photo all background: a negative or a pet-free scenes photo
 
 
 def model_record(path: Path, config: ModelConfig) -> dict[str, Any]:
@@ -142,7 +159,7 @@ def evaluate_model(
     scores = []
     labelled = empty = inverted = 0
     for sample, image, mask in iter_pairs(samples, skip_bad, "evaluating", show_progress, skips):
-        if not is_pet_free(sample):
+        if not is_subject_free(sample):
             labelled, empty = labelled + 1, empty + int(not (mask == 1).any())
             inverted += corners_subject(mask)
         prob = predict_fn(image)
@@ -152,8 +169,13 @@ def evaluate_model(
                 "return the probability at the image's own size"
             )
         h, w = mask.shape
+        metrics = score_image(prob, mask, threshold)
+        coloured = float(np.mean(prob[mask != IGNORE] >= threshold)) if (mask != IGNORE).any() else 0.0
+        free = is_subject_free(sample)
         scores.append(
-            ImageScore(sample.name, sample.dataset, str(sample.image), w, h, **score_image(prob, mask, threshold))
+            ImageScore(
+                sample.name, sample.dataset, str(sample.image), w, h, **metrics, coloured=coloured, subject_free=free
+            )
         )
     warn_empty_masks(empty, labelled, "ground-truth", "they score IoU 0 whatever the model finds")
     warn_inverted_masks(inverted, labelled, "ground-truth")
@@ -168,9 +190,16 @@ def _means(rows: Sequence[ImageScore]) -> dict[str, float]:
 
 
 def summarize(scores: Sequence[ImageScore]) -> dict[str, Any]:
-    """Mean metrics per data set and overall (the mean over images, not over sets)."""
+    """Mean metrics per data set and overall (the mean over images, not over sets); with photos without the
+    subject (negatives, pet-free scenes photos), ``without_subject``: how many, the share with more than
+    :data:`COLOURED_LIMIT` of the frame coloured and the mean coloured share."""
     datasets = sorted({s.dataset for s in scores})
-    return {"overall": _means(scores), "datasets": {d: _means([s for s in scores if s.dataset == d]) for d in datasets}}
+    out = {"overall": _means(scores), "datasets": {d: _means([s for s in scores if s.dataset == d]) for d in datasets}}
+    free = [s.coloured for s in scores if s.subject_free]
+    if free:
+        over = float(np.mean([c > COLOURED_LIMIT for c in free]))
+        out["without_subject"] = {"images": len(free), "coloured_share": over, "mean_coloured": float(np.mean(free))}
+    return out
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -183,6 +212,12 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(
             f"{name:<{width}} {int(m['images']):>7d} {m['iou']:>7.4f} {m['dice']:>7.4f} "
             f"{m['pixel_accuracy']:>8.4f} {m['seed_miou']:>11.4f}"
+        )
+    free = summary.get("without_subject")
+    if free:
+        lines.append(
+            f"photos without the subject: {free['images']}, {100 * free['coloured_share']:.1f} % of them over "
+            f"{100 * COLOURED_LIMIT:g} % coloured (mean coloured share {100 * free['mean_coloured']:.2f} %)"
         )
     if summary.get("skipped_reasons"):
         lines.append(describe_skips(summary["skipped_reasons"]))

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from colorsplash.evaluation import datasets as data
-from colorsplash.evaluation.pet_validation import PET_FREE
+from colorsplash.evaluation.folders import DataError
+from colorsplash.evaluation.pet_validation import FREE_SETS
 
 PET_RECALL = 0.98  # the issue's bar: at least this share of validation pet photos must still count as pets
 CALIBRATION_KEY = "presence_calibration"  # ModelConfig.training[...]: how presence_threshold was chosen
@@ -33,14 +34,20 @@ class GateScores:
     free: dict[str, list[float]] = field(default_factory=lambda: {rule: [] for rule in RULES})
 
 
-def gate_scores(predict: ScoredPredict, sets: dict[str, list[data.Sample]]) -> GateScores:
+def gate_scores(predict: ScoredPredict, sets: dict[str, list[data.Sample]], skip_bad: bool = False) -> GateScores:
     """Score every photo of ``sets`` (labels as :func:`~colorsplash.evaluation.pet_validation.validation_sets`:
-    ``pet-free`` is the pet-free side, every other set pet photos) with ``predict``."""
+    ``pet-free`` and ``negatives`` are the subject-free side, every other set subject photos) with ``predict``;
+    ``skip_bad``: an unreadable pair is left out (as ``train --skip-bad`` left it) rather than raise."""
     out = GateScores()
     for label, samples in sets.items():
-        target = out.free if label == PET_FREE else out.pets
+        target = out.free if label in FREE_SETS else out.pets
         for sample in samples:
-            image, _ = data.load_pair(sample)
+            try:
+                image, _ = data.load_pair(sample)
+            except DataError:
+                if not skip_bad:
+                    raise
+                continue
             prob, score = predict(image)
             if score is not None:
                 target["head"].append(float(score))
@@ -87,7 +94,8 @@ def calibration_record(
     report: GateReport, recall: float, sets: dict[str, list[data.Sample]], scored_by: str
 ) -> dict[str, Any]:
     """What :data:`CALIBRATION_KEY` records in a model's config: the rule, the recall asked for and reached, the
-    share of pet-free photos rejected, and the photos per validation set; ``scored_by`` names the model scored."""
+    share of pet-free photos rejected, and the photos per validation set; ``scored_by`` names the model scored.
+    (For any subject: ``pet_`` keys count the subject photos, ``pet_free_`` ones the photos without it.)"""
     counts = {label: len(samples) for label, samples in sets.items()}
     return {
         "rule": report.rule,
@@ -95,8 +103,8 @@ def calibration_record(
         "recall": recall,
         "pet_recall": report.pet_recall,
         "pet_free_rejected": None if math.isnan(report.pet_free_rejected) else report.pet_free_rejected,
-        "pet_photos": sum(n for label, n in counts.items() if label != PET_FREE),
-        "pet_free_photos": counts.get(PET_FREE, 0),
+        "pet_photos": sum(n for label, n in counts.items() if label not in FREE_SETS),
+        "pet_free_photos": sum(counts.get(label, 0) for label in FREE_SETS),
         "sets": counts,
         "scored_by": scored_by,
     }

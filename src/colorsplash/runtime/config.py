@@ -92,7 +92,12 @@ class ModelConfig:
     subject: str = flag("subject", "what the model finds (e.g. 'red car'), which serve shows", flags=("--subject",))
     training: dict[str, Any] = field(default_factory=dict)
     precision: str = "float32"
-    presence_head: bool = False
+    presence_head: bool = flag(
+        False,
+        "unet-lite* only: also answer 'is there a subject in this photo?' with one score per photo, learnt against "
+        "--negatives; a photo scoring under the threshold chosen at the end of the run counts as showing none",
+        default_text="on with --negatives, else off",
+    )
     presence_threshold: float = 0.5
     presence_trunk: str | None = None
     presence_trunk_size: int = 192

@@ -1,10 +1,12 @@
 """A checkpoint's presence threshold chosen on validation photos and written into its config: the ``pets``
-recipe's last step (``RUN/final.pt``) and ``bench/presence.py --write`` both go through :func:`store_threshold`.
+recipe's last step (``RUN/final.pt``), the end of a run given negatives (``train DATA... --negatives DIR``:
+``RUN/best.pt``, :func:`calibrate_run`) and ``bench/presence.py --write`` all go through :func:`store_threshold`.
 
 The recipe scores the float32 network in PyTorch with the library's one preprocessing and the network's own
 presence output (:func:`~colorsplash.training.predictors.torch_scorer`) on the validation photos of the data given
 (:func:`~colorsplash.evaluation.pet_validation.validation_sets`), and keeps the highest threshold that the share
-``recall`` of the pet photos still passes (:func:`~colorsplash.evaluation.presence.choose_threshold`).
+``recall`` of the pet photos still passes (:func:`~colorsplash.evaluation.presence.choose_threshold`); a run given
+negatives does the same with its own subject photos and negatives, split as the run split them.
 """
 
 from __future__ import annotations
@@ -14,14 +16,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from colorsplash.evaluation.pet_validation import validation_sets
+import torch.distributed as dist
+
+from colorsplash.evaluation.pet_validation import SPLIT_SEED, VAL_FRACTION, validation_sets
 from colorsplash.evaluation.presence import CALIBRATION_KEY, GateReport, calibration_record, gate_scores, judge
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
+from colorsplash.training.config import TrainConfig
 from colorsplash.training.networks import build_model
 from colorsplash.training.predictors import torch_scorer
+from colorsplash.training.recipes import PETS_PRESENCE_RECALL
+from colorsplash.training.steps import setup_distributed
 
 log = logging.getLogger(__name__)
+# A run given negatives chooses its threshold as the pets recipe does: the highest one this share of the validation
+# subject photos passes.
+NEGATIVES_PRESENCE_RECALL = PETS_PRESENCE_RECALL
+
+
+class NoValidationPhotos(ValueError):
+    """No validation photo of the subject to choose a presence threshold on."""
 
 
 def store_threshold(payload: dict[str, Any], record: dict[str, Any], out: str | Path) -> None:
@@ -37,14 +51,26 @@ def store_threshold(payload: dict[str, Any], record: dict[str, Any], out: str | 
     atomic_torch_save(payload, out)
 
 
-def calibrate_in_place(checkpoint: str | Path, folders: Sequence[str], recall: float) -> GateReport | None:
+def calibrate_in_place(
+    checkpoint: str | Path,
+    folders: Sequence[str],
+    recall: float,
+    negatives: Sequence[str] = (),
+    split: tuple[float, int] = (VAL_FRACTION, SPLIT_SEED),
+    skip_bad: bool = False,
+    subject: str = "pet",
+) -> GateReport | None:
     """Choose the presence threshold of ``checkpoint`` (a network with a presence head) on the validation photos
-    of the data set folders ``folders`` so that the share ``recall`` of the pet photos pass, and write it into the
-    checkpoint's config; logs the threshold, the recall reached and the pet-free photos rejected. Returns the
-    report, or ``None`` when the checkpoint already records a threshold chosen at ``recall`` (kept).
+    of the data set folders ``folders`` and negatives folders ``negatives`` (split by ``split``, ``(val_fraction,
+    seed)``; :func:`~colorsplash.evaluation.pet_validation.validation_sets`) so that the share ``recall`` of the
+    subject photos pass, and write it into the checkpoint's config; logs the threshold, the recall reached and the
+    share of photos without the subject rejected. Returns the report, or ``None`` when the checkpoint already
+    records a threshold chosen at ``recall`` (kept). ``subject``: what the subject photos show, for the messages
+    (``pet``: the pets protocol's words, "pet-free photos").
 
     Raises:
-        ValueError: the checkpoint has no presence head; ``folders`` hold no validation pet photo.
+        ValueError: the checkpoint has no presence head; NoValidationPhotos: ``folders`` hold no validation photo
+            of the subject.
     """
     checkpoint = Path(checkpoint)
     payload = read_checkpoint(checkpoint)
@@ -57,26 +83,66 @@ def calibrate_in_place(checkpoint: str | Path, folders: Sequence[str], recall: f
         raise ValueError(f"{checkpoint}: no presence head, so no presence threshold to choose")
     model = build_model(config)
     model.load_state_dict(payload["state_dict"])
-    sets = validation_sets(folders)
-    scores = gate_scores(torch_scorer(model.float().eval(), config), sets)
+    sets = validation_sets(folders, negatives=negatives, split=split, skip_bad=skip_bad)
+    scores = gate_scores(torch_scorer(model.float().eval(), config), sets, skip_bad)
     if not scores.pets["head"]:
-        raise ValueError(
-            f"no validation pet photos in {', '.join(folders)} to choose {checkpoint}'s presence threshold on"
+        raise NoValidationPhotos(
+            f"no validation {subject} photos in {', '.join(folders)} to choose {checkpoint}'s presence threshold on"
         )
     report = judge("head", scores.pets["head"], scores.free["head"], recall)
     record = calibration_record(report, recall, sets, f"{checkpoint} (float32, PyTorch)")
     store_threshold(payload, record, checkpoint)
-    passed = round(report.pet_recall * record["pet_photos"])
+    _log_threshold(report, recall, record, subject, checkpoint)
+    return report
+
+
+def _log_threshold(report: GateReport, recall: float, record: dict[str, Any], subject: str, out: Path) -> None:
+    """The one line on a chosen threshold: the recall reached and the share of photos without the subject rejected
+    (``pet-free`` photos for the pet model)."""
+    free = "pet-free photos" if subject == "pet" else "validation negatives"
+    rejected = (
+        f"{100 * report.pet_free_rejected:.1f} % of {record['pet_free_photos']} {free} rejected"
+        if record["pet_free_photos"]
+        else f"no {free} to reject (give --negatives)"
+    )
     log.info(
-        "presence threshold %.4f (recall %.3f asked): %d of %d validation pet photos pass (%.1f %%), %.1f %% of %d "
-        "pet-free photos rejected; written to %s",
+        "presence threshold %.4f (recall %.3f asked): %d of %d validation %s photos pass (%.1f %%), %s; written to %s",
         report.threshold,
         recall,
-        passed,
+        round(report.pet_recall * record["pet_photos"]),
         record["pet_photos"],
+        subject,
         100 * report.pet_recall,
-        100 * report.pet_free_rejected,
-        record["pet_free_photos"],
-        checkpoint,
+        rejected,
+        out,
     )
-    return report
+
+
+def calibrate_on_main(checkpoint: Path, folders: Sequence[str], recall: float, **kwargs: Any) -> None:
+    """Rank 0 runs :func:`calibrate_in_place` (``kwargs``: its keywords); under torchrun the others wait for it."""
+    d = setup_distributed()
+    try:
+        if d.main:
+            calibrate_in_place(checkpoint, folders, recall, **kwargs)
+    finally:
+        if d.world > 1:
+            dist.barrier()
+
+
+def calibrate_run(run: str | Path, tcfg: TrainConfig) -> None:
+    """The end of a run given negatives (``tcfg.negatives``): the presence threshold of ``run/best.pt`` chosen at
+    :data:`NEGATIVES_PRESENCE_RECALL` on the run's validation subject photos and negatives (once: kept on resume).
+    Without a presence head (``--no-presence-head``), or without a validation subject photo, a warning says the
+    threshold stays the default."""
+    best = Path(run) / "best.pt"
+    if not tcfg.negatives:
+        return
+    config = ModelConfig.from_dict(read_checkpoint(best)["model_config"])
+    if not config.presence_head:
+        log.info("no presence head (--no-presence-head): the negatives trained the masks alone; no threshold chosen")
+        return
+    kwargs = {"split": (tcfg.val_fraction, tcfg.seed), "skip_bad": tcfg.skip_bad, "subject": config.subject}
+    try:
+        calibrate_on_main(best, tcfg.data, NEGATIVES_PRESENCE_RECALL, negatives=tcfg.negatives, **kwargs)
+    except NoValidationPhotos as err:
+        log.warning("%s; the presence threshold stays 0.5: give more photos or a larger --val-fraction", err)

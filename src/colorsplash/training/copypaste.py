@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from colorsplash.evaluation.datasets import IGNORE, Sample, is_pet_free, scene_masks
+from colorsplash.evaluation.datasets import IGNORE, Sample, is_subject_free, scene_masks
 from colorsplash.runtime.photo_io import read_rgb
 from colorsplash.training.config import AugmentConfig
 
@@ -229,7 +229,7 @@ def make_paster(
     if config.copy_paste <= 0:
         return None
     donors = [i for i, s in enumerate(samples) if s.kind != "scene" and int((masks[i] == 1).sum()) >= MIN_PET_PIXELS]
-    things = {i: _things_at(s, size) for i, s in enumerate(samples) if is_pet_free(s)}
+    things = {i: _things_at(s, size) for i, s in enumerate(samples) if is_subject_free(s)}
     if not donors or not things:
         return None
     return Paster(

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch.distributed as dist
 
 from colorsplash.runtime.config import ModelConfig
-from colorsplash.training.calibration import calibrate_in_place
+from colorsplash.training.calibration import calibrate_on_main
 from colorsplash.training.checkpoint import read_checkpoint
 from colorsplash.training.config import TrainConfig
 from colorsplash.training.interpolation import blend_checkpoints
@@ -61,7 +61,7 @@ def run_recipe(
     from that model; for recipes also in :data:`~colorsplash.training.recipes.RECIPE_FINISH`, ``tcfg.out_dir/final.pt``:
     the finishing stage, run from the model the head stage started from, with the head stage's presence head and,
     for recipes in :data:`~colorsplash.training.recipes.RECIPE_THRESHOLD_RECALL`, the presence threshold chosen on
-    the validation pet photos of ``tcfg.data`` (:func:`~colorsplash.training.calibration.calibrate_in_place`).
+    the validation pet photos of ``tcfg.data`` (:func:`~colorsplash.training.calibration.calibrate_on_main`).
 
     Raises:
         ValueError: a data set a stage needs is not among ``tcfg.data`` (before any stage trains).
@@ -87,7 +87,7 @@ def run_recipe(
     state, seg = _train_stage_from(recipe, RECIPE_FINISH, len(stages) + 2, made, mcfg, tcfg, resume, show_progress)
     final = _with_head(seg, head, Path(tcfg.out_dir) / FINAL_FILE, resume)
     if recipe in RECIPE_THRESHOLD_RECALL:
-        _choose_threshold(final, tcfg.data, RECIPE_THRESHOLD_RECALL[recipe])
+        calibrate_on_main(final, tcfg.data, RECIPE_THRESHOLD_RECALL[recipe])  # once: kept on resume
     return state, final
 
 
@@ -109,15 +109,6 @@ def _log_plan(recipe: str, plan: list[tuple[str, tuple[str, ...]]], given: tuple
     unused = [f for f in given if not any(f in used for _, used in plan)]
     if unused:
         log.warning("recipe %s: no stage trains on %s", recipe, ", ".join(unused))
-
-
-def _choose_threshold(final: Path, folders: tuple[str, ...], recall: float) -> None:
-    """Rank 0 writes the presence threshold chosen at ``recall`` into ``final``'s config (once: kept on resume)."""
-    d = setup_distributed()
-    if d.main:
-        calibrate_in_place(final, folders, recall)
-    if d.world > 1:
-        dist.barrier()
 
 
 def _with_head(seg: Path, head: Path, out: Path, resume: bool) -> Path:

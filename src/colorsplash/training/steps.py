@@ -34,6 +34,7 @@ from colorsplash.evaluation import datasets
 from colorsplash.evaluation.datasets import UNSEEN_SUFFIX, Sample, base_set, breed, discover_all, split_samples
 from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
 from colorsplash.evaluation.metrics import iou
+from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.progress import redraw_seconds
@@ -42,7 +43,7 @@ from colorsplash.training.config import TrainConfig
 from colorsplash.training.copypaste import make_paster
 from colorsplash.training.losses import presence_loss, segmentation_loss
 from colorsplash.training.networks import forward_train, has_presence, train_mode
-from colorsplash.training.torch_dataset import SegmentationDataset, load_resized
+from colorsplash.training.torch_dataset import SegmentationDataset, load_resized, negatives_summary
 
 log = logging.getLogger(__name__)
 METRIC_FIELDS = ("epoch", "step", "train_loss", "val_loss", "val_iou", "lr", "seconds")
@@ -184,9 +185,13 @@ def log_split(train: list[Sample], val: list[Sample]) -> None:
 
 
 def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, report: bool = True) -> TrainData:
-    """Discover, split and cache the data sets named in ``cfg.data``; ``report``: log the split (:func:`log_split`;
-    rank 0 alone under torchrun)."""
+    """Discover, split and cache the data sets named in ``cfg.data`` and the negatives of ``cfg.negatives``
+    (:mod:`colorsplash.evaluation.negatives`); ``report``: log the split (:func:`log_split`; rank 0 alone under
+    torchrun)."""
     samples = discover_all(cfg.data, skip_bad=cfg.skip_bad)
+    negatives = discover_negatives(cfg.negatives)
+    refuse_overlap(samples, negatives)
+    samples += negatives
     train_s, val_s = split_samples(samples, cfg.val_fraction, cfg.seed)
     if not train_s:  # a tiny set whose every image fell into validation: train on them all rather than fail
         log.warning("the split left no training images (%d in validation); training on all of them", len(val_s))
@@ -195,7 +200,8 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
         log_split(train_s, val_s)
     listed = len(train_s) + len(val_s)
     ti, tm, train_s = load_resized(train_s, mcfg.input_size, cfg.skip_bad, show_progress)
-    empty = warn_empty_masks(tm)
+    negative = [i for i, s in enumerate(train_s) if s.kind == datasets.NEGATIVE]
+    empty = warn_empty_masks(np.delete(tm, negative, axis=0))
     if not val_s:  # tiny sets: validate on the training images rather than not at all
         log.warning("no validation images (val fraction %.2f); validating on the training set", cfg.val_fraction)
         vi, vm, val_s = ti, tm, train_s
@@ -212,7 +218,9 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
         "empty_train_masks": empty,
     }
     paster = make_paster(train_s, tm, cfg.augment, mcfg.input_size, cfg.seed)
-    train = SegmentationDataset(ti, tm, mcfg, augmenter, paster)
+    train = SegmentationDataset(ti, tm, mcfg, augmenter, paster, negative)
+    if negatives:
+        summary.update(negatives_summary(train, val_s if val_s is not train_s else [], report))
     return TrainData(train, SegmentationDataset(vi, vm, mcfg), summary)
 
 
@@ -225,6 +233,7 @@ def make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) 
     per_rank = max(1, cfg.batch_size // d.world)
     drop = len(ds) > per_rank * d.world
     ds.reseed(draw_seed(cfg.seed, d.rank, epoch, 0))  # the draws of this process (num_workers 0)
+    ds.draw_negatives(cfg.seed, epoch)  # the same in every process: the sampler splits one epoch
     return DataLoader(
         ds,
         batch_size=per_rank,

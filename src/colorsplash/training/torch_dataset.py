@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 import torch
 
-from colorsplash.evaluation.datasets import DataError, Sample, iter_pairs
+from colorsplash.evaluation.datasets import NEGATIVE, DataError, Sample, iter_pairs
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.preprocess import normalize, resize_to_input
 from colorsplash.training.augment import Augmenter
+from colorsplash.training.config import NEGATIVE_SHARE
 from colorsplash.training.copypaste import Paster
 
 log = logging.getLogger(__name__)
@@ -39,8 +41,19 @@ def load_resized(
     return np.stack(images), np.stack(masks), kept
 
 
+def negatives_per_epoch(subject: int, negatives: int) -> int:
+    """How many of ``negatives`` photos an epoch of ``subject`` subject photos draws: all of them, at most a
+    :data:`NEGATIVE_SHARE` of the epoch (one negative for every three subject photos; at least one)."""
+    most = max(1, math.ceil(subject * NEGATIVE_SHARE / (1 - NEGATIVE_SHARE)))
+    return min(negatives, most)
+
+
 class SegmentationDataset(torch.utils.data.Dataset):
-    """Yields ``(x, y)``: float32 ``3 x S x S`` normalised RGB and uint8 ``1 x S x S`` mask (0/1/255)."""
+    """Yields ``(x, y)``: float32 ``3 x S x S`` normalised RGB and uint8 ``1 x S x S`` mask (0/1/255).
+
+    ``negatives``: the indices of the photos given as negatives; when they are more than
+    :func:`negatives_per_epoch` allows, an epoch (:meth:`draw_negatives`) holds every other photo and a seeded
+    draw of that many of them (index ``i`` of the epoch is photo ``order[i]``)."""
 
     def __init__(
         self,
@@ -49,12 +62,27 @@ class SegmentationDataset(torch.utils.data.Dataset):
         config: ModelConfig,
         augmenter: Augmenter | None = None,
         paster: Paster | None = None,
+        negatives: Sequence[int] = (),
     ) -> None:
         self.images, self.masks, self.config, self.augmenter = images, masks, config, augmenter
         self.paster = paster
+        self.negatives = np.asarray(negatives, np.int64)
+        self.subject = np.setdiff1d(np.arange(len(images)), self.negatives)
+        self.per_epoch = negatives_per_epoch(len(self.subject), len(self.negatives))
+        self.order: np.ndarray | None = None
+        if self.per_epoch < len(self.negatives):
+            self.draw_negatives(0, 0)
+
+    def draw_negatives(self, seed: int, epoch: int) -> None:
+        """The negatives of epoch ``epoch`` of a run seeded ``seed`` (the same in every process), when not all of
+        them fit (:func:`negatives_per_epoch`); otherwise every photo, every epoch."""
+        if self.per_epoch >= len(self.negatives):
+            return
+        chosen = np.random.default_rng([seed, epoch]).choice(self.negatives, self.per_epoch, replace=False)
+        self.order = np.concatenate([self.subject, np.sort(chosen)])
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.images) if self.order is None else len(self.order)
 
     def reseed(self, seed: int) -> None:
         """Restart the augmentation's and the compositing's random draws from ``seed``."""
@@ -82,6 +110,24 @@ class SegmentationDataset(torch.utils.data.Dataset):
         return list(range(min(count - len(scenes), len(self)))) + scenes
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        image, mask = self.raw(index)
+        image, mask = self.raw(index if self.order is None else int(self.order[index]))
         x = normalize(image, self.config.normalization)
         return torch.from_numpy(x), torch.from_numpy(np.ascontiguousarray(mask))[None]
+
+
+def negatives_summary(train: SegmentationDataset, val: Sequence[Sample], report: bool) -> dict[str, int]:
+    """The negatives a run trains on (``train``'s) and validates on (of ``val``), for ``config.json``'s data
+    summary; ``report``: log them in one line."""
+    out = {
+        "train_negatives": len(train.negatives),
+        "negatives_per_epoch": train.per_epoch,
+        "val_negatives": sum(s.kind == NEGATIVE for s in val),
+    }
+    if report:
+        drawn = "all of them each epoch"
+        if train.per_epoch < len(train.negatives):
+            drawn = f"{train.per_epoch} drawn afresh each epoch: a quarter of its photos"
+        log.info(
+            "negatives: %d for training (%s), %d for validation", len(train.negatives), drawn, out["val_negatives"]
+        )
+    return out

@@ -121,6 +121,7 @@ class Trainer:
     def _final_config(self, metrics: dict[str, Any]) -> ModelConfig:
         training = {
             "data": list(self.cfg.data),
+            **({"negatives": list(self.cfg.negatives)} if self.cfg.negatives else {}),
             "preset": self.cfg.preset,
             "train_config": self.cfg.to_dict(),
             "autocast": self.precision["autocast"],
