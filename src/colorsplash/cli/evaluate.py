@@ -39,6 +39,13 @@ def register(sub: Any) -> None:
     add_model_argument(p, ".onnx or .pt file")
     add_output_argument(p, "report folder (default: eval/<model's folder name>-<model stem>, e.g. eval/cats-best)")
     _add_split_arguments(p)
+    _add_scoring_arguments(p)
+    add_overwrite_argument(p, "an earlier report in the report folder")
+    p.set_defaults(func=run_evaluate)
+
+
+def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
+    """``--threshold``, ``--worst``, ``--no-gate`` and ``--skip-bad``: how photos are scored and which are left out."""
     p.add_argument(
         "--threshold",
         "--cutoff",
@@ -68,8 +75,6 @@ def register(sub: Any) -> None:
         help="skip photos without a mask, unreadable files and masks of another size with a warning; summary.json "
         "and the table count them by reason",
     )
-    add_overwrite_argument(p, "an earlier report in the report folder")
-    p.set_defaults(func=run_evaluate)
 
 
 def _add_split_arguments(p: argparse.ArgumentParser) -> None:
@@ -132,16 +137,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         raise DataError("no image could be scored; every pair was bad (see the warnings above)")
     summary: dict[str, Any] = {
         **ev.model_record(model_path, config),
-        "model_name": config.name,
-        "arch": config.arch,
-        "input_size": config.input_size,
-        "data": list(args.data),
-        **({"negatives": list(args.negatives)} if args.negatives else {}),
-        "split": args.split,
-        "val_fraction": fraction,
-        "seed": seed,
-        "threshold": args.cutoff,
-        "gate": args.gate,
+        **_run_record(args, config, fraction, seed),
         "skipped": skips.total,
         "skipped_reasons": skips.counts(),
         **ev.summarize(scores),
@@ -154,6 +150,22 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ev.write_summary_json(summary, out / "summary.json")
     _print_report(config, args, ev.format_summary(summary), out)
     return 0
+
+
+def _run_record(args: argparse.Namespace, config: ModelConfig, fraction: float, seed: int) -> dict[str, Any]:
+    """What was scored and how, for ``summary.json``."""
+    return {
+        "model_name": config.name,
+        "arch": config.arch,
+        "input_size": config.input_size,
+        "data": list(args.data),
+        **({"negatives": list(args.negatives)} if args.negatives else {}),
+        "split": args.split,
+        "val_fraction": fraction,
+        "seed": seed,
+        "threshold": args.cutoff,
+        "gate": args.gate,
+    }
 
 
 def _print_report(config: ModelConfig, args: argparse.Namespace, table: str, out: Path) -> None:
