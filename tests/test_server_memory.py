@@ -10,6 +10,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -20,6 +21,7 @@ import httpx  # noqa: E402
 from helpers import make_blob_image  # noqa: E402
 
 from colorsplash.runtime.api import load_model  # noqa: E402
+from colorsplash.runtime.onnx_model import Model  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
 from colorsplash.server import limits  # noqa: E402
 from colorsplash.server.work import Upload, make_splash, parse_fields  # noqa: E402
@@ -128,3 +130,51 @@ def test_transparent_and_16_bit_photos_count_as_more_pixels_at_admission(tiny_on
     assert asyncio.run(post(rgb)).status_code == 200
     refused = asyncio.run(post(rgba))
     assert refused.status_code == 413 and "with its transparency or depth it counts as" in refused.json()["error"]
+
+
+def test_the_budget_is_all_given_back_after_every_kind_of_answer(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server runs for weeks: a request that holds part of the memory budget must give it all back however it
+    ends (result, unreadable photo, no subject with skip, an internal error, refusals, an upload cut off), or
+    the budget shrinks request by request until every photo gets 503."""
+
+    def red_is_subject(self: Model, image: np.ndarray) -> np.ndarray:  # the blobs found, a black photo empty
+        red = (image[..., 0].astype(np.int16) - image[..., 2] > 100).astype(np.float32)
+        return cv2.resize(red, (self.config.input_size,) * 2, interpolation=cv2.INTER_AREA)
+
+    monkeypatch.setattr(Model, "predict_lowres", red_is_subject)
+    app = server.create_app(tiny_onnx, max_pixels=60_000, max_upload_bytes=300_000)
+    budget = app.state.budget
+    photo = encode(make_blob_image(120, 160, seed=3)[0], "PNG")
+    rgba = encode(np.zeros((60, 80, 4), np.uint8), "PNG")
+    requests: list[tuple[str, dict[str, Any], int]] = [
+        ("/api/splash", {"content": photo}, 200),
+        ("/api/mask", {"files": {"file": ("a.png", photo, "image/png")}}, 200),
+        ("/api/splash?effect=transparent&format=webp", {"content": rgba}, 200),
+        ("/api/splash?on-empty=skip", {"content": encode(np.zeros((60, 80, 3), np.uint8), "PNG")}, 422),
+        ("/api/splash", {"content": b"not a picture" * 20}, 415),
+        ("/api/splash", {"content": photo[: len(photo) // 2]}, 415),  # header read, decoding fails
+        ("/api/splash", {"content": encode(np.zeros((300, 300, 3), np.uint8), "PNG")}, 413),
+        ("/api/splash?no-such-option=1", {"content": photo}, 422),
+        ("/api/splash", {"content": b"x" * 300_001}, 413),
+    ]
+
+    def broken(*args: object, **kwargs: object) -> np.ndarray:
+        raise KeyError("internal")
+
+    async def scenario() -> list[tuple[int, int, int]]:
+        seen = []
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
+            for path, body, _ in requests:
+                resp = await c.post(path, **body)
+                seen.append((resp.status_code, budget.state.used, budget.state.waiting))
+            with monkeypatch.context() as m:
+                m.setattr(server, "make_splash", broken)
+                resp = await c.post("/api/splash", content=photo)
+                seen.append((resp.status_code, budget.state.used, budget.state.waiting))
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen == [(status, 0, 0) for *_, status in requests] + [(500, 0, 0)]

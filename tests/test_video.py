@@ -801,9 +801,12 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def start_slow_run(src: Path, out: Path, model: Path) -> subprocess.Popen[bytes]:
-    """The CLI in a child process, 0.1 s per frame; returns once it has created its partial file."""
+def start_slow_run(src: Path, out: Path, model: Path, tmpdir: Path | None = None) -> subprocess.Popen[bytes]:
+    """The CLI in a child process, 0.1 s per frame (``tmpdir``: its ``TMPDIR``); returns once it has created its
+    partial file."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)
     proc = subprocess.Popen(
         [sys.executable, "-c", SLOW_RUN, "-q", "video", str(src), "-o", str(out), "--model", str(model), "--overwrite"],
         env=env,
@@ -864,6 +867,18 @@ def test_next_run_removes_partials_of_killed_runs_only(tmp_path: Path, tiny_onnx
         os.close(fd)
     names = sorted(p.name for p in outdir.iterdir())
     assert names == sorted(["b.mp4", live.name, *(p.name for p in keep)])
+
+
+def test_killed_run_leaves_nothing_in_the_temporary_folder(tmp_path: Path, tiny_onnx: Path) -> None:
+    """A run killed with kill -9 (or by the OOM killer) cannot clean up: the decoder's frame-times folder in the
+    temporary folder was left behind, one per killed run, for ever. It is removed once the first frame is read."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=40)[0])
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    proc = start_slow_run(src, tmp_path / "out.mp4", tiny_onnx, tmpdir=temp)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert list(temp.iterdir()) == []
 
 
 def settle(path: Path, quiet: float = 0.5, limit: float = 20.0) -> None:

@@ -115,7 +115,9 @@ class FrameReader:
     def __init__(self, info: VideoInfo) -> None:
         self.info = info
         self.report = DecodeReport()
-        self._dir = tempfile.TemporaryDirectory(prefix="colorsplash-")
+        # Removed as soon as the first frame is read (see _times_line); where open files cannot be removed
+        # (Windows) the folder stays until close().
+        self._dir = tempfile.TemporaryDirectory(prefix="colorsplash-", ignore_cleanup_errors=True)
         self._times_path = Path(self._dir.name) / "frame-times.txt"
         self._times: BinaryIO | None = None
         self._tail = b""  # the bytes of an incomplete last frame (a decoder that failed mid-frame)
@@ -212,6 +214,10 @@ class FrameReader:
         longer would wait for ever, ffmpeg itself waiting on the pipe for the next frame to be read."""
         if self._times is None:
             self._times = self._times_path.open("rb")
+            # ffmpeg has it open too (this frame's time was written before the frame): the folder goes now, so a
+            # run killed later (kill -9, the OOM killer), which cannot clean up, leaves nothing in the temporary
+            # folder; both ends keep reading and writing the file through their descriptors.
+            self._dir.cleanup()
         line = self._times.readline()
         deadline = time.monotonic() + TIME_WAIT
         while not line.endswith(b"\n") and self._proc.poll() is None:

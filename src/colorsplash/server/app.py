@@ -102,7 +102,9 @@ def create_app(
         settings: limits and allow-lists; ``**changes`` replace single fields (``max_pixels=...``).
 
     The model is loaded here, once, and shared by all requests; ``precision`` and ``device`` choose its variant
-    and where it runs (see :func:`colorsplash.runtime.onnx_model.load_model`).
+    and where it runs (see :func:`colorsplash.runtime.onnx_model.load_model`). ``app.state.budget`` is the
+    :class:`~colorsplash.server.limits.MemoryBudget` of the work in flight (``state.used``, ``state.waiting``:
+    bytes; both 0 when the server is idle).
 
     Raises:
         ModelLoadError: the model file is missing or not a colorsplash ONNX file.
@@ -164,6 +166,7 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
         settings.max_pixels,
         ModelShare(model, side_by_side=settings.workers > 1),
     )
+    app.state.budget = jobs.budget  # its state: the bytes held by the work in flight and by requests waiting
     info = model_info(model)
 
     @app.post(
