@@ -210,6 +210,25 @@ def test_the_flags_mistakes_are_refused_in_words_before_a_run_folder_is_written(
     assert "--negatives" in _refused(["--resume", str(tmp_path), "--negatives", bare], capsys)
 
 
+def test_a_frozen_presence_head_is_refused_with_negatives(
+    discs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--trainable decoder froze the presence head the negatives turned on: it learnt nothing from them and the end
+    of the run chose a threshold on an untrained head, without a word."""
+    from colorsplash.cli import build_parser
+    from colorsplash.cli.train import build_configs
+
+    subject, bare = map(str, discs)
+    run = tmp_path / "run"
+    err = _refused([subject, "--negatives", bare, "--trainable", "decoder", "--size", "64", "-o", str(run)], capsys)
+    assert "--trainable decoder keeps the presence head frozen" in err and "--no-presence-head" in err
+    assert not run.exists()
+    args = ["train", subject, "--negatives", bare, "--trainable", "decoder", "--no-presence-head"]
+    assert not build_configs(build_parser().parse_args(args))[0].presence_head  # the masks alone: fine
+    args = ["train", subject, "--negatives", bare, "--trainable", "presence"]
+    assert build_configs(build_parser().parse_args(args))[1].trainable == "presence"  # the head alone: fine
+
+
 def test_negatives_turn_the_presence_head_on_unless_asked_otherwise(discs: tuple[Path, Path]) -> None:
     from colorsplash.cli import build_parser
     from colorsplash.cli.train import build_configs
