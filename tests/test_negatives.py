@@ -83,6 +83,16 @@ def test_negatives_are_all_background_photos_split_as_pet_free_scenes(tmp_path: 
     assert list(sets)[-1] == NEGATIVES and sets[NEGATIVES] == val
 
 
+def test_a_negatives_folder_named_twice_is_refused(tmp_path: Path) -> None:
+    """``--negatives DIR DIR`` (or ``DIR ./DIR``) counted every photo twice in training and validation."""
+    folder = tmp_path / "streets"
+    for i in range(4):
+        save_picture(folder / f"s{i}.jpg", np.full((20, 30, 3), 9 * i, np.uint8))
+    assert len(discover_negatives([folder])) == 4
+    with pytest.raises(data.DataError, match=r"streets: named twice \(as .*streets too\).*name each folder once"):
+        discover_negatives([folder, tmp_path / "." / "streets" / ".." / "streets"])
+
+
 def test_an_epoch_draws_at_most_one_negative_for_three_subject_photos() -> None:
     assert negatives_per_epoch(30, 100) == 10 and negatives_per_epoch(30, 4) == 4 and negatives_per_epoch(2, 9) == 1
     from colorsplash.runtime.config import ModelConfig

@@ -27,11 +27,19 @@ def discover_negatives(folders: Iterable[str | Path]) -> list[Sample]:
     sorted by name; a sample's ``dataset`` is its folder's name (:func:`~colorsplash.evaluation.datasets.set_name`).
 
     Raises:
-        DataError: a folder is missing, is a file, holds masks or a data set, or holds no photo (naming it).
+        DataError: a folder is missing, is a file, holds masks or a data set, holds no photo, or is named twice
+            (naming it).
     """
     samples: list[Sample] = []
+    seen: dict[Path, Path] = {}
     for folder in map(Path, folders):
         _check_folder(folder)
+        first = seen.setdefault(folder.resolve(), folder)
+        if first is not folder:
+            raise DataError(
+                f"--negatives {folder}: named twice (as {first} too), so each of its photos would count twice; "
+                "name each folder once"
+            )
         photos = images_in(folder)
         if not photos:
             raise DataError(f"--negatives {folder}: no photos in it{_nested_hint(folder)}; {_WHAT}")
