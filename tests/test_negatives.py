@@ -93,6 +93,29 @@ def test_a_negatives_folder_named_twice_is_refused(tmp_path: Path) -> None:
         discover_negatives([folder, tmp_path / "." / "streets" / ".." / "streets"])
 
 
+def test_a_lone_negative_in_the_validation_quarter_trains_too(
+    discs: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A folder of one photo that the seeded quarter put in validation left training without a negative: the
+    presence head never saw one, without a word."""
+    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.training.steps import prepare_data
+
+    lone = tmp_path / "lone"
+    name = next(
+        f"n{i}"
+        for i in range(100)
+        if data.with_fixed_split(data.Sample(lone / f"n{i}.jpg", lone / f"n{i}.jpg", data.NEGATIVE, "lone")).split
+        == "val"
+    )
+    save_picture(lone / f"{name}.jpg", np.full((40, 50, 3), 90, np.uint8))
+    cfg = TrainConfig(data=(str(discs[0]),), negatives=(str(lone),), val_fraction=0.25)
+    caplog.set_level(logging.WARNING)
+    summary = prepare_data(cfg, ModelConfig(input_size=32), show_progress=False, report=False).summary
+    assert summary["train_negatives"] == 1 and summary["val_negatives"] == 1, summary
+    assert "all 1 negatives fell in the validation quarter; training on them too" in caplog.text
+
+
 def test_an_epoch_draws_at_most_one_negative_for_three_subject_photos() -> None:
     assert negatives_per_epoch(30, 100) == 10 and negatives_per_epoch(30, 4) == 4 and negatives_per_epoch(2, 9) == 1
     from colorsplash.runtime.config import ModelConfig
