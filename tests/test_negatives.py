@@ -83,6 +83,39 @@ def test_negatives_are_all_background_photos_split_as_pet_free_scenes(tmp_path: 
     assert list(sets)[-1] == NEGATIVES and sets[NEGATIVES] == val
 
 
+def test_a_negatives_folder_named_twice_is_refused(tmp_path: Path) -> None:
+    """``--negatives DIR DIR`` (or ``DIR ./DIR``) counted every photo twice in training and validation."""
+    folder = tmp_path / "streets"
+    for i in range(4):
+        save_picture(folder / f"s{i}.jpg", np.full((20, 30, 3), 9 * i, np.uint8))
+    assert len(discover_negatives([folder])) == 4
+    with pytest.raises(data.DataError, match=r"streets: named twice \(as .*streets too\).*name each folder once"):
+        discover_negatives([folder, tmp_path / "." / "streets" / ".." / "streets"])
+
+
+def test_a_lone_negative_in_the_validation_quarter_trains_too(
+    discs: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A folder of one photo that the seeded quarter put in validation left training without a negative: the
+    presence head never saw one, without a word."""
+    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.training.steps import prepare_data
+
+    lone = tmp_path / "lone"
+    name = next(
+        f"n{i}"
+        for i in range(100)
+        if data.with_fixed_split(data.Sample(lone / f"n{i}.jpg", lone / f"n{i}.jpg", data.NEGATIVE, "lone")).split
+        == "val"
+    )
+    save_picture(lone / f"{name}.jpg", np.full((40, 50, 3), 90, np.uint8))
+    cfg = TrainConfig(data=(str(discs[0]),), negatives=(str(lone),), val_fraction=0.25)
+    caplog.set_level(logging.WARNING)
+    summary = prepare_data(cfg, ModelConfig(input_size=32), show_progress=False, report=False).summary
+    assert summary["train_negatives"] == 1 and summary["val_negatives"] == 1, summary
+    assert "all 1 negatives fell in the validation quarter; training on them too" in caplog.text
+
+
 def test_an_epoch_draws_at_most_one_negative_for_three_subject_photos() -> None:
     assert negatives_per_epoch(30, 100) == 10 and negatives_per_epoch(30, 4) == 4 and negatives_per_epoch(2, 9) == 1
     from colorsplash.runtime.config import ModelConfig
@@ -208,6 +241,25 @@ def test_the_flags_mistakes_are_refused_in_words_before_a_run_folder_is_written(
     )
     assert not run.exists()
     assert "--negatives" in _refused(["--resume", str(tmp_path), "--negatives", bare], capsys)
+
+
+def test_a_frozen_presence_head_is_refused_with_negatives(
+    discs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--trainable decoder froze the presence head the negatives turned on: it learnt nothing from them and the end
+    of the run chose a threshold on an untrained head, without a word."""
+    from colorsplash.cli import build_parser
+    from colorsplash.cli.train import build_configs
+
+    subject, bare = map(str, discs)
+    run = tmp_path / "run"
+    err = _refused([subject, "--negatives", bare, "--trainable", "decoder", "--size", "64", "-o", str(run)], capsys)
+    assert "--trainable decoder keeps the presence head frozen" in err and "--no-presence-head" in err
+    assert not run.exists()
+    args = ["train", subject, "--negatives", bare, "--trainable", "decoder", "--no-presence-head"]
+    assert not build_configs(build_parser().parse_args(args))[0].presence_head  # the masks alone: fine
+    args = ["train", subject, "--negatives", bare, "--trainable", "presence"]
+    assert build_configs(build_parser().parse_args(args))[1].trainable == "presence"  # the head alone: fine
 
 
 def test_negatives_turn_the_presence_head_on_unless_asked_otherwise(discs: tuple[Path, Path]) -> None:

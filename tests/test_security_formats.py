@@ -55,6 +55,16 @@ def test_an_eps_named_jpg_is_refused_without_running_ghostscript(
     assert not fake_ghostscript.exists()
 
 
+@pytest.mark.parametrize(("brand", "name"), [(b"heic", "HEIC"), (b"mif1", "HEIF"), (b"avif", "AVIF")])
+def test_a_phone_photo_in_heic_is_named_not_called_damaged(tmp_path: Path, brand: bytes, name: str) -> None:
+    """An iPhone's HEIC photo was "not a picture colorsplash reads (unrecognised content...); check the file", as
+    if damaged; its first bytes say what it is."""
+    path = tmp_path / "IMG_0001.jpg"
+    path.write_bytes(b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x00\x00mif1heic" + bytes(64))
+    with pytest.raises(ImageReadError, match=rf"IMG_0001\.jpg: the content is {name}, a picture format .* convert"):
+        read_photo(path)
+
+
 @pytest.mark.parametrize("fmt", OTHER_FORMATS)
 def test_other_formats_never_reach_their_reader(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
     Image.init()

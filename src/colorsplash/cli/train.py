@@ -102,7 +102,20 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     if args.preset and args.preset not in RECIPES:
         mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)
         log_stage_data(args.preset, data, tcfg.data)
+    _refuse_frozen_head(mcfg, tcfg)
     return mcfg, tcfg
+
+
+def _refuse_frozen_head(mcfg: ModelConfig, tcfg: TrainConfig) -> None:
+    """``--trainable decoder`` freezes the presence head: with ``--negatives`` it would learn nothing from them and
+    the end of the run would choose a threshold on an untrained head (a gate that turns away subject photos at
+    random)."""
+    if tcfg.negatives and mcfg.presence_head and tcfg.trainable == "decoder":
+        raise ValueError(
+            "--trainable decoder keeps the presence head frozen, so it cannot learn from --negatives to say 'no "
+            f"{mcfg.subject} here'; pass --trainable all (or presence: the head alone), or --no-presence-head to "
+            "teach the masks alone that the negatives are all background"
+        )
 
 
 def _refuse_head_on_plain_unet(arch: str, given: dict[str, Any], negatives: bool) -> None:

@@ -4,12 +4,14 @@ Every photo directly in such a folder (:func:`~colorsplash.runtime.photo_io.is_p
 subfolders are not read, and a warning says so, as for the data set layouts) is a sample of kind
 :data:`~colorsplash.evaluation.datasets.NEGATIVE`: every pixel background, so its presence target is 0, as for the
 pet-free photos of a scenes set, and it is split train/val as they are (a seeded quarter in validation,
-:func:`~colorsplash.evaluation.datasets.with_fixed_split`). A folder with masks (a data set layout, a masks folder,
+:func:`~colorsplash.evaluation.datasets.with_fixed_split`; when that takes them all, they train too,
+:func:`train_lone_negatives`). A folder with masks (a data set layout, a masks folder,
 mask-named pictures) is refused: it was meant as a data folder. Importable without PyTorch.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from colorsplash.evaluation.folders import DataError, file_names, images_in, lay
 from colorsplash.runtime.photo_io import is_image_name
 from colorsplash.runtime.variants import file_hash
 
+log = logging.getLogger(__name__)
 MASK_FOLDERS = ("mask", "masks", "trimaps", "alpha")
 _WHAT = "--negatives takes folders of photos that do not show the subject (no masks)"
 
@@ -27,11 +30,19 @@ def discover_negatives(folders: Iterable[str | Path]) -> list[Sample]:
     sorted by name; a sample's ``dataset`` is its folder's name (:func:`~colorsplash.evaluation.datasets.set_name`).
 
     Raises:
-        DataError: a folder is missing, is a file, holds masks or a data set, or holds no photo (naming it).
+        DataError: a folder is missing, is a file, holds masks or a data set, holds no photo, or is named twice
+            (naming it).
     """
     samples: list[Sample] = []
+    seen: dict[Path, Path] = {}
     for folder in map(Path, folders):
         _check_folder(folder)
+        first = seen.setdefault(folder.resolve(), folder)
+        if first is not folder:
+            raise DataError(
+                f"--negatives {folder}: named twice (as {first} too), so each of its photos would count twice; "
+                "name each folder once"
+            )
         photos = images_in(folder)
         if not photos:
             raise DataError(f"--negatives {folder}: no photos in it{_nested_hint(folder)}; {_WHAT}")
@@ -91,3 +102,19 @@ def refuse_overlap(subject: Sequence[Sample], negatives: Sequence[Sample]) -> No
                     f"--negatives: {negative.image} is the same photo as {photo} of the data folders: a photo "
                     "cannot both show the subject and not; remove it from one of them"
                 )
+
+
+def train_lone_negatives(train: list[Sample], val: Sequence[Sample]) -> list[Sample]:
+    """``train`` with the validation negatives of ``val`` added when none of the negatives is in ``train`` (a
+    folder of a photo or two: the seeded quarter that validates may be all of them), with a warning; without one,
+    the presence head would never see a photo without the subject. They stay in ``val`` too."""
+    if any(s.kind == NEGATIVE for s in train):
+        return train
+    lone = [s for s in val if s.kind == NEGATIVE]
+    if lone:
+        log.warning(
+            "all %d negatives fell in the validation quarter; training on them too (the threshold's share of "
+            "negatives rejected then counts photos training saw): give more photos without the subject",
+            len(lone),
+        )
+    return [*train, *lone]

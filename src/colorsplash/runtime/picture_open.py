@@ -153,9 +153,18 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
     raise UnidentifiedImageError("cannot identify image file") if other is None else UnsupportedFormatError(other)
 
 
+# ISO-BMFF brands (``ftyp`` at byte 4) of the phones' picture formats Pillow has no reader for here: an iPhone's
+# HEIC is a photo, not a damaged file.
+_FTYP_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"hevc": "HEIC", b"heim": "HEIC", b"heis": "HEIC"}
+_FTYP_BRANDS |= {b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF", b"avis": "AVIF"}
+
+
 def _other_format(prefix: bytes) -> str | None:
     """The Pillow format outside :data:`READ_FORMATS` whose signature check accepts ``prefix`` (only the
-    check runs, on 16 bytes; formats without one are not named), ``None`` when none does."""
+    check runs, on 16 bytes; formats without one are not named), or HEIC/HEIF/AVIF by their ``ftyp`` brand;
+    ``None`` when none does."""
+    if prefix[4:8] == b"ftyp" and prefix[8:12] in _FTYP_BRANDS:
+        return _FTYP_BRANDS[prefix[8:12]]
     for fmt in Image.ID:
         accept = Image.OPEN[fmt][1]
         if fmt in READ_FORMATS or accept is None:

@@ -159,7 +159,7 @@ class TrainConfig:
     trainable: str = flag(
         "all",
         "what the run trains: all weights; only the presence head on a frozen network (its masks stay "
-        "exactly those of --init); or the decoder and pixel head on a frozen encoder",
+        "exactly those of --init); or the decoder and pixel head on a frozen encoder (and presence head)",
         choices=TRAINABLE,
     )
 

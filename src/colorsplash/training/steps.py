@@ -34,7 +34,7 @@ from colorsplash.evaluation import datasets
 from colorsplash.evaluation.datasets import UNSEEN_SUFFIX, Sample, base_set, breed, discover_all, split_samples
 from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
 from colorsplash.evaluation.metrics import iou
-from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap
+from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap, train_lone_negatives
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.progress import redraw_seconds
@@ -193,6 +193,7 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
     refuse_overlap(samples, negatives)
     samples += negatives
     train_s, val_s = split_samples(samples, cfg.val_fraction, cfg.seed)
+    train_s = train_lone_negatives(train_s, val_s)
     if not train_s:  # a tiny set whose every image fell into validation: train on them all rather than fail
         log.warning("the split left no training images (%d in validation); training on all of them", len(val_s))
         train_s, val_s = val_s, []
