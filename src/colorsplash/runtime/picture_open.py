@@ -107,20 +107,28 @@ def warnings_as_notes(name: str, notes: list[str]) -> Iterator[None]:
 
 
 # The picture formats colorsplash reads (Pillow's names; a phone's multi-picture JPEG, MPO, comes from the JPEG
-# reader): those of ``photo_io.IMAGE_EXTENSIONS``. Every other Pillow reader (EPS runs Ghostscript; PSD, FITS,
-# XPM, ICO, DDS, SPIDER, IM... rarely used parsers) never sees a photo, an upload or a data set's file.
-READ_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP")
-READ_FORMATS_WORDS = "JPEG, PNG, GIF, BMP, TIFF and WebP"
+# reader): those of ``photo_io.IMAGE_EXTENSIONS``. AVIF (phones, the web) where this Pillow has its reader
+# (Pillow 11.2 and later, built with libavif). Every other Pillow reader (EPS runs Ghostscript; PSD, FITS, XPM,
+# ICO, DDS, SPIDER, IM... rarely used parsers) never sees a photo, an upload or a data set's file.
+READ_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "AVIF")
+READ_FORMATS_WORDS = "JPEG, PNG, GIF, BMP, TIFF, WebP and AVIF"
 
 
 class UnsupportedFormatError(UnidentifiedImageError):
-    """The content is a picture format colorsplash does not read (named from its first bytes, not parsed)."""
+    """The content is a picture format colorsplash does not read (named from its first bytes, not parsed), or
+    one of :data:`READ_FORMATS` this Pillow has no reader for (AVIF before Pillow 11.2)."""
 
     def __init__(self, fmt: str) -> None:
-        super().__init__(
-            f"the content is {fmt}, a picture format colorsplash does not read (it reads {READ_FORMATS_WORDS}); "
-            "convert it to one of these"
-        )
+        if fmt in READ_FORMATS and fmt in Image.ID:
+            text = f"the content says {fmt}, but its {fmt} reader could not open it; check the file"
+        elif fmt in READ_FORMATS:
+            text = f"the content is {fmt}, which this Pillow cannot read: pip install -U pillow, or convert it to JPEG"
+        else:
+            text = (
+                f"the content is {fmt}, a picture format colorsplash does not read (it reads {READ_FORMATS_WORDS}); "
+                "convert it to one of these"
+            )
+        super().__init__(text)
         self.format = fmt
 
 
@@ -153,8 +161,8 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
     raise UnidentifiedImageError("cannot identify image file") if other is None else UnsupportedFormatError(other)
 
 
-# ISO-BMFF brands (``ftyp`` at byte 4) of the phones' picture formats Pillow has no reader for here: an iPhone's
-# HEIC is a photo, not a damaged file.
+# ISO-BMFF brands (``ftyp`` at byte 4) of the phones' picture formats Pillow has no reader for here (AVIF's where
+# this Pillow lacks it): an iPhone's HEIC is a photo, not a damaged file.
 _FTYP_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"hevc": "HEIC", b"heim": "HEIC", b"heis": "HEIC"}
 _FTYP_BRANDS |= {b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF", b"avis": "AVIF"}
 
@@ -164,7 +172,7 @@ def _other_format(prefix: bytes) -> str | None:
     check runs, on 16 bytes; formats without one are not named), or HEIC/HEIF/AVIF by their ``ftyp`` brand;
     ``None`` when none does."""
     if prefix[4:8] == b"ftyp" and prefix[8:12] in _FTYP_BRANDS:
-        return _FTYP_BRANDS[prefix[8:12]]
+        return _FTYP_BRANDS[prefix[8:12]]  # AVIF here: this Pillow has no AVIF reader
     for fmt in Image.ID:
         accept = Image.OPEN[fmt][1]
         if fmt in READ_FORMATS or accept is None:
