@@ -32,6 +32,14 @@ def add_model_argument(parser: argparse.ArgumentParser, kinds: str = "ONNX model
     )
 
 
+def add_negatives_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--negatives DIR...``: folders of photos that do not show the subject; ``what`` says what the verb does
+    with them."""
+    parser.add_argument(
+        "--negatives", nargs="+", metavar="DIR", default=[], help=f"{what}. Name them after the data folders"
+    )
+
+
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     """``--precision`` and ``--device``: which variant of the model runs, and where (see
     :func:`colorsplash.runtime.onnx_model.load_model`). Choices are spelt here, not imported, so ``--help`` stays

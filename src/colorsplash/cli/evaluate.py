@@ -11,7 +11,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from colorsplash.cli.common import add_model_argument, add_output_argument, add_overwrite_argument, show_progress
+from colorsplash.cli.common import (
+    add_model_argument,
+    add_negatives_argument,
+    add_output_argument,
+    add_overwrite_argument,
+    show_progress,
+)
 from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig
 from colorsplash.runtime.flags import arg_type, positive_int, unit_float
 
@@ -27,14 +33,11 @@ def register(sub: Any) -> None:
         "worst.png (the photos scored worst).",
     )
     p.add_argument("data", nargs="*", help="data set folders")
-    p.add_argument(
-        "--negatives",
-        nargs="+",
-        metavar="DIR",
-        default=[],
-        help="folders of photos that do not show the subject (as train --negatives; --split val: the quarter "
+    add_negatives_argument(
+        p,
+        "folders of photos that do not show the subject (as train --negatives; --split val: the quarter "
         "training held out): scored as all background; the table and summary.json (without_subject) give the "
-        "share of them with more than 1 %% of the frame coloured. Name them after the data folders",
+        "share of them with more than 1 %% of the frame coloured",
     )
     add_model_argument(p, ".onnx or .pt file")
     add_output_argument(p, "report folder (default: eval/<model's folder name>-<model stem>, e.g. eval/cats-best)")

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from colorsplash.cli.common import need_torch
+from colorsplash.cli.common import add_negatives_argument, need_torch
 from colorsplash.cli.config_args import add_config_arguments, config_from_args, given_fields, given_flags
 from colorsplash.runtime.config import ModelConfig, default_model_config
 from colorsplash.training.config import NEGATIVE_SHARE, AugmentConfig, TrainConfig, resumed_config
@@ -39,19 +39,15 @@ def register(sub: Any) -> None:
         "or Oxford-IIIT Pet images/+trimaps/), and with --negatives on folders of photos without the subject.",
     )
     p.add_argument("data", nargs="*", help="data set folders")
-    p.add_argument(
-        "--negatives",
-        nargs="+",
-        metavar="DIR",
-        default=[],
-        help="folders of photos that do NOT show the subject (any pictures directly in them, no masks; name "
+    add_negatives_argument(
+        p,
+        "folders of photos that do NOT show the subject (any pictures directly in them, no masks; name "
         "subfolders too): every pixel is background and the presence head (on by default with them, unet-lite* "
         "only) learns to answer 'no'; a seeded quarter of them validates, and the end of the run chooses the "
         f"presence threshold that {100 * PETS_PRESENCE_RECALL:g} %% of the validation subject photos pass, so that "
         "splash says 'no SUBJECT found' on such photos. An epoch trains on every subject photo and at most one "
         f"negative for every three (a {100 * NEGATIVE_SHARE:g} %% share of each batch on average, 2 of 8, as the "
-        "pets recipe's pet-free scenes; more negatives are drawn afresh each epoch). Name them after the data "
-        "folders",
+        "pets recipe's pet-free scenes; more negatives are drawn afresh each epoch)",
     )
     p.add_argument(
         "--preset",
