@@ -183,3 +183,13 @@ def test_videos_frames_without_a_subject_are_counted_in_the_models_words(
         lines.append(caplog.records[-1].getMessage())
     assert lines[0] == "clip.mp4: no blob found in 2 of 5 frames (--on-empty grey there)"
     assert lines[1] == "clip.mp4: no blob found in 2 of 5 frames (all background there (--invert): kept in full colour)"
+
+
+def test_the_shared_option_helps_name_no_option_in_one_callers_spelling() -> None:
+    """A ``SplashOptions`` help is shown by the CLI's --help, ``help(colorsplash.splash)`` and the HTTP API's
+    /docs alike, so it names other options bare (``edges``), never as the CLI's ``--edges``."""
+    import dataclasses
+
+    for f in dataclasses.fields(colorsplash.SplashOptions):
+        for key in ("help", "mask_help"):
+            assert "--" not in f.metadata[key], (f.name, key, f.metadata[key])

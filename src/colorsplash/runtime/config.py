@@ -88,8 +88,17 @@ class ModelConfig:
     decoder_channels: tuple[int, ...] = (96, 64, 48, 32, 16)
     normalization: Normalization = field(default_factory=lambda: LITE_NORMALIZATION)
     color_order: str = "RGB"
-    name: str = flag("colorsplash", "the model's name, which serve and evaluate show", flags=("--name",))
-    subject: str = flag("subject", "what the model finds (e.g. 'red car'), which serve shows", flags=("--subject",))
+    name: str = flag(
+        "colorsplash",
+        "the model's name, which serve, evaluate and the model line of splash, mask and video show",
+        flags=("--name",),
+    )
+    subject: str = flag(
+        "subject",
+        "what the model finds (e.g. 'red car'), which serve shows and every verb's no-subject line names "
+        "('no red car found in ...')",
+        flags=("--subject",),
+    )
     training: dict[str, Any] = field(default_factory=dict)
     precision: str = "float32"
     presence_head: bool = flag(

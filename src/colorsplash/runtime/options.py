@@ -264,8 +264,7 @@ class SplashOptions:
     refine: bool = _opt(
         True,
         parse_bool,
-        "refine the edges on the full-resolution photo with the --edges stage (off: the model's probability, "
-        "upsampled)",
+        "refine the edges on the full-resolution photo with the edges stage (off: the model's probability, upsampled)",
     )
     quality: int = _opt(95, parse_quality, "JPEG/WebP quality 1..100 of written files", "Q")
     edges: str = _opt(

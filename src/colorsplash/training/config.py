@@ -153,7 +153,7 @@ class TrainConfig:
     )
     presence_weight: float = flag(
         0.5,
-        "weight of the photo-level 'is there a pet?' BCE term (models with a presence head only)",
+        "weight of the photo-level 'is there a subject?' BCE term (models with a presence head only)",
         parse=non_negative_float,
     )
     trainable: str = flag(
