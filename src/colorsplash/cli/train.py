@@ -45,7 +45,7 @@ def register(sub: Any) -> None:
         "subfolders too): every pixel is background and the presence head (on by default with them, unet-lite* "
         "only) learns to answer 'no'; a seeded quarter of them validates, and the end of the run chooses the "
         f"presence threshold that {100 * PETS_PRESENCE_RECALL:g} %% of the validation subject photos pass, so that "
-        "splash says 'no SUBJECT found' on such photos. An epoch trains on every subject photo and at most one "
+        "splash says 'no SUBJECT found' on such photos. An epoch trains on every subject photo and, rounded up, one "
         f"negative for every three (a {100 * NEGATIVE_SHARE:g} %% share of each batch on average, 2 of 8, as the "
         "pets recipe's pet-free scenes; more negatives are drawn afresh each epoch)",
     )

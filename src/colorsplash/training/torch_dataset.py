@@ -43,7 +43,7 @@ def load_resized(
 
 def negatives_per_epoch(subject: int, negatives: int) -> int:
     """How many of ``negatives`` photos an epoch of ``subject`` subject photos draws: all of them, at most a
-    :data:`NEGATIVE_SHARE` of the epoch (one negative for every three subject photos; at least one)."""
+    :data:`NEGATIVE_SHARE` of the epoch (one negative for every three subject photos, rounded up: at least one)."""
     most = max(1, math.ceil(subject * NEGATIVE_SHARE / (1 - NEGATIVE_SHARE)))
     return min(negatives, most)
 
