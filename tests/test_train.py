@@ -658,3 +658,18 @@ def test_resuming_a_finished_run_says_it_has_nothing_to_train(tmp_path: Path, ca
     assert "finished already (epoch 1 of 1): nothing to train" in caplog.text and "--init" in caplog.text
     assert f"resuming {run} after" not in caplog.text
     assert {p.name: p.stat().st_mtime_ns for p in run.iterdir()} == written
+
+
+def test_a_missing_starting_checkpoint_is_refused_before_the_data_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit (docs): a stage preset run outside the repository read the whole data set, then failed with
+    'models/pets-lite1.pt: checkpoint not found'; --init of a missing file likewise."""
+    monkeypatch.chdir(tmp_path)
+    unread = str(tmp_path / "no-such-data")  # read first, this would fail on the data folder instead
+    assert main(["train", unread, "--preset", "pets-lite1-presence", "-o", str(tmp_path / "run")]) == 2
+    said = capsys.readouterr().err
+    assert "pets-lite1.pt: checkpoint not found: --preset pets-lite1-presence starts from" in said
+    assert "--init PATH" in said
+    assert main(["train", unread, *TINY_UNET, "--init", "gone.pt", "-o", str(tmp_path / "run")]) == 2
+    assert "--init " in capsys.readouterr().err and not (tmp_path / "run").exists()

@@ -99,7 +99,22 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
         mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)
         log_stage_data(args.preset, data, tcfg.data)
     _refuse_frozen_head(mcfg, tcfg)
+    if not args.resume:
+        _check_start(tcfg.init_from, args.preset if "init_from" not in given_fields(args, "train") else None)
     return mcfg, tcfg
+
+
+def _check_start(init_from: str | None, preset: str | None) -> None:
+    """Refuse a starting checkpoint that is not there before any data is read (it failed after reading the whole
+    data set); ``preset``: the preset that named it (its paths are the repository's, relative to its root)."""
+    if not init_from or Path(init_from).is_file():
+        return
+    if preset is None:
+        raise FileNotFoundError(f"--init {init_from}: checkpoint not found; nothing was trained")
+    raise FileNotFoundError(
+        f"{init_from}: checkpoint not found: --preset {preset} starts from this file of the colorsplash repository "
+        "(not in the package); run from the repository's root, or name another start with --init PATH"
+    )
 
 
 def _refuse_frozen_head(mcfg: ModelConfig, tcfg: TrainConfig) -> None:
