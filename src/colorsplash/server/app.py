@@ -13,7 +13,8 @@ field names equal the CLI flag names (``feather``, ``on-empty`` or ``on_empty``,
 
 Every error is a JSON body ``{"error": "..."}`` without a stack trace: 400 unknown ``Host``, 403 cross-origin,
 413 request or photo too large, 415 not an image, 422 bad option (with ``"option": NAME``) or no subject with
-``on-empty=skip``, 503 busy (with ``Retry-After``), 404/405 unknown route or method, 500 anything else.
+``on-empty=skip``, 503 busy (the memory budget full, or ``max_requests`` in flight; with ``Retry-After``), 404/405
+unknown route or method, 500 anything else.
 Results carry ``X-Colorsplash-Subject: found|none`` and ``X-Colorsplash-Subject-Score``.
 """
 
@@ -43,7 +44,13 @@ from colorsplash.server.guard import (
     allowed_host_names,
     cors_options,
 )
-from colorsplash.server.limits import BodyLimitMiddleware, MemoryBudget, estimate_bytes, photo_pixels
+from colorsplash.server.limits import (
+    BodyLimitMiddleware,
+    MemoryBudget,
+    RequestLimitMiddleware,
+    estimate_bytes,
+    photo_pixels,
+)
 from colorsplash.server.openapi import OUTPUT_FORMATS, openapi_extra
 from colorsplash.server.settings import ServerSettings
 from colorsplash.server.work import (
@@ -123,8 +130,10 @@ def create_app(
         'Options have the names of the colorsplash splash CLI flags; errors are JSON {"error": "..."}.',
     )
     app.state.model, app.state.settings = model, settings
-    # The last added runs first: Host/Origin refusals, then CORS for allowed origins, then the body limit.
+    # The last added runs first: Host/Origin refusals, then CORS for allowed origins, then the count of requests
+    # in flight, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestLimitMiddleware, max_requests=settings.max_requests)
     cors = cors_options(settings.allowed_origins)
     if cors is not None:
         app.add_middleware(AllowedOriginCORS, **cors)
