@@ -7,6 +7,7 @@ import io
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -96,13 +97,52 @@ def test_every_answer_carries_the_security_headers(client: TestClient, method: s
         assert "sandbox" in resp.headers["content-security-policy"]
 
 
-def test_serve_caps_the_connections_served_at_once(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Uploads are held in memory while they arrive: without a cap, parallel uploads could hold any amount."""
+def test_serve_caps_the_requests_served_at_once(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uploads are held in memory while they arrive: without a cap, parallel uploads could hold any amount. The app
+    counts requests; uvicorn's own cap on open connections is higher, so that requests meet the app's first."""
     from colorsplash import cli
-    from colorsplash.server import MAX_CONNECTIONS
+    from colorsplash.server import MAX_CONNECTIONS, MAX_REQUESTS
 
     uvicorn = pytest.importorskip("uvicorn")
-    seen: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
     assert cli.main(["serve", "--model", str(tiny_onnx)]) == 0
-    assert seen["limit_concurrency"] == MAX_CONNECTIONS and MAX_CONNECTIONS * 25 * 2**20 <= 2**30
+    assert seen["app"].state.settings.max_requests == MAX_REQUESTS and MAX_REQUESTS * 25 * 2**20 <= 2**30
+    assert seen["limit_concurrency"] == MAX_CONNECTIONS > MAX_REQUESTS
+
+
+def test_requests_over_the_limit_get_the_apis_busy_answer(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's limit_concurrency answered a plain-text "Service Unavailable" without Retry-After or the security
+    headers; now the app counts the requests in flight and answers one more as a busy server does: JSON, 503,
+    Retry-After (the page waits that long and tries again), the security headers; the next one after is served."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    entered, release = threading.Event(), threading.Event()
+    make_mask = server.make_mask
+
+    def held(*args: Any) -> Any:
+        entered.set()
+        release.wait(10)
+        return make_mask(*args)
+
+    monkeypatch.setattr(server, "make_mask", held)
+    app = server.create_app(tiny_onnx, max_requests=1)
+    photo = png()
+
+    async def scenario() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as c:
+            one = asyncio.create_task(c.post("/api/mask", content=photo))
+            while not entered.is_set():
+                await asyncio.sleep(0.01)
+            refused = await c.post("/api/splash", content=photo)
+            release.set()
+            return [await one, refused, await c.post("/api/splash", content=photo)]
+
+    first, refused, after = asyncio.run(scenario())
+    assert (first.status_code, refused.status_code, after.status_code) == (200, 503, 200)
+    assert refused.headers["retry-after"] == "2" and refused.headers["x-content-type-options"] == "nosniff"
+    assert "serves 1 requests at once" in refused.json()["error"]

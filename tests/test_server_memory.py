@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import io
+import socket
+import sys
 import threading
+import time
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +183,85 @@ def test_the_budget_is_all_given_back_after_every_kind_of_answer(
 
     seen = asyncio.run(scenario())
     assert seen == [(status, 0, 0) for *_, status in requests] + [(500, 0, 0)]
+
+
+@contextmanager
+def uvicorn_server(app: Any) -> Iterator[tuple[int, Any]]:
+    """(port, ``uvicorn.Server``) of ``app`` served on a free loopback port in a thread."""
+    uvicorn = pytest.importorskip("uvicorn")
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_until(lambda: srv.started, "uvicorn to start")
+    try:
+        yield sock.getsockname()[1], srv
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def wait_until(condition: Any, what: str, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.mark.parametrize("leaves", [True, False])
+def test_a_photo_whose_client_left_while_it_waited_is_dropped_before_its_model_run(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, leaves: bool
+) -> None:
+    """A reloaded page or a client that timed out leaves its photo queued behind others; when its turn comes it
+    is dropped without being decoded or splashed (one log line) and its budget is given back, so a burst of them
+    does not delay the clients still there. A client still there gets its splash. Over uvicorn itself: it stops
+    reading a connection while more than 64 KB of its body wait to be read by the app, and after a large photo's
+    last read it stays stopped, so a hang-up is not seen until the app asks. The limit is set to 1 byte here so
+    that every upload the app waits for ends that way (a real one does when its last read passes 64 KB)."""
+    uvicorn_auto = pytest.importorskip("uvicorn.protocols.http.auto")
+    protocol = sys.modules[uvicorn_auto.AutoHTTPProtocol.__module__]
+    monkeypatch.setattr(protocol, "HIGH_WATER_LIMIT", 1)
+    held = HeldSplash()
+    ran: list[str] = []
+    monkeypatch.setattr(server, "make_splash", lambda m, up, *a: ran.append(up.name) or held(m, up, *a))
+    app = server.create_app(tiny_onnx, max_pixels=60_000, max_upload_bytes=300_000, workers=1)
+    budget = app.state.budget
+    first = encode(make_blob_image(100, 150, seed=1)[0], "PNG")
+    noise = np.random.default_rng(2).integers(0, 256, (120, 160, 3), np.uint8)
+    second = encode(noise, "PNG")
+    with caplog.at_level("WARNING", logger="colorsplash.server"), uvicorn_server(app) as (port, srv):
+        answers: list[httpx.Response] = []
+        url = f"http://127.0.0.1:{port}/api/splash"
+        files = {"file": ("first.png", first, "image/png")}
+        one = threading.Thread(target=lambda: answers.append(httpx.post(url, files=files, timeout=30)))
+        one.start()
+        assert wait_until(held.entered.is_set, "the first photo in the worker")
+        held_alone = budget.state.used
+        client = socket.create_connection(("127.0.0.1", port))
+        head = f"POST /api/splash HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(second)}\r\n"
+        client.sendall(f"{head}Expect: 100-continue\r\n\r\n".encode())  # as curl sends photos over 1 MB
+        assert client.recv(100).startswith(b"HTTP/1.1 100")  # the app reads the body: sent now, it is read last
+        client.sendall(second)
+        assert wait_until(lambda: budget.state.used + budget.state.waiting > held_alone, "the second photo waiting")
+        if leaves:
+            client.close()
+            wait_until(lambda: len(srv.server_state.connections) == 1, "the hang-up seen")  # not without the fix
+        held.release.set()
+        one.join(30)
+        reply = b"" if leaves else client.recv(100)
+        client.close()
+        assert wait_until(lambda: budget.state.used == budget.state.waiting == 0, "the budget given back")
+    assert answers[0].status_code == 200
+    dropped = [r.getMessage() for r in caplog.records if "before the model run" in r.getMessage()]
+    if leaves:
+        assert ran == ["first.png"]
+        assert dropped == [
+            "POST /api/splash: the client disconnected before its photo (upload) had its turn; "
+            "dropped it before the model run"
+        ]
+    else:
+        assert ran == ["first.png", "upload"] and reply.startswith(b"HTTP/1.1 200") and not dropped

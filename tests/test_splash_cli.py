@@ -833,6 +833,25 @@ def test_a_file_named_twice_is_planned_once_and_an_empty_pattern_is_an_error(tmp
     assert found == [] and errors == [f"{tmp_path / '*.jpg'}: no picture matches this pattern"]
 
 
+def test_names_of_a_file_already_in_the_run_are_said_in_one_line(
+    tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A folder of symbolic links to one photo gave one result and said nothing (soak): the rule stays (each file
+    is done once), and the names left out are said, each with the name it is done under."""
+    blob_file(tmp_path / "a.jpg", 0)
+    for name in ("b.jpg", "c.jpg"):
+        (tmp_path / name).symlink_to(tmp_path / "a.jpg")
+    with caplog.at_level("INFO"):
+        assert main(["splash", str(tmp_path), str(tmp_path / "a.jpg"), "--model", str(tiny_onnx)]) == 0
+    said = [r.getMessage() for r in caplog.records if "already in this run" in r.getMessage()]
+    a, b, c = (tmp_path / n for n in ("a.jpg", "b.jpg", "c.jpg"))
+    assert said == [
+        f"left out 3 name(s) of a file already in this run (each file is done once): {b} (= {a}), {c} (= {a}), "
+        f"{a} (named twice)"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir() if ".splash." in p.name) == ["a.splash.jpg"]
+
+
 def test_outputs_differing_only_in_case_are_one_file(tmp_path: Path) -> None:
     """On macOS and Windows A.splash.png and a.splash.png are the same file: the second would replace the first."""
     (tmp_path / "upper").mkdir()

@@ -31,6 +31,7 @@ SPLASH_TAG = ".splash"
 MASK_TAG = ".mask"
 STDIO = Path("-")  # standard input as a source, standard output as an output
 _GLOB_CHARS = "*?["
+MAX_NAMES_SHOWN = 10  # names listed in one log line
 
 
 @dataclass(frozen=True)
@@ -118,14 +119,27 @@ def expand_inputs(
             items.extend((f, None) for f in files)
         else:
             errors.append(_missing_input(path, raw))
-    seen: set[Path] = set()
-    unique = []
-    for f, root in items:  # the same file named twice (a folder and a glob) is done once
+    return _once_each(items), errors
+
+
+def _once_each(items: list[tuple[Path, Path | None]]) -> list[tuple[Path, Path | None]]:
+    """The same file named twice (a folder and a glob, a symbolic link beside its target) is done once, under
+    its first name; the names left out are said in one line."""
+    first: dict[Path, Path] = {}
+    unique, dropped = [], []
+    for f, root in items:
         key = f.resolve()
-        if key not in seen:
-            seen.add(key)
+        if key in first:
+            dropped.append(f"{f} (named twice)" if f == first[key] else f"{f} (= {first[key]})")
+        else:
+            first[key] = f
             unique.append((f, root))
-    return unique, errors
+    if dropped:
+        shown = ", ".join(dropped[:MAX_NAMES_SHOWN]) + (
+            f" and {len(dropped) - MAX_NAMES_SHOWN} more" if len(dropped) > MAX_NAMES_SHOWN else ""
+        )
+        log.info("left out %d name(s) of a file already in this run (each file is done once): %s", len(dropped), shown)
+    return unique
 
 
 def _missing_input(path: Path, raw: str) -> str:

@@ -11,10 +11,14 @@ DEFAULT_PORT = 8000
 
 # The default limits of one server (used by ``settings.ServerSettings``; here so ``serve --help`` states them).
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
-# Connections (and their requests) served at once; more are answered 503 by uvicorn. Uploads are held in memory
-# while they arrive, before the memory budget sees them: without a cap, many slow or parallel uploads from a
-# network (``--host 0.0.0.0``) could hold any amount (32 x the upload limit: 800 MB by default).
-MAX_CONNECTIONS = 32
+# Requests served at once (``limits.RequestLimitMiddleware``); more are answered 503 busy with ``Retry-After``, as
+# JSON. Uploads are held in memory while they arrive, before the memory budget sees them: without a cap, many slow
+# or parallel uploads from a network (``--host 0.0.0.0``) could hold any amount (32 x the upload limit: 800 MB by
+# default).
+MAX_REQUESTS = 32
+# Open connections uvicorn keeps (``limit_concurrency``), a backstop for idle keep-alive ones: above it uvicorn
+# answers its own plain-text 503. Twice the requests, so that requests meet the limit above first.
+MAX_CONNECTIONS = 2 * MAX_REQUESTS
 SERVER_MAX_PIXELS = 50_000_000  # per request: a 48 MP phone photo passes; lower than the CLI's DEFAULT_MAX_PIXELS
 # Peak bytes per pixel of one splash (decode, model, refined alpha, effect, encode), the unit of the memory budget
 # (``limits.py``). Measured with ru_maxrss on 4000x3000 photos with the bundled model: 14-17 B/px for

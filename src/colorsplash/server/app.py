@@ -3,15 +3,18 @@
 :func:`create_app` builds a FastAPI app that loads the model once and shares it between requests. Decoding,
 inference, compositing and encoding run in worker threads (at most ``workers`` at a time), admitted by a memory
 budget estimated from each photo's header (:mod:`colorsplash.server.limits`), so the event loop keeps serving and
-large photos cannot pile up. Requests from unknown ``Host`` names or other web origins are refused first
-(:mod:`colorsplash.server.guard`); pages of origins allowed with ``allowed_origins`` get CORS answers (preflight,
-``Access-Control-Allow-Origin``, the result headers exposed). Options are parsed by
+large photos cannot pile up. A job whose client has disconnected by the time it holds its budget and a worker
+is dropped before its photo is decoded (one log line; a burst of reloaded pages does not delay the others).
+Requests from unknown ``Host`` names or other web origins are refused first (:mod:`colorsplash.server.guard`);
+pages of origins allowed with ``allowed_origins`` get CORS answers (preflight, ``Access-Control-Allow-Origin``,
+the result headers exposed). Options are parsed by
 :func:`colorsplash.runtime.options.options_from_mapping`, the one definition the CLI uses too, so query and form
 field names equal the CLI flag names (``feather``, ``on-empty`` or ``on_empty``, ...).
 
 Every error is a JSON body ``{"error": "..."}`` without a stack trace: 400 unknown ``Host``, 403 cross-origin,
 413 request or photo too large, 415 not an image, 422 bad option (with ``"option": NAME``) or no subject with
-``on-empty=skip``, 503 busy (with ``Retry-After``), 404/405 unknown route or method, 500 anything else.
+``on-empty=skip``, 503 busy (the memory budget full, or ``max_requests`` in flight; with ``Retry-After``), 404/405
+unknown route or method, 500 anything else.
 Results carry ``X-Colorsplash-Subject: found|none`` and ``X-Colorsplash-Subject-Score``.
 """
 
@@ -41,7 +44,13 @@ from colorsplash.server.guard import (
     allowed_host_names,
     cors_options,
 )
-from colorsplash.server.limits import BodyLimitMiddleware, MemoryBudget, estimate_bytes, photo_pixels
+from colorsplash.server.limits import (
+    BodyLimitMiddleware,
+    MemoryBudget,
+    RequestLimitMiddleware,
+    estimate_bytes,
+    photo_pixels,
+)
 from colorsplash.server.openapi import OUTPUT_FORMATS, openapi_extra
 from colorsplash.server.settings import ServerSettings
 from colorsplash.server.work import (
@@ -121,8 +130,10 @@ def create_app(
         'Options have the names of the colorsplash splash CLI flags; errors are JSON {"error": "..."}.',
     )
     app.state.model, app.state.settings = model, settings
-    # The last added runs first: Host/Origin refusals, then CORS for allowed origins, then the body limit.
+    # The last added runs first: Host/Origin refusals, then CORS for allowed origins, then the count of requests
+    # in flight, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RequestLimitMiddleware, max_requests=settings.max_requests)
     cors = cors_options(settings.allowed_origins)
     if cors is not None:
         app.add_middleware(AllowedOriginCORS, **cors)
@@ -145,12 +156,24 @@ class _Jobs:
     max_pixels: int
     models: ModelShare
 
-    async def run(self, upload: Upload, func: Any, *args: Any) -> Result:
-        """``func(model, *args)`` in a worker thread, ``model`` from :attr:`models` (see :class:`ModelShare`)."""
+    async def run(self, request: Request, upload: Upload, func: Any, *args: Any) -> Result:
+        """``func(model, *args)`` in a worker thread, ``model`` from :attr:`models` (see :class:`ModelShare`).
+
+        Raises:
+            ClientGoneError: the client disconnected before the job had its budget and a worker (nothing was run).
+        """
+
+        async def still_there() -> None:
+            if await request.is_disconnected():
+                raise errors.ClientGoneError(upload.name)
+
+        # Asked first as the job starts waiting: a server that stopped reading the connection after a large upload
+        # (uvicorn does) reads it again, so that a client hanging up while the photo waits is known at its turn.
+        await still_there()
         size = await self.worker.run_light(photo_pixels, upload.data)
         check_pixel_count(size, self.max_pixels)  # refused at once, not after waiting for the budget
         async with self.budget.reserve(estimate_bytes(size and size.counted, len(upload.data))):
-            result: Result = await self.worker.run(self._with_model, func, *args)
+            result: Result = await self.worker.run(self._with_model, func, *args, before=still_there)
             return result
 
     def _with_model(self, func: Any, *args: Any) -> Result:
@@ -178,7 +201,7 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
     async def post_splash(request: Request) -> Response:
         upload = await read_upload(request)
         options, asked = parse_fields(upload.fields, "splash")
-        result = await jobs.run(upload, make_splash, upload, options, asked, settings.max_pixels)
+        result = await jobs.run(request, upload, make_splash, upload, options, asked, settings.max_pixels)
         return Response(result.body, media_type=result.media_type, headers=result_headers(result))
 
     @app.post(
@@ -190,7 +213,7 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
     async def post_mask(request: Request) -> Response:
         upload = await read_upload(request)
         options, _ = parse_fields(upload.fields, "mask")
-        result = await jobs.run(upload, make_mask, upload, options, settings.max_pixels)
+        result = await jobs.run(request, upload, make_mask, upload, options, settings.max_pixels)
         return Response(result.body, media_type=result.media_type, headers=result_headers(result))
 
     @app.get("/api/health", summary="Server status, the model's name and metadata, limits, option defaults")

@@ -22,9 +22,18 @@ from colorsplash.server import printable
 from colorsplash.server.limits import RequestTooLargeError, ServerBusyError, busy_response, too_large_response
 from colorsplash.server.settings import ServerSettings
 
-__all__ = ["PixelLimitError", "error", "install"]
+__all__ = ["ClientGoneError", "PixelLimitError", "error", "install"]
 
 log = logging.getLogger("colorsplash.server")
+
+
+class ClientGoneError(Exception):
+    """The client of a request closed its connection while the photo waited for the memory budget or a worker:
+    the job is dropped before its photo is decoded (nobody would receive the result)."""
+
+    def __init__(self, upload_name: str) -> None:
+        super().__init__(f"the client of {upload_name} has gone")
+        self.upload_name = upload_name
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
@@ -63,6 +72,19 @@ async def _disconnected(request: Request, __: Exception) -> Response:
     return Response(status_code=400)
 
 
+async def _client_gone(request: Request, err: Exception) -> Response:
+    # A page reloaded or a client that timed out while its photo waited: its work is skipped, so a burst of them
+    # does not delay the clients still waiting. The answer reaches nobody.
+    assert isinstance(err, ClientGoneError)
+    log.warning(
+        "%s %s: the client disconnected before its photo (%s) had its turn; dropped it before the model run",
+        request.method,
+        printable(request.url.path),
+        printable(err.upload_name),
+    )
+    return Response(status_code=400)
+
+
 async def _http_error(request: Request, err: Exception) -> Response:
     status, detail = getattr(err, "status_code", 500), str(getattr(err, "detail", "")) or "error"
     if status == 400:  # a body the form parser refused (malformed multipart, too many parts): one line
@@ -91,6 +113,7 @@ def install(app: FastAPI, settings: ServerSettings) -> None:
 
     app.add_exception_handler(RequestTooLargeError, too_large)
     app.add_exception_handler(ClientDisconnect, _disconnected)
+    app.add_exception_handler(ClientGoneError, _client_gone)
     app.add_exception_handler(ServerBusyError, _busy)
     app.add_exception_handler(PixelLimitError, _with_status(413))  # an ImageReadError: its own handler first
     app.add_exception_handler(ImageReadError, _with_status(415))

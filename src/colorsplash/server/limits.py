@@ -31,6 +31,7 @@ from colorsplash.server import estimate_bytes as estimate_bytes
 from colorsplash.server import required_budget as required_budget
 
 RETRY_AFTER_S = 5
+RETRY_AFTER_FULL_S = 2  # requests over the count limit: the ones in flight end within a second or two
 DEFAULT_MAX_WAIT_S = 60.0
 
 
@@ -139,6 +140,35 @@ def busy_response(err: ServerBusyError) -> JSONResponse:
     return JSONResponse(
         {"error": str(err)}, status_code=503, headers={"Retry-After": str(math.ceil(err.retry_after_s))}
     )
+
+
+class RequestLimitMiddleware:
+    """Answer 503 busy (JSON, ``Retry-After``: :func:`busy_response`) to a request beyond ``max_requests`` in
+    flight, before its body is read: uploads are held in memory while they arrive. (uvicorn's own
+    ``limit_concurrency`` answered plain text, without ``Retry-After`` or the security headers.)"""
+
+    def __init__(self, app: ASGIApp, max_requests: int) -> None:
+        self.app = app
+        self.max_requests = max_requests
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.max_requests:
+            err = ServerBusyError(
+                f"the server is busy: it serves {self.max_requests} requests at once and has that many; "
+                f"retry in {RETRY_AFTER_FULL_S} s",
+                RETRY_AFTER_FULL_S,
+            )
+            await busy_response(err)(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 class BodyLimitMiddleware:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from colorsplash.runtime.cpu import usable_cores
-from colorsplash.server import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_BYTES, SERVER_MAX_PIXELS
+from colorsplash.server import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_BYTES, MAX_REQUESTS, SERVER_MAX_PIXELS
 from colorsplash.server.limits import DEFAULT_MAX_WAIT_S, required_budget
 
 
@@ -25,6 +25,7 @@ class ServerSettings:
         max_memory_bytes: memory budget of the photos in flight, estimated from their pixel counts; ``None``:
             just enough for one photo at ``max_pixels`` (see :attr:`memory_budget`).
         max_wait_s: longest wait for the memory budget before a 503.
+        max_requests: requests served at once (uploads arriving included); more get 503 with ``Retry-After``.
         host: the address the server is bound to (on the ``Host`` allow-list).
         allowed_hosts: more ``Host`` names to answer (``*``: any); loopback names are always allowed.
         allowed_origins: web origins (``https://example.org``) whose pages may call the API (``*``: any).
@@ -35,12 +36,13 @@ class ServerSettings:
     workers: int = field(default_factory=default_workers)
     max_memory_bytes: int | None = None
     max_wait_s: float = DEFAULT_MAX_WAIT_S
+    max_requests: int = MAX_REQUESTS
     host: str = DEFAULT_HOST
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("max_upload_bytes", "max_pixels", "workers"):
+        for name in ("max_upload_bytes", "max_pixels", "workers", "max_requests"):
             if getattr(self, name) < 1:
                 raise ValueError(f"server setting {name} must be positive, got {getattr(self, name)}")
         need = required_budget(self.max_pixels, self.max_upload_bytes)

@@ -7,7 +7,7 @@ reported in the ``X-Colorsplash-Subject`` headers so a client can tell "no subje
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
@@ -226,11 +226,18 @@ class Worker:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._limiter: anyio.CapacityLimiter | None = None
+        self._threads: anyio.CapacityLimiter | None = None
 
-    async def run(self, func: Callable[..., T], *args: Any) -> T:
-        if self._limiter is None:
+    async def run(self, func: Callable[..., T], *args: Any, before: Callable[[], Awaitable[None]] | None = None) -> T:
+        """``func(*args)`` in a thread once one of the ``capacity`` slots is free. ``before`` is awaited with the
+        slot held, just before the thread starts; an exception from it drops the job (the slot is given back)."""
+        if self._limiter is None or self._threads is None:
             self._limiter = anyio.CapacityLimiter(self.capacity)
-        return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
+            self._threads = anyio.CapacityLimiter(self.capacity)  # never waited on: the slot above is held
+        async with self._limiter:  # held here (not by the thread), so that ``before`` runs with the slot
+            if before is not None:
+                await before()
+            return await anyio.to_thread.run_sync(func, *args, limiter=self._threads)
 
     async def run_light(self, func: Callable[..., T], *args: Any) -> T:
         """Short work (a header read) on anyio's default threads, not counted against ``capacity``."""
