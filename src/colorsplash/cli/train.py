@@ -99,8 +99,6 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
         mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)
         log_stage_data(args.preset, data, tcfg.data)
     _refuse_frozen_head(mcfg, tcfg)
-    if not args.resume:
-        _check_start(tcfg.init_from, args.preset if "init_from" not in given_fields(args, "train") else None)
     return mcfg, tcfg
 
 
@@ -217,6 +215,7 @@ def run_train(args: argparse.Namespace) -> int:
                 "of your own subject (or a single stage preset)"
             )
         mcfg, tcfg = build_configs(args)
+        _check_start(tcfg.init_from, args.preset if "init_from" not in given_fields(args, "train") else None)
         _refuse_existing_run(tcfg.out_dir)
         if args.preset in RECIPES:
             stage_plan(args.preset, mcfg, tcfg)  # a data set a stage needs is missing: say so before writing RUN
