@@ -120,7 +120,10 @@ def test_a_phones_multi_picture_jpeg_and_webp_still_read(tmp_path: Path) -> None
 def test_every_picture_extension_names_a_format_read() -> None:
     Image.init()
     by_extension = Image.registered_extensions()
-    assert {by_extension[ext] for ext in IMAGE_EXTENSIONS} == set(READ_FORMATS)
+    # AVIF only where this Pillow has its reader (11.2 and later): older ones register no .avif.
+    extensions = [ext for ext in IMAGE_EXTENSIONS if ext != ".avif" or "AVIF" in Image.ID]
+    formats = {fmt for fmt in READ_FORMATS if fmt != "AVIF" or "AVIF" in Image.ID}
+    assert {by_extension[ext] for ext in extensions} == formats
 
 
 def test_unrecognised_content_names_the_formats_read() -> None:

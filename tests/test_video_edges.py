@@ -219,4 +219,4 @@ def test_an_old_bundled_ffmpeg_says_to_upgrade_imageio_ffmpeg(tmp_path: Path) ->
     with pytest.raises(VideoError) as caught:
         video_ffmpeg.check_ffmpeg(str(fake), False)
     said = str(caught.value)
-    assert said.startswith(f"{fake}: ffmpeg 4.2 is too old") and "pip install -U 'imageio-ffmpeg>=0.6'" in said, said
+    assert said.startswith(f"{fake}: ffmpeg 4.2 is too old") and "pip install -U 'imageio-ffmpeg>=0.8'" in said, said

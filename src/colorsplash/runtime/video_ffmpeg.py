@@ -20,9 +20,10 @@ INSTALL_HINT = "install the video extra: pip install 'colorsplash[video]' (or pi
 
 # The oldest ffmpeg whose command line the frame reader's options are in (major, minor).
 MIN_FFMPEG = (6, 1)
-# The oldest imageio-ffmpeg whose wheels bundle such an ffmpeg (0.6: 7.0.2 on Linux, 7.1 on macOS and Windows;
-# 0.5.x bundled 4.2.2); pyproject's video extra asks for it.
-MIN_IMAGEIO_FFMPEG = "0.6"
+# The oldest imageio-ffmpeg whose wheels bundle an ffmpeg that works here (0.8: 9.0.2; 0.6 and 0.7 bundle 7.0.2 on
+# Linux, which crashes, signal 11, reading MPEG-TS clips (.ts, .mts from camcorders); 0.5.x bundled 4.2.2, too
+# old); pyproject's video extra asks for it.
+MIN_IMAGEIO_FFMPEG = "0.8"
 _ENV = "IMAGEIO_FFMPEG_EXE"
 _VERSION_RE = re.compile(r"^ffmpeg version n?(\d{1,2})\.(\d+)")
 
@@ -108,7 +109,7 @@ def _what_to_do(from_env: bool) -> str:
             f"or point it at ffmpeg {need} or newer"
         )
     return (
-        f"upgrade imageio-ffmpeg, whose wheels from {MIN_IMAGEIO_FFMPEG} on bundle ffmpeg 7 "
+        f"upgrade imageio-ffmpeg, whose wheels from {MIN_IMAGEIO_FFMPEG} on bundle a recent ffmpeg "
         f"(pip install -U 'imageio-ffmpeg>={MIN_IMAGEIO_FFMPEG}'), or install ffmpeg {need} or newer"
     )
 
