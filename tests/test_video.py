@@ -238,7 +238,8 @@ def test_no_subject_in_any_frame_is_said_once(
     lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(lines) == 1
     assert lines[0].startswith(f"no blob found in any frame of {src} (subject score 0.00)")
-    hint = "--point X,Y colours the blob there, --on-empty copy keeps the photo"
+    # "keeps the clip": the photo's words said "keeps the photo" of a video.
+    hint = "--point X,Y colours the blob there, --on-empty copy keeps the clip"
     assert lines[0].endswith(f"; background effect everywhere ({hint})")
     assert splash_video(src, tmp_path / "api.mp4", model=tiny_onnx).empty_frames == 5
 

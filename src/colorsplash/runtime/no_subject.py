@@ -50,4 +50,5 @@ def apply_on_empty(
     if mask:
         return f"{text}; wrote an empty mask"
     point, copy = option_use("point", "X,Y", words.spelling), option_use("on_empty", "copy", words.spelling)
-    return f"{text}; background effect everywhere ({point} colours the {words.subject} there, {copy} keeps the photo)"
+    hint = f"{point} colours the {words.subject} there, {copy} keeps the {words.item}"
+    return f"{text}; background effect everywhere ({hint})"

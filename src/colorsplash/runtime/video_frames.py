@@ -90,7 +90,7 @@ class FrameSplasher:
         # The score follows the smoothing.
         presence = presence_of(self.model, prob, inferred.presence, self.smoother.score)
         result = compute_alpha(frame, prob, self.options, self.settings, inferred.small, presence)
-        words = Wording.of(self.model, "cli")  # "skip" is refused for video up front
+        words = Wording.of(self.model, "cli", "clip")  # "skip" is refused for video up front
         note = apply_on_empty(result, self.options.on_empty, self.name, words=words)
         self._last_empty = note is not None
         if note is not None:

@@ -46,17 +46,19 @@ def subject_word(config: ModelConfig | None) -> str:
 
 @dataclass(frozen=True)
 class Wording:
-    """How a caller words a message: ``subject``, the model's word for what it finds (:func:`subject_word`), and
-    ``spelling``, how the caller names options (:func:`option_name`)."""
+    """How a caller words a message: ``subject``, the model's word for what it finds (:func:`subject_word`),
+    ``spelling``, how the caller names options (:func:`option_name`), and ``item``, what it splashes ("photo";
+    video: "clip")."""
 
     subject: str = DEFAULT_SUBJECT
     spelling: Spelling = "python"
+    item: str = "photo"
 
     @classmethod
-    def of(cls, model: Any, spelling: Spelling) -> Wording:
+    def of(cls, model: Any, spelling: Spelling, item: str = "photo") -> Wording:
         """The wording of a caller (``spelling``) running ``model`` (a loaded model, or a stand-in without a
-        config: "subject")."""
-        return cls(subject_word(getattr(model, "config", None)), spelling)
+        config: "subject") on ``item``s."""
+        return cls(subject_word(getattr(model, "config", None)), spelling, item)
 
 
 PYTHON_WORDS = Wording()  # the Python API's: "subject", ``on_empty="copy"``
