@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorsplash.runtime.photo_io import is_image_name, is_picture_file
+from colorsplash.runtime.wording import listed
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def warn_unused_splits(root: Path, splits: dict[str, str], photos: Sequence[Path
     known = {p.stem for p in photos} | {p.name for p in photos}
     unused = sorted(name for name in splits if name not in known)
     if unused:
-        shown = ", ".join(unused[:10]) + (f" and {len(unused) - 10} more" if len(unused) > 10 else "")
+        shown = listed(unused)
         log.warning(
             "%s: %d name(s) match no photo in %s, not used: %s; a line names a photo by its stem or file name",
             root / "splits.tsv",
@@ -115,9 +116,8 @@ def warn_unused_splits(root: Path, splits: dict[str, str], photos: Sequence[Path
 
 
 def file_names(paths: Sequence[Path], most: int = 10) -> str:
-    """``a.jpg, b.jpg, ... and 3 more``: file names for a message."""
-    shown = ", ".join(p.name for p in paths[:most])
-    return shown + (f" and {len(paths) - most} more" if len(paths) > most else "")
+    """``a.jpg, b.jpg, ... and 3 more``: file names for a message (:func:`~colorsplash.runtime.wording.listed`)."""
+    return listed([p.name for p in paths], most)
 
 
 def warn_subfolders(folder: Path) -> None:

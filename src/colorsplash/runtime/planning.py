@@ -24,6 +24,7 @@ from colorsplash.runtime.photo_io import (
     probe_picture,
 )
 from colorsplash.runtime.photo_write import format_for_suffix, output_format
+from colorsplash.runtime.wording import listed
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +136,7 @@ def _once_each(items: list[tuple[Path, Path | None]]) -> list[tuple[Path, Path |
             first[key] = f
             unique.append((f, root))
     if dropped:
-        shown = ", ".join(dropped[:MAX_NAMES_SHOWN]) + (
-            f" and {len(dropped) - MAX_NAMES_SHOWN} more" if len(dropped) > MAX_NAMES_SHOWN else ""
-        )
+        shown = listed(dropped, MAX_NAMES_SHOWN)
         log.info("left out %d name(s) of a file already in this run (each file is done once): %s", len(dropped), shown)
     return unique
 

@@ -1,12 +1,14 @@
 """The words a user meets for the same thing, whichever way they call colorsplash.
 
 One owner for: how each caller spells an option (the CLI ``--on-empty copy``, the Python API ``on_empty="copy"``,
-the HTTP API ``on-empty=copy``), what a model calls the thing it finds (its ``subject``: "no pet found"), and how
-a model is named in a verb's lines (:func:`model_label`). Light: no NumPy, no ONNX Runtime.
+the HTTP API ``on-empty=copy``), what a model calls the thing it finds (its ``subject``: "no pet found"), how
+a model is named in a verb's lines (:func:`model_label`) and a list of names cut short (:func:`listed`). Light: no
+NumPy, no ONNX Runtime.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -19,6 +21,12 @@ SPELLINGS: tuple[Spelling, ...] = ("cli", "python", "http")
 DEFAULT_SUBJECT = "subject"  # = ModelConfig.subject: a model whose training named no subject
 # What a model's ``subject`` means, in plain words, for the subjects of the models this project's recipes make.
 SUBJECT_WORDS = {"pet": "cats and dogs"}
+
+
+def listed(items: Sequence[str], most: int = 10) -> str:
+    """``a.jpg, b.jpg and 3 more``: at most ``most`` of ``items`` for a message, and how many more there are."""
+    shown = ", ".join(items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
 def option_name(name: str, spelling: Spelling = "python") -> str:
