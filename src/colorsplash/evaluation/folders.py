@@ -120,9 +120,14 @@ def file_names(paths: Sequence[Path], most: int = 10) -> str:
     return listed([p.name for p in paths], most)
 
 
+def nested_pictures(folder: Path) -> list[Path]:
+    """The pictures (by extension) in ``folder``'s subfolders, at any depth: the readers do not read them."""
+    return [p for p in folder.rglob("*") if p.parent != folder and p.is_file() and is_image_name(p)]
+
+
 def warn_subfolders(folder: Path) -> None:
     """Warn when ``folder``'s subfolders hold pictures: a data set's files sit directly in it."""
-    nested = [p for p in folder.rglob("*") if p.parent != folder and p.is_file() and is_image_name(p)]
+    nested = nested_pictures(folder)
     if nested:
         log.warning(
             "%s: %d picture(s) in subfolders are not read (e.g. %s): a data set's files sit directly in %s/; "

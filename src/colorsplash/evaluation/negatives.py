@@ -16,8 +16,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from colorsplash.evaluation.datasets import NEGATIVE, Sample, set_name, with_fixed_split
-from colorsplash.evaluation.folders import DataError, file_names, images_in, layout_of, warn_subfolders
-from colorsplash.runtime.photo_io import is_image_name
+from colorsplash.evaluation.folders import (
+    DataError,
+    file_names,
+    images_in,
+    layout_of,
+    nested_pictures,
+    warn_subfolders,
+)
 from colorsplash.runtime.variants import file_hash
 
 log = logging.getLogger(__name__)
@@ -79,7 +85,7 @@ def _mask_name(stem: str) -> bool:
 
 
 def _nested_hint(folder: Path) -> str:
-    nested = sorted({p.parent for p in folder.rglob("*") if p.parent != folder and is_image_name(p) and p.is_file()})
+    nested = sorted({p.parent for p in nested_pictures(folder)})
     if nested:
         return f" (pictures in subfolders are not read: name those folders, e.g. --negatives {nested[0]})"
     return ""
