@@ -126,6 +126,12 @@ _DISK_FULL_RE = re.compile(r"No space left on device|Disk quota exceeded")
 _TOO_LARGE_RE = re.compile(r"File too large")
 
 
+def _no_room(said: str) -> bool:
+    """Whether ffmpeg ``said`` it could not write for want of room: a full disk, or a file over the file
+    system's size limit. Another way of writing the same tracks would not help."""
+    return bool(_DISK_FULL_RE.search(said) or _TOO_LARGE_RE.search(said))
+
+
 def write_failure(name: object, folder: Path, what: str, said: str) -> str:
     """The line for ffmpeg failing to write into ``folder``: ``name`` (the file the message is about), ``what``
     failed, ffmpeg ``said`` why; a full disk or a file system's size limit is named, with what to do."""
@@ -274,7 +280,7 @@ def mux_tracks(
                 log.warning("%s: its subtitle tracks cannot be stored in %s; written without them", source, out.suffix)
             return
         errors.append(last_line(proc.stderr))
-        if _DISK_FULL_RE.search(errors[-1]) or _TOO_LARGE_RE.search(errors[-1]):
+        if _no_room(errors[-1]):
             break  # no other way of carrying the tracks fits either
         log.info("tracks into %s failed (%s); trying another way (%s)", out.suffix, errors[-1], " ".join(args))
     raise VideoError(_tracks_failure(source, out, audio, subtitles, timecode, errors[-1]))
@@ -286,6 +292,6 @@ def _tracks_failure(source: Path, out: Path, audio: bool, subtitles: bool, timec
     kinds = [kind for kind, has in (("audio", audio), ("subtitles", subtitles), ("timecode", timecode)) if has]
     what = f"could not carry its {' and '.join(kinds) or 'tracks'} into {out.suffix}"
     line = write_failure(source, out.parent, what, said)
-    if line.endswith("nothing was written"):  # a full disk: another extension would not help
+    if _no_room(said):  # another extension would not help
         return line
     return f"{line}; try another output extension such as {'.mp4' if out.suffix.lower() == '.mkv' else '.mkv'}"
