@@ -70,6 +70,7 @@ class FrameSplasher:
         self.settings = settings or RefineSettings()
         self.smoother = TemporalSmoother(smoothing if smoothing is not None else SmoothingConfig())
         self.name = name
+        self._words = Wording.of(model, "cli", "clip")  # "skip" is refused for video up front
         self.empty_frames = 0
         self.empty_note: str | None = None
         self._last_empty = False
@@ -90,8 +91,7 @@ class FrameSplasher:
         # The score follows the smoothing.
         presence = presence_of(self.model, prob, inferred.presence, self.smoother.score)
         result = compute_alpha(frame, prob, self.options, self.settings, inferred.small, presence)
-        words = Wording.of(self.model, "cli", "clip")  # "skip" is refused for video up front
-        note = apply_on_empty(result, self.options.on_empty, self.name, words=words)
+        note = apply_on_empty(result, self.options.on_empty, self.name, words=self._words)
         self._last_empty = note is not None
         if note is not None:
             self.empty_frames += 1
