@@ -170,7 +170,8 @@ def evaluate_model(
             )
         h, w = mask.shape
         metrics = score_image(prob, mask, threshold)
-        coloured = float(np.mean(prob[mask != IGNORE] >= threshold)) if (mask != IGNORE).any() else 0.0
+        scored = prob[mask != IGNORE]
+        coloured = float(np.mean(scored >= threshold)) if scored.size else 0.0
         free = is_subject_free(sample)
         scores.append(
             ImageScore(

@@ -172,7 +172,7 @@ def _other_format(prefix: bytes) -> str | None:
     check runs, on 16 bytes; formats without one are not named), or HEIC/HEIF/AVIF by their ``ftyp`` brand;
     ``None`` when none does."""
     if prefix[4:8] == b"ftyp" and prefix[8:12] in _FTYP_BRANDS:
-        return _FTYP_BRANDS[prefix[8:12]]  # AVIF here: this Pillow has no AVIF reader
+        return _FTYP_BRANDS[prefix[8:12]]  # AVIF here: no AVIF reader, or it could not open the file
     for fmt in Image.ID:
         accept = Image.OPEN[fmt][1]
         if fmt in READ_FORMATS or accept is None:
