@@ -96,3 +96,16 @@ def test_the_min_deps_job_pins_the_minimums_of_pyproject() -> None:
         assert name in pins, f"{name}>={low} is not pinned in .ci/min-constraints.txt"
         assert release(pins[name]) >= release(low), (name, low, pins[name])
         assert release(pins[name])[:2] == release(low)[:2], f"{name}: pinned {pins[name]}, pyproject says >={low}"
+
+
+def test_the_checkers_read_the_code_as_the_oldest_accepted_python() -> None:
+    """No 3.10 interpreter runs the tests here, so mypy, ruff and vermin (``.ci/run``) must each check against the
+    oldest Python ``requires-python`` accepts; one of them left at a newer version lets 3.11-only code through."""
+    text = (ROOT / "pyproject.toml").read_text()
+    low = re.search(r'^requires-python = ">=3\.(\d+)"$', text, re.M)
+    assert low is not None
+    minor = low.group(1)
+    assert re.search(rf'^python_version = "3\.{minor}"$', text, re.M), "[tool.mypy] python_version"
+    assert re.search(rf'^target-version = "py3{minor}"$', text, re.M), "[tool.ruff] target-version"
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(rf"^vermin .*--target=3\.{minor}- .*--violations src tests bench scripts$", ci, re.M)
