@@ -77,13 +77,13 @@ def test_the_video_extra_asks_for_an_imageio_ffmpeg_that_bundles_a_usable_ffmpeg
 
 
 def test_the_min_deps_job_pins_the_minimums_of_pyproject() -> None:
-    """``.ci/min-deps`` installs ``.ci/min-constraints.txt``: each runtime, server and video minimum of pyproject.toml
-    is pinned there at that version or the lowest installable one of the same release series (numpy 1.24.2 for
-    1.24: onnxruntime 1.17 needs it), so raising a minimum without the job is caught."""
+    """``.ci/min-deps`` installs ``.ci/min-constraints.txt``: each runtime, server, video and heif minimum of
+    pyproject.toml is pinned there at that version or the lowest installable one of the same release series
+    (numpy 1.24.2 for 1.24: onnxruntime 1.17 needs it), so raising a minimum without the job is caught."""
     text = (ROOT / "pyproject.toml").read_text()
     core = text.split("[project]\n")[1].split("[project.optional-dependencies]")[0]
     wanted = dict(re.findall(r'"([a-z0-9-]+)>=([0-9.]+)"', core))
-    for extra in ("server", "video"):
+    for extra in ("server", "video", "heif"):
         line = re.search(rf"^{extra} = \[(.*)\]$", text, re.M)
         assert line is not None, extra
         wanted.update(re.findall(r'"([a-z0-9-]+)>=([0-9.]+)"', line.group(1)))

@@ -50,7 +50,7 @@ __all__ = [
     "read_photo",
 ]
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif")
 ORIENTATION_TAG = 0x0112
 # EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
 # A TIFF's IFD0 is its EXIF block, and copying its layout tags (sizes, strips, bits, compression...) into a

@@ -42,13 +42,16 @@ FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "GIF": (".gif",),
 }
 _ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
+_PHONE_FORMATS = ("MPO", "HEIF", "AVIF")  # multi-picture JPEG, HEIC, AVIF: photos, written as JPEG
 _MAX_SEGMENT = 65533  # largest JPEG marker segment payload
 
 
 def output_format(input_format: str | None, input_suffix: str, alpha: bool = False) -> tuple[str, str]:
-    """(Pillow format, file extension) for a result: the input's format, PNG when that is unknown or cannot
-    hold transparency. The input's own extension is kept when it names that format (``.JPG`` stays ``.JPG``)."""
-    fmt = "JPEG" if input_format == "MPO" else input_format  # phones' multi-picture JPEGs
+    """(Pillow format, file extension) for a result: the input's format; JPEG for the phones' lossy formats not
+    written here (MPO, HEIF, AVIF: a 12 MP photo as PNG would be 5-10x larger); PNG when the format is unknown or
+    cannot hold transparency. The input's own extension is kept when it names that format (``.JPG`` stays
+    ``.JPG``)."""
+    fmt = "JPEG" if input_format in _PHONE_FORMATS else input_format
     fmt = fmt if fmt in FORMAT_EXTENSIONS else "PNG"
     if alpha and fmt not in _ALPHA_FORMATS:
         fmt = "PNG"

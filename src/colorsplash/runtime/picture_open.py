@@ -22,6 +22,7 @@ from typing import IO
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from colorsplash.runtime.files import not_a_file
+from colorsplash.runtime.heif import HEIF_INSTALL, has_heif_reader, is_heif
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 
 __all__ = [
@@ -108,19 +109,24 @@ def warnings_as_notes(name: str, notes: list[str]) -> Iterator[None]:
 
 # The picture formats colorsplash reads (Pillow's names; a phone's multi-picture JPEG, MPO, comes from the JPEG
 # reader): those of ``photo_io.IMAGE_EXTENSIONS``. AVIF (phones, the web) where this Pillow has its reader
-# (Pillow 11.2 and later, built with libavif). Every other Pillow reader (EPS runs Ghostscript; PSD, FITS, XPM,
-# ICO, DDS, SPIDER, IM... rarely used parsers) never sees a photo, an upload or a data set's file.
-READ_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "AVIF")
-READ_FORMATS_WORDS = "JPEG, PNG, GIF, BMP, TIFF, WebP and AVIF"
+# (Pillow 11.2 and later, built with libavif); HEIC/HEIF (iPhones) where pillow-heif is installed
+# (:mod:`colorsplash.runtime.heif`). Every other Pillow reader (EPS runs Ghostscript; PSD, FITS, XPM, ICO, DDS,
+# SPIDER, IM... rarely used parsers) never sees a photo, an upload or a data set's file.
+READ_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "AVIF", "HEIF")
+READ_FORMATS_WORDS = "JPEG, PNG, GIF, BMP, TIFF, WebP, AVIF and HEIC (with colorsplash[heif])"
 
 
 class UnsupportedFormatError(UnidentifiedImageError):
     """The content is a picture format colorsplash does not read (named from its first bytes, not parsed), or
-    one of :data:`READ_FORMATS` this Pillow has no reader for (AVIF before Pillow 11.2)."""
+    one of :data:`READ_FORMATS` this Python has no reader for (AVIF before Pillow 11.2, HEIC without
+    pillow-heif)."""
 
     def __init__(self, fmt: str) -> None:
-        if fmt in READ_FORMATS and fmt in Image.ID:
+        pillow_name = "HEIF" if fmt == "HEIC" else fmt
+        if pillow_name in READ_FORMATS and pillow_name in Image.ID:
             text = f"the content says {fmt}, but its {fmt} reader could not open it; check the file"
+        elif pillow_name == "HEIF":
+            text = f"the content is {fmt} (iPhones' photo format), read with the pillow-heif package: {HEIF_INSTALL}"
         elif fmt in READ_FORMATS:
             text = f"the content is {fmt}, which this Pillow cannot read: pip install -U pillow, or convert it to JPEG"
         else:
@@ -146,6 +152,8 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
             prefix = fp.read(16)
     else:
         prefix = source.read(16)
+    if is_heif(prefix):
+        has_heif_reader()  # registers pillow-heif's reader where installed: HEIF joins Image.ID
     for fmt in [f for f in Image.ID if f in READ_FORMATS]:
         factory, accept = Image.OPEN[fmt]
         try:  # as Image.open does: a format whose check or header parser fails lets the next one try
@@ -161,10 +169,9 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
     raise UnidentifiedImageError("cannot identify image file") if other is None else UnsupportedFormatError(other)
 
 
-# ISO-BMFF brands (``ftyp`` at byte 4) of the phones' picture formats Pillow has no reader for here (AVIF's where
-# this Pillow lacks it): an iPhone's HEIC is a photo, not a damaged file.
-_FTYP_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"hevc": "HEIC", b"heim": "HEIC", b"heis": "HEIC"}
-_FTYP_BRANDS |= {b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF", b"avis": "AVIF"}
+# ISO-BMFF brands (``ftyp`` at byte 4) of the phones' picture formats Pillow may have no reader for here (AVIF's
+# where this Pillow lacks it, HEIC's without pillow-heif): an iPhone's HEIC is a photo, not a damaged file.
+_FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF"}
 
 
 def _other_format(prefix: bytes) -> str | None:
@@ -173,6 +180,8 @@ def _other_format(prefix: bytes) -> str | None:
     ``None`` when none does."""
     if prefix[4:8] == b"ftyp" and prefix[8:12] in _FTYP_BRANDS:
         return _FTYP_BRANDS[prefix[8:12]]  # AVIF here: no AVIF reader, or it could not open the file
+    if heif := is_heif(prefix):
+        return heif  # no pillow-heif, or its reader could not open the file
     for fmt in Image.ID:
         accept = Image.OPEN[fmt][1]
         if fmt in READ_FORMATS or accept is None:
