@@ -88,7 +88,7 @@ def register(sub: Any) -> None:
         help="colour splash for photos: subject in colour, background grey",
         description="Splash photos at full resolution in their own format (EXIF and ICC profile kept). Results "
         "go beside each input as <stem>.splash.<ext>, <ext> from the picture's content (a PNG named "
-        ".jpg gives .png), or under -o DIR mirroring folder inputs. An existing file is never "
+        ".jpg gives .png; HEIC and AVIF give .jpg), or under -o DIR mirroring folder inputs. An existing file is never "
         "replaced without --overwrite, an input never.",
     )
     _common(parser, "results")
