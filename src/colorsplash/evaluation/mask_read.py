@@ -25,7 +25,15 @@ from PIL import Image
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.runtime.photo_io import open_image, own_transparency, to_rgb_array
 
-__all__ = ["SMALL_MASK_TOP", "corners_subject", "decode_mask", "read_grey", "read_mask", "warn_inverted_masks"]
+__all__ = [
+    "SMALL_MASK_TOP",
+    "corners_subject",
+    "decode_mask",
+    "read_grey",
+    "read_mask",
+    "warn_empty_masks",
+    "warn_inverted_masks",
+]
 
 log = logging.getLogger(__name__)
 
@@ -230,5 +238,23 @@ def warn_inverted_masks(inverted: int, total: int, role: str) -> bool:
         inverted,
         total,
         role,
+    )
+    return True
+
+
+def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
+    """Warn when most of ``total`` masks (``role``: "training", "ground-truth") are empty, with ``effect`` (what
+    that does) and the usual cause: 0/1 masks, which look black. The one wording for train and evaluate; returns
+    whether it warned."""
+    if empty * 2 <= total:
+        return False
+    log.warning(
+        "%d of %d %s masks are empty (no subject pixel): %s. Seed and paired layouts read the subject as white "
+        "(>= 128) on black, the lighter of two levels (1 on 0), a label map's colours on black or the opaque part "
+        "of a cut-out with transparency; check that these masks are not black or one grey all over",
+        empty,
+        total,
+        role,
+        effect,
     )
     return True
