@@ -7,7 +7,7 @@ Layouts (detected per folder):
 2. ``paired``: ``DIR/images/`` + ``DIR/masks/`` matched by file stem (or the photo's whole file name:
    ``car.jpg.png``); optional ``DIR/splits.tsv`` (``<stem or file name>\\t<split>``, the words of
    :data:`~colorsplash.evaluation.folders.SPLIT_WORDS`). Mask values > 127 are subject (1 and up in a mask with no
-   value above 3: 0/1, even as JPEG; the opaque part of a mask with transparency;
+   value above 3: 0/1, even as JPEG; the opaque part of a mask with transparency; a trimap's band not scored;
    :mod:`colorsplash.evaluation.mask_read`).
 3. ``oxford``: ``DIR/images/`` + ``DIR/trimaps/`` (1 pet, 2 background, 3 border = ignored), optional
    official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``). Photos of the breeds in
@@ -53,7 +53,7 @@ from colorsplash.evaluation.folders import (
     warn_subfolders,
     warn_unused_splits,
 )
-from colorsplash.evaluation.mask_read import read_grey, read_mask
+from colorsplash.evaluation.mask_read import TRIMAP, read_grey, read_labels
 from colorsplash.evaluation.mask_size import fit_to_photo
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.evaluation.read_notes import ReadNotes
@@ -370,16 +370,17 @@ def load_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray, list[tuple[str, Path]]]:
-    """:func:`load_pair`'s image and mask, and notes for :class:`ReadNotes`: ``(note, photo)`` for
-    :func:`~colorsplash.evaluation.mask_size.fit_to_photo`'s ``turned``/``unsure``."""
+    """:func:`load_pair`'s image and mask, and notes for :class:`ReadNotes`: ``(TRIMAP, mask)`` for a mask read as
+    a trimap, ``(note, photo)`` for :func:`~colorsplash.evaluation.mask_size.fit_to_photo`'s ``turned``/``unsure``."""
     if sample.unpaired:
         raise DataError(f"{sample.image}: no mask (expected {sample.mask})", "no mask")
     try:
         image = read_rgb(sample.image)
         if sample.kind in ("scene", NEGATIVE):
             return image, _scene_label(sample, image.shape[:2]), []
-        mask = read_mask(sample.mask, sample.kind)
+        mask, trimap = read_labels(sample.mask, sample.kind)
     except ImageReadError as err:
         raise DataError(f"{err}; fix or remove the file, or pass --skip-bad", "unreadable") from err
     mask, note = fit_to_photo(mask, sample.mask, sample.image, image.shape[:2])
-    return image, mask, [(note, sample.image)] if note is not None else []
+    found = [(TRIMAP, sample.mask)] if trimap == TRIMAP else []
+    return image, mask, found + ([(note, sample.image)] if note is not None else [])

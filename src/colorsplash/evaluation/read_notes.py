@@ -9,14 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from colorsplash.evaluation.mask_read import TRIMAP, note_trimaps
 from colorsplash.evaluation.mask_size import warn_orientations
 
 
 @dataclass
 class ReadNotes:
-    """The notes of the pairs read so far: ``{note: files}``, the photos of
-    :func:`~colorsplash.evaluation.mask_size.fit_to_photo`'s notes (``turned``, ``unsure``). The one owner of
-    saying them once."""
+    """The notes of the pairs read so far: ``{note: files}``, the photo for
+    :func:`~colorsplash.evaluation.mask_size.fit_to_photo`'s notes (``turned``, ``unsure``), the mask for
+    :data:`~colorsplash.evaluation.mask_read.TRIMAP`. The one owner of saying them once."""
 
     files: dict[str, list[Path]] = field(default_factory=dict)
 
@@ -26,4 +27,5 @@ class ReadNotes:
     def say(self) -> None:
         """Log the notes gathered so far, one line for each kind, and forget them (each said once)."""
         warn_orientations(self.files)
+        note_trimaps(self.files.get(TRIMAP, []))
         self.files = {}
