@@ -50,6 +50,7 @@ from colorsplash.evaluation.folders import (
     layout_hint,
     layout_of,
     read_split_file,
+    warn_links,
     warn_subfolders,
     warn_unused_splits,
 )
@@ -100,6 +101,7 @@ def _pair(
     """Photos of ``root/img_dir`` with their masks in ``root/mask_dir``: ``<prefix><stem>.<ext>``, or
     ``<prefix><photo's file name>.<ext>`` (``car.jpg.png``). Masks without a photo and pictures in subfolders
     are not used, and a warning says so. Photos without a mask: see :func:`discover` (``keep``: keep_unpaired)."""
+    warn_links(root, [root / img_dir, root / mask_dir])
     masks = by_stem(root / mask_dir, prefix)
     splits = read_split_file(root)
     samples, missing = [], []
@@ -225,6 +227,7 @@ def _scenes(root: Path) -> list[Sample]:
             continue
         mask = root / "masks" / f"{parts[1]}.png"
         objects.setdefault(parts[0], []).append((mask, parts[2].strip()))
+    warn_links(root, [root / "images", root / "masks"])
     images = by_stem(root / "images")
     samples = []
     for name in sorted(objects):
