@@ -7,7 +7,7 @@ Layouts (detected per folder):
 2. ``paired``: ``DIR/images/`` + ``DIR/masks/`` matched by file stem (or the photo's whole file name:
    ``car.jpg.png``); optional ``DIR/splits.tsv`` (``<stem or file name>\\t<split>``, the words of
    :data:`~colorsplash.evaluation.folders.SPLIT_WORDS`). Mask values > 127 are subject (1 and up in a mask with no
-   value above 3: 0/1, even as JPEG; the opaque part of a mask with transparency;
+   value above 3: 0/1, even as JPEG; the opaque part of a mask with transparency; a trimap's band not scored;
    :mod:`colorsplash.evaluation.mask_read`).
 3. ``oxford``: ``DIR/images/`` + ``DIR/trimaps/`` (1 pet, 2 background, 3 border = ignored), optional
    official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``). Photos of the breeds in
@@ -50,12 +50,14 @@ from colorsplash.evaluation.folders import (
     layout_hint,
     layout_of,
     read_split_file,
+    warn_links,
     warn_subfolders,
     warn_unused_splits,
 )
-from colorsplash.evaluation.mask_read import read_grey, read_mask
-from colorsplash.evaluation.mask_size import fit_to_photo, warn_orientations
+from colorsplash.evaluation.mask_read import TRIMAP, read_grey, read_labels
+from colorsplash.evaluation.mask_size import fit_to_photo
 from colorsplash.evaluation.metrics import IGNORE
+from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.photo_io import ImageReadError, read_rgb
 from colorsplash.runtime.progress import redraw_seconds
 
@@ -99,6 +101,7 @@ def _pair(
     """Photos of ``root/img_dir`` with their masks in ``root/mask_dir``: ``<prefix><stem>.<ext>``, or
     ``<prefix><photo's file name>.<ext>`` (``car.jpg.png``). Masks without a photo and pictures in subfolders
     are not used, and a warning says so. Photos without a mask: see :func:`discover` (``keep``: keep_unpaired)."""
+    warn_links(root, [root / img_dir, root / mask_dir])
     masks = by_stem(root / mask_dir, prefix)
     splits = read_split_file(root)
     samples, missing = [], []
@@ -224,6 +227,7 @@ def _scenes(root: Path) -> list[Sample]:
             continue
         mask = root / "masks" / f"{parts[1]}.png"
         objects.setdefault(parts[0], []).append((mask, parts[2].strip()))
+    warn_links(root, [root / "images", root / "masks"])
     images = by_stem(root / "images")
     samples = []
     for name in sorted(objects):
@@ -289,40 +293,25 @@ def split_samples(samples: list[Sample], val_fraction: float, seed: int) -> tupl
     return train, val
 
 
-def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
-    """Warn when most of ``total`` masks (``role``: "training", "ground-truth") are empty, with ``effect`` (what
-    that does) and the usual cause: 0/1 masks, which look black. The one wording for train and evaluate; returns
-    whether it warned."""
-    if empty * 2 <= total:
-        return False
-    log.warning(
-        "%d of %d %s masks are empty (no subject pixel): %s. Seed and paired layouts read the subject as white "
-        "(>= 128) on black, the lighter of two levels (1 on 0), a label map's colours on black or the opaque part "
-        "of a cut-out with transparency; check that these masks are not black or one grey all over",
-        empty,
-        total,
-        role,
-        effect,
-    )
-    return True
-
-
 def iter_pairs(
     samples: Sequence[Sample],
     skip_bad: bool = False,
     desc: str = "loading",
     show_progress: bool = True,
     skips: Skips | None = None,
+    notes: ReadNotes | None = None,
 ) -> Iterator[tuple[Sample, np.ndarray, np.ndarray]]:
-    """Yield ``(sample, image, mask)`` as :func:`load_pair` reads them, with a progress bar; at the end, one
-    warning names the photos whose masks' orientation cannot be told, one line the masks turned as their photo.
+    """Yield ``(sample, image, mask)`` as :func:`load_pair` reads them, with a progress bar. What reading found
+    (masks turned, or whose orientation cannot be told; masks read as trimaps) goes to ``notes``, for the caller
+    to say once for its run (:meth:`ReadNotes.say`); without ``notes``, it is said at the end of this pass.
 
     Raises:
         DataError: on the first bad pair, unless ``skip_bad``: then they are counted in ``skips`` (a fresh
         :class:`Skips` when None) and one warning lists them all at the end.
     """
     skips = Skips() if skips is None else skips
-    notes: dict[str, list[Path]] = {}
+    said_here = notes is None
+    notes = ReadNotes() if notes is None else notes
     bar = tqdm(
         samples,
         desc=desc,
@@ -334,16 +323,17 @@ def iter_pairs(
     )
     for sample in bar:
         try:
-            image, mask, note = read_pair(sample)
+            image, mask, found = read_pair(sample)
         except DataError as err:
             if not skip_bad:
                 raise
             skips.add(err)
             continue
-        if note is not None:
-            notes.setdefault(note, []).append(sample.image)
+        for note, path in found:
+            notes.add(note, path)
         yield sample, image, mask
-    warn_orientations(notes)
+    if said_here:
+        notes.say()
     if skips.total:
         lines = [m for reason in sorted(skips.messages) for m in skips.messages[reason]]
         log.warning("%s:\n  %s", describe_skips(skips.counts()), "\n  ".join(lines))
@@ -382,17 +372,18 @@ def load_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
     return image, mask
 
 
-def read_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray, str | None]:
-    """:func:`load_pair`'s image and mask, and :func:`~colorsplash.evaluation.mask_size.fit_to_photo`'s note on
-    how the mask was fitted (``None``, ``"turned"`` or ``"unsure"``; :func:`iter_pairs` warns about them)."""
+def read_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray, list[tuple[str, Path]]]:
+    """:func:`load_pair`'s image and mask, and notes for :class:`ReadNotes`: ``(TRIMAP, mask)`` for a mask read as
+    a trimap, ``(note, photo)`` for :func:`~colorsplash.evaluation.mask_size.fit_to_photo`'s ``turned``/``unsure``."""
     if sample.unpaired:
         raise DataError(f"{sample.image}: no mask (expected {sample.mask})", "no mask")
     try:
         image = read_rgb(sample.image)
         if sample.kind in ("scene", NEGATIVE):
-            return image, _scene_label(sample, image.shape[:2]), None
-        mask = read_mask(sample.mask, sample.kind)
+            return image, _scene_label(sample, image.shape[:2]), []
+        mask, trimap = read_labels(sample.mask, sample.kind)
     except ImageReadError as err:
         raise DataError(f"{err}; fix or remove the file, or pass --skip-bad", "unreadable") from err
     mask, note = fit_to_photo(mask, sample.mask, sample.image, image.shape[:2])
-    return image, mask, note
+    found = [(TRIMAP, sample.mask)] if trimap == TRIMAP else []
+    return image, mask, found + ([(note, sample.image)] if note is not None else [])

@@ -32,9 +32,8 @@ from colorsplash.evaluation.datasets import (
     iter_pairs,
     load_pair,
     split_samples,
-    warn_empty_masks,
 )
-from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
+from colorsplash.evaluation.mask_read import corners_subject, warn_empty_masks, warn_inverted_masks
 from colorsplash.evaluation.metrics import IGNORE, dice, iou, mean_iou_thresholds, pixel_accuracy
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write

@@ -139,6 +139,40 @@ def warn_subfolders(folder: Path) -> None:
         )
 
 
+def warn_links(root: Path, folders: Sequence[Path]) -> None:
+    """Warn, once for the data folder ``root``, about the pictures of ``folders`` (its layout's folders) that are
+    symbolic links leaving it, or pointing to nothing.
+
+    A link to a file outside ``root`` and outside ``folders`` (a folder may itself be a link to another disk, and
+    ``root`` one given on the command line: both fine, not named) is read as it is, so a data set made of links to
+    photos kept elsewhere works. But a data set from someone else can link to any picture the user may read, which
+    ``evaluate``'s gallery then shows: the warning names each link and where it leads. A link to nothing is not read
+    (its photo, or a photo's mask, is missing) and is named too."""
+    inside = [root.resolve(), *(folder.resolve() for folder in folders)]
+    outside: list[str] = []
+    broken: list[str] = []
+    for folder in folders:
+        for entry in sorted(folder.iterdir()):
+            if entry.name.startswith(".") or not is_image_name(entry) or not entry.is_symlink():
+                continue
+            if not entry.exists():
+                broken.append(f"{entry.relative_to(root)} -> {entry.readlink()}")
+            elif not any(entry.resolve().is_relative_to(base) for base in inside):
+                outside.append(f"{entry.relative_to(root)} -> {entry.resolve()}")
+    if outside:
+        log.warning(
+            "%s: %d picture(s) are symbolic links to files outside it, read as they are: %s. If the data set came "
+            "from someone else, check where its links lead (find %s -type l -ls): evaluate's gallery may show those "
+            "photos. Links you made can stay (a linked folder, rather than linked files, is not named)",
+            root,
+            len(outside),
+            listed(outside),
+            root,
+        )
+    if broken:
+        log.warning("%s: %d symbolic link(s) lead to no file and are not read: %s", root, len(broken), listed(broken))
+
+
 def layout_of(root: Path) -> str | None:
     if (root / "input").is_dir() and (root / "mask").is_dir():
         return "seed"

@@ -11,21 +11,35 @@ Seed and paired masks are read by their content, as README's "Training your own 
   colours drawn on white; with no grey, a palette's colour 0, else the darkest colour), every other colour the
   subject, and the void/border of Pascal VOC (palette index 255, or its colour :data:`VOC_VOID_COLOUR`) not scored;
 * grey values (RGB masks by their brightest channel, so a red or blue subject on black is not dark grey; a colour
-  drawn on white by its distance from white): :func:`decode_mask`.
+  drawn on white by its distance from white): :func:`decode_mask`; trimaps among them (exactly 0, 128 or 127, 255
+  with the middle grey between the others; or 1, 2, 3) by :func:`_trimap_labels`, their band not scored.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from colorsplash.evaluation.folders import file_names
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.runtime.photo_io import open_image, own_transparency, to_rgb_array
 
-__all__ = ["SMALL_MASK_TOP", "corners_subject", "decode_mask", "read_grey", "read_mask", "warn_inverted_masks"]
+__all__ = [
+    "SMALL_MASK_TOP",
+    "TRIMAP",
+    "corners_subject",
+    "decode_mask",
+    "note_trimaps",
+    "read_grey",
+    "read_labels",
+    "read_mask",
+    "warn_empty_masks",
+    "warn_inverted_masks",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +48,15 @@ MAX_LABEL_COLOURS = 32  # a coloured picture with more colours is a drawn (antia
 MAX_EXACT_LABELS = 8  # a dark mask with at most this many values is a label map (> darkest); more: JPEG noise
 VOID = 255  # a label map's void/border value (Pascal VOC): not scored
 VOC_VOID_COLOUR = (224, 224, 192)  # the colour of VOC's void index in its palette, for masks saved as RGB
+# Trimaps given as masks, by their exact values (background, unknown, subject): matting trimaps (alphamatting.com's
+# 128, or 127, unknown) and Oxford-IIIT Pet's (1 pet, 2 background, 3 border) in a paired folder. Read as 0, IGNORE, 1.
+MATTING_TRIMAPS = ((0, 128, 255), (0, 127, 255))
+OXFORD_TRIMAP = (2, 3, 1)
+TRIMAP = "trimap"  # the note of :func:`read_labels` for a mask read as a trimap
+# A matting trimap's unknown band lies between its 0s and 255s: they touch each other (side by side) at most this
+# share as often as the band touches the fewer of them (alphamatting.com's 54 trimaps: under 0.002; a subject in two
+# greys, or a white subject with a grey part beside it, touches the background itself: about 1).
+TRIMAP_MAX_TOUCH = 0.1
 
 
 def read_grey(path: str | Path) -> np.ndarray:
@@ -51,12 +74,54 @@ def read_grey(path: str | Path) -> np.ndarray:
 def read_mask(path: str | Path, kind: str) -> np.ndarray:
     """Read a mask (``kind`` ``seed``/``paired``) or trimap (``oxford``) as uint8 ``HxW`` labels: 0 background,
     1 subject, :data:`IGNORE` not scored; by the rules of the module docstring."""
+    return read_labels(path, kind)[0]
+
+
+def read_labels(path: str | Path, kind: str) -> tuple[np.ndarray, str | None]:
+    """:func:`read_mask`'s labels, and :data:`TRIMAP` when a seed or paired mask was read as a trimap (else
+    ``None``), for :func:`note_trimaps`."""
     img = open_image(path)
     if kind != "oxford" and own_transparency(img) is None:
         labels = _colour_labels(img)
         if labels is not None:
+            return labels, None
+    raw = _grey(img)
+    if kind != "oxford":
+        trimap = _trimap_labels(raw)
+        if trimap is not None:
+            return trimap, TRIMAP
+    return decode_mask(raw, kind), None
+
+
+def _trimap_labels(raw: np.ndarray) -> np.ndarray | None:
+    """The labels (uint8 ``HxW``: 0, 1, IGNORE) of raw grey values (uint8 ``HxW``) that are a trimap, else
+    ``None``. The rule: exactly the three values of :data:`OXFORD_TRIMAP` (a mask of class numbers has a 0), or
+    of one of :data:`MATTING_TRIMAPS` whose 0s and 255s are kept apart by the middle grey
+    (:data:`TRIMAP_MAX_TOUCH`): a subject in two greys (a grey part beside a white one, two subjects) touches the
+    background with both and keeps its reading, both greys the subject. A soft (antialiased) mask holds many
+    values, so it is never a trimap; a white part wholly inside a grey one has a trimap's shape and reads as one."""
+    levels = tuple(int(v) for v in np.flatnonzero(np.bincount(raw.ravel(), minlength=256)))
+    for values in (*MATTING_TRIMAPS, OXFORD_TRIMAP):
+        if levels != tuple(sorted(values)):
+            continue
+        back, band, fore = (raw == value for value in values)
+        apart = _touching(back, fore) <= TRIMAP_MAX_TOUCH * min(_touching(band, back), _touching(band, fore))
+        if values == OXFORD_TRIMAP or apart:
+            labels = np.full(raw.shape, IGNORE, np.uint8)
+            labels[back], labels[fore] = 0, 1
             return labels
-    return decode_mask(_grey(img), kind)
+    return None
+
+
+def note_trimaps(masks: Sequence[Path]) -> None:
+    """Say in one line which ``masks`` (of a run's pairs) :func:`read_labels` read as trimaps, and how."""
+    if masks:
+        log.info(
+            "%d mask(s) are trimaps and were read as such: 255 (or Oxford-IIIT Pet's 1) the subject, 0 (2) the "
+            "background, the 128 or 127 (3) band between them not scored: %s",
+            len(masks),
+            file_names(masks),
+        )
 
 
 def _grey(img: Image.Image) -> np.ndarray:
@@ -198,17 +263,19 @@ def _void_borders_background(raw: np.ndarray) -> bool:
     """Whether 255s (uint8 ``HxW`` grey values) touch 0s more often than values 1..254 do, side by side: a label
     map's void is a band between its classes and the background; a white subject inside a drawn grey band never
     touches the background (its band does)."""
+    zero = raw == 0
+    return _touching(zero, raw == VOID) >= _touching(zero, (raw > 0) & (raw < VOID))
 
-    def touching(values: np.ndarray) -> int:
-        zero = raw == 0
-        return int(
-            np.count_nonzero(zero[:, 1:] & values[:, :-1])
-            + np.count_nonzero(zero[:, :-1] & values[:, 1:])
-            + np.count_nonzero(zero[1:] & values[:-1])
-            + np.count_nonzero(zero[:-1] & values[1:])
-        )
 
-    return touching(raw == VOID) >= touching((raw > 0) & (raw < VOID))
+def _touching(a: np.ndarray, b: np.ndarray) -> int:
+    """How many pairs of side-by-side pixels (4-neighbours) of two bool ``HxW`` masks have one in ``a``, the other
+    in ``b``."""
+    return int(
+        np.count_nonzero(a[:, 1:] & b[:, :-1])
+        + np.count_nonzero(a[:, :-1] & b[:, 1:])
+        + np.count_nonzero(a[1:] & b[:-1])
+        + np.count_nonzero(a[:-1] & b[1:])
+    )
 
 
 def corners_subject(mask: np.ndarray) -> bool:
@@ -230,5 +297,23 @@ def warn_inverted_masks(inverted: int, total: int, role: str) -> bool:
         inverted,
         total,
         role,
+    )
+    return True
+
+
+def warn_empty_masks(empty: int, total: int, role: str, effect: str) -> bool:
+    """Warn when most of ``total`` masks (``role``: "training", "ground-truth") are empty, with ``effect`` (what
+    that does) and the usual cause: 0/1 masks, which look black. The one wording for train and evaluate; returns
+    whether it warned."""
+    if empty * 2 <= total:
+        return False
+    log.warning(
+        "%d of %d %s masks are empty (no subject pixel): %s. Seed and paired layouts read the subject as white "
+        "(>= 128) on black, the lighter of two levels (1 on 0), a label map's colours on black or the opaque part "
+        "of a cut-out with transparency; check that these masks are not black or one grey all over",
+        empty,
+        total,
+        role,
+        effect,
     )
     return True

@@ -6,7 +6,8 @@ The rule for a photo shown turned or mirrored by its EXIF orientation (2-8): a m
 an EXIF orientation of its own is turned by it, like a photo. An untagged mask whose shape is only the stored
 pixels' (a photo stored sideways, orientation 5-8, not square) was drawn on them, by a tool that ignores the tag:
 it is turned as the photo is. Where the shape cannot tell (orientations 2-4, which keep the shape; a square photo)
-the mask is read upright and :func:`fit_to_photo` says so, for one warning per pass (:data:`UNSURE`).
+the mask is read upright and :func:`fit_to_photo` says so, for one warning per run (:data:`UNSURE`;
+:class:`~colorsplash.evaluation.read_notes.ReadNotes`).
 """
 
 from __future__ import annotations
@@ -84,8 +85,9 @@ def fit_to_photo(
 
 
 def warn_orientations(notes: Mapping[str, Sequence[Path]]) -> None:
-    """Say once, for a pass over a data set, which photos :func:`fit_to_photo` noted (``{note: photos}``): a
-    warning for the :data:`UNSURE` ones (what was assumed, how to settle it), a line for the :data:`TURNED` ones."""
+    """Say which photos :func:`fit_to_photo` noted (``{note: photos}``; once per run, by
+    :meth:`~colorsplash.evaluation.read_notes.ReadNotes.say`): a warning for the :data:`UNSURE` ones (what was
+    assumed, how to settle it), a line for the :data:`TURNED` ones."""
     if notes.get(TURNED):
         log.info(
             "%d mask(s) have the shape of their photo's stored, sideways pixels (drawn without its EXIF orientation) "

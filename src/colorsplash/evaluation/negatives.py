@@ -22,6 +22,7 @@ from colorsplash.evaluation.folders import (
     images_in,
     layout_of,
     nested_pictures,
+    warn_links,
     warn_subfolders,
 )
 from colorsplash.runtime.variants import file_hash
@@ -49,6 +50,7 @@ def discover_negatives(folders: Iterable[str | Path]) -> list[Sample]:
                 f"--negatives {folder}: named twice (as {first} too), so each of its photos would count twice; "
                 "name each folder once"
             )
+        warn_links(folder, [folder])
         photos = images_in(folder)
         if not photos:
             raise DataError(f"--negatives {folder}: no photos in it{_nested_hint(folder)}; {_WHAT}")

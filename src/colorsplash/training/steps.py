@@ -30,11 +30,12 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from colorsplash.evaluation import datasets
+from colorsplash.evaluation import datasets, mask_read
 from colorsplash.evaluation.datasets import UNSEEN_SUFFIX, Sample, base_set, breed, discover_all, split_samples
 from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
 from colorsplash.evaluation.metrics import iou
 from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap, train_lone_negatives
+from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.progress import redraw_seconds
@@ -158,7 +159,7 @@ def warn_empty_masks(masks: np.ndarray) -> int:
     (such a set trains a model that finds nothing, to validation IoU 0), or when most look inverted
     (:func:`~colorsplash.evaluation.mask_read.warn_inverted_masks`). Returns the count of empty ones."""
     empty = int(sum(1 for m in masks if not (m == 1).any()))
-    datasets.warn_empty_masks(empty, len(masks), "training", "the model will learn to find nothing")
+    mask_read.warn_empty_masks(empty, len(masks), "training", "the model will learn to find nothing")
     warn_inverted_masks(sum(corners_subject(m) for m in masks), len(masks), "training")
     return empty
 
@@ -199,15 +200,17 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
         train_s, val_s = val_s, []
     if report:
         log_split(train_s, val_s)
-    listed = len(train_s) + len(val_s)
-    ti, tm, train_s = load_resized(train_s, mcfg.input_size, cfg.skip_bad, show_progress)
+    listed, notes = len(train_s) + len(val_s), ReadNotes()
+    ti, tm, train_s = load_resized(train_s, mcfg.input_size, cfg.skip_bad, show_progress, notes)
     negative = [i for i, s in enumerate(train_s) if s.kind == datasets.NEGATIVE]
     empty = warn_empty_masks(np.delete(tm, negative, axis=0))
     if not val_s:  # tiny sets: validate on the training images rather than not at all
         log.warning("no validation images (val fraction %.2f); validating on the training set", cfg.val_fraction)
         vi, vm, val_s = ti, tm, train_s
     else:
-        vi, vm, val_s = load_resized(val_s, mcfg.input_size, cfg.skip_bad, show_progress)
+        vi, vm, val_s = load_resized(val_s, mcfg.input_size, cfg.skip_bad, show_progress, notes)
+    if report:  # once per run, both passes' photos (the stages' later reads, report False, were said)
+        notes.say()
     if report and len(train_s) + (len(val_s) if val_s is not train_s else 0) < listed:  # --skip-bad dropped some
         log.info("after the bad pairs skipped: %d training, %d validation photos", len(train_s), len(val_s))
     augmenter = Augmenter(cfg.augment, seed=cfg.seed) if cfg.augment.enabled else None

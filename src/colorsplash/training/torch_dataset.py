@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from colorsplash.evaluation.datasets import NEGATIVE, DataError, Sample, iter_pairs
+from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.preprocess import normalize, resize_to_input
 from colorsplash.training.augment import Augmenter
@@ -21,9 +22,14 @@ log = logging.getLogger(__name__)
 
 
 def load_resized(
-    samples: Sequence[Sample], size: int, skip_bad: bool = False, show_progress: bool = True
+    samples: Sequence[Sample],
+    size: int,
+    skip_bad: bool = False,
+    show_progress: bool = True,
+    notes: ReadNotes | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
-    """Decode every pair and resize it to ``size x size``.
+    """Decode every pair and resize it to ``size x size``; what reading found goes to ``notes``, for the run to
+    say once (without: said at the end, :func:`~colorsplash.evaluation.datasets.iter_pairs`).
 
     Returns:
         images: uint8 ``N x S x S x 3`` RGB; masks: uint8 ``N x S x S`` (0/1/255); the samples kept.
@@ -32,7 +38,7 @@ def load_resized(
         DataError: on the first bad pair, unless ``skip_bad`` (then a warning summary is logged).
     """
     images, masks, kept = [], [], []
-    for sample, image, mask in iter_pairs(samples, skip_bad, "loading", show_progress):
+    for sample, image, mask in iter_pairs(samples, skip_bad, "loading", show_progress, notes=notes):
         images.append(resize_to_input(image, size))
         masks.append(cv2.resize(mask, (size, size), interpolation=cv2.INTER_NEAREST))
         kept.append(sample)

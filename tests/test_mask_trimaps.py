@@ -1,0 +1,100 @@
+"""Masks users bring, second pass: trimaps given as masks (matting's 0/128/255, Oxford-IIIT Pet's 1/2/3 in a
+paired folder) read with their band not scored, masks of three values that are no trimap read as before, and the
+notes of a run's reading (EXIF-turned photos, trimaps) said once per run."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers.layouts import make_paired_set, save_picture
+from PIL import Image, ImageFilter
+
+from colorsplash.evaluation.datasets import IGNORE, discover, iter_pairs
+from colorsplash.evaluation.mask_read import read_mask
+
+H, W = 60, 80
+
+
+def _disc(radius: float) -> np.ndarray:
+    yy, xx = np.mgrid[:H, :W]
+    return (yy - 30) ** 2 + (xx - 36) ** 2 <= radius**2
+
+
+def _trimap(inner: float = 12, outer: float = 26) -> tuple[np.ndarray, np.ndarray]:
+    """A matting trimap's three regions (uint8 ``HxW``: 0 background, 1 unknown band, 2 subject; a wide band, half
+    of the subject's disc, as alphamatting.com's hair) and the labels it should read as (0, IGNORE, 1)."""
+    regions = _disc(outer).astype(np.uint8) + _disc(inner)
+    return regions, np.array([0, IGNORE, 1], np.uint8)[regions]
+
+
+def test_trimaps_given_as_masks_read_their_band_as_not_scored(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A matting trimap (0 background, 128 unknown, 255 subject; alphamatting.com's are palette PNGs of greys) or
+    Oxford-IIIT Pet's trimap (1 pet, 2 background, 3 border) in a paired folder: 128 was read as the subject (the
+    whole band trained as subject), and 1/2/3 made the whole photo the subject. One line says they were trimaps."""
+    regions, expected = _trimap()
+    greys = np.array([0, 128, 255], np.uint8)[regions]
+    palette = Image.fromarray(regions, mode="P")
+    palette.putpalette([0, 0, 0, 128, 128, 128, 255, 255, 255] + [0, 0, 0] * 253)
+    masks = {
+        "grey": Image.fromarray(greys),
+        "grey127": Image.fromarray(np.array([0, 127, 255], np.uint8)[regions]),
+        "rgb": Image.fromarray(np.dstack([greys] * 3)),
+        "palette": palette,
+        "oxford": Image.fromarray(np.array([2, 3, 1], np.uint8)[regions]),
+    }
+    (tmp_path / "masks").mkdir()
+    for name, mask in masks.items():
+        save_picture(tmp_path / "images" / f"{name}.jpg", np.zeros((H, W, 3), np.uint8))
+        mask.save(tmp_path / "masks" / f"{name}.png")
+    with caplog.at_level(logging.INFO):
+        read = {s.name: mask for s, _, mask in iter_pairs(discover(tmp_path), show_progress=False)}
+    for name in masks:
+        assert np.array_equal(read[name], expected), name
+    lines = [r.getMessage() for r in caplog.records if "trimap" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].startswith("5 mask(s) are trimaps"), lines
+    assert "palette.png" in lines[0] and "not scored" in lines[0]
+
+
+def test_masks_of_three_values_that_are_no_trimap_keep_their_reading(tmp_path: Path) -> None:
+    """The other side of the trimap rule: a soft (antialiased) mask has many values; two subjects in two greys, or a
+    white subject with a grey part beside it (both touching the background), keep 128 and up as the subject; a
+    trimap's values with a fourth value are no trimap."""
+    two = np.zeros((H, W), np.uint8)
+    two[10:50, 5:30], two[10:50, 45:75] = 128, 255  # two subjects side by side
+    part = np.zeros((H, W), np.uint8)
+    part[10:50, 20:45], part[30:55, 45:70] = 255, 128  # a white subject and a big grey part beside it
+    soft = np.asarray(Image.fromarray(_disc(20).astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(3)))
+    four = np.array([0, 128, 255], np.uint8)[_trimap()[0]]
+    four[0, 0] = 64
+    for name, mask in {"two": two, "part": part, "soft": soft, "four": four}.items():
+        save_picture(tmp_path / f"{name}.png", mask)
+        assert np.array_equal(read_mask(tmp_path / f"{name}.png", "paired"), (mask >= 128).astype(np.uint8)), name
+    assert len(np.unique(soft)) > 3
+
+
+def test_orientation_warning_is_said_once_for_a_runs_training_and_validation(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """train reads its training and validation photos in two passes: each said its own warning about photos whose
+    masks' orientation cannot be told, so a run printed it twice. Now one warning names them all."""
+    pytest.importorskip("torch")
+    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.training.config import TrainConfig
+    from colorsplash.training.steps import prepare_data
+
+    make_paired_set(tmp_path, n=4)
+    exif = Image.Exif()
+    exif[0x0112] = 3  # shown turned 180 degrees: a mask's shape cannot tell how it was drawn
+    for i in range(4):
+        photo = tmp_path / "images" / f"p{i}.png"
+        Image.open(photo).convert("RGB").save(photo.with_suffix(".jpg"), exif=exif)
+        photo.unlink()
+    (tmp_path / "splits.tsv").write_text("p0\ttrain\np1\ttrain\np2\tval\np3\tval\n")
+    caplog.set_level(logging.WARNING)
+    prepare_data(TrainConfig(data=(str(tmp_path),)), ModelConfig(input_size=32), show_progress=False)
+    warnings = [r.getMessage() for r in caplog.records if "EXIF orientation" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("4 photo(s) are shown turned") and "p0.jpg" in warnings[0] and "p3.jpg" in warnings[0]
