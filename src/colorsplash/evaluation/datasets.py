@@ -10,7 +10,8 @@ Layouts (detected per folder):
    value above 3: 0/1, even as JPEG; the opaque part of a mask with transparency; a trimap's band not scored;
    :mod:`colorsplash.evaluation.mask_read`).
 3. ``oxford``: ``DIR/images/`` + ``DIR/trimaps/`` (1 pet, 2 background, 3 border = ignored), optional
-   official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``). Photos of the breeds in
+   official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``) beside the trimaps; or the
+   official download as unpacked, ``DIR/images/`` + ``DIR/annotations/trimaps/`` with the lists in ``annotations/``. Photos of the breeds in
    :data:`HELD_OUT_BREEDS` (breed = name without its ``_<number>``) are validation-only and reported as the set
    ``<set>-unseen``: "breeds never trained on".
 4. ``scenes``: ``DIR/images/`` + ``DIR/masks/`` + ``DIR/objects.tsv`` (``image, mask, class``; one object per mask,
@@ -49,6 +50,7 @@ from colorsplash.evaluation.folders import (
     file_names,
     layout_hint,
     layout_of,
+    oxford_trimaps,
     read_split_file,
     warn_links,
     warn_subfolders,
@@ -144,7 +146,7 @@ def detect_layout(root: Path) -> str:
     if layout is None:
         raise DataError(
             f"{root}: no known data layout; expected input/ + mask/ (seed), images/ + masks/ (paired) "
-            f"or images/ + trimaps/ (Oxford-IIIT Pet){layout_hint(root)}"
+            f"or images/ + trimaps/ or annotations/trimaps/ (Oxford-IIIT Pet){layout_hint(root)}"
         )
     return layout
 
@@ -178,8 +180,9 @@ def discover(
     if layout == "seed":
         samples = _pair(root, "input", "mask", "seed", "mask_", skip_bad, keep_unpaired)
     elif layout == "oxford":
-        samples = _pair(root, "images", "trimaps", "oxford", "", skip_bad, keep_unpaired)
-        listed = _oxford_splits(root)
+        trimaps = oxford_trimaps(root) or root / "trimaps"
+        samples = _pair(root, "images", str(trimaps.relative_to(root)), "oxford", "", skip_bad, keep_unpaired)
+        listed = _oxford_splits(trimaps.parent)  # the official lists lie beside the trimap folder
         if listed:
             samples = [dataclasses.replace(s, split=listed.get(s.name, "train")) for s in samples]
         samples = _hold_out_breeds(samples)

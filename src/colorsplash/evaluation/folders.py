@@ -173,12 +173,18 @@ def warn_links(root: Path, folders: Sequence[Path]) -> None:
         log.warning("%s: %d symbolic link(s) lead to no file and are not read: %s", root, len(broken), listed(broken))
 
 
+def oxford_trimaps(root: Path) -> Path | None:
+    """The trimap folder of an Oxford-IIIT Pet layout: ``root/trimaps``, or ``root/annotations/trimaps`` as the
+    official download unpacks (``images.tar.gz`` and ``annotations.tar.gz`` side by side); ``None`` if neither."""
+    return next((d for d in (root / "trimaps", root / "annotations" / "trimaps") if d.is_dir()), None)
+
+
 def layout_of(root: Path) -> str | None:
     if (root / "input").is_dir() and (root / "mask").is_dir():
         return "seed"
     if (root / "images").is_dir() and (root / "masks").is_dir() and (root / "objects.tsv").is_file():
         return "scenes"
-    if (root / "images").is_dir() and (root / "trimaps").is_dir():
+    if (root / "images").is_dir() and oxford_trimaps(root) is not None:
         return "oxford"
     if (root / "images").is_dir() and (root / "masks").is_dir():
         return "paired"
