@@ -11,9 +11,9 @@ Layouts (detected per folder):
    :mod:`colorsplash.evaluation.mask_read`).
 3. ``oxford``: ``DIR/images/`` + ``DIR/trimaps/`` (1 pet, 2 background, 3 border = ignored), optional
    official list files (``trainval.txt``/``test.txt``, ``Name CLASS SPECIES BREED``) beside the trimaps; or the
-   official download as unpacked, ``DIR/images/`` + ``DIR/annotations/trimaps/`` with the lists in ``annotations/``. Photos of the breeds in
-   :data:`HELD_OUT_BREEDS` (breed = name without its ``_<number>``) are validation-only and reported as the set
-   ``<set>-unseen``: "breeds never trained on".
+   official download as unpacked, ``DIR/images/`` + ``DIR/annotations/trimaps/`` with the lists in
+   ``annotations/``. Photos of the breeds in :data:`HELD_OUT_BREEDS` (breed = name without its ``_<number>``) are
+   validation-only and reported as the set ``<set>-unseen``: "breeds never trained on".
 4. ``scenes``: ``DIR/images/`` + ``DIR/masks/`` + ``DIR/objects.tsv`` (``image, mask, class``; one object per mask,
    COCO style): photos where no pet is labelled are **pet-free** (every pixel background); photos with a labelled
    ``cat``/``dog`` are ``<set>-pets`` (pet masks subject, other labelled objects background, the rest not scored,
