@@ -19,7 +19,14 @@ from colorsplash.runtime.options import OptionError
 from colorsplash.runtime.photo_io import ImageReadError
 from colorsplash.runtime.picture_open import PixelLimitError
 from colorsplash.server import printable
-from colorsplash.server.limits import RequestTooLargeError, ServerBusyError, busy_response, too_large_response
+from colorsplash.server.limits import (
+    RequestTooLargeError,
+    ServerBusyError,
+    UploadTimeoutError,
+    busy_response,
+    too_large_response,
+    upload_timeout_response,
+)
 from colorsplash.server.settings import ServerSettings
 
 __all__ = ["ClientGoneError", "PixelLimitError", "error", "install"]
@@ -72,6 +79,20 @@ async def _disconnected(request: Request, __: Exception) -> Response:
     return Response(status_code=400)
 
 
+async def _upload_timeout(request: Request, err: Exception) -> Response:
+    # A client too slow (or stalled) to send its body within the limit: it held a request slot; one line, no
+    # traceback, and the connection is closed with the answer, which frees the slot.
+    assert isinstance(err, UploadTimeoutError)
+    log.warning(
+        "%s %s: the request body did not arrive in time (%s bytes in %g s); answered 408 and closed the connection",
+        request.method,
+        printable(request.url.path),
+        f"{err.received:,}",
+        err.timeout_s,
+    )
+    return upload_timeout_response(err)
+
+
 async def _client_gone(request: Request, err: Exception) -> Response:
     # A page reloaded or a client that timed out while its photo waited: its work is skipped, so a burst of them
     # does not delay the clients still waiting. The answer reaches nobody.
@@ -112,6 +133,7 @@ def install(app: FastAPI, settings: ServerSettings) -> None:
         return too_large_response(settings.max_upload_bytes)
 
     app.add_exception_handler(RequestTooLargeError, too_large)
+    app.add_exception_handler(UploadTimeoutError, _upload_timeout)
     app.add_exception_handler(ClientDisconnect, _disconnected)
     app.add_exception_handler(ClientGoneError, _client_gone)
     app.add_exception_handler(ServerBusyError, _busy)
