@@ -35,12 +35,15 @@ log = logging.getLogger("colorsplash.server")
 
 
 class ClientGoneError(Exception):
-    """The client of a request closed its connection while the photo waited for the memory budget or a worker:
-    the job is dropped before its photo is decoded (nobody would receive the result)."""
+    """The client of a request closed its connection: while the photo waited for the memory budget or a worker
+    (``done`` is ``None``; the job is dropped before its photo is decoded), or while it was worked on (``done``
+    names the last step finished, e.g. ``"decoding"``; the steps after it are skipped). Nobody would receive the
+    result."""
 
-    def __init__(self, upload_name: str) -> None:
+    def __init__(self, upload_name: str, done: str | None = None) -> None:
         super().__init__(f"the client of {upload_name} has gone")
         self.upload_name = upload_name
+        self.done = done
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
@@ -94,11 +97,15 @@ async def _upload_timeout(request: Request, err: Exception) -> Response:
 
 
 async def _client_gone(request: Request, err: Exception) -> Response:
-    # A page reloaded or a client that timed out while its photo waited: its work is skipped, so a burst of them
-    # does not delay the clients still waiting. The answer reaches nobody.
+    # A page reloaded or a client that timed out while its photo waited or was worked on: its work is skipped (or
+    # its rest), so a burst of them does not delay the clients still waiting. The answer reaches nobody.
     assert isinstance(err, ClientGoneError)
+    if err.done is None:
+        what = "before its photo (%s) had its turn; dropped it before the model run"
+    else:  # the photo was being worked on: the rest of its work is skipped, so its worker takes the next photo
+        what = f"while its photo (%s) was worked on; stopped it after {err.done}"
     log.warning(
-        "%s %s: the client disconnected before its photo (%s) had its turn; dropped it before the model run",
+        "%s %s: the client disconnected " + what,
         request.method,
         printable(request.url.path),
         printable(err.upload_name),

@@ -1,6 +1,7 @@
-"""Slow clients over uvicorn itself: a body that takes longer than ``upload_timeout_s`` to arrive is answered 408
-(the API's JSON, the connection closed), which frees the request slot it held; a body that arrived in time is not
-cut by the same deadline while its photo is worked on; ``serve`` sets both limits from its flags."""
+"""Slow and departing clients over uvicorn itself: a body that takes longer than ``upload_timeout_s`` to arrive is
+answered 408 (the API's JSON, the connection closed), which frees the request slot it held; a body that arrived in
+time is not cut by the same deadline while its photo waits or is worked on; a client that leaves while its photo is
+worked on has the rest of that work skipped; ``serve`` sets both limits from its flags."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -20,9 +22,10 @@ from PIL import Image
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 import httpx  # noqa: E402
-from test_server_memory import uvicorn_server  # noqa: E402
+from test_server_memory import uvicorn_server, wait_until  # noqa: E402
 
 from colorsplash.server import app as server  # noqa: E402
+from colorsplash.server import work  # noqa: E402
 from colorsplash.server.work import make_splash  # noqa: E402
 
 PHOTO_BYTES = 2000  # announced by the slow client, which never sends them all
@@ -119,6 +122,60 @@ def test_a_photo_that_arrived_in_time_is_not_cut_while_it_waits_or_is_worked_on(
         for thread in both:
             thread.join(30)
     assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+
+
+@pytest.mark.parametrize("leaves", [True, False])
+def test_a_photo_whose_client_leaves_while_it_is_worked_on_is_stopped_at_its_next_step(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, leaves: bool
+) -> None:
+    """The subject is being found when the client hangs up (a page reloaded, a client that timed out): the effect
+    and the encoding are skipped (one log line), the budget is given back, and the worker is free for the next
+    photo. A client that stays gets its splash. uvicorn stops reading a connection once 64 KB of body wait for
+    the app (here 1 byte: every upload ends that way) and sees a hang-up only when the app reads again, which the
+    job does while it runs."""
+    uvicorn_auto = pytest.importorskip("uvicorn.protocols.http.auto")
+    monkeypatch.setattr(sys.modules[uvicorn_auto.AutoHTTPProtocol.__module__], "HIGH_WATER_LIMIT", 1)
+    finding, release, left = threading.Event(), threading.Event(), threading.Event()
+    subject_alpha, composite, leave = work.subject_alpha, work.composite, work.Departure.leave
+    effects: list[int] = []
+
+    def held_subject_alpha(*args: Any) -> Any:
+        finding.set()
+        release.wait(10)
+        return subject_alpha(*args)
+
+    def noted_leave(self: work.Departure) -> None:
+        leave(self)
+        left.set()
+
+    monkeypatch.setattr(work, "subject_alpha", held_subject_alpha)
+    monkeypatch.setattr(work, "composite", lambda *a: effects.append(1) or composite(*a))
+    monkeypatch.setattr(work.Departure, "leave", noted_leave)
+    app = server.create_app(tiny_onnx, workers=1)
+    photo = png()
+    with caplog.at_level(logging.WARNING, logger="colorsplash.server"), uvicorn_server(app) as (port, _):
+        client = socket.create_connection(("127.0.0.1", port))
+        head = f"POST /api/splash HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(photo)}\r\n"
+        client.sendall(f"{head}Connection: close\r\n\r\n".encode() + photo)  # the answer read to its end
+        assert wait_until(finding.is_set, "the photo in the worker")
+        if leaves:
+            client.close()
+            wait_until(left.is_set, "the hang-up seen")  # not without the fix: then the test fails below
+        release.set()
+        reply = b"" if leaves else read_answer(client)
+        client.close()
+        assert wait_until(lambda: app.state.budget.state.used == 0, "the budget given back")
+        after = httpx.post(f"http://127.0.0.1:{port}/api/splash", content=photo, timeout=30)
+    stopped = [r.getMessage() for r in caplog.records if "was worked on" in r.getMessage()]
+    assert after.status_code == 200  # the worker is free again
+    if leaves:
+        assert effects == [1]  # the next photo's only
+        assert stopped == [
+            "POST /api/splash: the client disconnected while its photo (upload) was worked on; "
+            "stopped it after finding the subject"
+        ]
+    else:
+        assert effects == [1, 1] and reply.startswith(b"HTTP/1.1 200") and not stopped
 
 
 def test_serve_sets_the_request_limit_and_upload_timeout_from_its_flags(
