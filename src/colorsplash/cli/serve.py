@@ -20,8 +20,10 @@ from colorsplash.server import (
     DEFAULT_HOST,
     DEFAULT_MAX_UPLOAD_BYTES,
     DEFAULT_PORT,
-    MAX_CONNECTIONS,
+    DEFAULT_UPLOAD_TIMEOUT_S,
+    MAX_REQUESTS,
     SERVER_MAX_PIXELS,
+    connection_limit,
     required_budget,
 )
 
@@ -76,6 +78,24 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         help="memory budget of the photos in flight, estimated from their pixel counts; photos "
         f"over it wait or get 503 (default: enough for one photo at --max-pixels, about {budget / 1e9:.1f} GB)",
     )
+    parser.add_argument(
+        "--max-requests",
+        type=arg_type(positive_int),
+        default=None,
+        metavar="N",
+        help=f"requests served at once, uploads still arriving included (default {MAX_REQUESTS}); one more gets "
+        f"503 busy with Retry-After; each may hold an upload in memory, so N x --max-upload-mb is the most held; "
+        f"open connections are capped at twice N ({connection_limit(MAX_REQUESTS)} by default)",
+    )
+    parser.add_argument(
+        "--upload-timeout",
+        type=arg_type(positive_float),
+        default=None,
+        metavar="SECONDS",
+        help=f"longest time a request's upload may take to arrive (default {DEFAULT_UPLOAD_TIMEOUT_S:g}); a "
+        "slower one gets 408 and its connection is closed, so slow clients cannot hold every request slot; raise "
+        "it for large photos over slow links",
+    )
 
 
 def _add_access_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,6 +140,10 @@ def settings_changes(args: argparse.Namespace) -> dict[str, Any]:
         changes["max_pixels"] = args.max_pixels
     if args.max_memory_mb is not None:
         changes["max_memory_bytes"] = int(args.max_memory_mb * 2**20)
+    if args.max_requests is not None:
+        changes["max_requests"] = args.max_requests
+    if args.upload_timeout is not None:
+        changes["upload_timeout_s"] = args.upload_timeout
     if args.jobs is not None:
         changes["workers"] = args.jobs
     return changes
@@ -145,5 +169,6 @@ def run(args: argparse.Namespace) -> int:
     log.info("answering requests for %s (add names with --allowed-host)", ", ".join(app.state.allowed_hosts))
     shown = f"[{args.host}]" if ":" in args.host else args.host
     log.info("colorsplash: open http://%s:%d/ (API docs at /docs); Ctrl+C stops", shown, args.port)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", limit_concurrency=MAX_CONNECTIONS)
+    limit = app.state.settings.max_connections  # a backstop above the app's own request limit
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", limit_concurrency=limit)
     return 0

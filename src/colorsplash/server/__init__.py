@@ -16,9 +16,20 @@ DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 # or parallel uploads from a network (``--host 0.0.0.0``) could hold any amount (32 x the upload limit: 800 MB by
 # default).
 MAX_REQUESTS = 32
-# Open connections uvicorn keeps (``limit_concurrency``), a backstop for idle keep-alive ones: above it uvicorn
-# answers its own plain-text 503. Twice the requests, so that requests meet the limit above first.
-MAX_CONNECTIONS = 2 * MAX_REQUESTS
+
+
+def connection_limit(max_requests: int) -> int:
+    """Open connections uvicorn keeps (``limit_concurrency``), a backstop for idle keep-alive ones: above it uvicorn
+    answers its own plain-text 503. Twice the requests, so that requests meet the app's limit first."""
+    return 2 * max_requests
+
+
+MAX_CONNECTIONS = connection_limit(MAX_REQUESTS)
+# Longest time a request's body may take to arrive, counted from its headers (``limits.BodyLimitMiddleware``); past
+# it the request is answered 408 and its slot freed: a client sending a byte a second (slowloris) otherwise held one
+# of the MAX_REQUESTS slots for as long as it liked, and that many of them locked everyone out. A 10 MB photo
+# arrives in 60 s from 1.4 Mbit/s up; the 25 MB limit needs 3.5 Mbit/s.
+DEFAULT_UPLOAD_TIMEOUT_S = 60.0
 SERVER_MAX_PIXELS = 50_000_000  # per request: a 48 MP phone photo passes; lower than the CLI's DEFAULT_MAX_PIXELS
 # Peak bytes per pixel of one splash (decode, model, refined alpha, effect, encode), the unit of the memory budget
 # (``limits.py``). Measured with ru_maxrss on 4000x3000 photos with the bundled model: 14-17 B/px for

@@ -4,7 +4,8 @@
 inference, compositing and encoding run in worker threads (at most ``workers`` at a time), admitted by a memory
 budget estimated from each photo's header (:mod:`colorsplash.server.limits`), so the event loop keeps serving and
 large photos cannot pile up. A job whose client has disconnected by the time it holds its budget and a worker
-is dropped before its photo is decoded (one log line; a burst of reloaded pages does not delay the others).
+is dropped before its photo is decoded, and one whose client disconnects while it is worked on stops at its next
+step (one log line; a burst of reloaded pages does not delay the others).
 Requests from unknown ``Host`` names or other web origins are refused first (:mod:`colorsplash.server.guard`);
 pages of origins allowed with ``allowed_origins`` get CORS answers (preflight, ``Access-Control-Allow-Origin``,
 the result headers exposed). Options are parsed by
@@ -12,9 +13,9 @@ the result headers exposed). Options are parsed by
 field names equal the CLI flag names (``feather``, ``on-empty`` or ``on_empty``, ...).
 
 Every error is a JSON body ``{"error": "..."}`` without a stack trace: 400 unknown ``Host``, 403 cross-origin,
-413 request or photo too large, 415 not an image, 422 bad option (with ``"option": NAME``) or no subject with
-``on-empty=skip``, 503 busy (the memory budget full, or ``max_requests`` in flight; with ``Retry-After``), 404/405
-unknown route or method, 500 anything else.
+408 a body not all arrived within ``upload_timeout_s`` (the connection closed), 413 request or photo too large, 415
+not an image, 422 bad option (with ``"option": NAME``) or no subject with ``on-empty=skip``, 503 busy (the memory
+budget full, or ``max_requests`` in flight; with ``Retry-After``), 404/405 unknown route or method, 500 anything else.
 Results carry ``X-Colorsplash-Subject: found|none`` and ``X-Colorsplash-Subject-Score``.
 """
 
@@ -27,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -54,6 +56,7 @@ from colorsplash.server.limits import (
 from colorsplash.server.openapi import OUTPUT_FORMATS, openapi_extra
 from colorsplash.server.settings import ServerSettings
 from colorsplash.server.work import (
+    Departure,
     ModelShare,
     Result,
     Upload,
@@ -78,6 +81,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 WEB_DIR = "web"
+WATCH_PAUSE_S = 0.05
 
 
 def model_info(model: Model) -> dict[str, Any]:
@@ -132,7 +136,7 @@ def create_app(
     app.state.model, app.state.settings = model, settings
     # The last added runs first: Host/Origin refusals, then CORS for allowed origins, then the count of requests
     # in flight, then the body limit.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes, timeout_s=settings.upload_timeout_s)
     app.add_middleware(RequestLimitMiddleware, max_requests=settings.max_requests)
     cors = cors_options(settings.allowed_origins)
     if cors is not None:
@@ -157,10 +161,12 @@ class _Jobs:
     models: ModelShare
 
     async def run(self, request: Request, upload: Upload, func: Any, *args: Any) -> Result:
-        """``func(model, *args)`` in a worker thread, ``model`` from :attr:`models` (see :class:`ModelShare`).
+        """``func(model, *args, gone)`` in a worker thread, ``model`` from :attr:`models` (see :class:`ModelShare`),
+        ``gone`` a :class:`Departure` set as soon as the client disconnects while the thread runs.
 
         Raises:
-            ClientGoneError: the client disconnected before the job had its budget and a worker (nothing was run).
+            ClientGoneError: the client disconnected before the job had its budget and a worker (nothing was run),
+                or while it ran (``func`` stops at its next step).
         """
 
         async def still_there() -> None:
@@ -172,8 +178,16 @@ class _Jobs:
         await still_there()
         size = await self.worker.run_light(photo_pixels, upload.data)
         check_pixel_count(size, self.max_pixels)  # refused at once, not after waiting for the budget
+        gone = Departure(upload.name)
+
+        async def watch() -> None:  # the body has arrived: the next message is the disconnect (uvicorn reads again)
+            while (await request.receive())["type"] != "http.disconnect":
+                await anyio.sleep(WATCH_PAUSE_S)  # not expected; no busy loop if it comes
+            gone.leave()
+
         async with self.budget.reserve(estimate_bytes(size and size.counted, len(upload.data))):
-            result: Result = await self.worker.run(self._with_model, func, *args, before=still_there)
+            job = self.worker.run(self._with_model, func, *args, gone, before=still_there, beside=watch)
+            result: Result = await job
             return result
 
     def _with_model(self, func: Any, *args: Any) -> Result:

@@ -19,7 +19,14 @@ from colorsplash.runtime.options import OptionError
 from colorsplash.runtime.photo_io import ImageReadError
 from colorsplash.runtime.picture_open import PixelLimitError
 from colorsplash.server import printable
-from colorsplash.server.limits import RequestTooLargeError, ServerBusyError, busy_response, too_large_response
+from colorsplash.server.limits import (
+    RequestTooLargeError,
+    ServerBusyError,
+    UploadTimeoutError,
+    busy_response,
+    too_large_response,
+    upload_timeout_response,
+)
 from colorsplash.server.settings import ServerSettings
 
 __all__ = ["ClientGoneError", "PixelLimitError", "error", "install"]
@@ -28,12 +35,15 @@ log = logging.getLogger("colorsplash.server")
 
 
 class ClientGoneError(Exception):
-    """The client of a request closed its connection while the photo waited for the memory budget or a worker:
-    the job is dropped before its photo is decoded (nobody would receive the result)."""
+    """The client of a request closed its connection: while the photo waited for the memory budget or a worker
+    (``done`` is ``None``; the job is dropped before its photo is decoded), or while it was worked on (``done``
+    names the last step finished, e.g. ``"decoding"``; the steps after it are skipped). Nobody would receive the
+    result."""
 
-    def __init__(self, upload_name: str) -> None:
+    def __init__(self, upload_name: str, done: str | None = None) -> None:
         super().__init__(f"the client of {upload_name} has gone")
         self.upload_name = upload_name
+        self.done = done
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
@@ -72,12 +82,30 @@ async def _disconnected(request: Request, __: Exception) -> Response:
     return Response(status_code=400)
 
 
-async def _client_gone(request: Request, err: Exception) -> Response:
-    # A page reloaded or a client that timed out while its photo waited: its work is skipped, so a burst of them
-    # does not delay the clients still waiting. The answer reaches nobody.
-    assert isinstance(err, ClientGoneError)
+async def _upload_timeout(request: Request, err: Exception) -> Response:
+    # A client too slow (or stalled) to send its body within the limit: it held a request slot; one line, no
+    # traceback, and the connection is closed with the answer, which frees the slot.
+    assert isinstance(err, UploadTimeoutError)
     log.warning(
-        "%s %s: the client disconnected before its photo (%s) had its turn; dropped it before the model run",
+        "%s %s: the request body did not arrive in time (%s bytes in %g s); answered 408 and closed the connection",
+        request.method,
+        printable(request.url.path),
+        f"{err.received:,}",
+        err.timeout_s,
+    )
+    return upload_timeout_response(err)
+
+
+async def _client_gone(request: Request, err: Exception) -> Response:
+    # A page reloaded or a client that timed out while its photo waited or was worked on: its work is skipped (or
+    # its rest), so a burst of them does not delay the clients still waiting. The answer reaches nobody.
+    assert isinstance(err, ClientGoneError)
+    if err.done is None:
+        what = "before its photo (%s) had its turn; dropped it before the model run"
+    else:  # the photo was being worked on: the rest of its work is skipped, so its worker takes the next photo
+        what = f"while its photo (%s) was worked on; stopped it after {err.done}"
+    log.warning(
+        "%s %s: the client disconnected " + what,
         request.method,
         printable(request.url.path),
         printable(err.upload_name),
@@ -112,6 +140,7 @@ def install(app: FastAPI, settings: ServerSettings) -> None:
         return too_large_response(settings.max_upload_bytes)
 
     app.add_exception_handler(RequestTooLargeError, too_large)
+    app.add_exception_handler(UploadTimeoutError, _upload_timeout)
     app.add_exception_handler(ClientDisconnect, _disconnected)
     app.add_exception_handler(ClientGoneError, _client_gone)
     app.add_exception_handler(ServerBusyError, _busy)

@@ -39,6 +39,21 @@ class RequestTooLargeError(Exception):
     """The request body is larger than the server's upload limit."""
 
 
+class UploadTimeoutError(Exception):
+    """The request body did not arrive within the server's upload time limit (a slow client, or one that stopped
+    sending): answered 408 and the connection closed (:func:`upload_timeout_response`), which frees its slot."""
+
+    def __init__(self, timeout_s: float, received: int, expected: int | None) -> None:
+        of = f" of {expected:,}" if expected is not None else ""
+        super().__init__(
+            f"the request body did not arrive within the server's upload time limit of {timeout_s:g} s "
+            f"({received:,}{of} bytes came); send it again over a faster connection or send a smaller photo, or "
+            "start the server with a larger --upload-timeout"
+        )
+        self.timeout_s = timeout_s
+        self.received = received
+
+
 class ServerBusyError(Exception):
     """The memory budget is taken by other photos; answered with 503 and ``Retry-After``."""
 
@@ -173,11 +188,14 @@ class RequestLimitMiddleware:
 
 class BodyLimitMiddleware:
     """Refuse bodies over ``max_bytes``: by ``Content-Length`` up front, and by counting streamed chunks
-    (chunked uploads announce no length), so an oversized upload is never read into memory whole."""
+    (chunked uploads announce no length), so an oversized upload is never read into memory whole. A body that has
+    not all arrived ``timeout_s`` after the request began raises :class:`UploadTimeoutError` (408), so a slow
+    client cannot hold a request slot (:class:`RequestLimitMiddleware`) for longer."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -187,18 +205,30 @@ class BodyLimitMiddleware:
         if length.isdigit() and int(length) > self.max_bytes:
             await too_large_response(self.max_bytes)(scope, receive, send)
             return
-        received = 0
+        deadline = time.monotonic() + self.timeout_s
+        received, complete = 0, False
 
         async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # after the body: waiting for a disconnect, which has no deadline
+                return await receive()
+            with anyio.move_on_after(deadline - time.monotonic()) as late:
+                message = await receive()
+            if late.cancelled_caught:
+                raise UploadTimeoutError(self.timeout_s, received, int(length) if length.isdigit() else None)
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > self.max_bytes:
                     raise RequestTooLargeError()
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def upload_timeout_response(err: UploadTimeoutError) -> JSONResponse:
+    """408 with the API's ``{"error": ...}``, closing the connection: the rest of the body is not read."""
+    return JSONResponse({"error": str(err)}, status_code=408, headers={"Connection": "close"})
 
 
 def too_large_response(max_bytes: int) -> JSONResponse:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from colorsplash.runtime.cpu import usable_cores
-from colorsplash.server import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_BYTES, MAX_REQUESTS, SERVER_MAX_PIXELS
+from colorsplash.server import (
+    DEFAULT_HOST,
+    DEFAULT_MAX_UPLOAD_BYTES,
+    DEFAULT_UPLOAD_TIMEOUT_S,
+    MAX_REQUESTS,
+    SERVER_MAX_PIXELS,
+    connection_limit,
+)
 from colorsplash.server.limits import DEFAULT_MAX_WAIT_S, required_budget
 
 
@@ -26,6 +33,8 @@ class ServerSettings:
             just enough for one photo at ``max_pixels`` (see :attr:`memory_budget`).
         max_wait_s: longest wait for the memory budget before a 503.
         max_requests: requests served at once (uploads arriving included); more get 503 with ``Retry-After``.
+        upload_timeout_s: longest time a request's body may take to arrive, in seconds; a slower one gets 408
+            and its connection is closed (a slow client cannot hold one of the ``max_requests`` slots longer).
         host: the address the server is bound to (on the ``Host`` allow-list).
         allowed_hosts: more ``Host`` names to answer (``*``: any); loopback names are always allowed.
         allowed_origins: web origins (``https://example.org``) whose pages may call the API (``*``: any).
@@ -37,6 +46,7 @@ class ServerSettings:
     max_memory_bytes: int | None = None
     max_wait_s: float = DEFAULT_MAX_WAIT_S
     max_requests: int = MAX_REQUESTS
+    upload_timeout_s: float = DEFAULT_UPLOAD_TIMEOUT_S
     host: str = DEFAULT_HOST
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
@@ -45,6 +55,8 @@ class ServerSettings:
         for name in ("max_upload_bytes", "max_pixels", "workers", "max_requests"):
             if getattr(self, name) < 1:
                 raise ValueError(f"server setting {name} must be positive, got {getattr(self, name)}")
+        if not self.upload_timeout_s > 0:  # NaN too
+            raise ValueError(f"server setting upload_timeout_s must be positive, got {self.upload_timeout_s}")
         need = required_budget(self.max_pixels, self.max_upload_bytes)
         if self.max_memory_bytes is not None and self.max_memory_bytes < need:
             raise ValueError(
@@ -52,6 +64,12 @@ class ServerSettings:
                 f"the pixel limit ({self.max_pixels:,} pixels need about {need / 2**20:,.0f} MB); "
                 "raise --max-memory-mb or lower --max-pixels"
             )
+
+    @property
+    def max_connections(self) -> int:
+        """Open connections the HTTP server keeps (uvicorn's ``limit_concurrency``): :func:`connection_limit` of
+        :attr:`max_requests`, so that requests meet the app's JSON busy answer before uvicorn's plain one."""
+        return connection_limit(self.max_requests)
 
     @property
     def memory_budget(self) -> int:

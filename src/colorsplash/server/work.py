@@ -7,7 +7,7 @@ reported in the ``X-Colorsplash-Subject`` headers so a client can tell "no subje
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
@@ -28,7 +28,7 @@ from colorsplash.runtime.options import OptionError, SplashOptions, options_from
 from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes
 from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, output_format
 from colorsplash.runtime.wording import Wording
-from colorsplash.server.errors import PixelLimitError
+from colorsplash.server.errors import ClientGoneError, PixelLimitError
 from colorsplash.server.limits import PhotoSize, photo_pixels
 from colorsplash.server.openapi import FORMAT_FIELD, OUTPUT_FORMATS, SPLASH_ONLY_OPTIONS
 
@@ -45,6 +45,28 @@ class Upload:
     data: bytes
     fields: dict[str, str]
     name: str = UPLOAD_NAME
+
+
+class Departure:
+    """Whether a job's client has gone, set from the event loop (:meth:`leave`) and read by the worker thread
+    between a photo's steps (:meth:`check`), so that a photo nobody will receive is not worked on to the end."""
+
+    def __init__(self, upload_name: str) -> None:
+        self.upload_name = upload_name
+        self._gone = threading.Event()
+
+    def leave(self) -> None:
+        self._gone.set()
+
+    def check(self, done: str) -> None:
+        """Raises ClientGoneError (naming ``done``, the last step finished) when the client has gone."""
+        if self._gone.is_set():
+            raise ClientGoneError(self.upload_name, done)
+
+
+def _check(gone: Departure | None, done: str) -> None:
+    if gone is not None:
+        gone.check(done)
 
 
 @dataclass(frozen=True)
@@ -187,11 +209,25 @@ def subject_alpha(model: Model, photo: Photo, options: SplashOptions) -> tuple[n
     return result.alpha, not result.empty, result.score
 
 
-def make_splash(model: Model, upload: Upload, options: SplashOptions, fmt: str | None, max_pixels: int) -> Result:
-    """Upload -> encoded splash. Blocking: call from a worker thread."""
+def make_splash(
+    model: Model,
+    upload: Upload,
+    options: SplashOptions,
+    fmt: str | None,
+    max_pixels: int,
+    gone: Departure | None = None,
+) -> Result:
+    """Upload -> encoded splash. Blocking: call from a worker thread.
+
+    Raises:
+        ClientGoneError: ``gone`` was set (the client left) before one of the steps after decoding.
+    """
     photo = decode_upload(upload, max_pixels)
+    _check(gone, "decoding")
     alpha, found, score = subject_alpha(model, photo, options)
+    _check(gone, "finding the subject")
     out = composite(photo.rgb, alpha, options, photo.alpha)  # as the CLI and the Python API
+    _check(gone, "the effect")
     fmt = fmt or default_format(photo, options)
     body = encode_image(
         out, fmt.upper(), options.quality, exif=photo.exif, icc=photo.icc, full_chroma=photo.full_chroma
@@ -199,10 +235,18 @@ def make_splash(model: Model, upload: Upload, options: SplashOptions, fmt: str |
     return Result(body, fmt, found, score, output_name(upload.name, fmt))
 
 
-def make_mask(model: Model, upload: Upload, options: SplashOptions, max_pixels: int) -> Result:
-    """Upload -> 8-bit greyscale PNG of the alpha (255 = colour kept). Blocking: call from a worker thread."""
+def make_mask(
+    model: Model, upload: Upload, options: SplashOptions, max_pixels: int, gone: Departure | None = None
+) -> Result:
+    """Upload -> 8-bit greyscale PNG of the alpha (255 = colour kept). Blocking: call from a worker thread.
+
+    Raises:
+        ClientGoneError: ``gone`` was set (the client left) before one of the steps after decoding.
+    """
     photo = decode_upload(upload, max_pixels)
+    _check(gone, "decoding")
     alpha, found, score = subject_alpha(model, photo, options)
+    _check(gone, "finding the subject")
     return Result(
         encode_image(alpha_to_uint8(alpha), "PNG"), "png", found, score, output_name(upload.name, "png", "mask")
     )
@@ -228,16 +272,41 @@ class Worker:
         self._limiter: anyio.CapacityLimiter | None = None
         self._threads: anyio.CapacityLimiter | None = None
 
-    async def run(self, func: Callable[..., T], *args: Any, before: Callable[[], Awaitable[None]] | None = None) -> T:
+    async def run(
+        self,
+        func: Callable[..., T],
+        *args: Any,
+        before: Callable[[], Awaitable[None]] | None = None,
+        beside: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    ) -> T:
         """``func(*args)`` in a thread once one of the ``capacity`` slots is free. ``before`` is awaited with the
-        slot held, just before the thread starts; an exception from it drops the job (the slot is given back)."""
+        slot held, just before the thread starts; an exception from it drops the job (the slot is given back).
+        ``beside`` is awaited while the thread runs and cancelled when it ends (it must not raise)."""
         if self._limiter is None or self._threads is None:
             self._limiter = anyio.CapacityLimiter(self.capacity)
             self._threads = anyio.CapacityLimiter(self.capacity)  # never waited on: the slot above is held
         async with self._limiter:  # held here (not by the thread), so that ``before`` runs with the slot
             if before is not None:
                 await before()
-            return await anyio.to_thread.run_sync(func, *args, limiter=self._threads)
+            if beside is None:
+                return await anyio.to_thread.run_sync(func, *args, limiter=self._threads)
+            return await self._run_beside(beside, func, *args)
+
+    async def _run_beside(
+        self, beside: Callable[[], Coroutine[Any, Any, None]], func: Callable[..., T], *args: Any
+    ) -> T:
+        done: list[T] = []
+        failed: list[Exception] = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(beside)
+            try:
+                done.append(await anyio.to_thread.run_sync(func, *args, limiter=self._threads))
+            except Exception as err:  # raised below: the group would wrap it in an ExceptionGroup, which the
+                failed.append(err)  # app's exception handlers do not match
+            group.cancel_scope.cancel()
+        if failed:
+            raise failed[0]
+        return done[0]
 
     async def run_light(self, func: Callable[..., T], *args: Any) -> T:
         """Short work (a header read) on anyio's default threads, not counted against ``capacity``."""
