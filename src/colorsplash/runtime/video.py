@@ -286,7 +286,7 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
 def _write_clip(
     info: VideoInfo, splasher: FrameSplasher, out: Path, progress: bool, strict: bool, overwrite: bool
 ) -> tuple[int, DecodeReport]:
-    """Encode every frame into a hidden partial file beside ``out``, add the audio, subtitles and timecode, verify,
+    """Encode every frame into a hidden partial file beside ``out``, add the other tracks (:func:`mux_tracks`), verify,
     rename it to ``out`` (replacing a file there only with ``overwrite``); every partial file is removed on any
     error.
     Returns (frames written, the decoder's report)."""
@@ -298,12 +298,9 @@ def _write_clip(
         report = reader.report
         if report.damaged and strict:
             raise VideoError(damage_message(info, report, written=False))
-        if info.has_audio or info.subtitles or info.timecode:
+        if info.has_other_tracks:
             temps.append(PartialFile(out))
-            container = container_for(out)
-            mux_tracks(
-                temps[0].path, info.path, temps[1].path, container, info.has_audio, info.subtitles, info.timecode
-            )
+            mux_tracks(temps[0].path, info, temps[1].path, container_for(out))
         verify_video(temps[-1].path, out)
         _publish(temps[-1], out, overwrite)
     finally:

@@ -44,7 +44,9 @@ class VideoInfo:
     frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips); ``colour``: the
     stream's colour tags (matrix, primaries, transfer; HDR is converted on reading, see
     :mod:`colorsplash.runtime.video_colour`); ``subtitles``: the clip has subtitle tracks (carried into the
-    output where its container can hold them); ``field_order``: ``"top first"`` or ``"bottom first"`` for an
+    output where its container can hold them); ``attachments``: how many attached files it has (fonts for styled
+    subtitles, mostly in .mkv); ``covers``: the stream numbers of its cover pictures (attached pictures);
+    ``field_order``: ``"top first"`` or ``"bottom first"`` for an
     interlaced stream (camcorders, broadcast; deinterlaced on reading), ``""`` for progressive video;
     ``timecode``: the start timecode of a camera's clip (``HH:MM:SS:FF``, ``;`` before the frames for
     drop-frame), ``""`` when it has none."""
@@ -61,10 +63,18 @@ class VideoInfo:
     subtitles: bool = False
     field_order: str = ""
     timecode: str = ""
+    attachments: int = 0
+    covers: tuple[int, ...] = ()
 
     @property
     def has_audio(self) -> bool:
         return self.audio_codec is not None
+
+    @property
+    def has_other_tracks(self) -> bool:
+        """Whether the clip holds anything besides its picture for the remux to carry (sound, subtitles,
+        timecode, attached files, cover pictures)."""
+        return bool(self.has_audio or self.subtitles or self.timecode or self.attachments or self.covers)
 
     @property
     def estimated_frames(self) -> int | None:
@@ -76,6 +86,7 @@ class VideoInfo:
 _SIZE_RE = re.compile(r"[ ,](\d+)x(\d+)[ ,\[]")
 _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\S+?)[\s,]")
 _SUBTITLE_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: Subtitle: ")
+_ATTACHMENT_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: Attachment: ")
 _TIMECODE_RE = re.compile(r"^\s+timecode\s*: (\d+:\d\d:\d\d[:;.]\d+)\s*$", re.MULTILINE)
 _FIELD_RE = re.compile(r"[(,] ?(top|bottom) (?:coded )?first")
 
@@ -323,13 +334,22 @@ def _decoder_meta(path: Path) -> dict:
     return meta
 
 
-def _header_extras(header: str) -> tuple[bool, str, str]:
+def _header_extras(header: str) -> tuple[bool, str, str, int, tuple[int, ...]]:
     """From ffmpeg's header text: whether there are subtitle tracks, the field order of an interlaced picture
-    stream (``"top first"``, ``""`` when progressive or unknown) and the start timecode (``""`` when none)."""
-    subtitles = any(_SUBTITLE_RE.match(line) for line in header.splitlines())
+    stream (``"top first"``, ``""`` when progressive or unknown), the start timecode (``""`` when none), the
+    number of attached files and the stream numbers of cover pictures (video streams marked attached pic)."""
+    lines = header.splitlines()
+    subtitles = any(_SUBTITLE_RE.match(line) for line in lines)
     field = _FIELD_RE.search(_picture_stream_line(header) or "")
     timecode = _TIMECODE_RE.search(header)
-    return subtitles, f"{field.group(1)} first" if field else "", timecode.group(1) if timecode else ""
+    attachments = sum(1 for line in lines if _ATTACHMENT_RE.match(line))
+    covers = tuple(
+        int(m.group(1))
+        for line in lines
+        if (m := _INDEX_RE.match(line)) and "(attached pic)" in line and ": Video: " in line
+    )
+    field_order = f"{field.group(1)} first" if field else ""
+    return subtitles, field_order, timecode.group(1) if timecode else "", attachments, covers
 
 
 def last_line(text: str) -> str:
