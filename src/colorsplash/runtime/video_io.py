@@ -103,14 +103,34 @@ def _header(path: Path) -> str:
     return proc.stderr
 
 
+# An HLS playlist not named .m3u8 (a downloader's or browser's "video.mp4" that is the stream's playlist): ffmpeg
+# only probes for playlists by name, and the HLS demuxer is refused anyway, so it said "Invalid data found".
+_HLS_WORDS = (
+    "an HLS playlist (a text file starting #EXTM3U that lists a stream's pieces), not a video, whatever its name"
+)
+
+
+def _is_hls_playlist(path: Path) -> bool:
+    """Whether ``path`` starts as an HLS playlist does (``#EXTM3U``, after a byte-order mark or blank space)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return False
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"#EXTM3U")
+
+
 def _classify_header(path: Path, text: str) -> tuple[str, str | None]:
     """Return (video codec, audio codec or None) or raise :class:`VideoError` saying what is wrong."""
     input_line = next((ln for ln in text.splitlines() if ln.startswith("Input #0")), None)
     if input_line is None:
-        if "not on whitelist" in text:  # a demuxer of REFUSED_DEMUXERS (or a protocol) was refused
+        refused = "not on whitelist" in text  # a demuxer of REFUSED_DEMUXERS (or a protocol) was refused
+        hls = not refused and _is_hls_playlist(path)  # not named .m3u8: ffmpeg found no demuxer at all
+        if refused or hls:
+            what, end = (_HLS_WORDS, " (save the video, not its playlist)") if hls else (REFUSED_WORDS, "")
             raise VideoError(
-                f"{path}: is {REFUSED_WORDS}; ffmpeg would read the files or web addresses it names, so it is "
-                "refused: give the video file itself"
+                f"{path}: is {what}; ffmpeg would read the files or web addresses it names, so it is "
+                f"refused: give the video file itself{end}"
             )
         last = text.strip().splitlines()[-1] if text.strip() else "no output"
         raise VideoError(f"{path}: not a video file ffmpeg can read ({last.strip()})")
