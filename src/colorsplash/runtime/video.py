@@ -35,7 +35,7 @@ from tqdm import tqdm
 from colorsplash.runtime.alpha import (
     check_point,
 )
-from colorsplash.runtime.files import publish
+from colorsplash.runtime.files import not_replaceable, publish
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.planning import STDIO
@@ -278,6 +278,8 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
         raise ValueError(f"{out}: output is the input file; choose another -o (the input is never overwritten)")
     if out.is_dir():
         raise ValueError(f"{out}: is a folder; name the clip to write, e.g. -o {out / (src.stem + '.splash.mp4')}")
+    if overwrite and (problem := not_replaceable(out)) is not None:
+        raise ValueError(f"{out}: {problem}")
     if out.exists() and not overwrite:
         raise ValueError(f"{out}: already exists; pass --overwrite to replace it, or choose another -o")
     container_for(out)

@@ -120,20 +120,32 @@ def _is_hls_playlist(path: Path) -> bool:
     return head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"#EXTM3U")
 
 
+def _unreadable(path: Path, text: str) -> VideoError:
+    """Why ffmpeg opened no input from ``path`` (``text``: what it said), in words: a playlist or list of files
+    (refused), an MP4/MOV that is not finished, or ffmpeg's last line."""
+    refused = "not on whitelist" in text  # a demuxer of REFUSED_DEMUXERS (or a protocol) was refused
+    hls = not refused and _is_hls_playlist(path)  # not named .m3u8: ffmpeg found no demuxer at all
+    if refused or hls:
+        what, end = (_HLS_WORDS, " (save the video, not its playlist)") if hls else (REFUSED_WORDS, "")
+        return VideoError(
+            f"{path}: is {what}; ffmpeg would read the files or web addresses it names, so it is "
+            f"refused: give the video file itself{end}"
+        )
+    if "moov atom not found" in text:  # the index an MP4/MOV gets when its writer finishes
+        return VideoError(
+            f"{path}: is an unfinished MP4/MOV: its index (moov atom) is missing, as in a file still being "
+            "recorded, written or copied, or a recording that was cut off; wait until it is complete or copy "
+            "it again"
+        )
+    last = text.strip().splitlines()[-1] if text.strip() else "no output"
+    return VideoError(f"{path}: not a video file ffmpeg can read ({last.strip()})")
+
+
 def _classify_header(path: Path, text: str) -> tuple[str, str | None]:
     """Return (video codec, audio codec or None) or raise :class:`VideoError` saying what is wrong."""
     input_line = next((ln for ln in text.splitlines() if ln.startswith("Input #0")), None)
     if input_line is None:
-        refused = "not on whitelist" in text  # a demuxer of REFUSED_DEMUXERS (or a protocol) was refused
-        hls = not refused and _is_hls_playlist(path)  # not named .m3u8: ffmpeg found no demuxer at all
-        if refused or hls:
-            what, end = (_HLS_WORDS, " (save the video, not its playlist)") if hls else (REFUSED_WORDS, "")
-            raise VideoError(
-                f"{path}: is {what}; ffmpeg would read the files or web addresses it names, so it is "
-                f"refused: give the video file itself{end}"
-            )
-        last = text.strip().splitlines()[-1] if text.strip() else "no output"
-        raise VideoError(f"{path}: not a video file ffmpeg can read ({last.strip()})")
+        raise _unreadable(path, text)
     if "_pipe," in input_line or "image2," in input_line:  # single-picture demuxers (animated GIFs are fine)
         raise VideoError(f"{path}: is a still picture, not a video; use `colorsplash splash` for photos")
     video = audio = None
