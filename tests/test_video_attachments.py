@@ -50,14 +50,20 @@ def episode(folder: Path, cover: bool) -> Path:
     return with_cover
 
 
-def test_an_episodes_fonts_are_kept_in_mkv(tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """The attached font was dropped without a word (only sound, subtitles and timecode were carried): the
-    styled subtitles of the output were drawn in a player's fallback font. It is carried into .mkv, silently."""
-    src = episode(tmp_path, cover=False)
+def test_an_episodes_fonts_and_cover_are_kept_in_mkv(
+    tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The attached font was dropped without a word (only sound, subtitles and timecode were carried): the styled
+    subtitles of the output were drawn in a player's fallback font; the cover art went too. Both are carried into
+    .mkv, silently: the font as it was, the cover as an attached picture again (not as a second video track, which
+    is what ffmpeg makes of a mapped cover)."""
+    src = episode(tmp_path, cover=True)
     out = tmp_path / "out.mkv"
     splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
     header = _header(out)
     assert "Attachment: ttf" in header and "tiny.ttf" in header and "Subtitle: ass" in header, header
+    assert "(attached pic)" in header and "cover.jpg" in header and "image/jpeg" in header, header
+    assert header.count("Video:") == 2, header  # the picture and the cover
     assert "cannot be stored" not in caplog.text
     assert probe(src).attachments == 1
 
@@ -67,28 +73,32 @@ def test_an_episodes_fonts_are_kept_in_mkv(tmp_path: Path, tiny_onnx: Path, capl
     [
         (
             ".mp4",
-            "its attached files (such as fonts for styled subtitles) cannot be stored in .mp4; written without"
-            " them (.mkv keeps them)",
+            "its attached files (such as fonts for styled subtitles) cannot be stored in .mp4; written without them"
+            " (.mkv keeps them)",
         ),
-        (".mkv", "its cover art cannot be stored in .mkv; written without it (.mp4 keeps it)"),
+        (
+            ".mov",
+            "its attached files (such as fonts for styled subtitles) and cover art cannot be stored in .mov; written"
+            " without them (.mkv keeps them)",
+        ),
         (
             ".avi",
             "its subtitle tracks, attached files (such as fonts for styled subtitles) and cover art cannot be "
-            "stored in .avi; written without them",
+            "stored in .avi; written without them (.mkv keeps them)",
         ),
     ],
 )
 def test_what_a_container_cannot_hold_is_named(
     suffix: str, said: str, tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Attached files and cover art go where the container holds them (fonts: .mkv; cover art: .mp4, as its
-    covr picture) and are named in the warning for dropped tracks where it cannot."""
+    """Attached files go where the container holds them (.mkv) and cover art too (.mkv, and .mp4 as its covr
+    picture); where it cannot, they are named in the warning for dropped tracks."""
     src = episode(tmp_path, cover=True)
     out = tmp_path / f"out{suffix}"
     splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
     header = _header(out)
     assert f"{src}: {said}" in caplog.text
-    assert probe(src).covers == (3,)
+    assert [cover.index for cover in probe(src).covers] == [3]
     assert ("(attached pic)" in header) is (suffix == ".mp4"), header
-    assert ("Attachment:" in header) is (suffix == ".mkv"), header
+    assert "Attachment:" not in header, header
     assert header.count("Video:") == 1 + (suffix == ".mp4"), header  # never the cover as a second picture track

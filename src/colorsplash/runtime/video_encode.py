@@ -23,6 +23,7 @@ from typing import IO
 import numpy as np
 
 from colorsplash.runtime.video_colour import is_hd
+from colorsplash.runtime.video_extras import carried, dropped_note, wanted
 from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet, input_args, last_line
 
 log = logging.getLogger(__name__)
@@ -31,23 +32,20 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Container:
     """How one output extension is written: ffmpeg muxer, video encoder, the audio fallback encoder, the
-    subtitle format text subtitles are converted to when they cannot be copied (``None``: none), whether it
-    holds attached files (fonts for styled subtitles; Matroska only) and cover pictures (MP4's ``covr``; ffmpeg
-    writes a Matroska cover as a second video track and drops a MOV's, so only MP4 is said to)."""
+    subtitle format text subtitles are converted to when they cannot be copied (``None``: none). Which hold
+    attached files and cover art: :func:`colorsplash.runtime.video_extras.carried`."""
 
     muxer: str
     video_codec: str
     audio_codec: str
     subtitle_codec: str | None = None
-    attachments: bool = False
-    covers: bool = False
 
 
 CONTAINERS: dict[str, Container] = {
-    ".mp4": Container("mp4", "libx264", "aac", "mov_text", covers=True),
-    ".m4v": Container("mp4", "libx264", "aac", "mov_text", covers=True),
+    ".mp4": Container("mp4", "libx264", "aac", "mov_text"),
+    ".m4v": Container("mp4", "libx264", "aac", "mov_text"),
     ".mov": Container("mov", "libx264", "aac", "mov_text"),
-    ".mkv": Container("matroska", "libx264", "aac", "srt", attachments=True),
+    ".mkv": Container("matroska", "libx264", "aac", "srt"),
     ".webm": Container("webm", "libvpx-vp9", "libopus", "webvtt"),
     ".avi": Container("avi", "mpeg4", "libmp3lame"),
 }
@@ -251,45 +249,18 @@ class Encoder:
             self.abort()
 
 
-# What the remux carries besides sound, as named in its words: the kind, how many the clip has, in plain words.
-_KIND_WORDS = {
-    "subtitles": "subtitle tracks",
-    "attachments": "attached files (such as fonts for styled subtitles)",
-    "covers": "cover art",
-}
-
-
-def _wanted(info: VideoInfo) -> frozenset[str]:
-    """The kinds of :data:`_KIND_WORDS` ``info``'s clip has."""
-    has = {"subtitles": info.subtitles, "attachments": bool(info.attachments), "covers": bool(info.covers)}
-    return frozenset(kind for kind, there in has.items() if there)
-
-
-def _extras(container: Container, info: VideoInfo) -> tuple[list[str], frozenset[str]]:
-    """The ffmpeg arguments that carry the attached files and cover pictures ``container`` can hold (cover
-    pictures by their stream numbers: ``1:v`` would take the clip's own picture too), and their kinds."""
-    args: list[str] = []
-    kinds = set()
-    if info.attachments and container.attachments:
-        args += ["-map", "1:t"]
-        kinds.add("attachments")
-    if info.covers and container.covers:
-        args += [arg for index in info.covers for arg in ("-map", f"1:{index}")]
-        kinds.add("covers")
-    return args, frozenset(kinds)
-
-
-def _track_choices(container: Container, info: VideoInfo) -> list[tuple[list[str], frozenset[str]]]:
+def _track_choices(
+    container: Container, info: VideoInfo, extras: tuple[list[str], frozenset[str]]
+) -> list[tuple[list[str], frozenset[str]]]:
     """The ways to carry the source's tracks, best first, each as (ffmpeg arguments, kinds of
-    :data:`_KIND_WORDS` kept): audio copied, else re-encoded with the container's codec; subtitles copied, else
-    converted to the container's text format, else left out; attached files and cover pictures the container
-    holds copied, else left out."""
+    :data:`colorsplash.runtime.video_extras.KIND_WORDS` kept): audio copied, else re-encoded with the container's
+    codec; subtitles copied, else converted to the container's text format, else left out; ``extras`` (attached
+    files and cover art the container holds: :func:`colorsplash.runtime.video_extras.carried`), else left out."""
     no: tuple[list[str], frozenset[str]] = ([], frozenset())
     sounds = [["-map", "1:a", "-c:a", "copy"], ["-map", "1:a", "-c:a", container.audio_codec]]
     texts = [(["-map", "1:s", "-c:s", "copy"], frozenset({"subtitles"}))] if info.subtitles else []
     if info.subtitles and container.subtitle_codec:
         texts.append((["-map", "1:s", "-c:s", container.subtitle_codec], frozenset({"subtitles"})))
-    extras = _extras(container, info)
     return [
         (sound + text + extra, kept_text | kept_extra)
         for extra, kept_extra in ([extras, no] if extras[0] else [no])
@@ -298,43 +269,38 @@ def _track_choices(container: Container, info: VideoInfo) -> list[tuple[list[str
     ]
 
 
-def dropped_note(source: Path, out: Path, dropped: frozenset[str]) -> str:
-    """The warning for a clip written without some of its tracks: ``dropped`` kinds of :data:`_KIND_WORDS`
-    that ``out``'s container could not hold, and the output extension that keeps them all, if there is one
-    (.mkv copies any subtitles, picture ones too, and attached files; .mp4 holds a cover picture)."""
-    kinds = [word for kind, word in _KIND_WORDS.items() if kind in dropped]
-    named = " and ".join([", ".join(kinds[:-1]), kinds[-1]] if len(kinds) > 1 else kinds)
-    them = "it" if dropped == {"covers"} else "them"
-    keeper = ".mkv" if dropped <= {"subtitles", "attachments"} else ".mp4" if dropped == {"covers"} else None
-    hint = f" ({keeper} keeps {them})" if keeper and keeper != out.suffix.lower() else ""
-    return f"{source}: its {named} cannot be stored in {out.suffix}; written without {them}{hint}"
-
-
 def mux_tracks(video: Path, info: VideoInfo, out: Path, container: Container) -> None:
     """Write ``out`` = the video stream of ``video`` + every audio and subtitle stream, attached file and cover
     picture of ``info``'s clip: audio copied when the container accepts the codec, else re-encoded with the
     container's audio codec; subtitles copied, else converted to the container's text format; attached files
-    (fonts for styled subtitles) and cover pictures copied where the container holds them. What is left out
-    (subtitles that are pictures, as on DVDs and Blu-rays, cannot become text) is named in a warning
-    (:func:`dropped_note`). The source's start timecode (``HH:MM:SS:FF``, ``;`` for drop-frame) is written where
+    (fonts for styled subtitles) and cover art where the container holds them
+    (:mod:`colorsplash.runtime.video_extras`). What is left out (subtitles that are pictures, as on DVDs and
+    Blu-rays, cannot become text) is named in a warning (:func:`colorsplash.runtime.video_extras.dropped_note`).
+    The source's start timecode (``HH:MM:SS:FF``, ``;`` for drop-frame) is written where
     the container holds one (a ``tmcd`` track in .mov/.mp4, a tag in .mkv/.webm; .avi has none)."""
     source = info.path
     base = [*ffmpeg_quiet(), "-y", *input_args(video), *input_args(source), "-map", "0:v:0", "-map_metadata", "1"]
     base += ["-metadata:s:v:0", f"timecode={info.timecode}"] if info.timecode else []
     tail = ["-c:v", "copy", *_faststart(container), *_keep_times(container), "-f", container.muxer, str(out)]
     errors = []
-    for args, kept in _track_choices(container, info):
-        proc = subprocess.run(
-            base + args + tail, capture_output=True, text=True, errors="replace", check=False, start_new_session=True
-        )
-        if proc.returncode == 0:
-            if dropped := _wanted(info) - kept:
-                log.warning("%s", dropped_note(source, out, dropped))
-            return
-        errors.append(last_line(proc.stderr))
-        if _no_room(errors[-1]):
-            break  # no other way of carrying the tracks fits either
-        log.info("tracks into %s failed (%s); trying another way (%s)", out.suffix, errors[-1], " ".join(args))
+    with carried(container.muxer, source, info.attachments, info.covers) as extras:
+        for args, kept in _track_choices(container, info, extras):
+            proc = subprocess.run(
+                base + args + tail,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                check=False,
+                start_new_session=True,
+            )
+            if proc.returncode == 0:
+                if dropped := wanted(info.subtitles, info.attachments, info.covers) - kept:
+                    log.warning("%s", dropped_note(source, out, dropped))
+                return
+            errors.append(last_line(proc.stderr))
+            if _no_room(errors[-1]):
+                break  # no other way of carrying the tracks fits either
+            log.info("tracks into %s failed (%s); trying another way (%s)", out.suffix, errors[-1], " ".join(args))
     raise VideoError(_tracks_failure(info, out, errors[-1]))
 
 

@@ -21,11 +21,12 @@ import numpy as np
 
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.video_colour import Colour, header_colour, with_assumed_matrix
-from colorsplash.runtime.video_ffmpeg import REFUSED_WORDS
+from colorsplash.runtime.video_extras import Cover, header_extras
 from colorsplash.runtime.video_ffmpeg import VideoError as VideoError  # re-exported: callers import these here
 from colorsplash.runtime.video_ffmpeg import ffmpeg_exe as ffmpeg_exe
 from colorsplash.runtime.video_ffmpeg import ffmpeg_quiet as ffmpeg_quiet
 from colorsplash.runtime.video_ffmpeg import input_args as input_args
+from colorsplash.runtime.video_ffmpeg import unreadable
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class VideoInfo:
     stream's colour tags (matrix, primaries, transfer; HDR is converted on reading, see
     :mod:`colorsplash.runtime.video_colour`); ``subtitles``: the clip has subtitle tracks (carried into the
     output where its container can hold them); ``attachments``: how many attached files it has (fonts for styled
-    subtitles, mostly in .mkv); ``covers``: the stream numbers of its cover pictures (attached pictures);
+    subtitles, mostly in .mkv); ``covers``: its cover pictures (streams marked attached pic);
     ``field_order``: ``"top first"`` or ``"bottom first"`` for an
     interlaced stream (camcorders, broadcast; deinterlaced on reading), ``""`` for progressive video;
     ``timecode``: the start timecode of a camera's clip (``HH:MM:SS:FF``, ``;`` before the frames for
@@ -64,7 +65,7 @@ class VideoInfo:
     field_order: str = ""
     timecode: str = ""
     attachments: int = 0
-    covers: tuple[int, ...] = ()
+    covers: tuple[Cover, ...] = ()
 
     @property
     def has_audio(self) -> bool:
@@ -86,7 +87,6 @@ class VideoInfo:
 _SIZE_RE = re.compile(r"[ ,](\d+)x(\d+)[ ,\[]")
 _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\S+?)[\s,]")
 _SUBTITLE_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: Subtitle: ")
-_ATTACHMENT_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: Attachment: ")
 _TIMECODE_RE = re.compile(r"^\s+timecode\s*: (\d+:\d\d:\d\d[:;.]\d+)\s*$", re.MULTILINE)
 _FIELD_RE = re.compile(r"[(,] ?(top|bottom) (?:coded )?first")
 
@@ -103,49 +103,11 @@ def _header(path: Path) -> str:
     return proc.stderr
 
 
-# An HLS playlist not named .m3u8 (a downloader's or browser's "video.mp4" that is the stream's playlist): ffmpeg
-# only probes for playlists by name, and the HLS demuxer is refused anyway, so it said "Invalid data found".
-_HLS_WORDS = (
-    "an HLS playlist (a text file starting #EXTM3U that lists a stream's pieces), not a video, whatever its name"
-)
-
-
-def _is_hls_playlist(path: Path) -> bool:
-    """Whether ``path`` starts as an HLS playlist does (``#EXTM3U``, after a byte-order mark or blank space)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(64)
-    except OSError:
-        return False
-    return head.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"#EXTM3U")
-
-
-def _unreadable(path: Path, text: str) -> VideoError:
-    """Why ffmpeg opened no input from ``path`` (``text``: what it said), in words: a playlist or list of files
-    (refused), an MP4/MOV that is not finished, or ffmpeg's last line."""
-    refused = "not on whitelist" in text  # a demuxer of REFUSED_DEMUXERS (or a protocol) was refused
-    hls = not refused and _is_hls_playlist(path)  # not named .m3u8: ffmpeg found no demuxer at all
-    if refused or hls:
-        what, end = (_HLS_WORDS, " (save the video, not its playlist)") if hls else (REFUSED_WORDS, "")
-        return VideoError(
-            f"{path}: is {what}; ffmpeg would read the files or web addresses it names, so it is "
-            f"refused: give the video file itself{end}"
-        )
-    if "moov atom not found" in text:  # the index an MP4/MOV gets when its writer finishes
-        return VideoError(
-            f"{path}: is an unfinished MP4/MOV: its index (moov atom) is missing, as in a file still being "
-            "recorded, written or copied, or a recording that was cut off; wait until it is complete or copy "
-            "it again"
-        )
-    last = text.strip().splitlines()[-1] if text.strip() else "no output"
-    return VideoError(f"{path}: not a video file ffmpeg can read ({last.strip()})")
-
-
 def _classify_header(path: Path, text: str) -> tuple[str, str | None]:
     """Return (video codec, audio codec or None) or raise :class:`VideoError` saying what is wrong."""
     input_line = next((ln for ln in text.splitlines() if ln.startswith("Input #0")), None)
     if input_line is None:
-        raise _unreadable(path, text)
+        raise unreadable(path, text)
     if "_pipe," in input_line or "image2," in input_line:  # single-picture demuxers (animated GIFs are fine)
         raise VideoError(f"{path}: is a still picture, not a video; use `colorsplash splash` for photos")
     video = audio = None
@@ -366,20 +328,15 @@ def _decoder_meta(path: Path) -> dict:
     return meta
 
 
-def _header_extras(header: str) -> tuple[bool, str, str, int, tuple[int, ...]]:
+def _header_extras(header: str) -> tuple[bool, str, str, int, tuple[Cover, ...]]:
     """From ffmpeg's header text: whether there are subtitle tracks, the field order of an interlaced picture
     stream (``"top first"``, ``""`` when progressive or unknown), the start timecode (``""`` when none), the
-    number of attached files and the stream numbers of cover pictures (video streams marked attached pic)."""
+    number of attached files and the cover pictures (:func:`colorsplash.runtime.video_extras.header_extras`)."""
     lines = header.splitlines()
     subtitles = any(_SUBTITLE_RE.match(line) for line in lines)
     field = _FIELD_RE.search(_picture_stream_line(header) or "")
     timecode = _TIMECODE_RE.search(header)
-    attachments = sum(1 for line in lines if _ATTACHMENT_RE.match(line))
-    covers = tuple(
-        int(m.group(1))
-        for line in lines
-        if (m := _INDEX_RE.match(line)) and "(attached pic)" in line and ": Video: " in line
-    )
+    attachments, covers = header_extras(lines)
     field_order = f"{field.group(1)} first" if field else ""
     return subtitles, field_order, timecode.group(1) if timecode else "", attachments, covers
 
