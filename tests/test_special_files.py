@@ -97,3 +97,14 @@ def test_an_unfinished_mp4_is_named_as_one(tmp_path: Path) -> None:
         probe(part)
     assert str(caught.value).startswith(f"{part}: is an unfinished MP4/MOV: its index (moov atom) is missing")
     assert "wait until it is complete or copy it again" in str(caught.value)
+
+
+def test_an_empty_model_file_is_named_as_one(tmp_path: Path) -> None:
+    """A 0-byte .onnx (a download or copy that failed) was "not a loadable ONNX model ([ONNXRuntimeError] : 2 :
+    INVALID_ARGUMENT : ... No graph was found in the protobuf.)"; photos and clips say "file is empty" already."""
+    from colorsplash.runtime.onnx_model import ModelLoadError, load_model
+
+    empty = tmp_path / "model.onnx"
+    empty.write_bytes(b"")
+    with pytest.raises(ModelLoadError, match=r"model.onnx: file is empty \(0 bytes\); copy or export the model again$"):
+        load_model(empty)

@@ -16,6 +16,7 @@ info); tensor values are skipped, never read.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import stat
@@ -180,9 +181,13 @@ def not_loadable(path: str | Path, said: object) -> ModelLoadError:
 
 
 def check_model_file(path: str | Path) -> None:
-    """Refuse, before ONNX Runtime opens it, a model whose tensors keep their values in a file that is not a plain
-    file in the model's folder (:func:`external_data_problem`): ONNX Runtime
-    before 1.32 read ``../`` paths and links out of the folder, so a model from elsewhere could read any file."""
+    """Refuse, before ONNX Runtime opens it, an empty file (ONNX Runtime said "No graph was found in the
+    protobuf") and a model whose tensors keep their values in a file that is not a plain file in the model's
+    folder (:func:`external_data_problem`): ONNX Runtime before 1.32 read ``../`` paths and links out of the
+    folder, so a model from elsewhere could read any file."""
+    with contextlib.suppress(OSError):
+        if os.stat(path).st_size == 0:
+            raise ModelLoadError(f"{path}: file is empty (0 bytes); copy or export the model again")
     try:
         problem = external_data_problem(path)
     except (NotProtobuf, OSError) as err:
