@@ -54,6 +54,21 @@ def test_a_playlist_is_refused_and_the_files_it_names_are_never_read(
     assert not (tmp_path / "out.mp4").exists()
 
 
+@pytest.mark.parametrize("start", ["", "\ufeff", "\n "])
+def test_an_hls_playlist_named_mp4_is_named_as_one(tmp_path: Path, tiny_onnx: Path, start: str) -> None:
+    """A playlist saved as video.mp4 (a downloader's or browser's save of a stream) was "not a video file ffmpeg can
+    read (... Invalid data found when processing input)": true, but no help. Its first bytes say what it is."""
+    secret = secret_clip(tmp_path / "private" / "secret.ts")
+    clip = tmp_path / "video.mp4"
+    clip.write_text(start + hls(secret.as_uri()), encoding="utf-8")
+    said = f"{clip}: is an HLS playlist (a text file starting #EXTM3U that lists a stream's pieces), not a video"
+    with pytest.raises(VideoError) as caught:
+        splash_video(clip, tmp_path / "out.mp4", tiny_onnx, KEEP_ALL)
+    assert str(caught.value).startswith(said), caught.value
+    assert str(caught.value).endswith("give the video file itself (save the video, not its playlist)")
+    assert not (tmp_path / "out.mp4").exists()
+
+
 def test_every_ffmpeg_input_is_a_local_file_read_by_a_single_file_demuxer(
     tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -67,8 +67,13 @@ def add_output_argument(parser: argparse.ArgumentParser, what: str, required: bo
 
 def add_overwrite_argument(parser: Any, what: str) -> None:
     """``--overwrite``: the one switch that lets a run replace an existing file it did not create (never an
-    input). ``parser`` may be a mutually exclusive group."""
-    parser.add_argument("--overwrite", action="store_true", help=f"replace {what} (never an input)")
+    input, nor what :func:`colorsplash.runtime.files.not_replaceable` names). ``parser`` may be a mutually
+    exclusive group."""
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace {what} (never an input, nor a pipe or device such as /dev/null)",
+    )
 
 
 def add_max_pixels_argument(parser: argparse.ArgumentParser, default: int, guards: str) -> None:

@@ -16,6 +16,7 @@ import errno
 import os
 import re
 import secrets
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -56,14 +57,34 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(TEMP_PREFIX) and TEMP_SUFFIX in name
 
 
+def not_replaceable(path: str | Path) -> str | None:
+    """Why an output at ``path`` must not be replaced even with ``--overwrite`` (``is ...``, for a line naming
+    ``path``), or ``None``: what is
+    there is a folder, or a pipe, socket or device (``-o /dev/null --overwrite`` run as root replaced the device
+    with a picture). ``--overwrite`` replaces files and symbolic links (the link itself, never what it points to).
+    The one owner of that rule: the planners ask it before any work, :func:`publish` again at the end."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+        return None
+    what = "a folder" if stat.S_ISDIR(mode) else "a pipe, socket or device"
+    return f"is {what}, not a file; --overwrite replaces files only: choose another output"
+
+
 def _publish(tmp: Path, path: Path, replace: bool) -> None:
-    """Give ``tmp`` the name ``path``: ``os.replace``, or with ``replace=False`` a hard link that fails when
-    ``path`` exists (no window in which another process's new file could be replaced), then drop ``tmp``.
+    """Give ``tmp`` the name ``path``: ``os.replace`` (never over what :func:`not_replaceable` names), or with
+    ``replace=False`` a hard link that fails when ``path`` exists (no window in which another process's new file
+    could be replaced), then drop ``tmp``.
 
     Raises:
         FileExistsError: ``replace`` is false and ``path`` exists.
+        OSError: ``replace`` is true and ``path`` is a folder, pipe, socket or device.
     """
     if replace:
+        if (problem := not_replaceable(path)) is not None:
+            raise OSError(errno.EINVAL, problem)
         os.replace(tmp, path)
         return
     try:

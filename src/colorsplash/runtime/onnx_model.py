@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +22,9 @@ import numpy as np
 from colorsplash.runtime.allocator import tune_allocator
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.files import not_a_file
+from colorsplash.runtime.model_file import ModelLoadError as ModelLoadError  # re-exported: callers import it here
+from colorsplash.runtime.model_file import check_model_file, not_loadable
+from colorsplash.runtime.model_file import is_torch_checkpoint as is_torch_checkpoint
 from colorsplash.runtime.model_graph import PRESENCE_OUTPUT, graph_problem
 from colorsplash.runtime.preprocess import preprocess, upsample_probability
 from colorsplash.runtime.variants import (
@@ -40,10 +42,6 @@ BUNDLED_MODEL_NAME = "pets.onnx"
 MODEL_ENV = "COLORSPLASH_MODEL"
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 CPU_PROVIDER, CUDA_PROVIDER = "CPUExecutionProvider", "CUDAExecutionProvider"
-
-
-class ModelLoadError(RuntimeError):
-    """A model file is missing or not a colorsplash ONNX file; the message names it."""
 
 
 def bundled_model_path() -> Path:
@@ -232,8 +230,10 @@ def create_session(path: str | Path, threads: int | None = None, device: str = "
     scripts use it for peer models too.
 
     Raises:
-        ModelLoadError: ONNX Runtime cannot load the file, or ``cuda`` was asked and the CUDA provider failed to
-            start (ONNX Runtime would otherwise fall back to the CPU silently).
+        ModelLoadError: ONNX Runtime cannot load the file, its external data lies outside its folder (refused
+            before ONNX Runtime opens it: :func:`colorsplash.runtime.model_file.check_model_file`), or ``cuda``
+            was asked and the CUDA provider failed to start (ONNX Runtime would otherwise fall back to the CPU
+            silently).
     """
     import onnxruntime as ort
 
@@ -249,37 +249,17 @@ def create_session(path: str | Path, threads: int | None = None, device: str = "
     if spin:
         opts.add_session_config_entry("session.force_spinning_stop", "1")
     providers = [CUDA_PROVIDER, CPU_PROVIDER] if device == "cuda" else [CPU_PROVIDER]
+    check_model_file(path)
     try:
         session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
     except Exception as err:  # onnxruntime raises its own untyped errors for bad files
-        if is_torch_checkpoint(path):  # `train`'s best.pt, which `evaluate` takes: ONNX Runtime's error says nothing
-            raise ModelLoadError(
-                f"{path}: a training checkpoint, not an ONNX model; make one with "
-                f"`colorsplash export {path} -o model.onnx` and give that"
-            ) from err
-        raise ModelLoadError(
-            f"{path}: not a loadable ONNX model ({err}); re-export it with colorsplash export"
-        ) from err
+        raise not_loadable(path, err) from err
     if device == "cuda" and CUDA_PROVIDER not in session.get_providers():
         raise ModelLoadError(
             f"{path}: ONNX Runtime could not start CUDA (check the NVIDIA driver and the CUDA and cuDNN "
             "libraries its release names; see its log above), or use --device cpu"
         )
     return session
-
-
-def is_torch_checkpoint(path: str | Path) -> bool:
-    """Whether ``path`` holds a PyTorch checkpoint (``torch.save``: a zip archive with a ``data.pkl`` record, or an
-    older bare pickle), read without torch."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(2)
-        if head == b"PK":
-            with zipfile.ZipFile(path) as archive:
-                return any(name.rsplit("/", 1)[-1] == "data.pkl" for name in archive.namelist())
-        return head[:1] == b"\x80" and head[1:] in (b"\x02", b"\x03", b"\x04", b"\x05")  # pickle protocol 2..5
-    except (OSError, zipfile.BadZipFile):
-        return False
 
 
 EXPORT_COMMAND = "`colorsplash export CHECKPOINT -o model.onnx`"

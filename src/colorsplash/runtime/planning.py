@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorsplash.runtime.files import is_temp_name, name_fits, not_a_file
+from colorsplash.runtime.files import is_temp_name, name_fits, not_a_file, not_replaceable
 from colorsplash.runtime.photo_io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
@@ -249,6 +249,8 @@ def _output_problem(
         return f"its output {out} is an input file; refusing to overwrite it ({hint})"
     if str(key).casefold() in taken:
         return f"its output {out} is already the output of {taken[str(key).casefold()]}; not written ({hint})"
+    if plan.overwrite and (problem := not_replaceable(out)) is not None:
+        return f"its output {out} {problem}"
     if os.path.lexists(out) and not (plan.overwrite or plan.skip_existing):
         return (
             f"its output {out} already exists and was not made by this run; not replaced "

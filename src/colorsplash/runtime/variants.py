@@ -146,12 +146,18 @@ def identity(config: ModelConfig) -> dict[str, Any]:
 
 
 def find_variants(path: Path, config: ModelConfig) -> list[Variant]:
-    """``path`` (whose config is ``config``) and its matching siblings ``STEM.*.onnx``; mismatched siblings are
-    logged and left out. The first entry is always ``path`` itself."""
+    """``path`` (whose config is ``config``) and its matching siblings ``STEM.*.onnx``; mismatched siblings, and
+    siblings that are not files (folders, pipes, devices: never opened), are logged and left out. The first entry
+    is always ``path`` itself."""
     found = [Variant(path, config)]
     want = identity(config)
     for sibling in sorted(path.parent.glob(f"{path.stem}.*.onnx")):
         if sibling == path:
+            continue
+        if not sibling.is_file():  # a pipe would block the read below for good; a folder holds no config
+            log.warning(
+                "%s: not a plain file (a folder, pipe or device); ignored as a variant of %s", sibling, path.name
+            )
             continue
         other = read_config(sibling)
         if other is None or identity(other) != want or not _same_checkpoint(config, other):

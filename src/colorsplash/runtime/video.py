@@ -35,7 +35,7 @@ from tqdm import tqdm
 from colorsplash.runtime.alpha import (
     check_point,
 )
-from colorsplash.runtime.files import publish
+from colorsplash.runtime.files import not_replaceable, publish
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.planning import STDIO
@@ -278,6 +278,8 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
         raise ValueError(f"{out}: output is the input file; choose another -o (the input is never overwritten)")
     if out.is_dir():
         raise ValueError(f"{out}: is a folder; name the clip to write, e.g. -o {out / (src.stem + '.splash.mp4')}")
+    if overwrite and (problem := not_replaceable(out)) is not None:
+        raise ValueError(f"{out}: {problem}")
     if out.exists() and not overwrite:
         raise ValueError(f"{out}: already exists; pass --overwrite to replace it, or choose another -o")
     container_for(out)
@@ -286,7 +288,7 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
 def _write_clip(
     info: VideoInfo, splasher: FrameSplasher, out: Path, progress: bool, strict: bool, overwrite: bool
 ) -> tuple[int, DecodeReport]:
-    """Encode every frame into a hidden partial file beside ``out``, add the audio, subtitles and timecode, verify,
+    """Encode every frame into a hidden partial file beside ``out``, add the other tracks (:func:`mux_tracks`), verify,
     rename it to ``out`` (replacing a file there only with ``overwrite``); every partial file is removed on any
     error.
     Returns (frames written, the decoder's report)."""
@@ -298,12 +300,9 @@ def _write_clip(
         report = reader.report
         if report.damaged and strict:
             raise VideoError(damage_message(info, report, written=False))
-        if info.has_audio or info.subtitles or info.timecode:
+        if info.has_other_tracks:
             temps.append(PartialFile(out))
-            container = container_for(out)
-            mux_tracks(
-                temps[0].path, info.path, temps[1].path, container, info.has_audio, info.subtitles, info.timecode
-            )
+            mux_tracks(temps[0].path, info, temps[1].path, container_for(out))
         verify_video(temps[-1].path, out)
         _publish(temps[-1], out, overwrite)
     finally:

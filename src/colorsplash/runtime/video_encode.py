@@ -23,15 +23,17 @@ from typing import IO
 import numpy as np
 
 from colorsplash.runtime.video_colour import is_hd
-from colorsplash.runtime.video_io import VideoError, ffmpeg_quiet, input_args, last_line
+from colorsplash.runtime.video_extras import carried, dropped_note, wanted
+from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet, input_args, last_line
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Container:
-    """How one output extension is written: ffmpeg muxer, video encoder, the audio fallback encoder and the
-    subtitle format text subtitles are converted to when they cannot be copied (``None``: none)."""
+    """How one output extension is written: ffmpeg muxer, video encoder, the audio fallback encoder, the
+    subtitle format text subtitles are converted to when they cannot be copied (``None``: none). Which hold
+    attached files and cover art: :func:`colorsplash.runtime.video_extras.carried`."""
 
     muxer: str
     video_codec: str
@@ -247,51 +249,68 @@ class Encoder:
             self.abort()
 
 
-def _track_choices(container: Container, audio: bool, subtitles: bool) -> list[tuple[list[str], bool]]:
-    """The ways to carry the source's tracks, best first, each as (ffmpeg arguments, subtitles kept): audio
-    copied, else re-encoded with the container's codec; subtitles copied, else converted to the container's
-    text format, else left out."""
-    sounds = [["-map", "1:a", "-c:a", "copy"], ["-map", "1:a", "-c:a", container.audio_codec]] if audio else [[]]
-    texts = [["-map", "1:s", "-c:s", "copy"]] if subtitles else []
-    if subtitles and container.subtitle_codec:
-        texts.append(["-map", "1:s", "-c:s", container.subtitle_codec])
-    return [(sound + text, bool(text)) for text in [*texts, []] for sound in sounds]
+def _track_choices(
+    container: Container, info: VideoInfo, extras: tuple[list[str], frozenset[str]]
+) -> list[tuple[list[str], frozenset[str]]]:
+    """The ways to carry the source's tracks, best first, each as (ffmpeg arguments, kinds of
+    :data:`colorsplash.runtime.video_extras.KIND_WORDS` kept): audio copied, else re-encoded with the container's
+    codec; subtitles copied, else converted to the container's text format, else left out; ``extras`` (attached
+    files and cover art the container holds: :func:`colorsplash.runtime.video_extras.carried`), else left out."""
+    no: tuple[list[str], frozenset[str]] = ([], frozenset())
+    sounds = [["-map", "1:a", "-c:a", "copy"], ["-map", "1:a", "-c:a", container.audio_codec]]
+    texts = [(["-map", "1:s", "-c:s", "copy"], frozenset({"subtitles"}))] if info.subtitles else []
+    if info.subtitles and container.subtitle_codec:
+        texts.append((["-map", "1:s", "-c:s", container.subtitle_codec], frozenset({"subtitles"})))
+    return [
+        (sound + text + extra, kept_text | kept_extra)
+        for extra, kept_extra in ([extras, no] if extras[0] else [no])
+        for text, kept_text in [*texts, no]
+        for sound in (sounds if info.has_audio else [[]])
+    ]
 
 
-def mux_tracks(
-    video: Path, source: Path, out: Path, container: Container, audio: bool, subtitles: bool, timecode: str = ""
-) -> None:
-    """Write ``out`` = the video stream of ``video`` + every audio and subtitle stream of ``source``: audio copied
-    when the container accepts the codec, else re-encoded with the container's audio codec; subtitles copied,
-    else converted to the container's text format, else left out with a warning (pictures, as on DVDs and
-    Blu-rays, cannot become text). ``timecode`` (``HH:MM:SS:FF``, ``;`` for drop-frame; ``""``: none), the
-    source's start timecode, is written where the container holds one (a ``tmcd`` track in .mov/.mp4, a tag
-    in .mkv/.webm; .avi has none)."""
+def mux_tracks(video: Path, info: VideoInfo, out: Path, container: Container) -> None:
+    """Write ``out`` = the video stream of ``video`` + every audio and subtitle stream, attached file and cover
+    picture of ``info``'s clip: audio copied when the container accepts the codec, else re-encoded with the
+    container's audio codec; subtitles copied, else converted to the container's text format; attached files
+    (fonts for styled subtitles) and cover art where the container holds them
+    (:mod:`colorsplash.runtime.video_extras`). What is left out (subtitles that are pictures, as on DVDs and
+    Blu-rays, cannot become text) is named in a warning (:func:`colorsplash.runtime.video_extras.dropped_note`).
+    The source's start timecode (``HH:MM:SS:FF``, ``;`` for drop-frame) is written where
+    the container holds one (a ``tmcd`` track in .mov/.mp4, a tag in .mkv/.webm; .avi has none)."""
+    source = info.path
     base = [*ffmpeg_quiet(), "-y", *input_args(video), *input_args(source), "-map", "0:v:0", "-map_metadata", "1"]
-    base += ["-metadata:s:v:0", f"timecode={timecode}"] if timecode else []
+    base += ["-metadata:s:v:0", f"timecode={info.timecode}"] if info.timecode else []
     tail = ["-c:v", "copy", *_faststart(container), *_keep_times(container), "-f", container.muxer, str(out)]
     errors = []
-    for args, kept in _track_choices(container, audio, subtitles):
-        proc = subprocess.run(
-            base + args + tail, capture_output=True, text=True, errors="replace", check=False, start_new_session=True
-        )
-        if proc.returncode == 0:
-            if subtitles and not kept:
-                log.warning("%s: its subtitle tracks cannot be stored in %s; written without them", source, out.suffix)
-            return
-        errors.append(last_line(proc.stderr))
-        if _no_room(errors[-1]):
-            break  # no other way of carrying the tracks fits either
-        log.info("tracks into %s failed (%s); trying another way (%s)", out.suffix, errors[-1], " ".join(args))
-    raise VideoError(_tracks_failure(source, out, audio, subtitles, timecode, errors[-1]))
+    with carried(container.muxer, source, info.attachments, info.covers) as extras:
+        for args, kept in _track_choices(container, info, extras):
+            proc = subprocess.run(
+                base + args + tail,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                check=False,
+                start_new_session=True,
+            )
+            if proc.returncode == 0:
+                if dropped := wanted(info.subtitles, info.attachments, info.covers) - kept:
+                    log.warning("%s", dropped_note(source, out, dropped))
+                return
+            errors.append(last_line(proc.stderr))
+            if _no_room(errors[-1]):
+                break  # no other way of carrying the tracks fits either
+            log.info("tracks into %s failed (%s); trying another way (%s)", out.suffix, errors[-1], " ".join(args))
+    raise VideoError(_tracks_failure(info, out, errors[-1]))
 
 
-def _tracks_failure(source: Path, out: Path, audio: bool, subtitles: bool, timecode: str, said: str) -> str:
-    """The line for :func:`mux_tracks` failing every way: the kinds of track it was carrying from ``source`` (its
-    audio, subtitles, timecode), a full disk named as such (:func:`write_failure`)."""
-    kinds = [kind for kind, has in (("audio", audio), ("subtitles", subtitles), ("timecode", timecode)) if has]
+def _tracks_failure(info: VideoInfo, out: Path, said: str) -> str:
+    """The line for :func:`mux_tracks` failing every way: the kinds of track it was carrying from ``info``'s clip
+    (its audio, subtitles, timecode), a full disk named as such (:func:`write_failure`)."""
+    has = (("audio", info.has_audio), ("subtitles", info.subtitles), ("timecode", info.timecode))
+    kinds = [kind for kind, there in has if there]
     what = f"could not carry its {' and '.join(kinds) or 'tracks'} into {out.suffix}"
-    line = write_failure(source, out.parent, what, said)
+    line = write_failure(info.path, out.parent, what, said)
     if _no_room(said):  # another extension would not help
         return line
     return f"{line}; try another output extension such as {'.mp4' if out.suffix.lower() == '.mkv' else '.mkv'}"

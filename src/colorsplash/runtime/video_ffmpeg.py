@@ -5,7 +5,7 @@ the one shipped in the ``imageio-ffmpeg`` wheel (else a system one). The frame r
 6.1 (``-stats_enc_pre``, ``-enc_time_base filter``; :class:`colorsplash.runtime.video_reader.FrameReader`), which
 older builds, such as a distribution's ffmpeg 5.1 or 6.0, reject with a bare "Unrecognized option" line. Each
 binary's version is therefore checked once per process, before it is first used, with a message that names the
-binary, the version needed and what to do.
+binary, the version needed and what to do. :func:`unreadable` says why ffmpeg could not open a clip.
 """
 
 from __future__ import annotations
@@ -133,3 +133,50 @@ def check_ffmpeg(exe: str, from_env: bool) -> None:
             f"{exe}: ffmpeg {version[0]}.{version[1]} is too old for video, which needs ffmpeg {need} or newer "
             f"(its frame reader uses -stats_enc_pre and -enc_time_base filter); {_what_to_do(from_env)}"
         )
+
+
+# An HLS playlist not named .m3u8 (a downloader's or browser's "video.mp4" that is the stream's playlist): ffmpeg
+# only probes for playlists by name, and the HLS demuxer is refused anyway, so it said "Invalid data found".
+_HLS_WORDS = (
+    "an HLS playlist (a text file starting #EXTM3U that lists a stream's pieces), not a video, whatever its name"
+)
+
+
+def _head(path: Path) -> bytes:
+    """The first 64 bytes of ``path`` (``b""`` when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(64)
+    except OSError:
+        return b""
+
+
+def _is_hls_playlist(path: Path) -> bool:
+    """Whether ``path`` starts as an HLS playlist does (``#EXTM3U``, after a byte-order mark or blank space)."""
+    return _head(path).removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"#EXTM3U")
+
+
+def _is_mp4_start(path: Path) -> bool:
+    """Whether ``path`` starts with an MP4/MOV box (``ftyp`` first, or a QuickTime ``wide``/``free``/``mdat``)."""
+    return _head(path)[4:8] in (b"ftyp", b"wide", b"free", b"mdat", b"skip")
+
+
+def unreadable(path: Path, text: str) -> VideoError:
+    """Why ffmpeg opened no input from ``path`` (``text``: what it said), in words: a playlist or list of files
+    (refused), an MP4/MOV that is not finished, or the last line ffmpeg said."""
+    refused = "not on whitelist" in text  # a demuxer of REFUSED_DEMUXERS (or a protocol) was refused
+    hls = not refused and _is_hls_playlist(path)  # not named .m3u8: ffmpeg found no demuxer at all
+    if refused or hls:
+        what, end = (_HLS_WORDS, " (save the video, not its playlist)") if hls else (REFUSED_WORDS, "")
+        return VideoError(
+            f"{path}: is {what}; ffmpeg would read the files or web addresses it names, so it is "
+            f"refused: give the video file itself{end}"
+        )
+    if "moov atom not found" in text and _is_mp4_start(path):  # the index a writer adds when it finishes
+        return VideoError(
+            f"{path}: is an unfinished MP4/MOV: its index (moov atom) is missing, as in a file still being "
+            "recorded, written or copied, or a recording that was cut off; wait until it is complete or copy "
+            "it again"
+        )
+    last = text.strip().splitlines()[-1] if text.strip() else "no output"
+    return VideoError(f"{path}: not a video file ffmpeg can read ({last.strip()})")

@@ -21,11 +21,12 @@ import numpy as np
 
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.video_colour import Colour, header_colour, with_assumed_matrix
-from colorsplash.runtime.video_ffmpeg import REFUSED_WORDS
+from colorsplash.runtime.video_extras import Cover, header_extras
 from colorsplash.runtime.video_ffmpeg import VideoError as VideoError  # re-exported: callers import these here
 from colorsplash.runtime.video_ffmpeg import ffmpeg_exe as ffmpeg_exe
 from colorsplash.runtime.video_ffmpeg import ffmpeg_quiet as ffmpeg_quiet
 from colorsplash.runtime.video_ffmpeg import input_args as input_args
+from colorsplash.runtime.video_ffmpeg import unreadable
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ class VideoInfo:
     frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips); ``colour``: the
     stream's colour tags (matrix, primaries, transfer; HDR is converted on reading, see
     :mod:`colorsplash.runtime.video_colour`); ``subtitles``: the clip has subtitle tracks (carried into the
-    output where its container can hold them); ``field_order``: ``"top first"`` or ``"bottom first"`` for an
+    output where its container can hold them); ``attachments``: how many attached files it has (fonts for styled
+    subtitles, mostly in .mkv); ``covers``: its cover pictures (streams marked attached pic);
+    ``field_order``: ``"top first"`` or ``"bottom first"`` for an
     interlaced stream (camcorders, broadcast; deinterlaced on reading), ``""`` for progressive video;
     ``timecode``: the start timecode of a camera's clip (``HH:MM:SS:FF``, ``;`` before the frames for
     drop-frame), ``""`` when it has none."""
@@ -61,10 +64,18 @@ class VideoInfo:
     subtitles: bool = False
     field_order: str = ""
     timecode: str = ""
+    attachments: int = 0
+    covers: tuple[Cover, ...] = ()
 
     @property
     def has_audio(self) -> bool:
         return self.audio_codec is not None
+
+    @property
+    def has_other_tracks(self) -> bool:
+        """Whether the clip holds anything besides its picture for the remux to carry (sound, subtitles,
+        timecode, attached files, cover pictures)."""
+        return bool(self.has_audio or self.subtitles or self.timecode or self.attachments or self.covers)
 
     @property
     def estimated_frames(self) -> int | None:
@@ -96,13 +107,7 @@ def _classify_header(path: Path, text: str) -> tuple[str, str | None]:
     """Return (video codec, audio codec or None) or raise :class:`VideoError` saying what is wrong."""
     input_line = next((ln for ln in text.splitlines() if ln.startswith("Input #0")), None)
     if input_line is None:
-        if "not on whitelist" in text:  # a demuxer of REFUSED_DEMUXERS (or a protocol) was refused
-            raise VideoError(
-                f"{path}: is {REFUSED_WORDS}; ffmpeg would read the files or web addresses it names, so it is "
-                "refused: give the video file itself"
-            )
-        last = text.strip().splitlines()[-1] if text.strip() else "no output"
-        raise VideoError(f"{path}: not a video file ffmpeg can read ({last.strip()})")
+        raise unreadable(path, text)
     if "_pipe," in input_line or "image2," in input_line:  # single-picture demuxers (animated GIFs are fine)
         raise VideoError(f"{path}: is a still picture, not a video; use `colorsplash splash` for photos")
     video = audio = None
@@ -323,13 +328,17 @@ def _decoder_meta(path: Path) -> dict:
     return meta
 
 
-def _header_extras(header: str) -> tuple[bool, str, str]:
+def _header_extras(header: str) -> tuple[bool, str, str, int, tuple[Cover, ...]]:
     """From ffmpeg's header text: whether there are subtitle tracks, the field order of an interlaced picture
-    stream (``"top first"``, ``""`` when progressive or unknown) and the start timecode (``""`` when none)."""
-    subtitles = any(_SUBTITLE_RE.match(line) for line in header.splitlines())
+    stream (``"top first"``, ``""`` when progressive or unknown), the start timecode (``""`` when none), the
+    number of attached files and the cover pictures (:func:`colorsplash.runtime.video_extras.header_extras`)."""
+    lines = header.splitlines()
+    subtitles = any(_SUBTITLE_RE.match(line) for line in lines)
     field = _FIELD_RE.search(_picture_stream_line(header) or "")
     timecode = _TIMECODE_RE.search(header)
-    return subtitles, f"{field.group(1)} first" if field else "", timecode.group(1) if timecode else ""
+    attachments, covers = header_extras(lines)
+    field_order = f"{field.group(1)} first" if field else ""
+    return subtitles, field_order, timecode.group(1) if timecode else "", attachments, covers
 
 
 def last_line(text: str) -> str:

@@ -1,0 +1,214 @@
+"""A model file before ONNX Runtime opens it: a training checkpoint given by mistake, and where its weights come
+from (the file itself, or external data files its tensors name); :class:`ModelLoadError` for both.
+
+A tensor of an ONNX file may keep its values in another file (``data_location`` EXTERNAL, with a ``location``
+path, relative to the model's folder), as exporters do for models over protobuf's 2 GB limit. ONNX Runtime 1.32
+refuses a location that leaves the model's folder (``../``, an absolute path, a symbolic link pointing out); older
+releases, which colorsplash supports (``onnxruntime>=1.17``), read it: a model file from elsewhere could make them
+read any file the user can (1.17 loaded ``../outside.bin`` and a link to it). :func:`external_data_problem` finds
+every such location before ONNX Runtime opens the file (:func:`check_model_file`, called by
+:func:`colorsplash.runtime.onnx_model.create_session`), so the rule is the same on every supported release.
+
+The file is read as protobuf here (no ``onnx`` package: the light runtime has none), memory-mapped, descending
+only into the messages that can hold a tensor (graphs, nodes, attributes, sparse tensors, functions, training
+info); tensor values are skipped, never read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import stat
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+# Message -> {field number: message it holds}: the paths from ModelProto to every TensorProto (onnx.proto3).
+_MESSAGES: dict[str, dict[int, str]] = {
+    "model": {7: "graph", 20: "training", 25: "function"},
+    "graph": {1: "node", 5: "tensor", 15: "sparse"},
+    "node": {5: "attribute"},
+    "attribute": {5: "tensor", 6: "graph", 10: "tensor", 11: "graph", 22: "sparse", 23: "sparse"},
+    "function": {7: "node"},
+    "training": {1: "graph", 2: "graph"},
+    "sparse": {1: "tensor", 2: "tensor"},
+}
+_EXTERNAL_DATA = 13  # TensorProto.external_data: StringStringEntryProto (key 1, value 2)
+_MAX_DEPTH = 64  # subgraphs inside subgraphs; protobuf's own parser stops at 100
+
+
+class ModelLoadError(RuntimeError):
+    """A model file is missing or not a colorsplash ONNX file; the message names it."""
+
+
+class NotProtobuf(ValueError):
+    """The file's bytes are not protobuf, so not an ONNX file (ONNX Runtime would refuse it too)."""
+
+
+def _varint(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
+    result = shift = 0
+    while pos < end and shift < 70:
+        byte = buf[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return result, pos
+        shift += 7
+    raise NotProtobuf("truncated varint")
+
+
+def _fields(buf: memoryview, pos: int, end: int) -> Iterator[tuple[int, int, int]]:
+    """(field number, start, end) of each length-delimited field of the message at ``buf[pos:end]``; the other
+    wire types (numbers, deprecated groups) are stepped over."""
+    while pos < end:
+        tag, pos = _varint(buf, pos, end)
+        field, wire = tag >> 3, tag & 7
+        if wire == 0:
+            _, pos = _varint(buf, pos, end)
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+        elif wire == 2:
+            length, pos = _varint(buf, pos, end)
+            if pos + length > end:
+                raise NotProtobuf("field runs past its message")
+            yield field, pos, pos + length
+            pos += length
+        elif wire == 3:
+            pos = _skip_group(buf, pos, end, field)
+        else:
+            raise NotProtobuf(f"wire type {wire}")
+    if pos != end:
+        raise NotProtobuf("field runs past its message")
+
+
+def _skip_group(buf: memoryview, pos: int, end: int, field: int) -> int:
+    """The position after the end-group tag of the group ``field`` starting at ``pos`` (nested groups too)."""
+    depth = 1
+    while depth:
+        tag, pos = _varint(buf, pos, end)
+        wire = tag & 7
+        if wire == 0:
+            _, pos = _varint(buf, pos, end)
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+        elif wire == 2:
+            length, pos = _varint(buf, pos, end)
+            pos += length
+        elif wire in (3, 4):
+            depth += 1 if wire == 3 else -1
+        else:
+            raise NotProtobuf(f"wire type {wire}")
+        if pos > end:
+            raise NotProtobuf("group runs past its message")
+    return pos
+
+
+def _locations(buf: memoryview, kind: str, pos: int, end: int, depth: int = 0) -> Iterator[str]:
+    """Every external-data ``location`` of the tensors inside the ``kind`` message at ``buf[pos:end]``."""
+    if depth > _MAX_DEPTH:
+        raise NotProtobuf("messages nested too deep")
+    for field, start, stop in _fields(buf, pos, end):
+        if kind == "tensor":
+            if field == _EXTERNAL_DATA:
+                entry = {key: bytes(buf[a:b]) for key, a, b in _fields(buf, start, stop) if key in (1, 2)}
+                if entry.get(1) == b"location":
+                    yield entry.get(2, b"").decode("utf-8", "surrogateescape")
+        elif (inner := _MESSAGES[kind].get(field)) is not None:
+            yield from _locations(buf, inner, start, stop, depth + 1)
+
+
+def external_locations(path: str | Path) -> list[str]:
+    """The external-data locations named by the tensors of the ONNX file ``path``, as written (empty for a file
+    that keeps its weights inside).
+
+    Raises:
+        NotProtobuf: the bytes are not protobuf (an ONNX file is).
+        OSError: the file cannot be read.
+    """
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return []
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            buf = memoryview(mapped)
+            try:
+                return sorted(set(_locations(buf, "model", 0, len(buf))))
+            finally:
+                buf.release()
+
+
+def external_data_problem(path: str | Path) -> str | None:
+    """Why ONNX Runtime must not open ``path``: a tensor keeps its values in a file that is not a plain file in
+    the model's folder or below it (an absolute path, ``../``, a symbolic link pointing out, a pipe or device,
+    a file that is not there); ``None`` when every external data file is one (or there are none). Raises as
+    :func:`external_locations`."""
+    folder = Path(path).parent
+    for location in external_locations(path):
+        problem = _location_problem(folder, location)
+        if problem is not None:
+            return f"its weights are kept in an external data file {location!r}, which {problem}"
+    return None
+
+
+def _location_problem(folder: Path, location: str) -> str | None:
+    """Why ``location`` (a tensor's, relative to the model's ``folder``) may not be read, or ``None``."""
+    if not location or "\0" in location:
+        return "is not a file name"
+    if os.path.isabs(location) or location.startswith(("/", "\\")):
+        return "is an absolute path, outside the model's folder"
+    home = folder.resolve()
+    target = (folder / location).resolve()
+    if not target.is_relative_to(home):
+        return f"leads out of the model's folder ({home}) to {target}"
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return f"is not there ({target})"
+    if not stat.S_ISREG(mode):
+        return f"is not a plain file ({target} is a folder, pipe or device)"
+    return None
+
+
+def not_loadable(path: str | Path, said: object) -> ModelLoadError:
+    """The error for a file ONNX Runtime cannot load (``said`` why): a training checkpoint is named as such (ONNX
+    Runtime's own words say nothing), anything else is to be re-exported."""
+    if is_torch_checkpoint(path):  # `train`'s best.pt, which `evaluate` takes
+        return ModelLoadError(
+            f"{path}: a training checkpoint, not an ONNX model; make one with "
+            f"`colorsplash export {path} -o model.onnx` and give that"
+        )
+    return ModelLoadError(f"{path}: not a loadable ONNX model ({said}); re-export it with colorsplash export")
+
+
+def check_model_file(path: str | Path) -> None:
+    """Refuse, before ONNX Runtime opens it, an empty file (ONNX Runtime said "No graph was found in the
+    protobuf") and a model whose tensors keep their values in a file that is not a plain file in the model's
+    folder (:func:`external_data_problem`): ONNX Runtime before 1.32 read ``../`` paths and links out of the
+    folder, so a model from elsewhere could read any file."""
+    with contextlib.suppress(OSError):
+        if os.stat(path).st_size == 0:
+            raise ModelLoadError(f"{path}: file is empty (0 bytes); copy or export the model again")
+    try:
+        problem = external_data_problem(path)
+    except (NotProtobuf, OSError) as err:
+        raise not_loadable(path, err) from err
+    if problem is not None:
+        raise ModelLoadError(
+            f"{path}: {problem}; a model's external data is read only from plain files in its own folder, so "
+            "it was not opened: put the data file beside the model, or re-export the model as one file with "
+            "colorsplash export"
+        )
+
+
+def is_torch_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` holds a PyTorch checkpoint (``torch.save``: a zip archive with a ``data.pkl`` record, or an
+    older bare pickle), read without torch."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+        if head == b"PK":
+            with zipfile.ZipFile(path) as archive:
+                return any(name.rsplit("/", 1)[-1] == "data.pkl" for name in archive.namelist())
+        return head[:1] == b"\x80" and head[1:] in (b"\x02", b"\x03", b"\x04", b"\x05")  # pickle protocol 2..5
+    except (OSError, zipfile.BadZipFile):
+        return False

@@ -1,0 +1,110 @@
+"""Paths that are not plain files, or files not finished yet: a pipe beside a model, an output that is a pipe or a
+device, an MP4 still being written. Each is refused in words and nothing hangs (a hang fails the test, bounded by
+a watchdog, instead of stopping the suite)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorsplash.runtime import variants
+from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.onnx_model import bundled_model_path
+from colorsplash.runtime.planning import OutputPlan, plan_files
+
+
+def unblock_after(fifo: Path, seconds: float, work: threading.Thread) -> bool:
+    """Wait for ``work`` up to ``seconds``; if it is still blocked opening ``fifo`` for reading, open its writing
+    end (which lets the reader see an empty file) so the test ends. Whether ``work`` was blocked."""
+    work.join(seconds)
+    if not work.is_alive():
+        return False
+    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    work.join(10)
+    return True
+
+
+def test_a_pipe_beside_a_model_is_not_opened_as_a_variant(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """load_model reads the config of every ``STEM.*.onnx`` beside the model; a pipe named so (m.x.onnx) blocked
+    that read for good: --model m.onnx hung before the first photo. A folder so named was called "a model whose
+    config differs". Both are passed over with a line saying what they are."""
+    model = tmp_path / "m.onnx"
+    model.write_bytes(bundled_model_path().read_bytes())
+    os.mkfifo(tmp_path / "m.x.onnx")
+    (tmp_path / "m.d.onnx").mkdir()
+    config = variants.read_config(model)
+    assert config is not None
+    found: list[variants.Variant] = []
+    work = threading.Thread(target=lambda: found.extend(variants.find_variants(model, config)), daemon=True)
+    work.start()
+    assert not unblock_after(tmp_path / "m.x.onnx", 10, work), "find_variants blocked opening a pipe"
+    assert [v.path for v in found] == [model]
+    for name in ("m.x.onnx", "m.d.onnx"):
+        assert f"{tmp_path / name}: not a plain file (a folder, pipe or device); ignored as a variant" in caplog.text
+
+
+def special(kind: str, path: Path) -> Path:
+    if kind == "pipe":
+        os.mkfifo(path)
+    elif os.geteuid() == 0:
+        os.mknod(path, 0o600 | 0o020000, os.makedev(1, 3))  # a character device: /dev/null's own numbers
+    else:
+        pytest.skip("making a device node needs root")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["pipe", "device"])
+def test_overwrite_never_replaces_a_pipe_or_a_device(kind: str, tmp_path: Path) -> None:
+    """``-o /dev/null --overwrite`` run as root (containers, CI) replaced the device node with a JPEG: every program
+    writing to /dev/null then filled that file. --overwrite replaces files only: the planner refuses before any
+    work, and the one step that renames every written file into place refuses too."""
+    out = special(kind, tmp_path / "out.jpg")
+    photo = tmp_path / "in.png"
+    from PIL import Image
+
+    Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(photo)
+    with pytest.raises(ValueError, match=r"out.jpg is a pipe, socket or device, not a file; --overwrite replaces"):
+        plan_files([photo], OutputPlan(out_file=out, overwrite=True))
+    with pytest.raises(OSError, match=r"cannot write .*out.jpg: is a pipe, socket or device, not a file"):
+        atomic_write(out, b"x", replace=True)
+    from colorsplash.runtime.video import splash_video
+
+    clip_out = special(kind, tmp_path / "out.mp4")
+    with pytest.raises(ValueError, match=r"out.mp4: is a pipe, socket or device, not a file; --overwrite replaces"):
+        splash_video(tmp_path / "in.mp4", clip_out, overwrite=True)  # refused before the clip is read
+    assert not out.is_file() and out.exists() and not clip_out.is_file()  # still the pipe or device
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_an_unfinished_mp4_is_named_as_one(tmp_path: Path) -> None:
+    """An MP4 still being recorded or copied has no index yet (moov atom, written last): it was "not a video file
+    ffmpeg can read (... Invalid data found when processing input)", which says nothing of waiting for it."""
+    pytest.importorskip("imageio_ffmpeg")
+    from colorsplash.runtime.video_io import VideoError, ffmpeg_exe, probe
+
+    full = tmp_path / "full.mp4"
+    frames = np.random.default_rng(0).integers(0, 255, (10, 64, 96, 3), np.uint8).tobytes()
+    raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "96x64", "-framerate", "10", "-i", "pipe:0"]
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", *raw, "-c:v", "libx264", str(full)], input=frames, check=True)
+    part = tmp_path / "recording.mp4"
+    part.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(VideoError) as caught:
+        probe(part)
+    assert str(caught.value).startswith(f"{part}: is an unfinished MP4/MOV: its index (moov atom) is missing")
+    assert "wait until it is complete or copy it again" in str(caught.value)
+
+
+def test_an_empty_model_file_is_named_as_one(tmp_path: Path) -> None:
+    """A 0-byte .onnx (a download or copy that failed) was "not a loadable ONNX model ([ONNXRuntimeError] : 2 :
+    INVALID_ARGUMENT : ... No graph was found in the protobuf.)"; photos and clips say "file is empty" already."""
+    from colorsplash.runtime.onnx_model import ModelLoadError, load_model
+
+    empty = tmp_path / "model.onnx"
+    empty.write_bytes(b"")
+    with pytest.raises(ModelLoadError, match=r"model.onnx: file is empty \(0 bytes\); copy or export the model again$"):
+        load_model(empty)

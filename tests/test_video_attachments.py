@@ -1,0 +1,104 @@
+"""colorsplash video on a clip with attached files (the fonts an anime episode's styled subtitles are drawn with,
+in .mkv) and cover art: kept where the output's container holds them, named in a warning where it cannot. Every
+clip is generated here (96x64, 3 frames, a 4-byte "font")."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("imageio_ffmpeg")
+
+from colorsplash.runtime.options import SplashOptions  # noqa: E402
+from colorsplash.runtime.video import splash_video  # noqa: E402
+from colorsplash.runtime.video_io import _header, ffmpeg_exe, probe  # noqa: E402
+
+KEEP_ALL = SplashOptions(on_empty="copy", threshold=1.0)
+ASS = (
+    "[Script Info]\nScriptType: v4.00+\n\n[V4+ Styles]\nFormat: Name, Fontname, Fontsize\nStyle: Default,Tiny,20\n\n"
+    "[Events]\nFormat: Layer, Start, End, Style, Text\nDialogue: 0,0:00:00.00,0:00:00.20,Default,Hello cat\n"
+)
+
+
+def run_ffmpeg(*args: str, data: bytes | None = None) -> None:
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args], input=data, check=True)
+
+
+def episode(folder: Path, cover: bool) -> Path:
+    """An .mkv as fansubs make them: H.264, styled (ASS) subtitles, their font attached, and cover art if
+    ``cover`` (a JPEG attachment, which ffmpeg reads as a video stream marked attached pic)."""
+    (folder / "subs.ass").write_text(ASS, encoding="utf-8")
+    (folder / "tiny.ttf").write_bytes(b"\x00\x01\x00\x00")
+    frames = np.full((3, 64, 96, 3), (200, 60, 40), np.uint8).tobytes()
+    raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "96x64", "-framerate", "10", "-i", "pipe:0"]
+    font = ["-attach", str(folder / "tiny.ttf"), "-metadata:s:t:0", "mimetype=application/x-truetype-font"]
+    src = folder / "episode.mkv"
+    run_ffmpeg(
+        *raw, "-i", str(folder / "subs.ass"), "-map", "0", "-map", "1", "-c:v", "libx264", *font, str(src), data=frames
+    )
+    if not cover:
+        return src
+    run_ffmpeg("-f", "lavfi", "-i", "color=c=blue:s=16x16", "-frames:v", "1", str(folder / "cover.jpg"))
+    art = ["-attach", str(folder / "cover.jpg"), "-metadata:s:t:1", "mimetype=image/jpeg"]
+    with_cover = folder / "with-cover.mkv"
+    run_ffmpeg(
+        "-i", str(src), "-map", "0", "-c", "copy", *art, "-metadata:s:t:1", "filename=cover.jpg", str(with_cover)
+    )
+    return with_cover
+
+
+def test_an_episodes_fonts_and_cover_are_kept_in_mkv(
+    tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The attached font was dropped without a word (only sound, subtitles and timecode were carried): the styled
+    subtitles of the output were drawn in a player's fallback font; the cover art went too. Both are carried into
+    .mkv, silently: the font as it was, the cover as an attached picture again (not as a second video track, which
+    is what ffmpeg makes of a mapped cover)."""
+    src = episode(tmp_path, cover=True)
+    out = tmp_path / "out.mkv"
+    splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
+    header = _header(out)
+    assert "Attachment: ttf" in header and "tiny.ttf" in header and "Subtitle: ass" in header, header
+    assert "(attached pic)" in header and "cover.jpg" in header and "image/jpeg" in header, header
+    assert header.count("Video:") == 2, header  # the picture and the cover
+    assert "cannot be stored" not in caplog.text
+    assert probe(src).attachments == 1
+
+
+@pytest.mark.parametrize(
+    "suffix, said",
+    [
+        (
+            ".mp4",
+            "its attached files (such as fonts for styled subtitles) cannot be stored in .mp4; written without them"
+            " (.mkv keeps them)",
+        ),
+        (
+            ".mov",
+            "its attached files (such as fonts for styled subtitles) and cover art cannot be stored in .mov; written"
+            " without them (.mkv keeps them)",
+        ),
+        (
+            ".avi",
+            "its subtitle tracks, attached files (such as fonts for styled subtitles) and cover art cannot be "
+            "stored in .avi; written without them (.mkv keeps them)",
+        ),
+    ],
+)
+def test_what_a_container_cannot_hold_is_named(
+    suffix: str, said: str, tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Attached files go where the container holds them (.mkv) and cover art too (.mkv, and .mp4 as its covr
+    picture); where it cannot, they are named in the warning for dropped tracks."""
+    src = episode(tmp_path, cover=True)
+    out = tmp_path / f"out{suffix}"
+    splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
+    header = _header(out)
+    assert f"{src}: {said}" in caplog.text
+    assert [cover.index for cover in probe(src).covers] == [3]
+    assert ("(attached pic)" in header) is (suffix == ".mp4"), header
+    assert "Attachment:" not in header, header
+    assert header.count("Video:") == 1 + (suffix == ".mp4"), header  # never the cover as a second picture track
