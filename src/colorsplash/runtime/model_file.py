@@ -58,16 +58,21 @@ def _varint(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
     raise NotProtobuf("truncated varint")
 
 
+def _skip_number(buf: memoryview, pos: int, end: int, wire: int) -> int:
+    """The position after a number field's value at ``pos``: varint (wire type 0), 64 or 32 bits (1, 5)."""
+    if wire == 0:
+        return _varint(buf, pos, end)[1]
+    return pos + (8 if wire == 1 else 4)
+
+
 def _fields(buf: memoryview, pos: int, end: int) -> Iterator[tuple[int, int, int]]:
     """(field number, start, end) of each length-delimited field of the message at ``buf[pos:end]``; the other
     wire types (numbers, deprecated groups) are stepped over."""
     while pos < end:
         tag, pos = _varint(buf, pos, end)
         field, wire = tag >> 3, tag & 7
-        if wire == 0:
-            _, pos = _varint(buf, pos, end)
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
+        if wire in (0, 1, 5):
+            pos = _skip_number(buf, pos, end, wire)
         elif wire == 2:
             length, pos = _varint(buf, pos, end)
             if pos + length > end:
@@ -88,10 +93,8 @@ def _skip_group(buf: memoryview, pos: int, end: int, field: int) -> int:
     while depth:
         tag, pos = _varint(buf, pos, end)
         wire = tag & 7
-        if wire == 0:
-            _, pos = _varint(buf, pos, end)
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
+        if wire in (0, 1, 5):
+            pos = _skip_number(buf, pos, end, wire)
         elif wire == 2:
             length, pos = _varint(buf, pos, end)
             pos += length
