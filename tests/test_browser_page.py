@@ -161,3 +161,39 @@ def test_the_model_description_is_not_cut_off_on_a_phone(
         assert not cut and page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
         assert not problems, problems
         ctx.close()
+
+
+def test_an_iphone_heic_is_shown_compared_and_previewed_small(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Chromium cannot show HEIC: the Original pane was a broken-image icon, before/after stayed disabled, a
+    click on the photo chose nothing, and every preview sent the full photo (phone audit). The server's copy
+    (no effect, JPEG) now stands in for the photo: shown, compared, pointed at, and scaled for the previews; the
+    download is still made from the HEIC, at full size, named .jpg."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from helpers import make_blob_image
+    from PIL import Image
+
+    image, _ = make_blob_image(1800, 1350, seed=5)  # portrait, larger than the page's preview size
+    heic = tmp_path / "IMG_0001.HEIC"
+    pillow_heif.from_pillow(Image.fromarray(image)).save(heic, quality=90)
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(heic))
+    wait_for_result_after(page, 0)
+    sizes = page.evaluate("""() => ['original', 'result'].map((id) => document.getElementById(id).naturalWidth)""")
+    assert sizes == [1350, 1200], sizes  # the photo at full size; the preview's splash scaled to 1600 px high
+    assert page.is_enabled("#compare") and not page.is_visible("#limit-note")
+    page.click("#compare")
+    assert page.is_visible("#before")
+    page.click("#original", position={"x": 100, "y": 100})  # choose the subject
+    assert page.is_visible("#marker")
+    assert "full size 1350×1800" in page.inner_text("#status")
+    with page.expect_download() as info:
+        page.click("#download")
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    assert saved.name == "IMG_0001.splash.jpg" and Image.open(saved).size == (1350, 1800)
+    assert not problems, problems
+    ctx.close()

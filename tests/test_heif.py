@@ -122,3 +122,73 @@ def test_the_http_api_splashes_a_heic_upload_into_a_jpeg(tmp_path: Path) -> None
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "image/jpeg"
     assert Image.open(io.BytesIO(answer.content)).size == (60, 40)
+
+
+def nclx_heic(path: Path, rgb: np.ndarray, primaries: int, transfer: int = 13) -> Path:
+    """``rgb`` saved as HEIC tagged only by an ``nclx`` colour box (no ICC profile), as many phones tag theirs."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    nclx = {"color_primaries": primaries, "transfer_characteristics": transfer, "matrix_coefficients": 6}
+    pillow_heif.from_pillow(Image.fromarray(rgb)).save(path, quality=95, nclx_profile=nclx | {"full_range_flag": 1})
+    return path
+
+
+# Display P3 -> sRGB in linear light (the published matrix); the tone curve of both is sRGB's.
+P3_TO_SRGB = np.array([[1.2249, -0.2247, 0.0], [-0.0420, 1.0419, 0.0], [-0.0197, -0.0786, 1.0979]])
+
+
+def srgb_from_p3(rgb: np.ndarray) -> np.ndarray:
+    v = rgb / 255.0
+    linear = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4) @ P3_TO_SRGB.T
+    linear = np.clip(linear, 0, 1)
+    return np.round(255 * np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055))
+
+
+def test_an_nclx_display_p3_heic_keeps_its_colours_in_the_result(tmp_path: Path) -> None:
+    """A HEIC tagged Display P3 by nclx numbers only came out untagged, so shown as sRGB (duller, shifted): the
+    result now carries an equivalent ICC profile, its pixels unchanged."""
+    colours = np.array([[[180, 60, 60], [40, 160, 90], [128, 128, 128], [250, 200, 20]]], np.uint8)
+    rgb = np.repeat(np.repeat(colours, 16, axis=0), 16, axis=1)
+    photo = nclx_heic(tmp_path / "IMG_0004.HEIC", rgb, primaries=12)
+    assert cli.main(["-q", "splash", str(photo), "--on-empty", "copy"]) == 0
+    with Image.open(tmp_path / "IMG_0004.splash.jpg") as result:
+        icc = result.info.get("icc_profile")
+    assert icc, "the result has no colour profile: a Display P3 photo would be shown as sRGB"
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    assert "Display P3" in ImageCms.getProfileDescription(profile)
+    shown = ImageCms.profileToProfile(Image.fromarray(colours), profile, ImageCms.createProfile("sRGB"))
+    assert np.abs(np.asarray(shown, float) - srgb_from_p3(colours.astype(float))).max() <= 1
+
+
+def test_an_srgb_nclx_heic_gets_no_profile_and_an_hdr_one_a_note(tmp_path: Path) -> None:
+    rgb = np.full((16, 16, 3), 120, np.uint8)
+    assert read_photo(nclx_heic(tmp_path / "srgb.heic", rgb, primaries=1)).icc is None  # sRGB needs none
+    hdr = read_photo(nclx_heic(tmp_path / "pq.heic", rgb, primaries=9, transfer=16))
+    assert hdr.icc is None and any("HDR (PQ)" in note for note in hdr.notes), hdr.notes
+
+
+def test_a_10_bit_heic_says_its_result_has_8_bits(tmp_path: Path) -> None:
+    """pillow-heif hands a 10-bit HEIC over as 8-bit RGB (the effect's uint8 maths sees no difference); a 16-bit
+    PNG said so, a 10-bit HEIC did not."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    rgb16 = np.zeros((40, 60, 3), np.uint16)
+    rgb16[:, 30:] = (50000, 9000, 9000)
+    path = tmp_path / "ten.heic"
+    pillow_heif.from_bytes(mode="RGB;16", size=(60, 40), data=rgb16.tobytes()).save(path, quality=95)
+    photo = read_photo(path)
+    assert photo.rgb.dtype == np.uint8 and abs(int(photo.rgb[20, 45, 0]) - 50000 * 255 // 65535) <= 3
+    assert photo.notes == [f"{path}: 10-bit picture; the result has 8 bits per channel"]
+
+
+def test_a_heic_with_several_pictures_uses_its_primary_one_and_says_so(tmp_path: Path) -> None:
+    """A burst or collection HEIC: the picture the phone shows (primary) is splashed, not "the first frame"."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    heif = pillow_heif.HeifFile()
+    heif.add_frombytes("RGB", (30, 20), np.full((20, 30, 3), (200, 0, 0), np.uint8).tobytes())
+    heif.add_frombytes("RGB", (30, 20), np.full((20, 30, 3), (0, 0, 200), np.uint8).tobytes())
+    path = tmp_path / "burst.heic"
+    heif.save(path, quality=95, primary_index=1)
+    photo = read_photo(path)
+    assert photo.rgb[10, 15, 2] > 150  # the blue (primary) picture
+    assert photo.notes == [f"{path}: HEIC with 2 pictures; used its primary picture"]

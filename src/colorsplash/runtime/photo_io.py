@@ -4,8 +4,9 @@ Pictures are opened by content, not extension. The pixels come back as RGB (not 
 upright by the EXIF orientation; the EXIF block is kept with its orientation reset to 1 so that viewers do not
 rotate the result a second time, and with only the tags that describe the photo (a TIFF's layout tags would make
 a result nothing can open). Only RGB ICC profiles are carried over (a CMYK or grey profile would be wrong for
-the RGB result). Pictures with more than 8 bits per sample give a note (once per file): results have 8.
-Pillow's warnings (corrupt EXIF...) become notes naming the file. Limits: see
+the RGB result); a HEIC tagged by ``nclx`` colour numbers instead gets an equivalent one
+(:mod:`colorsplash.runtime.colour_profile`). Pictures with more than 8 bits per sample give a note (once per
+file): results have 8. Pillow's warnings (corrupt EXIF...) become notes naming the file. Limits: see
 :mod:`colorsplash.runtime.picture_open`.
 """
 
@@ -21,6 +22,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
 
+from colorsplash.runtime.colour_profile import picture_icc
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.picture_open import (
     DEFAULT_MAX_PIXELS,
@@ -55,44 +57,10 @@ ORIENTATION_TAG = 0x0112
 # EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
 # A TIFF's IFD0 is its EXIF block, and copying its layout tags (sizes, strips, bits, compression...) into a
 # result makes a file that nothing can open.
-_METADATA_TAGS = frozenset(
-    {
-        269,
-        270,
-        271,
-        272,
-        274,
-        282,
-        283,
-        285,
-        296,
-        305,
-        306,
-        315,
-        316,
-        318,
-        319,
-        700,
-        18246,
-        18249,
-        33432,
-        33723,
-        34665,
-        34853,
-        40091,
-        40092,
-        40093,
-        40094,
-        40095,
-        42016,
-        42032,
-        42033,
-        42034,
-        42035,
-        42036,
-        42037,
-    }
-)
+_METADATA_TAGS = frozenset({
+    269, 270, 271, 272, 274, 282, 283, 285, 296, 305, 306, 315, 316, 318, 319, 700, 18246, 18249, 33432, 33723,
+    34665, 34853, 40091, 40092, 40093, 40094, 40095, 42016, 42032, 42033, 42034, 42035, 42036, 42037,
+})  # fmt: skip
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -264,12 +232,14 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
     fmt = img.format
     try:
         frames = getattr(img, "n_frames", 1)
-        if frames > 1 and fmt != "MPO":  # MPO's extra frames are previews/depth, not an animation
+        if frames > 1 and fmt == "HEIF":  # a burst or collection: pillow-heif opens the one the phone shows
+            notes.append(f"{name}: HEIC with {frames} pictures; used its primary picture")
+        elif frames > 1 and fmt != "MPO":  # MPO's extra frames are previews/depth, not an animation
             notes.append(f"{name}: {fmt} with {frames} frames; used the first frame only")
         with warnings_as_notes(name, exif_notes):
             exif = img.getexif()
             orientation = pending_orientation(img)
-        icc = img.info.get("icc_profile")
+        icc = picture_icc(img.info, name, notes)  # its own profile, or one from HEIC's colour numbers
         _note_depth(img, data, name, notes)
         jpeg = fmt in ("JPEG", "MPO")
         if jpeg and jpeg_data_damaged(data):
@@ -323,6 +293,8 @@ def _note_depth(img: Image.Image, data: bytes, name: str, notes: list[str]) -> N
     bits = 8
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 24:
         bits = data[24]
+    elif img.format == "HEIF":  # pillow-heif hands 10- and 12-bit HEIC over as 8-bit RGB; its depth is in info
+        bits = int(img.info.get("bit_depth") or 8)
     elif img.format == "TIFF":
         value = getattr(img, "tag_v2", {}).get(258, 8)
         bits = max(value) if isinstance(value, tuple) and value else int(value) if isinstance(value, int) else 8

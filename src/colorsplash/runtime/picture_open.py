@@ -125,6 +125,8 @@ class UnsupportedFormatError(UnidentifiedImageError):
         pillow_name = "HEIF" if fmt == "HEIC" else fmt
         if pillow_name in READ_FORMATS and pillow_name in Image.ID:
             text = f"the content says {fmt}, but its {fmt} reader could not open it; check the file"
+        elif fmt in _VIDEO_NAMES:
+            text = f"the content is a video ({fmt}), not a photo; videos are splashed by: colorsplash video FILE"
         elif pillow_name == "HEIF":
             text = f"the content is {fmt} (iPhones' photo format), read with the pillow-heif package: {HEIF_INSTALL}"
         elif fmt in READ_FORMATS:
@@ -172,16 +174,29 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
 # ISO-BMFF brands (``ftyp`` at byte 4) of the phones' picture formats Pillow may have no reader for here (AVIF's
 # where this Pillow lacks it, HEIC's without pillow-heif): an iPhone's HEIC is a photo, not a damaged file.
 _FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF"}
+# Videos by their first bytes: any other ISO-BMFF file (an iPhone's Live Photo .MOV, a phone's .mp4), Matroska/WebM,
+# AVI; named as videos rather than "unrecognised content".
+_VIDEO_NAMES = ("QuickTime/MP4", "Matroska/WebM", "AVI")
+
+
+def _video_format(prefix: bytes) -> str | None:
+    if prefix[4:8] == b"ftyp" or prefix[4:8] in (b"moov", b"mdat", b"wide", b"free"):
+        return _VIDEO_NAMES[0]
+    if prefix[:4] == b"\x1aE\xdf\xa3":
+        return _VIDEO_NAMES[1]
+    return _VIDEO_NAMES[2] if prefix[:4] == b"RIFF" and prefix[8:12] == b"AVI " else None
 
 
 def _other_format(prefix: bytes) -> str | None:
     """The Pillow format outside :data:`READ_FORMATS` whose signature check accepts ``prefix`` (only the
-    check runs, on 16 bytes; formats without one are not named), or HEIC/HEIF/AVIF by their ``ftyp`` brand;
-    ``None`` when none does."""
+    check runs, on 16 bytes; formats without one are not named), HEIC/HEIF/AVIF by their ``ftyp`` brand, or a
+    video container (one of :data:`_VIDEO_NAMES`); ``None`` when none does."""
     if prefix[4:8] == b"ftyp" and prefix[8:12] in _FTYP_BRANDS:
         return _FTYP_BRANDS[prefix[8:12]]  # AVIF here: no AVIF reader, or it could not open the file
     if heif := is_heif(prefix):
         return heif  # no pillow-heif, or its reader could not open the file
+    if video := _video_format(prefix):
+        return video
     for fmt in Image.ID:
         accept = Image.OPEN[fmt][1]
         if fmt in READ_FORMATS or accept is None:

@@ -33,6 +33,9 @@ MASK_TAG = ".mask"
 STDIO = Path("-")  # standard input as a source, standard output as an output
 _GLOB_CHARS = "*?["
 MAX_NAMES_SHOWN = 10  # names listed in one log line
+# Clips a folder of phone pictures holds (an iPhone's Live Photo is IMG_0001.HEIC beside IMG_0001.MOV): not
+# pictures, left out of a folder's scan with one line that says so and names the verb that splashes them.
+VIDEO_EXTENSIONS = (".mov", ".mp4", ".m4v", ".mkv", ".webm", ".avi", ".3gp")
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,13 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
     # The output folder is left out only when it lies inside the scanned one (`photos -r -o photos/out`):
     # `splash . -o .` must still find the pictures in `.`.
     exclude = exclude if exclude is not None and folder.resolve() in exclude.parents else None
-    files, earlier, partial = [], 0, []
+    files, earlier, partial, videos = [], 0, [], []
     for p in found:
         if is_temp_name(p.name):
             partial.append(p)
         if not is_picture_file(p):
+            if p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith(".") and p.is_file():
+                videos.append(p.name)
             continue
         if exclude is not None and exclude in p.resolve().parents:
             continue
@@ -92,6 +97,13 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
             earlier,
             SPLASH_TAG,
             MASK_TAG,
+        )
+    if videos:  # a Live Photo's .MOV beside its HEIC: said once, not silent, not an error
+        log.info(
+            "%s: left out %d video(s), not photos (%s); `colorsplash video FILE` splashes a video",
+            folder,
+            len(videos),
+            listed(sorted(videos), MAX_NAMES_SHOWN),
         )
     return sorted(files)
 

@@ -176,7 +176,8 @@ function loadImage(url) {
   });
 }
 
-// A JPEG copy at most PREVIEW_MAX pixels long (drawn upright: browsers apply EXIF orientation).
+// A JPEG copy at most PREVIEW_MAX pixels long (drawn upright: browsers apply EXIF orientation); `file`, the
+// picture `img` shows, when it is no longer.
 async function makePreview(img, file) {
   const longest = Math.max(img.naturalWidth, img.naturalHeight);
   if (longest <= PREVIEW_MAX) return { blob: file, scale: 1 };
@@ -219,28 +220,60 @@ async function openFile(file) {
   setStatus(`Opening ${file.name}…`);
   let shown = false;
   try {
-    const img = await loadImage(state.originalUrl);
-    if (opening !== state.openSeq) return;
-    // The browser can read it: show the editor now (otherwise only once the server has made a result).
-    state.decoded = true;
-    showWorkspace();
-    for (const id of ["original", "before", "full-before"]) $(id).src = state.originalUrl;
-    showPending();
-    $("busy").hidden = false;  // a large photo's preview copy takes a moment before the request is even sent
-    Object.assign(state, { width: img.naturalWidth, height: img.naturalHeight });
-    const preview = await makePreview(img, file);
-    if (opening !== state.openSeq) return;
-    Object.assign(state, { preview: preview.blob, scale: preview.scale });
-    checkLimits(file);
-    shown = true;
+    shown = await showPicture(state.originalUrl, file, file, opening);
   } catch (_) {
     if (opening !== state.openSeq) return;
-    // Pictures the browser cannot show (TIFF, ...) still go to the server, which reads more formats.
-    for (const id of ["original", "before", "full-before"]) $(id).removeAttribute("src");
-    checkLimits(file);
+    // Pictures the browser cannot show (an iPhone's HEIC, TIFF, ...) still go to the server, which reads more
+    // formats: its copy stands in for the photo on screen and, scaled, for the previews.
+    setStatus(`Opening ${file.name} on the server (this browser cannot show it)…`);
+    const copy = await viewableCopy(file);
+    if (opening !== state.openSeq) return;
+    if (copy) {
+      URL.revokeObjectURL(state.originalUrl);
+      state.originalUrl = URL.createObjectURL(copy);
+      shown = await showPicture(state.originalUrl, copy, file, opening).catch(() => false);
+    }
+    if (!shown) {
+      for (const id of ["original", "before", "full-before"]) $(id).removeAttribute("src");
+      checkLimits(file);
+    }
   }
+  if (opening !== state.openSeq) return;
   $("compare").disabled = !shown;
   await render();
+}
+
+// Show the picture at `url` (`blob`'s) as the photo `file` and make its preview copy; false when another photo
+// was picked meanwhile. Rejects when the browser cannot read the picture.
+async function showPicture(url, blob, file, opening) {
+  const img = await loadImage(url);
+  if (opening !== state.openSeq) return false;
+  // The browser can read it: show the editor now (otherwise only once the server has made a result).
+  state.decoded = true;
+  showWorkspace();
+  for (const id of ["original", "before", "full-before"]) $(id).src = url;
+  showPending();
+  $("busy").hidden = false;  // a large photo's preview copy takes a moment before the request is even sent
+  Object.assign(state, { width: img.naturalWidth, height: img.naturalHeight });
+  const preview = await makePreview(img, blob);
+  if (opening !== state.openSeq) return false;
+  Object.assign(state, { preview: preview.blob, scale: preview.scale });
+  checkLimits(file);
+  return true;
+}
+
+// A copy the browser can show of a picture it cannot read: the server's splash with no effect (grey at 0 %,
+// whether or not it finds a subject), upright, full size, as JPEG with the photo's colour profile; null when the
+// server cannot make one (not a picture, over a limit: the preview request then says why).
+async function viewableCopy(file) {
+  const body = new FormData();
+  body.append("file", file, file.name);
+  try {
+    const resp = await postSplash("api/splash?effect=grey:0&on-empty=copy&format=jpeg", body);
+    return resp.ok ? await resp.blob() : null;
+  } catch (_) {
+    return null;
+  }
 }
 
 // While this photo has no splash yet, the Splash pane shows the photo itself, faded under the spinner (not an
