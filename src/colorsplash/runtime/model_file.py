@@ -30,7 +30,7 @@ _MESSAGES: dict[str, dict[int, str]] = {
     "graph": {1: "node", 5: "tensor", 15: "sparse"},
     "node": {5: "attribute"},
     "attribute": {5: "tensor", 6: "graph", 10: "tensor", 11: "graph", 22: "sparse", 23: "sparse"},
-    "function": {7: "node"},
+    "function": {7: "node", 11: "attribute"},  # attribute_proto: attributes' defaults, a tensor among them
     "training": {1: "graph", 2: "graph"},
     "sparse": {1: "tensor", 2: "tensor"},
 }
