@@ -163,6 +163,27 @@ def test_external_data_is_found_in_a_functions_attribute_defaults(tmp_path: Path
     assert sessions == []
 
 
+def test_a_linked_model_may_keep_its_data_beside_the_file_it_links_to(tmp_path: Path, sessions: list[str]) -> None:
+    """The Hugging Face cache: a snapshot's files are links into ``../../blobs/``, the model's and its data's alike.
+    ONNX Runtime 1.32 loads that (the folder of the file a linked model points to counts as the model's); it was
+    refused as leading out of the model's folder. Data outside both folders is still refused."""
+    blobs, snapshot = tmp_path / "blobs", tmp_path / "snapshots" / "rev"
+    snapshot.mkdir(parents=True)
+    add_model(blobs / "aaa", "model.onnx_data")
+    values(blobs / "bbb")
+    (snapshot / "model.onnx").symlink_to("../../blobs/aaa")
+    (snapshot / "model.onnx_data").symlink_to("../../blobs/bbb")
+    session = create_session(snapshot / "model.onnx")
+    assert session.run(None, {"x": np.ones(4, np.float32)})[0].tolist() == [1, 2, 3, 4]
+    sessions.clear()
+    values(tmp_path / "outside.bin")
+    (snapshot / "model.onnx_data").unlink()
+    (snapshot / "model.onnx_data").symlink_to(tmp_path / "outside.bin")
+    with pytest.raises(ModelLoadError, match=rf"leads out of the model's folder \({snapshot}, or {blobs} where"):
+        create_session(snapshot / "model.onnx")
+    assert sessions == []
+
+
 def test_a_pipe_or_a_missing_file_as_external_data_is_refused(tmp_path: Path, sessions: list[str]) -> None:
     folder = tmp_path / "model"
     folder.mkdir()
