@@ -78,6 +78,22 @@ def add_model(path: Path, location: str, where: str = "initializer") -> Path:
     return path
 
 
+def function_model(path: Path, location: str) -> Path:
+    """ONNX bytes of ``y = F(x)``, a model-local function ``F`` computing ``x + w`` where ``w`` is a Constant of the
+    function's attribute ``value``, whose default (``FunctionProto.attribute_proto``) is kept in ``location``."""
+    default = msg(1, "value") + msg(5, external("value", location)) + num(20, TENSOR)
+    ref = msg(1, "value") + msg(21, "value") + num(20, TENSOR)  # ref_attr_name: the function's attribute
+    body = msg(7, node("Constant", [], "w", ref)) + msg(7, node("Add", ["x", "w"], "y"))
+    opsets = msg(9, msg(1, "") + num(2, 13))
+    function = msg(1, "F") + msg(4, "x") + msg(5, "y") + body + opsets + msg(10, "custom") + msg(11, default)
+    graph = msg(1, node("F", ["x"], "y") + msg(7, "custom")) + msg(2, "g") + msg(11, value_info("x"))
+    graph += msg(12, value_info("y"))
+    imports = msg(8, msg(1, "") + num(2, 13)) + msg(8, msg(1, "custom") + num(2, 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(num(1, 9) + msg(7, graph) + imports + msg(25, function))
+    return path
+
+
 def values(path: Path) -> Path:
     np.arange(4, dtype=np.float32).tofile(path)
     return path
@@ -131,6 +147,40 @@ def test_external_data_is_found_in_node_values_and_subgraphs(where: str, tmp_pat
     model = add_model(tmp_path / "model" / "m.onnx", "../outside.bin", where)
     with pytest.raises(ModelLoadError, match="leads out of the model's folder"):
         create_session(model)
+    assert sessions == []
+
+
+def test_external_data_is_found_in_a_functions_attribute_defaults(tmp_path: Path, sessions: list[str]) -> None:
+    """A model-local function's attribute default is a tensor ONNX Runtime reads (its values come out of the
+    model, here from ``w.bin`` beside it); its location was not looked at, so ``../outside.bin`` there went to ONNX
+    Runtime, which before 1.32 read it."""
+    values(tmp_path / "w.bin")
+    session = create_session(function_model(tmp_path / "f.onnx", "w.bin"))
+    assert session.run(None, {"x": np.ones(4, np.float32)})[0].tolist() == [1, 2, 3, 4]
+    sessions.clear()
+    with pytest.raises(ModelLoadError, match=r"'\.\./w\.bin', which leads out of the model's folder"):
+        create_session(function_model(tmp_path / "model" / "f.onnx", "../w.bin"))
+    assert sessions == []
+
+
+def test_a_linked_model_may_keep_its_data_beside_the_file_it_links_to(tmp_path: Path, sessions: list[str]) -> None:
+    """The Hugging Face cache: a snapshot's files are links into ``../../blobs/``, the model's and its data's alike.
+    ONNX Runtime 1.32 loads that (the folder of the file a linked model points to counts as the model's); it was
+    refused as leading out of the model's folder. Data outside both folders is still refused."""
+    blobs, snapshot = tmp_path / "blobs", tmp_path / "snapshots" / "rev"
+    snapshot.mkdir(parents=True)
+    add_model(blobs / "aaa", "model.onnx_data")
+    values(blobs / "bbb")
+    (snapshot / "model.onnx").symlink_to("../../blobs/aaa")
+    (snapshot / "model.onnx_data").symlink_to("../../blobs/bbb")
+    session = create_session(snapshot / "model.onnx")
+    assert session.run(None, {"x": np.ones(4, np.float32)})[0].tolist() == [1, 2, 3, 4]
+    sessions.clear()
+    values(tmp_path / "outside.bin")
+    (snapshot / "model.onnx_data").unlink()
+    (snapshot / "model.onnx_data").symlink_to(tmp_path / "outside.bin")
+    with pytest.raises(ModelLoadError, match=rf"leads out of the model's folder \({snapshot}, or {blobs} where"):
+        create_session(snapshot / "model.onnx")
     assert sessions == []
 
 

@@ -81,6 +81,48 @@ def test_overwrite_never_replaces_a_pipe_or_a_device(kind: str, tmp_path: Path) 
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 
+@pytest.mark.parametrize("kind", ["pipe", "device"])
+def test_overwrite_never_replaces_a_link_to_a_pipe_or_a_device(kind: str, tmp_path: Path) -> None:
+    """``-o /dev/stdout --overwrite`` run as root replaced the /dev/stdout link (to the terminal or a pipe) with a
+    JPEG, as /dev/null was: a symbolic link is replaced only when it leads to a file or to nothing. A link to a
+    file is still replaced itself, never the file it points to."""
+    target = special(kind, tmp_path / "target")
+    out = tmp_path / "out.jpg"
+    out.symlink_to(target)
+    photo = tmp_path / "in.png"
+    from PIL import Image
+
+    Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(photo)
+    said = rf"out.jpg is a symbolic link to a pipe, socket or device \({target}\), not a file; --overwrite replaces"
+    with pytest.raises(ValueError, match=said):
+        plan_files([photo], OutputPlan(out_file=out, overwrite=True))
+    with pytest.raises(OSError, match=r"cannot write .*out.jpg: is a symbolic link to a pipe, socket or device"):
+        atomic_write(out, b"x", replace=True)
+    assert out.is_symlink() and not target.is_file()
+    kept = tmp_path / "kept.txt"
+    kept.write_bytes(b"kept")
+    (tmp_path / "to-file.jpg").symlink_to(kept)
+    atomic_write(tmp_path / "to-file.jpg", b"new", replace=True)
+    assert (tmp_path / "to-file.jpg").read_bytes() == b"new" and kept.read_bytes() == b"kept"
+
+
+def test_a_pipe_at_the_output_is_named_without_overwrite_too(tmp_path: Path) -> None:
+    """Without --overwrite a pipe at the output was 'already exists ... (--overwrite replaces it ...)', and with it
+    then refused: the first answer says what is there and that --overwrite does not replace it."""
+    out = special("pipe", tmp_path / "out.jpg")
+    photo = tmp_path / "in.png"
+    from PIL import Image
+
+    Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(photo)
+    with pytest.raises(ValueError, match=r"out.jpg is a pipe, socket or device, not a file; --overwrite replaces"):
+        plan_files([photo], OutputPlan(out_file=out))
+    from colorsplash.runtime.video import splash_video
+
+    clip_out = special("pipe", tmp_path / "out.mp4")
+    with pytest.raises(ValueError, match=r"out.mp4: is a pipe, socket or device, not a file; --overwrite replaces"):
+        splash_video(tmp_path / "in.mp4", clip_out)
+
+
 def test_an_unfinished_mp4_is_named_as_one(tmp_path: Path) -> None:
     """An MP4 still being recorded or copied has no index yet (moov atom, written last): it was "not a video file
     ffmpeg can read (... Invalid data found when processing input)", which says nothing of waiting for it."""

@@ -72,7 +72,7 @@ def add_overwrite_argument(parser: Any, what: str) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help=f"replace {what} (never an input, nor a pipe or device such as /dev/null)",
+        help=f"replace {what} (never an input, nor a pipe or device such as /dev/null, or a link to one)",
     )
 
 

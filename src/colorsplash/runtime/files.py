@@ -59,17 +59,25 @@ def is_temp_name(name: str) -> bool:
 
 def not_replaceable(path: str | Path) -> str | None:
     """Why an output at ``path`` must not be replaced even with ``--overwrite`` (``is ...``, for a line naming
-    ``path``), or ``None``: what is
-    there is a folder, or a pipe, socket or device (``-o /dev/null --overwrite`` run as root replaced the device
-    with a picture). ``--overwrite`` replaces files and symbolic links (the link itself, never what it points to).
-    The one owner of that rule: the planners ask it before any work, :func:`publish` again at the end."""
+    ``path``), or ``None``: what is there is a folder, or a pipe, socket or device (``-o /dev/null --overwrite`` run
+    as root replaced the device with a picture), or a symbolic link to one (``-o /dev/stdout``, a link to the
+    terminal or a pipe, was replaced with a picture). ``--overwrite`` replaces files and symbolic links to files or
+    to nothing (the link itself, never what it points to). The one owner of that rule: the planners ask it before
+    any work, :func:`publish` again at the end."""
     try:
         mode = os.lstat(path).st_mode
     except OSError:
         return None
-    if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+    link = stat.S_ISLNK(mode)
+    if link:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:  # a link to nothing
+            return None
+    if stat.S_ISREG(mode):
         return None
     what = "a folder" if stat.S_ISDIR(mode) else "a pipe, socket or device"
+    what = f"a symbolic link to {what} ({os.path.realpath(path)})" if link else what
     return f"is {what}, not a file; --overwrite replaces files only: choose another output"
 
 

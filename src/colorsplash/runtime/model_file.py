@@ -3,9 +3,11 @@ from (the file itself, or external data files its tensors name); :class:`ModelLo
 
 A tensor of an ONNX file may keep its values in another file (``data_location`` EXTERNAL, with a ``location``
 path, relative to the model's folder), as exporters do for models over protobuf's 2 GB limit. ONNX Runtime 1.32
-refuses a location that leaves the model's folder (``../``, an absolute path, a symbolic link pointing out); older
-releases, which colorsplash supports (``onnxruntime>=1.17``), read it: a model file from elsewhere could make them
-read any file the user can (1.17 loaded ``../outside.bin`` and a link to it). :func:`external_data_problem` finds
+refuses a location that leaves the model's folder (``../``, an absolute path, a symbolic link pointing out), where
+the folder of the file a linked model points to counts as the model's too (the Hugging Face cache: each file of a
+snapshot is a link into ``../../blobs/``); older releases, which colorsplash supports (``onnxruntime>=1.17``),
+read any location: a model file from elsewhere could make them read any file the user can (1.17 loaded
+``../outside.bin`` and a link to it). :func:`external_data_problem` finds
 every such location before ONNX Runtime opens the file (:func:`check_model_file`, called by
 :func:`colorsplash.runtime.onnx_model.create_session`), so the rule is the same on every supported release.
 
@@ -30,7 +32,7 @@ _MESSAGES: dict[str, dict[int, str]] = {
     "graph": {1: "node", 5: "tensor", 15: "sparse"},
     "node": {5: "attribute"},
     "attribute": {5: "tensor", 6: "graph", 10: "tensor", 11: "graph", 22: "sparse", 23: "sparse"},
-    "function": {7: "node"},
+    "function": {7: "node", 11: "attribute"},  # attribute_proto: attributes' defaults, a tensor among them
     "training": {1: "graph", 2: "graph"},
     "sparse": {1: "tensor", 2: "tensor"},
 }
@@ -143,26 +145,29 @@ def external_locations(path: str | Path) -> list[str]:
 def external_data_problem(path: str | Path) -> str | None:
     """Why ONNX Runtime must not open ``path``: a tensor keeps its values in a file that is not a plain file in
     the model's folder or below it (an absolute path, ``../``, a symbolic link pointing out, a pipe or device,
-    a file that is not there); ``None`` when every external data file is one (or there are none). Raises as
-    :func:`external_locations`."""
+    a file that is not there); ``None`` when every external data file is one (or there are none). For a model
+    given as a symbolic link, the folder of the file it points to is the model's too, as for ONNX Runtime 1.32.
+    Raises as :func:`external_locations`."""
     folder = Path(path).parent
+    homes = (folder.resolve(), Path(path).resolve().parent)
     for location in external_locations(path):
-        problem = _location_problem(folder, location)
+        problem = _location_problem(folder, homes, location)
         if problem is not None:
             return f"its weights are kept in an external data file {location!r}, which {problem}"
     return None
 
 
-def _location_problem(folder: Path, location: str) -> str | None:
-    """Why ``location`` (a tensor's, relative to the model's ``folder``) may not be read, or ``None``."""
+def _location_problem(folder: Path, homes: tuple[Path, Path], location: str) -> str | None:
+    """Why ``location`` (a tensor's, relative to the model's ``folder``) may not be read, or ``None``. ``homes``:
+    the folders it may lead into (the model's, resolved, and that of the file a linked model points to)."""
     if not location or "\0" in location:
         return "is not a file name"
     if os.path.isabs(location) or location.startswith(("/", "\\")):
         return "is an absolute path, outside the model's folder"
-    home = folder.resolve()
     target = (folder / location).resolve()
-    if not target.is_relative_to(home):
-        return f"leads out of the model's folder ({home}) to {target}"
+    if not any(target.is_relative_to(home) for home in homes):
+        where = homes[0] if homes[0] == homes[1] else f"{homes[0]}, or {homes[1]} where the linked model file lies"
+        return f"leads out of the model's folder ({where}) to {target}"
     try:
         mode = os.stat(target).st_mode
     except OSError:
