@@ -19,12 +19,13 @@ info); tensor values are skipped, never read.
 from __future__ import annotations
 
 import contextlib
-import mmap
 import os
 import stat
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from colorsplash.runtime.protobuf import NotProtobuf, fields, mapped, string_entry
 
 # Message -> {field number: message it holds}: the paths from ModelProto to every TensorProto (onnx.proto3).
 _MESSAGES: dict[str, dict[int, str]] = {
@@ -44,81 +45,16 @@ class ModelLoadError(RuntimeError):
     """A model file is missing or not a colorsplash ONNX file; the message names it."""
 
 
-class NotProtobuf(ValueError):
-    """The file's bytes are not protobuf, so not an ONNX file (ONNX Runtime would refuse it too)."""
-
-
-def _varint(buf: memoryview, pos: int, end: int) -> tuple[int, int]:
-    result = shift = 0
-    while pos < end and shift < 70:
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return result, pos
-        shift += 7
-    raise NotProtobuf("truncated varint")
-
-
-def _skip_number(buf: memoryview, pos: int, end: int, wire: int) -> int:
-    """The position after a number field's value at ``pos``: varint (wire type 0), 64 or 32 bits (1, 5)."""
-    if wire == 0:
-        return _varint(buf, pos, end)[1]
-    return pos + (8 if wire == 1 else 4)
-
-
-def _fields(buf: memoryview, pos: int, end: int) -> Iterator[tuple[int, int, int]]:
-    """(field number, start, end) of each length-delimited field of the message at ``buf[pos:end]``; the other
-    wire types (numbers, deprecated groups) are stepped over."""
-    while pos < end:
-        tag, pos = _varint(buf, pos, end)
-        field, wire = tag >> 3, tag & 7
-        if wire in (0, 1, 5):
-            pos = _skip_number(buf, pos, end, wire)
-        elif wire == 2:
-            length, pos = _varint(buf, pos, end)
-            if pos + length > end:
-                raise NotProtobuf("field runs past its message")
-            yield field, pos, pos + length
-            pos += length
-        elif wire == 3:
-            pos = _skip_group(buf, pos, end, field)
-        else:
-            raise NotProtobuf(f"wire type {wire}")
-    if pos != end:
-        raise NotProtobuf("field runs past its message")
-
-
-def _skip_group(buf: memoryview, pos: int, end: int, field: int) -> int:
-    """The position after the end-group tag of the group ``field`` starting at ``pos`` (nested groups too)."""
-    depth = 1
-    while depth:
-        tag, pos = _varint(buf, pos, end)
-        wire = tag & 7
-        if wire in (0, 1, 5):
-            pos = _skip_number(buf, pos, end, wire)
-        elif wire == 2:
-            length, pos = _varint(buf, pos, end)
-            pos += length
-        elif wire in (3, 4):
-            depth += 1 if wire == 3 else -1
-        else:
-            raise NotProtobuf(f"wire type {wire}")
-        if pos > end:
-            raise NotProtobuf("group runs past its message")
-    return pos
-
-
 def _locations(buf: memoryview, kind: str, pos: int, end: int, depth: int = 0) -> Iterator[str]:
     """Every external-data ``location`` of the tensors inside the ``kind`` message at ``buf[pos:end]``."""
     if depth > _MAX_DEPTH:
         raise NotProtobuf("messages nested too deep")
-    for field, start, stop in _fields(buf, pos, end):
+    for field, start, stop in fields(buf, pos, end):
         if kind == "tensor":
             if field == _EXTERNAL_DATA:
-                entry = {key: bytes(buf[a:b]) for key, a, b in _fields(buf, start, stop) if key in (1, 2)}
-                if entry.get(1) == b"location":
-                    yield entry.get(2, b"").decode("utf-8", "surrogateescape")
+                key, value = string_entry(buf, start, stop)
+                if key == b"location":
+                    yield value.decode("utf-8", "surrogateescape")
         elif (inner := _MESSAGES[kind].get(field)) is not None:
             yield from _locations(buf, inner, start, stop, depth + 1)
 
@@ -131,15 +67,8 @@ def external_locations(path: str | Path) -> list[str]:
         NotProtobuf: the bytes are not protobuf (an ONNX file is).
         OSError: the file cannot be read.
     """
-    with open(path, "rb") as f:
-        if os.fstat(f.fileno()).st_size == 0:
-            return []
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            buf = memoryview(mapped)
-            try:
-                return sorted(set(_locations(buf, "model", 0, len(buf))))
-            finally:
-                buf.release()
+    with mapped(path) as buf:
+        return sorted(set(_locations(buf, "model", 0, len(buf))))
 
 
 def external_data_problem(path: str | Path) -> str | None:

@@ -16,7 +16,6 @@ float variant (int8 QDQ graphs fall back to slow paths on GPUs).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os
@@ -26,13 +25,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.cpu import CACHE_ENV, CpuInfo, cache_dir, cpu_info
 from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.protobuf import NotProtobuf, fields, mapped, string_entry
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ CACHE_FILE = "variants.json"
 EXPORT_RECORDS: tuple[str, ...] = ("int8_calibration", "evaluation", "checkpoint_sha256")
 TIE_MARGIN = 0.05  # a float variant must be this much faster to beat the smaller int8 file
 _BENCH_WARMUP, _BENCH_RUNS = 2, 7
-_METADATA_FIELD, _GRAPH_FIELD = 14, 7  # ModelProto.metadata_props and ModelProto.graph
+_METADATA_FIELD = 14  # ModelProto.metadata_props
 
 
 class VariantError(ValueError):
@@ -65,54 +65,22 @@ class Variant:
 # ------------------------------------------------------------------------------------------------ metadata
 
 
-def _varint(fp: BinaryIO) -> int | None:
-    shift = result = 0
-    while True:
-        byte = fp.read(1)
-        if not byte:
-            return None
-        result |= (byte[0] & 0x7F) << shift
-        if byte[0] < 0x80:
-            return result
-        shift += 7
-
-
-def _entry(payload: bytes) -> tuple[str, str]:
-    """A ``StringStringEntryProto`` (key = field 1, value = field 2) from its bytes."""
-    fp, key, value = io.BytesIO(payload), "", ""
-    while (tag := _varint(fp)) is not None:
-        length = _varint(fp) or 0
-        text = fp.read(length).decode("utf-8", "replace")
-        key, value = (text, value) if tag >> 3 == 1 else (key, text)
-    return key, value
-
-
 def read_metadata(path: str | Path) -> dict[str, str]:
     """The ``metadata_props`` of an ONNX file, read from its top-level protobuf fields without loading the graph
-    (the graph field is skipped with a seek: milliseconds even for large files).
+    (:mod:`colorsplash.runtime.protobuf` steps over it: milliseconds even for large files).
 
     Raises:
         ValueError: the file is not a well-formed ONNX (protobuf) file; the message names it.
     """
     meta: dict[str, str] = {}
-    with open(path, "rb") as fp:
-        while (tag := _varint(fp)) is not None:
-            field_no, wire = tag >> 3, tag & 7
-            if wire == 0:
-                _varint(fp)
-            elif wire in (1, 5):
-                fp.seek(8 if wire == 1 else 4, 1)
-            elif wire == 2:
-                length = _varint(fp)
-                if length is None:
-                    raise ValueError(f"{path}: truncated ONNX file")
-                if field_no == _METADATA_FIELD:
-                    key, value = _entry(fp.read(length))
-                    meta[key] = value
-                else:
-                    fp.seek(length, 1)
-            else:
-                raise ValueError(f"{path}: not an ONNX file (protobuf wire type {wire})")
+    try:
+        with mapped(path) as buf:
+            for field, start, stop in fields(buf, 0, len(buf)):
+                if field == _METADATA_FIELD:
+                    key, value = string_entry(buf, start, stop)
+                    meta[key.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
+    except NotProtobuf as err:
+        raise ValueError(f"{path}: not an ONNX file ({err})") from err
     return meta
 
 
