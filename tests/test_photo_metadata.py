@@ -81,7 +81,7 @@ def test_motion_photo_splash_keeps_xmp_iptc_gps_dates_and_is_a_plain_jpeg(
         exif = img.getexif()
         assert exif[0x0112] == 1 and exif[0x0132] == "2024:05:01 10:00:00"
         sub, gps = exif.get_ifd(0x8769), exif.get_ifd(0x8825)
-        assert sub[0x9003] == "2024:05:01 10:00:00"
+        assert sub[0x9003] == "2024:05:01 10:00:00" and (sub[0xA002], sub[0xA003]) == (120, 160)
         assert gps[2] == (52.0, 22.0, 0.0) and gps[4] == (4.0, 53.0, 0.0)
 
 
@@ -245,3 +245,16 @@ def test_clean_xmp_rules_prefixes_and_untouched_packets() -> None:
     only_stale = head + b"<rdf:Description xmlns:crs="
     only_stale += b'"http://ns.adobe.com/camera-raw-settings/1.0/" crs:Exposure2012="+1"/></rdf:RDF></x:xmpmeta>'
     assert clean_xmp(only_stale, untouched) is None  # nothing left: no XMP at all
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 8])
+def test_exif_pixel_dimensions_are_the_upright_results(orientation: int) -> None:
+    """A phone stores a portrait 160x120 with orientation 6: the upright result is 120x160, and so its EXIF."""
+    stored = np.ascontiguousarray(make_blob_image(120, 160, seed=2)[0])
+    photo = decode_image_bytes(phone_jpeg(stored, orientation, video=False))
+    upright = (120, 160) if orientation in (6, 8) else (160, 120)
+    assert (photo.rgb.shape[1], photo.rgb.shape[0]) == upright
+    exif = Image.Exif()
+    exif.load(photo.exif or b"")
+    sub = exif.get_ifd(0x8769)
+    assert (sub[0xA002], sub[0xA003]) == upright and sub[0x9003] == "2024:05:01 10:00:00"

@@ -82,6 +82,11 @@ def metadata_exif(exif: Image.Exif, size: tuple[int, int], name: str, notes: lis
     if ORIENTATION_TAG in exif:
         exif[ORIENTATION_TAG] = 1
     try:
+        if _EXIF_IFD in exif:  # a camera's width and height as stored, before its orientation turned them
+            sub = exif.get_ifd(_EXIF_IFD)
+            for tag, value in ((_PIXEL_X, size[0]), (_PIXEL_Y, size[1])):
+                if tag in sub:
+                    sub[tag] = value
         return exif.tobytes()
     except (ValueError, TypeError, struct.error, OSError) as err:
         notes.append(f"{name}: EXIF data cannot be re-encoded ({err}); not copied to the result")
