@@ -15,6 +15,7 @@ from helpers import make_blob_image
 from helpers.metadata import (
     DC,
     IPTC_RESOURCE,
+    RDF,
     STALE_NAMESPACES,
     VIDEO,
     XMP_HEADER,
@@ -258,3 +259,17 @@ def test_exif_pixel_dimensions_are_the_upright_results(orientation: int) -> None
     exif.load(photo.exif or b"")
     sub = exif.get_ifd(0x8769)
     assert (sub[0xA002], sub[0xA003]) == upright and sub[0x9003] == "2024:05:01 10:00:00"
+
+
+def test_rewritten_xmp_keeps_each_namespace_apart() -> None:
+    """One prefix bound to two namespaces (legal XML, in two descriptions) and a prefix like the generated ones: the
+    packet written again reads back with every property under its own namespace."""
+    from colorsplash.runtime.xmp import XmpTarget, clean_xmp
+
+    packet = f"""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{RDF}">
+<rdf:Description xmlns:a="urn:one" xmlns:ns5="urn:a0" a:x="1" ns5:z="3"/>
+<rdf:Description xmlns:a="urn:two" xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/" a:y="2"
+ crs:Exposure2012="1"/></rdf:RDF></x:xmpmeta>""".encode()
+    cleaned = clean_xmp(packet, XmpTarget((8, 8), icc_kept=True))
+    assert cleaned is not None and b"camera-raw" not in cleaned
+    assert properties(cleaned) == {"{urn:one}x": "1", "{urn:two}y": "2", "{urn:a0}z": "3"}

@@ -203,7 +203,7 @@ def check_encoded(data: bytes, fmt: str, size: tuple[int, int], name: str, encod
 
     With ``encoded`` (the bytes handed to the writer) a JPEG is checked without decoding its pixels: the bytes
     read back must equal ``encoded`` (so the write landed in full), its markers up to the image data must parse
-    (our spliced EXIF and ICC segments included) and it must end with the end-of-image marker. A JPEG coming
+    (our spliced EXIF, XMP, ICC and IPTC segments included) and it must end with the end-of-image marker. A JPEG coming
     from libjpeg-turbo's encoder is as sound as the bytes it returned; decoding it again cost as much as the
     splash itself on 12 MP photos. Every other case decodes ``data`` completely: TIFF, PNG and WebP writers take
     tags and modes from the input and have produced files that nothing could open.

@@ -219,9 +219,9 @@ def _serialize(root: ElementTree.Element, prefixes: dict[str, str]) -> bytes:
     used = sorted({_split(name)[0] for el in root.iter() for name in (el.tag, *el.attrib)} - {"", _XML})
     names = {_XML: "xml"}
     for uri in used:
-        prefix = prefixes.get(uri, "")
-        if not prefix or prefix in names.values():
-            prefix = f"ns{len(names)}"
+        prefix, n = prefixes.get(uri, ""), len(names)
+        while not prefix or prefix in names.values():  # none (a default namespace), or another URI's
+            prefix, n = f"ns{n}", n + 1
         names[uri] = prefix
     out = [_PACKET_BEGIN]
     _write(root, names, out, [f"xmlns:{names[uri]}={quoteattr(uri)}" for uri in used])
