@@ -86,7 +86,9 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "splash",
         help="colour splash for photos: subject in colour, background grey",
-        description="Splash photos at full resolution in their own format (EXIF and ICC profile kept). Results "
+        description="Splash photos at full resolution in their own format (EXIF, ICC profile, XMP and IPTC "
+        "kept, less what the result no longer has: gain maps, a Motion Photo's video, develop settings, "
+        "thumbnails). Results "
         "go beside each input as <stem>.splash.<ext>, <ext> from the picture's content (a PNG named "
         ".jpg gives .png; HEIC and AVIF give .jpg), or under -o DIR mirroring folder inputs. An existing file is never "
         "replaced without --overwrite, an input never.",

@@ -54,7 +54,7 @@ from colorsplash.runtime.photo_io import (
     probe_picture,
     transparency_note,
 )
-from colorsplash.runtime.photo_write import encode_image, exif_notes, write_image, write_stdout
+from colorsplash.runtime.photo_write import encode_image, metadata_notes, write_image, write_stdout
 from colorsplash.runtime.pipeline import Planned, Stages, auto_jobs, decode_and_plan, run_items
 from colorsplash.runtime.planning import (
     MASK_TAG,
@@ -260,7 +260,9 @@ class PhotoJob:
 
     def _write_result(self, task: Task, planned: Planned) -> Outcome:
         photo = planned.photo
-        messages = list(photo.notes) if self.mask else [*photo.notes, *exif_notes(task.format, photo.exif, photo.name)]
+        messages = list(photo.notes)
+        if not self.mask:
+            messages += metadata_notes(task.format, photo.exif, photo.name, photo.xmp, photo.iptc)
         written = "mask" if self.mask else "cut-out" if self.options.effect == "transparent" else "splash"
         messages += filter(None, [transparency_note(photo, written)])
         if not self.mask and fusable(planned.plan, self.options, photo.rgb):  # the default splash: one fused pass
@@ -291,16 +293,28 @@ class PhotoJob:
         prepare: Callable[[slice], None] | None = None,
     ) -> None:
         """Write the result to its planned file (re-opened before its rename) or to standard output, carrying
-        ``photo``'s EXIF, ICC profile and chroma resolution (``None``: a mask, nothing carried); ``prepare`` makes
-        the picture's rows as they are encoded (see :func:`encode_image`)."""
-        exif, icc = (photo.exif, photo.icc) if photo is not None else (None, None)
+        ``photo``'s EXIF, ICC profile, XMP, IPTC and chroma resolution (``None``: a mask, nothing carried);
+        ``prepare`` makes the picture's rows as they are encoded (see :func:`encode_image`)."""
+        exif, icc, xmp, iptc = (photo.exif, photo.icc, photo.xmp, photo.iptc) if photo else (None, None, None, None)
         full_chroma = photo is not None and photo.full_chroma
         if task.output == STDIO:
-            data = encode_image(picture, task.format, quality, exif, icc, prepare, full_chroma=full_chroma)
+            data = encode_image(
+                picture, task.format, quality, exif, icc, prepare, full_chroma=full_chroma, xmp=xmp, iptc=iptc
+            )
             write_stdout(data, task.format, picture.shape)
         else:
             write_image(
-                task.output, picture, task.format, quality, exif, icc, self.overwrite, prepare, full_chroma=full_chroma
+                task.output,
+                picture,
+                task.format,
+                quality,
+                exif,
+                icc,
+                self.overwrite,
+                prepare,
+                full_chroma=full_chroma,
+                xmp=xmp,
+                iptc=iptc,
             )
 
 

@@ -1,4 +1,5 @@
-"""Reading photos, with their EXIF and ICC profile (writing results: :mod:`colorsplash.runtime.photo_write`).
+"""Reading photos, with their EXIF, ICC profile, XMP and IPTC (writing results:
+:mod:`colorsplash.runtime.photo_write`; what a result carries: :mod:`colorsplash.runtime.photo_meta`).
 
 Pictures are opened by content, not extension. The pixels come back as RGB (not BGR) uint8 ``HxWx3``, rotated
 upright by the EXIF orientation; the EXIF block is kept with its orientation reset to 1 so that viewers do not
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import io
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
 
 from colorsplash.runtime.colour_profile import picture_icc
 from colorsplash.runtime.files import not_a_file
+from colorsplash.runtime.photo_meta import ORIENTATION_TAG, metadata_exif, read_xmp, result_iptc, result_xmp
 from colorsplash.runtime.picture_open import (
     DEFAULT_MAX_PIXELS,
     READ_ERRORS,
@@ -38,6 +39,7 @@ from colorsplash.runtime.picture_open import (
     probe_picture,
     warnings_as_notes,
 )
+from colorsplash.runtime.xmp import XmpTarget
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -53,14 +55,6 @@ __all__ = [
 ]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif")
-ORIENTATION_TAG = 0x0112
-# EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
-# A TIFF's IFD0 is its EXIF block, and copying its layout tags (sizes, strips, bits, compression...) into a
-# result makes a file that nothing can open.
-_METADATA_TAGS = frozenset({
-    269, 270, 271, 272, 274, 282, 283, 285, 296, 305, 306, 315, 316, 318, 319, 700, 18246, 18249, 33432, 33723,
-    34665, 34853, 40091, 40092, 40093, 40094, 40095, 42016, 42032, 42033, 42034, 42035, 42036, 42037,
-})  # fmt: skip
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -179,6 +173,9 @@ class Photo:
             splash's colour edge is where halved colour resolution shows).
         alpha: the picture's own transparency, uint8 ``HxW`` (255 opaque), when it has any (``rgb`` is then
             flattened onto white); a ``transparent`` cut-out keeps it (:func:`colorsplash.runtime.effects.composite`).
+        xmp: the XMP packet (UTF-8) for a result of ``rgb``'s size, cleaned of what would lie about it, or ``None``.
+        iptc: the Photoshop resources (APP13 body after its header) a JPEG result keeps: IPTC records, or ``None``.
+        What is carried: :mod:`colorsplash.runtime.photo_meta`.
     """
 
     rgb: np.ndarray
@@ -189,6 +186,8 @@ class Photo:
     name: str = "image"
     full_chroma: bool = False
     alpha: np.ndarray | None = None
+    xmp: bytes | None = None
+    iptc: bytes | None = None
 
 
 def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Photo:
@@ -261,29 +260,16 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
     finally:
         img.close()
+    size = (rgb.shape[1], rgb.shape[0])
+    icc = icc if _icc_space(icc) == "RGB" else None
+    xmp = result_xmp(read_xmp(img, exif), XmpTarget(size, icc is not None), name, notes)
     exif_bytes = None
     if exif_notes:  # a corrupt header or EXIF block: its orientation was used, but it is not copied
         notes += [f"{text}; EXIF not copied to the result" for text in exif_notes]
     else:
-        exif_bytes = _metadata_exif(exif, name, notes)
-    icc = icc if _icc_space(icc) == "RGB" else None
-    return Photo(rgb, fmt, exif_bytes, icc, notes, name, full_chroma, own_alpha)
-
-
-def _metadata_exif(exif: Image.Exif, name: str, notes: list[str]) -> bytes | None:
-    """The EXIF block to copy into a result: descriptive tags only (see ``_METADATA_TAGS``), orientation 1;
-    ``None`` when nothing is left or it cannot be re-encoded (then a note says so)."""
-    for tag in [t for t in exif if t not in _METADATA_TAGS]:
-        del exif[tag]
-    if not len(exif):
-        return None
-    if ORIENTATION_TAG in exif:
-        exif[ORIENTATION_TAG] = 1
-    try:
-        return exif.tobytes()
-    except (ValueError, TypeError, struct.error, OSError) as err:
-        notes.append(f"{name}: EXIF data cannot be re-encoded ({err}); not copied to the result")
-        return None
+        exif_bytes = metadata_exif(exif, size, name, notes)
+    iptc = result_iptc(img, name, notes)
+    return Photo(rgb, fmt, exif_bytes, icc, notes, name, full_chroma, own_alpha, xmp, iptc)
 
 
 def _note_depth(img: Image.Image, data: bytes, name: str, notes: list[str]) -> None:

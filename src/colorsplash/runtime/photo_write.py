@@ -1,4 +1,5 @@
-"""Writing results in the input's format, atomically, with the input's EXIF and ICC profile.
+"""Writing results in the input's format, atomically, with the input's EXIF, ICC profile, XMP and IPTC (what is
+carried: :mod:`colorsplash.runtime.photo_meta`).
 
 Writes go to a temporary file in the destination folder, which is read back and checked before it gets its name
 (``os.replace``, or a no-clobber link with ``replace=False``): an interrupted run never leaves a half-written
@@ -11,21 +12,23 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.jpeg_bands import encode_jpeg
+from colorsplash.runtime.photo_meta import JPEG_IRB_HEADER, JPEG_XMP_HEADER, XMP_TAG
 from colorsplash.runtime.picture_open import READ_ERRORS, ends_jpeg, load_pixels, open_unchecked
 
 __all__ = [
     "FORMAT_EXTENSIONS",
     "check_encoded",
     "encode_image",
-    "exif_notes",
+    "metadata_notes",
     "format_for_suffix",
     "output_format",
     "write_image",
@@ -68,22 +71,26 @@ def encode_image(
     prepare: Callable[[slice], None] | None = None,
     *,
     full_chroma: bool = False,
+    xmp: bytes | None = None,
+    iptc: bytes | None = None,
 ) -> bytes:
     """Encode RGB ``HxWx3``, RGBA ``HxWx4`` or grey ``HxW`` uint8 pixels as ``fmt`` (a Pillow format name).
 
-    ``quality`` applies to JPEG and WebP (grey ``HxW`` pixels, a mask, are written lossless in WebP); EXIF and ICC
-    are embedded where the format allows. A colour JPEG keeps full-resolution colour (4:4:4) with ``full_chroma``
-    (the input had it), else has 4:2:0 as cameras write.
+    ``quality`` applies to JPEG and WebP (grey ``HxW`` pixels, a mask, are written lossless in WebP); EXIF, ICC
+    and XMP (a packet, UTF-8) are embedded where the format allows (XMP: JPEG, PNG, WebP, TIFF), and ``iptc``
+    (Photoshop resources, see :class:`colorsplash.runtime.photo_io.Photo`) in a JPEG. A colour JPEG keeps
+    full-resolution colour (4:4:4) with ``full_chroma`` (the input had it), else has 4:2:0 as cameras write.
     ``prepare(rows)`` may fill ``array[rows]`` in place just before those rows are encoded: colour JPEGs are
     encoded in bands on all cores (:mod:`colorsplash.runtime.jpeg_bands`), later bands prepared while earlier ones
     encode; other formats get one call for all rows first.
     """
+    carried = _Carried(exif, icc, xmp, iptc)
     if fmt == "JPEG" and array.ndim == 3 and array.shape[2] == 3:
-        return _encode_jpeg(array, quality, exif, icc, prepare, full_chroma)
+        return _encode_jpeg(array, quality, carried, prepare, full_chroma)
     if prepare is not None:
         prepare(slice(0, array.shape[0]))
     if fmt == "JPEG" and array.ndim == 3:
-        return _encode_jpeg(np.ascontiguousarray(array[..., :3]), quality, exif, icc, full_chroma=full_chroma)
+        return _encode_jpeg(np.ascontiguousarray(array[..., :3]), quality, carried, full_chroma=full_chroma)
     img = Image.fromarray(np.ascontiguousarray(array))
     params: dict[str, Any] = {}
     if fmt == "JPEG":
@@ -98,43 +105,91 @@ def encode_image(
         params["exif"] = exif
     if icc and fmt in ("JPEG", "PNG", "WEBP", "TIFF") and img.mode in ("RGB", "RGBA"):
         params["icc_profile"] = icc
+    if xmp:
+        params.update(_xmp_params(fmt, xmp, exif))
     buf = io.BytesIO()
     img.save(buf, format=fmt, **params)
     return buf.getvalue()
 
 
+@dataclass(frozen=True)
+class _Carried:
+    """The metadata a result carries (see :func:`encode_image`)."""
+
+    exif: bytes | None = None
+    icc: bytes | None = None
+    xmp: bytes | None = None
+    iptc: bytes | None = None
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return bytes((0xFF, marker)) + (len(body) + 2).to_bytes(2, "big") + body
+
+
 def _encode_jpeg(
     rgb: np.ndarray,
     quality: int,
-    exif: bytes | None,
-    icc: bytes | None,
+    carried: _Carried,
     prepare: Callable[[slice], None] | None = None,
     full_chroma: bool = False,
 ) -> bytes:
     """RGB uint8 -> JPEG bytes with OpenCV (libjpeg-turbo, 4:2:0 like Pillow or 4:4:4 with ``full_chroma``;
-    large pictures in bands on all cores, see :func:`colorsplash.runtime.jpeg_bands.encode_jpeg`), EXIF and ICC
-    spliced in as the APP1/APP2 segments that Pillow would write."""
+    large pictures in bands on all cores, see :func:`colorsplash.runtime.jpeg_bands.encode_jpeg`), EXIF, XMP, ICC
+    and IPTC spliced in as the APP1, APP1, APP2 and APP13 segments that cameras and Photoshop write. What does not
+    fit one segment (EXIF, XMP, IPTC) is dropped: :func:`metadata_notes` says so; extended XMP is not written."""
     data = encode_jpeg(rgb, quality, prepare, full_chroma=full_chroma)
     segments = []
+    exif, icc, xmp, iptc = carried.exif, carried.icc, carried.xmp, carried.iptc
     if exif and len(exif) <= _MAX_SEGMENT:  # longer EXIF (huge thumbnails) cannot fit a JPEG segment: dropped
-        segments.append(b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif)
+        segments.append(_segment(0xE1, exif))
+    if xmp and len(JPEG_XMP_HEADER) + len(xmp) <= _MAX_SEGMENT:
+        segments.append(_segment(0xE1, JPEG_XMP_HEADER + xmp))
     if icc:
         chunk = _MAX_SEGMENT - 14  # "ICC_PROFILE\0", sequence number, count
         parts = [icc[i : i + chunk] for i in range(0, len(icc), chunk)]
         for i, part in enumerate(parts, 1):
-            body = b"ICC_PROFILE\x00" + bytes((i, len(parts))) + part
-            segments.append(b"\xff\xe2" + (len(body) + 2).to_bytes(2, "big") + body)
+            segments.append(_segment(0xE2, b"ICC_PROFILE\x00" + bytes((i, len(parts))) + part))
+    if iptc and len(JPEG_IRB_HEADER) + len(iptc) <= _MAX_SEGMENT:
+        segments.append(_segment(0xED, JPEG_IRB_HEADER + iptc))
     pos = 2  # after SOI, and after OpenCV's JFIF APP0 segment when present
     if data[2:4] == b"\xff\xe0":
         pos = 4 + int.from_bytes(data[4:6], "big")
     return data[:pos] + b"".join(segments) + data[pos:]
 
 
-def exif_notes(fmt: str, exif: bytes | None, name: str) -> list[str]:
-    """A note when ``exif`` will not be copied into a ``fmt`` result (:func:`encode_image` drops it silently)."""
-    if fmt == "JPEG" and exif and len(exif) > _MAX_SEGMENT:
-        return [f"{name}: EXIF of {len(exif):,} bytes does not fit a JPEG (at most {_MAX_SEGMENT:,}); not copied"]
-    return []
+def _xmp_params(fmt: str, xmp: bytes, exif: bytes | None) -> dict[str, Any]:
+    """Pillow's save arguments that write ``xmp`` into a ``fmt`` file (Pillow 10 has no ``xmp=`` for PNG, JPEG or
+    TIFF): a PNG's ``XML:com.adobe.xmp`` text, a WebP's XMP chunk, a TIFF's tag 700 (added to its ``exif``).
+    Nothing for the formats that have no place for it (BMP, GIF)."""
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"), zip=False)
+        return {"pnginfo": info}
+    if fmt == "WEBP":
+        return {"xmp": xmp}
+    if fmt == "TIFF":
+        tags = Image.Exif()
+        if exif:
+            tags.load(exif)
+        tags[XMP_TAG] = xmp
+        return {"exif": tags.tobytes()}
+    return {}
+
+
+def metadata_notes(
+    fmt: str, exif: bytes | None, name: str, xmp: bytes | None = None, iptc: bytes | None = None
+) -> list[str]:
+    """Notes for the metadata that a ``fmt`` result will not carry because it does not fit (:func:`encode_image`
+    drops it silently): EXIF, XMP or IPTC larger than one JPEG segment."""
+    if fmt != "JPEG":
+        return []
+    limits = (("EXIF", exif, 0), ("XMP", xmp, len(JPEG_XMP_HEADER)), ("IPTC", iptc, len(JPEG_IRB_HEADER)))
+    return [
+        f"{name}: {kind} of {len(data):,} bytes does not fit a JPEG (at most {_MAX_SEGMENT - head:,}); not copied"
+        + ("; extended XMP is not written" if kind == "XMP" else "")
+        for kind, data, head in limits
+        if data and len(data) + head > _MAX_SEGMENT
+    ]
 
 
 def format_for_suffix(suffix: str) -> str | None:
@@ -148,7 +203,7 @@ def check_encoded(data: bytes, fmt: str, size: tuple[int, int], name: str, encod
 
     With ``encoded`` (the bytes handed to the writer) a JPEG is checked without decoding its pixels: the bytes
     read back must equal ``encoded`` (so the write landed in full), its markers up to the image data must parse
-    (our spliced EXIF and ICC segments included) and it must end with the end-of-image marker. A JPEG coming
+    (our spliced EXIF, XMP, ICC and IPTC segments included) and it must end with the end-of-image marker. A JPEG coming
     from libjpeg-turbo's encoder is as sound as the bytes it returned; decoding it again cost as much as the
     splash itself on 12 MP photos. Every other case decodes ``data`` completely: TIFF, PNG and WebP writers take
     tags and modes from the input and have produced files that nothing could open.
@@ -186,6 +241,8 @@ def write_image(
     prepare: Callable[[slice], None] | None = None,
     *,
     full_chroma: bool = False,
+    xmp: bytes | None = None,
+    iptc: bytes | None = None,
 ) -> None:
     """Write ``array`` (uint8: RGB ``HxWx3``, RGBA ``HxWx4`` or grey ``HxW``, as :func:`encode_image` takes it)
     to ``path`` as ``fmt``. Encode (see :func:`encode_image`, which calls ``prepare``), re-open the temporary file
@@ -198,7 +255,7 @@ def write_image(
     """
     path = Path(path)
     size = (array.shape[1], array.shape[0])
-    encoded = encode_image(array, fmt, quality, exif, icc, prepare, full_chroma=full_chroma)
+    encoded = encode_image(array, fmt, quality, exif, icc, prepare, full_chroma=full_chroma, xmp=xmp, iptc=iptc)
     atomic_write(
         path,
         encoded,

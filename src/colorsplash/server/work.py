@@ -230,7 +230,14 @@ def make_splash(
     _check(gone, "the effect")
     fmt = fmt or default_format(photo, options)
     body = encode_image(
-        out, fmt.upper(), options.quality, exif=photo.exif, icc=photo.icc, full_chroma=photo.full_chroma
+        out,
+        fmt.upper(),
+        options.quality,
+        exif=photo.exif,
+        icc=photo.icc,
+        full_chroma=photo.full_chroma,
+        xmp=photo.xmp,
+        iptc=photo.iptc,
     )
     return Result(body, fmt, found, score, output_name(upload.name, fmt))
 

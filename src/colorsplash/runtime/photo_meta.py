@@ -1,0 +1,162 @@
+"""The metadata a result carries from its photo: the one owner of what is copied (writing it:
+:mod:`colorsplash.runtime.photo_write`).
+
+- EXIF: the IFD0 tags that describe the photo (``_METADATA_TAGS``: camera, dates, artist, copyright, and the Exif
+  and GPS sub-IFDs), orientation 1 (results are written upright), the Exif sub-IFD's pixel width and height
+  those of the result; never the layout tags of a TIFF (a result nothing can open), nor a thumbnail.
+- XMP: from a JPEG's APP1 segment, a PNG's ``XML:com.adobe.xmp`` text, a WebP's or HEIF's XMP, or a TIFF's tag
+  700; cleaned by :func:`colorsplash.runtime.xmp.clean_xmp` (ratings, keywords, captions, creator kept; gain maps,
+  motion photos, develop settings, thumbnails and stale sizes dropped).
+- IPTC: a JPEG's Photoshop resources (APP13), only those of ``_IRB_KEPT`` (the IPTC records of captions,
+  keywords, credit..., their digest, copyright flag and URL): never the thumbnail (resource 1036), nor an XMP or
+  ICC copy that would bypass the two rules above. A TIFF's IPTC (tag 33723) travels with its EXIF.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from PIL import Image
+
+from colorsplash.runtime.xmp import XmpTarget, XmpUnusable, clean_xmp
+
+__all__ = ["metadata_exif", "read_xmp", "result_iptc", "result_xmp"]
+
+ORIENTATION_TAG = 0x0112
+XMP_TAG = 700  # a TIFF's XMP, in IFD0
+_EXIF_IFD = 0x8769
+_PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
+# EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
+# A TIFF's IFD0 is its EXIF block, and copying its layout tags (sizes, strips, bits, compression...) into a
+# result makes a file that nothing can open. XMP (700) is not among them: it is cleaned on its own.
+_METADATA_TAGS = frozenset(
+    {
+        269,
+        270,
+        271,
+        272,
+        274,
+        282,
+        283,
+        285,
+        296,
+        305,
+        306,
+        315,
+        316,
+        318,
+        319,
+        18246,
+        18249,
+        33432,
+        33723,
+        34665,
+        34853,
+        40091,
+        40092,
+        40093,
+        40094,
+        40095,
+        42016,
+        42032,
+        42033,
+        42034,
+        42035,
+        42036,
+        42037,
+    }
+)
+JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
+JPEG_IRB_HEADER = b"Photoshop 3.0\x00"
+_IRB_KEPT = frozenset({0x0404, 0x0425, 0x040A, 0x040B})  # IPTC-NAA records, their MD5, copyright flag, URL
+
+
+def metadata_exif(exif: Image.Exif, size: tuple[int, int], name: str, notes: list[str]) -> bytes | None:
+    """The EXIF block to copy into a result of ``size`` (width, height): descriptive tags only (see
+    ``_METADATA_TAGS``), orientation 1, the Exif sub-IFD's pixel dimensions ``size`` where it has them; ``None``
+    when nothing is left or it cannot be re-encoded (then a note says so)."""
+    for tag in [t for t in exif if t not in _METADATA_TAGS]:
+        del exif[tag]
+    if not len(exif):
+        return None
+    if ORIENTATION_TAG in exif:
+        exif[ORIENTATION_TAG] = 1
+    try:
+        if _EXIF_IFD in exif:  # a camera's width and height as stored, before its orientation turned them
+            sub = exif.get_ifd(_EXIF_IFD)
+            for tag, value in ((_PIXEL_X, size[0]), (_PIXEL_Y, size[1])):
+                if tag in sub:
+                    sub[tag] = value
+        return exif.tobytes()
+    except (ValueError, TypeError, struct.error, OSError) as err:
+        notes.append(f"{name}: EXIF data cannot be re-encoded ({err}); not copied to the result")
+        return None
+
+
+def read_xmp(img: Image.Image, exif: Image.Exif) -> bytes | None:
+    """The XMP packet of an opened picture, as stored (``None`` when it has none): a JPEG's first standard XMP
+    segment (Pillow 10 has no ``info["xmp"]`` for JPEG), the ``xmp`` Pillow reads from other formats, a PNG's
+    ``XML:com.adobe.xmp`` text (Pillow < 11), or EXIF tag 700 (a TIFF's, or one a JPEG's EXIF carries)."""
+    if img.format in ("JPEG", "MPO"):
+        for marker, body in getattr(img, "applist", []):
+            if marker == "APP1" and body.startswith(JPEG_XMP_HEADER):
+                return bytes(body[len(JPEG_XMP_HEADER) :])
+    found = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp") or exif.get(XMP_TAG)
+    if isinstance(found, str):
+        return found.encode("utf-8")
+    return bytes(found) if isinstance(found, (bytes, bytearray)) and found else None
+
+
+def result_xmp(packet: bytes | None, target: XmpTarget, name: str, notes: list[str]) -> bytes | None:
+    """:func:`colorsplash.runtime.xmp.clean_xmp` of ``packet``; ``None`` with a note when it is unusable."""
+    if not packet:
+        return None
+    try:
+        return clean_xmp(packet, target)
+    except XmpUnusable as err:
+        notes.append(f"{name}: XMP metadata not copied to the result: {err}")
+        return None
+
+
+def result_iptc(img: Image.Image, name: str, notes: list[str]) -> bytes | None:
+    """The Photoshop resources of a JPEG's APP13 segments that a result keeps (``_IRB_KEPT``), as the body of an
+    APP13 segment after its ``Photoshop 3.0`` header; ``None`` when there are none. A malformed block is not
+    copied (a note says so)."""
+    if img.format not in ("JPEG", "MPO"):
+        return None
+    bodies = [b for m, b in getattr(img, "applist", []) if m == "APP13" and b.startswith(JPEG_IRB_HEADER)]
+    if not bodies:
+        return None
+    try:
+        kept = _kept_resources(b"".join(bytes(b[len(JPEG_IRB_HEADER) :]) for b in bodies))
+    except ValueError as err:
+        notes.append(f"{name}: IPTC metadata (Photoshop resources) not copied to the result: {err}")
+        return None
+    return kept or None
+
+
+def _kept_resources(block: bytes) -> bytes:
+    """The resources of ``_IRB_KEPT`` in a Photoshop image resource block, byte for byte.
+
+    Raises:
+        ValueError: a resource runs past the block's end or does not start with its signature.
+    """
+    kept, pos = bytearray(), 0
+    while pos < len(block):
+        if block.count(0, pos) == len(block) - pos:  # zero padding to the end
+            break
+        if block[pos : pos + 4] != b"8BIM" or pos + 7 > len(block):
+            raise ValueError(f"no resource signature at byte {pos}")
+        rid = int.from_bytes(block[pos + 4 : pos + 6], "big")
+        name_len = block[pos + 6] + 1
+        size_at = pos + 6 + name_len + name_len % 2  # the Pascal name is padded to an even length
+        if size_at + 4 > len(block):
+            raise ValueError(f"resource {rid} cut off")
+        size = int.from_bytes(block[size_at : size_at + 4], "big")
+        end = size_at + 4 + size + size % 2
+        if size_at + 4 + size > len(block):
+            raise ValueError(f"resource {rid} of {size:,} bytes runs past the end")
+        if rid in _IRB_KEPT:
+            kept += block[pos:end]
+        pos = end
+    return bytes(kept)
