@@ -22,7 +22,7 @@ from typing import IO
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from colorsplash.runtime.files import not_a_file
-from colorsplash.runtime.heif import HEIF_INSTALL, has_heif_reader, is_heif
+from colorsplash.runtime.heif import HEIF_AVC_BRANDS, HEIF_INSTALL, has_heif_reader, is_heif
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 
 __all__ = [
@@ -172,8 +172,9 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
 
 
 # ISO-BMFF brands (``ftyp`` at byte 4) of the phones' picture formats Pillow may have no reader for here (AVIF's
-# where this Pillow lacks it, HEIC's without pillow-heif): an iPhone's HEIC is a photo, not a damaged file.
-_FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF"}
+# where this Pillow lacks it, HEIC's without pillow-heif, AVC-coded HEIF's always): an iPhone's HEIC is a photo,
+# not a damaged file nor a video.
+_FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF", **HEIF_AVC_BRANDS}
 # Videos by their first bytes: any other ISO-BMFF file (an iPhone's Live Photo .MOV, a phone's .mp4), Matroska/WebM,
 # AVI; named as videos rather than "unrecognised content".
 _VIDEO_NAMES = ("QuickTime/MP4", "Matroska/WebM", "AVI")
@@ -192,7 +193,7 @@ def _other_format(prefix: bytes) -> str | None:
     check runs, on 16 bytes; formats without one are not named), HEIC/HEIF/AVIF by their ``ftyp`` brand, or a
     video container (one of :data:`_VIDEO_NAMES`); ``None`` when none does."""
     if prefix[4:8] == b"ftyp" and prefix[8:12] in _FTYP_BRANDS:
-        return _FTYP_BRANDS[prefix[8:12]]  # AVIF here: no AVIF reader, or it could not open the file
+        return _FTYP_BRANDS[prefix[8:12]]  # AVIF (no reader, or it could not open the file); AVC-coded HEIF
     if heif := is_heif(prefix):
         return heif  # no pillow-heif, or its reader could not open the file
     if video := _video_format(prefix):
