@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -228,6 +229,29 @@ def test_export_never_replaces_an_existing_file_without_overwrite(
     assert main(["export", str(tiny_checkpoint), "-o", str(tiny_checkpoint), "--overwrite"]) == 2
     assert "input checkpoint" in capsys.readouterr().err  # the input, never
     assert sorted(p.name for p in tmp_path.iterdir()) == ["older.onnx"]  # no temporary files left
+
+
+def test_export_refuses_an_output_linked_to_a_pipe_before_converting(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-o model.onnx`` linked to a pipe or device: without --overwrite it was "already exists; pass --overwrite",
+    and with it the model was converted, then refused. Now refused first, either way, saying --overwrite does not
+    replace it."""
+    from colorsplash.cli import main
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    (tmp_path / "model.onnx").symlink_to(pipe)
+
+    def no_export(*args: object, **kwargs: object) -> None:
+        raise AssertionError("exported before the output was refused")
+
+    monkeypatch.setattr("colorsplash.training.export.export_onnx", no_export)
+    for extra in ([], ["--overwrite"]):
+        assert main(["export", str(tiny_checkpoint), "-o", str(tmp_path / "model.onnx"), *extra]) == 2
+        err = capsys.readouterr().err
+        assert f"model.onnx: is a symbolic link to a pipe, socket or device ({pipe}), not a file; --overwrite " in err
+    assert (tmp_path / "model.onnx").is_symlink()
 
 
 def test_export_output_names_an_onnx_file(

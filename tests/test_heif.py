@@ -15,7 +15,7 @@ from PIL import Image
 from colorsplash import cli
 from colorsplash.runtime.photo_io import IMAGE_EXTENSIONS, ImageReadError, read_photo
 from colorsplash.runtime.photo_write import output_format
-from colorsplash.runtime.picture_open import PixelLimitError
+from colorsplash.runtime.picture_open import READ_FORMATS_WORDS, PixelLimitError
 
 MAKE = 0x010F
 ORIENTATION = 0x0112
@@ -82,6 +82,38 @@ def test_without_pillow_heif_a_heic_names_the_extra_to_install(tmp_path: Path) -
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "IMG_0003.heic: the content is HEIC" in out
     assert "pip install 'colorsplash[heif]'" in out
+
+
+def test_heic_sequences_read_and_avc_heif_is_named(tmp_path: Path) -> None:
+    """HEVC image sequences (major brands ``hevx``, ``hevm``, ``hevs``: bursts, animations) were not taken for
+    HEIC: pillow-heif was never registered for them, and they were refused as videos ("the content is a video
+    (QuickTime/MP4)") with or without it. AVC-coded HEIF (``avci``), which pillow-heif does not read, was a video
+    too. Fresh processes: this one may have registered pillow-heif's reader already."""
+    pytest.importorskip("pillow_heif")
+    whole = heic_photo(tmp_path / "whole.heic").read_bytes()
+    assert whole[4:12] == b"ftypheic"
+    paths = []
+    for brand in ("hevx", "hevm", "hevs", "avci"):
+        paths.append(tmp_path / f"IMG_{brand}.heic")
+        paths[-1].write_bytes(whole[:8] + brand.encode() + whole[12:])
+    code = (
+        "import sys\n"
+        "if sys.argv[1] == 'absent': sys.modules['pillow_heif'] = None\n"  # import fails as if not installed
+        "from colorsplash.runtime.photo_io import read_photo, ImageReadError\n"
+        "for path in sys.argv[2:]:\n"
+        "    try:\n        print(read_photo(path).rgb.shape)\n"
+        "    except ImageReadError as err:\n        print(err)\n"
+    )
+    for heif in ("installed", "absent"):
+        run = [sys.executable, "-c", code, heif, *map(str, paths)]
+        out = subprocess.run(run, capture_output=True, text=True, check=True).stdout.splitlines()
+        for path, line in zip(paths[:3], out[:3], strict=True):
+            said = f"{path}: the content is HEIC (iPhones' photo format), read with the pillow-heif package"
+            assert line == ("(40, 60, 3)" if heif == "installed" else said + ": pip install 'colorsplash[heif]'")
+        assert out[3] == (
+            f"{paths[3]}: the content is AVC-coded HEIF, a picture format colorsplash does not read (it reads "
+            f"{READ_FORMATS_WORDS}); convert it to one of these"
+        )
 
 
 def test_a_jpeg_never_imports_pillow_heif(tmp_path: Path) -> None:

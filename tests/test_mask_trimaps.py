@@ -98,3 +98,32 @@ def test_orientation_warning_is_said_once_for_a_runs_training_and_validation(
     warnings = [r.getMessage() for r in caplog.records if "EXIF orientation" in r.getMessage()]
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith("4 photo(s) are shown turned") and "p0.jpg" in warnings[0] and "p3.jpg" in warnings[0]
+
+
+def test_oxford_trimaps_with_two_of_their_values_read_as_trimaps_in_a_folder_of_them(tmp_path: Path) -> None:
+    """Oxford-IIIT Pet trimaps in a paired folder: one whose pet fills the photo (1 pet, 3 border, no 2) or that
+    has no border (1 and 2) fell to the two-level rule, whose higher value is the subject, and read inverted (the
+    border or the background as the pet). In a folder of such trimaps they now read as trimaps; in a folder of
+    other masks the two-level rule stays."""
+    regions = _trimap()[0]  # 0 outside, 1 band, 2 inside
+    oxford = np.array([2, 3, 1], np.uint8)
+    fills = np.where(regions == 0, 3, 1).astype(np.uint8)  # the pet fills the photo but for a border
+    no_border = np.where(regions == 2, 1, 2).astype(np.uint8)
+    masks = {"a": oxford[regions], "b": oxford[regions], "c": oxford[regions], "fills": fills, "plain": no_border}
+    (tmp_path / "pets" / "masks").mkdir(parents=True)
+    for name, mask in masks.items():
+        save_picture(tmp_path / "pets" / "images" / f"{name}.jpg", np.zeros((H, W, 3), np.uint8))
+        Image.fromarray(mask).save(tmp_path / "pets" / "masks" / f"{name}.png")
+    read = {s.name: mask for s, _, mask in iter_pairs(discover(tmp_path / "pets"), show_progress=False)}
+    assert np.array_equal(read["fills"], np.where(regions == 0, IGNORE, 1))
+    assert np.array_equal(read["plain"], (regions == 2).astype(np.uint8))
+    others = tmp_path / "others"  # 1/2 masks (2 the subject) and 0/1 ones, no whole trimap: read as before
+    others.mkdir()
+    for name, mask in {
+        "one": no_border,
+        "two": (regions == 2).astype(np.uint8),
+        "full": np.ones((H, W), np.uint8),
+    }.items():
+        Image.fromarray(mask).save(others / f"{name}.png")
+    assert np.array_equal(read_mask(others / "one.png", "paired"), (regions != 2).astype(np.uint8))
+    assert np.array_equal(read_mask(others / "full.png", "paired"), np.ones((H, W), np.uint8))

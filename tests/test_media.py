@@ -426,7 +426,7 @@ def test_temporary_names_use_the_file_systems_encoding(tmp_path: Path) -> None:
 def test_a_marker_inside_the_image_data_is_damage_even_where_pillow_decodes_it() -> None:
     """Random bytes that happen to look like an APPn marker end libjpeg's scan early with only a warning; Pillow
     then decodes grey too (recheck audit). The marker walk catches it; a sound and a progressive file pass."""
-    from colorsplash.runtime.picture_open import jpeg_data_damaged
+    from colorsplash.runtime.jpeg_markers import jpeg_data_damaged
 
     yy, xx = np.mgrid[0:240, 0:320]
     photo = np.stack([xx % 256, yy % 256, (xx + yy) % 256], axis=2).astype(np.uint8)

@@ -79,7 +79,7 @@ def test_fused_matte_splash_equals_the_general_path_on_a_real_photo(shared_data:
 
 def test_no_jpeg_of_the_data_sets_is_taken_for_damaged(shared_data: Path) -> None:
     """The marker walk that refuses overwritten JPEGs must pass every real photo (progressive ones included)."""
-    from colorsplash.runtime.picture_open import jpeg_data_damaged
+    from colorsplash.runtime.jpeg_markers import jpeg_data_damaged
 
     files = sorted(shared_data.rglob("*.jpg"))
     assert len(files) > 1000

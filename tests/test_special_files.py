@@ -123,6 +123,40 @@ def test_a_pipe_at_the_output_is_named_without_overwrite_too(tmp_path: Path) -> 
         splash_video(tmp_path / "in.mp4", clip_out)
 
 
+def test_writers_without_overwrite_do_not_name_it_and_those_with_it_refuse_before_the_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The refusal of a pipe or device said "--overwrite replaces files only" to writers that have no --overwrite
+    (train's run folder, the Python API). evaluate, told "pass --overwrite to replace" an earlier summary.json that
+    was a link to /dev/null, scored every photo and wrote half a report before refusing it; evaluate -o /dev/null
+    called the device "a file". (export: tests/test_export.py.)"""
+    from PIL import Image
+
+    from colorsplash.cli import main
+
+    null = special("pipe", tmp_path / "null")
+    (tmp_path / "link.bin").symlink_to(null)
+    with pytest.raises(OSError) as said:
+        atomic_write(tmp_path / "link.bin", b"x")  # as train's run folder and the Python API write
+    assert str(said.value).endswith(f"({null}), not a file; choose another output")
+    data = tmp_path / "data"
+    for name in ("a", "b"):
+        save = data / "images" / f"{name}.png", data / "masks" / f"{name}.png"
+        for path, mode in zip(save, ("RGB", "L"), strict=True):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.new(mode, (40, 30), 200).save(path)
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "summary.json").symlink_to(null)
+    model = str(bundled_model_path())
+    assert main(["-q", "evaluate", str(data), "--model", model, "-o", str(report), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert f"{report / 'summary.json'}: is a symbolic link to a pipe" in err and "--overwrite replaces files" in err
+    assert sorted(p.name for p in report.iterdir()) == ["summary.json"]  # nothing scored, nothing written
+    assert main(["-q", "evaluate", str(data), "--model", model, "-o", str(null)]) == 2
+    assert f"-o {null}: is a pipe, socket or device; -o names the report folder" in capsys.readouterr().err
+
+
 def test_an_unfinished_mp4_is_named_as_one(tmp_path: Path) -> None:
     """An MP4 still being recorded or copied has no index yet (moov atom, written last): it was "not a video file
     ffmpeg can read (... Invalid data found when processing input)", which says nothing of waiting for it."""

@@ -36,7 +36,7 @@ from colorsplash.evaluation.datasets import (
 from colorsplash.evaluation.mask_read import corners_subject, warn_empty_masks, warn_inverted_masks
 from colorsplash.evaluation.metrics import IGNORE, dice, iou, mean_iou_thresholds, pixel_accuracy
 from colorsplash.runtime.config import ModelConfig
-from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.files import atomic_write, not_replaceable
 from colorsplash.runtime.preprocess import upsample_probability as upsample_probability  # inference's own
 from colorsplash.runtime.variants import file_hash
 
@@ -103,7 +103,8 @@ REPORT_FILES = ("scores.csv", "summary.json", "worst.png")
 
 
 def check_report_folder(out: Path, overwrite: bool = False) -> None:
-    """Refuse a report folder ``out`` that is an existing file, or that holds an earlier report (any of
+    """Refuse a report folder ``out`` that is an existing file (or pipe, device), whose report files would be a
+    folder, pipe or device (never replaced), or that holds an earlier report (any of
     :data:`REPORT_FILES`) unless ``overwrite``, before any photo is scored (writing into a file failed only at
     the end, as "cannot write OUT/worst.png: File exists"; an earlier report was replaced without a word).
 
@@ -111,10 +112,14 @@ def check_report_folder(out: Path, overwrite: bool = False) -> None:
         ValueError: naming ``out`` and saying what to do.
     """
     if os.path.lexists(out) and not out.is_dir():
+        what = "a pipe, socket or device" if os.path.exists(out) and not out.is_file() else "a file"
         raise ValueError(
-            f"-o {out}: is a file; -o names the report folder (scores.csv, summary.json and worst.png go in it): "
+            f"-o {out}: is {what}; -o names the report folder (scores.csv, summary.json and worst.png go in it): "
             "choose a folder"
         )
+    for name in REPORT_FILES:  # told "pass --overwrite", then refused once every photo was scored
+        if (problem := not_replaceable(out / name, "--overwrite")) is not None:
+            raise ValueError(f"{out / name}: {problem}")
     earlier = [name for name in REPORT_FILES if os.path.lexists(out / name)]
     if earlier and not overwrite:
         raise ValueError(

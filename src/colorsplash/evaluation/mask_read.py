@@ -12,11 +12,15 @@ Seed and paired masks are read by their content, as README's "Training your own 
   subject, and the void/border of Pascal VOC (palette index 255, or its colour :data:`VOC_VOID_COLOUR`) not scored;
 * grey values (RGB masks by their brightest channel, so a red or blue subject on black is not dark grey; a colour
   drawn on white by its distance from white): :func:`decode_mask`; trimaps among them (exactly 0, 128 or 127, 255
-  with the middle grey between the others; or 1, 2, 3) by :func:`_trimap_labels`, their band not scored.
+  with the middle grey between the others; or 1, 2, 3) by :func:`_trimap_labels`, their band not scored. An
+  Oxford-IIIT Pet trimap with only two of its values (1/3: the pet fills the photo; 1/2: no border drawn) cannot
+  be told from a two-level mask by itself: it is read as a trimap in a folder of such trimaps
+  (:func:`oxford_folder`), else as two levels.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,9 +28,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from colorsplash.evaluation.folders import file_names
+from colorsplash.evaluation.folders import file_names, images_in
 from colorsplash.evaluation.metrics import IGNORE
-from colorsplash.runtime.photo_io import open_image, own_transparency, to_rgb_array
+from colorsplash.runtime.photo_io import ImageReadError, open_image, own_transparency, to_rgb_array
 
 __all__ = [
     "SMALL_MASK_TOP",
@@ -34,6 +38,7 @@ __all__ = [
     "corners_subject",
     "decode_mask",
     "note_trimaps",
+    "oxford_folder",
     "read_grey",
     "read_labels",
     "read_mask",
@@ -52,6 +57,7 @@ VOC_VOID_COLOUR = (224, 224, 192)  # the colour of VOC's void index in its palet
 # 128, or 127, unknown) and Oxford-IIIT Pet's (1 pet, 2 background, 3 border) in a paired folder. Read as 0, IGNORE, 1.
 MATTING_TRIMAPS = ((0, 128, 255), (0, 127, 255))
 OXFORD_TRIMAP = (2, 3, 1)
+OXFORD_FOLDER_SAMPLE = 16  # masks of a folder read, spread over its names, to tell a folder of Oxford trimaps
 TRIMAP = "trimap"  # the note of :func:`read_labels` for a mask read as a trimap
 # A matting trimap's unknown band lies between its 0s and 255s: they touch each other (side by side) at most this
 # share as often as the band touches the fewer of them (alphamatting.com's 54 trimaps: under 0.002; a subject in two
@@ -88,9 +94,43 @@ def read_labels(path: str | Path, kind: str) -> tuple[np.ndarray, str | None]:
     raw = _grey(img)
     if kind != "oxford":
         trimap = _trimap_labels(raw)
+        if trimap is None and _oxford_values(raw) and oxford_folder(Path(path).parent):  # two of 1, 2, 3
+            trimap = decode_mask(raw, "oxford")
         if trimap is not None:
             return trimap, TRIMAP
     return decode_mask(raw, kind), None
+
+
+def _oxford_values(raw: np.ndarray) -> set[int]:
+    """The values of raw grey values (uint8 ``HxW``) when all of them are Oxford trimap values (1, 2, 3), else
+    the empty set: ``{1, 2, 3}`` for a whole trimap, fewer for one whose pet fills the photo or that has no
+    border."""
+    levels = {int(v) for v in np.flatnonzero(np.bincount(raw.ravel(), minlength=4))}
+    return levels if levels <= set(OXFORD_TRIMAP) else set()
+
+
+def oxford_folder(folder: Path) -> bool:
+    """Whether ``folder``'s masks are Oxford-IIIT Pet trimaps: of up to :data:`OXFORD_FOLDER_SAMPLE` of its
+    pictures spread over their names, most hold only the values 1, 2, 3 and one at least all three. Then a mask
+    of two of them (1/3, 1/2) is a trimap too, not a two-level mask whose higher value is the subject (which
+    would read it inverted). Cached per folder while its list of files is unchanged."""
+    try:
+        return _oxford_folder(folder, folder.stat().st_mtime_ns)
+    except OSError:
+        return False  # an unlisted folder: the pair's own reading reports what is wrong
+
+
+@functools.lru_cache(maxsize=64)
+def _oxford_folder(folder: Path, stamp: int) -> bool:
+    files = images_in(folder)
+    picks = files[:: -(-len(files) // OXFORD_FOLDER_SAMPLE)] if files else []
+    found = []
+    for mask in picks:
+        try:
+            found.append(_oxford_values(read_grey(mask)))
+        except ImageReadError:
+            continue  # the pair's own reading reports it
+    return len(found) > 0 and sum(bool(v) for v in found) * 2 > len(found) and set(OXFORD_TRIMAP) in found
 
 
 def _trimap_labels(raw: np.ndarray) -> np.ndarray | None:

@@ -57,13 +57,17 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(TEMP_PREFIX) and TEMP_SUFFIX in name
 
 
-def not_replaceable(path: str | Path) -> str | None:
+def not_replaceable(path: str | Path, switch: str | None = None) -> str | None:
     """Why an output at ``path`` must not be replaced even with ``--overwrite`` (``is ...``, for a line naming
     ``path``), or ``None``: what is there is a folder, or a pipe, socket or device (``-o /dev/null --overwrite`` run
     as root replaced the device with a picture), or a symbolic link to one (``-o /dev/stdout``, a link to the
     terminal or a pipe, was replaced with a picture). ``--overwrite`` replaces files and symbolic links to files or
     to nothing (the link itself, never what it points to). The one owner of that rule: the planners ask it before
-    any work, :func:`publish` again at the end."""
+    any work, :func:`publish` again at the end.
+
+    ``switch``: the caller's option that replaces files (``"--overwrite"``), named in the words ("--overwrite
+    replaces files only"); without one (``train``'s run folder, the Python API, the last check at publishing) they
+    only say to choose another output."""
     try:
         mode = os.lstat(path).st_mode
     except OSError:
@@ -78,7 +82,8 @@ def not_replaceable(path: str | Path) -> str | None:
         return None
     what = "a folder" if stat.S_ISDIR(mode) else "a pipe, socket or device"
     what = f"a symbolic link to {what} ({os.path.realpath(path)})" if link else what
-    return f"is {what}, not a file; --overwrite replaces files only: choose another output"
+    advice = f"{switch} replaces files only: choose another output" if switch else "choose another output"
+    return f"is {what}, not a file; {advice}"
 
 
 def _publish(tmp: Path, path: Path, replace: bool) -> None:

@@ -14,12 +14,19 @@ from __future__ import annotations
 import importlib
 import threading
 
-__all__ = ["HEIF_BRANDS", "HEIF_INSTALL", "has_heif_reader", "is_heif"]
+__all__ = ["HEIF_AVC_BRANDS", "HEIF_BRANDS", "HEIF_INSTALL", "has_heif_reader", "is_heif"]
 
 HEIF_INSTALL = "pip install 'colorsplash[heif]'"
-# ISO-BMFF major brands (``ftyp`` box at byte 4, brand at 8-12) -> the name users know the format by.
-HEIF_BRANDS = {b"heic": "HEIC", b"heix": "HEIC", b"hevc": "HEIC", b"heim": "HEIC", b"heis": "HEIC"}
+# ISO-BMFF major brands (``ftyp`` box at byte 4, brand at 8-12) that pillow-heif's reader takes -> the name users
+# know the format by (ISO/IEC 23008-12 annex B): HEVC images ``heic`` (Main), ``heix`` (Main 10, RExt), ``heim``
+# and ``heis`` (multi-layer, scalable); HEVC image sequences ``hevc``, ``hevx``, ``hevm``, ``hevs`` (bursts,
+# animations: the primary picture is read); the structural brands ``mif1`` and ``msf1``.
+HEIF_BRANDS = {brand: "HEIC" for brand in (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs")}
 HEIF_BRANDS |= {b"mif1": "HEIF", b"msf1": "HEIF"}
+# HEIF of AVC (H.264) pictures (annex E: ``avci`` images, ``avcs`` sequences): pillow-heif's reader does not take
+# them (its check accepts the brands above only; libheif would need its optional openh264 decoder), so they are
+# named as a format colorsplash does not read, not as HEIC (installing pillow-heif would not help) nor as videos.
+HEIF_AVC_BRANDS = {b"avci": "AVC-coded HEIF", b"avcs": "AVC-coded HEIF"}
 
 _LOCK = threading.Lock()
 _registered: bool | None = None  # None: not tried yet in this process

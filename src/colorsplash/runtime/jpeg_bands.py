@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from colorsplash.runtime.cpu import usable_cores
-from colorsplash.runtime.picture_open import JPEG_SOS, jpeg_header_segments
+from colorsplash.runtime.jpeg_markers import JPEG_SOS, jpeg_header_segments
 
 MCU = 16  # rows of one minimum coded unit with 4:2:0 chroma subsampling (8 with full-resolution chroma, 4:4:4)
 MIN_BAND_PIXELS = 1 << 20  # bands smaller than a megapixel cost more in thread hand-offs than they save

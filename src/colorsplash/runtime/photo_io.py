@@ -24,6 +24,7 @@ from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
 
 from colorsplash.runtime.colour_profile import picture_icc
 from colorsplash.runtime.files import not_a_file
+from colorsplash.runtime.jpeg_markers import walk_jpeg_data
 from colorsplash.runtime.photo_meta import ORIENTATION_TAG, metadata_exif, read_xmp, result_iptc, result_xmp
 from colorsplash.runtime.picture_open import (
     DEFAULT_MAX_PIXELS,
@@ -32,8 +33,6 @@ from colorsplash.runtime.picture_open import (
     PictureInfo,
     cost_limit,
     decode_cost,
-    ends_jpeg,
-    jpeg_data_damaged,
     load_pixels,
     open_checked,
     probe_picture,
@@ -241,11 +240,12 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         icc = picture_icc(img.info, name, notes)  # its own profile, or one from HEIC's colour numbers
         _note_depth(img, data, name, notes)
         jpeg = fmt in ("JPEG", "MPO")
-        if jpeg and jpeg_data_damaged(data):
+        walk = walk_jpeg_data(data) if jpeg else None
+        if walk is not None and walk.damaged:
             raise ImageReadError(f"{name}: damaged JPEG data (bytes overwritten inside the picture); copy it again")
         # 0: 4:4:4, 1: 4:2:2 (many cameras): written 4:4:4 rather than halved again to 4:2:0
         full_chroma = jpeg and JpegImagePlugin.get_sampling(img) in (0, 1)
-        rgb = _decode_jpeg(data, img) if jpeg and img.mode == "RGB" else None
+        rgb = _decode_jpeg(data, walk.end, img) if walk is not None and img.mode == "RGB" else None
         own_alpha = None
         if rgb is not None:
             rgb = orient_pixels(rgb, orientation)
@@ -288,19 +288,21 @@ def _note_depth(img: Image.Image, data: bytes, name: str, notes: list[str]) -> N
         notes.append(f"{name}: {bits}-bit picture; the result has 8 bits per channel")
 
 
-def _decode_jpeg(data: bytes, img: Image.Image) -> np.ndarray | None:
+def _decode_jpeg(data: bytes, end: int | None, img: Image.Image) -> np.ndarray | None:
     """Colour JPEG pixels decoded by OpenCV straight into an RGB array, or ``None`` to let Pillow do it.
 
     Both use libjpeg-turbo; OpenCV skips Pillow's two repacking copies (~40 ms on 12 MP). OpenCV pads a cut-off
     or corrupt scan with grey instead of failing (libjpeg's warning goes to standard error, unseen), so files
-    that do not end with the end-of-image marker, and pictures whose last row is that grey, go to Pillow,
-    which reports them as truncated or broken (or decodes them: a photo may end with a grey row).
+    whose last scan does not end with the end-of-image marker (``end`` is ``None``: cut off), and pictures whose
+    last row is that grey, go to Pillow, which reports them as truncated or broken (or decodes them: a photo may
+    end with a grey row). Only ``data[:end]`` is decoded: a Motion Photo's video (Pixel, Samsung) or an MPO's
+    next picture after it is not this picture.
     """
-    if not ends_jpeg(data):
+    if end is None:
         return None
     rgb_flag = getattr(cv2, "IMREAD_COLOR_RGB", None)  # OpenCV >= 4.11: libjpeg-turbo writes RGB, no swap pass
     flags = (cv2.IMREAD_COLOR if rgb_flag is None else rgb_flag) | cv2.IMREAD_IGNORE_ORIENTATION
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
+    pixels = cv2.imdecode(np.frombuffer(data, np.uint8, count=end), flags)
     if pixels is None or pixels.shape[:2] != (img.height, img.width):
         return None
     if not np.any(pixels[-1] != 128):  # zero coefficients decode to 128 grey: libjpeg's filling of a damaged scan

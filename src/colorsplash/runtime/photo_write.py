@@ -21,8 +21,9 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.jpeg_bands import encode_jpeg
+from colorsplash.runtime.jpeg_markers import ends_jpeg
 from colorsplash.runtime.photo_meta import JPEG_IRB_HEADER, JPEG_XMP_HEADER, XMP_TAG
-from colorsplash.runtime.picture_open import READ_ERRORS, ends_jpeg, load_pixels, open_unchecked
+from colorsplash.runtime.picture_open import READ_ERRORS, load_pixels, open_unchecked
 
 __all__ = [
     "FORMAT_EXTENSIONS",

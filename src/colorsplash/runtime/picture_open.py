@@ -22,7 +22,7 @@ from typing import IO
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from colorsplash.runtime.files import not_a_file
-from colorsplash.runtime.heif import HEIF_INSTALL, has_heif_reader, is_heif
+from colorsplash.runtime.heif import HEIF_AVC_BRANDS, HEIF_INSTALL, has_heif_reader, is_heif
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 
 __all__ = [
@@ -172,8 +172,9 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
 
 
 # ISO-BMFF brands (``ftyp`` at byte 4) of the phones' picture formats Pillow may have no reader for here (AVIF's
-# where this Pillow lacks it, HEIC's without pillow-heif): an iPhone's HEIC is a photo, not a damaged file.
-_FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF"}
+# where this Pillow lacks it, HEIC's without pillow-heif, AVC-coded HEIF's always): an iPhone's HEIC is a photo,
+# not a damaged file nor a video.
+_FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF", **HEIF_AVC_BRANDS}
 # Videos by their first bytes: any other ISO-BMFF file (an iPhone's Live Photo .MOV, a phone's .mp4), Matroska/WebM,
 # AVI; named as videos rather than "unrecognised content".
 _VIDEO_NAMES = ("QuickTime/MP4", "Matroska/WebM", "AVI")
@@ -192,7 +193,7 @@ def _other_format(prefix: bytes) -> str | None:
     check runs, on 16 bytes; formats without one are not named), HEIC/HEIF/AVIF by their ``ftyp`` brand, or a
     video container (one of :data:`_VIDEO_NAMES`); ``None`` when none does."""
     if prefix[4:8] == b"ftyp" and prefix[8:12] in _FTYP_BRANDS:
-        return _FTYP_BRANDS[prefix[8:12]]  # AVIF here: no AVIF reader, or it could not open the file
+        return _FTYP_BRANDS[prefix[8:12]]  # AVIF (no reader, or it could not open the file); AVC-coded HEIF
     if heif := is_heif(prefix):
         return heif  # no pillow-heif, or its reader could not open the file
     if video := _video_format(prefix):
@@ -234,7 +235,10 @@ def load_pixels(img: Image.Image, name: str) -> None:
 
 
 def decode_cost(width: int, height: int, mode: str) -> int:
-    """Estimated peak bytes to decode a ``width x height`` picture of Pillow ``mode`` and process it."""
+    """Estimated peak bytes to decode a ``width x height`` picture of Pillow ``mode`` and process it.
+
+    A 10- or 12-bit HEIC opens as ``RGB`` and counts as such: pillow-heif's Pillow reader has libheif convert it to
+    8-bit RGB while decoding (no 16-bit copy is made); its measured peak is that of an 8-bit one."""
     return width * height * (_DECODE_BYTES.get(mode, 16) + WORK_BYTES_PER_PIXEL)
 
 
@@ -329,70 +333,3 @@ def probe_picture(data: bytes | str | Path, name: str, max_pixels: int | None = 
     with img:
         fmt = "JPEG" if img.format == "MPO" else img.format
         return PictureInfo(fmt, img.width, img.height, img.mode, decode_cost(img.width, img.height, img.mode))
-
-
-def ends_jpeg(data: bytes) -> bool:
-    """Whether a JPEG's bytes end with its end-of-image marker (trailing zero padding allowed): a cut-off file
-    does not, and OpenCV would pad it with grey instead of failing."""
-    return data.rstrip(b"\x00").endswith(b"\xff\xd9")
-
-
-# Markers a JPEG may hold after its first scan's header, between scans: DHT, DAC, SOS, DQT, DNL, DRI (and RSTn,
-# and EOI at the end). Anything else there is corruption (random bytes in the image data).
-_BETWEEN_SCANS = frozenset({0xC4, 0xCC, 0xDA, 0xDB, 0xDC, 0xDD})
-
-
-def jpeg_data_damaged(data: bytes) -> bool:
-    """Whether a JPEG's image data holds a marker no encoder writes there: bytes overwritten in the middle of the
-    file. libjpeg only warns (unseen) and fills the rest with grey, and Pillow accepts some such files too.
-
-    Walks the markers after the first scan header (0xFF followed by other than 0x00, 0xFF fill or RSTn),
-    skipping the segments allowed between scans by their length (their tables may hold 0xFF), up to EOI. Checked
-    on 5,000 JPEGs of the data sets (25 progressive): none flagged. Bit flips that keep the marker structure are
-    not seen (they decode to glitches, as every decoder shows them).
-    """
-    import numpy as np  # here: importing this module (for ImageReadError) stays light
-
-    pos = _first_scan_data(data)
-    if pos is None:
-        return False
-    arr = np.frombuffer(data, np.uint8)
-    after = np.flatnonzero(arr[pos:-1] == 0xFF) + pos
-    code = arr[after + 1]
-    marks = after[(code != 0x00) & (code != 0xFF) & ((code < 0xD0) | (code > 0xD7))]
-    i = 0
-    while i < len(marks):
-        at = int(marks[i])
-        if data[at + 1] == 0xD9:  # EOI: what follows (an MPO's next picture, padding) is not this picture
-            return False
-        if data[at + 1] not in _BETWEEN_SCANS or at + 4 > len(data):
-            return True
-        i = int(np.searchsorted(marks, at + 2 + int.from_bytes(data[at + 2 : at + 4], "big")))
-    return False
-
-
-def _first_scan_data(data: bytes) -> int | None:
-    """Offset of the entropy-coded data after a JPEG's first scan header, ``None`` when there is none."""
-    for code, at, length in jpeg_header_segments(data):
-        if code == JPEG_SOS:
-            return at + 2 + length
-    return None
-
-
-JPEG_SOS = 0xDA  # start of scan: the entropy-coded data follows its segment
-
-
-def jpeg_header_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
-    """The marker segments of a JPEG's header, up to and including its first scan header (SOS): ``(marker code,
-    offset of its 0xFF, segment length)``, the length counting its own two bytes and not the marker's. Fill bytes
-    (0xFF 0xFF) are skipped; the walk ends early where the bytes stop being segments (a cut-off header)."""
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        if data[pos + 1] == 0xFF:  # fill byte
-            pos += 1
-            continue
-        code, length = data[pos + 1], int.from_bytes(data[pos + 2 : pos + 4], "big")
-        yield code, pos, length
-        if code == JPEG_SOS:
-            return
-        pos += 2 + length

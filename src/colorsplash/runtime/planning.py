@@ -261,7 +261,9 @@ def _output_problem(
         return f"its output {out} is an input file; refusing to overwrite it ({hint})"
     if str(key).casefold() in taken:
         return f"its output {out} is already the output of {taken[str(key).casefold()]}; not written ({hint})"
-    if not plan.skip_existing and (problem := not_replaceable(out)) is not None:  # before --overwrite is named
+    if (
+        not plan.skip_existing and (problem := not_replaceable(out, "--overwrite")) is not None
+    ):  # before --overwrite is named
         return f"its output {out} {problem}"
     if os.path.lexists(out) and not (plan.overwrite or plan.skip_existing):
         return (

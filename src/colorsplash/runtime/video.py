@@ -278,7 +278,7 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
         raise ValueError(f"{out}: output is the input file; choose another -o (the input is never overwritten)")
     if out.is_dir():
         raise ValueError(f"{out}: is a folder; name the clip to write, e.g. -o {out / (src.stem + '.splash.mp4')}")
-    if (problem := not_replaceable(out)) is not None:  # before --overwrite is named
+    if (problem := not_replaceable(out, "--overwrite")) is not None:  # before --overwrite is named
         raise ValueError(f"{out}: {problem}")
     if out.exists() and not overwrite:
         raise ValueError(f"{out}: already exists; pass --overwrite to replace it, or choose another -o")

@@ -17,7 +17,7 @@ import torch
 
 from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
-from colorsplash.runtime.files import atomic_path
+from colorsplash.runtime.files import atomic_path, not_replaceable
 from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
 from colorsplash.runtime.variants import file_hash
 from colorsplash.training.checkpoint import load_checkpoint
@@ -186,8 +186,9 @@ def _int8_config(config: ModelConfig, sources: Sequence[CalibrationSource], imag
 def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = False) -> None:
     """Refuse an ``output`` that is the input ``checkpoint`` (always), a folder (also one named with a trailing
     ``/`` that does not exist yet), a name not ending in ``.onnx`` (``-o cats`` or ``-o cats.jpg`` wrote an ONNX
-    file under that name), or an existing file (unless ``overwrite``): checked before any slow work, and again,
-    race-free, when the file is published.
+    file under that name), a pipe or device or a link to one (never replaced, even with ``overwrite``), or an
+    existing file (unless ``overwrite``): checked before any slow work, and again, race-free, when the file is
+    published.
 
     Raises:
         ValueError: naming ``output`` and saying what to do.
@@ -199,6 +200,8 @@ def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = F
         raise ValueError(f"{text}: is a folder; -o names the .onnx file to write (e.g. {output / 'model.onnx'})")
     if output.suffix.lower() != ".onnx":
         raise ValueError(f"{output}: an exported model's name ends in .onnx; give -o {output.with_suffix('.onnx')}")
+    if (problem := not_replaceable(output, "--overwrite")) is not None:  # before --overwrite is named
+        raise ValueError(f"{output}: {problem}")
     if not overwrite and os.path.lexists(output):
         raise ValueError(f"{output}: already exists; pass --overwrite to replace it, or choose another -o")
 
