@@ -1,0 +1,37 @@
+"""Metadata from photos anyone may send (the HTTP API too) costs time in proportion to its size: a small upload
+must not hold a worker for minutes. Each case here took 8 to 15 seconds (growing with the square of its size,
+hours at the 25 MB upload limit) before its fix, and takes well under one now: the limit asserted, 3 seconds,
+leaves room for a loaded machine on both sides."""
+
+from __future__ import annotations
+
+import io
+import time
+
+from helpers.metadata import resource, segment, with_segments
+from PIL import Image
+
+from colorsplash.runtime.photo_io import decode_image_bytes
+
+SECONDS = 3.0
+
+
+def _jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def test_a_jpeg_of_many_tiny_photoshop_resources_is_read_in_linear_time() -> None:
+    """1 MB of empty resources in 16 APP13 segments: the padding check counted the zeros to the block's end once
+    per resource (15 s here)."""
+    tiny = resource(0x040C, b"") * 5400  # 12 bytes each, ~64 KB a segment
+    data = with_segments(_jpeg(), *[segment(0xED, b"Photoshop 3.0\x00" + tiny) for _ in range(16)])
+    started = time.perf_counter()
+    photo = decode_image_bytes(data, name="x.jpg")
+    assert time.perf_counter() - started < SECONDS
+    assert photo.iptc is None and not photo.notes  # none of them is kept, none is malformed
+    kept = with_segments(
+        _jpeg(), segment(0xED, b"Photoshop 3.0\x00" + tiny + resource(0x0404, b"\x1c\x02x") + bytes(8))
+    )
+    assert decode_image_bytes(kept).iptc == resource(0x0404, b"\x1c\x02x")  # zero padding after the last one
