@@ -45,6 +45,19 @@ def test_a_jpeg_of_many_tiny_photoshop_resources_is_read_in_linear_time() -> Non
     assert decode_image_bytes(kept).iptc == resource(0x0404, b"\x1c\x02x")  # zero padding after the last one
 
 
+def test_malformed_photoshop_resources_are_not_copied_and_a_note_says_so() -> None:
+    iptc = resource(0x0404, b"\x1c\x02x")
+    cases = {
+        iptc[:-3]: "resource 1028 of 3 bytes runs past the end",
+        iptc + b"8BIM\x04\x04\x00\x00\x00": "resource 1028 cut off",
+        iptc + b"\x00\x00MeSa": "no resource signature at byte 16",
+    }
+    for block, why in cases.items():
+        photo = decode_image_bytes(with_segments(_jpeg(), segment(0xED, b"Photoshop 3.0\x00" + block)), name="x.jpg")
+        assert photo.iptc is None
+        assert photo.notes == [f"x.jpg: IPTC metadata (Photoshop resources) not copied to the result: {why}"]
+
+
 def test_xmp_with_tens_of_thousands_of_namespaces_is_rewritten_in_linear_time() -> None:
     """40,000 properties each in its own default namespace, and prefixes like the generated ones: every new prefix
     was looked for among all those given so far (8 s here for a 0.7 MB packet, which a 100 KB PNG holds)."""
