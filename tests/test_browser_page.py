@@ -16,6 +16,7 @@ from test_browser import (  # noqa: F401 (fixtures)
     live_server,
     open_page,
     photo,
+    splash_requests,
     wait_for_result_after,
 )
 
@@ -166,6 +167,7 @@ def test_the_model_description_is_not_cut_off_on_a_phone(
 def test_an_iphone_heic_is_shown_compared_and_previewed_small(
     browser: Any,  # noqa: F811 (the fixture)
     base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
     tmp_path: Path,
 ) -> None:
     """Chromium cannot show HEIC: the Original pane was a broken-image icon, before/after stayed disabled, a
@@ -180,8 +182,11 @@ def test_an_iphone_heic_is_shown_compared_and_previewed_small(
     heic = tmp_path / "IMG_0001.HEIC"
     pillow_heif.from_pillow(Image.fromarray(image)).save(heic, quality=90)
     ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    sent = splash_requests(page)
     page.set_input_files("#file", str(heic))
     wait_for_result_after(page, 0)
+    copies = [q for q in sent if q.startswith("effect=grey:0&")]
+    assert copies == ["effect=grey:0&on-empty=copy&format=jpeg"], sent  # one copy to show, then previews
     sizes = page.evaluate("""() => ['original', 'result'].map((id) => document.getElementById(id).naturalWidth)""")
     assert sizes == [1350, 1200], sizes  # the photo at full size; the preview's splash scaled to 1600 px high
     assert page.is_enabled("#compare") and not page.is_visible("#limit-note")
@@ -195,5 +200,11 @@ def test_an_iphone_heic_is_shown_compared_and_previewed_small(
     saved = tmp_path / info.value.suggested_filename
     info.value.save_as(saved)
     assert saved.name == "IMG_0001.splash.jpg" and Image.open(saved).size == (1350, 1800)
+    page.set_input_files("#file", str(photo))  # a JPEG: the browser shows it, no copy is asked for
+    page.wait_for_function(
+        "() => document.getElementById('original').naturalWidth === 1800"
+        " && document.getElementById('status').textContent.startsWith('Ready')"
+    )
+    assert [q for q in sent if q.startswith("effect=grey:0&")] == copies, sent
     assert not problems, problems
     ctx.close()

@@ -191,6 +191,7 @@ HOSTILE = {
     "not UTF-8": phone_xmp().replace(b"Ann", b"\xc4nn"),
     "not well-formed": phone_xmp()[:-40],
     "deep": b'<x:xmpmeta xmlns:x="adobe:ns:meta/">' + b"<a>" * 100 + b"</a>" * 100 + b"</x:xmpmeta>",
+    "no rdf:RDF": b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><a>1</a></x:xmpmeta>',
 }
 
 

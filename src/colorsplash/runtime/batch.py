@@ -262,7 +262,7 @@ class PhotoJob:
         photo = planned.photo
         messages = list(photo.notes)
         if not self.mask:
-            messages += metadata_notes(task.format, photo.exif, photo.name, photo.xmp, photo.iptc)
+            messages += metadata_notes(task.format, photo.exif, photo.name, photo.xmp, photo.iptc, photo.icc)
         written = "mask" if self.mask else "cut-out" if self.options.effect == "transparent" else "splash"
         messages += filter(None, [transparency_note(photo, written)])
         if not self.mask and fusable(planned.plan, self.options, photo.rgb):  # the default splash: one fused pass

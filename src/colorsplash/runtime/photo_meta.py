@@ -143,9 +143,9 @@ def _kept_resources(block: bytes) -> bytes:
     """
     kept, pos = bytearray(), 0
     while pos < len(block):
-        if block.count(0, pos) == len(block) - pos:  # zero padding to the end
-            break
         if block[pos : pos + 4] != b"8BIM" or pos + 7 > len(block):
+            if not block[pos:].strip(b"\x00"):  # zero padding to the end (looked at once: not per resource)
+                break
             raise ValueError(f"no resource signature at byte {pos}")
         rid = int.from_bytes(block[pos + 4 : pos + 6], "big")
         name_len = block[pos + 6] + 1

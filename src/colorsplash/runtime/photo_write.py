@@ -48,6 +48,8 @@ FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
 _ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
 _PHONE_FORMATS = ("MPO", "HEIF", "AVIF")  # multi-picture JPEG, HEIC, AVIF: photos, written as JPEG
 _MAX_SEGMENT = 65533  # largest JPEG marker segment payload
+_ICC_CHUNK = _MAX_SEGMENT - 14  # an APP2 segment's share of an ICC profile, after "ICC_PROFILE\0", number, count
+_MAX_ICC = 255 * _ICC_CHUNK  # the segments are numbered in one byte: a larger profile does not fit a JPEG
 
 
 def output_format(input_format: str | None, input_suffix: str, alpha: bool = False) -> tuple[str, str]:
@@ -137,7 +139,8 @@ def _encode_jpeg(
     """RGB uint8 -> JPEG bytes with OpenCV (libjpeg-turbo, 4:2:0 like Pillow or 4:4:4 with ``full_chroma``;
     large pictures in bands on all cores, see :func:`colorsplash.runtime.jpeg_bands.encode_jpeg`), EXIF, XMP, ICC
     and IPTC spliced in as the APP1, APP1, APP2 and APP13 segments that cameras and Photoshop write. What does not
-    fit one segment (EXIF, XMP, IPTC) is dropped: :func:`metadata_notes` says so; extended XMP is not written."""
+    fit one segment (EXIF, XMP, IPTC) or 255 (ICC) is dropped: :func:`metadata_notes` says so; extended XMP is not
+    written."""
     data = encode_jpeg(rgb, quality, prepare, full_chroma=full_chroma)
     segments = []
     exif, icc, xmp, iptc = carried.exif, carried.icc, carried.xmp, carried.iptc
@@ -145,9 +148,8 @@ def _encode_jpeg(
         segments.append(_segment(0xE1, exif))
     if xmp and len(JPEG_XMP_HEADER) + len(xmp) <= _MAX_SEGMENT:
         segments.append(_segment(0xE1, JPEG_XMP_HEADER + xmp))
-    if icc:
-        chunk = _MAX_SEGMENT - 14  # "ICC_PROFILE\0", sequence number, count
-        parts = [icc[i : i + chunk] for i in range(0, len(icc), chunk)]
+    if icc and len(icc) <= _MAX_ICC:
+        parts = [icc[i : i + _ICC_CHUNK] for i in range(0, len(icc), _ICC_CHUNK)]
         for i, part in enumerate(parts, 1):
             segments.append(_segment(0xE2, b"ICC_PROFILE\x00" + bytes((i, len(parts))) + part))
     if iptc and len(JPEG_IRB_HEADER) + len(iptc) <= _MAX_SEGMENT:
@@ -178,18 +180,28 @@ def _xmp_params(fmt: str, xmp: bytes, exif: bytes | None) -> dict[str, Any]:
 
 
 def metadata_notes(
-    fmt: str, exif: bytes | None, name: str, xmp: bytes | None = None, iptc: bytes | None = None
+    fmt: str,
+    exif: bytes | None,
+    name: str,
+    xmp: bytes | None = None,
+    iptc: bytes | None = None,
+    icc: bytes | None = None,
 ) -> list[str]:
     """Notes for the metadata that a ``fmt`` result will not carry because it does not fit (:func:`encode_image`
-    drops it silently): EXIF, XMP or IPTC larger than one JPEG segment."""
+    drops it silently): EXIF, XMP or IPTC larger than one JPEG segment, an ICC profile larger than 255."""
     if fmt != "JPEG":
         return []
-    limits = (("EXIF", exif, 0), ("XMP", xmp, len(JPEG_XMP_HEADER)), ("IPTC", iptc, len(JPEG_IRB_HEADER)))
+    limits = (
+        ("EXIF", exif, _MAX_SEGMENT),
+        ("XMP", xmp, _MAX_SEGMENT - len(JPEG_XMP_HEADER)),
+        ("IPTC", iptc, _MAX_SEGMENT - len(JPEG_IRB_HEADER)),
+        ("ICC profile", icc, _MAX_ICC),
+    )
     return [
-        f"{name}: {kind} of {len(data):,} bytes does not fit a JPEG (at most {_MAX_SEGMENT - head:,}); not copied"
+        f"{name}: {kind} of {len(data):,} bytes does not fit a JPEG (at most {most:,}); not copied"
         + ("; extended XMP is not written" if kind == "XMP" else "")
-        for kind, data, head in limits
-        if data and len(data) + head > _MAX_SEGMENT
+        for kind, data, most in limits
+        if data and len(data) > most
     ]
 
 

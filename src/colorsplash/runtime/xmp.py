@@ -27,6 +27,7 @@ nothing is dropped is kept byte for byte; one that changes is written again, wit
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from xml.etree import ElementTree
@@ -217,12 +218,13 @@ def _has_properties(node: ElementTree.Element) -> bool:
 def _serialize(root: ElementTree.Element, prefixes: dict[str, str]) -> bytes:
     """The tree as an XMP packet (UTF-8), every namespace it uses declared on its root with its prefix as read."""
     used = sorted({_split(name)[0] for el in root.iter() for name in (el.tag, *el.attrib)} - {"", _XML})
-    names = {_XML: "xml"}
-    for uri in used:
-        prefix, n = prefixes.get(uri, ""), len(names)
-        while not prefix or prefix in names.values():  # none (a default namespace), or another URI's
-            prefix, n = f"ns{n}", n + 1
+    names, taken, generated = {_XML: "xml"}, {"xml"}, itertools.count(1)
+    for uri in used:  # a set and one counter: tens of thousands of namespaces cost no more than their count
+        prefix = prefixes.get(uri, "")
+        while not prefix or prefix in taken:  # none (a default namespace), or another URI's
+            prefix = f"ns{next(generated)}"
         names[uri] = prefix
+        taken.add(prefix)
     out = [_PACKET_BEGIN]
     _write(root, names, out, [f"xmlns:{names[uri]}={quoteattr(uri)}" for uri in used])
     out.append(_PACKET_END)
