@@ -20,8 +20,10 @@ Dropped, as it would describe pixels or parts of the file that the result does n
 ``tiff:Orientation`` becomes 1, as the EXIF orientation does: results are written upright.
 
 XMP comes from outside and is untrusted: it is parsed as XML (``xml.etree``, expat) only when it is UTF-8, at
-most :data:`MAX_XMP_BYTES`, nested at most :data:`MAX_DEPTH` deep and without a document type declaration (no
-entity can be declared, so none is expanded); otherwise it is not copied, and a note says why. A packet where
+most :data:`MAX_XMP_BYTES`, nested at most :data:`MAX_DEPTH` deep, of at most :data:`MAX_ELEMENTS` elements (counted
+while parsing, 64 KB at a time: a megabyte of tiny elements, a few kilobytes compressed in a PNG, would cost seconds
+and tens of megabytes per photo) and without a document type declaration (no entity can be declared, so none is
+expanded); otherwise it is not copied, and a note says why. A packet where
 nothing is dropped is kept byte for byte; one that changes is written again, with its namespace prefixes.
 """
 
@@ -33,10 +35,13 @@ from dataclasses import dataclass
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
-__all__ = ["MAX_DEPTH", "MAX_XMP_BYTES", "XmpTarget", "XmpUnusable", "clean_xmp"]
+__all__ = ["MAX_DEPTH", "MAX_ELEMENTS", "MAX_XMP_BYTES", "XmpTarget", "XmpUnusable", "clean_xmp"]
 
 MAX_XMP_BYTES = 1 << 20  # Pillow's own limit for a PNG text chunk; XMP that a JPEG can hold is under 64 KB
 MAX_DEPTH = 64  # XMP trees are about 10 deep
+# Phones write ~50 elements, Lightroom and darktable (keywords, history) a few thousand
+MAX_ELEMENTS = 20_000
+_FEED = 1 << 16  # bytes of text parsed before the counts are checked
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XML = "http://www.w3.org/XML/1998/namespace"
 _XMP = "http://ns.adobe.com/xap/1.0/"
@@ -135,28 +140,45 @@ def _parse(packet: bytes) -> tuple[ElementTree.Element, dict[str, str]]:
     if "<!DOCTYPE" in text:
         raise XmpUnusable("it holds a document type declaration (XMP has none)")
     parser: ElementTree.XMLPullParser = ElementTree.XMLPullParser(events=("start", "end", "start-ns"))
-    prefixes: dict[str, str] = {}
-    root: ElementTree.Element | None = None
-    depth = 0
+    counts = _Counts()
     try:
-        parser.feed(text)
+        for at in range(0, len(text), _FEED):
+            parser.feed(text[at : at + _FEED])
+            counts.read(parser)
         parser.close()
+        counts.read(parser)
+    except ElementTree.ParseError as err:
+        raise XmpUnusable(f"not well-formed XML ({err})") from None
+    if counts.root is None:
+        raise XmpUnusable("no XML element")
+    return counts.root, counts.prefixes
+
+
+class _Counts:
+    """What the parser's events said so far: the root, namespace prefixes (URI -> first prefix), the depth and
+    the number of elements, with the limits checked as the events come."""
+
+    def __init__(self) -> None:
+        self.root: ElementTree.Element | None = None
+        self.prefixes: dict[str, str] = {}
+        self.depth = self.elements = 0
+
+    def read(self, parser: ElementTree.XMLPullParser) -> None:
+        """Raises XmpUnusable: over :data:`MAX_DEPTH` or :data:`MAX_ELEMENTS`."""
         for entry in parser.read_events():  # (event, element) or, for "start-ns", (event, (prefix, uri))
             event, item = entry[0], entry[-1]
             if event == "start-ns" and isinstance(item, tuple):
-                prefixes.setdefault(item[1], item[0])
+                self.prefixes.setdefault(item[1], item[0])
             elif event == "start" and isinstance(item, ElementTree.Element):
-                root = item if root is None else root
-                depth += 1
-                if depth > MAX_DEPTH:
+                self.root = item if self.root is None else self.root
+                self.depth += 1
+                self.elements += 1
+                if self.depth > MAX_DEPTH:
                     raise XmpUnusable(f"nested more than {MAX_DEPTH} deep")
+                if self.elements > MAX_ELEMENTS:
+                    raise XmpUnusable(f"more than {MAX_ELEMENTS:,} elements")
             else:
-                depth -= 1
-    except ElementTree.ParseError as err:
-        raise XmpUnusable(f"not well-formed XML ({err})") from None
-    if root is None:
-        raise XmpUnusable("no XML element")
-    return root, prefixes
+                self.depth -= 1
 
 
 def _split(name: str) -> tuple[str, str]:
