@@ -33,7 +33,8 @@ _registered: bool | None = None  # None: not tried yet in this process
 
 
 def is_heif(prefix: bytes) -> str | None:
-    """ "HEIC" or "HEIF" when the first 12+ bytes of a file are an ISO-BMFF ``ftyp`` box of those brands."""
+    """The format's name, ``HEIC`` or ``HEIF``, when the first 12+ bytes of a file are an ISO-BMFF ``ftyp`` box of
+    the brands of :data:`HEIF_BRANDS`; ``None`` otherwise."""
     return HEIF_BRANDS.get(prefix[8:12]) if prefix[4:8] == b"ftyp" else None
 
 
