@@ -208,3 +208,89 @@ def test_an_iphone_heic_is_shown_compared_and_previewed_small(
     assert [q for q in sent if q.startswith("effect=grey:0&")] == copies, sent
     assert not problems, problems
     ctx.close()
+
+
+def save_heic(path: Path, image: Any) -> Path:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    pillow_heif.from_pillow(Image.fromarray(image)).save(path, quality=90)
+    return path
+
+
+def test_an_over_limit_heic_is_said_too_large_and_not_uploaded_twice(
+    browser: Any,  # noqa: F811 (the fixture)
+    tiny_onnx: Path,
+    tmp_path: Path,
+) -> None:
+    """A HEIC over the upload limit was sent twice (for a viewable copy, then as the preview) before the 413, and
+    one over either limit ended with "isn't a photo that can be opened here" (review7): one over the upload
+    limit is now refused before any upload, one over the pixel limit after the copy's 413 alone, both in words
+    that say it is too large and what the server accepts."""
+    from helpers import make_blob_image
+
+    heavy = save_heic(tmp_path / "IMG_0001.HEIC", make_blob_image(1200, 800, seed=5)[0])
+    light = save_heic(tmp_path / "IMG_0002.HEIC", make_blob_image(600, 400, seed=5)[0])
+    limit = 2**20
+    assert heavy.stat().st_size > limit > light.stat().st_size, (heavy.stat().st_size, light.stat().st_size)
+    with live_server(tiny_onnx, max_upload_bytes=limit, max_pixels=100_000) as url:  # the light one has 240,000
+        ctx, page, _, problems = open_page(browser, url, **DESK)
+        sent = splash_requests(page)
+        cases = [
+            (heavy, 0, "This photo is 1.1 MB; this server accepts photos up to 1 MB."),
+            (light, 1, "0.1 megapixels"),
+        ]
+        for heic, requests, words in cases:
+            page.set_input_files("#file", str(heic))
+            page.wait_for_selector("#open-error", state="visible")
+            page.wait_for_timeout(500)  # a second request would have been sent by now
+            said = page.inner_text("#open-error")
+            assert words in said and "Choose a smaller photo" in said and "isn't a photo" not in said, said
+            assert len(sent) == requests and not page.is_visible("#workspace"), sent
+            assert "--max" not in said and "--max" not in page.inner_text("#status")
+            sent.clear()
+        assert not [p for p in problems if "status of 413" not in p], problems  # Chromium logs the 413
+        ctx.close()
+
+
+# Holds the page's request for a viewable copy (effect=grey:0) until window.releaseCopy(), as a slow upload would.
+HELD_COPY = """(() => {
+    const real = window.fetch;
+    let open;
+    const gate = new Promise((resolve) => { open = resolve; });
+    window.releaseCopy = () => open();
+    window.copyHeld = false;
+    window.fetch = async (url, ...rest) => {
+        if (String(url).includes("effect=grey:0&")) { window.copyHeld = true; await gate; }
+        return real(url, ...rest);
+    };
+})()"""
+
+
+def test_picking_another_photo_cancels_the_viewable_copy_request(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The request for a HEIC's viewable copy went on (uploading the whole photo, retried while the server was
+    busy, saying so in the status line) after another photo was picked (review7): it is cancelled."""
+    from helpers import make_blob_image
+
+    heic = save_heic(tmp_path / "IMG_0003.HEIC", make_blob_image(600, 400, seed=5)[0])
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.add_init_script(HELD_COPY)
+    page.reload()
+    page.wait_for_function("() => document.getElementById('model-info').textContent.includes('tiny-test')")
+    sent = splash_requests(page)
+    page.set_input_files("#file", str(heic))
+    page.wait_for_function("() => window.copyHeld")
+    page.set_input_files("#file", str(photo))  # a JPEG the browser shows
+    wait_for_result_after(page, 0)
+    page.evaluate("() => window.releaseCopy()")
+    page.wait_for_timeout(1000)  # the copy would have been sent, and answered, by now
+    assert [q for q in sent if q.startswith("effect=grey:0&")] == [], sent
+    shown = page.evaluate("() => [document.getElementById('original').naturalWidth, state.width]")
+    assert shown == [1800, 1800] and page.inner_text("#status").startswith("Ready"), shown
+    assert not problems, problems
+    ctx.close()

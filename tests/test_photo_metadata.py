@@ -216,6 +216,26 @@ def test_xmp_too_large_for_a_jpeg_gives_a_note(tmp_path: Path, capsys: pytest.Ca
     assert "XMP" not in err and b"x" * 70_000 in (_read_xmp(data) or b"")
 
 
+def test_api_leaves_xmp_too_large_for_a_jpeg_out_without_a_note(caplog: pytest.LogCaptureFixture) -> None:
+    """README said this is "left out with a note", true for `splash` only (review7): the HTTP API answers the JPEG
+    without it, no header nor log line saying so, as README now says. A note added here must reach README too."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from colorsplash.server import app as server
+
+    rgb = np.ascontiguousarray(make_blob_image(60, 80, seed=5)[0])
+    big = phone_xmp(80, 60, 1).replace(b"Ann Photographer", b"Ann " + b"x" * 70_000)
+    with TestClient(server.create_app(MODEL), base_url="http://127.0.0.1:8000") as client:
+        resp = client.post("/api/splash?format=jpeg", files={"file": ("a.png", _png(rgb, big), "image/png")})
+    assert resp.status_code == 200 and jpeg_xmp(resp.content) is None, resp.text
+    assert sorted(h for h in resp.headers if h.startswith("x-colorsplash")) == [
+        "x-colorsplash-subject",
+        "x-colorsplash-subject-score",
+    ]
+    assert not [r for r in caplog.records if "XMP" in r.getMessage()], caplog.records
+
+
 def test_photo_without_xmp_gets_none() -> None:
     """The common case: nothing to parse, nothing written."""
     buf = io.BytesIO()

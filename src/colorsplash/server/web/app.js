@@ -23,6 +23,7 @@ const state = {
   fullSeq: 0,        // number of the latest 100 % view request; older answers are dropped
   openSeq: 0,        // number of the latest openFile call; an older call, still loading, must change nothing
   controller: null,  // AbortController of the preview request in flight
+  copyController: null,  // AbortController of the request for a viewable copy (a picture the browser cannot show)
   resultUrl: null,
   originalUrl: null,
   full: null,        // {key, file, url, name}: the full-size result of the options in `key`
@@ -68,6 +69,7 @@ function openFailed(text) {
   state.openSeq++;
   state.file = null;
   if (state.controller) state.controller.abort();
+  if (state.copyController) state.copyController.abort();
   $("busy").hidden = true;
   $("workspace").hidden = true;
   $("drop").hidden = false;
@@ -90,14 +92,40 @@ function limitProblem(file, width, height) {
   return "";
 }
 
+const CHOOSE_SMALLER = " Choose a smaller photo.";
+
 // Say at once when the full size will be refused (not only at "Download full size").
 function checkLimits(file) {
   const problem = limitProblem(file, state.width, state.height);
   state.tooBig = Boolean(problem);
   // The preview is a smaller copy when the browser could scale it; then previews still work.
   const rest = state.preview !== file ? " You can try the settings here, but the full-size download and the " +
-    "100 % view will not work. Choose a smaller photo for those." : " Choose a smaller photo.";
+    "100 % view will not work. Choose a smaller photo for those." : CHOOSE_SMALLER;
   showMessage($("limit-note"), problem ? problem + rest : "");
+}
+
+// Why the server refused (413) a photo the browser cannot show, whose pixels the page does not know: its size
+// when that is over the limit, else the limits themselves (the server's own words only if they are unknown).
+function tooLargeWords(file, err) {
+  const limits = state.limits;
+  const words = limitProblem(file, 0, 0) || (limits ? "This photo is too large for this server, which accepts " +
+    `photos up to ${megapixels(limits.max_pixels)} and ${megabytes(limits.max_upload_bytes)}.`
+    : `This photo is too large for this server (it says: ${err.message}).`);
+  return words + CHOOSE_SMALLER;
+}
+
+// Neither the browser nor the server can open `file` (`err`: the server's refusal): back to the drop zone,
+// saying why in the user's words: too large, with the limit (413), or not a photo.
+function cannotOpen(file, err) {
+  if (err.status === 413) {
+    const words = tooLargeWords(file, err);
+    openFailed(words);
+    setStatus(words, true);
+    return;
+  }
+  openFailed(`"${file.name}" isn't a photo that can be opened here (the server says: ${err.message}). ` +
+    "Choose a JPEG, PNG or WebP photo.");
+  setStatus(`Could not make the splash: ${err.message}`, true);
 }
 
 async function readError(resp) {
@@ -109,8 +137,9 @@ async function readError(resp) {
   }
 }
 
+// A refused request: the server's words, its `subject` field and the HTTP status (0: not from a response).
 class RequestError extends Error {
-  constructor(info) { super(info.message); this.subject = info.subject; }
+  constructor(info, status = 0) { super(info.message); this.subject = info.subject; this.status = status; }
 }
 
 const BUSY_TRIES = 4;  // a 503 (the server's memory budget is full of other photos) is tried again this often
@@ -134,9 +163,10 @@ async function postSplash(url, body, signal = undefined) {
 // The error of a failed request, in words for the person at the page when the server is only busy.
 async function requestError(resp) {
   if (resp.status === 503) {
-    return new RequestError({ message: "the server is busy with other photos; try again in a moment", subject: null });
+    return new RequestError({ message: "the server is busy with other photos; try again in a moment", subject: null },
+      503);
   }
-  return new RequestError(await readError(resp));
+  return new RequestError(await readError(resp), resp.status);
 }
 
 function effectValue(scale) {
@@ -199,8 +229,10 @@ async function openFile(file) {
     openFailed(`"${file.name}" is empty (0 bytes), so there is no photo in it. Choose another file.`);
     return;
   }
-  // A photo picked while another is still loading replaces it: the older call stops at its next await.
+  // A photo picked while another is still loading replaces it: the older call stops at its next await, and its
+  // request for a viewable copy is cancelled (not uploaded, nor retried while the server is busy).
   const opening = ++state.openSeq;
+  if (state.copyController) state.copyController.abort();
   if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
   if (state.full) URL.revokeObjectURL(state.full.url);
   Object.assign(state, { file, point: null, preview: file, scale: 1, width: 0, height: 0, full: null,
@@ -223,20 +255,7 @@ async function openFile(file) {
     shown = await showPicture(state.originalUrl, file, file, opening);
   } catch (_) {
     if (opening !== state.openSeq) return;
-    // Pictures the browser cannot show (an iPhone's HEIC, TIFF, ...) still go to the server, which reads more
-    // formats: its copy stands in for the photo on screen and, scaled, for the previews.
-    setStatus(`Opening ${file.name} on the server (this browser cannot show it)…`);
-    const copy = await viewableCopy(file);
-    if (opening !== state.openSeq) return;
-    if (copy) {
-      URL.revokeObjectURL(state.originalUrl);
-      state.originalUrl = URL.createObjectURL(copy);
-      shown = await showPicture(state.originalUrl, copy, file, opening).catch(() => false);
-    }
-    if (!shown) {
-      for (const id of ["original", "before", "full-before"]) $(id).removeAttribute("src");
-      checkLimits(file);
-    }
+    shown = await openOnServer(file, opening);
   }
   if (opening !== state.openSeq) return;
   $("compare").disabled = !shown;
@@ -262,15 +281,45 @@ async function showPicture(url, blob, file, opening) {
   return true;
 }
 
+// Pictures the browser cannot show (an iPhone's HEIC, TIFF, ...) still go to the server, which reads more
+// formats: its copy stands in for the photo on screen and, scaled, for the previews. True when the copy is shown;
+// false when not (the preview request then says why, or another photo was picked meanwhile). A photo the server
+// refuses (already over the upload limit here: not sent at all) goes back to the drop zone with the reason.
+async function openOnServer(file, opening) {
+  if (limitProblem(file, 0, 0)) {  // its pixels are unknown until the server reads it; its size is enough
+    cannotOpen(file, new RequestError({ message: "over the upload limit", subject: null }, 413));
+    return false;
+  }
+  setStatus(`Opening ${file.name} on the server (this browser cannot show it)…`);
+  state.copyController = new AbortController();
+  const copy = await viewableCopy(file, state.copyController.signal);
+  if (opening !== state.openSeq) return false;
+  if (copy instanceof RequestError && (copy.status === 413 || copy.status === 415)) {
+    cannotOpen(file, copy);  // the same file again as the preview would be refused the same way
+    return false;
+  }
+  let shown = false;
+  if (copy instanceof Blob) {
+    URL.revokeObjectURL(state.originalUrl);
+    state.originalUrl = URL.createObjectURL(copy);
+    shown = await showPicture(state.originalUrl, copy, file, opening).catch(() => false);
+  }
+  if (!shown && opening === state.openSeq) {
+    for (const id of ["original", "before", "full-before"]) $(id).removeAttribute("src");
+    checkLimits(file);
+  }
+  return shown;
+}
+
 // A copy the browser can show of a picture it cannot read: the server's splash with no effect (grey at 0 %,
-// whether or not it finds a subject), upright, full size, as JPEG with the photo's colour profile; null when the
-// server cannot make one (not a picture, over a limit: the preview request then says why).
-async function viewableCopy(file) {
+// whether or not it finds a subject), upright, full size, as JPEG with the photo's colour profile. The server's
+// refusal (a RequestError) when it cannot make one; null when cancelled (`signal`) or the server is unreachable.
+async function viewableCopy(file, signal) {
   const body = new FormData();
   body.append("file", file, file.name);
   try {
-    const resp = await postSplash("api/splash?effect=grey:0&on-empty=copy&format=jpeg", body);
-    return resp.ok ? await resp.blob() : null;
+    const resp = await postSplash("api/splash?effect=grey:0&on-empty=copy&format=jpeg", body, signal);
+    return resp.ok ? await resp.blob() : await requestError(resp);
   } catch (_) {
     return null;
   }
@@ -350,10 +399,7 @@ async function render() {
   } catch (err) {
     if (err.name === "AbortError" || seq !== state.seq) return;
     if (!state.decoded && !state.gotResult) {
-      // Neither the browser nor the server could read it: it is not a photo (or a damaged one).
-      openFailed(`"${state.file.name}" isn't a photo that can be opened here (the server says: ${err.message}). ` +
-        "Choose a JPEG, PNG or WebP photo.");
-      setStatus(`Could not make the splash: ${err.message}`, true);
+      cannotOpen(state.file, err);  // neither the browser nor the server could read it (or it is too large)
       return;
     }
     // The picture on screen must not disagree with the message: no old result, nothing to download.
