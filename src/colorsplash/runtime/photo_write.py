@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
@@ -50,6 +50,14 @@ _PHONE_FORMATS = ("MPO", "HEIF", "AVIF")  # multi-picture JPEG, HEIC, AVIF: phot
 _MAX_SEGMENT = 65533  # largest JPEG marker segment payload
 _ICC_CHUNK = _MAX_SEGMENT - 14  # an APP2 segment's share of an ICC profile, after "ICC_PROFILE\0", number, count
 _MAX_ICC = 255 * _ICC_CHUNK  # the segments are numbered in one byte: a larger profile does not fit a JPEG
+# The most a JPEG result carries of each piece of metadata, bytes: one segment after its header (EXIF, XMP, IPTC),
+# 255 numbered segments (ICC). Larger is dropped by :func:`_encode_jpeg` and noted by :func:`metadata_notes`.
+_JPEG_ROOM = {
+    "EXIF": _MAX_SEGMENT,
+    "XMP": _MAX_SEGMENT - len(JPEG_XMP_HEADER),
+    "IPTC": _MAX_SEGMENT - len(JPEG_IRB_HEADER),
+    "ICC profile": _MAX_ICC,
+}
 
 
 def output_format(input_format: str | None, input_suffix: str, alpha: bool = False) -> tuple[str, str]:
@@ -144,15 +152,15 @@ def _encode_jpeg(
     data = encode_jpeg(rgb, quality, prepare, full_chroma=full_chroma)
     segments = []
     exif, icc, xmp, iptc = carried.exif, carried.icc, carried.xmp, carried.iptc
-    if exif and len(exif) <= _MAX_SEGMENT:  # longer EXIF (huge thumbnails) cannot fit a JPEG segment: dropped
+    if _fits_jpeg(exif, "EXIF"):  # longer EXIF (huge thumbnails) cannot fit a JPEG segment: dropped
         segments.append(_segment(0xE1, exif))
-    if xmp and len(JPEG_XMP_HEADER) + len(xmp) <= _MAX_SEGMENT:
+    if _fits_jpeg(xmp, "XMP"):
         segments.append(_segment(0xE1, JPEG_XMP_HEADER + xmp))
-    if icc and len(icc) <= _MAX_ICC:
+    if _fits_jpeg(icc, "ICC profile"):
         parts = [icc[i : i + _ICC_CHUNK] for i in range(0, len(icc), _ICC_CHUNK)]
         for i, part in enumerate(parts, 1):
             segments.append(_segment(0xE2, b"ICC_PROFILE\x00" + bytes((i, len(parts))) + part))
-    if iptc and len(JPEG_IRB_HEADER) + len(iptc) <= _MAX_SEGMENT:
+    if _fits_jpeg(iptc, "IPTC"):
         segments.append(_segment(0xED, JPEG_IRB_HEADER + iptc))
     pos = 2  # after SOI, and after OpenCV's JFIF APP0 segment when present
     if data[2:4] == b"\xff\xe0":
@@ -191,18 +199,18 @@ def metadata_notes(
     drops it silently): EXIF, XMP or IPTC larger than one JPEG segment, an ICC profile larger than 255."""
     if fmt != "JPEG":
         return []
-    limits = (
-        ("EXIF", exif, _MAX_SEGMENT),
-        ("XMP", xmp, _MAX_SEGMENT - len(JPEG_XMP_HEADER)),
-        ("IPTC", iptc, _MAX_SEGMENT - len(JPEG_IRB_HEADER)),
-        ("ICC profile", icc, _MAX_ICC),
-    )
+    carried = (("EXIF", exif), ("XMP", xmp), ("IPTC", iptc), ("ICC profile", icc))
     return [
-        f"{name}: {kind} of {len(data):,} bytes does not fit a JPEG (at most {most:,}); not copied"
+        f"{name}: {kind} of {len(data):,} bytes does not fit a JPEG (at most {_JPEG_ROOM[kind]:,}); not copied"
         + ("; extended XMP is not written" if kind == "XMP" else "")
-        for kind, data, most in limits
-        if data and len(data) > most
+        for kind, data in carried
+        if data and not _fits_jpeg(data, kind)
     ]
+
+
+def _fits_jpeg(data: bytes | None, kind: str) -> TypeGuard[bytes]:
+    """Whether ``data`` (a ``kind`` of :data:`_JPEG_ROOM`) is there and fits a JPEG result."""
+    return data is not None and 0 < len(data) <= _JPEG_ROOM[kind]
 
 
 def format_for_suffix(suffix: str) -> str | None:
