@@ -25,17 +25,27 @@ from colorsplash.server import app as server_app
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DESK = {"viewport": {"width": 1280, "height": 860}}
-# Holds the page's /api/splash requests until the test calls window.releaseSplash(), as a slow server would.
-HELD_SPLASH = """(() => {
+
+
+def held_fetch(match: str, release: str, seen: str = "") -> str:
+    """A page script holding the requests whose address contains ``match`` until the test calls
+    ``window.<release>()``, as a slow server or upload would; with ``seen``, ``window.<seen>`` turns true when one
+    is held."""
+    mark = f"window.{seen} = true; " if seen else ""
+    return f"""(() => {{
     const real = window.fetch;
     let open;
-    const gate = new Promise((resolve) => { open = resolve; });
-    window.releaseSplash = () => open();
-    window.fetch = async (url, ...rest) => {
-        if (String(url).includes("api/splash")) await gate;
+    const gate = new Promise((resolve) => {{ open = resolve; }});
+    window.{release} = () => open();
+    {f"window.{seen} = false;" if seen else ""}
+    window.fetch = async (url, ...rest) => {{
+        if (String(url).includes({match!r})) {{ {mark}await gate; }}
         return real(url, ...rest);
-    };
-})()"""
+    }};
+}})()"""
+
+
+HELD_SPLASH = held_fetch("api/splash", "releaseSplash")
 
 
 def test_while_the_first_preview_is_made_the_splash_pane_shows_the_photo(
@@ -253,18 +263,8 @@ def test_an_over_limit_heic_is_said_too_large_and_not_uploaded_twice(
         ctx.close()
 
 
-# Holds the page's request for a viewable copy (effect=grey:0) until window.releaseCopy(), as a slow upload would.
-HELD_COPY = """(() => {
-    const real = window.fetch;
-    let open;
-    const gate = new Promise((resolve) => { open = resolve; });
-    window.releaseCopy = () => open();
-    window.copyHeld = false;
-    window.fetch = async (url, ...rest) => {
-        if (String(url).includes("effect=grey:0&")) { window.copyHeld = true; await gate; }
-        return real(url, ...rest);
-    };
-})()"""
+# The page's request for a viewable copy (effect=grey:0), held until window.releaseCopy().
+HELD_COPY = held_fetch("effect=grey:0&", "releaseCopy", seen="copyHeld")
 
 
 def test_picking_another_photo_cancels_the_viewable_copy_request(
