@@ -262,3 +262,20 @@ def test_a_small_subject_with_a_wide_dark_edge_band_is_not_read_as_a_label_maps_
     labels, expected = _voc_labels()  # a grey label map keeps its void
     save_picture(tmp_path / "voc.png", labels)
     assert np.array_equal(read_mask(tmp_path / "voc.png", "paired"), expected)
+
+
+def test_rgb_masks_give_their_brightest_channel_or_their_distance_from_white(tmp_path: Path) -> None:
+    """An RGB mask's grey values, exactly: its brightest channel on a dark picture, 255 minus its darkest channel
+    for strong colours on a light edge (random colours: more than a label map's 32, so read by brightness)."""
+    from colorsplash.evaluation.mask_read import read_grey
+
+    rgb = np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    on_black, on_white = rgb.copy(), rgb.copy()
+    on_black[[0, -1]], on_black[:, [0, -1]] = 0, 0
+    on_white[[0, -1]], on_white[:, [0, -1]] = 255, 255
+    for name, picture, expected in (
+        ("black.png", on_black, on_black.max(axis=2)),
+        ("white.png", on_white, 255 - on_white.min(axis=2)),
+    ):
+        save_picture(tmp_path / name, picture)
+        np.testing.assert_array_equal(read_grey(tmp_path / name), expected, err_msg=name)

