@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from colorsplash.runtime.config import ModelConfig
 
 Spelling = Literal["cli", "python", "http"]
-SPELLINGS: tuple[Spelling, ...] = ("cli", "python", "http")
 DEFAULT_SUBJECT = "subject"  # = ModelConfig.subject: a model whose training named no subject
 # What a model's ``subject`` means, in plain words, for the subjects of the models this project's recipes make.
 SUBJECT_WORDS = {"pet": "cats and dogs"}
