@@ -32,7 +32,6 @@ SPLASH_TAG = ".splash"
 MASK_TAG = ".mask"
 STDIO = Path("-")  # standard input as a source, standard output as an output
 _GLOB_CHARS = "*?["
-MAX_NAMES_SHOWN = 10  # names listed in one log line
 # Clips a folder of phone pictures holds (an iPhone's Live Photo is IMG_0001.HEIC beside IMG_0001.MOV): not
 # pictures, left out of a folder's scan with one line that says so and names the verb that splashes them.
 VIDEO_EXTENSIONS = (".mov", ".mp4", ".m4v", ".mkv", ".webm", ".avi", ".3gp")
@@ -103,7 +102,7 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
             "%s: left out %d video(s), not photos (%s); `colorsplash video FILE` splashes a video",
             folder,
             len(videos),
-            listed(sorted(videos), MAX_NAMES_SHOWN),
+            listed(sorted(videos)),
         )
     return sorted(files)
 
@@ -148,7 +147,7 @@ def _once_each(items: list[tuple[Path, Path | None]]) -> list[tuple[Path, Path |
             first[key] = f
             unique.append((f, root))
     if dropped:
-        shown = listed(dropped, MAX_NAMES_SHOWN)
+        shown = listed(dropped)
         log.info("left out %d name(s) of a file already in this run (each file is done once): %s", len(dropped), shown)
     return unique
 

@@ -52,7 +52,7 @@ from colorsplash.runtime.video_frames import (
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS, VideoError, VideoInfo, probe, verify_video
 from colorsplash.runtime.video_reader import DecodeReport, FrameReader, damage_message, deinterlace_note
 from colorsplash.runtime.video_temp import PartialFile, remove_stale_partials
-from colorsplash.runtime.wording import subject_word
+from colorsplash.runtime.wording import option_name, option_use
 
 __all__ = [
     "DEFAULT_MAX_VIDEO_PIXELS",
@@ -256,11 +256,11 @@ def _report_empty(splasher: FrameSplasher, frames: int, src: Path) -> None:
     if splasher.empty_frames >= frames:
         log.warning("%s", splasher.empty_note)
         return
-    there = f"--on-empty {splasher.options.on_empty} there"
+    words = splasher.words
+    there = f"{option_use('on_empty', splasher.options.on_empty, words.spelling)} there"
     if splasher.options.invert:  # the one policy (apply_on_empty): all background, kept in colour
-        there = "all background there (--invert): kept in full colour"
-    word = subject_word(splasher.model.config)
-    log.info("%s: no %s found in %d of %d frames (%s)", src, word, splasher.empty_frames, frames, there)
+        there = f"all background there ({option_name('invert', words.spelling)}): kept in full colour"
+    log.info("%s: no %s found in %d of %d frames (%s)", src, words.subject, splasher.empty_frames, frames, there)
 
 
 def _smoothing(smooth: bool | SmoothingConfig) -> SmoothingConfig:

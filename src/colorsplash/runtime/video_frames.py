@@ -53,7 +53,7 @@ class FrameSplasher:
     One instance per clip (it remembers the previous frame); not thread-safe. ``name`` is what the no-subject
     note (:func:`~colorsplash.runtime.no_subject.apply_on_empty`) calls the frames; :attr:`empty_frames` counts the
     frames without a subject and :attr:`empty_note` is that note for the most promising of them (``None``: a
-    subject in every frame).
+    subject in every frame); :attr:`words` is how those lines are worded (the model's subject, CLI flags).
     """
 
     def __init__(
@@ -70,7 +70,7 @@ class FrameSplasher:
         self.settings = settings or RefineSettings()
         self.smoother = TemporalSmoother(smoothing if smoothing is not None else SmoothingConfig())
         self.name = name
-        self._words = Wording.of(model, "cli", "clip")  # "skip" is refused for video up front
+        self.words = Wording.of(model, "cli", "clip")  # "skip" is refused for video up front
         self.empty_frames = 0
         self.empty_note: str | None = None
         self._last_empty = False
@@ -91,7 +91,7 @@ class FrameSplasher:
         # The score follows the smoothing.
         presence = presence_of(self.model, prob, inferred.presence, self.smoother.score)
         result = compute_alpha(frame, prob, self.options, self.settings, inferred.small, presence)
-        note = apply_on_empty(result, self.options.on_empty, self.name, words=self._words)
+        note = apply_on_empty(result, self.options.on_empty, self.name, words=self.words)
         self._last_empty = note is not None
         if note is not None:
             self.empty_frames += 1

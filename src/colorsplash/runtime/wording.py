@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.config import ModelConfig
 
 Spelling = Literal["cli", "python", "http"]
-SPELLINGS: tuple[Spelling, ...] = ("cli", "python", "http")
-DEFAULT_SUBJECT = "subject"  # = ModelConfig.subject: a model whose training named no subject
+DEFAULT_SUBJECT: str = ModelConfig.subject  # "subject": a model whose training named no subject
 # What a model's ``subject`` means, in plain words, for the subjects of the models this project's recipes make.
 SUBJECT_WORDS = {"pet": "cats and dogs"}
 
@@ -76,10 +74,8 @@ def model_description(config: ModelConfig, file_name: str) -> str:
     """The model in a user's words: "Pet model — cats and dogs" (the bundled one), "Red car model — cars-v2" (a
     trained model's subject and its own name, or its file name when it kept the default name), "Custom model —
     cars.onnx" when its config names no subject."""
-    from colorsplash.runtime.config import ModelConfig
-
     subject, name = config.subject.strip(), config.name.strip()
-    named = bool(subject) and subject.lower() != ModelConfig.subject
+    named = bool(subject) and subject.lower() != DEFAULT_SUBJECT
     head = f"{subject[:1].upper()}{subject[1:]} model" if named else "Custom model"
     own_name = name if name and name != ModelConfig.name else file_name
     detail = SUBJECT_WORDS.get(subject.lower(), own_name) if named else own_name
