@@ -21,9 +21,9 @@ from colorsplash.server import (
     DEFAULT_MAX_UPLOAD_BYTES,
     DEFAULT_PORT,
     DEFAULT_UPLOAD_TIMEOUT_S,
+    MAX_CONNECTIONS,
     MAX_REQUESTS,
     SERVER_MAX_PIXELS,
-    connection_limit,
     required_budget,
 )
 
@@ -85,7 +85,7 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"requests served at once, uploads still arriving included (default {MAX_REQUESTS}); one more gets "
         f"503 busy with Retry-After; each may hold an upload in memory, so N x --max-upload-mb is the most held; "
-        f"open connections are capped at twice N ({connection_limit(MAX_REQUESTS)} by default)",
+        f"open connections are capped at twice N ({MAX_CONNECTIONS} by default)",
     )
     parser.add_argument(
         "--upload-timeout",
