@@ -10,17 +10,31 @@
 - IPTC: a JPEG's Photoshop resources (APP13), only those of ``_IRB_KEPT`` (the IPTC records of captions,
   keywords, credit..., their digest, copyright flag and URL): never the thumbnail (resource 1036), nor an XMP or
   ICC copy that would bypass the two rules above. A TIFF's IPTC (tag 33723) travels with its EXIF.
+- ICC profile: the picture's own (or the one :func:`colorsplash.runtime.colour_profile.picture_icc` builds) when it
+  describes RGB; a CMYK or grey profile would be wrong for the RGB result.
+
+:func:`carried_metadata` applies all of these to what the reader found (:class:`FoundMetadata`).
 """
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 from PIL import Image
 
+from colorsplash.runtime.colour_profile import icc_space
 from colorsplash.runtime.xmp import XmpTarget, XmpUnusable, clean_xmp
 
-__all__ = ["metadata_exif", "read_xmp", "result_iptc", "result_xmp"]
+__all__ = [
+    "Carried",
+    "FoundMetadata",
+    "carried_metadata",
+    "metadata_exif",
+    "read_xmp",
+    "result_iptc",
+    "result_xmp",
+]
 
 ORIENTATION_TAG = 0x0112
 XMP_TAG = 700  # a TIFF's XMP, in IFD0
@@ -69,6 +83,43 @@ _METADATA_TAGS = frozenset(
 JPEG_XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 JPEG_IRB_HEADER = b"Photoshop 3.0\x00"
 _IRB_KEPT = frozenset({0x0404, 0x0425, 0x040A, 0x040B})  # IPTC-NAA records, their MD5, copyright flag, URL
+
+
+@dataclass(frozen=True)
+class Carried:
+    """The metadata a result carries: ``exif`` (an EXIF block), ``icc`` (an RGB ICC profile), ``xmp`` (a cleaned
+    XMP packet, UTF-8) and ``iptc`` (Photoshop resources, the body of an APP13 segment after its header)."""
+
+    exif: bytes | None = None
+    icc: bytes | None = None
+    xmp: bytes | None = None
+    iptc: bytes | None = None
+
+
+@dataclass(frozen=True)
+class FoundMetadata:
+    """What a picture holds, as its reader found it: ``img``, the opened picture (its ``format``, ``info`` and a
+    JPEG's ``applist``; it may be closed), its ``exif``, Pillow's warnings while reading that EXIF
+    (``exif_warnings``, each naming the file: a corrupt block) and its ICC profile ``icc`` (any colour space)."""
+
+    img: Image.Image
+    exif: Image.Exif
+    exif_warnings: list[str]
+    icc: bytes | None
+
+
+def carried_metadata(found: FoundMetadata, size: tuple[int, int], name: str, notes: list[str]) -> Carried:
+    """What a result of ``size`` (width, height, upright) carries of ``found`` (see the module's docstring); what
+    is left out for a reason the user should know gets a note in ``notes``, naming ``name``. EXIF that Pillow
+    warned about is not copied (its orientation was used)."""
+    icc = found.icc if icc_space(found.icc) == "RGB" else None
+    xmp = result_xmp(read_xmp(found.img, found.exif), XmpTarget(size, icc is not None), name, notes)
+    exif = None
+    if found.exif_warnings:
+        notes += [f"{text}; EXIF not copied to the result" for text in found.exif_warnings]
+    else:
+        exif = metadata_exif(found.exif, size, name, notes)
+    return Carried(exif, icc, xmp, result_iptc(found.img, name, notes))
 
 
 def metadata_exif(exif: Image.Exif, size: tuple[int, int], name: str, notes: list[str]) -> bytes | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -22,7 +21,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.jpeg_bands import encode_jpeg
 from colorsplash.runtime.jpeg_markers import ends_jpeg
-from colorsplash.runtime.photo_meta import JPEG_IRB_HEADER, JPEG_XMP_HEADER, XMP_TAG
+from colorsplash.runtime.photo_meta import JPEG_IRB_HEADER, JPEG_XMP_HEADER, XMP_TAG, Carried
 from colorsplash.runtime.picture_open import READ_ERRORS, load_pixels, open_unchecked
 
 __all__ = [
@@ -95,7 +94,7 @@ def encode_image(
     encoded in bands on all cores (:mod:`colorsplash.runtime.jpeg_bands`), later bands prepared while earlier ones
     encode; other formats get one call for all rows first.
     """
-    carried = _Carried(exif, icc, xmp, iptc)
+    carried = Carried(exif, icc, xmp, iptc)
     if fmt == "JPEG" and array.ndim == 3 and array.shape[2] == 3:
         return _encode_jpeg(array, quality, carried, prepare, full_chroma)
     if prepare is not None:
@@ -123,16 +122,6 @@ def encode_image(
     return buf.getvalue()
 
 
-@dataclass(frozen=True)
-class _Carried:
-    """The metadata a result carries (see :func:`encode_image`)."""
-
-    exif: bytes | None = None
-    icc: bytes | None = None
-    xmp: bytes | None = None
-    iptc: bytes | None = None
-
-
 def _segment(marker: int, body: bytes) -> bytes:
     return bytes((0xFF, marker)) + (len(body) + 2).to_bytes(2, "big") + body
 
@@ -140,7 +129,7 @@ def _segment(marker: int, body: bytes) -> bytes:
 def _encode_jpeg(
     rgb: np.ndarray,
     quality: int,
-    carried: _Carried,
+    carried: Carried,
     prepare: Callable[[slice], None] | None = None,
     full_chroma: bool = False,
 ) -> bytes:
