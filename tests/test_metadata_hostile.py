@@ -13,12 +13,12 @@ from xml.etree import ElementTree
 import numpy as np
 import pytest
 from helpers.metadata import RDF, resource, segment, with_segments
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, PngImagePlugin
 
 from colorsplash.cli import main
 from colorsplash.runtime.photo_io import decode_image_bytes
 from colorsplash.runtime.photo_write import encode_image
-from colorsplash.runtime.xmp import MAX_ELEMENTS, XmpTarget, XmpUnusable, clean_xmp
+from colorsplash.runtime.xmp import MAX_ELEMENTS, MAX_XMP_BYTES, XmpTarget, XmpUnusable, clean_xmp
 
 SECONDS = 3.0
 CRS = "http://ns.adobe.com/camera-raw-settings/1.0/"
@@ -104,3 +104,29 @@ def test_an_icc_profile_too_large_for_a_jpeg_is_left_out_with_a_note(
     assert f"ICC profile of {most + 1:,} bytes does not fit a JPEG (at most {most:,}); not copied" in err, err
     with Image.open(tmp_path / "wide.jpg") as img:
         assert "icc_profile" not in img.info
+
+
+def test_xmp_that_grows_past_the_read_cap_once_cleaned_is_left_out_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 400 KB packet whose text is ``>`` (legal as it is, escaped as ``&gt;`` when written again) grows to 1.6 MB
+    once its Camera Raw setting is dropped: the PNG result held XMP that colorsplash itself refuses to read (over
+    MAX_XMP_BYTES), so its own result lost its metadata when splashed again. The writer now leaves it out with a
+    note, as it does XMP too large for a JPEG."""
+    packet = f"""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{RDF}"><rdf:Description xmlns:crs="{CRS}"
+ crs:Exposure2012="1" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{">" * 400_000}</dc:title>
+</rdf:Description></rdf:RDF></x:xmpmeta>"""
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", packet, zip=False)
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(tmp_path / "a.png", pnginfo=info)
+    photo = decode_image_bytes((tmp_path / "a.png").read_bytes(), name="a.png")
+    assert photo.xmp is not None and len(photo.xmp) > MAX_XMP_BYTES  # cleaned: &gt; is 4 times as long
+    assert main(["splash", str(tmp_path / "a.png"), "-o", str(tmp_path / "out.png"), "--on-empty", "copy"]) == 0
+    err = capsys.readouterr().err
+    assert f"a.png: XMP of {len(photo.xmp):,} bytes once cleaned is more than colorsplash reads" in err, err
+    with Image.open(tmp_path / "out.png") as img:
+        assert "XML:com.adobe.xmp" not in img.info and "xmp" not in img.info
+    assert decode_image_bytes((tmp_path / "out.png").read_bytes()).notes == []
+    for fmt in ("PNG", "WEBP", "TIFF", "JPEG"):  # no format gets more than its reader takes
+        with Image.open(io.BytesIO(encode_image(photo.rgb, fmt, xmp=photo.xmp))) as img:
+            assert not (img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")) and 700 not in img.getexif(), fmt
