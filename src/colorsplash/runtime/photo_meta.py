@@ -21,7 +21,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from colorsplash.runtime.colour_profile import icc_space
 from colorsplash.runtime.xmp import XmpTarget, XmpUnusable, clean_xmp
@@ -147,15 +147,31 @@ def metadata_exif(exif: Image.Exif, size: tuple[int, int], name: str, notes: lis
 def read_xmp(img: Image.Image, exif: Image.Exif) -> bytes | None:
     """The XMP packet of an opened picture, as stored (``None`` when it has none): a JPEG's first standard XMP
     segment (Pillow 10 has no ``info["xmp"]`` for JPEG), the ``xmp`` Pillow reads from other formats, a PNG's
-    ``XML:com.adobe.xmp`` text (Pillow < 11), or EXIF tag 700 (a TIFF's, or one a JPEG's EXIF carries)."""
+    ``XML:com.adobe.xmp`` text (Pillow < 11, or a tEXt/zTXt chunk), or EXIF tag 700 (a TIFF's, or one a JPEG's
+    EXIF carries); text as :func:`_stored_bytes` turns it back into bytes."""
     if img.format in ("JPEG", "MPO"):
         for marker, body in getattr(img, "applist", []):
             if marker == "APP1" and body.startswith(JPEG_XMP_HEADER):
                 return bytes(body[len(JPEG_XMP_HEADER) :])
     found = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp") or exif.get(XMP_TAG)
     if isinstance(found, str):
-        return found.encode("utf-8")
+        return _stored_bytes(found)
     return bytes(found) if isinstance(found, (bytes, bytearray)) and found else None
+
+
+def _stored_bytes(text: str) -> bytes:
+    """The bytes of XMP that Pillow handed over as text. A PNG's iTXt is UTF-8 (Pillow decoded it so); a tEXt or
+    zTXt chunk, or an EXIF string, Pillow decodes as Latin-1 (the PNG rule): its bytes as stored when they are
+    UTF-8 (XMP's own encoding, which writers put there; encoding the Latin-1 reading again as UTF-8 garbled every
+    accented letter: ``é`` became ``Ã©``), else the Latin-1 text read, in UTF-8."""
+    if not isinstance(text, PngImagePlugin.iTXt):
+        try:
+            stored = text.encode("latin-1")
+            stored.decode("utf-8")
+            return stored
+        except UnicodeError:
+            pass  # Latin-1 indeed (or not Latin-1 text): as read
+    return text.encode("utf-8")
 
 
 def result_xmp(packet: bytes | None, target: XmpTarget, name: str, notes: list[str]) -> bytes | None:
