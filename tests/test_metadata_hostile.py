@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import time
+import zlib
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -130,3 +131,41 @@ def test_xmp_that_grows_past_the_read_cap_once_cleaned_is_left_out_with_a_note(
     for fmt in ("PNG", "WEBP", "TIFF", "JPEG"):  # no format gets more than its reader takes
         with Image.open(io.BytesIO(encode_image(photo.rgb, fmt, xmp=photo.xmp))) as img:
             assert not (img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")) and 700 not in img.getexif(), fmt
+
+
+def _png_with(*chunks: tuple[bytes, bytes], after_pixels: bool = False) -> bytes:
+    """A 32x24 PNG with ``chunks`` (type, data) before its image data, or after it (read while loading)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(buf, "PNG")
+    png = buf.getvalue()
+    raw = b"".join(
+        len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big") for kind, data in chunks
+    )
+    at = png.index(b"IEND") - 4 if after_pixels else png.index(b"IDAT") - 4
+    return png[:at] + raw + png[at:]
+
+
+@pytest.mark.parametrize("after_pixels", [False, True])
+def test_a_png_with_compressed_xmp_over_pillows_limit_is_read_without_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], after_pixels: bool
+) -> None:
+    """XMP compressed in an iTXt chunk, 1.2 MB once decompressed (a few KB as stored): Pillow refuses the whole
+    PNG, and `splash` said "unreadable or truncated picture ...; re-export it". The picture is read without it,
+    and a note says the XMP was not copied."""
+    packet = f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{RDF}"/></x:xmpmeta>' + " " * 1_200_000
+    itxt = b"XML:com.adobe.xmp\0\1\0\0\0" + zlib.compress(packet.encode())
+    (tmp_path / "a.png").write_bytes(_png_with((b"iTXt", itxt), after_pixels=after_pixels))
+    assert main(["splash", str(tmp_path / "a.png"), "-o", str(tmp_path / "out.png"), "--on-empty", "copy"]) == 0
+    err = capsys.readouterr().err
+    why = "compressed, more than 1,048,576 bytes once decompressed (Pillow's limit); the picture was read without it"
+    assert f"a.png: XMP metadata not copied to the result: {why}" in err, err
+    with Image.open(tmp_path / "out.png") as img:
+        assert img.size == (32, 24) and not (img.info.get("xmp") or img.info.get("XML:com.adobe.xmp"))
+
+
+def test_a_png_with_over_64_mb_of_compressed_text_reads_without_the_rest() -> None:
+    """66 comments of 1 MiB each once decompressed (70 KB as stored) pass Pillow's limit per chunk, not its 64 MiB
+    for all: the PNG was refused. Those past the limit are left out (comments are not copied: no note)."""
+    comment = b"Comment\0\0" + zlib.compress(b" " * (1 << 20))
+    photo = decode_image_bytes(_png_with(*[(b"zTXt", comment)] * 66), name="a.png")
+    assert photo.rgb.shape == (24, 32, 3) and not photo.notes

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from PIL import Image, PngImagePlugin
 
 from colorsplash.runtime.colour_profile import icc_space
+from colorsplash.runtime.png_text import UNREAD_TEXT
 from colorsplash.runtime.xmp import XmpTarget, XmpUnusable, clean_xmp
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
 
 ORIENTATION_TAG = 0x0112
 XMP_TAG = 700  # a TIFF's XMP, in IFD0
+PNG_XMP_KEY = "XML:com.adobe.xmp"  # a PNG's XMP text chunk
 _EXIF_IFD = 0x8769
 _PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
 # EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
@@ -113,7 +115,7 @@ def carried_metadata(found: FoundMetadata, size: tuple[int, int], name: str, not
     is left out for a reason the user should know gets a note in ``notes``, naming ``name``. EXIF that Pillow
     warned about is not copied (its orientation was used)."""
     icc = found.icc if icc_space(found.icc) == "RGB" else None
-    xmp = result_xmp(read_xmp(found.img, found.exif), XmpTarget(size, icc is not None), name, notes)
+    xmp = result_xmp(found.img, found.exif, XmpTarget(size, icc is not None), name, notes)
     exif = None
     if found.exif_warnings:
         notes += [f"{text}; EXIF not copied to the result" for text in found.exif_warnings]
@@ -148,15 +150,24 @@ def read_xmp(img: Image.Image, exif: Image.Exif) -> bytes | None:
     """The XMP packet of an opened picture, as stored (``None`` when it has none): a JPEG's first standard XMP
     segment (Pillow 10 has no ``info["xmp"]`` for JPEG), the ``xmp`` Pillow reads from other formats, a PNG's
     ``XML:com.adobe.xmp`` text (Pillow < 11, or a tEXt/zTXt chunk), or EXIF tag 700 (a TIFF's, or one a JPEG's
-    EXIF carries); text as :func:`_stored_bytes` turns it back into bytes."""
+    EXIF carries); text as :func:`_stored_bytes` turns it back into bytes.
+
+    Raises:
+        XmpUnusable: a PNG's XMP chunk was left out to open the picture (:mod:`colorsplash.runtime.png_text`).
+    """
     if img.format in ("JPEG", "MPO"):
         for marker, body in getattr(img, "applist", []):
             if marker == "APP1" and body.startswith(JPEG_XMP_HEADER):
                 return bytes(body[len(JPEG_XMP_HEADER) :])
-    found = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp") or exif.get(XMP_TAG)
+    found = img.info.get("xmp") or img.info.get(PNG_XMP_KEY) or exif.get(XMP_TAG)
     if isinstance(found, str):
         return _stored_bytes(found)
-    return bytes(found) if isinstance(found, (bytes, bytearray)) and found else None
+    if isinstance(found, (bytes, bytearray)) and found:
+        return bytes(found)
+    unread = img.info.get(UNREAD_TEXT, {}).get(PNG_XMP_KEY)
+    if unread:
+        raise XmpUnusable(f"{unread}; the picture was read without it")
+    return None
 
 
 def _stored_bytes(text: str) -> bytes:
@@ -174,12 +185,12 @@ def _stored_bytes(text: str) -> bytes:
     return text.encode("utf-8")
 
 
-def result_xmp(packet: bytes | None, target: XmpTarget, name: str, notes: list[str]) -> bytes | None:
-    """:func:`colorsplash.runtime.xmp.clean_xmp` of ``packet``; ``None`` with a note when it is unusable."""
-    if not packet:
-        return None
+def result_xmp(img: Image.Image, exif: Image.Exif, target: XmpTarget, name: str, notes: list[str]) -> bytes | None:
+    """:func:`colorsplash.runtime.xmp.clean_xmp` of the picture's packet (:func:`read_xmp`); ``None`` with a note
+    when it is unusable."""
     try:
-        return clean_xmp(packet, target)
+        packet = read_xmp(img, exif)
+        return clean_xmp(packet, target) if packet else None
     except XmpUnusable as err:
         notes.append(f"{name}: XMP metadata not copied to the result: {err}")
         return None

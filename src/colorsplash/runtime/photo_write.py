@@ -21,7 +21,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.jpeg_bands import encode_jpeg
 from colorsplash.runtime.jpeg_markers import ends_jpeg
-from colorsplash.runtime.photo_meta import JPEG_IRB_HEADER, JPEG_XMP_HEADER, XMP_TAG, Carried
+from colorsplash.runtime.photo_meta import JPEG_IRB_HEADER, JPEG_XMP_HEADER, PNG_XMP_KEY, XMP_TAG, Carried
 from colorsplash.runtime.picture_open import READ_ERRORS, load_pixels, open_unchecked
 from colorsplash.runtime.xmp import MAX_XMP_BYTES
 
@@ -166,7 +166,7 @@ def _xmp_params(fmt: str, xmp: bytes, exif: bytes | None) -> dict[str, Any]:
     Nothing for the formats that have no place for it (BMP, GIF)."""
     if fmt == "PNG":
         info = PngImagePlugin.PngInfo()
-        info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"), zip=False)
+        info.add_itxt(PNG_XMP_KEY, xmp.decode("utf-8"), zip=False)
         return {"pnginfo": info}
     if fmt == "WEBP":
         return {"xmp": xmp}
