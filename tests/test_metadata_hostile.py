@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import io
 import time
+import zlib
 from pathlib import Path
 from xml.etree import ElementTree
 
 import numpy as np
 import pytest
 from helpers.metadata import RDF, resource, segment, with_segments
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, PngImagePlugin
 
 from colorsplash.cli import main
 from colorsplash.runtime.photo_io import decode_image_bytes
 from colorsplash.runtime.photo_write import encode_image
-from colorsplash.runtime.xmp import MAX_ELEMENTS, XmpTarget, XmpUnusable, clean_xmp
+from colorsplash.runtime.xmp import MAX_ELEMENTS, MAX_XMP_BYTES, XmpTarget, XmpUnusable, clean_xmp
 
 SECONDS = 3.0
 CRS = "http://ns.adobe.com/camera-raw-settings/1.0/"
@@ -104,3 +105,97 @@ def test_an_icc_profile_too_large_for_a_jpeg_is_left_out_with_a_note(
     assert f"ICC profile of {most + 1:,} bytes does not fit a JPEG (at most {most:,}); not copied" in err, err
     with Image.open(tmp_path / "wide.jpg") as img:
         assert "icc_profile" not in img.info
+
+
+def test_xmp_that_grows_past_the_read_cap_once_cleaned_is_left_out_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 400 KB packet whose text is ``>`` (legal as it is, escaped as ``&gt;`` when written again) grows to 1.6 MB
+    once its Camera Raw setting is dropped: the PNG result held XMP that colorsplash itself refuses to read (over
+    MAX_XMP_BYTES), so its own result lost its metadata when splashed again. The writer now leaves it out with a
+    note, as it does XMP too large for a JPEG."""
+    packet = f"""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{RDF}"><rdf:Description xmlns:crs="{CRS}"
+ crs:Exposure2012="1" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>{">" * 400_000}</dc:title>
+</rdf:Description></rdf:RDF></x:xmpmeta>"""
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", packet, zip=False)
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(tmp_path / "a.png", pnginfo=info)
+    photo = decode_image_bytes((tmp_path / "a.png").read_bytes(), name="a.png")
+    assert photo.xmp is not None and len(photo.xmp) > MAX_XMP_BYTES  # cleaned: &gt; is 4 times as long
+    assert main(["splash", str(tmp_path / "a.png"), "-o", str(tmp_path / "out.png"), "--on-empty", "copy"]) == 0
+    err = capsys.readouterr().err
+    assert f"a.png: XMP of {len(photo.xmp):,} bytes once cleaned is more than colorsplash reads" in err, err
+    with Image.open(tmp_path / "out.png") as img:
+        assert "XML:com.adobe.xmp" not in img.info and "xmp" not in img.info
+    assert decode_image_bytes((tmp_path / "out.png").read_bytes()).notes == []
+    for fmt in ("PNG", "WEBP", "TIFF", "JPEG"):  # no format gets more than its reader takes
+        with Image.open(io.BytesIO(encode_image(photo.rgb, fmt, xmp=photo.xmp))) as img:
+            assert not (img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")) and 700 not in img.getexif(), fmt
+
+
+def _png_with(*chunks: tuple[bytes, bytes], after_pixels: bool = False) -> bytes:
+    """A 32x24 PNG with ``chunks`` (type, data) before its image data, or after it (read while loading)."""
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(buf, "PNG")
+    png = buf.getvalue()
+    raw = b"".join(
+        len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big") for kind, data in chunks
+    )
+    at = png.index(b"IEND") - 4 if after_pixels else png.index(b"IDAT") - 4
+    return png[:at] + raw + png[at:]
+
+
+@pytest.mark.parametrize("after_pixels", [False, True])
+def test_a_png_with_compressed_xmp_over_pillows_limit_is_read_without_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], after_pixels: bool
+) -> None:
+    """XMP compressed in an iTXt chunk, 1.2 MB once decompressed (a few KB as stored): Pillow refuses the whole
+    PNG, and `splash` said "unreadable or truncated picture ...; re-export it". The picture is read without it,
+    and a note says the XMP was not copied."""
+    packet = f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{RDF}"/></x:xmpmeta>' + " " * 1_200_000
+    itxt = b"XML:com.adobe.xmp\0\1\0\0\0" + zlib.compress(packet.encode())
+    (tmp_path / "a.png").write_bytes(_png_with((b"iTXt", itxt), after_pixels=after_pixels))
+    assert main(["splash", str(tmp_path / "a.png"), "-o", str(tmp_path / "out.png"), "--on-empty", "copy"]) == 0
+    err = capsys.readouterr().err
+    why = "compressed, more than 1,048,576 bytes once decompressed (Pillow's limit); the picture was read without it"
+    assert f"a.png: XMP metadata not copied to the result: {why}" in err, err
+    with Image.open(tmp_path / "out.png") as img:
+        assert img.size == (32, 24) and not (img.info.get("xmp") or img.info.get("XML:com.adobe.xmp"))
+
+
+def test_a_png_with_over_64_mb_of_compressed_text_reads_without_the_rest() -> None:
+    """66 comments of 1 MiB each once decompressed (70 KB as stored) pass Pillow's limit per chunk, not its 64 MiB
+    for all: the PNG was refused. Those past the limit are left out (comments are not copied: no note)."""
+    comment = b"Comment\0\0" + zlib.compress(b" " * (1 << 20))
+    photo = decode_image_bytes(_png_with(*[(b"zTXt", comment)] * 66), name="a.png")
+    assert photo.rgb.shape == (24, 32, 3) and not photo.notes
+
+
+def test_compressed_text_past_pillows_memory_limit_is_left_out_without_inflating_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunks that each inflate past Pillow's 1 MiB were each inflated to 1 MiB to learn so: 10 MB of 1 KB such
+    chunks (a small upload) cost 47 s, where Pillow refused the file in 0.06 s. Past Pillow's 64 MiB inflated in
+    all, compressed text is left out unread."""
+    from colorsplash.runtime import png_text
+
+    inflated = []
+    real = zlib.decompressobj
+
+    class Counting:
+        def __init__(self) -> None:
+            self.inner = real()
+            self.unconsumed_tail = b""
+
+        def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+            assert max_length > 0  # 0 would mean "no limit"
+            out = self.inner.decompress(data, max_length)
+            self.unconsumed_tail = self.inner.unconsumed_tail
+            inflated.append(len(out))
+            return out
+
+    monkeypatch.setattr(png_text.zlib, "decompressobj", Counting)
+    bomb = b"Comment\0\0" + zlib.compress(b" " * ((1 << 20) + 1))
+    photo = decode_image_bytes(_png_with(*[(b"zTXt", bomb)] * 300), name="a.png")
+    assert photo.rgb.shape == (24, 32, 3)
+    assert sum(inflated) <= 2 * PngImagePlugin.MAX_TEXT_MEMORY  # opened twice at most (probe, decode)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -294,3 +295,47 @@ def test_rewritten_xmp_keeps_each_namespace_apart() -> None:
     cleaned = clean_xmp(packet, XmpTarget((8, 8), icc_kept=True))
     assert cleaned is not None and b"camera-raw" not in cleaned
     assert properties(cleaned) == {"{urn:one}x": "1", "{urn:two}y": "2", "{urn:a0}z": "3"}
+
+
+def _declaring(encoding: str | None) -> str:
+    """A packet that keeps all it has (nothing to drop), with an XML declaration of ``encoding`` (none: ``None``)."""
+    declaration = "" if encoding is None else f'<?xml version="1.0" encoding="{encoding}"?>'
+    return f"""{declaration}<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{RDF}"><rdf:Description
+ xmlns:dc="{DC}" dc:format="Zoë's cat"/></rdf:RDF></x:xmpmeta>"""
+
+
+def _jpeg_with(packet: bytes) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buf, "JPEG")
+    return with_segments(buf.getvalue(), segment(0xE1, XMP_HEADER + packet))
+
+
+def _png_text(stored: bytes) -> bytes:
+    """A PNG whose XMP is in a tEXt chunk (Latin-1 by the PNG rule; some writers put UTF-8 there), ``stored``."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("XML:com.adobe.xmp", stored)
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(buf, "PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        _jpeg_with(_declaring("UTF-16").encode()),  # declared UTF-16, UTF-8 bytes: XML readers refused it
+        _jpeg_with(_declaring("ISO-8859-1").encode()),  # declared Latin-1, UTF-8 bytes: read "ZoÃ«'s cat"
+        _png_text(_declaring("ISO-8859-1").encode("latin-1")),  # true in the PNG; the result's bytes are UTF-8
+        _png_text(_declaring(None).encode()),  # UTF-8 bytes in a tEXt chunk: were encoded twice ("ZoÃ«")
+    ],
+    ids=["jpeg-utf16-declared", "jpeg-latin1-declared", "png-text-latin1", "png-text-utf8"],
+)
+def test_kept_xmp_reads_as_it_was_meant_from_its_bytes(picture: bytes) -> None:
+    """The packet a result carries, parsed from its bytes as any XML reader does (its declaration decides their
+    encoding), says what the photo's said; a packet declared UTF-8 is kept byte for byte."""
+    photo = decode_image_bytes(picture, name="x")
+    assert photo.xmp is not None and not photo.notes
+    node = next(ElementTree.fromstring(photo.xmp).iter(f"{{{RDF}}}Description"))
+    assert node.attrib[f"{{{DC}}}format"] == "Zoë's cat"
+    assert photo.xmp.startswith((b"<x:xmpmeta", b'<?xml version="1.0" encoding="UTF-8"?><x:xmpmeta'))
+    kept = _declaring("utf-8").encode()
+    assert decode_image_bytes(_jpeg_with(kept)).xmp == kept

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["nclx_icc", "picture_icc"]
+__all__ = ["icc_space", "nclx_icc", "picture_icc"]
 
 # H.273 colour primaries that are sRGB's own (BT.709) or say nothing (2: unspecified): no profile needed.
 _SRGB_PRIMARIES = (1, 2)
@@ -51,6 +51,13 @@ def picture_icc(info: Mapping[Any, Any], name: str, notes: list[str]) -> bytes |
         )
         return None
     return nclx_icc(nclx)
+
+
+def icc_space(icc: bytes | None) -> str | None:
+    """Colour space of an ICC profile (``RGB``, ``CMYK``, ``GRAY``...) from its header, ``None`` if absent."""
+    if not icc or len(icc) < 20:
+        return None
+    return icc[16:20].decode("ascii", "replace").strip()
 
 
 def nclx_icc(nclx: Mapping[str, Any]) -> bytes | None:

@@ -2,13 +2,12 @@
 :mod:`colorsplash.runtime.photo_write`; what a result carries: :mod:`colorsplash.runtime.photo_meta`).
 
 Pictures are opened by content, not extension. The pixels come back as RGB (not BGR) uint8 ``HxWx3``, rotated
-upright by the EXIF orientation; the EXIF block is kept with its orientation reset to 1 so that viewers do not
-rotate the result a second time, and with only the tags that describe the photo (a TIFF's layout tags would make
-a result nothing can open). Only RGB ICC profiles are carried over (a CMYK or grey profile would be wrong for
-the RGB result); a HEIC tagged by ``nclx`` colour numbers instead gets an equivalent one
-(:mod:`colorsplash.runtime.colour_profile`). Pictures with more than 8 bits per sample give a note (once per
-file): results have 8. Pillow's warnings (corrupt EXIF...) become notes naming the file. Limits: see
-:mod:`colorsplash.runtime.picture_open`.
+upright by the EXIF orientation. This module reads; what a result keeps of the metadata read (EXIF with orientation
+1 and only the tags that describe the photo, RGB ICC profiles only, cleaned XMP, IPTC) is decided by
+:func:`colorsplash.runtime.photo_meta.carried_metadata`. A HEIC tagged by ``nclx`` colour numbers instead of a
+profile gets an equivalent one (:mod:`colorsplash.runtime.colour_profile`). Pictures with more than 8 bits per
+sample give a note (once per file): results have 8. Pillow's warnings (corrupt EXIF...) become notes naming the
+file. Limits: see :mod:`colorsplash.runtime.picture_open`.
 """
 
 from __future__ import annotations
@@ -22,10 +21,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
 
-from colorsplash.runtime.colour_profile import picture_icc
+from colorsplash.runtime.colour_profile import icc_space, picture_icc
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.jpeg_markers import walk_jpeg_data
-from colorsplash.runtime.photo_meta import ORIENTATION_TAG, metadata_exif, read_xmp, result_iptc, result_xmp
+from colorsplash.runtime.photo_meta import ORIENTATION_TAG, FoundMetadata, carried_metadata
 from colorsplash.runtime.picture_open import (
     DEFAULT_MAX_PIXELS,
     READ_ERRORS,
@@ -38,7 +37,6 @@ from colorsplash.runtime.picture_open import (
     probe_picture,
     warnings_as_notes,
 )
-from colorsplash.runtime.xmp import XmpTarget
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -260,16 +258,8 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
     finally:
         img.close()
-    size = (rgb.shape[1], rgb.shape[0])
-    icc = icc if _icc_space(icc) == "RGB" else None
-    xmp = result_xmp(read_xmp(img, exif), XmpTarget(size, icc is not None), name, notes)
-    exif_bytes = None
-    if exif_notes:  # a corrupt header or EXIF block: its orientation was used, but it is not copied
-        notes += [f"{text}; EXIF not copied to the result" for text in exif_notes]
-    else:
-        exif_bytes = metadata_exif(exif, size, name, notes)
-    iptc = result_iptc(img, name, notes)
-    return Photo(rgb, fmt, exif_bytes, icc, notes, name, full_chroma, own_alpha, xmp, iptc)
+    carried = carried_metadata(FoundMetadata(img, exif, exif_notes, icc), (rgb.shape[1], rgb.shape[0]), name, notes)
+    return Photo(rgb, fmt, carried.exif, carried.icc, notes, name, full_chroma, own_alpha, carried.xmp, carried.iptc)
 
 
 def _note_depth(img: Image.Image, data: bytes, name: str, notes: list[str]) -> None:
@@ -319,19 +309,12 @@ def orient_pixels(rgb: np.ndarray, orientation: int) -> np.ndarray:
     return rgb if flip is None else cv2.flip(rgb, flip)
 
 
-def _icc_space(icc: bytes | None) -> str | None:
-    """Colour space of an ICC profile (``RGB``, ``CMYK``, ``GRAY``...) from its header, ``None`` if absent."""
-    if not icc or len(icc) < 20:
-        return None
-    return icc[16:20].decode("ascii", "replace").strip()
-
-
 def _to_rgb(img: Image.Image, icc: bytes | None, name: str, notes: list[str]) -> np.ndarray:
     """Pixels as RGB uint8; CMYK goes through its ICC profile to sRGB when it has one."""
     if img.mode == "RGB":
         return np.asarray(img)
     if img.mode == "CMYK":
-        if icc and _icc_space(icc) == "CMYK":
+        if icc and icc_space(icc) == "CMYK":
             try:
                 src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
                 rgb_img = ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"), outputMode="RGB")

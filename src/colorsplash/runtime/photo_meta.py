@@ -10,20 +10,36 @@
 - IPTC: a JPEG's Photoshop resources (APP13), only those of ``_IRB_KEPT`` (the IPTC records of captions,
   keywords, credit..., their digest, copyright flag and URL): never the thumbnail (resource 1036), nor an XMP or
   ICC copy that would bypass the two rules above. A TIFF's IPTC (tag 33723) travels with its EXIF.
+- ICC profile: the picture's own (or the one :func:`colorsplash.runtime.colour_profile.picture_icc` builds) when it
+  describes RGB; a CMYK or grey profile would be wrong for the RGB result.
+
+:func:`carried_metadata` applies all of these to what the reader found (:class:`FoundMetadata`).
 """
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
+from colorsplash.runtime.colour_profile import icc_space
+from colorsplash.runtime.png_text import UNREAD_TEXT
 from colorsplash.runtime.xmp import XmpTarget, XmpUnusable, clean_xmp
 
-__all__ = ["metadata_exif", "read_xmp", "result_iptc", "result_xmp"]
+__all__ = [
+    "Carried",
+    "FoundMetadata",
+    "carried_metadata",
+    "metadata_exif",
+    "read_xmp",
+    "result_iptc",
+    "result_xmp",
+]
 
 ORIENTATION_TAG = 0x0112
 XMP_TAG = 700  # a TIFF's XMP, in IFD0
+PNG_XMP_KEY = "XML:com.adobe.xmp"  # a PNG's XMP text chunk
 _EXIF_IFD = 0x8769
 _PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
 # EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
@@ -71,6 +87,43 @@ JPEG_IRB_HEADER = b"Photoshop 3.0\x00"
 _IRB_KEPT = frozenset({0x0404, 0x0425, 0x040A, 0x040B})  # IPTC-NAA records, their MD5, copyright flag, URL
 
 
+@dataclass(frozen=True)
+class Carried:
+    """The metadata a result carries: ``exif`` (an EXIF block), ``icc`` (an RGB ICC profile), ``xmp`` (a cleaned
+    XMP packet, UTF-8) and ``iptc`` (Photoshop resources, the body of an APP13 segment after its header)."""
+
+    exif: bytes | None = None
+    icc: bytes | None = None
+    xmp: bytes | None = None
+    iptc: bytes | None = None
+
+
+@dataclass(frozen=True)
+class FoundMetadata:
+    """What a picture holds, as its reader found it: ``img``, the opened picture (its ``format``, ``info`` and a
+    JPEG's ``applist``; it may be closed), its ``exif``, Pillow's warnings while reading that EXIF
+    (``exif_warnings``, each naming the file: a corrupt block) and its ICC profile ``icc`` (any colour space)."""
+
+    img: Image.Image
+    exif: Image.Exif
+    exif_warnings: list[str]
+    icc: bytes | None
+
+
+def carried_metadata(found: FoundMetadata, size: tuple[int, int], name: str, notes: list[str]) -> Carried:
+    """What a result of ``size`` (width, height, upright) carries of ``found`` (see the module's docstring); what
+    is left out for a reason the user should know gets a note in ``notes``, naming ``name``. EXIF that Pillow
+    warned about is not copied (its orientation was used)."""
+    icc = found.icc if icc_space(found.icc) == "RGB" else None
+    xmp = result_xmp(found.img, found.exif, XmpTarget(size, icc is not None), name, notes)
+    exif = None
+    if found.exif_warnings:
+        notes += [f"{text}; EXIF not copied to the result" for text in found.exif_warnings]
+    else:
+        exif = metadata_exif(found.exif, size, name, notes)
+    return Carried(exif, icc, xmp, result_iptc(found.img, name, notes))
+
+
 def metadata_exif(exif: Image.Exif, size: tuple[int, int], name: str, notes: list[str]) -> bytes | None:
     """The EXIF block to copy into a result of ``size`` (width, height): descriptive tags only (see
     ``_METADATA_TAGS``), orientation 1, the Exif sub-IFD's pixel dimensions ``size`` where it has them; ``None``
@@ -96,23 +149,48 @@ def metadata_exif(exif: Image.Exif, size: tuple[int, int], name: str, notes: lis
 def read_xmp(img: Image.Image, exif: Image.Exif) -> bytes | None:
     """The XMP packet of an opened picture, as stored (``None`` when it has none): a JPEG's first standard XMP
     segment (Pillow 10 has no ``info["xmp"]`` for JPEG), the ``xmp`` Pillow reads from other formats, a PNG's
-    ``XML:com.adobe.xmp`` text (Pillow < 11), or EXIF tag 700 (a TIFF's, or one a JPEG's EXIF carries)."""
+    ``XML:com.adobe.xmp`` text (Pillow < 11, or a tEXt/zTXt chunk), or EXIF tag 700 (a TIFF's, or one a JPEG's
+    EXIF carries); text as :func:`_stored_bytes` turns it back into bytes.
+
+    Raises:
+        XmpUnusable: a PNG's XMP chunk was left out to open the picture (:mod:`colorsplash.runtime.png_text`).
+    """
     if img.format in ("JPEG", "MPO"):
         for marker, body in getattr(img, "applist", []):
             if marker == "APP1" and body.startswith(JPEG_XMP_HEADER):
                 return bytes(body[len(JPEG_XMP_HEADER) :])
-    found = img.info.get("xmp") or img.info.get("XML:com.adobe.xmp") or exif.get(XMP_TAG)
+    found = img.info.get("xmp") or img.info.get(PNG_XMP_KEY) or exif.get(XMP_TAG)
     if isinstance(found, str):
-        return found.encode("utf-8")
-    return bytes(found) if isinstance(found, (bytes, bytearray)) and found else None
+        return _stored_bytes(found)
+    if isinstance(found, (bytes, bytearray)) and found:
+        return bytes(found)
+    unread = img.info.get(UNREAD_TEXT, {}).get(PNG_XMP_KEY)
+    if unread:
+        raise XmpUnusable(f"{unread}; the picture was read without it")
+    return None
 
 
-def result_xmp(packet: bytes | None, target: XmpTarget, name: str, notes: list[str]) -> bytes | None:
-    """:func:`colorsplash.runtime.xmp.clean_xmp` of ``packet``; ``None`` with a note when it is unusable."""
-    if not packet:
-        return None
+def _stored_bytes(text: str) -> bytes:
+    """The bytes of XMP that Pillow handed over as text. A PNG's iTXt is UTF-8 (Pillow decoded it so); a tEXt or
+    zTXt chunk, or an EXIF string, Pillow decodes as Latin-1 (the PNG rule): its bytes as stored when they are
+    UTF-8 (XMP's own encoding, which writers put there; encoding the Latin-1 reading again as UTF-8 garbled every
+    accented letter: ``é`` became ``Ã©``), else the Latin-1 text read, in UTF-8."""
+    if not isinstance(text, PngImagePlugin.iTXt):
+        try:
+            stored = text.encode("latin-1")
+            stored.decode("utf-8")
+            return stored
+        except UnicodeError:
+            pass  # Latin-1 indeed (or not Latin-1 text): as read
+    return text.encode("utf-8")
+
+
+def result_xmp(img: Image.Image, exif: Image.Exif, target: XmpTarget, name: str, notes: list[str]) -> bytes | None:
+    """:func:`colorsplash.runtime.xmp.clean_xmp` of the picture's packet (:func:`read_xmp`); ``None`` with a note
+    when it is unusable."""
     try:
-        return clean_xmp(packet, target)
+        packet = read_xmp(img, exif)
+        return clean_xmp(packet, target) if packet else None
     except XmpUnusable as err:
         notes.append(f"{name}: XMP metadata not copied to the result: {err}")
         return None

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -22,8 +21,9 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.jpeg_bands import encode_jpeg
 from colorsplash.runtime.jpeg_markers import ends_jpeg
-from colorsplash.runtime.photo_meta import JPEG_IRB_HEADER, JPEG_XMP_HEADER, XMP_TAG
+from colorsplash.runtime.photo_meta import JPEG_IRB_HEADER, JPEG_XMP_HEADER, PNG_XMP_KEY, XMP_TAG, Carried
 from colorsplash.runtime.picture_open import READ_ERRORS, load_pixels, open_unchecked
+from colorsplash.runtime.xmp import MAX_XMP_BYTES
 
 __all__ = [
     "FORMAT_EXTENSIONS",
@@ -58,6 +58,7 @@ _JPEG_ROOM = {
     "IPTC": _MAX_SEGMENT - len(JPEG_IRB_HEADER),
     "ICC profile": _MAX_ICC,
 }
+_XMP_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")  # the formats written with XMP (and more metadata)
 
 
 def output_format(input_format: str | None, input_suffix: str, alpha: bool = False) -> tuple[str, str]:
@@ -89,13 +90,14 @@ def encode_image(
 
     ``quality`` applies to JPEG and WebP (grey ``HxW`` pixels, a mask, are written lossless in WebP); EXIF, ICC
     and XMP (a packet, UTF-8) are embedded where the format allows (XMP: JPEG, PNG, WebP, TIFF), and ``iptc``
-    (Photoshop resources, see :class:`colorsplash.runtime.photo_io.Photo`) in a JPEG. A colour JPEG keeps
+    (Photoshop resources, see :class:`colorsplash.runtime.photo_io.Photo`) in a JPEG; what does not fit is left
+    out (see :func:`metadata_notes`: XMP is never over what colorsplash reads back). A colour JPEG keeps
     full-resolution colour (4:4:4) with ``full_chroma`` (the input had it), else has 4:2:0 as cameras write.
     ``prepare(rows)`` may fill ``array[rows]`` in place just before those rows are encoded: colour JPEGs are
     encoded in bands on all cores (:mod:`colorsplash.runtime.jpeg_bands`), later bands prepared while earlier ones
     encode; other formats get one call for all rows first.
     """
-    carried = _Carried(exif, icc, xmp, iptc)
+    carried = Carried(exif, icc, xmp, iptc)
     if fmt == "JPEG" and array.ndim == 3 and array.shape[2] == 3:
         return _encode_jpeg(array, quality, carried, prepare, full_chroma)
     if prepare is not None:
@@ -116,21 +118,11 @@ def encode_image(
         params["exif"] = exif
     if icc and fmt in ("JPEG", "PNG", "WEBP", "TIFF") and img.mode in ("RGB", "RGBA"):
         params["icc_profile"] = icc
-    if xmp:
+    if _fits(xmp, fmt, "XMP"):
         params.update(_xmp_params(fmt, xmp, exif))
     buf = io.BytesIO()
     img.save(buf, format=fmt, **params)
     return buf.getvalue()
-
-
-@dataclass(frozen=True)
-class _Carried:
-    """The metadata a result carries (see :func:`encode_image`)."""
-
-    exif: bytes | None = None
-    icc: bytes | None = None
-    xmp: bytes | None = None
-    iptc: bytes | None = None
 
 
 def _segment(marker: int, body: bytes) -> bytes:
@@ -140,7 +132,7 @@ def _segment(marker: int, body: bytes) -> bytes:
 def _encode_jpeg(
     rgb: np.ndarray,
     quality: int,
-    carried: _Carried,
+    carried: Carried,
     prepare: Callable[[slice], None] | None = None,
     full_chroma: bool = False,
 ) -> bytes:
@@ -152,15 +144,15 @@ def _encode_jpeg(
     data = encode_jpeg(rgb, quality, prepare, full_chroma=full_chroma)
     segments = []
     exif, icc, xmp, iptc = carried.exif, carried.icc, carried.xmp, carried.iptc
-    if _fits_jpeg(exif, "EXIF"):  # longer EXIF (huge thumbnails) cannot fit a JPEG segment: dropped
+    if _fits(exif, "JPEG", "EXIF"):  # longer EXIF (huge thumbnails) cannot fit a JPEG segment: dropped
         segments.append(_segment(0xE1, exif))
-    if _fits_jpeg(xmp, "XMP"):
+    if _fits(xmp, "JPEG", "XMP"):
         segments.append(_segment(0xE1, JPEG_XMP_HEADER + xmp))
-    if _fits_jpeg(icc, "ICC profile"):
+    if _fits(icc, "JPEG", "ICC profile"):
         parts = [icc[i : i + _ICC_CHUNK] for i in range(0, len(icc), _ICC_CHUNK)]
         for i, part in enumerate(parts, 1):
             segments.append(_segment(0xE2, b"ICC_PROFILE\x00" + bytes((i, len(parts))) + part))
-    if _fits_jpeg(iptc, "IPTC"):
+    if _fits(iptc, "JPEG", "IPTC"):
         segments.append(_segment(0xED, JPEG_IRB_HEADER + iptc))
     pos = 2  # after SOI, and after OpenCV's JFIF APP0 segment when present
     if data[2:4] == b"\xff\xe0":
@@ -174,7 +166,7 @@ def _xmp_params(fmt: str, xmp: bytes, exif: bytes | None) -> dict[str, Any]:
     Nothing for the formats that have no place for it (BMP, GIF)."""
     if fmt == "PNG":
         info = PngImagePlugin.PngInfo()
-        info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"), zip=False)
+        info.add_itxt(PNG_XMP_KEY, xmp.decode("utf-8"), zip=False)
         return {"pnginfo": info}
     if fmt == "WEBP":
         return {"xmp": xmp}
@@ -196,21 +188,35 @@ def metadata_notes(
     icc: bytes | None = None,
 ) -> list[str]:
     """Notes for the metadata that a ``fmt`` result will not carry because it does not fit (:func:`encode_image`
-    drops it silently): EXIF, XMP or IPTC larger than one JPEG segment, an ICC profile larger than 255."""
-    if fmt != "JPEG":
+    drops it silently): EXIF, XMP or IPTC larger than one JPEG segment, an ICC profile larger than 255, XMP larger
+    than colorsplash reads (:data:`colorsplash.runtime.xmp.MAX_XMP_BYTES`: a packet written again can grow)."""
+    if fmt not in _XMP_FORMATS:
         return []
     carried = (("EXIF", exif), ("XMP", xmp), ("IPTC", iptc), ("ICC profile", icc))
-    return [
-        f"{name}: {kind} of {len(data):,} bytes does not fit a JPEG (at most {_JPEG_ROOM[kind]:,}); not copied"
-        + ("; extended XMP is not written" if kind == "XMP" else "")
-        for kind, data in carried
-        if data and not _fits_jpeg(data, kind)
-    ]
+    return [_unfit_note(fmt, kind, len(data), name) for kind, data in carried if data and not _fits(data, fmt, kind)]
 
 
-def _fits_jpeg(data: bytes | None, kind: str) -> TypeGuard[bytes]:
-    """Whether ``data`` (a ``kind`` of :data:`_JPEG_ROOM`) is there and fits a JPEG result."""
-    return data is not None and 0 < len(data) <= _JPEG_ROOM[kind]
+def _unfit_note(fmt: str, kind: str, size: int, name: str) -> str:
+    if fmt == "JPEG":
+        extended = "; extended XMP is not written" if kind == "XMP" else ""
+        return (
+            f"{name}: {kind} of {size:,} bytes does not fit a JPEG (at most {_JPEG_ROOM[kind]:,}); not copied{extended}"
+        )
+    return (
+        f"{name}: XMP of {size:,} bytes once cleaned is more than colorsplash reads (at most {MAX_XMP_BYTES:,}); "
+        "not copied"
+    )
+
+
+def _fits(data: bytes | None, fmt: str, kind: str) -> TypeGuard[bytes]:
+    """Whether ``data`` (a ``kind`` of :data:`_JPEG_ROOM`) is there and fits a ``fmt`` result: a JPEG's room, at
+    most :data:`colorsplash.runtime.xmp.MAX_XMP_BYTES` of XMP in any format (the most its reader takes: a
+    result must read back with its XMP), no limit on the rest in other formats."""
+    if data is None or not data:
+        return False
+    if fmt == "JPEG":
+        return len(data) <= _JPEG_ROOM[kind]
+    return kind != "XMP" or len(data) <= MAX_XMP_BYTES
 
 
 def format_for_suffix(suffix: str) -> str | None:

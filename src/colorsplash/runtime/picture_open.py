@@ -24,6 +24,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.heif import HEIF_AVC_BRANDS, HEIF_INSTALL, has_heif_reader, is_heif
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
+from colorsplash.runtime.png_text import PNG_SIGNATURE, UNREAD_TEXT, readable_png
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -142,7 +143,8 @@ class UnsupportedFormatError(UnidentifiedImageError):
 
 def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
     """``Image.open`` (header only; a path is opened and closed by the image) limited to :data:`READ_FORMATS`,
-    without Pillow's process-wide decompression-bomb check: our callers apply their own per-call limit.
+    without Pillow's process-wide decompression-bomb check: our callers apply their own per-call limit. A PNG's
+    text chunks that Pillow would refuse the picture for are left out (:mod:`colorsplash.runtime.png_text`).
 
     Raises:
         UnsupportedFormatError: the first bytes say another picture format (no reader of it runs).
@@ -154,6 +156,9 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
             prefix = fp.read(16)
     else:
         prefix = source.read(16)
+    unread: dict[str, str] = {}
+    if prefix.startswith(PNG_SIGNATURE):  # without the text chunks Pillow would refuse the picture for
+        source, unread = readable_png(source)
     if is_heif(prefix):
         has_heif_reader()  # registers pillow-heif's reader where installed: HEIF joins Image.ID
     for fmt in [f for f in Image.ID if f in READ_FORMATS]:
@@ -164,7 +169,10 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
                 continue
             if not isinstance(source, (str, Path)):
                 source.seek(0)
-            return factory(source, None)  # type: ignore[arg-type]  # plugins take a path or a stream
+            img = factory(source, None)  # type: ignore[arg-type]  # plugins take a path or a stream
+            if unread:
+                img.info[UNREAD_TEXT] = unread
+            return img
         except (SyntaxError, IndexError, TypeError, struct.error):
             continue
     other = _other_format(prefix)

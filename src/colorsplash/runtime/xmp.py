@@ -24,7 +24,9 @@ most :data:`MAX_XMP_BYTES`, nested at most :data:`MAX_DEPTH` deep, of at most :d
 while parsing, 64 KB at a time: a megabyte of tiny elements, a few kilobytes compressed in a PNG, would cost seconds
 and tens of megabytes per photo) and without a document type declaration (no entity can be declared, so none is
 expanded); otherwise it is not copied, and a note says why. A packet where
-nothing is dropped is kept byte for byte; one that changes is written again, with its namespace prefixes.
+nothing is dropped is kept byte for byte, but for an XML declaration that names another encoding than the UTF-8 its
+bytes are in, which is made to say UTF-8; one that changes is written again, with its namespace prefixes (and no
+XML declaration: UTF-8, XML's default).
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ _SIZES = {  # size properties: 0 width, 1 height
 _PACKET_BEGIN = '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
 _PACKET_END = '\n<?xpacket end="w"?>'
 _NAME = re.compile(r"\{(.*)\}(.*)")
+# An XML declaration's encoding (group 2), at the packet's start (after a UTF-8 byte order mark): nowhere else legal
+_DECLARED = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml\s[^>]*?\bencoding\s*=\s*([\"'])([^\"'>]*)\1")
 
 
 class XmpUnusable(ValueError):
@@ -108,7 +112,8 @@ class XmpTarget:
 
 def clean_xmp(packet: bytes, target: XmpTarget) -> bytes | None:
     """``packet`` (an XMP packet, UTF-8 bytes) with what would lie about the result dropped (see the module's
-    docstring): the same bytes when nothing is, ``None`` when no property is left.
+    docstring): the same bytes when nothing is (an XML declaration of another encoding made ``UTF-8``), ``None``
+    when no property is left.
 
     Raises:
         XmpUnusable: saying what is wrong with ``packet`` (it is then not copied).
@@ -126,7 +131,17 @@ def clean_xmp(packet: bytes, target: XmpTarget) -> bytes | None:
                 changed = True
     if not any(len(rdf) for rdf in graphs):
         return None
-    return _serialize(root, prefixes) if changed else packet
+    return _serialize(root, prefixes) if changed else _declared_utf8(packet)
+
+
+def _declared_utf8(packet: bytes) -> bytes:
+    """``packet`` (UTF-8: :func:`_parse` read it so) with its XML declaration saying so: one that names another
+    encoding (UTF-16, ISO-8859-1..., which the bytes are not, or no longer are once a PNG's Latin-1 text was
+    read) would have other readers refuse the packet or misread every accented letter."""
+    declared = _DECLARED.match(packet)
+    if declared is None or declared.group(2).lower() == b"utf-8":
+        return packet
+    return packet[: declared.start(2)] + b"UTF-8" + packet[declared.end(2) :]
 
 
 def _parse(packet: bytes) -> tuple[ElementTree.Element, dict[str, str]]:
