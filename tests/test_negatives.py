@@ -310,3 +310,26 @@ def test_an_interrupted_run_resumes_with_its_negatives_and_gets_its_threshold(
     caplog.clear()
     assert main(["train", "--resume", str(run)]) == 0
     assert "presence threshold already chosen" in caplog.text
+
+
+def test_a_run_is_calibrated_reading_its_best_checkpoint_once(
+    trained: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``calibrate_run`` read ``best.pt`` (weights and all) once to look at its config, then again to calibrate it."""
+    from colorsplash.training import calibration
+
+    run = tmp_path / "run"
+    run.mkdir()
+    payload = read_checkpoint(trained[0] / "best.pt")
+    del payload["model_config"]["training"][CALIBRATION_KEY]  # as at the end of the run, before its threshold
+    atomic_torch_save(payload, run / "best.pt")
+    reads: list[Path] = []
+
+    def counting(path: str | Path) -> dict[str, object]:
+        reads.append(Path(path))
+        return read_checkpoint(path)
+
+    monkeypatch.setattr(calibration, "read_checkpoint", counting)
+    calibration.calibrate_run(run, TrainConfig.from_dict(payload["train_config"]))
+    assert reads == [run / "best.pt"]
+    assert CALIBRATION_KEY in read_checkpoint(run / "best.pt")["model_config"]["training"]

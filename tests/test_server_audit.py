@@ -135,6 +135,21 @@ def test_health_has_what_a_client_needs_and_no_training_internals(client: TestCl
     assert "train_config" not in text and "../" not in text  # no data-set paths, no training configuration
 
 
+def test_health_gives_the_word_the_servers_messages_use(tiny_onnx: Path) -> None:
+    """``/api/health``'s ``subject`` is the server's own word for what the model finds (the page takes it as it
+    is): it gave the config's raw text, blank for a model trained without ``--subject``, where the server's
+    messages say "no subject found"."""
+    from dataclasses import replace
+
+    from colorsplash.runtime.onnx_model import load_model
+    from colorsplash.runtime.wording import Wording
+
+    model = load_model(tiny_onnx)
+    for subject, word in (("", "subject"), ("  ", "subject"), (" red car ", "red car"), ("pet", "pet")):
+        one = replace(model, config=replace(model.config, subject=subject))
+        assert server.model_info(one)["subject"] == word == Wording.of(one, "http").subject
+
+
 def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
     got = client.get("/")
     head = client.head("/")

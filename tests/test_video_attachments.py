@@ -102,3 +102,37 @@ def test_what_a_container_cannot_hold_is_named(
     assert ("(attached pic)" in header) is (suffix == ".mp4"), header
     assert "Attachment:" not in header, header
     assert header.count("Video:") == 1 + (suffix == ".mp4"), header  # never the cover as a second picture track
+
+
+def test_a_temporary_folder_is_made_only_for_a_cover_copied_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``carried`` makes its temporary folder only to copy a cover out for .mkv, not for every remux: a plain clip
+    (no cover, no attachments), attachments alone, or an .mp4's cover (copied as a stream) need none."""
+    import tempfile
+
+    from colorsplash.runtime import video_extras
+    from colorsplash.runtime.video_extras import Cover, carried
+
+    made: list[str] = []
+    real = tempfile.TemporaryDirectory
+
+    def counting(*args: object, **kwargs: object) -> tempfile.TemporaryDirectory[str]:
+        folder = real(dir=tmp_path)
+        made.append(folder.name)
+        return folder
+
+    monkeypatch.setattr(video_extras.tempfile, "TemporaryDirectory", counting)
+    clip, cover = tmp_path / "clip.mkv", (Cover(3, "mjpeg"),)
+    for muxer, attachments, covers, expected in (
+        ("matroska", 0, (), []),
+        ("mp4", 0, (), []),
+        ("matroska", 2, (), ["-map", "1:t"]),
+        ("mp4", 0, cover, ["-map", "1:3"]),
+    ):
+        with carried(muxer, clip, attachments, covers) as (args, _):
+            assert args == expected
+    assert made == []
+    with carried("matroska", clip, 0, cover):  # no such clip: the cover cannot be copied out, but it was tried
+        pass
+    assert len(made) == 1

@@ -70,7 +70,7 @@ def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
         dest="gate",
         action="store_false",
         help="score the network's probability on every photo; by default a photo whose subject score is under the "
-        "model's threshold counts as nothing coloured, as splash and mask treat it",
+        "model's threshold, or with no pixel at the cut-off, counts as nothing coloured, as splash and mask treat it",
     )
     p.add_argument(
         "--skip-bad",
@@ -119,7 +119,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     if not args.data and not args.negatives:
         raise ValueError("name at least one data folder or --negatives folder to score the model on")
-    predict_fn, config, model_path = load_predictor(args.model, gate=args.gate)
+    predict_fn, config, model_path = load_predictor(args.model, gate=args.gate, cutoff=args.cutoff)
     out = Path(args.output) if args.output else ev.report_folder(model_path)
     ev.check_report_folder(out, args.overwrite)
     fraction, seed = split_settings(args, config)

@@ -60,7 +60,7 @@ from colorsplash.evaluation.mask_read import TRIMAP, read_grey, read_labels
 from colorsplash.evaluation.mask_size import fit_to_photo
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.evaluation.read_notes import ReadNotes
-from colorsplash.runtime.photo_io import ImageReadError, read_rgb
+from colorsplash.runtime.photo_io import ImageReadError, read_rgb_oriented
 from colorsplash.runtime.progress import redraw_seconds
 
 log = logging.getLogger(__name__)
@@ -381,12 +381,12 @@ def read_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray, list[tuple[str, P
     if sample.unpaired:
         raise DataError(f"{sample.image}: no mask (expected {sample.mask})", "no mask")
     try:
-        image = read_rgb(sample.image)
+        image, orientation = read_rgb_oriented(sample.image)
         if sample.kind in ("scene", NEGATIVE):
             return image, _scene_label(sample, image.shape[:2]), []
         mask, trimap = read_labels(sample.mask, sample.kind)
     except ImageReadError as err:
         raise DataError(f"{err}; fix or remove the file, or pass --skip-bad", "unreadable") from err
-    mask, note = fit_to_photo(mask, sample.mask, sample.image, image.shape[:2])
+    mask, note = fit_to_photo(mask, sample.mask, sample.image, image.shape[:2], orientation)
     found = [(TRIMAP, sample.mask)] if trimap == TRIMAP else []
     return image, mask, found + ([(note, sample.image)] if note is not None else [])

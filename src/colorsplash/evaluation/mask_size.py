@@ -51,18 +51,18 @@ def fit_mask(mask: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray | None:
 
 
 def fit_to_photo(
-    mask: np.ndarray, mask_path: Path, image_path: Path, image_hw: tuple[int, int]
+    mask: np.ndarray, mask_path: Path, image_path: Path, image_hw: tuple[int, int], orientation: int
 ) -> tuple[np.ndarray, str | None]:
     """The decoded mask ``mask`` (uint8 ``HxW``, read upright by its own EXIF orientation) of ``mask_path`` fitted
-    to the upright photo ``image_path`` of ``image_hw``, and a note: :data:`TURNED` (drawn on the stored pixels,
-    turned as the photo is), :data:`UNSURE` (the photo is turned or mirrored and the shape cannot tell: read
-    upright) or ``None``. The rule: this module's docstring.
+    to the upright photo ``image_path`` of ``image_hw``, which its EXIF ``orientation`` (1-8, as
+    :func:`~colorsplash.runtime.photo_io.read_rgb_oriented` read it with the photo) turned upright; and a note:
+    :data:`TURNED` (drawn on the stored pixels, turned as the photo is), :data:`UNSURE` (the photo is turned or
+    mirrored and the shape cannot tell: read upright) or ``None``. The rule: this module's docstring.
 
     Raises:
         DataError: the mask is not the photo at any scale (naming both files, the sizes and what to do).
     """
     note = None
-    orientation = _orientation(image_path)
     if orientation != 1 and _orientation(mask_path) == 1:
         mask_hw = (mask.shape[0], mask.shape[1])
         stored_hw = image_hw[::-1] if orientation in TURNING_ORIENTATIONS else image_hw
@@ -128,8 +128,8 @@ def size_advice(mask_hw: tuple[int, int], image_hw: tuple[int, int]) -> str:
 
 
 def _orientation(path: Path) -> int:
-    """The EXIF orientation (1-8) still to apply to the picture ``path`` (1 when it has none or is unreadable:
-    reading it again says why)."""
+    """The EXIF orientation (1-8) still to apply to the picture ``path``, a mask (1 when it has none or is
+    unreadable: reading it again says why)."""
     try:
         with open_unchecked(path) as img:
             return pending_orientation(img)

@@ -14,6 +14,7 @@ import numpy as np
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation.folders import DataError
 from colorsplash.evaluation.pet_validation import FREE_SETS
+from colorsplash.runtime.no_subject import under_gate
 
 PET_RECALL = 0.98  # the issue's bar: at least this share of validation pet photos must still count as pets
 CALIBRATION_KEY = "presence_calibration"  # ModelConfig.training[...]: how presence_threshold was chosen
@@ -84,10 +85,12 @@ class GateReport:
 def judge(
     rule: str, pet_scores: Sequence[float], free_scores: Sequence[float], recall: float = PET_RECALL
 ) -> GateReport:
-    """Threshold ``rule``'s scores with :func:`choose_threshold` and measure both sides."""
+    """Threshold ``rule``'s scores with :func:`choose_threshold` and measure both sides, by the gate's own
+    comparison (:func:`~colorsplash.runtime.no_subject.under_gate`)."""
     t = choose_threshold(pet_scores, recall)
-    pets, free = np.asarray(pet_scores), np.asarray(free_scores)
-    return GateReport(rule, t, float(np.mean(pets >= t)), float(np.mean(free < t)) if free.size else float("nan"))
+    passed = float(np.mean([not under_gate(s, t) for s in pet_scores]))
+    rejected = float(np.mean([under_gate(s, t) for s in free_scores])) if len(free_scores) else float("nan")
+    return GateReport(rule, t, passed, rejected)
 
 
 def calibration_record(

@@ -21,6 +21,7 @@ import numpy as np
 
 from colorsplash.runtime.guided import colour_target, guided_coefficients, refine_full
 from colorsplash.runtime.matting import MatteSettings, colour_coefficients, matte_from_probability
+from colorsplash.runtime.no_subject import no_subject_reason
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions
 from colorsplash.runtime.upsampling import apply_coefficients
@@ -177,8 +178,9 @@ def plan_alpha(
 ) -> AlphaPlan:
     """Everything of :func:`compute_alpha` that needs only the working copy ``small`` (RGB uint8 ``hxwx3``, the
     photo reduced to ``work_size``) and the model's probability ``prob_lowres`` (float32 ``SxS`` in [0, 1]): the
-    subject test, the edge refinement's coefficients and the subject selection. ``full_hw``: the photo's (height,
-    width); ``presence``: ``(subject score, threshold)`` as :func:`model_presence` gives it.
+    subject test (:func:`~colorsplash.runtime.no_subject.no_subject_reason`), the edge refinement's coefficients
+    and the subject selection. ``full_hw``: the photo's (height, width); ``presence``: ``(subject score,
+    threshold)`` as :func:`model_presence` gives it.
 
     Raises: ValueError: ``options.point`` lies outside the photo.
     """
@@ -189,9 +191,9 @@ def plan_alpha(
     score, score_threshold = presence if presence is not None else (max_p, cutoff)
     # A point given is the user's word that a subject is there: the photo-level gate yields to it (a cat behind
     # wire scored 0.64 against 0.655 and had no way to be coloured); the pixel cut-off still applies.
-    gated = score < score_threshold and options.point is None
-    if max_p < cutoff or gated:
-        return AlphaPlan(full_hw, max_p, True, score=score, cutoff=None if gated else cutoff)
+    reason = no_subject_reason(score, score_threshold, max_p, cutoff, point=options.point is not None)
+    if reason is not None:
+        return AlphaPlan(full_hw, max_p, True, score=score, cutoff=cutoff if reason == "cutoff" else None)
     hs, ws = small.shape[:2]
     p_small = cv2.resize(prob_lowres.astype(np.float32), (ws, hs), interpolation=cv2.INTER_LINEAR)
     scale = max(hs, ws) / max(prob_lowres.shape)  # working pixels per model pixel

@@ -1,12 +1,51 @@
-"""The one no-subject policy: what a photo the model finds no subject in becomes (``on_empty``), and the words
-that say so — for ``splash``, ``mask``, ``video``, the Python API and the HTTP API alike."""
+"""The one no-subject policy: when a photo holds no subject (:func:`no_subject_reason`, the gate that ``splash``,
+evaluation, validation and the threshold's calibration all apply), what it then becomes (``on_empty``), and the
+words that say so — for ``splash``, ``mask``, ``video``, the Python API and the HTTP API alike."""
 
 from __future__ import annotations
 
-from colorsplash.runtime.alpha import AlphaResult
+from typing import TYPE_CHECKING, Literal
+
 from colorsplash.runtime.wording import PYTHON_WORDS, Wording, option_name, option_use
 
-__all__ = ["NoSubjectError", "apply_on_empty"]
+if TYPE_CHECKING:  # alpha.py applies the gate below: a type only here, no import cycle
+    from colorsplash.runtime.alpha import AlphaResult
+
+__all__ = ["NoSubjectError", "apply_on_empty", "no_subject_reason", "under_gate"]
+
+NoSubjectReason = Literal["score", "cutoff"]
+
+
+def under_gate(score: float, threshold: float) -> bool:
+    """The photo-level gate's one comparison: whether a subject score in [0, 1] is under ``threshold`` (the
+    model's ``presence_threshold``): no subject there. A score equal to the threshold passes."""
+    return bool(score < threshold)
+
+
+def no_subject_reason(
+    score: float | None, threshold: float, max_probability: float, cutoff: float = 0.5, point: bool = False
+) -> NoSubjectReason | None:
+    """The one rule of "is there a subject in this photo?", as ``splash`` and ``mask`` show it
+    (:func:`~colorsplash.runtime.alpha.plan_alpha`), evaluation scores it
+    (:func:`~colorsplash.training.predictors.gated`) and validation counts it.
+
+    Args:
+        score: the photo's subject score in [0, 1] (the presence output's); ``None``: a model without one, whose
+            score is then ``max_probability``.
+        threshold: the score from which a photo holds a subject (the model's ``presence_threshold``).
+        max_probability: the model's highest pixel probability in the photo, in [0, 1].
+        cutoff: the pixel probability a subject pixel reaches (``--threshold``, 0.5 by default).
+        point: a point was given (``--point``): the user's word that a subject is there, which the score's gate
+            yields to (the cut-off still applies).
+
+    Returns: ``None`` when the photo holds a subject; ``"score"`` when the score is under ``threshold`` (and no
+    point was given); ``"cutoff"`` when the score passed but no pixel reaches ``cutoff``.
+    """
+    if under_gate(max_probability if score is None else score, threshold) and not point:
+        return "score"
+    if max_probability < cutoff:
+        return "cutoff"
+    return None
 
 
 class NoSubjectError(ValueError):

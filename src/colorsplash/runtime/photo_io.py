@@ -108,6 +108,13 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     Raises:
         ImageReadError: missing, empty, truncated or non-image file, or more than ``max_pixels`` pixels.
     """
+    return open_oriented(path, max_pixels)[0]
+
+
+def open_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[Image.Image, int]:
+    """:func:`open_image`'s upright picture and the EXIF orientation (1-8, 1: none) its stored pixels were turned
+    by (:func:`pending_orientation`): what a caller that also reads the picture's orientation needs, without
+    opening the file again. Raises as :func:`open_image`."""
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: {not_a_file(path)}")
@@ -116,7 +123,8 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     img = open_checked(path, str(path), max_pixels)
     try:
         load_pixels(img, str(path))
-        return ImageOps.exif_transpose(img)
+        orientation = pending_orientation(img)
+        return ImageOps.exif_transpose(img), orientation
     except ImageReadError:
         raise
     except READ_ERRORS as err:
@@ -152,7 +160,14 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
 
 def read_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read a photo as RGB (not BGR) uint8 ``HxWx3``, orientation-corrected."""
-    return to_rgb_array(open_image(path, max_pixels))
+    return read_rgb_oriented(path, max_pixels)[0]
+
+
+def read_rgb_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, int]:
+    """:func:`read_rgb`'s photo (RGB uint8 ``HxWx3``, upright) and the EXIF orientation (1-8) it was turned by, as
+    :func:`open_oriented` gives it."""
+    img, orientation = open_oriented(path, max_pixels)
+    return to_rgb_array(img), orientation
 
 
 @dataclass

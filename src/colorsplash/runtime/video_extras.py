@@ -62,8 +62,8 @@ def carried(
     muxer: str, source: Path, attachments: int, covers: tuple[Cover, ...]
 ) -> Iterator[tuple[list[str], frozenset[str]]]:
     """The ffmpeg output arguments that carry ``source``'s (input 1's) attached files and cover art into a
-    ``muxer`` file, and their kinds (those it holds); a Matroska cover is copied out to a temporary file for the
-    time of the remux (see the module's note)."""
+    ``muxer`` file, and their kinds (those it holds); a Matroska cover is copied out to a temporary folder made
+    for the time of the remux (see the module's note), and only then."""
     args: list[str] = []
     kinds = set()
     if attachments and muxer == "matroska":
@@ -72,12 +72,12 @@ def carried(
     if covers and muxer == "mp4":  # by their stream numbers: 1:v would take the clip's own picture too
         args += [arg for cover in covers for arg in ("-map", f"1:{cover.index}")]
         kinds.add("covers")
-    with tempfile.TemporaryDirectory(prefix="colorsplash-covers-") as folder:
-        if covers and muxer == "matroska":
-            attached = _attach_covers(source, covers, Path(folder), first=attachments)
-            args += attached
-            kinds |= {"covers"} if attached else set()
+    if not (covers and muxer == "matroska"):
         yield args, frozenset(kinds)
+        return
+    with tempfile.TemporaryDirectory(prefix="colorsplash-covers-") as folder:
+        attached = _attach_covers(source, covers, Path(folder), first=attachments)
+        yield [*args, *attached], frozenset(kinds | ({"covers"} if attached else set()))
 
 
 def _attach_covers(source: Path, covers: tuple[Cover, ...], folder: Path, first: int) -> list[str]:

@@ -37,7 +37,7 @@ from colorsplash import __version__
 from colorsplash.runtime.api import load_model
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OPTION_FIELDS
-from colorsplash.runtime.wording import SUBJECT_WORDS, model_description
+from colorsplash.runtime.wording import SUBJECT_WORDS, model_description, subject_word
 from colorsplash.server import errors
 from colorsplash.server.guard import (
     AllowedOriginCORS,
@@ -86,14 +86,15 @@ WATCH_PAUSE_S = 0.05
 
 def model_info(model: Model) -> dict[str, Any]:
     """What a client needs to know of the model for ``/api/health``: its name, a description in plain words
-    (:func:`model_description`), subject, architecture, input size, file name (not the full path) and the
+    (:func:`model_description`), subject (the word the server's own messages use, :func:`subject_word`: "subject"
+    for a model whose training named none), architecture, input size, file name (not the full path) and the
     subject-score threshold of ``X-Colorsplash-Subject``. Not its training record (data-set paths, the training
     configuration): a server reachable from a network shows no more than that."""
     c = model.config
     return {
         "name": c.name,
         "description": model_description(c, model.path.name),
-        "subject": c.subject,
+        "subject": subject_word(c),
         "arch": c.arch,
         "input_size": c.input_size,
         "file": model.path.name,

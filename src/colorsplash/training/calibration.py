@@ -59,6 +59,7 @@ def calibrate_in_place(
     split: tuple[float, int] = (VAL_FRACTION, SPLIT_SEED),
     skip_bad: bool = False,
     subject: str = "pet",
+    payload: dict[str, Any] | None = None,
 ) -> GateReport | None:
     """Choose the presence threshold of ``checkpoint`` (a network with a presence head) on the validation photos
     of the data set folders ``folders`` and negatives folders ``negatives`` (split by ``split``, ``(val_fraction,
@@ -66,14 +67,15 @@ def calibrate_in_place(
     subject photos pass, and write it into the checkpoint's config; logs the threshold, the recall reached and the
     share of photos without the subject rejected. Returns the report, or ``None`` when the checkpoint already
     records a threshold chosen at ``recall`` (kept). ``subject``: what the subject photos show, for the messages
-    (``pet``: the pets protocol's words, "pet-free photos").
+    (``pet``: the pets protocol's words, "pet-free photos"). ``payload``: the checkpoint as its caller read it
+    already (:func:`~colorsplash.training.checkpoint.read_checkpoint`), not read again.
 
     Raises:
         ValueError: the checkpoint has no presence head; NoValidationPhotos: ``folders`` hold no validation photo
             of the subject.
     """
     checkpoint = Path(checkpoint)
-    payload = read_checkpoint(checkpoint)
+    payload = read_checkpoint(checkpoint) if payload is None else payload
     config = ModelConfig.from_dict(payload["model_config"])
     done = config.training.get(CALIBRATION_KEY)
     if isinstance(done, dict) and done.get("recall") == recall:
@@ -137,12 +139,15 @@ def calibrate_run(run: str | Path, tcfg: TrainConfig) -> None:
     best = Path(run) / "best.pt"
     if not tcfg.negatives:
         return
-    config = ModelConfig.from_dict(read_checkpoint(best)["model_config"])
+    payload = read_checkpoint(best)  # once: calibrate_in_place takes it as read
+    config = ModelConfig.from_dict(payload["model_config"])
     if not config.presence_head:
         log.info("no presence head (--no-presence-head): the negatives trained the masks alone; no threshold chosen")
         return
     kwargs = {"split": (tcfg.val_fraction, tcfg.seed), "skip_bad": tcfg.skip_bad, "subject": config.subject}
     try:
-        calibrate_on_main(best, tcfg.data, NEGATIVES_PRESENCE_RECALL, negatives=tcfg.negatives, **kwargs)
+        calibrate_on_main(
+            best, tcfg.data, NEGATIVES_PRESENCE_RECALL, negatives=tcfg.negatives, payload=payload, **kwargs
+        )
     except NoValidationPhotos as err:
         log.warning("%s; the presence threshold stays 0.5: give more photos or a larger --val-fraction", err)

@@ -17,49 +17,52 @@ import numpy as np
 from colorsplash.evaluation.evaluate import PredictFn
 from colorsplash.evaluation.presence import ScoredPredict
 from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.no_subject import no_subject_reason
 from colorsplash.runtime.preprocess import preprocess, upsample_probability
 
 if TYPE_CHECKING:
     import torch
 
 
-def load_predictor(path: str | Path | None, gate: bool = True) -> tuple[PredictFn, ModelConfig, Path]:
+def load_predictor(
+    path: str | Path | None, gate: bool = True, cutoff: float = 0.5
+) -> tuple[PredictFn, ModelConfig, Path]:
     """A ``predict_fn`` for a ``.onnx`` file, a ``.pt`` checkpoint (float32) or, for ``None``, the default
     model; returns it with the model's config and path. ``gate``: the probability as :func:`gated` makes it (what
-    ``splash`` colours); ``False``: the network's probability on every photo, whatever its subject score."""
+    ``splash --threshold CUTOFF --hard`` colours); ``False``: the network's probability on every photo, whatever
+    its subject score."""
     if path is not None and Path(path).suffix.lower() == ".pt":
-        return torch_predictor(Path(path), gate)
+        return torch_predictor(Path(path), gate, cutoff)
     from colorsplash.runtime.onnx_model import load_model
 
     model = load_model(path, precision="file")  # exactly this file, not a faster sibling variant
     if not gate:
         return model.predict_probability, model.config, model.path
-    return gated(model.predict_scored, model.presence_threshold), model.config, model.path
+    return gated(model.predict_scored, model.presence_threshold, cutoff), model.config, model.path
 
 
-def gated(predict: ScoredPredict, threshold: float) -> PredictFn:
-    """The one rule of what a photo's prediction is as ``splash`` shows it
-    (:func:`colorsplash.runtime.alpha.plan_alpha`'s subject gate): ``predict``'s probability upsampled to the
-    photo's size, or all 0 (nothing coloured) when the photo's subject score is under ``threshold`` (the model's
-    ``presence_threshold``). The score is the presence output's, or the highest probability for a model without
-    one (``None`` from ``predict``). The result takes an RGB uint8 ``HxWx3`` photo and gives float32 ``HxW`` in
-    [0, 1]."""
+def gated(predict: ScoredPredict, threshold: float, cutoff: float = 0.5) -> PredictFn:
+    """What a photo's prediction is as ``splash`` shows it: ``predict``'s probability upsampled to the photo's
+    size, or all 0 (nothing coloured) when the photo holds no subject by the one rule of
+    :func:`~colorsplash.runtime.no_subject.no_subject_reason` (``splash``'s own): its subject score is under
+    ``threshold`` (the model's ``presence_threshold``), or no pixel reaches the probability ``cutoff`` (the
+    evaluation's ``--threshold``). The score is the presence output's, or the highest probability for a model
+    without one (``None`` from ``predict``). The result takes an RGB uint8 ``HxWx3`` photo and gives float32
+    ``HxW`` in [0, 1]."""
 
     def predict_fn(image: np.ndarray) -> np.ndarray:
         low, score = predict(image)
         h, w = image.shape[:2]
-        if score is None:
-            score = float(low.max()) if low.size else 0.0
-        if score < threshold:
+        if no_subject_reason(score, threshold, float(low.max()) if low.size else 0.0, cutoff) is not None:
             return np.zeros((h, w), np.float32)
         return upsample_probability(low, h, w)
 
     return predict_fn
 
 
-def torch_predictor(path: Path, gate: bool = True) -> tuple[PredictFn, ModelConfig, Path]:
-    """A ``predict_fn`` running the checkpoint ``path`` in PyTorch (float32, no gradients); ``gate`` as
-    :func:`load_predictor` says."""
+def torch_predictor(path: Path, gate: bool = True, cutoff: float = 0.5) -> tuple[PredictFn, ModelConfig, Path]:
+    """A ``predict_fn`` running the checkpoint ``path`` in PyTorch (float32, no gradients); ``gate`` and
+    ``cutoff`` as :func:`load_predictor` says."""
     try:
         import torch
 
@@ -70,7 +73,7 @@ def torch_predictor(path: Path, gate: bool = True) -> tuple[PredictFn, ModelConf
         ) from err
     model, config = load_checkpoint(path)
     if gate:
-        return gated(torch_scorer(model, config), config.presence_threshold), config, path
+        return gated(torch_scorer(model, config), config.presence_threshold, cutoff), config, path
 
     @torch.no_grad()
     def predict(image: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap,
 from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.no_subject import no_subject_reason
 from colorsplash.runtime.progress import redraw_seconds
 from colorsplash.training.augment import Augmenter
 from colorsplash.training.config import TrainConfig
@@ -306,12 +307,13 @@ def predict_batches(
 
 
 def validate(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig, device: torch.device) -> tuple[float, float]:
-    """Mean per-image IoU (threshold 0.5, at the network's resolution; a photo whose presence probability is under
-    :data:`VAL_PRESENCE_THRESHOLD` predicts no pet) and mean loss."""
+    """Mean per-image IoU (threshold 0.5, at the network's resolution; a photo that holds no subject by the product's
+    rule, :func:`~colorsplash.runtime.no_subject.no_subject_reason` with :data:`VAL_PRESENCE_THRESHOLD`, predicts no
+    pet) and mean loss."""
     ious, losses = [], []
     for i, (prob, loss, score) in enumerate(predict_batches(model, ds, cfg, device)):
-        gated = score is not None and score < VAL_PRESENCE_THRESHOLD
-        ious.append(iou(np.zeros_like(prob) if gated else prob, ds.masks[i]))
+        empty = no_subject_reason(score, VAL_PRESENCE_THRESHOLD, float(prob.max()) if prob.size else 0.0)
+        ious.append(iou(np.zeros_like(prob) if empty is not None else prob, ds.masks[i]))
         losses.append(loss)
     return float(np.mean(ious)), float(np.mean(losses))
 

@@ -30,7 +30,7 @@ const state = {
   zoom: false,
   compare: false,
   limits: null,      // the server's limits from /api/health: {max_upload_bytes, max_pixels, ...}
-  subject: "subject", // what the model finds, from /api/health ("pet"; a trained model's --subject)
+  subject: "subject", // what the model finds, from /api/health ("pet"; a trained model's --subject): the server's word
   tooBig: false,     // the photo is over a limit: the full-size download and the 100 % view would be refused
   decoded: false,    // the browser could read the photo (if not, only the server's answer tells if it is one)
   gotResult: false,  // the server has made a result for this photo
@@ -632,7 +632,7 @@ async function showModel() {
     const health = await resp.json();
     state.limits = health.limits || null;
     const m = health.model;
-    state.subject = (m.subject || "").trim() || "subject";
+    state.subject = m.subject;  // the server's own word (its messages' too), never blank
     // What the model does in plain words ("Pet model — cats and dogs"); its internal name for the curious.
     $("model-info").textContent = m.description || m.name;
     $("model-info").title = `${m.name}: ${m.arch}, ${m.input_size} px, ${m.file}`;
