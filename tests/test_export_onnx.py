@@ -12,7 +12,10 @@ torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
-from helpers.export import lite_checkpoint_fixture, paired_data_fixture  # noqa: E402, F401 (fixtures, used by name)
+from helpers.export import (  # noqa: E402
+    lite_checkpoint_fixture,  # noqa: F401 (a fixture: pytest finds it by its name, lite_checkpoint)
+    paired_data_fixture,  # noqa: F401 (a fixture: pytest finds it by its name, paired_data)
+)
 
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig  # noqa: E402
 from colorsplash.runtime.onnx_model import load_model  # noqa: E402

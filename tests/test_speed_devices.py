@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers import make_blob_image
-from helpers.speed import fresh_fixture  # noqa: F401 (fixtures, used by name)
+from helpers.speed import fresh_fixture  # noqa: F401 (a fixture: pytest finds it by its name, fresh)
 from PIL import Image
 
 from colorsplash.cli import build_parser, main

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers.speed import fresh_fixture  # noqa: F401 (fixtures, used by name)
+from helpers.speed import fresh_fixture  # noqa: F401 (a fixture: pytest finds it by its name, fresh)
 
 from colorsplash.runtime import cpu as cpu_mod
 from colorsplash.runtime import onnx_model as infer
