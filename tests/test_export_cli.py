@@ -1,0 +1,206 @@
+"""``colorsplash export``: the output file (never replaced unless asked, never a pipe, an .onnx name), the
+evaluation summary it embeds, its messages and the photos --int8 calibrates on."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+ort = pytest.importorskip("onnxruntime")
+onnx = pytest.importorskip("onnx")
+
+from helpers.export import (  # noqa: E402
+    lite_checkpoint_fixture,  # noqa: F401 (a fixture: pytest finds it by its name, lite_checkpoint)
+    paired_data_fixture,  # noqa: F401 (a fixture: pytest finds it by its name, paired_data)
+)
+
+from colorsplash.runtime.config import ModelConfig  # noqa: E402
+from colorsplash.runtime.onnx_model import load_model  # noqa: E402
+from colorsplash.training.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from colorsplash.training.export import export_onnx  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_export_never_replaces_an_existing_file_without_overwrite(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit item 3: ``export -o`` silently replaced any file (a photo, another run's checkpoint, an older model)."""
+    from colorsplash.cli import main
+
+    older = tmp_path / "older.onnx"
+    older.write_bytes(b"not to be lost")
+    assert main(["export", str(tiny_checkpoint), "-o", str(older)]) == 2
+    err = capsys.readouterr().err
+    assert str(older) in err and "--overwrite" in err
+    assert older.read_bytes() == b"not to be lost"
+    with pytest.raises(ValueError, match="--overwrite"):
+        export_onnx(tiny_checkpoint, older)
+    assert main(["export", str(tiny_checkpoint), "-o", str(older), "--overwrite"]) == 0
+    assert older.read_bytes() != b"not to be lost" and load_model(older, precision="file").config.name == "tiny-test"
+    assert main(["export", str(tiny_checkpoint), "-o", str(tiny_checkpoint), "--overwrite"]) == 2
+    assert "input checkpoint" in capsys.readouterr().err  # the input, never
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["older.onnx"]  # no temporary files left
+
+
+def test_export_refuses_an_output_linked_to_a_pipe_before_converting(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-o model.onnx`` linked to a pipe or device: without --overwrite it was "already exists; pass --overwrite",
+    and with it the model was converted, then refused. Now refused first, either way, saying --overwrite does not
+    replace it."""
+    from colorsplash.cli import main
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    (tmp_path / "model.onnx").symlink_to(pipe)
+
+    def no_export(*args: object, **kwargs: object) -> None:
+        raise AssertionError("exported before the output was refused")
+
+    monkeypatch.setattr("colorsplash.training.export.export_onnx", no_export)
+    for extra in ([], ["--overwrite"]):
+        assert main(["export", str(tiny_checkpoint), "-o", str(tmp_path / "model.onnx"), *extra]) == 2
+        err = capsys.readouterr().err
+        assert f"model.onnx: is a symbolic link to a pipe, socket or device ({pipe}), not a file; --overwrite " in err
+    assert (tmp_path / "model.onnx").is_symlink()
+
+
+def test_export_output_names_an_onnx_file(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-o cats` and `-o cats.jpg` wrote an ONNX file under that name (over a photo with --overwrite), and `-o
+    new/` a file called `new`: refused, saying the name to give."""
+    from colorsplash.cli import main
+
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"a photo")
+    for name, advice in (
+        (str(tmp_path / "cats"), "give -o "),
+        (str(photo), "give -o "),
+        (f"{tmp_path / 'new'}/", "is a folder"),
+    ):
+        assert main(["export", str(tiny_checkpoint), "-o", name, "--overwrite"]) == 2
+        assert advice in capsys.readouterr().err
+    assert photo.read_bytes() == b"a photo" and sorted(p.name for p in tmp_path.iterdir()) == ["photo.jpg"]
+    assert main(["-q", "export", str(tiny_checkpoint), "-o", str(tmp_path / "cats.ONNX")]) == 0
+
+
+def test_evaluate_reports_of_two_runs_do_not_collide_and_metrics_must_match_the_model(
+    tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit item 4: every run's best.pt was evaluated into eval/best, and ``export --metrics`` embedded whichever
+    summary it was given (another model's, a config.json, ``[1, 2]``)."""
+    import json
+    import shutil
+
+    from helpers.layouts import make_seed_set
+
+    from colorsplash.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    make_seed_set(tmp_path / "cats", n=2)
+    (tmp_path / "runs" / "a").mkdir(parents=True)
+    shutil.copy(tiny_checkpoint, tmp_path / "runs" / "a" / "best.pt")
+    model, config = load_checkpoint(tiny_checkpoint)
+    torch.nn.init.normal_(next(model.parameters()))
+    save_checkpoint(tmp_path / "runs" / "b" / "best.pt", model, config)  # another run, other weights
+    for run in ("a", "b"):
+        assert main(["evaluate", "cats", "--model", f"runs/{run}/best.pt"]) == 0
+    summaries = {run: json.loads((tmp_path / "eval" / f"{run}-best" / "summary.json").read_text()) for run in "ab"}
+    assert summaries["a"]["model"] == str(tmp_path / "runs" / "a" / "best.pt")
+    assert summaries["a"]["checkpoint_sha256"] != summaries["b"]["checkpoint_sha256"]
+
+    (tmp_path / "list.json").write_text("[1, 2]")
+    refused = {
+        "eval/b-best/summary.json": "scores another model",
+        "list.json": "not an evaluate summary",
+        "missing.json": "not a readable",
+    }
+    for metrics, why in refused.items():
+        assert main(["export", "runs/a/best.pt", "-o", "a.onnx", "--metrics", metrics]) == 2
+        assert why in capsys.readouterr().err
+    assert not (tmp_path / "a.onnx").exists()
+    assert main(["export", "runs/a/best.pt", "-o", "a.onnx", "--metrics", "eval/a-best/summary.json"]) == 0
+    embedded = load_model(tmp_path / "a.onnx", precision="file").config.training
+    assert embedded["evaluation"]["overall"] == summaries["a"]["overall"]
+    # A summary of the exported ONNX file matches the checkpoint it came from (how the bundled model is made).
+    assert main(["evaluate", "cats", "--model", "a.onnx", "-o", "eval/onnx"]) == 0
+    args = ["export", "runs/a/best.pt", "-o", "a16.onnx", "--fp16", "--metrics", "eval/onnx/summary.json"]
+    assert main(args) == 0
+
+
+def test_int8_export_prints_no_tracer_warnings_nor_onnxruntime_info_lines(
+    lite_checkpoint: Path, paired_data: Path, tmp_path: Path
+) -> None:
+    """Audit (custom subject): ``export --int8`` wrote 82 lines to the terminal: PyTorch's TracerWarnings with
+    their source lines and ONNX Runtime's quantiser's 'Increased scale[...]' INFO line per rescaled weight."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "q8.onnx"
+    command = ["-m", "colorsplash", "export", str(lite_checkpoint), "-o", str(out), "--int8", str(paired_data)]
+    done = subprocess.run([sys.executable, *command], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "TracerWarning" not in done.stderr and "Increased scale" not in done.stderr
+    assert "int8 calibration on" in done.stderr and "wrote" in done.stdout  # colorsplash's own lines stay
+    probe = "import logging; from colorsplash.cli import configure_logging as c; c(False, True); logging.info('x')"
+    debug = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "INFO root: x" in debug.stderr  # --debug shows other libraries' lines
+
+
+def test_a_checkpoint_after_int8_is_explained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`export --int8 DATA run/best.pt -o m.onnx`: --int8 took the checkpoint for a data folder and argparse said
+    only "the following arguments are required: checkpoint"."""
+    from colorsplash.cli import main
+
+    assert main(["export", "--int8", str(tmp_path), str(tmp_path / "best.pt"), "-o", str(tmp_path / "m.onnx")]) == 2
+    assert "name the checkpoint before --int8" in capsys.readouterr().err
+    assert main(["export", "-o", str(tmp_path / "m.onnx")]) == 2
+    assert "no checkpoint given: colorsplash export CHECKPOINT" in capsys.readouterr().err
+
+
+def test_int8_calibrates_on_a_folder_of_photos_and_says_from_where(
+    lite_checkpoint: Path,
+    paired_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Audit (verbs): `export --int8 PHOTOS` refused a plain folder of photos ("no known data layout"), though
+    calibration reads only the photos. A folder of photos gives all its photos (hidden files and other files left
+    out), data sets their training split, and a line says how many came from where."""
+    from colorsplash.cli import main
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    for i, photo in enumerate(sorted((paired_data / "images").iterdir())[:5]):
+        (shots / f"shot{i}.png").write_bytes(photo.read_bytes())
+    (shots / "._shot0.png").write_bytes(b"macOS resource fork")
+    (shots / "notes.txt").write_text("not a photo")
+    q8 = tmp_path / "q8.onnx"
+    args = ["export", str(lite_checkpoint), "-o", str(q8), "--int8", str(shots), str(paired_data)]
+    with caplog.at_level(logging.INFO):
+        assert main([*args, "--calibration-images", "100"]) == 0
+    record = load_model(q8).config.training["int8_calibration"]
+    _, config = load_checkpoint(lite_checkpoint)
+    train = len(calibration_photos_of(paired_data, config))
+    assert [(s["from"], s["images"]) for s in record["sources"]] == [("photo folder", 5), ("training split", train)]
+    assert record["images"] == 5 + train and record["split"] == "train+photos"
+    said = f"int8 calibration on {5 + train} photo(s): 5 from the photo folder of {shots}, {train} from the training"
+    assert said in caplog.text
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["export", str(lite_checkpoint), "-o", str(tmp_path / "e.onnx"), "--int8", str(empty)]) == 2
+    assert "neither photos nor a data set to calibrate on" in capsys.readouterr().err
+
+
+def calibration_photos_of(folder: Path, config: ModelConfig) -> list[Path]:
+    from colorsplash.training.quantize import folder_photos
+
+    return folder_photos(folder, config)[1]

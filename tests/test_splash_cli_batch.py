@@ -1,0 +1,262 @@
+"""``colorsplash splash`` and ``colorsplash mask`` on many files: finding and planning inputs, resuming
+(--skip-existing), one line per bad file while the batch goes on, and the memory budget."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, cast
+
+import cv2
+import numpy as np
+import pytest
+from helpers.hostile import write_corpus
+from helpers.splash_cli import (
+    blob_file,
+    keyed_fixture,  # noqa: F401 (a fixture: pytest finds it by its name, keyed)
+    run,
+)
+from PIL import Image
+
+from colorsplash.cli import main
+from colorsplash.runtime.batch import MemoryBudget, Outcome, PhotoJob, Task, run_batch
+from colorsplash.runtime.onnx_model import Model, load_model
+from colorsplash.runtime.photo_io import cost_limit
+from colorsplash.runtime.planning import OutputPlan, expand_inputs, plan_tasks
+
+
+def test_skip_existing_resumes_and_results_are_not_inputs(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blob_file(tmp_path / "a.png", 0)
+    blob_file(tmp_path / "b.png", 1)
+    assert run(capsys, "splash", str(tmp_path / "a.png"), "--model", str(tiny_onnx))[0] == 0
+    before = (tmp_path / "a.splash.png").stat().st_mtime_ns
+    code = main(["splash", str(tmp_path), "--skip-existing", "--model", str(tiny_onnx)])
+    err = capsys.readouterr().err
+    assert code == 0 and "done 1, skipped 1, failed 0" in err  # a.splash.png itself is not taken as an input
+    assert (tmp_path / "a.splash.png").stat().st_mtime_ns == before and (tmp_path / "b.splash.png").is_file()
+
+
+def test_bad_corpus_one_line_each_and_batch_goes_on(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expected = write_corpus(tmp_path / "c")
+    blob_file(tmp_path / "c" / "good.png", 0)
+    out = tmp_path / "out"
+    code, err = run(capsys, "splash", str(tmp_path / "c"), "-o", str(out), "--model", str(tiny_onnx))
+    assert code == 1 and "Traceback" not in err
+    lines = err.splitlines()
+    for name, kind in expected.items():
+        stem, ext = name.rsplit(".", 1)
+        written = list(out.glob(f"{stem}.splash.*"))
+        if kind == "error":
+            assert sum(name in line for line in lines) == 1, name
+            assert not written, name
+        else:
+            assert len(written) == 1, name
+    assert any("anim.gif" in line and "first frame" in line for line in lines)
+    assert (out / "good.splash.png").is_file()
+    assert "failed 6" in err
+
+
+def test_memory_budget_keeps_two_costly_pictures_apart() -> None:
+    """Issue 16 item 9: pictures whose decode costs add up to more than the budget never decode at once."""
+    import threading
+    import time
+
+    from colorsplash.runtime.batch import MemoryBudget
+
+    budget = MemoryBudget(100)
+    peak, lock = [0], threading.Lock()
+
+    def work(cost: int) -> None:
+        with budget.hold(cost):
+            with lock:
+                peak[0] = max(peak[0], budget.used)
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in (60, 60, 150, 30, 30)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert peak[0] <= 150 and budget.used == 0  # the 150 one ran, alone; never 60 + 60
+
+
+def test_a_folder_rerun_says_it_left_out_earlier_results(
+    tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Earlier results are not splashed again, but not silently: a photo of the user's may be named that way."""
+    import logging
+
+    blob_file(tmp_path / "a.jpg", 0)
+    blob_file(tmp_path / "mine.splash.jpg", 1)  # the user's own photo, named like a result
+    (tmp_path / ".colorsplash-b.splash.0123abcd.part.jpg").write_bytes(b"half")  # a killed run's: said, kept
+    with caplog.at_level(logging.INFO):
+        assert main(["splash", str(tmp_path), "--model", str(tiny_onnx)]) == 0
+    partial = [r.getMessage() for r in caplog.records if "interrupted run" in r.getMessage()]
+    assert len(partial) == 1 and ".colorsplash-b.splash.0123abcd.part.jpg" in partial[0]
+    assert (tmp_path / ".colorsplash-b.splash.0123abcd.part.jpg").read_bytes() == b"half"
+    said = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
+    assert said == [
+        f"{tmp_path}: left out 1 picture(s) named like earlier results (*.splash.*, *.mask.*); name one to include it"
+    ]
+    assert not (tmp_path / "mine.splash.splash.jpg").exists()
+    assert main(["-q", "splash", str(tmp_path / "mine.splash.jpg"), "--model", str(tiny_onnx)]) == 0  # named: done
+    assert (tmp_path / "mine.splash.splash.jpg").is_file()
+
+
+def test_skip_existing_skips_an_output_another_run_made_meanwhile(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs resuming one folder at once: the one that loses the race failed dozens of files (audit)."""
+    from colorsplash.runtime import batch
+
+    blob_file(tmp_path / "a.jpg", 0)
+    real = batch.write_image
+
+    def raced(path: Path, *args: object, **kwargs: object) -> None:
+        Path(path).write_bytes(b"the other run's result")  # lands between planning and this write
+        real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(batch, "write_image", raced)
+    code = main(["splash", str(tmp_path / "a.jpg"), "--model", str(tiny_onnx), "--skip-existing"])
+    err = capsys.readouterr().err
+    assert code == 0 and "made meanwhile by another run" in err and "skipped 1" in err
+    assert (tmp_path / "a.splash.jpg").read_bytes() == b"the other run's result"
+
+
+def test_running_out_of_memory_is_one_line_with_advice(tmp_path: Path) -> None:
+    from concurrent.futures import Future
+
+    from colorsplash.runtime import batch
+    from colorsplash.runtime.planning import Task
+
+    failed: Future[batch.Outcome] = Future()
+    failed.set_exception(MemoryError())
+    outcome = batch._outcome(failed, Task(tmp_path / "big.png", tmp_path / "big.splash.png"), debug=False)
+    assert outcome.status == "failed"
+    assert outcome.messages == [
+        f"{tmp_path / 'big.png'}: not enough memory for this picture; run it alone (-j 1) or lower --max-pixels"
+    ]
+
+
+def test_skip_existing_still_fails_an_output_folder_blocked_by_a_file(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mkdir reports a file in the output folder's place as FileExistsError too: that is a failure, not a skip."""
+    blob_file(tmp_path / "in" / "sub" / "a.jpg", 0)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "sub").write_bytes(b"a file where the folder goes")
+    code, err = run(
+        capsys,
+        "splash",
+        str(tmp_path / "in"),
+        "-r",
+        "-o",
+        str(tmp_path / "out"),
+        "--model",
+        str(tiny_onnx),
+        "--skip-existing",
+    )
+    assert code == 1 and "failed 1" in err and "made meanwhile" not in err
+
+
+def test_folder_scans_leave_out_earlier_masks_and_the_output_folder(tmp_path: Path) -> None:
+    for name in ("cat.png", "cat.mask.png", "cat.splash.png", "out/cat.png", "out/deeper/dog.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (4, 4)).save(tmp_path / name)
+    found, errors = expand_inputs([str(tmp_path)], recursive=True, exclude=tmp_path / "out")
+    assert [f.relative_to(tmp_path).as_posix() for f, _ in found] == ["cat.png"] and errors == []
+
+
+def test_a_file_named_twice_is_planned_once_and_an_empty_pattern_is_an_error(tmp_path: Path) -> None:
+    Image.new("RGB", (4, 4)).save(tmp_path / "a.png")
+    found, errors = expand_inputs([str(tmp_path), str(tmp_path / "*.png"), str(tmp_path / "a.png")])
+    assert [f.name for f, _ in found] == ["a.png"] and errors == []
+    found, errors = expand_inputs([str(tmp_path / "*.jpg")])
+    assert found == [] and errors == [f"{tmp_path / '*.jpg'}: no picture matches this pattern"]
+
+
+def test_names_of_a_file_already_in_the_run_are_said_in_one_line(
+    tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A folder of symbolic links to one photo gave one result and said nothing (soak): the rule stays (each file
+    is done once), and the names left out are said, each with the name it is done under."""
+    blob_file(tmp_path / "a.jpg", 0)
+    for name in ("b.jpg", "c.jpg"):
+        (tmp_path / name).symlink_to(tmp_path / "a.jpg")
+    with caplog.at_level("INFO"):
+        assert main(["splash", str(tmp_path), str(tmp_path / "a.jpg"), "--model", str(tiny_onnx)]) == 0
+    said = [r.getMessage() for r in caplog.records if "already in this run" in r.getMessage()]
+    a, b, c = (tmp_path / n for n in ("a.jpg", "b.jpg", "c.jpg"))
+    assert said == [
+        f"left out 3 name(s) of a file already in this run (each file is done once): {b} (= {a}), {c} (= {a}), "
+        f"{a} (named twice)"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir() if ".splash." in p.name) == ["a.splash.jpg"]
+
+
+class NoModel:
+    """A model that must not be run."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the model was used ({name})")
+
+
+def test_skip_existing_skips_before_reading_the_photo(tmp_path: Path) -> None:
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    (tmp_path / "a.splash.png").write_bytes(b"mine")
+    job = PhotoJob(cast(Model, NoModel()), skip_existing=True)
+    outcome = job(Task(tmp_path / "a.png", tmp_path / "a.splash.png", "PNG", "PNG"))
+    assert outcome.status == "skipped" and outcome.messages == []
+    assert (tmp_path / "a.splash.png").read_bytes() == b"mine"
+
+
+def test_a_photo_whose_format_changed_since_planning_fails(tmp_path: Path) -> None:
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    job = PhotoJob(cast(Model, NoModel()))
+    with pytest.raises(ValueError, match="a.png: its content changed while this ran"):
+        job(Task(tmp_path / "a.png", tmp_path / "a.splash.jpg", "JPEG", "JPEG"))
+    assert not (tmp_path / "a.splash.jpg").exists()
+
+
+def test_the_memory_budget_is_all_given_back_after_a_batch(tmp_path: Path, tiny_onnx: Path) -> None:
+    """Photos hold their decode cost in the budget from decoding to writing; a cost never given back (a photo
+    done, or one that failed to decode) would make later photos wait for good."""
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.png", "c.png"):
+        Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(tmp_path / name)
+    buffer = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)).save(buffer, "PNG")
+    (tmp_path / "cut.png").write_bytes(buffer.getvalue()[:-2000])  # the header reads, the pixels do not
+    tasks, errors = plan_tasks(expand_inputs([str(tmp_path)])[0], OutputPlan())
+    assert len(tasks) == 4 and errors == []
+    budget = MemoryBudget(10**9)
+    job = PhotoJob(load_model(tiny_onnx), budget=budget)
+    summary = run_batch(tasks, job, jobs=2, progress=False, report=lambda text: None)
+    assert (summary.done, summary.failed) == (3, 1) and budget.used == 0
+
+
+@pytest.mark.parametrize(
+    "error, line",
+    [
+        (KeyError("x"), "unexpected KeyError: 'x' (--debug shows the traceback)"),
+        (cv2.error("Insufficient memory to allocate"), "not enough memory for this picture; run it alone"),
+    ],
+)
+def test_a_files_unexpected_error_is_one_line_naming_it(tmp_path: Path, error: Exception, line: str) -> None:
+    def work(task: Task) -> Outcome:
+        raise error
+
+    said: list[str] = []
+    summary = run_batch([Task(tmp_path / "a.png", tmp_path / "a.splash.png")], work, 1, False, report=said.append)
+    assert summary.failed == 1 and len(said) == 1
+    assert said[0].startswith(f"{tmp_path / 'a.png'}: {line}")
+
+
+def test_a_batch_budgets_for_one_picture_at_its_pixel_limit() -> None:
+    """Two pictures at the limit must never decode at once: the default budget is what one of them costs."""
+    budget = PhotoJob(cast(Model, NoModel()), max_pixels=10**6).budget
+    assert budget is not None and budget.limit == cost_limit(10**6)
