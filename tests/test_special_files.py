@@ -129,7 +129,7 @@ def test_writers_without_overwrite_do_not_name_it_and_those_with_it_refuse_befor
     """The refusal of a pipe or device said "--overwrite replaces files only" to writers that have no --overwrite
     (train's run folder, the Python API). evaluate, told "pass --overwrite to replace" an earlier summary.json that
     was a link to /dev/null, scored every photo and wrote half a report before refusing it; evaluate -o /dev/null
-    called the device "a file". (export: tests/test_export.py.)"""
+    called the device "a file". (export: tests/test_export_cli.py.)"""
     from PIL import Image
 
     from colorsplash.cli import main
