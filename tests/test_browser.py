@@ -189,7 +189,7 @@ def test_page_fits_a_phone_and_reports_errors(browser: Any, base_url: str, photo
 
     bad = tmp_path / "notes.jpg"
     bad.write_bytes(b"not a picture at all")
-    with page.expect_response(lambda r: "/api/splash" in r.url) as answer:
+    with page.expect_response(lambda r: "/api/view" in r.url) as answer:  # the browser cannot show it: its copy
         page.set_input_files("#file", str(bad))
     assert answer.value.status == 415
     # Back to the drop zone with a notice on screen, not an editor with broken pictures.
@@ -201,10 +201,10 @@ def test_page_fits_a_phone_and_reports_errors(browser: Any, base_url: str, photo
     ctx.close()
 
 
-def splash_requests(page: Any) -> list[str]:
-    """Query strings of the page's /api/splash requests, recorded from now on."""
+def splash_requests(page: Any, endpoint: str = "/api/splash") -> list[str]:
+    """Query strings of the page's requests to ``endpoint``, recorded from now on."""
     seen: list[str] = []
-    page.on("request", lambda r: seen.append(r.url.split("?", 1)[-1]) if "/api/splash" in r.url else None)
+    page.on("request", lambda r: seen.append(r.url.split("?", 1)[-1]) if endpoint in r.url else None)
     return seen
 
 

@@ -145,9 +145,9 @@ class RequestError extends Error {
 const BUSY_TRIES = 4;  // a 503 (the server's memory budget is full of other photos) is tried again this often
 const BUSY_WAIT_MAX_S = 15;
 
-// POST a splash request; while the server answers 503 (busy), wait as its Retry-After says and try again,
+// POST a photo to the server; while it answers 503 (busy), wait as its Retry-After says and try again,
 // saying so, instead of failing at once with the operator's message. Returns the last response.
-async function postSplash(url, body, signal = undefined) {
+async function postPhoto(url, body, signal = undefined) {
   for (let attempt = 1; ; attempt++) {
     const resp = await fetch(url, { method: "POST", body, signal });
     if (resp.status !== 503 || attempt >= BUSY_TRIES) return resp;
@@ -311,14 +311,14 @@ async function openOnServer(file, opening) {
   return shown;
 }
 
-// A copy the browser can show of a picture it cannot read: the server's splash with no effect (grey at 0 %,
-// whether or not it finds a subject), upright, full size, as JPEG with the photo's colour profile. The server's
-// refusal (a RequestError) when it cannot make one; null when cancelled (`signal`) or the server is unreachable.
+// A copy the browser can show of a picture it cannot read: the server's /api/view (no model run), upright, full
+// size (it is also the 100 % view's "before"), as JPEG with the photo's colour profile. The server's refusal (a
+// RequestError) when it cannot make one; null when cancelled (`signal`) or the server is unreachable.
 async function viewableCopy(file, signal) {
   const body = new FormData();
   body.append("file", file, file.name);
   try {
-    const resp = await postSplash("api/splash?effect=grey:0&on-empty=copy&format=jpeg", body, signal);
+    const resp = await postPhoto("api/view", body, signal);
     return resp.ok ? await resp.blob() : await requestError(resp);
   } catch (_) {
     return null;
@@ -376,7 +376,7 @@ async function render() {
   const onEmpty = $("on-empty").value;
   const started = performance.now();
   try {
-    const resp = await postSplash(`api/splash?${optionParams(state.scale)}`, body, state.controller.signal);
+    const resp = await postPhoto(`api/splash?${optionParams(state.scale)}`, body, state.controller.signal);
     if (!resp.ok) throw await requestError(resp);
     const blob = await resp.blob();
     if (seq !== state.seq) return;
@@ -448,7 +448,7 @@ async function fullResult() {
   if (state.full && state.full.key === key && state.full.file === file) return state.full;
   const body = new FormData();
   body.append("file", file, file.name);
-  const resp = await postSplash(`api/splash?${params}`, body);
+  const resp = await postPhoto(`api/splash?${params}`, body);
   if (!resp.ok) throw await requestError(resp);
   const blob = await resp.blob();
   const result = { key, file, url: URL.createObjectURL(blob), name: resultName(resp, blob) };
