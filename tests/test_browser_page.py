@@ -13,6 +13,7 @@ from test_browser import (  # noqa: F401 (fixtures)
     SLOW_FIRST_PREVIEW,
     base_url,
     browser,
+    expose_state,
     live_server,
     open_page,
     photo,
@@ -291,6 +292,7 @@ def test_picking_another_photo_cancels_the_viewable_copy_request(
     page.evaluate("() => window.releaseCopy()")
     page.wait_for_timeout(1000)  # the copy would have been sent, and answered, by now
     assert views == [], views
+    expose_state(page)
     shown = page.evaluate("() => [document.getElementById('original').naturalWidth, state.width]")
     assert shown == [1800, 1800] and page.inner_text("#status").startswith("Ready"), shown
     assert not problems, problems

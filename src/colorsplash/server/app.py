@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from colorsplash import __version__
 from colorsplash.runtime.api import load_model
@@ -291,9 +293,31 @@ PAGE_HEADERS = {
 }
 
 
+# The page's files by their own types, not this computer's MIME table: browsers run a module script (and, with
+# nosniff, any script or style sheet) only when it is served as such, and Windows' registry may map .js to
+# text/plain.
+WEB_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+
+class PageFiles(StaticFiles):
+    """The page's static files (``/static``), each with its type from :data:`WEB_TYPES` and ``Cache-Control:
+    no-cache`` (revalidated by ``ETag`` on each load, as the page itself), so that a browser never runs modules of
+    an older version beside those of a newer one after an upgrade."""
+
+    def file_response(
+        self, full_path: Any, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        media_type = WEB_TYPES.get(PurePath(full_path).suffix.lower())
+        if media_type is not None and response.status_code != 304:
+            response.headers["content-type"] = media_type
+        response.headers["cache-control"] = "no-cache"
+        return response
+
+
 def _add_page_routes(app: FastAPI) -> None:
     web = resources.files("colorsplash.server") / WEB_DIR
-    app.mount("/static", StaticFiles(packages=[("colorsplash.server", WEB_DIR)]), name="static")
+    app.mount("/static", PageFiles(packages=[("colorsplash.server", WEB_DIR)]), name="static")
 
     # HEAD as GET without the body, for uptime checkers (FileResponse sends only the headers then).
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
