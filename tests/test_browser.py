@@ -189,7 +189,7 @@ def test_page_fits_a_phone_and_reports_errors(browser: Any, base_url: str, photo
 
     bad = tmp_path / "notes.jpg"
     bad.write_bytes(b"not a picture at all")
-    with page.expect_response(lambda r: "/api/splash" in r.url) as answer:
+    with page.expect_response(lambda r: "/api/view" in r.url) as answer:  # the browser cannot show it: its copy
         page.set_input_files("#file", str(bad))
     assert answer.value.status == 415
     # Back to the drop zone with a notice on screen, not an editor with broken pictures.
@@ -201,10 +201,16 @@ def test_page_fits_a_phone_and_reports_errors(browser: Any, base_url: str, photo
     ctx.close()
 
 
-def splash_requests(page: Any) -> list[str]:
-    """Query strings of the page's /api/splash requests, recorded from now on."""
+def expose_state(page: Any) -> None:
+    """The page's ``state`` as ``window.state`` for a test's expressions: the page's script is ES modules, so it is
+    no global; importing its module gives the very object the page uses (one module instance per address)."""
+    page.evaluate("async () => { window.state = (await import(new URL('static/state.js', document.baseURI))).state; }")
+
+
+def splash_requests(page: Any, endpoint: str = "/api/splash") -> list[str]:
+    """Query strings of the page's requests to ``endpoint``, recorded from now on."""
     seen: list[str] = []
-    page.on("request", lambda r: seen.append(r.url.split("?", 1)[-1]) if "/api/splash" in r.url else None)
+    page.on("request", lambda r: seen.append(r.url.split("?", 1)[-1]) if endpoint in r.url else None)
     return seen
 
 
@@ -476,6 +482,7 @@ def test_a_second_photo_picked_while_the_first_loads_wins(
     page.set_input_files("#file", str(small_photo(tmp_path)))  # 400x300: sent as it is
     wait_for_result_after(page, 0)
     page.wait_for_timeout(2500)  # the first photo's preview copy is ready by now
+    expose_state(page)
     size = page.evaluate("() => [document.getElementById('result').naturalWidth, state.width, state.scale]")
     assert size == [400, 400, 1], size
     assert "400×300" in page.inner_text("#status")
@@ -512,6 +519,7 @@ def test_100_percent_view_drops_answers_for_older_settings(browser: Any, base_ur
     seq = wait_for_result_after(page, seq)
     page.select_option("#effect", "sepia")
     wait_for_result_after(page, seq)
+    expose_state(page)
     page.wait_for_function("() => state.full && state.full.key.startsWith('effect=sepia')")
     page.wait_for_timeout(3500)  # the blur answer has arrived by now
     shown = page.evaluate(

@@ -13,6 +13,7 @@ from test_browser import (  # noqa: F401 (fixtures)
     SLOW_FIRST_PREVIEW,
     base_url,
     browser,
+    expose_state,
     live_server,
     open_page,
     photo,
@@ -182,8 +183,9 @@ def test_an_iphone_heic_is_shown_compared_and_previewed_small(
 ) -> None:
     """Chromium cannot show HEIC: the Original pane was a broken-image icon, before/after stayed disabled, a
     click on the photo chose nothing, and every preview sent the full photo (phone audit). The server's copy
-    (no effect, JPEG) now stands in for the photo: shown, compared, pointed at, and scaled for the previews; the
-    download is still made from the HEIC, at full size, named .jpg."""
+    (JPEG) now stands in for the photo: shown, compared, pointed at, and scaled for the previews; the download is
+    still made from the HEIC, at full size, named .jpg. The copy came from /api/splash with effect=grey:0 (a model
+    run, and the no-subject path for a photo without a pet); it comes from /api/view, which runs no model."""
     pillow_heif = pytest.importorskip("pillow_heif")
     from helpers import make_blob_image
     from PIL import Image
@@ -193,10 +195,10 @@ def test_an_iphone_heic_is_shown_compared_and_previewed_small(
     pillow_heif.from_pillow(Image.fromarray(image)).save(heic, quality=90)
     ctx, page, _, problems = open_page(browser, base_url, **DESK)
     sent = splash_requests(page)
+    views = splash_requests(page, "/api/view")
     page.set_input_files("#file", str(heic))
     wait_for_result_after(page, 0)
-    copies = [q for q in sent if q.startswith("effect=grey:0&")]
-    assert copies == ["effect=grey:0&on-empty=copy&format=jpeg"], sent  # one copy to show, then previews
+    assert len(views) == 1 and sent and not [q for q in sent if "grey:0" in q], (views, sent)  # a copy, a preview
     sizes = page.evaluate("""() => ['original', 'result'].map((id) => document.getElementById(id).naturalWidth)""")
     assert sizes == [1350, 1200], sizes  # the photo at full size; the preview's splash scaled to 1600 px high
     assert page.is_enabled("#compare") and not page.is_visible("#limit-note")
@@ -215,7 +217,7 @@ def test_an_iphone_heic_is_shown_compared_and_previewed_small(
         "() => document.getElementById('original').naturalWidth === 1800"
         " && document.getElementById('status').textContent.startsWith('Ready')"
     )
-    assert [q for q in sent if q.startswith("effect=grey:0&")] == copies, sent
+    assert len(views) == 1 and not [q for q in sent if "grey:0" in q], (views, sent)
     assert not problems, problems
     ctx.close()
 
@@ -245,7 +247,7 @@ def test_an_over_limit_heic_is_said_too_large_and_not_uploaded_twice(
     assert heavy.stat().st_size > limit > light.stat().st_size, (heavy.stat().st_size, light.stat().st_size)
     with live_server(tiny_onnx, max_upload_bytes=limit, max_pixels=100_000) as url:  # the light one has 240,000
         ctx, page, _, problems = open_page(browser, url, **DESK)
-        sent = splash_requests(page)
+        sent = splash_requests(page, "/api/")  # the copy's request (/api/view) and the previews' (/api/splash)
         cases = [
             (heavy, 0, "This photo is 1.1 MB; this server accepts photos up to 1 MB."),
             (light, 1, "0.1 megapixels"),
@@ -263,8 +265,8 @@ def test_an_over_limit_heic_is_said_too_large_and_not_uploaded_twice(
         ctx.close()
 
 
-# The page's request for a viewable copy (effect=grey:0), held until window.releaseCopy().
-HELD_COPY = held_fetch("effect=grey:0&", "releaseCopy", seen="copyHeld")
+# The page's request for a viewable copy (/api/view), held until window.releaseCopy().
+HELD_COPY = held_fetch("api/view", "releaseCopy", seen="copyHeld")
 
 
 def test_picking_another_photo_cancels_the_viewable_copy_request(
@@ -282,14 +284,15 @@ def test_picking_another_photo_cancels_the_viewable_copy_request(
     page.add_init_script(HELD_COPY)
     page.reload()
     page.wait_for_function("() => document.getElementById('model-info').textContent.includes('tiny-test')")
-    sent = splash_requests(page)
+    views = splash_requests(page, "/api/view")
     page.set_input_files("#file", str(heic))
     page.wait_for_function("() => window.copyHeld")
     page.set_input_files("#file", str(photo))  # a JPEG the browser shows
     wait_for_result_after(page, 0)
     page.evaluate("() => window.releaseCopy()")
     page.wait_for_timeout(1000)  # the copy would have been sent, and answered, by now
-    assert [q for q in sent if q.startswith("effect=grey:0&")] == [], sent
+    assert views == [], views
+    expose_state(page)
     shown = page.evaluate("() => [document.getElementById('original').naturalWidth, state.width]")
     assert shown == [1800, 1800] and page.inner_text("#status").startswith("Ready"), shown
     assert not problems, problems

@@ -37,10 +37,10 @@ def png() -> bytes:
     return buf.getvalue()
 
 
-def slow_upload_head(port: int, multipart: bool) -> bytes:
+def slow_upload_head(port: int, multipart: bool, path: str = "/api/splash") -> bytes:
     kind = "multipart/form-data; boundary=B" if multipart else "image/png"
     return (
-        f"POST /api/splash HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {kind}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {kind}\r\n"
         f"Content-Length: {PHOTO_BYTES}\r\n\r\n"
     ).encode() + (b'--B\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n\r\n' if multipart else b"")
 

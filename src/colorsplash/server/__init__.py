@@ -38,13 +38,19 @@ SERVER_MAX_PIXELS = 50_000_000  # per request: a 48 MP phone photo passes; lower
 # (blur) and 3.0 (transparent) B/px (tracemalloc on a 12 MP photo, 2026-12-01): about 21 and 26 B/px; 28 leaves
 # room for changes.
 BYTES_PER_PIXEL = 28
+# Peak bytes per counted pixel of a viewable copy (``POST /api/view``: decode upright, encode JPEG; no model, no
+# alpha). ru_maxrss over the resident size on 12 MP pictures (2026-12-01): 10.5 B/px for an iPhone-like HEIC
+# (orientation 6), 12.4 for a JPEG, 19.2 per counted pixel for an RGBA PNG (27 per pixel; it counts as 1.42 x its
+# pixels); 20 covers them.
+VIEW_BYTES_PER_PIXEL = 20
 
 
-def estimate_bytes(pixels: int | None, data_bytes: int) -> int:
+def estimate_bytes(pixels: int | None, data_bytes: int, per_pixel: int = BYTES_PER_PIXEL) -> int:
     """Peak memory of one job on a photo counted as ``pixels`` (``limits.PhotoSize.counted``; ``None``: unreadable,
-    it fails at decoding) whose upload is ``data_bytes`` long (held until the job ends). The model's own buffers do
-    not grow with the photo; they are bounded by the number of workers, not by this budget."""
-    return (pixels or 0) * BYTES_PER_PIXEL + data_bytes
+    it fails at decoding) whose upload is ``data_bytes`` long (held until the job ends), at ``per_pixel`` bytes
+    per pixel (a splash's; :data:`VIEW_BYTES_PER_PIXEL` for a viewable copy). The model's own buffers do not grow
+    with the photo; they are bounded by the number of workers, not by this budget."""
+    return (pixels or 0) * per_pixel + data_bytes
 
 
 def required_budget(max_pixels: int, max_upload_bytes: int) -> int:

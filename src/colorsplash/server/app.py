@@ -16,22 +16,26 @@ Every error is a JSON body ``{"error": "..."}`` without a stack trace: 400 unkno
 408 a body not all arrived within ``upload_timeout_s`` (the connection closed), 413 request or photo too large, 415
 not an image, 422 bad option (with ``"option": NAME``) or no subject with ``on-empty=skip``, 503 busy (the memory
 budget full, or ``max_requests`` in flight; with ``Retry-After``), 404/405 unknown route or method, 500 anything else.
-Results carry ``X-Colorsplash-Subject: found|none`` and ``X-Colorsplash-Subject-Score``.
+Results carry ``X-Colorsplash-Subject: found|none`` and ``X-Colorsplash-Subject-Score``. ``/api/view`` answers a JPEG
+of the photo that any browser can show (the page's stand-in for a HEIC or TIFF it cannot), with no model run but the
+same upload checks, worker slots and memory budget (with its own estimate) as the others.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from colorsplash import __version__
 from colorsplash.runtime.api import load_model
@@ -47,6 +51,8 @@ from colorsplash.server.guard import (
     cors_options,
 )
 from colorsplash.server.limits import (
+    BYTES_PER_PIXEL,
+    VIEW_BYTES_PER_PIXEL,
     BodyLimitMiddleware,
     MemoryBudget,
     RequestLimitMiddleware,
@@ -64,6 +70,7 @@ from colorsplash.server.work import (
     check_pixel_count,
     make_mask,
     make_splash,
+    make_view,
     parse_fields,
     read_upload,
     result_headers,
@@ -75,6 +82,7 @@ __all__ = [
     "create_app",
     "make_mask",
     "make_splash",
+    "make_view",
     "model_description",
     "model_info",
 ]
@@ -163,12 +171,24 @@ class _Jobs:
 
     async def run(self, request: Request, upload: Upload, func: Any, *args: Any) -> Result:
         """``func(model, *args, gone)`` in a worker thread, ``model`` from :attr:`models` (see :class:`ModelShare`),
-        ``gone`` a :class:`Departure` set as soon as the client disconnects while the thread runs.
+        ``gone`` a :class:`Departure` set as soon as the client disconnects while the thread runs; admitted with a
+        splash's memory estimate (``BYTES_PER_PIXEL``).
 
         Raises:
             ClientGoneError: the client disconnected before the job had its budget and a worker (nothing was run),
                 or while it ran (``func`` stops at its next step).
         """
+        return await self._admit(request, upload, BYTES_PER_PIXEL, self._with_model, func, *args)
+
+    async def run_without_model(self, request: Request, upload: Upload, func: Any, *args: Any) -> Result:
+        """:meth:`run` for work that needs no model (a viewable copy: ``func(*args, gone)``): the same upload
+        checks, one of the same worker slots (decoding 48 MP takes seconds of CPU), the memory budget with its own
+        estimate (``VIEW_BYTES_PER_PIXEL``); counted by :attr:`models` as a request beside any model run."""
+        return await self._admit(request, upload, VIEW_BYTES_PER_PIXEL, self._beside_model, func, *args)
+
+    async def _admit(self, request: Request, upload: Upload, per_pixel: int, call: Any, *args: Any) -> Result:
+        """``call(*args, gone)`` in a worker thread once the photo's estimate (``per_pixel`` bytes a pixel) fits
+        the memory budget and a worker is free."""
 
         async def still_there() -> None:
             if await request.is_disconnected():
@@ -186,14 +206,19 @@ class _Jobs:
                 await anyio.sleep(WATCH_PAUSE_S)  # not expected; no busy loop if it comes
             gone.leave()
 
-        async with self.budget.reserve(estimate_bytes(size and size.counted, len(upload.data))):
-            job = self.worker.run(self._with_model, func, *args, gone, before=still_there, beside=watch)
+        async with self.budget.reserve(estimate_bytes(size and size.counted, len(upload.data), per_pixel)):
+            job = self.worker.run(call, *args, gone, before=still_there, beside=watch)
             result: Result = await job
             return result
 
     def _with_model(self, func: Any, *args: Any) -> Result:
         with self.models.take() as model:
             result: Result = func(model, *args)
+            return result
+
+    def _beside_model(self, func: Any, *args: Any) -> Result:
+        with self.models.beside():
+            result: Result = func(*args)
             return result
 
 
@@ -231,6 +256,20 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
         result = await jobs.run(request, upload, make_mask, upload, options, settings.max_pixels)
         return Response(result.body, media_type=result.media_type, headers=result_headers(result))
 
+    @app.post(
+        "/api/view",
+        response_class=Response,
+        summary="A JPEG of a photo that any browser can show (upright, full size; no model run)",
+        openapi_extra=openapi_extra(
+            "view", "the photo as JPEG, upright, full size, its ICC profile kept", ["image/jpeg"]
+        ),
+    )
+    async def post_view(request: Request) -> Response:
+        upload = await read_upload(request)
+        parse_fields(upload.fields, "view")
+        result = await jobs.run_without_model(request, upload, make_view, upload, settings.max_pixels)
+        return Response(result.body, media_type=result.media_type, headers=result_headers(result))
+
     @app.get("/api/health", summary="Server status, the model's name and metadata, limits, option defaults")
     async def health() -> dict[str, Any]:
         return {
@@ -255,9 +294,31 @@ PAGE_HEADERS = {
 }
 
 
+# The page's files by their own types, not this computer's MIME table: browsers run a module script (and, with
+# nosniff, any script or style sheet) only when it is served as such, and Windows' registry may map .js to
+# text/plain.
+WEB_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
+
+class PageFiles(StaticFiles):
+    """The page's static files (``/static``), each with its type from :data:`WEB_TYPES` and ``Cache-Control:
+    no-cache`` (revalidated by ``ETag`` on each load, as the page itself), so that a browser never runs modules of
+    an older version beside those of a newer one after an upgrade."""
+
+    def file_response(
+        self, full_path: Any, stat_result: os.stat_result, scope: Scope, status_code: int = 200
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        media_type = WEB_TYPES.get(PurePath(full_path).suffix.lower())
+        if media_type is not None and response.status_code != 304:
+            response.headers["content-type"] = media_type
+        response.headers["cache-control"] = "no-cache"
+        return response
+
+
 def _add_page_routes(app: FastAPI) -> None:
     web = resources.files("colorsplash.server") / WEB_DIR
-    app.mount("/static", StaticFiles(packages=[("colorsplash.server", WEB_DIR)]), name="static")
+    app.mount("/static", PageFiles(packages=[("colorsplash.server", WEB_DIR)]), name="static")
 
     # HEAD as GET without the body, for uptime checkers (FileResponse sends only the headers then).
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)

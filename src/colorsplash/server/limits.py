@@ -24,9 +24,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from colorsplash.runtime.picture_open import READ_ERRORS, counted_pixels, open_unchecked
 
-# A job's memory estimate and its unit, peak bytes per pixel of one splash: defined (and the unit's measurement
-# told) in the package, beside no heavy import, so that ``serve --help`` can state the default budget.
+# A job's memory estimate and its unit, peak bytes per pixel of one splash (and of one viewable copy): defined (and
+# the unit's measurement told) in the package, beside no heavy import, so that ``serve --help`` can state the default
+# budget.
 from colorsplash.server import BYTES_PER_PIXEL as BYTES_PER_PIXEL
+from colorsplash.server import VIEW_BYTES_PER_PIXEL as VIEW_BYTES_PER_PIXEL
 from colorsplash.server import estimate_bytes as estimate_bytes
 from colorsplash.server import required_budget as required_budget
 

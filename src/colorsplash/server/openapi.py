@@ -1,7 +1,8 @@
 """The API's OpenAPI description, exact per endpoint: each lists only the options it reads.
 
 ``/api/splash`` takes every splash option and ``format``; ``/api/mask`` takes the options that shape the alpha
-(no ``effect``, ``quality`` or ``format``: it always answers an 8-bit greyscale PNG, and refuses them).
+(no ``effect``, ``quality`` or ``format``: it always answers an 8-bit greyscale PNG, and refuses them); ``/api/view``
+takes none (it answers the photo as JPEG, no model run).
 """
 
 from __future__ import annotations
@@ -43,11 +44,15 @@ _ERROR_SCHEMA = {
 _ERRORS = {
     "400": "`Host` is not a name of this server (see `--allowed-host`)",
     "403": "cross-origin request from a web page not allowed (see `--allowed-origin`)",
+    "408": "the request body did not all arrive within the upload time limit (see `--upload-timeout`); the "
+    "connection is closed",
     "413": "request body over the upload limit, or photo over the pixel limit",
     "415": "not a picture (or no photo in the request)",
     "422": "bad option (`option` names it), or no subject found with `on-empty=skip`",
     "503": "busy: other photos hold the server's memory budget; retry after `Retry-After` seconds",
 }
+# /api/view takes no option: any field is refused.
+_VIEW_ERRORS = _ERRORS | {"422": "a query or form field was sent (`option` names it): this endpoint takes none"}
 
 
 def choices(f: dataclasses.Field[Any]) -> tuple[str, ...] | None:
@@ -83,9 +88,9 @@ def _description(f: dataclasses.Field[Any], endpoint: str) -> str:
 
 
 def option_parameters(endpoint: str) -> list[dict[str, Any]]:
-    """OpenAPI query parameters of ``endpoint`` (``splash`` or ``mask``): its options in CLI spelling, and
-    ``format`` for ``splash``."""
-    names = MASK_OPTIONS if endpoint == "mask" else tuple(f.name for f in OPTION_FIELDS)
+    """OpenAPI query parameters of ``endpoint`` (``splash``, ``mask`` or ``view``): its options in CLI spelling,
+    and ``format`` for ``splash``; none for ``view``."""
+    names = {"mask": MASK_OPTIONS, "view": ()}.get(endpoint, tuple(f.name for f in OPTION_FIELDS))
     params = [
         {
             "name": f.name.replace("_", "-"),
@@ -134,10 +139,14 @@ def openapi_extra(endpoint: str, result: str, result_types: list[str]) -> dict[s
             },
         },
         "responses": {
-            "200": {"description": result, "headers": SUBJECT_HEADERS, "content": {t: binary for t in result_types}}
+            "200": {
+                "description": result,
+                "headers": {} if endpoint == "view" else SUBJECT_HEADERS,
+                "content": {t: binary for t in result_types},
+            }
         }
         | {
             code: {"description": text, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
-            for code, text in _ERRORS.items()
+            for code, text in (_VIEW_ERRORS if endpoint == "view" else _ERRORS).items()
         },
     }

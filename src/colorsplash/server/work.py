@@ -1,4 +1,5 @@
-"""Reading a request and making its result: the blocking part runs in worker threads.
+"""Reading a request and making its result (a splash, a mask, a viewable copy): the blocking part runs in worker
+threads.
 
 The no-subject policy is :func:`colorsplash.runtime.no_subject.apply_on_empty` (the CLI's too); what it decided is
 reported in the ``X-Colorsplash-Subject`` headers so a client can tell "no subject" from a grey photo.
@@ -34,6 +35,7 @@ from colorsplash.server.openapi import FORMAT_FIELD, OUTPUT_FORMATS, SPLASH_ONLY
 
 T = TypeVar("T")
 UPLOAD_NAME = "upload"
+VIEW_QUALITY = SplashOptions().quality  # a viewable copy's JPEG quality: a splash's default
 MAX_NAME = 200  # characters of an upload's file name kept
 
 
@@ -71,12 +73,13 @@ def _check(gone: Departure | None, done: str) -> None:
 
 @dataclass(frozen=True)
 class Result:
-    """An encoded result, its format key of ``OUTPUT_FORMATS``, and whether the model found a subject."""
+    """An encoded result, its format key of ``OUTPUT_FORMATS``, and whether the model found a subject (``None``
+    for a viewable copy: no model ran)."""
 
     body: bytes
     fmt: str
-    subject_found: bool
-    subject_score: float
+    subject_found: bool | None
+    subject_score: float | None
     filename: str
 
     @property
@@ -120,7 +123,8 @@ def _base_name(filename: str) -> str:
 
 def parse_fields(fields: dict[str, str], endpoint: str = "splash") -> tuple[SplashOptions, str | None]:
     """Split request fields into splash options (CLI names) and the output format (``None``: automatic).
-    ``/api/mask`` (``endpoint="mask"``) takes no ``effect``, ``quality`` or ``format``, as the ``mask`` verb.
+    ``/api/mask`` (``endpoint="mask"``) takes no ``effect``, ``quality`` or ``format``, as the ``mask`` verb;
+    ``/api/view`` (``endpoint="view"``) takes no field at all.
 
     Raises:
         OptionError: an unknown option, a bad value, or a format that cannot hold the result (422).
@@ -135,6 +139,12 @@ def parse_fields(fields: dict[str, str], endpoint: str = "splash") -> tuple[Spla
                     "does not apply to /api/mask, which always answers an 8-bit greyscale "
                     "PNG of the alpha; use /api/splash for pictures",
                 )
+    if endpoint == "view" and fields:
+        raise OptionError(
+            next(iter(fields)).replace("-", "_"),
+            "does not apply to /api/view, which takes only the photo and answers a JPEG of it; "
+            "use /api/splash for options",
+        )
     fmt = fields.pop(FORMAT_FIELD, "").strip().lower() or None
     options = options_from_mapping(fields)
     if fmt == "jpg":
@@ -259,15 +269,33 @@ def make_mask(
     )
 
 
+def make_view(upload: Upload, max_pixels: int, gone: Departure | None = None) -> Result:
+    """Upload -> a JPEG any browser can show (``NAME.view.jpg``), for pictures the browser cannot (HEIC, TIFF):
+    decoded as every upload (:func:`decode_upload`), upright, RGB (its own transparency flattened onto white), full
+    size (the web page shows it at 100 % under the full-size splash), at the splash's default quality, with the
+    photo's ICC profile as a result carries it (so colours look the same), and no other metadata. No model runs.
+    Blocking: call from a worker thread.
+
+    Raises:
+        ClientGoneError: ``gone`` was set (the client left) while the photo was decoded.
+    """
+    photo = decode_upload(upload, max_pixels)
+    _check(gone, "decoding")
+    body = encode_image(photo.rgb, "JPEG", VIEW_QUALITY, icc=photo.icc, full_chroma=photo.full_chroma)
+    return Result(body, "jpeg", None, None, output_name(upload.name, "jpeg", "view"))
+
+
 def result_headers(result: Result) -> dict[str, str]:
-    """No caching, the CLI's file name, and the subject headers."""
+    """No caching, the CLI's file name, and the subject headers (not for a viewable copy: no model ran)."""
     ascii_name = "".join(ch if " " <= ch <= "~" and ch not in '"\\' else "_" for ch in result.filename)
-    return {
+    headers = {
         "Cache-Control": "no-store",
         "Content-Disposition": f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(result.filename)}",
-        "X-Colorsplash-Subject": "found" if result.subject_found else "none",
-        "X-Colorsplash-Subject-Score": f"{result.subject_score:.4f}",
     }
+    if result.subject_found is not None:
+        headers["X-Colorsplash-Subject"] = "found" if result.subject_found else "none"
+        headers["X-Colorsplash-Subject-Score"] = f"{result.subject_score or 0.0:.4f}"
+    return headers
 
 
 class Worker:
@@ -336,10 +364,7 @@ class ModelShare:
     @contextmanager
     def take(self) -> Iterator[Model]:
         """The model for one request's work, held for as long as the block runs."""
-        with self._lock:
-            self._running += 1
-            alone = self._running == 1
-        try:
+        with self.beside() as alone:
             if not alone:
                 yield self.single
             elif isinstance(self.model, Model):
@@ -347,6 +372,17 @@ class ModelShare:
                     yield self.model
             else:  # a stand-in
                 yield self.model
+
+    @contextmanager
+    def beside(self) -> Iterator[bool]:
+        """Counts the block as a request being worked on (whether it was the only one: the value); work that
+        needs no model but takes the cores (a viewable copy) holds it, so that a model run starting meanwhile
+        uses the single-threaded session, as beside another photo."""
+        with self._lock:
+            self._running += 1
+            alone = self._running == 1
+        try:
+            yield alone
         finally:
             with self._lock:
                 self._running -= 1

@@ -1,0 +1,151 @@
+// Opening a photo: shown by the browser when it can read it (else through the server's copy), and its preview copy
+// scaled to PREVIEW_MAX pixels.
+
+import { PREVIEW_MAX, $, state, setStatus, showMessage } from "./state.js";
+import { limitProblem, checkLimits, cannotOpen, showNotice } from "./words.js";
+import { RequestError, viewableCopy } from "./server.js";
+import { render } from "./preview.js";
+import { setZoom, setCompare } from "./full.js";
+
+// Back to the drop zone with a notice: the file could not be opened (empty, or not a photo).
+export function openFailed(text) {
+  state.openSeq++;
+  state.file = null;
+  if (state.controller) state.controller.abort();
+  if (state.copyController) state.copyController.abort();
+  $("busy").hidden = true;
+  $("workspace").hidden = true;
+  $("drop").hidden = false;
+  showMessage($("open-error"), text);
+}
+
+function loadImage(url) {
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve(img);
+    img.onerror = () => reject(new Error("the browser cannot show this picture"));
+    img.src = url;
+  });
+}
+
+// A JPEG copy at most PREVIEW_MAX pixels long (drawn upright: browsers apply EXIF orientation); `file`, the
+// picture `img` shows, when it is no longer.
+async function makePreview(img, file) {
+  const longest = Math.max(img.naturalWidth, img.naturalHeight);
+  if (longest <= PREVIEW_MAX) return { blob: file, scale: 1 };
+  const scale = PREVIEW_MAX / longest;
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.round(img.naturalWidth * scale);
+  canvas.height = Math.round(img.naturalHeight * scale);
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#fff";  // transparent pixels become white, as the server does
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92));
+  return { blob: blob || file, scale: blob ? canvas.width / img.naturalWidth : 1 };
+}
+
+export async function openFile(file) {
+  if (!file) return;
+  if (file.size === 0) {
+    openFailed(`"${file.name}" is empty (0 bytes), so there is no photo in it. Choose another file.`);
+    return;
+  }
+  // A photo picked while another is still loading replaces it: the older call stops at its next await, and its
+  // request for a viewable copy is cancelled (not uploaded, nor retried while the server is busy).
+  const opening = ++state.openSeq;
+  if (state.copyController) state.copyController.abort();
+  if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
+  if (state.full) URL.revokeObjectURL(state.full.url);
+  Object.assign(state, { file, point: null, preview: file, scale: 1, width: 0, height: 0, full: null,
+    cursor: [0.5, 0.5], tooBig: false, decoded: false, gotResult: false });
+  state.originalUrl = URL.createObjectURL(file);
+  showMessage($("open-error"), "");
+  showMessage($("limit-note"), "");
+  $("marker").hidden = true;
+  $("clear-point").disabled = true;
+  $("download").disabled = true;
+  $("zoom").disabled = true;  // the previous photo's 100 % view is gone
+  $("result").removeAttribute("src");
+  $("result").hidden = true;  // no broken-image icon, nor the previous photo's splash, until this one's
+  setZoom(false);
+  setCompare(false);
+  showNotice(null);
+  setStatus(`Opening ${file.name}…`);
+  let shown = false;
+  try {
+    shown = await showPicture(state.originalUrl, file, file, opening);
+  } catch (_) {
+    if (opening !== state.openSeq) return;
+    shown = await openOnServer(file, opening);
+  }
+  if (opening !== state.openSeq) return;
+  $("compare").disabled = !shown;
+  await render();
+}
+
+// Show the picture at `url` (`blob`'s) as the photo `file` and make its preview copy; false when another photo
+// was picked meanwhile. Rejects when the browser cannot read the picture.
+async function showPicture(url, blob, file, opening) {
+  const img = await loadImage(url);
+  if (opening !== state.openSeq) return false;
+  // The browser can read it: show the editor now (otherwise only once the server has made a result).
+  state.decoded = true;
+  showWorkspace();
+  for (const id of ["original", "before", "full-before"]) $(id).src = url;
+  showPending();
+  $("busy").hidden = false;  // a large photo's preview copy takes a moment before the request is even sent
+  Object.assign(state, { width: img.naturalWidth, height: img.naturalHeight });
+  const preview = await makePreview(img, blob);
+  if (opening !== state.openSeq) return false;
+  Object.assign(state, { preview: preview.blob, scale: preview.scale });
+  checkLimits(file);
+  return true;
+}
+
+// Pictures the browser cannot show (an iPhone's HEIC, TIFF, ...) still go to the server, which reads more
+// formats: its copy stands in for the photo on screen and, scaled, for the previews. True when the copy is shown;
+// false when not (the preview request then says why, or another photo was picked meanwhile). A photo the server
+// refuses (already over the upload limit here: not sent at all) goes back to the drop zone with the reason.
+async function openOnServer(file, opening) {
+  if (limitProblem(file, 0, 0)) {  // its pixels are unknown until the server reads it; its size is enough
+    cannotOpen(file, new RequestError({ message: "over the upload limit", subject: null }, 413));
+    return false;
+  }
+  setStatus(`Opening ${file.name} on the server (this browser cannot show it)…`);
+  state.copyController = new AbortController();
+  const copy = await viewableCopy(file, state.copyController.signal);
+  if (opening !== state.openSeq) return false;
+  if (copy instanceof RequestError && (copy.status === 413 || copy.status === 415)) {
+    cannotOpen(file, copy);  // the same file again as the preview would be refused the same way
+    return false;
+  }
+  let shown = false;
+  if (copy instanceof Blob) {
+    URL.revokeObjectURL(state.originalUrl);
+    state.originalUrl = URL.createObjectURL(copy);
+    shown = await showPicture(state.originalUrl, copy, file, opening).catch(() => false);
+  }
+  if (!shown && opening === state.openSeq) {
+    for (const id of ["original", "before", "full-before"]) $(id).removeAttribute("src");
+    checkLimits(file);
+  }
+  return shown;
+}
+
+// While this photo has no splash yet, the Splash pane shows the photo itself, faded under the spinner (not an
+// empty box, nor a broken-image icon); a picture the browser cannot show leaves the pane empty until the result.
+export function showPending() {
+  const result = $("result");
+  if (!state.decoded || !result.hidden) return;
+  result.src = state.originalUrl;
+  result.alt = "Original photo, while its colour splash is being made";
+  result.classList.add("pending");
+  delete result.dataset.seq;  // no result of a request is shown
+  result.hidden = false;
+}
+
+export function showWorkspace() {
+  $("drop").hidden = true;
+  $("workspace").hidden = false;
+}

@@ -1,0 +1,74 @@
+// Requests to this server's /api: errors in words, retries while it is busy, the viewable copy of a picture the
+// browser cannot show (/api/view), the model and limits (/api/health).
+
+import { $, state, setStatus } from "./state.js";
+
+async function readError(resp) {
+  try {
+    const body = await resp.json();
+    return { message: body.error || resp.statusText, subject: body.subject || null };
+  } catch (_) {
+    return { message: `${resp.status} ${resp.statusText}`, subject: null };
+  }
+}
+
+// A refused request: the server's words, its `subject` field and the HTTP status (0: not from a response).
+export class RequestError extends Error {
+  constructor(info, status = 0) { super(info.message); this.subject = info.subject; this.status = status; }
+}
+
+const BUSY_TRIES = 4;  // a 503 (the server's memory budget is full of other photos) is tried again this often
+const BUSY_WAIT_MAX_S = 15;
+
+// POST a photo to the server; while it answers 503 (busy), wait as its Retry-After says and try again,
+// saying so, instead of failing at once with the operator's message. Returns the last response.
+export async function postPhoto(url, body, signal = undefined) {
+  for (let attempt = 1; ; attempt++) {
+    const resp = await fetch(url, { method: "POST", body, signal });
+    if (resp.status !== 503 || attempt >= BUSY_TRIES) return resp;
+    const wait = Math.min(BUSY_WAIT_MAX_S, Math.max(1, Number(resp.headers.get("Retry-After")) || 2));
+    setStatus(`The server is busy with other photos; trying again in ${wait} s…`);
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, wait * 1000);
+      if (signal) signal.addEventListener("abort", () => { clearTimeout(timer); reject(signal.reason); });
+    });
+  }
+}
+
+// The error of a failed request, in words for the person at the page when the server is only busy.
+export async function requestError(resp) {
+  if (resp.status === 503) {
+    return new RequestError({ message: "the server is busy with other photos; try again in a moment", subject: null },
+      503);
+  }
+  return new RequestError(await readError(resp), resp.status);
+}
+
+// A copy the browser can show of a picture it cannot read: the server's /api/view (no model run), upright, full
+// size (it is also the 100 % view's "before"), as JPEG with the photo's colour profile. The server's refusal (a
+// RequestError) when it cannot make one; null when cancelled (`signal`) or the server is unreachable.
+export async function viewableCopy(file, signal) {
+  const body = new FormData();
+  body.append("file", file, file.name);
+  try {
+    const resp = await postPhoto("api/view", body, signal);
+    return resp.ok ? await resp.blob() : await requestError(resp);
+  } catch (_) {
+    return null;
+  }
+}
+
+export async function showModel() {
+  try {
+    const resp = await fetch("api/health");
+    const health = await resp.json();
+    state.limits = health.limits || null;
+    const m = health.model;
+    state.subject = m.subject;  // the server's own word (its messages' too), never blank
+    // What the model does in plain words ("Pet model — cats and dogs"); its internal name for the curious.
+    $("model-info").textContent = m.description || m.name;
+    $("model-info").title = `${m.name}: ${m.arch}, ${m.input_size} px, ${m.file}`;
+  } catch (_) {
+    $("model-info").textContent = "server not reachable";
+  }
+}

@@ -1,0 +1,78 @@
+// What the page tells the person about a photo: over the server's limits, not a photo, no subject.
+
+import { TOUCH, $, state, setStatus, showMessage } from "./state.js";
+import { openFailed } from "./open.js";
+
+const megabytes = (bytes) => `${Number((bytes / 2 ** 20).toFixed(1))} MB`;
+const megapixels = (pixels) => `${Number((pixels / 1e6).toFixed(1))} megapixels`;
+
+// Why the server will refuse this photo at full size, in the user's words, or "" (limits from /api/health).
+export function limitProblem(file, width, height) {
+  const limits = state.limits;
+  if (!limits) return "";
+  if (file.size > limits.max_upload_bytes) {
+    return `This photo is ${megabytes(file.size)}; this server accepts photos up to ${megabytes(limits.max_upload_bytes)}.`;
+  }
+  if (width * height > limits.max_pixels) {
+    return `This photo has ${megapixels(width * height)}; this server accepts up to ${megapixels(limits.max_pixels)}.`;
+  }
+  return "";
+}
+
+const CHOOSE_SMALLER = " Choose a smaller photo.";
+
+// Say at once when the full size will be refused (not only at "Download full size").
+export function checkLimits(file) {
+  const problem = limitProblem(file, state.width, state.height);
+  state.tooBig = Boolean(problem);
+  // The preview is a smaller copy when the browser could scale it; then previews still work.
+  const rest = state.preview !== file ? " You can try the settings here, but the full-size download and the " +
+    "100 % view will not work. Choose a smaller photo for those." : CHOOSE_SMALLER;
+  showMessage($("limit-note"), problem ? problem + rest : "");
+}
+
+// Why the server refused (413) a photo the browser cannot show, whose pixels the page does not know: its size
+// when that is over the limit, else the limits themselves (the server's own words only if they are unknown).
+function tooLargeWords(file, err) {
+  const limits = state.limits;
+  const words = limitProblem(file, 0, 0) || (limits ? "This photo is too large for this server, which accepts " +
+    `photos up to ${megapixels(limits.max_pixels)} and ${megabytes(limits.max_upload_bytes)}.`
+    : `This photo is too large for this server (it says: ${err.message}).`);
+  return words + CHOOSE_SMALLER;
+}
+
+// Neither the browser nor the server can open `file` (`err`: the server's refusal): back to the drop zone,
+// saying why in the user's words: too large, with the limit (413), or not a photo.
+export function cannotOpen(file, err) {
+  if (err.status === 413) {
+    const words = tooLargeWords(file, err);
+    openFailed(words);
+    setStatus(words, true);
+    return;
+  }
+  openFailed(`"${file.name}" isn't a photo that can be opened here (the server says: ${err.message}). ` +
+    "Choose a JPEG, PNG or WebP photo.");
+  setStatus(`Could not make the splash: ${err.message}`, true);
+}
+
+// The no-subject notice: what the server's X-Colorsplash-Subject header (or its error) said.
+export function showNotice(subject, score = null, onEmpty = "grey") {
+  const notice = $("notice");
+  notice.classList.remove("error");
+  if (subject !== "none") {
+    showMessage(notice, "");
+    return;
+  }
+  const sure = score === null ? "" : ` (subject score ${Number(score).toFixed(2)})`;
+  // Inverted, a photo with no subject is all background, which Invert keeps in colour (the server's one policy).
+  const grey = $("invert").checked ? "so, inverted, all of it is background: shown unchanged"
+    : "so the whole photo got the background effect";
+  const what = { grey, copy: "so the photo is shown unchanged", skip: "so nothing was made" }[onEmpty] || "";
+  const pick = TOUCH ? "Tap" : "Click";
+  // A chosen point overrules the photo-level "no subject" judgement (the server's --point); the threshold only
+  // helps when the user has set one.
+  const threshold = $("use-threshold").checked ? ", lower the threshold" : "";
+  const word = state.subject;  // the model's own word ("pet", "red car"), as the CLI and the HTTP API say it
+  showMessage(notice, `No ${word} found in this photo${sure}, ${what}. ${pick} the ${word} to colour it ` +
+    `anyway${threshold}, or try another photo.`);
+}
