@@ -230,7 +230,6 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
         ModelShare(model, side_by_side=settings.workers > 1),
     )
     app.state.budget = jobs.budget  # its state: the bytes held by the work in flight and by requests waiting
-    info = model_info(model)
 
     @app.post(
         "/api/splash",
@@ -270,6 +269,10 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
         result = await jobs.run_without_model(request, upload, make_view, upload, settings.max_pixels)
         return Response(result.body, media_type=result.media_type, headers=result_headers(result))
 
+    _add_health_route(app, model_info(model), settings)
+
+
+def _add_health_route(app: FastAPI, info: dict[str, Any], settings: ServerSettings) -> None:
     @app.get("/api/health", summary="Server status, the model's name and metadata, limits, option defaults")
     async def health() -> dict[str, Any]:
         return {
