@@ -215,3 +215,23 @@ def test_view_bytes_per_pixel_covers_the_traced_peak_of_a_copy() -> None:
     finally:
         tracemalloc.stop()
     assert peak <= limits.estimate_bytes(size.counted, len(data), limits.VIEW_BYTES_PER_PIXEL), peak / size.pixels
+
+
+def test_a_palette_with_a_transparent_colour_counts_as_a_picture_with_alpha() -> None:
+    """A palette PNG with a transparent colour is decoded through RGBA (its transparency kept, then flattened onto
+    white), as an RGBA PNG is, but was counted as an opaque palette: a 12 MP one took 316 MB for a viewable copy
+    whose estimate was 240 MB (1.3 times the budget it held). It now counts as RGBA, at admission and in the
+    decoder's pixel limit."""
+    from colorsplash.runtime.picture_open import probe_picture
+
+    grey = np.arange(300 * 250, dtype=np.uint32).reshape(250, 300) % 200
+    palette = Image.fromarray(grey.astype(np.uint8), "L").convert("P")
+    with_transparency, opaque, rgba = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    palette.save(with_transparency, "PNG", transparency=0)
+    palette.save(opaque, "PNG")
+    palette.convert("RGBA").save(rgba, "PNG")
+    sizes = [limits.photo_pixels(b.getvalue()) for b in (with_transparency, opaque, rgba)]
+    assert sizes[1] == (75_000, 75_000)  # an opaque palette costs no more than RGB
+    assert sizes[0] == sizes[2] and sizes[0] is not None and sizes[0].counted > 100_000
+    costs = [probe_picture(b.getvalue(), "p.png").cost for b in (with_transparency, rgba)]
+    assert costs[0] == costs[1]
