@@ -1,6 +1,7 @@
 """The one no-subject policy: when a photo holds no subject (:func:`no_subject_reason`, the gate that ``splash``,
-evaluation, validation and the threshold's calibration all apply), what it then becomes (``on_empty``), and the
-words that say so — for ``splash``, ``mask``, ``video``, the Python API and the HTTP API alike."""
+evaluation and validation apply; the threshold's calibration uses its score comparison, :func:`under_gate`), what
+it then becomes (``on_empty``), and the words that say so — for ``splash``, ``mask``, ``video``, the Python API and
+the HTTP API alike."""
 
 from __future__ import annotations
 
