@@ -124,5 +124,5 @@ def test_published_feral_iou_is_within_0_002_of_what_users_get(shared_data: Path
         image, mask = data.load_pair(sample)
         rgb = decode_image_bytes(Path(sample.image).read_bytes(), None, str(sample.image)).rgb
         gaps.append(iou(product(rgb), mask, 0.5) - iou(evaluated(image), mask, 0.5))
-    assert len(gaps) == 195
+    assert len(gaps) > 150, f"only {len(gaps)} feral valid photos under {shared_data}"
     assert abs(float(np.mean(gaps))) <= MAX_IOU_GAP, f"mean IoU gap {np.mean(gaps):+.4f} on feral valid"
