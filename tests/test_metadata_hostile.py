@@ -199,3 +199,86 @@ def test_compressed_text_past_pillows_memory_limit_is_left_out_without_inflating
     photo = decode_image_bytes(_png_with(*[(b"zTXt", bomb)] * 300), name="a.png")
     assert photo.rgb.shape == (24, 32, 3)
     assert sum(inflated) <= 2 * PngImagePlugin.MAX_TEXT_MEMORY  # opened twice at most (probe, decode)
+
+
+def _big_profile() -> bytes:
+    """An sRGB ICC profile padded past Pillow's 1 MiB (its size field says so): 4 KB once compressed."""
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    padded = srgb + bytes(PngImagePlugin.MAX_TEXT_CHUNK + 1000)
+    return len(padded).to_bytes(4, "big") + padded[4:]
+
+
+def _iccp(profile: bytes) -> tuple[bytes, bytes]:
+    return b"iCCP", b"Big profile\0\0" + zlib.compress(profile, 9)
+
+
+PROFILE_NOTE = (
+    "a.png: ICC colour profile not read: compressed, more than 1,048,576 bytes once decompressed (Pillow's limit); "
+    "the result has no profile, so its colours may look different in colour-managed viewers"
+)
+
+
+@pytest.mark.parametrize("after_pixels", [False, True])
+def test_a_png_whose_profile_inflates_past_pillows_limit_is_read_without_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], after_pixels: bool
+) -> None:
+    """An iCCP profile of 1.05 MB once decompressed: Pillow refuses the whole PNG, and `splash` said "unreadable or
+    truncated picture ...; re-export it". The photo is read without the profile, and a note says the result has
+    none."""
+    (tmp_path / "a.png").write_bytes(_png_with(_iccp(_big_profile()), after_pixels=after_pixels))
+    assert main(["splash", str(tmp_path / "a.png"), "-o", str(tmp_path / "out.png"), "--on-empty", "copy"]) == 0
+    assert PROFILE_NOTE in capsys.readouterr().err
+    with Image.open(tmp_path / "out.png") as img:
+        assert img.size == (32, 24) and "icc_profile" not in img.info
+        assert img.convert("RGB").getpixel((5, 5)) == (200, 30, 30)
+
+
+def test_a_png_with_a_profile_pillow_reads_keeps_it_without_a_note() -> None:
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    photo = decode_image_bytes(_png_with(_iccp(srgb)), name="a.png")
+    assert photo.icc == srgb and photo.notes == []
+
+
+def test_profiles_after_one_over_pillows_limit_are_left_out_without_inflating_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """300 profiles each inflating past 1 MiB (a 1 MB upload): Pillow inflates the first to its limit and refuses
+    the file; the walk inflates no more than that before leaving them all out."""
+    from colorsplash.runtime import png_text
+
+    inflated = []
+    real = zlib.decompressobj
+
+    class Counting:
+        def __init__(self) -> None:
+            self.inner = real()
+            self.unconsumed_tail = b""
+
+        def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+            assert max_length > 0  # 0 would mean "no limit"
+            out = self.inner.decompress(data, max_length)
+            self.unconsumed_tail = self.inner.unconsumed_tail
+            inflated.append(len(out))
+            return out
+
+    monkeypatch.setattr(png_text.zlib, "decompressobj", Counting)
+    photo = decode_image_bytes(_png_with(*[_iccp(_big_profile())] * 300), name="a.png")
+    assert photo.rgb.shape == (24, 32, 3) and photo.icc is None and photo.notes == [PROFILE_NOTE]
+    assert sum(inflated) <= 2 * PngImagePlugin.MAX_TEXT_CHUNK  # opened twice at most (probe, decode)
+
+
+def test_the_http_api_splashes_a_png_whose_profile_pillow_refuses(tiny_onnx: Path) -> None:
+    """The server decodes uploads with the same reader: 200 and a result without the profile, not 415."""
+    pytest.importorskip("fastapi")
+    pytest.importorskip("httpx")
+    from fastapi.testclient import TestClient
+
+    from colorsplash.server import app as server
+
+    app = server.create_app(tiny_onnx)
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        png = _png_with(_iccp(_big_profile()))
+        resp = client.post("/api/splash?on_empty=copy", files={"file": ("a.png", png, "image/png")})
+    assert resp.status_code == 200, resp.text
+    with Image.open(io.BytesIO(resp.content)) as img:
+        assert img.size == (32, 24) and "icc_profile" not in img.info

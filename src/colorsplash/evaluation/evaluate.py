@@ -1,7 +1,10 @@
 """Evaluation at each image's original resolution: per-image scores, a summary and a gallery of the worst.
 
-The network sees a ``S x S`` resize of each photo; its probability map is upsampled (bilinear) back to the
-photo's own ``H x W`` *before* thresholding, so scores measure what a user gets, not what the network saw.
+The network sees a ``S x S`` resize of each photo (in one step; ``splash`` and the API resize their working copy,
+:meth:`~colorsplash.runtime.working.RefineSettings.working_copy`: the same bits within its size, a blur apart above
+it, within 0.002 IoU on the validation sets, pinned by ``tests/test_eval_input.py``); its probability map is
+upsampled (bilinear) back to the photo's own ``H x W`` *before* thresholding, so scores measure what a user gets,
+not what the network saw.
 Oxford trimap borders (:data:`~colorsplash.evaluation.datasets.IGNORE`) are not scored.
 
 Reusable pieces for bench scripts: :func:`evaluate_model` takes any ``predict_fn`` (RGB uint8 ``HxWx3`` ->

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from colorsplash.runtime.png_text import UNREAD_PROFILE
+
 __all__ = ["icc_space", "nclx_icc", "picture_icc"]
 
 # H.273 colour primaries that are sRGB's own (BT.709) or say nothing (2: unspecified): no profile needed.
@@ -36,7 +38,15 @@ _BRADFORD = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0
 def picture_icc(info: Mapping[Any, Any], name: str, notes: list[str]) -> bytes | None:
     """The ICC profile of a picture from Pillow's ``info``: its own (``icc_profile``), else one built from
     pillow-heif's ``nclx_profile`` numbers when they say other than sRGB (:func:`nclx_icc`), else ``None``.
-    HDR transfers (PQ, HLG), which an ICC profile cannot describe for an 8-bit result, give a note to ``notes``."""
+    HDR transfers (PQ, HLG), which an ICC profile cannot describe for an 8-bit result, give a note to ``notes``;
+    so does a PNG's profile left out so that the picture could be read (``info[UNREAD_PROFILE]``, see
+    :mod:`colorsplash.runtime.png_text`)."""
+    unread = info.get(UNREAD_PROFILE)
+    if unread:
+        notes.append(
+            f"{name}: ICC colour profile not read: {unread}; the result has no profile, so its colours may look "
+            "different in colour-managed viewers"
+        )
     icc = info.get("icc_profile")
     if icc:
         return bytes(icc)

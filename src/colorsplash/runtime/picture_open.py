@@ -24,7 +24,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.heif import HEIF_AVC_BRANDS, HEIF_INSTALL, has_heif_reader, is_heif
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
-from colorsplash.runtime.png_text import PNG_SIGNATURE, UNREAD_TEXT, readable_png
+from colorsplash.runtime.png_text import PNG_SIGNATURE, UNREAD_PROFILE, UNREAD_TEXT, Unread, readable_png
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -145,7 +145,8 @@ class UnsupportedFormatError(UnidentifiedImageError):
 def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
     """``Image.open`` (header only; a path is opened and closed by the image) limited to :data:`READ_FORMATS`,
     without Pillow's process-wide decompression-bomb check: our callers apply their own per-call limit. A PNG's
-    text chunks that Pillow would refuse the picture for are left out (:mod:`colorsplash.runtime.png_text`).
+    text chunks and colour profile that Pillow would refuse the picture for are left out
+    (:mod:`colorsplash.runtime.png_text`).
 
     Raises:
         UnsupportedFormatError: the first bytes say another picture format (no reader of it runs).
@@ -157,8 +158,8 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
             prefix = fp.read(16)
     else:
         prefix = source.read(16)
-    unread: dict[str, str] = {}
-    if prefix.startswith(PNG_SIGNATURE):  # without the text chunks Pillow would refuse the picture for
+    unread = Unread()
+    if prefix.startswith(PNG_SIGNATURE):  # without the text chunks and profile Pillow would refuse the picture for
         source, unread = readable_png(source)
     if is_heif(prefix):
         has_heif_reader()  # registers pillow-heif's reader where installed: HEIF joins Image.ID
@@ -171,8 +172,10 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
             if not isinstance(source, (str, Path)):
                 source.seek(0)
             img = factory(source, None)  # type: ignore[arg-type]  # plugins take a path or a stream
-            if unread:
-                img.info[UNREAD_TEXT] = unread
+            if unread.text:
+                img.info[UNREAD_TEXT] = unread.text
+            if unread.profile:
+                img.info[UNREAD_PROFILE] = unread.profile
             return img
         except (SyntaxError, IndexError, TypeError, struct.error):
             continue

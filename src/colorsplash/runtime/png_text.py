@@ -1,13 +1,19 @@
-"""PNG text chunks that Pillow refuses to read, left out so that the picture still opens.
+"""PNG text chunks and colour profiles that Pillow refuses to read, left out so that the picture still opens.
 
 Pillow refuses a whole PNG (``ValueError``: at open, or while loading for chunks after the image data) when a
-compressed text chunk (``zTXt``, or ``iTXt`` with its compression flag) holds more than
-``PngImagePlugin.MAX_TEXT_CHUNK`` (1 MiB) once decompressed, or when its text chunks together hold more than
-``MAX_TEXT_MEMORY`` (64 MiB): a few kilobytes of compressed XMP or comments made a sound photo "unreadable or
-truncated". :func:`readable_png` walks the chunk headers (reading only text chunks' bodies) and hands Pillow the
-file without those chunks; what was left out, by keyword, is in the opened picture's ``info[UNREAD_TEXT]``. Of PNG
-text a result carries only XMP (``XML:com.adobe.xmp``), which is then left out with a note
-(:func:`colorsplash.runtime.photo_meta.read_xmp`); other text is never copied, so nothing else is noted.
+compressed text chunk (``zTXt``, or ``iTXt`` with its compression flag) or the colour profile (``iCCP``, always
+compressed) holds more than ``PngImagePlugin.MAX_TEXT_CHUNK`` (1 MiB) once decompressed, or when its text chunks
+together hold more than ``MAX_TEXT_MEMORY`` (64 MiB): a few kilobytes of compressed XMP, comments or profile made a
+sound photo "unreadable or truncated". :func:`readable_png` walks the chunk headers (reading only text chunks' and
+profiles' bodies) and hands Pillow the file without those chunks; what was left out is in the opened picture's
+``info``: ``info[UNREAD_TEXT]`` by keyword, ``info[UNREAD_PROFILE]`` why the profile was. Of PNG text a result
+carries only XMP (``XML:com.adobe.xmp``), which is then left out with a note
+(:func:`colorsplash.runtime.photo_meta.read_xmp`); other text is never copied, so nothing else is noted. A picture
+read without its profile is noted by :func:`colorsplash.runtime.colour_profile.picture_icc`.
+
+Inflating is the cost (10 MB of 1 KB chunks each inflating to 1 MiB took 47 s), so no chunk is inflated past
+Pillow's 1 MiB, nothing past 64 MiB inflated in all (compressed text and profiles past that are left out unread),
+and no profile after one over the limit (Pillow stops at that one).
 """
 
 from __future__ import annotations
@@ -17,77 +23,113 @@ import io
 import os
 import struct
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from PIL import PngImagePlugin
 
-__all__ = ["PNG_SIGNATURE", "UNREAD_TEXT", "readable_png"]
+__all__ = ["PNG_SIGNATURE", "UNREAD_PROFILE", "UNREAD_TEXT", "Unread", "readable_png"]
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 UNREAD_TEXT = "colorsplash.unread_text"  # key of an opened PNG's info: {keyword: why its text was left out}
+UNREAD_PROFILE = "colorsplash.unread_profile"  # key of an opened PNG's info: why its ICC profile was left out
 _TEXT = (b"tEXt", b"zTXt", b"iTXt")
+_PROFILE = b"iCCP"
 
 
-def readable_png(source: str | Path | IO[bytes]) -> tuple[str | Path | IO[bytes], dict[str, str]]:
+@dataclass
+class Unread:
+    """What :func:`readable_png` left out of a PNG: ``text``, ``{keyword: why}`` of its text chunks; ``profile``,
+    why its colour profile (``iCCP``) was, ``None`` when it was not; ``spans``, the (start, end) byte ranges of the
+    chunks left out, in file order."""
+
+    text: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+def readable_png(source: str | Path | IO[bytes]) -> tuple[str | Path | IO[bytes], Unread]:
     """``source`` (a PNG: a path, or a seekable stream at its start) as Pillow can open it: itself when no text
-    chunk is refused (the common case: nothing copied), else its bytes without those chunks; and the keywords of
-    the chunks left out, each with why."""
+    chunk or profile is refused (the common case: nothing copied), else its bytes without those chunks; and what
+    was left out, with why."""
     with open(source, "rb") if isinstance(source, (str, Path)) else contextlib.nullcontext(source) as fp:
-        unread = _unreadable(fp)
-        if not unread:
-            fp.seek(0)
-            return source, {}
+        unread = _Walk().run(fp)
         fp.seek(0)
+        if not unread.spans:
+            return source, unread
         data = fp.read()
     kept, at = [], 0
-    for start, end, _, _ in unread:
+    for start, end in unread.spans:
         kept.append(data[at:start])
         at = end
     kept.append(data[at:])
-    return io.BytesIO(b"".join(kept)), {keyword: why for _, _, keyword, why in unread}
+    return io.BytesIO(b"".join(kept)), unread
 
 
-def _unreadable(fp: IO[bytes]) -> list[tuple[int, int, str, str]]:
-    """(start, end, keyword, why) of the text chunks Pillow would refuse, in file order."""
-    chunk_limit, memory_limit = PngImagePlugin.MAX_TEXT_CHUNK, PngImagePlugin.MAX_TEXT_MEMORY
-    found: list[tuple[int, int, str, str]] = []
-    memory, start = 0, len(PNG_SIGNATURE)
-    # Inflating is the cost: 10 MB of 1 KB chunks each inflating to 1 MiB took 47 s. Pillow stops at its 64 MiB;
-    # past that much inflated in all, compressed text is left out unread.
-    inflate_budget = memory_limit
-    fp.seek(start)
-    while len(head := fp.read(8)) == 8:
-        length, kind = struct.unpack(">I4s", head)
-        end = start + 12 + length  # length, type, data, CRC
-        if kind == b"IEND":
-            break
-        if kind in _TEXT:
-            body = fp.read(length)
-            if len(body) < length:
-                break  # cut off: Pillow says so
-            budget = min(chunk_limit, inflate_budget)
-            keyword, size = _text_size(kind, body, budget) if budget > 0 or kind == b"tEXt" else (_keyword(body), None)
-            if size is None and budget < chunk_limit:
-                found.append((start, end, keyword, f"compressed PNG text over {memory_limit:,} bytes in all"))
-            elif size is None:
-                found.append(
-                    (
-                        start,
-                        end,
-                        keyword,
-                        f"compressed, more than {chunk_limit:,} bytes once decompressed (Pillow's limit)",
-                    )
-                )
-            elif memory + size > memory_limit:
-                found.append((start, end, keyword, f"PNG text over {memory_limit:,} bytes in all"))
-            else:
-                memory += size
-            if kind != b"tEXt":
-                inflate_budget -= chunk_limit if size is None else size
-        fp.seek(end, os.SEEK_SET)
-        start = end
-    return found
+class _Walk:
+    """One walk over a PNG's chunks: which text chunks and profiles Pillow would refuse (see the module doc)."""
+
+    def __init__(self) -> None:
+        self.chunk_limit, self.memory_limit = PngImagePlugin.MAX_TEXT_CHUNK, PngImagePlugin.MAX_TEXT_MEMORY
+        self.memory = 0  # text as Pillow counts it against MAX_TEXT_MEMORY
+        self.inflate_budget = self.memory_limit  # what may still be inflated, text and profiles together
+        self.unread = Unread()
+
+    def run(self, fp: IO[bytes]) -> Unread:
+        start = len(PNG_SIGNATURE)
+        fp.seek(start)
+        while len(head := fp.read(8)) == 8:
+            length, kind = struct.unpack(">I4s", head)
+            end = start + 12 + length  # length, type, data, CRC
+            if kind == b"IEND":
+                break
+            if kind in _TEXT or kind == _PROFILE:
+                body = fp.read(length)
+                if len(body) < length:
+                    break  # cut off: Pillow says so
+                why = self._text(kind, body) if kind in _TEXT else self._profile(body)
+                if why is not None:
+                    self.unread.spans.append((start, end))
+            fp.seek(end, os.SEEK_SET)
+            start = end
+        return self.unread
+
+    def _text(self, kind: bytes, body: bytes) -> str | None:
+        """Why a text chunk is left out (recorded under its keyword), ``None`` when Pillow reads it."""
+        budget = min(self.chunk_limit, self.inflate_budget)
+        keyword, size = _text_size(kind, body, budget) if budget > 0 or kind == b"tEXt" else (_keyword(body), None)
+        if kind != b"tEXt":
+            self.inflate_budget -= self.chunk_limit if size is None else size
+        if size is None:
+            why = self._over(budget, "text")
+        elif self.memory + size > self.memory_limit:
+            why = f"PNG text over {self.memory_limit:,} bytes in all"
+        else:
+            self.memory += size
+            return None
+        self.unread.text[keyword] = why
+        return why
+
+    def _profile(self, body: bytes) -> str | None:
+        """Why an ``iCCP`` chunk is left out (the first such reason is recorded), ``None`` when Pillow reads it.
+        Bodies Pillow refuses or skips for other reasons (no compression method 0, bad zlib data) are its own."""
+        if self.unread.profile is None:
+            rest = body.partition(b"\0")[2]
+            if rest[:1] != b"\0":
+                return None
+            budget = min(self.chunk_limit, self.inflate_budget)
+            size = _decompressed_size(rest[1:], budget) if budget > 0 else None
+            self.inflate_budget -= self.chunk_limit if size is None else size
+            if size is not None:
+                return None
+            self.unread.profile = self._over(budget, "metadata")
+        return self.unread.profile
+
+    def _over(self, budget: int, what: str) -> str:
+        if budget < self.chunk_limit:
+            return f"compressed PNG {what} over {self.memory_limit:,} bytes in all"
+        return f"compressed, more than {self.chunk_limit:,} bytes once decompressed (Pillow's limit)"
 
 
 def _text_size(kind: bytes, body: bytes, limit: int) -> tuple[str, int | None]:
