@@ -19,6 +19,7 @@ from PIL import Image, ImageCms, PngImagePlugin
 from colorsplash.cli import main
 from colorsplash.runtime.photo_io import decode_image_bytes
 from colorsplash.runtime.photo_write import encode_image
+from colorsplash.runtime.picture_open import ImageReadError
 from colorsplash.runtime.xmp import MAX_ELEMENTS, MAX_XMP_BYTES, XmpTarget, XmpUnusable, clean_xmp
 
 SECONDS = 3.0
@@ -282,3 +283,45 @@ def test_the_http_api_splashes_a_png_whose_profile_pillow_refuses(tiny_onnx: Pat
     assert resp.status_code == 200, resp.text
     with Image.open(io.BytesIO(resp.content)) as img:
         assert img.size == (32, 24) and "icc_profile" not in img.info
+
+
+def _damaged(png: bytes, kind: bytes) -> bytes:
+    """``png`` with the checksum of its first ``kind`` chunk wrong."""
+    at = png.index(kind) - 4
+    end = at + 12 + int.from_bytes(png[at : at + 4], "big")
+    return png[: end - 4] + bytes(b ^ 0xFF for b in png[end - 4 : end]) + png[end:]
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        pytest.param((b"tEXt", b"Comment\0hello"), id="damaged-text"),
+        pytest.param((b"zTXt", b"Comment\0\7" + zlib.compress(b"hello")), id="unknown-compression"),
+    ],
+)
+def test_a_png_with_a_text_chunk_pillow_refuses_is_read_without_it(chunk: tuple[bytes, bytes]) -> None:
+    """A text chunk with a wrong checksum, or a zTXt compressed by a method PNG does not define, made Pillow refuse
+    the whole PNG: "not a picture colorsplash reads (unrecognised content)". The text is left out."""
+    png = _png_with(chunk)
+    if chunk[1] == b"Comment\0hello":
+        png = _damaged(png, b"tEXt")
+    photo = decode_image_bytes(png, name="a.png")
+    assert photo.rgb.shape == (24, 32, 3) and (photo.rgb[0, 0] == (200, 30, 30)).all()
+
+
+def test_a_damaged_png_is_called_damaged_not_unrecognised() -> None:
+    """A PNG (by its signature) whose header chunk's checksum is wrong was "not a picture colorsplash reads
+    (unrecognised content ...)"; it is a damaged PNG, to re-export."""
+    with pytest.raises(ImageReadError, match=r"unreadable or truncated picture \(damaged PNG: .*re-export it"):
+        decode_image_bytes(_damaged(_png_with(), b"IHDR"), name="a.png")
+
+
+def test_a_png_of_millions_of_chunks_is_refused_before_they_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 25 MB upload of empty chunks (2 million) held a server worker for 21 s (walked, then parsed by Pillow at
+    each of three opens). Past MAX_CHUNKS the PNG is refused, naming why."""
+    from colorsplash.runtime import png_text
+
+    monkeypatch.setattr(png_text, "MAX_CHUNKS", 50)
+    assert decode_image_bytes(_png_with(*[(b"teSt", b"")] * 40), name="a.png").rgb.shape == (24, 32, 3)
+    with pytest.raises(ImageReadError, match=r"more than 50 PNG chunks.*re-export it"):
+        decode_image_bytes(_png_with(*[(b"teSt", b"")] * 60), name="a.png")

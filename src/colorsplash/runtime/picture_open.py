@@ -151,6 +151,7 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
     Raises:
         UnsupportedFormatError: the first bytes say another picture format (no reader of it runs).
         UnidentifiedImageError: no format accepts the content. SyntaxError etc. as Pillow's plugins raise them.
+        ValueError: a PNG by its signature that its reader refuses (damaged), or that :func:`readable_png` does.
     """
     Image.init()
     if isinstance(source, (str, Path)):
@@ -163,6 +164,7 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
         source, unread = readable_png(source)
     if is_heif(prefix):
         has_heif_reader()  # registers pillow-heif's reader where installed: HEIF joins Image.ID
+    damage: Exception | None = None
     for fmt in [f for f in Image.ID if f in READ_FORMATS]:
         factory, accept = Image.OPEN[fmt]
         try:  # as Image.open does: a format whose check or header parser fails lets the next one try
@@ -177,8 +179,13 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
             if unread.profile:
                 img.info[UNREAD_PROFILE] = unread.profile
             return img
-        except (SyntaxError, IndexError, TypeError, struct.error):
+        except (SyntaxError, IndexError, TypeError, struct.error) as err:
+            damage = damage or err
             continue
+    if damage is not None and prefix.startswith(PNG_SIGNATURE):
+        # A PNG by its signature that its reader refuses (a chunk's checksum, a bad header) is damaged, not
+        # "unrecognised content".
+        raise ValueError(f"damaged PNG: {damage}") from damage
     other = _other_format(prefix)
     raise UnidentifiedImageError("cannot identify image file") if other is None else UnsupportedFormatError(other)
 
