@@ -172,15 +172,11 @@ def test_a_png_with_over_64_mb_of_compressed_text_reads_without_the_rest() -> No
     assert photo.rgb.shape == (24, 32, 3) and not photo.notes
 
 
-def test_compressed_text_past_pillows_memory_limit_is_left_out_without_inflating_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Chunks that each inflate past Pillow's 1 MiB were each inflated to 1 MiB to learn so: 10 MB of 1 KB such
-    chunks (a small upload) cost 47 s, where Pillow refused the file in 0.06 s. Past Pillow's 64 MiB inflated in
-    all, compressed text is left out unread."""
+def _count_inflated(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of what ``png_text`` inflates from now on, one entry per call (checked never unbounded)."""
     from colorsplash.runtime import png_text
 
-    inflated = []
+    inflated: list[int] = []
     real = zlib.decompressobj
 
     class Counting:
@@ -196,6 +192,16 @@ def test_compressed_text_past_pillows_memory_limit_is_left_out_without_inflating
             return out
 
     monkeypatch.setattr(png_text.zlib, "decompressobj", Counting)
+    return inflated
+
+
+def test_compressed_text_past_pillows_memory_limit_is_left_out_without_inflating_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunks that each inflate past Pillow's 1 MiB were each inflated to 1 MiB to learn so: 10 MB of 1 KB such
+    chunks (a small upload) cost 47 s, where Pillow refused the file in 0.06 s. Past Pillow's 64 MiB inflated in
+    all, compressed text is left out unread."""
+    inflated = _count_inflated(monkeypatch)
     bomb = b"Comment\0\0" + zlib.compress(b" " * ((1 << 20) + 1))
     photo = decode_image_bytes(_png_with(*[(b"zTXt", bomb)] * 300), name="a.png")
     assert photo.rgb.shape == (24, 32, 3)
@@ -245,24 +251,7 @@ def test_profiles_after_one_over_pillows_limit_are_left_out_without_inflating_th
 ) -> None:
     """300 profiles each inflating past 1 MiB (a 1 MB upload): Pillow inflates the first to its limit and refuses
     the file; the walk inflates no more than that before leaving them all out."""
-    from colorsplash.runtime import png_text
-
-    inflated = []
-    real = zlib.decompressobj
-
-    class Counting:
-        def __init__(self) -> None:
-            self.inner = real()
-            self.unconsumed_tail = b""
-
-        def decompress(self, data: bytes, max_length: int = 0) -> bytes:
-            assert max_length > 0  # 0 would mean "no limit"
-            out = self.inner.decompress(data, max_length)
-            self.unconsumed_tail = self.inner.unconsumed_tail
-            inflated.append(len(out))
-            return out
-
-    monkeypatch.setattr(png_text.zlib, "decompressobj", Counting)
+    inflated = _count_inflated(monkeypatch)
     photo = decode_image_bytes(_png_with(*[_iccp(_big_profile())] * 300), name="a.png")
     assert photo.rgb.shape == (24, 32, 3) and photo.icc is None and photo.notes == [PROFILE_NOTE]
     assert sum(inflated) <= 2 * PngImagePlugin.MAX_TEXT_CHUNK  # opened twice at most (probe, decode)
