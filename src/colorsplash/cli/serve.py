@@ -94,8 +94,9 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SECONDS",
         help=f"longest time a request's upload may take to arrive (default {DEFAULT_UPLOAD_TIMEOUT_S:g}); a "
-        "slower one gets 408 and its connection is closed, so slow clients cannot hold every request slot; raise "
-        "it for large photos over slow links",
+        "slower one gets 408 and its connection is closed, so slow clients cannot hold every request slot (the rest "
+        "of an upload answered before it was read, 413 or 503, gets as long); raise it for large photos over slow "
+        "links",
     )
     parser.add_argument(
         "--header-timeout",
