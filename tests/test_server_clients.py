@@ -194,7 +194,7 @@ def test_serve_sets_the_request_limit_and_upload_timeout_from_its_flags(
     assert (settings.max_requests, settings.upload_timeout_s, seen["limit_concurrency"]) == (100, 7.5, 200)
 
 
-@pytest.mark.parametrize("flag", ["--max-requests", "--upload-timeout"])
+@pytest.mark.parametrize("flag", ["--max-requests", "--upload-timeout", "--header-timeout"])
 def test_serve_refuses_a_limit_that_is_not_positive(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
     from colorsplash import cli
 

@@ -186,12 +186,13 @@ def test_the_budget_is_all_given_back_after_every_kind_of_answer(
 
 
 @contextmanager
-def uvicorn_server(app: Any) -> Iterator[tuple[int, Any]]:
-    """(port, ``uvicorn.Server``) of ``app`` served on a free loopback port in a thread."""
+def uvicorn_server(app: Any, **options: Any) -> Iterator[tuple[int, Any]]:
+    """(port, ``uvicorn.Server``) of ``app`` served on a free loopback port in a thread; ``options`` go to
+    ``uvicorn.Config`` (``serve``'s: ``connections.uvicorn_options``)."""
     uvicorn = pytest.importorskip("uvicorn")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", **options))
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     wait_until(lambda: srv.started, "uvicorn to start")

@@ -17,6 +17,7 @@ from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_ru
 from colorsplash.runtime.flags import arg_type, positive_float, positive_int
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.server import (
+    DEFAULT_HEADER_TIMEOUT_S,
     DEFAULT_HOST,
     DEFAULT_MAX_UPLOAD_BYTES,
     DEFAULT_PORT,
@@ -93,8 +94,18 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="SECONDS",
         help=f"longest time a request's upload may take to arrive (default {DEFAULT_UPLOAD_TIMEOUT_S:g}); a "
-        "slower one gets 408 and its connection is closed, so slow clients cannot hold every request slot; raise "
-        "it for large photos over slow links",
+        "slower one gets 408 and its connection is closed, so slow clients cannot hold every request slot (the rest "
+        "of an upload answered before it was read, 413 or 503, gets as long); raise it for large photos over slow "
+        "links",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=arg_type(positive_float),
+        default=None,
+        metavar="SECONDS",
+        help=f"longest time a request's headers may take to arrive (default {DEFAULT_HEADER_TIMEOUT_S:g}), from "
+        "the connection's opening or, on a kept-alive connection, from the next request's first byte; a slower "
+        "connection gets 408 and is closed, so slow clients cannot hold every connection",
     )
 
 
@@ -144,6 +155,8 @@ def settings_changes(args: argparse.Namespace) -> dict[str, Any]:
         changes["max_requests"] = args.max_requests
     if args.upload_timeout is not None:
         changes["upload_timeout_s"] = args.upload_timeout
+    if args.header_timeout is not None:
+        changes["header_timeout_s"] = args.header_timeout
     if args.jobs is not None:
         changes["workers"] = args.jobs
     return changes
@@ -154,11 +167,13 @@ def run(args: argparse.Namespace) -> int:
         import uvicorn
 
         from colorsplash.server.app import create_app
+        from colorsplash.server.connections import uvicorn_options
     except ImportError as err:
         raise RuntimeError(
             f"colorsplash serve needs the server extra ({err.name} is missing): pip install 'colorsplash[server]'"
         ) from err
     app = create_app(model_path=args.model, precision=args.precision, device=args.device, **settings_changes(args))
+    options = uvicorn_options(app.state.settings)  # the protocol class with the header timeout, the connection cap
     if not args.debug:  # the form parser's own warnings name no request; server/errors.py logs one line instead
         logging.getLogger(MULTIPART_LOGGER).setLevel(logging.ERROR)
     if not is_loopback(args.host):
@@ -169,6 +184,5 @@ def run(args: argparse.Namespace) -> int:
     log.info("answering requests for %s (add names with --allowed-host)", ", ".join(app.state.allowed_hosts))
     shown = f"[{args.host}]" if ":" in args.host else args.host
     log.info("colorsplash: open http://%s:%d/ (API docs at /docs); Ctrl+C stops", shown, args.port)
-    limit = app.state.settings.max_connections  # a backstop above the app's own request limit
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", limit_concurrency=limit)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", **options)
     return 0

@@ -1,5 +1,6 @@
 """The web page and HTTP API (``colorsplash serve``): app.py (routes), guard.py (Host allow-list, Origin check),
-limits.py (upload size, memory budget of the work in flight), work.py (reading uploads, making results),
+limits.py (upload size, memory budget of the work in flight), connections.py (the time limit on a request's
+headers, in uvicorn's protocol class), work.py (reading uploads, making results),
 errors.py (JSON errors), openapi.py (the API's description), settings.py (limits and allow-lists), web/ (page).
 The default limits and a job's memory estimate are defined here, beside no heavy import, so that ``serve --help``
 states the server's own defaults."""
@@ -30,6 +31,11 @@ MAX_CONNECTIONS = connection_limit(MAX_REQUESTS)
 # of the MAX_REQUESTS slots for as long as it liked, and that many of them locked everyone out. A 10 MB photo
 # arrives in 60 s from 1.4 Mbit/s up; the 25 MB limit needs 3.5 Mbit/s.
 DEFAULT_UPLOAD_TIMEOUT_S = 60.0
+# Longest time a request's line and headers may take to arrive, counted from the connection's opening (or, kept
+# alive, from the next request's first byte); past it the connection is closed (``connections.HeaderDeadline``):
+# uvicorn has no such limit, and 64 clients sending their headers a byte a second held every connection. A
+# request's headers are under 2 KB: 10 s is ample on any link.
+DEFAULT_HEADER_TIMEOUT_S = 10.0
 SERVER_MAX_PIXELS = 50_000_000  # per request: a 48 MP phone photo passes; lower than the CLI's DEFAULT_MAX_PIXELS
 # Peak bytes per pixel of one splash (decode, model, refined alpha, effect, encode), the unit of the memory budget
 # (``limits.py``). Measured with ru_maxrss on 4000x3000 photos with the bundled model: 14-17 B/px for

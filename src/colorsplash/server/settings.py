@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from colorsplash.runtime.cpu import usable_cores
 from colorsplash.server import (
+    DEFAULT_HEADER_TIMEOUT_S,
     DEFAULT_HOST,
     DEFAULT_MAX_UPLOAD_BYTES,
     DEFAULT_UPLOAD_TIMEOUT_S,
@@ -35,6 +36,9 @@ class ServerSettings:
         max_requests: requests served at once (uploads arriving included); more get 503 with ``Retry-After``.
         upload_timeout_s: longest time a request's body may take to arrive, in seconds; a slower one gets 408
             and its connection is closed (a slow client cannot hold one of the ``max_requests`` slots longer).
+        header_timeout_s: longest time a request's line and headers may take to arrive, in seconds, from the
+            connection's opening or (kept alive) the next request's first byte; a slower connection is closed
+            (``serve`` passes it to uvicorn: :func:`colorsplash.server.connections.uvicorn_options`).
         host: the address the server is bound to (on the ``Host`` allow-list).
         allowed_hosts: more ``Host`` names to answer (``*``: any); loopback names are always allowed.
         allowed_origins: web origins (``https://example.org``) whose pages may call the API (``*``: any).
@@ -47,6 +51,7 @@ class ServerSettings:
     max_wait_s: float = DEFAULT_MAX_WAIT_S
     max_requests: int = MAX_REQUESTS
     upload_timeout_s: float = DEFAULT_UPLOAD_TIMEOUT_S
+    header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
     host: str = DEFAULT_HOST
     allowed_hosts: tuple[str, ...] = ()
     allowed_origins: tuple[str, ...] = ()
@@ -55,8 +60,9 @@ class ServerSettings:
         for name in ("max_upload_bytes", "max_pixels", "workers", "max_requests"):
             if getattr(self, name) < 1:
                 raise ValueError(f"server setting {name} must be positive, got {getattr(self, name)}")
-        if not self.upload_timeout_s > 0:  # NaN too
-            raise ValueError(f"server setting upload_timeout_s must be positive, got {self.upload_timeout_s}")
+        for name in ("upload_timeout_s", "header_timeout_s"):
+            if not getattr(self, name) > 0:  # NaN too
+                raise ValueError(f"server setting {name} must be positive, got {getattr(self, name)}")
         need = required_budget(self.max_pixels, self.max_upload_bytes)
         if self.max_memory_bytes is not None and self.max_memory_bytes < need:
             raise ValueError(

@@ -1,0 +1,295 @@
+"""HTTP connections of ``colorsplash serve``: a time limit on a request's headers, which uvicorn does not have.
+
+uvicorn closes a kept-alive connection that stays idle after an answer (5 s), but it has no limit on how long a
+request's line and headers take to arrive. A client that sends them a byte a second holds its connection for as
+long as it likes (h11 takes up to 16 KB of headers: 4.5 hours), and uvicorn answers every connection past
+``limit_concurrency`` with a plain 503. So 64 such clients locked out everyone else (measured: 113 s, until their
+headers were done). The upload timeout (``limits.BodyLimitMiddleware``) cannot help: the app only sees a request
+once its headers are complete.
+
+:func:`header_timeout_protocol` subclasses the HTTP protocol class uvicorn would pick itself (``http="auto"``:
+httptools where it is installed, h11 otherwise). The subclass closes a connection whose request headers are not
+complete ``timeout_s`` seconds after the connection opened, or, on a kept-alive connection, after the first byte of
+its next request. A client that sent part of a request gets a plain-text 408 with ``Connection: close`` first, and
+one line is logged. No request is in progress on that connection, so the 408 cannot mix with another answer.
+A connection that sent nothing is closed without a word, as uvicorn closes an idle kept-alive one: browsers open
+connections ahead of use and may never use them. The timer stops as soon as a request's headers are complete, so
+uploads (which have their own limit) and model runs are never cut by it. The bytes that follow an answer sent
+before its request's body was read (413, 503 busy) are the rest of that body, which uvicorn reads and drops: they
+get the upload timeout instead, and no 408 (:class:`HeaderDeadline`).
+
+The subclass relies on uvicorn's own idea of "no request in progress": ``self.cycle`` is ``None`` or its answer is
+complete (``cycle.response_complete``; uvicorn's ``shutdown`` uses the same test), and on ``cycle.more_body`` (the
+body not all read). :func:`check_protocol` serves
+requests on a fake connection at start to confirm that the timer is started and stopped when it should be. If a
+later uvicorn changes this, ``serve`` refuses to start with an error naming the versions. It does not run without
+the timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from colorsplash.server import printable
+
+if TYPE_CHECKING:
+    from colorsplash.server.settings import ServerSettings
+
+log = logging.getLogger(__name__)
+
+# The uvicorn versions the header timeout is tested with (pyproject's minimum, .ci/min-deps, and the newest).
+TESTED_UVICORN = ("0.29", "0.54")
+REQUEST_TIMEOUT_BODY = b"request headers did not arrive in time; the connection is closed\n"
+REQUEST_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n" % len(REQUEST_TIMEOUT_BODY)
+) + REQUEST_TIMEOUT_BODY
+
+
+class HeaderDeadline(asyncio.Protocol):
+    """Mixin for a uvicorn HTTP protocol class: a connection's request headers must be complete within
+    :attr:`header_timeout_s` of its opening, or of the first byte after its last answer (see the module).
+
+    After an answer sent before its request's body was all read (413 by ``Content-Length``, 503 busy, a refused
+    ``Host``), uvicorn reads and drops the rest of that body; the bytes after the answer are that rest, then the
+    next request. They get :attr:`drain_timeout_s` (the upload timeout) instead, and past it the connection is
+    closed without a 408: the client already has its answer. Closing sooner could cut a browser still uploading
+    the photo that got 503 before it reads that answer."""
+
+    header_timeout_s: ClassVar[float]
+    drain_timeout_s: ClassVar[float]
+    # Set by uvicorn's protocol classes (h11_impl.H11Protocol, httptools_impl.HttpToolsProtocol).
+    transport: asyncio.Transport
+    cycle: Any
+    client: tuple[str, int] | None
+
+    _header_timer: asyncio.TimerHandle | None = None
+    _header_bytes = 0
+    _draining = False
+
+    @property
+    def header_deadline(self) -> str | None:
+        """What the connection is waiting for against the clock: ``"headers"``, ``"drain"`` (the rest of a body
+        already answered, then headers), or ``None`` (a request in progress, or idle after an answer)."""
+        if self._header_timer is None:
+            return None
+        return "drain" if self._draining else "headers"
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._arm_header_deadline()
+
+    def data_received(self, data: bytes) -> None:
+        if self._between_requests():
+            if self._header_timer is None:  # the first byte after an answer on a kept-alive connection
+                self._arm_header_deadline(draining=self.cycle is not None and bool(self.cycle.more_body))
+            self._header_bytes += len(data)
+        super().data_received(data)
+        if self._header_timer is not None and not self._between_requests():  # the headers are complete
+            self._disarm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_deadline()
+        super().connection_lost(exc)
+
+    def _between_requests(self) -> bool:
+        return self.cycle is None or bool(self.cycle.response_complete)
+
+    def _arm_header_deadline(self, draining: bool = False) -> None:
+        self._disarm_header_deadline()
+        self._header_bytes, self._draining = 0, draining
+        timeout = self.drain_timeout_s if draining else self.header_timeout_s
+        self._header_timer = asyncio.get_running_loop().call_later(timeout, self._headers_late)
+
+    def _disarm_header_deadline(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_late(self) -> None:
+        self._header_timer = None
+        transport = self.transport
+        if transport.is_closing() or transport.get_protocol() is not self or not self._between_requests():
+            return  # closed, handed to another protocol (an upgrade), or a request began: not ours to close
+        peer, count = _peer(self.client), self._header_bytes
+        if self._draining:
+            log.warning(
+                "%s: the rest of a request the server had already answered, and the next request's headers, did "
+                "not arrive in time (%d bytes in %g s); closed the connection (--upload-timeout)",
+                *(peer, count, self.drain_timeout_s),
+            )
+        elif count:
+            transport.write(REQUEST_TIMEOUT_RESPONSE)
+            log.warning(
+                "%s: the request headers did not arrive in time (%d bytes in %g s); answered 408 and closed the "
+                "connection (--header-timeout)",
+                *(peer, count, self.header_timeout_s),
+            )
+        transport.close()
+
+
+def _peer(client: tuple[str, int] | None) -> str:
+    return printable(f"{client[0]}:{client[1]}") if client else "a client"
+
+
+def uvicorn_version() -> str:
+    try:
+        return version("uvicorn")
+    except PackageNotFoundError:
+        return "(version unknown)"
+
+
+class UnsupportedUvicornError(RuntimeError):
+    """The installed uvicorn's HTTP protocol classes are not the ones the header timeout was built on."""
+
+    def __init__(self, problem: str) -> None:
+        low, high = TESTED_UVICORN
+        major, minor = high.split(".")
+        pin = f"uvicorn>={low},<{major}.{int(minor) + 1}"
+        super().__init__(
+            f"the request header timeout does not work with uvicorn {uvicorn_version()}: {problem}. It is tested "
+            f"with uvicorn {low} to {high}; install one of those (pip install '{pin}'), or report this with the "
+            "uvicorn version"
+        )
+
+
+def auto_protocol() -> type[asyncio.Protocol]:
+    """The HTTP protocol class uvicorn picks with ``http="auto"`` (httptools where installed, else h11)."""
+    try:
+        from uvicorn.protocols.http.auto import AutoHTTPProtocol
+    except ImportError as err:
+        raise UnsupportedUvicornError(f"uvicorn.protocols.http.auto.AutoHTTPProtocol is missing ({err})") from err
+    return AutoHTTPProtocol
+
+
+def header_timeout_protocol(
+    timeout_s: float, drain_timeout_s: float, base: type[asyncio.Protocol] | None = None
+) -> type[asyncio.Protocol]:
+    """A subclass of ``base`` (default: :func:`auto_protocol`) that closes a connection whose request headers take
+    longer than ``timeout_s`` seconds, or the rest of a body already answered (and the next headers) longer than
+    ``drain_timeout_s`` (:class:`HeaderDeadline`); for ``uvicorn.run(http=...)``. Checked with
+    :func:`check_protocol`.
+
+    Raises:
+        UnsupportedUvicornError: the installed uvicorn's classes do not behave as the timeout needs.
+    """
+    base = base or auto_protocol()
+    name = f"HeaderTimeout{base.__name__}"
+    limits = {"header_timeout_s": timeout_s, "drain_timeout_s": drain_timeout_s}
+    protocol = type(name, (HeaderDeadline, base), {**limits, "__module__": __name__})
+    check_protocol(protocol)
+    return protocol
+
+
+def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
+    """``uvicorn.run``/``uvicorn.Config`` arguments of ``serve``: its protocol class with the header timeout (and
+    the upload timeout for the rest of a body already answered), and the connection cap."""
+    protocol = header_timeout_protocol(settings.header_timeout_s, settings.upload_timeout_s)
+    return {"http": protocol, "limit_concurrency": settings.max_connections}
+
+
+def check_protocol(protocol: type[asyncio.Protocol]) -> None:
+    """Serve two requests through ``protocol`` on a fake connection and check that the header timer runs while
+    headers arrive and stops once they are complete, on a new and a kept-alive connection.
+
+    Raises:
+        UnsupportedUvicornError: naming what went wrong.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        problem = loop.run_until_complete(_probe(protocol))
+    except Exception as err:  # noqa: BLE001 -- whatever uvicorn's changed code raises is the same finding
+        problem = f"serving a test request failed ({type(err).__name__}: {err})"
+    finally:
+        loop.close()
+    if problem:
+        raise UnsupportedUvicornError(problem)
+
+
+async def _probe_app(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def _probe(protocol: type[asyncio.Protocol]) -> str | None:
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    config = uvicorn.Config(_probe_app, http=protocol, lifespan="off", log_config=None, proxy_headers=False)
+    config.load()
+    conn: Any = protocol(config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
+    transport = _ProbeTransport(conn)
+    conn.connection_made(transport)
+    answers = 0
+    for step, data, expected in _PROBE_STEPS:
+        if data is not None:
+            conn.data_received(data)
+        elif step != _OPENED:  # let the app answer
+            answers += 1
+            for _ in range(20):
+                await asyncio.sleep(0)
+            if transport.written.count(b"HTTP/1.1 204") != answers:
+                return f"test request {answers} got no answer (the protocol wrote {bytes(transport.written)!r})"
+        if conn.header_deadline != expected:
+            found, should = conn.header_deadline or "nothing", expected or "nothing"
+            return f"{step}, the connection waits against the clock for {found} instead of {should}"
+    conn.connection_lost(None)
+    return "the timer still runs after the connection closed" if conn.header_deadline else None
+
+
+_OPENED = "when a connection opens"
+_ANSWERED = "after the answer"
+# (step, bytes the client sends or None for the app's answer, what the connection should wait for then)
+_PROBE_STEPS: tuple[tuple[str, bytes | None, str | None], ...] = (
+    (_OPENED, None, "headers"),
+    ("while a request's headers arrive", b"GET / HTTP/1.1\r\nHost: probe\r\n", "headers"),
+    ("once a request's headers are complete", b"\r\n", None),
+    (_ANSWERED, None, None),
+    ("once a request's headers are complete", b"POST / HTTP/1.1\r\nHost: probe\r\nContent-Length: 4\r\n\r\nab", None),
+    (_ANSWERED, None, None),
+    ("when the rest of a body answered early arrives", b"cd", "drain"),
+    ("once the next request's headers are complete", b"GET / HTTP/1.1\r\nHost: probe\r\n\r\n", None),
+    (_ANSWERED, None, None),
+    ("when a kept-alive connection's next request begins", b"G", "headers"),
+)
+
+
+class _ProbeTransport(asyncio.Transport):
+    """Just enough of a transport for uvicorn's protocol classes; keeps what they write."""
+
+    def __init__(self, protocol: asyncio.BaseProtocol) -> None:
+        super().__init__()
+        self.protocol = protocol
+        self.written = bytearray()
+        self.closing = False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closing = True
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self.protocol
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocol = protocol
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def is_reading(self) -> bool:
+        return True

@@ -1,0 +1,306 @@
+"""The time limit on a request's headers (``server/connections.py``), over uvicorn itself: a client that sends its
+headers slowly is answered 408 and closed after ``header_timeout_s`` (from the connection's opening or, kept alive,
+from its next request's first byte), which gives its connection back; one that sends nothing is closed without a
+word; prompt headers are never cut, however long the body or the work takes; ``serve`` refuses to start on a
+uvicorn whose protocol classes do not behave as the timer needs."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import itertools
+import logging
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+pytest.importorskip("uvicorn")
+import httpx  # noqa: E402
+from test_server_memory import uvicorn_server  # noqa: E402
+from uvicorn.protocols.http.h11_impl import H11Protocol  # noqa: E402
+
+from colorsplash.server import app as server  # noqa: E402
+from colorsplash.server import connection_limit, connections  # noqa: E402
+from colorsplash.server.connections import HeaderDeadline, header_timeout_protocol, uvicorn_options  # noqa: E402
+from colorsplash.server.settings import ServerSettings  # noqa: E402
+from colorsplash.server.work import make_splash  # noqa: E402
+
+TIMEOUT = 0.5
+DRAIN = 1.5  # the upload timeout: for the rest of a body already answered
+EVERY = 0.05  # a byte every 50 ms: headers that never end within the test
+LATE = "the request headers did not arrive in time"
+
+
+def png() -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def endless_headers(port: int) -> Iterator[bytes]:
+    """A request line and headers a byte at a time, never ending (a slowloris)."""
+    yield from (bytes([b]) for b in f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n".encode())
+    while True:
+        yield from (bytes([b]) for b in b"X-Pad: aaaaaaaaaaaaaaaa\r\n")
+
+
+def dribble_until_answered(
+    sock: socket.socket, data: Iterator[bytes], since: float | None = None, limit: float = 5.0
+) -> tuple[bytes, float]:
+    """Send ``data`` a byte every :data:`EVERY` seconds until the server answers; (what it sent until it closed
+    the connection, seconds from ``since``, by default the first byte). Sending stops once the answer is there
+    (sending on would have the closed socket reset the connection, losing the answer)."""
+    started = time.monotonic() if since is None else since
+    for byte in data:
+        if select.select([sock], [], [], EVERY)[0]:
+            return read_to_close(sock), time.monotonic() - started
+        assert time.monotonic() - started < limit, "the server kept a connection whose headers never ended"
+        sock.sendall(byte)
+    raise AssertionError("unreachable: the data never ends")
+
+
+def read_to_close(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    sock.settimeout(timeout)
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    return answer
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """One HTTP answer with a ``Content-Length`` (the connection stays open); its head and body."""
+    sock.settimeout(10)
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-l"))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+async def hello(scope: Any, receive: Any, send: Any) -> None:
+    """An ASGI app answering ``ok`` (the timer is in uvicorn's protocol class; these tests need no model)."""
+    if scope["type"] == "http":
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if LATE in r.getMessage()]
+
+
+@pytest.fixture(params=["h11", "httptools"])
+def base(request: pytest.FixtureRequest) -> type[asyncio.Protocol]:
+    """Each of uvicorn's HTTP/1.1 protocol classes (``http="auto"`` picks httptools where it is installed)."""
+    if request.param == "h11":
+        return H11Protocol
+    pytest.importorskip("httptools")
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    return HttpToolsProtocol
+
+
+def test_clients_holding_every_connection_with_slow_or_no_headers_are_closed_after_the_timeout(
+    caplog: pytest.LogCaptureFixture, base: type[asyncio.Protocol]
+) -> None:
+    """uvicorn keeps 2 connections here (``serve --max-requests 1``); a client dribbling its headers and one sending
+    nothing hold both, so an ordinary request gets uvicorn's plain 503. After ``header_timeout_s`` the dribbler
+    gets 408 and is closed (one log line), the silent one is closed without an answer, and the ordinary request is
+    served. Without the timeout both would hold their connections for ever."""
+    protocol = header_timeout_protocol(TIMEOUT, DRAIN, base)
+    with (
+        caplog.at_level(logging.WARNING, logger="colorsplash.server"),
+        uvicorn_server(hello, http=protocol, limit_concurrency=connection_limit(1)) as (port, _),
+    ):
+        url = f"http://127.0.0.1:{port}/"
+        opened = time.monotonic()
+        slow, silent = (socket.create_connection(("127.0.0.1", port)) for _ in range(2))
+        with slow, silent:
+            headers = endless_headers(port)
+            slow.sendall(next(headers))
+            busy = httpx.get(url, timeout=10)
+            answer, waited = dribble_until_answered(slow, headers, since=opened)
+            nothing = read_to_close(silent)
+        after = httpx.get(url, timeout=10)
+    assert (busy.status_code, after.status_code) == (503, 200), (busy.text, after.text)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 Request Timeout") and b"connection: close" in head.lower(), answer
+    assert body == connections.REQUEST_TIMEOUT_BODY and nothing == b""
+    assert TIMEOUT * 0.9 < waited < TIMEOUT + 4
+    (line,) = lines(caplog)  # the silent connection is not logged (browsers open connections they never use)
+    assert line.startswith("127.0.0.1:") and line.endswith(
+        f"bytes in {TIMEOUT:g} s); answered 408 and closed the connection (--header-timeout)"
+    )
+
+
+def test_a_kept_alive_connection_dribbling_its_next_request_is_closed_while_others_are_served(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After an answer, the connection waits idle (longer than the header timeout: uvicorn's own keep-alive limit
+    applies there), then dribbles its next request: 408 and closed ``header_timeout_s`` after that request's first
+    byte (uvicorn's keep-alive timer stops at it). An ordinary request on another connection is served meanwhile."""
+    served: list[tuple[int, float]] = []
+    with (
+        caplog.at_level(logging.WARNING, logger="colorsplash.server"),
+        uvicorn_server(hello, **uvicorn_options(ServerSettings(header_timeout_s=TIMEOUT, upload_timeout_s=DRAIN))) as (
+            port,
+            _,
+        ),
+    ):
+        url = f"http://127.0.0.1:{port}/"
+        other = threading.Thread(
+            target=lambda: served.append((httpx.get(url, timeout=10).status_code, time.monotonic()))
+        )
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            first = read_response(conn)
+            time.sleep(TIMEOUT * 1.5)
+            other.start()
+            answer, waited = dribble_until_answered(conn, endless_headers(port))
+            answered = time.monotonic()
+        other.join(10)
+    assert first.startswith(b"HTTP/1.1 200") and answer.startswith(b"HTTP/1.1 408"), (first, answer)
+    assert TIMEOUT * 0.9 < waited < TIMEOUT + 4  # from the second request's first byte, not the first answer
+    assert served and served[0][0] == 200 and served[0][1] < answered
+    assert len(lines(caplog)) == 1
+
+
+def test_the_rest_of_a_body_answered_early_gets_the_upload_timeout_and_no_408(
+    caplog: pytest.LogCaptureFixture, base: type[asyncio.Protocol]
+) -> None:
+    """An answer sent before its request's body was read (413 by ``Content-Length``, 503 busy, a refused Host;
+    here every answer of ``hello``): uvicorn reads and drops the rest of that body. Those bytes are not headers:
+    a client sending the rest over 2 header timeouts (a browser uploading the photo that got 503) and then a prompt
+    request is served; one that keeps sending is closed after the upload timeout, without a 408 (it has its
+    answer), with one log line."""
+    with (
+        caplog.at_level(logging.WARNING, logger="colorsplash.server"),
+        uvicorn_server(hello, http=header_timeout_protocol(TIMEOUT, DRAIN, base)) as (port, _),
+    ):
+        head = f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 1000\r\n\r\n".encode()
+        with socket.create_connection(("127.0.0.1", port)) as done, socket.create_connection(("127.0.0.1", port)) as on:
+            answers = []
+            for sock in (done, on):
+                sock.sendall(head)
+                answers.append(read_response(sock))
+            for _ in range(4):  # the rest of the body
+                time.sleep(TIMEOUT / 2)
+                done.sendall(b"x" * 250)
+            done.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            answers.append(read_response(done))
+            extra, waited = dribble_until_answered(on, itertools.repeat(b"x"))
+    assert all(a.startswith(b"HTTP/1.1 200") for a in answers), answers
+    assert extra == b"" and DRAIN * 0.9 < waited < DRAIN + 4
+    (line,) = [r.getMessage() for r in caplog.records if "did not arrive in time" in r.getMessage()]
+    assert "the rest of a request the server had already answered" in line and line.endswith(
+        f"bytes in {DRAIN:g} s); closed the connection (--upload-timeout)"
+    )
+
+
+def test_prompt_headers_are_not_cut_by_a_slow_body_a_long_run_or_a_second_request(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, base: type[asyncio.Protocol]
+) -> None:
+    """Headers sent at once, then the body in pieces over 3 header timeouts, then a splash taking 2 more: 200
+    (the body has its own limit, ``upload_timeout_s``). A second request on the same connection, prompt too: 200."""
+
+    def slow_splash(*args: Any) -> Any:
+        time.sleep(TIMEOUT * 2)
+        return make_splash(*args)
+
+    monkeypatch.setattr(server, "make_splash", slow_splash)
+    app = server.create_app(tiny_onnx, header_timeout_s=TIMEOUT, upload_timeout_s=30)
+    photo = png()
+    with uvicorn_server(app, http=header_timeout_protocol(TIMEOUT, DRAIN, base)) as (port, _):
+        head = f"POST /api/splash HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(photo)}\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", port)) as conn:
+            conn.sendall(head.encode())
+            pieces = np.array_split(np.frombuffer(photo, np.uint8), 6)
+            for piece in pieces:
+                time.sleep(TIMEOUT * 3 / len(pieces))
+                conn.sendall(piece.tobytes())
+            first = read_response(conn)
+            conn.sendall(head.encode() + photo)
+            second = read_response(conn)
+    assert first.startswith(b"HTTP/1.1 200") and second.startswith(b"HTTP/1.1 200"), (first[:200], second[:200])
+
+
+class RenamedCycle(H11Protocol):
+    """A uvicorn that keeps its request cycle under another name (what a later version might do)."""
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self.request_cycle, self.cycle = self.cycle, None
+
+
+class NewSignature(H11Protocol):
+    def __init__(self, config: Any, server_state: Any, app_state: Any, pool: Any) -> None:
+        super().__init__(config, server_state, app_state)
+
+
+CHANGED = [
+    (RenamedCycle, "once a request's headers are complete, the connection waits against the clock for headers"),
+    (NewSignature, "serving a test request failed (TypeError: "),
+]
+
+
+@pytest.mark.parametrize(("changed", "problem"), CHANGED)
+def test_the_header_timeout_refuses_protocol_classes_it_does_not_fit(
+    changed: type[asyncio.Protocol], problem: str
+) -> None:
+    """The check behind ``serve``'s start (no model needed: it runs on the oldest supported uvicorn in CI too)."""
+    with pytest.raises(connections.UnsupportedUvicornError, match="does not work with uvicorn") as caught:
+        header_timeout_protocol(TIMEOUT, DRAIN, changed)
+    assert problem in str(caught.value)
+
+
+@pytest.mark.parametrize(("changed", "problem"), CHANGED)
+def test_serve_refuses_to_start_on_a_uvicorn_whose_protocol_the_timeout_does_not_fit(
+    tiny_onnx: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    changed: type[asyncio.Protocol],
+    problem: str,
+) -> None:
+    """Rather than serve without the header timeout: an error naming the installed and the tested versions."""
+    from colorsplash import cli
+
+    uvicorn = pytest.importorskip("uvicorn")
+    ran: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.append(kw))
+    monkeypatch.setattr(connections, "auto_protocol", lambda: changed)
+    assert cli.main(["serve", "--model", str(tiny_onnx)]) == 2
+    err = capsys.readouterr().err
+    assert not ran
+    assert f"the request header timeout does not work with uvicorn {uvicorn.__version__}: {problem}" in err
+    low, high = connections.TESTED_UVICORN
+    assert f"It is tested with uvicorn {low} to {high}" in err
+
+
+def test_serve_runs_uvicorn_with_the_header_timeout_of_its_flag(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--header-timeout`` reaches the protocol class ``serve`` gives uvicorn (the one ``http="auto"`` picks,
+    with the timer)."""
+    from colorsplash import cli
+
+    uvicorn = pytest.importorskip("uvicorn")
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    assert cli.main(["serve", "--model", str(tiny_onnx), "--header-timeout", "2.5"]) == 0
+    protocol = seen["http"]
+    assert issubclass(protocol, HeaderDeadline) and issubclass(protocol, AutoHTTPProtocol)
+    assert protocol.header_timeout_s == seen["app"].state.settings.header_timeout_s == 2.5
