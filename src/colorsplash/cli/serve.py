@@ -44,6 +44,7 @@ def register(sub: Any) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
     add_model_argument(parser)
     _add_limit_arguments(parser)
+    _add_timeout_arguments(parser)
     add_jobs_argument(
         parser, "photos processed at once (default, auto: the CPUs this process may use, at most 4)", auto=True
     )
@@ -88,6 +89,9 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         f"503 busy with Retry-After; each may hold an upload in memory, so N x --max-upload-mb is the most held; "
         f"open connections are capped at twice N ({MAX_CONNECTIONS} by default)",
     )
+
+
+def _add_timeout_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--upload-timeout",
         type=arg_type(positive_float),
