@@ -13,7 +13,8 @@ Python API (see :mod:`colorsplash.runtime.api`)::
 Images are NumPy uint8 arrays in **RGB order, not BGR** (convert OpenCV's ``imread`` output with
 ``cv2.cvtColor(img, cv2.COLOR_BGR2RGB)``: BGR gives wrong alphas without any error), ``HxWx3``, ``HxW`` grey or
 ``HxWx4`` RGBA (composited over white); Pillow images (any mode); or file paths and binary file objects (read
-upright by their EXIF orientation). Results have the photo's full width and height.
+upright by their EXIF orientation). Results have the photo's full width and height, and ``notes``
+(:class:`NotedArray`: what reading a file noted, e.g. an animation's first frame used).
 
 ``help(colorsplash.splash)`` lists the keyword options (``effect="blur:8"``, ``keep="largest"``, ...);
 :class:`SplashOptions` holds them all at once. Errors, all importable from here: :class:`OptionError` (a bad
@@ -49,6 +50,7 @@ __all__ = [
     "Model",
     "ModelLoadError",
     "NoSubjectError",
+    "NotedArray",
     "OptionError",
     "SplashOptions",
     "Subject",
@@ -72,6 +74,7 @@ if TYPE_CHECKING:
         Model,
         ModelLoadError,
         NoSubjectError,
+        NotedArray,
         OptionError,
         SplashOptions,
         Subject,

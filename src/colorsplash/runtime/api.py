@@ -13,7 +13,7 @@ Example::
 Images may be NumPy arrays (RGB, not BGR: convert OpenCV's ``imread`` output with ``cv2.cvtColor``), Pillow
 images, file paths or binary file objects (``open(path, "rb")``, ``io.BytesIO(data)``, an upload). Files are read
 by content and turned upright by their EXIF orientation; arrays and Pillow images are used as they are. Results
-always have the photo's full width and height.
+always have the photo's full width and height, and ``notes`` (:class:`NotedArray`): what reading a file noted.
 
 Errors: :class:`OptionError` (a bad option), :class:`NoSubjectError` (``on_empty="skip"``), :class:`ImageReadError`
 (an unreadable or too large image file) and :class:`VariantError` (a precision the model has no file for) are
@@ -53,6 +53,7 @@ from colorsplash.runtime.photo_io import (
     to_rgb_array,
 )
 from colorsplash.runtime.picture_open import PixelLimitError
+from colorsplash.runtime.result_notes import NotedArray, Written, result_notes, with_notes
 from colorsplash.runtime.variants import VariantError
 from colorsplash.runtime.wording import Wording
 
@@ -62,6 +63,7 @@ __all__ = [
     "Model",
     "ModelLoadError",
     "NoSubjectError",
+    "NotedArray",
     "OptionError",
     "SplashOptions",
     "Subject",
@@ -250,12 +252,13 @@ def alpha_and_subject(
     """:func:`predict_alpha` and :class:`Subject` from one model run (arguments and errors as there): the alpha,
     float32 ``HxW`` in [0, 1] at the photo's size (1 = subject), and what the model found."""
     loaded, opts = _resolve(model, options, overrides, max_pixels)
-    rgb = to_rgb(image, max_pixels)
+    photo = _read_file(image, max_pixels)
+    rgb = to_rgb(image, max_pixels) if photo is None else photo.rgb
     with loaded.exclusive():  # nothing else of ours runs beside this model call (see Model.exclusive)
         result = model_alpha(loaded, rgb, opts, RefineSettings())
     subject = Subject(not result.empty, result.score, loaded.presence_threshold)
     apply_on_empty(result, opts.on_empty, "the photo", words=Wording.of(loaded, "python"))
-    return result.alpha, subject
+    return with_notes(result.alpha, _notes(photo, "mask")), subject
 
 
 def subject_score(
@@ -309,7 +312,9 @@ def predict_alpha(
     Returns:
         float32 ``HxW`` in [0, 1], 1 = subject (colour kept), a new writeable NumPy array. No subject found: all
         0 (``on_empty=grey``) or all 1 (``copy``, or ``invert``: all of it is background); :func:`subject_score` or
-        :func:`alpha_and_subject` say which.
+        :func:`alpha_and_subject` say which. Its ``notes`` (:class:`NotedArray`) say what reading a file noted
+        (an animation's first frame used, 16-bit reduced to 8, transparency seen over white...), as the CLI
+        prints them; empty for an array or Pillow image.
 
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
@@ -342,29 +347,39 @@ def splash(
         uint8 ``HxWx3`` RGB, or ``HxWx4`` RGBA for ``effect="transparent"``, at the photo's full resolution: a
         new writeable NumPy array (the input is never changed), for a Pillow image too
         (``PIL.Image.fromarray(out)`` makes one). ``quality`` has no effect here (it is for written files).
+        ``out.notes`` (:class:`NotedArray`): a tuple of what the user should know, as the CLI prints them (an
+        animation's first frame used, CMYK converted, transparency flattened onto white...); empty for an array or
+        Pillow image. Nothing about metadata: the array carries none.
 
     Raises:
         as :func:`predict_alpha`: NoSubjectError, OptionError, ImageReadError, ModelLoadError, TypeError,
         ValueError.
     """
     loaded, opts = _resolve(model, options, overrides, max_pixels)
-    rgb, own_alpha = _rgb_and_own_alpha(image, max_pixels)
-    alpha = predict_alpha(rgb, loaded, opts)
-    return composite(rgb, alpha, opts, own_alpha)
+    rgb, own_alpha, photo = _rgb_and_own_alpha(image, max_pixels)
+    alpha = np.asarray(predict_alpha(rgb, loaded, opts))
+    written: Written = "cut-out" if opts.effect == "transparent" else "splash"
+    return with_notes(composite(rgb, alpha, opts, own_alpha), _notes(photo, written))
 
 
-def _rgb_and_own_alpha(image: ImageLike, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """:func:`to_rgb` and the picture's own transparency (uint8 ``HxW``, ``None`` when opaque): an RGBA array's
-    alpha, a Pillow image's, or a file's (read once)."""
+def _notes(photo: Photo | None, written: Written) -> list[str]:
+    """The notes of a result array made from ``photo`` (``None``: an array or Pillow image, none)."""
+    return [] if photo is None else result_notes(photo, written, spelling="python")
+
+
+def _rgb_and_own_alpha(image: ImageLike, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray | None, Photo | None]:
+    """:func:`to_rgb`, the picture's own transparency (uint8 ``HxW``, ``None`` when opaque: an RGBA array's
+    alpha, a Pillow image's, or a file's) and the file's :class:`Photo` (``None`` for an array or Pillow image),
+    the file read once."""
     photo = _read_file(image, max_pixels)
     if photo is not None:
-        return photo.rgb, photo.alpha
+        return photo.rgb, photo.alpha, photo
     rgb = to_rgb(image, max_pixels)
     if isinstance(image, Image.Image):
-        return rgb, own_transparency(image)
+        return rgb, own_transparency(image), None
     if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 4 and image[..., 3].min() < 255:
-        return rgb, np.ascontiguousarray(image[..., 3])
-    return rgb, None
+        return rgb, np.ascontiguousarray(image[..., 3]), None
+    return rgb, None, None
 
 
 def _document_options() -> None:

@@ -52,9 +52,8 @@ from colorsplash.runtime.photo_io import (
     cost_limit,
     decode_image_bytes,
     probe_picture,
-    transparency_note,
 )
-from colorsplash.runtime.photo_write import encode_image, metadata_notes, write_image, write_stdout
+from colorsplash.runtime.photo_write import encode_image, write_image, write_stdout
 from colorsplash.runtime.pipeline import Planned, Stages, auto_jobs, decode_and_plan, run_items
 from colorsplash.runtime.planning import (
     MASK_TAG,
@@ -65,6 +64,7 @@ from colorsplash.runtime.planning import (
     expand_inputs,
     plan_tasks,
 )
+from colorsplash.runtime.result_notes import Written, result_notes
 from colorsplash.runtime.wording import Wording
 
 __all__ = [
@@ -260,11 +260,8 @@ class PhotoJob:
 
     def _write_result(self, task: Task, planned: Planned) -> Outcome:
         photo = planned.photo
-        messages = list(photo.notes)
-        if not self.mask:
-            messages += metadata_notes(task.format, photo.exif, photo.name, photo.xmp, photo.iptc, photo.icc)
-        written = "mask" if self.mask else "cut-out" if self.options.effect == "transparent" else "splash"
-        messages += filter(None, [transparency_note(photo, written)])
+        written: Written = "mask" if self.mask else "cut-out" if self.options.effect == "transparent" else "splash"
+        messages = result_notes(photo, written, task.format)
         if not self.mask and fusable(planned.plan, self.options, photo.rgb):  # the default splash: one fused pass
             # Band by band just before each is encoded: later bands blend while earlier ones encode.
             splash = GreySplash(photo.rgb, planned.plan)

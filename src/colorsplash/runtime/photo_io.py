@@ -37,6 +37,7 @@ from colorsplash.runtime.picture_open import (
     probe_picture,
     warnings_as_notes,
 )
+from colorsplash.runtime.wording import Spelling, option_use
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -179,7 +180,8 @@ class Photo:
         format: Pillow's name of the file format (``JPEG``, ``PNG``...), ``None`` for an unknown one.
         exif: the EXIF block with orientation 1, or ``None``.
         icc: the ICC profile when it describes RGB, or ``None``.
-        notes: things the user should know (first frame of an animation, colour conversions).
+        notes: things the user should know (first frame of an animation, colour conversions), then
+            ``metadata_notes``.
         name: the file name or label used in messages.
         full_chroma: a JPEG with more colour resolution than 4:2:0 (4:4:4 or 4:2:2): a JPEG result is 4:4:4 (the
             splash's colour edge is where halved colour resolution shows).
@@ -187,6 +189,9 @@ class Photo:
             flattened onto white); a ``transparent`` cut-out keeps it (:func:`colorsplash.runtime.effects.composite`).
         xmp: the XMP packet (UTF-8) for a result of ``rgb``'s size, cleaned of what would lie about it, or ``None``.
         iptc: the Photoshop resources (APP13 body after its header) a JPEG result keeps: IPTC records, or ``None``.
+        metadata_notes: those of ``notes`` that say what metadata a written splash leaves out (XMP refused, EXIF
+            that cannot be copied...): they do not concern a mask, nor pixels returned by the Python API
+            (:func:`colorsplash.runtime.result_notes.result_notes` picks a result's notes).
         What is carried: :mod:`colorsplash.runtime.photo_meta`.
     """
 
@@ -200,6 +205,7 @@ class Photo:
     alpha: np.ndarray | None = None
     xmp: bytes | None = None
     iptc: bytes | None = None
+    metadata_notes: list[str] = field(default_factory=list)
 
 
 def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Photo:
@@ -219,14 +225,19 @@ def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     return _decode(data, name, max_pixels)
 
 
-def transparency_note(photo: Photo, written: str) -> str | None:
-    """The line telling a CLI user what became of ``photo``'s own transparency (``None`` when it has none or a
-    cut-out keeps it). ``written``: ``"cut-out"`` (a ``transparent`` splash), ``"mask"`` or ``"splash"``."""
+def transparency_note(photo: Photo, written: str, spelling: Spelling = "cli") -> str | None:
+    """The line telling a user what became of ``photo``'s own transparency (``None`` when it has none or a
+    cut-out keeps it). ``written``: ``"cut-out"`` (a ``transparent`` splash), ``"mask"``, ``"view"`` (a viewable
+    copy) or ``"splash"``; ``spelling``: how the caller writes the option that keeps it (``--effect transparent``)."""
     if photo.alpha is None or written == "cut-out":
         return None
     if written == "mask":
         return f"{photo.name}: transparent areas seen over white; the mask does not include the picture's transparency"
-    return f"{photo.name}: transparent areas flattened onto white (a --effect transparent cut-out keeps them)"
+    if written == "view":
+        return f"{photo.name}: transparent areas flattened onto white"
+    keep = option_use("effect", "transparent", spelling)
+    keeps = f"a {keep} cut-out" if spelling == "cli" else f"a cut-out, {keep},"  # not "a effect=transparent cut-out"
+    return f"{photo.name}: transparent areas flattened onto white ({keeps} keeps them)"
 
 
 def decode_image_bytes(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS, name: str = "upload") -> Photo:
@@ -273,8 +284,12 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
     finally:
         img.close()
-    carried = carried_metadata(FoundMetadata(img, exif, exif_notes, icc), (rgb.shape[1], rgb.shape[0]), name, notes)
-    return Photo(rgb, fmt, carried.exif, carried.icc, notes, name, full_chroma, own_alpha, carried.xmp, carried.iptc)
+    left_out: list[str] = []  # what the metadata a result carries leaves out
+    carried = carried_metadata(FoundMetadata(img, exif, exif_notes, icc), (rgb.shape[1], rgb.shape[0]), name, left_out)
+    notes += left_out
+    return Photo(
+        rgb, fmt, carried.exif, carried.icc, notes, name, full_chroma, own_alpha, carried.xmp, carried.iptc, left_out
+    )
 
 
 def _note_depth(img: Image.Image, data: bytes, name: str, notes: list[str]) -> None:

@@ -16,7 +16,8 @@ Every error is a JSON body ``{"error": "..."}`` without a stack trace: 400 unkno
 408 a body not all arrived within ``upload_timeout_s`` (the connection closed), 413 request or photo too large, 415
 not an image, 422 bad option (with ``"option": NAME``) or no subject with ``on-empty=skip``, 503 busy (the memory
 budget full, or ``max_requests`` in flight; with ``Retry-After``), 404/405 unknown route or method, 500 anything else.
-Results carry ``X-Colorsplash-Subject: found|none`` and ``X-Colorsplash-Subject-Score``. ``/api/view`` answers a JPEG
+Results carry ``X-Colorsplash-Subject: found|none`` and ``X-Colorsplash-Subject-Score``, and their notes in
+``X-Colorsplash-Notes`` (:mod:`colorsplash.server.notes`). ``/api/view`` answers a JPEG
 of the photo that any browser can show (the page's stand-in for a HEIC or TIFF it cannot), with no model run but the
 same upload checks, worker slots and memory budget (with its own estimate) as the others.
 """

@@ -41,8 +41,14 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 # Response headers an allowed page's script may read besides the CORS-safelisted ones (Content-Type,
-# Cache-Control...): the result's file name and subject headers (work.result_headers), 503's Retry-After.
-EXPOSED_HEADERS = ("Content-Disposition", "X-Colorsplash-Subject", "X-Colorsplash-Subject-Score", "Retry-After")
+# Cache-Control...): the result's file name, subject and notes headers (work.result_headers), 503's Retry-After.
+EXPOSED_HEADERS = (
+    "Content-Disposition",
+    "X-Colorsplash-Subject",
+    "X-Colorsplash-Subject-Score",
+    "X-Colorsplash-Notes",
+    "Retry-After",
+)
 CORS_METHODS = ("GET", "POST")
 
 

@@ -11,6 +11,7 @@ import dataclasses
 from typing import Any
 
 from colorsplash.runtime.options import OPTION_FIELDS
+from colorsplash.server.notes import MAX_HEADER_BYTES, MAX_NOTE_CHARS, MAX_NOTES, NOTES_HEADER
 
 OUTPUT_FORMATS = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 FORMAT_FIELD = "format"
@@ -34,6 +35,16 @@ SUBJECT_HEADERS = {
     "X-Colorsplash-Subject-Score": {
         "description": "how sure the model is that a subject is present, 0..1",
         "schema": {"type": "number"},
+    },
+}
+NOTES_HEADERS = {
+    NOTES_HEADER: {
+        "description": "what the user should know of this result, as the CLI prints it (metadata left out, an "
+        "animation's first frame used, 16-bit reduced to 8, transparency flattened...): a JSON array of strings in "
+        "ASCII (other characters as `\\u` escapes; each note names the upload), at most "
+        f"{MAX_NOTES} notes of {MAX_NOTE_CHARS} characters and {MAX_HEADER_BYTES:,} bytes in all, notes left out "
+        "counted in a last `and N more notes`; absent when there are none",
+        "schema": {"type": "string", "example": '["cat.jpg: XMP of 70,000 bytes does not fit a JPEG ...; not copied"]'},
     },
 }
 _ERROR_SCHEMA = {
@@ -141,7 +152,7 @@ def openapi_extra(endpoint: str, result: str, result_types: list[str]) -> dict[s
         "responses": {
             "200": {
                 "description": result,
-                "headers": {} if endpoint == "view" else SUBJECT_HEADERS,
+                "headers": NOTES_HEADERS if endpoint == "view" else SUBJECT_HEADERS | NOTES_HEADERS,
                 "content": {t: binary for t in result_types},
             }
         }

@@ -2,7 +2,9 @@
 threads.
 
 The no-subject policy is :func:`colorsplash.runtime.no_subject.apply_on_empty` (the CLI's too); what it decided is
-reported in the ``X-Colorsplash-Subject`` headers so a client can tell "no subject" from a grey photo.
+reported in the ``X-Colorsplash-Subject`` headers so a client can tell "no subject" from a grey photo; what the
+user should know of a result (:func:`colorsplash.runtime.result_notes.result_notes`, the CLI's notes) in
+``X-Colorsplash-Notes`` (:mod:`colorsplash.server.notes`).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
 from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes
 from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, output_format
+from colorsplash.runtime.result_notes import result_notes
 from colorsplash.runtime.wording import Wording
 from colorsplash.server.errors import ClientGoneError, PixelLimitError
 from colorsplash.server.limits import PhotoSize, photo_pixels
+from colorsplash.server.notes import NOTES_HEADER, notes_header
 from colorsplash.server.openapi import FORMAT_FIELD, OUTPUT_FORMATS, SPLASH_ONLY_OPTIONS
 
 T = TypeVar("T")
@@ -73,14 +77,15 @@ def _check(gone: Departure | None, done: str) -> None:
 
 @dataclass(frozen=True)
 class Result:
-    """An encoded result, its format key of ``OUTPUT_FORMATS``, and whether the model found a subject (``None``
-    for a viewable copy: no model ran)."""
+    """An encoded result, its format key of ``OUTPUT_FORMATS``, whether the model found a subject (``None``
+    for a viewable copy: no model ran) and its notes (each naming the upload)."""
 
     body: bytes
     fmt: str
     subject_found: bool | None
     subject_score: float | None
     filename: str
+    notes: tuple[str, ...] = ()
 
     @property
     def media_type(self) -> str:
@@ -239,6 +244,7 @@ def make_splash(
     out = composite(photo.rgb, alpha, options, photo.alpha)  # as the CLI and the Python API
     _check(gone, "the effect")
     fmt = fmt or default_format(photo, options)
+    notes = result_notes(photo, "cut-out" if options.effect == "transparent" else "splash", fmt.upper(), "http")
     body = encode_image(
         out,
         fmt.upper(),
@@ -249,7 +255,7 @@ def make_splash(
         xmp=photo.xmp,
         iptc=photo.iptc,
     )
-    return Result(body, fmt, found, score, output_name(upload.name, fmt))
+    return Result(body, fmt, found, score, output_name(upload.name, fmt), tuple(notes))
 
 
 def make_mask(
@@ -264,9 +270,9 @@ def make_mask(
     _check(gone, "decoding")
     alpha, found, score = subject_alpha(model, photo, options)
     _check(gone, "finding the subject")
-    return Result(
-        encode_image(alpha_to_uint8(alpha), "PNG"), "png", found, score, output_name(upload.name, "png", "mask")
-    )
+    body = encode_image(alpha_to_uint8(alpha), "PNG")
+    notes = result_notes(photo, "mask", "PNG", "http")
+    return Result(body, "png", found, score, output_name(upload.name, "png", "mask"), tuple(notes))
 
 
 def make_view(upload: Upload, max_pixels: int, gone: Departure | None = None) -> Result:
@@ -282,11 +288,13 @@ def make_view(upload: Upload, max_pixels: int, gone: Departure | None = None) ->
     photo = decode_upload(upload, max_pixels)
     _check(gone, "decoding")
     body = encode_image(photo.rgb, "JPEG", VIEW_QUALITY, icc=photo.icc, full_chroma=photo.full_chroma)
-    return Result(body, "jpeg", None, None, output_name(upload.name, "jpeg", "view"))
+    notes = result_notes(photo, "view", "JPEG", "http")
+    return Result(body, "jpeg", None, None, output_name(upload.name, "jpeg", "view"), tuple(notes))
 
 
 def result_headers(result: Result) -> dict[str, str]:
-    """No caching, the CLI's file name, and the subject headers (not for a viewable copy: no model ran)."""
+    """No caching, the CLI's file name, the subject headers (not for a viewable copy: no model ran) and the
+    notes (:func:`colorsplash.server.notes.notes_header`; none when there are none)."""
     ascii_name = "".join(ch if " " <= ch <= "~" and ch not in '"\\' else "_" for ch in result.filename)
     headers = {
         "Cache-Control": "no-store",
@@ -295,6 +303,9 @@ def result_headers(result: Result) -> dict[str, str]:
     if result.subject_found is not None:
         headers["X-Colorsplash-Subject"] = "found" if result.subject_found else "none"
         headers["X-Colorsplash-Subject-Score"] = f"{result.subject_score or 0.0:.4f}"
+    notes = notes_header(result.notes)
+    if notes is not None:
+        headers[NOTES_HEADER] = notes
     return headers
 
 

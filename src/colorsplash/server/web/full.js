@@ -1,8 +1,9 @@
 // Full-size results: the download and the 100 % view (one request per set of options), before/after.
 
 import { $, state, setStatus } from "./state.js";
-import { postPhoto, requestError } from "./server.js";
+import { postPhoto, readNotes, requestError } from "./server.js";
 import { optionParams } from "./controls.js";
+import { showNotes } from "./words.js";
 
 // NAME.splash.EXT, as the CLI names its outputs (the server says it; computed here if it does not).
 function resultName(resp, blob) {
@@ -31,14 +32,22 @@ async function fullResult() {
   const resp = await postPhoto(`api/splash?${params}`, body);
   if (!resp.ok) throw await requestError(resp);
   const blob = await resp.blob();
-  const result = { key, file, url: URL.createObjectURL(blob), name: resultName(resp, blob) };
+  const result = { key, file, url: URL.createObjectURL(blob), name: resultName(resp, blob), notes: readNotes(resp) };
   // Cache it only while its options are still the current ones: a late answer for older settings must not
   // replace (and revoke) the result of the newer ones.
   if (file === state.file && key === fullParams().toString()) {
     if (state.full) URL.revokeObjectURL(state.full.url);
     state.full = result;
+    state.resultNotes = result.notes;  // what the downloaded file leaves out, for one
+    showNotes();
   }
   return result;
+}
+
+// The notes of the full-size result of the current photo and options, [] when it has not been made.
+export function fullNotes() {
+  const full = state.full;
+  return full && full.file === state.file && full.key === fullParams().toString() ? full.notes : [];
 }
 
 export async function download() {

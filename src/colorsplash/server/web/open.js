@@ -2,7 +2,7 @@
 // scaled to PREVIEW_MAX pixels.
 
 import { PREVIEW_MAX, $, state, setStatus, showMessage } from "./state.js";
-import { limitProblem, checkLimits, cannotOpen, showNotice } from "./words.js";
+import { limitProblem, checkLimits, cannotOpen, showNotice, showNotes } from "./words.js";
 import { RequestError, viewableCopy } from "./server.js";
 import { render } from "./preview.js";
 import { setZoom, setCompare } from "./full.js";
@@ -58,7 +58,7 @@ export async function openFile(file) {
   if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
   if (state.full) URL.revokeObjectURL(state.full.url);
   Object.assign(state, { file, point: null, preview: file, scale: 1, width: 0, height: 0, full: null,
-    cursor: [0.5, 0.5], tooBig: false, decoded: false, gotResult: false });
+    cursor: [0.5, 0.5], tooBig: false, decoded: false, gotResult: false, openNotes: [], resultNotes: [] });
   state.originalUrl = URL.createObjectURL(file);
   showMessage($("open-error"), "");
   showMessage($("limit-note"), "");
@@ -71,6 +71,7 @@ export async function openFile(file) {
   setZoom(false);
   setCompare(false);
   showNotice(null);
+  showNotes();  // the previous photo's notes are not this one's
   setStatus(`Opening ${file.name}…`);
   let shown = false;
   try {
@@ -121,10 +122,12 @@ async function openOnServer(file, opening) {
     return false;
   }
   let shown = false;
-  if (copy instanceof Blob) {
+  if (copy && !(copy instanceof RequestError)) {
+    state.openNotes = copy.notes;  // e.g. a HEIC burst: its primary picture used
+    showNotes();
     URL.revokeObjectURL(state.originalUrl);
-    state.originalUrl = URL.createObjectURL(copy);
-    shown = await showPicture(state.originalUrl, copy, file, opening).catch(() => false);
+    state.originalUrl = URL.createObjectURL(copy.blob);
+    shown = await showPicture(state.originalUrl, copy.blob, file, opening).catch(() => false);
   }
   if (!shown && opening === state.openSeq) {
     for (const id of ["original", "before", "full-before"]) $(id).removeAttribute("src");

@@ -1,10 +1,10 @@
 // The preview: the splash of the preview copy with the current options, asked again as they change.
 
 import { DEBOUNCE_MS, $, state, setStatus, showMessage } from "./state.js";
-import { cannotOpen, showNotice } from "./words.js";
-import { postPhoto, requestError } from "./server.js";
+import { cannotOpen, showNotice, showNotes } from "./words.js";
+import { postPhoto, readNotes, requestError } from "./server.js";
 import { showPending, showWorkspace } from "./open.js";
-import { showFull, setZoom } from "./full.js";
+import { showFull, setZoom, fullNotes } from "./full.js";
 import { optionParams } from "./controls.js";
 
 export async function render() {
@@ -34,6 +34,10 @@ export async function render() {
     state.gotResult = true;
     showWorkspace();
     showNotice(resp.headers.get("X-Colorsplash-Subject"), resp.headers.get("X-Colorsplash-Subject-Score"), onEmpty);
+    // The preview's notes are the photo's when it was sent itself; a scaled copy's say nothing of the photo, whose
+    // notes then come with its full-size result (the download, the 100 % view) for these options.
+    state.resultNotes = state.preview === state.file ? readNotes(resp) : fullNotes();
+    showNotes();
     $("download").disabled = state.tooBig;
     $("zoom").disabled = state.tooBig;
     const size = state.width ? ` · full size ${state.width}×${state.height}` : "";

@@ -44,15 +44,25 @@ export async function requestError(resp) {
   return new RequestError(await readError(resp), resp.status);
 }
 
+// The notes the server sent with a result (its X-Colorsplash-Notes header: a JSON array of strings), [] if none.
+export function readNotes(resp) {
+  try {
+    const notes = JSON.parse(resp.headers.get("X-Colorsplash-Notes") || "[]");
+    return Array.isArray(notes) ? notes.filter((n) => typeof n === "string") : [];
+  } catch (_) {
+    return [];
+  }
+}
+
 // A copy the browser can show of a picture it cannot read: the server's /api/view (no model run), upright, full
-// size (it is also the 100 % view's "before"), as JPEG with the photo's colour profile. The server's refusal (a
-// RequestError) when it cannot make one; null when cancelled (`signal`) or the server is unreachable.
+// size (it is also the 100 % view's "before"), as JPEG with the photo's colour profile: {blob, notes}. The server's
+// refusal (a RequestError) when it cannot make one; null when cancelled (`signal`) or the server is unreachable.
 export async function viewableCopy(file, signal) {
   const body = new FormData();
   body.append("file", file, file.name);
   try {
     const resp = await postPhoto("api/view", body, signal);
-    return resp.ok ? await resp.blob() : await requestError(resp);
+    return resp.ok ? { blob: await resp.blob(), notes: readNotes(resp) } : await requestError(resp);
   } catch (_) {
     return null;
   }

@@ -31,6 +31,8 @@ export const state = {
   tooBig: false,     // the photo is over a limit: the full-size download and the 100 % view would be refused
   decoded: false,    // the browser could read the photo (if not, only the server's answer tells if it is one)
   gotResult: false,  // the server has made a result for this photo
+  openNotes: [],     // the server's notes on its viewable copy of this photo (a picture the browser cannot show)
+  resultNotes: [],   // the server's notes on the result of the photo itself with the current options
   strengths: {},     // the strength last set for each effect: going back to an effect brings its own back
 };
 

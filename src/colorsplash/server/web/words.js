@@ -55,6 +55,17 @@ export function cannotOpen(file, err) {
   setStatus(`Could not make the splash: ${err.message}`, true);
 }
 
+// The server's notes on this photo (its viewable copy's and its result's: metadata left out, 16-bit reduced...),
+// in one small line under the status, as plain text; each without the photo's name it starts with.
+export function showNotes() {
+  const name = state.file ? `${state.file.name}: ` : "";
+  const notes = [...new Set([...state.openNotes, ...state.resultNotes])]
+    .map((n) => (name && n.startsWith(name) ? n.slice(name.length) : n));
+  const el = $("notes");
+  el.textContent = notes.length ? `Notes: ${notes.join(" · ")}` : "";
+  el.hidden = !notes.length;
+}
+
 // The no-subject notice: what the server's X-Colorsplash-Subject header (or its error) said.
 export function showNotice(subject, score = null, onEmpty = "grey") {
   const notice = $("notice");

@@ -1,0 +1,57 @@
+"""What a user should know about a result: the one owner of which notes a splash, a mask or a viewable copy
+gets, for every caller (the CLI prints them, the HTTP API sends them in ``X-Colorsplash-Notes``, the Python API
+puts them on its result array as ``.notes``).
+
+The notes come from reading the photo (:attr:`colorsplash.runtime.photo_io.Photo.notes`: first frame of an
+animation, bit depth, colour conversions, Pillow's warnings), from the metadata a written splash leaves out
+(:attr:`~colorsplash.runtime.photo_io.Photo.metadata_notes`, and what does not fit its format:
+:func:`colorsplash.runtime.photo_write.metadata_notes`) and from the picture's own transparency
+(:func:`colorsplash.runtime.photo_io.transparency_note`). Each names the photo (its path, or an upload's name).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from colorsplash.runtime.photo_io import Photo, transparency_note
+from colorsplash.runtime.photo_write import metadata_notes
+from colorsplash.runtime.wording import Spelling
+
+Written = Literal["splash", "cut-out", "mask", "view"]
+
+
+def result_notes(photo: Photo, written: Written, fmt: str | None = None, spelling: Spelling = "cli") -> list[str]:
+    """The notes of a ``written`` result of ``photo``: ``"splash"``, ``"cut-out"`` (``effect`` transparent),
+    ``"mask"`` or ``"view"`` (a JPEG of the photo with its ICC profile only, ``POST /api/view``).
+
+    ``fmt``: the format the result is encoded in (Pillow's name, ``JPEG``); ``None`` when nothing is written (the
+    Python API's arrays carry no metadata, so nothing is said about metadata left out). ``spelling``: how the
+    caller writes options in the notes (``--effect transparent``, ``effect="transparent"``, ``effect=transparent``).
+    """
+    notes = [note for note in photo.notes if note not in photo.metadata_notes]
+    if fmt is not None and written in ("splash", "cut-out"):
+        notes += photo.metadata_notes
+        notes += metadata_notes(fmt, photo.exif, photo.name, photo.xmp, photo.iptc, photo.icc)
+    elif fmt is not None and written == "view":
+        notes += metadata_notes(fmt, None, photo.name, icc=photo.icc)
+    return notes + [note for note in [transparency_note(photo, written, spelling)] if note]
+
+
+class NotedArray(np.ndarray[Any, Any]):
+    """A NumPy array that is a Python API result, with ``notes``: a tuple of strings, what the user should know
+    about it (:func:`result_notes`; empty for an array or Pillow image given as input). Arrays made from it
+    (slices, arithmetic) keep the notes; ``np.asarray(result)`` is a plain array without them."""
+
+    notes: tuple[str, ...]
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.notes = getattr(obj, "notes", ())
+
+
+def with_notes(array: np.ndarray, notes: list[str]) -> NotedArray:
+    """``array`` (not copied) as a :class:`NotedArray` carrying ``notes``."""
+    noted = array.view(NotedArray)
+    noted.notes = tuple(notes)
+    return noted

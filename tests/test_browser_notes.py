@@ -1,0 +1,78 @@
+"""The web page shows what the server noted about the current photo's result (``X-Colorsplash-Notes``) in one
+small line under the status, cleared when another photo is opened. Same browser and server as
+``test_browser.py`` (its fixtures and helpers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers import make_blob_image
+from PIL import Image
+from test_browser import base_url, browser, open_page, photo, wait_for_result_after  # noqa: F401 (fixtures)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DESK = {"viewport": {"width": 1280, "height": 860}}
+NOTES_SHOWN = "() => !document.getElementById('notes').hidden"
+
+
+def deep_png(path: Path) -> Path:
+    """A small 16-bit PNG (sent itself as the preview): the server notes its depth."""
+    image, _ = make_blob_image(150, 200, seed=3)
+    Image.fromarray(image[..., 0].astype(np.uint16) * 257).save(path)
+    return path
+
+
+def test_the_notes_of_a_photo_are_shown_and_cleared_by_the_next_photo(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The server's notes (a 16-bit photo's result has 8 bits) reached the CLI's user only: the page now says
+    them, without the file name they start with, and forgets them when the next photo (without notes) opens."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(deep_png(tmp_path / "deep <b>16.png")))
+    wait_for_result_after(page, 0)
+    page.wait_for_function(NOTES_SHOWN)
+    text = page.inner_text("#notes")
+    assert text == "Notes: I;16 pixels reduced to 8 bits", text
+    page.set_input_files("#file", str(photo))
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Opening')")
+    assert not page.is_visible("#notes")  # at once, not when the next result arrives
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Ready')")
+    assert not page.is_visible("#notes") and page.inner_text("#notes") == ""
+    assert not problems, problems
+    ctx.close()
+
+
+def test_a_large_photos_notes_come_with_its_full_size_result(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A photo larger than the preview is previewed from a copy the browser scaled (no notes of the photo): its
+    notes come with the full-size result, for the options it was made with."""
+    image, _ = make_blob_image(1350, 1800, seed=5)
+    alpha = np.full(image.shape[:2], 255, np.uint8)
+    alpha[:40] = 0  # see-through at the top: flattened onto white by a grey splash, kept by a cut-out
+    path = tmp_path / "see-through.png"
+    Image.fromarray(np.dstack([image, alpha])).save(path, compress_level=1)
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(path))
+    seq = wait_for_result_after(page, 0)
+    assert not page.is_visible("#notes")
+    with page.expect_download():
+        page.click("#download")
+    page.wait_for_function(NOTES_SHOWN)
+    assert page.inner_text("#notes") == (
+        "Notes: transparent areas flattened onto white (a cut-out, effect=transparent, keeps them)"
+    )
+    page.select_option("#effect", "transparent")  # a cut-out keeps the transparency: nothing to say
+    wait_for_result_after(page, seq)
+    assert not page.is_visible("#notes")
+    assert not problems, problems
+    ctx.close()
