@@ -67,13 +67,20 @@ def _inputs(root: Path, seen: list[np.ndarray]) -> dict[str, np.ndarray]:
     the CLI's one-photo path (:func:`decode_and_plan`) and from the Python API (as ``serve``: the working copy)."""
     photo = next((root / "input").iterdir())
     model = load_model(None, threads=1, precision="file")
+    runs = {
+        "evaluate": lambda: evaluate_model(load_predictor(model.path)[0], data.discover(root), show_progress=False),
+        "splash": lambda: decode_and_plan(
+            photo.read_bytes(), photo.name, model, SplashOptions(refine=False), RefineSettings()
+        ),
+        "api": lambda: colorsplash.predict_alpha(str(photo), model, refine=False),
+    }
     out = {}
-    evaluate_model(load_predictor(model.path)[0], data.discover(root), show_progress=False)
-    out["evaluate"] = seen[-1]
-    decode_and_plan(photo.read_bytes(), photo.name, model, SplashOptions(refine=False), RefineSettings())
-    out["splash"] = seen[-1]
-    colorsplash.predict_alpha(str(photo), model, refine=False)
-    out["api"] = seen[-1]
+    for path, run in runs.items():
+        before = len(seen)
+        run()
+        # one network input each: a path that stopped going through the spy would compare the previous one's
+        assert len(seen) == before + 1, f"{path} gave the network {len(seen) - before} inputs through the spy"
+        out[path] = seen[-1]
     return out
 
 

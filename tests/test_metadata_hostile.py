@@ -314,3 +314,17 @@ def test_a_png_of_millions_of_chunks_is_refused_before_they_are_parsed(monkeypat
     assert decode_image_bytes(_png_with(*[(b"teSt", b"")] * 40), name="a.png").rgb.shape == (24, 32, 3)
     with pytest.raises(ImageReadError, match=r"more than 50 PNG chunks.*re-export it"):
         decode_image_bytes(_png_with(*[(b"teSt", b"")] * 60), name="a.png")
+
+
+def test_a_sound_png_of_many_image_data_chunks_is_not_refused_as_too_many(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libpng (OpenCV, ImageMagick) writes image data in 8 KB chunks: a sound PNG of over 800 MB (a noisy 16-bit
+    photo past 100 MP) holds more than 100,000 of them, and was refused as "more than 100,000 PNG chunks, far more
+    than picture writers make". Only small chunks count (here, scaled down: 60 of 8 KB against a limit of 50)."""
+    cv2 = pytest.importorskip("cv2")
+    from colorsplash.runtime import png_text
+
+    monkeypatch.setattr(png_text, "MAX_CHUNKS", 50)
+    noise = np.random.default_rng(0).integers(0, 256, (400, 400, 3), np.uint8)
+    data = cv2.imencode(".png", noise)[1].tobytes()
+    assert data.count(b"IDAT") > 55
+    assert np.array_equal(decode_image_bytes(data, name="big.png").rgb, noise[..., ::-1])

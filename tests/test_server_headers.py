@@ -26,7 +26,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 import httpx  # noqa: E402
-from test_server_memory import uvicorn_server  # noqa: E402
+from test_server_memory import uvicorn_server, wait_until  # noqa: E402
 from uvicorn.protocols.http.h11_impl import H11Protocol  # noqa: E402
 
 from colorsplash.server import app as server  # noqa: E402
@@ -234,6 +234,47 @@ def test_prompt_headers_are_not_cut_by_a_slow_body_a_long_run_or_a_second_reques
             conn.sendall(head.encode() + photo)
             second = read_response(conn)
     assert first.startswith(b"HTTP/1.1 200") and second.startswith(b"HTTP/1.1 200"), (first[:200], second[:200])
+
+
+class Upgraded(asyncio.Protocol):
+    """A WebSocket protocol class for uvicorn (``ws=``) that answers the upgrade 101 and records the HTTP protocol
+    it took the connection from (uvicorn hands it over with ``transport.set_protocol``)."""
+
+    taken_from: list[Any] = []
+
+    def __init__(self, config: Any, server_state: Any, app_state: Any) -> None:
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        Upgraded.taken_from.append(transport.get_protocol())  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+
+
+def test_a_connection_upgraded_to_a_websocket_keeps_no_header_timer(base: type[asyncio.Protocol]) -> None:
+    """uvicorn hands an upgraded connection (with ``websockets`` installed, as ``uvicorn[standard]`` brings it) to its
+    WebSocket protocol, and the HTTP protocol never hears of its close: its header timer must stop at the upgrade,
+    not outlive the connection."""
+    Upgraded.taken_from.clear()
+    protocol = header_timeout_protocol(TIMEOUT, DRAIN, base)
+    with (
+        uvicorn_server(hello, http=protocol, ws=Upgraded) as (port, _),
+        socket.create_connection(("127.0.0.1", port)) as conn,
+    ):
+        conn.sendall(
+            f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        conn.settimeout(5)
+        answer = conn.recv(65536)
+        (http,) = Upgraded.taken_from
+        assert answer.startswith(b"HTTP/1.1 101"), answer
+        assert isinstance(http, HeaderDeadline)
+        # the 101 leaves before uvicorn's upgrade returns; well before the timer would run out (and clear itself)
+        assert wait_until(lambda: http.header_deadline is None, "the header timer to stop", timeout=TIMEOUT / 4)
 
 
 class RenamedCycle(H11Protocol):

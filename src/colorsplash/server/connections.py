@@ -13,10 +13,11 @@ complete ``timeout_s`` seconds after the connection opened, or, on a kept-alive 
 its next request. A client that sent part of a request gets a plain-text 408 with ``Connection: close`` first, and
 one line is logged. No request is in progress on that connection, so the 408 cannot mix with another answer.
 A connection that sent nothing is closed without a word, as uvicorn closes an idle kept-alive one: browsers open
-connections ahead of use and may never use them. The timer stops as soon as a request's headers are complete, so
-uploads (which have their own limit) and model runs are never cut by it. The bytes that follow an answer sent
-before its request's body was read (413, 503 busy) are the rest of that body, which uvicorn reads and drops: they
-get the upload timeout instead, and no 408 (:class:`HeaderDeadline`).
+connections ahead of use and may never use them. The timer stops as soon as a request's headers are complete (or
+the connection is upgraded to a WebSocket, which uvicorn hands to another protocol), so uploads (which have their
+own limit) and model runs are never cut by it. The bytes that follow an answer sent before its request's body was
+read (413, 503 busy) are the rest of that body, which uvicorn reads and drops: they get the upload timeout instead,
+and no 408 (:class:`HeaderDeadline`).
 
 The subclass relies on uvicorn's own idea of "no request in progress": ``self.cycle`` is ``None`` or its answer is
 complete (``cycle.response_complete``; uvicorn's ``shutdown`` uses the same test), and on ``cycle.more_body`` (the
@@ -88,7 +89,11 @@ class HeaderDeadline(asyncio.Protocol):
                 self._arm_header_deadline(draining=self.cycle is not None and bool(self.cycle.more_body))
             self._header_bytes += len(data)
         super().data_received(data)
-        if self._header_timer is not None and not self._between_requests():  # the headers are complete
+        if self._header_timer is None:
+            return
+        if not self._between_requests() or self.transport.get_protocol() is not self:
+            # the headers are complete: a request began, or the connection was upgraded (WebSocket: handed to
+            # another protocol, whose close this one never hears of)
             self._disarm_header_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
