@@ -68,8 +68,9 @@ def test_a_large_photos_notes_come_with_its_full_size_result(
     with page.expect_download():
         page.click("#download")
     page.wait_for_function(NOTES_SHOWN)
+    # The option in the page's own words (its Effect control's), not the HTTP API's "effect=transparent"
     assert page.inner_text("#notes") == (
-        "Notes: transparent areas flattened onto white; a cut-out keeps them: effect=transparent"
+        "Notes: transparent areas flattened onto white; a cut-out keeps them: Effect “transparent (PNG)”"
     )
     page.select_option("#effect", "transparent")  # a cut-out keeps the transparency: nothing to say
     wait_for_result_after(page, seq)
