@@ -39,7 +39,7 @@ def test_the_notes_of_a_photo_are_shown_and_cleared_by_the_next_photo(
     wait_for_result_after(page, 0)
     page.wait_for_function(NOTES_SHOWN)
     text = page.inner_text("#notes")
-    assert text == "Notes: I;16 pixels reduced to 8 bits", text
+    assert text == "Notes: 16-bit greyscale picture; the result has 8 bits per channel", text
     page.set_input_files("#file", str(photo))
     page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Opening')")
     assert not page.is_visible("#notes")  # at once, not when the next result arrives
@@ -68,8 +68,9 @@ def test_a_large_photos_notes_come_with_its_full_size_result(
     with page.expect_download():
         page.click("#download")
     page.wait_for_function(NOTES_SHOWN)
+    # The option in the page's own words (its Effect control's), not the HTTP API's "effect=transparent"
     assert page.inner_text("#notes") == (
-        "Notes: transparent areas flattened onto white (a cut-out, effect=transparent, keeps them)"
+        "Notes: transparent areas flattened onto white; a cut-out keeps them: Effect “transparent (PNG)”"
     )
     page.select_option("#effect", "transparent")  # a cut-out keeps the transparency: nothing to say
     wait_for_result_after(page, seq)

@@ -57,7 +57,7 @@ def test_malformed_photoshop_resources_are_not_copied_and_a_note_says_so() -> No
     for block, why in cases.items():
         photo = decode_image_bytes(with_segments(_jpeg(), segment(0xED, b"Photoshop 3.0\x00" + block)), name="x.jpg")
         assert photo.iptc is None
-        assert photo.notes == [f"x.jpg: IPTC metadata (Photoshop resources) not copied to the result: {why}"]
+        assert photo.notes == [f"x.jpg: IPTC metadata (captions, keywords, credit) is damaged ({why}); not copied"]
 
 
 def test_xmp_with_tens_of_thousands_of_namespaces_is_rewritten_in_linear_time() -> None:
@@ -158,7 +158,10 @@ def test_a_png_with_compressed_xmp_over_pillows_limit_is_read_without_it(
     (tmp_path / "a.png").write_bytes(_png_with((b"iTXt", itxt), after_pixels=after_pixels))
     assert main(["splash", str(tmp_path / "a.png"), "-o", str(tmp_path / "out.png"), "--on-empty", "copy"]) == 0
     err = capsys.readouterr().err
-    why = "compressed, more than 1,048,576 bytes once decompressed (Pillow's limit); the picture was read without it"
+    why = (
+        "compressed, more than 1,048,576 bytes once decompressed (the picture reader's limit); the picture was read "
+        "without it"
+    )
     assert f"a.png: XMP metadata not copied to the result: {why}" in err, err
     with Image.open(tmp_path / "out.png") as img:
         assert img.size == (32, 24) and not (img.info.get("xmp") or img.info.get("XML:com.adobe.xmp"))
@@ -220,8 +223,8 @@ def _iccp(profile: bytes) -> tuple[bytes, bytes]:
 
 
 PROFILE_NOTE = (
-    "a.png: ICC colour profile not read: compressed, more than 1,048,576 bytes once decompressed (Pillow's limit); "
-    "the result has no profile, so its colours may look different in colour-managed viewers"
+    "a.png: ICC colour profile not read: compressed, more than 1,048,576 bytes once decompressed (the picture reader's "
+    "limit); the result has no profile, so its colours may look different in colour-managed viewers"
 )
 
 

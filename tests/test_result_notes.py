@@ -131,7 +131,7 @@ def test_transparency_notes_use_the_http_spelling(client) -> None:  # type: igno
     png = see_through_png()
     splash = client.post("/api/splash", files={"file": ("a.png", png, "image/png")})
     assert notes_of(splash) == [
-        "a.png: transparent areas flattened onto white (a cut-out, effect=transparent, keeps them)"
+        "a.png: transparent areas flattened onto white; a cut-out keeps them: effect=transparent"
     ]
     cut_out = client.post("/api/splash?effect=transparent", files={"file": ("a.png", png, "image/png")})
     assert cut_out.status_code == 200 and "x-colorsplash-notes" not in cut_out.headers
@@ -184,7 +184,7 @@ def test_python_results_carry_their_notes(tiny_onnx: Path) -> None:
     )
     flat = colorsplash.splash(io.BytesIO(see_through_png()), model)
     assert flat.notes == (  # type: ignore[attr-defined]
-        'the BytesIO object: transparent areas flattened onto white (a cut-out, effect="transparent", keeps them)',
+        'the BytesIO object: transparent areas flattened onto white; a cut-out keeps them: effect="transparent"',
     )
     assert colorsplash.splash(np.zeros((8, 8, 3), np.uint8), model).notes == ()  # type: ignore[attr-defined]
     assert colorsplash.splash(io.BytesIO(big_exif_png()), model).notes == ()  # type: ignore[attr-defined]

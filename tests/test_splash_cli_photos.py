@@ -242,6 +242,8 @@ def test_the_transparency_note_fits_the_verb_and_effect(
         code, err = run(capsys, verb, str(tmp_path / "a.png"), *model, *extra, "-o", str(tmp_path / f"{len(notes)}"))
         assert code == 0, err
         notes[" ".join([verb, *extra])] = err
-    assert "flattened onto white (a --effect transparent cut-out keeps them)" in notes["splash"]
+    assert (
+        "a.png: transparent areas flattened onto white; a cut-out keeps them: --effect transparent\n" in notes["splash"]
+    )
     assert "transparent areas" not in notes["splash --effect transparent"]
     assert "--effect" not in notes["mask"] and "the mask does not include the picture's transparency" in notes["mask"]

@@ -6,7 +6,8 @@ upright by the EXIF orientation. This module reads; what a result keeps of the m
 1 and only the tags that describe the photo, RGB ICC profiles only, cleaned XMP, IPTC) is decided by
 :func:`colorsplash.runtime.photo_meta.carried_metadata`. A HEIC tagged by ``nclx`` colour numbers instead of a
 profile gets an equivalent one (:mod:`colorsplash.runtime.colour_profile`). Pictures with more than 8 bits per
-sample give a note (once per file): results have 8. Pillow's warnings (corrupt EXIF...) become notes naming the
+sample give a note (once per file): results have 8. Notes say what the picture is in a photographer's words ("16-bit
+greyscale picture", "CMYK picture"), never Pillow's mode names. Pillow's warnings (corrupt EXIF...) become notes naming the
 file. Limits: see :mod:`colorsplash.runtime.picture_open`.
 """
 
@@ -132,6 +133,9 @@ def open_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS)
         raise ImageReadError(f"{path}: unreadable or truncated picture ({err}); re-export it") from err
 
 
+# Pillow's format names as users know them, in notes (the rest are the same words: GIF, PNG, AVIF...)
+_FORMAT_WORDS = {"WEBP": "WebP", "PNG": "animated PNG"}
+_ROUGHLY = "converted to RGB approximately, so its colours may be off"
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")  # Pillow modes whose last band is an alpha
 _STRAIGHT = {"RGBa": "RGBA", "La": "LA"}  # premultiplied alpha -> straight (Pillow converts La to nothing else)
 
@@ -236,8 +240,9 @@ def transparency_note(photo: Photo, written: str, spelling: Spelling = "cli") ->
     if written == "view":
         return f"{photo.name}: transparent areas flattened onto white"
     keep = option_use("effect", "transparent", spelling)
-    keeps = f"a {keep} cut-out" if spelling == "cli" else f"a cut-out, {keep},"  # not "a effect=transparent cut-out"
-    return f"{photo.name}: transparent areas flattened onto white ({keeps} keeps them)"
+    # The option ends the note, so that one sentence reads right in every spelling (and the web page can put its
+    # own control's words in place of ``effect=transparent``: words.js).
+    return f"{photo.name}: transparent areas flattened onto white; a cut-out keeps them: {keep}"
 
 
 def decode_image_bytes(data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS, name: str = "upload") -> Photo:
@@ -257,7 +262,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         if frames > 1 and fmt == "HEIF":  # a burst or collection: pillow-heif opens the one the phone shows
             notes.append(f"{name}: HEIC with {frames} pictures; used its primary picture")
         elif frames > 1 and fmt != "MPO":  # MPO's extra frames are previews/depth, not an animation
-            notes.append(f"{name}: {fmt} with {frames} frames; used the first frame only")
+            notes.append(_frames_note(fmt, frames, name))
         with warnings_as_notes(name, exif_notes):
             exif = img.getexif()
             orientation = pending_orientation(img)
@@ -292,20 +297,39 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
     )
 
 
+def _frames_note(fmt: str | None, frames: int, name: str) -> str:
+    """The note of a picture file holding ``frames`` pictures, of which the first is used: an animation's frames
+    (GIF, WebP, animated PNG, AVIF), a TIFF's pages."""
+    if fmt == "TIFF":
+        return f"{name}: TIFF with {frames} pages; used the first page only"
+    return f"{name}: {_FORMAT_WORDS.get(fmt or '', fmt)} with {frames} frames; used the first frame only"
+
+
 def _note_depth(img: Image.Image, data: bytes, name: str, notes: list[str]) -> None:
-    """Once per file: a note when the picture has more than 8 bits per sample (the result has 8)."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        return  # :func:`_to_rgb` notes these
-    bits = 8
+    """Once per file: a note when the picture has more than 8 bits per sample (the result has 8), saying what it
+    is in a photographer's words ("16-bit greyscale picture"), never Pillow's mode (``I;16``, ``I``, ``F``)."""
+    bits = _stored_bits(img, data)
+    if img.mode.startswith("I;16"):
+        bits = 16
+    elif img.mode in ("I", "F") and bits <= 8:
+        bits = 32  # Pillow's 32-bit integer and floating-point greyscale
+    if bits <= 8:
+        return
+    grey = img.getbands()[0] in ("L", "I", "F")
+    what = "floating-point greyscale picture" if img.mode == "F" else "greyscale picture" if grey else "picture"
+    notes.append(f"{name}: {bits}-bit {what}; the result has 8 bits per channel")
+
+
+def _stored_bits(img: Image.Image, data: bytes) -> int:
+    """The bits per sample the file stores, as far as its header says (8 when it does not say more)."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 24:
-        bits = data[24]
-    elif img.format == "HEIF":  # pillow-heif hands 10- and 12-bit HEIC over as 8-bit RGB; its depth is in info
-        bits = int(img.info.get("bit_depth") or 8)
-    elif img.format == "TIFF":
+        return data[24]
+    if img.format == "HEIF":  # pillow-heif hands 10- and 12-bit HEIC over as 8-bit RGB; its depth is in info
+        return int(img.info.get("bit_depth") or 8)
+    if img.format == "TIFF":
         value = getattr(img, "tag_v2", {}).get(258, 8)
-        bits = max(value) if isinstance(value, tuple) and value else int(value) if isinstance(value, int) else 8
-    if bits > 8:
-        notes.append(f"{name}: {bits}-bit picture; the result has 8 bits per channel")
+        return max(value) if isinstance(value, tuple) and value else int(value) if isinstance(value, int) else 8
+    return 8
 
 
 def _decode_jpeg(data: bytes, end: int | None, img: Image.Image) -> np.ndarray | None:
@@ -340,7 +364,7 @@ def orient_pixels(rgb: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def _to_rgb(img: Image.Image, icc: bytes | None, name: str, notes: list[str]) -> np.ndarray:
-    """Pixels as RGB uint8; CMYK goes through its ICC profile to sRGB when it has one."""
+    """Pixels as RGB uint8; CMYK goes through its ICC profile to sRGB when it has one (a note says which)."""
     if img.mode == "RGB":
         return np.asarray(img)
     if img.mode == "CMYK":
@@ -348,15 +372,13 @@ def _to_rgb(img: Image.Image, icc: bytes | None, name: str, notes: list[str]) ->
             try:
                 src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
                 rgb_img = ImageCms.profileToProfile(img, src, ImageCms.createProfile("sRGB"), outputMode="RGB")
-                notes.append(f"{name}: CMYK converted to sRGB with its ICC profile")
+                notes.append(f"{name}: CMYK picture converted to sRGB with its colour profile")
                 return np.asarray(rgb_img)
             except (ImageCms.PyCMSError, OSError) as err:
-                notes.append(f"{name}: CMYK profile unusable ({err}); converted without it")
+                notes.append(f"{name}: CMYK picture whose colour profile cannot be used ({err}); {_ROUGHLY}")
         else:
-            notes.append(f"{name}: CMYK without a profile; converted to RGB approximately")
-    elif img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        notes.append(f"{name}: {img.mode} pixels reduced to 8 bits")
-    return to_rgb_array(img)
+            notes.append(f"{name}: CMYK picture without a colour profile; {_ROUGHLY}")
+    return to_rgb_array(img)  # deeper than 8 bits: noted by :func:`_note_depth`
 
 
 def own_transparency(img: Image.Image) -> np.ndarray | None:

@@ -142,7 +142,8 @@ def metadata_exif(exif: Image.Exif, size: tuple[int, int], name: str, notes: lis
                     sub[tag] = value
         return exif.tobytes()
     except (ValueError, TypeError, struct.error, OSError) as err:
-        notes.append(f"{name}: EXIF data cannot be re-encoded ({err}); not copied to the result")
+        why = f"holds a value that cannot be written ({err})"
+        notes.append(f"{name}: EXIF data (camera, dates, GPS) {why}; not copied to the result")
         return None
 
 
@@ -208,7 +209,7 @@ def result_iptc(img: Image.Image, name: str, notes: list[str]) -> bytes | None:
     try:
         kept = _kept_resources(b"".join(bytes(b[len(JPEG_IRB_HEADER) :]) for b in bodies))
     except ValueError as err:
-        notes.append(f"{name}: IPTC metadata (Photoshop resources) not copied to the result: {err}")
+        notes.append(f"{name}: IPTC metadata (captions, keywords, credit) is damaged ({err}); not copied")
         return None
     return kept or None
 

@@ -197,11 +197,12 @@ def metadata_notes(
 
 
 def _unfit_note(fmt: str, kind: str, size: int, name: str) -> str:
+    """The note of ``kind`` metadata of ``size`` bytes that a ``fmt`` result does not carry. For EXIF or XMP too
+    large for a JPEG it says what to do: a PNG result keeps it (PNG holds any EXIF, and XMP up to what colorsplash
+    reads). IPTC is written to JPEGs only; an ICC profile over 16.7 MB gets no advice."""
     if fmt == "JPEG":
-        extended = "; extended XMP is not written" if kind == "XMP" else ""
-        return (
-            f"{name}: {kind} of {size:,} bytes does not fit a JPEG (at most {_JPEG_ROOM[kind]:,}); not copied{extended}"
-        )
+        keeps = "; a PNG result keeps it" if kind in ("EXIF", "XMP") else ""
+        return f"{name}: {kind} of {size:,} bytes does not fit a JPEG (at most {_JPEG_ROOM[kind]:,}); not copied{keeps}"
     return (
         f"{name}: XMP of {size:,} bytes once cleaned is more than colorsplash reads (at most {MAX_XMP_BYTES:,}); "
         "not copied"

@@ -157,7 +157,7 @@ class _Walk:
     def _over(self, budget: int, what: str) -> str:
         if budget < self.chunk_limit:
             return f"compressed PNG {what} over {self.memory_limit:,} bytes in all"
-        return f"compressed, more than {self.chunk_limit:,} bytes once decompressed (Pillow's limit)"
+        return f"compressed, more than {self.chunk_limit:,} bytes once decompressed (the picture reader's limit)"
 
 
 def _text_size(kind: bytes, body: bytes, limit: int) -> tuple[str, int | None]:

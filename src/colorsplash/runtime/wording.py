@@ -37,7 +37,8 @@ def option_name(name: str, spelling: Spelling = "python") -> str:
 
 def option_use(name: str, value: str, spelling: Spelling = "python") -> str:
     """An option given a value, as ``spelling``'s caller writes it: ``--on-empty copy``, ``on_empty="copy"``,
-    ``on-empty=copy``."""
+    ``on-empty=copy``. The web page shows ``name=value`` of its own controls in their words (``words.js``), so the
+    HTTP spelling stays ``name=value``."""
     if spelling == "cli":
         return f"{option_name(name, spelling)} {value}"
     return f'{name}="{value}"' if spelling == "python" else f"{option_name(name, spelling)}={value}"

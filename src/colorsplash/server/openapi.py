@@ -44,7 +44,10 @@ NOTES_HEADERS = {
         "ASCII (other characters as `\\u` escapes; each note names the upload), at most "
         f"{MAX_NOTES} notes of {MAX_NOTE_CHARS} characters and {MAX_HEADER_BYTES:,} bytes in all, notes left out "
         "counted in a last `and N more notes`; absent when there are none",
-        "schema": {"type": "string", "example": '["cat.jpg: XMP of 70,000 bytes does not fit a JPEG ...; not copied"]'},
+        "schema": {
+            "type": "string",
+            "example": '["cat.jpg: XMP of 70,000 bytes does not fit a JPEG ...; not copied; a PNG result keeps it"]',
+        },
     },
 }
 _ERROR_SCHEMA = {

@@ -55,12 +55,25 @@ export function cannotOpen(file, err) {
   setStatus(`Could not make the splash: ${err.message}`, true);
 }
 
+// An option as the HTTP API's notes write it (`effect=transparent`), in this page's words: its control's label and
+// the choice's text as the page shows them (`Effect “transparent (PNG)”`), read from the control itself so that
+// no label is copied here; left as it is when the page has no such control or choice.
+function inPageWords(note) {
+  return note.replace(/\b([a-z][a-z-]*)=([a-z0-9-]+)\b/g, (spelt, name, value) => {
+    const control = document.querySelector(`select[name="${name}"]`);
+    const choice = control ? [...control.options].find((option) => option.value === value) : null;
+    const label = control?.closest("label")?.firstChild?.textContent.trim();
+    return choice && label ? `${label} “${choice.textContent.trim()}”` : spelt;
+  });
+}
+
 // The server's notes on this photo (its viewable copy's and its result's: metadata left out, 16-bit reduced...),
-// in one small line under the status, as plain text; each without the photo's name it starts with.
+// in one small line under the status, as plain text; each without the photo's name it starts with, and options in
+// the page's words (inPageWords).
 export function showNotes() {
   const name = state.file ? `${state.file.name}: ` : "";
   const notes = [...new Set([...state.openNotes, ...state.resultNotes])]
-    .map((n) => (name && n.startsWith(name) ? n.slice(name.length) : n));
+    .map((n) => inPageWords(name && n.startsWith(name) ? n.slice(name.length) : n));
   const el = $("notes");
   el.textContent = notes.length ? `Notes: ${notes.join(" · ")}` : "";
   el.hidden = !notes.length;
