@@ -213,7 +213,7 @@ def _fits(data: bytes | None, fmt: str, kind: str) -> TypeGuard[bytes]:
     """Whether ``data`` (a ``kind`` of :data:`_JPEG_ROOM`) is there and fits a ``fmt`` result: a JPEG's room, at
     most :data:`colorsplash.runtime.xmp.MAX_XMP_BYTES` of XMP in any format (the most its reader takes: a
     result must read back with its XMP), no limit on the rest in other formats."""
-    if data is None or not data:
+    if not data:
         return False
     if fmt == "JPEG":
         return len(data) <= _JPEG_ROOM[kind]
