@@ -38,6 +38,7 @@ from colorsplash.runtime.picture_open import (
     probe_picture,
     warnings_as_notes,
 )
+from colorsplash.runtime.png_text import PNG_SIGNATURE
 from colorsplash.runtime.wording import Spelling, option_use
 
 __all__ = [
@@ -322,7 +323,7 @@ def _note_depth(img: Image.Image, data: bytes, name: str, notes: list[str]) -> N
 
 def _stored_bits(img: Image.Image, data: bytes) -> int:
     """The bits per sample the file stores, as far as its header says (8 when it does not say more)."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 24:
+    if data.startswith(PNG_SIGNATURE) and len(data) > 24:
         return data[24]
     if img.format == "HEIF":  # pillow-heif hands 10- and 12-bit HEIC over as 8-bit RGB; its depth is in info
         return int(img.info.get("bit_depth") or 8)

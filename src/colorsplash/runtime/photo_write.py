@@ -58,7 +58,7 @@ _JPEG_ROOM = {
     "IPTC": _MAX_SEGMENT - len(JPEG_IRB_HEADER),
     "ICC profile": _MAX_ICC,
 }
-_XMP_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")  # the formats written with XMP (and more metadata)
+_METADATA_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")  # the formats written with EXIF, ICC and XMP
 
 
 def output_format(input_format: str | None, input_suffix: str, alpha: bool = False) -> tuple[str, str]:
@@ -114,9 +114,9 @@ def encode_image(
         params = {"compress_level": 3}  # ~2x faster than the default 6 for a few percent more bytes
     elif fmt == "TIFF":
         params = {"compression": "tiff_adobe_deflate"}
-    if exif and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+    if exif and fmt in _METADATA_FORMATS:
         params["exif"] = exif
-    if icc and fmt in ("JPEG", "PNG", "WEBP", "TIFF") and img.mode in ("RGB", "RGBA"):
+    if icc and fmt in _METADATA_FORMATS and img.mode in ("RGB", "RGBA"):
         params["icc_profile"] = icc
     if _fits(xmp, fmt, "XMP"):
         params.update(_xmp_params(fmt, xmp, exif))
@@ -190,7 +190,7 @@ def metadata_notes(
     """Notes for the metadata that a ``fmt`` result will not carry because it does not fit (:func:`encode_image`
     drops it silently): EXIF, XMP or IPTC larger than one JPEG segment, an ICC profile larger than 255, XMP larger
     than colorsplash reads (:data:`colorsplash.runtime.xmp.MAX_XMP_BYTES`: a packet written again can grow)."""
-    if fmt not in _XMP_FORMATS:
+    if fmt not in _METADATA_FORMATS:
         return []
     carried = (("EXIF", exif), ("XMP", xmp), ("IPTC", iptc), ("ICC profile", icc))
     return [_unfit_note(fmt, kind, len(data), name) for kind, data in carried if data and not _fits(data, fmt, kind)]
@@ -213,7 +213,7 @@ def _fits(data: bytes | None, fmt: str, kind: str) -> TypeGuard[bytes]:
     """Whether ``data`` (a ``kind`` of :data:`_JPEG_ROOM`) is there and fits a ``fmt`` result: a JPEG's room, at
     most :data:`colorsplash.runtime.xmp.MAX_XMP_BYTES` of XMP in any format (the most its reader takes: a
     result must read back with its XMP), no limit on the rest in other formats."""
-    if data is None or not data:
+    if not data:
         return False
     if fmt == "JPEG":
         return len(data) <= _JPEG_ROOM[kind]
