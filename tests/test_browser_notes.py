@@ -77,3 +77,39 @@ def test_a_large_photos_notes_come_with_its_full_size_result(
     assert not page.is_visible("#notes")
     assert not problems, problems
     ctx.close()
+
+
+def test_a_transparent_tiff_made_into_a_cut_out_is_not_said_flattened(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A TIFF with transparency (the browser cannot show it) is shown from the server's JPEG copy, whose notes
+    said "transparent areas flattened onto white": true of the copy, but the page showed it for a cut-out too,
+    whose result keeps the transparency. The copy's own flattening is no longer said; a splash's full-size result
+    still says what became of the transparency."""
+    image, _ = make_blob_image(300, 400, seed=7)
+    alpha = np.full(image.shape[:2], 255, np.uint8)
+    alpha[:30] = 0
+    path = tmp_path / "see-through.tif"
+    Image.fromarray(np.dstack([image, alpha])).save(path)
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(path))
+    seq = wait_for_result_after(page, 0)
+    page.select_option("#effect", "transparent")
+    seq = wait_for_result_after(page, seq)
+    assert "flattened" not in page.inner_text("#notes")
+    with page.expect_download():
+        page.click("#download")
+    page.wait_for_timeout(300)
+    assert "flattened" not in page.inner_text("#notes")
+    page.select_option("#effect", "grey")  # a splash flattens it: its full-size result says so
+    wait_for_result_after(page, seq)
+    with page.expect_download():
+        page.click("#download")
+    page.wait_for_function("() => document.getElementById('notes').textContent.includes('flattened')")
+    assert page.inner_text("#notes") == (
+        "Notes: transparent areas flattened onto white; a cut-out keeps them: Effect “transparent (PNG)”"
+    )
+    assert not problems, problems
+    ctx.close()

@@ -88,7 +88,7 @@ def test_splash_beside_inputs(corpus: tuple[Path, dict[str, str]], tiny_onnx: Pa
             assert [p for p in new if p.name.startswith(f"{stem}.splash.")], name
         else:
             assert len(lines_about(err, folder / name)) == 1, name
-    assert "Corrupt EXIF data" in "".join(lines_about(err, folder / "corrupt_exif.jpg"))
+    assert "EXIF metadata (camera, dates, GPS) is damaged" in "".join(lines_about(err, folder / "corrupt_exif.jpg"))
     assert "16-bit" in "".join(lines_about(err, folder / "rgb48.png"))
     assert "already exists" in "".join(lines_about(err, folder / "mine.jpg"))
     assert "already the output of" in "".join(lines_about(err, folder / "pair.png"))

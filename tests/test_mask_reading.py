@@ -88,27 +88,30 @@ def test_a_mask_of_a_sideways_stored_photos_raw_pixels_is_turned_as_the_photo(
     assert "tall6.jpg" in caplog.text and "WARNING" not in caplog.text
 
 
-def test_the_photo_is_opened_once_for_its_pixels_and_its_orientation(
+def test_the_photo_and_its_mask_are_opened_once_for_their_pixels_and_orientation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Fitting a mask to its photo opened the photo's file a second time for its EXIF orientation, which the read
-    of its pixels had just applied (a PNG's whole picture decoded again for it); the read now hands it on."""
+    of its pixels had just applied (a PNG's whole picture decoded again for it), and then the mask's beside a
+    turned photo; both reads now hand their orientation on."""
     from colorsplash.evaluation import mask_size
+    from colorsplash.runtime import picture_open
 
     _turned_set(tmp_path, {"tall6": ((56, 40), 6)})
     save_picture(tmp_path / "images" / "plain.png", np.zeros((40, 56, 3), np.uint8))
     save_picture(tmp_path / "masks" / "plain.png", _truth(40, 56) * 255)
     opened: list[str] = []
-    real = mask_size.open_unchecked
+    real = picture_open.open_unchecked
 
     def recording(path: Path) -> Image.Image:
-        opened.append(Path(path).name)
+        opened.append(f"{Path(path).parent.name}/{Path(path).name}")
         return real(path)
 
-    monkeypatch.setattr(mask_size, "open_unchecked", recording)
+    monkeypatch.setattr(picture_open, "open_unchecked", recording)
+    monkeypatch.setattr(mask_size, "open_unchecked", recording, raising=False)  # where it opened masks again
     masks = _read_all(tmp_path)
     assert np.array_equal(masks["tall6"], _truth(56, 40)) and np.array_equal(masks["plain"], _truth(40, 56))
-    assert opened == ["tall6.png"]  # the mask's own tag, read only beside a turned photo; never a photo
+    assert sorted(opened) == ["images/plain.png", "images/tall6.jpg", "masks/plain.png", "masks/tall6.png"]
 
 
 def test_a_mask_tagged_like_its_photo_is_turned_by_its_own_tag_without_a_warning(

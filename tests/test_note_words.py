@@ -17,6 +17,7 @@ from helpers.metadata import resource, segment, with_segments
 from PIL import Image, PngImagePlugin
 
 from colorsplash.runtime.photo_io import decode_image_bytes
+from colorsplash.runtime.photo_meta import damaged_exif_note
 from colorsplash.runtime.photo_write import metadata_notes
 from colorsplash.runtime.result_notes import Written, result_notes
 from colorsplash.runtime.xmp import MAX_XMP_BYTES
@@ -25,7 +26,12 @@ from colorsplash.server.notes import MAX_NOTE_CHARS
 # Pillow's modes (one-band, alpha, premultiplied...; bilevel "1" is a number too), PNG chunks, JPEG segments, and
 # Pillow. CMYK and RGB are a photographer's words too, and stay allowed.
 MODES = r"L|LA|La|P|PA|I|I;16\w*|F|RGBA|RGBa|RGBX|YCbCr|LAB|HSV"
-JARGON = re.compile(rf"(?<![\w;])(?:{MODES})(?![\w;])|\b(?:[a-zA-Z]{{2}}[A-Z]t|iCCP|eXIf|IHDR|IDAT|APP\d+)\b|Pillow")
+# Pillow's own warnings on damaged EXIF ("Corrupt EXIF data.  Expecting to read 12 bytes but only got 0", "Tag data
+# larger than file. Skipping tag 270", "Metadata Warning, tag 256 had too many entries").
+WARNINGS = r"Corrupt EXIF|Expecting to read|Skipping tag|Tag data larger|Tag offset|Metadata Warning|MakerNote"
+JARGON = re.compile(
+    rf"(?<![\w;])(?:{MODES})(?![\w;])|\b(?:[a-zA-Z]{{2}}[A-Z]t|iCCP|eXIf|IHDR|IDAT|APP\d+)\b|Pillow|{WARNINGS}"
+)
 WRITTEN: list[tuple[Written, str | None, str]] = [
     ("splash", "JPEG", "cli"),
     ("splash", "PNG", "http"),
@@ -54,6 +60,8 @@ def _metadata_cases() -> dict[str, Callable[[], bytes]]:
     exif[0x010E] = "x" * 70_000
     cmyk_icc = SRGB_ICC[:16] + b"CMYK" + SRGB_ICC[20:]
     frames = [Image.fromarray(gradient(seed=s)) for s in range(2)]
+    described = Image.Exif()
+    described[0x010E] = "x" * 100  # a description stored after the IFD: cut off with the block's end
     return {
         "big_xmp.png": lambda: _png_with((b"iTXt", b"XML:com.adobe.xmp\0\1\0\0\0" + zlib.compress(xmp))),
         "big_profile.png": lambda: _png_with((b"iCCP", b"Big\0\0" + zlib.compress(profile, 9))),
@@ -64,6 +72,7 @@ def _metadata_cases() -> dict[str, Callable[[], bytes]]:
         "cmyk_bad_profile.jpg": lambda: encoded(Image.new("CMYK", (30, 20)), "JPEG", icc_profile=cmyk_icc),
         "pages.tif": lambda: encoded(frames[0], "TIFF", save_all=True, append_images=frames[1:]),
         "animated.png": lambda: encoded(frames[0], "PNG", save_all=True, append_images=frames[1:]),
+        "cut_exif.jpg": lambda: encoded(gradient(16, 16), "JPEG", exif=described.tobytes()[:-60]),
         "int32.tif": lambda: encoded(Image.fromarray(gradient()[..., 0].astype(np.int32) * 1000), "TIFF"),
     }
 
@@ -102,7 +111,8 @@ def test_the_scan_sees_every_kind_of_note(notes: list[tuple[str, str]]) -> None:
         "TIFF with 2 pages",
         "transparent areas flattened onto white; a cut-out keeps them: --effect transparent",
         "transparent areas seen over white",
-        "Corrupt EXIF data",
+        "EXIF metadata (camera, dates, GPS) is damaged (cut short: 12 bytes expected, 0 found); not copied",
+        "EXIF metadata (camera, dates, GPS) is damaged (a value larger than the file); not copied",
         "XMP metadata not copied to the result",
         "ICC colour profile not read",
         "IPTC metadata (captions, keywords, credit) is damaged",
@@ -132,6 +142,8 @@ def test_the_jargon_check_catches_what_notes_used_to_say() -> None:
         "the iCCP chunk",
         "an APP1 segment",
         "LA picture",
+        "Corrupt EXIF data. Expecting to read 12 bytes but only got 0; EXIF not copied to the result",
+        "Tag data larger than file. Skipping tag 270; EXIF not copied to the result",
     ):
         assert JARGON.search(old), old
     assert not JARGON.search("CMYK picture converted to sRGB with its colour profile; 16-bit RGB, 1 frame")
@@ -163,6 +175,8 @@ def test_cmyk_notes_say_what_the_picture_is_and_what_to_expect() -> None:
 
 def test_a_multi_page_tiff_says_pages() -> None:
     frames = [Image.fromarray(gradient(seed=s)) for s in range(2)]
+    described = Image.Exif()
+    described[0x010E] = "x" * 100  # a description stored after the IFD: cut off with the block's end
     data = encoded(frames[0], "TIFF", save_all=True, append_images=frames[1:])
     assert decode_image_bytes(data, name="scan.tif").notes == ["scan.tif: TIFF with 2 pages; used the first page only"]
     webp = encoded(frames[0], "WEBP", save_all=True, append_images=frames[1:])
@@ -188,3 +202,24 @@ def test_the_python_api_names_the_option_as_python_does() -> None:
     assert result_notes(photo, "splash", None, "python") == [keep + 'effect="transparent"']
     assert result_notes(photo, "splash", "PNG", "http") == [keep + "effect=transparent"]
     assert result_notes(photo, "splash", "JPEG", "cli") == [keep + "--effect transparent"]
+
+
+@pytest.mark.parametrize(
+    ("warning", "detail"),
+    [
+        (
+            "Possibly corrupt EXIF MakerNote data.  Expecting to read 8 bytes but only got 2. Skipping tag 1",
+            "cut short",
+        ),
+        ("Tag offset too large", "a value placed past the end of the file"),
+        ("Metadata Warning, tag 256 had too many entries: 2, expected 1", "a value with more parts than it may have"),
+        ("Something new " * 20, "Something new"),
+    ],
+)
+def test_pillows_exif_warnings_become_one_note_in_plain_words(warning: str, detail: str) -> None:
+    """Pillow's other EXIF warnings (no generated picture gives them) get plain words too; one it has not seen is
+    kept, cut short, as the detail; several make one note."""
+    note = damaged_exif_note("a.jpg", [f"a.jpg: {warning}", "a.jpg: Tag offset too large"])
+    assert note.startswith(f"a.jpg: EXIF metadata (camera, dates, GPS) is damaged ({detail}"), note
+    assert note.endswith("; 1 more problem(s)); not copied to the result"), note
+    assert len(note) <= MAX_NOTE_CHARS and not JARGON.search(note), note

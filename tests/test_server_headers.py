@@ -209,6 +209,40 @@ def test_the_rest_of_a_body_answered_early_gets_the_upload_timeout_and_no_408(
     )
 
 
+def test_a_connection_idle_after_the_rest_of_an_answered_body_follows_the_keep_alive_rule(
+    base: type[asyncio.Protocol],
+) -> None:
+    """Once the rest of a body already answered has arrived, the connection is idle after an answer, as any other:
+    closed after uvicorn's keep-alive time (it was kept until the upload timeout); a prompt request is served, and
+    slow headers get the header timeout and a 408 (not the upload timeout)."""
+    keep_alive, drain = 0.3, 3.0
+    with uvicorn_server(hello, http=header_timeout_protocol(TIMEOUT, drain, base), timeout_keep_alive=keep_alive) as (
+        port,
+        _,
+    ):
+        head = f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 1000\r\n\r\n".encode()
+        socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+        answers = []
+        for sock in socks:
+            sock.sendall(head)
+            answers.append(read_response(sock))
+            time.sleep(keep_alive / 3)
+            sock.sendall(b"x" * 1000)  # the rest of the body, read and dropped
+        drained = time.monotonic()
+        idle, prompt, slow = socks
+        time.sleep(keep_alive / 3)
+        prompt.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        answers.append(read_response(prompt))
+        late, took = dribble_until_answered(slow, endless_headers(port))
+        assert read_to_close(idle) == b""
+        waited = time.monotonic() - drained
+        for sock in socks:
+            sock.close()
+    assert all(a.startswith(b"HTTP/1.1 200") for a in answers), answers
+    assert waited < drain / 2, waited
+    assert late.startswith(b"HTTP/1.1 408") and took < drain / 2, (late, took)
+
+
 def test_prompt_headers_are_not_cut_by_a_slow_body_a_long_run_or_a_second_request(
     tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, base: type[asyncio.Protocol]
 ) -> None:

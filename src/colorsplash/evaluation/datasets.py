@@ -384,9 +384,9 @@ def read_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray, list[tuple[str, P
         image, orientation = read_rgb_oriented(sample.image)
         if sample.kind in ("scene", NEGATIVE):
             return image, _scene_label(sample, image.shape[:2]), []
-        mask, trimap = read_labels(sample.mask, sample.kind)
+        read = read_labels(sample.mask, sample.kind)
     except ImageReadError as err:
         raise DataError(f"{err}; fix or remove the file, or pass --skip-bad", "unreadable") from err
-    mask, note = fit_to_photo(mask, sample.mask, sample.image, image.shape[:2], orientation)
-    found = [(TRIMAP, sample.mask)] if trimap == TRIMAP else []
+    mask, note = fit_to_photo(read, sample.mask, sample.image, image.shape[:2], orientation)
+    found = [(TRIMAP, sample.mask)] if read.note == TRIMAP else []
     return image, mask, found + ([(note, sample.image)] if note is not None else [])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,11 +31,12 @@ from PIL import Image
 
 from colorsplash.evaluation.folders import file_names, images_in
 from colorsplash.evaluation.metrics import IGNORE
-from colorsplash.runtime.photo_io import ImageReadError, open_image, own_transparency, to_rgb_array
+from colorsplash.runtime.photo_io import ImageReadError, open_image, open_oriented, own_transparency, to_rgb_array
 
 __all__ = [
     "SMALL_MASK_TOP",
     "TRIMAP",
+    "ReadLabels",
     "corners_subject",
     "decode_mask",
     "note_trimaps",
@@ -80,25 +82,36 @@ def read_grey(path: str | Path) -> np.ndarray:
 def read_mask(path: str | Path, kind: str) -> np.ndarray:
     """Read a mask (``kind`` ``seed``/``paired``) or trimap (``oxford``) as uint8 ``HxW`` labels: 0 background,
     1 subject, :data:`IGNORE` not scored; by the rules of the module docstring."""
-    return read_labels(path, kind)[0]
+    return read_labels(path, kind).labels
 
 
-def read_labels(path: str | Path, kind: str) -> tuple[np.ndarray, str | None]:
-    """:func:`read_mask`'s labels, and :data:`TRIMAP` when a seed or paired mask was read as a trimap (else
-    ``None``), for :func:`note_trimaps`."""
-    img = open_image(path)
+@dataclass(frozen=True)
+class ReadLabels:
+    """A mask file read (:func:`read_labels`): its ``labels`` (uint8 ``HxW``: 0, 1, :data:`IGNORE`, upright by
+    its own EXIF orientation), ``note`` (:data:`TRIMAP` when a seed or paired mask was read as a trimap, for
+    :func:`note_trimaps`; else ``None``) and that EXIF ``orientation`` (1-8, 1: none), for
+    :func:`~colorsplash.evaluation.mask_size.fit_to_photo` (without opening the file again)."""
+
+    labels: np.ndarray
+    note: str | None
+    orientation: int
+
+
+def read_labels(path: str | Path, kind: str) -> ReadLabels:
+    """:func:`read_mask`'s labels, with what else the read found (:class:`ReadLabels`)."""
+    img, orientation = open_oriented(path)
     if kind != "oxford" and own_transparency(img) is None:
         labels = _colour_labels(img)
         if labels is not None:
-            return labels, None
+            return ReadLabels(labels, None, orientation)
     raw = _grey(img)
     if kind != "oxford":
         trimap = _trimap_labels(raw)
         if trimap is None and _oxford_values(raw) and oxford_folder(Path(path).parent):  # two of 1, 2, 3
             trimap = decode_mask(raw, "oxford")
         if trimap is not None:
-            return trimap, TRIMAP
-    return decode_mask(raw, kind), None
+            return ReadLabels(trimap, TRIMAP, orientation)
+    return ReadLabels(decode_mask(raw, kind), None, orientation)
 
 
 def _oxford_values(raw: np.ndarray) -> set[int]:

@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 
 from colorsplash.evaluation.folders import DataError, file_names
-from colorsplash.runtime.photo_io import orient_pixels, pending_orientation
-from colorsplash.runtime.picture_open import READ_ERRORS, open_unchecked
+from colorsplash.evaluation.mask_read import ReadLabels
+from colorsplash.runtime.photo_io import orient_pixels
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +51,11 @@ def fit_mask(mask: np.ndarray, image_hw: tuple[int, int]) -> np.ndarray | None:
 
 
 def fit_to_photo(
-    mask: np.ndarray, mask_path: Path, image_path: Path, image_hw: tuple[int, int], orientation: int
+    read: ReadLabels, mask_path: Path, image_path: Path, image_hw: tuple[int, int], orientation: int
 ) -> tuple[np.ndarray, str | None]:
-    """The decoded mask ``mask`` (uint8 ``HxW``, read upright by its own EXIF orientation) of ``mask_path`` fitted
-    to the upright photo ``image_path`` of ``image_hw``, which its EXIF ``orientation`` (1-8, as
+    """The decoded mask ``read`` of ``mask_path`` (its labels: uint8 ``HxW``, upright by its own EXIF orientation,
+    which it gives too: :func:`~colorsplash.evaluation.mask_read.read_labels`) fitted to the upright photo
+    ``image_path`` of ``image_hw``, which its EXIF ``orientation`` (1-8, as
     :func:`~colorsplash.runtime.photo_io.read_rgb_oriented` read it with the photo) turned upright; and a note:
     :data:`TURNED` (drawn on the stored pixels, turned as the photo is), :data:`UNSURE` (the photo is turned or
     mirrored and the shape cannot tell: read upright) or ``None``. The rule: this module's docstring.
@@ -62,8 +63,8 @@ def fit_to_photo(
     Raises:
         DataError: the mask is not the photo at any scale (naming both files, the sizes and what to do).
     """
-    note = None
-    if orientation != 1 and _orientation(mask_path) == 1:
+    mask, note = read.labels, None
+    if orientation != 1 and read.orientation == 1:
         mask_hw = (mask.shape[0], mask.shape[1])
         stored_hw = image_hw[::-1] if orientation in TURNING_ORIENTATIONS else image_hw
         upright, stored = _fits(mask_hw, image_hw), _fits(mask_hw, stored_hw)
@@ -125,13 +126,3 @@ def size_advice(mask_hw: tuple[int, int], image_hw: tuple[int, int]) -> str:
     if same_shape_scaled((mask_hw[1], mask_hw[0]), image_hw):
         return "the mask is the photo turned sideways: save it upright, as the photo is shown"
     return "masks must show their photo at its size (or the same shape at another scale)"
-
-
-def _orientation(path: Path) -> int:
-    """The EXIF orientation (1-8) still to apply to the picture ``path``, a mask (1 when it has none or is
-    unreadable: reading it again says why)."""
-    try:
-        with open_unchecked(path) as img:
-            return pending_orientation(img)
-    except READ_ERRORS:
-        return 1

@@ -7,8 +7,9 @@ upright by the EXIF orientation. This module reads; what a result keeps of the m
 :func:`colorsplash.runtime.photo_meta.carried_metadata`. A HEIC tagged by ``nclx`` colour numbers instead of a
 profile gets an equivalent one (:mod:`colorsplash.runtime.colour_profile`). Pictures with more than 8 bits per
 sample give a note (once per file): results have 8. Notes say what the picture is in a photographer's words
-("16-bit greyscale picture", "CMYK picture"), never Pillow's mode names. Pillow's warnings (corrupt EXIF...) become
-notes naming the file. Limits: see :mod:`colorsplash.runtime.picture_open`.
+("16-bit greyscale picture", "CMYK picture"), never Pillow's mode names. Pillow's warnings on damaged EXIF become one
+note naming the file, in plain words (:func:`colorsplash.runtime.photo_meta.damaged_exif_note`). Limits: see
+:mod:`colorsplash.runtime.picture_open`.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ __all__ = [
     "Carried",
     "FoundMetadata",
     "carried_metadata",
+    "damaged_exif_note",
     "metadata_exif",
     "read_xmp",
     "result_iptc",
@@ -98,6 +100,17 @@ class Carried:
     iptc: bytes | None = None
 
 
+# Pillow's warnings on damaged EXIF, as a short detail of damaged_exif_note: "Corrupt EXIF data.  Expecting to read
+# 12 bytes but only got 0", "Tag data larger than file. Skipping tag 270", ...; any other, cut to _MAX_DETAIL.
+_EXPECTED = re.compile(r"Expecting to read (\d+) bytes but only got (\d+)")
+_WARNING_WORDS = (
+    ("Tag data larger than file", "a value larger than the file"),
+    ("Tag offset too large", "a value placed past the end of the file"),
+    ("too many entries", "a value with more parts than it may have"),
+)
+_MAX_DETAIL = 80
+
+
 @dataclass(frozen=True)
 class FoundMetadata:
     """What a picture holds, as its reader found it: ``img``, the opened picture (its ``format``, ``info`` and a
@@ -118,10 +131,26 @@ def carried_metadata(found: FoundMetadata, size: tuple[int, int], name: str, not
     xmp = result_xmp(found.img, found.exif, XmpTarget(size, icc is not None), name, notes)
     exif = None
     if found.exif_warnings:
-        notes += [f"{text}; EXIF not copied to the result" for text in found.exif_warnings]
+        notes.append(damaged_exif_note(name, found.exif_warnings))
     else:
         exif = metadata_exif(found.exif, size, name, notes)
     return Carried(exif, icc, xmp, result_iptc(found.img, name, notes))
+
+
+def damaged_exif_note(name: str, warned: list[str]) -> str:
+    """The one note of a photo ``name`` whose EXIF Pillow warned about (``warned``: its warnings, each naming
+    the file): in plain words what became of it, Pillow's first warning as a short detail in brackets."""
+    more = f"; {len(warned) - 1} more problem(s)" if len(warned) > 1 else ""
+    detail = _warning_detail(warned[0].removeprefix(f"{name}: "))
+    return f"{name}: EXIF metadata (camera, dates, GPS) is damaged ({detail}{more}); not copied to the result"
+
+
+def _warning_detail(text: str) -> str:
+    """Pillow's warning ``text`` on damaged EXIF as a short detail (:data:`_WARNING_WORDS`), else cut short."""
+    short = _EXPECTED.search(text)
+    if short:
+        return f"cut short: {short[1]} bytes expected, {short[2]} found"
+    return next((plain for words, plain in _WARNING_WORDS if words in text), text[:_MAX_DETAIL])
 
 
 def metadata_exif(exif: Image.Exif, size: tuple[int, int], name: str, notes: list[str]) -> bytes | None:

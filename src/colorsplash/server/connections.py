@@ -17,11 +17,14 @@ connections ahead of use and may never use them. The timer stops as soon as a re
 the connection is upgraded to a WebSocket, which uvicorn hands to another protocol), so uploads (which have their
 own limit) and model runs are never cut by it. The bytes that follow an answer sent before its request's body was
 read (413, 503 busy) are the rest of that body, which uvicorn reads and drops: they get the upload timeout instead,
-and no 408 (:class:`HeaderDeadline`).
+and no 408 (:class:`HeaderDeadline`); once that body has all arrived the connection is idle after an answer, under
+uvicorn's keep-alive time again.
 
 The subclass relies on uvicorn's own idea of "no request in progress": ``self.cycle`` is ``None`` or its answer is
 complete (``cycle.response_complete``; uvicorn's ``shutdown`` uses the same test), and on ``cycle.more_body`` (the
-body not all read). :func:`check_protocol` serves
+body not all read); on h11's connection state or httptools' message callbacks to tell when the rest of a body
+answered early has all arrived, and on uvicorn's keep-alive timer (``timeout_keep_alive_task``) to hand the idle
+connection back to it. :func:`check_protocol` serves
 requests on a fake connection at start to confirm that the timer is started and stopped when it should be. If a
 later uvicorn changes this, ``serve`` refuses to start with an error naming the versions. It does not run without
 the timeout.
@@ -58,7 +61,9 @@ class HeaderDeadline(asyncio.Protocol):
     ``Host``), uvicorn reads and drops the rest of that body; the bytes after the answer are that rest, then the
     next request. They get :attr:`drain_timeout_s` (the upload timeout) instead, and past it the connection is
     closed without a 408: the client already has its answer. Closing sooner could cut a browser still uploading
-    the photo that got 503 before it reads that answer."""
+    the photo that got 503 before it reads that answer. Once that body has all arrived, an idle connection is
+    closed after uvicorn's keep-alive time, as after any answer, and the next request's headers get
+    :attr:`header_timeout_s`."""
 
     header_timeout_s: ClassVar[float]
     drain_timeout_s: ClassVar[float]
@@ -66,10 +71,16 @@ class HeaderDeadline(asyncio.Protocol):
     transport: asyncio.Transport
     cycle: Any
     client: tuple[str, int] | None
+    timeout_keep_alive: float
+    timeout_keep_alive_task: asyncio.TimerHandle | None
+    timeout_keep_alive_handler: Any
 
     _header_timer: asyncio.TimerHandle | None = None
     _header_bytes = 0
     _draining = False
+    _drained_cycle: Any = None  # the request whose body answered early has all arrived (httptools keeps more_body)
+    _drain_ended = False  # httptools: the rest of that body has all arrived (its parser's message callbacks)
+    _next_began = False  # httptools: and the next request's first bytes followed it
 
     @property
     def header_deadline(self) -> str | None:
@@ -86,7 +97,10 @@ class HeaderDeadline(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._between_requests():
             if self._header_timer is None:  # the first byte after an answer on a kept-alive connection
-                self._arm_header_deadline(draining=self.cycle is not None and bool(self.cycle.more_body))
+                cycle = self.cycle
+                self._arm_header_deadline(
+                    cycle is not None and bool(cycle.more_body) and cycle is not self._drained_cycle
+                )
             self._header_bytes += len(data)
         super().data_received(data)
         if self._header_timer is None:
@@ -95,6 +109,36 @@ class HeaderDeadline(asyncio.Protocol):
             # the headers are complete: a request began, or the connection was upgraded (WebSocket: handed to
             # another protocol, whose close this one never hears of)
             self._disarm_header_deadline()
+        elif self._draining:
+            self._check_drained()
+
+    def on_message_complete(self) -> None:
+        """httptools' parser: a request's body has all arrived (h11's protocol class has no such callback)."""
+        self._drain_ended = self._draining and self._between_requests()
+        super().on_message_complete()  # type: ignore[misc]
+
+    def on_message_begin(self) -> None:
+        """httptools' parser: a request's first bytes arrived."""
+        self._next_began = self._drain_ended
+        super().on_message_begin()  # type: ignore[misc]
+
+    def _check_drained(self) -> None:
+        """Once the rest of the body answered early has all arrived: the next request's headers get the header
+        timeout from its first byte; an idle connection is uvicorn's again, closed after its keep-alive time."""
+        conn = getattr(self, "conn", None)  # h11's connection; httptools: its message callbacks
+        if conn is not None:
+            ended, began = conn.their_state is _h11_idle(), bool(conn.trailing_data[0])
+        else:
+            ended, began = self._drain_ended, self._next_began
+        if not ended:
+            return
+        self._drained_cycle = self.cycle
+        if began:
+            self._arm_header_deadline()
+            return
+        self._disarm_header_deadline()
+        loop = asyncio.get_running_loop()
+        self.timeout_keep_alive_task = loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_deadline()
@@ -106,6 +150,7 @@ class HeaderDeadline(asyncio.Protocol):
     def _arm_header_deadline(self, draining: bool = False) -> None:
         self._disarm_header_deadline()
         self._header_bytes, self._draining = 0, draining
+        self._drain_ended = self._next_began = False
         timeout = self.drain_timeout_s if draining else self.header_timeout_s
         self._header_timer = asyncio.get_running_loop().call_later(timeout, self._headers_late)
 
@@ -134,6 +179,12 @@ class HeaderDeadline(asyncio.Protocol):
                 *(peer, count, self.header_timeout_s),
             )
         transport.close()
+
+
+def _h11_idle() -> Any:
+    import h11  # uvicorn's own dependency
+
+    return h11.IDLE
 
 
 def _peer(client: tuple[str, int] | None) -> str:
@@ -239,8 +290,9 @@ async def _probe(protocol: type[asyncio.Protocol]) -> str | None:
                 await asyncio.sleep(0)
             if transport.written.count(b"HTTP/1.1 204") != answers:
                 return f"test request {answers} got no answer (the protocol wrote {bytes(transport.written)!r})"
-        if conn.header_deadline != expected:
-            found, should = conn.header_deadline or "nothing", expected or "nothing"
+        waits = conn.header_deadline or ("keep-alive" if conn.timeout_keep_alive_task is not None else None)
+        if waits != expected:
+            found, should = waits or "nothing", expected or "nothing"
             return f"{step}, the connection waits against the clock for {found} instead of {should}"
     conn.connection_lost(None)
     return "the timer still runs after the connection closed" if conn.header_deadline else None
@@ -248,17 +300,30 @@ async def _probe(protocol: type[asyncio.Protocol]) -> str | None:
 
 _OPENED = "when a connection opens"
 _ANSWERED = "after the answer"
-# (step, bytes the client sends or None for the app's answer, what the connection should wait for then)
+_EARLY = b"POST / HTTP/1.1\r\nHost: probe\r\nContent-Length: 6\r\n\r\nab"  # a body the app answers before reading
+# (step, bytes the client sends or None for the app's answer, what the connection should wait for then: our timer's
+# "headers" or "drain", uvicorn's "keep-alive", or nothing)
 _PROBE_STEPS: tuple[tuple[str, bytes | None, str | None], ...] = (
     (_OPENED, None, "headers"),
     ("while a request's headers arrive", b"GET / HTTP/1.1\r\nHost: probe\r\n", "headers"),
     ("once a request's headers are complete", b"\r\n", None),
-    (_ANSWERED, None, None),
-    ("once a request's headers are complete", b"POST / HTTP/1.1\r\nHost: probe\r\nContent-Length: 4\r\n\r\nab", None),
-    (_ANSWERED, None, None),
+    (_ANSWERED, None, "keep-alive"),
+    ("once a request's headers are complete", _EARLY, None),
+    (_ANSWERED, None, "keep-alive"),
     ("when the rest of a body answered early arrives", b"cd", "drain"),
-    ("once the next request's headers are complete", b"GET / HTTP/1.1\r\nHost: probe\r\n\r\n", None),
-    (_ANSWERED, None, None),
+    ("once the rest of a body answered early has all arrived", b"ef", "keep-alive"),
+    ("when the next request begins after it", b"GET / HTTP/1.1\r\n", "headers"),
+    ("once the next request's headers are complete", b"Host: probe\r\n\r\n", None),
+    (_ANSWERED, None, "keep-alive"),
+    ("once the next request's headers are complete", _EARLY, None),
+    (_ANSWERED, None, "keep-alive"),
+    (
+        "when the rest of a body answered early and the next request arrive together",
+        b"cdefGET / HTTP/1.1\r\n",
+        "headers",
+    ),
+    ("once the next request's headers are complete", b"Host: probe\r\n\r\n", None),
+    (_ANSWERED, None, "keep-alive"),
     ("when a kept-alive connection's next request begins", b"G", "headers"),
 )
 

@@ -123,7 +123,10 @@ async function openOnServer(file, opening) {
   }
   let shown = false;
   if (copy && !(copy instanceof RequestError)) {
-    state.openNotes = copy.notes;  // e.g. a HEIC burst: its primary picture used
+    // The copy's notes on reading the photo (e.g. a HEIC burst: its primary picture used) hold for every result;
+    // its flattened transparency is the JPEG copy's own (photo_io.transparency_note, "view"): a cut-out keeps it,
+    // and a splash's result says so itself (with the full-size result), so the page does not repeat it.
+    state.openNotes = copy.notes.filter((note) => !note.endsWith(": transparent areas flattened onto white"));
     showNotes();
     URL.revokeObjectURL(state.originalUrl);
     state.originalUrl = URL.createObjectURL(copy.blob);
