@@ -112,7 +112,10 @@ def test_the_scan_sees_every_kind_of_note(notes: list[tuple[str, str]]) -> None:
         "transparent areas flattened onto white; a cut-out keeps them: --effect transparent",
         "transparent areas seen over white",
         "EXIF metadata (camera, dates, GPS) is damaged (cut short: 12 bytes expected, 0 found); not copied",
-        "EXIF metadata (camera, dates, GPS) is damaged (a value larger than the file); not copied",
+        (  # older Pillow (10, the oldest accepted) says the same cut value is a "Truncated File Read"
+            "EXIF metadata (camera, dates, GPS) is damaged (a value larger than the file); not copied",
+            "EXIF metadata (camera, dates, GPS) is damaged (cut short); not copied",
+        ),
         "XMP metadata not copied to the result",
         "ICC colour profile not read",
         "IPTC metadata (captions, keywords, credit) is damaged",
@@ -120,7 +123,7 @@ def test_the_scan_sees_every_kind_of_note(notes: list[tuple[str, str]]) -> None:
         "ICC profile of",
         "once cleaned is more than colorsplash reads",
     ):
-        assert words in text, words
+        assert any(w in text for w in ((words,) if isinstance(words, str) else words)), words
 
 
 def test_no_note_names_a_pillow_mode_a_png_chunk_or_pillow(notes: list[tuple[str, str]]) -> None:

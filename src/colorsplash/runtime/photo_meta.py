@@ -107,6 +107,7 @@ _WARNING_WORDS = (
     ("Tag data larger than file", "a value larger than the file"),
     ("Tag offset too large", "a value placed past the end of the file"),
     ("too many entries", "a value with more parts than it may have"),
+    ("Truncated File Read", "cut short"),  # older Pillow (10) for a value larger than the file
 )
 _MAX_DETAIL = 80
 
