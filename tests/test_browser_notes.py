@@ -49,6 +49,16 @@ def test_the_notes_of_a_photo_are_shown_and_cleared_by_the_next_photo(
     ctx.close()
 
 
+def _see_through(path: Path, h: int, w: int, rows: int, seed: int) -> Path:
+    """An RGBA picture (``HxW``, its format by ``path``'s suffix) see-through in its top ``rows``: flattened onto
+    white by a grey splash, kept by a cut-out."""
+    image, _ = make_blob_image(h, w, seed=seed)
+    alpha = np.full(image.shape[:2], 255, np.uint8)
+    alpha[:rows] = 0
+    Image.fromarray(np.dstack([image, alpha])).save(path, **({"compress_level": 1} if path.suffix == ".png" else {}))
+    return path
+
+
 def test_a_large_photos_notes_come_with_its_full_size_result(
     browser: Any,  # noqa: F811 (the fixture)
     base_url: str,  # noqa: F811
@@ -56,11 +66,7 @@ def test_a_large_photos_notes_come_with_its_full_size_result(
 ) -> None:
     """A photo larger than the preview is previewed from a copy the browser scaled (no notes of the photo): its
     notes come with the full-size result, for the options it was made with."""
-    image, _ = make_blob_image(1350, 1800, seed=5)
-    alpha = np.full(image.shape[:2], 255, np.uint8)
-    alpha[:40] = 0  # see-through at the top: flattened onto white by a grey splash, kept by a cut-out
-    path = tmp_path / "see-through.png"
-    Image.fromarray(np.dstack([image, alpha])).save(path, compress_level=1)
+    path = _see_through(tmp_path / "see-through.png", 1350, 1800, rows=40, seed=5)
     ctx, page, _, problems = open_page(browser, base_url, **DESK)
     page.set_input_files("#file", str(path))
     seq = wait_for_result_after(page, 0)
@@ -88,11 +94,7 @@ def test_a_transparent_tiff_made_into_a_cut_out_is_not_said_flattened(
     said "transparent areas flattened onto white": true of the copy, but the page showed it for a cut-out too,
     whose result keeps the transparency. The copy's own flattening is no longer said; a splash's full-size result
     still says what became of the transparency."""
-    image, _ = make_blob_image(300, 400, seed=7)
-    alpha = np.full(image.shape[:2], 255, np.uint8)
-    alpha[:30] = 0
-    path = tmp_path / "see-through.tif"
-    Image.fromarray(np.dstack([image, alpha])).save(path)
+    path = _see_through(tmp_path / "see-through.tif", 300, 400, rows=30, seed=7)
     ctx, page, _, problems = open_page(browser, base_url, **DESK)
     page.set_input_files("#file", str(path))
     seq = wait_for_result_after(page, 0)
