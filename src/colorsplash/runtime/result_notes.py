@@ -42,12 +42,25 @@ def result_notes(photo: Photo, written: Written, fmt: str | None = None, spellin
 class NotedArray(np.ndarray[Any, Any]):
     """A NumPy array that is a Python API result, with ``notes``: a tuple of strings, what the user should know
     about it (:func:`result_notes`; empty for an array or Pillow image given as input). Arrays made from it
-    (slices, arithmetic) keep the notes; ``np.asarray(result)`` is a plain array without them."""
+    (slices, arithmetic, ``copy.deepcopy``, ``np.copy(..., subok=True)``) keep the notes, and so does a pickled
+    copy (a result sent to a ``multiprocessing`` pool); ``np.asarray(result)`` is a plain array without them."""
 
     notes: tuple[str, ...]
 
     def __array_finalize__(self, obj: Any) -> None:
         self.notes = getattr(obj, "notes", ())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """NumPy's pickle of the array with the notes added last to its state (NumPy's own leaves them out)."""
+        rebuild, args, state = super().__reduce__()[:3]
+        return rebuild, args, (*state, self.notes)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        """The array from NumPy's state, and the notes that :meth:`__reduce__` put after it (none in a plain
+        array's state)."""
+        plain = 5  # NumPy's array state: (version, shape, dtype, Fortran order, data)
+        super().__setstate__(state[:plain])
+        self.notes = tuple(state[plain]) if len(state) > plain else ()
 
 
 def with_notes(array: np.ndarray, notes: list[str]) -> NotedArray:
