@@ -11,7 +11,7 @@ animation, bit depth, colour conversions, Pillow's warnings), from the metadata 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -52,7 +52,7 @@ class NotedArray(np.ndarray[Any, Any]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         """NumPy's pickle of the array with the notes added last to its state (NumPy's own leaves them out)."""
-        rebuild, args, state = super().__reduce__()[:3]
+        rebuild, args, state = cast("tuple[Any, Any, tuple[Any, ...]]", super().__reduce__())
         return rebuild, args, (*state, self.notes)
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
