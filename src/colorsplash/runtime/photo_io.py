@@ -116,9 +116,9 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
 
 
 def open_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[Image.Image, int]:
-    """:func:`open_image`'s upright picture and the EXIF orientation (1-8, 1: none) its stored pixels were turned
-    by (:func:`pending_orientation`): what a caller that also reads the picture's orientation needs, without
-    opening the file again. Raises as :func:`open_image`."""
+    """:func:`open_image`'s upright picture (its ``format`` the file's) and the EXIF orientation (1-8, 1: none)
+    its stored pixels were turned by (:func:`pending_orientation`): what a caller that also reads the picture's
+    orientation needs, without opening the file again. Raises as :func:`open_image`."""
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: {not_a_file(path)}")
@@ -128,7 +128,9 @@ def open_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS)
     try:
         load_pixels(img, str(path))
         orientation = pending_orientation(img)
-        return ImageOps.exif_transpose(img), orientation
+        upright = ImageOps.exif_transpose(img)
+        upright.format = img.format  # the file's (Pillow's copy has none): a JPEG mask's values are noisy
+        return upright, orientation
     except ImageReadError:
         raise
     except READ_ERRORS as err:
