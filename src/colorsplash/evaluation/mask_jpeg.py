@@ -8,8 +8,9 @@ subject; an Oxford trimap (now 0..5) all subject. The file's format says the spr
 * matting: most of the values between the dark and the light ones lie within :data:`BAND_NEAR` of 128 (a flat middle
   grey: JPEG trimaps measured 0.96 to 1.00 of them, alphamatting.com's trimaps at quality 75 and 95), where a mask's
   edges spread evenly (a clean 0/255 mask saved as JPEG: none; a soft alpha matte: 0.13). Rounded to 0, 128, 255,
-  these read exactly as their PNG (measured on alphamatting.com's 54 trimaps, quality 60 to 95), if they pass the
-  PNG's rule too (the band between background and subject); else the file reads by its own values, as before;
+  these read as their PNG (alphamatting.com's 54 trimaps: exactly at quality 75 and 95, at 60 up to 7 pixels
+  apart) if they pass the PNG's rule too (the band between background and subject); else the file reads by its own
+  values, as before;
 * Oxford: values of at most :data:`OXFORD_TOP`, almost no 0 (a 0/1 mask's background is 0) and 2s or 3s. Refused:
   JPEG keeps one-level steps only at high quality (at 60 a generated trimap's background became 1, the pet), so no
   rounding can tell what was meant. A JPEG file in the Oxford layout's trimap folder is refused whatever its values.
