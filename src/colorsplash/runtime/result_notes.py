@@ -30,7 +30,7 @@ def result_notes(photo: Photo, written: Written, fmt: str | None = None, spellin
     Python API's arrays carry no metadata, so nothing is said about metadata left out). ``spelling``: how the
     caller writes options in the notes (``--effect transparent``, ``effect="transparent"``, ``effect=transparent``).
     """
-    notes = [note for note in photo.notes if note not in photo.metadata_notes]
+    notes = list(photo.notes)
     if fmt is not None and written in ("splash", "cut-out"):
         notes += photo.metadata_notes
         notes += metadata_notes(fmt, photo.exif, photo.name, photo.xmp, photo.iptc, photo.icc)
