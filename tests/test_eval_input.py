@@ -3,14 +3,14 @@
 
 Evaluation resizes the decoded photo to the model's input in one step
 (:meth:`~colorsplash.runtime.onnx_model.Model.predict_scored` on the whole photo); the product first makes the
-working copy (:meth:`~colorsplash.runtime.working.RefineSettings.working_copy`; one JPEG given to the CLI: a
-DCT-reduced decode, :func:`~colorsplash.runtime.pipeline.reduced_jpeg`) and resizes that. Both are RGB uint8 and
-go through the one :func:`~colorsplash.runtime.preprocess.preprocess`. They are the same bits for a photo within
-the working size (every Oxford val and unseen-breeds photo) and a blur apart above it (feral cats' 640x640):
-measured on every validation photo (2026-12-02, docs/benchmarks.md), feral valid IoU 0.8700 evaluated against
-0.8683 on the product's input, the other sets identical. These tests pin that distance so that it cannot grow
-unnoticed: past 0.002 IoU the published figures would no longer measure what users get, and evaluation would have
-to feed the network the product's working copy.
+working copy (:meth:`~colorsplash.runtime.working.RefineSettings.working_copy`; a large JPEG given to the CLI, alone
+or in a folder: a DCT-reduced decode, :func:`~colorsplash.runtime.pipeline.dct_working_copy`) and resizes that. Both
+are RGB uint8 and go through the one :func:`~colorsplash.runtime.preprocess.preprocess`. They are the same bits for
+a photo within the working size (every Oxford val and unseen-breeds photo) and a blur apart above it (feral cats'
+640x640): measured on every validation photo (2026-12-02, docs/benchmarks.md), feral valid IoU 0.8700 evaluated
+against 0.8683 on the product's input, the other sets identical. These tests pin that distance so that it cannot
+grow unnoticed: past 0.002 IoU the published figures would no longer measure what users get, and evaluation would
+have to feed the network the product's working copy.
 """
 
 from __future__ import annotations

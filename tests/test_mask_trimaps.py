@@ -14,6 +14,7 @@ from PIL import Image, ImageFilter
 
 from colorsplash.evaluation.datasets import IGNORE, discover, iter_pairs
 from colorsplash.evaluation.mask_read import read_mask
+from colorsplash.runtime.photo_io import ImageReadError
 
 H, W = 60, 80
 
@@ -127,3 +128,39 @@ def test_oxford_trimaps_with_two_of_their_values_read_as_trimaps_in_a_folder_of_
         Image.fromarray(mask).save(others / f"{name}.png")
     assert np.array_equal(read_mask(others / "one.png", "paired"), (regions != 2).astype(np.uint8))
     assert np.array_equal(read_mask(others / "full.png", "paired"), np.ones((H, W), np.uint8))
+
+
+def _big_trimap() -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_trimap`'s regions and labels at 240x320 (JPEG's 8x8 blocks small beside the band)."""
+    regions, _ = _trimap()
+    regions = np.asarray(Image.fromarray(regions).resize((4 * W, 4 * H), Image.Resampling.NEAREST))
+    return regions, np.array([0, IGNORE, 1], np.uint8)[regions]
+
+
+@pytest.mark.parametrize("quality", [60, 95])
+def test_trimaps_saved_as_jpeg_read_as_their_png_or_are_refused(tmp_path: Path, quality: int) -> None:
+    """A trimap saved as JPEG: its band (128 with compression noise) was split at 128, half of it read as the
+    subject; an Oxford 1/2/3 trimap (now 0..5) read as all subject. Now the matting trimap reads exactly as its
+    PNG, greys or RGB, and the Oxford one, in a paired folder or in its own layout, is refused by name (JPEG
+    cannot keep its one-level steps: at quality 60 its background turns into 1, the pet)."""
+    regions, expected = _big_trimap()
+    greys = np.array([0, 128, 255], np.uint8)[regions]
+    for name, picture in {"grey": greys, "rgb": np.dstack([greys] * 3)}.items():
+        Image.fromarray(picture).save(tmp_path / f"{name}.jpg", quality=quality)
+        assert np.array_equal(read_mask(tmp_path / f"{name}.jpg", "paired"), expected), name
+    Image.fromarray(np.array([2, 3, 1], np.uint8)[regions]).save(tmp_path / "oxford.jpg", quality=quality)
+    for kind in ("paired", "oxford"):
+        with pytest.raises(ImageReadError, match=r"oxford\.jpg: an Oxford-IIIT Pet trimap .* save trimaps as PNG"):
+            read_mask(tmp_path / "oxford.jpg", kind)
+
+
+def test_a_clean_mask_saved_as_jpeg_still_reads_as_a_mask(tmp_path: Path) -> None:
+    """The other side: a 0/255 mask, a soft (blurred) one and a 0/1 one saved as JPEG, compression noise and all,
+    read as masks (white >= 128, or 1 on 0), none of them as a trimap."""
+    disc = np.asarray(Image.fromarray(_disc(20).astype(np.uint8)).resize((4 * W, 4 * H), Image.Resampling.NEAREST))
+    soft = np.asarray(Image.fromarray(disc * 255).filter(ImageFilter.GaussianBlur(6)))
+    for name, mask, subject in [("hard", disc * 255, disc), ("soft", soft, soft >= 128), ("01", disc, disc)]:
+        Image.fromarray(mask).save(tmp_path / f"{name}.jpg", quality=75)
+        got = read_mask(tmp_path / f"{name}.jpg", "paired")
+        assert not np.any(got == IGNORE), name
+        assert np.mean(got != subject) < 0.01, name  # JPEG's blocks move 0/1 edges a little

@@ -207,7 +207,8 @@ def test_corrupt_exif_warning_becomes_a_note_naming_the_file(tmp_path: Path) -> 
         photo = read_photo(tmp_path / "cat.jpg")
     assert photo.rgb.shape == (40, 20, 3)  # its orientation (6) was still used
     assert photo.exif is None
-    assert photo.notes == [
+    assert not photo.notes  # about the metadata a splash leaves out: apart from the reading notes
+    assert photo.metadata_notes == [
         f"{tmp_path / 'cat.jpg'}: EXIF metadata (camera, dates, GPS) is damaged (cut short: 12 bytes expected, "
         "0 found); not copied to the result"
     ]

@@ -40,7 +40,7 @@ def test_a_jpeg_of_many_tiny_photoshop_resources_is_read_in_linear_time() -> Non
     started = time.perf_counter()
     photo = decode_image_bytes(data, name="x.jpg")
     assert time.perf_counter() - started < SECONDS
-    assert photo.iptc is None and not photo.notes  # none of them is kept, none is malformed
+    assert photo.iptc is None and not photo.notes and not photo.metadata_notes  # none kept, none malformed
     kept = with_segments(
         _jpeg(), segment(0xED, b"Photoshop 3.0\x00" + tiny + resource(0x0404, b"\x1c\x02x") + bytes(8))
     )
@@ -57,7 +57,10 @@ def test_malformed_photoshop_resources_are_not_copied_and_a_note_says_so() -> No
     for block, why in cases.items():
         photo = decode_image_bytes(with_segments(_jpeg(), segment(0xED, b"Photoshop 3.0\x00" + block)), name="x.jpg")
         assert photo.iptc is None
-        assert photo.notes == [f"x.jpg: IPTC metadata (captions, keywords, credit) is damaged ({why}); not copied"]
+        assert photo.metadata_notes == [
+            f"x.jpg: IPTC metadata (captions, keywords, credit) is damaged ({why}); not copied"
+        ]
+        assert not photo.notes  # metadata notes apart from reading notes
 
 
 def test_xmp_with_tens_of_thousands_of_namespaces_is_rewritten_in_linear_time() -> None:
@@ -128,7 +131,8 @@ def test_xmp_that_grows_past_the_read_cap_once_cleaned_is_left_out_with_a_note(
     assert f"a.png: XMP of {len(photo.xmp):,} bytes once cleaned is more than colorsplash reads" in err, err
     with Image.open(tmp_path / "out.png") as img:
         assert "XML:com.adobe.xmp" not in img.info and "xmp" not in img.info
-    assert decode_image_bytes((tmp_path / "out.png").read_bytes()).notes == []
+    again = decode_image_bytes((tmp_path / "out.png").read_bytes())
+    assert again.notes == [] and again.metadata_notes == []
     for fmt in ("PNG", "WEBP", "TIFF", "JPEG"):  # no format gets more than its reader takes
         with Image.open(io.BytesIO(encode_image(photo.rgb, fmt, xmp=photo.xmp))) as img:
             assert not (img.info.get("xmp") or img.info.get("XML:com.adobe.xmp")) and 700 not in img.getexif(), fmt
@@ -172,7 +176,7 @@ def test_a_png_with_over_64_mb_of_compressed_text_reads_without_the_rest() -> No
     for all: the PNG was refused. Those past the limit are left out (comments are not copied: no note)."""
     comment = b"Comment\0\0" + zlib.compress(b" " * (1 << 20))
     photo = decode_image_bytes(_png_with(*[(b"zTXt", comment)] * 66), name="a.png")
-    assert photo.rgb.shape == (24, 32, 3) and not photo.notes
+    assert photo.rgb.shape == (24, 32, 3) and not photo.notes and not photo.metadata_notes
 
 
 def _count_inflated(monkeypatch: pytest.MonkeyPatch) -> list[int]:

@@ -69,7 +69,7 @@ def test_a_motion_photo_is_read_as_its_jpeg(tmp_path: Path) -> None:
     still = read_photo(path).rgb
     path.write_bytes(path.read_bytes() + b"MotionPhoto_Data" + VIDEO_HEADS["QuickTime/MP4"] + bytes(5000))
     photo = read_photo(path)
-    assert photo.format == "JPEG" and photo.notes == []
+    assert photo.format == "JPEG" and photo.notes == [] and photo.metadata_notes == []
     assert np.array_equal(photo.rgb, still)
 
 

@@ -4,9 +4,12 @@ reached the CLI's user only: ``POST /api/splash`` left metadata out without a wo
 
 from __future__ import annotations
 
+import copy
 import io
 import json
+import pickle
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -190,13 +193,33 @@ def test_python_results_carry_their_notes(tiny_onnx: Path) -> None:
     assert colorsplash.splash(io.BytesIO(big_exif_png()), model).notes == ()  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    "clone",
+    [
+        *(lambda a, p=p: pickle.loads(pickle.dumps(a, protocol=p)) for p in range(2, pickle.HIGHEST_PROTOCOL + 1)),
+        copy.deepcopy,
+        lambda a: np.copy(a, subok=True),
+        lambda a: pickle.loads(pickle.dumps(a[1:, ::2])),  # a slice, not contiguous
+    ],
+    ids=[*(f"pickle{p}" for p in range(2, pickle.HIGHEST_PROTOCOL + 1)), "deepcopy", "np.copy", "pickled slice"],
+)
+def test_notes_survive_pickling_and_copies(clone: Callable[[np.ndarray], np.ndarray]) -> None:
+    """A result sent to a ``multiprocessing`` pool (pickled) or copied keeps its notes; pickling lost them."""
+    from colorsplash.runtime.result_notes import NotedArray, with_notes
+
+    result = with_notes(np.arange(24, dtype=np.float32).reshape(4, 6), [f"a.gif: {GIF_NOTE}"])
+    got = clone(result)
+    assert isinstance(got, NotedArray) and got.notes == (f"a.gif: {GIF_NOTE}",)
+    assert np.array_equal(got, clone(np.asarray(result)))  # the same values as a plain array's copy
+    assert not hasattr(pickle.loads(pickle.dumps(np.asarray(result))), "notes")
+
+
 def test_metadata_notes_concern_written_splashes_only() -> None:
     """Metadata left out is a splash's note only: a mask or an array keeps no metadata."""
     from colorsplash.runtime.result_notes import result_notes
 
     photo = decode_image_bytes(big_exif_png(), name="a.png")
     photo.metadata_notes.append("a.png: XMP metadata not copied to the result: test")
-    photo.notes.append("a.png: XMP metadata not copied to the result: test")
     assert result_notes(photo, "splash", "PNG") == ["a.png: XMP metadata not copied to the result: test"]
     assert result_notes(photo, "mask", "PNG") == []
     assert result_notes(photo, "splash") == []

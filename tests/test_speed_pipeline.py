@@ -142,6 +142,25 @@ def test_batch_pipeline_matches_one_by_one(tmp_path: Path, tiny_onnx: Path, keye
         assert np.abs(a - b).max() <= 2
 
 
+@pytest.mark.parametrize("mask", [False, True])
+def test_a_large_jpeg_alone_and_in_a_folder_gives_the_same_result(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, mask: bool
+) -> None:
+    """The one-photo path takes the model's copy of a large JPEG from its DCT; the folder's stages take the same
+    copy, so the result is the same file bit for bit (they used to shrink the full decode: another copy)."""
+    big_jpeg(tmp_path / "p.jpg", 1200, 1600)
+    big_jpeg(tmp_path / "q.jpg", 1500, 2000, 6)
+    model = infer.load_model(tiny_onnx, precision="file")
+    fmt = "PNG" if mask else "JPEG"
+    tasks = [Task(p, tmp_path / "folder" / p.name, fmt, "JPEG") for p in sorted(tmp_path.glob("*.jpg"))]
+    summary = run_batch(tasks, PhotoJob(model, mask=mask), jobs=2, progress=False)  # two photos: the stages
+    assert summary.done == 2
+    for task in tasks:
+        alone = tmp_path / "alone" / task.source.name
+        assert PhotoJob(model, mask=mask)(Task(task.source, alone, fmt, "JPEG")).status == "done"
+        assert alone.read_bytes() == task.output.read_bytes(), task.source.name
+
+
 def test_jobs_auto(tmp_path: Path) -> None:
     assert build_parser().parse_args(["splash", "x.jpg", "--jobs", "auto"]).jobs is None
     assert build_parser().parse_args(["splash", "x.jpg", "-j", "3"]).jobs == 3

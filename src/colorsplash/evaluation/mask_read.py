@@ -15,7 +15,8 @@ Seed and paired masks are read by their content, as README's "Training your own 
   with the middle grey between the others; or 1, 2, 3) by :func:`_trimap_labels`, their band not scored. An
   Oxford-IIIT Pet trimap with only two of its values (1/3: the pet fills the photo; 1/2: no border drawn) cannot
   be told from a two-level mask by itself: it is read as a trimap in a folder of such trimaps
-  (:func:`oxford_folder`), else as two levels.
+  (:func:`oxford_folder`), else as two levels. A matting trimap saved as JPEG is rounded back to its exact values
+  first, an Oxford one refused (:mod:`colorsplash.evaluation.mask_jpeg`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from colorsplash.evaluation.folders import file_names, images_in
+from colorsplash.evaluation.mask_jpeg import jpeg_trimap_levels
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.runtime.photo_io import ImageReadError, open_image, open_oriented, own_transparency, to_rgb_array
 
@@ -105,8 +107,11 @@ def read_labels(path: str | Path, kind: str) -> ReadLabels:
         if labels is not None:
             return ReadLabels(labels, None, orientation)
     raw = _grey(img)
+    jpeg = img.format in ("JPEG", "MPO")
+    rounded = jpeg_trimap_levels(raw, kind, path) if jpeg else None  # a trimap saved as JPEG
     if kind != "oxford":
-        trimap = _trimap_labels(raw)
+        trimap = None if rounded is None else _trimap_labels(rounded)
+        trimap = _trimap_labels(raw) if trimap is None else trimap
         if trimap is None and _oxford_values(raw) and oxford_folder(Path(path).parent):  # two of 1, 2, 3
             trimap = decode_mask(raw, "oxford")
         if trimap is not None:

@@ -54,7 +54,7 @@ from colorsplash.runtime.photo_io import (
     probe_picture,
 )
 from colorsplash.runtime.photo_write import encode_image, write_image, write_stdout
-from colorsplash.runtime.pipeline import Planned, Stages, auto_jobs, decode_and_plan, run_items
+from colorsplash.runtime.pipeline import Planned, Stages, auto_jobs, dct_working_copy, decode_and_plan, run_items
 from colorsplash.runtime.planning import (
     MASK_TAG,
     SPLASH_TAG,
@@ -183,7 +183,7 @@ class PhotoJob:
     # photo's decode cost is held in the budget from ``load`` until ``finish`` (or an error) lets it go.
 
     def load(self, task: Task) -> Outcome | Loaded:
-        """Read and decode one photo and make its working copy (or skip it)."""
+        """Read and decode one photo and make its working copy as the one-photo path does (or skip it)."""
         read = self._read(task)
         if isinstance(read, Outcome):
             return read
@@ -193,7 +193,10 @@ class PhotoJob:
         loaded = Loaded(task, cost)
         with self._released_on_error(loaded):
             loaded.photo = decode_image_bytes(data, self.max_pixels, task.label)
-            loaded.small = self.settings.working_copy(loaded.photo.rgb, self.model.config.input_size)
+            rgb, side = loaded.photo.rgb, self.model.config.input_size
+            # The one-photo path's copy (a large JPEG's from its DCT), so a photo alone and in a folder match
+            small = dct_working_copy(data, rgb.shape[:2], self.settings, side)
+            loaded.small = small if small is not None else self.settings.working_copy(rgb, side)
         return loaded
 
     def infer(self, loaded: Loaded, model: Model | None = None) -> Loaded:

@@ -116,9 +116,9 @@ def open_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
 
 
 def open_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[Image.Image, int]:
-    """:func:`open_image`'s upright picture and the EXIF orientation (1-8, 1: none) its stored pixels were turned
-    by (:func:`pending_orientation`): what a caller that also reads the picture's orientation needs, without
-    opening the file again. Raises as :func:`open_image`."""
+    """:func:`open_image`'s upright picture (its ``format`` the file's) and the EXIF orientation (1-8, 1: none)
+    its stored pixels were turned by (:func:`pending_orientation`): what a caller that also reads the picture's
+    orientation needs, without opening the file again. Raises as :func:`open_image`."""
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: {not_a_file(path)}")
@@ -128,7 +128,9 @@ def open_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS)
     try:
         load_pixels(img, str(path))
         orientation = pending_orientation(img)
-        return ImageOps.exif_transpose(img), orientation
+        upright = ImageOps.exif_transpose(img)
+        upright.format = img.format  # the file's (Pillow's copy has none): a JPEG mask's values are noisy
+        return upright, orientation
     except ImageReadError:
         raise
     except READ_ERRORS as err:
@@ -186,8 +188,8 @@ class Photo:
         format: Pillow's name of the file format (``JPEG``, ``PNG``...), ``None`` for an unknown one.
         exif: the EXIF block with orientation 1, or ``None``.
         icc: the ICC profile when it describes RGB, or ``None``.
-        notes: things the user should know (first frame of an animation, colour conversions), then
-            ``metadata_notes``.
+        notes: things the user should know about reading the picture, true of every result (first frame of an
+            animation, colour conversions); what metadata a written splash leaves out is ``metadata_notes``.
         name: the file name or label used in messages.
         full_chroma: a JPEG with more colour resolution than 4:2:0 (4:4:4 or 4:2:2): a JPEG result is 4:4:4 (the
             splash's colour edge is where halved colour resolution shows).
@@ -195,8 +197,8 @@ class Photo:
             flattened onto white); a ``transparent`` cut-out keeps it (:func:`colorsplash.runtime.effects.composite`).
         xmp: the XMP packet (UTF-8) for a result of ``rgb``'s size, cleaned of what would lie about it, or ``None``.
         iptc: the Photoshop resources (APP13 body after its header) a JPEG result keeps: IPTC records, or ``None``.
-        metadata_notes: those of ``notes`` that say what metadata a written splash leaves out (XMP refused, EXIF
-            that cannot be copied...): they do not concern a mask, nor pixels returned by the Python API
+        metadata_notes: what metadata a written splash leaves out (XMP refused, EXIF that cannot be copied...),
+            apart from ``notes``: they do not concern a mask, nor pixels returned by the Python API
             (:func:`colorsplash.runtime.result_notes.result_notes` picks a result's notes).
         What is carried: :mod:`colorsplash.runtime.photo_meta`.
     """
@@ -293,7 +295,6 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         img.close()
     left_out: list[str] = []  # what the metadata a result carries leaves out
     carried = carried_metadata(FoundMetadata(img, exif, exif_notes, icc), (rgb.shape[1], rgb.shape[0]), name, left_out)
-    notes += left_out
     return Photo(
         rgb, fmt, carried.exif, carried.icc, notes, name, full_chroma, own_alpha, carried.xmp, carried.iptc, left_out
     )

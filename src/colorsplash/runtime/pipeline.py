@@ -8,9 +8,10 @@ runs band by band while earlier bands are encoded (:mod:`colorsplash.runtime.jpe
 once, then run the same steps. (Decoding the model's copy at 1/8 and the working copy from the full decode
 measured no faster: the full-size reduction costs what the smaller DCT scale saves.)
 
-**Many photos** (:func:`run_stages`): each photo goes through three stages, *load* (read and decode), *infer* (the
-model, one photo at a time on its own thread so ONNX Runtime keeps all its intra-op threads) and *finish*
-(refinement, effect, encode, write), with different photos in different stages at once. A bounded number of
+**Many photos** (:func:`run_stages`): each photo goes through three stages, *load* (read and decode; a large
+JPEG's working copy from its DCT, as for one photo: :func:`dct_working_copy`), *infer* (the model, one photo at a
+time on its own thread so ONNX Runtime keeps all its intra-op threads) and *finish* (refinement, effect, encode,
+write), with different photos in different stages at once. A bounded number of
 photos is in flight, so memory stays bounded whatever the folder's size. :func:`run_items` picks that pipeline,
 or a plain thread pool for work without stages.
 
@@ -32,7 +33,6 @@ from PIL import ImageOps
 
 from colorsplash.runtime.alpha import (
     AlphaPlan,
-    RefineSettings,
     model_presence,
     photo_guide,
     plan_alpha,
@@ -42,7 +42,7 @@ from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, decode_image_bytes, pending_orientation
 from colorsplash.runtime.picture_open import open_unchecked
-from colorsplash.runtime.working import shrink
+from colorsplash.runtime.working import RefineSettings, shrink
 
 T = TypeVar("T")
 _SWAPS_SIDES = (5, 6, 7, 8)  # EXIF orientations that turn the picture a quarter
@@ -77,6 +77,20 @@ def reduced_jpeg(data: bytes, target_hw: tuple[int, int]) -> np.ndarray | None:
     return shrink(rgb, (th, tw))
 
 
+def dct_working_copy(data: bytes, hw: tuple[int, int], settings: RefineSettings, model_side: int) -> np.ndarray | None:
+    """The working copy (RGB uint8, :meth:`RefineSettings.working_hw` of the upright ``hw``) of the picture file
+    ``data``, decoded straight from its DCT (:func:`reduced_jpeg`); ``None`` when the photo is its own working copy,
+    is not a plain colour JPEG, or its header disagrees with ``hw`` (the caller shrinks the decoded photo instead).
+
+    The one owner of how the model's copy of a picture file is made: the one-photo path calls it before the full
+    decode ends, the batch after, so a photo alone and in a folder get the same bits.
+    """
+    small_hw = settings.working_hw(*hw, model_side)
+    if small_hw == hw or upright_size(data) != hw:
+        return None
+    return reduced_jpeg(data, small_hw)
+
+
 def upright_size(data: bytes) -> tuple[int, int] | None:
     """(height, width) of the picture once turned upright by its EXIF orientation, from the header only."""
     try:
@@ -108,7 +122,8 @@ def decode_and_plan(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> Planned:
     """Decode ``data`` and run the model and the refinement's coefficients, overlapped for JPEGs (see the module
-    docstring); the alpha plan is the same as for a sequential decode up to the reduced copy's rounding.
+    docstring); the alpha plan is the batch's (:meth:`colorsplash.runtime.batch.PhotoJob.load` makes the same
+    working copy, :func:`dct_working_copy`), bit for bit.
 
     Raises:
         ImageReadError: unreadable picture (from :func:`colorsplash.runtime.photo_io.decode_image_bytes`).
@@ -119,11 +134,10 @@ def decode_and_plan(
     small = None
     if hw is not None and max_pixels is not None and hw[0] * hw[1] > max_pixels:
         hw = None  # over the limit: let the full decode refuse it, without decoding a reduced copy first
-    small_hw = settings.working_hw(*hw, model.config.input_size) if hw is not None else None
-    if hw is not None and small_hw is not None and small_hw != hw:
+    if hw is not None and settings.working_hw(*hw, model.config.input_size) != hw:
         with ThreadPoolExecutor(1, thread_name_prefix="decode") as pool:
             full = pool.submit(decode_image_bytes, data, max_pixels, name)
-            small = reduced_jpeg(data, small_hw)
+            small = dct_working_copy(data, hw, settings, model.config.input_size)
             plan = None
             if small is not None:
                 prob, presence = model_presence(model, small)

@@ -11,7 +11,7 @@ animation, bit depth, colour conversions, Pillow's warnings), from the metadata 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -30,7 +30,7 @@ def result_notes(photo: Photo, written: Written, fmt: str | None = None, spellin
     Python API's arrays carry no metadata, so nothing is said about metadata left out). ``spelling``: how the
     caller writes options in the notes (``--effect transparent``, ``effect="transparent"``, ``effect=transparent``).
     """
-    notes = [note for note in photo.notes if note not in photo.metadata_notes]
+    notes = list(photo.notes)
     if fmt is not None and written in ("splash", "cut-out"):
         notes += photo.metadata_notes
         notes += metadata_notes(fmt, photo.exif, photo.name, photo.xmp, photo.iptc, photo.icc)
@@ -42,12 +42,25 @@ def result_notes(photo: Photo, written: Written, fmt: str | None = None, spellin
 class NotedArray(np.ndarray[Any, Any]):
     """A NumPy array that is a Python API result, with ``notes``: a tuple of strings, what the user should know
     about it (:func:`result_notes`; empty for an array or Pillow image given as input). Arrays made from it
-    (slices, arithmetic) keep the notes; ``np.asarray(result)`` is a plain array without them."""
+    (slices, arithmetic, ``copy.deepcopy``, ``np.copy(..., subok=True)``) keep the notes, and so does a pickled
+    copy (a result sent to a ``multiprocessing`` pool); ``np.asarray(result)`` is a plain array without them."""
 
     notes: tuple[str, ...]
 
     def __array_finalize__(self, obj: Any) -> None:
         self.notes = getattr(obj, "notes", ())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """NumPy's pickle of the array with the notes added last to its state (NumPy's own leaves them out)."""
+        rebuild, args, state = cast("tuple[Any, Any, tuple[Any, ...]]", super().__reduce__())
+        return rebuild, args, (*state, self.notes)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        """The array from NumPy's state, and the notes that :meth:`__reduce__` put after it (none in a plain
+        array's state)."""
+        plain = 5  # NumPy's array state: (version, shape, dtype, Fortran order, data)
+        super().__setstate__(state[:plain])
+        self.notes = tuple(state[plain]) if len(state) > plain else ()
 
 
 def with_notes(array: np.ndarray, notes: list[str]) -> NotedArray:
