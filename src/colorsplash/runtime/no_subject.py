@@ -50,8 +50,9 @@ def no_subject_reason(
 
 
 class NoSubjectError(ValueError):
-    """The model found no subject and ``on_empty`` is ``skip``; the message gives the subject score, and so do
-    :attr:`score` (in [0, 1], see :class:`AlphaResult`) and :attr:`max_probability` (``None``: not known)."""
+    """The model found no subject and ``on_empty`` is ``skip``; the message names the photo (its file, or "the
+    photo" for an array) and gives the subject score, and so do :attr:`score` (in [0, 1], see
+    :class:`AlphaResult`) and :attr:`max_probability` (``None``: not known)."""
 
     def __init__(self, message: str, score: float | None = None, max_probability: float | None = None) -> None:
         super().__init__(message)
