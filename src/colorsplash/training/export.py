@@ -218,7 +218,7 @@ def _calibration(
     log.info("int8 calibration on %d photo(s): %s", len(calibration), where)
     if len(calibration) < count:
         log.warning(
-            "int8 calibration on %d photo(s), not the %d asked for (--calibration-images): that is all %s hold; "
+            "int8 calibration on %d photo(s), not the %d asked for (--calibration-images): that is all there is in %s; "
             "more photos give steadier ranges",
             len(calibration),
             count,
