@@ -90,6 +90,18 @@ def test_no_subject(model: Model) -> None:
     assert caught.value.max_probability is not None and caught.value.max_probability < 0.005
 
 
+def test_no_subject_error_names_the_file(model: Model, tmp_path: Path) -> None:
+    """Audit (custom subject 2): ``splash("nofood.jpg", on_empty="skip")`` raised "no food found in the photo":
+    errors name the file, as the CLI's line does."""
+    path = tmp_path / "no food.png"
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(path)
+    for make in (colorsplash.splash, colorsplash.predict_alpha):
+        with pytest.raises(NoSubjectError, match=f"no blob found in {path} "):
+            make(path, model, on_empty="skip")
+    with open(path, "rb") as stream, pytest.raises(NoSubjectError, match=f"no blob found in {path} "):
+        colorsplash.splash(stream, model, on_empty="skip")
+
+
 def test_image_kinds() -> None:
     grey = np.full((4, 5), 7, np.uint8)
     assert to_rgb(grey).shape == (4, 5, 3) and (to_rgb(grey) == 7).all()

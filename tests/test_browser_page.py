@@ -87,6 +87,17 @@ def test_header_says_what_the_model_does(browser: Any, base_url: str) -> None:  
     ctx.close()
 
 
+def test_the_no_subject_notice_rounds_the_score_down(browser: Any, base_url: str) -> None:  # noqa: F811
+    """Audit (custom subject 2): the header's score 0.4994 (under the threshold 0.5) read "subject score 0.50"."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.evaluate(
+        "async () => (await import(new URL('static/words.js', document.baseURI))).showNotice('none', '0.4994')"
+    )
+    assert "No blob found in this photo (subject score 0.49)," in page.inner_text("#notice")
+    assert not problems, problems
+    ctx.close()
+
+
 def set_slider(page: Any, selector: str, value: str) -> None:
     """Move a range input as a user's drag does: its value, then an ``input`` event."""
     page.eval_on_selector(selector, f"s => {{ s.value = {value!r}; s.dispatchEvent(new Event('input')); }}")

@@ -218,6 +218,31 @@ def test_no_subject_line_names_the_cut_off_when_it_alone_left_the_photo_empty() 
     assert "cut-off" not in (apply_on_empty(unsure, "grey", "a.jpg") or "")
 
 
+def test_a_score_just_under_the_threshold_never_reads_as_the_threshold() -> None:
+    """Audit (custom subject 2): a model without a presence output scored a photo 0.4994 against its threshold 0.5
+    and said "no food found in x.jpg (subject score 0.50)", as if the score had passed: scores round down."""
+    from colorsplash.runtime.alpha import compute_alpha
+    from colorsplash.runtime.no_subject import apply_on_empty
+    from colorsplash.runtime.options import SplashOptions
+    from colorsplash.runtime.wording import Wording
+
+    prob = np.full((32, 32), 0.4994, np.float32)
+    result = compute_alpha(np.full((40, 60, 3), 128, np.uint8), prob, SplashOptions(refine=False), presence=None)
+    assert result.empty and result.cutoff is None
+    line = apply_on_empty(result, "grey", "x.jpg", words=Wording("food", "cli")) or ""
+    assert line.startswith("no food found in x.jpg (subject score 0.49);"), line
+    from colorsplash.runtime.no_subject import score_text
+
+    assert [score_text(s) for s in (0.0, 0.29, 0.2, 0.38071, 0.99999, 1.0)] == [
+        "0.00",
+        "0.29",
+        "0.20",
+        "0.38",
+        "0.99",
+        "1.00",
+    ]
+
+
 def test_a_point_overrules_the_photo_level_subject_gate() -> None:
     """A cat behind wire scored 0.64 against the gate's 0.655: all grey, and clicking on it did not help (audit)."""
     image = np.full((40, 60, 3), 128, np.uint8)

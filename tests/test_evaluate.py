@@ -142,6 +142,8 @@ def test_evaluate_cli_writes_reports(
     printed = capsys.readouterr()
     assert "overall" in printed.out and "pairs" in printed.out
     # "cut-off" as in every other text (it said "cutoff"), and no internal "seed" in the table's header.
+    # The model named as every verb names it (it said "colorsplash" for a model trained without --name).
+    assert "Blob model — tiny-test (" in printed.out
     assert (
         "images, cut-off 0.5, subject gate 0.5:" in printed.out
         and "seed mIoU" not in printed.out

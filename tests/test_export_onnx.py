@@ -203,6 +203,8 @@ def test_export_says_when_its_input_is_already_onnx_or_calibration_is_short(
     calibrated = config.training["int8_calibration"]["images"]
     assert 0 < calibrated < 64
     assert f"int8 calibration on {calibrated} photo(s), not the 64 asked for" in caplog.text
+    # "that is all the training split of food hold" (audit, custom subject 2): a sentence that reads right.
+    assert f"that is all there is in the training split of {data};" in caplog.text
 
 
 def test_int8_export_imports_only_the_opsets_it_uses(tiny_checkpoint: Path, tmp_path: Path) -> None:

@@ -277,6 +277,20 @@ def test_negatives_turn_the_presence_head_on_unless_asked_otherwise(discs: tuple
     assert not head("--arch", "unet", "--negatives", bare, "--no-presence-head")
 
 
+def _run_config_threshold(run: Path) -> float:
+    return float(json.loads((run / "config.json").read_text())["model"]["presence_threshold"])
+
+
+def test_the_run_folders_config_says_the_threshold_chosen(trained: tuple[Path, str]) -> None:
+    """Audit (custom subject 2): config.json, written as the run starts, kept the default threshold 0.5 while the
+    log and best.pt said 0.3807: a user reading the run folder took the wrong one."""
+    run, _ = trained
+    model = json.loads((run / "config.json").read_text())["model"]
+    best = read_checkpoint(run / "best.pt")["model_config"]
+    assert model["presence_threshold"] == best["presence_threshold"] != 0.5
+    assert model["training"][CALIBRATION_KEY] == best["training"][CALIBRATION_KEY]
+
+
 def test_an_interrupted_run_resumes_with_its_negatives_and_gets_its_threshold(
     discs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -297,6 +311,7 @@ def test_an_interrupted_run_resumes_with_its_negatives_and_gets_its_threshold(
     assert main(["train", "--resume", str(run)]) == 0
     assert "negatives: 44 for training" in caplog.text and "validation negatives rejected" in caplog.text
     assert read_checkpoint(run / "best.pt")["model_config"]["training"][CALIBRATION_KEY]["recall"] == 0.995
+    assert _run_config_threshold(run) == read_checkpoint(run / "best.pt")["model_config"]["presence_threshold"]
 
     # A finished run whose threshold was not written (cut short after its last epoch) gets it on --resume.
     payload = read_checkpoint(run / "best.pt")

@@ -193,3 +193,16 @@ def test_the_shared_option_helps_name_no_option_in_one_callers_spelling() -> Non
     for f in dataclasses.fields(colorsplash.SplashOptions):
         for key in ("help", "mask_help"):
             assert "--" not in f.metadata[key], (f.name, key, f.metadata[key])
+
+
+def test_the_copy_paste_flags_speak_of_the_subject_not_of_pets() -> None:
+    """Audit (custom subject 2): `train --help` told someone training on food of "a pasted pet's box", "most
+    pets per composite": copy-paste pastes the run's own training subject onto scenes and --negatives photos."""
+    import dataclasses
+
+    from colorsplash.training.config import AugmentConfig
+
+    paste = [f for f in dataclasses.fields(AugmentConfig) if f.name.startswith("paste_")]
+    assert len(paste) == 5
+    for f in paste:
+        assert "pet" not in f.metadata["help"].replace("pet-free", ""), (f.name, f.metadata["help"])

@@ -20,6 +20,7 @@ from colorsplash.cli.common import (
 )
 from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig
 from colorsplash.runtime.flags import arg_type, positive_int, unit_float
+from colorsplash.runtime.wording import model_description
 
 
 def register(sub: Any) -> None:
@@ -151,7 +152,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ]
     ev.write_scores_csv(scores, out / "scores.csv")
     ev.write_summary_json(summary, out / "summary.json")
-    _print_report(config, args, ev.format_summary(summary), out)
+    _print_report(config, Path(model_path), args, ev.format_summary(summary), out)
     return 0
 
 
@@ -171,12 +172,12 @@ def _run_record(args: argparse.Namespace, config: ModelConfig, fraction: float, 
     }
 
 
-def _print_report(config: ModelConfig, args: argparse.Namespace, table: str, out: Path) -> None:
-    """The report on standard output: what was scored and how, the table, and the files written."""
+def _print_report(config: ModelConfig, model: Path, args: argparse.Namespace, table: str, out: Path) -> None:
+    """The report on standard output: what was scored (the ``model`` file, named as every verb names a model:
+    :func:`~colorsplash.runtime.wording.model_description`) and how, the table, and the files written."""
     gate = f"subject gate {config.presence_threshold:.3g}" if args.gate else "no subject gate"
-    print(
-        f"{config.name} ({config.arch} at {config.input_size}px) on {args.split} images, cut-off {args.cutoff}, {gate}:"
-    )
+    what = f"{model_description(config, model.name)} ({config.arch} at {config.input_size}px)"
+    print(f"{what} on {args.split} images, cut-off {args.cutoff}, {gate}:")
     print(table)
     print(f"wrote {out / 'scores.csv'}, {out / 'summary.json'} and {out / 'worst.png'}")
 

@@ -232,7 +232,8 @@ class Subject:
         score: the photo's subject score in [0, 1]: the model's photo-level output where its file has one (the
             bundled pet model does), else its highest pixel probability.
         threshold: the score from which a subject counts as found (stored in the model file, chosen on
-            validation photos so that 98 % of pet photos pass; 0.5 for files from before the score). A subject
+            validation photos so that 99.5 % of the subject photos pass, as ``train --negatives`` and the pets
+            recipe choose it; 0.5 for files without a chosen one). A subject
             also needs some pixel at the splash's probability cut-off (``threshold`` option, default 0.5).
     """
 
@@ -254,11 +255,19 @@ def alpha_and_subject(
     loaded, opts = _resolve(model, options, overrides, max_pixels)
     photo = _read_file(image, max_pixels)
     rgb = to_rgb(image, max_pixels) if photo is None else photo.rgb
+    alpha, subject = _alpha(loaded, rgb, opts, photo)
+    return with_notes(alpha, _notes(photo, "mask")), subject
+
+
+def _alpha(loaded: Model, rgb: np.ndarray, opts: SplashOptions, photo: Photo | None) -> tuple[np.ndarray, Subject]:
+    """The alpha of ``rgb`` and what the model found, ``opts.on_empty`` applied; a :class:`NoSubjectError` names
+    the file ``photo`` was read from ("the photo" for an array or Pillow image)."""
     with loaded.exclusive():  # nothing else of ours runs beside this model call (see Model.exclusive)
         result = model_alpha(loaded, rgb, opts, RefineSettings())
     subject = Subject(not result.empty, result.score, loaded.presence_threshold)
-    apply_on_empty(result, opts.on_empty, "the photo", words=Wording.of(loaded, "python"))
-    return with_notes(result.alpha, _notes(photo, "mask")), subject
+    name = "the photo" if photo is None else photo.name
+    apply_on_empty(result, opts.on_empty, name, words=Wording.of(loaded, "python"))
+    return result.alpha, subject
 
 
 def subject_score(
@@ -357,7 +366,7 @@ def splash(
     """
     loaded, opts = _resolve(model, options, overrides, max_pixels)
     rgb, own_alpha, photo = _rgb_and_own_alpha(image, max_pixels)
-    alpha = np.asarray(predict_alpha(rgb, loaded, opts))
+    alpha = _alpha(loaded, rgb, opts, photo)[0]
     written: Written = "cut-out" if opts.effect == "transparent" else "splash"
     return with_notes(composite(rgb, alpha, opts, own_alpha), _notes(photo, written))
 

@@ -5,6 +5,7 @@ the HTTP API alike."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Literal
 
 from colorsplash.runtime.wording import PYTHON_WORDS, Wording, option_name, option_use
@@ -12,7 +13,7 @@ from colorsplash.runtime.wording import PYTHON_WORDS, Wording, option_name, opti
 if TYPE_CHECKING:  # alpha.py applies the gate below: a type only here, no import cycle
     from colorsplash.runtime.alpha import AlphaResult
 
-__all__ = ["NoSubjectError", "apply_on_empty", "no_subject_reason", "under_gate"]
+__all__ = ["NoSubjectError", "apply_on_empty", "no_subject_reason", "score_text", "under_gate"]
 
 NoSubjectReason = Literal["score", "cutoff"]
 
@@ -21,6 +22,13 @@ def under_gate(score: float, threshold: float) -> bool:
     """The photo-level gate's one comparison: whether a subject score in [0, 1] is under ``threshold`` (the
     model's ``presence_threshold``): no subject there. A score equal to the threshold passes."""
     return bool(score < threshold)
+
+
+def score_text(score: float) -> str:
+    """A subject score in [0, 1] as the no-subject line shows it: two decimals, rounded down, so that a score
+    just under its threshold never reads as the threshold itself (0.4994 under 0.5 read "0.50", as if it had
+    passed). The web page rounds the same way (``words.js``)."""
+    return f"{math.floor(score * 100 + 1e-9) / 100:.2f}"
 
 
 def no_subject_reason(
@@ -50,8 +58,9 @@ def no_subject_reason(
 
 
 class NoSubjectError(ValueError):
-    """The model found no subject and ``on_empty`` is ``skip``; the message gives the subject score, and so do
-    :attr:`score` (in [0, 1], see :class:`AlphaResult`) and :attr:`max_probability` (``None``: not known)."""
+    """The model found no subject and ``on_empty`` is ``skip``; the message names the photo (its file, or "the
+    photo" for an array) and gives the subject score, and so do :attr:`score` (in [0, 1], see
+    :class:`AlphaResult`) and :attr:`max_probability` (``None``: not known)."""
 
     def __init__(self, message: str, score: float | None = None, max_probability: float | None = None) -> None:
         super().__init__(message)
@@ -74,7 +83,7 @@ def apply_on_empty(
     """
     if not result.empty:
         return None
-    text = f"no {words.subject} found in {name} (subject score {result.score:.2f})"
+    text = f"no {words.subject} found in {name} (subject score {score_text(result.score)})"
     if result.cutoff is not None:  # the score passed: the cut-off alone left it empty
         cut, top, threshold = result.cutoff, result.max_probability, option_name("threshold", words.spelling)
         text = f"{text[:-1]}; no pixel reaches the cut-off {cut:.2f} (highest {top:.2f}), lower {threshold})"

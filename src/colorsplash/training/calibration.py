@@ -11,6 +11,7 @@ negatives does the same with its own subject photos and negatives, split as the 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +27,7 @@ from colorsplash.training.config import TrainConfig
 from colorsplash.training.networks import build_model
 from colorsplash.training.predictors import torch_scorer
 from colorsplash.training.recipes import PETS_PRESENCE_RECALL
-from colorsplash.training.steps import setup_distributed
+from colorsplash.training.steps import setup_distributed, write_json
 
 log = logging.getLogger(__name__)
 # A run given negatives chooses its threshold as the pets recipe does: the highest one this share of the validation
@@ -135,7 +136,8 @@ def calibrate_run(run: str | Path, tcfg: TrainConfig) -> None:
     """The end of a run given negatives (``tcfg.negatives``): the presence threshold of ``run/best.pt`` chosen at
     :data:`NEGATIVES_PRESENCE_RECALL` on the run's validation subject photos and negatives (once: kept on resume).
     Without a presence head (``--no-presence-head``), or without a validation subject photo, a warning says the
-    threshold stays the default."""
+    threshold stays the default. The run's ``config.json`` (written as the run started, with the default
+    threshold) then gets the threshold of ``best.pt`` (:func:`record_in_run_config`), on ``--resume`` too."""
     best = Path(run) / "best.pt"
     if not tcfg.negatives:
         return
@@ -151,3 +153,20 @@ def calibrate_run(run: str | Path, tcfg: TrainConfig) -> None:
         )
     except NoValidationPhotos as err:
         log.warning("%s; the presence threshold stays 0.5: give more photos or a larger --val-fraction", err)
+        return
+    if setup_distributed().main:  # the payload as written: store_threshold put the threshold in
+        record_in_run_config(Path(run), ModelConfig.from_dict(payload["model_config"]))
+
+
+def record_in_run_config(run: Path, config: ModelConfig) -> None:
+    """Write the presence threshold of ``config`` (``run/best.pt``'s) and its calibration record into
+    ``run/config.json``'s model section, where the run's start had put the default (0.5); a run folder without
+    ``config.json`` is left alone."""
+    path = run / "config.json"
+    if not path.is_file():
+        return
+    data = json.loads(path.read_text(encoding="utf-8"))
+    model = data.setdefault("model", {})
+    model["presence_threshold"] = config.presence_threshold
+    model["training"] = {**model.get("training", {}), CALIBRATION_KEY: config.training.get(CALIBRATION_KEY)}
+    write_json(path, data)

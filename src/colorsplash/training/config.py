@@ -65,25 +65,25 @@ class AugmentConfig:
     )
     paste_area: tuple[float, float] = flag(
         (0.1, 0.8),
-        "size of a pasted pet's box as a share of the frame, drawn log-uniformly in this range",
+        "size of a pasted subject's box as a share of the frame, drawn log-uniformly in this range",
         flags=("--aug-paste-area",),
         metavar=("MIN", "MAX"),
     )
     paste_occlude: float = _chance(
-        0.2, "chance that the scene's labelled objects are put back in front of a pasted pet", "paste-occlude"
+        0.2, "chance that the scene's labelled objects are put back in front of a pasted subject", "paste-occlude"
     )
     paste_count: int = flag(
         1,
-        "most pets per composite (1 to N, each placed on or beside the scene's objects or the pets before it)",
+        "most subjects per composite (1 to N, each placed on or beside the scene's objects or the subjects before it)",
         flags=("--aug-paste-count",),
         metavar="N",
         parse=positive_int,
     )
     paste_cut: float = _chance(
-        0.0, "chance that a pasted pet is placed partly outside the frame (cut by the photo's edge)", "paste-cut"
+        0.0, "chance that a pasted subject is placed partly outside the frame (cut by the photo's edge)", "paste-cut"
     )
     paste_blur: float = _chance(
-        0.0, "chance that a pasted pet is out of focus (Gaussian blur of 1-3 px at the input size)", "paste-blur"
+        0.0, "chance that a pasted subject is out of focus (Gaussian blur of 1-3 px at the input size)", "paste-blur"
     )
 
 

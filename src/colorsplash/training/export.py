@@ -177,6 +177,7 @@ def _int8_config(config: ModelConfig, sources: Sequence[CalibrationSource], imag
             f"uint8 activations, percentile {CALIBRATION_PERCENTILE} ranges, biases corrected for the weights' "
             f"rounding; "
             f"first {FLOAT_ENDS[0]} and last {FLOAT_ENDS[1]} convolutions in float"
+            + ("; the presence output's Gemm in float" if config.presence_head else "")
         ),
         "split": "train" if kinds == {TRAINING_SPLIT} else "photos" if TRAINING_SPLIT not in kinds else "train+photos",
     }
@@ -217,7 +218,7 @@ def _calibration(
     log.info("int8 calibration on %d photo(s): %s", len(calibration), where)
     if len(calibration) < count:
         log.warning(
-            "int8 calibration on %d photo(s), not the %d asked for (--calibration-images): that is all %s hold; "
+            "int8 calibration on %d photo(s), not the %d asked for (--calibration-images): that is all there is in %s; "
             "more photos give steadier ranges",
             len(calibration),
             count,

@@ -20,6 +20,9 @@ logits were 0.73 from float32's on average and 0.84 % of pixels fell on the othe
 weights 0.46 and 0.29 %, the fused kernels agree with exact int32 accumulation (0.06 against 0.58), at the same
 speed. Depthwise convolutions run on a kernel that accumulates in int32 and keep 8 bits.
 
+The presence head's last Gemm, which writes the photo's subject logit, stays float (:func:`presence_writers`): the
+threshold is taken on that logit, and a uint8 range calibrated on subject photos alone cut off its negative half.
+
 Last, each int8 convolution's bias absorbs the mean shift its rounded weights cause on the calibration photos
 (:mod:`colorsplash.training.bias_correction`).
 """
@@ -41,6 +44,7 @@ from tqdm import tqdm
 from colorsplash.evaluation.datasets import discover, split_samples
 from colorsplash.evaluation.folders import DataError, images_in, layout_hint, layout_of, warn_subfolders
 from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.model_graph import PRESENCE_OUTPUT
 from colorsplash.runtime.photo_io import ImageReadError, read_rgb
 from colorsplash.runtime.preprocess import preprocess
 from colorsplash.runtime.progress import redraw_seconds
@@ -183,6 +187,17 @@ def end_convolutions(path: str | Path, ends: tuple[int, int] = FLOAT_ENDS) -> li
     return convs[:first] + (convs[-last:] if last else [])
 
 
+def presence_writers(path: str | Path) -> list[str]:
+    """Names of the nodes of the ONNX graph at ``path`` that write its ``presence`` output (the presence head's
+    last Gemm; none without a presence head). Kept in float: quantised, the logit got a uint8 range calibrated on
+    the calibration photos, which are all subject photos when only the data folders are given, so the range
+    started at 0 and every photo without the subject scored exactly 0.5, above any threshold chosen under it (a
+    custom model's gate then never said "no subject")."""
+    import onnx
+
+    return [n.name for n in onnx.load(str(path)).graph.node if PRESENCE_OUTPUT in n.output]
+
+
 def saturation_free_overrides(path: str | Path, excluded: Sequence[str] = ()) -> dict[str, list[dict[str, object]]]:
     """ONNX Runtime ``TensorQuantOverrides`` that quantise to 7 bits the weights of the graph at ``path`` that
     feed matrix products (see the module doc): every ``Conv`` that is not depthwise and every ``Gemm``, except the
@@ -223,7 +238,8 @@ def quantize_int8(
         dst: output path; may not be ``src``.
         inputs: calibration feeds, each float32 ``1 x 3 x S x S`` (see :func:`calibration_inputs`).
         input_name: the graph's input name.
-        float_ends: how many convolutions stay float at the start and the end (see :func:`end_convolutions`).
+        float_ends: how many convolutions stay float at the start and the end (see :func:`end_convolutions`);
+            the presence output's Gemm stays float too (:func:`presence_writers`).
 
     Raises:
         ValueError: no calibration inputs.
@@ -239,7 +255,8 @@ def quantize_int8(
         # Fold and infer shapes first (ONNX Runtime's recommended step); the batch axis stays symbolic, so the
         # symbolic pass is skipped and ONNX's own shape inference is used.
         quant_pre_process(str(src), prepared, skip_symbolic_shape=True)
-        _quantize_static(prepared, dst, inputs, input_name, end_convolutions(prepared, float_ends))
+        excluded = end_convolutions(prepared, float_ends) + presence_writers(prepared)
+        _quantize_static(prepared, dst, inputs, input_name, excluded)
         quantized = onnx.load(str(dst))
         correct_biases(prepared, quantized, inputs, input_name)
         onnx.save_model(quantized, str(dst), save_as_external_data=False)

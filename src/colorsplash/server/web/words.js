@@ -87,7 +87,9 @@ export function showNotice(subject, score = null, onEmpty = "grey") {
     showMessage(notice, "");
     return;
   }
-  const sure = score === null ? "" : ` (subject score ${Number(score).toFixed(2)})`;
+  // Rounded down, as the CLI's line (no_subject.score_text): 0.4994 under a threshold of 0.5 must not read 0.50.
+  const shown = (Math.floor(Number(score) * 100 + 1e-9) / 100).toFixed(2);
+  const sure = score === null ? "" : ` (subject score ${shown})`;
   // Inverted, a photo with no subject is all background, which Invert keeps in colour (the server's one policy).
   const grey = $("invert").checked ? "so, inverted, all of it is background: shown unchanged"
     : "so the whole photo got the background effect";
