@@ -23,15 +23,14 @@ Errors: :class:`OptionError` (a bad option), :class:`NoSubjectError` (``on_empty
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass
-from typing import IO, Any, Union
+from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from colorsplash.runtime.alpha import RefineSettings, model_alpha, model_plan
+from colorsplash.runtime.api_images import ImageLike, read_file, rgb_and_own_alpha, to_rgb
 from colorsplash.runtime.edge_matte import matte
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.no_subject import NoSubjectError, apply_on_empty
@@ -43,16 +42,7 @@ from colorsplash.runtime.options import (
     describe_options,
     options_from_mapping,
 )
-from colorsplash.runtime.photo_io import (
-    DEFAULT_MAX_PIXELS,
-    ImageReadError,
-    Photo,
-    decode_image_bytes,
-    own_transparency,
-    read_photo,
-    to_rgb_array,
-)
-from colorsplash.runtime.picture_open import PixelLimitError
+from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, ImageReadError, Photo
 from colorsplash.runtime.result_notes import NotedArray, Written, result_notes, with_notes
 from colorsplash.runtime.variants import VariantError
 from colorsplash.runtime.wording import Wording
@@ -76,127 +66,6 @@ __all__ = [
     "subject_score",
     "to_rgb",
 ]
-
-ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]", IO[bytes]]
-
-
-def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Any accepted image -> RGB uint8 ``HxWx3``.
-
-    Arrays: uint8 ``HxWx3`` (RGB), ``HxW`` (grey) or ``HxWx4`` (RGBA, composited over white), at least 1x1.
-    Paths and binary file objects: read by content, upright by their EXIF orientation, at most ``max_pixels``.
-
-    Raises:
-        ValueError: an array of another dtype (the message gives the conversion that fits its values) or shape,
-        or an empty (0-pixel) image; ImageReadError: an unreadable file; TypeError: none of the kinds above.
-    """
-    photo = _read_file(image, max_pixels)
-    if photo is not None:
-        return photo.rgb
-    if isinstance(image, Image.Image):
-        if image.width == 0 or image.height == 0:
-            raise ValueError(f"the image is empty ({image.width}x{image.height} pixels); nothing to splash")
-        return np.asarray(image) if image.mode == "RGB" else to_rgb_array(image)
-    if isinstance(image, np.ndarray):
-        return _array_to_rgb(image)
-    if isinstance(image, (bytes, bytearray, memoryview)):
-        raise TypeError(
-            f"got {type(image).__name__}: give picture data as a file object, io.BytesIO(data), "
-            "or a path as str (os.fsdecode(path))"
-        )
-    raise TypeError(f"expected a NumPy array, a PIL image, a path or a binary file object, got {type(image).__name__}")
-
-
-def _array_to_rgb(image: np.ndarray) -> np.ndarray:
-    """:func:`to_rgb` of an array (uint8 ``HxWx3`` is returned as it is)."""
-    if image.ndim in (2, 3) and (image.shape[0] == 0 or image.shape[1] == 0):
-        raise ValueError(f"the image array is empty (shape {image.shape}); nothing to splash")
-    if image.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 image array (0..255), got dtype {image.dtype}; {_uint8_hint(image)}")
-    if image.ndim == 3 and image.shape[2] == 3:
-        return image
-    if image.ndim == 3 and image.shape[2] == 1:
-        image = image[..., 0]
-    if image.ndim == 2:
-        return np.repeat(image[..., None], 3, axis=2)
-    if image.ndim == 3 and image.shape[2] == 4:
-        return to_rgb_array(Image.fromarray(np.ascontiguousarray(image)))  # RGBA over white
-    raise ValueError(f"expected an HxWx3 RGB image array, got shape {image.shape}")
-
-
-def _read_file(image: object, max_pixels: int | None) -> Photo | None:
-    """The picture of a path or of a binary file object (read from where it stands to its end, as
-    :func:`read_photo` reads a file; a pipe or socket too); ``None`` for other kinds of image.
-
-    Raises:
-        ImageReadError: as :func:`read_photo`; a file object with nothing left to read; one not at its start says
-            where it was read from.
-        TypeError: a file object opened in text mode.
-    """
-    if isinstance(image, (str, os.PathLike)):
-        return read_photo(os.fspath(image), max_pixels)
-    if isinstance(image, (bytes, bytearray, memoryview, np.ndarray, Image.Image)):
-        return None
-    read = getattr(image, "read", None)
-    if not callable(read):
-        return None
-    label = getattr(image, "name", None)
-    name = label if isinstance(label, str) and label else f"the {type(image).__name__} object"
-    text_mode = f"{name}: it is open in text mode, pictures are bytes; open the file in binary mode (rb)"
-    if isinstance(image, io.TextIOBase):
-        raise TypeError(text_mode)
-    start = _position(image)
-    try:
-        data = read()
-    except UnicodeDecodeError as err:  # a text-mode reader of another kind
-        raise TypeError(text_mode) from err
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"{name}: reading it gave {type(data).__name__}, not bytes; open the file in binary mode (rb)")
-    if not data:
-        raise ImageReadError(f"{name}: nothing to read (0 bytes); if it was read before, rewind it with .seek(0)")
-    try:
-        return decode_image_bytes(bytes(data), max_pixels, name)
-    except PixelLimitError:
-        raise
-    except ImageReadError as err:
-        if not start:
-            raise
-        raise ImageReadError(
-            f"{err} (read from byte {start:,}, where the file object stood; if the picture starts before, "
-            "rewind it with .seek(0) first)"
-        ) from err
-
-
-def _position(stream: object) -> int:
-    """Where a file object stands (bytes from its start); 0 when it cannot tell (a pipe, a socket)."""
-    tell = getattr(stream, "tell", None)
-    try:
-        return int(tell()) if callable(tell) else 0
-    except (OSError, ValueError, TypeError):
-        return 0
-
-
-def _uint8_hint(image: np.ndarray) -> str:
-    """How to make ``image`` (not uint8) the uint8 array it stands for, judged by its dtype and largest value: the
-    end of an error message, ``convert with EXPR`` (``x`` the array)."""
-    kind = image.dtype.kind
-    if kind == "b":
-        return "convert with x.astype(np.uint8) * 255"
-    if kind not in "fiu":
-        return "convert it to numbers 0..255 of dtype uint8"
-    finite = image[np.isfinite(image)] if kind == "f" else image
-    peak = float(finite.max()) if finite.size else 0.0
-    if kind == "f" and peak <= 1.0:
-        return "its values are 0..1: convert with np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)"
-    if peak <= 255:
-        if kind == "f":
-            return "its values are 0..255: convert with np.clip(np.rint(x), 0, 255).astype(np.uint8)"
-        return "convert with np.clip(x, 0, 255).astype(np.uint8)"
-    if kind != "f" and image.dtype.itemsize == 2:
-        return "16-bit values: convert with (x.astype(np.uint16) >> 8).astype(np.uint8)"
-    if peak <= 65535:
-        return "16-bit values: convert with (np.clip(x, 0, 65535).astype(np.uint16) >> 8).astype(np.uint8)"
-    return f"values up to {peak:g}: scale them to 0..255, e.g. np.clip(x * (255 / x.max()), 0, 255).astype(np.uint8)"
 
 
 def _resolve(
@@ -253,7 +122,7 @@ def alpha_and_subject(
     """:func:`predict_alpha` and :class:`Subject` from one model run (arguments and errors as there): the alpha,
     float32 ``HxW`` in [0, 1] at the photo's size (1 = subject), and what the model found."""
     loaded, opts = _resolve(model, options, overrides, max_pixels)
-    photo = _read_file(image, max_pixels)
+    photo = read_file(image, max_pixels)
     rgb = to_rgb(image, max_pixels) if photo is None else photo.rgb
     alpha, subject = _alpha(loaded, rgb, opts, photo)
     return with_notes(alpha, _notes(photo, "mask")), subject
@@ -365,7 +234,7 @@ def splash(
         ValueError.
     """
     loaded, opts = _resolve(model, options, overrides, max_pixels)
-    rgb, own_alpha, photo = _rgb_and_own_alpha(image, max_pixels)
+    rgb, own_alpha, photo = rgb_and_own_alpha(image, max_pixels)
     alpha = _alpha(loaded, rgb, opts, photo)[0]
     written: Written = "cut-out" if opts.effect == "transparent" else "splash"
     return with_notes(composite(rgb, alpha, opts, own_alpha), _notes(photo, written))
@@ -374,21 +243,6 @@ def splash(
 def _notes(photo: Photo | None, written: Written) -> list[str]:
     """The notes of a result array made from ``photo`` (``None``: an array or Pillow image, none)."""
     return [] if photo is None else result_notes(photo, written, spelling="python")
-
-
-def _rgb_and_own_alpha(image: ImageLike, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray | None, Photo | None]:
-    """:func:`to_rgb`, the picture's own transparency (uint8 ``HxW``, ``None`` when opaque: an RGBA array's
-    alpha, a Pillow image's, or a file's) and the file's :class:`Photo` (``None`` for an array or Pillow image),
-    the file read once."""
-    photo = _read_file(image, max_pixels)
-    if photo is not None:
-        return photo.rgb, photo.alpha, photo
-    rgb = to_rgb(image, max_pixels)
-    if isinstance(image, Image.Image):
-        return rgb, own_transparency(image), None
-    if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 4 and image[..., 3].min() < 255:
-        return rgb, np.ascontiguousarray(image[..., 3]), None
-    return rgb, None, None
 
 
 def _document_options() -> None:
