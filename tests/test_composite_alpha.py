@@ -241,6 +241,8 @@ def test_a_score_just_under_the_threshold_never_reads_as_the_threshold() -> None
         "0.99",
         "1.00",
     ]
+    # The HTTP API's header, four places: 0.49996 under a threshold of 0.5 read "0.5000"
+    assert score_text(0.49996, 4) == "0.4999" and score_text(0.5, 4) == "0.5000"
 
 
 def test_a_point_overrules_the_photo_level_subject_gate() -> None:

@@ -696,6 +696,8 @@ def test_no_subject_with_skip_is_422_with_the_header(client: TestClient, keyed: 
     resp = client.post("/api/splash?on-empty=skip", content=encode(np.full((60, 80, 3), 40, np.uint8), "PNG"))
     assert_json_error(resp, 422, "no blob found")  # the model's subject word
     assert resp.headers["x-colorsplash-subject"] == "none"
+    # The score the message gives, in the header a 200's has (the 422 had none)
+    assert f"(subject score {float(resp.headers['x-colorsplash-subject-score']):.2f})" in resp.json()["error"]
 
 
 def test_download_names_follow_the_cli(client: TestClient, blob: tuple[np.ndarray, np.ndarray]) -> None:

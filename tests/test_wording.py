@@ -14,6 +14,7 @@ from PIL import Image
 
 import colorsplash
 from colorsplash.cli import main
+from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.wording import model_label, option_name, option_use
 
@@ -107,6 +108,10 @@ def test_each_verb_names_the_model_it_ran_the_same_way(
     bundled = load_model()
     assert bundled.label == "model: Pet model — cats and dogs"  # the bundled model needs no path
     assert model_label(bundled.config, tiny_onnx, bundled=False).endswith(f"({tiny_onnx})")
+    # A model named by its file said its name twice: "Food model — food.onnx (runs/food.onnx)"
+    food = ModelConfig(subject="food")
+    assert model_label(food, "runs/food.onnx", bundled=False) == "model: Food model — runs/food.onnx"
+    assert model_label(ModelConfig(), "cars.onnx", bundled=False) == "model: Custom model — cars.onnx"
 
 
 def test_cli_errors_have_argparses_prefix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,11 +24,12 @@ def under_gate(score: float, threshold: float) -> bool:
     return bool(score < threshold)
 
 
-def score_text(score: float) -> str:
-    """A subject score in [0, 1] as the no-subject line shows it: two decimals, rounded down, so that a score
-    just under its threshold never reads as the threshold itself (0.4994 under 0.5 read "0.50", as if it had
-    passed). The web page rounds the same way (``words.js``)."""
-    return f"{math.floor(score * 100 + 1e-9) / 100:.2f}"
+def score_text(score: float, places: int = 2) -> str:
+    """A subject score in [0, 1] as the no-subject line (two decimals) and the HTTP API's score header (four) show
+    it: rounded down, so that a score just under its threshold never reads as the threshold itself (0.4994 under
+    0.5 read "0.50", as if it had passed). The web page rounds the same way (``words.js``)."""
+    scale = 10**places
+    return f"{math.floor(score * scale + 1e-9) / scale:.{places}f}"
 
 
 def no_subject_reason(

@@ -78,13 +78,25 @@ def model_description(config: ModelConfig, file_name: str) -> str:
     subject, name = config.subject.strip(), config.name.strip()
     named = bool(subject) and subject.lower() != DEFAULT_SUBJECT
     head = f"{subject[:1].upper()}{subject[1:]} model" if named else "Custom model"
-    own_name = name if name and name != ModelConfig.name else file_name
-    detail = SUBJECT_WORDS.get(subject.lower(), own_name) if named else own_name
+    detail = file_name if _named_by_file(config) else SUBJECT_WORDS.get(subject.lower(), name) if named else name
     return f"{head} — {detail}"
+
+
+def _named_by_file(config: ModelConfig) -> bool:
+    """Whether :func:`model_description` names the model by its file: no words of its subject's own and no name
+    of its own (the default one)."""
+    subject, name = config.subject.strip().lower(), config.name.strip()
+    words = subject in SUBJECT_WORDS and subject != DEFAULT_SUBJECT
+    return not words and (not name or name == ModelConfig.name)
 
 
 def model_label(config: ModelConfig, path: str | Path, bundled: bool) -> str:
     """The one way a verb names the model it runs (``splash``/``mask``'s summary, ``video``'s result line,
-    ``serve``'s start line): ``model: <description>`` and, for any file but the bundled model, its path."""
-    where = "" if bundled else f" ({path})"
-    return f"model: {model_description(config, Path(path).name)}{where}"
+    ``serve``'s start line): ``model: <description>`` and, for any file but the bundled model, its path: once,
+    in place of its file name where the description already names the model by it ("Food model — runs/food.onnx",
+    not "Food model — food.onnx (runs/food.onnx)")."""
+    if bundled:
+        return f"model: {model_description(config, Path(path).name)}"
+    if _named_by_file(config):
+        return f"model: {model_description(config, str(path))}"
+    return f"model: {model_description(config, Path(path).name)} ({path})"

@@ -14,7 +14,7 @@ from python_multipart.exceptions import FormParserError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from colorsplash.runtime.no_subject import NoSubjectError
+from colorsplash.runtime.no_subject import NoSubjectError, score_text
 from colorsplash.runtime.options import OptionError
 from colorsplash.runtime.photo_io import ImageReadError
 from colorsplash.runtime.picture_open import PixelLimitError
@@ -32,6 +32,8 @@ from colorsplash.server.settings import ServerSettings
 __all__ = ["ClientGoneError", "PixelLimitError", "error", "install"]
 
 log = logging.getLogger("colorsplash.server")
+SCORE_HEADER = "X-Colorsplash-Subject-Score"  # the subject score, rounded down (no_subject.score_text)
+SCORE_PLACES = 4
 
 
 class ClientGoneError(Exception):
@@ -63,7 +65,11 @@ async def _bad_option(_: Request, err: Exception) -> Response:
 
 
 async def _no_subject(_: Request, err: Exception) -> Response:
-    return error(422, str(err), headers={"X-Colorsplash-Subject": "none"}, subject="none")
+    assert isinstance(err, NoSubjectError)
+    headers = {"X-Colorsplash-Subject": "none"}
+    if err.score is not None:  # as a result's headers say it (work.result_headers)
+        headers[SCORE_HEADER] = score_text(err.score, SCORE_PLACES)
+    return error(422, str(err), headers=headers, subject="none")
 
 
 async def _busy(_: Request, err: Exception) -> Response:

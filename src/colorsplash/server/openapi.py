@@ -33,7 +33,8 @@ SUBJECT_HEADERS = {
         "schema": {"type": "string", "enum": ["found", "none"]},
     },
     "X-Colorsplash-Subject-Score": {
-        "description": "how sure the model is that a subject is present, 0..1",
+        "description": "how sure the model is that a subject is present, 0..1 (four places, rounded down; also "
+        "on the 422 answer to `on-empty=skip`)",
         "schema": {"type": "number"},
     },
 }

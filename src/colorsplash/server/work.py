@@ -25,14 +25,14 @@ from starlette.datastructures import UploadFile
 from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, model_alpha
 from colorsplash.runtime.batch import batch_model
 from colorsplash.runtime.effects import composite
-from colorsplash.runtime.no_subject import apply_on_empty
+from colorsplash.runtime.no_subject import apply_on_empty, score_text
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
 from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes
 from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, output_format
 from colorsplash.runtime.result_notes import result_notes
 from colorsplash.runtime.wording import Wording
-from colorsplash.server.errors import ClientGoneError, PixelLimitError
+from colorsplash.server.errors import SCORE_HEADER, SCORE_PLACES, ClientGoneError, PixelLimitError
 from colorsplash.server.limits import PhotoSize, photo_pixels
 from colorsplash.server.notes import NOTES_HEADER, notes_header
 from colorsplash.server.openapi import FORMAT_FIELD, OUTPUT_FORMATS, SPLASH_ONLY_OPTIONS
@@ -302,7 +302,7 @@ def result_headers(result: Result) -> dict[str, str]:
     }
     if result.subject_found is not None:
         headers["X-Colorsplash-Subject"] = "found" if result.subject_found else "none"
-        headers["X-Colorsplash-Subject-Score"] = f"{result.subject_score or 0.0:.4f}"
+        headers[SCORE_HEADER] = score_text(result.subject_score or 0.0, SCORE_PLACES)
     notes = notes_header(result.notes)
     if notes is not None:
         headers[NOTES_HEADER] = notes
