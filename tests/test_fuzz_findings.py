@@ -5,13 +5,18 @@ picture: every one reads, or is refused with colorsplash's own error naming the 
 from __future__ import annotations
 
 import io
+import struct
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from colorsplash.runtime.photo_io import decode_image_bytes, read_photo
+from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, read_photo
 from colorsplash.runtime.photo_write import write_image
+from colorsplash.runtime.picture_open import PixelLimitError, probe_picture
 
 _EXIF_IFD, _GPS_IFD, _DATE_TAKEN = 0x8769, 0x8825, 0x9003
 
@@ -44,3 +49,118 @@ def test_a_tiff_result_keeps_the_exif_and_gps_directories(tmp_path: Path) -> Non
             assert written.get_ifd(_EXIF_IFD).get(_DATE_TAKEN) == "2024:05:01 10:00:00"
             assert written.get_ifd(_GPS_IFD).get(1) == "N"
         assert read_photo(out).rgb.shape == (24, 32, 3)
+
+
+def _gif_with_a_frame_of(width: int, height: int) -> bytes:
+    """A small GIF whose first frame's descriptor claims ``width x height`` (larger than its screen)."""
+    data = bytearray(_encoded(Image.new("P", (30, 20)), "GIF"))
+    at = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)  # after the global colour table
+    while data[at] == 0x21:  # extensions: label, then sub-blocks until a 0 length
+        at += 2
+        while data[at]:
+            at += data[at] + 1
+        at += 1
+    assert data[at] == 0x2C
+    data[at + 5 : at + 9] = struct.pack("<HH", width, height)
+    return bytes(data)
+
+
+def test_a_gif_frame_over_pillows_own_guard_is_a_pixel_limit_error() -> None:
+    """Pillow's GIF reader applies its decompression-bomb guard while opening, to a frame larger than the screen:
+    its error escaped (a traceback in the CLI, 500 over HTTP)."""
+    data = _gif_with_a_frame_of(65535, 65535)
+    for read in (lambda: probe_picture(data, "bomb.gif"), lambda: decode_image_bytes(data, name="bomb.gif")):
+        with pytest.raises(PixelLimitError, match=r"bomb\.gif: .* over Pillow's own limit"):
+            read()
+
+
+def _tiff_with_a_page_of_unknown_compression() -> bytes:
+    """A two-page TIFF whose second page's compression is a number no TIFF reader knows."""
+    pages = [Image.new("RGB", (8, 6), (200, 0, 0)), Image.new("RGB", (8, 6), (0, 0, 200))]
+    data = bytearray(_encoded(pages[0], "TIFF", save_all=True, append_images=pages[1:]))
+    assert data[:2] == b"II"
+    ifd, page = struct.unpack_from("<I", data, 4)[0], 0
+    while ifd:
+        count = struct.unpack_from("<H", data, ifd)[0]
+        for entry in range(ifd + 2, ifd + 2 + 12 * count, 12):
+            if page == 1 and struct.unpack_from("<H", data, entry)[0] == 259:  # Compression
+                struct.pack_into("<H", data, entry + 8, 306)
+        ifd, page = struct.unpack_from("<I", data, ifd + 2 + 12 * count)[0], page + 1
+    return bytes(data)
+
+
+def test_a_tiff_page_of_unknown_compression_is_a_read_error() -> None:
+    """Counting a TIFF's pages (for the note "TIFF with 2 pages") raised Pillow's KeyError: a traceback."""
+    with pytest.raises(ImageReadError, match=r"^pages\.tif: unreadable or truncated picture \(unknown value 306\)"):
+        decode_image_bytes(_tiff_with_a_page_of_unknown_compression(), name="pages.tif")
+
+
+def _avif(damage: Callable[[bytearray], None]) -> bytes:
+    if "AVIF" not in Image.SAVE:
+        pytest.skip("this Pillow writes no AVIF")
+    data = bytearray(_encoded(_picture(), "AVIF", quality=50))
+    damage(data)
+    return bytes(data)
+
+
+def _heic(damage: Callable[[bytearray], None]) -> bytes:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    data = bytearray(_encoded(_picture(), "HEIF", quality=50))
+    damage(data)
+    return bytes(data)
+
+
+def _zero_pixi_channels(data: bytearray) -> None:
+    data[data.find(b"pixi") + 8] = 0  # no channels: libavif's "Not implemented", at open
+
+
+def _zero_image_data(data: bytearray) -> None:
+    at = data.find(b"mdat") + 4
+    data[at:] = bytes(len(data) - at)  # "Decoding of color planes failed", while loading
+
+
+def _huge_ispe(data: bytearray) -> None:
+    at = data.find(b"ispe")
+    data[at + 8 : at + 12] = (268435520).to_bytes(4, "big")  # libheif's "Security limit exceeded", while loading
+
+
+DAMAGED = {
+    "pixi.avif": lambda: _avif(_zero_pixi_channels),
+    "data.avif": lambda: _avif(_zero_image_data),
+    "ispe.heic": lambda: _heic(_huge_ispe),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DAMAGED))
+def test_a_damaged_avif_or_heic_is_a_read_error(name: str) -> None:
+    """libavif's and libheif's errors reach Pillow's readers as RuntimeError: it escaped the reading of a damaged
+    AVIF or HEIC (CLI: "Failed to decode image: Not implemented", naming no file; HTTP: 500)."""
+    data = DAMAGED[name]()
+    with pytest.raises(ImageReadError, match=rf"^{name}: [^\n]*; (re-export it|check the file)$"):  # one line
+        decode_image_bytes(data, name=name)
+
+
+@pytest.fixture(scope="module")
+def client(tiny_onnx: Path) -> Iterator[Any]:
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from colorsplash.server import app as server
+
+    app = server.create_app(tiny_onnx)
+    with TestClient(app, base_url="http://127.0.0.1:8000", raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("name", [*sorted(DAMAGED), "bomb.gif", "pages.tif"])
+def test_the_server_answers_them_in_json_not_500(name: str, client: Any) -> None:
+    others = {
+        "bomb.gif": lambda: _gif_with_a_frame_of(65535, 65535),
+        "pages.tif": _tiff_with_a_page_of_unknown_compression,
+    }
+    data = {**DAMAGED, **others}[name]()
+    for endpoint in ("splash", "view"):
+        resp = client.post(f"/api/{endpoint}", files={"file": (name, data, "application/octet-stream")})
+        assert resp.status_code == (413 if name == "bomb.gif" else 415), resp.text
+        assert resp.json()["error"].startswith(f"{name}: ")

@@ -37,6 +37,7 @@ from colorsplash.runtime.picture_open import (
     load_pixels,
     open_checked,
     probe_picture,
+    unreadable,
     warnings_as_notes,
 )
 from colorsplash.runtime.png_text import PNG_SIGNATURE
@@ -132,7 +133,7 @@ def open_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS)
     except ImageReadError:
         raise
     except READ_ERRORS as err:
-        raise ImageReadError(f"{path}: unreadable or truncated picture ({err}); re-export it") from err
+        raise unreadable(str(path), err) from err
 
 
 # Pillow's format names as users know them, in notes (the rest are the same words: GIF, PNG, AVIF...)
@@ -288,7 +289,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
     except ImageReadError:
         raise
     except READ_ERRORS as err:
-        raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
+        raise unreadable(name, err) from err
     finally:
         img.close()
     left_out: list[str] = []  # what the metadata a result carries leaves out
