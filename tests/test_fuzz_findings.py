@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, read_photo
+from colorsplash.evaluation.mask_read import read_labels
+from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, read_photo, read_rgb
 from colorsplash.runtime.photo_write import write_image
 from colorsplash.runtime.picture_open import PixelLimitError, probe_picture
+from colorsplash.runtime.pipeline import reduced_jpeg
 
 _EXIF_IFD, _GPS_IFD, _DATE_TAKEN = 0x8769, 0x8825, 0x9003
 
@@ -164,3 +166,27 @@ def test_the_server_answers_them_in_json_not_500(name: str, client: Any) -> None
         resp = client.post(f"/api/{endpoint}", files={"file": (name, data, "application/octet-stream")})
         assert resp.status_code == (413 if name == "bomb.gif" else 415), resp.text
         assert resp.json()["error"].startswith(f"{name}: ")
+
+
+def _jpeg_with_unwritable_exif(h: int, w: int) -> bytes:
+    """A JPEG turned by EXIF orientation 6 whose EXIF holds ImageWidth (a number) as text: Pillow reads it, but
+    cannot write that EXIF again (``struct.error``)."""
+    text = b"2024:05:01 10:00:00\x00"
+    entries = struct.pack(">HHII", 0x0100, 2, len(text), 8 + 2 + 24 + 4) + struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0)
+    exif = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08" + struct.pack(">H", 2) + entries + bytes(4) + text
+    return _encoded(_picture(h, w), "JPEG", quality=90, exif=exif)
+
+
+def test_a_photo_whose_exif_cannot_be_written_again_still_reads(tmp_path: Path) -> None:
+    """``ImageOps.exif_transpose`` writes the EXIF again: the reduced copy of a large photo's overlapped decode
+    failed the photo ("unexpected error: required argument is not an integer"), and data sets' photos and masks were
+    refused as unreadable. Its pixels are turned by the orientation alone now, as the full decode turns them."""
+    data = _jpeg_with_unwritable_exif(48, 64)
+    small = reduced_jpeg(data, (32, 24))
+    assert small is not None and small.shape == (32, 24, 3)  # upright: turned a quarter
+    full = decode_image_bytes(data, name="odd.jpg").rgb
+    assert full.shape == (64, 48, 3)
+    path = tmp_path / "odd.jpg"
+    path.write_bytes(data)
+    assert np.array_equal(read_rgb(path), full)
+    assert read_labels(path, "seed").orientation == 6

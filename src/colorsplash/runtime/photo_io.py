@@ -21,7 +21,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
+from PIL import Image, ImageCms, JpegImagePlugin
 
 from colorsplash.runtime.colour_profile import icc_space, picture_icc
 from colorsplash.runtime.files import not_a_file
@@ -129,11 +129,18 @@ def open_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS)
     try:
         load_pixels(img, str(path))
         orientation = pending_orientation(img)
-        return ImageOps.exif_transpose(img), orientation
+        return upright(img, orientation), orientation
     except ImageReadError:
         raise
     except READ_ERRORS as err:
         raise unreadable(str(path), err) from err
+
+
+def upright(img: Image.Image, orientation: int) -> Image.Image:
+    """A loaded picture turned by EXIF ``orientation`` (1-8, from :func:`pending_orientation`); ``img`` itself for
+    1. Its pixels only: unlike ``ImageOps.exif_transpose``, its EXIF is not written again (which fails on a tag
+    whose value does not fit its type, in a photo that reads otherwise)."""
+    return img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img
 
 
 # Pillow's format names as users know them, in notes (the rest are the same words: GIF, PNG, AVIF...)
@@ -283,9 +290,9 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
             rgb = orient_pixels(rgb, orientation)
         else:
             load_pixels(img, name)
-            upright = img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img
-            own_alpha = own_transparency(upright)
-            rgb = _to_rgb(upright, icc, name, notes)
+            turned = upright(img, orientation)
+            own_alpha = own_transparency(turned)
+            rgb = _to_rgb(turned, icc, name, notes)
     except ImageReadError:
         raise
     except READ_ERRORS as err:
