@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from colorsplash.evaluation.mask_read import read_labels
 from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, read_photo, read_rgb
 from colorsplash.runtime.photo_write import write_image
 from colorsplash.runtime.picture_open import PixelLimitError, probe_picture
-from colorsplash.runtime.pipeline import reduced_jpeg
+from colorsplash.runtime.pipeline import reduced_jpeg, upright_size
 
 _EXIF_IFD, _GPS_IFD, _DATE_TAKEN = 0x8769, 0x8825, 0x9003
 
@@ -190,3 +191,22 @@ def test_a_photo_whose_exif_cannot_be_written_again_still_reads(tmp_path: Path) 
     path.write_bytes(data)
     assert np.array_equal(read_rgb(path), full)
     assert read_labels(path, "seed").orientation == 6
+
+
+def test_damaged_exif_is_one_note_and_no_warning_line_on_stderr(tmp_path: Path) -> None:
+    """The header reads before the decode (the upright size, the reduced copy) and data sets' reads let Pillow's
+    warning on damaged EXIF through to stderr, a line naming Pillow's source file beside colorsplash's own note."""
+    ifd = b"MM\x00*\x00\x00\x00\x08" + (20).to_bytes(2, "big") + bytes.fromhex("011200030000000100060000")
+    data = _encoded(_picture(48, 64), "JPEG", exif=b"Exif\x00\x00" + ifd)  # 20 entries claimed, 1 there
+    path = tmp_path / "damaged.jpg"
+    path.write_bytes(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert upright_size(data) == (64, 48)
+        assert reduced_jpeg(data, (32, 24)) is not None
+        assert read_rgb(path).shape == (64, 48, 3)
+        notes = decode_image_bytes(data, name="damaged.jpg").notes
+    assert [n for n in notes if "EXIF" in n] == [
+        "damaged.jpg: EXIF metadata (camera, dates, GPS) is damaged (cut short: 12 bytes expected, 0 found); "
+        "not copied to the result"
+    ]

@@ -75,11 +75,13 @@ def pending_orientation(img: Image.Image, header_size: bool = False) -> int:
     Pillow turns a TIFF upright by itself, in one of two ways by version: Pillow 11 and later have the upright
     ``size`` from the header on, and loading applies the tag; Pillow 10 opens with the stored size and turns pixels
     and size while loading. Applying the tag again would turn the picture twice, so a TIFF reads 1 for whichever
-    part this Pillow turns itself (:func:`_pillow_turns_tiff`).
+    part this Pillow turns itself (:func:`_pillow_turns_tiff`). Pillow's warnings on damaged EXIF are dropped here
+    (the header reads of the pipeline, masks): :func:`_decode` reads the EXIF first and notes them.
     """
     if img.format == "TIFF" and _pillow_turns_tiff()[0 if header_size else 1]:
         return 1
-    orientation = img.getexif().get(ORIENTATION_TAG, 1)
+    with warnings_as_notes("", []):  # damaged EXIF: noted by the decode, which reads it first; no line on stderr
+        orientation = img.getexif().get(ORIENTATION_TAG, 1)
     return orientation if orientation in range(1, 9) else 1
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "decode_cost",
     "load_pixels",
     "open_checked",
+    "open_quiet",
     "open_unchecked",
     "probe_picture",
     "unreadable",
@@ -72,7 +73,8 @@ _DECODE_BYTES = {
     "F": 12,
 }
 _RGB_COST = _DECODE_BYTES["RGB"] + WORK_BYTES_PER_PIXEL  # the cost per pixel that the pixel limit is counted in
-_WARNINGS_LOCK = threading.Lock()  # catch_warnings swaps process-wide state: one of our blocks at a time
+# catch_warnings swaps process-wide state: one thread's blocks at a time (a block may hold another: reentrant)
+_WARNINGS_LOCK = threading.RLock()
 
 
 class ImageReadError(ValueError):
@@ -202,6 +204,14 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
         raise ValueError(f"damaged PNG: {damage}") from damage
     other = _other_format(prefix)
     raise UnidentifiedImageError("cannot identify image file") if other is None else UnsupportedFormatError(other)
+
+
+def open_quiet(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
+    """:func:`open_unchecked` with Pillow's warnings while reading the header dropped (damaged EXIF, which the JPEG
+    reader parses at open): for the header reads before a decode, which notes them (:func:`open_checked`), rather
+    than lines on stderr naming Pillow's source file."""
+    with warnings_as_notes("", []):
+        return open_unchecked(source)
 
 
 # ISO-BMFF brands (``ftyp`` at byte 4) of the phones' picture formats Pillow may have no reader for here (AVIF's

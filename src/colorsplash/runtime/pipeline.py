@@ -46,7 +46,7 @@ from colorsplash.runtime.photo_io import (
     orient_pixels,
     pending_orientation,
 )
-from colorsplash.runtime.picture_open import READ_ERRORS, open_unchecked
+from colorsplash.runtime.picture_open import READ_ERRORS, open_quiet
 from colorsplash.runtime.working import shrink
 
 T = TypeVar("T")
@@ -64,7 +64,7 @@ def reduced_jpeg(data: bytes, target_hw: tuple[int, int]) -> np.ndarray | None:
     Cost on a 12 MP photo reduced to 1000x750: about a third of the full decode.
     """
     try:
-        with open_unchecked(io.BytesIO(data)) as img:  # our limit applies, not Pillow's
+        with open_quiet(io.BytesIO(data)) as img:  # our limit applies, not Pillow's
             if img.format not in ("JPEG", "MPO") or img.mode != "RGB":
                 return None
             orientation = pending_orientation(img)
@@ -84,7 +84,7 @@ def reduced_jpeg(data: bytes, target_hw: tuple[int, int]) -> np.ndarray | None:
 def upright_size(data: bytes) -> tuple[int, int] | None:
     """(height, width) of the picture once turned upright by its EXIF orientation, from the header only."""
     try:
-        with open_unchecked(io.BytesIO(data)) as img:  # our limit applies, not Pillow's
+        with open_quiet(io.BytesIO(data)) as img:  # our limit applies, not Pillow's
             w, h = img.size
             return (w, h) if pending_orientation(img, header_size=True) in _SWAPS_SIDES else (h, w)
     except READ_ERRORS:
