@@ -206,7 +206,26 @@ def test_damaged_exif_is_one_note_and_no_warning_line_on_stderr(tmp_path: Path) 
         assert reduced_jpeg(data, (32, 24)) is not None
         assert read_rgb(path).shape == (64, 48, 3)
         notes = decode_image_bytes(data, name="damaged.jpg").notes
-    assert [n for n in notes if "EXIF" in n] == [
+    assert [n for n in notes if "EXIF" in n] == [  # the decode's note in plain words
         "damaged.jpg: EXIF metadata (camera, dates, GPS) is damaged (cut short: 12 bytes expected, 0 found); "
         "not copied to the result"
     ]
+
+
+def _tiff_with_its_directory_cut_short() -> bytes:
+    """A TIFF (directory after the pixels, as libtiff writes it) cut after the tags its pixels need: Pillow warns
+    "Corrupt EXIF data" each time it reads that directory as EXIF."""
+    data = _encoded(Image.new("L", (32, 24), 200), "TIFF", compression="tiff_deflate", dpi=(72, 72))
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    tags = [struct.unpack_from("<H", data, ifd + 2 + 12 * i)[0] for i in range(struct.unpack_from("<H", data, ifd)[0])]
+    return data[: ifd + 2 + 12 * (tags.index(279) + 1)]  # up to StripByteCounts
+
+
+def test_a_mask_read_says_nothing_on_stderr(tmp_path: Path) -> None:
+    """Reading a mask's orientation after loading it let a TIFF read its damaged directory aloud while loading."""
+    path = tmp_path / "mask.tif"
+    path.write_bytes(_tiff_with_its_directory_cut_short())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ImageReadError, match=r"mask\.tif: unreadable"):  # libtiff refuses it; Pillow warned first
+            read_labels(path, "seed")

@@ -78,10 +78,10 @@ def pending_orientation(img: Image.Image, header_size: bool = False) -> int:
     part this Pillow turns itself (:func:`_pillow_turns_tiff`). Pillow's warnings on damaged EXIF are dropped here
     (the header reads of the pipeline, masks): :func:`_decode` reads the EXIF first and notes them.
     """
+    with warnings_as_notes("", []):  # damaged EXIF: noted by the decode, which reads it first; no line on stderr
+        orientation = img.getexif().get(ORIENTATION_TAG, 1)  # kept by Pillow: a TIFF's loading reads it again
     if img.format == "TIFF" and _pillow_turns_tiff()[0 if header_size else 1]:
         return 1
-    with warnings_as_notes("", []):  # damaged EXIF: noted by the decode, which reads it first; no line on stderr
-        orientation = img.getexif().get(ORIENTATION_TAG, 1)
     return orientation if orientation in range(1, 9) else 1
 
 
@@ -129,8 +129,8 @@ def open_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS)
         raise ImageReadError(f"{path}: file is empty (0 bytes); re-export or remove it")
     img = open_checked(path, str(path), max_pixels)
     try:
+        orientation = pending_orientation(img)  # before loading, as the decode does (a TIFF's EXIF read quietly)
         load_pixels(img, str(path))
-        orientation = pending_orientation(img)
         return upright(img, orientation), orientation
     except ImageReadError:
         raise
