@@ -169,6 +169,15 @@ def test_the_server_answers_them_in_json_not_500(name: str, client: Any) -> None
         assert resp.json()["error"].startswith(f"{name}: ")
 
 
+@pytest.mark.parametrize("method", ["TRACE", "GET", "PUT"])
+def test_a_method_the_api_does_not_take_is_answered_with_allow(method: str, client: Any) -> None:
+    """schemathesis: 405 came without the ``Allow`` header RFC 9110 requires (the JSON error dropped Starlette's)."""
+    resp = client.request(method, "/api/splash")
+    assert resp.status_code == 405
+    assert resp.headers["allow"] == "POST"
+    assert resp.json() == {"error": "Method Not Allowed"}
+
+
 def _jpeg_with_unwritable_exif(h: int, w: int) -> bytes:
     """A JPEG turned by EXIF orientation 6 whose EXIF holds ImageWidth (a number) as text: Pillow reads it, but
     cannot write that EXIF again (``struct.error``)."""
