@@ -238,3 +238,14 @@ def test_a_mask_read_says_nothing_on_stderr(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         with pytest.raises(ImageReadError, match=r"mask\.tif: unreadable"):  # libtiff refuses it; Pillow warned first
             read_labels(path, "seed")
+
+
+def test_a_floating_point_picture_of_huge_values_reads_without_an_overflow_warning() -> None:
+    """A float TIFF whose values reach -1e38 overflowed float32 while scaled to 8 bits: NumPy's "overflow encountered
+    in multiply" on stderr (the pixels were right: clipped)."""
+    values = np.array([[-1e38, 0.0, 0.5, 1.0, np.nan]], np.float32)  # peak 1: scaled by 255
+    data = _encoded(Image.fromarray(values, "F"), "TIFF")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rgb = decode_image_bytes(data, name="float.tif").rgb
+    assert rgb[0, :, 0].tolist() == [0, 0, 128, 255, 0]

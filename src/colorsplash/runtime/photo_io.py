@@ -164,7 +164,8 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
         arr = np.asarray(img, dtype=np.float32)  # float32, not float64: half the memory of a large picture
         peak = float(np.nanmax(arr, initial=0.0))
         top = 65535.0 if img.mode.startswith("I;16") or peak > 255 else 1.0 if img.mode == "F" and peak <= 1 else 255.0
-        grey = np.clip(np.nan_to_num(arr) * np.float32(255.0 / top) + 0.5, 0, 255).astype(np.uint8)
+        # clipped before scaling: a float picture's huge values (-1e38) overflowed float32 (a warning on stderr)
+        grey = (np.clip(np.nan_to_num(arr), 0, top) * np.float32(255.0 / top) + 0.5).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
