@@ -249,3 +249,22 @@ def test_a_floating_point_picture_of_huge_values_reads_without_an_overflow_warni
         warnings.simplefilter("error")
         rgb = decode_image_bytes(data, name="float.tif").rgb
     assert rgb[0, :, 0].tolist() == [0, 0, 128, 255, 0]
+
+
+def test_a_tiff_prefix_of_another_namespace_does_not_turn_the_result(tmp_path: Path) -> None:
+    """XMP whose ``tiff`` prefix names a mistyped namespace (no trailing slash) kept its ``tiff:Orientation="6"``:
+    Pillow reads the orientation by that prefix where the EXIF has none (a damaged EXIF is not copied), so the upright
+    result was turned again when read (a TIFF result failed: "reads back as TIFF 24x32; nothing was written")."""
+    xmp = (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description rdf:about="" xmlns:tiff="http://ns.adobe.com/tiff/1.0" xmlns:xmp="http://ns.adobe.com/xap/1.0/"'
+        b' tiff:Orientation="6" xmp:Rating="4"/></rdf:RDF></x:xmpmeta>'
+    )
+    ifd = b"MM\x00*\x00\x00\x00\x08" + (20).to_bytes(2, "big") + bytes.fromhex("011200030000000100060000")
+    damaged = b"Exif\x00\x00" + ifd  # orientation 6 in an EXIF Pillow warns about: used, not copied
+    photo = decode_image_bytes(_encoded(_picture(), "JPEG", exif=damaged, xmp=xmp), name="typo.jpg")
+    assert photo.rgb.shape == (32, 24, 3) and photo.exif is None and photo.xmp is not None
+    for fmt in ("TIFF", "JPEG", "PNG"):
+        out = tmp_path / f"result.{fmt.lower()}"
+        write_image(out, photo.rgb, fmt, exif=photo.exif, xmp=photo.xmp)
+        assert read_photo(out).rgb.shape == (32, 24, 3), fmt  # upright already: not turned again
