@@ -240,6 +240,21 @@ def test_a_mask_read_says_nothing_on_stderr(tmp_path: Path) -> None:
             read_labels(path, "seed")
 
 
+def test_a_later_pages_damaged_directory_says_nothing_on_stderr() -> None:
+    """Counting a TIFF's pages (for its note) read a later page's cut-off directory aloud: Pillow's "Corrupt EXIF
+    data" on stderr, about no EXIF of the picture read."""
+    pages = [Image.new("L", (32, 24), 200), Image.new("L", (32, 24), 100)]
+    data = _encoded(pages[0], "TIFF", compression="tiff_deflate", save_all=True, append_images=pages[1:])
+    first = struct.unpack_from("<I", data, 4)[0]
+    second = struct.unpack_from("<I", data, first + 2 + 12 * struct.unpack_from("<H", data, first)[0])[0]
+    cut = data[: second + 2 + 12 * (struct.unpack_from("<H", data, second)[0] - 2)]  # its last two tags cut off
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        photo = decode_image_bytes(cut, name="pages.tif")
+    assert photo.rgb.shape == (24, 32, 3)
+    assert photo.notes == ["pages.tif: TIFF with 2 pages; used the first page only"]
+
+
 def test_a_floating_point_picture_of_huge_values_reads_without_an_overflow_warning() -> None:
     """A float TIFF whose values reach -1e38 overflowed float32 while scaled to 8 bits: NumPy's "overflow encountered
     in multiply" on stderr (the pixels were right: clipped)."""

@@ -271,7 +271,8 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
     img = open_checked(io.BytesIO(data), name, max_pixels, exif_notes)
     fmt = img.format
     try:
-        frames = getattr(img, "n_frames", 1)
+        with warnings_as_notes(name, []):  # a later page's damaged directory: not this picture's EXIF
+            frames = getattr(img, "n_frames", 1)
         if frames > 1 and fmt == "HEIF":  # a burst or collection: pillow-heif opens the one the phone shows
             notes.append(f"{name}: HEIC with {frames} pictures; used its primary picture")
         elif frames > 1 and fmt != "MPO":  # MPO's extra frames are previews/depth, not an animation
