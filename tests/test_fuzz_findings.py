@@ -240,6 +240,21 @@ def test_a_mask_read_says_nothing_on_stderr(tmp_path: Path) -> None:
             read_labels(path, "seed")
 
 
+def test_a_damaged_exif_sub_directory_is_damaged_exif_not_a_line_on_stderr() -> None:
+    """An Exif directory cut short (5 entries claimed, 1 there) was read only when the EXIF was copied: Pillow's
+    warning on stderr, and the EXIF copied with what was left. It is damaged EXIF now: one note, not copied."""
+    ifd0 = struct.pack(">HHHII", 2, 0x010F, 2, 4, 0x43616D00) + struct.pack(">HHII", 0x8769, 4, 1, 38) + bytes(4)
+    exif = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08" + ifd0 + struct.pack(">HHHII", 5, 0xA002, 4, 1, 32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        photo = decode_image_bytes(_encoded(_picture(), "JPEG", exif=exif), name="sub.jpg")
+    assert photo.exif is None
+    assert photo.notes == [
+        "sub.jpg: EXIF metadata (camera, dates, GPS) is damaged (cut short: 12 bytes expected, 0 found); not copied "
+        "to the result"
+    ]
+
+
 def test_a_later_pages_damaged_directory_says_nothing_on_stderr() -> None:
     """Counting a TIFF's pages (for its note) read a later page's cut-off directory aloud: Pillow's "Corrupt EXIF
     data" on stderr, about no EXIF of the picture read."""

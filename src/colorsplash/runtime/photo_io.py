@@ -26,7 +26,7 @@ from PIL import Image, ImageCms, JpegImagePlugin
 from colorsplash.runtime.colour_profile import icc_space, picture_icc
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.jpeg_markers import walk_jpeg_data
-from colorsplash.runtime.photo_meta import ORIENTATION_TAG, FoundMetadata, carried_metadata
+from colorsplash.runtime.photo_meta import ORIENTATION_TAG, FoundMetadata, carried_metadata, read_sub_ifds
 from colorsplash.runtime.picture_open import (
     DEFAULT_MAX_PIXELS,
     READ_ERRORS,
@@ -279,6 +279,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
             notes.append(_frames_note(fmt, frames, name))
         with warnings_as_notes(name, exif_notes):
             exif = img.getexif()
+            read_sub_ifds(exif, name, exif_notes)
             orientation = pending_orientation(img)
         icc = picture_icc(img.info, name, notes)  # its own profile, or one from HEIC's colour numbers
         _note_depth(img, data, name, notes)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from PIL import Image, PngImagePlugin
 
 from colorsplash.runtime.colour_profile import icc_space
+from colorsplash.runtime.picture_open import READ_ERRORS
 from colorsplash.runtime.png_text import UNREAD_TEXT
 from colorsplash.runtime.xmp import XmpTarget, XmpUnusable, clean_xmp
 
@@ -34,6 +35,7 @@ __all__ = [
     "carried_metadata",
     "damaged_exif_note",
     "metadata_exif",
+    "read_sub_ifds",
     "read_xmp",
     "result_iptc",
     "result_xmp",
@@ -44,6 +46,7 @@ XMP_TAG = 700  # a TIFF's XMP, in IFD0
 PNG_XMP_KEY = "XML:com.adobe.xmp"  # a PNG's XMP text chunk
 _EXIF_IFD = 0x8769
 _PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
+_SUB_IFDS = (_EXIF_IFD, 0x8825, 0xA005)  # the Exif, GPS and Interop directories (Pillow's TAGS_V2_GROUPS)
 # EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
 # A TIFF's IFD0 is its EXIF block, and copying its layout tags (sizes, strips, bits, compression...) into a
 # result makes a file that nothing can open. XMP (700) is not among them: it is cleaned on its own.
@@ -136,6 +139,18 @@ def carried_metadata(found: FoundMetadata, size: tuple[int, int], name: str, not
     else:
         exif = metadata_exif(found.exif, size, name, notes)
     return Carried(exif, icc, xmp, result_iptc(found.img, name, notes))
+
+
+def read_sub_ifds(exif: Image.Exif, name: str, warned: list[str]) -> None:
+    """Read ``exif``'s sub-directories (Exif, GPS, Interop) now, inside the caller's block of Pillow's warnings on
+    its EXIF (``warned``, each naming ``name``): a damaged one makes the EXIF damaged (not copied, one note), instead
+    of a line on stderr when the copy (:func:`metadata_exif`) or a TIFF's loading reads it. One that cannot be read
+    at all is added to ``warned``."""
+    for tag in _SUB_IFDS:
+        try:
+            exif.get_ifd(tag)
+        except READ_ERRORS as err:
+            warned.append(f"{name}: {' '.join(str(err).split()) or type(err).__name__}")
 
 
 def damaged_exif_note(name: str, warned: list[str]) -> str:
