@@ -4,6 +4,7 @@ picture: every one reads, or is refused with colorsplash's own error naming the 
 
 from __future__ import annotations
 
+import gc
 import io
 import struct
 import warnings
@@ -298,3 +299,19 @@ def test_a_tiff_prefix_of_another_namespace_does_not_turn_the_result(tmp_path: P
         out = tmp_path / f"result.{fmt.lower()}"
         write_image(out, photo.rgb, fmt, exif=photo.exif, xmp=photo.xmp)
         assert read_photo(out).rgb.shape == (32, 24, 3), fmt  # upright already: not turned again
+
+
+def test_a_mask_that_cannot_be_read_leaves_no_file_open(tmp_path: Path) -> None:
+    """A damaged mask's file stayed open after its error (Python's ResourceWarning "unclosed file" when collected)."""
+    path = tmp_path / "cut.png"
+    path.write_bytes(_encoded(_picture(), "PNG")[:-40])  # image data cut short
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            read_labels(path, "seed")
+        except ImageReadError as err:
+            assert str(err).startswith(f"{path}: unreadable or truncated picture")
+        else:
+            raise AssertionError("read")
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]

@@ -132,9 +132,10 @@ def open_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS)
         orientation = pending_orientation(img)  # before loading, as the decode does (a TIFF's EXIF read quietly)
         load_pixels(img, str(path))
         return upright(img, orientation), orientation
-    except ImageReadError:
-        raise
-    except READ_ERRORS as err:
+    except READ_ERRORS as err:  # ImageReadError among them
+        img.close()  # its file, now: not when the error is dropped (a ResourceWarning)
+        if isinstance(err, ImageReadError):
+            raise
         raise unreadable(str(path), err) from err
 
 
