@@ -256,6 +256,23 @@ def test_a_damaged_exif_sub_directory_is_damaged_exif_not_a_line_on_stderr() -> 
     ]
 
 
+def test_exif_pillow_changes_to_write_it_is_not_copied_and_says_nothing_on_stderr() -> None:
+    """A GPS directory whose version (tag 0) holds three numbers: Pillow warned "tag 0 had too many entries" on
+    stderr while writing the result's EXIF, and wrote it changed."""
+    ifd0 = struct.pack(">HHHI4sHHII", 2, 0x010F, 2, 4, b"Cam\x00", _GPS_IFD, 4, 1, 38) + bytes(4)
+    gps = struct.pack(">HHHII", 2, 0, 5, 3, 68) + struct.pack(">HHI4s", 1, 2, 2, b"N\x00\x00\x00") + bytes(4)
+    exif = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08" + ifd0 + gps + struct.pack(">6I", 52, 1, 22, 1, 0, 1)
+    data = _encoded(_picture(), "WEBP", exif=exif)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        photo = decode_image_bytes(data, name="gps.webp")
+    assert photo.exif is None
+    assert photo.notes == [
+        "gps.webp: EXIF metadata (camera, dates, GPS) is damaged (a value with more parts than it may have); not "
+        "copied to the result"
+    ]
+
+
 def test_a_later_pages_damaged_directory_says_nothing_on_stderr() -> None:
     """Counting a TIFF's pages (for its note) read a later page's cut-off directory aloud: Pillow's "Corrupt EXIF
     data" on stderr, about no EXIF of the picture read."""

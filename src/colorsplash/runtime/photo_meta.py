@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from PIL import Image, PngImagePlugin
 
 from colorsplash.runtime.colour_profile import icc_space
-from colorsplash.runtime.picture_open import READ_ERRORS
+from colorsplash.runtime.picture_open import READ_ERRORS, warnings_as_notes
 from colorsplash.runtime.png_text import UNREAD_TEXT
 from colorsplash.runtime.xmp import XmpTarget, XmpUnusable, clean_xmp
 
@@ -172,24 +172,30 @@ def _warning_detail(text: str) -> str:
 def metadata_exif(exif: Image.Exif, size: tuple[int, int], name: str, notes: list[str]) -> bytes | None:
     """The EXIF block to copy into a result of ``size`` (width, height): descriptive tags only (see
     ``_METADATA_TAGS``), orientation 1, the Exif sub-IFD's pixel dimensions ``size`` where it has them; ``None``
-    when nothing is left or it cannot be re-encoded (then a note says so)."""
+    when nothing is left or it cannot be re-encoded, or Pillow warned while writing it (then a note says so)."""
     for tag in [t for t in exif if t not in _METADATA_TAGS]:
         del exif[tag]
     if not len(exif):
         return None
     if ORIENTATION_TAG in exif:
         exif[ORIENTATION_TAG] = 1
+    warned: list[str] = []  # Pillow's warnings while writing it: a value it changed to write ("too many entries")
     try:
-        if _EXIF_IFD in exif:  # a camera's width and height as stored, before its orientation turned them
-            sub = exif.get_ifd(_EXIF_IFD)
-            for tag, value in ((_PIXEL_X, size[0]), (_PIXEL_Y, size[1])):
-                if tag in sub:
-                    sub[tag] = value
-        return exif.tobytes()
+        with warnings_as_notes(name, warned):
+            if _EXIF_IFD in exif:  # a camera's width and height as stored, before its orientation turned them
+                sub = exif.get_ifd(_EXIF_IFD)
+                for tag, value in ((_PIXEL_X, size[0]), (_PIXEL_Y, size[1])):
+                    if tag in sub:
+                        sub[tag] = value
+            block = exif.tobytes()
     except (ValueError, TypeError, struct.error, OSError) as err:
         why = f"holds a value that cannot be written ({err})"
         notes.append(f"{name}: EXIF data (camera, dates, GPS) {why}; not copied to the result")
         return None
+    if warned:
+        notes.append(damaged_exif_note(name, warned))
+        return None
+    return block
 
 
 def read_xmp(img: Image.Image, exif: Image.Exif) -> bytes | None:
