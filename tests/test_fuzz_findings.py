@@ -18,7 +18,7 @@ from PIL import Image
 
 from colorsplash.evaluation.mask_read import read_labels
 from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, read_photo, read_rgb
-from colorsplash.runtime.photo_write import write_image
+from colorsplash.runtime.photo_write import encode_image, write_image
 from colorsplash.runtime.picture_open import PixelLimitError, probe_picture
 from colorsplash.runtime.pipeline import reduced_jpeg, upright_size
 
@@ -332,3 +332,14 @@ def test_a_mask_that_cannot_be_read_leaves_no_file_open(tmp_path: Path) -> None:
             raise AssertionError("read")
         gc.collect()
     assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+@pytest.mark.parametrize(("fmt", "side"), [("JPEG", 65_500), ("WEBP", 16_383), ("GIF", 65_535)])
+def test_a_result_too_wide_for_its_format_says_so(fmt: str, side: int) -> None:
+    """A panorama one pixel wider than its result's format holds: JPEG said "JPEG encoding failed for a (4, 65501, 3)
+    image" (its check said 65,535, libjpeg-turbo's limit is 65,500), WebP "encoding error 5", GIF raised
+    OverflowError (a traceback; a GIF whose frame widens its screen past 65,535 is written as GIF)."""
+    assert encode_image(np.zeros((2, side, 3), np.uint8), fmt)[:2]  # the widest it holds
+    words = rf"a {side + 1}x2 result is too large for {fmt} \(at most {side:,} pixels a side\); write it as PNG"
+    with pytest.raises(ValueError, match=words):
+        encode_image(np.zeros((2, side + 1, 3), np.uint8), fmt)

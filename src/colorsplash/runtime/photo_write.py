@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from colorsplash.runtime.files import atomic_write
-from colorsplash.runtime.jpeg_bands import encode_jpeg
+from colorsplash.runtime.jpeg_bands import JPEG_MAX_SIDE, encode_jpeg
 from colorsplash.runtime.jpeg_markers import ends_jpeg
 from colorsplash.runtime.photo_meta import JPEG_IRB_HEADER, JPEG_XMP_HEADER, PNG_XMP_KEY, XMP_TAG, Carried
 from colorsplash.runtime.picture_open import READ_ERRORS, load_pixels, open_unchecked
@@ -27,6 +27,7 @@ from colorsplash.runtime.xmp import MAX_XMP_BYTES
 
 __all__ = [
     "FORMAT_EXTENSIONS",
+    "MAX_SIDE",
     "check_encoded",
     "encode_image",
     "metadata_notes",
@@ -46,6 +47,9 @@ FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "GIF": (".gif",),
 }
 _ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
+# The largest side each format holds (its encoder's limit: libjpeg-turbo's, WebP's 14 bits, GIF's 16); PNG, TIFF, BMP
+# hold more than the pixel limit allows.
+MAX_SIDE = {"JPEG": JPEG_MAX_SIDE, "WEBP": 16383, "GIF": 65535}
 _SUB_IFDS = (0x8769, 0x8825)  # EXIF's pointers to its Exif and GPS directories
 _PHONE_FORMATS = ("MPO", "HEIF", "AVIF")  # multi-picture JPEG, HEIC, AVIF: photos, written as JPEG
 _MAX_SEGMENT = 65533  # largest JPEG marker segment payload
@@ -97,7 +101,16 @@ def encode_image(
     ``prepare(rows)`` may fill ``array[rows]`` in place just before those rows are encoded: colour JPEGs are
     encoded in bands on all cores (:mod:`colorsplash.runtime.jpeg_bands`), later bands prepared while earlier ones
     encode; other formats get one call for all rows first.
+
+    Raises:
+        ValueError: a side longer than ``fmt`` holds (:data:`MAX_SIDE`), saying which formats hold it.
     """
+    h, w = array.shape[:2]
+    if max(h, w) > MAX_SIDE.get(fmt, max(h, w)):
+        raise ValueError(
+            f"a {w}x{h} result is too large for {fmt} (at most {MAX_SIDE[fmt]:,} pixels a side); "
+            "write it as PNG or TIFF"
+        )
     carried = Carried(exif, icc, xmp, iptc)
     if fmt == "JPEG" and array.ndim == 3 and array.shape[2] == 3:
         return _encode_jpeg(array, quality, carried, prepare, full_chroma)
