@@ -25,7 +25,7 @@ with contextlib.nullcontext() if _REPLAY else __import__("atheris").instrument_i
     import numpy as np
 
     from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, probe_picture
-    from colorsplash.runtime.photo_write import check_encoded, encode_image, output_format
+    from colorsplash.runtime.photo_write import MAX_SIDE, check_encoded, encode_image, output_format
     from colorsplash.runtime.pipeline import reduced_jpeg, upright_size
     from colorsplash.runtime.result_notes import result_notes
     from colorsplash.server.limits import PhotoSize, photo_pixels
@@ -52,7 +52,7 @@ def check(data: bytes) -> None:
         assert small is None or small.shape == (max(1, hw[0] // 2), max(1, hw[1] // 2), 3), small.shape
     fmt, _ = output_format(photo.format, ".bin")
     formats = {fmt, "JPEG", "PNG", "WEBP", "TIFF"} if rgb.shape[0] * rgb.shape[1] <= SMALL else {fmt}
-    for out in sorted(formats):
+    for out in sorted(f for f in formats if max(rgb.shape[:2]) <= MAX_SIDE.get(f, LIMIT)):  # else refused in words
         result_notes(photo, "splash", out, "cli")
         body = encode_image(
             rgb, out, 90, photo.exif, photo.icc, full_chroma=photo.full_chroma, xmp=photo.xmp, iptc=photo.iptc
