@@ -28,6 +28,7 @@ from colorsplash.runtime.jpeg_markers import JPEG_SOS, jpeg_header_segments
 MCU = 16  # rows of one minimum coded unit with 4:2:0 chroma subsampling (8 with full-resolution chroma, 4:4:4)
 MIN_BAND_PIXELS = 1 << 20  # bands smaller than a megapixel cost more in thread hand-offs than they save
 _SOF0, _EOI = 0xC0, b"\xff\xd9"
+JPEG_MAX_SIDE = 65500  # libjpeg-turbo's JPEG_MAX_DIMENSION: a wider or taller picture fails to encode
 
 
 def band_rows(h: int, w: int, cores: int) -> list[slice]:
@@ -117,8 +118,8 @@ def encode_jpeg(
         ValueError: the encoder failed, or wrote something that cannot be stitched.
     """
     h, w = rgb.shape[:2]
-    if h >= 1 << 16 or w >= 1 << 16:
-        raise ValueError(f"a {w}x{h} picture is too large for JPEG (at most 65535 pixels a side)")
+    if max(h, w) > JPEG_MAX_SIDE:
+        raise ValueError(f"a {w}x{h} picture is too large for JPEG (at most {JPEG_MAX_SIDE:,} pixels a side)")
     cores = cores if cores is not None else usable_cores()
     bands = band_rows(h, w, cores)
     if len(bands) == 1:

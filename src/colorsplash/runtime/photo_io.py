@@ -14,19 +14,19 @@ note naming the file, in plain words (:func:`colorsplash.runtime.photo_meta.dama
 
 from __future__ import annotations
 
-import functools
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, ImageOps, JpegImagePlugin
+from PIL import Image, ImageCms, JpegImagePlugin
 
 from colorsplash.runtime.colour_profile import icc_space, picture_icc
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.jpeg_markers import walk_jpeg_data
-from colorsplash.runtime.photo_meta import ORIENTATION_TAG, FoundMetadata, carried_metadata
+from colorsplash.runtime.orientation import orient_pixels, pending_orientation, upright
+from colorsplash.runtime.photo_meta import FoundMetadata, carried_metadata, read_sub_ifds
 from colorsplash.runtime.picture_open import (
     DEFAULT_MAX_PIXELS,
     READ_ERRORS,
@@ -37,6 +37,7 @@ from colorsplash.runtime.picture_open import (
     load_pixels,
     open_checked,
     probe_picture,
+    unreadable,
     warnings_as_notes,
 )
 from colorsplash.runtime.png_text import PNG_SIGNATURE
@@ -51,49 +52,14 @@ __all__ = [
     "decode_cost",
     "decode_image_bytes",
     "open_checked",
+    "orient_pixels",
+    "pending_orientation",
     "probe_picture",
     "read_photo",
+    "upright",
 ]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif")
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
-
-def pending_orientation(img: Image.Image, header_size: bool = False) -> int:
-    """The EXIF orientation (1-8) that the caller must still apply to ``img``'s pixels once loaded or, with
-    ``header_size``, to its ``size`` as opened (before loading).
-
-    Pillow turns a TIFF upright by itself, in one of two ways by version: Pillow 11 and later have the upright
-    ``size`` from the header on, and loading applies the tag; Pillow 10 opens with the stored size and turns pixels
-    and size while loading. Applying the tag again would turn the picture twice, so a TIFF reads 1 for whichever
-    part this Pillow turns itself (:func:`_pillow_turns_tiff`).
-    """
-    if img.format == "TIFF" and _pillow_turns_tiff()[0 if header_size else 1]:
-        return 1
-    orientation = img.getexif().get(ORIENTATION_TAG, 1)
-    return orientation if orientation in range(1, 9) else 1
-
-
-@functools.cache
-def _pillow_turns_tiff() -> tuple[bool, bool]:
-    """Whether this Pillow turns TIFFs upright itself (its ``size`` as opened, its pixels once loaded): a 2x1 TIFF
-    tagged "rotate 90" opens, and loads, 1x2 where it does."""
-    exif = Image.Exif()
-    exif[ORIENTATION_TAG] = 6
-    buffer = io.BytesIO()
-    Image.new("L", (2, 1)).save(buffer, "TIFF", exif=exif)
-    with Image.open(buffer) as probe:
-        at_open = probe.size == (1, 2)
-        probe.load()
-        return at_open, probe.size == (1, 2)
 
 
 def is_image_name(path: Path) -> bool:
@@ -126,15 +92,16 @@ def open_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS)
         raise ImageReadError(f"{path}: file is empty (0 bytes); re-export or remove it")
     img = open_checked(path, str(path), max_pixels)
     try:
+        orientation = pending_orientation(img)  # before loading, as the decode does (a TIFF's EXIF read quietly)
         load_pixels(img, str(path))
-        orientation = pending_orientation(img)
-        upright = ImageOps.exif_transpose(img)
-        upright.format = img.format  # the file's (Pillow's copy has none): a JPEG mask's values are noisy
-        return upright, orientation
-    except ImageReadError:
-        raise
-    except READ_ERRORS as err:
-        raise ImageReadError(f"{path}: unreadable or truncated picture ({err}); re-export it") from err
+        turned = upright(img, orientation)
+        turned.format = img.format  # the file's (a turned copy has none): a JPEG mask's values are noisy
+        return turned, orientation
+    except READ_ERRORS as err:  # ImageReadError among them
+        img.close()  # its file, now: not when the error is dropped (a ResourceWarning)
+        if isinstance(err, ImageReadError):
+            raise
+        raise unreadable(str(path), err) from err
 
 
 # Pillow's format names as users know them, in notes (the rest are the same words: GIF, PNG, AVIF...)
@@ -156,7 +123,8 @@ def to_rgb_array(img: Image.Image) -> np.ndarray:
         arr = np.asarray(img, dtype=np.float32)  # float32, not float64: half the memory of a large picture
         peak = float(np.nanmax(arr, initial=0.0))
         top = 65535.0 if img.mode.startswith("I;16") or peak > 255 else 1.0 if img.mode == "F" and peak <= 1 else 255.0
-        grey = np.clip(np.nan_to_num(arr) * np.float32(255.0 / top) + 0.5, 0, 255).astype(np.uint8)
+        # clipped before scaling: a float picture's huge values (-1e38) overflowed float32 (a warning on stderr)
+        grey = (np.clip(np.nan_to_num(arr), 0, top) * np.float32(255.0 / top) + 0.5).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
@@ -262,13 +230,15 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
     img = open_checked(io.BytesIO(data), name, max_pixels, exif_notes)
     fmt = img.format
     try:
-        frames = getattr(img, "n_frames", 1)
+        with warnings_as_notes(name, []):  # a later page's damaged directory: not this picture's EXIF
+            frames = getattr(img, "n_frames", 1)
         if frames > 1 and fmt == "HEIF":  # a burst or collection: pillow-heif opens the one the phone shows
             notes.append(f"{name}: HEIC with {frames} pictures; used its primary picture")
         elif frames > 1 and fmt != "MPO":  # MPO's extra frames are previews/depth, not an animation
             notes.append(_frames_note(fmt, frames, name))
         with warnings_as_notes(name, exif_notes):
             exif = img.getexif()
+            read_sub_ifds(exif, name, exif_notes)
             orientation = pending_orientation(img)
         icc = picture_icc(img.info, name, notes)  # its own profile, or one from HEIC's colour numbers
         _note_depth(img, data, name, notes)
@@ -284,13 +254,13 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
             rgb = orient_pixels(rgb, orientation)
         else:
             load_pixels(img, name)
-            upright = img.transpose(_TRANSPOSE[orientation]) if orientation in _TRANSPOSE else img
-            own_alpha = own_transparency(upright)
-            rgb = _to_rgb(upright, icc, name, notes)
+            turned = upright(img, orientation)
+            own_alpha = own_transparency(turned)
+            rgb = _to_rgb(turned, icc, name, notes)
     except ImageReadError:
         raise
     except READ_ERRORS as err:
-        raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
+        raise unreadable(name, err) from err
     finally:
         img.close()
     left_out: list[str] = []  # what the metadata a result carries leaves out
@@ -355,15 +325,6 @@ def _decode_jpeg(data: bytes, end: int | None, img: Image.Image) -> np.ndarray |
     if not np.any(pixels[-1] != 128):  # zero coefficients decode to 128 grey: libjpeg's filling of a damaged scan
         return None
     return pixels if rgb_flag is not None else cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB)
-
-
-def orient_pixels(rgb: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply EXIF ``orientation`` (1-8) to an ``HxW`` or ``HxWxC`` array of any dtype (an RGB photo, a mask), as
-    Pillow's ``ImageOps.exif_transpose`` does: the same dtype, values and channel order, ``WxH`` when turned."""
-    if orientation in (5, 6, 7, 8):
-        rgb = cv2.transpose(rgb)  # swaps x and y; the flips below complete each rotation
-    flip = {2: 1, 3: -1, 4: 0, 6: 1, 7: -1, 8: 0}.get(orientation)
-    return rgb if flip is None else cv2.flip(rgb, flip)
 
 
 def _to_rgb(img: Image.Image, icc: bytes | None, name: str, notes: list[str]) -> np.ndarray:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from PIL import Image, PngImagePlugin
 
 from colorsplash.runtime.colour_profile import icc_space
+from colorsplash.runtime.picture_open import READ_ERRORS, warnings_as_notes
 from colorsplash.runtime.png_text import UNREAD_TEXT
 from colorsplash.runtime.xmp import XmpTarget, XmpUnusable, clean_xmp
 
@@ -34,6 +35,7 @@ __all__ = [
     "carried_metadata",
     "damaged_exif_note",
     "metadata_exif",
+    "read_sub_ifds",
     "read_xmp",
     "result_iptc",
     "result_xmp",
@@ -44,6 +46,7 @@ XMP_TAG = 700  # a TIFF's XMP, in IFD0
 PNG_XMP_KEY = "XML:com.adobe.xmp"  # a PNG's XMP text chunk
 _EXIF_IFD = 0x8769
 _PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
+_SUB_IFDS = (_EXIF_IFD, 0x8825, 0xA005)  # the Exif, GPS and Interop directories (Pillow's TAGS_V2_GROUPS)
 # EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
 # A TIFF's IFD0 is its EXIF block, and copying its layout tags (sizes, strips, bits, compression...) into a
 # result makes a file that nothing can open. XMP (700) is not among them: it is cleaned on its own.
@@ -138,6 +141,18 @@ def carried_metadata(found: FoundMetadata, size: tuple[int, int], name: str, not
     return Carried(exif, icc, xmp, result_iptc(found.img, name, notes))
 
 
+def read_sub_ifds(exif: Image.Exif, name: str, warned: list[str]) -> None:
+    """Read ``exif``'s sub-directories (Exif, GPS, Interop) now, inside the caller's block of Pillow's warnings on
+    its EXIF (``warned``, each naming ``name``): a damaged one makes the EXIF damaged (not copied, one note), instead
+    of a line on stderr when the copy (:func:`metadata_exif`) or a TIFF's loading reads it. One that cannot be read
+    at all is added to ``warned``."""
+    for tag in _SUB_IFDS:
+        try:
+            exif.get_ifd(tag)
+        except READ_ERRORS as err:
+            warned.append(f"{name}: {' '.join(str(err).split()) or type(err).__name__}")
+
+
 def damaged_exif_note(name: str, warned: list[str]) -> str:
     """The one note of a photo ``name`` whose EXIF Pillow warned about (``warned``: its warnings, each naming
     the file): in plain words what became of it, Pillow's first warning as a short detail in brackets."""
@@ -157,24 +172,30 @@ def _warning_detail(text: str) -> str:
 def metadata_exif(exif: Image.Exif, size: tuple[int, int], name: str, notes: list[str]) -> bytes | None:
     """The EXIF block to copy into a result of ``size`` (width, height): descriptive tags only (see
     ``_METADATA_TAGS``), orientation 1, the Exif sub-IFD's pixel dimensions ``size`` where it has them; ``None``
-    when nothing is left or it cannot be re-encoded (then a note says so)."""
+    when nothing is left or it cannot be re-encoded, or Pillow warned while writing it (then a note says so)."""
     for tag in [t for t in exif if t not in _METADATA_TAGS]:
         del exif[tag]
     if not len(exif):
         return None
     if ORIENTATION_TAG in exif:
         exif[ORIENTATION_TAG] = 1
+    warned: list[str] = []  # Pillow's warnings while writing it: a value it changed to write ("too many entries")
     try:
-        if _EXIF_IFD in exif:  # a camera's width and height as stored, before its orientation turned them
-            sub = exif.get_ifd(_EXIF_IFD)
-            for tag, value in ((_PIXEL_X, size[0]), (_PIXEL_Y, size[1])):
-                if tag in sub:
-                    sub[tag] = value
-        return exif.tobytes()
+        with warnings_as_notes(name, warned):
+            if _EXIF_IFD in exif:  # a camera's width and height as stored, before its orientation turned them
+                sub = exif.get_ifd(_EXIF_IFD)
+                for tag, value in ((_PIXEL_X, size[0]), (_PIXEL_Y, size[1])):
+                    if tag in sub:
+                        sub[tag] = value
+            block = exif.tobytes()
     except (ValueError, TypeError, struct.error, OSError) as err:
         why = f"holds a value that cannot be written ({err})"
         notes.append(f"{name}: EXIF data (camera, dates, GPS) {why}; not copied to the result")
         return None
+    if warned:
+        notes.append(damaged_exif_note(name, warned))
+        return None
+    return block
 
 
 def read_xmp(img: Image.Image, exif: Image.Exif) -> bytes | None:

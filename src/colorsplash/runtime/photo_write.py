@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from colorsplash.runtime.files import atomic_write
-from colorsplash.runtime.jpeg_bands import encode_jpeg
+from colorsplash.runtime.jpeg_bands import JPEG_MAX_SIDE, encode_jpeg
 from colorsplash.runtime.jpeg_markers import ends_jpeg
 from colorsplash.runtime.photo_meta import JPEG_IRB_HEADER, JPEG_XMP_HEADER, PNG_XMP_KEY, XMP_TAG, Carried
 from colorsplash.runtime.picture_open import READ_ERRORS, load_pixels, open_unchecked
@@ -27,6 +27,7 @@ from colorsplash.runtime.xmp import MAX_XMP_BYTES
 
 __all__ = [
     "FORMAT_EXTENSIONS",
+    "MAX_SIDE",
     "check_encoded",
     "encode_image",
     "metadata_notes",
@@ -46,6 +47,10 @@ FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "GIF": (".gif",),
 }
 _ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
+# The largest side each format holds (its encoder's limit: libjpeg-turbo's, WebP's 14 bits, GIF's 16); PNG, TIFF, BMP
+# hold more than the pixel limit allows.
+MAX_SIDE = {"JPEG": JPEG_MAX_SIDE, "WEBP": 16383, "GIF": 65535}
+_SUB_IFDS = (0x8769, 0x8825)  # EXIF's pointers to its Exif and GPS directories
 _PHONE_FORMATS = ("MPO", "HEIF", "AVIF")  # multi-picture JPEG, HEIC, AVIF: photos, written as JPEG
 _MAX_SEGMENT = 65533  # largest JPEG marker segment payload
 _ICC_CHUNK = _MAX_SEGMENT - 14  # an APP2 segment's share of an ICC profile, after "ICC_PROFILE\0", number, count
@@ -96,7 +101,16 @@ def encode_image(
     ``prepare(rows)`` may fill ``array[rows]`` in place just before those rows are encoded: colour JPEGs are
     encoded in bands on all cores (:mod:`colorsplash.runtime.jpeg_bands`), later bands prepared while earlier ones
     encode; other formats get one call for all rows first.
+
+    Raises:
+        ValueError: a side longer than ``fmt`` holds (:data:`MAX_SIDE`), saying which formats hold it.
     """
+    h, w = array.shape[:2]
+    if max(h, w) > MAX_SIDE.get(fmt, max(h, w)):
+        raise ValueError(
+            f"a {w}x{h} result is too large for {fmt} (at most {MAX_SIDE[fmt]:,} pixels a side); "
+            "write it as PNG or TIFF"
+        )
     carried = Carried(exif, icc, xmp, iptc)
     if fmt == "JPEG" and array.ndim == 3 and array.shape[2] == 3:
         return _encode_jpeg(array, quality, carried, prepare, full_chroma)
@@ -105,24 +119,42 @@ def encode_image(
     if fmt == "JPEG" and array.ndim == 3:
         return _encode_jpeg(np.ascontiguousarray(array[..., :3]), quality, carried, full_chroma=full_chroma)
     img = Image.fromarray(np.ascontiguousarray(array))
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **_save_params(fmt, img.mode, quality, carried))
+    return buf.getvalue()
+
+
+def _save_params(fmt: str, mode: str, quality: int, carried: Carried) -> dict[str, Any]:
+    """Pillow's ``save`` options for a picture of Pillow ``mode`` written as ``fmt`` (not a colour JPEG's, which
+    :func:`_encode_jpeg` writes), with the metadata ``carried`` where the format holds it."""
+    exif, icc, xmp = carried.exif, carried.icc, carried.xmp
     params: dict[str, Any] = {}
     if fmt == "JPEG":
         params = {"quality": quality}
     elif fmt == "WEBP":  # grey is a mask: lossless (lossy WebP stores it as colour and moved values by up to 6)
-        params = {"lossless": True} if array.ndim == 2 else {"quality": quality, "method": 4}
+        params = {"lossless": True} if mode == "L" else {"quality": quality, "method": 4}
     elif fmt == "PNG":
         params = {"compress_level": 3}  # ~2x faster than the default 6 for a few percent more bytes
     elif fmt == "TIFF":
-        params = {"compression": "tiff_adobe_deflate"}
+        params = {"compression": _tiff_compression(exif)}
     if exif and fmt in _METADATA_FORMATS:
         params["exif"] = exif
-    if icc and fmt in _METADATA_FORMATS and img.mode in ("RGB", "RGBA"):
+    if icc and fmt in _METADATA_FORMATS and mode in ("RGB", "RGBA"):
         params["icc_profile"] = icc
     if _fits(xmp, fmt, "XMP"):
         params.update(_xmp_params(fmt, xmp, exif))
-    buf = io.BytesIO()
-    img.save(buf, format=fmt, **params)
-    return buf.getvalue()
+    return params
+
+
+def _tiff_compression(exif: bytes | None) -> str:
+    """Deflate for a TIFF result, or none (``raw``) when its ``exif`` holds a sub-directory (:data:`_SUB_IFDS`: a
+    camera's exposure and dates, the GPS position): Pillow writes compressed TIFFs through libtiff, which refuses
+    them ("Error setting from dictionary"); its own writer, of uncompressed TIFFs, writes them."""
+    if not exif:
+        return "tiff_adobe_deflate"
+    tags = Image.Exif()
+    tags.load(exif)
+    return "raw" if any(tag in tags for tag in _SUB_IFDS) else "tiff_adobe_deflate"
 
 
 def _segment(marker: int, body: bytes) -> bytes:

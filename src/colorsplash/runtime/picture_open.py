@@ -40,8 +40,10 @@ __all__ = [
     "decode_cost",
     "load_pixels",
     "open_checked",
+    "open_quiet",
     "open_unchecked",
     "probe_picture",
+    "unreadable",
     "warnings_as_notes",
 ]
 
@@ -71,7 +73,8 @@ _DECODE_BYTES = {
     "F": 12,
 }
 _RGB_COST = _DECODE_BYTES["RGB"] + WORK_BYTES_PER_PIXEL  # the cost per pixel that the pixel limit is counted in
-_WARNINGS_LOCK = threading.Lock()  # catch_warnings swaps process-wide state: one of our blocks at a time
+# catch_warnings swaps process-wide state: one thread's blocks at a time (a block may hold another: reentrant)
+_WARNINGS_LOCK = threading.RLock()
 
 
 class ImageReadError(ValueError):
@@ -84,9 +87,13 @@ class PixelLimitError(ImageReadError):
     API answers it with 413."""
 
 
-# What Pillow raises on cut-off or corrupt content (DecompressionBombError: its guard inside a plugin's load).
+# What Pillow raises on cut-off or corrupt content (DecompressionBombError: its guard inside a plugin's open or
+# load; RuntimeError: the AVIF and HEIF readers, libavif's and libheif's errors on damaged data). The one list: every
+# reader of pictures catches these, and :func:`unreadable` words them as an :class:`ImageReadError`.
 READ_ERRORS = (
     OSError,
+    RuntimeError,
+    KeyError,  # a TIFF page of a compression Pillow does not know, met counting pages
     SyntaxError,
     ValueError,
     EOFError,
@@ -95,6 +102,15 @@ READ_ERRORS = (
     struct.error,
     Image.DecompressionBombError,
 )
+
+
+def unreadable(name: str, err: BaseException) -> ImageReadError:
+    """The error of a picture ``name`` whose content its reader refused (``err``, one of :data:`READ_ERRORS`), with
+    the reader's reason on one line."""
+    detail = " ".join(str(err).split()) or type(err).__name__
+    if isinstance(err, KeyError):
+        detail = f"unknown value {detail}"
+    return ImageReadError(f"{name}: unreadable or truncated picture ({detail}); re-export it")
 
 
 @contextmanager
@@ -179,8 +195,8 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
             if unread.profile:
                 img.info[UNREAD_PROFILE] = unread.profile
             return img
-        except (SyntaxError, IndexError, TypeError, struct.error) as err:
-            damage = damage or err
+        except (SyntaxError, IndexError, TypeError, struct.error, RuntimeError) as err:
+            damage = damage or err  # RuntimeError: AVIF's header, a damaged one (libavif)
             continue
     if damage is not None and prefix.startswith(PNG_SIGNATURE):
         # A PNG by its signature that its reader refuses (a chunk's checksum, a bad header) is damaged, not
@@ -188,6 +204,14 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
         raise ValueError(f"damaged PNG: {damage}") from damage
     other = _other_format(prefix)
     raise UnidentifiedImageError("cannot identify image file") if other is None else UnsupportedFormatError(other)
+
+
+def open_quiet(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
+    """:func:`open_unchecked` with Pillow's warnings while reading the header dropped (damaged EXIF, which the JPEG
+    reader parses at open): for the header reads before a decode, which notes them (:func:`open_checked`), rather
+    than lines on stderr naming Pillow's source file."""
+    with warnings_as_notes("", []):
+        return open_unchecked(source)
 
 
 # ISO-BMFF brands (``ftyp`` at byte 4) of the phones' picture formats Pillow may have no reader for here (AVIF's
@@ -246,11 +270,16 @@ def load_pixels(img: Image.Image, name: str) -> None:
         else:
             img.load()
     except Image.DecompressionBombError as err:
-        raise PixelLimitError(
-            f"{name}: {img.width}x{img.height} {img.format} is over Pillow's own limit in this "
-            f"process (PIL.Image.MAX_IMAGE_PIXELS = {limit:,}), which it applies to this "
-            "format"
-        ) from err
+        raise _over_pillow_limit(name, f"{img.width}x{img.height} {img.format}") from err
+
+
+def _over_pillow_limit(name: str, what: str) -> PixelLimitError:
+    """The error of a picture (``what``: its size and format, or what its header claims) that Pillow's own guard
+    refused, at open (a GIF's frame) or while loading (TIFF, GIF)."""
+    return PixelLimitError(
+        f"{name}: {what} is over Pillow's own limit in this process (PIL.Image.MAX_IMAGE_PIXELS = "
+        f"{Image.MAX_IMAGE_PIXELS or 0:,}), which it applies to this format; use a smaller picture"
+    )
 
 
 def decode_cost(width: int, height: int, mode: str) -> int:
@@ -305,8 +334,10 @@ def open_checked(
         ) from err
     except PermissionError as err:  # the file is fine; re-exporting it would not help
         raise ImageReadError(f"{name}: cannot be opened ({err.strerror}); check the file's permissions") from err
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as err:  # cut-off or corrupt header
-        raise ImageReadError(f"{name}: unreadable or truncated picture ({err}); re-export it") from err
+    except Image.DecompressionBombError as err:  # a GIF whose frame claims more than Pillow allows
+        raise _over_pillow_limit(name, "the picture its header claims") from err
+    except READ_ERRORS as err:  # cut-off or corrupt header
+        raise unreadable(name, err) from err
     if max_pixels is not None:
         _check_limits(img, name, max_pixels)
     return img

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import numpy as np
-from PIL import ImageOps
 
 from colorsplash.runtime.alpha import (
     AlphaPlan,
@@ -40,8 +39,14 @@ from colorsplash.runtime.alpha import (
 from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, Photo, decode_image_bytes, pending_orientation
-from colorsplash.runtime.picture_open import open_unchecked
+from colorsplash.runtime.photo_io import (
+    DEFAULT_MAX_PIXELS,
+    Photo,
+    decode_image_bytes,
+    orient_pixels,
+    pending_orientation,
+)
+from colorsplash.runtime.picture_open import READ_ERRORS, open_quiet
 from colorsplash.runtime.working import RefineSettings, shrink
 
 T = TypeVar("T")
@@ -59,16 +64,15 @@ def reduced_jpeg(data: bytes, target_hw: tuple[int, int]) -> np.ndarray | None:
     Cost on a 12 MP photo reduced to 1000x750: about a third of the full decode.
     """
     try:
-        with open_unchecked(io.BytesIO(data)) as img:  # our limit applies, not Pillow's
+        with open_quiet(io.BytesIO(data)) as img:  # our limit applies, not Pillow's
             if img.format not in ("JPEG", "MPO") or img.mode != "RGB":
                 return None
             orientation = pending_orientation(img)
             th, tw = target_hw
             stored = (tw, th) if orientation not in _SWAPS_SIDES else (th, tw)  # (width, height) as stored
             img.draft("RGB", stored)
-            upright = ImageOps.exif_transpose(img)
-            rgb = np.asarray(upright.convert("RGB"))
-    except (OSError, SyntaxError, ValueError, EOFError):
+            rgb = orient_pixels(np.asarray(img.convert("RGB")), orientation)  # as the full decode turns it
+    except READ_ERRORS:
         return None  # the full decode reports the problem with the file's name
     if rgb.shape[:2] == (th, tw):
         return rgb
@@ -94,10 +98,10 @@ def dct_working_copy(data: bytes, hw: tuple[int, int], settings: RefineSettings,
 def upright_size(data: bytes) -> tuple[int, int] | None:
     """(height, width) of the picture once turned upright by its EXIF orientation, from the header only."""
     try:
-        with open_unchecked(io.BytesIO(data)) as img:  # our limit applies, not Pillow's
+        with open_quiet(io.BytesIO(data)) as img:  # our limit applies, not Pillow's
             w, h = img.size
             return (w, h) if pending_orientation(img, header_size=True) in _SWAPS_SIDES else (h, w)
-    except (OSError, SyntaxError, ValueError, EOFError):
+    except READ_ERRORS:
         return None
 
 

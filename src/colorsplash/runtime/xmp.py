@@ -17,7 +17,8 @@ Dropped, as it would describe pixels or parts of the file that the result does n
 - sizes that are not the result's (``tiff:ImageWidth``/``ImageLength``, ``exif:PixelXDimension``/``YDimension``),
   the colour mode when not RGB and the ICC profile's name when the profile is not kept.
 
-``tiff:Orientation`` becomes 1, as the EXIF orientation does: results are written upright.
+``tiff:Orientation`` becomes 1, as the EXIF orientation does: results are written upright (also under a ``tiff``
+prefix of a mistyped namespace: Pillow reads the orientation by that prefix where the EXIF has none).
 
 XMP comes from outside and is untrusted: it is parsed as XML (``xml.etree``, expat) only when it is UTF-8, at
 most :data:`MAX_XMP_BYTES`, nested at most :data:`MAX_DEPTH` deep, of at most :data:`MAX_ELEMENTS` elements (counted
@@ -123,9 +124,11 @@ def clean_xmp(packet: bytes, target: XmpTarget) -> bytes | None:
     if not graphs:
         raise XmpUnusable("no rdf:RDF element")
     changed = False
+    # Orientation under a tiff: prefix of another namespace (a mistyped URI) is read by Pillow as the orientation
+    tiff = frozenset({_TIFF} | {uri for uri, prefix in prefixes.items() if prefix == "tiff"})
     for rdf in graphs:
         for node in list(rdf):
-            changed |= _clean_node(node, target)
+            changed |= _clean_node(node, target, tiff)
             if not _has_properties(node):
                 rdf.remove(node)
                 changed = True
@@ -202,8 +205,9 @@ def _split(name: str) -> tuple[str, str]:
     return (match.group(1), match.group(2)) if match else ("", name)
 
 
-def _verdict(name: str, value: str | None, target: XmpTarget) -> str | None:
-    """A property's fate: ``None`` drops it, else its (new) value. ``value`` is ``None`` for a structured one."""
+def _verdict(name: str, value: str | None, target: XmpTarget, tiff: frozenset[str]) -> str | None:
+    """A property's fate: ``None`` drops it, else its (new) value. ``value`` is ``None`` for a structured one;
+    ``tiff``: the namespaces whose ``Orientation`` is the picture's (TIFF's, and any written with its prefix)."""
     uri, local = _split(name)
     if uri.startswith(_DROPPED_NAMESPACES) or local in _DROPPED_PROPERTIES.get(uri, ()):
         return None
@@ -212,7 +216,7 @@ def _verdict(name: str, value: str | None, target: XmpTarget) -> str | None:
     if (uri, local) in _SIZES:
         kept = value is not None and value.strip() == str(target.size[_SIZES[(uri, local)]])
         return value if kept else None
-    if uri == _TIFF and local == "Orientation":
+    if uri in tiff and local == "Orientation":
         return "1"
     if uri == _PHOTOSHOP and local == "ColorMode":
         return value if value is not None and value.strip() == "3" else None  # 3: RGB
@@ -221,14 +225,14 @@ def _verdict(name: str, value: str | None, target: XmpTarget) -> str | None:
     return "" if value is None else value
 
 
-def _clean_node(node: ElementTree.Element, target: XmpTarget) -> bool:
+def _clean_node(node: ElementTree.Element, target: XmpTarget, tiff: frozenset[str]) -> bool:
     """Drop or rewrite the properties of one ``rdf:Description`` (attributes and child elements); whether any
     changed."""
     changed = False
     for name, value in list(node.attrib.items()):
         if _split(name)[0] == _RDF:
             continue
-        verdict = _verdict(name, value, target)
+        verdict = _verdict(name, value, target, tiff)
         if verdict != value:
             changed = True
             if verdict is None:
@@ -238,7 +242,7 @@ def _clean_node(node: ElementTree.Element, target: XmpTarget) -> bool:
     for child in list(node):
         simple = not len(child)
         text = (child.text or "") if simple else None
-        verdict = _verdict(child.tag, text, target)
+        verdict = _verdict(child.tag, text, target, tiff)
         if verdict is None:
             node.remove(child)
             changed = True

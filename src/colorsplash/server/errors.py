@@ -125,7 +125,7 @@ async def _http_error(request: Request, err: Exception) -> Response:
         why = detail.rstrip(".")
         path = printable(request.url.path)
         log.warning("%s %s: refused the request body (%s); answered 400", request.method, path, printable(why))
-    return error(status, detail)
+    return error(status, detail, headers=getattr(err, "headers", None))  # a 405's Allow (RFC 9110 requires it)
 
 
 async def _malformed_form(request: Request, err: Exception) -> Response:

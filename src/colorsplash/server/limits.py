@@ -22,7 +22,7 @@ import anyio
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from colorsplash.runtime.picture_open import READ_ERRORS, cost_mode, counted_pixels, open_unchecked
+from colorsplash.runtime.picture_open import READ_ERRORS, cost_mode, counted_pixels, open_quiet
 
 # A job's memory estimate and its unit, peak bytes per pixel of one splash (and of one viewable copy): defined (and
 # the unit's measurement told) in the package, beside no heavy import, so that ``serve --help`` can state the default
@@ -80,7 +80,7 @@ def photo_pixels(data: bytes) -> PhotoSize | None:
     size is known): the count is what the server's pixel limit is applied to.
     """
     try:
-        with open_unchecked(io.BytesIO(data)) as img:
+        with open_quiet(io.BytesIO(data)) as img:
             width, height, mode = img.width, img.height, cost_mode(img)
     except READ_ERRORS:
         return None

@@ -30,6 +30,7 @@ from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
 from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes
 from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, output_format
+from colorsplash.runtime.picture_open import unreadable
 from colorsplash.runtime.result_notes import result_notes
 from colorsplash.runtime.wording import Wording
 from colorsplash.server.errors import SCORE_HEADER, SCORE_PLACES, ClientGoneError, PixelLimitError
@@ -193,7 +194,7 @@ def decode_upload(upload: Upload, max_pixels: int) -> Photo:
     try:
         return decode_image_bytes(upload.data, max_pixels, upload.name)
     except OSError as err:  # bytes in memory: an OSError here can only mean bad content (e.g. a cut-off header)
-        raise ImageReadError(f"{upload.name}: unreadable or truncated picture ({err}); re-export it") from err
+        raise unreadable(upload.name, err) from err
 
 
 def default_format(photo: Photo, options: SplashOptions) -> str:
