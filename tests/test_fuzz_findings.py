@@ -215,7 +215,7 @@ def test_damaged_exif_is_one_note_and_no_warning_line_on_stderr(tmp_path: Path) 
         assert upright_size(data) == (64, 48)
         assert reduced_jpeg(data, (32, 24)) is not None
         assert read_rgb(path).shape == (64, 48, 3)
-        notes = decode_image_bytes(data, name="damaged.jpg").notes
+        notes = decode_image_bytes(data, name="damaged.jpg").metadata_notes
     assert [n for n in notes if "EXIF" in n] == [  # the decode's note in plain words
         "damaged.jpg: EXIF metadata (camera, dates, GPS) is damaged (cut short: 12 bytes expected, 0 found); "
         "not copied to the result"
@@ -250,7 +250,7 @@ def test_a_damaged_exif_sub_directory_is_damaged_exif_not_a_line_on_stderr() -> 
         warnings.simplefilter("error")
         photo = decode_image_bytes(_encoded(_picture(), "JPEG", exif=exif), name="sub.jpg")
     assert photo.exif is None
-    assert photo.notes == [
+    assert photo.metadata_notes == [
         "sub.jpg: EXIF metadata (camera, dates, GPS) is damaged (cut short: 12 bytes expected, 0 found); not copied "
         "to the result"
     ]
@@ -267,7 +267,7 @@ def test_exif_pillow_changes_to_write_it_is_not_copied_and_says_nothing_on_stder
         warnings.simplefilter("error")
         photo = decode_image_bytes(data, name="gps.webp")
     assert photo.exif is None
-    assert photo.notes == [
+    assert photo.metadata_notes == [
         "gps.webp: EXIF metadata (camera, dates, GPS) is damaged (a value with more parts than it may have); not "
         "copied to the result"
     ]
