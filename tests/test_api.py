@@ -83,7 +83,9 @@ def test_no_subject(model: Model) -> None:
     dark = np.zeros((20, 30, 3), np.uint8)
     assert not colorsplash.predict_alpha(dark, model).any()
     assert np.array_equal(colorsplash.splash(dark + 50, model, on_empty="copy"), dark + 50)
-    with pytest.raises(NoSubjectError, match=r"no blob found in the photo \(subject score 0.00\); skipped") as caught:
+    with pytest.raises(
+        NoSubjectError, match=r"no blob found in the photo \(subject score 0.00, under the model's 0.50\); skipped"
+    ) as caught:
         colorsplash.splash(dark, model, on_empty="skip")
     # A program deciding what to do with a skipped photo reads the figures, not the message.
     assert caught.value.score is not None and 0.0 <= caught.value.score < model.presence_threshold

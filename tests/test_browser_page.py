@@ -90,10 +90,22 @@ def test_header_says_what_the_model_does(browser: Any, base_url: str) -> None:  
 def test_the_no_subject_notice_rounds_the_score_down(browser: Any, base_url: str) -> None:  # noqa: F811
     """Audit (custom subject 2): the header's score 0.4994 (under the threshold 0.5) read "subject score 0.50"."""
     ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.wait_for_function("document.getElementById('model-info').textContent.includes('Blob')")
     page.evaluate(
         "async () => (await import(new URL('static/words.js', document.baseURI))).showNotice('none', '0.4994')"
     )
-    assert "No blob found in this photo (subject score 0.49)," in page.inner_text("#notice")
+    # ... and gives the model's threshold, as the CLI's line does (leftovers 5: "0.29" said not against what)
+    assert "No blob found in this photo (subject score 0.49, under the model's 0.50)," in page.inner_text("#notice")
+    near = """async ([score, threshold]) => {
+        (await import(new URL('static/state.js', document.baseURI))).state.subjectThreshold = threshold;
+        (await import(new URL('static/words.js', document.baseURI))).showNotice('none', score);
+    }"""
+    page.evaluate(near, ["0.652", 0.6554253])
+    assert "(subject score 0.65, under the model's 0.66)," in page.inner_text("#notice")
+    page.evaluate(near, ["0.656", 0.6554253])  # passed the score, left empty by the cut-off
+    assert "(subject score 0.656, passing the model's 0.655)," in page.inner_text("#notice")
+    page.evaluate(near, ["0.29", None])  # no threshold known: the score alone
+    assert "(subject score 0.29)," in page.inner_text("#notice")
     assert not problems, problems
     ctx.close()
 

@@ -230,7 +230,7 @@ def test_a_score_just_under_the_threshold_never_reads_as_the_threshold() -> None
     result = compute_alpha(np.full((40, 60, 3), 128, np.uint8), prob, SplashOptions(refine=False), presence=None)
     assert result.empty and result.cutoff is None
     line = apply_on_empty(result, "grey", "x.jpg", words=Wording("food", "cli")) or ""
-    assert line.startswith("no food found in x.jpg (subject score 0.49);"), line
+    assert line.startswith("no food found in x.jpg (subject score 0.49, under the model's 0.50);"), line
     from colorsplash.runtime.no_subject import score_text
 
     assert [score_text(s) for s in (0.0, 0.29, 0.2, 0.38071, 0.99999, 1.0)] == [

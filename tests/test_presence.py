@@ -130,7 +130,7 @@ def test_score_under_the_threshold_means_no_subject_whatever_the_pixels_say() ->
     legacy = compute_alpha(image, prob)  # no presence output: the highest probability is the score
     assert not legacy.empty and legacy.score == pytest.approx(0.9)
     result = AlphaResult(np.zeros((4, 4), np.float32), 0.9, True, 0.2)
-    with pytest.raises(NoSubjectError, match="subject score 0.20"):
+    with pytest.raises(NoSubjectError, match="subject score 0.20, under the model's 0.50"):
         apply_on_empty(result, "skip", "room.jpg")
 
 

@@ -146,3 +146,51 @@ def test_requests_over_the_limit_get_the_apis_busy_answer(tiny_onnx: Path, monke
     assert (first.status_code, refused.status_code, after.status_code) == (200, 503, 200)
     assert refused.headers["retry-after"] == "2" and refused.headers["x-content-type-options"] == "nosniff"
     assert "serves 1 requests at once" in refused.json()["error"]
+
+
+def test_one_address_cannot_take_every_request_slot(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Audit (leftovers 5): there was no per-client limit, so one client could hold all ``max_requests`` slots and
+    every other client got 503 busy. Now one address may hold ``max_per_client`` (default: half of
+    ``max_requests``); one more from it gets the busy answer naming that limit, while another address is served."""
+    import asyncio
+    import threading
+
+    import httpx
+
+    from colorsplash.server.settings import ServerSettings
+
+    assert (ServerSettings().per_client_limit, ServerSettings(max_requests=1).per_client_limit) == (16, 1)
+    with pytest.raises(ValueError, match="max_per_client must be positive"):
+        ServerSettings(max_per_client=0)
+    entered, release = threading.Event(), threading.Event()
+    make_mask = server.make_mask
+
+    def held(*args: Any) -> Any:
+        entered.set()
+        release.wait(10)
+        return make_mask(*args)
+
+    monkeypatch.setattr(server, "make_mask", held)
+    app = server.create_app(tiny_onnx, max_requests=4, workers=2)  # 2 a client
+    photo = png()
+
+    def client(address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 4000))
+        return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
+
+    async def scenario() -> list[httpx.Response]:
+        async with client("203.0.113.5") as greedy, client("198.51.100.7") as other:
+            holding = [asyncio.create_task(greedy.post("/api/mask", content=photo)) for _ in range(2)]
+            while not entered.is_set():
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)  # both of its requests in flight
+            refused = await greedy.get("/api/health")
+            served = await other.get("/api/health")
+            release.set()
+            return [*[await task for task in holding], refused, served, await greedy.get("/api/health")]
+
+    first, second, refused, served, after = asyncio.run(scenario())
+    assert [r.status_code for r in (first, second, refused, served, after)] == [200, 200, 503, 200, 200]
+    assert refused.headers["retry-after"] == "2" and refused.headers["x-content-type-options"] == "nosniff"
+    error = refused.json()["error"]
+    assert "serves at most 2 at once from one address and has that many from 203.0.113.5" in error, error

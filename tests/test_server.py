@@ -697,7 +697,8 @@ def test_no_subject_with_skip_is_422_with_the_header(client: TestClient, keyed: 
     assert_json_error(resp, 422, "no blob found")  # the model's subject word
     assert resp.headers["x-colorsplash-subject"] == "none"
     # The score the message gives, in the header a 200's has (the 422 had none)
-    assert f"(subject score {float(resp.headers['x-colorsplash-subject-score']):.2f})" in resp.json()["error"]
+    score = float(resp.headers["x-colorsplash-subject-score"])
+    assert f"(subject score {score:.2f}, under the model's 0.50)" in resp.json()["error"]
 
 
 def test_download_names_follow_the_cli(client: TestClient, blob: tuple[np.ndarray, np.ndarray]) -> None:

@@ -192,9 +192,12 @@ def test_serve_sets_the_request_limit_and_upload_timeout_from_its_flags(
     assert cli.main(argv) == 0
     settings = seen["app"].state.settings
     assert (settings.max_requests, settings.upload_timeout_s, seen["limit_concurrency"]) == (100, 7.5, 200)
+    assert settings.per_client_limit == 50  # half of the requests by default
+    assert cli.main([*argv, "--max-per-client", "3"]) == 0
+    assert seen["app"].state.settings.per_client_limit == 3
 
 
-@pytest.mark.parametrize("flag", ["--max-requests", "--upload-timeout", "--header-timeout"])
+@pytest.mark.parametrize("flag", ["--max-requests", "--max-per-client", "--upload-timeout", "--header-timeout"])
 def test_serve_refuses_a_limit_that_is_not_positive(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
     from colorsplash import cli
 

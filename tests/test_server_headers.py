@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import json
 import logging
 import select
 import socket
@@ -137,7 +138,19 @@ def test_clients_holding_every_connection_with_slow_or_no_headers_are_closed_aft
     assert (busy.status_code, after.status_code) == (503, 200), (busy.text, after.text)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408 Request Timeout") and b"connection: close" in head.lower(), answer
-    assert body == connections.REQUEST_TIMEOUT_BODY and nothing == b""
+    # The API's JSON error, as every other answer (it was plain text), with the security headers
+    assert b"content-type: application/json" in head and b"x-content-type-options: nosniff" in head, head
+    error = json.loads(body)["error"]
+    assert error.startswith(
+        f"the request headers did not arrive within the server's header time limit of {TIMEOUT:g} s"
+    )
+    assert (
+        error.endswith(
+            "bytes came); send the request again over a faster connection, or start the server with a "
+            "larger --header-timeout"
+        )
+        and nothing == b""
+    )
     assert TIMEOUT * 0.9 < waited < TIMEOUT + 4
     (line,) = lines(caplog)  # the silent connection is not logged (browsers open connections they never use)
     assert line.startswith("127.0.0.1:") and line.endswith(

@@ -59,7 +59,9 @@ def test_no_subject(
     code = main(["splash", str(tmp_path / "cat.png"), "--on-empty", mode, "--model", str(tiny_onnx)])
     err = capsys.readouterr().err
     assert code == 0
-    assert f"no blob found in {tmp_path / 'cat.png'} (subject score 0.0" in err  # the model's subject word
+    assert (
+        f"no blob found in {tmp_path / 'cat.png'} (subject score 0.0" in err and "under the model's 0.50)" in err
+    )  # the model's subject word
     assert "max probability" not in err  # internal, and read as "there is a subject" next to a high value
     if mode == "grey":  # it said "background effect only" and not what to do (journey audit)
         assert "--point X,Y colours the blob there, --on-empty copy keeps the photo" in err

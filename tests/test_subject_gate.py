@@ -115,3 +115,33 @@ def test_evaluate_applies_the_cutoff_of_its_threshold_as_splash_does(
     nothing = score_image(np.zeros((h, w), np.float32), truth, 0.7)
     assert summary["overall"]["seed_miou"] == pytest.approx(nothing["seed_miou"])
     assert nothing["seed_miou"] < score_image(cv2.resize(low, (w, h)), truth, 0.7)["seed_miou"]
+
+
+def test_the_no_subject_line_gives_the_threshold_the_score_was_held_against(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit (leftovers 5): "no food found in x.jpg (subject score 0.29)" did not say against what, and
+    ``--threshold 0.3`` (the pixel cut-off) left a one-output model's gate at 0.5 without a word of it."""
+    from colorsplash.runtime.alpha import compute_alpha
+    from colorsplash.runtime.no_subject import apply_on_empty
+    from colorsplash.runtime.wording import Wording
+
+    words, image = Wording("food", "cli"), np.zeros((32, 32, 3), np.uint8)
+    options = SplashOptions(refine=False)
+    under = compute_alpha(image, _blob(0.9), options, presence=(0.29, 0.38))
+    line = apply_on_empty(under, "grey", "x.jpg", words=words) or ""
+    assert line.startswith("no food found in x.jpg (subject score 0.29, under the model's 0.38);"), line
+    cut = compute_alpha(image, _blob(0.6), SplashOptions(threshold=0.7, refine=False), presence=(0.9, 0.38))
+    line = apply_on_empty(cut, "grey", "x.jpg", words=words) or ""
+    expected = "(subject score 0.90, passing the model's 0.38; no pixel reaches the cut-off 0.70 (highest 0.60)"
+    assert expected in line, line
+    # The threshold at more places where two would read the wrong way round (the bundled model's 0.6554...)
+    near = compute_alpha(image, _blob(0.9), options, presence=(0.652, 0.6554253))
+    assert "(subject score 0.65, under the model's 0.66);" in (apply_on_empty(near, "grey", "x.jpg") or "")
+    near = compute_alpha(image, _blob(0.6), SplashOptions(threshold=0.7, refine=False), presence=(0.656, 0.6554253))
+    assert "(subject score 0.656, passing the model's 0.655;" in (apply_on_empty(near, "grey", "x.jpg") or "")
+    # The CLI: a one-output model gates at its 0.5 whatever --threshold says, and the line says so
+    monkeypatch.setattr(Model, "predict_lowres", lambda self, image: np.full((64, 64), 0.375, np.float32))
+    save_picture(tmp_path / "x.png", np.zeros((48, 64, 3), np.uint8))
+    assert main(["splash", str(tmp_path / "x.png"), "--model", str(tiny_onnx), "--threshold", "0.3"]) == 0
+    assert "(subject score 0.37, under the model's 0.50);" in capsys.readouterr().err

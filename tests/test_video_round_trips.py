@@ -154,7 +154,7 @@ def test_no_subject_in_any_frame_is_said_once(
     assert main(["-q", "video", str(src), "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)]) == 0
     lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert len(lines) == 1
-    assert lines[0].startswith(f"no blob found in any frame of {src} (subject score 0.00)")
+    assert lines[0].startswith(f"no blob found in any frame of {src} (subject score 0.00, under the model's 0.50)")
     # "keeps the clip": the photo's words said "keeps the photo" of a video.
     hint = "--point X,Y colours the blob there, --on-empty copy keeps the clip"
     assert lines[0].endswith(f"; background effect everywhere ({hint})")

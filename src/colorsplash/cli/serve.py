@@ -23,6 +23,7 @@ from colorsplash.server import (
     DEFAULT_PORT,
     DEFAULT_UPLOAD_TIMEOUT_S,
     MAX_CONNECTIONS,
+    MAX_PER_CLIENT,
     MAX_REQUESTS,
     SERVER_MAX_PIXELS,
     required_budget,
@@ -88,6 +89,16 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"requests served at once, uploads still arriving included (default {MAX_REQUESTS}); one more gets "
         f"503 busy with Retry-After; each may hold an upload in memory, so N x --max-upload-mb is the most held; "
         f"open connections are capped at twice N ({MAX_CONNECTIONS} by default)",
+    )
+    parser.add_argument(
+        "--max-per-client",
+        type=arg_type(positive_int),
+        default=None,
+        metavar="N",
+        help=f"requests served at once from one client address (default: half of --max-requests, {MAX_PER_CLIENT} "
+        "by default), so that one client cannot take every slot; one more from it gets 503 busy with Retry-After. "
+        "The address is the connection's peer: behind a reverse proxy every client is the proxy's one address, so "
+        "set it to --max-requests there and let the proxy limit each client (X-Forwarded-For is not trusted)",
     )
 
 
@@ -157,6 +168,8 @@ def settings_changes(args: argparse.Namespace) -> dict[str, Any]:
         changes["max_memory_bytes"] = int(args.max_memory_mb * 2**20)
     if args.max_requests is not None:
         changes["max_requests"] = args.max_requests
+    if args.max_per_client is not None:
+        changes["max_per_client"] = args.max_per_client
     if args.upload_timeout is not None:
         changes["upload_timeout_s"] = args.upload_timeout
     if args.header_timeout is not None:

@@ -41,6 +41,8 @@ class AlphaResult:
         score: the photo's subject score in [0, 1] ("is there a subject?"; for models without a presence
             output, ``max_probability``).
         cutoff: when ``empty`` only because no pixel reached the cut-off (the score passed), that cut-off.
+        score_threshold: the threshold ``score`` was held against, in [0, 1] (the model's
+            ``presence_threshold``: 0.5 for a model without a presence output); set when ``empty``.
         inverted: ``alpha`` was inverted (``options.invert``): with no subject it is then all 1, the whole photo
             being background.
     """
@@ -51,6 +53,7 @@ class AlphaResult:
     score: float = 0.0
     cutoff: float | None = None
     inverted: bool = False
+    score_threshold: float = 0.5
 
 
 def luma(image: np.ndarray) -> np.ndarray:
@@ -146,7 +149,7 @@ class AlphaPlan:
             ``None`` when the matte is already at the photo's size).
         working: with ``edges="matte"``, the working copy the plan was made on (RGB uint8, the photo reduced to
             ``work_size``): the matte splash's colour estimates reuse it instead of reducing the photo again.
-        cutoff: see :attr:`AlphaResult.cutoff`.
+        cutoff, score_threshold: see :attr:`AlphaResult.cutoff` and :attr:`AlphaResult.score_threshold`.
     """
 
     full_hw: tuple[int, int]
@@ -161,6 +164,7 @@ class AlphaPlan:
     matte_coeffs: np.ndarray | None = None
     working: np.ndarray | None = None
     cutoff: float | None = None
+    score_threshold: float = 0.5
 
     @property
     def guide_is_rgb(self) -> bool:
@@ -193,7 +197,8 @@ def plan_alpha(
     # wire scored 0.64 against 0.655 and had no way to be coloured); the pixel cut-off still applies.
     reason = no_subject_reason(score, score_threshold, max_p, cutoff, point=options.point is not None)
     if reason is not None:
-        return AlphaPlan(full_hw, max_p, True, score=score, cutoff=cutoff if reason == "cutoff" else None)
+        no_cut = cutoff if reason == "cutoff" else None
+        return AlphaPlan(full_hw, max_p, True, score=score, cutoff=no_cut, score_threshold=score_threshold)
     hs, ws = small.shape[:2]
     p_small = cv2.resize(prob_lowres.astype(np.float32), (ws, hs), interpolation=cv2.INTER_LINEAR)
     scale = max(hs, ws) / max(prob_lowres.shape)  # working pixels per model pixel
@@ -245,7 +250,9 @@ def finish_alpha(plan: AlphaPlan, guide: np.ndarray | None, options: SplashOptio
     h, w = plan.full_hw
     if plan.empty:  # no subject: all background, which invert keeps in colour as it does on any photo
         none = np.full((h, w), 1.0 if options.invert else 0.0, np.float32)
-        return AlphaResult(none, plan.max_probability, True, plan.score, plan.cutoff, options.invert)
+        return AlphaResult(
+            none, plan.max_probability, True, plan.score, plan.cutoff, options.invert, plan.score_threshold
+        )
     assert plan.b is not None
     small_hw = plan.b.shape[:2]
     if plan.matte is not None:

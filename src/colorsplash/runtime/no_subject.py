@@ -13,7 +13,7 @@ from colorsplash.runtime.wording import PYTHON_WORDS, Wording, option_name, opti
 if TYPE_CHECKING:  # alpha.py applies the gate below: a type only here, no import cycle
     from colorsplash.runtime.alpha import AlphaResult
 
-__all__ = ["NoSubjectError", "apply_on_empty", "no_subject_reason", "score_text", "under_gate"]
+__all__ = ["NoSubjectError", "apply_on_empty", "gate_text", "no_subject_reason", "score_text", "under_gate"]
 
 NoSubjectReason = Literal["score", "cutoff"]
 
@@ -30,6 +30,24 @@ def score_text(score: float, places: int = 2) -> str:
     0.5 read "0.50", as if it had passed). The web page rounds the same way (``words.js``)."""
     scale = 10**places
     return f"{math.floor(score * scale + 1e-9) / scale:.{places}f}"
+
+
+def gate_text(score: float, threshold: float) -> str:
+    """The subject score (in [0, 1]) against the model's ``threshold`` as the no-subject line says it: "subject
+    score 0.29, under the model's 0.38", or "..., passing the model's 0.38" (the cut-off then left the photo
+    empty). The score is rounded down (:func:`score_text`), the threshold to the nearest, both to two decimals, or
+    three or four where two would read the wrong way round (0.652 under 0.6554 reads "0.65, under the model's
+    0.66", 0.656 passing it "0.656, passing the model's 0.655"). The web page says the same (``words.js``)."""
+    under = under_gate(score, threshold)
+    for places in (2, 3, 4):
+        shown_score, shown_threshold = float(score_text(score, places)), round(threshold, places)
+        if (shown_score < shown_threshold) == under:
+            break
+    else:  # still the wrong way round at four places: the threshold rounded away from the score
+        step = 1e4
+        shown_threshold = (math.ceil if under else math.floor)(threshold * step + (-1e-9 if under else 1e-9)) / step
+    word = "under" if under else "passing"
+    return f"subject score {score_text(score, places)}, {word} the model's {shown_threshold:.{places}f}"
 
 
 def no_subject_reason(
@@ -84,7 +102,7 @@ def apply_on_empty(
     """
     if not result.empty:
         return None
-    text = f"no {words.subject} found in {name} (subject score {score_text(result.score)})"
+    text = f"no {words.subject} found in {name} ({gate_text(result.score, result.score_threshold)})"
     if result.cutoff is not None:  # the score passed: the cut-off alone left it empty
         cut, top, threshold = result.cutoff, result.max_probability, option_name("threshold", words.spelling)
         text = f"{text[:-1]}; no pixel reaches the cut-off {cut:.2f} (highest {top:.2f}), lower {threshold})"

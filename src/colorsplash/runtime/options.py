@@ -221,13 +221,13 @@ class SplashOptions:
         parse_unit_float,
         "where the subject's edge lies, 0..1: the soft alpha is remapped so that P becomes half colour (0 and 1 stay; "
         "lower P colours more, higher less), or with hard cut to colour or grey at P; also the level some pixel "
-        "must reach for a subject to be found, and at which keep and point tell the subjects apart (default: none: "
-        "the soft alpha as is, 0.5 for those)",
+        "must reach for a subject to be found (the model's subject-score threshold stays), and at which keep and "
+        "point tell the subjects apart (default: none: the soft alpha as is, 0.5 for those)",
         "P",
         mask_help="where the subject's edge lies, 0..1: the soft mask is remapped so that P becomes 128 (0 and 255 "
         "stay; lower P marks more, higher less), or with hard cut to 0 or 255 at P; also the level some pixel must "
-        "reach for a subject to be found, and at which keep and point tell the subjects apart (default: none: the "
-        "soft mask as is, 0.5 for those)",
+        "reach for a subject to be found (the model's subject-score threshold stays), and at which keep and point "
+        "tell the subjects apart (default: none: the soft mask as is, 0.5 for those)",
     )
     feather: float = _opt(0.0, parse_feather, "extra edge softness in pixels (Gaussian blur of the alpha)", "PX")
     hard: bool = _opt(

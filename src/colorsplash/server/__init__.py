@@ -26,6 +26,18 @@ def connection_limit(max_requests: int) -> int:
 
 
 MAX_CONNECTIONS = connection_limit(MAX_REQUESTS)
+
+
+def per_client_default(max_requests: int) -> int:
+    """Requests served at once from one client address by default (``limits.RequestLimitMiddleware``): half of
+    ``max_requests``, at least 1, so that one address never takes every slot. Not 2, the most one person's page asks
+    at once (a preview and a full-size download): the page loads its own files side by side (browsers open up to 6
+    connections), a preview the page abandoned holds its slot until the server notices, and people behind one
+    router (a home, an office) share an address."""
+    return max(1, max_requests // 2)
+
+
+MAX_PER_CLIENT = per_client_default(MAX_REQUESTS)
 # Longest time a request's body may take to arrive, counted from its headers (``limits.BodyLimitMiddleware``); past
 # it the request is answered 408 and its slot freed: a client sending a byte a second (slowloris) otherwise held one
 # of the MAX_REQUESTS slots for as long as it liked, and that many of them locked everyone out. A 10 MB photo

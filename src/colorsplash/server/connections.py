@@ -10,8 +10,9 @@ once its headers are complete.
 :func:`header_timeout_protocol` subclasses the HTTP protocol class uvicorn would pick itself (``http="auto"``:
 httptools where it is installed, h11 otherwise). The subclass closes a connection whose request headers are not
 complete ``timeout_s`` seconds after the connection opened, or, on a kept-alive connection, after the first byte of
-its next request. A client that sent part of a request gets a plain-text 408 with ``Connection: close`` first, and
-one line is logged. No request is in progress on that connection, so the 408 cannot mix with another answer.
+its next request. A client that sent part of a request gets a 408 first (the API's JSON error with
+``Connection: close``: :func:`request_timeout_response`), and one line is logged. No request is in progress on
+that connection, so the 408 cannot mix with another answer.
 A connection that sent nothing is closed without a word, as uvicorn closes an idle kept-alive one: browsers open
 connections ahead of use and may never use them. The timer stops as soon as a request's headers are complete (or
 the connection is upgraded to a WebSocket, which uvicorn hands to another protocol), so uploads (which have their
@@ -33,11 +34,13 @@ the timeout.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from colorsplash.server import printable
+from colorsplash.server.guard import SECURITY_HEADERS
 
 if TYPE_CHECKING:
     from colorsplash.server.settings import ServerSettings
@@ -46,11 +49,22 @@ log = logging.getLogger(__name__)
 
 # The uvicorn versions the header timeout is tested with (pyproject's minimum, .ci/min-deps, and the newest).
 TESTED_UVICORN = ("0.29", "0.54")
-REQUEST_TIMEOUT_BODY = b"request headers did not arrive in time; the connection is closed\n"
-REQUEST_TIMEOUT_RESPONSE = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"content-length: %d\r\nconnection: close\r\n\r\n" % len(REQUEST_TIMEOUT_BODY)
-) + REQUEST_TIMEOUT_BODY
+
+
+def request_timeout_response(timeout_s: float, received: int) -> bytes:
+    """The 408 to a client whose request headers took longer than ``timeout_s`` seconds (``received`` bytes of
+    them came), as the API's other errors are: a JSON ``{"error": ...}`` saying what went wrong and what to do,
+    the security headers (:data:`~colorsplash.server.guard.SECURITY_HEADERS`), and ``Connection: close``."""
+    body = json.dumps(
+        {
+            "error": f"the request headers did not arrive within the server's header time limit of {timeout_s:g} s "
+            f"({received:,} bytes came); send the request again over a faster connection, or start the server "
+            "with a larger --header-timeout"
+        }
+    ).encode()
+    headers = {b"content-type": b"application/json", b"content-length": b"%d" % len(body), b"connection": b"close"}
+    lines = b"".join(b"%s: %s\r\n" % item for item in {**headers, **SECURITY_HEADERS}.items())
+    return b"HTTP/1.1 408 Request Timeout\r\n" + lines + b"\r\n" + body
 
 
 class HeaderDeadline(asyncio.Protocol):
@@ -172,7 +186,7 @@ class HeaderDeadline(asyncio.Protocol):
                 *(peer, count, self.drain_timeout_s),
             )
         elif count:
-            transport.write(REQUEST_TIMEOUT_RESPONSE)
+            transport.write(request_timeout_response(self.header_timeout_s, count))
             log.warning(
                 "%s: the request headers did not arrive in time (%d bytes in %g s); answered 408 and closed the "
                 "connection (--header-timeout)",

@@ -30,6 +30,7 @@ from colorsplash.runtime.picture_open import READ_ERRORS, cost_mode, counted_pix
 from colorsplash.server import BYTES_PER_PIXEL as BYTES_PER_PIXEL
 from colorsplash.server import VIEW_BYTES_PER_PIXEL as VIEW_BYTES_PER_PIXEL
 from colorsplash.server import estimate_bytes as estimate_bytes
+from colorsplash.server import printable
 from colorsplash.server import required_budget as required_budget
 
 RETRY_AFTER_S = 5
@@ -161,31 +162,52 @@ def busy_response(err: ServerBusyError) -> JSONResponse:
 
 class RequestLimitMiddleware:
     """Answer 503 busy (JSON, ``Retry-After``: :func:`busy_response`) to a request beyond ``max_requests`` in
-    flight, before its body is read: uploads are held in memory while they arrive. (uvicorn's own
+    flight, or beyond ``max_per_client`` in flight from its client's address (the peer's: behind a proxy, every
+    client is the proxy), before its body is read: uploads are held in memory while they arrive. (uvicorn's own
     ``limit_concurrency`` answered plain text, without ``Retry-After`` or the security headers.)"""
 
-    def __init__(self, app: ASGIApp, max_requests: int) -> None:
+    def __init__(self, app: ASGIApp, max_requests: int, max_per_client: int | None = None) -> None:
         self.app = app
         self.max_requests = max_requests
+        self.max_per_client = max_requests if max_per_client is None else max_per_client
         self.in_flight = 0
+        self.by_client: dict[str, int] = {}  # requests in flight by address; none at 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.in_flight >= self.max_requests:
-            err = ServerBusyError(
-                f"the server is busy: it serves {self.max_requests} requests at once and has that many; "
-                f"retry in {RETRY_AFTER_FULL_S} s",
-                RETRY_AFTER_FULL_S,
-            )
-            await busy_response(err)(scope, receive, send)
+        client = scope["client"][0] if scope.get("client") else "an unknown address"
+        busy = self._busy(client)
+        if busy is not None:
+            await busy_response(busy)(scope, receive, send)
             return
         self.in_flight += 1
+        self.by_client[client] = self.by_client.get(client, 0) + 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+            self.by_client[client] -= 1
+            if not self.by_client[client]:
+                del self.by_client[client]
+
+    def _busy(self, client: str) -> ServerBusyError | None:
+        """Why a request from ``client`` (an address) must wait, or ``None``."""
+        if self.in_flight >= self.max_requests:
+            return ServerBusyError(
+                f"the server is busy: it serves {self.max_requests} requests at once and has that many; "
+                f"retry in {RETRY_AFTER_FULL_S} s",
+                RETRY_AFTER_FULL_S,
+            )
+        if self.by_client.get(client, 0) >= self.max_per_client:
+            return ServerBusyError(
+                f"the server is busy with this address's requests: it serves at most {self.max_per_client} at once "
+                f"from one address and has that many from {printable(client)}; retry in {RETRY_AFTER_FULL_S} s, "
+                "when one of them has ended",
+                RETRY_AFTER_FULL_S,
+            )
+        return None
 
 
 class BodyLimitMiddleware:

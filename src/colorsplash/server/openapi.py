@@ -64,7 +64,8 @@ _ERRORS = {
     "413": "request body over the upload limit, or photo over the pixel limit",
     "415": "not a picture (or no photo in the request)",
     "422": "bad option (`option` names it), or no subject found with `on-empty=skip`",
-    "503": "busy: other photos hold the server's memory budget; retry after `Retry-After` seconds",
+    "503": "busy: other photos hold the server's memory budget, or it serves as many requests as it takes at "
+    "once, in all (`--max-requests`) or from this address (`--max-per-client`); retry after `Retry-After` seconds",
 }
 # /api/view takes no option: any field is refused.
 _VIEW_ERRORS = _ERRORS | {"422": "a query or form field was sent (`option` names it): this endpoint takes none"}

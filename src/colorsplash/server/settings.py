@@ -13,6 +13,7 @@ from colorsplash.server import (
     MAX_REQUESTS,
     SERVER_MAX_PIXELS,
     connection_limit,
+    per_client_default,
 )
 from colorsplash.server.limits import DEFAULT_MAX_WAIT_S, required_budget
 
@@ -34,6 +35,9 @@ class ServerSettings:
             just enough for one photo at ``max_pixels`` (see :attr:`memory_budget`).
         max_wait_s: longest wait for the memory budget before a 503.
         max_requests: requests served at once (uploads arriving included); more get 503 with ``Retry-After``.
+        max_per_client: requests served at once from one client address (the peer's: behind a reverse proxy, all
+            clients are the proxy's one address); more from it get 503 with ``Retry-After``. ``None``: half of
+            ``max_requests`` (see :attr:`per_client_limit`).
         upload_timeout_s: longest time a request's body may take to arrive, in seconds; a slower one gets 408
             and its connection is closed (a slow client cannot hold one of the ``max_requests`` slots longer).
         header_timeout_s: longest time a request's line and headers may take to arrive, in seconds, from the
@@ -50,6 +54,7 @@ class ServerSettings:
     max_memory_bytes: int | None = None
     max_wait_s: float = DEFAULT_MAX_WAIT_S
     max_requests: int = MAX_REQUESTS
+    max_per_client: int | None = None
     upload_timeout_s: float = DEFAULT_UPLOAD_TIMEOUT_S
     header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
     host: str = DEFAULT_HOST
@@ -57,8 +62,8 @@ class ServerSettings:
     allowed_origins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        for name in ("max_upload_bytes", "max_pixels", "workers", "max_requests"):
-            if getattr(self, name) < 1:
+        for name in ("max_upload_bytes", "max_pixels", "workers", "max_requests", "max_per_client"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"server setting {name} must be positive, got {getattr(self, name)}")
         for name in ("upload_timeout_s", "header_timeout_s"):
             if not getattr(self, name) > 0:  # NaN too
@@ -76,6 +81,11 @@ class ServerSettings:
         """Open connections the HTTP server keeps (uvicorn's ``limit_concurrency``): :func:`connection_limit` of
         :attr:`max_requests`, so that requests meet the app's JSON busy answer before uvicorn's plain one."""
         return connection_limit(self.max_requests)
+
+    @property
+    def per_client_limit(self) -> int:
+        """Requests served at once from one address: ``max_per_client``, by default :func:`per_client_default`."""
+        return self.max_per_client or per_client_default(self.max_requests)
 
     @property
     def memory_budget(self) -> int:

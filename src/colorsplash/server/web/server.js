@@ -75,6 +75,7 @@ export async function showModel() {
     state.limits = health.limits || null;
     const m = health.model;
     state.subject = m.subject;  // the server's own word (its messages' too), never blank
+    state.subjectThreshold = m.subject_threshold ?? null;  // what the no-subject notice holds the score against
     // What the model does in plain words ("Pet model — cats and dogs"); its internal name for the curious.
     $("model-info").textContent = m.description || m.name;
     $("model-info").title = `${m.name}: ${m.arch}, ${m.input_size} px, ${m.file}`;

@@ -28,6 +28,7 @@ export const state = {
   compare: false,
   limits: null,      // the server's limits from /api/health: {max_upload_bytes, max_pixels, ...}
   subject: "subject", // what the model finds, from /api/health ("pet"; a trained model's --subject): the server's word
+  subjectThreshold: null,  // the model's subject-score threshold, from /api/health (null: not known)
   tooBig: false,     // the photo is over a limit: the full-size download and the 100 % view would be refused
   decoded: false,    // the browser could read the photo (if not, only the server's answer tells if it is one)
   gotResult: false,  // the server has made a result for this photo

@@ -79,6 +79,28 @@ export function showNotes() {
   el.hidden = !notes.length;
 }
 
+// The subject score against the model's threshold, as the CLI's line says it (no_subject.gate_text): "subject score
+// 0.29, under the model's 0.38". The score rounded down (0.4994 under 0.5 must not read 0.50), the threshold to the
+// nearest, at two decimals, or three or four where two would read the wrong way round. No threshold known (no
+// /api/health): the score alone.
+function gateText(score, threshold) {
+  const down = (places) => Math.floor(score * 10 ** places + 1e-9) / 10 ** places;
+  if (threshold === null || threshold === undefined) return `subject score ${down(2).toFixed(2)}`;
+  const under = score < threshold;
+  let places = 2;
+  let shown = Math.round(threshold * 100) / 100;
+  for (; places <= 4; places++) {
+    shown = Math.round(threshold * 10 ** places) / 10 ** places;
+    if ((down(places) < shown) === under) break;
+  }
+  if (places > 4) {  // still the wrong way round: the threshold rounded away from the score
+    places = 4;
+    shown = (under ? Math.ceil(threshold * 1e4 - 1e-9) : Math.floor(threshold * 1e4 + 1e-9)) / 1e4;
+  }
+  const word = under ? "under" : "passing";
+  return `subject score ${down(places).toFixed(places)}, ${word} the model's ${shown.toFixed(places)}`;
+}
+
 // The no-subject notice: what the server's X-Colorsplash-Subject header (or its error) said.
 export function showNotice(subject, score = null, onEmpty = "grey") {
   const notice = $("notice");
@@ -87,9 +109,7 @@ export function showNotice(subject, score = null, onEmpty = "grey") {
     showMessage(notice, "");
     return;
   }
-  // Rounded down, as the CLI's line (no_subject.score_text): 0.4994 under a threshold of 0.5 must not read 0.50.
-  const shown = (Math.floor(Number(score) * 100 + 1e-9) / 100).toFixed(2);
-  const sure = score === null ? "" : ` (subject score ${shown})`;
+  const sure = score === null ? "" : ` (${gateText(Number(score), state.subjectThreshold)})`;
   // Inverted, a photo with no subject is all background, which Invert keeps in colour (the server's one policy).
   const grey = $("invert").checked ? "so, inverted, all of it is background: shown unchanged"
     : "so the whole photo got the background effect";
