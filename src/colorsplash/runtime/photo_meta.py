@@ -149,6 +149,8 @@ def read_sub_ifds(exif: Image.Exif, name: str, warned: list[str]) -> None:
     for tag in _SUB_IFDS:
         try:
             exif.get_ifd(tag)
+        except KeyError:  # absent: Pillow 10 raises where later versions answer {}
+            continue
         except READ_ERRORS as err:
             warned.append(f"{name}: {' '.join(str(err).split()) or type(err).__name__}")
 
