@@ -117,8 +117,9 @@ def test_degradations_are_off_by_default() -> None:
     assert np.array_equal(out_image, image)
 
 
-def _loader_draws(workers: int, epoch: int, rank: int = 0) -> list[bytes]:
-    """Every augmented image one epoch of ``make_loader`` yields for 8 copies of the same photo, in sample order."""
+def _loader_draws(workers: int, epoch: int, rank: int = 0, world: int = 1) -> list[bytes]:
+    """Every augmented image one epoch of ``make_loader`` yields for 8 copies of the same photo (process ``rank`` of
+    ``world``: its share of them), sorted (the draws, not the order the loader shuffled them into)."""
     pytest.importorskip("torch")
     from colorsplash.runtime.config import ModelConfig
     from colorsplash.training.config import TrainConfig
@@ -129,13 +130,15 @@ def _loader_draws(workers: int, epoch: int, rank: int = 0) -> list[bytes]:
     images, masks = np.repeat(photo[None], 8, axis=0), np.zeros((8, 32, 32), np.uint8)
     ds = SegmentationDataset(images, masks, ModelConfig(input_size=32), Augmenter(AugmentConfig(), seed=0))
     cfg = TrainConfig(batch_size=1, num_workers=workers, seed=0)
-    return [bytes(x.numpy().round(3).tobytes()) for x, _ in make_loader(ds, cfg, Dist(rank, 2 if rank else 1), epoch)]
+    return sorted(bytes(x.numpy().round(3).tobytes()) for x, _ in make_loader(ds, cfg, Dist(rank, world), epoch))
 
 
 def test_every_epoch_worker_and_process_draws_its_own_augmentations() -> None:
-    """Loader workers used to copy one random state: the same few augmentations every epoch (audit)."""
+    """Loader workers used to copy one random state: the same few augmentations every epoch (audit). Each photo of
+    an epoch now has its own draws, whichever worker or process loads it."""
     for workers in (0, 2):
         one, two = _loader_draws(workers, 0), _loader_draws(workers, 1)
         assert len(set(one + two)) >= 14, workers  # 8 copies of one photo, 2 epochs: 16 draws (a rare no-op twice)
     assert _loader_draws(0, 1) == _loader_draws(0, 1)  # an epoch's draws depend on the epoch, not on history:
-    assert set(_loader_draws(0, 0, rank=1)).isdisjoint(_loader_draws(0, 0))  # a resumed run repeats them
+    assert _loader_draws(0, 1) == _loader_draws(2, 1)  # a resumed run repeats them; -j changes nothing
+    assert set(_loader_draws(0, 0, rank=1, world=2)).isdisjoint(_loader_draws(0, 0, rank=0, world=2))

@@ -166,6 +166,12 @@ def test_killed_run_resumes(cats: Path, tmp_path: Path, caplog: pytest.LogCaptur
     assert steps == [steps[0] * (i + 1) for i in range(epochs)]  # no step repeated or lost across the kill
     assert read_checkpoint(run / "last.pt")["run_state"]["epoch"] == epochs
     assert {p.name for p in run.iterdir()} >= RUN_FILES
+    # The resumed run ends on the weights of an uninterrupted one (same seed, one thread as the killed one had).
+    assert main([*cmd[3:-1], str(tmp_path / "whole")]) == 0
+    whole = read_checkpoint(tmp_path / "whole" / "last.pt")["state_dict"]
+    resumed = read_checkpoint(run / "last.pt")["state_dict"]
+    assert all(torch.equal(whole[k], resumed[k]) for k in whole), "the resumed run trained other weights"
+    assert [r["val_iou"] for r in _read_csv(tmp_path / "whole" / "metrics.csv")] == [r["val_iou"] for r in rows]
 
 
 @pytest.fixture

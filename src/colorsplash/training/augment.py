@@ -23,8 +23,8 @@ class Augmenter:
         self.pipeline = build_pipeline(config, seed)
 
     def reseed(self, seed: int) -> None:
-        """Restart the random draws from ``seed`` (each loader worker and epoch gets its own: see
-        :func:`colorsplash.training.steps.make_loader`)."""
+        """Restart the random draws from ``seed`` (in training, each photo of each epoch gets its own: see
+        :func:`colorsplash.training.torch_dataset.draw_seed`)."""
         self.pipeline.set_random_seed(seed)
 
     def __call__(self, image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

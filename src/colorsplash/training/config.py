@@ -120,7 +120,7 @@ class TrainConfig:
     patience: int = flag(10, "early stopping: epochs without a better validation IoU", parse=positive_int)
     num_workers: int = flag(
         0,
-        "data loader worker processes (0: load in the training process)",
+        "data loader worker processes (0: load in the training process); speed only: the weights are the same",
         flags=("-j", "--jobs"),
         parse=non_negative_int,
     )

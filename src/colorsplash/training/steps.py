@@ -230,6 +230,10 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
 
 
 def make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) -> DataLoader:
+    """The batches of epoch ``epoch`` for process ``d``: a seeded shuffle (one process) or this process's share of it
+    (``torchrun``), each photo drawn from its own seed (:meth:`SegmentationDataset.start_epoch`), so that the
+    epoch's batches follow from the run's seed and settings alone, not from ``cfg.num_workers`` or from the runs
+    and epochs before (a resumed run trains on what an uninterrupted one would)."""
     sampler: DistributedSampler | None = None
     if d.world > 1:
         sampler = DistributedSampler(ds, d.world, d.rank, shuffle=True, seed=cfg.seed)
@@ -237,8 +241,7 @@ def make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) 
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
     per_rank = max(1, cfg.batch_size // d.world)
     drop = len(ds) > per_rank * d.world
-    ds.reseed(draw_seed(cfg.seed, d.rank, epoch, 0))  # the draws of this process (num_workers 0)
-    ds.draw_negatives(cfg.seed, epoch)  # the same in every process: the sampler splits one epoch
+    ds.start_epoch(cfg.seed, epoch)  # the same in every process and worker: the sampler splits one epoch
     return DataLoader(
         ds,
         batch_size=per_rank,
@@ -248,21 +251,7 @@ def make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) 
         num_workers=cfg.num_workers,
         drop_last=drop,
         persistent_workers=False,
-        worker_init_fn=functools.partial(_reseed_worker, seed=cfg.seed, rank=d.rank, epoch=epoch),
     )
-
-
-def draw_seed(seed: int, rank: int, epoch: int, worker: int) -> int:
-    """The seed of one stream of augmentation and compositing draws: one per run seed, process, epoch and loader
-    worker (0: the process itself). Without it every worker and process copied the same random state, so they
-    drew the same augmentations (each epoch again, with workers), and a resumed run replayed epoch 1's."""
-    return int(np.random.SeedSequence([seed, rank, epoch, worker]).generate_state(1)[0])
-
-
-def _reseed_worker(worker_id: int, seed: int, rank: int, epoch: int) -> None:
-    info = torch.utils.data.get_worker_info()
-    if info is not None and isinstance(info.dataset, SegmentationDataset):  # the worker's copy of it
-        info.dataset.reseed(draw_seed(seed, rank, epoch, worker_id + 1))
 
 
 # Validation counts a photo as pet-free (an all-background prediction) when its presence probability is below this:

@@ -54,12 +54,21 @@ def negatives_per_epoch(subject: int, negatives: int) -> int:
     return min(negatives, most)
 
 
+def draw_seed(seed: int, epoch: int, photo: int) -> int:
+    """The seed of the augmentation and compositing draws of photo ``photo`` in epoch ``epoch`` of a run seeded
+    ``seed``: one per photo and epoch, not per process or loader worker, so that which worker or ``torchrun``
+    process loads a photo, and when, does not change what it is drawn as (``-j 0`` and ``-j 2`` train the same
+    weights), and a resumed run draws its epochs as an uninterrupted one does."""
+    return int(np.random.SeedSequence([seed, epoch, photo]).generate_state(1)[0])
+
+
 class SegmentationDataset(torch.utils.data.Dataset):
     """Yields ``(x, y)``: float32 ``3 x S x S`` normalised RGB and uint8 ``1 x S x S`` mask (0/1/255).
 
     ``negatives``: the indices of the photos given as negatives; when they are more than
     :func:`negatives_per_epoch` allows, an epoch (:meth:`draw_negatives`) holds every other photo and a seeded
-    draw of that many of them (index ``i`` of the epoch is photo ``order[i]``)."""
+    draw of that many of them (index ``i`` of the epoch is photo ``order[i]``). After :meth:`start_epoch`, each
+    photo's augmentation and composite are drawn from its own seed (:func:`draw_seed`)."""
 
     def __init__(
         self,
@@ -76,6 +85,7 @@ class SegmentationDataset(torch.utils.data.Dataset):
         self.subject = np.setdiff1d(np.arange(len(images)), self.negatives)
         self.per_epoch = negatives_per_epoch(len(self.subject), len(self.negatives))
         self.order: np.ndarray | None = None
+        self.epoch_seed: tuple[int, int] | None = None  # (run seed, epoch) once start_epoch is called
         if self.per_epoch < len(self.negatives):
             self.draw_negatives(0, 0)
 
@@ -86,6 +96,12 @@ class SegmentationDataset(torch.utils.data.Dataset):
             return
         chosen = np.random.default_rng([seed, epoch]).choice(self.negatives, self.per_epoch, replace=False)
         self.order = np.concatenate([self.subject, np.sort(chosen)])
+
+    def start_epoch(self, seed: int, epoch: int) -> None:
+        """Make this dataset epoch ``epoch`` of a run seeded ``seed``: its negatives (:meth:`draw_negatives`) and,
+        for every photo, draws seeded by :func:`draw_seed` (the same in every process and loader worker)."""
+        self.draw_negatives(seed, epoch)
+        self.epoch_seed = (seed, epoch)
 
     def __len__(self) -> int:
         return len(self.images) if self.order is None else len(self.order)
@@ -99,7 +115,10 @@ class SegmentationDataset(torch.utils.data.Dataset):
 
     def raw(self, index: int, force_paste: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """The (composited, augmented) uint8 image ``SxSx3`` RGB and mask ``SxS`` before normalisation;
-        ``force_paste``: paste a pet whenever ``index`` is a pet-free photo (for the overview)."""
+        ``force_paste``: paste a pet whenever ``index`` is a pet-free photo (for the overview). After
+        :meth:`start_epoch` the draws are photo ``index``'s of that epoch, whatever was drawn before."""
+        if self.epoch_seed is not None and (self.augmenter is not None or self.paster is not None):
+            self.reseed(draw_seed(*self.epoch_seed, index))
         image, mask = self.images[index], self.masks[index]
         if self.paster is not None and self.paster.applies(index, force_paste):
             image, mask = self.paster(index, self.images, self.masks)
