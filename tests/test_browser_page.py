@@ -21,6 +21,7 @@ from test_browser import (  # noqa: F401 (fixtures)
     wait_for_result_after,
 )
 
+from colorsplash.runtime.no_subject import gate_text
 from colorsplash.server import app as server_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -104,6 +105,9 @@ def test_the_no_subject_notice_rounds_the_score_down(browser: Any, base_url: str
     assert "(subject score 0.65, under the model's 0.66)," in page.inner_text("#notice")
     page.evaluate(near, ["0.656", 0.6554253])  # passed the score, left empty by the cut-off
     assert "(subject score 0.656, passing the model's 0.655)," in page.inner_text("#notice")
+    for score, threshold in (("0.61", 0.625), ("0.9", 0.875), ("0.562", 0.5625)):  # halves: as the CLI rounds them
+        page.evaluate(near, [score, threshold])
+        assert f"({gate_text(float(score), threshold)})," in page.inner_text("#notice")
     page.evaluate(near, ["0.29", None])  # no threshold known: the score alone
     assert "(subject score 0.29)," in page.inner_text("#notice")
     assert not problems, problems

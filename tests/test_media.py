@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import numpy as np
 import pytest
 from helpers.hostile import SRGB_ICC, write_corpus
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from colorsplash.evaluation.mask_read import read_grey
 from colorsplash.runtime.photo_io import (
@@ -22,7 +24,8 @@ from colorsplash.runtime.photo_io import (
 )
 from colorsplash.runtime.photo_write import encode_image, write_image
 from colorsplash.runtime.picture_open import open_unchecked
-from colorsplash.runtime.pipeline import upright_size
+from colorsplash.runtime.pipeline import dct_working_copy, decode_and_plan, upright_size
+from colorsplash.runtime.working import RefineSettings
 
 
 @pytest.fixture(scope="module")
@@ -344,3 +347,36 @@ def test_a_palette_mask_reads_as_its_indices(tmp_path: Path) -> None:
         img.putpixel((x, 0), x)
     img.save(tmp_path / "trimap.png")
     assert read_grey(tmp_path / "trimap.png").tolist() == [[0, 1, 2]]
+
+
+class _NoSubjectModel:
+    """The model's part :func:`decode_and_plan` uses: an input side, a threshold, and a run that finds nothing."""
+
+    config = SimpleNamespace(input_size=320)
+    presence_threshold = 0.5
+
+    def predict_scored(self, small: np.ndarray) -> tuple[np.ndarray, float]:
+        return np.zeros((40, 40), np.float32), 0.0
+
+
+def test_a_png_is_decoded_once_alone_and_in_a_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review 10: the upright size read before the decode (is a JPEG's working copy to come from its DCT?) decoded
+    a PNG whole, as Pillow loads a PNG to find its EXIF: every PNG was decoded twice by the one-photo path, and by
+    the folder's stages too since they make that copy (:func:`dct_working_copy`). Only a JPEG's header is read."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((1200, 1600, 3), 90, np.uint8)).save(buffer, "PNG")
+    data, decodes = buffer.getvalue(), []
+    load = PngImagePlugin.PngImageFile.load
+
+    def counted(self: PngImagePlugin.PngImageFile) -> Any:
+        decodes.extend([1] if self.tile else [])  # pixels still to decode: a decode, not a repeated load()
+        return load(self)
+
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", counted)
+    settings = RefineSettings()
+    assert settings.working_hw(1200, 1600, 320) != (1200, 1600)  # large enough for a working copy
+    assert dct_working_copy(data, (1200, 1600), settings, 320) is None  # the folder's load stage
+    assert decodes == []
+    planned = decode_and_plan(data, "x.png", cast(Any, _NoSubjectModel()), settings=settings)  # a photo alone
+    assert planned.photo.rgb.shape == (1200, 1600, 3)
+    assert decodes == [1]

@@ -15,7 +15,7 @@ from colorsplash.cli import main
 from colorsplash.evaluation.evaluate import score_image
 from colorsplash.evaluation.presence import judge
 from colorsplash.runtime.alpha import plan_alpha
-from colorsplash.runtime.no_subject import no_subject_reason
+from colorsplash.runtime.no_subject import gate_text, no_subject_reason
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.training.predictors import gated
@@ -145,3 +145,20 @@ def test_the_no_subject_line_gives_the_threshold_the_score_was_held_against(
     save_picture(tmp_path / "x.png", np.zeros((48, 64, 3), np.uint8))
     assert main(["splash", str(tmp_path / "x.png"), "--model", str(tiny_onnx), "--threshold", "0.3"]) == 0
     assert "(subject score 0.37, under the model's 0.50);" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("score", "threshold", "expected"),
+    [
+        (0.61, 0.625, "subject score 0.61, under the model's 0.63"),
+        (0.1, 0.125, "subject score 0.10, under the model's 0.13"),
+        (0.9, 0.875, "subject score 0.90, passing the model's 0.88"),
+        (0.3, 0.5625, "subject score 0.30, under the model's 0.56"),
+        (0.562, 0.5625, "subject score 0.562, under the model's 0.563"),
+    ],
+)
+def test_the_threshold_is_rounded_as_the_page_rounds_it(score: float, threshold: float, expected: str) -> None:
+    """Review 10: the line rounded the threshold with Python's ``round`` (halves to even) and the page's notice with
+    ``Math.round`` (halves up), so a threshold of 0.625 read "the model's 0.62" in the CLI and "0.63" on the page
+    (words.js's gateText, pinned against this by test_browser_page)."""
+    assert gate_text(score, threshold) == expected

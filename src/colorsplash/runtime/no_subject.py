@@ -35,12 +35,12 @@ def score_text(score: float, places: int = 2) -> str:
 def gate_text(score: float, threshold: float) -> str:
     """The subject score (in [0, 1]) against the model's ``threshold`` as the no-subject line says it: "subject
     score 0.29, under the model's 0.38", or "..., passing the model's 0.38" (the cut-off then left the photo
-    empty). The score is rounded down (:func:`score_text`), the threshold to the nearest, both to two decimals, or
-    three or four where two would read the wrong way round (0.652 under 0.6554 reads "0.65, under the model's
-    0.66", 0.656 passing it "0.656, passing the model's 0.655"). The web page says the same (``words.js``)."""
+    empty). The score is rounded down (:func:`score_text`), the threshold to the nearest (halves up), both to two
+    decimals, or three or four where two would read the wrong way round (0.652 under 0.6554 reads "0.65, under the
+    model's 0.66", 0.656 passing it "0.656, passing the model's 0.655"). The web page says the same (``words.js``)."""
     under = under_gate(score, threshold)
     for places in (2, 3, 4):
-        shown_score, shown_threshold = float(score_text(score, places)), round(threshold, places)
+        shown_score, shown_threshold = float(score_text(score, places)), _nearest(threshold, places)
         if (shown_score < shown_threshold) == under:
             break
     else:  # still the wrong way round at four places: the threshold rounded away from the score
@@ -48,6 +48,14 @@ def gate_text(score: float, threshold: float) -> str:
         shown_threshold = (math.ceil if under else math.floor)(threshold * step + (-1e-9 if under else 1e-9)) / step
     word = "under" if under else "passing"
     return f"subject score {score_text(score, places)}, {word} the model's {shown_threshold:.{places}f}"
+
+
+def _nearest(value: float, places: int) -> float:
+    """``value`` (>= 0) rounded to ``places`` decimals, halves up, as the page's ``Math.round`` does (Python's
+    ``round`` takes halves to even: a threshold of 0.625 read "0.62" here and "0.63" on the page)."""
+    scaled = value * 10**places
+    whole = math.floor(scaled)
+    return (whole + (scaled - whole >= 0.5)) / 10**places
 
 
 def no_subject_reason(

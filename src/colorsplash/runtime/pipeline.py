@@ -51,6 +51,7 @@ from colorsplash.runtime.working import RefineSettings, shrink
 
 T = TypeVar("T")
 _SWAPS_SIDES = (5, 6, 7, 8)  # EXIF orientations that turn the picture a quarter
+_JPEG_SOI = b"\xff\xd8\xff"  # a JPEG's first bytes (start of image, then a marker)
 
 
 # ------------------------------------------------------------------------------------------------ one photo
@@ -90,13 +91,21 @@ def dct_working_copy(data: bytes, hw: tuple[int, int], settings: RefineSettings,
     decode ends, the batch after, so a photo alone and in a folder get the same bits.
     """
     small_hw = settings.working_hw(*hw, model_side)
-    if small_hw == hw or upright_size(data) != hw:
+    if small_hw == hw or jpeg_upright_size(data) != hw:
         return None
     return reduced_jpeg(data, small_hw)
 
 
+def jpeg_upright_size(data: bytes) -> tuple[int, int] | None:
+    """:func:`upright_size` of a JPEG (MPO too); ``None`` for any other picture, not opened: only a JPEG's working
+    copy comes from its DCT, and the orientation of a PNG is not in its header for Pillow, which decodes the whole
+    PNG to find an EXIF chunk after its pixels (a second full decode of every PNG before the decode proper)."""
+    return upright_size(data) if data.startswith(_JPEG_SOI) else None
+
+
 def upright_size(data: bytes) -> tuple[int, int] | None:
-    """(height, width) of the picture once turned upright by its EXIF orientation, from the header only."""
+    """(height, width) of the picture once turned upright by its EXIF orientation, from the header only (but a PNG:
+    Pillow decodes it to find its EXIF; :func:`jpeg_upright_size` reads JPEGs alone)."""
     try:
         with open_quiet(io.BytesIO(data)) as img:  # our limit applies, not Pillow's
             w, h = img.size
@@ -134,7 +143,7 @@ def decode_and_plan(
         ValueError: ``options.point`` lies outside the photo.
     """
     settings = settings or RefineSettings()
-    hw = upright_size(data)
+    hw = jpeg_upright_size(data)
     small = None
     if hw is not None and max_pixels is not None and hw[0] * hw[1] > max_pixels:
         hw = None  # over the limit: let the full decode refuse it, without decoding a reduced copy first
