@@ -243,6 +243,8 @@ def test_a_score_just_under_the_threshold_never_reads_as_the_threshold() -> None
     ]
     # The HTTP API's header, four places: 0.49996 under a threshold of 0.5 read "0.5000"
     assert score_text(0.49996, 4) == "0.4999" and score_text(0.5, 4) == "0.5000"
+    # A broken model's NaN score: the header and the line said "nan" before rounding down, then raised (HTTP 500)
+    assert score_text(float("nan"), 4) == "nan" and score_text(float("inf")) == "inf"
 
 
 def test_a_point_overrules_the_photo_level_subject_gate() -> None:

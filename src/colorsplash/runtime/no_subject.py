@@ -27,7 +27,10 @@ def under_gate(score: float, threshold: float) -> bool:
 def score_text(score: float, places: int = 2) -> str:
     """A subject score in [0, 1] as the no-subject line (two decimals) and the HTTP API's score header (four) show
     it: rounded down, so that a score just under its threshold never reads as the threshold itself (0.4994 under
-    0.5 read "0.50", as if it had passed). The web page rounds the same way (``words.js``)."""
+    0.5 read "0.50", as if it had passed). The web page rounds the same way (``words.js``). A score that is not a
+    number (a broken model's) is shown as it is ("nan"), not an error."""
+    if not math.isfinite(score):
+        return str(score)
     scale = 10**places
     return f"{math.floor(score * scale + 1e-9) / scale:.{places}f}"
 
