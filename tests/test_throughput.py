@@ -37,10 +37,12 @@ def test_closing_the_stages_early_drops_queued_items_and_ends_every_thread() -> 
     loaded are never loaded, and no stage thread (nor the feeder waiting for room) is left behind."""
     loaded: list[int] = []
     gate = threading.Event()
+    at_gate = threading.Semaphore(0)
 
     def load(i: int) -> int:
         loaded.append(i)
         if i >= 2:
+            at_gate.release()
             gate.wait(10)  # items after the first two wait here until the consumer has stopped
         return i
 
@@ -48,6 +50,9 @@ def test_closing_the_stages_early_drops_queued_items_and_ends_every_thread() -> 
     before = set(threading.enumerate())
     results = run_stages(list(range(100)), stages, jobs=2, in_flight=4)
     got = [next(results)[1].result() for _ in range(2)]
+    # Both loader threads held at the gate before the consumer stops (on a busy machine the second one may not
+    # have started its item yet: the test then read a dropped item 3, not a fault of the stages)
+    assert at_gate.acquire(timeout=10) and at_gate.acquire(timeout=10)
     threading.Timer(0.2, gate.set).start()
     results.close()  # returns once the running steps are done
     assert sorted(got) == ["done 0", "done 1"]
