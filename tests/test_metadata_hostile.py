@@ -86,10 +86,10 @@ def test_xmp_of_a_megabyte_of_tiny_elements_is_refused_while_parsing() -> None:
     tiny = "<a/>" * 250_000
     packet = f"""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{RDF}"><rdf:Description
  xmlns:crs="{CRS}" crs:Exposure2012="1">{tiny}</rdf:Description></rdf:RDF></x:xmpmeta>""".encode()
-    started = time.perf_counter()
+    started = time.process_time()  # this process's CPU time: another process on the cores does not count
     with pytest.raises(XmpUnusable, match=f"more than {MAX_ELEMENTS:,} elements"):
         clean_xmp(packet, XmpTarget((8, 8), icc_kept=True))
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5  # 0.025 s here; the whole parse took ~4 s
 
 
 def test_an_icc_profile_too_large_for_a_jpeg_is_left_out_with_a_note(
