@@ -10,6 +10,7 @@ user should know of a result (:func:`colorsplash.runtime.result_notes.result_not
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import TypeVar
@@ -19,7 +20,7 @@ import numpy as np
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, model_alpha
+from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, finish_alpha
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.no_subject import apply_on_empty, score_text
 from colorsplash.runtime.onnx_model import Model
@@ -27,6 +28,7 @@ from colorsplash.runtime.options import OptionError, SplashOptions, options_from
 from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes
 from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, output_format
 from colorsplash.runtime.picture_open import unreadable
+from colorsplash.runtime.pipeline import Planned, decode_and_plan
 from colorsplash.runtime.result_notes import result_notes
 from colorsplash.runtime.wording import Wording
 from colorsplash.server.errors import SCORE_HEADER, SCORE_PLACES, ClientGoneError, PixelLimitError
@@ -186,9 +188,31 @@ def decode_upload(upload: Upload, max_pixels: int) -> Photo:
         PixelLimitError: more than ``max_pixels`` pixels (413).
         ImageReadError: not a picture (415).
     """
+    return _decoded(upload, max_pixels, lambda: decode_image_bytes(upload.data, max_pixels, upload.name))
+
+
+def plan_upload(model: Model, upload: Upload, options: SplashOptions, max_pixels: int) -> Planned:
+    """:func:`decode_upload` and the model's alpha plan, as ``colorsplash mask`` makes them
+    (:func:`~colorsplash.runtime.pipeline.decode_and_plan`: a large JPEG's working copy straight from its DCT,
+    beside its full decode), so that the server's alpha is the CLI's and the Python API's, bit for bit.
+
+    Raises:
+        PixelLimitError (413), ImageReadError (415): as :func:`decode_upload`. OptionError: ``point`` outside the
+            photo (422).
+    """
+    return _decoded(
+        upload,
+        max_pixels,
+        lambda: decode_and_plan(upload.data, upload.name, model, options, RefineSettings(), max_pixels),
+    )
+
+
+def _decoded(upload: Upload, max_pixels: int, decode: Callable[[], T]) -> T:
+    """``decode()`` of an upload within the pixel limit (checked from the header first); an OSError is bad
+    content."""
     check_pixels(upload.data, max_pixels)
     try:
-        return decode_image_bytes(upload.data, max_pixels, upload.name)
+        return decode()
     except OSError as err:  # bytes in memory: an OSError here can only mean bad content (e.g. a cut-off header)
         raise unreadable(upload.name, err) from err
 
@@ -208,15 +232,15 @@ def output_name(upload_name: str, fmt: str, tag: str = "splash") -> str:
     return f"{path.stem or UPLOAD_NAME}.{tag}{ext}"
 
 
-def subject_alpha(model: Model, photo: Photo, options: SplashOptions) -> tuple[np.ndarray, bool, float]:
-    """(alpha float32 ``HxW`` in [0, 1], subject found, subject score): the model's alpha with the one
-    no-subject policy applied.
+def subject_alpha(model: Model, planned: Planned, options: SplashOptions) -> tuple[np.ndarray, bool, float]:
+    """(alpha float32 ``HxW`` in [0, 1], subject found, subject score): the planned photo's full-size alpha with
+    the one no-subject policy applied.
 
     Raises:
         NoSubjectError: no subject and ``on_empty == "skip"`` (422).
     """
-    result = model_alpha(model, photo.rgb, options, RefineSettings())
-    apply_on_empty(result, options.on_empty, photo.name, words=Wording.of(model, "http"))
+    result = finish_alpha(planned.plan, planned.guide(), options)
+    apply_on_empty(result, options.on_empty, planned.photo.name, words=Wording.of(model, "http"))
     # The model's presence score (one-output models: its highest probability).
     return result.alpha, not result.empty, result.score
 
@@ -234,10 +258,11 @@ def make_splash(
     Raises:
         ClientGoneError: ``gone`` was set (the client left) before one of the steps after decoding.
     """
-    photo = decode_upload(upload, max_pixels)
-    _check(gone, "decoding")
-    alpha, found, score = subject_alpha(model, photo, options)
+    planned = plan_upload(model, upload, options, max_pixels)
+    _check(gone, "decoding and the model")
+    alpha, found, score = subject_alpha(model, planned, options)
     _check(gone, "finding the subject")
+    photo = planned.photo
     out = composite(photo.rgb, alpha, options, photo.alpha)  # as the CLI and the Python API
     _check(gone, "the effect")
     fmt = fmt or default_format(photo, options)
@@ -263,10 +288,11 @@ def make_mask(
     Raises:
         ClientGoneError: ``gone`` was set (the client left) before one of the steps after decoding.
     """
-    photo = decode_upload(upload, max_pixels)
-    _check(gone, "decoding")
-    alpha, found, score = subject_alpha(model, photo, options)
+    planned = plan_upload(model, upload, options, max_pixels)
+    _check(gone, "decoding and the model")
+    alpha, found, score = subject_alpha(model, planned, options)
     _check(gone, "finding the subject")
+    photo = planned.photo
     body = encode_image(alpha_to_uint8(alpha), "PNG")
     notes = result_notes(photo, "mask", "PNG", "http")
     return Result(body, "png", found, score, output_name(upload.name, "png", "mask"), tuple(notes))
