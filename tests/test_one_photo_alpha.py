@@ -15,7 +15,8 @@ from PIL import Image
 
 import colorsplash
 from colorsplash.cli import main
-from colorsplash.runtime.alpha import alpha_to_uint8
+from colorsplash.runtime import pipeline
+from colorsplash.runtime.alpha import alpha_to_uint8, model_presence
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.pipeline import dct_working_copy
 from colorsplash.runtime.working import RefineSettings
@@ -83,3 +84,25 @@ def test_cli_api_and_server_give_one_alpha_for_a_large_jpeg(
     for name, alpha in (("path", from_path), ("file object", from_stream), ("/api/mask", png_array(resp.content))):
         diff = np.abs(alpha.astype(int) - cli.astype(int))
         assert diff.max() == 0, f"{name}: max {diff.max()}, mean {diff.mean():.4f} levels from the CLI's mask"
+
+
+def test_the_model_beside_a_large_jpegs_decode_runs_without_spinning(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API and a lone server request run the model inside ``Model.exclusive`` (spinning threads, for a model
+    run with the cores to itself); beside a large JPEG's full decode, now theirs too, spinning is slower (see
+    ``Model.exclusive``), so that model run is not exclusive. A photo decoded before the model run keeps it."""
+    model = colorsplash.load_model(tiny_onnx)
+    seen: list[bool] = []
+
+    def recorded(model: Model, small: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+        seen.append(getattr(model._local, "exclusive", False))
+        return model_presence(model, small)
+
+    monkeypatch.setattr(pipeline, "model_presence", recorded)
+    png = io.BytesIO()
+    Image.fromarray(make_blob_image(1200, 1600)[0]).save(png, "PNG")
+    with model.exclusive():
+        pipeline.decode_and_plan(large_jpeg(tmp_path / "a.jpg").read_bytes(), "a.jpg", model)  # overlapped
+        pipeline.decode_and_plan(png.getvalue(), "a.png", model)  # decoded first
+    assert seen == [False, True]
