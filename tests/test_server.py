@@ -29,7 +29,7 @@ from colorsplash.cli import serve as cli_serve
 from colorsplash.runtime.onnx_model import Model, ModelLoadError  # noqa: E402
 from colorsplash.runtime.options import OPTION_FIELDS  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
-from colorsplash.server import guard, limits, work  # noqa: E402
+from colorsplash.server import guard, limits, work, workers  # noqa: E402
 
 MAX_UPLOAD = 300_000
 MAX_PIXELS = 100_000
@@ -751,7 +751,7 @@ def test_requests_side_by_side_get_single_threaded_sessions(tiny_onnx: Path, mon
 
     monkeypatch.setattr(batch_mod, "usable_cores", lambda: 2)
     model = load_model(tiny_onnx, precision="file")
-    share = work.ModelShare(model)
+    share = workers.ModelShare(model)
     assert share.single is not model and share.single.threads == 1 and share.single.path == model.path
     with share.take() as first:
         assert first is model and model._session_for_run() is not model.session  # alone: the spinning twin
@@ -759,7 +759,7 @@ def test_requests_side_by_side_get_single_threaded_sessions(tiny_onnx: Path, mon
             assert second is share.single and second._session_for_run() is second.session
     with share.take() as again:
         assert again is model  # alone again
-    single_worker = work.ModelShare(model, side_by_side=False)
+    single_worker = workers.ModelShare(model, side_by_side=False)
     assert single_worker.single is model
     with single_worker.take(), single_worker.take() as other:
         assert other is model

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from colorsplash.runtime.alpha import RefineSettings, model_alpha, model_plan
-from colorsplash.runtime.api_images import ImageLike, read_file, rgb_and_own_alpha, to_rgb
+from colorsplash.runtime.alpha import AlphaPlan, RefineSettings, finish_alpha, model_plan, photo_guide
+from colorsplash.runtime.api_images import ImageLike, picture_file, rgb_and_own_alpha, to_rgb
 from colorsplash.runtime.edge_matte import matte
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.no_subject import NoSubjectError, apply_on_empty
@@ -43,6 +43,7 @@ from colorsplash.runtime.options import (
     options_from_mapping,
 )
 from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, ImageReadError, Photo
+from colorsplash.runtime.pipeline import decode_and_plan
 from colorsplash.runtime.result_notes import NotedArray, Written, result_notes, with_notes
 from colorsplash.runtime.variants import VariantError
 from colorsplash.runtime.wording import Wording
@@ -122,19 +123,42 @@ def alpha_and_subject(
     """:func:`predict_alpha` and :class:`Subject` from one model run (arguments and errors as there): the alpha,
     float32 ``HxW`` in [0, 1] at the photo's size (1 = subject), and what the model found."""
     loaded, opts = _resolve(model, options, overrides, max_pixels)
-    photo = read_file(image, max_pixels)
-    rgb = to_rgb(image, max_pixels) if photo is None else photo.rgb
-    alpha, subject = _alpha(loaded, rgb, opts, photo)
-    return with_notes(alpha, _notes(photo, "mask")), subject
+    planned = _plan(loaded, image, opts, max_pixels)
+    alpha, subject = _alpha(loaded, planned, opts)
+    return with_notes(alpha, _notes(planned.photo, "mask")), subject
 
 
-def _alpha(loaded: Model, rgb: np.ndarray, opts: SplashOptions, photo: Photo | None) -> tuple[np.ndarray, Subject]:
-    """The alpha of ``rgb`` and what the model found, ``opts.on_empty`` applied; a :class:`NoSubjectError` names
-    the file ``photo`` was read from ("the photo" for an array or Pillow image)."""
+@dataclass
+class _Planned:
+    """A photo given to the API and its alpha plan (:func:`_plan`)."""
+
+    rgb: np.ndarray
+    own_alpha: np.ndarray | None
+    photo: Photo | None
+    plan: AlphaPlan
+
+
+def _plan(loaded: Model, image: ImageLike, opts: SplashOptions, max_pixels: int | None) -> _Planned:
+    """The photo's RGB (uint8 ``HxWx3``), own transparency and :class:`Photo` (``None`` for an array or Pillow
+    image), and its alpha plan. A path or file object is decoded and planned as ``colorsplash mask`` does it
+    (:func:`~colorsplash.runtime.pipeline.decode_and_plan`: a large JPEG's working copy from its DCT), so the
+    alphas are the same bits; an array or Pillow image is shrunk for the model."""
+    source = picture_file(image)
     with loaded.exclusive():  # nothing else of ours runs beside this model call (see Model.exclusive)
-        result = model_alpha(loaded, rgb, opts, RefineSettings())
+        if source is None:
+            rgb, own_alpha, _ = rgb_and_own_alpha(image, max_pixels)
+            return _Planned(rgb, own_alpha, None, model_plan(loaded, rgb, opts, RefineSettings()))
+        planned = source.decode(lambda data, name: decode_and_plan(data, name, loaded, opts, max_pixels=max_pixels))
+    photo = planned.photo
+    return _Planned(photo.rgb, photo.alpha, photo, planned.plan)
+
+
+def _alpha(loaded: Model, planned: _Planned, opts: SplashOptions) -> tuple[np.ndarray, Subject]:
+    """The full-size alpha of a planned photo and what the model found, ``opts.on_empty`` applied; a
+    :class:`NoSubjectError` names the file the photo was read from ("the photo" for an array or Pillow image)."""
+    result = finish_alpha(planned.plan, photo_guide(planned.rgb, planned.plan), opts)
     subject = Subject(not result.empty, result.score, loaded.presence_threshold)
-    name = "the photo" if photo is None else photo.name
+    name = "the photo" if planned.photo is None else planned.photo.name
     apply_on_empty(result, opts.on_empty, name, words=Wording.of(loaded, "python"))
     return result.alpha, subject
 
@@ -158,9 +182,7 @@ def subject_score(
         as :func:`predict_alpha`: ImageReadError, ModelLoadError, TypeError, ValueError.
     """
     loaded, _ = _resolve(model, None, {}, max_pixels)
-    rgb = to_rgb(image, max_pixels)
-    with loaded.exclusive():
-        plan = model_plan(loaded, rgb, SplashOptions(refine=False))
+    plan = _plan(loaded, image, SplashOptions(refine=False), max_pixels).plan
     return Subject(not plan.empty, plan.score, loaded.presence_threshold)
 
 
@@ -234,10 +256,10 @@ def splash(
         ValueError.
     """
     loaded, opts = _resolve(model, options, overrides, max_pixels)
-    rgb, own_alpha, photo = rgb_and_own_alpha(image, max_pixels)
-    alpha = _alpha(loaded, rgb, opts, photo)[0]
+    planned = _plan(loaded, image, opts, max_pixels)
+    alpha = _alpha(loaded, planned, opts)[0]
     written: Written = "cut-out" if opts.effect == "transparent" else "splash"
-    return with_notes(composite(rgb, alpha, opts, own_alpha), _notes(photo, written))
+    return with_notes(composite(planned.rgb, alpha, opts, planned.own_alpha), _notes(planned.photo, written))
 
 
 def _notes(photo: Photo | None, written: Written) -> list[str]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import os
-from typing import IO, Union
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, TypeVar, Union
 
 import numpy as np
 from PIL import Image
@@ -16,12 +18,14 @@ from colorsplash.runtime.photo_io import (
     Photo,
     decode_image_bytes,
     own_transparency,
-    read_photo,
+    read_picture_bytes,
     to_rgb_array,
 )
 from colorsplash.runtime.picture_open import PixelLimitError
 
-__all__ = ["ImageLike", "read_file", "rgb_and_own_alpha", "to_rgb"]
+__all__ = ["ImageLike", "PictureFile", "picture_file", "read_file", "rgb_and_own_alpha", "to_rgb"]
+
+T = TypeVar("T")
 
 ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]", IO[bytes]]
 
@@ -70,17 +74,60 @@ def _array_to_rgb(image: np.ndarray) -> np.ndarray:
     raise ValueError(f"expected an HxWx3 RGB image array, got shape {image.shape}")
 
 
+@dataclass(frozen=True)
+class PictureFile:
+    """The bytes of a picture file given to the API (a path, or a binary file object read to its end), not decoded.
+
+    Attributes:
+        data: the file's bytes (at least one).
+        name: the path as given, the file object's ``name``, or ``the BytesIO object``: errors name it.
+        start: where a file object stood when it was read (0 for a path, or when it cannot tell).
+    """
+
+    data: bytes
+    name: str
+    start: int = 0
+
+    def decode(self, decoder: Callable[[bytes, str], T]) -> T:
+        """``decoder(data, name)`` (a decode that raises :class:`ImageReadError` for an unreadable picture); an
+        unreadable picture read from a file object not at its start says where it was read from."""
+        try:
+            return decoder(self.data, self.name)
+        except PixelLimitError:
+            raise
+        except ImageReadError as err:
+            if not self.start:
+                raise
+            raise ImageReadError(
+                f"{err} (read from byte {self.start:,}, where the file object stood; if the picture starts before, "
+                "rewind it with .seek(0) first)"
+            ) from err
+
+
 def read_file(image: object, max_pixels: int | None) -> Photo | None:
-    """The picture of a path or of a binary file object (read from where it stands to its end, as
-    :func:`read_photo` reads a file; a pipe or socket too); ``None`` for other kinds of image.
+    """The picture of a path or of a binary file object (:func:`picture_file`, decoded as :func:`read_photo`
+    decodes a file); ``None`` for other kinds of image.
 
     Raises:
-        ImageReadError: as :func:`read_photo`; a file object with nothing left to read; one not at its start says
-            where it was read from.
+        as :func:`picture_file`; ImageReadError: as :func:`read_photo` (one read from a file object not at its
+            start says where it was read from).
+    """
+    source = picture_file(image)
+    return None if source is None else source.decode(lambda data, name: decode_image_bytes(data, max_pixels, name))
+
+
+def picture_file(image: object) -> PictureFile | None:
+    """The bytes of a path or of a binary file object (read from where it stands to its end, as :func:`read_photo`
+    reads a file; a pipe or socket too); ``None`` for other kinds of image.
+
+    Raises:
+        ImageReadError: as :func:`read_picture_bytes` (a path that is missing, not a file or empty); a file object
+            with nothing left to read.
         TypeError: a file object opened in text mode.
     """
     if isinstance(image, (str, os.PathLike)):
-        return read_photo(os.fspath(image), max_pixels)
+        path = os.fspath(image)
+        return PictureFile(read_picture_bytes(path), str(path))
     if isinstance(image, (bytes, bytearray, memoryview, np.ndarray, Image.Image)):
         return None
     read = getattr(image, "read", None)
@@ -100,17 +147,7 @@ def read_file(image: object, max_pixels: int | None) -> Photo | None:
         raise TypeError(f"{name}: reading it gave {type(data).__name__}, not bytes; open the file in binary mode (rb)")
     if not data:
         raise ImageReadError(f"{name}: nothing to read (0 bytes); if it was read before, rewind it with .seek(0)")
-    try:
-        return decode_image_bytes(bytes(data), max_pixels, name)
-    except PixelLimitError:
-        raise
-    except ImageReadError as err:
-        if not start:
-            raise
-        raise ImageReadError(
-            f"{err} (read from byte {start:,}, where the file object stood; if the picture starts before, "
-            "rewind it with .seek(0) first)"
-        ) from err
+    return PictureFile(bytes(data), name, start)
 
 
 def _position(stream: object) -> int:

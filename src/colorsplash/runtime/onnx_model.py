@@ -99,16 +99,19 @@ class Model:
     _spin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @contextmanager
-    def exclusive(self) -> Iterator[None]:
+    def exclusive(self, on: bool = True) -> Iterator[None]:
         """Model runs of this thread inside the block have the CPU to themselves (the API's one-photo path: no
         decode or encode beside them): they use a second session of the same file whose threads spin between
         operators during a run, instead of sleeping and being woken for each one, and stop at its end. On the
         2-core AVX2 machine the int8 forward pass took 44.6-44.7 ms that way in five fresh processes of six
         (48.6 in one), against 47-52 ms by the process with sleeping threads. Not for runs that share the cores
         with other work (the overlapped decode of a large JPEG: 12 MP 1.55-1.62x the floor with spinning against
-        1.45-1.49x). A session set on :attr:`session` by hand (a stand-in) is used as it is."""
+        1.45-1.49x): ``on=False`` undoes it inside the block, as
+        :func:`~colorsplash.runtime.pipeline.decode_and_plan` runs the model beside that decode, whoever called it
+        (the Python API and the server within ``exclusive``). A session set on :attr:`session` by hand (a stand-in)
+        is used as it is."""
         before = getattr(self._local, "exclusive", False)
-        self._local.exclusive = True
+        self._local.exclusive = on
         try:
             yield
         finally:

@@ -56,6 +56,7 @@ __all__ = [
     "pending_orientation",
     "probe_picture",
     "read_photo",
+    "read_picture_bytes",
     "upright",
 ]
 
@@ -191,6 +192,16 @@ def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         ImageReadError: missing, empty, truncated or non-picture file, a web address, or more than ``max_pixels``
             pixels.
     """
+    return _decode(read_picture_bytes(path), str(path), max_pixels)
+
+
+def read_picture_bytes(path: str | Path) -> bytes:
+    """The bytes of the picture file ``path`` (named as given in errors), not decoded: what :func:`read_photo`
+    decodes.
+
+    Raises:
+        ImageReadError: missing, not a file (a folder, a web address) or empty.
+    """
     name = str(path)  # as given: ``Path`` would show ``https://x`` as ``https:/x``
     path = Path(path)
     if not path.is_file():
@@ -198,7 +209,7 @@ def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
     data = path.read_bytes()
     if not data:
         raise ImageReadError(f"{name}: file is empty (0 bytes); re-export or remove it")
-    return _decode(data, name, max_pixels)
+    return data
 
 
 def transparency_note(photo: Photo, written: str, spelling: Spelling = "cli") -> str | None:

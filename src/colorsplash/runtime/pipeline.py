@@ -153,7 +153,8 @@ def decode_and_plan(
             small = dct_working_copy(data, hw, settings, model.config.input_size)
             plan = None
             if small is not None:
-                prob, presence = model_presence(model, small)
+                with model.exclusive(False):  # the decode shares the cores: sleeping threads (Model.exclusive)
+                    prob, presence = model_presence(model, small)
                 plan = plan_alpha(hw, prob, small, options, settings, presence)
             photo = full.result()
         if plan is not None and photo.rgb.shape[:2] == hw:

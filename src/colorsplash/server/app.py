@@ -65,10 +65,8 @@ from colorsplash.server.openapi import OUTPUT_FORMATS, openapi_extra
 from colorsplash.server.settings import ServerSettings
 from colorsplash.server.work import (
     Departure,
-    ModelShare,
     Result,
     Upload,
-    Worker,
     check_pixel_count,
     make_mask,
     make_splash,
@@ -77,6 +75,7 @@ from colorsplash.server.work import (
     read_upload,
     result_headers,
 )
+from colorsplash.server.workers import ModelShare, Worker
 
 __all__ = [
     "SUBJECT_WORDS",

@@ -10,20 +10,17 @@ user should know of a result (:func:`colorsplash.runtime.result_notes.result_not
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
-import anyio
 import numpy as np
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, model_alpha
-from colorsplash.runtime.batch import batch_model
+from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, finish_alpha
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.no_subject import apply_on_empty, score_text
 from colorsplash.runtime.onnx_model import Model
@@ -31,6 +28,7 @@ from colorsplash.runtime.options import OptionError, SplashOptions, options_from
 from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes
 from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, output_format
 from colorsplash.runtime.picture_open import unreadable
+from colorsplash.runtime.pipeline import Planned, decode_and_plan
 from colorsplash.runtime.result_notes import result_notes
 from colorsplash.runtime.wording import Wording
 from colorsplash.server.errors import SCORE_HEADER, SCORE_PLACES, ClientGoneError, PixelLimitError
@@ -190,9 +188,31 @@ def decode_upload(upload: Upload, max_pixels: int) -> Photo:
         PixelLimitError: more than ``max_pixels`` pixels (413).
         ImageReadError: not a picture (415).
     """
+    return _decoded(upload, max_pixels, lambda: decode_image_bytes(upload.data, max_pixels, upload.name))
+
+
+def plan_upload(model: Model, upload: Upload, options: SplashOptions, max_pixels: int) -> Planned:
+    """:func:`decode_upload` and the model's alpha plan, as ``colorsplash mask`` makes them
+    (:func:`~colorsplash.runtime.pipeline.decode_and_plan`: a large JPEG's working copy straight from its DCT,
+    beside its full decode), so that the server's alpha is the CLI's and the Python API's, bit for bit.
+
+    Raises:
+        PixelLimitError (413), ImageReadError (415): as :func:`decode_upload`. OptionError: ``point`` outside the
+            photo (422).
+    """
+    return _decoded(
+        upload,
+        max_pixels,
+        lambda: decode_and_plan(upload.data, upload.name, model, options, RefineSettings(), max_pixels),
+    )
+
+
+def _decoded(upload: Upload, max_pixels: int, decode: Callable[[], T]) -> T:
+    """``decode()`` of an upload within the pixel limit (checked from the header first); an OSError is bad
+    content."""
     check_pixels(upload.data, max_pixels)
     try:
-        return decode_image_bytes(upload.data, max_pixels, upload.name)
+        return decode()
     except OSError as err:  # bytes in memory: an OSError here can only mean bad content (e.g. a cut-off header)
         raise unreadable(upload.name, err) from err
 
@@ -212,15 +232,15 @@ def output_name(upload_name: str, fmt: str, tag: str = "splash") -> str:
     return f"{path.stem or UPLOAD_NAME}.{tag}{ext}"
 
 
-def subject_alpha(model: Model, photo: Photo, options: SplashOptions) -> tuple[np.ndarray, bool, float]:
-    """(alpha float32 ``HxW`` in [0, 1], subject found, subject score): the model's alpha with the one
-    no-subject policy applied.
+def subject_alpha(model: Model, planned: Planned, options: SplashOptions) -> tuple[np.ndarray, bool, float]:
+    """(alpha float32 ``HxW`` in [0, 1], subject found, subject score): the planned photo's full-size alpha with
+    the one no-subject policy applied.
 
     Raises:
         NoSubjectError: no subject and ``on_empty == "skip"`` (422).
     """
-    result = model_alpha(model, photo.rgb, options, RefineSettings())
-    apply_on_empty(result, options.on_empty, photo.name, words=Wording.of(model, "http"))
+    result = finish_alpha(planned.plan, planned.guide(), options)
+    apply_on_empty(result, options.on_empty, planned.photo.name, words=Wording.of(model, "http"))
     # The model's presence score (one-output models: its highest probability).
     return result.alpha, not result.empty, result.score
 
@@ -238,10 +258,11 @@ def make_splash(
     Raises:
         ClientGoneError: ``gone`` was set (the client left) before one of the steps after decoding.
     """
-    photo = decode_upload(upload, max_pixels)
-    _check(gone, "decoding")
-    alpha, found, score = subject_alpha(model, photo, options)
+    planned = plan_upload(model, upload, options, max_pixels)
+    _check(gone, "decoding and the model")
+    alpha, found, score = subject_alpha(model, planned, options)
     _check(gone, "finding the subject")
+    photo = planned.photo
     out = composite(photo.rgb, alpha, options, photo.alpha)  # as the CLI and the Python API
     _check(gone, "the effect")
     fmt = fmt or default_format(photo, options)
@@ -267,10 +288,11 @@ def make_mask(
     Raises:
         ClientGoneError: ``gone`` was set (the client left) before one of the steps after decoding.
     """
-    photo = decode_upload(upload, max_pixels)
-    _check(gone, "decoding")
-    alpha, found, score = subject_alpha(model, photo, options)
+    planned = plan_upload(model, upload, options, max_pixels)
+    _check(gone, "decoding and the model")
+    alpha, found, score = subject_alpha(model, planned, options)
     _check(gone, "finding the subject")
+    photo = planned.photo
     body = encode_image(alpha_to_uint8(alpha), "PNG")
     notes = result_notes(photo, "mask", "PNG", "http")
     return Result(body, "png", found, score, output_name(upload.name, "png", "mask"), tuple(notes))
@@ -308,93 +330,3 @@ def result_headers(result: Result) -> dict[str, str]:
     if notes is not None:
         headers[NOTES_HEADER] = notes
     return headers
-
-
-class Worker:
-    """Runs blocking work in threads, at most ``capacity`` at once (the limiter is made on first use, inside the
-    event loop that serves the requests)."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._limiter: anyio.CapacityLimiter | None = None
-        self._threads: anyio.CapacityLimiter | None = None
-
-    async def run(
-        self,
-        func: Callable[..., T],
-        *args: Any,
-        before: Callable[[], Awaitable[None]] | None = None,
-        beside: Callable[[], Coroutine[Any, Any, None]] | None = None,
-    ) -> T:
-        """``func(*args)`` in a thread once one of the ``capacity`` slots is free. ``before`` is awaited with the
-        slot held, just before the thread starts; an exception from it drops the job (the slot is given back).
-        ``beside`` is awaited while the thread runs and cancelled when it ends (it must not raise)."""
-        if self._limiter is None or self._threads is None:
-            self._limiter = anyio.CapacityLimiter(self.capacity)
-            self._threads = anyio.CapacityLimiter(self.capacity)  # never waited on: the slot above is held
-        async with self._limiter:  # held here (not by the thread), so that ``before`` runs with the slot
-            if before is not None:
-                await before()
-            if beside is None:
-                return await anyio.to_thread.run_sync(func, *args, limiter=self._threads)
-            return await self._run_beside(beside, func, *args)
-
-    async def _run_beside(
-        self, beside: Callable[[], Coroutine[Any, Any, None]], func: Callable[..., T], *args: Any
-    ) -> T:
-        done: list[T] = []
-        failed: list[Exception] = []
-        async with anyio.create_task_group() as group:
-            group.start_soon(beside)
-            try:
-                done.append(await anyio.to_thread.run_sync(func, *args, limiter=self._threads))
-            except Exception as err:  # raised below: the group would wrap it in an ExceptionGroup, which the
-                failed.append(err)  # app's exception handlers do not match
-            group.cancel_scope.cancel()
-        if failed:
-            raise failed[0]
-        return done[0]
-
-    async def run_light(self, func: Callable[..., T], *args: Any) -> T:
-        """Short work (a header read) on anyio's default threads, not counted against ``capacity``."""
-        return await anyio.to_thread.run_sync(func, *args)
-
-
-class ModelShare:
-    """Which session a request's model run uses: the loaded model (all its threads on one photo, inside
-    :meth:`Model.exclusive`: the lowest latency) when it is the only request being worked on, else a
-    single-threaded session of the same file, so requests side by side get one core each instead of contending
-    for one thread pool (more photos per second; see :func:`colorsplash.runtime.batch.batch_model`). With
-    ``side_by_side`` off, one worker, a GPU or a stand-in model: always the loaded model."""
-
-    def __init__(self, model: Model, side_by_side: bool = True) -> None:
-        self.model = model
-        self.single = batch_model(model)[0] if side_by_side else model
-        self._running = 0
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def take(self) -> Iterator[Model]:
-        """The model for one request's work, held for as long as the block runs."""
-        with self.beside() as alone:
-            if not alone:
-                yield self.single
-            elif isinstance(self.model, Model):
-                with self.model.exclusive():  # the API's one-photo path: a spinning twin session
-                    yield self.model
-            else:  # a stand-in
-                yield self.model
-
-    @contextmanager
-    def beside(self) -> Iterator[bool]:
-        """Counts the block as a request being worked on (whether it was the only one: the value); work that
-        needs no model but takes the cores (a viewable copy) holds it, so that a model run starting meanwhile
-        uses the single-threaded session, as beside another photo."""
-        with self._lock:
-            self._running += 1
-            alone = self._running == 1
-        try:
-            yield alone
-        finally:
-            with self._lock:
-                self._running -= 1
