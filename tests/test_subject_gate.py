@@ -135,6 +135,10 @@ def test_the_no_subject_line_gives_the_threshold_the_score_was_held_against(
     line = apply_on_empty(cut, "grey", "x.jpg", words=words) or ""
     expected = "(subject score 0.90, passing the model's 0.38; no pixel reaches the cut-off 0.70 (highest 0.60)"
     assert expected in line, line
+    # A chosen point skips the score's test: the line said "under the model's 0.38", as if that were the reason
+    point = SplashOptions(threshold=0.7, refine=False, point=(16, 16))
+    line = apply_on_empty(compute_alpha(image, _blob(0.6), point, presence=(0.29, 0.38)), "grey", "x.jpg", words=words)
+    assert "(subject score 0.29, not needed with --point; no pixel reaches the cut-off 0.70" in (line or ""), line
     # The threshold at more places where two would read the wrong way round (the bundled model's 0.6554...)
     near = compute_alpha(image, _blob(0.9), options, presence=(0.652, 0.6554253))
     assert "(subject score 0.65, under the model's 0.66);" in (apply_on_empty(near, "grey", "x.jpg") or "")

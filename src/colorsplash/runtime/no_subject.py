@@ -113,8 +113,11 @@ def apply_on_empty(
     """
     if not result.empty:
         return None
-    text = f"no {words.subject} found in {name} ({gate_text(result.score, result.score_threshold)})"
-    if result.cutoff is not None:  # the score passed: the cut-off alone left it empty
+    gate = gate_text(result.score, result.score_threshold)
+    if result.cutoff is not None and under_gate(result.score, result.score_threshold):  # a point passes the gate
+        gate = f"subject score {score_text(result.score)}, not needed with {option_name('point', words.spelling)}"
+    text = f"no {words.subject} found in {name} ({gate})"
+    if result.cutoff is not None:  # the score passed (or a point skipped it): the cut-off alone left it empty
         cut, top, threshold = result.cutoff, result.max_probability, option_name("threshold", words.spelling)
         text = f"{text[:-1]}; no pixel reaches the cut-off {cut:.2f} (highest {top:.2f}), lower {threshold})"
     if on_empty == "skip":
