@@ -146,7 +146,7 @@ def _plan(loaded: Model, image: ImageLike, opts: SplashOptions, max_pixels: int 
     source = picture_file(image)
     with loaded.exclusive():  # nothing else of ours runs beside this model call (see Model.exclusive)
         if source is None:
-            rgb, own_alpha, _ = rgb_and_own_alpha(image, max_pixels)
+            rgb, own_alpha = rgb_and_own_alpha(image, max_pixels)
             return _Planned(rgb, own_alpha, None, model_plan(loaded, rgb, opts, RefineSettings()))
         planned = source.decode(lambda data, name: decode_and_plan(data, name, loaded, opts, max_pixels=max_pixels))
     photo = planned.photo

@@ -182,16 +182,13 @@ def _uint8_hint(image: np.ndarray) -> str:
     return f"values up to {peak:g}: scale them to 0..255, e.g. np.clip(x * (255 / x.max()), 0, 255).astype(np.uint8)"
 
 
-def rgb_and_own_alpha(image: ImageLike, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray | None, Photo | None]:
-    """:func:`to_rgb`, the picture's own transparency (uint8 ``HxW``, ``None`` when opaque: an RGBA array's
-    alpha, a Pillow image's, or a file's) and the file's :class:`Photo` (``None`` for an array or Pillow image),
-    the file read once."""
-    photo = read_file(image, max_pixels)
-    if photo is not None:
-        return photo.rgb, photo.alpha, photo
+def rgb_and_own_alpha(image: ImageLike, max_pixels: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`to_rgb` of an image that is not a file (:func:`picture_file` gives ``None``: an array or Pillow
+    image) and its own transparency (uint8 ``HxW``, ``None`` when opaque: an RGBA array's alpha or a Pillow
+    image's); a file's are its :class:`Photo`'s."""
     rgb = to_rgb(image, max_pixels)
     if isinstance(image, Image.Image):
-        return rgb, own_transparency(image), None
+        return rgb, own_transparency(image)
     if isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 4 and image[..., 3].min() < 255:
-        return rgb, np.ascontiguousarray(image[..., 3]), None
-    return rgb, None, None
+        return rgb, np.ascontiguousarray(image[..., 3])
+    return rgb, None
