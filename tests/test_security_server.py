@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,15 +112,9 @@ def test_serve_caps_the_requests_served_at_once(tiny_onnx: Path, monkeypatch: py
     assert seen["limit_concurrency"] == MAX_CONNECTIONS > MAX_REQUESTS
 
 
-def test_requests_over_the_limit_get_the_apis_busy_answer(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """uvicorn's limit_concurrency answered a plain-text "Service Unavailable" without Retry-After or the security
-    headers; now the app counts the requests in flight and answers one more as a busy server does: JSON, 503,
-    Retry-After (the page waits that long and tries again), the security headers; the next one after is served."""
-    import asyncio
-    import threading
-
-    import httpx
-
+def _hold_masks(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Make the server's mask jobs wait: each sets the first event as it starts, then waits (at most 10 s) for the
+    second before making its mask."""
     entered, release = threading.Event(), threading.Event()
     make_mask = server.make_mask
 
@@ -129,6 +124,18 @@ def test_requests_over_the_limit_get_the_apis_busy_answer(tiny_onnx: Path, monke
         return make_mask(*args)
 
     monkeypatch.setattr(server, "make_mask", held)
+    return entered, release
+
+
+def test_requests_over_the_limit_get_the_apis_busy_answer(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's limit_concurrency answered a plain-text "Service Unavailable" without Retry-After or the security
+    headers; now the app counts the requests in flight and answers one more as a busy server does: JSON, 503,
+    Retry-After (the page waits that long and tries again), the security headers; the next one after is served."""
+    import asyncio
+
+    import httpx
+
+    entered, release = _hold_masks(monkeypatch)
     app = server.create_app(tiny_onnx, max_requests=1)
     photo = png()
 
@@ -153,7 +160,6 @@ def test_one_address_cannot_take_every_request_slot(tiny_onnx: Path, monkeypatch
     every other client got 503 busy. Now one address may hold ``max_per_client`` (default: half of
     ``max_requests``); one more from it gets the busy answer naming that limit, while another address is served."""
     import asyncio
-    import threading
 
     import httpx
 
@@ -162,15 +168,7 @@ def test_one_address_cannot_take_every_request_slot(tiny_onnx: Path, monkeypatch
     assert (ServerSettings().per_client_limit, ServerSettings(max_requests=1).per_client_limit) == (16, 1)
     with pytest.raises(ValueError, match="max_per_client must be positive"):
         ServerSettings(max_per_client=0)
-    entered, release = threading.Event(), threading.Event()
-    make_mask = server.make_mask
-
-    def held(*args: Any) -> Any:
-        entered.set()
-        release.wait(10)
-        return make_mask(*args)
-
-    monkeypatch.setattr(server, "make_mask", held)
+    entered, release = _hold_masks(monkeypatch)
     app = server.create_app(tiny_onnx, max_requests=4, workers=2)  # 2 a client
     photo = png()
 
