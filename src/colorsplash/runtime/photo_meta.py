@@ -30,6 +30,7 @@ from colorsplash.runtime.png_text import UNREAD_TEXT
 from colorsplash.runtime.xmp import XmpTarget, XmpUnusable, clean_xmp
 
 __all__ = [
+    "SUB_IFDS",
     "Carried",
     "FoundMetadata",
     "carried_metadata",
@@ -46,7 +47,7 @@ XMP_TAG = 700  # a TIFF's XMP, in IFD0
 PNG_XMP_KEY = "XML:com.adobe.xmp"  # a PNG's XMP text chunk
 _EXIF_IFD = 0x8769
 _PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
-_SUB_IFDS = (_EXIF_IFD, 0x8825, 0xA005)  # the Exif, GPS and Interop directories (Pillow's TAGS_V2_GROUPS)
+SUB_IFDS = (_EXIF_IFD, 0x8825, 0xA005)  # the Exif, GPS and Interop directories (Pillow's TAGS_V2_GROUPS)
 # EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
 # A TIFF's IFD0 is its EXIF block, and copying its layout tags (sizes, strips, bits, compression...) into a
 # result makes a file that nothing can open. XMP (700) is not among them: it is cleaned on its own.
@@ -146,7 +147,7 @@ def read_sub_ifds(exif: Image.Exif, name: str, warned: list[str]) -> None:
     its EXIF (``warned``, each naming ``name``): a damaged one makes the EXIF damaged (not copied, one note), instead
     of a line on stderr when the copy (:func:`metadata_exif`) or a TIFF's loading reads it. One that cannot be read
     at all is added to ``warned``."""
-    for tag in _SUB_IFDS:
+    for tag in SUB_IFDS:
         try:
             exif.get_ifd(tag)
         except KeyError:  # absent: Pillow 10 raises where later versions answer {}

@@ -21,7 +21,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.jpeg_bands import JPEG_MAX_SIDE, encode_jpeg
 from colorsplash.runtime.jpeg_markers import ends_jpeg
-from colorsplash.runtime.photo_meta import JPEG_IRB_HEADER, JPEG_XMP_HEADER, PNG_XMP_KEY, XMP_TAG, Carried
+from colorsplash.runtime.photo_meta import JPEG_IRB_HEADER, JPEG_XMP_HEADER, PNG_XMP_KEY, SUB_IFDS, XMP_TAG, Carried
 from colorsplash.runtime.picture_open import READ_ERRORS, load_pixels, open_unchecked
 from colorsplash.runtime.xmp import MAX_XMP_BYTES
 
@@ -50,7 +50,6 @@ _ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
 # The largest side each format holds (its encoder's limit: libjpeg-turbo's, WebP's 14 bits, GIF's 16); PNG, TIFF, BMP
 # hold more than the pixel limit allows.
 MAX_SIDE = {"JPEG": JPEG_MAX_SIDE, "WEBP": 16383, "GIF": 65535}
-_SUB_IFDS = (0x8769, 0x8825)  # EXIF's pointers to its Exif and GPS directories
 _PHONE_FORMATS = ("MPO", "HEIF", "AVIF")  # multi-picture JPEG, HEIC, AVIF: photos, written as JPEG
 _MAX_SEGMENT = 65533  # largest JPEG marker segment payload
 _ICC_CHUNK = _MAX_SEGMENT - 14  # an APP2 segment's share of an ICC profile, after "ICC_PROFILE\0", number, count
@@ -147,14 +146,15 @@ def _save_params(fmt: str, mode: str, quality: int, carried: Carried) -> dict[st
 
 
 def _tiff_compression(exif: bytes | None) -> str:
-    """Deflate for a TIFF result, or none (``raw``) when its ``exif`` holds a sub-directory (:data:`_SUB_IFDS`: a
-    camera's exposure and dates, the GPS position): Pillow writes compressed TIFFs through libtiff, which refuses
-    them ("Error setting from dictionary"); its own writer, of uncompressed TIFFs, writes them."""
+    """Deflate for a TIFF result, or none (``raw``) when its ``exif`` points to a sub-directory
+    (:data:`~colorsplash.runtime.photo_meta.SUB_IFDS`: a camera's exposure and dates, the GPS position): Pillow
+    writes compressed TIFFs through libtiff, which refuses them ("Error setting from dictionary"); its own writer,
+    of uncompressed TIFFs, writes them."""
     if not exif:
         return "tiff_adobe_deflate"
     tags = Image.Exif()
     tags.load(exif)
-    return "raw" if any(tag in tags for tag in _SUB_IFDS) else "tiff_adobe_deflate"
+    return "raw" if any(tag in tags for tag in SUB_IFDS) else "tiff_adobe_deflate"
 
 
 def _segment(marker: int, body: bytes) -> bytes:
