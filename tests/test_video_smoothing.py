@@ -3,6 +3,7 @@ cuts (like tones included) and blends the subject score; pipelined frames equal 
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +31,21 @@ from colorsplash.runtime.video_io import probe, read_frames  # noqa: E402
 
 
 def flicker_fixture(monkeypatch: pytest.MonkeyPatch, seed: int = 0) -> None:
-    """A model whose blob probability is noisy and drops out now and then (what users see as flicker)."""
-    rng = np.random.default_rng(seed)
+    """A model whose blob probability is noisy and drops out every fifth call (what users see as flicker).
+
+    Each call draws its noise from its own generator, seeded by (seed, call number), and the drop-outs follow the
+    call count: the video's model threads may run two frames at once, and with one generator shared between them
+    the draws, and so the number of frames that lose the subject, depended on how the threads interleaved (a clean
+    clone's CI once drew almost none for the unsmoothed run, and the test failed)."""
+    calls = itertools.count()  # next() on a count is atomic under the GIL: every call gets its own number
 
     def fake(self: Model, image: np.ndarray) -> np.ndarray:
+        i = next(calls)
+        rng = np.random.default_rng((seed, i))
         s = self.config.input_size
         blob = blob_mask(s / 2, s / 2, s, s, r=s / 4).astype(np.float32)
         p = blob * 0.9 + 0.05 + rng.normal(0, 0.15, (s, s)).astype(np.float32)
-        if rng.random() < 0.2:
+        if i % 5 == 2:
             p *= 0.3  # the subject is lost for a frame
         return np.clip(p, 0, 1).astype(np.float32)
 
