@@ -180,7 +180,7 @@ class _Jobs:
 
         Raises:
             ClientGoneError: the client disconnected before the job had its budget and a worker (nothing was run),
-                or while it ran (``func`` stops at its next step).
+                or while it ran (``func`` stops at its next step, a model run in progress at once).
         """
         return await self._admit(request, upload, BYTES_PER_PIXEL, self._with_model, func, *args)
 
