@@ -203,3 +203,47 @@ def test_serve_refuses_a_limit_that_is_not_positive(flag: str, capsys: pytest.Ca
 
     assert cli.main(["serve", flag, "0"]) == 2
     assert f"argument {flag}: must be " in capsys.readouterr().err
+
+
+def test_a_model_run_in_progress_is_stopped_when_the_client_leaves(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client leaves while the photo's model run is in progress: the run is stopped (ONNX Runtime's
+    ``RunOptions.terminate``, set by the departure) and the photo ends there, without its alpha, effect or encoding
+    (before: the model run finished for nobody and the photo stopped at the check after it). The run is held
+    until the departure, then made by ONNX Runtime itself with the options it was given."""
+    model = server.load_model(tiny_onnx)
+    real = model.session
+    in_run, left = threading.Event(), threading.Event()
+    ran: list[bool] = []
+
+    class HeldSession:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def run(self, names: Any, feeds: Any, options: Any = None) -> Any:
+            in_run.set()
+            left.wait(10)
+            ran.append(options is not None and options.terminate)
+            return real.run(names, feeds, options)
+
+    monkeypatch.setattr(model, "session", HeldSession())
+    finished: list[str] = []
+    monkeypatch.setattr(work, "subject_alpha", lambda *a: finished.append("alpha"))
+    gone = work.Departure("cat.png")
+    outcome: list[BaseException] = []
+
+    def job() -> None:
+        try:
+            make_splash(model, work.Upload(png(), {}, "cat.png"), work.SplashOptions(), None, 10_000, gone)
+        except work.ClientGoneError as err:
+            outcome.append(err)
+
+    worker = threading.Thread(target=job)
+    worker.start()
+    assert in_run.wait(10)
+    gone.leave()
+    left.set()
+    worker.join(10)
+    assert ran == [True] and not finished
+    assert len(outcome) == 1 and outcome[0].done == work.STOPPED_IN_MODEL  # type: ignore[attr-defined]

@@ -97,6 +97,7 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"requests served at once from one client address (default: half of --max-requests, {MAX_PER_CLIENT} "
         "by default), so that one client cannot take every slot; one more from it gets 503 busy with Retry-After. "
+        "Photos waiting for a worker or for the memory budget are served in turn by address, each one's oldest first. "
         "The address is the connection's peer: behind a reverse proxy every client is the proxy's one address, so "
         "set it to --max-requests there and let the proxy limit each client (X-Forwarded-For is not trusted)",
     )

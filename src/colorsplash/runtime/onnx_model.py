@@ -27,6 +27,7 @@ from colorsplash.runtime.model_file import check_model_file, not_loadable
 from colorsplash.runtime.model_file import is_torch_checkpoint as is_torch_checkpoint
 from colorsplash.runtime.model_graph import PRESENCE_OUTPUT, graph_problem
 from colorsplash.runtime.preprocess import preprocess, upsample_probability
+from colorsplash.runtime.stopping import run_session
 from colorsplash.runtime.variants import (
     PRECISION_CHOICES,
     Variant,
@@ -179,7 +180,7 @@ class Model:
         """Several RGB uint8 images -> (float32 ``N x S x S`` probabilities, float32 ``N`` subject scores)."""
         x = np.stack([preprocess(im, self.config) for im in images])
         session = self._session_for_run()
-        outputs = session.run(None, {session.get_inputs()[0].name: x})
+        outputs = run_session(session, {session.get_inputs()[0].name: x})  # stoppable: runtime.stopping
         probs = _sigmoid(outputs[0][:, 0])
         names = [o.name for o in session.get_outputs()]
         if PRESENCE_OUTPUT in names:

@@ -45,6 +45,7 @@ from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OPTION_FIELDS
 from colorsplash.runtime.wording import SUBJECT_WORDS, model_description, subject_word
 from colorsplash.server import errors
+from colorsplash.server.fair import client_address
 from colorsplash.server.guard import (
     AllowedOriginCORS,
     HostOriginMiddleware,
@@ -179,7 +180,7 @@ class _Jobs:
 
         Raises:
             ClientGoneError: the client disconnected before the job had its budget and a worker (nothing was run),
-                or while it ran (``func`` stops at its next step).
+                or while it ran (``func`` stops at its next step, a model run in progress at once).
         """
         return await self._admit(request, upload, BYTES_PER_PIXEL, self._with_model, func, *args)
 
@@ -209,8 +210,9 @@ class _Jobs:
                 await anyio.sleep(WATCH_PAUSE_S)  # not expected; no busy loop if it comes
             gone.leave()
 
-        async with self.budget.reserve(estimate_bytes(size and size.counted, len(upload.data), per_pixel)):
-            job = self.worker.run(call, *args, gone, before=still_there, beside=watch)
+        client = client_address(request.scope)  # waiting jobs have their turns by client, at both steps
+        async with self.budget.reserve(estimate_bytes(size and size.counted, len(upload.data), per_pixel), client):
+            job = self.worker.run(call, *args, gone, client=client, before=still_there, beside=watch)
             result: Result = await job
             return result
 
@@ -233,6 +235,7 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
         ModelShare(model, side_by_side=settings.workers > 1),
     )
     app.state.budget = jobs.budget  # its state: the bytes held by the work in flight and by requests waiting
+    app.state.worker = jobs.worker  # ``worker.slots``: the jobs working and waiting for a worker thread
 
     @app.post(
         "/api/splash",

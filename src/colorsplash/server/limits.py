@@ -5,7 +5,8 @@ The memory a splash takes grows with the photo's pixel count, not with its file 
 turns it into the job's peak memory, and :class:`MemoryBudget` admits jobs while their estimates fit the server's
 budget. A job that does not fit waits (while the waiting jobs' estimates fit one more budget, at most
 ``max_wait_s``) and is otherwise refused with 503 and ``Retry-After``. A small job that fits runs at once, even
-ahead of a waiting large one, so ordinary photos stay fast while large ones queue.
+ahead of a waiting large one, so ordinary photos stay fast while large ones queue; jobs that wait are admitted in
+turn by client (:mod:`colorsplash.server.fair`), not in arrival order.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from colorsplash.server import VIEW_BYTES_PER_PIXEL as VIEW_BYTES_PER_PIXEL
 from colorsplash.server import estimate_bytes as estimate_bytes
 from colorsplash.server import printable
 from colorsplash.server import required_budget as required_budget
+from colorsplash.server.fair import UNKNOWN_CLIENT, FairLimiter, client_address
 
 RETRY_AFTER_S = 5
 RETRY_AFTER_FULL_S = 2  # requests over the count limit: the ones in flight end within a second or two
@@ -99,52 +101,38 @@ class _State:
 
 
 class MemoryBudget:
-    """Admission of jobs by their estimated peak memory, within ``capacity`` bytes (made in the event loop that
-    uses it; not thread-safe, all calls come from that loop)."""
+    """Admission of jobs by their estimated peak memory, within ``capacity`` bytes; jobs that wait are admitted in
+    turn by client (:class:`~colorsplash.server.fair.FairLimiter`), a small one that fits beside the others at once
+    (made in the event loop that uses it; not thread-safe, all calls come from that loop)."""
 
     def __init__(self, capacity: int, max_wait_s: float = DEFAULT_MAX_WAIT_S) -> None:
         self.capacity = capacity
         self.max_wait_s = max_wait_s
-        self.state = _State()
-        self._changed: anyio.Event | None = None
+        self._fair = FairLimiter(capacity)
+
+    @property
+    def state(self) -> _State:
+        """Bytes held by the jobs admitted (``used``) and asked for by the jobs waiting (``waiting``)."""
+        return _State(self._fair.used, self._fair.waiting)
 
     @asynccontextmanager
-    async def reserve(self, nbytes: int) -> AsyncIterator[None]:
-        """Hold ``nbytes`` of the budget for the ``with`` block.
+    async def reserve(self, nbytes: int, client: str = UNKNOWN_CLIENT) -> AsyncIterator[None]:
+        """Hold ``nbytes`` of the budget for the ``with`` block, for ``client`` (its address: whose turn it is).
 
         Raises:
             ServerBusyError: the budget is taken and the queue is full, or the wait passed ``max_wait_s``.
         """
         nbytes = min(nbytes, self.capacity)  # the settings guarantee it fits; never wait forever if not
-        if self.state.used + nbytes > self.capacity:
-            await self._wait_for(nbytes)
-        self.state.used += nbytes
+        if not self._fair.fits(nbytes) and self._fair.waiting + nbytes > self.capacity:
+            raise self._busy(nbytes)
+        with anyio.move_on_after(self.max_wait_s) as late:
+            await self._fair.acquire(client, nbytes)
+        if late.cancelled_caught:
+            raise self._busy(nbytes)
         try:
             yield
         finally:
-            self.state.used -= nbytes
-            self._notify()
-
-    async def _wait_for(self, nbytes: int) -> None:
-        if self.state.waiting + nbytes > self.capacity:
-            raise self._busy(nbytes)
-        self.state.waiting += nbytes
-        deadline = time.monotonic() + self.max_wait_s
-        try:
-            while self.state.used + nbytes > self.capacity:
-                if self._changed is None:
-                    self._changed = anyio.Event()
-                with anyio.move_on_after(max(0.0, deadline - time.monotonic())) as scope:
-                    await self._changed.wait()
-                if scope.cancelled_caught:
-                    raise self._busy(nbytes)
-        finally:
-            self.state.waiting -= nbytes
-
-    def _notify(self) -> None:
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
+            self._fair.release(client, nbytes)
 
     def _busy(self, nbytes: int) -> ServerBusyError:
         return ServerBusyError(
@@ -177,7 +165,7 @@ class RequestLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        client = scope["client"][0] if scope.get("client") else "an unknown address"
+        client = client_address(scope)
         busy = self._busy(client)
         if busy is not None:
             await busy_response(busy)(scope, receive, send)

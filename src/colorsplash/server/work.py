@@ -10,7 +10,8 @@ user should know of a result (:func:`colorsplash.runtime.result_notes.result_not
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import TypeVar
@@ -30,6 +31,7 @@ from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, out
 from colorsplash.runtime.picture_open import unreadable
 from colorsplash.runtime.pipeline import Planned, decode_and_plan
 from colorsplash.runtime.result_notes import result_notes
+from colorsplash.runtime.stopping import ModelRunStoppedError, RunStop
 from colorsplash.runtime.wording import Wording
 from colorsplash.server.errors import SCORE_HEADER, SCORE_PLACES, ClientGoneError, PixelLimitError
 from colorsplash.server.limits import PhotoSize, photo_pixels
@@ -40,6 +42,7 @@ T = TypeVar("T")
 UPLOAD_NAME = "upload"
 VIEW_QUALITY = SplashOptions().quality  # a viewable copy's JPEG quality: a splash's default
 MAX_NAME = 200  # characters of an upload's file name kept
+STOPPED_IN_MODEL = "decoding, in its model run"  # ClientGoneError.done of a photo whose model run was stopped
 
 
 @dataclass(frozen=True)
@@ -54,24 +57,46 @@ class Upload:
 
 class Departure:
     """Whether a job's client has gone, set from the event loop (:meth:`leave`) and read by the worker thread
-    between a photo's steps (:meth:`check`), so that a photo nobody will receive is not worked on to the end."""
+    between a photo's steps (:meth:`check`), so that a photo nobody will receive is not worked on to the end; a
+    model run in progress is stopped at once (:meth:`model_runs`)."""
 
     def __init__(self, upload_name: str) -> None:
         self.upload_name = upload_name
         self._gone = threading.Event()
+        self._model = RunStop()
 
     def leave(self) -> None:
         self._gone.set()
+        self._model.stop()  # ONNX Runtime ends a run in progress within milliseconds
 
     def check(self, done: str) -> None:
         """Raises ClientGoneError (naming ``done``, the last step finished) when the client has gone."""
         if self._gone.is_set():
             raise ClientGoneError(self.upload_name, done)
 
+    @contextmanager
+    def model_runs(self) -> Iterator[None]:
+        """The block's model runs (in this thread) stop as soon as the client leaves, before or while they run.
+
+        Raises:
+            ClientGoneError: a model run was stopped (after decoding: the overlapped decode is waited for).
+        """
+        try:
+            with self._model.applied():
+                yield
+        except ModelRunStoppedError as err:
+            raise ClientGoneError(self.upload_name, STOPPED_IN_MODEL) from err
+
 
 def _check(gone: Departure | None, done: str) -> None:
     if gone is not None:
         gone.check(done)
+
+
+def _planned(model: Model, upload: Upload, options: SplashOptions, max_pixels: int, gone: Departure | None) -> Planned:
+    """:func:`plan_upload`, its model run stopped when ``gone`` is set (:meth:`Departure.model_runs`)."""
+    with gone.model_runs() if gone is not None else nullcontext():
+        return plan_upload(model, upload, options, max_pixels)
 
 
 @dataclass(frozen=True)
@@ -256,9 +281,10 @@ def make_splash(
     """Upload -> encoded splash. Blocking: call from a worker thread.
 
     Raises:
-        ClientGoneError: ``gone`` was set (the client left) before one of the steps after decoding.
+        ClientGoneError: ``gone`` was set (the client left) during the model run or before one of the steps after
+            decoding.
     """
-    planned = plan_upload(model, upload, options, max_pixels)
+    planned = _planned(model, upload, options, max_pixels, gone)
     _check(gone, "decoding and the model")
     alpha, found, score = subject_alpha(model, planned, options)
     _check(gone, "finding the subject")
@@ -286,9 +312,10 @@ def make_mask(
     """Upload -> 8-bit greyscale PNG of the alpha (255 = colour kept). Blocking: call from a worker thread.
 
     Raises:
-        ClientGoneError: ``gone`` was set (the client left) before one of the steps after decoding.
+        ClientGoneError: ``gone`` was set (the client left) during the model run or before one of the steps after
+            decoding.
     """
-    planned = plan_upload(model, upload, options, max_pixels)
+    planned = _planned(model, upload, options, max_pixels, gone)
     _check(gone, "decoding and the model")
     alpha, found, score = subject_alpha(model, planned, options)
     _check(gone, "finding the subject")

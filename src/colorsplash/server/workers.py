@@ -12,33 +12,36 @@ import anyio
 
 from colorsplash.runtime.batch import batch_model
 from colorsplash.runtime.onnx_model import Model
+from colorsplash.server.fair import UNKNOWN_CLIENT, FairLimiter
 
 T = TypeVar("T")
 
 
 class Worker:
-    """Runs blocking work in threads, at most ``capacity`` at once (the limiter is made on first use, inside the
-    event loop that serves the requests)."""
+    """Runs blocking work in threads, at most ``capacity`` at once; jobs that wait for a thread have their turns by
+    client (:class:`~colorsplash.server.fair.FairLimiter`), not in arrival order. The thread limiter is made on
+    first use, inside the event loop that serves the requests."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._limiter: anyio.CapacityLimiter | None = None
+        self.slots = FairLimiter(capacity)  # ``slots.used``: jobs working; ``slots.waiting``: jobs waiting
         self._threads: anyio.CapacityLimiter | None = None
 
     async def run(
         self,
         func: Callable[..., T],
         *args: Any,
+        client: str = UNKNOWN_CLIENT,
         before: Callable[[], Awaitable[None]] | None = None,
         beside: Callable[[], Coroutine[Any, Any, None]] | None = None,
     ) -> T:
-        """``func(*args)`` in a thread once one of the ``capacity`` slots is free. ``before`` is awaited with the
-        slot held, just before the thread starts; an exception from it drops the job (the slot is given back).
-        ``beside`` is awaited while the thread runs and cancelled when it ends (it must not raise)."""
-        if self._limiter is None or self._threads is None:
-            self._limiter = anyio.CapacityLimiter(self.capacity)
-            self._threads = anyio.CapacityLimiter(self.capacity)  # never waited on: the slot above is held
-        async with self._limiter:  # held here (not by the thread), so that ``before`` runs with the slot
+        """``func(*args)`` in a thread once one of the ``capacity`` slots is free and it is ``client``'s turn (its
+        address). ``before`` is awaited with the slot held, just before the thread starts; an exception from it
+        drops the job (the slot is given back). ``beside`` is awaited while the thread runs and cancelled when it
+        ends (it must not raise)."""
+        if self._threads is None:
+            self._threads = anyio.CapacityLimiter(self.capacity)  # never waited on: a slot above is held
+        async with self.slots.hold(client):  # held here (not by the thread), so that ``before`` runs with the slot
             if before is not None:
                 await before()
             if beside is None:
