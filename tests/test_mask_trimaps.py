@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from helpers.layouts import make_paired_set, save_picture
@@ -164,3 +165,38 @@ def test_a_clean_mask_saved_as_jpeg_still_reads_as_a_mask(tmp_path: Path) -> Non
         got = read_mask(tmp_path / f"{name}.jpg", "paired")
         assert not np.any(got == IGNORE), name
         assert np.mean(got != subject) < 0.01, name  # JPEG's blocks move 0/1 edges a little
+
+
+def _filling_mask() -> np.ndarray:
+    """A 0/1 mask (uint8 320x320, 1 the subject) whose subject fills 99.2 % of the frame: its background a jagged
+    strip along the top edge, 0 to 3 pixels deep (a pet filling the photo, its fur against the top)."""
+    mask = np.ones((320, 320), np.uint8)
+    edge = [(x, (0, 3, 1, 2)[x // 4 % 4]) for x in range(0, 324, 4)]  # its depth at every 4th column
+    cv2.fillPoly(mask, [np.array([(0, 0), *edge, (320, 0)])], 0)
+    return mask
+
+
+def test_a_01_mask_whose_subject_fills_the_frame_saved_as_jpeg_reads_as_a_mask(tmp_path: Path) -> None:
+    """Its few 0s and JPEG's 2s beside its edge (0.5 % of the pixels) passed for an Oxford-IIIT Pet trimap saved as
+    JPEG (values 0..7, almost no 0, some 2s): refused, "save trimaps as PNG". The 2s are ringing, not areas."""
+    mask = _filling_mask()
+    assert mask.mean() > 0.99
+    Image.fromarray(mask).save(tmp_path / "fills.jpg", quality=75)
+    raw = np.asarray(Image.open(tmp_path / "fills.jpg"))
+    assert raw.max() == 2 and np.mean(raw >= 2) > 0.002  # what the Oxford test saw: 2s, beside few 0s
+    got = read_mask(tmp_path / "fills.jpg", "paired")
+    assert np.mean(got != mask) < 0.01
+
+
+def test_an_oxford_trimap_whose_pet_fills_the_frame_saved_as_jpeg_is_still_refused(tmp_path: Path) -> None:
+    """The other side: an Oxford trimap whose background is only a corner (2 % of the frame) and whose border is a
+    4-pixel band has areas of 2s and 3s, and is refused whatever the quality."""
+    trimap = np.ones((320, 320), np.uint8)
+    yy, xx = np.mgrid[:320, :320]
+    corner = np.hypot(yy, xx)
+    trimap[corner < 60] = 3
+    trimap[corner < 56] = 2
+    for quality in (60, 75, 95):
+        Image.fromarray(trimap).save(tmp_path / "oxford.jpg", quality=quality)
+        with pytest.raises(ImageReadError, match=r"oxford\.jpg: an Oxford-IIIT Pet trimap"):
+            read_mask(tmp_path / "oxford.jpg", "paired")

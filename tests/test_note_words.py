@@ -7,6 +7,7 @@ the reading tests generate (every mode, depth and layout) and the metadata cases
 from __future__ import annotations
 
 import re
+import struct
 import zlib
 from collections.abc import Callable
 
@@ -49,9 +50,17 @@ def _png_with(*chunks: tuple[bytes, bytes]) -> bytes:
     return png[:at] + raw + png[at:]
 
 
+def _cut_after_first_page(data: bytes) -> bytes:
+    """A little-endian TIFF ``data`` cut 10 bytes into its second page's directory."""
+    first = struct.unpack_from("<I", data, 4)[0]
+    second = struct.unpack_from("<I", data, first + 2 + 12 * struct.unpack_from("<H", data, first)[0])[0]
+    return data[: second + 10]
+
+
 def _metadata_cases() -> dict[str, Callable[[], bytes]]:
     """Pictures whose metadata gives a note: unread PNG text and profile, damaged IPTC, unusable XMP, EXIF too
-    large for a JPEG, an unusable CMYK profile, a TIFF's pages, an animated PNG, 32-bit integer greyscale."""
+    large for a JPEG, an unusable CMYK profile, a TIFF's pages (whole, and cut after the first), an animated PNG,
+    32-bit integer greyscale."""
     xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"/>' + b" " * 1_200_000
     profile = SRGB_ICC + bytes(PngImagePlugin.MAX_TEXT_CHUNK + 1000)
     profile = len(profile).to_bytes(4, "big") + profile[4:]
@@ -71,6 +80,7 @@ def _metadata_cases() -> dict[str, Callable[[], bytes]]:
         "big_exif.png": lambda: encoded(gradient(24, 32), "PNG", exif=exif),
         "cmyk_bad_profile.jpg": lambda: encoded(Image.new("CMYK", (30, 20)), "JPEG", icc_profile=cmyk_icc),
         "pages.tif": lambda: encoded(frames[0], "TIFF", save_all=True, append_images=frames[1:]),
+        "cut_pages.tif": lambda: _cut_after_first_page(encoded(frames[0], "TIFF", save_all=True, append_images=frames)),
         "animated.png": lambda: encoded(frames[0], "PNG", save_all=True, append_images=frames[1:]),
         "cut_exif.jpg": lambda: encoded(gradient(16, 16), "JPEG", exif=described.tobytes()[:-60]),
         "int32.tif": lambda: encoded(Image.fromarray(gradient()[..., 0].astype(np.int32) * 1000), "TIFF"),
@@ -109,6 +119,7 @@ def test_the_scan_sees_every_kind_of_note(notes: list[tuple[str, str]]) -> None:
         "WebP with 3 frames",
         "animated PNG with 2 frames",
         "TIFF with 2 pages",
+        "TIFF whose later pages are damaged or cut off",
         "transparent areas flattened onto white; a cut-out keeps them: --effect transparent",
         "transparent areas seen over white",
         "EXIF metadata (camera, dates, GPS) is damaged (cut short: 12 bytes expected, 0 found); not copied",

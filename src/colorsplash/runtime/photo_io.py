@@ -241,8 +241,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
     img = open_checked(io.BytesIO(data), name, max_pixels, exif_notes)
     fmt = img.format
     try:
-        with warnings_as_notes(name, []):  # a later page's damaged directory: not this picture's EXIF
-            frames = getattr(img, "n_frames", 1)
+        frames = _frame_count(img, name, notes)
         if frames > 1 and fmt == "HEIF":  # a burst or collection: pillow-heif opens the one the phone shows
             notes.append(f"{name}: HEIC with {frames} pictures; used its primary picture")
         elif frames > 1 and fmt != "MPO":  # MPO's extra frames are previews/depth, not an animation
@@ -279,6 +278,20 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
     return Photo(
         rgb, fmt, carried.exif, carried.icc, notes, name, full_chroma, own_alpha, carried.xmp, carried.iptc, left_out
     )
+
+
+def _frame_count(img: Image.Image, name: str, notes: list[str]) -> int:
+    """How many frames (pages) the opened picture ``img`` holds, for the note of a multi-page file; 0 when a later
+    one is cut off or damaged: ``img`` is then back on its first, which is read (a note says the rest were not)."""
+    try:
+        with warnings_as_notes(name, []):  # a later page's damaged directory: not this picture's EXIF
+            return int(getattr(img, "n_frames", 1))
+    except READ_ERRORS:
+        img.seek(0)  # Pillow leaves the picture on the page that failed
+    what = "pages" if img.format == "TIFF" else "frames"
+    fmt = _FORMAT_WORDS.get(img.format or "", img.format)
+    notes.append(f"{name}: {fmt} whose later {what} are damaged or cut off (not read); used the first {what[:-1]} only")
+    return 0
 
 
 def _frames_note(fmt: str | None, frames: int, name: str) -> str:

@@ -25,6 +25,7 @@ from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.heif import HEIF_AVC_BRANDS, HEIF_INSTALL, has_heif_reader, is_heif
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.png_text import PNG_SIGNATURE, UNREAD_PROFILE, UNREAD_TEXT, Unread, readable_png
+from colorsplash.runtime.tiff_refusal import UnsupportedCompressionError, is_tiff, tiff_refusal
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -167,7 +168,9 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
     Raises:
         UnsupportedFormatError: the first bytes say another picture format (no reader of it runs).
         UnidentifiedImageError: no format accepts the content. SyntaxError etc. as Pillow's plugins raise them.
-        ValueError: a PNG by its signature that its reader refuses (damaged), or that :func:`readable_png` does.
+        UnsupportedCompressionError: a TIFF whose first page is compressed by a method Pillow cannot decode.
+        ValueError: a PNG or TIFF by its signature that its reader refuses (damaged), or a PNG that
+            :func:`readable_png` refuses.
     """
     Image.init()
     if isinstance(source, (str, Path)):
@@ -202,6 +205,8 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
         # A PNG by its signature that its reader refuses (a chunk's checksum, a bad header) is damaged, not
         # "unrecognised content".
         raise ValueError(f"damaged PNG: {damage}") from damage
+    if damage is not None and is_tiff(prefix):  # a compression Pillow cannot decode, or a damaged first page
+        raise tiff_refusal(damage) from damage
     other = _other_format(prefix)
     raise UnidentifiedImageError("cannot identify image file") if other is None else UnsupportedFormatError(other)
 
@@ -325,7 +330,7 @@ def open_checked(
     try:
         with warnings_as_notes(name, sink):
             img = open_unchecked(fp)
-    except UnsupportedFormatError as err:
+    except (UnsupportedFormatError, UnsupportedCompressionError) as err:
         raise ImageReadError(f"{name}: {err}") from err
     except UnidentifiedImageError as err:
         raise ImageReadError(

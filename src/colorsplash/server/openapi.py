@@ -63,12 +63,15 @@ _ERRORS = {
     "connection is closed",
     "413": "request body over the upload limit, or photo over the pixel limit",
     "415": "not a picture (or no photo in the request)",
-    "422": "bad option (`option` names it), or no subject found with `on-empty=skip`",
+    "422": "bad or unknown option (`option` names it), an option sent twice with different values (as a query "
+    "parameter and a form field, or twice as either), or no subject found with `on-empty=skip`",
     "503": "busy: other photos hold the server's memory budget, or it serves as many requests as it takes at "
     "once, in all (`--max-requests`) or from this address (`--max-per-client`); retry after `Retry-After` seconds",
 }
 # /api/view takes no option: any field is refused.
-_VIEW_ERRORS = _ERRORS | {"422": "a query or form field was sent (`option` names it): this endpoint takes none"}
+_VIEW_ERRORS = _ERRORS | {
+    "422": "a query or form field was sent (`option` names it): this endpoint takes none (any field but `file`)"
+}
 
 
 def choices(f: dataclasses.Field[Any]) -> tuple[str, ...] | None:
@@ -148,6 +151,7 @@ def openapi_extra(endpoint: str, result: str, result_types: list[str]) -> dict[s
                         "type": "object",
                         "required": ["file"],
                         "properties": {"file": {"type": "string", "format": "binary"}} | form_props,
+                        "additionalProperties": False,  # any other field is refused: 422 naming it
                     }
                 },
                 "image/*": binary,

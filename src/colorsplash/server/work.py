@@ -123,19 +123,51 @@ async def read_upload(request: Request) -> Upload:
         ImageReadError: no photo in the request (415).
         ClientDisconnect: the client went away before the body was complete.
     """
-    fields = dict(request.query_params)
+    sent = [(k, v, "query parameter") for k, v in request.query_params.multi_items()]
     name = UPLOAD_NAME
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         async with request.form(max_files=1, max_fields=64) as form:
             files = [v for v in form.values() if isinstance(v, UploadFile)]
-            fields.update({k: v for k, v in form.multi_items() if isinstance(v, str)})
+            sent += [(k, v, "form field") for k, v in form.multi_items() if isinstance(v, str)]
+            fields = merged_fields(sent)  # before the photo is read: a contradiction is refused at once
             data = await files[0].read() if files else b""
             name = _base_name(files[0].filename) if files and files[0].filename else name
     else:
+        fields = merged_fields(sent)
         data = await request.body()
     if not data:
         raise ImageReadError("the request holds no photo: send it as the body or as the multipart field 'file'")
     return Upload(data, fields, name)
+
+
+def merged_fields(sent: list[tuple[str, str, str]]) -> dict[str, str]:
+    """The request's fields, each once: ``sent`` lists ``(name, value, where)`` in order (query parameters, then
+    form fields; ``where`` names which). A field sent again with the same value (``on-empty`` and ``on_empty`` are
+    one) counts once; with another value neither wins.
+
+    Raises:
+        OptionError: a field sent twice with different values, naming both (422).
+    """
+    fields: dict[str, str] = {}
+    first: dict[str, tuple[str, str]] = {}  # Python's name -> (value, where) as first sent
+    for raw, value, where in sent:
+        key = raw.replace("-", "_")
+        if key not in first:
+            first[key] = (value, where)
+            fields[raw] = value
+        elif first[key][0] != value:
+            was, where_was = first[key]
+            raise OptionError(
+                key,
+                f"sent twice with different values, {_shown(was)} as a {where_was} and {_shown(value)} as a "
+                f"{where}; send it once",
+            )
+    return fields
+
+
+def _shown(value: str, most: int = 40) -> str:
+    """``value`` quoted for a message, cut to ``most`` characters (it comes from the request)."""
+    return repr(value if len(value) <= most else value[:most] + "...")
 
 
 def _base_name(filename: str) -> str:

@@ -1,0 +1,89 @@
+"""Request fields of the upload endpoints: an option sent twice with different values (as a query parameter and a
+form field, or twice as either) is refused, naming both, rather than one silently winning; the OpenAPI form schema
+says what the server does with a field it does not list (refuses it)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from colorsplash.server import app as server  # noqa: E402
+
+BASE = "http://127.0.0.1:8000"
+ENDPOINTS = ("splash", "mask", "view")
+
+
+@pytest.fixture(scope="module")
+def client(tiny_onnx: Path) -> Iterator[TestClient]:
+    with TestClient(server.create_app(tiny_onnx), base_url=BASE) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def photo() -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (30, 40, 3), np.uint8)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _post(client: TestClient, path: str, photo: bytes, *fields: tuple[str, str]) -> tuple[int, dict[str, str]]:
+    files = [("file", ("a.jpg", photo, "image/jpeg")), *((k, (None, v)) for k, v in fields)]
+    resp = client.post(path, files=files)  # type: ignore[arg-type]  # httpx takes (None, text) parts
+    return resp.status_code, resp.json() if resp.headers["content-type"].startswith("application/json") else {}
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "option", "said"),
+    [
+        ("/api/splash?effect=blur", [("effect", "grey")], "effect", "'blur' as a query parameter and 'grey' as a form"),
+        ("/api/mask?on-empty=copy", [("on_empty", "skip")], "on_empty", "'copy' as a query parameter and 'skip'"),
+        ("/api/splash?feather=2&feather=4", [], "feather", "'2' as a query parameter and '4' as a query parameter"),
+        (
+            "/api/splash",
+            [("keep", "all"), ("keep", "largest")],
+            "keep",
+            "'all' as a form field and 'largest' as a form",
+        ),
+    ],
+)
+def test_an_option_sent_twice_with_different_values_is_refused(
+    client: TestClient, photo: bytes, path: str, fields: list[tuple[str, str]], option: str, said: str
+) -> None:
+    """The form field won over the query parameter (the last one sent over the others), silently: 200."""
+    status, body = _post(client, path, photo, *fields)
+    assert status == 422, body
+    assert body["option"] == option
+    assert body["error"].startswith(f"{option.replace('_', '-')}: sent twice with different values, {said}")
+    assert body["error"].endswith("; send it once")
+
+
+def test_an_option_sent_twice_with_the_same_value_is_taken(client: TestClient, photo: bytes) -> None:
+    assert _post(client, "/api/splash?effect=blur", photo, ("effect", "blur"))[0] == 200
+    assert _post(client, "/api/mask?on-empty=copy", photo, ("on_empty", "copy"))[0] == 200
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_the_form_schema_lists_what_is_taken_and_refuses_the_rest(
+    client: TestClient, photo: bytes, endpoint: str
+) -> None:
+    """The multipart schema had no ``additionalProperties``: by it a typo'd field was allowed, where the server
+    refuses it with 422 naming it. Each listed field is taken; one not listed is refused."""
+    op = client.get("/openapi.json").json()["paths"][f"/api/{endpoint}"]["post"]
+    schema = op["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert schema["additionalProperties"] is False
+    for name, prop in schema["properties"].items():
+        if name != "file":
+            value = prop["enum"][0] if "enum" in prop else prop.get("default", "")  # "": none (threshold, point)
+            status, body = _post(client, f"/api/{endpoint}", photo, (name, str(value).lower()))
+            assert body.get("option") != name.replace("-", "_"), (name, value, body)
+    status, body = _post(client, f"/api/{endpoint}", photo, ("threshhold", "0.5"))
+    assert (status, body["option"]) == (422, "threshhold")

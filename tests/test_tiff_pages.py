@@ -1,0 +1,127 @@
+"""Multi-page TIFFs whose later pages are cut off or damaged (the first page, the one read, is sound), and TIFFs whose
+first page Pillow refuses: built with Pillow, then cut or edited byte by byte."""
+
+from __future__ import annotations
+
+import io
+import struct
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, read_photo
+from colorsplash.runtime.picture_open import probe_picture
+
+_LATER = "TIFF whose later pages are damaged or cut off (not read); used the first page only"
+
+
+def _pages(count: int = 3) -> tuple[bytes, list[int]]:
+    """A ``count``-page RGB TIFF (little-endian, uncompressed, 16x12, page ``i`` all ``(40 * i, 90, 200)``) and its
+    directories' offsets."""
+    pages = [Image.new("RGB", (16, 12), (40 * i, 90, 200)) for i in range(count)]
+    buf = io.BytesIO()
+    pages[0].save(buf, "TIFF", save_all=True, append_images=pages[1:])
+    data = buf.getvalue()
+    offsets, at = [], struct.unpack_from("<I", data, 4)[0]
+    while at:
+        offsets.append(at)
+        at = struct.unpack_from("<I", data, at + 2 + 12 * struct.unpack_from("<H", data, at)[0])[0]
+    return data, offsets
+
+
+def _cut_in_second_directory() -> bytes:
+    data, offsets = _pages()
+    return data[: offsets[1] + 10]
+
+
+def _cut_in_second_pages_pixels() -> bytes:
+    """Cut in the second page's pixels, before the third page's directory (Pillow writes each after its pixels)."""
+    data, offsets = _pages()
+    assert offsets[2] > offsets[1]
+    with Image.open(io.BytesIO(data)) as img:
+        img.seek(1)
+        strip = img.tag_v2[273][0]  # StripOffsets
+    return data[: strip + 100]
+
+
+def _next_directory_past_the_end() -> bytes:
+    data, offsets = _pages(2)
+    edited = bytearray(data)
+    struct.pack_into("<I", edited, offsets[0] + 2 + 12 * struct.unpack_from("<H", data, offsets[0])[0], len(data) + 99)
+    return bytes(edited)
+
+
+LATER_DAMAGE: dict[str, Callable[[], bytes]] = {
+    "directory": _cut_in_second_directory,
+    "pixels": _cut_in_second_pages_pixels,
+    "pointer": _next_directory_past_the_end,
+}
+
+
+@pytest.mark.parametrize("damage", sorted(LATER_DAMAGE))
+def test_a_tiff_cut_after_its_first_page_reads_its_first_page(damage: str, tmp_path: Path) -> None:
+    """Such a TIFF was refused whole ("unreadable or truncated picture (Missing dimensions)"): counting its pages for
+    the note failed; and where the count stopped on the third page, Pillow was left on that page."""
+    data = LATER_DAMAGE[damage]()
+    photo = decode_image_bytes(data, name="cut.tif")
+    assert photo.rgb.shape == (12, 16, 3)
+    assert np.all(photo.rgb == (0, 90, 200))  # the first page, not the one counting stopped on
+    assert photo.notes == [f"cut.tif: {_LATER}"]
+    path = tmp_path / "cut.tif"
+    path.write_bytes(data)
+    assert read_photo(path).notes == [f"{path}: {_LATER}"]
+
+
+def test_the_cli_splashes_it(tmp_path: Path) -> None:
+    path = tmp_path / "cut.tif"
+    path.write_bytes(_cut_in_second_directory())
+    run = subprocess.run(
+        [sys.executable, "-m", "colorsplash", "mask", str(path), "-o", str(tmp_path / "m.png")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"{path}: {_LATER}" in run.stderr
+    assert (tmp_path / "m.png").is_file()
+
+
+def _first_page_compressed(code: int) -> bytes:
+    """A one-page TIFF whose Compression tag says ``code`` (its pixels are left as they are: never decoded)."""
+    data, offsets = _pages(1)
+    edited = bytearray(data)
+    for entry in range(offsets[0] + 2, offsets[0] + 2 + 12 * struct.unpack_from("<H", data, offsets[0])[0], 12):
+        if struct.unpack_from("<H", data, entry)[0] == 259:
+            struct.pack_into("<H", edited, entry + 8, code)
+    return bytes(edited)
+
+
+@pytest.mark.parametrize(
+    ("code", "method"), [(34712, "JPEG 2000"), (34887, "LERC"), (50002, "JPEG XL"), (4321, "an unknown method")]
+)
+def test_a_first_page_of_a_compression_pillow_cannot_decode_is_named(code: int, method: str) -> None:
+    """It was called "not a picture colorsplash reads (unrecognised content ...); check the file"."""
+    data = _first_page_compressed(code)
+    expected = (
+        rf"^x\.tif: a TIFF compressed with {method} \(compression {code}\), which Pillow cannot decode; save it as "
+        r"a TIFF with LZW, Deflate or no compression, or as PNG or JPEG$"
+    )
+    for read in (lambda: decode_image_bytes(data, name="x.tif"), lambda: probe_picture(data, "x.tif")):
+        with pytest.raises(ImageReadError, match=expected):
+            read()
+
+
+def test_a_damaged_first_page_is_a_damaged_tiff() -> None:
+    """A TIFF whose first directory lacks its width was "unrecognised content" too: it is a damaged TIFF."""
+    data, offsets = _pages(1)
+    edited = bytearray(data)
+    for entry in range(offsets[0] + 2, offsets[0] + 2 + 12 * struct.unpack_from("<H", data, offsets[0])[0], 12):
+        if struct.unpack_from("<H", data, entry)[0] == 256:  # ImageWidth -> a private tag
+            struct.pack_into("<H", edited, entry, 65000)
+    with pytest.raises(ImageReadError, match=r"^x\.tif: unreadable or truncated picture \(damaged TIFF: "):
+        decode_image_bytes(bytes(edited), name="x.tif")
