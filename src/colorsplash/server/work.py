@@ -93,10 +93,22 @@ def _check(gone: Departure | None, done: str) -> None:
         gone.check(done)
 
 
-def _planned(model: Model, upload: Upload, options: SplashOptions, max_pixels: int, gone: Departure | None) -> Planned:
-    """:func:`plan_upload`, its model run stopped when ``gone`` is set (:meth:`Departure.model_runs`)."""
+def _found_alpha(
+    model: Model, upload: Upload, options: SplashOptions, max_pixels: int, gone: Departure | None
+) -> tuple[Photo, np.ndarray, bool, float]:
+    """The first steps of a splash and a mask: (the decoded photo, its alpha float32 ``HxW`` in [0, 1], subject
+    found, subject score) by :func:`plan_upload` and :func:`subject_alpha`, the model run stopped when ``gone`` is
+    set (:meth:`Departure.model_runs`) and ``gone`` checked after each step.
+
+    Raises:
+        ClientGoneError: the client left during the model run or before one of the steps after it.
+    """
     with gone.model_runs() if gone is not None else nullcontext():
-        return plan_upload(model, upload, options, max_pixels)
+        planned = plan_upload(model, upload, options, max_pixels)
+    _check(gone, "decoding and the model")
+    alpha, found, score = subject_alpha(model, planned, options)
+    _check(gone, "finding the subject")
+    return planned.photo, alpha, found, score
 
 
 @dataclass(frozen=True)
@@ -316,11 +328,7 @@ def make_splash(
         ClientGoneError: ``gone`` was set (the client left) during the model run or before one of the steps after
             decoding.
     """
-    planned = _planned(model, upload, options, max_pixels, gone)
-    _check(gone, "decoding and the model")
-    alpha, found, score = subject_alpha(model, planned, options)
-    _check(gone, "finding the subject")
-    photo = planned.photo
+    photo, alpha, found, score = _found_alpha(model, upload, options, max_pixels, gone)
     out = composite(photo.rgb, alpha, options, photo.alpha)  # as the CLI and the Python API
     _check(gone, "the effect")
     fmt = fmt or default_format(photo, options)
@@ -347,11 +355,7 @@ def make_mask(
         ClientGoneError: ``gone`` was set (the client left) during the model run or before one of the steps after
             decoding.
     """
-    planned = _planned(model, upload, options, max_pixels, gone)
-    _check(gone, "decoding and the model")
-    alpha, found, score = subject_alpha(model, planned, options)
-    _check(gone, "finding the subject")
-    photo = planned.photo
+    photo, alpha, found, score = _found_alpha(model, upload, options, max_pixels, gone)
     body = encode_image(alpha_to_uint8(alpha), "PNG")
     notes = result_notes(photo, "mask", "PNG", "http")
     return Result(body, "png", found, score, output_name(upload.name, "png", "mask"), tuple(notes))
