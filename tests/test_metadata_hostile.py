@@ -1,7 +1,8 @@
 """Metadata from photos anyone may send (the HTTP API too): it costs time in proportion to its size, so that a
 small upload cannot hold a worker for minutes (each case here took 8 to 15 seconds, growing with the square of its
-size, before its fix, and takes well under one now: the limit asserted, 3 seconds, leaves room for a loaded
-machine on both sides), and what does not fit a result is left out with a note, not an error."""
+size, before its fix, and takes well under one now: the limit asserted, 3 seconds of this process's CPU time, leaves
+room on both sides; wall-clock time would count other processes on the cores too), and what does not fit a result is
+left out with a note, not an error."""
 
 from __future__ import annotations
 
@@ -37,9 +38,9 @@ def test_a_jpeg_of_many_tiny_photoshop_resources_is_read_in_linear_time() -> Non
     per resource (15 s here)."""
     tiny = resource(0x040C, b"") * 5400  # 12 bytes each, ~64 KB a segment
     data = with_segments(_jpeg(), *[segment(0xED, b"Photoshop 3.0\x00" + tiny) for _ in range(16)])
-    started = time.perf_counter()
+    started = time.process_time()
     photo = decode_image_bytes(data, name="x.jpg")
-    assert time.perf_counter() - started < SECONDS
+    assert time.process_time() - started < SECONDS  # 0.1 s here
     assert photo.iptc is None and not photo.notes and not photo.metadata_notes  # none kept, none malformed
     kept = with_segments(
         _jpeg(), segment(0xED, b"Photoshop 3.0\x00" + tiny + resource(0x0404, b"\x1c\x02x") + bytes(8))
@@ -71,9 +72,9 @@ def test_xmp_with_tens_of_thousands_of_namespaces_is_rewritten_in_linear_time() 
     defaults = "".join(f'<p xmlns="u{i}"/>' for i in range(19_000))
     packet = f"""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{RDF}"><rdf:Description
  xmlns:crs="{CRS}" crs:Exposure2012="1"{declared}>{defaults}</rdf:Description></rdf:RDF></x:xmpmeta>""".encode()
-    started = time.perf_counter()
+    started = time.process_time()
     cleaned = clean_xmp(packet, XmpTarget((8, 8), icc_kept=True))
-    assert time.perf_counter() - started < SECONDS
+    assert time.process_time() - started < SECONDS  # 0.35-0.45 s here (wall clock: 0.75-1.3 s beside one test run)
     assert cleaned is not None and CRS.encode() not in cleaned
     node = next(ElementTree.fromstring(cleaned.decode()).iter(f"{{{RDF}}}Description"))
     assert {k: v for k, v in node.attrib.items()} == {f"{{urn:d{i}}}p": str(i) for i in range(1, 14_000)}

@@ -5,6 +5,7 @@ does not read back is not published."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -49,30 +50,41 @@ import sys, time
 from colorsplash.cli import main
 from colorsplash.runtime.video import FrameSplasher
 real = FrameSplasher.finish_alpha
+told = False
 def slow(self, frame, inferred):
+    global told
+    if not told:  # the parent waits for this line: a frame was decoded and splashed
+        told = True
+        print(FRAME_SEEN, flush=True)
     time.sleep(0.1)
     return real(self, frame, inferred)
 FrameSplasher.finish_alpha = slow
 sys.exit(main(sys.argv[1:]))
 """
+FRAME_SEEN = "first frame splashed"
 
 
 def start_slow_run(src: Path, out: Path, model: Path, tmpdir: Path | None = None) -> subprocess.Popen[bytes]:
-    """The CLI in a child process, 0.1 s per frame (``tmpdir``: its ``TMPDIR``); returns once it has created its
-    partial file."""
+    """The CLI in a child process, 0.1 s per frame (``tmpdir``: its ``TMPDIR``); returns once it has splashed its
+    first frame (its partial file is made before the decoder starts). It returned 0.3 s after the partial file
+    appeared, which on a loaded machine could come before the first frame was read."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     if tmpdir is not None:
         env["TMPDIR"] = str(tmpdir)
+    code = f"FRAME_SEEN = {FRAME_SEEN!r}\n{SLOW_RUN}"
     proc = subprocess.Popen(
-        [sys.executable, "-c", SLOW_RUN, "-q", "video", str(src), "-o", str(out), "--model", str(model), "--overwrite"],
+        [sys.executable, "-c", code, "-q", "video", str(src), "-o", str(out), "--model", str(model), "--overwrite"],
         env=env,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
-    while not [p for p in out.parent.iterdir() if p.name.startswith(".")] and time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-        time.sleep(0.02)
-    time.sleep(0.3)  # a few frames into the clip
+    assert proc.stdout is not None and proc.stderr is not None
+    ready, _, _ = select.select([proc.stdout], [], [], 60)
+    line = proc.stdout.readline() if ready else b""  # b"" too when the child ended without a frame
+    if line.decode().strip() != FRAME_SEEN:
+        proc.kill()
+        _, err = proc.communicate(timeout=60)
+        raise AssertionError(f"the slow run splashed no frame within 60 s (said {line!r}): {err.decode()}")
     return proc
 
 
