@@ -24,6 +24,7 @@ pytest.importorskip("httpx")
 import httpx  # noqa: E402
 from test_server_memory import uvicorn_server, wait_until  # noqa: E402
 
+from colorsplash.runtime import effects  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
 from colorsplash.server import work  # noqa: E402
 from colorsplash.server.work import make_splash  # noqa: E402
@@ -160,7 +161,7 @@ def test_a_photo_whose_client_leaves_while_it_is_worked_on_is_stopped_at_its_nex
         left.set()
 
     monkeypatch.setattr(work, "subject_alpha", held_subject_alpha)
-    monkeypatch.setattr(work, "composite", lambda *a: effects.append(1) or composite(*a))
+    monkeypatch.setattr(work, "composite", lambda *a, **k: effects.append(1) or composite(*a, **k))
     monkeypatch.setattr(work.Departure, "leave", noted_leave)
     app = server.create_app(tiny_onnx, workers=1)
     photo = png()
@@ -258,3 +259,35 @@ def test_a_model_run_in_progress_is_stopped_when_the_client_leaves(
     worker.join(10)
     assert ran == [True] and not finished
     assert len(outcome) == 1 and outcome[0].done == work.STOPPED_IN_MODEL  # type: ignore[attr-defined]
+
+
+def test_a_client_leaving_during_the_edge_colours_skips_the_effect(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client leaves while the splash's edge colours are estimated (the first half of the effect step, about
+    half of its 125 ms on 12 MP): the photo stops there, naming that step, without the effect's blend or the
+    encoding (before: noticed only after the blend, "stopped it after the effect")."""
+    model = server.load_model(tiny_onnx)
+    gone = work.Departure("cat.png")
+    estimate, blended = effects.estimate_colours, []
+
+    def leaving_estimate(*args: Any, **kwargs: Any) -> Any:
+        gone.leave()  # the event loop's watcher, while the estimates run in the worker thread
+        return estimate(*args, **kwargs)
+
+    monkeypatch.setattr(effects, "estimate_colours", leaving_estimate)
+    monkeypatch.setattr(effects, "apply_effect", lambda *a: blended.append(1))
+    with pytest.raises(work.ClientGoneError) as stopped:
+        make_splash(model, work.Upload(png(), {}, "cat.png"), work.SplashOptions(), None, 10_000, gone)
+    assert (stopped.value.done, blended) == ("estimating the edge colours", [])
+
+
+def test_composite_without_a_check_is_unchanged() -> None:
+    """The CLI's and the Python API's call (no ``check``) gives the same pixels as with a check that passes."""
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    alpha = np.clip(rng.random((24, 32), dtype=np.float32) * 2 - 0.5, 0, 1).astype(np.float32)
+    steps: list[str] = []
+    plain = effects.composite(image, alpha, work.SplashOptions())
+    checked = effects.composite(image, alpha, work.SplashOptions(), check=steps.append)
+    assert np.array_equal(plain, checked) and steps == [effects.EDGE_COLOURS_STEP]

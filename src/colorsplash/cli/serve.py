@@ -79,7 +79,9 @@ def _add_limit_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="MB",
         help="memory budget of the photos in flight, estimated from their pixel counts; photos "
-        f"over it wait or get 503 (default: enough for one photo at --max-pixels, about {budget / 1e9:.1f} GB)",
+        "over it wait (one budget's worth may) or get 503; when the waiting ones fill it, another address's photo "
+        "takes the place of the newest of the address holding the most, while that one keeps at least as much "
+        f"(default: enough for one photo at --max-pixels, about {budget / 1e9:.1f} GB)",
     )
     parser.add_argument(
         "--max-requests",

@@ -6,7 +6,9 @@ turns it into the job's peak memory, and :class:`MemoryBudget` admits jobs while
 budget. A job that does not fit waits (while the waiting jobs' estimates fit one more budget, at most
 ``max_wait_s``) and is otherwise refused with 503 and ``Retry-After``. A small job that fits runs at once, even
 ahead of a waiting large one, so ordinary photos stay fast while large ones queue; jobs that wait are admitted in
-turn by client (:mod:`colorsplash.server.fair`), not in arrival order.
+turn by client (:mod:`colorsplash.server.fair`), not in arrival order, and a client whose photo finds the queue
+full takes the place of the newest waiting photo of the client holding the most of the budget, while that one
+would still hold at least as much (the rule is :class:`~colorsplash.server.fair.FairLimiter`'s).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from colorsplash.server import VIEW_BYTES_PER_PIXEL as VIEW_BYTES_PER_PIXEL
 from colorsplash.server import estimate_bytes as estimate_bytes
 from colorsplash.server import printable
 from colorsplash.server import required_budget as required_budget
-from colorsplash.server.fair import UNKNOWN_CLIENT, FairLimiter, client_address
+from colorsplash.server.fair import UNKNOWN_CLIENT, FairLimiter, QueueFullError, client_address
 
 RETRY_AFTER_S = 5
 RETRY_AFTER_FULL_S = 2  # requests over the count limit: the ones in flight end within a second or two
@@ -108,7 +110,7 @@ class MemoryBudget:
     def __init__(self, capacity: int, max_wait_s: float = DEFAULT_MAX_WAIT_S) -> None:
         self.capacity = capacity
         self.max_wait_s = max_wait_s
-        self._fair = FairLimiter(capacity)
+        self._fair = FairLimiter(capacity, queue_room=capacity)  # one budget's worth of estimates may wait
 
     @property
     def state(self) -> _State:
@@ -120,13 +122,15 @@ class MemoryBudget:
         """Hold ``nbytes`` of the budget for the ``with`` block, for ``client`` (its address: whose turn it is).
 
         Raises:
-            ServerBusyError: the budget is taken and the queue is full, or the wait passed ``max_wait_s``.
+            ServerBusyError: the budget is taken and the queue is full, the job's place in the queue was taken by
+                another client's (its client held the most), or the wait passed ``max_wait_s``.
         """
         nbytes = min(nbytes, self.capacity)  # the settings guarantee it fits; never wait forever if not
-        if not self._fair.fits(nbytes) and self._fair.waiting + nbytes > self.capacity:
-            raise self._busy(nbytes)
-        with anyio.move_on_after(self.max_wait_s) as late:
-            await self._fair.acquire(client, nbytes)
+        try:
+            with anyio.move_on_after(self.max_wait_s) as late:
+                await self._fair.acquire(client, nbytes)
+        except QueueFullError as err:
+            raise self._place_taken(err, client) if err.taken else self._busy(nbytes) from None
         if late.cancelled_caught:
             raise self._busy(nbytes)
         try:
@@ -139,6 +143,14 @@ class MemoryBudget:
             f"the server is busy with other photos ({_mb(self.state.used)} of its {_mb(self.capacity)} memory "
             f"budget in use, this photo needs about {_mb(nbytes)}); retry in {RETRY_AFTER_S} s, send a smaller "
             "photo, or start the server with a larger --max-memory-mb"
+        )
+
+    def _place_taken(self, err: QueueFullError, client: str) -> ServerBusyError:
+        return ServerBusyError(
+            f"the server is busy: the photos of this address ({printable(client)}) held the most of its memory "
+            f"budget and queue ({_mb(err.holding)} in flight and waiting) when another address's photo needed a "
+            f"place in the queue, so this photo, the newest waiting of them, gave it its place; retry in "
+            f"{RETRY_AFTER_S} s, when one of this address's photos has ended"
         )
 
 

@@ -65,8 +65,10 @@ _ERRORS = {
     "415": "not a picture (or no photo in the request)",
     "422": "bad or unknown option (`option` names it), an option sent twice with different values (as a query "
     "parameter and a form field, or twice as either), or no subject found with `on-empty=skip`",
-    "503": "busy: other photos hold the server's memory budget, or it serves as many requests as it takes at "
-    "once, in all (`--max-requests`) or from this address (`--max-per-client`); retry after `Retry-After` seconds",
+    "503": "busy: other photos hold the server's memory budget and its queue, or this address's photos held the "
+    "most of it and this one, the newest waiting, gave its place to another address's, or it serves as many "
+    "requests as it takes at once, in all (`--max-requests`) or from this address (`--max-per-client`); "
+    "retry after `Retry-After` seconds",
 }
 # /api/view takes no option: any field is refused.
 _VIEW_ERRORS = _ERRORS | {

@@ -326,10 +326,11 @@ def make_splash(
 
     Raises:
         ClientGoneError: ``gone`` was set (the client left) during the model run or before one of the steps after
-            decoding.
+            decoding (the effect's own second half, after its edge colour estimates, too).
     """
     photo, alpha, found, score = _found_alpha(model, upload, options, max_pixels, gone)
-    out = composite(photo.rgb, alpha, options, photo.alpha)  # as the CLI and the Python API
+    # As the CLI and the Python API; checked for a departure between the edge colours and the effect too.
+    out = composite(photo.rgb, alpha, options, photo.alpha, check=None if gone is None else gone.check)
     _check(gone, "the effect")
     fmt = fmt or default_format(photo, options)
     notes = result_notes(photo, "cut-out" if options.effect == "transparent" else "splash", fmt.upper(), "http")
