@@ -111,12 +111,14 @@ def test_mask_of_another_size_and_unreadable_file(tmp_path: Path, caplog: pytest
     with pytest.raises(DataError, match=r"cat3\.jpg.*empty"):
         load_pair(samples[3])
     pytest.importorskip("torch")  # the rest: training's loader (the light runtime's tests stop here)
+    from colorsplash.runtime.config import ModelConfig
     from colorsplash.training.torch_dataset import load_resized
 
+    config = ModelConfig(input_size=32)
     with pytest.raises(DataError, match=r"mask_cat1\.jpg"):
-        load_resized(samples, 32, show_progress=False)
+        load_resized(samples, config, show_progress=False)
     with caplog.at_level(logging.WARNING):
-        images, masks, kept = load_resized(samples, 32, skip_bad=True, show_progress=False)
+        images, masks, kept = load_resized(samples, config, skip_bad=True, show_progress=False)
     assert [s.name for s in kept] == ["cat0"] and images.shape == (1, 32, 32, 3) and masks.shape == (1, 32, 32)
     assert "skipped 3 photo(s) (--skip-bad): 1 mask too small, 2 unreadable" in caplog.text
     assert "cat2.jpg" in caplog.text

@@ -72,9 +72,11 @@ def test_fused_matte_splash_equals_the_general_path_on_a_real_photo(shared_data:
     out = photo.copy()
     assert fusable(plan, options, out)
     grey_splash_in_place(out, plan)
-    # <= 3: the two paths' smooth colours differ by about a level (documented in fused._matte_band), which the
-    # cut of decontamination's overshoot (foreground._no_overshoot) can turn into 3 on a few pixels (7 of 6.3 M)
-    assert np.abs(out.astype(int) - expected).max() <= 3
+    # The two paths' smooth colours differ by about a level (documented in fused._matte_band), which the cut of
+    # decontamination's overshoot (foreground._no_overshoot) can turn into 3 or 4 on a few pixels: 5 at 3 of 6.3 M
+    # with the photo stretched to the model's square, 28 at 3 and 2 at 4 since it is padded to 4:3 (another band).
+    diff = np.abs(out.astype(int) - expected).max(axis=2)
+    assert diff.max() <= 4 and int((diff >= 3).sum()) <= 60
 
 
 def test_no_jpeg_of_the_data_sets_is_taken_for_damaged(shared_data: Path) -> None:

@@ -26,7 +26,7 @@ from colorsplash.runtime.model_file import ModelLoadError as ModelLoadError  # r
 from colorsplash.runtime.model_file import check_model_file, not_loadable
 from colorsplash.runtime.model_file import is_torch_checkpoint as is_torch_checkpoint
 from colorsplash.runtime.model_graph import PRESENCE_OUTPUT, graph_problem
-from colorsplash.runtime.preprocess import preprocess, upsample_probability
+from colorsplash.runtime.preprocess import photo_probability, preprocess, upsample_probability
 from colorsplash.runtime.stopping import run_session
 from colorsplash.runtime.variants import (
     PRECISION_CHOICES,
@@ -177,11 +177,15 @@ class Model:
         return probs[0], float(scores[0])
 
     def predict_scored_batch(self, images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Several RGB uint8 images -> (float32 ``N x S x S`` probabilities, float32 ``N`` subject scores)."""
+        """Several RGB uint8 images -> (float32 ``N x S x S`` probabilities, each stretched over its image, float32
+        ``N`` subject scores). Images beyond the config's ``pad_aspect`` are padded for the network and the padding
+        cut off its answer (:func:`~colorsplash.runtime.preprocess.photo_probability`)."""
         x = np.stack([preprocess(im, self.config) for im in images])
         session = self._session_for_run()
         outputs = run_session(session, {session.get_inputs()[0].name: x})  # stoppable: runtime.stopping
         probs = _sigmoid(outputs[0][:, 0])
+        for i, im in enumerate(images):
+            probs[i] = photo_probability(probs[i], im.shape[0], im.shape[1], self.config)
         names = [o.name for o in session.get_outputs()]
         if PRESENCE_OUTPUT in names:
             scores = _sigmoid(outputs[names.index(PRESENCE_OUTPUT)].reshape(len(images), -1)[:, 0])

@@ -18,7 +18,7 @@ from colorsplash.evaluation.evaluate import PredictFn
 from colorsplash.evaluation.presence import ScoredPredict
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.no_subject import no_subject_reason
-from colorsplash.runtime.preprocess import preprocess, upsample_probability
+from colorsplash.runtime.preprocess import photo_probability, preprocess, upsample_probability
 
 if TYPE_CHECKING:
     import torch
@@ -78,7 +78,7 @@ def torch_predictor(path: Path, gate: bool = True, cutoff: float = 0.5) -> tuple
     @torch.no_grad()
     def predict(image: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(preprocess(image, config))[None]
-        low = torch.sigmoid(model(x)[0, 0].float()).numpy()
+        low = photo_probability(torch.sigmoid(model(x)[0, 0].float()).numpy(), image.shape[0], image.shape[1], config)
         return upsample_probability(low, image.shape[0], image.shape[1])
 
     return predict, config, path
@@ -100,6 +100,8 @@ def torch_scorer(model: torch.nn.Module, config: ModelConfig) -> ScoredPredict:
         x = torch.from_numpy(preprocess(image, config))[None]
         logits, presence = model(x, with_presence=True) if with_presence else (model(x), None)
         score = None if presence is None else float(torch.sigmoid(presence.float()).reshape(-1)[0])
-        return torch.sigmoid(logits[0, 0].float()).numpy(), score
+        return photo_probability(
+            torch.sigmoid(logits[0, 0].float()).numpy(), image.shape[0], image.shape[1], config
+        ), score
 
     return predict

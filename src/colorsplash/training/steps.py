@@ -202,14 +202,14 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
     if report:
         log_split(train_s, val_s)
     listed, notes = len(train_s) + len(val_s), ReadNotes()
-    ti, tm, train_s = load_resized(train_s, mcfg.input_size, cfg.skip_bad, show_progress, notes)
+    ti, tm, train_s = load_resized(train_s, mcfg, cfg.skip_bad, show_progress, notes)
     negative = [i for i, s in enumerate(train_s) if s.kind == datasets.NEGATIVE]
     empty = warn_empty_masks(np.delete(tm, negative, axis=0))
     if not val_s:  # tiny sets: validate on the training images rather than not at all
         log.warning("no validation images (val fraction %.2f); validating on the training set", cfg.val_fraction)
         vi, vm, val_s = ti, tm, train_s
     else:
-        vi, vm, val_s = load_resized(val_s, mcfg.input_size, cfg.skip_bad, show_progress, notes)
+        vi, vm, val_s = load_resized(val_s, mcfg, cfg.skip_bad, show_progress, notes)
     if report:  # once per run, both passes' photos (the stages' later reads, report False, were said)
         notes.say()
     if report and len(train_s) + (len(val_s) if val_s is not train_s else 0) < listed:  # --skip-bad dropped some

@@ -6,14 +6,13 @@ import logging
 import math
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 import torch
 
 from colorsplash.evaluation.datasets import NEGATIVE, DataError, Sample, iter_pairs
 from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.config import ModelConfig
-from colorsplash.runtime.preprocess import normalize, resize_to_input
+from colorsplash.runtime.preprocess import fit_to_input, normalize, pad_fill
 from colorsplash.training.augment import Augmenter
 from colorsplash.training.config import NEGATIVE_SHARE
 from colorsplash.training.copypaste import Paster
@@ -23,13 +22,15 @@ log = logging.getLogger(__name__)
 
 def load_resized(
     samples: Sequence[Sample],
-    size: int,
+    config: ModelConfig,
     skip_bad: bool = False,
     show_progress: bool = True,
     notes: ReadNotes | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
-    """Decode every pair and resize it to ``size x size``; what reading found goes to ``notes``, for the run to
-    say once (without: said at the end, :func:`~colorsplash.evaluation.datasets.iter_pairs`).
+    """Decode every pair and fit it to the network's ``S x S`` input as inference does (``config.pad_aspect``:
+    :func:`~colorsplash.runtime.preprocess.fit_to_input`; a mask's padding is background, 0); what reading found
+    goes to ``notes``, for the run to say once (without: said at the end,
+    :func:`~colorsplash.evaluation.datasets.iter_pairs`).
 
     Returns:
         images: uint8 ``N x S x S x 3`` RGB; masks: uint8 ``N x S x S`` (0/1/255); the samples kept.
@@ -38,9 +39,10 @@ def load_resized(
         DataError: on the first bad pair, unless ``skip_bad`` (then a warning summary is logged).
     """
     images, masks, kept = [], [], []
+    size, fill = config.input_size, pad_fill(config)
     for sample, image, mask in iter_pairs(samples, skip_bad, "loading", show_progress, notes=notes):
-        images.append(resize_to_input(image, size))
-        masks.append(cv2.resize(mask, (size, size), interpolation=cv2.INTER_NEAREST))
+        images.append(fit_to_input(image, size, config.pad_aspect, fill))
+        masks.append(fit_to_input(mask, size, config.pad_aspect, 0, nearest=True))
         kept.append(sample)
     if not kept:
         raise DataError("no usable image/mask pairs were found")
