@@ -49,6 +49,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The lingering close (HeaderDeadline._linger): after an answer sent while the client may still be sending, what it
+# sends is read and dropped for at most this long, or this much, before the socket is closed (nginx: lingering_time).
+LINGER_S = 2.0
+LINGER_BYTES = 4 * 2**20
+
 
 def request_timeout_response(timeout_s: float, received: int) -> bytes:
     """The 408 to a client whose request headers took longer than ``timeout_s`` seconds (``received`` bytes of
@@ -80,6 +85,8 @@ class HeaderDeadline(asyncio.Protocol):
 
     header_timeout_s: ClassVar[float]
     drain_timeout_s: ClassVar[float]
+    linger_s: ClassVar[float] = LINGER_S
+    linger_bytes: ClassVar[int] = LINGER_BYTES
     # Set by uvicorn's protocol classes (h11_impl.H11Protocol, httptools_impl.HttpToolsProtocol).
     transport: asyncio.Transport
     cycle: Any
@@ -94,6 +101,9 @@ class HeaderDeadline(asyncio.Protocol):
     _drained_cycle: Any = None  # the request whose body answered early has all arrived (httptools keeps more_body)
     _drain_ended = False  # httptools: the rest of that body has all arrived (its parser's message callbacks)
     _next_began = False  # httptools: and the next request's first bytes followed it
+    _socket: asyncio.Transport  # the connection's own transport; uvicorn's classes get a _LingeringTransport
+    _linger_timer: asyncio.TimerHandle | None = None
+    _linger_left = 0  # bytes still read and dropped while lingering
 
     @property
     def header_deadline(self) -> str | None:
@@ -103,11 +113,24 @@ class HeaderDeadline(asyncio.Protocol):
             return None
         return "drain" if self._draining else "headers"
 
+    @property
+    def lingering(self) -> bool:
+        """Closed after an answer sent while the client may still be sending: its half of the connection is shut,
+        what the client sends is dropped, and the socket is closed after at most :attr:`linger_s`."""
+        return self._linger_timer is not None
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
+        assert isinstance(transport, asyncio.Transport)
+        self._socket = transport
+        super().connection_made(_LingeringTransport(transport, self))
         self._arm_header_deadline()
 
     def data_received(self, data: bytes) -> None:
+        if self._linger_timer is not None:
+            self._linger_left -= len(data)
+            if self._linger_left < 0:
+                self._socket.close()
+            return
         if self._between_requests():
             if self._header_timer is None:  # the first byte after an answer on a kept-alive connection
                 cycle = self.cycle
@@ -153,9 +176,45 @@ class HeaderDeadline(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self.timeout_keep_alive_task = loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
+    def eof_received(self) -> bool | None:
+        if self._linger_timer is not None:  # the client has sent all it will: close now
+            self._socket.close()
+            return None
+        return super().eof_received()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_deadline()
         super().connection_lost(exc)
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
+
+    def close_lingers(self) -> bool:
+        """The connection is being closed (:class:`_LingeringTransport`): linger (True) when the client may still
+        be sending the request just answered, the rest of its body not all read; otherwise close now (False)."""
+        sock, cycle = self._socket, self.cycle
+        if self._linger_timer is not None or sock.is_closing() or sock.get_protocol() is not self:
+            return False  # closed twice (uvicorn's connection_lost, a shutdown), or upgraded: close now
+        if cycle is None or not cycle.more_body or cycle is self._drained_cycle:
+            return False
+        self._linger()
+        return True
+
+    def _linger(self) -> None:
+        """Close gracefully a connection whose client may still be sending: shut our half once the answer is
+        written (FIN), read and drop what comes for up to :attr:`linger_s` seconds and :attr:`linger_bytes` bytes,
+        then close (sooner when the client closes its half). Closing the socket with unread bytes resets the
+        connection instead, and a client still writing its request reports the reset, not the answer."""
+        self._disarm_header_deadline()
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+        sock = self._socket
+        self._linger_left = self.linger_bytes
+        self._linger_timer = asyncio.get_running_loop().call_later(self.linger_s, sock.close)
+        if sock.can_write_eof():
+            sock.write_eof()
+        sock.resume_reading()
 
     def _between_requests(self) -> bool:
         return self.cycle is None or bool(self.cycle.response_complete)
@@ -191,7 +250,66 @@ class HeaderDeadline(asyncio.Protocol):
                 "connection (--header-timeout)",
                 *(peer, count, self.header_timeout_s),
             )
-        transport.close()
+        if count or self._draining:
+            self._linger()  # the client is still sending
+        else:
+            transport.close()
+
+
+class _LingeringTransport(asyncio.Transport):
+    """The connection's transport as uvicorn's protocol class sees it: a ``close`` while the client may still be
+    sending becomes the protocol's lingering close (:meth:`HeaderDeadline.close_lingers`), and the transport counts
+    as closing meanwhile; everything else is the connection's own transport."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: HeaderDeadline) -> None:
+        super().__init__()
+        self._transport, self._protocol = transport, protocol
+
+    def close(self) -> None:
+        if not self._protocol.close_lingers():
+            self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._protocol.lingering or self._transport.is_closing()
+
+    def abort(self) -> None:
+        self._transport.abort()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._transport.write(data)
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def write_eof(self) -> None:
+        self._transport.write_eof()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size()
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._transport.get_write_buffer_limits()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._transport.set_protocol(protocol)
 
 
 def _h11_idle() -> Any:
@@ -214,12 +332,18 @@ def auto_protocol() -> type[asyncio.Protocol]:
 
 
 def header_timeout_protocol(
-    timeout_s: float, drain_timeout_s: float, base: type[asyncio.Protocol] | None = None
+    timeout_s: float,
+    drain_timeout_s: float,
+    base: type[asyncio.Protocol] | None = None,
+    *,
+    linger_s: float = LINGER_S,
+    linger_bytes: int = LINGER_BYTES,
 ) -> type[asyncio.Protocol]:
     """A subclass of ``base`` (default: :func:`auto_protocol`) that closes a connection whose request headers take
     longer than ``timeout_s`` seconds, or the rest of a body already answered (and the next headers) longer than
-    ``drain_timeout_s`` (:class:`HeaderDeadline`); for ``uvicorn.run(http=...)``. Checked with
-    :func:`check_protocol`.
+    ``drain_timeout_s`` (:class:`HeaderDeadline`), and that closes a connection whose client may still be
+    sending after its answer gracefully: read and dropped for ``linger_s`` seconds or ``linger_bytes`` bytes at most
+    (:meth:`HeaderDeadline._linger`); for ``uvicorn.run(http=...)``. Checked with :func:`check_protocol`.
 
     Raises:
         UnsupportedUvicornError: the installed uvicorn's classes do not behave as the timeout needs.
@@ -227,7 +351,8 @@ def header_timeout_protocol(
     base = base or auto_protocol()
     name = f"HeaderTimeout{base.__name__}"
     limits = {"header_timeout_s": timeout_s, "drain_timeout_s": drain_timeout_s}
-    protocol = type(name, (HeaderDeadline, base), {**limits, "__module__": __name__})
+    lingering = {"linger_s": linger_s, "linger_bytes": linger_bytes}
+    protocol = type(name, (HeaderDeadline, base), {**limits, **lingering, "__module__": __name__})
     check_protocol(protocol)
     return protocol
 

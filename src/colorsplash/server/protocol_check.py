@@ -1,6 +1,8 @@
 """The start-up self-check of ``serve``'s HTTP protocol class (:mod:`colorsplash.server.connections`): it relies
 on uvicorn internals that a later uvicorn may change, so :func:`check_protocol` serves requests through it on a
-fake connection and ``serve`` refuses to start, naming the versions, if it does not behave as it should."""
+fake connection and ``serve`` refuses to start, naming the versions, if it does not behave as it should: the
+header timer, the drain of a body answered early, and the lingering close after an answer with ``Connection:
+close`` sent before the body was read (uvicorn must close through the transport it was given)."""
 
 from __future__ import annotations
 
@@ -34,8 +36,10 @@ class UnsupportedUvicornError(RuntimeError):
 
 
 def check_protocol(protocol: type[asyncio.Protocol]) -> None:
-    """Serve two requests through ``protocol`` on a fake connection and check that the header timer runs while
-    headers arrive and stops once they are complete, on a new and a kept-alive connection.
+    """Serve requests through ``protocol`` on a fake connection and check that the header timer runs while
+    headers arrive and stops once they are complete, on a new and a kept-alive connection, and that an answer
+    closing the connection before its body was read lingers (half-closed, the rest dropped) until the client's
+    end.
 
     Raises:
         UnsupportedUvicornError: naming what went wrong.
@@ -53,7 +57,8 @@ def check_protocol(protocol: type[asyncio.Protocol]) -> None:
 
 async def _probe_app(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] == "http":
-        await send({"type": "http.response.start", "status": 204, "headers": []})
+        headers = [(b"connection", b"close")] if scope["path"] == "/close" else []
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
 
 
@@ -76,19 +81,34 @@ async def _probe(protocol: type[asyncio.Protocol]) -> str | None:
                 await asyncio.sleep(0)
             if transport.written.count(b"HTTP/1.1 204") != answers:
                 return f"test request {answers} got no answer (the protocol wrote {bytes(transport.written)!r})"
-        waits = conn.header_deadline or ("keep-alive" if conn.timeout_keep_alive_task is not None else None)
+        waits = _waits(conn, transport)
         if waits != expected:
             found, should = waits or "nothing", expected or "nothing"
             return f"{step}, the connection waits against the clock for {found} instead of {should}"
+    for _ in range(20):
+        await asyncio.sleep(0)
+    if transport.written.count(b"HTTP/1.1 204") != answers:
+        return "a request sent after an answer that closed the connection was served"
+    conn.eof_received()
+    if not transport.closing:
+        return "a lingering connection was not closed when the client closed its end"
     conn.connection_lost(None)
-    return "the timer still runs after the connection closed" if conn.header_deadline else None
+    return "the timer still runs after the connection closed" if conn.header_deadline or conn.lingering else None
+
+
+def _waits(conn: Any, transport: _ProbeTransport) -> str | None:
+    """What the probed connection waits for against the clock (see :data:`_PROBE_STEPS`)."""
+    if conn.lingering:
+        return "linger" if transport.eof and not transport.closing else "a broken linger"
+    return conn.header_deadline or ("keep-alive" if conn.timeout_keep_alive_task is not None else None)
 
 
 _OPENED = "when a connection opens"
 _ANSWERED = "after the answer"
 _EARLY = b"POST / HTTP/1.1\r\nHost: probe\r\nContent-Length: 6\r\n\r\nab"  # a body the app answers before reading
 # (step, bytes the client sends or None for the app's answer, what the connection should wait for then: our timer's
-# "headers" or "drain", uvicorn's "keep-alive", or nothing)
+# "headers" or "drain", uvicorn's "keep-alive", the lingering close ("linger": our half shut, the rest dropped), or
+# nothing)
 _PROBE_STEPS: tuple[tuple[str, bytes | None, str | None], ...] = (
     (_OPENED, None, "headers"),
     ("while a request's headers arrive", b"GET / HTTP/1.1\r\nHost: probe\r\n", "headers"),
@@ -111,6 +131,13 @@ _PROBE_STEPS: tuple[tuple[str, bytes | None, str | None], ...] = (
     ("once the next request's headers are complete", b"Host: probe\r\n\r\n", None),
     (_ANSWERED, None, "keep-alive"),
     ("when a kept-alive connection's next request begins", b"G", "headers"),
+    (
+        "once the next request's headers are complete",
+        b"ET /close HTTP/1.1\r\nHost: probe\r\nContent-Length: 6\r\n\r\nab",
+        None,
+    ),
+    ("after an answer with Connection: close sent before the body was read", None, "linger"),
+    ("when the client goes on sending after that answer", b"cdefGET / HTTP/1.1\r\nHost: probe\r\n\r\n", "linger"),
 )
 
 
@@ -122,6 +149,7 @@ class _ProbeTransport(asyncio.Transport):
         self.protocol = protocol
         self.written = bytearray()
         self.closing = False
+        self.eof = False  # our half of the connection shut (write_eof)
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return default
@@ -131,6 +159,15 @@ class _ProbeTransport(asyncio.Transport):
 
     def close(self) -> None:
         self.closing = True
+
+    def abort(self) -> None:
+        self.closing = True
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.eof = True
 
     def is_closing(self) -> bool:
         return self.closing
