@@ -1,4 +1,5 @@
-"""HTTP connections of ``colorsplash serve``: a time limit on a request's headers, which uvicorn does not have.
+"""HTTP connections of ``colorsplash serve``: a time limit on a request's headers, which uvicorn does not have, and
+a lingering close after an answer sent while the client is still sending.
 
 uvicorn closes a kept-alive connection that stays idle after an answer (5 s), but it has no limit on how long a
 request's line and headers take to arrive. A client that sends them a byte a second holds its connection for as
@@ -29,6 +30,16 @@ connection back to it. :func:`~colorsplash.server.protocol_check.check_protocol`
 requests on a fake connection at start to confirm that the timer is started and stopped when it should be. If a
 later uvicorn changes this, ``serve`` refuses to start with an error naming the versions. It does not run without
 the timeout.
+
+Lingering close: a connection closed while its client may still be sending (a 408 for a slow upload or for slow
+headers, the end of the drain above, uvicorn's own ``Connection: close`` answers before the body was read) is not
+closed at once: on Linux a socket closed with unread bytes resets the connection, and a client still writing its
+request (``http.client``, a browser's upload) reports the reset instead of the answer. The subclass shuts its half
+after the answer, reads and drops what comes for at most :data:`LINGER_S` seconds and :data:`LINGER_BYTES` bytes
+(or until the client closes its end), then closes (:meth:`HeaderDeadline._linger`); the connection still counts
+against uvicorn's connection cap meanwhile. uvicorn's classes get a transport whose ``close`` does this
+(:class:`_LingeringTransport`): it relies on uvicorn closing a connection through the transport it was given, and
+on ``cycle.more_body`` (the body not all read); the self-check serves such an answer too.
 """
 
 from __future__ import annotations
