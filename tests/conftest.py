@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -93,3 +94,15 @@ def terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
     """``capsys`` whose standard error counts as a terminal: the CLI draws progress bars only for a person."""
     monkeypatch.setattr("colorsplash.cli.common.stderr_is_terminal", lambda: True)
     return capsys
+
+
+@pytest.fixture(params=["h11", "httptools"])
+def base(request: pytest.FixtureRequest) -> type[asyncio.Protocol]:
+    """Each of uvicorn's HTTP/1.1 protocol classes (``http="auto"`` picks httptools where it is installed), for the
+    server's protocol subclass (``server/connections.py``)."""
+    if request.param == "h11":
+        h11_impl = pytest.importorskip("uvicorn.protocols.http.h11_impl")
+        return h11_impl.H11Protocol  # type: ignore[no-any-return]
+    pytest.importorskip("httptools")
+    httptools_impl = pytest.importorskip("uvicorn.protocols.http.httptools_impl")
+    return httptools_impl.HttpToolsProtocol  # type: ignore[no-any-return]

@@ -106,17 +106,6 @@ def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if LATE in r.getMessage()]
 
 
-@pytest.fixture(params=["h11", "httptools"])
-def base(request: pytest.FixtureRequest) -> type[asyncio.Protocol]:
-    """Each of uvicorn's HTTP/1.1 protocol classes (``http="auto"`` picks httptools where it is installed)."""
-    if request.param == "h11":
-        return H11Protocol
-    pytest.importorskip("httptools")
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-    return HttpToolsProtocol
-
-
 def test_clients_holding_every_connection_with_slow_or_no_headers_are_closed_after_the_timeout(
     caplog: pytest.LogCaptureFixture, base: type[asyncio.Protocol]
 ) -> None:
@@ -344,8 +333,21 @@ class NewSignature(H11Protocol):
         super().__init__(config, server_state, app_state)
 
 
+class ClosesWithAbort(H11Protocol):
+    """A uvicorn that ends a connection with ``abort`` (a reset), not ``close``: no lingering close is possible."""
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self.transport.close = self.transport.abort  # type: ignore[method-assign]
+
+
 CHANGED = [
     (RenamedCycle, "once a request's headers are complete, the connection waits against the clock for headers"),
+    (
+        ClosesWithAbort,
+        "after an answer with Connection: close sent before the body was read, the connection waits against the "
+        "clock for nothing instead of linger",
+    ),
     (NewSignature, "serving a test request failed (TypeError: "),
 ]
 

@@ -195,13 +195,37 @@ def uvicorn_server(app: Any, **options: Any) -> Iterator[tuple[int, Any]]:
     srv = uvicorn.Server(uvicorn.Config(app, log_level="warning", **options))
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    wait_until(lambda: srv.started, "uvicorn to start")
+    wait_until(lambda: srv.started or not thread.is_alive(), "uvicorn to start")
+    if not srv.started:  # not a connection error later, in the test
+        srv.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        why = "its thread ended (see the log above)" if not thread.is_alive() else "within 10 s"
+        pytest.fail(f"the test's uvicorn server did not start: {why}")
     try:
         yield sock.getsockname()[1], srv
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def test_uvicorn_server_fails_clearly_when_the_server_does_not_start() -> None:
+    """A server whose start-up fails (here its app's lifespan) fails the test there, at once, saying so; it yielded
+    its port anyway, and the test failed later with a connection error that did not say why."""
+
+    async def failing_start(scope: Any, receive: Any, send: Any) -> None:
+        assert scope["type"] == "lifespan"
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "refused to start"})
+
+    started = time.monotonic()
+    with (
+        pytest.raises(pytest.fail.Exception, match="uvicorn server did not start: its thread ended"),
+        uvicorn_server(failing_start, lifespan="on"),
+    ):
+        pass
+    assert time.monotonic() - started < 5
 
 
 def wait_until(condition: Any, what: str, timeout: float = 10.0) -> bool:

@@ -1,4 +1,5 @@
-"""HTTP connections of ``colorsplash serve``: a time limit on a request's headers, which uvicorn does not have.
+"""HTTP connections of ``colorsplash serve``: a time limit on a request's headers, which uvicorn does not have, and
+a lingering close after an answer sent while the client is still sending.
 
 uvicorn closes a kept-alive connection that stays idle after an answer (5 s), but it has no limit on how long a
 request's line and headers take to arrive. A client that sends them a byte a second holds its connection for as
@@ -25,10 +26,20 @@ The subclass relies on uvicorn's own idea of "no request in progress": ``self.cy
 complete (``cycle.response_complete``; uvicorn's ``shutdown`` uses the same test), and on ``cycle.more_body`` (the
 body not all read); on h11's connection state or httptools' message callbacks to tell when the rest of a body
 answered early has all arrived, and on uvicorn's keep-alive timer (``timeout_keep_alive_task``) to hand the idle
-connection back to it. :func:`check_protocol` serves
+connection back to it. :func:`~colorsplash.server.protocol_check.check_protocol` serves
 requests on a fake connection at start to confirm that the timer is started and stopped when it should be. If a
 later uvicorn changes this, ``serve`` refuses to start with an error naming the versions. It does not run without
 the timeout.
+
+Lingering close: a connection closed while its client may still be sending (a 408 for a slow upload or for slow
+headers, the end of the drain above, uvicorn's own ``Connection: close`` answers before the body was read) is not
+closed at once: on Linux a socket closed with unread bytes resets the connection, and a client still writing its
+request (``http.client``, a browser's upload) reports the reset instead of the answer. The subclass shuts its half
+after the answer, reads and drops what comes for at most :data:`LINGER_S` seconds and :data:`LINGER_BYTES` bytes
+(or until the client closes its end), then closes (:meth:`HeaderDeadline._linger`); the connection still counts
+against uvicorn's connection cap meanwhile. uvicorn's classes get a transport whose ``close`` does this
+(:class:`_LingeringTransport`): it relies on uvicorn closing a connection through the transport it was given, and
+on ``cycle.more_body`` (the body not all read); the self-check serves such an answer too.
 """
 
 from __future__ import annotations
@@ -36,19 +47,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from colorsplash.server import printable
 from colorsplash.server.guard import SECURITY_HEADERS
+from colorsplash.server.protocol_check import TESTED_UVICORN as TESTED_UVICORN
+from colorsplash.server.protocol_check import UnsupportedUvicornError as UnsupportedUvicornError
+from colorsplash.server.protocol_check import check_protocol
 
 if TYPE_CHECKING:
     from colorsplash.server.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
-# The uvicorn versions the header timeout is tested with (pyproject's minimum, .ci/min-deps, and the newest).
-TESTED_UVICORN = ("0.29", "0.54")
+# The lingering close (HeaderDeadline._linger): after an answer sent while the client may still be sending, what it
+# sends is read and dropped for at most this long, or this much, before the socket is closed (nginx: lingering_time).
+LINGER_S = 2.0
+LINGER_BYTES = 4 * 2**20
 
 
 def request_timeout_response(timeout_s: float, received: int) -> bytes:
@@ -81,6 +96,8 @@ class HeaderDeadline(asyncio.Protocol):
 
     header_timeout_s: ClassVar[float]
     drain_timeout_s: ClassVar[float]
+    linger_s: ClassVar[float] = LINGER_S
+    linger_bytes: ClassVar[int] = LINGER_BYTES
     # Set by uvicorn's protocol classes (h11_impl.H11Protocol, httptools_impl.HttpToolsProtocol).
     transport: asyncio.Transport
     cycle: Any
@@ -95,6 +112,9 @@ class HeaderDeadline(asyncio.Protocol):
     _drained_cycle: Any = None  # the request whose body answered early has all arrived (httptools keeps more_body)
     _drain_ended = False  # httptools: the rest of that body has all arrived (its parser's message callbacks)
     _next_began = False  # httptools: and the next request's first bytes followed it
+    _socket: asyncio.Transport  # the connection's own transport; uvicorn's classes get a _LingeringTransport
+    _linger_timer: asyncio.TimerHandle | None = None
+    _linger_left = 0  # bytes still read and dropped while lingering
 
     @property
     def header_deadline(self) -> str | None:
@@ -104,11 +124,24 @@ class HeaderDeadline(asyncio.Protocol):
             return None
         return "drain" if self._draining else "headers"
 
+    @property
+    def lingering(self) -> bool:
+        """Closed after an answer sent while the client may still be sending: its half of the connection is shut,
+        what the client sends is dropped, and the socket is closed after at most :attr:`linger_s`."""
+        return self._linger_timer is not None
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
+        assert isinstance(transport, asyncio.Transport)
+        self._socket = transport
+        super().connection_made(_LingeringTransport(transport, self))
         self._arm_header_deadline()
 
     def data_received(self, data: bytes) -> None:
+        if self._linger_timer is not None:
+            self._linger_left -= len(data)
+            if self._linger_left < 0:
+                self._socket.close()
+            return
         if self._between_requests():
             if self._header_timer is None:  # the first byte after an answer on a kept-alive connection
                 cycle = self.cycle
@@ -154,9 +187,45 @@ class HeaderDeadline(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self.timeout_keep_alive_task = loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
 
+    def eof_received(self) -> bool | None:
+        if self._linger_timer is not None:  # the client has sent all it will: close now
+            self._socket.close()
+            return None
+        return super().eof_received()
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_deadline()
         super().connection_lost(exc)
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
+
+    def close_lingers(self) -> bool:
+        """The connection is being closed (:class:`_LingeringTransport`): linger (True) when the client may still
+        be sending the request just answered, the rest of its body not all read; otherwise close now (False)."""
+        sock, cycle = self._socket, self.cycle
+        if self._linger_timer is not None or sock.is_closing() or sock.get_protocol() is not self:
+            return False  # closed twice (uvicorn's connection_lost, a shutdown), or upgraded: close now
+        if cycle is None or not cycle.more_body or cycle is self._drained_cycle:
+            return False
+        self._linger()
+        return True
+
+    def _linger(self) -> None:
+        """Close gracefully a connection whose client may still be sending: shut our half once the answer is
+        written (FIN), read and drop what comes for up to :attr:`linger_s` seconds and :attr:`linger_bytes` bytes,
+        then close (sooner when the client closes its half). Closing the socket with unread bytes resets the
+        connection instead, and a client still writing its request reports the reset, not the answer."""
+        self._disarm_header_deadline()
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+        sock = self._socket
+        self._linger_left = self.linger_bytes
+        self._linger_timer = asyncio.get_running_loop().call_later(self.linger_s, sock.close)
+        if sock.can_write_eof():
+            sock.write_eof()
+        sock.resume_reading()
 
     def _between_requests(self) -> bool:
         return self.cycle is None or bool(self.cycle.response_complete)
@@ -192,7 +261,66 @@ class HeaderDeadline(asyncio.Protocol):
                 "connection (--header-timeout)",
                 *(peer, count, self.header_timeout_s),
             )
-        transport.close()
+        if count or self._draining:
+            self._linger()  # the client is still sending
+        else:
+            transport.close()
+
+
+class _LingeringTransport(asyncio.Transport):
+    """The connection's transport as uvicorn's protocol class sees it: a ``close`` while the client may still be
+    sending becomes the protocol's lingering close (:meth:`HeaderDeadline.close_lingers`), and the transport counts
+    as closing meanwhile; everything else is the connection's own transport."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: HeaderDeadline) -> None:
+        super().__init__()
+        self._transport, self._protocol = transport, protocol
+
+    def close(self) -> None:
+        if not self._protocol.close_lingers():
+            self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._protocol.lingering or self._transport.is_closing()
+
+    def abort(self) -> None:
+        self._transport.abort()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self._transport.get_extra_info(name, default)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._transport.write(data)
+
+    def can_write_eof(self) -> bool:
+        return self._transport.can_write_eof()
+
+    def write_eof(self) -> None:
+        self._transport.write_eof()
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size()
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return self._transport.get_write_buffer_limits()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self._transport.set_write_buffer_limits(high, low)
+
+    def pause_reading(self) -> None:
+        self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        self._transport.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self._transport.is_reading()
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self._transport.get_protocol()
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self._transport.set_protocol(protocol)
 
 
 def _h11_idle() -> Any:
@@ -205,27 +333,6 @@ def _peer(client: tuple[str, int] | None) -> str:
     return printable(f"{client[0]}:{client[1]}") if client else "a client"
 
 
-def uvicorn_version() -> str:
-    try:
-        return version("uvicorn")
-    except PackageNotFoundError:
-        return "(version unknown)"
-
-
-class UnsupportedUvicornError(RuntimeError):
-    """The installed uvicorn's HTTP protocol classes are not the ones the header timeout was built on."""
-
-    def __init__(self, problem: str) -> None:
-        low, high = TESTED_UVICORN
-        major, minor = high.split(".")
-        pin = f"uvicorn>={low},<{major}.{int(minor) + 1}"
-        super().__init__(
-            f"the request header timeout does not work with uvicorn {uvicorn_version()}: {problem}. It is tested "
-            f"with uvicorn {low} to {high}; install one of those (pip install '{pin}'), or report this with the "
-            "uvicorn version"
-        )
-
-
 def auto_protocol() -> type[asyncio.Protocol]:
     """The HTTP protocol class uvicorn picks with ``http="auto"`` (httptools where installed, else h11)."""
     try:
@@ -236,12 +343,18 @@ def auto_protocol() -> type[asyncio.Protocol]:
 
 
 def header_timeout_protocol(
-    timeout_s: float, drain_timeout_s: float, base: type[asyncio.Protocol] | None = None
+    timeout_s: float,
+    drain_timeout_s: float,
+    base: type[asyncio.Protocol] | None = None,
+    *,
+    linger_s: float = LINGER_S,
+    linger_bytes: int = LINGER_BYTES,
 ) -> type[asyncio.Protocol]:
     """A subclass of ``base`` (default: :func:`auto_protocol`) that closes a connection whose request headers take
     longer than ``timeout_s`` seconds, or the rest of a body already answered (and the next headers) longer than
-    ``drain_timeout_s`` (:class:`HeaderDeadline`); for ``uvicorn.run(http=...)``. Checked with
-    :func:`check_protocol`.
+    ``drain_timeout_s`` (:class:`HeaderDeadline`), and that closes a connection whose client may still be
+    sending after its answer gracefully: read and dropped for ``linger_s`` seconds or ``linger_bytes`` bytes at most
+    (:meth:`HeaderDeadline._linger`); for ``uvicorn.run(http=...)``. Checked with :func:`check_protocol`.
 
     Raises:
         UnsupportedUvicornError: the installed uvicorn's classes do not behave as the timeout needs.
@@ -249,7 +362,8 @@ def header_timeout_protocol(
     base = base or auto_protocol()
     name = f"HeaderTimeout{base.__name__}"
     limits = {"header_timeout_s": timeout_s, "drain_timeout_s": drain_timeout_s}
-    protocol = type(name, (HeaderDeadline, base), {**limits, "__module__": __name__})
+    lingering = {"linger_s": linger_s, "linger_bytes": linger_bytes}
+    protocol = type(name, (HeaderDeadline, base), {**limits, **lingering, "__module__": __name__})
     check_protocol(protocol)
     return protocol
 
@@ -259,121 +373,3 @@ def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
     the upload timeout for the rest of a body already answered), and the connection cap."""
     protocol = header_timeout_protocol(settings.header_timeout_s, settings.upload_timeout_s)
     return {"http": protocol, "limit_concurrency": settings.max_connections}
-
-
-def check_protocol(protocol: type[asyncio.Protocol]) -> None:
-    """Serve two requests through ``protocol`` on a fake connection and check that the header timer runs while
-    headers arrive and stops once they are complete, on a new and a kept-alive connection.
-
-    Raises:
-        UnsupportedUvicornError: naming what went wrong.
-    """
-    loop = asyncio.new_event_loop()
-    try:
-        problem = loop.run_until_complete(_probe(protocol))
-    except Exception as err:  # noqa: BLE001 -- whatever uvicorn's changed code raises is the same finding
-        problem = f"serving a test request failed ({type(err).__name__}: {err})"
-    finally:
-        loop.close()
-    if problem:
-        raise UnsupportedUvicornError(problem)
-
-
-async def _probe_app(scope: Any, receive: Any, send: Any) -> None:
-    if scope["type"] == "http":
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-
-async def _probe(protocol: type[asyncio.Protocol]) -> str | None:
-    import uvicorn
-    from uvicorn.server import ServerState
-
-    config = uvicorn.Config(_probe_app, http=protocol, lifespan="off", log_config=None, proxy_headers=False)
-    config.load()
-    conn: Any = protocol(config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
-    transport = _ProbeTransport(conn)
-    conn.connection_made(transport)
-    answers = 0
-    for step, data, expected in _PROBE_STEPS:
-        if data is not None:
-            conn.data_received(data)
-        elif step != _OPENED:  # let the app answer
-            answers += 1
-            for _ in range(20):
-                await asyncio.sleep(0)
-            if transport.written.count(b"HTTP/1.1 204") != answers:
-                return f"test request {answers} got no answer (the protocol wrote {bytes(transport.written)!r})"
-        waits = conn.header_deadline or ("keep-alive" if conn.timeout_keep_alive_task is not None else None)
-        if waits != expected:
-            found, should = waits or "nothing", expected or "nothing"
-            return f"{step}, the connection waits against the clock for {found} instead of {should}"
-    conn.connection_lost(None)
-    return "the timer still runs after the connection closed" if conn.header_deadline else None
-
-
-_OPENED = "when a connection opens"
-_ANSWERED = "after the answer"
-_EARLY = b"POST / HTTP/1.1\r\nHost: probe\r\nContent-Length: 6\r\n\r\nab"  # a body the app answers before reading
-# (step, bytes the client sends or None for the app's answer, what the connection should wait for then: our timer's
-# "headers" or "drain", uvicorn's "keep-alive", or nothing)
-_PROBE_STEPS: tuple[tuple[str, bytes | None, str | None], ...] = (
-    (_OPENED, None, "headers"),
-    ("while a request's headers arrive", b"GET / HTTP/1.1\r\nHost: probe\r\n", "headers"),
-    ("once a request's headers are complete", b"\r\n", None),
-    (_ANSWERED, None, "keep-alive"),
-    ("once a request's headers are complete", _EARLY, None),
-    (_ANSWERED, None, "keep-alive"),
-    ("when the rest of a body answered early arrives", b"cd", "drain"),
-    ("once the rest of a body answered early has all arrived", b"ef", "keep-alive"),
-    ("when the next request begins after it", b"GET / HTTP/1.1\r\n", "headers"),
-    ("once the next request's headers are complete", b"Host: probe\r\n\r\n", None),
-    (_ANSWERED, None, "keep-alive"),
-    ("once the next request's headers are complete", _EARLY, None),
-    (_ANSWERED, None, "keep-alive"),
-    (
-        "when the rest of a body answered early and the next request arrive together",
-        b"cdefGET / HTTP/1.1\r\n",
-        "headers",
-    ),
-    ("once the next request's headers are complete", b"Host: probe\r\n\r\n", None),
-    (_ANSWERED, None, "keep-alive"),
-    ("when a kept-alive connection's next request begins", b"G", "headers"),
-)
-
-
-class _ProbeTransport(asyncio.Transport):
-    """Just enough of a transport for uvicorn's protocol classes; keeps what they write."""
-
-    def __init__(self, protocol: asyncio.BaseProtocol) -> None:
-        super().__init__()
-        self.protocol = protocol
-        self.written = bytearray()
-        self.closing = False
-
-    def get_extra_info(self, name: str, default: Any = None) -> Any:
-        return default
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.written += data
-
-    def close(self) -> None:
-        self.closing = True
-
-    def is_closing(self) -> bool:
-        return self.closing
-
-    def get_protocol(self) -> asyncio.BaseProtocol:
-        return self.protocol
-
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        self.protocol = protocol
-
-    def pause_reading(self) -> None:
-        pass
-
-    def resume_reading(self) -> None:
-        pass
-
-    def is_reading(self) -> bool:
-        return True

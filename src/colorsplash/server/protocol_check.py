@@ -1,0 +1,188 @@
+"""The start-up self-check of ``serve``'s HTTP protocol class (:mod:`colorsplash.server.connections`): it relies
+on uvicorn internals that a later uvicorn may change, so :func:`check_protocol` serves requests through it on a
+fake connection and ``serve`` refuses to start, naming the versions, if it does not behave as it should: the
+header timer, the drain of a body answered early, and the lingering close after an answer with ``Connection:
+close`` sent before the body was read (uvicorn must close through the transport it was given)."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+# The uvicorn versions the header timeout is tested with (pyproject's minimum, .ci/min-deps, and the newest).
+TESTED_UVICORN = ("0.29", "0.54")
+
+
+def uvicorn_version() -> str:
+    try:
+        return version("uvicorn")
+    except PackageNotFoundError:
+        return "(version unknown)"
+
+
+class UnsupportedUvicornError(RuntimeError):
+    """The installed uvicorn's HTTP protocol classes are not the ones the header timeout was built on."""
+
+    def __init__(self, problem: str) -> None:
+        low, high = TESTED_UVICORN
+        major, minor = high.split(".")
+        pin = f"uvicorn>={low},<{major}.{int(minor) + 1}"
+        super().__init__(
+            f"the request header timeout does not work with uvicorn {uvicorn_version()}: {problem}. It is tested "
+            f"with uvicorn {low} to {high}; install one of those (pip install '{pin}'), or report this with the "
+            "uvicorn version"
+        )
+
+
+def check_protocol(protocol: type[asyncio.Protocol]) -> None:
+    """Serve requests through ``protocol`` on a fake connection and check that the header timer runs while
+    headers arrive and stops once they are complete, on a new and a kept-alive connection, and that an answer
+    closing the connection before its body was read lingers (half-closed, the rest dropped) until the client's
+    end.
+
+    Raises:
+        UnsupportedUvicornError: naming what went wrong.
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        problem = loop.run_until_complete(_probe(protocol))
+    except Exception as err:  # noqa: BLE001 -- whatever uvicorn's changed code raises is the same finding
+        problem = f"serving a test request failed ({type(err).__name__}: {err})"
+    finally:
+        loop.close()
+    if problem:
+        raise UnsupportedUvicornError(problem)
+
+
+async def _probe_app(scope: Any, receive: Any, send: Any) -> None:
+    if scope["type"] == "http":
+        headers = [(b"connection", b"close")] if scope["path"] == "/close" else []
+        await send({"type": "http.response.start", "status": 204, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def _probe(protocol: type[asyncio.Protocol]) -> str | None:
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    config = uvicorn.Config(_probe_app, http=protocol, lifespan="off", log_config=None, proxy_headers=False)
+    config.load()
+    conn: Any = protocol(config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
+    transport = _ProbeTransport(conn)
+    conn.connection_made(transport)
+    answers = 0
+    for step, data, expected in _PROBE_STEPS:
+        if data is not None:
+            conn.data_received(data)
+        elif step != _OPENED:  # let the app answer
+            answers += 1
+            for _ in range(20):
+                await asyncio.sleep(0)
+            if transport.written.count(b"HTTP/1.1 204") != answers:
+                return f"test request {answers} got no answer (the protocol wrote {bytes(transport.written)!r})"
+        waits = _waits(conn, transport)
+        if waits != expected:
+            found, should = waits or "nothing", expected or "nothing"
+            return f"{step}, the connection waits against the clock for {found} instead of {should}"
+    for _ in range(20):
+        await asyncio.sleep(0)
+    if transport.written.count(b"HTTP/1.1 204") != answers:
+        return "a request sent after an answer that closed the connection was served"
+    conn.eof_received()
+    if not transport.closing:
+        return "a lingering connection was not closed when the client closed its end"
+    conn.connection_lost(None)
+    return "the timer still runs after the connection closed" if conn.header_deadline or conn.lingering else None
+
+
+def _waits(conn: Any, transport: _ProbeTransport) -> str | None:
+    """What the probed connection waits for against the clock (see :data:`_PROBE_STEPS`)."""
+    if conn.lingering:
+        return "linger" if transport.eof and not transport.closing else "a broken linger"
+    return conn.header_deadline or ("keep-alive" if conn.timeout_keep_alive_task is not None else None)
+
+
+_OPENED = "when a connection opens"
+_ANSWERED = "after the answer"
+_EARLY = b"POST / HTTP/1.1\r\nHost: probe\r\nContent-Length: 6\r\n\r\nab"  # a body the app answers before reading
+# (step, bytes the client sends or None for the app's answer, what the connection should wait for then: our timer's
+# "headers" or "drain", uvicorn's "keep-alive", the lingering close ("linger": our half shut, the rest dropped), or
+# nothing)
+_PROBE_STEPS: tuple[tuple[str, bytes | None, str | None], ...] = (
+    (_OPENED, None, "headers"),
+    ("while a request's headers arrive", b"GET / HTTP/1.1\r\nHost: probe\r\n", "headers"),
+    ("once a request's headers are complete", b"\r\n", None),
+    (_ANSWERED, None, "keep-alive"),
+    ("once a request's headers are complete", _EARLY, None),
+    (_ANSWERED, None, "keep-alive"),
+    ("when the rest of a body answered early arrives", b"cd", "drain"),
+    ("once the rest of a body answered early has all arrived", b"ef", "keep-alive"),
+    ("when the next request begins after it", b"GET / HTTP/1.1\r\n", "headers"),
+    ("once the next request's headers are complete", b"Host: probe\r\n\r\n", None),
+    (_ANSWERED, None, "keep-alive"),
+    ("once the next request's headers are complete", _EARLY, None),
+    (_ANSWERED, None, "keep-alive"),
+    (
+        "when the rest of a body answered early and the next request arrive together",
+        b"cdefGET / HTTP/1.1\r\n",
+        "headers",
+    ),
+    ("once the next request's headers are complete", b"Host: probe\r\n\r\n", None),
+    (_ANSWERED, None, "keep-alive"),
+    ("when a kept-alive connection's next request begins", b"G", "headers"),
+    (
+        "once the next request's headers are complete",
+        b"ET /close HTTP/1.1\r\nHost: probe\r\nContent-Length: 6\r\n\r\nab",
+        None,
+    ),
+    ("after an answer with Connection: close sent before the body was read", None, "linger"),
+    ("when the client goes on sending after that answer", b"cdefGET / HTTP/1.1\r\nHost: probe\r\n\r\n", "linger"),
+)
+
+
+class _ProbeTransport(asyncio.Transport):
+    """Just enough of a transport for uvicorn's protocol classes; keeps what they write."""
+
+    def __init__(self, protocol: asyncio.BaseProtocol) -> None:
+        super().__init__()
+        self.protocol = protocol
+        self.written = bytearray()
+        self.closing = False
+        self.eof = False  # our half of the connection shut (write_eof)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closing = True
+
+    def abort(self) -> None:
+        self.closing = True
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.eof = True
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self.protocol
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.protocol = protocol
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def is_reading(self) -> bool:
+        return True
