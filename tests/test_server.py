@@ -335,6 +335,18 @@ def test_cli_serve_defaults_to_loopback(tiny_onnx: Path, monkeypatch: pytest.Mon
     assert seen["app"].state.settings.max_upload_bytes == 1024 * 1024  # type: ignore[attr-defined]
 
 
+def test_cli_serve_fractional_upload_limit_is_quoted_as_typed(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--max-upload-mb 0.1 is 104858 bytes (rounded), and the 413 names 0.1 MB, not 0.0999994 MB."""
+    seen: dict[str, object] = {}
+    uvicorn = pytest.importorskip("uvicorn")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    assert cli.main(["serve", "--model", str(tiny_onnx), "--max-upload-mb", "0.1"]) == 0
+    settings = seen["app"].state.settings  # type: ignore[attr-defined]
+    assert settings.max_upload_bytes == 104858
+    message = limits.too_large_response(settings.max_upload_bytes).body.decode()
+    assert "upload limit of 0.1 MB" in message
+
+
 def test_cli_serve_missing_model_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["serve", "--model", str(tmp_path / "none.onnx")]) == 2
     err = capsys.readouterr().err

@@ -164,11 +164,12 @@ def settings_changes(args: argparse.Namespace) -> dict[str, Any]:
         "allowed_origins": tuple(args.allowed_origin),
     }
     if args.max_upload_mb is not None:
-        changes["max_upload_bytes"] = int(args.max_upload_mb * 2**20)
+        # round, not truncate: the 413 message divides back and should quote the limit as typed (0.1, not 0.0999994)
+        changes["max_upload_bytes"] = round(args.max_upload_mb * 2**20)
     if args.max_pixels is not None:
         changes["max_pixels"] = args.max_pixels
     if args.max_memory_mb is not None:
-        changes["max_memory_bytes"] = int(args.max_memory_mb * 2**20)
+        changes["max_memory_bytes"] = round(args.max_memory_mb * 2**20)
     if args.max_requests is not None:
         changes["max_requests"] = args.max_requests
     if args.max_per_client is not None:
