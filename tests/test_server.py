@@ -236,6 +236,19 @@ def test_415_not_an_image(client: TestClient, content: bytes) -> None:
     assert_json_error(client.post("/api/splash", content=content, headers={"content-type": "image/jpeg"}), 415)
 
 
+@pytest.mark.parametrize(
+    ("request_kw", "kind"),
+    [
+        ({"json": {"photo": "abc", "edges": "fast"}}, "JSON"),
+        ({"data": {"edges": "fast"}}, "URL-encoded form"),
+        ({"content": b"{}", "headers": {"content-type": "Application/JSON; charset=utf-8"}}, "JSON"),
+    ],
+)
+def test_415_form_body_says_how_to_send_a_photo(client: TestClient, request_kw: dict[str, Any], kind: str) -> None:
+    for path in ("/api/splash", "/api/mask"):
+        assert_json_error(client.post(path, **request_kw), 415, kind, "not a photo", "multipart/form-data")
+
+
 def test_415_multipart_without_file(client: TestClient) -> None:
     assert_json_error(
         client.post("/api/splash", data={"effect": "blur"}, files={"note": ("", b"", "text/plain")}), 415, "file"

@@ -26,7 +26,7 @@ from test_server_memory import uvicorn_server, wait_until  # noqa: E402
 
 from colorsplash.runtime import effects  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
-from colorsplash.server import work  # noqa: E402
+from colorsplash.server import upload, work  # noqa: E402
 from colorsplash.server.work import make_splash  # noqa: E402
 
 PHOTO_BYTES = 2000  # announced by the slow client, which never sends them all
@@ -247,7 +247,7 @@ def test_a_model_run_in_progress_is_stopped_when_the_client_leaves(
 
     def job() -> None:
         try:
-            make_splash(model, work.Upload(png(), {}, "cat.png"), work.SplashOptions(), None, 10_000, gone)
+            make_splash(model, upload.Upload(png(), {}, "cat.png"), work.SplashOptions(), None, 10_000, gone)
         except work.ClientGoneError as err:
             outcome.append(err)
 
@@ -278,7 +278,7 @@ def test_a_client_leaving_during_the_edge_colours_skips_the_effect(
     monkeypatch.setattr(effects, "estimate_colours", leaving_estimate)
     monkeypatch.setattr(effects, "apply_effect", lambda *a: blended.append(1))
     with pytest.raises(work.ClientGoneError) as stopped:
-        make_splash(model, work.Upload(png(), {}, "cat.png"), work.SplashOptions(), None, 10_000, gone)
+        make_splash(model, upload.Upload(png(), {}, "cat.png"), work.SplashOptions(), None, 10_000, gone)
     assert (stopped.value.done, blended) == ("estimating the edge colours", [])
 
 

@@ -19,7 +19,8 @@ from test_server_clients import png  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
 from colorsplash.server.fair import FairLimiter, QueueFullError  # noqa: E402
 from colorsplash.server.limits import MemoryBudget, ServerBusyError  # noqa: E402
-from colorsplash.server.work import Upload, make_splash  # noqa: E402
+from colorsplash.server.upload import Upload  # noqa: E402
+from colorsplash.server.work import make_splash  # noqa: E402
 
 BASE = "http://127.0.0.1:8000"
 

@@ -29,7 +29,8 @@ from colorsplash.runtime.api import load_model  # noqa: E402
 from colorsplash.runtime.onnx_model import Model  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
 from colorsplash.server import limits  # noqa: E402
-from colorsplash.server.work import Upload, make_splash, parse_fields  # noqa: E402
+from colorsplash.server.upload import Upload  # noqa: E402
+from colorsplash.server.work import make_splash, parse_fields  # noqa: E402
 
 BASE = "http://127.0.0.1:8000"
 # tracemalloc sees the NumPy/OpenCV arrays of a splash, not the decoder's own buffers or the allocator's slack

@@ -29,7 +29,7 @@ from test_server_memory import uvicorn_server, wait_until  # noqa: E402
 from colorsplash.runtime.onnx_model import Model  # noqa: E402
 from colorsplash.runtime.photo_io import decode_image_bytes  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
-from colorsplash.server import limits, work  # noqa: E402
+from colorsplash.server import limits, upload, work  # noqa: E402
 
 MAX_UPLOAD = 300_000
 MAX_PIXELS = 100_000
@@ -210,7 +210,7 @@ def test_view_bytes_per_pixel_covers_the_traced_peak_of_a_copy() -> None:
     assert size is not None
     tracemalloc.start()
     try:
-        work.make_view(work.Upload(data, {}, "a.png"), 10**8)
+        work.make_view(upload.Upload(data, {}, "a.png"), 10**8)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

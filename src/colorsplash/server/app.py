@@ -64,16 +64,15 @@ from colorsplash.server.limits import (
 )
 from colorsplash.server.openapi import OUTPUT_FORMATS, openapi_extra
 from colorsplash.server.settings import ServerSettings
+from colorsplash.server.upload import Upload, read_upload
 from colorsplash.server.work import (
     Departure,
     Result,
-    Upload,
     check_pixel_count,
     make_mask,
     make_splash,
     make_view,
     parse_fields,
-    read_upload,
     result_headers,
 )
 from colorsplash.server.workers import ModelShare, Worker

@@ -13,20 +13,18 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import PurePosixPath
 from typing import TypeVar
 from urllib.parse import quote
 
 import numpy as np
-from fastapi import Request
-from starlette.datastructures import UploadFile
 
 from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, finish_alpha
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.no_subject import apply_on_empty, score_text
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
-from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes
+from colorsplash.runtime.photo_io import Photo, decode_image_bytes
 from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, output_format
 from colorsplash.runtime.picture_open import unreadable
 from colorsplash.runtime.pipeline import Planned, decode_and_plan
@@ -37,22 +35,11 @@ from colorsplash.server.errors import SCORE_HEADER, SCORE_PLACES, ClientGoneErro
 from colorsplash.server.limits import PhotoSize, photo_pixels
 from colorsplash.server.notes import NOTES_HEADER, notes_header
 from colorsplash.server.openapi import FORMAT_FIELD, OUTPUT_FORMATS, SPLASH_ONLY_OPTIONS
+from colorsplash.server.upload import UPLOAD_NAME, Upload
 
 T = TypeVar("T")
-UPLOAD_NAME = "upload"
 VIEW_QUALITY = SplashOptions().quality  # a viewable copy's JPEG quality: a splash's default
-MAX_NAME = 200  # characters of an upload's file name kept
 STOPPED_IN_MODEL = "decoding, in its model run"  # ClientGoneError.done of a photo whose model run was stopped
-
-
-@dataclass(frozen=True)
-class Upload:
-    """A photo's bytes as sent, its file name (multipart; ``upload`` for a raw body) and the request's other
-    fields (query string, then form fields)."""
-
-    data: bytes
-    fields: dict[str, str]
-    name: str = UPLOAD_NAME
 
 
 class Departure:
@@ -126,72 +113,6 @@ class Result:
     @property
     def media_type(self) -> str:
         return OUTPUT_FORMATS[self.fmt]
-
-
-async def read_upload(request: Request) -> Upload:
-    """The photo from a multipart field (``file``, or the only file) or the raw body, plus the option fields.
-
-    Raises:
-        ImageReadError: no photo in the request (415).
-        ClientDisconnect: the client went away before the body was complete.
-    """
-    sent = [(k, v, "query parameter") for k, v in request.query_params.multi_items()]
-    name = UPLOAD_NAME
-    if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=64) as form:
-            files = [v for v in form.values() if isinstance(v, UploadFile)]
-            sent += [(k, v, "form field") for k, v in form.multi_items() if isinstance(v, str)]
-            fields = merged_fields(sent)  # before the photo is read: a contradiction is refused at once
-            data = await files[0].read() if files else b""
-            name = _base_name(files[0].filename) if files and files[0].filename else name
-    else:
-        fields = merged_fields(sent)
-        data = await request.body()
-    if not data:
-        raise ImageReadError("the request holds no photo: send it as the body or as the multipart field 'file'")
-    return Upload(data, fields, name)
-
-
-def merged_fields(sent: list[tuple[str, str, str]]) -> dict[str, str]:
-    """The request's fields, each once: ``sent`` lists ``(name, value, where)`` in order (query parameters, then
-    form fields; ``where`` names which). A field sent again with the same value (``on-empty`` and ``on_empty`` are
-    one) counts once; with another value neither wins.
-
-    Raises:
-        OptionError: a field sent twice with different values, naming both (422).
-    """
-    fields: dict[str, str] = {}
-    first: dict[str, tuple[str, str]] = {}  # Python's name -> (value, where) as first sent
-    for raw, value, where in sent:
-        key = raw.replace("-", "_")
-        if key not in first:
-            first[key] = (value, where)
-            fields[raw] = value
-        elif first[key][0] != value:
-            was, where_was = first[key]
-            raise OptionError(
-                key,
-                f"sent twice with different values, {_shown(was)} as a {where_was} and {_shown(value)} as a "
-                f"{where}; send it once",
-            )
-    return fields
-
-
-def _shown(value: str, most: int = 40) -> str:
-    """``value`` quoted for a message, cut to ``most`` characters (it comes from the request)."""
-    return repr(value if len(value) <= most else value[:most] + "...")
-
-
-def _base_name(filename: str) -> str:
-    """The file name a browser sent, without any folder part (some send ``C:\\path\\photo.jpg``), each character
-    that is not printable (a line break, a bidirectional override) as ``_`` and at most :data:`MAX_NAME` long
-    (its extension kept): it goes into messages, the log and the result's ``Content-Disposition`` header."""
-    name = PureWindowsPath(PurePosixPath(filename).name).name
-    name = "".join(ch if ch.isprintable() else "_" for ch in name)
-    if len(name) > MAX_NAME:
-        suffix = PurePosixPath(name).suffix[:16]
-        name = name[: MAX_NAME - len(suffix)] + suffix
-    return name or UPLOAD_NAME
 
 
 def parse_fields(fields: dict[str, str], endpoint: str = "splash") -> tuple[SplashOptions, str | None]:
