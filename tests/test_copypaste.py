@@ -169,3 +169,30 @@ def test_dataset_pastes_pets_on_pet_free_draws_only(tmp_path: Path) -> None:
     image, label = ds.raw(0)
     assert np.array_equal(label, pet_mask)  # pet photos are left as they are
     assert ds.overview_indices(4) == [0, 1, 1]  # the overview shows composites of the pet-free photos
+
+
+def test_a_wide_scenes_objects_line_up_with_its_photo_as_the_loader_fits_it(tmp_path: Path) -> None:
+    """The loader pads a scene wider than 4:3 (``ModelConfig.pad_aspect``); its object mask was stretched to the
+    square instead, so the objects the pet is placed beside and hidden behind were off the photo's objects (a 3:1
+    scene: rows 16-48 of 64 where its photo shows them in rows 25-39)."""
+    from PIL import Image
+
+    from colorsplash.training.torch_dataset import load_resized
+
+    masks_dir = tmp_path / "masks"
+    masks_dir.mkdir()
+    photo = np.zeros((40, 120, 3), np.uint8)
+    photo[10:30, 30:60] = 255  # the person, white on black
+    Image.fromarray(photo).save(tmp_path / "wide.png")
+    Image.fromarray(np.where(photo[..., 0] > 0, 255, 0).astype(np.uint8)).save(masks_dir / "person00_wide.png")
+    person = masks_dir / "person00_wide.png"
+    scene = Sample(tmp_path / "wide.png", person, "scene", "coco", "train", ((person, "person"),))
+    pet = Sample(tmp_path / "pet.png", tmp_path / "pet_mask.png", "oxford", "pets", "train")
+    _, pet_mask = _pet()
+    masks = np.stack([pet_mask, np.zeros((S, S), np.uint8)])
+    images, _, _ = load_resized([scene], ModelConfig(input_size=S), show_progress=False)  # pad_aspect 4/3
+    paster = make_paster([pet, scene], masks, AugmentConfig(copy_paste=1.0), S, seed=0)
+    assert paster is not None and np.array_equal(paster.things[1], images[0][..., 0] > 128)
+    images, _, _ = load_resized([scene], ModelConfig(input_size=S, pad_aspect=0), show_progress=False)
+    paster = make_paster([pet, scene], masks, AugmentConfig(copy_paste=1.0), S, seed=0, pad_aspect=0)
+    assert paster is not None and np.array_equal(paster.things[1], images[0][..., 0] > 128)  # stretched alike

@@ -3,6 +3,7 @@ resize, in training and inference alike, and the padding is cut off the network'
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -116,3 +117,23 @@ def test_training_pairs_are_fitted_as_the_model_will_see_them(tmp_path: Path) ->
     assert (masks[0, :3] == 0).all() and (masks[0, 14:18] == 1).all()
     _, stretched, _ = load_resized(discover(tmp_path), ModelConfig(input_size=32, pad_aspect=0), show_progress=False)
     assert (stretched[0] == 1).all()
+
+
+def test_the_flag_takes_the_default_its_help_shows() -> None:
+    """``train --help`` says "(default: 4/3)", and ``--pad-aspect 4/3`` was refused: "expected a number 0 (stretch
+    every photo) or at least 1, got '4/3'". A width:height is taken as ``W/H`` or ``W:H`` too."""
+    import argparse
+
+    from colorsplash.cli.config_args import add_config_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser, ModelConfig, "model", "network")
+    assert "(default: 4/3)" in " ".join(parser.format_help().split())
+    for given, value in (("4/3", DEFAULT_PAD_ASPECT), ("16:9", 16 / 9), ("1.5", 1.5), ("0", 0.0)):
+        config = config_from_args(ModelConfig(), parser.parse_args(["--pad-aspect", given]), "model")
+        assert config.pad_aspect == value, given
+    parse = next(f for f in dataclasses.fields(ModelConfig) if f.name == "pad_aspect").metadata["parse"]
+    with pytest.raises(ValueError, match=r"^must be 0 \(stretch every photo\) or at least 1, e\.g\. 4/3, got 3/4$"):
+        parse("3/4")
+    with pytest.raises(ValueError, match="^expected a number 0 .*, got '4/0'$"):
+        parse("4/0")

@@ -87,3 +87,13 @@ def test_the_form_schema_lists_what_is_taken_and_refuses_the_rest(
             assert body.get("option") != name.replace("-", "_"), (name, value, body)
     status, body = _post(client, f"/api/{endpoint}", photo, ("threshhold", "0.5"))
     assert (status, body["option"]) == (422, "threshhold")
+
+
+@pytest.mark.parametrize("endpoint", ("splash", "mask"))
+def test_the_form_schema_lists_each_spelling_the_server_takes(client: TestClient, photo: bytes, endpoint: str) -> None:
+    """``on_empty`` is taken as well as ``on-empty`` (README: "``on-empty`` or ``on_empty``"), but the schema listed
+    only ``on-empty`` while saying ``additionalProperties: false``: by it a request the server takes was invalid."""
+    op = client.get("/openapi.json").json()["paths"][f"/api/{endpoint}"]["post"]
+    listed = op["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    assert _post(client, f"/api/{endpoint}", photo, ("on_empty", "copy"))[0] == 200
+    assert "on_empty" in listed and listed["on_empty"]["enum"] == listed["on-empty"]["enum"]

@@ -125,3 +125,19 @@ def test_a_damaged_first_page_is_a_damaged_tiff() -> None:
             struct.pack_into("<H", edited, entry, 65000)
     with pytest.raises(ImageReadError, match=r"^x\.tif: unreadable or truncated picture \(damaged TIFF: "):
         decode_image_bytes(bytes(edited), name="x.tif")
+
+
+def test_a_palette_page_without_its_colour_map_is_a_damaged_tiff_not_a_compression() -> None:
+    """Pillow's ``KeyError`` of a missing tag (the ColorMap, 320) read as that of a compression number: "a TIFF
+    compressed with an unknown method (compression 320)" for an uncompressed picture; only the first page's own
+    Compression tag names a compression."""
+    buf = io.BytesIO()
+    Image.new("P", (16, 12), 3).save(buf, "TIFF")
+    data = buf.getvalue()
+    at = struct.unpack_from("<I", data, 4)[0]
+    edited = bytearray(data)
+    for entry in range(at + 2, at + 2 + 12 * struct.unpack_from("<H", data, at)[0], 12):
+        if struct.unpack_from("<H", data, entry)[0] == 320:  # ColorMap -> a private tag
+            struct.pack_into("<H", edited, entry, 65000)
+    with pytest.raises(ImageReadError, match=r"^x\.tif: unreadable or truncated picture \(damaged TIFF: "):
+        decode_image_bytes(bytes(edited), name="x.tif")

@@ -24,7 +24,22 @@ DEFAULT_VAL_FRACTION = 0.15
 DEFAULT_SPLIT_SEED = 0
 # Photos wider than 4:3 (or taller than 3:4) are padded to it before the square resize: see ModelConfig.pad_aspect.
 DEFAULT_PAD_ASPECT = 4 / 3
-pad_aspect_value = number_in_range(float, lambda v: v == 0 or v >= 1, "0 (stretch every photo) or at least 1")
+
+
+def _ratio(value: str) -> float:
+    """A number, or a width:height written ``W/H`` or ``W:H`` (``4/3``, ``16:9``: as ``--help`` shows the default)."""
+    for sep in "/:":
+        if sep in value:
+            width, _, height = value.partition(sep)
+            if float(height) == 0:
+                raise ValueError(f"a height of 0 in {value!r}")
+            return float(width) / float(height)
+    return float(value)
+
+
+pad_aspect_value = number_in_range(
+    _ratio, lambda v: v == 0 or v >= 1, "0 (stretch every photo) or at least 1, e.g. 4/3"
+)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.heif import HEIF_AVC_BRANDS, HEIF_INSTALL, has_heif_reader, is_heif
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.png_text import PNG_SIGNATURE, UNREAD_PROFILE, UNREAD_TEXT, Unread, readable_png
-from colorsplash.runtime.tiff_refusal import UnsupportedCompressionError, is_tiff, tiff_refusal
+from colorsplash.runtime.tiff_refusal import UnsupportedCompressionError, first_compression, is_tiff, tiff_refusal
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -206,7 +206,7 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
         # "unrecognised content".
         raise ValueError(f"damaged PNG: {damage}") from damage
     if damage is not None and is_tiff(prefix):  # a compression Pillow cannot decode, or a damaged first page
-        raise tiff_refusal(damage) from damage
+        raise tiff_refusal(damage, first_compression(source)) from damage
     other = _other_format(prefix)
     raise UnidentifiedImageError("cannot identify image file") if other is None else UnsupportedFormatError(other)
 

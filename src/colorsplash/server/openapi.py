@@ -140,6 +140,10 @@ def openapi_extra(endpoint: str, result: str, result_types: list[str]) -> dict[s
     """``openapi_extra`` of an upload endpoint: its options, the photo body, the result and the errors."""
     params = option_parameters(endpoint)
     form_props = {p["name"]: p["schema"] | {"description": p["description"]} for p in params}
+    # Taken in Python's spelling too (``on_empty``, work.merged_fields): listed, as the schema refuses the rest.
+    form_props |= {
+        n.replace("-", "_"): s | {"description": f"the same as `{n}`"} for n, s in form_props.items() if "-" in n
+    }
     binary = {"schema": {"type": "string", "format": "binary"}}
     return {
         "parameters": params,

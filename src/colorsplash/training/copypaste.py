@@ -16,7 +16,9 @@ import cv2
 import numpy as np
 
 from colorsplash.evaluation.datasets import IGNORE, Sample, is_subject_free, scene_masks
+from colorsplash.runtime.config import DEFAULT_PAD_ASPECT
 from colorsplash.runtime.photo_io import read_rgb
+from colorsplash.runtime.preprocess import fit_to_input
 from colorsplash.training.config import AugmentConfig
 
 MIN_PET_PIXELS = 64  # a donor with fewer pet pixels at the input size is too small to cut out
@@ -218,18 +220,25 @@ def _occlude(
 
 
 def make_paster(
-    samples: Sequence[Sample], masks: np.ndarray, config: AugmentConfig, size: int, seed: int
+    samples: Sequence[Sample],
+    masks: np.ndarray,
+    config: AugmentConfig,
+    size: int,
+    seed: int,
+    pad_aspect: float = DEFAULT_PAD_ASPECT,
 ) -> Paster | None:
     """The :class:`Paster` of a training set (``None`` when ``config.copy_paste`` is 0 or nothing to paste).
 
     Args:
         samples: the training samples, in the order of ``masks`` (pet-free scenes are the backgrounds).
         masks: uint8 ``N x S x S`` training labels (photos with enough pet pixels are the donors).
+        pad_aspect: the model config's (:attr:`~colorsplash.runtime.config.ModelConfig.pad_aspect`): the scenes'
+            object masks are fitted to the input as their photos were by the loader.
     """
     if config.copy_paste <= 0:
         return None
     donors = [i for i, s in enumerate(samples) if s.kind != "scene" and int((masks[i] == 1).sum()) >= MIN_PET_PIXELS]
-    things = {i: _things_at(s, size) for i, s in enumerate(samples) if is_subject_free(s)}
+    things = {i: _things_at(s, size, pad_aspect) for i, s in enumerate(samples) if is_subject_free(s)}
     if not donors or not things:
         return None
     return Paster(
@@ -245,9 +254,9 @@ def make_paster(
     )
 
 
-def _things_at(sample: Sample, size: int) -> np.ndarray:
-    """The scene's labelled objects as bool ``size x size`` (resized like its photo)."""
+def _things_at(sample: Sample, size: int, pad_aspect: float) -> np.ndarray:
+    """The scene's labelled objects as bool ``size x size``, fitted like its photo
+    (:func:`~colorsplash.runtime.preprocess.fit_to_input`: a wide or tall scene's padding holds no object)."""
     h, w = read_rgb(sample.image).shape[:2]
     _, things = scene_masks(sample, (h, w))
-    small = cv2.resize(things.astype(np.uint8), (size, size), interpolation=cv2.INTER_NEAREST)
-    return small.astype(bool)
+    return fit_to_input(things.astype(np.uint8), size, pad_aspect, 0, nearest=True).astype(bool)

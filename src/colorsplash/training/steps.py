@@ -222,7 +222,7 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
         "val_names": [s.name for s in val_s],
         "empty_train_masks": empty,
     }
-    paster = make_paster(train_s, tm, cfg.augment, mcfg.input_size, cfg.seed)
+    paster = make_paster(train_s, tm, cfg.augment, mcfg.input_size, cfg.seed, mcfg.pad_aspect)
     train = SegmentationDataset(ti, tm, mcfg, augmenter, paster, negative)
     if negatives:
         summary.update(negatives_summary(train, val_s if val_s is not train_s else [], report))
