@@ -7,8 +7,9 @@ is not trustworthy (occlusions, new content: the warped previous frame does not 
 at scene cuts the new prediction is taken as is. A scene cut is a jump in the grey histogram, or a frame that the
 warped previous frame mostly fails to match (a cut between two shots of the same tones).
 
-Everything works at the model's low resolution (``S x S``, the frame stretched like
-:func:`colorsplash.runtime.preprocess.resize_to_input`), so it costs a few milliseconds per frame whatever the
+Everything works at the model's low resolution (``S x S``, the frame stretched over the square, as the model's
+answer is: :func:`colorsplash.runtime.preprocess.photo_probability` cuts off the padding of a wide frame's input
+and gives the probability stretched over the whole frame), so it costs a few milliseconds per frame whatever the
 video size; edge refinement on the full-resolution frame happens afterwards, per frame.
 """
 
@@ -67,7 +68,7 @@ NO_SMOOTHING = SmoothingConfig(history=0.0, motion=False)
 
 
 def _grey(frame: np.ndarray, size: int) -> np.ndarray:
-    """RGB uint8 ``HxWx3`` -> float32 grey ``size x size`` in [0, 1] (stretched like the model input)."""
+    """RGB uint8 ``HxWx3`` -> float32 grey ``size x size`` in [0, 1] (stretched as the model's answer is)."""
     grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     if grey.shape != (size, size):
         grey = cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA)
@@ -124,7 +125,7 @@ class TemporalSmoother:
         """Blend this frame's probability with the past.
 
         Args:
-            frame: RGB uint8 ``HxWx3``, any size (it is stretched to a square, like the model input).
+            frame: RGB uint8 ``HxWx3``, any size (it is stretched to a square, as the model's answer is).
             probability: float32 ``S x S`` (or any ``h x w``) subject probability in [0, 1] for ``frame``.
 
         Returns:
