@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments
-from colorsplash.runtime.flags import arg_type, positive_float, positive_int
+from colorsplash.runtime.flags import arg_type, number_in_range, positive_float, positive_int
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.server import (
     DEFAULT_HEADER_TIMEOUT_S,
@@ -31,6 +31,8 @@ from colorsplash.server import (
 
 log = logging.getLogger(__name__)
 MULTIPART_LOGGER = "python_multipart"
+# A TCP port; 0 (a port the system picks) is left out: the start-up line would announce port 0
+tcp_port = number_in_range(int, lambda v: 1 <= v <= 65535, "from 1 to 65535")
 
 
 def register(sub: Any) -> None:
@@ -42,7 +44,9 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this computer only)"
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
+    parser.add_argument(
+        "--port", type=arg_type(tcp_port), default=DEFAULT_PORT, help=f"TCP port, 1 to 65535 (default {DEFAULT_PORT})"
+    )
     add_model_argument(parser)
     _add_limit_arguments(parser)
     _add_timeout_arguments(parser)
