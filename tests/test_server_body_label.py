@@ -47,3 +47,12 @@ def test_a_real_form_is_still_refused_naming_the_header(client: TestClient) -> N
     resp = client.post("/api/splash", data={"edges": "fast"})
     assert resp.status_code == 415
     assert "URL-encoded form" in resp.json()["error"] and "Content-Type" in resp.json()["error"]
+
+
+def test_an_empty_file_field_is_named_as_an_empty_file(client: TestClient) -> None:
+    """``curl -F file=@empty.jpg`` was told "the request holds no photo: send it ... as the multipart field 'file'",
+    which it had done."""
+    resp = client.post("/api/splash", files={"file": ("empty.jpg", b"", "image/jpeg")})
+    assert resp.status_code == 415
+    error = resp.json()["error"]
+    assert error.startswith("empty.jpg: file is empty (0 bytes)") and "multipart field" not in error, error

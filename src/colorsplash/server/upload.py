@@ -49,6 +49,8 @@ async def read_upload(request: Request) -> Upload:
         fields = merged_fields(sent)
         data = await request.body()
         _refuse_form_body(request.headers.get("content-type", ""), data)
+    if not data and name != UPLOAD_NAME:  # a file field that came empty: the CLI's words for an empty file
+        raise ImageReadError(f"{name}: file is empty (0 bytes); send the photo's file, not an empty one")
     if not data:
         raise ImageReadError("the request holds no photo: send it as the body or as the multipart field 'file'")
     return Upload(data, fields, name)
