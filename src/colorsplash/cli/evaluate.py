@@ -152,7 +152,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ]
     ev.write_scores_csv(scores, out / "scores.csv")
     ev.write_summary_json(summary, out / "summary.json")
-    _print_report(config, Path(model_path), args, ev.format_summary(summary), out)
+    gallery = _can_draw_gallery()
+    _print_report(config, Path(model_path), args, ev.format_summary(summary), out, gallery)
     return 0
 
 
@@ -172,14 +173,27 @@ def _run_record(args: argparse.Namespace, config: ModelConfig, fraction: float, 
     }
 
 
-def _print_report(config: ModelConfig, model: Path, args: argparse.Namespace, table: str, out: Path) -> None:
+def _print_report(
+    config: ModelConfig, model: Path, args: argparse.Namespace, table: str, out: Path, gallery: bool
+) -> None:
     """The report on standard output: what was scored (the ``model`` file, named as every verb names a model:
     :func:`~colorsplash.runtime.wording.model_description`) and how, the table, and the files written."""
     gate = f"subject gate {config.presence_threshold:.3g}" if args.gate else "no subject gate"
     what = f"{model_description(config, model.name)} ({config.arch} at {config.input_size}px)"
     print(f"{what} on {args.split} images, cut-off {args.cutoff}, {gate}:")
     print(table)
-    print(f"wrote {out / 'scores.csv'}, {out / 'summary.json'} and {out / 'worst.png'}")
+    written = [out / "scores.csv", out / "summary.json"]
+    written += [out / "worst.png"] if gallery else []  # none without matplotlib (the light runtime)
+    print(f"wrote {', '.join(map(str, written[:-1]))} and {written[-1]}")
+
+
+def _can_draw_gallery() -> bool:
+    """Whether :func:`_gallery` draws ``worst.png`` (matplotlib, from the ``train`` extra, is installed)."""
+    try:
+        from colorsplash.training.plots import save_gallery  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _gallery(predict_fn: Any, scores: Any, samples: Any, path: Path, args: argparse.Namespace) -> list[Any]:

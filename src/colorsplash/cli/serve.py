@@ -9,12 +9,14 @@ names, the bound address, ``--allowed-host``) and, from web pages, coming from i
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import logging
+import socket
 from typing import Any
 
 from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments
-from colorsplash.runtime.flags import arg_type, positive_float, positive_int
+from colorsplash.runtime.flags import arg_type, number_in_range, positive_float, positive_int
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.server import (
     DEFAULT_HEADER_TIMEOUT_S,
@@ -31,6 +33,8 @@ from colorsplash.server import (
 
 log = logging.getLogger(__name__)
 MULTIPART_LOGGER = "python_multipart"
+# A TCP port; 0 (a port the system picks) is left out: the start-up line would announce port 0
+tcp_port = number_in_range(int, lambda v: 1 <= v <= 65535, "from 1 to 65535")
 
 
 def register(sub: Any) -> None:
@@ -42,7 +46,9 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this computer only)"
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
+    parser.add_argument(
+        "--port", type=arg_type(tcp_port), default=DEFAULT_PORT, help=f"TCP port, 1 to 65535 (default {DEFAULT_PORT})"
+    )
     add_model_argument(parser)
     _add_limit_arguments(parser)
     _add_timeout_arguments(parser)
@@ -156,6 +162,52 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_can_listen(host: str, port: int) -> None:
+    """Bind ``host:port`` once and let it go, so that what the server could not listen on is said in one line
+    with what to do, before the start-up lines announce the address (uvicorn's own bind error came after them).
+    As asyncio's server does, every address the host resolves to is tried, and one the system lacks (``::1`` with
+    IPv6 off) is passed over while another binds.
+
+    Raises:
+        RuntimeError: the port is in use, needs more rights, or the host is not an address of this computer.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as err:
+        raise RuntimeError(f"--host {host}: not an address or name this computer knows ({err.strerror})") from err
+    missing: OSError | None = None
+    bound = False
+    for family, kind, proto, _, address in infos:
+        try:
+            sock = socket.socket(family, kind, proto)
+        except OSError as err:  # a family this system lacks
+            missing = missing or err
+            continue
+        with sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a closed port's TIME_WAIT
+            try:
+                sock.bind(address)
+            except OSError as err:
+                if err.errno != errno.EADDRNOTAVAIL:
+                    raise RuntimeError(f"cannot listen on {host} port {port}: {_listen_hint(err)}") from err
+                missing = missing or err
+                continue
+        bound = True
+    if not bound and missing is not None:
+        raise RuntimeError(f"cannot listen on {host} port {port}: {_listen_hint(missing)}")
+
+
+def _listen_hint(err: OSError) -> str:
+    """Why a bind failed and what to do, for :func:`check_can_listen`."""
+    if err.errno == errno.EADDRINUSE:
+        return "the port is in use (another server, or a colorsplash serve still running); choose another --port"
+    if err.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need administrator rights); choose a --port from 1024"
+    if err.errno == errno.EADDRNOTAVAIL:
+        return "not an address of this computer; --host 0.0.0.0 listens on all of them"
+    return f"{err.strerror or err}"
+
+
 def settings_changes(args: argparse.Namespace) -> dict[str, Any]:
     """The ``ServerSettings`` fields the command line sets (others keep the server's defaults)."""
     changes: dict[str, Any] = {
@@ -193,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
         raise RuntimeError(
             f"colorsplash serve needs the server extra ({err.name} is missing): pip install 'colorsplash[server]'"
         ) from err
+    check_can_listen(args.host, args.port)
     app = create_app(model_path=args.model, precision=args.precision, device=args.device, **settings_changes(args))
     options = uvicorn_options(app.state.settings)  # the protocol class with the header timeout, the connection cap
     if not args.debug:  # the form parser's own warnings name no request; server/errors.py logs one line instead

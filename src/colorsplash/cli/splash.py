@@ -198,7 +198,7 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
         raise ValueError(f"-o {out}: {out.suffix} pictures are not written here; name a {written} file or a folder")
     if out is None or out.is_dir() or format_for_suffix(out.suffix) is None:
         if out is not None and out.exists() and not out.is_dir():
-            raise ValueError(f"-o {out}: exists and is not a folder")
+            raise ValueError(f"-o {out}: {_not_an_output(out)}")
         if out is not None and args.inputs == ["-"]:
             raise ValueError(f"-o {out}: with - as INPUT, -o must be a picture file name or -")
         return batch.OutputPlan(out_dir=out, **common)
@@ -206,6 +206,17 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
     if alpha and fmt not in ("PNG", "WEBP", "TIFF"):
         raise ValueError(f"-o {out}: {fmt} cannot hold the transparent result; name a .png, .webp or .tif file")
     return batch.OutputPlan(out_file=out, **common)
+
+
+def _not_an_output(out: Path) -> str:
+    """Why ``-o OUT``, something other than a folder whose name has no picture extension, is refused, and what to
+    give instead (it said "exists and is not a folder" of ``-o /dev/null``, which names neither)."""
+    from colorsplash.runtime.files import not_replaceable
+
+    problem = not_replaceable(out)
+    if problem is None:  # a plain file
+        return "is a file, not a folder, and has no picture extension: -o names a folder or a picture file (.jpg ...)"
+    return f"{problem} (results are written to files only; standard output: -o -)"
 
 
 def _picture_suffix(path: Path) -> bool:

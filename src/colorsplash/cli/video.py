@@ -24,6 +24,7 @@ from colorsplash.cli.common import (
     show_progress,
 )
 from colorsplash.cli.option_flags import add_arguments, options_from_namespace
+from colorsplash.runtime.options import EFFECT_HELP
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,15 @@ DESCRIPTION = (
 
 VIDEO_ON_EMPTY_HELP = (
     "frames without a subject: all grey, or in full colour (skip is refused for a clip: it would drop frames)"
+)
+# The photo's words listed transparent (refused for a clip) and spoke of "the photo"
+VIDEO_EFFECT_HELP = "background effect: " + EFFECT_HELP.replace(
+    ", transparent (PNG cut-out)", "; transparent (a photo's PNG cut-out) is refused for a clip"
+)
+VIDEO_POINT_HELP = (
+    "keep only the subject under this pixel in every frame, or the nearest one when it is on the background (X, Y "
+    "of the upright frame, as players show it; default: every subject); also colours frames the model judged to "
+    "hold no subject"
 )
 VIDEO_QUALITY_HELP = (
     "video quality 1..100, higher is better and larger: the encoder's constant quality (H.264 95 -> CRF 18, "
@@ -91,7 +101,8 @@ def register(sub: Any) -> None:
         help="refuse a damaged input (decoding errors) instead of filling its lost frames",
     )
     add_runtime_arguments(parser)
-    add_arguments(parser, helps={"quality": VIDEO_QUALITY_HELP, "on_empty": VIDEO_ON_EMPTY_HELP})
+    helps = {"quality": VIDEO_QUALITY_HELP, "on_empty": VIDEO_ON_EMPTY_HELP}
+    add_arguments(parser, helps={**helps, "effect": VIDEO_EFFECT_HELP, "point": VIDEO_POINT_HELP})
     parser.set_defaults(func=run)
 
 

@@ -132,5 +132,7 @@ def apply_on_empty(
     if mask:
         return f"{text}; wrote an empty mask"
     point, copy = option_use("point", "X,Y", words.spelling), option_use("on_empty", "copy", words.spelling)
-    hint = f"{point} colours the {words.subject} there, {copy} keeps the {words.item}"
+    hint = f"{copy} keeps the {words.item}"
+    if result.cutoff is None:  # a point passes the score's gate only: no help where the cut-off left it empty
+        hint = f"{point} colours the {words.subject} there, {hint}"
     return f"{text}; background effect everywhere ({hint})"

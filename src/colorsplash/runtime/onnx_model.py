@@ -347,7 +347,7 @@ def load_model(
             return _cache[key]
         if not p.is_file():
             hint = (
-                "check the path or pass --model"
+                "check the path"  # the path was given (--model, load_model): passing --model is no help
                 if path is not None
                 else f"check ${MODEL_ENV} or unset it"
                 if os.environ.get(MODEL_ENV)

@@ -26,6 +26,7 @@ same upload checks, worker slots and memory budget (with its own estimate) as th
 from __future__ import annotations
 
 import dataclasses
+import html
 import logging
 import os
 from dataclasses import dataclass
@@ -295,6 +296,7 @@ def _add_health_route(app: FastAPI, info: dict[str, Any], settings: ServerSettin
 
 # The page loads nothing from elsewhere; the policy makes the browser enforce that (guard.SECURITY_HEADERS adds
 # nosniff, no referrer and no framing to every answer).
+DOCS_EXAMPLE_BASE = "http://127.0.0.1:8000/"  # in docs.html's examples; /docs puts the address it was reached at
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
@@ -334,5 +336,9 @@ def _add_page_routes(app: FastAPI) -> None:
         return FileResponse(str(web / "index.html"), headers=PAGE_HEADERS)
 
     @app.api_route("/docs", methods=["GET", "HEAD"], include_in_schema=False)
-    async def docs() -> FileResponse:
-        return FileResponse(str(web / "docs.html"), headers=PAGE_HEADERS)
+    async def docs(request: Request) -> Response:
+        # The curl examples name this server as it was reached (--port, --host), not the default address
+        text = (web / "docs.html").read_text("utf-8").replace(DOCS_EXAMPLE_BASE, html.escape(str(request.base_url)))
+        body = text.encode("utf-8")
+        headers = {**PAGE_HEADERS, "Content-Length": str(len(body))}
+        return Response(b"" if request.method == "HEAD" else body, 200, headers, "text/html; charset=utf-8")

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
 from fastapi import Request
+from PIL import Image
 from starlette.datastructures import UploadFile
 
+from colorsplash.runtime.heif import is_heif
 from colorsplash.runtime.options import OptionError
 from colorsplash.runtime.photo_io import ImageReadError
+from colorsplash.runtime.picture_open import READ_FORMATS
 
 UPLOAD_NAME = "upload"
 MAX_NAME = 200  # characters of an upload's file name kept
@@ -44,8 +47,10 @@ async def read_upload(request: Request) -> Upload:
             name = _base_name(files[0].filename) if files and files[0].filename else name
     else:
         fields = merged_fields(sent)
-        _refuse_form_body(request.headers.get("content-type", ""))
         data = await request.body()
+        _refuse_form_body(request.headers.get("content-type", ""), data)
+    if not data and name != UPLOAD_NAME:  # a file field that came empty: the CLI's words for an empty file
+        raise ImageReadError(f"{name}: file is empty (0 bytes); send the photo's file, not an empty one")
     if not data:
         raise ImageReadError("the request holds no photo: send it as the body or as the multipart field 'file'")
     return Upload(data, fields, name)
@@ -55,14 +60,32 @@ async def read_upload(request: Request) -> Upload:
 _FORM_BODIES = {"application/json": "JSON", "application/x-www-form-urlencoded": "a URL-encoded form"}
 
 
-def _refuse_form_body(content_type: str) -> None:
-    """Raise ImageReadError (415) for a JSON or URL-encoded body, saying how to send the photo instead."""
+def _refuse_form_body(content_type: str, data: bytes) -> None:
+    """Raise ImageReadError (415) for a JSON or URL-encoded body, saying how to send the photo instead. A body so
+    labelled that begins as a picture is the photo (``curl --data-binary @cat.jpg`` labels it a URL-encoded form
+    unless told otherwise): photos are read by their content."""
     kind = _FORM_BODIES.get(content_type.split(";")[0].strip().lower())
-    if kind is not None:
+    if kind is not None and not _starts_as_picture(data[:16]):
         raise ImageReadError(
-            f"the request body is {kind}, not a photo: send the photo's bytes as the body (options as query "
-            "parameters) or as the multipart/form-data field 'file' (options as form fields)"
+            f"the request body is {kind} (by its Content-Type header), not a photo: send the photo's bytes as the "
+            "body (options as query parameters) or as the multipart/form-data field 'file' (options as form fields)"
         )
+
+
+def _starts_as_picture(prefix: bytes) -> bool:
+    """Whether the signature check of a format colorsplash reads (or HEIC's ``ftyp`` brand) accepts ``prefix``."""
+    if is_heif(prefix):
+        return True
+    Image.init()
+    for fmt in READ_FORMATS:
+        accept = Image.OPEN[fmt][1] if fmt in Image.OPEN else None
+        try:
+            verdict = accept(prefix) if accept is not None else False
+        except (SyntaxError, IndexError, TypeError, ValueError):
+            continue
+        if verdict and not isinstance(verdict, str):
+            return True
+    return False
 
 
 def merged_fields(sent: list[tuple[str, str, str]]) -> dict[str, str]:

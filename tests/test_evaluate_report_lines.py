@@ -1,0 +1,26 @@
+"""``evaluate``'s last line names the report files it wrote: without matplotlib (the light runtime) there is no
+``worst.png``, which the line named all the same."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from helpers.layouts import make_paired_set
+
+from colorsplash.cli import main
+
+
+def test_without_matplotlib_the_gallery_is_not_named_as_written(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "colorsplash.training.plots", None)  # import fails as without matplotlib
+    make_paired_set(tmp_path / "pairs", n=2)
+    out = tmp_path / "report"
+    assert main(["evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["scores.csv", "summary.json"]
+    assert "note: no worst.png" in said
+    wrote = [line for line in said.splitlines() if line.startswith("wrote ")]
+    assert wrote == [f"wrote {out / 'scores.csv'} and {out / 'summary.json'}"], said

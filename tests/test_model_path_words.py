@@ -1,0 +1,26 @@
+"""A missing model file that the caller named (``--model``, ``load_model(path)``) was told "check the path or pass
+--model": the path had been passed, and in Python there is no ``--model``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from colorsplash import ModelLoadError, load_model
+from colorsplash.cli import main
+
+
+def test_load_model_of_a_missing_file_does_not_suggest_a_flag(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError) as err:
+        load_model(tmp_path / "gone.onnx")
+    assert str(err.value).endswith("gone.onnx: model file not found; check the path"), err.value
+
+
+def test_model_flag_of_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photo = tmp_path / "a.png"
+    Image.new("RGB", (8, 8)).save(photo)
+    assert main(["splash", str(photo), "--model", str(tmp_path / "gone.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "gone.onnx: model file not found; check the path" in err and "pass --model" not in err, err

@@ -1,0 +1,51 @@
+"""``colorsplash serve`` refuses what it cannot listen on in one line naming the option, before it announces an
+address (no traceback)."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from colorsplash import cli
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "0"])
+def test_a_port_out_of_range_is_refused_naming_the_option(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["serve", "--port", port]) == 2
+    err = capsys.readouterr().err
+    assert "--port" in err and "1 to 65535" in err and "Traceback" not in err and "open http" not in err
+
+
+def test_a_port_in_use_is_refused_before_the_address_is_announced(
+    tiny_onnx: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("uvicorn")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli.main(["serve", "--port", str(port), "--model", str(tiny_onnx)]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port}" in err and "in use" in err and "--port" in err, err
+    assert "open http" not in err and "Traceback" not in err
+
+
+def test_an_unknown_host_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("uvicorn")
+    assert cli.main(["serve", "--host", "999.1.1.1", "--port", "8123"]) == 2
+    err = capsys.readouterr().err
+    assert "--host 999.1.1.1" in err and "open http" not in err and "Traceback" not in err
+
+
+def test_an_address_the_system_lacks_is_passed_over_while_another_binds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As asyncio's server: ``localhost`` resolving to ``::1`` (IPv6 off: EADDRNOTAVAIL) and 127.0.0.1 still serves."""
+    from colorsplash.cli import serve
+
+    real = socket.getaddrinfo("127.0.0.1", 0, type=socket.SOCK_STREAM)[0]
+    lacking = (socket.AF_INET, socket.SOCK_STREAM, 0, "", ("192.0.2.1", 0))  # TEST-NET: not this computer's
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [lacking, real])
+    serve.check_can_listen("localhost", 0)
+    monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [lacking])
+    with pytest.raises(RuntimeError, match="not an address of this computer"):
+        serve.check_can_listen("localhost", 0)
