@@ -22,9 +22,10 @@ from typing import IO
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from colorsplash.runtime.files import not_a_file
-from colorsplash.runtime.heif import HEIF_AVC_BRANDS, HEIF_INSTALL, has_heif_reader, is_heif
+from colorsplash.runtime.heif import HEIF_INSTALL, has_heif_reader, is_heif
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.png_text import PNG_SIGNATURE, UNREAD_PROFILE, UNREAD_TEXT, Unread, readable_png
+from colorsplash.runtime.signatures import READ_FORMATS, VIDEO_NAMES, other_format
 from colorsplash.runtime.tiff_refusal import UnsupportedCompressionError, first_compression, is_tiff, tiff_refusal
 
 __all__ = [
@@ -131,7 +132,6 @@ def warnings_as_notes(name: str, notes: list[str]) -> Iterator[None]:
 # (Pillow 11.2 and later, built with libavif); HEIC/HEIF (iPhones) where pillow-heif is installed
 # (:mod:`colorsplash.runtime.heif`). Every other Pillow reader (EPS runs Ghostscript; PSD, FITS, XPM, ICO, DDS,
 # SPIDER, IM... rarely used parsers) never sees a photo, an upload or a data set's file.
-READ_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "AVIF", "HEIF")
 READ_FORMATS_WORDS = "JPEG, PNG, GIF, BMP, TIFF, WebP, AVIF and HEIC (with colorsplash[heif])"
 
 
@@ -144,7 +144,7 @@ class UnsupportedFormatError(UnidentifiedImageError):
         pillow_name = "HEIF" if fmt == "HEIC" else fmt
         if pillow_name in READ_FORMATS and pillow_name in Image.ID:
             text = f"the content says {fmt}, but its {fmt} reader could not open it; check the file"
-        elif fmt in _VIDEO_NAMES:
+        elif fmt in VIDEO_NAMES:
             text = f"the content is a video ({fmt}), not a photo; videos are splashed by: colorsplash video FILE"
         elif pillow_name == "HEIF":
             text = f"the content is {fmt} (iPhones' photo format), read with the pillow-heif package: {HEIF_INSTALL}"
@@ -207,7 +207,7 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
         raise ValueError(f"damaged PNG: {damage}") from damage
     if damage is not None and is_tiff(prefix):  # a compression Pillow cannot decode, or a damaged first page
         raise tiff_refusal(damage, first_compression(source)) from damage
-    other = _other_format(prefix)
+    other = other_format(prefix)
     raise UnidentifiedImageError("cannot identify image file") if other is None else UnsupportedFormatError(other)
 
 
@@ -217,46 +217,6 @@ def open_quiet(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
     than lines on stderr naming Pillow's source file."""
     with warnings_as_notes("", []):
         return open_unchecked(source)
-
-
-# ISO-BMFF brands (``ftyp`` at byte 4) of the phones' picture formats Pillow may have no reader for here (AVIF's
-# where this Pillow lacks it, HEIC's without pillow-heif, AVC-coded HEIF's always): an iPhone's HEIC is a photo,
-# not a damaged file nor a video.
-_FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF", **HEIF_AVC_BRANDS}
-# Videos by their first bytes: any other ISO-BMFF file (an iPhone's Live Photo .MOV, a phone's .mp4), Matroska/WebM,
-# AVI; named as videos rather than "unrecognised content".
-_VIDEO_NAMES = ("QuickTime/MP4", "Matroska/WebM", "AVI")
-
-
-def _video_format(prefix: bytes) -> str | None:
-    if prefix[4:8] == b"ftyp" or prefix[4:8] in (b"moov", b"mdat", b"wide", b"free"):
-        return _VIDEO_NAMES[0]
-    if prefix[:4] == b"\x1aE\xdf\xa3":
-        return _VIDEO_NAMES[1]
-    return _VIDEO_NAMES[2] if prefix[:4] == b"RIFF" and prefix[8:12] == b"AVI " else None
-
-
-def _other_format(prefix: bytes) -> str | None:
-    """The Pillow format outside :data:`READ_FORMATS` whose signature check accepts ``prefix`` (only the
-    check runs, on 16 bytes; formats without one are not named), HEIC/HEIF/AVIF by their ``ftyp`` brand, or a
-    video container (one of :data:`_VIDEO_NAMES`); ``None`` when none does."""
-    if prefix[4:8] == b"ftyp" and prefix[8:12] in _FTYP_BRANDS:
-        return _FTYP_BRANDS[prefix[8:12]]  # AVIF (no reader, or it could not open the file); AVC-coded HEIF
-    if heif := is_heif(prefix):
-        return heif  # no pillow-heif, or its reader could not open the file
-    if video := _video_format(prefix):
-        return video
-    for fmt in Image.ID:
-        accept = Image.OPEN[fmt][1]
-        if fmt in READ_FORMATS or accept is None:
-            continue
-        try:
-            verdict = accept(prefix)
-        except (SyntaxError, IndexError, TypeError, ValueError, struct.error):
-            continue
-        if verdict and not isinstance(verdict, str):
-            return fmt
-    return None
 
 
 def load_pixels(img: Image.Image, name: str) -> None:

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
 from fastapi import Request
-from PIL import Image
 from starlette.datastructures import UploadFile
 
 from colorsplash.runtime.heif import is_heif
 from colorsplash.runtime.options import OptionError
 from colorsplash.runtime.photo_io import ImageReadError
-from colorsplash.runtime.picture_open import READ_FORMATS
+from colorsplash.runtime.signatures import signature_format
 
 UPLOAD_NAME = "upload"
 MAX_NAME = 200  # characters of an upload's file name kept
@@ -74,18 +73,7 @@ def _refuse_form_body(content_type: str, data: bytes) -> None:
 
 def _starts_as_picture(prefix: bytes) -> bool:
     """Whether the signature check of a format colorsplash reads (or HEIC's ``ftyp`` brand) accepts ``prefix``."""
-    if is_heif(prefix):
-        return True
-    Image.init()
-    for fmt in READ_FORMATS:
-        accept = Image.OPEN[fmt][1] if fmt in Image.OPEN else None
-        try:
-            verdict = accept(prefix) if accept is not None else False
-        except (SyntaxError, IndexError, TypeError, ValueError):
-            continue
-        if verdict and not isinstance(verdict, str):
-            return True
-    return False
+    return bool(is_heif(prefix)) or signature_format(prefix) is not None
 
 
 def merged_fields(sent: list[tuple[str, str, str]]) -> dict[str, str]:

@@ -1,0 +1,61 @@
+"""What a file is by its first 16 bytes: a picture format colorsplash reads, another Pillow format, a phone's
+HEIC/AVIF without a reader here, or a video container. Only signature checks run; nothing is decoded."""
+
+from __future__ import annotations
+
+import struct
+
+from PIL import Image
+
+from colorsplash.runtime.heif import HEIF_AVC_BRANDS, is_heif
+
+# The Pillow formats colorsplash reads (HEIF with pillow-heif): any other is refused by name before its reader runs.
+READ_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "AVIF", "HEIF")
+
+
+# ISO-BMFF brands (``ftyp`` at byte 4) of the phones' picture formats Pillow may have no reader for here (AVIF's
+# where this Pillow lacks it, HEIC's without pillow-heif, AVC-coded HEIF's always): an iPhone's HEIC is a photo,
+# not a damaged file nor a video.
+_FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF", **HEIF_AVC_BRANDS}
+# Videos by their first bytes: any other ISO-BMFF file (an iPhone's Live Photo .MOV, a phone's .mp4), Matroska/WebM,
+# AVI; named as videos rather than "unrecognised content".
+VIDEO_NAMES = ("QuickTime/MP4", "Matroska/WebM", "AVI")
+
+
+def _video_format(prefix: bytes) -> str | None:
+    if prefix[4:8] == b"ftyp" or prefix[4:8] in (b"moov", b"mdat", b"wide", b"free"):
+        return VIDEO_NAMES[0]
+    if prefix[:4] == b"\x1aE\xdf\xa3":
+        return VIDEO_NAMES[1]
+    return VIDEO_NAMES[2] if prefix[:4] == b"RIFF" and prefix[8:12] == b"AVI " else None
+
+
+def other_format(prefix: bytes) -> str | None:
+    """The Pillow format outside :data:`READ_FORMATS` whose signature check accepts ``prefix`` (only the
+    check runs, on 16 bytes; formats without one are not named), HEIC/HEIF/AVIF by their ``ftyp`` brand, or a
+    video container (one of :data:`VIDEO_NAMES`); ``None`` when none does."""
+    if prefix[4:8] == b"ftyp" and prefix[8:12] in _FTYP_BRANDS:
+        return _FTYP_BRANDS[prefix[8:12]]  # AVIF (no reader, or it could not open the file); AVC-coded HEIF
+    if heif := is_heif(prefix):
+        return heif  # no pillow-heif, or its reader could not open the file
+    if video := _video_format(prefix):
+        return video
+    return signature_format(prefix, readable=False)
+
+
+def signature_format(prefix: bytes, readable: bool = True) -> str | None:
+    """The first Pillow format whose signature check accepts ``prefix`` (a file's first 16 bytes), among those
+    colorsplash reads (:data:`READ_FORMATS`, ``readable``) or the others; ``None`` when none does. Only the check
+    runs: formats without one are never named, and nothing is decoded."""
+    Image.init()
+    for fmt in Image.ID:
+        accept = Image.OPEN[fmt][1]
+        if (fmt in READ_FORMATS) != readable or accept is None:
+            continue
+        try:
+            verdict = accept(prefix)
+        except (SyntaxError, IndexError, TypeError, ValueError, struct.error):
+            continue
+        if verdict and not isinstance(verdict, str):
+            return fmt
+    return None
