@@ -24,3 +24,21 @@ def test_without_matplotlib_the_gallery_is_not_named_as_written(
     assert "note: no worst.png" in said
     wrote = [line for line in said.splitlines() if line.startswith("wrote ")]
     assert wrote == [f"wrote {out / 'scores.csv'} and {out / 'summary.json'}"], said
+
+
+def test_overwrite_without_matplotlib_leaves_no_earlier_gallery_behind(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--overwrite replaces an earlier report; its worst.png, which this report cannot redraw, would pass for this
+    report's gallery: it is removed, saying so. Without --overwrite the earlier report is refused untouched."""
+    monkeypatch.setitem(sys.modules, "colorsplash.training.plots", None)
+    make_paired_set(tmp_path / "pairs", n=2)
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "worst.png").write_bytes(b"an earlier report's gallery")
+    args = ["evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out)]
+    assert main(args) == 2
+    assert (out / "worst.png").read_bytes() == b"an earlier report's gallery"
+    assert main([*args, "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["scores.csv", "summary.json"]
+    assert f"note: removed {out / 'worst.png'}" in capsys.readouterr().out

@@ -204,5 +204,8 @@ def _gallery(predict_fn: Any, scores: Any, samples: Any, path: Path, args: argpa
         from colorsplash.training.plots import save_gallery
     except ImportError:
         print(f"note: no {path.name} (the gallery needs matplotlib: pip install 'colorsplash[train]')")
+        if path.is_file():  # an earlier report's, which --overwrite let this report replace: left, it would pass for
+            path.unlink()  # this report's gallery
+            print(f"note: removed {path}, the earlier report's gallery, which this report could not redraw")
         return worst(scores, args.worst)
     return save_worst_gallery(predict_fn, scores, samples, save_gallery, path, args.cutoff, args.worst)
