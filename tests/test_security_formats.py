@@ -26,7 +26,12 @@ OTHER_FORMATS = ["EPS", "ICO", "PPM", "TGA", "PCX", "SGI", "IM", "SPIDER", "DDS"
 def picture_bytes(fmt: str) -> bytes:
     mode = {"XBM": "1", "MSP": "1", "SPIDER": "F"}.get(fmt, "RGB")
     buf = io.BytesIO()
-    Image.new(mode, (32, 24)).save(buf, fmt)
+    registered = dict(Image.EXTENSION)
+    try:
+        Image.new(mode, (32, 24)).save(buf, fmt)
+    finally:  # Pillow 10's SPIDER writer registers the saved-to name's extension ("" here) for every later test
+        Image.EXTENSION.clear()
+        Image.EXTENSION.update(registered)
     return buf.getvalue()
 
 

@@ -34,3 +34,14 @@ def test_a_plain_file_without_a_picture_extension(
     err = capsys.readouterr().err
     assert "is a file, not a folder, and has no picture extension: -o names a folder or a picture file" in err, err
     assert notes.read_text() == "x"
+
+
+def test_a_new_folder_without_extension_is_a_folder_whatever_pillow_registered(
+    tmp_path: Path, photo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pillow 10's SPIDER writer registers the extension of what it saved to, "" for a stream: a name without an
+    extension was then taken for a picture file of an unwritten kind and refused."""
+    monkeypatch.setitem(Image.EXTENSION, "", "SPIDER")
+    out = tmp_path / "results"
+    assert main(["splash", str(photo), "-o", str(out)]) == 0
+    assert [p.suffix for p in out.iterdir()] == [".png"]

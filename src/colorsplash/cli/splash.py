@@ -225,4 +225,6 @@ def _picture_suffix(path: Path) -> bool:
     from PIL import Image
 
     suffix = path.suffix.lower()
-    return suffix in Image.registered_extensions() or suffix in _OTHER_PICTURE_SUFFIXES
+    # No extension is no picture's: Pillow 10's SPIDER writer registers the extension of whatever it saved to, ""
+    # for a stream, and `-o out` was then refused as "pictures are not written here".
+    return bool(suffix) and (suffix in Image.registered_extensions() or suffix in _OTHER_PICTURE_SUFFIXES)
