@@ -319,3 +319,21 @@ def test_outputs_differing_only_in_case_are_one_file(tmp_path: Path) -> None:
     tasks, errors = plan_tasks([(tmp_path / "a.png", None), (tmp_path / "upper" / "A.png", None)], OutputPlan(out))
     assert [t.output.name for t in tasks] == ["a.splash.png"]
     assert len(errors) == 1 and "is already the output of" in errors[0]
+
+
+def test_same_names_from_different_folders_are_told_to_give_the_folder(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A glob's g/a/x.png and g/b/x.png into one -o DIR collide; the line says how to keep them apart (the folder
+    as INPUT with -r mirrors a/ and b/), and that way both are written."""
+    for i, sub in enumerate(("a", "b")):
+        (tmp_path / "g" / sub).mkdir(parents=True)
+        blob_file(tmp_path / "g" / sub / "x.png", i)
+    out = tmp_path / "out"
+    files = [str(tmp_path / "g" / sub / "x.png") for sub in ("a", "b")]
+    code, err = run(capsys, "mask", *files, "-o", str(out), "--model", str(tiny_onnx))
+    assert code == 1 and "is already the output of" in err and "common folder is the INPUT (with -r)" in err, err
+    apart = tmp_path / "apart"
+    code, err = run(capsys, "mask", str(tmp_path / "g"), "-r", "-o", str(apart), "--model", str(tiny_onnx))
+    assert code == 0, err
+    assert sorted(p.relative_to(apart).as_posix() for p in apart.rglob("*.png")) == ["a/x.png", "b/x.png"]

@@ -239,12 +239,21 @@ def plan_tasks(
         out, fmt = _planned_output(src, root, info.format, plan)
         problem = _output_problem(out, inputs, identities, taken, plan, hint)
         if problem:
-            errors.append(f"{label}: {problem}")
+            errors.append(f"{label}: {problem}{_apart_hint(src, out, taken, plan)}")
             continue
         if out != STDIO:
             taken[str(out.resolve()).casefold()] = label
         tasks.append(Task(src, out, fmt, info.format, stdin if src == STDIO else None))
     return tasks, errors
+
+
+def _apart_hint(src: Path, out: Path, taken: dict[str, str], plan: OutputPlan) -> str:
+    """What to add when ``out`` is already the output of a photo of the same name in another folder (a glob's
+    ``g/*/x.png`` with ``-o DIR``): their common folder as INPUT keeps them apart, its sub-folders mirrored."""
+    earlier = taken.get(str(out.resolve()).casefold()) if out != STDIO and plan.out_dir else None
+    if earlier is None or src == STDIO or Path(earlier).parent == src.parent:
+        return ""
+    return "; photos of one name from different folders stay apart when their common folder is the INPUT (with -r)"
 
 
 def _output_problem(
