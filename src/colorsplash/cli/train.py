@@ -158,7 +158,11 @@ def _presence_for_negatives(mcfg: ModelConfig, given: dict[str, Any], negatives:
 
 
 def _refuse_existing_run(out_dir: str) -> None:
-    if (Path(out_dir) / "last.pt").exists() or read_recipe_file(out_dir) is not None:
+    """Refuse a run folder that is a file or holds a run."""
+    run = Path(out_dir)
+    if run.exists() and not run.is_dir():
+        raise ValueError(f"-o {out_dir}: is a file; -o names the run folder (new or empty): choose a folder")
+    if (run / "last.pt").exists() or read_recipe_file(out_dir) is not None:
         raise ValueError(
             f"{out_dir} already holds a run; pass --resume {out_dir} to continue it or -o NEW_DIR to start another"
         )
