@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import shlex
@@ -157,8 +158,12 @@ def _presence_for_negatives(mcfg: ModelConfig, given: dict[str, Any], negatives:
     return mcfg if "presence_head" in given else dataclasses.replace(mcfg, presence_head=True)
 
 
+_RUN_FILES = ("config.json", "metrics.csv", "best.pt", "swa.pt", "curves.png", "overview.png", "val_predictions.png")
+
+
 def _refuse_existing_run(out_dir: str) -> None:
-    """Refuse a run folder that is a file or holds a run."""
+    """Refuse a run folder that is a file, holds a run, or holds files of a run's names that no run wrote (a run
+    stopped before its first epoch ended left its own ``config.json``: the same command may start it again)."""
     run = Path(out_dir)
     if run.exists() and not run.is_dir():
         raise ValueError(f"-o {out_dir}: is a file; -o names the run folder (new or empty): choose a folder")
@@ -166,6 +171,21 @@ def _refuse_existing_run(out_dir: str) -> None:
         raise ValueError(
             f"{out_dir} already holds a run; pass --resume {out_dir} to continue it or -o NEW_DIR to start another"
         )
+    clash = [name for name in _RUN_FILES if (run / name).exists()]
+    if clash and not _is_run_config(run / "config.json"):
+        raise ValueError(
+            f"{out_dir} holds {', '.join(clash)}, which a run would replace, and no run of colorsplash; "
+            "choose a new or empty folder with -o NEW_DIR"
+        )
+
+
+def _is_run_config(path: Path) -> bool:
+    """Whether ``path`` is the ``config.json`` a run writes (its model and training settings)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and "model" in record and "train" in record
 
 
 def _refuse_flags_with_resume(args: argparse.Namespace) -> None:
