@@ -108,6 +108,10 @@ def _check_start(init_from: str | None, preset: str | None) -> None:
     data set); ``preset``: the preset that named it (its paths are the repository's, relative to its root)."""
     if not init_from or Path(init_from).is_file():
         return
+    if Path(init_from).is_dir():
+        from colorsplash.training.checkpoint import folder_not_checkpoint
+
+        raise FileNotFoundError(f"--init {folder_not_checkpoint(Path(init_from))}; nothing was trained")
     if preset is None:
         raise FileNotFoundError(f"--init {init_from}: checkpoint not found; nothing was trained")
     raise FileNotFoundError(
