@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import shlex
@@ -107,6 +108,10 @@ def _check_start(init_from: str | None, preset: str | None) -> None:
     data set); ``preset``: the preset that named it (its paths are the repository's, relative to its root)."""
     if not init_from or Path(init_from).is_file():
         return
+    if Path(init_from).is_dir():
+        from colorsplash.training.checkpoint import folder_not_checkpoint
+
+        raise FileNotFoundError(f"--init {folder_not_checkpoint(Path(init_from))}; nothing was trained")
     if preset is None:
         raise FileNotFoundError(f"--init {init_from}: checkpoint not found; nothing was trained")
     raise FileNotFoundError(
@@ -157,11 +162,34 @@ def _presence_for_negatives(mcfg: ModelConfig, given: dict[str, Any], negatives:
     return mcfg if "presence_head" in given else dataclasses.replace(mcfg, presence_head=True)
 
 
+_RUN_FILES = ("config.json", "metrics.csv", "best.pt", "swa.pt", "curves.png", "overview.png", "val_predictions.png")
+
+
 def _refuse_existing_run(out_dir: str) -> None:
-    if (Path(out_dir) / "last.pt").exists() or read_recipe_file(out_dir) is not None:
+    """Refuse a run folder that is a file, holds a run, or holds files of a run's names that no run wrote (a run
+    stopped before its first epoch ended left its own ``config.json``: the same command may start it again)."""
+    run = Path(out_dir)
+    if run.exists() and not run.is_dir():
+        raise ValueError(f"-o {out_dir}: is a file; -o names the run folder (new or empty): choose a folder")
+    if (run / "last.pt").exists() or read_recipe_file(out_dir) is not None:
         raise ValueError(
             f"{out_dir} already holds a run; pass --resume {out_dir} to continue it or -o NEW_DIR to start another"
         )
+    clash = [name for name in _RUN_FILES if (run / name).exists()]
+    if clash and not _is_run_config(run / "config.json"):
+        raise ValueError(
+            f"{out_dir} holds {', '.join(clash)}, which a run would replace, and no run of colorsplash; "
+            "choose a new or empty folder with -o NEW_DIR"
+        )
+
+
+def _is_run_config(path: Path) -> bool:
+    """Whether ``path`` is the ``config.json`` a run writes (its model and training settings)."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(record, dict) and "model" in record and "train" in record
 
 
 def _refuse_flags_with_resume(args: argparse.Namespace) -> None:

@@ -4,6 +4,7 @@ about what a folder holds but does not use (see :mod:`colorsplash.evaluation.dat
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,9 @@ class DataError(ValueError):
         self.reason = reason
 
 
+_SKIP_ADVICE = re.compile(r" \(or pass --skip-bad\)$|,? or pass --skip-bad$")
+
+
 @dataclass
 class Skips:
     """The photos :func:`~colorsplash.evaluation.datasets.iter_pairs` left out under ``skip_bad``, by
@@ -32,7 +36,8 @@ class Skips:
     messages: dict[str, list[str]] = field(default_factory=dict)  # reason -> the errors' messages
 
     def add(self, err: DataError) -> None:
-        self.messages.setdefault(err.reason, []).append(str(err))
+        """Keep ``err``'s message, less its advice to pass ``--skip-bad`` (it was passed: that is why it is kept)."""
+        self.messages.setdefault(err.reason, []).append(_SKIP_ADVICE.sub("", str(err)))
 
     @property
     def total(self) -> int:

@@ -42,6 +42,9 @@ pad_aspect_value = number_in_range(
 )
 
 
+_multiple_of_32 = number_in_range(int, lambda v: v >= 32 and v % 32 == 0, "a multiple of 32 (32, 64, 96, ...)")
+
+
 @dataclass(frozen=True)
 class Normalization:
     """Per-channel affine normalisation applied to RGB pixels in 0..255: ``(x - mean) / std``.
@@ -104,7 +107,7 @@ class ModelConfig:
         choices=ARCHES,
     )
     input_size: int = flag(
-        256, "network input size in pixels (a multiple of 32)", flags=("--size",), parse=positive_int
+        256, "network input size in pixels (a multiple of 32)", flags=("--size",), parse=_multiple_of_32
     )
     base_channels: int = flag(8, "unet: channels of the first level", flags=("--unet-base",), parse=positive_int)
     depth: int = flag(4, "unet: number of down-sampling steps", flags=("--unet-depth",), parse=positive_int)

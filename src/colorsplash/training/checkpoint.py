@@ -44,12 +44,19 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, **e
     atomic_torch_save(payload, path)
 
 
+def folder_not_checkpoint(path: Path) -> str:
+    """What to say of a folder (a run's, most likely) given where a checkpoint file is expected."""
+    return f"{path}: is a folder, not a checkpoint; name a checkpoint file in it, e.g. {path / 'best.pt'} or last.pt"
+
+
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The raw checkpoint dict; raises ``ValueError`` naming the file if it is not a colorsplash checkpoint.
 
     Read with ``weights_only=True``: tensors and plain data only (all a colorsplash checkpoint holds), so a file
     from elsewhere cannot run code while it is read, as a full unpickling would let it."""
     path = Path(path)
+    if path.is_dir():
+        raise FileNotFoundError(folder_not_checkpoint(path))
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint not found")
     try:
