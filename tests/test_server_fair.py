@@ -58,6 +58,22 @@ async def take_in_order(limiter: FairLimiter, asks: list[tuple[str, str, int]], 
     return order
 
 
+def noted_splash(events: list[str], first_in: threading.Event, release: threading.Event) -> Any:
+    """``make_splash`` noting each photo's start and end in ``events``; ``a1.png`` sets ``first_in`` and holds its
+    worker until ``release`` (at most 10 s)."""
+
+    def splash(model: Any, upload: Upload, *args: Any) -> Any:
+        events.append(f"start {upload.name}")
+        if upload.name == "a1.png":
+            first_in.set()
+            release.wait(10)
+        result = make_splash(model, upload, *args)
+        events.append(f"end {upload.name}")
+        return result
+
+    return splash
+
+
 def test_waiting_requests_take_turns_by_client_oldest_first() -> None:
     """A holds the one slot and queues three more, then B and C one each: B and C come before A's second, then A's
     in order. A client that has had its turn goes after those that have not."""
@@ -164,16 +180,7 @@ def test_a_client_queueing_four_photos_does_not_hold_up_a_client_sending_one(
     first_in = threading.Event()
     release = threading.Event()
 
-    def noted_splash(model: Any, upload: Upload, *args: Any) -> Any:
-        events.append(f"start {upload.name}")
-        if upload.name == "a1.png":
-            first_in.set()
-            release.wait(10)
-        result = make_splash(model, upload, *args)
-        events.append(f"end {upload.name}")
-        return result
-
-    monkeypatch.setattr(server, "make_splash", noted_splash)
+    monkeypatch.setattr(server, "make_splash", noted_splash(events, first_in, release))
     app = server.create_app(tiny_onnx, workers=1)
     budget, photo = app.state.budget, png()
 
@@ -310,16 +317,7 @@ def test_a_client_filling_the_budgets_queue_does_not_lock_out_another(
     events: list[str] = []
     first_in, release = threading.Event(), threading.Event()
 
-    def noted_splash(model: Any, upload: Upload, *args: Any) -> Any:
-        events.append(f"start {upload.name}")
-        if upload.name == "a1.png":
-            first_in.set()
-            release.wait(10)
-        result = make_splash(model, upload, *args)
-        events.append(f"end {upload.name}")
-        return result
-
-    monkeypatch.setattr(server, "make_splash", noted_splash)
+    monkeypatch.setattr(server, "make_splash", noted_splash(events, first_in, release))
     photo = png()
     one = 32 * 32 * server.BYTES_PER_PIXEL + len(photo)
     app = server.create_app(tiny_onnx, workers=1, max_pixels=32 * 32, max_upload_bytes=4096, max_memory_bytes=2 * one)
