@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from colorsplash.cli.common import add_negatives_argument, need_torch
 from colorsplash.cli.config_args import add_config_arguments, config_from_args, given_fields, given_flags
 from colorsplash.runtime.config import ModelConfig, default_model_config
+from colorsplash.training import run_files
 from colorsplash.training.config import NEGATIVE_SHARE, AugmentConfig, TrainConfig, resumed_config
 from colorsplash.training.recipes import PETS_PRESENCE_RECALL, RECIPES, preset_names, read_recipe_file
 
@@ -162,21 +163,18 @@ def _presence_for_negatives(mcfg: ModelConfig, given: dict[str, Any], negatives:
     return mcfg if "presence_head" in given else dataclasses.replace(mcfg, presence_head=True)
 
 
-_RUN_FILES = ("config.json", "metrics.csv", "best.pt", "swa.pt", "curves.png", "overview.png", "val_predictions.png")
-
-
 def _refuse_existing_run(out_dir: str) -> None:
     """Refuse a run folder that is a file, holds a run, or holds files of a run's names that no run wrote (a run
     stopped before its first epoch ended left its own ``config.json``: the same command may start it again)."""
     run = Path(out_dir)
     if run.exists() and not run.is_dir():
         raise ValueError(f"-o {out_dir}: is a file; -o names the run folder (new or empty): choose a folder")
-    if (run / "last.pt").exists() or read_recipe_file(out_dir) is not None:
+    if (run / run_files.LAST).exists() or read_recipe_file(out_dir) is not None:
         raise ValueError(
             f"{out_dir} already holds a run; pass --resume {out_dir} to continue it or -o NEW_DIR to start another"
         )
-    clash = [name for name in _RUN_FILES if (run / name).exists()]
-    if clash and not _is_run_config(run / "config.json"):
+    clash = [name for name in run_files.WRITTEN if (run / name).exists()]
+    if clash and not _is_run_config(run / run_files.CONFIG):
         raise ValueError(
             f"{out_dir} holds {', '.join(clash)}, which a run would replace, and no run of colorsplash; "
             "choose a new or empty folder with -o NEW_DIR"
@@ -255,7 +253,7 @@ def run_train(args: argparse.Namespace) -> int:
     with _on_interrupt(trainer.cfg.out_dir, trainer):
         state = trainer.fit()
         calibrate_run(trainer.cfg.out_dir, trainer.cfg)  # with negatives: the presence threshold of best.pt
-    return _report(state.best_iou, state.best_epoch, str(Path(trainer.cfg.out_dir) / "best.pt"))
+    return _report(state.best_iou, state.best_epoch, str(Path(trainer.cfg.out_dir) / run_files.BEST))
 
 
 def _finished_run(run: Path) -> int | None:
@@ -266,16 +264,16 @@ def _finished_run(run: Path) -> int | None:
     from colorsplash.training.steps import RunState
     from colorsplash.training.trainer import finished_message
 
-    if not (run / "last.pt").is_file():
+    if not (run / run_files.LAST).is_file():
         return None
-    payload = read_checkpoint(run / "last.pt")
+    payload = read_checkpoint(run / run_files.LAST)
     state = RunState(**payload["run_state"])
     if not state.finished:
         return None
     if _main_process():
         log.info("%s", finished_message(run, state.epoch, payload["train_config"]["epochs"]))
     calibrate_run(run, resumed_config(TrainConfig.from_dict(payload["train_config"]), run))  # if cut short before
-    return _report(state.best_iou, state.best_epoch, str(run / "best.pt"))
+    return _report(state.best_iou, state.best_epoch, str(run / run_files.BEST))
 
 
 @contextlib.contextmanager
@@ -297,7 +295,7 @@ def _kept(run: str, trainer: Trainer | None) -> str:
         return f"the finished stages and the current stage's finished epochs are kept; {again}"
     if not trainer.kept_epoch:
         return "no epoch had finished, so nothing was kept; run the same command again"
-    last, kept, total = Path(run) / "last.pt", trainer.kept_epoch, trainer.cfg.epochs
+    last, kept, total = Path(run) / run_files.LAST, trainer.kept_epoch, trainer.cfg.epochs
     if kept >= total:
         return f"{last} holds all {total} epochs; the run's last reports were not written: {again}"
     epochs = "epoch 1" if kept == 1 else f"epochs 1-{kept}"

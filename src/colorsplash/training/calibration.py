@@ -22,6 +22,7 @@ import torch.distributed as dist
 from colorsplash.evaluation.pet_validation import SPLIT_SEED, VAL_FRACTION, validation_sets
 from colorsplash.evaluation.presence import CALIBRATION_KEY, GateReport, calibration_record, gate_scores, judge
 from colorsplash.runtime.config import ModelConfig
+from colorsplash.training import run_files
 from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
 from colorsplash.training.config import TrainConfig
 from colorsplash.training.networks import build_model
@@ -138,7 +139,7 @@ def calibrate_run(run: str | Path, tcfg: TrainConfig) -> None:
     Without a presence head (``--no-presence-head``), or without a validation subject photo, a warning says the
     threshold stays the default. The run's ``config.json`` (written as the run started, with the default
     threshold) then gets the threshold of ``best.pt`` (:func:`record_in_run_config`), on ``--resume`` too."""
-    best = Path(run) / "best.pt"
+    best = Path(run) / run_files.BEST
     if not tcfg.negatives:
         return
     payload = read_checkpoint(best)  # once: calibrate_in_place takes it as read
@@ -162,7 +163,7 @@ def record_in_run_config(run: Path, config: ModelConfig) -> None:
     """Write the presence threshold of ``config`` (``run/best.pt``'s) and its calibration record into
     ``run/config.json``'s model section, where the run's start had put the default (0.5); a run folder without
     ``config.json`` is left alone."""
-    path = run / "config.json"
+    path = run / run_files.CONFIG
     if not path.is_file():
         return
     data = json.loads(path.read_text(encoding="utf-8"))

@@ -17,6 +17,7 @@ from torch import nn
 
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_path
+from colorsplash.training import run_files
 from colorsplash.training.networks import build_model
 
 FORMAT = "colorsplash-checkpoint-v1"
@@ -46,7 +47,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, **e
 
 def folder_not_checkpoint(path: Path) -> str:
     """What to say of a folder (a run's, most likely) given where a checkpoint file is expected."""
-    return f"{path}: is a folder, not a checkpoint; name a checkpoint file in it, e.g. {path / 'best.pt'} or last.pt"
+    example = f"{path / run_files.BEST} or {run_files.LAST}"
+    return f"{path}: is a folder, not a checkpoint; name a checkpoint file in it, e.g. {example}"
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

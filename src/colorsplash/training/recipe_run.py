@@ -11,6 +11,7 @@ from pathlib import Path
 import torch.distributed as dist
 
 from colorsplash.runtime.config import ModelConfig
+from colorsplash.training import run_files
 from colorsplash.training.calibration import calibrate_on_main
 from colorsplash.training.checkpoint import read_checkpoint
 from colorsplash.training.config import TrainConfig
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 def finished_state(folder: Path) -> RunState | None:
     """The final state of the run in ``folder`` when its ``last.pt`` says it reached its end, else ``None``."""
-    last = folder / "last.pt"
+    last = folder / run_files.LAST
     if not last.is_file():
         return None
     saved = read_checkpoint(last).get("run_state", {})
@@ -75,8 +76,8 @@ def run_recipe(
         stage_tcfg = dataclasses.replace(tcfg, out_dir=str(folder), init_from=init)
         smcfg, stcfg = apply_preset(stage, mcfg, stage_tcfg, recipe)
         state = _fit_stage(f"{index}/{len(stages)} ({stage})", folder, smcfg, stcfg, resume, show_progress)
-        init = str(folder / "best.pt")
-    made = folder / "best.pt"
+        init = str(folder / run_files.BEST)
+    made = folder / run_files.BEST
     if recipe in RECIPE_BLENDS and len(stages) >= 2:
         state, made = _blend_last_stages(recipe, mcfg, tcfg, state, resume, show_progress)
     if recipe not in RECIPE_HEADS:
@@ -147,7 +148,7 @@ def _train_stage_from(
     smcfg, stcfg = apply_preset(stage, mcfg, dataclasses.replace(tcfg, out_dir=str(folder)), recipe)
     stcfg = dataclasses.replace(stcfg, init_from=str(start))  # the recipe's model, not the preset's own start
     state = _fit_stage(f"{index} ({stage})", folder, smcfg, stcfg, resume, show_progress, f" from {start}")
-    return state, folder / "best.pt"
+    return state, folder / run_files.BEST
 
 
 def _fit_stage(
@@ -167,7 +168,7 @@ def _fit_stage(
         log.info("stage %s already finished in %s", label, folder)
         return done
     log.info("stage %s%s in %s, on %s", label, start, folder, describe_folders(tcfg.data))
-    trainer = Trainer(mcfg, tcfg, resume=resume and (folder / "last.pt").is_file(), show_progress=show_progress)
+    trainer = Trainer(mcfg, tcfg, resume=resume and (folder / run_files.LAST).is_file(), show_progress=show_progress)
     return trainer.fit()
 
 
@@ -178,7 +179,7 @@ def _blend_last_stages(
     retrained since); the returned state carries the blend's validation IoU."""
     stages = RECIPES[recipe]
     n = len(stages)
-    first, second = (stage_folder(tcfg.out_dir, i, stages[i - 1]) / "best.pt" for i in (n - 1, n))
+    first, second = (stage_folder(tcfg.out_dir, i, stages[i - 1]) / run_files.BEST for i in (n - 1, n))
     out = Path(tcfg.out_dir) / BLEND_FILE
     d = setup_distributed()
     if d.main:

@@ -40,6 +40,7 @@ from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.no_subject import no_subject_reason
 from colorsplash.runtime.progress import redraw_seconds
+from colorsplash.training import run_files
 from colorsplash.training.augment import Augmenter
 from colorsplash.training.config import TrainConfig
 from colorsplash.training.copypaste import make_paster
@@ -379,7 +380,7 @@ def write_metrics(run: Path, history: list[dict[str, float]]) -> None:
     writer = csv.DictWriter(buf, fieldnames=METRIC_FIELDS)
     writer.writeheader()
     writer.writerows(history)
-    atomic_write(run / "metrics.csv", buf.getvalue())
+    atomic_write(run / run_files.METRICS, buf.getvalue())
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ import torch.distributed as dist
 from torch import nn
 
 from colorsplash.runtime.config import ModelConfig
-from colorsplash.training import plots
+from colorsplash.training import plots, run_files
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, unwrap
 from colorsplash.training.config import TrainConfig, resumed_config
 from colorsplash.training.networks import build_model, freeze_for, param_groups
@@ -83,7 +83,7 @@ class Trainer:
         return onecycle_schedule(self.opt, peaks, total_steps(self.cfg, len(self.data.train), self.d.world))
 
     def _resume_payload(self) -> dict[str, Any]:
-        last = self.run / "last.pt"
+        last = self.run / run_files.LAST
         if not last.is_file():
             raise FileNotFoundError(f"{last}: nothing to resume (no last.pt in {self.run}); start without --resume")
         return read_checkpoint(last)
@@ -135,8 +135,8 @@ class Trainer:
     ) -> None:
         if metrics is None:
             metrics = {
-                "val_iou": self.state.best_iou if name == "best.pt" else self.state.history[-1]["val_iou"],
-                "epoch": self.state.best_epoch if name == "best.pt" else self.state.epoch,
+                "val_iou": self.state.best_iou if name == run_files.BEST else self.state.history[-1]["val_iou"],
+                "epoch": self.state.best_epoch if name == run_files.BEST else self.state.epoch,
             }
         extra: dict[str, Any] = {"train_config": self.cfg.to_dict()}
         if resumable:
@@ -149,7 +149,7 @@ class Trainer:
             if self.swa is not None:
                 extra["swa_state"] = self.swa.state_dict()
         save_checkpoint(self.run / name, model or self.model, self._final_config(metrics), **extra)
-        if name == "last.pt":
+        if name == run_files.LAST:
             self.kept_epoch = self.state.epoch
 
     def _finish_average(self) -> None:
@@ -158,7 +158,7 @@ class Trainer:
         net = self.swa.finalize(self.data.train, self.cfg.batch_size, self.device)
         val_iou, val_loss = validate(net, self.data.val, self.cfg, self.device)
         metrics = {"val_iou": val_iou, "epoch": self.state.epoch, "swa_epochs": self.swa.count}
-        self._save("swa.pt", resumable=False, model=net, metrics=metrics)
+        self._save(run_files.SWA, resumable=False, model=net, metrics=metrics)
         better = val_iou > self.state.best_iou
         log.info(
             "weight average of %d epochs: val loss %.4f, val IoU %.4f%s",
@@ -169,7 +169,7 @@ class Trainer:
         )
         if better:
             self.state.best_iou, self.state.best_epoch = val_iou, self.state.epoch
-            self._save("best.pt", resumable=False, model=net, metrics=metrics)
+            self._save(run_files.BEST, resumable=False, model=net, metrics=metrics)
 
     def _validate_and_share(self) -> tuple[float, float]:
         """Rank 0 validates; the result is broadcast so every rank takes the same stop decision."""
@@ -203,10 +203,10 @@ class Trainer:
             self.state.best_iou, self.state.best_epoch = val_iou, self.state.epoch
         if self.d.main:
             if improved:
-                self._save("best.pt", resumable=False)
-            self._save("last.pt", resumable=True)
+                self._save(run_files.BEST, resumable=False)
+            self._save(run_files.LAST, resumable=True)
             write_metrics(self.run, self.state.history)
-            plots.plot_curves(self.state.history, self.run / "curves.png")
+            plots.plot_curves(self.state.history, self.run / run_files.CURVES)
             log.info(
                 "epoch %d: train loss %.4f, val loss %.4f, val IoU %.4f%s",
                 self.state.epoch,
@@ -224,7 +224,7 @@ class Trainer:
     def _write_run_files(self) -> None:
         self.run.mkdir(parents=True, exist_ok=True)
         write_json(
-            self.run / "config.json",
+            self.run / run_files.CONFIG,
             {
                 "model": self.mcfg.to_dict(),
                 "train": self.cfg.to_dict(),
@@ -233,7 +233,7 @@ class Trainer:
                 "precision": self.precision,
             },
         )
-        plots.save_overview(self.data.train, self.run / "overview.png")
+        plots.save_overview(self.data.train, self.run / run_files.OVERVIEW)
 
     def fit(self) -> RunState:
         """Train until the epoch budget, ``max_steps`` or patience runs out; returns the final state."""
@@ -251,17 +251,17 @@ class Trainer:
             self._finish_average()
         self.state.finished = True
         if self.d.main:
-            self._save("last.pt", resumable=True)  # records the end, so a resume does not train further
+            self._save(run_files.LAST, resumable=True)  # records the end, so a resume does not train further
             self._finish()
         if self.d.world > 1:
             dist.barrier()  # rank 0 has written best.pt and last.pt: a next stage may read them
         return self.state
 
     def _finish(self) -> None:
-        best = read_checkpoint(self.run / "best.pt")
+        best = read_checkpoint(self.run / run_files.BEST)
         unwrap(self.model).load_state_dict(best["state_dict"])
         probs = [p for p, _, _ in predict_batches(unwrap(self.model), self.data.val, self.cfg, self.device)]
-        plots.save_val_predictions(self.data.val, probs, self.run / "val_predictions.png")
+        plots.save_val_predictions(self.data.val, probs, self.run / run_files.VAL_PREDICTIONS)
         # Logged for every stage of a recipe too; the CLI's last line (stdout, rank 0) is the run's result.
         log.info(
             "done: checkpoints in %s (best epoch %d, IoU %.4f)", self.run, self.state.best_epoch, self.state.best_iou
