@@ -124,7 +124,7 @@ def _pair(
         msg = f"{root / img_dir}: {len(missing)} photo(s) without a mask (expected e.g. {expected})"
         msg += f": {file_names(missing)}"
         if not skip_bad:
-            raise DataError(msg + "; add the masks, remove the photos, or pass --skip-bad")
+            raise DataError(msg + "; add the masks or remove the photos", skippable=True)
         log.warning("%s; skipped", msg)
     if masks:
         log.warning(
@@ -350,8 +350,9 @@ def scene_masks(sample: Sample, shape: tuple[int, int]) -> tuple[np.ndarray, np.
         if raw.shape != shape:
             raise DataError(
                 f"{path}: mask is {raw.shape[1]}x{raw.shape[0]} but its photo {sample.image} is "
-                f"{shape[1]}x{shape[0]}; masks must have their photo's size (or pass --skip-bad)",
+                f"{shape[1]}x{shape[0]}; masks must have their photo's size",
                 "size mismatch",
+                skippable=True,
             )
         (pets if cls in PET_CLASSES else things)[raw >= 128] = True
     return pets, things
@@ -386,7 +387,7 @@ def read_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray, list[tuple[str, P
             return image, _scene_label(sample, image.shape[:2]), []
         read = read_labels(sample.mask, sample.kind)
     except ImageReadError as err:
-        raise DataError(f"{err}; fix or remove the file, or pass --skip-bad", "unreadable") from err
+        raise DataError(f"{err}; fix or remove the file", "unreadable", skippable=True) from err
     mask, note = fit_to_photo(read, sample.mask, sample.image, image.shape[:2], orientation)
     found = [(TRIMAP, sample.mask)] if read.note == TRIMAP else []
     return image, mask, found + ([(note, sample.image)] if note is not None else [])

@@ -4,7 +4,6 @@ about what a folder holds but does not use (see :mod:`colorsplash.evaluation.dat
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,17 +14,20 @@ from colorsplash.runtime.wording import listed
 log = logging.getLogger(__name__)
 
 
+SKIP_ADVICE = "or pass --skip-bad"  # ends a skippable DataError's message
+
+
 class DataError(ValueError):
     """A data set problem; the message names the file or folder and says what to do. ``reason``: a few words
     on what is wrong with a pair (``"no mask"``, ``"unreadable"``, ``"size mismatch"`` ...), by which
-    :class:`~colorsplash.evaluation.datasets.Skips` counts the pairs ``--skip-bad`` leaves out."""
+    :class:`~colorsplash.evaluation.datasets.Skips` counts the pairs ``--skip-bad`` leaves out. ``skippable``:
+    ``--skip-bad`` would leave the pair out; the message shown then ends with that advice, which :attr:`detail`
+    (the message as given) does not carry, for the list of the pairs ``--skip-bad`` did leave out."""
 
-    def __init__(self, message: str, reason: str = "bad pair") -> None:
-        super().__init__(message)
+    def __init__(self, message: str, reason: str = "bad pair", skippable: bool = False) -> None:
+        super().__init__(f"{message} ({SKIP_ADVICE})" if skippable else message)
+        self.detail = message
         self.reason = reason
-
-
-_SKIP_ADVICE = re.compile(r" \(or pass --skip-bad\)$|,? or pass --skip-bad$")
 
 
 @dataclass
@@ -36,8 +38,8 @@ class Skips:
     messages: dict[str, list[str]] = field(default_factory=dict)  # reason -> the errors' messages
 
     def add(self, err: DataError) -> None:
-        """Keep ``err``'s message, less its advice to pass ``--skip-bad`` (it was passed: that is why it is kept)."""
-        self.messages.setdefault(err.reason, []).append(_SKIP_ADVICE.sub("", str(err)))
+        """Keep ``err``'s message, without the advice to pass ``--skip-bad`` (it was passed: that is why it is kept)."""
+        self.messages.setdefault(err.reason, []).append(err.detail)
 
     @property
     def total(self) -> int:

@@ -79,8 +79,9 @@ def fit_to_photo(
     if fitted is None:
         raise DataError(
             f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]} but its image {image_path} is "
-            f"{image_hw[1]}x{image_hw[0]}; {size_advice(mask.shape[:2], image_hw)} (or pass --skip-bad)",
+            f"{image_hw[1]}x{image_hw[0]}; {size_advice(mask.shape[:2], image_hw)}",
             "size mismatch",
+            skippable=True,
         )
     return fitted, note
 
@@ -116,8 +117,9 @@ def _refuse_tiny(mask_hw: tuple[int, ...], mask_path: Path, image_path: Path, im
         raise DataError(
             f"{mask_path}: mask is {mask_hw[1]}x{mask_hw[0]}, too small to be a drawn mask of its image {image_path} "
             f"({image_hw[1]}x{image_hw[0]}, {stretch:.0f} times larger); save the mask at the photo's size, or at "
-            f"least {MIN_DRAWN_SIDE} pixels on its shorter side (or pass --skip-bad)",
+            f"least {MIN_DRAWN_SIDE} pixels on its shorter side",
             "mask too small",
+            skippable=True,
         )
 
 
