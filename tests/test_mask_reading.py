@@ -202,6 +202,19 @@ def test_masks_of_other_levels_and_colours_read_their_subject(tmp_path: Path) ->
         assert np.mean(read[i] != truth) < (0.03 if i == 4 else 1e-9), i  # 4: a pixel a row where the edge cuts it
 
 
+def test_a_folder_of_photos_alone_is_told_of_negatives_and_of_masks(tmp_path: Path) -> None:
+    """A folder of photos without masks given as data said only "it holds no folders": neither that photos without
+    the subject are passed with ``--negatives`` nor where masks of the subject's photos belong."""
+    for i in range(3):
+        save_picture(tmp_path / "streets" / f"s{i}.jpg", np.zeros((40, 56, 3), np.uint8))
+    with pytest.raises(
+        DataError,
+        match=r"it holds 3 photo\(s\) and no masks: photos without the subject go in with "
+        r"--negatives .*streets; photos of it need masks: .*streets/images/ .*streets/masks/",
+    ):
+        discover(tmp_path / "streets")
+
+
 def test_masks_beside_their_photos_are_told_where_to_go(tmp_path: Path) -> None:
     """Masks saved next to their photos (``car.jpg`` + ``car.png``) got "no known data layout ... it holds no
     folders", or, in images/, "which mask is whose cannot be told" without saying where masks belong."""

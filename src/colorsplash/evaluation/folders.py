@@ -214,4 +214,10 @@ def layout_hint(root: Path) -> str:
             f"; it holds photos and masks side by side ({' + '.join(pair)}): put the photos in "
             f"{root / 'images'}/ and the masks, of the same names, in {root / 'masks'}/"
         )
+    if pictures:
+        return (
+            f"; it holds {len(pictures)} photo(s) and no masks: photos without the subject go in with --negatives "
+            f"{root}; photos of it need masks: put the photos in {root / 'images'}/ and their masks, of the same "
+            f"names, in {root / 'masks'}/"
+        )
     return "; it holds no folders"
