@@ -223,3 +223,27 @@ def test_split_counts_after_skipped_bad_pairs_are_logged(tmp_path: Path, caplog:
     assert summary["train_images"] + summary["val_images"] == 6
     expected = f"after the bad pairs skipped: {summary['train_images']} training, {summary['val_images']} validation"
     assert expected in caplog.text
+
+
+def test_skip_bad_counts_every_photo_left_out_in_one_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``train --skip-bad``'s count left out the photos without a mask (said on a line of their own), and each pass
+    (training, validation photos) said its own count: one line now counts them all, as ``evaluate`` does."""
+    from helpers.layouts import save_picture
+
+    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.training.config import TrainConfig
+    from colorsplash.training.steps import prepare_data
+
+    data = tmp_path / "data"
+    make_seed_set(data, n=10, h=48, w=64)
+    for i in (0, 5):  # masks of another shape
+        save_picture(data / "mask" / f"mask_cat{i}.jpg", np.zeros((10, 10), np.uint8))
+    for i in (2, 7):  # no mask
+        (data / "mask" / f"mask_cat{i}.jpg").unlink()
+    config = TrainConfig(data=(str(data),), skip_bad=True, val_fraction=0.3)
+    caplog.set_level(logging.INFO)
+    summary = prepare_data(config, ModelConfig(arch="unet", input_size=32, base_channels=4, depth=2), False).summary
+    assert summary["train_images"] + summary["val_images"] == 6
+    said = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage() and "--skip-bad" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("skipped 4 photo(s) (--skip-bad): 2 mask too small, 2 no mask"), said
+    assert "cat2.jpg" in said[0] and "cat5.jpg" in said[0]

@@ -137,6 +137,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     scores = ev.evaluate_model(
         predict_fn, samples, args.cutoff, skip_bad=args.skip_bad, show_progress=show_progress(args), skips=skips
     )
+    skips.say()
     if not scores:
         raise DataError("no image could be scored; every pair was bad (see the warnings above)")
     summary: dict[str, Any] = {

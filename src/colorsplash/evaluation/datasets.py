@@ -46,7 +46,6 @@ from colorsplash.evaluation.folders import (
     DataError,
     Skips,
     by_stem,
-    describe_skips,
     file_names,
     layout_hint,
     layout_of,
@@ -309,9 +308,10 @@ def iter_pairs(
     to say once for its run (:meth:`ReadNotes.say`); without ``notes``, it is said at the end of this pass.
 
     Raises:
-        DataError: on the first bad pair, unless ``skip_bad``: then they are counted in ``skips`` (a fresh
-        :class:`Skips` when None) and one warning lists them all at the end.
+        DataError: on the first bad pair, unless ``skip_bad``: then they are counted in ``skips``, for the
+        caller to say (:meth:`Skips.say`), or without ``skips`` one warning lists them all at the end of this pass.
     """
+    skips_here = skips is None
     skips = Skips() if skips is None else skips
     said_here = notes is None
     notes = ReadNotes() if notes is None else notes
@@ -337,9 +337,8 @@ def iter_pairs(
         yield sample, image, mask
     if said_here:
         notes.say()
-    if skips.total:
-        lines = [m for reason in sorted(skips.messages) for m in skips.messages[reason]]
-        log.warning("%s:\n  %s", describe_skips(skips.counts()), "\n  ".join(lines))
+    if skips_here:
+        skips.say()
 
 
 def scene_masks(sample: Sample, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:

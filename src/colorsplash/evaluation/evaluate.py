@@ -30,12 +30,12 @@ import numpy as np
 from colorsplash.evaluation.datasets import (
     Sample,
     Skips,
-    describe_skips,
     is_subject_free,
     iter_pairs,
     load_pair,
     split_samples,
 )
+from colorsplash.evaluation.folders import describe_skips
 from colorsplash.evaluation.mask_read import corners_subject, warn_empty_masks, warn_inverted_masks
 from colorsplash.evaluation.metrics import IGNORE, dice, iou, mean_iou_thresholds, pixel_accuracy
 from colorsplash.runtime.config import ModelConfig

@@ -49,6 +49,12 @@ class Skips:
         """``{reason: photos}``, by reason."""
         return {reason: len(self.messages[reason]) for reason in sorted(self.messages)}
 
+    def say(self) -> None:
+        """One warning for them all, when there are any: :func:`describe_skips`' line, then each pair's message."""
+        if self.total:
+            lines = [m for reason in sorted(self.messages) for m in self.messages[reason]]
+            log.warning("%s:\n  %s", describe_skips(self.counts()), "\n  ".join(lines))
+
 
 def describe_skips(counts: Mapping[str, int]) -> str:
     """One line on the photos ``--skip-bad`` left out (``{reason: count}``, :meth:`Skips.counts`): ``skipped 3

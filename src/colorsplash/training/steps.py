@@ -31,7 +31,15 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from colorsplash.evaluation import datasets, mask_read
-from colorsplash.evaluation.datasets import UNSEEN_SUFFIX, Sample, base_set, breed, discover_all, split_samples
+from colorsplash.evaluation.datasets import (
+    UNSEEN_SUFFIX,
+    Sample,
+    Skips,
+    base_set,
+    breed,
+    discover_all,
+    split_samples,
+)
 from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
 from colorsplash.evaluation.metrics import iou
 from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap, train_lone_negatives
@@ -191,7 +199,7 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
     """Discover, split and cache the data sets named in ``cfg.data`` and the negatives of ``cfg.negatives``
     (:mod:`colorsplash.evaluation.negatives`); ``report``: log the split (:func:`log_split`; rank 0 alone under
     torchrun)."""
-    samples = discover_all(cfg.data, skip_bad=cfg.skip_bad)
+    samples = discover_all(cfg.data, skip_bad=cfg.skip_bad, keep_unpaired=True)  # no mask: counted with the bad
     negatives = discover_negatives(cfg.negatives)
     refuse_overlap(samples, negatives)
     samples += negatives
@@ -202,17 +210,18 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
         train_s, val_s = val_s, []
     if report:
         log_split(train_s, val_s)
-    listed, notes = len(train_s) + len(val_s), ReadNotes()
-    ti, tm, train_s = load_resized(train_s, mcfg, cfg.skip_bad, show_progress, notes)
+    listed, notes, skips = len(train_s) + len(val_s), ReadNotes(), Skips()
+    ti, tm, train_s = load_resized(train_s, mcfg, cfg.skip_bad, show_progress, notes, skips)
     negative = [i for i, s in enumerate(train_s) if s.kind == datasets.NEGATIVE]
     empty = warn_empty_masks(np.delete(tm, negative, axis=0))
     if not val_s:  # tiny sets: validate on the training images rather than not at all
         log.warning("no validation images (val fraction %.2f); validating on the training set", cfg.val_fraction)
         vi, vm, val_s = ti, tm, train_s
     else:
-        vi, vm, val_s = load_resized(val_s, mcfg, cfg.skip_bad, show_progress, notes)
+        vi, vm, val_s = load_resized(val_s, mcfg, cfg.skip_bad, show_progress, notes, skips)
     if report:  # once per run, both passes' photos (the stages' later reads, report False, were said)
         notes.say()
+        skips.say()
     if report and len(train_s) + (len(val_s) if val_s is not train_s else 0) < listed:  # --skip-bad dropped some
         log.info("after the bad pairs skipped: %d training, %d validation photos", len(train_s), len(val_s))
     augmenter = Augmenter(cfg.augment, seed=cfg.seed) if cfg.augment.enabled else None

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from colorsplash.evaluation.datasets import NEGATIVE, DataError, Sample, iter_pairs
+from colorsplash.evaluation.datasets import NEGATIVE, DataError, Sample, Skips, iter_pairs
 from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.preprocess import fit_to_input, normalize, pad_fill
@@ -26,11 +26,12 @@ def load_resized(
     skip_bad: bool = False,
     show_progress: bool = True,
     notes: ReadNotes | None = None,
+    skips: Skips | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
     """Decode every pair and fit it to the network's ``S x S`` input as inference does (``config.pad_aspect``:
     :func:`~colorsplash.runtime.preprocess.fit_to_input`; a mask's padding is background, 0); what reading found
-    goes to ``notes``, for the run to say once (without: said at the end,
-    :func:`~colorsplash.evaluation.datasets.iter_pairs`).
+    goes to ``notes`` and the pairs ``skip_bad`` left out to ``skips``, for the run to say once (without: said at
+    the end, :func:`~colorsplash.evaluation.datasets.iter_pairs`).
 
     Returns:
         images: uint8 ``N x S x S x 3`` RGB; masks: uint8 ``N x S x S`` (0/1/255); the samples kept.
@@ -40,7 +41,7 @@ def load_resized(
     """
     images, masks, kept = [], [], []
     size, fill = config.input_size, pad_fill(config)
-    for sample, image, mask in iter_pairs(samples, skip_bad, "loading", show_progress, notes=notes):
+    for sample, image, mask in iter_pairs(samples, skip_bad, "loading", show_progress, skips, notes):
         images.append(fit_to_input(image, size, config.pad_aspect, fill))
         masks.append(fit_to_input(mask, size, config.pad_aspect, 0, nearest=True))
         kept.append(sample)
