@@ -93,8 +93,9 @@ def test_interrupted_run_says_what_it_kept_and_resumes_from_another_folder(
     assert "runs/r/last.pt keeps epoch 1 of 2" in err and "continue with: colorsplash train --resume runs/r" in err
     assert json.loads(Path("runs/r/config.json").read_text())["train"]["data"] == [os.path.join(os.getcwd(), "cats")]
 
-    payload = read_checkpoint("runs/r/last.pt")  # as a run saved before paths were stored absolute
-    payload["train_config"].update(data=["cats"], out_dir="runs/r")
+    payload = read_checkpoint("runs/r/last.pt")  # as a run saved before paths were stored absolute, and before
+    payload["train_config"].update(data=["cats"], out_dir="runs/r")  # wide photos were padded (no pad_aspect)
+    del payload["model_config"]["pad_aspect"]
     torch.save(payload, "runs/r/last.pt")
     monkeypatch.setattr(trainer_module, "train_epoch", real_epoch)
     (tmp_path / "elsewhere").mkdir()
@@ -102,6 +103,7 @@ def test_interrupted_run_says_what_it_kept_and_resumes_from_another_folder(
     run = start / "runs" / "r"
     assert main(["-q", "train", "--resume", str(run)]) == 0
     assert [int(r["epoch"]) for r in _read_csv(run / "metrics.csv")] == [1, 2]
+    assert read_checkpoint(run / "last.pt")["model_config"]["pad_aspect"] == 0  # stretched as it began, not padded
     assert f"model {run / 'best.pt'}" in capsys.readouterr().out
 
 

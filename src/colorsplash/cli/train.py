@@ -23,7 +23,13 @@ from colorsplash.cli.common import add_negatives_argument, need_torch
 from colorsplash.cli.config_args import add_config_arguments, config_from_args, given_fields, given_flags
 from colorsplash.runtime.config import ModelConfig, default_model_config
 from colorsplash.training import run_files
-from colorsplash.training.config import NEGATIVE_SHARE, AugmentConfig, TrainConfig, resumed_config
+from colorsplash.training.config import (
+    NEGATIVE_SHARE,
+    AugmentConfig,
+    TrainConfig,
+    resumed_config,
+    resumed_model_config,
+)
 from colorsplash.training.recipes import PETS_PRESENCE_RECALL, RECIPES, preset_names, read_recipe_file
 
 if TYPE_CHECKING:
@@ -220,7 +226,7 @@ def run_train(args: argparse.Namespace) -> int:
         with _on_interrupt(args.resume, None):
             state, best = run_recipe(
                 record["recipe"],
-                ModelConfig.from_dict(record["model"]),
+                resumed_model_config(record["model"]),
                 resumed_config(TrainConfig.from_dict(record["train"]), args.resume),
                 resume=True,
                 show_progress=progress,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, known_fields
+from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig, known_fields
 from colorsplash.runtime.flags import (
     flag,
     non_negative_float,
@@ -29,6 +30,8 @@ TRAINABLE: tuple[str, ...] = ("all", "presence", "decoder")
 NEGATIVE_SHARE = 0.25  # training.torch_dataset.negatives_per_epoch
 # Photos from the training split that calibrate an int8 export (`export --int8`).
 DEFAULT_CALIBRATION_IMAGES = 64
+
+log = logging.getLogger(__name__)
 
 
 def _chance(default: float, help: str, name: str) -> Any:
@@ -219,3 +222,18 @@ def resumed_config(saved: TrainConfig, run: str | Path) -> TrainConfig:
     init = place(saved.init_from) if saved.init_from else saved.init_from
     data, negatives = tuple(map(place, saved.data)), tuple(map(place, saved.negatives))
     return dataclasses.replace(saved, out_dir=str(run), data=data, negatives=negatives, init_from=init)
+
+
+def resumed_model_config(saved: dict[str, Any]) -> ModelConfig:
+    """The model config a run saved (``last.pt``'s ``model_config``, a recipe file's ``model``), to continue the run
+    with. A run saved before ``pad_aspect`` existed stretched every photo to the square input: it goes on stretching
+    them (``pad_aspect`` 0), where the field's default would pad wide photos from the resumed epoch on.
+
+    Raises:
+        ValueError: ``saved`` is not a model config (:meth:`ModelConfig.from_dict`).
+    """
+    config = ModelConfig.from_dict(saved)
+    if "pad_aspect" in saved:
+        return config
+    log.info("the run was started before wide photos were padded to 4:3: it goes on stretching them (pad_aspect 0)")
+    return dataclasses.replace(config, pad_aspect=0.0)

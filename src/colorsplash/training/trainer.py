@@ -19,7 +19,7 @@ from torch import nn
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.training import plots, run_files
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, unwrap
-from colorsplash.training.config import TrainConfig, resumed_config
+from colorsplash.training.config import TrainConfig, resumed_config, resumed_model_config
 from colorsplash.training.networks import build_model, freeze_for, param_groups
 from colorsplash.training.pretrained import init_presence_trunk, init_pretrained
 from colorsplash.training.steps import (
@@ -55,7 +55,7 @@ class Trainer:
         self.kept_epoch = 0  # the epoch the run's last.pt was saved after (0: none yet)
         resume_payload = self._resume_payload() if resume else None
         if resume_payload is not None:
-            mcfg = ModelConfig.from_dict(resume_payload["model_config"])
+            mcfg = resumed_model_config(resume_payload["model_config"])
             # The saved configs, never new flags (the CLI refuses them): the LR schedule depends on the saved ones.
             tcfg = resumed_config(TrainConfig.from_dict(resume_payload["train_config"]), self.run)
         self.mcfg, self.cfg = mcfg, tcfg
