@@ -1,0 +1,49 @@
+"""The Python API given odd but plausible inputs (Pillow images whose file is closed, closed file objects...):
+each is refused with a documented error that names it and says what to do."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import colorsplash
+from colorsplash.runtime.onnx_model import Model
+
+
+@pytest.fixture
+def png(tmp_path: Path) -> Path:
+    path = tmp_path / "p.png"
+    Image.new("RGB", (8, 6), (200, 30, 30)).save(path)
+    return path
+
+
+def test_a_pillow_image_closed_before_its_pixels_were_read_says_so(model: Model, png: Path) -> None:
+    """``with Image.open(p) as im: ...`` then ``splash(im)`` (Pillow reads the pixels on first use) failed with a
+    bare ``AssertionError`` from inside Pillow; a closed image with "Operation on closed image"."""
+    with Image.open(png) as lazy:
+        pass
+    emptied = Image.open(png)
+    emptied.load()
+    emptied.close()
+    with open(png, "rb") as fp:
+        unread = Image.open(fp)
+    for image in (lazy, emptied, unread):
+        for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.subject_score):
+            with pytest.raises(colorsplash.ImageReadError, match=r"^the Pillow image: it is closed.*\.load\(\)"):
+                call(image, model)
+    with Image.open(png) as loaded:
+        loaded.load()
+    assert colorsplash.splash(loaded, model).shape == (6, 8, 3)  # its pixels were read inside the block
+
+
+def test_a_damaged_pillow_image_is_an_image_read_error(model: Model, png: Path) -> None:
+    """A Pillow image of a cut-off file raised Pillow's ``OSError`` ("image file is truncated"), not the
+    documented :class:`ImageReadError` that a path of the same file gives."""
+    data = io.BytesIO()
+    Image.effect_noise((64, 48), 60).convert("RGB").save(data, "JPEG")
+    cut = data.getvalue()[: len(data.getvalue()) // 2]
+    with pytest.raises(colorsplash.ImageReadError, match=r"^the Pillow image: unreadable or truncated picture"):
+        colorsplash.splash(Image.open(io.BytesIO(cut)), model)
