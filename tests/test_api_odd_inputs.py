@@ -47,3 +47,17 @@ def test_a_damaged_pillow_image_is_an_image_read_error(model: Model, png: Path) 
     cut = data.getvalue()[: len(data.getvalue()) // 2]
     with pytest.raises(colorsplash.ImageReadError, match=r"^the Pillow image: unreadable or truncated picture"):
         colorsplash.splash(Image.open(io.BytesIO(cut)), model)
+
+
+def test_a_closed_file_object_is_named_and_refused_in_words(model: Model, png: Path) -> None:
+    """A file object closed before the call raised Python's bare ``ValueError: read of closed file`` (or "I/O
+    operation on closed file"), naming no file and saying nothing of what to do."""
+    with open(png, "rb") as fp:
+        pass
+    memory = io.BytesIO(png.read_bytes())
+    memory.close()
+    for source, name in ((fp, str(png)), (memory, "the BytesIO object")):
+        for call in (colorsplash.splash, colorsplash.subject_score):
+            with pytest.raises(colorsplash.ImageReadError) as caught:
+                call(source, model)
+            assert str(caught.value) == f"{name}: the file object is closed; open the file again, or pass its path"

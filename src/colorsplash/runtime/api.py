@@ -219,8 +219,8 @@ def predict_alpha(
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
         ImageReadError: ``image`` is a path that cannot be read as a picture (missing, a folder, a web address,
-            not a picture, or over ``max_pixels``), or a Pillow image whose pixels cannot be read (its file
-            damaged, or closed before they were: ``Image.open`` reads them on first use).
+            not a picture, or over ``max_pixels``), a closed file object, or a Pillow image whose pixels cannot be
+            read (its file damaged, or closed before they were: ``Image.open`` reads them on first use).
         ModelLoadError: ``model`` is a path that is missing, a folder, or not a colorsplash ONNX file.
         TypeError: ``image``, ``model`` or ``options`` of the wrong type (``bytes``: wrap picture data as
             ``io.BytesIO(data)``), or a file object opened in text mode.

@@ -151,7 +151,7 @@ def picture_file(image: object) -> PictureFile | None:
 
     Raises:
         ImageReadError: as :func:`read_picture_bytes` (a path that is missing, not a file or empty); a file object
-            with nothing left to read.
+            that is closed or has nothing left to read.
         TypeError: a file object opened in text mode.
     """
     if isinstance(image, (str, os.PathLike)):
@@ -167,6 +167,8 @@ def picture_file(image: object) -> PictureFile | None:
     text_mode = f"{name}: it is open in text mode, pictures are bytes; open the file in binary mode (rb)"
     if isinstance(image, io.TextIOBase):
         raise TypeError(text_mode)
+    if getattr(image, "closed", False) is True:  # reading it said only "read of closed file", naming nothing
+        raise ImageReadError(f"{name}: the file object is closed; open the file again, or pass its path")
     start = _position(image)
     try:
         data = read()
