@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -61,3 +62,18 @@ def test_a_closed_file_object_is_named_and_refused_in_words(model: Model, png: P
             with pytest.raises(colorsplash.ImageReadError) as caught:
                 call(source, model)
             assert str(caught.value) == f"{name}: the file object is closed; open the file again, or pass its path"
+
+
+@pytest.mark.parametrize("threads", [1.5, "2", True])
+def test_load_model_refuses_threads_that_are_no_whole_number_in_words(tiny_onnx: Path, threads: object) -> None:
+    """``threads=1.5`` or ``"2"`` reached ONNX Runtime's binding, which printed its C++ signature ("incompatible
+    function arguments ... SupportsInt"); ``True`` ran one thread."""
+    with pytest.raises(TypeError, match=r"^threads must be a whole number of threads or None, got "):
+        colorsplash.load_model(tiny_onnx, threads=threads)  # type: ignore[arg-type]
+
+
+def test_load_model_refuses_negative_threads_and_takes_numpy_counts(tiny_onnx: Path) -> None:
+    """``threads=-1`` loaded without a word (ONNX Runtime's choice, not the count asked for)."""
+    with pytest.raises(ValueError, match=r"^threads must be at least 1 \(or None: one per physical core\), got -1"):
+        colorsplash.load_model(tiny_onnx, threads=-1)
+    assert colorsplash.load_model(tiny_onnx, threads=np.int64(1), precision="file").threads == 1  # type: ignore[arg-type]

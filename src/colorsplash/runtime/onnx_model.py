@@ -7,6 +7,7 @@ decided at load time.
 
 from __future__ import annotations
 
+import numbers
 import os
 import threading
 from collections.abc import Iterator
@@ -316,7 +317,7 @@ def load_model(
 
     Args:
         path: an exported ``.onnx`` file; its variants ``STEM.*.onnx`` beside it take part in the choice.
-        threads: ONNX Runtime intra-op threads (``None``: one per physical core).
+        threads: ONNX Runtime intra-op threads, a whole number (``None``: one per physical core).
         precision: ``auto`` (the fastest variant on this machine, see :mod:`colorsplash.runtime.variants`),
             ``int8`` or ``fp32`` (float arithmetic: a ``float32`` or ``float16-weights`` file), or ``file``: exactly
             ``path``, no variant choice (evaluation and benchmarks of one file).
@@ -325,7 +326,8 @@ def load_model(
     Raises:
         ModelLoadError: the file is missing (or a folder), not ONNX, or lacks the colorsplash metadata; ``cuda`` is
             not available.
-        TypeError: ``path`` is neither a path nor ``None``.
+        TypeError: ``path`` is neither a path nor ``None``; ``threads`` is not a whole number.
+        ValueError: ``threads`` is negative.
         VariantError: no variant of the asked precision.
 
     The first call also tunes glibc's malloc for inference (:func:`colorsplash.runtime.allocator.tune_allocator`;
@@ -336,6 +338,7 @@ def load_model(
             f"the model path must be a str or pathlib.Path of an exported .onnx file, or None for the bundled "
             f"model, got {type(path).__name__}"
         )
+    threads = _checked_threads(threads)
     if precision not in (*PRECISION_CHOICES, "file"):
         raise VariantError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
     tune_allocator()  # inference reuses its few-MB arrays: keep them in the heap (see its module)
@@ -358,6 +361,18 @@ def load_model(
         model = _load_variant(p, threads, precision, where)
         _cache[key] = model
         return model
+
+
+def _checked_threads(threads: object) -> int | None:
+    """``load_model``'s ``threads`` (``None``, or 0 as ONNX Runtime's own setting: its default) as a count or
+    ``None``. ONNX Runtime's binding refused 1.5 or "2" in pages of its signature, and -1 loaded unnoticed."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"threads must be a whole number of threads or None, got {threads!r}")
+    if threads < 0:
+        raise ValueError(f"threads must be at least 1 (or None: one per physical core), got {threads}")
+    return int(threads) or None
 
 
 def _load_variant(path: Path, threads: int | None, precision: str, device: str) -> Model:
