@@ -4,6 +4,8 @@ each is refused with a documented error that names it and says what to do."""
 from __future__ import annotations
 
 import io
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +79,18 @@ def test_load_model_refuses_negative_threads_and_takes_numpy_counts(tiny_onnx: P
     with pytest.raises(ValueError, match=r"^threads must be at least 1 \(or None: one per physical core\), got -1"):
         colorsplash.load_model(tiny_onnx, threads=-1)
     assert colorsplash.load_model(tiny_onnx, threads=np.int64(1), precision="file").threads == 1  # type: ignore[arg-type]
+
+
+def test_a_model_file_written_again_is_loaded_again(tiny_onnx: Path, tmp_path: Path) -> None:
+    """``load_model("m.onnx")`` after ``m.onnx`` was exported again (a notebook's train, export, load loop) gave the
+    model loaded before from the cache, without a word; ``splash(img, "m.onnx")`` too."""
+    from colorsplash.runtime.onnx_model import bundled_model_path
+
+    path = tmp_path / "m.onnx"
+    shutil.copyfile(tiny_onnx, path)
+    first = colorsplash.load_model(path, precision="file", device="cpu")
+    assert colorsplash.load_model(path, precision="file", device="cpu") is first  # unchanged: the same model
+    shutil.copyfile(bundled_model_path(), tmp_path / "new.onnx")
+    os.replace(tmp_path / "new.onnx", path)  # exported again, as colorsplash export writes it
+    again = colorsplash.load_model(path, precision="file", device="cpu")
+    assert (first.config.name, again.config.name) == ("tiny-test", "colorsplash-pets-lite1")

@@ -22,7 +22,7 @@ import numpy as np
 
 from colorsplash.runtime.allocator import tune_allocator
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
-from colorsplash.runtime.files import not_a_file
+from colorsplash.runtime.files import file_version, not_a_file
 from colorsplash.runtime.model_file import ModelLoadError as ModelLoadError  # re-exported: callers import it here
 from colorsplash.runtime.model_file import check_model_file, not_loadable
 from colorsplash.runtime.model_file import is_torch_checkpoint as is_torch_checkpoint
@@ -201,7 +201,8 @@ class Model:
         return upsample_probability(self.predict_lowres(image), h, w)
 
 
-_cache: dict[tuple[str, int, str, str], Model] = {}
+# Loaded models by (path, threads, precision, device), with the versions of the files they were loaded from.
+_cache: dict[tuple[str, int, str, str], tuple[tuple[object, ...], Model]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -313,7 +314,8 @@ def checked_config(session: object, path: Path) -> ModelConfig:
 def load_model(
     path: str | Path | None = None, threads: int | None = None, precision: str = "auto", device: str = "auto"
 ) -> Model:
-    """Load (and cache) an ONNX model; ``None`` means :func:`default_model_path`.
+    """Load an ONNX model; ``None`` means :func:`default_model_path`. A later call with the same arguments gives
+    the same :class:`Model` while the file is unchanged; a file written again since is loaded again.
 
     Args:
         path: an exported ``.onnx`` file; its variants ``STEM.*.onnx`` beside it take part in the choice.
@@ -346,8 +348,9 @@ def load_model(
     where = resolve_device(device)
     key = (str(p.resolve()), threads or 0, precision, where)
     with _cache_lock:
-        if key in _cache:
-            return _cache[key]
+        known = _cache.get(key)  # kept while its file and chosen variant are unchanged (not re-exported)
+        if known is not None and known[0] == (file_version(p), file_version(known[1].path)):
+            return known[1]
         if not p.is_file():
             hint = (
                 "check the path"  # the path was given (--model, load_model): passing --model is no help
@@ -359,7 +362,7 @@ def load_model(
             shown = p if path is None else os.fspath(path)  # as given: ``Path`` shows ``https://x`` as ``https:/x``
             raise ModelLoadError(f"{shown}: {not_a_file(p, 'model file not found')}; {hint}")
         model = _load_variant(p, threads, precision, where)
-        _cache[key] = model
+        _cache[key] = ((file_version(p), file_version(model.path)), model)
         return model
 
 
