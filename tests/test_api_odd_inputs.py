@@ -94,3 +94,16 @@ def test_a_model_file_written_again_is_loaded_again(tiny_onnx: Path, tmp_path: P
     os.replace(tmp_path / "new.onnx", path)  # exported again, as colorsplash export writes it
     again = colorsplash.load_model(path, precision="file", device="cpu")
     assert (first.config.name, again.config.name) == ("tiny-test", "colorsplash-pets-lite1")
+
+
+def test_a_point_may_be_a_numpy_pair(model: Model) -> None:
+    """``point=np.array([x, y])`` (a click's position, ``np.argwhere``'s row reversed) was refused: "expected X,Y in
+    pixels, got array([10, 20])"; a tuple of the same numbers was taken."""
+    image = np.full((30, 40, 3), 20, np.uint8)
+    for point in (np.array([10, 20]), np.array([10.7, 20.2]), np.array([10, 20], np.int32)):
+        assert colorsplash.SplashOptions(point=point).point == (10, 20)
+        assert colorsplash.predict_alpha(image, model, point=point).shape == (30, 40)
+    with pytest.raises(colorsplash.OptionError, match=r"^point: expected X,Y in pixels"):
+        colorsplash.SplashOptions(point=np.array([[10, 20]]))
+    with pytest.raises(colorsplash.OptionError, match=r"^point: expected X,Y in pixels"):
+        colorsplash.SplashOptions(point=np.array([1, 2, 3]))
