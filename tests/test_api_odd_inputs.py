@@ -107,3 +107,24 @@ def test_a_point_may_be_a_numpy_pair(model: Model) -> None:
         colorsplash.SplashOptions(point=np.array([[10, 20]]))
     with pytest.raises(colorsplash.OptionError, match=r"^point: expected X,Y in pixels"):
         colorsplash.SplashOptions(point=np.array([1, 2, 3]))
+
+
+@pytest.mark.parametrize(
+    ("shape", "hint"),
+    [
+        ((3, 30, 40), "; channels first (CxHxW)? pass x.transpose(1, 2, 0)"),
+        ((1, 30, 40, 3), "; a batch of one? pass x[0]"),
+        ((30, 40, 2), "; grey and alpha? pass PIL.Image.fromarray(x) (mode LA)"),
+        ((30, 40, 5), ""),
+        ((40,), ""),
+    ],
+)
+def test_an_array_of_another_shape_names_the_shapes_taken(model: Model, shape: tuple[int, ...], hint: str) -> None:
+    """An array of another shape was refused as "expected an HxWx3 RGB image array", though HxW and HxWx4 are taken
+    too, and a channels-first array (a torch tensor's ``.numpy()``) or a batch of one got no word of what to do."""
+    with pytest.raises(ValueError) as caught:
+        colorsplash.splash(np.zeros(shape, np.uint8), model)
+    expected = "expected an image array of shape HxWx3 (RGB), HxWx4 (RGBA) or HxW (grey), got shape "
+    assert str(caught.value) == f"{expected}{shape}{hint}"
+    if hint.endswith("(mode LA)"):
+        assert colorsplash.splash(Image.fromarray(np.zeros(shape, np.uint8)), model).shape == (30, 40, 3)

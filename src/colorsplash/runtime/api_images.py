@@ -100,7 +100,21 @@ def _array_to_rgb(image: np.ndarray) -> np.ndarray:
         return np.repeat(image[..., None], 3, axis=2)
     if image.ndim == 3 and image.shape[2] == 4:
         return to_rgb_array(Image.fromarray(np.ascontiguousarray(image)))  # RGBA over white
-    raise ValueError(f"expected an HxWx3 RGB image array, got shape {image.shape}")
+    raise ValueError(
+        f"expected an image array of shape HxWx3 (RGB), HxWx4 (RGBA) or HxW (grey), got shape {image.shape}"
+        + _shape_hint(image.shape)
+    )
+
+
+def _shape_hint(shape: tuple[int, ...]) -> str:
+    """What an image array of another shape most likely is, and how to pass it (the end of an error message)."""
+    if len(shape) == 4 and shape[0] == 1:
+        return "; a batch of one? pass x[0]"
+    if len(shape) == 3 and shape[0] in (1, 3, 4):
+        return "; channels first (CxHxW)? pass x.transpose(1, 2, 0)"
+    if len(shape) == 3 and shape[2] == 2:
+        return "; grey and alpha? pass PIL.Image.fromarray(x) (mode LA)"
+    return ""
 
 
 @dataclass(frozen=True)
