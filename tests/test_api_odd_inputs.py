@@ -128,3 +128,17 @@ def test_an_array_of_another_shape_names_the_shapes_taken(model: Model, shape: t
     assert str(caught.value) == f"{expected}{shape}{hint}"
     if hint.endswith("(mode LA)"):
         assert colorsplash.splash(Image.fromarray(np.zeros(shape, np.uint8)), model).shape == (30, 40, 3)
+
+
+def test_load_model_refusals_give_the_python_words_too(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``load_model(precision="int8")`` of a float-only model said "use --precision auto", and
+    ``load_model(device="cuda")`` without CUDA "use --device cpu": flags of the CLI, not the API's keywords."""
+    from colorsplash.runtime import onnx_model
+
+    with pytest.raises(colorsplash.VariantError, match=r'use --precision auto \(Python: precision="auto"\)'):
+        colorsplash.load_model(tiny_onnx, precision="int8", device="cpu")
+    monkeypatch.setattr(onnx_model, "available_providers", lambda: [onnx_model.CPU_PROVIDER])
+    with pytest.raises(colorsplash.ModelLoadError) as caught:
+        colorsplash.load_model(tiny_onnx, device="cuda")
+    assert str(caught.value).startswith('--device cuda (Python: device="cuda"): this ONNX Runtime has no CUDA')
+    assert str(caught.value).endswith('or use --device cpu (Python: device="cpu")')

@@ -44,6 +44,7 @@ BUNDLED_MODEL_NAME = "pets.onnx"
 MODEL_ENV = "COLORSPLASH_MODEL"
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 CPU_PROVIDER, CUDA_PROVIDER = "CPUExecutionProvider", "CUDAExecutionProvider"
+_USE_CPU = '--device cpu (Python: device="cpu")'  # the CLI's words and the API's: load_model raises these too
 
 
 def bundled_model_path() -> Path:
@@ -224,9 +225,9 @@ def resolve_device(device: str = "auto") -> str:
     has_cuda = CUDA_PROVIDER in available_providers()
     if device == "cuda" and not has_cuda:
         raise ModelLoadError(
-            "--device cuda: this ONNX Runtime has no CUDA support (providers: "
+            '--device cuda (Python: device="cuda"): this ONNX Runtime has no CUDA support (providers: '
             f"{', '.join(available_providers())}); install its CUDA build with {GPU_INSTALL} (it needs an NVIDIA "
-            "driver and the CUDA and cuDNN versions its release names), or use --device cpu"
+            f"driver and the CUDA and cuDNN versions its release names), or use {_USE_CPU}"
         )
     if device == "auto":
         return "cuda" if has_cuda else "cpu"
@@ -267,7 +268,7 @@ def create_session(path: str | Path, threads: int | None = None, device: str = "
     if device == "cuda" and CUDA_PROVIDER not in session.get_providers():
         raise ModelLoadError(
             f"{path}: ONNX Runtime could not start CUDA (check the NVIDIA driver and the CUDA and cuDNN "
-            "libraries its release names; see its log above), or use --device cpu"
+            f"libraries its release names; see its log above), or use {_USE_CPU}"
         )
     return session
 
