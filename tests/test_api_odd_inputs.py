@@ -142,3 +142,14 @@ def test_load_model_refusals_give_the_python_words_too(tiny_onnx: Path, monkeypa
         colorsplash.load_model(tiny_onnx, device="cuda")
     assert str(caught.value).startswith('--device cuda (Python: device="cuda"): this ONNX Runtime has no CUDA')
     assert str(caught.value).endswith('or use --device cpu (Python: device="cpu")')
+
+
+def test_max_pixels_may_be_a_numpy_integer(model: Model, png: Path) -> None:
+    """``max_pixels=np.prod(image.shape[:2])`` was refused as "expected a whole number of pixels (at least 1) or
+    None, got np.int64(48)": a whole number."""
+    for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.subject_score):
+        call(png, model, max_pixels=np.prod((6, 8)))
+        with pytest.raises(colorsplash.ImageReadError, match=r"pixel limit 47.*max_pixels="):
+            call(png, model, max_pixels=np.int32(47))
+    with pytest.raises(colorsplash.OptionError, match=r"^max_pixels: expected a whole number"):
+        colorsplash.splash(png, model, max_pixels=np.float64(48.0))
