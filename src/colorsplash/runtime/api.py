@@ -23,6 +23,7 @@ Errors: :class:`OptionError` (a bad option), :class:`NoSubjectError` (``on_empty
 
 from __future__ import annotations
 
+import numbers
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -74,8 +75,12 @@ def _resolve(
     options: SplashOptions | None,
     overrides: dict[str, Any],
     max_pixels: int | None,
-) -> tuple[Model, SplashOptions]:
-    if max_pixels is not None and (isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1):
+) -> tuple[Model, SplashOptions, int | None]:
+    """The model, the options and the pixel limit (a NumPy integer too: ``np.prod(shape)``) of an API call, checked.
+
+    Raises: OptionError, TypeError, ModelLoadError: as :func:`predict_alpha` says."""
+    whole = isinstance(max_pixels, numbers.Integral) and not isinstance(max_pixels, bool)
+    if max_pixels is not None and (not whole or max_pixels < 1):
         raise OptionError("max_pixels", f"expected a whole number of pixels (at least 1) or None, got {max_pixels!r}")
     if options is not None and not isinstance(options, SplashOptions):
         raise TypeError(
@@ -90,7 +95,7 @@ def _resolve(
     # Checked like every other entry point's (SplashOptions validates); text is parsed ("0.4", "blur:8").
     opts = options_from_mapping(overrides, base=options)
     loaded = model if isinstance(model, Model) else load_model(None if model is None else os.fspath(model))
-    return loaded, opts
+    return loaded, opts, None if max_pixels is None else int(max_pixels)
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ def alpha_and_subject(
 ) -> tuple[np.ndarray, Subject]:
     """:func:`predict_alpha` and :class:`Subject` from one model run (arguments and errors as there): the alpha,
     float32 ``HxW`` in [0, 1] at the photo's size (1 = subject), and what the model found."""
-    loaded, opts = _resolve(model, options, overrides, max_pixels)
+    loaded, opts, max_pixels = _resolve(model, options, overrides, max_pixels)
     planned = _plan(loaded, image, opts, max_pixels)
     alpha, subject = _alpha(loaded, planned, opts)
     return with_notes(alpha, _notes(planned.photo, "mask")), subject
@@ -181,7 +186,7 @@ def subject_score(
     Raises:
         as :func:`predict_alpha`: ImageReadError, ModelLoadError, TypeError, ValueError.
     """
-    loaded, _ = _resolve(model, None, {}, max_pixels)
+    loaded, _, max_pixels = _resolve(model, None, {}, max_pixels)
     plan = _plan(loaded, image, SplashOptions(refine=False), max_pixels).plan
     return Subject(not plan.empty, plan.score, loaded.presence_threshold)
 
@@ -219,7 +224,8 @@ def predict_alpha(
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
         ImageReadError: ``image`` is a path that cannot be read as a picture (missing, a folder, a web address,
-            not a picture, or over ``max_pixels``).
+            not a picture, or over ``max_pixels``), a closed file object, or a Pillow image whose pixels cannot be
+            read (its file damaged, or closed before they were: ``Image.open`` reads them on first use).
         ModelLoadError: ``model`` is a path that is missing, a folder, or not a colorsplash ONNX file.
         TypeError: ``image``, ``model`` or ``options`` of the wrong type (``bytes``: wrap picture data as
             ``io.BytesIO(data)``), or a file object opened in text mode.
@@ -255,7 +261,7 @@ def splash(
         as :func:`predict_alpha`: NoSubjectError, OptionError, ImageReadError, ModelLoadError, TypeError,
         ValueError.
     """
-    loaded, opts = _resolve(model, options, overrides, max_pixels)
+    loaded, opts, max_pixels = _resolve(model, options, overrides, max_pixels)
     planned = _plan(loaded, image, opts, max_pixels)
     alpha = _alpha(loaded, planned, opts)[0]
     written: Written = "cut-out" if opts.effect == "transparent" else "splash"

@@ -21,13 +21,15 @@ from colorsplash.runtime.photo_io import (
     read_picture_bytes,
     to_rgb_array,
 )
-from colorsplash.runtime.picture_open import PixelLimitError
+from colorsplash.runtime.picture_open import READ_ERRORS, PixelLimitError, load_pixels, unreadable
 
 __all__ = ["ImageLike", "PictureFile", "picture_file", "read_file", "rgb_and_own_alpha", "to_rgb"]
 
 T = TypeVar("T")
 
 ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]", IO[bytes]]
+
+PILLOW_IMAGE = "the Pillow image"  # how errors name a Pillow image given to the API
 
 
 def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -38,7 +40,8 @@ def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.
 
     Raises:
         ValueError: an array of another dtype (the message gives the conversion that fits its values) or shape,
-        or an empty (0-pixel) image; ImageReadError: an unreadable file; TypeError: none of the kinds above.
+        or an empty (0-pixel) image; ImageReadError: an unreadable file, or a Pillow image whose pixels cannot be
+        read (:func:`_load_pillow`); TypeError: none of the kinds above.
     """
     photo = read_file(image, max_pixels)
     if photo is not None:
@@ -46,6 +49,7 @@ def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.
     if isinstance(image, Image.Image):
         if image.width == 0 or image.height == 0:
             raise ValueError(f"the image is empty ({image.width}x{image.height} pixels); nothing to splash")
+        _load_pillow(image)
         return np.asarray(image) if image.mode == "RGB" else to_rgb_array(image)
     if isinstance(image, np.ndarray):
         return _array_to_rgb(image)
@@ -55,6 +59,31 @@ def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.
             "or a path as str (os.fsdecode(path))"
         )
     raise TypeError(f"expected a NumPy array, a PIL image, a path or a binary file object, got {type(image).__name__}")
+
+
+def _load_pillow(image: Image.Image) -> None:
+    """Decode a Pillow image's pixels, which ``Image.open`` leaves in its file until first use.
+
+    Raises:
+        ImageReadError: the image, or its file, was closed before its pixels were read (a ``with Image.open(...)``
+            block left: Pillow itself failed with a bare ``AssertionError``), or is closed after them; the file's
+            content is damaged or cut off (Pillow's ``OSError``); over Pillow's own pixel limit.
+    """
+    pending = bool(getattr(image, "tile", None))  # pixels still in the file
+    fp = getattr(image, "fp", None)
+    closed = ImageReadError(
+        f"{PILLOW_IMAGE}: it is closed, or its file is, and it holds no pixels (Image.open reads them on first "
+        "use; leaving its with block or .close() closes it); use the image, or call its .load(), before that, or "
+        "pass the file's path instead"
+    )
+    if pending and (fp is None or getattr(fp, "closed", False)):
+        raise closed
+    try:
+        load_pixels(image, PILLOW_IMAGE)
+    except PixelLimitError:
+        raise
+    except READ_ERRORS as err:  # decoding the file's content, or (none pending) an image its .close() emptied
+        raise (unreadable(PILLOW_IMAGE, err) if pending else closed) from err
 
 
 def _array_to_rgb(image: np.ndarray) -> np.ndarray:
@@ -71,7 +100,21 @@ def _array_to_rgb(image: np.ndarray) -> np.ndarray:
         return np.repeat(image[..., None], 3, axis=2)
     if image.ndim == 3 and image.shape[2] == 4:
         return to_rgb_array(Image.fromarray(np.ascontiguousarray(image)))  # RGBA over white
-    raise ValueError(f"expected an HxWx3 RGB image array, got shape {image.shape}")
+    raise ValueError(
+        f"expected an image array of shape HxWx3 (RGB), HxWx4 (RGBA) or HxW (grey), got shape {image.shape}"
+        + _shape_hint(image.shape)
+    )
+
+
+def _shape_hint(shape: tuple[int, ...]) -> str:
+    """What an image array of another shape most likely is, and how to pass it (the end of an error message)."""
+    if len(shape) == 4 and shape[0] == 1:
+        return "; a batch of one? pass x[0]"
+    if len(shape) == 3 and shape[0] in (1, 3, 4):
+        return "; channels first (CxHxW)? pass x.transpose(1, 2, 0)"
+    if len(shape) == 3 and shape[2] == 2:
+        return "; grey and alpha? pass PIL.Image.fromarray(x) (mode LA)"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -122,7 +165,7 @@ def picture_file(image: object) -> PictureFile | None:
 
     Raises:
         ImageReadError: as :func:`read_picture_bytes` (a path that is missing, not a file or empty); a file object
-            with nothing left to read.
+            that is closed or has nothing left to read.
         TypeError: a file object opened in text mode.
     """
     if isinstance(image, (str, os.PathLike)):
@@ -138,6 +181,8 @@ def picture_file(image: object) -> PictureFile | None:
     text_mode = f"{name}: it is open in text mode, pictures are bytes; open the file in binary mode (rb)"
     if isinstance(image, io.TextIOBase):
         raise TypeError(text_mode)
+    if getattr(image, "closed", False) is True:  # reading it said only "read of closed file", naming nothing
+        raise ImageReadError(f"{name}: the file object is closed; open the file again, or pass its path")
     start = _position(image)
     try:
         data = read()

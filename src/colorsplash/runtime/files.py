@@ -191,3 +191,13 @@ def not_a_file(path: str | Path, missing: str = "no such file") -> str:
     if _URL.match(text):
         return "is a web address (URL), not a file: colorsplash reads local files only; download it and give its path"
     return missing
+
+
+def file_version(path: str | Path) -> tuple[int, int, int] | None:
+    """Which version of the file ``path`` is on disk: its inode, size and modification time (ns), which a file
+    written again (:func:`atomic_path` gives it a new inode) changes; ``None`` when it cannot be read (gone)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns

@@ -7,6 +7,7 @@ decided at load time.
 
 from __future__ import annotations
 
+import numbers
 import os
 import threading
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ import numpy as np
 
 from colorsplash.runtime.allocator import tune_allocator
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
-from colorsplash.runtime.files import not_a_file
+from colorsplash.runtime.files import file_version, not_a_file
 from colorsplash.runtime.model_file import ModelLoadError as ModelLoadError  # re-exported: callers import it here
 from colorsplash.runtime.model_file import check_model_file, not_loadable
 from colorsplash.runtime.model_file import is_torch_checkpoint as is_torch_checkpoint
@@ -43,6 +44,7 @@ BUNDLED_MODEL_NAME = "pets.onnx"
 MODEL_ENV = "COLORSPLASH_MODEL"
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 CPU_PROVIDER, CUDA_PROVIDER = "CPUExecutionProvider", "CUDAExecutionProvider"
+_USE_CPU = '--device cpu (Python: device="cpu")'  # the CLI's words and the API's: load_model raises these too
 
 
 def bundled_model_path() -> Path:
@@ -200,7 +202,8 @@ class Model:
         return upsample_probability(self.predict_lowres(image), h, w)
 
 
-_cache: dict[tuple[str, int, str, str], Model] = {}
+# Loaded models by (path, threads, precision, device), with the versions of the files they were loaded from.
+_cache: dict[tuple[str, int, str, str], tuple[tuple[object, ...], Model]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -222,9 +225,9 @@ def resolve_device(device: str = "auto") -> str:
     has_cuda = CUDA_PROVIDER in available_providers()
     if device == "cuda" and not has_cuda:
         raise ModelLoadError(
-            "--device cuda: this ONNX Runtime has no CUDA support (providers: "
+            '--device cuda (Python: device="cuda"): this ONNX Runtime has no CUDA support (providers: '
             f"{', '.join(available_providers())}); install its CUDA build with {GPU_INSTALL} (it needs an NVIDIA "
-            "driver and the CUDA and cuDNN versions its release names), or use --device cpu"
+            f"driver and the CUDA and cuDNN versions its release names), or use {_USE_CPU}"
         )
     if device == "auto":
         return "cuda" if has_cuda else "cpu"
@@ -265,7 +268,7 @@ def create_session(path: str | Path, threads: int | None = None, device: str = "
     if device == "cuda" and CUDA_PROVIDER not in session.get_providers():
         raise ModelLoadError(
             f"{path}: ONNX Runtime could not start CUDA (check the NVIDIA driver and the CUDA and cuDNN "
-            "libraries its release names; see its log above), or use --device cpu"
+            f"libraries its release names; see its log above), or use {_USE_CPU}"
         )
     return session
 
@@ -312,11 +315,12 @@ def checked_config(session: object, path: Path) -> ModelConfig:
 def load_model(
     path: str | Path | None = None, threads: int | None = None, precision: str = "auto", device: str = "auto"
 ) -> Model:
-    """Load (and cache) an ONNX model; ``None`` means :func:`default_model_path`.
+    """Load an ONNX model; ``None`` means :func:`default_model_path`. A later call with the same arguments gives
+    the same :class:`Model` while the file is unchanged; a file written again since is loaded again.
 
     Args:
         path: an exported ``.onnx`` file; its variants ``STEM.*.onnx`` beside it take part in the choice.
-        threads: ONNX Runtime intra-op threads (``None``: one per physical core).
+        threads: ONNX Runtime intra-op threads, a whole number (``None``: one per physical core).
         precision: ``auto`` (the fastest variant on this machine, see :mod:`colorsplash.runtime.variants`),
             ``int8`` or ``fp32`` (float arithmetic: a ``float32`` or ``float16-weights`` file), or ``file``: exactly
             ``path``, no variant choice (evaluation and benchmarks of one file).
@@ -325,7 +329,8 @@ def load_model(
     Raises:
         ModelLoadError: the file is missing (or a folder), not ONNX, or lacks the colorsplash metadata; ``cuda`` is
             not available.
-        TypeError: ``path`` is neither a path nor ``None``.
+        TypeError: ``path`` is neither a path nor ``None``; ``threads`` is not a whole number.
+        ValueError: ``threads`` is negative.
         VariantError: no variant of the asked precision.
 
     The first call also tunes glibc's malloc for inference (:func:`colorsplash.runtime.allocator.tune_allocator`;
@@ -336,6 +341,7 @@ def load_model(
             f"the model path must be a str or pathlib.Path of an exported .onnx file, or None for the bundled "
             f"model, got {type(path).__name__}"
         )
+    threads = _checked_threads(threads)
     if precision not in (*PRECISION_CHOICES, "file"):
         raise VariantError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
     tune_allocator()  # inference reuses its few-MB arrays: keep them in the heap (see its module)
@@ -343,8 +349,9 @@ def load_model(
     where = resolve_device(device)
     key = (str(p.resolve()), threads or 0, precision, where)
     with _cache_lock:
-        if key in _cache:
-            return _cache[key]
+        known = _cache.get(key)  # kept while its file and chosen variant are unchanged (not re-exported)
+        if known is not None and known[0] == (file_version(p), file_version(known[1].path)):
+            return known[1]
         if not p.is_file():
             hint = (
                 "check the path"  # the path was given (--model, load_model): passing --model is no help
@@ -356,8 +363,20 @@ def load_model(
             shown = p if path is None else os.fspath(path)  # as given: ``Path`` shows ``https://x`` as ``https:/x``
             raise ModelLoadError(f"{shown}: {not_a_file(p, 'model file not found')}; {hint}")
         model = _load_variant(p, threads, precision, where)
-        _cache[key] = model
+        _cache[key] = ((file_version(p), file_version(model.path)), model)
         return model
+
+
+def _checked_threads(threads: object) -> int | None:
+    """``load_model``'s ``threads`` (``None``, or 0 as ONNX Runtime's own setting: its default) as a count or
+    ``None``. ONNX Runtime's binding refused 1.5 or "2" in pages of its signature, and -1 loaded unnoticed."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"threads must be a whole number of threads or None, got {threads!r}")
+    if threads < 0:
+        raise ValueError(f"threads must be at least 1 (or None: one per physical core), got {threads}")
+    return int(threads) or None
 
 
 def _load_variant(path: Path, threads: int | None, precision: str, device: str) -> Model:

@@ -143,7 +143,10 @@ def parse_effect(value: Any) -> str:
 
 
 def parse_point(value: Any) -> tuple[int, int]:
-    """``"X,Y"`` or a pair of numbers -> whole, non-negative pixel coordinates (fractions are dropped)."""
+    """``"X,Y"`` or a pair of numbers (a tuple, a list, a NumPy array of two) -> whole, non-negative pixel
+    coordinates (fractions are dropped)."""
+    if getattr(value, "ndim", None) == 1 and callable(getattr(value, "tolist", None)):  # a NumPy array, not numpy here
+        value = value.tolist()
     parts = value.split(",") if isinstance(value, str) else value
     if isinstance(parts, (str, bytes)) or not isinstance(parts, Sequence) or len(parts) != 2:
         raise ValueError(f"expected X,Y in pixels, got {value!r}")

@@ -150,7 +150,7 @@ def by_kind(variants: Sequence[Variant], kind: str, path: Path) -> Variant:
             return v
     have = ", ".join(sorted({v.kind for v in variants}))
     raise VariantError(
-        f"{path}: no {kind} variant of this model (it has: {have}); use --precision auto"
+        f'{path}: no {kind} variant of this model (it has: {have}); use --precision auto (Python: precision="auto")'
         f"{' or export one with colorsplash export' if kind == 'int8' else ''}"
     )
 

@@ -1,0 +1,155 @@
+"""The Python API given odd but plausible inputs (Pillow images whose file is closed, closed file objects...):
+each is refused with a documented error that names it and says what to do."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import colorsplash
+from colorsplash.runtime.onnx_model import Model
+
+
+@pytest.fixture
+def png(tmp_path: Path) -> Path:
+    path = tmp_path / "p.png"
+    Image.new("RGB", (8, 6), (200, 30, 30)).save(path)
+    return path
+
+
+def test_a_pillow_image_closed_before_its_pixels_were_read_says_so(model: Model, png: Path) -> None:
+    """``with Image.open(p) as im: ...`` then ``splash(im)`` (Pillow reads the pixels on first use) failed with a
+    bare ``AssertionError`` from inside Pillow; a closed image with "Operation on closed image"."""
+    with Image.open(png) as lazy:
+        pass
+    emptied = Image.open(png)
+    emptied.load()
+    emptied.close()
+    with open(png, "rb") as fp:
+        unread = Image.open(fp)
+    for image in (lazy, emptied, unread):
+        for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.subject_score):
+            with pytest.raises(colorsplash.ImageReadError, match=r"^the Pillow image: it is closed.*\.load\(\)"):
+                call(image, model)
+    with Image.open(png) as loaded:
+        loaded.load()
+    assert colorsplash.splash(loaded, model).shape == (6, 8, 3)  # its pixels were read inside the block
+
+
+def test_a_damaged_pillow_image_is_an_image_read_error(model: Model, png: Path) -> None:
+    """A Pillow image of a cut-off file raised Pillow's ``OSError`` ("image file is truncated"), not the
+    documented :class:`ImageReadError` that a path of the same file gives."""
+    data = io.BytesIO()
+    Image.effect_noise((64, 48), 60).convert("RGB").save(data, "JPEG")
+    cut = data.getvalue()[: len(data.getvalue()) // 2]
+    with pytest.raises(colorsplash.ImageReadError, match=r"^the Pillow image: unreadable or truncated picture"):
+        colorsplash.splash(Image.open(io.BytesIO(cut)), model)
+
+
+def test_a_closed_file_object_is_named_and_refused_in_words(model: Model, png: Path) -> None:
+    """A file object closed before the call raised Python's bare ``ValueError: read of closed file`` (or "I/O
+    operation on closed file"), naming no file and saying nothing of what to do."""
+    with open(png, "rb") as fp:
+        pass
+    memory = io.BytesIO(png.read_bytes())
+    memory.close()
+    for source, name in ((fp, str(png)), (memory, "the BytesIO object")):
+        for call in (colorsplash.splash, colorsplash.subject_score):
+            with pytest.raises(colorsplash.ImageReadError) as caught:
+                call(source, model)
+            assert str(caught.value) == f"{name}: the file object is closed; open the file again, or pass its path"
+
+
+@pytest.mark.parametrize("threads", [1.5, "2", True])
+def test_load_model_refuses_threads_that_are_no_whole_number_in_words(tiny_onnx: Path, threads: object) -> None:
+    """``threads=1.5`` or ``"2"`` reached ONNX Runtime's binding, which printed its C++ signature ("incompatible
+    function arguments ... SupportsInt"); ``True`` ran one thread."""
+    with pytest.raises(TypeError, match=r"^threads must be a whole number of threads or None, got "):
+        colorsplash.load_model(tiny_onnx, threads=threads)  # type: ignore[arg-type]
+
+
+def test_load_model_refuses_negative_threads_and_takes_numpy_counts(tiny_onnx: Path) -> None:
+    """``threads=-1`` loaded without a word (ONNX Runtime's choice, not the count asked for)."""
+    with pytest.raises(ValueError, match=r"^threads must be at least 1 \(or None: one per physical core\), got -1"):
+        colorsplash.load_model(tiny_onnx, threads=-1)
+    assert colorsplash.load_model(tiny_onnx, threads=np.int64(1), precision="file").threads == 1  # type: ignore[arg-type]
+
+
+def test_a_model_file_written_again_is_loaded_again(tiny_onnx: Path, tmp_path: Path) -> None:
+    """``load_model("m.onnx")`` after ``m.onnx`` was exported again (a notebook's train, export, load loop) gave the
+    model loaded before from the cache, without a word; ``splash(img, "m.onnx")`` too."""
+    from colorsplash.runtime.onnx_model import bundled_model_path
+
+    path = tmp_path / "m.onnx"
+    shutil.copyfile(tiny_onnx, path)
+    first = colorsplash.load_model(path, precision="file", device="cpu")
+    assert colorsplash.load_model(path, precision="file", device="cpu") is first  # unchanged: the same model
+    shutil.copyfile(bundled_model_path(), tmp_path / "new.onnx")
+    os.replace(tmp_path / "new.onnx", path)  # exported again, as colorsplash export writes it
+    again = colorsplash.load_model(path, precision="file", device="cpu")
+    assert (first.config.name, again.config.name) == ("tiny-test", "colorsplash-pets-lite1")
+
+
+def test_a_point_may_be_a_numpy_pair(model: Model) -> None:
+    """``point=np.array([x, y])`` (a click's position, ``np.argwhere``'s row reversed) was refused: "expected X,Y in
+    pixels, got array([10, 20])"; a tuple of the same numbers was taken."""
+    image = np.full((30, 40, 3), 20, np.uint8)
+    for point in (np.array([10, 20]), np.array([10.7, 20.2]), np.array([10, 20], np.int32)):
+        assert colorsplash.SplashOptions(point=point).point == (10, 20)
+        assert colorsplash.predict_alpha(image, model, point=point).shape == (30, 40)
+    with pytest.raises(colorsplash.OptionError, match=r"^point: expected X,Y in pixels"):
+        colorsplash.SplashOptions(point=np.array([[10, 20]]))
+    with pytest.raises(colorsplash.OptionError, match=r"^point: expected X,Y in pixels"):
+        colorsplash.SplashOptions(point=np.array([1, 2, 3]))
+
+
+@pytest.mark.parametrize(
+    ("shape", "hint"),
+    [
+        ((3, 30, 40), "; channels first (CxHxW)? pass x.transpose(1, 2, 0)"),
+        ((1, 30, 40, 3), "; a batch of one? pass x[0]"),
+        ((30, 40, 2), "; grey and alpha? pass PIL.Image.fromarray(x) (mode LA)"),
+        ((30, 40, 5), ""),
+        ((40,), ""),
+    ],
+)
+def test_an_array_of_another_shape_names_the_shapes_taken(model: Model, shape: tuple[int, ...], hint: str) -> None:
+    """An array of another shape was refused as "expected an HxWx3 RGB image array", though HxW and HxWx4 are taken
+    too, and a channels-first array (a torch tensor's ``.numpy()``) or a batch of one got no word of what to do."""
+    with pytest.raises(ValueError) as caught:
+        colorsplash.splash(np.zeros(shape, np.uint8), model)
+    expected = "expected an image array of shape HxWx3 (RGB), HxWx4 (RGBA) or HxW (grey), got shape "
+    assert str(caught.value) == f"{expected}{shape}{hint}"
+    if hint.endswith("(mode LA)"):
+        assert colorsplash.splash(Image.fromarray(np.zeros(shape, np.uint8)), model).shape == (30, 40, 3)
+
+
+def test_load_model_refusals_give_the_python_words_too(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``load_model(precision="int8")`` of a float-only model said "use --precision auto", and
+    ``load_model(device="cuda")`` without CUDA "use --device cpu": flags of the CLI, not the API's keywords."""
+    from colorsplash.runtime import onnx_model
+
+    with pytest.raises(colorsplash.VariantError, match=r'use --precision auto \(Python: precision="auto"\)'):
+        colorsplash.load_model(tiny_onnx, precision="int8", device="cpu")
+    monkeypatch.setattr(onnx_model, "available_providers", lambda: [onnx_model.CPU_PROVIDER])
+    with pytest.raises(colorsplash.ModelLoadError) as caught:
+        colorsplash.load_model(tiny_onnx, device="cuda")
+    assert str(caught.value).startswith('--device cuda (Python: device="cuda"): this ONNX Runtime has no CUDA')
+    assert str(caught.value).endswith('or use --device cpu (Python: device="cpu")')
+
+
+def test_max_pixels_may_be_a_numpy_integer(model: Model, png: Path) -> None:
+    """``max_pixels=np.prod(image.shape[:2])`` was refused as "expected a whole number of pixels (at least 1) or
+    None, got np.int64(48)": a whole number."""
+    for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.subject_score):
+        call(png, model, max_pixels=np.prod((6, 8)))
+        with pytest.raises(colorsplash.ImageReadError, match=r"pixel limit 47.*max_pixels="):
+            call(png, model, max_pixels=np.int32(47))
+    with pytest.raises(colorsplash.OptionError, match=r"^max_pixels: expected a whole number"):
+        colorsplash.splash(png, model, max_pixels=np.float64(48.0))
