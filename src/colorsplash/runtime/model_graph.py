@@ -1,4 +1,5 @@
-"""What a colorsplash ONNX graph must look like, checked once at load against the config it carries.
+"""What a colorsplash ONNX graph must look like, checked once at load against the config it carries (read from the
+file's metadata here: :func:`checked_config`).
 
 An exported file (``colorsplash export``) has one float input ``N x 3 x S x S`` and a float output ``logits``,
 ``N x 1 x S x S``, first; with ``presence_head`` also ``presence``, ``N x 1`` (``S`` is the config's
@@ -10,9 +11,11 @@ reports is read (names, element types, static dimensions): no ``onnx`` package, 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
+from colorsplash.runtime.model_file import ModelLoadError
 
 LOGITS_OUTPUT = "logits"
 PRESENCE_OUTPUT = "presence"
@@ -62,3 +65,42 @@ def graph_problem(session: Any, config: ModelConfig) -> str | None:
             else None
         )
     return _tensor_problem(f"its output {PRESENCE_OUTPUT!r}", presence, (None, 1))
+
+
+EXPORT_COMMAND = "`colorsplash export CHECKPOINT -o model.onnx`"
+
+
+def read_onnx_config(session: object, path: Path) -> ModelConfig:
+    """The colorsplash config stored in the metadata of ``session``'s file ``path``.
+
+    Raises:
+        ModelLoadError: no such metadata, or it is not a valid config (not JSON, wrong types or values); the
+            message names the file and says to re-export it.
+    """
+    meta = session.get_modelmeta().custom_metadata_map  # type: ignore[attr-defined]
+    if CONFIG_METADATA_KEY not in meta:
+        raise ModelLoadError(
+            f"{path}: ONNX file has no {CONFIG_METADATA_KEY!r} metadata; export it with {EXPORT_COMMAND}"
+        )
+    try:
+        return ModelConfig.from_json(meta[CONFIG_METADATA_KEY])
+    except ValueError as err:
+        raise ModelLoadError(
+            f"{path}: its {CONFIG_METADATA_KEY!r} metadata is not a valid colorsplash config ({err}); "
+            f"re-export it with {EXPORT_COMMAND}"
+        ) from err
+
+
+def checked_config(session: object, path: Path) -> ModelConfig:
+    """:func:`read_onnx_config`, and the graph checked against it (:func:`colorsplash.runtime.model_graph
+    .graph_problem`).
+
+    Raises:
+        ModelLoadError: as :func:`read_onnx_config`, or the graph's inputs or outputs are not what the config
+            promises (a foreign graph with a copied config); the message names the file and the mismatch.
+    """
+    config = read_onnx_config(session, path)
+    problem = graph_problem(session, config)
+    if problem:
+        raise ModelLoadError(f"{path}: not a colorsplash model graph: {problem}; re-export it with {EXPORT_COMMAND}")
+    return config

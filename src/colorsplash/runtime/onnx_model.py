@@ -21,12 +21,12 @@ import cv2
 import numpy as np
 
 from colorsplash.runtime.allocator import tune_allocator
-from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
+from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import file_version, not_a_file
 from colorsplash.runtime.model_file import ModelLoadError as ModelLoadError  # re-exported: callers import it here
 from colorsplash.runtime.model_file import check_model_file, not_loadable
 from colorsplash.runtime.model_file import is_torch_checkpoint as is_torch_checkpoint
-from colorsplash.runtime.model_graph import PRESENCE_OUTPUT, graph_problem
+from colorsplash.runtime.model_graph import PRESENCE_OUTPUT, checked_config, read_onnx_config
 from colorsplash.runtime.preprocess import photo_probability, preprocess, upsample_probability
 from colorsplash.runtime.stopping import run_session
 from colorsplash.runtime.variants import (
@@ -273,45 +273,6 @@ def create_session(path: str | Path, threads: int | None = None, device: str = "
     return session
 
 
-EXPORT_COMMAND = "`colorsplash export CHECKPOINT -o model.onnx`"
-
-
-def read_onnx_config(session: object, path: Path) -> ModelConfig:
-    """The colorsplash config stored in the metadata of ``session``'s file ``path``.
-
-    Raises:
-        ModelLoadError: no such metadata, or it is not a valid config (not JSON, wrong types or values); the
-            message names the file and says to re-export it.
-    """
-    meta = session.get_modelmeta().custom_metadata_map  # type: ignore[attr-defined]
-    if CONFIG_METADATA_KEY not in meta:
-        raise ModelLoadError(
-            f"{path}: ONNX file has no {CONFIG_METADATA_KEY!r} metadata; export it with {EXPORT_COMMAND}"
-        )
-    try:
-        return ModelConfig.from_json(meta[CONFIG_METADATA_KEY])
-    except ValueError as err:
-        raise ModelLoadError(
-            f"{path}: its {CONFIG_METADATA_KEY!r} metadata is not a valid colorsplash config ({err}); "
-            f"re-export it with {EXPORT_COMMAND}"
-        ) from err
-
-
-def checked_config(session: object, path: Path) -> ModelConfig:
-    """:func:`read_onnx_config`, and the graph checked against it (:func:`colorsplash.runtime.model_graph
-    .graph_problem`).
-
-    Raises:
-        ModelLoadError: as :func:`read_onnx_config`, or the graph's inputs or outputs are not what the config
-            promises (a foreign graph with a copied config); the message names the file and the mismatch.
-    """
-    config = read_onnx_config(session, path)
-    problem = graph_problem(session, config)
-    if problem:
-        raise ModelLoadError(f"{path}: not a colorsplash model graph: {problem}; re-export it with {EXPORT_COMMAND}")
-    return config
-
-
 def load_model(
     path: str | Path | None = None, threads: int | None = None, precision: str = "auto", device: str = "auto"
 ) -> Model:
@@ -353,18 +314,23 @@ def load_model(
         if known is not None and known[0] == (file_version(p), file_version(known[1].path)):
             return known[1]
         if not p.is_file():
-            hint = (
-                "check the path"  # the path was given (--model, load_model): passing --model is no help
-                if path is not None
-                else f"check ${MODEL_ENV} or unset it"
-                if os.environ.get(MODEL_ENV)
-                else "reinstall colorsplash"
-            )
-            shown = p if path is None else os.fspath(path)  # as given: ``Path`` shows ``https://x`` as ``https:/x``
-            raise ModelLoadError(f"{shown}: {not_a_file(p, 'model file not found')}; {hint}")
+            raise _not_found(path, p)
         model = _load_variant(p, threads, precision, where)
         _cache[key] = ((file_version(p), file_version(model.path)), model)
         return model
+
+
+def _not_found(given: str | os.PathLike[str] | None, path: Path) -> ModelLoadError:
+    """What to say of a model ``path`` that is no file (``given``: as the caller named it, ``None`` for the default)."""
+    hint = (
+        "check the path"  # the path was given (--model, load_model): passing --model is no help
+        if given is not None
+        else f"check ${MODEL_ENV} or unset it"
+        if os.environ.get(MODEL_ENV)
+        else "reinstall colorsplash"
+    )
+    shown = path if given is None else os.fspath(given)  # as given: ``Path`` shows ``https://x`` as ``https:/x``
+    return ModelLoadError(f"{shown}: {not_a_file(path, 'model file not found')}; {hint}")
 
 
 def _checked_threads(threads: object) -> int | None:
