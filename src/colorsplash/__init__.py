@@ -15,6 +15,7 @@ Images are NumPy uint8 arrays in **RGB order, not BGR** (convert OpenCV's ``imre
 ``HxWx4`` RGBA (composited over white); Pillow images (any mode); or file paths and binary file objects (read
 upright by their EXIF orientation). Results have the photo's full width and height, and ``notes``
 (:class:`NotedArray`: what reading a file noted, e.g. an animation's first frame used).
+A :class:`Model` is thread-safe, and pickles as its file and settings: worker processes load it again.
 
 ``help(colorsplash.splash)`` lists the keyword options (``effect="blur:8"``, ``keep="largest"``, ...);
 :class:`SplashOptions` holds them all at once. Errors, all importable from here: :class:`OptionError` (a bad

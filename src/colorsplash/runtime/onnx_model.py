@@ -120,6 +120,12 @@ class Model:
         finally:
             self._local.exclusive = before
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as its file and settings, not its session (ONNX Runtime's cannot be pickled): a worker process
+        (``ProcessPoolExecutor``, ``multiprocessing``) loads the same file again with :func:`load_model`, with
+        ``precision="file"``: the variant this model runs, not a new choice."""
+        return (load_model, (self.path, self.threads, "file", self.device))
+
     def __repr__(self) -> str:
         """One line a person can read (the config, with its training record, runs to pages; see :attr:`config`)."""
         c = self.config

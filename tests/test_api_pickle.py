@@ -1,0 +1,41 @@
+"""A loaded model crosses into worker processes (``ProcessPoolExecutor``, ``multiprocessing``): pickled as its file
+and settings, loaded again there. It failed with "cannot pickle 'onnxruntime...InferenceSession' object"."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+import colorsplash
+from colorsplash.runtime.onnx_model import Model
+
+
+def _photo() -> np.ndarray:
+    rng = np.random.default_rng(3)
+    photo = rng.integers(0, 60, (90, 120, 3), dtype=np.uint8)
+    photo[20:70, 30:90] = (200, 140, 60)  # an orange block on a dark ground
+    return photo
+
+
+def _alpha(model: Model) -> np.ndarray:
+    return np.asarray(colorsplash.predict_alpha(_photo(), model, edges="fast"))
+
+
+def test_a_model_pickles_as_its_file_and_settings() -> None:
+    model = colorsplash.load_model(threads=1, precision="fp32")
+    again = pickle.loads(pickle.dumps(model))
+    assert isinstance(again, Model) and again.session is not model.session
+    assert (again.path, again.config, again.threads, again.device) == (model.path, model.config, 1, model.device)
+    assert again.path.name == "pets.fp32.onnx"  # the variant it ran, not a new choice
+    np.testing.assert_array_equal(_alpha(again), _alpha(model))
+
+
+def test_a_model_goes_to_a_worker_process() -> None:
+    model = colorsplash.load_model(threads=1)
+    spawn = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited but the pickle
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        there = pool.submit(_alpha, model).result(timeout=120)
+    np.testing.assert_array_equal(there, _alpha(model))
