@@ -153,3 +153,17 @@ def test_max_pixels_may_be_a_numpy_integer(model: Model, png: Path) -> None:
             call(png, model, max_pixels=np.int32(47))
     with pytest.raises(colorsplash.OptionError, match=r"^max_pixels: expected a whole number"):
         colorsplash.splash(png, model, max_pixels=np.float64(48.0))
+
+
+def test_matte_given_a_file_or_pillow_image_is_a_type_error_saying_what_it_takes(png: Path) -> None:
+    """``matte`` takes arrays only; a path or a Pillow image was a ValueError "got <class 'str'>" (the API's
+    documented error for an argument of the wrong type is TypeError)."""
+    guide = np.full((6, 8), 0.5, np.float32)
+    for image in (str(png), Image.open(png)):
+        with pytest.raises(TypeError, match=r"image must be an RGB uint8 HxWx3 NumPy array.*np\.asarray"):
+            colorsplash.matte(image, guide)  # type: ignore[arg-type]
+    rgb = np.zeros((6, 8, 3), np.uint8)
+    with pytest.raises(TypeError, match=r"guide must be a 2-D NumPy array.*got list"):
+        colorsplash.matte(rgb, guide.tolist())  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"RGB uint8 HxWx3"):
+        colorsplash.matte(np.zeros((6, 8), np.uint8), guide)  # an array of the wrong shape stays a ValueError

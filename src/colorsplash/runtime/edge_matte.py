@@ -28,7 +28,9 @@ ASPECT_TOLERANCE = 0.1
 
 def _check_guide(guide: object, hw: tuple[int, int]) -> np.ndarray:
     """``guide`` as given when it is a valid trimap or probability for a photo of ``hw``; else ValueError."""
-    if not isinstance(guide, np.ndarray) or guide.ndim != 2 or guide.size == 0:
+    if not isinstance(guide, np.ndarray):
+        raise TypeError(f"guide must be a 2-D NumPy array (HxW), got {type(guide).__name__}")
+    if guide.ndim != 2 or guide.size == 0:
         raise ValueError(f"guide must be a 2-D NumPy array (HxW), got {getattr(guide, 'shape', type(guide))}")
     if guide.dtype == np.uint8:
         if guide.shape != hw:
@@ -85,11 +87,17 @@ def matte(image: np.ndarray, guide: np.ndarray, settings: MatteSettings | None =
         float32 ``HxW`` alpha in [0, 1] (exactly 0 / 1 on a trimap's known pixels).
 
     Raises:
+        TypeError: the image or the guide is not a NumPy array (a path, a Pillow image).
         ValueError: the image is not RGB uint8 ``HxWx3`` or the guide is none of the above (e.g. a transposed
             probability: its aspect ratio differs from the photo's).
     """
     settings = settings or MatteSettings()
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+    if not isinstance(image, np.ndarray):
+        raise TypeError(
+            f"image must be an RGB uint8 HxWx3 NumPy array, got {type(image).__name__}; for a file or a Pillow "
+            "image pass np.asarray(Image.open(path).convert('RGB'))"
+        )
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(
             f"image must be an RGB uint8 HxWx3 array, got {getattr(image, 'dtype', type(image))} "
             f"{getattr(image, 'shape', '')}"
