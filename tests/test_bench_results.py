@@ -1,0 +1,58 @@
+"""``bench/compare.py`` and ``bench/targets.py`` on ``bench/peers.py --json`` results: a file holding several models
+needs one named, and the message names the script's own option for it."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _script(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """``bench/<name>.py`` imported as when run as a script (``bench/`` on the path)."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    return importlib.import_module(name)
+
+
+@pytest.fixture
+def two_models(tmp_path: Path) -> Path:
+    """A ``peers.py --json`` result with our model and U2-Netp, two photos of one set."""
+    scores = {"feral valid": {"a": 0.9, "b": 0.8}}
+    models = [{"name": n, "per_image_iou": scores} for n in ("ours (pets)", "rembg U2-Netp")]
+    path = tmp_path / "peers.json"
+    path.write_text(json.dumps({"models": models}))
+    return path
+
+
+def _exit_message(module: ModuleType, argv: list[str], monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(sys, "argv", [f"{module.__name__}.py", *argv])
+    with pytest.raises(SystemExit) as exit_info:
+        module.main()
+    return str(exit_info.value.code)
+
+
+def test_targets_names_its_own_option(two_models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _exit_message(_script("targets", monkeypatch), [str(two_models)], monkeypatch)
+    assert "pick one model of ours (pets), rembg U2-Netp (--model: part of its name)" in message
+    assert "--before-model" not in message
+
+
+def test_compare_names_the_option_of_the_file_in_doubt(two_models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    compare = _script("compare", monkeypatch)
+    message = _exit_message(compare, [str(two_models), str(two_models), "--before-model", "ours"], monkeypatch)
+    assert "(--after-model: part of its name)" in message and "--before-model" not in message
+
+
+def test_targets_reads_the_model_it_is_given(
+    two_models: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = _script("targets", monkeypatch)
+    monkeypatch.setattr(sys, "argv", ["targets.py", str(two_models), "--model", "ours"])
+    assert targets.main() == 0
+    assert "| feral valid | 2 | 0.850 [" in capsys.readouterr().out
