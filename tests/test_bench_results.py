@@ -3,21 +3,13 @@ needs one named, and the message names the script's own option for it."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[1] / "bench"
-
-
-def _script(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """``bench/<name>.py`` imported as when run as a script (``bench/`` on the path)."""
-    monkeypatch.syspath_prepend(str(BENCH))
-    return importlib.import_module(name)
+from helpers.bench import bench_script
 
 
 @pytest.fixture
@@ -38,13 +30,13 @@ def _exit_message(module: ModuleType, argv: list[str], monkeypatch: pytest.Monke
 
 
 def test_targets_names_its_own_option(two_models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    message = _exit_message(_script("targets", monkeypatch), [str(two_models)], monkeypatch)
+    message = _exit_message(bench_script("targets", monkeypatch), [str(two_models)], monkeypatch)
     assert "pick one model of ours (pets), rembg U2-Netp (--model: part of its name)" in message
     assert "--before-model" not in message
 
 
 def test_compare_names_the_option_of_the_file_in_doubt(two_models: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    compare = _script("compare", monkeypatch)
+    compare = bench_script("compare", monkeypatch)
     message = _exit_message(compare, [str(two_models), str(two_models), "--before-model", "ours"], monkeypatch)
     assert "(--after-model: part of its name)" in message and "--before-model" not in message
 
@@ -52,7 +44,7 @@ def test_compare_names_the_option_of_the_file_in_doubt(two_models: Path, monkeyp
 def test_targets_reads_the_model_it_is_given(
     two_models: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    targets = _script("targets", monkeypatch)
+    targets = bench_script("targets", monkeypatch)
     monkeypatch.setattr(sys, "argv", ["targets.py", str(two_models), "--model", "ours"])
     assert targets.main() == 0
     assert "| feral valid | 2 | 0.850 [" in capsys.readouterr().out
