@@ -48,3 +48,22 @@ def test_targets_reads_the_model_it_is_given(
     monkeypatch.setattr(sys, "argv", ["targets.py", str(two_models), "--model", "ours"])
     assert targets.main() == 0
     assert "| feral valid | 2 | 0.850 [" in capsys.readouterr().out
+
+
+def test_a_short_api_soak_prints_its_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``soak.py api --items N`` with N under a window (25 calls) printed no figures at all, and a run of 30 left
+    its last 5 calls out."""
+    import colorsplash
+
+    soak = bench_script("soak", monkeypatch)
+    monkeypatch.setattr(colorsplash, "load_model", lambda: None)
+    monkeypatch.setattr(colorsplash, "splash", lambda *a, **k: None)
+    monkeypatch.setattr(colorsplash, "predict_alpha", lambda *a, **k: None)
+    monkeypatch.setattr(soak, "photos", lambda: [tmp_path / "a.jpg"])
+    monkeypatch.setattr(soak, "made_inputs", lambda folder, base: {})
+    monkeypatch.setattr(soak, "api_input", lambda r, path, made: ("plain", path, {}))
+    soak.run_api(30, seed=0)
+    calls = [line.split()[1] for line in capsys.readouterr().out.splitlines() if line.startswith("calls")]
+    assert calls == ["25", "30"]
