@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -67,3 +68,16 @@ def test_every_bench_script_imports(script: Path, monkeypatch: pytest.MonkeyPatc
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, module)
     spec.loader.exec_module(module)
+
+
+def test_the_floor_module_answers_help_without_waiting_for_its_input() -> None:
+    """``python bench/floor.py --help`` (the module ``PlainFloor`` runs) waited for ``SRC<TAB>DST`` lines on stdin."""
+    with subprocess.Popen(
+        [sys.executable, str(BENCH / "floor.py"), "--help"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as proc:
+        try:
+            out, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("bench/floor.py --help waited on stdin")
+    assert proc.returncode == 0 and out.startswith("usage: floor.py") and "SRC<TAB>DST" in out
