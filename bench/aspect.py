@@ -30,12 +30,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from peers import photo_score, validation_sets
+from peers import DEFAULT_DATA, photo_score, validation_sets
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation.pet_validation import PET_FREE
 from colorsplash.runtime.onnx_model import Model, load_model
-from colorsplash.runtime.preprocess import upsample_probability
+from colorsplash.training.predictors import gated
 
 CROPS = {"3:2": 1.5, "16:9": 16 / 9, "2:1": 2.0, "21:9": 21 / 9, "9:16": 9 / 16}
 NATURAL = "natural"
@@ -57,12 +57,9 @@ def crop_around_subject(image: np.ndarray, mask: np.ndarray, aspect: float) -> t
 
 
 def score(model: Model, set_name: str, image: np.ndarray, mask: np.ndarray) -> float:
-    """``peers.py``'s score of ``model`` on one photo (gated by the model's threshold)."""
-    low, subject = model.predict_scored(image)
-    prob = upsample_probability(low, *image.shape[:2]) if subject >= model.presence_threshold else None
-    if prob is None:
-        prob = np.zeros(image.shape[:2], np.float32)
-    return photo_score(set_name, prob, mask)
+    """``peers.py``'s score of ``model`` on one photo, its prediction gated as ``peers.py`` and ``splash`` gate it
+    (:func:`~colorsplash.training.predictors.gated`)."""
+    return photo_score(set_name, gated(model.predict_scored, model.presence_threshold)(image), mask)
 
 
 def outside_4_3(shape: Sequence[int]) -> bool:
@@ -73,7 +70,7 @@ def outside_4_3(shape: Sequence[int]) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", type=Path, default=None, help="an exported .onnx (default: the bundled model)")
-    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"data root (default {DEFAULT_DATA})")
     ap.add_argument("--pad", default="0,1.3333333,1.5", help="pad_aspect values to compare (0: stretch)")
     ap.add_argument("--limit", type=int, default=None, help="photos per set")
     args = ap.parse_args(argv)

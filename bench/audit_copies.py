@@ -19,7 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorsplash.evaluation.datasets import Sample, discover, read_rgb
+from colorsplash.evaluation.datasets import Sample, discover
+from colorsplash.runtime.photo_io import read_rgb
 
 HASH_SIDE = 16
 

@@ -17,8 +17,9 @@ import cv2
 import numpy as np
 import torch
 
-from colorsplash.evaluation.datasets import discover, is_subject_free, read_rgb
+from colorsplash.evaluation.datasets import discover, is_subject_free
 from colorsplash.runtime.onnx_model import load_model
+from colorsplash.runtime.photo_io import read_rgb
 from colorsplash.training.networks import EfficientNetLite
 from colorsplash.training.pretrained import load_imagenet_encoder
 

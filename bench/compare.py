@@ -26,14 +26,15 @@ MOVED = 0.05  # a photo counts as moved when its score changes by more than this
 ROUNDS, LEVEL = 10000, 0.95  # bootstrap resamples and interval level
 
 
-def model_scores(path: Path, name: str | None) -> tuple[str, dict[str, dict[str, float]]]:
+def model_scores(path: Path, name: str | None, flag: str) -> tuple[str, dict[str, dict[str, float]]]:
     """(model name, ``{set: {photo: score}}``) of the model in a ``peers.py --json`` file (the only one, or the
-    one whose name contains ``name``)."""
+    one whose name contains ``name``). Exits saying to pass ``flag`` (the option that sets ``name``) when that
+    is not one model."""
     models: list[dict[str, Any]] = json.loads(path.read_text())["models"]
     chosen = [m for m in models if name is None or name in m["name"]]
     if len(chosen) != 1:
         names = ", ".join(m["name"] for m in models)
-        raise SystemExit(f"{path}: pick one model of {names} (--before-model / --after-model: part of its name)")
+        raise SystemExit(f"{path}: pick one model of {names} ({flag}: part of its name)")
     return chosen[0]["name"], chosen[0]["per_image_iou"]
 
 
@@ -62,8 +63,8 @@ def main() -> int:
     ap.add_argument("--before-model", default=None, help="part of the reference model's name, when several")
     ap.add_argument("--after-model", default=None, help="part of the candidate's name, when several")
     args = ap.parse_args()
-    name_a, scores_a = model_scores(args.before, args.before_model)
-    name_b, scores_b = model_scores(args.after, args.after_model)
+    name_a, scores_a = model_scores(args.before, args.before_model, "--before-model")
+    name_b, scores_b = model_scores(args.after, args.after_model, "--after-model")
     print(f"before: {name_a} ({args.before})\nafter:  {name_b} ({args.after})\n")
     head = ["set", "photos", "before", "after", f"after - before [{LEVEL:.0%} interval]"]
     head += [f"photos better / worse by > {MOVED}", "verdict"]

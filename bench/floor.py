@@ -7,6 +7,7 @@ and answers each with the seconds one :func:`floor_opencv` took.
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import time
@@ -68,5 +69,11 @@ def serve() -> None:
         print(time.perf_counter() - start, flush=True)
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Run as a script: ``--help`` says what the module is (it waited on stdin for lines), else :func:`serve`."""
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -57,6 +57,7 @@ from rembg_peers import THREADS, fetch_peers, rembg_predictor
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation import metrics, pet_validation
 from colorsplash.evaluation.evaluate import COLOURED_LIMIT  # a pet-free photo "coloured" over this share of it
+from colorsplash.evaluation.folders import DataError
 from colorsplash.evaluation.pet_validation import PET_FREE
 from colorsplash.runtime.alpha import compute_alpha
 from colorsplash.runtime.onnx_model import default_model_path, load_model
@@ -113,10 +114,16 @@ def ours_predictor(
 
 def validation_sets(root: str | Path, limit: int | None = None) -> dict[str, list[data.Sample]]:
     """The validation sets (see the module doc) found under ``root`` (feral-cats and oxford-pets must be there),
-    each sorted by name and cut to ``limit``."""
+    each sorted by name and cut to ``limit``. Exits saying where the data goes when they are not."""
     root = Path(root)
     optional = [root / name for name in ("oxford-breeds", "coco-scenes") if (root / name).is_dir()]
-    return pet_validation.validation_sets([root / "feral-cats", root / "oxford-pets", *optional], limit)
+    try:
+        return pet_validation.validation_sets([root / "feral-cats", root / "oxford-pets", *optional], limit)
+    except DataError as err:
+        raise SystemExit(
+            f"error: {err}; this benchmark needs the shared data sets (feral-cats and oxford-pets) under {root}: "
+            f"put them at {DEFAULT_DATA} or pass --data DIR"
+        ) from err
 
 
 def photo_score(set_name: str, prob: np.ndarray, mask: np.ndarray) -> float:

@@ -16,6 +16,7 @@ from peers import DEFAULT_DATA, PET_FREE, ours_predictor, validation_sets
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.runtime.onnx_model import default_model_path
+from colorsplash.runtime.photo_io import read_rgb
 from colorsplash.training.plots import save_gallery
 
 # Audited coco-scenes photos (excluded from the pet-free sets) where a pet is held by or beside people.
@@ -41,7 +42,7 @@ def main() -> None:
     for share, name, image, mask, pred in free[: args.worst]:
         rows.append((f"pet-free {name}: {100 * share:.0f} % coloured", image, mask, pred))
     for name in WITH_PEOPLE[: args.pets]:
-        image = data.read_rgb(args.data / "coco-scenes" / "images" / f"{name}.jpg")
+        image = read_rgb(args.data / "coco-scenes" / "images" / f"{name}.jpg")
         pred = predict(image) >= 0.5
         unknown = np.full(image.shape[:2], data.IGNORE, np.uint8)
         rows.append((f"pet with people {name}: {100 * pred.mean():.0f} % coloured", image, unknown, pred))

@@ -135,7 +135,7 @@ def run_api(items: int, seed: int) -> None:
             times.append(time.perf_counter() - start)
             if hasattr(arg, "close"):
                 arg.close()
-            if i % WINDOW_ITEMS == 0:
+            if i % WINDOW_ITEMS == 0 or i == items:  # the last window too when --items is not a multiple
                 ms = statistics.median(times) * 1000
                 print(f"calls {i:5d}  {proc_figures()}  median {ms:6.1f} ms  {dict(outcomes)}", flush=True)
                 times, outcomes = [], Counter()

@@ -53,7 +53,7 @@ def main() -> int:
     ap.add_argument("result", type=Path, help="a peers.py --json result")
     ap.add_argument("--model", default=None, help="part of the model's name, when the file holds several")
     args = ap.parse_args()
-    name, scores = model_scores(args.result, args.model)
+    name, scores = model_scores(args.result, args.model, "--model")
     print(f"{name} ({args.result})\n")
     print(f"| set | photos | mean [{LEVEL:.0%} interval] | median | target | verdict |\n|---|---|---|---|---|---|")
     for set_name, per_photo in scores.items():

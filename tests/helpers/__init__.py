@@ -1,7 +1,8 @@
 """Helpers shared by the tests: generated pictures and stand-in models. Test modules import from here (and from
 the topic modules beside it: ``helpers.layouts``, ``helpers.hostile``, ``helpers.metadata``, ``helpers.refusing``,
-and those shared by the pieces of one topic: ``helpers.clips``, ``helpers.composite``, ``helpers.export``,
-``helpers.speed``, ``helpers.splash_cli``, ``helpers.train``), never from each other."""
+``helpers.bench`` (the ``bench/`` scripts as modules), and those shared by the pieces of one topic:
+``helpers.clips``, ``helpers.composite``, ``helpers.export``, ``helpers.speed``, ``helpers.splash_cli``,
+``helpers.train``), never from each other."""
 
 from __future__ import annotations
 
