@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from shared_data import SHARED_DATA
 
 from colorsplash.runtime.alpha import model_alpha
 from colorsplash.runtime.effects import apply_effect, composite
@@ -25,7 +26,7 @@ from colorsplash.runtime.photo_io import read_photo
 from colorsplash.runtime.photo_write import write_image
 
 ROOT = Path(__file__).resolve().parents[1]
-PHOTOS = ROOT.parent / "shared" / "data" / "oxford-pets" / "images"
+PHOTOS = SHARED_DATA / "oxford-pets" / "images"
 
 
 def most_changed(before: np.ndarray, after: np.ndarray, size: int) -> tuple[int, int]:

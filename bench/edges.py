@@ -35,13 +35,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from shared_data import SHARED_DATA
 
 from colorsplash.runtime.alpha import compute_alpha
 from colorsplash.runtime.edge_matte import matte
 from colorsplash.runtime.effects import apply_effect, composite
 from colorsplash.runtime.options import SplashOptions
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "alphamatting"
+DATA = SHARED_DATA / "alphamatting"
 METHODS = ("fast", "matte", "closed-form", "knn")
 MATTE = SplashOptions(edges="matte")  # composite() decontaminates with the matte stage
 SPLASHES = ("fast + plain", "fast + decontaminated", "matte + plain", "matte + decontaminated")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from shared_data import SHARED_DATA
 from spread import every_nth  # bench/ is on sys.path: run as a script
 
 from colorsplash.runtime.alpha import compute_alpha
@@ -36,7 +37,7 @@ from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import read_photo
 from colorsplash.runtime.working import RefineSettings
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 
 
 def photos(count: int) -> list[Path]:

@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 from rembg_peers import THREADS, fetch_peers, rembg_predictor
+from shared_data import SHARED_DATA
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation import metrics, pet_validation
@@ -65,7 +66,7 @@ from colorsplash.runtime.options import SplashOptions
 from colorsplash.training.predictors import gated
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO.parent / "shared" / "data"
+DEFAULT_DATA = SHARED_DATA
 
 Predict = Callable[[np.ndarray], np.ndarray]
 

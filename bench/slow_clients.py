@@ -33,8 +33,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 from PIL import Image
+from shared_data import SHARED_DATA
 
-PETS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "oxford-pets" / "images"
+PETS = SHARED_DATA / "oxford-pets" / "images"
 
 
 @dataclass

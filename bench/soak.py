@@ -41,8 +41,9 @@ import httpx
 import numpy as np
 from PIL import Image
 from serve_load import free_port
+from shared_data import SHARED_DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 WINDOW_ITEMS = 25
 
 

@@ -49,6 +49,7 @@ import cv2
 import numpy as np
 from floor import QUALITY, PlainFloor, floor_opencv, floor_pillow  # bench/ is on sys.path: run as a script
 from PIL import Image
+from shared_data import SHARED_DATA
 
 from colorsplash.runtime.alpha import RefineSettings, model_alpha
 from colorsplash.runtime.batch import PhotoJob, run_batch
@@ -61,7 +62,7 @@ from colorsplash.runtime.photo_write import write_image
 from colorsplash.runtime.planning import OutputPlan, plan_files
 
 ROOT = Path(__file__).resolve().parents[1]
-PHOTO_DIR = ROOT.parent / "shared" / "data" / "oxford-pets" / "images"
+PHOTO_DIR = SHARED_DATA / "oxford-pets" / "images"
 TARGET_RATIO, TARGET_PEAK_GB = 2.5, 1.5
 
 

@@ -37,6 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from floor import PlainFloor  # noqa: E402
 from rembg_peers import rembg_predictor  # noqa: E402
+from shared_data import SHARED_DATA  # noqa: E402
 from splash_speed import write_jpeg  # noqa: E402
 
 from colorsplash.runtime.batch import PhotoJob  # noqa: E402
@@ -46,7 +47,7 @@ from colorsplash.runtime.options import SplashOptions  # noqa: E402
 from colorsplash.runtime.photo_io import read_photo  # noqa: E402
 from colorsplash.runtime.planning import OutputPlan, plan_files  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 # Issue 17's bars on this CPU (bench/run_all.py reads them from here): the 1 MP alpha at least 5x faster than
 # U2-Netp's pipeline, the 12 MP splash at most 1.6x its decode + encode floor, the batch at least 90 % of model-only.
 TARGETS = {"alpha_1mp": 5.0, "splash_12mp": 1.6, "batch": 0.90}

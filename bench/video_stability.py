@@ -36,6 +36,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from shared_data import SHARED_DATA
 
 from colorsplash.runtime.onnx_model import Model, default_model_path, load_model
 from colorsplash.runtime.photo_io import read_rgb
@@ -45,7 +46,7 @@ from colorsplash.runtime.video_encode import CONTAINERS, Encoder
 from colorsplash.runtime.video_io import probe, read_frames
 
 ROOT = Path(__file__).resolve().parents[1]
-PETS = ROOT.parent / "shared" / "data" / "oxford-pets" / "images"
+PETS = SHARED_DATA / "oxford-pets" / "images"
 SIZE = (1280, 720)  # width, height of the speed clip
 
 

@@ -25,15 +25,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
+from shared_data import SHARED_DATA
 
 from colorsplash.runtime.alpha import RefineSettings, compute_alpha
 from colorsplash.runtime.options import SplashOptions
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "alphamatting"
+DATA = SHARED_DATA / "alphamatting"
 
 
 def degraded(true: np.ndarray, side: int, square: bool = False) -> np.ndarray:
