@@ -38,6 +38,7 @@ import numpy as np
 from shared_data import SHARED_DATA
 
 from colorsplash.runtime.alpha import compute_alpha
+from colorsplash.runtime.cpu import cpu_info
 from colorsplash.runtime.edge_matte import matte
 from colorsplash.runtime.effects import apply_effect, composite
 from colorsplash.runtime.options import SplashOptions
@@ -46,18 +47,6 @@ DATA = SHARED_DATA / "alphamatting"
 METHODS = ("fast", "matte", "closed-form", "knn")
 MATTE = SplashOptions(edges="matte")  # composite() decontaminates with the matte stage
 SPLASHES = ("fast + plain", "fast + decontaminated", "matte + plain", "matte + decontaminated")
-
-
-def cpu_flags() -> str:
-    """The SIMD flags that matter for these kernels (avx2, avx512*), from /proc/cpuinfo."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown (no /proc/cpuinfo)"
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
-    simd = sorted(f for f in flags if f in ("avx", "avx2", "fma") or f.startswith("avx512"))
-    return f"{model}; {' '.join(simd) or 'no avx'}"
 
 
 def load(n: int, trimap: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -202,7 +191,7 @@ def main() -> None:
         raise SystemExit(f"no data at {DATA}: this bench needs ../shared/data/alphamatting")
     warnings.filterwarnings("ignore", module="pymatting")  # its incomplete-Cholesky fallback notice
     print(
-        f"CPU: {cpu_flags()}; cores: {os.cpu_count()}; OpenCV threads: {cv2.getNumThreads()}; "
+        f"CPU: {cpu_info().describe()}; OpenCV threads: {cv2.getNumThreads()}; "
         f"load average before: {os.getloadavg()[0]:.2f}"
     )
     photos = [int(p) for p in args.photos.split(",")] if args.photos else list(range(1, 28))
