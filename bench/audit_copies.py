@@ -71,9 +71,11 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     lines = ["bits_apart\tvalidation\tnearest_training"] + [f"{b}\t{v.name}\t{t.name}" for b, v, t in pairs]
     (args.out / "copies.tsv").write_text("\n".join(lines) + "\n")
+    written = [args.out / "copies.tsv"]
     if args.top > 0:
         contact_sheet(pairs[: args.top], args.out / "copies.png")
-    print(f"{len(pairs)} validation photos; wrote {args.out / 'copies.tsv'} and {args.out / 'copies.png'}")
+        written.append(args.out / "copies.png")
+    print(f"{len(pairs)} validation photos; wrote {' and '.join(map(str, written))}")
 
 
 if __name__ == "__main__":
