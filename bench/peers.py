@@ -115,12 +115,15 @@ def ours_predictor(
 
 def validation_sets(root: str | Path, limit: int | None = None) -> dict[str, list[data.Sample]]:
     """The validation sets (see the module doc) found under ``root`` (feral-cats and oxford-pets must be there),
-    each sorted by name and cut to ``limit``. Exits saying where the data goes when they are not."""
+    each sorted by name and cut to ``limit``. Exits saying where the data goes when they are not, or what is wrong
+    with a photo of them (without the library's advice to pass ``--skip-bad``, which these scripts do not take)."""
     root = Path(root)
     optional = [root / name for name in ("oxford-breeds", "coco-scenes") if (root / name).is_dir()]
     try:
         return pet_validation.validation_sets([root / "feral-cats", root / "oxford-pets", *optional], limit)
     except DataError as err:
+        if err.skippable:  # the data is there, a pair of it is bad; these scripts take no --skip-bad
+            raise SystemExit(f"error: {err.detail}") from err
         raise SystemExit(
             f"error: {err}; this benchmark needs the shared data sets (feral-cats and oxford-pets) under {root}: "
             f"put them at {DEFAULT_DATA} or pass --data DIR"

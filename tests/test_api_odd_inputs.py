@@ -167,3 +167,27 @@ def test_matte_given_a_file_or_pillow_image_is_a_type_error_saying_what_it_takes
         colorsplash.matte(rgb, guide.tolist())  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"RGB uint8 HxWx3"):
         colorsplash.matte(np.zeros((6, 8), np.uint8), guide)  # an array of the wrong shape stays a ValueError
+
+
+def test_a_model_file_written_again_while_it_loads_is_loaded_again(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's version was taken after the load: a file written again while ONNX Runtime read the old one (an
+    export finishing meanwhile, another thread's load) was cached as that new version, and served stale after."""
+    from colorsplash.runtime import onnx_model
+    from colorsplash.runtime.onnx_model import bundled_model_path
+
+    path = tmp_path / "m.onnx"
+    shutil.copyfile(tiny_onnx, path)
+    real = onnx_model._load_variant
+
+    def load_then_export_again(*args: object) -> Model:
+        loaded = real(*args)  # type: ignore[arg-type]
+        shutil.copyfile(bundled_model_path(), tmp_path / "new.onnx")
+        os.replace(tmp_path / "new.onnx", path)
+        return loaded
+
+    monkeypatch.setattr(onnx_model, "_load_variant", load_then_export_again)
+    assert colorsplash.load_model(path, precision="file", device="cpu").config.name == "tiny-test"
+    monkeypatch.setattr(onnx_model, "_load_variant", real)
+    assert colorsplash.load_model(path, precision="file", device="cpu").config.name == "colorsplash-pets-lite1"

@@ -95,3 +95,17 @@ def test_recipe_with_a_blend_ships_the_validated_blend(
     assert main(["-q", "train", "--resume", str(run)]) == 0
     assert blend.stat().st_mtime_ns == made
     assert f"best validation IoU {metrics['val_iou']:.4f}" in capsys.readouterr().out
+
+
+def test_a_blend_of_stages_saved_before_padding_goes_on_stretching(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """A recipe run started before wide photos were padded (its stages' checkpoints have no ``pad_aspect``) and
+    resumed (``train --resume``) stretches its photos to the end (``resumed_model_config``); its blend of the last
+    two stages took the field's default and padded them, validated and saved so (``pad_aspect`` 4/3)."""
+    from colorsplash.training.interpolation import blend_checkpoints
+
+    payload = read_checkpoint(tiny_checkpoint)
+    del payload["model_config"]["pad_aspect"]
+    old = tmp_path / "old.pt"
+    torch.save(payload, old)
+    blend_checkpoints(old, old, 0.5, tmp_path / "blend.pt")
+    assert read_checkpoint(tmp_path / "blend.pt")["model_config"]["pad_aspect"] == 0

@@ -247,3 +247,24 @@ def test_skip_bad_counts_every_photo_left_out_in_one_line(tmp_path: Path, caplog
     said = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage() and "--skip-bad" in r.getMessage()]
     assert len(said) == 1 and said[0].startswith("skipped 4 photo(s) (--skip-bad): 2 mask too small, 2 no mask"), said
     assert "cat2.jpg" in said[0] and "cat5.jpg" in said[0]
+
+
+def test_skip_bad_says_why_when_no_pair_is_left(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The run says the pairs ``--skip-bad`` left out once, after both passes: when every pair of a pass was bad,
+    the load stopped with "no usable image/mask pairs" before that, and nothing said which pairs or why."""
+    from helpers.layouts import save_picture
+
+    from colorsplash.evaluation.datasets import DataError
+    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.training.config import TrainConfig
+    from colorsplash.training.steps import prepare_data
+
+    data = tmp_path / "data"
+    make_seed_set(data, n=4, h=48, w=64)
+    for i in range(4):  # every mask of another shape
+        save_picture(data / "mask" / f"mask_cat{i}.jpg", np.zeros((10, 10), np.uint8))
+    config = TrainConfig(data=(str(data),), skip_bad=True, val_fraction=0.3)
+    with pytest.raises(DataError, match="no usable image/mask pairs"):
+        prepare_data(config, ModelConfig(arch="unet", input_size=32, base_channels=4, depth=2), False)
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipped ")]
+    assert len(said) == 1 and "mask too small" in said[0] and "cat0.jpg" in said[0], caplog.text

@@ -28,6 +28,7 @@ class DataError(ValueError):
         super().__init__(f"{message} ({SKIP_ADVICE})" if skippable else message)
         self.detail = message
         self.reason = reason
+        self.skippable = skippable
 
 
 @dataclass

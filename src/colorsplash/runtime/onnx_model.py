@@ -321,8 +321,10 @@ def load_model(
             return known[1]
         if not p.is_file():
             raise _not_found(path, p)
+        before = file_version(p)  # before the read: a file written again while it loads is loaded again next time
         model = _load_variant(p, threads, precision, where)
-        _cache[key] = ((file_version(p), file_version(model.path)), model)
+        chosen = before if model.path == p else file_version(model.path)
+        _cache[key] = ((before, chosen), model)
         return model
 
 

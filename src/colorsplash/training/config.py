@@ -225,9 +225,10 @@ def resumed_config(saved: TrainConfig, run: str | Path) -> TrainConfig:
 
 
 def resumed_model_config(saved: dict[str, Any]) -> ModelConfig:
-    """The model config a run saved (``last.pt``'s ``model_config``, a recipe file's ``model``), to continue the run
-    with. A run saved before ``pad_aspect`` existed stretched every photo to the square input: it goes on stretching
-    them (``pad_aspect`` 0), where the field's default would pad wide photos from the resumed epoch on.
+    """The model config a run saved (``last.pt``'s ``model_config``, a recipe file's ``model``, the ``best.pt`` of the
+    stage a recipe's blend takes it from), to continue the run with. A run saved before ``pad_aspect`` existed
+    stretched every photo to the square input: it goes on stretching them (``pad_aspect`` 0), where the field's
+    default would pad wide photos from the resumed epoch on.
 
     Raises:
         ValueError: ``saved`` is not a model config (:meth:`ModelConfig.from_dict`).

@@ -18,7 +18,7 @@ import torch
 
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint
-from colorsplash.training.config import TrainConfig
+from colorsplash.training.config import TrainConfig, resumed_model_config
 from colorsplash.training.networks import build_model
 
 log = logging.getLogger(__name__)
@@ -59,13 +59,14 @@ def blend_checkpoints(
     tcfg: TrainConfig | None = None,
     show_progress: bool = True,
 ) -> float | None:
-    """Write ``out``: the weights ``weight`` of the way from ``first`` to ``second``, with ``second``'s config.
+    """Write ``out``: the weights ``weight`` of the way from ``first`` to ``second``, with ``second``'s config (as the
+    run it ends continues: :func:`~colorsplash.training.config.resumed_model_config`, stretched before padding).
 
     With ``tcfg``, the blend is validated on the validation split of ``tcfg.data`` (as training splits it) and
     its IoU is recorded in the checkpoint's metrics and returned; without, ``None`` is returned.
     """
     a, b = read_checkpoint(first), read_checkpoint(second)
-    mcfg = ModelConfig.from_dict(b["model_config"])
+    mcfg = resumed_model_config(b["model_config"])  # a recipe's stages: one run (started before padding: stretched)
     if ModelConfig.from_dict(a["model_config"]).arch != mcfg.arch:
         raise ValueError(f"{first} and {second} are different architectures; blend only a checkpoint and its fine-tune")
     model = build_model(mcfg)

@@ -37,7 +37,8 @@ def load_resized(
         images: uint8 ``N x S x S x 3`` RGB; masks: uint8 ``N x S x S`` (0/1/255); the samples kept.
 
     Raises:
-        DataError: on the first bad pair, unless ``skip_bad`` (then a warning summary is logged).
+        DataError: on the first bad pair, unless ``skip_bad``; when no pair is left (the pairs left out said first,
+            ``skips`` too: the run's own once-only line is not reached).
     """
     images, masks, kept = [], [], []
     size, fill = config.input_size, pad_fill(config)
@@ -46,6 +47,8 @@ def load_resized(
         masks.append(fit_to_input(mask, size, config.pad_aspect, 0, nearest=True))
         kept.append(sample)
     if not kept:
+        if skips is not None:
+            skips.say()
         raise DataError("no usable image/mask pairs were found")
     return np.stack(images), np.stack(masks), kept
 
