@@ -124,7 +124,7 @@ def test_an_array_of_another_shape_names_the_shapes_taken(model: Model, shape: t
     too, and a channels-first array (a torch tensor's ``.numpy()``) or a batch of one got no word of what to do."""
     with pytest.raises(ValueError) as caught:
         colorsplash.splash(np.zeros(shape, np.uint8), model)
-    expected = "expected an image array of shape HxWx3 (RGB), HxWx4 (RGBA) or HxW (grey), got shape "
+    expected = "expected an image array of shape HxWx3 (RGB), HxWx4 (RGBA), HxW or HxWx1 (grey), got shape "
     assert str(caught.value) == f"{expected}{shape}{hint}"
     if hint.endswith("(mode LA)"):
         assert colorsplash.splash(Image.fromarray(np.zeros(shape, np.uint8)), model).shape == (30, 40, 3)

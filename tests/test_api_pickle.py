@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import shutil
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 import colorsplash
 from colorsplash.runtime.onnx_model import Model
@@ -39,3 +42,16 @@ def test_a_model_goes_to_a_worker_process() -> None:
     with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
         there = pool.submit(_alpha, model).result(timeout=120)
     np.testing.assert_array_equal(there, _alpha(model))
+
+
+def test_a_model_loaded_by_a_relative_path_pickles_with_its_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path went as given: after ``os.chdir`` the unpickling process looked for the file elsewhere."""
+    shutil.copy(colorsplash.load_model().path, tmp_path / "m.onnx")
+    monkeypatch.chdir(tmp_path)
+    model = colorsplash.load_model("m.onnx", threads=1, precision="file")
+    data = pickle.dumps(model)
+    monkeypatch.chdir(tmp_path.parent)
+    again = pickle.loads(data)
+    assert again.path == tmp_path / "m.onnx" and again.config == model.config

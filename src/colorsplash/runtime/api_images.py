@@ -35,7 +35,7 @@ PILLOW_IMAGE = "the Pillow image"  # how errors name a Pillow image given to the
 def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Any accepted image -> RGB uint8 ``HxWx3``.
 
-    Arrays: uint8 ``HxWx3`` (RGB), ``HxW`` (grey) or ``HxWx4`` (RGBA, composited over white), at least 1x1.
+    Arrays: uint8 ``HxWx3`` (RGB), ``HxW`` or ``HxWx1`` (grey) or ``HxWx4`` (RGBA, composited over white), at least 1x1.
     Paths and binary file objects: read by content, upright by their EXIF orientation, at most ``max_pixels``.
 
     Raises:
@@ -101,7 +101,7 @@ def _array_to_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 4:
         return to_rgb_array(Image.fromarray(np.ascontiguousarray(image)))  # RGBA over white
     raise ValueError(
-        f"expected an image array of shape HxWx3 (RGB), HxWx4 (RGBA) or HxW (grey), got shape {image.shape}"
+        f"expected an image array of shape HxWx3 (RGB), HxWx4 (RGBA), HxW or HxWx1 (grey), got shape {image.shape}"
         + _shape_hint(image.shape)
     )
 

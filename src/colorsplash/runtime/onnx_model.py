@@ -123,8 +123,9 @@ class Model:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickled as its file and settings, not its session (ONNX Runtime's cannot be pickled): a worker process
         (``ProcessPoolExecutor``, ``multiprocessing``) loads the same file again with :func:`load_model`, with
-        ``precision="file"``: the variant this model runs, not a new choice."""
-        return (load_model, (self.path, self.threads, "file", self.device))
+        ``precision="file"``: the variant this model runs, not a new choice. The path goes absolute: a worker
+        that changed folder, or a parent that did after loading, still names the same file."""
+        return (load_model, (self.path.absolute(), self.threads, "file", self.device))
 
     def __repr__(self) -> str:
         """One line a person can read (the config, with its training record, runs to pages; see :attr:`config`)."""
