@@ -106,6 +106,25 @@ def test_exclusive_runs_use_a_spinning_twin_with_the_same_numbers(tiny_onnx: Pat
         assert model._session_for_run() is stand_in
 
 
+def test_no_spinning_twin_is_made_from_a_file_written_again_since_the_load(tiny_onnx: Path, tmp_path: Path) -> None:
+    """The twin is made on first exclusive use from the model's path: a file exported again since the load gave a
+    twin of the new graph, run with the loaded config (review). The loaded session serves such runs instead."""
+    import os
+    import shutil
+
+    path = tmp_path / "m.onnx"
+    shutil.copy(tiny_onnx, path)
+    model = infer.load_model(path, threads=1, precision="file")
+    image, _ = make_blob_image(40, 56)
+    plain = model.predict_scored(image)
+    shutil.copy(tiny_onnx, tmp_path / "new.onnx")
+    os.replace(tmp_path / "new.onnx", path)  # exported again (same bytes here; a new file on disk all the same)
+    with model.exclusive():
+        assert model._session_for_run() is model.session
+        again = model.predict_scored(image)
+    assert model._spinning is None and np.array_equal(plain[0], again[0])
+
+
 def test_threads_meeting_on_first_exclusive_use_make_one_spinning_twin(
     tiny_onnx: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -97,6 +97,7 @@ class Model:
     device: str = "cpu"  # where the session runs: ``cpu`` or ``cuda``
     threads: int | None = None  # intra-op threads of ``session`` (``None``: ONNX Runtime's default)
     _own_session: int = field(default=0, repr=False, compare=False)  # id() of the session load_model made
+    _version: tuple[int, int, int] | None = field(default=None, repr=False, compare=False)  # path's, as loaded
     _spinning: tuple[int, object] | None = field(default=None, repr=False, compare=False)
     _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
     _spin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -140,6 +141,8 @@ class Model:
         own = id(self.session) == self._own_session  # not a stand-in set by hand
         if not (getattr(self._local, "exclusive", False) and own and self.device == "cpu"):
             return self.session
+        if self._spinning is None and file_version(self.path) != self._version:
+            return self.session  # the file was written again since: a twin made from it would run another graph
         with self._spin_lock:  # threads meeting on first use make one twin, not one each (memory)
             spinning = self._spinning
             if spinning is None or spinning[0] != id(self.session):
@@ -370,5 +373,7 @@ def _load_variant(path: Path, threads: int | None, precision: str, device: str) 
         import onnxruntime as ort
 
         chosen, made = choose_auto(variants, lambda f: create_session(f, threads, device), ort.__version__)
+    version = file_version(chosen.path)
     session = made or create_session(chosen.path, threads, device)
-    return Model(chosen.path, checked_config(session, chosen.path), session, device, threads, id(session))
+    config = checked_config(session, chosen.path)
+    return Model(chosen.path, config, session, device, threads, id(session), _version=version)
