@@ -34,7 +34,10 @@ def main() -> None:
     _, predict = ours_predictor(args.model or default_model_path())
     rows = []
     free = []
-    for sample in validation_sets(args.data)[PET_FREE]:
+    sets = validation_sets(args.data)
+    if PET_FREE not in sets:
+        raise SystemExit(f"no coco-scenes under {args.data}: this gallery shows its pet-free photos (pass --data DIR)")
+    for sample in sets[PET_FREE]:
         image, mask = data.load_pair(sample)
         pred = predict(image) >= 0.5
         free.append((float(pred.mean()), sample.name, image, mask, pred))
