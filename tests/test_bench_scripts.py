@@ -9,6 +9,8 @@ import importlib
 import importlib.util
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -49,13 +51,27 @@ def _colorsplash_names(tree: ast.Module) -> list[tuple[str, str]]:
     return wanted
 
 
+@contextmanager
+def _skipped_without_extras(script: Path) -> Iterator[None]:
+    """Skip when ``script`` needs an optional package this environment lacks (PyTorch, matplotlib: the light
+    runtime's oldest-versions job has neither); a missing colorsplash module or bench script still fails."""
+    try:
+        yield
+    except ModuleNotFoundError as err:
+        top = (err.name or "").split(".")[0]
+        if not top or top == "colorsplash" or (BENCH / f"{top}.py").exists():
+            raise
+        pytest.skip(f"bench/{script.name} needs {err.name}, not installed here")
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_every_colorsplash_name_a_bench_script_uses_exists(script: Path) -> None:
-    missing = [
-        f"{module}.{name}"
-        for module, name in _colorsplash_names(ast.parse(script.read_text()))
-        if _lookup(module, name) is None
-    ]
+    with _skipped_without_extras(script):
+        missing = [
+            f"{module}.{name}"
+            for module, name in _colorsplash_names(ast.parse(script.read_text()))
+            if _lookup(module, name) is None
+        ]
     assert not missing, f"bench/{script.name} uses names colorsplash no longer has: {missing}"
 
 
@@ -67,7 +83,8 @@ def test_every_bench_script_imports(script: Path, monkeypatch: pytest.MonkeyPatc
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
+    with _skipped_without_extras(script):
+        spec.loader.exec_module(module)
 
 
 def test_the_floor_module_answers_help_without_waiting_for_its_input() -> None:
