@@ -212,8 +212,9 @@ class Model:
         return upsample_probability(self.predict_lowres(image), h, w)
 
 
-# Loaded models by (path, threads, precision, device), with the versions of the files they were loaded from.
-_cache: dict[tuple[str, int, str, str], tuple[tuple[object, ...], Model]] = {}
+# Loaded models by (path, threads, precision, device), with the version of the named file they were loaded for (the
+# chosen variant's is the model's own ``_version``).
+_cache: dict[tuple[str, int, str, str], tuple[tuple[int, int, int] | None, Model]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -321,14 +322,13 @@ def load_model(
     key = (str(p.resolve()), threads or 0, precision, where)
     with _cache_lock:
         known = _cache.get(key)  # kept while its file and chosen variant are unchanged (not re-exported)
-        if known is not None and known[0] == (file_version(p), file_version(known[1].path)):
+        if known is not None and known[0] == file_version(p) and known[1]._version == file_version(known[1].path):
             return known[1]
         if not p.is_file():
             raise _not_found(path, p)
         before = file_version(p)  # before the read: a file written again while it loads is loaded again next time
         model = _load_variant(p, threads, precision, where)
-        chosen = before if model.path == p else file_version(model.path)
-        _cache[key] = ((before, chosen), model)
+        _cache[key] = (before, model)
         return model
 
 
