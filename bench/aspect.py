@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from peers import DEFAULT_DATA, photo_score, validation_sets
+from shared_data import bad_data_exits
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation.pet_validation import PET_FREE
@@ -82,7 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     for set_name, samples in validation_sets(args.data, args.limit).items():
         for sample in samples:
-            image, mask = data.load_pair(sample)
+            with bad_data_exits():
+                image, mask = data.load_pair(sample)
             views = {name: crop_around_subject(image, mask, a) for name, a in CROPS.items()}
             if outside_4_3(mask.shape):
                 views[NATURAL] = (image, mask)

@@ -17,6 +17,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from shared_data import bad_data_exits
 
 from colorsplash.evaluation.datasets import Sample, base_set, discover, load_pair
 from colorsplash.evaluation.exclusions import excluded_reasons
@@ -85,12 +86,13 @@ def main() -> None:
     args = ap.parse_args()
     model = load_model(args.model, threads=1)
     args.out.mkdir(parents=True, exist_ok=True)
-    if args.names:
-        path = draw_named(model, discover(args.data, keep_excluded=True), args.names, args.out)
-        print(f"wrote {path} ({len(args.names)} photos)")
-        return
-    samples = discover(args.data)
-    tsv, png = screen(model, samples, args.top, args.out)
+    with bad_data_exits():  # a set without a mask for a photo, or a pair it cannot read
+        if args.names:
+            path = draw_named(model, discover(args.data, keep_excluded=True), args.names, args.out)
+            print(f"wrote {path} ({len(args.names)} photos)")
+            return
+        samples = discover(args.data)
+        tsv, png = screen(model, samples, args.top, args.out)
     print(f"{len(samples)} photos; wrote {tsv} and {png}")
 
 

@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 from rembg_peers import THREADS, fetch_peers, rembg_predictor
-from shared_data import SHARED_DATA
+from shared_data import SHARED_DATA, bad_data_exit, bad_data_exits
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation import metrics, pet_validation
@@ -122,8 +122,8 @@ def validation_sets(root: str | Path, limit: int | None = None) -> dict[str, lis
     try:
         return pet_validation.validation_sets([root / "feral-cats", root / "oxford-pets", *optional], limit)
     except DataError as err:
-        if err.skippable:  # the data is there, a pair of it is bad; these scripts take no --skip-bad
-            raise SystemExit(f"error: {err.detail}") from err
+        if err.skippable:  # the data is there, a pair of it is bad
+            raise bad_data_exit(err) from err
         raise SystemExit(
             f"error: {err}; this benchmark needs the shared data sets (feral-cats and oxford-pets) under {root}: "
             f"put them at {DEFAULT_DATA} or pass --data DIR"
@@ -166,7 +166,8 @@ def score_all(
     total, done = sum(len(v) for v in sets.values()), 0
     for set_name, samples in sets.items():
         for sample in samples:
-            image, mask = data.load_pair(sample)
+            with bad_data_exits():
+                image, mask = data.load_pair(sample)
             for name, predict in models.items():
                 start = time.perf_counter()
                 prob = predict(image)

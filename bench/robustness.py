@@ -32,6 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from peers import DEFAULT_DATA, ours_predictor, photo_score, summarize, validation_sets
+from shared_data import bad_data_exits
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.runtime.onnx_model import default_model_path
@@ -70,9 +71,9 @@ CONDITIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 
 def load_sets(root: Path, limit: int | None) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(set name, RGB uint8 photo, uint8 mask) for every photo of :func:`peers.validation_sets`."""
-    return [
-        (name, *data.load_pair(sample)) for name, samples in validation_sets(root, limit).items() for sample in samples
-    ]
+    sets = validation_sets(root, limit)
+    with bad_data_exits():
+        return [(name, *data.load_pair(sample)) for name, samples in sets.items() for sample in samples]
 
 
 def predictor(model: str | None) -> tuple[Callable[[np.ndarray], np.ndarray], str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from peers import DEFAULT_DATA, PET_FREE, ours_predictor, validation_sets
+from shared_data import bad_data_exits
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.runtime.onnx_model import default_model_path
@@ -38,7 +39,8 @@ def main() -> None:
     if PET_FREE not in sets:
         raise SystemExit(f"no coco-scenes under {args.data}: this gallery shows its pet-free photos (pass --data DIR)")
     for sample in sets[PET_FREE]:
-        image, mask = data.load_pair(sample)
+        with bad_data_exits():
+            image, mask = data.load_pair(sample)
         pred = predict(image) >= 0.5
         free.append((float(pred.mean()), sample.name, image, mask, pred))
     free.sort(key=lambda r: -r[0])

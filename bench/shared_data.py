@@ -1,10 +1,31 @@
-"""Where the bench scripts find the shared data sets: ``../shared/data`` beside the checkout (read its README.md).
+"""Where the bench scripts find the shared data sets: ``../shared/data`` beside the checkout (read its README.md),
+and what they say when a photo or mask of it is bad.
 
 One owner of the path, so a script run from any folder finds the same data; scripts that take ``--data`` default
-to it."""
+to it. One owner of the exit on bad data (:func:`bad_data_exits`), so every script says it alike."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from colorsplash.evaluation.folders import DataError
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def bad_data_exit(err: DataError) -> SystemExit:
+    """The exit for ``err``: one line naming the file and what to do, without the library's advice to pass
+    ``--skip-bad`` (:attr:`DataError.detail`), which the bench scripts do not take."""
+    return SystemExit(f"error: {err.detail}")
+
+
+@contextmanager
+def bad_data_exits() -> Iterator[None]:
+    """Turn a :class:`DataError` raised inside (an unreadable mask, a photo without one) into
+    :func:`bad_data_exit`'s one-line exit instead of a traceback."""
+    try:
+        yield
+    except DataError as err:
+        raise bad_data_exit(err) from err

@@ -1,8 +1,8 @@
 """The time limit on a request's headers (``server/connections.py``), over uvicorn itself: a client that sends its
 headers slowly is answered 408 and closed after ``header_timeout_s`` (from the connection's opening or, kept alive,
 from its next request's first byte), which gives its connection back; one that sends nothing is closed without a
-word; prompt headers are never cut, however long the body or the work takes; ``serve`` refuses to start on a
-uvicorn whose protocol classes do not behave as the timer needs."""
+word; prompt headers are never cut, however long the body or the work takes. Whether ``serve`` starts on the
+installed uvicorn: ``test_server_uvicorn_fit.py``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers.header_timeout import DRAIN, TIMEOUT, hello
 from PIL import Image
 
 pytest.importorskip("fastapi")
@@ -28,16 +29,13 @@ pytest.importorskip("httpx")
 pytest.importorskip("uvicorn")
 import httpx  # noqa: E402
 from test_server_memory import uvicorn_server, wait_until  # noqa: E402
-from uvicorn.protocols.http.h11_impl import H11Protocol  # noqa: E402
 
 from colorsplash.server import app as server  # noqa: E402
-from colorsplash.server import connection_limit, connections  # noqa: E402
+from colorsplash.server import connection_limit  # noqa: E402
 from colorsplash.server.connections import HeaderDeadline, header_timeout_protocol, uvicorn_options  # noqa: E402
 from colorsplash.server.settings import ServerSettings  # noqa: E402
 from colorsplash.server.work import make_splash  # noqa: E402
 
-TIMEOUT = 0.5
-DRAIN = 1.5  # the upload timeout: for the rest of a body already answered
 EVERY = 0.05  # a byte every 50 ms: headers that never end within the test
 LATE = "the request headers did not arrive in time"
 
@@ -93,13 +91,6 @@ def read_response(sock: socket.socket) -> bytes:
         assert chunk, f"the server closed the connection {len(body)} bytes into a body of {length}"
         body += chunk
     return head + b"\r\n\r\n" + body
-
-
-async def hello(scope: Any, receive: Any, send: Any) -> None:
-    """An ASGI app answering ``ok`` (the timer is in uvicorn's protocol class; these tests need no model)."""
-    if scope["type"] == "http":
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
-        await send({"type": "http.response.body", "body": b"ok"})
 
 
 def lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -318,86 +309,3 @@ def test_a_connection_upgraded_to_a_websocket_keeps_no_header_timer(base: type[a
         assert isinstance(http, HeaderDeadline)
         # the 101 leaves before uvicorn's upgrade returns; the timer stops then, not when it runs out (in 60 s)
         assert wait_until(lambda: http.header_deadline is None, "the header timer to stop", timeout=10)
-
-
-class RenamedCycle(H11Protocol):
-    """A uvicorn that keeps its request cycle under another name (what a later version might do)."""
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        self.request_cycle, self.cycle = self.cycle, None
-
-
-class NewSignature(H11Protocol):
-    def __init__(self, config: Any, server_state: Any, app_state: Any, pool: Any) -> None:
-        super().__init__(config, server_state, app_state)
-
-
-class ClosesWithAbort(H11Protocol):
-    """A uvicorn that ends a connection with ``abort`` (a reset), not ``close``: no lingering close is possible."""
-
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        self.transport.close = self.transport.abort  # type: ignore[method-assign]
-
-
-CHANGED = [
-    (RenamedCycle, "once a request's headers are complete, the connection waits against the clock for headers"),
-    (
-        ClosesWithAbort,
-        "after an answer with Connection: close sent before the body was read, the connection waits against the "
-        "clock for nothing instead of linger",
-    ),
-    (NewSignature, "serving a test request failed (TypeError: "),
-]
-
-
-@pytest.mark.parametrize(("changed", "problem"), CHANGED)
-def test_the_header_timeout_refuses_protocol_classes_it_does_not_fit(
-    changed: type[asyncio.Protocol], problem: str
-) -> None:
-    """The check behind ``serve``'s start (no model needed: it runs on the oldest supported uvicorn in CI too)."""
-    with pytest.raises(connections.UnsupportedUvicornError, match="does not work with uvicorn") as caught:
-        header_timeout_protocol(TIMEOUT, DRAIN, changed)
-    assert problem in str(caught.value)
-
-
-@pytest.mark.parametrize(("changed", "problem"), CHANGED)
-def test_serve_refuses_to_start_on_a_uvicorn_whose_protocol_the_timeout_does_not_fit(
-    tiny_onnx: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    changed: type[asyncio.Protocol],
-    problem: str,
-) -> None:
-    """Rather than serve without the header timeout: an error naming the installed and the tested versions."""
-    from colorsplash import cli
-
-    uvicorn = pytest.importorskip("uvicorn")
-    ran: list[Any] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: ran.append(kw))
-    monkeypatch.setattr(connections, "auto_protocol", lambda: changed)
-    assert cli.main(["serve", "--model", str(tiny_onnx)]) == 2
-    err = capsys.readouterr().err
-    assert not ran
-    assert f"the request header timeout does not work with uvicorn {uvicorn.__version__}: {problem}" in err
-    low, high = connections.TESTED_UVICORN
-    assert f"It is tested with uvicorn {low} to {high}" in err
-
-
-def test_serve_runs_uvicorn_with_the_header_timeout_of_its_flag(
-    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``--header-timeout`` reaches the protocol class ``serve`` gives uvicorn (the one ``http="auto"`` picks,
-    with the timer)."""
-    from colorsplash import cli
-
-    uvicorn = pytest.importorskip("uvicorn")
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
-
-    seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
-    assert cli.main(["serve", "--model", str(tiny_onnx), "--header-timeout", "2.5"]) == 0
-    protocol = seen["http"]
-    assert issubclass(protocol, HeaderDeadline) and issubclass(protocol, AutoHTTPProtocol)
-    assert protocol.header_timeout_s == seen["app"].state.settings.header_timeout_s == 2.5

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.header_timeout import hello
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
-from test_server_headers import hello  # noqa: E402
 from test_server_memory import uvicorn_server, wait_until  # noqa: E402
 
 from colorsplash.server import app as server  # noqa: E402
