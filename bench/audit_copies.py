@@ -18,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from shared_data import bad_data_exits
 
 from colorsplash.evaluation.datasets import Sample, discover
 from colorsplash.runtime.photo_io import read_rgb
@@ -67,7 +68,9 @@ def main() -> None:
     ap.add_argument("-o", "--out", type=Path, required=True, help="folder for copies.tsv and copies.png")
     ap.add_argument("--top", type=int, default=12, help="closest pairs on the contact sheet")
     args = ap.parse_args()
-    pairs = nearest_training(discover(args.data))
+    with bad_data_exits():  # a photo without its mask: one line naming it, no traceback
+        samples = discover(args.data)
+    pairs = nearest_training(samples)
     args.out.mkdir(parents=True, exist_ok=True)
     lines = ["bits_apart\tvalidation\tnearest_training"] + [f"{b}\t{v.name}\t{t.name}" for b, v, t in pairs]
     (args.out / "copies.tsv").write_text("\n".join(lines) + "\n")

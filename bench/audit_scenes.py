@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from shared_data import bad_data_exits
 
 from colorsplash.evaluation.datasets import discover, is_subject_free
 from colorsplash.runtime.onnx_model import load_model
@@ -61,8 +62,10 @@ def main() -> None:
     net = EfficientNetLite("lite1").eval()
     load_imagenet_encoder(net, "lite1", with_head=True)
     pet_model = load_model(args.model, threads=1)
+    with bad_data_exits():  # a photo without its mask: one line naming it, no traceback
+        samples = discover(args.data)
     rows = []
-    for sample in discover(args.data):
+    for sample in samples:
         if not is_subject_free(sample):
             continue
         image = read_rgb(sample.image)

@@ -80,7 +80,9 @@ def test_an_unreadable_mask_ends_a_script_in_one_line_without_skip_bad(script: s
         cwd=BENCH.parent,
     )
     assert done.returncode == 1, done.stderr
-    assert done.stderr.startswith(f"error: {bad}: ") and done.stderr.rstrip().endswith("fix or remove the file")
+    assert done.stderr.startswith(f"error: {bad}: ") and done.stderr.rstrip().endswith(
+        "; check the file (or remove it from the data)"
+    )
     assert "Traceback" not in done.stderr and "--skip-bad" not in done.stderr and done.stderr.count("\n") == 1
 
 
@@ -93,3 +95,21 @@ def test_the_scoring_loop_of_peers_exits_on_an_unreadable_mask(tmp_path: Path, m
         peers.score_all({"none": lambda image: np.zeros(image.shape[:2], np.float32)}, sets, progress=False)
     message = str(exit_info.value.code)
     assert message.startswith(f"error: {bad}: ") and "--skip-bad" not in message
+
+
+def test_the_copy_audit_names_a_photo_without_its_mask(tmp_path: Path) -> None:
+    """``audit_copies.py`` lists the set itself (``discover``): a photo without its mask ended in a ``DataError``
+    traceback advising "(or pass --skip-bad)"; it exits with one line naming the photos and what to do."""
+    make_paired_set(tmp_path / "set", n=2)
+    (tmp_path / "set" / "masks" / "p1.png").unlink()
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "audit_copies.py"), str(tmp_path / "set"), "-o", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=BENCH.parent,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("error: ") and "without a mask" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and "--skip-bad" not in done.stderr and done.stderr.count("\n") == 1
+    assert not (tmp_path / "out").exists()
