@@ -204,3 +204,20 @@ def calibration_photos_of(folder: Path, config: ModelConfig) -> list[Path]:
     from colorsplash.training.quantize import folder_photos
 
     return folder_photos(folder, config)[1]
+
+
+def test_metrics_of_a_model_without_its_checkpoints_record_name_that_model(tmp_path: Path) -> None:
+    """A summary of a model that does not record its checkpoint (the bundled pets.onnx, a file from an older
+    colorsplash) was refused as "does not record which checkpoint it scored", without naming the model it does
+    score: the user took it for a summary of the checkpoint being exported."""
+    import json
+
+    from colorsplash.training.export import read_evaluation
+
+    checkpoint = tmp_path / "best.pt"
+    checkpoint.write_bytes(b"weights")
+    summary = {"overall": {}, "datasets": {}, "split": "all", "threshold": 0.5, "model": "models/pets.onnx"}
+    summary["checkpoint_sha256"] = None
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(ValueError, match=r"summary\.json: scores models/pets\.onnx, which does not record the ch"):
+        read_evaluation(tmp_path / "summary.json", checkpoint)

@@ -352,3 +352,30 @@ def test_a_run_is_calibrated_reading_its_best_checkpoint_once(
     calibration.calibrate_run(run, TrainConfig.from_dict(payload["train_config"]))
     assert reads == [run / "best.pt"]
     assert CALIBRATION_KEY in read_checkpoint(run / "best.pt")["model_config"]["training"]
+
+
+def test_the_threshold_line_says_what_to_do_when_no_negative_validates(
+    trained: tuple[Path, str], discs: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A --negatives folder of one photo that the seeded quarter left in training: the threshold's line said "no
+    validation negatives to reject (give --negatives)", though they had been given."""
+    from colorsplash.training.calibration import calibrate_in_place
+
+    lone = tmp_path / "lone"
+    name = next(
+        f"n{i}"
+        for i in range(100)
+        if data.with_fixed_split(data.Sample(lone / f"n{i}.jpg", lone / f"n{i}.jpg", data.NEGATIVE, "lone")).split
+        == "train"
+    )
+    save_picture(lone / f"{name}.jpg", np.full((40, 50, 3), 90, np.uint8))
+    payload = read_checkpoint(trained[0] / "best.pt")
+    del payload["model_config"]["training"][CALIBRATION_KEY]
+    atomic_torch_save(payload, tmp_path / "best.pt")
+    caplog.set_level(logging.INFO)
+    split = (0.25, 0)
+    calibrate_in_place(tmp_path / "best.pt", [str(discs[0])], 0.995, [str(lone)], split, subject=SUBJECT)
+    assert (
+        "no validation negatives to reject (none of --negatives fell in the validation quarter: give more photos "
+        f"without the {SUBJECT})" in caplog.text
+    ), caplog.text

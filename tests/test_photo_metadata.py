@@ -289,6 +289,25 @@ def test_exif_pixel_dimensions_are_the_upright_results(orientation: int) -> None
     assert (sub[0xA002], sub[0xA003]) == upright and sub[0x9003] == "2024:05:01 10:00:00"
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".tif"])
+def test_exif_without_camera_directories_gets_none(
+    suffix: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A photo whose EXIF holds IFD0 tags alone (a maker, an artist; no Exif or GPS directory): its result's EXIF
+    gained empty Exif and GPS directories, and a TIFF result was written uncompressed for them, as a camera's is."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x013B] = "Cam", "Me"
+    buf = io.BytesIO()
+    Image.fromarray(make_blob_image(60, 80)[0]).save(buf, "JPEG", exif=exif.tobytes())
+    data, _ = splash(tmp_path, capsys, "a.jpg", buf.getvalue(), suffix)
+    with Image.open(io.BytesIO(data)) as img:
+        written = img.getexif()
+        if suffix == ".tif":
+            assert img.info["compression"] == "tiff_adobe_deflate"
+    assert (written.get(0x010F), written.get(0x013B)) == ("Cam", "Me")
+    assert not {0x8769, 0x8825} & set(written)
+
+
 def test_rewritten_xmp_keeps_each_namespace_apart() -> None:
     """One prefix bound to two namespaces (legal XML, in two descriptions) and a prefix like the generated ones: the
     packet written again reads back with every property under its own namespace."""

@@ -97,3 +97,20 @@ def test_the_form_schema_lists_each_spelling_the_server_takes(client: TestClient
     listed = op["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
     assert _post(client, f"/api/{endpoint}", photo, ("on_empty", "copy"))[0] == 200
     assert "on_empty" in listed and listed["on_empty"]["enum"] == listed["on-empty"]["enum"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "known"),
+    [
+        ("splash", "effect, threshold, feather, hard, invert, keep, point, on-empty, refine, quality, edges, format"),
+        ("mask", "threshold, feather, hard, invert, keep, point, on-empty, refine, edges"),
+    ],
+)
+def test_an_unknown_field_is_refused_with_the_fields_its_endpoint_takes(
+    client: TestClient, photo: bytes, endpoint: str, known: str
+) -> None:
+    """The fields listed after an unknown one were the splash options for both: /api/splash's left out ``format``,
+    and /api/mask's named ``effect`` and ``quality``, which /api/mask refuses."""
+    status, body = _post(client, f"/api/{endpoint}", photo, ("nope", "1"))
+    assert (status, body["option"]) == (422, "nope")
+    assert body["error"] == f"nope: unknown option; known: {known}"

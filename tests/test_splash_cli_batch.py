@@ -179,6 +179,29 @@ def test_a_file_named_twice_is_planned_once_and_an_empty_pattern_is_an_error(tmp
     assert found == [] and errors == [f"{tmp_path / '*.jpg'}: no picture matches this pattern"]
 
 
+def test_a_pattern_says_what_it_left_out_as_a_folder_does(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A pattern left out earlier results and clips without a word, and one that matched only results said "no
+    picture matches this pattern", though pictures did: a photo of the user's may be named like a result."""
+    import logging
+
+    for name in ("a.jpg", "a.splash.jpg", "mine.mask.jpg"):
+        Image.new("RGB", (4, 4)).save(tmp_path / name)
+    (tmp_path / "IMG_1.MOV").write_bytes(b"clip")
+    with caplog.at_level(logging.INFO):
+        found, errors = expand_inputs([str(tmp_path / "*")])
+    assert [f.name for f, _ in found] == ["a.jpg"] and errors == []
+    where = tmp_path / "*"
+    assert caplog.messages == [
+        f"{where}: left out 2 picture(s) named like earlier results (*.splash.*, *.mask.*); name one to include it",
+        f"{where}: left out 1 video(s), not photos (IMG_1.MOV); `colorsplash video FILE` splashes a video",
+    ]
+    found, errors = expand_inputs([str(tmp_path / "*.splash.jpg")])
+    assert found == [] and errors == [
+        f"{tmp_path / '*.splash.jpg'}: matches only earlier results (*.splash.*, *.mask.*), which are left out; "
+        "name one to include it"
+    ]
+
+
 def test_names_of_a_file_already_in_the_run_are_said_in_one_line(
     tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -136,3 +136,34 @@ def test_a_temporary_folder_is_made_only_for_a_cover_copied_out(
     with carried("matroska", clip, 0, cover):  # no such clip: the cover cannot be copied out, but it was tried
         pass
     assert len(made) == 1
+
+
+def test_a_way_of_carrying_the_tracks_that_failed_is_named_as_the_one_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The remux tries ways of carrying the clip's tracks in turn (audio copied, else re-encoded); the line on one
+    that failed named its own arguments as the way about to be tried: "failed (...); trying another way (-map 1:a
+    -c:a copy)", when the audio was about to be re-encoded."""
+    import logging
+    from fractions import Fraction
+
+    from colorsplash.runtime import video_encode
+    from colorsplash.runtime.video_io import VideoInfo
+
+    video_encode.input_args("warm")  # ffmpeg's list of demuxers, read once (a real run), before runs are faked
+    commands: list[list[str]] = []
+
+    def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        commands.append(cmd)
+        said = "Could not write header (incorrect codec parameters ?)"
+        return subprocess.CompletedProcess(cmd, 1 if len(commands) == 1 else 0, "", said)
+
+    monkeypatch.setattr(video_encode.subprocess, "run", run)
+    info = VideoInfo(tmp_path / "in.mp4", 32, 24, Fraction(15), "h264", "aac", 1.0)
+    with caplog.at_level(logging.INFO, logger=video_encode.log.name):
+        video_encode.mux_tracks(tmp_path / "v.mp4", info, tmp_path / "out.webm", video_encode.CONTAINERS[".webm"])
+    assert [cmd[cmd.index("-c:a") + 1] for cmd in commands] == ["copy", "libopus"]
+    assert caplog.messages == [
+        "tracks into .webm failed with -map 1:a -c:a copy (Could not write header (incorrect codec parameters ?)); "
+        "trying another way"
+    ]

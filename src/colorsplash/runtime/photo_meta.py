@@ -45,9 +45,9 @@ __all__ = [
 ORIENTATION_TAG = 0x0112
 XMP_TAG = 700  # a TIFF's XMP, in IFD0
 PNG_XMP_KEY = "XML:com.adobe.xmp"  # a PNG's XMP text chunk
-_EXIF_IFD = 0x8769
+_EXIF_IFD, _INTEROP_IFD = 0x8769, 0xA005
 _PIXEL_X, _PIXEL_Y = 0xA002, 0xA003
-SUB_IFDS = (_EXIF_IFD, 0x8825, 0xA005)  # the Exif, GPS and Interop directories (Pillow's TAGS_V2_GROUPS)
+SUB_IFDS = (_EXIF_IFD, 0x8825, _INTEROP_IFD)  # the Exif, GPS and Interop directories (Pillow's TAGS_V2_GROUPS)
 # EXIF/TIFF IFD0 tags that describe the photo, not how its pixels are stored: the only ones copied to a result.
 # A TIFF's IFD0 is its EXIF block, and copying its layout tags (sizes, strips, bits, compression...) into a
 # result makes a file that nothing can open. XMP (700) is not among them: it is cleaned on its own.
@@ -146,8 +146,12 @@ def read_sub_ifds(exif: Image.Exif, name: str, warned: list[str]) -> None:
     """Read ``exif``'s sub-directories (Exif, GPS, Interop) now, inside the caller's block of Pillow's warnings on
     its EXIF (``warned``, each naming ``name``): a damaged one makes the EXIF damaged (not copied, one note), instead
     of a line on stderr when the copy (:func:`metadata_exif`) or a TIFF's loading reads it. One that cannot be read
-    at all is added to ``warned``."""
+    at all is added to ``warned``. Only the directories the EXIF points to are read: Pillow's ``get_ifd`` of an
+    absent one adds it empty, and ``tobytes`` then writes it (a result's EXIF gained empty Exif and GPS
+    directories, and a TIFF result was written uncompressed for them)."""
     for tag in SUB_IFDS:
+        if (_EXIF_IFD if tag == _INTEROP_IFD else tag) not in exif:
+            continue  # Interop is pointed to from the Exif directory, the others from IFD0
         try:
             exif.get_ifd(tag)
         except KeyError:  # absent: Pillow 10 raises where later versions answer {}

@@ -35,6 +35,7 @@ _GLOB_CHARS = "*?["
 # Clips a folder of phone pictures holds (an iPhone's Live Photo is IMG_0001.HEIC beside IMG_0001.MOV): not
 # pictures, left out of a folder's scan with one line that says so and names the verb that splashes them.
 VIDEO_EXTENSIONS = (".mov", ".mp4", ".m4v", ".mkv", ".webm", ".avi", ".3gp")
+_RESULTS = f"*{SPLASH_TAG}.*, *{MASK_TAG}.*"  # the names of earlier results, left out of folders and patterns
 
 
 @dataclass(frozen=True)
@@ -89,22 +90,41 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
             folder,
             ", ".join(p.name for p in partial),
         )
+    _say_left_out(str(folder), earlier, videos)
+    return sorted(files)
+
+
+def _say_left_out(where: str, earlier: int, videos: list[str]) -> None:
+    """The lines on what a folder or pattern ``where`` held that a run leaves out: ``earlier`` pictures named like
+    results, and ``videos`` (their names)."""
     if earlier:  # said, not silent: a photo of the user's own may be named like a result
         log.info(
-            "%s: left out %d picture(s) named like earlier results (*%s.*, *%s.*); name one to include it",
-            folder,
+            "%s: left out %d picture(s) named like earlier results (%s); name one to include it",
+            where,
             earlier,
-            SPLASH_TAG,
-            MASK_TAG,
+            _RESULTS,
         )
     if videos:  # a Live Photo's .MOV beside its HEIC: said once, not silent, not an error
         log.info(
             "%s: left out %d video(s), not photos (%s); `colorsplash video FILE` splashes a video",
-            folder,
+            where,
             len(videos),
             listed(sorted(videos)),
         )
-    return sorted(files)
+
+
+def _pattern_files(raw: str, recursive: bool) -> tuple[list[Path], str | None]:
+    """The pictures glob pattern ``raw`` matches, and the error line when there are none. Earlier results and
+    videos it matches are left out with a line, as a folder's are: a pattern of results alone is named so, not as
+    one that matches no picture."""
+    matches = sorted(Path(m) for m in glob.glob(raw, recursive=recursive))
+    pictures = [m for m in matches if m.is_file() and is_image_name(m)]
+    files = [m for m in pictures if not _is_previous_output(m)]
+    if pictures and not files:
+        return [], f"{raw}: matches only earlier results ({_RESULTS}), which are left out; name one to include it"
+    videos = [m.name for m in matches if m.suffix.lower() in VIDEO_EXTENSIONS and m.is_file()]
+    _say_left_out(raw, len(pictures) - len(files), videos)
+    return files, None if files else f"{raw}: no picture matches this pattern"
 
 
 def expand_inputs(
@@ -113,7 +133,8 @@ def expand_inputs(
     """Files, folders and glob patterns -> ``(file, folder it was found under or None)`` pairs and error lines.
 
     Folders give their picture files (by extension; ``--recursive`` descends), skipping hidden files, earlier
-    results (``*.splash.*``, ``*.mask.*``) and anything under ``exclude`` (the output folder).
+    results (``*.splash.*``, ``*.mask.*``) and anything under ``exclude`` (the output folder); patterns skip
+    earlier results too (each said in a line).
     """
     items: list[tuple[Path, Path | None]] = []
     errors: list[str] = []
@@ -124,10 +145,8 @@ def expand_inputs(
         elif path.is_file():
             items.append((path, None))
         elif any(c in raw for c in _GLOB_CHARS):
-            matches = sorted(Path(m) for m in glob.glob(raw, recursive=recursive))
-            files = [m for m in matches if m.is_file() and is_image_name(m) and not _is_previous_output(m)]
-            if not files:
-                errors.append(f"{raw}: no picture matches this pattern")
+            files, error = _pattern_files(raw, recursive)
+            errors += [error] if error else []
             items.extend((f, None) for f in files)
         else:
             errors.append(_missing_input(path, raw))

@@ -300,7 +300,7 @@ def mux_tracks(video: Path, info: VideoInfo, out: Path, container: Container) ->
             errors.append(last_line(proc.stderr))
             if _no_room(errors[-1]):
                 break  # no other way of carrying the tracks fits either
-            log.info("tracks into %s failed (%s); trying another way (%s)", out.suffix, errors[-1], " ".join(args))
+            log.info("tracks into %s failed with %s (%s); trying another way", out.suffix, " ".join(args), errors[-1])
     raise VideoError(_tracks_failure(info, out, errors[-1]))
 
 

@@ -23,7 +23,13 @@ from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, finish_alp
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.no_subject import apply_on_empty, score_text
 from colorsplash.runtime.onnx_model import Model
-from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
+from colorsplash.runtime.options import (
+    MASK_OPTION_NAMES,
+    OPTION_NAMES,
+    OptionError,
+    SplashOptions,
+    options_from_mapping,
+)
 from colorsplash.runtime.photo_io import Photo, decode_image_bytes
 from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, output_format
 from colorsplash.runtime.picture_open import unreadable
@@ -139,6 +145,7 @@ def parse_fields(fields: dict[str, str], endpoint: str = "splash") -> tuple[Spla
             "does not apply to /api/view, which takes only the photo and answers a JPEG of it; "
             "use /api/splash for options",
         )
+    _refuse_unknown(fields, endpoint)
     fmt = fields.pop(FORMAT_FIELD, "").strip().lower() or None
     options = options_from_mapping(fields)
     if fmt == "jpg":
@@ -148,6 +155,20 @@ def parse_fields(fields: dict[str, str], endpoint: str = "splash") -> tuple[Spla
     if fmt == "jpeg" and options.effect == "transparent":
         raise OptionError(FORMAT_FIELD, "JPEG has no transparency; use png or webp with effect transparent")
     return options, fmt
+
+
+def _refuse_unknown(fields: dict[str, str], endpoint: str) -> None:
+    """Refuse a field that ``endpoint`` does not take, listing those it does (``format`` with /api/splash's
+    options; /api/mask's, without ``effect`` and ``quality``), not the splash options alone.
+
+    Raises:
+        OptionError: naming the first unknown field (422).
+    """
+    known = [*OPTION_NAMES, FORMAT_FIELD] if endpoint == "splash" else list(MASK_OPTION_NAMES)
+    for raw in fields:
+        name = raw.replace("-", "_")
+        if name not in known:
+            raise OptionError(name, "unknown option", known=known)
 
 
 def check_pixels(data: bytes, max_pixels: int) -> None:

@@ -96,18 +96,22 @@ def calibrate_in_place(
     report = judge("head", scores.pets["head"], scores.free["head"], recall)
     record = calibration_record(report, recall, sets, f"{checkpoint} (float32, PyTorch)")
     store_threshold(payload, record, checkpoint)
-    _log_threshold(report, recall, record, subject, checkpoint)
+    _log_threshold(report, recall, record, subject, checkpoint, bool(negatives))
     return report
 
 
-def _log_threshold(report: GateReport, recall: float, record: dict[str, Any], subject: str, out: Path) -> None:
+def _log_threshold(
+    report: GateReport, recall: float, record: dict[str, Any], subject: str, out: Path, negatives: bool
+) -> None:
     """The one line on a chosen threshold: the recall reached and the share of photos without the subject rejected
-    (``pet-free`` photos for the pet model)."""
+    (``pet-free`` photos for the pet model); with none to reject, what to do (``negatives``: some were given, and
+    the seeded validation quarter took none of them)."""
     free = "pet-free photos" if subject == "pet" else "validation negatives"
+    more = f"none of --negatives fell in the validation quarter: give more photos without the {subject}"
     rejected = (
         f"{100 * report.pet_free_rejected:.1f} % of {record['pet_free_photos']} {free} rejected"
         if record["pet_free_photos"]
-        else f"no {free} to reject (give --negatives)"
+        else f"no {free} to reject ({more if negatives else 'give --negatives'})"
     )
     log.info(
         "presence threshold %.4f (recall %.3f asked): %d of %d validation %s photos pass (%.1f %%), %s; written to %s",

@@ -145,8 +145,9 @@ def read_evaluation(path: str | Path, checkpoint: str | Path) -> dict[str, Any]:
     recorded = summary.get(CHECKPOINT_HASH)
     if not recorded:
         raise ValueError(
-            f"{path}: does not record which checkpoint it scored (an older colorsplash, or an ONNX file exported "
-            f"by one); make a new one: {again}"
+            f"{path}: scores {summary.get('model', 'a model')}, which does not record the checkpoint it was made "
+            f"from (an older colorsplash's summary or export), so it cannot be told to score {checkpoint}; make a "
+            f"new one: {again}"
         )
     if recorded != file_hash(Path(checkpoint)):
         raise ValueError(
