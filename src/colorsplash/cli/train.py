@@ -31,6 +31,7 @@ from colorsplash.training.config import (
     resumed_model_config,
 )
 from colorsplash.training.recipes import PETS_PRESENCE_RECALL, RECIPES, preset_names, read_recipe_file
+from colorsplash.training.run_lock import run_lock
 
 if TYPE_CHECKING:
     from colorsplash.training.trainer import Trainer
@@ -214,14 +215,32 @@ def _refuse_flags_with_resume(args: argparse.Namespace) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     need_torch("train")
-    from colorsplash.training.calibration import calibrate_run
-    from colorsplash.training.recipe_run import run_recipe, stage_plan, start_recipe_file
-    from colorsplash.training.trainer import Trainer
-
     progress = not getattr(args, "quiet", False)  # kept in logs too, redrawn once a minute (runtime.progress)
     if args.resume:
         _refuse_flags_with_resume(args)
-    record = read_recipe_file(args.resume) if args.resume else None
+        with run_lock(Path(args.resume), main=_main_process(), create=False):
+            return _resume(args, progress)
+    if not args.data:
+        after = " before --negatives (it takes every folder after it)" if args.negatives else ""
+        raise ValueError(f"name at least one data folder (or --resume RUN){after}")
+    if args.negatives and args.preset in RECIPES:
+        raise ValueError(
+            f"--preset {args.preset} takes its photos without a pet from coco-scenes; --negatives is for runs "
+            "of your own subject (or a single stage preset)"
+        )
+    mcfg, tcfg = build_configs(args)
+    _check_start(tcfg.init_from, args.preset if "init_from" not in given_fields(args, "train") else None)
+    _refuse_existing_run(tcfg.out_dir)
+    with run_lock(Path(tcfg.out_dir), main=_main_process()):
+        return _start(args, mcfg, tcfg, progress)
+
+
+def _resume(args: argparse.Namespace, progress: bool) -> int:
+    """``--resume RUN``: a staged recipe's remaining stages, or a single run's remaining epochs."""
+    from colorsplash.training.recipe_run import run_recipe
+    from colorsplash.training.trainer import Trainer
+
+    record = read_recipe_file(args.resume)
     if record is not None:  # a staged run: finish its remaining stages
         with _on_interrupt(args.resume, None):
             state, best = run_recipe(
@@ -232,30 +251,31 @@ def run_train(args: argparse.Namespace) -> int:
                 show_progress=progress,
             )
         return _report(state.best_iou, state.best_epoch, str(best))
-    if args.resume and (finished := _finished_run(Path(args.resume))) is not None:
+    if (finished := _finished_run(Path(args.resume))) is not None:
         return finished
-    if args.resume:
-        mcfg, tcfg = build_configs(args)
-        trainer = Trainer(mcfg, dataclasses.replace(tcfg, out_dir=args.resume), resume=True, show_progress=progress)
-    else:
-        if not args.data:
-            after = " before --negatives (it takes every folder after it)" if args.negatives else ""
-            raise ValueError(f"name at least one data folder (or --resume RUN){after}")
-        if args.negatives and args.preset in RECIPES:
-            raise ValueError(
-                f"--preset {args.preset} takes its photos without a pet from coco-scenes; --negatives is for runs "
-                "of your own subject (or a single stage preset)"
-            )
-        mcfg, tcfg = build_configs(args)
-        _check_start(tcfg.init_from, args.preset if "init_from" not in given_fields(args, "train") else None)
-        _refuse_existing_run(tcfg.out_dir)
-        if args.preset in RECIPES:
-            stage_plan(args.preset, mcfg, tcfg)  # a data set a stage needs is missing: say so before writing RUN
-            start_recipe_file(args.preset, mcfg, tcfg)
-            with _on_interrupt(tcfg.out_dir, None):
-                state, best = run_recipe(args.preset, mcfg, tcfg, show_progress=progress)
-            return _report(state.best_iou, state.best_epoch, str(best))
-        trainer = Trainer(mcfg, tcfg, show_progress=progress)
+    mcfg, tcfg = build_configs(args)
+    trainer = Trainer(mcfg, dataclasses.replace(tcfg, out_dir=args.resume), resume=True, show_progress=progress)
+    return _fit(trainer)
+
+
+def _start(args: argparse.Namespace, mcfg: ModelConfig, tcfg: TrainConfig, progress: bool) -> int:
+    """A new run in ``tcfg.out_dir`` (checked free, and locked): a staged recipe or a single run."""
+    from colorsplash.training.recipe_run import run_recipe, stage_plan, start_recipe_file
+    from colorsplash.training.trainer import Trainer
+
+    if args.preset in RECIPES:
+        stage_plan(args.preset, mcfg, tcfg)  # a data set a stage needs is missing: say so before writing RUN
+        start_recipe_file(args.preset, mcfg, tcfg)
+        with _on_interrupt(tcfg.out_dir, None):
+            state, best = run_recipe(args.preset, mcfg, tcfg, show_progress=progress)
+        return _report(state.best_iou, state.best_epoch, str(best))
+    return _fit(Trainer(mcfg, tcfg, show_progress=progress))
+
+
+def _fit(trainer: Trainer) -> int:
+    """Train ``trainer``'s run to its end, then its presence threshold (with negatives); report."""
+    from colorsplash.training.calibration import calibrate_run
+
     with _on_interrupt(trainer.cfg.out_dir, trainer):
         state = trainer.fit()
         calibrate_run(trainer.cfg.out_dir, trainer.cfg)  # with negatives: the presence threshold of best.pt

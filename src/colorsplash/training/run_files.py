@@ -13,6 +13,7 @@ SWA = "swa.pt"  # the weight average of the last epochs (--swa-epochs)
 CURVES = "curves.png"
 OVERVIEW = "overview.png"  # training photos as augmented, with their masks
 VAL_PREDICTIONS = "val_predictions.png"
+LOCK = ".train.lock"  # held while a process trains here (training/run_lock.py); not in WRITTEN: not a result
 
 WRITTEN = (CONFIG, METRICS, BEST, LAST, SWA, CURVES, OVERVIEW, VAL_PREDICTIONS)
 """Every file a run may write in its folder (a recipe's stage folders and its recipe file aside)."""

@@ -1,0 +1,134 @@
+"""One ``train`` per run folder: a second process training in the same folder (a new run with the same ``-o``, or
+``--resume`` of a run still training) wrote over the first's checkpoints; it is refused, naming the holder."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from colorsplash.training import run_files
+from colorsplash.training.run_lock import RunBusyError, run_lock
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="runs are locked with flock (POSIX)")
+
+
+def test_a_second_holder_is_refused_and_named(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    with run_lock(run):
+        assert (run / run_files.LOCK).read_text().startswith(f"process {os.getpid()} on ")
+        with pytest.raises(RunBusyError) as refused, run_lock(run):
+            pytest.fail("a second holder got the lock")
+        message = str(refused.value)
+        assert message.startswith(f"{run}: another colorsplash train is training in this folder now (process ")
+        assert f"--resume {run}" in message and "-o NEW_DIR" in message
+    with run_lock(run, create=False):  # released: the next run takes it
+        pass
+
+
+def test_a_new_folder_left_empty_is_removed_and_a_users_folder_is_kept(tmp_path: Path) -> None:
+    """A run that stopped before writing anything leaves no folder of its own making, and never removes one it
+    did not make; the lock file goes with the run."""
+    new, given = tmp_path / "new", tmp_path / "given"
+    given.mkdir()
+    with pytest.raises(KeyError), run_lock(new):
+        raise KeyError("the data is missing")
+    with run_lock(given):
+        pass
+    assert not new.exists() and given.is_dir() and not list(given.iterdir())
+    with run_lock(new):
+        (new / run_files.CONFIG).write_text("{}")
+    assert [p.name for p in new.iterdir()] == [run_files.CONFIG]
+
+
+def test_a_missing_folder_to_resume_is_not_made(tmp_path: Path) -> None:
+    with run_lock(tmp_path / "gone", create=False):
+        pass
+    assert not (tmp_path / "gone").exists()
+
+
+def test_a_killed_holder_does_not_block_the_next_run(tmp_path: Path) -> None:
+    """The kernel drops the lock of a process killed with SIGKILL: no stale lock to remove by hand."""
+    run = tmp_path / "run"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib; from colorsplash.training.run_lock import run_lock\n"
+            "with run_lock(pathlib.Path(sys.argv[1])):\n    print('held', flush=True); sys.stdin.read()",
+            str(run),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(RunBusyError, match=f"process {holder.pid} on "), run_lock(run):
+            pass
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    assert (run / run_files.LOCK).exists()  # killed: its file stays, unlocked
+    with run_lock(run):
+        assert (run / run_files.LOCK).read_text().startswith(f"process {os.getpid()} on ")
+
+
+def test_a_holder_ending_while_another_opens_the_file_leaves_one_holder(tmp_path: Path) -> None:
+    """A process that opened the lock file just before its holder ended (and removed it) must not hold a lock on
+    a file no one else sees: it takes the name's new file, so a third process is refused."""
+    run = tmp_path / "run"
+    run.mkdir()
+    with run_lock(run):
+        stale = os.open(run / run_files.LOCK, os.O_RDWR)  # opened by a latecomer while the run still holds it
+    try:
+        from colorsplash.training import run_lock as module
+
+        real_open = os.open
+        calls: list[int] = []
+
+        def open_the_stale_file_first(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
+            calls.append(1)
+            return os.dup(stale) if len(calls) == 1 else real_open(path, flags, mode)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(module.os, "open", open_the_stale_file_first)
+            with run_lock(run):
+                patch.setattr(module.os, "open", real_open)
+                assert len(calls) == 2  # the stale file was locked, seen to be gone, and the name's new file taken
+                with pytest.raises(RunBusyError), run_lock(run):
+                    pass
+    finally:
+        os.close(stale)
+
+
+def test_train_into_a_folder_being_trained_is_refused_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same ``-o`` twice (the first still in its first epoch: its config.json is a run's, which a new run may
+    replace) and ``--resume`` of a run still training: both refused before a file is written."""
+    pytest.importorskip("torch")
+    from helpers.layouts import make_seed_set
+    from helpers.train import QUICK
+
+    from colorsplash.cli import main
+
+    data, run = tmp_path / "cats", tmp_path / "run"
+    make_seed_set(data, n=8, h=56, w=72)
+    run.mkdir()
+    (run / run_files.CONFIG).write_text('{"model": {}, "train": {}}')  # as a run in its first epoch leaves it
+    (run / run_files.LAST).write_bytes(b"the first run's checkpoint")
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    with run_lock(run):
+        assert main(["train", str(data), *QUICK, "-o", str(tmp_path / "fresh")]) == 0  # another folder: fine
+        (run / run_files.LAST).unlink()
+        assert main(["train", str(data), *QUICK, "-o", str(run)]) != 0
+        assert "another colorsplash train is training in this folder now" in capsys.readouterr().err
+        (run / run_files.LAST).write_bytes(before[run_files.LAST])
+        assert main(["train", "--resume", str(run)]) != 0
+        assert f"{run}: another colorsplash train is training in this folder now" in capsys.readouterr().err
+        assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != run_files.LOCK} == before
