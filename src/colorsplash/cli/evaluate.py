@@ -17,6 +17,7 @@ from colorsplash.cli.common import (
     add_output_argument,
     add_overwrite_argument,
     show_progress,
+    sigterm_as_interrupt,
 )
 from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig
 from colorsplash.runtime.flags import arg_type, positive_int, unit_float
@@ -113,6 +114,11 @@ def split_settings(args: argparse.Namespace, config: ModelConfig) -> tuple[float
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    with sigterm_as_interrupt():  # as Ctrl-C: a report file being written is removed, not left half-written
+        return _evaluate(args)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     from colorsplash.evaluation import evaluate as ev
     from colorsplash.evaluation.datasets import DataError, Skips, discover_all
     from colorsplash.evaluation.negatives import discover_negatives

@@ -20,6 +20,7 @@ from colorsplash.cli.common import (
     add_overwrite_argument,
     add_runtime_arguments,
     show_progress,
+    sigterm_as_interrupt,
 )
 from colorsplash.cli.option_flags import add_arguments, options_from_namespace
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
@@ -110,11 +111,13 @@ def register(sub: Any) -> None:
 
 
 def run_splash(args: argparse.Namespace) -> int:
-    return _run(args, mask=False)
+    with sigterm_as_interrupt():  # as Ctrl-C: the photos being written finish, no partial file is left
+        return _run(args, mask=False)
 
 
 def run_mask(args: argparse.Namespace) -> int:
-    return _run(args, mask=True)
+    with sigterm_as_interrupt():
+        return _run(args, mask=True)
 
 
 def _run(args: argparse.Namespace, mask: bool) -> int:
