@@ -121,7 +121,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     from colorsplash.evaluation import evaluate as ev
     from colorsplash.evaluation.datasets import DataError, Skips, discover_all
-    from colorsplash.evaluation.negatives import discover_negatives
+    from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap
     from colorsplash.training.predictors import load_predictor
 
     if not args.data and not args.negatives:
@@ -131,7 +131,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     ev.check_report_folder(out, args.overwrite)
     fraction, seed = split_settings(args, config)
     found = discover_all(args.data, skip_bad=args.skip_bad, keep_unpaired=True)  # the split's unpaired: skips
-    found += discover_negatives(args.negatives)
+    negatives = discover_negatives(args.negatives)
+    refuse_overlap(found, negatives)  # as train: a photo cannot both show the subject and not
+    found += negatives
     ev.warn_unknown_sets(found, config, args.split)
     samples = ev.select_split(found, args.split, fraction, seed)
     if not samples:

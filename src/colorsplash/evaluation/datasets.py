@@ -51,6 +51,7 @@ from colorsplash.evaluation.folders import (
     layout_of,
     oxford_trimaps,
     read_split_file,
+    refuse_twice,
     warn_links,
     warn_subfolders,
     warn_unused_splits,
@@ -272,9 +273,12 @@ def base_set(dataset: str) -> str:
 
 
 def discover_all(roots: Iterable[str | Path], skip_bad: bool = False, keep_unpaired: bool = False) -> list[Sample]:
-    """:func:`discover` of each folder of ``roots``, in order."""
+    """:func:`discover` of each folder of ``roots``, in order; a folder named twice is refused
+    (:func:`~colorsplash.evaluation.folders.refuse_twice`)."""
     samples: list[Sample] = []
+    seen: dict[Path, str] = {}
     for root in roots:
+        refuse_twice(root, seen, str(root))
         samples.extend(discover(root, skip_bad, keep_unpaired=keep_unpaired))
     return samples
 

@@ -57,6 +57,22 @@ class Skips:
             log.warning("%s:\n  %s", describe_skips(self.counts()), "\n  ".join(lines))
 
 
+def refuse_twice(folder: str | Path, seen: dict[Path, str], label: str) -> None:
+    """The one rule for a folder of photos named twice in one run (``pets pets``, ``pets ./pets``, a link beside
+    its folder): its photos would count twice. ``seen`` maps the folders named so far (resolved) to how they were
+    named; ``label`` is how the message names ``folder`` (``--negatives DIR`` or the data folder itself).
+
+    Raises:
+        DataError: ``folder`` is already in ``seen``.
+    """
+    key = Path(folder).resolve()
+    if key in seen:
+        raise DataError(
+            f"{label}: named twice (as {seen[key]} too), so each of its photos would count twice; name each folder once"
+        )
+    seen[key] = str(folder)
+
+
 def describe_skips(counts: Mapping[str, int]) -> str:
     """One line on the photos ``--skip-bad`` left out (``{reason: count}``, :meth:`Skips.counts`): ``skipped 3
     photo(s) (--skip-bad): 2 no mask, 1 unreadable``."""
