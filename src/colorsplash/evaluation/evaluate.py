@@ -294,11 +294,12 @@ def warn_unknown_sets(samples: Sequence[Sample], config: ModelConfig, split: str
         return False
     log.warning(
         "--split %s: the model was not trained on data set(s) %s (it records %s); the split follows each folder's "
-        "name, so these %s photos are not known to be ones training held out",
+        "name, so these %s photos are not known to be ones training %s",
         split,
         ", ".join(unknown),
         ", ".join(trained) or "none",
         split,
+        "held out" if split == "val" else "used",
     )
     return True
 
