@@ -106,6 +106,9 @@ def test_mask_help_speaks_of_the_mask(capsys: pytest.CaptureFixture[str]) -> Non
     assert "subject grey" not in text and "background in colour" not in text
     assert "all-255 mask (copy)" in text
     assert "--effect" not in text and "--quality" not in text
+    # --point "also colours a photo" and --edges' "colour decontamination ... no background colour on the edge" were
+    # the splash's words: a mask colours nothing, and decontamination changes a splash's colours, not the alpha
+    assert "colour" not in text.lower() and "also masks it in a photo the model judged to hold no subject" in text
 
 
 @pytest.mark.parametrize(
