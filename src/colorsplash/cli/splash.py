@@ -56,8 +56,8 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
     )
     add_jobs_argument(
         parser,
-        "worker threads for decoding and for encoding; the model runs beside them on its own "
-        "thread (default auto: one per core, 2 to 8)",
+        "worker threads for decoding and for encoding (default auto: one per core, 2 to 8); the model runs beside "
+        "them, on a CPU of several cores one photo per core",
         auto=True,
     )
     add_max_pixels_argument(
