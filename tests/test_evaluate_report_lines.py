@@ -59,3 +59,17 @@ def test_the_unknown_set_warning_says_what_the_split_was_for_training(
     config = ModelConfig(training={"datasets": ["cats"]})
     assert warn_unknown_sets(discover(tmp_path / "pairs"), config, split)
     assert f"so these {split} photos are not known to be {ending}" in caplog.text
+
+
+def test_summary_json_counts_images_in_whole_numbers(tmp_path: Path, tiny_onnx: Path) -> None:
+    """summary.json said ``"images": 2.0`` per set and overall, but ``"images": 2`` for the photos without the
+    subject (and ``"skipped": 0``): a count is a whole number everywhere."""
+    import json
+
+    make_paired_set(tmp_path / "pairs", n=2)
+    out = tmp_path / "report"
+    assert main(["-q", "evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out)]) == 0
+    text = (out / "summary.json").read_text()
+    summary = json.loads(text)
+    assert summary["overall"]["images"] == 2 and type(summary["overall"]["images"]) is int, text
+    assert type(summary["datasets"]["pairs"]["images"]) is int

@@ -195,7 +195,8 @@ def evaluate_model(
 
 
 def _means(rows: Sequence[ImageScore]) -> dict[str, float]:
-    out: dict[str, float] = {"images": float(len(rows))}
+    """The mean of each metric over ``rows``, and how many they are (``images``: a whole number in summary.json)."""
+    out: dict[str, float] = {"images": len(rows)}
     for m in METRIC_NAMES:
         out[m] = float(np.mean([getattr(r, m) for r in rows])) if rows else float("nan")
     return out
