@@ -1,12 +1,13 @@
-"""``colorsplash evaluate`` (and ``train``, which finds its data the same way) on the data folders it is given: a
-folder named twice, and a photo given both as a data set's and as a negative, are refused before any photo is
-scored."""
+"""``colorsplash evaluate`` (and ``train``, which finds and reads its data the same way) on the data folders it is
+given: a folder named twice, and a photo given both as a data set's and as a negative, are refused before any photo
+is scored; a photo over the pixel limit is refused in words that name no option these verbs lack."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from helpers.hostile import png_claiming
 from helpers.layouts import make_paired_set
 
 from colorsplash.cli import main
@@ -47,3 +48,18 @@ def test_evaluate_refuses_a_photo_given_as_data_and_as_negative(
     err = capsys.readouterr().err
     assert "is the same photo as" in err and "cannot both show the subject and not" in err
     assert not report.exists()
+
+
+def test_a_photo_over_the_pixel_limit_names_no_max_pixels_option(
+    tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "raise it with --max-pixels (Python: max_pixels=) if you trust the file", an option neither
+    ``evaluate`` nor ``train`` takes (argparse then refused it as unrecognised)."""
+    make_paired_set(tmp_path / "pets", n=2)
+    (tmp_path / "pets" / "images" / "p0.png").write_bytes(png_claiming(12000, 10000))  # 120 MP by its header
+    args = ["evaluate", str(tmp_path / "pets"), "--model", str(tiny_onnx), "-o", str(tmp_path / "report")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "p0.png: 12000x10000 is more than the pixel limit 100,000,000, within which data sets are read" in err
+    assert "save it smaller (and its mask) or remove it from the data (or pass --skip-bad)" in err
+    assert "--max-pixels" not in err

@@ -52,6 +52,7 @@ from colorsplash.evaluation.folders import (
     oxford_trimaps,
     read_split_file,
     refuse_twice,
+    unreadable_in_data,
     warn_links,
     warn_subfolders,
     warn_unused_splits,
@@ -390,9 +391,7 @@ def read_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray, list[tuple[str, P
             return image, _scene_label(sample, image.shape[:2]), []
         read = read_labels(sample.mask, sample.kind)
     except ImageReadError as err:
-        # The reader's message already says how to mend the file (re-export, copy again, permissions...): add only
-        # the data set's other way out, once.
-        raise DataError(f"{err} (or remove it from the data)", "unreadable", skippable=True) from err
+        raise DataError(unreadable_in_data(err), "unreadable", skippable=True) from err
     mask, note = fit_to_photo(read, sample.mask, sample.image, image.shape[:2], orientation)
     found = [(TRIMAP, sample.mask)] if read.note == TRIMAP else []
     return image, mask, found + ([(note, sample.image)] if note is not None else [])
