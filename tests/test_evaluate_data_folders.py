@@ -63,3 +63,14 @@ def test_a_photo_over_the_pixel_limit_names_no_max_pixels_option(
     assert "p0.png: 12000x10000 is more than the pixel limit 100,000,000, within which data sets are read" in err
     assert "save it smaller (and its mask) or remove it from the data (or pass --skip-bad)" in err
     assert "--max-pixels" not in err
+
+
+def test_a_file_given_as_a_data_folder_is_called_a_file(tmp_path: Path) -> None:
+    """``evaluate cat.jpg`` said "cat.jpg: data folder not found" of a file that is there (``--negatives cat.jpg``
+    says it is a file)."""
+    make_paired_set(tmp_path / "pets", n=1)
+    photo = tmp_path / "pets" / "images" / "p0.png"
+    with pytest.raises(DataError, match=r"p0\.png: is a file, not a data folder \(images/ \+ masks/.*name its folder"):
+        discover_all([photo])
+    with pytest.raises(DataError, match=r"nowhere: data folder not found"):
+        discover_all([tmp_path / "nowhere"])

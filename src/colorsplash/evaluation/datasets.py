@@ -175,7 +175,8 @@ def discover(
     train/validation split hashes: the same folder under another name splits differently."""
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"{root}: data folder not found")
+        what = "is a file, not a data folder (images/ + masks/, input/ + mask/ or images/ + trimaps/)"
+        raise DataError(f"{root}: {what}; name its folder" if root.exists() else f"{root}: data folder not found")
     root = _named_root(root)
     layout = detect_layout(root)
     if layout == "seed":
