@@ -1,5 +1,6 @@
-"""``evaluate``'s last line names the report files it wrote: without matplotlib (the light runtime) there is no
-``worst.png``, which the line named all the same."""
+"""``evaluate``'s lines: the last names the report files it wrote (without matplotlib, the light runtime, there is
+no ``worst.png``, which the line named all the same); the warning on a set the model was not trained on says what
+the split's photos were for training."""
 
 from __future__ import annotations
 
@@ -42,3 +43,33 @@ def test_overwrite_without_matplotlib_leaves_no_earlier_gallery_behind(
     assert main([*args, "--overwrite"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["scores.csv", "summary.json"]
     assert f"note: removed {out / 'worst.png'}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("split", "ending"), [("val", "ones training held out"), ("train", "ones training used")])
+def test_the_unknown_set_warning_says_what_the_split_was_for_training(
+    split: str, ending: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``--split train`` on a set the model does not record said its train photos were "not known to be ones
+    training held out": held out is what val photos are; train photos are the ones training used."""
+    from colorsplash.evaluation.datasets import discover
+    from colorsplash.evaluation.evaluate import warn_unknown_sets
+    from colorsplash.runtime.config import ModelConfig
+
+    make_paired_set(tmp_path / "pairs", n=2)
+    config = ModelConfig(training={"datasets": ["cats"]})
+    assert warn_unknown_sets(discover(tmp_path / "pairs"), config, split)
+    assert f"so these {split} photos are not known to be {ending}" in caplog.text
+
+
+def test_summary_json_counts_images_in_whole_numbers(tmp_path: Path, tiny_onnx: Path) -> None:
+    """summary.json said ``"images": 2.0`` per set and overall, but ``"images": 2`` for the photos without the
+    subject (and ``"skipped": 0``): a count is a whole number everywhere."""
+    import json
+
+    make_paired_set(tmp_path / "pairs", n=2)
+    out = tmp_path / "report"
+    assert main(["-q", "evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out)]) == 0
+    text = (out / "summary.json").read_text()
+    summary = json.loads(text)
+    assert summary["overall"]["images"] == 2 and type(summary["overall"]["images"]) is int, text
+    assert type(summary["datasets"]["pairs"]["images"]) is int

@@ -100,12 +100,24 @@ def test_help_lists_choices_and_defaults(capsys: pytest.CaptureFixture[str]) -> 
     assert " MODE " not in text  # the old placeholder that hid the choices
 
 
+def test_jobs_help_says_how_the_model_runs_beside_the_workers(capsys: pytest.CaptureFixture[str]) -> None:
+    """-j said "the model runs beside them on its own thread": on a CPU of several cores it runs one photo per core
+    (runtime.batch.batch_model), whatever -j says."""
+    for verb in ("splash", "mask"):
+        text = help_text(capsys, verb)
+        assert "on its own thread" not in text
+        assert "(default auto: one per core, 2 to 8); the model runs beside them, on a CPU of several cores" in text
+
+
 def test_mask_help_speaks_of_the_mask(capsys: pytest.CaptureFixture[str]) -> None:
     text = help_text(capsys, "mask")
     assert "--invert, --no-invert 255 marks the background instead of the subject" in text
     assert "subject grey" not in text and "background in colour" not in text
     assert "all-255 mask (copy)" in text
     assert "--effect" not in text and "--quality" not in text
+    # --point "also colours a photo" and --edges' "colour decontamination ... no background colour on the edge" were
+    # the splash's words: a mask colours nothing, and decontamination changes a splash's colours, not the alpha
+    assert "colour" not in text.lower() and "also masks it in a photo the model judged to hold no subject" in text
 
 
 @pytest.mark.parametrize(

@@ -91,6 +91,21 @@ def test_no_subject_mask_says_what_the_mask_holds(
         assert (np.asarray(img) == value).all()
 
 
+@pytest.mark.parametrize("verb", ["mask", "splash"])
+def test_skip_to_standard_output_fails_rather_than_write_nothing(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str], verb: str
+) -> None:
+    """``-o -`` (or ``-`` as INPUT) with ``--on-empty skip`` on a photo without a subject wrote nothing and exited 0: a
+    pipe read an empty "picture" as a success (``colorsplash mask - --on-empty skip < a.jpg > a.png``). It fails, as
+    the HTTP API answers such a photo with 422."""
+    dark = np.random.default_rng(0).integers(0, 80, (30, 40, 3)).astype(np.uint8)
+    Image.fromarray(dark).save(tmp_path / "cat.png")
+    code = main([verb, str(tmp_path / "cat.png"), "-o", "-", "--on-empty", "skip", "--model", str(tiny_onnx)])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert "skipped, so nothing was written to standard output" in err and "failed 1" in err
+
+
 def test_inverted_no_subject_photo_is_all_background(
     tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from colorsplash.runtime.flags import arg_type, positive_int
@@ -17,6 +21,32 @@ def show_progress(args: argparse.Namespace) -> bool:
     """Progress bars only for a person watching: not with ``-q``, and not when standard error is a file or a
     pipe (a log would fill with the bar's redrawn frames); the verbs' summary and warning lines still go there."""
     return not getattr(args, "quiet", False) and stderr_is_terminal()
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C; the CLI exits with ``exit_status`` (128 + SIGTERM), not Ctrl-C's 130."""
+
+    exit_status = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While active, SIGTERM (``kill``, ``timeout``, a service manager stopping us) acts like Ctrl-C: it raises
+    :class:`Terminated` (a KeyboardInterrupt), so the verbs that write files stop as on Ctrl-C and leave no
+    partial file (``video`` stops ffmpeg; ``splash`` and ``mask`` let running photos finish and drop the queued
+    ones). Main thread only (Python delivers signals there); elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def need_torch(verb: str) -> None:

@@ -17,6 +17,7 @@ from colorsplash.cli.common import (
     add_output_argument,
     add_overwrite_argument,
     show_progress,
+    sigterm_as_interrupt,
 )
 from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig
 from colorsplash.runtime.flags import arg_type, positive_int, unit_float
@@ -113,9 +114,14 @@ def split_settings(args: argparse.Namespace, config: ModelConfig) -> tuple[float
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    with sigterm_as_interrupt():  # as Ctrl-C: a report file being written is removed, not left half-written
+        return _evaluate(args)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     from colorsplash.evaluation import evaluate as ev
     from colorsplash.evaluation.datasets import DataError, Skips, discover_all
-    from colorsplash.evaluation.negatives import discover_negatives
+    from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap
     from colorsplash.training.predictors import load_predictor
 
     if not args.data and not args.negatives:
@@ -125,7 +131,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     ev.check_report_folder(out, args.overwrite)
     fraction, seed = split_settings(args, config)
     found = discover_all(args.data, skip_bad=args.skip_bad, keep_unpaired=True)  # the split's unpaired: skips
-    found += discover_negatives(args.negatives)
+    negatives = discover_negatives(args.negatives)
+    refuse_overlap(found, negatives)  # as train: a photo cannot both show the subject and not
+    found += negatives
     ev.warn_unknown_sets(found, config, args.split)
     samples = ev.select_split(found, args.split, fraction, seed)
     if not samples:

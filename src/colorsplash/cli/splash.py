@@ -20,6 +20,7 @@ from colorsplash.cli.common import (
     add_overwrite_argument,
     add_runtime_arguments,
     show_progress,
+    sigterm_as_interrupt,
 )
 from colorsplash.cli.option_flags import add_arguments, options_from_namespace
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
@@ -55,8 +56,8 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
     )
     add_jobs_argument(
         parser,
-        "worker threads for decoding and for encoding; the model runs beside them on its own "
-        "thread (default auto: one per core, 2 to 8)",
+        "worker threads for decoding and for encoding (default auto: one per core, 2 to 8); the model runs beside "
+        "them, on a CPU of several cores one photo per core",
         auto=True,
     )
     add_max_pixels_argument(
@@ -110,11 +111,13 @@ def register(sub: Any) -> None:
 
 
 def run_splash(args: argparse.Namespace) -> int:
-    return _run(args, mask=False)
+    with sigterm_as_interrupt():  # as Ctrl-C: the photos being written finish, no partial file is left
+        return _run(args, mask=False)
 
 
 def run_mask(args: argparse.Namespace) -> int:
-    return _run(args, mask=True)
+    with sigterm_as_interrupt():
+        return _run(args, mask=True)
 
 
 def _run(args: argparse.Namespace, mask: bool) -> int:

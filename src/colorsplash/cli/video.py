@@ -8,11 +8,7 @@ Parses arguments and calls :func:`colorsplash.runtime.video.splash_video`; error
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
-import signal
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +18,7 @@ from colorsplash.cli.common import (
     add_overwrite_argument,
     add_runtime_arguments,
     show_progress,
+    sigterm_as_interrupt,
 )
 from colorsplash.cli.option_flags import add_arguments, options_from_namespace
 from colorsplash.runtime.options import EFFECT_HELP
@@ -104,31 +101,6 @@ def register(sub: Any) -> None:
     helps = {"quality": VIDEO_QUALITY_HELP, "on_empty": VIDEO_ON_EMPTY_HELP}
     add_arguments(parser, helps={**helps, "effect": VIDEO_EFFECT_HELP, "point": VIDEO_POINT_HELP})
     parser.set_defaults(func=run)
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C; the CLI exits with ``exit_status`` (128 + SIGTERM), not Ctrl-C's 130."""
-
-    exit_status = 128 + signal.SIGTERM
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """While active, SIGTERM (``kill``, a service manager stopping us) acts like Ctrl-C: it raises
-    :class:`Terminated` (a KeyboardInterrupt), so the run stops ffmpeg and removes its partial files. Main thread
-    only (Python delivers signals there); elsewhere a no-op."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -51,6 +51,8 @@ from colorsplash.evaluation.folders import (
     layout_of,
     oxford_trimaps,
     read_split_file,
+    refuse_twice,
+    unreadable_in_data,
     warn_links,
     warn_subfolders,
     warn_unused_splits,
@@ -173,7 +175,8 @@ def discover(
     train/validation split hashes: the same folder under another name splits differently."""
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"{root}: data folder not found")
+        what = "is a file, not a data folder (images/ + masks/, input/ + mask/ or images/ + trimaps/)"
+        raise DataError(f"{root}: {what}; name its folder" if root.exists() else f"{root}: data folder not found")
     root = _named_root(root)
     layout = detect_layout(root)
     if layout == "seed":
@@ -272,9 +275,12 @@ def base_set(dataset: str) -> str:
 
 
 def discover_all(roots: Iterable[str | Path], skip_bad: bool = False, keep_unpaired: bool = False) -> list[Sample]:
-    """:func:`discover` of each folder of ``roots``, in order."""
+    """:func:`discover` of each folder of ``roots``, in order; a folder named twice is refused
+    (:func:`~colorsplash.evaluation.folders.refuse_twice`)."""
     samples: list[Sample] = []
+    seen: dict[Path, str] = {}
     for root in roots:
+        refuse_twice(root, seen, str(root))
         samples.extend(discover(root, skip_bad, keep_unpaired=keep_unpaired))
     return samples
 
@@ -386,9 +392,7 @@ def read_pair(sample: Sample) -> tuple[np.ndarray, np.ndarray, list[tuple[str, P
             return image, _scene_label(sample, image.shape[:2]), []
         read = read_labels(sample.mask, sample.kind)
     except ImageReadError as err:
-        # The reader's message already says how to mend the file (re-export, copy again, permissions...): add only
-        # the data set's other way out, once.
-        raise DataError(f"{err} (or remove it from the data)", "unreadable", skippable=True) from err
+        raise DataError(unreadable_in_data(err), "unreadable", skippable=True) from err
     mask, note = fit_to_photo(read, sample.mask, sample.image, image.shape[:2], orientation)
     found = [(TRIMAP, sample.mask)] if read.note == TRIMAP else []
     return image, mask, found + ([(note, sample.image)] if note is not None else [])

@@ -39,7 +39,7 @@ from colorsplash.evaluation.folders import describe_skips
 from colorsplash.evaluation.mask_read import corners_subject, warn_empty_masks, warn_inverted_masks
 from colorsplash.evaluation.metrics import IGNORE, dice, iou, mean_iou_thresholds, pixel_accuracy
 from colorsplash.runtime.config import ModelConfig
-from colorsplash.runtime.files import atomic_write, not_replaceable
+from colorsplash.runtime.files import atomic_write, not_replaceable, unwritable_folder
 from colorsplash.runtime.preprocess import upsample_probability as upsample_probability  # inference's own
 from colorsplash.runtime.variants import file_hash
 
@@ -107,9 +107,11 @@ REPORT_FILES = ("scores.csv", "summary.json", "worst.png")
 
 def check_report_folder(out: Path, overwrite: bool = False) -> None:
     """Refuse a report folder ``out`` that is an existing file (or pipe, device), whose report files would be a
-    folder, pipe or device (never replaced), or that holds an earlier report (any of
-    :data:`REPORT_FILES`) unless ``overwrite``, before any photo is scored (writing into a file failed only at
-    the end, as "cannot write OUT/worst.png: File exists"; an earlier report was replaced without a word).
+    folder, pipe or device (never replaced), that holds an earlier report (any of :data:`REPORT_FILES`) unless
+    ``overwrite``, or where no file can be made (a read-only file system, no permission:
+    :func:`~colorsplash.runtime.files.unwritable_folder`), before any photo is scored (writing into a file failed
+    only at the end, as "cannot write OUT/worst.png: File exists", and so did a read-only folder; an earlier report
+    was replaced without a word).
 
     Raises:
         ValueError: naming ``out`` and saying what to do.
@@ -129,6 +131,8 @@ def check_report_folder(out: Path, overwrite: bool = False) -> None:
             f"{out} holds an earlier report ({', '.join(earlier)}); pass --overwrite to replace it, or choose "
             "another report folder with -o"
         )
+    if (problem := unwritable_folder(out)) is not None:
+        raise ValueError(f"{out}: cannot write the report there ({problem}); choose another report folder with -o")
 
 
 def score_image(prob: np.ndarray, mask: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
@@ -191,7 +195,8 @@ def evaluate_model(
 
 
 def _means(rows: Sequence[ImageScore]) -> dict[str, float]:
-    out: dict[str, float] = {"images": float(len(rows))}
+    """The mean of each metric over ``rows``, and how many they are (``images``: a whole number in summary.json)."""
+    out: dict[str, float] = {"images": len(rows)}
     for m in METRIC_NAMES:
         out[m] = float(np.mean([getattr(r, m) for r in rows])) if rows else float("nan")
     return out
@@ -294,11 +299,12 @@ def warn_unknown_sets(samples: Sequence[Sample], config: ModelConfig, split: str
         return False
     log.warning(
         "--split %s: the model was not trained on data set(s) %s (it records %s); the split follows each folder's "
-        "name, so these %s photos are not known to be ones training held out",
+        "name, so these %s photos are not known to be ones training %s",
         split,
         ", ".join(unknown),
         ", ".join(trained) or "none",
         split,
+        "held out" if split == "val" else "used",
     )
     return True
 

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorsplash.runtime.photo_io import is_image_name, is_picture_file
+from colorsplash.runtime.photo_io import ImageReadError, is_image_name, is_picture_file
+from colorsplash.runtime.picture_open import PixelLimitError
 from colorsplash.runtime.wording import listed
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,32 @@ class Skips:
         if self.total:
             lines = [m for reason in sorted(self.messages) for m in self.messages[reason]]
             log.warning("%s:\n  %s", describe_skips(self.counts()), "\n  ".join(lines))
+
+
+def refuse_twice(folder: str | Path, seen: dict[Path, str], label: str) -> None:
+    """The one rule for a folder of photos named twice in one run (``pets pets``, ``pets ./pets``, a link beside
+    its folder): its photos would count twice. ``seen`` maps the folders named so far (resolved) to how they were
+    named; ``label`` is how the message names ``folder`` (``--negatives DIR`` or the data folder itself).
+
+    Raises:
+        DataError: ``folder`` is already in ``seen``.
+    """
+    key = Path(folder).resolve()
+    if key in seen:
+        raise DataError(
+            f"{label}: named twice (as {seen[key]} too), so each of its photos would count twice; name each folder once"
+        )
+    seen[key] = str(folder)
+
+
+def unreadable_in_data(err: ImageReadError) -> str:
+    """The message of a data set's photo or mask that ``err`` says cannot be read: the reader's, which already says
+    how to mend the file (re-export, copy again, permissions...), and the data set's other way out, once. A picture
+    over the pixel limit is said without the reader's advice to raise ``--max-pixels``, which the data readers
+    (``train``, ``evaluate``) do not take."""
+    if isinstance(err, PixelLimitError):
+        return f"{err.what}, within which data sets are read; save it smaller (and its mask) or remove it from the data"
+    return f"{err} (or remove it from the data)"
 
 
 def describe_skips(counts: Mapping[str, int]) -> str:

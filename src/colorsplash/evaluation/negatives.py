@@ -22,6 +22,7 @@ from colorsplash.evaluation.folders import (
     images_in,
     layout_of,
     nested_pictures,
+    refuse_twice,
     warn_links,
     warn_subfolders,
 )
@@ -41,15 +42,10 @@ def discover_negatives(folders: Iterable[str | Path]) -> list[Sample]:
             (naming it).
     """
     samples: list[Sample] = []
-    seen: dict[Path, Path] = {}
+    seen: dict[Path, str] = {}
     for folder in map(Path, folders):
         _check_folder(folder)
-        first = seen.setdefault(folder.resolve(), folder)
-        if first is not folder:
-            raise DataError(
-                f"--negatives {folder}: named twice (as {first} too), so each of its photos would count twice; "
-                "name each folder once"
-            )
+        refuse_twice(folder, seen, f"--negatives {folder}")
         warn_links(folder, [folder])
         photos = images_in(folder)
         if not photos:

@@ -7,12 +7,11 @@ all release the GIL); a single photo takes the overlapped one-photo path instead
 (:func:`colorsplash.runtime.pipeline.decode_and_plan`). Each file succeeds or fails on its own: a failure is one
 line naming the file and the batch goes on.
 
-Output names are all decided before anything is written (:func:`plan_tasks`), from each input's content format
-(a PNG named ``.jpg`` gives a ``.png`` result), and checked against every input and every other output of the run.
-A result never replaces an input, nor an existing file this run did not create unless ``overwrite`` is set
-(``--overwrite``); such files are one error line each, or skipped with ``skip_existing`` (``--skip-existing``,
-which resumes an interrupted batch). Every result is decoded again from its temporary file before it gets its
-name, so a result that cannot be opened is a failure, never a "done".
+Output names are all decided before anything is written (:func:`plan_tasks`), from each input's content format,
+and checked against every input and every other output of the run. A result never replaces an input, nor an
+existing file this run did not create unless ``overwrite`` is set (``--overwrite``); such files are one error line
+each, or skipped with ``skip_existing`` (``--skip-existing``, which resumes an interrupted batch). Every result is
+decoded again from its temporary file before it gets its name, so a result that cannot be opened is a failure.
 """
 
 from __future__ import annotations
@@ -273,8 +272,9 @@ class PhotoJob:
         result: AlphaResult = finish_alpha(planned.plan, planned.guide(), self.options)
         try:
             note = apply_on_empty(result, self.options.on_empty, task.label, self.mask, Wording.of(self.model, "cli"))
-        except NoSubjectError as err:
-            return Outcome("skipped", [*messages, str(err)])
+        except NoSubjectError as err:  # on standard output, nothing written reads as an empty picture: it failed
+            gone = ", so nothing was written to standard output" if task.output == STDIO else ""
+            return Outcome("failed" if gone else "skipped", [*messages, f"{err}{gone}"])
         if note:
             messages.append(note)
         if self.mask:

@@ -86,6 +86,29 @@ def not_replaceable(path: str | Path, switch: str | None = None) -> str | None:
     return f"is {what}, not a file; {advice}"
 
 
+def unwritable_folder(folder: str | Path) -> str | None:
+    """Why no file can be made in ``folder`` (or, where it does not exist yet, in the nearest existing folder above
+    it, where it would be created): ``X is on a read-only file system`` or ``no permission to write in X``; ``None``
+    when files can be made there, as far as the system tells before trying. The one owner of that check: the
+    planners ask it before any work (a read-only output folder failed every photo at its end, once the model had
+    run, and ``evaluate`` once every photo was scored). POSIX only: elsewhere ``None`` (Windows' read-only attribute
+    on a folder does not stop files being made in it); the write itself still reports what the check let pass."""
+    if os.name != "posix":
+        return None
+    here = Path(os.path.abspath(folder))
+    while not here.is_dir():
+        if os.path.lexists(here) or here.parent == here:  # a file in the way: the write's own error names it
+            return None
+        here = here.parent
+    if os.access(here, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids):
+        return None
+    try:
+        read_only = bool(os.statvfs(here).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    return f"{here} is on a read-only file system" if read_only else f"no permission to write in {here}"
+
+
 def _publish(tmp: Path, path: Path, replace: bool) -> None:
     """Give ``tmp`` the name ``path``: ``os.replace`` (never over what :func:`not_replaceable` names), or with
     ``replace=False`` a hard link that fails when ``path`` exists (no window in which another process's new file

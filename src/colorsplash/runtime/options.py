@@ -255,6 +255,9 @@ class SplashOptions:
         "orientation-corrected photo; default: every subject); also colours a photo the model judged to hold no "
         "subject",
         "X,Y",
+        mask_help="keep only the subject under this pixel, or the nearest one when it is on the background (X, Y of "
+        "the orientation-corrected photo; default: every subject); also masks it in a photo the model judged to "
+        "hold no subject",
     )
     on_empty: str = _opt(
         "grey",
@@ -277,6 +280,8 @@ class SplashOptions:
         "decontamination: soft fur, no background colour on the edge), fast (guided filter; 13-29 % less "
         "time on a 12 MP photo), or auto (matte for photos, fast for video frames)",
         "MODE",
+        mask_help="edge stage: matte (closed-form matting in the band around the subject's edge: soft fur), fast "
+        "(guided filter; less time), or auto (matte for photos)",
     )
 
     def __post_init__(self) -> None:

@@ -86,7 +86,12 @@ class ImageReadError(ValueError):
 class PixelLimitError(ImageReadError):
     """A picture has more pixels than a limit allows (ours, a caller's, or Pillow's own guard in this process),
     or would take more memory to decode than that limit allows; read from its header, nothing decoded. The HTTP
-    API answers it with 413."""
+    API answers it with 413. :attr:`what`: the message without its advice, for a caller whose way out is not the
+    advice's option (the data set readers take no ``--max-pixels``)."""
+
+    def __init__(self, message: str, what: str | None = None) -> None:
+        super().__init__(message)
+        self.what = message if what is None else what
 
 
 # What Pillow raises on cut-off or corrupt content (DecompressionBombError: its guard inside a plugin's open or
@@ -311,18 +316,16 @@ def open_checked(
 def _check_limits(img: Image.Image, name: str, max_pixels: int) -> None:
     if img.width * img.height > max_pixels:
         img.close()
-        raise PixelLimitError(
-            f"{name}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}; "
-            "raise it with --max-pixels (Python: max_pixels=) if you trust the file"
-        )
+        what = f"{name}: {img.width}x{img.height} is more than the pixel limit {max_pixels:,}"
+        raise PixelLimitError(f"{what}; raise it with --max-pixels (Python: max_pixels=) if you trust the file", what)
     cost = decode_cost(img.width, img.height, cost_mode(img))
     if cost > cost_limit(max_pixels):
         img.close()
-        raise PixelLimitError(
+        what = (
             f"{name}: {img.width}x{img.height} {img.mode} needs about {cost / 1e9:.1f} GB to decode "
-            f"and process, more than the pixel limit {max_pixels:,} allows "
-            f"({cost_limit(max_pixels) / 1e9:.1f} GB); raise --max-pixels (Python: max_pixels=) if you trust the file"
+            f"and process, more than the pixel limit {max_pixels:,} allows ({cost_limit(max_pixels) / 1e9:.1f} GB)"
         )
+        raise PixelLimitError(f"{what}; raise --max-pixels (Python: max_pixels=) if you trust the file", what)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ once, then run the same steps. (Decoding the model's copy at 1/8 and the working
 measured no faster: the full-size reduction costs what the smaller DCT scale saves.)
 
 **Many photos** (:func:`run_stages`): each photo goes through three stages, *load* (read and decode; a large
-JPEG's working copy from its DCT, as for one photo: :func:`dct_working_copy`), *infer* (the model, one photo at a
-time on its own thread so ONNX Runtime keeps all its intra-op threads) and *finish* (refinement, effect, encode,
-write), with different photos in different stages at once. A bounded number of
+JPEG's working copy from its DCT, as for one photo: :func:`dct_working_copy`), *infer* (the model: on a CPU of
+several cores one photo per core, each on one thread, see :func:`colorsplash.runtime.batch.batch_model`; else one
+photo at a time) and *finish* (refinement, effect, encode, write), with different photos in different stages at
+once. A bounded number of
 photos is in flight, so memory stays bounded whatever the folder's size. :func:`run_items` picks that pipeline,
 or a plain thread pool for work without stages.
 

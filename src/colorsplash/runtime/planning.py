@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorsplash.runtime.files import is_temp_name, name_fits, not_a_file, not_replaceable
+from colorsplash.runtime.files import is_temp_name, name_fits, not_a_file, not_replaceable, unwritable_folder
 from colorsplash.runtime.photo_io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
@@ -297,6 +297,8 @@ def _output_problem(
             f"its output {out} already exists and was not made by this run; not replaced "
             "(--overwrite replaces it, --skip-existing keeps it)"
         )
+    if not (plan.skip_existing and os.path.lexists(out)) and (folder := unwritable_folder(out.parent)) is not None:
+        return f"cannot write its output {out}: {folder}; choose another place for it with -o"
     return None
 
 

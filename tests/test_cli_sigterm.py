@@ -1,0 +1,81 @@
+"""SIGTERM (``kill``, ``timeout``, a service manager) stops ``mask``, ``splash`` and ``evaluate`` as Ctrl-C does:
+exit status 143, "interrupted", and no partial file left where the results go (they were killed outright and left
+``.colorsplash-*.part.png`` files behind). ``video``'s own case: test_video_output_files.py."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers.splash_cli import blob_file
+from PIL import Image
+
+WRITING = "a result is being written"
+SLOW_WRITE = f"""
+import sys, threading, time
+from colorsplash.cli import main
+from colorsplash.runtime import files
+real = files._publish
+once = threading.Lock()  # taken once, never let go: two writers' lines would run together
+def slow(tmp, path, replace):  # the temporary file is complete and checked: it waits here for its name
+    if once.acquire(blocking=False):
+        print({WRITING!r}, flush=True)
+    time.sleep(1.0)
+    real(tmp, path, replace)
+files._publish = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def terminated_while_writing(args: list[str]) -> tuple[int, str]:
+    """Run the CLI with ``args`` in a child process, send it SIGTERM while it writes its first file; its exit
+    status and standard error."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITE, "-q", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], 120)
+    line = proc.stdout.readline() if ready else b""
+    if WRITING not in line.decode():
+        proc.kill()
+        _, err = proc.communicate(timeout=60)
+        raise AssertionError(f"the run wrote nothing within 120 s (said {line!r}): {err.decode()}")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err.decode()
+
+
+def partial_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob(".colorsplash-*"))
+
+
+@pytest.mark.parametrize("verb", ["mask", "splash"])
+def test_sigterm_mid_folder_leaves_no_partial_file(verb: str, tmp_path: Path, tiny_onnx: Path) -> None:
+    for i in range(6):
+        blob_file(tmp_path / "in" / f"p{i}.png", i)
+    out = tmp_path / "out"
+    code, err = terminated_while_writing([verb, str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_onnx)])
+    assert code == 128 + signal.SIGTERM and "interrupted" in err, err
+    assert partial_files(out) == []
+    written = list(out.iterdir())
+    assert written  # the photo being written when the signal came was finished, as on Ctrl-C
+    for path in written:
+        Image.open(path).load()
+
+
+def test_sigterm_while_evaluate_writes_its_report_leaves_no_partial_file(tmp_path: Path, tiny_onnx: Path) -> None:
+    data = tmp_path / "set"
+    for i in range(2):
+        mask = blob_file(data / "images" / f"p{i}.png", i)
+        (data / "masks").mkdir(exist_ok=True)
+        Image.fromarray(mask * 255).save(data / "masks" / f"p{i}.png")
+    out = tmp_path / "report"
+    code, err = terminated_while_writing(["evaluate", str(data), "-o", str(out), "--model", str(tiny_onnx)])
+    assert code == 128 + signal.SIGTERM and "interrupted" in err, err
+    assert partial_files(out) == []

@@ -1,0 +1,76 @@
+"""``colorsplash evaluate`` (and ``train``, which finds and reads its data the same way) on the data folders it is
+given: a folder named twice, and a photo given both as a data set's and as a negative, are refused before any photo
+is scored; a photo over the pixel limit is refused in words that name no option these verbs lack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers.hostile import png_claiming
+from helpers.layouts import make_paired_set
+
+from colorsplash.cli import main
+from colorsplash.evaluation.datasets import DataError, discover_all
+
+
+def test_a_data_folder_named_twice_is_refused(tmp_path: Path) -> None:
+    """``evaluate pets pets`` (or ``pets ./pets``) scored every photo twice: the table said 8 images for 4 and each
+    row of scores.csv came twice; ``--negatives DIR DIR`` was already refused."""
+    make_paired_set(tmp_path / "pets", n=4)
+    assert len(discover_all([tmp_path / "pets"])) == 4
+    again = tmp_path / "." / "pets" / ".." / "pets"
+    with pytest.raises(DataError, match=r"pets: named twice \(as .*pets too\).*count twice; name each folder once"):
+        discover_all([tmp_path / "pets", again])
+
+
+def test_evaluate_refuses_a_folder_named_twice_before_writing(
+    tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_paired_set(tmp_path / "pets", n=2)
+    report = tmp_path / "report"
+    args = ["evaluate", str(tmp_path / "pets"), str(tmp_path / "pets"), "--model", str(tiny_onnx), "-o", str(report)]
+    assert main(args) == 2
+    assert "named twice" in capsys.readouterr().err
+    assert not report.exists()
+
+
+def test_evaluate_refuses_a_photo_given_as_data_and_as_negative(
+    tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``evaluate pets --negatives pets/images`` scored each photo once as showing the subject and once as all
+    background; ``train`` refuses it (``refuse_overlap``), and so does ``evaluate`` now."""
+    make_paired_set(tmp_path / "pets", n=2)
+    report = tmp_path / "report"
+    negatives = str(tmp_path / "pets" / "images")
+    args = ["evaluate", str(tmp_path / "pets"), "--negatives", negatives, "--model", str(tiny_onnx), "-o", str(report)]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "is the same photo as" in err and "cannot both show the subject and not" in err
+    assert not report.exists()
+
+
+def test_a_photo_over_the_pixel_limit_names_no_max_pixels_option(
+    tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It said "raise it with --max-pixels (Python: max_pixels=) if you trust the file", an option neither
+    ``evaluate`` nor ``train`` takes (argparse then refused it as unrecognised)."""
+    make_paired_set(tmp_path / "pets", n=2)
+    (tmp_path / "pets" / "images" / "p0.png").write_bytes(png_claiming(12000, 10000))  # 120 MP by its header
+    args = ["evaluate", str(tmp_path / "pets"), "--model", str(tiny_onnx), "-o", str(tmp_path / "report")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "p0.png: 12000x10000 is more than the pixel limit 100,000,000, within which data sets are read" in err
+    assert "save it smaller (and its mask) or remove it from the data (or pass --skip-bad)" in err
+    assert "--max-pixels" not in err
+
+
+def test_a_file_given_as_a_data_folder_is_called_a_file(tmp_path: Path) -> None:
+    """``evaluate cat.jpg`` said "cat.jpg: data folder not found" of a file that is there (``--negatives cat.jpg``
+    says it is a file)."""
+    make_paired_set(tmp_path / "pets", n=1)
+    photo = tmp_path / "pets" / "images" / "p0.png"
+    with pytest.raises(DataError, match=r"p0\.png: is a file, not a data folder \(images/ \+ masks/.*name its folder"):
+        discover_all([photo])
+    with pytest.raises(DataError, match=r"nowhere: data folder not found"):
+        discover_all([tmp_path / "nowhere"])

@@ -1,0 +1,98 @@
+"""An output folder where no file can be made (a read-only mount, no permission) is refused when the run is
+planned, naming the folder and what to do: ``mask`` and ``splash`` ran the model on every photo and then failed each
+one ("cannot write X: Read-only file system", no advice), ``evaluate`` scored every photo first. The refusal is made
+for every user, root included, by denying the folder where the system would (``os.access``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from helpers.layouts import make_paired_set
+from helpers.splash_cli import blob_file
+
+from colorsplash.cli import main
+from colorsplash.runtime import files
+from colorsplash.runtime.onnx_model import Model
+
+
+def deny_writes_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``os.access`` says no file can be made in ``folder``, as permissions would for a user other than root."""
+    real = os.access
+
+    def access(path: Any, mode: int, *args: Any, **kwargs: Any) -> bool:
+        if Path(path) == folder and mode & os.W_OK:
+            return False
+        return real(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+def count_model_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    runs: list[int] = []
+
+    def predict(self: Model, image: np.ndarray) -> np.ndarray:
+        runs.append(1)
+        return np.zeros((8, 8), np.float32)
+
+    monkeypatch.setattr(Model, "predict_lowres", predict)
+    return runs
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the check is POSIX only")
+def test_the_folder_or_the_one_it_would_be_made_in_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert files.unwritable_folder(tmp_path / "new" / "deeper") is None
+    deny_writes_in(tmp_path.resolve(), monkeypatch)
+    assert files.unwritable_folder(tmp_path / "new" / "deeper") == f"no permission to write in {tmp_path.resolve()}"
+    (tmp_path / "file").write_text("in the way")
+    assert files.unwritable_folder(tmp_path / "file" / "sub") is None  # the write's own error says what is in the way
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the check is POSIX only")
+@pytest.mark.parametrize("verb", ["mask", "splash"])
+def test_a_folder_that_cannot_be_written_fails_each_photo_before_the_model_runs(
+    verb: str, tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for i in range(3):
+        blob_file(tmp_path / "in" / f"p{i}.png", i)
+    out = tmp_path / "out"
+    out.mkdir()
+    deny_writes_in(out.resolve(), monkeypatch)
+    runs = count_model_runs(monkeypatch)
+    assert main(["-q", verb, str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_onnx)]) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "cannot write its output" in line]
+    assert len(lines) == 3 and not runs, err
+    assert f"no permission to write in {out.resolve()}; choose another place for it with -o" in lines[0]
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the check is POSIX only")
+def test_skip_existing_still_skips_what_a_read_only_folder_already_holds(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blob_file(tmp_path / "in" / "p0.png", 0)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "p0.png").write_bytes(b"an earlier mask")
+    deny_writes_in(out.resolve(), monkeypatch)
+    args = ["mask", str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_onnx), "--skip-existing"]
+    assert main(args) == 0
+    assert "done 0, skipped 1, failed 0" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the check is POSIX only")
+def test_evaluate_refuses_a_report_folder_that_cannot_be_written_before_scoring(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_paired_set(tmp_path / "pairs", n=2)
+    deny_writes_in(tmp_path.resolve(), monkeypatch)
+    runs = count_model_runs(monkeypatch)
+    report = tmp_path / "report"
+    assert main(["evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(report)]) == 2
+    err = capsys.readouterr().err
+    assert f"{report}: cannot write the report there (no permission to write in {tmp_path.resolve()})" in err
+    assert "choose another report folder with -o" in err and not runs and not report.exists()
