@@ -830,3 +830,32 @@ def test_cli_serve_says_which_model_it_serves(
     assert cli.main(["serve", "--model", str(tiny_onnx)]) == 0
     # In the words splash, mask and video use too (Model.label).
     assert f"model: Blob model — tiny-test ({tiny_onnx})" in [r.getMessage() for r in caplog.records]
+
+
+@pytest.mark.parametrize("bound", ["0.0.0.0", "127.0.0.1"])
+def test_the_start_up_line_names_addresses_the_host_check_lets_through(
+    bound: str, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bound to all interfaces, ``serve`` said "open http://0.0.0.0:8766/": a browser that reaches it sends
+    ``Host: 0.0.0.0:8766``, which the server refuses. Every address the line names must be answered."""
+    seen: dict[str, Any] = {}
+    uvicorn = pytest.importorskip("uvicorn")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    monkeypatch.setattr(guard, "machine_names", lambda: ["box", "192.168.7.7"])
+    with caplog.at_level(logging.INFO):
+        assert cli.main(["serve", "--model", str(tiny_onnx), "--host", bound, "--port", "8766"]) == 0
+    line = next(r.getMessage() for r in caplog.records if "colorsplash: open " in r.getMessage())
+    urls = re.findall(r"http://[^/\s]+/", line)
+    assert urls and "0.0.0.0" not in line
+    if bound == "0.0.0.0":
+        assert urls == ["http://localhost:8766/", "http://box:8766/"]
+    with TestClient(seen["app"]) as client:
+        for url in urls:
+            host = url.removeprefix("http://").rstrip("/")
+            assert client.get("/api/health", headers={"host": host}).status_code == 200, url
+
+
+def test_an_ipv6_address_is_shown_in_brackets() -> None:
+    assert cli_serve.open_line("::1", 8766, ("localhost",)).startswith("colorsplash: open http://[::1]:8766/ ")
+    line = cli_serve.open_line("::", 8766, ("localhost", "::1", "fe80::1"))
+    assert "http://localhost:8766/ on this computer, from other computers http://[fe80::1]:8766/" in line

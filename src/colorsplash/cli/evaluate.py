@@ -8,6 +8,7 @@ model needs only the light runtime; a ``.pt`` checkpoint and the gallery need th
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -212,9 +213,13 @@ def _gallery(predict_fn: Any, scores: Any, samples: Any, path: Path, args: argpa
     try:
         from colorsplash.training.plots import save_gallery
     except ImportError:
-        print(f"note: no {path.name} (the gallery needs matplotlib: pip install 'colorsplash[train]')")
+        # Notes on standard error: standard output is the report's table, which users redirect into a file.
+        print(f"note: no {path.name} (the gallery needs matplotlib: pip install 'colorsplash[train]')", file=sys.stderr)
         if path.is_file():  # an earlier report's, which --overwrite let this report replace: left, it would pass for
             path.unlink()  # this report's gallery
-            print(f"note: removed {path}, the earlier report's gallery, which this report could not redraw")
+            print(
+                f"note: removed {path}, the earlier report's gallery, which this report could not redraw",
+                file=sys.stderr,
+            )
         return worst(scores, args.worst)
     return save_worst_gallery(predict_fn, scores, samples, save_gallery, path, args.cutoff, args.worst)

@@ -152,6 +152,23 @@ def _add_access_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def open_line(host: str, port: int, allowed: tuple[str, ...]) -> str:
+    """The start-up line saying where to open the page: addresses the ``Host`` check lets through (``allowed``).
+    Bound to all interfaces, ``http://0.0.0.0:PORT/`` is not one (a browser that reaches it sends that ``Host``,
+    refused): this computer's ``localhost``, and for other computers the first name of ``allowed`` that is not a
+    loopback one (a ``--allowed-host`` name, else this computer's name)."""
+    from colorsplash.server.guard import LOOPBACK_HOSTS, WILDCARD_ADDRESSES, normalise_host  # the server extra
+
+    def url(name: str) -> str:
+        return f"http://[{name}]:{port}/" if ":" in name else f"http://{name}:{port}/"
+
+    if normalise_host(host) not in WILDCARD_ADDRESSES:
+        return f"colorsplash: open {url(host)} (API docs at /docs); Ctrl+C stops"
+    others = [name for name in allowed if name not in LOOPBACK_HOSTS and name != "*"]
+    elsewhere = f", from other computers {url(others[0])}" if others else ""
+    return f"colorsplash: open {url('localhost')} on this computer{elsewhere} (API docs at /docs); Ctrl+C stops"
+
+
 def is_loopback(host: str) -> bool:
     """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
     if host == "localhost":
@@ -256,7 +273,6 @@ def run(args: argparse.Namespace) -> int:
         )
     log.info("%s", app.state.model.label)
     log.info("answering requests for %s (add names with --allowed-host)", ", ".join(app.state.allowed_hosts))
-    shown = f"[{args.host}]" if ":" in args.host else args.host
-    log.info("colorsplash: open http://%s:%d/ (API docs at /docs); Ctrl+C stops", shown, args.port)
+    log.info("%s", open_line(args.host, args.port, app.state.allowed_hosts))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", **options)
     return 0
