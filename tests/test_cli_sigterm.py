@@ -1,6 +1,6 @@
-"""SIGTERM (``kill``, ``timeout``, a service manager) stops ``mask``, ``splash`` and ``evaluate`` as Ctrl-C does:
-exit status 143, "interrupted", and no partial file left where the results go (they were killed outright and left
-``.colorsplash-*.part.png`` files behind). ``video``'s own case: test_video_output_files.py."""
+"""SIGTERM (``kill``, ``timeout``, a service manager) stops ``mask``, ``splash``, ``evaluate`` and ``train`` as
+Ctrl-C does: exit status 143, "interrupted", and no partial file left where the results go (they were killed
+outright and left ``.colorsplash-*.part.png`` files behind). ``video``'s own case: test_video_output_files.py."""
 
 from __future__ import annotations
 
@@ -79,3 +79,36 @@ def test_sigterm_while_evaluate_writes_its_report_leaves_no_partial_file(tmp_pat
     code, err = terminated_while_writing(["evaluate", str(data), "-o", str(out), "--model", str(tiny_onnx)])
     assert code == 128 + signal.SIGTERM and "interrupted" in err, err
     assert partial_files(out) == []
+
+
+def test_sigterm_stops_train_as_ctrl_c_keeping_its_finished_epochs(tmp_path: Path) -> None:
+    """``train`` stopped by SIGTERM (a service manager, ``timeout``) was killed outright: no line saying what was
+    kept and how to go on, and a checkpoint being saved left its hidden temporary file in the run folder."""
+    pytest.importorskip("torch")
+    import time
+
+    from helpers.layouts import make_seed_set
+    from helpers.train import TINY_UNET
+
+    from colorsplash.training.checkpoint import read_checkpoint
+
+    make_seed_set(tmp_path / "cats", n=8, h=56, w=72)
+    run = tmp_path / "run"
+    flags = [*TINY_UNET, "--size", "64", "--epochs", "500", "--batch-size", "4", "--val-fraction", "0.25"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "colorsplash", "-q", "train", str(tmp_path / "cats"), *flags, "-o", str(run)],
+        env=env,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 180
+    while not (run / "last.pt").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before its first epoch was kept"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    said = err.decode()
+    assert proc.returncode == 128 + signal.SIGTERM, said
+    assert "training interrupted" in said and f"train --resume {run}" in said, said
+    assert not [p.name for p in run.iterdir() if p.name.startswith(".")], "hidden files left in the run folder"
+    assert read_checkpoint(run / "last.pt")["run_state"]["epoch"] >= 1

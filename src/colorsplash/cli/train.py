@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from colorsplash.cli.common import add_negatives_argument, need_torch
+from colorsplash.cli.common import add_negatives_argument, need_torch, sigterm_as_interrupt
 from colorsplash.cli.config_args import add_config_arguments, config_from_args, given_fields, given_flags
 from colorsplash.runtime.config import ModelConfig, default_model_config
 from colorsplash.training import run_files
@@ -215,6 +215,11 @@ def _refuse_flags_with_resume(args: argparse.Namespace) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     need_torch("train")
+    with sigterm_as_interrupt():  # a service manager's stop, as Ctrl-C: the finished epochs kept, how to go on said
+        return _train(args)
+
+
+def _train(args: argparse.Namespace) -> int:
     progress = not getattr(args, "quiet", False)  # kept in logs too, redrawn once a minute (runtime.progress)
     if args.resume:
         _refuse_flags_with_resume(args)
