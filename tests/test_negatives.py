@@ -102,14 +102,7 @@ def test_a_lone_negative_in_the_validation_quarter_trains_too(
     from colorsplash.runtime.config import ModelConfig
     from colorsplash.training.steps import prepare_data
 
-    lone = tmp_path / "lone"
-    name = next(
-        f"n{i}"
-        for i in range(100)
-        if data.with_fixed_split(data.Sample(lone / f"n{i}.jpg", lone / f"n{i}.jpg", data.NEGATIVE, "lone")).split
-        == "val"
-    )
-    save_picture(lone / f"{name}.jpg", np.full((40, 50, 3), 90, np.uint8))
+    lone = _lone_negative(tmp_path / "lone", "val")
     cfg = TrainConfig(data=(str(discs[0]),), negatives=(str(lone),), val_fraction=0.25)
     caplog.set_level(logging.WARNING)
     summary = prepare_data(cfg, ModelConfig(input_size=32), show_progress=False, report=False).summary
@@ -361,14 +354,7 @@ def test_the_threshold_line_says_what_to_do_when_no_negative_validates(
     validation negatives to reject (give --negatives)", though they had been given."""
     from colorsplash.training.calibration import calibrate_in_place
 
-    lone = tmp_path / "lone"
-    name = next(
-        f"n{i}"
-        for i in range(100)
-        if data.with_fixed_split(data.Sample(lone / f"n{i}.jpg", lone / f"n{i}.jpg", data.NEGATIVE, "lone")).split
-        == "train"
-    )
-    save_picture(lone / f"{name}.jpg", np.full((40, 50, 3), 90, np.uint8))
+    lone = _lone_negative(tmp_path / "lone", "train")
     payload = read_checkpoint(trained[0] / "best.pt")
     del payload["model_config"]["training"][CALIBRATION_KEY]
     atomic_torch_save(payload, tmp_path / "best.pt")
@@ -379,3 +365,15 @@ def test_the_threshold_line_says_what_to_do_when_no_negative_validates(
         "no validation negatives to reject (none of --negatives fell in the validation quarter: give more photos "
         f"without the {SUBJECT})" in caplog.text
     ), caplog.text
+
+
+def _lone_negative(lone: Path, split: str) -> Path:
+    """A --negatives folder ``lone`` of one grey photo whose name the seeded split puts in ``split``."""
+    name = next(
+        f"n{i}"
+        for i in range(100)
+        if data.with_fixed_split(data.Sample(lone / f"n{i}.jpg", lone / f"n{i}.jpg", data.NEGATIVE, "lone")).split
+        == split
+    )
+    save_picture(lone / f"{name}.jpg", np.full((40, 50, 3), 90, np.uint8))
+    return lone
