@@ -45,6 +45,18 @@ def test_a_new_folder_left_empty_is_removed_and_a_users_folder_is_kept(tmp_path:
     assert [p.name for p in new.iterdir()] == [run_files.CONFIG]
 
 
+def test_the_folders_made_above_a_new_run_left_empty_are_removed_too(tmp_path: Path) -> None:
+    """``-o runs/mine`` with no ``runs``: a run refused before writing anything (a data set a stage needs is
+    missing) left ``runs`` behind, made by the lock, though it says nothing is written. A folder above that holds
+    something else is kept."""
+    with pytest.raises(KeyError), run_lock(tmp_path / "runs" / "cats" / "mine"):
+        raise KeyError("the data is missing")
+    assert list(tmp_path.iterdir()) == []
+    with run_lock(tmp_path / "runs" / "cats" / "mine"):
+        (tmp_path / "runs" / "notes.txt").write_text("the user's")
+    assert [p.name for p in tmp_path.rglob("*")] == ["runs", "notes.txt"]
+
+
 def test_a_missing_folder_to_resume_is_not_made(tmp_path: Path) -> None:
     with run_lock(tmp_path / "gone", create=False):
         pass
