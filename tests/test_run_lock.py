@@ -144,3 +144,32 @@ def test_train_into_a_folder_being_trained_is_refused_and_writes_nothing(
         assert main(["train", "--resume", str(run)]) != 0
         assert f"{run}: another colorsplash train is training in this folder now" in capsys.readouterr().err
         assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != run_files.LOCK} == before
+
+
+def test_a_run_that_ended_while_the_new_one_started_is_not_written_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``train -o RUN`` looked whether RUN held a run, then loaded torch and only then took the lock: a run that
+    was training there (its first epoch: nothing refused) and ended in between left its ``last.pt``, which the new
+    run wrote over. The folder is looked at again once the lock is held."""
+    pytest.importorskip("torch")
+    from helpers.layouts import make_seed_set
+    from helpers.train import QUICK
+
+    from colorsplash.cli import main
+    from colorsplash.cli import train as train_cli
+
+    data, run = tmp_path / "cats", tmp_path / "run"
+    make_seed_set(data, n=8, h=56, w=72)
+    run.mkdir()
+    (run / run_files.CONFIG).write_text('{"model": {}, "train": {}}')  # the other run, in its first epoch
+
+    def the_other_run_ends_now() -> bool:  # between the check and the lock
+        if not (run / run_files.LAST).exists():
+            (run / run_files.LAST).write_bytes(b"the other run's checkpoint")
+        return True
+
+    monkeypatch.setattr(train_cli, "_main_process", the_other_run_ends_now)
+    assert main(["train", str(data), *QUICK, "-o", str(run)]) != 0
+    assert f"{run} already holds a run; pass --resume {run}" in capsys.readouterr().err
+    assert (run / run_files.LAST).read_bytes() == b"the other run's checkpoint"
