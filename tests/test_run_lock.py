@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -28,6 +29,14 @@ def test_a_second_holder_is_refused_and_named(tmp_path: Path) -> None:
         assert f"--resume {run}" in message and "-o NEW_DIR" in message
     with run_lock(run, create=False):  # released: the next run takes it
         pass
+
+
+def test_the_command_the_refusal_gives_can_be_pasted(tmp_path: Path) -> None:
+    """A run folder with a space: the refusal said ``--resume /x/my run``, a command that names two arguments."""
+    run = tmp_path / "my run"
+    with run_lock(run), pytest.raises(RunBusyError) as refused, run_lock(run):
+        pass
+    assert f"--resume {shlex.quote(str(run))}" in str(refused.value)
 
 
 def test_a_new_folder_left_empty_is_removed_and_a_users_folder_is_kept(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import socket
 import time
 from collections.abc import Iterator
@@ -104,7 +105,7 @@ def _take(fd: int, run: Path) -> None:
         raise RunBusyError(
             f"{run}: another colorsplash train is training in this folder now ({holder}); two runs in one folder "
             f"would write over each other's checkpoints. Wait for it to end or stop it (then continue it with "
-            f"--resume {run}), or start a new run with -o NEW_DIR"
+            f"--resume {shlex.quote(str(run))}), or start a new run with -o NEW_DIR"
         ) from None
 
 
