@@ -1,6 +1,6 @@
-"""SIGTERM (``kill``, ``timeout``, a service manager) stops ``mask``, ``splash``, ``evaluate`` and ``train`` as
-Ctrl-C does: exit status 143, "interrupted", and no partial file left where the results go (they were killed
-outright and left ``.colorsplash-*.part.png`` files behind). ``video``'s own case: test_video_output_files.py."""
+"""SIGTERM (``kill``, ``timeout``, a service manager) stops ``mask``, ``splash``, ``evaluate``, ``export`` and
+``train`` as Ctrl-C does: exit status 143, "interrupted", and no partial file left where the results go (they were
+killed outright and left ``.colorsplash-*.part.png`` files behind). ``video``'s own case: test_video_output_files.py."""
 
 from __future__ import annotations
 
@@ -112,3 +112,14 @@ def test_sigterm_stops_train_as_ctrl_c_keeping_its_finished_epochs(tmp_path: Pat
     assert "training interrupted" in said and f"train --resume {run}" in said, said
     assert not [p.name for p in run.iterdir() if p.name.startswith(".")], "hidden files left in the run folder"
     assert read_checkpoint(run / "last.pt")["run_state"]["epoch"] >= 1
+
+
+def test_sigterm_while_export_writes_its_model_leaves_no_partial_file(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    """``export`` (minutes with ``--int8``) was killed outright by SIGTERM: its hidden temporary ONNX file stayed
+    beside the model it was writing."""
+    pytest.importorskip("torch")
+    out = tmp_path / "out"
+    out.mkdir()
+    code, err = terminated_while_writing(["export", str(tiny_checkpoint), "-o", str(out / "model.onnx")])
+    assert code == 128 + signal.SIGTERM and "interrupted" in err, err
+    assert list(out.iterdir()) == []

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -30,6 +31,14 @@ def test_a_second_holder_is_refused_and_named(tmp_path: Path) -> None:
         pass
 
 
+def test_the_command_the_refusal_gives_can_be_pasted(tmp_path: Path) -> None:
+    """A run folder with a space: the refusal said ``--resume /x/my run``, a command that names two arguments."""
+    run = tmp_path / "my run"
+    with run_lock(run), pytest.raises(RunBusyError) as refused, run_lock(run):
+        pass
+    assert f"--resume {shlex.quote(str(run))}" in str(refused.value)
+
+
 def test_a_new_folder_left_empty_is_removed_and_a_users_folder_is_kept(tmp_path: Path) -> None:
     """A run that stopped before writing anything leaves no folder of its own making, and never removes one it
     did not make; the lock file goes with the run."""
@@ -43,6 +52,18 @@ def test_a_new_folder_left_empty_is_removed_and_a_users_folder_is_kept(tmp_path:
     with run_lock(new):
         (new / run_files.CONFIG).write_text("{}")
     assert [p.name for p in new.iterdir()] == [run_files.CONFIG]
+
+
+def test_the_folders_made_above_a_new_run_left_empty_are_removed_too(tmp_path: Path) -> None:
+    """``-o runs/mine`` with no ``runs``: a run refused before writing anything (a data set a stage needs is
+    missing) left ``runs`` behind, made by the lock, though it says nothing is written. A folder above that holds
+    something else is kept."""
+    with pytest.raises(KeyError), run_lock(tmp_path / "runs" / "cats" / "mine"):
+        raise KeyError("the data is missing")
+    assert list(tmp_path.iterdir()) == []
+    with run_lock(tmp_path / "runs" / "cats" / "mine"):
+        (tmp_path / "runs" / "notes.txt").write_text("the user's")
+    assert [p.name for p in tmp_path.rglob("*")] == ["runs", "notes.txt"]
 
 
 def test_a_missing_folder_to_resume_is_not_made(tmp_path: Path) -> None:
@@ -132,3 +153,32 @@ def test_train_into_a_folder_being_trained_is_refused_and_writes_nothing(
         assert main(["train", "--resume", str(run)]) != 0
         assert f"{run}: another colorsplash train is training in this folder now" in capsys.readouterr().err
         assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != run_files.LOCK} == before
+
+
+def test_a_run_that_ended_while_the_new_one_started_is_not_written_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``train -o RUN`` looked whether RUN held a run, then loaded torch and only then took the lock: a run that
+    was training there (its first epoch: nothing refused) and ended in between left its ``last.pt``, which the new
+    run wrote over. The folder is looked at again once the lock is held."""
+    pytest.importorskip("torch")
+    from helpers.layouts import make_seed_set
+    from helpers.train import QUICK
+
+    from colorsplash.cli import main
+    from colorsplash.cli import train as train_cli
+
+    data, run = tmp_path / "cats", tmp_path / "run"
+    make_seed_set(data, n=8, h=56, w=72)
+    run.mkdir()
+    (run / run_files.CONFIG).write_text('{"model": {}, "train": {}}')  # the other run, in its first epoch
+
+    def the_other_run_ends_now() -> bool:  # between the check and the lock
+        if not (run / run_files.LAST).exists():
+            (run / run_files.LAST).write_bytes(b"the other run's checkpoint")
+        return True
+
+    monkeypatch.setattr(train_cli, "_main_process", the_other_run_ends_now)
+    assert main(["train", str(data), *QUICK, "-o", str(run)]) != 0
+    assert f"{run} already holds a run; pass --resume {run}" in capsys.readouterr().err
+    assert (run / run_files.LAST).read_bytes() == b"the other run's checkpoint"

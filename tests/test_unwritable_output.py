@@ -96,3 +96,29 @@ def test_evaluate_refuses_a_report_folder_that_cannot_be_written_before_scoring(
     err = capsys.readouterr().err
     assert f"{report}: cannot write the report there (no permission to write in {tmp_path.resolve()})" in err
     assert "choose another report folder with -o" in err and not runs and not report.exists()
+
+
+def _not_let_into(locked: Path, real: Any) -> Any:
+    """``os.stat`` or ``os.lstat`` answering as the system does a user who may not search ``locked``."""
+
+    def look(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if Path(path) != locked and locked in Path(path).parents:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)  # type: ignore[no-any-return]
+
+    return look
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the check is POSIX only")
+def test_a_folder_that_cannot_be_looked_into_is_named_not_raised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-o locked/sub/out`` where ``locked`` may not be searched (mode 700, another owner): looking at ``sub``
+    fails with EACCES. The check raised that PermissionError out of the planning, ending the whole run in a bare
+    "[Errno 13] Permission denied"; it names ``locked``, where no file can be made."""
+    locked = (tmp_path / "locked").resolve()
+    (locked / "sub").mkdir(parents=True)
+    for name in ("stat", "lstat"):
+        monkeypatch.setattr(os, name, _not_let_into(locked, getattr(os, name)))
+    deny_writes_in(locked, monkeypatch)
+    assert files.unwritable_folder(locked / "sub" / "out") == f"no permission to write in {locked}"

@@ -6,7 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from colorsplash.cli.common import add_output_argument, add_overwrite_argument, need_torch, show_progress
+from colorsplash.cli.common import (
+    add_output_argument,
+    add_overwrite_argument,
+    need_torch,
+    show_progress,
+    sigterm_as_interrupt,
+)
 from colorsplash.runtime.flags import arg_type, positive_int
 from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
 
@@ -53,6 +59,11 @@ def register(sub: Any) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    with sigterm_as_interrupt():  # as Ctrl-C: the model being written (minutes with --int8) leaves no partial file
+        return _export(args)
+
+
+def _export(args: argparse.Namespace) -> int:
     if args.checkpoint is None:
         after = " (--int8 takes every word after it as a data folder: name the checkpoint before --int8)"
         raise ValueError(f"no checkpoint given{after if args.int8 else ''}: colorsplash export CHECKPOINT -o OUT.onnx")

@@ -235,8 +235,11 @@ def _train(args: argparse.Namespace) -> int:
         )
     mcfg, tcfg = build_configs(args)
     _check_start(tcfg.init_from, args.preset if "init_from" not in given_fields(args, "train") else None)
-    _refuse_existing_run(tcfg.out_dir)
-    with run_lock(Path(tcfg.out_dir), main=_main_process()):
+    _refuse_existing_run(tcfg.out_dir)  # before the folder is made and torch loaded: said at once
+    main = _main_process()
+    with run_lock(Path(tcfg.out_dir), main=main):
+        if main:  # again, held: a run training there when first looked at may have ended since, leaving its files
+            _refuse_existing_run(tcfg.out_dir)
         return _start(args, mcfg, tcfg, progress)
 
 

@@ -96,7 +96,9 @@ def unwritable_folder(folder: str | Path) -> str | None:
     if os.name != "posix":
         return None
     here = Path(os.path.abspath(folder))
-    while not here.is_dir():
+    # os.path.isdir, not Path.is_dir, which raises PermissionError under a folder we may not search (that folder is
+    # then the one named: no file can be made in it either)
+    while not os.path.isdir(here):
         if os.path.lexists(here) or here.parent == here:  # a file in the way: the write's own error names it
             return None
         here = here.parent

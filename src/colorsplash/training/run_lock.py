@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import socket
 import time
 from collections.abc import Iterator
@@ -38,9 +39,9 @@ def run_lock(run: Path, *, main: bool = True, create: bool = True) -> Iterator[N
 
     Args:
         main: whether this is the process that takes it (rank 0 under ``torchrun``; the others pass through).
-        create: make ``run`` when missing (a new run). A folder made here that is empty when the block ends (the
-            run stopped before writing anything) is removed again. With ``create`` False a missing folder is not
-            locked: the caller's own check says it is missing.
+        create: make ``run`` when missing (a new run), and the folders above it. The folders made here that are
+            empty when the block ends (the run stopped before writing anything) are removed again. With ``create``
+            False a missing folder is not locked: the caller's own check says it is missing.
 
     Raises:
         RunBusyError: another process holds the lock; the message names it and what to do.
@@ -48,7 +49,7 @@ def run_lock(run: Path, *, main: bool = True, create: bool = True) -> Iterator[N
     if not main or fcntl is None or not (create or run.is_dir()):
         yield
         return
-    made = not run.exists()
+    made = _missing_folders(run)
     run.mkdir(parents=True, exist_ok=True)
     path = run / run_files.LOCK
     fd = _locked(path, run)
@@ -58,8 +59,25 @@ def run_lock(run: Path, *, main: bool = True, create: bool = True) -> Iterator[N
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # still held: a process waiting on this file retries on a new one (see _locked)
         os.close(fd)  # drops the lock
-        if made and not any(run.iterdir()):  # the run stopped before writing anything
-            run.rmdir()
+        _remove_empty(made)  # the run stopped before writing anything
+
+
+def _missing_folders(run: Path) -> list[Path]:
+    """``run`` and the folders above it that do not exist yet, ``run`` first."""
+    missing: list[Path] = []
+    while not os.path.lexists(run) and run.parent != run:
+        missing.append(run)
+        run = run.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (each the one above the one before) while they are empty; never one holding anything."""
+    for folder in folders:
+        try:
+            folder.rmdir()  # the system removes only an empty folder
+        except OSError:  # it holds something (a run's file, another process's lock file) or is gone: keep the rest
+            return
 
 
 def _locked(path: Path, run: Path) -> int:
@@ -87,7 +105,7 @@ def _take(fd: int, run: Path) -> None:
         raise RunBusyError(
             f"{run}: another colorsplash train is training in this folder now ({holder}); two runs in one folder "
             f"would write over each other's checkpoints. Wait for it to end or stop it (then continue it with "
-            f"--resume {run}), or start a new run with -o NEW_DIR"
+            f"--resume {shlex.quote(str(run))}), or start a new run with -o NEW_DIR"
         ) from None
 
 
