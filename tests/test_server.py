@@ -859,3 +859,6 @@ def test_an_ipv6_address_is_shown_in_brackets() -> None:
     assert cli_serve.open_line("::1", 8766, ("localhost",)).startswith("colorsplash: open http://[::1]:8766/ ")
     line = cli_serve.open_line("::", 8766, ("localhost", "::1", "fe80::1"))
     assert "http://localhost:8766/ on this computer, from other computers http://[fe80::1]:8766/" in line
+    # A computer named localhost: its other loopback address (127.0.1.1 on Debian) is not offered to others.
+    line = cli_serve.open_line("0.0.0.0", 8766, ("localhost", "127.0.0.1", "::1", "127.0.1.1", "192.168.7.7"))
+    assert "from other computers http://192.168.7.7:8766/" in line

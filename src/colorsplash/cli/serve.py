@@ -157,14 +157,14 @@ def open_line(host: str, port: int, allowed: tuple[str, ...]) -> str:
     Bound to all interfaces, ``http://0.0.0.0:PORT/`` is not one (a browser that reaches it sends that ``Host``,
     refused): this computer's ``localhost``, and for other computers the first name of ``allowed`` that is not a
     loopback one (a ``--allowed-host`` name, else this computer's name)."""
-    from colorsplash.server.guard import LOOPBACK_HOSTS, WILDCARD_ADDRESSES, normalise_host  # the server extra
+    from colorsplash.server.guard import WILDCARD_ADDRESSES, normalise_host  # the server extra
 
     def url(name: str) -> str:
         return f"http://[{name}]:{port}/" if ":" in name else f"http://{name}:{port}/"
 
     if normalise_host(host) not in WILDCARD_ADDRESSES:
         return f"colorsplash: open {url(host)} (API docs at /docs); Ctrl+C stops"
-    others = [name for name in allowed if name not in LOOPBACK_HOSTS and name != "*"]
+    others = [name for name in allowed if name != "*" and not is_loopback(name)]  # 127.0.1.1 too (Debian's name)
     elsewhere = f", from other computers {url(others[0])}" if others else ""
     return f"colorsplash: open {url('localhost')} on this computer{elsewhere} (API docs at /docs); Ctrl+C stops"
 
