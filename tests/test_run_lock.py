@@ -182,3 +182,32 @@ def test_a_run_that_ended_while_the_new_one_started_is_not_written_over(
     assert main(["train", str(data), *QUICK, "-o", str(run)]) != 0
     assert f"{run} already holds a run; pass --resume {run}" in capsys.readouterr().err
     assert (run / run_files.LAST).read_bytes() == b"the other run's checkpoint"
+
+
+def test_a_recipe_stage_folder_is_locked_while_it_trains(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A staged recipe held only RUN's lock: ``train --resume RUN/stage1-...`` (a run of its own) could train in
+    the stage folder beside the recipe. The stage's folder is locked while it trains, so the other is refused."""
+    pytest.importorskip("torch")
+    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.training import recipe_run
+    from colorsplash.training.config import TrainConfig
+
+    stage = tmp_path / "run" / "stage1-pets-lite1"
+    seen: list[str] = []
+
+    class Probe:  # stands in for the trainer: asks, while "training", whether another run could take the folder
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def fit(self) -> object:
+            with pytest.raises(RunBusyError) as refused, run_lock(stage, create=False):
+                pass
+            seen.append(str(refused.value))
+            return "state"
+
+    monkeypatch.setattr(recipe_run, "Trainer", Probe)
+    cfg = TrainConfig(out_dir=str(stage))
+    assert recipe_run._fit_stage("1/1 (pets)", stage, ModelConfig(), cfg, False, False) == "state"
+    assert seen and seen[0].startswith(f"{stage}: another colorsplash train is training in this folder now")
+    with run_lock(stage, create=False):  # released once the stage ends
+        pass

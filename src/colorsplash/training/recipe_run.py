@@ -29,6 +29,7 @@ from colorsplash.training.recipes import (
     stage_folder,
     write_recipe_file,
 )
+from colorsplash.training.run_lock import run_lock
 from colorsplash.training.stage_data import describe_folders
 from colorsplash.training.steps import RunState, setup_distributed
 from colorsplash.training.trainer import Trainer
@@ -168,8 +169,13 @@ def _fit_stage(
         log.info("stage %s already finished in %s", label, folder)
         return done
     log.info("stage %s%s in %s, on %s", label, start, folder, describe_folders(tcfg.data))
-    trainer = Trainer(mcfg, tcfg, resume=resume and (folder / run_files.LAST).is_file(), show_progress=show_progress)
-    return trainer.fit()
+    # The stage's own folder is locked too: `train --resume RUN/stageN-...` is a run of its own, which would train
+    # there beside the recipe (the recipe holds RUN's lock, not this one).
+    with run_lock(folder, main=setup_distributed().main):
+        trainer = Trainer(
+            mcfg, tcfg, resume=resume and (folder / run_files.LAST).is_file(), show_progress=show_progress
+        )
+        return trainer.fit()
 
 
 def _blend_last_stages(
