@@ -91,6 +91,13 @@ _TIMECODE_RE = re.compile(r"^\s+timecode\s*: (\d+:\d\d:\d\d[:;.]\d+)\s*$", re.MU
 _FIELD_RE = re.compile(r"[(,] ?(top|bottom) (?:coded )?first")
 
 
+# The stream every decode reads: the first video stream that is not a cover picture, the one the header is read for
+# (its size, colours, field order) and packet_times times. Left to itself, ffmpeg picks the largest video stream (or
+# the one marked default): a clip with two (a dashcam's front and rear camera) had its frames from one and its rate
+# from the other, dropping most frames.
+FIRST_PICTURE = ("-map", "0:V:0")
+
+
 def _header(path: Path) -> str:
     """ffmpeg's description of the input (what ``ffmpeg -i`` prints to stderr)."""
     proc = subprocess.run(
@@ -140,6 +147,20 @@ def _is_picture_stream(line: str) -> bool:
 def _picture_stream_line(text: str) -> str | None:
     """The header line of the first video stream that is not a cover picture, ``None`` when there is none."""
     return next((line for line in text.splitlines() if _is_picture_stream(line)), None)
+
+
+def _other_pictures_note(path: Path, text: str, size: tuple[int, int] | None) -> str | None:
+    """The warning for a clip with more than one video stream besides cover pictures (a dashcam's front and rear
+    camera): only the first (:data:`FIRST_PICTURE`, of ``size``) is splashed and written; ``None`` for one."""
+    others = sum(1 for line in text.splitlines() if _is_picture_stream(line)) - 1
+    if others < 1:
+        return None
+    first = f" ({size[0]}x{size[1]})" if size else ""
+    them = "the other is" if others == 1 else f"the other {others} are"
+    return (
+        f"{path}: has {others + 1} video streams; only the first{first} is splashed and written, {them} left out "
+        "(to splash another, copy it out first: ffmpeg -i IN -map 0:v:1 -c copy OUT)"
+    )
 
 
 def _header_size(text: str) -> tuple[int, int] | None:
@@ -271,7 +292,7 @@ def _open_reader(path: Path) -> Generator[bytes | dict, None, None]:
     # so the output has the input's frame count.
     *options, _, source = input_args(path)  # "-i" and the clip's name, which imageio-ffmpeg places itself
     return imageio_ffmpeg.read_frames(
-        source, pix_fmt="rgb24", input_params=options, output_params=["-fps_mode", "passthrough", "-an"]
+        source, pix_fmt="rgb24", input_params=options, output_params=[*FIRST_PICTURE, "-fps_mode", "passthrough", "-an"]
     )
 
 
@@ -298,6 +319,8 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     header = _header(p)
     codec, audio = _classify_header(p, header)
     size = _header_size(header)
+    if (note := _other_pictures_note(p, header, size)) is not None:
+        log.warning("%s", note)
     if size is not None:
         check_pixels(p, *size, max_pixels)
     meta = _decoder_meta(p)
