@@ -21,7 +21,7 @@ import numpy as np
 
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.video_colour import Colour, header_colour, with_assumed_matrix
-from colorsplash.runtime.video_extras import Cover, header_extras
+from colorsplash.runtime.video_extras import Cover, has_file_tags, header_extras
 from colorsplash.runtime.video_ffmpeg import VideoError as VideoError  # re-exported: callers import these here
 from colorsplash.runtime.video_ffmpeg import ffmpeg_exe as ffmpeg_exe
 from colorsplash.runtime.video_ffmpeg import ffmpeg_quiet as ffmpeg_quiet
@@ -50,7 +50,8 @@ class VideoInfo:
     ``field_order``: ``"top first"`` or ``"bottom first"`` for an
     interlaced stream (camcorders, broadcast; deinterlaced on reading), ``""`` for progressive video;
     ``timecode``: the start timecode of a camera's clip (``HH:MM:SS:FF``, ``;`` before the frames for
-    drop-frame), ``""`` when it has none."""
+    drop-frame), ``""`` when it has none; ``tagged``: the file has metadata of its own (recording date, title,
+    location) or chapters (:func:`colorsplash.runtime.video_extras.has_file_tags`)."""
 
     path: Path
     width: int
@@ -66,6 +67,7 @@ class VideoInfo:
     timecode: str = ""
     attachments: int = 0
     covers: tuple[Cover, ...] = ()
+    tagged: bool = False
 
     @property
     def has_audio(self) -> bool:
@@ -74,8 +76,9 @@ class VideoInfo:
     @property
     def has_other_tracks(self) -> bool:
         """Whether the clip holds anything besides its picture for the remux to carry (sound, subtitles,
-        timecode, attached files, cover pictures)."""
-        return bool(self.has_audio or self.subtitles or self.timecode or self.attachments or self.covers)
+        timecode, attached files, cover pictures, the file's metadata and chapters)."""
+        extras = self.subtitles or self.timecode or self.attachments or self.covers or self.tagged
+        return bool(self.has_audio or extras)
 
     @property
     def estimated_frames(self) -> int | None:
@@ -351,17 +354,18 @@ def _decoder_meta(path: Path) -> dict:
     return meta
 
 
-def _header_extras(header: str) -> tuple[bool, str, str, int, tuple[Cover, ...]]:
+def _header_extras(header: str) -> tuple[bool, str, str, int, tuple[Cover, ...], bool]:
     """From ffmpeg's header text: whether there are subtitle tracks, the field order of an interlaced picture
     stream (``"top first"``, ``""`` when progressive or unknown), the start timecode (``""`` when none), the
-    number of attached files and the cover pictures (:func:`colorsplash.runtime.video_extras.header_extras`)."""
+    number of attached files and the cover pictures (:func:`colorsplash.runtime.video_extras.header_extras`),
+    whether the file has metadata of its own (:func:`colorsplash.runtime.video_extras.has_file_tags`)."""
     lines = header.splitlines()
     subtitles = any(_SUBTITLE_RE.match(line) for line in lines)
     field = _FIELD_RE.search(_picture_stream_line(header) or "")
     timecode = _TIMECODE_RE.search(header)
     attachments, covers = header_extras(lines)
     field_order = f"{field.group(1)} first" if field else ""
-    return subtitles, field_order, timecode.group(1) if timecode else "", attachments, covers
+    return subtitles, field_order, timecode.group(1) if timecode else "", attachments, covers, has_file_tags(lines)
 
 
 def last_line(text: str) -> str:
