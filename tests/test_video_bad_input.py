@@ -242,3 +242,19 @@ def test_a_web_address_is_named_as_typed_and_refused_once(
     code, lines = run_cli([url, "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)], capsys)
     assert code == 2 and len(lines) == 1 and lines[0].startswith(f"colorsplash video: error: {url}: is a web address")
     assert "give a video file" not in lines[0] and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["pipe", "file address"])
+def test_a_pipe_or_file_address_says_one_thing_to_do(
+    kind: str, tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A named pipe (or ``/dev/stdin``) said "save what it holds to a file and name that; give a video file", a
+    ``file://`` address "give the file's path itself (...); give a video file": two things to do, the second
+    the first said again. The line says the one."""
+    src = tmp_path / "clip.mp4"
+    if kind == "pipe":
+        os.mkfifo(src)
+    name = str(src) if kind == "pipe" else src.as_uri()
+    code, lines = run_cli([name, "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)], capsys)
+    todo = "save what it holds to a file and name that" if kind == "pipe" else f"give the file's path itself ({src})"
+    assert code == 2 and len(lines) == 1 and lines[0].endswith(todo), lines

@@ -315,7 +315,7 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     p = Path(path)
     if not p.is_file():
         said = not_a_file(path)  # named as typed below: Path("https://x/c.mp4") would read "https:/x/c.mp4"
-        end = "" if said.startswith("is a web address") else "; give a video file"  # that one says what to do
+        end = "" if re.search(r"[;:] ", said) else "; give a video file"  # a web address, pipe... say what to do
         raise VideoError(f"{os.fspath(path)}: {said}{end}")
     if p.stat().st_size == 0:
         raise VideoError(f"{p}: file is empty (0 bytes); copy or export the clip again")
