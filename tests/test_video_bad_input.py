@@ -258,3 +258,15 @@ def test_a_pipe_or_file_address_says_one_thing_to_do(
     code, lines = run_cli([name, "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)], capsys)
     todo = "save what it holds to a file and name that" if kind == "pipe" else f"give the file's path itself ({src})"
     assert code == 2 and len(lines) == 1 and lines[0].endswith(todo), lines
+
+
+def test_an_output_name_too_long_is_said_in_words(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output name over 255 bytes (80 CJK characters are 240) gave the system's "[Errno 36] File name too long"
+    and no word of what to do."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=2)[0])
+    out = tmp_path / ("猫" * 90 + ".mp4")
+    code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx)], capsys)
+    assert code == 2 and len(lines) == 1 and "longer than 255 bytes; choose a shorter -o" in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
