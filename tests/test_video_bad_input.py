@@ -270,3 +270,14 @@ def test_an_output_name_too_long_is_said_in_words(
     code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx)], capsys)
     assert code == 2 and len(lines) == 1 and "longer than 255 bytes; choose a shorter -o" in lines[0], lines
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_an_output_folder_that_is_a_file_is_named_so(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o clip.mp4/out.mp4`` (a file taken for a folder) said "output folder clip.mp4 does not exist; create it
+    first", of a file that is there."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=2)[0])
+    code, lines = run_cli([str(src), "-o", str(src / "out.mp4"), "--model", str(tiny_onnx)], capsys)
+    assert code == 2 and len(lines) == 1 and lines[0].endswith(f"{src} is a file, not a folder; choose another -o")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
