@@ -167,3 +167,21 @@ def test_a_way_of_carrying_the_tracks_that_failed_is_named_as_the_one_tried(
         "tracks into .webm failed with -map 1:a -c:a copy (Could not write header (incorrect codec parameters ?)); "
         "trying another way"
     ]
+
+
+def test_a_clip_with_two_video_streams_is_splashed_from_the_first(
+    tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A clip with a second, larger video stream marked default (a dashcam's rear camera) had its frames decoded
+    from that one (ffmpeg's own pick) and its rate and colours read from the first: 128x96 frames at the first
+    stream's 10 fps, most of them dropped, and the output longer than the clip. Every decode reads the first, and a
+    warning says the other is left out."""
+    src = tmp_path / "dashcam.mp4"
+    front = ["-f", "lavfi", "-i", "testsrc=s=96x64:r=10:d=1"]
+    rear = ["-f", "lavfi", "-i", "testsrc=s=128x96:r=30:d=1"]
+    pick = ["-map", "0:v", "-map", "1:v", "-disposition:v:0", "0", "-disposition:v:1", "default"]
+    run_ffmpeg(*front, *rear, *pick, "-c:v", "libx264", "-preset", "ultrafast", str(src))
+    result = splash_video(src, tmp_path / "out.mp4", model=tiny_onnx, options=KEEP_ALL)
+    assert (result.width, result.height, result.frames, result.fps) == (96, 64, 10, 10)
+    assert result.decode.dropped == 0 and probe(result.output).duration == pytest.approx(1.0, abs=0.05)
+    assert "has 2 video streams; only the first (96x64) is splashed and written, the other is left out" in caplog.text

@@ -242,3 +242,42 @@ def test_a_web_address_is_named_as_typed_and_refused_once(
     code, lines = run_cli([url, "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)], capsys)
     assert code == 2 and len(lines) == 1 and lines[0].startswith(f"colorsplash video: error: {url}: is a web address")
     assert "give a video file" not in lines[0] and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["pipe", "file address"])
+def test_a_pipe_or_file_address_says_one_thing_to_do(
+    kind: str, tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A named pipe (or ``/dev/stdin``) said "save what it holds to a file and name that; give a video file", a
+    ``file://`` address "give the file's path itself (...); give a video file": two things to do, the second
+    the first said again. The line says the one."""
+    src = tmp_path / "clip.mp4"
+    if kind == "pipe":
+        os.mkfifo(src)
+    name = str(src) if kind == "pipe" else src.as_uri()
+    code, lines = run_cli([name, "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)], capsys)
+    todo = "save what it holds to a file and name that" if kind == "pipe" else f"give the file's path itself ({src})"
+    assert code == 2 and len(lines) == 1 and lines[0].endswith(todo), lines
+
+
+def test_an_output_name_too_long_is_said_in_words(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An output name over 255 bytes (80 CJK characters are 240) gave the system's "[Errno 36] File name too long"
+    and no word of what to do."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=2)[0])
+    out = tmp_path / ("猫" * 90 + ".mp4")
+    code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx)], capsys)
+    assert code == 2 and len(lines) == 1 and "longer than 255 bytes; choose a shorter -o" in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_an_output_folder_that_is_a_file_is_named_so(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o clip.mp4/out.mp4`` (a file taken for a folder) said "output folder clip.mp4 does not exist; create it
+    first", of a file that is there."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=2)[0])
+    code, lines = run_cli([str(src), "-o", str(src / "out.mp4"), "--model", str(tiny_onnx)], capsys)
+    assert code == 2 and len(lines) == 1 and lines[0].endswith(f"{src} is a file, not a folder; choose another -o")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

@@ -54,6 +54,20 @@ def test_audio_track_is_kept(tmp_path: Path, tiny_onnx: Path) -> None:
     assert abs(info.duration - N / 10) < 0.15
 
 
+def test_a_silent_clip_keeps_its_recording_date_and_title(tmp_path: Path, tiny_onnx: Path) -> None:
+    """A clip without sound (a drone's, a timelapse, a screen recording) was written without a remux, which is
+    where the file's own metadata is copied: its recording date, by which photo libraries sort clips, its title and
+    chapters were lost, where a clip with sound kept them."""
+    tags = ["-metadata", "creation_time=2024-05-01T10:00:00Z", "-metadata", "title=Rex at the beach"]
+    x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    src = encode_raw(moving_subject(n=5)[0], "10", [*x264, *tags], tmp_path / "drone.mp4")
+    out = tmp_path / "out.mp4"
+    splash_video(src, out, model=tiny_onnx, options=SplashOptions(on_empty="copy"))
+    header = _header(out)
+    assert "creation_time   : 2024-05-01T10:00:00" in header and "title           : Rex at the beach" in header
+    assert not probe(write_clip(tmp_path / "plain.mp4", moving_subject(n=5)[0])).tagged  # only the muxer's tags
+
+
 def test_audio_reencoded_when_container_cannot_hold_it(tmp_path: Path, tiny_onnx: Path) -> None:
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=10)[0], audio=True)
     out = tmp_path / "out.webm"  # WebM accepts only Opus/Vorbis audio: AAC must be re-encoded

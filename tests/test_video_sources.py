@@ -99,6 +99,27 @@ def test_hdr_clip_is_converted_to_sdr_with_a_note(
     assert f"HDR ({name}, bt2020 primaries) video is converted to SDR BT.709" in caplog.text
 
 
+@pytest.mark.parametrize(
+    "transfer, untag",
+    [("smpte2084", "color_primaries=unknown"), ("smpte2084", "colorspace=unknown"), ("bt709", "color_trc=unknown")],
+)
+def test_hdr_or_bt2020_clip_with_a_tag_missing_is_converted(
+    transfer: str, untag: str, tmp_path: Path, tiny_onnx: Path
+) -> None:
+    """An HDR clip whose primaries or matrix are untagged, or a BT.2020 one without its transfer (as some editors
+    and converters write them), failed with "decoding failed ...; the file may be truncated or corrupt": zscale
+    cannot convert from an unknown colour space. The untagged part is taken as BT.2020's (BT.709's curve for the
+    transfer) and the colours come out right."""
+    frame = two_colours()
+    to_2020 = f"zscale=t={transfer}:p=bt2020:m=bt2020nc:r=tv:npl=100,format=yuv420p10le,setparams={untag}"
+    tag_sdr = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=gbr"
+    src = encode([frame] * 3, ["-vf", f"{tag_sdr},{to_2020}", "-c:v", "libx264", "-crf", "5"], tmp_path / "in.mkv")
+    out = tmp_path / "out.mp4"
+    result = splash_video(src, out, model=tiny_onnx, options=KEEP_ALL)
+    got = colours_of(next(read_frames(probe(out))))
+    assert result.frames == 3 and np.abs(got - np.array([RED, GREEN])).max() <= 16, got
+
+
 # ---------------------------------------------------------------- frame timing
 
 

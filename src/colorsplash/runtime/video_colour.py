@@ -71,10 +71,27 @@ def assumed_matrix(width: int, height: int) -> str:
 
 def with_assumed_matrix(colour: Colour, coded_width: int, coded_height: int) -> Colour:
     """``colour`` with the matrix players assume for a clip of that coded size (before any rotation flag) when
-    the stream names none; ffmpeg itself would decode it as BT.601 whatever its size."""
+    the stream names none (BT.2020's own for HDR or BT.2020 video, as mpv assumes); ffmpeg itself would decode it
+    as BT.601 whatever its size."""
     if colour.matrix:
         return colour
-    return replace(colour, matrix=assumed_matrix(coded_width, coded_height), matrix_assumed=True)
+    matrix = "bt2020nc" if colour.needs_conversion else assumed_matrix(coded_width, coded_height)
+    return replace(colour, matrix=matrix, matrix_assumed=True)
+
+
+# ffmpeg's name of a matrix -> zscale's, where they differ (BT.601's matrix is BT.470BG's).
+_ZSCALE_MATRIX = {"bt601": "bt470bg"}
+
+
+def _zscale_input(colour: Colour) -> str:
+    """zscale's input options for what an HDR or BT.2020 stream leaves untagged (zscale refuses to convert from
+    an unknown colour space, "no path between colorspaces"): the assumed matrix, BT.2020 primaries (what HDR
+    video is mastered in; also as the output's, which would stay unknown) and the BT.709 transfer (BT.2020's own
+    SDR curve is the same)."""
+    parts = [f"min={_ZSCALE_MATRIX.get(colour.matrix, colour.matrix)}"] if colour.matrix_assumed else []
+    parts += [] if colour.primaries else ["pin=bt2020:p=bt2020"]  # output too: else the untagged input's
+    parts += [] if colour.transfer else ["tin=bt709"]
+    return "".join(f"{part}:" for part in parts)
 
 
 def decode_filters(colour: Colour) -> str:
@@ -82,7 +99,8 @@ def decode_filters(colour: Colour) -> str:
     tone-mapped for HDR, primaries converted for BT.2020, the assumed matrix for a stream that names none."""
     if colour.needs_conversion:
         tonemap = "tonemap=tonemap=mobius:desat=0," if colour.hdr else ""
-        return f"zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,{tonemap}zscale=t=bt709:m=bt709:r=tv"
+        linear = f"zscale={_zscale_input(colour)}t=linear:npl=100"
+        return f"{linear},format=gbrpf32le,zscale=p=bt709,{tonemap}zscale=t=bt709:m=bt709:r=tv"
     if colour.matrix_assumed:
         return f"scale=in_color_matrix={colour.matrix}"
     return "null"
@@ -92,7 +110,8 @@ def colour_note(path: Path, colour: Colour) -> str | None:
     """The warning for a clip whose colours are converted on reading (:func:`decode_filters`), or ``None``."""
     if not colour.needs_conversion:
         return None
-    what = f"HDR ({colour.hdr}, {colour.primaries or 'untagged'} primaries)" if colour.hdr else "BT.2020 wide-gamut"
+    primaries = f"{colour.primaries} primaries" if colour.primaries else "primaries untagged: taken as bt2020"
+    what = f"HDR ({colour.hdr}, {primaries})" if colour.hdr else "BT.2020 wide-gamut"
     return (
         f"{path}: {what} video is converted to SDR BT.709 (tone-mapped) for the splash; the output is an SDR clip, "
         "so its brightest highlights and most saturated colours are compressed"

@@ -51,6 +51,28 @@ def header_extras(lines: list[str]) -> tuple[int, tuple[Cover, ...]]:
     return attachments, covers
 
 
+# What every muxer writes into a file's own metadata (ffmpeg's global block), not what a camera or a person did.
+_MUXER_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder", "software"})
+_GLOBAL_TAG_RE = re.compile(r"^    (\S[^:]*?)\s*: ")
+
+
+def has_file_tags(lines: list[str]) -> bool:
+    """Whether ffmpeg's header text (its lines) shows metadata of the file itself that a camera, phone or person
+    wrote (recording date, title, location; the global ``Metadata:`` block, less what every muxer writes), or
+    chapters: what the remux carries (``-map_metadata``), and a clip without other tracks would lose."""
+    block = False
+    for line in lines:
+        if line.startswith("  Chapters:"):
+            return True
+        if line == "  Metadata:":
+            block = True
+        elif block and (tag := _GLOBAL_TAG_RE.match(line)) is None:
+            block = False  # the block ended (Duration, Stream, ...)
+        elif block and tag is not None and tag.group(1).lower() not in _MUXER_TAGS:
+            return True
+    return False
+
+
 def wanted(subtitles: bool, attachments: int, covers: tuple[Cover, ...]) -> frozenset[str]:
     """The kinds of :data:`KIND_WORDS` a clip has."""
     has = {"subtitles": subtitles, "attachments": bool(attachments), "covers": bool(covers)}

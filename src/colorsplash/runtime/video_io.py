@@ -21,7 +21,7 @@ import numpy as np
 
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.video_colour import Colour, header_colour, with_assumed_matrix
-from colorsplash.runtime.video_extras import Cover, header_extras
+from colorsplash.runtime.video_extras import Cover, has_file_tags, header_extras
 from colorsplash.runtime.video_ffmpeg import VideoError as VideoError  # re-exported: callers import these here
 from colorsplash.runtime.video_ffmpeg import ffmpeg_exe as ffmpeg_exe
 from colorsplash.runtime.video_ffmpeg import ffmpeg_quiet as ffmpeg_quiet
@@ -50,7 +50,8 @@ class VideoInfo:
     ``field_order``: ``"top first"`` or ``"bottom first"`` for an
     interlaced stream (camcorders, broadcast; deinterlaced on reading), ``""`` for progressive video;
     ``timecode``: the start timecode of a camera's clip (``HH:MM:SS:FF``, ``;`` before the frames for
-    drop-frame), ``""`` when it has none."""
+    drop-frame), ``""`` when it has none; ``tagged``: the file has metadata of its own (recording date, title,
+    location) or chapters (:func:`colorsplash.runtime.video_extras.has_file_tags`)."""
 
     path: Path
     width: int
@@ -66,6 +67,7 @@ class VideoInfo:
     timecode: str = ""
     attachments: int = 0
     covers: tuple[Cover, ...] = ()
+    tagged: bool = False
 
     @property
     def has_audio(self) -> bool:
@@ -74,8 +76,9 @@ class VideoInfo:
     @property
     def has_other_tracks(self) -> bool:
         """Whether the clip holds anything besides its picture for the remux to carry (sound, subtitles,
-        timecode, attached files, cover pictures)."""
-        return bool(self.has_audio or self.subtitles or self.timecode or self.attachments or self.covers)
+        timecode, attached files, cover pictures, the file's metadata and chapters)."""
+        extras = self.subtitles or self.timecode or self.attachments or self.covers or self.tagged
+        return bool(self.has_audio or extras)
 
     @property
     def estimated_frames(self) -> int | None:
@@ -89,6 +92,13 @@ _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\S+?)[\s,]")
 _SUBTITLE_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: Subtitle: ")
 _TIMECODE_RE = re.compile(r"^\s+timecode\s*: (\d+:\d\d:\d\d[:;.]\d+)\s*$", re.MULTILINE)
 _FIELD_RE = re.compile(r"[(,] ?(top|bottom) (?:coded )?first")
+
+
+# The stream every decode reads: the first video stream that is not a cover picture, the one the header is read for
+# (its size, colours, field order) and packet_times times. Left to itself, ffmpeg picks the largest video stream (or
+# the one marked default): a clip with two (a dashcam's front and rear camera) had its frames from one and its rate
+# from the other, dropping most frames.
+FIRST_PICTURE = ("-map", "0:V:0")
 
 
 def _header(path: Path) -> str:
@@ -140,6 +150,20 @@ def _is_picture_stream(line: str) -> bool:
 def _picture_stream_line(text: str) -> str | None:
     """The header line of the first video stream that is not a cover picture, ``None`` when there is none."""
     return next((line for line in text.splitlines() if _is_picture_stream(line)), None)
+
+
+def _other_pictures_note(path: Path, text: str, size: tuple[int, int] | None) -> str | None:
+    """The warning for a clip with more than one video stream besides cover pictures (a dashcam's front and rear
+    camera): only the first (:data:`FIRST_PICTURE`, of ``size``) is splashed and written; ``None`` for one."""
+    others = sum(1 for line in text.splitlines() if _is_picture_stream(line)) - 1
+    if others < 1:
+        return None
+    first = f" ({size[0]}x{size[1]})" if size else ""
+    them = "the other is" if others == 1 else f"the other {others} are"
+    return (
+        f"{path}: has {others + 1} video streams; only the first{first} is splashed and written, {them} left out "
+        "(to splash another, copy it out first: ffmpeg -i IN -map 0:v:1 -c copy OUT)"
+    )
 
 
 def _header_size(text: str) -> tuple[int, int] | None:
@@ -271,7 +295,7 @@ def _open_reader(path: Path) -> Generator[bytes | dict, None, None]:
     # so the output has the input's frame count.
     *options, _, source = input_args(path)  # "-i" and the clip's name, which imageio-ffmpeg places itself
     return imageio_ffmpeg.read_frames(
-        source, pix_fmt="rgb24", input_params=options, output_params=["-fps_mode", "passthrough", "-an"]
+        source, pix_fmt="rgb24", input_params=options, output_params=[*FIRST_PICTURE, "-fps_mode", "passthrough", "-an"]
     )
 
 
@@ -291,13 +315,15 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     p = Path(path)
     if not p.is_file():
         said = not_a_file(path)  # named as typed below: Path("https://x/c.mp4") would read "https:/x/c.mp4"
-        end = "" if said.startswith("is a web address") else "; give a video file"  # that one says what to do
+        end = "" if re.search(r"[;:] ", said) else "; give a video file"  # a web address, pipe... say what to do
         raise VideoError(f"{os.fspath(path)}: {said}{end}")
     if p.stat().st_size == 0:
         raise VideoError(f"{p}: file is empty (0 bytes); copy or export the clip again")
     header = _header(p)
     codec, audio = _classify_header(p, header)
     size = _header_size(header)
+    if (note := _other_pictures_note(p, header, size)) is not None:
+        log.warning("%s", note)
     if size is not None:
         check_pixels(p, *size, max_pixels)
     meta = _decoder_meta(p)
@@ -328,17 +354,18 @@ def _decoder_meta(path: Path) -> dict:
     return meta
 
 
-def _header_extras(header: str) -> tuple[bool, str, str, int, tuple[Cover, ...]]:
+def _header_extras(header: str) -> tuple[bool, str, str, int, tuple[Cover, ...], bool]:
     """From ffmpeg's header text: whether there are subtitle tracks, the field order of an interlaced picture
     stream (``"top first"``, ``""`` when progressive or unknown), the start timecode (``""`` when none), the
-    number of attached files and the cover pictures (:func:`colorsplash.runtime.video_extras.header_extras`)."""
+    number of attached files and the cover pictures (:func:`colorsplash.runtime.video_extras.header_extras`),
+    whether the file has metadata of its own (:func:`colorsplash.runtime.video_extras.has_file_tags`)."""
     lines = header.splitlines()
     subtitles = any(_SUBTITLE_RE.match(line) for line in lines)
     field = _FIELD_RE.search(_picture_stream_line(header) or "")
     timecode = _TIMECODE_RE.search(header)
     attachments, covers = header_extras(lines)
     field_order = f"{field.group(1)} first" if field else ""
-    return subtitles, field_order, timecode.group(1) if timecode else "", attachments, covers
+    return subtitles, field_order, timecode.group(1) if timecode else "", attachments, covers, has_file_tags(lines)
 
 
 def last_line(text: str) -> str:

@@ -19,7 +19,14 @@ from typing import BinaryIO
 import numpy as np
 
 from colorsplash.runtime.video_colour import decode_filters
-from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet, input_args, video_stream_seconds
+from colorsplash.runtime.video_io import (
+    FIRST_PICTURE,
+    VideoError,
+    VideoInfo,
+    ffmpeg_quiet,
+    input_args,
+    video_stream_seconds,
+)
 from colorsplash.runtime.video_timing import Timeline
 
 
@@ -125,6 +132,7 @@ class FrameReader:
             *ffmpeg_quiet(),
             "-nostats",
             *input_args(info.path),
+            *FIRST_PICTURE,
             "-an",
             "-sn",
             "-dn",

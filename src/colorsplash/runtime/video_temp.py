@@ -43,6 +43,8 @@ class PartialFile:
 
     def __init__(self, output: Path) -> None:
         folder = output.parent
+        if folder.exists() and not folder.is_dir():
+            raise VideoError(f"{output}: {folder} is a file, not a folder; choose another -o")
         if not folder.is_dir():
             raise VideoError(f"{output}: output folder {folder} does not exist; create it first")
         self.path = temp_path_for(output)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorsplash.runtime.video_io import ffmpeg_quiet, input_args
+from colorsplash.runtime.video_io import FIRST_PICTURE, ffmpeg_quiet, input_args
 
 # The rates cameras, phones, webcams and screens record at, up to a screen's 60 Hz; above it only for clips
 # already faster.
@@ -72,7 +72,7 @@ def packet_times(path: Path) -> FrameTimes:
     """The :class:`FrameTimes` of the video packets of ``path``'s first video stream that is not a cover picture,
     read without decoding (a pass over the file's index and data, no picture work), sorted by presentation time.
     Packets an edit list hides and packets without a time are left out; empty when ffmpeg reads none."""
-    cmd = [*ffmpeg_quiet(), *input_args(path), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"]
+    cmd = [*ffmpeg_quiet(), *input_args(path), *FIRST_PICTURE, "-c", "copy", "-f", "framecrc", "-"]
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
     tb = _TB_RE.search(proc.stdout)
     if proc.returncode != 0 or tb is None:
