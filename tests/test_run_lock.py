@@ -211,3 +211,29 @@ def test_a_recipe_stage_folder_is_locked_while_it_trains(tmp_path: Path, monkeyp
     assert seen and seen[0].startswith(f"{stage}: another colorsplash train is training in this folder now")
     with run_lock(stage, create=False):  # released once the stage ends
         pass
+
+
+def test_a_run_folder_where_nothing_can_be_written_is_said_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only place for the run (the lock file cannot be made) ended in a raw "[Errno 13] Permission denied:
+    '.../.train.lock'", naming a file the user never asked for; it names the run folder and what to do, and leaves
+    no folder it made behind. (Root may write anywhere: the refusal is made by the system call here.)"""
+    from colorsplash.training import run_lock as module
+
+    real_open = os.open
+
+    def refuse(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
+        if str(path).endswith(run_files.LOCK):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(module.os, "open", refuse)
+    run = tmp_path / "runs" / "mine"
+    with pytest.raises(module.RunFolderError) as refused, run_lock(run):
+        pytest.fail("the block ran without the lock")
+    assert (
+        str(refused.value)
+        == f"{run}: cannot write in this run folder (Permission denied); choose another with -o NEW_DIR"
+    )
+    assert not (tmp_path / "runs").exists()

@@ -33,6 +33,10 @@ class RunBusyError(ValueError):
     """Another process is training in the run folder now."""
 
 
+class RunFolderError(ValueError):
+    """No file can be made in the run folder (read-only, no permission)."""
+
+
 @contextlib.contextmanager
 def run_lock(run: Path, *, main: bool = True, create: bool = True) -> Iterator[None]:
     """Hold the run folder ``run``'s lock while the block runs.
@@ -45,14 +49,21 @@ def run_lock(run: Path, *, main: bool = True, create: bool = True) -> Iterator[N
 
     Raises:
         RunBusyError: another process holds the lock; the message names it and what to do.
+        RunFolderError: the folder (or its lock file) cannot be made there; the message names it.
     """
     if not main or fcntl is None or not (create or run.is_dir()):
         yield
         return
     made = _missing_folders(run)
-    run.mkdir(parents=True, exist_ok=True)
     path = run / run_files.LOCK
-    fd = _locked(path, run)
+    try:
+        run.mkdir(parents=True, exist_ok=True)
+        fd = _locked(path, run)
+    except OSError as err:  # a read-only place, no permission (RunBusyError is not one: it goes up as it is)
+        _remove_empty(made)
+        raise RunFolderError(
+            f"{run}: cannot write in this run folder ({err.strerror or err}); choose another with -o NEW_DIR"
+        ) from err
     try:
         yield
     finally:
