@@ -356,10 +356,13 @@ if SplashOptions.__doc__:  # None under python -OO
     SplashOptions.__doc__ += "\n    Fields:\n\n" + describe_options(indent="        ") + "\n"
 
 
-def options_from_mapping(values: Mapping[str, Any], base: SplashOptions | None = None) -> SplashOptions:
+def options_from_mapping(
+    values: Mapping[str, Any], base: SplashOptions | None = None, *, known: Sequence[str] = OPTION_NAMES
+) -> SplashOptions:
     """``base`` (default: the defaults) with ``values`` applied: text (a query string, form fields) or typed
     values (Python keywords); names in CLI (``on-empty``) or Python (``on_empty``) spelling. An empty text for
-    ``threshold`` or ``point`` means none.
+    ``threshold`` or ``point`` means none. ``known``: the names an unknown one is told of (a caller that takes
+    other fields beside the options, or fewer of them, lists its own).
 
     Raises:
         OptionError: naming the first unknown option or bad value.
@@ -368,7 +371,7 @@ def options_from_mapping(values: Mapping[str, Any], base: SplashOptions | None =
     for raw_name, value in values.items():
         name = raw_name.replace("-", "_")
         if name not in OPTION_NAMES:
-            raise OptionError(name, "unknown option", known=OPTION_NAMES)
+            raise OptionError(name, "unknown option", known=known)
         optional = name in ("threshold", "point")
         changes[name] = None if optional and isinstance(value, str) and not value.strip() else value
     return dataclasses.replace(base or SplashOptions(), **changes)

@@ -145,9 +145,11 @@ def parse_fields(fields: dict[str, str], endpoint: str = "splash") -> tuple[Spla
             "does not apply to /api/view, which takes only the photo and answers a JPEG of it; "
             "use /api/splash for options",
         )
-    _refuse_unknown(fields, endpoint)
     fmt = fields.pop(FORMAT_FIELD, "").strip().lower() or None
-    options = options_from_mapping(fields)
+    # An unknown field is told of the fields this endpoint takes: format beside /api/splash's options, /api/mask's
+    # without effect and quality (refused above).
+    known = [*OPTION_NAMES, FORMAT_FIELD] if endpoint == "splash" else list(MASK_OPTION_NAMES)
+    options = options_from_mapping(fields, known=known)
     if fmt == "jpg":
         fmt = "jpeg"
     if fmt is not None and fmt not in OUTPUT_FORMATS:
@@ -155,20 +157,6 @@ def parse_fields(fields: dict[str, str], endpoint: str = "splash") -> tuple[Spla
     if fmt == "jpeg" and options.effect == "transparent":
         raise OptionError(FORMAT_FIELD, "JPEG has no transparency; use png or webp with effect transparent")
     return options, fmt
-
-
-def _refuse_unknown(fields: dict[str, str], endpoint: str) -> None:
-    """Refuse a field that ``endpoint`` does not take, listing those it does (``format`` with /api/splash's
-    options; /api/mask's, without ``effect`` and ``quality``), not the splash options alone.
-
-    Raises:
-        OptionError: naming the first unknown field (422).
-    """
-    known = [*OPTION_NAMES, FORMAT_FIELD] if endpoint == "splash" else list(MASK_OPTION_NAMES)
-    for raw in fields:
-        name = raw.replace("-", "_")
-        if name not in known:
-            raise OptionError(name, "unknown option", known=known)
 
 
 def check_pixels(data: bytes, max_pixels: int) -> None:
