@@ -244,6 +244,24 @@ def test_a_web_address_is_named_as_typed_and_refused_once(
     assert "give a video file" not in lines[0] and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("kind", ["missing", "folder"])
+def test_a_missing_clip_or_a_folder_says_what_to_do_once(
+    kind: str, tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The reasons that carry no instruction of their own (nothing there, a folder) end with the verb's one."""
+    src = tmp_path / "clip.mp4"
+    if kind == "folder":
+        src.mkdir()
+    code, lines = run_cli([str(src), "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)], capsys)
+    assert (
+        code == 2
+        and len(lines) == 1
+        and lines[0].endswith(
+            f"{src}: {'no such file' if kind == 'missing' else 'is a folder, not a file'}; give a video file"
+        )
+    ), lines
+
+
 @pytest.mark.parametrize("kind", ["pipe", "file address"])
 def test_a_pipe_or_file_address_says_one_thing_to_do(
     kind: str, tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]

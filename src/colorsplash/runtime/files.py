@@ -198,13 +198,15 @@ def atomic_write(
             fp.write(payload)
 
 
-def not_a_file(path: str | Path, missing: str = "no such file") -> str:
+def not_a_file(path: str | Path, missing: str = "no such file", advice: str = "") -> str:
     """Why ``path``, given as an input file, is not one (call it when ``Path.is_file()`` is false): it is a folder,
     a pipe, socket or device, a ``file://`` address (the path it holds is named, not opened), a web address (never
-    fetched), or ``missing`` (nothing there, or a broken link)."""
+    fetched), or ``missing`` (nothing there, or a broken link). The pipe and address cases say what to do
+    themselves; ``advice`` (e.g. ``"give a video file"``) ends the folder and ``missing`` cases, which do not."""
     p = Path(path)
+    end = f"; {advice}" if advice else ""
     if p.is_dir():
-        return "is a folder, not a file"
+        return f"is a folder, not a file{end}"
     if p.exists():
         return "is a pipe, socket or device, not a file; save what it holds to a file and name that"
     text = os.fspath(path)
@@ -215,7 +217,7 @@ def not_a_file(path: str | Path, missing: str = "no such file") -> str:
         return f"is a file:// address, not a path; give the file's path itself ({local})"
     if _URL.match(text):
         return "is a web address (URL), not a file: colorsplash reads local files only; download it and give its path"
-    return missing
+    return f"{missing}{end}"
 
 
 def file_version(path: str | Path) -> tuple[int, int, int] | None:

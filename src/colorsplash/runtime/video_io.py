@@ -16,6 +16,7 @@ from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -314,9 +315,8 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
 
     p = Path(path)
     if not p.is_file():
-        said = not_a_file(path)  # named as typed below: Path("https://x/c.mp4") would read "https:/x/c.mp4"
-        end = "" if re.search(r"[;:] ", said) else "; give a video file"  # a web address, pipe... say what to do
-        raise VideoError(f"{os.fspath(path)}: {said}{end}")
+        said = not_a_file(path, advice="give a video file")  # named as typed: Path("https://x/c") reads "https:/x/c"
+        raise VideoError(f"{os.fspath(path)}: {said}")
     if p.stat().st_size == 0:
         raise VideoError(f"{p}: file is empty (0 bytes); copy or export the clip again")
     header = _header(p)
@@ -338,7 +338,7 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     coded = size or ((int(height), int(width)) if rotate % 180 == 90 else (int(width), int(height)))
     colour = with_assumed_matrix(header_colour(_picture_stream_line(header) or ""), *coded)
     duration = float(meta.get("duration") or 0.0)
-    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour, *_header_extras(header))
+    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour, **_header_extras(header))
 
 
 def _decoder_meta(path: Path) -> dict:
@@ -354,18 +354,34 @@ def _decoder_meta(path: Path) -> dict:
     return meta
 
 
-def _header_extras(header: str) -> tuple[bool, str, str, int, tuple[Cover, ...], bool]:
+class _HeaderExtras(TypedDict):
+    """:class:`VideoInfo`'s fields read from ffmpeg's header text beside the picture's own (see there)."""
+
+    subtitles: bool
+    field_order: str
+    timecode: str
+    attachments: int
+    covers: tuple[Cover, ...]
+    tagged: bool
+
+
+def _header_extras(header: str) -> _HeaderExtras:
     """From ffmpeg's header text: whether there are subtitle tracks, the field order of an interlaced picture
     stream (``"top first"``, ``""`` when progressive or unknown), the start timecode (``""`` when none), the
     number of attached files and the cover pictures (:func:`colorsplash.runtime.video_extras.header_extras`),
     whether the file has metadata of its own (:func:`colorsplash.runtime.video_extras.has_file_tags`)."""
     lines = header.splitlines()
-    subtitles = any(_SUBTITLE_RE.match(line) for line in lines)
     field = _FIELD_RE.search(_picture_stream_line(header) or "")
     timecode = _TIMECODE_RE.search(header)
     attachments, covers = header_extras(lines)
-    field_order = f"{field.group(1)} first" if field else ""
-    return subtitles, field_order, timecode.group(1) if timecode else "", attachments, covers, has_file_tags(lines)
+    return _HeaderExtras(
+        subtitles=any(_SUBTITLE_RE.match(line) for line in lines),
+        field_order=f"{field.group(1)} first" if field else "",
+        timecode=timecode.group(1) if timecode else "",
+        attachments=attachments,
+        covers=covers,
+        tagged=has_file_tags(lines),
+    )
 
 
 def last_line(text: str) -> str:
