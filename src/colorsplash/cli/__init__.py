@@ -9,6 +9,7 @@ verb's usage above); ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import re
@@ -99,9 +100,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as err:
         if args.debug:
             traceback.print_exc()
-        text = err.spelt("cli") if isinstance(err, OptionError) else err
-        print(f"colorsplash {args.verb}: error: {text}", file=sys.stderr)
+        print(f"colorsplash {args.verb}: error: {error_text(err)}", file=sys.stderr)
         return 2
+
+
+def error_text(err: BaseException) -> object:
+    """The one line a user error is said in: an option's error in the CLI's spelling; a path whose one name is
+    longer than the system allows (any verb, wherever it was typed) in words, not as "[Errno 36] File name too
+    long"; otherwise the error's own words."""
+    if isinstance(err, OptionError):
+        return err.spelt("cli")
+    if isinstance(err, OSError) and err.errno == errno.ENAMETOOLONG and err.filename is not None:
+        return (
+            f"{os.fsdecode(err.filename)}: a name in this path is longer than the system allows (255 bytes for one "
+            "file or folder name); give a shorter name"
+        )
+    return err
 
 
 if __name__ == "__main__":
