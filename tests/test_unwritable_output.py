@@ -48,7 +48,26 @@ def test_the_folder_or_the_one_it_would_be_made_in_is_named(tmp_path: Path, monk
     deny_writes_in(tmp_path.resolve(), monkeypatch)
     assert files.unwritable_folder(tmp_path / "new" / "deeper") == f"no permission to write in {tmp_path.resolve()}"
     (tmp_path / "file").write_text("in the way")
-    assert files.unwritable_folder(tmp_path / "file" / "sub") is None  # the write's own error says what is in the way
+    # a file where a folder would be made: named (it was left to the write, which said "File exists")
+    assert (
+        files.unwritable_folder(tmp_path / "file" / "sub") == f"{tmp_path.resolve() / 'file'} is a file, not a folder"
+    )
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the check is POSIX only")
+@pytest.mark.parametrize("out", ["taken/x.jpg", "taken/sub/"])
+def test_a_file_where_the_output_folder_would_be_is_named_before_the_model_runs(
+    out: str, tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o taken/x.jpg`` with ``taken`` a file ran the model, then said "cannot write taken/x.jpg: File exists"."""
+    blob_file(tmp_path / "a.png", 0)
+    (tmp_path / "taken").write_text("a file of the user's")
+    runs = count_model_runs(monkeypatch)
+    code = main(["-q", "splash", str(tmp_path / "a.png"), "-o", str(tmp_path / out), "--model", str(tiny_onnx)])
+    err = capsys.readouterr().err
+    assert code == 1 and not runs, err
+    assert f"{tmp_path.resolve() / 'taken'} is a file, not a folder; choose another place for it with -o" in err, err
+    assert (tmp_path / "taken").read_text() == "a file of the user's"
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the check is POSIX only")

@@ -88,7 +88,8 @@ def not_replaceable(path: str | Path, switch: str | None = None) -> str | None:
 
 def unwritable_folder(folder: str | Path) -> str | None:
     """Why no file can be made in ``folder`` (or, where it does not exist yet, in the nearest existing folder above
-    it, where it would be created): ``X is on a read-only file system`` or ``no permission to write in X``; ``None``
+    it, where it would be created): ``X is on a read-only file system``, ``no permission to write in X`` or ``X is a
+    file, not a folder`` (a file where a folder of the path would be made); ``None``
     when files can be made there, as far as the system tells before trying. The one owner of that check: the
     planners ask it before any work (a read-only output folder failed every photo at its end, once the model had
     run, and ``evaluate`` once every photo was scored). POSIX only: elsewhere ``None`` (Windows' read-only attribute
@@ -99,7 +100,9 @@ def unwritable_folder(folder: str | Path) -> str | None:
     # os.path.isdir, not Path.is_dir, which raises PermissionError under a folder we may not search (that folder is
     # then the one named: no file can be made in it either)
     while not os.path.isdir(here):
-        if os.path.lexists(here) or here.parent == here:  # a file in the way: the write's own error names it
+        if os.path.lexists(here):  # the folder would be made under a file (it said "File exists" after the work)
+            return f"{here} is a file, not a folder"
+        if here.parent == here:
             return None
         here = here.parent
     if os.access(here, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids):
