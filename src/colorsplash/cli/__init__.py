@@ -24,6 +24,7 @@ from colorsplash.cli import serve as cli_serve
 from colorsplash.cli import splash as cli_splash
 from colorsplash.cli import train as cli_train
 from colorsplash.cli import video as cli_video
+from colorsplash.runtime.files import LINK_LOOP
 from colorsplash.runtime.options import OptionError
 
 # Errors that are the user's to fix (bad path, bad file, bad option): one line, no traceback.
@@ -106,8 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def error_text(err: BaseException) -> object:
     """The one line a user error is said in: an option's error in the CLI's spelling; a path whose one name is
-    longer than the system allows (any verb, wherever it was typed) in words, not as "[Errno 36] File name too
-    long"; otherwise the error's own words."""
+    longer than the system allows, or that leads round a loop of symbolic links (any verb, wherever it was typed),
+    in words, not as "[Errno 36] File name too long" or "Symlink loop from"; otherwise the error's own words."""
     if isinstance(err, OptionError):
         return err.spelt("cli")
     if isinstance(err, OSError) and err.errno == errno.ENAMETOOLONG and err.filename is not None:
@@ -115,6 +116,11 @@ def error_text(err: BaseException) -> object:
             f"{os.fsdecode(err.filename)}: a name in this path is longer than the system allows (255 bytes for one "
             "file or folder name); give a shorter name"
         )
+    if isinstance(err, OSError) and err.errno == errno.ELOOP and err.filename is not None:
+        return f"{os.fsdecode(err.filename)}: {LINK_LOOP}"
+    # Path.resolve() of a loop of links: Python up to 3.12 raises this RuntimeError (3.13 an OSError, above)
+    if isinstance(err, RuntimeError) and (loop := re.fullmatch(r"Symlink loop from '(.*)'", str(err))):
+        return f"{loop.group(1)}: {LINK_LOOP}"
     return err
 
 

@@ -32,6 +32,10 @@ _FILE_URL = re.compile(r"^file:/", re.IGNORECASE)  # a local file named as a URL
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EACCES}
 
 
+# What a path that leads from link to link and never to a file is, said the same wherever one is met.
+LINK_LOOP = "a symbolic link in a loop of links (each leads to another, none to a file); fix or remove the link"
+
+
 def name_fits(path: str | Path) -> bool:
     """Whether ``path``'s last component fits a file name (255 bytes as UTF-8); the temporary name always fits
     when this holds (see :func:`temp_path_for`)."""
