@@ -130,12 +130,12 @@ def test_skip_existing_skips_an_output_another_run_made_meanwhile(
 def test_running_out_of_memory_is_one_line_with_advice(tmp_path: Path) -> None:
     from concurrent.futures import Future
 
-    from colorsplash.runtime import batch
+    from colorsplash.runtime import batch_report
     from colorsplash.runtime.planning import Task
 
-    failed: Future[batch.Outcome] = Future()
+    failed: Future[batch_report.Outcome] = Future()
     failed.set_exception(MemoryError())
-    outcome = batch._outcome(failed, Task(tmp_path / "big.png", tmp_path / "big.splash.png"), debug=False)
+    outcome = batch_report.outcome_of(failed, Task(tmp_path / "big.png", tmp_path / "big.splash.png"), debug=False)
     assert outcome.status == "failed"
     assert outcome.messages == [
         f"{tmp_path / 'big.png'}: not enough memory for this picture; run it alone (-j 1) or lower --max-pixels"

@@ -5,7 +5,8 @@ Photos go through three overlapped stages (:func:`colorsplash.runtime.pipeline.r
 then refinement, effect and encoding, different photos in different stages at once (Pillow, OpenCV and ONNX Runtime
 all release the GIL); a single photo takes the overlapped one-photo path instead
 (:func:`colorsplash.runtime.pipeline.decode_and_plan`). Each file succeeds or fails on its own: a failure is one
-line naming the file and the batch goes on.
+line naming the file and the batch goes on, except on a full disk, which stops it
+(:mod:`colorsplash.runtime.batch_report`).
 
 Output names are all decided before anything is written (:func:`plan_tasks`), from each input's content format,
 and checked against every input and every other output of the run. A result never replaces an input, nor an
@@ -21,13 +22,10 @@ import os
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
@@ -39,12 +37,13 @@ from colorsplash.runtime.alpha import (
     model_presence,
     plan_alpha,
 )
+from colorsplash.runtime.batch_report import Outcome, Summary, outcome_of, stopped_line
 from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.fused import GreySplash, fusable
 from colorsplash.runtime.no_subject import NoSubjectError, apply_on_empty
 from colorsplash.runtime.onnx_model import Model, load_model
-from colorsplash.runtime.options import OptionError, SplashOptions
+from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.photo_io import (
     DEFAULT_MAX_PIXELS,
     Photo,
@@ -80,32 +79,6 @@ __all__ = [
     "plan_tasks",
     "run_batch",
 ]
-
-
-@dataclass
-class Outcome:
-    """What became of one file: ``status`` is ``done``, ``skipped`` or ``failed``; ``messages`` are for the user."""
-
-    status: str
-    messages: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Summary:
-    done: int = 0
-    skipped: int = 0
-    failed: int = 0
-    seconds: float = 0.0
-    model: str = ""  # the model that ran, as :attr:`Model.label` names it ("" when none ran)
-
-    def line(self) -> str:
-        total = self.done + self.skipped + self.failed
-        rate = f" ({self.done / self.seconds:.1f} files/s)" if self.seconds > 0 and self.done else ""
-        model = f"; {self.model}" if self.model else ""
-        return (
-            f"{total} file(s): done {self.done}, skipped {self.skipped}, failed {self.failed} "
-            f"in {self.seconds:.1f} s{rate}{model}"
-        )
 
 
 class MemoryBudget:
@@ -331,29 +304,6 @@ class Loaded:
     presence: tuple[float, float] | None = None
 
 
-def _outcome(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
-    """The worker's outcome, or its exception as one ``failed`` line that names the file."""
-    try:
-        return future.result()
-    except Exception as err:  # the per-file boundary: report in one line and let the batch go on
-        text = str(err.spelt("cli") if isinstance(err, OptionError) else err) or type(err).__name__
-        if _out_of_memory(err):
-            text = "not enough memory for this picture; run it alone (-j 1) or lower --max-pixels"
-        elif not isinstance(err, (ValueError, OSError, RuntimeError)):
-            text = f"unexpected {type(err).__name__}: {text} (--debug shows the traceback)"
-        if task.label not in text:
-            text = f"{task.label}: {text}"
-        lines = [text]
-        if debug:
-            lines.insert(0, "".join(traceback.format_exception(err)).rstrip())
-        return Outcome("failed", lines)
-
-
-def _out_of_memory(err: BaseException) -> bool:
-    """A failed allocation: NumPy's and Python's MemoryError, or OpenCV's "Insufficient memory" error."""
-    return isinstance(err, MemoryError) or (isinstance(err, cv2.error) and "Insufficient memory" in str(err))
-
-
 def batch_model(model: Model) -> tuple[Model, int]:
     """The model for a batch's model stage and how many photos it runs at once.
 
@@ -386,12 +336,16 @@ def run_batch(
     bar = tqdm(total=len(tasks), unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     results = run_items(tasks, work, jobs or auto_jobs())
     try:
-        for task, future in results:
-            outcome = _outcome(future, task, debug)
+        for n, (task, future) in enumerate(results, 1):
+            outcome = outcome_of(future, task, debug)
             for text in outcome.messages:
                 say(text)
             setattr(summary, outcome.status, getattr(summary, outcome.status) + 1)
             bar.update()
+            if outcome.stops_batch and n < len(tasks):  # the files after it would fail alike, one by one
+                summary.not_done = len(tasks) - n
+                say(stopped_line(summary.not_done))
+                break
     finally:
         results.close()  # on Ctrl-C: running files finish (their writes are atomic), queued ones are dropped
         bar.close()

@@ -1,0 +1,96 @@
+"""What became of each file of a batch, and of the run: one file's :class:`Outcome`, the run's :class:`Summary`,
+and :func:`outcome_of`, the per-file error boundary, which also decides when going on is pointless.
+
+A file's failure is one line naming it, and the batch goes on, except when the disk the results go to is full
+(``ENOSPC``, or the user's quota, ``EDQUOT``): every file after it would fail the same way after its model run, a
+line each (ten thousand photos, ten thousand lines and the time of their model runs), so that outcome stops the
+batch (:func:`colorsplash.runtime.batch.run_batch` says how many files were left and how to finish them).
+"""
+
+from __future__ import annotations
+
+import errno
+import traceback
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+import cv2
+
+from colorsplash.runtime.options import OptionError
+from colorsplash.runtime.planning import Task
+
+_FULL = {errno.ENOSPC, errno.EDQUOT}
+
+
+@dataclass
+class Outcome:
+    """What became of one file: ``status`` is ``done``, ``skipped`` or ``failed``; ``messages`` are for the user;
+    ``stops_batch``: the failure would fail every file after it (the disk is full)."""
+
+    status: str
+    messages: list[str] = field(default_factory=list)
+    stops_batch: bool = False
+
+
+@dataclass
+class Summary:
+    """The run's counts; ``not_done``: files the batch stopped before (see :func:`stopped_line`)."""
+
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    not_done: int = 0
+    seconds: float = 0.0
+    model: str = ""  # the model that ran, as :attr:`Model.label` names it ("" when none ran)
+
+    def line(self) -> str:
+        total = self.done + self.skipped + self.failed + self.not_done
+        rate = f" ({self.done / self.seconds:.1f} files/s)" if self.seconds > 0 and self.done else ""
+        model = f"; {self.model}" if self.model else ""
+        left = f", not done {self.not_done}" if self.not_done else ""
+        return (
+            f"{total} file(s): done {self.done}, skipped {self.skipped}, failed {self.failed}{left} "
+            f"in {self.seconds:.1f} s{rate}{model}"
+        )
+
+
+def stopped_line(not_done: int) -> str:
+    """The line that ends a batch stopped by a full disk (:attr:`Outcome.stops_batch`)."""
+    return (
+        f"stopped: the disk the results go to is full; {not_done} file(s) not done. Free some space there, then run "
+        "the same command with --skip-existing to do only those (or choose another place with -o)"
+    )
+
+
+def outcome_of(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
+    """The worker's outcome, or its exception as one ``failed`` line that names the file."""
+    try:
+        return future.result()
+    except Exception as err:  # the per-file boundary: report in one line and let the batch go on
+        text = str(err.spelt("cli") if isinstance(err, OptionError) else err) or type(err).__name__
+        if _out_of_memory(err):
+            text = "not enough memory for this picture; run it alone (-j 1) or lower --max-pixels"
+        elif not isinstance(err, (ValueError, OSError, RuntimeError)):
+            text = f"unexpected {type(err).__name__}: {text} (--debug shows the traceback)"
+        if task.label not in text:
+            text = f"{task.label}: {text}"
+        lines = [text]
+        if debug:
+            lines.insert(0, "".join(traceback.format_exception(err)).rstrip())
+        return Outcome("failed", lines, stops_batch=disk_full(err))
+
+
+def disk_full(err: BaseException) -> bool:
+    """Whether ``err``, or an error it was raised from (the writers name the file over the system's error), says
+    the disk or the user's quota is full."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _FULL:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """A failed allocation: NumPy's and Python's MemoryError, or OpenCV's "Insufficient memory" error."""
+    return isinstance(err, MemoryError) or (isinstance(err, cv2.error) and "Insufficient memory" in str(err))
