@@ -141,3 +141,43 @@ def test_a_folder_that_cannot_be_looked_into_is_named_not_raised(
         monkeypatch.setattr(os, name, _not_let_into(locked, getattr(os, name)))
     deny_writes_in(locked, monkeypatch)
     assert files.unwritable_folder(locked / "sub" / "out") == f"no permission to write in {locked}"
+
+
+def _not_let_through(locked: Path, link: Path, real: Any, follows: bool) -> Any:
+    """``os.stat`` (``follows``) or ``os.lstat`` answering as the system does a user who may not search ``locked``,
+    where ``link`` is a symbolic link to a folder in it: only the link itself can be looked at."""
+
+    def look(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        where = Path(path)
+        through = link in where.parents or (where == link and follows and kwargs.get("follow_symlinks", True))
+        if (where != locked and locked in where.parents) or through:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)  # type: ignore[no-any-return]
+
+    return look
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the check is POSIX only")
+@pytest.mark.parametrize("below", ["", "report"])
+def test_evaluate_names_a_report_folder_linked_into_one_that_cannot_be_searched(
+    below: str, tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o link`` (or ``-o link/report``), ``link`` a symbolic link to ``locked/sub`` where ``locked`` may not be
+    searched (mode 000, another user's): ``-o link`` ended on the raw "[Errno 13] Permission denied: 'link'" from
+    the report folder's check, and ``-o link/report`` scored every photo before failing on writing the report. Both
+    are refused before scoring, naming ``locked`` and saying to choose another folder."""
+    make_paired_set(tmp_path / "pairs", n=2)
+    locked = (tmp_path / "locked").resolve()
+    (locked / "sub").mkdir(parents=True)
+    link = tmp_path.resolve() / "link"
+    link.symlink_to(locked / "sub")
+    monkeypatch.setattr(os, "stat", _not_let_through(locked, link, os.stat, True))
+    monkeypatch.setattr(os, "lstat", _not_let_through(locked, link, os.lstat, False))
+    deny_writes_in(locked, monkeypatch)
+    runs = count_model_runs(monkeypatch)
+    report = link / below if below else link
+    assert main(["evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(report)]) == 2
+    err = capsys.readouterr().err
+    assert f"{report}: cannot write the report there (no permission to write in {locked})" in err, err
+    assert "choose another report folder with -o" in err and "Errno" not in err and not runs
+

@@ -111,13 +111,14 @@ def check_report_folder(out: Path, overwrite: bool = False) -> None:
     ``overwrite``, or where no file can be made (a read-only file system, no permission:
     :func:`~colorsplash.runtime.files.unwritable_folder`), before any photo is scored (writing into a file failed
     only at the end, as "cannot write OUT/worst.png: File exists", and so did a read-only folder; an earlier report
-    was replaced without a word).
+    was replaced without a word). Asked with ``os.path``, which never raises: ``Path.is_dir`` raised a bare
+    "[Errno 13] Permission denied" for a link into a folder the user may not search, which the last check names.
 
     Raises:
         ValueError: naming ``out`` and saying what to do.
     """
-    if os.path.lexists(out) and not out.is_dir():
-        what = "a pipe, socket or device" if os.path.exists(out) and not out.is_file() else "a file"
+    if os.path.exists(out) and not os.path.isdir(out):
+        what = "a file" if os.path.isfile(out) else "a pipe, socket or device"
         raise ValueError(
             f"-o {out}: is {what}; -o names the report folder (scores.csv, summary.json and worst.png go in it): "
             "choose a folder"
