@@ -181,3 +181,24 @@ def test_evaluate_names_a_report_folder_linked_into_one_that_cannot_be_searched(
     assert f"{report}: cannot write the report there (no permission to write in {locked})" in err, err
     assert "choose another report folder with -o" in err and "Errno" not in err and not runs
 
+
+@pytest.mark.skipif(os.name != "posix", reason="the check is POSIX only")
+@pytest.mark.parametrize("verb", ["mask", "splash"])
+def test_an_output_folder_under_one_that_cannot_be_searched_is_named_not_raised(
+    verb: str, tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o locked/sub/out`` where ``locked`` may not be searched: the check of ``-o`` (folder or picture file?)
+    asked ``Path.is_dir``, which raises there, and the run ended on "[Errno 13] Permission denied: '.../out'"
+    before the planner's own check could name ``locked``."""
+    blob_file(tmp_path / "in" / "p0.png", 0)
+    locked = (tmp_path / "locked").resolve()
+    (locked / "sub").mkdir(parents=True)
+    for name in ("stat", "lstat"):
+        monkeypatch.setattr(os, name, _not_let_into(locked, getattr(os, name)))
+    deny_writes_in(locked, monkeypatch)
+    runs = count_model_runs(monkeypatch)
+    out = locked / "sub" / "out"
+    assert main(["-q", verb, str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_onnx)]) in (1, 2)
+    err = capsys.readouterr().err
+    assert f"no permission to write in {locked}; choose another place for it with -o" in err, err
+    assert "Errno" not in err and not runs

@@ -9,6 +9,7 @@ output, not log records.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -196,11 +197,14 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
         if sys.stdout.isatty():
             raise ValueError("refusing to write a picture to a terminal; redirect standard output or use -o FILE")
         return batch.OutputPlan(out_file=batch.STDIO, **common)
-    if out is not None and not out.is_dir() and format_for_suffix(out.suffix) is None and _picture_suffix(out):
+    # os.path.isdir, not Path.is_dir, which raises under a folder the user may not search ("[Errno 13] Permission
+    # denied: 'locked/sub/out'"): the planner then names that folder (files.unwritable_folder)
+    is_dir = out is not None and os.path.isdir(out)
+    if out is not None and not is_dir and format_for_suffix(out.suffix) is None and _picture_suffix(out):
         written = " ".join(sorted({ext for exts in FORMAT_EXTENSIONS.values() for ext in exts}))
         raise ValueError(f"-o {out}: {out.suffix} pictures are not written here; name a {written} file or a folder")
-    if out is None or out.is_dir() or format_for_suffix(out.suffix) is None:
-        if out is not None and out.exists() and not out.is_dir():
+    if out is None or is_dir or format_for_suffix(out.suffix) is None:
+        if out is not None and os.path.exists(out) and not is_dir:
             raise ValueError(f"-o {out}: {_not_an_output(out)}")
         if out is not None and args.inputs == ["-"]:
             raise ValueError(f"-o {out}: with - as INPUT, -o must be a picture file name or -")
