@@ -311,10 +311,17 @@ def _output_problem(
     return None
 
 
+def kept_existing(output: Path, skip_existing: bool) -> bool:
+    """Whether ``skip_existing`` (``--skip-existing``) leaves ``output`` as it is, there already: the one owner of
+    that rule, asked when planning (such an output needs no writable folder; a run that would skip every photo
+    loads no model) and again just before each photo is read."""
+    return skip_existing and output != STDIO and os.path.lexists(output)
+
+
 def _unwritable_output(out: Path, plan: OutputPlan) -> str | None:
     """Why ``out`` cannot be made (its folder is read-only, or not ours to write in), or ``None``; an output
     ``skip_existing`` keeps is never written, so it needs no such folder."""
-    if out == STDIO or (plan.skip_existing and os.path.lexists(out)):
+    if out == STDIO or kept_existing(out, plan.skip_existing):
         return None
     if (folder := unwritable_folder(out.parent)) is None:
         return None
