@@ -148,7 +148,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     skips.say()
     if not scores:
-        raise DataError("no image could be scored; every pair was bad (see the warnings above)")
+        raise DataError(
+            "no image could be scored: every pair was bad or its mask scored no pixel (see the warnings above)"
+        )
     summary: dict[str, Any] = {
         **ev.model_record(model_path, config),
         **_run_record(args, config, fraction, seed),
