@@ -61,6 +61,26 @@ def test_oxford_border_pixels_are_not_scored(tmp_path: Path) -> None:
     assert np.count_nonzero(trimap == 3) > 0
 
 
+def test_a_photo_whose_mask_scores_no_pixel_is_left_out_and_said(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A trimap that is all border (Oxford's 3 on every pixel: nothing scored) gave its photo IoU 1.0, nothing
+    against nothing, and it lifted the mean: it is left out of the scores (the model is not run on it), and a warning
+    names it."""
+    make_oxford_set(tmp_path, ["Abyssinian_1", "Bengal_1"])
+    save_picture(tmp_path / "trimaps" / "Bengal_1.png", np.full((30, 40), 3, np.uint8))
+    seen: list[int] = []
+
+    def wrong_everywhere(image: np.ndarray) -> np.ndarray:
+        seen.append(1)
+        return np.zeros(image.shape[:2], np.float32)
+
+    scores = evaluate_model(wrong_everywhere, discover(tmp_path), show_progress=False)
+    assert [s.name for s in scores] == ["Abyssinian_1"] and scores[0].iou == 0.0 and len(seen) == 1
+    assert "1 photo(s) left out of the scores: their masks leave no pixel scored" in caplog.text
+    assert "Bengal_1.png" in caplog.text and "masks are empty" not in caplog.text
+
+
 def test_probability_is_upsampled_before_thresholding(
     tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -45,6 +45,30 @@ def test_overwrite_without_matplotlib_leaves_no_earlier_gallery_behind(
     assert f"note: removed {out / 'worst.png'}" in capsys.readouterr().err
 
 
+def test_worst_0_draws_no_gallery_and_names_none(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--worst 0`` was refused ("must be a positive whole number"), though 0 is how the other counts say "none"
+    (``train --swa-epochs 0``, ``-j 0``): it writes the report without worst.png, names none, and an earlier report's
+    gallery replaced with --overwrite does not stay behind to pass for this report's."""
+    import json
+
+    make_paired_set(tmp_path / "pairs", n=2)
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "worst.png").write_bytes(b"an earlier report's gallery")
+    args = ["evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out), "--worst", "0"]
+    assert main([*args, "--overwrite"]) == 0
+    said, notes = capsys.readouterr()
+    assert sorted(p.name for p in out.iterdir()) == ["scores.csv", "summary.json"]
+    assert f"note: removed {out / 'worst.png'}, the earlier report's gallery (--worst 0 draws none)" in notes
+    assert [line for line in said.splitlines() if line.startswith("wrote ")] == [
+        f"wrote {out / 'scores.csv'} and {out / 'summary.json'}"
+    ]
+    assert json.loads((out / "summary.json").read_text())["worst"] == []
+    assert main(["evaluate", "--worst", "-1"]) == 2 and "got -1" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("split", "ending"), [("val", "ones training held out"), ("train", "ones training used")])
 def test_the_unknown_set_warning_says_what_the_split_was_for_training(
     split: str, ending: str, tmp_path: Path, caplog: pytest.LogCaptureFixture

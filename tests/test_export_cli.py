@@ -221,3 +221,37 @@ def test_metrics_of_a_model_without_its_checkpoints_record_name_that_model(tmp_p
     (tmp_path / "summary.json").write_text(json.dumps(summary))
     with pytest.raises(ValueError, match=r"summary\.json: scores models/pets\.onnx, which does not record the ch"):
         read_evaluation(tmp_path / "summary.json", checkpoint)
+
+
+def _png_claiming(path: Path, width: int, height: int) -> None:
+    """A PNG whose header claims ``width x height`` (a few bytes: only its header is read before it is refused)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 64)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+def test_a_calibration_photo_over_the_pixel_limit_names_no_option_export_lacks(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`export --int8 PHOTOS` with a photo over the pixel limit said it was left out with the reader's advice,
+    "raise it with --max-pixels (Python: max_pixels=)", an option export does not have: the photo is named with its
+    size and the limit, and only export's own options are named."""
+    from helpers.splash_cli import blob_file
+
+    from colorsplash.runtime.config import SEED_NORMALIZATION
+    from colorsplash.training.quantize import calibration_inputs
+
+    blob_file(tmp_path / "ok.png", 0)
+    _png_claiming(tmp_path / "huge.png", 20000, 20000)
+    config = ModelConfig(arch="unet", input_size=64, base_channels=4, depth=2, normalization=SEED_NORMALIZATION)
+    with caplog.at_level(logging.WARNING):
+        inputs = calibration_inputs([tmp_path / "ok.png", tmp_path / "huge.png"], config, show_progress=False)
+    assert len(inputs) == 1
+    assert f"{tmp_path / 'huge.png'}: 20000x20000 is more than the pixel limit 100,000,000" in caplog.text
+    assert "--max-pixels" not in caplog.text and "max_pixels" not in caplog.text

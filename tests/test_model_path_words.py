@@ -24,3 +24,21 @@ def test_model_flag_of_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["splash", str(photo), "--model", str(tmp_path / "gone.onnx")]) == 2
     err = capsys.readouterr().err
     assert "gone.onnx: model file not found; check the path" in err and "pass --model" not in err, err
+
+
+@pytest.mark.parametrize("verb", [["splash", "a.png"], ["mask", "a.png"], ["evaluate", "data"], ["serve"]])
+def test_an_empty_model_flag_is_named_as_empty(
+    verb: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--model ""`` (an unset shell variable, ``--model "$MODEL"``) said ": is a folder, not a file": the empty
+    name was read as the current folder. It says the option got an empty name and what to give."""
+    assert main([*verb, "--model", ""]) == 2
+    err = capsys.readouterr().err
+    assert "argument --model: got an empty name; name a model file, or leave --model out" in err, err
+    assert "folder" not in err
+
+
+def test_load_model_of_an_empty_path_says_it_is_empty() -> None:
+    with pytest.raises(ModelLoadError, match=r"^the model path is empty; name an exported \.onnx file") as err:
+        load_model("")
+    assert "folder" not in str(err.value)

@@ -127,6 +127,39 @@ def test_a_holder_ending_while_another_opens_the_file_leaves_one_holder(tmp_path
         os.close(stale)
 
 
+@pytest.mark.parametrize("made_by_both", [True, False])
+def test_a_folder_removed_by_another_run_between_making_and_locking_is_made_again(
+    made_by_both: bool, tmp_path: Path
+) -> None:
+    """Two runs with one ``-o``: the first ends before writing anything and removes the empty folder it made just
+    after the second made (or found) it and before the second opened its lock file there. The second ended on
+    "cannot write in this run folder (No such file or directory)"; it makes the folder again and takes the lock,
+    and removes that folder again when it ends empty, as a folder of its own making."""
+    from colorsplash.training import run_lock as module
+
+    run = tmp_path / "runs" / "run"
+    if not made_by_both:
+        run.mkdir(parents=True)  # the first run made it; the second found it there
+    real_open = os.open
+    calls: list[str] = []
+
+    def the_other_run_ends_first(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
+        if not calls:  # the first run's end: its lock file gone, its empty folders removed
+            run.rmdir()
+            run.parent.rmdir()
+        calls.append(os.fspath(path))
+        return real_open(path, flags, mode)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module.os, "open", the_other_run_ends_first)
+        with run_lock(run):
+            patch.setattr(module.os, "open", real_open)
+            assert (run / run_files.LOCK).read_text().startswith(f"process {os.getpid()} on ")
+            with pytest.raises(RunBusyError), run_lock(run):
+                pass
+    assert len(calls) == 2 and not run.parent.exists()  # made again here, and left empty: removed again
+
+
 def test_train_into_a_folder_being_trained_is_refused_and_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -107,6 +107,33 @@ def test_a_folder_rerun_says_it_left_out_earlier_results(
     assert (tmp_path / "mine.splash.splash.jpg").is_file()
 
 
+@pytest.mark.parametrize("verb", ["mask", "splash"])
+def test_skip_existing_with_every_output_there_loads_no_model(
+    verb: str, tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every output already there: the run loaded the model (seconds of start-up) to skip every photo, and a
+    model file no photo needed could still refuse the run. It says so and loads none; one missing output loads it."""
+    for i in range(2):
+        blob_file(tmp_path / "in" / f"p{i}.png", i)
+    out = tmp_path / "out"
+    assert main(["-q", verb, str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_onnx)]) == 0
+    capsys.readouterr()
+    loads: list[object] = []
+
+    def refused(*args: object, **kwargs: object) -> Model:
+        loads.append(args)
+        raise ValueError("the model was loaded")
+
+    monkeypatch.setattr("colorsplash.runtime.onnx_model.load_model", refused)
+    args = [verb, str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_onnx), "--skip-existing"]
+    assert main(args) == 0 and not loads
+    err = capsys.readouterr().err
+    assert "every output is there already (--skip-existing); the model was not loaded" in err
+    assert "2 file(s): done 0, skipped 2, failed 0" in err
+    next(out.iterdir()).unlink()
+    assert main(args) == 2 and len(loads) == 1  # one photo to make: the model is loaded (here, refused)
+
+
 def test_skip_existing_skips_an_output_another_run_made_meanwhile(
     tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

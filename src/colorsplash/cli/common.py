@@ -58,8 +58,22 @@ def need_torch(verb: str) -> None:
 def add_model_argument(parser: argparse.ArgumentParser, kinds: str = "ONNX model file") -> None:
     """``--model PATH``: the model to run; none given means ``$COLORSPLASH_MODEL`` or the bundled pet model."""
     parser.add_argument(
-        "--model", default=None, metavar="PATH", help=f"{kinds} (default: $COLORSPLASH_MODEL or the bundled pet model)"
+        "--model",
+        default=None,
+        type=arg_type(_model_name),
+        metavar="PATH",
+        help=f"{kinds} (default: $COLORSPLASH_MODEL or the bundled pet model)",
     )
+
+
+def _model_name(text: str) -> str:
+    """``--model``'s value as given; an empty one (``--model "$MODEL"`` with the variable unset) was read as the
+    current folder and refused as ": is a folder, not a file"."""
+    if not text:
+        raise ValueError(
+            "got an empty name; name a model file, or leave --model out for $COLORSPLASH_MODEL or the bundled model"
+        )
+    return text
 
 
 def add_negatives_argument(parser: argparse.ArgumentParser, what: str) -> None:

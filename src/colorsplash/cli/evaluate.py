@@ -21,7 +21,7 @@ from colorsplash.cli.common import (
     sigterm_as_interrupt,
 )
 from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig
-from colorsplash.runtime.flags import arg_type, positive_int, unit_float
+from colorsplash.runtime.flags import arg_type, non_negative_int, unit_float
 from colorsplash.runtime.wording import model_description
 
 
@@ -64,9 +64,10 @@ def _add_scoring_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--worst",
-        type=arg_type(positive_int),
+        type=arg_type(non_negative_int),
         default=8,
-        help="photos in the gallery of worst predictions (default: 8)",
+        metavar="N",
+        help="photos in the gallery of worst predictions, worst.png (default: 8; 0: no gallery)",
     )
     p.add_argument(
         "--no-gate",
@@ -148,7 +149,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     )
     skips.say()
     if not scores:
-        raise DataError("no image could be scored; every pair was bad (see the warnings above)")
+        raise DataError(
+            "no image could be scored: every pair was bad or its mask scored no pixel (see the warnings above)"
+        )
     summary: dict[str, Any] = {
         **ev.model_record(model_path, config),
         **_run_record(args, config, fraction, seed),
@@ -162,7 +165,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     ]
     ev.write_scores_csv(scores, out / "scores.csv")
     ev.write_summary_json(summary, out / "summary.json")
-    gallery = _can_draw_gallery()
+    gallery = args.worst > 0 and _can_draw_gallery()
     _print_report(config, Path(model_path), args, ev.format_summary(summary), out, gallery)
     return 0
 
@@ -210,16 +213,22 @@ def _gallery(predict_fn: Any, scores: Any, samples: Any, path: Path, args: argpa
     """The worst-case gallery (matplotlib, from the ``train`` extra); skipped with a note when it is missing."""
     from colorsplash.evaluation.evaluate import save_worst_gallery, worst
 
+    if args.worst == 0:  # no gallery asked for
+        _drop_earlier_gallery(path, "--worst 0 draws none")
+        return []
     try:
         from colorsplash.training.plots import save_gallery
     except ImportError:
         # Notes on standard error: standard output is the report's table, which users redirect into a file.
         print(f"note: no {path.name} (the gallery needs matplotlib: pip install 'colorsplash[train]')", file=sys.stderr)
-        if path.is_file():  # an earlier report's, which --overwrite let this report replace: left, it would pass for
-            path.unlink()  # this report's gallery
-            print(
-                f"note: removed {path}, the earlier report's gallery, which this report could not redraw",
-                file=sys.stderr,
-            )
+        _drop_earlier_gallery(path, "this report could not redraw it")
         return worst(scores, args.worst)
     return save_worst_gallery(predict_fn, scores, samples, save_gallery, path, args.cutoff, args.worst)
+
+
+def _drop_earlier_gallery(path: Path, why: str) -> None:
+    """Remove an earlier report's gallery at ``path``, which ``--overwrite`` let this report replace and this report
+    does not draw (``why``): left, it would pass for this report's. Said in a note on standard error."""
+    if path.is_file():
+        path.unlink()
+        print(f"note: removed {path}, the earlier report's gallery ({why})", file=sys.stderr)

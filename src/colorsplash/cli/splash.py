@@ -9,6 +9,7 @@ output, not log records.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,8 @@ from colorsplash.runtime.options import MASK_OPTION_NAMES
 from colorsplash.server import SERVER_MAX_PIXELS
 
 if TYPE_CHECKING:
-    from colorsplash.runtime.batch import OutputPlan
+    from colorsplash.runtime.batch import OutputPlan, Summary, Task
+    from colorsplash.runtime.options import SplashOptions
 
 
 def _common(parser: argparse.ArgumentParser, what: str) -> None:
@@ -123,10 +125,9 @@ def run_mask(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, mask: bool) -> int:
     # Imported here so `colorsplash --help` stays fast.
     from colorsplash.runtime import batch
-    from colorsplash.runtime.onnx_model import load_model
     from colorsplash.runtime.photo_io import IMAGE_EXTENSIONS
 
-    quiet, debug = getattr(args, "quiet", False), getattr(args, "debug", False)
+    quiet = getattr(args, "quiet", False)
     options = options_from_namespace(args)
     plan = _output_plan(args, mask, alpha=not mask and options.effect == "transparent")
     if args.inputs == ["-"]:
@@ -150,19 +151,7 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
         )
     for line in errors:
         print(line, file=sys.stderr)
-    summary = batch.Summary()
-    if tasks:
-        model = load_model(args.model, precision=args.precision, device=args.device)
-        job = batch.PhotoJob(
-            model,
-            options,
-            mask=mask,
-            max_pixels=args.max_pixels,
-            skip_existing=args.skip_existing,
-            overwrite=args.overwrite,
-        )
-        summary = batch.run_batch(tasks, job, jobs=args.jobs, progress=show_progress(args), debug=debug)
-        summary.model = model.label
+    summary = _splash_tasks(args, tasks, options, mask) if tasks else batch.Summary()
     summary.failed += len(errors)
     if summary.failed or not quiet:
         print(summary.line(), file=sys.stderr)
@@ -178,6 +167,32 @@ def _read_stdin() -> bytes:
     if sys.stdin is None:
         raise ValueError("- (standard input): standard input is closed; pipe a picture into it or name a file")
     return sys.stdin.buffer.read()
+
+
+def _splash_tasks(args: argparse.Namespace, tasks: list[Task], options: SplashOptions, mask: bool) -> Summary:
+    """Run the planned ``tasks``; none when ``--skip-existing`` keeps every output, already there: the model is
+    not loaded (seconds of start-up for nothing, or a refusal of a model file no photo needed)."""
+    from colorsplash.runtime import batch
+    from colorsplash.runtime.onnx_model import load_model
+    from colorsplash.runtime.planning import kept_existing
+
+    if all(kept_existing(task.output, args.skip_existing) for task in tasks):
+        if not getattr(args, "quiet", False):
+            print("every output is there already (--skip-existing); the model was not loaded", file=sys.stderr)
+        return batch.Summary(skipped=len(tasks))
+    model = load_model(args.model, precision=args.precision, device=args.device)
+    job = batch.PhotoJob(
+        model,
+        options,
+        mask=mask,
+        max_pixels=args.max_pixels,
+        skip_existing=args.skip_existing,
+        overwrite=args.overwrite,
+    )
+    debug = getattr(args, "debug", False)
+    summary = batch.run_batch(tasks, job, jobs=args.jobs, progress=show_progress(args), debug=debug)
+    summary.model = model.label
+    return summary
 
 
 def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPlan:
@@ -196,11 +211,14 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
         if sys.stdout.isatty():
             raise ValueError("refusing to write a picture to a terminal; redirect standard output or use -o FILE")
         return batch.OutputPlan(out_file=batch.STDIO, **common)
-    if out is not None and not out.is_dir() and format_for_suffix(out.suffix) is None and _picture_suffix(out):
+    # os.path.isdir, not Path.is_dir, which raises under a folder the user may not search ("[Errno 13] Permission
+    # denied: 'locked/sub/out'"): the planner then names that folder (files.unwritable_folder)
+    is_dir = out is not None and os.path.isdir(out)
+    if out is not None and not is_dir and format_for_suffix(out.suffix) is None and _picture_suffix(out):
         written = " ".join(sorted({ext for exts in FORMAT_EXTENSIONS.values() for ext in exts}))
         raise ValueError(f"-o {out}: {out.suffix} pictures are not written here; name a {written} file or a folder")
-    if out is None or out.is_dir() or format_for_suffix(out.suffix) is None:
-        if out is not None and out.exists() and not out.is_dir():
+    if out is None or is_dir or format_for_suffix(out.suffix) is None:
+        if out is not None and os.path.exists(out) and not is_dir:
             raise ValueError(f"-o {out}: {_not_an_output(out)}")
         if out is not None and args.inputs == ["-"]:
             raise ValueError(f"-o {out}: with - as INPUT, -o must be a picture file name or -")

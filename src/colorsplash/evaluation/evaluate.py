@@ -35,7 +35,7 @@ from colorsplash.evaluation.datasets import (
     load_pair,
     split_samples,
 )
-from colorsplash.evaluation.folders import describe_skips
+from colorsplash.evaluation.folders import describe_skips, file_names
 from colorsplash.evaluation.mask_read import corners_subject, warn_empty_masks, warn_inverted_masks
 from colorsplash.evaluation.metrics import IGNORE, dice, iou, mean_iou_thresholds, pixel_accuracy
 from colorsplash.runtime.config import ModelConfig
@@ -111,13 +111,14 @@ def check_report_folder(out: Path, overwrite: bool = False) -> None:
     ``overwrite``, or where no file can be made (a read-only file system, no permission:
     :func:`~colorsplash.runtime.files.unwritable_folder`), before any photo is scored (writing into a file failed
     only at the end, as "cannot write OUT/worst.png: File exists", and so did a read-only folder; an earlier report
-    was replaced without a word).
+    was replaced without a word). Asked with ``os.path``, which never raises: ``Path.is_dir`` raised a bare
+    "[Errno 13] Permission denied" for a link into a folder the user may not search, which the last check names.
 
     Raises:
         ValueError: naming ``out`` and saying what to do.
     """
-    if os.path.lexists(out) and not out.is_dir():
-        what = "a pipe, socket or device" if os.path.exists(out) and not out.is_file() else "a file"
+    if os.path.exists(out) and not os.path.isdir(out):
+        what = "a file" if os.path.isfile(out) else "a pipe, socket or device"
         raise ValueError(
             f"-o {out}: is {what}; -o names the report folder (scores.csv, summary.json and worst.png go in it): "
             "choose a folder"
@@ -164,34 +165,48 @@ def evaluate_model(
         skips: where the pairs ``skip_bad`` skipped are counted, by reason (``summary.json``'s ``skipped``).
 
     Returns:
-        One :class:`ImageScore` per scored sample, in the order of ``samples``. Warns when most masks meant to
+        One :class:`ImageScore` per scored sample, in the order of ``samples``; a sample whose mask scores no pixel
+        (all of it a trimap's unscored band) is left out, and one warning names them. Warns when most masks meant to
         show a subject (all but pet-free scenes photos) show none (a wrong mask format), or look inverted.
     """
     scores = []
     labelled = empty = inverted = 0
+    unscored: list[Path] = []
     for sample, image, mask in iter_pairs(samples, skip_bad, "evaluating", show_progress, skips):
+        if not (mask != IGNORE).any():  # nothing to score: IoU 1.0, nothing against nothing, is no perfect photo
+            unscored.append(sample.mask)
+            continue
         free = is_subject_free(sample)
         if not free:
             labelled, empty = labelled + 1, empty + int(not (mask == 1).any())
             inverted += corners_subject(mask)
-        prob = predict_fn(image)
-        if prob.shape != mask.shape:
-            raise ValueError(
-                f"predict_fn returned {prob.shape} for {sample.image} of {mask.shape}; it must "
-                "return the probability at the image's own size"
-            )
-        h, w = mask.shape
-        metrics = score_image(prob, mask, threshold)
-        scored = prob[mask != IGNORE]
-        coloured = float(np.mean(scored >= threshold)) if scored.size else 0.0
-        scores.append(
-            ImageScore(
-                sample.name, sample.dataset, str(sample.image), w, h, **metrics, coloured=coloured, subject_free=free
-            )
-        )
+        scores.append(_score_sample(sample, predict_fn(image), mask, threshold, free))
     warn_empty_masks(empty, labelled, "ground-truth", "they score IoU 0 whatever the model finds")
     warn_inverted_masks(inverted, labelled, "ground-truth")
+    if unscored:
+        log.warning(
+            "%d photo(s) left out of the scores: their masks leave no pixel scored (all of them the unscored band "
+            "of a trimap), so there is nothing to score them on: %s; check those masks",
+            len(unscored),
+            file_names(unscored),
+        )
     return scores
+
+
+def _score_sample(sample: Sample, prob: np.ndarray, mask: np.ndarray, threshold: float, free: bool) -> ImageScore:
+    """The :class:`ImageScore` of ``prob``, the prediction for ``sample``'s photo, against its ``mask``."""
+    if prob.shape != mask.shape:
+        raise ValueError(
+            f"predict_fn returned {prob.shape} for {sample.image} of {mask.shape}; it must "
+            "return the probability at the image's own size"
+        )
+    h, w = mask.shape
+    metrics = score_image(prob, mask, threshold)
+    scored = prob[mask != IGNORE]
+    coloured = float(np.mean(scored >= threshold)) if scored.size else 0.0
+    return ImageScore(
+        sample.name, sample.dataset, str(sample.image), w, h, **metrics, coloured=coloured, subject_free=free
+    )
 
 
 def _means(rows: Sequence[ImageScore]) -> dict[str, float]:

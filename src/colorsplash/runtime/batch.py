@@ -60,6 +60,7 @@ from colorsplash.runtime.planning import (
     OutputPlan,
     Task,
     expand_inputs,
+    kept_existing,
     plan_tasks,
 )
 from colorsplash.runtime.result_notes import Written, result_notes
@@ -198,7 +199,7 @@ class PhotoJob:
     def _read(self, task: Task) -> Outcome | tuple[bytes, int]:
         """The input's bytes and decode cost, or the ``skipped`` outcome; a file whose format changed since
         planning fails."""
-        if self.skip_existing and task.output != STDIO and os.path.lexists(task.output):
+        if kept_existing(task.output, self.skip_existing):
             return Outcome("skipped")
         data = task.data if task.data is not None else task.source.read_bytes()
         info = probe_picture(data, task.label, self.max_pixels)

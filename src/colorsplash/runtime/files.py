@@ -104,6 +104,9 @@ def unwritable_folder(folder: str | Path) -> str | None:
     # os.path.isdir, not Path.is_dir, which raises PermissionError under a folder we may not search (that folder is
     # then the one named: no file can be made in it either)
     while not os.path.isdir(here):
+        if _unfollowable_link(here) and (target := Path(os.path.realpath(here))) != here:
+            here = target  # a link into a folder we may not search: walk up from where it points
+            continue
         if os.path.lexists(here):  # the folder would be made under a file (it said "File exists" after the work)
             return f"{here} is a file, not a folder"
         if here.parent == here:
@@ -116,6 +119,21 @@ def unwritable_folder(folder: str | Path) -> str | None:
     except OSError:
         read_only = False
     return f"{here} is on a read-only file system" if read_only else f"no permission to write in {here}"
+
+
+def _unfollowable_link(path: Path) -> bool:
+    """Whether ``path`` is a symbolic link the system will not follow for us (it points under a folder we may not
+    search): ``-o link`` said "[Errno 13] Permission denied: 'link'", and ``-o link/out`` was taken for a file in the
+    way, so the work ran before the write failed."""
+    if not os.path.islink(path):
+        return False
+    try:
+        os.stat(path)
+    except PermissionError:
+        return True
+    except OSError:  # a link to nothing, a loop: the write's own error names it
+        return False
+    return False
 
 
 def _publish(tmp: Path, path: Path, replace: bool) -> None:

@@ -299,8 +299,8 @@ def load_model(
         device: ``auto`` (CUDA when ONNX Runtime has it, else the CPU), ``cpu`` or ``cuda``.
 
     Raises:
-        ModelLoadError: the file is missing (or a folder), not ONNX, or lacks the colorsplash metadata; ``cuda`` is
-            not available.
+        ModelLoadError: the path is empty; the file is missing (or a folder), not ONNX, or lacks the colorsplash
+            metadata; ``cuda`` is not available.
         TypeError: ``path`` is neither a path nor ``None``; ``threads`` is not a whole number.
         ValueError: ``threads`` is negative.
         VariantError: no variant of the asked precision.
@@ -317,6 +317,8 @@ def load_model(
     if precision not in (*PRECISION_CHOICES, "file"):
         raise VariantError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
     tune_allocator()  # inference reuses its few-MB arrays: keep them in the heap (see its module)
+    if path is not None and not os.fspath(path):  # Path("") is the current folder: ": is a folder, not a file"
+        raise ModelLoadError("the model path is empty; name an exported .onnx file, or None for the default model")
     p = Path(path) if path is not None else default_model_path()
     where = resolve_device(device)
     key = (str(p.resolve()), threads or 0, precision, where)

@@ -243,6 +243,9 @@ def plan_tasks(
     here). An output that is an input, the output of an earlier input, too long a name or an existing file
     (unless ``plan.overwrite`` / ``plan.skip_existing``) is an error line naming the input, never a write.
     ``stdin`` holds standard input's bytes when ``items`` has :data:`STDIO`.
+
+    Raises:
+        ValueError: ``-o`` names a place where no file can be made (one refusal of the run, not a line a photo).
     """
     items = list(items)
     inputs = {f.resolve() for f, _ in items if f != STDIO}
@@ -251,6 +254,7 @@ def plan_tasks(
     tasks: list[Task] = []
     errors: list[str] = []
     taken: dict[str, str] = {}  # casefolded: on macOS and Windows A.png and a.png are one file
+    blocked = 0  # outputs in a folder where no file can be made
     for src, root in items:
         label = "standard input" if src == STDIO else str(src)
         try:
@@ -260,12 +264,16 @@ def plan_tasks(
             continue
         out, fmt = _planned_output(src, root, info.format, plan)
         problem = _output_problem(out, inputs, identities, taken, plan, hint)
+        if problem is None and (problem := _unwritable_output(out, plan)) is not None:
+            blocked += 1
         if problem:
             errors.append(f"{label}: {problem}{_apart_hint(src, out, taken, plan)}")
             continue
         if out != STDIO:
             taken[str(out.resolve()).casefold()] = label
         tasks.append(Task(src, out, fmt, info.format, stdin if src == STDIO else None))
+    if blocked:
+        _refuse_destination(plan)
     return tasks, errors
 
 
@@ -300,9 +308,42 @@ def _output_problem(
             f"its output {out} already exists and was not made by this run; not replaced "
             "(--overwrite replaces it, --skip-existing keeps it)"
         )
-    if not (plan.skip_existing and os.path.lexists(out)) and (folder := unwritable_folder(out.parent)) is not None:
-        return f"cannot write its output {out}: {folder}; choose another place for it with -o"
     return None
+
+
+def kept_existing(output: Path, skip_existing: bool) -> bool:
+    """Whether ``skip_existing`` (``--skip-existing``) leaves ``output`` as it is, there already: the one owner of
+    that rule, asked when planning (such an output needs no writable folder; a run that would skip every photo
+    loads no model) and again just before each photo is read."""
+    return skip_existing and output != STDIO and os.path.lexists(output)
+
+
+def _unwritable_output(out: Path, plan: OutputPlan) -> str | None:
+    """Why ``out`` cannot be made (its folder is read-only, or not ours to write in), or ``None``; an output
+    ``skip_existing`` keeps is never written, so it needs no such folder."""
+    if out == STDIO or kept_existing(out, plan.skip_existing):
+        return None
+    if (folder := unwritable_folder(out.parent)) is None:
+        return None
+    return f"cannot write its output {out}: {folder}; choose another place for it with -o"
+
+
+def _refuse_destination(plan: OutputPlan) -> None:
+    """Refuse the run once when ``-o`` itself names a place where no file can be made: every photo's line said
+    the same of the same folder (three photos, three lines, then "failed 3"). Outputs beside their inputs, or
+    in a sub-folder of a writable ``-o``, stay one line each: their folders differ.
+
+    Raises:
+        ValueError: naming ``-o``, the folder where no file can be made, and what to do.
+    """
+    if plan.out_dir is not None:
+        target, folder, what = plan.out_dir, plan.out_dir, "the results there"
+    elif plan.out_file is not None and plan.out_file != STDIO:
+        target, folder, what = plan.out_file, plan.out_file.parent, "it"
+    else:
+        return
+    if (problem := unwritable_folder(folder)) is not None:
+        raise ValueError(f"-o {target}: cannot write {what} ({problem}); choose another place with -o")
 
 
 def plan_files(sources: Sequence[Path], plan: OutputPlan) -> list[Task]:

@@ -46,6 +46,7 @@ from colorsplash.evaluation.folders import DataError, images_in, layout_hint, la
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.model_graph import PRESENCE_OUTPUT
 from colorsplash.runtime.photo_io import ImageReadError, read_rgb
+from colorsplash.runtime.picture_open import PixelLimitError
 from colorsplash.runtime.preprocess import preprocess
 from colorsplash.runtime.progress import redraw_seconds
 from colorsplash.training.bias_correction import correct_biases
@@ -131,8 +132,8 @@ def calibration_inputs(photos: Sequence[Path], config: ModelConfig, show_progres
     for path in bar:
         try:
             inputs.append(preprocess(read_rgb(path), config)[None])
-        except ImageReadError as err:
-            bad.append(str(err))
+        except ImageReadError as err:  # over the pixel limit: without the reader's "raise --max-pixels", not export's
+            bad.append(err.what if isinstance(err, PixelLimitError) else str(err))
     if bad:
         log.warning("calibration left out %d unreadable photo(s):\n  %s", len(bad), "\n  ".join(bad))
     return inputs

@@ -29,6 +29,10 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 
+# Times the run folder is made again when another run's end removed it, empty, before its lock file was opened
+_MAKE_TRIES = 5
+
+
 class RunBusyError(ValueError):
     """Another process is training in the run folder now."""
 
@@ -54,11 +58,10 @@ def run_lock(run: Path, *, main: bool = True, create: bool = True) -> Iterator[N
     if not main or fcntl is None or not (create or run.is_dir()):
         yield
         return
-    made = _missing_folders(run)
+    made: list[Path] = []
     path = run / run_files.LOCK
     try:
-        run.mkdir(parents=True, exist_ok=True)
-        fd = _locked(path, run)
+        fd = _made_and_locked(run, path, made)
     except OSError as err:  # a read-only place, no permission (RunBusyError is not one: it goes up as it is)
         _remove_empty(made)
         raise RunFolderError(
@@ -71,6 +74,25 @@ def run_lock(run: Path, *, main: bool = True, create: bool = True) -> Iterator[N
             path.unlink()  # still held: a process waiting on this file retries on a new one (see _locked)
         os.close(fd)  # drops the lock
         _remove_empty(made)  # the run stopped before writing anything
+
+
+def _made_and_locked(run: Path, path: Path, made: list[Path]) -> int:
+    """Make ``run`` (and the folders above it) and lock its lock file ``path``: the descriptor. The folders made
+    here are added to ``made``, deepest first, also when this raises. Another run with the same ``-o`` that ends
+    before writing anything removes the empty folder it made, and may do so between the ``mkdir`` here and the
+    lock file's ``open`` (which then finds no folder): the folder is made again, a few times, before the
+    ``FileNotFoundError`` is let go up (it said "cannot write in this run folder (No such file or directory)")."""
+    tries = 0
+    while True:
+        new = _missing_folders(run)
+        made[:] = sorted({*made, *new}, key=lambda folder: len(folder.parts), reverse=True)
+        run.mkdir(parents=True, exist_ok=True)
+        try:
+            return _locked(path, run)
+        except FileNotFoundError:
+            tries += 1
+            if tries == _MAKE_TRIES:
+                raise
 
 
 def _missing_folders(run: Path) -> list[Path]:
