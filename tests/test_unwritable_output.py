@@ -52,6 +52,17 @@ def test_the_folder_or_the_one_it_would_be_made_in_is_named(tmp_path: Path, monk
     assert (
         files.unwritable_folder(tmp_path / "file" / "sub") == f"{tmp_path.resolve() / 'file'} is a file, not a folder"
     )
+    (tmp_path / "to-file").symlink_to("file")
+    (tmp_path / "dangling").symlink_to("nowhere")
+    (tmp_path / "one").symlink_to("two")
+    (tmp_path / "two").symlink_to("one")
+    here = tmp_path.resolve()
+    said = {name: files.unwritable_folder(tmp_path / name / "sub") for name in ("to-file", "dangling", "one")}
+    assert said == {  # each said as what it is, not as "a file"
+        "to-file": f"{here / 'to-file'} is a symbolic link to a file, not a folder",
+        "dangling": f"{here / 'dangling'} is a symbolic link to nowhere, which does not exist",
+        "one": f"{here / 'one'} is a symbolic link in a loop of links, leading to no folder",
+    }
 
 
 @pytest.mark.skipif(os.name != "posix", reason="the check is POSIX only")

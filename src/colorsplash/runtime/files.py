@@ -107,8 +107,8 @@ def unwritable_folder(folder: str | Path) -> str | None:
         if _unfollowable_link(here) and (target := Path(os.path.realpath(here))) != here:
             here = target  # a link into a folder we may not search: walk up from where it points
             continue
-        if os.path.lexists(here):  # the folder would be made under a file (it said "File exists" after the work)
-            return f"{here} is a file, not a folder"
+        if os.path.lexists(here):  # the folder would be made under it (it said "File exists" after the work)
+            return _in_the_way(here)
         if here.parent == here:
             return None
         here = here.parent
@@ -119,6 +119,19 @@ def unwritable_folder(folder: str | Path) -> str | None:
     except OSError:
         read_only = False
     return f"{here} is on a read-only file system" if read_only else f"no permission to write in {here}"
+
+
+def _in_the_way(path: Path) -> str:
+    """What ``path``, there but not a folder, is, where a folder of an output's path would be made."""
+    if not os.path.islink(path):
+        return f"{path} is a file, not a folder"
+    try:
+        os.stat(path)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return f"{path} is a symbolic link in a loop of links, leading to no folder"
+        return f"{path} is a symbolic link to {os.readlink(path)}, which does not exist"
+    return f"{path} is a symbolic link to a file, not a folder"
 
 
 def _unfollowable_link(path: Path) -> bool:
