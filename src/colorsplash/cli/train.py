@@ -113,8 +113,12 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
 
 def _check_start(init_from: str | None, preset: str | None) -> None:
     """Refuse a starting checkpoint that is not there before any data is read (it failed after reading the whole
-    data set); ``preset``: the preset that named it (its paths are the repository's, relative to its root)."""
-    if not init_from or Path(init_from).is_file():
+    data set), and a later stage of a staged recipe run alone without one; ``preset``: the preset that named it (its
+    paths are the repository's, relative to its root)."""
+    if not init_from:
+        _refuse_stage_without_start(preset)
+        return
+    if Path(init_from).is_file():
         return
     if Path(init_from).is_dir():
         from colorsplash.training.checkpoint import folder_not_checkpoint
@@ -125,6 +129,20 @@ def _check_start(init_from: str | None, preset: str | None) -> None:
     raise FileNotFoundError(
         f"{init_from}: checkpoint not found: --preset {preset} starts from this file of the colorsplash repository "
         "(not in the package); run from the repository's root, or name another start with --init PATH"
+    )
+
+
+def _refuse_stage_without_start(preset: str | None) -> None:
+    """A stage preset that its recipe starts from the stage before it (see :func:`stage_before`) needs ``--init``."""
+    from colorsplash.training.stage_data import stage_before
+
+    if preset is None or (before := stage_before(preset)) is None:
+        return
+    recipe, stage = before
+    raise ValueError(
+        f"--preset {preset} continues from the weights of the stage before it, {stage} (--preset {recipe} runs "
+        f"them in turn), at a fine-tune's learning rate: without --init it would start from ImageNet weights; pass "
+        f"--init RUN/best.pt of a {stage} run, or run the whole recipe with --preset {recipe}; nothing was trained"
     )
 
 
