@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from colorsplash.cli.common import add_negatives_argument, need_torch, sigterm_as_interrupt
-from colorsplash.cli.config_args import add_config_arguments, config_from_args, given_fields, given_flags
+from colorsplash.cli.config_args import (
+    add_config_arguments,
+    config_from_args,
+    given_fields,
+    given_flags,
+    replaced_flags,
+)
 from colorsplash.runtime.config import ModelConfig, default_model_config
 from colorsplash.training import run_files
 from colorsplash.training.config import (
@@ -68,7 +74,7 @@ def register(sub: Any) -> None:
         f"threshold chosen on the validation pet photos ({100 * PETS_PRESENCE_RECALL:g} %% pass); the model is "
         "RUN/final.pt ('pets-lite0': the first four and the blend on Lite0); a stage trains on the data sets its "
         "preset names (a set is named after its folder), alone too; a single stage needs --init after the first; "
-        "the preset's values win over the flags below",
+        "the preset's values win over the flags below (but --name and --subject: a warning names each flag replaced)",
     )
     p.add_argument(
         "--resume",
@@ -105,10 +111,32 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     if not out_given:
         tcfg = dataclasses.replace(tcfg, out_dir=f"runs/{args.preset or mcfg.arch}")
     if args.preset and args.preset not in RECIPES:
+        given = (mcfg, tcfg)
         mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)
+        # The model's own words stay the user's: a stage preset on their data would make it say "no pet found".
+        mcfg = dataclasses.replace(mcfg, **{k: v for k, v in model_flags.items() if k in ("name", "subject")})
+        _warn_replaced(args, given, (mcfg, tcfg))
         log_stage_data(args.preset, data, tcfg.data)
     _refuse_frozen_head(mcfg, tcfg)
     return mcfg, tcfg
+
+
+def _warn_replaced(
+    args: argparse.Namespace, given: tuple[ModelConfig, TrainConfig], used: tuple[ModelConfig, TrainConfig]
+) -> None:
+    """Warn of the flags given whose values the stage preset replaced (its settings win), with the values used."""
+    replaced = [
+        *replaced_flags(args, "model", given[0], used[0]),
+        *replaced_flags(args, "train", given[1], used[1]),
+        *replaced_flags(args, "augment", given[1].augment, used[1].augment),
+    ]
+    if replaced:
+        log.warning(
+            "--preset %s sets %s in place of the flags given (a preset's settings win over flags); to train with "
+            "yours, leave out --preset",
+            args.preset,
+            ", ".join(replaced),
+        )
 
 
 def _check_start(init_from: str | None, preset: str | None) -> None:
