@@ -20,7 +20,7 @@ from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.files import atomic_path, not_replaceable
 from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
 from colorsplash.runtime.variants import file_hash
-from colorsplash.training.checkpoint import load_checkpoint
+from colorsplash.training.checkpoint import load_checkpoint, missing_checkpoint
 from colorsplash.training.graph_edits import drop_unused_opsets, split_single_output_convs
 from colorsplash.training.networks import WithPresence, has_presence
 from colorsplash.training.quantize import (
@@ -134,7 +134,7 @@ def read_evaluation(path: str | Path, checkpoint: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     if not Path(checkpoint).is_file():
-        raise FileNotFoundError(f"{checkpoint}: checkpoint not found")
+        raise FileNotFoundError(missing_checkpoint(Path(checkpoint)))
     try:
         summary = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
