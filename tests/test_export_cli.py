@@ -221,3 +221,23 @@ def test_metrics_of_a_model_without_its_checkpoints_record_name_that_model(tmp_p
     (tmp_path / "summary.json").write_text(json.dumps(summary))
     with pytest.raises(ValueError, match=r"summary\.json: scores models/pets\.onnx, which does not record the ch"):
         read_evaluation(tmp_path / "summary.json", checkpoint)
+
+
+def test_an_export_stopped_leaves_no_folder_it_made(
+    tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audit (trainaudit): ``export CKPT -o models/v2/parrot.onnx --int8 DATA`` stopped by Ctrl-C or SIGTERM while it
+    quantised left no file but the folders ``models/v2`` it had made; they go, a folder that was there stays."""
+    from colorsplash.cli import main
+    from colorsplash.training import export as export_module
+
+    def stopped(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_module, "_finish_file", stopped)
+    (tmp_path / "models").mkdir()
+    assert main(["export", str(tiny_checkpoint), "-o", str(tmp_path / "models" / "v2" / "sub" / "m.onnx")]) == 130
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"] and not any((tmp_path / "models").iterdir())
+    monkeypatch.undo()
+    assert main(["-q", "export", str(tiny_checkpoint), "-o", str(tmp_path / "models" / "v2" / "m.onnx")]) == 0
+    assert [p.name for p in (tmp_path / "models" / "v2").iterdir()] == ["m.onnx"]

@@ -180,6 +180,26 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None, 
         raise
 
 
+@contextmanager
+def made_folders_tidied(folder: str | Path) -> Iterator[None]:
+    """When the block ends, remove the folders of ``folder`` and above it that did not exist as it began and are
+    empty then (a train or export stopped before writing anything leaves none it made); never one holding anything,
+    nor a folder that was there before."""
+    missing: list[Path] = []
+    folder = Path(folder)
+    while not os.path.lexists(folder) and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    try:
+        yield
+    finally:
+        for made in missing:  # each the one above the one before
+            try:
+                made.rmdir()  # the system removes only an empty folder
+            except OSError:  # it holds something (a result, another process's lock file) or is gone: keep the rest
+                break
+
+
 def _discard(tmp: Path) -> None:
     """Remove the temporary file if it is there. A read-only folder refuses even the removal of a file that was
     never made (EROFS): that must not replace the error that says which output could not be written."""

@@ -17,7 +17,7 @@ import torch
 
 from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
-from colorsplash.runtime.files import atomic_path, not_replaceable
+from colorsplash.runtime.files import atomic_path, made_folders_tidied, not_replaceable
 from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
 from colorsplash.runtime.variants import file_hash
 from colorsplash.training.checkpoint import load_checkpoint, missing_checkpoint
@@ -297,14 +297,15 @@ def _write_model_file(
     """Export ``model``'s graph, quantise it on ``calibration`` inputs when given, attach ``config`` (fp16 weights
     with ``fp16``), and publish it as ``output`` (see :func:`colorsplash.runtime.files.atomic_path`; an existing
     file is replaced only with ``overwrite``). Intermediate files live in a temporary folder beside ``output``."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
-        tmp_path = os.path.join(tmp, "model.onnx")
-        _export_graph(model, config.input_size, tmp_path)
-        if calibration is not None:
-            quantized = os.path.join(tmp, "int8.onnx")
-            quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT)
-            tmp_path = quantized
-        _finish_file(tmp_path, config, fp16)
-        with atomic_path(output, replace=overwrite) as final:
-            os.replace(tmp_path, final)
+    with made_folders_tidied(output.parent):  # stopped or failed: no folder made for it is left
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
+            tmp_path = os.path.join(tmp, "model.onnx")
+            _export_graph(model, config.input_size, tmp_path)
+            if calibration is not None:
+                quantized = os.path.join(tmp, "int8.onnx")
+                quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT)
+                tmp_path = quantized
+            _finish_file(tmp_path, config, fp16)
+            with atomic_path(output, replace=overwrite) as final:
+                os.replace(tmp_path, final)

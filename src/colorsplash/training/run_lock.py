@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from colorsplash.runtime.files import made_folders_tidied
 from colorsplash.training import run_files
 
 try:  # POSIX; elsewhere nothing is locked (never refuse on a guess)
@@ -54,41 +55,21 @@ def run_lock(run: Path, *, main: bool = True, create: bool = True) -> Iterator[N
     if not main or fcntl is None or not (create or run.is_dir()):
         yield
         return
-    made = _missing_folders(run)
     path = run / run_files.LOCK
-    try:
-        run.mkdir(parents=True, exist_ok=True)
-        fd = _locked(path, run)
-    except OSError as err:  # a read-only place, no permission (RunBusyError is not one: it goes up as it is)
-        _remove_empty(made)
-        raise RunFolderError(
-            f"{run}: cannot write in this run folder ({err.strerror or err}); choose another with -o NEW_DIR"
-        ) from err
-    try:
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # still held: a process waiting on this file retries on a new one (see _locked)
-        os.close(fd)  # drops the lock
-        _remove_empty(made)  # the run stopped before writing anything
-
-
-def _missing_folders(run: Path) -> list[Path]:
-    """``run`` and the folders above it that do not exist yet, ``run`` first."""
-    missing: list[Path] = []
-    while not os.path.lexists(run) and run.parent != run:
-        missing.append(run)
-        run = run.parent
-    return missing
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    """Remove ``folders`` (each the one above the one before) while they are empty; never one holding anything."""
-    for folder in folders:
+    with made_folders_tidied(run):  # the folders made here, when the run stopped before writing anything
         try:
-            folder.rmdir()  # the system removes only an empty folder
-        except OSError:  # it holds something (a run's file, another process's lock file) or is gone: keep the rest
-            return
+            run.mkdir(parents=True, exist_ok=True)
+            fd = _locked(path, run)
+        except OSError as err:  # a read-only place, no permission (RunBusyError is not one: it goes up as it is)
+            raise RunFolderError(
+                f"{run}: cannot write in this run folder ({err.strerror or err}); choose another with -o NEW_DIR"
+            ) from err
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()  # still held: a process waiting on this file retries on a new one (see _locked)
+            os.close(fd)  # drops the lock
 
 
 def _locked(path: Path, run: Path) -> int:
