@@ -268,7 +268,7 @@ def export_onnx(
         config = dataclasses.replace(config, precision="float16-weights")
     # A shipped model must not carry the training machine's folders: the file records paths by their last parts.
     config = dataclasses.replace(config, training=portable_paths(config.training))
-    _write_model_file(model, config, calibration, fp16, Path(output), overwrite)
+    _write_model_file(model, config, calibration, fp16, Path(output), overwrite, show_progress)
     return config
 
 
@@ -293,6 +293,7 @@ def _write_model_file(
     fp16: bool,
     output: Path,
     overwrite: bool,
+    show_progress: bool = False,
 ) -> None:
     """Export ``model``'s graph, quantise it on ``calibration`` inputs when given, attach ``config`` (fp16 weights
     with ``fp16``), and publish it as ``output`` (see :func:`colorsplash.runtime.files.atomic_path`; an existing
@@ -304,7 +305,7 @@ def _write_model_file(
             _export_graph(model, config.input_size, tmp_path)
             if calibration is not None:
                 quantized = os.path.join(tmp, "int8.onnx")
-                quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT)
+                quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT, show_progress=show_progress)
                 tmp_path = quantized
             _finish_file(tmp_path, config, fp16)
             with atomic_path(output, replace=overwrite) as final:
