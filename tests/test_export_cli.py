@@ -132,6 +132,11 @@ def test_evaluate_reports_of_two_runs_do_not_collide_and_metrics_must_match_the_
     assert main(["evaluate", "cats", "--model", "a.onnx", "-o", "eval/onnx"]) == 0
     args = ["export", "runs/a/best.pt", "-o", "a16.onnx", "--fp16", "--metrics", "eval/onnx/summary.json"]
     assert main(args) == 0
+    # Audit (trainaudit): the scores a file carries said nothing of the model they are of, so an fp16 or int8 file
+    # embedding its checkpoint's scores showed them as its own; they name the file scored (its last two parts).
+    assert embedded["evaluation"]["model"] == "a/best.pt"
+    scored = load_model(tmp_path / "a16.onnx", precision="file").config.training["evaluation"]["model"]
+    assert scored == f"{tmp_path.name}/a.onnx"
 
 
 def test_int8_export_prints_no_tracer_warnings_nor_onnxruntime_info_lines(

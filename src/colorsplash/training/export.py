@@ -158,8 +158,9 @@ def read_evaluation(path: str | Path, checkpoint: str | Path) -> dict[str, Any]:
 
 
 def with_evaluation(config: ModelConfig, summary: dict[str, object]) -> ModelConfig:
-    """Record an ``evaluate`` summary (per-data-set and overall scores at original resolution) in the config."""
-    keep = ("split", "threshold", "gate", "seed", "val_fraction", "datasets", "overall")
+    """Record an ``evaluate`` summary (per-data-set and overall scores at original resolution) in the config, with
+    the model file it scored (the checkpoint, or an ONNX file of it in another precision)."""
+    keep = ("model", "split", "threshold", "gate", "seed", "val_fraction", "datasets", "overall")
     evaluation = {k: summary[k] for k in keep if k in summary}
     return dataclasses.replace(config, training={**config.training, "evaluation": evaluation})
 
