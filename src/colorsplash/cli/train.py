@@ -33,6 +33,7 @@ from colorsplash.training.config import (
     NEGATIVE_SHARE,
     AugmentConfig,
     TrainConfig,
+    refuse_one_pixel_features,
     resumed_config,
     resumed_model_config,
 )
@@ -118,6 +119,7 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
         _warn_replaced(args, given, (mcfg, tcfg))
         log_stage_data(args.preset, data, tcfg.data)
     _refuse_frozen_head(mcfg, tcfg)
+    refuse_one_pixel_features(mcfg)
     return mcfg, tcfg
 
 
