@@ -30,3 +30,27 @@ def test_init_from_a_run_folder_names_its_checkpoint(tmp_path: Path, capsys: pyt
     assert main([*args, "-o", str(tmp_path / "new")]) == 2
     err = capsys.readouterr().err
     assert "is a folder" in err and "best.pt" in err
+
+
+def test_a_missing_checkpoint_names_what_its_run_folder_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit (trainaudit): ``export RUN/best.pt`` of a run whose best.pt was removed, of a run stopped before its
+    first epoch ended (its config.json alone) or of a recipe's run folder (final.pt) said only "checkpoint not
+    found"; it names the checkpoints the folder holds, or why it holds none and what to do."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    out = str(tmp_path / "m.onnx")
+    assert main(["export", str(run / "best.pt"), "-o", out]) == 2
+    assert "holds no checkpoint (it was stopped before its first epoch ended" in capsys.readouterr().err
+    (run / "last.pt").write_bytes(b"")
+    (run / ".last.pt.part").write_bytes(b"")
+    assert main(["export", str(run / "best.pt"), "-o", out]) == 2
+    assert f"{run / 'best.pt'}: checkpoint not found; {run} holds last.pt: name it" in capsys.readouterr().err
+    (run / "final.pt").write_bytes(b"")
+    assert main(["evaluate", str(tmp_path), "--model", str(run / "best.pt")]) == 2
+    assert f"{run} holds final.pt, last.pt: name one" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "gone" / "best.pt"), "-o", out]) == 2
+    assert "name the best.pt or last.pt of a run folder" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()

@@ -70,6 +70,24 @@ def test_preset_wins_and_names_the_run_folder() -> None:
     assert tcfg.data == (os.path.abspath("oxford-pets"), os.path.abspath("feral-cats"))  # not ./data
 
 
+def test_a_stage_preset_keeps_the_users_subject_and_name_and_names_the_flags_it_replaces(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Audit (trainaudit): ``train --preset pets-lite0-base my_parrots/ --subject parrot --name parrots`` made a
+    model named colorsplash-pets-lite0 that said "no pet found" on photos without a parrot, and ``--epochs 1``
+    trained 30 epochs, without a word: the model's own words stay the user's, and a warning names each flag the
+    preset replaced, with the value it trains with."""
+    argv = ("--preset", "pets-lite0-base", "--subject", "parrot", "--name", "parrots", "--epochs", "1", "--size", "64")
+    mcfg, tcfg = _configs(*argv, "--aug-zoom", "0.5", "2", "--lr", "2e-3", "--dice", "0.5")
+    assert (mcfg.subject, mcfg.name) == ("parrot", "parrots")
+    assert (mcfg.input_size, tcfg.epochs) == (320, 30)  # the preset's settings still win
+    assert "--preset pets-lite0-base sets --size 320, --epochs 30 in place of the flags given" in caplog.text
+    assert "--lr" not in caplog.text and "--dice" not in caplog.text  # given as the preset has them: not replaced
+    caplog.clear()
+    _configs("--preset", "pets-lite0-base", "--aug-color-jitter", "--no-aug-hflip", "--aug-zoom", "0.6", "1.4")
+    assert "--no-aug-hflip" not in caplog.text and "sets" not in caplog.text  # none replaced
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -318,6 +318,17 @@ def test_a_folder_of_data_sets_names_them(tmp_path: Path) -> None:
         discover(tmp_path / "empty")
 
 
+def test_a_data_set_of_capitalised_folders_is_told_to_rename_them(tmp_path: Path) -> None:
+    """Audit (trainaudit): ``train parrots/`` whose folders were made as ``Images/`` and ``Masks/`` (as Windows and
+    macOS users name folders, and as a case-insensitive disk reads them) said "no known data layout ... it holds
+    Images/, Masks/" without what to do; it says to rename them to the lower-case names."""
+    (tmp_path / "Images").mkdir()
+    (tmp_path / "Masks").mkdir()
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(DataError, match=r"lower case: rename Images/ to images/, Masks/ to masks/$"):
+        discover(tmp_path)
+
+
 def test_a_mask_at_another_scale_is_stretched_and_a_sideways_one_turned(tmp_path: Path) -> None:
     """Audit (custom subject): a mask saved at half its photo's size was refused; one drawn on the raw pixels of a
     photo stored sideways (EXIF orientation 6) was refused with two sizes and no reason (now: turned as the photo

@@ -132,6 +132,11 @@ def test_evaluate_reports_of_two_runs_do_not_collide_and_metrics_must_match_the_
     assert main(["evaluate", "cats", "--model", "a.onnx", "-o", "eval/onnx"]) == 0
     args = ["export", "runs/a/best.pt", "-o", "a16.onnx", "--fp16", "--metrics", "eval/onnx/summary.json"]
     assert main(args) == 0
+    # Audit (trainaudit): the scores a file carries said nothing of the model they are of, so an fp16 or int8 file
+    # embedding its checkpoint's scores showed them as its own; they name the file scored (its last two parts).
+    assert embedded["evaluation"]["model"] == "a/best.pt"
+    scored = load_model(tmp_path / "a16.onnx", precision="file").config.training["evaluation"]["model"]
+    assert scored == f"{tmp_path.name}/a.onnx"
 
 
 def test_int8_export_prints_no_tracer_warnings_nor_onnxruntime_info_lines(
@@ -255,3 +260,49 @@ def test_a_calibration_photo_over_the_pixel_limit_names_no_option_export_lacks(
     assert len(inputs) == 1
     assert f"{tmp_path / 'huge.png'}: 20000x20000 is more than the pixel limit 100,000,000" in caplog.text
     assert "--max-pixels" not in caplog.text and "max_pixels" not in caplog.text
+
+
+def test_an_export_stopped_leaves_no_folder_it_made(
+    tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audit (trainaudit): ``export CKPT -o models/v2/parrot.onnx --int8 DATA`` stopped by Ctrl-C or SIGTERM while it
+    quantised left no file but the folders ``models/v2`` it had made; they go, a folder that was there stays."""
+    from colorsplash.cli import main
+    from colorsplash.training import export as export_module
+
+    def stopped(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_module, "_finish_file", stopped)
+    (tmp_path / "models").mkdir()
+    assert main(["export", str(tiny_checkpoint), "-o", str(tmp_path / "models" / "v2" / "sub" / "m.onnx")]) == 130
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"] and not any((tmp_path / "models").iterdir())
+    monkeypatch.undo()
+    assert main(["-q", "export", str(tiny_checkpoint), "-o", str(tmp_path / "models" / "v2" / "m.onnx")]) == 0
+    assert [p.name for p in (tmp_path / "models" / "v2").iterdir()] == ["m.onnx"]
+
+
+def test_int8_quantising_shows_progress(
+    lite_checkpoint: Path,
+    paired_data: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Audit (trainaudit): after its "int8 calibration on N photo(s)" line, ``export --int8`` ran the model on every
+    photo twice (the ranges, then the biases) without a sign of life: a minute for 11 photos of the 384 px Lite1
+    model on 2 cores, minutes for the default 64. A bar counts those runs (not with -q)."""
+    import re
+
+    from colorsplash.cli import common, main
+
+    monkeypatch.setattr(common, "stderr_is_terminal", lambda: True)  # bars are for a person watching
+    caplog.set_level(logging.INFO)
+    assert main(["export", str(lite_checkpoint), "-o", str(tmp_path / "q8.onnx"), "--int8", str(paired_data)]) == 0
+    found = re.search(r"int8 calibration on (\d+) photo", caplog.text)
+    assert found is not None
+    err = capsys.readouterr().err
+    assert f"quantising:   0%|          | 0/{2 * int(found.group(1))} " in err, err
+    assert main(["-q", "export", str(lite_checkpoint), "-o", str(tmp_path / "q.onnx"), "--int8", str(paired_data)]) == 0
+    assert "quantising" not in capsys.readouterr().err

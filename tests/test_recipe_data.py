@@ -190,3 +190,36 @@ def test_a_stage_run_alone_on_a_users_own_folder_trains_on_it(
     assert main(["train", "--preset", "tiny-two", str(own), "-o", str(run)]) == 0
     assert _config(run)["train"]["data"] == [str(own)]
     assert "none of those is given, so it trains on the folders given" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("stage", "before"), [("pets-lite1-finetune", "pets-lite1-base"), ("pets-lite0-384", "pets-lite0-finetune")]
+)
+def test_a_later_stage_run_alone_without_init_is_refused(
+    stage: str,
+    before: str,
+    sets: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Audit (trainaudit): ``train --preset pets-lite1-finetune my_parrots/`` ("a single stage needs --init after
+    the first", said the help) trained 30 epochs from ImageNet weights at the fine-tune's learning rate without a
+    word; it is refused before anything is written, naming the stage it continues and the recipe."""
+    from colorsplash.cli import train as train_cli
+    from colorsplash.training.stage_data import stage_before
+
+    def trained(*args: object) -> int:
+        raise AssertionError("the stage trained")
+
+    monkeypatch.setattr(train_cli, "_start", trained)
+    own, run = tmp_path / "my_parrots", tmp_path / "run"
+    shutil.copytree(sets["feral-cats"], own)
+    assert main(["train", "--preset", stage, str(own), "-o", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"--preset {stage} continues from the weights of the stage before it, {before}" in err
+    assert f"--init RUN/best.pt of a {before} run" in err and "nothing was trained" in err
+    assert not run.exists()
+    assert stage_before("pets-lite1-defocus") == ("pets-defocus", "pets-lite1-multipaste")
+    for first_or_own_start in ("pets-lite1-base", "pets-lite1-presence", "pets-lite1-multipaste", "pets"):
+        assert stage_before(first_or_own_start) is None

@@ -268,3 +268,19 @@ def test_skip_bad_says_why_when_no_pair_is_left(tmp_path: Path, caplog: pytest.L
         prepare_data(config, ModelConfig(arch="unet", input_size=32, base_channels=4, depth=2), False)
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipped ")]
     assert len(said) == 1 and "mask too small" in said[0] and "cat0.jpg" in said[0], caplog.text
+
+
+def test_a_lite_encoder_at_32_px_is_refused_before_the_data_is_read(
+    cats: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Audit (trainaudit): ``train DATA --size 32`` (the smallest size ``--help`` offered) with the default unet-lite0
+    and a batch of one photo (``--batch-size 1``, or a folder of two photos: one trains) read the data and stopped
+    in PyTorch's words, "Expected more than 1 value per channel when training, got input size [1, 672, 1, 1]": the
+    encoder's deepest features are one pixel. It is refused at once, saying which sizes train."""
+    run = tmp_path / "run"
+    argv = ["train", str(cats), "--size", "32", "--batch-size", "1", "--epochs", "1", "--max-steps", "1"]
+    assert main([*argv, "-o", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "--size 32: the unet-lite0 encoder shrinks the input 32 times" in err and "--size 64 or more" in err
+    assert not run.exists()
+    assert main(["-q", *argv, "--arch", "unet", "--unet-base", "4", "--unet-depth", "2", "-o", str(run)]) == 0

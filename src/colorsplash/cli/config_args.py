@@ -77,14 +77,29 @@ def given_fields(ns: argparse.Namespace, key: str) -> dict[str, Any]:
     }
 
 
+def _flag_text(f: dataclasses.Field[Any]) -> str:
+    """A field's option strings as one word: ``--epochs``, ``-o/--output``."""
+    return "/".join(f.metadata["flags"] or ("--" + f.name.replace("_", "-"),))
+
+
 def given_flags(ns: argparse.Namespace, cls: type, key: str) -> list[str]:
     """The option strings (``--epochs``, ``-o/--output``) of the fields of ``cls`` under ``key`` that the user gave."""
     given = given_fields(ns, key)
-    return [
-        "/".join(f.metadata["flags"] or ("--" + f.name.replace("_", "-"),))
-        for f in dataclasses.fields(cls)
-        if f.name in given and "help" in f.metadata
-    ]
+    return [_flag_text(f) for f in dataclasses.fields(cls) if f.name in given and "help" in f.metadata]
+
+
+def replaced_flags(ns: argparse.Namespace, key: str, given: Any, used: Any) -> list[str]:
+    """``--epochs 30``: each flag of ``key`` the user gave whose field has another value in the config ``used``
+    than in ``given`` (the config the flags made), with the value used."""
+    fields = {f.name: f for f in dataclasses.fields(used)}
+    replaced = []
+    for name in given_fields(ns, key):
+        value = getattr(used, name)
+        if value != getattr(given, name):
+            shown = " ".join(map(str, value)) if isinstance(value, tuple) else value
+            shown = ("on" if value else "off") if isinstance(value, bool) else shown
+            replaced.append(f"{_flag_text(fields[name])} {shown}")
+    return replaced
 
 
 def config_from_args(base: C, ns: argparse.Namespace, key: str) -> C:

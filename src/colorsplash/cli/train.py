@@ -20,13 +20,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from colorsplash.cli.common import add_negatives_argument, need_torch, sigterm_as_interrupt
-from colorsplash.cli.config_args import add_config_arguments, config_from_args, given_fields, given_flags
+from colorsplash.cli.config_args import (
+    add_config_arguments,
+    config_from_args,
+    given_fields,
+    given_flags,
+    replaced_flags,
+)
 from colorsplash.runtime.config import ModelConfig, default_model_config
 from colorsplash.training import run_files
 from colorsplash.training.config import (
     NEGATIVE_SHARE,
     AugmentConfig,
     TrainConfig,
+    refuse_one_pixel_features,
     resumed_config,
     resumed_model_config,
 )
@@ -68,7 +75,7 @@ def register(sub: Any) -> None:
         f"threshold chosen on the validation pet photos ({100 * PETS_PRESENCE_RECALL:g} %% pass); the model is "
         "RUN/final.pt ('pets-lite0': the first four and the blend on Lite0); a stage trains on the data sets its "
         "preset names (a set is named after its folder), alone too; a single stage needs --init after the first; "
-        "the preset's values win over the flags below",
+        "the preset's values win over the flags below (but --name and --subject: a warning names each flag replaced)",
     )
     p.add_argument(
         "--resume",
@@ -105,16 +112,43 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     if not out_given:
         tcfg = dataclasses.replace(tcfg, out_dir=f"runs/{args.preset or mcfg.arch}")
     if args.preset and args.preset not in RECIPES:
+        given = (mcfg, tcfg)
         mcfg, tcfg = apply_preset(args.preset, mcfg, tcfg)
+        # The model's own words stay the user's: a stage preset on their data would make it say "no pet found".
+        mcfg = dataclasses.replace(mcfg, **{k: v for k, v in model_flags.items() if k in ("name", "subject")})
+        _warn_replaced(args, given, (mcfg, tcfg))
         log_stage_data(args.preset, data, tcfg.data)
     _refuse_frozen_head(mcfg, tcfg)
+    refuse_one_pixel_features(mcfg)
     return mcfg, tcfg
+
+
+def _warn_replaced(
+    args: argparse.Namespace, given: tuple[ModelConfig, TrainConfig], used: tuple[ModelConfig, TrainConfig]
+) -> None:
+    """Warn of the flags given whose values the stage preset replaced (its settings win), with the values used."""
+    replaced = [
+        *replaced_flags(args, "model", given[0], used[0]),
+        *replaced_flags(args, "train", given[1], used[1]),
+        *replaced_flags(args, "augment", given[1].augment, used[1].augment),
+    ]
+    if replaced:
+        log.warning(
+            "--preset %s sets %s in place of the flags given (a preset's settings win over flags); to train with "
+            "yours, leave out --preset",
+            args.preset,
+            ", ".join(replaced),
+        )
 
 
 def _check_start(init_from: str | None, preset: str | None) -> None:
     """Refuse a starting checkpoint that is not there before any data is read (it failed after reading the whole
-    data set); ``preset``: the preset that named it (its paths are the repository's, relative to its root)."""
-    if not init_from or Path(init_from).is_file():
+    data set), and a later stage of a staged recipe run alone without one; ``preset``: the preset that named it (its
+    paths are the repository's, relative to its root)."""
+    if not init_from:
+        _refuse_stage_without_start(preset)
+        return
+    if Path(init_from).is_file():
         return
     if Path(init_from).is_dir():
         from colorsplash.training.checkpoint import folder_not_checkpoint
@@ -125,6 +159,20 @@ def _check_start(init_from: str | None, preset: str | None) -> None:
     raise FileNotFoundError(
         f"{init_from}: checkpoint not found: --preset {preset} starts from this file of the colorsplash repository "
         "(not in the package); run from the repository's root, or name another start with --init PATH"
+    )
+
+
+def _refuse_stage_without_start(preset: str | None) -> None:
+    """A stage preset that its recipe starts from the stage before it (see :func:`stage_before`) needs ``--init``."""
+    from colorsplash.training.stage_data import stage_before
+
+    if preset is None or (before := stage_before(preset)) is None:
+        return
+    recipe, stage = before
+    raise ValueError(
+        f"--preset {preset} continues from the weights of the stage before it, {stage} (--preset {recipe} runs "
+        f"them in turn), at a fine-tune's learning rate: without --init it would start from ImageNet weights; pass "
+        f"--init RUN/best.pt of a {stage} run, or run the whole recipe with --preset {recipe}; nothing was trained"
     )
 
 

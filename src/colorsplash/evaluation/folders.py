@@ -220,6 +220,9 @@ def oxford_trimaps(root: Path) -> Path | None:
     return next((d for d in (root / "trimaps", root / "annotations" / "trimaps") if d.is_dir()), None)
 
 
+LAYOUT_FOLDERS = ("input", "mask", "images", "masks", "trimaps", "annotations")  # the folders layout_of looks for
+
+
 def layout_of(root: Path) -> str | None:
     if (root / "input").is_dir() and (root / "mask").is_dir():
         return "seed"
@@ -238,8 +241,13 @@ def layout_hint(root: Path) -> str:
     sets = [p for p in folders if layout_of(p) is not None]
     if sets:
         return f"; it holds data sets: name them instead ({' '.join(str(p) for p in sets)})"
+    held = ", ".join(p.name + "/" for p in folders)
+    cased = [p.name for p in folders if p.name.lower() in LAYOUT_FOLDERS and p.name not in LAYOUT_FOLDERS]
+    if cased:  # Images/ + Masks/: the names are lower case (a case-insensitive disk would have read them)
+        renames = ", ".join(f"{name}/ to {name.lower()}/" for name in cased)
+        return f"; it holds {held}: the folders' names are lower case: rename {renames}"
     if folders:
-        return f"; it holds {', '.join(p.name + '/' for p in folders)}"
+        return f"; it holds {held}"
     pictures = images_in(root)
     stems = {p.stem for p in pictures}
     if pictures and len(stems) < len(pictures):  # photos and their masks side by side

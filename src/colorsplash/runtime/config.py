@@ -107,7 +107,10 @@ class ModelConfig:
         choices=ARCHES,
     )
     input_size: int = flag(
-        256, "network input size in pixels (a multiple of 32)", flags=("--size",), parse=_multiple_of_32
+        256,
+        "network input size in pixels (a multiple of 32; unet-lite* train at 64 or more)",
+        flags=("--size",),
+        parse=_multiple_of_32,
     )
     base_channels: int = flag(8, "unet: channels of the first level", flags=("--unet-base",), parse=positive_int)
     depth: int = flag(4, "unet: number of down-sampling steps", flags=("--unet-depth",), parse=positive_int)

@@ -218,6 +218,33 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None, 
         raise
 
 
+@contextmanager
+def made_folders_tidied(folder: str | Path) -> Iterator[list[Path]]:
+    """When the block ends, remove the folders of ``folder`` and above it that did not exist as it began and are
+    empty then (a train or export stopped before writing anything leaves none it made); never one holding anything,
+    nor a folder that was there before. Yields that list of folders: a block that makes more (the same folder made
+    again after another process removed it) adds them with :func:`missing_folders`."""
+    made = missing_folders(folder)
+    try:
+        yield made
+    finally:
+        for gone in sorted(set(made), key=lambda f: len(f.parts), reverse=True):  # each before the one above it
+            try:
+                gone.rmdir()  # the system removes only an empty folder
+            except OSError:  # it holds something (a result, another process's lock file) or is gone: keep the rest
+                break
+
+
+def missing_folders(folder: str | Path) -> list[Path]:
+    """``folder`` and the folders above it that do not exist (yet), ``folder`` first."""
+    missing: list[Path] = []
+    folder = Path(folder)
+    while not os.path.lexists(folder) and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
 def _discard(tmp: Path) -> None:
     """Remove the temporary file if it is there. A read-only folder refuses even the removal of a file that was
     never made (EROFS): that must not replace the error that says which output could not be written."""

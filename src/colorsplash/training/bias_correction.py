@@ -10,7 +10,7 @@ validation photos. On the bundled pet model (40 other training photos): mean log
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,15 @@ from colorsplash.training.graph_edits import node_attributes
 
 
 def input_means(
-    float_path: str | Path, tensors: Sequence[str], inputs: Sequence[np.ndarray], input_name: str
+    float_path: str | Path,
+    tensors: Sequence[str],
+    inputs: Sequence[np.ndarray],
+    input_name: str,
+    done: Callable[[], object] = lambda: None,
 ) -> dict[str, np.ndarray]:
     """Per-channel means (float64 ``C``) of the named float32 ``N x C x H x W`` tensors of the ONNX graph at
-    ``float_path`` over the feeds ``inputs`` (each ``1 x 3 x S x S``), averaged over photos and pixels."""
+    ``float_path`` over the feeds ``inputs`` (each ``1 x 3 x S x S``), averaged over photos and pixels; ``done()``
+    after each photo (a progress bar)."""
     import onnx
     import onnxruntime as ort
 
@@ -39,6 +44,7 @@ def input_means(
         for name, value in zip(wanted, session.run(wanted, {input_name: x}), strict=True):
             mean = value.mean(axis=(0, 2, 3), dtype=np.float64)
             sums[name] = mean if sums[name].size == 0 else sums[name] + mean
+        done()
     return {name: total / len(inputs) for name, total in sums.items()}
 
 
@@ -51,12 +57,17 @@ def _mean_shift(dw: np.ndarray, means: np.ndarray, groups: int) -> np.ndarray:
 
 
 def correct_biases(
-    float_path: str | Path, quantized: Any, inputs: Sequence[np.ndarray], input_name: str = "image"
+    float_path: str | Path,
+    quantized: Any,
+    inputs: Sequence[np.ndarray],
+    input_name: str = "image",
+    done: Callable[[], object] = lambda: None,
 ) -> list[str]:
     """Correct, in place, the int32 biases of the int8 convolutions of ``quantized`` (an ``onnx.ModelProto``
     written by ONNX Runtime's QDQ quantiser from the float graph at ``float_path``; weights ``X`` there are
     ``X_quantized`` here) for their weights' rounding; see the module doc. Convolutions kept in float, or
-    without a bias, are left alone. Returns the names of the corrected convolutions."""
+    without a bias, are left alone; ``done()`` after each photo run. Returns the names of the corrected
+    convolutions."""
     from onnx import numpy_helper
 
     graph = quantized.graph
@@ -74,7 +85,7 @@ def correct_biases(
         if name not in float_weights:
             continue
         plans.append((node, w_dq, b_dq, name))
-    means = input_means(float_path, sorted({float_inputs[p[3]] for p in plans}), inputs, input_name)
+    means = input_means(float_path, sorted({float_inputs[p[3]] for p in plans}), inputs, input_name, done)
     for node, w_dq, b_dq, name in plans:
         w_q = numpy_helper.to_array(init[w_dq.input[0]]).astype(np.float64)
         scale = numpy_helper.to_array(init[w_dq.input[1]]).astype(np.float64).reshape(-1, 1, 1, 1)

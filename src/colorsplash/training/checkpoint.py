@@ -51,6 +51,26 @@ def folder_not_checkpoint(path: Path) -> str:
     return f"{path}: is a folder, not a checkpoint; name a checkpoint file in it, e.g. {example}"
 
 
+def missing_checkpoint(path: Path) -> str:
+    """What to say of a checkpoint file that is not there: the checkpoints its folder holds instead (a run whose
+    ``best.pt`` was removed, a recipe's ``final.pt``), or that the run there finished no epoch."""
+    folder = path.parent
+    held = sorted(p.name for p in folder.glob("*.pt") if not p.name.startswith(".")) if folder.is_dir() else []
+    if held:
+        return (
+            f"{path}: checkpoint not found; {folder} holds {', '.join(held)}: name {'it' if len(held) == 1 else 'one'}"
+        )
+    if (folder / run_files.CONFIG).is_file():
+        return (
+            f"{path}: checkpoint not found: the run in {folder} holds no checkpoint (it was stopped before its first "
+            "epoch ended, or they were removed); train it again with the same command, then name its best.pt"
+        )
+    return (
+        f"{path}: checkpoint not found; name the {run_files.BEST} or {run_files.LAST} of a run folder (the folder "
+        "colorsplash train -o wrote)"
+    )
+
+
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """The raw checkpoint dict; raises ``ValueError`` naming the file if it is not a colorsplash checkpoint.
 
@@ -60,7 +80,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if path.is_dir():
         raise FileNotFoundError(folder_not_checkpoint(path))
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: checkpoint not found")
+        raise FileNotFoundError(missing_checkpoint(path))
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:

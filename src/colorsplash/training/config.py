@@ -224,6 +224,17 @@ def resumed_config(saved: TrainConfig, run: str | Path) -> TrainConfig:
     return dataclasses.replace(saved, out_dir=str(run), data=data, negatives=negatives, init_from=init)
 
 
+def refuse_one_pixel_features(mcfg: ModelConfig) -> None:
+    """Refuse ``--size 32`` for an EfficientNet-Lite encoder: it shrinks the input 32 times, to one pixel, whose
+    batch normalisation cannot train on a batch of one photo (``--batch-size 1``, a single training photo), where
+    PyTorch stopped the run with "Expected more than 1 value per channel" after the data was read."""
+    if mcfg.arch != "unet" and mcfg.input_size < 64:
+        raise ValueError(
+            f"--size {mcfg.input_size}: the {mcfg.arch} encoder shrinks the input 32 times, to a single pixel, too "
+            "little to train on; pass --size 64 or more (or --arch unet, which takes 32)"
+        )
+
+
 def resumed_model_config(saved: dict[str, Any]) -> ModelConfig:
     """The model config a run saved (``last.pt``'s ``model_config``, a recipe file's ``model``, the ``best.pt`` of the
     stage a recipe's blend takes it from), to continue the run with. A run saved before ``pad_aspect`` existed

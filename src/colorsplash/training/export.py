@@ -17,10 +17,10 @@ import torch
 
 from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
-from colorsplash.runtime.files import atomic_path, not_replaceable
+from colorsplash.runtime.files import atomic_path, made_folders_tidied, not_replaceable
 from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
 from colorsplash.runtime.variants import file_hash
-from colorsplash.training.checkpoint import load_checkpoint
+from colorsplash.training.checkpoint import load_checkpoint, missing_checkpoint
 from colorsplash.training.graph_edits import drop_unused_opsets, split_single_output_convs
 from colorsplash.training.networks import WithPresence, has_presence
 from colorsplash.training.quantize import (
@@ -134,7 +134,7 @@ def read_evaluation(path: str | Path, checkpoint: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     if not Path(checkpoint).is_file():
-        raise FileNotFoundError(f"{checkpoint}: checkpoint not found")
+        raise FileNotFoundError(missing_checkpoint(Path(checkpoint)))
     try:
         summary = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
@@ -158,8 +158,9 @@ def read_evaluation(path: str | Path, checkpoint: str | Path) -> dict[str, Any]:
 
 
 def with_evaluation(config: ModelConfig, summary: dict[str, object]) -> ModelConfig:
-    """Record an ``evaluate`` summary (per-data-set and overall scores at original resolution) in the config."""
-    keep = ("split", "threshold", "gate", "seed", "val_fraction", "datasets", "overall")
+    """Record an ``evaluate`` summary (per-data-set and overall scores at original resolution) in the config, with
+    the model file it scored (the checkpoint, or an ONNX file of it in another precision)."""
+    keep = ("model", "split", "threshold", "gate", "seed", "val_fraction", "datasets", "overall")
     evaluation = {k: summary[k] for k in keep if k in summary}
     return dataclasses.replace(config, training={**config.training, "evaluation": evaluation})
 
@@ -268,7 +269,7 @@ def export_onnx(
         config = dataclasses.replace(config, precision="float16-weights")
     # A shipped model must not carry the training machine's folders: the file records paths by their last parts.
     config = dataclasses.replace(config, training=portable_paths(config.training))
-    _write_model_file(model, config, calibration, fp16, Path(output), overwrite)
+    _write_model_file(model, config, calibration, fp16, Path(output), overwrite, show_progress)
     return config
 
 
@@ -293,18 +294,20 @@ def _write_model_file(
     fp16: bool,
     output: Path,
     overwrite: bool,
+    show_progress: bool = False,
 ) -> None:
     """Export ``model``'s graph, quantise it on ``calibration`` inputs when given, attach ``config`` (fp16 weights
     with ``fp16``), and publish it as ``output`` (see :func:`colorsplash.runtime.files.atomic_path`; an existing
     file is replaced only with ``overwrite``). Intermediate files live in a temporary folder beside ``output``."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
-        tmp_path = os.path.join(tmp, "model.onnx")
-        _export_graph(model, config.input_size, tmp_path)
-        if calibration is not None:
-            quantized = os.path.join(tmp, "int8.onnx")
-            quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT)
-            tmp_path = quantized
-        _finish_file(tmp_path, config, fp16)
-        with atomic_path(output, replace=overwrite) as final:
-            os.replace(tmp_path, final)
+    with made_folders_tidied(output.parent):  # stopped or failed: no folder made for it is left
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
+            tmp_path = os.path.join(tmp, "model.onnx")
+            _export_graph(model, config.input_size, tmp_path)
+            if calibration is not None:
+                quantized = os.path.join(tmp, "int8.onnx")
+                quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT, show_progress=show_progress)
+                tmp_path = quantized
+            _finish_file(tmp_path, config, fp16)
+            with atomic_path(output, replace=overwrite) as final:
+                os.replace(tmp_path, final)

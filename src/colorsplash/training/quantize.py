@@ -34,7 +34,7 @@ import io
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,9 +147,12 @@ class _Reader:
     ``CalibStridedMinMax`` ONNX Runtime calibrates one range at a time and merges the histograms, so only a
     range's activations are held (all 64 photos at once peaked above 17 GB and was killed on a 24 GB machine)."""
 
-    def __init__(self, input_name: str, inputs: Sequence[np.ndarray]) -> None:
+    def __init__(
+        self, input_name: str, inputs: Sequence[np.ndarray], done: Callable[[], object] = lambda: None
+    ) -> None:
         self._feeds = [{input_name: x} for x in inputs]
         self._pending: Iterator[dict[str, np.ndarray]] = iter(self._feeds)
+        self._done = done  # called as each photo is handed on (a progress bar)
 
     def __len__(self) -> int:
         return len(self._feeds)
@@ -158,7 +161,10 @@ class _Reader:
         self._pending = iter(self._feeds[start_index:end_index])
 
     def get_next(self) -> dict[str, np.ndarray] | None:
-        return next(self._pending, None)
+        feed = next(self._pending, None)
+        if feed is not None:
+            self._done()
+        return feed
 
 
 def calibration_stride(count: int, chunk: int | None = None) -> int:
@@ -231,8 +237,11 @@ def quantize_int8(
     inputs: Sequence[np.ndarray],
     input_name: str = "image",
     float_ends: tuple[int, int] = FLOAT_ENDS,
+    show_progress: bool = False,
 ) -> None:
-    """Write an int8 QDQ version of the float32 ONNX file ``src`` to ``dst`` (one file, no side data).
+    """Write an int8 QDQ version of the float32 ONNX file ``src`` to ``dst`` (one file, no side data); with
+    ``show_progress`` a bar counts the model's runs on the photos (minutes on a CPU: each photo runs to calibrate the
+    ranges, then again to correct the biases).
 
     Args:
         src: float32 ONNX model (as written by :func:`colorsplash.training.export.export_onnx`).
@@ -251,15 +260,23 @@ def quantize_int8(
     if not inputs:
         raise ValueError("int8 quantisation needs at least one calibration image")
     check_quantizer_version()
-    with tempfile.TemporaryDirectory(dir=Path(dst).parent) as tmp:
+    bar = tqdm(
+        total=2 * len(inputs),
+        desc="quantising",
+        unit="run",
+        disable=not show_progress,
+        leave=False,
+        mininterval=redraw_seconds(),
+    )
+    with bar, tempfile.TemporaryDirectory(dir=Path(dst).parent) as tmp:
         prepared = os.path.join(tmp, "prepared.onnx")
         # Fold and infer shapes first (ONNX Runtime's recommended step); the batch axis stays symbolic, so the
         # symbolic pass is skipped and ONNX's own shape inference is used.
         quant_pre_process(str(src), prepared, skip_symbolic_shape=True)
         excluded = end_convolutions(prepared, float_ends) + presence_writers(prepared)
-        _quantize_static(prepared, dst, inputs, input_name, excluded)
+        _quantize_static(prepared, dst, _Reader(input_name, inputs, bar.update), excluded)
         quantized = onnx.load(str(dst))
-        correct_biases(prepared, quantized, inputs, input_name)
+        correct_biases(prepared, quantized, inputs, input_name, bar.update)
         onnx.save_model(quantized, str(dst), save_as_external_data=False)
 
 
@@ -277,9 +294,7 @@ def check_quantizer_version() -> None:
         )
 
 
-def _quantize_static(
-    prepared: str, dst: str | Path, inputs: Sequence[np.ndarray], input_name: str, excluded: list[str]
-) -> None:
+def _quantize_static(prepared: str, dst: str | Path, reader: _Reader, excluded: list[str]) -> None:
     """ONNX Runtime's static QDQ quantisation of ``prepared`` into ``dst``: int8 per-channel weights (7-bit,
     see :func:`saturation_free_overrides`), uint8 activations calibrated at :data:`CALIBRATION_PERCENTILE`, the
     ``excluded`` nodes left in float."""
@@ -290,7 +305,7 @@ def _quantize_static(
         quantize_static(
             prepared,
             str(dst),
-            _Reader(input_name, inputs),
+            reader,
             quant_format=QuantFormat.QDQ,
             per_channel=True,
             activation_type=QuantType.QUInt8,
@@ -300,6 +315,6 @@ def _quantize_static(
             extra_options={
                 "TensorQuantOverrides": saturation_free_overrides(prepared, excluded),
                 "CalibPercentile": CALIBRATION_PERCENTILE,
-                "CalibStridedMinMax": calibration_stride(len(inputs)),
+                "CalibStridedMinMax": calibration_stride(len(reader)),
             },
         )

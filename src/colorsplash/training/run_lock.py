@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from colorsplash.runtime.files import made_folders_tidied, missing_folders
 from colorsplash.training import run_files
 
 try:  # POSIX; elsewhere nothing is locked (never refuse on a guess)
@@ -58,34 +59,31 @@ def run_lock(run: Path, *, main: bool = True, create: bool = True) -> Iterator[N
     if not main or fcntl is None or not (create or run.is_dir()):
         yield
         return
-    made: list[Path] = []
     path = run / run_files.LOCK
-    try:
-        fd = _made_and_locked(run, path, made)
-    except OSError as err:  # a read-only place, no permission (RunBusyError is not one: it goes up as it is)
-        _remove_empty(made)
-        raise RunFolderError(
-            f"{run}: cannot write in this run folder ({err.strerror or err}); choose another with -o NEW_DIR"
-        ) from err
-    try:
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # still held: a process waiting on this file retries on a new one (see _locked)
-        os.close(fd)  # drops the lock
-        _remove_empty(made)  # the run stopped before writing anything
+    with made_folders_tidied(run) as made:  # the folders made here, when the run stopped before writing anything
+        try:
+            fd = _made_and_locked(run, path, made)
+        except OSError as err:  # a read-only place, no permission (RunBusyError is not one: it goes up as it is)
+            raise RunFolderError(
+                f"{run}: cannot write in this run folder ({err.strerror or err}); choose another with -o NEW_DIR"
+            ) from err
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()  # still held: a process waiting on this file retries on a new one (see _locked)
+            os.close(fd)  # drops the lock
 
 
 def _made_and_locked(run: Path, path: Path, made: list[Path]) -> int:
-    """Make ``run`` (and the folders above it) and lock its lock file ``path``: the descriptor. The folders made
-    here are added to ``made``, deepest first, also when this raises. Another run with the same ``-o`` that ends
-    before writing anything removes the empty folder it made, and may do so between the ``mkdir`` here and the
-    lock file's ``open`` (which then finds no folder): the folder is made again, a few times, before the
-    ``FileNotFoundError`` is let go up (it said "cannot write in this run folder (No such file or directory)")."""
+    """Make ``run`` (and the folders above it) and lock its lock file ``path``: the descriptor. Another run with
+    the same ``-o`` that ends before writing anything removes the empty folder it made, and may do so between the
+    ``mkdir`` here and the lock file's ``open`` (which then finds no folder): the folder is made again, a few
+    times, before the ``FileNotFoundError`` is let go up (it said "cannot write in this run folder (No such file or
+    directory)"). Folders made again are added to ``made`` (see :func:`made_folders_tidied`)."""
     tries = 0
     while True:
-        new = _missing_folders(run)
-        made[:] = sorted({*made, *new}, key=lambda folder: len(folder.parts), reverse=True)
+        made += missing_folders(run) if tries else []
         run.mkdir(parents=True, exist_ok=True)
         try:
             return _locked(path, run)
@@ -93,24 +91,6 @@ def _made_and_locked(run: Path, path: Path, made: list[Path]) -> int:
             tries += 1
             if tries == _MAKE_TRIES:
                 raise
-
-
-def _missing_folders(run: Path) -> list[Path]:
-    """``run`` and the folders above it that do not exist yet, ``run`` first."""
-    missing: list[Path] = []
-    while not os.path.lexists(run) and run.parent != run:
-        missing.append(run)
-        run = run.parent
-    return missing
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    """Remove ``folders`` (each the one above the one before) while they are empty; never one holding anything."""
-    for folder in folders:
-        try:
-            folder.rmdir()  # the system removes only an empty folder
-        except OSError:  # it holds something (a run's file, another process's lock file) or is gone: keep the rest
-            return
 
 
 def _locked(path: Path, run: Path) -> int:

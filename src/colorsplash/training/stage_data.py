@@ -1,4 +1,4 @@
-"""Which of the data folders given a stage preset trains on.
+"""Which of the data folders given a stage preset trains on, and which stage a stage run alone must start from.
 
 A stage preset may name the data sets it trains on (``"data_sets"``, by the name
 :func:`~colorsplash.evaluation.datasets.discover` gives a set: its folder's name, ``oxford-pets`` for
@@ -70,3 +70,18 @@ def log_stage_data(stage: str, given: Sequence[str], used: Sequence[str]) -> Non
     unused = [f for f in given if f not in used]
     if unused:
         log.warning("stage %s trains on its data sets alone, not on %s", stage, ", ".join(unused))
+
+
+def stage_before(name: str) -> tuple[str, str] | None:
+    """``(recipe, stage)``: the staged recipe that runs the stage preset ``name`` after ``stage``, starting it from
+    that stage's ``best.pt``, when ``name`` names no start of its own (``init_from``): run alone it needs ``--init``
+    (from ImageNet weights it would take a fine-tune's gentle learning rate to a network that learnt nothing yet).
+    ``None`` for a recipe's first stage, a stage with its own start and an unknown name."""
+    from colorsplash.training.recipes import RECIPES, STAGE_PRESETS
+
+    if "init_from" in STAGE_PRESETS.get(name, {}).get("train", {}):
+        return None
+    for recipe, stages in RECIPES.items():
+        if name in stages[1:]:
+            return recipe, stages[stages.index(name) - 1]
+    return None
