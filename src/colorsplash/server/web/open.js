@@ -52,9 +52,12 @@ export async function openFile(file) {
     return;
   }
   // A photo picked while another is still loading replaces it: the older call stops at its next await, and its
-  // request for a viewable copy is cancelled (not uploaded, nor retried while the server is busy).
+  // requests for a viewable copy and a preview are cancelled (not uploaded, nor retried while the server is busy;
+  // a preview on its way is not shown as this photo's).
   const opening = ++state.openSeq;
   if (state.copyController) state.copyController.abort();
+  state.seq++;
+  if (state.controller) state.controller.abort();
   if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
   if (state.full) URL.revokeObjectURL(state.full.url);
   Object.assign(state, { file, point: null, preview: file, scale: 1, width: 0, height: 0, full: null,

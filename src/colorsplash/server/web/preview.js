@@ -27,6 +27,7 @@ export async function render() {
     state.resultUrl = URL.createObjectURL(blob);
     const result = $("result");
     await new Promise((resolve) => { result.onload = resolve; result.onerror = resolve; result.src = state.resultUrl; });
+    if (seq !== state.seq) return;  // another photo (or newer settings) meanwhile: its own answer is shown
     result.dataset.seq = String(seq);
     result.alt = "Colour splash result";
     result.classList.remove("pending");

@@ -1,0 +1,82 @@
+"""The web page while work is under way (third web audit): a photo opened while the previous one's preview or
+download is on its way, a server that stops answering, a picture the server must read first, the keyboard on
+Download. Same browser and server as ``test_browser.py`` (its fixtures and helpers); each test stays under ~10 s.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from test_browser import (  # noqa: F401 (fixtures)
+    base_url,
+    browser,
+    open_page,
+    photo,
+    small_photo,
+    wait_for_result_after,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DESK = {"viewport": {"width": 1280, "height": 860}}
+
+# Holds the page's requests that send a file of a given name (window.hold(NAME)) until window.release(NAME), as a
+# slow upload or a busy server would; window.held(NAME) says whether one is being held.
+HOLD_BY_NAME = """(() => {
+    const real = window.fetch;
+    const gates = new Map();
+    const waiting = new Set();
+    window.hold = (name) => { let open; gates.set(name, [new Promise((r) => { open = r; }), () => open()]); };
+    window.release = (name) => { gates.get(name)[1](); gates.delete(name); };
+    window.held = (name) => waiting.has(name);
+    window.fetch = async (url, init = {}) => {
+        const file = init.body instanceof FormData ? init.body.get("file") : null;
+        const gate = file && gates.get(file.name);
+        if (gate) { waiting.add(file.name); await gate[0]; waiting.delete(file.name); }
+        return real(url, init);
+    };
+})()"""
+
+
+def holding_page(browser: Any, base_url: str) -> tuple[Any, Any, list[str]]:  # noqa: F811
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.add_init_script(HOLD_BY_NAME)
+    page.reload()
+    page.wait_for_function("() => document.getElementById('model-info').textContent.includes('tiny-test')")
+    return ctx, page, problems
+
+
+def tiff(tmp_path: Path, name: str = "scan.tif") -> Path:
+    """A picture Chromium cannot show (the server reads it: its copy stands in for it)."""
+    path = small_photo(tmp_path, name)
+    Image.open(path).save(path, format="TIFF")
+    return path
+
+
+def test_an_earlier_photos_preview_is_not_shown_for_the_next_one(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A photo picked while the previous one's preview was on its way: the previous photo's splash, its
+    no-subject notice and "Ready" arrived afterwards, shown as this one's with Download enabled, while this one
+    (a TIFF) was still being read by the server. The earlier request is cancelled."""
+    ctx, page, problems = holding_page(browser, base_url)
+    first = small_photo(tmp_path, "first.png")
+    page.evaluate("() => { window.hold('first.png'); window.hold('scan.tif'); }")
+    page.set_input_files("#file", str(first))
+    page.wait_for_function("() => window.held('first.png')")
+    page.set_input_files("#file", str(tiff(tmp_path)))
+    page.wait_for_function("() => window.held('scan.tif')")  # its copy is being made on the server
+    page.evaluate("() => window.release('first.png')")
+    page.wait_for_timeout(1500)  # the first photo's splash would have been shown by now
+    assert not page.is_visible("#result") and page.is_disabled("#download")
+    assert not page.inner_text("#status").startswith("Ready"), page.inner_text("#status")
+    page.evaluate("() => window.release('scan.tif')")
+    wait_for_result_after(page, 0)
+    assert page.inner_text("#status").startswith("Ready") and "400×300" in page.inner_text("#status")
+    assert not problems, problems
+    ctx.close()
