@@ -80,3 +80,34 @@ def test_an_earlier_photos_preview_is_not_shown_for_the_next_one(
     assert page.inner_text("#status").startswith("Ready") and "400×300" in page.inner_text("#status")
     assert not problems, problems
     ctx.close()
+
+
+def test_a_server_that_stopped_answering_is_said_so(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """`colorsplash serve` stopped (Ctrl+C) with the page open: the download, a change of setting and the next
+    photo said "Failed to fetch" (Chromium's words), and a TIFF, which the server must read, "isn't a photo that
+    can be opened here (the server says: Failed to fetch)". They say that the server did not answer."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(photo))
+    wait_for_result_after(page, 0)
+    page.route("**/api/**", lambda route: route.abort("connectionrefused"))  # as a stopped server does
+    page.click("#download")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Download failed')")
+    said = [page.inner_text("#status")]
+    page.select_option("#effect", "sepia")
+    page.wait_for_selector("#notice", state="visible")
+    said += [page.inner_text("#notice"), page.inner_text("#status")]
+    assert all("did not answer" in s and "Failed to fetch" not in s for s in said), said
+    page.set_input_files("#file", str(tiff(tmp_path)))
+    page.wait_for_selector("#open-error", state="visible")
+    said = page.inner_text("#open-error")
+    assert "isn't a photo" not in said and "scan.tif" in said and "did not answer" in said, said
+    page.unroute("**/api/**")
+    page.set_input_files("#file", str(photo))  # the server is back
+    wait_for_result_after(page, 0)
+    assert not [p for p in problems if "ERR_CONNECTION_REFUSED" not in p], problems
+    ctx.close()

@@ -120,8 +120,8 @@ async function openOnServer(file, opening) {
   state.copyController = new AbortController();
   const copy = await viewableCopy(file, state.copyController.signal);
   if (opening !== state.openSeq) return false;
-  if (copy instanceof RequestError && (copy.status === 413 || copy.status === 415)) {
-    cannotOpen(file, copy);  // the same file again as the preview would be refused the same way
+  if (copy instanceof RequestError && [0, 413, 415].includes(copy.status)) {
+    cannotOpen(file, copy);  // the same file again as the preview would be refused the same way (or not answered)
     return false;
   }
   let shown = false;
