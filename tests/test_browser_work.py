@@ -111,3 +111,29 @@ def test_a_server_that_stopped_answering_is_said_so(
     wait_for_result_after(page, 0)
     assert not [p for p in problems if "ERR_CONNECTION_REFUSED" not in p], problems
     ctx.close()
+
+
+def test_download_by_keyboard_keeps_the_focus_on_its_button(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """Enter on "Download full size" disabled the button while the splash was made, which threw the keyboard's
+    focus out of it (to the page itself): Enter again did nothing and Tab started from the browser's address bar.
+    The button stays focused, a second press while one is being made being ignored."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(photo))
+    wait_for_result_after(page, 0)
+    page.focus("#download")
+    with page.expect_download() as first:
+        page.keyboard.press("Enter")
+        page.keyboard.press("Enter")  # while it is being made: no second download
+    assert first.value.suggested_filename == "blob cat.splash.jpg"
+    assert page.evaluate("() => document.activeElement.id") == "download"
+    with page.expect_download() as again:
+        page.keyboard.press("Enter")
+    assert again.value.suggested_filename == "blob cat.splash.jpg"
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("() => document.activeElement.id") == "another"
+    assert not problems, problems
+    ctx.close()

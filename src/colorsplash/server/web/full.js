@@ -52,7 +52,9 @@ export function fullNotes() {
 
 export async function download() {
   const button = $("download");
-  button.disabled = true;
+  // Marked busy, not `disabled`: a disabled button loses the keyboard's focus (Enter again, Tab from there).
+  if (button.getAttribute("aria-disabled") === "true") return;  // one at a time
+  button.setAttribute("aria-disabled", "true");
   setStatus("Making the full-size splash…");
   try {
     const full = await fullResult();
@@ -68,7 +70,7 @@ export async function download() {
   } catch (err) {
     setStatus(`Download failed: ${err.message}`, true);
   } finally {
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
   }
 }
 
