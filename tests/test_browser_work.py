@@ -93,7 +93,7 @@ def test_a_server_that_stopped_answering_is_said_so(
     can be opened here (the server says: Failed to fetch)". They say that the server did not answer."""
     ctx, page, _, problems = open_page(browser, base_url, **DESK)
     page.set_input_files("#file", str(photo))
-    wait_for_result_after(page, 0)
+    seq = wait_for_result_after(page, 0)
     page.route("**/api/**", lambda route: route.abort("connectionrefused"))  # as a stopped server does
     page.click("#download")
     page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Download failed')")
@@ -108,7 +108,7 @@ def test_a_server_that_stopped_answering_is_said_so(
     assert "isn't a photo" not in said and "scan.tif" in said and "did not answer" in said, said
     page.unroute("**/api/**")
     page.set_input_files("#file", str(photo))  # the server is back
-    wait_for_result_after(page, 0)
+    wait_for_result_after(page, seq)
     assert not [p for p in problems if "ERR_CONNECTION_REFUSED" not in p], problems
     ctx.close()
 
