@@ -137,3 +137,34 @@ def test_download_by_keyboard_keeps_the_focus_on_its_button(
     assert page.evaluate("() => document.activeElement.id") == "another"
     assert not problems, problems
     ctx.close()
+
+
+def test_a_download_still_being_made_belongs_to_its_own_photo(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Download pressed, then another photo opened before the full-size splash came: when it came, the status line
+    said "Downloaded" of the earlier photo over the new one's own line, and its button was made usable again
+    whatever the new photo's state (one with nothing to download: no subject with "show an error"). The new
+    photo's Download works meanwhile, and the earlier download changes nothing of the new photo's page."""
+    ctx, page, problems = holding_page(browser, base_url)
+    page.set_input_files("#file", str(photo))
+    seq = wait_for_result_after(page, 0)
+    page.evaluate("() => window.hold('blob cat.jpg')")
+    page.click("#download")
+    page.wait_for_function("() => window.held('blob cat.jpg')")
+    page.set_input_files("#file", str(small_photo(tmp_path, "second.png")))
+    wait_for_result_after(page, seq)
+    assert page.get_attribute("#download", "aria-disabled") is None and page.is_enabled("#download")
+    with page.expect_download() as second:
+        page.click("#download")
+    assert second.value.suggested_filename == "second.splash.png"
+    with page.expect_download() as first:
+        page.evaluate("() => window.release('blob cat.jpg')")
+    assert first.value.suggested_filename == "blob cat.splash.jpg"  # the earlier photo's, as asked
+    page.wait_for_timeout(300)
+    assert page.inner_text("#status") == "Downloaded second.splash.png"
+    assert not problems, problems
+    ctx.close()

@@ -5,7 +5,7 @@ import { PREVIEW_MAX, $, state, setStatus, showMessage } from "./state.js";
 import { limitProblem, checkLimits, cannotOpen, showNotice, showNotes } from "./words.js";
 import { RequestError, viewableCopy } from "./server.js";
 import { render } from "./preview.js";
-import { setZoom, setCompare } from "./full.js";
+import { setZoom, setCompare, markDownloading } from "./full.js";
 
 // Back to the drop zone with a notice: the file could not be opened (empty, or not a photo).
 export function openFailed(text) {
@@ -68,6 +68,7 @@ export async function openFile(file) {
   $("marker").hidden = true;
   $("clear-point").disabled = true;
   $("download").disabled = true;
+  markDownloading();  // busy only while this photo's own download is being made
   $("zoom").disabled = true;  // the previous photo's 100 % view is gone
   $("result").removeAttribute("src");
   $("result").hidden = true;  // no broken-image icon, nor the previous photo's splash, until this one's
