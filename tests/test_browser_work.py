@@ -168,3 +168,31 @@ def test_a_download_still_being_made_belongs_to_its_own_photo(
     assert page.inner_text("#status") == "Downloaded second.splash.png"
     assert not problems, problems
     ctx.close()
+
+
+def test_a_picture_the_server_must_read_says_so_while_it_is_read(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A TIFF or HEIC (which Chromium cannot show) dropped on the page: nothing on screen changed for as long as
+    the server took to read it (seconds for a 48 MP HEIC: the upload and the decoding), the line "Opening ... on the
+    server" being in the hidden editor; opened after another photo, that photo stayed in the Original pane the
+    while. The drop zone shows, with that line above it, until the copy comes."""
+    ctx, page, problems = holding_page(browser, base_url)
+    scan = tiff(tmp_path)
+    page.evaluate("() => window.hold('scan.tif')")
+    for _ in range(2):  # first from the drop zone, then over the photo opened after it
+        page.set_input_files("#file", str(scan))
+        page.wait_for_function("() => window.held('scan.tif')")
+        assert page.is_visible("text=Opening scan.tif on the server"), page.inner_text("body")
+        assert not page.is_visible("#workspace") and page.is_visible("#drop")
+        page.evaluate("() => window.release('scan.tif')")
+        page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Ready')")
+        assert page.is_visible("#original") and not page.is_visible("text=Opening scan.tif")
+        page.set_input_files("#file", str(photo))
+        page.wait_for_function("() => document.getElementById('original').naturalWidth === 1800")
+        page.evaluate("() => window.hold('scan.tif')")
+    assert not problems, problems
+    ctx.close()

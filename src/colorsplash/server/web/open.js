@@ -16,6 +16,7 @@ export function openFailed(text) {
   $("busy").hidden = true;
   $("workspace").hidden = true;
   $("drop").hidden = false;
+  showMessage($("open-status"), "");
   showMessage($("open-error"), text);
 }
 
@@ -64,6 +65,7 @@ export async function openFile(file) {
     cursor: [0.5, 0.5], tooBig: false, decoded: false, gotResult: false, openNotes: [], resultNotes: [] });
   state.originalUrl = URL.createObjectURL(file);
   showMessage($("open-error"), "");
+  showMessage($("open-status"), "");
   showMessage($("limit-note"), "");
   $("marker").hidden = true;
   $("clear-point").disabled = true;
@@ -117,7 +119,12 @@ async function openOnServer(file, opening) {
     cannotOpen(file, new RequestError({ message: "over the upload limit", subject: null }, 413));
     return false;
   }
-  setStatus(`Opening ${file.name} on the server (this browser cannot show it)…`);
+  // Said above the drop zone (the editor's status line would be hidden, or beside the previous photo's panes).
+  const words = `Opening ${file.name} on the server (this browser cannot show it)…`;
+  $("workspace").hidden = true;
+  $("drop").hidden = false;
+  showMessage($("open-status"), words);
+  setStatus(words);
   state.copyController = new AbortController();
   const copy = await viewableCopy(file, state.copyController.signal);
   if (opening !== state.openSeq) return false;
@@ -156,6 +163,7 @@ export function showPending() {
 }
 
 export function showWorkspace() {
+  showMessage($("open-status"), "");
   $("drop").hidden = true;
   $("workspace").hidden = false;
 }
