@@ -145,12 +145,13 @@ def openapi_extra(endpoint: str, result: str, result_types: list[str]) -> dict[s
         n.replace("-", "_"): s | {"description": f"the same as `{n}`"} for n, s in form_props.items() if "-" in n
     }
     binary = {"schema": {"type": "string", "format": "binary"}}
+    options = "it takes no options" if endpoint == "view" else "options may be form fields too"
     return {
         "parameters": params,
         "requestBody": {
             "required": True,
-            "description": "the photo (JPEG, PNG, WebP, ...) as a multipart field "
-            "`file` (options may be form fields too) or as the raw body",
+            "description": f"the photo (JPEG, PNG, WebP, ...) as a multipart field `file` ({options}) or as the raw "
+            "body",
             "content": {
                 "multipart/form-data": {
                     "schema": {
