@@ -114,3 +114,22 @@ def test_an_unknown_field_is_refused_with_the_fields_its_endpoint_takes(
     status, body = _post(client, f"/api/{endpoint}", photo, ("nope", "1"))
     assert (status, body["option"]) == (422, "nope")
     assert body["error"] == f"nope: unknown option; known: {known}"
+
+
+def test_the_format_field_says_what_is_written_by_default(client: TestClient) -> None:
+    """``/docs`` gave ``format``'s default as "PNG for transparent, else the upload's format" (web audit 3): a GIF,
+    BMP or TIFF gets PNG, and a WebP's cut-out a WebP. It says what the server writes, which this checks."""
+    rgb = np.random.default_rng(1).integers(0, 256, (30, 40, 3), np.uint8)
+    cases = [("GIF", "grey", "image/png"), ("BMP", "grey", "image/png"), ("TIFF", "grey", "image/png")]
+    cases += [("WEBP", "transparent", "image/webp"), ("JPEG", "transparent", "image/png")]
+    cases += [("JPEG", "grey", "image/jpeg"), ("WEBP", "grey", "image/webp"), ("PNG", "grey", "image/png")]
+    for fmt, effect, written in cases:
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, fmt)
+        resp = client.post(f"/api/splash?effect={effect}", files={"file": ("a", buf.getvalue())})
+        assert resp.headers["content-type"] == written, (fmt, effect, resp.text[:200])
+    params = client.get("/openapi.json").json()["paths"]["/api/splash"]["post"]["parameters"]
+    said = next(p["description"] for p in params if p["name"] == "format")
+    assert "else the upload's format" not in said, said
+    for words in ("JPEG, PNG and WebP", "JPEG for HEIC", "else PNG"):
+        assert words in said, said

@@ -130,7 +130,8 @@ def option_parameters(endpoint: str) -> list[dict[str, Any]]:
                 "in": "query",
                 "required": False,
                 "schema": {"type": "string", "enum": list(OUTPUT_FORMATS)},
-                "description": "output format (default: PNG for transparent, else the upload's format)",
+                "description": "output format (default: the upload's own for JPEG, PNG and WebP, JPEG for HEIC, "
+                "AVIF and multi-picture JPEGs, else PNG; PNG for a transparent cut-out where that is JPEG)",
             }
         )
     return params
