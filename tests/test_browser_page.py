@@ -324,3 +324,31 @@ def test_picking_another_photo_cancels_the_viewable_copy_request(
     assert shown == [1800, 1800] and page.inner_text("#status").startswith("Ready"), shown
     assert not problems, problems
     ctx.close()
+
+
+def test_a_turned_webp_is_shown_upright_as_the_server_reads_it(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A WebP whose EXIF says "turn 90°" (as a phone writes a portrait photo): Chromium shows it as stored, the
+    server (as the CLI) turns it. The Original pane was sideways beside an upright splash, the status said "full
+    size 600×400" of a 400×600 download, a click chose the subject at the wrong place and before/after stretched
+    one over the other (web audit 3). It is shown through the server's upright copy, as a HEIC is."""
+    from helpers import make_blob_image
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 600x400, upright 400x600
+    turned = tmp_path / "portrait.webp"
+    Image.fromarray(make_blob_image(400, 600, seed=4)[0]).save(turned, exif=exif.tobytes())
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    views = splash_requests(page, "/api/view")
+    page.set_input_files("#file", str(turned))
+    wait_for_result_after(page, 0)
+    sizes = page.evaluate("""() => ['original', 'result'].map((id) => {
+        const img = document.getElementById(id); return [img.naturalWidth, img.naturalHeight]; })""")
+    assert sizes == [[400, 600], [400, 600]], sizes
+    assert "full size 400×600" in page.inner_text("#status") and len(views) == 1
+    assert not problems, problems
+    ctx.close()

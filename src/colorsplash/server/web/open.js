@@ -46,6 +46,41 @@ async function makePreview(img, file) {
   return { blob: blob || file, scale: blob ? canvas.width / img.naturalWidth : 1 };
 }
 
+// The EXIF orientation (1-8) in a TIFF header's first directory at `base` of `view`; 1 when it has none.
+function exifOrientation(view, base) {
+  const little = view.getUint16(base) === 0x4949;  // "II": little-endian; "MM": big-endian
+  const ifd = base + view.getUint32(base + 4, little);
+  for (let i = 0, count = view.getUint16(ifd, little); i < count; i++) {
+    const entry = ifd + 2 + 12 * i;
+    if (view.getUint16(entry, little) === 0x0112) return view.getUint16(entry + 8, little);
+  }
+  return 1;
+}
+
+// Whether `file` is a WebP whose EXIF says to turn or flip it (a phone's portrait photo). Chromium shows a WebP as
+// stored, while the server (as the CLI) applies the orientation: such a photo is shown through the server's upright
+// copy, so that the page, its previews and the download agree.
+async function turnedWebp(file) {
+  const tag = (view, at) => String.fromCharCode(...new Uint8Array(view.buffer, at, 4));
+  if (file.size < 20) return false;
+  const head = new DataView(await file.slice(0, 12).arrayBuffer());
+  if (tag(head, 0) !== "RIFF" || tag(head, 8) !== "WEBP") return false;
+  const view = new DataView(await file.arrayBuffer());
+  try {
+    for (let at = 12; at + 8 <= view.byteLength;) {  // RIFF chunks: a four-letter tag, a size, the data
+      const size = view.getUint32(at + 4, true);
+      if (tag(view, at) === "EXIF") {
+        const exif = tag(view, at + 8) === "Exif" ? at + 14 : at + 8;  // some writers keep JPEG's "Exif\0\0"
+        return exifOrientation(view, exif) !== 1;
+      }
+      at += 8 + size + (size % 2);
+    }
+  } catch (_) {  // cut off or damaged: the server says what it makes of it
+    return false;
+  }
+  return false;
+}
+
 export async function openFile(file) {
   if (!file) return;
   if (file.size === 0) {
@@ -80,11 +115,16 @@ export async function openFile(file) {
   showNotes();  // the previous photo's notes are not this one's
   setStatus(`Opening ${file.name}…`);
   let shown = false;
+  let why = "";  // why the server's copy must stand in for the photo
   try {
-    shown = await showPicture(state.originalUrl, file, file, opening);
+    if (await turnedWebp(file)) why = "this browser shows it turned";
+    else shown = await showPicture(state.originalUrl, file, file, opening);
   } catch (_) {
+    why = "this browser cannot show it";
+  }
+  if (why) {
     if (opening !== state.openSeq) return;
-    shown = await openOnServer(file, opening);
+    shown = await openOnServer(file, opening, why);
   }
   if (opening !== state.openSeq) return;
   $("compare").disabled = !shown;
@@ -110,17 +150,18 @@ async function showPicture(url, blob, file, opening) {
   return true;
 }
 
-// Pictures the browser cannot show (an iPhone's HEIC, TIFF, ...) still go to the server, which reads more
-// formats: its copy stands in for the photo on screen and, scaled, for the previews. True when the copy is shown;
+// Pictures the browser cannot show (an iPhone's HEIC, TIFF, ...; or not upright: `why` says which) still go to the
+// server, which reads more formats: its copy stands in for the photo on screen and, scaled, for the previews.
+// True when the copy is shown;
 // false when not (the preview request then says why, or another photo was picked meanwhile). A photo the server
 // refuses (already over the upload limit here: not sent at all) goes back to the drop zone with the reason.
-async function openOnServer(file, opening) {
+async function openOnServer(file, opening, why) {
   if (limitProblem(file, 0, 0)) {  // its pixels are unknown until the server reads it; its size is enough
     cannotOpen(file, new RequestError({ message: "over the upload limit", subject: null }, 413));
     return false;
   }
   // Said above the drop zone (the editor's status line would be hidden, or beside the previous photo's panes).
-  const words = `Opening ${file.name} on the server (this browser cannot show it)…`;
+  const words = `Opening ${file.name} on the server (${why})…`;
   $("workspace").hidden = true;
   $("drop").hidden = false;
   showMessage($("open-status"), words);
