@@ -29,15 +29,24 @@ function loadImage(url) {
   });
 }
 
-// A JPEG copy at most PREVIEW_MAX pixels long (drawn upright: browsers apply EXIF orientation); `file`, the
-// picture `img` shows, when it is no longer.
+// The size of the preview copy: at most PREVIEW_MAX pixels long, and within the server's pixel limit (a server
+// started with a lower --max-pixels refuses a photo under PREVIEW_MAX that is over it).
+function previewSize(width, height) {
+  const limit = state.limits ? state.limits.max_pixels : Infinity;
+  let scale = Math.min(1, PREVIEW_MAX / Math.max(width, height), Math.sqrt(limit / (width * height)));
+  const size = () => [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
+  while (size()[0] * size()[1] > limit && scale > 1e-6) scale *= 0.999;  // rounded up past the limit
+  return size();
+}
+
+// A JPEG copy at most PREVIEW_MAX pixels long (drawn upright: browsers apply EXIF orientation), within the server's
+// limits; `file`, the picture `img` shows, when it needs no copy.
 async function makePreview(img, file) {
-  const longest = Math.max(img.naturalWidth, img.naturalHeight);
-  if (longest <= PREVIEW_MAX) return { blob: file, scale: 1 };
-  const scale = PREVIEW_MAX / longest;
+  const [width, height] = previewSize(img.naturalWidth, img.naturalHeight);
+  const heavy = state.limits && file.size > state.limits.max_upload_bytes;  // re-encoded smaller, same pixels
+  if (width === img.naturalWidth && height === img.naturalHeight && !heavy) return { blob: file, scale: 1 };
   const canvas = document.createElement("canvas");
-  canvas.width = Math.round(img.naturalWidth * scale);
-  canvas.height = Math.round(img.naturalHeight * scale);
+  Object.assign(canvas, { width, height });
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#fff";  // transparent pixels become white, as the server does
   ctx.fillRect(0, 0, canvas.width, canvas.height);
