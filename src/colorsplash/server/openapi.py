@@ -57,7 +57,8 @@ _ERROR_SCHEMA = {
     "properties": {"error": {"type": "string"}, "option": {"type": "string"}},
 }
 _ERRORS = {
-    "400": "`Host` is not a name of this server (see `--allowed-host`)",
+    "400": "`Host` is not a name of this server (see `--allowed-host`), or a multipart body the server does not "
+    "read: malformed, more than one file (send one photo, as `file`) or over 64 fields",
     "403": "cross-origin request from a web page not allowed (see `--allowed-origin`)",
     "408": "the request body did not all arrive within the upload time limit (see `--upload-timeout`); the "
     "connection is closed",
