@@ -196,3 +196,29 @@ def test_a_picture_the_server_must_read_says_so_while_it_is_read(
         page.evaluate("() => window.hold('scan.tif')")
     assert not problems, problems
     ctx.close()
+
+
+def test_a_picture_only_the_browser_reads_goes_back_to_the_drop_zone(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """An SVG drawing (the file chooser's "image/*" offers them) is shown by the browser but not read by the
+    server: the editor opened on it, every control leading to the same "not a picture colorsplash reads", where a
+    file neither reads goes back to the drop zone saying so (web audit 3). It goes back to the drop zone too."""
+    drawing = tmp_path / "logo.svg"
+    drawing.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100"><rect width="200" '
+        'height="100" fill="red"/></svg>'
+    )
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(drawing))
+    page.wait_for_selector("#open-error", state="visible")
+    said = page.inner_text("#open-error")
+    assert "logo.svg" in said and "isn't a photo" in said and not page.is_visible("#workspace"), said
+    page.set_input_files("#file", str(photo))  # and the next photo opens as usual
+    wait_for_result_after(page, 0)
+    assert not page.is_visible("#open-error")
+    assert not [p for p in problems if "status of 415" not in p], problems  # Chromium logs the 415
+    ctx.close()
