@@ -144,3 +144,19 @@ def test_the_400_answer_is_described_for_a_body_of_two_files(client: TestClient,
     assert resp.status_code == 400 and "files" in resp.json()["error"], resp.text
     said = client.get("/openapi.json").json()["paths"][f"/api/{endpoint}"]["post"]["responses"]["400"]["description"]
     assert "Host" in said and "more than one file" in said, said
+
+
+@pytest.mark.parametrize("endpoint", ("splash", "mask"))
+def test_every_option_of_a_few_words_lists_them(client: TestClient, endpoint: str) -> None:
+    """``edges`` (auto, fast, matte) was a free "string" in ``/docs`` and the form schema, where ``keep`` and
+    ``on-empty`` listed their words (web audit 3): the OpenAPI description kept its own list of which options
+    take a choice. It asks the options' own definition (``runtime.options.choices``)."""
+    from colorsplash.runtime.options import OPTION_FIELDS, choices
+
+    params = client.get("/openapi.json").json()["paths"][f"/api/{endpoint}"]["post"]["parameters"]
+    listed = {p["name"]: p["schema"].get("enum") for p in params}
+    for f in OPTION_FIELDS:
+        name = f.name.replace("_", "-")
+        if name in listed and choices(f):
+            assert listed[name] == list(choices(f) or ()), (name, listed[name])
+    assert listed["edges"] == ["auto", "fast", "matte"]

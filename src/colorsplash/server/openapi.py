@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from colorsplash.runtime.options import OPTION_FIELDS
+from colorsplash.runtime.options import OPTION_FIELDS, choices
 from colorsplash.server.notes import MAX_HEADER_BYTES, MAX_NOTE_CHARS, MAX_NOTES, NOTES_HEADER
 
 OUTPUT_FORMATS = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -18,8 +18,6 @@ FORMAT_FIELD = "format"
 # Options that only change how the splash is drawn or written, not the alpha (as the CLI's `mask` verb).
 SPLASH_ONLY_OPTIONS = ("effect", "quality")
 MASK_OPTIONS = tuple(f.name for f in OPTION_FIELDS if f.name not in SPLASH_ONLY_OPTIONS)
-# Choices of the options that take one of a few words (when the option definition does not list them itself).
-_CHOICES = {"keep": ("all", "largest"), "on_empty": ("grey", "copy", "skip")}
 # /api/mask describes some options differently: its result is the alpha, not a picture.
 _MASK_HELP = {
     "invert": "invert the mask: 255 marks the background",
@@ -75,12 +73,6 @@ _ERRORS = {
 _VIEW_ERRORS = _ERRORS | {
     "422": "a query or form field was sent (`option` names it): this endpoint takes none (any field but `file`)"
 }
-
-
-def choices(f: dataclasses.Field[Any]) -> tuple[str, ...] | None:
-    """The words an option accepts, or ``None`` when it takes a value."""
-    listed = f.metadata.get("choices") or _CHOICES.get(f.name)
-    return tuple(listed) if listed else None
 
 
 def _option_schema(f: dataclasses.Field[Any]) -> dict[str, Any]:
