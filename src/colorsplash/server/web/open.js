@@ -126,7 +126,10 @@ export async function openFile(file) {
   let shown = false;
   let why = "";  // why the server's copy must stand in for the photo
   try {
-    if (await turnedWebp(file)) why = "this browser shows it turned";
+    // A drawing goes to the server first, which says whether it reads it (not SVG): the browser's scaled copy of a
+    // large one would give previews whose full size is then refused.
+    if (file.type === "image/svg+xml") why = "an SVG drawing";
+    else if (await turnedWebp(file)) why = "this browser shows it turned";
     else shown = await showPicture(state.originalUrl, file, file, opening);
   } catch (_) {
     why = "this browser cannot show it";
