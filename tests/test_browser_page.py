@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from test_browser import (  # noqa: F401 (fixtures)
     SLOW_FIRST_PREVIEW,
@@ -324,3 +325,62 @@ def test_picking_another_photo_cancels_the_viewable_copy_request(
     assert shown == [1800, 1800] and page.inner_text("#status").startswith("Ready"), shown
     assert not problems, problems
     ctx.close()
+
+
+def test_a_turned_webp_is_shown_upright_as_the_server_reads_it(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A WebP whose EXIF says "turn 90°" (as a phone writes a portrait photo): Chromium shows it as stored, the
+    server (as the CLI) turns it. The Original pane was sideways beside an upright splash, the status said "full
+    size 600×400" of a 400×600 download, a click chose the subject at the wrong place and before/after stretched
+    one over the other (web audit 3). It is shown through the server's upright copy, as a HEIC is."""
+    from helpers import make_blob_image
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 600x400, upright 400x600
+    turned = tmp_path / "portrait.webp"
+    Image.fromarray(make_blob_image(400, 600, seed=4)[0]).save(turned, exif=exif.tobytes())
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    views = splash_requests(page, "/api/view")
+    page.set_input_files("#file", str(turned))
+    wait_for_result_after(page, 0)
+    sizes = page.evaluate("""() => ['original', 'result'].map((id) => {
+        const img = document.getElementById(id); return [img.naturalWidth, img.naturalHeight]; })""")
+    assert sizes == [[400, 600], [400, 600]], sizes
+    assert "full size 400×600" in page.inner_text("#status") and len(views) == 1
+    assert not problems, problems
+    ctx.close()
+
+
+def test_a_small_photo_over_the_servers_limits_still_gets_previews(
+    browser: Any,  # noqa: F811 (the fixture)
+    tiny_onnx: Path,
+    tmp_path: Path,
+) -> None:
+    """A server started with lower limits (`--max-pixels 100000 --max-upload-mb 0.2`, a small machine's) and a photo
+    under the preview size but over them: every preview failed, in the operator's words ("start the server with a
+    larger --max-pixels"), where a larger photo got previews from its scaled copy (web audit 3). Its preview copy
+    is scaled (or re-encoded) to fit the limits too; only the full size is refused, as the notice says."""
+    from helpers import make_blob_image
+    from PIL import Image
+
+    many = tmp_path / "many.jpg"  # 400x300: 120,000 pixels
+    Image.fromarray(make_blob_image(300, 400, seed=3)[0]).save(many, quality=90)
+    heavy = tmp_path / "heavy.png"  # 300x200 but 240 KB of noise
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 300, 4), np.uint8)).save(heavy)
+    assert heavy.stat().st_size > 200_000
+    with live_server(tiny_onnx, max_pixels=100_000, max_upload_bytes=200_000) as url:
+        ctx, page, _, problems = open_page(browser, url, **DESK)
+        seq = 0
+        for photo, words in ((many, "0.1 megapixels"), (heavy, "0.2 MB")):
+            page.set_input_files("#file", str(photo))
+            seq = wait_for_result_after(page, seq)
+            note = page.inner_text("#limit-note")
+            assert words in note and "You can try the settings here" in note, note
+            assert page.inner_text("#status").startswith("Ready") and not page.is_visible("#notice")
+            assert page.is_disabled("#download") and "--max" not in page.inner_text("body")
+        assert not problems, problems
+        ctx.close()

@@ -114,3 +114,49 @@ def test_an_unknown_field_is_refused_with_the_fields_its_endpoint_takes(
     status, body = _post(client, f"/api/{endpoint}", photo, ("nope", "1"))
     assert (status, body["option"]) == (422, "nope")
     assert body["error"] == f"nope: unknown option; known: {known}"
+
+
+def test_the_format_field_says_what_is_written_by_default(client: TestClient) -> None:
+    """``/docs`` gave ``format``'s default as "PNG for transparent, else the upload's format" (web audit 3): a GIF,
+    BMP or TIFF gets PNG, and a WebP's cut-out a WebP. It says what the server writes, which this checks."""
+    rgb = np.random.default_rng(1).integers(0, 256, (30, 40, 3), np.uint8)
+    cases = [("GIF", "grey", "image/png"), ("BMP", "grey", "image/png"), ("TIFF", "grey", "image/png")]
+    cases += [("WEBP", "transparent", "image/webp"), ("JPEG", "transparent", "image/png")]
+    cases += [("JPEG", "grey", "image/jpeg"), ("WEBP", "grey", "image/webp"), ("PNG", "grey", "image/png")]
+    for fmt, effect, written in cases:
+        buf = io.BytesIO()
+        Image.fromarray(rgb).save(buf, fmt)
+        resp = client.post(f"/api/splash?effect={effect}", files={"file": ("a", buf.getvalue())})
+        assert resp.headers["content-type"] == written, (fmt, effect, resp.text[:200])
+    params = client.get("/openapi.json").json()["paths"]["/api/splash"]["post"]["parameters"]
+    said = next(p["description"] for p in params if p["name"] == "format")
+    assert "else the upload's format" not in said, said
+    for words in ("JPEG, PNG and WebP", "JPEG for HEIC", "else PNG"):
+        assert words in said, said
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
+def test_the_400_answer_is_described_for_a_body_of_two_files(client: TestClient, photo: bytes, endpoint: str) -> None:
+    """Two photos in one request (``-F file=@a.jpg -F file=@b.jpg``) get 400, which ``/docs`` gave only as "`Host`
+    is not a name of this server" (web audit 3): a client reading it looked for the wrong fault."""
+    files = [("file", ("a.jpg", photo, "image/jpeg")), ("file", ("b.jpg", photo, "image/jpeg"))]
+    resp = client.post(f"/api/{endpoint}", files=files)
+    assert resp.status_code == 400 and "files" in resp.json()["error"], resp.text
+    said = client.get("/openapi.json").json()["paths"][f"/api/{endpoint}"]["post"]["responses"]["400"]["description"]
+    assert "Host" in said and "more than one file" in said, said
+
+
+@pytest.mark.parametrize("endpoint", ("splash", "mask"))
+def test_every_option_of_a_few_words_lists_them(client: TestClient, endpoint: str) -> None:
+    """``edges`` (auto, fast, matte) was a free "string" in ``/docs`` and the form schema, where ``keep`` and
+    ``on-empty`` listed their words (web audit 3): the OpenAPI description kept its own list of which options
+    take a choice. It asks the options' own definition (``runtime.options.choices``)."""
+    from colorsplash.runtime.options import OPTION_FIELDS, choices
+
+    params = client.get("/openapi.json").json()["paths"][f"/api/{endpoint}"]["post"]["parameters"]
+    listed = {p["name"]: p["schema"].get("enum") for p in params}
+    for f in OPTION_FIELDS:
+        name = f.name.replace("_", "-")
+        if name in listed and choices(f):
+            assert listed[name] == list(choices(f) or ()), (name, listed[name])
+    assert listed["edges"] == ["auto", "fast", "matte"]

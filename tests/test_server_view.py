@@ -140,6 +140,9 @@ def test_the_openapi_description_lists_view_without_options(client: TestClient) 
     assert list(op["responses"]["200"]["content"]) == ["image/jpeg"]
     assert list(op["responses"]["200"]["headers"]) == ["X-Colorsplash-Notes"]  # no subject headers: no model ran
     assert {"408", "413", "415", "422", "503"} <= set(op["responses"])
+    # It said of the body "options may be form fields too" (web audit 3), of an endpoint that refuses any.
+    body = op["requestBody"]["description"]
+    assert "options may be" not in body and "takes no options" in body, body
 
 
 def test_a_slow_view_upload_is_answered_408(tiny_onnx: Path) -> None:

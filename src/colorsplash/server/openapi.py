@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from colorsplash.runtime.options import OPTION_FIELDS
+from colorsplash.runtime.options import OPTION_FIELDS, choices
 from colorsplash.server.notes import MAX_HEADER_BYTES, MAX_NOTE_CHARS, MAX_NOTES, NOTES_HEADER
 
 OUTPUT_FORMATS = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -18,8 +18,6 @@ FORMAT_FIELD = "format"
 # Options that only change how the splash is drawn or written, not the alpha (as the CLI's `mask` verb).
 SPLASH_ONLY_OPTIONS = ("effect", "quality")
 MASK_OPTIONS = tuple(f.name for f in OPTION_FIELDS if f.name not in SPLASH_ONLY_OPTIONS)
-# Choices of the options that take one of a few words (when the option definition does not list them itself).
-_CHOICES = {"keep": ("all", "largest"), "on_empty": ("grey", "copy", "skip")}
 # /api/mask describes some options differently: its result is the alpha, not a picture.
 _MASK_HELP = {
     "invert": "invert the mask: 255 marks the background",
@@ -57,7 +55,8 @@ _ERROR_SCHEMA = {
     "properties": {"error": {"type": "string"}, "option": {"type": "string"}},
 }
 _ERRORS = {
-    "400": "`Host` is not a name of this server (see `--allowed-host`)",
+    "400": "`Host` is not a name of this server (see `--allowed-host`), or a multipart body the server does not "
+    "read: malformed, more than one file (send one photo, as `file`) or over 64 fields",
     "403": "cross-origin request from a web page not allowed (see `--allowed-origin`)",
     "408": "the request body did not all arrive within the upload time limit (see `--upload-timeout`); the "
     "connection is closed",
@@ -74,12 +73,6 @@ _ERRORS = {
 _VIEW_ERRORS = _ERRORS | {
     "422": "a query or form field was sent (`option` names it): this endpoint takes none (any field but `file`)"
 }
-
-
-def choices(f: dataclasses.Field[Any]) -> tuple[str, ...] | None:
-    """The words an option accepts, or ``None`` when it takes a value."""
-    listed = f.metadata.get("choices") or _CHOICES.get(f.name)
-    return tuple(listed) if listed else None
 
 
 def _option_schema(f: dataclasses.Field[Any]) -> dict[str, Any]:
@@ -130,7 +123,8 @@ def option_parameters(endpoint: str) -> list[dict[str, Any]]:
                 "in": "query",
                 "required": False,
                 "schema": {"type": "string", "enum": list(OUTPUT_FORMATS)},
-                "description": "output format (default: PNG for transparent, else the upload's format)",
+                "description": "output format (default: the upload's own for JPEG, PNG and WebP, JPEG for HEIC, "
+                "AVIF and multi-picture JPEGs, else PNG; PNG for a transparent cut-out where that is JPEG)",
             }
         )
     return params
@@ -145,12 +139,13 @@ def openapi_extra(endpoint: str, result: str, result_types: list[str]) -> dict[s
         n.replace("-", "_"): s | {"description": f"the same as `{n}`"} for n, s in form_props.items() if "-" in n
     }
     binary = {"schema": {"type": "string", "format": "binary"}}
+    options = "it takes no options" if endpoint == "view" else "options may be form fields too"
     return {
         "parameters": params,
         "requestBody": {
             "required": True,
-            "description": "the photo (JPEG, PNG, WebP, ...) as a multipart field "
-            "`file` (options may be form fields too) or as the raw body",
+            "description": f"the photo (JPEG, PNG, WebP, ...) as a multipart field `file` ({options}) or as the raw "
+            "body",
             "content": {
                 "multipart/form-data": {
                     "schema": {

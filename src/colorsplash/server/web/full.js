@@ -6,12 +6,12 @@ import { optionParams } from "./controls.js";
 import { showNotes } from "./words.js";
 
 // NAME.splash.EXT, as the CLI names its outputs (the server says it; computed here if it does not).
-function resultName(resp, blob) {
+function resultName(resp, blob, file) {
   const header = resp.headers.get("Content-Disposition") || "";
   const match = /filename\*=UTF-8''([^;]+)/i.exec(header);
   if (match) return decodeURIComponent(match[1]);
   const ext = { "image/png": "png", "image/webp": "webp" }[blob.type] || "jpg";
-  return `${state.file.name.replace(/\.[^.]*$/, "")}.splash.${ext}`;
+  return `${file.name.replace(/\.[^.]*$/, "")}.splash.${ext}`;
 }
 
 // The query of the full-size request for the current options; it names the cached result.
@@ -32,7 +32,7 @@ async function fullResult() {
   const resp = await postPhoto(`api/splash?${params}`, body);
   if (!resp.ok) throw await requestError(resp);
   const blob = await resp.blob();
-  const result = { key, file, url: URL.createObjectURL(blob), name: resultName(resp, blob), notes: readNotes(resp) };
+  const result = { key, file, url: URL.createObjectURL(blob), name: resultName(resp, blob, file), notes: readNotes(resp) };
   // Cache it only while its options are still the current ones: a late answer for older settings must not
   // replace (and revoke) the result of the newer ones.
   if (file === state.file && key === fullParams().toString()) {
@@ -50,9 +50,21 @@ export function fullNotes() {
   return full && full.file === state.file && full.key === fullParams().toString() ? full.notes : [];
 }
 
-export async function download() {
+const downloading = new Set();  // the photos whose full-size download is being made
+
+// The Download button marked busy while the shown photo's download is being made: `aria-disabled`, not
+// `disabled`, which would throw the keyboard's focus out of it (Enter again, Tab from there).
+export function markDownloading() {
   const button = $("download");
-  button.disabled = true;
+  if (downloading.has(state.file)) button.setAttribute("aria-disabled", "true");
+  else button.removeAttribute("aria-disabled");
+}
+
+export async function download() {
+  const file = state.file;
+  if (downloading.has(file)) return;  // one at a time for a photo
+  downloading.add(file);
+  markDownloading();
   setStatus("Making the full-size splash…");
   try {
     const full = await fullResult();
@@ -64,11 +76,13 @@ export async function download() {
     link.remove();
     // Not cached (the settings changed meanwhile): free it once the browser has taken the download.
     if (full !== state.full) setTimeout(() => URL.revokeObjectURL(full.url), 60_000);
-    setStatus(`Downloaded ${full.name}`);
+    // Another photo opened meanwhile: the status line is its own (the browser shows the download).
+    if (file === state.file) setStatus(`Downloaded ${full.name}`);
   } catch (err) {
-    setStatus(`Download failed: ${err.message}`, true);
+    setStatus(`${file === state.file ? "Download" : `Download of ${file.name}`} failed: ${err.message}`, true);
   } finally {
-    button.disabled = false;
+    downloading.delete(file);
+    markDownloading();
   }
 }
 

@@ -5,7 +5,7 @@ import { PREVIEW_MAX, $, state, setStatus, showMessage } from "./state.js";
 import { limitProblem, checkLimits, cannotOpen, showNotice, showNotes } from "./words.js";
 import { RequestError, viewableCopy } from "./server.js";
 import { render } from "./preview.js";
-import { setZoom, setCompare } from "./full.js";
+import { setZoom, setCompare, markDownloading } from "./full.js";
 
 // Back to the drop zone with a notice: the file could not be opened (empty, or not a photo).
 export function openFailed(text) {
@@ -16,6 +16,7 @@ export function openFailed(text) {
   $("busy").hidden = true;
   $("workspace").hidden = true;
   $("drop").hidden = false;
+  showMessage($("open-status"), "");
   showMessage($("open-error"), text);
 }
 
@@ -28,21 +29,65 @@ function loadImage(url) {
   });
 }
 
-// A JPEG copy at most PREVIEW_MAX pixels long (drawn upright: browsers apply EXIF orientation); `file`, the
-// picture `img` shows, when it is no longer.
+// The size of the preview copy: at most PREVIEW_MAX pixels long, and within the server's pixel limit (a server
+// started with a lower --max-pixels refuses a photo under PREVIEW_MAX that is over it).
+function previewSize(width, height) {
+  const limit = state.limits ? state.limits.max_pixels : Infinity;
+  let scale = Math.min(1, PREVIEW_MAX / Math.max(width, height), Math.sqrt(limit / (width * height)));
+  const size = () => [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
+  while (size()[0] * size()[1] > limit && scale > 1e-6) scale *= 0.999;  // rounded up past the limit
+  return size();
+}
+
+// A JPEG copy at most PREVIEW_MAX pixels long (drawn upright: browsers apply EXIF orientation), within the server's
+// limits; `file`, the picture `img` shows, when it needs no copy.
 async function makePreview(img, file) {
-  const longest = Math.max(img.naturalWidth, img.naturalHeight);
-  if (longest <= PREVIEW_MAX) return { blob: file, scale: 1 };
-  const scale = PREVIEW_MAX / longest;
+  const [width, height] = previewSize(img.naturalWidth, img.naturalHeight);
+  const heavy = state.limits && file.size > state.limits.max_upload_bytes;  // re-encoded smaller, same pixels
+  if (width === img.naturalWidth && height === img.naturalHeight && !heavy) return { blob: file, scale: 1 };
   const canvas = document.createElement("canvas");
-  canvas.width = Math.round(img.naturalWidth * scale);
-  canvas.height = Math.round(img.naturalHeight * scale);
+  Object.assign(canvas, { width, height });
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#fff";  // transparent pixels become white, as the server does
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
   const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92));
   return { blob: blob || file, scale: blob ? canvas.width / img.naturalWidth : 1 };
+}
+
+// The EXIF orientation (1-8) in a TIFF header's first directory at `base` of `view`; 1 when it has none.
+function exifOrientation(view, base) {
+  const little = view.getUint16(base) === 0x4949;  // "II": little-endian; "MM": big-endian
+  const ifd = base + view.getUint32(base + 4, little);
+  for (let i = 0, count = view.getUint16(ifd, little); i < count; i++) {
+    const entry = ifd + 2 + 12 * i;
+    if (view.getUint16(entry, little) === 0x0112) return view.getUint16(entry + 8, little);
+  }
+  return 1;
+}
+
+// Whether `file` is a WebP whose EXIF says to turn or flip it (a phone's portrait photo). Chromium shows a WebP as
+// stored, while the server (as the CLI) applies the orientation: such a photo is shown through the server's upright
+// copy, so that the page, its previews and the download agree.
+async function turnedWebp(file) {
+  const tag = (view, at) => String.fromCharCode(...new Uint8Array(view.buffer, at, 4));
+  if (file.size < 20) return false;
+  const head = new DataView(await file.slice(0, 12).arrayBuffer());
+  if (tag(head, 0) !== "RIFF" || tag(head, 8) !== "WEBP") return false;
+  const view = new DataView(await file.arrayBuffer());
+  try {
+    for (let at = 12; at + 8 <= view.byteLength;) {  // RIFF chunks: a four-letter tag, a size, the data
+      const size = view.getUint32(at + 4, true);
+      if (tag(view, at) === "EXIF") {
+        const exif = tag(view, at + 8) === "Exif" ? at + 14 : at + 8;  // some writers keep JPEG's "Exif\0\0"
+        return exifOrientation(view, exif) !== 1;
+      }
+      at += 8 + size + (size % 2);
+    }
+  } catch (_) {  // cut off or damaged: the server says what it makes of it
+    return false;
+  }
+  return false;
 }
 
 export async function openFile(file) {
@@ -52,19 +97,24 @@ export async function openFile(file) {
     return;
   }
   // A photo picked while another is still loading replaces it: the older call stops at its next await, and its
-  // request for a viewable copy is cancelled (not uploaded, nor retried while the server is busy).
+  // requests for a viewable copy and a preview are cancelled (not uploaded, nor retried while the server is busy;
+  // a preview on its way is not shown as this photo's).
   const opening = ++state.openSeq;
   if (state.copyController) state.copyController.abort();
+  state.seq++;
+  if (state.controller) state.controller.abort();
   if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
   if (state.full) URL.revokeObjectURL(state.full.url);
   Object.assign(state, { file, point: null, preview: file, scale: 1, width: 0, height: 0, full: null,
     cursor: [0.5, 0.5], tooBig: false, decoded: false, gotResult: false, openNotes: [], resultNotes: [] });
   state.originalUrl = URL.createObjectURL(file);
   showMessage($("open-error"), "");
+  showMessage($("open-status"), "");
   showMessage($("limit-note"), "");
   $("marker").hidden = true;
   $("clear-point").disabled = true;
   $("download").disabled = true;
+  markDownloading();  // busy only while this photo's own download is being made
   $("zoom").disabled = true;  // the previous photo's 100 % view is gone
   $("result").removeAttribute("src");
   $("result").hidden = true;  // no broken-image icon, nor the previous photo's splash, until this one's
@@ -74,11 +124,19 @@ export async function openFile(file) {
   showNotes();  // the previous photo's notes are not this one's
   setStatus(`Opening ${file.name}…`);
   let shown = false;
+  let why = "";  // why the server's copy must stand in for the photo
   try {
-    shown = await showPicture(state.originalUrl, file, file, opening);
+    // A drawing goes to the server first, which says whether it reads it (not SVG): the browser's scaled copy of a
+    // large one would give previews whose full size is then refused.
+    if (file.type === "image/svg+xml") why = "an SVG drawing";
+    else if (await turnedWebp(file)) why = "this browser shows it turned";
+    else shown = await showPicture(state.originalUrl, file, file, opening);
   } catch (_) {
+    why = "this browser cannot show it";
+  }
+  if (why) {
     if (opening !== state.openSeq) return;
-    shown = await openOnServer(file, opening);
+    shown = await openOnServer(file, opening, why);
   }
   if (opening !== state.openSeq) return;
   $("compare").disabled = !shown;
@@ -104,21 +162,27 @@ async function showPicture(url, blob, file, opening) {
   return true;
 }
 
-// Pictures the browser cannot show (an iPhone's HEIC, TIFF, ...) still go to the server, which reads more
-// formats: its copy stands in for the photo on screen and, scaled, for the previews. True when the copy is shown;
+// Pictures the browser cannot show (an iPhone's HEIC, TIFF, ...; or not upright: `why` says which) still go to the
+// server, which reads more formats: its copy stands in for the photo on screen and, scaled, for the previews.
+// True when the copy is shown;
 // false when not (the preview request then says why, or another photo was picked meanwhile). A photo the server
 // refuses (already over the upload limit here: not sent at all) goes back to the drop zone with the reason.
-async function openOnServer(file, opening) {
+async function openOnServer(file, opening, why) {
   if (limitProblem(file, 0, 0)) {  // its pixels are unknown until the server reads it; its size is enough
     cannotOpen(file, new RequestError({ message: "over the upload limit", subject: null }, 413));
     return false;
   }
-  setStatus(`Opening ${file.name} on the server (this browser cannot show it)…`);
+  // Said above the drop zone (the editor's status line would be hidden, or beside the previous photo's panes).
+  const words = `Opening ${file.name} on the server (${why})…`;
+  $("workspace").hidden = true;
+  $("drop").hidden = false;
+  showMessage($("open-status"), words);
+  setStatus(words);
   state.copyController = new AbortController();
   const copy = await viewableCopy(file, state.copyController.signal);
   if (opening !== state.openSeq) return false;
-  if (copy instanceof RequestError && (copy.status === 413 || copy.status === 415)) {
-    cannotOpen(file, copy);  // the same file again as the preview would be refused the same way
+  if (copy instanceof RequestError && [0, 413, 415].includes(copy.status)) {
+    cannotOpen(file, copy);  // the same file again as the preview would be refused the same way (or not answered)
     return false;
   }
   let shown = false;
@@ -152,6 +216,7 @@ export function showPending() {
 }
 
 export function showWorkspace() {
+  showMessage($("open-status"), "");
   $("drop").hidden = true;
   $("workspace").hidden = false;
 }

@@ -27,6 +27,7 @@ export async function render() {
     state.resultUrl = URL.createObjectURL(blob);
     const result = $("result");
     await new Promise((resolve) => { result.onload = resolve; result.onerror = resolve; result.src = state.resultUrl; });
+    if (seq !== state.seq) return;  // another photo (or newer settings) meanwhile: its own answer is shown
     result.dataset.seq = String(seq);
     result.alt = "Colour splash result";
     result.classList.remove("pending");
@@ -45,8 +46,10 @@ export async function render() {
     if (state.zoom) showFull();
   } catch (err) {
     if (err.name === "AbortError" || seq !== state.seq) return;
-    if (!state.decoded && !state.gotResult) {
-      cannotOpen(state.file, err);  // neither the browser nor the server could read it (or it is too large)
+    // Neither the browser nor the server could read it (or it is too large), or the server cannot read what the
+    // browser shows (an SVG drawing, sent itself: 415): no setting changes that.
+    if (!state.gotResult && (!state.decoded || (err.status === 415 && state.preview === state.file))) {
+      cannotOpen(state.file, err);
       return;
     }
     // The picture on screen must not disagree with the message: no old result, nothing to download.

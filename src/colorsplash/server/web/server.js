@@ -12,9 +12,24 @@ async function readError(resp) {
   }
 }
 
-// A refused request: the server's words, its `subject` field and the HTTP status (0: not from a response).
+// A refused request: the server's words, its `subject` field and the HTTP status (0: no answer, UNREACHABLE).
 export class RequestError extends Error {
   constructor(info, status = 0) { super(info.message); this.subject = info.subject; this.status = status; }
+}
+
+// A request the server did not answer (stopped, restarting, the network down): the browser's own words ("Failed to
+// fetch") say nothing to the person at the page.
+export const UNREACHABLE = new RequestError({
+  message: "the server did not answer (has colorsplash serve stopped?); try again once it runs", subject: null });
+
+// fetch(), with no answer at all as UNREACHABLE (a cancelled request still rejects as AbortError).
+async function send(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    if (err.name === "AbortError") throw err;
+    throw UNREACHABLE;
+  }
 }
 
 const BUSY_TRIES = 4;  // a 503 (the server's memory budget is full of other photos) is tried again this often
@@ -24,7 +39,7 @@ const BUSY_WAIT_MAX_S = 15;
 // saying so, instead of failing at once with the operator's message. Returns the last response.
 export async function postPhoto(url, body, signal = undefined) {
   for (let attempt = 1; ; attempt++) {
-    const resp = await fetch(url, { method: "POST", body, signal });
+    const resp = await send(url, { method: "POST", body, signal });
     if (resp.status !== 503 || attempt >= BUSY_TRIES) return resp;
     const wait = Math.min(BUSY_WAIT_MAX_S, Math.max(1, Number(resp.headers.get("Retry-After")) || 2));
     setStatus(`The server is busy with other photos; trying again in ${wait} s…`);
@@ -56,15 +71,16 @@ export function readNotes(resp) {
 
 // A copy the browser can show of a picture it cannot read: the server's /api/view (no model run), upright, full
 // size (it is also the 100 % view's "before"), as JPEG with the photo's colour profile: {blob, notes}. The server's
-// refusal (a RequestError) when it cannot make one; null when cancelled (`signal`) or the server is unreachable.
+// refusal (a RequestError; UNREACHABLE when it does not answer) when it cannot make one; null when cancelled
+// (`signal`) or the answer is cut off.
 export async function viewableCopy(file, signal) {
   const body = new FormData();
   body.append("file", file, file.name);
   try {
     const resp = await postPhoto("api/view", body, signal);
     return resp.ok ? { blob: await resp.blob(), notes: readNotes(resp) } : await requestError(resp);
-  } catch (_) {
-    return null;
+  } catch (err) {
+    return err === UNREACHABLE ? err : null;
   }
 }
 

@@ -42,8 +42,13 @@ function tooLargeWords(file, err) {
 }
 
 // Neither the browser nor the server can open `file` (`err`: the server's refusal): back to the drop zone,
-// saying why in the user's words: too large, with the limit (413), or not a photo.
+// saying why in the user's words: too large, with the limit (413), the server not answering, or not a photo.
 export function cannotOpen(file, err) {
+  if (err.status === 0) {
+    openFailed(`Could not open "${file.name}": ${err.message}.`);
+    setStatus(`Could not open ${file.name}: ${err.message}`, true);
+    return;
+  }
   if (err.status === 413) {
     const words = tooLargeWords(file, err);
     openFailed(words);
