@@ -292,8 +292,9 @@ def _output_problem(
     """Why ``out`` must not be written (one line), or ``None``."""
     if out == STDIO:
         return None
-    if not name_fits(out):
-        return f"its output name {out.name!r} is longer than 255 bytes; rename the input"
+    if not name_fits(out):  # a name -o gave, or one made from the input's
+        todo = "choose a shorter -o" if plan.out_file is not None else "rename the input"
+        return f"its output name {out.name!r} is longer than 255 bytes; {todo}"
     key = out.resolve()
     if key in inputs or (os.path.lexists(out) and _identity(out) in identities):
         return f"its output {out} is an input file; refusing to overwrite it ({hint})"
