@@ -99,8 +99,9 @@ def test_the_min_deps_job_pins_the_minimums_of_pyproject() -> None:
 
 
 def test_the_checkers_read_the_code_as_the_oldest_accepted_python() -> None:
-    """No 3.10 interpreter runs the tests here, so mypy, ruff and vermin (``.ci/run``) must each check against the
-    oldest Python ``requires-python`` accepts; one of them left at a newer version lets 3.11-only code through."""
+    """A 3.10 interpreter runs only the light runtime's tests here (``.ci/min-deps``), so mypy, ruff and vermin
+    (``.ci/run``) must each check against the oldest Python ``requires-python`` accepts; one of them left at a newer
+    version lets 3.11-only code through in training, bench and scripts."""
     text = (ROOT / "pyproject.toml").read_text()
     low = re.search(r'^requires-python = ">=3\.(\d+)"$', text, re.M)
     assert low is not None
