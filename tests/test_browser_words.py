@@ -1,0 +1,49 @@
+"""The web page on a phone and after a refusal or a drop of several files (leftfix audit items): what it says and
+where keyboard focus goes.
+
+Same browser and server as ``test_browser.py`` (its fixtures and helpers); each test stays under ~10 s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_browser import (  # noqa: F401 (fixtures)
+    base_url,
+    browser,
+    open_page,
+    photo,
+    wait_for_result_after,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DESK = {"viewport": {"width": 1280, "height": 860}}
+
+
+def phone(width: int = 390) -> dict[str, Any]:
+    return {"viewport": {"width": width, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+ARROW_PX = 20  # the select's own arrow, beside its padding
+
+
+@pytest.mark.parametrize("width", [390, 360])
+def test_the_no_subject_choices_fit_a_phone(browser: Any, base_url: str, width: int) -> None:  # noqa: F811
+    """On a phone the "When no subject is found" select showed "effect everywh…": every choice fits its box."""
+    ctx, page, _, problems = open_page(browser, base_url, **phone(width))
+    page.evaluate(
+        "() => { document.getElementById('drop').hidden = true; document.getElementById('workspace').hidden = false; }"
+    )
+    room, widths = page.evaluate("""() => {
+        const s = document.getElementById('on-empty');
+        const cs = getComputedStyle(s);
+        const c = document.createElement('canvas').getContext('2d');
+        c.font = `${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
+        const room = s.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+        return [room, Object.fromEntries([...s.options].map((o) => [o.text, c.measureText(o.text).width]))];
+    }""")
+    assert all(w + ARROW_PX <= room for w in widths.values()), (room, widths)
+    assert not problems, problems
+    ctx.close()
