@@ -6,6 +6,7 @@ Same browser and server as ``test_browser.py`` (its fixtures and helpers); each 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,5 +46,25 @@ def test_the_no_subject_choices_fit_a_phone(browser: Any, base_url: str, width: 
         return [room, Object.fromEntries([...s.options].map((o) => [o.text, c.measureText(o.text).width]))];
     }""")
     assert all(w + ARROW_PX <= room for w in widths.values()), (room, widths)
+    assert not problems, problems
+    ctx.close()
+
+
+def test_clearing_the_subject_point_keeps_keyboard_focus(
+    browser: Any,  # noqa: F811
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """ "Clear subject point" disabled itself once used, and keyboard focus fell out to the page: it goes to the
+    photo, where the next subject is chosen."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(photo))
+    seq = wait_for_result_after(page, 0)
+    page.click("#original", position={"x": 200, "y": 150})
+    wait_for_result_after(page, seq)
+    page.focus("#clear-point")
+    page.keyboard.press("Enter")
+    assert page.is_disabled("#clear-point") and not page.is_visible("#marker")
+    assert page.evaluate("() => document.activeElement.id") == "picker"
     assert not problems, problems
     ctx.close()
