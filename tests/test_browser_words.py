@@ -18,6 +18,8 @@ from test_browser import (  # noqa: F401 (fixtures)
     wait_for_result_after,
 )
 
+from colorsplash.runtime.picture_open import READ_FORMATS_WORDS
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DESK = {"viewport": {"width": 1280, "height": 860}}
@@ -67,4 +69,22 @@ def test_clearing_the_subject_point_keeps_keyboard_focus(
     assert page.is_disabled("#clear-point") and not page.is_visible("#marker")
     assert page.evaluate("() => document.activeElement.id") == "picker"
     assert not problems, problems
+    ctx.close()
+
+
+def test_a_refused_picture_names_what_the_server_reads(
+    browser: Any,  # noqa: F811
+    base_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """After a refused picture the page said "Choose a JPEG, PNG or WebP photo", fewer formats than the server
+    reads: it names the server's own list (``/api/health``'s ``reads``, the runtime's words)."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    bad = tmp_path / "notes.jpg"
+    bad.write_bytes(b"not a picture at all")
+    page.set_input_files("#file", str(bad))
+    page.wait_for_selector("#open-error", state="visible")
+    said = page.inner_text("#open-error")
+    assert said.endswith(f"Choose a photo in a format this server reads: {READ_FORMATS_WORDS}."), said
+    assert "JPEG, PNG or WebP" not in said
     ctx.close()

@@ -55,8 +55,9 @@ export function cannotOpen(file, err) {
     setStatus(words, true);
     return;
   }
-  openFailed(`"${file.name}" isn't a photo that can be opened here (the server says: ${err.message}). ` +
-    "Choose a JPEG, PNG or WebP photo.");
+  // The formats in the server's own words (/api/health's `reads`), not a list of the page's.
+  const choose = state.reads ? `Choose a photo in a format this server reads: ${state.reads}.` : "Choose another photo.";
+  openFailed(`"${file.name}" isn't a photo that can be opened here (the server says: ${err.message}). ${choose}`);
   setStatus(`Could not make the splash: ${err.message}`, true);
 }
 
