@@ -88,3 +88,15 @@ def test_a_refused_picture_names_what_the_server_reads(
     assert said.endswith(f"Choose a photo in a format this server reads: {READ_FORMATS_WORDS}."), said
     assert "JPEG, PNG or WebP" not in said
     ctx.close()
+
+
+def test_a_phone_is_told_to_choose_a_photo(browser: Any, base_url: str) -> None:  # noqa: F811
+    """Phones (no drag and drop) were told "Drop a photo here"."""
+    ctx, page, _, problems = open_page(browser, base_url, **phone())
+    label = page.inner_text(".drop-label")
+    assert label.startswith("Choose a photo") and "Drop" not in label, label
+    ctx.close()
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    assert page.inner_text(".drop-label").startswith("Drop a photo here")
+    assert not problems, problems
+    ctx.close()

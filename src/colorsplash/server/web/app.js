@@ -16,6 +16,10 @@ import {
 
 function wireDrop() {
   const drop = $("drop");
+  if (TOUCH) {  // phones and tablets: no dragging from another program, nor a paste without a field
+    $("drop-words").textContent = "Choose a photo";
+    $("drop-more").hidden = true;
+  }
   document.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   document.addEventListener("dragleave", (e) => { if (!e.relatedTarget) drop.classList.remove("over"); });
   document.addEventListener("drop", (e) => {
