@@ -6,6 +6,7 @@ Same browser and server as ``test_browser.py`` (its fixtures and helpers); each 
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -98,5 +99,34 @@ def test_a_phone_is_told_to_choose_a_photo(browser: Any, base_url: str) -> None:
     ctx.close()
     ctx, page, _, problems = open_page(browser, base_url, **DESK)
     assert page.inner_text(".drop-label").startswith("Drop a photo here")
+    assert not problems, problems
+    ctx.close()
+
+
+def test_dropping_several_files_says_only_the_first_was_opened(
+    browser: Any,  # noqa: F811
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """Dropping several files opened the first without a word."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.evaluate(
+        """(b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const drag = new DataTransfer();
+            for (const name of ["first.jpg", "second.jpg", "third.jpg"]) {
+                drag.items.add(new File([bytes], name, { type: "image/jpeg" }));
+            }
+            document.dispatchEvent(new DragEvent("drop", { dataTransfer: drag, bubbles: true, cancelable: true }));
+        }""",
+        base64.b64encode(photo.read_bytes()).decode(),
+    )
+    wait_for_result_after(page, 0)
+    page.wait_for_selector("#open-note", state="visible")
+    assert page.inner_text("#open-note") == (
+        "Only the first of the 3 files dropped was opened, first.jpg: this page splashes one photo at a time."
+    )
+    page.set_input_files("#file", str(photo))  # one photo: the line goes
+    page.wait_for_selector("#open-note", state="hidden")
     assert not problems, problems
     ctx.close()

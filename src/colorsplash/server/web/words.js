@@ -61,6 +61,13 @@ export function cannotOpen(file, err) {
   setStatus(`Could not make the splash: ${err.message}`, true);
 }
 
+// Several files dropped at once: the page opens the first; this says so ("" for one file).
+export function onlyFirstWords(files) {
+  if (files.length < 2) return "";
+  return `Only the first of the ${files.length} files dropped was opened, ${files[0].name}: this page splashes ` +
+    "one photo at a time.";
+}
+
 // An option as the HTTP API's notes write it (`effect=transparent`), in this page's words: its control's label and
 // the choice's text as the page shows them (`Effect “transparent (PNG)”`), read from the control itself so that
 // no label is copied here; left as it is when the page has no such control or choice.
