@@ -205,6 +205,29 @@ def test_int8_calibrates_on_a_folder_of_photos_and_says_from_where(
     assert "neither photos nor a data set to calibrate on" in capsys.readouterr().err
 
 
+def test_int8_counts_only_the_calibration_photos_it_read(
+    tiny_checkpoint: Path, paired_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Audit (leftfix): with calibration photos left out (unreadable, over the pixel limit), `export --int8 PHOTOS`
+    said "int8 calibration on 3 photo(s): 5 from the photo folder of ..." and recorded 5 in the file's
+    ``int8_calibration`` record: each folder counts only the photos used."""
+    from colorsplash.cli import main
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    for i, photo in enumerate(sorted((paired_data / "images").iterdir())[:3]):
+        (shots / f"shot{i}.png").write_bytes(photo.read_bytes())
+    (shots / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture after all")
+    _png_claiming(shots / "huge.png", 20000, 20000)
+    q8 = tmp_path / "q8.onnx"
+    with caplog.at_level(logging.INFO):
+        assert main(["export", str(tiny_checkpoint), "-o", str(q8), "--int8", str(shots)]) == 0
+    assert "calibration left out 2 unreadable photo(s)" in caplog.text
+    assert f"int8 calibration on 3 photo(s): 3 from the photo folder of {shots}" in caplog.text
+    record = load_model(q8, precision="file").config.training["int8_calibration"]
+    assert record["images"] == 3 and [s["images"] for s in record["sources"]] == [3]
+
+
 def calibration_photos_of(folder: Path, config: ModelConfig) -> list[Path]:
     from colorsplash.training.quantize import folder_photos
 

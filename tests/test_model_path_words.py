@@ -42,3 +42,21 @@ def test_load_model_of_an_empty_path_says_it_is_empty() -> None:
     with pytest.raises(ModelLoadError, match=r"^the model path is empty; name an exported \.onnx file") as err:
         load_model("")
     assert "folder" not in str(err.value)
+
+
+def test_an_empty_checkpoint_is_named_as_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Audit (leftfix): ``export "" -o x.onnx`` (``export "$CKPT"`` with the variable unset) said ".: is a folder,
+    not a checkpoint": the empty name was read as the current folder, as ``--model ""`` was."""
+    assert main(["export", "", "-o", str(tmp_path / "x.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "argument CHECKPOINT: got an empty name; name a .pt checkpoint" in err, err
+    assert "folder, not" not in err and not list(tmp_path.iterdir())
+
+
+def test_read_checkpoint_of_an_empty_path_says_it_is_empty() -> None:
+    pytest.importorskip("torch")
+    from colorsplash.training.checkpoint import read_checkpoint
+
+    with pytest.raises(FileNotFoundError, match=r"^the checkpoint path is empty; name a checkpoint file") as err:
+        read_checkpoint("")
+    assert "folder, not" not in str(err.value)

@@ -7,7 +7,7 @@ import contextlib
 import importlib.util
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from colorsplash.runtime.flags import arg_type, positive_int
@@ -60,20 +60,23 @@ def add_model_argument(parser: argparse.ArgumentParser, kinds: str = "ONNX model
     parser.add_argument(
         "--model",
         default=None,
-        type=arg_type(_model_name),
+        type=named("name a model file, or leave --model out for $COLORSPLASH_MODEL or the bundled model"),
         metavar="PATH",
         help=f"{kinds} (default: $COLORSPLASH_MODEL or the bundled pet model)",
     )
 
 
-def _model_name(text: str) -> str:
-    """``--model``'s value as given; an empty one (``--model "$MODEL"`` with the variable unset) was read as the
-    current folder and refused as ": is a folder, not a file"."""
-    if not text:
-        raise ValueError(
-            "got an empty name; name a model file, or leave --model out for $COLORSPLASH_MODEL or the bundled model"
-        )
-    return text
+def named(what_to_give: str) -> Callable[[str], str]:
+    """argparse's ``type=`` for a path argument: its value as given, an empty one (``"$MODEL"`` with the variable
+    unset) refused as "got an empty name; ``what_to_give``" (read as the current folder, it was refused as ": is a
+    folder, not a file")."""
+
+    def name(text: str) -> str:
+        if not text:
+            raise ValueError(f"got an empty name; {what_to_give}")
+        return text
+
+    return arg_type(name)
 
 
 def add_negatives_argument(parser: argparse.ArgumentParser, what: str) -> None:

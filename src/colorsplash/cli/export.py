@@ -9,6 +9,7 @@ from typing import Any
 from colorsplash.cli.common import (
     add_output_argument,
     add_overwrite_argument,
+    named,
     need_torch,
     show_progress,
     sigterm_as_interrupt,
@@ -29,7 +30,13 @@ def register(sub: Any) -> None:
     )
     # Optional for argparse only: after --int8 DATA... it was taken for a data folder, and argparse's "required:
     # checkpoint" did not say why; run_export says it.
-    p.add_argument("checkpoint", nargs="?", metavar="CHECKPOINT", help="a .pt checkpoint (best.pt or last.pt of a run)")
+    p.add_argument(
+        "checkpoint",
+        nargs="?",
+        type=named("name a .pt checkpoint, e.g. the best.pt of a run folder"),
+        metavar="CHECKPOINT",
+        help="a .pt checkpoint (best.pt or last.pt of a run)",
+    )
     add_output_argument(p, "the .onnx file to write (its name must end in .onnx)", required=True)
     add_overwrite_argument(p, "an existing -o file")
     precision = p.add_mutually_exclusive_group()

@@ -15,6 +15,12 @@ IGNORE = 255
 SEED_THRESHOLDS = tuple(np.round(np.arange(0.5, 1.0, 0.05), 2))
 
 
+def scores_any(target: np.ndarray) -> bool:
+    """Whether a target mask holds a pixel to score: one all :data:`IGNORE` (a trimap all border) scores IoU 1.0,
+    nothing against nothing, which is no perfect photo; evaluation and validation leave such photos out."""
+    return bool((target != IGNORE).any())
+
+
 def _binarize(pred: np.ndarray, target: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     if pred.shape != target.shape:
         raise ValueError(f"prediction {pred.shape} and target {target.shape} must have the same shape")

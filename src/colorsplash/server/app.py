@@ -44,6 +44,7 @@ from colorsplash import __version__
 from colorsplash.runtime.api import load_model
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OPTION_FIELDS
+from colorsplash.runtime.picture_open import READ_FORMATS_WORDS
 from colorsplash.runtime.wording import SUBJECT_WORDS, model_description, subject_word
 from colorsplash.server import errors
 from colorsplash.server.fair import client_address
@@ -291,6 +292,7 @@ def _add_health_route(app: FastAPI, info: dict[str, Any], settings: ServerSettin
                 "max_memory_bytes": settings.memory_budget,
             },
             "options": {f.name: f.default for f in OPTION_FIELDS},
+            "reads": READ_FORMATS_WORDS,  # the picture formats read, in the runtime's one wording (the page's too)
         }
 
 

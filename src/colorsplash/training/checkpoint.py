@@ -8,6 +8,7 @@ alone.
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 
     Read with ``weights_only=True``: tensors and plain data only (all a colorsplash checkpoint holds), so a file
     from elsewhere cannot run code while it is read, as a full unpickling would let it."""
+    if not os.fspath(path):  # Path("") is the current folder: ".: is a folder, not a checkpoint"
+        raise FileNotFoundError("the checkpoint path is empty; name a checkpoint file, e.g. a run folder's best.pt")
     path = Path(path)
     if path.is_dir():
         raise FileNotFoundError(folder_not_checkpoint(path))

@@ -29,8 +29,7 @@ from colorsplash.training.quantize import (
     FLOAT_ENDS,
     TRAINING_SPLIT,
     CalibrationSource,
-    calibration_inputs,
-    calibration_photos,
+    calibration_set,
     check_quantizer_version,
     quantize_int8,
 )
@@ -212,10 +211,9 @@ def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = F
 def _calibration(
     data: Sequence[str | Path], config: ModelConfig, count: int, show_progress: bool
 ) -> tuple[list[np.ndarray], list[CalibrationSource]]:
-    """Calibration inputs from ``data`` (:func:`~colorsplash.training.quantize.calibration_photos`) and their
+    """Calibration inputs from ``data`` (:func:`~colorsplash.training.quantize.calibration_set`) and their
     sources; one line says how many photos came from where, a warning when fewer than ``count`` were found."""
-    photos, sources = calibration_photos(data, config, count)
-    calibration = calibration_inputs(photos, config, show_progress)
+    calibration, sources = calibration_set(data, config, count, show_progress)
     where = ", ".join(f"{s.photos} from the {s.kind} of {s.folder}" for s in sources)
     log.info("int8 calibration on %d photo(s): %s", len(calibration), where)
     if len(calibration) < count:

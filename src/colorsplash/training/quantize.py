@@ -94,15 +94,11 @@ def folder_photos(folder: Path, config: ModelConfig) -> tuple[str, list[Path]]:
     return TRAINING_SPLIT, [s.image for s in train]
 
 
-def calibration_photos(
-    data: Sequence[str | Path], config: ModelConfig, count: int = DEFAULT_CALIBRATION_IMAGES, seed: int = 0
-) -> tuple[list[Path], list[CalibrationSource]]:
-    """A seeded draw of ``count`` photos from the candidates of the folders ``data`` (:func:`folder_photos`), in
-    their order; and how many came from each folder.
-
-    Raises:
-        ValueError: ``data`` holds no photo to calibrate on.
-    """
+def _drawn(
+    data: Sequence[str | Path], config: ModelConfig, count: int, seed: int
+) -> tuple[list[tuple[int, Path]], list[str]]:
+    """A seeded draw of ``count`` of the candidates of the folders ``data``, in their order, each with the index of
+    its folder; and each folder's kind."""
     pool: list[tuple[int, Path]] = []
     kinds = []
     for index, folder in enumerate(data):
@@ -115,17 +111,56 @@ def calibration_photos(
             "pass the data folders the model was trained on, or a folder of photos"
         )
     order = np.random.default_rng(seed).permutation(len(pool))[:count]
-    chosen = [pool[i] for i in sorted(order)]
-    sources = [
-        CalibrationSource(str(folder), kinds[i], sum(1 for j, _ in chosen if j == i)) for i, folder in enumerate(data)
-    ]
-    return [p for _, p in chosen], sources
+    return [pool[i] for i in sorted(order)], kinds
+
+
+def _sources(data: Sequence[str | Path], kinds: Sequence[str], folders: Sequence[int]) -> list[CalibrationSource]:
+    """Each folder of ``data`` with how many of the photos of ``folders`` (one folder index a photo) are its."""
+    return [CalibrationSource(str(folder), kinds[i], folders.count(i)) for i, folder in enumerate(data)]
+
+
+def calibration_photos(
+    data: Sequence[str | Path], config: ModelConfig, count: int = DEFAULT_CALIBRATION_IMAGES, seed: int = 0
+) -> tuple[list[Path], list[CalibrationSource]]:
+    """A seeded draw of ``count`` photos from the candidates of the folders ``data`` (:func:`folder_photos`), in
+    their order; and how many came from each folder.
+
+    Raises:
+        ValueError: ``data`` holds no photo to calibrate on.
+    """
+    chosen, kinds = _drawn(data, config, count, seed)
+    return [p for _, p in chosen], _sources(data, kinds, [i for i, _ in chosen])
+
+
+def calibration_set(
+    data: Sequence[str | Path],
+    config: ModelConfig,
+    count: int = DEFAULT_CALIBRATION_IMAGES,
+    show_progress: bool = True,
+    seed: int = 0,
+) -> tuple[list[np.ndarray], list[CalibrationSource]]:
+    """The calibration inputs of the photos :func:`calibration_photos` draws, and how many of the photos read
+    came from each folder: a photo left out (unreadable, over the pixel limit) counts for none.
+
+    Raises:
+        ValueError: ``data`` holds no photo to calibrate on.
+    """
+    chosen, kinds = _drawn(data, config, count, seed)
+    read = _read_inputs([p for _, p in chosen], config, show_progress)
+    used = [i for (i, _), x in zip(chosen, read, strict=True) if x is not None]
+    return [x for x in read if x is not None], _sources(data, kinds, used)
 
 
 def calibration_inputs(photos: Sequence[Path], config: ModelConfig, show_progress: bool = True) -> list[np.ndarray]:
     """Network inputs for calibration: float32 ``1 x 3 x S x S``, preprocessed exactly as at inference; unreadable
     photos are left out, and one warning names them."""
-    inputs, bad = [], []
+    return [x for x in _read_inputs(photos, config, show_progress) if x is not None]
+
+
+def _read_inputs(photos: Sequence[Path], config: ModelConfig, show_progress: bool) -> list[np.ndarray | None]:
+    """:func:`calibration_inputs`, one a photo in order: ``None`` for a photo left out."""
+    inputs: list[np.ndarray | None] = []
+    bad = []
     bar = tqdm(
         photos, desc="calibrating", unit="img", disable=not show_progress, leave=False, mininterval=redraw_seconds()
     )
@@ -133,6 +168,7 @@ def calibration_inputs(photos: Sequence[Path], config: ModelConfig, show_progres
         try:
             inputs.append(preprocess(read_rgb(path), config)[None])
         except ImageReadError as err:  # over the pixel limit: without the reader's "raise --max-pixels", not export's
+            inputs.append(None)
             bad.append(err.what if isinstance(err, PixelLimitError) else str(err))
     if bad:
         log.warning("calibration left out %d unreadable photo(s):\n  %s", len(bad), "\n  ".join(bad))

@@ -41,7 +41,7 @@ from colorsplash.evaluation.datasets import (
     split_samples,
 )
 from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
-from colorsplash.evaluation.metrics import iou
+from colorsplash.evaluation.metrics import iou, scores_any
 from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap, train_lone_negatives
 from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.config import ModelConfig
@@ -55,6 +55,7 @@ from colorsplash.training.copypaste import make_paster
 from colorsplash.training.losses import presence_loss, segmentation_loss
 from colorsplash.training.networks import forward_train, has_presence, train_mode
 from colorsplash.training.torch_dataset import SegmentationDataset, load_resized, negatives_summary
+from colorsplash.training.val_masks import scored_validation
 
 log = logging.getLogger(__name__)
 METRIC_FIELDS = ("epoch", "step", "train_loss", "val_loss", "val_iou", "lr", "seconds")
@@ -219,6 +220,7 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
         vi, vm, val_s = ti, tm, train_s
     else:
         vi, vm, val_s = load_resized(val_s, mcfg, cfg.skip_bad, show_progress, notes, skips)
+    vi, vm, val_s = scored_validation((ti, tm, train_s), (vi, vm, val_s), report)  # masks that score a pixel
     if report:  # once per run, both passes' photos (the stages' later reads, report False, were said)
         notes.say()
         skips.say()
@@ -306,14 +308,16 @@ def predict_batches(
 
 
 def validate(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig, device: torch.device) -> tuple[float, float]:
-    """Mean per-image IoU (threshold 0.5, at the network's resolution; a photo that holds no subject by the product's
-    rule, :func:`~colorsplash.runtime.no_subject.no_subject_reason` with :data:`VAL_PRESENCE_THRESHOLD`, predicts no
-    pet) and mean loss."""
+    """Mean per-image IoU (0.5, network's size; no subject by :func:`~colorsplash.runtime.no_subject.no_subject_reason`
+    at :data:`VAL_PRESENCE_THRESHOLD` predicts none; masks scoring no pixel left out, as said once) and mean loss."""
     ious, losses = [], []
     for i, (prob, loss, score) in enumerate(predict_batches(model, ds, cfg, device)):
         empty = no_subject_reason(score, VAL_PRESENCE_THRESHOLD, float(prob.max()) if prob.size else 0.0)
-        ious.append(iou(np.zeros_like(prob) if empty is not None else prob, ds.masks[i]))
+        if scores_any(ds.masks[i]):
+            ious.append(iou(np.zeros_like(prob) if empty is not None else prob, ds.masks[i]))
         losses.append(loss)
+    if not ious:  # prepare_data refuses such data
+        raise ValueError("no validation photo's mask leaves a pixel scored: there is no IoU to validate on")
     return float(np.mean(ious)), float(np.mean(losses))
 
 

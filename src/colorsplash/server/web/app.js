@@ -8,6 +8,7 @@
 import { TOUCH, $, state } from "./state.js";
 import { showModel } from "./server.js";
 import { openFile } from "./open.js";
+import { onlyFirstWords } from "./words.js";
 import { render, renderSoon } from "./preview.js";
 import { download, setZoom, setCompare } from "./full.js";
 import {
@@ -16,12 +17,17 @@ import {
 
 function wireDrop() {
   const drop = $("drop");
+  if (TOUCH) {  // phones and tablets: no dragging from another program, nor a paste without a field
+    $("drop-words").textContent = "Choose a photo";
+    $("drop-more").hidden = true;
+  }
   document.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   document.addEventListener("dragleave", (e) => { if (!e.relatedTarget) drop.classList.remove("over"); });
   document.addEventListener("drop", (e) => {
     e.preventDefault();
     drop.classList.remove("over");
-    if (e.dataTransfer.files.length) openFile(e.dataTransfer.files[0]);
+    const files = e.dataTransfer.files;
+    if (files.length) openFile(files[0], onlyFirstWords(files));
   });
   // A picture pasted (copied from another program or a screenshot) opens like a dropped one; text pastes into
   // the page's fields as usual.

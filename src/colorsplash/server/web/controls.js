@@ -91,6 +91,9 @@ export function pickerKey(event) {
 export function clearPoint() {
   state.point = null;
   $("marker").hidden = true;
+  // The button disables itself: keyboard focus on it would fall out to the page; it goes to the photo, where the
+  // next subject is chosen.
+  if (document.activeElement === $("clear-point")) $("picker").focus();
   $("clear-point").disabled = true;
   render();
 }

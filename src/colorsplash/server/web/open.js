@@ -90,8 +90,10 @@ async function turnedWebp(file) {
   return false;
 }
 
-export async function openFile(file) {
+// `note`: said above the page while this photo is open (several files dropped: which one was opened), "" for none.
+export async function openFile(file, note = "") {
   if (!file) return;
+  showMessage($("open-note"), note);
   if (file.size === 0) {
     openFailed(`"${file.name}" is empty (0 bytes), so there is no photo in it. Choose another file.`);
     return;

@@ -89,6 +89,7 @@ export async function showModel() {
     const resp = await fetch("api/health");
     const health = await resp.json();
     state.limits = health.limits || null;
+    state.reads = health.reads || "";
     const m = health.model;
     state.subject = m.subject;  // the server's own word (its messages' too), never blank
     state.subjectThreshold = m.subject_threshold ?? null;  // what the no-subject notice holds the score against

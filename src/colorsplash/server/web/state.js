@@ -27,6 +27,7 @@ export const state = {
   zoom: false,
   compare: false,
   limits: null,      // the server's limits from /api/health: {max_upload_bytes, max_pixels, ...}
+  reads: "",         // the picture formats the server reads, in its words, from /api/health ("": not known)
   subject: "subject", // what the model finds, from /api/health ("pet"; a trained model's --subject): the server's word
   subjectThreshold: null,  // the model's subject-score threshold, from /api/health (null: not known)
   tooBig: false,     // the photo is over a limit: the full-size download and the 100 % view would be refused

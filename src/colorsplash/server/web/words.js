@@ -55,9 +55,17 @@ export function cannotOpen(file, err) {
     setStatus(words, true);
     return;
   }
-  openFailed(`"${file.name}" isn't a photo that can be opened here (the server says: ${err.message}). ` +
-    "Choose a JPEG, PNG or WebP photo.");
+  // The formats in the server's own words (/api/health's `reads`), not a list of the page's.
+  const choose = state.reads ? `Choose a photo in a format this server reads: ${state.reads}.` : "Choose another photo.";
+  openFailed(`"${file.name}" isn't a photo that can be opened here (the server says: ${err.message}). ${choose}`);
   setStatus(`Could not make the splash: ${err.message}`, true);
+}
+
+// Several files dropped at once: the page opens the first; this says so ("" for one file).
+export function onlyFirstWords(files) {
+  if (files.length < 2) return "";
+  return `Only the first of the ${files.length} files dropped was opened, ${files[0].name}: this page splashes ` +
+    "one photo at a time.";
 }
 
 // An option as the HTTP API's notes write it (`effect=transparent`), in this page's words: its control's label and

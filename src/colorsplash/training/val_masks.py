@@ -1,0 +1,47 @@
+"""Validation photos whose masks score no pixel (all of them a trimap's unscored band,
+:data:`~colorsplash.evaluation.metrics.IGNORE`): left out of the validation IoU, as ``evaluate`` leaves them out of
+its scores (:func:`~colorsplash.evaluation.metrics.scores_any`)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from colorsplash.evaluation.datasets import Sample
+from colorsplash.evaluation.folders import DataError, file_names
+from colorsplash.evaluation.metrics import scores_any
+
+log = logging.getLogger(__name__)
+Split = tuple[np.ndarray, np.ndarray, list[Sample]]  # images, masks at the network's size, their samples
+
+
+def scored_validation(train: Split, val: Split, report: bool) -> Split:
+    """``val``, or ``train`` when no validation mask scores a pixel (as a run without validation photos validates
+    on its training photos), saying so; with ``report`` one warning names the validation photos left out.
+
+    Raises:
+        DataError: no mask of ``train`` or ``val`` scores a pixel: there is nothing to validate on.
+    """
+    _, masks, samples = val
+    unscored = [s.mask for s, m in zip(samples, masks, strict=True) if not scores_any(m)]
+    if unscored and len(unscored) == len(samples) and val[2] is not train[2]:
+        log.warning(
+            "no validation photo's mask leaves a pixel scored (all of them the unscored band of a trimap): %s; "
+            "validating on the training set; check those masks",
+            file_names(unscored),
+        )
+        return scored_validation(train, train, report)
+    if unscored and len(unscored) == len(samples):
+        raise DataError(
+            f"no mask leaves a pixel scored (all of them the unscored band of a trimap), so there is nothing to "
+            f"validate on: {file_names(unscored)}; check those masks"
+        )
+    if unscored and report:
+        log.warning(
+            "%d validation photo(s) left out of the validation IoU: their masks leave no pixel scored (all of them "
+            "the unscored band of a trimap): %s; check those masks",
+            len(unscored),
+            file_names(unscored),
+        )
+    return val
