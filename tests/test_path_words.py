@@ -71,3 +71,25 @@ def test_a_loop_of_links_is_said_in_words(
         "one: a symbolic link in a loop of links (each leads to another, none to a file); fix or remove the link"
     ), lines
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "one", "two"]
+
+
+def test_a_chain_of_links_that_ends_in_nothing_is_not_called_a_loop(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``a`` -> ``b`` -> nothing: no loop, a chain that ends in nothing. As an input it was said to be "a symbolic
+    link in a loop of links", and as a folder of ``-o`` "a symbolic link to b, which does not exist" of a ``b`` that
+    is there (a link); both now name where the chain ends. A real loop keeps the one wording (files.LINK_LOOP)."""
+    photo = tmp_path / "a.jpg"
+    blob_file(photo, 0)
+    (tmp_path / "first").symlink_to("second")
+    (tmp_path / "second").symlink_to("gone")
+    (tmp_path / "one").symlink_to("two")
+    (tmp_path / "two").symlink_to("one")
+    chain = "a symbolic link to second, a link in turn to gone, which does not exist"
+    code, lines = _said(capsys, "splash", str(tmp_path / "first"), "--model", str(tiny_onnx))
+    assert code == 1 and lines[0] == f"{tmp_path / 'first'}: {chain}", lines
+    code, lines = _said(capsys, "splash", str(photo), "-o", str(tmp_path / "first" / "out"), "--model", str(tiny_onnx))
+    assert code == 2 and f"({tmp_path.resolve() / 'first'} is {chain})" in lines[-1], lines
+    from colorsplash.runtime.files import LINK_LOOP, unwritable_folder
+
+    assert unwritable_folder(tmp_path / "one" / "sub") == f"{tmp_path.resolve() / 'one'} is {LINK_LOOP}"

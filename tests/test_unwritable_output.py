@@ -61,7 +61,7 @@ def test_the_folder_or_the_one_it_would_be_made_in_is_named(tmp_path: Path, monk
     assert said == {  # each said as what it is, not as "a file"
         "to-file": f"{here / 'to-file'} is a symbolic link to a file, not a folder",
         "dangling": f"{here / 'dangling'} is a symbolic link to nowhere, which does not exist",
-        "one": f"{here / 'one'} is a symbolic link in a loop of links, leading to no folder",
+        "one": f"{here / 'one'} is {files.LINK_LOOP}",  # the one wording of a loop
     }
 
 

@@ -125,13 +125,28 @@ def _in_the_way(path: Path) -> str:
     """What ``path``, there but not a folder, is, where a folder of an output's path would be made."""
     if not os.path.islink(path):
         return f"{path} is a file, not a folder"
+    if os.path.exists(path):
+        return f"{path} is a symbolic link to a file, not a folder"
+    return f"{path} is {broken_link(path)}"
+
+
+def broken_link(path: str | Path) -> str:
+    """What ``path``, a symbolic link that leads to no file or folder, is: :data:`LINK_LOOP`, or a link to a name
+    that does not exist, named where the chain of links ends (``a`` -> ``b`` -> ``gone``: "a symbolic link to b, a
+    link in turn to gone, which does not exist"; such a chain was said to be a loop, or a link to a missing ``b``).
+    The one wording of a broken link, wherever one is met."""
     try:
         os.stat(path)
     except OSError as err:
         if err.errno == errno.ELOOP:
-            return f"{path} is a symbolic link in a loop of links, leading to no folder"
-        return f"{path} is a symbolic link to {os.readlink(path)}, which does not exist"
-    return f"{path} is a symbolic link to a file, not a folder"
+            return LINK_LOOP
+    target = os.readlink(path)
+    end, here = target, os.path.join(os.path.dirname(path), target)
+    while os.path.islink(here):  # no loop (stat said so): the chain ends
+        end = os.readlink(here)
+        here = os.path.join(os.path.dirname(here), end)
+    onward = f", a link in turn to {end}" if end != target else ""
+    return f"a symbolic link to {target}{onward}, which does not exist"
 
 
 def _unfollowable_link(path: Path) -> bool:

@@ -15,7 +15,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorsplash.runtime.files import LINK_LOOP, is_temp_name, name_fits, not_a_file, not_replaceable, unwritable_folder
+from colorsplash.runtime.files import (
+    broken_link,
+    is_temp_name,
+    name_fits,
+    not_a_file,
+    not_replaceable,
+    unwritable_folder,
+)
 from colorsplash.runtime.photo_io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
@@ -174,10 +181,7 @@ def _once_each(items: list[tuple[Path, Path | None]]) -> list[tuple[Path, Path |
 def _missing_input(path: Path, raw: str) -> str:
     """The error line for an INPUT that is neither a file, a folder nor a pattern: say what it is instead."""
     if path.is_symlink() and not path.exists():
-        target = path.readlink()
-        if os.path.lexists(path.parent / target):  # it leads to another link, and on, never to a file
-            return f"{raw}: {LINK_LOOP}"
-        return f"{raw}: a symbolic link to {target}, which does not exist"
+        return f"{raw}: {broken_link(path)}"
     return f"{raw}: {not_a_file(path, 'no such file or folder')}"
 
 
