@@ -92,14 +92,17 @@ def not_replaceable(path: str | Path, switch: str | None = None) -> str | None:
 
 def unwritable_folder(folder: str | Path) -> str | None:
     """Why no file can be made in ``folder`` (or, where it does not exist yet, in the nearest existing folder above
-    it, where it would be created): ``X is on a read-only file system``, ``no permission to write in X`` or ``X is a
-    file, not a folder`` (a file where a folder of the path would be made); ``None``
+    it, where it would be created): ``X is on a read-only file system``, ``no permission to write in X``, ``X is a
+    file, not a folder`` (a file where a folder of the path would be made) or a folder name longer than the system
+    allows (``-o LONG/out`` ran every photo's model, then failed each on "File name too long"); ``None``
     when files can be made there, as far as the system tells before trying. The one owner of that check: the
     planners ask it before any work (a read-only output folder failed every photo at its end, once the model had
     run, and ``evaluate`` once every photo was scored). POSIX only: elsewhere ``None`` (Windows' read-only attribute
     on a folder does not stop files being made in it); the write itself still reports what the check let pass."""
     if os.name != "posix":
         return None
+    if not all(name_fits(name) for name in Path(folder).parts):
+        return "a folder name in it is longer than the 255 bytes the system allows"
     here = Path(os.path.abspath(folder))
     # os.path.isdir, not Path.is_dir, which raises PermissionError under a folder we may not search (that folder is
     # then the one named: no file can be made in it either)

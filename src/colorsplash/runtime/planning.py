@@ -259,6 +259,7 @@ def plan_tasks(
     errors: list[str] = []
     taken: dict[str, str] = {}  # casefolded: on macOS and Windows A.png and a.png are one file
     blocked = 0  # outputs in a folder where no file can be made
+    _refuse_long_name(plan)
     for src, root in items:
         label = "standard input" if src == STDIO else str(src)
         try:
@@ -330,6 +331,17 @@ def _unwritable_output(out: Path, plan: OutputPlan) -> str | None:
     if (folder := unwritable_folder(out.parent)) is None:
         return None
     return f"cannot write its output {out}: {folder}; choose another place for it with -o"
+
+
+def _refuse_long_name(plan: OutputPlan) -> None:
+    """Refuse ``-o FILE`` whose own name is longer than a file's can be, once: each photo said "its output name ...
+    is longer than 255 bytes; rename the input", of an input whose name is not the one at fault.
+
+    Raises:
+        ValueError: naming ``-o`` and what to do.
+    """
+    if plan.out_file is not None and plan.out_file != STDIO and not name_fits(plan.out_file):
+        raise ValueError(f"-o {plan.out_file}: its name is longer than 255 bytes; choose a shorter -o")
 
 
 def _refuse_destination(plan: OutputPlan) -> None:
