@@ -37,7 +37,7 @@ from colorsplash.evaluation.datasets import (
 )
 from colorsplash.evaluation.folders import describe_skips, file_names
 from colorsplash.evaluation.mask_read import corners_subject, warn_empty_masks, warn_inverted_masks
-from colorsplash.evaluation.metrics import IGNORE, dice, iou, mean_iou_thresholds, pixel_accuracy
+from colorsplash.evaluation.metrics import IGNORE, dice, iou, mean_iou_thresholds, pixel_accuracy, scores_nothing
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write, not_replaceable, unwritable_folder
 from colorsplash.runtime.preprocess import upsample_probability as upsample_probability  # inference's own
@@ -173,7 +173,7 @@ def evaluate_model(
     labelled = empty = inverted = 0
     unscored: list[Path] = []
     for sample, image, mask in iter_pairs(samples, skip_bad, "evaluating", show_progress, skips):
-        if not (mask != IGNORE).any():  # nothing to score: IoU 1.0, nothing against nothing, is no perfect photo
+        if scores_nothing(mask):  # nothing to score: IoU 1.0, nothing against nothing, is no perfect photo
             unscored.append(sample.mask)
             continue
         free = is_subject_free(sample)

@@ -15,6 +15,13 @@ IGNORE = 255
 SEED_THRESHOLDS = tuple(np.round(np.arange(0.5, 1.0, 0.05), 2))
 
 
+def scores_nothing(target: np.ndarray) -> bool:
+    """Whether the mask ``target`` leaves no pixel scored (all :data:`IGNORE`: a trimap all border). Its photo has
+    no score at all, not the perfect 1.0 of nothing against nothing: ``evaluate`` and ``train``'s validation leave
+    it out of their means (the one rule of both)."""
+    return not bool((target != IGNORE).any())
+
+
 def _binarize(pred: np.ndarray, target: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     if pred.shape != target.shape:
         raise ValueError(f"prediction {pred.shape} and target {target.shape} must have the same shape")

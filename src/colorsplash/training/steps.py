@@ -41,7 +41,7 @@ from colorsplash.evaluation.datasets import (
     split_samples,
 )
 from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
-from colorsplash.evaluation.metrics import iou
+from colorsplash.evaluation.metrics import iou, scores_nothing
 from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap, train_lone_negatives
 from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.config import ModelConfig
@@ -308,13 +308,15 @@ def predict_batches(
 def validate(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig, device: torch.device) -> tuple[float, float]:
     """Mean per-image IoU (threshold 0.5, at the network's resolution; a photo that holds no subject by the product's
     rule, :func:`~colorsplash.runtime.no_subject.no_subject_reason` with :data:`VAL_PRESENCE_THRESHOLD`, predicts no
-    pet) and mean loss."""
+    pet; one whose mask scores no pixel is left out, as ``evaluate`` does: :func:`scores_nothing`) and mean loss."""
     ious, losses = [], []
     for i, (prob, loss, score) in enumerate(predict_batches(model, ds, cfg, device)):
+        losses.append(loss)
+        if scores_nothing(ds.masks[i]):
+            continue
         empty = no_subject_reason(score, VAL_PRESENCE_THRESHOLD, float(prob.max()) if prob.size else 0.0)
         ious.append(iou(np.zeros_like(prob) if empty is not None else prob, ds.masks[i]))
-        losses.append(loss)
-    return float(np.mean(ious)), float(np.mean(losses))
+    return float(np.mean(ious)) if ious else 0.0, float(np.mean(losses))
 
 
 def train_epoch(
