@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from colorsplash.runtime.flags import arg_type, positive_int
+from colorsplash.runtime.flags import arg_type, non_empty_name, positive_int
 from colorsplash.runtime.progress import stderr_is_terminal
 
 PRECISIONS = ("auto", "int8", "fp32")  # = runtime.variants.PRECISION_CHOICES
@@ -66,14 +66,8 @@ def add_model_argument(parser: argparse.ArgumentParser, kinds: str = "ONNX model
     )
 
 
-def _model_name(text: str) -> str:
-    """``--model``'s value as given; an empty one (``--model "$MODEL"`` with the variable unset) was read as the
-    current folder and refused as ": is a folder, not a file"."""
-    if not text:
-        raise ValueError(
-            "got an empty name; name a model file, or leave --model out for $COLORSPLASH_MODEL or the bundled model"
-        )
-    return text
+# ``--model ""`` (``--model "$MODEL"`` with the variable unset) was read as the current folder: ": is a folder"
+_model_name = non_empty_name("name a model file, or leave --model out for $COLORSPLASH_MODEL or the bundled model")
 
 
 def add_negatives_argument(parser: argparse.ArgumentParser, what: str) -> None:

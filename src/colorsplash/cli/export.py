@@ -13,7 +13,7 @@ from colorsplash.cli.common import (
     show_progress,
     sigterm_as_interrupt,
 )
-from colorsplash.runtime.flags import arg_type, positive_int
+from colorsplash.runtime.flags import arg_type, non_empty_name, positive_int
 from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
 
 
@@ -51,6 +51,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--metrics",
+        type=arg_type(non_empty_name("name an evaluate summary.json, or leave --metrics out to embed no scores")),
         metavar="SUMMARY_JSON",
         help="embed an `evaluate` summary.json (scores at original resolution) in the metadata; it must score "
         "this checkpoint, or an ONNX file exported from it",
