@@ -60,3 +60,22 @@ def test_a_full_disk_is_found_under_the_writers_wording() -> None:
         assert disk_full(named)
     assert disk_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
     assert not disk_full(OSError(errno.EACCES, "Permission denied")) and not disk_full(ValueError("no"))
+
+
+def test_a_full_disk_under_overwrite_does_not_advise_skip_existing(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--overwrite`` run stopped by a full disk was told to run the same command with ``--skip-existing``, which
+    argparse refuses beside ``--overwrite`` ("not allowed with argument --overwrite") and which, put in its place,
+    would keep the earlier run's results of the files not done. It says to run the same command again."""
+    for i in range(3):
+        blob_file(tmp_path / "in" / f"p{i}.png", i)
+    out = tmp_path / "out"
+    argv = ["-q", "mask", str(tmp_path / "in"), "-o", str(out), "-j", "1", "--model", str(tiny_onnx)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(files, "_publish", _no_space)
+    assert main([*argv, "--overwrite"]) == 1
+    stopped = [line for line in capsys.readouterr().err.splitlines() if line.startswith("stopped: ")]
+    assert len(stopped) == 1 and "run the same command again" in stopped[0], stopped
+    assert "with --skip-existing to do only those" not in stopped[0], stopped

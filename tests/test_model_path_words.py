@@ -60,3 +60,27 @@ def test_read_checkpoint_of_an_empty_path_says_it_is_empty() -> None:
     with pytest.raises(FileNotFoundError, match=r"^the checkpoint path is empty; name a checkpoint file") as err:
         read_checkpoint("")
     assert "folder, not" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["train", "{data}", "--init", "", "--arch", "unet", "--size", "64", "-o", "{out}"], "--init"),
+        (["train", "--resume", ""], "--resume"),
+        (["export", "{ckpt}", "-o", "{out}.onnx", "--metrics", ""], "--metrics"),
+    ],
+)
+def test_every_file_option_refuses_an_empty_name(
+    argv: list[str], option: str, tmp_path: Path, tiny_checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only ``--model ""`` was refused: ``train --init ""`` (``--init "$CKPT"`` with the variable unset) trained
+    from ImageNet weights without a word, ``train --resume ""`` started a new run, ``export --metrics ""`` embedded
+    no scores. Each file option refuses an empty name, as ``--model`` does (``flags.non_empty_name``)."""
+    from helpers.layouts import make_seed_set
+
+    make_seed_set(tmp_path / "data")
+    paths = {"data": str(tmp_path / "data"), "out": str(tmp_path / "out"), "ckpt": str(tiny_checkpoint)}
+    assert main([arg.format(**paths) for arg in argv]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: got an empty name; " in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]

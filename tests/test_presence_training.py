@@ -210,3 +210,20 @@ def test_a_recipe_can_end_with_a_head_stage(
     caplog.set_level(logging.INFO)
     assert main(["train", "--resume", str(run)]) == 0
     assert "stage 2 (tiny-head) already finished" in caplog.text
+
+
+def test_validation_leaves_out_a_photo_whose_mask_scores_no_pixel() -> None:
+    """``evaluate`` leaves out a photo whose mask scores no pixel (a trimap all border): IoU 1.0, nothing against
+    nothing, lifted the mean. ``train``'s validation (its val IoU picks best.pt, stops early and is the model's
+    recorded score) still counted it as 1.0: the same net scored 0.5 there and 0.0 in ``evaluate``."""
+    from colorsplash.evaluation.metrics import IGNORE
+
+    model = build_model(HEAD)
+    masks = np.stack([np.ones((64, 64), np.uint8), np.full((64, 64), IGNORE, np.uint8)])
+    ds = SegmentationDataset(np.zeros((2, 64, 64, 3), np.uint8), masks, HEAD)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.fill_(-10.0)  # every pixel background: wrong on the first photo
+        model.presence.fc.weight.zero_()
+        model.presence.fc.bias.fill_(10.0)  # "there is a pet"
+        assert validate(model, ds, TrainConfig(batch_size=2), CPU)[0] == 0.0

@@ -61,7 +61,7 @@ def test_the_folder_or_the_one_it_would_be_made_in_is_named(tmp_path: Path, monk
     assert said == {  # each said as what it is, not as "a file"
         "to-file": f"{here / 'to-file'} is a symbolic link to a file, not a folder",
         "dangling": f"{here / 'dangling'} is a symbolic link to nowhere, which does not exist",
-        "one": f"{here / 'one'} is a symbolic link in a loop of links, leading to no folder",
+        "one": f"{here / 'one'} is {files.LINK_LOOP}",  # the one wording of a loop
     }
 
 
@@ -243,3 +243,23 @@ def test_an_output_folder_under_one_that_cannot_be_searched_is_named_not_raised(
     err = capsys.readouterr().err
     assert f"(no permission to write in {locked}); choose another place with -o" in err, err
     assert "Errno" not in err and not runs
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the check is POSIX only")
+@pytest.mark.parametrize("verb", ["export", "train"])
+def test_export_and_train_name_a_file_where_their_output_folder_would_be(
+    verb: str, tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``export CKPT -o taken/x.onnx`` with ``taken`` a file converted the model, then said the system's
+    "[Errno 17] File exists: 'taken'"; ``train -o taken/run`` said "cannot write in this run folder (Not a
+    directory)". Both name the file in the way, as splash, mask and evaluate do (files.unwritable_folder)."""
+    pytest.importorskip("torch")
+    (tmp_path / "taken").write_text("in the way")
+    make_paired_set(tmp_path / "set", n=2)
+    out = tmp_path / "taken" / ("x.onnx" if verb == "export" else "run")
+    source = str(tiny_onnx.with_suffix(".pt")) if verb == "export" else str(tmp_path / "set")
+    assert main(["-q", verb, source, "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Errno" not in err, err
+    assert f"{tmp_path.resolve() / 'taken'} is a file, not a folder" in err and "-o" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["set", "taken"]

@@ -7,10 +7,10 @@ import contextlib
 import importlib.util
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from colorsplash.runtime.flags import arg_type, positive_int
+from colorsplash.runtime.flags import arg_type, non_empty_name, positive_int
 from colorsplash.runtime.progress import stderr_is_terminal
 
 PRECISIONS = ("auto", "int8", "fp32")  # = runtime.variants.PRECISION_CHOICES
@@ -60,23 +60,14 @@ def add_model_argument(parser: argparse.ArgumentParser, kinds: str = "ONNX model
     parser.add_argument(
         "--model",
         default=None,
-        type=named("name a model file, or leave --model out for $COLORSPLASH_MODEL or the bundled model"),
+        type=arg_type(_model_name),
         metavar="PATH",
         help=f"{kinds} (default: $COLORSPLASH_MODEL or the bundled pet model)",
     )
 
 
-def named(what_to_give: str) -> Callable[[str], str]:
-    """argparse's ``type=`` for a path argument: its value as given, an empty one (``"$MODEL"`` with the variable
-    unset) refused as "got an empty name; ``what_to_give``" (read as the current folder, it was refused as ": is a
-    folder, not a file")."""
-
-    def name(text: str) -> str:
-        if not text:
-            raise ValueError(f"got an empty name; {what_to_give}")
-        return text
-
-    return arg_type(name)
+# ``--model ""`` (``--model "$MODEL"`` with the variable unset) was read as the current folder: ": is a folder"
+_model_name = non_empty_name("name a model file, or leave --model out for $COLORSPLASH_MODEL or the bundled model")
 
 
 def add_negatives_argument(parser: argparse.ArgumentParser, what: str) -> None:

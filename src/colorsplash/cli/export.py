@@ -9,12 +9,11 @@ from typing import Any
 from colorsplash.cli.common import (
     add_output_argument,
     add_overwrite_argument,
-    named,
     need_torch,
     show_progress,
     sigterm_as_interrupt,
 )
-from colorsplash.runtime.flags import arg_type, positive_int
+from colorsplash.runtime.flags import arg_type, non_empty_name, positive_int
 from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
 
 
@@ -33,7 +32,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "checkpoint",
         nargs="?",
-        type=named("name a .pt checkpoint, e.g. the best.pt of a run folder"),
+        type=arg_type(non_empty_name("name a .pt checkpoint, e.g. the best.pt of a run folder")),
         metavar="CHECKPOINT",
         help="a .pt checkpoint (best.pt or last.pt of a run)",
     )
@@ -58,6 +57,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--metrics",
+        type=arg_type(non_empty_name("name an evaluate summary.json, or leave --metrics out to embed no scores")),
         metavar="SUMMARY_JSON",
         help="embed an `evaluate` summary.json (scores at original resolution) in the metadata; it must score "
         "this checkpoint, or an ONNX file exported from it",

@@ -28,6 +28,7 @@ from colorsplash.cli.config_args import (
     replaced_flags,
 )
 from colorsplash.runtime.config import ModelConfig, default_model_config
+from colorsplash.runtime.flags import arg_type, non_empty_name
 from colorsplash.training import run_files
 from colorsplash.training.config import (
     NEGATIVE_SHARE,
@@ -79,6 +80,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--resume",
+        type=arg_type(non_empty_name("name the run folder to continue (the -o of its train)")),
         metavar="RUN",
         help="continue the run in folder RUN from its last.pt, with the run's own saved config and data folders "
         "(no other training flags or data may be given; to train a finished run further, start a new run with "

@@ -345,7 +345,7 @@ def run_batch(
             bar.update()
             if outcome.stops_batch and n < len(tasks):  # the files after it would fail alike, one by one
                 summary.not_done = len(tasks) - n
-                say(stopped_line(summary.not_done))
+                say(stopped_line(summary.not_done, replacing=isinstance(work, PhotoJob) and work.overwrite))
                 break
     finally:
         results.close()  # on Ctrl-C: running files finish (their writes are atomic), queued ones are dropped

@@ -54,11 +54,18 @@ class Summary:
         )
 
 
-def stopped_line(not_done: int) -> str:
-    """The line that ends a batch stopped by a full disk (:attr:`Outcome.stops_batch`)."""
+def stopped_line(not_done: int, replacing: bool = False) -> str:
+    """The line that ends a batch stopped by a full disk (:attr:`Outcome.stops_batch`); ``replacing``: the batch
+    replaces existing results (``--overwrite``), which ``--skip-existing`` may not join (argparse refuses the two
+    together) and, put in its place, would keep the earlier results of the files not done."""
+    again = (
+        "run the same command again (it does every file again)"
+        if replacing
+        else "run the same command with --skip-existing to do only those"
+    )
     return (
-        f"stopped: the disk the results go to is full; {not_done} file(s) not done. Free some space there, then run "
-        "the same command with --skip-existing to do only those (or choose another place with -o)"
+        f"stopped: the disk the results go to is full; {not_done} file(s) not done. Free some space there, then "
+        f"{again} (or choose another place with -o)"
     )
 
 

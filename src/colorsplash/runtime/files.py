@@ -92,14 +92,17 @@ def not_replaceable(path: str | Path, switch: str | None = None) -> str | None:
 
 def unwritable_folder(folder: str | Path) -> str | None:
     """Why no file can be made in ``folder`` (or, where it does not exist yet, in the nearest existing folder above
-    it, where it would be created): ``X is on a read-only file system``, ``no permission to write in X`` or ``X is a
-    file, not a folder`` (a file where a folder of the path would be made); ``None``
+    it, where it would be created): ``X is on a read-only file system``, ``no permission to write in X``, ``X is a
+    file, not a folder`` (a file where a folder of the path would be made) or a folder name longer than the system
+    allows (``-o LONG/out`` ran every photo's model, then failed each on "File name too long"); ``None``
     when files can be made there, as far as the system tells before trying. The one owner of that check: the
     planners ask it before any work (a read-only output folder failed every photo at its end, once the model had
     run, and ``evaluate`` once every photo was scored). POSIX only: elsewhere ``None`` (Windows' read-only attribute
     on a folder does not stop files being made in it); the write itself still reports what the check let pass."""
     if os.name != "posix":
         return None
+    if not all(name_fits(name) for name in Path(folder).parts):
+        return "a folder name in it is longer than the 255 bytes the system allows"
     here = Path(os.path.abspath(folder))
     # os.path.isdir, not Path.is_dir, which raises PermissionError under a folder we may not search (that folder is
     # then the one named: no file can be made in it either)
@@ -125,13 +128,28 @@ def _in_the_way(path: Path) -> str:
     """What ``path``, there but not a folder, is, where a folder of an output's path would be made."""
     if not os.path.islink(path):
         return f"{path} is a file, not a folder"
+    if os.path.exists(path):
+        return f"{path} is a symbolic link to a file, not a folder"
+    return f"{path} is {broken_link(path)}"
+
+
+def broken_link(path: str | Path) -> str:
+    """What ``path``, a symbolic link that leads to no file or folder, is: :data:`LINK_LOOP`, or a link to a name
+    that does not exist, named where the chain of links ends (``a`` -> ``b`` -> ``gone``: "a symbolic link to b, a
+    link in turn to gone, which does not exist"; such a chain was said to be a loop, or a link to a missing ``b``).
+    The one wording of a broken link, wherever one is met."""
     try:
         os.stat(path)
     except OSError as err:
         if err.errno == errno.ELOOP:
-            return f"{path} is a symbolic link in a loop of links, leading to no folder"
-        return f"{path} is a symbolic link to {os.readlink(path)}, which does not exist"
-    return f"{path} is a symbolic link to a file, not a folder"
+            return LINK_LOOP
+    target = os.readlink(path)
+    end, here = target, os.path.join(os.path.dirname(path), target)
+    while os.path.islink(here):  # no loop (stat said so): the chain ends
+        end = os.readlink(here)
+        here = os.path.join(os.path.dirname(here), end)
+    onward = f", a link in turn to {end}" if end != target else ""
+    return f"a symbolic link to {target}{onward}, which does not exist"
 
 
 def _unfollowable_link(path: Path) -> bool:

@@ -88,3 +88,17 @@ def arg_type(parse: Callable[[Any], Any]) -> Callable[[str], Any]:
 
     convert.__name__ = getattr(parse, "__name__", "value")
     return convert
+
+
+def non_empty_name(advice: str) -> Callable[[str], str]:
+    """A parser of a file or folder option's value that refuses an empty one (``--init "$CKPT"`` with the variable
+    unset): read as none given, it trained from ImageNet weights, started a new run or embedded no scores without a
+    word (and ``--model ""`` as the current folder): ``ValueError("got an empty name; <advice>")``. The one rule of
+    every such option."""
+
+    def parse(text: str) -> str:
+        if not text:
+            raise ValueError(f"got an empty name; {advice}")
+        return text
+
+    return parse

@@ -15,7 +15,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorsplash.runtime.files import LINK_LOOP, is_temp_name, name_fits, not_a_file, not_replaceable, unwritable_folder
+from colorsplash.runtime.files import (
+    broken_link,
+    is_temp_name,
+    name_fits,
+    not_a_file,
+    not_replaceable,
+    unwritable_folder,
+)
 from colorsplash.runtime.photo_io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
@@ -174,10 +181,7 @@ def _once_each(items: list[tuple[Path, Path | None]]) -> list[tuple[Path, Path |
 def _missing_input(path: Path, raw: str) -> str:
     """The error line for an INPUT that is neither a file, a folder nor a pattern: say what it is instead."""
     if path.is_symlink() and not path.exists():
-        target = path.readlink()
-        if os.path.lexists(path.parent / target):  # it leads to another link, and on, never to a file
-            return f"{raw}: {LINK_LOOP}"
-        return f"{raw}: a symbolic link to {target}, which does not exist"
+        return f"{raw}: {broken_link(path)}"
     return f"{raw}: {not_a_file(path, 'no such file or folder')}"
 
 
@@ -255,6 +259,7 @@ def plan_tasks(
     errors: list[str] = []
     taken: dict[str, str] = {}  # casefolded: on macOS and Windows A.png and a.png are one file
     blocked = 0  # outputs in a folder where no file can be made
+    _refuse_long_name(plan)
     for src, root in items:
         label = "standard input" if src == STDIO else str(src)
         try:
@@ -292,9 +297,8 @@ def _output_problem(
     """Why ``out`` must not be written (one line), or ``None``."""
     if out == STDIO:
         return None
-    if not name_fits(out):  # a name -o gave, or one made from the input's
-        todo = "choose a shorter -o" if plan.out_file is not None else "rename the input"
-        return f"its output name {out.name!r} is longer than 255 bytes; {todo}"
+    if not name_fits(out):  # a name made from the input's (a long -o FILE is refused first: _refuse_long_name)
+        return f"its output name {out.name!r} is longer than 255 bytes; rename the input"
     key = out.resolve()
     if key in inputs or (os.path.lexists(out) and _identity(out) in identities):
         return f"its output {out} is an input file; refusing to overwrite it ({hint})"
@@ -327,6 +331,17 @@ def _unwritable_output(out: Path, plan: OutputPlan) -> str | None:
     if (folder := unwritable_folder(out.parent)) is None:
         return None
     return f"cannot write its output {out}: {folder}; choose another place for it with -o"
+
+
+def _refuse_long_name(plan: OutputPlan) -> None:
+    """Refuse ``-o FILE`` whose own name is longer than a file's can be, once: each photo said "its output name ...
+    is longer than 255 bytes; rename the input", of an input whose name is not the one at fault.
+
+    Raises:
+        ValueError: naming ``-o`` and what to do.
+    """
+    if plan.out_file is not None and plan.out_file != STDIO and not name_fits(plan.out_file):
+        raise ValueError(f"-o {plan.out_file}: its name is longer than 255 bytes; choose a shorter -o")
 
 
 def _refuse_destination(plan: OutputPlan) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig, known_fields
 from colorsplash.runtime.flags import (
     flag,
+    non_empty_name,
     non_negative_float,
     non_negative_int,
     positive_float,
@@ -143,6 +144,7 @@ class TrainConfig:
         "start from this checkpoint's weights (fine-tuning; fresh optimiser)",
         flags=("--init",),
         metavar="CHECKPOINT",
+        parse=non_empty_name("name a checkpoint to start from, or leave --init out to start from ImageNet weights"),
     )
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     lr_schedule: str = flag(

@@ -17,7 +17,7 @@ import torch
 
 from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
-from colorsplash.runtime.files import atomic_path, made_folders_tidied, not_replaceable
+from colorsplash.runtime.files import atomic_path, made_folders_tidied, not_replaceable, unwritable_folder
 from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
 from colorsplash.runtime.variants import file_hash
 from colorsplash.training.checkpoint import load_checkpoint, missing_checkpoint
@@ -188,9 +188,10 @@ def _int8_config(config: ModelConfig, sources: Sequence[CalibrationSource], imag
 def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = False) -> None:
     """Refuse an ``output`` that is the input ``checkpoint`` (always), a folder (also one named with a trailing
     ``/`` that does not exist yet), a name not ending in ``.onnx`` (``-o cats`` or ``-o cats.jpg`` wrote an ONNX
-    file under that name), a pipe or device or a link to one (never replaced, even with ``overwrite``), or an
-    existing file (unless ``overwrite``): checked before any slow work, and again, race-free, when the file is
-    published.
+    file under that name), a pipe or device or a link to one (never replaced, even with ``overwrite``), an
+    existing file (unless ``overwrite``), or a place where no file can be made (a file where its folder would be:
+    :func:`~colorsplash.runtime.files.unwritable_folder`): checked before any slow work, and again, race-free,
+    when the file is published.
 
     Raises:
         ValueError: naming ``output`` and saying what to do.
@@ -206,6 +207,8 @@ def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = F
         raise ValueError(f"{output}: {problem}")
     if not overwrite and os.path.lexists(output):
         raise ValueError(f"{output}: already exists; pass --overwrite to replace it, or choose another -o")
+    if (problem := unwritable_folder(output.parent)) is not None:  # as splash's and evaluate's -o, before the work
+        raise ValueError(f"{output}: cannot write it there ({problem}); choose another place with -o")
 
 
 def _calibration(

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from colorsplash.runtime.files import made_folders_tidied, missing_folders
+from colorsplash.runtime.files import made_folders_tidied, missing_folders, unwritable_folder
 from colorsplash.training import run_files
 
 try:  # POSIX; elsewhere nothing is locked (never refuse on a guess)
@@ -64,8 +64,9 @@ def run_lock(run: Path, *, main: bool = True, create: bool = True) -> Iterator[N
         try:
             fd = _made_and_locked(run, path, made)
         except OSError as err:  # a read-only place, no permission (RunBusyError is not one: it goes up as it is)
+            why = unwritable_folder(run) or err.strerror or err  # a file in the way is named, not "Not a directory"
             raise RunFolderError(
-                f"{run}: cannot write in this run folder ({err.strerror or err}); choose another with -o NEW_DIR"
+                f"{run}: cannot write in this run folder ({why}); choose another with -o NEW_DIR"
             ) from err
         try:
             yield
