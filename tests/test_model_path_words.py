@@ -84,3 +84,12 @@ def test_every_file_option_refuses_an_empty_name(
     err = capsys.readouterr().err
     assert f"argument {option}: got an empty name; " in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_the_python_api_refuses_an_empty_init_checkpoint() -> None:
+    """``TrainConfig(init_from="")`` (the CLI's ``--init ""`` is refused) trained from ImageNet weights silently."""
+    from colorsplash.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match=r"^init_from is an empty path; give a checkpoint file, or None"):
+        TrainConfig(init_from="")
+    assert TrainConfig(init_from=None).init_from is None

@@ -177,6 +177,10 @@ class TrainConfig:
             raise ValueError(f"encoder_lr_scale must be in (0, 1], got {self.encoder_lr_scale}")
         if not 0 <= self.swa_epochs <= self.epochs:
             raise ValueError(f"swa_epochs must be between 0 and epochs ({self.epochs}), got {self.swa_epochs}")
+        if self.init_from == "":  # "$CKPT" with the variable unset: trained from ImageNet weights without a word
+            raise ValueError(
+                "init_from is an empty path; give a checkpoint file, or None to start from ImageNet weights"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
