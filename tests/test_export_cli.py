@@ -329,3 +329,23 @@ def test_int8_quantising_shows_progress(
     assert f"quantising:   0%|          | 0/{2 * int(found.group(1))} " in err, err
     assert main(["-q", "export", str(lite_checkpoint), "-o", str(tmp_path / "q.onnx"), "--int8", str(paired_data)]) == 0
     assert "quantising" not in capsys.readouterr().err
+
+
+def test_int8_refuses_an_empty_data_folder_name(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (review2): ``export --int8 ""`` (``--int8 "$DATA"`` with the variable unset) calibrated on the photos of
+    the current folder, whatever they were, or failed with "needs at least one calibration image"; the CLI and
+    ``export_onnx(int8_data=[""])`` refuse the empty name, as every other file option's, before any work."""
+    from colorsplash.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "holiday.png").write_bytes(b"")  # a photo of the current folder, never to be calibrated on
+    q8 = tmp_path / "q8.onnx"
+    assert main(["export", str(tiny_checkpoint), "-o", str(q8), "--int8", ""]) == 2
+    err = capsys.readouterr().err
+    assert "argument --int8: got an empty name" in err and "folder" in err
+    assert not q8.exists()
+    with pytest.raises(ValueError, match="empty name"):
+        export_onnx(tiny_checkpoint, q8, int8_data=[""], show_progress=False)
+    assert not q8.exists()

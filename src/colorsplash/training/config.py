@@ -31,6 +31,8 @@ TRAINABLE: tuple[str, ...] = ("all", "presence", "decoder")
 NEGATIVE_SHARE = 0.25  # training.torch_dataset.negatives_per_epoch
 # Photos from the training split that calibrate an int8 export (`export --int8`).
 DEFAULT_CALIBRATION_IMAGES = 64
+# What to give instead of an empty --int8 folder name (flags.non_empty_name's advice: the CLI's and export_onnx's).
+INT8_DATA_ADVICE = "name a folder of photos or a data set folder to calibrate the int8 model on"
 
 log = logging.getLogger(__name__)
 
