@@ -349,3 +349,26 @@ def test_int8_refuses_an_empty_data_folder_name(
     with pytest.raises(ValueError, match="empty name"):
         export_onnx(tiny_checkpoint, q8, int8_data=[""], show_progress=False)
     assert not q8.exists()
+
+
+def test_int8_reads_another_photo_for_each_left_out(
+    tiny_checkpoint: Path, paired_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review (review2): with 6 readable photos and a damaged one, ``export --int8 PHOTOS --calibration-images 6``
+    drew the damaged one, calibrated on 5 and warned "not the 6 asked for: that is all there is in the photo folder",
+    untrue; a photo left out is replaced by the next of the seeded draw, so 6 are read while the folders hold them."""
+    from colorsplash.cli import main
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    for i, photo in enumerate(sorted((paired_data / "images").iterdir())[:6]):
+        (shots / f"shot{i}.png").write_bytes(photo.read_bytes())
+    (shots / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture after all")
+    q8 = tmp_path / "q8.onnx"
+    args = ["export", str(tiny_checkpoint), "-o", str(q8), "--int8", str(shots), "--calibration-images", "6"]
+    with caplog.at_level(logging.INFO):
+        assert main(args) == 0
+    assert "calibration left out 1 unreadable photo(s)" in caplog.text  # the seeded draw takes broken.png
+    assert f"int8 calibration on 6 photo(s): 6 from the photo folder of {shots}" in caplog.text
+    assert "not the 6 asked for" not in caplog.text
+    assert load_model(q8, precision="file").config.training["int8_calibration"]["images"] == 6
