@@ -372,3 +372,22 @@ def test_int8_reads_another_photo_for_each_left_out(
     assert f"int8 calibration on 6 photo(s): 6 from the photo folder of {shots}" in caplog.text
     assert "not the 6 asked for" not in caplog.text
     assert load_model(q8, precision="file").config.training["int8_calibration"]["images"] == 6
+
+
+def test_int8_with_no_readable_calibration_photo_names_the_folder(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Review (review2): ``export --int8 PHOTOS`` whose photos were all unreadable said "int8 calibration on 0
+    photo(s) ... that is all there is" and failed with "int8 quantisation needs at least one calibration image",
+    naming no folder and nothing to do; it names the folder and asks for readable photos, writing nothing."""
+    from colorsplash.cli import main
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    (shots / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture after all")
+    q8 = tmp_path / "q8.onnx"
+    assert main(["export", str(tiny_checkpoint), "-o", str(q8), "--int8", str(shots)]) == 2
+    err = capsys.readouterr().err
+    assert "no photo could be read" in err and str(shots) in err and "readable photos" in err
+    assert "at least one calibration image" not in err
+    assert not q8.exists()

@@ -147,6 +147,7 @@ def calibration_set(
 
     Raises:
         ValueError: ``data`` holds no photo to calibrate on.
+        DataError: none of its photos could be read.
     """
     drawn, kinds = _drawn(data, config, seed)
     read: list[tuple[Candidate, np.ndarray]] = []
@@ -159,6 +160,11 @@ def calibration_set(
         bad += left_out
         read += [(c, x) for c, x in zip(batch, inputs, strict=True) if x is not None]
     _warn_left_out(bad)
+    if not read:
+        raise DataError(
+            f"no photo could be read to calibrate the int8 model on in {', '.join(map(str, data))} (the warning above "
+            "names them); pass folders of readable photos to --int8"
+        )
     read.sort(key=lambda r: r[0][0])
     return [x for _, x in read], _sources(data, kinds, [c[1] for c, _ in read])
 
