@@ -19,7 +19,7 @@ from test_browser import (  # noqa: F401 (fixtures)
     wait_for_result_after,
 )
 
-from colorsplash.runtime.picture_open import READ_FORMATS_WORDS
+from colorsplash.runtime.picture_open import read_formats_here
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -86,7 +86,7 @@ def test_a_refused_picture_names_what_the_server_reads(
     page.set_input_files("#file", str(bad))
     page.wait_for_selector("#open-error", state="visible")
     said = page.inner_text("#open-error")
-    assert said.endswith(f"Choose a photo in a format this server reads: {READ_FORMATS_WORDS}."), said
+    assert said.endswith(f"Choose a photo in a format this server reads: {read_formats_here()}."), said
     assert "JPEG, PNG or WebP" not in said
     ctx.close()
 
