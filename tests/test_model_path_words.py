@@ -93,3 +93,46 @@ def test_the_python_api_refuses_an_empty_init_checkpoint() -> None:
     with pytest.raises(ValueError, match=r"^init_from is an empty path; give a checkpoint file, or None"):
         TrainConfig(init_from="")
     assert TrainConfig(init_from=None).init_from is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["train", "{data}", "--negatives", "", "--arch", "unet", "--size", "64", "-o", "{out}"], "--negatives"),
+        (["train", "", "--arch", "unet", "--size", "64", "-o", "{out}"], "data"),
+        (["evaluate", "{data}", "--negatives", ""], "--negatives"),
+        (["evaluate", ""], "data"),
+    ],
+)
+def test_data_and_negatives_folders_refuse_an_empty_name(
+    argv: list[str],
+    option: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review (review2): ``train DATA --negatives ""`` (``--negatives "$NEG"`` with the variable unset) took the
+    current folder, trained its photos as "no subject" photos; ``train ""`` and ``evaluate ""`` read the current
+    folder as the data set. Refused as every file option's empty name (``flags.non_empty_name``)."""
+    from helpers.layouts import make_seed_set
+
+    make_seed_set(tmp_path / "data")
+    here = tmp_path / "here"
+    here.mkdir()
+    Image.new("RGB", (40, 30)).save(here / "holiday.jpg")  # the current folder's photo, never to be trained on
+    monkeypatch.chdir(here)
+    paths = {"data": str(tmp_path / "data"), "out": str(tmp_path / "out")}
+    assert main([arg.format(**paths) for arg in argv]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: got an empty name; " in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "here"]
+
+
+def test_the_python_api_refuses_empty_data_and_negatives_folders() -> None:
+    """``TrainConfig(data=("",))``, ``TrainConfig(negatives=("",))``: the current folder, as the CLI's were."""
+    from colorsplash.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match=r"^data holds an empty path; "):
+        TrainConfig(data=("",))
+    with pytest.raises(ValueError, match=r"^negatives holds an empty path; "):
+        TrainConfig(data=("d",), negatives=("",))

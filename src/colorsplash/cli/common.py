@@ -74,7 +74,19 @@ def add_negatives_argument(parser: argparse.ArgumentParser, what: str) -> None:
     """``--negatives DIR...``: folders of photos that do not show the subject; ``what`` says what the verb does
     with them."""
     parser.add_argument(
-        "--negatives", nargs="+", metavar="DIR", default=[], help=f"{what}. Name them after the data folders"
+        "--negatives",
+        nargs="+",
+        type=arg_type(non_empty_name("name a folder of photos without the subject, or leave --negatives out")),
+        metavar="DIR",
+        default=[],
+        help=f"{what}. Name them after the data folders",
+    )
+
+
+def add_data_argument(parser: argparse.ArgumentParser) -> None:
+    """The data set folders, ``DATA...``: an empty name (``"$DATA"`` unset) refused, never the current folder."""
+    parser.add_argument(
+        "data", nargs="*", type=arg_type(non_empty_name("name a data set folder")), help="data set folders"
     )
 
 

@@ -183,6 +183,9 @@ class TrainConfig:
             raise ValueError(
                 "init_from is an empty path; give a checkpoint file, or None to start from ImageNet weights"
             )
+        for name in ("data", "negatives"):  # "" ("$DATA" unset) was the current folder, as Path("")
+            if any(not os.fspath(folder) for folder in getattr(self, name)):
+                raise ValueError(f"{name} holds an empty path; name each folder")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
