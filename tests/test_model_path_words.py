@@ -136,3 +136,18 @@ def test_the_python_api_refuses_empty_data_and_negatives_folders() -> None:
         TrainConfig(data=("",))
     with pytest.raises(ValueError, match=r"^negatives holds an empty path; "):
         TrainConfig(data=("d",), negatives=("",))
+
+
+@pytest.mark.parametrize("verb", ["splash", "mask"])
+def test_an_empty_input_name_is_refused_not_the_current_folder(
+    verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (review2): ``colorsplash splash ""`` (``splash "$PHOTO"`` with the variable unset) splashed every photo
+    of the current folder, writing a file beside each; ``mask ""`` the same. Refused as every file option's empty
+    name; ``.`` still names the current folder."""
+    Image.new("RGB", (40, 30)).save(tmp_path / "holiday.jpg")
+    monkeypatch.chdir(tmp_path)
+    assert main([verb, ""]) == 2
+    err = capsys.readouterr().err
+    assert "argument INPUT: got an empty name; " in err and "(. for the current one)" in err, err
+    assert [p.name for p in tmp_path.iterdir()] == ["holiday.jpg"]
