@@ -151,3 +151,33 @@ def test_an_empty_input_name_is_refused_not_the_current_folder(
     err = capsys.readouterr().err
     assert "argument INPUT: got an empty name; " in err and "(. for the current one)" in err, err
     assert [p.name for p in tmp_path.iterdir()] == ["holiday.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["splash", "{photo}", "-o", ""], "-o/--output"),
+        (["mask", "{photo}", "-o", ""], "-o/--output"),
+        (["video", "", "-o", "{out}.mp4"], "INPUT"),
+        (["video", "{photo}", "-o", ""], "-o/--output"),
+    ],
+)
+def test_splash_mask_and_video_refuse_an_empty_file_name(
+    argv: list[str],
+    option: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review (review2): ``splash PHOTO -o ""`` (``-o "$OUT"`` unset) wrote into the current folder, as ``-o .``;
+    ``video "" -o OUT`` said ": is a folder, not a file". Each refuses the empty name, as every file option."""
+    shots, here = tmp_path / "shots", tmp_path / "here"
+    shots.mkdir()
+    here.mkdir()
+    Image.new("RGB", (40, 30)).save(shots / "holiday.jpg")
+    monkeypatch.chdir(here)
+    paths = {"photo": str(shots / "holiday.jpg"), "out": str(tmp_path / "out")}
+    assert main([arg.format(**paths) for arg in argv]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: got an empty name; " in err, err
+    assert not list(here.iterdir()) and [p.name for p in shots.iterdir()] == ["holiday.jpg"]
