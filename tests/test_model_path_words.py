@@ -181,3 +181,27 @@ def test_splash_mask_and_video_refuse_an_empty_file_name(
     err = capsys.readouterr().err
     assert f"argument {option}: got an empty name; " in err, err
     assert not list(here.iterdir()) and [p.name for p in shots.iterdir()] == ["holiday.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["evaluate", "{data}", "-o", ""], "argument -o/--output: got an empty name; "),
+        (["train", "{data}", "--arch", "unet", "--size", "64", "-o", ""], "out_dir is an empty path; "),
+    ],
+)
+def test_evaluate_and_train_refuse_an_empty_output_folder(
+    argv: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (review2): ``evaluate DATA -o ""`` (``-o "$OUT"`` unset) wrote its report to the default folder as if
+    -o were not given, and ``train DATA -o ""`` made the current folder its run folder (``TrainConfig(out_dir="")``
+    too): each refuses the empty name, before any work."""
+    from helpers.layouts import make_seed_set
+
+    make_seed_set(tmp_path / "data")
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main([arg.format(data=str(tmp_path / "data")) for arg in argv]) == 2
+    assert said in capsys.readouterr().err
+    assert not list(here.iterdir())

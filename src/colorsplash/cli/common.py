@@ -112,7 +112,15 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_output_argument(parser: argparse.ArgumentParser, what: str, required: bool = False) -> None:
     """``-o/--output``: the one spelling of "where the results go" across verbs."""
-    parser.add_argument("-o", "--output", required=required, default=None, metavar="PATH", help=what)
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=arg_type(non_empty_name("name where the results go" + ("" if required else ", or leave -o out"))),
+        required=required,
+        default=None,
+        metavar="PATH",
+        help=what,
+    )
 
 
 def add_overwrite_argument(parser: Any, what: str) -> None:

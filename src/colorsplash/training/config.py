@@ -186,6 +186,8 @@ class TrainConfig:
         for name in ("data", "negatives"):  # "" ("$DATA" unset) was the current folder, as Path("")
             if any(not os.fspath(folder) for folder in getattr(self, name)):
                 raise ValueError(f"{name} holds an empty path; name each folder")
+        if not self.out_dir:  # "" ("$OUT" unset) made the current folder the run folder
+            raise ValueError("out_dir is an empty path; name the run folder (-o RUN)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
