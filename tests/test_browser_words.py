@@ -19,7 +19,7 @@ from test_browser import (  # noqa: F401 (fixtures)
     wait_for_result_after,
 )
 
-from colorsplash.runtime.picture_open import READ_FORMATS_WORDS
+from colorsplash.runtime.picture_open import read_formats_here
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -86,7 +86,7 @@ def test_a_refused_picture_names_what_the_server_reads(
     page.set_input_files("#file", str(bad))
     page.wait_for_selector("#open-error", state="visible")
     said = page.inner_text("#open-error")
-    assert said.endswith(f"Choose a photo in a format this server reads: {READ_FORMATS_WORDS}."), said
+    assert said.endswith(f"Choose a photo in a format this server reads: {read_formats_here()}."), said
     assert "JPEG, PNG or WebP" not in said
     ctx.close()
 
@@ -128,5 +128,26 @@ def test_dropping_several_files_says_only_the_first_was_opened(
     )
     page.set_input_files("#file", str(photo))  # one photo: the line goes
     page.wait_for_selector("#open-note", state="hidden")
+    assert not problems, problems
+    ctx.close()
+
+
+def test_several_files_dropped_whose_first_cannot_open_say_it_was_not_opened(
+    browser: Any,  # noqa: F811
+    base_url: str,  # noqa: F811
+) -> None:
+    """Review (review2): dropping several files whose first was empty said "Only the first of the 2 files dropped was
+    opened, first.jpg" above ""first.jpg" is empty (0 bytes) ... Choose another file": the page opened nothing, and
+    the line that says it did goes with the refusal."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.evaluate("""() => {
+        const drag = new DataTransfer();
+        drag.items.add(new File([], "first.jpg", { type: "image/jpeg" }));
+        drag.items.add(new File([new Uint8Array(10)], "second.jpg", { type: "image/jpeg" }));
+        document.dispatchEvent(new DragEvent("drop", { dataTransfer: drag, bubbles: true, cancelable: true }));
+    }""")
+    page.wait_for_selector("#open-error", state="visible")
+    assert "is empty (0 bytes)" in page.inner_text("#open-error")
+    assert not page.is_visible("#open-note"), page.inner_text("#open-note")
     assert not problems, problems
     ctx.close()

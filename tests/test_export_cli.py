@@ -329,3 +329,65 @@ def test_int8_quantising_shows_progress(
     assert f"quantising:   0%|          | 0/{2 * int(found.group(1))} " in err, err
     assert main(["-q", "export", str(lite_checkpoint), "-o", str(tmp_path / "q.onnx"), "--int8", str(paired_data)]) == 0
     assert "quantising" not in capsys.readouterr().err
+
+
+def test_int8_refuses_an_empty_data_folder_name(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (review2): ``export --int8 ""`` (``--int8 "$DATA"`` with the variable unset) calibrated on the photos of
+    the current folder, whatever they were, or failed with "needs at least one calibration image"; the CLI and
+    ``export_onnx(int8_data=[""])`` refuse the empty name, as every other file option's, before any work."""
+    from colorsplash.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "holiday.png").write_bytes(b"")  # a photo of the current folder, never to be calibrated on
+    q8 = tmp_path / "q8.onnx"
+    assert main(["export", str(tiny_checkpoint), "-o", str(q8), "--int8", ""]) == 2
+    err = capsys.readouterr().err
+    assert "argument --int8: got an empty name" in err and "folder" in err
+    assert not q8.exists()
+    with pytest.raises(ValueError, match="empty name"):
+        export_onnx(tiny_checkpoint, q8, int8_data=[""], show_progress=False)
+    assert not q8.exists()
+
+
+def test_int8_reads_another_photo_for_each_left_out(
+    tiny_checkpoint: Path, paired_data: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Review (review2): with 6 readable photos and a damaged one, ``export --int8 PHOTOS --calibration-images 6``
+    drew the damaged one, calibrated on 5 and warned "not the 6 asked for: that is all there is in the photo folder",
+    untrue; a photo left out is replaced by the next of the seeded draw, so 6 are read while the folders hold them."""
+    from colorsplash.cli import main
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    for i, photo in enumerate(sorted((paired_data / "images").iterdir())[:6]):
+        (shots / f"shot{i}.png").write_bytes(photo.read_bytes())
+    (shots / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture after all")
+    q8 = tmp_path / "q8.onnx"
+    args = ["export", str(tiny_checkpoint), "-o", str(q8), "--int8", str(shots), "--calibration-images", "6"]
+    with caplog.at_level(logging.INFO):
+        assert main(args) == 0
+    assert "calibration left out 1 unreadable photo(s)" in caplog.text  # the seeded draw takes broken.png
+    assert f"int8 calibration on 6 photo(s): 6 from the photo folder of {shots}" in caplog.text
+    assert "not the 6 asked for" not in caplog.text
+    assert load_model(q8, precision="file").config.training["int8_calibration"]["images"] == 6
+
+
+def test_int8_with_no_readable_calibration_photo_names_the_folder(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Review (review2): ``export --int8 PHOTOS`` whose photos were all unreadable said "int8 calibration on 0
+    photo(s) ... that is all there is" and failed with "int8 quantisation needs at least one calibration image",
+    naming no folder and nothing to do; it names the folder and asks for readable photos, writing nothing."""
+    from colorsplash.cli import main
+
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    (shots / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture after all")
+    q8 = tmp_path / "q8.onnx"
+    assert main(["export", str(tiny_checkpoint), "-o", str(q8), "--int8", str(shots)]) == 2
+    err = capsys.readouterr().err
+    assert "no photo could be read" in err and str(shots) in err and "readable photos" in err
+    assert "at least one calibration image" not in err
+    assert not q8.exists()

@@ -93,3 +93,115 @@ def test_the_python_api_refuses_an_empty_init_checkpoint() -> None:
     with pytest.raises(ValueError, match=r"^init_from is an empty path; give a checkpoint file, or None"):
         TrainConfig(init_from="")
     assert TrainConfig(init_from=None).init_from is None
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["train", "{data}", "--negatives", "", "--arch", "unet", "--size", "64", "-o", "{out}"], "--negatives"),
+        (["train", "", "--arch", "unet", "--size", "64", "-o", "{out}"], "data"),
+        (["evaluate", "{data}", "--negatives", ""], "--negatives"),
+        (["evaluate", ""], "data"),
+    ],
+)
+def test_data_and_negatives_folders_refuse_an_empty_name(
+    argv: list[str],
+    option: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review (review2): ``train DATA --negatives ""`` (``--negatives "$NEG"`` with the variable unset) took the
+    current folder, trained its photos as "no subject" photos; ``train ""`` and ``evaluate ""`` read the current
+    folder as the data set. Refused as every file option's empty name (``flags.non_empty_name``)."""
+    from helpers.layouts import make_seed_set
+
+    make_seed_set(tmp_path / "data")
+    here = tmp_path / "here"
+    here.mkdir()
+    Image.new("RGB", (40, 30)).save(here / "holiday.jpg")  # the current folder's photo, never to be trained on
+    monkeypatch.chdir(here)
+    paths = {"data": str(tmp_path / "data"), "out": str(tmp_path / "out")}
+    assert main([arg.format(**paths) for arg in argv]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: got an empty name; " in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "here"]
+
+
+def test_the_python_api_refuses_empty_data_and_negatives_folders() -> None:
+    """``TrainConfig(data=("",))``, ``TrainConfig(negatives=("",))``: the current folder, as the CLI's were."""
+    from colorsplash.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match=r"^data holds an empty path; "):
+        TrainConfig(data=("",))
+    with pytest.raises(ValueError, match=r"^negatives holds an empty path; "):
+        TrainConfig(data=("d",), negatives=("",))
+
+
+@pytest.mark.parametrize("verb", ["splash", "mask"])
+def test_an_empty_input_name_is_refused_not_the_current_folder(
+    verb: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (review2): ``colorsplash splash ""`` (``splash "$PHOTO"`` with the variable unset) splashed every photo
+    of the current folder, writing a file beside each; ``mask ""`` the same. Refused as every file option's empty
+    name; ``.`` still names the current folder."""
+    Image.new("RGB", (40, 30)).save(tmp_path / "holiday.jpg")
+    monkeypatch.chdir(tmp_path)
+    assert main([verb, ""]) == 2
+    err = capsys.readouterr().err
+    assert "argument INPUT: got an empty name; " in err and "(. for the current one)" in err, err
+    assert [p.name for p in tmp_path.iterdir()] == ["holiday.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["splash", "{photo}", "-o", ""], "-o/--output"),
+        (["mask", "{photo}", "-o", ""], "-o/--output"),
+        (["video", "", "-o", "{out}.mp4"], "INPUT"),
+        (["video", "{photo}", "-o", ""], "-o/--output"),
+    ],
+)
+def test_splash_mask_and_video_refuse_an_empty_file_name(
+    argv: list[str],
+    option: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review (review2): ``splash PHOTO -o ""`` (``-o "$OUT"`` unset) wrote into the current folder, as ``-o .``;
+    ``video "" -o OUT`` said ": is a folder, not a file". Each refuses the empty name, as every file option."""
+    shots, here = tmp_path / "shots", tmp_path / "here"
+    shots.mkdir()
+    here.mkdir()
+    Image.new("RGB", (40, 30)).save(shots / "holiday.jpg")
+    monkeypatch.chdir(here)
+    paths = {"photo": str(shots / "holiday.jpg"), "out": str(tmp_path / "out")}
+    assert main([arg.format(**paths) for arg in argv]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: got an empty name; " in err, err
+    assert not list(here.iterdir()) and [p.name for p in shots.iterdir()] == ["holiday.jpg"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["evaluate", "{data}", "-o", ""], "argument -o/--output: got an empty name; "),
+        (["train", "{data}", "--arch", "unet", "--size", "64", "-o", ""], "out_dir is an empty path; "),
+    ],
+)
+def test_evaluate_and_train_refuse_an_empty_output_folder(
+    argv: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (review2): ``evaluate DATA -o ""`` (``-o "$OUT"`` unset) wrote its report to the default folder as if
+    -o were not given, and ``train DATA -o ""`` made the current folder its run folder (``TrainConfig(out_dir="")``
+    too): each refuses the empty name, before any work."""
+    from helpers.layouts import make_seed_set
+
+    make_seed_set(tmp_path / "data")
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main([arg.format(data=str(tmp_path / "data")) for arg in argv]) == 2
+    assert said in capsys.readouterr().err
+    assert not list(here.iterdir())

@@ -227,3 +227,19 @@ def test_serve_help_states_the_servers_own_default_limits(capsys: pytest.Capture
     assert f"(default {defaults.max_upload_bytes / 2**20:g})" in text
     assert f"(default {defaults.max_pixels:,}: " in text
     assert f"about {defaults.memory_budget / 1e9:.1f} GB" in text
+
+
+def test_health_reads_names_only_the_formats_this_server_reads(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (review2): ``/api/health``'s ``reads`` (the page's "Choose a photo in a format this server reads: ...")
+    named HEIC on a server without pillow-heif, which refuses every HEIC, and install advice for the server's
+    operator, "(with colorsplash[heif])", to a visitor of the page: it names the formats this server reads."""
+    from colorsplash.runtime import heif
+
+    monkeypatch.setattr(heif, "_registered", False)  # a server without pillow-heif
+    reads = client.get("/api/health").json()["reads"]
+    assert reads.startswith("JPEG, PNG, GIF, BMP, TIFF") and "HEIC" not in reads and "colorsplash[" not in reads
+    monkeypatch.setattr(heif, "_registered", True)  # and one with it
+    reads = client.get("/api/health").json()["reads"]
+    assert reads.endswith(" and HEIC") and "colorsplash[" not in reads

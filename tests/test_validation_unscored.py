@@ -80,3 +80,13 @@ def test_a_run_whose_masks_score_no_pixel_is_refused_before_training(tmp_path: P
         save_picture(tmp_path / "trimaps" / f"{name}.png", np.full((30, 40), 3, np.uint8))
     with pytest.raises(DataError, match="nothing to validate on"):
         steps.prepare_data(TrainConfig(data=(str(tmp_path),)), ModelConfig(input_size=32), show_progress=False)
+
+
+def test_validating_on_training_is_said_once_a_run(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Review (review2): with no validation mask scoring a pixel, "validating on the training set" was warned at every
+    read of the data, the stages' later reads (``report=False``: a recipe's interpolation, torchrun's other ranks)
+    too, while the other notes of such masks are said once a run."""
+    train, val = _split(tmp_path, SUBJECT), _split(tmp_path, BORDER)
+    with caplog.at_level(logging.WARNING):
+        assert scored_validation(train, val, report=False) is train
+    assert not caplog.text

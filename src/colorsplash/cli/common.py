@@ -74,7 +74,19 @@ def add_negatives_argument(parser: argparse.ArgumentParser, what: str) -> None:
     """``--negatives DIR...``: folders of photos that do not show the subject; ``what`` says what the verb does
     with them."""
     parser.add_argument(
-        "--negatives", nargs="+", metavar="DIR", default=[], help=f"{what}. Name them after the data folders"
+        "--negatives",
+        nargs="+",
+        type=arg_type(non_empty_name("name a folder of photos without the subject, or leave --negatives out")),
+        metavar="DIR",
+        default=[],
+        help=f"{what}. Name them after the data folders",
+    )
+
+
+def add_data_argument(parser: argparse.ArgumentParser) -> None:
+    """The data set folders, ``DATA...``: an empty name (``"$DATA"`` unset) refused, never the current folder."""
+    parser.add_argument(
+        "data", nargs="*", type=arg_type(non_empty_name("name a data set folder")), help="data set folders"
     )
 
 
@@ -100,7 +112,15 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_output_argument(parser: argparse.ArgumentParser, what: str, required: bool = False) -> None:
     """``-o/--output``: the one spelling of "where the results go" across verbs."""
-    parser.add_argument("-o", "--output", required=required, default=None, metavar="PATH", help=what)
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=arg_type(non_empty_name("name where the results go" + ("" if required else ", or leave -o out"))),
+        required=required,
+        default=None,
+        metavar="PATH",
+        help=what,
+    )
 
 
 def add_overwrite_argument(parser: Any, what: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from colorsplash.cli.common import (
+    add_data_argument,
     add_model_argument,
     add_negatives_argument,
     add_output_argument,
@@ -35,7 +36,7 @@ def register(sub: Any) -> None:
         "summary.json (the means, tied to the model file by its SHA-256; export --metrics embeds it) and "
         "worst.png (the photos scored worst).",
     )
-    p.add_argument("data", nargs="*", help="data set folders")
+    add_data_argument(p)
     add_negatives_argument(
         p,
         "folders of photos that do not show the subject (as train --negatives; --split val: the quarter "

@@ -14,7 +14,7 @@ from colorsplash.cli.common import (
     sigterm_as_interrupt,
 )
 from colorsplash.runtime.flags import arg_type, non_empty_name, positive_int
-from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
+from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES, INT8_DATA_ADVICE
 
 
 def register(sub: Any) -> None:
@@ -43,6 +43,7 @@ def register(sub: Any) -> None:
     precision.add_argument(
         "--int8",
         nargs="+",
+        type=arg_type(non_empty_name(INT8_DATA_ADVICE)),
         metavar="DATA",
         help="quantise to int8 (faster on most CPUs, ~1/4 the size), calibrated on photos from these folders: "
         "the training split of a data set folder (as train split it), or every photo of a folder of photos (no "

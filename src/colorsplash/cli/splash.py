@@ -24,6 +24,7 @@ from colorsplash.cli.common import (
     sigterm_as_interrupt,
 )
 from colorsplash.cli.option_flags import add_arguments, options_from_namespace
+from colorsplash.runtime.flags import arg_type, non_empty_name, non_empty_path
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.options import MASK_OPTION_NAMES
 from colorsplash.server import SERVER_MAX_PIXELS
@@ -38,6 +39,7 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "inputs",
         nargs="+",
+        type=arg_type(non_empty_name("name a photo, a folder (. for the current one) or a pattern")),
         metavar="INPUT",
         help="photo files, folders or glob patterns (quoted, e.g. 'shots/*.jpg'), or - for "
         "standard input; never modified",
@@ -75,7 +77,7 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=arg_type(non_empty_path("name a folder or a file, or leave -o out to write beside each photo")),
         default=None,
         metavar="DIR|FILE|-",
         help=f"folder for the {what} (created if needed); with one input, a file whose extension "

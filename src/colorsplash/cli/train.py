@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from colorsplash.cli.common import add_negatives_argument, need_torch, sigterm_as_interrupt
+from colorsplash.cli.common import add_data_argument, add_negatives_argument, need_torch, sigterm_as_interrupt
 from colorsplash.cli.config_args import (
     add_config_arguments,
     config_from_args,
@@ -55,7 +55,7 @@ def register(sub: Any) -> None:
         "paired images/ + masks/, "
         "or Oxford-IIIT Pet images/+trimaps/), and with --negatives on folders of photos without the subject.",
     )
-    p.add_argument("data", nargs="*", help="data set folders")
+    add_data_argument(p)
     add_negatives_argument(
         p,
         "folders of photos that do NOT show the subject (any pictures directly in them, no masks; name "

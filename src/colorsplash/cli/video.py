@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 from typing import Any
 
 from colorsplash.cli.common import (
@@ -21,6 +20,7 @@ from colorsplash.cli.common import (
     sigterm_as_interrupt,
 )
 from colorsplash.cli.option_flags import add_arguments, options_from_namespace
+from colorsplash.runtime.flags import arg_type, non_empty_name, non_empty_path
 from colorsplash.runtime.options import EFFECT_HELP
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
 
@@ -70,11 +70,16 @@ def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
         "video", help="colour splash for a video clip (audio kept, alpha smoothed over time)", description=DESCRIPTION
     )
-    parser.add_argument("input", metavar="INPUT", help="video file to read (never modified)")
+    parser.add_argument(
+        "input",
+        type=arg_type(non_empty_name("name the video file to read")),
+        metavar="INPUT",
+        help="video file to read (never modified)",
+    )
     parser.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=arg_type(non_empty_path("name the video file to write, e.g. -o holiday.splash.mp4")),
         required=True,
         metavar="OUTPUT",
         help="video file to write (must differ from INPUT; an existing file needs --overwrite)",

@@ -138,6 +138,17 @@ def warnings_as_notes(name: str, notes: list[str]) -> Iterator[None]:
 # (:mod:`colorsplash.runtime.heif`). Every other Pillow reader (EPS runs Ghostscript; PSD, FITS, XPM, ICO, DDS,
 # SPIDER, IM... rarely used parsers) never sees a photo, an upload or a data set's file.
 READ_FORMATS_WORDS = "JPEG, PNG, GIF, BMP, TIFF, WebP, AVIF and HEIC (with colorsplash[heif])"
+_FORMAT_WORDS = {"WEBP": "WebP", "HEIF": "HEIC"}  # READ_FORMATS as READ_FORMATS_WORDS writes them
+
+
+def read_formats_here() -> str:
+    """The formats of :data:`READ_FORMATS` this Python reads, in the words of :data:`READ_FORMATS_WORDS` without its
+    install advice: AVIF only with Pillow's reader, HEIC only with pillow-heif's (``/api/health``'s ``reads``, which
+    the web page names to its visitor)."""
+    Image.init()
+    here = [f for f in READ_FORMATS if (has_heif_reader() if f == "HEIF" else f in Image.ID)]
+    words = [_FORMAT_WORDS.get(f, f) for f in here]
+    return f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 class UnsupportedFormatError(UnidentifiedImageError):

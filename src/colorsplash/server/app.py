@@ -44,7 +44,7 @@ from colorsplash import __version__
 from colorsplash.runtime.api import load_model
 from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import OPTION_FIELDS
-from colorsplash.runtime.picture_open import READ_FORMATS_WORDS
+from colorsplash.runtime.picture_open import read_formats_here
 from colorsplash.runtime.wording import SUBJECT_WORDS, model_description, subject_word
 from colorsplash.server import errors
 from colorsplash.server.fair import client_address
@@ -280,7 +280,10 @@ def _add_api_routes(app: FastAPI, model: Model, settings: ServerSettings) -> Non
 
 
 def _add_health_route(app: FastAPI, info: dict[str, Any], settings: ServerSettings) -> None:
-    @app.get("/api/health", summary="Server status, the model's name and metadata, limits, option defaults")
+    @app.get(
+        "/api/health",
+        summary="Server status, the model's name and metadata, limits, option defaults, the picture formats read",
+    )
     async def health() -> dict[str, Any]:
         return {
             "status": "ok",
@@ -292,7 +295,7 @@ def _add_health_route(app: FastAPI, info: dict[str, Any], settings: ServerSettin
                 "max_memory_bytes": settings.memory_budget,
             },
             "options": {f.name: f.default for f in OPTION_FIELDS},
-            "reads": READ_FORMATS_WORDS,  # the picture formats read, in the runtime's one wording (the page's too)
+            "reads": read_formats_here(),  # the picture formats this server reads, in the runtime's words
         }
 
 

@@ -31,6 +31,8 @@ TRAINABLE: tuple[str, ...] = ("all", "presence", "decoder")
 NEGATIVE_SHARE = 0.25  # training.torch_dataset.negatives_per_epoch
 # Photos from the training split that calibrate an int8 export (`export --int8`).
 DEFAULT_CALIBRATION_IMAGES = 64
+# What to give instead of an empty --int8 folder name (flags.non_empty_name's advice: the CLI's and export_onnx's).
+INT8_DATA_ADVICE = "name a folder of photos or a data set folder to calibrate the int8 model on"
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +183,11 @@ class TrainConfig:
             raise ValueError(
                 "init_from is an empty path; give a checkpoint file, or None to start from ImageNet weights"
             )
+        for name in ("data", "negatives"):  # "" ("$DATA" unset) was the current folder, as Path("")
+            if any(not os.fspath(folder) for folder in getattr(self, name)):
+                raise ValueError(f"{name} holds an empty path; name each folder")
+        if not self.out_dir:  # "" ("$OUT" unset) made the current folder the run folder
+            raise ValueError("out_dir is an empty path; name the run folder (-o RUN)")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -18,9 +18,11 @@ import torch
 from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.files import atomic_path, made_folders_tidied, not_replaceable, unwritable_folder
+from colorsplash.runtime.flags import non_empty_name
 from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
 from colorsplash.runtime.variants import file_hash
 from colorsplash.training.checkpoint import load_checkpoint, missing_checkpoint
+from colorsplash.training.config import INT8_DATA_ADVICE
 from colorsplash.training.graph_edits import drop_unused_opsets, split_single_output_convs
 from colorsplash.training.networks import WithPresence, has_presence
 from colorsplash.training.quantize import (
@@ -254,10 +256,11 @@ def export_onnx(
     An existing ``output`` is replaced only with ``overwrite`` (see :func:`check_output`), the input never.
 
     Raises:
-        ValueError: both ``fp16`` and ``int8_data`` were asked for, or ``output`` may not be written.
+        ValueError: both ``fp16`` and ``int8_data`` were asked for, a folder of ``int8_data`` is an empty name, or
+            ``output`` may not be written.
         RuntimeError: ``int8_data`` with an ONNX Runtime too old to quantise (:func:`check_quantizer_version`).
     """
-    _check_request(checkpoint, output, fp16, bool(int8_data), overwrite)
+    _check_request(checkpoint, output, fp16, int8_data or [], overwrite)
     model, config = load_checkpoint(checkpoint)
     config = dataclasses.replace(config, training={**config.training, CHECKPOINT_HASH: file_hash(Path(checkpoint))})
     if evaluation is not None:
@@ -274,10 +277,14 @@ def export_onnx(
     return config
 
 
-def _check_request(checkpoint: str | Path, output: str | Path, fp16: bool, int8: bool, overwrite: bool) -> None:
+def _check_request(
+    checkpoint: str | Path, output: str | Path, fp16: bool, int8: Sequence[str | Path], overwrite: bool
+) -> None:
     """Everything :func:`export_onnx` refuses before any work (see its Raises)."""
     if fp16 and int8:
         raise ValueError("choose fp16 or int8, not both")
+    for folder in int8:  # "" (an unset variable) is no folder: as Path(""), it calibrated on the current folder
+        non_empty_name(INT8_DATA_ADVICE)(os.fspath(folder))
     check_output(checkpoint, output, overwrite)
     if int8:
         check_quantizer_version()  # before the photos are read

@@ -94,11 +94,12 @@ def folder_photos(folder: Path, config: ModelConfig) -> tuple[str, list[Path]]:
     return TRAINING_SPLIT, [s.image for s in train]
 
 
-def _drawn(
-    data: Sequence[str | Path], config: ModelConfig, count: int, seed: int
-) -> tuple[list[tuple[int, Path]], list[str]]:
-    """A seeded draw of ``count`` of the candidates of the folders ``data``, in their order, each with the index of
-    its folder; and each folder's kind."""
+Candidate = tuple[int, int, Path]  # a calibration candidate: its place among all, its folder's index, the photo
+
+
+def _drawn(data: Sequence[str | Path], config: ModelConfig, seed: int) -> tuple[list[Candidate], list[str]]:
+    """The candidates of the folders ``data`` (:func:`folder_photos`) in a seeded order, the draw; and each
+    folder's kind."""
     pool: list[tuple[int, Path]] = []
     kinds = []
     for index, folder in enumerate(data):
@@ -110,8 +111,8 @@ def _drawn(
             f"no training images in {', '.join(map(str, data))} to calibrate the int8 model on; "
             "pass the data folders the model was trained on, or a folder of photos"
         )
-    order = np.random.default_rng(seed).permutation(len(pool))[:count]
-    return [pool[i] for i in sorted(order)], kinds
+    order = np.random.default_rng(seed).permutation(len(pool))
+    return [(int(j), *pool[j]) for j in order], kinds
 
 
 def _sources(data: Sequence[str | Path], kinds: Sequence[str], folders: Sequence[int]) -> list[CalibrationSource]:
@@ -128,8 +129,9 @@ def calibration_photos(
     Raises:
         ValueError: ``data`` holds no photo to calibrate on.
     """
-    chosen, kinds = _drawn(data, config, count, seed)
-    return [p for _, p in chosen], _sources(data, kinds, [i for i, _ in chosen])
+    drawn, kinds = _drawn(data, config, seed)
+    chosen = sorted(drawn[:count])
+    return [p for _, _, p in chosen], _sources(data, kinds, [i for _, i, _ in chosen])
 
 
 def calibration_set(
@@ -139,26 +141,47 @@ def calibration_set(
     show_progress: bool = True,
     seed: int = 0,
 ) -> tuple[list[np.ndarray], list[CalibrationSource]]:
-    """The calibration inputs of the photos :func:`calibration_photos` draws, and how many of the photos read
-    came from each folder: a photo left out (unreadable, over the pixel limit) counts for none.
+    """The calibration inputs of the photos :func:`calibration_photos` draws, in their order, a photo left out
+    (unreadable, over the pixel limit; one warning names them all) replaced by the next of the draw, so ``count``
+    are read while the folders hold them; and how many of the photos read came from each folder.
 
     Raises:
         ValueError: ``data`` holds no photo to calibrate on.
+        DataError: none of its photos could be read.
     """
-    chosen, kinds = _drawn(data, config, count, seed)
-    read = _read_inputs([p for _, p in chosen], config, show_progress)
-    used = [i for (i, _), x in zip(chosen, read, strict=True) if x is not None]
-    return [x for x in read if x is not None], _sources(data, kinds, used)
+    drawn, kinds = _drawn(data, config, seed)
+    read: list[tuple[Candidate, np.ndarray]] = []
+    bad: list[str] = []
+    start = 0
+    while len(read) < count and start < len(drawn):
+        batch = sorted(drawn[start : start + count - len(read)])
+        start += len(batch)
+        inputs, left_out = _read_inputs([p for _, _, p in batch], config, show_progress)
+        bad += left_out
+        read += [(c, x) for c, x in zip(batch, inputs, strict=True) if x is not None]
+    _warn_left_out(bad)
+    if not read:
+        raise DataError(
+            f"no photo could be read to calibrate the int8 model on in {', '.join(map(str, data))} (the warning above "
+            "names them); pass folders of readable photos to --int8"
+        )
+    read.sort(key=lambda r: r[0][0])
+    return [x for _, x in read], _sources(data, kinds, [c[1] for c, _ in read])
 
 
 def calibration_inputs(photos: Sequence[Path], config: ModelConfig, show_progress: bool = True) -> list[np.ndarray]:
     """Network inputs for calibration: float32 ``1 x 3 x S x S``, preprocessed exactly as at inference; unreadable
     photos are left out, and one warning names them."""
-    return [x for x in _read_inputs(photos, config, show_progress) if x is not None]
+    inputs, bad = _read_inputs(photos, config, show_progress)
+    _warn_left_out(bad)
+    return [x for x in inputs if x is not None]
 
 
-def _read_inputs(photos: Sequence[Path], config: ModelConfig, show_progress: bool) -> list[np.ndarray | None]:
-    """:func:`calibration_inputs`, one a photo in order: ``None`` for a photo left out."""
+def _read_inputs(
+    photos: Sequence[Path], config: ModelConfig, show_progress: bool
+) -> tuple[list[np.ndarray | None], list[str]]:
+    """:func:`calibration_inputs`, one a photo in order, ``None`` for a photo left out; and what each left out
+    was, for :func:`_warn_left_out`."""
     inputs: list[np.ndarray | None] = []
     bad = []
     bar = tqdm(
@@ -170,9 +193,12 @@ def _read_inputs(photos: Sequence[Path], config: ModelConfig, show_progress: boo
         except ImageReadError as err:  # over the pixel limit: without the reader's "raise --max-pixels", not export's
             inputs.append(None)
             bad.append(err.what if isinstance(err, PixelLimitError) else str(err))
+    return inputs, bad
+
+
+def _warn_left_out(bad: Sequence[str]) -> None:
     if bad:
         log.warning("calibration left out %d unreadable photo(s):\n  %s", len(bad), "\n  ".join(bad))
-    return inputs
 
 
 CALIBRATION_CHUNK = 8  # photos whose activations are held at once while calibrating

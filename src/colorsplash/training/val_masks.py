@@ -18,7 +18,7 @@ Split = tuple[np.ndarray, np.ndarray, list[Sample]]  # images, masks at the netw
 
 def scored_validation(train: Split, val: Split, report: bool) -> Split:
     """``val``, or ``train`` when no validation mask scores a pixel (as a run without validation photos validates
-    on its training photos), saying so; with ``report`` one warning names the validation photos left out.
+    on its training photos); with ``report`` one warning says so, or names the validation photos left out.
 
     Raises:
         DataError: no mask of ``train`` or ``val`` scores a pixel: there is nothing to validate on.
@@ -26,11 +26,12 @@ def scored_validation(train: Split, val: Split, report: bool) -> Split:
     _, masks, samples = val
     unscored = [s.mask for s, m in zip(samples, masks, strict=True) if not scores_any(m)]
     if unscored and len(unscored) == len(samples) and val[2] is not train[2]:
-        log.warning(
-            "no validation photo's mask leaves a pixel scored (all of them the unscored band of a trimap): %s; "
-            "validating on the training set; check those masks",
-            file_names(unscored),
-        )
+        if report:  # once a run, as the other notes of such masks
+            log.warning(
+                "no validation photo's mask leaves a pixel scored (all of them the unscored band of a trimap): %s; "
+                "validating on the training set; check those masks",
+                file_names(unscored),
+            )
         return scored_validation(train, train, report)
     if unscored and len(unscored) == len(samples):
         raise DataError(

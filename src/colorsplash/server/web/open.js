@@ -17,6 +17,7 @@ export function openFailed(text) {
   $("workspace").hidden = true;
   $("drop").hidden = false;
   showMessage($("open-status"), "");
+  showMessage($("open-note"), "");  // "Only the first ... was opened": it was not
   showMessage($("open-error"), text);
 }
 
