@@ -69,9 +69,8 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
         DEFAULT_MAX_PIXELS,
         "about 2.5 GB of working memory for one picture at the limit (serve's default is "
         f"{SERVER_MAX_PIXELS:,}: its memory is shared by other people's photos); guards against decompression "
-        "bombs. Counted in 8-bit RGB "
-        "pixels: a picture that costs more memory to decode (16-bit, float, alpha) counts as "
-        "more; the photos in flight together stay within what one picture at the limit may use",
+        "bombs. Counted in 8-bit RGB pixels: a picture that costs more memory to decode (16-bit, float, alpha) "
+        "counts as more; the photos in flight together stay within what one picture at the limit may use",
     )
     add_model_argument(parser)
     parser.add_argument(
