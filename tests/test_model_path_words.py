@@ -187,7 +187,7 @@ def test_splash_mask_and_video_refuse_an_empty_file_name(
     ("argv", "said"),
     [
         (["evaluate", "{data}", "-o", ""], "argument -o/--output: got an empty name; "),
-        (["train", "{data}", "--arch", "unet", "--size", "64", "-o", ""], "out_dir is an empty path; "),
+        (["train", "{data}", "--arch", "unet", "--size", "64", "-o", ""], "argument -o/--output: got an empty name; "),
     ],
 )
 def test_evaluate_and_train_refuse_an_empty_output_folder(

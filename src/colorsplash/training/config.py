@@ -100,7 +100,12 @@ class TrainConfig:
     data: tuple[str, ...] = ()  # the data folders: the command's positional arguments
     negatives: tuple[str, ...] = ()  # folders of photos without the subject: the command's --negatives
     out_dir: str = flag(
-        "runs/colorsplash", "run folder", flags=("-o", "--output"), metavar="RUN", default_text="runs/<preset or arch>"
+        "runs/colorsplash",
+        "run folder",
+        flags=("-o", "--output"),
+        metavar="RUN",
+        default_text="runs/<preset or arch>",
+        parse=non_empty_name("name the run folder, or leave -o out for runs/<preset or arch>"),
     )
     epochs: int = flag(30, "passes over the training set", parse=positive_int)
     batch_size: int = flag(8, "photos per optimiser step", parse=positive_int)
