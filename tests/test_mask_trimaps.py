@@ -200,3 +200,20 @@ def test_an_oxford_trimap_whose_pet_fills_the_frame_saved_as_jpeg_is_still_refus
         Image.fromarray(trimap).save(tmp_path / "oxford.jpg", quality=quality)
         with pytest.raises(ImageReadError, match=r"oxford\.jpg: an Oxford-IIIT Pet trimap"):
             read_mask(tmp_path / "oxford.jpg", "paired")
+
+
+def test_a_tiny_sets_split_notes_are_said_once_a_run(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """ "no validation images … validating on the training set" was warned at every read of the data, the later
+    reads of a run (``report=False``: a recipe's interpolation, torchrun's other ranks) too."""
+    pytest.importorskip("torch")
+    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.training.config import TrainConfig
+    from colorsplash.training.steps import prepare_data
+
+    make_paired_set(tmp_path, n=2)
+    config = TrainConfig(data=(str(tmp_path),), val_fraction=0.0)
+    caplog.set_level(logging.WARNING)
+    prepare_data(config, ModelConfig(input_size=32), show_progress=False, report=False)
+    assert "validating on the training set" not in caplog.text
+    prepare_data(config, ModelConfig(input_size=32), show_progress=False)
+    assert caplog.text.count("validating on the training set") == 1, caplog.text

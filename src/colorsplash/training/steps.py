@@ -1,7 +1,6 @@
-"""The pieces a training run is made of: distributed setup, the autocast choice, data preparation and loaders,
-one epoch of optimiser steps, validation, the learning-rate schedule and the run's metric files. The loop that
-strings them together (epochs, checkpoints, resume, early stopping, staged recipes) is
-:mod:`colorsplash.training.trainer`.
+"""The pieces a training run is made of: distributed setup, the autocast choice, data preparation and loaders, one
+epoch of optimiser steps, validation, the learning-rate schedule and the run's metric files. The loop that strings
+them together (epochs, checkpoints, resume, early stopping, staged recipes) is :mod:`colorsplash.training.trainer`.
 
 A run folder holds ``config.json``, ``metrics.csv``, ``best.pt`` (highest validation IoU), ``last.pt``
 (resumable), ``curves.png``, ``overview.png`` and ``val_predictions.png``. Works single-process or under
@@ -197,9 +196,8 @@ def log_split(train: list[Sample], val: list[Sample]) -> None:
 
 
 def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, report: bool = True) -> TrainData:
-    """Discover, split and cache the data sets named in ``cfg.data`` and the negatives of ``cfg.negatives``
-    (:mod:`colorsplash.evaluation.negatives`); ``report``: log the split (:func:`log_split`; rank 0 alone under
-    torchrun)."""
+    """Discover, split and cache the data sets of ``cfg.data`` and the negatives of ``cfg.negatives``; ``report``:
+    log the split (:func:`log_split`) and the notes of the data, once a run (rank 0 alone under torchrun)."""
     samples = discover_all(cfg.data, skip_bad=cfg.skip_bad, keep_unpaired=True)  # no mask: counted with the bad
     negatives = discover_negatives(cfg.negatives)
     refuse_overlap(samples, negatives)
@@ -207,7 +205,8 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
     train_s, val_s = split_samples(samples, cfg.val_fraction, cfg.seed)
     train_s = train_lone_negatives(train_s, val_s)
     if not train_s:  # a tiny set whose every image fell into validation: train on them all rather than fail
-        log.warning("the split left no training images (%d in validation); training on all of them", len(val_s))
+        if report:  # once a run (the later reads, report False, find the same)
+            log.warning("the split left no training images (%d in validation); training on all of them", len(val_s))
         train_s, val_s = val_s, []
     if report:
         log_split(train_s, val_s)
@@ -216,7 +215,8 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
     negative = [i for i, s in enumerate(train_s) if s.kind == datasets.NEGATIVE]
     empty = warn_empty_masks(np.delete(tm, negative, axis=0))
     if not val_s:  # tiny sets: validate on the training images rather than not at all
-        log.warning("no validation images (val fraction %.2f); validating on the training set", cfg.val_fraction)
+        if report:
+            log.warning("no validation images (val fraction %.2f); validating on the training set", cfg.val_fraction)
         vi, vm, val_s = ti, tm, train_s
     else:
         vi, vm, val_s = load_resized(val_s, mcfg, cfg.skip_bad, show_progress, notes, skips)
