@@ -273,13 +273,13 @@ def test_a_calibration_photo_over_the_pixel_limit_names_no_option_export_lacks(
     from helpers.splash_cli import blob_file
 
     from colorsplash.runtime.config import SEED_NORMALIZATION
-    from colorsplash.training.quantize import calibration_inputs
+    from colorsplash.training.quantize import calibration_set
 
     blob_file(tmp_path / "ok.png", 0)
     _png_claiming(tmp_path / "huge.png", 20000, 20000)
     config = ModelConfig(arch="unet", input_size=64, base_channels=4, depth=2, normalization=SEED_NORMALIZATION)
     with caplog.at_level(logging.WARNING):
-        inputs = calibration_inputs([tmp_path / "ok.png", tmp_path / "huge.png"], config, show_progress=False)
+        inputs, _ = calibration_set([tmp_path], config, count=2, show_progress=False)
     assert len(inputs) == 1
     assert f"{tmp_path / 'huge.png'}: 20000x20000 is more than the pixel limit 100,000,000" in caplog.text
     assert "--max-pixels" not in caplog.text and "max_pixels" not in caplog.text

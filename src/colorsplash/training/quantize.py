@@ -169,19 +169,12 @@ def calibration_set(
     return [x for _, x in read], _sources(data, kinds, [c[1] for c, _ in read])
 
 
-def calibration_inputs(photos: Sequence[Path], config: ModelConfig, show_progress: bool = True) -> list[np.ndarray]:
-    """Network inputs for calibration: float32 ``1 x 3 x S x S``, preprocessed exactly as at inference; unreadable
-    photos are left out, and one warning names them."""
-    inputs, bad = _read_inputs(photos, config, show_progress)
-    _warn_left_out(bad)
-    return [x for x in inputs if x is not None]
-
-
 def _read_inputs(
     photos: Sequence[Path], config: ModelConfig, show_progress: bool
 ) -> tuple[list[np.ndarray | None], list[str]]:
-    """:func:`calibration_inputs`, one a photo in order, ``None`` for a photo left out; and what each left out
-    was, for :func:`_warn_left_out`."""
+    """Network inputs for calibration, one a photo in order: float32 ``1 x 3 x S x S``, preprocessed exactly as at
+    inference, ``None`` for a photo left out (unreadable, over the pixel limit); and what each left out was, for
+    :func:`_warn_left_out`."""
     inputs: list[np.ndarray | None] = []
     bad = []
     bar = tqdm(
@@ -308,7 +301,7 @@ def quantize_int8(
     Args:
         src: float32 ONNX model (as written by :func:`colorsplash.training.export.export_onnx`).
         dst: output path; may not be ``src``.
-        inputs: calibration feeds, each float32 ``1 x 3 x S x S`` (see :func:`calibration_inputs`).
+        inputs: calibration feeds, each float32 ``1 x 3 x S x S`` (see :func:`calibration_set`).
         input_name: the graph's input name.
         float_ends: how many convolutions stay float at the start and the end (see :func:`end_convolutions`);
             the presence output's Gemm stays float too (:func:`presence_writers`).
