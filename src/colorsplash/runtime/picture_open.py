@@ -13,7 +13,7 @@ import io
 import struct
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,8 +137,17 @@ def warnings_as_notes(name: str, notes: list[str]) -> Iterator[None]:
 # (Pillow 11.2 and later, built with libavif); HEIC/HEIF (iPhones) where pillow-heif is installed
 # (:mod:`colorsplash.runtime.heif`). Every other Pillow reader (EPS runs Ghostscript; PSD, FITS, XPM, ICO, DDS,
 # SPIDER, IM... rarely used parsers) never sees a photo, an upload or a data set's file.
-READ_FORMATS_WORDS = "JPEG, PNG, GIF, BMP, TIFF, WebP, AVIF and HEIC (with colorsplash[heif])"
-_FORMAT_WORDS = {"WEBP": "WebP", "HEIF": "HEIC"}  # READ_FORMATS as READ_FORMATS_WORDS writes them
+_FORMAT_WORDS = {"WEBP": "WebP", "HEIF": "HEIC"}  # Pillow's names as users know them
+
+
+def _in_words(formats: Sequence[str], advice: bool) -> str:
+    """``formats`` (Pillow's names) as a sentence's list, "JPEG, PNG and HEIC"; ``advice``: HEIC with the extra
+    that reads it."""
+    words = [_FORMAT_WORDS.get(f, f) + (" (with colorsplash[heif])" if advice and f == "HEIF" else "") for f in formats]
+    return f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+READ_FORMATS_WORDS = _in_words(READ_FORMATS, advice=True)  # "JPEG, PNG, ..., AVIF and HEIC (with colorsplash[heif])"
 
 
 def read_formats_here() -> str:
@@ -146,9 +155,7 @@ def read_formats_here() -> str:
     install advice: AVIF only with Pillow's reader, HEIC only with pillow-heif's (``/api/health``'s ``reads``, which
     the web page names to its visitor)."""
     Image.init()
-    here = [f for f in READ_FORMATS if (has_heif_reader() if f == "HEIF" else f in Image.ID)]
-    words = [_FORMAT_WORDS.get(f, f) for f in here]
-    return f"{', '.join(words[:-1])} and {words[-1]}"
+    return _in_words([f for f in READ_FORMATS if (has_heif_reader() if f == "HEIF" else f in Image.ID)], advice=False)
 
 
 class UnsupportedFormatError(UnidentifiedImageError):
