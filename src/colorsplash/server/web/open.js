@@ -34,10 +34,10 @@ function loadImage(url) {
 // started with a lower --max-pixels refuses a photo under PREVIEW_MAX that is over it).
 function previewSize(width, height) {
   const limit = state.limits ? state.limits.max_pixels : Infinity;
-  let scale = Math.min(1, PREVIEW_MAX / Math.max(width, height), Math.sqrt(limit / (width * height)));
-  const size = () => [Math.max(1, Math.round(width * scale)), Math.max(1, Math.round(height * scale))];
-  while (size()[0] * size()[1] > limit && scale > 1e-6) scale *= 0.999;  // rounded up past the limit
-  return size();
+  const scale = Math.min(1, PREVIEW_MAX / Math.max(width, height), Math.sqrt(limit / (width * height)));
+  let [w, h] = [Math.round(width * scale), Math.round(height * scale)];
+  if (w * h > limit) [w, h] = [Math.floor(width * scale), Math.floor(height * scale)];  // rounded up past it
+  return [Math.max(1, w), Math.max(1, h)];
 }
 
 // A JPEG copy at most PREVIEW_MAX pixels long (drawn upright: browsers apply EXIF orientation), within the server's
