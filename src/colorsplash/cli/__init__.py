@@ -24,7 +24,7 @@ from colorsplash.cli import serve as cli_serve
 from colorsplash.cli import splash as cli_splash
 from colorsplash.cli import train as cli_train
 from colorsplash.cli import video as cli_video
-from colorsplash.runtime.files import LINK_LOOP
+from colorsplash.runtime.files import LINK_LOOP, TOO_LONG
 from colorsplash.runtime.options import OptionError
 
 # Errors that are the user's to fix (bad path, bad file, bad option): one line, no traceback.
@@ -112,10 +112,7 @@ def error_text(err: BaseException) -> object:
     if isinstance(err, OptionError):
         return err.spelt("cli")
     if isinstance(err, OSError) and err.errno == errno.ENAMETOOLONG and err.filename is not None:
-        return (
-            f"{os.fsdecode(err.filename)}: a name in this path is longer than the system allows (255 bytes for one "
-            "file or folder name); give a shorter name"
-        )
+        return f"{os.fsdecode(err.filename)}: a name in this path is {TOO_LONG}; give a shorter name"
     if isinstance(err, OSError) and err.errno == errno.ELOOP and err.filename is not None:
         return f"{os.fsdecode(err.filename)}: {LINK_LOOP}"
     # Path.resolve() of a loop of links: Python up to 3.12 raises this RuntimeError (3.13 an OSError, above)

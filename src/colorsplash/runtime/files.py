@@ -34,6 +34,8 @@ _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EM
 
 # What a path that leads from link to link and never to a file is, said the same wherever one is met.
 LINK_LOOP = "a symbolic link in a loop of links (each leads to another, none to a file); fix or remove the link"
+# What a name over the limit is, said the same wherever one is met (each place adds its own advice).
+TOO_LONG = f"longer than the {_NAME_MAX} bytes the system allows in one file or folder name"
 
 
 def name_fits(path: str | Path) -> bool:
@@ -102,7 +104,7 @@ def unwritable_folder(folder: str | Path) -> str | None:
     if os.name != "posix":
         return None
     if not all(name_fits(name) for name in Path(folder).parts):
-        return "a folder name in it is longer than the 255 bytes the system allows"
+        return f"a folder name in it is {TOO_LONG}"
     here = Path(os.path.abspath(folder))
     # os.path.isdir, not Path.is_dir, which raises PermissionError under a folder we may not search (that folder is
     # then the one named: no file can be made in it either)

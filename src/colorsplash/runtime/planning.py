@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorsplash.runtime.files import (
+    TOO_LONG,
     broken_link,
     is_temp_name,
     name_fits,
@@ -298,7 +299,7 @@ def _output_problem(
     if out == STDIO:
         return None
     if not name_fits(out):  # a name made from the input's (a long -o FILE is refused first: _refuse_long_name)
-        return f"its output name {out.name!r} is longer than 255 bytes; rename the input"
+        return f"its output name {out.name!r} is {TOO_LONG}; rename the input"
     key = out.resolve()
     if key in inputs or (os.path.lexists(out) and _identity(out) in identities):
         return f"its output {out} is an input file; refusing to overwrite it ({hint})"
@@ -341,7 +342,7 @@ def _refuse_long_name(plan: OutputPlan) -> None:
         ValueError: naming ``-o`` and what to do.
     """
     if plan.out_file is not None and plan.out_file != STDIO and not name_fits(plan.out_file):
-        raise ValueError(f"-o {plan.out_file}: its name is longer than 255 bytes; choose a shorter -o")
+        raise ValueError(f"-o {plan.out_file}: its name is {TOO_LONG}; choose a shorter -o")
 
 
 def _refuse_destination(plan: OutputPlan) -> None:

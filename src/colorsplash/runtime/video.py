@@ -35,7 +35,7 @@ from tqdm import tqdm
 from colorsplash.runtime.alpha import (
     check_point,
 )
-from colorsplash.runtime.files import name_fits, not_replaceable, publish
+from colorsplash.runtime.files import TOO_LONG, name_fits, not_replaceable, publish
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.planning import STDIO
@@ -275,7 +275,7 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
         where = "read from standard input" if src == STDIO else "written to standard output"
         raise ValueError(f"a clip cannot be {where} (video needs seeking); name a file instead")
     if not name_fits(out):  # before anything asks the system about it (it answers "File name too long")
-        raise ValueError(f"{out.name!r}: the output's name is longer than 255 bytes; choose a shorter -o")
+        raise ValueError(f"{out.name!r}: the output's name is {TOO_LONG}; choose a shorter -o")
     if _same_file(src, out):
         raise ValueError(f"{out}: output is the input file; choose another -o (the input is never overwritten)")
     if out.is_dir():
