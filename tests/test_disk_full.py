@@ -5,6 +5,10 @@ run (ten thousand photos: ten thousand lines and the time of their model runs)."
 from __future__ import annotations
 
 import errno
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,7 @@ from colorsplash.cli import main
 from colorsplash.runtime import files
 from colorsplash.runtime.batch import Outcome, Task, run_batch
 from colorsplash.runtime.batch_report import disk_full
+from colorsplash.runtime.pipeline import Stages, run_stages
 
 
 def _no_space(*args: Any, **kwargs: Any) -> None:
@@ -79,3 +84,65 @@ def test_a_full_disk_under_overwrite_does_not_advise_skip_existing(
     stopped = [line for line in capsys.readouterr().err.splitlines() if line.startswith("stopped: ")]
     assert len(stopped) == 1 and "run the same command again" in stopped[0], stopped
     assert "with --skip-existing to do only those" not in stopped[0], stopped
+
+
+def _stop_while_running(then: Callable[[Path], Outcome]) -> Callable[[Task], Outcome]:
+    """Work where ``0.png`` finds the disk full once another file is running, which ``then`` finishes."""
+    started = threading.Event()
+
+    def work(task: Task) -> Outcome:
+        if task.source.name == "0.png":
+            assert started.wait(10)
+            _no_space()
+        started.set()
+        time.sleep(0.3)  # still running when the batch stops
+        return then(task.output)
+
+    return work
+
+
+def _written(out: Path) -> Outcome:
+    out.write_bytes(b"x")
+    return Outcome("done")
+
+
+def _also_full(out: Path) -> Outcome:
+    _no_space()
+    return Outcome("done")
+
+
+@pytest.mark.parametrize("running", [_written, _also_full])
+def test_files_running_when_the_disk_fills_are_counted_as_what_became_of_them(
+    running: Callable[[Path], Outcome], tmp_path: Path
+) -> None:
+    """With ``-j`` over 1, a file still running when another found the disk full was counted "not done" although
+    it was then written (``done 0, not done 5`` with a result on disk); a file that also found the disk full is
+    not done, without a line of its own (it would repeat the first's)."""
+    tasks = [Task(tmp_path / f"{i}.png", tmp_path / f"{i}.splash.png") for i in range(6)]
+    lines: list[str] = []
+    summary = run_batch(tasks, _stop_while_running(running), 2, False, report=lines.append)
+    written = len(list(tmp_path.iterdir()))
+    assert (summary.done, summary.failed, summary.not_done) == (written, 1, 5 - written), lines
+    assert written >= (running is _written) and len(lines) == 2, lines
+    assert f"{5 - written} file(s) not done" in lines[-1], lines
+
+
+def test_staged_items_running_at_a_stop_come_back_as_leftovers() -> None:
+    """The staged pipeline (``splash``/``mask`` on a folder): closing it early hands back the items that finished
+    while it closed, so the batch counts what they wrote; the dropped ones are not among them."""
+    first_out = threading.Event()
+
+    def finish(i: int) -> int:
+        if i != 0:
+            assert first_out.wait(10)
+            time.sleep(0.2)
+        return i
+
+    stages: Stages[int] = Stages(load=lambda i: i, infer=lambda i: i, finish=finish, is_final=lambda v: False)
+    leftovers: list[tuple[Any, Future[int]]] = []
+    results = run_stages(list(range(20)), stages, jobs=2, in_flight=4, leftovers=leftovers)
+    first = next(results)
+    first_out.set()
+    results.close()
+    left = sorted(item for item, future in leftovers)
+    assert first[0] == 0 and left and len(left) <= 3 and all(f.result() == i for i, f in leftovers), left

@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -335,20 +336,20 @@ def run_batch(
     summary = Summary()
     start = time.perf_counter()
     bar = tqdm(total=len(tasks), unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
-    results = run_items(tasks, work, jobs or auto_jobs())
+    leftovers: list[tuple[Task, Future[Outcome]]] = []
+    results = run_items(tasks, work, jobs or auto_jobs(), leftovers)
+    stopped = False
     try:
         for n, (task, future) in enumerate(results, 1):
-            outcome = outcome_of(future, task, debug)
-            for text in outcome.messages:
-                say(text)
-            setattr(summary, outcome.status, getattr(summary, outcome.status) + 1)
+            summary.add(outcome_of(future, task, debug), say)
             bar.update()
-            if outcome.stops_batch and n < len(tasks):  # the files after it would fail alike, one by one
-                summary.not_done = len(tasks) - n
-                say(stopped_line(summary.not_done, replacing=isinstance(work, PhotoJob) and work.overwrite))
+            if stopped := summary.stopped_by_disk and n < len(tasks):  # the files after it would fail alike
                 break
     finally:
         results.close()  # on Ctrl-C: running files finish (their writes are atomic), queued ones are dropped
         bar.close()
+    if stopped:  # the files that were running when it stopped are counted as what became of them
+        summary.add_after_stop(len(tasks) - n, [outcome_of(f, t, debug) for t, f in leftovers], say)
+        say(stopped_line(summary.not_done, replacing=isinstance(work, PhotoJob) and work.overwrite))
     summary.seconds = time.perf_counter() - start
     return summary

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -42,6 +43,25 @@ class Summary:
     not_done: int = 0
     seconds: float = 0.0
     model: str = ""  # the model that ran, as :attr:`Model.label` names it ("" when none ran)
+    stopped_by_disk: bool = False  # an outcome said the disk is full: the batch stops (see :func:`stopped_line`)
+
+    def add(self, outcome: Outcome, say: Callable[[str], None]) -> None:
+        """Count one file's outcome and say its messages."""
+        for text in outcome.messages:
+            say(text)
+        setattr(self, outcome.status, getattr(self, outcome.status) + 1)
+        self.stopped_by_disk |= outcome.stops_batch
+
+    def add_after_stop(self, left: int, finished: list[Outcome], say: Callable[[str], None]) -> None:
+        """Count the ``left`` files after the one that stopped the batch: those ``finished`` while it stopped as
+        what became of them (a file written is done), the rest, and those that also found the disk full (their
+        lines would repeat the first's), as not done."""
+        for outcome in finished:
+            if outcome.stops_batch:
+                continue
+            self.add(outcome, say)
+            left -= 1
+        self.not_done = left
 
     def line(self) -> str:
         total = self.done + self.skipped + self.failed + self.not_done

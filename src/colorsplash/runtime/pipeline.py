@@ -189,11 +189,16 @@ def auto_jobs(cores: int | None = None) -> int:
 
 
 def run_stages(
-    items: Sequence[Any], stages: Stages[T], jobs: int, in_flight: int | None = None
+    items: Sequence[Any],
+    stages: Stages[T],
+    jobs: int,
+    in_flight: int | None = None,
+    leftovers: list[tuple[Any, Future[T]]] | None = None,
 ) -> Generator[tuple[Any, Future[T]], None, None]:
     """Run every item through ``stages`` with up to ``in_flight`` items (default ``2 * jobs + 2``) held at once;
     yields ``(item, future)`` as items finish, in completion order. An exception in any stage ends that item only
-    (its future holds it). Closing the iterator early (Ctrl-C) lets running steps finish and drops the rest.
+    (its future holds it). Closing the iterator early (Ctrl-C) lets running steps finish and drops the rest; the
+    items that finished meanwhile (written, or failed) are added to ``leftovers``, the dropped ones are not.
     """
     run: _StagedRun[T] = _StagedRun(stages, jobs, in_flight or 2 * jobs + 2)
     feeder = threading.Thread(target=run.feed, args=(items,), name="feed", daemon=True)
@@ -202,27 +207,38 @@ def run_stages(
         yield from run.finished()
     finally:
         run.close()
+        while leftovers is not None and not run.done.empty():
+            if not isinstance(got := run.done.get(), int):
+                leftovers.append(got)
 
 
 def run_items(
-    items: Sequence[Any], work: Callable[[Any], T], jobs: int
+    items: Sequence[Any],
+    work: Callable[[Any], T],
+    jobs: int,
+    leftovers: list[tuple[Any, Future[T]]] | None = None,
 ) -> Generator[tuple[Any, Future[T]], None, None]:
     """``(item, future)`` pairs as items finish: :func:`run_stages` when ``work`` has ``stages()`` (see
     :class:`colorsplash.runtime.batch.PhotoJob`) and there is more than one item, else a plain pool of ``jobs``
-    threads (one item: the work's own overlapped path). Closing the iterator early (Ctrl-C) lets running items
-    finish and drops queued ones."""
+    threads (one item: the work's own overlapped path). Closing the iterator early (Ctrl-C, a full disk) lets
+    running items finish, adding them to ``leftovers`` (so a caller counts what they wrote), and drops queued
+    ones."""
     stages = getattr(work, "stages", None)
     if stages is not None and len(items) > 1:
-        yield from run_stages(items, stages(), jobs)
+        yield from run_stages(items, stages(), jobs, leftovers=leftovers)
         return
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="colorsplash")
+    futures = {pool.submit(work, item): item for item in items}
+    seen: set[Future[T]] = set()
     try:
-        futures = {pool.submit(work, item): item for item in items}
         for future in as_completed(futures):
+            seen.add(future)
             yield futures[future], future
     finally:
         # On Ctrl-C: drop queued files; running ones finish (their writes are atomic).
         pool.shutdown(wait=True, cancel_futures=True)
+        if leftovers is not None:
+            leftovers += [(futures[f], f) for f in futures if f not in seen and f.done() and not f.cancelled()]
 
 
 class _StagedRun(Generic[T]):
