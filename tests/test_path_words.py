@@ -49,7 +49,9 @@ def test_a_name_too_long_is_said_in_words(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]
 
 
-@pytest.mark.parametrize("where", ["splash INPUT", "splash -o", "splash --model", "evaluate DATA", "video INPUT"])
+@pytest.mark.parametrize(
+    "where", ["splash INPUT", "splash -o", "splash -o/sub/", "splash --model", "evaluate DATA", "video INPUT"]
+)
 def test_a_loop_of_links_is_said_in_words(
     where: str, tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -62,6 +64,8 @@ def test_a_loop_of_links_is_said_in_words(
     argv = {
         "INPUT": [verb, loop, "--model", str(tiny_onnx)] + (["-o", str(tmp_path / "o.mp4")] if verb == "video" else []),
         "-o": [verb, str(photo), "-o", loop, "--model", str(tiny_onnx)],
+        # the loop is a folder of the path: it, not the path's last name, is the link (was "one/x/y: a link")
+        "-o/sub/": [verb, str(photo), "-o", f"{loop}/x/y/", "--model", str(tiny_onnx)],
         "--model": [verb, str(photo), "--model", loop],
         "DATA": [verb, loop, "--model", str(tiny_onnx)],
     }[what]

@@ -16,6 +16,7 @@ import re
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from colorsplash import __version__
 from colorsplash.cli import evaluate as cli_evaluate
@@ -114,11 +115,25 @@ def error_text(err: BaseException) -> object:
     if isinstance(err, OSError) and err.errno == errno.ENAMETOOLONG and err.filename is not None:
         return f"{os.fsdecode(err.filename)}: a name in this path is {TOO_LONG}; give a shorter name"
     if isinstance(err, OSError) and err.errno == errno.ELOOP and err.filename is not None:
-        return f"{os.fsdecode(err.filename)}: {LINK_LOOP}"
+        return f"{_looping_link(os.fsdecode(err.filename))}: {LINK_LOOP}"
     # Path.resolve() of a loop of links: Python up to 3.12 raises this RuntimeError (3.13 an OSError, above)
     if isinstance(err, RuntimeError) and (loop := re.fullmatch(r"Symlink loop from '(.*)'", str(err))):
-        return f"{loop.group(1)}: {LINK_LOOP}"
+        return f"{_looping_link(loop.group(1))}: {LINK_LOOP}"
     return err
+
+
+def _looping_link(path: str) -> str:
+    """The first name along ``path`` that leads round the loop (``-o loop/sub/out.jpg`` called ``loop/sub/out.jpg``
+    itself a symbolic link), or ``path`` where none is found (the links changed meanwhile)."""
+    parts = Path(path).parts
+    for end in range(1, len(parts) + 1):
+        here = Path(*parts[:end])
+        try:
+            os.stat(here)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                return str(here)
+    return path
 
 
 if __name__ == "__main__":
