@@ -17,12 +17,14 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from shared_data import bad_data_exits
+from shared_data import bad_data_exits, extra_needed
 
 from colorsplash.evaluation.datasets import Sample, base_set, discover, load_pair
 from colorsplash.evaluation.exclusions import excluded_reasons
 from colorsplash.runtime.onnx_model import Model, load_model
-from colorsplash.training.plots import save_gallery
+
+with extra_needed("train", __name__):
+    from colorsplash.training.plots import save_gallery
 
 SURE = 0.9  # the model's probability taken as sure of a pet (1 - SURE: sure of background)
 Row = tuple[str, np.ndarray, np.ndarray, np.ndarray]

@@ -15,14 +15,17 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
-from shared_data import bad_data_exits
+from shared_data import bad_data_exits, extra_needed
 
 from colorsplash.evaluation.datasets import discover, is_subject_free
 from colorsplash.runtime.onnx_model import load_model
 from colorsplash.runtime.photo_io import read_rgb
-from colorsplash.training.networks import EfficientNetLite
-from colorsplash.training.pretrained import load_imagenet_encoder
+
+with extra_needed("train", __name__):
+    import torch
+
+    from colorsplash.training.networks import EfficientNetLite
+    from colorsplash.training.pretrained import load_imagenet_encoder
 
 DOG_CLASSES, CAT_CLASSES = range(151, 269), range(281, 286)  # ImageNet-1k: dog breeds; domestic cats
 

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 from peers import DEFAULT_DATA, PET_FREE, ours_predictor, validation_sets
-from shared_data import bad_data_exits
+from shared_data import bad_data_exits, extra_needed
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.runtime.onnx_model import default_model_path
 from colorsplash.runtime.photo_io import read_rgb
-from colorsplash.training.plots import save_gallery
+
+with extra_needed("train", __name__):
+    from colorsplash.training.plots import save_gallery
 
 # Audited coco-scenes photos (excluded from the pet-free sets) where a pet is held by or beside people.
 WITH_PEOPLE = ("000000309484", "000000375278", "000000279278")

@@ -36,10 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import numpy as np
 from PIL import Image
+from shared_data import extra_needed
 from splash_speed import real_photo
+
+with extra_needed("dev", __name__):
+    import httpx
 
 MAX_CLIENTS = 64
 MAX_SECONDS = 600.0

@@ -30,10 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import numpy as np
 from PIL import Image
-from shared_data import SHARED_DATA
+from shared_data import SHARED_DATA, extra_needed
+
+with extra_needed("dev", __name__):
+    import httpx
 
 PETS = SHARED_DATA / "oxford-pets" / "images"
 

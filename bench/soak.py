@@ -37,11 +37,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 from PIL import Image
-from serve_load import free_port
-from shared_data import SHARED_DATA
+from shared_data import SHARED_DATA, extra_needed
+
+with extra_needed("dev", __name__):
+    import httpx
+    from serve_load import free_port
 
 DATA = SHARED_DATA
 WINDOW_ITEMS = 25

@@ -15,11 +15,15 @@ import platform
 import time
 from dataclasses import dataclass
 
-import torch
+from shared_data import extra_needed
 
 from colorsplash.runtime.config import default_model_config
-from colorsplash.training.losses import segmentation_loss
-from colorsplash.training.networks import build_model
+
+with extra_needed("train", __name__):
+    import torch
+
+    from colorsplash.training.losses import segmentation_loss
+    from colorsplash.training.networks import build_model
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,17 @@ def test_a_model_loaded_by_a_relative_path_pickles_with_its_absolute_path(
     monkeypatch.chdir(tmp_path.parent)
     again = pickle.loads(data)
     assert again.path == tmp_path / "m.onnx" and again.config == model.config
+
+
+def test_a_model_pickled_after_its_loader_changed_folder_names_the_file_it_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The docstring and CHANGELOG promised "a parent that changed folder after loading" still names the same file,
+    but the path went absolute when pickled, in the new folder: unpickling said "model file not found"."""
+    (tmp_path / "models").mkdir()
+    shutil.copy(colorsplash.load_model().path, tmp_path / "models" / "m.onnx")
+    monkeypatch.chdir(tmp_path / "models")
+    model = colorsplash.load_model("m.onnx", threads=1, precision="file")
+    monkeypatch.chdir(tmp_path)
+    again = pickle.loads(pickle.dumps(model))
+    assert again.path == tmp_path / "models" / "m.onnx" and again.config == model.config

@@ -101,6 +101,11 @@ class Model:
     _spinning: tuple[int, object] | None = field(default=None, repr=False, compare=False)
     _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
     _spin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # ``path`` made absolute where it was loaded: a pickle or the spinning twin still names that file after os.chdir
+    _file: Path = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._file = Path(self.path).absolute()
 
     @contextmanager
     def exclusive(self, on: bool = True) -> Iterator[None]:
@@ -124,9 +129,10 @@ class Model:
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickled as its file and settings, not its session (ONNX Runtime's cannot be pickled): a worker process
         (``ProcessPoolExecutor``, ``multiprocessing``) loads the same file again with :func:`load_model`, with
-        ``precision="file"``: the variant this model runs, not a new choice. The path goes absolute: a worker
-        that changed folder, or a parent that did after loading, still names the same file."""
-        return (load_model, (self.path.absolute(), self.threads, "file", self.device))
+        ``precision="file"``: the variant this model runs, not a new choice. The path goes absolute, as it was
+        where the model was loaded: a worker that changed folder, or a parent that did after loading, still names
+        the same file."""
+        return (load_model, (self._file, self.threads, "file", self.device))
 
     def __repr__(self) -> str:
         """One line a person can read (the config, with its training record, runs to pages; see :attr:`config`)."""
@@ -141,12 +147,12 @@ class Model:
         own = id(self.session) == self._own_session  # not a stand-in set by hand
         if not (getattr(self._local, "exclusive", False) and own and self.device == "cpu"):
             return self.session
-        if self._spinning is None and file_version(self.path) != self._version:
+        if self._spinning is None and file_version(self._file) != self._version:
             return self.session  # the file was written again since: a twin made from it would run another graph
         with self._spin_lock:  # threads meeting on first use make one twin, not one each (memory)
             spinning = self._spinning
             if spinning is None or spinning[0] != id(self.session):
-                spinning = (id(self.session), create_session(self.path, self.threads, self.device, spin=True))
+                spinning = (id(self.session), create_session(self._file, self.threads, self.device, spin=True))
                 self._spinning = spinning
         return spinning[1]
 

@@ -1,0 +1,102 @@
+"""The documents name options, presets, files and scores that exist: every ``--flag`` a README command line gives a
+verb is one of that verb's, every ``--preset`` one of ``train``'s, every file ``docs/architecture.md`` names is in
+the package, and the model card's figures of the bundled file's embedded scores are the file's."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+
+from colorsplash.cli import build_parser
+from colorsplash.runtime.onnx_model import bundled_model_path
+from colorsplash.runtime.variants import read_config
+
+ROOT = Path(__file__).resolve().parents[1]
+VERBS = ("splash", "mask", "video", "train", "evaluate", "export", "serve")
+FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9_-]*")
+# flags of other tools the README shows (pip, pytest, torchrun, ruff) and of bench scripts (their own --help)
+OTHER_TOOLS = {"--dist", "--extra-index-url", "--force-reinstall", "--no-deps", "--nproc_per_node", "--check"}
+BENCH_FLAGS = {"--recall", "--u2netp"}
+
+
+def _verb_flags() -> dict[str, set[str]]:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {verb: set(sub.choices[verb]._option_string_actions) for verb in VERBS}
+
+
+def _commands(text: str) -> list[tuple[str, str]]:
+    """``(verb, the rest of the command)`` for each inline code span and each fenced line that runs a verb."""
+    spans = re.findall(r"`([^`\n]+)`", text) + [line for line in text.splitlines() if "colorsplash " in line]
+    found = []
+    for span in spans:
+        for m in re.finditer(r"colorsplash (" + "|".join(VERBS) + r")\b([^#|&;]*)", span):
+            found.append((m.group(1), m.group(2)))
+    return found
+
+
+def test_every_flag_a_readme_command_gives_a_verb_is_one_of_its_flags() -> None:
+    flags = _verb_flags()
+    wrong = sorted(
+        {
+            f"colorsplash {verb} {flag}"
+            for verb, rest in _commands((ROOT / "README.md").read_text())
+            for flag in FLAG.findall(rest)
+            if flag not in flags[verb]
+        }
+    )
+    assert not wrong, f"README.md names flags these verbs do not have: {wrong}"
+
+
+def test_every_flag_the_readme_names_exists_somewhere() -> None:
+    known = set().union(*_verb_flags().values()) | OTHER_TOOLS | BENCH_FLAGS
+    unknown = sorted(set(FLAG.findall((ROOT / "README.md").read_text())) - known)
+    assert not unknown, f"README.md names flags no verb has (a renamed option?): {unknown}"
+
+
+def test_the_command_finder_reads_a_command_and_its_flags() -> None:
+    """The finder above is what the first test stands on: a wrong flag in a command is found."""
+    found = _commands(
+        "run `colorsplash splash cat.jpg --efect blur # note` or\n    colorsplash train d --epoch 3 && x --y"
+    )
+    assert set(found) == {("splash", " cat.jpg --efect blur "), ("train", " d --epoch 3 ")}
+    flags = _verb_flags()
+    assert "--efect" not in flags["splash"] and "--epoch" not in flags["train"] and "--effect" in flags["splash"]
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/model-card.md", "docs/benchmarks.md"])
+def test_every_preset_a_document_names_is_one_of_trains(doc: str) -> None:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    preset = sub.choices["train"]._option_string_actions["--preset"]
+    named = set(re.findall(r"--preset ([a-z0-9-]+)", (ROOT / doc).read_text()))
+    assert named and not named - set(preset.choices or ()), (
+        f"{doc}: presets train lacks: {named - set(preset.choices or ())}"
+    )
+
+
+def test_every_file_the_architecture_names_exists() -> None:
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    names = set(re.findall(r"`([\w/.]+\.(?:py|js|html))`", text))
+    here = {p.name for p in (ROOT / "src" / "colorsplash").rglob("*") if p.is_file()}
+    missing = sorted(n for n in names if not (ROOT / n).exists() and Path(n).name not in here)
+    assert not missing, f"docs/architecture.md names files that do not exist: {missing}"
+
+
+def test_the_model_cards_embedded_scores_are_the_bundled_files() -> None:
+    """The model card gave Dice 0.925 / 0.972 ... as "embedded in the ONNX metadata" of the shipped file: those were
+    the file bundled before the presence trunk; the shipped file carries other figures."""
+    config = read_config(bundled_model_path())
+    assert config is not None
+    sets = config.training["evaluation"]["datasets"]
+    card = " ".join((ROOT / "docs" / "model-card.md").read_text().split())
+    said = re.search(r"`training\.evaluation`\), reads IoU (.*?) \(feral valid / Oxford val", card)
+    assert said, "docs/model-card.md no longer states the bundled file's embedded scores"
+    expected = {
+        name: " / ".join(f"{sets[s][key]:.3f}" for s in ("feral-cats", "oxford-pets"))
+        for name, key in (("IoU", "iou"), ("Dice", "dice"), ("pixel accuracy", "pixel_accuracy"))
+    }
+    expected["0.5:0.95"] = " / ".join(f"{sets[s]['seed_miou']:.3f}" for s in ("feral-cats", "oxford-pets"))
+    for name, figures in expected.items():
+        assert f"{name} {figures}" in said.group(0), f"model card: {name} should read {figures}: {said.group(0)}"
