@@ -154,6 +154,19 @@ def test_several_sets_in_one_run(tmp_path: Path) -> None:
     assert [(s.dataset, s.kind) for s in samples] == [("seedset", "seed")] * 2 + [("pairs", "paired")] * 3
 
 
+def test_two_folders_of_one_name_are_said_to_be_one_set(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """``a/pets b/pets``: both sets are named ``pets``, so every per-set figure (evaluate's table, training's
+    validation) merged them without a word; a warning names both folders."""
+    make_paired_set(tmp_path / "a" / "pets", n=2)
+    make_paired_set(tmp_path / "b" / "pets", n=2)
+    make_paired_set(tmp_path / "c" / "cats", n=2)
+    with caplog.at_level(logging.WARNING):
+        samples = discover_all([tmp_path / "a" / "pets", tmp_path / "b" / "pets", tmp_path / "c" / "cats"])
+    assert {s.dataset for s in samples} == {"pets", "cats"} and len(samples) == 6
+    said = [r.getMessage() for r in caplog.records if "both named" in r.getMessage()]
+    assert len(said) == 1 and str(tmp_path / "a" / "pets") in said[0] and str(tmp_path / "b" / "pets") in said[0]
+
+
 def test_scenes_layout_pet_free_photos_are_background_and_labelled_pets_train(tmp_path: Path) -> None:
     from colorsplash.evaluation.datasets import is_subject_free
 

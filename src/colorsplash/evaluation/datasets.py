@@ -276,11 +276,21 @@ def base_set(dataset: str) -> str:
 
 def discover_all(roots: Iterable[str | Path], skip_bad: bool = False, keep_unpaired: bool = False) -> list[Sample]:
     """:func:`discover` of each folder of ``roots``, in order; a folder named twice is refused
-    (:func:`~colorsplash.evaluation.folders.refuse_twice`)."""
+    (:func:`~colorsplash.evaluation.folders.refuse_twice`); two folders of the same name (``a/pets b/pets``) are
+    one set in every per-set figure, which a warning says."""
     samples: list[Sample] = []
     seen: dict[Path, str] = {}
+    named: dict[str, str] = {}
     for root in roots:
         refuse_twice(root, seen, str(root))
+        if (other := named.setdefault(set_name(root), str(root))) != str(root):
+            log.warning(
+                "%s and %s are both named %r: the figures per data set give them as one set (rename a folder to "
+                "see each apart)",
+                other,
+                root,
+                set_name(root),
+            )
         samples.extend(discover(root, skip_bad, keep_unpaired=keep_unpaired))
     return samples
 
