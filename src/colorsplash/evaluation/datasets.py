@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,11 +48,14 @@ from colorsplash.evaluation.folders import (
     file_names,
     layout_hint,
     layout_of,
+    named_root,
     oxford_trimaps,
     read_split_file,
     refuse_twice,
+    set_name,
     unreadable_in_data,
     warn_links,
+    warn_same_name,
     warn_subfolders,
     warn_unused_splits,
 )
@@ -177,7 +179,7 @@ def discover(
     if not root.is_dir():
         what = "is a file, not a data folder (images/ + masks/, input/ + mask/ or images/ + trimaps/)"
         raise DataError(f"{root}: {what}; name its folder" if root.exists() else f"{root}: data folder not found")
-    root = _named_root(root)
+    root = named_root(root)
     layout = detect_layout(root)
     if layout == "seed":
         samples = _pair(root, "input", "mask", "seed", "mask_", skip_bad, keep_unpaired)
@@ -195,17 +197,6 @@ def discover(
     if all(s.unpaired for s in samples):
         raise DataError(f"{root}: the {layout} layout was found but it holds no image/mask pairs")
     return samples if keep_excluded else drop_excluded(samples)
-
-
-def _named_root(root: Path) -> Path:
-    """``root``, or for ``.`` and ``x/..`` the absolute folder it stands for: the set is named after it, not ``""``."""
-    return Path(os.path.abspath(root)) if root.name in ("", "..") else root
-
-
-def set_name(folder: str | Path) -> str:
-    """The name :func:`discover` gives the data set in ``folder`` (its samples' ``dataset``, before any
-    ``-unseen``/``-pets`` suffix): the folder's own name, ``oxford-pets`` for ``../data/oxford-pets/``."""
-    return _named_root(Path(folder)).name
 
 
 def breed(name: str) -> str:
@@ -283,14 +274,7 @@ def discover_all(roots: Iterable[str | Path], skip_bad: bool = False, keep_unpai
     named: dict[str, str] = {}
     for root in roots:
         refuse_twice(root, seen, str(root))
-        if (other := named.setdefault(set_name(root), str(root))) != str(root):
-            log.warning(
-                "%s and %s are both named %r: the figures per data set give them as one set (rename a folder to "
-                "see each apart)",
-                other,
-                root,
-                set_name(root),
-            )
+        warn_same_name(root, set_name(root), named)
         samples.extend(discover(root, skip_bad, keep_unpaired=keep_unpaired))
     return samples
 

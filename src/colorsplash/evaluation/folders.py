@@ -4,6 +4,7 @@ about what a folder holds but does not use (see :mod:`colorsplash.evaluation.dat
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,31 @@ def refuse_twice(folder: str | Path, seen: dict[Path, str], label: str) -> None:
             f"{label}: named twice (as {seen[key]} too), so each of its photos would count twice; name each folder once"
         )
     seen[key] = str(folder)
+
+
+def named_root(root: Path) -> Path:
+    """``root``, or for ``.`` and ``x/..`` the absolute folder it stands for: the set is named after it, not ``""``."""
+    return Path(os.path.abspath(root)) if root.name in ("", "..") else root
+
+
+def set_name(folder: str | Path) -> str:
+    """The name :func:`~colorsplash.evaluation.datasets.discover` gives the data set in ``folder`` (its samples'
+    ``dataset``, before any ``-unseen``/``-pets`` suffix): the folder's own name, ``oxford-pets`` for
+    ``../data/oxford-pets/``."""
+    return named_root(Path(folder)).name
+
+
+def warn_same_name(folder: str | Path, name: str, named: dict[str, str]) -> None:
+    """Warn when ``folder``'s data set ``name`` is already another folder's (``a/pets b/pets``): every per-set
+    figure gives them as one set. ``named`` maps the set names so far to the folder named first."""
+    if (other := named.setdefault(name, str(folder))) != str(folder):
+        log.warning(
+            "%s and %s are both named %r: the figures per data set give them as one set (rename a folder to see "
+            "each apart)",
+            other,
+            folder,
+            name,
+        )
 
 
 def unreadable_in_data(err: ImageReadError) -> str:
