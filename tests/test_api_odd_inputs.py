@@ -191,3 +191,11 @@ def test_a_model_file_written_again_while_it_loads_is_loaded_again(
     assert colorsplash.load_model(path, precision="file", device="cpu").config.name == "tiny-test"
     monkeypatch.setattr(onnx_model, "_load_variant", real)
     assert colorsplash.load_model(path, precision="file", device="cpu").config.name == "colorsplash-pets-lite1"
+
+
+def test_an_empty_image_path_says_it_is_empty(model: Model) -> None:
+    """``splash("")`` (a variable left empty) said ``: is a folder, not a file``: ``Path("")`` is the current
+    folder, and the message named nothing."""
+    for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.subject_score):
+        with pytest.raises(colorsplash.ImageReadError, match=r"^the image path is empty \(''\); name a picture file$"):
+            call("", model)

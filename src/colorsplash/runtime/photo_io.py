@@ -200,9 +200,11 @@ def read_picture_bytes(path: str | Path) -> bytes:
     decodes.
 
     Raises:
-        ImageReadError: missing, not a file (a folder, a web address) or empty.
+        ImageReadError: an empty path; missing, not a file (a folder, a web address) or empty.
     """
     name = str(path)  # as given: ``Path`` would show ``https://x`` as ``https:/x``
+    if not name:  # Path("") is the current folder: it read ": is a folder, not a file"
+        raise ImageReadError("the image path is empty (''); name a picture file")
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{name}: {not_a_file(path)}")
