@@ -199,3 +199,16 @@ def test_an_empty_image_path_says_it_is_empty(model: Model) -> None:
     for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.subject_score):
         with pytest.raises(colorsplash.ImageReadError, match=r"^the image path is empty \(''\); name a picture file$"):
             call("", model)
+
+
+def test_matte_of_an_empty_image_or_guide_says_it_is_empty() -> None:
+    """An empty image with a square guide failed inside OpenCV (``cv2.error: ... inv_scale_x > 0 in function
+    'resize'``); an empty guide was said not to be 2-D (``got (0, 0)``)."""
+    square = np.full((4, 4), 0.5, np.float32)
+    for image in (np.zeros((0, 8, 3), np.uint8), np.zeros((6, 0, 3), np.uint8)):
+        with pytest.raises(ValueError, match=r"^the image array is empty \(shape \(\d+, \d+, 3\)\); nothing to matte$"):
+            colorsplash.matte(image, square)
+    rgb = np.zeros((6, 8, 3), np.uint8)
+    for guide in (np.zeros((0, 0), np.float32), np.zeros((6, 0), np.uint8)):
+        with pytest.raises(ValueError, match=r"^the guide is empty \(shape \(\d+, \d+\)\); pass the photo's"):
+            colorsplash.matte(rgb, guide)
