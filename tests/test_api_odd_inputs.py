@@ -212,3 +212,31 @@ def test_matte_of_an_empty_image_or_guide_says_it_is_empty() -> None:
     for guide in (np.zeros((0, 0), np.float32), np.zeros((6, 0), np.uint8)):
         with pytest.raises(ValueError, match=r"^the guide is empty \(shape \(\d+, \d+\)\); pass the photo's"):
             colorsplash.matte(rgb, guide)
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (
+            PermissionError(13, "Permission denied"),
+            r"cannot be opened \(Permission denied\); check the file's permissions",
+        ),
+        (
+            OSError(5, "Input/output error"),
+            r"cannot be read \(Input/output error\); check the disk or share and try again",
+        ),
+    ],
+)
+def test_a_photo_path_the_system_will_not_read_is_an_image_read_error(
+    model: Model, png: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, said: str
+) -> None:
+    """A photo without read permission (or on a failing disk) raised Python's bare ``PermissionError: [Errno 13]
+    Permission denied`` (or ``OSError``), not the documented ImageReadError a loop over photos catches."""
+
+    def refuse(self: Path) -> bytes:
+        raise error
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)  # running as root, chmod 000 is no refusal
+    for call in (colorsplash.splash, colorsplash.subject_score):
+        with pytest.raises(colorsplash.ImageReadError, match=rf"^{png}: {said}$"):
+            call(png, model)
