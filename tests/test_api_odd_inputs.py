@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -238,5 +239,26 @@ def test_a_photo_path_the_system_will_not_read_is_an_image_read_error(
 
     monkeypatch.setattr(Path, "read_bytes", refuse)  # running as root, chmod 000 is no refusal
     for call in (colorsplash.splash, colorsplash.subject_score):
-        with pytest.raises(colorsplash.ImageReadError, match=rf"^{png}: {said}$"):
+        with pytest.raises(colorsplash.ImageReadError, match=rf"^{re.escape(str(png))}: {said}$"):
             call(png, model)
+
+
+def test_a_write_only_or_failing_file_object_is_refused_in_words(model: Model, png: Path, tmp_path: Path) -> None:
+    """``open(path, "ab")`` raised a bare ``io.UnsupportedOperation: read``, and a stream failing mid-read its
+    bare ``OSError``: neither named the file nor said what to do."""
+
+    class Failing(io.RawIOBase):
+        name = "camera-stream"
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: object) -> int:
+            raise OSError(5, "Input/output error")
+
+    written = tmp_path / "w.png"
+    said = rf"^{re.escape(str(written))}: it is open for writing only; open the file for reading .*\(rb\)$"
+    with open(written, "ab") as writer, pytest.raises(TypeError, match=said):
+        colorsplash.splash(writer, model)
+    with pytest.raises(colorsplash.ImageReadError, match=r"^camera-stream: cannot be read \(Input/output error\)"):
+        colorsplash.splash(Failing(), model)

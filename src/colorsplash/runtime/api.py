@@ -224,11 +224,12 @@ def predict_alpha(
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
         ImageReadError: ``image`` is a path that cannot be read as a picture (missing, a folder, a web address,
-            not a picture, or over ``max_pixels``), a closed file object, or a Pillow image whose pixels cannot be
-            read (its file damaged, or closed before they were: ``Image.open`` reads them on first use).
+            not readable, not a picture, or over ``max_pixels``), a closed file object or one that fails to read,
+            or a Pillow image whose pixels cannot be read (its file damaged, or closed before they were:
+            ``Image.open`` reads them on first use).
         ModelLoadError: ``model`` is a path that is missing, a folder, or not a colorsplash ONNX file.
         TypeError: ``image``, ``model`` or ``options`` of the wrong type (``bytes``: wrap picture data as
-            ``io.BytesIO(data)``), or a file object opened in text mode.
+            ``io.BytesIO(data)``), or a file object opened in text mode or for writing only.
         ValueError: an empty or malformed image array. All the errors above but ``ModelLoadError`` and ``TypeError`` are
             ``ValueError`` subclasses.
     """

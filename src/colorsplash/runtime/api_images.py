@@ -21,7 +21,7 @@ from colorsplash.runtime.photo_io import (
     read_picture_bytes,
     to_rgb_array,
 )
-from colorsplash.runtime.picture_open import READ_ERRORS, PixelLimitError, load_pixels, unreadable
+from colorsplash.runtime.picture_open import READ_ERRORS, PixelLimitError, load_pixels, unreadable, unreadable_file
 
 __all__ = ["ImageLike", "PictureFile", "picture_file", "read_file", "rgb_and_own_alpha", "to_rgb"]
 
@@ -165,8 +165,8 @@ def picture_file(image: object) -> PictureFile | None:
 
     Raises:
         ImageReadError: as :func:`read_picture_bytes` (a path that is missing, not a file or empty); a file object
-            that is closed or has nothing left to read.
-        TypeError: a file object opened in text mode.
+            that is closed, fails to read or has nothing left to read.
+        TypeError: a file object opened in text mode or for writing only.
     """
     if isinstance(image, (str, os.PathLike)):
         path = os.fspath(image)
@@ -183,11 +183,16 @@ def picture_file(image: object) -> PictureFile | None:
         raise TypeError(text_mode)
     if getattr(image, "closed", False) is True:  # reading it said only "read of closed file", naming nothing
         raise ImageReadError(f"{name}: the file object is closed; open the file again, or pass its path")
+    readable = getattr(image, "readable", None)
+    if callable(readable) and readable() is False:  # open(path, "ab"): reading raised a bare "read"
+        raise TypeError(f"{name}: it is open for writing only; open the file for reading in binary mode (rb)")
     start = _position(image)
     try:
         data = read()
     except UnicodeDecodeError as err:  # a text-mode reader of another kind
         raise TypeError(text_mode) from err
+    except OSError as err:  # a pipe, socket or share failing mid-read: Python's bare OSError
+        raise unreadable_file(name, err) from err
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"{name}: reading it gave {type(data).__name__}, not bytes; open the file in binary mode (rb)")
     if not data:
