@@ -262,3 +262,13 @@ def test_a_write_only_or_failing_file_object_is_refused_in_words(model: Model, p
         colorsplash.splash(writer, model)
     with pytest.raises(colorsplash.ImageReadError, match=r"^camera-stream: cannot be read \(Input/output error\)"):
         colorsplash.splash(Failing(), model)
+
+
+@pytest.mark.parametrize(("edge", "shown"), [(1 + 1e-9, "0.5..1.000000001"), (-1e-12, "-1e-12..0.5")])
+def test_matte_names_the_guide_value_out_of_range_in_full(edge: float, shown: str) -> None:
+    """A guide a rounding step over 1 was refused as "must lie in [0, 1], got 0.5..1": three digits hid the
+    value at fault, so the message contradicted itself."""
+    guide = np.full((6, 8), 0.5)
+    guide[0, 0] = edge
+    with pytest.raises(ValueError, match=rf"must lie in \[0, 1\], got {re.escape(shown)}; .*np\.clip\(guide, 0, 1\)"):
+        colorsplash.matte(np.zeros((6, 8, 3), np.uint8), guide)

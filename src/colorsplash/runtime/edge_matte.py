@@ -45,9 +45,11 @@ def _check_guide(guide: object, hw: tuple[int, int]) -> np.ndarray:
         raise ValueError(f"guide must be float32 probability in [0, 1] or a uint8 trimap, got dtype {guide.dtype}")
     if not np.isfinite(guide).all():
         raise ValueError("a float guide is a probability in [0, 1] and must not hold NaN or infinity")
-    if guide.min() < 0.0 or guide.max() > 1.0:
+    low, high = float(guide.min()), float(guide.max())
+    if low < 0.0 or high > 1.0:  # in full: 3 digits showed 1.0000001 as "got 0..1"
         raise ValueError(
-            f"a float guide is a probability and must lie in [0, 1], got {guide.min():.3g}..{guide.max():.3g}"
+            f"a float guide is a probability and must lie in [0, 1], got {low}..{high}; if that is rounding, "
+            "pass np.clip(guide, 0, 1)"
         )
     if not _aspect_fits(guide.shape, hw):
         raise ValueError(
