@@ -272,3 +272,11 @@ def test_matte_names_the_guide_value_out_of_range_in_full(edge: float, shown: st
     guide[0, 0] = edge
     with pytest.raises(ValueError, match=rf"must lie in \[0, 1\], got {re.escape(shown)}; .*np\.clip\(guide, 0, 1\)"):
         colorsplash.matte(np.zeros((6, 8, 3), np.uint8), guide)
+
+
+def test_array_subclasses_are_read_as_their_plain_arrays(model: Model) -> None:
+    """A grey ``np.matrix`` (2-D only) failed inside NumPy ("shape too large to be a matrix") when made RGB."""
+    grey = np.arange(48, dtype=np.uint8).reshape(6, 8)
+    expected = colorsplash.splash(grey, model)
+    for image in (np.asmatrix(grey), np.ma.masked_array(grey)):
+        assert np.array_equal(colorsplash.splash(image, model), expected)

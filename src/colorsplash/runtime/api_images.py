@@ -88,6 +88,7 @@ def _load_pillow(image: Image.Image) -> None:
 
 def _array_to_rgb(image: np.ndarray) -> np.ndarray:
     """:func:`to_rgb` of an array (uint8 ``HxWx3`` is returned as it is)."""
+    image = np.asarray(image)  # a subclass as a plain array: a grey np.matrix failed "shape too large to be a matrix"
     if image.ndim in (2, 3) and (image.shape[0] == 0 or image.shape[1] == 0):
         raise ValueError(f"the image array is empty (shape {image.shape}); nothing to splash")
     if image.dtype != np.uint8:
