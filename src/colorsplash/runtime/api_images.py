@@ -219,6 +219,8 @@ def _uint8_hint(image: np.ndarray) -> str:
     if kind not in "fiu":
         return "convert it to numbers 0..255 of dtype uint8"
     finite = image[np.isfinite(image)] if kind == "f" else image
+    if finite.size < image.size:  # the conversions below would cast NaN to any value (all NaN: "values are 0..1")
+        return "it holds NaN or infinity, which are no colour: replace them first, e.g. with np.nan_to_num(x, posinf=0)"
     peak = float(finite.max()) if finite.size else 0.0
     if kind == "f" and peak <= 1.0:
         return "its values are 0..1: convert with np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)"
