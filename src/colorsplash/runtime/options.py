@@ -155,7 +155,7 @@ def parse_point(value: Any) -> tuple[int, int]:
     except ValueError:
         raise ValueError(f"expected X,Y as finite pixel positions, got {value!r}") from None
     if x < 0 or y < 0:
-        raise ValueError(f"point {value!r} must not be negative")
+        raise ValueError(f"X and Y must not be negative, got {value!r}")
     return int(x), int(y)
 
 
