@@ -280,3 +280,12 @@ def test_array_subclasses_are_read_as_their_plain_arrays(model: Model) -> None:
     expected = colorsplash.splash(grey, model)
     for image in (np.asmatrix(grey), np.ma.masked_array(grey)):
         assert np.array_equal(colorsplash.splash(image, model), expected)
+
+
+@pytest.mark.parametrize("name", ["precision", "device", "threads"])
+def test_model_settings_given_to_a_splash_say_they_are_load_models(model: Model, name: str) -> None:
+    """``splash(img, precision="fp32")`` (``colorsplash splash --precision fp32`` on the CLI) was "precision:
+    unknown option; known: effect, ...", not saying where the setting goes."""
+    for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.alpha_and_subject):
+        with pytest.raises(colorsplash.OptionError, match=rf"^{name}: .*colorsplash\.load_model\({name}=\.\.\.\)$"):
+            call(np.zeros((6, 8, 3), np.uint8), model, **{name: "fp32"})

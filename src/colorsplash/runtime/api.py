@@ -70,6 +70,10 @@ __all__ = [
 ]
 
 
+# ``load_model``'s keywords: ``colorsplash splash --precision`` takes them beside the options
+MODEL_SETTINGS = frozenset({"precision", "device", "threads"})
+
+
 def _resolve(
     model: Model | str | os.PathLike[str] | None,
     options: SplashOptions | None,
@@ -91,6 +95,12 @@ def _resolve(
         raise TypeError(
             "model must be a model from colorsplash.load_model(), the path (str or pathlib.Path) of an exported "
             f".onnx file, or None for the bundled model; got {type(model).__name__}"
+        )
+    settings = sorted(MODEL_SETTINGS.intersection(overrides))  # the CLI's splash flags, but no options
+    if settings:  # was "precision: unknown option; known: effect, ..."
+        name = settings[0]
+        raise OptionError(
+            name, f"a setting of the model, not of a splash; load it with colorsplash.load_model({name}=...)"
         )
     # Checked like every other entry point's (SplashOptions validates); text is parsed ("0.4", "blur:8").
     opts = options_from_mapping(overrides, base=options)
