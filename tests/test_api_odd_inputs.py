@@ -289,3 +289,21 @@ def test_model_settings_given_to_a_splash_say_they_are_load_models(model: Model,
     for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.alpha_and_subject):
         with pytest.raises(colorsplash.OptionError, match=rf"^{name}: .*colorsplash\.load_model\({name}=\.\.\.\)$"):
             call(np.zeros((6, 8, 3), np.uint8), model, **{name: "fp32"})
+
+
+def test_an_async_upload_says_to_pass_its_file(model: Model, png: Path) -> None:
+    """An async web upload (Starlette's and FastAPI's ``UploadFile``, whose ``read`` is a coroutine) was told
+    "reading it gave coroutine, not bytes; open the file in binary mode (rb)", with Python's "coroutine ... was
+    never awaited" warning: it is told to pass its ``.file``, which works."""
+
+    class Upload:
+        def __init__(self, data: bytes) -> None:
+            self.file = io.BytesIO(data)
+
+        async def read(self) -> bytes:
+            return self.file.read()
+
+    upload = Upload(png.read_bytes())
+    with pytest.raises(TypeError, match=r"^the Upload object: it is read asynchronously .* pass its \.file"):
+        colorsplash.splash(upload, model)
+    assert colorsplash.splash(upload.file, model).shape == (6, 8, 3)

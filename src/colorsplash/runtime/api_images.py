@@ -3,6 +3,7 @@ pixels, with a file's own transparency and :class:`Photo` where there is one (:m
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 from collections.abc import Callable
@@ -167,7 +168,7 @@ def picture_file(image: object) -> PictureFile | None:
     Raises:
         ImageReadError: as :func:`read_picture_bytes` (a path that is missing, not a file or empty); a file object
             that is closed, fails to read or has nothing left to read.
-        TypeError: a file object opened in text mode or for writing only.
+        TypeError: a file object opened in text mode or for writing only, or read asynchronously.
     """
     if isinstance(image, (str, os.PathLike)):
         path = os.fspath(image)
@@ -187,6 +188,11 @@ def picture_file(image: object) -> PictureFile | None:
     readable = getattr(image, "readable", None)
     if callable(readable) and readable() is False:  # open(path, "ab"): reading raised a bare "read"
         raise TypeError(f"{name}: it is open for writing only; open the file for reading in binary mode (rb)")
+    if inspect.iscoroutinefunction(read):  # Starlette's UploadFile: "gave coroutine ... open the file in rb"
+        raise TypeError(
+            f"{name}: it is read asynchronously (await its .read()); pass its .file (a web framework's upload has "
+            "one), or the bytes as io.BytesIO(await upload.read())"
+        )
     start = _position(image)
     try:
         data = read()
