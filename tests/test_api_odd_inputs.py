@@ -243,7 +243,7 @@ def test_a_photo_path_the_system_will_not_read_is_an_image_read_error(
             call(png, model)
 
 
-def test_a_write_only_or_failing_file_object_is_refused_in_words(model: Model, png: Path, tmp_path: Path) -> None:
+def test_a_write_only_or_failing_file_object_is_refused_in_words(model: Model, tmp_path: Path) -> None:
     """``open(path, "ab")`` raised a bare ``io.UnsupportedOperation: read``, and a stream failing mid-read its
     bare ``OSError``: neither named the file nor said what to do."""
 
@@ -257,7 +257,7 @@ def test_a_write_only_or_failing_file_object_is_refused_in_words(model: Model, p
             raise OSError(5, "Input/output error")
 
     written = tmp_path / "w.png"
-    said = rf"^{re.escape(str(written))}: it is open for writing only; open the file for reading .*\(rb\)$"
+    said = rf"^{re.escape(str(written))}: it is not open for reading; open the file for reading .*\(rb\)$"
     with open(written, "ab") as writer, pytest.raises(TypeError, match=said):
         colorsplash.splash(writer, model)
     with pytest.raises(colorsplash.ImageReadError, match=r"^camera-stream: cannot be read \(Input/output error\)"):

@@ -185,9 +185,6 @@ def picture_file(image: object) -> PictureFile | None:
         raise TypeError(text_mode)
     if getattr(image, "closed", False) is True:  # reading it said only "read of closed file", naming nothing
         raise ImageReadError(f"{name}: the file object is closed; open the file again, or pass its path")
-    readable = getattr(image, "readable", None)
-    if callable(readable) and readable() is False:  # open(path, "ab"): reading raised a bare "read"
-        raise TypeError(f"{name}: it is open for writing only; open the file for reading in binary mode (rb)")
     if inspect.iscoroutinefunction(read):  # Starlette's UploadFile: "gave coroutine ... open the file in rb"
         raise TypeError(
             f"{name}: it is read asynchronously (await its .read()); pass its .file (a web framework's upload has "
@@ -198,6 +195,8 @@ def picture_file(image: object) -> PictureFile | None:
         data = read()
     except UnicodeDecodeError as err:  # a text-mode reader of another kind
         raise TypeError(text_mode) from err
+    except io.UnsupportedOperation as err:  # open(path, "ab"): Python's bare "read"
+        raise TypeError(f"{name}: it is not open for reading; open the file for reading in binary mode (rb)") from err
     except OSError as err:  # a pipe, socket or share failing mid-read: Python's bare OSError
         raise unreadable_file(name, err) from err
     if not isinstance(data, (bytes, bytearray, memoryview)):
