@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -243,7 +244,7 @@ def test_a_photo_path_the_system_will_not_read_is_an_image_read_error(
             call(png, model)
 
 
-def test_a_write_only_or_failing_file_object_is_refused_in_words(model: Model, tmp_path: Path) -> None:
+def test_a_write_only_or_failing_file_object_is_refused_in_words(model: Model, png: Path, tmp_path: Path) -> None:
     """``open(path, "ab")`` raised a bare ``io.UnsupportedOperation: read``, and a stream failing mid-read its
     bare ``OSError``: neither named the file nor said what to do."""
 
@@ -262,6 +263,15 @@ def test_a_write_only_or_failing_file_object_is_refused_in_words(model: Model, t
         colorsplash.splash(writer, model)
     with pytest.raises(colorsplash.ImageReadError, match=r"^camera-stream: cannot be read \(Input/output error\)"):
         colorsplash.splash(Failing(), model)
+
+    class Quiet(io.RawIOBase):  # reads, but never says readable() (RawIOBase's own answer: False)
+        def __init__(self, data: bytes) -> None:
+            self.data = io.BytesIO(data)
+
+        def readinto(self, buffer: Any) -> int:
+            return self.data.readinto(buffer)
+
+    assert colorsplash.splash(Quiet(png.read_bytes()), model).shape == (6, 8, 3)
 
 
 @pytest.mark.parametrize(("edge", "shown"), [(1 + 1e-9, "0.5..1.000000001"), (-1e-12, "-1e-12..0.5")])
