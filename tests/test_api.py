@@ -192,6 +192,14 @@ def test_python_refuses_bad_values_naming_the_option(model: Model, name: str, va
         colorsplash.predict_alpha(np.zeros((8, 8, 3), np.uint8), model, SplashOptions(), **{name: value})
 
 
+@pytest.mark.parametrize(("name", "value"), BAD_TEXT + BAD_TYPED)
+def test_refusals_name_the_option_once(name: str, value: object) -> None:
+    """A negative point read "point: point (-1, 5) must not be negative" (the CLI "argument --point: point ...")."""
+    with pytest.raises(OptionError) as caught:
+        SplashOptions(**{name: value})  # type: ignore[arg-type]
+    assert not str(caught.value).startswith(f"{name}: {name} "), str(caught.value)
+
+
 @pytest.mark.parametrize(("name", "value"), [p for p in BAD_TEXT if p[0] != "hard"])  # CLI switches take no value
 def test_cli_refuses_bad_values_in_one_readable_line(
     tiny_onnx: Path, tmp_path: Path, name: str, value: str, capsys: pytest.CaptureFixture[str]

@@ -119,6 +119,18 @@ def test_other_dtypes_are_refused_with_a_conversion_that_gives_the_picture(
     assert np.array_equal(eval(expression, {"np": np, "x": x}), image)
 
 
+def test_float_arrays_holding_nan_are_told_to_replace_it_first(model: Model) -> None:
+    """A float array holding NaN was told "its values are 0..1: convert with np.clip(np.rint(x * 255), ...)" (all
+    NaN too), a cast that turns NaN into any value, with NumPy's "invalid value encountered in cast" warning."""
+    some = np.full((6, 8, 3), 0.5, np.float32)
+    some[0, 0] = np.nan
+    for x in (some, np.full((6, 8, 3), np.nan, np.float32), np.where(some > 0, np.inf, 0.5)):
+        with pytest.raises(ValueError, match=r"it holds NaN or infinity.*np\.nan_to_num\(x, posinf=0\)$") as caught:
+            colorsplash.splash(x, model)
+        expression = str(caught.value).rsplit("e.g. with ", 1)[1]
+        assert np.isfinite(eval(expression, {"np": np, "x": x})).all()
+
+
 def test_bool_arrays_are_refused_with_a_conversion(model: Model) -> None:
     mask = np.zeros((6, 8), bool)
     mask[2:4] = True

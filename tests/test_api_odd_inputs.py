@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -191,3 +193,127 @@ def test_a_model_file_written_again_while_it_loads_is_loaded_again(
     assert colorsplash.load_model(path, precision="file", device="cpu").config.name == "tiny-test"
     monkeypatch.setattr(onnx_model, "_load_variant", real)
     assert colorsplash.load_model(path, precision="file", device="cpu").config.name == "colorsplash-pets-lite1"
+
+
+def test_an_empty_image_path_says_it_is_empty(model: Model) -> None:
+    """``splash("")`` (a variable left empty) said ``: is a folder, not a file``: ``Path("")`` is the current
+    folder, and the message named nothing."""
+    for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.subject_score):
+        with pytest.raises(colorsplash.ImageReadError, match=r"^the image path is empty \(''\); name a picture file$"):
+            call("", model)
+
+
+def test_matte_of_an_empty_image_or_guide_says_it_is_empty() -> None:
+    """An empty image with a square guide failed inside OpenCV (``cv2.error: ... inv_scale_x > 0 in function
+    'resize'``); an empty guide was said not to be 2-D (``got (0, 0)``)."""
+    square = np.full((4, 4), 0.5, np.float32)
+    for image in (np.zeros((0, 8, 3), np.uint8), np.zeros((6, 0, 3), np.uint8)):
+        with pytest.raises(ValueError, match=r"^the image array is empty \(shape \(\d+, \d+, 3\)\); nothing to matte$"):
+            colorsplash.matte(image, square)
+    rgb = np.zeros((6, 8, 3), np.uint8)
+    for guide in (np.zeros((0, 0), np.float32), np.zeros((6, 0), np.uint8)):
+        with pytest.raises(ValueError, match=r"^the guide is empty \(shape \(\d+, \d+\)\); pass the photo's"):
+            colorsplash.matte(rgb, guide)
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (
+            PermissionError(13, "Permission denied"),
+            r"cannot be opened \(Permission denied\); check the file's permissions",
+        ),
+        (
+            OSError(5, "Input/output error"),
+            r"cannot be read \(Input/output error\); check the disk or share and try again",
+        ),
+    ],
+)
+def test_a_photo_path_the_system_will_not_read_is_an_image_read_error(
+    model: Model, png: Path, monkeypatch: pytest.MonkeyPatch, error: OSError, said: str
+) -> None:
+    """A photo without read permission (or on a failing disk) raised Python's bare ``PermissionError: [Errno 13]
+    Permission denied`` (or ``OSError``), not the documented ImageReadError a loop over photos catches."""
+
+    def refuse(self: Path) -> bytes:
+        raise error
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)  # running as root, chmod 000 is no refusal
+    for call in (colorsplash.splash, colorsplash.subject_score):
+        with pytest.raises(colorsplash.ImageReadError, match=rf"^{re.escape(str(png))}: {said}$"):
+            call(png, model)
+
+
+def test_a_write_only_or_failing_file_object_is_refused_in_words(model: Model, png: Path, tmp_path: Path) -> None:
+    """``open(path, "ab")`` raised a bare ``io.UnsupportedOperation: read``, and a stream failing mid-read its
+    bare ``OSError``: neither named the file nor said what to do."""
+
+    class Failing(io.RawIOBase):
+        name = "camera-stream"
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: object) -> int:
+            raise OSError(5, "Input/output error")
+
+    written = tmp_path / "w.png"
+    said = rf"^{re.escape(str(written))}: it is not open for reading; open the file for reading .*\(rb\)$"
+    with open(written, "ab") as writer, pytest.raises(TypeError, match=said):
+        colorsplash.splash(writer, model)
+    with pytest.raises(colorsplash.ImageReadError, match=r"^camera-stream: cannot be read \(Input/output error\)"):
+        colorsplash.splash(Failing(), model)
+
+    class Quiet(io.RawIOBase):  # reads, but never says readable() (RawIOBase's own answer: False)
+        def __init__(self, data: bytes) -> None:
+            self.data = io.BytesIO(data)
+
+        def readinto(self, buffer: Any) -> int:
+            return self.data.readinto(buffer)
+
+    assert colorsplash.splash(Quiet(png.read_bytes()), model).shape == (6, 8, 3)
+
+
+@pytest.mark.parametrize(("edge", "shown"), [(1 + 1e-9, "0.5..1.000000001"), (-1e-12, "-1e-12..0.5")])
+def test_matte_names_the_guide_value_out_of_range_in_full(edge: float, shown: str) -> None:
+    """A guide a rounding step over 1 was refused as "must lie in [0, 1], got 0.5..1": three digits hid the
+    value at fault, so the message contradicted itself."""
+    guide = np.full((6, 8), 0.5)
+    guide[0, 0] = edge
+    with pytest.raises(ValueError, match=rf"must lie in \[0, 1\], got {re.escape(shown)}; .*np\.clip\(guide, 0, 1\)"):
+        colorsplash.matte(np.zeros((6, 8, 3), np.uint8), guide)
+
+
+def test_array_subclasses_are_read_as_their_plain_arrays(model: Model) -> None:
+    """A grey ``np.matrix`` (2-D only) failed inside NumPy ("shape too large to be a matrix") when made RGB."""
+    grey = np.arange(48, dtype=np.uint8).reshape(6, 8)
+    expected = colorsplash.splash(grey, model)
+    for image in (np.asmatrix(grey), np.ma.masked_array(grey)):
+        assert np.array_equal(colorsplash.splash(image, model), expected)
+
+
+@pytest.mark.parametrize("name", ["precision", "device", "threads"])
+def test_model_settings_given_to_a_splash_say_they_are_load_models(model: Model, name: str) -> None:
+    """``splash(img, precision="fp32")`` (``colorsplash splash --precision fp32`` on the CLI) was "precision:
+    unknown option; known: effect, ...", not saying where the setting goes."""
+    for call in (colorsplash.splash, colorsplash.predict_alpha, colorsplash.alpha_and_subject):
+        with pytest.raises(colorsplash.OptionError, match=rf"^{name}: .*colorsplash\.load_model\({name}=\.\.\.\)$"):
+            call(np.zeros((6, 8, 3), np.uint8), model, **{name: "fp32"})
+
+
+def test_an_async_upload_says_to_pass_its_file(model: Model, png: Path) -> None:
+    """An async web upload (Starlette's and FastAPI's ``UploadFile``, whose ``read`` is a coroutine) was told
+    "reading it gave coroutine, not bytes; open the file in binary mode (rb)", with Python's "coroutine ... was
+    never awaited" warning: it is told to pass its ``.file``, which works."""
+
+    class Upload:
+        def __init__(self, data: bytes) -> None:
+            self.file = io.BytesIO(data)
+
+        async def read(self) -> bytes:
+            return self.file.read()
+
+    upload = Upload(png.read_bytes())
+    with pytest.raises(TypeError, match=r"^the Upload object: it is read asynchronously .* pass its \.file"):
+        colorsplash.splash(upload, model)
+    assert colorsplash.splash(upload.file, model).shape == (6, 8, 3)

@@ -69,3 +69,50 @@ def test_a_model_pickled_after_its_loader_changed_folder_names_the_file_it_loade
     monkeypatch.chdir(tmp_path)
     again = pickle.loads(pickle.dumps(model))
     assert again.path == tmp_path / "models" / "m.onnx" and again.config == model.config
+
+
+def _refused(kind: str) -> object:
+    """A worker's call that raises the public error ``kind``."""
+    if kind == "option":
+        return colorsplash.SplashOptions(effect="bogus")
+    if kind == "no subject":
+        return colorsplash.predict_alpha(np.zeros((8, 8, 3), np.uint8), on_empty="skip")
+    if kind == "read":
+        return colorsplash.splash("no-such-photo.jpg")
+    return colorsplash.load_model("no-such-model.onnx")
+
+
+def _public_errors() -> list[Exception]:
+    errors: list[Exception] = []
+    for kind in ("option", "no subject", "read", "model"):
+        try:
+            _refused(kind)
+        except Exception as err:  # noqa: BLE001 - each kind's own error, checked below
+            errors.append(err)
+    return errors
+
+
+def test_public_errors_pickle_with_their_details() -> None:
+    """An OptionError could not be unpickled ("__init__() missing 1 required positional argument: 'message'")."""
+    errors = _public_errors()
+    kinds = (
+        colorsplash.OptionError,
+        colorsplash.NoSubjectError,
+        colorsplash.ImageReadError,
+        colorsplash.ModelLoadError,
+    )
+    assert [type(e) for e in errors] == list(kinds)
+    for err in errors:
+        again = pickle.loads(pickle.dumps(err))
+        assert type(again) is type(err) and str(again) == str(err) and vars(again) == vars(err)
+
+
+def test_a_workers_option_error_reaches_the_pool_which_goes_on() -> None:
+    """A worker's OptionError broke the whole pool: the parent got "BrokenProcessPool: A process in the process
+    pool was terminated abruptly" for it and for every later task."""
+    spawn = multiprocessing.get_context("spawn")  # as test_a_model_goes_to_a_worker_process: no forked ORT threads
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        for _ in range(2):  # the second task finds the pool still working
+            with pytest.raises(colorsplash.OptionError, match=r"^effect: unknown effect 'bogus'") as caught:
+                pool.submit(_refused, "option").result(timeout=120)
+            assert caught.value.name == "effect"

@@ -242,3 +242,17 @@ def test_the_cli_mask_does_not_say_metadata_was_left_out(tmp_path: Path, capsys:
     assert "x.jpg: XMP metadata not copied to the result" in capsys.readouterr().err
     assert main(["-q", "mask", str(src), "-o", str(tmp_path / "m.png"), "--model", model]) == 0
     assert "XMP" not in capsys.readouterr().err
+
+
+def test_single_values_of_a_result_are_numpy_scalars_as_a_plain_arrays_are() -> None:
+    """``alpha.mean()``, ``alpha.max()``, ``out.sum()`` gave a 0-d NotedArray, not NumPy's scalar: unhashable
+    (``{alpha.max(): ...}`` raised TypeError) and not an ``np.floating``."""
+    from colorsplash.runtime.result_notes import NotedArray, with_notes
+
+    plain = np.arange(24, dtype=np.float32).reshape(4, 6) / 23
+    result = with_notes(plain.copy(), [f"a.gif: {GIF_NOTE}"])
+    for value in (result.mean(), result.max(), result.sum(), np.median(result), (result > 0.5).any(), result.std()):
+        assert not isinstance(value, np.ndarray) and isinstance(value, np.generic), type(value)
+    assert {result.max(): 1} == {plain.max(): 1} and result.mean() == plain.mean()
+    kept = (result.sum(axis=0), result + 1, result[1:], result.mean(keepdims=True))
+    assert all(isinstance(a, NotedArray) and a.notes == (f"a.gif: {GIF_NOTE}",) for a in kept)

@@ -70,6 +70,10 @@ __all__ = [
 ]
 
 
+# ``load_model``'s keywords: ``colorsplash splash --precision`` takes them beside the options
+MODEL_SETTINGS = frozenset({"precision", "device", "threads"})
+
+
 def _resolve(
     model: Model | str | os.PathLike[str] | None,
     options: SplashOptions | None,
@@ -91,6 +95,12 @@ def _resolve(
         raise TypeError(
             "model must be a model from colorsplash.load_model(), the path (str or pathlib.Path) of an exported "
             f".onnx file, or None for the bundled model; got {type(model).__name__}"
+        )
+    settings = sorted(MODEL_SETTINGS.intersection(overrides))  # the CLI's splash flags, but no options
+    if settings:  # was "precision: unknown option; known: effect, ..."
+        name = settings[0]
+        raise OptionError(
+            name, f"a setting of the model, not of a splash; load it with colorsplash.load_model({name}=...)"
         )
     # Checked like every other entry point's (SplashOptions validates); text is parsed ("0.4", "blur:8").
     opts = options_from_mapping(overrides, base=options)
@@ -224,11 +234,12 @@ def predict_alpha(
     Raises:
         NoSubjectError: no subject and ``on_empty="skip"``. OptionError: a bad override.
         ImageReadError: ``image`` is a path that cannot be read as a picture (missing, a folder, a web address,
-            not a picture, or over ``max_pixels``), a closed file object, or a Pillow image whose pixels cannot be
-            read (its file damaged, or closed before they were: ``Image.open`` reads them on first use).
+            not readable, not a picture, or over ``max_pixels``), a closed file object or one that fails to read,
+            or a Pillow image whose pixels cannot be read (its file damaged, or closed before they were:
+            ``Image.open`` reads them on first use).
         ModelLoadError: ``model`` is a path that is missing, a folder, or not a colorsplash ONNX file.
         TypeError: ``image``, ``model`` or ``options`` of the wrong type (``bytes``: wrap picture data as
-            ``io.BytesIO(data)``), or a file object opened in text mode.
+            ``io.BytesIO(data)``), or a file object opened in text mode or for writing only.
         ValueError: an empty or malformed image array. All the errors above but ``ModelLoadError`` and ``TypeError`` are
             ``ValueError`` subclasses.
     """

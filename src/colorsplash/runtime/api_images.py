@@ -3,6 +3,7 @@ pixels, with a file's own transparency and :class:`Photo` where there is one (:m
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from colorsplash.runtime.photo_io import (
     read_picture_bytes,
     to_rgb_array,
 )
-from colorsplash.runtime.picture_open import READ_ERRORS, PixelLimitError, load_pixels, unreadable
+from colorsplash.runtime.picture_open import READ_ERRORS, PixelLimitError, load_pixels, unreadable, unreadable_file
 
 __all__ = ["ImageLike", "PictureFile", "picture_file", "read_file", "rgb_and_own_alpha", "to_rgb"]
 
@@ -88,6 +89,7 @@ def _load_pillow(image: Image.Image) -> None:
 
 def _array_to_rgb(image: np.ndarray) -> np.ndarray:
     """:func:`to_rgb` of an array (uint8 ``HxWx3`` is returned as it is)."""
+    image = np.asarray(image)  # a subclass as a plain array: a grey np.matrix failed "shape too large to be a matrix"
     if image.ndim in (2, 3) and (image.shape[0] == 0 or image.shape[1] == 0):
         raise ValueError(f"the image array is empty (shape {image.shape}); nothing to splash")
     if image.dtype != np.uint8:
@@ -165,8 +167,8 @@ def picture_file(image: object) -> PictureFile | None:
 
     Raises:
         ImageReadError: as :func:`read_picture_bytes` (a path that is missing, not a file or empty); a file object
-            that is closed or has nothing left to read.
-        TypeError: a file object opened in text mode.
+            that is closed, fails to read or has nothing left to read.
+        TypeError: a file object opened in text mode or for writing only, or read asynchronously.
     """
     if isinstance(image, (str, os.PathLike)):
         path = os.fspath(image)
@@ -183,11 +185,20 @@ def picture_file(image: object) -> PictureFile | None:
         raise TypeError(text_mode)
     if getattr(image, "closed", False) is True:  # reading it said only "read of closed file", naming nothing
         raise ImageReadError(f"{name}: the file object is closed; open the file again, or pass its path")
+    if inspect.iscoroutinefunction(read):  # Starlette's UploadFile: "gave coroutine ... open the file in rb"
+        raise TypeError(
+            f"{name}: it is read asynchronously (await its .read()); pass its .file (a web framework's upload has "
+            "one), or the bytes as io.BytesIO(await upload.read())"
+        )
     start = _position(image)
     try:
         data = read()
     except UnicodeDecodeError as err:  # a text-mode reader of another kind
         raise TypeError(text_mode) from err
+    except io.UnsupportedOperation as err:  # open(path, "ab"): Python's bare "read"
+        raise TypeError(f"{name}: it is not open for reading; open the file for reading in binary mode (rb)") from err
+    except OSError as err:  # a pipe, socket or share failing mid-read: Python's bare OSError
+        raise unreadable_file(name, err) from err
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"{name}: reading it gave {type(data).__name__}, not bytes; open the file in binary mode (rb)")
     if not data:
@@ -213,6 +224,8 @@ def _uint8_hint(image: np.ndarray) -> str:
     if kind not in "fiu":
         return "convert it to numbers 0..255 of dtype uint8"
     finite = image[np.isfinite(image)] if kind == "f" else image
+    if finite.size < image.size:  # the conversions below would cast NaN to any value (all NaN: "values are 0..1")
+        return "it holds NaN or infinity, which are no colour: replace them first, e.g. with np.nan_to_num(x, posinf=0)"
     peak = float(finite.max()) if finite.size else 0.0
     if kind == "f" and peak <= 1.0:
         return "its values are 0..1: convert with np.clip(np.rint(x * 255), 0, 255).astype(np.uint8)"

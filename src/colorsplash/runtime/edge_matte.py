@@ -30,8 +30,10 @@ def _check_guide(guide: object, hw: tuple[int, int]) -> np.ndarray:
     """``guide`` as given when it is a valid trimap or probability for a photo of ``hw``; else ValueError."""
     if not isinstance(guide, np.ndarray):
         raise TypeError(f"guide must be a 2-D NumPy array (HxW), got {type(guide).__name__}")
-    if guide.ndim != 2 or guide.size == 0:
-        raise ValueError(f"guide must be a 2-D NumPy array (HxW), got {getattr(guide, 'shape', type(guide))}")
+    if guide.ndim != 2:
+        raise ValueError(f"guide must be a 2-D NumPy array (HxW), got shape {guide.shape}")
+    if guide.size == 0:
+        raise ValueError(f"the guide is empty (shape {guide.shape}); pass the photo's probability or trimap")
     if guide.dtype == np.uint8:
         if guide.shape != hw:
             raise ValueError(
@@ -43,9 +45,11 @@ def _check_guide(guide: object, hw: tuple[int, int]) -> np.ndarray:
         raise ValueError(f"guide must be float32 probability in [0, 1] or a uint8 trimap, got dtype {guide.dtype}")
     if not np.isfinite(guide).all():
         raise ValueError("a float guide is a probability in [0, 1] and must not hold NaN or infinity")
-    if guide.min() < 0.0 or guide.max() > 1.0:
+    low, high = float(guide.min()), float(guide.max())
+    if low < 0.0 or high > 1.0:  # in full: 3 digits showed 1.0000001 as "got 0..1"
         raise ValueError(
-            f"a float guide is a probability and must lie in [0, 1], got {guide.min():.3g}..{guide.max():.3g}"
+            f"a float guide is a probability and must lie in [0, 1], got {low}..{high}; if that is rounding, "
+            "pass np.clip(guide, 0, 1)"
         )
     if not _aspect_fits(guide.shape, hw):
         raise ValueError(
@@ -88,8 +92,8 @@ def matte(image: np.ndarray, guide: np.ndarray, settings: MatteSettings | None =
 
     Raises:
         TypeError: the image or the guide is not a NumPy array (a path, a Pillow image).
-        ValueError: the image is not RGB uint8 ``HxWx3`` or the guide is none of the above (e.g. a transposed
-            probability: its aspect ratio differs from the photo's).
+        ValueError: the image is not RGB uint8 ``HxWx3`` or is empty, or the guide is empty or none of the above
+            (e.g. a transposed probability: its aspect ratio differs from the photo's).
     """
     settings = settings or MatteSettings()
     if not isinstance(image, np.ndarray):
@@ -103,6 +107,8 @@ def matte(image: np.ndarray, guide: np.ndarray, settings: MatteSettings | None =
             f"{getattr(image, 'shape', '')}"
         )
     h, w = image.shape[:2]
+    if h == 0 or w == 0:  # OpenCV's resize failed with its own assertion text
+        raise ValueError(f"the image array is empty (shape {image.shape}); nothing to matte")
     guide = _check_guide(guide, (h, w))
     small = downscale(image, settings.work_side)
     hs, ws = small.shape[:2]

@@ -44,6 +44,11 @@ class OptionError(ValueError):
         super().__init__(f"{option_name(name, spelling)}: {message}{listed}")
         self.name, self.reason, self.spelling, self.known = name, message, spelling, tuple(known)
 
+    def __reduce__(self) -> tuple[type[OptionError], tuple[str, str, Spelling, tuple[str, ...]]]:
+        """Pickled as its parts: a worker process's refusal reaches its pool (Python's default, the message alone,
+        failed to unpickle, and the pool broke: "A process in the process pool was terminated abruptly")."""
+        return OptionError, (self.name, self.reason, self.spelling, self.known)
+
     def spelt(self, spelling: Spelling) -> OptionError:
         """This error in the words of ``spelling``'s caller (the CLI's, the HTTP API's)."""
         return OptionError(self.name, self.reason, spelling, self.known)
@@ -155,7 +160,7 @@ def parse_point(value: Any) -> tuple[int, int]:
     except ValueError:
         raise ValueError(f"expected X,Y as finite pixel positions, got {value!r}") from None
     if x < 0 or y < 0:
-        raise ValueError(f"point {value!r} must not be negative")
+        raise ValueError(f"X and Y must not be negative, got {value!r}")
     return int(x), int(y)
 
 

@@ -38,6 +38,7 @@ from colorsplash.runtime.picture_open import (
     open_checked,
     probe_picture,
     unreadable,
+    unreadable_file,
     warnings_as_notes,
 )
 from colorsplash.runtime.png_text import PNG_SIGNATURE
@@ -200,13 +201,19 @@ def read_picture_bytes(path: str | Path) -> bytes:
     decodes.
 
     Raises:
-        ImageReadError: missing, not a file (a folder, a web address) or empty.
+        ImageReadError: an empty path; missing, not a file (a folder, a web address), not readable (its
+            permissions, a failing disk) or empty.
     """
     name = str(path)  # as given: ``Path`` would show ``https://x`` as ``https:/x``
+    if not name:  # Path("") is the current folder: it read ": is a folder, not a file"
+        raise ImageReadError("the image path is empty (''); name a picture file")
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{name}: {not_a_file(path)}")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as err:  # no permission, a failing disk or share: Python's bare PermissionError / OSError
+        raise unreadable_file(name, err) from err
     if not data:
         raise ImageReadError(f"{name}: file is empty (0 bytes); re-export or remove it")
     return data

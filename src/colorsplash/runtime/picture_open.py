@@ -46,6 +46,7 @@ __all__ = [
     "open_unchecked",
     "probe_picture",
     "unreadable",
+    "unreadable_file",
     "warnings_as_notes",
 ]
 
@@ -118,6 +119,14 @@ def unreadable(name: str, err: BaseException) -> ImageReadError:
     if isinstance(err, KeyError):
         detail = f"unknown value {detail}"
     return ImageReadError(f"{name}: unreadable or truncated picture ({detail}); re-export it")
+
+
+def unreadable_file(name: str, err: OSError) -> ImageReadError:
+    """The error of a picture file ``name`` that the system would not let us read (``err``): its permissions, or a
+    disk or network share failing; its content is not judged, so re-exporting it is not the advice."""
+    if isinstance(err, PermissionError):
+        return ImageReadError(f"{name}: cannot be opened ({err.strerror}); check the file's permissions")
+    return ImageReadError(f"{name}: cannot be read ({err.strerror or err}); check the disk or share and try again")
 
 
 @contextmanager
@@ -321,7 +330,7 @@ def open_checked(
             "check the file"
         ) from err
     except PermissionError as err:  # the file is fine; re-exporting it would not help
-        raise ImageReadError(f"{name}: cannot be opened ({err.strerror}); check the file's permissions") from err
+        raise unreadable_file(name, err) from err
     except Image.DecompressionBombError as err:  # a GIF whose frame claims more than Pillow allows
         raise _over_pillow_limit(name, "the picture its header claims") from err
     except READ_ERRORS as err:  # cut-off or corrupt header

@@ -43,12 +43,20 @@ class NotedArray(np.ndarray[Any, Any]):
     """A NumPy array that is a Python API result, with ``notes``: a tuple of strings, what the user should know
     about it (:func:`result_notes`; empty for an array or Pillow image given as input). Arrays made from it
     (slices, arithmetic, ``copy.deepcopy``, ``np.copy(..., subok=True)``) keep the notes, and so does a pickled
-    copy (a result sent to a ``multiprocessing`` pool); ``np.asarray(result)`` is a plain array without them."""
+    copy (a result sent to a ``multiprocessing`` pool); ``np.asarray(result)`` is a plain array without them.
+    Single values (``result.mean()``, ``result[0, 0]``) are NumPy scalars, as a plain array's are."""
 
     notes: tuple[str, ...]
 
     def __array_finalize__(self, obj: Any) -> None:
         self.notes = getattr(obj, "notes", ())
+
+    def __array_wrap__(self, array: Any, context: Any = None, return_scalar: bool = False) -> Any:
+        """A ufunc's or reduction's result: a NotedArray as NumPy wraps it, but a NumPy scalar where a plain
+        array gives one (``result.mean()``, ``result.max()``: a 0-d NotedArray was unhashable and no
+        ``np.floating``). NumPy 1 passes no ``return_scalar``."""
+        wrapped = super().__array_wrap__(array, context)
+        return wrapped[()] if isinstance(wrapped, np.ndarray) and wrapped.ndim == 0 else wrapped
 
     def __reduce__(self) -> tuple[Any, ...]:
         """NumPy's pickle of the array with the notes added last to its state (NumPy's own leaves them out)."""
