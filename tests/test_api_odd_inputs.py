@@ -78,9 +78,22 @@ def test_load_model_refuses_threads_that_are_no_whole_number_in_words(tiny_onnx:
 
 def test_load_model_refuses_negative_threads_and_takes_numpy_counts(tiny_onnx: Path) -> None:
     """``threads=-1`` loaded without a word (ONNX Runtime's choice, not the count asked for)."""
-    with pytest.raises(ValueError, match=r"^threads must be at least 1 \(or None: one per physical core\), got -1"):
+    with pytest.raises(
+        ValueError, match=r"^threads must be at least 1 \(or 0 or None: one per physical core\), got -1"
+    ):
         colorsplash.load_model(tiny_onnx, threads=-1)
     assert colorsplash.load_model(tiny_onnx, threads=np.int64(1), precision="file").threads == 1  # type: ignore[arg-type]
+
+
+def test_more_threads_than_cores_are_warned_about(tiny_onnx: Path) -> None:
+    """``threads=10000`` loaded without a word and held the machine at a load of a thousand (spinning threads on
+    two cores): more threads than the cores this process may use are warned about, the count asked for kept."""
+    from colorsplash.runtime.cpu import usable_cores
+
+    cores = usable_cores()
+    with pytest.warns(UserWarning, match=rf"^threads={cores + 1} is more than the {cores} core\(s\) this process"):
+        model = colorsplash.load_model(tiny_onnx, threads=cores + 1, precision="file")
+    assert model.threads == cores + 1
 
 
 def test_a_model_file_written_again_is_loaded_again(tiny_onnx: Path, tmp_path: Path) -> None:

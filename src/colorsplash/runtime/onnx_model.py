@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import numpy as np
 
 from colorsplash.runtime.allocator import tune_allocator
 from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.files import file_version, not_a_file
 from colorsplash.runtime.model_file import ModelLoadError as ModelLoadError  # re-exported: callers import it here
 from colorsplash.runtime.model_file import check_model_file, not_loadable
@@ -355,14 +357,22 @@ def _not_found(given: str | os.PathLike[str] | None, path: Path) -> ModelLoadErr
 
 def _checked_threads(threads: object) -> int | None:
     """``load_model``'s ``threads`` (``None``, or 0 as ONNX Runtime's own setting: its default) as a count or
-    ``None``. ONNX Runtime's binding refused 1.5 or "2" in pages of its signature, and -1 loaded unnoticed."""
+    ``None``. ONNX Runtime's binding refused 1.5 or "2" in pages of its signature, and -1 loaded unnoticed. More
+    threads than the cores this process may use are warned about: they make the model slower, not faster (10000
+    loaded at once and held the machine at a load of a thousand)."""
     if threads is None:
         return None
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
         raise TypeError(f"threads must be a whole number of threads or None, got {threads!r}")
     if threads < 0:
-        raise ValueError(f"threads must be at least 1 (or None: one per physical core), got {threads}")
-    return int(threads) or None
+        raise ValueError(f"threads must be at least 1 (or 0 or None: one per physical core), got {threads}")
+    if (count := int(threads)) > (cores := usable_cores()):
+        warnings.warn(
+            f"threads={threads} is more than the {cores} core(s) this process may use: the model runs slower, not "
+            f"faster; give at most {cores} (or None: one per physical core)",
+            stacklevel=3,
+        )
+    return count or None
 
 
 def _load_variant(path: Path, threads: int | None, precision: str, device: str) -> Model:
