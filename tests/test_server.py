@@ -633,7 +633,7 @@ def _aborted_upload_scope(path: str = "/api/splash") -> dict[str, object]:
     }
 
 
-def test_aborted_upload_is_one_log_line(tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_aborted_upload_is_one_info_line(tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
     app = server.create_app(tiny_onnx)
     head = b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
     messages = [{"type": "http.request", "more_body": True, "body": head + b"x" * 5000}, {"type": "http.disconnect"}]
@@ -652,11 +652,13 @@ def test_aborted_upload_is_one_log_line(tiny_onnx: Path, caplog: pytest.LogCaptu
     with caplog.at_level(logging.INFO):
         asyncio.run(scenario())
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
-    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(lines) == 1 and "disconnected" in lines[0] and "/api/splash" in lines[0], lines
+    lines = [r.getMessage() for r in caplog.records if "disconnected" in r.getMessage()]
+    assert len(lines) == 1 and "/api/splash" in lines[0], lines
+    # a cancelled preview is the web page's normal use: INFO, not a warning an operator must act on (serve -q)
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-def test_aborted_upload_on_a_live_server_is_one_log_line(tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_aborted_upload_on_a_live_server_is_one_info_line(tiny_onnx: Path, caplog: pytest.LogCaptureFixture) -> None:
     uvicorn = pytest.importorskip("uvicorn")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -677,15 +679,16 @@ def test_aborted_upload_on_a_live_server_is_one_log_line(tiny_onnx: Path, caplog
                 )
                 time.sleep(0.2)
         deadline = time.monotonic() + 10
-        while sum(r.levelno >= logging.WARNING for r in caplog.records) < 3 and time.monotonic() < deadline:
+        while sum("disconnected" in r.getMessage() for r in caplog.records) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(0.3)  # and nothing more comes
         srv.should_exit = True
         thread.join(timeout=10)
     sock.close()
     assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
-    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(lines) == 3 and all("disconnected" in line for line in lines), lines
+    lines = [r.getMessage() for r in caplog.records if "disconnected" in r.getMessage()]
+    assert len(lines) == 3, lines
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]  # INFO: normal use
 
 
 # ----------------------------------------------------------------------- no subject, names, docs (16, 18, 19)

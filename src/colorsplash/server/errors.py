@@ -79,8 +79,9 @@ async def _busy(_: Request, err: Exception) -> Response:
 
 async def _disconnected(request: Request, __: Exception) -> Response:
     # The client closed the connection mid-upload (a cancelled preview, a closed tab): nothing to answer
-    # and nothing wrong on our side, so one line, no traceback.
-    log.warning(
+    # and nothing wrong on our side, so one INFO line (the web page cancels previews in normal use; ``serve -q``
+    # shows none), no traceback.
+    log.info(
         "%s %s: the client disconnected before its upload was complete; nothing was done",
         request.method,
         printable(request.url.path),
@@ -104,13 +105,14 @@ async def _upload_timeout(request: Request, err: Exception) -> Response:
 
 async def _client_gone(request: Request, err: Exception) -> Response:
     # A page reloaded or a client that timed out while its photo waited or was worked on: its work is skipped (or
-    # its rest), so a burst of them does not delay the clients still waiting. The answer reaches nobody.
+    # its rest), so a burst of them does not delay the clients still waiting. The answer reaches nobody; normal
+    # use (the page cancels a preview when an option changes), so INFO.
     assert isinstance(err, ClientGoneError)
     if err.done is None:
         what = "before its photo (%s) had its turn; dropped it before the model run"
     else:  # the photo was being worked on: the rest of its work is skipped, so its worker takes the next photo
         what = f"while its photo (%s) was worked on; stopped it after {err.done}"
-    log.warning(
+    log.info(
         "%s %s: the client disconnected " + what,
         request.method,
         printable(request.url.path),
