@@ -159,6 +159,16 @@ def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
     assert client.head("/docs").status_code == 200
 
 
+def test_head_of_health_answers_like_get_without_a_body(client: TestClient) -> None:
+    """Uptime checkers and load balancers ask ``HEAD /api/health``: it answered 405 (``Allow: GET``)."""
+    got = client.get("/api/health")
+    head = client.head("/api/health")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"] == "application/json"
+    assert head.headers["content-length"] == str(len(got.content))
+    assert "head" not in client.get("/openapi.json").json()["paths"]["/api/health"]  # GET is the API's
+
+
 def test_colour_errors_name_what_was_sent(client: TestClient) -> None:
     photo = png(make_blob_image(20, 20)[0])
     sent = client.post("/api/splash", data={"effect": "color:#zzzzzz"}, files={"file": ("a.png", photo)})
