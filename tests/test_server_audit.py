@@ -192,6 +192,24 @@ def test_malformed_multipart_is_one_log_line_with_the_request(
     assert len(ours) == 1 and "POST /api/splash" in ours[0].getMessage()
 
 
+@pytest.mark.parametrize(
+    "kind", ["two files", "no boundary", "malformed"], ids=["two-files", "no-boundary", "malformed"]
+)
+def test_a_multipart_body_refused_says_how_to_send_the_photo(client: TestClient, kind: str) -> None:
+    """The form parser's own words ("Too many files. Maximum number of files is 1.", "Missing boundary in
+    multipart.") said what was wrong but not what to send instead."""
+    photo = png(make_blob_image(20, 20)[0])
+    if kind == "two files":
+        resp = client.post("/api/splash", files=[("file", ("a.png", photo)), ("other", ("b.png", photo))])
+    else:
+        boundary = "" if kind == "no boundary" else "; boundary=xyz"
+        headers = {"content-type": f"multipart/form-data{boundary}"}
+        resp = client.post("/api/splash", content=b"\xff\xd8\xff garbage", headers=headers)
+    assert resp.status_code == 400
+    message = resp.json()["error"]
+    assert "multipart" in message and "the multipart/form-data field 'file'" in message and "one photo" in message
+
+
 def test_cli_serve_quiets_the_form_parsers_context_free_warnings(
     tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -121,12 +121,20 @@ async def _client_gone(request: Request, err: Exception) -> Response:
     return Response(status_code=400)
 
 
+# What to do about a multipart body the form parser refused (its own words say only what was wrong).
+MULTIPART_ADVICE = (
+    "send one photo as the multipart/form-data field 'file' (options as other fields, at most 64 in all), or the "
+    "photo's bytes as the request body"
+)
+
+
 async def _http_error(request: Request, err: Exception) -> Response:
     status, detail = getattr(err, "status_code", 500), str(getattr(err, "detail", "")) or "error"
     if status == 400:  # a body the form parser refused (malformed multipart, too many parts): one line
         why = detail.rstrip(".")
         path = printable(request.url.path)
         log.warning("%s %s: refused the request body (%s); answered 400", request.method, path, printable(why))
+        detail = f"the server cannot read this multipart body ({why}); {MULTIPART_ADVICE}"
     return error(status, detail, headers=getattr(err, "headers", None))  # a 405's Allow (RFC 9110 requires it)
 
 
