@@ -135,7 +135,13 @@ async def _http_error(request: Request, err: Exception) -> Response:
         path = printable(request.url.path)
         log.warning("%s %s: refused the request body (%s); answered 400", request.method, path, printable(why))
         detail = f"the server cannot read this multipart body ({why}); {MULTIPART_ADVICE}"
-    return error(status, detail, headers=getattr(err, "headers", None))  # a 405's Allow (RFC 9110 requires it)
+    headers = getattr(err, "headers", None) or {}
+    path = printable(request.url.path)[:200]  # quoted back: cut, as an upload's name is
+    if status == 404:
+        detail = f"{path}: no such page or API route here; the API's routes are described at /docs"
+    elif status == 405 and "Allow" in headers:
+        detail = f"{request.method} {path}: this route answers {headers['Allow']} only; see /docs"
+    return error(status, detail, headers=headers or None)  # a 405's Allow (RFC 9110 requires it)
 
 
 async def _malformed_form(request: Request, err: Exception) -> Response:
