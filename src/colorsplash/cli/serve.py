@@ -16,7 +16,7 @@ import socket
 from typing import Any
 
 from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments
-from colorsplash.runtime.flags import arg_type, number_in_range, positive_float, positive_int
+from colorsplash.runtime.flags import arg_type, non_empty_name, number_in_range, positive_float, positive_int
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.server import (
     DEFAULT_HEADER_TIMEOUT_S,
@@ -44,7 +44,10 @@ def register(sub: Any) -> None:
         description="Serve the colour-splash web page (/) and HTTP API (/api, documented at /docs).",
     )
     parser.add_argument(
-        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this computer only)"
+        "--host",
+        type=arg_type(non_empty_name(f"give an address: {DEFAULT_HOST} (this computer only) or 0.0.0.0 (all of them)")),
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}: this computer only)",
     )
     parser.add_argument(
         "--port", type=arg_type(tcp_port), default=DEFAULT_PORT, help=f"TCP port, 1 to 65535 (default {DEFAULT_PORT})"
