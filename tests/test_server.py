@@ -835,6 +835,22 @@ def test_cli_serve_says_which_model_it_serves(
     assert f"model: Blob model — tiny-test ({tiny_onnx})" in [r.getMessage() for r in caplog.records]
 
 
+def test_cli_serve_states_its_limits_at_start(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The start lines said where and which model, but not the limits (``-j auto``'s count, the default memory
+    budget): an operator had to ask ``/api/health``, which does not give all of them."""
+    uvicorn = pytest.importorskip("uvicorn")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    caplog.set_level(logging.INFO)
+    argv = ["serve", "--model", str(tiny_onnx), "-j", "3", "--max-upload-mb", "2", "--max-pixels", "1000000"]
+    assert cli.main([*argv, "--max-requests", "8"]) == 0
+    assert (
+        "limits: 3 photos worked on at once (-j), uploads up to 2 MB, photos up to 1,000,000 pixels, a memory "
+        "budget of 29 MB, 8 requests at once (4 from one address); each has its flag (serve --help)"
+    ) in [r.getMessage() for r in caplog.records]
+
+
 @pytest.mark.parametrize("bound", ["0.0.0.0", "127.0.0.1"])
 def test_the_start_up_line_names_addresses_the_host_check_lets_through(
     bound: str, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
