@@ -12,6 +12,9 @@ the transport's buffer is over its high-water mark (asyncio's ``pause_writing``)
 client (that buffer, and on Linux the socket's send queue) are counted every ``send_timeout_s``; if the client
 took not one of them meanwhile, the connection is aborted and one line is logged. A
 slow reader that makes progress is never cut, however long its download takes (nginx's ``send_timeout`` rule).
+Each pause starts its own count, so a client that reads one answer and asks the next (not pipelined) is measured
+on that next answer alone. Not counted: an answer whose rest under the high-water mark (64 KB) waits behind a full
+send queue; the connection is held, but not the megabytes of a result.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ class SendDeadline(asyncio.Protocol):
     client: tuple[str, int] | None
 
     _send_timer: asyncio.TimerHandle | None = None
-    _unsent = 0  # bytes in the transport's buffer when the timer was armed
+    _unsent = 0  # the answer's bytes not yet taken by the client when the timer was armed
 
     def pause_writing(self) -> None:
         super().pause_writing()
