@@ -182,7 +182,17 @@ def test_a_method_the_api_does_not_take_is_answered_with_allow(method: str, clie
     resp = client.request(method, "/api/splash")
     assert resp.status_code == 405
     assert resp.headers["allow"] == "POST"
-    assert resp.json() == {"error": "Method Not Allowed"}
+    # it said only "Method Not Allowed": what the route answers instead, and where the routes are described
+    assert resp.json() == {"error": f"{method} /api/splash: this route answers POST only; see /docs"}
+
+
+def test_an_unknown_route_is_named_with_where_the_routes_are(client: Any) -> None:
+    """It said only "Not Found"."""
+    resp = client.get("/api/splsh")
+    assert resp.status_code == 404
+    assert resp.json() == {
+        "error": "/api/splsh: no such page or API route here; the API's routes are described at /docs"
+    }
 
 
 def _jpeg_with_unwritable_exif(h: int, w: int) -> bytes:

@@ -49,3 +49,10 @@ def test_an_address_the_system_lacks_is_passed_over_while_another_binds(monkeypa
     monkeypatch.setattr(socket, "getaddrinfo", lambda *a, **k: [lacking])
     with pytest.raises(RuntimeError, match="not an address of this computer"):
         serve.check_can_listen("localhost", 0)
+
+
+def test_an_empty_host_is_refused_naming_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--host "$HOST"`` with the variable unset said "--host : not an address or name this computer knows"."""
+    assert cli.main(["serve", "--host", "", "--port", "8123"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --host: got an empty name; give an address: 127.0.0.1" in err and "Traceback" not in err

@@ -159,6 +159,16 @@ def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
     assert client.head("/docs").status_code == 200
 
 
+def test_head_of_health_answers_like_get_without_a_body(client: TestClient) -> None:
+    """Uptime checkers and load balancers ask ``HEAD /api/health``: it answered 405 (``Allow: GET``)."""
+    got = client.get("/api/health")
+    head = client.head("/api/health")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"] == "application/json"
+    assert head.headers["content-length"] == str(len(got.content))
+    assert "head" not in client.get("/openapi.json").json()["paths"]["/api/health"]  # GET is the API's
+
+
 def test_colour_errors_name_what_was_sent(client: TestClient) -> None:
     photo = png(make_blob_image(20, 20)[0])
     sent = client.post("/api/splash", data={"effect": "color:#zzzzzz"}, files={"file": ("a.png", photo)})
@@ -180,6 +190,24 @@ def test_malformed_multipart_is_one_log_line_with_the_request(
     assert resp.status_code == 400
     ours = [r for r in caplog.records if r.name == "colorsplash.server"]
     assert len(ours) == 1 and "POST /api/splash" in ours[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    "kind", ["two files", "no boundary", "malformed"], ids=["two-files", "no-boundary", "malformed"]
+)
+def test_a_multipart_body_refused_says_how_to_send_the_photo(client: TestClient, kind: str) -> None:
+    """The form parser's own words ("Too many files. Maximum number of files is 1.", "Missing boundary in
+    multipart.") said what was wrong but not what to send instead."""
+    photo = png(make_blob_image(20, 20)[0])
+    if kind == "two files":
+        resp = client.post("/api/splash", files=[("file", ("a.png", photo)), ("other", ("b.png", photo))])
+    else:
+        boundary = "" if kind == "no boundary" else "; boundary=xyz"
+        headers = {"content-type": f"multipart/form-data{boundary}"}
+        resp = client.post("/api/splash", content=b"\xff\xd8\xff garbage", headers=headers)
+    assert resp.status_code == 400
+    message = resp.json()["error"]
+    assert "multipart" in message and "the multipart/form-data field 'file'" in message and "one photo" in message
 
 
 def test_cli_serve_quiets_the_form_parsers_context_free_warnings(

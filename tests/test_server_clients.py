@@ -165,7 +165,7 @@ def test_a_photo_whose_client_leaves_while_it_is_worked_on_is_stopped_at_its_nex
     monkeypatch.setattr(work.Departure, "leave", noted_leave)
     app = server.create_app(tiny_onnx, workers=1)
     photo = png()
-    with caplog.at_level(logging.WARNING, logger="colorsplash.server"), uvicorn_server(app) as (port, _):
+    with caplog.at_level(logging.INFO, logger="colorsplash.server"), uvicorn_server(app) as (port, _):
         client = socket.create_connection(("127.0.0.1", port))
         head = f"POST /api/splash HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(photo)}\r\n"
         client.sendall(f"{head}Connection: close\r\n\r\n".encode() + photo)  # the answer read to its end
@@ -179,6 +179,7 @@ def test_a_photo_whose_client_leaves_while_it_is_worked_on_is_stopped_at_its_nex
         assert wait_until(lambda: app.state.budget.state.used == 0, "the budget given back")
         after = httpx.post(f"http://127.0.0.1:{port}/api/splash", content=photo, timeout=30)
     stopped = [r.getMessage() for r in caplog.records if "was worked on" in r.getMessage()]
+    assert all(r.levelno == logging.INFO for r in caplog.records if "was worked on" in r.getMessage())
     assert after.status_code == 200  # the worker is free again
     if leaves:
         assert effects == [1]  # the next photo's only

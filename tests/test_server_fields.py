@@ -160,3 +160,17 @@ def test_every_option_of_a_few_words_lists_them(client: TestClient, endpoint: st
         if name in listed and choices(f):
             assert listed[name] == list(choices(f) or ()), (name, listed[name])
     assert listed["edges"] == ["auto", "fast", "matte"]
+
+
+def test_a_field_value_too_long_for_any_option_is_refused_quoted_short(client: TestClient, photo: bytes) -> None:
+    """A 90,000-character value was quoted whole in the 422: 90 KB of error, all of it the request's."""
+    status, body = _post(client, "/api/splash", photo, ("effect", "a" * 90_000))
+    assert status == 422 and body["option"] == "effect" and len(body["error"]) < 400, len(body["error"])
+    assert "a form field whose value is 90,000 characters long ('aaaa" in body["error"]
+
+
+def test_a_field_name_too_long_for_any_option_is_refused_quoted_short(client: TestClient, photo: bytes) -> None:
+    resp = client.post(f"/api/mask?{'b' * 9_000}=1", content=photo)  # under httpx's URL limit
+    error = resp.json()["error"]
+    assert resp.status_code == 422 and len(error) < 400 and resp.json()["option"] == "b" * 40 + "..."
+    assert "a query parameter whose name is 9,000 characters long" in error

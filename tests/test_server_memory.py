@@ -268,7 +268,7 @@ def test_a_photo_whose_client_left_while_it_waited_is_dropped_before_its_model_r
     first = encode(make_blob_image(100, 150, seed=1)[0], "PNG")
     noise = np.random.default_rng(2).integers(0, 256, (120, 160, 3), np.uint8)
     second = encode(noise, "PNG")
-    with caplog.at_level("WARNING", logger="colorsplash.server"), uvicorn_server(app) as (port, srv):
+    with caplog.at_level("INFO", logger="colorsplash.server"), uvicorn_server(app) as (port, srv):
         answers: list[httpx.Response] = []
         url = f"http://127.0.0.1:{port}/api/splash"
         files = {"file": ("first.png", first, "image/png")}
@@ -292,6 +292,7 @@ def test_a_photo_whose_client_left_while_it_waited_is_dropped_before_its_model_r
         assert wait_until(lambda: budget.state.used == budget.state.waiting == 0, "the budget given back")
     assert answers[0].status_code == 200
     dropped = [r.getMessage() for r in caplog.records if "before the model run" in r.getMessage()]
+    assert all(r.levelname == "INFO" for r in caplog.records if "before the model run" in r.getMessage())
     if leaves:
         assert ran == ["first.png"]
         assert dropped == [

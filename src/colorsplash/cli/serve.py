@@ -13,10 +13,10 @@ import errno
 import ipaddress
 import logging
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments
-from colorsplash.runtime.flags import arg_type, number_in_range, positive_float, positive_int
+from colorsplash.runtime.flags import arg_type, non_empty_name, number_in_range, positive_float, positive_int
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.server import (
     DEFAULT_HEADER_TIMEOUT_S,
@@ -31,6 +31,9 @@ from colorsplash.server import (
     required_budget,
 )
 
+if TYPE_CHECKING:
+    from colorsplash.server.settings import ServerSettings
+
 log = logging.getLogger(__name__)
 MULTIPART_LOGGER = "python_multipart"
 # A TCP port; 0 (a port the system picks) is left out: the start-up line would announce port 0
@@ -44,7 +47,10 @@ def register(sub: Any) -> None:
         description="Serve the colour-splash web page (/) and HTTP API (/api, documented at /docs).",
     )
     parser.add_argument(
-        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST}: this computer only)"
+        "--host",
+        type=arg_type(non_empty_name(f"give an address: {DEFAULT_HOST} (this computer only) or 0.0.0.0 (all of them)")),
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}: this computer only)",
     )
     parser.add_argument(
         "--port", type=arg_type(tcp_port), default=DEFAULT_PORT, help=f"TCP port, 1 to 65535 (default {DEFAULT_PORT})"
@@ -169,6 +175,17 @@ def open_line(host: str, port: int, allowed: tuple[str, ...]) -> str:
     return f"colorsplash: open {url('localhost')} on this computer{elsewhere} (API docs at /docs); Ctrl+C stops"
 
 
+def limits_line(settings: ServerSettings) -> str:
+    """The start-up line stating the limits the server runs with (``-j auto`` and the default budget resolved), so
+    that an operator sees them without asking ``/api/health``."""
+    return (
+        f"limits: {settings.workers} photo{'s' if settings.workers > 1 else ''} worked on at once (-j), uploads up "
+        f"to {settings.max_upload_bytes / 2**20:g} MB, photos up to {settings.max_pixels:,} pixels, a memory budget "
+        f"of {settings.memory_budget / 2**20:,.0f} MB, {settings.max_requests} requests at once "
+        f"({settings.per_client_limit} from one address); each has its flag (serve --help)"
+    )
+
+
 def is_loopback(host: str) -> bool:
     """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
     if host == "localhost":
@@ -272,6 +289,7 @@ def run(args: argparse.Namespace) -> int:
             "listening on %s: anyone who can reach this address can use the server (no authentication)", args.host
         )
     log.info("%s", app.state.model.label)
+    log.info("%s", limits_line(app.state.settings))
     log.info("answering requests for %s (add names with --allowed-host)", ", ".join(app.state.allowed_hosts))
     log.info("%s", open_line(args.host, args.port, app.state.allowed_hosts))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", **options)

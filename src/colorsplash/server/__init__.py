@@ -1,7 +1,8 @@
 """The web page and HTTP API (``colorsplash serve``): app.py (routes), guard.py (Host allow-list, Origin check),
 limits.py (upload size, memory budget of the work in flight), fair.py (turns by client for the photos waiting for a
 worker or the budget), connections.py (the time limit on a request's headers, in uvicorn's protocol class;
-protocol_check.py checks that class at start), work.py (reading uploads, making results), workers.py (the worker
+protocol_check.py checks that class at start; send_deadline.py: a client that reads nothing of its answer),
+work.py (reading uploads, making results), workers.py (the worker
 threads, the model session each request uses), errors.py (JSON errors), openapi.py (the API's description),
 settings.py (limits and allow-lists), web/ (page).
 The default limits and a job's memory estimate are defined here, beside no heavy import, so that ``serve --help``

@@ -36,7 +36,7 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -297,6 +297,12 @@ def _add_health_route(app: FastAPI, info: dict[str, Any], settings: ServerSettin
             "options": {f.name: f.default for f in OPTION_FIELDS},
             "reads": read_formats_here(),  # the picture formats this server reads, in the runtime's words
         }
+
+    # HEAD as GET without the body, for uptime checkers and load balancers (was 405); not in the API's description
+    @app.head("/api/health", include_in_schema=False)
+    async def health_head() -> Response:
+        length = len(JSONResponse(await health()).body)
+        return Response(b"", 200, {"Content-Length": str(length)}, "application/json")
 
 
 # The page loads nothing from elsewhere; the policy makes the browser enforce that (guard.SECURITY_HEADERS adds

@@ -54,6 +54,7 @@ from colorsplash.server.guard import SECURITY_HEADERS
 from colorsplash.server.protocol_check import TESTED_UVICORN as TESTED_UVICORN
 from colorsplash.server.protocol_check import UnsupportedUvicornError as UnsupportedUvicornError
 from colorsplash.server.protocol_check import check_protocol
+from colorsplash.server.send_deadline import SEND_TIMEOUT_S, SendDeadline
 
 if TYPE_CHECKING:
     from colorsplash.server.settings import ServerSettings
@@ -349,12 +350,15 @@ def header_timeout_protocol(
     *,
     linger_s: float = LINGER_S,
     linger_bytes: int = LINGER_BYTES,
+    send_timeout_s: float = SEND_TIMEOUT_S,
 ) -> type[asyncio.Protocol]:
     """A subclass of ``base`` (default: :func:`auto_protocol`) that closes a connection whose request headers take
     longer than ``timeout_s`` seconds, or the rest of a body already answered (and the next headers) longer than
     ``drain_timeout_s`` (:class:`HeaderDeadline`), and that closes a connection whose client may still be
     sending after its answer gracefully: read and dropped for ``linger_s`` seconds or ``linger_bytes`` bytes at most
-    (:meth:`HeaderDeadline._linger`); for ``uvicorn.run(http=...)``. Checked with :func:`check_protocol`.
+    (:meth:`HeaderDeadline._linger`), and that aborts a connection whose client reads nothing of its answer for
+    ``send_timeout_s`` (:class:`~colorsplash.server.send_deadline.SendDeadline`); for ``uvicorn.run(http=...)``.
+    Checked with :func:`check_protocol`.
 
     Raises:
         UnsupportedUvicornError: the installed uvicorn's classes do not behave as the timeout needs.
@@ -362,8 +366,8 @@ def header_timeout_protocol(
     base = base or auto_protocol()
     name = f"HeaderTimeout{base.__name__}"
     limits = {"header_timeout_s": timeout_s, "drain_timeout_s": drain_timeout_s}
-    lingering = {"linger_s": linger_s, "linger_bytes": linger_bytes}
-    protocol = type(name, (HeaderDeadline, base), {**limits, **lingering, "__module__": __name__})
+    lingering = {"linger_s": linger_s, "linger_bytes": linger_bytes, "send_timeout_s": send_timeout_s}
+    protocol = type(name, (HeaderDeadline, SendDeadline, base), {**limits, **lingering, "__module__": __name__})
     check_protocol(protocol)
     return protocol
 

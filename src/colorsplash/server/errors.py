@@ -79,8 +79,9 @@ async def _busy(_: Request, err: Exception) -> Response:
 
 async def _disconnected(request: Request, __: Exception) -> Response:
     # The client closed the connection mid-upload (a cancelled preview, a closed tab): nothing to answer
-    # and nothing wrong on our side, so one line, no traceback.
-    log.warning(
+    # and nothing wrong on our side, so one INFO line (the web page cancels previews in normal use; ``serve -q``
+    # shows none), no traceback.
+    log.info(
         "%s %s: the client disconnected before its upload was complete; nothing was done",
         request.method,
         printable(request.url.path),
@@ -104,13 +105,14 @@ async def _upload_timeout(request: Request, err: Exception) -> Response:
 
 async def _client_gone(request: Request, err: Exception) -> Response:
     # A page reloaded or a client that timed out while its photo waited or was worked on: its work is skipped (or
-    # its rest), so a burst of them does not delay the clients still waiting. The answer reaches nobody.
+    # its rest), so a burst of them does not delay the clients still waiting. The answer reaches nobody; normal
+    # use (the page cancels a preview when an option changes), so INFO.
     assert isinstance(err, ClientGoneError)
     if err.done is None:
         what = "before its photo (%s) had its turn; dropped it before the model run"
     else:  # the photo was being worked on: the rest of its work is skipped, so its worker takes the next photo
         what = f"while its photo (%s) was worked on; stopped it after {err.done}"
-    log.warning(
+    log.info(
         "%s %s: the client disconnected " + what,
         request.method,
         printable(request.url.path),
@@ -119,13 +121,27 @@ async def _client_gone(request: Request, err: Exception) -> Response:
     return Response(status_code=400)
 
 
+# What to do about a multipart body the form parser refused (its own words say only what was wrong).
+MULTIPART_ADVICE = (
+    "send one photo as the multipart/form-data field 'file' (options as other fields, at most 64 in all), or the "
+    "photo's bytes as the request body"
+)
+
+
 async def _http_error(request: Request, err: Exception) -> Response:
     status, detail = getattr(err, "status_code", 500), str(getattr(err, "detail", "")) or "error"
     if status == 400:  # a body the form parser refused (malformed multipart, too many parts): one line
         why = detail.rstrip(".")
         path = printable(request.url.path)
         log.warning("%s %s: refused the request body (%s); answered 400", request.method, path, printable(why))
-    return error(status, detail, headers=getattr(err, "headers", None))  # a 405's Allow (RFC 9110 requires it)
+        detail = f"the server cannot read this multipart body ({why}); {MULTIPART_ADVICE}"
+    headers = getattr(err, "headers", None) or {}
+    path = printable(request.url.path)[:200]  # quoted back: cut, as an upload's name is
+    if status == 404:
+        detail = f"{path}: no such page or API route here; the API's routes are described at /docs"
+    elif status == 405 and "Allow" in headers:
+        detail = f"{request.method} {path}: this route answers {headers['Allow']} only; see /docs"
+    return error(status, detail, headers=headers or None)  # a 405's Allow (RFC 9110 requires it)
 
 
 async def _malformed_form(request: Request, err: Exception) -> Response:

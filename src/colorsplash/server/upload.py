@@ -16,6 +16,9 @@ from colorsplash.runtime.signatures import signature_format
 
 UPLOAD_NAME = "upload"
 MAX_NAME = 200  # characters of an upload's file name kept
+# The longest field name or value taken: every option's is far shorter (color:#RRGGBBAA, X,Y); a longer one was
+# quoted whole in the 422 (90 KB of it, up to the upload limit).
+MAX_FIELD_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ def merged_fields(sent: list[tuple[str, str, str]]) -> dict[str, str]:
     fields: dict[str, str] = {}
     first: dict[str, tuple[str, str]] = {}  # Python's name -> (value, where) as first sent
     for raw, value, where in sent:
+        _check_length(raw, value, where)
         key = raw.replace("-", "_")
         if key not in first:
             first[key] = (value, where)
@@ -99,6 +103,17 @@ def merged_fields(sent: list[tuple[str, str, str]]) -> dict[str, str]:
                 f"{where}; send it once",
             )
     return fields
+
+
+def _check_length(name: str, value: str, where: str) -> None:
+    """Raise OptionError (422) for a field whose name or value is over :data:`MAX_FIELD_CHARS`, quoting it cut."""
+    for what, text in (("name", name), ("value", value)):
+        if len(text) > MAX_FIELD_CHARS:
+            raise OptionError(
+                name[:40] + ("..." if len(name) > 40 else ""),
+                f"a {where} whose {what} is {len(text):,} characters long ({_shown(text)}); no option's "
+                f"{what} is over {MAX_FIELD_CHARS}: send the option's own {what}",
+            )
 
 
 def _shown(value: str, most: int = 40) -> str:
