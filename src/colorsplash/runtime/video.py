@@ -35,7 +35,7 @@ from tqdm import tqdm
 from colorsplash.runtime.alpha import (
     check_point,
 )
-from colorsplash.runtime.files import name_fits, not_replaceable, publish
+from colorsplash.runtime.files import broken_link, name_fits, not_replaceable, publish
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.planning import STDIO
@@ -282,8 +282,9 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
         raise ValueError(f"{out}: is a folder; name the clip to write, e.g. -o {out / (src.stem + '.splash.mp4')}")
     if (problem := not_replaceable(out, "--overwrite")) is not None:  # before --overwrite is named
         raise ValueError(f"{out}: {problem}")
-    if out.exists() and not overwrite:
-        raise ValueError(f"{out}: already exists; pass --overwrite to replace it, or choose another -o")
+    if os.path.lexists(out) and not overwrite:  # a link to nothing too: publishing would refuse it after the work
+        what = f" ({broken_link(out)})" if not out.exists() else ""
+        raise ValueError(f"{out}: already exists{what}; pass --overwrite to replace it, or choose another -o")
     container_for(out)
 
 
