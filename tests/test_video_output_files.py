@@ -208,6 +208,21 @@ def test_a_link_to_nothing_at_the_output_is_refused_before_any_work(
     assert not (tmp_path / "moved-away.mp4").exists()
 
 
+def test_an_output_name_with_a_colon_is_written_as_named(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ffmpeg takes the start of a name up to a colon for a protocol when it is made of letters, digits, ``.``,
+    ``-`` and ``+``: ``-o take-2024-05-01T10:30:00.mp4`` (a script's timestamp) in the current folder failed with
+    "video encoder stopped (Error opening output files: Protocol not found)", and so did the remux of its sound.
+    The clip is written under its name, sound and all, as a clip named so is read."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0], audio=True)
+    monkeypatch.chdir(tmp_path)  # a name without a folder: the partial file's name starts the path
+    for name in ("take-2024-05-01T10:30:00.mp4", "file:take.mkv"):
+        result = splash_video(src, Path(name), model=tiny_onnx)
+        assert probe(result.output).width == W and probe(result.output).has_audio, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file:take.mkv", "in.mp4", "take-2024-05-01T10:30:00.mp4"]
+
+
 def test_an_output_made_while_the_clip_is_written_is_not_replaced(
     tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
