@@ -313,3 +313,21 @@ def test_an_output_folder_that_is_a_file_is_named_so(
     code, lines = run_cli([str(src), "-o", str(src / "out.mp4"), "--model", str(tiny_onnx)], capsys)
     assert code == 2 and len(lines) == 1 and lines[0].endswith(f"{src} is a file, not a folder; choose another -o")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_an_output_folder_that_is_a_link_to_nothing_is_named_so(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o clips/out.mp4`` where ``clips`` is a symbolic link to a folder that is gone (an unplugged disk's mount
+    point) said "output folder clips does not exist; create it first", and ``mkdir clips`` then fails with "File
+    exists". It is named as the link it is, in the words ``splash -o`` uses for it."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=2)[0])
+    (tmp_path / "clips").symlink_to(tmp_path / "unplugged")
+    out = tmp_path / "clips" / "out.mp4"
+    code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx)], capsys)
+    assert code == 2 and len(lines) == 1
+    assert lines[0].endswith(
+        f"{out}: {tmp_path / 'clips'} is a symbolic link to {tmp_path / 'unplugged'}, which does not exist; "
+        "choose another -o"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "in.mp4"]
