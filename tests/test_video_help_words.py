@@ -1,5 +1,5 @@
 """``colorsplash video --help`` listed ``transparent (PNG cut-out)`` among the effects, which video refuses, and
-spoke of "the photo" for ``--point``."""
+spoke of "the photo" for ``--point``; it and the README said the audio is copied where it is re-encoded."""
 
 from __future__ import annotations
 
