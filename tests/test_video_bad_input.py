@@ -193,6 +193,20 @@ def test_refuses_to_overwrite_input_and_bad_extension(
     assert code != 0 and "unsupported output extension" in lines[0]
 
 
+def test_an_extension_alone_as_the_output_is_named_so(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o .mp4`` (the extension without a name) was "unsupported output extension '(none)'; use one of .mp4,
+    ...", naming as missing the extension given: to Python ``.mp4`` is a hidden name with none."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+    out = tmp_path / ".MP4"
+    code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx)], capsys)
+    assert code == 2 and lines[-1].endswith(
+        f"{out}: is an extension without a name; name the clip to write, e.g. -o {tmp_path / 'in.splash.MP4'}"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
 def test_missing_ffmpeg_wheel_gives_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
@@ -304,3 +318,21 @@ def test_an_output_folder_that_is_a_file_is_named_so(
     code, lines = run_cli([str(src), "-o", str(src / "out.mp4"), "--model", str(tiny_onnx)], capsys)
     assert code == 2 and len(lines) == 1 and lines[0].endswith(f"{src} is a file, not a folder; choose another -o")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_an_output_folder_that_is_a_link_to_nothing_is_named_so(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-o clips/out.mp4`` where ``clips`` is a symbolic link to a folder that is gone (an unplugged disk's mount
+    point) said "output folder clips does not exist; create it first", and ``mkdir clips`` then fails with "File
+    exists". It is named as the link it is, in the words ``splash -o`` uses for it."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=2)[0])
+    (tmp_path / "clips").symlink_to(tmp_path / "unplugged")
+    out = tmp_path / "clips" / "out.mp4"
+    code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx)], capsys)
+    assert code == 2 and len(lines) == 1
+    assert lines[0].endswith(
+        f"{out}: {tmp_path / 'clips'} is a symbolic link to {tmp_path / 'unplugged'}, which does not exist; "
+        "choose another -o"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips", "in.mp4"]

@@ -178,6 +178,51 @@ def test_existing_output_needs_overwrite(tmp_path: Path, tiny_onnx: Path, capsys
     assert folder.is_dir() and not list(folder.iterdir())
 
 
+def test_a_link_to_nothing_at_the_output_is_refused_before_any_work(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A symbolic link to a missing file at the output (``-o clip.mp4`` where ``clip.mp4`` links to a moved file)
+    passed the start's "already exists" check (``Path.exists`` follows the link), so the whole clip was splashed
+    and then thrown away with "appeared while this ran and was not made by it", which it had not. It is refused at
+    once, named as a link to nothing; ``--overwrite`` replaces the link itself (its target is not made)."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+    out = tmp_path / "out.mp4"
+    out.symlink_to("moved-away.mp4")
+    splashed: list[int] = []
+    real = FrameSplasher.finish_alpha
+
+    def counted(self: FrameSplasher, frame: np.ndarray, inferred: Inferred) -> np.ndarray:
+        splashed.append(1)
+        return real(self, frame, inferred)
+
+    monkeypatch.setattr(FrameSplasher, "finish_alpha", counted)
+    code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx)], capsys)
+    assert code == 2 and splashed == []
+    assert lines[-1].endswith(
+        f"{out}: already exists (a symbolic link to moved-away.mp4, which does not exist); pass --overwrite to "
+        "replace it, or choose another -o"
+    )
+    assert out.is_symlink() and not (tmp_path / "moved-away.mp4").exists()
+    code, _ = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx), "--overwrite"], capsys)
+    assert code == 0 and not out.is_symlink() and probe(out).width == W
+    assert not (tmp_path / "moved-away.mp4").exists()
+
+
+def test_an_output_name_with_a_colon_is_written_as_named(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ffmpeg takes the start of a name up to a colon for a protocol when it is made of letters, digits, ``.``,
+    ``-`` and ``+``: ``-o take-2024-05-01T10:30:00.mp4`` (a script's timestamp) in the current folder failed with
+    "video encoder stopped (Error opening output files: Protocol not found)", and so did the remux of its sound.
+    The clip is written under its name, sound and all, as a clip named so is read."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0], audio=True)
+    monkeypatch.chdir(tmp_path)  # a name without a folder: the partial file's name starts the path
+    for name in ("take-2024-05-01T10:30:00.mp4", "file:take.mkv"):
+        result = splash_video(src, Path(name), model=tiny_onnx)
+        assert probe(result.output).width == W and probe(result.output).has_audio, name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file:take.mkv", "in.mp4", "take-2024-05-01T10:30:00.mp4"]
+
+
 def test_an_output_made_while_the_clip_is_written_is_not_replaced(
     tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

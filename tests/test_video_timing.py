@@ -91,3 +91,18 @@ def test_frames_left_out_of_a_burst_are_said(tmp_path: Path, tiny_onnx: Path, ca
     assert result.decode.dropped > 0
     lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any(f"{result.decode.dropped} of its frames came less than a frame interval" in m for m in lines), lines
+
+
+def test_the_progress_bar_counts_the_frames_that_will_be_written(tmp_path: Path) -> None:
+    """The bar's total was the file's duration times the rate: a clip whose sound runs on past its 10 frames (1 s
+    of video, 2 s of sound) ended its bar at 10/20, 50 %. It is now the frames the clip's timestamps place on the
+    timeline, as the reader does: a variable-rate clip's gap counts the repeats that fill it (10 frames, 13
+    written)."""
+    x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv444p"]
+    long_sound = ["-f", "lavfi", "-t", "2", "-i", "sine=frequency=440:sample_rate=22050", "-c:a", "aac"]
+    talking = encode_raw(marked_frames(10), "10", long_sound + x264, tmp_path / "sound-runs-on.mp4")
+    gaps = ["-vf", "settb=1/10,setpts='N+if(gt(N,5),3,0)'", "-fps_mode", "vfr"]  # 0.3 s without a frame
+    paused = encode_raw(marked_frames(10), "10", gaps + x264, tmp_path / "paused.mkv")
+    for clip, frames in ((talking, 10), (paused, 13)):
+        info = probe(clip)
+        assert (sum(1 for _ in read_frames(info)), info.estimated_frames) == (frames, frames), clip.name

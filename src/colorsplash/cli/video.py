@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 DESCRIPTION = (
     "Splash every frame of a clip: same size, pixel aspect ratio, frame rate and timeline (a variable-rate "
     "clip: below); the audio and "
-    "subtitle tracks are copied (subtitles converted to the output's text format where needed, left out with a "
-    "warning in .avi), attached files such as the fonts of styled subtitles into .mkv, cover art into .mkv and "
+    "subtitle tracks are copied (audio re-encoded where the output cannot hold it: AAC into .webm becomes Opus, "
+    "Opus into .mov AAC, into .avi MP3; subtitles converted to the output's text format where needed, left out "
+    "with a warning in .avi), attached files such as the fonts of styled subtitles into .mkv, cover art into .mkv and "
     ".mp4/.m4v "
     "(a warning names what the output cannot hold). Output formats: .mp4 .m4v .mov .mkv (H.264), .webm (VP9), "
     ".avi (MPEG-4); colours are converted "

@@ -35,13 +35,13 @@ from tqdm import tqdm
 from colorsplash.runtime.alpha import (
     check_point,
 )
-from colorsplash.runtime.files import TOO_LONG, name_fits, not_replaceable, publish
+from colorsplash.runtime.files import TOO_LONG, broken_link, name_fits, not_replaceable, publish
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.planning import STDIO
 from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig
 from colorsplash.runtime.video_colour import colour_note
-from colorsplash.runtime.video_encode import Encoder, container_for, mux_tracks, odd_size_note
+from colorsplash.runtime.video_encode import CONTAINERS, Encoder, container_for, mux_tracks, odd_size_note
 from colorsplash.runtime.video_frames import (
     FrameSplasher,
     Inferred,
@@ -282,8 +282,12 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
         raise ValueError(f"{out}: is a folder; name the clip to write, e.g. -o {out / (src.stem + '.splash.mp4')}")
     if (problem := not_replaceable(out, "--overwrite")) is not None:  # before --overwrite is named
         raise ValueError(f"{out}: {problem}")
-    if out.exists() and not overwrite:
-        raise ValueError(f"{out}: already exists; pass --overwrite to replace it, or choose another -o")
+    if os.path.lexists(out) and not overwrite:  # a link to nothing too: publishing would refuse it after the work
+        what = f" ({broken_link(out)})" if not out.exists() else ""
+        raise ValueError(f"{out}: already exists{what}; pass --overwrite to replace it, or choose another -o")
+    if not out.suffix and out.name.lower() in CONTAINERS:  # -o .mp4: to Python a hidden name with no extension
+        example = out.with_name(f"{src.stem}.splash{out.name}")
+        raise ValueError(f"{out}: is an extension without a name; name the clip to write, e.g. -o {example}")
     container_for(out)
 
 

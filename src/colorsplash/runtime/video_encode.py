@@ -24,6 +24,7 @@ import numpy as np
 
 from colorsplash.runtime.video_colour import is_hd
 from colorsplash.runtime.video_extras import carried, dropped_note, wanted
+from colorsplash.runtime.video_ffmpeg import output_arg
 from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet, input_args, last_line
 
 log = logging.getLogger(__name__)
@@ -195,7 +196,7 @@ class Encoder:
             *_faststart(container),
             "-f",
             container.muxer,
-            str(path),
+            output_arg(path),
         ]
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the encoder; closed in close/abort)
         # A new session: Ctrl-C reaches only Python, which then stops ffmpeg itself (no half-flushed file
@@ -281,7 +282,7 @@ def mux_tracks(video: Path, info: VideoInfo, out: Path, container: Container) ->
     source = info.path
     base = [*ffmpeg_quiet(), "-y", *input_args(video), *input_args(source), "-map", "0:v:0", "-map_metadata", "1"]
     base += ["-metadata:s:v:0", f"timecode={info.timecode}"] if info.timecode else []
-    tail = ["-c:v", "copy", *_faststart(container), *_keep_times(container), "-f", container.muxer, str(out)]
+    tail = ["-c:v", "copy", *_faststart(container), *_keep_times(container), "-f", container.muxer, output_arg(out)]
     errors = []
     with carried(container.muxer, source, info.attachments, info.covers) as extras:
         for args, kept in _track_choices(container, info, extras):

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from colorsplash.runtime.video_ffmpeg import ffmpeg_quiet, input_args
+from colorsplash.runtime.video_ffmpeg import ffmpeg_quiet, input_args, output_arg
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def _attach_covers(source: Path, covers: tuple[Cover, ...], folder: Path, first:
         name = "cover" if n == 0 else f"cover{n + 1}"
         picture = folder / f"{name}.{ext}"
         cmd = [*ffmpeg_quiet(), *input_args(source), "-map", f"0:{cover.index}", "-c", "copy", "-frames:v", "1"]
-        cmd += ["-f", "image2", "-update", "1", str(picture)]
+        cmd += ["-f", "image2", "-update", "1", output_arg(picture)]
         proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
         if proc.returncode != 0 or not picture.is_file():
             log.info("%s: its cover art could not be copied out (%s)", source, proc.stderr.strip()[-200:])

@@ -76,6 +76,12 @@ def input_args(path: str | Path) -> list[str]:
     ]
 
 
+def output_arg(path: str | Path) -> str:
+    """A file ffmpeg writes, named so that it is taken for a local file whatever its name: ffmpeg reads the start
+    of a name up to a colon as a protocol (``take-2024-05-01T10:30:00.mp4`` failed, "Protocol not found")."""
+    return f"file:{path}"
+
+
 @functools.cache
 def _allowed_demuxers(exe: str) -> str:
     """The comma-separated names of ``exe``'s demuxers (``ffmpeg -demuxers``, once per binary and process) less

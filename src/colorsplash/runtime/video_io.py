@@ -42,17 +42,17 @@ class VideoInfo:
     """What :func:`probe` learnt about a clip. ``width``/``height`` are those of the decoded frames
     (after any rotation flag is applied); ``fps`` is the rate the clip is read and written at, exact where ffmpeg
     reports a standard rate (for a variable-rate clip, the rate that keeps its frames, see
-    :func:`colorsplash.runtime.video_timing.timeline_rate`); ``sar`` is the
-    frames' sample (pixel) aspect ratio, width to height of one pixel (not 1 for anamorphic clips); ``colour``: the
-    stream's colour tags (matrix, primaries, transfer; HDR is converted on reading, see
-    :mod:`colorsplash.runtime.video_colour`); ``subtitles``: the clip has subtitle tracks (carried into the
-    output where its container can hold them); ``attachments``: how many attached files it has (fonts for styled
-    subtitles, mostly in .mkv); ``covers``: its cover pictures (streams marked attached pic);
-    ``field_order``: ``"top first"`` or ``"bottom first"`` for an
-    interlaced stream (camcorders, broadcast; deinterlaced on reading), ``""`` for progressive video;
-    ``timecode``: the start timecode of a camera's clip (``HH:MM:SS:FF``, ``;`` before the frames for
-    drop-frame), ``""`` when it has none; ``tagged``: the file has metadata of its own (recording date, title,
-    location) or chapters (:func:`colorsplash.runtime.video_extras.has_file_tags`)."""
+    :func:`colorsplash.runtime.video_timing.timeline_rate`); ``sar`` is the frames' sample (pixel) aspect ratio,
+    width to height of one pixel (not 1 for anamorphic clips); ``colour``: the stream's colour tags (matrix,
+    primaries, transfer; HDR is converted on reading, see :mod:`colorsplash.runtime.video_colour`); ``subtitles``:
+    the clip has subtitle tracks (carried into the output where its container can hold them); ``attachments``: how
+    many attached files it has (fonts for styled subtitles, mostly in .mkv); ``covers``: its cover pictures
+    (streams marked attached pic); ``field_order``: ``"top first"`` or ``"bottom first"`` for an interlaced stream
+    (camcorders, broadcast; deinterlaced on reading), ``""`` for progressive video; ``timecode``: the start timecode
+    of a camera's clip (``HH:MM:SS:FF``, ``;`` before the frames for drop-frame), ``""`` when it has none;
+    ``tagged``: the file has metadata of its own (recording date, title, location) or chapters
+    (:func:`~colorsplash.runtime.video_extras.has_file_tags`); ``frames``: how many frames its packets' times place
+    at ``fps`` (:func:`~colorsplash.runtime.video_timing.slots_written`), 0: unknown."""
 
     path: Path
     width: int
@@ -69,6 +69,7 @@ class VideoInfo:
     attachments: int = 0
     covers: tuple[Cover, ...] = ()
     tagged: bool = False
+    frames: int = 0
 
     @property
     def has_audio(self) -> bool:
@@ -83,9 +84,8 @@ class VideoInfo:
 
     @property
     def estimated_frames(self) -> int | None:
-        """``duration * fps`` rounded (for progress bars); ``None`` when either is unknown."""
-        n = round(self.duration * float(self.fps))
-        return n if n > 0 else None
+        """:attr:`frames`, else ``duration * fps`` rounded (the longest stream's, often sound); ``None``: unknown."""
+        return self.frames or round(self.duration * float(self.fps)) or None  # duration and fps are never negative
 
 
 _SIZE_RE = re.compile(r"[ ,](\d+)x(\d+)[ ,\[]")
@@ -311,7 +311,7 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     Raises:
         VideoError: missing file, not a video, no video stream, unsupported codec, frames over ``max_pixels``.
     """
-    from colorsplash.runtime.video_timing import packet_times, timeline_rate  # it uses this module's ffmpeg
+    from colorsplash.runtime.video_timing import packet_times, slots_written, timeline_rate  # uses this ffmpeg
 
     p = Path(path)
     if not p.is_file():
@@ -329,7 +329,7 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     meta = _decoder_meta(p)
     width, height = meta["size"]
     check_pixels(p, int(width), int(height), max_pixels)  # also when the header gave no size
-    fps = timeline_rate(_exact_fps(float(meta.get("fps") or 0.0)), packet_times(p))
+    fps = timeline_rate(_exact_fps(float(meta.get("fps") or 0.0)), times := packet_times(p))
     if fps == 0:
         log.warning("%s: frame rate unknown; writing at 25 fps", p)
         fps = Fraction(25)
@@ -338,7 +338,8 @@ def probe(path: str | Path, max_pixels: int | None = None) -> VideoInfo:
     coded = size or ((int(height), int(width)) if rotate % 180 == 90 else (int(width), int(height)))
     colour = with_assumed_matrix(header_colour(_picture_stream_line(header) or ""), *coded)
     duration = float(meta.get("duration") or 0.0)
-    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour, **_header_extras(header))
+    extras, frames = _header_extras(header), slots_written(times, fps)
+    return VideoInfo(p, int(width), int(height), fps, codec, audio, duration, sar, colour, frames=frames, **extras)
 
 
 def _decoder_meta(path: Path) -> dict:

@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 
-from colorsplash.runtime.files import TEMP_PREFIX, TEMP_SUFFIX, is_temp_name, temp_path_for
+from colorsplash.runtime.files import TEMP_PREFIX, TEMP_SUFFIX, broken_link, is_temp_name, temp_path_for
 from colorsplash.runtime.video_encode import CONTAINERS
 from colorsplash.runtime.video_io import VideoError
 
@@ -45,6 +45,8 @@ class PartialFile:
         folder = output.parent
         if folder.exists() and not folder.is_dir():
             raise VideoError(f"{output}: {folder} is a file, not a folder; choose another -o")
+        if folder.is_symlink() and not folder.exists():  # "create it first" would fail: mkdir says "File exists"
+            raise VideoError(f"{output}: {folder} is {broken_link(folder)}; choose another -o")
         if not folder.is_dir():
             raise VideoError(f"{output}: output folder {folder} does not exist; create it first")
         self.path = temp_path_for(output)

@@ -163,6 +163,17 @@ def placed(times: FrameTimes, rate: Fraction) -> Timeline:
     return timeline
 
 
+def slots_written(times: FrameTimes, rate: Fraction) -> int:
+    """How many frames the reader delivers for frames starting at ``times`` (seconds from the file's start) at
+    ``rate``: the slots of a :class:`Timeline` fed them, gaps filled and the slots before the first frame too
+    (0 for no times)."""
+    timeline = Timeline(float(rate))
+    for start in times.start.tolist():
+        timeline.push(start)
+    timeline.finish()
+    return timeline.slots
+
+
 def misfit(times: FrameTimes, rate: Fraction) -> float:
     """Mean distance of the frames' starts from the grid of ``rate``, in frames (0: exactly on it)."""
     offsets = (times.start - times.start[0]) * float(rate)
