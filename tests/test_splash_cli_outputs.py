@@ -337,3 +337,17 @@ def test_same_names_from_different_folders_are_told_to_give_the_folder(
     code, err = run(capsys, "mask", str(tmp_path / "g"), "-r", "-o", str(apart), "--model", str(tiny_onnx))
     assert code == 0, err
     assert sorted(p.relative_to(apart).as_posix() for p in apart.rglob("*.png")) == ["a/x.png", "b/x.png"]
+
+
+@pytest.mark.parametrize("verb", ["splash", "mask"])
+def test_an_extension_alone_as_the_output_is_named_so(
+    verb: str, tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``-o .png`` is, to Python, a hidden name without an extension: it was made a folder ``.png`` and the result
+    written into it, hidden. It is refused before any work, with the file name meant."""
+    src = tmp_path / "cat.png"
+    blob_file(src, 0)
+    monkeypatch.chdir(tmp_path)
+    code, err = run(capsys, verb, str(src), "-o", ".png", "--model", str(tiny_onnx))
+    assert code == 2 and "-o .png: is an extension without a name" in err and "-o cat.png" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.png"]
