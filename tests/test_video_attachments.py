@@ -160,13 +160,16 @@ def test_a_way_of_carrying_the_tracks_that_failed_is_named_as_the_one_tried(
 
     monkeypatch.setattr(video_encode.subprocess, "run", run)
     info = VideoInfo(tmp_path / "in.mp4", 32, 24, Fraction(15), "h264", "aac", 1.0)
-    with caplog.at_level(logging.INFO, logger=video_encode.log.name):
+    with caplog.at_level(logging.DEBUG, logger=video_encode.log.name):
         video_encode.mux_tracks(tmp_path / "v.mp4", info, tmp_path / "out.webm", video_encode.CONTAINERS[".webm"])
     assert [cmd[cmd.index("-c:a") + 1] for cmd in commands] == ["copy", "libopus"]
     assert caplog.messages == [
         "tracks into .webm failed with -map 1:a -c:a copy (Could not write header (incorrect codec parameters ?)); "
-        "trying another way"
+        "trying another way",
+        "the sound (aac) re-encoded as Opus: .webm does not hold it",
     ]
+    # by default (INFO) the routine retry is not shown, the re-encoding is (it printed the muxer's failure)
+    assert [r.levelno for r in caplog.records] == [logging.DEBUG, logging.INFO]
 
 
 def test_a_clip_with_two_video_streams_is_splashed_from_the_first(

@@ -160,6 +160,23 @@ def test_the_result_line_names_the_model(
     assert len(done) == 1 and done[0].endswith(f"; model: Blob model — tiny-test ({tiny_onnx})")
 
 
+def test_the_result_line_says_the_sound_is_there_apart_from_the_time(
+    tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """"2 frames 64x48 at 10 fps, audio kept in 0.4 s" read as the time the sound took to keep (and said "kept" of
+    a sound re-encoded for .webm): "at 10 fps with its sound, in 0.4 s"; the re-encoding is a line of its own."""
+    import logging
+
+    src = write_clip(tmp_path / "in.mp4", [background()] * 4, audio=True)
+    caplog.set_level(logging.INFO)
+    assert main(["video", str(src), "-o", str(tmp_path / "out.webm"), "--model", str(tiny_onnx)]) == 0
+    said = [r.getMessage() for r in caplog.records]
+    done = [line for line in said if "frames/s" in line]
+    assert len(done) == 1 and " fps with its sound, in " in done[0], done
+    assert "the sound (aac) re-encoded as Opus: .webm does not hold it" in said
+    assert not [line for line in said if "trying another way" in line], said
+
+
 def test_point_outside_the_frames_is_an_error(
     tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -128,13 +128,13 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
         )
     log.info(
-        "%s: %d frames %dx%d at %s fps%s in %.1f s (%.1f frames/s); %s",
+        "%s: %d frames %dx%d at %s fps%s, in %.1f s (%.1f frames/s); %s",
         result.output,
         result.frames,
         result.width,
         result.height,
         _fps_text(result.fps),
-        ", audio kept" if result.audio else "",
+        " with its sound" if result.audio else "",  # "audio kept in 1.2 s" read as the sound's own time
         result.seconds,
         result.frames_per_second,
         model.label,

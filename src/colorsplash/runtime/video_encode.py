@@ -42,6 +42,7 @@ class Container:
     subtitle_codec: str | None = None
 
 
+_SOUND_NAMES = {"aac": "AAC", "libopus": "Opus", "libmp3lame": "MP3"}  # the audio encoders' formats, in words
 CONTAINERS: dict[str, Container] = {
     ".mp4": Container("mp4", "libx264", "aac", "mov_text"),
     ".m4v": Container("mp4", "libx264", "aac", "mov_text"),
@@ -297,11 +298,17 @@ def mux_tracks(video: Path, info: VideoInfo, out: Path, container: Container) ->
             if proc.returncode == 0:
                 if dropped := wanted(info.subtitles, info.attachments, info.covers) - kept:
                     log.warning("%s", dropped_note(source, out, dropped))
+                if ["-c:a", container.audio_codec] == args[2:4]:
+                    sound = _SOUND_NAMES.get(container.audio_codec, container.audio_codec)
+                    log.info(
+                        "the sound (%s) re-encoded as %s: %s does not hold it", info.audio_codec, sound, out.suffix
+                    )
                 return
             errors.append(last_line(proc.stderr))
             if _no_room(errors[-1]):
                 break  # no other way of carrying the tracks fits either
-            log.info("tracks into %s failed with %s (%s); trying another way", out.suffix, " ".join(args), errors[-1])
+            # a detail: routine where the container does not take the clip's sound as it is (AAC into .webm)
+            log.debug("tracks into %s failed with %s (%s); trying another way", out.suffix, " ".join(args), errors[-1])
     raise VideoError(_tracks_failure(info, out, errors[-1]))
 
 
