@@ -163,8 +163,9 @@ def test_the_result_line_names_the_model(
 def test_the_result_line_says_the_sound_is_there_apart_from_the_time(
     tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The line "2 frames 64x48 at 10 fps, audio kept in 0.4 s" read as the time the sound took to keep (and said "kept" of
-    a sound re-encoded for .webm): "at 10 fps with its sound, in 0.4 s"; the re-encoding is a line of its own."""
+    """The line "2 frames 64x48 at 10 fps, audio kept in 0.4 s" read as the time the sound took to keep (and said
+    "kept" of a sound re-encoded for .webm): "at 10 fps with its sound, in 0.4 s"; the re-encoding is a line of its
+    own."""
     import logging
 
     src = write_clip(tmp_path / "in.mp4", [background()] * 4, audio=True)
