@@ -32,12 +32,16 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def terminated_while_writing(args: list[str]) -> tuple[int, str]:
-    """Run the CLI with ``args`` in a child process, send it SIGTERM while it writes its first file; its exit
-    status and standard error."""
+def terminated_while_writing(args: list[str], signum: int = signal.SIGTERM, nohup: bool = False) -> tuple[int, str]:
+    """Run the CLI with ``args`` in a child process, send it ``signum`` while it writes its first file; its exit
+    status and standard error. ``nohup``: the child starts with SIGHUP ignored, as under ``nohup``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", SLOW_WRITE, "-q", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-c", SLOW_WRITE, "-q", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=(lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if nohup else None,  # noqa: PLW1509
     )
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], 120)
@@ -46,7 +50,7 @@ def terminated_while_writing(args: list[str]) -> tuple[int, str]:
         proc.kill()
         _, err = proc.communicate(timeout=60)
         raise AssertionError(f"the run wrote nothing within 120 s (said {line!r}): {err.decode()}")
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
     return proc.returncode, err.decode()
 
@@ -67,6 +71,24 @@ def test_sigterm_mid_folder_leaves_no_partial_file(verb: str, tmp_path: Path, ti
     assert written  # the photo being written when the signal came was finished, as on Ctrl-C
     for path in written:
         Image.open(path).load()
+
+
+@pytest.mark.parametrize("nohup", [False, True])
+def test_a_hangup_stops_a_folder_as_sigterm_does_unless_ignored(nohup: bool, tmp_path: Path, tiny_onnx: Path) -> None:
+    """Closing the terminal or the ssh session (SIGHUP) killed the run outright: the photos being written were
+    left as hidden ``.colorsplash-*.part`` files. It stops as on Ctrl-C (exit 129); under ``nohup``, which ignores
+    SIGHUP, the run goes on to its end."""
+    for i in range(4):
+        blob_file(tmp_path / "in" / f"p{i}.png", i)
+    out = tmp_path / "out"
+    argv = ["mask", str(tmp_path / "in"), "-o", str(out), "-j", "1", "--model", str(tiny_onnx)]
+    code, err = terminated_while_writing(argv, signal.SIGHUP, nohup)
+    assert partial_files(out) == []
+    if nohup:
+        assert code == 0 and len(list(out.iterdir())) == 4, err
+    else:
+        assert code == 128 + signal.SIGHUP and "interrupted" in err, err
+        assert 1 <= len(list(out.iterdir())) < 4
 
 
 def test_sigterm_while_evaluate_writes_its_report_leaves_no_partial_file(tmp_path: Path, tiny_onnx: Path) -> None:

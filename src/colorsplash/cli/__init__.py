@@ -9,6 +9,7 @@ verb's usage above); ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import logging
 import os
@@ -97,8 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except KeyboardInterrupt as stop:
-        print("colorsplash: interrupted", file=sys.stderr)
-        return int(getattr(stop, "exit_status", 130))  # 130 for Ctrl-C; a SIGTERM says its own (video: 143)
+        with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone (EIO)
+            print("colorsplash: interrupted", file=sys.stderr)
+        return int(getattr(stop, "exit_status", 130))  # 130 for Ctrl-C; SIGTERM and SIGHUP say their own
     except USER_ERRORS as err:
         if args.debug:
             traceback.print_exc()

@@ -24,29 +24,37 @@ def show_progress(args: argparse.Namespace) -> bool:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C; the CLI exits with ``exit_status`` (128 + SIGTERM), not Ctrl-C's 130."""
+    """SIGTERM (or SIGHUP), handled like Ctrl-C; the CLI exits with ``exit_status`` (128 + the signal: 143, 129),
+    not Ctrl-C's 130."""
 
-    exit_status = 128 + signal.SIGTERM
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.exit_status = 128 + signum
 
 
 @contextlib.contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    """While active, SIGTERM (``kill``, ``timeout``, a service manager stopping us) acts like Ctrl-C: it raises
+    """While active, SIGTERM (``kill``, ``timeout``, a service manager stopping us) and SIGHUP (the terminal or
+    the ssh session closed, which killed the run outright and left hidden partial files) act like Ctrl-C: they raise
     :class:`Terminated` (a KeyboardInterrupt), so the verbs that write files stop as on Ctrl-C and leave no
     partial file (``video`` stops ffmpeg; ``splash`` and ``mask`` let running photos finish and drop the queued
-    ones). Main thread only (Python delivers signals there); elsewhere a no-op."""
+    ones). A SIGHUP ignored when we started (``nohup``) stays ignored. Main thread only (Python delivers signals
+    there); elsewhere a no-op."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(signum: int, frame: object) -> None:
-        raise Terminated
+        raise Terminated(signum)
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    hangup = getattr(signal, "SIGHUP", None)  # not on Windows
+    watched = [signal.SIGTERM, *([hangup] if hangup is not None and signal.getsignal(hangup) != signal.SIG_IGN else [])]
+    previous = {signum: signal.signal(signum, interrupt) for signum in watched}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def need_torch(verb: str) -> None:

@@ -2,7 +2,7 @@
 
 Parses arguments and calls :func:`colorsplash.runtime.video.splash_video`; errors reach the user as one line via
 :func:`colorsplash.cli`. Exit status: 0 done, 1 written from a damaged input (lost frames filled, a warning says so),
-2 error (nothing written), 130 interrupted by Ctrl-C, 143 stopped by SIGTERM (nothing written).
+2 error (nothing written), 130 interrupted by Ctrl-C, 143 stopped by SIGTERM, 129 by SIGHUP (nothing written).
 """
 
 from __future__ import annotations
