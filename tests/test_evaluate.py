@@ -159,6 +159,7 @@ def test_evaluate_cli_writes_reports(
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["datasets"]) == {"seed", "pairs"} and summary["overall"]["images"] == 5
     assert summary["overall"]["iou"] > 0.95 and len(summary["worst"]) == 2
+    assert {r["image"] for r in table} >= {w["image"] for w in summary["worst"]}  # which file, as scores.csv
     printed = capsys.readouterr()
     assert "overall" in printed.out and "pairs" in printed.out
     # "cut-off" as in every other text (it said "cutoff"), and no internal "seed" in the table's header.

@@ -161,7 +161,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         **ev.summarize(scores),
     }
     summary["worst"] = [
-        {"dataset": s.dataset, "name": s.name, "iou": s.iou}
+        {"dataset": s.dataset, "name": s.name, "image": s.image, "iou": s.iou}
         for s in _gallery(predict_fn, scores, samples, out / "worst.png", args)
     ]
     ev.write_scores_csv(scores, out / "scores.csv")

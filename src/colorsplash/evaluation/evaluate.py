@@ -290,10 +290,10 @@ def save_worst_gallery(
     Predictions are recomputed for those few images so evaluation never holds every map in memory.
     """
     chosen = worst(scores, count)
-    by_key = {(s.dataset, s.name): s for s in samples}
+    by_file = {str(s.image): s for s in samples}  # not by set and name: two data folders may share a name
     rows = []
     for score in chosen:
-        image, mask = load_pair(by_key[(score.dataset, score.name)])
+        image, mask = load_pair(by_file[score.image])
         prob = predict_fn(image)
         rows.append((f"{score.dataset}/{score.name}  IoU {score.iou:.3f}", image, mask, prob >= threshold))
     if rows:
