@@ -97,3 +97,21 @@ def test_summary_json_counts_images_in_whole_numbers(tmp_path: Path, tiny_onnx: 
     summary = json.loads(text)
     assert summary["overall"]["images"] == 2 and type(summary["overall"]["images"]) is int, text
     assert type(summary["datasets"]["pairs"]["images"]) is int
+
+
+def test_a_data_folder_with_no_photo_in_the_split_is_named(
+    tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``evaluate pets/ big/ --split val`` where no photo of the small ``pets`` falls in the val part: its row was
+    simply missing from the table and the overall row was the other set's, without a word. A warning names it."""
+    from colorsplash.evaluation.datasets import discover_all
+    from colorsplash.evaluation.evaluate import select_split
+
+    make_paired_set(tmp_path / "big", n=12)
+    make_paired_set(tmp_path / "pets", n=2)
+    found = discover_all([tmp_path / "big", tmp_path / "pets"])
+    assert {s.dataset for s in select_split(found, "val", 0.15, 3)} == {"big"}  # the case: pets has no val photo
+    out = tmp_path / "report"
+    args = ["evaluate", str(tmp_path / "big"), str(tmp_path / "pets"), "--split", "val", "--seed", "3"]
+    assert main([*args, "--model", str(tiny_onnx), "-o", str(out), "--worst", "0"]) == 0
+    assert "--split val: no photo of pets (2 photo(s)) is in the val part" in caplog.text

@@ -144,6 +144,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"the {args.split} split of {', '.join([*args.data, *args.negatives])} is empty "
             f"(val fraction {fraction}, seed {seed}); use --split all or another --val-fraction"
         )
+    ev.warn_sets_left_out(found, samples, args.split)
     skips = Skips()
     scores = ev.evaluate_model(
         predict_fn, samples, args.cutoff, skip_bad=args.skip_bad, show_progress=show_progress(args), skips=skips

@@ -30,6 +30,7 @@ import numpy as np
 from colorsplash.evaluation.datasets import (
     Sample,
     Skips,
+    base_set,
     is_subject_free,
     iter_pairs,
     load_pair,
@@ -322,6 +323,24 @@ def warn_unknown_sets(samples: Sequence[Sample], config: ModelConfig, split: str
         "held out" if split == "val" else "used",
     )
     return True
+
+
+def warn_sets_left_out(found: Sequence[Sample], chosen: Sequence[Sample], split: str) -> list[str]:
+    """Warn (one line) naming each data folder of ``found`` none of whose photos is in ``chosen``, the ``split``
+    part: its row was missing from the table without a word. Returns those folders' set names."""
+    counts: dict[str, int] = {}
+    for sample in found:
+        counts[base_set(sample.dataset)] = counts.get(base_set(sample.dataset), 0) + 1
+    left = sorted(set(counts) - {base_set(s.dataset) for s in chosen})
+    if left:
+        log.warning(
+            "--split %s: no photo of %s is in the %s part (the split is drawn by each photo's name, so a set of a few "
+            "photos may have none there); it is not in the scores: give it more photos, or use --split all",
+            split,
+            ", ".join(f"{name} ({counts[name]} photo(s))" for name in left),
+            split,
+        )
+    return left
 
 
 def select_split(samples: list[Sample], split: str, val_fraction: float, seed: int) -> list[Sample]:
