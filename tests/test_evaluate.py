@@ -300,3 +300,21 @@ def test_a_report_folder_that_is_a_file_is_refused_before_scoring(
     assert main(["evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(taken)]) == 2
     assert "report.csv: is a file; -o names the report folder" in capsys.readouterr().err
     assert not scored and taken.read_text() == "mine\n"
+
+
+def test_the_table_says_how_photos_without_the_subject_enter_the_means_and_gives_the_subject_photos_alone() -> None:
+    """A negative scores IoU 1 with nothing coloured and 0 with any pixel coloured (0.5 % of it: under the 1 % the
+    table's own line counts), and the overall row averaged those in with the subject photos' IoU, which neither the
+    table, --help nor the README said (one pet photo at 0.9 and four negatives a pixel over: "overall 0.18"). The
+    table says how they score, and a row (summary.json's ``with_subject``) gives the subject photos alone."""
+    from colorsplash.evaluation.evaluate import format_summary
+
+    rows = [ImageScore("cat", "pets", "cat.jpg", 1, 1, 0.9, 0.95, 0.97, 0.9, coloured=0.3)]
+    rows += [ImageScore(f"n{i}", "negs", "n.jpg", 1, 1, 0.0, 0.0, 0.995, 0.5, 0.005, True) for i in range(4)]
+    summary = summarize(rows)
+    assert summary["overall"]["iou"] == pytest.approx(0.18)  # unchanged: every photo, as export --metrics embeds
+    assert summary["with_subject"] == summarize(rows[:1])["overall"]
+    table = format_summary(summary)
+    assert "\noverall            5  0.1800" in table and "\nwith subject       1  0.9000" in table
+    assert "photos without the subject: 4, scored IoU and Dice 1 with nothing coloured, 0 with any pixel" in table
+    assert "with_subject" not in summarize(rows[:1]) and "with_subject" not in summarize(rows[1:])

@@ -40,8 +40,10 @@ def register(sub: Any) -> None:
     add_negatives_argument(
         p,
         "folders of photos that do not show the subject (as train --negatives; --split val: the quarter "
-        "training held out): scored as all background; the table and summary.json (without_subject) give the "
-        "share of them with more than 1 %% of the frame coloured",
+        "training held out): scored as all background, IoU and Dice 1 with nothing coloured and 0 with any pixel "
+        "coloured, in their set's row and the overall one (the row 'with subject', summary.json's with_subject: the "
+        "subject photos alone); the table and summary.json (without_subject) give the share of them with more than "
+        "1 %% of the frame coloured",
     )
     add_model_argument(p, ".onnx or .pt file")
     add_output_argument(p, "report folder (default: eval/<model's folder name>-<model stem>, e.g. eval/cats-best)")

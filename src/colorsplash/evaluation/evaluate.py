@@ -221,10 +221,15 @@ def _means(rows: Sequence[ImageScore]) -> dict[str, float]:
 def summarize(scores: Sequence[ImageScore]) -> dict[str, Any]:
     """Mean metrics per data set and overall (the mean over images, not over sets); with photos without the
     subject (negatives, pet-free scenes photos), ``without_subject``: how many, the share with more than
-    :data:`COLOURED_LIMIT` of the frame coloured and the mean coloured share."""
+    :data:`COLOURED_LIMIT` of the frame coloured and the mean coloured share. Such a photo scores IoU and Dice 1
+    with nothing coloured and 0 with any pixel coloured (:mod:`~colorsplash.evaluation.metrics`), and counts in its
+    set's and the overall means as any photo; mixed with subject photos, ``with_subject`` gives the subject photos'
+    means alone."""
     datasets = sorted({s.dataset for s in scores})
     out = {"overall": _means(scores), "datasets": {d: _means([s for s in scores if s.dataset == d]) for d in datasets}}
     free = [s.coloured for s in scores if s.subject_free]
+    if free and len(free) < len(scores):
+        out["with_subject"] = _means([s for s in scores if not s.subject_free])
     if free:
         over = float(np.mean([c > COLOURED_LIMIT for c in free]))
         out["without_subject"] = {"images": len(free), "coloured_share": over, "mean_coloured": float(np.mean(free))}
@@ -232,9 +237,11 @@ def summarize(scores: Sequence[ImageScore]) -> dict[str, Any]:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """The summary as an aligned text table (one row per data set, then overall), and a footer line on the photos
-    left out (``skipped_reasons``: ``{reason: count}``), if any."""
+    """The summary as an aligned text table (one row per data set, then overall, then the subject photos alone when
+    photos without the subject are mixed in), a line on those photos, and a footer line on the photos left out
+    (``skipped_reasons``: ``{reason: count}``), if any."""
     rows = [*summary["datasets"].items(), ("overall", summary["overall"])]
+    rows += [("with subject", summary["with_subject"])] if "with_subject" in summary else []
     width = max(12, *(len(name) for name, _ in rows))
     lines = [f"{'data set':<{width}} {'images':>7} {'IoU':>7} {'Dice':>7} {'pix acc':>8} {'mIoU .5-.95':>11}"]
     for name, m in rows:
@@ -245,7 +252,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     free = summary.get("without_subject")
     if free:
         lines.append(
-            f"photos without the subject: {free['images']}, {100 * free['coloured_share']:.1f} % of them over "
+            f"photos without the subject: {free['images']}, scored IoU and Dice 1 with nothing coloured, 0 with any "
+            f"pixel; {100 * free['coloured_share']:.1f} % of them over "
             f"{100 * COLOURED_LIMIT:g} % coloured (mean coloured share {100 * free['mean_coloured']:.2f} %)"
         )
     if summary.get("skipped_reasons"):
