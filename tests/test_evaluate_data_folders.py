@@ -98,3 +98,21 @@ def test_the_gallery_shows_the_worst_photo_of_two_sets_of_one_name(tmp_path: Pat
     assert chosen.image == str(tmp_path / "a" / "pets" / "images" / "p0.png") and chosen.iou == 0.0
     (_, _, mask, _) = drawn[0]
     assert (mask == (np.asarray(Image.open(wrong)) > 127)).all()  # a/pets' inverted mask, not b/pets' one
+
+
+@pytest.mark.parametrize("inside", ["pets/images", "pets/masks", "negs"])
+def test_a_report_folder_that_data_is_read_from_is_refused_before_scoring(
+    inside: str, tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``evaluate pets -o pets/images`` wrote scores.csv, summary.json and worst.png among the photos: the next
+    ``evaluate pets`` (or ``train pets``) stopped on "1 photo(s) without a mask: worst.png", and a report written into
+    a ``--negatives`` folder went on as one more photo without the subject, without a word. Refused, naming it."""
+    make_paired_set(tmp_path / "pets", n=2)
+    save_picture(tmp_path / "negs" / "street.png", np.zeros((20, 30, 3), np.uint8))
+    report = tmp_path / inside
+    before = sorted(report.iterdir())
+    args = ["evaluate", str(tmp_path / "pets"), "--negatives", str(tmp_path / "negs"), "--model", str(tiny_onnx)]
+    assert main([*args, "-o", str(report)]) == 2
+    err = capsys.readouterr().err
+    assert f"-o {report}: photos or masks are read from this folder" in err and "choose another report folder" in err
+    assert sorted(report.iterdir()) == before

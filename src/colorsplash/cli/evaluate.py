@@ -125,8 +125,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from colorsplash.evaluation import evaluate as ev
-    from colorsplash.evaluation.datasets import DataError, Skips, discover_all
-    from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap
+    from colorsplash.evaluation.datasets import DataError, Skips
     from colorsplash.training.predictors import load_predictor
 
     if not args.data and not args.negatives:
@@ -135,10 +134,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     out = Path(args.output) if args.output else ev.report_folder(model_path)
     ev.check_report_folder(out, args.overwrite)
     fraction, seed = split_settings(args, config)
-    found = discover_all(args.data, skip_bad=args.skip_bad, keep_unpaired=True)  # the split's unpaired: skips
-    negatives = discover_negatives(args.negatives)
-    refuse_overlap(found, negatives)  # as train: a photo cannot both show the subject and not
-    found += negatives
+    found = _find_samples(args, out)
     ev.warn_unknown_sets(found, config, args.split)
     samples = ev.select_split(found, args.split, fraction, seed)
     if not samples:
@@ -172,6 +168,20 @@ def _evaluate(args: argparse.Namespace) -> int:
     gallery = args.worst > 0 and _can_draw_gallery()
     _print_report(config, Path(model_path), args, ev.format_summary(summary), out, gallery)
     return 0
+
+
+def _find_samples(args: argparse.Namespace, out: Path) -> list[Any]:
+    """The samples of the data folders and of the ``--negatives`` folders; refused when a photo is in both, or when
+    the report folder ``out`` is one they are read from."""
+    from colorsplash.evaluation.datasets import discover_all
+    from colorsplash.evaluation.evaluate import refuse_report_among_data
+    from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap
+
+    found = discover_all(args.data, skip_bad=args.skip_bad, keep_unpaired=True)  # the split's unpaired: skips
+    negatives = discover_negatives(args.negatives)
+    refuse_overlap(found, negatives)  # as train: a photo cannot both show the subject and not
+    refuse_report_among_data(out, [*found, *negatives])
+    return [*found, *negatives]
 
 
 def _run_record(args: argparse.Namespace, config: ModelConfig, fraction: float, seed: int) -> dict[str, Any]:
