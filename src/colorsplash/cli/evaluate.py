@@ -138,10 +138,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     ev.warn_unknown_sets(found, config, args.split)
     samples = ev.select_split(found, args.split, fraction, seed)
     if not samples:
-        raise DataError(
-            f"the {args.split} split of {', '.join([*args.data, *args.negatives])} is empty "
-            f"(val fraction {fraction}, seed {seed}); use --split all or another --val-fraction"
-        )
+        raise DataError(ev.empty_split([*args.data, *args.negatives], found, args.split, fraction, seed))
     ev.warn_sets_left_out(found, samples, args.split)
     skips = Skips()
     scores = ev.evaluate_model(

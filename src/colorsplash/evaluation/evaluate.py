@@ -367,6 +367,19 @@ def warn_sets_left_out(found: Sequence[Sample], chosen: Sequence[Sample], split:
     return left
 
 
+def empty_split(folders: Sequence[str], found: Sequence[Sample], split: str, fraction: float, seed: int) -> str:
+    """The error for a ``split`` of the ``folders`` (their samples ``found``) that holds no photo: a seeded set
+    may gain some with another ``--val-fraction``; a set with a split of its own (negatives' and pet-free scenes'
+    fixed quarter, a list's, held-out breeds) never does, and was sent to ``--val-fraction`` all the same."""
+    where = f"the {split} split of {', '.join(folders)} is empty"
+    if any(s.split is None for s in found):  # split by --val-fraction and --seed
+        return f"{where} (val fraction {fraction}, seed {seed}); use --split all or another --val-fraction"
+    return (
+        f"{where}: its photos' split is their set's own (a fixed quarter of the photos without the subject, a list's "
+        "or the held-out breeds'), which --val-fraction and --seed do not move; use --split all"
+    )
+
+
 def select_split(samples: list[Sample], split: str, val_fraction: float, seed: int) -> list[Sample]:
     """``all`` samples, or the ``train``/``val`` part as
     :func:`colorsplash.evaluation.datasets.split_samples` makes it."""
