@@ -251,6 +251,20 @@ def test_evaluate_warns_when_the_masks_show_no_subject(tmp_path: Path, caplog: p
     assert "3 of 3 ground-truth masks are empty" in caplog.text and "not black" in caplog.text
 
 
+def test_the_empty_mask_warning_says_what_they_score(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The warning on empty ground-truth masks said "they score IoU 0 whatever the model finds", and beside it a
+    photo the model (or its subject gate) left uncoloured scored IoU 1: nothing against nothing."""
+    make_paired_set(tmp_path / "dark", n=2)
+    for mask in (tmp_path / "dark" / "masks").iterdir():
+        save_picture(mask, np.zeros_like(np.asarray(Image.open(mask))))
+    samples = discover(tmp_path / "dark")
+    finds = evaluate_model(_red_detector, samples, show_progress=False)
+    nothing = evaluate_model(lambda im: np.zeros(im.shape[:2], np.float32), samples, show_progress=False)
+    assert [s.iou for s in finds] == [0.0, 0.0] and [s.iou for s in nothing] == [1.0, 1.0]
+    assert "whatever the model finds" not in caplog.text
+    assert "they score IoU 0 where the model colours a pixel, 1 where it colours none" in caplog.text
+
+
 def test_evaluate_scores_what_splash_colours_a_photo_under_the_subject_gate(
     tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

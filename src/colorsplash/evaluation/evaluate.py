@@ -198,7 +198,9 @@ def evaluate_model(
             labelled, empty = labelled + 1, empty + int(not (mask == 1).any())
             inverted += corners_subject(mask)
         scores.append(_score_sample(sample, predict_fn(image), mask, threshold, free))
-    warn_empty_masks(empty, labelled, "ground-truth", "they score IoU 0 whatever the model finds")
+    warn_empty_masks(
+        empty, labelled, "ground-truth", "they score IoU 0 where the model colours a pixel, 1 where it colours none"
+    )
     warn_inverted_masks(inverted, labelled, "ground-truth")
     if unscored:
         log.warning(
