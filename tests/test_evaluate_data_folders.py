@@ -116,3 +116,15 @@ def test_a_report_folder_that_data_is_read_from_is_refused_before_scoring(
     err = capsys.readouterr().err
     assert f"-o {report}: photos or masks are read from this folder" in err and "choose another report folder" in err
     assert sorted(report.iterdir()) == before
+
+
+def test_photos_without_a_mask_name_the_masks_that_match_no_photo(tmp_path: Path) -> None:
+    """Masks named ``p0_mask.png`` beside photos ``p0.png``: the error said "2 photo(s) without a mask (expected e.g.
+    masks/p0.<ext>)" and stopped before the warning on the masks of no photo's name, so the masks the user made were
+    never mentioned. The error names them."""
+    make_paired_set(tmp_path / "pets", n=2)
+    for mask in sorted((tmp_path / "pets" / "masks").iterdir()):
+        mask.rename(mask.with_name(f"{mask.stem}_mask.png"))
+    with pytest.raises(DataError, match=r"2 photo\(s\) without a mask") as err:
+        discover_all([tmp_path / "pets"])
+    assert "masks has 2 mask(s) named as no photo: p0_mask.png, p1_mask.png" in str(err.value), err.value
