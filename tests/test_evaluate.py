@@ -159,6 +159,7 @@ def test_evaluate_cli_writes_reports(
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["datasets"]) == {"seed", "pairs"} and summary["overall"]["images"] == 5
     assert summary["overall"]["iou"] > 0.95 and len(summary["worst"]) == 2
+    assert {r["image"] for r in table} >= {w["image"] for w in summary["worst"]}  # which file, as scores.csv
     printed = capsys.readouterr()
     assert "overall" in printed.out and "pairs" in printed.out
     # "cut-off" as in every other text (it said "cutoff"), and no internal "seed" in the table's header.
@@ -250,6 +251,20 @@ def test_evaluate_warns_when_the_masks_show_no_subject(tmp_path: Path, caplog: p
     assert "3 of 3 ground-truth masks are empty" in caplog.text and "not black" in caplog.text
 
 
+def test_the_empty_mask_warning_says_what_they_score(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The warning on empty ground-truth masks said "they score IoU 0 whatever the model finds", and beside it a
+    photo the model (or its subject gate) left uncoloured scored IoU 1: nothing against nothing."""
+    make_paired_set(tmp_path / "dark", n=2)
+    for mask in (tmp_path / "dark" / "masks").iterdir():
+        save_picture(mask, np.zeros_like(np.asarray(Image.open(mask))))
+    samples = discover(tmp_path / "dark")
+    finds = evaluate_model(_red_detector, samples, show_progress=False)
+    nothing = evaluate_model(lambda im: np.zeros(im.shape[:2], np.float32), samples, show_progress=False)
+    assert [s.iou for s in finds] == [0.0, 0.0] and [s.iou for s in nothing] == [1.0, 1.0]
+    assert "whatever the model finds" not in caplog.text
+    assert "they score IoU 0 where the model colours a pixel, 1 where it colours none" in caplog.text
+
+
 def test_evaluate_scores_what_splash_colours_a_photo_under_the_subject_gate(
     tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -299,3 +314,21 @@ def test_a_report_folder_that_is_a_file_is_refused_before_scoring(
     assert main(["evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(taken)]) == 2
     assert "report.csv: is a file; -o names the report folder" in capsys.readouterr().err
     assert not scored and taken.read_text() == "mine\n"
+
+
+def test_the_table_says_how_photos_without_the_subject_enter_the_means_and_gives_the_subject_photos_alone() -> None:
+    """A negative scores IoU 1 with nothing coloured and 0 with any pixel coloured (0.5 % of it: under the 1 % the
+    table's own line counts), and the overall row averaged those in with the subject photos' IoU, which neither the
+    table, --help nor the README said (one pet photo at 0.9 and four negatives a pixel over: "overall 0.18"). The
+    table says how they score, and a row (summary.json's ``with_subject``) gives the subject photos alone."""
+    from colorsplash.evaluation.evaluate import format_summary
+
+    rows = [ImageScore("cat", "pets", "cat.jpg", 1, 1, 0.9, 0.95, 0.97, 0.9, coloured=0.3)]
+    rows += [ImageScore(f"n{i}", "negs", "n.jpg", 1, 1, 0.0, 0.0, 0.995, 0.5, 0.005, True) for i in range(4)]
+    summary = summarize(rows)
+    assert summary["overall"]["iou"] == pytest.approx(0.18)  # unchanged: every photo, as export --metrics embeds
+    assert summary["with_subject"] == summarize(rows[:1])["overall"]
+    table = format_summary(summary)
+    assert "\noverall            5  0.1800" in table and "\nwith subject       1  0.9000" in table
+    assert "photos without the subject: 4, scored IoU and Dice 1 with nothing coloured, 0 with any pixel" in table
+    assert "with_subject" not in summarize(rows[:1]) and "with_subject" not in summarize(rows[1:])

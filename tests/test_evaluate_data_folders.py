@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers.hostile import png_claiming
-from helpers.layouts import make_paired_set
+from helpers.layouts import make_paired_set, save_picture
+from PIL import Image
 
 from colorsplash.cli import main
 from colorsplash.evaluation.datasets import DataError, discover_all
+from colorsplash.evaluation.evaluate import evaluate_model, save_worst_gallery
 
 
 def test_a_data_folder_named_twice_is_refused(tmp_path: Path) -> None:
@@ -74,3 +77,54 @@ def test_a_file_given_as_a_data_folder_is_called_a_file(tmp_path: Path) -> None:
         discover_all([photo])
     with pytest.raises(DataError, match=r"nowhere: data folder not found"):
         discover_all([tmp_path / "nowhere"])
+
+
+def test_the_gallery_shows_the_worst_photo_of_two_sets_of_one_name(tmp_path: Path) -> None:
+    """``evaluate a/pets b/pets``: both sets are named ``pets`` and hold photos of the same names; the gallery
+    looked a photo up by set and name, so the worst one of ``a/pets`` was drawn from ``b/pets`` (that photo, its
+    mask and its prediction) under the IoU of the other. It is looked up by the photo's file now."""
+    make_paired_set(tmp_path / "a" / "pets", n=2)
+    make_paired_set(tmp_path / "b" / "pets", n=2)
+    wrong = tmp_path / "a" / "pets" / "masks" / "p0.png"  # a/pets/p0's mask inverted: the worst photo
+    save_picture(wrong, 255 - np.asarray(Image.open(wrong)))
+    samples = discover_all([tmp_path / "a" / "pets", tmp_path / "b" / "pets"])
+
+    def red(image: np.ndarray) -> np.ndarray:
+        return (image[..., 0] > 150).astype(np.float32)
+
+    scores = evaluate_model(red, samples, show_progress=False)
+    drawn: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+    (chosen,) = save_worst_gallery(red, scores, samples, lambda rows, _: drawn.extend(rows), tmp_path / "w.png", 0.5, 1)
+    assert chosen.image == str(tmp_path / "a" / "pets" / "images" / "p0.png") and chosen.iou == 0.0
+    (_, _, mask, _) = drawn[0]
+    assert (mask == (np.asarray(Image.open(wrong)) > 127)).all()  # a/pets' inverted mask, not b/pets' one
+
+
+@pytest.mark.parametrize("inside", ["pets/images", "pets/masks", "negs"])
+def test_a_report_folder_that_data_is_read_from_is_refused_before_scoring(
+    inside: str, tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``evaluate pets -o pets/images`` wrote scores.csv, summary.json and worst.png among the photos: the next
+    ``evaluate pets`` (or ``train pets``) stopped on "1 photo(s) without a mask: worst.png", and a report written into
+    a ``--negatives`` folder went on as one more photo without the subject, without a word. Refused, naming it."""
+    make_paired_set(tmp_path / "pets", n=2)
+    save_picture(tmp_path / "negs" / "street.png", np.zeros((20, 30, 3), np.uint8))
+    report = tmp_path / inside
+    before = sorted(report.iterdir())
+    args = ["evaluate", str(tmp_path / "pets"), "--negatives", str(tmp_path / "negs"), "--model", str(tiny_onnx)]
+    assert main([*args, "-o", str(report)]) == 2
+    err = capsys.readouterr().err
+    assert f"-o {report}: photos or masks are read from this folder" in err and "choose another report folder" in err
+    assert sorted(report.iterdir()) == before
+
+
+def test_photos_without_a_mask_name_the_masks_that_match_no_photo(tmp_path: Path) -> None:
+    """Masks named ``p0_mask.png`` beside photos ``p0.png``: the error said "2 photo(s) without a mask (expected e.g.
+    masks/p0.<ext>)" and stopped before the warning on the masks of no photo's name, so the masks the user made were
+    never mentioned. The error names them."""
+    make_paired_set(tmp_path / "pets", n=2)
+    for mask in sorted((tmp_path / "pets" / "masks").iterdir()):
+        mask.rename(mask.with_name(f"{mask.stem}_mask.png"))
+    with pytest.raises(DataError, match=r"2 photo\(s\) without a mask") as err:
+        discover_all([tmp_path / "pets"])
+    assert "masks has 2 mask(s) named as no photo: p0_mask.png, p1_mask.png" in str(err.value), err.value

@@ -97,3 +97,41 @@ def test_summary_json_counts_images_in_whole_numbers(tmp_path: Path, tiny_onnx: 
     summary = json.loads(text)
     assert summary["overall"]["images"] == 2 and type(summary["overall"]["images"]) is int, text
     assert type(summary["datasets"]["pairs"]["images"]) is int
+
+
+def test_a_data_folder_with_no_photo_in_the_split_is_named(
+    tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``evaluate pets/ big/ --split val`` where no photo of the small ``pets`` falls in the val part: its row was
+    simply missing from the table and the overall row was the other set's, without a word. A warning names it."""
+    from colorsplash.evaluation.datasets import discover_all
+    from colorsplash.evaluation.evaluate import select_split
+
+    make_paired_set(tmp_path / "big", n=12)
+    make_paired_set(tmp_path / "pets", n=2)
+    found = discover_all([tmp_path / "big", tmp_path / "pets"])
+    assert {s.dataset for s in select_split(found, "val", 0.15, 3)} == {"big"}  # the case: pets has no val photo
+    out = tmp_path / "report"
+    args = ["evaluate", str(tmp_path / "big"), str(tmp_path / "pets"), "--split", "val", "--seed", "3"]
+    assert main([*args, "--model", str(tiny_onnx), "-o", str(out), "--worst", "0"]) == 0
+    assert "--split val: no photo of pets (2 photo(s)) is in the val part" in caplog.text
+
+
+def test_an_empty_split_of_sets_with_their_own_split_does_not_send_the_user_to_val_fraction(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``evaluate --negatives streets --split val`` where the fixed quarter of the negatives that validates holds no
+    photo said "use --split all or another --val-fraction", and ``--val-fraction 0.99`` failed the same: a
+    negative's split (as a scenes set's pet-free photos', a list's) is its own, which --val-fraction never moves."""
+    import numpy as np
+    from helpers.layouts import save_picture
+
+    from colorsplash.evaluation.negatives import discover_negatives
+
+    save_picture(tmp_path / "streets" / "road.png", np.zeros((20, 30, 3), np.uint8))
+    assert [s.split for s in discover_negatives([tmp_path / "streets"])] == ["train"]  # the case
+    args = ["evaluate", "--negatives", str(tmp_path / "streets"), "--split", "val", "--val-fraction", "0.99"]
+    assert main([*args, "--model", str(tiny_onnx), "-o", str(tmp_path / "report")]) == 2
+    err = capsys.readouterr().err
+    assert "the val split of " in err and "is empty" in err and "another --val-fraction" not in err
+    assert "--val-fraction and --seed do not move" in err and "use --split all" in err

@@ -205,3 +205,20 @@ def test_evaluate_and_train_refuse_an_empty_output_folder(
     assert main([arg.format(data=str(tmp_path / "data")) for arg in argv]) == 2
     assert said in capsys.readouterr().err
     assert not list(here.iterdir())
+
+
+@pytest.mark.parametrize("verb", [["splash", "a.png"], ["evaluate", "data"]])
+def test_a_picture_given_as_the_model_is_named_as_a_picture(
+    verb: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--model photo.jpg`` (the photo and the model swapped, a tab-completion slip) said "not a loadable ONNX
+    model (wire type 7); re-export it with colorsplash export": protobuf's words, and advice for a model. It says the
+    file is a JPEG picture, not a model."""
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (8, 8)).save("a.png")
+    (tmp_path / "data" / "images").mkdir(parents=True)
+    (tmp_path / "data" / "masks").mkdir()
+    Image.new("RGB", (8, 8)).save("photo.jpg")
+    assert main([*verb, "--model", "photo.jpg"]) == 2
+    err = capsys.readouterr().err
+    assert "photo.jpg: a JPEG picture, not a model" in err and "wire type" not in err and "re-export" not in err, err

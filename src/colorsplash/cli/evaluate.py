@@ -40,8 +40,10 @@ def register(sub: Any) -> None:
     add_negatives_argument(
         p,
         "folders of photos that do not show the subject (as train --negatives; --split val: the quarter "
-        "training held out): scored as all background; the table and summary.json (without_subject) give the "
-        "share of them with more than 1 %% of the frame coloured",
+        "training held out): scored as all background, IoU and Dice 1 with nothing coloured and 0 with any pixel "
+        "coloured, in their set's row and the overall one (the row 'with subject', summary.json's with_subject: the "
+        "subject photos alone); the table and summary.json (without_subject) give the share of them with more than "
+        "1 %% of the frame coloured",
     )
     add_model_argument(p, ".onnx or .pt file")
     add_output_argument(p, "report folder (default: eval/<model's folder name>-<model stem>, e.g. eval/cats-best)")
@@ -123,8 +125,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from colorsplash.evaluation import evaluate as ev
-    from colorsplash.evaluation.datasets import DataError, Skips, discover_all
-    from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap
+    from colorsplash.evaluation.datasets import DataError, Skips
     from colorsplash.training.predictors import load_predictor
 
     if not args.data and not args.negatives:
@@ -133,17 +134,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     out = Path(args.output) if args.output else ev.report_folder(model_path)
     ev.check_report_folder(out, args.overwrite)
     fraction, seed = split_settings(args, config)
-    found = discover_all(args.data, skip_bad=args.skip_bad, keep_unpaired=True)  # the split's unpaired: skips
-    negatives = discover_negatives(args.negatives)
-    refuse_overlap(found, negatives)  # as train: a photo cannot both show the subject and not
-    found += negatives
+    found = _find_samples(args, out)
     ev.warn_unknown_sets(found, config, args.split)
     samples = ev.select_split(found, args.split, fraction, seed)
     if not samples:
-        raise DataError(
-            f"the {args.split} split of {', '.join([*args.data, *args.negatives])} is empty "
-            f"(val fraction {fraction}, seed {seed}); use --split all or another --val-fraction"
-        )
+        raise DataError(ev.empty_split([*args.data, *args.negatives], found, args.split, fraction, seed))
+    ev.warn_sets_left_out(found, samples, args.split)
     skips = Skips()
     scores = ev.evaluate_model(
         predict_fn, samples, args.cutoff, skip_bad=args.skip_bad, show_progress=show_progress(args), skips=skips
@@ -161,7 +157,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         **ev.summarize(scores),
     }
     summary["worst"] = [
-        {"dataset": s.dataset, "name": s.name, "iou": s.iou}
+        {"dataset": s.dataset, "name": s.name, "image": s.image, "iou": s.iou}
         for s in _gallery(predict_fn, scores, samples, out / "worst.png", args)
     ]
     ev.write_scores_csv(scores, out / "scores.csv")
@@ -169,6 +165,20 @@ def _evaluate(args: argparse.Namespace) -> int:
     gallery = args.worst > 0 and _can_draw_gallery()
     _print_report(config, Path(model_path), args, ev.format_summary(summary), out, gallery)
     return 0
+
+
+def _find_samples(args: argparse.Namespace, out: Path) -> list[Any]:
+    """The samples of the data folders and of the ``--negatives`` folders; refused when a photo is in both, or when
+    the report folder ``out`` is one they are read from."""
+    from colorsplash.evaluation.datasets import discover_all
+    from colorsplash.evaluation.evaluate import refuse_report_among_data
+    from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap
+
+    found = discover_all(args.data, skip_bad=args.skip_bad, keep_unpaired=True)  # the split's unpaired: skips
+    negatives = discover_negatives(args.negatives)
+    refuse_overlap(found, negatives)  # as train: a photo cannot both show the subject and not
+    refuse_report_among_data(out, [*found, *negatives])
+    return [*found, *negatives]
 
 
 def _run_record(args: argparse.Namespace, config: ModelConfig, fraction: float, seed: int) -> dict[str, Any]:

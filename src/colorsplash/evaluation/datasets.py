@@ -124,10 +124,11 @@ def _pair(
         samples.append(Sample(img, mask, kind, root.name, split))
     if missing and not (skip_bad and keep):
         expected = root / mask_dir / f"{prefix}{missing[0].stem}.<ext>"
-        msg = f"{root / img_dir}: {len(missing)} photo(s) without a mask (expected e.g. {expected})"
-        msg += f": {file_names(missing)}"
-        if not skip_bad:
-            raise DataError(msg + "; add the masks or remove the photos", skippable=True)
+        msg = f"{root / img_dir}: {len(missing)} photo(s) without a mask (expected e.g. {expected}): "
+        msg += file_names(missing)
+        if not skip_bad:  # the warning on masks of no photo's name (below) is never said: they are named here
+            odd = f"; {root / mask_dir} has {len(masks)} mask(s) named as no photo: {file_names([*masks.values()])}"
+            raise DataError(msg + (odd if masks else "") + "; add the masks or remove the photos", skippable=True)
         log.warning("%s; skipped", msg)
     if masks:
         log.warning(

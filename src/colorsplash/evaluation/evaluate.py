@@ -30,6 +30,7 @@ import numpy as np
 from colorsplash.evaluation.datasets import (
     Sample,
     Skips,
+    base_set,
     is_subject_free,
     iter_pairs,
     load_pair,
@@ -136,6 +137,22 @@ def check_report_folder(out: Path, overwrite: bool = False) -> None:
         raise ValueError(f"{out}: cannot write the report there ({problem}); choose another report folder with -o")
 
 
+def refuse_report_among_data(out: Path, samples: Sequence[Sample]) -> None:
+    """Refuse a report folder ``out`` that photos or masks of ``samples`` are read from (``-o pets/images``, a
+    ``--negatives`` folder): its report files went in among them, and the next run read ``worst.png`` as a photo
+    without a mask (or as one more photo without the subject), before any photo is scored.
+
+    Raises:
+        ValueError: naming ``out`` and saying what to do.
+    """
+    read = {p.parent.resolve() for s in samples for p in (s.image, s.mask, *(m for m, _ in s.objects))}
+    if out.resolve() in read:
+        raise ValueError(
+            f"-o {out}: photos or masks are read from this folder, and the report's files (scores.csv, summary.json, "
+            "worst.png) would be read with them next time; choose another report folder with -o"
+        )
+
+
 def score_image(prob: np.ndarray, mask: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """Metrics of a float ``HxW`` probability against a uint8 ``HxW`` mask (0/1/IGNORE)."""
     return {
@@ -181,7 +198,9 @@ def evaluate_model(
             labelled, empty = labelled + 1, empty + int(not (mask == 1).any())
             inverted += corners_subject(mask)
         scores.append(_score_sample(sample, predict_fn(image), mask, threshold, free))
-    warn_empty_masks(empty, labelled, "ground-truth", "they score IoU 0 whatever the model finds")
+    warn_empty_masks(
+        empty, labelled, "ground-truth", "they score IoU 0 where the model colours a pixel, 1 where it colours none"
+    )
     warn_inverted_masks(inverted, labelled, "ground-truth")
     if unscored:
         log.warning(
@@ -220,10 +239,15 @@ def _means(rows: Sequence[ImageScore]) -> dict[str, float]:
 def summarize(scores: Sequence[ImageScore]) -> dict[str, Any]:
     """Mean metrics per data set and overall (the mean over images, not over sets); with photos without the
     subject (negatives, pet-free scenes photos), ``without_subject``: how many, the share with more than
-    :data:`COLOURED_LIMIT` of the frame coloured and the mean coloured share."""
+    :data:`COLOURED_LIMIT` of the frame coloured and the mean coloured share. Such a photo scores IoU and Dice 1
+    with nothing coloured and 0 with any pixel coloured (:mod:`~colorsplash.evaluation.metrics`), and counts in its
+    set's and the overall means as any photo; mixed with subject photos, ``with_subject`` gives the subject photos'
+    means alone."""
     datasets = sorted({s.dataset for s in scores})
     out = {"overall": _means(scores), "datasets": {d: _means([s for s in scores if s.dataset == d]) for d in datasets}}
     free = [s.coloured for s in scores if s.subject_free]
+    if free and len(free) < len(scores):
+        out["with_subject"] = _means([s for s in scores if not s.subject_free])
     if free:
         over = float(np.mean([c > COLOURED_LIMIT for c in free]))
         out["without_subject"] = {"images": len(free), "coloured_share": over, "mean_coloured": float(np.mean(free))}
@@ -231,9 +255,11 @@ def summarize(scores: Sequence[ImageScore]) -> dict[str, Any]:
 
 
 def format_summary(summary: dict[str, Any]) -> str:
-    """The summary as an aligned text table (one row per data set, then overall), and a footer line on the photos
-    left out (``skipped_reasons``: ``{reason: count}``), if any."""
+    """The summary as an aligned text table (one row per data set, then overall, then the subject photos alone when
+    photos without the subject are mixed in), a line on those photos, and a footer line on the photos left out
+    (``skipped_reasons``: ``{reason: count}``), if any."""
     rows = [*summary["datasets"].items(), ("overall", summary["overall"])]
+    rows += [("with subject", summary["with_subject"])] if "with_subject" in summary else []
     width = max(12, *(len(name) for name, _ in rows))
     lines = [f"{'data set':<{width}} {'images':>7} {'IoU':>7} {'Dice':>7} {'pix acc':>8} {'mIoU .5-.95':>11}"]
     for name, m in rows:
@@ -244,7 +270,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     free = summary.get("without_subject")
     if free:
         lines.append(
-            f"photos without the subject: {free['images']}, {100 * free['coloured_share']:.1f} % of them over "
+            f"photos without the subject: {free['images']}, scored IoU and Dice 1 with nothing coloured, 0 with any "
+            f"pixel; {100 * free['coloured_share']:.1f} % of them over "
             f"{100 * COLOURED_LIMIT:g} % coloured (mean coloured share {100 * free['mean_coloured']:.2f} %)"
         )
     if summary.get("skipped_reasons"):
@@ -290,10 +317,10 @@ def save_worst_gallery(
     Predictions are recomputed for those few images so evaluation never holds every map in memory.
     """
     chosen = worst(scores, count)
-    by_key = {(s.dataset, s.name): s for s in samples}
+    by_file = {str(s.image): s for s in samples}  # not by set and name: two data folders may share a name
     rows = []
     for score in chosen:
-        image, mask = load_pair(by_key[(score.dataset, score.name)])
+        image, mask = load_pair(by_file[score.image])
         prob = predict_fn(image)
         rows.append((f"{score.dataset}/{score.name}  IoU {score.iou:.3f}", image, mask, prob >= threshold))
     if rows:
@@ -322,6 +349,37 @@ def warn_unknown_sets(samples: Sequence[Sample], config: ModelConfig, split: str
         "held out" if split == "val" else "used",
     )
     return True
+
+
+def warn_sets_left_out(found: Sequence[Sample], chosen: Sequence[Sample], split: str) -> list[str]:
+    """Warn (one line) naming each data folder of ``found`` none of whose photos is in ``chosen``, the ``split``
+    part: its row was missing from the table without a word. Returns those folders' set names."""
+    counts: dict[str, int] = {}
+    for sample in found:
+        counts[base_set(sample.dataset)] = counts.get(base_set(sample.dataset), 0) + 1
+    left = sorted(set(counts) - {base_set(s.dataset) for s in chosen})
+    if left:
+        log.warning(
+            "--split %s: no photo of %s is in the %s part (the split is drawn by each photo's name, so a set of a few "
+            "photos may have none there); it is not in the scores: give it more photos, or use --split all",
+            split,
+            ", ".join(f"{name} ({counts[name]} photo(s))" for name in left),
+            split,
+        )
+    return left
+
+
+def empty_split(folders: Sequence[str], found: Sequence[Sample], split: str, fraction: float, seed: int) -> str:
+    """The error for a ``split`` of the ``folders`` (their samples ``found``) that holds no photo: a seeded set
+    may gain some with another ``--val-fraction``; a set with a split of its own (negatives' and pet-free scenes'
+    fixed quarter, a list's, held-out breeds) never does, and was sent to ``--val-fraction`` all the same."""
+    where = f"the {split} split of {', '.join(folders)} is empty"
+    if any(s.split is None for s in found):  # split by --val-fraction and --seed
+        return f"{where} (val fraction {fraction}, seed {seed}); use --split all or another --val-fraction"
+    return (
+        f"{where}: its photos' split is their set's own (a fixed quarter of the photos without the subject, a list's "
+        "or the held-out breeds'), which --val-fraction and --seed do not move; use --split all"
+    )
 
 
 def select_split(samples: list[Sample], split: str, val_fraction: float, seed: int) -> list[Sample]:

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from colorsplash.runtime.protobuf import NotProtobuf, fields, mapped, string_entry
+from colorsplash.runtime.signatures import VIDEO_NAMES, other_format, signature_format
 
 # Message -> {field number: message it holds}: the paths from ModelProto to every TensorProto (onnx.proto3).
 _MESSAGES: dict[str, dict[int, str]] = {
@@ -114,7 +115,22 @@ def not_loadable(path: str | Path, said: object) -> ModelLoadError:
             f"{path}: a training checkpoint, not an ONNX model; make one with "
             f"`colorsplash export {path} -o model.onnx` and give that"
         )
+    media = _media_format(path)
+    if media is not None:  # the photo and the model swapped: protobuf's words ("wire type 7") say nothing
+        what = "video" if media in VIDEO_NAMES else "picture"
+        return ModelLoadError(f"{path}: a {media} {what}, not a model; give the model file (.onnx) made by export")
     return ModelLoadError(f"{path}: not a loadable ONNX model ({said}); re-export it with colorsplash export")
+
+
+def _media_format(path: str | Path) -> str | None:
+    """The picture or video format of the file at ``path`` by its first bytes
+    (:mod:`~colorsplash.runtime.signatures`), or ``None`` (not one, or unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            prefix = f.read(16)
+    except OSError:
+        return None
+    return signature_format(prefix) or other_format(prefix)
 
 
 def check_model_file(path: str | Path) -> None:
