@@ -27,7 +27,7 @@ class DataError(ValueError):
     (the message as given) does not carry, for the list of the pairs ``--skip-bad`` did leave out."""
 
     def __init__(self, message: str, reason: str = "bad pair", skippable: bool = False) -> None:
-        super().__init__(f"{message} ({SKIP_ADVICE})" if skippable else message)
+        super().__init__(_with_skip_advice(message) if skippable else message)
         self.detail = message
         self.reason = reason
         self.skippable = skippable
@@ -98,6 +98,15 @@ def warn_same_name(folder: str | Path, name: str, named: dict[str, str]) -> None
             folder,
             name,
         )
+
+
+def _with_skip_advice(message: str) -> str:
+    """``message`` ending in ``--skip-bad``'s advice: inside its last parenthesis when that already gives a way out
+    ("(or remove it from the data, or pass --skip-bad)": two parentheses in a row read as two afterthoughts)."""
+    last = message.rfind(" (or ")
+    if message.endswith(")") and last >= 0 and "(" not in message[last + 2 : -1]:
+        return f"{message[:-1]}, {SKIP_ADVICE})"
+    return f"{message} ({SKIP_ADVICE})"
 
 
 def unreadable_in_data(err: ImageReadError) -> str:
