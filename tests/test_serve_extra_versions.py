@@ -11,11 +11,17 @@ import pytest
 
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
+try:
+    importlib.metadata.requires("colorsplash")
+except importlib.metadata.PackageNotFoundError:
+    pytest.skip("colorsplash is not installed: its extras' minimums are unknown", allow_module_level=True)
+
+
+REAL_VERSION = importlib.metadata.version
 
 
 def _installed_with(monkeypatch: pytest.MonkeyPatch, **versions: str) -> None:
-    real = importlib.metadata.version
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: versions.get(name, real(name)))
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: versions.get(name, REAL_VERSION(name)))
 
 
 def test_serve_refuses_a_starlette_older_than_the_server_extra_asks(
