@@ -15,6 +15,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # Tracked but not in the sdist: the training checkpoint (17 MB; no test loads it) and git's own file.
 SDIST_LEFT_OUT = {"models/pets-lite1.pt", ".gitignore"}
+# What a checkout gathers that is not tracked: the README's first command's result beside the example photo, a mask
+# of it, Python's caches. None of it belongs in the sdist.
+LEFTOVERS = ("examples/chelsea.splash.jpg", "examples/chelsea.mask.png", "tests/__pycache__/conftest.cpython-311.pyc")
+# What setuptools adds to an sdist beside the tracked files.
+SDIST_MADE = ("PKG-INFO", "setup.cfg", "src/colorsplash.egg-info/")
 BUILD = "import sys; from setuptools import build_meta as b; print(getattr(b, sys.argv[1])(sys.argv[2]))"
 
 pytestmark = pytest.mark.slow
@@ -40,12 +45,15 @@ def _build(what: str, source: Path, out: Path) -> Path:
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], list[str], list[str]]:
     """The tracked files, the sdist's files (without its top folder) and the wheel's, the wheel built from the
-    unpacked sdist."""
+    unpacked sdist; built from the tracked files and :data:`LEFTOVERS`."""
     tmp = tmp_path_factory.mktemp("dists")
     tracked = _tracked()
     for name in tracked:  # a clean checkout: no build/, caches or egg-info of this one
         (tmp / "clean" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, tmp / "clean" / name)
+    for name in LEFTOVERS:
+        (tmp / "clean" / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / "examples" / "chelsea.jpg", tmp / "clean" / name)
     sdist = _build("build_sdist", tmp / "clean", tmp / "sdist")
     with tarfile.open(sdist) as tar:
         tar.extractall(tmp / "unpacked", filter="data")
@@ -67,7 +75,14 @@ def test_the_sdist_holds_every_tracked_file_but_the_training_checkpoint(
     missing = sorted(set(tracked) - SDIST_LEFT_OUT - set(in_sdist))
     assert not missing, f"tracked files the sdist lacks (MANIFEST.in): {missing}"
     assert not SDIST_LEFT_OUT & set(in_sdist)
-    assert not [n for n in in_sdist if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
+
+
+def test_the_sdist_holds_nothing_untracked(dists: tuple[list[str], list[str], list[str]]) -> None:
+    """Audit (packaging): MANIFEST.in's ``include examples/*.jpg`` took the README's first command's result,
+    examples/chelsea.splash.jpg, into an sdist built from a checkout where it had been run."""
+    tracked, in_sdist, _ = dists
+    untracked = sorted(n for n in set(in_sdist) - set(tracked) if not n.startswith(SDIST_MADE))
+    assert not untracked, f"files in the sdist that are not tracked: {untracked}"
 
 
 def test_the_wheel_built_from_the_sdist_holds_the_package_and_its_data_only(
