@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,20 @@ def _tracked() -> list[str]:
     return [name for name in listed.decode().split("\0") if name and (ROOT / name).is_file()]
 
 
+def _check_backend() -> None:
+    """The venv's setuptools is what [build-system] asks (the dev extra installs it): an older one fails the
+    builds on pyproject.toml itself, which would read as a packaging defect."""
+    import setuptools
+
+    low = re.search(r'requires = \["setuptools>=([0-9.]+)"\]', (ROOT / "pyproject.toml").read_text())
+    assert low is not None, "[build-system] requires is not setuptools>=N"
+    have = tuple(int(p) for p in setuptools.__version__.split(".")[:2])
+    need = tuple(int(p) for p in low.group(1).split("."))
+    assert have >= need, f"setuptools {setuptools.__version__} is older than [build-system]'s: pip install -e '.[dev]'"
+    dev = re.search(r'^    "setuptools>=([0-9.]+)",$', (ROOT / "pyproject.toml").read_text(), re.M)
+    assert dev is not None and dev.group(1) == low.group(1), "the dev extra's setuptools minimum is [build-system]'s"
+
+
 def _build(what: str, source: Path, out: Path) -> Path:
     """``build_sdist`` or ``build_wheel`` of setuptools' PEP 517 backend, run in ``source``; the file it wrote."""
     out.mkdir()
@@ -48,6 +63,7 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], list[str
     unpacked sdist; built from the tracked files and :data:`LEFTOVERS`."""
     tmp = tmp_path_factory.mktemp("dists")
     tracked = _tracked()
+    _check_backend()
     for name in tracked:  # a clean checkout: no build/, caches or egg-info of this one
         (tmp / "clean" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, tmp / "clean" / name)
