@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
 import importlib.util
+import re
 import signal
 import threading
 from collections.abc import Iterator
@@ -61,6 +63,44 @@ def need_torch(verb: str) -> None:
     """Raise a one-line error when PyTorch (the ``train`` extra) is missing."""
     if importlib.util.find_spec("torch") is None:
         raise RuntimeError(f"{verb} needs PyTorch, which is not installed: pip install 'colorsplash[train]'")
+
+
+# A requirement of an extra in colorsplash's metadata: 'starlette>=0.51; extra == "server"'.
+_EXTRA_REQUIREMENT = re.compile(
+    r'(?P<name>[A-Za-z0-9_.-]+)(?:\[[^\]]*\])?(?P<spec>[^;]*);\s*extra\s*==\s*"(?P<extra>[^"]+)"'
+)
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """The release numbers of a version, trailing zeros dropped (``0.51.0`` is ``0.51``; ``1.0rc1`` is ``1``)."""
+    found = re.match(r"\d+(?:\.\d+)*", version)
+    parts = [int(p) for p in found.group().split(".")] if found else []
+    while parts and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+
+def outdated_extra(extra: str) -> list[str]:
+    """The packages of colorsplash's ``extra`` installed older than the extra's minimum (pyproject.toml's, read
+    from the installed metadata), as ``"starlette 0.38.6, at least 0.51"``. Missing packages are left to the
+    imports to name; none when colorsplash's metadata is not installed (run from a checkout on ``PYTHONPATH``)."""
+    try:
+        requirements = importlib.metadata.requires("colorsplash") or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    old = []
+    for requirement in requirements:
+        found = _EXTRA_REQUIREMENT.fullmatch(requirement.strip())
+        low = re.search(r">=\s*([0-9][0-9.]*)", found["spec"]) if found and found["extra"] == extra else None
+        if found is None or low is None:
+            continue
+        try:
+            have = importlib.metadata.version(found["name"])
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if _release(have) < _release(low.group(1)):
+            old.append(f"{found['name']} {have}, at least {low.group(1)}")
+    return old
 
 
 def add_model_argument(parser: argparse.ArgumentParser, kinds: str = "ONNX model file") -> None:

@@ -15,7 +15,7 @@ import logging
 import socket
 from typing import TYPE_CHECKING, Any
 
-from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments
+from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments, outdated_extra
 from colorsplash.runtime.flags import arg_type, non_empty_name, number_in_range, positive_float, positive_int
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.server import (
@@ -279,6 +279,11 @@ def run(args: argparse.Namespace) -> int:
         raise RuntimeError(
             f"colorsplash serve needs the server extra ({err.name} is missing): pip install 'colorsplash[server]'"
         ) from err
+    if old := outdated_extra("server"):
+        raise RuntimeError(
+            f"colorsplash serve needs newer packages of the server extra ({'; '.join(old)}): "
+            "pip install 'colorsplash[server]'"
+        )
     check_can_listen(args.host, args.port)
     app = create_app(model_path=args.model, precision=args.precision, device=args.device, **settings_changes(args))
     options = uvicorn_options(app.state.settings)  # the protocol class with the header timeout, the connection cap
