@@ -56,3 +56,28 @@ def test_an_empty_host_is_refused_naming_the_option(capsys: pytest.CaptureFixtur
     assert cli.main(["serve", "--host", "", "--port", "8123"]) == 2
     err = capsys.readouterr().err
     assert "argument --host: got an empty name; give an address: 127.0.0.1" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ("photos.example.org", "give its scheme and host, e.g. https://photos.example.org"),
+        ("localhost:8080", "give its scheme and host, e.g. https://localhost:8080"),
+        ("https://photos.example.org/app/", "(no path): https://photos.example.org"),
+    ],
+)
+def test_an_allowed_origin_no_browser_sends_is_refused(
+    given: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--allowed-origin photos.example.org`` (no scheme) was taken and never matched a browser's ``Origin``
+    (``https://photos.example.org``): every page of it got 403, the server's start said nothing."""
+    assert cli.main(["serve", "--allowed-origin", given, "--port", "8123"]) == 2
+    err = capsys.readouterr().err
+    assert "argument --allowed-origin:" in err and said in err and "Traceback" not in err, err
+
+
+def test_allowed_origins_browsers_send_are_taken() -> None:
+    from colorsplash.cli.serve import web_origin
+
+    for origin in ("*", "null", "https://photos.example.org", "http://192.168.1.5:8000", "https://x.org/"):
+        assert web_origin(origin) == origin

@@ -14,6 +14,7 @@ import ipaddress
 import logging
 import socket
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments, outdated_extra
 from colorsplash.runtime.flags import arg_type, non_empty_name, number_in_range, positive_float, positive_int
@@ -152,10 +153,29 @@ def _add_access_arguments(parser: argparse.ArgumentParser) -> None:
         "--allowed-origin",
         action="append",
         default=[],
+        type=arg_type(web_origin),
         metavar="URL",
         help="let web pages of this origin (e.g. https://photos.example.org) call the API "
         "(repeatable; '*' = any page on the web); pages of the server itself always may",
     )
+
+
+def web_origin(text: str) -> str:
+    """``--allowed-origin``'s value: ``*``, ``null`` (pages opened from files) or ``http(s)://host[:port]``, as
+    given. One that no browser sends (``photos.example.org`` without its scheme, ``https://x.org/app``) was taken
+    and never matched: every page of it refused with 403, the server's start saying nothing.
+
+    Raises:
+        ValueError: saying the origin to give instead.
+    """
+    parts = urlsplit(text.strip())
+    if text.strip() in ("*", "null"):
+        return text
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{text!r} is not a web page's origin; give its scheme and host, e.g. https://{text.strip()}")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(f"{text!r}: an origin is a scheme and host only (no path): {parts.scheme}://{parts.netloc}")
+    return text
 
 
 def open_line(host: str, port: int, allowed: tuple[str, ...]) -> str:
