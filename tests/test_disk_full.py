@@ -19,7 +19,7 @@ from colorsplash.cli import main
 from colorsplash.runtime import files
 from colorsplash.runtime.batch import Outcome, Task, run_batch
 from colorsplash.runtime.batch_report import disk_full
-from colorsplash.runtime.pipeline import Stages, run_stages
+from colorsplash.runtime.pipeline import Stages, _StagedRun, run_stages
 
 
 def _no_space(*args: Any, **kwargs: Any) -> None:
@@ -146,3 +146,14 @@ def test_staged_items_running_at_a_stop_come_back_as_leftovers() -> None:
     results.close()
     left = sorted(item for item, future in leftovers)
     assert first[0] == 0 and left and len(left) <= 3 and all(f.result() == i for i, f in leftovers), left
+
+
+def test_an_item_started_as_the_pipeline_closes_is_dropped_not_failed() -> None:
+    """The feeder may start an item just as a full disk closes the pipeline: its load could not be submitted to the
+    pool shut down meanwhile. It was settled with that RuntimeError, and came back as a leftover: counted failed,
+    with the line 'NAME: cannot schedule new futures after shutdown'. It is dropped (not done) as the queued are."""
+    stages: Stages[int] = Stages(load=lambda i: i, infer=lambda i: i, finish=lambda i: i, is_final=lambda v: False)
+    run: _StagedRun[int] = _StagedRun(stages, jobs=1, capacity=2)
+    run.close()
+    run._step(7, Future(), run.loaders, stages.load, 7, None)
+    assert run.done.empty(), run.done.get()
