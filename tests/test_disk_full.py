@@ -157,3 +157,17 @@ def test_an_item_started_as_the_pipeline_closes_is_dropped_not_failed() -> None:
     run.close()
     run._step(7, Future(), run.loaders, stages.load, 7, None)
     assert run.done.empty(), run.done.get()
+
+
+def test_a_full_disk_whose_other_files_all_finished_does_not_say_none_was_done(tmp_path: Path) -> None:
+    """Two photos, -j 2: the first found the disk full while the second was running, which was then written. The
+    last line said "stopped: ...; 0 file(s) not done. ... with --skip-existing to do only those": nothing was
+    stopped, and 'those' were none; it names the one file not written."""
+    tasks = [Task(tmp_path / f"{i}.png", tmp_path / f"{i}.splash.png") for i in range(2)]
+    lines: list[str] = []
+    summary = run_batch(tasks, _stop_while_running(_written), 2, False, report=lines.append)
+    assert (summary.done, summary.failed, summary.not_done) == (1, 1, 0), lines
+    assert lines[-1] == (
+        "the disk the results go to is full: the file above was not written, the others finished. Free some space "
+        "there, then run the same command with --skip-existing to do only it (or choose another place with -o)"
+    ), lines
