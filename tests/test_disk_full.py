@@ -19,7 +19,7 @@ from colorsplash.cli import main
 from colorsplash.runtime import files
 from colorsplash.runtime.batch import Outcome, Task, run_batch
 from colorsplash.runtime.batch_report import disk_full
-from colorsplash.runtime.pipeline import Stages, run_stages
+from colorsplash.runtime.pipeline import Stages, _StagedRun, run_stages
 
 
 def _no_space(*args: Any, **kwargs: Any) -> None:
@@ -146,3 +146,28 @@ def test_staged_items_running_at_a_stop_come_back_as_leftovers() -> None:
     results.close()
     left = sorted(item for item, future in leftovers)
     assert first[0] == 0 and left and len(left) <= 3 and all(f.result() == i for i, f in leftovers), left
+
+
+def test_an_item_started_as_the_pipeline_closes_is_dropped_not_failed() -> None:
+    """The feeder may start an item just as a full disk closes the pipeline: its load could not be submitted to the
+    pool shut down meanwhile. It was settled with that RuntimeError, and came back as a leftover: counted failed,
+    with the line 'NAME: cannot schedule new futures after shutdown'. It is dropped (not done) as the queued are."""
+    stages: Stages[int] = Stages(load=lambda i: i, infer=lambda i: i, finish=lambda i: i, is_final=lambda v: False)
+    run: _StagedRun[int] = _StagedRun(stages, jobs=1, capacity=2)
+    run.close()
+    run._step(7, Future(), run.loaders, stages.load, 7, None)
+    assert run.done.empty(), run.done.get()
+
+
+def test_a_full_disk_whose_other_files_all_finished_does_not_say_none_was_done(tmp_path: Path) -> None:
+    """Two photos, -j 2: the first found the disk full while the second was running, which was then written. The
+    last line said "stopped: ...; 0 file(s) not done. ... with --skip-existing to do only those": nothing was
+    stopped, and 'those' were none; it names the one file not written."""
+    tasks = [Task(tmp_path / f"{i}.png", tmp_path / f"{i}.splash.png") for i in range(2)]
+    lines: list[str] = []
+    summary = run_batch(tasks, _stop_while_running(_written), 2, False, report=lines.append)
+    assert (summary.done, summary.failed, summary.not_done) == (1, 1, 0), lines
+    assert lines[-1] == (
+        "the disk the results go to is full: the file above was not written, the others finished. Free some space "
+        "there, then run the same command with --skip-existing to do only it (or choose another place with -o)"
+    ), lines

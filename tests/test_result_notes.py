@@ -256,3 +256,18 @@ def test_single_values_of_a_result_are_numpy_scalars_as_a_plain_arrays_are() -> 
     assert {result.max(): 1} == {plain.max(): 1} and result.mean() == plain.mean()
     kept = (result.sum(axis=0), result + 1, result[1:], result.mean(keepdims=True))
     assert all(isinstance(a, NotedArray) and a.notes == (f"a.gif: {GIF_NOTE}",) for a in kept)
+
+
+def test_a_result_given_as_out_is_returned_itself() -> None:
+    """``np.add(x, 1, out=x)`` and ``np.mean(result, out=z)`` return the ``out`` array, as for a plain array: a
+    0-d NotedArray given as ``out`` came back as a NumPy scalar (a copy, not the array written)."""
+    from colorsplash.runtime.result_notes import with_notes
+
+    if int(np.__version__.split(".")[0]) < 2:
+        pytest.skip("NumPy 1 does not say where a plain array gives a scalar")
+    result = with_notes(np.arange(6, dtype=np.float64).reshape(2, 3), [f"a.gif: {GIF_NOTE}"])
+    point = result[1:, 2:].reshape(())
+    assert np.add(point, 1, out=point) is point and float(point) == 6.0
+    total = with_notes(np.empty((), dtype=np.float64), [])
+    assert np.mean(result, out=total) is total and float(total) == 16 / 6
+    assert isinstance(result.mean(), np.floating)

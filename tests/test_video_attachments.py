@@ -188,3 +188,28 @@ def test_a_clip_with_two_video_streams_is_splashed_from_the_first(
     assert (result.width, result.height, result.frames, result.fps) == (96, 64, 10, 10)
     assert result.decode.dropped == 0 and probe(result.output).duration == pytest.approx(1.0, abs=0.05)
     assert "has 2 video streams; only the first (96x64) is splashed and written, the other is left out" in caplog.text
+
+
+def test_a_sound_re_encoded_to_its_own_codec_is_not_said_to_be_unheld(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An AAC sound whose copy into .mp4 failed for another reason (a malformed stream) and was then re-encoded was
+    said to be "the sound (aac) re-encoded as AAC: .mp4 does not hold it", which .mp4 does; the line names ffmpeg's
+    reason instead."""
+    import logging
+    from fractions import Fraction
+
+    from colorsplash.runtime import video_encode
+    from colorsplash.runtime.video_io import VideoInfo
+
+    video_encode.input_args("warm")  # ffmpeg's list of demuxers, read once (a real run), before runs are faked
+    said = "Malformed AAC bitstream detected"
+
+    def run(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(cmd, 1 if cmd[cmd.index("-c:a") + 1] == "copy" else 0, "", said)
+
+    monkeypatch.setattr(video_encode.subprocess, "run", run)
+    info = VideoInfo(tmp_path / "in.ts", 32, 24, Fraction(15), "h264", "aac", 1.0)
+    with caplog.at_level(logging.INFO, logger=video_encode.log.name):
+        video_encode.mux_tracks(tmp_path / "v.mp4", info, tmp_path / "out.mp4", video_encode.CONTAINERS[".mp4"])
+    assert caplog.messages == [f"the sound (aac) could not be copied into .mp4 as it is ({said}); re-encoded as AAC"]

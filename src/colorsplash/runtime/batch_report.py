@@ -81,12 +81,13 @@ def stopped_line(not_done: int, replacing: bool = False) -> str:
     again = (
         "run the same command again (it does every file again)"
         if replacing
-        else "run the same command with --skip-existing to do only those"
+        else f"run the same command with --skip-existing to do only {'those' if not_done else 'it'}"
     )
-    return (
-        f"stopped: the disk the results go to is full; {not_done} file(s) not done. Free some space there, then "
-        f"{again} (or choose another place with -o)"
-    )
+    if not not_done:  # the files running when it stopped all finished: nothing was stopped but that file
+        said = "the disk the results go to is full: the file above was not written, the others finished"
+    else:
+        said = f"stopped: the disk the results go to is full; {not_done} file(s) not done"
+    return f"{said}. Free some space there, then {again} (or choose another place with -o)"
 
 
 def outcome_of(future: Future[Outcome], task: Task, debug: bool) -> Outcome:

@@ -318,7 +318,10 @@ class _StagedRun(Generic[T]):
 
         try:
             pool.submit(run)
-        except RuntimeError as err:  # the pool was shut down (the consumer stopped)
+        except RuntimeError as err:  # the pool was shut down
+            if self.stop.is_set():  # by the consumer (close): the item never started, it is dropped, not failed
+                self.limit.release()
+                return
             self._settle(item, result, error=err)
 
     def _after_load(self, item: Any, result: Future[T]) -> Callable[[Any], None]:

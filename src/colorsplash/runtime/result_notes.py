@@ -51,12 +51,14 @@ class NotedArray(np.ndarray[Any, Any]):
     def __array_finalize__(self, obj: Any) -> None:
         self.notes = getattr(obj, "notes", ())
 
-    def __array_wrap__(self, array: Any, context: Any = None, return_scalar: bool = False) -> Any:
+    def __array_wrap__(self, array: Any, context: Any = None, return_scalar: bool | None = None) -> Any:
         """A ufunc's or reduction's result: a NotedArray as NumPy wraps it, but a NumPy scalar where a plain
         array gives one (``result.mean()``, ``result.max()``: a 0-d NotedArray was unhashable and no
-        ``np.floating``). NumPy 1 passes no ``return_scalar``."""
+        ``np.floating``). NumPy 2 says where (``return_scalar``; not for an ``out=`` array, which is returned
+        itself); NumPy 1 passes no ``return_scalar``, and every 0-d result is taken as a scalar."""
         wrapped = super().__array_wrap__(array, context)
-        return wrapped[()] if isinstance(wrapped, np.ndarray) and wrapped.ndim == 0 else wrapped
+        scalar = return_scalar is not False and isinstance(wrapped, np.ndarray) and wrapped.ndim == 0
+        return wrapped[()] if scalar else wrapped
 
     def __reduce__(self) -> tuple[Any, ...]:
         """NumPy's pickle of the array with the notes added last to its state (NumPy's own leaves them out)."""

@@ -42,7 +42,8 @@ class Container:
     subtitle_codec: str | None = None
 
 
-_SOUND_NAMES = {"aac": "AAC", "libopus": "Opus", "libmp3lame": "MP3"}  # the audio encoders' formats, in words
+# The audio encoders' formats: (ffprobe's codec name, in words)
+_SOUND_NAMES = {"aac": ("aac", "AAC"), "libopus": ("opus", "Opus"), "libmp3lame": ("mp3", "MP3")}
 CONTAINERS: dict[str, Container] = {
     ".mp4": Container("mp4", "libx264", "aac", "mov_text"),
     ".m4v": Container("mp4", "libx264", "aac", "mov_text"),
@@ -284,7 +285,7 @@ def mux_tracks(video: Path, info: VideoInfo, out: Path, container: Container) ->
     base = [*ffmpeg_quiet(), "-y", *input_args(video), *input_args(source), "-map", "0:v:0", "-map_metadata", "1"]
     base += ["-metadata:s:v:0", f"timecode={info.timecode}"] if info.timecode else []
     tail = ["-c:v", "copy", *_faststart(container), *_keep_times(container), "-f", container.muxer, output_arg(out)]
-    errors = []
+    errors: list[str] = []
     with carried(container.muxer, source, info.attachments, info.covers) as extras:
         for args, kept in _track_choices(container, info, extras):
             proc = subprocess.run(
@@ -299,10 +300,7 @@ def mux_tracks(video: Path, info: VideoInfo, out: Path, container: Container) ->
                 if dropped := wanted(info.subtitles, info.attachments, info.covers) - kept:
                     log.warning("%s", dropped_note(source, out, dropped))
                 if ["-c:a", container.audio_codec] == args[2:4]:
-                    sound = _SOUND_NAMES.get(container.audio_codec, container.audio_codec)
-                    log.info(
-                        "the sound (%s) re-encoded as %s: %s does not hold it", info.audio_codec, sound, out.suffix
-                    )
+                    log.info("%s", _reencoded_line(info.audio_codec, container.audio_codec, out.suffix, errors[-1]))
                 return
             errors.append(last_line(proc.stderr))
             if _no_room(errors[-1]):
@@ -310,6 +308,16 @@ def mux_tracks(video: Path, info: VideoInfo, out: Path, container: Container) ->
             # a detail: routine where the container does not take the clip's sound as it is (AAC into .webm)
             log.debug("tracks into %s failed with %s (%s); trying another way", out.suffix, " ".join(args), errors[-1])
     raise VideoError(_tracks_failure(info, out, errors[-1]))
+
+
+def _reencoded_line(source: str | None, encoder: str, suffix: str, said: str) -> str:
+    """The line on a clip's sound (codec ``source``) re-encoded with ``encoder`` after copying it into ``suffix``
+    failed (ffmpeg ``said``): the container does not hold that codec, or, the codec being the one it is re-encoded
+    to, copying failed for another reason, which is named ("AAC re-encoded as AAC: .mp4 does not hold it")."""
+    codec, words = _SOUND_NAMES.get(encoder, (encoder, encoder))
+    if source == codec:
+        return f"the sound ({source}) could not be copied into {suffix} as it is ({said}); re-encoded as {words}"
+    return f"the sound ({source}) re-encoded as {words}: {suffix} does not hold it"
 
 
 def _tracks_failure(info: VideoInfo, out: Path, said: str) -> str:

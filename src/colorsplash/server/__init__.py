@@ -84,3 +84,8 @@ def printable(text: str) -> str:
     breaks, other control characters, bidirectional overrides) escaped as ``\\n``, ``\\x01``, ``\\u202e``, so
     that a path or file name cannot start a forged log line or header."""
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def peer_name(client: tuple[str, int] | None) -> str:
+    """A connection's client (uvicorn's ``client``: address, port) as the log lines name it, :func:`printable`."""
+    return printable(f"{client[0]}:{client[1]}") if client else "a client"

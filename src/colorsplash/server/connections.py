@@ -49,7 +49,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from colorsplash.server import printable
+from colorsplash.server import peer_name
 from colorsplash.server.guard import SECURITY_HEADERS
 from colorsplash.server.protocol_check import TESTED_UVICORN as TESTED_UVICORN
 from colorsplash.server.protocol_check import UnsupportedUvicornError as UnsupportedUvicornError
@@ -248,7 +248,7 @@ class HeaderDeadline(asyncio.Protocol):
         transport = self.transport
         if transport.is_closing() or transport.get_protocol() is not self or not self._between_requests():
             return  # closed, handed to another protocol (an upgrade), or a request began: not ours to close
-        peer, count = _peer(self.client), self._header_bytes
+        peer, count = peer_name(self.client), self._header_bytes
         if self._draining:
             log.warning(
                 "%s: the rest of a request the server had already answered, and the next request's headers, did "
@@ -328,10 +328,6 @@ def _h11_idle() -> Any:
     import h11  # uvicorn's own dependency
 
     return h11.IDLE
-
-
-def _peer(client: tuple[str, int] | None) -> str:
-    return printable(f"{client[0]}:{client[1]}") if client else "a client"
 
 
 def auto_protocol() -> type[asyncio.Protocol]:

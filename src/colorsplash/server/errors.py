@@ -28,6 +28,7 @@ from colorsplash.server.limits import (
     upload_timeout_response,
 )
 from colorsplash.server.settings import ServerSettings
+from colorsplash.server.upload import MAX_FIELDS
 
 __all__ = ["ClientGoneError", "PixelLimitError", "error", "install"]
 
@@ -123,8 +124,8 @@ async def _client_gone(request: Request, err: Exception) -> Response:
 
 # What to do about a multipart body the form parser refused (its own words say only what was wrong).
 MULTIPART_ADVICE = (
-    "send one photo as the multipart/form-data field 'file' (options as other fields, at most 64 in all), or the "
-    "photo's bytes as the request body"
+    "send one photo as the multipart/form-data field 'file' (options as other fields, at most "
+    f"{MAX_FIELDS} in all), or the photo's bytes as the request body"
 )
 
 

@@ -24,7 +24,7 @@ import logging
 import struct
 from typing import ClassVar
 
-from colorsplash.server import printable
+from colorsplash.server import peer_name
 
 try:
     import fcntl
@@ -92,9 +92,8 @@ class SendDeadline(asyncio.Protocol):
         if unsent < self._unsent:  # the client read some of it: give it another period
             self._arm_send_deadline()
             return
-        peer = printable(f"{self.client[0]}:{self.client[1]}") if self.client else "a client"
         log.warning(
             "%s: the client read nothing of its answer for %g s (%s bytes unsent); closed the connection",
-            *(peer, self.send_timeout_s, f"{unsent:,}"),
+            *(peer_name(self.client), self.send_timeout_s, f"{unsent:,}"),
         )
         self.transport.abort()

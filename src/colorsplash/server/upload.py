@@ -19,6 +19,7 @@ MAX_NAME = 200  # characters of an upload's file name kept
 # The longest field name or value taken: every option's is far shorter (color:#RRGGBBAA, X,Y); a longer one was
 # quoted whole in the 422 (90 KB of it, up to the upload limit).
 MAX_FIELD_CHARS = 200
+MAX_FIELDS = 64  # form fields of one request (options); more is refused by the form parser (400)
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ async def read_upload(request: Request) -> Upload:
     sent = [(k, v, "query parameter") for k, v in request.query_params.multi_items()]
     name = UPLOAD_NAME
     if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-        async with request.form(max_files=1, max_fields=64) as form:
+        async with request.form(max_files=1, max_fields=MAX_FIELDS) as form:
             files = [v for v in form.values() if isinstance(v, UploadFile)]
             sent += [(k, v, "form field") for k, v in form.multi_items() if isinstance(v, str)]
             fields = merged_fields(sent)  # before the photo is read: a contradiction is refused at once
