@@ -849,6 +849,10 @@ def test_cli_serve_states_its_limits_at_start(
         "limits: 3 photos worked on at once (-j), uploads up to 2 MB, photos up to 1,000,000 pixels, a memory "
         "budget of 29 MB, 8 requests at once (4 from one address); each has its flag (serve --help)"
     ) in [r.getMessage() for r in caplog.records]
+    caplog.clear()  # one request, an upload limit of many decimals: "1 requests", "1.17738 MB"
+    assert cli.main([*argv[:-4], "--max-upload-mb", "1.17738", "--max-requests", "1", "--max-per-client", "1"]) == 0
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("limits: ")]
+    assert len(said) == 1 and "uploads up to 1.2 MB," in said[0] and " 1 request at once " in said[0], said
 
 
 @pytest.mark.parametrize("bound", ["0.0.0.0", "127.0.0.1"])

@@ -200,8 +200,9 @@ def limits_line(settings: ServerSettings) -> str:
     that an operator sees them without asking ``/api/health``."""
     return (
         f"limits: {settings.workers} photo{'s' if settings.workers > 1 else ''} worked on at once (-j), uploads up "
-        f"to {settings.max_upload_bytes / 2**20:g} MB, photos up to {settings.max_pixels:,} pixels, a memory budget "
-        f"of {settings.memory_budget / 2**20:,.0f} MB, {settings.max_requests} requests at once "
+        f"to {f'{settings.max_upload_bytes / 2**20:,.1f}'.removesuffix('.0')} MB, photos up to {settings.max_pixels:,} pixels, a memory budget "
+        f"of {settings.memory_budget / 2**20:,.0f} MB, {settings.max_requests} "
+        f"request{'s' if settings.max_requests > 1 else ''} at once "
         f"({settings.per_client_limit} from one address); each has its flag (serve --help)"
     )
 
