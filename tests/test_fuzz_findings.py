@@ -193,6 +193,8 @@ def test_an_unknown_route_is_named_with_where_the_routes_are(client: Any) -> Non
     assert resp.json() == {
         "error": "/api/splsh: no such page or API route here; the API's routes are described at /docs"
     }
+    long = client.get("/" + "x" * 300).json()["error"]  # quoted back cut, and said to be cut
+    assert long.startswith("/" + "x" * 199 + "...: no such page"), long
 
 
 def _jpeg_with_unwritable_exif(h: int, w: int) -> bytes:

@@ -198,9 +198,10 @@ def open_line(host: str, port: int, allowed: tuple[str, ...]) -> str:
 def limits_line(settings: ServerSettings) -> str:
     """The start-up line stating the limits the server runs with (``-j auto`` and the default budget resolved), so
     that an operator sees them without asking ``/api/health``."""
+    upload = f"{settings.max_upload_bytes / 2**20:,.1f}".removesuffix(".0")  # 2 MB, 1.2 MB (not 1.17738)
     return (
         f"limits: {settings.workers} photo{'s' if settings.workers > 1 else ''} worked on at once (-j), uploads up "
-        f"to {f'{settings.max_upload_bytes / 2**20:,.1f}'.removesuffix('.0')} MB, photos up to {settings.max_pixels:,} pixels, a memory budget "
+        f"to {upload} MB, photos up to {settings.max_pixels:,} pixels, a memory budget "
         f"of {settings.memory_budget / 2**20:,.0f} MB, {settings.max_requests} "
         f"request{'s' if settings.max_requests > 1 else ''} at once "
         f"({settings.per_client_limit} from one address); each has its flag (serve --help)"

@@ -28,7 +28,7 @@ from colorsplash.server.limits import (
     upload_timeout_response,
 )
 from colorsplash.server.settings import ServerSettings
-from colorsplash.server.upload import MAX_FIELDS
+from colorsplash.server.upload import MAX_FIELDS, MAX_NAME, cut
 
 __all__ = ["ClientGoneError", "PixelLimitError", "error", "install"]
 
@@ -137,7 +137,7 @@ async def _http_error(request: Request, err: Exception) -> Response:
         log.warning("%s %s: refused the request body (%s); answered 400", request.method, path, printable(why))
         detail = f"the server cannot read this multipart body ({why}); {MULTIPART_ADVICE}"
     headers = getattr(err, "headers", None) or {}
-    path = printable(request.url.path)[:200]  # quoted back: cut, as an upload's name is
+    path = cut(printable(request.url.path), MAX_NAME)  # quoted back: cut, as an upload's name is
     if status == 404:
         detail = f"{path}: no such page or API route here; the API's routes are described at /docs"
     elif status == 405 and "Allow" in headers:

@@ -111,15 +111,20 @@ def _check_length(name: str, value: str, where: str) -> None:
     for what, text in (("name", name), ("value", value)):
         if len(text) > MAX_FIELD_CHARS:
             raise OptionError(
-                name[:40] + ("..." if len(name) > 40 else ""),
+                cut(name),
                 f"a {where} whose {what} is {len(text):,} characters long ({_shown(text)}); no option's "
                 f"{what} is over {MAX_FIELD_CHARS}: send the option's own {what}",
             )
 
 
+def cut(value: str, most: int = 40) -> str:
+    """``value`` (it comes from the request) cut to ``most`` characters for a message, ``...`` marking a cut."""
+    return value if len(value) <= most else value[:most] + "..."
+
+
 def _shown(value: str, most: int = 40) -> str:
-    """``value`` quoted for a message, cut to ``most`` characters (it comes from the request)."""
-    return repr(value if len(value) <= most else value[:most] + "...")
+    """``value`` quoted for a message, cut to ``most`` characters (:func:`cut`)."""
+    return repr(cut(value, most))
 
 
 def _base_name(filename: str) -> str:
