@@ -200,6 +200,7 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
     """``-o`` read as a folder, one file (a picture extension, not an existing folder) or ``-`` (standard output,
     also the default for ``-`` as INPUT). Raises ValueError for a combination that cannot work."""
     from colorsplash.runtime import batch
+    from colorsplash.runtime.files import EXTENSION_ONLY, extension_only
     from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, format_for_suffix
 
     out: Path | None = args.output
@@ -215,10 +216,11 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
     # os.path.isdir, not Path.is_dir, which raises under a folder the user may not search ("[Errno 13] Permission
     # denied: 'locked/sub/out'"): the planner then names that folder (files.unwritable_folder)
     is_dir = out is not None and os.path.isdir(out)
-    if out is not None and not is_dir and not out.suffix and format_for_suffix(out.name) is not None:
-        # -o .png: to Python a hidden name without an extension, so it was made a folder and written into
-        example = f"{Path(args.inputs[0]).stem if args.inputs != ['-'] else 'photo'}{out.name}"
-        raise ValueError(f"-o {out}: is an extension without a name; name the file to write, e.g. -o {example}")
+    if out is not None and not is_dir and extension_only(out, lambda name: format_for_suffix(name) is not None):
+        stem = Path(args.inputs[0]).stem if os.path.isfile(args.inputs[0]) else "photo"
+        raise ValueError(
+            f"-o {out}: {EXTENSION_ONLY}; name the file to write, e.g. -o {out.with_name(stem + out.name)}"
+        )
     if out is not None and not is_dir and format_for_suffix(out.suffix) is None and _picture_suffix(out):
         written = " ".join(sorted({ext for exts in FORMAT_EXTENSIONS.values() for ext in exts}))
         raise ValueError(f"-o {out}: {out.suffix} pictures are not written here; name a {written} file or a folder")

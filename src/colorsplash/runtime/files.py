@@ -38,6 +38,17 @@ LINK_LOOP = "a symbolic link in a loop of links (each leads to another, none to 
 TOO_LONG = f"longer than the {_NAME_MAX} bytes the system allows in one file or folder name"
 
 
+def extension_only(path: str | Path, known: Callable[[str], bool]) -> bool:
+    """Whether ``path``'s name is an extension alone that ``known`` takes (``-o .png``, ``-o .mp4``): to Python a
+    hidden name without an extension, which was made a folder (``splash``) or refused as having none (``video``).
+    Say it with :data:`EXTENSION_ONLY`."""
+    name = Path(path).name
+    return name.startswith(".") and not Path(path).suffix and known(name)
+
+
+EXTENSION_ONLY = "is an extension without a name"
+
+
 def name_fits(path: str | Path) -> bool:
     """Whether ``path``'s last component fits a file name (255 bytes as UTF-8); the temporary name always fits
     when this holds (see :func:`temp_path_for`)."""

@@ -35,7 +35,15 @@ from tqdm import tqdm
 from colorsplash.runtime.alpha import (
     check_point,
 )
-from colorsplash.runtime.files import TOO_LONG, broken_link, name_fits, not_replaceable, publish
+from colorsplash.runtime.files import (
+    EXTENSION_ONLY,
+    TOO_LONG,
+    broken_link,
+    extension_only,
+    name_fits,
+    not_replaceable,
+    publish,
+)
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.planning import STDIO
@@ -285,9 +293,9 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
     if os.path.lexists(out) and not overwrite:  # a link to nothing too: publishing would refuse it after the work
         what = f" ({broken_link(out)})" if not out.exists() else ""
         raise ValueError(f"{out}: already exists{what}; pass --overwrite to replace it, or choose another -o")
-    if not out.suffix and out.name.lower() in CONTAINERS:  # -o .mp4: to Python a hidden name with no extension
+    if extension_only(out, lambda name: name.lower() in CONTAINERS):
         example = out.with_name(f"{src.stem}.splash{out.name}")
-        raise ValueError(f"{out}: is an extension without a name; name the clip to write, e.g. -o {example}")
+        raise ValueError(f"{out}: {EXTENSION_ONLY}; name the clip to write, e.g. -o {example}")
     container_for(out)
 
 
