@@ -57,6 +57,22 @@ def test_a_client_that_reads_nothing_of_its_answer_is_disconnected(
     assert line.startswith("127.0.0.1:") and f"for {SEND_TIMEOUT:g} s" in line and "closed the connection" in line
 
 
+def test_no_deadline_where_the_loop_hides_a_readers_progress(
+    monkeypatch: pytest.MonkeyPatch, base: type[asyncio.Protocol]
+) -> None:
+    """Windows' proactor loop holds the whole answer in flight until one send of it completes: a slow reader's
+    progress is not seen there, and it would be cut as one that reads nothing. The loop taken for one here."""
+    monkeypatch.setattr(asyncio, "ProactorEventLoop", object, raising=False)  # every loop taken for one
+    protocol = header_timeout_protocol(TIMEOUT, DRAIN, base, send_timeout_s=SEND_TIMEOUT)
+    with uvicorn_server(big_answer, http=protocol) as (port, srv):
+        sock = ask(port)
+        assert wait_until(lambda: len(srv.server_state.connections) == 1, "the request")
+        time.sleep(SEND_TIMEOUT * 4)
+        held = len(srv.server_state.connections) == 1
+        sock.close()
+    assert held, "the connection was aborted where the loop cannot show the reader's progress"
+
+
 def test_a_slow_reader_that_makes_progress_gets_the_whole_answer(base: type[asyncio.Protocol]) -> None:
     """It reads 256 KB, then nothing for 0.3 s, and so on: the answer waits far longer than the time limit (the
     kernel's send queue, 2-4 MB on loopback, empties before the transport's buffer moves), but it moves."""

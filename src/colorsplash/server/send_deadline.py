@@ -39,6 +39,15 @@ log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 60.0  # as nginx's send_timeout: a reader that takes nothing for a minute has gone
 
 
+def sees_progress() -> bool:
+    """Whether the running loop's transports show a reader's progress in their buffer: a selector loop's buffer
+    empties as the client reads; Windows' proactor loop keeps the whole answer in flight until one overlapped send
+    of it completes, so a slow reader (an 8 MB result at under 140 KB/s) would look stuck and be cut: no deadline
+    there."""
+    proactor = getattr(asyncio, "ProactorEventLoop", None)
+    return proactor is None or not isinstance(asyncio.get_running_loop(), proactor)
+
+
 class SendDeadline(asyncio.Protocol):
     """Mixin for a uvicorn HTTP protocol class: abort the connection when none of the answer waiting in its buffer
     is sent for :attr:`send_timeout_s` seconds (see the module)."""
@@ -53,7 +62,7 @@ class SendDeadline(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         super().pause_writing()
-        if self._send_timer is None:
+        if self._send_timer is None and sees_progress():
             self._arm_send_deadline()
 
     def resume_writing(self) -> None:
