@@ -131,6 +131,10 @@ def test_health_has_what_a_client_needs_and_no_training_internals(client: TestCl
     assert {"name", "subject", "arch", "input_size", "file", "subject_threshold"} <= set(model)
     assert 0.0 <= model["subject_threshold"] <= 1.0
     assert "training" not in model
+    # the limits the start-up line states: workers and request counts were missing (an operator had to read the log)
+    limits = {"max_upload_bytes", "max_pixels", "max_memory_bytes", "workers", "max_requests", "max_per_client"}
+    assert limits | {"upload_timeout_s", "header_timeout_s"} == set(body["limits"]), body["limits"]
+    assert all(isinstance(body["limits"][k], int) and body["limits"][k] > 0 for k in limits), body["limits"]
     text = client.get("/api/health").text
     assert "train_config" not in text and "../" not in text  # no data-set paths, no training configuration
 

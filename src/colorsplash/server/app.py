@@ -289,10 +289,15 @@ def _add_health_route(app: FastAPI, info: dict[str, Any], settings: ServerSettin
             "status": "ok",
             "version": __version__,
             "model": info,
-            "limits": {
+            "limits": {  # every one the start-up line states, so an operator asking here sees the same
                 "max_upload_bytes": settings.max_upload_bytes,
                 "max_pixels": settings.max_pixels,
                 "max_memory_bytes": settings.memory_budget,
+                "workers": settings.workers,
+                "max_requests": settings.max_requests,
+                "max_per_client": settings.per_client_limit,
+                "upload_timeout_s": settings.upload_timeout_s,
+                "header_timeout_s": settings.header_timeout_s,
             },
             "options": {f.name: f.default for f in OPTION_FIELDS},
             "reads": read_formats_here(),  # the picture formats this server reads, in the runtime's words
