@@ -334,6 +334,21 @@ def test_a_folder_of_data_sets_names_them(tmp_path: Path) -> None:
         discover(tmp_path / "empty")
 
 
+def test_half_a_layout_says_what_it_lacks(tmp_path: Path) -> None:
+    """``images/`` without ``masks/`` said only "it holds images/", as if the layout were unknown: it says which
+    folder is missing and where the masks go (or that photos without the subject go in with ``--negatives``)."""
+    (tmp_path / "cats" / "images").mkdir(parents=True)
+    with pytest.raises(DataError) as caught:
+        discover(tmp_path / "cats")
+    assert str(caught.value).endswith(
+        f"it holds images/: images/ without masks/ or trimaps/; put each photo's mask, of the same name, in "
+        f"{tmp_path / 'cats' / 'masks'}/ (photos without the subject: --negatives {tmp_path / 'cats' / 'images'})"
+    )
+    (tmp_path / "seed" / "mask").mkdir(parents=True)
+    with pytest.raises(DataError, match=r"it holds mask/: mask/ without input/$"):
+        discover(tmp_path / "seed")
+
+
 def test_a_data_set_of_capitalised_folders_is_told_to_rename_them(tmp_path: Path) -> None:
     """Audit (trainaudit): ``train parrots/`` whose folders were made as ``Images/`` and ``Masks/`` (as Windows and
     macOS users name folders, and as a case-insensitive disk reads them) said "no known data layout ... it holds

@@ -270,6 +270,11 @@ def layout_of(root: Path) -> str | None:
     return None
 
 
+# Each layout folder and the folders one of which it needs beside it; the photo folders of each pair.
+_HALVES = {"images": ("masks", "trimaps"), "input": ("mask",), "masks": ("images",), "mask": ("input",)}
+_PHOTOS = ("images", "input")
+
+
 def layout_hint(root: Path) -> str:
     """What a folder without a layout holds, for the error: the data sets in it, else its subfolders."""
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -281,6 +286,13 @@ def layout_hint(root: Path) -> str:
     if cased:  # Images/ + Masks/: the names are lower case (a case-insensitive disk would have read them)
         renames = ", ".join(f"{name}/ to {name.lower()}/" for name in cased)
         return f"; it holds {held}: the folders' names are lower case: rename {renames}"
+    names = {p.name for p in folders}
+    half = next(((have, need) for have, need in _HALVES.items() if have in names and not names & set(need)), None)
+    if half is not None:  # images/ alone: say what it lacks, not only what it holds
+        have, need = half
+        advice = f"; put each photo's mask, of the same name, in {root / need[0]}/" if have in _PHOTOS else ""
+        extra = f" (photos without the subject: --negatives {root / have})" if have in _PHOTOS else ""
+        return f"; it holds {held}: {have}/ without {' or '.join(n + '/' for n in need)}{advice}{extra}"
     if folders:
         return f"; it holds {held}"
     pictures = images_in(root)
