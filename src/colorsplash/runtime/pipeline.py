@@ -228,9 +228,10 @@ def run_items(
         yield from run_stages(items, stages(), jobs, leftovers=leftovers)
         return
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="colorsplash")
-    futures = {pool.submit(work, item): item for item in items}
+    futures: dict[Future[T], Any] = {}
     seen: set[Future[T]] = set()
     try:
+        futures.update((pool.submit(work, item), item) for item in items)  # inside: Ctrl-C here shuts the pool too
         for future in as_completed(futures):
             seen.add(future)
             yield futures[future], future
