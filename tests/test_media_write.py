@@ -227,3 +227,22 @@ def test_standard_output_that_takes_nothing_is_an_error(monkeypatch: pytest.Monk
     png = encode_image(np.zeros((4, 4, 3), np.uint8), "PNG")
     with pytest.raises(OSError, match="standard output closed"):
         write_stdout(png, "PNG", (4, 4, 3))
+
+
+@pytest.mark.parametrize("fmt", ["BMP", "GIF"])
+def test_a_format_without_profiles_gets_the_colours_converted_to_srgb(fmt: str) -> None:
+    """BMP and GIF hold no ICC profile: a Display P3 photo written as ``-o x.bmp`` kept its P3 numbers untagged,
+    so every viewer showed them as sRGB (duller, shifted); the pixels are now converted to sRGB."""
+    from helpers.metadata import display_p3_icc
+    from PIL import ImageCms
+
+    icc = display_p3_icc()
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    rgb[:, :2] = (200, 100, 50)  # an orange, and a saturated green (outside sRGB: clipped)
+    rgb[:, 2:] = (60, 180, 70)
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    want = ImageCms.profileToProfile(Image.fromarray(rgb), profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    assert want is not None and not np.array_equal(np.asarray(want), rgb)  # P3 and sRGB numbers differ
+    with Image.open(io.BytesIO(encode_image(rgb, fmt, icc=icc))) as img:
+        got = np.asarray(img.convert("RGB")).astype(int)
+    assert np.abs(got - np.asarray(want).astype(int)).max() <= 1
