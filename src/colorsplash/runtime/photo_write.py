@@ -90,10 +90,12 @@ def encode_image(
     full_chroma: bool = False,
     xmp: bytes | None = None,
     iptc: bytes | None = None,
+    lossless: bool = False,
 ) -> bytes:
     """Encode RGB ``HxWx3``, RGBA ``HxWx4`` or grey ``HxW`` uint8 pixels as ``fmt`` (a Pillow format name).
 
-    ``quality`` applies to JPEG and WebP (grey ``HxW`` pixels, a mask, are written lossless in WebP); EXIF, ICC
+    ``quality`` applies to JPEG and WebP (grey ``HxW`` pixels, a mask, and any picture with ``lossless``, the
+    input was a lossless WebP, are written lossless in WebP); EXIF, ICC
     and XMP (a packet, UTF-8) are embedded where the format allows (JPEG, PNG, WebP, TIFF; a BMP or GIF gets none,
     its pixels converted from ``icc`` to sRGB: :func:`~colorsplash.runtime.colour_profile.to_srgb`), and ``iptc``
     (Photoshop resources, see :class:`colorsplash.runtime.photo_io.Photo`) in a JPEG; what does not fit is left
@@ -123,19 +125,20 @@ def encode_image(
         array = to_srgb(array, icc)
     img = Image.fromarray(np.ascontiguousarray(array))
     buf = io.BytesIO()
-    img.save(buf, format=fmt, **_save_params(fmt, img.mode, quality, carried))
+    img.save(buf, format=fmt, **_save_params(fmt, img.mode, quality, carried, lossless))
     return buf.getvalue()
 
 
-def _save_params(fmt: str, mode: str, quality: int, carried: Carried) -> dict[str, Any]:
+def _save_params(fmt: str, mode: str, quality: int, carried: Carried, lossless: bool = False) -> dict[str, Any]:
     """Pillow's ``save`` options for a picture of Pillow ``mode`` written as ``fmt`` (not a colour JPEG's, which
-    :func:`_encode_jpeg` writes), with the metadata ``carried`` where the format holds it."""
+    :func:`_encode_jpeg` writes), with the metadata ``carried`` where the format holds it; ``lossless``: a WebP
+    without loss (its input was one)."""
     exif, icc, xmp = carried.exif, carried.icc, carried.xmp
     params: dict[str, Any] = {}
     if fmt == "JPEG":
         params = {"quality": quality}
     elif fmt == "WEBP":  # grey is a mask: lossless (lossy WebP stores it as colour and moved values by up to 6)
-        params = {"lossless": True} if mode == "L" else {"quality": quality, "method": 4}
+        params = {"lossless": True} if mode == "L" or lossless else {"quality": quality, "method": 4}
     elif fmt == "PNG":
         params = {"compress_level": 3}  # ~2x faster than the default 6 for a few percent more bytes
     elif fmt == "TIFF":
@@ -325,6 +328,7 @@ def write_image(
     full_chroma: bool = False,
     xmp: bytes | None = None,
     iptc: bytes | None = None,
+    lossless: bool = False,
 ) -> None:
     """Write ``array`` (uint8: RGB ``HxWx3``, RGBA ``HxWx4`` or grey ``HxW``, as :func:`encode_image` takes it)
     to ``path`` as ``fmt``. Encode (see :func:`encode_image`, which calls ``prepare``), re-open the temporary file
@@ -337,7 +341,9 @@ def write_image(
     """
     path = Path(path)
     size = (array.shape[1], array.shape[0])
-    encoded = encode_image(array, fmt, quality, exif, icc, prepare, full_chroma=full_chroma, xmp=xmp, iptc=iptc)
+    encoded = encode_image(
+        array, fmt, quality, exif, icc, prepare, full_chroma=full_chroma, xmp=xmp, iptc=iptc, lossless=lossless
+    )
     atomic_write(
         path,
         encoded,
