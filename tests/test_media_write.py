@@ -227,3 +227,43 @@ def test_standard_output_that_takes_nothing_is_an_error(monkeypatch: pytest.Monk
     png = encode_image(np.zeros((4, 4, 3), np.uint8), "PNG")
     with pytest.raises(OSError, match="standard output closed"):
         write_stdout(png, "PNG", (4, 4, 3))
+
+
+@pytest.mark.parametrize("fmt", ["BMP", "GIF"])
+def test_a_format_without_profiles_gets_the_colours_converted_to_srgb(fmt: str) -> None:
+    """BMP and GIF hold no ICC profile: a Display P3 photo written as ``-o x.bmp`` kept its P3 numbers untagged,
+    so every viewer showed them as sRGB (duller, shifted); the pixels are now converted to sRGB."""
+    from helpers.metadata import display_p3_icc
+    from PIL import ImageCms
+
+    icc = display_p3_icc()
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    rgb[:, :2] = (200, 100, 50)  # an orange, and a saturated green (outside sRGB: clipped)
+    rgb[:, 2:] = (60, 180, 70)
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    want = ImageCms.profileToProfile(Image.fromarray(rgb), profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    assert want is not None and not np.array_equal(np.asarray(want), rgb)  # P3 and sRGB numbers differ
+    with Image.open(io.BytesIO(encode_image(rgb, fmt, icc=icc))) as img:
+        got = np.asarray(img.convert("RGB")).astype(int)
+    assert np.abs(got - np.asarray(want).astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("exif", [False, True])  # True: an extended WebP (VP8X), its picture after the EXIF
+def test_a_lossless_webp_gives_a_lossless_webp_splash(tmp_path: Path, exif: bool) -> None:
+    """A lossless WebP came back lossy at --quality (values moved by several levels): as a 4:4:4 JPEG keeps its
+    colour resolution, a lossless WebP's result is lossless; a lossy one's stays lossy."""
+    from colorsplash.cli import main
+    from colorsplash.runtime.onnx_model import bundled_model_path
+
+    rgb = np.random.default_rng(1).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    tags = Image.Exif()
+    tags[0x010F] = "TestCam"
+    extra = {"exif": tags.tobytes()} if exif else {}
+    Image.fromarray(rgb).save(tmp_path / "a.webp", lossless=True, **extra)
+    Image.fromarray(rgb).save(tmp_path / "b.webp", quality=90, **extra)
+    photo = read_photo(tmp_path / "a.webp")
+    assert np.array_equal(photo.rgb, rgb) and photo.lossless and not read_photo(tmp_path / "b.webp").lossless
+    args = ["-q", "splash", "--on-empty", "copy", "--model", str(bundled_model_path())]
+    assert main([*args, str(tmp_path / "a.webp"), "-o", str(tmp_path / "a.out.webp")]) == 0
+    with Image.open(tmp_path / "a.out.webp") as img:
+        assert np.array_equal(np.asarray(img.convert("RGB")), rgb)  # a random picture: no pet, copied exactly

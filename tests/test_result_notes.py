@@ -271,3 +271,24 @@ def test_a_result_given_as_out_is_returned_itself() -> None:
     total = with_notes(np.empty((), dtype=np.float64), [])
     assert np.mean(result, out=total) is total and float(total) == 16 / 6
     assert isinstance(result.mean(), np.floating)
+
+
+@pytest.mark.parametrize("fmt", ["BMP", "GIF"])
+def test_a_splash_in_a_format_without_metadata_says_what_it_left_out(fmt: str) -> None:
+    """``-o x.bmp`` or ``x.gif`` dropped the EXIF, XMP and ICC profile without a word (README: "EXIF/ICC kept")."""
+    from helpers.metadata import display_p3_icc, phone_xmp
+
+    from colorsplash.runtime.result_notes import result_notes
+
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 6), (90, 120, 150)).save(buf, "JPEG", exif=exif, icc_profile=display_p3_icc(), xmp=phone_xmp())
+    photo = decode_image_bytes(buf.getvalue(), name="p.jpg")
+    assert photo.exif and photo.icc and photo.xmp
+    notes = result_notes(photo, "splash", fmt)
+    word = {"BMP": "a BMP", "GIF": "a GIF"}[fmt]
+    kept = "not copied (a JPEG, PNG, WebP or TIFF result keeps it)"
+    assert f"p.jpg: {word} holds no EXIF or XMP metadata; {kept}" in notes
+    assert f"p.jpg: {word} holds no colour profile; colours converted from the picture's profile to sRGB" in notes
+    assert result_notes(photo, "splash", "PNG") == []

@@ -86,6 +86,18 @@ def assert_json_error(resp: httpx.Response, status: int, *words: str) -> dict[st
 # ------------------------------------------------------------------------------------------------- results
 
 
+def test_a_lossless_webp_upload_gives_a_lossless_webp(client: TestClient, blob: tuple[np.ndarray, np.ndarray]) -> None:
+    """A lossless WebP upload came back lossy at ``quality`` (pixels moved); it gives the PNG upload's pixels."""
+    image = blob[0]
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "WEBP", lossless=True)
+    resp = client.post("/api/splash", files={"file": ("cat.webp", buf.getvalue(), "image/webp")})
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"] == "image/webp"
+    png = client.post("/api/splash", files={"file": ("cat.png", encode(image, "PNG"), "image/png")})
+    assert np.array_equal(np.asarray(decode(resp.content).convert("RGB")), np.asarray(decode(png.content)))
+
+
 def test_splash_multipart_keeps_subject_colour_and_greys_background(
     client: TestClient, keyed: None, blob: tuple[np.ndarray, np.ndarray]
 ) -> None:

@@ -272,9 +272,19 @@ class PhotoJob:
         ``prepare`` makes the picture's rows as they are encoded (see :func:`encode_image`)."""
         exif, icc, xmp, iptc = (photo.exif, photo.icc, photo.xmp, photo.iptc) if photo else (None, None, None, None)
         full_chroma = photo is not None and photo.full_chroma
+        lossless = photo is not None and photo.lossless
         if task.output == STDIO:
             data = encode_image(
-                picture, task.format, quality, exif, icc, prepare, full_chroma=full_chroma, xmp=xmp, iptc=iptc
+                picture,
+                task.format,
+                quality,
+                exif,
+                icc,
+                prepare,
+                full_chroma=full_chroma,
+                xmp=xmp,
+                iptc=iptc,
+                lossless=lossless,
             )
             write_stdout(data, task.format, picture.shape)
         else:
@@ -290,6 +300,7 @@ class PhotoJob:
                 full_chroma=full_chroma,
                 xmp=xmp,
                 iptc=iptc,
+                lossless=lossless,
             )
 
 

@@ -11,15 +11,17 @@ are (no gamut is lost, nothing is computed per pixel) and the result means what 
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from PIL import Image, ImageCms
 
 from colorsplash.runtime.png_text import UNREAD_PROFILE
 
-__all__ = ["icc_space", "nclx_icc", "picture_icc"]
+__all__ = ["icc_space", "nclx_icc", "picture_icc", "to_srgb"]
 
 # H.273 colour primaries that are sRGB's own (BT.709) or say nothing (2: unspecified): no profile needed.
 _SRGB_PRIMARIES = (1, 2)
@@ -68,6 +70,22 @@ def icc_space(icc: bytes | None) -> str | None:
     if not icc or len(icc) < 20:
         return None
     return icc[16:20].decode("ascii", "replace").strip()
+
+
+def to_srgb(pixels: np.ndarray, icc: bytes) -> np.ndarray:
+    """``pixels`` (uint8 RGB ``HxWx3`` or RGBA ``HxWx4``, alpha kept as is) whose numbers mean what the RGB ICC
+    profile ``icc`` says, converted to sRGB's numbers (perceptual intent; colours outside sRGB are clipped), for a
+    result in a format that holds no profile (BMP, GIF). ``pixels`` unchanged when the profile cannot be used."""
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        rgb = Image.fromarray(np.ascontiguousarray(pixels[..., :3]))
+        converted = ImageCms.profileToProfile(rgb, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return pixels
+    if converted is None:
+        return pixels
+    out = np.asarray(converted)
+    return np.dstack([out, pixels[..., 3]]) if pixels.shape[2] == 4 else out
 
 
 def nclx_icc(nclx: Mapping[str, Any]) -> bytes | None:

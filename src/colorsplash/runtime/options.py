@@ -277,7 +277,9 @@ class SplashOptions:
         parse_bool,
         "refine the edges on the full-resolution photo with the edges stage (off: the model's probability, upsampled)",
     )
-    quality: int = _opt(95, parse_quality, "JPEG/WebP quality 1..100 of written files", "Q")
+    quality: int = _opt(
+        95, parse_quality, "JPEG/WebP quality 1..100 of written files (a lossless WebP gives a lossless one)", "Q"
+    )
     edges: str = _opt(
         "auto",
         _choice("auto", "fast", "matte"),

@@ -42,6 +42,7 @@ from colorsplash.runtime.picture_open import (
     warnings_as_notes,
 )
 from colorsplash.runtime.png_text import PNG_SIGNATURE
+from colorsplash.runtime.signatures import is_lossless_webp
 from colorsplash.runtime.wording import Spelling, option_use
 
 __all__ = [
@@ -163,6 +164,7 @@ class Photo:
         name: the file name or label used in messages.
         full_chroma: a JPEG with more colour resolution than 4:2:0 (4:4:4 or 4:2:2): a JPEG result is 4:4:4 (the
             splash's colour edge is where halved colour resolution shows).
+        lossless: a lossless WebP: a WebP result is lossless too (a lossy one has ``--quality``).
         alpha: the picture's own transparency, uint8 ``HxW`` (255 opaque), when it has any (``rgb`` is then
             flattened onto white); a ``transparent`` cut-out keeps it (:func:`colorsplash.runtime.effects.composite`).
         xmp: the XMP packet (UTF-8) for a result of ``rgb``'s size, cleaned of what would lie about it, or ``None``.
@@ -184,6 +186,7 @@ class Photo:
     xmp: bytes | None = None
     iptc: bytes | None = None
     metadata_notes: list[str] = field(default_factory=list)
+    lossless: bool = False
 
 
 def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Photo:
@@ -282,9 +285,9 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
         img.close()
     left_out: list[str] = []  # what the metadata a result carries leaves out
     carried = carried_metadata(FoundMetadata(img, exif, exif_notes, icc), (rgb.shape[1], rgb.shape[0]), name, left_out)
-    return Photo(
-        rgb, fmt, carried.exif, carried.icc, notes, name, full_chroma, own_alpha, carried.xmp, carried.iptc, left_out
-    )
+    photo = Photo(rgb, fmt, carried.exif, carried.icc, notes, name, full_chroma, own_alpha, carried.xmp, carried.iptc)
+    photo.metadata_notes, photo.lossless = left_out, fmt == "WEBP" and is_lossless_webp(data)
+    return photo
 
 
 def _frame_count(img: Image.Image, name: str, notes: list[str]) -> int:

@@ -18,6 +18,7 @@ from typing import Any, TypeGuard
 import numpy as np
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
+from colorsplash.runtime.colour_profile import to_srgb
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.jpeg_bands import JPEG_MAX_SIDE, encode_jpeg
 from colorsplash.runtime.jpeg_markers import ends_jpeg
@@ -89,11 +90,14 @@ def encode_image(
     full_chroma: bool = False,
     xmp: bytes | None = None,
     iptc: bytes | None = None,
+    lossless: bool = False,
 ) -> bytes:
     """Encode RGB ``HxWx3``, RGBA ``HxWx4`` or grey ``HxW`` uint8 pixels as ``fmt`` (a Pillow format name).
 
-    ``quality`` applies to JPEG and WebP (grey ``HxW`` pixels, a mask, are written lossless in WebP); EXIF, ICC
-    and XMP (a packet, UTF-8) are embedded where the format allows (XMP: JPEG, PNG, WebP, TIFF), and ``iptc``
+    ``quality`` applies to JPEG and WebP (grey ``HxW`` pixels, a mask, and any picture with ``lossless``, the
+    input was a lossless WebP, are written lossless in WebP); EXIF, ICC
+    and XMP (a packet, UTF-8) are embedded where the format allows (JPEG, PNG, WebP, TIFF; a BMP or GIF gets none,
+    its pixels converted from ``icc`` to sRGB: :func:`~colorsplash.runtime.colour_profile.to_srgb`), and ``iptc``
     (Photoshop resources, see :class:`colorsplash.runtime.photo_io.Photo`) in a JPEG; what does not fit is left
     out (see :func:`metadata_notes`: XMP is never over what colorsplash reads back). A colour JPEG keeps
     full-resolution colour (4:4:4) with ``full_chroma`` (the input had it), else has 4:2:0 as cameras write.
@@ -117,21 +121,24 @@ def encode_image(
         prepare(slice(0, array.shape[0]))
     if fmt == "JPEG" and array.ndim == 3:
         return _encode_jpeg(np.ascontiguousarray(array[..., :3]), quality, carried, full_chroma=full_chroma)
+    if icc and fmt not in _METADATA_FORMATS and array.ndim == 3:  # BMP, GIF: no profile, so sRGB's numbers
+        array = to_srgb(array, icc)
     img = Image.fromarray(np.ascontiguousarray(array))
     buf = io.BytesIO()
-    img.save(buf, format=fmt, **_save_params(fmt, img.mode, quality, carried))
+    img.save(buf, format=fmt, **_save_params(fmt, img.mode, quality, carried, lossless))
     return buf.getvalue()
 
 
-def _save_params(fmt: str, mode: str, quality: int, carried: Carried) -> dict[str, Any]:
+def _save_params(fmt: str, mode: str, quality: int, carried: Carried, lossless: bool = False) -> dict[str, Any]:
     """Pillow's ``save`` options for a picture of Pillow ``mode`` written as ``fmt`` (not a colour JPEG's, which
-    :func:`_encode_jpeg` writes), with the metadata ``carried`` where the format holds it."""
+    :func:`_encode_jpeg` writes), with the metadata ``carried`` where the format holds it; ``lossless``: a WebP
+    without loss (its input was one)."""
     exif, icc, xmp = carried.exif, carried.icc, carried.xmp
     params: dict[str, Any] = {}
     if fmt == "JPEG":
         params = {"quality": quality}
     elif fmt == "WEBP":  # grey is a mask: lossless (lossy WebP stores it as colour and moved values by up to 6)
-        params = {"lossless": True} if mode == "L" else {"quality": quality, "method": 4}
+        params = {"lossless": True} if mode == "L" or lossless else {"quality": quality, "method": 4}
     elif fmt == "PNG":
         params = {"compress_level": 3}  # ~2x faster than the default 6 for a few percent more bytes
     elif fmt == "TIFF":
@@ -221,11 +228,29 @@ def metadata_notes(
 ) -> list[str]:
     """Notes for the metadata that a ``fmt`` result will not carry because it does not fit (:func:`encode_image`
     drops it silently): EXIF, XMP or IPTC larger than one JPEG segment, an ICC profile larger than 255, XMP larger
-    than colorsplash reads (:data:`colorsplash.runtime.xmp.MAX_XMP_BYTES`: a packet written again can grow)."""
+    than colorsplash reads (:data:`colorsplash.runtime.xmp.MAX_XMP_BYTES`: a packet written again can grow); in a
+    BMP or GIF, which hold none, all of it (:func:`_no_room_notes`)."""
     if fmt not in _METADATA_FORMATS:
-        return []
+        return _no_room_notes(fmt, name, exif, xmp, iptc, icc)
     carried = (("EXIF", exif), ("XMP", xmp), ("IPTC", iptc), ("ICC profile", icc))
     return [_unfit_note(fmt, kind, len(data), name) for kind, data in carried if data and not _fits(data, fmt, kind)]
+
+
+def _no_room_notes(
+    fmt: str, name: str, exif: bytes | None, xmp: bytes | None, iptc: bytes | None, icc: bytes | None
+) -> list[str]:
+    """The notes of a ``fmt`` result that holds no metadata (BMP, GIF): which of the photo's EXIF, XMP and IPTC
+    are not copied, and that its colours were converted from its ICC profile to sRGB (see :func:`encode_image`)."""
+    article = f"a {fmt}"
+    kinds = [kind for kind, data in (("EXIF", exif), ("XMP", xmp), ("IPTC", iptc)) if data]
+    notes = []
+    if kinds:
+        listed = ", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else kinds[0]
+        keeps = "a JPEG result" if "IPTC" in kinds else "a JPEG, PNG, WebP or TIFF result"  # IPTC: JPEG only
+        notes.append(f"{name}: {article} holds no {listed} metadata; not copied ({keeps} keeps it)")
+    if icc:
+        notes.append(f"{name}: {article} holds no colour profile; colours converted from the picture's profile to sRGB")
+    return notes
 
 
 def _unfit_note(fmt: str, kind: str, size: int, name: str) -> str:
@@ -303,6 +328,7 @@ def write_image(
     full_chroma: bool = False,
     xmp: bytes | None = None,
     iptc: bytes | None = None,
+    lossless: bool = False,
 ) -> None:
     """Write ``array`` (uint8: RGB ``HxWx3``, RGBA ``HxWx4`` or grey ``HxW``, as :func:`encode_image` takes it)
     to ``path`` as ``fmt``. Encode (see :func:`encode_image`, which calls ``prepare``), re-open the temporary file
@@ -315,7 +341,9 @@ def write_image(
     """
     path = Path(path)
     size = (array.shape[1], array.shape[0])
-    encoded = encode_image(array, fmt, quality, exif, icc, prepare, full_chroma=full_chroma, xmp=xmp, iptc=iptc)
+    encoded = encode_image(
+        array, fmt, quality, exif, icc, prepare, full_chroma=full_chroma, xmp=xmp, iptc=iptc, lossless=lossless
+    )
     atomic_write(
         path,
         encoded,

@@ -1,5 +1,6 @@
 """What a file is by its first 16 bytes: a picture format colorsplash reads, another Pillow format, a phone's
-HEIC/AVIF without a reader here, or a video container. Only signature checks run; nothing is decoded."""
+HEIC/AVIF without a reader here, or a video container. Only signature checks run; nothing is decoded (a WebP's
+chunk headers are walked to tell a lossless one: :func:`is_lossless_webp`)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,17 @@ def signature_format(prefix: bytes, readable: bool = True) -> str | None:
         if verdict and not isinstance(verdict, str):
             return fmt
     return None
+
+
+def is_lossless_webp(data: bytes) -> bool:
+    """Whether ``data`` (a whole WebP file) holds a lossless picture: its first picture chunk is ``VP8L`` (a lossy
+    one is ``VP8 ``), after an extended file's ``VP8X``, ``ICCP``, ``EXIF``... chunks. Only chunk headers are read."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return False
+    pos = 12
+    while pos + 8 <= len(data):
+        kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if kind in (b"VP8L", b"VP8 ", b"ANMF"):
+            return kind == b"VP8L"
+        pos += 8 + size + (size & 1)  # chunks are padded to an even size
+    return False

@@ -273,6 +273,7 @@ def make_splash(
         full_chroma=photo.full_chroma,
         xmp=photo.xmp,
         iptc=photo.iptc,
+        lossless=photo.lossless,
     )
     return Result(body, fmt, found, score, output_name(upload.name, fmt), tuple(notes))
 
