@@ -285,6 +285,8 @@ def test_evaluate_scores_what_splash_colours_a_photo_under_the_subject_gate(
         assert main(args) == 0
         summary = json.loads((out / "summary.json").read_text())
         assert summary["overall"]["iou"] == iou and summary["gate"] is not flags
+        model_config = colorsplash.load_model(tiny_onnx).config
+        assert summary["gate_threshold"] == (None if flags else model_config.presence_threshold)
 
 
 def test_pt_predictor_is_gated_by_the_checkpoints_threshold(tiny_checkpoint: Path, tmp_path: Path) -> None:

@@ -194,6 +194,8 @@ def _run_record(args: argparse.Namespace, config: ModelConfig, fraction: float, 
         "seed": seed,
         "threshold": args.cutoff,
         "gate": args.gate,
+        # the subject-score threshold the gate used (the printed line names it; summary.json said only "gate": true)
+        "gate_threshold": config.presence_threshold if args.gate else None,
     }
 
 
