@@ -330,3 +330,30 @@ def test_an_async_upload_says_to_pass_its_file(model: Model, png: Path) -> None:
     with pytest.raises(TypeError, match=r"^the Upload object: it is read asynchronously .* pass its \.file"):
         colorsplash.splash(upload, model)
     assert colorsplash.splash(upload.file, model).shape == (6, 8, 3)
+
+
+@pytest.mark.parametrize("call", ["splash", "predict_alpha", "subject_score"])
+def test_a_large_file_of_something_else_is_refused_before_it_is_read_whole(
+    model: Model, tmp_path: Path, call: str
+) -> None:
+    """A 64 MB file that is no picture (a disk image named .jpg) was read whole into memory, then refused: a
+    multi-GB one cost that much RAM. Its header is read first; so is that of a picture over ``max_pixels``."""
+    import tracemalloc
+
+    junk = tmp_path / "disk.jpg"
+    with open(junk, "wb") as fp:
+        fp.truncate(64 * 2**20)  # sparse: no disk space used
+    huge = tmp_path / "huge.png"
+    Image.new("L", (4000, 3000)).save(huge)
+    with open(huge, "ab") as fp:  # bytes after IEND: the file is big, its header small
+        fp.truncate(64 * 2**20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(colorsplash.ImageReadError, match=r"disk\.jpg: not a picture"):
+            getattr(colorsplash, call)(str(junk), model=model)
+        with pytest.raises(colorsplash.ImageReadError, match=r"huge\.png: 4000x3000 is more than the pixel limit"):
+            getattr(colorsplash, call)(huge, model=model, max_pixels=1_000_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20

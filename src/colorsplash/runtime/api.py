@@ -158,7 +158,7 @@ def _plan(loaded: Model, image: ImageLike, opts: SplashOptions, max_pixels: int 
     image), and its alpha plan. A path or file object is decoded and planned as ``colorsplash mask`` does it
     (:func:`~colorsplash.runtime.pipeline.decode_and_plan`: a large JPEG's working copy from its DCT), so the
     alphas are the same bits; an array or Pillow image is shrunk for the model."""
-    source = picture_file(image)
+    source = picture_file(image, max_pixels)
     with loaded.exclusive():  # nothing else of ours runs beside this model call (see Model.exclusive)
         if source is None:
             rgb, own_alpha = rgb_and_own_alpha(image, max_pixels)

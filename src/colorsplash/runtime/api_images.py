@@ -157,22 +157,24 @@ def read_file(image: object, max_pixels: int | None) -> Photo | None:
         as :func:`picture_file`; ImageReadError: as :func:`read_photo` (one read from a file object not at its
             start says where it was read from).
     """
-    source = picture_file(image)
+    source = picture_file(image, max_pixels)
     return None if source is None else source.decode(lambda data, name: decode_image_bytes(data, max_pixels, name))
 
 
-def picture_file(image: object) -> PictureFile | None:
+def picture_file(image: object, max_pixels: int | None = None) -> PictureFile | None:
     """The bytes of a path or of a binary file object (read from where it stands to its end, as :func:`read_photo`
-    reads a file; a pipe or socket too); ``None`` for other kinds of image.
+    reads a file; a pipe or socket too); ``None`` for other kinds of image. A path's header is checked first
+    (a picture, at most ``max_pixels``) so that a large file of something else is not read whole.
 
     Raises:
-        ImageReadError: as :func:`read_picture_bytes` (a path that is missing, not a file or empty); a file object
+        ImageReadError: as :func:`read_picture_bytes` (a path that is missing, not a file, empty, not a picture or
+            over ``max_pixels``); a file object
             that is closed, fails to read or has nothing left to read.
         TypeError: a file object opened in text mode or for writing only, or read asynchronously.
     """
     if isinstance(image, (str, os.PathLike)):
         path = os.fspath(image)
-        return PictureFile(read_picture_bytes(path), str(path))
+        return PictureFile(read_picture_bytes(path, max_pixels), str(path))
     if isinstance(image, (bytes, bytearray, memoryview, np.ndarray, Image.Image)):
         return None
     read = getattr(image, "read", None)

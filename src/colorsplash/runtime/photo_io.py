@@ -196,16 +196,19 @@ def read_photo(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         ImageReadError: missing, empty, truncated or non-picture file, a web address, or more than ``max_pixels``
             pixels.
     """
-    return _decode(read_picture_bytes(path), str(path), max_pixels)
+    return _decode(read_picture_bytes(path, max_pixels), str(path), max_pixels)
 
 
-def read_picture_bytes(path: str | Path) -> bytes:
+def read_picture_bytes(path: str | Path, max_pixels: int | None = None) -> bytes:
     """The bytes of the picture file ``path`` (named as given in errors), not decoded: what :func:`read_photo`
     decodes.
 
+    Its header is read first: a file that is no picture, or over ``max_pixels`` (``None``: no limit), is refused
+    before the whole file is read (a multi-GB file of something else cost that much memory to be refused).
+
     Raises:
         ImageReadError: an empty path; missing, not a file (a folder, a web address), not readable (its
-            permissions, a failing disk) or empty.
+            permissions, a failing disk), empty, not a picture or over ``max_pixels``.
     """
     name = str(path)  # as given: ``Path`` would show ``https://x`` as ``https:/x``
     if not name:  # Path("") is the current folder: it read ": is a folder, not a file"
@@ -213,6 +216,7 @@ def read_picture_bytes(path: str | Path) -> bytes:
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{name}: {not_a_file(path)}")
+    probe_picture(path, name, max_pixels)
     try:
         data = path.read_bytes()
     except OSError as err:  # no permission, a failing disk or share: Python's bare PermissionError / OSError
