@@ -100,3 +100,13 @@ def test_the_model_cards_embedded_scores_are_the_bundled_files() -> None:
     expected["0.5:0.95"] = " / ".join(f"{sets[s]['seed_miou']:.3f}" for s in ("feral-cats", "oxford-pets"))
     for name, figures in expected.items():
         assert f"{name} {figures}" in said.group(0), f"model card: {name} should read {figures}: {said.group(0)}"
+
+
+def test_the_readme_names_every_column_of_evaluates_csv_in_order() -> None:
+    """scores.csv's ``coloured`` and ``subject_free`` columns were in no document."""
+    from colorsplash.evaluation.evaluate import CSV_FIELDS
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    found = re.search(r"`scores\.csv` has one row per scored photo: (.*?)\.\s", text)
+    assert found is not None
+    assert re.findall(r"`([a-z_]+)`", found.group(1))[: len(CSV_FIELDS)] == list(CSV_FIELDS)
