@@ -9,6 +9,7 @@ names, the bound address, ``--allowed-host``) and, from web pages, coming from i
 from __future__ import annotations
 
 import argparse
+import copy
 import errno
 import ipaddress
 import logging
@@ -157,6 +158,12 @@ def _add_access_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="let web pages of this origin (e.g. https://photos.example.org) call the API "
         "(repeatable; '*' = any page on the web); pages of the server itself always may",
+    )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="one line per answered request on standard output: time, client address, request line, status "
+        "(default: only problems are logged, on standard error)",
     )
 
 
@@ -319,5 +326,21 @@ def run(args: argparse.Namespace) -> int:
     log.info("%s", limits_line(app.state.settings))
     log.info("answering requests for %s (add names with --allowed-host)", ", ".join(app.state.allowed_hosts))
     log.info("%s", open_line(args.host, args.port, app.state.allowed_hosts))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", **options)
+    uvicorn.run(app, host=args.host, port=args.port, **options, **uvicorn_logging(args.access_log))
     return 0
+
+
+# uvicorn's access line without its level word, with the time: a log kept in a file is read by time.
+ACCESS_FORMAT = '%(asctime)s %(client_addr)s "%(request_line)s" %(status_code)s'
+
+
+def uvicorn_logging(access_log: bool) -> dict[str, Any]:
+    """``uvicorn.run``'s logging arguments: its own lines from warnings up (the start-up lines are ours), and with
+    ``access_log`` one line per answered request (:data:`ACCESS_FORMAT`) on standard output, its default place.
+    (``log_level="warning"`` silenced the access lines too, whatever ``access_log`` said.)"""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["uvicorn.error"]["level"] = "WARNING"
+    config["formatters"]["access"].update(fmt=ACCESS_FORMAT, datefmt="%Y-%m-%d %H:%M:%S %z")
+    return {"log_config": config, "log_level": None, "access_log": access_log}
