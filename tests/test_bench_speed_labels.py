@@ -1,0 +1,63 @@
+"""The speed scripts' printed labels say what was measured: the CPU and its instruction sets above the figures
+(bench/README.md: speed claims come "with the CPU's flags printed beside them"), the bar a ratio is judged by
+(issue 17's, the one ``run_all.py`` judges the same figure by), and the ``--jobs`` the batch really ran with."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers.bench import bench_script
+
+from colorsplash.runtime import pipeline
+from colorsplash.runtime.cpu import cpu_info
+
+
+def test_splash_speed_judges_the_12mp_splash_by_run_alls_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It said "(target <= 2.5x: PASS)" at 2.0x, where run_all.py says FAIL for the same figure (bar 1.6x)."""
+    splash_speed = bench_script("splash_speed", monkeypatch)
+    bar = bench_script("spread", monkeypatch).TARGETS["splash_12mp"]
+    assert splash_speed._verdict("wall", bar + 0.4) == f"(target <= {bar}x: FAIL)"
+    assert splash_speed._verdict("wall", bar - 0.1) == f"(target <= {bar}x: PASS)"
+
+
+def test_splash_speed_names_the_jobs_the_folder_ran_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On 16 cores the batch's default is 8 workers (``auto_jobs``); the line said "--jobs default (4)"."""
+    splash_speed = bench_script("splash_speed", monkeypatch)
+    monkeypatch.setattr(pipeline, "usable_cores", lambda: 16)
+    monkeypatch.setattr(splash_speed.os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(splash_speed, "run_batch", lambda *args, **kwargs: None)
+    monkeypatch.setattr(splash_speed, "PhotoJob", lambda *args, **kwargs: None)
+    splash_speed.bench_folder(None, np.zeros((375, 500, 3), np.uint8), tmp_path, 2, 1)
+    assert "--jobs default (8):" in capsys.readouterr().out
+
+
+def test_splash_speed_prints_the_cpu_and_its_flags(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    splash_speed = bench_script("splash_speed", monkeypatch)
+    monkeypatch.setattr(sys, "argv", ["splash_speed.py", "--skip-memory"])
+
+    def stop(*args: object) -> None:
+        raise KeyboardInterrupt  # past the header, before any figure
+
+    monkeypatch.setattr(splash_speed, "bench_model", stop)
+    with pytest.raises(KeyboardInterrupt):
+        splash_speed.main()
+    assert f"CPU: {cpu_info().describe()}" in capsys.readouterr().out
+
+
+def test_model_speed_prints_the_cpu_and_its_flags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model_speed = bench_script("model_speed", monkeypatch)
+    timed = model_speed.Timed("rembg U2-Netp", tmp_path, None, {"x": np.zeros((1, 3, 4, 4), np.float32)}, [5.0])
+    monkeypatch.setattr(model_speed, "prepare", lambda name, path, threads: timed)
+    monkeypatch.setattr(model_speed, "measure", lambda models, warmup, runs: None)
+    monkeypatch.setattr(model_speed, "file_mb", lambda path: 1.0)
+    assert model_speed.main(["--no-ours", "--u2netp", str(tmp_path)]) == 0
+    assert f"CPU: {cpu_info().describe()}" in capsys.readouterr().out
