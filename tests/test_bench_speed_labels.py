@@ -61,3 +61,17 @@ def test_model_speed_prints_the_cpu_and_its_flags(
     monkeypatch.setattr(model_speed, "file_mb", lambda path: 1.0)
     assert model_speed.main(["--no-ours", "--u2netp", str(tmp_path)]) == 0
     assert f"CPU: {cpu_info().describe()}" in capsys.readouterr().out
+
+
+def test_train_speed_names_the_cpu_and_its_flags(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its bf16 speed-up hangs on the CPU's flags (AVX-512 BF16, AMX); on Linux it said "torch X, cpu, 2 threads"
+    (``platform.processor()`` is empty there), naming neither."""
+    pytest.importorskip("torch")
+    train_speed = bench_script("train_speed", monkeypatch)
+    monkeypatch.setattr(sys, "argv", ["train_speed.py", "--arch", "unet-lite0"])
+    monkeypatch.setattr(train_speed.torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(train_speed, "images_per_second", lambda *args: 1.0)
+    train_speed.main()
+    assert cpu_info().describe() in capsys.readouterr().out
