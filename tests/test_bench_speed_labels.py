@@ -75,3 +75,25 @@ def test_train_speed_names_the_cpu_and_its_flags(
     monkeypatch.setattr(train_speed, "images_per_second", lambda *args: 1.0)
     train_speed.main()
     assert cpu_info().describe() in capsys.readouterr().out
+
+
+def test_gpu_speed_without_a_cuda_build_ends_in_the_message_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``gpu_speed.py --device cuda`` on a machine whose ONNX Runtime has no CUDA ended in a Python traceback above
+    the runtime's own message (what to install, or --device cpu)."""
+    from colorsplash.runtime.onnx_model import ModelLoadError
+
+    gpu_speed = bench_script("gpu_speed", monkeypatch)
+
+    def no_cuda(**kwargs: object) -> None:
+        raise ModelLoadError("--device cuda: this ONNX Runtime has no CUDA support; install its CUDA build")
+
+    monkeypatch.setattr(gpu_speed, "load_model", no_cuda)
+    monkeypatch.setattr(sys, "argv", ["gpu_speed.py", "--device", "cuda"])
+    with pytest.raises(SystemExit) as info:
+        gpu_speed.main()
+    assert (
+        str(info.value.code)
+        == "gpu_speed.py: --device cuda: this ONNX Runtime has no CUDA support; install its CUDA build"
+    )
