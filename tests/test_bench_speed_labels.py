@@ -97,3 +97,13 @@ def test_gpu_speed_without_a_cuda_build_ends_in_the_message_not_a_traceback(
         str(info.value.code)
         == "gpu_speed.py: --device cuda: this ONNX Runtime has no CUDA support; install its CUDA build"
     )
+
+
+def test_peers_names_the_exact_int8_run_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``peers.py --exact-int8`` (graph optimisations off: several times slower, other IoU on AVX2) printed and saved
+    its row as plain ``ours (...)``, the name of an ordinary run: its s/image and scores read as the product's."""
+    peers = bench_script("peers", monkeypatch)
+    monkeypatch.setattr(peers, "exact_session", lambda path, threads: None)
+    name, _ = peers.ours_predictor(peers.default_model_path(), exact=True)
+    assert name.endswith(", exact int8 accumulation")
+    assert "exact" not in peers.ours_predictor(peers.default_model_path())[0]
