@@ -107,3 +107,16 @@ def test_peers_names_the_exact_int8_run_as_such(monkeypatch: pytest.MonkeyPatch)
     name, _ = peers.ours_predictor(peers.default_model_path(), exact=True)
     assert name.endswith(", exact int8 accumulation")
     assert "exact" not in peers.ours_predictor(peers.default_model_path())[0]
+
+
+def test_a_synthetic_stand_in_photo_is_said(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without ``../shared/data`` (a worktree elsewhere) run_all.py, splash_speed.py, batch_cpu.py and gpu_speed.py
+    timed a synthetic picture in which the model finds no pet, without a word: the edge stages had nothing to do and
+    an A/B of two commits read the wrong way round (docs/benchmarks.md)."""
+    splash_speed = bench_script("splash_speed", monkeypatch)
+    monkeypatch.setattr(splash_speed, "real_photo", lambda: None)
+    assert splash_speed.base_photo().shape == (375, 500, 3)
+    err = capsys.readouterr().err
+    assert f"no photo under {splash_speed.PHOTO_DIR}" in err and "synthetic" in err
