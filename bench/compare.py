@@ -8,7 +8,8 @@ the photos moved by more than 0.05 either way, and a verdict: ``better`` or ``wo
 
     python bench/compare.py before.json after.json [--before-model NAME] [--after-model NAME]
 
-A file with several models (``peers.py`` with peers) needs the model's name (a substring of the table's row name).
+A file with several models (``peers.py`` with peers) needs the model's name (the table's row name, or a part of it
+that no other row's name holds).
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ ROUNDS, LEVEL = 10000, 0.95  # bootstrap resamples and interval level
 
 
 def model_scores(path: Path, name: str | None, flag: str) -> tuple[str, dict[str, dict[str, float]]]:
-    """(model name, ``{set: {photo: score}}``) of the model in a ``peers.py --json`` file (the only one, or the
-    one whose name contains ``name``). Exits saying to pass ``flag`` (the option that sets ``name``) when that
-    is not one model."""
+    """(model name, ``{set: {photo: score}}``) of the model in a ``peers.py --json`` file (the only one, the one
+    named ``name`` in full, or the one whose name contains ``name``: ``ours (X)`` is part of its edge rows' names,
+    ``ours (X), edges=fast``). Exits saying to pass ``flag`` (the option that sets ``name``) when that is not one
+    model."""
     models: list[dict[str, Any]] = json.loads(path.read_text())["models"]
-    chosen = [m for m in models if name is None or name in m["name"]]
+    chosen = [m for m in models if m["name"] == name] or [m for m in models if name is None or name in m["name"]]
     if len(chosen) != 1:
         names = ", ".join(m["name"] for m in models)
         raise SystemExit(f"{path}: pick one model of {names} ({flag}: part of its name)")

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from splash_speed import base_photo, write_jpeg  # noqa: E402
 
 from colorsplash.runtime.batch import PhotoJob  # noqa: E402
-from colorsplash.runtime.onnx_model import load_model  # noqa: E402
+from colorsplash.runtime.onnx_model import ModelLoadError, load_model  # noqa: E402
 from colorsplash.runtime.planning import OutputPlan, plan_files  # noqa: E402
 
 PETS_TRAIN_IMAGES = 954
@@ -72,7 +72,10 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs and frames (a smoke run)")
     parser.add_argument("--no-train", action="store_true", help="skip the training figure")
     args = parser.parse_args()
-    model = load_model(device=args.device)
+    try:
+        model = load_model(device=args.device)
+    except ModelLoadError as err:  # --device cuda without the CUDA build: its message says what to install
+        raise SystemExit(f"gpu_speed.py: {err}") from err
     providers = model.session.get_providers()  # type: ignore[attr-defined]
     print(f"model {model.path.name} ({model.config.precision}) on {model.device}: providers {providers}")
     runs, frames = (2, 12) if args.quick else (10, 60)

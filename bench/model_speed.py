@@ -32,6 +32,7 @@ import numpy as np
 from peers import THREADS, file_mb
 
 from colorsplash.runtime.config import CONFIG_METADATA_KEY
+from colorsplash.runtime.cpu import cpu_info
 from colorsplash.runtime.onnx_model import create_session, default_model_path
 
 TARGET_MS = 40.0
@@ -140,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     models += [prepare(path.name, path, args.threads) for path in args.also]
     if not models:
         raise ValueError("nothing to time: drop --no-ours or pass --u2netp/--u2net")
+    print(f"CPU: {cpu_info().describe()}")
     load_before = os.getloadavg()[0]
     measure(models, args.warmup, args.runs)
     print(report(models))

@@ -102,6 +102,7 @@ def ours_predictor(
     if exact:
         model.session = exact_session(path, threads)
     name = f"ours ({model.config.name}, {model.config.arch} @{model.config.input_size})"
+    name += ", exact int8 accumulation" if exact else ""  # not the product's kernels: never read as its figures
     if edges == "none":  # the same prediction `colorsplash evaluate` scores: one owner of the gate
         return name, gated(model.predict_scored, model.presence_threshold)
     options = SplashOptions(edges=edges)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import platform
 import time
 from dataclasses import dataclass
 
 from shared_data import extra_needed
 
 from colorsplash.runtime.config import default_model_config
+from colorsplash.runtime.cpu import cpu_info
 
 with extra_needed("train", __name__):
     import torch
@@ -80,7 +80,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else platform.processor() or "cpu"
+    # The CPU with its flags: bf16's speed-up hangs on them (AVX-512 BF16, AMX); platform.processor() is empty on Linux
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU: {cpu_info().describe()}"
     print(
         f"torch {torch.__version__}, {device}, {torch.get_num_threads()} threads; size {args.size}, "
         f"batch {args.batch_size}, {args.steps} timed steps after {args.warmup} warm-up"

@@ -67,3 +67,18 @@ def test_a_short_api_soak_prints_its_figures(
     soak.run_api(30, seed=0)
     calls = [line.split()[1] for line in capsys.readouterr().out.splitlines() if line.startswith("calls")]
     assert calls == ["25", "30"]
+
+
+def test_a_row_named_in_full_is_picked_beside_its_edge_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``peers.py --ours-edges fast`` writes ``ours (pets)`` and ``ours (pets), edges=fast``: the plain row's name is
+    part of the other's, so no ``--model`` could pick it ("pick one model of ..." whatever was given)."""
+    rows = {"ours (pets)": {"a": 0.9, "b": 0.8}, "ours (pets), edges=fast": {"a": 0.5, "b": 0.5}}
+    path = tmp_path / "peers.json"
+    models = [{"name": n, "per_image_iou": {"feral valid": s}} for n, s in rows.items()]
+    path.write_text(json.dumps({"models": models}))
+    targets = bench_script("targets", monkeypatch)
+    monkeypatch.setattr(sys, "argv", ["targets.py", str(path), "--model", "ours (pets)"])
+    assert targets.main() == 0
+    assert "| feral valid | 2 | 0.850 [" in capsys.readouterr().out

@@ -78,6 +78,16 @@ def test_unwritable_destination_is_one_oserror_naming_it(tmp_path: Path) -> None
         atomic_write(blocker / "out.png", b"data")
 
 
+def test_a_file_where_the_folder_would_be_is_named_not_errno_text(tmp_path: Path) -> None:
+    """Audit: ``COLORSPLASH_CACHE_DIR`` set to a file logged "cannot write FILE/variants.json: File exists", the
+    errno's words, which name neither what is in the way nor that it should be a folder."""
+    blocker = tmp_path / "cache"
+    blocker.write_text("x")
+    with pytest.raises(OSError) as info:
+        atomic_write(blocker / "sub" / "variants.json", "{}")
+    assert str(info.value) == f"cannot write {blocker / 'sub' / 'variants.json'}: {blocker} is a file, not a folder"
+
+
 def test_write_image_reopens_before_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 16 item 4: an encoded file that does not read back is an error, and nothing gets the name."""
     import colorsplash.runtime.photo_write as photo_write

@@ -117,6 +117,19 @@ def test_an_unwritable_cache_is_said_once_with_what_to_do(
     assert f"chose the fp32 variant (fp32 1.0 ms, int8 2.0 ms); kept in {fresh / var.CACHE_FILE}" in caplog.text
 
 
+def test_the_choice_is_said_when_it_cannot_be_kept(
+    family: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Audit: with a read-only home the timing ran on every run and said only that its choice could not be kept,
+    never which variant it chose nor the times it chose by (the line a writable cache gives)."""
+    monkeypatch.setattr(var, "benchmark_choice", lambda sessions, size: ("fp32", {"fp32": 1.0, "int8": 2.0}))
+    monkeypatch.setattr(var, "cpu_info", lambda: AVX2)
+    fresh.write_text("a file where the cache folder should be")
+    caplog.set_level(logging.INFO)
+    infer.load_model(family)
+    assert "chose the fp32 variant (fp32 1.0 ms, int8 2.0 ms)" in caplog.text
+
+
 def test_benchmark_can_be_switched_off(family: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(var.BENCHMARK_ENV, "0")
     monkeypatch.setattr(var, "benchmark_choice", lambda *a: pytest.fail("benchmark ran"))

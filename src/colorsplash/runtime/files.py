@@ -233,8 +233,8 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None, 
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise OSError(f"cannot write {path}: {err.strerror or err}") from err
+    except OSError as err:  # a file in the way said "File exists": name it (unwritable_folder's words)
+        raise OSError(f"cannot write {path}: {unwritable_folder(path.parent) or err.strerror or err}") from err
     tmp = temp_path_for(path)
     try:
         yield tmp

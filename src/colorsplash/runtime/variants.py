@@ -307,8 +307,8 @@ def choose_auto(
         },
         folder,
     )
-    if kept:
-        log.info("chose the %s variant (%s); kept in %s", kind, _timings(ms), folder / CACHE_FILE)
+    where = f"; kept in {folder / CACHE_FILE}" if kept else ""  # else store_choice said why and what to do
+    log.info("chose the %s variant (%s)%s", kind, _timings(ms), where)
     return kinds[kind], sessions[kind]
 
 
