@@ -321,6 +321,20 @@ def test_outputs_differing_only_in_case_are_one_file(tmp_path: Path) -> None:
     assert len(errors) == 1 and "is already the output of" in errors[0]
 
 
+def test_outputs_differing_only_in_unicode_form_are_one_file(tmp_path: Path) -> None:
+    """On macOS (APFS, HFS+) café in NFC (é one character) and in NFD (e and an accent) name one file: the second
+    photo's result replaced the first's with --overwrite (without it, the line said the first's result "was not made
+    by this run"), where A.png and a.png were already said to collide."""
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    for sub, stem in (("composed", nfc), ("decomposed", nfd)):
+        (tmp_path / sub).mkdir()
+        Image.new("RGB", (4, 4)).save(tmp_path / sub / f"{stem}.png")
+    items = [(tmp_path / "composed" / f"{nfc}.png", None), (tmp_path / "decomposed" / f"{nfd}.png", None)]
+    tasks, errors = plan_tasks(items, OutputPlan(tmp_path / "out", overwrite=True))
+    assert [t.output.name for t in tasks] == [f"{nfc}.splash.png"]
+    assert len(errors) == 1 and "is already the output of" in errors[0]
+
+
 def test_same_names_from_different_folders_are_told_to_give_the_folder(
     tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
