@@ -134,7 +134,7 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
     if args.inputs == ["-"]:
         items: list[tuple[Path, Path | None]] = [(batch.STDIO, None)]
         errors: list[str] = []
-        stdin = _read_stdin()
+        stdin = _read_stdin(args.max_pixels)
     else:
         exclude = plan.out_dir.resolve() if plan.out_dir is not None else None
         items, errors = batch.expand_inputs(args.inputs, args.recursive, exclude)
@@ -163,11 +163,32 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
 _OTHER_PICTURE_SUFFIXES = frozenset({".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw"})
 
 
-def _read_stdin() -> bytes:
-    """All of standard input (the picture for INPUT ``-``). Raises ValueError when it is closed (``<&-``)."""
+_STDIN_FLOOR = 64 << 20  # bytes standard input may always hold: a small --max-pixels leaves room for metadata
+
+
+def _read_stdin(max_pixels: int) -> bytes:
+    """All of standard input (the picture for INPUT ``-``), at most what one picture within ``max_pixels`` may
+    cost in memory (:func:`~colorsplash.runtime.photo_io.cost_limit`, about 2.5 GB by default; 64 MiB at least, for
+    metadata): no picture's file within the limit is larger. ``< /dev/zero`` was read until the system killed the
+    run, without a word.
+
+    Raises:
+        ValueError: standard input is closed (``<&-``), or holds more than that.
+    """
+    from colorsplash.runtime.photo_io import cost_limit
+
     if sys.stdin is None:
         raise ValueError("- (standard input): standard input is closed; pipe a picture into it or name a file")
-    return sys.stdin.buffer.read()
+    limit, chunks, size = max(cost_limit(max_pixels), _STDIN_FLOOR), [], 0
+    while size <= limit and (chunk := sys.stdin.buffer.read(min(1 << 20, limit + 1 - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise ValueError(
+            f"- (standard input): holds more than {limit:,} bytes, more than any picture within --max-pixels "
+            f"{max_pixels:,}; pipe one picture into it (a larger one needs a larger --max-pixels)"
+        )
+    return b"".join(chunks)
 
 
 def _splash_tasks(args: argparse.Namespace, tasks: list[Task], options: SplashOptions, mask: bool) -> Summary:
