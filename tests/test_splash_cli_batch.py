@@ -289,6 +289,28 @@ def test_a_photo_removed_since_planning_is_one_line_not_errno_text(tmp_path: Pat
     assert not (tmp_path / "a.splash.png").exists()
 
 
+def test_partial_results_left_in_the_output_folder_are_named_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run killed while writing into -o DIR left its hidden partial file there, and no later run named it: only
+    an input folder's scan did. Each folder's are named once (-o . of the photos' own folder too)."""
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".colorsplash-a.splash.0123abcd.part.png").write_bytes(b"cut")
+    (tmp_path / ".colorsplash-b.splash.4567cdef.part.png").write_bytes(b"cut")
+    for inputs, out, names in (
+        ([tmp_path / "a.png"], tmp_path / "out", [".colorsplash-a.splash.0123abcd.part.png"]),
+        ([tmp_path], tmp_path, [".colorsplash-b.splash.4567cdef.part.png"]),
+    ):
+        caplog.clear()
+        with caplog.at_level("INFO"):
+            tasks, errors = plan_tasks(expand_inputs([str(i) for i in inputs])[0], OutputPlan(out))
+        said = [r.getMessage() for r in caplog.records if "partial result(s)" in r.getMessage()]
+        assert len(tasks) == 1 and errors == [] and len(said) == 1 and said[0].startswith(f"{out}: "), said
+        assert said[0].endswith(": " + ", ".join(names))
+    assert (tmp_path / "out" / ".colorsplash-a.splash.0123abcd.part.png").read_bytes() == b"cut"
+
+
 def test_the_memory_budget_is_all_given_back_after_a_batch(tmp_path: Path, tiny_onnx: Path) -> None:
     """Photos hold their decode cost in the budget from decoding to writing; a cost never given back (a photo
     done, or one that failed to decode) would make later photos wait for good."""

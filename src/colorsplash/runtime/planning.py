@@ -93,14 +93,29 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
             earlier += 1
             continue
         files.append(p)
-    if partial:  # left by a killed run; not ours to delete (a run still writing it would lose its result)
-        log.info(
-            "%s: partial result(s) of an interrupted run, safe to delete when no run is going: %s",
-            folder,
-            ", ".join(p.name for p in partial),
-        )
+    _say_partial(folder, [p.name for p in partial])
     _say_left_out(str(folder), earlier, videos)
     return sorted(files)
+
+
+def _say_partial(folder: Path, names: list[str]) -> None:
+    """The line on our temporary files ``names`` in ``folder`` (:func:`is_temp_name`), left by a killed run: not ours
+    to delete (a run still writing one would lose its result)."""
+    if names:
+        said = "partial result(s) of an interrupted run, safe to delete when no run is going"
+        log.info("%s: %s: %s", folder, said, listed(sorted(names)))
+
+
+def _say_output_partials(tasks: list[Task], scanned: set[Path]) -> None:
+    """:func:`_say_partial` for the run's output folders that no input folder's scan looked into (``-o DIR``): a run
+    killed while writing there left its partial file unnamed by every later run."""
+    for folder in sorted({t.output.parent for t in tasks if t.output != STDIO}):
+        if folder.resolve() in scanned:
+            continue
+        try:
+            _say_partial(folder, [e.name for e in os.scandir(folder) if is_temp_name(e.name)])
+        except OSError:  # not made yet, or not ours to list: nothing to say
+            continue
 
 
 def _say_left_out(where: str, earlier: int, videos: list[str]) -> None:
@@ -281,6 +296,7 @@ def plan_tasks(
         tasks.append(Task(src, out, fmt, info.format, stdin if src == STDIO else None))
     if blocked:
         _refuse_destination(plan)
+    _say_output_partials(tasks, {f.parent.resolve() for f, root in items if root is not None})
     return tasks, errors
 
 
