@@ -310,6 +310,22 @@ def test_a_closed_standard_error_never_writes_into_the_picture_on_standard_outpu
     assert done.returncode == 0 and done.stdout.endswith(b"\xff\xd9") and b"file(s)" not in done.stdout
 
 
+def test_an_output_ending_in_a_slash_is_a_folder(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-o shots.jpg/` (a folder, by its /) wrote the file shots.jpg; with two photos it said "-o shots.jpg names
+    one file ... give -o a folder", of the folder given."""
+    blob_file(tmp_path / "a.png", 0)
+    blob_file(tmp_path / "b.png", 1)
+    for photos in (["a.png"], ["a.png", "b.png"]):
+        shots = tmp_path / f"shots{len(photos)}.jpg"
+        code, err = run(
+            capsys, "splash", *(str(tmp_path / p) for p in photos), "-o", f"{shots}/", "--model", str(tiny_onnx)
+        )
+        assert code == 0, err
+        assert sorted(p.name for p in shots.iterdir()) == [f"{Path(p).stem}.splash.png" for p in photos]
+
+
 def test_outputs_differing_only_in_case_are_one_file(tmp_path: Path) -> None:
     """On macOS and Windows A.splash.png and a.splash.png are the same file: the second would replace the first."""
     (tmp_path / "upper").mkdir()

@@ -24,7 +24,7 @@ from colorsplash.cli.common import (
     sigterm_as_interrupt,
 )
 from colorsplash.cli.option_flags import add_arguments, options_from_namespace
-from colorsplash.runtime.flags import arg_type, non_empty_name, non_empty_path
+from colorsplash.runtime.flags import arg_type, non_empty_name
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.options import MASK_OPTION_NAMES
 from colorsplash.server import SERVER_MAX_PIXELS
@@ -76,7 +76,8 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        type=arg_type(non_empty_path("name a folder or a file, or leave -o out to write beside each photo")),
+        # the text as typed, not a Path, which drops the / of a folder named so (-o shots.jpg/)
+        type=arg_type(non_empty_name("name a folder or a file, or leave -o out to write beside each photo")),
         default=None,
         metavar="DIR|FILE|-",
         help=f"folder for the {what} (created if needed); with one input, a file whose extension "
@@ -221,10 +222,10 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
     """``-o`` read as a folder, one file (a picture extension, not an existing folder) or ``-`` (standard output,
     also the default for ``-`` as INPUT). Raises ValueError for a combination that cannot work."""
     from colorsplash.runtime import batch
-    from colorsplash.runtime.files import EXTENSION_ONLY, extension_only
+    from colorsplash.runtime.files import EXTENSION_ONLY, extension_only, names_folder
     from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, format_for_suffix
 
-    out: Path | None = args.output
+    out = None if args.output is None else Path(args.output)
     if "-" in args.inputs and args.inputs != ["-"]:
         raise ValueError("- (standard input) must be the only INPUT")
     common = {"mask": mask, "alpha": alpha, "overwrite": args.overwrite, "skip_existing": args.skip_existing}
@@ -236,7 +237,7 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
         return batch.OutputPlan(out_file=batch.STDIO, **common)
     # os.path.isdir, not Path.is_dir, which raises under a folder the user may not search ("[Errno 13] Permission
     # denied: 'locked/sub/out'"): the planner then names that folder (files.unwritable_folder)
-    is_dir = out is not None and os.path.isdir(out)
+    is_dir = out is not None and (os.path.isdir(out) or names_folder(args.output))  # -o shots.jpg/ is a folder
     if out is not None and not is_dir and extension_only(out, lambda name: format_for_suffix(name) is not None):
         stem = Path(args.inputs[0]).stem if os.path.isfile(args.inputs[0]) else "photo"
         raise ValueError(
