@@ -4,17 +4,22 @@ a watchdog, instead of stopping the suite)."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from colorsplash.cli import main
 from colorsplash.runtime import variants
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.onnx_model import bundled_model_path
+from colorsplash.runtime.photo_io import cost_limit
 from colorsplash.runtime.planning import OutputPlan, plan_files
 
 
@@ -184,3 +189,35 @@ def test_an_empty_model_file_is_named_as_one(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     with pytest.raises(ModelLoadError, match=r"model.onnx: file is empty \(0 bytes\); copy or export the model again$"):
         load_model(empty)
+
+
+class _Endless(io.RawIOBase):
+    """Standard input that never ends (``< /dev/zero``): zeros, counted; past ``most`` bytes it raises, so a reader
+    that would take it all fails the test instead of filling memory until the system kills it."""
+
+    def __init__(self, most: int) -> None:
+        self.given, self.most = 0, most
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.given > self.most:
+            raise AssertionError(f"read {self.given:,} bytes of a stream that never ends")
+        view = memoryview(buffer).cast("B")
+        view[:] = bytes(len(view))
+        self.given += len(view)
+        return len(view)
+
+
+def test_standard_input_that_never_ends_is_refused_at_what_a_picture_may_hold(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``splash - < /dev/zero`` read standard input to its end, which never came: memory filled until the system
+    killed the run, without a word. It reads at most what one picture within --max-pixels may cost in memory."""
+    endless = _Endless(most=200 * 2**20)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(endless)))
+    code = main(["splash", "-", "-o", "-", "--max-pixels", "1000"])
+    err = capsys.readouterr().err
+    assert code == 2 and "- (standard input): holds more than" in err and "--max-pixels" in err, err
+    assert endless.given <= max(cost_limit(1000), 64 * 2**20) + 2**20

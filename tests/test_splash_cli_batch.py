@@ -272,6 +272,45 @@ def test_a_photo_whose_format_changed_since_planning_fails(tmp_path: Path) -> No
     assert not (tmp_path / "a.splash.jpg").exists()
 
 
+def test_a_photo_removed_since_planning_is_one_line_not_errno_text(tmp_path: Path) -> None:
+    """A photo deleted (or replaced by a folder) while the batch ran said "[Errno 2] No such file or directory:
+    'a.png'", Python's text, not naming what happened in the run's words."""
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    tasks, errors = plan_tasks(expand_inputs([str(tmp_path / "a.png")])[0], OutputPlan())
+    assert len(tasks) == 1 and errors == []
+    (tmp_path / "a.png").unlink()
+    said: list[str] = []
+    summary = run_batch(tasks, PhotoJob(cast(Model, NoModel())), 1, False, report=said.append)
+    assert summary.failed == 1 and said == [f"{tmp_path / 'a.png'}: no such file"]
+    (tmp_path / "a.png").mkdir()
+    said.clear()
+    run_batch(tasks, PhotoJob(cast(Model, NoModel())), 1, False, report=said.append)
+    assert said == [f"{tmp_path / 'a.png'}: is a folder, not a file"]
+    assert not (tmp_path / "a.splash.png").exists()
+
+
+def test_partial_results_left_in_the_output_folder_are_named_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run killed while writing into -o DIR left its hidden partial file there, and no later run named it: only
+    an input folder's scan did. Each folder's are named once (-o . of the photos' own folder too)."""
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".colorsplash-a.splash.0123abcd.part.png").write_bytes(b"cut")
+    (tmp_path / ".colorsplash-b.splash.4567cdef.part.png").write_bytes(b"cut")
+    for inputs, out, names in (
+        ([tmp_path / "a.png"], tmp_path / "out", [".colorsplash-a.splash.0123abcd.part.png"]),
+        ([tmp_path], tmp_path, [".colorsplash-b.splash.4567cdef.part.png"]),
+    ):
+        caplog.clear()
+        with caplog.at_level("INFO"):
+            tasks, errors = plan_tasks(expand_inputs([str(i) for i in inputs])[0], OutputPlan(out))
+        said = [r.getMessage() for r in caplog.records if "partial result(s)" in r.getMessage()]
+        assert len(tasks) == 1 and errors == [] and len(said) == 1 and said[0].startswith(f"{out}: "), said
+        assert said[0].endswith(": " + ", ".join(names))
+    assert (tmp_path / "out" / ".colorsplash-a.splash.0123abcd.part.png").read_bytes() == b"cut"
+
+
 def test_the_memory_budget_is_all_given_back_after_a_batch(tmp_path: Path, tiny_onnx: Path) -> None:
     """Photos hold their decode cost in the budget from decoding to writing; a cost never given back (a photo
     done, or one that failed to decode) would make later photos wait for good."""

@@ -310,6 +310,22 @@ def test_a_closed_standard_error_never_writes_into_the_picture_on_standard_outpu
     assert done.returncode == 0 and done.stdout.endswith(b"\xff\xd9") and b"file(s)" not in done.stdout
 
 
+def test_an_output_ending_in_a_slash_is_a_folder(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-o shots.jpg/` (a folder, by its /) wrote the file shots.jpg; with two photos it said "-o shots.jpg names
+    one file ... give -o a folder", of the folder given."""
+    blob_file(tmp_path / "a.png", 0)
+    blob_file(tmp_path / "b.png", 1)
+    for photos in (["a.png"], ["a.png", "b.png"]):
+        shots = tmp_path / f"shots{len(photos)}.jpg"
+        code, err = run(
+            capsys, "splash", *(str(tmp_path / p) for p in photos), "-o", f"{shots}/", "--model", str(tiny_onnx)
+        )
+        assert code == 0, err
+        assert sorted(p.name for p in shots.iterdir()) == [f"{Path(p).stem}.splash.png" for p in photos]
+
+
 def test_outputs_differing_only_in_case_are_one_file(tmp_path: Path) -> None:
     """On macOS and Windows A.splash.png and a.splash.png are the same file: the second would replace the first."""
     (tmp_path / "upper").mkdir()
@@ -318,6 +334,20 @@ def test_outputs_differing_only_in_case_are_one_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     tasks, errors = plan_tasks([(tmp_path / "a.png", None), (tmp_path / "upper" / "A.png", None)], OutputPlan(out))
     assert [t.output.name for t in tasks] == ["a.splash.png"]
+    assert len(errors) == 1 and "is already the output of" in errors[0]
+
+
+def test_outputs_differing_only_in_unicode_form_are_one_file(tmp_path: Path) -> None:
+    """On macOS (APFS, HFS+) café in NFC (é one character) and in NFD (e and an accent) name one file: the second
+    photo's result replaced the first's with --overwrite (without it, the line said the first's result "was not made
+    by this run"), where A.png and a.png were already said to collide."""
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    for sub, stem in (("composed", nfc), ("decomposed", nfd)):
+        (tmp_path / sub).mkdir()
+        Image.new("RGB", (4, 4)).save(tmp_path / sub / f"{stem}.png")
+    items = [(tmp_path / "composed" / f"{nfc}.png", None), (tmp_path / "decomposed" / f"{nfd}.png", None)]
+    tasks, errors = plan_tasks(items, OutputPlan(tmp_path / "out", overwrite=True))
+    assert [t.output.name for t in tasks] == [f"{nfc}.splash.png"]
     assert len(errors) == 1 and "is already the output of" in errors[0]
 
 

@@ -178,6 +178,16 @@ def test_existing_output_needs_overwrite(tmp_path: Path, tiny_onnx: Path, capsys
     assert folder.is_dir() and not list(folder.iterdir())
 
 
+def test_an_output_ending_in_a_slash_is_a_folder_not_a_clip(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`video in.mp4 -o clips.mp4/` (a folder, by its /) wrote the clip as the file clips.mp4."""
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+    code, lines = run_cli([str(src), "-o", f"{tmp_path / 'clips.mp4'}/", "--model", str(tiny_onnx)], capsys)
+    assert code == 2 and "is a folder" in lines[-1] and str(tmp_path / "clips.mp4" / "in.splash.mp4") in lines[-1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
 def test_a_link_to_nothing_at_the_output_is_refused_before_any_work(
     tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

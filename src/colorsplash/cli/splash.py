@@ -24,7 +24,7 @@ from colorsplash.cli.common import (
     sigterm_as_interrupt,
 )
 from colorsplash.cli.option_flags import add_arguments, options_from_namespace
-from colorsplash.runtime.flags import arg_type, non_empty_name, non_empty_path
+from colorsplash.runtime.flags import arg_type, non_empty_name
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.options import MASK_OPTION_NAMES
 from colorsplash.server import SERVER_MAX_PIXELS
@@ -76,7 +76,8 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        type=arg_type(non_empty_path("name a folder or a file, or leave -o out to write beside each photo")),
+        # the text as typed, not a Path, which drops the / of a folder named so (-o shots.jpg/)
+        type=arg_type(non_empty_name("name a folder or a file, or leave -o out to write beside each photo")),
         default=None,
         metavar="DIR|FILE|-",
         help=f"folder for the {what} (created if needed); with one input, a file whose extension "
@@ -134,7 +135,7 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
     if args.inputs == ["-"]:
         items: list[tuple[Path, Path | None]] = [(batch.STDIO, None)]
         errors: list[str] = []
-        stdin = _read_stdin()
+        stdin = _read_stdin(args.max_pixels)
     else:
         exclude = plan.out_dir.resolve() if plan.out_dir is not None else None
         items, errors = batch.expand_inputs(args.inputs, args.recursive, exclude)
@@ -163,11 +164,32 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
 _OTHER_PICTURE_SUFFIXES = frozenset({".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw"})
 
 
-def _read_stdin() -> bytes:
-    """All of standard input (the picture for INPUT ``-``). Raises ValueError when it is closed (``<&-``)."""
+_STDIN_FLOOR = 64 << 20  # bytes standard input may always hold: a small --max-pixels leaves room for metadata
+
+
+def _read_stdin(max_pixels: int) -> bytes:
+    """All of standard input (the picture for INPUT ``-``), at most what one picture within ``max_pixels`` may
+    cost in memory (:func:`~colorsplash.runtime.photo_io.cost_limit`, about 2.5 GB by default; 64 MiB at least, for
+    metadata): no picture's file within the limit is larger. ``< /dev/zero`` was read until the system killed the
+    run, without a word.
+
+    Raises:
+        ValueError: standard input is closed (``<&-``), or holds more than that.
+    """
+    from colorsplash.runtime.photo_io import cost_limit
+
     if sys.stdin is None:
         raise ValueError("- (standard input): standard input is closed; pipe a picture into it or name a file")
-    return sys.stdin.buffer.read()
+    limit, chunks, size = max(cost_limit(max_pixels), _STDIN_FLOOR), [], 0
+    while size <= limit and (chunk := sys.stdin.buffer.read(min(1 << 20, limit + 1 - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise ValueError(
+            f"- (standard input): holds more than {limit:,} bytes, more than any picture within --max-pixels "
+            f"{max_pixels:,}; pipe one picture into it (a larger one needs a larger --max-pixels)"
+        )
+    return b"".join(chunks)
 
 
 def _splash_tasks(args: argparse.Namespace, tasks: list[Task], options: SplashOptions, mask: bool) -> Summary:
@@ -200,10 +222,10 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
     """``-o`` read as a folder, one file (a picture extension, not an existing folder) or ``-`` (standard output,
     also the default for ``-`` as INPUT). Raises ValueError for a combination that cannot work."""
     from colorsplash.runtime import batch
-    from colorsplash.runtime.files import EXTENSION_ONLY, extension_only
+    from colorsplash.runtime.files import EXTENSION_ONLY, extension_only, names_folder
     from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, format_for_suffix
 
-    out: Path | None = args.output
+    out = None if args.output is None else Path(args.output)
     if "-" in args.inputs and args.inputs != ["-"]:
         raise ValueError("- (standard input) must be the only INPUT")
     common = {"mask": mask, "alpha": alpha, "overwrite": args.overwrite, "skip_existing": args.skip_existing}
@@ -215,7 +237,7 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
         return batch.OutputPlan(out_file=batch.STDIO, **common)
     # os.path.isdir, not Path.is_dir, which raises under a folder the user may not search ("[Errno 13] Permission
     # denied: 'locked/sub/out'"): the planner then names that folder (files.unwritable_folder)
-    is_dir = out is not None and os.path.isdir(out)
+    is_dir = out is not None and (os.path.isdir(out) or names_folder(args.output))  # -o shots.jpg/ is a folder
     if out is not None and not is_dir and extension_only(out, lambda name: format_for_suffix(name) is not None):
         stem = Path(args.inputs[0]).stem if os.path.isfile(args.inputs[0]) else "photo"
         raise ValueError(

@@ -20,7 +20,7 @@ from colorsplash.cli.common import (
     sigterm_as_interrupt,
 )
 from colorsplash.cli.option_flags import add_arguments, options_from_namespace
-from colorsplash.runtime.flags import arg_type, non_empty_name, non_empty_path
+from colorsplash.runtime.flags import arg_type, non_empty_name
 from colorsplash.runtime.options import EFFECT_HELP
 from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
 
@@ -80,7 +80,8 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "-o",
         "--output",
-        type=arg_type(non_empty_path("name the video file to write, e.g. -o holiday.splash.mp4")),
+        # the text as typed, not a Path, which drops the / of a folder named so (-o clips.mp4/)
+        type=arg_type(non_empty_name("name the video file to write, e.g. -o holiday.splash.mp4")),
         required=True,
         metavar="OUTPUT",
         help="video file to write (must differ from INPUT; an existing file needs --overwrite)",

@@ -51,6 +51,7 @@ from colorsplash.runtime.photo_io import (
     cost_limit,
     decode_image_bytes,
     probe_picture,
+    read_picture_bytes,
 )
 from colorsplash.runtime.photo_write import encode_image, write_image, write_stdout
 from colorsplash.runtime.pipeline import Planned, Stages, auto_jobs, dct_working_copy, decode_and_plan, run_items
@@ -202,7 +203,8 @@ class PhotoJob:
         planning fails."""
         if kept_existing(task.output, self.skip_existing):
             return Outcome("skipped")
-        data = task.data if task.data is not None else task.source.read_bytes()
+        # read_picture_bytes: a photo removed since planning said "[Errno 2] No such file or directory: 'a.png'"
+        data = task.data if task.data is not None else read_picture_bytes(task.source)
         info = probe_picture(data, task.label, self.max_pixels)
         if info.format != task.source_format:
             raise ValueError(

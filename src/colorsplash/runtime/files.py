@@ -49,6 +49,12 @@ def extension_only(path: str | Path, known: Callable[[str], bool]) -> bool:
 EXTENSION_ONLY = "is an extension without a name"
 
 
+def names_folder(text: str) -> bool:
+    """Whether a path as typed ends in a separator (``-o shots.jpg/``), so names a folder whatever its name looks
+    like: ``Path`` drops that ``/``, so ask this of the text the user gave. The one owner of that rule."""
+    return text.endswith(("/", os.sep))
+
+
 def name_fits(path: str | Path) -> bool:
     """Whether ``path``'s last component fits a file name (255 bytes as UTF-8); the temporary name always fits
     when this holds (see :func:`temp_path_for`)."""

@@ -12,7 +12,6 @@ import argparse
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import field
-from pathlib import Path
 from typing import Any
 
 
@@ -101,15 +100,5 @@ def non_empty_name(advice: str) -> Callable[[str], str]:
         if not text:
             raise ValueError(f"got an empty name; {advice}")
         return text
-
-    return parse
-
-
-def non_empty_path(advice: str) -> Callable[[str], Path]:
-    """:func:`non_empty_name`'s value as a :class:`~pathlib.Path` (``Path("")`` is the current folder)."""
-    name = non_empty_name(advice)
-
-    def parse(text: str) -> Path:
-        return Path(name(text))
 
     return parse

@@ -11,6 +11,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,14 +93,29 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
             earlier += 1
             continue
         files.append(p)
-    if partial:  # left by a killed run; not ours to delete (a run still writing it would lose its result)
-        log.info(
-            "%s: partial result(s) of an interrupted run, safe to delete when no run is going: %s",
-            folder,
-            ", ".join(p.name for p in partial),
-        )
+    _say_partial(folder, [p.name for p in partial])
     _say_left_out(str(folder), earlier, videos)
     return sorted(files)
+
+
+def _say_partial(folder: Path, names: list[str]) -> None:
+    """The line on our temporary files ``names`` in ``folder`` (:func:`is_temp_name`), left by a killed run: not ours
+    to delete (a run still writing one would lose its result)."""
+    if names:
+        said = "partial result(s) of an interrupted run, safe to delete when no run is going"
+        log.info("%s: %s: %s", folder, said, listed(sorted(names)))
+
+
+def _say_output_partials(tasks: list[Task], scanned: set[Path]) -> None:
+    """:func:`_say_partial` for the run's output folders that no input folder's scan looked into (``-o DIR``): a run
+    killed while writing there left its partial file unnamed by every later run."""
+    for folder in sorted({t.output.parent for t in tasks if t.output != STDIO}):
+        if folder.resolve() in scanned:
+            continue
+        try:
+            _say_partial(folder, [e.name for e in os.scandir(folder) if is_temp_name(e.name)])
+        except OSError:  # not made yet, or not ours to list: nothing to say
+            continue
 
 
 def _say_left_out(where: str, earlier: int, videos: list[str]) -> None:
@@ -258,7 +274,7 @@ def plan_tasks(
     hint = "rename one of them" if plan.out_dir or plan.out_file else "rename one of them or use -o DIR"
     tasks: list[Task] = []
     errors: list[str] = []
-    taken: dict[str, str] = {}  # casefolded: on macOS and Windows A.png and a.png are one file
+    taken: dict[str, str] = {}  # by _one_file_key: on macOS A.png and a.png, café in NFC and NFD, are one file
     blocked = 0  # outputs in a folder where no file can be made
     _refuse_long_name(plan)
     for src, root in items:
@@ -276,17 +292,25 @@ def plan_tasks(
             errors.append(f"{label}: {problem}{_apart_hint(src, out, taken, plan)}")
             continue
         if out != STDIO:
-            taken[str(out.resolve()).casefold()] = label
+            taken[_one_file_key(out)] = label
         tasks.append(Task(src, out, fmt, info.format, stdin if src == STDIO else None))
     if blocked:
         _refuse_destination(plan)
+    _say_output_partials(tasks, {f.parent.resolve() for f, root in items if root is not None})
     return tasks, errors
+
+
+def _one_file_key(out: Path) -> str:
+    """The key under which two outputs of a run are one file somewhere: on macOS and Windows ``A.png`` and
+    ``a.png``, and on macOS ``café`` with its accent composed (NFC) or apart (NFD). The one owner of that rule:
+    Unicode's canonical caseless match of the resolved path."""
+    return unicodedata.normalize("NFD", unicodedata.normalize("NFD", str(out.resolve())).casefold())
 
 
 def _apart_hint(src: Path, out: Path, taken: dict[str, str], plan: OutputPlan) -> str:
     """What to add when ``out`` is already the output of a photo of the same name in another folder (a glob's
     ``g/*/x.png`` with ``-o DIR``): their common folder as INPUT keeps them apart, its sub-folders mirrored."""
-    earlier = taken.get(str(out.resolve()).casefold()) if out != STDIO and plan.out_dir else None
+    earlier = taken.get(_one_file_key(out)) if out != STDIO and plan.out_dir else None
     if earlier is None or src == STDIO or Path(earlier).parent == src.parent:
         return ""
     return "; photos of one name from different folders stay apart when their common folder is the INPUT (with -r)"
@@ -300,11 +324,10 @@ def _output_problem(
         return None
     if not name_fits(out):  # a name made from the input's (a long -o FILE is refused first: _refuse_long_name)
         return f"its output name {out.name!r} is {TOO_LONG}; rename the input"
-    key = out.resolve()
-    if key in inputs or (os.path.lexists(out) and _identity(out) in identities):
+    if out.resolve() in inputs or (os.path.lexists(out) and _identity(out) in identities):
         return f"its output {out} is an input file; refusing to overwrite it ({hint})"
-    if str(key).casefold() in taken:
-        return f"its output {out} is already the output of {taken[str(key).casefold()]}; not written ({hint})"
+    if (same := _one_file_key(out)) in taken:
+        return f"its output {out} is already the output of {taken[same]}; not written ({hint})"
     if (
         not plan.skip_existing and (problem := not_replaceable(out, "--overwrite")) is not None
     ):  # before --overwrite is named

@@ -41,6 +41,7 @@ from colorsplash.runtime.files import (
     broken_link,
     extension_only,
     name_fits,
+    names_folder,
     not_replaceable,
     publish,
 )
@@ -198,7 +199,7 @@ def splash_video(
     started = time.time()
     src, out = Path(input), Path(output)
     options = video_options(options)
-    info = _checked_clip(input, out, options, overwrite, max_pixels)  # the input as typed, for its messages
+    info = _checked_clip(input, output, options, overwrite, max_pixels)  # both as typed, for their messages
     loaded = model if isinstance(model, Model) else load_model(model)
     splasher = FrameSplasher(loaded, options, _smoothing(smooth), name=f"any frame of {src}")
     remove_stale_partials(out.parent, started)
@@ -206,7 +207,7 @@ def splash_video(
 
 
 def _checked_clip(
-    src: str | Path, out: Path, options: SplashOptions, overwrite: bool, max_pixels: int | None
+    src: str | Path, out: str | Path, options: SplashOptions, overwrite: bool, max_pixels: int | None
 ) -> VideoInfo:
     """Everything :func:`splash_video` refuses before the model loads or anything is written: the output (see
     :func:`_check_output`), the options, the clip's header (readable, frames within ``max_pixels``) and a
@@ -276,9 +277,11 @@ def _smoothing(smooth: bool | SmoothingConfig) -> SmoothingConfig:
     return smooth if isinstance(smooth, SmoothingConfig) else SmoothingConfig() if smooth else NO_SMOOTHING
 
 
-def _check_output(src: Path, out: Path, overwrite: bool) -> None:
-    """Refuse pipes (a clip is read and written by seeking), an ``out`` that is the input, exists (without
-    ``overwrite``) or has no known container."""
+def _check_output(src: Path, output: str | Path, overwrite: bool) -> None:
+    """Refuse pipes (a clip is read and written by seeking), an ``output`` that is the input, a folder (also one
+    named with a trailing ``/``, as typed: ``Path`` drops it), exists (without ``overwrite``) or has no known
+    container."""
+    out = Path(output)
     if src == STDIO or out == STDIO:
         where = "read from standard input" if src == STDIO else "written to standard output"
         raise ValueError(f"a clip cannot be {where} (video needs seeking); name a file instead")
@@ -286,7 +289,7 @@ def _check_output(src: Path, out: Path, overwrite: bool) -> None:
         raise ValueError(f"{out.name!r}: the output's name is {TOO_LONG}; choose a shorter -o")
     if _same_file(src, out):
         raise ValueError(f"{out}: output is the input file; choose another -o (the input is never overwritten)")
-    if out.is_dir():
+    if out.is_dir() or names_folder(str(output)):
         raise ValueError(f"{out}: is a folder; name the clip to write, e.g. -o {out / (src.stem + '.splash.mp4')}")
     if (problem := not_replaceable(out, "--overwrite")) is not None:  # before --overwrite is named
         raise ValueError(f"{out}: {problem}")

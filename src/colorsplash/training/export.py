@@ -17,7 +17,13 @@ import torch
 
 from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
-from colorsplash.runtime.files import atomic_path, made_folders_tidied, not_replaceable, unwritable_folder
+from colorsplash.runtime.files import (
+    atomic_path,
+    made_folders_tidied,
+    names_folder,
+    not_replaceable,
+    unwritable_folder,
+)
 from colorsplash.runtime.flags import non_empty_name
 from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
 from colorsplash.runtime.variants import file_hash
@@ -201,7 +207,7 @@ def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = F
     text, output = str(output), Path(output)
     if os.path.lexists(output) and output.resolve() == Path(checkpoint).resolve():
         raise ValueError(f"{output}: refusing to overwrite the input checkpoint; choose another -o")
-    if output.is_dir() or text.endswith(("/", os.sep)):
+    if output.is_dir() or names_folder(text):
         raise ValueError(f"{text}: is a folder; -o names the .onnx file to write (e.g. {output / 'model.onnx'})")
     if output.suffix.lower() != ".onnx":
         raise ValueError(f"{output}: an exported model's name ends in .onnx; give -o {output.with_suffix('.onnx')}")
