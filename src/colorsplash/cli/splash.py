@@ -47,17 +47,7 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument(
         "-r", "--recursive", action="store_true", help="descend into sub-folders (and let ** in patterns match them)"
     )
-    existing = parser.add_mutually_exclusive_group()
-    existing.add_argument(
-        "--skip-existing",
-        action="store_true",
-        help="leave files whose output already exists (resume an interrupted batch)",
-    )
-    add_overwrite_argument(
-        existing,
-        "existing output files; without it or --skip-existing, an existing file is "
-        "an error line for its input and is left as it is",
-    )
+    _add_existing_arguments(parser)
     add_jobs_argument(
         parser,
         "worker threads for decoding and for encoding (default auto: one per core, 2 to 8); the model runs beside "
@@ -85,6 +75,20 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
         "(the default when INPUT is -)",
     )
     add_runtime_arguments(parser)
+
+
+def _add_existing_arguments(parser: argparse.ArgumentParser) -> None:
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave files whose output already exists (resume an interrupted batch)",
+    )
+    add_overwrite_argument(
+        existing,
+        "existing output files; without it or --skip-existing, an existing file is "
+        "an error line for its input and is left as it is",
+    )
 
 
 def register(sub: Any) -> None:
