@@ -106,7 +106,8 @@ def test_each_verb_names_the_model_it_ran_the_same_way(
         assert summary.startswith("1 file(s): done 1") and summary.endswith(f"; {label} ({tiny_onnx})")
     assert load_model(tiny_onnx).label == f"{label} ({tiny_onnx})"
     bundled = load_model()
-    assert bundled.label == "model: Pet model — cats and dogs"  # the bundled model needs no path
+    assert bundled.label == "model: Pet model — cats and dogs (int8)"  # no path: the variant that runs
+    assert load_model(precision="fp32").label == "model: Pet model — cats and dogs (fp32)"
     assert model_label(bundled.config, tiny_onnx, bundled=False).endswith(f"({tiny_onnx})")
     # A model named by its file said its name twice: "Food model — food.onnx (runs/food.onnx)"
     food = ModelConfig(subject="food")

@@ -149,6 +149,12 @@ class ModelConfig:
         default_text="4/3",
     )
 
+    @property
+    def arithmetic(self) -> str:
+        """The variant kind ``--precision`` names this file by: ``int8``, or ``fp32`` (float16 weights compute in
+        float32 too)."""
+        return "int8" if self.precision == "int8" else "fp32"
+
     def __post_init__(self) -> None:
         if self.arch not in ARCHES:
             raise ValueError(f"unknown arch {self.arch!r}; choose one of {', '.join(ARCHES)}")

@@ -59,7 +59,7 @@ class Variant:
 
     @property
     def kind(self) -> str:
-        return "int8" if self.config.precision == "int8" else "fp32"
+        return self.config.arithmetic
 
 
 # ------------------------------------------------------------------------------------------------ metadata

@@ -94,9 +94,10 @@ def model_label(config: ModelConfig, path: str | Path, bundled: bool) -> str:
     """The one way a verb names the model it runs (``splash``/``mask``'s summary, ``video``'s result line,
     ``serve``'s start line): ``model: <description>`` and, for any file but the bundled model, its path: once,
     in place of its file name where the description already names the model by it ("Food model — runs/food.onnx",
-    not "Food model — food.onnx (runs/food.onnx)")."""
+    not "Food model — food.onnx (runs/food.onnx)"). The bundled model's variant is said in place of its path
+    ("(int8)", "(fp32)"): which file ``--precision auto`` chose was said once, the first time, and never after."""
     if bundled:
-        return f"model: {model_description(config, Path(path).name)}"
+        return f"model: {model_description(config, Path(path).name)} ({config.arithmetic})"
     if _named_by_file(config):
         return f"model: {model_description(config, str(path))}"
     return f"model: {model_description(config, Path(path).name)} ({path})"
