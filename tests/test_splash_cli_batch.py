@@ -154,6 +154,32 @@ def test_skip_existing_skips_an_output_another_run_made_meanwhile(
     assert (tmp_path / "a.splash.jpg").read_bytes() == b"the other run's result"
 
 
+def test_an_output_another_run_made_since_planning_fails_before_the_model_runs(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs of one folder at once without --skip-existing: the one that lost the race ran the model on every
+    photo, then failed each at its write (the other run's files are kept either way)."""
+    from colorsplash.runtime import batch
+
+    for i in range(2):
+        blob_file(tmp_path / f"p{i}.jpg", i)
+    real, ran = batch.plan_tasks, []
+
+    def raced(*args: Any, **kwargs: Any) -> Any:
+        tasks, errors = real(*args, **kwargs)
+        for task in tasks:  # the other run writes them just after this one planned
+            Path(task.output).write_bytes(b"the other run's result")
+        return tasks, errors
+
+    monkeypatch.setattr(batch, "plan_tasks", raced)
+    monkeypatch.setattr(batch, "model_presence", lambda *a: ran.append(1))
+    code = main(["splash", str(tmp_path), "--model", str(tiny_onnx), "-j", "1"])
+    err = capsys.readouterr().err
+    assert code == 1 and "2 file(s): done 0, skipped 0, failed 2" in err and not ran
+    assert err.count("already exists and was not made by this run; not replaced") == 2
+    assert (tmp_path / "p0.splash.jpg").read_bytes() == b"the other run's result"
+
+
 def test_running_out_of_memory_is_one_line_with_advice(tmp_path: Path) -> None:
     from concurrent.futures import Future
 

@@ -17,6 +17,7 @@ decoded again from its temporary file before it gets its name, so a result that 
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -41,6 +42,7 @@ from colorsplash.runtime.alpha import (
 from colorsplash.runtime.batch_report import Outcome, Summary, outcome_of, stopped_line
 from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.effects import composite
+from colorsplash.runtime.files import NOT_OURS
 from colorsplash.runtime.fused import GreySplash, fusable
 from colorsplash.runtime.no_subject import NoSubjectError, apply_on_empty
 from colorsplash.runtime.onnx_model import Model, load_model
@@ -203,6 +205,9 @@ class PhotoJob:
         planning fails."""
         if kept_existing(task.output, self.skip_existing):
             return Outcome("skipped")
+        if not self.overwrite and task.output != STDIO and os.path.lexists(task.output):
+            # Another run wrote it since planning: fail now (the write would refuse it), not after the model ran
+            raise OSError(errno.EEXIST, f"cannot write {task.output}: it {NOT_OURS}")
         # read_picture_bytes: a photo removed since planning said "[Errno 2] No such file or directory: 'a.png'"
         data = task.data if task.data is not None else read_picture_bytes(task.source)
         info = probe_picture(data, task.label, self.max_pixels)

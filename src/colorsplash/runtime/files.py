@@ -36,6 +36,8 @@ _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EM
 LINK_LOOP = "a symbolic link in a loop of links (each leads to another, none to a file); fix or remove the link"
 # What a name over the limit is, said the same wherever one is met (each place adds its own advice).
 TOO_LONG = f"longer than the {_NAME_MAX} bytes the system allows in one file or folder name"
+# An output that appeared after this run planned its names (another run, a user): never replaced.
+NOT_OURS = "already exists and was not made by this run; not replaced"
 
 
 def extension_only(path: str | Path, known: Callable[[str], bool]) -> bool:
@@ -203,14 +205,12 @@ def _publish(tmp: Path, path: Path, replace: bool) -> None:
     try:
         os.link(tmp, path)
     except FileExistsError:
-        raise FileExistsError(errno.EEXIST, "it already exists and was not made by this run; not replaced") from None
+        raise FileExistsError(errno.EEXIST, f"it {NOT_OURS}") from None
     except OSError as err:
         if err.errno not in _NO_LINKS:
             raise
         if os.path.lexists(path):
-            raise FileExistsError(
-                errno.EEXIST, "it already exists and was not made by this run; not replaced"
-            ) from None
+            raise FileExistsError(errno.EEXIST, f"it {NOT_OURS}") from None
         os.replace(tmp, path)
         return
     tmp.unlink()

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorsplash.runtime.files import (
+    NOT_OURS,
     TOO_LONG,
     broken_link,
     is_temp_name,
@@ -333,10 +334,7 @@ def _output_problem(
     ):  # before --overwrite is named
         return f"its output {out} {problem}"
     if os.path.lexists(out) and not (plan.overwrite or plan.skip_existing):
-        return (
-            f"its output {out} already exists and was not made by this run; not replaced "
-            "(--overwrite replaces it, --skip-existing keeps it)"
-        )
+        return f"its output {out} {NOT_OURS} (--overwrite replaces it, --skip-existing keeps it)"
     return None
 
 
