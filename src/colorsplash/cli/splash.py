@@ -159,8 +159,12 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
     return 1 if summary.failed else 0
 
 
-# Picture extensions Pillow may not register here (phones' and cameras' formats).
-_OTHER_PICTURE_SUFFIXES = frozenset({".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw"})
+# Picture extensions Pillow may not register here (phones' and cameras' formats; compositing and editing formats a
+# mask may be asked in: OpenEXR, DPX, Cineon, Radiance HDR, Photoshop's large documents, GIMP's own).
+_OTHER_PICTURE_SUFFIXES = frozenset(
+    {".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw"}
+    | {".exr", ".dpx", ".cin", ".hdr", ".psb", ".xcf"}
+)
 
 
 def _read_stdin() -> bytes:
