@@ -35,3 +35,18 @@ def test_a_jpeg_mask_says_it_is_lossy(
         )
         assert code == 0 and "lossy" not in err, err
         assert set(np.unique(np.asarray(Image.open(tmp_path / name).convert("L")))) <= {0, 255}
+
+
+def test_predict_alpha_docstring_names_every_option_that_changes_the_alpha() -> None:
+    """``predict_alpha``'s Args said threshold, hard, feather, keep, point, invert, refine and on_empty "matter
+    here": ``edges`` was left out, though ``edges="fast"`` gives another alpha (the mask CLI has ``--edges``)."""
+    import re
+
+    import colorsplash
+    from colorsplash.runtime.options import MASK_OPTION_NAMES
+
+    doc = colorsplash.predict_alpha.__doc__ or ""
+    said = re.search(r"options: splash options;(.*?)matter here", doc, re.S)
+    assert said is not None, doc
+    named = set(re.findall(r"``(\w+)``", said.group(1)))
+    assert set(MASK_OPTION_NAMES) <= named, sorted(set(MASK_OPTION_NAMES) - named)

@@ -289,7 +289,7 @@ def compute_alpha(
     Args:
         image: the photo, RGB uint8 ``HxWx3`` (the guide of the edge refinement).
         prob_lowres: subject probability float32 ``SxS`` (any size; stretched over the whole photo) in [0, 1].
-        options: threshold, hard, feather, keep, point, invert, refine, on_empty (others are ignored).
+        options: threshold, hard, feather, keep, point, invert, refine, edges, on_empty (others are ignored).
         settings: refinement tuning.
         small: ``settings.working_copy(image, model side)`` when the caller already has it.
         presence: ``(subject score, threshold)`` from a model with a presence output; ``None``: the highest
