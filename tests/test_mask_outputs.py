@@ -50,3 +50,63 @@ def test_predict_alpha_docstring_names_every_option_that_changes_the_alpha() -> 
     assert said is not None, doc
     named = set(re.findall(r"``(\w+)``", said.group(1)))
     assert set(MASK_OPTION_NAMES) <= named, sorted(set(MASK_OPTION_NAMES) - named)
+
+
+def _edges(row: np.ndarray) -> tuple[float, float]:
+    """Where the two sides of a light band lie in a row of an area-shrunk :func:`_band` picture, in that row's
+    pixels (0 = its left side): the dark share of the left half, and the middle plus the light share of the right."""
+    values = row.astype(np.float64) / 255.0
+    half = values.size // 2
+    return half - float(values[:half].sum()), half + float(values[half:].sum())
+
+
+def _band(h: int, w: int) -> np.ndarray:
+    """RGB uint8 ``HxWx3``: black with a white band from a tenth of the width to nine tenths: its sides lie near the
+    left and right edges, where a copy stretched wrongly puts them furthest off."""
+    image = np.zeros((h, w, 3), np.uint8)
+    image[:, w // 10 : w * 9 // 10] = 255
+    return image
+
+
+@pytest.mark.parametrize(
+    ("hw", "target"), [((1160, 1160), (128, 128)), ((400, 6009), (38, 576)), ((97, 130), (60, 80))]
+)
+def test_the_working_copy_lines_up_with_the_photo(hw: tuple[int, int], target: tuple[int, int]) -> None:
+    """The model's copy of a photo cut the photo to a multiple of the whole factor (up to 9 pixels dropped at the
+    right and bottom) and stretched the rest over the copy: near the right edge a subject stood up to 7 photo pixels
+    left of where it is (6009 px wide), and so did the mask made from it. Edges land where an area resize puts them."""
+    import cv2
+
+    from colorsplash.runtime.working import shrink
+
+    image = _band(*hw)
+    got = _edges(shrink(image, target)[target[0] // 2, :, 0])
+    want = _edges(cv2.resize(image, target[::-1], interpolation=cv2.INTER_AREA)[target[0] // 2, :, 0])
+    assert np.allclose(got, want, atol=0.1), (got, want)
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6])
+def test_a_large_jpegs_dct_copy_lines_up_with_the_photo(orientation: int) -> None:
+    """A JPEG whose sides are no multiple of 8 is decoded at 1/8 scale with up to 7 pixels of its encoder's padding
+    in its last column and row; the copy stretched them over the picture, so it stood up to 7 photo pixels off at
+    the far side (the right, or the left for a photo stored turned 180 degrees)."""
+    import io
+
+    import cv2
+    from PIL import ImageOps
+
+    from colorsplash.runtime.orientation import orient_pixels
+    from colorsplash.runtime.pipeline import reduced_jpeg
+
+    h, w, target = 1201, 1601, (150, 200)  # 1/8 scale: 201x151 decoded, 200.125x150.125 of them picture
+    upright = _band(h, w)
+    stored = orient_pixels(upright, {1: 1, 3: 3, 6: 8}[orientation])  # 8 undoes 6 (a quarter turn back)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    Image.fromarray(stored).save(buf, "JPEG", quality=100, subsampling=0, exif=exif.tobytes())
+    assert ImageOps.exif_transpose(Image.open(buf)).size == (w, h)
+    small = reduced_jpeg(buf.getvalue(), target)
+    assert small is not None and small.shape[:2] == target
+    want = _edges(cv2.resize(upright, target[::-1], interpolation=cv2.INTER_AREA)[75, :, 0])
+    assert np.allclose(_edges(small[75, :, 0]), want, atol=0.1), (_edges(small[75, :, 0]), want)
