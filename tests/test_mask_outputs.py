@@ -110,3 +110,21 @@ def test_a_large_jpegs_dct_copy_lines_up_with_the_photo(orientation: int) -> Non
     assert small is not None and small.shape[:2] == target
     want = _edges(cv2.resize(upright, target[::-1], interpolation=cv2.INTER_AREA)[75, :, 0])
     assert np.allclose(_edges(small[75, :, 0]), want, atol=0.1), (_edges(small[75, :, 0]), want)
+
+
+def test_a_skipped_photo_gets_no_notes_about_a_file_never_written(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`splash --on-empty skip -o s.bmp` of a photo without a subject said "a BMP holds no EXIF metadata; not
+    copied" of a result it did not write (and `mask ... -o m.jpg` "a JPEG mask is lossy")."""
+    Image.new("RGB", (64, 48), (90, 90, 200)).save(tmp_path / "a.png")  # blue: no orange subject
+    args = ("mask", str(tmp_path / "a.png"), "--on-empty", "skip", "--model", str(tiny_onnx))
+    code, err = run(capsys, *args, "-o", str(tmp_path / "m.jpg"))
+    assert code == 0 and "skipped" in err and "lossy" not in err, err
+    assert not (tmp_path / "m.jpg").exists()
+    exif = Image.Exif()
+    exif[0x0110] = "Camera"
+    Image.new("RGB", (64, 48), (90, 90, 200)).save(tmp_path / "b.jpg", exif=exif.tobytes())
+    args = ("splash", str(tmp_path / "b.jpg"), "--on-empty", "skip", "--model", str(tiny_onnx))
+    code, err = run(capsys, *args, "-o", str(tmp_path / "s.bmp"))  # said "a BMP holds no EXIF metadata; not copied"
+    assert code == 0 and "skipped" in err and "EXIF" not in err, err
