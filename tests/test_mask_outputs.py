@@ -128,3 +128,15 @@ def test_a_skipped_photo_gets_no_notes_about_a_file_never_written(
     args = ("splash", str(tmp_path / "b.jpg"), "--on-empty", "skip", "--model", str(tiny_onnx))
     code, err = run(capsys, *args, "-o", str(tmp_path / "s.bmp"))  # said "a BMP holds no EXIF metadata; not copied"
     assert code == 0 and "skipped" in err and "EXIF" not in err, err
+
+
+def test_the_cut_off_line_never_shows_the_highest_probability_reaching_the_cut_off(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mask --threshold 0.99999` of a photo whose highest probability is 0.99995 said "no pixel reaches the cut-off
+    1.00 (highest 1.00)": both rounded to the nearest. The highest is rounded down and the cut-off to the nearest,
+    with more places where two would read the wrong way round, as the subject score against its threshold is."""
+    Image.new("RGB", (64, 48), (235, 60, 5)).save(tmp_path / "a.png")  # the stand-in's probability: 0.99995
+    args = ("mask", str(tmp_path / "a.png"), "--threshold", "0.99999", "--model", str(tiny_onnx))
+    code, err = run(capsys, *args, "-o", str(tmp_path / "m.png"))
+    assert code == 0 and "no pixel reaches the cut-off 1.00 (highest 0.99)" in err, err
