@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import make_blob_image
 from helpers.splash_cli import (
     blob_file,
     keyed_fixture,  # noqa: F401 (a fixture: pytest finds it by its name, keyed)
@@ -140,3 +141,16 @@ def test_the_cut_off_line_never_shows_the_highest_probability_reaching_the_cut_o
     args = ("mask", str(tmp_path / "a.png"), "--threshold", "0.99999", "--model", str(tiny_onnx))
     code, err = run(capsys, *args, "-o", str(tmp_path / "m.png"))
     assert code == 0 and "no pixel reaches the cut-off 1.00 (highest 0.99)" in err, err
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.3])
+def test_a_soft_threshold_keeps_0_and_1(model: object, threshold: float) -> None:
+    """README: "the soft alpha is remapped so that P becomes half colour (128 in a mask; 0 and 1 stay)". With
+    `--threshold 0` the whole background (0) became 0.5: a mask of 128 everywhere but the subject."""
+    import colorsplash
+
+    image, _ = make_blob_image(96, 128, seed=3)
+    plain = colorsplash.predict_alpha(image, model)
+    moved = colorsplash.predict_alpha(image, model, threshold=threshold)
+    assert (plain == 0).any() and (plain == 1).any()
+    assert (moved[plain == 0] == 0).all() and (moved[plain == 1] == 1).all()

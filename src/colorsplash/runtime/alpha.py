@@ -105,14 +105,16 @@ def _select_subjects(
 
 
 def _apply_threshold(alpha: np.ndarray, options: SplashOptions) -> np.ndarray:
-    """Hard: binary at the cut-off. Soft threshold ``t``: piecewise-linear remap sending ``t`` to 0.5."""
+    """Hard: binary at the cut-off. Soft threshold ``t``: piecewise-linear remap sending ``t`` to 0.5, 0 and 1 kept
+    (at ``t`` 0 or 1 too, where the remap alone sent the background or the subject to 0.5)."""
     t = 0.5 if options.threshold is None else options.threshold
     if options.hard:
         return (alpha >= t).astype(np.float32)
     if options.threshold is None or t == 0.5:
         return alpha
     lo, hi = 0.5 / max(t, 1e-6), 0.5 / max(1.0 - t, 1e-6)
-    return np.where(alpha < t, alpha * lo, 0.5 + (alpha - t) * hi).astype(np.float32)
+    moved = np.where(alpha < t, alpha * lo, 0.5 + (alpha - t) * hi)
+    return np.where(alpha <= 0.0, 0.0, np.where(alpha >= 1.0, 1.0, moved)).astype(np.float32)
 
 
 def smooth(image: np.ndarray, sigma: float) -> np.ndarray:
