@@ -381,3 +381,15 @@ def test_an_extension_alone_as_the_output_is_named_so(
     code, err = run(capsys, verb, str(src), "-o", ".png", "--model", str(tiny_onnx))
     assert code == 2 and "-o .png: is an extension without a name" in err and "-o cat.png" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.png"]
+
+
+def test_mask_output_file_in_a_compositing_format_is_refused_not_made_a_folder(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mask -o matte.exr` (a compositor's format Pillow does not know) created a folder named matte.exr and wrote
+    matte.exr/a.png inside it, with only "done 1" said."""
+    blob_file(tmp_path / "a.jpg", 0)
+    for name in ("matte.exr", "matte.dpx", "matte.hdr", "matte.psb", "matte.xcf"):
+        code, err = run(capsys, "mask", str(tmp_path / "a.jpg"), "--model", str(tiny_onnx), "-o", str(tmp_path / name))
+        assert code == 2 and f"{Path(name).suffix} pictures are not written here" in err and ".tif" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]

@@ -164,8 +164,12 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
     return 1 if summary.failed else 0
 
 
-# Picture extensions Pillow may not register here (phones' and cameras' formats).
-_OTHER_PICTURE_SUFFIXES = frozenset({".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw"})
+# Picture extensions Pillow may not register here (phones' and cameras' formats; compositing and editing formats a
+# mask may be asked in: OpenEXR, DPX, Cineon, Radiance HDR, Photoshop's large documents, GIMP's own).
+_OTHER_PICTURE_SUFFIXES = frozenset(
+    {".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raw"}
+    | {".exr", ".dpx", ".cin", ".hdr", ".psb", ".xcf"}
+)
 
 
 _STDIN_FLOOR = 64 << 20  # bytes standard input may always hold: a small --max-pixels leaves room for metadata

@@ -219,7 +219,7 @@ def predict_alpha(
             its EXIF orientation).
         model: a loaded model, a path to an exported ``.onnx`` or ``None`` for the bundled one.
         options: splash options; ``threshold``, ``hard``, ``feather``, ``keep``, ``point``, ``invert``,
-            ``refine`` and ``on_empty`` matter here. ``**overrides`` change single options by name.
+            ``refine``, ``edges`` and ``on_empty`` matter here. ``**overrides`` change single options by name.
         max_pixels: the largest picture file read (its header is checked before any pixel is decoded; more
             memory-hungry modes such as 16-bit count as more pixels); ``None``: no limit. Default 100 MP, about
             2.5 GB of working memory. Arrays and Pillow images are not held to it (they are decoded already).

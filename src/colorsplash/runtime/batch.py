@@ -256,7 +256,8 @@ class PhotoJob:
             note = apply_on_empty(result, self.options.on_empty, task.label, self.mask, Wording.of(self.model, "cli"))
         except NoSubjectError as err:  # on standard output, nothing written reads as an empty picture: it failed
             gone = ", so nothing was written to standard output" if task.output == STDIO else ""
-            return Outcome("failed" if gone else "skipped", [*messages, f"{err}{gone}"])
+            read = result_notes(photo, written)  # nothing written: no notes on what the file leaves out or moves
+            return Outcome("failed" if gone else "skipped", [*read, f"{err}{gone}"])
         if note:
             messages.append(note)
         if self.mask:

@@ -13,7 +13,15 @@ from colorsplash.runtime.wording import PYTHON_WORDS, Wording, option_name, opti
 if TYPE_CHECKING:  # alpha.py applies the gate below: a type only here, no import cycle
     from colorsplash.runtime.alpha import AlphaResult
 
-__all__ = ["NoSubjectError", "apply_on_empty", "gate_text", "no_subject_reason", "score_text", "under_gate"]
+__all__ = [
+    "NoSubjectError",
+    "apply_on_empty",
+    "gate_text",
+    "no_subject_reason",
+    "score_text",
+    "shown_against",
+    "under_gate",
+]
 
 NoSubjectReason = Literal["score", "cutoff"]
 
@@ -38,19 +46,27 @@ def score_text(score: float, places: int = 2) -> str:
 def gate_text(score: float, threshold: float) -> str:
     """The subject score (in [0, 1]) against the model's ``threshold`` as the no-subject line says it: "subject
     score 0.29, under the model's 0.38", or "..., passing the model's 0.38" (the cut-off then left the photo
-    empty). The score is rounded down (:func:`score_text`), the threshold to the nearest (halves up), both to two
-    decimals, or three or four where two would read the wrong way round (0.652 under 0.6554 reads "0.65, under the
-    model's 0.66", 0.656 passing it "0.656, passing the model's 0.655"). The web page says the same (``words.js``)."""
-    under = under_gate(score, threshold)
+    empty), shown as :func:`shown_against` shows them. The web page says the same (``words.js``)."""
+    shown_score, shown_threshold = shown_against(score, threshold)
+    word = "under" if under_gate(score, threshold) else "passing"
+    return f"subject score {shown_score}, {word} the model's {shown_threshold}"
+
+
+def shown_against(value: float, threshold: float) -> tuple[str, str]:
+    """``value`` and the ``threshold`` it is held against (both in [0, 1]) as the no-subject line shows them: the
+    value rounded down (:func:`score_text`), the threshold to the nearest (halves up), both to two decimals, or
+    three or four where two would read the wrong way round (0.652 under 0.6554 read "0.65" under "0.66"; 0.656
+    passing 0.6554 reads "0.656" passing "0.655"; a highest probability of 0.99995 under a cut-off of 0.99999 read
+    "1.00" under "1.00")."""
+    under = under_gate(value, threshold)
     for places in (2, 3, 4):
-        shown_score, shown_threshold = float(score_text(score, places)), _nearest(threshold, places)
-        if (shown_score < shown_threshold) == under:
+        shown_value, shown_threshold = float(score_text(value, places)), _nearest(threshold, places)
+        if (shown_value < shown_threshold) == under:
             break
-    else:  # still the wrong way round at four places: the threshold rounded away from the score
+    else:  # still the wrong way round at four places: the threshold rounded away from the value
         step = 1e4
         shown_threshold = (math.ceil if under else math.floor)(threshold * step + (-1e-9 if under else 1e-9)) / step
-    word = "under" if under else "passing"
-    return f"subject score {score_text(score, places)}, {word} the model's {shown_threshold:.{places}f}"
+    return score_text(value, places), f"{shown_threshold:.{places}f}"
 
 
 def _nearest(value: float, places: int) -> float:
@@ -118,8 +134,9 @@ def apply_on_empty(
         gate = f"subject score {score_text(result.score)}, not needed with {option_name('point', words.spelling)}"
     text = f"no {words.subject} found in {name} ({gate})"
     if result.cutoff is not None:  # the score passed (or a point skipped it): the cut-off alone left it empty
-        cut, top, threshold = result.cutoff, result.max_probability, option_name("threshold", words.spelling)
-        text = f"{text[:-1]}; no pixel reaches the cut-off {cut:.2f} (highest {top:.2f}), lower {threshold})"
+        top, cut = shown_against(result.max_probability, result.cutoff)
+        threshold = option_name("threshold", words.spelling)
+        text = f"{text[:-1]}; no pixel reaches the cut-off {cut} (highest {top}), lower {threshold})"
     if on_empty == "skip":
         raise NoSubjectError(f"{text}; skipped", result.score, result.max_probability)
     if result.inverted:

@@ -17,7 +17,7 @@ import numpy as np
 
 from colorsplash.runtime.photo_io import Photo, transparency_note
 from colorsplash.runtime.photo_write import metadata_notes
-from colorsplash.runtime.wording import Spelling
+from colorsplash.runtime.wording import Spelling, option_name
 
 Written = Literal["splash", "cut-out", "mask", "view"]
 
@@ -36,7 +36,19 @@ def result_notes(photo: Photo, written: Written, fmt: str | None = None, spellin
         notes += metadata_notes(fmt, photo.exif, photo.name, photo.xmp, photo.iptc, photo.icc)
     elif fmt is not None and written == "view":
         notes += metadata_notes(fmt, None, photo.name, icc=photo.icc)
+    elif fmt == "JPEG" and written == "mask":
+        notes.append(lossy_mask_note(photo.name, spelling))
     return notes + [note for note in [transparency_note(photo, written, spelling)] if note]
+
+
+def lossy_mask_note(name: str, spelling: Spelling = "cli") -> str:
+    """The note of a mask of the photo ``name`` written as JPEG: its values move along the subject's edge (by up to 8
+    levels on a photo), its 0s and 255s too, so a hard mask is no longer two values; a lossless format keeps them."""
+    hard = option_name("hard", spelling)
+    return (
+        f"{name}: a JPEG mask is lossy: its values move by a few levels along the subject's edge (a {hard} mask is "
+        "no longer 0 and 255 only); name a .png, .tif or .webp file for exact values"
+    )
 
 
 class NotedArray(np.ndarray[Any, Any]):
