@@ -22,12 +22,29 @@ export class RequestError extends Error {
 export const UNREACHABLE = new RequestError({
   message: "the server did not answer (has colorsplash serve stopped?); try again once it runs", subject: null });
 
-// fetch(), with no answer at all as UNREACHABLE (a cancelled request still rejects as AbortError).
+// Whether the browser can no longer read `file`: a folder dropped on the page, or a file moved, renamed or deleted
+// on this computer since it was chosen. Its upload fails as a request the server did not answer would.
+export async function unreadable(file) {
+  try {
+    await file.slice(0, 1).arrayBuffer();
+    return false;
+  } catch (_) {
+    return true;
+  }
+}
+
+// fetch(), with no answer at all as UNREACHABLE (a cancelled request still rejects as AbortError), or as the photo
+// it sends being unreadable here (not the server's doing).
 async function send(url, init) {
   try {
     return await fetch(url, init);
   } catch (err) {
     if (err.name === "AbortError") throw err;
+    const file = init.body instanceof FormData ? init.body.get("file") : null;
+    if (file instanceof File && await unreadable(file)) {
+      throw new RequestError({ message: `${file.name} could not be read on this computer (moved, renamed or ` +
+        "deleted since it was chosen?); choose it again", subject: null });
+    }
     throw UNREACHABLE;
   }
 }
@@ -71,8 +88,8 @@ export function readNotes(resp) {
 
 // A copy the browser can show of a picture it cannot read: the server's /api/view (no model run), upright, full
 // size (it is also the 100 % view's "before"), as JPEG with the photo's colour profile: {blob, notes}. The server's
-// refusal (a RequestError; UNREACHABLE when it does not answer) when it cannot make one; null when cancelled
-// (`signal`) or the answer is cut off.
+// refusal (a RequestError; UNREACHABLE when it does not answer, status 0 too when `file` is unreadable here) when it
+// cannot make one; null when cancelled (`signal`) or the answer is cut off.
 export async function viewableCopy(file, signal) {
   const body = new FormData();
   body.append("file", file, file.name);
@@ -80,7 +97,7 @@ export async function viewableCopy(file, signal) {
     const resp = await postPhoto("api/view", body, signal);
     return resp.ok ? { blob: await resp.blob(), notes: readNotes(resp) } : await requestError(resp);
   } catch (err) {
-    return err === UNREACHABLE ? err : null;
+    return err instanceof RequestError ? err : null;  // not answered, or the file unreadable here
   }
 }
 

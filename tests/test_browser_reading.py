@@ -1,0 +1,84 @@
+"""The web page with a file the browser cannot read, while a new preview is made, and the API docs on a desktop
+(fourth web audit). Same browser and server as ``test_browser.py`` (its fixtures and helpers); each test stays under
+~10 s.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_browser import (  # noqa: F401 (fixtures)
+    base_url,
+    browser,
+    open_page,
+    photo,
+    wait_for_result_after,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DESK = {"viewport": {"width": 1280, "height": 860}}
+
+
+def drag_and_drop(page: Any, paths: list[Path]) -> None:
+    """Drag ``paths`` from the desktop onto the middle of the page and drop them, as a person does (Chromium's
+    own drag events, through the DevTools protocol: a folder is dropped as a folder)."""
+    cdp = page.context.new_cdp_session(page)
+    data = {"items": [], "files": [str(p) for p in paths], "dragOperationsMask": 1}
+    for kind in ("dragEnter", "dragOver", "drop"):
+        cdp.send("Input.dispatchDragEvent", {"type": kind, "x": 640, "y": 300, "data": data})
+    cdp.detach()
+
+
+def test_a_dropped_folder_is_said_to_be_one(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A folder of photos dropped on the page said "Could not open "Holiday": the server did not answer (has
+    colorsplash serve stopped?)" of a server that was running (the browser cannot upload a folder): it says the
+    browser could not read it, a folder or a file moved away, and to choose a photo."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    folder = tmp_path / "Holiday"
+    folder.mkdir()
+    shutil.copy(photo, folder / photo.name)
+    drag_and_drop(page, [folder])
+    page.wait_for_selector("#open-error", state="visible")
+    said = page.inner_text("#open-error")
+    assert "did not answer" not in said and "Holiday" in said and "folder" in said, said
+    assert page.is_visible("#drop") and not page.is_visible("#workspace")
+    drag_and_drop(page, [folder / photo.name])  # a photo of it opens as usual
+    wait_for_result_after(page, 0)
+    assert not page.is_visible("#open-error")
+    assert not problems, problems
+    ctx.close()
+
+
+def test_a_photo_deleted_since_it_was_chosen_is_not_blamed_on_the_server(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The photo moved or deleted on the computer after it was opened: "Download full size" said "Download failed:
+    the server did not answer (has colorsplash serve stopped?)", and so did the 100 % view, the server running.
+    They say that the photo could not be read on this computer, and to choose it again."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    mine = tmp_path / "mine.jpg"
+    shutil.copy(photo, mine)
+    page.set_input_files("#file", str(mine))
+    wait_for_result_after(page, 0)
+    mine.unlink()
+    page.click("#download")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Download failed')")
+    said = [page.inner_text("#status")]
+    page.click("#zoom")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Could not')")
+    said.append(page.inner_text("#status"))
+    assert all("did not answer" not in s and "mine.jpg" in s and "choose it again" in s for s in said), said
+    assert not [p for p in problems if "Failed to load resource" not in p], problems
+    ctx.close()
