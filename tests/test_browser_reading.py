@@ -17,6 +17,7 @@ from test_browser import (  # noqa: F401 (fixtures)
     photo,
     wait_for_result_after,
 )
+from test_browser_work import HOLD_BY_NAME
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -81,4 +82,34 @@ def test_a_photo_deleted_since_it_was_chosen_is_not_blamed_on_the_server(
     said.append(page.inner_text("#status"))
     assert all("did not answer" not in s and "mine.jpg" in s and "choose it again" in s for s in said), said
     assert not [p for p in problems if "Failed to load resource" not in p], problems
+    ctx.close()
+
+
+def test_the_status_line_does_not_say_ready_while_a_new_preview_is_made(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """A setting changed on a slow network or a busy server: the status line (read out by screen readers) went on
+    saying "Ready in 400 ms" of the previous preview for as long as the new one took; the first photo's said
+    "Opening ..." throughout its upload. It says the splash is being made."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.add_init_script(HOLD_BY_NAME)
+    page.reload()
+    page.wait_for_function("() => document.getElementById('model-info').textContent.includes('tiny-test')")
+    page.evaluate("() => window.hold('blob cat.jpg')")
+    page.set_input_files("#file", str(photo))
+    page.wait_for_function("() => window.held('blob cat.jpg')")
+    assert page.inner_text("#status") == "Making the splash…"
+    page.evaluate("() => window.release('blob cat.jpg')")
+    seq = wait_for_result_after(page, 0)
+    assert page.inner_text("#status").startswith("Ready in ")
+    page.evaluate("() => window.hold('blob cat.jpg')")
+    page.select_option("#effect", "sepia")
+    page.wait_for_function("() => window.held('blob cat.jpg')")
+    assert page.inner_text("#status") == "Making the splash…"
+    page.evaluate("() => window.release('blob cat.jpg')")
+    wait_for_result_after(page, seq)
+    assert page.inner_text("#status").startswith("Ready in ")
+    assert not problems, problems
     ctx.close()
