@@ -113,3 +113,16 @@ def test_the_status_line_does_not_say_ready_while_a_new_preview_is_made(
     assert page.inner_text("#status").startswith("Ready in ")
     assert not problems, problems
     ctx.close()
+
+
+def test_the_api_docs_option_names_are_not_broken_on_a_desktop(browser: Any, base_url: str) -> None:  # noqa: F811
+    """At 1280 px the API docs' name column was cut mid-word ("thresh" over "old", "feathe" over "r") beside a
+    wide meaning column: names are whole, and the docs still fit a phone (``test_browser``)."""
+    ctx = browser.new_context(**DESK)
+    page = ctx.new_page()
+    page.goto(base_url + "/docs")
+    page.wait_for_selector("section.endpoint table")
+    broken = page.evaluate("""() => [...document.querySelectorAll('section.endpoint td:first-child code')]
+        .filter((c) => c.getClientRects().length > 1).map((c) => c.textContent)""")
+    assert not broken, broken
+    ctx.close()
