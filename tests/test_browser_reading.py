@@ -126,3 +126,41 @@ def test_the_api_docs_option_names_are_not_broken_on_a_desktop(browser: Any, bas
         .filter((c) => c.getClientRects().length > 1).map((c) => c.textContent)""")
     assert not broken, broken
     ctx.close()
+
+
+def tab_to(page: Any, element_id: str) -> None:
+    """Press Tab until the element ``element_id`` has the keyboard's focus."""
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == element_id:
+            return
+    pytest.fail(f"Tab never reached #{element_id}")
+
+
+def test_keyboard_focus_follows_the_page_from_drop_zone_to_photo_and_back(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A photo chosen from the drop zone with the keyboard (Tab, Space) hid the focused drop zone: the focus fell
+    out to the page itself (a screen reader starts again from the top), and so it did from "Another photo" when the
+    file chosen could not be opened. It goes to the photo, where the subject is chosen, and back to the drop
+    zone's chooser."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    tab_to(page, "file")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press(" ")
+    chooser.value.set_files(str(photo))
+    wait_for_result_after(page, 0)
+    assert page.evaluate("() => document.activeElement.id") == "picker"
+    tab_to(page, "another")
+    bad = tmp_path / "notes.jpg"
+    bad.write_bytes(b"not a picture at all")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    chooser.value.set_files(str(bad))
+    page.wait_for_selector("#open-error", state="visible")
+    assert page.evaluate("() => document.activeElement.id") == "file"
+    assert not [p for p in problems if "status of 415" not in p], problems  # Chromium logs the 415
+    ctx.close()

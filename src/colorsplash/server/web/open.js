@@ -1,7 +1,7 @@
 // Opening a photo: shown by the browser when it can read it (else through the server's copy), and its preview copy
 // scaled to PREVIEW_MAX pixels.
 
-import { PREVIEW_MAX, $, state, setStatus, showMessage } from "./state.js";
+import { PREVIEW_MAX, $, state, setStatus, showMessage, swapSections } from "./state.js";
 import { limitProblem, checkLimits, cannotOpen, showNotice, showNotes } from "./words.js";
 import { RequestError, unreadable, viewableCopy } from "./server.js";
 import { render } from "./preview.js";
@@ -14,8 +14,7 @@ export function openFailed(text) {
   if (state.controller) state.controller.abort();
   if (state.copyController) state.copyController.abort();
   $("busy").hidden = true;
-  $("workspace").hidden = true;
-  $("drop").hidden = false;
+  swapSections($("workspace"), $("drop"), $("file"));  // the keyboard's focus to the chooser, for another photo
   showMessage($("open-status"), "");
   showMessage($("open-note"), "");  // "Only the first ... was opened": it was not
   showMessage($("open-error"), text);
@@ -192,8 +191,7 @@ async function openOnServer(file, opening, why) {
   }
   // Said above the drop zone (the editor's status line would be hidden, or beside the previous photo's panes).
   const words = `Opening ${file.name} on the server (${why})…`;
-  $("workspace").hidden = true;
-  $("drop").hidden = false;
+  swapSections($("workspace"), $("drop"), $("file"));
   showMessage($("open-status"), words);
   setStatus(words);
   state.copyController = new AbortController();
@@ -235,6 +233,5 @@ export function showPending() {
 
 export function showWorkspace() {
   showMessage($("open-status"), "");
-  $("drop").hidden = true;
-  $("workspace").hidden = false;
+  swapSections($("drop"), $("workspace"), $("picker"));  // the keyboard's focus to the photo: choose the subject
 }
