@@ -17,7 +17,7 @@ from test_browser import (  # noqa: F401 (fixtures)
     photo,
     wait_for_result_after,
 )
-from test_browser_work import HOLD_BY_NAME
+from test_browser_work import HOLD_BY_NAME, tiff
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -157,10 +157,59 @@ def test_keyboard_focus_follows_the_page_from_drop_zone_to_photo_and_back(
     tab_to(page, "another")
     bad = tmp_path / "notes.jpg"
     bad.write_bytes(b"not a picture at all")
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Enter")
-    chooser.value.set_files(str(bad))
+    page.set_input_files("#file", str(bad))  # as chosen with Enter there (the focus comes back to the button)
+    assert page.evaluate("() => document.activeElement.id") == "another"
     page.wait_for_selector("#open-error", state="visible")
     assert page.evaluate("() => document.activeElement.id") == "file"
     assert not [p for p in problems if "status of 415" not in p], problems  # Chromium logs the 415
+    ctx.close()
+
+
+def test_an_upload_too_slow_for_the_server_is_said_in_plain_words(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """A photo whose upload took longer than the server's --upload-timeout (a slow phone connection) said "Download
+    failed: the request body did not arrive within the server's upload time limit of 60 s (294,912 of 1,319,614
+    bytes came); ... or start the server with a larger --upload-timeout", the operator's words and flag, as the 503
+    once did (``test_browser``): the person at the page is told that the upload was too slow and what to do."""
+    ctx, page, _, _ = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(photo))
+    wait_for_result_after(page, 0)
+    server_words = (
+        '{"error": "the request body did not arrive within the server\'s upload time limit of 60 s (294,912 of '
+        "1,319,614 bytes came); send it again over a faster connection or send a smaller photo, or start the "
+        'server with a larger --upload-timeout"}'
+    )
+    page.route("**/api/splash*", lambda route: route.fulfill(status=408, body=server_words))
+    page.click("#download")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Download failed')")
+    said = page.inner_text("#status")
+    assert "--upload-timeout" not in said and "request body" not in said and "bytes" not in said, said
+    assert "60 s" in said and "faster connection" in said and "smaller photo" in said, said
+    ctx.close()
+
+
+def test_a_picture_the_server_must_read_whose_upload_is_too_slow_is_not_called_no_photo(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """An iPhone's HEIC (or a TIFF), which the server reads for the page, over a connection too slow for its
+    --upload-timeout: uploaded twice (for its copy, then for a preview), then ""IMG.HEIC" isn't a photo that can be
+    opened here (the server says: ...)". One upload, and the drop zone says that it did not finish uploading."""
+    ctx, page, _, _ = open_page(browser, base_url, **DESK)
+    uploads: list[str] = []
+
+    def too_slow(route: Any) -> None:
+        uploads.append(route.request.url)
+        route.fulfill(status=408, body='{"error": "the request body did not arrive within the upload time limit"}')
+
+    page.route("**/api/*", lambda route: too_slow(route) if route.request.method == "POST" else route.continue_())
+    page.set_input_files("#file", str(tiff(tmp_path)))
+    page.wait_for_selector("#open-error", state="visible")
+    said = page.inner_text("#open-error")
+    assert "isn't a photo" not in said and "scan.tif" in said and "did not finish uploading" in said, said
+    assert len(uploads) == 1, uploads
     ctx.close()

@@ -197,8 +197,9 @@ async function openOnServer(file, opening, why) {
   state.copyController = new AbortController();
   const copy = await viewableCopy(file, state.copyController.signal);
   if (opening !== state.openSeq) return false;
-  if (copy instanceof RequestError && [0, 413, 415].includes(copy.status)) {
-    cannotOpen(file, copy);  // the same file again as the preview would be refused the same way (or not answered)
+  if (copy instanceof RequestError && [0, 408, 413, 415].includes(copy.status)) {
+    // The same file again as the preview would be refused the same way (or not answered, or as slow to upload).
+    cannotOpen(file, copy);
     return false;
   }
   let shown = false;

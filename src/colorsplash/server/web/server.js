@@ -67,11 +67,17 @@ export async function postPhoto(url, body, signal = undefined) {
   }
 }
 
-// The error of a failed request, in words for the person at the page when the server is only busy.
+// The error of a failed request, in words for the person at the page (not the operator's flags) when the server is
+// only busy, or the upload too slow for it (--upload-timeout).
 export async function requestError(resp) {
   if (resp.status === 503) {
     return new RequestError({ message: "the server is busy with other photos; try again in a moment", subject: null },
       503);
+  }
+  if (resp.status === 408) {
+    const limit = state.limits ? ` within the ${state.limits.upload_timeout_s} s this server waits for it` : "";
+    return new RequestError({ message: `the photo did not finish uploading${limit}; try again over a faster ` +
+      "connection, or choose a smaller photo", subject: null }, 408);
   }
   return new RequestError(await readError(resp), resp.status);
 }
