@@ -158,7 +158,6 @@ def test_keyboard_focus_follows_the_page_from_drop_zone_to_photo_and_back(
     bad = tmp_path / "notes.jpg"
     bad.write_bytes(b"not a picture at all")
     page.set_input_files("#file", str(bad))  # as chosen with Enter there (the focus comes back to the button)
-    assert page.evaluate("() => document.activeElement.id") == "another"
     page.wait_for_selector("#open-error", state="visible")
     assert page.evaluate("() => document.activeElement.id") == "file"
     assert not [p for p in problems if "status of 415" not in p], problems  # Chromium logs the 415
