@@ -125,6 +125,13 @@ def test_the_api_docs_option_names_are_not_broken_on_a_desktop(browser: Any, bas
     broken = page.evaluate("""() => [...document.querySelectorAll('section.endpoint td:first-child code')]
         .filter((c) => c.getClientRects().length > 1).map((c) => c.textContent)""")
     assert not broken, broken
+    lines = page.evaluate("""() => [...document.querySelectorAll('section.endpoint td:last-child')]
+        .filter((td) => td.textContent === 'application/json').map((td) => {
+            const text = document.createRange();
+            text.selectNodeContents(td);
+            return text.getClientRects().length;
+        })""")
+    assert lines and set(lines) == {1}, lines  # one line each, not "application/js" over "on"
     ctx.close()
 
 
@@ -211,4 +218,17 @@ def test_a_picture_the_server_must_read_whose_upload_is_too_slow_is_not_called_n
     said = page.inner_text("#open-error")
     assert "isn't a photo" not in said and "scan.tif" in said and "did not finish uploading" in said, said
     assert len(uploads) == 1, uploads
+    ctx.close()
+
+
+def test_the_api_docs_show_code_as_code_not_backticks(browser: Any, base_url: str) -> None:  # noqa: F811
+    """The API docs page showed the descriptions' Markdown as it is: "`found`, or `none` when ... (the `on-empty`
+    policy ...)", "(see `--allowed-origin`)". Code spans are set as code."""
+    ctx = browser.new_context(**DESK)
+    page = ctx.new_page()
+    page.goto(base_url + "/docs")
+    page.wait_for_selector("section.endpoint table")
+    assert "`" not in page.inner_text("body")
+    codes = page.evaluate("() => [...document.querySelectorAll('section.endpoint td code')].map((c) => c.textContent)")
+    assert {"--allowed-origin", "on-empty=skip", "Retry-After"} <= set(codes), codes
     ctx.close()
