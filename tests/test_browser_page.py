@@ -225,7 +225,7 @@ def test_an_iphone_heic_is_shown_compared_and_previewed_small(
     sent = splash_requests(page)
     views = splash_requests(page, "/api/view")
     page.set_input_files("#file", str(heic))
-    wait_for_result_after(page, 0)
+    seq = wait_for_result_after(page, 0)
     assert len(views) == 1 and sent and not [q for q in sent if "grey:0" in q], (views, sent)  # a copy, a preview
     sizes = page.evaluate("""() => ['original', 'result'].map((id) => document.getElementById(id).naturalWidth)""")
     assert sizes == [1350, 1200], sizes  # the photo at full size; the preview's splash scaled to 1600 px high
@@ -234,6 +234,7 @@ def test_an_iphone_heic_is_shown_compared_and_previewed_small(
     assert page.is_visible("#before")
     page.click("#original", position={"x": 100, "y": 100})  # choose the subject
     assert page.is_visible("#marker")
+    wait_for_result_after(page, seq)  # the splash of that subject ("Making the splash…" meanwhile)
     assert "full size 1350×1800" in page.inner_text("#status")
     with page.expect_download() as info:
         page.click("#download")

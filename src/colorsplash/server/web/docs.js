@@ -8,8 +8,14 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The description `text` with its Markdown code spans (`--allowed-origin`) as <code>, not as backticks.
+function prose(text) {
+  if (typeof text !== "string") return [text];
+  return text.split("`").map((part, i) => (i % 2 ? el("code", {}, part) : part));
+}
+
 function row(cells, labels = []) {
-  return el("tr", {}, ...cells.map((c, i) => el("td", labels[i] ? { "data-label": labels[i] } : {}, c)));
+  return el("tr", {}, ...cells.map((c, i) => el("td", labels[i] ? { "data-label": labels[i] } : {}, ...prose(c))));
 }
 
 // A table; on phones the CSS shows each row as a card, the cells prefixed with their column's name.
@@ -21,7 +27,7 @@ function table(head, rows) {
 function operation(path, method, op) {
   const section = el("section", { class: "endpoint" },
     el("h2", {}, el("code", { class: "method" }, method.toUpperCase()), " ", el("code", {}, path)),
-    el("p", {}, op.summary || ""));
+    el("p", {}, ...prose(op.summary || "")));
   const params = op.parameters || [];
   if (params.length) {
     section.append(el("h3", {}, "Options (query string or form fields)"), table(["name", "type", "default", "meaning"],
@@ -29,7 +35,7 @@ function operation(path, method, op) {
         p.schema.default === undefined ? "" : String(p.schema.default), p.description || ""])));
   }
   if (op.requestBody) {
-    section.append(el("h3", {}, "Body"), el("p", {}, op.requestBody.description || "",
+    section.append(el("h3", {}, "Body"), el("p", {}, ...prose(op.requestBody.description || ""),
       " — ", Object.keys(op.requestBody.content).join(", ")));
   }
   section.append(el("h3", {}, "Responses"), table(["status", "meaning", "type"],

@@ -1,9 +1,9 @@
 // Opening a photo: shown by the browser when it can read it (else through the server's copy), and its preview copy
 // scaled to PREVIEW_MAX pixels.
 
-import { PREVIEW_MAX, $, state, setStatus, showMessage } from "./state.js";
+import { PREVIEW_MAX, $, state, setStatus, showMessage, swapSections } from "./state.js";
 import { limitProblem, checkLimits, cannotOpen, showNotice, showNotes } from "./words.js";
-import { RequestError, viewableCopy } from "./server.js";
+import { RequestError, unreadable, viewableCopy } from "./server.js";
 import { render } from "./preview.js";
 import { setZoom, setCompare, markDownloading } from "./full.js";
 
@@ -14,8 +14,7 @@ export function openFailed(text) {
   if (state.controller) state.controller.abort();
   if (state.copyController) state.copyController.abort();
   $("busy").hidden = true;
-  $("workspace").hidden = true;
-  $("drop").hidden = false;
+  swapSections($("workspace"), $("drop"), $("file"));  // the keyboard's focus to the chooser, for another photo
   showMessage($("open-status"), "");
   showMessage($("open-note"), "");  // "Only the first ... was opened": it was not
   showMessage($("open-error"), text);
@@ -91,18 +90,9 @@ async function turnedWebp(file) {
   return false;
 }
 
-// `note`: said above the page while this photo is open (several files dropped: which one was opened), "" for none.
-export async function openFile(file, note = "") {
-  if (!file) return;
-  showMessage($("open-note"), note);
-  if (file.size === 0) {
-    openFailed(`"${file.name}" is empty (0 bytes), so there is no photo in it. Choose another file.`);
-    return;
-  }
-  // A photo picked while another is still loading replaces it: the older call stops at its next await, and its
-  // requests for a viewable copy and a preview are cancelled (not uploaded, nor retried while the server is busy;
-  // a preview on its way is not shown as this photo's).
-  const opening = ++state.openSeq;
+// The page made ready for `file`: the previous photo's requests cancelled, and nothing of it left on screen (its
+// splash, point, notices, notes, 100 % view; its download, still being made, goes on).
+function forgetPrevious(file) {
   if (state.copyController) state.copyController.abort();
   state.seq++;
   if (state.controller) state.controller.abort();
@@ -125,6 +115,30 @@ export async function openFile(file, note = "") {
   setCompare(false);
   showNotice(null);
   showNotes();  // the previous photo's notes are not this one's
+}
+
+// `note`: said above the page while this photo is open (several files dropped: which one was opened), "" for none.
+export async function openFile(file, note = "") {
+  if (!file) return;
+  // A photo picked while another is still loading replaces it: the older call stops at its next await, and its
+  // requests for a viewable copy and a preview are cancelled (not uploaded, nor retried while the server is busy;
+  // a preview on its way is not shown as this photo's).
+  const opening = ++state.openSeq;
+  // A folder (dropped), or a file gone since it was chosen: its upload would fail as if the server did not answer.
+  if (await unreadable(file)) {
+    if (opening === state.openSeq) {
+      openFailed(`Could not read "${file.name}" on this computer: it is a folder, or it was moved or deleted ` +
+        "since it was chosen. Choose a photo file.");
+    }
+    return;
+  }
+  if (opening !== state.openSeq) return;
+  showMessage($("open-note"), note);
+  if (file.size === 0) {
+    openFailed(`"${file.name}" is empty (0 bytes), so there is no photo in it. Choose another file.`);
+    return;
+  }
+  forgetPrevious(file);
   setStatus(`Opening ${file.name}…`);
   let shown = false;
   let why = "";  // why the server's copy must stand in for the photo
@@ -177,15 +191,15 @@ async function openOnServer(file, opening, why) {
   }
   // Said above the drop zone (the editor's status line would be hidden, or beside the previous photo's panes).
   const words = `Opening ${file.name} on the server (${why})…`;
-  $("workspace").hidden = true;
-  $("drop").hidden = false;
+  swapSections($("workspace"), $("drop"), $("file"));
   showMessage($("open-status"), words);
   setStatus(words);
   state.copyController = new AbortController();
   const copy = await viewableCopy(file, state.copyController.signal);
   if (opening !== state.openSeq) return false;
-  if (copy instanceof RequestError && [0, 413, 415].includes(copy.status)) {
-    cannotOpen(file, copy);  // the same file again as the preview would be refused the same way (or not answered)
+  if (copy instanceof RequestError && [0, 408, 413, 415].includes(copy.status)) {
+    // The same file again as the preview would be refused the same way (or not answered, or as slow to upload).
+    cannotOpen(file, copy);
     return false;
   }
   let shown = false;
@@ -220,6 +234,5 @@ export function showPending() {
 
 export function showWorkspace() {
   showMessage($("open-status"), "");
-  $("drop").hidden = true;
-  $("workspace").hidden = false;
+  swapSections($("drop"), $("workspace"), $("picker"));  // the keyboard's focus to the photo: choose the subject
 }

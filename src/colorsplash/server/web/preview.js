@@ -14,6 +14,7 @@ export async function render() {
   state.controller = new AbortController();
   $("busy").hidden = false;
   showPending();  // after a failed preview too (no subject with "show an error"), while the next one is made
+  setStatus("Making the splash…");  // not the previous "Ready in ..." (nor "Opening ...") while it is made
   const body = new FormData();
   body.append("file", state.preview, state.file.name);
   const onEmpty = $("on-empty").value;

@@ -22,12 +22,29 @@ export class RequestError extends Error {
 export const UNREACHABLE = new RequestError({
   message: "the server did not answer (has colorsplash serve stopped?); try again once it runs", subject: null });
 
-// fetch(), with no answer at all as UNREACHABLE (a cancelled request still rejects as AbortError).
+// Whether the browser can no longer read `file`: a folder dropped on the page, or a file moved, renamed or deleted
+// on this computer since it was chosen. Its upload fails as a request the server did not answer would.
+export async function unreadable(file) {
+  try {
+    await file.slice(0, 1).arrayBuffer();
+    return false;
+  } catch (_) {
+    return true;
+  }
+}
+
+// fetch(), with no answer at all as UNREACHABLE (a cancelled request still rejects as AbortError), or as the photo
+// it sends being unreadable here (not the server's doing).
 async function send(url, init) {
   try {
     return await fetch(url, init);
   } catch (err) {
     if (err.name === "AbortError") throw err;
+    const file = init.body instanceof FormData ? init.body.get("file") : null;
+    if (file instanceof File && await unreadable(file)) {
+      throw new RequestError({ message: `${file.name} could not be read on this computer (moved, renamed or ` +
+        "deleted since it was chosen?); choose it again", subject: null });
+    }
     throw UNREACHABLE;
   }
 }
@@ -50,11 +67,17 @@ export async function postPhoto(url, body, signal = undefined) {
   }
 }
 
-// The error of a failed request, in words for the person at the page when the server is only busy.
+// The error of a failed request, in words for the person at the page (not the operator's flags) when the server is
+// only busy, or the upload too slow for it (--upload-timeout).
 export async function requestError(resp) {
   if (resp.status === 503) {
     return new RequestError({ message: "the server is busy with other photos; try again in a moment", subject: null },
       503);
+  }
+  if (resp.status === 408) {
+    const limit = state.limits ? ` within the ${state.limits.upload_timeout_s} s this server waits for it` : "";
+    return new RequestError({ message: `the photo did not finish uploading${limit}; try again over a faster ` +
+      "connection, or choose a smaller photo", subject: null }, 408);
   }
   return new RequestError(await readError(resp), resp.status);
 }
@@ -71,8 +94,8 @@ export function readNotes(resp) {
 
 // A copy the browser can show of a picture it cannot read: the server's /api/view (no model run), upright, full
 // size (it is also the 100 % view's "before"), as JPEG with the photo's colour profile: {blob, notes}. The server's
-// refusal (a RequestError; UNREACHABLE when it does not answer) when it cannot make one; null when cancelled
-// (`signal`) or the answer is cut off.
+// refusal (a RequestError; UNREACHABLE when it does not answer, status 0 too when `file` is unreadable here) when it
+// cannot make one; null when cancelled (`signal`) or the answer is cut off.
 export async function viewableCopy(file, signal) {
   const body = new FormData();
   body.append("file", file, file.name);
@@ -80,7 +103,7 @@ export async function viewableCopy(file, signal) {
     const resp = await postPhoto("api/view", body, signal);
     return resp.ok ? { blob: await resp.blob(), notes: readNotes(resp) } : await requestError(resp);
   } catch (err) {
-    return err === UNREACHABLE ? err : null;
+    return err instanceof RequestError ? err : null;  // not answered, or the file unreadable here
   }
 }
 

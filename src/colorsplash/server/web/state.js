@@ -54,3 +54,13 @@ export function showMessage(el, text) {
   el.hidden = !text;
   if (text && changed) el.scrollIntoView({ block: "nearest" });
 }
+
+// Show the page's section `show` in place of `hide`. The keyboard's focus in `hide` goes to `landing`, in `show`: it
+// would fall out to the page itself, and a screen reader would start again from the top (a mouse's stays put).
+export function swapSections(hide, show, landing) {
+  const focused = document.activeElement;
+  const keyboard = hide.contains(focused) && focused.matches(":focus-visible");
+  hide.hidden = true;
+  show.hidden = false;
+  if (keyboard) landing.focus();
+}

@@ -42,9 +42,10 @@ function tooLargeWords(file, err) {
 }
 
 // Neither the browser nor the server can open `file` (`err`: the server's refusal): back to the drop zone,
-// saying why in the user's words: too large, with the limit (413), the server not answering, or not a photo.
+// saying why in the user's words: too large, with the limit (413), not a photo (415), or what else kept the server
+// from reading it (not answering, the upload too slow, busy: its own words).
 export function cannotOpen(file, err) {
-  if (err.status === 0) {
+  if (err.status !== 413 && err.status !== 415) {
     openFailed(`Could not open "${file.name}": ${err.message}.`);
     setStatus(`Could not open ${file.name}: ${err.message}`, true);
     return;
