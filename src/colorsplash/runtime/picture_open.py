@@ -159,6 +159,12 @@ def _in_words(formats: Sequence[str], advice: bool) -> str:
 READ_FORMATS_WORDS = _in_words(READ_FORMATS, advice=True)  # "JPEG, PNG, ..., AVIF and HEIC (with colorsplash[heif])"
 
 
+def read_formats_words() -> str:
+    """:data:`READ_FORMATS` in the words errors name them by: HEIC with the extra that reads it only where this
+    Python lacks it (a server reading HEIC told its web visitors to install colorsplash[heif])."""
+    return READ_FORMATS_WORDS if not has_heif_reader() else _in_words(READ_FORMATS, advice=False)
+
+
 def read_formats_here() -> str:
     """The formats of :data:`READ_FORMATS` this Python reads, in the words of :data:`READ_FORMATS_WORDS` without its
     install advice: AVIF only with Pillow's reader, HEIC only with pillow-heif's (``/api/health``'s ``reads``, which
@@ -184,7 +190,7 @@ class UnsupportedFormatError(UnidentifiedImageError):
             text = f"the content is {fmt}, which this Pillow cannot read: pip install -U pillow, or convert it to JPEG"
         else:
             text = (
-                f"the content is {fmt}, a picture format colorsplash does not read (it reads {READ_FORMATS_WORDS}); "
+                f"the content is {fmt}, a picture format colorsplash does not read (it reads {read_formats_words()}); "
                 "convert it to one of these"
             )
         super().__init__(text)
@@ -326,7 +332,7 @@ def open_checked(
         raise ImageReadError(f"{name}: {err}") from err
     except UnidentifiedImageError as err:
         raise ImageReadError(
-            f"{name}: not a picture colorsplash reads (unrecognised content; it reads {READ_FORMATS_WORDS}); "
+            f"{name}: not a picture colorsplash reads (unrecognised content; it reads {read_formats_words()}); "
             "check the file"
         ) from err
     except PermissionError as err:  # the file is fine; re-exporting it would not help
