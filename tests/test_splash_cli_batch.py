@@ -375,3 +375,22 @@ def test_a_batch_budgets_for_one_picture_at_its_pixel_limit() -> None:
     """Two pictures at the limit must never decode at once: the default budget is what one of them costs."""
     budget = PhotoJob(cast(Model, NoModel()), max_pixels=10**6).budget
     assert budget is not None and budget.limit == cost_limit(10**6)
+
+
+def test_a_link_to_a_folder_that_recursive_does_not_follow_is_said(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """``photos/2019 -> /mnt/disk/2019`` under ``-r``: its photos were left out without a word."""
+    elsewhere, photos = tmp_path / "disk" / "2019", tmp_path / "photos"
+    elsewhere.mkdir(parents=True)
+    (photos / "2020").mkdir(parents=True)
+    blob_file(elsewhere / "a.jpg", 0)
+    blob_file(photos / "2020" / "b.jpg", 1)
+    (photos / "2019").symlink_to(elsewhere, target_is_directory=True)
+    assert main(["mask", str(photos), "-r", "-o", str(tmp_path / "out"), "--model", str(tiny_onnx)]) == 0
+    assert "1 file(s): done 1" in capsys.readouterr().err
+    said = [r.getMessage() for r in caplog.records if "link(s) to a folder" in r.getMessage()]
+    assert said == [
+        f"{photos}: left out 1 link(s) to a folder, which --recursive does not follow (2019); give each as an INPUT "
+        "to include its photos"
+    ]

@@ -34,18 +34,23 @@ from colorsplash.runtime.photo_io import (
     probe_picture,
 )
 from colorsplash.runtime.photo_write import format_for_suffix, output_format
+from colorsplash.runtime.scan_notes import (
+    MASK_TAG,
+    RESULTS,
+    SPLASH_TAG,
+    say_left_out,
+    say_output_partials,
+    say_partial,
+)
 from colorsplash.runtime.wording import listed
 
 log = logging.getLogger(__name__)
 
-SPLASH_TAG = ".splash"
-MASK_TAG = ".mask"
 STDIO = Path("-")  # standard input as a source, standard output as an output
 _GLOB_CHARS = "*?["
 # Clips a folder of phone pictures holds (an iPhone's Live Photo is IMG_0001.HEIC beside IMG_0001.MOV): not
 # pictures, left out of a folder's scan with one line that says so and names the verb that splashes them.
 VIDEO_EXTENSIONS = (".mov", ".mp4", ".m4v", ".mkv", ".webm", ".avi", ".3gp")
-_RESULTS = f"*{SPLASH_TAG}.*, *{MASK_TAG}.*"  # the names of earlier results, left out of folders and patterns
 
 
 @dataclass(frozen=True)
@@ -80,10 +85,12 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
     # The output folder is left out only when it lies inside the scanned one (`photos -r -o photos/out`):
     # `splash . -o .` must still find the pictures in `.`.
     exclude = exclude if exclude is not None and folder.resolve() in exclude.parents else None
-    files, earlier, partial, videos = [], 0, [], []
+    files, earlier, partial, videos, links = [], 0, [], [], []
     for p in found:
         if is_temp_name(p.name):
             partial.append(p)
+        if recursive and p.is_symlink() and p.is_dir():
+            links.append(str(p.relative_to(folder)))
         if not is_picture_file(p):
             if p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith(".") and p.is_file():
                 videos.append(p.name)
@@ -94,48 +101,9 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
             earlier += 1
             continue
         files.append(p)
-    _say_partial(folder, [p.name for p in partial])
-    _say_left_out(str(folder), earlier, videos)
+    say_partial(folder, [p.name for p in partial])
+    say_left_out(str(folder), earlier, videos, links)
     return sorted(files)
-
-
-def _say_partial(folder: Path, names: list[str]) -> None:
-    """The line on our temporary files ``names`` in ``folder`` (:func:`is_temp_name`), left by a killed run: not ours
-    to delete (a run still writing one would lose its result)."""
-    if names:
-        said = "partial result(s) of an interrupted run, safe to delete when no run is going"
-        log.info("%s: %s: %s", folder, said, listed(sorted(names)))
-
-
-def _say_output_partials(tasks: list[Task], scanned: set[Path]) -> None:
-    """:func:`_say_partial` for the run's output folders that no input folder's scan looked into (``-o DIR``): a run
-    killed while writing there left its partial file unnamed by every later run."""
-    for folder in sorted({t.output.parent for t in tasks if t.output != STDIO}):
-        if folder.resolve() in scanned:
-            continue
-        try:
-            _say_partial(folder, [e.name for e in os.scandir(folder) if is_temp_name(e.name)])
-        except OSError:  # not made yet, or not ours to list: nothing to say
-            continue
-
-
-def _say_left_out(where: str, earlier: int, videos: list[str]) -> None:
-    """The lines on what a folder or pattern ``where`` held that a run leaves out: ``earlier`` pictures named like
-    results, and ``videos`` (their names)."""
-    if earlier:  # said, not silent: a photo of the user's own may be named like a result
-        log.info(
-            "%s: left out %d picture(s) named like earlier results (%s); name one to include it",
-            where,
-            earlier,
-            _RESULTS,
-        )
-    if videos:  # a Live Photo's .MOV beside its HEIC: said once, not silent, not an error
-        log.info(
-            "%s: left out %d video(s), not photos (%s); `colorsplash video FILE` splashes a video",
-            where,
-            len(videos),
-            listed(sorted(videos)),
-        )
 
 
 def _pattern_files(raw: str, recursive: bool) -> tuple[list[Path], str | None]:
@@ -146,9 +114,9 @@ def _pattern_files(raw: str, recursive: bool) -> tuple[list[Path], str | None]:
     pictures = [m for m in matches if m.is_file() and is_image_name(m)]
     files = [m for m in pictures if not _is_previous_output(m)]
     if pictures and not files:
-        return [], f"{raw}: matches only earlier results ({_RESULTS}), which are left out; name one to include it"
+        return [], f"{raw}: matches only earlier results ({RESULTS}), which are left out; name one to include it"
     videos = [m.name for m in matches if m.suffix.lower() in VIDEO_EXTENSIONS and m.is_file()]
-    _say_left_out(raw, len(pictures) - len(files), videos)
+    say_left_out(raw, len(pictures) - len(files), videos)
     return files, None if files else f"{raw}: no picture matches this pattern"
 
 
@@ -297,7 +265,9 @@ def plan_tasks(
         tasks.append(Task(src, out, fmt, info.format, stdin if src == STDIO else None))
     if blocked:
         _refuse_destination(plan)
-    _say_output_partials(tasks, {f.parent.resolve() for f, root in items if root is not None})
+    say_output_partials(
+        {t.output.parent for t in tasks if t.output != STDIO}, {f.parent.resolve() for f, root in items if root}
+    )
     return tasks, errors
 
 
