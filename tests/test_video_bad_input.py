@@ -80,12 +80,39 @@ def test_bad_input_one_line(
     assert list(out.iterdir()) == []  # nothing written, no temp file left
 
 
-def test_unwritable_output(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_output_folders_are_made_and_removed_again_when_nothing_was_written(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``video in.mp4 -o new/out.mp4`` said "output folder new does not exist; create it first" where ``splash -o``
+    makes its folder; a run that fails leaves no folder it made."""
+    from colorsplash.runtime import video
+
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
-    code, lines = run_cli(
-        [str(src), "-o", str(tmp_path / "no such folder" / "out.mp4"), "--model", str(tiny_onnx)], capsys
+    out = tmp_path / "new" / "deeper" / "out.mp4"
+    code, _ = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx)], capsys)
+    assert code == 0 and out.is_file()
+
+    def broken(*args: Any, **kwargs: Any) -> int:
+        raise VideoError("the encoder stopped")
+
+    monkeypatch.setattr(video, "_encode", broken)
+    again = tmp_path / "other" / "deeper" / "out.mp4"
+    code, lines = run_cli([str(src), "-o", str(again), "--model", str(tiny_onnx)], capsys)
+    assert code != 0 and "the encoder stopped" in lines[-1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "new"]
+
+
+def test_an_output_folder_that_cannot_be_made_is_named(
+    tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
+    (tmp_path / "taken").write_bytes(b"a file where a folder of -o would be")
+    out = tmp_path / "taken" / "sub" / "out.mp4"
+    code, lines = run_cli([str(src), "-o", str(out), "--model", str(tiny_onnx)], capsys)
+    assert code != 0 and len(lines) == 1
+    assert lines[0].endswith(
+        f"cannot make the output folder {out.parent} ({tmp_path / 'taken'} is a file, not a folder); choose another -o"
     )
-    assert code != 0 and len(lines) == 1 and "does not exist" in lines[0]
 
 
 def test_read_only_output_folder(tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str]) -> None:

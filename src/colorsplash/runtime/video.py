@@ -40,6 +40,7 @@ from colorsplash.runtime.files import (
     TOO_LONG,
     broken_link,
     extension_only,
+    made_folders_tidied,
     name_fits,
     names_folder,
     not_replaceable,
@@ -308,21 +309,23 @@ def _write_clip(
     """Encode every frame into a hidden partial file beside ``out``, add the other tracks (:func:`mux_tracks`), verify,
     rename it to ``out`` (replacing a file there only with ``overwrite``); every partial file is removed on any
     error.
-    Returns (frames written, the decoder's report)."""
+    Returns (frames written, the decoder's report). Missing folders of ``out`` are made, and removed again when
+    nothing was written (as ``splash -o`` makes them)."""
     temps: list[PartialFile] = []
-    try:
-        temps.append(PartialFile(out))
-        with contextlib.closing(FrameReader(info)) as reader:  # closing stops the decoder on errors and Ctrl-C
-            n = _encode(reader, splasher, temps[0].path, out, progress)
-        report = reader.report
-        if report.damaged and strict:
-            raise VideoError(damage_message(info, report, written=False))
-        if info.has_other_tracks:
+    with made_folders_tidied(out.parent):
+        try:
             temps.append(PartialFile(out))
-            mux_tracks(temps[0].path, info, temps[1].path, container_for(out))
-        verify_video(temps[-1].path, out)
-        _publish(temps[-1], out, overwrite)
-    finally:
-        for tmp in temps:
-            tmp.discard()  # the published one was renamed away: only its lock is left to drop
+            with contextlib.closing(FrameReader(info)) as reader:  # closing stops the decoder on errors and Ctrl-C
+                n = _encode(reader, splasher, temps[0].path, out, progress)
+            report = reader.report
+            if report.damaged and strict:
+                raise VideoError(damage_message(info, report, written=False))
+            if info.has_other_tracks:
+                temps.append(PartialFile(out))
+                mux_tracks(temps[0].path, info, temps[1].path, container_for(out))
+            verify_video(temps[-1].path, out)
+            _publish(temps[-1], out, overwrite)
+        finally:
+            for tmp in temps:
+                tmp.discard()  # the published one was renamed away: only its lock is left to drop
     return n, report

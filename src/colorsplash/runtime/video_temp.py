@@ -18,7 +18,14 @@ import os
 import re
 from pathlib import Path
 
-from colorsplash.runtime.files import TEMP_PREFIX, TEMP_SUFFIX, broken_link, is_temp_name, temp_path_for
+from colorsplash.runtime.files import (
+    TEMP_PREFIX,
+    TEMP_SUFFIX,
+    broken_link,
+    is_temp_name,
+    temp_path_for,
+    unwritable_folder,
+)
 from colorsplash.runtime.video_encode import CONTAINERS
 from colorsplash.runtime.video_io import VideoError
 
@@ -47,8 +54,13 @@ class PartialFile:
             raise VideoError(f"{output}: {folder} is a file, not a folder; choose another -o")
         if folder.is_symlink() and not folder.exists():  # "create it first" would fail: mkdir says "File exists"
             raise VideoError(f"{output}: {folder} is {broken_link(folder)}; choose another -o")
-        if not folder.is_dir():
-            raise VideoError(f"{output}: output folder {folder} does not exist; create it first")
+        if not folder.is_dir():  # made, as splash -o makes its folder (the caller removes it again if unused)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                why = unwritable_folder(folder) or err.strerror
+                message = f"{output}: cannot make the output folder {folder} ({why}); choose another -o"
+                raise VideoError(message) from err
         self.path = temp_path_for(output)
         try:
             self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
