@@ -41,7 +41,8 @@ def terminated_while_writing(args: list[str], signum: int = signal.SIGTERM, nohu
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=(lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)) if nohup else None,  # noqa: PLW1509
+        # SIGHUP's disposition set either way: a test run started under nohup passes its SIG_IGN on to the child
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN if nohup else signal.SIG_DFL),  # noqa: PLW1509
     )
     assert proc.stdout is not None
     ready, _, _ = select.select([proc.stdout], [], [], 120)

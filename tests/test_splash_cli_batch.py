@@ -380,7 +380,7 @@ def test_a_batch_budgets_for_one_picture_at_its_pixel_limit() -> None:
 def test_a_link_to_a_folder_that_recursive_does_not_follow_is_said(
     tmp_path: Path, tiny_onnx: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """``photos/2019 -> /mnt/disk/2019`` under ``-r``: its photos were left out without a word."""
+    """``photos/2019``, a link to a folder elsewhere, under ``-r``: its photos were left out without a word."""
     elsewhere, photos = tmp_path / "disk" / "2019", tmp_path / "photos"
     elsewhere.mkdir(parents=True)
     (photos / "2020").mkdir(parents=True)
