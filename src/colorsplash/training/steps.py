@@ -36,12 +36,11 @@ from colorsplash.evaluation.datasets import (
     Skips,
     base_set,
     breed,
-    discover_all,
     split_samples,
 )
 from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
 from colorsplash.evaluation.metrics import iou, scores_any
-from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap, train_lone_negatives
+from colorsplash.evaluation.negatives import discover_with_negatives, train_lone_negatives
 from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
@@ -58,6 +57,8 @@ from colorsplash.training.val_masks import scored_validation
 
 log = logging.getLogger(__name__)
 METRIC_FIELDS = ("epoch", "step", "train_loss", "val_loss", "val_iou", "lr", "seconds")
+# what a run writes that a data folder would read as photos: `-o DATA/images` is refused (discover_with_negatives)
+_FILES = ("run", f"{run_files.OVERVIEW}, {run_files.CURVES}, {run_files.VAL_PREDICTIONS}")
 
 
 @dataclass
@@ -198,9 +199,7 @@ def log_split(train: list[Sample], val: list[Sample]) -> None:
 def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, report: bool = True) -> TrainData:
     """Discover, split and cache the data sets of ``cfg.data`` and the negatives of ``cfg.negatives``; ``report``:
     log the split (:func:`log_split`) and the notes of the data, once a run (rank 0 alone under torchrun)."""
-    samples = discover_all(cfg.data, skip_bad=cfg.skip_bad, keep_unpaired=True)  # no mask: counted with the bad
-    negatives = discover_negatives(cfg.negatives)
-    refuse_overlap(samples, negatives)
+    samples, negatives = discover_with_negatives(cfg.data, cfg.negatives, cfg.skip_bad, Path(cfg.out_dir), _FILES)
     samples += negatives
     train_s, val_s = split_samples(samples, cfg.val_fraction, cfg.seed)
     train_s = train_lone_negatives(train_s, val_s)
