@@ -270,3 +270,27 @@ def test_a_run_folder_where_nothing_can_be_written_is_said_in_words(
         == f"{run}: cannot write in this run folder (Permission denied); choose another with -o NEW_DIR"
     )
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_run_to_resume_where_nothing_can_be_written_is_not_sent_to_o(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``train --resume RUN`` of a run on a read-only disk said "choose another with -o NEW_DIR", a flag --resume
+    refuses: it says to continue a copy of the run."""
+    from colorsplash.training import run_lock as module
+
+    real_open = os.open
+
+    def refuse(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
+        if str(path).endswith(run_files.LOCK):
+            raise OSError(30, "Read-only file system", str(path))
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(module.os, "open", refuse)
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(module.RunFolderError) as refused, run_lock(run, create=False):
+        pytest.fail("the block ran without the lock")
+    message = str(refused.value)
+    assert message.startswith(f"{run}: cannot write in this run folder (")
+    assert " -o " not in message and "--resume the copy" in message

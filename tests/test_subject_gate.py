@@ -92,7 +92,7 @@ def test_validation_gates_a_photo_as_splash_does(
     prob = _blob(top)
     mask = (prob >= 0.3).astype(np.uint8)  # what a found subject's prediction gets right, at least in part
     monkeypatch.setattr(steps, "predict_batches", lambda *args: iter([(prob, 0.0, score)]))
-    iou, _ = steps.validate(None, SimpleNamespace(masks=[mask]), None, None)  # type: ignore[arg-type]
+    iou, _ = steps.validate(None, SimpleNamespace(masks=[mask], scored_negatives=()), None, None)  # type: ignore[arg-type]
     empty = _splash_empty(score, steps.VAL_PRESENCE_THRESHOLD, top, 0.5)
     assert (iou == 0.0) == empty
 

@@ -3,6 +3,7 @@ interrupted run, --init of another shape or a missing file, the model's name and
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -105,6 +106,22 @@ def test_interrupted_run_says_what_it_kept_and_resumes_from_another_folder(
     assert [int(r["epoch"]) for r in _read_csv(run / "metrics.csv")] == [1, 2]
     assert read_checkpoint(run / "last.pt")["model_config"]["pad_aspect"] == 0  # stretched as it began, not padded
     assert f"model {run / 'best.pt'}" in capsys.readouterr().out
+
+
+def test_resume_of_a_run_whose_data_folder_moved_says_how_to_go_on(tmp_path: Path) -> None:
+    """``--resume RUN`` after its data folder was moved said only "DIR: data folder not found", and --resume takes
+    no data folder: it says where the run reads it from, to put it back, or to start a run from last.pt."""
+    from colorsplash.training.config import TrainConfig, resumed_config
+
+    kept, gone = tmp_path / "cats", tmp_path / "dogs"
+    kept.mkdir()
+    saved = TrainConfig(data=(str(kept), str(gone)), out_dir=str(tmp_path / "run"))
+    with pytest.raises(ValueError) as refused:
+        resumed_config(saved, tmp_path / "run")
+    message = str(refused.value)
+    assert f"data folder(s) {gone}: not found" in message and str(kept) not in message
+    assert f"--init {tmp_path / 'run' / 'last.pt'} -o NEW_RUN" in message
+    assert resumed_config(dataclasses.replace(saved, data=(str(kept),)), tmp_path / "run").data == (str(kept),)
 
 
 def test_init_from_a_network_of_another_shape_is_one_clear_line(

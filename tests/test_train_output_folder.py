@@ -51,3 +51,19 @@ def test_a_run_stopped_before_its_first_epoch_starts_again(tmp_path: Path) -> No
     from colorsplash.cli.train import _refuse_existing_run
 
     _refuse_existing_run(str(out))
+
+
+@pytest.mark.parametrize("inside", ["input", "mask"])
+def test_a_run_folder_that_data_is_read_from_is_refused(
+    inside: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``train cats -o cats/input`` trained and wrote overview.png, curves.png and val_predictions.png among the
+    photos: the next ``train cats`` stopped on "3 photo(s) without a mask: curves.png, ...". Refused before any photo
+    is read, as evaluate's report folder is, and the folder is left as it was."""
+    make_seed_set(tmp_path / "cats", n=2)
+    run = tmp_path / "cats" / inside
+    before = sorted(run.iterdir())
+    assert main(_train(tmp_path / "cats", run)) == 2
+    err = capsys.readouterr().err
+    assert f"-o {run}: photos or masks are read from this folder" in err and "choose another run folder" in err
+    assert sorted(run.iterdir()) == before

@@ -26,7 +26,8 @@ BORDER = np.full((8, 8), IGNORE, np.uint8)  # an Oxford trimap all border
 def _validate(masks: list[np.ndarray], monkeypatch: pytest.MonkeyPatch) -> tuple[float, float]:
     nothing = np.zeros((8, 8), np.float32)  # the network finds nothing: IoU 0 on a scored mask
     monkeypatch.setattr(steps, "predict_batches", lambda *args: iter([(nothing, 0.5, None)] * len(masks)))
-    return steps.validate(None, SimpleNamespace(masks=masks), None, None)  # type: ignore[arg-type]
+    ds = SimpleNamespace(masks=masks, scored_negatives=frozenset())
+    return steps.validate(None, ds, None, None)  # type: ignore[arg-type]
 
 
 def test_validation_leaves_out_a_mask_that_scores_no_pixel(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -170,15 +170,11 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _find_samples(args: argparse.Namespace, out: Path) -> list[Any]:
     """The samples of the data folders and of the ``--negatives`` folders; refused when a photo is in both, or when
     the report folder ``out`` is one they are read from."""
-    from colorsplash.evaluation.datasets import discover_all
-    from colorsplash.evaluation.evaluate import refuse_report_among_data
-    from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap
+    from colorsplash.evaluation.negatives import discover_with_negatives
 
-    found = discover_all(args.data, skip_bad=args.skip_bad, keep_unpaired=True)  # the split's unpaired: skips
-    negatives = discover_negatives(args.negatives)
-    refuse_overlap(found, negatives)  # as train: a photo cannot both show the subject and not
-    refuse_report_among_data(out, [*found, *negatives])
-    return [*found, *negatives]
+    files = ("report", "scores.csv, summary.json, worst.png")
+    found, negatives = discover_with_negatives(args.data, args.negatives, args.skip_bad, out, files)
+    return [*found, *negatives]  # the split's photos without a mask: counted with the skipped
 
 
 def _run_record(args: argparse.Namespace, config: ModelConfig, fraction: float, seed: int) -> dict[str, Any]:

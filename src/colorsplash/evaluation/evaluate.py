@@ -137,22 +137,6 @@ def check_report_folder(out: Path, overwrite: bool = False) -> None:
         raise ValueError(f"{out}: cannot write the report there ({problem}); choose another report folder with -o")
 
 
-def refuse_report_among_data(out: Path, samples: Sequence[Sample]) -> None:
-    """Refuse a report folder ``out`` that photos or masks of ``samples`` are read from (``-o pets/images``, a
-    ``--negatives`` folder): its report files went in among them, and the next run read ``worst.png`` as a photo
-    without a mask (or as one more photo without the subject), before any photo is scored.
-
-    Raises:
-        ValueError: naming ``out`` and saying what to do.
-    """
-    read = {p.parent.resolve() for s in samples for p in (s.image, s.mask, *(m for m, _ in s.objects))}
-    if out.resolve() in read:
-        raise ValueError(
-            f"-o {out}: photos or masks are read from this folder, and the report's files (scores.csv, summary.json, "
-            "worst.png) would be read with them next time; choose another report folder with -o"
-        )
-
-
 def score_image(prob: np.ndarray, mask: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
     """Metrics of a float ``HxW`` probability against a uint8 ``HxW`` mask (0/1/IGNORE)."""
     return {

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from colorsplash.evaluation.datasets import NEGATIVE, Sample, set_name, with_fixed_split
+from colorsplash.evaluation.datasets import NEGATIVE, Sample, discover_all, set_name, with_fixed_split
 from colorsplash.evaluation.folders import (
     DataError,
     file_names,
@@ -87,6 +87,33 @@ def _nested_hint(folder: Path) -> str:
     if nested:
         return f" (pictures in subfolders are not read: name those folders, e.g. --negatives {nested[0]})"
     return ""
+
+
+def discover_with_negatives(
+    data: Sequence[str | Path], negatives: Sequence[str | Path], skip_bad: bool, out: Path, out_files: tuple[str, str]
+) -> tuple[list[Sample], list[Sample]]:
+    """The samples of the data folders ``data`` (photos without a mask kept, for the split's count of the bad) and
+    of the ``negatives`` folders, before any photo is read; refused when a photo is in both
+    (:func:`refuse_overlap`) or when the output folder ``out`` is one they are read from (``-o pets/images``):
+    the files written there went in among the photos, and the next ``train`` or ``evaluate`` stopped on "photo(s)
+    without a mask: worst.png" (or took them as more photos without the subject, without a word). ``out_files``:
+    what ``out`` is and the files it gets, for the message (``("report", "scores.csv, worst.png")``).
+
+    Raises:
+        DataError: a data folder's, or the overlap's, problem, named.
+        ValueError: ``out`` is read from; the message names it and says to choose another ``-o``.
+    """
+    found = discover_all(data, skip_bad=skip_bad, keep_unpaired=True)
+    without = discover_negatives(negatives)
+    refuse_overlap(found, without)
+    read = {p.parent.resolve() for s in [*found, *without] for p in (s.image, s.mask, *(m for m, _ in s.objects))}
+    if out.resolve() in read:
+        kind, files = out_files
+        raise ValueError(
+            f"-o {out}: photos or masks are read from this folder, and the {kind}'s files ({files}) would be read "
+            f"with them next time; choose another {kind} folder with -o"
+        )
+    return found, without
 
 
 def refuse_overlap(subject: Sequence[Sample], negatives: Sequence[Sample]) -> None:

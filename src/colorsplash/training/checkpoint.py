@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import torch
 from torch import nn
@@ -24,10 +24,39 @@ from colorsplash.training.networks import build_model
 FORMAT = "colorsplash-checkpoint-v1"
 
 
+class _Sink:
+    """The file ``torch.save`` writes through, keeping the OSError of a failed write (a full disk): given a path,
+    ``torch.save`` reported it as "[enforce fail at inline_container.cc:672] . unexpected pos ...", no file named."""
+
+    def __init__(self, fp: BinaryIO) -> None:
+        self._fp = fp
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._fp.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def flush(self) -> None:
+        self._fp.flush()
+
+
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    """``torch.save`` to a temp file in the same folder, then rename: a kill never leaves half a file."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    """``torch.save`` to a temp file in the same folder, then rename: a kill never leaves half a file.
+
+    Raises:
+        OSError: ``cannot write PATH: No space left on device`` (or another write error), the file untouched.
+    """
+    with atomic_path(path) as tmp, open(tmp, "wb") as fp:
+        sink = _Sink(fp)
+        try:
+            torch.save(obj, cast("BinaryIO", sink))  # torch.save calls only write and flush
+        except RuntimeError:
+            if sink.error is None:
+                raise
+            raise sink.error from None
 
 
 def unwrap(model: nn.Module) -> nn.Module:

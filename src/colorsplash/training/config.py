@@ -19,6 +19,7 @@ from colorsplash.runtime.flags import (
     positive_int,
     unit_float,
 )
+from colorsplash.training import run_files
 
 LR_SCHEDULES: tuple[str, ...] = ("onecycle", "constant")
 # What a run trains: "all" its weights; only the "presence" head on a frozen network (its pixel output, and so
@@ -239,7 +240,20 @@ def resumed_config(saved: TrainConfig, run: str | Path) -> TrainConfig:
 
     init = place(saved.init_from) if saved.init_from else saved.init_from
     data, negatives = tuple(map(place, saved.data)), tuple(map(place, saved.negatives))
+    _refuse_moved_data(run, [*data, *negatives])
     return dataclasses.replace(saved, out_dir=str(run), data=data, negatives=negatives, init_from=init)
+
+
+def _refuse_moved_data(run: str | Path, folders: list[str]) -> None:
+    """A run's data folder that is gone (moved, renamed) said only "DIR: data folder not found": ``--resume`` takes
+    no data folders, so the message says where the run reads it from and the two ways on."""
+    gone = [folder for folder in folders if not os.path.isdir(folder)]
+    if gone:
+        raise ValueError(
+            f"--resume {run}: the run's data folder(s) {', '.join(gone)}: not found (moved or renamed?); a run goes on "
+            "with the folders it started with: put each back there, under its name (the split follows it), or start a "
+            f"new run from its weights: colorsplash train DATA... --init {Path(run) / run_files.LAST} -o NEW_RUN"
+        )
 
 
 def refuse_one_pixel_features(mcfg: ModelConfig) -> None:

@@ -317,11 +317,14 @@ def _write_model_file(
         output.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
             tmp_path = os.path.join(tmp, "model.onnx")
-            _export_graph(model, config.input_size, tmp_path)
-            if calibration is not None:
-                quantized = os.path.join(tmp, "int8.onnx")
-                quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT, show_progress=show_progress)
-                tmp_path = quantized
-            _finish_file(tmp_path, config, fp16)
+            try:  # a full disk said "[Errno 28] No space left on device", naming no file
+                _export_graph(model, config.input_size, tmp_path)
+                if calibration is not None:
+                    quantized = os.path.join(tmp, "int8.onnx")
+                    quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT, show_progress=show_progress)
+                    tmp_path = quantized
+                _finish_file(tmp_path, config, fp16)
+            except OSError as err:
+                raise OSError(f"cannot write {output}: {err.strerror or err}") from err
             with atomic_path(output, replace=overwrite) as final:
                 os.replace(tmp_path, final)

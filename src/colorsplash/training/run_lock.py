@@ -54,7 +54,8 @@ def run_lock(run: Path, *, main: bool = True, create: bool = True) -> Iterator[N
 
     Raises:
         RunBusyError: another process holds the lock; the message names it and what to do.
-        RunFolderError: the folder (or its lock file) cannot be made there; the message names it.
+        RunFolderError: the folder (or its lock file) cannot be made there; the message names it and what to do
+            (another ``-o``, or with ``create`` False, as for ``--resume``, a copy of the run to continue).
     """
     if not main or fcntl is None or not (create or run.is_dir()):
         yield
@@ -65,9 +66,9 @@ def run_lock(run: Path, *, main: bool = True, create: bool = True) -> Iterator[N
             fd = _made_and_locked(run, path, made)
         except OSError as err:  # a read-only place, no permission (RunBusyError is not one: it goes up as it is)
             why = unwritable_folder(run) or err.strerror or err  # a file in the way is named, not "Not a directory"
-            raise RunFolderError(
-                f"{run}: cannot write in this run folder ({why}); choose another with -o NEW_DIR"
-            ) from err
+            # --resume takes no -o: a run folder that cannot be written is continued from a copy
+            advice = "choose another with -o NEW_DIR" if create else "copy it where you can write and --resume the copy"
+            raise RunFolderError(f"{run}: cannot write in this run folder ({why}); {advice}") from err
         try:
             yield
         finally:

@@ -36,12 +36,11 @@ from colorsplash.evaluation.datasets import (
     Skips,
     base_set,
     breed,
-    discover_all,
     split_samples,
 )
 from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
 from colorsplash.evaluation.metrics import iou, scores_any
-from colorsplash.evaluation.negatives import discover_negatives, refuse_overlap, train_lone_negatives
+from colorsplash.evaluation.negatives import discover_with_negatives, train_lone_negatives
 from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
@@ -53,11 +52,12 @@ from colorsplash.training.config import TrainConfig
 from colorsplash.training.copypaste import make_paster
 from colorsplash.training.losses import presence_loss, segmentation_loss
 from colorsplash.training.networks import forward_train, has_presence, train_mode
-from colorsplash.training.torch_dataset import SegmentationDataset, load_resized, negatives_summary
+from colorsplash.training.torch_dataset import SegmentationDataset, load_resized, negatives_summary, validation_iou
 from colorsplash.training.val_masks import scored_validation
 
 log = logging.getLogger(__name__)
 METRIC_FIELDS = ("epoch", "step", "train_loss", "val_loss", "val_iou", "lr", "seconds")
+_FILES = ("run", f"{run_files.OVERVIEW}, {run_files.CURVES}, {run_files.VAL_PREDICTIONS}")  # -o DATA/images: no
 
 
 @dataclass
@@ -198,9 +198,7 @@ def log_split(train: list[Sample], val: list[Sample]) -> None:
 def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, report: bool = True) -> TrainData:
     """Discover, split and cache the data sets of ``cfg.data`` and the negatives of ``cfg.negatives``; ``report``:
     log the split (:func:`log_split`) and the notes of the data, once a run (rank 0 alone under torchrun)."""
-    samples = discover_all(cfg.data, skip_bad=cfg.skip_bad, keep_unpaired=True)  # no mask: counted with the bad
-    negatives = discover_negatives(cfg.negatives)
-    refuse_overlap(samples, negatives)
+    samples, negatives = discover_with_negatives(cfg.data, cfg.negatives, cfg.skip_bad, Path(cfg.out_dir), _FILES)
     samples += negatives
     train_s, val_s = split_samples(samples, cfg.val_fraction, cfg.seed)
     train_s = train_lone_negatives(train_s, val_s)
@@ -238,7 +236,8 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
     train = SegmentationDataset(ti, tm, mcfg, augmenter, paster, negative)
     if negatives:
         summary.update(negatives_summary(train, val_s if val_s is not train_s else [], report))
-    return TrainData(train, SegmentationDataset(vi, vm, mcfg), summary)
+    val_negatives = [i for i, s in enumerate(val_s) if s.kind == datasets.NEGATIVE]
+    return TrainData(train, SegmentationDataset(vi, vm, mcfg, scored_negatives=val_negatives), summary)
 
 
 def make_loader(ds: SegmentationDataset, cfg: TrainConfig, d: Dist, epoch: int) -> DataLoader:
@@ -308,17 +307,17 @@ def predict_batches(
 
 
 def validate(model: nn.Module, ds: SegmentationDataset, cfg: TrainConfig, device: torch.device) -> tuple[float, float]:
-    """Mean per-image IoU (0.5, network's size; no subject by :func:`~colorsplash.runtime.no_subject.no_subject_reason`
-    at :data:`VAL_PRESENCE_THRESHOLD` predicts none; masks scoring no pixel left out, as said once) and mean loss."""
+    """Per-image IoU (0.5, network's size; no subject by :func:`~colorsplash.runtime.no_subject.no_subject_reason` at
+    :data:`VAL_PRESENCE_THRESHOLD` predicts none; masks scoring no pixel left out) as :func:`validation_iou`, loss."""
     ious, losses = [], []
     for i, (prob, loss, score) in enumerate(predict_batches(model, ds, cfg, device)):
         empty = no_subject_reason(score, VAL_PRESENCE_THRESHOLD, float(prob.max()) if prob.size else 0.0)
         if scores_any(ds.masks[i]):
-            ious.append(iou(np.zeros_like(prob) if empty is not None else prob, ds.masks[i]))
+            ious.append((iou(prob * (empty is None), ds.masks[i]), i in ds.scored_negatives))  # no subject: 0s
         losses.append(loss)
     if not ious:  # prepare_data refuses such data
         raise ValueError("no validation photo's mask leaves a pixel scored: there is no IoU to validate on")
-    return float(np.mean(ious)), float(np.mean(losses))
+    return validation_iou(ious), float(np.mean(losses))
 
 
 def train_epoch(

@@ -1,0 +1,52 @@
+"""A checkpoint or exported model that cannot be written (a full disk, a file size limit) is said in words naming
+the file: ``train`` said torch's "[enforce fail at inline_container.cc:672] . unexpected pos ...", ``export``
+"[Errno 28] No space left on device"; no file of it is left."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+resource = pytest.importorskip("resource")  # POSIX: the file size limit stands in for a full disk
+
+from colorsplash.training.checkpoint import atomic_torch_save  # noqa: E402
+
+
+@pytest.fixture
+def file_size_limit() -> Iterator[int]:
+    """Files written past 4 KiB fail with EFBIG (Python ignores SIGXFSZ), as on a full disk; then restored."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    limit = 4096  # under the tiny U-Net's ONNX file
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield limit
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+def test_a_checkpoint_that_cannot_be_written_names_the_file(tmp_path: Path, file_size_limit: int) -> None:
+    path = tmp_path / "last.pt"
+    with pytest.raises(OSError, match="cannot write .*last.pt: File too large") as caught:
+        atomic_torch_save({"weights": torch.zeros(4 * file_size_limit)}, path)
+    assert "enforce fail" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_checkpoint_written_through_the_sink_loads(tmp_path: Path) -> None:
+    atomic_torch_save({"weights": torch.arange(5)}, tmp_path / "best.pt")
+    assert torch.equal(torch.load(tmp_path / "best.pt", weights_only=True)["weights"], torch.arange(5))
+
+
+def test_an_export_that_cannot_be_written_names_the_file(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], file_size_limit: int
+) -> None:
+    from colorsplash.cli import main
+
+    out = tmp_path / "models" / "mine.onnx"
+    assert main(["export", str(tiny_checkpoint), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {out}: File too large" in err and "Errno" not in err
+    assert list(tmp_path.iterdir()) == []  # neither the file nor the folder made for it
