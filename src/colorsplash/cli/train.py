@@ -356,7 +356,8 @@ def _finished_run(run: Path) -> int | None:
         return None
     if _main_process():
         log.info("%s", finished_message(run, state.epoch, payload["train_config"]["epochs"]))
-    calibrate_run(run, resumed_config(TrainConfig.from_dict(payload["train_config"]), run))  # if cut short before
+    saved = resumed_config(TrainConfig.from_dict(payload["train_config"]), run, reads_data=False)
+    calibrate_run(run, saved)  # if cut short before
     return _report(state.best_iou, state.best_epoch, str(run / run_files.BEST))
 
 

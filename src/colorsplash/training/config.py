@@ -227,10 +227,11 @@ def _started_in(run: Path, out_dir: str) -> Path | None:
     return Path(*real.parts[: len(real.parts) - depth])
 
 
-def resumed_config(saved: TrainConfig, run: str | Path) -> TrainConfig:
+def resumed_config(saved: TrainConfig, run: str | Path, reads_data: bool = True) -> TrainConfig:
     """The saved config of the run in ``run``, to continue it from anywhere: ``out_dir`` becomes ``run`` as given
     now, and relative data and negatives folders and ``init_from`` (runs saved before paths were stored absolute)
-    are taken from the folder the run was started in when they are there, else from the current folder."""
+    are taken from the folder the run was started in when they are there, else from the current folder. With
+    ``reads_data`` a data folder that is gone is refused (a finished run's report needs none)."""
     base = _started_in(Path(run), saved.out_dir)
 
     def place(path: str) -> str:
@@ -240,7 +241,8 @@ def resumed_config(saved: TrainConfig, run: str | Path) -> TrainConfig:
 
     init = place(saved.init_from) if saved.init_from else saved.init_from
     data, negatives = tuple(map(place, saved.data)), tuple(map(place, saved.negatives))
-    _refuse_moved_data(run, [*data, *negatives])
+    if reads_data:
+        _refuse_moved_data(run, [*data, *negatives])
     return dataclasses.replace(saved, out_dir=str(run), data=data, negatives=negatives, init_from=init)
 
 
