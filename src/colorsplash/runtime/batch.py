@@ -17,7 +17,6 @@ decoded again from its temporary file before it gets its name, so a result that 
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import sys
@@ -206,8 +205,9 @@ class PhotoJob:
         if kept_existing(task.output, self.skip_existing):
             return Outcome("skipped")
         if not self.overwrite and task.output != STDIO and os.path.lexists(task.output):
-            # Another run wrote it since planning: fail now (the write would refuse it), not after the model ran
-            raise OSError(errno.EEXIST, f"cannot write {task.output}: it {NOT_OURS}")
+            # Another run wrote it since planning: fail now (the write would refuse it), not after the model ran. One
+            # argument, as the write's own refusal: OSError(errno, text) read "[Errno 17] cannot write ..."
+            raise OSError(f"cannot write {task.output}: it {NOT_OURS}")
         # read_picture_bytes: a photo removed since planning said "[Errno 2] No such file or directory: 'a.png'"
         data = task.data if task.data is not None else read_picture_bytes(task.source)
         info = probe_picture(data, task.label, self.max_pixels)
