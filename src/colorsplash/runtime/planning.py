@@ -101,7 +101,7 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
             earlier += 1
             continue
         files.append(p)
-    say_partial(folder, [p.name for p in partial])
+    say_partial(folder, [str(p.relative_to(folder)) for p in partial])  # -r: photos/2019/.colorsplash-... too
     say_left_out(str(folder), earlier, videos, links)
     return sorted(files)
 

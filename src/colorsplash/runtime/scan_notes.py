@@ -20,8 +20,9 @@ RESULTS = f"*{SPLASH_TAG}.*, *{MASK_TAG}.*"  # the names of earlier results, lef
 
 
 def say_partial(folder: Path, names: list[str]) -> None:
-    """The line on our temporary files ``names`` in ``folder`` (:func:`is_temp_name`), left by a killed run: not ours
-    to delete (a run still writing one would lose its result)."""
+    """The line on our temporary files ``names`` (:func:`is_temp_name`; their paths under ``folder``, which a
+    ``--recursive`` scan finds in its sub-folders), left by a killed run: not ours to delete (a run still writing one
+    would lose its result)."""
     if names:
         said = "partial result(s) of an interrupted run, safe to delete when no run is going"
         log.info("%s: %s: %s", folder, said, listed(sorted(names)))
