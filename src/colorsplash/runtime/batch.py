@@ -256,8 +256,8 @@ class PhotoJob:
             note = apply_on_empty(result, self.options.on_empty, task.label, self.mask, Wording.of(self.model, "cli"))
         except NoSubjectError as err:  # on standard output, nothing written reads as an empty picture: it failed
             gone = ", so nothing was written to standard output" if task.output == STDIO else ""
-            read = result_notes(photo, written)  # nothing written: no notes on what the file leaves out or moves
-            return Outcome("failed" if gone else "skipped", [*read, f"{err}{gone}"])
+            # Nothing written: what reading it noted, no note on what the file leaves out (metadata, transparency)
+            return Outcome("failed" if gone else "skipped", [*photo.notes, f"{err}{gone}"])
         if note:
             messages.append(note)
         if self.mask:
