@@ -257,6 +257,23 @@ def test_a_photo_path_the_system_will_not_read_is_an_image_read_error(
             call(png, model)
 
 
+def test_a_photo_whose_header_the_disk_fails_to_read_is_said_so(
+    model: Model, png: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The header is read first now (before the whole file): a failing disk or share met there said "unreadable or
+    truncated picture ([Errno 5] Input/output error: ...); re-export it", the system's number and the wrong advice
+    (the file may be fine), where the whole file's read said to check the disk."""
+    from colorsplash.runtime import picture_open
+
+    def fail(source: object) -> Any:
+        raise OSError(5, "Input/output error", str(source))
+
+    monkeypatch.setattr(picture_open, "open_unchecked", fail)
+    said = r"cannot be read \(Input/output error\); check the disk or share and try again"
+    with pytest.raises(colorsplash.ImageReadError, match=rf"^{re.escape(str(png))}: {said}$"):
+        colorsplash.splash(png, model)
+
+
 def test_a_write_only_or_failing_file_object_is_refused_in_words(model: Model, png: Path, tmp_path: Path) -> None:
     """``open(path, "ab")`` raised a bare ``io.UnsupportedOperation: read``, and a stream failing mid-read its
     bare ``OSError``: neither named the file nor said what to do."""

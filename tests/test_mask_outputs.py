@@ -181,3 +181,19 @@ def test_keep_and_point_keep_the_chosen_subjects_soft_edge(model: object) -> Non
         kept = colorsplash.predict_alpha(two, model, **options)
         np.testing.assert_array_equal(kept[:, :170], whole[:, :170])  # the big one's side: as it was
         assert kept[:, 240:].max() == 0 and whole[:, 240:].max() == 1  # the small one: gone
+
+
+def test_a_skipped_photo_gets_no_note_on_the_transparency_of_a_result_never_written(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`splash --on-empty skip` of a transparent PNG without a subject still said "transparent areas flattened onto
+    white; a cut-out keeps them: --effect transparent" of the splash it did not write (`mask`: "the mask does not
+    include the picture's transparency"), though a skipped photo was to get only what reading it noted."""
+    picture = np.zeros((48, 64, 4), np.uint8)
+    picture[..., :3], picture[:, 32:, 3] = (90, 90, 200), 255  # blue (no orange subject), half transparent
+    Image.fromarray(picture, "RGBA").save(tmp_path / "a.png")
+    for verb, out in (("splash", "s.png"), ("mask", "m.png")):
+        args = (verb, str(tmp_path / "a.png"), "--on-empty", "skip", "--model", str(tiny_onnx))
+        code, err = run(capsys, *args, "-o", str(tmp_path / out))
+        assert code == 0 and "skipped" in err and "transparen" not in err, err
+        assert not (tmp_path / out).exists()

@@ -177,6 +177,9 @@ def test_an_output_another_run_made_since_planning_fails_before_the_model_runs(
     err = capsys.readouterr().err
     assert code == 1 and "2 file(s): done 0, skipped 0, failed 2" in err and not ran
     assert err.count("already exists and was not made by this run; not replaced") == 2
+    # One line in the run's words, as the write's own refusal is: it read "p0.jpg: [Errno 17] cannot write ..."
+    said = f"{tmp_path / 'p0.jpg'}: cannot write {tmp_path / 'p0.splash.jpg'}: it already exists and was not made"
+    assert f"{said} by this run; not replaced" in err.splitlines() and "[Errno" not in err
     assert (tmp_path / "p0.splash.jpg").read_bytes() == b"the other run's result"
 
 

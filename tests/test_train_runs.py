@@ -294,3 +294,19 @@ def test_weight_averaging_of_the_last_epochs(cats: Path, tmp_path: Path, caplog:
 def test_bad_schedule_settings_are_refused(cats: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", str(cats), *TINY_UNET, "--epochs", "2", "--swa-epochs", "3", "-o", str(tmp_path)]) == 2
     assert "swa_epochs" in capsys.readouterr().err
+
+
+def test_resuming_a_finished_recipe_whose_data_moved_reads_none(
+    tmp_path: Path, tiny_recipe: tuple[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """``train --resume RUN`` of a finished staged recipe whose data folder was moved since was refused ("the run's
+    data folder(s) ...: not found", and ``--init RUN/last.pt``, a file a recipe's folder does not hold), though no
+    stage reads it: each stage is said finished, as a single run's resume says it (the refusal is the stages')."""
+    data = tmp_path / "cats"
+    make_seed_set(data, n=8, h=56, w=72)
+    run = tmp_path / "run"
+    assert main(["-q", "train", "--preset", "tiny", str(data), "-o", str(run)]) == 0
+    data.rename(tmp_path / "moved")
+    caplog.set_level(logging.INFO)
+    assert main(["-q", "train", "--resume", str(run)]) == 0
+    assert "stage 2/2 (tiny-b) already finished" in caplog.text

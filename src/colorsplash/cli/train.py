@@ -299,12 +299,12 @@ def _resume(args: argparse.Namespace, progress: bool) -> int:
     from colorsplash.training.trainer import Trainer
 
     record = read_recipe_file(args.resume)
-    if record is not None:  # a staged run: finish its remaining stages
+    if record is not None:  # a staged run: its remaining stages (moved data refused by those that read it)
         with _on_interrupt(args.resume, None):
             state, best = run_recipe(
                 record["recipe"],
                 resumed_model_config(record["model"]),
-                resumed_config(TrainConfig.from_dict(record["train"]), args.resume),
+                resumed_config(TrainConfig.from_dict(record["train"]), args.resume, reads_data=False),
                 resume=True,
                 show_progress=progress,
             )

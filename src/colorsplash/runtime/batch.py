@@ -17,7 +17,6 @@ decoded again from its temporary file before it gets its name, so a result that 
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import sys
@@ -206,8 +205,9 @@ class PhotoJob:
         if kept_existing(task.output, self.skip_existing):
             return Outcome("skipped")
         if not self.overwrite and task.output != STDIO and os.path.lexists(task.output):
-            # Another run wrote it since planning: fail now (the write would refuse it), not after the model ran
-            raise OSError(errno.EEXIST, f"cannot write {task.output}: it {NOT_OURS}")
+            # Another run wrote it since planning: fail now (the write would refuse it), not after the model ran. One
+            # argument, as the write's own refusal: OSError(errno, text) read "[Errno 17] cannot write ..."
+            raise OSError(f"cannot write {task.output}: it {NOT_OURS}")
         # read_picture_bytes: a photo removed since planning said "[Errno 2] No such file or directory: 'a.png'"
         data = task.data if task.data is not None else read_picture_bytes(task.source)
         info = probe_picture(data, task.label, self.max_pixels)
@@ -256,8 +256,8 @@ class PhotoJob:
             note = apply_on_empty(result, self.options.on_empty, task.label, self.mask, Wording.of(self.model, "cli"))
         except NoSubjectError as err:  # on standard output, nothing written reads as an empty picture: it failed
             gone = ", so nothing was written to standard output" if task.output == STDIO else ""
-            read = result_notes(photo, written)  # nothing written: no notes on what the file leaves out or moves
-            return Outcome("failed" if gone else "skipped", [*read, f"{err}{gone}"])
+            # Nothing written: what reading it noted, no note on what the file leaves out (metadata, transparency)
+            return Outcome("failed" if gone else "skipped", [*photo.notes, f"{err}{gone}"])
         if note:
             messages.append(note)
         if self.mask:

@@ -335,8 +335,10 @@ def open_checked(
             f"{name}: not a picture colorsplash reads (unrecognised content; it reads {read_formats_words()}); "
             "check the file"
         ) from err
-    except PermissionError as err:  # the file is fine; re-exporting it would not help
-        raise unreadable_file(name, err) from err
+    except OSError as err:  # the system's (an errno: permissions, a failing disk or share) or Pillow's own (none)
+        if err.errno is None:  # cut-off or corrupt header
+            raise unreadable(name, err) from err
+        raise unreadable_file(name, err) from err  # the file may be fine; re-exporting it would not help
     except Image.DecompressionBombError as err:  # a GIF whose frame claims more than Pillow allows
         raise _over_pillow_limit(name, "the picture its header claims") from err
     except READ_ERRORS as err:  # cut-off or corrupt header

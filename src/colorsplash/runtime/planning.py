@@ -93,7 +93,7 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
             links.append(str(p.relative_to(folder)))
         if not is_picture_file(p):
             if p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith(".") and p.is_file():
-                videos.append(p.name)
+                videos.append(str(p.relative_to(folder)))  # -r: 2019/IMG_1.MOV, a path `video` finds
             continue
         if exclude is not None and exclude in p.resolve().parents:
             continue
@@ -101,7 +101,7 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
             earlier += 1
             continue
         files.append(p)
-    say_partial(folder, [p.name for p in partial])
+    say_partial(folder, [str(p.relative_to(folder)) for p in partial])  # -r: photos/2019/.colorsplash-... too
     say_left_out(str(folder), earlier, videos, links)
     return sorted(files)
 

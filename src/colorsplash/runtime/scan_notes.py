@@ -20,8 +20,9 @@ RESULTS = f"*{SPLASH_TAG}.*, *{MASK_TAG}.*"  # the names of earlier results, lef
 
 
 def say_partial(folder: Path, names: list[str]) -> None:
-    """The line on our temporary files ``names`` in ``folder`` (:func:`is_temp_name`), left by a killed run: not ours
-    to delete (a run still writing one would lose its result)."""
+    """The line on our temporary files ``names`` (:func:`is_temp_name`; their paths under ``folder``, which a
+    ``--recursive`` scan finds in its sub-folders), left by a killed run: not ours to delete (a run still writing one
+    would lose its result)."""
     if names:
         said = "partial result(s) of an interrupted run, safe to delete when no run is going"
         log.info("%s: %s: %s", folder, said, listed(sorted(names)))
@@ -41,8 +42,9 @@ def say_output_partials(folders: set[Path], scanned: set[Path]) -> None:
 
 def say_left_out(where: str, earlier: int, videos: list[str], links: Sequence[str] = ()) -> None:
     """The lines on what a folder or pattern ``where`` held that a run leaves out: ``earlier`` pictures named like
-    results, ``videos`` (their names) and ``links`` to folders, which ``--recursive`` does not follow (their paths
-    under ``where``: ``photos/2019``, a link to a folder on another disk, lost a year of photos without a word)."""
+    results, ``videos`` (their paths under a folder ``where``, names for a pattern) and ``links`` to folders, which
+    ``--recursive`` does not follow (their paths under ``where``: ``photos/2019``, a link to a folder on another
+    disk, lost a year of photos without a word)."""
     if earlier:  # said, not silent: a photo of the user's own may be named like a result
         log.info(
             "%s: left out %d picture(s) named like earlier results (%s); name one to include it",

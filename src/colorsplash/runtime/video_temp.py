@@ -52,7 +52,7 @@ class PartialFile:
         folder = output.parent
         if folder.exists() and not folder.is_dir():
             raise VideoError(f"{output}: {folder} is a file, not a folder; choose another -o")
-        if folder.is_symlink() and not folder.exists():  # "create it first" would fail: mkdir says "File exists"
+        if folder.is_symlink() and not folder.exists():  # mkdir below would say "File exists"
             raise VideoError(f"{output}: {folder} is {broken_link(folder)}; choose another -o")
         if not folder.is_dir():  # made, as splash -o makes its folder (the caller removes it again if unused)
             try:
