@@ -390,6 +390,7 @@ def test_a_link_to_a_folder_that_recursive_does_not_follow_is_said(
     blob_file(elsewhere / "a.jpg", 0)
     blob_file(photos / "2020" / "b.jpg", 1)
     (photos / "2019").symlink_to(elsewhere, target_is_directory=True)
+    (photos / "latest").symlink_to(photos / "2020", target_is_directory=True)  # within the tree: nothing left out
     assert main(["mask", str(photos), "-r", "-o", str(tmp_path / "out"), "--model", str(tiny_onnx)]) == 0
     assert "1 file(s): done 1" in capsys.readouterr().err
     said = [r.getMessage() for r in caplog.records if "link(s) to a folder" in r.getMessage()]
