@@ -26,6 +26,30 @@ def test_model_flag_of_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "gone.onnx: model file not found; check the path" in err and "pass --model" not in err, err
 
 
+def test_a_folder_given_as_the_model_says_what_to_give_instead(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``splash --model runs/cats`` (the training run's folder) said only "is a folder, not a file; check the path"."""
+    from colorsplash.runtime.model_file import RUN_BEST
+    from colorsplash.training.run_files import BEST, LAST
+
+    assert RUN_BEST == BEST  # the runtime's copy of the name (it imports nothing of training)
+    photo, run, models = tmp_path / "a.png", tmp_path / "run", tmp_path / "models"
+    Image.new("RGB", (8, 8)).save(photo)
+    for folder, names in ((run, [LAST, BEST, "curves.png"]), (models, ["cats.onnx", "notes.txt"])):
+        folder.mkdir()
+        for name in names:
+            (folder / name).write_bytes(b"x")
+    assert main(["splash", str(photo), "--model", str(run)]) == 2
+    said = f"{run}: is a folder, not a file; it holds training checkpoints: make a model with `colorsplash export"
+    assert f"{said} {run / BEST} -o model.onnx`" in capsys.readouterr().err
+    with pytest.raises(ModelLoadError, match="give a model file in it: .*cats.onnx$"):
+        load_model(models)
+    (models / "cats.onnx").unlink()
+    with pytest.raises(ModelLoadError, match="is a folder, not a file; check the path$"):
+        load_model(models)
+
+
 @pytest.mark.parametrize("verb", [["splash", "a.png"], ["mask", "a.png"], ["evaluate", "data"], ["serve"]])
 def test_an_empty_model_flag_is_named_as_empty(
     verb: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -28,6 +28,8 @@ from pathlib import Path
 from colorsplash.runtime.protobuf import NotProtobuf, fields, mapped, string_entry
 from colorsplash.runtime.signatures import VIDEO_NAMES, other_format, signature_format
 
+RUN_BEST = "best.pt"  # training.run_files.BEST, which a test keeps it equal to
+
 # Message -> {field number: message it holds}: the paths from ModelProto to every TensorProto (onnx.proto3).
 _MESSAGES: dict[str, dict[int, str]] = {
     "model": {7: "graph", 20: "training", 25: "function"},
@@ -120,6 +122,23 @@ def not_loadable(path: str | Path, said: object) -> ModelLoadError:
         what = "video" if media in VIDEO_NAMES else "picture"
         return ModelLoadError(f"{path}: a {media} {what}, not a model; give the model file (.onnx) made by export")
     return ModelLoadError(f"{path}: not a loadable ONNX model ({said}); re-export it with colorsplash export")
+
+
+def folder_hint(folder: Path) -> str | None:
+    """What to give instead of ``folder`` given as the model: an ONNX file in it, or (a training run's folder)
+    its checkpoint exported; ``None`` when it holds neither. ``splash --model runs/cats`` said only "is a folder"."""
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
+    except OSError:  # not ours to list: the plain words
+        return None
+    models = [name for name in names if name.endswith(".onnx")]
+    if models:
+        return f"give a model file in it: {', '.join(str(folder / name) for name in models[:3])}"
+    checkpoints = [name for name in names if name.endswith(".pt")]
+    if checkpoints:  # a run's best checkpoint first, what export takes (the runtime imports nothing of training)
+        chosen = RUN_BEST if RUN_BEST in checkpoints else checkpoints[0]
+        return f"it holds training checkpoints: make a model with `colorsplash export {folder / chosen} -o model.onnx`"
+    return None
 
 
 def _media_format(path: str | Path) -> str | None:

@@ -26,7 +26,7 @@ from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.files import file_version, not_a_file
 from colorsplash.runtime.model_file import ModelLoadError as ModelLoadError  # re-exported: callers import it here
-from colorsplash.runtime.model_file import check_model_file, not_loadable
+from colorsplash.runtime.model_file import check_model_file, folder_hint, not_loadable
 from colorsplash.runtime.model_file import is_torch_checkpoint as is_torch_checkpoint
 from colorsplash.runtime.model_graph import PRESENCE_OUTPUT, checked_config, read_onnx_config
 from colorsplash.runtime.preprocess import photo_probability, preprocess, upsample_probability
@@ -352,6 +352,7 @@ def _not_found(given: str | os.PathLike[str] | None, path: Path) -> ModelLoadErr
         else "reinstall colorsplash"
     )
     shown = path if given is None else os.fspath(given)  # as given: ``Path`` shows ``https://x`` as ``https:/x``
+    hint = (folder_hint(path) if path.is_dir() else None) or hint  # a training run's folder, a folder of models
     return ModelLoadError(f"{shown}: {not_a_file(path, 'model file not found')}; {hint}")
 
 
