@@ -155,6 +155,8 @@ def test_ctrl_c_after_the_last_epoch_says_every_epoch_is_kept() -> None:
 
     done = types.SimpleNamespace(kept_epoch=5, cfg=types.SimpleNamespace(epochs=5))
     assert "holds all 5 epochs" in _kept("runs/r", done) and "lost" not in _kept("runs/r", done)  # type: ignore[arg-type]
+    one = types.SimpleNamespace(kept_epoch=1, cfg=types.SimpleNamespace(epochs=1))
+    assert "last.pt holds its one epoch;" in _kept("runs/r", one)  # type: ignore[arg-type]  # "holds all 1 epochs"
     midway = types.SimpleNamespace(kept_epoch=3, cfg=types.SimpleNamespace(epochs=5))
     assert "keeps epochs 1-3 of 5 (the epoch in progress is lost)" in _kept("runs/r", midway)  # type: ignore[arg-type]
 

@@ -382,7 +382,8 @@ def _kept(run: str, trainer: Trainer | None) -> str:
         return "no epoch had finished, so nothing was kept; run the same command again"
     last, kept, total = Path(run) / run_files.LAST, trainer.kept_epoch, trainer.cfg.epochs
     if kept >= total:
-        return f"{last} holds all {total} epochs; the run's last reports were not written: {again}"
+        every = "its one epoch" if total == 1 else f"all {total} epochs"  # "holds all 1 epochs"
+        return f"{last} holds {every}; the run's last reports were not written: {again}"
     epochs = "epoch 1" if kept == 1 else f"epochs 1-{kept}"
     return f"{last} keeps {epochs} of {total} (the epoch in progress is lost); {again}"
 

@@ -272,7 +272,7 @@ def finished_message(run: Path, epoch: int, epochs: int) -> str:
     """What ``--resume`` says of the run folder ``run`` whose ``last.pt`` records its end after ``epoch``."""
     return (
         f"{run} finished already (epoch {epoch} of {epochs}): nothing to train; to train it further, start a new "
-        f"run: colorsplash train DATA... --init {run / 'last.pt'} -o NEW_RUN"
+        f"run: colorsplash train DATA... --init {run / run_files.LAST} -o NEW_RUN"
     )
 
 
