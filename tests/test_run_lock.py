@@ -54,6 +54,23 @@ def test_a_new_folder_left_empty_is_removed_and_a_users_folder_is_kept(tmp_path:
     assert [p.name for p in new.iterdir()] == [run_files.CONFIG]
 
 
+def test_a_lock_that_cannot_be_written_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk failed the lock file's first write: the empty lock file stayed, and kept the run folder made for
+    it (the start refused, ``runs/new/.train.lock`` left behind)."""
+    import errno
+
+    from colorsplash.training import run_lock as module
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(module, "_record_holder", full)
+    new = tmp_path / "runs" / "new"
+    with pytest.raises(module.RunFolderError, match="No space left on device"), run_lock(new):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_folders_made_above_a_new_run_left_empty_are_removed_too(tmp_path: Path) -> None:
     """``-o runs/mine`` with no ``runs``: a run refused before writing anything (a data set a stage needs is
     missing) left ``runs`` behind, made by the lock, though it says nothing is written. A folder above that holds

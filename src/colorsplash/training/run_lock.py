@@ -99,12 +99,17 @@ def _locked(path: Path, run: Path) -> int:
     """An open descriptor of ``path`` holding its lock; :class:`RunBusyError` when another process holds it."""
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        held = False
         try:
             _take(fd, run)
-            if _same_file(fd, path):
-                _record_holder(fd)
+            held = _same_file(fd, path)
+            if held:
+                _record_holder(fd)  # a full disk fails here: the file is ours (held), not left to keep the folder
                 return fd
         except BaseException:
+            if held:
+                with contextlib.suppress(OSError):
+                    path.unlink()
             os.close(fd)
             raise
         os.close(fd)  # the holder before us removed the name as it ended: lock the name's new file
