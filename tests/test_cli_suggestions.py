@@ -1,0 +1,44 @@
+"""A mistyped verb or option names the one meant; another verb's option says whose it is; no verb lists them."""
+
+from __future__ import annotations
+
+import pytest
+
+from colorsplash.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["splsh", "a.jpg"], "invalid choice: 'splsh'"),
+        (["evalute", "data"], "did you mean 'evaluate'?"),
+        (["splash", "a.jpg", "--precision", "in8"], "did you mean 'int8'?"),
+        (["splash", "a.jpg", "--overwite"], "unrecognized arguments: --overwite; did you mean --overwrite?"),
+        (["serve", "--acess-log"], "did you mean --access-log?"),
+        (["video", "in.mp4", "-o", "out.mp4", "--thresold=0.4"], "did you mean --threshold?"),
+    ],
+)
+def test_a_typo_names_what_was_meant(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+    assert "did you mean" in err
+
+
+def test_another_verbs_option_says_whose_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["mask", "a.jpg", "--effect", "blur"]) == 2
+    err = capsys.readouterr().err
+    assert "--effect is an option of splash, video, not of mask" in err
+    assert "did you mean" not in err  # not --refine, which only looks a little like it
+
+
+def test_nothing_close_suggests_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["splash", "a.jpg", "--frobnicate"]) == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --frobnicate (see colorsplash splash --help)" in err
+
+
+def test_no_verb_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    err = capsys.readouterr().err
+    assert "one of splash, mask, video, train, evaluate, export, serve" in err
