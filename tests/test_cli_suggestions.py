@@ -1,4 +1,5 @@
-"""A mistyped verb or option names the one meant; another verb's option says whose it is; no verb lists them."""
+"""A mistyped verb or option names the one meant; another verb's option says whose it is; no verb lists them;
+usage words as README spells them."""
 
 from __future__ import annotations
 
@@ -42,3 +43,12 @@ def test_no_verb_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     err = capsys.readouterr().err
     assert "one of splash, mask, video, train, evaluate, export, serve" in err
+
+
+@pytest.mark.parametrize("verb", ["train", "evaluate"])
+def test_data_folders_are_spelt_as_readme_spells_them(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """README writes ``colorsplash train DATA... -o RUN``; the usage said ``[data ...]``, lower case among INPUT,
+    CHECKPOINT, PATH and RUN."""
+    assert main([verb, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "[DATA ...]" in out and "[data ...]" not in out

@@ -134,7 +134,11 @@ def add_negatives_argument(parser: argparse.ArgumentParser, what: str) -> None:
 def add_data_argument(parser: argparse.ArgumentParser) -> None:
     """The data set folders, ``DATA...``: an empty name (``"$DATA"`` unset) refused, never the current folder."""
     parser.add_argument(
-        "data", nargs="*", type=arg_type(non_empty_name("name a data set folder")), help="data set folders"
+        "data",
+        nargs="*",
+        type=arg_type(non_empty_name("name a data set folder")),
+        metavar="DATA",
+        help="data set folders",
     )
 
 
