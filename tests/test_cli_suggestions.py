@@ -52,3 +52,12 @@ def test_data_folders_are_spelt_as_readme_spells_them(verb: str, capsys: pytest.
     assert main([verb, "--help"]) == 0
     out = capsys.readouterr().out
     assert "[DATA ...]" in out and "[data ...]" not in out
+
+
+def test_the_suggestion_reads_newer_pythons_unquoted_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    """Python 3.12.8 and later list the choices without quotes: ``(choose from splash, mask)``."""
+    from colorsplash.cli.suggest import SuggestingParser
+
+    with pytest.raises(SystemExit):
+        SuggestingParser(prog="colorsplash").error("argument VERB: invalid choice: 'splsh' (choose from splash, mask)")
+    assert capsys.readouterr().err.endswith("(choose from splash, mask); did you mean 'splash'?\n")
