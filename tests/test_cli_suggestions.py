@@ -33,10 +33,18 @@ def test_another_verbs_option_says_whose_it_is(capsys: pytest.CaptureFixture[str
     assert "did you mean" not in err  # not --refine, which only looks a little like it
 
 
-def test_nothing_close_suggests_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["splash", "a.jpg", "--frobnicate"]) == 2
+@pytest.mark.parametrize(
+    ("argv", "unknown"),
+    [
+        (["splash", "a.jpg", "--frobnicate"], "--frobnicate"),
+        (["splash", "a.jpg", "--no-overwrite"], "--no-overwrite"),  # not "did you mean --overwrite?", its opposite
+        (["video", "in.mp4", "-o", "out.mp4", "--smooth"], "--smooth"),  # nor --no-smooth
+    ],
+)
+def test_nothing_close_suggests_nothing(argv: list[str], unknown: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "unrecognized arguments: --frobnicate (see colorsplash splash --help)" in err
+    assert f"unrecognized arguments: {unknown} (see colorsplash {argv[0]} --help)" in err
 
 
 def test_no_verb_lists_the_verbs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,7 +35,8 @@ def option_hint(unknown: str, verb: str, verbs: dict[str, argparse.ArgumentParse
     elsewhere = [v for v, p in verbs.items() if v != verb and name in _long_options(p)]
     if elsewhere:
         return f"; {name} is an option of {listed(elsewhere)}, not of {verb}"
-    names = {s[2:]: s for s in _long_options(verbs[verb])}  # compared without "--", which every one shares
+    negated = name.startswith("--no-")  # never the opposite: --no-overwrite is not a typo of --overwrite
+    names = {s[2:]: s for s in _long_options(verbs[verb]) if s.startswith("--no-") == negated}  # without "--"
     meant = closest(name[2:], list(names), cutoff=0.75)
     return f"; did you mean {names[meant]}?" if meant else ""
 
