@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
+from helpers.layouts import make_seed_set
 
 from colorsplash.runtime.progress import LOG_SECONDS, TERMINAL_SECONDS, redraw_seconds
 
@@ -29,3 +31,15 @@ def test_a_closed_standard_error_is_no_terminal(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(sys, "stderr", None)
     assert stderr_is_terminal() is False and redraw_seconds() == LOG_SECONDS
+
+
+def test_a_bar_in_a_log_is_lines_without_carriage_returns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``train data -o run 2> train.log``: each bar's frames were drawn over each other with carriage returns and
+    erased with spaces, so the log held ``^Mloading: 0%|...^M      ^M`` runs on one line; each frame is a line."""
+    from colorsplash.evaluation.datasets import discover_all, iter_pairs
+
+    make_seed_set(tmp_path / "cats", n=3)
+    assert len(list(iter_pairs(discover_all([tmp_path / "cats"]), show_progress=True))) == 3
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert err.startswith("loading:") and err.endswith("\n") and "\n\n" not in err

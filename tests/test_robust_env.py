@@ -290,6 +290,23 @@ def test_closed_standard_input_is_an_error_line(
     assert "standard input is closed" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("verb", ["splash", "mask"])
+def test_standard_input_at_a_terminal_is_refused_not_waited_on(
+    verb: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``colorsplash splash - -o out.jpg`` typed with nothing piped in waited, without a word, for a picture to be
+    typed; it says that standard input is the terminal."""
+
+    class Terminal(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal(io.BytesIO()))  # at its end: a wait would read nothing, not hang
+    assert main([verb, "-", "-o", str(tmp_path / "out.png")]) == 2
+    assert "- (standard input): standard input is the terminal; pipe a picture" in capsys.readouterr().err
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_a_read_only_home_gives_no_onnx_runtime_telemetry_warning(tmp_path: Path) -> None:
     """With a home (cache) folder ONNX Runtime cannot write, every command began with its colour-coded
     "[W:onnxruntime:Default, telemetry_1ds.cc] Failed to persist telemetry device ID" (words audit): colorsplash

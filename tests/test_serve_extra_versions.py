@@ -53,3 +53,21 @@ def test_the_extra_check_reads_the_minimums_from_the_installed_metadata(monkeypa
     assert outdated_extra("server") == ["uvicorn 0.28.1, at least 0.29"]
     _installed_with(monkeypatch, **{"python-multipart": "0.0.9", "imageio-ffmpeg": "0.5.1"})
     assert outdated_extra("server") == ["python-multipart 0.0.9, at least 0.0.13"]
+
+
+def test_a_missing_server_package_is_one_line_naming_the_verb_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It read "colorsplash serve: error: colorsplash serve needs the server extra ...": the verb said twice, where
+    train and video say "train needs PyTorch ..." after the prefix."""
+    import sys
+
+    from colorsplash import cli
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # what an environment without the extra gives the import
+    assert cli.main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "colorsplash serve: error: serve needs the server extra (uvicorn is missing): "
+        "pip install 'colorsplash[server]'\n"
+    )

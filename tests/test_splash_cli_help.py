@@ -127,7 +127,8 @@ def test_mask_help_speaks_of_the_mask(capsys: pytest.CaptureFixture[str]) -> Non
         (["--keep", "biggest"], "argument --keep: choose one of all, largest, got 'biggest'"),
         (["--point", "inf,1"], "argument --point: expected X,Y as finite pixel positions, got 'inf,1'"),
         (["--quality", "high"], "argument --quality: expected a whole number from 1 to 100, got 'high'"),
-        (["--jobs", "many"], "argument -j/--jobs: expected a positive whole number, got 'many'"),
+        (["--jobs", "many"], "argument -j/--jobs: expected a positive whole number or auto, got 'many'"),
+        (["--jobs", "0"], "argument -j/--jobs: must be a positive whole number or auto, got 0"),
     ],
 )
 def test_cli_errors_say_what_is_wrong(capsys: pytest.CaptureFixture[str], args: list[str], expected: str) -> None:

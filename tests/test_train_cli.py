@@ -215,3 +215,16 @@ def test_a_missing_starting_checkpoint_is_refused_before_the_data_is_read(
     assert "--init PATH" in said
     assert main(["train", unread, *TINY_UNET, "--init", "gone.pt", "-o", str(tmp_path / "run")]) == 2
     assert "--init " in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def test_resume_of_a_missing_folder_or_of_a_checkpoint_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--resume runs/cats/last.pt`` (the file, not its folder) said "runs/cats/last.pt/last.pt: nothing to resume
+    (no last.pt in runs/cats/last.pt)", and a mistyped folder "no last.pt in" a folder that is not there."""
+    (tmp_path / "last.pt").write_bytes(b"")
+    assert main(["train", "--resume", str(tmp_path / "last.pt")]) == 2
+    err = capsys.readouterr().err
+    assert f"--resume {tmp_path / 'last.pt'}: names a file; name its run folder: --resume {tmp_path}" in err
+    assert main(["train", "--resume", str(tmp_path / "gone")]) == 2
+    assert f"--resume {tmp_path / 'gone'}: no such folder" in capsys.readouterr().err

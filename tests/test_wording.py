@@ -127,7 +127,8 @@ def test_cli_errors_have_argparses_prefix(tmp_path: Path, capsys: pytest.Capture
     err = capsys.readouterr().err
     assert err.startswith("usage: colorsplash mask ") and "{splash,mask," not in err
     assert err.endswith(
-        "colorsplash mask: error: unrecognized arguments: --effect blur (see colorsplash mask --help)\n"
+        "colorsplash mask: error: unrecognized arguments: --effect blur; --effect is an option of splash, video, "
+        "not of mask (see colorsplash mask --help)\n"
     )
 
 

@@ -26,6 +26,7 @@ from colorsplash.cli import serve as cli_serve
 from colorsplash.cli import splash as cli_splash
 from colorsplash.cli import train as cli_train
 from colorsplash.cli import video as cli_video
+from colorsplash.cli.suggest import SuggestingParser, option_hint
 from colorsplash.runtime.files import LINK_LOOP, TOO_LONG
 from colorsplash.runtime.options import OptionError
 
@@ -34,7 +35,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, RuntimeErro
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = SuggestingParser(
         prog="colorsplash", description="Colour splash: keep the subject in colour, turn the background grey."
     )
     parser.add_argument("--version", action="version", version=f"colorsplash {__version__}")
@@ -46,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         _add_global_flags(verb_parser, argparse.SUPPRESS)
         verb_parser.set_defaults(verb_parser=verb_parser)  # whose usage and prefix an unknown argument gets
     return parser
+
+
+def _verb_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each verb's parser, by verb."""
+    return next(dict(a.choices) for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
 def _add_global_flags(parser: argparse.ArgumentParser, default: object) -> None:
@@ -91,7 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args, unknown = parser.parse_known_args(_attached_point(sys.argv[1:] if argv is None else list(argv)))
         if unknown:  # argparse's top level said "colorsplash: error:" with the list of verbs: the verb's own words
-            args.verb_parser.error(f"unrecognized arguments: {' '.join(unknown)} (see colorsplash {args.verb} --help)")
+            hint = option_hint(unknown[0], args.verb, _verb_parsers(parser))
+            args.verb_parser.error(
+                f"unrecognized arguments: {' '.join(unknown)}{hint} (see colorsplash {args.verb} --help)"
+            )
     except SystemExit as done:  # --help, --version, or a usage error already printed by argparse
         return done.code if isinstance(done.code, int) else 2
     configure_logging(args.quiet, args.debug)

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from colorsplash.runtime.flags import arg_type, non_empty_name, positive_int
+from colorsplash.runtime.flags import arg_type, non_empty_name, number_in_range, positive_int
 from colorsplash.runtime.progress import stderr_is_terminal
 
 PRECISIONS = ("auto", "int8", "fp32")  # = runtime.variants.PRECISION_CHOICES
@@ -134,7 +134,11 @@ def add_negatives_argument(parser: argparse.ArgumentParser, what: str) -> None:
 def add_data_argument(parser: argparse.ArgumentParser) -> None:
     """The data set folders, ``DATA...``: an empty name (``"$DATA"`` unset) refused, never the current folder."""
     parser.add_argument(
-        "data", nargs="*", type=arg_type(non_empty_name("name a data set folder")), help="data set folders"
+        "data",
+        nargs="*",
+        type=arg_type(non_empty_name("name a data set folder")),
+        metavar="DATA",
+        help="data set folders",
     )
 
 
@@ -201,5 +205,9 @@ def add_jobs_argument(parser: argparse.ArgumentParser, what: str, auto: bool = F
 
 
 def jobs_or_auto(value: str) -> int | None:
-    """``auto`` -> ``None``; otherwise a positive whole number."""
-    return None if value.strip().lower() == "auto" else positive_int(value)
+    """``auto`` -> ``None``; otherwise a positive whole number (a refusal names ``auto`` too: ``-j many`` said only
+    "expected a positive whole number")."""
+    return None if value.strip().lower() == "auto" else _positive_jobs(value)
+
+
+_positive_jobs = number_in_range(int, lambda v: v > 0, "a positive whole number or auto")

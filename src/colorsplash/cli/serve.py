@@ -306,12 +306,11 @@ def run(args: argparse.Namespace) -> int:
         from colorsplash.server.connections import uvicorn_options
     except ImportError as err:
         raise RuntimeError(
-            f"colorsplash serve needs the server extra ({err.name} is missing): pip install 'colorsplash[server]'"
+            f"serve needs the server extra ({err.name} is missing): pip install 'colorsplash[server]'"
         ) from err
     if old := outdated_extra("server"):
         raise RuntimeError(
-            f"colorsplash serve needs newer packages of the server extra ({'; '.join(old)}): "
-            "pip install 'colorsplash[server]'"
+            f"serve needs newer packages of the server extra ({'; '.join(old)}): pip install 'colorsplash[server]'"
         )
     check_can_listen(args.host, args.port)
     app = create_app(model_path=args.model, precision=args.precision, device=args.device, **settings_changes(args))

@@ -182,12 +182,14 @@ def _read_stdin(max_pixels: int) -> bytes:
     run, without a word.
 
     Raises:
-        ValueError: standard input is closed (``<&-``), or holds more than that.
+        ValueError: standard input is closed (``<&-``) or a terminal (nothing piped in), or holds more than that.
     """
     from colorsplash.runtime.photo_io import cost_limit
 
     if sys.stdin is None:
         raise ValueError("- (standard input): standard input is closed; pipe a picture into it or name a file")
+    if sys.stdin.isatty():  # a picture is never typed: the run waited, without a word, for one to be
+        raise ValueError("- (standard input): standard input is the terminal; pipe a picture into it or name a file")
     limit, chunks, size = max(cost_limit(max_pixels), _STDIN_FLOOR), [], 0
     while size <= limit and (chunk := sys.stdin.buffer.read(min(1 << 20, limit + 1 - size))):
         chunks.append(chunk)

@@ -64,7 +64,7 @@ from colorsplash.evaluation.mask_size import fit_to_photo
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.photo_io import ImageReadError, read_rgb_oriented
-from colorsplash.runtime.progress import redraw_seconds
+from colorsplash.runtime.progress import bar_settings
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,7 @@ def iter_pairs(
         disable=not show_progress,
         dynamic_ncols=True,
         leave=False,
-        mininterval=redraw_seconds(),
+        **bar_settings(),
     )
     for sample in bar:
         try:

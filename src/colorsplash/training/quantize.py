@@ -48,7 +48,7 @@ from colorsplash.runtime.model_graph import PRESENCE_OUTPUT
 from colorsplash.runtime.photo_io import ImageReadError, read_rgb
 from colorsplash.runtime.picture_open import PixelLimitError
 from colorsplash.runtime.preprocess import preprocess
-from colorsplash.runtime.progress import redraw_seconds
+from colorsplash.runtime.progress import bar_settings
 from colorsplash.training.bias_correction import correct_biases
 from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES
 from colorsplash.training.graph_edits import node_attributes
@@ -177,9 +177,7 @@ def _read_inputs(
     :func:`_warn_left_out`."""
     inputs: list[np.ndarray | None] = []
     bad = []
-    bar = tqdm(
-        photos, desc="calibrating", unit="img", disable=not show_progress, leave=False, mininterval=redraw_seconds()
-    )
+    bar = tqdm(photos, desc="calibrating", unit="img", disable=not show_progress, leave=False, **bar_settings())
     for path in bar:
         try:
             inputs.append(preprocess(read_rgb(path), config)[None])
@@ -321,7 +319,7 @@ def quantize_int8(
         unit="run",
         disable=not show_progress,
         leave=False,
-        mininterval=redraw_seconds(),
+        **bar_settings(),
     )
     with bar, tempfile.TemporaryDirectory(dir=Path(dst).parent) as tmp:
         prepared = os.path.join(tmp, "prepared.onnx")

@@ -45,7 +45,7 @@ from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.no_subject import no_subject_reason
-from colorsplash.runtime.progress import redraw_seconds
+from colorsplash.runtime.progress import bar_settings
 from colorsplash.training import run_files
 from colorsplash.training.augment import Augmenter
 from colorsplash.training.config import TrainConfig
@@ -340,7 +340,7 @@ def train_epoch(
         disable=not (show_progress and d.main),
         leave=False,
         dynamic_ncols=True,
-        mininterval=redraw_seconds(),
+        **bar_settings(),
     )
     for x, y in bar:
         x, y = _to_device(x, cfg, device), y.to(device)

@@ -84,6 +84,12 @@ class Trainer:
 
     def _resume_payload(self) -> dict[str, Any]:
         last = self.run / run_files.LAST
+        if self.run.is_file():  # --resume run/last.pt said "run/last.pt/last.pt: nothing to resume"
+            raise ValueError(f"--resume {self.run}: names a file; name its run folder: --resume {self.run.parent}")
+        if not self.run.exists():
+            raise FileNotFoundError(
+                f"--resume {self.run}: no such folder, nothing to resume; name a run folder (a train -o)"
+            )
         if not last.is_file():
             raise FileNotFoundError(f"{last}: nothing to resume (no last.pt in {self.run}); start without --resume")
         return read_checkpoint(last)

@@ -1,0 +1,58 @@
+"""Suggestions for mistyped verbs and options: ``colorsplash splsh`` and ``colorsplash splash --overwite`` name the
+verb or option meant, as git does ("did you mean ...?"); argparse before Python 3.14 lists the choices only."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+from typing import NoReturn
+
+from colorsplash.runtime.wording import listed
+
+# argparse's words for a value outside ``choices``, quoted (3.10, 3.11) or not (3.12.8 and later)
+_INVALID_CHOICE = re.compile(r"argument \S+: invalid choice: '?(?P<value>.*?)'? \(choose from (?P<choices>.*)\)")
+_VERB_MISSING = "the following arguments are required: VERB"
+
+
+def closest(word: str, candidates: list[str], cutoff: float = 0.6) -> str | None:
+    """The candidate ``word`` most likely meant (a typo: a letter left out, doubled or swapped), or None."""
+    found = difflib.get_close_matches(word, candidates, n=1, cutoff=cutoff)
+    return found[0] if found else None
+
+
+def _long_options(parser: argparse.ArgumentParser) -> list[str]:
+    return [s for action in parser._actions for s in action.option_strings if s.startswith("--")]
+
+
+def option_hint(unknown: str, verb: str, verbs: dict[str, argparse.ArgumentParser]) -> str:
+    """What to say after "unrecognized arguments" for ``unknown``, the first one, given to ``verb`` (``verbs``: every
+    verb's parser): ``; did you mean --overwrite?`` for ``--overwite`` (or ``--overwite=x``), ``; --effect is an
+    option of splash, video, not of mask`` for another verb's option; empty when nothing fits (a stray value)."""
+    if not unknown.startswith("--"):
+        return ""
+    name = unknown.split("=", 1)[0]
+    elsewhere = [v for v, p in verbs.items() if v != verb and name in _long_options(p)]
+    if elsewhere:
+        return f"; {name} is an option of {listed(elsewhere)}, not of {verb}"
+    negated = name.startswith("--no-")  # never the opposite: --no-overwrite is not a typo of --overwrite
+    names = {s[2:]: s for s in _long_options(verbs[verb]) if s.startswith("--no-") == negated}  # without "--"
+    meant = closest(name[2:], list(names), cutoff=0.75)
+    return f"; did you mean {names[meant]}?" if meant else ""
+
+
+class SuggestingParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors name the verb or value meant: ``invalid choice: 'splsh' (choose from
+    ...); did you mean 'splash'?``, and that lists the verbs when none is given. Subparsers are of this class too
+    (``add_subparsers`` makes its parsers of the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        found = _INVALID_CHOICE.fullmatch(message)
+        if found and "meant" not in message:  # Python 3.14's own suggestion ("maybe you meant ...") is enough
+            choices = [c.strip().strip("'") for c in found["choices"].split(",")]
+            meant = closest(found["value"], choices)
+            message += f"; did you mean '{meant}'?" if meant else ""
+        elif message == _VERB_MISSING:
+            verbs = [c for a in self._actions if isinstance(a, argparse._SubParsersAction) for c in a.choices]
+            message += f" (one of {', '.join(verbs)}; {self.prog} --help says what each does)"
+        super().error(message)
