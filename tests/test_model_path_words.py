@@ -123,9 +123,9 @@ def test_the_python_api_refuses_an_empty_init_checkpoint() -> None:
     ("argv", "option"),
     [
         (["train", "{data}", "--negatives", "", "--arch", "unet", "--size", "64", "-o", "{out}"], "--negatives"),
-        (["train", "", "--arch", "unet", "--size", "64", "-o", "{out}"], "data"),
+        (["train", "", "--arch", "unet", "--size", "64", "-o", "{out}"], "DATA"),
         (["evaluate", "{data}", "--negatives", ""], "--negatives"),
-        (["evaluate", ""], "data"),
+        (["evaluate", ""], "DATA"),
     ],
 )
 def test_data_and_negatives_folders_refuse_an_empty_name(
