@@ -130,10 +130,11 @@ def test_files_running_when_the_disk_fills_are_counted_as_what_became_of_them(
 def test_staged_items_running_at_a_stop_come_back_as_leftovers() -> None:
     """The staged pipeline (``splash``/``mask`` on a folder): closing it early hands back the items that finished
     while it closed, so the batch counts what they wrote; the dropped ones are not among them."""
-    first_out = threading.Event()
+    first_out, finishing = threading.Event(), threading.Event()
 
     def finish(i: int) -> int:
         if i != 0:
+            finishing.set()
             assert first_out.wait(10)
             time.sleep(0.2)
         return i
@@ -142,6 +143,9 @@ def test_staged_items_running_at_a_stop_come_back_as_leftovers() -> None:
     leftovers: list[tuple[Any, Future[int]]] = []
     results = run_stages(list(range(20)), stages, jobs=2, in_flight=4, leftovers=leftovers)
     first = next(results)
+    # Another item inside its finish as the pipeline closes (on a loaded machine it could still be loading, and be
+    # dropped: the test then failed with no leftover)
+    assert finishing.wait(10)
     first_out.set()
     results.close()
     left = sorted(item for item, future in leftovers)
