@@ -69,6 +69,9 @@ def test_sigterm_mid_folder_leaves_no_partial_file(verb: str, tmp_path: Path, ti
     assert code == 128 + signal.SIGTERM and "interrupted" in err, err
     assert partial_files(out) == []
     written = list(out.iterdir())
+    # It said "interrupted" alone: what was done, and how to go on
+    said = f"stopped: {len(written)} of 6 file(s) done, {6 - len(written)} not done; run the same command with "
+    assert f"{said}--skip-existing to do the rest" in err, err
     assert written  # the photo being written when the signal came was finished, as on Ctrl-C
     for path in written:
         Image.open(path).load()

@@ -38,7 +38,7 @@ from colorsplash.runtime.alpha import (
     model_presence,
     plan_alpha,
 )
-from colorsplash.runtime.batch_report import Outcome, Summary, outcome_of, stopped_line
+from colorsplash.runtime.batch_report import Outcome, Summary, interrupted_line, outcome_of, stopped_line
 from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.files import NOT_OURS
@@ -357,18 +357,24 @@ def run_batch(
     bar = tqdm(total=len(tasks), unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     leftovers: list[tuple[Task, Future[Outcome]]] = []
     results = run_items(tasks, work, jobs or auto_jobs(), leftovers)
-    stopped = False
+    stopped, n, replacing = False, 0, isinstance(work, PhotoJob) and work.overwrite
     try:
         for n, (task, future) in enumerate(results, 1):
             summary.add(outcome_of(future, task, debug), say)
             bar.update()
             if stopped := summary.stopped_by_disk and n < len(tasks):  # the files after it would fail alike
                 break
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: say what was done and how to go on, then stop
+        results.close()
+        bar.close()
+        summary.add_after_stop(len(tasks) - n, [outcome_of(f, t, debug) for t, f in leftovers], say)
+        say(interrupted_line(summary, len(tasks), replacing))
+        raise
     finally:
         results.close()  # on Ctrl-C: running files finish (their writes are atomic), queued ones are dropped
         bar.close()
     if stopped:  # the files that were running when it stopped are counted as what became of them
         summary.add_after_stop(len(tasks) - n, [outcome_of(f, t, debug) for t, f in leftovers], say)
-        say(stopped_line(summary.not_done, replacing=isinstance(work, PhotoJob) and work.overwrite))
+        say(stopped_line(summary.not_done, replacing=replacing))
     summary.seconds = time.perf_counter() - start
     return summary

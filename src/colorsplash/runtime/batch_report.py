@@ -90,6 +90,13 @@ def stopped_line(not_done: int, replacing: bool = False) -> str:
     return f"{said}. Free some space there, then {again} (or choose another place with -o)"
 
 
+def interrupted_line(summary: Summary, total: int, replacing: bool = False) -> str:
+    """The line a batch of ``total`` files stopped by Ctrl-C (or SIGTERM, SIGHUP) says before "interrupted": what
+    was done (the files being written when it came were finished) and how to go on (it said "interrupted" alone)."""
+    again = "run the same command again" if replacing else "run the same command with --skip-existing to do the rest"
+    return f"stopped: {summary.done} of {total} file(s) done, {summary.not_done} not done; {again}"
+
+
 def outcome_of(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
     """The worker's outcome, or its exception as one ``failed`` line that names the file."""
     try:
