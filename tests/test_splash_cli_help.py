@@ -24,6 +24,7 @@ def test_missing_inputs_and_empty_folder(tmp_path: Path, tiny_onnx: Path, capsys
     assert code == 1 and "nope.jpg: no such file or folder" in err
     code, err = run(capsys, "splash", str(tmp_path), "--model", str(tiny_onnx))
     assert code == 1 and "no pictures found" in err
+    assert "file(s)" not in err  # it said "1 file(s): done 0, skipped 0, failed 1" of a folder holding none
 
 
 def test_bad_option_and_debug_traceback(

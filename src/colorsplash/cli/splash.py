@@ -150,11 +150,13 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
         )
     tasks, plan_errors = batch.plan_tasks(items, plan, args.max_pixels, stdin)
     errors += plan_errors
-    if not tasks and not errors:
-        errors.append(
+    if not tasks and not errors:  # one line, no "1 file(s): ... failed 1" after it: no file was there to fail
+        print(
             f"no pictures found in {' '.join(args.inputs)} (looked for "
-            f"{', '.join(IMAGE_EXTENSIONS)}{'' if args.recursive else '; add --recursive for sub-folders'})"
+            f"{', '.join(IMAGE_EXTENSIONS)}{'' if args.recursive else '; add --recursive for sub-folders'})",
+            file=sys.stderr,
         )
+        return 1
     for line in errors:
         print(line, file=sys.stderr)
     summary = _splash_tasks(args, tasks, options, mask) if tasks else batch.Summary()
