@@ -228,3 +228,14 @@ def test_resume_of_a_missing_folder_or_of_a_checkpoint_says_so(
     assert f"--resume {tmp_path / 'last.pt'}: names a file; name its run folder: --resume {tmp_path}" in err
     assert main(["train", "--resume", str(tmp_path / "gone")]) == 2
     assert f"--resume {tmp_path / 'gone'}: no such folder" in capsys.readouterr().err
+
+
+def test_a_missing_data_folder_is_the_only_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``train nosuch`` printed the training precision ("precision: float32 (the CPU has no native bfloat16 ...)")
+    before "nosuch: data folder not found"."""
+    caplog.set_level(logging.INFO)
+    assert main(["train", str(tmp_path / "nosuch"), *TINY_UNET, "-o", str(tmp_path / "run")]) == 2
+    assert "data folder not found" in capsys.readouterr().err and "precision" not in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -64,9 +64,9 @@ class Trainer:
         self.show_progress = show_progress and self.d.main
         bf16, why = choose_bf16(tcfg)
         self.precision = {"autocast": "bfloat16" if bf16 else "float32", "reason": why}
-        if self.d.main:
-            log.info("precision: %s (%s)", "bfloat16 autocast" if bf16 else "float32", why)
         self.data: TrainData = prepare_data(tcfg, mcfg, self.show_progress, report=self.d.main)
+        if self.d.main:  # after the data is found: `train nosuch` printed it before its refusal
+            log.info("precision: %s (%s)", "bfloat16 autocast" if bf16 else "float32", why)
         self.model = self._build(resume_payload)
         groups = param_groups(self.model, tcfg.lr, tcfg.encoder_lr_scale)
         self.opt = torch.optim.AdamW(groups, lr=tcfg.lr, weight_decay=tcfg.weight_decay)
