@@ -313,18 +313,19 @@ def _write_model_file(
     """Export ``model``'s graph, quantise it on ``calibration`` inputs when given, attach ``config`` (fp16 weights
     with ``fp16``), and publish it as ``output`` (see :func:`colorsplash.runtime.files.atomic_path`; an existing
     file is replaced only with ``overwrite``). Intermediate files live in a temporary folder beside ``output``."""
-    with made_folders_tidied(output.parent):  # stopped or failed: no folder made for it is left
-        output.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=output.parent) as tmp:
-            tmp_path = os.path.join(tmp, "model.onnx")
-            try:  # a full disk said "[Errno 28] No space left on device", naming no file
-                _export_graph(model, config.input_size, tmp_path)
-                if calibration is not None:
-                    quantized = os.path.join(tmp, "int8.onnx")
-                    quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT, show_progress=show_progress)
-                    tmp_path = quantized
-                _finish_file(tmp_path, config, fp16)
-            except OSError as err:
-                raise OSError(f"cannot write {output}: {err.strerror or err}") from err
-            with atomic_path(output, replace=overwrite) as final:
-                os.replace(tmp_path, final)
+    # made_folders_tidied: stopped or failed, no folder made for it is left. atomic_path makes the folder and names
+    # ``output`` in any write error (a full disk said "[Errno 28] No space left on device", naming no file); the
+    # temporary folder goes before the file is published.
+    with (
+        made_folders_tidied(output.parent),
+        atomic_path(output, replace=overwrite) as final,
+        tempfile.TemporaryDirectory(dir=output.parent) as tmp,
+    ):
+        tmp_path = os.path.join(tmp, "model.onnx")
+        _export_graph(model, config.input_size, tmp_path)
+        if calibration is not None:
+            quantized = os.path.join(tmp, "int8.onnx")
+            quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT, show_progress=show_progress)
+            tmp_path = quantized
+        _finish_file(tmp_path, config, fp16)
+        os.replace(tmp_path, final)
