@@ -357,24 +357,25 @@ def run_batch(
     bar = tqdm(total=len(tasks), unit="file", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     leftovers: list[tuple[Task, Future[Outcome]]] = []
     results = run_items(tasks, work, jobs or auto_jobs(), leftovers)
-    stopped, n, replacing = False, 0, isinstance(work, PhotoJob) and work.overwrite
+    stopped, interrupted, n, replacing = False, False, 0, isinstance(work, PhotoJob) and work.overwrite
     try:
         for n, (task, future) in enumerate(results, 1):
             summary.add(outcome_of(future, task, debug), say)
             bar.update()
             if stopped := summary.stopped_by_disk and n < len(tasks):  # the files after it would fail alike
                 break
-    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: say what was done and how to go on, then stop
-        results.close()
-        bar.close()
-        summary.add_after_stop(len(tasks) - n, [outcome_of(f, t, debug) for t, f in leftovers], say)
-        say(interrupted_line(summary, len(tasks), replacing))
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: what was done and how to go on is said, then it stops
+        interrupted = True
         raise
     finally:
         results.close()  # on Ctrl-C: running files finish (their writes are atomic), queued ones are dropped
         bar.close()
-    if stopped:  # the files that were running when it stopped are counted as what became of them
-        summary.add_after_stop(len(tasks) - n, [outcome_of(f, t, debug) for t, f in leftovers], say)
-        say(stopped_line(summary.not_done, replacing=replacing))
+        if stopped or interrupted:  # the files that were running when it stopped count as what became of them
+            summary.add_after_stop(len(tasks) - n, [outcome_of(f, t, debug) for t, f in leftovers], say)
+            say(
+                interrupted_line(summary, len(tasks), replacing)
+                if interrupted
+                else stopped_line(summary.not_done, replacing)
+            )
     summary.seconds = time.perf_counter() - start
     return summary
