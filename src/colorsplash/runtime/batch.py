@@ -64,6 +64,7 @@ from colorsplash.runtime.planning import (
     Task,
     expand_inputs,
     kept_existing,
+    made_by_others,
     plan_tasks,
 )
 from colorsplash.runtime.result_notes import Written, result_notes
@@ -204,7 +205,7 @@ class PhotoJob:
         planning fails."""
         if kept_existing(task.output, self.skip_existing):
             return Outcome("skipped")
-        if not self.overwrite and task.output != STDIO and os.path.lexists(task.output):
+        if made_by_others(task.output, self.overwrite, self.skip_existing):
             # Another run wrote it since planning: fail now (the write would refuse it), not after the model ran. One
             # argument, as the write's own refusal: OSError(errno, text) read "[Errno 17] cannot write ..."
             raise OSError(f"cannot write {task.output}: it {NOT_OURS}")

@@ -303,7 +303,7 @@ def _output_problem(
         not plan.skip_existing and (problem := not_replaceable(out, "--overwrite")) is not None
     ):  # before --overwrite is named
         return f"its output {out} {problem}"
-    if os.path.lexists(out) and not (plan.overwrite or plan.skip_existing):
+    if made_by_others(out, plan.overwrite, plan.skip_existing):
         return f"its output {out} {NOT_OURS} (--overwrite replaces it, --skip-existing keeps it)"
     return None
 
@@ -313,6 +313,13 @@ def kept_existing(output: Path, skip_existing: bool) -> bool:
     that rule, asked when planning (such an output needs no writable folder; a run that would skip every photo
     loads no model) and again just before each photo is read."""
     return skip_existing and output != STDIO and os.path.lexists(output)
+
+
+def made_by_others(output: Path, overwrite: bool, skip_existing: bool) -> bool:
+    """Whether ``output`` is there and neither ``overwrite`` replaces it nor ``skip_existing`` keeps it: it is never
+    replaced (:data:`~colorsplash.runtime.files.NOT_OURS`). The one owner of that rule, asked when planning and
+    again just before each photo is read (another run may have written it since)."""
+    return not (overwrite or skip_existing) and output != STDIO and os.path.lexists(output)
 
 
 def _unwritable_output(out: Path, plan: OutputPlan) -> str | None:
