@@ -89,7 +89,7 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
     for p in found:
         if is_temp_name(p.name):
             partial.append(p)
-        if recursive and p.is_symlink() and p.is_dir() and folder.resolve() not in (p.resolve(), *p.resolve().parents):
+        if recursive and p.is_symlink() and p.is_dir() and not p.resolve().is_relative_to(folder.resolve()):
             links.append(str(p.relative_to(folder)))  # a link within the scanned tree leaves out nothing
         if not is_picture_file(p):
             if p.suffix.lower() in VIDEO_EXTENSIONS and not p.name.startswith(".") and p.is_file():
