@@ -41,6 +41,7 @@ CHROMIUM_FLAGS = [
     f"--host-resolver-rules=MAP {REBIND_HOST} 127.0.0.1",
 ]
 TIMEOUT_MS = 60_000  # generous: CI machines may be busy
+DESK = {"viewport": {"width": 1280, "height": 860}}  # a desktop window, for open_page
 
 
 @pytest.fixture(scope="module")

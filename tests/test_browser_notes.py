@@ -11,11 +11,10 @@ import numpy as np
 import pytest
 from helpers import make_blob_image
 from PIL import Image
-from test_browser import base_url, browser, open_page, photo, wait_for_result_after  # noqa: F401 (fixtures)
+from test_browser import DESK, base_url, browser, open_page, photo, wait_for_result_after  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-DESK = {"viewport": {"width": 1280, "height": 860}}
 NOTES_SHOWN = "() => !document.getElementById('notes').hidden"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from test_browser import (  # noqa: F401 (fixtures)
+    DESK,
     SLOW_FIRST_PREVIEW,
     base_url,
     browser,
@@ -26,8 +27,6 @@ from colorsplash.runtime.no_subject import gate_text
 from colorsplash.server import app as server_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-DESK = {"viewport": {"width": 1280, "height": 860}}
 
 
 def held_fetch(match: str, release: str, seen: str = "") -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from test_browser import (  # noqa: F401 (fixtures)
+    DESK,
     base_url,
     browser,
     open_page,
@@ -20,8 +21,6 @@ from test_browser import (  # noqa: F401 (fixtures)
 from test_browser_work import HOLD_BY_NAME, tiff
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-DESK = {"viewport": {"width": 1280, "height": 860}}
 
 
 def drag_and_drop(page: Any, paths: list[Path]) -> None:

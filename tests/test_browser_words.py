@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from test_browser import (  # noqa: F401 (fixtures)
+    DESK,
     base_url,
     browser,
     open_page,
@@ -22,8 +23,6 @@ from test_browser import (  # noqa: F401 (fixtures)
 from colorsplash.runtime.picture_open import read_formats_here
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-DESK = {"viewport": {"width": 1280, "height": 860}}
 
 
 def phone(width: int = 390) -> dict[str, Any]:

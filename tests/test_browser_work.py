@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 from test_browser import (  # noqa: F401 (fixtures)
+    DESK,
     base_url,
     browser,
     open_page,
@@ -21,7 +22,6 @@ from test_browser import (  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-DESK = {"viewport": {"width": 1280, "height": 860}}
 
 # Holds the page's requests that send a file of a given name (window.hold(NAME)) until window.release(NAME), as a
 # slow upload or a busy server would; window.held(NAME) says whether one is being held.

@@ -263,6 +263,21 @@ def test_a_recipe_stage_folder_is_locked_while_it_trains(tmp_path: Path, monkeyp
         pass
 
 
+def _lock_file_refused(monkeypatch: pytest.MonkeyPatch, refusal: OSError) -> None:
+    """The system refuses to open the run's lock file with ``refusal`` (its errno and words; the path added), as a
+    read-only disk or a folder without write permission does (root may write anywhere: refused here instead)."""
+    from colorsplash.training import run_lock as module
+
+    real_open = os.open
+
+    def refuse(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
+        if str(path).endswith(run_files.LOCK):
+            raise type(refusal)(refusal.errno, refusal.strerror, str(path))
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr(module.os, "open", refuse)
+
+
 def test_a_run_folder_where_nothing_can_be_written_is_said_in_words(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -271,14 +286,7 @@ def test_a_run_folder_where_nothing_can_be_written_is_said_in_words(
     no folder it made behind. (Root may write anywhere: the refusal is made by the system call here.)"""
     from colorsplash.training import run_lock as module
 
-    real_open = os.open
-
-    def refuse(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
-        if str(path).endswith(run_files.LOCK):
-            raise PermissionError(13, "Permission denied", str(path))
-        return real_open(path, flags, mode)
-
-    monkeypatch.setattr(module.os, "open", refuse)
+    _lock_file_refused(monkeypatch, PermissionError(13, "Permission denied"))
     run = tmp_path / "runs" / "mine"
     with pytest.raises(module.RunFolderError) as refused, run_lock(run):
         pytest.fail("the block ran without the lock")
@@ -296,14 +304,7 @@ def test_a_run_to_resume_where_nothing_can_be_written_is_not_sent_to_o(
     refuses: it says to continue a copy of the run."""
     from colorsplash.training import run_lock as module
 
-    real_open = os.open
-
-    def refuse(path: str | os.PathLike[str], flags: int, mode: int = 0o777) -> int:
-        if str(path).endswith(run_files.LOCK):
-            raise OSError(30, "Read-only file system", str(path))
-        return real_open(path, flags, mode)
-
-    monkeypatch.setattr(module.os, "open", refuse)
+    _lock_file_refused(monkeypatch, OSError(30, "Read-only file system"))
     run = tmp_path / "run"
     run.mkdir()
     with pytest.raises(module.RunFolderError) as refused, run_lock(run, create=False):
