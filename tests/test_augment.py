@@ -123,7 +123,8 @@ def _loader_draws(workers: int, epoch: int, rank: int = 0, world: int = 1) -> li
     pytest.importorskip("torch")
     from colorsplash.runtime.config import ModelConfig
     from colorsplash.training.config import TrainConfig
-    from colorsplash.training.steps import Dist, make_loader
+    from colorsplash.training.distributed import Dist
+    from colorsplash.training.steps import make_loader
     from colorsplash.training.torch_dataset import SegmentationDataset
 
     photo = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)

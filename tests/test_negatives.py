@@ -26,7 +26,8 @@ from colorsplash.evaluation.pet_validation import NEGATIVES, validation_sets  # 
 from colorsplash.evaluation.presence import CALIBRATION_KEY  # noqa: E402
 from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint  # noqa: E402
 from colorsplash.training.config import TrainConfig  # noqa: E402
-from colorsplash.training.steps import Dist, make_loader  # noqa: E402
+from colorsplash.training.distributed import Dist  # noqa: E402
+from colorsplash.training.steps import make_loader  # noqa: E402
 from colorsplash.training.torch_dataset import SegmentationDataset, negatives_per_epoch  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -52,8 +52,8 @@ def register(sub: Any) -> None:
         "train",
         help="train a U-Net on image/mask folders",
         description="Train on one or more data folders (input/ + mask/ as in the tutorial colorsplash grew from, "
-        "paired images/ + masks/, "
-        "or Oxford-IIIT Pet images/+trimaps/), and with --negatives on folders of photos without the subject.",
+        "paired images/ + masks/, or Oxford-IIIT Pet images/+trimaps/), and with --negatives on folders of photos "
+        "without the subject.",
     )
     add_data_argument(p)
     add_negatives_argument(
@@ -110,8 +110,7 @@ def build_configs(args: argparse.Namespace) -> tuple[ModelConfig, TrainConfig]:
     tcfg = config_from_args(TrainConfig(data=data, negatives=negatives, augment=augment), args, "train")
     if tcfg.init_from:
         tcfg = dataclasses.replace(tcfg, init_from=os.path.abspath(tcfg.init_from))
-    out_given = "out_dir" in given_fields(args, "train")
-    if not out_given:
+    if "out_dir" not in given_fields(args, "train"):
         tcfg = dataclasses.replace(tcfg, out_dir=f"runs/{args.preset or mcfg.arch}")
     if args.preset and args.preset not in RECIPES:
         given = (mcfg, tcfg)
@@ -195,14 +194,10 @@ def _refuse_head_on_plain_unet(arch: str, given: dict[str, Any], negatives: bool
     if arch != "unet" or not given.get("presence_head", negatives):
         return
     why = "--negatives turn on the presence head" if "presence_head" not in given else "--presence-head"
+    also = ", or --no-presence-head to teach the plain U-Net's masks alone that the negatives are all background"
     raise ValueError(
         f"{why}, which reads an EfficientNet-Lite encoder: --arch unet has none; pass --arch unet-lite0 (or "
-        "unet-lite1, unet-lite2)"
-        + (
-            ", or --no-presence-head to teach the plain U-Net's masks alone that the negatives are all background"
-            if negatives
-            else ""
-        )
+        f"unet-lite1, unet-lite2){also if negatives else ''}"
     )
 
 
@@ -265,7 +260,9 @@ def _refuse_flags_with_resume(args: argparse.Namespace) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     need_torch("train")
-    with sigterm_as_interrupt():  # a service manager's stop, as Ctrl-C: the finished epochs kept, how to go on said
+    from colorsplash.training.distributed import process_group_closed
+
+    with sigterm_as_interrupt(), process_group_closed():  # SIGTERM as Ctrl-C: finished epochs kept, how to go on said
         return _train(args)
 
 
@@ -389,7 +386,7 @@ def _kept(run: str, trainer: Trainer | None) -> str:
 
 
 def _main_process() -> bool:
-    from colorsplash.training.steps import setup_distributed
+    from colorsplash.training.distributed import setup_distributed
 
     return setup_distributed().main
 

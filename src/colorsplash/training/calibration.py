@@ -25,10 +25,11 @@ from colorsplash.runtime.config import ModelConfig
 from colorsplash.training import run_files
 from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
 from colorsplash.training.config import TrainConfig
+from colorsplash.training.distributed import setup_distributed
 from colorsplash.training.networks import build_model
 from colorsplash.training.predictors import torch_scorer
 from colorsplash.training.recipes import PETS_PRESENCE_RECALL
-from colorsplash.training.steps import setup_distributed, write_json
+from colorsplash.training.steps import write_json
 
 log = logging.getLogger(__name__)
 # A run given negatives chooses its threshold as the pets recipe does: the highest one this share of the validation

@@ -15,6 +15,7 @@ from colorsplash.training import run_files
 from colorsplash.training.calibration import calibrate_on_main
 from colorsplash.training.checkpoint import read_checkpoint
 from colorsplash.training.config import TrainConfig
+from colorsplash.training.distributed import setup_distributed
 from colorsplash.training.interpolation import blend_checkpoints
 from colorsplash.training.recipes import (
     BLEND_FILE,
@@ -31,7 +32,7 @@ from colorsplash.training.recipes import (
 )
 from colorsplash.training.run_lock import run_lock
 from colorsplash.training.stage_data import describe_folders
-from colorsplash.training.steps import RunState, setup_distributed
+from colorsplash.training.steps import RunState
 from colorsplash.training.trainer import Trainer
 from colorsplash.training.transplant import add_presence_head
 

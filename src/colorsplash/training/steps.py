@@ -4,7 +4,7 @@ them together (epochs, checkpoints, resume, early stopping, staged recipes) is :
 
 A run folder holds ``config.json``, ``metrics.csv``, ``best.pt`` (highest validation IoU), ``last.pt``
 (resumable), ``curves.png``, ``overview.png`` and ``val_predictions.png``. Works single-process or under
-``torchrun`` (DistributedDataParallel; gloo on CPU, nccl on GPU; rank 0 alone logs and writes).
+``torchrun`` (DistributedDataParallel; :mod:`colorsplash.training.distributed`; rank 0 alone logs and writes).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import functools
 import io
 import json
 import logging
-import os
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler
 from tqdm import tqdm
@@ -50,6 +48,7 @@ from colorsplash.training import run_files
 from colorsplash.training.augment import Augmenter
 from colorsplash.training.config import TrainConfig
 from colorsplash.training.copypaste import make_paster
+from colorsplash.training.distributed import Dist
 from colorsplash.training.losses import presence_loss, segmentation_loss
 from colorsplash.training.networks import forward_train, has_presence, train_mode
 from colorsplash.training.torch_dataset import SegmentationDataset, load_resized, negatives_summary, validation_iou
@@ -70,25 +69,6 @@ class RunState:
     best_epoch: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     finished: bool = False  # the run reached its epoch budget, max_steps or early stop
-
-
-@dataclass
-class Dist:
-    rank: int = 0
-    world: int = 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def setup_distributed() -> Dist:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return Dist()
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return Dist(dist.get_rank(), world)
 
 
 def seed_everything(seed: int) -> None:

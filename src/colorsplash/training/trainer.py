@@ -20,10 +20,10 @@ from colorsplash.runtime.config import ModelConfig
 from colorsplash.training import plots, run_files
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, unwrap
 from colorsplash.training.config import TrainConfig, resumed_config, resumed_model_config
+from colorsplash.training.distributed import Dist, setup_distributed
 from colorsplash.training.networks import build_model, freeze_for, param_groups
 from colorsplash.training.pretrained import init_presence_trunk, init_pretrained
 from colorsplash.training.steps import (
-    Dist,
     RunState,
     TrainData,
     choose_bf16,
@@ -32,7 +32,6 @@ from colorsplash.training.steps import (
     predict_batches,
     prepare_data,
     seed_everything,
-    setup_distributed,
     total_steps,
     train_epoch,
     training_device,
