@@ -183,6 +183,9 @@ def test_threshold_keeps_98_percent_of_pet_photos() -> None:
     assert t == pytest.approx(0.02) and np.mean(np.asarray(pets) >= t) >= 0.98
     assert choose_threshold([0.3] * 10) == pytest.approx(0.3)
     assert choose_threshold([0.9, 0.1, 0.8]) == pytest.approx(0.1)  # 3 photos: none may be lost
+    from colorsplash.evaluation.presence import misses_allowed
+
+    assert [misses_allowed(n, 0.995) for n in (199, 200, 399, 400)] == [0, 1, 1, 2]  # 0.005 * 200 is 1, in floats too
     report = judge("head", pets, [0.0, 0.01, 0.5])
     assert report.pet_recall >= 0.98 and report.pet_free_rejected == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="no validation pet photos"):

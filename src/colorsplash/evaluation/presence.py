@@ -68,8 +68,13 @@ def choose_threshold(pet_scores: Sequence[float], recall: float = PET_RECALL) ->
     if not 0 < recall <= 1:
         raise ValueError(f"recall must be in (0, 1], got {recall}")
     ordered = np.sort(np.asarray(pet_scores, np.float64))
-    allowed_misses = math.floor((1 - recall) * len(ordered) + 1e-9)
-    return float(ordered[allowed_misses])
+    return float(ordered[misses_allowed(len(ordered), recall)])
+
+
+def misses_allowed(photos: int, recall: float) -> int:
+    """How many of ``photos`` pet photos :func:`choose_threshold` may leave under the threshold at ``recall``: 0 for
+    fewer than ``1 / (1 - recall)`` photos (the threshold is then the lowest score)."""
+    return math.floor((1 - recall) * photos + 1e-9)
 
 
 @dataclass(frozen=True)

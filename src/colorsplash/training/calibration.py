@@ -20,7 +20,14 @@ from typing import Any
 import torch.distributed as dist
 
 from colorsplash.evaluation.pet_validation import SPLIT_SEED, VAL_FRACTION, validation_sets
-from colorsplash.evaluation.presence import CALIBRATION_KEY, GateReport, calibration_record, gate_scores, judge
+from colorsplash.evaluation.presence import (
+    CALIBRATION_KEY,
+    GateReport,
+    calibration_record,
+    gate_scores,
+    judge,
+    misses_allowed,
+)
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.training import run_files
 from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
@@ -124,6 +131,25 @@ def _log_threshold(
         100 * report.pet_recall,
         rejected,
         out,
+    )
+    _warn_few_photos(record["pet_photos"], recall, subject)
+
+
+def _warn_few_photos(photos: int, recall: float, subject: str) -> None:
+    """Say when ``photos`` validation subject photos are too few for ``recall`` to leave any out: the threshold is
+    then the least sure photo's score, and a subject photo scored under it is called empty."""
+    if recall >= 1 or misses_allowed(photos, recall):
+        return
+    enough = next(n for n in range(photos + 1, 10**6) if misses_allowed(n, recall))
+    log.warning(
+        "the presence threshold is the lowest score of only %d validation %s photos (recall %.3f leaves none of so "
+        "few out): %s photos less clearly one than all of these will be called empty; with %d or more validation "
+        "photos (more photos, or a larger --val-fraction) it can leave out the odd one",
+        photos,
+        subject,
+        recall,
+        subject,
+        enough,
     )
 
 
