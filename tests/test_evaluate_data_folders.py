@@ -110,6 +110,7 @@ def test_a_report_folder_that_data_is_read_from_is_refused_before_scoring(
     make_paired_set(tmp_path / "pets", n=2)
     save_picture(tmp_path / "negs" / "street.png", np.zeros((20, 30, 3), np.uint8))
     report = tmp_path / inside
+    (report / "summary.json").write_text("{}")  # an earlier report's: "pass --overwrite" would only lead to this
     before = sorted(report.iterdir())
     args = ["evaluate", str(tmp_path / "pets"), "--negatives", str(tmp_path / "negs"), "--model", str(tiny_onnx)]
     assert main([*args, "-o", str(report)]) == 2

@@ -132,9 +132,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ValueError("name at least one data folder or --negatives folder to score the model on")
     predict_fn, config, model_path = load_predictor(args.model, gate=args.gate, cutoff=args.cutoff)
     out = Path(args.output) if args.output else ev.report_folder(model_path)
-    ev.check_report_folder(out, args.overwrite)
     fraction, seed = split_settings(args, config)
-    found = _find_samples(args, out)
+    found = _find_samples(args, out)  # first: a folder read from is refused even holding an earlier report
+    ev.check_report_folder(out, args.overwrite)
     ev.warn_unknown_sets(found, config, args.split)
     samples = ev.select_split(found, args.split, fraction, seed)
     if not samples:
