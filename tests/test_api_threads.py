@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,13 @@ def test_one_pillow_image_given_to_two_threads_is_decoded_once(
     for result in results:
         assert isinstance(result, np.ndarray), result
         np.testing.assert_array_equal(result, expected)
+
+
+def test_a_model_can_key_an_applications_per_model_state(tiny_onnx: Path) -> None:
+    """``{model: ...}``, ``functools.lru_cache`` and ``weakref.WeakKeyDictionary`` (per-model state in an application)
+    failed with "TypeError: unhashable type: 'Model'": a model is equal to itself alone, and hashable."""
+    model = colorsplash.load_model(tiny_onnx, precision="file")
+    other = colorsplash.load_model(tiny_onnx, threads=1, precision="file")
+    state = weakref.WeakKeyDictionary({model: "a", other: "b"})
+    assert state[model] == "a" and state[colorsplash.load_model(tiny_onnx, precision="file")] == "a"
+    assert model != other and model == model and len({model, other, model}) == 2

@@ -81,7 +81,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return y.reshape(x.shape)
 
 
-@dataclass
+@dataclass(eq=False)  # a loaded resource: equal only to itself, and hashable (a dict key, a WeakKeyDictionary's)
 class Model:
     """A loaded ONNX model and its config.
 
