@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import threading
+import warnings
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,7 @@ from PIL import Image
 import colorsplash
 from colorsplash.runtime import api_images
 from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.picture_open import warnings_as_notes
 
 
 def test_one_pillow_image_given_to_two_threads_is_decoded_once(
@@ -72,3 +77,92 @@ def test_a_model_can_key_an_applications_per_model_state(tiny_onnx: Path) -> Non
     state = weakref.WeakKeyDictionary({model: "a", other: "b"})
     assert state[model] == "a" and state[colorsplash.load_model(tiny_onnx, precision="file")] == "a"
     assert model != other and model == model and len({model, other, model}) == 2
+
+
+def _child_reads_a_header(out: Any) -> None:
+    """In a forked child: a header read, which takes the warnings lock, and whether warnings reach their handler."""
+    with warnings_as_notes("x.jpg", notes := []):
+        warnings.warn("damaged EXIF", UserWarning, stacklevel=1)
+    out.send((notes, warnings.filters[:1] != [("always", None, Warning, None, 0)]))
+
+
+def _forked(target: Callable[..., None], *args: Any) -> tuple[Any, Any]:
+    """A forked child running ``target(*args, pipe)`` (not joined) and the parent's end of the pipe."""
+    fork = multiprocessing.get_context("fork")
+    there, here = fork.Pipe(duplex=False)
+    child = fork.Process(target=target, args=(*args, here))
+    child.start()
+    return child, there
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+@pytest.mark.filterwarnings("ignore:.*use of fork\\(\\) may lead to deadlocks:DeprecationWarning")  # 3.12+: the point
+def test_a_child_forked_while_a_thread_reads_a_header_has_the_warnings_lock_free() -> None:
+    """A child forked while another parent thread read a photo's header (Pillow's warnings caught as notes) held that
+    lock for ever: its own first read hung, and the warnings filters stayed those of the unfinished block. The fork
+    now waits for the block to end (a header read: milliseconds)."""
+    inside, leave, forked = threading.Event(), threading.Event(), threading.Event()
+
+    def reading() -> None:
+        with warnings_as_notes("p.jpg", []):
+            inside.set()
+            assert leave.wait(30)
+
+    def forking(box: list[Any]) -> None:
+        box.extend(_forked(_child_reads_a_header))
+        forked.set()
+
+    reader, box = threading.Thread(target=reading), []
+    reader.start()
+    assert inside.wait(30)
+    forker = threading.Thread(target=forking, args=(box,))
+    forker.start()
+    forked_inside = forked.wait(1.0)  # before the fix at once; now the fork waits for the block (the wait times out)
+    leave.set()
+    reader.join(30)
+    forker.join(30)
+    child, pipe = box
+    try:
+        assert not forked_inside, "the fork did not wait for the other thread's warnings block"
+        assert pipe.poll(30), "the forked child's header read hung"
+        assert pipe.recv() == (["x.jpg: damaged EXIF"], True)
+    finally:
+        child.kill()
+        child.join()
+
+
+def _child_loads_a_model(path: Path, out: Any) -> None:
+    out.send(colorsplash.load_model(path, threads=1, precision="file").config.name)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+@pytest.mark.filterwarnings("ignore:.*use of fork\\(\\) may lead to deadlocks:DeprecationWarning")  # 3.12+: the point
+def test_a_child_forked_while_a_thread_loads_a_model_loads_its_own(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child forked while a parent thread loaded a model (the cache's lock held) hung at its own first
+    ``load_model`` (``predict_alpha(photo)`` and an unpickled model load one). It now has the lock free."""
+    from colorsplash.runtime import onnx_model
+
+    parent, real = os.getpid(), onnx_model._load_variant
+    inside, leave = threading.Event(), threading.Event()
+
+    def slow_load(*args: Any) -> Model:
+        if os.getpid() == parent:  # the parent thread's load stays under way while the child is forked
+            inside.set()
+            assert leave.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(onnx_model, "_load_variant", slow_load)
+    loader = threading.Thread(target=lambda: colorsplash.load_model(tiny_onnx, threads=2, precision="file"))
+    loader.start()
+    assert inside.wait(30)
+    child, pipe = _forked(_child_loads_a_model, tiny_onnx)
+    try:
+        assert pipe.poll(30), "the forked child's load_model hung"
+        assert pipe.recv() == "tiny-test"
+    finally:
+        leave.set()
+        loader.join(30)
+        child.kill()
+        child.join()

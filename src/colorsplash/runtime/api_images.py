@@ -6,7 +6,6 @@ from __future__ import annotations
 import inspect
 import io
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TypeVar, Union
@@ -14,6 +13,7 @@ from typing import IO, TypeVar, Union
 import numpy as np
 from PIL import Image
 
+from colorsplash.runtime.fork_safe import ForkSafeLock
 from colorsplash.runtime.photo_io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
@@ -37,7 +37,7 @@ PILLOW_IMAGE = "the Pillow image"  # how errors name a Pillow image given to the
 # part of it (a wrongly grey or coloured band, silently), "I/O operation on closed file" or a bare AssertionError.
 # Its load is made by one thread at a time, the others then find its pixels; locks by the image's id(), striped so
 # that different images rarely wait for each other's decode.
-_PILLOW_LOAD_LOCKS = tuple(threading.Lock() for _ in range(64))
+_PILLOW_LOAD_LOCKS = tuple(ForkSafeLock() for _ in range(64))
 
 
 def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:

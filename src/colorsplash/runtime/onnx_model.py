@@ -25,6 +25,7 @@ from colorsplash.runtime.allocator import tune_allocator
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.files import file_version, not_a_file
+from colorsplash.runtime.fork_safe import ForkSafeLock
 from colorsplash.runtime.model_file import ModelLoadError as ModelLoadError  # re-exported: callers import it here
 from colorsplash.runtime.model_file import check_model_file, folder_hint, not_loadable
 from colorsplash.runtime.model_file import is_torch_checkpoint as is_torch_checkpoint
@@ -47,6 +48,7 @@ MODEL_ENV = "COLORSPLASH_MODEL"
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 CPU_PROVIDER, CUDA_PROVIDER = "CPUExecutionProvider", "CUDAExecutionProvider"
 _USE_CPU = '--device cpu (Python: device="cpu")'  # the CLI's words and the API's: load_model raises these too
+_twin_lock = ForkSafeLock()  # making a model's spinning twin (Model._session_for_run)
 
 
 def bundled_model_path() -> Path:
@@ -102,7 +104,6 @@ class Model:
     _version: tuple[int, int, int] | None = field(default=None, repr=False, compare=False)  # path's, as loaded
     _spinning: tuple[int, object] | None = field(default=None, repr=False, compare=False)
     _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
-    _spin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # ``path`` made absolute where it was loaded: a pickle or the spinning twin still names that file after os.chdir
     _file: Path = field(init=False, repr=False, compare=False)
 
@@ -151,7 +152,7 @@ class Model:
             return self.session
         if self._spinning is None and file_version(self._file) != self._version:
             return self.session  # the file was written again since: a twin made from it would run another graph
-        with self._spin_lock:  # threads meeting on first use make one twin, not one each (memory)
+        with _twin_lock:  # threads meeting on first use make one twin, not one each (memory)
             spinning = self._spinning
             if spinning is None or spinning[0] != id(self.session):
                 spinning = (id(self.session), create_session(self._file, self.threads, self.device, spin=True))
@@ -223,7 +224,7 @@ class Model:
 # Loaded models by (path, threads, precision, device), with the version of the named file they were loaded for (the
 # chosen variant's is the model's own ``_version``).
 _cache: dict[tuple[str, int, str, str], tuple[tuple[int, int, int] | None, Model]] = {}
-_cache_lock = threading.Lock()
+_cache_lock = ForkSafeLock()  # a child forked during a parent thread's load loads for itself
 
 
 def available_providers() -> list[str]:
