@@ -166,3 +166,37 @@ def test_a_child_forked_while_a_thread_loads_a_model_loads_its_own(
         loader.join(30)
         child.kill()
         child.join()
+
+
+def _child_calls(call: Callable[[], object], out: Any) -> None:
+    out.send(repr(call()))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+@pytest.mark.filterwarnings("ignore:.*use of fork\\(\\) may lead to deadlocks:DeprecationWarning")  # 3.12+: the point
+@pytest.mark.parametrize("name", ["heif", "allocator"])
+def test_a_child_forked_while_a_thread_registers_heif_or_tunes_malloc_goes_on(name: str) -> None:
+    """The once-per-process steps of the first photo and model (pillow-heif's registration, malloc's tuning) held
+    a lock that a child forked meanwhile inherited held: its own first photo or model hung."""
+    from colorsplash.runtime import allocator, heif
+
+    lock, call = (heif._LOCK, heif.has_heif_reader) if name == "heif" else (allocator._lock, allocator.tune_allocator)
+    inside, leave = threading.Event(), threading.Event()
+
+    def holding() -> None:
+        with lock:
+            inside.set()
+            assert leave.wait(30)
+
+    holder = threading.Thread(target=holding)
+    holder.start()
+    assert inside.wait(30)
+    child, pipe = _forked(_child_calls, call)
+    try:
+        assert pipe.poll(30), f"the forked child's {call.__name__}() hung"
+        assert pipe.recv() in ("True", "False")
+    finally:
+        leave.set()
+        holder.join(30)
+        child.kill()
+        child.join()
