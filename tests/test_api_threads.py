@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import threading
 import warnings
 import weakref
@@ -198,5 +199,44 @@ def test_a_child_forked_while_a_thread_registers_heif_or_tunes_malloc_goes_on(na
     finally:
         leave.set()
         holder.join(30)
+        child.kill()
+        child.join()
+
+
+def _child_predicts(model: Model, out: Any) -> None:
+    out.send(colorsplash.predict_alpha(np.zeros((40, 50, 3), np.uint8), model).shape)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+@pytest.mark.filterwarnings("ignore:.*use of fork\\(\\) may lead to deadlocks:DeprecationWarning")  # 3.12+: the point
+def test_a_child_forked_while_a_thread_makes_the_spinning_twin_makes_its_own(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A model's first API call makes a second session (``Model.exclusive``) under a lock; a child forked meanwhile
+    inherited that lock held, and its own first call with the model hung."""
+    from colorsplash.runtime import onnx_model
+
+    shutil.copyfile(tiny_onnx, tmp_path / "m.onnx")
+    model = colorsplash.load_model(tmp_path / "m.onnx", threads=1, precision="file")  # no twin yet
+    parent, real = os.getpid(), onnx_model.create_session
+    inside, leave = threading.Event(), threading.Event()
+
+    def slow_twin(*args: Any, spin: bool = False) -> Any:
+        if spin and os.getpid() == parent:
+            inside.set()
+            assert leave.wait(30)
+        return real(*args, spin=spin)
+
+    monkeypatch.setattr(onnx_model, "create_session", slow_twin)
+    maker = threading.Thread(target=colorsplash.predict_alpha, args=(np.zeros((40, 50, 3), np.uint8), model))
+    maker.start()
+    assert inside.wait(30)
+    child, pipe = _forked(_child_predicts, model)
+    try:
+        assert pipe.poll(30), "the forked child's first call with the model hung"
+        assert pipe.recv() == (40, 50)
+    finally:
+        leave.set()
+        maker.join(30)
         child.kill()
         child.join()
