@@ -240,3 +240,38 @@ def test_a_child_forked_while_a_thread_makes_the_spinning_twin_makes_its_own(
         maker.join(30)
         child.kill()
         child.join()
+
+
+def test_a_loaded_model_is_not_held_up_by_another_models_load(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every ``load_model`` waited for any other one under way: ``splash(photo)`` (the default model) or
+    ``load_model`` of a model loaded long before stalled while another thread loaded a new model (seconds: the
+    variant timing; for ever: a file on a share that hangs). A model already loaded is now returned at once."""
+    from colorsplash.runtime import onnx_model
+
+    loaded = colorsplash.load_model(tiny_onnx, precision="file")
+    shutil.copyfile(tiny_onnx, tmp_path / "new.onnx")
+    real, inside, leave = onnx_model._load_variant, threading.Event(), threading.Event()
+
+    def slow_load(*args: Any) -> Model:
+        inside.set()
+        assert leave.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(onnx_model, "_load_variant", slow_load)
+    loader = threading.Thread(
+        target=colorsplash.load_model, args=(tmp_path / "new.onnx",), kwargs={"precision": "file"}
+    )
+    loader.start()
+    assert inside.wait(30)
+    again: list[Model] = []
+    looker = threading.Thread(target=lambda: again.append(colorsplash.load_model(tiny_onnx, precision="file")))
+    looker.start()
+    looker.join(10)  # at once now; before, until the other load ended (this test's 10 s)
+    returned_meanwhile = bool(again)
+    leave.set()
+    loader.join(30)
+    looker.join(30)
+    assert returned_meanwhile, "load_model of a loaded model waited for another model's load"
+    assert again == [loaded]
