@@ -17,14 +17,15 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
-import threading
+
+from colorsplash.runtime.fork_safe import ForkSafeLock
 
 MMAP_THRESHOLD = 16 * 1024 * 1024  # blocks at least this large are mapped from the kernel (and returned)
 TRIM_THRESHOLD = 64 * 1024 * 1024  # free memory at the heap's top kept for reuse, up to this much
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt parameters, from glibc's <malloc.h>
 ENV = "COLORSPLASH_TUNE_MALLOC"
 
-_lock = threading.Lock()
+_lock = ForkSafeLock()
 _state: dict[str, bool] = {}
 
 

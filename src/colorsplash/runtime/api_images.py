@@ -13,6 +13,7 @@ from typing import IO, TypeVar, Union
 import numpy as np
 from PIL import Image
 
+from colorsplash.runtime.fork_safe import ForkSafeLock
 from colorsplash.runtime.photo_io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
@@ -31,6 +32,12 @@ T = TypeVar("T")
 ImageLike = Union[np.ndarray, Image.Image, str, "os.PathLike[str]", IO[bytes]]
 
 PILLOW_IMAGE = "the Pillow image"  # how errors name a Pillow image given to the API
+# A Pillow image decodes its pixels from its file on first use, and that is not thread-safe: one ``Image.open`` image
+# given to several API calls at once (predict_alpha and splash in two threads) was decoded by both, each getting
+# part of it (a wrongly grey or coloured band, silently), "I/O operation on closed file" or a bare AssertionError.
+# Its load is made by one thread at a time, the others then find its pixels; locks by the image's id(), striped so
+# that different images rarely wait for each other's decode.
+_PILLOW_LOAD_LOCKS = tuple(ForkSafeLock() for _ in range(64))
 
 
 def to_rgb(image: ImageLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -70,6 +77,12 @@ def _load_pillow(image: Image.Image) -> None:
             block left: Pillow itself failed with a bare ``AssertionError``), or is closed after them; the file's
             content is damaged or cut off (Pillow's ``OSError``); over Pillow's own pixel limit.
     """
+    with _PILLOW_LOAD_LOCKS[(id(image) >> 4) % len(_PILLOW_LOAD_LOCKS)]:  # one decode at a time (see the locks)
+        _load_pillow_alone(image)
+
+
+def _load_pillow_alone(image: Image.Image) -> None:
+    """:func:`_load_pillow`, the caller holding the image's lock (raises as there)."""
     pending = bool(getattr(image, "tile", None))  # pixels still in the file
     fp = getattr(image, "fp", None)
     closed = ImageReadError(

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import numbers
 import os
 import platform
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +88,26 @@ def usable_cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+def checked_threads(threads: object) -> int | None:
+    """``load_model``'s ``threads`` (``None``, or 0 as ONNX Runtime's own setting: its default) as a count or
+    ``None``. ONNX Runtime's binding refused 1.5 or "2" in pages of its signature, and -1 loaded unnoticed. More
+    threads than the cores this process may use are warned about: they make the model slower, not faster (10000
+    loaded at once and held the machine at a load of a thousand)."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"threads must be a whole number of threads or None, got {threads!r}")
+    if threads < 0:
+        raise ValueError(f"threads must be at least 1 (or 0 or None: one per physical core), got {threads}")
+    if (count := int(threads)) > (cores := usable_cores()):
+        warnings.warn(
+            f"threads={threads} is more than the {cores} core(s) this process may use: the model runs slower, not "
+            f"faster; give at most {cores} (or None: one per physical core)",
+            stacklevel=3,
+        )
+    return count or None
 
 
 def _parse_cpuinfo(text: str) -> tuple[str, set[str]]:

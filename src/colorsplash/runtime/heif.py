@@ -12,7 +12,8 @@ orientation 1 in the EXIF it hands over, so nothing is turned twice. Results are
 from __future__ import annotations
 
 import importlib
-import threading
+
+from colorsplash.runtime.fork_safe import ForkSafeLock
 
 __all__ = ["HEIF_AVC_BRANDS", "HEIF_BRANDS", "HEIF_INSTALL", "has_heif_reader", "is_heif"]
 
@@ -28,7 +29,7 @@ HEIF_BRANDS |= {b"mif1": "HEIF", b"msf1": "HEIF"}
 # named as a format colorsplash does not read, not as HEIC (installing pillow-heif would not help) nor as videos.
 HEIF_AVC_BRANDS = {b"avci": "AVC-coded HEIF", b"avcs": "AVC-coded HEIF"}
 
-_LOCK = threading.Lock()
+_LOCK = ForkSafeLock()
 _registered: bool | None = None  # None: not tried yet in this process
 
 

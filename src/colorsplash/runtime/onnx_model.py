@@ -7,10 +7,8 @@ decided at load time.
 
 from __future__ import annotations
 
-import numbers
 import os
 import threading
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,8 +21,9 @@ import numpy as np
 
 from colorsplash.runtime.allocator import tune_allocator
 from colorsplash.runtime.config import ModelConfig
-from colorsplash.runtime.cpu import usable_cores
+from colorsplash.runtime.cpu import checked_threads
 from colorsplash.runtime.files import file_version, not_a_file
+from colorsplash.runtime.fork_safe import ForkSafeLock
 from colorsplash.runtime.model_file import ModelLoadError as ModelLoadError  # re-exported: callers import it here
 from colorsplash.runtime.model_file import check_model_file, folder_hint, not_loadable
 from colorsplash.runtime.model_file import is_torch_checkpoint as is_torch_checkpoint
@@ -47,6 +46,7 @@ MODEL_ENV = "COLORSPLASH_MODEL"
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 CPU_PROVIDER, CUDA_PROVIDER = "CPUExecutionProvider", "CUDAExecutionProvider"
 _USE_CPU = '--device cpu (Python: device="cpu")'  # the CLI's words and the API's: load_model raises these too
+_twin_lock = ForkSafeLock()  # making a model's spinning twin (Model._session_for_run)
 
 
 def bundled_model_path() -> Path:
@@ -81,7 +81,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return y.reshape(x.shape)
 
 
-@dataclass
+@dataclass(eq=False)  # a loaded resource: equal only to itself, and hashable (a dict key, a WeakKeyDictionary's)
 class Model:
     """A loaded ONNX model and its config.
 
@@ -102,7 +102,6 @@ class Model:
     _version: tuple[int, int, int] | None = field(default=None, repr=False, compare=False)  # path's, as loaded
     _spinning: tuple[int, object] | None = field(default=None, repr=False, compare=False)
     _local: threading.local = field(default_factory=threading.local, repr=False, compare=False)
-    _spin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     # ``path`` made absolute where it was loaded: a pickle or the spinning twin still names that file after os.chdir
     _file: Path = field(init=False, repr=False, compare=False)
 
@@ -151,7 +150,7 @@ class Model:
             return self.session
         if self._spinning is None and file_version(self._file) != self._version:
             return self.session  # the file was written again since: a twin made from it would run another graph
-        with self._spin_lock:  # threads meeting on first use make one twin, not one each (memory)
+        with _twin_lock:  # threads meeting on first use make one twin, not one each (memory)
             spinning = self._spinning
             if spinning is None or spinning[0] != id(self.session):
                 spinning = (id(self.session), create_session(self._file, self.threads, self.device, spin=True))
@@ -223,7 +222,7 @@ class Model:
 # Loaded models by (path, threads, precision, device), with the version of the named file they were loaded for (the
 # chosen variant's is the model's own ``_version``).
 _cache: dict[tuple[str, int, str, str], tuple[tuple[int, int, int] | None, Model]] = {}
-_cache_lock = threading.Lock()
+_cache_lock = ForkSafeLock()  # a child forked during a parent thread's load loads for itself
 
 
 def available_providers() -> list[str]:
@@ -321,7 +320,7 @@ def load_model(
             f"the model path must be a str or pathlib.Path of an exported .onnx file, or None for the bundled "
             f"model, got {type(path).__name__}"
         )
-    threads = _checked_threads(threads)
+    threads = checked_threads(threads)
     if precision not in (*PRECISION_CHOICES, "file"):
         raise VariantError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
     tune_allocator()  # inference reuses its few-MB arrays: keep them in the heap (see its module)
@@ -330,16 +329,25 @@ def load_model(
     p = Path(path) if path is not None else default_model_path()
     where = resolve_device(device)
     key = (str(p.resolve()), threads or 0, precision, where)
-    with _cache_lock:
-        known = _cache.get(key)  # kept while its file and chosen variant are unchanged (not re-exported)
-        if known is not None and known[0] == file_version(p) and known[1]._version == file_version(known[1].path):
-            return known[1]
+    if cached := _cached(key, p):  # not held up by another model's load (seconds: the variant timing)
+        return cached
+    with _cache_lock:  # one load at a time (timings of variants side by side would mislead)
+        if cached := _cached(key, p):  # loaded by another thread meanwhile
+            return cached
         if not p.is_file():
             raise _not_found(path, p)
         before = file_version(p)  # before the read: a file written again while it loads is loaded again next time
         model = _load_variant(p, threads, precision, where)
         _cache[key] = (before, model)
         return model
+
+
+def _cached(key: tuple[str, int, str, str], path: Path) -> Model | None:
+    """The model cached for ``key``, kept while its file and chosen variant are unchanged (not re-exported)."""
+    known = _cache.get(key)
+    if known is not None and known[0] == file_version(path) and known[1]._version == file_version(known[1].path):
+        return known[1]
+    return None
 
 
 def _not_found(given: str | os.PathLike[str] | None, path: Path) -> ModelLoadError:
@@ -354,26 +362,6 @@ def _not_found(given: str | os.PathLike[str] | None, path: Path) -> ModelLoadErr
     shown = path if given is None else os.fspath(given)  # as given: ``Path`` shows ``https://x`` as ``https:/x``
     hint = (folder_hint(path) if path.is_dir() else None) or hint  # a training run's folder, a folder of models
     return ModelLoadError(f"{shown}: {not_a_file(path, 'model file not found')}; {hint}")
-
-
-def _checked_threads(threads: object) -> int | None:
-    """``load_model``'s ``threads`` (``None``, or 0 as ONNX Runtime's own setting: its default) as a count or
-    ``None``. ONNX Runtime's binding refused 1.5 or "2" in pages of its signature, and -1 loaded unnoticed. More
-    threads than the cores this process may use are warned about: they make the model slower, not faster (10000
-    loaded at once and held the machine at a load of a thousand)."""
-    if threads is None:
-        return None
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
-        raise TypeError(f"threads must be a whole number of threads or None, got {threads!r}")
-    if threads < 0:
-        raise ValueError(f"threads must be at least 1 (or 0 or None: one per physical core), got {threads}")
-    if (count := int(threads)) > (cores := usable_cores()):
-        warnings.warn(
-            f"threads={threads} is more than the {cores} core(s) this process may use: the model runs slower, not "
-            f"faster; give at most {cores} (or None: one per physical core)",
-            stacklevel=3,
-        )
-    return count or None
 
 
 def _load_variant(path: Path, threads: int | None, precision: str, device: str) -> Model:

@@ -22,6 +22,7 @@ from typing import IO
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from colorsplash.runtime.files import not_a_file
+from colorsplash.runtime.fork_safe import ForkSafeLock
 from colorsplash.runtime.heif import HEIF_INSTALL, has_heif_reader, is_heif
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.png_text import PNG_SIGNATURE, UNREAD_PROFILE, UNREAD_TEXT, Unread, readable_png
@@ -76,8 +77,9 @@ _DECODE_BYTES = {
     "F": 12,
 }
 _RGB_COST = _DECODE_BYTES["RGB"] + WORK_BYTES_PER_PIXEL  # the cost per pixel that the pixel limit is counted in
-# catch_warnings swaps process-wide state: one thread's blocks at a time (a block may hold another: reentrant)
-_WARNINGS_LOCK = threading.RLock()
+# catch_warnings swaps process-wide state: one thread's blocks at a time (a block may hold another: reentrant); a
+# fork waits for a block to end, so that a child has the lock free and the warnings filters restored
+_WARNINGS_LOCK = ForkSafeLock(threading.RLock, wait_at_fork=True)
 
 
 class ImageReadError(ValueError):
