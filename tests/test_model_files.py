@@ -14,7 +14,7 @@ from PIL import Image
 
 from colorsplash.cli import main
 from colorsplash.runtime.config import CONFIG_METADATA_KEY
-from colorsplash.runtime.onnx_model import load_model
+from colorsplash.runtime.onnx_model import ModelLoadError, load_model
 
 
 def edited(source: Path, out: Path, edit: Callable[[dict[str, Any]], Any]) -> Path:
@@ -49,3 +49,32 @@ def test_a_models_name_and_subject_reach_the_terminal_escaped_and_cut(
     long = edited(tiny_onnx, tmp_path / "long.onnx", lambda c: {**c, "name": "N" * 10_000, "subject": "S" * 10_000})
     label = load_model(long).label
     assert len(label) < 150 + len(str(long)) and "S" * 57 + "... model — " + "N" * 57 + "..." in label, label
+
+
+NORM = "normalization"
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (lambda c: {**c, NORM: {"mean": [0, 0, 0], "std": [0, 255, 255]}}, "normalization std must be above 0"),
+        (lambda c: {**c, NORM: {"mean": [0, 0, 0], "std": [-255, 255, 255]}}, "normalization std must be above 0"),
+        (lambda c: json.dumps(c).replace('"std": [255.0', '"std": [NaN'), "normalization must be finite numbers"),
+        (lambda c: json.dumps(c).replace('"mean": [0.0', '"mean": [Infinity'), "normalization must be finite"),
+        (lambda c: {**c, "color_order": "BGR"}, "color_order must be 'RGB' (colorsplash feeds RGB pixels)"),
+        (lambda c: {k: v for k, v in c.items() if k != NORM}, "it lacks normalization, which every exported"),
+        (lambda c: {k: v for k, v in c.items() if k not in ("arch", "input_size")}, "it lacks arch, input_size,"),
+    ],
+)
+def test_a_config_that_would_feed_the_network_wrongly_is_refused_naming_the_file(
+    edit: Callable[[dict[str, Any]], Any], said: str, tiny_onnx: Path, tmp_path: Path
+) -> None:
+    """A std of 0 or NaN loaded and fed NaN to the network (NumPy's "divide by zero" warnings, a wrong splash); a
+    "BGR" colour order was fed RGB; a config without its normalisation ran with the Lite one's defaults on a
+    network trained on x/255, and one without arch and input size was refused as a graph of the wrong size."""
+    model = edited(tiny_onnx, tmp_path / "m.onnx", edit)
+    with pytest.raises(ModelLoadError) as err:
+        load_model(model)
+    text = str(err.value)
+    assert text.startswith(f"{model}: its 'colorsplash_config' metadata is not a valid colorsplash config (")
+    assert said in text and "re-export it" in text, text
