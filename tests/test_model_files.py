@@ -78,3 +78,59 @@ def test_a_config_that_would_feed_the_network_wrongly_is_refused_naming_the_file
     text = str(err.value)
     assert text.startswith(f"{model}: its 'colorsplash_config' metadata is not a valid colorsplash config (")
     assert said in text and "re-export it" in text, text
+
+
+def test_a_pytorch_file_from_elsewhere_is_not_sent_to_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``splash --model efficientnet-lite0.pth`` (ImageNet weights) said "a training checkpoint, not an ONNX model;
+    make one with `colorsplash export ...`", and that export then said only "not a colorsplash checkpoint"."""
+    torch = pytest.importorskip("torch")
+    weights = tmp_path / "efficientnet-lite0.pth"
+    torch.save({"stem.weight": torch.zeros(2)}, weights)
+    with pytest.raises(ModelLoadError) as err:
+        load_model(weights)
+    assert str(err.value).startswith(f"{weights}: a PyTorch file from elsewhere"), err.value
+    assert "colorsplash export" in str(err.value) and f"export {weights}" not in str(err.value)
+    assert main(["export", str(weights), "-o", str(tmp_path / "m.onnx")]) == 2
+    said = capsys.readouterr().err
+    assert "a PyTorch file, but not a colorsplash checkpoint" in said and "name the best.pt or last.pt" in said
+
+
+def test_export_says_what_a_file_that_is_no_checkpoint_is(
+    tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An exported model (or a picture) named ``.pt`` given to ``export`` was "refused: it holds Python objects
+    besides tensors and plain data ... could run code": it holds no pickle at all."""
+    renamed = tmp_path / "model.pt"
+    renamed.write_bytes(tiny_onnx.read_bytes())
+    picture = photo(tmp_path).rename(tmp_path / "photo.pt")
+    for given, said in (
+        (renamed, "an ONNX model (what export makes), not a training checkpoint; give it to --model"),
+        (picture, "not a PyTorch checkpoint; name the best.pt or last.pt of a run folder"),
+    ):
+        assert main(["export", str(given), "-o", str(tmp_path / "out.onnx")]) == 2
+        err = capsys.readouterr().err
+        assert f"{given}: {said}" in err and "could run code" not in err, err
+    assert not (tmp_path / "out.onnx").exists()
+
+
+def test_evaluate_runs_a_checkpoint_by_its_bytes_not_its_name(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``evaluate --model best.pth`` (a colorsplash checkpoint, renamed) said "a training checkpoint, not an ONNX
+    model; make one with export": evaluate takes checkpoints, but told them by the name ``.pt`` alone (and its
+    summary then named no checkpoint, so ``export --metrics`` could not take it)."""
+    from helpers.layouts import make_seed_set
+
+    from colorsplash.runtime.variants import file_hash
+
+    make_seed_set(tmp_path / "cats", n=2)
+    renamed = tmp_path / "best.pth"
+    renamed.write_bytes(tiny_checkpoint.read_bytes())
+    report = tmp_path / "report"
+    assert main(["evaluate", str(tmp_path / "cats"), "--model", str(renamed), "-o", str(report), "-q"]) == 0, (
+        capsys.readouterr().err
+    )
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["checkpoint_sha256"] == file_hash(renamed)

@@ -29,6 +29,8 @@ from colorsplash.runtime.protobuf import NotProtobuf, fields, mapped, string_ent
 from colorsplash.runtime.signatures import VIDEO_NAMES, other_format, signature_format
 
 RUN_BEST = "best.pt"  # training.run_files.BEST, which a test keeps it equal to
+CHECKPOINT_FORMAT = "colorsplash-checkpoint-v1"  # the ``format`` of every checkpoint train writes (training.checkpoint)
+_PICKLE_HEAD = 1 << 20  # bytes of a checkpoint's pickle searched for its format: it is the dict's first entry
 
 # Message -> {field number: message it holds}: the paths from ModelProto to every TensorProto (onnx.proto3).
 _MESSAGES: dict[str, dict[int, str]] = {
@@ -112,6 +114,12 @@ def _location_problem(folder: Path, homes: tuple[Path, Path], location: str) -> 
 def not_loadable(path: str | Path, said: object) -> ModelLoadError:
     """The error for a file ONNX Runtime cannot load (``said`` why): a training checkpoint is named as such (ONNX
     Runtime's own words say nothing), anything else is to be re-exported."""
+    if is_torch_checkpoint(path) and not is_colorsplash_checkpoint(path):  # `export` refuses it too
+        return ModelLoadError(
+            f"{path}: a PyTorch file from elsewhere (weights of another network, e.g. an ImageNet encoder), not a "
+            "colorsplash model nor checkpoint; give an .onnx file made by `colorsplash export` from a checkpoint of "
+            "`colorsplash train`"
+        )
     if is_torch_checkpoint(path):  # `train`'s best.pt, which `evaluate` takes
         return ModelLoadError(
             f"{path}: a training checkpoint, not an ONNX model; make one with "
@@ -172,15 +180,33 @@ def check_model_file(path: str | Path) -> None:
         )
 
 
-def is_torch_checkpoint(path: str | Path) -> bool:
-    """Whether ``path`` holds a PyTorch checkpoint (``torch.save``: a zip archive with a ``data.pkl`` record, or an
-    older bare pickle), read without torch."""
+def _torch_pickle(path: str | Path) -> bytes | None:
+    """The start (up to :data:`_PICKLE_HEAD` bytes) of the pickle a ``torch.save`` file at ``path`` holds (a zip
+    archive's ``data.pkl`` record, or an older bare pickle), read without torch; ``None`` when it holds none."""
     try:
         with open(path, "rb") as f:
             head = f.read(2)
+            if head[:1] == b"\x80" and head[1:] in (b"\x02", b"\x03", b"\x04", b"\x05"):  # pickle protocol 2..5
+                return head + f.read(_PICKLE_HEAD - 2)
         if head == b"PK":
             with zipfile.ZipFile(path) as archive:
-                return any(name.rsplit("/", 1)[-1] == "data.pkl" for name in archive.namelist())
-        return head[:1] == b"\x80" and head[1:] in (b"\x02", b"\x03", b"\x04", b"\x05")  # pickle protocol 2..5
+                record = next((n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "data.pkl"), None)
+                if record is not None:
+                    with archive.open(record) as f:
+                        return f.read(_PICKLE_HEAD)
     except (OSError, zipfile.BadZipFile):
-        return False
+        pass
+    return None
+
+
+def is_torch_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` holds a PyTorch checkpoint (``torch.save``: a zip archive with a ``data.pkl`` record, or an
+    older bare pickle), read without torch."""
+    return _torch_pickle(path) is not None
+
+
+def is_colorsplash_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` holds a checkpoint written by colorsplash (``train``): a PyTorch checkpoint whose pickle
+    names :data:`CHECKPOINT_FORMAT`, read without torch (weights from elsewhere, an ImageNet ``.pth``, do not)."""
+    pickled = _torch_pickle(path)
+    return pickled is not None and CHECKPOINT_FORMAT.encode() in pickled
