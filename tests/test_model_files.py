@@ -134,3 +134,21 @@ def test_evaluate_runs_a_checkpoint_by_its_bytes_not_its_name(
     )
     summary = json.loads((report / "summary.json").read_text())
     assert summary["checkpoint_sha256"] == file_hash(renamed)
+
+
+def test_an_onnx_model_from_elsewhere_is_not_told_to_be_exported(
+    tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rembg's U2-Netp given as ``--model`` was told "ONNX file has no 'colorsplash_config' metadata; export it
+    with `colorsplash export CHECKPOINT -o model.onnx`": there is no checkpoint of it to export."""
+    onnx = pytest.importorskip("onnx")
+    model = onnx.load(str(tiny_onnx))
+    del model.metadata_props[:]
+    foreign = tmp_path / "u2netp.onnx"
+    onnx.save(model, str(foreign))
+    with pytest.raises(ModelLoadError) as err:
+        load_model(foreign)
+    assert str(err.value).startswith(f"{foreign}: an ONNX model not made by colorsplash (it has no 'colorsplash_"), err
+    assert main(["splash", str(photo(tmp_path)), "--model", str(foreign)]) == 2
+    said = capsys.readouterr().err
+    assert "not made by colorsplash" in said and "export it" not in said, said
