@@ -152,3 +152,42 @@ def test_an_onnx_model_from_elsewhere_is_not_told_to_be_exported(
     assert main(["splash", str(photo(tmp_path)), "--model", str(foreign)]) == 2
     said = capsys.readouterr().err
     assert "not made by colorsplash" in said and "export it" not in said, said
+
+
+@pytest.mark.parametrize(
+    ("train_config", "said"),
+    [
+        ({"val_fraction": "abc", "seed": 0}, "val_fraction must be a number from 0 to 1, got 'abc'"),
+        ({"val_fraction": 5, "seed": 0}, "val_fraction must be a number from 0 to 1, got 5"),  # every photo "val"
+        ({"val_fraction": 0.25, "seed": [1]}, "seed must be an integer, got [1]"),
+        ([1], "train_config must be an object, got [1]"),
+    ],
+)
+def test_evaluate_split_of_a_model_whose_training_record_is_damaged_names_the_file(
+    train_config: object, said: str, tiny_onnx: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``evaluate --split val`` of a model whose record of its split was edited said "could not convert string to
+    float: 'abc'" (no file named), printed a traceback ("'list' object has no attribute 'get'"), or with a
+    val_fraction of 5 scored every photo as held out; ``--split all`` needs no split and still runs."""
+    from helpers.layouts import make_seed_set
+
+    make_seed_set(tmp_path / "cats", n=2)
+    model = edited(tiny_onnx, tmp_path / "m.onnx", lambda c: {**c, "training": {"train_config": train_config}})
+    args = ["evaluate", str(tmp_path / "cats"), "--model", str(model), "-q"]
+    assert main([*args, "--split", "val", "-o", str(tmp_path / "val")]) == 2
+    err = capsys.readouterr().err
+    assert f"{model}: its training record's {said}; give --val-fraction and --seed for --split val" in err, err
+    assert "Traceback" not in err and not (tmp_path / "val").exists()
+    assert main([*args, "-o", str(tmp_path / "all")]) == 0
+
+
+def test_a_training_record_naming_its_sets_wrongly_warns_of_no_set_known(caplog: pytest.LogCaptureFixture) -> None:
+    """A record whose ``datasets`` was one string ("cats") made ``--split val`` read its letters as set names: no
+    warning for a set named "c", and "it records c, a, t, s" for another."""
+    from colorsplash.evaluation.datasets import Sample
+    from colorsplash.evaluation.evaluate import warn_unknown_sets
+    from colorsplash.runtime.config import ModelConfig
+
+    samples = [Sample(Path("c/input/1.jpg"), Path("c/mask/1.jpg"), "seed", "c")]
+    assert warn_unknown_sets(samples, ModelConfig(training={"datasets": "cats"}), "val")
+    assert "(it records none)" in caplog.text, caplog.text

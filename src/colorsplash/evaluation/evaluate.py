@@ -320,7 +320,8 @@ def warn_unknown_sets(samples: Sequence[Sample], config: ModelConfig, split: str
     it warned."""
     if split == "all":
         return False
-    trained = config.training.get("datasets") or []
+    recorded = config.training.get("datasets")  # a list of names; anything else (a file edited by hand): none
+    trained = [name for name in recorded if isinstance(name, str)] if isinstance(recorded, list) else []
     unknown = sorted({s.dataset for s in samples} - set(trained))
     if not unknown:
         return False

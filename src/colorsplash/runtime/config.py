@@ -246,9 +246,22 @@ class ModelConfig:
 
     def trained_split(self) -> tuple[float, int]:
         """``(val_fraction, seed)`` the weights were trained with (from ``training``), else the defaults: splitting
-        data with them gives back exactly the images training held out."""
+        data with them gives back exactly the images training held out.
+
+        Raises:
+            ValueError: the record holds them with the wrong type or range (a file edited by hand: "could not
+                convert string to float" or a traceback, or a ``val_fraction`` of 5 that made every photo "val").
+        """
         trained = self.training.get("train_config", {}) if isinstance(self.training, dict) else {}
-        return (float(trained.get("val_fraction", DEFAULT_VAL_FRACTION)), int(trained.get("seed", DEFAULT_SPLIT_SEED)))
+        if not isinstance(trained, dict):
+            raise ValueError(f"its training record's train_config must be an object, got {_shown(trained)}")
+        fraction = trained.get("val_fraction", DEFAULT_VAL_FRACTION)
+        seed = trained.get("seed", DEFAULT_SPLIT_SEED)
+        if not (_is_number(fraction) and 0.0 <= fraction <= 1.0):
+            raise ValueError(f"its training record's val_fraction must be a number from 0 to 1, got {_shown(fraction)}")
+        if not _is_int(seed):
+            raise ValueError(f"its training record's seed must be an integer, got {_shown(seed)}")
+        return float(fraction), int(seed)
 
 
 def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -302,8 +315,13 @@ def check_field_types(data: dict[str, Any]) -> None:
     for name, value in data.items():
         test, words = _FIELD_TYPES.get(name, (lambda v: True, ""))
         if not test(value):
-            shown = repr(value)
-            raise ValueError(f"{name} must be {words}, got {shown[:60] + '...' if len(shown) > 60 else shown}")
+            raise ValueError(f"{name} must be {words}, got {_shown(value)}")
+
+
+def _shown(value: object) -> str:
+    """A stored value as an error message quotes it: its ``repr``, cut to 60 characters."""
+    shown = repr(value)
+    return shown[:60] + "..." if len(shown) > 60 else shown
 
 
 def default_model_config(arch: str, input_size: int = 256) -> ModelConfig:
