@@ -191,3 +191,13 @@ def test_a_training_record_naming_its_sets_wrongly_warns_of_no_set_known(caplog:
     samples = [Sample(Path("c/input/1.jpg"), Path("c/mask/1.jpg"), "seed", "c")]
     assert warn_unknown_sets(samples, ModelConfig(training={"datasets": "cats"}), "val")
     assert "(it records none)" in caplog.text, caplog.text
+
+
+def test_a_model_link_to_nothing_is_named_as_one(tmp_path: Path) -> None:
+    """``--model current.onnx``, a symbolic link whose model was removed, said "model file not found; check the
+    path" of a name ``ls`` shows (a photo given so was named as a link to nothing)."""
+    link = tmp_path / "current.onnx"
+    link.symlink_to("v2.onnx")
+    with pytest.raises(ModelLoadError) as err:
+        load_model(link)
+    assert str(err.value) == f"{link}: is a symbolic link to v2.onnx, which does not exist; check the path"
