@@ -201,3 +201,16 @@ def test_a_model_link_to_nothing_is_named_as_one(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError) as err:
         load_model(link)
     assert str(err.value) == f"{link}: is a symbolic link to v2.onnx, which does not exist; check the path"
+
+
+@pytest.mark.parametrize("share", [0.02, 0.5, 0.99])
+def test_a_model_file_cut_short_is_named_as_one(share: float, tiny_onnx: Path, tmp_path: Path) -> None:
+    """A copy of a model that did not finish said "not a loadable ONNX model (field runs past its message);
+    re-export it with colorsplash export": protobuf's words, and no export remakes the bundled model's copy."""
+    whole = tiny_onnx.read_bytes()
+    cut = tmp_path / "copy.onnx"
+    cut.write_bytes(whole[: int(len(whole) * share)])
+    with pytest.raises(ModelLoadError) as err:
+        load_model(cut)
+    assert str(err.value).startswith(f"{cut}: an ONNX model cut short (the file ends inside its data"), err.value
+    assert "copy it again" in str(err.value) and "field runs past" not in str(err.value)

@@ -25,7 +25,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from colorsplash.runtime.protobuf import NotProtobuf, fields, mapped, string_entry
+from colorsplash.runtime.protobuf import NotProtobuf, ends_inside_a_field, fields, mapped, string_entry
 from colorsplash.runtime.signatures import VIDEO_NAMES, other_format, signature_format
 
 RUN_BEST = "best.pt"  # training.run_files.BEST, which a test keeps it equal to
@@ -43,6 +43,7 @@ _MESSAGES: dict[str, dict[int, str]] = {
     "sparse": {1: "tensor", 2: "tensor"},
 }
 _EXTERNAL_DATA = 13  # TensorProto.external_data: StringStringEntryProto (key 1, value 2)
+_IR_VERSION_TAG = 0x08  # ModelProto's first field: ir_version (field 1, a varint), which every exporter writes first
 _MAX_DEPTH = 64  # subgraphs inside subgraphs; protobuf's own parser stops at 100
 
 
@@ -129,7 +130,22 @@ def not_loadable(path: str | Path, said: object) -> ModelLoadError:
     if media is not None:  # the photo and the model swapped: protobuf's words ("wire type 7") say nothing
         what = "video" if media in VIDEO_NAMES else "picture"
         return ModelLoadError(f"{path}: a {media} {what}, not a model; give the model file (.onnx) made by export")
+    if _cut_short(path):  # "field runs past its message", and "re-export it" of the bundled model's copy
+        return ModelLoadError(
+            f"{path}: an ONNX model cut short (the file ends inside its data: a copy or download that did not "
+            "finish?); copy it again, or export it again"
+        )
     return ModelLoadError(f"{path}: not a loadable ONNX model ({said}); re-export it with colorsplash export")
+
+
+def _cut_short(path: str | Path) -> bool:
+    """Whether ``path`` begins as an ONNX model does (field 1, ``ir_version``, a number) and ends inside a field
+    (:func:`~colorsplash.runtime.protobuf.ends_inside_a_field`); ``False`` when it cannot be read."""
+    try:
+        with mapped(path) as buf:
+            return len(buf) > 0 and buf[0] == _IR_VERSION_TAG and ends_inside_a_field(buf)
+    except OSError:
+        return False
 
 
 def folder_hint(folder: Path) -> str | None:
