@@ -214,3 +214,13 @@ def test_a_model_file_cut_short_is_named_as_one(share: float, tiny_onnx: Path, t
         load_model(cut)
     assert str(err.value).startswith(f"{cut}: an ONNX model cut short (the file ends inside its data"), err.value
     assert "copy it again" in str(err.value) and "field runs past" not in str(err.value)
+
+
+def test_a_model_path_holding_a_nul_character_is_a_model_load_error() -> None:
+    """``load_model("a\\0b.onnx")`` raised Python's ValueError "embedded null byte", naming no file, where a model
+    that cannot be loaded raises ModelLoadError."""
+    with pytest.raises(ModelLoadError) as err:
+        load_model("runs/a\0b.onnx")
+    assert (
+        str(err.value) == "'runs/a\\x00b.onnx': holds a NUL character (\\x00), which no file name can; check the path"
+    )

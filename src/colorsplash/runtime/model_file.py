@@ -176,6 +176,20 @@ def _media_format(path: str | Path) -> str | None:
     return signature_format(prefix) or other_format(prefix)
 
 
+def check_model_path(path: str | os.PathLike[str] | None) -> None:
+    """Refuse a model path given as text no file can have (``None``, the default model, passes).
+
+    Raises:
+        ModelLoadError: the path is empty (``Path("")`` is the current folder: ": is a folder, not a file"), or holds
+            a NUL character (Python's own "embedded null byte" named no file).
+    """
+    text = os.fspath(path) if path is not None else None
+    if text == "":
+        raise ModelLoadError("the model path is empty; name an exported .onnx file, or None for the default model")
+    if text is not None and "\0" in text:
+        raise ModelLoadError(f"{text!r}: holds a NUL character (\\x00), which no file name can; check the path")
+
+
 def check_model_file(path: str | Path) -> None:
     """Refuse, before ONNX Runtime opens it, an empty file (ONNX Runtime said "No graph was found in the
     protobuf") and a model whose tensors keep their values in a file that is not a plain file in the model's
