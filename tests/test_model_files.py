@@ -224,3 +224,19 @@ def test_a_model_path_holding_a_nul_character_is_a_model_load_error() -> None:
     assert (
         str(err.value) == "'runs/a\\x00b.onnx': holds a NUL character (\\x00), which no file name can; check the path"
     )
+
+
+def test_a_bad_model_named_by_the_environment_says_so(
+    tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``splash photo.jpg`` (no ``--model``) with ``$COLORSPLASH_MODEL`` set long ago to a checkpoint said only
+    "best.pt: a training checkpoint ... give that": nothing said where that file came from."""
+    monkeypatch.setenv("COLORSPLASH_MODEL", str(tiny_checkpoint))
+    assert main(["splash", str(photo(tmp_path)), "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert f"{tiny_checkpoint}: a training checkpoint" in err and err.rstrip().endswith(
+        "($COLORSPLASH_MODEL names this model: point it at another, or unset it)"
+    ), err
+    with pytest.raises(ModelLoadError) as given:  # a path given is the caller's: no word of the variable
+        load_model(tiny_checkpoint)
+    assert "COLORSPLASH_MODEL" not in str(given.value)

@@ -176,6 +176,19 @@ def _media_format(path: str | Path) -> str | None:
     return signature_format(prefix) or other_format(prefix)
 
 
+@contextlib.contextmanager
+def named_by_variable(variable: str | None) -> Iterator[None]:
+    """A :class:`ModelLoadError` raised inside says that the environment ``variable`` named the model (``None``: the
+    caller named it): ``splash photo.jpg``, no ``--model`` given, said only "old.pt: a training checkpoint ... give
+    that", of a file the user had set ``$COLORSPLASH_MODEL`` to long before."""
+    try:
+        yield
+    except ModelLoadError as err:
+        if variable is None:
+            raise
+        raise ModelLoadError(f"{err} (${variable} names this model: point it at another, or unset it)") from err
+
+
 def check_model_path(path: str | os.PathLike[str] | None) -> None:
     """Refuse a model path given as text no file can have (``None``, the default model, passes).
 

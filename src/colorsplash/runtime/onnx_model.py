@@ -21,6 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from colorsplash.runtime import model_file
 from colorsplash.runtime.allocator import tune_allocator
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.cpu import usable_cores
@@ -336,7 +337,8 @@ def load_model(
         if not p.is_file():
             raise _not_found(path, p)
         before = file_version(p)  # before the read: a file written again while it loads is loaded again next time
-        model = _load_variant(p, threads, precision, where)
+        with model_file.named_by_variable(MODEL_ENV if path is None and os.environ.get(MODEL_ENV) else None):
+            model = _load_variant(p, threads, precision, where)
         _cache[key] = (before, model)
         return model
 
