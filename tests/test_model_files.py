@@ -240,3 +240,18 @@ def test_a_bad_model_named_by_the_environment_says_so(
     with pytest.raises(ModelLoadError) as given:  # a path given is the caller's: no word of the variable
         load_model(tiny_checkpoint)
     assert "COLORSPLASH_MODEL" not in str(given.value)
+
+
+@pytest.mark.parametrize("share", [0.1, 0.9])
+def test_export_of_a_checkpoint_cut_short_says_so(
+    share: float, tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ``best.pt`` copied in part said "not a readable PyTorch checkpoint ([Errno 22] Invalid argument)" or
+    PyTorch's paragraph on "an internal miniz error", not what happened nor what to do."""
+    whole = tiny_checkpoint.read_bytes()
+    cut = tmp_path / "best.pt"
+    cut.write_bytes(whole[: int(len(whole) * share)])
+    assert main(["export", str(cut), "-o", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert f"{cut}: a checkpoint cut short or damaged (a copy or download that did not finish?); copy it again" in err
+    assert "Errno" not in err and "miniz" not in err, err

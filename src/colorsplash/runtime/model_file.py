@@ -248,6 +248,17 @@ def is_torch_checkpoint(path: str | Path) -> bool:
     return _torch_pickle(path) is not None
 
 
+def zip_cut_short(path: str | Path) -> bool:
+    """Whether ``path`` begins as a zip archive (``torch.save``'s format) that cannot be read as one: cut short
+    (the directory of its records is at its end) or damaged."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError:
+        return False
+    return head == b"PK" and _torch_pickle(path) is None
+
+
 def is_colorsplash_checkpoint(path: str | Path) -> bool:
     """Whether ``path`` holds a checkpoint written by colorsplash (``train``): a PyTorch checkpoint whose pickle
     names :data:`CHECKPOINT_FORMAT`, read without torch (weights from elsewhere, an ImageNet ``.pth``, do not)."""

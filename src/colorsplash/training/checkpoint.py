@@ -18,7 +18,7 @@ from torch import nn
 
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_path
-from colorsplash.runtime.model_file import CHECKPOINT_FORMAT, is_torch_checkpoint
+from colorsplash.runtime.model_file import CHECKPOINT_FORMAT, is_torch_checkpoint, zip_cut_short
 from colorsplash.runtime.variants import read_config
 from colorsplash.training import run_files
 from colorsplash.training.networks import build_model
@@ -134,6 +134,12 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             "checkpoints never do, and reading them could run code; use a checkpoint written by colorsplash train"
         ) from err
     except (RuntimeError, EOFError, OSError) as err:
+        # torch's words for a part copy: "failed finding central directory ... internal miniz error", "[Errno 22]"
+        if isinstance(err, EOFError) or zip_cut_short(path):
+            raise ValueError(
+                f"{path}: a checkpoint cut short or damaged (a copy or download that did not finish?); copy it again, "
+                f"or {NAME_A_RUN}"
+            ) from err
         raise ValueError(f"{path}: not a readable PyTorch checkpoint ({err})") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(
