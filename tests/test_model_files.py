@@ -106,7 +106,7 @@ def test_export_says_what_a_file_that_is_no_checkpoint_is(
     renamed.write_bytes(tiny_onnx.read_bytes())
     picture = photo(tmp_path).rename(tmp_path / "photo.pt")
     for given, said in (
-        (renamed, "an ONNX model (what export makes), not a training checkpoint; give it to --model"),
+        (renamed, "an ONNX model (what export makes), not a training checkpoint (--model runs it); name the best.pt"),
         (picture, "not a PyTorch checkpoint; name the best.pt or last.pt of a run folder"),
     ):
         assert main(["export", str(given), "-o", str(tmp_path / "out.onnx")]) == 2

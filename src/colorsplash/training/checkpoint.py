@@ -108,7 +108,7 @@ def not_a_checkpoint(path: Path) -> str:
     """What to say of a file given as a checkpoint that holds no PyTorch pickle: an exported model ("refused: it
     holds Python objects ... could run code" was said of it, as of a picture or any other file), or another file."""
     if read_config(path) is not None:
-        return f"{path}: an ONNX model (what export makes), not a training checkpoint; give it to --model as it is"
+        return f"{path}: an ONNX model (what export makes), not a training checkpoint (--model runs it); {NAME_A_RUN}"
     return f"{path}: not a PyTorch checkpoint; {NAME_A_RUN}"
 
 
