@@ -255,3 +255,18 @@ def test_export_of_a_checkpoint_cut_short_says_so(
     err = capsys.readouterr().err
     assert f"{cut}: a checkpoint cut short or damaged (a copy or download that did not finish?); copy it again" in err
     assert "Errno" not in err and "miniz" not in err, err
+
+
+def test_a_sibling_without_a_config_is_not_said_to_differ(
+    tiny_onnx: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``cats.partial.onnx`` (a part copy) or an empty ``cats.new.onnx`` beside ``cats.onnx`` was "not a variant of
+    cats.onnx (its config differs: other weights or settings)": it has no config at all."""
+    model = tmp_path / "cats.onnx"
+    model.write_bytes(tiny_onnx.read_bytes())
+    (tmp_path / "cats.new.onnx").write_bytes(b"")
+    (tmp_path / "cats.partial.onnx").write_bytes(tiny_onnx.read_bytes()[:3000])  # the config is at the end
+    assert load_model(model).path == model
+    for name in ("cats.new.onnx", "cats.partial.onnx"):
+        assert f"{tmp_path / name}: holds no colorsplash config (an empty or part copy" in caplog.text, caplog.text
+    assert "its config differs" not in caplog.text
