@@ -270,3 +270,20 @@ def test_a_sibling_without_a_config_is_not_said_to_differ(
     for name in ("cats.new.onnx", "cats.partial.onnx"):
         assert f"{tmp_path / name}: holds no colorsplash config (an empty or part copy" in caplog.text, caplog.text
     assert "its config differs" not in caplog.text
+
+
+def test_a_model_stamped_newer_than_onnx_runtime_says_to_upgrade_it(tiny_onnx: Path, tmp_path: Path) -> None:
+    """A file from a newer exporter (IR version 99) said "not a loadable ONNX model (... failed:/onnxruntime_src/
+    onnxruntime/core/graph/model.cc:256 onnxruntime::Model::Model(onnx::ModelProto&&, ...) Unsupported model IR
+    version ...); re-export it": C++ source places on two lines, and a cure that is not one."""
+    onnx = pytest.importorskip("onnx")
+    model = onnx.load(str(tiny_onnx))
+    model.ir_version = 99
+    newer = tmp_path / "newer.onnx"
+    onnx.save(model, str(newer))
+    with pytest.raises(ModelLoadError) as err:
+        load_model(newer)
+    text = str(err.value)
+    assert text.startswith(f"{newer}: made for a newer ONNX Runtime (") and "IR version: 99" in text, text
+    assert text.endswith("upgrade it (pip install -U onnxruntime), or export the model again with this colorsplash")
+    assert "onnxruntime_src" not in text and "\n" not in text and "re-export" not in text

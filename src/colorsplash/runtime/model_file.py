@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import zipfile
 from collections.abc import Iterator
@@ -43,6 +44,9 @@ _MESSAGES: dict[str, dict[int, str]] = {
     "sparse": {1: "tensor", 2: "tensor"},
 }
 _EXTERNAL_DATA = 13  # TensorProto.external_data: StringStringEntryProto (key 1, value 2)
+# ONNX Runtime's words for a file stamped newer than it reads, and the C++ place its messages name.
+_NEWER = re.compile(r"Unsupported model IR version|Opset \d+ is under development|max supported IR version")
+_SOURCE_PLACE = re.compile(r"/onnxruntime_src/\S+:\d+ .*?\) (?=[A-Z])", re.DOTALL)
 _IR_VERSION_TAG = 0x08  # ModelProto's first field: ir_version (field 1, a varint), which every exporter writes first
 _MAX_DEPTH = 64  # subgraphs inside subgraphs; protobuf's own parser stops at 100
 
@@ -135,7 +139,19 @@ def not_loadable(path: str | Path, said: object) -> ModelLoadError:
             f"{path}: an ONNX model cut short (the file ends inside its data: a copy or download that did not "
             "finish?); copy it again, or export it again"
         )
-    return ModelLoadError(f"{path}: not a loadable ONNX model ({said}); re-export it with colorsplash export")
+    words = runtime_words(said)
+    if _NEWER.search(words):  # a file from a newer exporter: no re-export by this colorsplash is the cure
+        return ModelLoadError(
+            f"{path}: made for a newer ONNX Runtime ({words}); upgrade it (pip install -U onnxruntime), or export "
+            "the model again with this colorsplash"
+        )
+    return ModelLoadError(f"{path}: not a loadable ONNX model ({words}); re-export it with colorsplash export")
+
+
+def runtime_words(said: object) -> str:
+    """ONNX Runtime's reason ``said`` on one line, without the C++ source place and function signature it names
+    (``/onnxruntime_src/.../model.cc:256 onnxruntime::Model::Model(onnx::ModelProto&&, ...)``)."""
+    return " ".join(_SOURCE_PLACE.sub(" ", str(said)).split())
 
 
 def _cut_short(path: str | Path) -> bool:
