@@ -287,3 +287,29 @@ def test_a_model_stamped_newer_than_onnx_runtime_says_to_upgrade_it(tiny_onnx: P
     assert text.startswith(f"{newer}: made for a newer ONNX Runtime (") and "IR version: 99" in text, text
     assert text.endswith("upgrade it (pip install -U onnxruntime), or export the model again with this colorsplash")
     assert "onnxruntime_src" not in text and "\n" not in text and "re-export" not in text
+
+
+@pytest.mark.parametrize(
+    ("edit", "said"),
+    [
+        (lambda p: {k: v for k, v in p.items() if k != "model_config"}, "its model config is missing or not valid"),
+        (lambda p: {**p, "model_config": {**p["model_config"], "arch": "unet-lite9"}}, "unknown arch 'unet-lite9'"),
+        (lambda p: {**p, "state_dict": {}}, "its weights do not fit the network its config describes (Missing key"),
+    ],
+)
+def test_export_of_a_checkpoint_with_a_damaged_record_names_the_file(
+    edit: Callable[[dict[str, Any]], dict[str, Any]],
+    said: str,
+    tiny_checkpoint: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``export`` of a checkpoint without its model config said only "'model_config'" (a KeyError); a bad config
+    ("unknown arch ...") named no file; weights that do not fit printed PyTorch's page of missing keys."""
+    torch = pytest.importorskip("torch")
+    damaged = tmp_path / "best.pt"
+    torch.save(edit(torch.load(tiny_checkpoint, weights_only=True)), damaged)
+    assert main(["export", str(damaged), "-o", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert f"{damaged}: " in err and said in err and len(err) < 600, err
+    assert not (tmp_path / "m.onnx").exists()

@@ -146,6 +146,10 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
             f"{path}: a PyTorch file, but not a colorsplash checkpoint (it has no format {FORMAT!r}: weights of "
             f"another network, e.g. an ImageNet encoder); {NAME_A_RUN}"
         )
+    try:  # export said "'model_config'" (a KeyError) of a checkpoint without one, and named no file for a bad one
+        ModelConfig.from_dict(payload.get("model_config"))  # type: ignore[arg-type]
+    except ValueError as err:
+        raise ValueError(f"{path}: its model config is missing or not valid ({err}); {NAME_A_RUN}") from err
     return payload
 
 
@@ -154,5 +158,12 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, ModelConfig]:
     payload = read_checkpoint(path)
     config = ModelConfig.from_dict(payload["model_config"])
     model = build_model(config)
-    model.load_state_dict(payload["state_dict"])
+    try:
+        model.load_state_dict(payload.get("state_dict", {}))
+    except (RuntimeError, TypeError, AttributeError) as err:  # torch's pages on each key missing or of a wrong size
+        first = str(err).splitlines()[1:2] or [str(err)]
+        raise ValueError(
+            f"{path}: its weights do not fit the network its config describes ({first[0].strip()[:120]}...); "
+            f"{NAME_A_RUN}"
+        ) from err
     return model.eval(), config
