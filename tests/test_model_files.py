@@ -313,3 +313,20 @@ def test_export_of_a_checkpoint_with_a_damaged_record_names_the_file(
     err = capsys.readouterr().err
     assert f"{damaged}: " in err and said in err and len(err) < 600, err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_evaluate_of_a_run_folder_names_its_checkpoint_not_an_export(
+    tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``evaluate --model runs/cats`` said "make a model with `colorsplash export runs/cats/best.pt -o model.onnx`":
+    evaluate runs that checkpoint itself."""
+    from helpers.layouts import make_seed_set
+
+    make_seed_set(tmp_path / "cats", n=2)
+    run = tmp_path / "runs" / "cats"
+    run.mkdir(parents=True)
+    (run / "best.pt").write_bytes(tiny_checkpoint.read_bytes())
+    assert main(["evaluate", str(tmp_path / "cats"), "--model", str(run), "-o", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert f"{run}: is a folder, not a file; it holds training checkpoints: give one, e.g. {run / 'best.pt'}" in err
+    assert "export" not in err, err

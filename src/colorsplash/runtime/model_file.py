@@ -164,9 +164,10 @@ def _cut_short(path: str | Path) -> bool:
         return False
 
 
-def folder_hint(folder: Path) -> str | None:
+def folder_hint(folder: Path, runs_checkpoints: bool = False) -> str | None:
     """What to give instead of ``folder`` given as the model: an ONNX file in it, or (a training run's folder)
-    its checkpoint exported; ``None`` when it holds neither. ``splash --model runs/cats`` said only "is a folder"."""
+    its checkpoint exported, or named itself where the caller ``runs_checkpoints`` (``evaluate``: it was told to
+    export first); ``None`` when it holds neither. ``splash --model runs/cats`` said only "is a folder"."""
     try:
         names = sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
     except OSError:  # not ours to list: the plain words
@@ -177,6 +178,8 @@ def folder_hint(folder: Path) -> str | None:
     checkpoints = [name for name in names if name.endswith(".pt")]
     if checkpoints:  # a run's best checkpoint first, what export takes (the runtime imports nothing of training)
         chosen = RUN_BEST if RUN_BEST in checkpoints else checkpoints[0]
+        if runs_checkpoints:
+            return f"it holds training checkpoints: give one, e.g. {folder / chosen}"
         return f"it holds training checkpoints: make a model with `colorsplash export {folder / chosen} -o model.onnx`"
     return None
 

@@ -17,7 +17,7 @@ import numpy as np
 from colorsplash.evaluation.evaluate import PredictFn
 from colorsplash.evaluation.presence import ScoredPredict
 from colorsplash.runtime.config import ModelConfig
-from colorsplash.runtime.model_file import is_torch_checkpoint
+from colorsplash.runtime.model_file import ModelLoadError, folder_hint, is_torch_checkpoint
 from colorsplash.runtime.no_subject import no_subject_reason
 from colorsplash.runtime.preprocess import photo_probability, preprocess, upsample_probability
 from colorsplash.runtime.variants import read_config
@@ -33,6 +33,8 @@ def load_predictor(
     model; returns it with the model's config and path. ``gate``: the probability as :func:`gated` makes it (what
     ``splash --threshold CUTOFF --hard`` colours); ``False``: the network's probability on every photo, whatever
     its subject score."""
+    if path is not None and Path(path).is_dir() and (hint := folder_hint(Path(path), runs_checkpoints=True)):
+        raise ModelLoadError(f"{path}: is a folder, not a file; {hint}")  # not "export" its checkpoint: it runs
     if path is not None and _is_checkpoint(Path(path)):
         return torch_predictor(Path(path), gate, cutoff)
     from colorsplash.runtime.onnx_model import load_model
