@@ -19,6 +19,7 @@ from colorsplash.runtime import cpu as cpu_mod
 from colorsplash.runtime import onnx_model as infer
 from colorsplash.runtime import variants as var
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, SEED_NORMALIZATION, ModelConfig
+from colorsplash.runtime.model_file import CHECKPOINT_FORMAT
 
 AVX2 = cpu_mod.CpuInfo("Test CPU", "x86_64", ("avx", "avx2", "fma"), 2)
 DEEP_JSON = "[" * 200_000 + "]" * 200_000  # json.loads raises RecursionError
@@ -195,8 +196,10 @@ def test_a_training_checkpoint_given_as_model_says_to_export_it(
     import pickle
 
     torch = pytest.importorskip("torch")
-    torch.save({"model": {"w": torch.zeros(2)}}, tmp_path / "best.pt")
-    (tmp_path / "old.pt").write_bytes(pickle.dumps({"w": 1}, protocol=2))  # torch.save's legacy format: a pickle
+    marked = {"format": CHECKPOINT_FORMAT, "model": {"w": torch.zeros(2)}}  # what train writes (other files: elsewhere)
+    torch.save(marked, tmp_path / "best.pt")
+    legacy = {"format": CHECKPOINT_FORMAT, "w": 1}
+    (tmp_path / "old.pt").write_bytes(pickle.dumps(legacy, protocol=2))  # torch.save's legacy format: a pickle
     for name in ("best.pt", "old.pt"):
         path = tmp_path / name
         with pytest.raises(infer.ModelLoadError) as caught:

@@ -110,11 +110,17 @@ def _add_split_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def split_settings(args: argparse.Namespace, config: ModelConfig) -> tuple[float, int]:
-    """``--val-fraction``/``--seed`` when given, else the values the model was trained with, else defaults:
-    ``--split val`` then scores exactly the images training held out."""
-    trained_fraction, trained_seed = config.trained_split()
+def split_settings(args: argparse.Namespace, config: ModelConfig, model: Path) -> tuple[float, int]:
+    """``--val-fraction``/``--seed`` when given, else the values the model (the file ``model``) was trained with,
+    else defaults: ``--split val`` then scores exactly the images training held out. A record that cannot say them
+    is refused for ``--split train``/``val``, naming the file; ``--split all`` splits nothing."""
     fraction, seed = args.val_fraction, args.seed
+    try:
+        trained_fraction, trained_seed = config.trained_split()
+    except ValueError as err:
+        if args.split != "all" and (fraction is None or seed is None):
+            raise ValueError(f"{model}: {err}; give --val-fraction and --seed for --split {args.split}") from err
+        trained_fraction, trained_seed = DEFAULT_VAL_FRACTION, DEFAULT_SPLIT_SEED
     return (float(trained_fraction if fraction is None else fraction), int(trained_seed if seed is None else seed))
 
 
@@ -132,7 +138,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise ValueError("name at least one data folder or --negatives folder to score the model on")
     predict_fn, config, model_path = load_predictor(args.model, gate=args.gate, cutoff=args.cutoff)
     out = Path(args.output) if args.output else ev.report_folder(model_path)
-    fraction, seed = split_settings(args, config)
+    fraction, seed = split_settings(args, config, model_path)
     found = _find_samples(args, out)  # first: a folder read from is refused even holding an earlier report
     ev.check_report_folder(out, args.overwrite)
     ev.warn_unknown_sets(found, config, args.split)

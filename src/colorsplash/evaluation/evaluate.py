@@ -41,6 +41,7 @@ from colorsplash.evaluation.mask_read import corners_subject, warn_empty_masks, 
 from colorsplash.evaluation.metrics import IGNORE, dice, iou, mean_iou_thresholds, pixel_accuracy, scores_any
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write, not_replaceable, unwritable_folder
+from colorsplash.runtime.model_file import is_torch_checkpoint
 from colorsplash.runtime.preprocess import upsample_probability as upsample_probability  # inference's own
 from colorsplash.runtime.variants import file_hash
 
@@ -90,10 +91,10 @@ class ImageScore:
 
 def model_record(path: Path, config: ModelConfig) -> dict[str, Any]:
     """Which model a summary scores: its resolved path, the file's SHA-256 and :data:`CHECKPOINT_HASH`, the
-    SHA-256 of the checkpoint its weights come from (the file itself for a ``.pt``; for an ONNX file the one its
-    export recorded, ``None`` for files exported before exports recorded it)."""
+    SHA-256 of the checkpoint its weights come from (the file itself for a checkpoint, whatever its name; for an
+    ONNX file the one its export recorded, ``None`` for files exported before exports recorded it)."""
     digest = file_hash(path)
-    source = digest if path.suffix.lower() == ".pt" else config.training.get(CHECKPOINT_HASH)
+    source = digest if is_torch_checkpoint(path) else config.training.get(CHECKPOINT_HASH)  # by its bytes: a .pth
     return {"model": str(path.resolve()), "model_sha256": digest, CHECKPOINT_HASH: source}
 
 
@@ -319,7 +320,8 @@ def warn_unknown_sets(samples: Sequence[Sample], config: ModelConfig, split: str
     it warned."""
     if split == "all":
         return False
-    trained = config.training.get("datasets") or []
+    recorded = config.training.get("datasets")  # a list of names; anything else (a file edited by hand): none
+    trained = [name for name in recorded if isinstance(name, str)] if isinstance(recorded, list) else []
     unknown = sorted({s.dataset for s in samples} - set(trained))
     if not unknown:
         return False

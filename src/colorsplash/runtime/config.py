@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -22,6 +23,9 @@ PRECISIONS: tuple[str, ...] = ("float32", "float16-weights", "int8")
 # How training splits data by default; recorded in every checkpoint, so evaluation can split the same way.
 DEFAULT_VAL_FRACTION = 0.15
 DEFAULT_SPLIT_SEED = 0
+# Fields every stored config has held since the first export: a file lacking one was not written by colorsplash, and
+# its defaults would run it wrongly (the Lite normalisation on a network trained on x/255: a silently wrong splash).
+STORED_ALWAYS: tuple[str, ...] = ("arch", "input_size", "normalization")
 # Photos wider than 4:3 (or taller than 3:4) are padded to it before the square resize: see ModelConfig.pad_aspect.
 DEFAULT_PAD_ASPECT = 4 / 3
 
@@ -55,6 +59,14 @@ class Normalization:
 
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
     std: tuple[float, float, float] = (255.0, 255.0, 255.0)
+
+    def __post_init__(self) -> None:
+        """A file's normalisation with a ``std`` of 0 (or NaN) loaded, and every photo reached the network as NaN:
+        a silently wrong splash and NumPy's "divide by zero" warnings."""
+        if not all(math.isfinite(v) for v in (*self.mean, *self.std)):
+            raise ValueError(f"normalization must be finite numbers, got mean {self.mean}, std {self.std}")
+        if not all(v > 0 for v in self.std):
+            raise ValueError(f"normalization std must be above 0 (pixels are divided by it), got {self.std}")
 
 
 LITE_NORMALIZATION = Normalization(mean=(127.0, 127.0, 127.0), std=(128.0, 128.0, 128.0))
@@ -160,6 +172,8 @@ class ModelConfig:
             raise ValueError(f"unknown arch {self.arch!r}; choose one of {', '.join(ARCHES)}")
         if self.input_size % 32 or self.input_size < 32:
             raise ValueError(f"input_size must be a positive multiple of 32, got {self.input_size}")
+        if self.color_order != "RGB":  # pixels are always fed as RGB: "BGR" would be run as RGB, silently wrong
+            raise ValueError(f"color_order must be 'RGB' (colorsplash feeds RGB pixels), got {self.color_order!r}")
         if self.upsample not in ("transpose", "bilinear"):
             raise ValueError(f"upsample must be 'transpose' or 'bilinear', got {self.upsample!r}")
         if self.precision not in PRECISIONS:
@@ -216,7 +230,8 @@ class ModelConfig:
         """Parse :meth:`to_json` output.
 
         Raises:
-            ValueError: not JSON (or nested too deep to parse), or not a valid config (see :meth:`from_dict`).
+            ValueError: not JSON (or nested too deep to parse), lacks a field of :data:`STORED_ALWAYS`, or not a valid
+                config (see :meth:`from_dict`).
         """
         try:
             data = json.loads(text)
@@ -224,13 +239,29 @@ class ModelConfig:
             raise ValueError(f"not JSON: {err.msg} at line {err.lineno} column {err.colno}") from err
         except RecursionError as err:
             raise ValueError("JSON nested too deep") from err
-        return cls.from_dict(data)
+        config = cls.from_dict(data)  # a wrong field is named first
+        if missing := [k for k in STORED_ALWAYS if k not in data]:
+            raise ValueError(f"it lacks {', '.join(missing)}, which every exported config holds")
+        return config
 
     def trained_split(self) -> tuple[float, int]:
         """``(val_fraction, seed)`` the weights were trained with (from ``training``), else the defaults: splitting
-        data with them gives back exactly the images training held out."""
+        data with them gives back exactly the images training held out.
+
+        Raises:
+            ValueError: the record holds them with the wrong type or range (a file edited by hand: "could not
+                convert string to float" or a traceback, or a ``val_fraction`` of 5 that made every photo "val").
+        """
         trained = self.training.get("train_config", {}) if isinstance(self.training, dict) else {}
-        return (float(trained.get("val_fraction", DEFAULT_VAL_FRACTION)), int(trained.get("seed", DEFAULT_SPLIT_SEED)))
+        if not isinstance(trained, dict):
+            raise ValueError(f"its training record's train_config must be an object, got {_shown(trained)}")
+        fraction = trained.get("val_fraction", DEFAULT_VAL_FRACTION)
+        seed = trained.get("seed", DEFAULT_SPLIT_SEED)
+        if not (_is_number(fraction) and 0.0 <= fraction <= 1.0):
+            raise ValueError(f"its training record's val_fraction must be a number from 0 to 1, got {_shown(fraction)}")
+        if not _is_int(seed):
+            raise ValueError(f"its training record's seed must be an integer, got {_shown(seed)}")
+        return float(fraction), int(seed)
 
 
 def known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -284,8 +315,13 @@ def check_field_types(data: dict[str, Any]) -> None:
     for name, value in data.items():
         test, words = _FIELD_TYPES.get(name, (lambda v: True, ""))
         if not test(value):
-            shown = repr(value)
-            raise ValueError(f"{name} must be {words}, got {shown[:60] + '...' if len(shown) > 60 else shown}")
+            raise ValueError(f"{name} must be {words}, got {_shown(value)}")
+
+
+def _shown(value: object) -> str:
+    """A stored value as an error message quotes it: its ``repr``, cut to 60 characters."""
+    shown = repr(value)
+    return shown[:60] + "..." if len(shown) > 60 else shown
 
 
 def default_model_config(arch: str, input_size: int = 256) -> ModelConfig:

@@ -303,8 +303,9 @@ def atomic_write(
 def not_a_file(path: str | Path, missing: str = "no such file", advice: str = "") -> str:
     """Why ``path``, given as an input file, is not one (call it when ``Path.is_file()`` is false): it is a folder,
     a pipe, socket or device, a ``file://`` address (the path it holds is named, not opened), a web address (never
-    fetched), or ``missing`` (nothing there, or a broken link). The pipe and address cases say what to do
-    themselves; ``advice`` (e.g. ``"give a video file"``) ends the folder and ``missing`` cases, which do not."""
+    fetched), a symbolic link to nothing (:func:`broken_link`), or ``missing`` (nothing there). The pipe and
+    address cases say what to do themselves; ``advice`` (e.g. ``"give a video file"``) ends the folder, link and
+    ``missing`` cases, which do not."""
     p = Path(path)
     end = f"; {advice}" if advice else ""
     if p.is_dir():
@@ -319,6 +320,8 @@ def not_a_file(path: str | Path, missing: str = "no such file", advice: str = ""
         return f"is a file:// address, not a path; give the file's path itself ({local})"
     if _URL.match(text):
         return "is a web address (URL), not a file: colorsplash reads local files only; download it and give its path"
+    if os.path.islink(p):  # ``ls`` shows it: "model file not found" left the user looking at it
+        return f"is {broken_link(p)}{end}"
     return f"{missing}{end}"
 
 

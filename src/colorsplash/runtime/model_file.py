@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from colorsplash.runtime.protobuf import NotProtobuf, fields, mapped, string_entry
+from colorsplash.runtime.protobuf import NotProtobuf, ends_inside_a_field, fields, mapped, string_entry
 from colorsplash.runtime.signatures import VIDEO_NAMES, other_format, signature_format
 
 RUN_BEST = "best.pt"  # training.run_files.BEST, which a test keeps it equal to
+CHECKPOINT_FORMAT = "colorsplash-checkpoint-v1"  # the ``format`` of every checkpoint train writes (training.checkpoint)
+_PICKLE_HEAD = 1 << 20  # bytes of a checkpoint's pickle searched for its format: it is the dict's first entry
 
 # Message -> {field number: message it holds}: the paths from ModelProto to every TensorProto (onnx.proto3).
 _MESSAGES: dict[str, dict[int, str]] = {
@@ -41,6 +44,10 @@ _MESSAGES: dict[str, dict[int, str]] = {
     "sparse": {1: "tensor", 2: "tensor"},
 }
 _EXTERNAL_DATA = 13  # TensorProto.external_data: StringStringEntryProto (key 1, value 2)
+# ONNX Runtime's words for a file stamped newer than it reads, and the C++ place its messages name.
+_NEWER = re.compile(r"Unsupported model IR version|Opset \d+ is under development|max supported IR version")
+_SOURCE_PLACE = re.compile(r"/onnxruntime_src/\S+:\d+ .*?\) (?=[A-Z])", re.DOTALL)
+_IR_VERSION_TAG = 0x08  # ModelProto's first field: ir_version (field 1, a varint), which every exporter writes first
 _MAX_DEPTH = 64  # subgraphs inside subgraphs; protobuf's own parser stops at 100
 
 
@@ -112,6 +119,12 @@ def _location_problem(folder: Path, homes: tuple[Path, Path], location: str) -> 
 def not_loadable(path: str | Path, said: object) -> ModelLoadError:
     """The error for a file ONNX Runtime cannot load (``said`` why): a training checkpoint is named as such (ONNX
     Runtime's own words say nothing), anything else is to be re-exported."""
+    if is_torch_checkpoint(path) and not is_colorsplash_checkpoint(path):  # `export` refuses it too
+        return ModelLoadError(
+            f"{path}: a PyTorch file from elsewhere (weights of another network, e.g. an ImageNet encoder), not a "
+            "colorsplash model nor checkpoint; give an .onnx file made by `colorsplash export` from a checkpoint of "
+            "`colorsplash train`"
+        )
     if is_torch_checkpoint(path):  # `train`'s best.pt, which `evaluate` takes
         return ModelLoadError(
             f"{path}: a training checkpoint, not an ONNX model; make one with "
@@ -121,12 +134,40 @@ def not_loadable(path: str | Path, said: object) -> ModelLoadError:
     if media is not None:  # the photo and the model swapped: protobuf's words ("wire type 7") say nothing
         what = "video" if media in VIDEO_NAMES else "picture"
         return ModelLoadError(f"{path}: a {media} {what}, not a model; give the model file (.onnx) made by export")
-    return ModelLoadError(f"{path}: not a loadable ONNX model ({said}); re-export it with colorsplash export")
+    if _cut_short(path):  # "field runs past its message", and "re-export it" of the bundled model's copy
+        return ModelLoadError(
+            f"{path}: an ONNX model cut short (the file ends inside its data: a copy or download that did not "
+            "finish?); copy it again, or export it again"
+        )
+    words = runtime_words(said)
+    if _NEWER.search(words):  # a file from a newer exporter: no re-export by this colorsplash is the cure
+        return ModelLoadError(
+            f"{path}: made for a newer ONNX Runtime ({words}); upgrade it (pip install -U onnxruntime), or export "
+            "the model again with this colorsplash"
+        )
+    return ModelLoadError(f"{path}: not a loadable ONNX model ({words}); re-export it with colorsplash export")
 
 
-def folder_hint(folder: Path) -> str | None:
+def runtime_words(said: object) -> str:
+    """ONNX Runtime's reason ``said`` on one line, without the C++ source place and function signature it names
+    (``/onnxruntime_src/.../model.cc:256 onnxruntime::Model::Model(onnx::ModelProto&&, ...)``)."""
+    return " ".join(_SOURCE_PLACE.sub(" ", str(said)).split())
+
+
+def _cut_short(path: str | Path) -> bool:
+    """Whether ``path`` begins as an ONNX model does (field 1, ``ir_version``, a number) and ends inside a field
+    (:func:`~colorsplash.runtime.protobuf.ends_inside_a_field`); ``False`` when it cannot be read."""
+    try:
+        with mapped(path) as buf:
+            return len(buf) > 0 and buf[0] == _IR_VERSION_TAG and ends_inside_a_field(buf)
+    except OSError:
+        return False
+
+
+def folder_hint(folder: Path, runs_checkpoints: bool = False) -> str | None:
     """What to give instead of ``folder`` given as the model: an ONNX file in it, or (a training run's folder)
-    its checkpoint exported; ``None`` when it holds neither. ``splash --model runs/cats`` said only "is a folder"."""
+    its checkpoint exported, or named itself where the caller ``runs_checkpoints`` (``evaluate``: it was told to
+    export first); ``None`` when it holds neither. ``splash --model runs/cats`` said only "is a folder"."""
     try:
         names = sorted(entry.name for entry in os.scandir(folder) if entry.is_file())
     except OSError:  # not ours to list: the plain words
@@ -137,6 +178,8 @@ def folder_hint(folder: Path) -> str | None:
     checkpoints = [name for name in names if name.endswith(".pt")]
     if checkpoints:  # a run's best checkpoint first, what export takes (the runtime imports nothing of training)
         chosen = RUN_BEST if RUN_BEST in checkpoints else checkpoints[0]
+        if runs_checkpoints:
+            return f"it holds training checkpoints: give one, e.g. {folder / chosen}"
         return f"it holds training checkpoints: make a model with `colorsplash export {folder / chosen} -o model.onnx`"
     return None
 
@@ -150,6 +193,33 @@ def _media_format(path: str | Path) -> str | None:
     except OSError:
         return None
     return signature_format(prefix) or other_format(prefix)
+
+
+@contextlib.contextmanager
+def named_by_variable(variable: str | None) -> Iterator[None]:
+    """A :class:`ModelLoadError` raised inside says that the environment ``variable`` named the model (``None``: the
+    caller named it): ``splash photo.jpg``, no ``--model`` given, said only "old.pt: a training checkpoint ... give
+    that", of a file the user had set ``$COLORSPLASH_MODEL`` to long before."""
+    try:
+        yield
+    except ModelLoadError as err:
+        if variable is None:
+            raise
+        raise ModelLoadError(f"{err} (${variable} names this model: point it at another, or unset it)") from err
+
+
+def check_model_path(path: str | os.PathLike[str] | None) -> None:
+    """Refuse a model path given as text no file can have (``None``, the default model, passes).
+
+    Raises:
+        ModelLoadError: the path is empty (``Path("")`` is the current folder: ": is a folder, not a file"), or holds
+            a NUL character (Python's own "embedded null byte" named no file).
+    """
+    text = os.fspath(path) if path is not None else None
+    if text == "":
+        raise ModelLoadError("the model path is empty; name an exported .onnx file, or None for the default model")
+    if text is not None and "\0" in text:
+        raise ModelLoadError(f"{text!r}: holds a NUL character (\\x00), which no file name can; check the path")
 
 
 def check_model_file(path: str | Path) -> None:
@@ -172,15 +242,44 @@ def check_model_file(path: str | Path) -> None:
         )
 
 
-def is_torch_checkpoint(path: str | Path) -> bool:
-    """Whether ``path`` holds a PyTorch checkpoint (``torch.save``: a zip archive with a ``data.pkl`` record, or an
-    older bare pickle), read without torch."""
+def _torch_pickle(path: str | Path) -> bytes | None:
+    """The start (up to :data:`_PICKLE_HEAD` bytes) of the pickle a ``torch.save`` file at ``path`` holds (a zip
+    archive's ``data.pkl`` record, or an older bare pickle), read without torch; ``None`` when it holds none."""
     try:
         with open(path, "rb") as f:
             head = f.read(2)
+            if head[:1] == b"\x80" and head[1:] in (b"\x02", b"\x03", b"\x04", b"\x05"):  # pickle protocol 2..5
+                return head + f.read(_PICKLE_HEAD - 2)
         if head == b"PK":
             with zipfile.ZipFile(path) as archive:
-                return any(name.rsplit("/", 1)[-1] == "data.pkl" for name in archive.namelist())
-        return head[:1] == b"\x80" and head[1:] in (b"\x02", b"\x03", b"\x04", b"\x05")  # pickle protocol 2..5
+                record = next((n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "data.pkl"), None)
+                if record is not None:
+                    with archive.open(record) as f:
+                        return f.read(_PICKLE_HEAD)
     except (OSError, zipfile.BadZipFile):
+        pass
+    return None
+
+
+def is_torch_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` holds a PyTorch checkpoint (``torch.save``: a zip archive with a ``data.pkl`` record, or an
+    older bare pickle), read without torch."""
+    return _torch_pickle(path) is not None
+
+
+def zip_cut_short(path: str | Path) -> bool:
+    """Whether ``path`` begins as a zip archive (``torch.save``'s format) that cannot be read as one: cut short
+    (the directory of its records is at its end) or damaged."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(2)
+    except OSError:
         return False
+    return head == b"PK" and _torch_pickle(path) is None
+
+
+def is_colorsplash_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` holds a checkpoint written by colorsplash (``train``): a PyTorch checkpoint whose pickle
+    names :data:`CHECKPOINT_FORMAT`, read without torch (weights from elsewhere, an ImageNet ``.pth``, do not)."""
+    pickled = _torch_pickle(path)
+    return pickled is not None and CHECKPOINT_FORMAT.encode() in pickled

@@ -79,8 +79,10 @@ def read_onnx_config(session: object, path: Path) -> ModelConfig:
     """
     meta = session.get_modelmeta().custom_metadata_map  # type: ignore[attr-defined]
     if CONFIG_METADATA_KEY not in meta:
-        raise ModelLoadError(
-            f"{path}: ONNX file has no {CONFIG_METADATA_KEY!r} metadata; export it with {EXPORT_COMMAND}"
+        raise ModelLoadError(  # "export it" was said of any ONNX file: rembg's, which no export remakes
+            f"{path}: an ONNX model not made by colorsplash (it has no {CONFIG_METADATA_KEY!r} metadata, which says "
+            "the input size and normalisation to feed it); colorsplash runs the models `colorsplash export` makes "
+            "from checkpoints of `colorsplash train`"
         )
     try:
         return ModelConfig.from_json(meta[CONFIG_METADATA_KEY])

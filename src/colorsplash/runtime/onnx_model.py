@@ -19,13 +19,14 @@ from typing import Any
 import cv2
 import numpy as np
 
+from colorsplash.runtime import model_file
 from colorsplash.runtime.allocator import tune_allocator
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.cpu import checked_threads
 from colorsplash.runtime.files import file_version, not_a_file
 from colorsplash.runtime.fork_safe import ForkSafeLock
 from colorsplash.runtime.model_file import ModelLoadError as ModelLoadError  # re-exported: callers import it here
-from colorsplash.runtime.model_file import check_model_file, folder_hint, not_loadable
+from colorsplash.runtime.model_file import check_model_file, check_model_path, folder_hint, not_loadable
 from colorsplash.runtime.model_file import is_torch_checkpoint as is_torch_checkpoint
 from colorsplash.runtime.model_graph import PRESENCE_OUTPUT, checked_config, read_onnx_config
 from colorsplash.runtime.preprocess import photo_probability, preprocess, upsample_probability
@@ -306,8 +307,8 @@ def load_model(
         device: ``auto`` (CUDA when ONNX Runtime has it, else the CPU), ``cpu`` or ``cuda``.
 
     Raises:
-        ModelLoadError: the path is empty; the file is missing (or a folder), not ONNX, or lacks the colorsplash
-            metadata; ``cuda`` is not available.
+        ModelLoadError: the path is empty (or holds a NUL character); the file is missing (or a folder), not
+            ONNX, or lacks the colorsplash metadata; ``cuda`` is not available.
         TypeError: ``path`` is neither a path nor ``None``; ``threads`` is not a whole number.
         ValueError: ``threads`` is negative.
         VariantError: no variant of the asked precision.
@@ -324,8 +325,7 @@ def load_model(
     if precision not in (*PRECISION_CHOICES, "file"):
         raise VariantError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISION_CHOICES)}")
     tune_allocator()  # inference reuses its few-MB arrays: keep them in the heap (see its module)
-    if path is not None and not os.fspath(path):  # Path("") is the current folder: ": is a folder, not a file"
-        raise ModelLoadError("the model path is empty; name an exported .onnx file, or None for the default model")
+    check_model_path(path)
     p = Path(path) if path is not None else default_model_path()
     where = resolve_device(device)
     key = (str(p.resolve()), threads or 0, precision, where)
@@ -337,7 +337,8 @@ def load_model(
         if not p.is_file():
             raise _not_found(path, p)
         before = file_version(p)  # before the read: a file written again while it loads is loaded again next time
-        model = _load_variant(p, threads, precision, where)
+        with model_file.named_by_variable(MODEL_ENV if path is None and os.environ.get(MODEL_ENV) else None):
+            model = _load_variant(p, threads, precision, where)
         _cache[key] = (before, model)
         return model
 

@@ -79,6 +79,27 @@ def skip_group(buf: memoryview, pos: int, end: int, field: int) -> int:
     return pos
 
 
+def ends_inside_a_field(buf: memoryview) -> bool:
+    """Whether the message filling ``buf`` ends inside one of its top-level fields, as a file cut short does (a
+    copy or download that did not finish): a length or number that runs past the last byte. ``False`` for a whole
+    message, and for bytes that are not protobuf in another way (an unknown wire type)."""
+    pos, end = 0, len(buf)
+    while pos < end:
+        try:
+            tag, pos = _varint(buf, pos, end)
+            wire = tag & 7
+            if wire in (0, 1, 5):
+                pos = _skip_number(buf, pos, end, wire)
+            elif wire == 2:
+                length, pos = _varint(buf, pos, end)
+                pos += length
+            else:
+                return False
+        except NotProtobuf:  # a varint running past the end
+            return True
+    return pos > end
+
+
 def string_entry(buf: memoryview, start: int, stop: int) -> tuple[bytes, bytes]:
     """(key, value) of the ``StringStringEntryProto`` at ``buf[start:stop]`` (fields 1 and 2; empty when absent)."""
     entry = {key: bytes(buf[a:b]) for key, a, b in fields(buf, start, stop) if key in (1, 2)}

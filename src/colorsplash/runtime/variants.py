@@ -128,7 +128,14 @@ def find_variants(path: Path, config: ModelConfig) -> list[Variant]:
             )
             continue
         other = read_config(sibling)
-        if other is None or identity(other) != want or not _same_checkpoint(config, other):
+        if other is None:  # "its config differs" was said of an empty file, a part copy, a checkpoint
+            log.warning(
+                "%s: holds no colorsplash config (an empty or part copy, or not a model colorsplash exported); "
+                "ignored as a variant of %s",
+                sibling,
+                path.name,
+            )
+        elif identity(other) != want or not _same_checkpoint(config, other):
             log.warning(
                 "%s: not a variant of %s (its config differs: other weights or settings); ignored", sibling, path.name
             )

@@ -21,6 +21,24 @@ DEFAULT_SUBJECT: str = ModelConfig.subject  # "subject": a model whose training 
 SUBJECT_WORDS = {"pet": "cats and dogs"}
 
 
+MAX_SHOWN = 60  # characters of a model's own name or subject that a line shows
+
+
+def printable(text: str) -> str:
+    """``text`` as a log line or a header may quote it from a request: each character that is not printable (line
+    breaks, other control characters, bidirectional overrides) escaped as ``\\n``, ``\\x01``, ``\\u202e``, so
+    that a path or file name cannot start a forged log line or header."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def shown(text: str, most: int = MAX_SHOWN) -> str:
+    """Words a model file brings (its ``name``, its ``subject``) as a line shows them: :func:`printable` (a file
+    from elsewhere named ``"\\x1b]0;...\\x07"`` retitled the terminal and coloured the summary line) and cut to
+    ``most`` characters with "..." (a 10,000-character name filled the screen)."""
+    text = printable(text.strip())
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
 def listed(items: Sequence[str], most: int = 10) -> str:
     """``a.jpg, b.jpg and 3 more``: at most ``most`` of ``items`` for a message, and how many more there are."""
     shown = ", ".join(items[:most])
@@ -48,7 +66,7 @@ def subject_word(config: ModelConfig | None) -> str:
     """What the model finds, for messages ("pet" for the bundled model, "red car" for one trained with
     ``--subject "red car"``); "subject" when its training named none or there is no config (a stand-in)."""
     subject = getattr(config, "subject", "")
-    return subject.strip() if isinstance(subject, str) and subject.strip() else DEFAULT_SUBJECT
+    return shown(subject) if isinstance(subject, str) and subject.strip() else DEFAULT_SUBJECT
 
 
 @dataclass(frozen=True)
@@ -75,7 +93,7 @@ def model_description(config: ModelConfig, file_name: str) -> str:
     """The model in a user's words: "Pet model — cats and dogs" (the bundled one), "Red car model — cars-v2" (a
     trained model's subject and its own name, or its file name when it kept the default name), "Custom model —
     cars.onnx" when its config names no subject."""
-    subject, name = config.subject.strip(), config.name.strip()
+    subject, name = shown(config.subject), shown(config.name)
     named = bool(subject) and subject.lower() != DEFAULT_SUBJECT
     head = f"{subject[:1].upper()}{subject[1:]} model" if named else "Custom model"
     detail = file_name if _named_by_file(config) else SUBJECT_WORDS.get(subject.lower(), name) if named else name

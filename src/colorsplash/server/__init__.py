@@ -8,6 +8,8 @@ settings.py (limits and allow-lists), web/ (page).
 The default limits and a job's memory estimate are defined here, beside no heavy import, so that ``serve --help``
 states the server's own defaults."""
 
+from colorsplash.runtime.wording import printable as printable  # re-exported: the server's modules import it here
+
 # Where ``colorsplash serve`` listens by default: this computer only (the server has no authentication). Defined
 # here, beside no heavy import, so the CLI can show it without loading FastAPI.
 DEFAULT_HOST = "127.0.0.1"
@@ -77,13 +79,6 @@ def estimate_bytes(pixels: int | None, data_bytes: int, per_pixel: int = BYTES_P
 def required_budget(max_pixels: int, max_upload_bytes: int) -> int:
     """The smallest budget that still admits the largest photo the other limits allow."""
     return estimate_bytes(max_pixels, max_upload_bytes)
-
-
-def printable(text: str) -> str:
-    """``text`` as a log line or a header may quote it from a request: each character that is not printable (line
-    breaks, other control characters, bidirectional overrides) escaped as ``\\n``, ``\\x01``, ``\\u202e``, so
-    that a path or file name cannot start a forged log line or header."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def peer_name(client: tuple[str, int] | None) -> str:

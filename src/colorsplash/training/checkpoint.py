@@ -18,10 +18,12 @@ from torch import nn
 
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_path
+from colorsplash.runtime.model_file import CHECKPOINT_FORMAT, is_torch_checkpoint, zip_cut_short
+from colorsplash.runtime.variants import read_config
 from colorsplash.training import run_files
 from colorsplash.training.networks import build_model
 
-FORMAT = "colorsplash-checkpoint-v1"
+FORMAT = CHECKPOINT_FORMAT  # the runtime tells checkpoints from other files by it, without torch
 
 
 class _Sink:
@@ -75,6 +77,10 @@ def save_checkpoint(path: str | Path, model: nn.Module, config: ModelConfig, **e
     atomic_torch_save(payload, path)
 
 
+# What to give where a checkpoint is expected
+NAME_A_RUN = f"name the {run_files.BEST} or {run_files.LAST} of a run folder (the folder colorsplash train -o wrote)"
+
+
 def folder_not_checkpoint(path: Path) -> str:
     """What to say of a folder (a run's, most likely) given where a checkpoint file is expected."""
     example = f"{path / run_files.BEST} or {run_files.LAST}"
@@ -95,10 +101,15 @@ def missing_checkpoint(path: Path) -> str:
             f"{path}: checkpoint not found: the run in {folder} holds no checkpoint (it was stopped before its first "
             "epoch ended, or they were removed); train it again with the same command, then name its best.pt"
         )
-    return (
-        f"{path}: checkpoint not found; name the {run_files.BEST} or {run_files.LAST} of a run folder (the folder "
-        "colorsplash train -o wrote)"
-    )
+    return f"{path}: checkpoint not found; {NAME_A_RUN}"
+
+
+def not_a_checkpoint(path: Path) -> str:
+    """What to say of a file given as a checkpoint that holds no PyTorch pickle: an exported model ("refused: it
+    holds Python objects ... could run code" was said of it, as of a picture or any other file), or another file."""
+    if read_config(path) is not None:
+        return f"{path}: an ONNX model (what export makes), not a training checkpoint (--model runs it); {NAME_A_RUN}"
+    return f"{path}: not a PyTorch checkpoint; {NAME_A_RUN}"
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -116,14 +127,29 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        if not is_torch_checkpoint(path):  # no pickle at all: it cannot hold code either
+            raise ValueError(not_a_checkpoint(path)) from err
         raise ValueError(
             f"{path}: refused: it holds Python objects besides tensors and plain data, which colorsplash "
             "checkpoints never do, and reading them could run code; use a checkpoint written by colorsplash train"
         ) from err
     except (RuntimeError, EOFError, OSError) as err:
+        # torch's words for a part copy: "failed finding central directory ... internal miniz error", "[Errno 22]"
+        if isinstance(err, EOFError) or zip_cut_short(path):
+            raise ValueError(
+                f"{path}: a checkpoint cut short or damaged (a copy or download that did not finish?); copy it again, "
+                f"or {NAME_A_RUN}"
+            ) from err
         raise ValueError(f"{path}: not a readable PyTorch checkpoint ({err})") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a colorsplash checkpoint (expected format {FORMAT!r})")
+        raise ValueError(
+            f"{path}: a PyTorch file, but not a colorsplash checkpoint (it has no format {FORMAT!r}: weights of "
+            f"another network, e.g. an ImageNet encoder); {NAME_A_RUN}"
+        )
+    try:  # export said "'model_config'" (a KeyError) of a checkpoint without one, and named no file for a bad one
+        ModelConfig.from_dict(payload.get("model_config"))  # type: ignore[arg-type]
+    except ValueError as err:
+        raise ValueError(f"{path}: its model config is missing or not valid ({err}); {NAME_A_RUN}") from err
     return payload
 
 
@@ -132,5 +158,12 @@ def load_checkpoint(path: str | Path) -> tuple[nn.Module, ModelConfig]:
     payload = read_checkpoint(path)
     config = ModelConfig.from_dict(payload["model_config"])
     model = build_model(config)
-    model.load_state_dict(payload["state_dict"])
+    try:
+        model.load_state_dict(payload.get("state_dict", {}))
+    except (RuntimeError, TypeError, AttributeError) as err:  # torch's pages on each key missing or of a wrong size
+        first = str(err).splitlines()[1:2] or [str(err)]
+        raise ValueError(
+            f"{path}: its weights do not fit the network its config describes ({first[0].strip()[:120]}...); "
+            f"{NAME_A_RUN}"
+        ) from err
     return model.eval(), config

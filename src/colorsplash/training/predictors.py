@@ -17,8 +17,10 @@ import numpy as np
 from colorsplash.evaluation.evaluate import PredictFn
 from colorsplash.evaluation.presence import ScoredPredict
 from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.model_file import ModelLoadError, folder_hint, is_torch_checkpoint
 from colorsplash.runtime.no_subject import no_subject_reason
 from colorsplash.runtime.preprocess import photo_probability, preprocess, upsample_probability
+from colorsplash.runtime.variants import read_config
 
 if TYPE_CHECKING:
     import torch
@@ -31,7 +33,9 @@ def load_predictor(
     model; returns it with the model's config and path. ``gate``: the probability as :func:`gated` makes it (what
     ``splash --threshold CUTOFF --hard`` colours); ``False``: the network's probability on every photo, whatever
     its subject score."""
-    if path is not None and Path(path).suffix.lower() == ".pt":
+    if path is not None and Path(path).is_dir() and (hint := folder_hint(Path(path), runs_checkpoints=True)):
+        raise ModelLoadError(f"{path}: is a folder, not a file; {hint}")  # not "export" its checkpoint: it runs
+    if path is not None and _is_checkpoint(Path(path)):
         return torch_predictor(Path(path), gate, cutoff)
     from colorsplash.runtime.onnx_model import load_model
 
@@ -39,6 +43,13 @@ def load_predictor(
     if not gate:
         return model.predict_probability, model.config, model.path
     return gated(model.predict_scored, model.presence_threshold, cutoff), model.config, model.path
+
+
+def _is_checkpoint(path: Path) -> bool:
+    """Whether ``path`` is run as a checkpoint: a PyTorch file by its bytes (``best.pth``, ``model.ckpt``: "a
+    training checkpoint, not an ONNX model; make one with export" was said of them), or any ``.pt`` file but an
+    exported model renamed."""
+    return is_torch_checkpoint(path) or (path.suffix.lower() == ".pt" and read_config(path) is None)
 
 
 def gated(predict: ScoredPredict, threshold: float, cutoff: float = 0.5) -> PredictFn:
