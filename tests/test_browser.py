@@ -14,7 +14,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,8 @@ def test_page_fits_a_phone_and_reports_errors(browser: Any, base_url: str, photo
     page.wait_for_selector("#open-error", state="visible")
     assert "isn't a photo" in page.inner_text("#open-error") and not page.is_visible("#workspace")
     assert in_viewport(page, "#open-error", 844)
+    held: list[Any] = []  # its splash held: a test paused (a loaded machine) could see it arrive, and zoom enabled
+    page.route("**/api/splash*", lambda route: held.append(route))
     page.set_input_files("#file", str(photo))
     assert page.is_disabled("#zoom")  # nothing left over from the earlier photo
     ctx.close()
@@ -213,6 +215,15 @@ def splash_requests(page: Any, endpoint: str = "/api/splash") -> list[str]:
     seen: list[str] = []
     page.on("request", lambda r: seen.append(r.url.split("?", 1)[-1]) if endpoint in r.url else None)
     return seen
+
+
+def next_splash_query(page: Any, act: Callable[[], object]) -> str:
+    """The query string of the first /api/splash request the page sends once ``act()`` ran, waited for: a slider's
+    comes after the page's debounce, which a fixed sleep (0.6 s) only guessed (a renderer starved 0.8 s by a loaded
+    machine failed the test)."""
+    with page.expect_request(lambda r: "/api/splash" in r.url) as request:
+        act()
+    return str(request.value.url.split("?", 1)[-1])
 
 
 def test_before_after_toggle_and_100_percent_view(browser: Any, base_url: str, photo: Path) -> None:
@@ -290,22 +301,19 @@ def test_controls_have_names_and_reach_the_server(browser: Any, base_url: str, p
 
     # Effect strength: the slider builds the effect names the CLI uses (grey:AMOUNT, blur:RADIUS, color:#RRGGBBAA).
     page.focus("#strength")
-    page.keyboard.press("ArrowLeft")
-    page.wait_for_function("() => document.getElementById('strength-out').textContent === '95 %'")
-    page.wait_for_timeout(600)  # the debounce
-    assert "effect=grey%3A0.95" in sent[-1], sent[-1]
-    page.select_option("#effect", "blur")
+    query = next_splash_query(page, lambda: page.keyboard.press("ArrowLeft"))
+    assert page.inner_text("#strength-out") == "95 %"
+    assert "effect=grey%3A0.95" in query, query
+    next_splash_query(page, lambda: page.select_option("#effect", "blur"))  # sent at once: not the slider's
     assert page.input_value("#strength") == "0" and page.inner_text("#strength-out") == "auto"
     page.focus("#strength")
-    page.keyboard.press("ArrowRight")
-    page.wait_for_timeout(600)
-    assert re.search(r"effect=blur%3A0\.89(&|$)", sent[-1]), sent[-1]  # 1 px of the photo at the preview's scale
-    page.select_option("#effect", "color")
+    query = next_splash_query(page, lambda: page.keyboard.press("ArrowRight"))
+    assert re.search(r"effect=blur%3A0\.89(&|$)", query), query  # 1 px of the photo at the preview's scale
+    next_splash_query(page, lambda: page.select_option("#effect", "color"))
     expect(page.locator("#color")).to_have_accessible_name("Background colour")
     page.focus("#strength")
-    page.keyboard.press("ArrowLeft")
-    page.wait_for_timeout(600)
-    assert "effect=color%3A%231e90fff2" in sent[-1], sent[-1]
+    query = next_splash_query(page, lambda: page.keyboard.press("ArrowLeft"))
+    assert "effect=color%3A%231e90fff2" in query, query
     page.select_option("#effect", "sepia")
     assert not page.is_visible("#strength")
     ctx.close()

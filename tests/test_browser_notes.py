@@ -16,6 +16,19 @@ from test_browser import DESK, base_url, browser, open_page, photo, wait_for_res
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NOTES_SHOWN = "() => !document.getElementById('notes').hidden"
+# Holds a photo's preview copy (canvas.toBlob: a photo larger than the preview) until window.releasePreview(), so the
+# photo stays "Opening ..." until the test has looked; window.previewHeld turns true once one is held.
+HELD_PREVIEW = """(() => {
+    const real = HTMLCanvasElement.prototype.toBlob;
+    let open;
+    const gate = new Promise((resolve) => { open = resolve; });
+    window.releasePreview = () => open();
+    window.previewHeld = false;
+    HTMLCanvasElement.prototype.toBlob = function (cb, ...rest) {
+        window.previewHeld = true;
+        real.call(this, (blob) => gate.then(() => cb(blob)), ...rest);
+    };
+})()"""
 
 
 def deep_png(path: Path) -> Path:
@@ -32,16 +45,23 @@ def test_the_notes_of_a_photo_are_shown_and_cleared_by_the_next_photo(
     tmp_path: Path,
 ) -> None:
     """The server's notes (a 16-bit photo's result has 8 bits) reached the CLI's user only: the page now says
-    them, without the file name they start with, and forgets them when the next photo (without notes) opens."""
+    them, without the file name they start with, and forgets them when the next photo (without notes) opens.
+    The next photo is held while it opens (its preview copy): waiting for its short "Opening" status instead missed
+    it when the test paused 0.5 s, as on a loaded machine, and waited for it for ever."""
     ctx, page, _, problems = open_page(browser, base_url, **DESK)
-    page.set_input_files("#file", str(deep_png(tmp_path / "deep <b>16.png")))
+    page.add_init_script(HELD_PREVIEW)
+    page.reload()
+    page.wait_for_function("() => document.getElementById('model-info').textContent.includes('tiny-test')")
+    page.set_input_files("#file", str(deep_png(tmp_path / "deep <b>16.png")))  # small: sent itself, not held
     wait_for_result_after(page, 0)
     page.wait_for_function(NOTES_SHOWN)
     text = page.inner_text("#notes")
     assert text == "Notes: 16-bit greyscale picture; the result has 8 bits per channel", text
     page.set_input_files("#file", str(photo))
-    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Opening')")
+    page.wait_for_function("() => window.previewHeld")
+    assert page.inner_text("#status").startswith("Opening")
     assert not page.is_visible("#notes")  # at once, not when the next result arrives
+    page.evaluate("() => window.releasePreview()")
     page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Ready')")
     assert not page.is_visible("#notes") and page.inner_text("#notes") == ""
     assert not problems, problems
