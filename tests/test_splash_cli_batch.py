@@ -61,27 +61,34 @@ def test_bad_corpus_one_line_each_and_batch_goes_on(
 
 
 def test_memory_budget_keeps_two_costly_pictures_apart() -> None:
-    """Issue 16 item 9: pictures whose decode costs add up to more than the budget never decode at once."""
+    """Issue 16 item 9: pictures whose decode costs add up to more than the budget never decode at once; one above
+    the whole budget still runs, alone. (The waits are on the budget itself: a broken one lets a job in at once.)"""
     import threading
-    import time
 
     from colorsplash.runtime.batch import MemoryBudget
 
     budget = MemoryBudget(100)
-    peak, lock = [0], threading.Lock()
 
-    def work(cost: int) -> None:
-        with budget.hold(cost):
-            with lock:
-                peak[0] = max(peak[0], budget.used)
-            time.sleep(0.05)
+    def start(cost: int) -> threading.Event:
+        admitted = threading.Event()
+        threading.Thread(target=lambda: (budget.acquire(cost), admitted.set()), daemon=True).start()
+        return admitted
 
-    threads = [threading.Thread(target=work, args=(c,)) for c in (60, 60, 150, 30, 30)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=10)
-    assert peak[0] <= 150 and budget.used == 0  # the 150 one ran, alone; never 60 + 60
+    budget.acquire(60)
+    second = start(60)
+    assert not second.wait(0.3)  # 60 + 60 > 100: waits while the first is held
+    budget.acquire(30)  # fits beside it
+    assert budget.used == 90
+    budget.release(30)
+    assert not second.wait(0.1)  # still 60 + 60
+    budget.release(60)
+    assert second.wait(10) and budget.used == 60  # admitted once the first is gone
+    big = start(150)
+    assert not big.wait(0.3)  # above the whole budget: waits for nothing else to be held
+    budget.release(60)
+    assert big.wait(10) and budget.used == 150  # then runs, alone
+    budget.release(150)
+    assert budget.used == 0
 
 
 def test_a_folder_rerun_says_it_left_out_earlier_results(
