@@ -237,6 +237,44 @@ def test_413_multipart_over_the_limit(client: TestClient) -> None:
     assert_json_error(resp, 413)
 
 
+def _body_limit_run(headers: list[tuple[bytes, bytes]], chunks: list[bytes], max_bytes: int) -> tuple[int, list]:
+    """Run :class:`limits.BodyLimitMiddleware` over an app that reads the whole body: (bytes the app read, the
+    statuses sent)."""
+    read, sent = [0], []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            read[0] += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    messages = iter(
+        [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+    )
+
+    async def receive() -> Any:
+        return next(messages)
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            sent.append(message["status"])
+
+    middleware = limits.BodyLimitMiddleware(app, max_bytes, timeout_s=60.0)
+    asyncio.run(middleware({"type": "http", "headers": headers}, receive, send))
+    return read[0], sent
+
+
+def test_a_body_of_exactly_the_upload_limit_passes() -> None:
+    """The limit is the largest body taken, by ``Content-Length`` and by counting chunks alike; one byte more is
+    refused (413 up front by its length, :class:`limits.RequestTooLargeError` while a chunked body arrives)."""
+    assert _body_limit_run([(b"content-length", b"10")], [b"x" * 10], 10) == (10, [])
+    assert _body_limit_run([(b"content-length", b"11")], [b"x" * 11], 10) == (0, [413])
+    assert _body_limit_run([], [b"x" * 4, b"x" * 6], 10) == (10, [])
+    with pytest.raises(limits.RequestTooLargeError):
+        _body_limit_run([], [b"x" * 4, b"x" * 7], 10)
+
+
 def test_413_pixel_limit(client: TestClient) -> None:
     big = encode(np.zeros((300, 400, 3), np.uint8), "PNG")  # 120,000 pixels, small file
     assert len(big) < MAX_UPLOAD
@@ -553,6 +591,19 @@ def test_memory_budget_queues_then_refuses_and_frees() -> None:
         return events
 
     assert asyncio.run(scenario()) == ["small ran", "timed out", "full ran"]
+
+
+def test_a_job_estimated_over_the_whole_budget_runs_alone_rather_than_never() -> None:
+    """An estimate above the capacity (the settings keep it from happening) holds the whole budget when it is free,
+    rather than waiting for room that never comes and being refused as busy."""
+
+    async def scenario() -> list[int]:
+        budget = limits.MemoryBudget(100, max_wait_s=30.0)
+        async with budget.reserve(150):
+            held = [budget.state.used]
+        return [*held, budget.state.used]
+
+    assert asyncio.run(scenario()) == [100, 0]
 
 
 def test_large_photos_cannot_pile_up_and_small_ones_stay_fast(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
