@@ -764,6 +764,15 @@ def test_subject_headers_found(client: TestClient, keyed: None, blob: tuple[np.n
     assert 'filename="cat.splash.PNG"' in resp.headers["content-disposition"]  # named as the CLI names it
 
 
+def test_the_score_header_has_four_places_rounded_down() -> None:
+    """The header gives the score to four places (two read 0.4999 as "0.49"), rounded down as the gate reads it;
+    a viewable copy (no model ran) has no subject headers."""
+    found = work.Result(b"", "png", False, 0.49996, "x.png")
+    headers = work.result_headers(found)
+    assert headers["X-Colorsplash-Subject"] == "none" and headers["X-Colorsplash-Subject-Score"] == "0.4999"
+    assert "X-Colorsplash-Subject" not in work.result_headers(work.Result(b"", "jpeg", None, None, "x.view.jpg"))
+
+
 @pytest.mark.parametrize(
     ("endpoint", "on_empty", "value"),
     [
