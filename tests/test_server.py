@@ -773,6 +773,19 @@ def test_the_score_header_has_four_places_rounded_down() -> None:
     assert "X-Colorsplash-Subject" not in work.result_headers(work.Result(b"", "jpeg", None, None, "x.view.jpg"))
 
 
+def test_the_no_subject_refusal_gives_the_score_as_a_result_does() -> None:
+    """``on_empty=skip``'s 422 carries the same headers as a result (four places, rounded down), and no score
+    header when the score is not known."""
+    from colorsplash.runtime.no_subject import NoSubjectError
+    from colorsplash.server import errors
+
+    resp = asyncio.run(errors._no_subject(None, NoSubjectError("no cat found in x.jpg", 0.49996)))  # type: ignore[arg-type]
+    assert resp.status_code == 422 and resp.headers["X-Colorsplash-Subject"] == "none"
+    assert resp.headers["X-Colorsplash-Subject-Score"] == "0.4999"
+    unknown = asyncio.run(errors._no_subject(None, NoSubjectError("no cat found in x.jpg")))  # type: ignore[arg-type]
+    assert "X-Colorsplash-Subject-Score" not in unknown.headers
+
+
 @pytest.mark.parametrize(
     ("endpoint", "on_empty", "value"),
     [
