@@ -553,6 +553,21 @@ def test_cli_serve_allow_lists_and_memory(tiny_onnx: Path, monkeypatch: pytest.M
     assert {"photos.lan", "nas", "localhost"} <= set(seen["app"].state.allowed_hosts)  # type: ignore[attr-defined]
 
 
+def test_a_memory_budget_of_exactly_one_largest_photo_is_enough() -> None:
+    """The budget check admits the smallest budget that holds a photo at the pixel limit; timeouts must be
+    positive numbers (NaN is none)."""
+    from colorsplash.server.settings import ServerSettings
+
+    need = limits.required_budget(1_000_000, 1_000)
+    settings = ServerSettings(max_pixels=1_000_000, max_upload_bytes=1_000, max_memory_bytes=need)
+    assert settings.memory_budget == need
+    with pytest.raises(ValueError, match="cannot hold one photo"):
+        ServerSettings(max_pixels=1_000_000, max_upload_bytes=1_000, max_memory_bytes=need - 1)
+    for name in ("upload_timeout_s", "header_timeout_s"):
+        with pytest.raises(ValueError, match=f"{name} must be positive"):
+            ServerSettings(**{name: float("nan")})
+
+
 def test_default_workers_count_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
     """A server pinned to two CPUs of a 64-CPU machine works on two photos at once by default, not four: the
     default counted os.cpu_count() instead of cpu.usable_cores(), the thread-count owner."""
