@@ -196,3 +196,87 @@ def test_a_wide_scenes_objects_line_up_with_its_photo_as_the_loader_fits_it(tmp_
     images, _, _ = load_resized([scene], ModelConfig(input_size=S, pad_aspect=0), show_progress=False)
     paster = make_paster([pet, scene], masks, AugmentConfig(copy_paste=1.0), S, seed=0, pad_aspect=0)
     assert paster is not None and np.array_equal(paster.things[1], images[0][..., 0] > 128)  # stretched alike
+
+
+def test_the_cut_out_is_the_pets_box_exactly() -> None:
+    from colorsplash.training.copypaste import _cut_out
+
+    pet, pet_mask = _pet()
+    crop, label = _cut_out(pet, pet_mask)
+    assert crop.shape == (20, 16, 3) and (label == 1).all()  # the unsure rim (255) around it is left out
+
+
+def test_a_cut_out_is_never_scaled_past_the_frame() -> None:
+    """A tall, thin pet asked to cover 80 % of the frame as a box stops at the frame's height."""
+    from colorsplash.training.copypaste import _scaled
+
+    crop, label = _scaled(np.zeros((60, 4, 3), np.uint8), np.ones((60, 4), np.uint8), S, 0.8)
+    assert crop.shape[:2] == label.shape and label.shape[0] == S and label.shape[1] <= S
+
+
+def test_a_span_anywhere_reaches_both_ends_of_the_frame() -> None:
+    from colorsplash.training.copypaste import _anywhere
+
+    rng = np.random.default_rng(0)
+    assert {_anywhere(S, S - 4, rng) for _ in range(200)} == {0, 1, 2, 3, 4}
+    assert _anywhere(S, S, rng) == 0 and _anywhere(S, S + 10, rng) == -5  # too large: centred
+
+
+def test_objects_that_would_hide_most_of_the_pet_are_not_put_back() -> None:
+    """Occlusion keeps at least 30 % of the pet in view: a pet all behind the scene's person stays in front."""
+    from colorsplash.training.copypaste import _occlude
+
+    scene, things = _scene()
+    out, label = np.full((S, S, 3), 7, np.uint8), np.zeros((S, S), np.uint8)
+    pet = np.zeros((S, S), bool)
+    pet[20:30, 26:36] = True  # inside the person's box
+    label[pet] = 1
+    _occlude(out, label, scene, things, pet, np.zeros((S, S), np.uint8))
+    assert (out == 7).all() and label[pet].all()
+    pet[20:30, 10:36] = True  # 100 of its 260 pixels behind the person: they come back in front
+    _occlude(out, label, scene, things, pet, np.zeros((S, S), np.uint8))
+    assert (out[things] == scene[things]).all() and not label[things].any()
+
+
+def test_a_forced_draw_always_pastes() -> None:
+    paster = Paster(0.0, (0.1, 0.2), 0.0, donors=[0], things={1: np.zeros((S, S), bool)})
+    assert paster.applies(1, force=True) and not paster.applies(1) and not paster.applies(0, force=True)
+
+
+def test_a_mirrored_pet_is_labelled_as_it_is_drawn() -> None:
+    """An L-shaped pet (not mirror-symmetric): its label flips with its picture."""
+    pet, pet_mask = _pet()
+    pet_mask[20:30, 32:40] = 0  # cut a corner out: an L
+    pet[20:30, 32:40] = (0, 200, 0)
+    scene, things = _scene()
+    for seed in range(8):
+        out, label = paste_pet(scene, things, pet, pet_mask, np.random.default_rng(seed), (0.3, 0.5), occlude=0.0)
+        red = (out[..., 0] > 200) & (out[..., 1] < 60)
+        assert red[label == 1].all() and not red[label == 0].any(), seed
+
+
+def test_an_out_of_focus_pet_keeps_its_own_colour_to_its_soft_edge() -> None:
+    """The blurred colours are of pet pixels alone (normalised by the blurred alpha): no darkening toward the edge,
+    which the alpha alone fades."""
+    from colorsplash.training.copypaste import _soft_pet
+
+    crop = np.zeros((20, 16, 3), np.uint8)
+    crop[...] = (255, 0, 0)
+    colour, _, alpha = _soft_pet(crop, np.ones((20, 16), np.uint8), 2.0)
+    seen = alpha > 0.05
+    assert seen.sum() > 20 * 16 and (colour[seen][:, 0] >= 250).all()
+
+
+def test_a_second_pet_is_placed_on_or_beside_the_first() -> None:
+    """In a scene with no labelled object, the pets already pasted are where later ones go, most of the time."""
+    pet, pet_mask = _pet()
+    scene = _scene()[0]
+    before = np.zeros((S, S), np.uint8)
+    before[:8, :8] = 1
+    near = 0
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        _, label = paste_pet(scene, np.zeros((S, S), bool), pet, pet_mask, rng, (0.02, 0.03), 0.0, label=before)
+        ys, xs = np.nonzero((label == 1) & (before == 0))  # the new pet alone
+        near += bool(np.hypot(ys.mean(), xs.mean()) < 20)
+    assert near >= 15  # placed anywhere: about 4 of 30

@@ -84,3 +84,30 @@ def test_presence_targets_and_loss_by_hand() -> None:
     assert has.tolist() == [0.0, 0.0, 1.0, 0.0] and weight.tolist() == [1.0, 0.0, 1.0, 0.0]
     logits = torch.tensor([[0.0], [50.0], [0.0], [-50.0]])  # the weighted-out photos confidently wrong
     assert presence_loss(logits, target).item() == pytest.approx(math.log(2.0))
+
+
+def test_lovasz_hinge_by_hand_on_a_ranked_image() -> None:
+    """Errors 2 (a background pixel at logit 1), 1 (a subject pixel at 0), -1, -2: sorted labels 0 1 1 0 give
+    Jaccard losses 1/3, 2/3, 1, 1 after each pixel, so gradient 1/3, 1/3, 1/3, 0 and loss 2/3 + 1/3 = 1."""
+    target = torch.tensor([1, 0, 1, 0], dtype=torch.uint8).reshape(1, 1, 1, 4)
+    logits = torch.tensor([0.0, 1.0, 2.0, -3.0]).reshape(1, 1, 1, 4)
+    assert lovasz_hinge_loss(logits, target).item() == pytest.approx(1.0)
+
+
+def test_a_batch_with_nothing_scored_has_no_loss_rather_than_nan() -> None:
+    """A batch all trimap border (nothing scored) or of photos all weighted out of the presence loss adds 0."""
+    from colorsplash.training.losses import bce_loss, presence_loss
+
+    border = torch.full((2, 1, 4, 4), IGNORE, dtype=torch.uint8)
+    assert bce_loss(torch.zeros(2, 1, 4, 4), border).item() == 0.0
+    assert presence_loss(torch.zeros(2, 1), border).item() == 0.0
+
+
+def test_a_photo_at_exactly_the_smallest_pet_share_has_a_pet() -> None:
+    from colorsplash.training.losses import PRESENCE_MIN_SHARE, presence_targets
+
+    target = torch.zeros(1, 1, 10, 100, dtype=torch.uint8)
+    target[0, 0, 0, : round(PRESENCE_MIN_SHARE * 1000)] = 1  # 2 of 1000 pixels: the share itself
+    assert [t.tolist() for t in presence_targets(target)] == [[1.0], [1.0]]
+    target[0, 0, 0, 1] = 0  # one pixel: a pet pushed out of the frame, neither label
+    assert [t.tolist() for t in presence_targets(target)] == [[0.0], [0.0]]

@@ -97,6 +97,18 @@ def test_paired_bootstrap_refuses_unpaired_scores() -> None:
         paired_bootstrap([], [])
     with pytest.raises(ValueError, match="level"):
         paired_bootstrap([0.5], [0.6], level=1.0)
+    with pytest.raises(ValueError, match="level"):
+        paired_bootstrap([0.5], [0.6], level=0.0)  # an interval of width 0, the median alone
+    with pytest.raises(ValueError, match="equally long"):
+        paired_bootstrap(np.zeros((2, 2)), np.zeros((2, 2)))  # a table, not one score per photo
+
+
+def test_a_mask_with_a_trimap_border_still_scores() -> None:
+    """Only a mask all border (all IGNORE) scores nothing; an Oxford trimap's border band leaves the rest scored."""
+    from colorsplash.evaluation.metrics import scores_any
+
+    assert scores_any(TRUTH) and scores_any(np.zeros((2, 2), np.uint8))
+    assert not scores_any(np.full((2, 2), IGNORE, np.uint8))
 
 
 def test_a_probability_at_the_threshold_counts_as_subject() -> None:

@@ -28,3 +28,13 @@ def test_the_score_gate_still_suggests_a_point() -> None:
     assert result.empty and result.cutoff is None
     line = apply_on_empty(result, "grey", "a.png", words=Wording(spelling="cli")) or ""
     assert "--point X,Y colours the pet there" in line or "--point X,Y colours the subject there" in line, line
+
+
+def test_an_inverted_empty_photo_says_what_was_written() -> None:
+    """With ``--invert`` the whole photo is background, kept in colour: a mask says it is all 255, a splash that
+    the photo is in full colour."""
+    for mask, said in ((True, "wrote an all-255 mask"), (False, "kept in full colour")):
+        result = compute_alpha(IMAGE, PROB, SplashOptions(refine=False, invert=True), presence=(0.2, 0.66))
+        line = apply_on_empty(result, "grey", "a.png", mask=mask, words=Wording(spelling="cli")) or ""
+        assert line.endswith(f"all of it is background (--invert): {said}"), line
+        assert (result.alpha == 1.0).all()

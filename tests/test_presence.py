@@ -190,3 +190,58 @@ def test_threshold_keeps_98_percent_of_pet_photos() -> None:
     assert report.pet_recall >= 0.98 and report.pet_free_rejected == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="no validation pet photos"):
         choose_threshold([])
+
+
+def test_misses_allowed_counts_a_whole_miss_that_floats_put_just_under() -> None:
+    """(1 - 0.9) * 10 is 0.9999999999999998 in floats: 10 photos at recall 0.9 may still lose one (the lowest)."""
+    from colorsplash.evaluation.presence import choose_threshold, misses_allowed
+
+    assert misses_allowed(10, 0.9) == 1
+    assert choose_threshold([i / 10 for i in range(10)], recall=0.9) == pytest.approx(0.1)
+
+
+def _scored_sets(tmp_path: Path) -> dict:
+    from colorsplash.evaluation.datasets import Sample
+
+    def sample(name: str, kind: str = "oxford") -> Sample:
+        return Sample(tmp_path / f"{name}.jpg", tmp_path / f"{name}.png", kind, "set")
+
+    return {"Oxford val": [sample("pet"), sample("bad")], "pet-free": [sample("room", "scene")]}
+
+
+def test_gate_scores_route_each_set_and_count_area_at_half(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pet photos go to ``pets``, the pet-free set to ``free``; a pixel at exactly 0.5 is subject area (the cut-off's
+    own ``>=``); an unreadable pair raises unless ``skip_bad``, which leaves it out."""
+    from colorsplash.evaluation import datasets as data
+    from colorsplash.evaluation.folders import DataError
+    from colorsplash.evaluation.presence import gate_scores
+
+    def load_pair(sample: data.Sample) -> tuple[np.ndarray, np.ndarray]:
+        if sample.image.stem == "bad":
+            raise DataError(f"{sample.image}: unreadable", "unreadable")
+        shade = 1 if sample.image.stem == "pet" else 0
+        return np.full((2, 2, 3), shade, np.uint8), np.zeros((2, 2), np.uint8)
+
+    monkeypatch.setattr(data, "load_pair", load_pair)
+    probs = {1: np.array([[0.5, 0.9], [0.1, 0.2]], np.float32), 0: np.array([[0.25, 0.0]], np.float32)}
+    sets = _scored_sets(tmp_path)
+    with pytest.raises(DataError, match="bad.jpg"):
+        gate_scores(lambda image: (probs[int(image[0, 0, 0])], None), sets)
+    scores = gate_scores(lambda image: (probs[int(image[0, 0, 0])], 0.8 * image[0, 0, 0]), sets, skip_bad=True)
+    assert scores.pets == {"head": [0.8], "max": [pytest.approx(0.9)], "area": [0.5]}
+    assert scores.free == {"head": [0.0], "max": [0.25], "area": [0.0]}
+
+
+def test_calibration_record_counts_each_side_and_records_no_pet_free_photos_as_none(tmp_path: Path) -> None:
+    from colorsplash.evaluation.presence import calibration_record, judge
+
+    report = judge("max", [0.2, 0.6, 0.9], [])
+    assert report.threshold == pytest.approx(0.2) and report.pet_recall == 1.0
+    assert np.isnan(report.pet_free_rejected)  # nothing to reject: not a perfect 1.0, not a failing 0.0
+    sets = _scored_sets(tmp_path)
+    sets["Oxford val"].append(sets["pet-free"][0])
+    sets["negatives"] = sets["pet-free"] * 2
+    record = calibration_record(report, 0.98, sets, "run/final.pt")
+    assert record["pet_free_rejected"] is None and record["rule"] == "max" and record["recall"] == 0.98
+    assert (record["pet_photos"], record["pet_free_photos"]) == (3, 3)  # both subject-free sets count
+    assert record["sets"] == {"Oxford val": 3, "pet-free": 1, "negatives": 2}

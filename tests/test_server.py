@@ -237,6 +237,44 @@ def test_413_multipart_over_the_limit(client: TestClient) -> None:
     assert_json_error(resp, 413)
 
 
+def _body_limit_run(headers: list[tuple[bytes, bytes]], chunks: list[bytes], max_bytes: int) -> tuple[int, list]:
+    """Run :class:`limits.BodyLimitMiddleware` over an app that reads the whole body: (bytes the app read, the
+    statuses sent)."""
+    read, sent = [0], []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            read[0] += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    messages = iter(
+        [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+    )
+
+    async def receive() -> Any:
+        return next(messages)
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.start":
+            sent.append(message["status"])
+
+    middleware = limits.BodyLimitMiddleware(app, max_bytes, timeout_s=60.0)
+    asyncio.run(middleware({"type": "http", "headers": headers}, receive, send))
+    return read[0], sent
+
+
+def test_a_body_of_exactly_the_upload_limit_passes() -> None:
+    """The limit is the largest body taken, by ``Content-Length`` and by counting chunks alike; one byte more is
+    refused (413 up front by its length, :class:`limits.RequestTooLargeError` while a chunked body arrives)."""
+    assert _body_limit_run([(b"content-length", b"10")], [b"x" * 10], 10) == (10, [])
+    assert _body_limit_run([(b"content-length", b"11")], [b"x" * 11], 10) == (0, [413])
+    assert _body_limit_run([], [b"x" * 4, b"x" * 6], 10) == (10, [])
+    with pytest.raises(limits.RequestTooLargeError):
+        _body_limit_run([], [b"x" * 4, b"x" * 7], 10)
+
+
 def test_413_pixel_limit(client: TestClient) -> None:
     big = encode(np.zeros((300, 400, 3), np.uint8), "PNG")  # 120,000 pixels, small file
     assert len(big) < MAX_UPLOAD
@@ -515,6 +553,21 @@ def test_cli_serve_allow_lists_and_memory(tiny_onnx: Path, monkeypatch: pytest.M
     assert {"photos.lan", "nas", "localhost"} <= set(seen["app"].state.allowed_hosts)  # type: ignore[attr-defined]
 
 
+def test_a_memory_budget_of_exactly_one_largest_photo_is_enough() -> None:
+    """The budget check admits the smallest budget that holds a photo at the pixel limit; timeouts must be
+    positive numbers (NaN is none)."""
+    from colorsplash.server.settings import ServerSettings
+
+    need = limits.required_budget(1_000_000, 1_000)
+    settings = ServerSettings(max_pixels=1_000_000, max_upload_bytes=1_000, max_memory_bytes=need)
+    assert settings.memory_budget == need
+    with pytest.raises(ValueError, match="cannot hold one photo"):
+        ServerSettings(max_pixels=1_000_000, max_upload_bytes=1_000, max_memory_bytes=need - 1)
+    for name in ("upload_timeout_s", "header_timeout_s"):
+        with pytest.raises(ValueError, match=f"{name} must be positive"):
+            ServerSettings(**{name: float("nan")})
+
+
 def test_default_workers_count_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
     """A server pinned to two CPUs of a 64-CPU machine works on two photos at once by default, not four: the
     default counted os.cpu_count() instead of cpu.usable_cores(), the thread-count owner."""
@@ -553,6 +606,19 @@ def test_memory_budget_queues_then_refuses_and_frees() -> None:
         return events
 
     assert asyncio.run(scenario()) == ["small ran", "timed out", "full ran"]
+
+
+def test_a_job_estimated_over_the_whole_budget_runs_alone_rather_than_never() -> None:
+    """An estimate above the capacity (the settings keep it from happening) holds the whole budget when it is free,
+    rather than waiting for room that never comes and being refused as busy."""
+
+    async def scenario() -> list[int]:
+        budget = limits.MemoryBudget(100, max_wait_s=30.0)
+        async with budget.reserve(150):
+            held = [budget.state.used]
+        return [*held, budget.state.used]
+
+    assert asyncio.run(scenario()) == [100, 0]
 
 
 def test_large_photos_cannot_pile_up_and_small_ones_stay_fast(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -711,6 +777,28 @@ def test_subject_headers_found(client: TestClient, keyed: None, blob: tuple[np.n
     assert resp.headers["x-colorsplash-subject"] == "found"
     assert float(resp.headers["x-colorsplash-subject-score"]) > 0.5
     assert 'filename="cat.splash.PNG"' in resp.headers["content-disposition"]  # named as the CLI names it
+
+
+def test_the_score_header_has_four_places_rounded_down() -> None:
+    """The header gives the score to four places (two read 0.4999 as "0.49"), rounded down as the gate reads it;
+    a viewable copy (no model ran) has no subject headers."""
+    found = work.Result(b"", "png", False, 0.49996, "x.png")
+    headers = work.result_headers(found)
+    assert headers["X-Colorsplash-Subject"] == "none" and headers["X-Colorsplash-Subject-Score"] == "0.4999"
+    assert "X-Colorsplash-Subject" not in work.result_headers(work.Result(b"", "jpeg", None, None, "x.view.jpg"))
+
+
+def test_the_no_subject_refusal_gives_the_score_as_a_result_does() -> None:
+    """``on_empty=skip``'s 422 carries the same headers as a result (four places, rounded down), and no score
+    header when the score is not known."""
+    from colorsplash.runtime.no_subject import NoSubjectError
+    from colorsplash.server import errors
+
+    resp = asyncio.run(errors._no_subject(None, NoSubjectError("no cat found in x.jpg", 0.49996)))  # type: ignore[arg-type]
+    assert resp.status_code == 422 and resp.headers["X-Colorsplash-Subject"] == "none"
+    assert resp.headers["X-Colorsplash-Subject-Score"] == "0.4999"
+    unknown = asyncio.run(errors._no_subject(None, NoSubjectError("no cat found in x.jpg")))  # type: ignore[arg-type]
+    assert "X-Colorsplash-Subject-Score" not in unknown.headers
 
 
 @pytest.mark.parametrize(

@@ -174,3 +174,42 @@ def test_a_field_name_too_long_for_any_option_is_refused_quoted_short(client: Te
     error = resp.json()["error"]
     assert resp.status_code == 422 and len(error) < 400 and resp.json()["option"] == "b" * 40 + "..."
     assert "a query parameter whose name is 9,000 characters long" in error
+
+
+def test_a_field_of_the_longest_length_taken_passes() -> None:
+    """The limit is the longest name or value taken: one of exactly :data:`MAX_FIELD_CHARS` is the option's own."""
+    from colorsplash.runtime.options import OptionError
+    from colorsplash.server.upload import MAX_FIELD_CHARS, merged_fields
+
+    longest = "c" * MAX_FIELD_CHARS
+    assert merged_fields([(longest, longest, "form field")]) == {longest: longest}
+    with pytest.raises(OptionError, match="201 characters long"):
+        merged_fields([("effect", longest + "c", "form field")])
+
+
+def test_format_jpg_is_jpeg() -> None:
+    from colorsplash.server.work import parse_fields
+
+    assert parse_fields({"format": " JPG "})[1] == "jpeg"
+    assert parse_fields({})[1] is None
+
+
+def test_a_multipart_body_is_read_whatever_the_case_of_its_content_type(client: TestClient, photo: bytes) -> None:
+    """Media types are case-insensitive (RFC 9110): ``Multipart/Form-Data`` is a form, not a raw photo body."""
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="cat.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n" + photo + b"\r\n--XyZ--\r\n"
+    )
+    resp = client.post("/api/mask", content=body, headers={"Content-Type": "Multipart/Form-Data; boundary=XyZ"})
+    assert resp.status_code == 200, resp.text
+    assert 'filename="cat.mask.png"' in resp.headers["content-disposition"]
+
+
+def test_a_file_name_sent_with_a_windows_folder_keeps_the_name_alone() -> None:
+    from colorsplash.server.upload import MAX_NAME, UPLOAD_NAME, _base_name
+
+    assert _base_name("C:\\Users\\me\\Pictures\\cat.jpg") == "cat.jpg"
+    assert _base_name("photos/../dog.png") == "dog.png"
+    assert _base_name("a\nb.jpg") == "a_b.jpg" and _base_name("/") == UPLOAD_NAME
+    long = _base_name("x" * 300 + ".jpeg")
+    assert len(long) == MAX_NAME and long.endswith("x.jpeg")

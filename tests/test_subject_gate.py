@@ -72,6 +72,18 @@ def test_calibration_counts_a_photo_as_the_gate_does(score: float, threshold: fl
     assert report.pet_free_rejected == float(no_subject_reason(score, threshold, 1.0) == "score")
 
 
+def test_a_score_at_the_threshold_and_a_pixel_at_the_cutoff_find_a_subject() -> None:
+    """The gate's comparisons themselves (the cases above pin only that every caller agrees): a score equal to the
+    threshold passes, and a highest probability equal to the cut-off is a subject pixel (``alpha >= cutoff``)."""
+    assert no_subject_reason(0.5, 0.5, 0.9) is None
+    assert no_subject_reason(np.nextafter(0.5, 0.0), 0.5, 0.9) == "score"
+    assert no_subject_reason(None, 0.5, 0.5) is None  # a one-output model: its top pixel is its score
+    assert no_subject_reason(None, 0.5, np.nextafter(0.5, 0.0)) == "score"
+    assert no_subject_reason(0.9, 0.5, 0.7, cutoff=0.7) is None
+    assert no_subject_reason(0.9, 0.5, np.nextafter(0.7, 0.0), cutoff=0.7) == "cutoff"
+    assert no_subject_reason(0.2, 0.5, 0.9, point=True) is None
+
+
 def test_a_point_overrules_the_score_but_not_the_cutoff() -> None:
     assert no_subject_reason(0.3, 0.5, 0.9, point=True) is None
     assert no_subject_reason(0.3, 0.5, 0.4, point=True) == "cutoff"
@@ -159,6 +171,10 @@ def test_the_no_subject_line_gives_the_threshold_the_score_was_held_against(
         (0.9, 0.875, "subject score 0.90, passing the model's 0.88"),
         (0.3, 0.5625, "subject score 0.30, under the model's 0.56"),
         (0.562, 0.5625, "subject score 0.562, under the model's 0.563"),
+        (0.6521, 0.6523, "subject score 0.6521, under the model's 0.6523"),  # three places read equal
+        (0.6557, 0.6556, "subject score 0.6557, passing the model's 0.6556"),
+        (0.65221, 0.65224, "subject score 0.6522, under the model's 0.6523"),  # four read equal: rounded away
+        (0.65557, 0.65556, "subject score 0.6555, passing the model's 0.6555"),
     ],
 )
 def test_the_threshold_is_rounded_as_the_page_rounds_it(score: float, threshold: float, expected: str) -> None:

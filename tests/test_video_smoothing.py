@@ -217,3 +217,70 @@ def test_a_doubtful_frame_does_not_flash_grey(tiny_onnx: Path, monkeypatch: pyte
     assert raw[1::2] == [0.0, 0.0, 0.0] and min(raw[0::2]) > 0.5
     splasher = FrameSplasher(model)
     assert min(splasher.alpha(f).max() for f in [background()] * 6) > 0.5
+
+
+def test_a_frame_sure_of_its_subject_lifts_the_score_at_once() -> None:
+    """A score reaching ``sure_score`` (0.9 included) is taken as it is, not averaged up over frames; a lower one
+    is averaged; the lifted score then falls only as the average does."""
+    smoother = TemporalSmoother()
+    still = np.full((H, W, 3), 90, np.uint8)
+    prob = np.zeros((32, 32), np.float32)
+    seen = []
+    for value in (0.1, 0.9, 0.2, 0.85):
+        smoother.update(still, prob)
+        seen.append(smoother.score(value))
+    assert seen == pytest.approx([0.1, 0.9, 0.7 * 0.9 + 0.3 * 0.2, 0.7 * (0.7 * 0.9 + 0.3 * 0.2) + 0.3 * 0.85])
+
+
+def test_config_refuses_a_history_that_never_lets_go() -> None:
+    with pytest.raises(ValueError, match="history must be in"):
+        SmoothingConfig(history=1.0)  # the first frame's map forever
+    assert SmoothingConfig(cut_threshold=1.0).cut_threshold == 1.0  # the histogram test off: allowed
+
+
+def _noise(seed: int, n: int = 64) -> np.ndarray:
+    """Grey noise (R = G = B, uniform tones): two draws differ by a third of the range on average."""
+    return np.repeat(np.random.default_rng(seed).integers(0, 256, (n, n, 1), np.uint8), 3, axis=2)
+
+
+def test_where_the_past_does_not_match_the_new_prediction_is_taken() -> None:
+    """Without motion: the pixels whose frame changed (a quarter, the same grey tones so no scene cut) take this
+    frame's probability alone; the rest keep 0.7 of the past."""
+    smoother = TemporalSmoother(SmoothingConfig(motion=False, flow_size=64))
+    first = _noise(1)
+    changed = first.copy()
+    changed[:32, :32] = _noise(2)[:32, :32]
+    smoother.update(first, np.ones((64, 64), np.float32))
+    out = smoother.update(changed, np.zeros((64, 64), np.float32))
+    assert smoother.cuts == 0
+    assert np.allclose(out[:28, :28], 0.0) and np.allclose(out[36:, 36:], 0.7)
+    assert out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_a_still_frame_keeps_a_map_larger_than_the_flow_in_place() -> None:
+    """The same frame twice (no motion) with a probability twice the flow's size: the past is pulled from the very
+    same pixels (the flow's grid maps onto pixel centres), so a sharp edge stays where it is."""
+    smoother = TemporalSmoother(SmoothingConfig(flow_size=32))
+    frame = _noise(3)
+    prob = np.zeros((64, 64), np.float32)
+    prob[:, 30:] += 0.5  # an edge across each axis
+    prob[30:, :] += 0.5
+    smoother.update(frame, prob)
+    assert np.allclose(smoother.update(frame, prob), prob, atol=0.02)
+
+
+def test_a_map_of_another_size_starts_again() -> None:
+    smoother = TemporalSmoother(SmoothingConfig(motion=False))
+    frame = np.full((H, W, 3), 90, np.uint8)
+    smoother.update(frame, np.ones((16, 16), np.float32))
+    second = np.full((32, 32), 0.25, np.float32)
+    assert np.array_equal(smoother.update(frame, second), second)  # taken as it is: no past of its size
+
+
+def test_frames_are_greyed_as_rgb() -> None:
+    """Red weighs 0.299 in grey, blue 0.114 (a BGR reading swaps them and sees other tones)."""
+    from colorsplash.runtime.temporal import _grey
+
+    red = np.zeros((16, 16, 3), np.uint8)
+    red[..., 0] = 255
+    assert _grey(red, 16).mean() == pytest.approx(0.299, abs=0.005)

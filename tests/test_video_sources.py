@@ -207,6 +207,52 @@ def test_timeline_holds_each_frame_until_the_next_one_starts() -> None:
     assert [late.push(0.5), late.push(0.5 + 1 / 30), late.finish()] == [0, 16, 1] and late.filled == 15
 
 
+def test_timeline_rounds_copies_and_lets_the_last_frame_last_the_gap_before_it() -> None:
+    """At 10 slots a second a frame lasting 0.26 s is shown 3 times (2.6 slots, rounded) and the last frame lasts
+    as long as the gap before it (2.6 slots from 0.4 slots early: twice)."""
+    timeline = Timeline(10.0)
+    assert [timeline.push(0.0), timeline.push(0.26), timeline.finish()] == [0, 3, 2]
+    back = Timeline(1.0)  # a frame starting before the one before: that one lasts no time (not less)
+    assert [back.push(0.0), back.push(5.0), back.push(3.0)] == [0, 5, 1] and back.dropped == 0
+    unknown = Timeline(1.0)  # frames without a time: one slot after the one before each
+    assert [unknown.push(0.0), unknown.push(None), unknown.push(None), unknown.push(5.0)] == [0, 1, 1, 3]
+    assert unknown.misplaced == 0
+
+
+def test_a_frame_drifting_exactly_the_limit_is_not_misplaced() -> None:
+    """Frames every half slot drift back half a slot each: the one at 1.5 slots early (:data:`DRIFT`) is still in
+    place, the next (2 slots) is dropped; a first frame late in the file (the sound first) is never misplaced."""
+    drift = Timeline(1.0)
+    copies = [drift.push(t / 2) for t in range(6)]
+    assert copies == [0, 1, 1, 1, 1, 0] and (drift.misplaced, drift.dropped) == (0, 1)
+    late = Timeline(30.0)
+    assert [late.push(0.5), late.push(0.5 + 1 / 30), late.finish()] == [0, 16, 1] and late.misplaced == 0
+
+
+def test_timeline_rate_of_an_unknown_average_or_a_short_constant_clip_is_its_own() -> None:
+    """An average of 0 (unknown) stays unknown; five frames exactly on the 29.97 grid keep 29.97, although 30 fits
+    them nearly as well (the whole rate is preferred only between rates the times choose alike); a 60 fps average
+    of 120 fps bursts stays 60 (the fast rates are for clips already faster than 60)."""
+    k = np.arange(5)
+    assert timeline_rate(Fraction(0), times(list(k / 30))) == 0
+    assert timeline_rate(Fraction(30000, 1001), times(list(k * 1001 / 30000))) == Fraction(30000, 1001)
+    bursts = np.array([g * 16 + i for g in range(10) for i in range(8)]) / 120  # 60 drops 20 of them, 120 none
+    assert timeline_rate(Fraction(60), times(list(bursts))) == 60
+
+
+def test_jittery_times_between_29_97_and_30_read_as_30() -> None:
+    """Times jittering by 0.05 frames around the 29.97 grid fit it a little better than 30 (0.050 against 0.056
+    frames): not clearly (half the distance), so the whole rate is taken."""
+    from colorsplash.runtime.video_timing import _best_fit, misfit
+
+    k = np.arange(12)
+    jittery = times(list((k + np.where(k % 2, 0.05, -0.05)) * 1001 / 30000))
+    assert misfit(jittery, Fraction(30000, 1001)) < misfit(jittery, Fraction(30))
+    assert _best_fit(jittery, [Fraction(30000, 1001), Fraction(30)]) == 30
+    exact = times(list(np.arange(120) * 1001 / 30000))  # clearly on the 29.97 grid: 29.97
+    assert _best_fit(exact, [Fraction(30000, 1001), Fraction(30)]) == Fraction(30000, 1001)
+
+
 def test_a_rate_that_shows_frames_late_is_not_chosen() -> None:
     """A screen recording writes frames on a 60 Hz grid, in bursts between stills. At 50 fps no frame of an
     11-frame burst is lost (ffmpeg lets frames drift up to 1.1 slots) but its last ones come two slots (40 ms)
