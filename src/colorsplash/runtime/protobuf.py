@@ -37,6 +37,21 @@ def _skip_number(buf: memoryview, pos: int, end: int, wire: int) -> int:
     return pos + (8 if wire == 1 else 4)
 
 
+def _skip_value(buf: memoryview, pos: int, end: int, wire: int) -> int:
+    """The position after the value at ``pos`` of a field of wire type ``wire``: a number (0, 1, 5) or a
+    length-delimited value (2; its length not checked against ``end``).
+
+    Raises:
+        NotProtobuf: another wire type, or a varint running past ``end``.
+    """
+    if wire in (0, 1, 5):
+        return _skip_number(buf, pos, end, wire)
+    if wire == 2:
+        length, pos = _varint(buf, pos, end)
+        return pos + length
+    raise NotProtobuf(f"wire type {wire}")
+
+
 def fields(buf: memoryview, pos: int, end: int) -> Iterator[tuple[int, int, int]]:
     """(field number, start, end) of each length-delimited field of the message at ``buf[pos:end]``; the other
     wire types (numbers, deprecated groups) are stepped over."""
@@ -65,15 +80,10 @@ def skip_group(buf: memoryview, pos: int, end: int, field: int) -> int:
     while depth:
         tag, pos = _varint(buf, pos, end)
         wire = tag & 7
-        if wire in (0, 1, 5):
-            pos = _skip_number(buf, pos, end, wire)
-        elif wire == 2:
-            length, pos = _varint(buf, pos, end)
-            pos += length
-        elif wire in (3, 4):
+        if wire in (3, 4):
             depth += 1 if wire == 3 else -1
         else:
-            raise NotProtobuf(f"wire type {wire}")
+            pos = _skip_value(buf, pos, end, wire)
         if pos > end:
             raise NotProtobuf("group runs past its message")
     return pos
@@ -87,14 +97,9 @@ def ends_inside_a_field(buf: memoryview) -> bool:
     while pos < end:
         try:
             tag, pos = _varint(buf, pos, end)
-            wire = tag & 7
-            if wire in (0, 1, 5):
-                pos = _skip_number(buf, pos, end, wire)
-            elif wire == 2:
-                length, pos = _varint(buf, pos, end)
-                pos += length
-            else:
+            if tag & 7 not in (0, 1, 2, 5):  # a group or no wire type: not a cut-short file's sign
                 return False
+            pos = _skip_value(buf, pos, end, tag & 7)
         except NotProtobuf:  # a varint running past the end
             return True
     return pos > end
