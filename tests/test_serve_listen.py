@@ -31,6 +31,33 @@ def test_a_port_in_use_is_refused_before_the_address_is_announced(
     assert "open http" not in err and "Traceback" not in err
 
 
+def test_a_port_taken_while_the_model_loads_is_refused_before_the_address_is_announced(
+    tiny_onnx: object, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The port was checked before the model's load (seconds), and another process took it meanwhile: uvicorn's own
+    bind error came after the start-up lines that announced the address."""
+    pytest.importorskip("uvicorn")
+    from colorsplash.server import app as server_app
+
+    with socket.socket() as probe:  # a port free now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    taker = socket.socket()
+    real = server_app.create_app
+
+    def load_then_lose_the_port(**kwargs: object) -> object:
+        made = real(**kwargs)  # type: ignore[arg-type]
+        taker.bind(("127.0.0.1", port))
+        taker.listen()
+        return made
+
+    monkeypatch.setattr(server_app, "create_app", load_then_lose_the_port)
+    with taker:
+        assert cli.main(["serve", "--port", str(port), "--model", str(tiny_onnx)]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port}" in err and "in use" in err and "open http" not in err and "Traceback" not in err, err
+
+
 def test_an_unknown_host_is_refused_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("uvicorn")
     assert cli.main(["serve", "--host", "999.1.1.1", "--port", "8123"]) == 2

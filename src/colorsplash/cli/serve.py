@@ -314,6 +314,7 @@ def run(args: argparse.Namespace) -> int:
         )
     check_can_listen(args.host, args.port)
     app = create_app(model_path=args.model, precision=args.precision, device=args.device, **settings_changes(args))
+    check_can_listen(args.host, args.port)  # again: the model's load (seconds) left time for another to take it
     options = uvicorn_options(app.state.settings)  # the protocol class with the header timeout, the connection cap
     if not args.debug:  # the form parser's own warnings name no request; server/errors.py logs one line instead
         logging.getLogger(MULTIPART_LOGGER).setLevel(logging.ERROR)
