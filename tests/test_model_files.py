@@ -4,6 +4,7 @@ given as ``--model``, and what each verb and ``load_model`` then say or do."""
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -255,6 +256,24 @@ def test_export_of_a_checkpoint_cut_short_says_so(
     err = capsys.readouterr().err
     assert f"{cut}: a checkpoint cut short or damaged (a copy or download that did not finish?); copy it again" in err
     assert "Errno" not in err and "miniz" not in err, err
+
+
+@pytest.mark.parametrize("name", ["weights.npz", "photos.zip"])
+def test_export_of_a_whole_zip_that_is_no_checkpoint_is_not_said_to_be_cut_short(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """NumPy's ``.npz`` or a zip of photos (a whole archive, no ``data.pkl``) given as the checkpoint was "a
+    checkpoint cut short or damaged ...; copy it again": copying it again never helps."""
+    given = tmp_path / name
+    if name.endswith(".npz"):
+        np.savez(given, weights=np.zeros(3))
+    else:
+        with zipfile.ZipFile(given, "w") as archive:
+            archive.writestr("cat.jpg", b"not a real photo")
+    assert main(["export", str(given), "-o", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert f"{given}: not a PyTorch checkpoint; name the best.pt" in err, err
+    assert "cut short" not in err
 
 
 def test_a_sibling_without_a_config_is_not_said_to_differ(

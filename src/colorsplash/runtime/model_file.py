@@ -252,13 +252,18 @@ def _torch_pickle(path: str | Path) -> bytes | None:
                 return head + f.read(_PICKLE_HEAD - 2)
         if head == b"PK":
             with zipfile.ZipFile(path) as archive:
-                record = next((n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "data.pkl"), None)
+                record = _pickle_record(archive)
                 if record is not None:
                     with archive.open(record) as f:
                         return f.read(_PICKLE_HEAD)
     except (OSError, zipfile.BadZipFile):
         pass
     return None
+
+
+def _pickle_record(archive: zipfile.ZipFile) -> str | None:
+    """The name of the ``data.pkl`` record (``torch.save``'s pickle, in a folder of the run's name) in ``archive``."""
+    return next((n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "data.pkl"), None)
 
 
 def is_torch_checkpoint(path: str | Path) -> bool:
@@ -269,13 +274,19 @@ def is_torch_checkpoint(path: str | Path) -> bool:
 
 def zip_cut_short(path: str | Path) -> bool:
     """Whether ``path`` begins as a zip archive (``torch.save``'s format) that cannot be read as one: cut short
-    (the directory of its records is at its end) or damaged."""
+    (the directory of its records is at its end) or damaged, or whose pickle cannot be read. A whole archive with
+    no pickle (NumPy's ``.npz``, a zip of photos) is not: it is another file, which copying again would not mend."""
     try:
         with open(path, "rb") as f:
-            head = f.read(2)
+            if f.read(2) != b"PK":
+                return False
+        with zipfile.ZipFile(path) as archive:
+            pickled = _pickle_record(archive) is not None
+    except zipfile.BadZipFile:
+        return True
     except OSError:
         return False
-    return head == b"PK" and _torch_pickle(path) is None
+    return pickled and _torch_pickle(path) is None
 
 
 def is_colorsplash_checkpoint(path: str | Path) -> bool:
