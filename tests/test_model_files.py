@@ -15,6 +15,7 @@ from PIL import Image
 
 from colorsplash.cli import main
 from colorsplash.runtime.config import CONFIG_METADATA_KEY
+from colorsplash.runtime.model_file import runtime_words
 from colorsplash.runtime.onnx_model import ModelLoadError, load_model
 
 
@@ -53,6 +54,32 @@ def test_a_models_name_and_subject_reach_the_terminal_escaped_and_cut(
 
 
 NORM = "normalization"
+
+
+@pytest.mark.parametrize(
+    ("said", "words"),
+    [
+        (  # ORT_ENFORCE's words start with the failed condition: the place was kept whole
+            "Load model from m.onnx failed:/onnxruntime_src/onnxruntime/core/graph/graph.cc:1223 "
+            "onnxruntime::Graph::Graph(const onnxruntime::Model&, onnx::GraphProto*) node_arg was false. Graph ctor "
+            "should have created NodeArg for initializer. Missing:w",
+            "Load model from m.onnx failed: node_arg was false. Graph ctor should have created NodeArg for "
+            "initializer. Missing:w",
+        ),
+        (  # ... and cut up to a later ") " and a capital: "model_proto.has_graph() was false. Node (n)" went
+            "Load model from m.onnx failed:/onnxruntime_src/onnxruntime/core/graph/model.cc:99 void f() "
+            "model_proto.has_graph() was false. Node (n) Op (Foo) is not registered",
+            "Load model from m.onnx failed: model_proto.has_graph() was false. Node (n) Op (Foo) is not registered",
+        ),
+        (
+            "failed:/onnxruntime_src/onnxruntime/core/session/inference_session.cc:7 onnxruntime::common::Status "
+            "onnxruntime::InferenceSession::Load() const Unsupported model IR version: 11",
+            "failed: Unsupported model IR version: 11",
+        ),
+    ],
+)
+def test_onnx_runtime_words_lose_the_source_place_and_nothing_else(said: str, words: str) -> None:
+    assert runtime_words(said) == words
 
 
 @pytest.mark.parametrize(

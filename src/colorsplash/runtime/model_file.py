@@ -46,7 +46,9 @@ _MESSAGES: dict[str, dict[int, str]] = {
 _EXTERNAL_DATA = 13  # TensorProto.external_data: StringStringEntryProto (key 1, value 2)
 # ONNX Runtime's words for a file stamped newer than it reads, and the C++ place its messages name.
 _NEWER = re.compile(r"Unsupported model IR version|Opset \d+ is under development|max supported IR version")
-_SOURCE_PLACE = re.compile(r"/onnxruntime_src/\S+:\d+ .*?\) (?=[A-Z])", re.DOTALL)
+# The signature ends at its first ") " (a parameter list holds none), or ") const ": ORT_ENFORCE's words that follow
+# start with the failed condition, in lower case ("node_arg was false. ..."), and may hold "(n) Op" further on.
+_SOURCE_PLACE = re.compile(r"/onnxruntime_src/\S+:\d+ [^\n]*?\)(?: const)? ")
 _IR_VERSION_TAG = 0x08  # ModelProto's first field: ir_version (field 1, a varint), which every exporter writes first
 _MAX_DEPTH = 64  # subgraphs inside subgraphs; protobuf's own parser stops at 100
 
