@@ -16,7 +16,8 @@ class ForkSafeLock:
     """A ``threading.Lock`` (``factory``: or ``RLock``) used as ``with lock:``, that a forked child gets free.
 
     Without ``wait_at_fork`` the child gets a new lock: what a parent thread was doing under it is not done in the
-    child, which does it again if it needs it (a model load, a decode). With it, a fork waits until no thread holds
+    child, which does it again if it needs it (a model load, a decode); held where the forking thread itself was in
+    a block, which the child goes on to leave. With it, a fork waits until no thread holds
     the lock, and the child finds it free: for a lock guarding process-wide state that its holder changes and then
     restores (``warnings.catch_warnings``), which a child must not inherit half-changed. Keep such blocks short.
     """
