@@ -277,3 +277,38 @@ def test_a_loaded_model_is_not_held_up_by_another_models_load(
     looker.join(30)
     assert returned_meanwhile, "load_model of a loaded model waited for another model's load"
     assert again == [loaded]
+
+
+def test_a_models_calls_are_not_held_up_by_another_models_first_call(
+    tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every API call takes the spinning-twin lock, which is one for all models: while one model's first call made
+    its twin (a second session: seconds for a large file), every call of every other model waited for it. A model
+    whose twin is made now goes on."""
+    from colorsplash.runtime import onnx_model
+
+    photo = np.zeros((40, 50, 3), np.uint8)
+    ready = colorsplash.load_model(tiny_onnx, threads=1, precision="file")
+    colorsplash.predict_alpha(photo, ready)  # its twin made
+    first = colorsplash.load_model(tiny_onnx, threads=2, precision="file")  # another model: no twin yet
+    real, inside, leave, done = onnx_model.create_session, threading.Event(), threading.Event(), threading.Event()
+
+    def slow_twin(*args: Any, spin: bool = False) -> Any:
+        if spin:
+            inside.set()
+            assert leave.wait(300)  # longer than the test's own wait: the test sets it
+        return real(*args, spin=spin)
+
+    monkeypatch.setattr(onnx_model, "create_session", slow_twin)
+    maker = threading.Thread(target=colorsplash.predict_alpha, args=(photo, first))
+    maker.start()
+    caller = threading.Thread(target=lambda: (colorsplash.predict_alpha(photo, ready), done.set()))
+    try:
+        assert inside.wait(30)
+        caller.start()
+        went_on = done.wait(30)  # at once now; before, until the other twin was made (this test's 30 s)
+    finally:
+        leave.set()
+        maker.join(30)
+    caller.join(30)
+    assert went_on, "a model's call waited for another model's first call to make its twin"

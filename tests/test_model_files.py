@@ -4,6 +4,7 @@ given as ``--model``, and what each verb and ``load_model`` then say or do."""
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from PIL import Image
 
 from colorsplash.cli import main
 from colorsplash.runtime.config import CONFIG_METADATA_KEY
+from colorsplash.runtime.model_file import runtime_words
 from colorsplash.runtime.onnx_model import ModelLoadError, load_model
 
 
@@ -52,6 +54,32 @@ def test_a_models_name_and_subject_reach_the_terminal_escaped_and_cut(
 
 
 NORM = "normalization"
+
+
+@pytest.mark.parametrize(
+    ("said", "words"),
+    [
+        (  # ORT_ENFORCE's words start with the failed condition: the place was kept whole
+            "Load model from m.onnx failed:/onnxruntime_src/onnxruntime/core/graph/graph.cc:1223 "
+            "onnxruntime::Graph::Graph(const onnxruntime::Model&, onnx::GraphProto*) node_arg was false. Graph ctor "
+            "should have created NodeArg for initializer. Missing:w",
+            "Load model from m.onnx failed: node_arg was false. Graph ctor should have created NodeArg for "
+            "initializer. Missing:w",
+        ),
+        (  # ... and cut up to a later ") " and a capital: "model_proto.has_graph() was false. Node (n)" went
+            "Load model from m.onnx failed:/onnxruntime_src/onnxruntime/core/graph/model.cc:99 void f() "
+            "model_proto.has_graph() was false. Node (n) Op (Foo) is not registered",
+            "Load model from m.onnx failed: model_proto.has_graph() was false. Node (n) Op (Foo) is not registered",
+        ),
+        (
+            "failed:/onnxruntime_src/onnxruntime/core/session/inference_session.cc:7 onnxruntime::common::Status "
+            "onnxruntime::InferenceSession::Load() const Unsupported model IR version: 11",
+            "failed: Unsupported model IR version: 11",
+        ),
+    ],
+)
+def test_onnx_runtime_words_lose_the_source_place_and_nothing_else(said: str, words: str) -> None:
+    assert runtime_words(said) == words
 
 
 @pytest.mark.parametrize(
@@ -255,6 +283,24 @@ def test_export_of_a_checkpoint_cut_short_says_so(
     err = capsys.readouterr().err
     assert f"{cut}: a checkpoint cut short or damaged (a copy or download that did not finish?); copy it again" in err
     assert "Errno" not in err and "miniz" not in err, err
+
+
+@pytest.mark.parametrize("name", ["weights.npz", "photos.zip"])
+def test_export_of_a_whole_zip_that_is_no_checkpoint_is_not_said_to_be_cut_short(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """NumPy's ``.npz`` or a zip of photos (a whole archive, no ``data.pkl``) given as the checkpoint was "a
+    checkpoint cut short or damaged ...; copy it again": copying it again never helps."""
+    given = tmp_path / name
+    if name.endswith(".npz"):
+        np.savez(given, weights=np.zeros(3))
+    else:
+        with zipfile.ZipFile(given, "w") as archive:
+            archive.writestr("cat.jpg", b"not a real photo")
+    assert main(["export", str(given), "-o", str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert f"{given}: not a PyTorch checkpoint; name the best.pt" in err, err
+    assert "cut short" not in err
 
 
 def test_a_sibling_without_a_config_is_not_said_to_differ(

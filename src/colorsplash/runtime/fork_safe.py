@@ -16,7 +16,8 @@ class ForkSafeLock:
     """A ``threading.Lock`` (``factory``: or ``RLock``) used as ``with lock:``, that a forked child gets free.
 
     Without ``wait_at_fork`` the child gets a new lock: what a parent thread was doing under it is not done in the
-    child, which does it again if it needs it (a model load, a decode). With it, a fork waits until no thread holds
+    child, which does it again if it needs it (a model load, a decode); held where the forking thread itself was in
+    a block, which the child goes on to leave. With it, a fork waits until no thread holds
     the lock, and the child finds it free: for a lock guarding process-wide state that its holder changes and then
     restores (``warnings.catch_warnings``), which a child must not inherit half-changed. Keep such blocks short.
     """
@@ -24,6 +25,8 @@ class ForkSafeLock:
     def __init__(self, factory: Callable[[], Any] = threading.Lock, wait_at_fork: bool = False) -> None:
         self._factory = factory
         self._lock = factory()
+        self._owner: int | None = None  # the thread inside a block, and how deep: changed only by it, holding the lock
+        self._depth = 0
         if not hasattr(os, "register_at_fork"):  # Windows: no fork
             return
         if wait_at_fork:
@@ -38,12 +41,27 @@ class ForkSafeLock:
         self._lock.release()
 
     def _renew(self) -> None:
-        self._lock = self._factory()
+        """In a child: a new lock, free, or held as deep as the old one where the forking thread itself is inside a
+        block, which it goes on to leave (given a free one, leaving raised "release unlocked lock")."""
+        lock = self._factory()
+        if self._owner == threading.get_ident():
+            for _ in range(self._depth):
+                lock.acquire()
+        else:
+            self._owner, self._depth = None, 0
+        self._lock = lock
 
     def __enter__(self) -> bool:
-        return bool(self._lock.acquire())
+        self._lock.acquire()
+        me = threading.get_ident()
+        self._depth = self._depth + 1 if self._owner == me else 1
+        self._owner = me
+        return True
 
     def __exit__(
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
+        self._depth -= 1
+        if not self._depth:
+            self._owner = None
         self._lock.release()

@@ -46,7 +46,9 @@ _MESSAGES: dict[str, dict[int, str]] = {
 _EXTERNAL_DATA = 13  # TensorProto.external_data: StringStringEntryProto (key 1, value 2)
 # ONNX Runtime's words for a file stamped newer than it reads, and the C++ place its messages name.
 _NEWER = re.compile(r"Unsupported model IR version|Opset \d+ is under development|max supported IR version")
-_SOURCE_PLACE = re.compile(r"/onnxruntime_src/\S+:\d+ .*?\) (?=[A-Z])", re.DOTALL)
+# The signature ends at its first ") " (a parameter list holds none), or ") const ": ORT_ENFORCE's words that follow
+# start with the failed condition, in lower case ("node_arg was false. ..."), and may hold "(n) Op" further on.
+_SOURCE_PLACE = re.compile(r"/onnxruntime_src/\S+:\d+ [^\n]*?\)(?: const)? ")
 _IR_VERSION_TAG = 0x08  # ModelProto's first field: ir_version (field 1, a varint), which every exporter writes first
 _MAX_DEPTH = 64  # subgraphs inside subgraphs; protobuf's own parser stops at 100
 
@@ -252,13 +254,18 @@ def _torch_pickle(path: str | Path) -> bytes | None:
                 return head + f.read(_PICKLE_HEAD - 2)
         if head == b"PK":
             with zipfile.ZipFile(path) as archive:
-                record = next((n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "data.pkl"), None)
+                record = _pickle_record(archive)
                 if record is not None:
                     with archive.open(record) as f:
                         return f.read(_PICKLE_HEAD)
     except (OSError, zipfile.BadZipFile):
         pass
     return None
+
+
+def _pickle_record(archive: zipfile.ZipFile) -> str | None:
+    """The name of the ``data.pkl`` record (``torch.save``'s pickle, in a folder of the run's name) in ``archive``."""
+    return next((n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "data.pkl"), None)
 
 
 def is_torch_checkpoint(path: str | Path) -> bool:
@@ -269,13 +276,19 @@ def is_torch_checkpoint(path: str | Path) -> bool:
 
 def zip_cut_short(path: str | Path) -> bool:
     """Whether ``path`` begins as a zip archive (``torch.save``'s format) that cannot be read as one: cut short
-    (the directory of its records is at its end) or damaged."""
+    (the directory of its records is at its end) or damaged, or whose pickle cannot be read. A whole archive with
+    no pickle (NumPy's ``.npz``, a zip of photos) is not: it is another file, which copying again would not mend."""
     try:
         with open(path, "rb") as f:
-            head = f.read(2)
+            if f.read(2) != b"PK":
+                return False
+        with zipfile.ZipFile(path) as archive:
+            pickled = _pickle_record(archive) is not None
+    except zipfile.BadZipFile:
+        return True
     except OSError:
         return False
-    return head == b"PK" and _torch_pickle(path) is None
+    return pickled and _torch_pickle(path) is None
 
 
 def is_colorsplash_checkpoint(path: str | Path) -> bool:

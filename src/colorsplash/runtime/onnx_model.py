@@ -151,6 +151,9 @@ class Model:
             return self.session
         if self._spinning is None and file_version(self._file) != self._version:
             return self.session  # the file was written again since: a twin made from it would run another graph
+        spinning = self._spinning  # made: no lock (it is every model's: one being made held up the others' calls)
+        if spinning is not None and spinning[0] == id(self.session):
+            return spinning[1]
         with _twin_lock:  # threads meeting on first use make one twin, not one each (memory)
             spinning = self._spinning
             if spinning is None or spinning[0] != id(self.session):

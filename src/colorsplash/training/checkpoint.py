@@ -140,6 +140,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
                 f"{path}: a checkpoint cut short or damaged (a copy or download that did not finish?); copy it again, "
                 f"or {NAME_A_RUN}"
             ) from err
+        if not is_torch_checkpoint(path):  # a whole zip of something else (a .npz): torch's "failed finding data.pkl"
+            raise ValueError(not_a_checkpoint(path)) from err
         raise ValueError(f"{path}: not a readable PyTorch checkpoint ({err})") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(
