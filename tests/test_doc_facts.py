@@ -110,3 +110,54 @@ def test_the_readme_names_every_column_of_evaluates_csv_in_order() -> None:
     found = re.search(r"`scores\.csv` has one row per scored photo: (.*?)\.\s", text)
     assert found is not None
     assert re.findall(r"`([a-z_]+)`", found.group(1))[: len(CSV_FIELDS)] == list(CSV_FIELDS)
+
+
+# train's tuning flags come from TrainConfig and AugmentConfig fields, each with its own help: README points to
+# ``colorsplash train --help`` for them rather than naming every one
+NOT_NAMED_IN_README = {"-h", "--help"}
+
+
+@pytest.mark.parametrize("verb", [v for v in VERBS if v != "train"])
+def test_the_readme_names_every_option_of_each_verb(verb: str) -> None:
+    """``serve --port``, ``--debug`` and ``evaluate --worst`` were in no document: a user met them in --help only."""
+    text = (ROOT / "README.md").read_text()
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = sorted(
+        "/".join(action.option_strings)
+        for action in sub.choices[verb]._actions
+        if action.option_strings and not set(action.option_strings) & NOT_NAMED_IN_README
+        if not any(re.search(re.escape(s) + r"(?![\w-])", text) for s in action.option_strings)
+    )
+    assert not missing, f"README.md never names these options of colorsplash {verb}: {missing}"
+
+
+def _default(verb: str, flag: str) -> object:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[verb]._option_string_actions[flag].default
+
+
+def test_the_readme_states_the_option_defaults_the_code_has() -> None:
+    from colorsplash import server
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    said = {
+        "serve address": (r"HTTP API on ([\d.]+:\d+)", f"{server.DEFAULT_HOST}:{server.DEFAULT_PORT}"),
+        "serve --port": (r"on 127\.0\.0\.1:(\d+)", str(_default("serve", "--port"))),
+        "--upload-timeout": (r"`--upload-timeout` seconds \((\d+) by default", f"{server.DEFAULT_UPLOAD_TIMEOUT_S:g}"),
+        "--header-timeout": (r"`--header-timeout` seconds \((\d+) by default", f"{server.DEFAULT_HEADER_TIMEOUT_S:g}"),
+        "--max-requests": (r"At most (\d+) requests are served at once \(`--max-requests`", str(server.MAX_REQUESTS)),
+        "--max-per-client": (r"half of `--max-requests` by default: (\d+)\)", str(server.MAX_PER_CLIENT)),
+        "--quality": (r"A JPEG result has `--quality` \((\d+)\)", str(_default("splash", "--quality"))),
+        "video --quality": (r"constant quality \((\d+): visually lossless", str(_default("video", "--quality"))),
+        "--calibration-images": (
+            r"`--calibration-images N`, default (\d+)",
+            str(_default("export", "--calibration-images")),
+        ),
+        "--worst": (r"`--worst N` photos, (\d+) by default", str(_default("evaluate", "--worst"))),
+    }
+    wrong = {}
+    for name, (pattern, expected) in said.items():
+        found = re.search(pattern, text)
+        if found is None or found.group(1) != expected:
+            wrong[name] = (found and found.group(1), expected)
+    assert not wrong, f"README.md's defaults (said, code): {wrong}"
