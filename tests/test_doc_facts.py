@@ -161,3 +161,16 @@ def test_the_readme_states_the_option_defaults_the_code_has() -> None:
         if found is None or found.group(1) != expected:
             wrong[name] = (found and found.group(1), expected)
     assert not wrong, f"README.md's defaults (said, code): {wrong}"
+
+
+def test_the_readme_gives_load_models_parameters_as_the_code_has_them() -> None:
+    """README gave ``load_model(path, precision="auto", device="auto")``, without ``threads``, which its worker
+    processes paragraph asks for."""
+    import inspect
+
+    from colorsplash import load_model
+
+    first, *rest = inspect.signature(load_model).parameters.values()
+    shown = ", ".join([first.name] + [f"{p.name}={p.default!r}".replace("'", '"') for p in rest])
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert f"`load_model({shown})`" in text, f"README.md should give load_model({shown})"
