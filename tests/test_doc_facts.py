@@ -174,3 +174,14 @@ def test_the_readme_gives_load_models_parameters_as_the_code_has_them() -> None:
     shown = ", ".join([first.name] + [f"{p.name}={p.default!r}".replace("'", '"') for p in rest])
     text = " ".join((ROOT / "README.md").read_text().split())
     assert f"`load_model({shown})`" in text, f"README.md should give load_model({shown})"
+
+
+def test_the_architecture_names_every_module_of_the_package() -> None:
+    """``server/send_deadline.py`` and the page's ``style.css`` were in the package and nowhere in the document."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    package = ROOT / "src" / "colorsplash"
+    files = [p for p in package.rglob("*") if p.suffix in (".py", ".js", ".html", ".css") and p.name != "__init__.py"]
+    unnamed = sorted(
+        str(p.relative_to(package)) for p in files if f"`{p.name}`" not in text and f"/{p.name}`" not in text
+    )
+    assert files and not unnamed, f"docs/architecture.md does not name: {unnamed}"
