@@ -185,3 +185,30 @@ def test_the_architecture_names_every_module_of_the_package() -> None:
         str(p.relative_to(package)) for p in files if f"`{p.name}`" not in text and f"/{p.name}`" not in text
     )
     assert files and not unnamed, f"docs/architecture.md does not name: {unnamed}"
+
+
+def _choices() -> dict[str, set[str]]:
+    """Each option's choices, from ``choices`` or the ``{a,b}`` metavar of options whose values a parser checks."""
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    found: dict[str, set[str]] = {}
+    for parser in sub.choices.values():
+        for action in parser._actions:
+            values = {str(c) for c in action.choices or ()}
+            if not values and isinstance(action.metavar, str) and action.metavar.startswith("{"):
+                values = set(action.metavar.strip("{}").split(","))
+            for flag in action.option_strings if values else ():
+                found.setdefault(flag, set()).update(values)
+    return found
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/model-card.md", "docs/architecture.md"])
+def test_every_value_a_document_gives_a_choice_option_is_one_of_its_choices(doc: str) -> None:
+    choices = _choices()
+    text = (ROOT / doc).read_text()
+    wrong = sorted(
+        m.group(0)
+        for m in re.finditer(r"(--[a-z][a-z-]*)[ =]([a-z0-9][a-z0-9-]*(?:\|[a-z0-9-]+)*)", text)
+        if m.group(1) in choices and not set(m.group(2).split("|")) <= choices[m.group(1)]
+    )
+    assert not wrong, f"{doc} gives options values they do not take: {wrong}"
+    assert {"--edges", "--on-empty", "--precision"} <= set(choices)
