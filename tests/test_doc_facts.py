@@ -212,3 +212,12 @@ def test_every_value_a_document_gives_a_choice_option_is_one_of_its_choices(doc:
     )
     assert not wrong, f"{doc} gives options values they do not take: {wrong}"
     assert {"--edges", "--on-empty", "--precision"} <= set(choices)
+
+
+def test_the_readme_lists_the_files_a_run_writes() -> None:
+    from colorsplash.training.run_files import WRITTEN
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    found = re.search(r"The run folder holds (.*?) with `--swa-epochs`\)", text)
+    assert found is not None, "README.md no longer lists a run folder's files"
+    assert set(re.findall(r"`([\w.]+\.\w+)`", found.group(1))) == set(WRITTEN)
