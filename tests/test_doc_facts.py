@@ -138,6 +138,7 @@ def _default(verb: str, flag: str) -> object:
 
 def test_the_readme_states_the_option_defaults_the_code_has() -> None:
     from colorsplash import server
+    from colorsplash.runtime.effects import DIM_AMOUNT
 
     text = " ".join((ROOT / "README.md").read_text().split())
     said = {
@@ -153,6 +154,7 @@ def test_the_readme_states_the_option_defaults_the_code_has() -> None:
             r"`--calibration-images N`, default (\d+)",
             str(_default("export", "--calibration-images")),
         ),
+        "plain dim": (r"plain `dim` = `dim:([\d.]+)`", f"{DIM_AMOUNT:g}"),
         "--worst": (r"`--worst N` photos, (\d+) by default", str(_default("evaluate", "--worst"))),
     }
     wrong = {}
