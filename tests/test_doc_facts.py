@@ -110,3 +110,116 @@ def test_the_readme_names_every_column_of_evaluates_csv_in_order() -> None:
     found = re.search(r"`scores\.csv` has one row per scored photo: (.*?)\.\s", text)
     assert found is not None
     assert re.findall(r"`([a-z_]+)`", found.group(1))[: len(CSV_FIELDS)] == list(CSV_FIELDS)
+
+
+# train's tuning flags come from TrainConfig and AugmentConfig fields, each with its own help: README points to
+# ``colorsplash train --help`` for them rather than naming every one
+NOT_NAMED_IN_README = {"-h", "--help"}
+
+
+@pytest.mark.parametrize("verb", [v for v in VERBS if v != "train"])
+def test_the_readme_names_every_option_of_each_verb(verb: str) -> None:
+    """``serve --port``, ``--debug`` and ``evaluate --worst`` were in no document: a user met them in --help only."""
+    text = (ROOT / "README.md").read_text()
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = sorted(
+        "/".join(action.option_strings)
+        for action in sub.choices[verb]._actions
+        if action.option_strings and not set(action.option_strings) & NOT_NAMED_IN_README
+        if not any(re.search(re.escape(s) + r"(?![\w-])", text) for s in action.option_strings)
+    )
+    assert not missing, f"README.md never names these options of colorsplash {verb}: {missing}"
+
+
+def _default(verb: str, flag: str) -> object:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[verb]._option_string_actions[flag].default
+
+
+def test_the_readme_states_the_option_defaults_the_code_has() -> None:
+    from colorsplash import server
+    from colorsplash.runtime.effects import DIM_AMOUNT
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    said = {
+        "serve address": (r"HTTP API on ([\d.]+:\d+)", f"{server.DEFAULT_HOST}:{server.DEFAULT_PORT}"),
+        "serve --port": (r"on 127\.0\.0\.1:(\d+)", str(_default("serve", "--port"))),
+        "--upload-timeout": (r"`--upload-timeout` seconds \((\d+) by default", f"{server.DEFAULT_UPLOAD_TIMEOUT_S:g}"),
+        "--header-timeout": (r"`--header-timeout` seconds \((\d+) by default", f"{server.DEFAULT_HEADER_TIMEOUT_S:g}"),
+        "--max-requests": (r"At most (\d+) requests are served at once \(`--max-requests`", str(server.MAX_REQUESTS)),
+        "--max-per-client": (r"half of `--max-requests` by default: (\d+)\)", str(server.MAX_PER_CLIENT)),
+        "--quality": (r"A JPEG result has `--quality` \((\d+)\)", str(_default("splash", "--quality"))),
+        "video --quality": (r"constant quality \((\d+): visually lossless", str(_default("video", "--quality"))),
+        "--calibration-images": (
+            r"`--calibration-images N`, default (\d+)",
+            str(_default("export", "--calibration-images")),
+        ),
+        "plain dim": (r"plain `dim` = `dim:([\d.]+)`", f"{DIM_AMOUNT:g}"),
+        "--worst": (r"`--worst N` photos, (\d+) by default", str(_default("evaluate", "--worst"))),
+    }
+    wrong = {}
+    for name, (pattern, expected) in said.items():
+        found = re.search(pattern, text)
+        if found is None or found.group(1) != expected:
+            wrong[name] = (found and found.group(1), expected)
+    assert not wrong, f"README.md's defaults (said, code): {wrong}"
+
+
+def test_the_readme_gives_load_models_parameters_as_the_code_has_them() -> None:
+    """README gave ``load_model(path, precision="auto", device="auto")``, without ``threads``, which its worker
+    processes paragraph asks for."""
+    import inspect
+
+    from colorsplash import load_model
+
+    first, *rest = inspect.signature(load_model).parameters.values()
+    shown = ", ".join([first.name] + [f"{p.name}={p.default!r}".replace("'", '"') for p in rest])
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert f"`load_model({shown})`" in text, f"README.md should give load_model({shown})"
+
+
+def test_the_architecture_names_every_module_of_the_package() -> None:
+    """``server/send_deadline.py`` and the page's ``style.css`` were in the package and nowhere in the document."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    package = ROOT / "src" / "colorsplash"
+    files = [p for p in package.rglob("*") if p.suffix in (".py", ".js", ".html", ".css") and p.name != "__init__.py"]
+    unnamed = sorted(
+        str(p.relative_to(package)) for p in files if f"`{p.name}`" not in text and f"/{p.name}`" not in text
+    )
+    assert files and not unnamed, f"docs/architecture.md does not name: {unnamed}"
+
+
+def _choices() -> dict[str, set[str]]:
+    """Each option's choices, from ``choices`` or the ``{a,b}`` metavar of options whose values a parser checks."""
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    found: dict[str, set[str]] = {}
+    for parser in sub.choices.values():
+        for action in parser._actions:
+            values = {str(c) for c in action.choices or ()}
+            if not values and isinstance(action.metavar, str) and action.metavar.startswith("{"):
+                values = set(action.metavar.strip("{}").split(","))
+            for flag in action.option_strings if values else ():
+                found.setdefault(flag, set()).update(values)
+    return found
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/model-card.md", "docs/architecture.md"])
+def test_every_value_a_document_gives_a_choice_option_is_one_of_its_choices(doc: str) -> None:
+    choices = _choices()
+    text = (ROOT / doc).read_text()
+    wrong = sorted(
+        m.group(0)
+        for m in re.finditer(r"(--[a-z][a-z-]*)[ =]([a-z0-9][a-z0-9-]*(?:\|[a-z0-9-]+)*)", text)
+        if m.group(1) in choices and not set(m.group(2).split("|")) <= choices[m.group(1)]
+    )
+    assert not wrong, f"{doc} gives options values they do not take: {wrong}"
+    assert {"--edges", "--on-empty", "--precision"} <= set(choices)
+
+
+def test_the_readme_lists_the_files_a_run_writes() -> None:
+    from colorsplash.training.run_files import WRITTEN
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    found = re.search(r"The run folder holds (.*?) with `--swa-epochs`\)", text)
+    assert found is not None, "README.md no longer lists a run folder's files"
+    assert set(re.findall(r"`([\w.]+\.\w+)`", found.group(1))) == set(WRITTEN)
