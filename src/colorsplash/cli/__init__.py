@@ -26,7 +26,7 @@ from colorsplash.cli import serve as cli_serve
 from colorsplash.cli import splash as cli_splash
 from colorsplash.cli import train as cli_train
 from colorsplash.cli import video as cli_video
-from colorsplash.cli.suggest import SuggestingParser, option_hint
+from colorsplash.cli.suggest import SuggestingParser, option_hint, verb_parsers
 from colorsplash.runtime.files import LINK_LOOP, TOO_LONG
 from colorsplash.runtime.options import OptionError
 
@@ -47,11 +47,6 @@ def build_parser() -> argparse.ArgumentParser:
         _add_global_flags(verb_parser, argparse.SUPPRESS)
         verb_parser.set_defaults(verb_parser=verb_parser)  # whose usage and prefix an unknown argument gets
     return parser
-
-
-def _verb_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    """Each verb's parser, by verb."""
-    return next(dict(a.choices) for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
 
 def _add_global_flags(parser: argparse.ArgumentParser, default: object) -> None:
@@ -97,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args, unknown = parser.parse_known_args(_attached_point(sys.argv[1:] if argv is None else list(argv)))
         if unknown:  # argparse's top level said "colorsplash: error:" with the list of verbs: the verb's own words
-            hint = option_hint(unknown[0], args.verb, _verb_parsers(parser))
+            hint = option_hint(unknown[0], args.verb, verb_parsers(parser))
             args.verb_parser.error(
                 f"unrecognized arguments: {' '.join(unknown)}{hint} (see colorsplash {args.verb} --help)"
             )

@@ -21,6 +21,11 @@ def closest(word: str, candidates: list[str], cutoff: float = 0.6) -> str | None
     return found[0] if found else None
 
 
+def verb_parsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each verb's parser, by verb, of the top-level ``parser`` (empty for a parser without verbs)."""
+    return {v: p for a in parser._actions if isinstance(a, argparse._SubParsersAction) for v, p in a.choices.items()}
+
+
 def _long_options(parser: argparse.ArgumentParser) -> list[str]:
     return [s for action in parser._actions for s in action.option_strings if s.startswith("--")]
 
@@ -53,6 +58,5 @@ class SuggestingParser(argparse.ArgumentParser):
             meant = closest(found["value"], choices)
             message += f"; did you mean '{meant}'?" if meant else ""
         elif message == _VERB_MISSING:
-            verbs = [c for a in self._actions if isinstance(a, argparse._SubParsersAction) for c in a.choices]
-            message += f" (one of {', '.join(verbs)}; {self.prog} --help says what each does)"
+            message += f" (one of {', '.join(verb_parsers(self))}; {self.prog} --help says what each does)"
         super().error(message)
