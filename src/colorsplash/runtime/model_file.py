@@ -121,13 +121,14 @@ def _location_problem(folder: Path, homes: tuple[Path, Path], location: str) -> 
 def not_loadable(path: str | Path, said: object) -> ModelLoadError:
     """The error for a file ONNX Runtime cannot load (``said`` why): a training checkpoint is named as such (ONNX
     Runtime's own words say nothing), anything else is to be re-exported."""
-    if is_torch_checkpoint(path) and not is_colorsplash_checkpoint(path):  # `export` refuses it too
+    pickled = _torch_pickle(path)
+    if pickled is not None and CHECKPOINT_FORMAT.encode() not in pickled:  # weights from elsewhere: export refuses them
         return ModelLoadError(
             f"{path}: a PyTorch file from elsewhere (weights of another network, e.g. an ImageNet encoder), not a "
             "colorsplash model nor checkpoint; give an .onnx file made by `colorsplash export` from a checkpoint of "
             "`colorsplash train`"
         )
-    if is_torch_checkpoint(path):  # `train`'s best.pt, which `evaluate` takes
+    if pickled is not None:  # `train`'s best.pt, which `evaluate` takes
         return ModelLoadError(
             f"{path}: a training checkpoint, not an ONNX model; make one with "
             f"`colorsplash export {path} -o model.onnx` and give that"
@@ -289,10 +290,3 @@ def zip_cut_short(path: str | Path) -> bool:
     except OSError:
         return False
     return pickled and _torch_pickle(path) is None
-
-
-def is_colorsplash_checkpoint(path: str | Path) -> bool:
-    """Whether ``path`` holds a checkpoint written by colorsplash (``train``): a PyTorch checkpoint whose pickle
-    names :data:`CHECKPOINT_FORMAT`, read without torch (weights from elsewhere, an ImageNet ``.pth``, do not)."""
-    pickled = _torch_pickle(path)
-    return pickled is not None and CHECKPOINT_FORMAT.encode() in pickled

@@ -126,23 +126,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise FileNotFoundError(missing_checkpoint(path))
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        if not is_torch_checkpoint(path):  # no pickle at all: it cannot hold code either
-            raise ValueError(not_a_checkpoint(path)) from err
-        raise ValueError(
-            f"{path}: refused: it holds Python objects besides tensors and plain data, which colorsplash "
-            "checkpoints never do, and reading them could run code; use a checkpoint written by colorsplash train"
-        ) from err
-    except (RuntimeError, EOFError, OSError) as err:
-        # torch's words for a part copy: "failed finding central directory ... internal miniz error", "[Errno 22]"
-        if isinstance(err, EOFError) or zip_cut_short(path):
-            raise ValueError(
-                f"{path}: a checkpoint cut short or damaged (a copy or download that did not finish?); copy it again, "
-                f"or {NAME_A_RUN}"
-            ) from err
-        if not is_torch_checkpoint(path):  # a whole zip of something else (a .npz): torch's "failed finding data.pkl"
-            raise ValueError(not_a_checkpoint(path)) from err
-        raise ValueError(f"{path}: not a readable PyTorch checkpoint ({err})") from err
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as err:
+        raise ValueError(_unreadable(path, err)) from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(
             f"{path}: a PyTorch file, but not a colorsplash checkpoint (it has no format {FORMAT!r}: weights of "
@@ -153,6 +138,26 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     except ValueError as err:
         raise ValueError(f"{path}: its model config is missing or not valid ({err}); {NAME_A_RUN}") from err
     return payload
+
+
+def _unreadable(path: Path, err: BaseException) -> str:
+    """What to say of the file ``path`` that ``torch.load`` refused with ``err``: cut short (torch's words for a part
+    copy: "failed finding central directory ... internal miniz error", "[Errno 22]"), no PyTorch file at all (a
+    picture, an exported model, a ``.npz``: no pickle, so it cannot hold code either), one holding Python objects
+    (refused: reading them could run code), or torch's own words."""
+    if isinstance(err, EOFError) or zip_cut_short(path):
+        return (
+            f"{path}: a checkpoint cut short or damaged (a copy or download that did not finish?); copy it again, "
+            f"or {NAME_A_RUN}"
+        )
+    if not is_torch_checkpoint(path):
+        return not_a_checkpoint(path)
+    if isinstance(err, pickle.UnpicklingError):
+        return (
+            f"{path}: refused: it holds Python objects besides tensors and plain data, which colorsplash "
+            "checkpoints never do, and reading them could run code; use a checkpoint written by colorsplash train"
+        )
+    return f"{path}: not a readable PyTorch checkpoint ({err})"
 
 
 def load_checkpoint(path: str | Path) -> tuple[nn.Module, ModelConfig]:
