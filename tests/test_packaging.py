@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import colorsplash
 
 ROOT = Path(__file__).parents[1]
@@ -110,3 +112,11 @@ def test_the_checkers_read_the_code_as_the_oldest_accepted_python() -> None:
     assert re.search(rf'^target-version = "py3{minor}"$', text, re.M), "[tool.ruff] target-version"
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(rf"^vermin .*--target=3\.{minor}- .*--violations src tests bench scripts$", ci, re.M)
+
+
+def test_every_test_runs_under_a_time_limit(pytestconfig: pytest.Config) -> None:
+    """A hung test must fail with its threads' stacks, not stall CI until the CI's own limit: pytest-timeout is
+    loaded (``getini`` refuses an option no plugin declared) with a limit well above the slowest test (~5 minutes)
+    and the thread method, which also ends a test stuck in C code or on a lock."""
+    assert 600 <= float(pytestconfig.getini("timeout")) <= 1800
+    assert pytestconfig.getini("timeout_method") == "thread"
