@@ -97,6 +97,27 @@ def test_auto_benchmarks_once_per_machine_then_uses_the_cache(
     assert len(calls) == 2
 
 
+def test_each_thread_count_is_timed_for_itself(family: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """int8 and float scale differently with threads: the winner timed with one thread was reused for two-thread
+    sessions (``load_model(threads=2)``), and the other way round. Each count is timed once, and kept."""
+    calls: list[int] = []
+    winners = iter(["int8", "fp32"])
+
+    def fake_benchmark(sessions: dict[str, object], size: int) -> tuple[str, dict[str, float]]:
+        calls.append(size)
+        return next(winners), {"fp32": 1.0, "int8": 1.0}
+
+    monkeypatch.setattr(var, "benchmark_choice", fake_benchmark)
+    monkeypatch.setattr(var, "cpu_info", lambda: AVX2)
+    assert infer.load_model(family, threads=1).path.name == "m.int8.onnx"
+    assert infer.load_model(family, threads=2).path.name == "m.onnx" and len(calls) == 2
+    stored = json.loads((fresh / var.CACHE_FILE).read_text())
+    assert sorted(entry["threads"] for entry in stored.values()) == [1, 2]
+    infer._cache.clear()
+    assert infer.load_model(family, threads=1).path.name == "m.int8.onnx"
+    assert infer.load_model(family, threads=2).path.name == "m.onnx" and len(calls) == 2  # both read back
+
+
 def test_an_unwritable_cache_is_said_once_with_what_to_do(
     family: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

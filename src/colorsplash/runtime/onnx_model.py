@@ -383,7 +383,10 @@ def _load_variant(path: Path, threads: int | None, precision: str, device: str) 
     else:
         import onnxruntime as ort
 
-        chosen, made = choose_auto(variants, lambda f: create_session(f, threads, device), ort.__version__)
+        def make(file: Path) -> Any:
+            return create_session(file, threads, device)
+
+        chosen, made = choose_auto(variants, make, ort.__version__, threads=threads)
     version = file_version(chosen.path)
     session = made or create_session(chosen.path, threads, device)
     config = checked_config(session, chosen.path)

@@ -8,9 +8,9 @@ calibration, embedded scores), so a stale float file left beside a retrained int
 
 ``precision="auto"`` picks, on the CPU: the winner of a one-time micro-benchmark of the variants on this machine,
 cached in :func:`colorsplash.runtime.cpu.cache_dir` under a key made of the CPU model, its instruction sets, the
-ONNX Runtime version and the variants' SHA-256; when no benchmark may run, the rule ONNX Runtime's documentation
-gives (int8 wins with VNNI/AMX/Arm dot product, measured to win with AVX2 too; float on older CPUs). On CUDA the
-float variant (int8 QDQ graphs fall back to slow paths on GPUs).
+ONNX Runtime version, the sessions' thread count and the variants' SHA-256; when no benchmark may run, the rule
+ONNX Runtime's documentation gives (int8 wins with VNNI/AMX/Arm dot product, measured to win with AVX2 too; float
+on older CPUs). On CUDA the float variant (int8 QDQ graphs fall back to slow paths on GPUs).
 """
 
 from __future__ import annotations
@@ -189,14 +189,17 @@ def file_hash(path: Path) -> str:
     return _hashes[key]
 
 
-def cache_key(variants: Sequence[Variant], cpu: CpuInfo, runtime_version: str) -> str:
-    """Key of a benchmark result: CPU model, instruction sets, cores, ONNX Runtime version, variant hashes."""
+def cache_key(variants: Sequence[Variant], cpu: CpuInfo, runtime_version: str, threads: int | None = None) -> str:
+    """Key of a benchmark result: CPU model, instruction sets, cores, ONNX Runtime version, the sessions' thread
+    count (``None``/0: ONNX Runtime's default; int8 and float scale differently with threads, so one count's
+    winner says nothing of another's), variant hashes."""
     parts = [
         cpu.model,
         cpu.machine,
         " ".join(cpu.flags),
         str(cpu.cores),
         runtime_version,
+        f"threads={threads or 0}",
         *sorted(file_hash(v.path) for v in variants),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
@@ -277,12 +280,14 @@ def choose_auto(
     make_session: Callable[[Path], Any],
     runtime_version: str,
     benchmark: bool | None = None,
+    threads: int | None = None,
 ) -> tuple[Variant, Any | None]:
     """The variant ``precision=auto`` runs on the CPU, and its session when the benchmark made one.
 
     One variant: it. No benchmark (``benchmark`` false; ``None``: ``$COLORSPLASH_VARIANT_BENCHMARK`` is ``0``) or
     no cache folder (:func:`colorsplash.runtime.cpu.cache_dir` is ``None``: no home folder): :func:`rule_choice`,
-    the cache neither read nor written. Else the result cached for this machine, or a benchmark, cached.
+    the cache neither read nor written. Else the result cached for this machine and ``threads`` (the thread count
+    ``make_session`` gives its sessions), or a benchmark, cached.
     """
     if benchmark is None:
         benchmark = os.environ.get(BENCHMARK_ENV, "1") != "0"
@@ -294,7 +299,7 @@ def choose_auto(
         if benchmark:
             _note_no_cache()
         return rule_choice(variants, cpu), None
-    key = cache_key(variants, cpu, runtime_version)
+    key = cache_key(variants, cpu, runtime_version, threads)
     kinds = {v.kind: v for v in variants}
     cached = cached_kind(key, folder)
     if cached in kinds:
@@ -309,6 +314,7 @@ def choose_auto(
             "ms": {k: round(v, 2) for k, v in ms.items()},
             "cpu": cpu.describe(),
             "onnxruntime": runtime_version,
+            "threads": threads or "default",
             "files": [v.path.name for v in variants],
             "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
         },
