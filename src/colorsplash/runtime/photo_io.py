@@ -144,10 +144,10 @@ def read_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> n
 
 
 def read_rgb_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, int]:
-    """:func:`read_rgb`'s photo (RGB uint8 ``HxWx3``, upright) and the EXIF orientation (1-8) it was turned by, as
-    :func:`open_oriented` gives it."""
+    """:func:`read_rgb`'s photo (RGB uint8 ``HxWx3``, upright: :func:`open_oriented`, which gives the orientation
+    too) in the colours :func:`read_photo` gives ``splash`` (a CMYK photo through its own profile: :func:`_to_rgb`)."""
     img, orientation = open_oriented(path, max_pixels)
-    return to_rgb_array(img), orientation
+    return _to_rgb(img, picture_icc(img.info, str(path), []), str(path), []), orientation
 
 
 @dataclass

@@ -1,0 +1,58 @@
+"""One owner per policy: where two paths of the product apply one policy, they give the same answer (photo decoding
+for training and evaluation as for ``splash``, file writing in the benchmark scripts as in the product)."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from colorsplash.evaluation.datasets import Sample, read_pair
+from colorsplash.runtime.photo_io import read_photo, read_rgb
+
+
+def _xyz(x: float, y: float, z: float) -> bytes:
+    return b"XYZ \0\0\0\0" + b"".join(struct.pack(">i", round(v * 65536)) for v in (x, y, z))
+
+
+def _lut8_cmyk_to_grey() -> bytes:
+    """An ICC ``lut8Type`` from CMYK to Lab that makes every colour a neutral grey, darker with more ink."""
+    ramp = bytes(range(256))
+    identity = b"".join(struct.pack(">i", v) for v in (65536, 0, 0, 0, 65536, 0, 0, 0, 65536))
+    corners = [(c, m, y, k) for c in (0, 1) for m in (0, 1) for y in (0, 1) for k in (0, 1)]
+    clut = bytes(v for c, m, y, k in corners for v in (255 - 40 * (c + m + y) - 100 * k, 128, 128))
+    return b"mft1\0\0\0\0" + bytes([4, 3, 2, 0]) + identity + ramp * 4 + clut + ramp * 3
+
+
+def cmyk_profile() -> bytes:
+    """A small valid ICC v2 output profile for CMYK (LittleCMS reads it), built here: no CMYK profile ships with
+    Pillow or the test machines."""
+    desc = b"desc\0\0\0\0" + struct.pack(">I", 5) + b"test\0" + b"\0" * 79
+    white = _xyz(0.9642, 1.0, 0.8249)
+    tags = [(b"desc", desc), (b"wtpt", white), (b"cprt", b"text\0\0\0\0none\0"), (b"A2B0", _lut8_cmyk_to_grey())]
+    start = 128 + 4 + 12 * len(tags)
+    table, body = b"", b""
+    for sig, data in tags:
+        body += b"\0" * (-(start + len(body)) % 4)
+        table += sig + struct.pack(">II", start + len(body), len(data))
+        body += data
+    header = struct.pack(">I", start + len(body)) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"prtrCMYKLab " + b"\0" * 12
+    header += b"acsp" + b"\0" * 28 + white[8:] + b"\0" * 48
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def test_training_and_evaluation_read_a_cmyk_photo_in_splash_colours(tmp_path: Path) -> None:
+    """A CMYK JPEG with its own colour profile: ``splash`` converts it through the profile; ``train``,
+    ``evaluate`` and the int8 calibration (``read_rgb``) used Pillow's rough conversion, so the network was
+    trained and scored on other colours than it is run on (here red against grey)."""
+    photo = tmp_path / "images" / "cat.jpg"
+    photo.parent.mkdir()
+    Image.new("CMYK", (40, 30), (0, 200, 200, 0)).save(photo, icc_profile=cmyk_profile())
+    Image.new("L", (40, 30), 1).save(tmp_path / "mask.png")
+    splashed = read_photo(photo).rgb
+    assert np.ptp(splashed[0, 0]) <= 2  # the profile's grey: the conversion ran
+    assert np.array_equal(read_rgb(photo), splashed)
+    image, _, _ = read_pair(Sample(photo, tmp_path / "mask.png", "paired", "set", "val"))
+    assert np.array_equal(image, splashed)
