@@ -44,7 +44,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -61,6 +60,7 @@ from colorsplash.evaluation.evaluate import COLOURED_LIMIT  # a pet-free photo "
 from colorsplash.evaluation.folders import DataError
 from colorsplash.evaluation.pet_validation import PET_FREE
 from colorsplash.runtime.alpha import compute_alpha
+from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.onnx_model import default_model_path, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.training.predictors import gated
@@ -225,13 +225,8 @@ def best_of(scores: dict[str, Scores], set_name: str) -> list[float]:
 
 
 def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as JSON to ``path`` through a temp file in the same folder (never half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=1)
-    os.replace(tmp, path)
+    """Write ``payload`` as JSON to ``path``, never half-written (:func:`colorsplash.runtime.files.atomic_write`)."""
+    atomic_write(path, json.dumps(payload, indent=1))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

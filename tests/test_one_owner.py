@@ -3,10 +3,17 @@ for training and evaluation as for ``splash``, file writing in the benchmark scr
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import stat
 import struct
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from colorsplash.evaluation.datasets import Sample, read_pair
@@ -56,3 +63,35 @@ def test_training_and_evaluation_read_a_cmyk_photo_in_splash_colours(tmp_path: P
     assert np.array_equal(read_rgb(photo), splashed)
     image, _, _ = read_pair(Sample(photo, tmp_path / "mask.png", "paired", "set", "val"))
     assert np.array_equal(image, splashed)
+
+
+def _bench_module(name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """``bench/NAME.py`` imported as a module, with ``bench/`` on the path as when it is run as a script."""
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    monkeypatch.syspath_prepend(str(bench))
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", bench / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_peers_writes_its_json_as_the_product_writes_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bench/peers.py --json`` wrote through its own temporary file (``tempfile.mkstemp``): the result was
+    readable by its owner alone (0600, whatever the umask), and a failed write left a ``tmp*.tmp`` file beside it.
+    It writes through :func:`colorsplash.runtime.files.atomic_write`, as every file of the product."""
+    peers = _bench_module("peers", monkeypatch)
+    umask = os.umask(0o022)
+    try:
+        peers.write_json_atomic(tmp_path / "out" / "peers.json", {"models": [1, 2]})
+        with pytest.raises(TypeError):
+            peers.write_json_atomic(tmp_path / "out" / "bad.json", {"models": {1, 2}})  # a set: not JSON
+    finally:
+        os.umask(umask)
+    written = tmp_path / "out" / "peers.json"
+    assert json.loads(written.read_text()) == {"models": [1, 2]}
+    assert stat.S_IMODE(written.stat().st_mode) == 0o644
+    assert sorted(p.name for p in written.parent.iterdir()) == ["peers.json"]
