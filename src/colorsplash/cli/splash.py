@@ -235,7 +235,7 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
     also the default for ``-`` as INPUT). Raises ValueError for a combination that cannot work."""
     from colorsplash.runtime import batch
     from colorsplash.runtime.files import EXTENSION_ONLY, extension_only, names_folder
-    from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, format_for_suffix
+    from colorsplash.runtime.photo_write import ALPHA_FORMATS, FORMAT_EXTENSIONS, format_for_suffix
 
     out = None if args.output is None else Path(args.output)
     if "-" in args.inputs and args.inputs != ["-"]:
@@ -265,7 +265,7 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
             raise ValueError(f"-o {out}: with - as INPUT, -o must be a picture file name or -")
         return batch.OutputPlan(out_dir=out, **common)
     fmt = format_for_suffix(out.suffix)
-    if alpha and fmt not in ("PNG", "WEBP", "TIFF"):
+    if alpha and fmt not in ALPHA_FORMATS:
         raise ValueError(f"-o {out}: {fmt} cannot hold the transparent result; name a .png, .webp or .tif file")
     return batch.OutputPlan(out_file=out, **common)
 
