@@ -18,6 +18,7 @@ from colorsplash.cli.common import (
     add_jobs_argument,
     add_max_pixels_argument,
     add_model_argument,
+    add_output_argument,
     add_overwrite_argument,
     add_runtime_arguments,
     show_progress,
@@ -63,16 +64,12 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
         "counts as more; the photos in flight together stay within what one picture at the limit may use",
     )
     add_model_argument(parser)
-    parser.add_argument(
-        "-o",
-        "--output",
-        # the text as typed, not a Path, which drops the / of a folder named so (-o shots.jpg/)
-        type=arg_type(non_empty_name("name a folder or a file, or leave -o out to write beside each photo")),
-        default=None,
+    add_output_argument(
+        parser,
+        f"folder for the {what} (created if needed); with one input, a file whose extension "
+        "(.jpg .png .webp .tif .bmp .gif) picks the format; - for standard output (the default when INPUT is -)",
         metavar="DIR|FILE|-",
-        help=f"folder for the {what} (created if needed); with one input, a file whose extension "
-        "(.jpg .png .webp .tif .bmp .gif) picks the format; - for standard output "
-        "(the default when INPUT is -)",
+        advice="name a folder or a file, or leave -o out to write beside each photo",
     )
     add_runtime_arguments(parser)
 
