@@ -95,3 +95,17 @@ def test_bench_peers_writes_its_json_as_the_product_writes_files(
     assert json.loads(written.read_text()) == {"models": [1, 2]}
     assert stat.S_IMODE(written.stat().st_mode) == 0o644
     assert sorted(p.name for p in written.parent.iterdir()) == ["peers.json"]
+
+
+def test_export_refuses_an_output_that_is_its_checkpoint_by_another_name(tmp_path: Path) -> None:
+    """``-o`` a hard link to the input: ``video`` (and ``splash``) refused it as the input file; ``export
+    --overwrite`` took it for another file and went on to replace it. Both ask one question
+    (:func:`colorsplash.runtime.files.same_file`)."""
+    pytest.importorskip("torch")
+    from colorsplash.training.export import check_output
+
+    checkpoint = tmp_path / "best.pt"
+    checkpoint.write_bytes(b"not read here")
+    os.link(checkpoint, tmp_path / "model.onnx")
+    with pytest.raises(ValueError, match="refusing to overwrite the input checkpoint"):
+        check_output(checkpoint, tmp_path / "model.onnx", overwrite=True)
