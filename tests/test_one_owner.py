@@ -109,3 +109,17 @@ def test_export_refuses_an_output_that_is_its_checkpoint_by_another_name(tmp_pat
     os.link(checkpoint, tmp_path / "model.onnx")
     with pytest.raises(ValueError, match="refusing to overwrite the input checkpoint"):
         check_output(checkpoint, tmp_path / "model.onnx", overwrite=True)
+
+
+def test_train_refuses_a_run_folder_whose_link_it_did_not_make(tmp_path: Path) -> None:
+    """A symbolic link to nothing under a run file's name (``metrics.csv``): ``evaluate`` refuses it in its report
+    folder (``--overwrite`` replaces it) and ``splash`` as an output; ``train`` saw no file there (``exists``
+    follows the link) and replaced the link with its own file."""
+    pytest.importorskip("torch")
+    from colorsplash.cli.train import _refuse_existing_run
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.csv").symlink_to(tmp_path / "figures" / "metrics.csv")
+    with pytest.raises(ValueError, match="metrics.csv"):
+        _refuse_existing_run(str(run))
