@@ -123,3 +123,18 @@ def test_train_refuses_a_run_folder_whose_link_it_did_not_make(tmp_path: Path) -
     (run / "metrics.csv").symlink_to(tmp_path / "figures" / "metrics.csv")
     with pytest.raises(ValueError, match="metrics.csv"):
         _refuse_existing_run(str(run))
+
+
+def test_a_folder_of_photos_gives_every_picture_a_result_is_written_as(tmp_path: Path) -> None:
+    """``splash photo.jfif`` read the JPEG and ``photo_write`` knows ``.jfif`` and ``.jpe`` as JPEG (Windows'
+    browsers save JPEGs so), but ``splash FOLDER`` left them out without a word, and ``train``/``evaluate`` did not
+    see them: the folders' list of picture extensions was a list of its own."""
+    from colorsplash.runtime.photo_io import IMAGE_EXTENSIONS
+    from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS
+    from colorsplash.runtime.planning import expand_inputs
+
+    assert {ext for exts in FORMAT_EXTENSIONS.values() for ext in exts} <= set(IMAGE_EXTENSIONS)
+    for name in ("web.jfif", "old.jpe", "cat.jpg"):
+        Image.new("RGB", (8, 6)).save(tmp_path / name, "JPEG")
+    found, errors = expand_inputs([str(tmp_path)])
+    assert sorted(path.name for path, _ in found) == ["cat.jpg", "old.jpe", "web.jfif"] and not errors
