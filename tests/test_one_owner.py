@@ -138,3 +138,31 @@ def test_a_folder_of_photos_gives_every_picture_a_result_is_written_as(tmp_path:
         Image.new("RGB", (8, 6)).save(tmp_path / name, "JPEG")
     found, errors = expand_inputs([str(tmp_path)])
     assert sorted(path.name for path, _ in found) == ["cat.jpg", "old.jpe", "web.jfif"] and not errors
+
+
+@pytest.mark.parametrize("name", ["scores.csv", "summary.json", "worst.png"])
+def test_evaluate_never_replaces_a_report_file_made_while_it_scored(
+    name: str, tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``--overwrite``, ``splash`` and ``export`` check the output again as they publish it (a file
+    another run made meanwhile is not replaced); ``evaluate`` checked its report folder before scoring only, and
+    replaced a report file that appeared while it scored."""
+    from helpers.layouts import make_paired_set
+
+    from colorsplash.cli import main
+    from colorsplash.evaluation import evaluate as ev
+
+    make_paired_set(tmp_path / "pairs", n=2)
+    out = tmp_path / "report"
+    scored = ev.evaluate_model
+
+    def meanwhile(*args: object, **kwargs: object) -> object:
+        out.mkdir(exist_ok=True)
+        (out / name).write_text("another run's\n")
+        return scored(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ev, "evaluate_model", meanwhile)
+    if name == "worst.png":
+        pytest.importorskip("matplotlib")
+    assert main(["-q", "evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out)]) == 2
+    assert (out / name).read_text() == "another run's\n"

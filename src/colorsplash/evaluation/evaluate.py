@@ -264,19 +264,20 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_scores_csv(scores: Sequence[ImageScore], path: Path) -> None:
-    """Per-image CSV with columns :data:`CSV_FIELDS`, written atomically."""
+def write_scores_csv(scores: Sequence[ImageScore], path: Path, replace: bool = True) -> None:
+    """Per-image CSV with columns :data:`CSV_FIELDS`, written atomically (an existing file replaced only with
+    ``replace``, as :func:`~colorsplash.runtime.files.atomic_write`)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
     writer.writeheader()
     for s in scores:
         row = dataclasses.asdict(s)
         writer.writerow({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in row.items()})
-    atomic_write(path, buf.getvalue())
+    atomic_write(path, buf.getvalue(), replace=replace)
 
 
-def write_summary_json(summary: dict[str, Any], path: Path) -> None:
-    atomic_write(path, json.dumps(summary, indent=2, sort_keys=True, allow_nan=True) + "\n")
+def write_summary_json(summary: dict[str, Any], path: Path, replace: bool = True) -> None:
+    atomic_write(path, json.dumps(summary, indent=2, sort_keys=True, allow_nan=True) + "\n", replace=replace)
 
 
 def worst(scores: Sequence[ImageScore], count: int) -> list[ImageScore]:
