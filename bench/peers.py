@@ -56,7 +56,7 @@ from shared_data import SHARED_DATA, bad_data_exit, bad_data_exits
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation import metrics, pet_validation
-from colorsplash.evaluation.evaluate import COLOURED_LIMIT  # a pet-free photo "coloured" over this share of it
+from colorsplash.evaluation.evaluate import COLOURED_LIMIT, coloured_share  # "coloured": over this share of it
 from colorsplash.evaluation.folders import DataError
 from colorsplash.evaluation.pet_validation import PET_FREE
 from colorsplash.runtime.alpha import compute_alpha
@@ -132,8 +132,9 @@ def validation_sets(root: str | Path, limit: int | None = None) -> dict[str, lis
 
 
 def photo_score(set_name: str, prob: np.ndarray, mask: np.ndarray) -> float:
-    """IoU against ``mask``; on pet-free photos, the share of the frame coloured (probability >= 0.5)."""
-    return float((prob >= 0.5).mean()) if set_name == PET_FREE else metrics.iou(prob, mask, 0.5)
+    """IoU against ``mask``; on pet-free photos, the share of the frame coloured (probability >= 0.5), as
+    ``evaluate`` counts it."""
+    return coloured_share(prob, mask) if set_name == PET_FREE else metrics.iou(prob, mask, 0.5)
 
 
 def summarize(set_name: str, values: Sequence[float]) -> str:

@@ -206,11 +206,17 @@ def _score_sample(sample: Sample, prob: np.ndarray, mask: np.ndarray, threshold:
         )
     h, w = mask.shape
     metrics = score_image(prob, mask, threshold)
-    scored = prob[mask != IGNORE]
-    coloured = float(np.mean(scored >= threshold)) if scored.size else 0.0
+    coloured = coloured_share(prob, mask, threshold)
     return ImageScore(
         sample.name, sample.dataset, str(sample.image), w, h, **metrics, coloured=coloured, subject_free=free
     )
+
+
+def coloured_share(prob: np.ndarray, mask: np.ndarray, threshold: float = 0.5) -> float:
+    """The share of ``mask``'s scored pixels (all but :data:`IGNORE`) that ``prob`` colours (at ``threshold`` or
+    above): what a photo without the subject is judged by (:data:`COLOURED_LIMIT`)."""
+    scored = prob[mask != IGNORE]
+    return float(np.mean(scored >= threshold)) if scored.size else 0.0
 
 
 def _means(rows: Sequence[ImageScore]) -> dict[str, float]:
