@@ -44,7 +44,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,10 +56,11 @@ from shared_data import SHARED_DATA, bad_data_exit, bad_data_exits
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation import metrics, pet_validation
-from colorsplash.evaluation.evaluate import COLOURED_LIMIT  # a pet-free photo "coloured" over this share of it
+from colorsplash.evaluation.evaluate import COLOURED_LIMIT, coloured_share  # "coloured": over this share of it
 from colorsplash.evaluation.folders import DataError
 from colorsplash.evaluation.pet_validation import PET_FREE
 from colorsplash.runtime.alpha import compute_alpha
+from colorsplash.runtime.files import atomic_write
 from colorsplash.runtime.onnx_model import default_model_path, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.training.predictors import gated
@@ -132,8 +132,9 @@ def validation_sets(root: str | Path, limit: int | None = None) -> dict[str, lis
 
 
 def photo_score(set_name: str, prob: np.ndarray, mask: np.ndarray) -> float:
-    """IoU against ``mask``; on pet-free photos, the share of the frame coloured (probability >= 0.5)."""
-    return float((prob >= 0.5).mean()) if set_name == PET_FREE else metrics.iou(prob, mask, 0.5)
+    """IoU against ``mask``; on pet-free photos, the share of the frame coloured (probability >= 0.5), as
+    ``evaluate`` counts it."""
+    return coloured_share(prob, mask) if set_name == PET_FREE else metrics.iou(prob, mask, 0.5)
 
 
 def summarize(set_name: str, values: Sequence[float]) -> str:
@@ -225,13 +226,8 @@ def best_of(scores: dict[str, Scores], set_name: str) -> list[float]:
 
 
 def write_json_atomic(path: str | Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as JSON to ``path`` through a temp file in the same folder (never half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=1)
-    os.replace(tmp, path)
+    """Write ``payload`` as JSON to ``path``, never half-written (:func:`colorsplash.runtime.files.atomic_write`)."""
+    atomic_write(path, json.dumps(payload, indent=1))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

@@ -162,15 +162,20 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_output_argument(parser: argparse.ArgumentParser, what: str, required: bool = False) -> None:
-    """``-o/--output``: the one spelling of "where the results go" across verbs."""
+def add_output_argument(
+    parser: argparse.ArgumentParser, what: str, required: bool = False, metavar: str = "PATH", advice: str = ""
+) -> None:
+    """``-o/--output``: the one spelling of "where the results go" across verbs; ``advice``: what an empty name
+    (``-o "$OUT"`` unset) is told to do. The text as typed, not a ``Path``, which drops the ``/`` of a folder named
+    so (``-o shots.jpg/``)."""
+    advice = advice or "name where the results go" + ("" if required else ", or leave -o out")
     parser.add_argument(
         "-o",
         "--output",
-        type=arg_type(non_empty_name("name where the results go" + ("" if required else ", or leave -o out"))),
+        type=arg_type(non_empty_name(advice)),
         required=required,
         default=None,
-        metavar="PATH",
+        metavar=metavar,
         help=what,
     )
 

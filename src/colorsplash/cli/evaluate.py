@@ -8,6 +8,7 @@ model needs only the light runtime; a ``.pt`` checkpoint and the gallery need th
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -166,8 +167,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         {"dataset": s.dataset, "name": s.name, "image": s.image, "iou": s.iou}
         for s in _gallery(predict_fn, scores, samples, out / "worst.png", args)
     ]
-    ev.write_scores_csv(scores, out / "scores.csv")
-    ev.write_summary_json(summary, out / "summary.json")
+    # Without --overwrite, a report file another run made while this one scored is not replaced (as splash's)
+    ev.write_scores_csv(scores, out / "scores.csv", replace=args.overwrite)
+    ev.write_summary_json(summary, out / "summary.json", replace=args.overwrite)
     gallery = args.worst > 0 and _can_draw_gallery()
     _print_report(config, Path(model_path), args, ev.format_summary(summary), out, gallery)
     return 0
@@ -238,7 +240,8 @@ def _gallery(predict_fn: Any, scores: Any, samples: Any, path: Path, args: argpa
         print(f"note: no {path.name} (the gallery needs matplotlib: pip install 'colorsplash[train]')", file=sys.stderr)
         _drop_earlier_gallery(path, "this report could not redraw it")
         return worst(scores, args.worst)
-    return save_worst_gallery(predict_fn, scores, samples, save_gallery, path, args.cutoff, args.worst)
+    save = functools.partial(save_gallery, replace=args.overwrite)
+    return save_worst_gallery(predict_fn, scores, samples, save, path, args.cutoff, args.worst)
 
 
 def _drop_earlier_gallery(path: Path, why: str) -> None:

@@ -18,6 +18,7 @@ from colorsplash.cli.common import (
     add_jobs_argument,
     add_max_pixels_argument,
     add_model_argument,
+    add_output_argument,
     add_overwrite_argument,
     add_runtime_arguments,
     show_progress,
@@ -63,16 +64,12 @@ def _common(parser: argparse.ArgumentParser, what: str) -> None:
         "counts as more; the photos in flight together stay within what one picture at the limit may use",
     )
     add_model_argument(parser)
-    parser.add_argument(
-        "-o",
-        "--output",
-        # the text as typed, not a Path, which drops the / of a folder named so (-o shots.jpg/)
-        type=arg_type(non_empty_name("name a folder or a file, or leave -o out to write beside each photo")),
-        default=None,
+    add_output_argument(
+        parser,
+        f"folder for the {what} (created if needed); with one input, a file whose extension "
+        "(.jpg .png .webp .tif .bmp .gif) picks the format; - for standard output (the default when INPUT is -)",
         metavar="DIR|FILE|-",
-        help=f"folder for the {what} (created if needed); with one input, a file whose extension "
-        "(.jpg .png .webp .tif .bmp .gif) picks the format; - for standard output "
-        "(the default when INPUT is -)",
+        advice="name a folder or a file, or leave -o out to write beside each photo",
     )
     add_runtime_arguments(parser)
 
@@ -235,7 +232,7 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
     also the default for ``-`` as INPUT). Raises ValueError for a combination that cannot work."""
     from colorsplash.runtime import batch
     from colorsplash.runtime.files import EXTENSION_ONLY, extension_only, names_folder
-    from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, format_for_suffix
+    from colorsplash.runtime.photo_write import ALPHA_FORMATS, FORMAT_EXTENSIONS, format_for_suffix
 
     out = None if args.output is None else Path(args.output)
     if "-" in args.inputs and args.inputs != ["-"]:
@@ -265,7 +262,7 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
             raise ValueError(f"-o {out}: with - as INPUT, -o must be a picture file name or -")
         return batch.OutputPlan(out_dir=out, **common)
     fmt = format_for_suffix(out.suffix)
-    if alpha and fmt not in ("PNG", "WEBP", "TIFF"):
+    if alpha and fmt not in ALPHA_FORMATS:
         raise ValueError(f"-o {out}: {fmt} cannot hold the transparent result; name a .png, .webp or .tif file")
     return batch.OutputPlan(out_file=out, **common)
 

@@ -225,7 +225,7 @@ def _refuse_existing_run(out_dir: str) -> None:
         raise ValueError(
             f"{out_dir} already holds a run; pass --resume {out_dir} to continue it or -o NEW_DIR to start another"
         )
-    clash = [name for name in run_files.WRITTEN if (run / name).exists()]
+    clash = [name for name in run_files.WRITTEN if os.path.lexists(run / name)]  # a link to nothing too
     if clash and not _is_run_config(run / run_files.CONFIG):
         raise ValueError(
             f"{out_dir} holds {', '.join(clash)}, which a run would replace, and no run of colorsplash; "

@@ -14,6 +14,7 @@ from typing import Any
 from colorsplash.cli.common import (
     add_max_pixels_argument,
     add_model_argument,
+    add_output_argument,
     add_overwrite_argument,
     add_runtime_arguments,
     show_progress,
@@ -77,14 +78,12 @@ def register(sub: Any) -> None:
         metavar="INPUT",
         help="video file to read (never modified)",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        # the text as typed, not a Path, which drops the / of a folder named so (-o clips.mp4/)
-        type=arg_type(non_empty_name("name the video file to write, e.g. -o holiday.splash.mp4")),
+    add_output_argument(
+        parser,
+        "video file to write (must differ from INPUT; an existing file needs --overwrite)",
         required=True,
         metavar="OUTPUT",
-        help="video file to write (must differ from INPUT; an existing file needs --overwrite)",
+        advice="name the video file to write, e.g. -o holiday.splash.mp4",
     )
     add_overwrite_argument(parser, "an existing OUTPUT file")
     add_model_argument(parser)

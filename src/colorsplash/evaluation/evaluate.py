@@ -206,11 +206,17 @@ def _score_sample(sample: Sample, prob: np.ndarray, mask: np.ndarray, threshold:
         )
     h, w = mask.shape
     metrics = score_image(prob, mask, threshold)
-    scored = prob[mask != IGNORE]
-    coloured = float(np.mean(scored >= threshold)) if scored.size else 0.0
+    coloured = coloured_share(prob, mask, threshold)
     return ImageScore(
         sample.name, sample.dataset, str(sample.image), w, h, **metrics, coloured=coloured, subject_free=free
     )
+
+
+def coloured_share(prob: np.ndarray, mask: np.ndarray, threshold: float = 0.5) -> float:
+    """The share of ``mask``'s scored pixels (all but :data:`IGNORE`) that ``prob`` colours (at ``threshold`` or
+    above): what a photo without the subject is judged by (:data:`COLOURED_LIMIT`)."""
+    scored = prob[mask != IGNORE]
+    return float(np.mean(scored >= threshold)) if scored.size else 0.0
 
 
 def _means(rows: Sequence[ImageScore]) -> dict[str, float]:
@@ -264,19 +270,20 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_scores_csv(scores: Sequence[ImageScore], path: Path) -> None:
-    """Per-image CSV with columns :data:`CSV_FIELDS`, written atomically."""
+def write_scores_csv(scores: Sequence[ImageScore], path: Path, replace: bool = True) -> None:
+    """Per-image CSV with columns :data:`CSV_FIELDS`, written atomically (an existing file replaced only with
+    ``replace``, as :func:`~colorsplash.runtime.files.atomic_write`)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
     writer.writeheader()
     for s in scores:
         row = dataclasses.asdict(s)
         writer.writerow({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in row.items()})
-    atomic_write(path, buf.getvalue())
+    atomic_write(path, buf.getvalue(), replace=replace)
 
 
-def write_summary_json(summary: dict[str, Any], path: Path) -> None:
-    atomic_write(path, json.dumps(summary, indent=2, sort_keys=True, allow_nan=True) + "\n")
+def write_summary_json(summary: dict[str, Any], path: Path, replace: bool = True) -> None:
+    atomic_write(path, json.dumps(summary, indent=2, sort_keys=True, allow_nan=True) + "\n", replace=replace)
 
 
 def worst(scores: Sequence[ImageScore], count: int) -> list[ImageScore]:

@@ -300,6 +300,17 @@ def atomic_write(
             fp.write(payload)
 
 
+def same_file(given: str | Path, output: str | Path) -> bool:
+    """Whether writing ``output`` would replace the input file ``given``: the same name once links are followed, or
+    another name of the same file (a hard link). The one owner of that question for one input (``video``,
+    ``export``); the planners of many photos ask it of every input at once, by their identities."""
+    if Path(given).resolve() == Path(output).resolve():
+        return True
+    with suppress(OSError):
+        return os.path.exists(output) and os.path.samefile(given, output)
+    return False
+
+
 def not_a_file(path: str | Path, missing: str = "no such file", advice: str = "") -> str:
     """Why ``path``, given as an input file, is not one (call it when ``Path.is_file()`` is false): it is a folder,
     a pipe, socket or device, a ``file://`` address (the path it holds is named, not opened), a web address (never

@@ -1,15 +1,13 @@
-"""Reading photos, with their EXIF, ICC profile, XMP and IPTC (writing results:
-:mod:`colorsplash.runtime.photo_write`; what a result carries: :mod:`colorsplash.runtime.photo_meta`).
+"""Reading photos, with their EXIF, ICC profile, XMP and IPTC (writing: :mod:`colorsplash.runtime.photo_write`).
 
 Pictures are opened by content, not extension. The pixels come back as RGB (not BGR) uint8 ``HxWx3``, rotated
 upright by the EXIF orientation. This module reads; what a result keeps of the metadata read (EXIF with orientation
 1 and only the tags that describe the photo, RGB ICC profiles only, cleaned XMP, IPTC) is decided by
 :func:`colorsplash.runtime.photo_meta.carried_metadata`. A HEIC tagged by ``nclx`` colour numbers instead of a
 profile gets an equivalent one (:mod:`colorsplash.runtime.colour_profile`). Pictures with more than 8 bits per
-sample give a note (once per file): results have 8. Notes say what the picture is in a photographer's words
-("16-bit greyscale picture", "CMYK picture"), never Pillow's mode names. Pillow's warnings on damaged EXIF become one
-note naming the file, in plain words (:func:`colorsplash.runtime.photo_meta.damaged_exif_note`). Limits: see
-:mod:`colorsplash.runtime.picture_open`.
+sample give a note (once per file): results have 8. Notes say what the picture is in a photographer's words ("16-bit
+greyscale picture", "CMYK picture"), never Pillow's mode names. Pillow's warnings on damaged EXIF become one note
+naming the file, in plain words (:func:`.photo_meta.damaged_exif_note`). Limits: :mod:`.picture_open`.
 """
 
 from __future__ import annotations
@@ -27,6 +25,7 @@ from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.jpeg_markers import walk_jpeg_data
 from colorsplash.runtime.orientation import orient_pixels, pending_orientation, upright
 from colorsplash.runtime.photo_meta import FoundMetadata, carried_metadata, read_sub_ifds
+from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS
 from colorsplash.runtime.picture_open import (
     DEFAULT_MAX_PIXELS,
     READ_ERRORS,
@@ -62,7 +61,8 @@ __all__ = [
     "upright",
 ]
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif")
+# A folder's or data set's photos: every extension results are written under (.jfif too), and the phones' formats
+IMAGE_EXTENSIONS = (*(ext for exts in FORMAT_EXTENSIONS.values() for ext in exts), ".avif", ".heic", ".heif")
 
 
 def is_image_name(path: Path) -> bool:
@@ -144,10 +144,10 @@ def read_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> n
 
 
 def read_rgb_oriented(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, int]:
-    """:func:`read_rgb`'s photo (RGB uint8 ``HxWx3``, upright) and the EXIF orientation (1-8) it was turned by, as
-    :func:`open_oriented` gives it."""
+    """:func:`read_rgb`'s photo (RGB uint8 ``HxWx3``, upright: :func:`open_oriented`, which gives the orientation
+    too) in the colours :func:`read_photo` gives ``splash`` (a CMYK photo through its own profile: :func:`_to_rgb`)."""
     img, orientation = open_oriented(path, max_pixels)
-    return to_rgb_array(img), orientation
+    return _to_rgb(img, picture_icc(img.info, str(path), []), str(path), []), orientation
 
 
 @dataclass

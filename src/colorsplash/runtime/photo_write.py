@@ -27,6 +27,7 @@ from colorsplash.runtime.picture_open import READ_ERRORS, load_pixels, open_unch
 from colorsplash.runtime.xmp import MAX_XMP_BYTES
 
 __all__ = [
+    "ALPHA_FORMATS",
     "FORMAT_EXTENSIONS",
     "MAX_SIDE",
     "check_encoded",
@@ -47,7 +48,7 @@ FORMAT_EXTENSIONS: dict[str, tuple[str, ...]] = {
     "BMP": (".bmp",),
     "GIF": (".gif",),
 }
-_ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")
+ALPHA_FORMATS = ("PNG", "WEBP", "TIFF")  # the formats written here that hold transparency
 # The largest side each format holds (its encoder's limit: libjpeg-turbo's, WebP's 14 bits, GIF's 16); PNG, TIFF, BMP
 # hold more than the pixel limit allows.
 MAX_SIDE = {"JPEG": JPEG_MAX_SIDE, "WEBP": 16383, "GIF": 65535}
@@ -73,7 +74,7 @@ def output_format(input_format: str | None, input_suffix: str, alpha: bool = Fal
     ``.JPG``)."""
     fmt = "JPEG" if input_format in _PHONE_FORMATS else input_format
     fmt = fmt if fmt in FORMAT_EXTENSIONS else "PNG"
-    if alpha and fmt not in _ALPHA_FORMATS:
+    if alpha and fmt not in ALPHA_FORMATS:
         fmt = "PNG"
     exts = FORMAT_EXTENSIONS[fmt]
     return fmt, input_suffix if input_suffix.lower() in exts else exts[0]

@@ -45,6 +45,7 @@ from colorsplash.runtime.files import (
     names_folder,
     not_replaceable,
     publish,
+    same_file,
 )
 from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
@@ -105,14 +106,6 @@ class VideoResult:
     def frames_per_second(self) -> float:
         """Processing speed (frames per wall-clock second, decoding and encoding included)."""
         return self.frames / self.seconds if self.seconds > 0 else 0.0
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
-        return True
-    with contextlib.suppress(OSError):
-        return b.exists() and os.path.samefile(a, b)
-    return False
 
 
 def _publish(tmp: PartialFile, out: Path, overwrite: bool) -> None:
@@ -288,7 +281,7 @@ def _check_output(src: Path, output: str | Path, overwrite: bool) -> None:
         raise ValueError(f"a clip cannot be {where} (video needs seeking); name a file instead")
     if not name_fits(out):  # before anything asks the system about it (it answers "File name too long")
         raise ValueError(f"{out.name!r}: the output's name is {TOO_LONG}; choose a shorter -o")
-    if _same_file(src, out):
+    if same_file(src, out):
         raise ValueError(f"{out}: output is the input file; choose another -o (the input is never overwritten)")
     if out.is_dir() or names_folder(str(output)):
         raise ValueError(f"{out}: is a folder; name the clip to write, e.g. -o {out / (src.stem + '.splash.mp4')}")

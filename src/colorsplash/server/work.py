@@ -31,7 +31,7 @@ from colorsplash.runtime.options import (
     options_from_mapping,
 )
 from colorsplash.runtime.photo_io import Photo, decode_image_bytes
-from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS, encode_image, output_format
+from colorsplash.runtime.photo_write import ALPHA_FORMATS, FORMAT_EXTENSIONS, encode_image, output_format
 from colorsplash.runtime.picture_open import unreadable
 from colorsplash.runtime.pipeline import Planned, decode_and_plan
 from colorsplash.runtime.result_notes import result_notes
@@ -154,8 +154,8 @@ def parse_fields(fields: dict[str, str], endpoint: str = "splash") -> tuple[Spla
         fmt = "jpeg"
     if fmt is not None and fmt not in OUTPUT_FORMATS:
         raise OptionError(FORMAT_FIELD, f"choose one of {', '.join(OUTPUT_FORMATS)}, got {fmt!r}")
-    if fmt == "jpeg" and options.effect == "transparent":
-        raise OptionError(FORMAT_FIELD, "JPEG has no transparency; use png or webp with effect transparent")
+    if fmt is not None and fmt.upper() not in ALPHA_FORMATS and options.effect == "transparent":
+        raise OptionError(FORMAT_FIELD, f"{fmt.upper()} has no transparency; use png or webp with effect transparent")
     return options, fmt
 
 

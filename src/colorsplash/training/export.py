@@ -22,6 +22,7 @@ from colorsplash.runtime.files import (
     made_folders_tidied,
     names_folder,
     not_replaceable,
+    same_file,
     unwritable_folder,
 )
 from colorsplash.runtime.flags import non_empty_name
@@ -205,7 +206,7 @@ def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = F
         ValueError: naming ``output`` and saying what to do.
     """
     text, output = str(output), Path(output)
-    if os.path.lexists(output) and output.resolve() == Path(checkpoint).resolve():
+    if os.path.lexists(output) and same_file(checkpoint, output):
         raise ValueError(f"{output}: refusing to overwrite the input checkpoint; choose another -o")
     if output.is_dir() or names_folder(text):
         raise ValueError(f"{text}: is a folder; -o names the .onnx file to write (e.g. {output / 'model.onnx'})")

@@ -18,9 +18,9 @@ from colorsplash.evaluation.datasets import IGNORE  # noqa: E402
 from colorsplash.runtime.files import atomic_path  # noqa: E402
 
 
-def _save(fig: Any, path: Path) -> None:
+def _save(fig: Any, path: Path, replace: bool = True) -> None:
     try:
-        with atomic_path(path) as tmp:
+        with atomic_path(path, replace=replace) as tmp:
             fig.savefig(tmp, dpi=90, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
     finally:
         plt.close(fig)
@@ -117,9 +117,12 @@ def _display_size(image: np.ndarray, longest: int = 320) -> np.ndarray:
     return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_NEAREST)
 
 
-def save_gallery(rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], path: Path) -> None:
+def save_gallery(
+    rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]], path: Path, replace: bool = True
+) -> None:
     """One row per ``(title, RGB uint8 HxWx3 image, uint8 HxW truth 0/1/IGNORE, bool HxW prediction)``:
-    image with the predicted outline | truth | prediction. Pictures are shrunk for display only."""
+    image with the predicted outline | truth | prediction. Pictures are shrunk for display only; an existing
+    ``path`` is replaced only with ``replace``."""
     fig, axes = plt.subplots(len(rows), 3, figsize=(10, 3.2 * len(rows)), squeeze=False)
     for ax_row, (title, image, truth, pred) in zip(axes, rows, strict=True):
         shown = _outlined(image, pred.astype(np.uint8))
@@ -129,4 +132,4 @@ def save_gallery(rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
             ax.imshow(_display_size(img), cmap=None if img.ndim == 3 else "gray", vmin=0, vmax=255)
             ax.set_title(label, fontsize=9)
             ax.axis("off")
-    _save(fig, path)
+    _save(fig, path, replace)

@@ -75,22 +75,18 @@ def torch_predictor(path: Path, gate: bool = True, cutoff: float = 0.5) -> tuple
     """A ``predict_fn`` running the checkpoint ``path`` in PyTorch (float32, no gradients); ``gate`` and
     ``cutoff`` as :func:`load_predictor` says."""
     try:
-        import torch
-
-        from colorsplash.training.checkpoint import load_checkpoint
+        from colorsplash.training.checkpoint import load_checkpoint  # imports PyTorch
     except ImportError as err:
         raise RuntimeError(
             f"{path}: a .pt checkpoint needs PyTorch: pip install 'colorsplash[train]', or export it to ONNX first"
         ) from err
     model, config = load_checkpoint(path)
+    scorer = torch_scorer(model, config)
     if gate:
-        return gated(torch_scorer(model, config), config.presence_threshold, cutoff), config, path
+        return gated(scorer, config.presence_threshold, cutoff), config, path
 
-    @torch.no_grad()
     def predict(image: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(preprocess(image, config))[None]
-        low = photo_probability(torch.sigmoid(model(x)[0, 0].float()).numpy(), image.shape[0], image.shape[1], config)
-        return upsample_probability(low, image.shape[0], image.shape[1])
+        return upsample_probability(scorer(image)[0], image.shape[0], image.shape[1])
 
     return predict, config, path
 
