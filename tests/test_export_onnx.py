@@ -230,3 +230,38 @@ def test_int8_export_on_onnxruntime_1_17_is_refused_in_words_before_any_work(
     with pytest.raises(RuntimeError, match=r"needs onnxruntime 1\.18 or newer \(this is 1\.17\.3\): pip install -U"):
         export_onnx(tiny_checkpoint, tmp_path / "q8.onnx", int8_data=[tmp_path / "no-photos-read"])
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["cut short", "other config", "NaN weights"])
+def test_an_export_that_does_not_read_back_is_not_published(
+    damage: str, tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is re-opened as the runtime will before it is published: a file cut short (a failing disk), one
+    whose config is not the one written, or one whose forward pass is not finite was published as the model."""
+    import dataclasses
+
+    from colorsplash.training import export as export_mod
+
+    finish = export_mod._finish_file
+
+    def damaged(path: str, config: ModelConfig, fp16: bool) -> None:
+        if damage == "other config":
+            config = dataclasses.replace(config, name="another model")
+        finish(path, config, fp16)
+        if damage == "cut short":
+            data = Path(path).read_bytes()
+            Path(path).write_bytes(data[: len(data) // 2])
+        elif damage == "NaN weights":
+            proto = onnx.load(path)
+            for init in proto.graph.initializer:
+                if init.data_type == onnx.TensorProto.FLOAT:
+                    values = onnx.numpy_helper.to_array(init).copy()
+                    values[...] = np.nan
+                    init.CopyFrom(onnx.numpy_helper.from_array(values, init.name))
+            onnx.save(proto, path)
+
+    monkeypatch.setattr(export_mod, "_finish_file", damaged)
+    out = tmp_path / "out" / "model.onnx"
+    with pytest.raises(OSError, match=f"cannot write {out}: the exported file.*export it again"):
+        export_onnx(tiny_checkpoint, out)
+    assert not (tmp_path / "out").exists()  # nothing published, no temporary file, no folder made for it

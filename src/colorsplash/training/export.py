@@ -26,7 +26,9 @@ from colorsplash.runtime.files import (
     unwritable_folder,
 )
 from colorsplash.runtime.flags import non_empty_name
-from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT
+from colorsplash.runtime.model_file import ModelLoadError
+from colorsplash.runtime.model_graph import checked_config
+from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT, create_session
 from colorsplash.runtime.variants import file_hash
 from colorsplash.training.checkpoint import load_checkpoint, missing_checkpoint
 from colorsplash.training.config import INT8_DATA_ADVICE
@@ -284,6 +286,29 @@ def export_onnx(
     return config
 
 
+def reads_back(written: Path, config: ModelConfig, output: Path) -> None:
+    """Re-open the file just written at ``written`` (to be published as ``output``) as the runtime will: ONNX
+    Runtime loads it, its graph matches the config it carries, that config is ``config``, and one forward pass of a
+    grey picture gives finite logits of the config's size. Raises ``OSError`` otherwise (the file is then not
+    published; :func:`colorsplash.runtime.files.atomic_path` names ``output``)."""
+    why = "(a full or failing disk, or a bug: report it)"
+    again = f"nothing was written; export it again {why}"
+    try:
+        session = create_session(written, threads=1)
+        stored = checked_config(session, written)
+    except ModelLoadError as err:  # its words end in what to do
+        raise OSError(f"the exported file did not read back, nothing was written {why}: {err}") from err
+    if stored != config:
+        raise OSError(f"the exported file's config did not read back as written; {again}")
+    grey = np.zeros((1, 3, stored.input_size, stored.input_size), np.float32)
+    try:
+        logits = session.run(None, {session.get_inputs()[0].name: grey})[0]
+    except Exception as err:  # onnxruntime raises its own untyped errors
+        raise OSError(f"the exported file did not run ({err}); {again}") from err
+    if logits.shape != (1, 1, *grey.shape[2:]) or not np.isfinite(logits).all():
+        raise OSError(f"the exported file's forward pass gave {logits.shape} logits, not all finite; {again}")
+
+
 def _check_request(
     checkpoint: str | Path, output: str | Path, fp16: bool, int8: Sequence[str | Path], overwrite: bool
 ) -> None:
@@ -319,7 +344,7 @@ def _write_model_file(
     # temporary folder goes before the file is published.
     with (
         made_folders_tidied(output.parent),
-        atomic_path(output, replace=overwrite) as final,
+        atomic_path(output, lambda written: reads_back(written, config, output), replace=overwrite) as final,
         tempfile.TemporaryDirectory(dir=output.parent) as tmp,
     ):
         tmp_path = os.path.join(tmp, "model.onnx")
