@@ -50,3 +50,29 @@ def test_an_export_that_cannot_be_written_names_the_file(
     err = capsys.readouterr().err
     assert f"cannot write {out}: File too large" in err and "Errno" not in err
     assert list(tmp_path.iterdir()) == []  # neither the file nor the folder made for it
+
+
+@pytest.mark.parametrize("loss", ["tail", "bytes"])
+def test_a_checkpoint_that_does_not_read_back_is_not_published(
+    loss: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that takes the writes and loses some (the tail, or flipped bytes in a weight): the file was renamed
+    into place as ``best.pt``; it is re-opened first, and refused in words naming it."""
+    from colorsplash.training import checkpoint
+
+    written = bytearray()
+
+    def lossy(self: object, data: bytes) -> int:
+        written.extend(data)
+        if loss == "tail" and len(written) > 1500:
+            return len(data)  # said written, never stored
+        if loss == "bytes" and b"\x01\x02\x03\x04" in bytes(data):
+            data = bytes(data).replace(b"\x01\x02\x03\x04", b"\x09\x09\x09\x09")
+        return self._fp.write(data)  # type: ignore[attr-defined]
+
+    monkeypatch.setattr(checkpoint._Sink, "write", lossy)
+    weights = torch.tensor([1, 2, 3, 4] * 500, dtype=torch.uint8)
+    path = tmp_path / "best.pt"
+    with pytest.raises(OSError, match=f"cannot write {path}: the checkpoint written .*nothing was written"):
+        atomic_torch_save({"format": "x", "state_dict": {"w": weights}}, path)
+    assert list(tmp_path.iterdir()) == []

@@ -45,13 +45,28 @@ class _Sink:
         self._fp.flush()
 
 
-def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    """``torch.save`` to a temp file in the same folder, then rename: a kill never leaves half a file.
+def _reads_back(written: Path, obj: dict[str, Any]) -> None:
+    """Re-open the checkpoint just written as :func:`read_checkpoint` will (``weights_only``): the same keys and,
+    for its ``state_dict``, the same tensors. Raises ``OSError`` otherwise (the file is then not published)."""
+    why = "nothing was written (a full or failing disk?)"
+    try:
+        loaded = torch.load(written, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+        raise OSError(f"the checkpoint written did not read back ({err}); {why}") from err
+    same = isinstance(loaded, dict) and loaded.keys() == obj.keys()
+    weights, wanted = loaded.get("state_dict", {}), obj.get("state_dict", {})
+    if not same or weights.keys() != wanted.keys() or not all(torch.equal(weights[k], wanted[k]) for k in wanted):
+        raise OSError(f"the checkpoint written read back other than it was written; {why}")
+
+
+def atomic_torch_save(obj: dict[str, Any], path: str | Path) -> None:
+    """``torch.save`` to a temp file in the same folder, re-open it (:func:`_reads_back`), then rename: a kill or
+    a failing disk never leaves half a file.
 
     Raises:
         OSError: ``cannot write PATH: No space left on device`` (or another write error), the file untouched.
     """
-    with atomic_path(path) as tmp, open(tmp, "wb") as fp:
+    with atomic_path(path, lambda written: _reads_back(written, obj)) as tmp, open(tmp, "wb") as fp:
         sink = _Sink(fp)
         try:
             torch.save(obj, cast("BinaryIO", sink))  # torch.save calls only write and flush
