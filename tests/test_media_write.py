@@ -71,6 +71,27 @@ def test_interrupted_write_keeps_old_file(tmp_path: Path, monkeypatch: pytest.Mo
     assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["out.jpg"]
 
 
+def test_a_text_file_that_does_not_read_back_is_not_published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A report, metrics file or cache written through a disk that loses writes: the bytes are read back before
+    the rename (as a picture's are), so the old file stays and the error names the file."""
+    from colorsplash.runtime import files
+
+    real_fdopen = os.fdopen
+
+    def lossy_fdopen(fd: int, mode: str) -> io.BufferedWriter:
+        fp = real_fdopen(fd, mode)
+        write = fp.write
+        fp.write = lambda data: write(bytes(data)[:-3]) and len(data)  # type: ignore[method-assign]
+        return fp
+
+    monkeypatch.setattr(files.os, "fdopen", lossy_fdopen)
+    target = tmp_path / "summary.json"
+    target.write_text("old")
+    with pytest.raises(OSError, match=f"cannot write {target}: the file written read back other than"):
+        atomic_write(target, '{"mean_iou": 0.9}\n')
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
 def test_unwritable_destination_is_one_oserror_naming_it(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")

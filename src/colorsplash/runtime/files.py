@@ -292,9 +292,17 @@ def _discard(tmp: Path) -> None:
 def atomic_write(
     path: str | Path, data: bytes | str, verify: Callable[[Path], None] | None = None, replace: bool = True
 ) -> None:
-    """Write ``data`` (``str`` as UTF-8) to ``path`` atomically; see :func:`atomic_path`."""
+    """Write ``data`` (``str`` as UTF-8) to ``path`` atomically; see :func:`atomic_path`. The file is read back
+    before it is published: the same bytes (else ``OSError``: a disk that lost writes), then ``verify(tmp)``."""
     payload = data.encode() if isinstance(data, str) else data
-    with atomic_path(path, verify, replace) as tmp:
+
+    def read_back(tmp: Path) -> None:
+        if tmp.read_bytes() != payload:
+            raise OSError("the file written read back other than it was written (a full or failing disk?)")
+        if verify is not None:
+            verify(tmp)
+
+    with atomic_path(path, read_back, replace) as tmp:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode honours the umask
         with os.fdopen(fd, "wb") as fp:
             fp.write(payload)
