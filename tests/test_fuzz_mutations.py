@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
 
 import numpy as np
 import pytest
@@ -39,3 +40,32 @@ def test_a_damaged_jpeg_is_called_damaged_not_unrecognised() -> None:
         ImageReadError, match=r"^cat\.jpg: unreadable or truncated picture \(damaged JPEG: .*re-export it"
     ):
         decode_image_bytes(_jpeg_with_a_short_table(), name="cat.jpg")
+
+
+def _pages_with_a_damaged_tag_and_no_second_page() -> bytes:
+    """A 2-page TIFF whose first directory's PlanarConfiguration has 2 values (Pillow warns "too many entries"
+    each time it reads that directory) and whose pointer to the second page points past the end."""
+    pages = [Image.new("RGB", (16, 12), (40 * i, 90, 200)) for i in range(2)]
+    buf = io.BytesIO()
+    pages[0].save(buf, "TIFF", save_all=True, append_images=pages[1:])
+    data = bytearray(buf.getvalue())
+    first = struct.unpack_from("<I", data, 4)[0]
+    entries = struct.unpack_from("<H", data, first)[0]
+    for at in range(first + 2, first + 2 + 12 * entries, 12):
+        if struct.unpack_from("<H", data, at)[0] == 284:
+            struct.pack_into("<IHH", data, at + 4, 2, 1, 1)
+    struct.pack_into("<I", data, first + 2 + 12 * entries, len(data) + 99)
+    return bytes(data)
+
+
+def test_a_tiff_whose_later_pages_are_damaged_puts_no_pillow_warning_on_stderr() -> None:
+    """Such a TIFF with a damaged tag printed Pillow's "TiffImagePlugin.py:773: UserWarning: Metadata Warning, tag 284
+    had too many entries" (two lines, naming Pillow's source) among the CLI's own: going back to the first page read
+    its directory again outside the block that notes Pillow's warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        photo = decode_image_bytes(_pages_with_a_damaged_tag_and_no_second_page(), name="pages.tif")
+    assert [str(w.message) for w in caught] == []
+    assert photo.rgb.shape == (12, 16, 3) and np.all(photo.rgb == (0, 90, 200))
+    assert any("later pages are damaged" in note for note in photo.notes)
+    assert any("EXIF metadata" in note and "damaged" in note for note in photo.metadata_notes)
