@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import struct
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,3 +70,21 @@ def test_a_tiff_whose_later_pages_are_damaged_puts_no_pillow_warning_on_stderr()
     assert photo.rgb.shape == (12, 16, 3) and np.all(photo.rgb == (0, 90, 200))
     assert any("later pages are damaged" in note for note in photo.notes)
     assert any("EXIF metadata" in note and "damaged" in note for note in photo.metadata_notes)
+
+
+def test_a_model_whose_metadata_is_not_utf8_is_named_with_what_to_do(tmp_path: Path) -> None:
+    """A model file with one byte of its config metadata changed (a bad copy) made ``load_model``, and so ``splash
+    --model``, fail with ONNX Runtime's bare "'utf-8' codec can't decode byte 0xff in position 1: invalid start
+    byte" (a UnicodeDecodeError, naming no file)."""
+    pytest.importorskip("onnxruntime")
+    from colorsplash.runtime.config import CONFIG_METADATA_KEY
+    from colorsplash.runtime.onnx_model import ModelLoadError, bundled_model_path, load_model
+
+    data = bundled_model_path().read_bytes()
+    at = data.index(b"{", data.rindex(CONFIG_METADATA_KEY.encode()))
+    bad = tmp_path / "copied.onnx"
+    bad.write_bytes(data[: at + 1] + b"\xff" + data[at + 2 :])
+    with pytest.raises(
+        ModelLoadError, match=rf"^{bad}: its metadata is damaged \(a value is not UTF-8 .*copy the file"
+    ):
+        load_model(bad)
