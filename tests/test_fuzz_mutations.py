@@ -88,3 +88,27 @@ def test_a_model_whose_metadata_is_not_utf8_is_named_with_what_to_do(tmp_path: P
         ModelLoadError, match=rf"^{bad}: its metadata is damaged \(a value is not UTF-8 .*copy the file"
     ):
         load_model(bad)
+
+
+def test_a_clip_whose_video_data_are_wiped_says_why_and_what_to_do(tmp_path: Path) -> None:
+    """An MP4 whose video data were zeroed (a damaged copy: no frame decodes) was "cannot decode the video
+    (Conversion failed!)": ffmpeg's last line, which says nothing of the clip, and no way out."""
+    pytest.importorskip("imageio_ffmpeg")
+    from helpers.clips import moving_subject, write_clip
+
+    from colorsplash.runtime.video import splash_video
+    from colorsplash.runtime.video_io import VideoError
+
+    data = bytearray(write_clip(tmp_path / "clean.mp4", moving_subject()[0][:6]).read_bytes())
+    at = data.index(b"mdat")
+    size = int.from_bytes(data[at - 4 : at], "big")
+    data[at + 4 : at - 4 + size] = bytes(size - 8)
+    wiped = tmp_path / "wiped.mp4"
+    wiped.write_bytes(bytes(data))
+    with pytest.raises(VideoError) as caught:
+        splash_video(wiped, tmp_path / "out.mp4")
+    assert str(caught.value) == (
+        f"{wiped}: cannot decode the video (Invalid data found when processing input); it may be damaged: copy or "
+        "export the clip again"
+    )
+    assert not (tmp_path / "out.mp4").exists()
