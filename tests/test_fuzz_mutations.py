@@ -43,6 +43,19 @@ def test_a_damaged_jpeg_is_called_damaged_not_unrecognised() -> None:
         decode_image_bytes(_jpeg_with_a_short_table(), name="cat.jpg")
 
 
+def test_a_jpeg_whose_frame_header_is_cut_short_is_not_said_in_pythons_words() -> None:
+    """A JPEG whose frame header (SOF) segment says it is empty was "damaged JPEG: unpack_from requires a buffer of
+    at least 5 bytes for unpacking 2 bytes at offset 3 (actual buffer size is 0)": Python's words, not the file's."""
+    jpeg = _encoded(_rgb(), "JPEG")
+    at = jpeg.index(b"\xff\xc0")
+    cut = jpeg[: at + 2] + struct.pack(">H", 2) + jpeg[at + 4 :]
+    with pytest.raises(ImageReadError) as caught:
+        decode_image_bytes(cut, name="cut.jpg")
+    assert str(caught.value) == (
+        "cut.jpg: unreadable or truncated picture (damaged JPEG: a header segment cut short or malformed); re-export it"
+    )
+
+
 def _pages_with_a_damaged_tag_and_no_second_page() -> bytes:
     """A 2-page TIFF whose first directory's PlanarConfiguration has 2 values (Pillow warns "too many entries"
     each time it reads that directory) and whose pointer to the second page points past the end."""

@@ -80,9 +80,9 @@ _RGB_COST = _DECODE_BYTES["RGB"] + WORK_BYTES_PER_PIXEL  # the cost per pixel th
 # catch_warnings swaps process-wide state: one thread's blocks at a time (a block may hold another: reentrant); a
 # fork waits for a block to end, so that a child has the lock free and the warnings filters restored
 _WARNINGS_LOCK = ForkSafeLock(threading.RLock, wait_at_fork=True)
-# Formats whose readers take only content that starts with their long signature (not BMP's "BM"; a GIF's header
-# cut short is still "not a picture")
+# Formats read only after their long signature (not BMP's "BM"; a GIF's header cut short is still "not a picture")
 _SIGNED = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP"}
+_CUT = "a header segment cut short or malformed"
 
 
 class ImageReadError(ValueError):
@@ -244,9 +244,9 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
         except (SyntaxError, IndexError, TypeError, struct.error, RuntimeError) as err:
             damage = damage or (err, fmt)  # RuntimeError: AVIF's header, a damaged one (libavif)
             continue
-    if damage is not None and damage[1] in _SIGNED:  # its signature says the format (a PNG whose chunk's checksum
-        # is wrong, a JPEG whose table or marker is): damaged, not "unrecognised content"
-        raise ValueError(f"damaged {_SIGNED[damage[1]]}: {damage[0]}") from damage[0]
+    if damage is not None and damage[1] in _SIGNED:  # its signature says the format: damaged, not "unrecognised"
+        said = getattr(damage[0], "msg", None)  # Pillow's words (a SyntaxError's), not Python's (a struct.error's)
+        raise ValueError(f"damaged {_SIGNED[damage[1]]}: {said if isinstance(said, str) else _CUT}") from damage[0]
     if damage is not None and is_tiff(prefix):  # a compression Pillow cannot decode, or a damaged first page
         raise tiff_refusal(damage[0], first_compression(source)) from damage[0]
     other = other_format(prefix)
