@@ -125,3 +125,28 @@ def test_a_clip_whose_video_data_are_wiped_says_why_and_what_to_do(tmp_path: Pat
         "export the clip again"
     )
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_train_skip_bad_with_every_validation_pair_bad_says_so(tmp_path: Path) -> None:
+    """``train --skip-bad`` on data whose validation photos were all unreadable (a few damaged files in a small set)
+    stopped with "no usable image/mask pairs were found", though the training photos had read: as if all were bad."""
+    pytest.importorskip("torch")
+    from helpers.layouts import make_seed_set, save_picture
+
+    from colorsplash.evaluation.datasets import DataError
+    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.training.config import TrainConfig
+    from colorsplash.training.steps import prepare_data
+
+    data = tmp_path / "data"
+    make_seed_set(data, n=8, h=48, w=64)
+    config, model = (
+        TrainConfig(data=(str(data),), skip_bad=True, val_fraction=0.3),
+        ModelConfig(arch="unet", input_size=32, base_channels=4, depth=2),
+    )
+    held = prepare_data(config, model, False, report=False).summary["val_names"]
+    assert 0 < len(held) < 8
+    for name in held:  # masks of another shape: left out by --skip-bad
+        save_picture(data / "mask" / f"mask_{Path(name).stem}.jpg", np.zeros((10, 10), np.uint8))
+    with pytest.raises(DataError, match=r"^no usable image/mask pairs among the validation photos \(the training"):
+        prepare_data(config, model, False, report=False)
