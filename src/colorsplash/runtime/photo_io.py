@@ -307,8 +307,7 @@ def _frame_count(img: Image.Image, name: str, notes: list[str]) -> int:
     except READ_ERRORS:
         with warnings_as_notes(name, []):  # the first page's directory read again: warned of when it was opened
             img.seek(0)  # Pillow leaves the picture on the page that failed
-    what = "pages" if img.format == "TIFF" else "frames"
-    fmt = _FORMAT_WORDS.get(img.format or "", img.format)
+    what, fmt = "pages" if img.format == "TIFF" else "frames", _FORMAT_WORDS.get(img.format or "", img.format)
     notes.append(f"{name}: {fmt} whose later {what} are damaged or cut off (not read); used the first {what[:-1]} only")
     return 0
 
