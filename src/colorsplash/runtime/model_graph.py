@@ -74,10 +74,16 @@ def read_onnx_config(session: object, path: Path) -> ModelConfig:
     """The colorsplash config stored in the metadata of ``session``'s file ``path``.
 
     Raises:
-        ModelLoadError: no such metadata, or it is not a valid config (not JSON, wrong types or values); the
-            message names the file and says to re-export it.
+        ModelLoadError: no such metadata, or it is not a valid config (not JSON, wrong types or values), or a
+            metadata value is not UTF-8 (a damaged copy); the message names the file and says to re-export it.
     """
-    meta = session.get_modelmeta().custom_metadata_map  # type: ignore[attr-defined]
+    try:
+        meta = session.get_modelmeta().custom_metadata_map  # type: ignore[attr-defined]
+    except UnicodeDecodeError as err:  # ONNX Runtime decodes every value as UTF-8: bytes changed in a bad copy
+        raise ModelLoadError(
+            f"{path}: its metadata is damaged (a value is not UTF-8 text: {err.reason} at its byte {err.start}); "
+            f"copy the file again, or re-export it with {EXPORT_COMMAND}"
+        ) from err
     if CONFIG_METADATA_KEY not in meta:
         raise ModelLoadError(  # "export it" was said of any ONNX file: rembg's, which no export remakes
             f"{path}: an ONNX model not made by colorsplash (it has no {CONFIG_METADATA_KEY!r} metadata, which says "

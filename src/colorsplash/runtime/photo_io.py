@@ -305,9 +305,9 @@ def _frame_count(img: Image.Image, name: str, notes: list[str]) -> int:
         with warnings_as_notes(name, []):  # a later page's damaged directory: not this picture's EXIF
             return int(getattr(img, "n_frames", 1))
     except READ_ERRORS:
-        img.seek(0)  # Pillow leaves the picture on the page that failed
-    what = "pages" if img.format == "TIFF" else "frames"
-    fmt = _FORMAT_WORDS.get(img.format or "", img.format)
+        with warnings_as_notes(name, []):  # the first page's directory read again: warned of when it was opened
+            img.seek(0)  # Pillow leaves the picture on the page that failed
+    what, fmt = "pages" if img.format == "TIFF" else "frames", _FORMAT_WORDS.get(img.format or "", img.format)
     notes.append(f"{name}: {fmt} whose later {what} are damaged or cut off (not read); used the first {what[:-1]} only")
     return 0
 

@@ -80,6 +80,9 @@ _RGB_COST = _DECODE_BYTES["RGB"] + WORK_BYTES_PER_PIXEL  # the cost per pixel th
 # catch_warnings swaps process-wide state: one thread's blocks at a time (a block may hold another: reentrant); a
 # fork waits for a block to end, so that a child has the lock free and the warnings filters restored
 _WARNINGS_LOCK = ForkSafeLock(threading.RLock, wait_at_fork=True)
+# Formats read only after their long signature (not BMP's "BM"; a GIF's header cut short is still "not a picture")
+_SIGNED = {"PNG": "PNG", "JPEG": "JPEG", "WEBP": "WebP"}
+_CUT = "a header segment cut short or malformed"
 
 
 class ImageReadError(ValueError):
@@ -209,7 +212,7 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
         UnsupportedFormatError: the first bytes say another picture format (no reader of it runs).
         UnidentifiedImageError: no format accepts the content. SyntaxError etc. as Pillow's plugins raise them.
         UnsupportedCompressionError: a TIFF whose first page is compressed by a method Pillow cannot decode.
-        ValueError: a PNG or TIFF by its signature that its reader refuses (damaged), or a PNG that
+        ValueError: a PNG, JPEG, WebP or TIFF by its signature that its reader refuses (damaged), or a PNG that
             :func:`readable_png` refuses.
     """
     Image.init()
@@ -223,7 +226,7 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
         source, unread = readable_png(source)
     if is_heif(prefix):
         has_heif_reader()  # registers pillow-heif's reader where installed: HEIF joins Image.ID
-    damage: Exception | None = None
+    damage: tuple[Exception, str] | None = None  # the first refusal of a reader that accepted the content, its format
     for fmt in [f for f in Image.ID if f in READ_FORMATS]:
         factory, accept = Image.OPEN[fmt]
         try:  # as Image.open does: a format whose check or header parser fails lets the next one try
@@ -239,14 +242,13 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
                 img.info[UNREAD_PROFILE] = unread.profile
             return img
         except (SyntaxError, IndexError, TypeError, struct.error, RuntimeError) as err:
-            damage = damage or err  # RuntimeError: AVIF's header, a damaged one (libavif)
+            damage = damage or (err, fmt)  # RuntimeError: AVIF's header, a damaged one (libavif)
             continue
-    if damage is not None and prefix.startswith(PNG_SIGNATURE):
-        # A PNG by its signature that its reader refuses (a chunk's checksum, a bad header) is damaged, not
-        # "unrecognised content".
-        raise ValueError(f"damaged PNG: {damage}") from damage
+    if damage is not None and damage[1] in _SIGNED:  # its signature says the format: damaged, not "unrecognised"
+        said = getattr(damage[0], "msg", None)  # Pillow's words (a SyntaxError's), not Python's (a struct.error's)
+        raise ValueError(f"damaged {_SIGNED[damage[1]]}: {said if isinstance(said, str) else _CUT}") from damage[0]
     if damage is not None and is_tiff(prefix):  # a compression Pillow cannot decode, or a damaged first page
-        raise tiff_refusal(damage, first_compression(source)) from damage
+        raise tiff_refusal(damage[0], first_compression(source)) from damage[0]
     other = other_format(prefix)
     raise UnidentifiedImageError("cannot identify image file") if other is None else UnsupportedFormatError(other)
 

@@ -24,8 +24,8 @@ import numpy as np
 
 from colorsplash.runtime.video_colour import is_hd
 from colorsplash.runtime.video_extras import carried, dropped_note, wanted
-from colorsplash.runtime.video_ffmpeg import output_arg
-from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet, input_args, last_line
+from colorsplash.runtime.video_ffmpeg import last_line, output_arg
+from colorsplash.runtime.video_io import VideoError, VideoInfo, ffmpeg_quiet, input_args
 
 log = logging.getLogger(__name__)
 

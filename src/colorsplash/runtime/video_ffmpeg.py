@@ -186,3 +186,20 @@ def unreadable(path: Path, text: str) -> VideoError:
         )
     last = text.strip().splitlines()[-1] if text.strip() else "no output"
     return VideoError(f"{path}: not a video file ffmpeg can read ({last.strip()})")
+
+
+def last_line(text: str) -> str:
+    """The last line of what ffmpeg (or imageio-ffmpeg) said, its ``===`` headings left out."""
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip() and not ln.startswith("===")]
+    return lines[-1] if lines else "no details"
+
+
+# ffmpeg 6+ ends a failed run with "Conversion failed!"; the reason is in a line before, as "... error code: -N (why)"
+_ERROR_CODE = re.compile(r"error code: -?\d+ \(([^()]+)\)")
+
+
+def ffmpeg_reason(text: str) -> str:
+    """Why ffmpeg failed, from what it said (``text``): the reason of its first "error code" line ("Invalid data
+    found when processing input"), else its last line (:func:`last_line`)."""
+    found = _ERROR_CODE.search(text)
+    return found[1] if found else last_line(text)

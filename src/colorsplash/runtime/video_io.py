@@ -26,8 +26,8 @@ from colorsplash.runtime.video_extras import Cover, has_file_tags, header_extras
 from colorsplash.runtime.video_ffmpeg import VideoError as VideoError  # re-exported: callers import these here
 from colorsplash.runtime.video_ffmpeg import ffmpeg_exe as ffmpeg_exe
 from colorsplash.runtime.video_ffmpeg import ffmpeg_quiet as ffmpeg_quiet
+from colorsplash.runtime.video_ffmpeg import ffmpeg_reason, unreadable
 from colorsplash.runtime.video_ffmpeg import input_args as input_args
-from colorsplash.runtime.video_ffmpeg import unreadable
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +348,10 @@ def _decoder_meta(path: Path) -> dict:
     try:
         meta = next(reader)
     except (OSError, RuntimeError) as err:
-        raise VideoError(f"{path}: cannot decode the video ({last_line(str(err))})") from err
+        why = ffmpeg_reason(str(err))  # ffmpeg's own last line ("Conversion failed!") says nothing of the clip
+        raise VideoError(
+            f"{path}: cannot decode the video ({why}); it may be damaged: copy or export the clip again"
+        ) from err
     finally:
         reader.close()
     assert isinstance(meta, dict)
@@ -383,11 +386,6 @@ def _header_extras(header: str) -> _HeaderExtras:
         covers=covers,
         tagged=has_file_tags(lines),
     )
-
-
-def last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip() and not ln.startswith("===")]
-    return lines[-1] if lines else "no details"
 
 
 def read_frames(info: VideoInfo) -> Generator[np.ndarray, None, None]:

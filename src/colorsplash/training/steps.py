@@ -175,6 +175,13 @@ def log_split(train: list[Sample], val: list[Sample]) -> None:
         )
 
 
+# When --skip-bad left out every validation pair (the training ones read): not "no usable pairs" of the whole data
+_NO_VALIDATION = (
+    "no usable image/mask pairs among the validation photos (the training photos read); fix or remove those left out, "
+    "or pass --val-fraction 0 to validate on the training photos"
+)
+
+
 def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, report: bool = True) -> TrainData:
     """Discover, split and cache the data sets of ``cfg.data`` and the negatives of ``cfg.negatives``; ``report``:
     log the split (:func:`log_split`) and the notes of the data, once a run (rank 0 alone under torchrun)."""
@@ -197,7 +204,7 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
             log.warning("no validation images (val fraction %.2f); validating on the training set", cfg.val_fraction)
         vi, vm, val_s = ti, tm, train_s
     else:
-        vi, vm, val_s = load_resized(val_s, mcfg, cfg.skip_bad, show_progress, notes, skips)
+        vi, vm, val_s = load_resized(val_s, mcfg, cfg.skip_bad, show_progress, notes, skips, _NO_VALIDATION)
     vi, vm, val_s = scored_validation((ti, tm, train_s), (vi, vm, val_s), report)  # masks that score a pixel
     if report:  # once per run, both passes' photos (the stages' later reads, report False, were said)
         notes.say()

@@ -27,6 +27,7 @@ def load_resized(
     show_progress: bool = True,
     notes: ReadNotes | None = None,
     skips: Skips | None = None,
+    none_left: str = "no usable image/mask pairs were found",
 ) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
     """Decode every pair and fit it to the network's ``S x S`` input as inference does (``config.pad_aspect``:
     :func:`~colorsplash.runtime.preprocess.fit_to_input`; a mask's padding is background, 0); what reading found
@@ -37,8 +38,8 @@ def load_resized(
         images: uint8 ``N x S x S x 3`` RGB; masks: uint8 ``N x S x S`` (0/1/255); the samples kept.
 
     Raises:
-        DataError: on the first bad pair, unless ``skip_bad``; when no pair is left (the pairs left out said first,
-            ``skips`` too: the run's own once-only line is not reached).
+        DataError: on the first bad pair, unless ``skip_bad``; when no pair is left (``none_left``; the pairs left
+            out said first, ``skips`` too: the run's own once-only line is not reached).
     """
     images, masks, kept = [], [], []
     size, fill = config.input_size, pad_fill(config)
@@ -49,7 +50,7 @@ def load_resized(
     if not kept:
         if skips is not None:
             skips.say()
-        raise DataError("no usable image/mask pairs were found")
+        raise DataError(none_left)
     return np.stack(images), np.stack(masks), kept
 
 
