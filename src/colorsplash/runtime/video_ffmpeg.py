@@ -195,11 +195,17 @@ def last_line(text: str) -> str:
 
 
 # ffmpeg 6+ ends a failed run with "Conversion failed!"; the reason is in a line before, as "... error code: -N (why)"
+_DECODING_ERROR = re.compile(r"Decoding error: ([^\n]+)")
 _ERROR_CODE = re.compile(r"error code: -?\d+ \(([^()]+)\)")
 
 
 def ffmpeg_reason(text: str) -> str:
-    """Why ffmpeg failed, from what it said (``text``): the reason of its first "error code" line ("Invalid data
-    found when processing input"), else its last line (:func:`last_line`)."""
-    found = _ERROR_CODE.search(text)
-    return found[1] if found else last_line(text)
+    """Why ffmpeg failed, from what it said (``text``): its decoder's "Decoding error: ..." reason, else the first
+    worded reason of an "error code" line ("Invalid data found when processing input"; its threads end in any
+    order, and one's code may have no words, "Error number -1145393733 occurred"), else its last line
+    (:func:`last_line`)."""
+    decoding = _DECODING_ERROR.search(text)
+    if decoding:
+        return decoding[1].strip()
+    worded = [m[1] for m in _ERROR_CODE.finditer(text) if not m[1].startswith("Error number ")]
+    return worded[0] if worded else last_line(text)
