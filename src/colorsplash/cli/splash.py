@@ -28,6 +28,7 @@ from colorsplash.cli.option_flags import add_arguments, options_from_namespace
 from colorsplash.runtime.flags import arg_type, non_empty_name
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.options import MASK_OPTION_NAMES
+from colorsplash.runtime.wording import printable
 from colorsplash.server import SERVER_MAX_PIXELS
 
 if TYPE_CHECKING:
@@ -154,8 +155,8 @@ def _run(args: argparse.Namespace, mask: bool) -> int:
             file=sys.stderr,
         )
         return 1
-    for line in errors:
-        print(line, file=sys.stderr)
+    for line in errors:  # one line each, whatever a file's name holds (see Summary.add)
+        print(printable(line), file=sys.stderr)
     summary = _splash_tasks(args, tasks, options, mask) if tasks else batch.Summary()
     summary.failed += len(errors)
     if summary.failed or not quiet:

@@ -19,18 +19,22 @@ import cv2
 
 from colorsplash.runtime.options import OptionError
 from colorsplash.runtime.planning import Task
+from colorsplash.runtime.wording import printable
 
 _FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
 @dataclass
 class Outcome:
-    """What became of one file: ``status`` is ``done``, ``skipped`` or ``failed``; ``messages`` are for the user;
-    ``stops_batch``: the failure would fail every file after it (the disk is full)."""
+    """What became of one file: ``status`` is ``done``, ``skipped`` or ``failed``; ``messages`` are for the user
+    (one line each: :meth:`Summary.add` escapes the line breaks and control characters a file name brings);
+    ``stops_batch``: the failure would fail every file after it (the disk is full); ``trace``: the traceback
+    ``--debug`` shows above a failure's line, said as it is."""
 
     status: str
     messages: list[str] = field(default_factory=list)
     stops_batch: bool = False
+    trace: str = ""
 
 
 @dataclass
@@ -46,9 +50,12 @@ class Summary:
     stopped_by_disk: bool = False  # an outcome said the disk is full: the batch stops (see :func:`stopped_line`)
 
     def add(self, outcome: Outcome, say: Callable[[str], None]) -> None:
-        """Count one file's outcome and say its messages."""
+        """Count one file's outcome and say its messages, one line each (a file named ``"a\\n1 file(s): done"``
+        or holding a terminal's escape sequence shows them as ``\\n``, ``\\x1b``: :func:`printable`)."""
+        if outcome.trace:
+            say(outcome.trace)
         for text in outcome.messages:
-            say(text)
+            say(printable(text))
         setattr(self, outcome.status, getattr(self, outcome.status) + 1)
         self.stopped_by_disk |= outcome.stops_batch
 
@@ -109,10 +116,8 @@ def outcome_of(future: Future[Outcome], task: Task, debug: bool) -> Outcome:
             text = f"unexpected {type(err).__name__}: {text} (--debug shows the traceback)"
         if task.label not in text:
             text = f"{task.label}: {text}"
-        lines = [text]
-        if debug:
-            lines.insert(0, "".join(traceback.format_exception(err)).rstrip())
-        return Outcome("failed", lines, stops_batch=disk_full(err))
+        trace = "".join(traceback.format_exception(err)).rstrip() if debug else ""
+        return Outcome("failed", [text], stops_batch=disk_full(err), trace=trace)
 
 
 def disk_full(err: BaseException) -> bool:

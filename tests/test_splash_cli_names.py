@@ -1,0 +1,33 @@
+"""``colorsplash splash`` and ``mask`` on files whose names hold line breaks and other control characters: each
+file's line stays one line, and no name can forge a line of its own or drive the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers.splash_cli import keyed_fixture  # noqa: F401 (a fixture: pytest finds it by its name, keyed)
+from PIL import Image
+
+from colorsplash.cli import main
+
+FORGED = "1 file(s): done 1, skipped 0, failed 0"
+
+
+@pytest.mark.parametrize("verb", ["splash", "mask"])
+def test_control_characters_in_names_are_escaped_in_every_line(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str], verb: str
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / f"fake\n{FORGED}.jpg").write_bytes(b"not a picture")  # refused when the run is planned
+    Image.new("RGB", (40, 30), (128, 128, 128)).save(folder / "grey\x1b]0;retitled\x07.png")  # no subject: a note
+    code = main([verb, str(folder), "-o", str(tmp_path / "out"), "--model", str(tiny_onnx)])
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert code == 1
+    assert not any(line.startswith(FORGED) for line in lines), err  # the name did not start a line of its own
+    assert "\x1b" not in err and "\x07" not in err, err  # nor set the terminal's title
+    assert sum(f"fake\\n{FORGED}.jpg: not a picture" in line for line in lines) == 1, err
+    assert any("grey\\x1b]0;retitled\\x07.png" in line and "found in" in line for line in lines), err
+    assert lines[-1].startswith("2 file(s): done 1, skipped 0, failed 1"), err
