@@ -31,3 +31,18 @@ def test_control_characters_in_names_are_escaped_in_every_line(
     assert sum(f"fake\\n{FORGED}.jpg: not a picture" in line for line in lines) == 1, err
     assert any("grey\\x1b]0;retitled\\x07.png" in line and "found in" in line for line in lines), err
     assert lines[-1].startswith("2 file(s): done 1, skipped 0, failed 1"), err
+
+
+def test_names_in_the_scans_lines_are_escaped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from colorsplash.runtime.planning import expand_inputs
+
+    Image.new("RGB", (8, 6)).save(tmp_path / "cat.png")
+    (tmp_path / f"clip\n{FORGED}.mov").write_bytes(b"\x00\x00\x00\x18ftypqt  ")  # a video, left out with a line
+    (tmp_path / "link\x1b]0;retitled\x07.png").symlink_to(tmp_path / "cat.png")  # a second name, left out
+    with caplog.at_level("INFO", logger="colorsplash"):
+        found, _ = expand_inputs([str(tmp_path)], recursive=False)
+    assert [f.name for f, _ in found] == ["cat.png"]
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2 and all(line.isprintable() for line in said), said
+    assert any(f"clip\\n{FORGED}.mov" in line for line in said), said
+    assert any("link\\x1b]0;retitled\\x07.png" in line for line in said), said

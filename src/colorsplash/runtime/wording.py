@@ -40,8 +40,9 @@ def shown(text: str, most: int = MAX_SHOWN) -> str:
 
 
 def listed(items: Sequence[str], most: int = 10) -> str:
-    """``a.jpg, b.jpg and 3 more``: at most ``most`` of ``items`` for a message, and how many more there are."""
-    shown = ", ".join(items[:most])
+    """``a.jpg, b.jpg and 3 more``: at most ``most`` of ``items`` for a message, and how many more there are; each
+    :func:`printable` (a file named with a line break forged a line of the run's own)."""
+    shown = ", ".join(printable(item) for item in items[:most])
     return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
