@@ -30,6 +30,7 @@ __all__ = [
     "ALPHA_FORMATS",
     "FORMAT_EXTENSIONS",
     "MAX_SIDE",
+    "side_problem",
     "check_encoded",
     "encode_image",
     "metadata_notes",
@@ -65,6 +66,17 @@ _JPEG_ROOM = {
     "ICC profile": _MAX_ICC,
 }
 _METADATA_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")  # the formats written with EXIF, ICC and XMP
+
+
+def side_problem(width: int, height: int, fmt: str) -> str | None:
+    """Why a ``width x height`` result cannot be written as ``fmt`` (a side longer than it holds, :data:`MAX_SIDE`),
+    saying which formats hold it; ``None`` when it fits. The one rule: the encoder's refusal and the plan's, which
+    knows the size from the header, before anything is decoded (a 66000x1500 panorama to ``-o x.jpg`` was refused
+    after 14 s of work and 2 GB)."""
+    if max(width, height) <= MAX_SIDE.get(fmt, max(width, height)):
+        return None
+    most = MAX_SIDE[fmt]
+    return f"a {width}x{height} result is too large for {fmt} (at most {most:,} pixels a side); write it as PNG or TIFF"
 
 
 def output_format(input_format: str | None, input_suffix: str, alpha: bool = False) -> tuple[str, str]:
@@ -110,11 +122,8 @@ def encode_image(
         ValueError: a side longer than ``fmt`` holds (:data:`MAX_SIDE`), saying which formats hold it.
     """
     h, w = array.shape[:2]
-    if max(h, w) > MAX_SIDE.get(fmt, max(h, w)):
-        raise ValueError(
-            f"a {w}x{h} result is too large for {fmt} (at most {MAX_SIDE[fmt]:,} pixels a side); "
-            "write it as PNG or TIFF"
-        )
+    if (too_large := side_problem(w, h, fmt)) is not None:
+        raise ValueError(too_large)
     carried = Carried(exif, icc, xmp, iptc)
     if fmt == "JPEG" and array.ndim == 3 and array.shape[2] == 3:
         return _encode_jpeg(array, quality, carried, prepare, full_chroma)

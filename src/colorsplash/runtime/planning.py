@@ -33,7 +33,7 @@ from colorsplash.runtime.photo_io import (
     is_picture_file,
     probe_picture,
 )
-from colorsplash.runtime.photo_write import format_for_suffix, output_format
+from colorsplash.runtime.photo_write import format_for_suffix, output_format, side_problem
 from colorsplash.runtime.scan_notes import (
     MASK_TAG,
     RESULTS,
@@ -255,6 +255,7 @@ def plan_tasks(
             continue
         out, fmt = _planned_output(src, root, info.format, plan)
         problem = _output_problem(out, inputs, identities, taken, plan, hint)
+        problem = side_problem(info.width, info.height, fmt) or problem  # from the header: before any decoding
         if problem is None and (problem := _unwritable_output(out, plan)) is not None:
             blocked += 1
         if problem:
