@@ -3,6 +3,8 @@ usage words as README spells them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from colorsplash.cli import main
@@ -69,3 +71,17 @@ def test_the_suggestion_reads_newer_pythons_unquoted_choices(capsys: pytest.Capt
     with pytest.raises(SystemExit):
         SuggestingParser(prog="colorsplash").error("argument VERB: invalid choice: 'splsh' (choose from splash, mask)")
     assert capsys.readouterr().err.endswith("(choose from splash, mask); did you mean 'splash'?\n")
+
+
+@pytest.mark.parametrize("argv", [["splash", "-cat.png"], ["mask", "a.png", "-cat.png"], ["splash", "--cat.png"]])
+def test_a_file_named_like_an_option_is_said_how_to_give(
+    argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = argv[-1]
+    (tmp_path / name).write_bytes(b"")  # a photo's name that starts with a dash: argparse takes it for an option
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{name}: a file whose name starts with '-' is read as an option; write it as ./{name}" in err, err
+    assert main(["splash", "--overwite", "--", name]) == 2  # after --, a file: nothing more to say of it
+    assert "starts with '-'" not in capsys.readouterr().err

@@ -26,9 +26,10 @@ from colorsplash.cli import serve as cli_serve
 from colorsplash.cli import splash as cli_splash
 from colorsplash.cli import train as cli_train
 from colorsplash.cli import video as cli_video
-from colorsplash.cli.suggest import SuggestingParser, option_hint, verb_parsers
+from colorsplash.cli.suggest import SuggestingParser, dashed_hint, option_hint, verb_parsers
 from colorsplash.runtime.files import LINK_LOOP, TOO_LONG
 from colorsplash.runtime.options import OptionError
+from colorsplash.runtime.wording import printable
 
 # Errors that are the user's to fix (bad path, bad file, bad option): one line, no traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, RuntimeError, KeyError)
@@ -89,14 +90,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sys.stderr is None:  # started with standard error closed (2>&-): print() would fall back to stdout,
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- into a picture written there; lines go nowhere
     parser = build_parser()
+    words = _attached_point(sys.argv[1:] if argv is None else list(argv))
     try:
-        args, unknown = parser.parse_known_args(_attached_point(sys.argv[1:] if argv is None else list(argv)))
+        args, unknown = parser.parse_known_args(words)
         if unknown:  # argparse's top level said "colorsplash: error:" with the list of verbs: the verb's own words
             hint = option_hint(unknown[0], args.verb, verb_parsers(parser))
             args.verb_parser.error(
                 f"unrecognized arguments: {' '.join(unknown)}{hint} (see colorsplash {args.verb} --help)"
             )
     except SystemExit as done:  # --help, --version, or a usage error already printed by argparse
+        if done.code and (dashed := dashed_hint(words)) is not None:  # -dash.png, a photo's name, taken as an option
+            print(f"colorsplash: {printable(dashed)}", file=sys.stderr)
         return done.code if isinstance(done.code, int) else 2
     configure_logging(args.quiet, args.debug)
     try:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import re
+from collections.abc import Sequence
 from typing import NoReturn
 
 from colorsplash.runtime.wording import listed
@@ -60,3 +62,23 @@ class SuggestingParser(argparse.ArgumentParser):
         elif message == _VERB_MISSING:
             message += f" (one of {', '.join(verb_parsers(self))}; {self.prog} --help says what each does)"
         super().error(message)
+
+
+def dashed_files(argv: Sequence[str]) -> list[str]:
+    """The words of ``argv`` before any ``--`` that start with ``-`` and name a file or folder that is there
+    (``-dash.png``, ``--help.png``): argparse takes them for options, so the run stops with a usage error that
+    says nothing of the file (``the following arguments are required: INPUT``)."""
+    words = list(argv)
+    words = words[: words.index("--")] if "--" in words else words
+    return [w for w in words if w.startswith("-") and w != "-" and os.path.lexists(w)]
+
+
+def dashed_hint(argv: Sequence[str]) -> str | None:
+    """The line that follows a usage error when ``argv`` names such files (:func:`dashed_files`), or ``None``."""
+    files = dashed_files(argv)
+    if not files:
+        return None
+    return (
+        f"{listed(files)}: a file whose name starts with '-' is read as an option; write it as ./{files[0]}, "
+        "or put -- before the file names"
+    )
