@@ -16,6 +16,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
+from colorsplash.runtime.photo_write import MAX_SIDE  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
 
 BASE = "http://127.0.0.1:8000"
@@ -213,3 +214,29 @@ def test_a_file_name_sent_with_a_windows_folder_keeps_the_name_alone() -> None:
     assert _base_name("a\nb.jpg") == "a_b.jpg" and _base_name("/") == UPLOAD_NAME
     long = _base_name("x" * 300 + ".jpeg")
     assert len(long) == MAX_NAME and long.endswith("x.jpeg")
+
+
+def test_a_format_too_small_for_the_photo_is_refused_before_decoding(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``format=webp`` of a panorama wider than WebP holds was refused only after decoding, the model and the
+    effect (a worker and the memory budget held for seconds on a large photo): now from the header."""
+    from colorsplash.server import work
+
+    side = MAX_SIDE["WEBP"]
+    fits, over = (_png(np.zeros((1, n), np.uint8)) for n in (side, side + 1))
+    assert _post(client, "/api/splash", fits, ("format", "webp"))[0] == 200
+
+    def decoded(*args: object) -> None:
+        raise AssertionError("decoded a photo whose result the format cannot hold")
+
+    monkeypatch.setattr(work, "plan_upload", decoded)
+    status, body = _post(client, "/api/splash", over, ("format", "webp"))
+    words = f"a {side + 1}x1 result is too large for WEBP (at most {side:,} pixels a side)"
+    assert status == 422 and words in body["error"], body
+
+
+def _png(pixels: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "PNG")
+    return buf.getvalue()

@@ -30,8 +30,15 @@ from colorsplash.runtime.options import (
     SplashOptions,
     options_from_mapping,
 )
-from colorsplash.runtime.photo_io import Photo, decode_image_bytes
-from colorsplash.runtime.photo_write import ALPHA_FORMATS, FORMAT_EXTENSIONS, encode_image, output_format
+from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes, probe_picture
+from colorsplash.runtime.photo_write import (
+    ALPHA_FORMATS,
+    FORMAT_EXTENSIONS,
+    MAX_SIDE,
+    encode_image,
+    output_format,
+    side_problem,
+)
 from colorsplash.runtime.picture_open import unreadable
 from colorsplash.runtime.pipeline import Planned, decode_and_plan
 from colorsplash.runtime.result_notes import result_notes
@@ -258,6 +265,7 @@ def make_splash(
         ClientGoneError: ``gone`` was set (the client left) during the model run or before one of the steps after
             decoding (the effect's own second half, after its edge colour estimates, too).
     """
+    _check_side(upload.data, fmt)
     photo, alpha, found, score = _found_alpha(model, upload, options, max_pixels, gone)
     # As the CLI and the Python API; checked for a departure between the edge colours and the effect too.
     out = composite(photo.rgb, alpha, options, photo.alpha, check=None if gone is None else gone.check)
@@ -276,6 +284,24 @@ def make_splash(
         lossless=photo.lossless,
     )
     return Result(body, fmt, found, score, output_name(upload.name, fmt), tuple(notes))
+
+
+def _check_side(data: bytes, fmt: str | None) -> None:
+    """Refuse a result too large for the ``format`` asked (a 20000x64 panorama as WebP) from the photo's header,
+    before decoding it and running the model: :func:`~colorsplash.runtime.photo_write.side_problem`, the rule the
+    encoder applies to the upload's own format. Unreadable data passes: decoding reports it.
+
+    Raises:
+        ValueError: a side longer than the format holds (422, in the encoder's words).
+    """
+    if fmt is None or fmt.upper() not in MAX_SIDE:
+        return
+    try:
+        info = probe_picture(data, "the photo", None)
+    except ImageReadError:  # not this check's to say: decoding says what is wrong with it, in its own words
+        return
+    if (problem := side_problem(info.width, info.height, fmt.upper())) is not None:
+        raise ValueError(problem)
 
 
 def make_mask(
