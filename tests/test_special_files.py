@@ -191,12 +191,15 @@ def test_an_empty_model_file_is_named_as_one(tmp_path: Path) -> None:
         load_model(empty)
 
 
-class _Endless(io.RawIOBase):
-    """Standard input that never ends (``< /dev/zero``): zeros, counted; past ``most`` bytes it raises, so a reader
-    that would take it all fails the test instead of filling memory until the system kills it."""
+JPEG_START = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01"  # 16 bytes a JPEG's signature check accepts
 
-    def __init__(self, most: int) -> None:
-        self.given, self.most = 0, most
+
+class _Endless(io.RawIOBase):
+    """Standard input that never ends (``< /dev/zero``): ``start`` then zeros, counted; past ``most`` bytes it
+    raises, so a reader that would take it all fails the test instead of filling memory until the system kills it."""
+
+    def __init__(self, most: int, start: bytes = JPEG_START) -> None:
+        self.given, self.most, self.start = 0, most, start
 
     def readable(self) -> bool:
         return True
@@ -205,7 +208,8 @@ class _Endless(io.RawIOBase):
         if self.given > self.most:
             raise AssertionError(f"read {self.given:,} bytes of a stream that never ends")
         view = memoryview(buffer).cast("B")
-        view[:] = bytes(len(view))
+        data = (self.start[self.given :] + bytes(len(view)))[: len(view)]
+        view[:] = data
         self.given += len(view)
         return len(view)
 
@@ -221,3 +225,22 @@ def test_standard_input_that_never_ends_is_refused_at_what_a_picture_may_hold(
     err = capsys.readouterr().err
     assert code == 2 and "- (standard input): holds more than" in err and "--max-pixels" in err, err
     assert endless.given <= max(cost_limit(1000), 64 * 2**20) + 2**20
+
+
+@pytest.mark.parametrize(
+    ("start", "said"),
+    [
+        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00", "the content is a video (QuickTime/MP4), not a photo"),
+        (b"", "not a picture colorsplash reads (unrecognised content"),  # `< /dev/zero`
+    ],
+)
+def test_standard_input_that_is_no_picture_is_refused_by_its_first_bytes(
+    start: bytes, said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``cat clip.mp4 | colorsplash splash -`` read the whole clip into memory (twice: 6 GB for a 3 GB clip) to
+    call it a video; ``< /dev/zero`` up to the limit, 3.1 GB, to say "not a picture". Its first bytes say so."""
+    endless = _Endless(most=2**20, start=start)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(endless)))
+    code = main(["splash", "-", "-o", "-"])
+    err = capsys.readouterr().err
+    assert code == 1 and f"standard input: {said}" in err, err

@@ -185,12 +185,16 @@ def _read_stdin(max_pixels: int) -> bytes:
         ValueError: standard input is closed (``<&-``) or a terminal (nothing piped in), or holds more than that.
     """
     from colorsplash.runtime.photo_io import cost_limit
+    from colorsplash.runtime.signatures import SIGNATURE_BYTES, starts_as_picture
 
     if sys.stdin is None:
         raise ValueError("- (standard input): standard input is closed; pipe a picture into it or name a file")
     if sys.stdin.isatty():  # a picture is never typed: the run waited, without a word, for one to be
         raise ValueError("- (standard input): standard input is the terminal; pipe a picture into it or name a file")
-    limit, chunks, size = max(cost_limit(max_pixels), _STDIN_FLOOR), [], 0
+    prefix = sys.stdin.buffer.read(SIGNATURE_BYTES)
+    if not starts_as_picture(prefix):  # a clip, text, `< /dev/zero`: refused by its first bytes, the rest unread
+        return prefix  # (a 3 GB clip was read whole, twice over in memory, to be called "not a picture")
+    limit, chunks, size = max(cost_limit(max_pixels), _STDIN_FLOOR), [prefix], len(prefix)
     while size <= limit and (chunk := sys.stdin.buffer.read(min(1 << 20, limit + 1 - size))):
         chunks.append(chunk)
         size += len(chunk)

@@ -10,6 +10,8 @@ from PIL import Image
 
 from colorsplash.runtime.heif import HEIF_AVC_BRANDS, is_heif
 
+SIGNATURE_BYTES = 16  # how much of a file the checks here look at
+
 # The Pillow formats colorsplash reads (HEIF with pillow-heif): any other is refused by name before its reader runs.
 READ_FORMATS = ("JPEG", "PNG", "GIF", "BMP", "TIFF", "WEBP", "AVIF", "HEIF")
 
@@ -74,3 +76,9 @@ def is_lossless_webp(data: bytes) -> bool:
             return kind == b"VP8L"
         pos += 8 + size + (size & 1)  # chunks are padded to an even size
     return False
+
+
+def starts_as_picture(prefix: bytes) -> bool:
+    """Whether ``prefix`` (a file's first 16 bytes) begins a picture colorsplash reads: the signature check of one
+    of :data:`READ_FORMATS` accepts it, or it is a HEIC/HEIF by its ``ftyp`` brand (read with pillow-heif)."""
+    return bool(is_heif(prefix)) or signature_format(prefix) is not None

@@ -9,10 +9,9 @@ from pathlib import PurePosixPath, PureWindowsPath
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from colorsplash.runtime.heif import is_heif
 from colorsplash.runtime.options import OptionError
 from colorsplash.runtime.photo_io import ImageReadError
-from colorsplash.runtime.signatures import signature_format
+from colorsplash.runtime.signatures import SIGNATURE_BYTES, starts_as_picture
 
 UPLOAD_NAME = "upload"
 MAX_NAME = 200  # characters of an upload's file name kept
@@ -68,16 +67,11 @@ def _refuse_form_body(content_type: str, data: bytes) -> None:
     labelled that begins as a picture is the photo (``curl --data-binary @cat.jpg`` labels it a URL-encoded form
     unless told otherwise): photos are read by their content."""
     kind = _FORM_BODIES.get(content_type.split(";")[0].strip().lower())
-    if kind is not None and not _starts_as_picture(data[:16]):
+    if kind is not None and not starts_as_picture(data[:SIGNATURE_BYTES]):
         raise ImageReadError(
             f"the request body is {kind} (by its Content-Type header), not a photo: send the photo's bytes as the "
             "body (options as query parameters) or as the multipart/form-data field 'file' (options as form fields)"
         )
-
-
-def _starts_as_picture(prefix: bytes) -> bool:
-    """Whether the signature check of a format colorsplash reads (or HEIC's ``ftyp`` brand) accepts ``prefix``."""
-    return bool(is_heif(prefix)) or signature_format(prefix) is not None
 
 
 def merged_fields(sent: list[tuple[str, str, str]]) -> dict[str, str]:
