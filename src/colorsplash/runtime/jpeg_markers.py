@@ -8,8 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
 
-__all__ = ["JPEG_SOS", "JpegData", "ends_jpeg", "jpeg_data_damaged", "jpeg_header_segments", "walk_jpeg_data"]
+__all__ = [
+    "JPEG_SOS",
+    "JpegData",
+    "ends_jpeg",
+    "header_junk",
+    "refuse_header_junk",
+    "jpeg_data_damaged",
+    "jpeg_header_segments",
+    "walk_jpeg_data",
+]
 
 
 def ends_jpeg(data: bytes) -> bool:
@@ -99,3 +110,46 @@ def jpeg_header_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
         if code == JPEG_SOS:
             return
         pos += 2 + length
+
+
+# The most bytes a JPEG's header may hold where a marker segment should start before it is called damaged: Pillow's
+# reader steps over such bytes one at a time in Python (25 MB of them: 2 s, at each of the two opens of an upload).
+HEADER_JUNK_MOST = 1 << 20
+
+
+def header_junk(fp: IO[bytes], most: int = HEADER_JUNK_MOST) -> int | None:
+    """The offset in a JPEG (``fp``: seekable, at any position) where more than ``most`` bytes that are no marker
+    segment follow its header's segments (none is 0xFF), or ``None``: a header that reaches its first scan, is cut
+    off, or has a few stray bytes, which the reader skips. Reads the segments' headers and the stray run only."""
+    fp.seek(2)
+    while len(head := fp.read(4)) == 4 and head[0] == 0xFF:
+        if head[1] == 0xFF:  # fill byte
+            fp.seek(-3, 1)
+        elif head[1] == JPEG_SOS:
+            return None
+        else:
+            fp.seek(int.from_bytes(head[2:4], "big") - 2, 1)
+    if len(head) < 4:
+        return None
+    at = fp.seek(-len(head), 1)
+    stray = 0
+    while stray <= most and (chunk := fp.read(min(1 << 16, most + 1 - stray))):
+        if (found := chunk.find(b"\xff")) >= 0:
+            return None if stray + found <= most else at
+        stray += len(chunk)
+    return at if stray > most else None
+
+
+def refuse_header_junk(source: str | Path | IO[bytes], prefix: bytes) -> None:
+    """Raise ValueError (a damaged JPEG) for a JPEG (by its first bytes, ``prefix``; other content passes), a file
+    or a seekable stream, whose header runs into more stray bytes than the reader should step over one at a time
+    (:func:`header_junk`); the stream's position is left anywhere."""
+    if not prefix.startswith(b"\xff\xd8\xff"):
+        return
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as fp:
+            at = header_junk(fp, HEADER_JUNK_MOST)
+    else:
+        at = header_junk(source, HEADER_JUNK_MOST)
+    if at is not None:
+        raise ValueError(f"damaged JPEG: more than {HEADER_JUNK_MOST:,} bytes that are no marker from byte {at:,}")

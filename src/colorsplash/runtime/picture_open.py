@@ -24,6 +24,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.fork_safe import ForkSafeLock
 from colorsplash.runtime.heif import HEIF_INSTALL, has_heif_reader, is_heif
+from colorsplash.runtime.jpeg_markers import refuse_header_junk
 from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.png_text import PNG_SIGNATURE, UNREAD_PROFILE, UNREAD_TEXT, Unread, readable_png
 from colorsplash.runtime.signatures import READ_FORMATS, VIDEO_NAMES, other_format
@@ -222,6 +223,7 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
     else:
         prefix = source.read(16)
     unread = Unread()
+    refuse_header_junk(source, prefix)  # a JPEG's: Pillow would step over it a byte at a time
     if prefix.startswith(PNG_SIGNATURE):  # without the text chunks and profile Pillow would refuse the picture for
         source, unread = readable_png(source)
     if is_heif(prefix):

@@ -1,0 +1,41 @@
+"""A file that starts as a JPEG and then holds megabytes of bytes that are no marker segment: Pillow's reader steps
+over them one byte at a time in Python (25 MB: 2 s at each open, twice for an upload to the server). Refused from
+the header's walk instead, as a damaged JPEG; a few stray bytes, which cameras leave, still open."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorsplash.runtime import jpeg_markers
+from colorsplash.runtime.photo_io import ImageReadError, probe_picture
+
+APP0 = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+
+
+def test_megabytes_of_stray_bytes_in_a_jpeg_header_are_refused_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jpeg_markers, "HEADER_JUNK_MOST", 1 << 16, raising=False)  # the rule at a test's size
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(APP0 + bytes(2 << 20))  # Pillow's reader steps over them one at a time (0.2 s)
+    for source in (junk, io.BytesIO(junk.read_bytes())):
+        start = time.perf_counter()
+        with pytest.raises(ImageReadError, match=r"junk.jpg: .*damaged JPEG: more than 65,536 bytes that are no"):
+            probe_picture(source if isinstance(source, Path) else source.getvalue(), "junk.jpg")
+        assert time.perf_counter() - start < 0.3
+
+
+def test_a_few_stray_bytes_between_segments_still_open(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    Image.fromarray(np.full((6, 8, 3), 90, np.uint8)).save(buf, "JPEG")
+    data = buf.getvalue()
+    stray = data[:20] + bytes(100) + data[20:]  # after APP0: the reader skips them, as libjpeg warns and goes on
+    assert probe_picture(stray, "stray.jpg").width == 8
+    assert jpeg_markers.header_junk(io.BytesIO(stray)) is None
+    assert jpeg_markers.header_junk(io.BytesIO(data)) is None
