@@ -205,16 +205,14 @@ class UnsupportedFormatError(UnidentifiedImageError):
 
 def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
     """``Image.open`` (header only; a path is opened and closed by the image) limited to :data:`READ_FORMATS`,
-    without Pillow's process-wide decompression-bomb check: our callers apply their own per-call limit. A PNG's
-    text chunks and colour profile that Pillow would refuse the picture for are left out
-    (:mod:`colorsplash.runtime.png_text`).
+    without Pillow's process-wide decompression-bomb check (callers apply their own limit); a PNG's text chunks
+    and colour profile that Pillow would refuse the picture for are left out (:mod:`colorsplash.runtime.png_text`).
 
     Raises:
         UnsupportedFormatError: the first bytes say another picture format (no reader of it runs).
         UnidentifiedImageError: no format accepts the content. SyntaxError etc. as Pillow's plugins raise them.
         UnsupportedCompressionError: a TIFF whose first page is compressed by a method Pillow cannot decode.
-        ValueError: a PNG, JPEG, WebP or TIFF by its signature that its reader refuses (damaged), or a PNG that
-            :func:`readable_png` refuses.
+        ValueError: a damaged PNG, JPEG, WebP or TIFF (its reader, readable_png or refuse_header_junk refused it).
     """
     Image.init()
     if isinstance(source, (str, Path)):
