@@ -205,6 +205,20 @@ def test_the_result_line_says_the_sound_is_there_apart_from_the_time(
     assert not [line for line in said if "trying another way" in line], said
 
 
+@pytest.mark.parametrize("frames", [1, 2])
+def test_the_result_line_counts_one_frame_in_the_singular(
+    frames: int, tmp_path: Path, tiny_onnx: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A one-frame clip was "1 frames 64x48 at 10 fps"."""
+    import logging
+
+    src = write_clip(tmp_path / "in.mp4", [background()] * frames)
+    caplog.set_level(logging.INFO)
+    assert main(["video", str(src), "-o", str(tmp_path / "out.mp4"), "--model", str(tiny_onnx)]) == 0
+    (done,) = [r.getMessage() for r in caplog.records if "frames/s" in r.getMessage()]
+    assert f": {frames} {'frame' if frames == 1 else 'frames'} 96x64 at " in done, done
+
+
 def test_point_outside_the_frames_is_an_error(
     tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

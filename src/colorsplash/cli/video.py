@@ -128,9 +128,10 @@ def run(args: argparse.Namespace) -> int:
             overwrite=args.overwrite,
         )
     log.info(
-        "%s: %d frames %dx%d at %s fps%s, in %.1f s (%.1f frames/s); %s",
+        "%s: %d frame%s %dx%d at %s fps%s, in %.1f s (%.1f frames/s); %s",
         result.output,
         result.frames,
+        "" if result.frames == 1 else "s",  # "1 frames"
         result.width,
         result.height,
         _fps_text(result.fps),
