@@ -54,6 +54,14 @@ def test_a_new_folder_left_empty_is_removed_and_a_users_folder_is_kept(tmp_path:
     assert [p.name for p in new.iterdir()] == [run_files.CONFIG]
 
 
+def test_every_folder_a_stopped_run_made_is_removed_however_deep(tmp_path: Path) -> None:
+    """``-o runs/2026/cats`` made three folders; a run that stopped before writing anything removes all three (the
+    deepest first: a folder holding the next one is not empty), and never ``tmp_path``, which was there."""
+    with pytest.raises(KeyError), run_lock(tmp_path / "runs" / "2026" / "cats"):
+        raise KeyError("the data is missing")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_lock_that_cannot_be_written_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A full disk failed the lock file's first write: the empty lock file stayed, and kept the run folder made for
     it (the start refused, ``runs/new/.train.lock`` left behind)."""
