@@ -56,3 +56,12 @@ def test_a_users_own_file_that_starts_like_a_partial_one_is_not_called_safe_to_d
         items, errors = expand_inputs([str(tmp_path)])
     assert len(items) == 1 and errors == []
     assert not [r.getMessage() for r in caplog.records if "partial result(s)" in r.getMessage()]
+
+
+def test_a_folder_named_like_a_picture_is_not_a_picture_a_pattern_matches(tmp_path: Path) -> None:
+    """``splash 'shots/*.jpg'`` where ``shots`` holds a folder ``2019.jpg`` (an album) and a photo: the photo is
+    planned and the folder neither planned nor an error."""
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.jpg")
+    (tmp_path / "2019.jpg").mkdir()
+    items, errors = expand_inputs([str(tmp_path / "*.jpg")])
+    assert items == [(tmp_path / "a.jpg", None)] and errors == []
