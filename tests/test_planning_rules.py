@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from colorsplash.runtime.planning import OutputPlan, plan_tasks
+from colorsplash.runtime.planning import OutputPlan, kept_existing, plan_tasks
 
 
 def test_an_output_that_is_another_name_of_an_input_is_refused_even_with_overwrite(tmp_path: Path) -> None:
@@ -22,3 +22,22 @@ def test_an_output_that_is_another_name_of_an_input_is_refused_even_with_overwri
         f"{photo}: its output {tmp_path / 'a.splash.png'} is an input file; refusing to overwrite it "
         "(rename one of them or use -o DIR)"
     ]
+
+
+def test_skip_existing_keeps_a_folder_in_the_outputs_place_without_an_error(tmp_path: Path) -> None:
+    """``--skip-existing`` keeps whatever is at an output's name, a folder too: the photo is skipped like any other
+    whose result is there, not an error line ("is a folder, not a file; --overwrite replaces files only")."""
+    photo = tmp_path / "a.png"
+    Image.new("RGB", (8, 8)).save(photo)
+    (tmp_path / "a.splash.png").mkdir()
+    tasks, errors = plan_tasks([(photo, None)], OutputPlan(skip_existing=True))
+    assert errors == [] and [t.output for t in tasks] == [tmp_path / "a.splash.png"]
+    assert kept_existing(tasks[0].output, skip_existing=True)
+
+
+def test_skip_existing_keeps_a_symbolic_link_to_nothing(tmp_path: Path) -> None:
+    """A link to nothing at an output's name is there (``ls`` shows it): kept by ``--skip-existing``, as the write
+    that would replace it refuses to (it was "not made by this run")."""
+    link = tmp_path / "a.splash.png"
+    link.symlink_to(tmp_path / "gone.png")
+    assert kept_existing(link, skip_existing=True) and not kept_existing(link, skip_existing=False)
