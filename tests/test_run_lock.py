@@ -62,6 +62,23 @@ def test_every_folder_a_stopped_run_made_is_removed_however_deep(tmp_path: Path)
     assert list(tmp_path.iterdir()) == []
 
 
+def test_resume_of_a_missing_run_folder_makes_no_folder(tmp_path: Path) -> None:
+    """``--resume runs/gone`` (``create=False``): the lock makes nothing, so the caller's own check can say the run
+    folder is missing."""
+    gone = tmp_path / "runs" / "gone"
+    with run_lock(gone, create=False):
+        assert not (tmp_path / "runs").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_the_main_process_of_a_distributed_run_takes_the_lock(tmp_path: Path) -> None:
+    """Under ``torchrun`` every rank enters the lock; only rank 0 (``main``) takes it: the others are not refused
+    as a second run."""
+    run = tmp_path / "run"
+    with run_lock(run), run_lock(run, main=False):
+        assert (run / run_files.LOCK).is_file()
+
+
 def test_a_lock_that_cannot_be_written_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A full disk failed the lock file's first write: the empty lock file stayed, and kept the run folder made for
     it (the start refused, ``runs/new/.train.lock`` left behind)."""
