@@ -79,6 +79,19 @@ def test_only_the_main_process_of_a_distributed_run_takes_the_lock(tmp_path: Pat
         assert (run / run_files.LOCK).is_file()
 
 
+def test_the_holder_is_named_without_what_a_killed_run_left_in_the_lock_file(tmp_path: Path) -> None:
+    """A killed run leaves its lock file with its own line; the next holder's line replaces it whole, so a third
+    process's refusal names the holder alone, not the holder followed by the end of a longer old line."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / run_files.LOCK).write_text(f"process 1 on {'a-very-long-host-name.' * 8}example, since 2020-01-01\n")
+    with run_lock(run):
+        assert (run / run_files.LOCK).read_text().count("\n") == 1
+        with pytest.raises(RunBusyError) as refused, run_lock(run):
+            pass
+    assert "a-very-long-host-name" not in str(refused.value)
+
+
 def test_a_lock_that_cannot_be_written_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A full disk failed the lock file's first write: the empty lock file stayed, and kept the run folder made for
     it (the start refused, ``runs/new/.train.lock`` left behind)."""

@@ -33,3 +33,12 @@ def test_a_subject_along_the_bottom_edge_is_kept() -> None:
     alpha = apply_coefficients(_image(32, 32), coeffs)
     expected = _bilinear(np.ascontiguousarray(coeffs[..., 3]), 32, 32)
     assert alpha[-1].min() == 1.0 and np.abs(alpha - expected).max() < 1e-5
+
+
+def test_a_matte_at_the_photos_own_size_stays_between_0_and_1() -> None:
+    """A small photo's working copy is the photo itself: its alpha is clipped as a brought-up one is (a value past
+    1 or under 0 wrapped round when written as 8 bits)."""
+    coeffs = np.zeros((16, 16, 4), np.float32)
+    coeffs[:8, :, 3], coeffs[8:, :, 3] = 1.5, -0.5
+    alpha = apply_coefficients(_image(16, 16), coeffs)
+    assert alpha[:8].min() == 1.0 and alpha[8:].max() == 0.0
