@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from colorsplash.runtime.planning import OutputPlan, kept_existing, plan_tasks
@@ -41,3 +42,25 @@ def test_skip_existing_keeps_a_symbolic_link_to_nothing(tmp_path: Path) -> None:
     link = tmp_path / "a.splash.png"
     link.symlink_to(tmp_path / "gone.png")
     assert kept_existing(link, skip_existing=True) and not kept_existing(link, skip_existing=False)
+
+
+def test_two_photos_of_one_stem_in_one_folder_are_not_told_about_different_folders(tmp_path: Path) -> None:
+    """``x.jpg`` and ``x.png`` of one folder give one mask name in ``-o DIR``: the line says to rename one, never
+    that "photos of one name from different folders" stay apart with their common folder as INPUT (they have one
+    folder: that advice changes nothing)."""
+    for ext in ("jpg", "png"):
+        Image.new("RGB", (8, 8)).save(tmp_path / f"x.{ext}")
+    items = [(tmp_path / "x.jpg", None), (tmp_path / "x.png", None)]
+    tasks, errors = plan_tasks(items, OutputPlan(out_dir=tmp_path / "out", mask=True))
+    assert len(tasks) == 1 and len(errors) == 1 and "is already the output of" in errors[0]
+    assert "different folders" not in errors[0]
+
+
+def test_an_output_file_name_too_long_is_refused_once_naming_the_option(tmp_path: Path) -> None:
+    """``-o`` with a name past 255 bytes is the user's option at fault: one refusal naming ``-o``, not a line per
+    photo telling them to rename the photo."""
+    photo = tmp_path / "a.png"
+    Image.new("RGB", (8, 8)).save(photo)
+    long_name = tmp_path / ("x" * 300 + ".png")
+    with pytest.raises(ValueError, match=r"^-o .*: its name is longer than the 255 bytes .*; choose a shorter -o$"):
+        plan_tasks([(photo, None)], OutputPlan(out_file=long_name))
