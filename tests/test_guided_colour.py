@@ -27,3 +27,12 @@ def test_the_guided_filter_moves_a_soft_edge_onto_the_photos_edge() -> None:
     alpha = a * guide + b
     assert prob[16, 32] - prob[16, 31] < 0.07
     assert alpha[16, 32] - alpha[16, 31] > 0.45 and alpha[16, 31] < 0.3 and alpha[16, 32] > 0.65
+
+
+def test_coefficients_of_a_smaller_copy_are_brought_up_to_a_wide_photos_size() -> None:
+    """A 3:2 photo's coefficients, computed on a copy half its size, give an alpha of the photo's own size and
+    the values the copy's coefficients say (here b alone: a flat 0.25)."""
+    guide = np.random.default_rng(0).integers(0, 256, (40, 60), dtype=np.uint8).astype(np.float32)
+    a, b = np.zeros((20, 30), np.float32), np.full((20, 30), 0.25, np.float32)
+    alpha = guided.refine_full(guide, a, b)
+    assert alpha.shape == (40, 60) and np.allclose(alpha, 0.25)

@@ -39,3 +39,18 @@ def test_plain_text_past_pillows_limit_for_all_text_is_left_out_from_the_chunk_t
     with Image.open(source) as img:
         img.load()
         assert sorted(k for k in img.info if k.startswith("c")) == (["c0", "c1"] if over else ["c0", "c1", "c2"])
+
+
+def test_profiles_past_pillows_memory_limit_for_all_metadata_are_left_out_unread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each colour profile under Pillow's 1 MiB is inflated to learn its size; what is inflated in all is bounded
+    (a small upload of many such profiles cost a worker seconds each): past the limit for all, the profile is left
+    out, said why."""
+    monkeypatch.setattr(PngImagePlugin, "MAX_TEXT_MEMORY", 3 << 20)
+    body = b"Profile\0\0" + zlib.compress(bytes((1 << 20) - 100))
+    chunk = len(body).to_bytes(4, "big") + b"iCCP" + body + zlib.crc32(b"iCCP" + body).to_bytes(4, "big")
+    png = _png_with_comments()
+    at = png.index(b"IDAT") - 4
+    _, unread = readable_png(io.BytesIO(png[:at] + chunk * 6 + png[at:]))
+    assert unread.profile == "compressed PNG metadata over 3,145,728 bytes in all"
