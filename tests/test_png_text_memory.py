@@ -1,5 +1,6 @@
 """PNG text that Pillow counts against its memory limit for all text (``runtime/png_text.py``): plain ``tEXt``
-chunks, each small, that together pass it are left out from the one that passes, and no sooner."""
+(and uncompressed ``iTXt``) chunks, each small, that together pass it are left out from the one that passes, and
+no sooner; colour profiles past the limit for all metadata are left out unread."""
 
 from __future__ import annotations
 
@@ -12,28 +13,31 @@ from PIL import Image, PngImagePlugin
 from colorsplash.runtime.png_text import readable_png
 
 
-def _png_with_comments(*texts: bytes) -> bytes:
-    """A 32x24 PNG with one ``tEXt`` chunk per text (keywords ``c0``, ``c1``...) before its image data."""
+def _png_with_comments(*texts: bytes, kind: bytes = b"tEXt") -> bytes:
+    """A 32x24 PNG with one ``kind`` chunk (``tEXt``, or ``iTXt`` uncompressed) per text (keywords ``c0``,
+    ``c1``...) before its image data."""
     buf = io.BytesIO()
     Image.new("RGB", (32, 24), (200, 30, 30)).save(buf, "PNG")
     png = buf.getvalue()
     chunks = b""
     for i, text in enumerate(texts):
-        data = f"c{i}".encode() + b"\0" + text
-        chunks += len(data).to_bytes(4, "big") + b"tEXt" + data + zlib.crc32(b"tEXt" + data).to_bytes(4, "big")
+        fields = b"\0\0\0\0" if kind == b"iTXt" else b""  # not compressed, method 0, no language, no translation
+        data = f"c{i}".encode() + b"\0" + fields + text
+        chunks += len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
     at = png.index(b"IDAT") - 4
     return png[:at] + chunks + png[at:]
 
 
+@pytest.mark.parametrize("kind", [b"tEXt", b"iTXt"])
 @pytest.mark.parametrize("over", [0, 1])
 def test_plain_text_past_pillows_limit_for_all_text_is_left_out_from_the_chunk_that_passes_it(
-    monkeypatch: pytest.MonkeyPatch, over: int
+    monkeypatch: pytest.MonkeyPatch, over: int, kind: bytes
 ) -> None:
     """Three comments of 1,000 bytes under a 3,000-byte limit for all text: Pillow reads exactly 3,000, so none
     is left out; one byte more and Pillow refuses the picture, so the third comment is left out and the picture
     opens with the other two."""
     monkeypatch.setattr(PngImagePlugin, "MAX_TEXT_MEMORY", 3000)
-    png = _png_with_comments(b"a" * 1000, b"b" * 1000, b"c" * (1000 + over))
+    png = _png_with_comments(b"a" * 1000, b"b" * 1000, b"c" * (1000 + over), kind=kind)
     source, unread = readable_png(io.BytesIO(png))
     assert list(unread.text) == (["c2"] if over else [])
     with Image.open(source) as img:
