@@ -57,3 +57,22 @@ def test_random_brightness_goes_both_ways_and_keeps_a_grey_grey() -> None:
     outs = [augment(grey.astype(np.uint8), np.zeros((8, 8), np.uint8))[0] for _ in range(12)]
     assert min(out.mean() for out in outs) < 110 and max(out.mean() for out in outs) > 140  # darker and lighter
     assert all(np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2]) for out in outs)
+
+
+def _width(mask: np.ndarray) -> float:
+    xs = np.argwhere(mask == 1)[:, 1]
+    return float(xs.max() - xs.min() + 1) if xs.size else 0.0
+
+
+def test_random_zoom_goes_both_ways() -> None:
+    widths = _draws(dataclasses.replace(STILL, zoom=(0.9, 1.25)), _width)
+    assert min(widths) < 62 and max(widths) > 70  # the bar is 64 wide
+
+
+def test_a_turned_or_shifted_photo_has_no_black_corners() -> None:
+    """Where the turned or shifted photo leaves its frame, the frame is filled from the photo (reflected), not
+    black: black corners, never in a real photo, teach the model a border."""
+    augment = Augmenter(dataclasses.replace(STILL, rotate_deg=15.0, shift=0.1), seed=0)
+    bright = np.full((64, 64, 3), 180, np.uint8)
+    outs = [augment(bright, np.zeros((64, 64), np.uint8))[0] for _ in range(8)]
+    assert all(out.min() == 180 for out in outs)

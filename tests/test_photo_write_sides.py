@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from colorsplash.runtime.photo_write import MAX_SIDE, encode_image
+from colorsplash.runtime.photo_write import MAX_SIDE, encode_image, metadata_notes
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
@@ -33,3 +33,11 @@ def test_a_large_colour_profile_is_split_into_segments_numbered_from_one() -> No
     parts = [data[at + 4 : at + 2 + n] for code, at, n in jpeg_header_segments(data) if code == 0xE2]
     assert [(p[12], p[13]) for p in parts] == [(1, 3), (2, 3), (3, 3)]
     assert b"".join(p[14:] for p in parts) == icc
+
+
+def test_a_bmp_result_says_iptc_is_kept_by_a_jpeg_only() -> None:
+    """IPTC (captions, credits) is written to JPEG results only: the note of a BMP result that drops it names the
+    one format that keeps it, not PNG, WebP or TIFF, which drop it too."""
+    assert metadata_notes("BMP", None, "a.jpg", iptc=b"8BIM caption") == [
+        "a.jpg: a BMP holds no IPTC metadata; not copied (a JPEG result keeps it)"
+    ]
