@@ -1,13 +1,24 @@
-"""Limits of the result formats (``runtime/photo_write.py``): the largest side each holds (one pixel more is
-refused with what to do, before the encoder fails on it; the side itself is written), and a colour profile past
-one JPEG segment."""
+"""Limits and names of the result formats (``runtime/photo_write.py``): the largest side each holds (one pixel
+more is refused with what to do, before the encoder fails on it; the side itself is written), a colour profile
+past one JPEG segment, the notes of a format without metadata, every JPEG extension, and standard output taking
+part of a write."""
 
 from __future__ import annotations
+
+import io
+import sys
 
 import numpy as np
 import pytest
 
-from colorsplash.runtime.photo_write import MAX_SIDE, encode_image, metadata_notes
+from colorsplash.runtime.photo_write import (
+    MAX_SIDE,
+    encode_image,
+    format_for_suffix,
+    metadata_notes,
+    output_format,
+    write_stdout,
+)
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
@@ -41,3 +52,34 @@ def test_a_bmp_result_says_iptc_is_kept_by_a_jpeg_only() -> None:
     assert metadata_notes("BMP", None, "a.jpg", iptc=b"8BIM caption") == [
         "a.jpg: a BMP holds no IPTC metadata; not copied (a JPEG result keeps it)"
     ]
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".JPEG", ".jpe", ".jfif"])
+def test_every_jpeg_extension_is_kept_and_taken_by_o(suffix: str) -> None:
+    """A photo named ``.jpe`` gives a ``.jpe`` result, and ``-o out.jpe`` writes a JPEG (not "a format not
+    written")."""
+    assert output_format("JPEG", suffix) == ("JPEG", suffix)
+    assert format_for_suffix(suffix) == "JPEG"
+
+
+def test_standard_output_taking_a_few_bytes_at_a_time_gets_them_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe may take part of a write: the rest is written after it, never left out of the picture."""
+
+    class Trickle(io.RawIOBase):
+        got = b""
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: object) -> int:
+            part = bytes(data)[:100]  # type: ignore[call-overload]
+            self.got += part
+            return len(part)
+
+    class Out:
+        buffer = Trickle()
+
+    monkeypatch.setattr(sys, "stdout", Out())
+    png = encode_image(np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8), "PNG")
+    write_stdout(png, "PNG", (16, 16, 3))
+    assert len(png) > 300 and Out.buffer.got == png
