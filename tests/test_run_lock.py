@@ -54,6 +54,44 @@ def test_a_new_folder_left_empty_is_removed_and_a_users_folder_is_kept(tmp_path:
     assert [p.name for p in new.iterdir()] == [run_files.CONFIG]
 
 
+def test_every_folder_a_stopped_run_made_is_removed_however_deep(tmp_path: Path) -> None:
+    """``-o runs/2026/cats`` made three folders; a run that stopped before writing anything removes all three (the
+    deepest first: a folder holding the next one is not empty), and never ``tmp_path``, which was there."""
+    with pytest.raises(KeyError), run_lock(tmp_path / "runs" / "2026" / "cats"):
+        raise KeyError("the data is missing")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_of_a_missing_run_folder_makes_no_folder(tmp_path: Path) -> None:
+    """``--resume runs/gone`` (``create=False``): the lock makes nothing, so the caller's own check can say the run
+    folder is missing."""
+    gone = tmp_path / "runs" / "gone"
+    with run_lock(gone, create=False):
+        assert not (tmp_path / "runs").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_the_main_process_of_a_distributed_run_takes_the_lock(tmp_path: Path) -> None:
+    """Under ``torchrun`` every rank enters the lock; only rank 0 (``main``) takes it: the others are not refused
+    as a second run."""
+    run = tmp_path / "run"
+    with run_lock(run), run_lock(run, main=False):
+        assert (run / run_files.LOCK).is_file()
+
+
+def test_the_holder_is_named_without_what_a_killed_run_left_in_the_lock_file(tmp_path: Path) -> None:
+    """A killed run leaves its lock file with its own line; the next holder's line replaces it whole, so a third
+    process's refusal names the holder alone, not the holder followed by the end of a longer old line."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / run_files.LOCK).write_text(f"process 1 on {'a-very-long-host-name.' * 8}example, since 2020-01-01\n")
+    with run_lock(run):
+        assert (run / run_files.LOCK).read_text().count("\n") == 1
+        with pytest.raises(RunBusyError) as refused, run_lock(run):
+            pass
+    assert "a-very-long-host-name" not in str(refused.value)
+
+
 def test_a_lock_that_cannot_be_written_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A full disk failed the lock file's first write: the empty lock file stayed, and kept the run folder made for
     it (the start refused, ``runs/new/.train.lock`` left behind)."""
