@@ -76,3 +76,13 @@ def test_a_checkpoint_that_does_not_read_back_is_not_published(
     with pytest.raises(OSError, match=f"cannot write {path}: the checkpoint written .*nothing was written"):
         atomic_torch_save({"format": "x", "state_dict": {"w": weights}}, path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_checkpoint_of_a_diverged_run_reads_back_as_written(tmp_path: Path) -> None:
+    """A run whose loss went to NaN saves NaN weights (``last.pt`` each epoch): the read-back compared them with
+    ``torch.equal``, for which NaN is not NaN, and stopped the run blaming the disk. They are the same bits."""
+    weights = torch.tensor([float("nan"), 1.0, float("inf")])
+    path = tmp_path / "last.pt"
+    atomic_torch_save({"format": "x", "state_dict": {"w": weights, "steps": torch.tensor(3)}}, path)
+    loaded = torch.load(path, weights_only=True)["state_dict"]["w"]
+    assert torch.isnan(loaded[0]) and loaded[1] == 1.0 and torch.isinf(loaded[2])

@@ -55,8 +55,16 @@ def _reads_back(written: Path, obj: dict[str, Any]) -> None:
         raise OSError(f"the checkpoint written did not read back ({err}); {why}") from err
     same = isinstance(loaded, dict) and loaded.keys() == obj.keys()
     weights, wanted = loaded.get("state_dict", {}), obj.get("state_dict", {})
-    if not same or weights.keys() != wanted.keys() or not all(torch.equal(weights[k], wanted[k]) for k in wanted):
+    if not same or weights.keys() != wanted.keys() or not all(_same_bits(weights[k], wanted[k]) for k in wanted):
         raise OSError(f"the checkpoint written read back other than it was written; {why}")
+
+
+def _same_bits(read: torch.Tensor, written: torch.Tensor) -> bool:
+    """Whether a tensor read back is the one written, bit for bit: ``torch.equal`` says a NaN (the weights of a run
+    whose loss diverged, saved every epoch) differs from itself, which stopped the run blaming the disk."""
+    if read.dtype != written.dtype or read.shape != written.shape:
+        return False
+    return torch.equal(read.reshape(-1).view(torch.uint8), written.detach().cpu().reshape(-1).view(torch.uint8))
 
 
 def atomic_torch_save(obj: dict[str, Any], path: str | Path) -> None:
