@@ -24,6 +24,10 @@ from colorsplash.training import run_files
 from colorsplash.training.networks import build_model
 
 FORMAT = CHECKPOINT_FORMAT  # the runtime tells checkpoints from other files by it, without torch
+# What torch.load's unpickler raises for a byte changed in a copy or by a disk (a name that is not UTF-8, a bad
+# memo key or number): about one damaged file in ten, beside torch's RuntimeError and a cut file's EOFError
+_DAMAGED = (ValueError, KeyError, TypeError)
+_LOAD_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, *_DAMAGED)  # a file torch.load cannot read back
 
 
 class _Sink:
@@ -51,7 +55,7 @@ def _reads_back(written: Path, obj: dict[str, Any]) -> None:
     why = "nothing was written (a full or failing disk?)"
     try:
         loaded = torch.load(written, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+    except _LOAD_ERRORS as err:
         raise OSError(f"the checkpoint written did not read back ({err}); {why}") from err
     same = isinstance(loaded, dict) and loaded.keys() == obj.keys()
     weights, wanted = loaded.get("state_dict", {}), obj.get("state_dict", {})
@@ -149,7 +153,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise FileNotFoundError(missing_checkpoint(path))
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as err:
+    except (*_LOAD_ERRORS, OSError) as err:
         raise ValueError(_unreadable(path, err)) from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(
@@ -180,6 +184,8 @@ def _unreadable(path: Path, err: BaseException) -> str:
             f"{path}: refused: it holds Python objects besides tensors and plain data, which colorsplash "
             "checkpoints never do, and reading them could run code; use a checkpoint written by colorsplash train"
         )
+    if isinstance(err, _DAMAGED):
+        return f"{path}: a damaged checkpoint (its data do not decode: {err}); copy it again, or {NAME_A_RUN}"
     return f"{path}: not a readable PyTorch checkpoint ({err})"
 
 
