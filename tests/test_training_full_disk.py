@@ -73,7 +73,9 @@ def test_a_checkpoint_that_does_not_read_back_is_not_published(
     monkeypatch.setattr(checkpoint._Sink, "write", lossy)
     weights = torch.tensor([1, 2, 3, 4] * 500, dtype=torch.uint8)
     path = tmp_path / "best.pt"
-    with pytest.raises(OSError, match=f"cannot write {path}: the checkpoint written .*nothing was written"):
+    with pytest.raises(
+        OSError, match=f"cannot write {path}: the checkpoint written .*nothing was written.*check the disk"
+    ):
         atomic_torch_save({"format": "x", "state_dict": {"w": weights}}, path)
     assert list(tmp_path.iterdir()) == []
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from colorsplash.runtime.config import ModelConfig
-from colorsplash.runtime.files import atomic_path
+from colorsplash.runtime.files import LOST_WRITES, atomic_path
 from colorsplash.runtime.model_file import CHECKPOINT_FORMAT, is_torch_checkpoint, zip_cut_short
 from colorsplash.runtime.variants import read_config
 from colorsplash.training import run_files
@@ -52,7 +52,7 @@ class _Sink:
 def _reads_back(written: Path, obj: dict[str, Any]) -> None:
     """Re-open the checkpoint just written as :func:`read_checkpoint` will (``weights_only``): the same keys and,
     for its ``state_dict``, the same tensors. Raises ``OSError`` otherwise (the file is then not published)."""
-    why = "nothing was written (a full or failing disk?)"
+    why = LOST_WRITES
     try:
         loaded = torch.load(written, map_location="cpu", weights_only=True)
     except _LOAD_ERRORS as err:
