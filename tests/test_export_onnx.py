@@ -265,3 +265,17 @@ def test_an_export_that_does_not_read_back_is_not_published(
     with pytest.raises(OSError, match=f"cannot write {out}: the exported file.*export it again"):
         export_onnx(tiny_checkpoint, out)
     assert not (tmp_path / "out").exists()  # nothing published, no temporary file, no folder made for it
+
+
+def test_a_checkpoint_of_a_diverged_run_is_refused_in_words_naming_it(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """A checkpoint whose weights hold NaN (its run's loss diverged) gave a file whose forward pass was not finite,
+    refused as a failing disk ("export it again"), which no second export mends: the checkpoint is named."""
+    payload = torch.load(tiny_checkpoint, map_location="cpu", weights_only=True)
+    name = next(k for k, v in payload["state_dict"].items() if v.is_floating_point())
+    payload["state_dict"][name][...] = float("nan")
+    diverged = tmp_path / "last.pt"
+    torch.save(payload, diverged)
+    out = tmp_path / "out" / "model.onnx"
+    with pytest.raises(ValueError, match=rf"{diverged}: its weights are not all finite \({name}.*--lr"):
+        export_onnx(diverged, out)
+    assert not (tmp_path / "out").exists()

@@ -87,7 +87,7 @@ def test_a_text_file_that_does_not_read_back_is_not_published(tmp_path: Path, mo
     monkeypatch.setattr(files.os, "fdopen", lossy_fdopen)
     target = tmp_path / "summary.json"
     target.write_text("old")
-    with pytest.raises(OSError, match=f"cannot write {target}: the file written read back other than"):
+    with pytest.raises(OSError, match=f"cannot write {target}: the file written read back other than.*check the disk"):
         atomic_write(target, '{"mean_iou": 0.9}\n')
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["summary.json"]
 

@@ -166,3 +166,29 @@ def test_evaluate_never_replaces_a_report_file_made_while_it_scored(
         pytest.importorskip("matplotlib")
     assert main(["-q", "evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out)]) == 2
     assert (out / name).read_text() == "another run's\n"
+
+
+def test_evaluate_without_a_gallery_leaves_one_made_while_it_scored(
+    tiny_onnx: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--worst 0`` (or no matplotlib) removes an earlier report's ``worst.png``, which ``--overwrite`` let it
+    replace; without ``--overwrite`` the folder held none as it began, so a ``worst.png`` there is another run's,
+    made while this one scored: it removed that file too."""
+    from helpers.layouts import make_paired_set
+
+    from colorsplash.cli import main
+    from colorsplash.evaluation import evaluate as ev
+
+    make_paired_set(tmp_path / "pairs", n=2)
+    out = tmp_path / "report"
+    scored = ev.evaluate_model
+
+    def meanwhile(*args: object, **kwargs: object) -> object:
+        out.mkdir(exist_ok=True)
+        (out / "worst.png").write_text("another run's\n")
+        return scored(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ev, "evaluate_model", meanwhile)
+    argv = ["-q", "evaluate", str(tmp_path / "pairs"), "--model", str(tiny_onnx), "-o", str(out), "--worst", "0"]
+    assert main(argv) == 0
+    assert (out / "worst.png").read_text() == "another run's\n" and (out / "summary.json").is_file()

@@ -246,3 +246,14 @@ def test_a_retrained_file_is_benchmarked_again(family: Path) -> None:
     with open(family, "ab") as fp:
         fp.write(b"\0")  # other bytes (and size): another model
     assert var.cache_key(both, AVX2, "1.0") != before
+
+
+def test_the_timing_line_says_the_choice_is_kept_per_thread_count(
+    family: Path, fresh: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The line said the choice was kept "per machine" after each thread count came to be timed for itself."""
+    monkeypatch.setattr(var, "benchmark_choice", lambda sessions, size: ("int8", {"fp32": 1.0, "int8": 1.0}))
+    monkeypatch.setattr(var, "cpu_info", lambda: AVX2)
+    with caplog.at_level(logging.INFO, logger=var.__name__):
+        infer.load_model(family, threads=1)
+    assert "kept per machine and thread count" in caplog.text

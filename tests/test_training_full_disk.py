@@ -73,6 +73,50 @@ def test_a_checkpoint_that_does_not_read_back_is_not_published(
     monkeypatch.setattr(checkpoint._Sink, "write", lossy)
     weights = torch.tensor([1, 2, 3, 4] * 500, dtype=torch.uint8)
     path = tmp_path / "best.pt"
-    with pytest.raises(OSError, match=f"cannot write {path}: the checkpoint written .*nothing was written"):
+    with pytest.raises(
+        OSError, match=f"cannot write {path}: the checkpoint written .*nothing was written.*check the disk"
+    ):
         atomic_torch_save({"format": "x", "state_dict": {"w": weights}}, path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_checkpoint_of_a_diverged_run_reads_back_as_written(tmp_path: Path) -> None:
+    """A run whose loss went to NaN saves NaN weights (``last.pt`` each epoch): the read-back compared them with
+    ``torch.equal``, for which NaN is not NaN, and stopped the run blaming the disk. They are the same bits."""
+    weights = torch.tensor([float("nan"), 1.0, float("inf")])
+    path = tmp_path / "last.pt"
+    atomic_torch_save({"format": "x", "state_dict": {"w": weights, "steps": torch.tensor(3)}}, path)
+    loaded = torch.load(path, weights_only=True)["state_dict"]["w"]
+    assert torch.isnan(loaded[0]) and loaded[1] == 1.0 and torch.isinf(loaded[2])
+
+
+def _damaged_key(self: object, data: bytes) -> int:
+    """A write that changes one byte of a key's name in the pickle (a bad disk): ``torch.load`` raises
+    ``UnicodeDecodeError``, not one of the errors of a file cut short."""
+    return self._fp.write(bytes(data).replace(b"history", b"\xffistory"))  # type: ignore[attr-defined]
+
+
+def test_a_checkpoint_whose_pickle_is_damaged_is_refused_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some damage makes ``torch.load`` raise ``UnicodeDecodeError``, ``KeyError``, ``ValueError`` or ``TypeError``
+    (about one damaged copy in ten): the read-back let them through as a traceback naming no file."""
+    from colorsplash.training import checkpoint
+
+    monkeypatch.setattr(checkpoint._Sink, "write", _damaged_key)
+    path = tmp_path / "last.pt"
+    with pytest.raises(OSError, match=f"cannot write {path}: the checkpoint written did not read back"):
+        atomic_torch_save({"format": "x", "state_dict": {}, "history": [1]}, path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_checkpoint_is_named_when_it_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``export`` and ``--resume`` of such a copy (the one owner of what a damaged pickle raises)."""
+    from colorsplash.training import checkpoint
+
+    path = tmp_path / "best.pt"
+    with open(path, "wb") as fp:
+        torch.save({"format": checkpoint.FORMAT, "state_dict": {}, "history": [1]}, fp)
+    path.write_bytes(path.read_bytes().replace(b"history", b"\xffistory"))
+    with pytest.raises(ValueError, match=f"{path}: "):
+        checkpoint.read_checkpoint(path)

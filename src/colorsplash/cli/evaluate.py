@@ -231,22 +231,23 @@ def _gallery(predict_fn: Any, scores: Any, samples: Any, path: Path, args: argpa
     from colorsplash.evaluation.evaluate import save_worst_gallery, worst
 
     if args.worst == 0:  # no gallery asked for
-        _drop_earlier_gallery(path, "--worst 0 draws none")
+        _drop_earlier_gallery(path, "--worst 0 draws none", args.overwrite)
         return []
     try:
         from colorsplash.training.plots import save_gallery
     except ImportError:
         # Notes on standard error: standard output is the report's table, which users redirect into a file.
         print(f"note: no {path.name} (the gallery needs matplotlib: pip install 'colorsplash[train]')", file=sys.stderr)
-        _drop_earlier_gallery(path, "this report could not redraw it")
+        _drop_earlier_gallery(path, "this report could not redraw it", args.overwrite)
         return worst(scores, args.worst)
     save = functools.partial(save_gallery, replace=args.overwrite)
     return save_worst_gallery(predict_fn, scores, samples, save, path, args.cutoff, args.worst)
 
 
-def _drop_earlier_gallery(path: Path, why: str) -> None:
-    """Remove an earlier report's gallery at ``path``, which ``--overwrite`` let this report replace and this report
-    does not draw (``why``): left, it would pass for this report's. Said in a note on standard error."""
-    if path.is_file():
+def _drop_earlier_gallery(path: Path, why: str, overwrite: bool) -> None:
+    """Remove an earlier report's gallery at ``path``, which ``overwrite`` (``--overwrite``) let this report replace
+    and this report does not draw (``why``): left, it would pass for this report's. Said in a note on standard
+    error. Without ``overwrite`` the folder held no report file as the run began: one there now is another run's."""
+    if overwrite and path.is_file():
         path.unlink()
         print(f"note: removed {path}, the earlier report's gallery ({why})", file=sys.stderr)

@@ -38,6 +38,8 @@ LINK_LOOP = "a symbolic link in a loop of links (each leads to another, none to 
 TOO_LONG = f"longer than the {_NAME_MAX} bytes the system allows in one file or folder name"
 # An output that appeared after this run planned its names (another run, a user): never replaced.
 NOT_OURS = "already exists and was not made by this run; not replaced"
+# A file that reads back other than it was written (atomic_write, checkpoints): what happened and what to do
+LOST_WRITES = "nothing was written (a full or failing disk?); free some space or check the disk, then try again"
 
 
 def extension_only(path: str | Path, known: Callable[[str], bool]) -> bool:
@@ -298,7 +300,7 @@ def atomic_write(
 
     def read_back(tmp: Path) -> None:
         if tmp.read_bytes() != payload:
-            raise OSError("the file written read back other than it was written (a full or failing disk?)")
+            raise OSError(f"the file written read back other than it was written; {LOST_WRITES}")
         if verify is not None:
             verify(tmp)
 

@@ -304,7 +304,9 @@ def choose_auto(
     cached = cached_kind(key, folder)
     if cached in kinds:
         return kinds[cached], None
-    log.info("timing the model's int8 and float variants on this CPU (once: the choice is kept per machine)")
+    log.info(
+        "timing the model's int8 and float variants on this CPU (once: the choice is kept per machine and thread count)"
+    )
     sessions = {v.kind: make_session(v.path) for v in variants}
     kind, ms = benchmark_choice(sessions, variants[0].config.input_size)
     kept = store_choice(

@@ -17,13 +17,17 @@ import torch
 from torch import nn
 
 from colorsplash.runtime.config import ModelConfig
-from colorsplash.runtime.files import atomic_path
+from colorsplash.runtime.files import LOST_WRITES, atomic_path
 from colorsplash.runtime.model_file import CHECKPOINT_FORMAT, is_torch_checkpoint, zip_cut_short
 from colorsplash.runtime.variants import read_config
 from colorsplash.training import run_files
 from colorsplash.training.networks import build_model
 
 FORMAT = CHECKPOINT_FORMAT  # the runtime tells checkpoints from other files by it, without torch
+# What torch.load's unpickler raises for a byte changed in a copy or by a disk (a name that is not UTF-8, a bad
+# memo key or number): about one damaged file in ten, beside torch's RuntimeError and a cut file's EOFError
+_DAMAGED = (ValueError, KeyError, TypeError)
+_LOAD_ERRORS = (pickle.UnpicklingError, RuntimeError, EOFError, *_DAMAGED)  # a file torch.load cannot read back
 
 
 class _Sink:
@@ -48,15 +52,23 @@ class _Sink:
 def _reads_back(written: Path, obj: dict[str, Any]) -> None:
     """Re-open the checkpoint just written as :func:`read_checkpoint` will (``weights_only``): the same keys and,
     for its ``state_dict``, the same tensors. Raises ``OSError`` otherwise (the file is then not published)."""
-    why = "nothing was written (a full or failing disk?)"
+    why = LOST_WRITES
     try:
         loaded = torch.load(written, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+    except _LOAD_ERRORS as err:
         raise OSError(f"the checkpoint written did not read back ({err}); {why}") from err
     same = isinstance(loaded, dict) and loaded.keys() == obj.keys()
     weights, wanted = loaded.get("state_dict", {}), obj.get("state_dict", {})
-    if not same or weights.keys() != wanted.keys() or not all(torch.equal(weights[k], wanted[k]) for k in wanted):
+    if not same or weights.keys() != wanted.keys() or not all(_same_bits(weights[k], wanted[k]) for k in wanted):
         raise OSError(f"the checkpoint written read back other than it was written; {why}")
+
+
+def _same_bits(read: torch.Tensor, written: torch.Tensor) -> bool:
+    """Whether a tensor read back is the one written, bit for bit: ``torch.equal`` says a NaN (the weights of a run
+    whose loss diverged, saved every epoch) differs from itself, which stopped the run blaming the disk."""
+    if read.dtype != written.dtype or read.shape != written.shape:
+        return False
+    return torch.equal(read.reshape(-1).view(torch.uint8), written.detach().cpu().reshape(-1).view(torch.uint8))
 
 
 def atomic_torch_save(obj: dict[str, Any], path: str | Path) -> None:
@@ -141,7 +153,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise FileNotFoundError(missing_checkpoint(path))
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as err:
+    except (*_LOAD_ERRORS, OSError) as err:
         raise ValueError(_unreadable(path, err)) from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(
@@ -172,6 +184,8 @@ def _unreadable(path: Path, err: BaseException) -> str:
             f"{path}: refused: it holds Python objects besides tensors and plain data, which colorsplash "
             "checkpoints never do, and reading them could run code; use a checkpoint written by colorsplash train"
         )
+    if isinstance(err, _DAMAGED):
+        return f"{path}: a damaged checkpoint (its data do not decode: {err}); copy it again, or {NAME_A_RUN}"
     return f"{path}: not a readable PyTorch checkpoint ({err})"
 
 

@@ -265,12 +265,13 @@ def export_onnx(
     An existing ``output`` is replaced only with ``overwrite`` (see :func:`check_output`), the input never.
 
     Raises:
-        ValueError: both ``fp16`` and ``int8_data`` were asked for, a folder of ``int8_data`` is an empty name, or
-            ``output`` may not be written.
+        ValueError: both ``fp16`` and ``int8_data`` were asked for, a folder of ``int8_data`` is an empty name,
+            ``output`` may not be written, or the checkpoint's weights are not all finite (:func:`_check_finite`).
         RuntimeError: ``int8_data`` with an ONNX Runtime too old to quantise (:func:`check_quantizer_version`).
     """
     _check_request(checkpoint, output, fp16, int8_data or [], overwrite)
     model, config = load_checkpoint(checkpoint)
+    _check_finite(model, checkpoint)
     config = dataclasses.replace(config, training={**config.training, CHECKPOINT_HASH: file_hash(Path(checkpoint))})
     if evaluation is not None:
         config = with_evaluation(config, evaluation)
@@ -284,6 +285,17 @@ def export_onnx(
     config = dataclasses.replace(config, training=portable_paths(config.training))
     _write_model_file(model, config, calibration, fp16, Path(output), overwrite, show_progress)
     return config
+
+
+def _check_finite(model: torch.nn.Module, checkpoint: str | Path) -> None:
+    """Refuse a checkpoint whose weights hold NaN or infinity (its run's loss diverged): its file's forward pass is
+    not finite, which :func:`reads_back` would blame on the disk, and no second export mends it."""
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(
+                f"{checkpoint}: its weights are not all finite ({name} holds NaN or infinity: the run that saved it "
+                "diverged); export a checkpoint saved before it diverged, or train again with a lower --lr"
+            )
 
 
 def reads_back(written: Path, config: ModelConfig, output: Path) -> None:
