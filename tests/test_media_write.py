@@ -120,6 +120,22 @@ def test_write_image_reopens_before_rename(tmp_path: Path, monkeypatch: pytest.M
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_a_written_picture_is_read_back_once(fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``atomic_write``'s read-back and the picture's own check each read the file: a 12 MP JPEG's 5 MB twice
+    (11 ms more per photo, on the path issue 17 times). One read serves both."""
+    reads: list[str] = []
+    read_bytes = Path.read_bytes
+
+    def counted(self: Path) -> bytes:
+        reads.append(self.name)
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", counted)
+    write_image(tmp_path / f"out.{fmt.lower()}", np.zeros((8, 8, 3), np.uint8), fmt)
+    assert len(reads) == 1, reads
+
+
 def test_atomic_write_without_replace_never_clobbers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "out.jpg"
     atomic_write(target, b"first", replace=False)

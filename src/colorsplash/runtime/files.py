@@ -292,17 +292,19 @@ def _discard(tmp: Path) -> None:
 
 
 def atomic_write(
-    path: str | Path, data: bytes | str, verify: Callable[[Path], None] | None = None, replace: bool = True
+    path: str | Path, data: bytes | str, check: Callable[[bytes], None] | None = None, replace: bool = True
 ) -> None:
     """Write ``data`` (``str`` as UTF-8) to ``path`` atomically; see :func:`atomic_path`. The file is read back
-    before it is published: the same bytes (else ``OSError``: a disk that lost writes), then ``verify(tmp)``."""
+    once before it is published: the same bytes (else ``OSError``: a disk that lost writes), then ``check(bytes read
+    back)``, which raises to refuse them (e.g. a picture that does not decode)."""
     payload = data.encode() if isinstance(data, str) else data
 
     def read_back(tmp: Path) -> None:
-        if tmp.read_bytes() != payload:
+        again = tmp.read_bytes()
+        if again != payload:
             raise OSError(f"the file written read back other than it was written; {LOST_WRITES}")
-        if verify is not None:
-            verify(tmp)
+        if check is not None:
+            check(again)
 
     with atomic_path(path, read_back, replace) as tmp:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # mode honours the umask

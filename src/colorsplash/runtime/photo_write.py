@@ -357,7 +357,7 @@ def write_image(
     atomic_write(
         path,
         encoded,
-        verify=lambda tmp: check_encoded(tmp.read_bytes(), fmt, size, str(path), encoded),
+        check=lambda again: check_encoded(again, fmt, size, str(path), encoded),  # the one read back
         replace=replace,
     )
 
