@@ -279,3 +279,12 @@ def test_a_checkpoint_of_a_diverged_run_is_refused_in_words_naming_it(tiny_check
     with pytest.raises(ValueError, match=rf"{diverged}: its weights are not all finite \({name}.*--lr"):
         export_onnx(diverged, out)
     assert not (tmp_path / "out").exists()
+
+
+def test_an_evaluation_with_a_nan_score_exports(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """A summary holding NaN (a data set's score over no scored pixel) read back unequal to itself, so the export
+    was refused as if the disk had lost it."""
+    summary = {"overall": {"iou": 0.9}, "datasets": {"empty": {"iou": float("nan")}}, "split": "val"}
+    config = export_onnx(tiny_checkpoint, tmp_path / "m.onnx", evaluation=summary)
+    assert np.isnan(config.training["evaluation"]["datasets"]["empty"]["iou"])
+    assert (tmp_path / "m.onnx").is_file()
