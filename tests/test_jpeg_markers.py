@@ -24,8 +24,15 @@ def _jpeg(quality: int = 90, **options: object) -> bytes:
 
 
 def test_a_jpeg_with_restart_markers_reads_as_a_photo() -> None:
-    """Restart markers (RST0 to RST7, which cameras and scanners write) sit inside the image data by design."""
-    data = _jpeg(restart_marker_blocks=1)
+    """Restart markers (RST0 to RST7, which cameras and scanners write) sit inside the image data by design.
+    Written by OpenCV: Pillow before 10.2 (CI's oldest accepted, 10.0) ignores ``restart_marker_blocks``."""
+    import cv2
+
+    ok, encoded = cv2.imencode(
+        ".jpg", _photo()[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 90, cv2.IMWRITE_JPEG_RST_INTERVAL, 1]
+    )
+    assert ok
+    data = encoded.tobytes()
     assert all(bytes((0xFF, code)) in data for code in range(0xD0, 0xD8))  # every one of them, RST0 included
     assert not jpeg_data_damaged(data)
     assert decode_image_bytes(data, name="scan.jpg").rgb.shape == (96, 128, 3)
