@@ -119,12 +119,16 @@ HEADER_JUNK_MOST = 1 << 20
 
 def header_junk(fp: IO[bytes], most: int = HEADER_JUNK_MOST) -> int | None:
     """The offset in a JPEG (``fp``: seekable, at any position) where more than ``most`` bytes that are no marker
-    segment follow its header's segments (none is 0xFF), or ``None``: a header that reaches its first scan, is cut
-    off, or has a few stray bytes, which the reader skips. Reads the segments' headers and the stray run only."""
+    segment follow its header's segments (none is 0xFF), or as many fill bytes (0xFF) before a marker, or ``None``:
+    a header that reaches its first scan, is cut off, or has a few stray or fill bytes, which the reader skips (one
+    at a time: the reason for the rule). Reads the segments' headers and the runs only."""
     fp.seek(2)
     while len(head := fp.read(4)) == 4 and head[0] == 0xFF:
-        if head[1] == 0xFF:  # fill byte
-            fp.seek(-3, 1)
+        if head[1] == 0xFF:  # fill bytes
+            at = fp.seek(-3, 1)
+            if _run(fp, most, fill=True) > most:
+                return at
+            fp.seek(-1, 1)  # the run's last 0xFF begins the marker
         elif head[1] == JPEG_SOS:
             return None
         else:
@@ -132,12 +136,23 @@ def header_junk(fp: IO[bytes], most: int = HEADER_JUNK_MOST) -> int | None:
     if len(head) < 4:
         return None
     at = fp.seek(-len(head), 1)
-    stray = 0
-    while stray <= most and (chunk := fp.read(min(1 << 16, most + 1 - stray))):
-        if (found := chunk.find(b"\xff")) >= 0:
-            return None if stray + found <= most else at
-        stray += len(chunk)
-    return at if stray > most else None
+    return at if _run(fp, most, fill=False) > most else None
+
+
+def _run(fp: IO[bytes], most: int, fill: bool) -> int:
+    """How many bytes from ``fp``'s position are 0xFF (``fill``) or none is (not ``fill``), counted to ``most + 1``
+    at most, in chunks; ``fp`` is left just after them."""
+    run = 0
+    while run <= most and (chunk := fp.read(min(1 << 16, most + 1 - run))):
+        if fill:
+            size = len(chunk) - len(chunk.lstrip(b"\xff"))
+        else:
+            size = found if (found := chunk.find(b"\xff")) >= 0 else len(chunk)
+        run += size
+        if size < len(chunk):
+            fp.seek(size - len(chunk), 1)
+            break
+    return run
 
 
 def refuse_header_junk(source: str | Path | IO[bytes], prefix: bytes) -> None:
