@@ -39,3 +39,36 @@ def test_a_few_stray_bytes_between_segments_still_open(tmp_path: Path) -> None:
     assert probe_picture(stray, "stray.jpg").width == 8
     assert jpeg_markers.header_junk(io.BytesIO(stray)) is None
     assert jpeg_markers.header_junk(io.BytesIO(data)) is None
+
+
+def test_megabytes_of_fill_bytes_in_a_jpeg_header_are_refused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """0xFF fill bytes before a marker: Pillow steps over them one at a time too (8 MB: 7 s an open, slower than
+    zeros), and the walk took them one seek at a time; now counted as the stray run is."""
+    monkeypatch.setattr(jpeg_markers, "HEADER_JUNK_MOST", 1 << 16, raising=False)  # the rule at a test's size
+    buf = io.BytesIO()
+    Image.fromarray(np.full((6, 8, 3), 90, np.uint8)).save(buf, "JPEG")
+    data = buf.getvalue()
+    filled = data[:20] + b"\xff" * (1 << 20) + data[20:]
+    assert (
+        jpeg_markers.header_junk(io.BytesIO(filled), 1 << 16)
+        == "more than 65,536 bytes that are no marker from byte 21"
+    )
+    with pytest.raises(ImageReadError, match=r"fill.jpg: .*damaged JPEG: more than 65,536 bytes that are no"):
+        probe_picture(filled, "fill.jpg")
+    few = data[:20] + b"\xff" * 100 + data[20:]  # a few: the reader skips them, as the standard allows
+    assert jpeg_markers.header_junk(io.BytesIO(few)) is None
+    assert probe_picture(few, "few.jpg").width == 8
+
+
+def test_a_jpeg_header_of_countless_segments_is_refused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Empty comment segments by the million (4 bytes each): Pillow's reader takes each in Python (8 MB: 3.5 s an
+    open) and so did the walk (1.4 s); refused once past a count no photo's header comes near."""
+    monkeypatch.setattr(jpeg_markers, "HEADER_SEGMENTS_MOST", 100, raising=False)  # the rule at a test's size
+    buf = io.BytesIO()
+    Image.fromarray(np.full((6, 8, 3), 90, np.uint8)).save(buf, "JPEG")  # APP0, 2 DQT, SOF, 4 DHT: 8 segments
+    data = buf.getvalue()
+    comments = data[:20] + b"\xff\xfe\x00\x02" * 1000 + data[20:]
+    with pytest.raises(ImageReadError, match=r"c.jpg: .*damaged JPEG: more than 100 marker segments before its first"):
+        probe_picture(comments, "c.jpg")
+    some = data[:20] + b"\xff\xfe\x00\x02" * 90 + data[20:]  # 98 segments: within the rule
+    assert probe_picture(some, "some.jpg").width == 8

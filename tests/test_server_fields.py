@@ -236,6 +236,15 @@ def test_a_format_too_small_for_the_photo_is_refused_before_decoding(
     assert status == 422 and words in body["error"], body
 
 
+def test_a_format_too_small_says_the_format_the_server_writes(client: TestClient) -> None:
+    """The 422 for ``format=webp`` of a too wide photo said "write it as PNG or TIFF": the server writes no TIFF,
+    and a caller of the HTTP API asks for a format with a field."""
+    over = _png(np.zeros((1, MAX_SIDE["WEBP"] + 1), np.uint8))
+    status, body = _post(client, "/api/splash", over, ("format", "webp"))
+    assert status == 422 and body["error"].endswith("ask for format=png"), body
+    assert "TIFF" not in body["error"], body
+
+
 def _png(pixels: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, "PNG")

@@ -46,3 +46,21 @@ def test_names_in_the_scans_lines_are_escaped(tmp_path: Path, caplog: pytest.Log
     assert len(said) == 2 and all(line.isprintable() for line in said), said
     assert any(f"clip\\n{FORGED}.mov" in line for line in said), said
     assert any("link\\x1b]0;retitled\\x07.png" in line for line in said), said
+
+
+# Names as phones, Macs and other languages make them: a macOS screenshot's narrow no-break space before "AM", a
+# Japanese name's full-width space, an emoji joined by zero-width joiners, a Persian word's zero-width non-joiner.
+LEGITIMATE = ["Screenshot 2023-10-18 at 9.41.12\u202fAM", "写真\u30001", "👨\u200d👩\u200d👧", "مى\u200cخواهم"]
+
+
+@pytest.mark.parametrize("name", LEGITIMATE)
+def test_legitimate_names_are_shown_as_they_are(
+    tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / f"{name}.jpg").write_bytes(b"not a picture")  # refused when the run is planned: its line names it
+    code = main(["splash", str(folder), "-o", str(tmp_path / "out"), "--model", str(tiny_onnx)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{name}.jpg: not a picture" in err, err  # readable, not "\u202f", "\u3000", "\u200d"

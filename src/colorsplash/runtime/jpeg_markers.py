@@ -115,41 +115,63 @@ def jpeg_header_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
 # The most bytes a JPEG's header may hold where a marker segment should start before it is called damaged: Pillow's
 # reader steps over such bytes one at a time in Python (25 MB of them: 2 s, at each of the two opens of an upload).
 HEADER_JUNK_MOST = 1 << 20
+# The most marker segments before the first scan: Pillow's reader takes each in Python (2 million empty comments, 8 MB:
+# 3.5 s an open); a photo's header has tens (an ICC profile at most 255, extended XMP a few hundred).
+HEADER_SEGMENTS_MOST = 1 << 16
 
 
-def header_junk(fp: IO[bytes], most: int = HEADER_JUNK_MOST) -> int | None:
-    """The offset in a JPEG (``fp``: seekable, at any position) where more than ``most`` bytes that are no marker
-    segment follow its header's segments (none is 0xFF), or ``None``: a header that reaches its first scan, is cut
-    off, or has a few stray bytes, which the reader skips. Reads the segments' headers and the stray run only."""
+def header_junk(fp: IO[bytes], most: int = HEADER_JUNK_MOST, segments: int = HEADER_SEGMENTS_MOST) -> str | None:
+    """What is wrong with a JPEG's header (``fp``: seekable, at any position) that Pillow's reader would step over
+    slowly, in words with the offset: more than ``most`` bytes that are no marker segment after its segments (none
+    is 0xFF) or fill bytes (0xFF) before a marker, or more than ``segments`` segments before its first scan; or
+    ``None``: a header that reaches its first scan, is cut off, or has a few stray or fill bytes, which the reader
+    skips. Reads the segments' headers and the runs only."""
     fp.seek(2)
+    count = 0
     while len(head := fp.read(4)) == 4 and head[0] == 0xFF:
-        if head[1] == 0xFF:  # fill byte
-            fp.seek(-3, 1)
+        if head[1] == 0xFF:  # fill bytes
+            at = fp.seek(-3, 1)
+            if _run(fp, most, fill=True) > most:
+                return f"more than {most:,} bytes that are no marker from byte {at:,}"
+            fp.seek(-1, 1)  # the run's last 0xFF begins the marker
         elif head[1] == JPEG_SOS:
             return None
+        elif (count := count + 1) > segments:
+            return f"more than {segments:,} marker segments before its first scan from byte {fp.tell() - 4:,}"
         else:
             fp.seek(int.from_bytes(head[2:4], "big") - 2, 1)
     if len(head) < 4:
         return None
     at = fp.seek(-len(head), 1)
-    stray = 0
-    while stray <= most and (chunk := fp.read(min(1 << 16, most + 1 - stray))):
-        if (found := chunk.find(b"\xff")) >= 0:
-            return None if stray + found <= most else at
-        stray += len(chunk)
-    return at if stray > most else None
+    return f"more than {most:,} bytes that are no marker from byte {at:,}" if _run(fp, most, False) > most else None
+
+
+def _run(fp: IO[bytes], most: int, fill: bool) -> int:
+    """How many bytes from ``fp``'s position are 0xFF (``fill``) or none is (not ``fill``), counted to ``most + 1``
+    at most, in chunks; ``fp`` is left just after them."""
+    run = 0
+    while run <= most and (chunk := fp.read(min(1 << 16, most + 1 - run))):
+        if fill:
+            size = len(chunk) - len(chunk.lstrip(b"\xff"))
+        else:
+            size = found if (found := chunk.find(b"\xff")) >= 0 else len(chunk)
+        run += size
+        if size < len(chunk):
+            fp.seek(size - len(chunk), 1)
+            break
+    return run
 
 
 def refuse_header_junk(source: str | Path | IO[bytes], prefix: bytes) -> None:
     """Raise ValueError (a damaged JPEG) for a JPEG (by its first bytes, ``prefix``; other content passes), a file
-    or a seekable stream, whose header runs into more stray bytes than the reader should step over one at a time
-    (:func:`header_junk`); the stream's position is left anywhere."""
+    or a seekable stream, whose header holds more than the reader should step over (:func:`header_junk`); the
+    stream's position is left anywhere."""
     if not prefix.startswith(b"\xff\xd8\xff"):
         return
     if isinstance(source, (str, Path)):
         with open(source, "rb") as fp:
-            at = header_junk(fp, HEADER_JUNK_MOST)
+            damage = header_junk(fp, HEADER_JUNK_MOST, HEADER_SEGMENTS_MOST)
     else:
-        at = header_junk(source, HEADER_JUNK_MOST)
-    if at is not None:
-        raise ValueError(f"damaged JPEG: more than {HEADER_JUNK_MOST:,} bytes that are no marker from byte {at:,}")
+        damage = header_junk(source, HEADER_JUNK_MOST, HEADER_SEGMENTS_MOST)
+    if damage is not None:
+        raise ValueError(f"damaged JPEG: {damage}")

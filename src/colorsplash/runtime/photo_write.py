@@ -68,15 +68,14 @@ _JPEG_ROOM = {
 _METADATA_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF")  # the formats written with EXIF, ICC and XMP
 
 
-def side_problem(width: int, height: int, fmt: str) -> str | None:
+def side_problem(width: int, height: int, fmt: str, instead: str = "write it as PNG or TIFF") -> str | None:
     """Why a ``width x height`` result cannot be written as ``fmt`` (a side longer than it holds, :data:`MAX_SIDE`),
-    saying which formats hold it; ``None`` when it fits. The one rule: the encoder's refusal and the plan's, which
-    knows the size from the header, before anything is decoded (a 66000x1500 panorama to ``-o x.jpg`` was refused
-    after 14 s of work and 2 GB)."""
+    ending in ``instead``, which format to choose (the server's words: it writes no TIFF); ``None`` when it fits.
+    The one rule: the encoder's refusal and the plan's, which knows the size from the header, before anything is
+    decoded (a 66000x1500 panorama to ``-o x.jpg`` was refused after 14 s of work and 2 GB)."""
     if max(width, height) <= MAX_SIDE.get(fmt, max(width, height)):
         return None
-    most = MAX_SIDE[fmt]
-    return f"a {width}x{height} result is too large for {fmt} (at most {most:,} pixels a side); write it as PNG or TIFF"
+    return f"a {width}x{height} result is too large for {fmt} (at most {MAX_SIDE[fmt]:,} pixels a side); {instead}"
 
 
 def output_format(input_format: str | None, input_suffix: str, alpha: bool = False) -> tuple[str, str]:

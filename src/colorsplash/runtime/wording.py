@@ -8,6 +8,7 @@ NumPy, no ONNX Runtime.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,16 @@ MAX_SHOWN = 60  # characters of a model's own name or subject that a line shows
 def printable(text: str) -> str:
     """``text`` as a log line or a header may quote it from a request: each character that is not printable (line
     breaks, other control characters, bidirectional overrides) escaped as ``\\n``, ``\\x01``, ``\\u202e``, so
-    that a path or file name cannot start a forged log line or header."""
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    that a path or file name cannot start a forged log line or header. Spaces (a macOS screenshot's narrow no-break
+    space, a Japanese name's full-width one) and the zero-width joiners of emoji and scripts stay as they are."""
+    return "".join(ch if _kept(ch) else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def _kept(ch: str) -> bool:
+    """Whether :func:`printable` shows ``ch`` as it is: Python's printable, any space (``Zs``: U+00A0, U+202F,
+    U+3000), and the zero-width non-joiner and joiner (U+200C, U+200D: a family emoji, a Persian word), which can
+    neither break a line nor reorder one."""
+    return ch.isprintable() or ch in "\u200c\u200d" or unicodedata.category(ch) == "Zs"
 
 
 def shown(text: str, most: int = MAX_SHOWN) -> str:

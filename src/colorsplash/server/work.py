@@ -43,7 +43,7 @@ from colorsplash.runtime.picture_open import unreadable
 from colorsplash.runtime.pipeline import Planned, decode_and_plan
 from colorsplash.runtime.result_notes import result_notes
 from colorsplash.runtime.stopping import ModelRunStoppedError, RunStop
-from colorsplash.runtime.wording import Wording
+from colorsplash.runtime.wording import Wording, option_use
 from colorsplash.server.errors import SCORE_HEADER, SCORE_PLACES, ClientGoneError, PixelLimitError
 from colorsplash.server.limits import PhotoSize, photo_pixels
 from colorsplash.server.notes import NOTES_HEADER, notes_header
@@ -292,7 +292,7 @@ def _check_side(data: bytes, fmt: str | None) -> None:
     encoder applies to the upload's own format. Unreadable data passes: decoding reports it.
 
     Raises:
-        ValueError: a side longer than the format holds (422, in the encoder's words).
+        ValueError: a side longer than the format holds (422, in the encoder's words, naming format=png).
     """
     if fmt is None or fmt.upper() not in MAX_SIDE:
         return
@@ -300,7 +300,8 @@ def _check_side(data: bytes, fmt: str | None) -> None:
         info = probe_picture(data, "the photo", None)
     except ImageReadError:  # not this check's to say: decoding says what is wrong with it, in its own words
         return
-    if (problem := side_problem(info.width, info.height, fmt.upper())) is not None:
+    instead = f"ask for {option_use(FORMAT_FIELD, 'png', 'http')}"  # the formats it writes: no TIFF
+    if (problem := side_problem(info.width, info.height, fmt.upper(), instead)) is not None:
         raise ValueError(problem)
 
 
