@@ -120,3 +120,17 @@ def test_a_damaged_checkpoint_is_named_when_it_is_read(tmp_path: Path, monkeypat
     path.write_bytes(path.read_bytes().replace(b"history", b"\xffistory"))
     with pytest.raises(ValueError, match=f"{path}: "):
         checkpoint.read_checkpoint(path)
+
+
+def test_a_checkpoint_that_reads_back_as_no_dict_is_not_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that unpickles to something else than the dict written (a list) raised AttributeError ('list' object
+    has no attribute 'get') from the read-back, naming no file."""
+    from colorsplash.training import checkpoint
+
+    monkeypatch.setattr(checkpoint.torch, "load", lambda *a, **k: [1, 2])
+    path = tmp_path / "last.pt"
+    with pytest.raises(OSError, match=f"cannot write {path}: the checkpoint written read back other than"):
+        atomic_torch_save({"format": "x", "state_dict": {"w": torch.zeros(2)}}, path)
+    assert list(tmp_path.iterdir()) == []

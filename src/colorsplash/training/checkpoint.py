@@ -57,9 +57,10 @@ def _reads_back(written: Path, obj: dict[str, Any]) -> None:
         loaded = torch.load(written, map_location="cpu", weights_only=True)
     except _LOAD_ERRORS as err:
         raise OSError(f"the checkpoint written did not read back ({err}); {why}") from err
-    same = isinstance(loaded, dict) and loaded.keys() == obj.keys()
+    if not isinstance(loaded, dict) or loaded.keys() != obj.keys():  # e.g. an unpickled list: no .get to ask
+        raise OSError(f"the checkpoint written read back other than it was written; {why}")
     weights, wanted = loaded.get("state_dict", {}), obj.get("state_dict", {})
-    if not same or weights.keys() != wanted.keys() or not all(_same_bits(weights[k], wanted[k]) for k in wanted):
+    if weights.keys() != wanted.keys() or not all(_same_bits(weights[k], wanted[k]) for k in wanted):
         raise OSError(f"the checkpoint written read back other than it was written; {why}")
 
 
