@@ -13,15 +13,26 @@ import cv2  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from colorsplash.evaluation.datasets import IGNORE  # noqa: E402
-from colorsplash.runtime.files import atomic_path  # noqa: E402
+from colorsplash.runtime.files import LOST_WRITES, atomic_path  # noqa: E402
+
+
+def _opens(written: Path) -> None:
+    """Re-open a PNG just written, decoding it whole; ``OSError`` if it does not (then it is not published)."""
+    try:
+        with Image.open(written) as picture:
+            picture.load()
+    except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError
+        raise OSError(f"the figure written does not read back ({err}); {LOST_WRITES}") from err
 
 
 def _save(fig: Any, path: Path, replace: bool = True) -> None:
+    fmt = path.suffix.lstrip(".").lower() or "png"
     try:
-        with atomic_path(path, replace=replace) as tmp:
-            fig.savefig(tmp, dpi=90, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+        with atomic_path(path, _opens if fmt == "png" else None, replace=replace) as tmp:
+            fig.savefig(tmp, dpi=90, bbox_inches="tight", format=fmt)
     finally:
         plt.close(fig)
 
