@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 __all__ = [
@@ -162,16 +161,12 @@ def _run(fp: IO[bytes], most: int, fill: bool) -> int:
     return run
 
 
-def refuse_header_junk(source: str | Path | IO[bytes], prefix: bytes) -> None:
-    """Raise ValueError (a damaged JPEG) for a JPEG (by its first bytes, ``prefix``; other content passes), a file
-    or a seekable stream, whose header holds more than the reader should step over (:func:`header_junk`); the
-    stream's position is left anywhere."""
+def refuse_header_junk(fp: IO[bytes], prefix: bytes) -> None:
+    """Raise ValueError (a damaged JPEG) for a JPEG (by its first bytes, ``prefix``; other content passes) in the
+    seekable stream ``fp`` whose header holds more than the reader should step over (:func:`header_junk`); ``fp``'s
+    position is left anywhere."""
     if not prefix.startswith(b"\xff\xd8\xff"):
         return
-    if isinstance(source, (str, Path)):
-        with open(source, "rb") as fp:
-            damage = header_junk(fp, HEADER_JUNK_MOST, HEADER_SEGMENTS_MOST)
-    else:
-        damage = header_junk(source, HEADER_JUNK_MOST, HEADER_SEGMENTS_MOST)
+    damage = header_junk(fp, HEADER_JUNK_MOST, HEADER_SEGMENTS_MOST)
     if damage is not None:
         raise ValueError(f"damaged JPEG: {damage}")

@@ -216,12 +216,13 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
     """
     Image.init()
     if isinstance(source, (str, Path)):
-        with open(source, "rb") as fp:
+        with open(source, "rb") as fp:  # one open for the signature and a JPEG's header walk
             prefix = fp.read(16)
+            refuse_header_junk(fp, prefix)  # a JPEG's: Pillow would step over it a byte at a time
     else:
         prefix = source.read(16)
+        refuse_header_junk(source, prefix)
     unread = Unread()
-    refuse_header_junk(source, prefix)  # a JPEG's: Pillow would step over it a byte at a time
     if prefix.startswith(PNG_SIGNATURE):  # without the text chunks and profile Pillow would refuse the picture for
         source, unread = readable_png(source)
     if is_heif(prefix):
