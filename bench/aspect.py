@@ -35,7 +35,7 @@ from shared_data import bad_data_exits
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation.pet_validation import PET_FREE
-from colorsplash.runtime.onnx_model import Model, load_model
+from colorsplash.runtime.model.onnx_model import Model, load_model
 from colorsplash.training.predictors import gated
 
 CROPS = {"3:2": 1.5, "16:9": 16 / 9, "2:1": 2.0, "21:9": 21 / 9, "9:16": 9 / 16}

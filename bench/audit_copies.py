@@ -21,7 +21,7 @@ import numpy as np
 from shared_data import bad_data_exits
 
 from colorsplash.evaluation.datasets import Sample, discover
-from colorsplash.runtime.photo_io import read_rgb
+from colorsplash.runtime.pictures.photo_io import read_rgb
 
 HASH_SIDE = 16
 

@@ -21,7 +21,7 @@ from shared_data import bad_data_exits, extra_needed
 
 from colorsplash.evaluation.datasets import Sample, base_set, discover, load_pair
 from colorsplash.evaluation.exclusions import excluded_reasons
-from colorsplash.runtime.onnx_model import Model, load_model
+from colorsplash.runtime.model.onnx_model import Model, load_model
 
 with extra_needed("train", __name__):
     from colorsplash.training.plots import save_gallery

@@ -18,8 +18,8 @@ import numpy as np
 from shared_data import bad_data_exits, extra_needed
 
 from colorsplash.evaluation.datasets import discover, is_subject_free
-from colorsplash.runtime.onnx_model import load_model
-from colorsplash.runtime.photo_io import read_rgb
+from colorsplash.runtime.model.onnx_model import load_model
+from colorsplash.runtime.pictures.photo_io import read_rgb
 
 with extra_needed("train", __name__):
     import torch

@@ -40,7 +40,7 @@ from splash_speed import base_photo
 
 from colorsplash.runtime import batch as batch_module
 from colorsplash.runtime.cpu import cpu_info
-from colorsplash.runtime.onnx_model import load_model
+from colorsplash.runtime.model.onnx_model import load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.planning import OutputPlan, plan_files
 

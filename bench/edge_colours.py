@@ -42,7 +42,7 @@ from spread import DATA, every_nth  # noqa: E402
 from colorsplash.runtime.cpu import cpu_info  # noqa: E402
 from colorsplash.runtime.effects import composite  # noqa: E402
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
-from colorsplash.runtime.photo_io import read_rgb  # noqa: E402
+from colorsplash.runtime.pictures.photo_io import read_rgb  # noqa: E402
 
 BAND = (0.02, 0.98)  # alphas counted as the edge band
 

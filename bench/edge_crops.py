@@ -18,12 +18,12 @@ import cv2
 import numpy as np
 from shared_data import SHARED_DATA
 
-from colorsplash.runtime.alpha import model_alpha
+from colorsplash.runtime.edges.alpha import model_alpha
 from colorsplash.runtime.effects import apply_effect, composite
-from colorsplash.runtime.onnx_model import load_model
+from colorsplash.runtime.model.onnx_model import load_model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import read_photo
-from colorsplash.runtime.photo_write import write_image
+from colorsplash.runtime.pictures.photo_io import read_photo
+from colorsplash.runtime.pictures.photo_write import write_image
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = SHARED_DATA / "oxford-pets" / "images"

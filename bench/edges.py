@@ -3,7 +3,7 @@
 For each of the 27 photos of ``../shared/data/alphamatting`` and each of its two trimaps (trimap2 has the wider
 unknown band), four mattes are made from the photo and the trimap, in turns on the same photo:
 
-- ``fast``: today's edge stage (:func:`colorsplash.runtime.alpha.compute_alpha`, ``edges="fast"``) given the
+- ``fast``: today's edge stage (:func:`colorsplash.runtime.edges.alpha.compute_alpha`, ``edges="fast"``) given the
   trimap as a probability (0 / 0.5 / 1 at the photo's size);
 - ``matte``: the new stage, :func:`colorsplash.matte` with the trimap;
 - ``closed-form`` and ``knn``: pymatting's ``estimate_alpha_cf`` (Levin et al. 2008) and
@@ -37,9 +37,9 @@ import cv2
 import numpy as np
 from shared_data import SHARED_DATA
 
-from colorsplash.runtime.alpha import compute_alpha
 from colorsplash.runtime.cpu import cpu_info
-from colorsplash.runtime.edge_matte import matte
+from colorsplash.runtime.edges.alpha import compute_alpha
+from colorsplash.runtime.edges.edge_matte import matte
 from colorsplash.runtime.effects import apply_effect, composite
 from colorsplash.runtime.options import SplashOptions
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from splash_speed import base_photo, write_jpeg  # noqa: E402
 
 from colorsplash.runtime.batch import PhotoJob  # noqa: E402
-from colorsplash.runtime.onnx_model import ModelLoadError, load_model  # noqa: E402
+from colorsplash.runtime.model.onnx_model import ModelLoadError, load_model  # noqa: E402
 from colorsplash.runtime.planning import OutputPlan, plan_files  # noqa: E402
 
 PETS_TRAIN_IMAGES = 954
@@ -44,7 +44,7 @@ def video_fps(model: object, tmp: Path, frames: int) -> str:
     try:
         from video_stability import cover, write_still_clip
 
-        from colorsplash.runtime.video import splash_video
+        from colorsplash.runtime.video.clip import splash_video
     except ImportError as err:
         return f"skipped ({err})"
     clip = write_still_clip(tmp / "clip1080.mp4", cover(base_photo(), 1920, 1080), frames)

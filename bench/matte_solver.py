@@ -1,7 +1,7 @@
 """The matte's solve under different ``MatteSettings``, on real photos: time and alpha difference.
 
 For pet photos of ``../shared/data`` (feral cats and Oxford pets), the model's probability is computed once; then
-:func:`colorsplash.runtime.alpha.compute_alpha` with the default (matte) edges runs under each settings variant of
+:func:`colorsplash.runtime.edges.alpha.compute_alpha` with the default (matte) edges runs under each settings variant of
 ``--variants`` in turn, photo by photo, each ``--repeats`` times (the fastest counts), so the machine's slow and fast
 periods fall on all variants alike. A variant is ``default`` or comma-separated ``field=value`` changes of
 ``MatteSettings`` (e.g. ``tol=1e-5``, ``prior=0,direct_unknowns=6000``). Prints per photo the time of each
@@ -29,13 +29,13 @@ import numpy as np
 from shared_data import SHARED_DATA
 from spread import every_nth  # bench/ is on sys.path: run as a script
 
-from colorsplash.runtime.alpha import compute_alpha
 from colorsplash.runtime.cpu import cpu_info
-from colorsplash.runtime.matting import MatteSettings
-from colorsplash.runtime.onnx_model import load_model
+from colorsplash.runtime.edges.alpha import compute_alpha
+from colorsplash.runtime.edges.matting import MatteSettings
+from colorsplash.runtime.edges.working import RefineSettings
+from colorsplash.runtime.model.onnx_model import load_model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import read_photo
-from colorsplash.runtime.working import RefineSettings
+from colorsplash.runtime.pictures.photo_io import read_photo
 
 DATA = SHARED_DATA
 

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 from peers import THREADS, file_mb
 
-from colorsplash.runtime.config import CONFIG_METADATA_KEY
 from colorsplash.runtime.cpu import cpu_info
-from colorsplash.runtime.onnx_model import create_session, default_model_path
+from colorsplash.runtime.model.config import CONFIG_METADATA_KEY
+from colorsplash.runtime.model.onnx_model import create_session, default_model_path
 
 TARGET_MS = 40.0
 MIN_RATIO = 5.0

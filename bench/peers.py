@@ -13,11 +13,11 @@ Protocol (identical for every model):
   (:func:`colorsplash.evaluation.metrics.iou`; Oxford trimap border pixels are ignored).
   The table shows the mean per set. On ``pet-free`` photos the score is the coloured share of the frame (pixels at
   or above 0.5); the table shows the share of photos with more than 1 % coloured and the mean coloured share.
-- Ours: :meth:`colorsplash.runtime.onnx_model.Model.predict_scored` upsampled bilinearly (no edge refinement),
+- Ours: :meth:`colorsplash.runtime.model.onnx_model.Model.predict_scored` upsampled bilinearly (no edge refinement),
   all zero when the photo's subject score is under the model's threshold (what ``splash`` does with such a photo:
   nothing coloured): :func:`colorsplash.training.predictors.gated`, the prediction ``colorsplash evaluate`` scores.
   ``--ours-edges none,fast,matte`` adds rows for the product's own alpha from each edge stage
-  (:func:`colorsplash.runtime.alpha.compute_alpha`; ``matte`` is what ``splash`` and ``mask`` use by default).
+  (:func:`colorsplash.runtime.edges.alpha.compute_alpha`; ``matte`` is what ``splash`` and ``mask`` use by default).
 - U2-Net(p): rembg's own preprocessing (``session_base.normalize`` / ``session_simple.predict``): resize to
   320x320 with PIL LANCZOS, divide by the image maximum, ImageNet mean/std, NCHW float32; the FIRST output,
   min-max normalised to [0, 1], resized back to the photo's size (bilinear by default; ``--peer-upsample rembg``
@@ -59,9 +59,9 @@ from colorsplash.evaluation import metrics, pet_validation
 from colorsplash.evaluation.evaluate import COLOURED_LIMIT, coloured_share  # "coloured": over this share of it
 from colorsplash.evaluation.folders import DataError
 from colorsplash.evaluation.pet_validation import PET_FREE
-from colorsplash.runtime.alpha import compute_alpha
+from colorsplash.runtime.edges.alpha import compute_alpha
 from colorsplash.runtime.files import atomic_write
-from colorsplash.runtime.onnx_model import default_model_path, load_model
+from colorsplash.runtime.model.onnx_model import default_model_path, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.training.predictors import gated
 

@@ -29,7 +29,7 @@ from shared_data import bad_data_exits
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation.presence import PET_RECALL, GateReport, calibration_record, gate_scores, judge
-from colorsplash.runtime.onnx_model import load_model
+from colorsplash.runtime.model.onnx_model import load_model
 
 
 def scores(

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from colorsplash.runtime.onnx_model import create_session
+from colorsplash.runtime.model.onnx_model import create_session
 
 THREADS = 2  # ONNX Runtime intra-op threads of every model in the comparisons
 REMBG_SIZE = 320

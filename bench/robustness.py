@@ -35,7 +35,7 @@ from peers import DEFAULT_DATA, ours_predictor, photo_score, summarize, validati
 from shared_data import bad_data_exits
 
 from colorsplash.evaluation import datasets as data
-from colorsplash.runtime.onnx_model import default_model_path
+from colorsplash.runtime.model.onnx_model import default_model_path
 from colorsplash.training.predictors import load_predictor
 
 

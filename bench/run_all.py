@@ -66,11 +66,11 @@ from spread import TARGETS, alpha_spread, splash_spread, spread_photos  # noqa: 
 
 from colorsplash.runtime.batch import PhotoJob, batch_model, run_batch  # noqa: E402
 from colorsplash.runtime.cpu import cpu_info  # noqa: E402
-from colorsplash.runtime.onnx_model import Model, default_model_path, load_model  # noqa: E402
+from colorsplash.runtime.model.onnx_model import Model, default_model_path, load_model  # noqa: E402
+from colorsplash.runtime.model.variants import find_variants, read_config  # noqa: E402
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
-from colorsplash.runtime.photo_io import read_photo  # noqa: E402
+from colorsplash.runtime.pictures.photo_io import read_photo  # noqa: E402
 from colorsplash.runtime.planning import OutputPlan, plan_files  # noqa: E402
-from colorsplash.runtime.variants import find_variants, read_config  # noqa: E402
 
 # Each section runs in a fresh process by default: after the forward section's five sessions had come and gone, the
 # same process timed our model 10 % slower in about half the runs (1 MP alpha 60 against 54 ms; not page faults,
@@ -197,11 +197,11 @@ def timeline(model: Model, src: Path, out: Path, edges: str) -> str:
     """One splash of ``src`` step by step as ``PhotoJob`` runs it, with the time (ms from the start) at which
     each step ended: the full decode runs in a thread while the reduced decode, model and coefficients run."""
 
-    from colorsplash.runtime.alpha import RefineSettings, plan_alpha
+    from colorsplash.runtime.edges.alpha import RefineSettings, plan_alpha
     from colorsplash.runtime.files import atomic_write
     from colorsplash.runtime.fused import GreySplash
-    from colorsplash.runtime.photo_io import decode_image_bytes
-    from colorsplash.runtime.photo_write import encode_image
+    from colorsplash.runtime.pictures.photo_io import decode_image_bytes
+    from colorsplash.runtime.pictures.photo_write import encode_image
     from colorsplash.runtime.pipeline import reduced_jpeg, upright_size
 
     start, marks = time.perf_counter(), {}
@@ -291,9 +291,9 @@ def batch(model: Model, base: np.ndarray, tmp: Path, count: int, rounds: int, ed
 
 def video(model: Model, base: np.ndarray, tmp: Path, frames: int, rounds: int) -> None:
     try:
-        from colorsplash.runtime.video import splash_video
-        from colorsplash.runtime.video_encode import CONTAINERS, Encoder
-        from colorsplash.runtime.video_io import probe, read_frames
+        from colorsplash.runtime.video.clip import splash_video
+        from colorsplash.runtime.video.video_encode import CONTAINERS, Encoder
+        from colorsplash.runtime.video.video_io import probe, read_frames
     except ImportError as err:
         print(f"  video: skipped ({err})")
         return

@@ -16,8 +16,8 @@ from peers import DEFAULT_DATA, PET_FREE, ours_predictor, validation_sets
 from shared_data import bad_data_exits, extra_needed
 
 from colorsplash.evaluation import datasets as data
-from colorsplash.runtime.onnx_model import default_model_path
-from colorsplash.runtime.photo_io import read_rgb
+from colorsplash.runtime.model.onnx_model import default_model_path
+from colorsplash.runtime.pictures.photo_io import read_rgb
 
 with extra_needed("train", __name__):
     from colorsplash.training.plots import save_gallery

@@ -52,15 +52,15 @@ from floor import QUALITY, PlainFloor, floor_opencv, floor_pillow  # bench/ is o
 from PIL import Image
 from shared_data import SHARED_DATA
 
-from colorsplash.runtime.alpha import RefineSettings, model_alpha
 from colorsplash.runtime.batch import PhotoJob, run_batch
 from colorsplash.runtime.cpu import cpu_info
+from colorsplash.runtime.edges.alpha import RefineSettings, model_alpha
+from colorsplash.runtime.edges.foreground import estimate_colours
 from colorsplash.runtime.effects import apply_effect, composite
-from colorsplash.runtime.foreground import estimate_colours
-from colorsplash.runtime.onnx_model import Model, default_model_path, load_model
+from colorsplash.runtime.model.onnx_model import Model, default_model_path, load_model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import read_photo
-from colorsplash.runtime.photo_write import write_image
+from colorsplash.runtime.pictures.photo_io import read_photo
+from colorsplash.runtime.pictures.photo_write import write_image
 from colorsplash.runtime.pipeline import auto_jobs
 from colorsplash.runtime.planning import OutputPlan, plan_files
 
@@ -111,7 +111,7 @@ def bench_model(arg: str | None, tmp: Path) -> Path:
         return default_model_path()
     import torch
 
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
     from colorsplash.training.checkpoint import save_checkpoint
     from colorsplash.training.export import export_onnx
     from colorsplash.training.networks import build_model

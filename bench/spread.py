@@ -42,9 +42,9 @@ from splash_speed import write_jpeg  # noqa: E402
 
 from colorsplash.runtime.batch import PhotoJob  # noqa: E402
 from colorsplash.runtime.cpu import cpu_info  # noqa: E402
-from colorsplash.runtime.onnx_model import Model, load_model  # noqa: E402
+from colorsplash.runtime.model.onnx_model import Model, load_model  # noqa: E402
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
-from colorsplash.runtime.photo_io import read_photo  # noqa: E402
+from colorsplash.runtime.pictures.photo_io import read_photo  # noqa: E402
 from colorsplash.runtime.planning import OutputPlan, plan_files  # noqa: E402
 
 DATA = SHARED_DATA

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from shared_data import extra_needed
 
-from colorsplash.runtime.config import default_model_config
 from colorsplash.runtime.cpu import cpu_info
+from colorsplash.runtime.model.config import default_model_config
 
 with extra_needed("train", __name__):
     import torch

@@ -38,12 +38,12 @@ import cv2
 import numpy as np
 from shared_data import SHARED_DATA
 
-from colorsplash.runtime.onnx_model import Model, default_model_path, load_model
-from colorsplash.runtime.photo_io import read_rgb
-from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig
-from colorsplash.runtime.video import FrameSplasher, splash_video
-from colorsplash.runtime.video_encode import CONTAINERS, Encoder
-from colorsplash.runtime.video_io import probe, read_frames
+from colorsplash.runtime.model.onnx_model import Model, default_model_path, load_model
+from colorsplash.runtime.pictures.photo_io import read_rgb
+from colorsplash.runtime.video.clip import FrameSplasher, splash_video
+from colorsplash.runtime.video.temporal import NO_SMOOTHING, SmoothingConfig
+from colorsplash.runtime.video.video_encode import CONTAINERS, Encoder
+from colorsplash.runtime.video.video_io import probe, read_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 PETS = SHARED_DATA / "oxford-pets" / "images"

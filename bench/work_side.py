@@ -10,7 +10,7 @@ model pixel) and moved by one model pixel.
 Figures against the true alpha, whole photo, for each edge stage and working size: SAD (sum of absolute
 differences / 1000, at the photo's own size: enlarged photos' sums are divided by ``scale**2``), MSE (x 1000),
 pixels misclassified at 0.5 (% of the band where the true alpha is neither 0 nor 1, dilated by 1 % of the long side),
-and the time of :func:`colorsplash.runtime.alpha.compute_alpha` (ms, median).
+and the time of :func:`colorsplash.runtime.edges.alpha.compute_alpha` (ms, median).
 
 ``--colour-scales`` also compares the fast stage's colour estimates on copies of that many times the model's
 input (``RefineSettings.colour_scale``; never larger than the working copy).
@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 from shared_data import SHARED_DATA
 
-from colorsplash.runtime.alpha import RefineSettings, compute_alpha
+from colorsplash.runtime.edges.alpha import RefineSettings, compute_alpha
 from colorsplash.runtime.options import SplashOptions
 
 DATA = SHARED_DATA / "alphamatting"

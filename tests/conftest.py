@@ -46,7 +46,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("torch")
     import torch
 
-    from colorsplash.runtime.config import SEED_NORMALIZATION, ModelConfig
+    from colorsplash.runtime.model.config import SEED_NORMALIZATION, ModelConfig
     from colorsplash.training.checkpoint import save_checkpoint
     from colorsplash.training.networks import build_model
 
@@ -83,7 +83,7 @@ def model(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> object:
     from helpers import orange_key
 
     import colorsplash
-    from colorsplash.runtime.onnx_model import Model
+    from colorsplash.runtime.model.onnx_model import Model
 
     monkeypatch.setattr(Model, "predict_lowres", orange_key)
     return colorsplash.load_model(tiny_onnx)

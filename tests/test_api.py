@@ -16,7 +16,7 @@ from PIL import Image
 
 import colorsplash
 from colorsplash.runtime.api import NoSubjectError, to_rgb
-from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.model.onnx_model import Model
 from colorsplash.runtime.options import OptionError, SplashOptions
 
 
@@ -323,9 +323,9 @@ def test_wrong_model_type_and_folders_say_what_is_wrong(model: Model, tmp_path: 
 def test_public_errors_are_exported_and_documented() -> None:
     import pydoc
 
-    from colorsplash.runtime.onnx_model import ModelLoadError
-    from colorsplash.runtime.picture_open import ImageReadError
-    from colorsplash.runtime.variants import VariantError
+    from colorsplash.runtime.model.onnx_model import ModelLoadError
+    from colorsplash.runtime.model.variants import VariantError
+    from colorsplash.runtime.pictures.picture_open import ImageReadError
 
     assert colorsplash.ImageReadError is ImageReadError and colorsplash.ModelLoadError is ModelLoadError
     assert colorsplash.VariantError is VariantError
@@ -362,7 +362,7 @@ def test_a_missing_model_named_by_the_environment_says_to_check_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The hint used to be "reinstall colorsplash", which does not help when $COLORSPLASH_MODEL names the file."""
-    from colorsplash.runtime.onnx_model import MODEL_ENV, ModelLoadError, load_model
+    from colorsplash.runtime.model.onnx_model import MODEL_ENV, ModelLoadError, load_model
 
     monkeypatch.setenv(MODEL_ENV, str(tmp_path / "gone.onnx"))
     with pytest.raises(ModelLoadError, match=r"gone.onnx: model file not found; check \$COLORSPLASH_MODEL or unset"):

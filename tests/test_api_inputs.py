@@ -12,8 +12,8 @@ from helpers import make_blob_image
 from PIL import Image
 
 import colorsplash
-from colorsplash.runtime.onnx_model import Model
-from colorsplash.runtime.photo_io import own_transparency
+from colorsplash.runtime.model.onnx_model import Model
+from colorsplash.runtime.pictures.photo_io import own_transparency
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +206,7 @@ def test_user_code_is_type_checked_against_the_api(tmp_path: Path) -> None:
 def test_pillow_modes_with_and_without_alpha(model: Model) -> None:
     """``La`` (premultiplied grey + alpha) failed with Pillow's "conversion from La to L not supported", and a
     ``LAB`` picture counted its ``A`` band (a colour) as transparency (a note "transparent areas flattened", and
-    an all-white mask from :func:`~colorsplash.runtime.photo_io.read_grey`)."""
+    an all-white mask from :func:`~colorsplash.runtime.pictures.photo_io.read_grey`)."""
     rgba = Image.new("RGBA", (40, 30), (200, 80, 40, 255))
     rgba.paste((200, 80, 40, 0), (0, 0, 20, 30))  # left half transparent
     for mode in ("La", "RGBa", "LA", "PA"):
@@ -240,9 +240,9 @@ def test_subject_score_answers_without_making_the_alpha(
 ) -> None:
     """``subject_score`` made the whole refined alpha (edge matting included) to report one number: twice the
     time of the model run it needs. Its answer is the splash's, for a photo with a subject and one without."""
-    from colorsplash.runtime import alpha as alpha_module
     from colorsplash.runtime.api import alpha_and_subject
-    from colorsplash.runtime.onnx_model import bundled_model_path
+    from colorsplash.runtime.edges import alpha as alpha_module
+    from colorsplash.runtime.model.onnx_model import bundled_model_path
 
     bundled = colorsplash.load_model(bundled_model_path(), precision="file")  # a presence output
     photos = [blob[0], np.full((50, 70, 3), 25, np.uint8), make_blob_image(200, 120, seed=9)[0]]

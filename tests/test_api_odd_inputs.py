@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 import colorsplash
-from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.model.onnx_model import Model
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_more_threads_than_cores_are_warned_about(tiny_onnx: Path) -> None:
 def test_a_model_file_written_again_is_loaded_again(tiny_onnx: Path, tmp_path: Path) -> None:
     """``load_model("m.onnx")`` after ``m.onnx`` was exported again (a notebook's train, export, load loop) gave the
     model loaded before from the cache, without a word; ``splash(img, "m.onnx")`` too."""
-    from colorsplash.runtime.onnx_model import bundled_model_path
+    from colorsplash.runtime.model.onnx_model import bundled_model_path
 
     path = tmp_path / "m.onnx"
     shutil.copyfile(tiny_onnx, path)
@@ -148,7 +148,7 @@ def test_an_array_of_another_shape_names_the_shapes_taken(model: Model, shape: t
 def test_load_model_refusals_give_the_python_words_too(tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``load_model(precision="int8")`` of a float-only model said "use --precision auto", and
     ``load_model(device="cuda")`` without CUDA "use --device cpu": flags of the CLI, not the API's keywords."""
-    from colorsplash.runtime import onnx_model
+    from colorsplash.runtime.model import onnx_model
 
     with pytest.raises(colorsplash.VariantError, match=r'use --precision auto \(Python: precision="auto"\)'):
         colorsplash.load_model(tiny_onnx, precision="int8", device="cpu")
@@ -189,8 +189,8 @@ def test_a_model_file_written_again_while_it_loads_is_loaded_again(
 ) -> None:
     """The file's version was taken after the load: a file written again while ONNX Runtime read the old one (an
     export finishing meanwhile, another thread's load) was cached as that new version, and served stale after."""
-    from colorsplash.runtime import onnx_model
-    from colorsplash.runtime.onnx_model import bundled_model_path
+    from colorsplash.runtime.model import onnx_model
+    from colorsplash.runtime.model.onnx_model import bundled_model_path
 
     path = tmp_path / "m.onnx"
     shutil.copyfile(tiny_onnx, path)
@@ -263,7 +263,7 @@ def test_a_photo_whose_header_the_disk_fails_to_read_is_said_so(
     """The header is read first now (before the whole file): a failing disk or share met there said "unreadable or
     truncated picture ([Errno 5] Input/output error: ...); re-export it", the system's number and the wrong advice
     (the file may be fine), where the whole file's read said to check the disk."""
-    from colorsplash.runtime import picture_open
+    from colorsplash.runtime.pictures import picture_open
 
     def fail(source: object) -> Any:
         raise OSError(5, "Input/output error", str(source))
@@ -379,7 +379,7 @@ def test_a_large_file_of_something_else_is_refused_before_it_is_read_whole(
 def test_a_photo_of_usual_size_is_read_without_a_header_parse_first(png: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The header-first check cost every photo of a batch a parse from its file (~0.3 ms of the few ms a photo may
     take outside the model): only files over HEADER_FIRST_BYTES are checked before they are read."""
-    from colorsplash.runtime import photo_io
+    from colorsplash.runtime.pictures import photo_io
 
     parsed: list[object] = []
     monkeypatch.setattr(photo_io, "probe_picture", lambda *args: parsed.append(args))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import colorsplash
-from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.model.onnx_model import Model
 
 
 def _photo() -> np.ndarray:

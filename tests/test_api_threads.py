@@ -19,8 +19,8 @@ from PIL import Image
 
 import colorsplash
 from colorsplash.runtime import api_images
-from colorsplash.runtime.onnx_model import Model
-from colorsplash.runtime.picture_open import warnings_as_notes
+from colorsplash.runtime.model.onnx_model import Model
+from colorsplash.runtime.pictures.picture_open import warnings_as_notes
 
 
 def test_one_pillow_image_given_to_two_threads_is_decoded_once(
@@ -145,7 +145,7 @@ def test_a_child_forked_while_a_thread_loads_a_model_loads_its_own(
 ) -> None:
     """A child forked while a parent thread loaded a model (the cache's lock held) hung at its own first
     ``load_model`` (``predict_alpha(photo)`` and an unpickled model load one). It now has the lock free."""
-    from colorsplash.runtime import onnx_model
+    from colorsplash.runtime.model import onnx_model
 
     parent, real = os.getpid(), onnx_model._load_variant
     inside, leave = threading.Event(), threading.Event()
@@ -181,7 +181,8 @@ def _child_calls(call: Callable[[], object], out: Any) -> None:
 def test_a_child_forked_while_a_thread_registers_heif_or_tunes_malloc_goes_on(name: str) -> None:
     """The once-per-process steps of the first photo and model (pillow-heif's registration, malloc's tuning) held
     a lock that a child forked meanwhile inherited held: its own first photo or model hung."""
-    from colorsplash.runtime import allocator, heif
+    from colorsplash.runtime import allocator
+    from colorsplash.runtime.pictures import heif
 
     lock, call = (heif._LOCK, heif.has_heif_reader) if name == "heif" else (allocator._lock, allocator.tune_allocator)
     inside, leave = threading.Event(), threading.Event()
@@ -216,7 +217,7 @@ def test_a_child_forked_while_a_thread_makes_the_spinning_twin_makes_its_own(
 ) -> None:
     """A model's first API call makes a second session (``Model.exclusive``) under a lock; a child forked meanwhile
     inherited that lock held, and its own first call with the model hung."""
-    from colorsplash.runtime import onnx_model
+    from colorsplash.runtime.model import onnx_model
 
     shutil.copyfile(tiny_onnx, tmp_path / "m.onnx")
     model = colorsplash.load_model(tmp_path / "m.onnx", threads=1, precision="file")  # no twin yet
@@ -250,7 +251,7 @@ def test_a_loaded_model_is_not_held_up_by_another_models_load(
     """Every ``load_model`` waited for any other one under way: ``splash(photo)`` (the default model) or
     ``load_model`` of a model loaded long before stalled while another thread loaded a new model (seconds: the
     variant timing; for ever: a file on a share that hangs). A model already loaded is now returned at once."""
-    from colorsplash.runtime import onnx_model
+    from colorsplash.runtime.model import onnx_model
 
     loaded = colorsplash.load_model(tiny_onnx, precision="file")
     shutil.copyfile(tiny_onnx, tmp_path / "new.onnx")
@@ -285,7 +286,7 @@ def test_a_models_calls_are_not_held_up_by_another_models_first_call(
     """Every API call takes the spinning-twin lock, which is one for all models: while one model's first call made
     its twin (a second session: seconds for a large file), every call of every other model waited for it. A model
     whose twin is made now goes on."""
-    from colorsplash.runtime import onnx_model
+    from colorsplash.runtime.model import onnx_model
 
     photo = np.zeros((40, 50, 3), np.uint8)
     ready = colorsplash.load_model(tiny_onnx, threads=1, precision="file")

@@ -121,7 +121,7 @@ def _loader_draws(workers: int, epoch: int, rank: int = 0, world: int = 1) -> li
     """Every augmented image one epoch of ``make_loader`` yields for 8 copies of the same photo (process ``rank`` of
     ``world``: its share of them), sorted (the draws, not the order the loader shuffled them into)."""
     pytest.importorskip("torch")
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
     from colorsplash.training.config import TrainConfig
     from colorsplash.training.distributed import Dist
     from colorsplash.training.steps import make_loader

@@ -1,5 +1,5 @@
 """The matte's band solvers at their edges: a system solved in one step, a direction of zero curvature, an
-iteration that overflows, a factorisation that is not finite (see :mod:`colorsplash.runtime.band_solve`)."""
+iteration that overflows, a factorisation that is not finite (see :mod:`colorsplash.runtime.edges.band_solve`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 scipy_sparse = pytest.importorskip("scipy.sparse")
 
-from colorsplash.runtime.band_solve import conjugate_gradients, factorised_solve  # noqa: E402
+from colorsplash.runtime.edges.band_solve import conjugate_gradients, factorised_solve  # noqa: E402
 
 
 def test_a_diagonal_system_is_solved_in_one_step_and_kept() -> None:

@@ -14,7 +14,7 @@ import pytest
 from helpers.bench import BENCH, bench_script
 from helpers.layouts import make_oxford_set, make_paired_set, save_picture
 
-from colorsplash.runtime.onnx_model import default_model_path
+from colorsplash.runtime.model.onnx_model import default_model_path
 
 
 def test_the_validation_sets_name_the_data_they_need(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -82,7 +82,7 @@ def test_gpu_speed_without_a_cuda_build_ends_in_the_message_not_a_traceback(
 ) -> None:
     """``gpu_speed.py --device cuda`` on a machine whose ONNX Runtime has no CUDA ended in a Python traceback above
     the runtime's own message (what to install, or --device cpu)."""
-    from colorsplash.runtime.onnx_model import ModelLoadError
+    from colorsplash.runtime.model.onnx_model import ModelLoadError
 
     gpu_speed = bench_script("gpu_speed", monkeypatch)
 

@@ -24,7 +24,7 @@ import pytest
 from helpers import make_blob_image
 from PIL import Image
 
-from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.model.onnx_model import Model
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

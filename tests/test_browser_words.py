@@ -20,7 +20,7 @@ from test_browser import (  # noqa: F401 (fixtures)
     wait_for_result_after,
 )
 
-from colorsplash.runtime.picture_open import read_formats_here
+from colorsplash.runtime.pictures.picture_open import read_formats_here
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -17,8 +17,8 @@ import pytest
 
 from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation import metrics
-from colorsplash.runtime import onnx_model as infer
-from colorsplash.runtime.config import ARCHES, PRECISIONS
+from colorsplash.runtime.model import onnx_model as infer
+from colorsplash.runtime.model.config import ARCHES, PRECISIONS
 
 BUNDLED = infer.bundled_model_path()
 MAX_BYTES = 20_000_000  # the "at most 20 MB"

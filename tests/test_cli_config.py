@@ -9,7 +9,7 @@ import pytest
 
 from colorsplash.cli import build_parser, main
 from colorsplash.cli.train import build_configs
-from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.model.config import ModelConfig
 from colorsplash.training.config import AugmentConfig, TrainConfig
 
 

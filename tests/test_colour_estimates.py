@@ -1,11 +1,11 @@
-"""The subject colours blur fusion gives at edge pixels (:func:`colorsplash.runtime.foreground.estimate_colours`): a
-one-pixel edge, a photo larger than the estimates' working copy, and a subject of two colours."""
+"""The subject colours blur fusion gives at edge pixels (:func:`colorsplash.runtime.edges.foreground.estimate_colours`):
+a one-pixel edge, a photo larger than the estimates' working copy, and a subject of two colours."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from colorsplash.runtime.foreground import estimate_colours
+from colorsplash.runtime.edges.foreground import estimate_colours
 
 BLUE, RED, GREEN = np.array([30, 60, 200.0]), np.array([210, 40, 30.0]), np.array([40, 190, 60.0])
 

@@ -9,9 +9,9 @@ import pytest
 from helpers import make_blob_image
 from helpers.composite import two_blobs
 
-from colorsplash.runtime.alpha import alpha_to_uint8, compute_alpha, smooth
+from colorsplash.runtime.edges.alpha import alpha_to_uint8, compute_alpha, smooth
+from colorsplash.runtime.edges.working import work_size
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.working import work_size
 
 
 def lowres(mask: np.ndarray, size: int = 32, shift: int = 0) -> np.ndarray:
@@ -161,7 +161,7 @@ def test_subjects_are_selected_at_the_threshold_given() -> None:
 
 
 def test_a_point_on_the_right_or_bottom_border_is_outside() -> None:
-    from colorsplash.runtime.alpha import check_point
+    from colorsplash.runtime.edges.alpha import check_point
 
     check_point((199, 119), 200, 120)
     for point in ((200, 10), (10, 120)):
@@ -170,7 +170,7 @@ def test_a_point_on_the_right_or_bottom_border_is_outside() -> None:
 
 
 def test_photos_get_the_matte_edge_stage_by_default() -> None:
-    from colorsplash.runtime.alpha import plan_alpha
+    from colorsplash.runtime.edges.alpha import plan_alpha
 
     image = np.full((48, 64, 3), 128, np.uint8)
     prob = np.zeros((32, 32), np.float32)
@@ -200,7 +200,7 @@ def test_helpers() -> None:
 
 def test_no_subject_line_names_the_cut_off_when_it_alone_left_the_photo_empty() -> None:
     """`--threshold 1` used to say "no subject found (max probability 1.00, subject score 1.00)": a contradiction."""
-    from colorsplash.runtime.alpha import compute_alpha
+    from colorsplash.runtime.edges.alpha import compute_alpha
     from colorsplash.runtime.no_subject import apply_on_empty
     from colorsplash.runtime.options import SplashOptions
     from colorsplash.runtime.wording import Wording
@@ -221,7 +221,7 @@ def test_no_subject_line_names_the_cut_off_when_it_alone_left_the_photo_empty() 
 def test_a_score_just_under_the_threshold_never_reads_as_the_threshold() -> None:
     """Audit (custom subject 2): a model without a presence output scored a photo 0.4994 against its threshold 0.5
     and said "no food found in x.jpg (subject score 0.50)", as if the score had passed: scores round down."""
-    from colorsplash.runtime.alpha import compute_alpha
+    from colorsplash.runtime.edges.alpha import compute_alpha
     from colorsplash.runtime.no_subject import apply_on_empty
     from colorsplash.runtime.options import SplashOptions
     from colorsplash.runtime.wording import Wording

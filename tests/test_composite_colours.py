@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from helpers import make_blob_image
 
-from colorsplash.runtime.alpha import luma
+from colorsplash.runtime.edges.alpha import luma
 from colorsplash.runtime.effects import apply_effect
 from colorsplash.runtime.options import SplashOptions
 
@@ -23,7 +23,7 @@ def _window_mean(x: np.ndarray, r: int) -> np.ndarray:
 
 @pytest.mark.parametrize("r", [1, 4])
 def test_box_means_match_a_plain_window_average(r: int) -> None:
-    from colorsplash.runtime.guided import box_mean
+    from colorsplash.runtime.edges.guided import box_mean
 
     rng = np.random.default_rng(r)
     plane = rng.random((23, 31), dtype=np.float32)
@@ -49,7 +49,7 @@ def test_colour_estimates_match_their_formula(layout: str) -> None:
     """``colour_alpha`` against its docstring written out in float64 numpy: window means F and B of the sure
     subject and background colours, local ``(I - B).(F - B) / |F - B|^2``, blended in by trust and band. With
     a local subject the work runs on a window of the copy: the same numbers, and the rest exactly ``prob``."""
-    from colorsplash.runtime.guided import colour_alpha
+    from colorsplash.runtime.edges.guided import colour_alpha
 
     rng = np.random.default_rng(7)
     image = rng.integers(0, 256, (20, 27, 3), dtype=np.uint8)
@@ -81,8 +81,8 @@ def test_colour_estimates_match_their_formula(layout: str) -> None:
 def test_a_photo_that_is_its_own_working_copy_needs_no_luma() -> None:
     """A photo no larger than its working copy (a 500x375 JPEG for the 384 px model): the refined alpha comes out
     of the plan itself (no luma read, no coefficients brought up), with the numbers of the coefficient path."""
-    from colorsplash.runtime.alpha import RefineSettings, finish_alpha, photo_guide, plan_alpha
-    from colorsplash.runtime.guided import colour_target, guided_coefficients, refine_full
+    from colorsplash.runtime.edges.alpha import RefineSettings, finish_alpha, photo_guide, plan_alpha
+    from colorsplash.runtime.edges.guided import colour_target, guided_coefficients, refine_full
 
     image, mask = make_blob_image(375, 500, seed=3)
     prob = cv2.GaussianBlur(cv2.resize(mask.astype(np.float32), (384, 384), interpolation=cv2.INTER_AREA), (0, 0), 2)
@@ -106,8 +106,8 @@ def test_a_photo_that_is_its_own_working_copy_needs_no_luma() -> None:
 def test_colour_target_reads_the_model_map_at_the_colour_copy_size() -> None:
     """The colour estimates of a photo larger than the model's input see the model's own map area-reduced to the
     colour copy (one resize), not the working-size map reduced again."""
-    from colorsplash.runtime.alpha import RefineSettings
-    from colorsplash.runtime.guided import colour_alpha, colour_target
+    from colorsplash.runtime.edges.alpha import RefineSettings
+    from colorsplash.runtime.edges.guided import colour_alpha, colour_target
 
     image, mask = make_blob_image(375, 500, seed=4)
     rng = np.random.default_rng(1)
@@ -128,8 +128,8 @@ def test_colour_target_reads_the_model_map_at_the_colour_copy_size() -> None:
 def test_decontaminated_grey_keeps_the_photos_brightness_and_never_changes_a_grey_photo() -> None:
     """Blending estimated F and grey(B) moved the edge band's brightness by over 10 levels on a quarter of its
     pixels (a white floor beside a tail greyed) and changed greyscale photos (visual audit)."""
+    from colorsplash.runtime.edges.foreground import estimate_colours
     from colorsplash.runtime.effects import grey_keeping_luma
-    from colorsplash.runtime.foreground import estimate_colours
 
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
@@ -149,7 +149,7 @@ def test_decontaminated_grey_keeps_the_photos_brightness_and_never_changes_a_gre
 def test_decontamination_stops_at_the_subjects_own_colour() -> None:
     """Where alpha is underestimated the residual took out more background than the pixel held, pushing grey fur
     before red wood to lavender (visual audit): the push away from the background is cut at the subject's colour."""
-    from colorsplash.runtime.foreground import share_residual
+    from colorsplash.runtime.edges.foreground import share_residual
 
     smooth_f = np.full((1, 2, 3), 128, np.float32)  # grey fur
     smooth_b = np.zeros((1, 2, 3), np.float32)
@@ -164,7 +164,7 @@ def test_decontamination_stops_at_the_subjects_own_colour() -> None:
 
 def test_the_fused_bands_subject_colour_stays_in_range() -> None:
     """The fused band took F unclipped while the general path saturates it: colours too strong (review)."""
-    from colorsplash.runtime.foreground import subject_colour
+    from colorsplash.runtime.edges.foreground import subject_colour
 
     rng = np.random.default_rng(1)
     pixels = rng.integers(0, 256, (50, 50, 3), dtype=np.uint8)
@@ -194,7 +194,7 @@ def test_a_partial_grey_keeps_the_photos_brightness_too(amount: float) -> None:
 
 def test_the_residual_is_shared_between_subject_and_background_by_alpha() -> None:
     """Blur fusion's last step, F += a * residual and B += (1 - a) * residual, where no overshoot is cut."""
-    from colorsplash.runtime.foreground import share_residual
+    from colorsplash.runtime.edges.foreground import share_residual
 
     smooth_f = np.full((1, 1, 3), (200, 50, 50), np.float32)
     smooth_b = np.full((1, 1, 3), (50, 50, 200), np.float32)

@@ -9,7 +9,7 @@ import pytest
 from helpers import make_blob_image
 from helpers.composite import two_blobs
 
-from colorsplash.runtime.alpha import luma
+from colorsplash.runtime.edges.alpha import luma
 from colorsplash.runtime.effects import SEPIA, apply_effect
 from colorsplash.runtime.options import SplashOptions
 
@@ -100,7 +100,7 @@ def test_row_strips_use_only_the_cores_this_process_may_use(monkeypatch: pytest.
     import os
     import threading
 
-    from colorsplash.runtime.strips import in_row_strips
+    from colorsplash.runtime.edges.strips import in_row_strips
 
     monkeypatch.setattr(cv2, "getNumThreads", lambda: 8)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)

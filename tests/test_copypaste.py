@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("torch")
 
 from colorsplash.evaluation.datasets import IGNORE, Sample  # noqa: E402
-from colorsplash.runtime.config import ModelConfig  # noqa: E402
+from colorsplash.runtime.model.config import ModelConfig  # noqa: E402
 from colorsplash.training.config import AugmentConfig  # noqa: E402
 from colorsplash.training.copypaste import Paster, make_paster, paste_pet  # noqa: E402
 from colorsplash.training.torch_dataset import SegmentationDataset  # noqa: E402

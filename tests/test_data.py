@@ -114,7 +114,7 @@ def test_mask_of_another_size_and_unreadable_file(tmp_path: Path, caplog: pytest
     with pytest.raises(DataError, match=r"cat3\.jpg.*empty"):
         load_pair(samples[3])
     pytest.importorskip("torch")  # the rest: training's loader (the light runtime's tests stop here)
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
     from colorsplash.training.torch_dataset import load_resized
 
     config = ModelConfig(input_size=32)

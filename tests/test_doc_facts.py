@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from colorsplash.cli import build_parser
-from colorsplash.runtime.onnx_model import bundled_model_path
-from colorsplash.runtime.variants import read_config
+from colorsplash.runtime.model.onnx_model import bundled_model_path
+from colorsplash.runtime.model.variants import read_config
 
 ROOT = Path(__file__).resolve().parents[1]
 VERBS = ("splash", "mask", "video", "train", "evaluate", "export", "serve")

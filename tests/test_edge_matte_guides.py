@@ -1,4 +1,4 @@
-"""``colorsplash.matte`` (:mod:`colorsplash.runtime.edge_matte`) on the guides users pass: which probabilities'
+"""``colorsplash.matte`` (:mod:`colorsplash.runtime.edges.edge_matte`) on the guides users pass: which probabilities'
 shapes are taken or refused, a trimap's known pixels on a photo solved on a reduced copy, the band a full-size
 probability sets, and the sharp edge guided upsampling keeps."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from colorsplash.runtime.edge_matte import matte
-from colorsplash.runtime.matting import MatteSettings
+from colorsplash.runtime.edges.edge_matte import matte
+from colorsplash.runtime.edges.matting import MatteSettings
 
 
 def noise_photo(h: int, w: int, seed: int = 0) -> np.ndarray:

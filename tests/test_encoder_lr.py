@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 from helpers.layouts import make_seed_set  # noqa: E402
 
 from colorsplash.cli import main  # noqa: E402
-from colorsplash.runtime.config import ModelConfig  # noqa: E402
+from colorsplash.runtime.model.config import ModelConfig  # noqa: E402
 from colorsplash.training.checkpoint import read_checkpoint  # noqa: E402
 from colorsplash.training.config import TrainConfig  # noqa: E402
 from colorsplash.training.networks import build_model, freeze_for, param_groups  # noqa: E402

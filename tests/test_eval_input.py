@@ -2,16 +2,15 @@
 ``serve`` feed it.
 
 Evaluation resizes the decoded photo to the model's input in one step
-(:meth:`~colorsplash.runtime.onnx_model.Model.predict_scored` on the whole photo); the product first makes the
-working copy (:meth:`~colorsplash.runtime.working.RefineSettings.working_copy`; a large JPEG given to the CLI, alone
-or in a folder: a DCT-reduced decode, :func:`~colorsplash.runtime.pipeline.dct_working_copy`) and resizes that. Both
-are RGB uint8 and go through the one :func:`~colorsplash.runtime.preprocess.preprocess`. They are the same bits for
-a photo within the working size (every Oxford val and unseen-breeds photo) and a blur apart above it (feral cats'
-640x640): measured on every validation photo (2026-12-02, docs/benchmarks.md), feral valid IoU 0.8700 evaluated
-against 0.8683 on the product's input, the other sets identical. These tests pin that distance so that it cannot
-grow unnoticed: past 0.002 IoU the published figures would no longer measure what users get, and evaluation would
-have to feed the network the product's working copy.
-"""
+(:meth:`~colorsplash.runtime.model.onnx_model.Model.predict_scored` on the whole photo); the product first makes the
+working copy (:meth:`~colorsplash.runtime.edges.working.RefineSettings.working_copy`; a large JPEG given to the CLI,
+alone or in a folder: a DCT-reduced decode, :func:`~colorsplash.runtime.pipeline.dct_working_copy`) and resizes that.
+Both are RGB uint8 and go through the one :func:`~colorsplash.runtime.model.preprocess.preprocess`. They are the same
+bits for a photo within the working size (every Oxford val and unseen-breeds photo) and a blur apart above it (feral
+cats' 640x640): measured on every validation photo (2026-12-02, docs/benchmarks.md), feral valid IoU 0.8700 evaluated
+against 0.8683 on the product's input, the other sets identical. These tests pin that distance so that it cannot grow
+unnoticed: past 0.002 IoU the published figures would no longer measure what users get, and evaluation would have to
+feed the network the product's working copy."""
 
 from __future__ import annotations
 
@@ -26,12 +25,12 @@ from colorsplash.evaluation import datasets as data
 from colorsplash.evaluation import pet_validation
 from colorsplash.evaluation.evaluate import evaluate_model
 from colorsplash.evaluation.metrics import iou
-from colorsplash.runtime import preprocess as prep
-from colorsplash.runtime.onnx_model import Model, load_model
+from colorsplash.runtime.edges.working import RefineSettings
+from colorsplash.runtime.model import preprocess as prep
+from colorsplash.runtime.model.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import decode_image_bytes
+from colorsplash.runtime.pictures.photo_io import decode_image_bytes
 from colorsplash.runtime.pipeline import decode_and_plan
-from colorsplash.runtime.working import RefineSettings
 from colorsplash.training.predictors import gated, load_predictor
 
 MAX_MEAN_LEVELS = 2.0  # mean |difference| of the two network inputs, uint8 levels (measured: 0.6 to 1.5)

@@ -22,7 +22,7 @@ from colorsplash.evaluation.evaluate import (
     upsample_probability,
     worst,
 )
-from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.model.onnx_model import Model
 from colorsplash.training.predictors import load_predictor
 
 

@@ -77,7 +77,7 @@ def test_the_unknown_set_warning_says_what_the_split_was_for_training(
     training held out": held out is what val photos are; train photos are the ones training used."""
     from colorsplash.evaluation.datasets import discover
     from colorsplash.evaluation.evaluate import warn_unknown_sets
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
 
     make_paired_set(tmp_path / "pairs", n=2)
     config = ModelConfig(training={"datasets": ["cats"]})

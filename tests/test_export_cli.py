@@ -18,8 +18,8 @@ from helpers.export import (  # noqa: E402
     paired_data_fixture,  # noqa: F401 (a fixture: pytest finds it by its name, paired_data)
 )
 
-from colorsplash.runtime.config import ModelConfig  # noqa: E402
-from colorsplash.runtime.onnx_model import load_model  # noqa: E402
+from colorsplash.runtime.model.config import ModelConfig  # noqa: E402
+from colorsplash.runtime.model.onnx_model import load_model  # noqa: E402
 from colorsplash.training.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from colorsplash.training.export import export_onnx  # noqa: E402
 
@@ -272,7 +272,7 @@ def test_a_calibration_photo_over_the_pixel_limit_names_no_option_export_lacks(
     size and the limit, and only export's own options are named."""
     from helpers.splash_cli import blob_file
 
-    from colorsplash.runtime.config import SEED_NORMALIZATION
+    from colorsplash.runtime.model.config import SEED_NORMALIZATION
     from colorsplash.training.quantize import calibration_set
 
     blob_file(tmp_path / "ok.png", 0)

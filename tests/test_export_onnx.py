@@ -17,8 +17,8 @@ from helpers.export import (  # noqa: E402
     paired_data_fixture,  # noqa: F401 (a fixture: pytest finds it by its name, paired_data)
 )
 
-from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig  # noqa: E402
-from colorsplash.runtime.onnx_model import load_model  # noqa: E402
+from colorsplash.runtime.model.config import CONFIG_METADATA_KEY, ModelConfig  # noqa: E402
+from colorsplash.runtime.model.onnx_model import load_model  # noqa: E402
 from colorsplash.training.checkpoint import load_checkpoint  # noqa: E402
 from colorsplash.training.export import export_onnx  # noqa: E402
 
@@ -52,7 +52,7 @@ def test_metadata_holds_the_config(tiny_checkpoint: Path, tmp_path: Path) -> Non
     out = tmp_path / "tiny.onnx"
     returned = export_onnx(tiny_checkpoint, out)
     _, config = load_checkpoint(tiny_checkpoint)
-    from colorsplash.runtime.variants import file_hash
+    from colorsplash.runtime.model.variants import file_hash
 
     # The checkpoint's config, and which checkpoint it was (evaluate summaries are matched to it by this).
     config = ModelConfig(

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from helpers import make_blob_image
 
-from colorsplash.runtime.alpha import AlphaPlan, RefineSettings, downscale, finish_alpha, photo_guide, plan_alpha
+from colorsplash.runtime.edges.alpha import AlphaPlan, RefineSettings, downscale, finish_alpha, photo_guide, plan_alpha
+from colorsplash.runtime.edges.upsampling import Saturation
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.fused import fusable, grey_splash_in_place
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.upsampling import Saturation
 
 
 def _photo_and_prob(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +108,7 @@ def test_options_that_reshape_the_alpha_are_not_fused() -> None:
 
 
 def test_edges_auto_is_matte_for_photos_and_fast_for_video() -> None:
-    from colorsplash.runtime.video import video_options
+    from colorsplash.runtime.video.clip import video_options
 
     assert SplashOptions().edges == "auto" and SplashOptions().matte_edges
     assert not SplashOptions(edges="fast").matte_edges and SplashOptions(edges="MATTE").matte_edges
@@ -132,7 +132,7 @@ def test_a_photo_no_larger_than_the_working_copy_takes_the_plain_path() -> None:
 def test_matte_bounds_hold_every_colour_and_are_reached() -> None:
     """The matte's alpha ``a . rgb + b`` lies within :func:`matte_bounds` for any uint8 colour, and the corners of
     the colour cube reach both bounds: what lets the fused splash skip surely grey or surely kept pixels."""
-    from colorsplash.runtime.upsampling import matte_bounds
+    from colorsplash.runtime.edges.upsampling import matte_bounds
 
     rng = np.random.default_rng(2)
     coeffs = rng.normal(0, 0.004, (6, 7, 4)).astype(np.float32)
@@ -150,7 +150,7 @@ def test_apply_coefficients_computes_only_the_band() -> None:
     """The full-size matte alpha from a working copy's coefficients equals ``clip(a . rgb + b, 0, 1)`` computed
     everywhere, to within ``SURE`` (pixels that the coefficients take that close to 0 or 1 whatever their colour
     are set to it), and only a minority of the pixels is computed."""
-    from colorsplash.runtime import upsampling
+    from colorsplash.runtime.edges import upsampling
 
     image, prob = _photo_and_prob(1200, 1600)
     _, _, plan = _general(image, prob, SplashOptions(edges="matte"))

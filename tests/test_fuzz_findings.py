@@ -18,9 +18,9 @@ from helpers.metadata import XMP_HEADER, segment, with_segments
 from PIL import Image
 
 from colorsplash.evaluation.mask_read import read_labels
-from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, read_photo, read_rgb
-from colorsplash.runtime.photo_write import encode_image, write_image
-from colorsplash.runtime.picture_open import PixelLimitError, probe_picture
+from colorsplash.runtime.pictures.photo_io import ImageReadError, decode_image_bytes, read_photo, read_rgb
+from colorsplash.runtime.pictures.photo_write import encode_image, write_image
+from colorsplash.runtime.pictures.picture_open import PixelLimitError, probe_picture
 from colorsplash.runtime.pipeline import reduced_jpeg, upright_size
 
 _EXIF_IFD, _GPS_IFD, _DATE_TAKEN = 0x8769, 0x8825, 0x9003

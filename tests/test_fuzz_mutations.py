@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes
+from colorsplash.runtime.pictures.photo_io import ImageReadError, decode_image_bytes
 
 
 def _encoded(img: Image.Image, fmt: str) -> bytes:
@@ -90,8 +90,8 @@ def test_a_model_whose_metadata_is_not_utf8_is_named_with_what_to_do(tmp_path: P
     --model``, fail with ONNX Runtime's bare "'utf-8' codec can't decode byte 0xff in position 1: invalid start
     byte" (a UnicodeDecodeError, naming no file)."""
     pytest.importorskip("onnxruntime")
-    from colorsplash.runtime.config import CONFIG_METADATA_KEY
-    from colorsplash.runtime.onnx_model import ModelLoadError, bundled_model_path, load_model
+    from colorsplash.runtime.model.config import CONFIG_METADATA_KEY
+    from colorsplash.runtime.model.onnx_model import ModelLoadError, bundled_model_path, load_model
 
     data = bundled_model_path().read_bytes()
     at = data.index(b"{", data.rindex(CONFIG_METADATA_KEY.encode()))
@@ -109,8 +109,8 @@ def test_a_clip_whose_video_data_are_wiped_says_why_and_what_to_do(tmp_path: Pat
     pytest.importorskip("imageio_ffmpeg")
     from helpers.clips import moving_subject, write_clip
 
-    from colorsplash.runtime.video import splash_video
-    from colorsplash.runtime.video_io import VideoError
+    from colorsplash.runtime.video.clip import splash_video
+    from colorsplash.runtime.video.video_io import VideoError
 
     data = bytearray(write_clip(tmp_path / "clean.mp4", moving_subject()[0][:6]).read_bytes())
     at = data.index(b"mdat")
@@ -134,7 +134,7 @@ def test_train_skip_bad_with_every_validation_pair_bad_says_so(tmp_path: Path) -
     from helpers.layouts import make_seed_set, save_picture
 
     from colorsplash.evaluation.datasets import DataError
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
     from colorsplash.training.config import TrainConfig
     from colorsplash.training.steps import prepare_data
 
@@ -157,7 +157,7 @@ def test_ffmpegs_reason_does_not_depend_on_which_thread_ended_first(decoder_line
     """ffmpeg's threads end in any order: when the decoder's thread, whose code has no words ("Error number
     -1145393733 occurred"), ended first, that was the reason given (the wiped clip's test failed 1 run in 12 on
     a busy machine)."""
-    from colorsplash.runtime.video_ffmpeg import ffmpeg_reason
+    from colorsplash.runtime.video.video_ffmpeg import ffmpeg_reason
 
     lines = [
         "[h264 @ 0x1] Invalid NAL unit size (0 > 392).",

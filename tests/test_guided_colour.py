@@ -1,11 +1,11 @@
-"""The fast edge stage (``runtime/guided.py``): what it keeps, and what it moves."""
+"""The fast edge stage (``runtime/edges/guided.py``): what it keeps, and what it moves."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from colorsplash.runtime import guided
-from colorsplash.runtime.working import RefineSettings
+from colorsplash.runtime.edges import guided
+from colorsplash.runtime.edges.working import RefineSettings
 
 
 def test_a_subject_filling_the_photo_keeps_the_models_probability() -> None:

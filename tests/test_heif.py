@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from colorsplash import cli
-from colorsplash.runtime.photo_io import IMAGE_EXTENSIONS, ImageReadError, read_photo
-from colorsplash.runtime.photo_write import output_format
-from colorsplash.runtime.picture_open import READ_FORMATS_WORDS, PixelLimitError
+from colorsplash.runtime.pictures.photo_io import IMAGE_EXTENSIONS, ImageReadError, read_photo
+from colorsplash.runtime.pictures.photo_write import output_format
+from colorsplash.runtime.pictures.picture_open import READ_FORMATS_WORDS, PixelLimitError
 
 MAKE = 0x010F
 ORIENTATION = 0x0112
@@ -76,7 +76,7 @@ def test_without_pillow_heif_a_heic_names_the_extra_to_install(tmp_path: Path) -
     path.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(64))
     code = (
         "import sys; sys.modules['pillow_heif'] = None\n"  # import fails as if not installed
-        "from colorsplash.runtime.photo_io import read_photo, ImageReadError\n"
+        "from colorsplash.runtime.pictures.photo_io import read_photo, ImageReadError\n"
         f"try:\n    read_photo({str(path)!r})\nexcept ImageReadError as err:\n    print(err)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -99,7 +99,7 @@ def test_heic_sequences_read_and_avc_heif_is_named(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "if sys.argv[1] == 'absent': sys.modules['pillow_heif'] = None\n"  # import fails as if not installed
-        "from colorsplash.runtime.photo_io import read_photo, ImageReadError\n"
+        "from colorsplash.runtime.pictures.photo_io import read_photo, ImageReadError\n"
         "for path in sys.argv[2:]:\n"
         "    try:\n        print(read_photo(path).rgb.shape)\n"
         "    except ImageReadError as err:\n        print(err)\n"

@@ -16,7 +16,7 @@ import pytest
 from helpers.hostile import ERROR, OK, write_hostile
 from PIL import Image
 
-from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS
+from colorsplash.runtime.pictures.photo_write import FORMAT_EXTENSIONS
 
 pytestmark = pytest.mark.slow
 

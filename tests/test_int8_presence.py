@@ -13,7 +13,7 @@ ort = pytest.importorskip("onnxruntime")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from colorsplash.runtime.model_graph import PRESENCE_OUTPUT  # noqa: E402
+from colorsplash.runtime.model.model_graph import PRESENCE_OUTPUT  # noqa: E402
 from colorsplash.training.quantize import quantize_int8  # noqa: E402
 
 

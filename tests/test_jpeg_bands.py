@@ -1,4 +1,4 @@
-"""JPEG encoding in bands stitched by restart markers (runtime/jpeg_bands.py): the same file as one encode."""
+"""JPEG encoding in bands stitched by restart markers (runtime/pictures/jpeg_bands.py): the same file as one encode."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from helpers import make_blob_image
 from PIL import Image
 
-from colorsplash.runtime import jpeg_bands
-from colorsplash.runtime.photo_write import encode_image
+from colorsplash.runtime.pictures import jpeg_bands
+from colorsplash.runtime.pictures.photo_write import encode_image
 
 
 def _photo(h: int, w: int) -> np.ndarray:

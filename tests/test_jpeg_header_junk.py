@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorsplash.runtime import jpeg_markers
-from colorsplash.runtime.photo_io import ImageReadError, probe_picture
+from colorsplash.runtime.pictures import jpeg_markers
+from colorsplash.runtime.pictures.photo_io import ImageReadError, probe_picture
 
 APP0 = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
 

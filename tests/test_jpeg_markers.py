@@ -1,5 +1,5 @@
-"""Sound JPEGs that the marker walk (``runtime/jpeg_markers.py``) must not take for damaged ones: every encoder's
-legal markers inside the image data read as a photo, never as "damaged JPEG data ... copy it again"."""
+"""Sound JPEGs that the marker walk (``runtime/pictures/jpeg_markers.py``) must not take for damaged ones: every
+encoder's legal markers inside the image data read as a photo, never as "damaged JPEG data ... copy it again"."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import io
 import numpy as np
 from PIL import Image
 
-from colorsplash.runtime.jpeg_markers import JpegData, jpeg_data_damaged, jpeg_header_segments, walk_jpeg_data
-from colorsplash.runtime.photo_io import decode_image_bytes
+from colorsplash.runtime.pictures.jpeg_markers import JpegData, jpeg_data_damaged, jpeg_header_segments, walk_jpeg_data
+from colorsplash.runtime.pictures.photo_io import decode_image_bytes
 
 
 def _photo() -> np.ndarray:

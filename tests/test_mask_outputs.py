@@ -78,7 +78,7 @@ def test_the_working_copy_lines_up_with_the_photo(hw: tuple[int, int], target: t
     left of where it is (6009 px wide), and so did the mask made from it. Edges land where an area resize puts them."""
     import cv2
 
-    from colorsplash.runtime.working import shrink
+    from colorsplash.runtime.edges.working import shrink
 
     image = _band(*hw)
     got = _edges(shrink(image, target)[target[0] // 2, :, 0])
@@ -96,7 +96,7 @@ def test_a_large_jpegs_dct_copy_lines_up_with_the_photo(orientation: int) -> Non
     import cv2
     from PIL import ImageOps
 
-    from colorsplash.runtime.orientation import orient_pixels
+    from colorsplash.runtime.pictures.orientation import orient_pixels
     from colorsplash.runtime.pipeline import reduced_jpeg
 
     h, w, target = 1201, 1601, (150, 200)  # 1/8 scale: 201x151 decoded, 200.125x150.125 of them picture

@@ -95,7 +95,7 @@ def test_the_photo_and_its_mask_are_opened_once_for_their_pixels_and_orientation
     of its pixels had just applied (a PNG's whole picture decoded again for it), and then the mask's beside a
     turned photo; both reads now hand their orientation on."""
     from colorsplash.evaluation import mask_size
-    from colorsplash.runtime import picture_open
+    from colorsplash.runtime.pictures import picture_open
 
     _turned_set(tmp_path, {"tall6": ((56, 40), 6)})
     save_picture(tmp_path / "images" / "plain.png", np.zeros((40, 56, 3), np.uint8))

@@ -15,7 +15,7 @@ from PIL import Image, ImageFilter
 
 from colorsplash.evaluation.datasets import IGNORE, discover, iter_pairs
 from colorsplash.evaluation.mask_read import read_mask
-from colorsplash.runtime.photo_io import ImageReadError
+from colorsplash.runtime.pictures.photo_io import ImageReadError
 
 H, W = 60, 80
 
@@ -83,7 +83,7 @@ def test_orientation_warning_is_said_once_for_a_runs_training_and_validation(
     """train reads its training and validation photos in two passes: each said its own warning about photos whose
     masks' orientation cannot be told, so a run printed it twice. Now one warning names them all."""
     pytest.importorskip("torch")
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
     from colorsplash.training.config import TrainConfig
     from colorsplash.training.steps import prepare_data
 
@@ -206,7 +206,7 @@ def test_a_tiny_sets_split_notes_are_said_once_a_run(tmp_path: Path, caplog: pyt
     """ "no validation images … validating on the training set" was warned at every read of the data, the later
     reads of a run (``report=False``: a recipe's interpolation, torchrun's other ranks) too."""
     pytest.importorskip("torch")
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
     from colorsplash.training.config import TrainConfig
     from colorsplash.training.steps import prepare_data
 

@@ -1,12 +1,12 @@
-"""The matte's solve (:mod:`colorsplash.runtime.matting`) coarse to fine on a wide photo, its alphas' range on a
+"""The matte's solve (:mod:`colorsplash.runtime.edges.matting`) coarse to fine on a wide photo, its alphas' range on a
 noisy band, and the narrowest band a guide larger than the photo gets."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from colorsplash.runtime.edge_matte import matte
-from colorsplash.runtime.matting import MatteSettings, solve_trimap
+from colorsplash.runtime.edges.edge_matte import matte
+from colorsplash.runtime.edges.matting import MatteSettings, solve_trimap
 
 
 def soft_edge(h: int, w: int, soft: float = 6.0) -> tuple[np.ndarray, np.ndarray]:

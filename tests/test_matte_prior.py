@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from colorsplash.runtime.matting import MatteSettings, band_trimap, solve_trimap
+from colorsplash.runtime.edges.matting import MatteSettings, band_trimap, solve_trimap
 
 H, W = 120, 160
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import colorsplash
-from colorsplash.runtime.alpha import compute_alpha
-from colorsplash.runtime.edge_matte import matte
+from colorsplash.runtime.edges.alpha import compute_alpha
+from colorsplash.runtime.edges.edge_matte import matte
+from colorsplash.runtime.edges.foreground import estimate_colours
+from colorsplash.runtime.edges.matting import MatteSettings, band_trimap, solve_trimap
 from colorsplash.runtime.effects import apply_effect, composite
-from colorsplash.runtime.foreground import estimate_colours
-from colorsplash.runtime.matting import MatteSettings, band_trimap, solve_trimap
 from colorsplash.runtime.options import OptionError, SplashOptions, options_from_mapping
 
 FG = np.array([30, 60, 220], np.float32)  # saturated blue subject
@@ -150,7 +150,7 @@ def test_laplacian_rows_equal_the_closed_form_definition() -> None:
     """Levin et al.'s matting Laplacian written out window by window (float64, dense) against the rows
     :func:`laplacian_rows` builds for the unknown pixels: ``L[i, j] = sum over 3x3 windows k inside the image
     holding i and j of delta_ij - (1 + (I_i - mu_k)^T (Sigma_k + eps/9 Id)^-1 (I_j - mu_k)) / 9``."""
-    from colorsplash.runtime.matting import laplacian_rows
+    from colorsplash.runtime.edges.matting import laplacian_rows
 
     rng = np.random.default_rng(5)
     h, w, eps = 7, 8, 1e-4
@@ -183,7 +183,7 @@ def test_laplacian_rows_equal_the_closed_form_definition() -> None:
 def test_laplacian_rows_built_in_passes_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     """The rows are built a few thousand windows at a time (for the cache); passes of any size sum to the rows of
     one pass over every window, known neighbours and the image's edge included."""
-    from colorsplash.runtime import matting
+    from colorsplash.runtime.edges import matting
 
     rng = np.random.default_rng(4)
     image = rng.random((40, 50, 3))
@@ -203,7 +203,7 @@ def test_blur_fusion_pass_equals_its_formula() -> None:
     """One blur-fusion pass (Forte & Pitie 2021) against its formula in float64 NumPy: window means of alpha F and
     (1 - alpha) B over those of alpha and 1 - alpha give the smooth F and B, then F takes alpha times the residual
     ``I - alpha F - (1 - alpha) B``, clipped to [0, 255]."""
-    from colorsplash.runtime.foreground import _fusion
+    from colorsplash.runtime.edges.foreground import _fusion
 
     rng = np.random.default_rng(3)
     h, w, r = 23, 31, 3
@@ -229,7 +229,7 @@ def test_colour_coefficients_equal_the_guided_filter_solved_everywhere() -> None
     """He et al.'s guided filter on RGB written out in float64 (every window solved, reflected borders): per
     window ``a = (Sigma + eps Id)^-1 cov(I, p)``, ``b = mean(p) - a . mean(I)``, both then averaged over the windows
     holding each pixel; :func:`colour_coefficients` solves only where alpha varies and scales ``a`` for uint8."""
-    from colorsplash.runtime.matting import colour_coefficients
+    from colorsplash.runtime.edges.matting import colour_coefficients
 
     rng = np.random.default_rng(8)
     h, w, eps = 19, 26, 1e-5
@@ -262,7 +262,7 @@ def test_conjugate_gradients_stop_at_once_on_an_indefinite_system() -> None:
 
     import scipy.sparse
 
-    from colorsplash.runtime.band_solve import conjugate_gradients
+    from colorsplash.runtime.edges.band_solve import conjugate_gradients
 
     rng = np.random.default_rng(4)
     n = 60
@@ -293,7 +293,7 @@ def test_window_inverses_stay_exact_on_bright_nearly_flat_windows() -> None:
     """Means and regularised inverse covariances of 3x3 windows against a per-window float64 reference, on a
     bright, nearly flat photo (colours 0.9 +- 1e-5) where ``E[xx^T] - E[x]E[x]^T`` cancels: such cancellation
     made the band's Laplacian indefinite on real photos. Border windows are reflected (OpenCV's BORDER_REFLECT)."""
-    from colorsplash.runtime.matting import _window_inverses
+    from colorsplash.runtime.edges.matting import _window_inverses
 
     rng = np.random.default_rng(6)
     h, w, eps = 9, 11, 1e-7
@@ -315,7 +315,7 @@ def test_factorised_solve_is_exact_and_declines_a_singular_system() -> None:
     diagonal, the matting Laplacian's shape) to rounding, and says ``None`` on a singular one instead of raising."""
     import scipy.sparse
 
-    from colorsplash.runtime.band_solve import factorised_solve
+    from colorsplash.runtime.edges.band_solve import factorised_solve
 
     side = 30
     line = scipy.sparse.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(side, side))
@@ -334,7 +334,7 @@ def test_coarse_solve_by_factorisation_gives_the_iterated_matte() -> None:
     """A coarsest level at or over ``direct_unknowns`` that starts from a probability with no prior pull is
     factorised: the matte is the one the conjugate gradients converge to (within their tolerance). From a bare
     trimap, or with the prior's pull (the default, which conditions the system well), it is iterated."""
-    from colorsplash.runtime import band_solve
+    from colorsplash.runtime.edges import band_solve
 
     image, truth = soft_disc(h=240, w=320, radius=90, soft=6)
     init = cv2.resize(model_view(truth, 48), (320, 240), interpolation=cv2.INTER_LINEAR)
@@ -352,14 +352,14 @@ def test_coarse_solve_by_factorisation_gives_the_iterated_matte() -> None:
         return real(a, rhs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("colorsplash.runtime.matting.factorised_solve", counting)
+        mp.setattr("colorsplash.runtime.edges.matting.factorised_solve", counting)
         exact = solve_trimap(image, trimap, init, unpulled)
         assert calls == 1
         solve_trimap(image, trimap, None, unpulled)
         assert calls == 1
         solve_trimap(image, trimap, init, MatteSettings(direct_unknowns=unknowns))  # pulled toward init
         assert calls == 1
-        mp.setattr("colorsplash.runtime.matting.MAX_FACTORISED", unknowns - 1)  # too large a band: iterated
+        mp.setattr("colorsplash.runtime.edges.matting.MAX_FACTORISED", unknowns - 1)  # too large a band: iterated
         solve_trimap(image, trimap, init, unpulled)
         assert calls == 1
     assert np.abs(exact - iterated).max() < 0.005 and np.abs(exact - iterated).mean() < 1e-4

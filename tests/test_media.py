@@ -14,7 +14,8 @@ from helpers.hostile import SRGB_ICC, write_corpus
 from PIL import Image, PngImagePlugin
 
 from colorsplash.evaluation.mask_read import read_grey
-from colorsplash.runtime.photo_io import (
+from colorsplash.runtime.edges.working import RefineSettings
+from colorsplash.runtime.pictures.photo_io import (
     ImageReadError,
     decode_image_bytes,
     read_photo,
@@ -22,10 +23,9 @@ from colorsplash.runtime.photo_io import (
     to_rgb_array,
     transparency_note,
 )
-from colorsplash.runtime.photo_write import encode_image, write_image
-from colorsplash.runtime.picture_open import open_unchecked
+from colorsplash.runtime.pictures.photo_write import encode_image, write_image
+from colorsplash.runtime.pictures.picture_open import open_unchecked
 from colorsplash.runtime.pipeline import dct_working_copy, decode_and_plan, upright_size
-from colorsplash.runtime.working import RefineSettings
 
 
 @pytest.fixture(scope="module")
@@ -149,7 +149,7 @@ def test_decode_cost_counts_deep_and_alpha_modes() -> None:
     """Issue 16 item 9: the limit is counted in 8-bit RGB pixels, estimated from the header before decoding."""
     from helpers.hostile import png_claiming
 
-    from colorsplash.runtime.photo_io import cost_limit, decode_cost, probe_picture
+    from colorsplash.runtime.pictures.photo_io import cost_limit, decode_cost, probe_picture
 
     assert probe_picture(png_claiming(10000, 10000), "grey.png").cost <= cost_limit(100_000_000)
     assert decode_cost(100, 100, "RGBA") > decode_cost(100, 100, "RGB") > decode_cost(100, 100, "1")
@@ -293,7 +293,7 @@ def test_a_damaged_jpeg_scan_is_an_error_not_a_grey_picture(tmp_path: Path) -> N
 def test_a_marker_inside_the_image_data_is_damage_even_where_pillow_decodes_it() -> None:
     """Random bytes that happen to look like an APPn marker end libjpeg's scan early with only a warning; Pillow
     then decodes grey too (recheck audit). The marker walk catches it; a sound and a progressive file pass."""
-    from colorsplash.runtime.jpeg_markers import jpeg_data_damaged
+    from colorsplash.runtime.pictures.jpeg_markers import jpeg_data_damaged
 
     yy, xx = np.mgrid[0:240, 0:320]
     photo = np.stack([xx % 256, yy % 256, (xx + yy) % 256], axis=2).astype(np.uint8)

@@ -11,7 +11,7 @@ from PIL import Image
 def test_a_pictures_count_is_over_the_limit_exactly_when_opening_refuses_it(mode: str) -> None:
     """The server admits a photo by :func:`counted_pixels` (rounded up) and the decoder refuses it by its decode
     cost: one pixel of RGBA costs 44 bytes, more than one RGB pixel's 31, so it counts as 2, not 1."""
-    from colorsplash.runtime.picture_open import PixelLimitError, _check_limits, cost_mode, counted_pixels
+    from colorsplash.runtime.pictures.picture_open import PixelLimitError, _check_limits, cost_mode, counted_pixels
 
     for width, height in ((1, 1), (7, 3), (10, 10)):
         count = counted_pixels(width, height, cost_mode(Image.new(mode, (width, height))))
@@ -21,7 +21,7 @@ def test_a_pictures_count_is_over_the_limit_exactly_when_opening_refuses_it(mode
 
 
 def test_a_palette_with_a_transparent_colour_costs_as_rgba() -> None:
-    from colorsplash.runtime.picture_open import cost_mode
+    from colorsplash.runtime.pictures.picture_open import cost_mode
 
     palette = Image.new("P", (4, 4))
     assert cost_mode(palette) == "P"

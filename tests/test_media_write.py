@@ -16,8 +16,14 @@ from PIL import Image
 from test_media import corpus  # noqa: F401 (the fixture)
 
 from colorsplash.runtime.files import atomic_write
-from colorsplash.runtime.photo_io import read_photo
-from colorsplash.runtime.photo_write import check_encoded, encode_image, output_format, write_image, write_stdout
+from colorsplash.runtime.pictures.photo_io import read_photo
+from colorsplash.runtime.pictures.photo_write import (
+    check_encoded,
+    encode_image,
+    output_format,
+    write_image,
+    write_stdout,
+)
 
 
 def test_encode_keeps_exif_icc_and_quality(corpus: Path) -> None:  # noqa: F811 (the fixture)
@@ -111,7 +117,7 @@ def test_a_file_where_the_folder_would_be_is_named_not_errno_text(tmp_path: Path
 
 def test_write_image_reopens_before_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 16 item 4: an encoded file that does not read back is an error, and nothing gets the name."""
-    import colorsplash.runtime.photo_write as photo_write
+    import colorsplash.runtime.pictures.photo_write as photo_write
 
     good = encode_image(np.zeros((4, 4, 3), np.uint8), "PNG")
     monkeypatch.setattr(photo_write, "encode_image", lambda *a, **k: good[: len(good) // 2])
@@ -300,7 +306,7 @@ def test_a_lossless_webp_gives_a_lossless_webp_splash(tmp_path: Path, exif: bool
     """A lossless WebP came back lossy at --quality (values moved by several levels): as a 4:4:4 JPEG keeps its
     colour resolution, a lossless WebP's result is lossless; a lossy one's stays lossy."""
     from colorsplash.cli import main
-    from colorsplash.runtime.onnx_model import bundled_model_path
+    from colorsplash.runtime.model.onnx_model import bundled_model_path
 
     rgb = np.random.default_rng(1).integers(0, 256, (40, 56, 3), dtype=np.uint8)
     tags = Image.Exif()

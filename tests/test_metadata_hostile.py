@@ -21,10 +21,10 @@ from helpers.metadata import RDF, resource, segment, with_segments
 from PIL import Image, ImageCms, PngImagePlugin
 
 from colorsplash.cli import main
-from colorsplash.runtime.photo_io import decode_image_bytes
-from colorsplash.runtime.photo_write import encode_image
-from colorsplash.runtime.picture_open import ImageReadError
-from colorsplash.runtime.xmp import MAX_ELEMENTS, MAX_XMP_BYTES, XmpTarget, XmpUnusable, clean_xmp
+from colorsplash.runtime.pictures.photo_io import decode_image_bytes
+from colorsplash.runtime.pictures.photo_write import encode_image
+from colorsplash.runtime.pictures.picture_open import ImageReadError
+from colorsplash.runtime.pictures.xmp import MAX_ELEMENTS, MAX_XMP_BYTES, XmpTarget, XmpUnusable, clean_xmp
 
 SECONDS = 3.0
 
@@ -203,7 +203,7 @@ def test_a_png_with_over_64_mb_of_compressed_text_reads_without_the_rest() -> No
 
 def _count_inflated(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The sizes of what ``png_text`` inflates from now on, one entry per call (checked never unbounded)."""
-    from colorsplash.runtime import png_text
+    from colorsplash.runtime.pictures import png_text
 
     inflated: list[int] = []
     real = zlib.decompressobj
@@ -337,7 +337,7 @@ def test_a_damaged_png_is_called_damaged_not_unrecognised() -> None:
 def test_a_png_of_millions_of_chunks_is_refused_before_they_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 25 MB upload of empty chunks (2 million) held a server worker for 21 s (walked, then parsed by Pillow at
     each of three opens). Past MAX_CHUNKS the PNG is refused, naming why."""
-    from colorsplash.runtime import png_text
+    from colorsplash.runtime.pictures import png_text
 
     monkeypatch.setattr(png_text, "MAX_CHUNKS", 50)
     assert decode_image_bytes(_png_with(*[(b"teSt", b"")] * 40), name="a.png").rgb.shape == (24, 32, 3)
@@ -350,7 +350,7 @@ def test_a_sound_png_of_many_image_data_chunks_is_not_refused_as_too_many(monkey
     photo past 100 MP) holds more than 100,000 of them, and was refused as "more than 100,000 PNG chunks, far more
     than picture writers make". Only small chunks count (here, scaled down: 60 of 8 KB against a limit of 50)."""
     cv2 = pytest.importorskip("cv2")
-    from colorsplash.runtime import png_text
+    from colorsplash.runtime.pictures import png_text
 
     monkeypatch.setattr(png_text, "MAX_CHUNKS", 50)
     noise = np.random.default_rng(0).integers(0, 256, (400, 400, 3), np.uint8)

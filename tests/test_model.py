@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from colorsplash.runtime.config import SEED_NORMALIZATION, ModelConfig, default_model_config  # noqa: E402
+from colorsplash.runtime.model.config import SEED_NORMALIZATION, ModelConfig, default_model_config  # noqa: E402
 from colorsplash.training.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint  # noqa: E402
 from colorsplash.training.networks import EfficientNetLite, LiteUNet, UNet, build_model  # noqa: E402
 from colorsplash.training.pretrained import imagenet_weights_path, init_pretrained, load_imagenet_encoder  # noqa: E402

@@ -14,8 +14,8 @@ import pytest
 
 ort = pytest.importorskip("onnxruntime")
 
-from colorsplash.runtime import onnx_model  # noqa: E402
-from colorsplash.runtime.onnx_model import ModelLoadError, create_session, load_model  # noqa: E402
+from colorsplash.runtime.model import onnx_model  # noqa: E402
+from colorsplash.runtime.model.onnx_model import ModelLoadError, create_session, load_model  # noqa: E402
 
 # The graphs are written as protobuf bytes here, field by field (onnx.proto3's numbers), so that these tests also
 # run where the onnx package is not installed: the light runtime on the oldest onnxruntime (.ci/min-deps).

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from colorsplash.cli import main
-from colorsplash.runtime.config import CONFIG_METADATA_KEY
-from colorsplash.runtime.model_file import runtime_words
-from colorsplash.runtime.onnx_model import ModelLoadError, load_model
+from colorsplash.runtime.model.config import CONFIG_METADATA_KEY
+from colorsplash.runtime.model.model_file import runtime_words
+from colorsplash.runtime.model.onnx_model import ModelLoadError, load_model
 
 
 def edited(source: Path, out: Path, edit: Callable[[dict[str, Any]], Any]) -> Path:
@@ -151,7 +151,7 @@ def test_evaluate_runs_a_checkpoint_by_its_bytes_not_its_name(
     summary then named no checkpoint, so ``export --metrics`` could not take it)."""
     from helpers.layouts import make_seed_set
 
-    from colorsplash.runtime.variants import file_hash
+    from colorsplash.runtime.model.variants import file_hash
 
     make_seed_set(tmp_path / "cats", n=2)
     renamed = tmp_path / "best.pth"
@@ -214,7 +214,7 @@ def test_a_training_record_naming_its_sets_wrongly_warns_of_no_set_known(caplog:
     warning for a set named "c", and "it records c, a, t, s" for another."""
     from colorsplash.evaluation.datasets import Sample
     from colorsplash.evaluation.evaluate import warn_unknown_sets
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
 
     samples = [Sample(Path("c/input/1.jpg"), Path("c/mask/1.jpg"), "seed", "c")]
     assert warn_unknown_sets(samples, ModelConfig(training={"datasets": "cats"}), "val")

@@ -30,7 +30,7 @@ def test_a_folder_given_as_the_model_says_what_to_give_instead(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``splash --model runs/cats`` (the training run's folder) said only "is a folder, not a file; check the path"."""
-    from colorsplash.runtime.model_file import RUN_BEST
+    from colorsplash.runtime.model.model_file import RUN_BEST
     from colorsplash.training.run_files import BEST, LAST
 
     assert RUN_BEST == BEST  # the runtime's copy of the name (it imports nothing of training)

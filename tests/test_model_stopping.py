@@ -1,4 +1,4 @@
-"""Stopping a model run from another thread (``runtime/stopping.py``, the server's departed clients): the switch
+"""Stopping a model run from another thread (``runtime/model/stopping.py``, the server's departed clients): the switch
 reaches ONNX Runtime's ``RunOptions.terminate`` for the runs of the thread it is applied to, a run in progress ends
 with ``ModelRunStoppedError``, and without a switch runs are as before."""
 
@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from colorsplash.runtime.onnx_model import bundled_model_path, load_model
-from colorsplash.runtime.stopping import ModelRunStoppedError, RunStop
+from colorsplash.runtime.model.onnx_model import bundled_model_path, load_model
+from colorsplash.runtime.model.stopping import ModelRunStoppedError, RunStop
 
 
 def photos(n: int) -> list[np.ndarray]:

@@ -1,5 +1,5 @@
-"""Profiles built from a picture's ``nclx`` colour numbers (:mod:`colorsplash.runtime.colour_profile`) beyond Display
-P3: the plain power-law transfers, degenerate or unusable numbers, an RGBA picture converted to sRGB, and what a
+"""Profiles built from a picture's ``nclx`` colour numbers (:mod:`colorsplash.runtime.pictures.colour_profile`) beyond
+Display P3: the plain power-law transfers, degenerate or unusable numbers, an RGBA picture converted to sRGB, and what a
 picture's own profile or a PNG's unread one give."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from colorsplash.runtime.colour_profile import icc_space, nclx_icc, picture_icc, to_srgb
+from colorsplash.runtime.pictures.colour_profile import icc_space, nclx_icc, picture_icc, to_srgb
 
 BT709 = (0.640, 0.330, 0.300, 0.600, 0.150, 0.060, 0.3127, 0.3290)
 KEYS = [f"color_primary_{c}_{a}" for c in ("red", "green", "blue", "white") for a in ("x", "y")]
@@ -71,7 +71,7 @@ def test_a_pictures_own_profile_wins_and_an_unread_one_is_noted() -> None:
     own = b"own profile bytes"
     notes: list[str] = []
     assert picture_icc({"icc_profile": own, "nclx_profile": nclx(12, 13)}, "a.heic", notes) == own and not notes
-    from colorsplash.runtime.png_text import UNREAD_PROFILE
+    from colorsplash.runtime.pictures.png_text import UNREAD_PROFILE
 
     assert picture_icc({UNREAD_PROFILE: "its zlib data is broken"}, "b.png", notes) is None
     assert len(notes) == 1 and "b.png" in notes[0] and "its zlib data is broken" in notes[0]

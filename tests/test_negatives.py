@@ -100,7 +100,7 @@ def test_a_lone_negative_in_the_validation_quarter_trains_too(
 ) -> None:
     """A folder of one photo that the seeded quarter put in validation left training without a negative: the
     presence head never saw one, without a word."""
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
     from colorsplash.training.steps import prepare_data
 
     lone = _lone_negative(tmp_path / "lone", "val")
@@ -113,7 +113,7 @@ def test_a_lone_negative_in_the_validation_quarter_trains_too(
 
 def test_an_epoch_draws_at_most_one_negative_for_three_subject_photos() -> None:
     assert negatives_per_epoch(30, 100) == 10 and negatives_per_epoch(30, 4) == 4 and negatives_per_epoch(2, 9) == 1
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
 
     images, masks = np.zeros((20, 8, 8, 3), np.uint8), np.zeros((20, 8, 8), np.uint8)
     ds = SegmentationDataset(images, masks, ModelConfig(input_size=32), negatives=range(8, 20))
@@ -132,7 +132,7 @@ def test_an_epoch_draws_at_most_one_negative_for_three_subject_photos() -> None:
 def test_a_run_with_negatives_learns_to_say_no_and_export_carries_it(
     trained: tuple[Path, str], discs: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from colorsplash.runtime.onnx_model import load_model
+    from colorsplash.runtime.model.onnx_model import load_model
 
     run, log = trained
     val = [s for s in discover_negatives([discs[1]]) if s.split == "val"]

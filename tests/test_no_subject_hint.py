@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from colorsplash.runtime.alpha import compute_alpha
+from colorsplash.runtime.edges.alpha import compute_alpha
 from colorsplash.runtime.no_subject import apply_on_empty
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.wording import Wording

@@ -17,11 +17,11 @@ from helpers.hostile import SRGB_ICC, _good_cases, encoded, gradient
 from helpers.metadata import resource, segment, with_segments
 from PIL import Image, PngImagePlugin
 
-from colorsplash.runtime.photo_io import decode_image_bytes
-from colorsplash.runtime.photo_meta import damaged_exif_note
-from colorsplash.runtime.photo_write import metadata_notes
+from colorsplash.runtime.pictures.photo_io import decode_image_bytes
+from colorsplash.runtime.pictures.photo_meta import damaged_exif_note
+from colorsplash.runtime.pictures.photo_write import metadata_notes
+from colorsplash.runtime.pictures.xmp import MAX_XMP_BYTES
 from colorsplash.runtime.result_notes import Written, result_notes
-from colorsplash.runtime.xmp import MAX_XMP_BYTES
 from colorsplash.server.notes import MAX_NOTE_CHARS
 
 # Pillow's modes (one-band, alpha, premultiplied...; bilevel "1" is a number too), PNG chunks, JPEG segments, and

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from colorsplash.evaluation.datasets import Sample, read_pair
-from colorsplash.runtime.photo_io import read_photo, read_rgb
+from colorsplash.runtime.pictures.photo_io import read_photo, read_rgb
 
 
 def _xyz(x: float, y: float, z: float) -> bytes:
@@ -129,8 +129,8 @@ def test_a_folder_of_photos_gives_every_picture_a_result_is_written_as(tmp_path:
     """``splash photo.jfif`` read the JPEG and ``photo_write`` knows ``.jfif`` and ``.jpe`` as JPEG (Windows'
     browsers save JPEGs so), but ``splash FOLDER`` left them out without a word, and ``train``/``evaluate`` did not
     see them: the folders' list of picture extensions was a list of its own."""
-    from colorsplash.runtime.photo_io import IMAGE_EXTENSIONS
-    from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS
+    from colorsplash.runtime.pictures.photo_io import IMAGE_EXTENSIONS
+    from colorsplash.runtime.pictures.photo_write import FORMAT_EXTENSIONS
     from colorsplash.runtime.planning import expand_inputs
 
     assert {ext for exts in FORMAT_EXTENSIONS.values() for ext in exts} <= set(IMAGE_EXTENSIONS)

@@ -16,10 +16,10 @@ from PIL import Image
 import colorsplash
 from colorsplash.cli import main
 from colorsplash.runtime import pipeline
-from colorsplash.runtime.alpha import alpha_to_uint8, model_presence
-from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.edges.alpha import alpha_to_uint8, model_presence
+from colorsplash.runtime.edges.working import RefineSettings
+from colorsplash.runtime.model.onnx_model import Model
 from colorsplash.runtime.pipeline import dct_working_copy
-from colorsplash.runtime.working import RefineSettings
 
 pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402

@@ -72,7 +72,7 @@ def test_import_turns_off_opencv_busy_waiting_unless_the_user_set_it() -> None:
 
 def test_the_video_extra_asks_for_an_imageio_ffmpeg_that_bundles_a_usable_ffmpeg() -> None:
     """Audit (min deps): ``imageio-ffmpeg>=0.5`` let pip keep 0.5.x, whose bundled ffmpeg 4.2 video refuses."""
-    from colorsplash.runtime.video_ffmpeg import MIN_IMAGEIO_FFMPEG
+    from colorsplash.runtime.video.video_ffmpeg import MIN_IMAGEIO_FFMPEG
 
     extra = re.search(r'^video = \["imageio-ffmpeg>=([0-9.]+)"\]', (ROOT / "pyproject.toml").read_text(), re.M)
     assert extra is not None and extra.group(1) == MIN_IMAGEIO_FFMPEG

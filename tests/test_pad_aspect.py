@@ -1,5 +1,5 @@
 """Photos wider than the config's ``pad_aspect`` (or taller than its inverse) are padded to it before the square
-resize, in training and inference alike, and the padding is cut off the network's answer (runtime.preprocess)."""
+resize, in training and inference alike, and the padding is cut off the network's answer (runtime.model.preprocess)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from colorsplash.runtime import onnx_model
-from colorsplash.runtime.config import DEFAULT_PAD_ASPECT, LITE_NORMALIZATION, ModelConfig
-from colorsplash.runtime.onnx_model import load_model
-from colorsplash.runtime.preprocess import (
+from colorsplash.runtime.model import onnx_model
+from colorsplash.runtime.model.config import DEFAULT_PAD_ASPECT, LITE_NORMALIZATION, ModelConfig
+from colorsplash.runtime.model.onnx_model import load_model
+from colorsplash.runtime.model.preprocess import (
     content_box,
     fit_to_input,
     normalize,

@@ -15,7 +15,7 @@ from helpers.metadata import VIDEO, phone_jpeg
 from PIL import Image
 
 from colorsplash import cli
-from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, read_photo
+from colorsplash.runtime.pictures.photo_io import ImageReadError, decode_image_bytes, read_photo
 from colorsplash.runtime.pipeline import reduced_jpeg
 
 # The first bytes of the clips phones and cameras make, and the name each is given as.
@@ -97,7 +97,7 @@ def test_a_motion_photo_takes_the_fast_decoder_on_its_jpeg_only(trailer: str, mo
     def no_pillow(img: Image.Image, name: str) -> None:
         raise AssertionError(f"{name}: decoded by Pillow, not by the fast decoder")
 
-    monkeypatch.setattr("colorsplash.runtime.photo_io.load_pixels", no_pillow)
+    monkeypatch.setattr("colorsplash.runtime.pictures.photo_io.load_pixels", no_pillow)
     photo = decode_image_bytes(motion, name="PXL_MP.jpg")
     assert photo.format == "JPEG" and np.array_equal(photo.rgb, pillows)
     small = reduced_jpeg(motion, (48, 64))
@@ -121,8 +121,8 @@ def test_a_motion_photo_cut_or_damaged_inside_its_jpeg_is_still_refused() -> Non
 def test_a_live_photos_clip_hevc_10_bit_hlg_turned_is_splashed(tmp_path: Path, tiny_onnx: Path) -> None:
     """The .MOV of a Live Photo as recent iPhones record it: HEVC Main 10, HLG BT.2020, a rotation flag, sound."""
     imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")
-    from colorsplash.runtime.video import splash_video
-    from colorsplash.runtime.video_io import probe, read_frames
+    from colorsplash.runtime.video.clip import splash_video
+    from colorsplash.runtime.video.video_io import probe, read_frames
 
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     if "libx265" not in subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True, text=True).stdout:

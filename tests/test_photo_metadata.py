@@ -34,8 +34,8 @@ from helpers.metadata import (
 from PIL import Image, PngImagePlugin
 
 from colorsplash.cli import main
-from colorsplash.runtime.onnx_model import bundled_model_path
-from colorsplash.runtime.photo_io import decode_image_bytes
+from colorsplash.runtime.model.onnx_model import bundled_model_path
+from colorsplash.runtime.pictures.photo_io import decode_image_bytes
 
 TIFF_NS = "http://ns.adobe.com/tiff/1.0/"
 EXIF_NS = "http://ns.adobe.com/exif/1.0/"
@@ -253,7 +253,7 @@ def test_photo_without_xmp_gets_none() -> None:
 
 
 def test_clean_xmp_rules_prefixes_and_untouched_packets() -> None:
-    from colorsplash.runtime.xmp import XmpTarget, clean_xmp
+    from colorsplash.runtime.pictures.xmp import XmpTarget, clean_xmp
 
     dt, ps = "http://darktable.sf.net/", "http://ns.adobe.com/photoshop/1.0/"
     packet = f"""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -311,7 +311,7 @@ def test_exif_without_camera_directories_gets_none(
 def test_rewritten_xmp_keeps_each_namespace_apart() -> None:
     """One prefix bound to two namespaces (legal XML, in two descriptions) and a prefix like the generated ones: the
     packet written again reads back with every property under its own namespace."""
-    from colorsplash.runtime.xmp import XmpTarget, clean_xmp
+    from colorsplash.runtime.pictures.xmp import XmpTarget, clean_xmp
 
     packet = f"""<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="{RDF}">
 <rdf:Description xmlns:a="urn:one" xmlns:ns5="urn:a0" a:x="1" ns5:z="3"/>

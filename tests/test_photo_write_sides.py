@@ -1,4 +1,4 @@
-"""Limits and names of the result formats (``runtime/photo_write.py``): the largest side each holds (one pixel
+"""Limits and names of the result formats (``runtime/pictures/photo_write.py``): the largest side each holds (one pixel
 more is refused with what to do, before the encoder fails on it; the side itself is written), a colour profile
 past one JPEG segment, the notes of a format without metadata, every JPEG extension, and standard output taking
 part of a write."""
@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from colorsplash.runtime.photo_write import (
+from colorsplash.runtime.pictures.photo_write import (
     MAX_SIDE,
     encode_image,
     format_for_suffix,
@@ -36,7 +36,7 @@ def test_a_jpeg_of_the_largest_side_is_written() -> None:
 def test_a_large_colour_profile_is_split_into_segments_numbered_from_one() -> None:
     """An ICC profile past one JPEG segment is split into APP2 segments numbered 1 to N of N (ICC.1 B.4): readers
     that check the numbers (libjpeg's, browsers') drop a profile numbered otherwise, and the colours shift."""
-    from colorsplash.runtime.jpeg_markers import jpeg_header_segments
+    from colorsplash.runtime.pictures.jpeg_markers import jpeg_header_segments
 
     icc = bytes(range(256)) * 600  # 153,600 bytes: three segments
     data = encode_image(np.zeros((8, 8, 3), np.uint8), "JPEG", icc=icc)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorsplash.runtime.photo_write import MAX_SIDE
+from colorsplash.runtime.pictures.photo_write import MAX_SIDE
 from colorsplash.runtime.planning import OutputPlan, plan_tasks
 
 

@@ -1,4 +1,4 @@
-"""PNG text that Pillow counts against its memory limit for all text (``runtime/png_text.py``): plain ``tEXt``
+"""PNG text that Pillow counts against its memory limit for all text (``runtime/pictures/png_text.py``): plain ``tEXt``
 (and uncompressed ``iTXt``) chunks, each small, that together pass it are left out from the one that passes, and
 no sooner; colour profiles past the limit for all metadata are left out unread."""
 
@@ -10,7 +10,7 @@ import zlib
 import pytest
 from PIL import Image, PngImagePlugin
 
-from colorsplash.runtime.png_text import readable_png
+from colorsplash.runtime.pictures.png_text import readable_png
 
 
 def _png_with_comments(*texts: bytes, kind: bytes = b"tEXt") -> bytes:

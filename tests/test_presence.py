@@ -13,10 +13,10 @@ from PIL import Image
 torch = pytest.importorskip("torch")
 
 from colorsplash.runtime import api  # noqa: E402
-from colorsplash.runtime.alpha import AlphaResult, compute_alpha  # noqa: E402
-from colorsplash.runtime.config import ModelConfig  # noqa: E402
+from colorsplash.runtime.edges.alpha import AlphaResult, compute_alpha  # noqa: E402
+from colorsplash.runtime.model.config import ModelConfig  # noqa: E402
+from colorsplash.runtime.model.onnx_model import Model, load_model  # noqa: E402
 from colorsplash.runtime.no_subject import NoSubjectError, apply_on_empty  # noqa: E402
-from colorsplash.runtime.onnx_model import Model, load_model  # noqa: E402
 from colorsplash.training.checkpoint import save_checkpoint  # noqa: E402
 from colorsplash.training.losses import presence_loss, presence_targets  # noqa: E402
 from colorsplash.training.networks import build_model, forward_train  # noqa: E402
@@ -79,7 +79,7 @@ def head_onnx(head_checkpoint: Path) -> Path:
 
 
 def test_exported_file_has_the_score_as_second_output(head_onnx: Path, head_checkpoint: Path) -> None:
-    from colorsplash.runtime.preprocess import preprocess
+    from colorsplash.runtime.model.preprocess import preprocess
     from colorsplash.training.checkpoint import load_checkpoint
 
     model = load_model(head_onnx)
@@ -104,7 +104,7 @@ def test_one_output_files_score_is_the_highest_probability(tiny_onnx: Path) -> N
 def test_one_output_files_can_carry_a_max_probability_threshold(
     tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from colorsplash.runtime.alpha import model_alpha
+    from colorsplash.runtime.edges.alpha import model_alpha
     from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
     from colorsplash.training.export import export_onnx
 

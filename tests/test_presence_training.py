@@ -14,7 +14,7 @@ from helpers.layouts import make_seed_set
 
 torch = pytest.importorskip("torch")
 
-from colorsplash.runtime.config import ModelConfig  # noqa: E402
+from colorsplash.runtime.model.config import ModelConfig  # noqa: E402
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint  # noqa: E402
 from colorsplash.training.config import TrainConfig  # noqa: E402
 from colorsplash.training.networks import build_model, forward_train, freeze_for, train_mode  # noqa: E402

@@ -1,4 +1,4 @@
-"""The one protobuf reader (``runtime/protobuf.py``) behind a model's metadata and its external-data check: fields
+"""The one protobuf reader (``runtime/model/protobuf.py``) behind a model's metadata and its external-data check: fields
 of every wire type are stepped over (ONNX files hold varints, fixed 32/64-bit numbers and, from old writers,
 groups), and bytes that end inside a field are named, not a traceback."""
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from test_model_external_data import external, msg, num, varint
 
-from colorsplash.runtime.model_file import external_locations
-from colorsplash.runtime.protobuf import NotProtobuf
-from colorsplash.runtime.variants import read_metadata
+from colorsplash.runtime.model.model_file import external_locations
+from colorsplash.runtime.model.protobuf import NotProtobuf
+from colorsplash.runtime.model.variants import read_metadata
 
 FIXED64, FIXED32 = varint(1 << 3 | 1) + bytes(8), varint(2 << 3 | 5) + bytes(4)
 # Field 30 as a group holding a number, fixed numbers, a string and a nested group (a proto2 writer's).

@@ -48,7 +48,7 @@ def test_fused_matte_splash_equals_the_general_path_on_a_real_photo(shared_data:
     matte's own small copy instead, this photo differed by 9 levels at the edge of the fur."""
     import cv2
 
-    from colorsplash.runtime.alpha import (
+    from colorsplash.runtime.edges.alpha import (
         RefineSettings,
         downscale,
         finish_alpha,
@@ -58,9 +58,9 @@ def test_fused_matte_splash_equals_the_general_path_on_a_real_photo(shared_data:
     )
     from colorsplash.runtime.effects import composite
     from colorsplash.runtime.fused import fusable, grey_splash_in_place
-    from colorsplash.runtime.onnx_model import load_model
+    from colorsplash.runtime.model.onnx_model import load_model
     from colorsplash.runtime.options import SplashOptions
-    from colorsplash.runtime.photo_io import read_rgb
+    from colorsplash.runtime.pictures.photo_io import read_rgb
 
     rgb = read_rgb(shared_data / "oxford-pets" / "images" / "Abyssinian_106.jpg")
     photo = np.ascontiguousarray(cv2.resize(rgb, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC))
@@ -81,7 +81,7 @@ def test_fused_matte_splash_equals_the_general_path_on_a_real_photo(shared_data:
 
 def test_no_jpeg_of_the_data_sets_is_taken_for_damaged(shared_data: Path) -> None:
     """The marker walk that refuses overwritten JPEGs must pass every real photo (progressive ones included)."""
-    from colorsplash.runtime.jpeg_markers import jpeg_data_damaged
+    from colorsplash.runtime.pictures.jpeg_markers import jpeg_data_damaged
 
     files = sorted(shared_data.rglob("*.jpg"))
     assert len(files) > 1000

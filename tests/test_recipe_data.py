@@ -114,7 +114,7 @@ def test_each_stage_trains_on_its_sets_and_final_pt_gets_the_chosen_threshold(
     tiny_pets: str, sets: dict[str, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     from colorsplash.evaluation.presence import choose_threshold
-    from colorsplash.runtime.onnx_model import load_model
+    from colorsplash.runtime.model.onnx_model import load_model
     from colorsplash.training.export import export_onnx
 
     caplog.set_level(logging.INFO)

@@ -18,7 +18,7 @@ from helpers import make_blob_image
 from PIL import Image
 
 import colorsplash
-from colorsplash.runtime.photo_io import decode_image_bytes
+from colorsplash.runtime.pictures.photo_io import decode_image_bytes
 
 GIF_NOTE = "GIF with 3 frames; used the first frame only"
 BASE = "http://127.0.0.1:8000"
@@ -231,7 +231,7 @@ def test_the_cli_mask_does_not_say_metadata_was_left_out(tmp_path: Path, capsys:
     from helpers.metadata import XMP_HEADER, segment, with_segments
 
     from colorsplash.cli import main
-    from colorsplash.runtime.onnx_model import bundled_model_path
+    from colorsplash.runtime.model.onnx_model import bundled_model_path
 
     buf = io.BytesIO()
     Image.fromarray(make_blob_image(48, 64, seed=4)[0]).save(buf, "JPEG")

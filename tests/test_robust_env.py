@@ -16,10 +16,10 @@ from PIL import Image
 
 from colorsplash.cli import main
 from colorsplash.runtime import cpu as cpu_mod
-from colorsplash.runtime import onnx_model as infer
-from colorsplash.runtime import variants as var
-from colorsplash.runtime.config import CONFIG_METADATA_KEY, SEED_NORMALIZATION, ModelConfig
-from colorsplash.runtime.model_file import CHECKPOINT_FORMAT
+from colorsplash.runtime.model import onnx_model as infer
+from colorsplash.runtime.model import variants as var
+from colorsplash.runtime.model.config import CONFIG_METADATA_KEY, SEED_NORMALIZATION, ModelConfig
+from colorsplash.runtime.model.model_file import CHECKPOINT_FORMAT
 
 AVX2 = cpu_mod.CpuInfo("Test CPU", "x86_64", ("avx", "avx2", "fma"), 2)
 DEEP_JSON = "[" * 200_000 + "]" * 200_000  # json.loads raises RecursionError

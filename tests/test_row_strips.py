@@ -1,5 +1,5 @@
 """The strip loop behind the blends, the matte's full-size alpha and the colour estimates
-(:mod:`colorsplash.runtime.strips`): every row worked exactly once, on the cores the process may use."""
+(:mod:`colorsplash.runtime.edges.strips`): every row worked exactly once, on the cores the process may use."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from colorsplash.runtime.strips import STRIP_ROWS, in_row_strips
+from colorsplash.runtime.edges.strips import STRIP_ROWS, in_row_strips
 
 
 @pytest.mark.parametrize("height", [1, STRIP_ROWS - 1, STRIP_ROWS, STRIP_ROWS + 1, 3 * STRIP_ROWS + 1])

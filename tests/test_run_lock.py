@@ -276,7 +276,7 @@ def test_a_recipe_stage_folder_is_locked_while_it_trains(tmp_path: Path, monkeyp
     """A staged recipe held only RUN's lock: ``train --resume RUN/stage1-...`` (a run of its own) could train in
     the stage folder beside the recipe. The stage's folder is locked while it trains, so the other is refused."""
     pytest.importorskip("torch")
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
     from colorsplash.training import recipe_run
     from colorsplash.training.config import TrainConfig
 

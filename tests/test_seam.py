@@ -24,8 +24,8 @@ _SCRIPT = textwrap.dedent("""
     import colorsplash
     for sub in ("runtime", "evaluation", "cli"):
         pkg = importlib.import_module("colorsplash." + sub)
-        for info in pkgutil.iter_modules(pkg.__path__):
-            importlib.import_module(f"colorsplash.{{sub}}.{{info.name}}")
+        for info in pkgutil.walk_packages(pkg.__path__, f"colorsplash.{{sub}}."):
+            importlib.import_module(info.name)
     from colorsplash.cli import main
     assert main(["-q", "splash", {photo!r}, "-o", {out!r}]) == 0
     rgb = colorsplash.splash({photo!r})

@@ -15,9 +15,9 @@ import pytest
 from PIL import Image
 
 import colorsplash
-from colorsplash.runtime.heif import has_heif_reader
-from colorsplash.runtime.photo_io import IMAGE_EXTENSIONS, ImageReadError, decode_image_bytes, read_photo
-from colorsplash.runtime.picture_open import READ_FORMATS, open_unchecked, probe_picture, read_formats_words
+from colorsplash.runtime.pictures.heif import has_heif_reader
+from colorsplash.runtime.pictures.photo_io import IMAGE_EXTENSIONS, ImageReadError, decode_image_bytes, read_photo
+from colorsplash.runtime.pictures.picture_open import READ_FORMATS, open_unchecked, probe_picture, read_formats_words
 
 # Formats Pillow writes (so a test can make them) that colorsplash does not read.
 OTHER_FORMATS = ["EPS", "ICO", "PPM", "TGA", "PCX", "SGI", "IM", "SPIDER", "DDS", "XBM", "MSP", "QOI", "JPEG2000"]
@@ -137,7 +137,7 @@ def test_every_picture_extension_names_a_format_read() -> None:
     Image.init()
     by_extension = Image.registered_extensions()
     # AVIF only where this Pillow has its reader (11.2 and later): older ones register no .avif.
-    # HEIC/HEIF where pillow-heif is installed and registered (runtime/heif.py).
+    # HEIC/HEIF where pillow-heif is installed and registered (runtime/pictures/heif.py).
     has_heif_reader()
     readers = {"AVIF": (".avif",), "HEIF": (".heic", ".heif")}
     missing = {ext for fmt, exts in readers.items() if fmt not in Image.ID for ext in exts}

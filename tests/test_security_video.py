@@ -12,10 +12,10 @@ import pytest
 
 pytest.importorskip("imageio_ffmpeg")
 
-from colorsplash.runtime import video_ffmpeg  # noqa: E402
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
-from colorsplash.runtime.video import splash_video  # noqa: E402
-from colorsplash.runtime.video_io import VideoError, ffmpeg_exe, probe  # noqa: E402
+from colorsplash.runtime.video import video_ffmpeg  # noqa: E402
+from colorsplash.runtime.video.clip import splash_video  # noqa: E402
+from colorsplash.runtime.video.video_io import VideoError, ffmpeg_exe, probe  # noqa: E402
 
 KEEP_ALL = SplashOptions(on_empty="copy", threshold=1.0)
 

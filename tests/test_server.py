@@ -26,7 +26,7 @@ from helpers import make_blob_image  # noqa: E402
 
 from colorsplash import cli
 from colorsplash.cli import serve as cli_serve
-from colorsplash.runtime.onnx_model import Model, ModelLoadError  # noqa: E402
+from colorsplash.runtime.model.onnx_model import Model, ModelLoadError  # noqa: E402
 from colorsplash.runtime.options import OPTION_FIELDS  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
 from colorsplash.server import guard, limits, work, workers  # noqa: E402
@@ -875,7 +875,7 @@ def test_requests_side_by_side_get_single_threaded_sessions(tiny_onnx: Path, mon
     """A request worked on alone runs the loaded model (all its threads); while another one runs, it gets the
     one-thread session of the same file (one core per request); one worker never makes that second session."""
     from colorsplash.runtime import batch as batch_mod
-    from colorsplash.runtime.onnx_model import load_model
+    from colorsplash.runtime.model.onnx_model import load_model
 
     monkeypatch.setattr(batch_mod, "usable_cores", lambda: 2)
     model = load_model(tiny_onnx, precision="file")

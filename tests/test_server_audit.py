@@ -145,7 +145,7 @@ def test_health_gives_the_word_the_servers_messages_use(tiny_onnx: Path) -> None
     messages say "no subject found"."""
     from dataclasses import replace
 
-    from colorsplash.runtime.onnx_model import load_model
+    from colorsplash.runtime.model.onnx_model import load_model
     from colorsplash.runtime.wording import Wording
 
     model = load_model(tiny_onnx)
@@ -231,7 +231,7 @@ def test_cli_serve_quiets_the_form_parsers_context_free_warnings(
 def test_health_describes_the_model_in_plain_words(client: TestClient) -> None:
     """The page's header showed the internal name ("colorsplash-pets-lite1"), which tells a user nothing (web
     audit): ``description`` says what the model keeps, from its config's subject and name."""
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
 
     assert client.get("/api/health").json()["model"]["description"] == "Blob model — tiny-test"
     bundled = ModelConfig(name="colorsplash-pets-lite1", subject="pet")
@@ -267,7 +267,7 @@ def test_health_reads_names_only_the_formats_this_server_reads(
     """Review (review2): ``/api/health``'s ``reads`` (the page's "Choose a photo in a format this server reads: ...")
     named HEIC on a server without pillow-heif, which refuses every HEIC, and install advice for the server's
     operator, "(with colorsplash[heif])", to a visitor of the page: it names the formats this server reads."""
-    from colorsplash.runtime import heif
+    from colorsplash.runtime.pictures import heif
 
     monkeypatch.setattr(heif, "_registered", False)  # a server without pillow-heif
     reads = client.get("/api/health").json()["reads"]

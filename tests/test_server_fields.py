@@ -16,7 +16,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from colorsplash.runtime.photo_write import MAX_SIDE  # noqa: E402
+from colorsplash.runtime.pictures.photo_write import MAX_SIDE  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
 
 BASE = "http://127.0.0.1:8000"

@@ -26,7 +26,7 @@ import httpx  # noqa: E402
 from helpers import make_blob_image  # noqa: E402
 
 from colorsplash.runtime.api import load_model  # noqa: E402
-from colorsplash.runtime.onnx_model import Model  # noqa: E402
+from colorsplash.runtime.model.onnx_model import Model  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
 from colorsplash.server import limits  # noqa: E402
 from colorsplash.server.upload import Upload  # noqa: E402

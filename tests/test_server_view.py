@@ -26,8 +26,8 @@ from helpers import make_blob_image  # noqa: E402
 from test_server_clients import read_answer, slow_upload_head, trickle  # noqa: E402
 from test_server_memory import uvicorn_server, wait_until  # noqa: E402
 
-from colorsplash.runtime.onnx_model import Model  # noqa: E402
-from colorsplash.runtime.photo_io import decode_image_bytes  # noqa: E402
+from colorsplash.runtime.model.onnx_model import Model  # noqa: E402
+from colorsplash.runtime.pictures.photo_io import decode_image_bytes  # noqa: E402
 from colorsplash.server import app as server  # noqa: E402
 from colorsplash.server import limits, upload, work  # noqa: E402
 
@@ -225,7 +225,7 @@ def test_a_palette_with_a_transparent_colour_counts_as_a_picture_with_alpha() ->
     white), as an RGBA PNG is, but was counted as an opaque palette: a 12 MP one took 316 MB for a viewable copy
     whose estimate was 240 MB (1.3 times the budget it held). It now counts as RGBA, at admission and in the
     decoder's pixel limit."""
-    from colorsplash.runtime.picture_open import probe_picture
+    from colorsplash.runtime.pictures.picture_open import probe_picture
 
     grey = np.arange(300 * 250, dtype=np.uint32).reshape(250, 300) % 200
     palette = Image.fromarray(grey.astype(np.uint8), "L").convert("P")

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from colorsplash.cli import main
-from colorsplash.runtime import variants
 from colorsplash.runtime.files import atomic_write
-from colorsplash.runtime.onnx_model import bundled_model_path
-from colorsplash.runtime.photo_io import cost_limit
+from colorsplash.runtime.model import variants
+from colorsplash.runtime.model.onnx_model import bundled_model_path
+from colorsplash.runtime.pictures.photo_io import cost_limit
 from colorsplash.runtime.planning import OutputPlan, plan_files
 
 
@@ -77,7 +77,7 @@ def test_overwrite_never_replaces_a_pipe_or_a_device(kind: str, tmp_path: Path) 
         plan_files([photo], OutputPlan(out_file=out, overwrite=True))
     with pytest.raises(OSError, match=r"cannot write .*out.jpg: is a pipe, socket or device, not a file"):
         atomic_write(out, b"x", replace=True)
-    from colorsplash.runtime.video import splash_video
+    from colorsplash.runtime.video.clip import splash_video
 
     clip_out = special(kind, tmp_path / "out.mp4")
     with pytest.raises(ValueError, match=r"out.mp4: is a pipe, socket or device, not a file; --overwrite replaces"):
@@ -121,7 +121,7 @@ def test_a_pipe_at_the_output_is_named_without_overwrite_too(tmp_path: Path) -> 
     Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(photo)
     with pytest.raises(ValueError, match=r"out.jpg is a pipe, socket or device, not a file; --overwrite replaces"):
         plan_files([photo], OutputPlan(out_file=out))
-    from colorsplash.runtime.video import splash_video
+    from colorsplash.runtime.video.clip import splash_video
 
     clip_out = special("pipe", tmp_path / "out.mp4")
     with pytest.raises(ValueError, match=r"out.mp4: is a pipe, socket or device, not a file; --overwrite replaces"):
@@ -166,7 +166,7 @@ def test_an_unfinished_mp4_is_named_as_one(tmp_path: Path) -> None:
     """An MP4 still being recorded or copied has no index yet (moov atom, written last): it was "not a video file
     ffmpeg can read (... Invalid data found when processing input)", which says nothing of waiting for it."""
     pytest.importorskip("imageio_ffmpeg")
-    from colorsplash.runtime.video_io import VideoError, ffmpeg_exe, probe
+    from colorsplash.runtime.video.video_io import VideoError, ffmpeg_exe, probe
 
     full = tmp_path / "full.mp4"
     frames = np.random.default_rng(0).integers(0, 255, (10, 64, 96, 3), np.uint8).tobytes()
@@ -183,7 +183,7 @@ def test_an_unfinished_mp4_is_named_as_one(tmp_path: Path) -> None:
 def test_an_empty_model_file_is_named_as_one(tmp_path: Path) -> None:
     """A 0-byte .onnx (a download or copy that failed) was "not a loadable ONNX model ([ONNXRuntimeError] : 2 :
     INVALID_ARGUMENT : ... No graph was found in the protobuf.)"; photos and clips say "file is empty" already."""
-    from colorsplash.runtime.onnx_model import ModelLoadError, load_model
+    from colorsplash.runtime.model.onnx_model import ModelLoadError, load_model
 
     empty = tmp_path / "model.onnx"
     empty.write_bytes(b"")

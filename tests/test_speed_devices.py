@@ -14,8 +14,8 @@ from helpers.speed import fresh_fixture  # noqa: F401 (a fixture: pytest finds i
 from PIL import Image
 
 from colorsplash.cli import build_parser, main
-from colorsplash.runtime import onnx_model as infer
-from colorsplash.runtime import variants as var
+from colorsplash.runtime.model import onnx_model as infer
+from colorsplash.runtime.model import variants as var
 
 
 def test_cuda_absent_is_a_clear_error_and_auto_falls_back(

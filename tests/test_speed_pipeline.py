@@ -14,13 +14,13 @@ from helpers import make_blob_image
 from PIL import Image
 
 from colorsplash.cli import build_parser
-from colorsplash.runtime import onnx_model as infer
-from colorsplash.runtime.alpha import RefineSettings, compute_alpha
 from colorsplash.runtime.batch import PhotoJob, Task, run_batch
+from colorsplash.runtime.edges.alpha import RefineSettings, compute_alpha
+from colorsplash.runtime.edges.working import downscale, work_size
+from colorsplash.runtime.model import onnx_model as infer
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import read_photo
+from colorsplash.runtime.pictures.photo_io import read_photo
 from colorsplash.runtime.pipeline import Stages, auto_jobs, decode_and_plan, reduced_jpeg, run_stages
-from colorsplash.runtime.working import downscale, work_size
 
 
 def orange_key(self: infer.Model, image: np.ndarray) -> np.ndarray:
@@ -67,7 +67,7 @@ def test_overlapped_photo_gives_the_sequential_alpha(tmp_path: Path, tiny_onnx: 
     model = infer.load_model(tiny_onnx, precision="file")
     settings = RefineSettings(work_side=512)
     planned = decode_and_plan((tmp_path / "p.jpg").read_bytes(), "p.jpg", model, SplashOptions(), settings)
-    from colorsplash.runtime.alpha import finish_alpha
+    from colorsplash.runtime.edges.alpha import finish_alpha
 
     overlapped = finish_alpha(planned.plan, planned.guide()).alpha
     rgb = read_photo(tmp_path / "p.jpg").rgb
@@ -171,7 +171,7 @@ def test_jobs_auto(tmp_path: Path) -> None:
 def test_fused_grey_splash_equals_the_general_path(
     tmp_path: Path, tiny_onnx: Path, keyed: None, size: tuple[int, int]
 ) -> None:
-    from colorsplash.runtime.alpha import finish_alpha, luma, plan_alpha
+    from colorsplash.runtime.edges.alpha import finish_alpha, luma, plan_alpha
     from colorsplash.runtime.effects import apply_effect
     from colorsplash.runtime.fused import fusable, grey_splash_in_place
 
@@ -194,7 +194,7 @@ def test_sigmoid_matches_float64_without_warnings(shape: tuple[int, ...]) -> Non
     """The model's logits -> probabilities: the float64 formula to 2e-7, extremes included, same shape, float32."""
     import warnings
 
-    from colorsplash.runtime.onnx_model import _sigmoid
+    from colorsplash.runtime.model.onnx_model import _sigmoid
 
     x = np.random.default_rng(0).normal(0, 30, shape).astype(np.float32)
     if x.size:

@@ -12,9 +12,9 @@ import pytest
 from helpers.speed import fresh_fixture  # noqa: F401 (a fixture: pytest finds it by its name, fresh)
 
 from colorsplash.runtime import cpu as cpu_mod
-from colorsplash.runtime import onnx_model as infer
-from colorsplash.runtime import variants as var
-from colorsplash.runtime.config import CONFIG_METADATA_KEY
+from colorsplash.runtime.model import onnx_model as infer
+from colorsplash.runtime.model import variants as var
+from colorsplash.runtime.model.config import CONFIG_METADATA_KEY
 
 AVX2 = cpu_mod.CpuInfo("Test CPU", "x86_64", ("avx", "avx2", "fma"), 2)
 

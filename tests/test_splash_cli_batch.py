@@ -20,8 +20,8 @@ from PIL import Image
 
 from colorsplash.cli import main
 from colorsplash.runtime.batch import MemoryBudget, Outcome, PhotoJob, Task, run_batch
-from colorsplash.runtime.onnx_model import Model, load_model
-from colorsplash.runtime.photo_io import cost_limit
+from colorsplash.runtime.model.onnx_model import Model, load_model
+from colorsplash.runtime.pictures.photo_io import cost_limit
 from colorsplash.runtime.planning import OutputPlan, expand_inputs, plan_tasks
 
 
@@ -131,7 +131,7 @@ def test_skip_existing_with_every_output_there_loads_no_model(
         loads.append(args)
         raise ValueError("the model was loaded")
 
-    monkeypatch.setattr("colorsplash.runtime.onnx_model.load_model", refused)
+    monkeypatch.setattr("colorsplash.runtime.model.onnx_model.load_model", refused)
     args = [verb, str(tmp_path / "in"), "-o", str(out), "--model", str(tiny_onnx), "--skip-existing"]
     assert main(args) == 0 and not loads
     err = capsys.readouterr().err

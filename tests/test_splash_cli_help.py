@@ -157,7 +157,7 @@ def test_threshold_help_says_what_p_does_to_the_soft_alpha(capsys: pytest.Captur
     """Audit (verbs): `mask --threshold P` without --hard gave a soft mask (P remapped to 128) though every help
     called P a "probability cut-off". The help of splash and mask, the HTTP API's description and the Python
     docstring now say what P does, and this checks that it does it."""
-    from colorsplash.runtime.alpha import compute_alpha
+    from colorsplash.runtime.edges.alpha import compute_alpha
     from colorsplash.runtime.options import SplashOptions
     from colorsplash.server.openapi import option_parameters
 
@@ -179,7 +179,7 @@ def test_threshold_help_says_what_p_does_to_the_soft_alpha(capsys: pytest.Captur
 def test_hard_and_keep_help_say_what_feather_and_point_do_to_them(capsys: pytest.CaptureFixture[str]) -> None:
     """Audit (verbs): `mask --hard --feather 3` wrote 26 grey levels though --hard promised "0 or 255 only", and
     `--keep largest --point X,Y` kept the subject under the point, not the largest, without a word in the help."""
-    from colorsplash.runtime.alpha import compute_alpha
+    from colorsplash.runtime.edges.alpha import compute_alpha
     from colorsplash.runtime.options import SplashOptions
 
     ramp = np.tile(np.linspace(0, 1, 41, dtype=np.float32), (8, 1))

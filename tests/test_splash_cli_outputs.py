@@ -135,7 +135,7 @@ def test_output_that_does_not_read_back_is_a_failure(
     tmp_path: Path, tiny_onnx: Path, keyed: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 16 item 4: an output is decoded before its rename; a broken one is "failed", not "done"."""
-    import colorsplash.runtime.photo_write as photo_write
+    import colorsplash.runtime.pictures.photo_write as photo_write
 
     real = photo_write.encode_image
     monkeypatch.setattr(photo_write, "encode_image", lambda *a, **k: real(*a, **k)[:-200])
@@ -263,7 +263,7 @@ def test_standard_output_is_written_whole_or_the_file_fails(monkeypatch: pytest.
     import io
     import types
 
-    from colorsplash.runtime import photo_write
+    from colorsplash.runtime.pictures import photo_write
 
     picture = np.random.default_rng(0).integers(0, 255, (40, 300, 3), dtype=np.uint8)
     encoded = io.BytesIO()

@@ -14,9 +14,9 @@ from helpers.layouts import save_picture
 from colorsplash.cli import main
 from colorsplash.evaluation.evaluate import score_image
 from colorsplash.evaluation.presence import judge
-from colorsplash.runtime.alpha import plan_alpha
+from colorsplash.runtime.edges.alpha import plan_alpha
+from colorsplash.runtime.model.onnx_model import Model
 from colorsplash.runtime.no_subject import gate_text, no_subject_reason
-from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.training.predictors import gated
 
@@ -134,7 +134,7 @@ def test_the_no_subject_line_gives_the_threshold_the_score_was_held_against(
 ) -> None:
     """Audit (leftovers 5): "no food found in x.jpg (subject score 0.29)" did not say against what, and
     ``--threshold 0.3`` (the pixel cut-off) left a one-output model's gate at 0.5 without a word of it."""
-    from colorsplash.runtime.alpha import compute_alpha
+    from colorsplash.runtime.edges.alpha import compute_alpha
     from colorsplash.runtime.no_subject import apply_on_empty
     from colorsplash.runtime.wording import Wording
 

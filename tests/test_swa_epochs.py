@@ -36,7 +36,7 @@ def test_the_final_average_is_in_eval_mode_with_fresh_batch_norm_statistics() ->
     back ready to validate (eval mode: those statistics used, not the batch's)."""
     import numpy as np
 
-    from colorsplash.runtime.config import SEED_NORMALIZATION, ModelConfig
+    from colorsplash.runtime.model.config import SEED_NORMALIZATION, ModelConfig
     from colorsplash.training.torch_dataset import SegmentationDataset
 
     config = ModelConfig(arch="unet", input_size=32, base_channels=4, depth=2, normalization=SEED_NORMALIZATION)

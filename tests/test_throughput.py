@@ -12,11 +12,11 @@ import pytest
 
 from colorsplash.runtime import allocator
 from colorsplash.runtime import batch as batch_mod
-from colorsplash.runtime import onnx_model as infer
 from colorsplash.runtime.batch import PhotoJob, batch_model
-from colorsplash.runtime.config import Normalization
+from colorsplash.runtime.model import onnx_model as infer
+from colorsplash.runtime.model.config import Normalization
+from colorsplash.runtime.model.preprocess import normalize
 from colorsplash.runtime.pipeline import Stages, run_stages
-from colorsplash.runtime.preprocess import normalize
 
 
 def test_model_stage_runs_items_side_by_side() -> None:
@@ -120,7 +120,7 @@ def test_shrink_is_an_area_average(hw: tuple[int, int], target: tuple[int, int])
     one-step area resize on a photo-like (smooth) picture, and has exactly the asked size."""
     import cv2
 
-    from colorsplash.runtime.working import shrink
+    from colorsplash.runtime.edges.working import shrink
 
     noise = np.random.default_rng(2).integers(0, 256, (*hw, 3), np.uint8)
     image = cv2.GaussianBlur(noise, (0, 0), 3.0)
@@ -155,7 +155,7 @@ def test_grey_in_place_writes_only_the_view() -> None:
 def test_working_copy_keeps_the_model_input_rows(hw: tuple[int, int], side: int, small: tuple[int, int]) -> None:
     """4:3 photos get the 512 px copy; wider ones a longer one, so that the model's 384 px input is not made by
     stretching fewer rows (short side at least 95 % of it), at most twice the nominal side."""
-    from colorsplash.runtime.working import RefineSettings
+    from colorsplash.runtime.edges.working import RefineSettings
 
     settings = RefineSettings()
     assert settings.side_for(*hw, 384) == side
@@ -170,8 +170,8 @@ def test_wide_frames_reach_the_model_unstretched(monkeypatch: pytest.MonkeyPatch
     """Video frames and photos hand the model a working copy with at least 95 % of its 384 input rows."""
     from types import SimpleNamespace
 
-    from colorsplash.runtime import alpha as alpha_mod
-    from colorsplash.runtime import video_frames as video_mod
+    from colorsplash.runtime.edges import alpha as alpha_mod
+    from colorsplash.runtime.video import video_frames as video_mod
 
     seen: list[tuple[int, ...]] = []
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, read_photo
-from colorsplash.runtime.picture_open import probe_picture
+from colorsplash.runtime.pictures.photo_io import ImageReadError, decode_image_bytes, read_photo
+from colorsplash.runtime.pictures.picture_open import probe_picture
 
 _LATER = "TIFF whose later pages are damaged or cut off (not read); used the first page only"
 

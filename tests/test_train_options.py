@@ -79,7 +79,7 @@ def test_bf16_only_where_the_cpu_has_it(
     cats: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Issue 16 item 13: by default bf16 autocast only on a CPU with native bf16; the choice is logged and saved."""
-    from colorsplash.runtime.config import default_model_config
+    from colorsplash.runtime.model.config import default_model_config
     from colorsplash.training import steps
     from colorsplash.training.config import TrainConfig
     from colorsplash.training.trainer import Trainer
@@ -149,8 +149,8 @@ def test_pets_and_pet_free_scenes_train_a_presence_head_with_copy_paste(cats: Pa
     import numpy as np
     from helpers.layouts import save_picture
 
-    from colorsplash.runtime.config import ModelConfig
-    from colorsplash.runtime.onnx_model import load_model
+    from colorsplash.runtime.model.config import ModelConfig
+    from colorsplash.runtime.model.onnx_model import load_model
     from colorsplash.training.config import AugmentConfig, TrainConfig
     from colorsplash.training.export import export_onnx
     from colorsplash.training.trainer import Trainer
@@ -208,7 +208,7 @@ def test_split_counts_after_skipped_bad_pairs_are_logged(tmp_path: Path, caplog:
     23 (config.json's count) without saying so."""
     from helpers.layouts import save_picture
 
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
     from colorsplash.training.config import TrainConfig
     from colorsplash.training.steps import prepare_data
 
@@ -230,7 +230,7 @@ def test_skip_bad_counts_every_photo_left_out_in_one_line(tmp_path: Path, caplog
     (training, validation photos) said its own count: one line now counts them all, as ``evaluate`` does."""
     from helpers.layouts import save_picture
 
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
     from colorsplash.training.config import TrainConfig
     from colorsplash.training.steps import prepare_data
 
@@ -255,7 +255,7 @@ def test_skip_bad_says_why_when_no_pair_is_left(tmp_path: Path, caplog: pytest.L
     from helpers.layouts import save_picture
 
     from colorsplash.evaluation.datasets import DataError
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
     from colorsplash.training.config import TrainConfig
     from colorsplash.training.steps import prepare_data
 

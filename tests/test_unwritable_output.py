@@ -16,7 +16,7 @@ from helpers.splash_cli import blob_file
 
 from colorsplash.cli import main
 from colorsplash.runtime import files
-from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.model.onnx_model import Model
 
 
 def deny_writes_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""The matte brought up to full size (``runtime/upsampling.py``): the pixels set to 0 or 1 without computing
+"""The matte brought up to full size (``runtime/edges/upsampling.py``): the pixels set to 0 or 1 without computing
 them are only those the coefficients surely leave there."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from colorsplash.runtime.upsampling import apply_coefficients
+from colorsplash.runtime.edges.upsampling import apply_coefficients
 
 
 def _image(h: int, w: int) -> np.ndarray:

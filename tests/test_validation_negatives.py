@@ -13,7 +13,7 @@ from helpers.layouts import make_disc_sets
 
 pytest.importorskip("torch")
 
-from colorsplash.runtime.config import default_model_config  # noqa: E402
+from colorsplash.runtime.model.config import default_model_config  # noqa: E402
 from colorsplash.training import steps  # noqa: E402
 from colorsplash.training.config import TrainConfig  # noqa: E402
 

@@ -72,7 +72,7 @@ def test_a_run_whose_masks_score_no_pixel_is_refused_before_training(tmp_path: P
     """Every trimap all border: the run validated each epoch at IoU 1.0 and kept its first epoch as best."""
     from helpers.layouts import make_oxford_set, save_picture
 
-    from colorsplash.runtime.config import ModelConfig
+    from colorsplash.runtime.model.config import ModelConfig
     from colorsplash.training.config import TrainConfig
 
     names = ["Abyssinian_1", "Abyssinian_2", "Bengal_1", "Bengal_2"]

@@ -1,4 +1,4 @@
-"""The per-machine cache of the model variant choice (``runtime/variants.py``), without torch: what makes a
+"""The per-machine cache of the model variant choice (``runtime/model/variants.py``), without torch: what makes a
 cached choice stale, and a cached choice this model has no variant for."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from colorsplash.runtime import cpu as cpu_mod
-from colorsplash.runtime import variants as var
-from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.model import variants as var
+from colorsplash.runtime.model.config import ModelConfig
 
 AVX2 = cpu_mod.CpuInfo("Test CPU", "x86_64", ("avx", "avx2", "fma"), 2)
 

@@ -13,8 +13,8 @@ import pytest
 pytest.importorskip("imageio_ffmpeg")
 
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
-from colorsplash.runtime.video import splash_video  # noqa: E402
-from colorsplash.runtime.video_io import _header, ffmpeg_exe, probe  # noqa: E402
+from colorsplash.runtime.video.clip import splash_video  # noqa: E402
+from colorsplash.runtime.video.video_io import _header, ffmpeg_exe, probe  # noqa: E402
 
 KEEP_ALL = SplashOptions(on_empty="copy", threshold=1.0)
 ASS = (
@@ -111,8 +111,8 @@ def test_a_temporary_folder_is_made_only_for_a_cover_copied_out(
     (no cover, no attachments), attachments alone, or an .mp4's cover (copied as a stream) need none."""
     import tempfile
 
-    from colorsplash.runtime import video_extras
-    from colorsplash.runtime.video_extras import Cover, carried
+    from colorsplash.runtime.video import video_extras
+    from colorsplash.runtime.video.video_extras import Cover, carried
 
     made: list[str] = []
     real = tempfile.TemporaryDirectory
@@ -147,8 +147,8 @@ def test_a_way_of_carrying_the_tracks_that_failed_is_named_as_the_one_tried(
     import logging
     from fractions import Fraction
 
-    from colorsplash.runtime import video_encode
-    from colorsplash.runtime.video_io import VideoInfo
+    from colorsplash.runtime.video import video_encode
+    from colorsplash.runtime.video.video_io import VideoInfo
 
     video_encode.input_args("warm")  # ffmpeg's list of demuxers, read once (a real run), before runs are faked
     commands: list[list[str]] = []
@@ -199,8 +199,8 @@ def test_a_sound_re_encoded_to_its_own_codec_is_not_said_to_be_unheld(
     import logging
     from fractions import Fraction
 
-    from colorsplash.runtime import video_encode
-    from colorsplash.runtime.video_io import VideoInfo
+    from colorsplash.runtime.video import video_encode
+    from colorsplash.runtime.video.video_io import VideoInfo
 
     video_encode.input_args("warm")  # ffmpeg's list of demuxers, read once (a real run), before runs are faked
     said = "Malformed AAC bitstream detected"

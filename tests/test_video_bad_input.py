@@ -17,8 +17,8 @@ pytest.importorskip("imageio_ffmpeg")
 from helpers.clips import H, W, background, moving_subject, run_cli, write_clip  # noqa: E402
 
 from colorsplash.cli import main  # noqa: E402
-from colorsplash.runtime.onnx_model import Model  # noqa: E402
-from colorsplash.runtime.video_io import VideoError, ffmpeg_exe  # noqa: E402
+from colorsplash.runtime.model.onnx_model import Model  # noqa: E402
+from colorsplash.runtime.video.video_io import VideoError, ffmpeg_exe  # noqa: E402
 
 
 def unknown_codec_clip(tmp_path: Path) -> Path:
@@ -85,7 +85,7 @@ def test_missing_output_folders_are_made_and_removed_again_when_nothing_was_writ
 ) -> None:
     """``video in.mp4 -o new/out.mp4`` said "output folder new does not exist; create it first" where ``splash -o``
     makes its folder; a run that fails leaves no folder it made."""
-    from colorsplash.runtime import video
+    from colorsplash.runtime.video import clip as video
 
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
     out = tmp_path / "new" / "deeper" / "out.mp4"

@@ -25,8 +25,8 @@ from helpers.clips import (  # noqa: E402
 )
 
 from colorsplash.cli import main  # noqa: E402
-from colorsplash.runtime.video import splash_video  # noqa: E402
-from colorsplash.runtime.video_io import VideoError, ffmpeg_exe, probe, read_frames  # noqa: E402
+from colorsplash.runtime.video.clip import splash_video  # noqa: E402
+from colorsplash.runtime.video.video_io import VideoError, ffmpeg_exe, probe, read_frames  # noqa: E402
 
 
 def test_truncated_clip_is_a_clear_error_or_shorter(

@@ -13,9 +13,9 @@ import pytest
 
 pytest.importorskip("imageio_ffmpeg")
 
-from colorsplash.runtime import video_ffmpeg  # noqa: E402
-from colorsplash.runtime.video import splash_video  # noqa: E402
-from colorsplash.runtime.video_io import VideoError, ffmpeg_exe  # noqa: E402
+from colorsplash.runtime.video import video_ffmpeg  # noqa: E402
+from colorsplash.runtime.video.clip import splash_video  # noqa: E402
+from colorsplash.runtime.video.video_io import VideoError, ffmpeg_exe  # noqa: E402
 
 BUNDLED = ffmpeg_exe()
 
@@ -187,7 +187,7 @@ def test_tracks_that_cannot_be_carried_are_named(
 
 def scores_seen(raw: list[float]) -> list[float]:
     """The smoothed subject score of a still shot (no cut) whose frames score ``raw`` on their own."""
-    from colorsplash.runtime.temporal import TemporalSmoother
+    from colorsplash.runtime.video.temporal import TemporalSmoother
 
     smoother, frame = TemporalSmoother(), np.full((64, 96, 3), 90, np.uint8)
     seen = []

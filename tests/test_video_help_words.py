@@ -30,8 +30,8 @@ def test_the_help_and_readme_say_when_the_sound_is_re_encoded(tmp_path: Path, ti
     pytest.importorskip("imageio_ffmpeg")
     from helpers.clips import moving_subject, write_clip
 
-    from colorsplash.runtime.video import splash_video
-    from colorsplash.runtime.video_io import probe
+    from colorsplash.runtime.video.clip import splash_video
+    from colorsplash.runtime.video.video_io import probe
 
     src = write_clip(tmp_path / "phone.mp4", moving_subject(n=3)[0], audio=True)
     out = splash_video(src, tmp_path / "out.webm", model=tiny_onnx).output

@@ -19,8 +19,8 @@ pytest.importorskip("imageio_ffmpeg")
 
 from helpers.clips import W, moving_subject, run_cli, write_clip  # noqa: E402
 
-from colorsplash.runtime.video import FrameSplasher, Inferred, splash_video  # noqa: E402
-from colorsplash.runtime.video_io import VideoError, probe  # noqa: E402
+from colorsplash.runtime.video.clip import FrameSplasher, Inferred, splash_video  # noqa: E402
+from colorsplash.runtime.video.video_io import VideoError, probe  # noqa: E402
 
 
 def test_interrupt_leaves_no_partial_output(
@@ -48,7 +48,7 @@ def test_interrupt_leaves_no_partial_output(
 SLOW_RUN = """
 import sys, time
 from colorsplash.cli import main
-from colorsplash.runtime.video import FrameSplasher
+from colorsplash.runtime.video.clip import FrameSplasher
 real = FrameSplasher.finish_alpha
 told = False
 def slow(self, frame, inferred):
@@ -239,7 +239,7 @@ def test_an_output_made_while_the_clip_is_written_is_not_replaced(
     """Without --overwrite, a file that appears at the output while the clip is encoded is the user's, not ours:
     the clip was renamed over it with os.replace (the check ran only at the start); now the one publishing step
     of runtime.files refuses it, names the file and says what to do, and leaves no partial file."""
-    from colorsplash.runtime import video as video_module
+    from colorsplash.runtime.video import clip as video_module
 
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
     out = tmp_path / "out.mp4"
@@ -274,7 +274,7 @@ def test_a_clip_gets_the_usual_file_permissions(tmp_path: Path, tiny_onnx: Path)
 def test_a_clip_that_does_not_read_back_is_not_published(
     tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import colorsplash.runtime.video as video_module
+    import colorsplash.runtime.video.clip as video_module
 
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=3)[0])
 

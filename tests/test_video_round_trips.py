@@ -27,10 +27,10 @@ from helpers.clips import (  # noqa: E402
 )
 
 from colorsplash.cli import main  # noqa: E402
-from colorsplash.runtime.onnx_model import Model  # noqa: E402
+from colorsplash.runtime.model.onnx_model import Model  # noqa: E402
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
-from colorsplash.runtime.video import splash_video  # noqa: E402
-from colorsplash.runtime.video_io import _header, ffmpeg_exe, probe, read_frames  # noqa: E402
+from colorsplash.runtime.video.clip import splash_video  # noqa: E402
+from colorsplash.runtime.video.video_io import _header, ffmpeg_exe, probe, read_frames  # noqa: E402
 
 
 def test_round_trip_keeps_size_fps_and_frame_count(tmp_path: Path, tiny_onnx: Path) -> None:
@@ -197,7 +197,7 @@ def test_rotated_phone_clip_comes_out_upright(tmp_path: Path, tiny_onnx: Path) -
 
 
 def test_video_takes_the_fast_edge_stage_unless_asked_and_reports_its_speed(tmp_path: Path) -> None:
-    from colorsplash.runtime.video import VideoResult, video_options
+    from colorsplash.runtime.video.clip import VideoResult, video_options
 
     assert video_options(None).edges == "fast" and video_options(SplashOptions(edges="matte")).edges == "matte"
     result = VideoResult(tmp_path, tmp_path, 30, 8, 8, Fraction(10), False, 2.0, 0)
@@ -209,7 +209,7 @@ def test_a_display_matrix_rotation_turns_the_pixel_aspect_ratio_too() -> None:
     pixels came out with 4:3 pixels on its turned frames, squeezed (recheck audit); ffmpeg turns them to 3:4."""
     from fractions import Fraction
 
-    from colorsplash.runtime import video_io
+    from colorsplash.runtime.video import video_io
 
     header = (
         "  Stream #0:0[0x1](und): Video: h264 (avc1 / 0x31637661), yuvj420p(pc), 360x270 [SAR 4:3 DAR 16:9], 25 fps\n"

@@ -24,10 +24,10 @@ from helpers.clips import (  # noqa: E402
 )
 
 from colorsplash.cli import main  # noqa: E402
-from colorsplash.runtime.onnx_model import Model, load_model  # noqa: E402
-from colorsplash.runtime.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother  # noqa: E402
-from colorsplash.runtime.video import FrameSplasher, Inferred  # noqa: E402
-from colorsplash.runtime.video_io import probe, read_frames  # noqa: E402
+from colorsplash.runtime.model.onnx_model import Model, load_model  # noqa: E402
+from colorsplash.runtime.video.clip import FrameSplasher, Inferred  # noqa: E402
+from colorsplash.runtime.video.temporal import NO_SMOOTHING, SmoothingConfig, TemporalSmoother  # noqa: E402
+from colorsplash.runtime.video.video_io import probe, read_frames  # noqa: E402
 
 
 def flicker_fixture(monkeypatch: pytest.MonkeyPatch, seed: int = 0) -> None:
@@ -279,7 +279,7 @@ def test_a_map_of_another_size_starts_again() -> None:
 
 def test_frames_are_greyed_as_rgb() -> None:
     """Red weighs 0.299 in grey, blue 0.114 (a BGR reading swaps them and sees other tones)."""
-    from colorsplash.runtime.temporal import _grey
+    from colorsplash.runtime.video.temporal import _grey
 
     red = np.zeros((16, 16, 3), np.uint8)
     red[..., 0] = 255

@@ -15,11 +15,11 @@ import pytest
 pytest.importorskip("imageio_ffmpeg")
 
 from colorsplash.runtime.options import SplashOptions  # noqa: E402
-from colorsplash.runtime.video import splash_video  # noqa: E402
-from colorsplash.runtime.video_colour import Colour, header_colour  # noqa: E402
-from colorsplash.runtime.video_io import _header, ffmpeg_exe, probe, read_frames  # noqa: E402
-from colorsplash.runtime.video_reader import FrameReader  # noqa: E402
-from colorsplash.runtime.video_timing import (  # noqa: E402
+from colorsplash.runtime.video.clip import splash_video  # noqa: E402
+from colorsplash.runtime.video.video_colour import Colour, header_colour  # noqa: E402
+from colorsplash.runtime.video.video_io import _header, ffmpeg_exe, probe, read_frames  # noqa: E402
+from colorsplash.runtime.video.video_reader import FrameReader  # noqa: E402
+from colorsplash.runtime.video.video_timing import (  # noqa: E402
     FrameTimes,
     Timeline,
     packet_times,
@@ -243,7 +243,7 @@ def test_timeline_rate_of_an_unknown_average_or_a_short_constant_clip_is_its_own
 def test_jittery_times_between_29_97_and_30_read_as_30() -> None:
     """Times jittering by 0.05 frames around the 29.97 grid fit it a little better than 30 (0.050 against 0.056
     frames): not clearly (half the distance), so the whole rate is taken."""
-    from colorsplash.runtime.video_timing import _best_fit, misfit
+    from colorsplash.runtime.video.video_timing import _best_fit, misfit
 
     k = np.arange(12)
     jittery = times(list((k + np.where(k % 2, 0.05, -0.05)) * 1001 / 30000))
@@ -306,7 +306,7 @@ def test_frame_times_that_never_come_are_an_error(tmp_path: Path, monkeypatch: p
     gives up after TIME_WAIT seconds with an error that says what to check."""
     import threading
 
-    from colorsplash.runtime import video_reader
+    from colorsplash.runtime.video import video_reader
 
     src = encode([np.full((64, 96, 3), 10 * k, np.uint8) for k in range(20)], ["-c:v", "libx264"], tmp_path / "a.mp4")
     real_popen = subprocess.Popen

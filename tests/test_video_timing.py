@@ -13,9 +13,9 @@ pytest.importorskip("imageio_ffmpeg")
 
 from helpers.clips import encode_raw, marked_frames, marker  # noqa: E402
 
-from colorsplash.runtime.onnx_model import Model  # noqa: E402
-from colorsplash.runtime.video import FrameSplasher, Inferred, splash_video  # noqa: E402
-from colorsplash.runtime.video_io import _exact_fps, probe, read_frames  # noqa: E402
+from colorsplash.runtime.model.onnx_model import Model  # noqa: E402
+from colorsplash.runtime.video.clip import FrameSplasher, Inferred, splash_video  # noqa: E402
+from colorsplash.runtime.video.video_io import _exact_fps, probe, read_frames  # noqa: E402
 
 
 def test_exact_fps() -> None:

@@ -14,8 +14,8 @@ from PIL import Image
 
 import colorsplash
 from colorsplash.cli import main
-from colorsplash.runtime.config import ModelConfig
-from colorsplash.runtime.onnx_model import Model, load_model
+from colorsplash.runtime.model.config import ModelConfig
+from colorsplash.runtime.model.onnx_model import Model, load_model
 from colorsplash.runtime.wording import model_label, option_name, option_use
 
 DARK = np.full((30, 40, 3), 20, np.uint8)  # nothing orange: the keyed tiny model finds no subject
@@ -134,7 +134,7 @@ def test_cli_errors_have_argparses_prefix(tmp_path: Path, capsys: pytest.Capture
 
 def test_each_verb_says_its_pixel_limit_and_why_they_differ(capsys: pytest.CaptureFixture[str]) -> None:
     """``splash`` (100 MP) and ``serve`` (50 MP) had different ``--max-pixels`` defaults, neither saying why."""
-    from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
+    from colorsplash.runtime.pictures.limits import DEFAULT_MAX_PIXELS
     from colorsplash.server import SERVER_MAX_PIXELS
 
     helps = {}
@@ -177,8 +177,8 @@ def test_videos_frames_without_a_subject_are_counted_in_the_models_words(
     import logging
 
     from colorsplash.runtime.options import SplashOptions
-    from colorsplash.runtime.video import _report_empty
-    from colorsplash.runtime.video_frames import FrameSplasher
+    from colorsplash.runtime.video.clip import _report_empty
+    from colorsplash.runtime.video.video_frames import FrameSplasher
 
     lines = []
     for invert in (False, True):

@@ -1,12 +1,12 @@
-"""The working copy's shrink (:func:`colorsplash.runtime.working.shrink`) against OpenCV's area resize: detail kept
-on both axes when they shrink by different whole factors, and the copy where the picture is at a 1.45x stretch."""
+"""The working copy's shrink (:func:`colorsplash.runtime.edges.working.shrink`) against OpenCV's area resize: detail
+kept on both axes when they shrink by different whole factors, and the copy where the picture is at a 1.45x stretch."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from colorsplash.runtime.working import shrink
+from colorsplash.runtime.edges.working import shrink
 
 
 def test_each_axis_keeps_its_own_detail() -> None:

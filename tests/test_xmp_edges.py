@@ -1,11 +1,11 @@
-"""XMP cleaned for a result (:mod:`colorsplash.runtime.xmp`) at its edges: an orientation written as an element or
-under a mistyped TIFF namespace, the extended-XMP note and EXIF digest dropped, and the parse limits exactly."""
+"""XMP cleaned for a result (:mod:`colorsplash.runtime.pictures.xmp`) at its edges: an orientation written as an element
+or under a mistyped TIFF namespace, the extended-XMP note and EXIF digest dropped, and the parse limits exactly."""
 
 from __future__ import annotations
 
 import pytest
 
-from colorsplash.runtime.xmp import MAX_DEPTH, MAX_ELEMENTS, XmpTarget, XmpUnusable, clean_xmp
+from colorsplash.runtime.pictures.xmp import MAX_DEPTH, MAX_ELEMENTS, XmpTarget, XmpUnusable, clean_xmp
 
 TARGET = XmpTarget((80, 60), icc_kept=True)
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -71,7 +71,7 @@ def test_the_element_limit_is_exact() -> None:
 def test_the_size_limit_is_exact() -> None:
     """XMP packets are padded with spaces in place (xpacket's writable tail): a packet of exactly
     :data:`MAX_XMP_BYTES` is read, one byte more is not."""
-    from colorsplash.runtime.xmp import MAX_XMP_BYTES
+    from colorsplash.runtime.pictures.xmp import MAX_XMP_BYTES
 
     body = packet("")
     assert clean_xmp(body + b" " * (MAX_XMP_BYTES - len(body)), TARGET) is not None

@@ -24,8 +24,8 @@ with contextlib.nullcontext() if _REPLAY else __import__("atheris").instrument_i
 
     from colorsplash.evaluation.mask_read import read_grey, read_labels
     from colorsplash.evaluation.metrics import IGNORE
-    from colorsplash.runtime import photo_io
-    from colorsplash.runtime.photo_io import ImageReadError
+    from colorsplash.runtime.pictures import photo_io
+    from colorsplash.runtime.pictures.photo_io import ImageReadError
 
 # Masks are read at the package's default pixel limit (100 MP); a smaller one keeps each input fast, same rules.
 photo_io.open_oriented.__defaults__ = photo_io.open_image.__defaults__ = (4_000_000,)

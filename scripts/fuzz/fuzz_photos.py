@@ -24,8 +24,8 @@ _REPLAY = any(Path(a).is_file() for a in sys.argv[1:] if not a.startswith("-"))
 with contextlib.nullcontext() if _REPLAY else __import__("atheris").instrument_imports(include=["colorsplash", "PIL"]):
     import numpy as np
 
-    from colorsplash.runtime.photo_io import ImageReadError, decode_image_bytes, probe_picture
-    from colorsplash.runtime.photo_write import MAX_SIDE, check_encoded, encode_image, output_format
+    from colorsplash.runtime.pictures.photo_io import ImageReadError, decode_image_bytes, probe_picture
+    from colorsplash.runtime.pictures.photo_write import MAX_SIDE, check_encoded, encode_image, output_format
     from colorsplash.runtime.pipeline import reduced_jpeg, upright_size
     from colorsplash.runtime.result_notes import result_notes
     from colorsplash.server.limits import PhotoSize, photo_pixels

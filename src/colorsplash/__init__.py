@@ -95,7 +95,7 @@ else:
 
             return getattr(options, name)
         if name == "ImageReadError":  # light: Pillow only
-            from colorsplash.runtime import picture_open
+            from colorsplash.runtime.pictures import picture_open
 
             return picture_open.ImageReadError
         if name in _API_NAMES:

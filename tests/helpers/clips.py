@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from colorsplash.cli import main
-from colorsplash.runtime.onnx_model import Model
-from colorsplash.runtime.video_io import ffmpeg_exe, probe, read_frames
+from colorsplash.runtime.model.onnx_model import Model
+from colorsplash.runtime.video.video_io import ffmpeg_exe, probe, read_frames
 
 H, W, N = 64, 96, 20
 

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from colorsplash.runtime.config import ModelConfig, default_model_config  # noqa: E402
+from colorsplash.runtime.model.config import ModelConfig, default_model_config  # noqa: E402
 from colorsplash.training.checkpoint import save_checkpoint  # noqa: E402
 from colorsplash.training.networks import build_model  # noqa: E402
 

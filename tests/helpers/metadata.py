@@ -132,7 +132,7 @@ def properties(packet: bytes) -> dict[str, str]:
 
 def display_p3_icc() -> bytes:
     """A Display P3 ICC profile (colorsplash's own builder, as for a HEIC tagged by numbers)."""
-    from colorsplash.runtime.colour_profile import nclx_icc
+    from colorsplash.runtime.pictures.colour_profile import nclx_icc
 
     xy = (0.680, 0.320, 0.265, 0.690, 0.150, 0.060, 0.3127, 0.3290)
     keys = [f"color_primary_{c}_{a}" for c in ("red", "green", "blue", "white") for a in ("x", "y")]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from colorsplash.runtime import cpu as cpu_mod
-from colorsplash.runtime import onnx_model as infer
+from colorsplash.runtime.model import onnx_model as infer
 
 
 @pytest.fixture(name="fresh")

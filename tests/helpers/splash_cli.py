@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from colorsplash.cli import main
-from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.model.onnx_model import Model
 from helpers import make_blob_image, orange_key
 
 

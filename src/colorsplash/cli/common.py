@@ -15,8 +15,8 @@ from typing import Any
 from colorsplash.runtime.flags import arg_type, non_empty_name, number_in_range, positive_int
 from colorsplash.runtime.progress import stderr_is_terminal
 
-PRECISIONS = ("auto", "int8", "fp32")  # = runtime.variants.PRECISION_CHOICES
-DEVICES = ("auto", "cpu", "cuda")  # = runtime.onnx_model.DEVICE_CHOICES
+PRECISIONS = ("auto", "int8", "fp32")  # = runtime.model.variants.PRECISION_CHOICES
+DEVICES = ("auto", "cpu", "cuda")  # = runtime.model.onnx_model.DEVICE_CHOICES
 
 
 def show_progress(args: argparse.Namespace) -> bool:
@@ -144,7 +144,7 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
     """``--precision`` and ``--device``: which variant of the model runs, and where (see
-    :func:`colorsplash.runtime.onnx_model.load_model`). Choices are spelt here, not imported, so ``--help`` stays
+    :func:`colorsplash.runtime.model.onnx_model.load_model`). Choices are spelt here, not imported, so ``--help`` stays
     fast; tests check they match the runtime's."""
     parser.add_argument(
         "--precision",

@@ -22,8 +22,8 @@ from colorsplash.cli.common import (
     show_progress,
     sigterm_as_interrupt,
 )
-from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig
 from colorsplash.runtime.flags import arg_type, non_negative_int, unit_float
+from colorsplash.runtime.model.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig
 from colorsplash.runtime.wording import model_description
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments, outdated_extra
 from colorsplash.runtime.flags import arg_type, non_empty_name, number_in_range, positive_float, positive_int
-from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
+from colorsplash.runtime.pictures.limits import DEFAULT_MAX_PIXELS
 from colorsplash.server import (
     DEFAULT_HEADER_TIMEOUT_S,
     DEFAULT_HOST,

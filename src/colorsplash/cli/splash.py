@@ -27,8 +27,8 @@ from colorsplash.cli.common import (
 )
 from colorsplash.cli.option_flags import add_arguments, options_from_namespace
 from colorsplash.runtime.flags import arg_type, non_empty_name
-from colorsplash.runtime.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.options import MASK_OPTION_NAMES
+from colorsplash.runtime.pictures.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.wording import printable
 from colorsplash.server import SERVER_MAX_PIXELS
 
@@ -130,7 +130,7 @@ def run_mask(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, mask: bool) -> int:
     # Imported here so `colorsplash --help` stays fast.
     from colorsplash.runtime import batch
-    from colorsplash.runtime.photo_io import IMAGE_EXTENSIONS
+    from colorsplash.runtime.pictures.photo_io import IMAGE_EXTENSIONS
 
     quiet = getattr(args, "quiet", False)
     options = options_from_namespace(args)
@@ -178,15 +178,15 @@ _STDIN_FLOOR = 64 << 20  # bytes standard input may always hold: a small --max-p
 
 def _read_stdin(max_pixels: int) -> bytes:
     """All of standard input (the picture for INPUT ``-``), at most what one picture within ``max_pixels`` may
-    cost in memory (:func:`~colorsplash.runtime.photo_io.cost_limit`, about 2.5 GB by default; 64 MiB at least, for
-    metadata): no picture's file within the limit is larger. ``< /dev/zero`` was read until the system killed the
+    cost in memory (:func:`~colorsplash.runtime.pictures.photo_io.cost_limit`, about 2.5 GB by default; 64 MiB at least,
+    for metadata): no picture's file within the limit is larger. ``< /dev/zero`` was read until the system killed the
     run, without a word.
 
     Raises:
         ValueError: standard input is closed (``<&-``) or a terminal (nothing piped in), or holds more than that.
     """
-    from colorsplash.runtime.photo_io import cost_limit
-    from colorsplash.runtime.signatures import SIGNATURE_BYTES, starts_as_picture
+    from colorsplash.runtime.pictures.photo_io import cost_limit
+    from colorsplash.runtime.pictures.signatures import SIGNATURE_BYTES, starts_as_picture
 
     if sys.stdin is None:
         raise ValueError("- (standard input): standard input is closed; pipe a picture into it or name a file")
@@ -213,7 +213,7 @@ def _splash_tasks(args: argparse.Namespace, tasks: list[Task], options: SplashOp
     """Run the planned ``tasks``; none when ``--skip-existing`` keeps every output, already there: the model is
     not loaded (seconds of start-up for nothing, or a refusal of a model file no photo needed)."""
     from colorsplash.runtime import batch
-    from colorsplash.runtime.onnx_model import load_model
+    from colorsplash.runtime.model.onnx_model import load_model
     from colorsplash.runtime.planning import kept_existing
 
     if all(kept_existing(task.output, args.skip_existing) for task in tasks):
@@ -240,7 +240,7 @@ def _output_plan(args: argparse.Namespace, mask: bool, alpha: bool) -> OutputPla
     also the default for ``-`` as INPUT). Raises ValueError for a combination that cannot work."""
     from colorsplash.runtime import batch
     from colorsplash.runtime.files import EXTENSION_ONLY, extension_only, names_folder
-    from colorsplash.runtime.photo_write import ALPHA_FORMATS, FORMAT_EXTENSIONS, format_for_suffix
+    from colorsplash.runtime.pictures.photo_write import ALPHA_FORMATS, FORMAT_EXTENSIONS, format_for_suffix
 
     out = None if args.output is None else Path(args.output)
     if "-" in args.inputs and args.inputs != ["-"]:

@@ -1,6 +1,6 @@
 """CLI verb ``colorsplash train`` (needs the ``train`` extra: PyTorch).
 
-Its flags are generated from the config dataclasses (:class:`~colorsplash.runtime.config.ModelConfig`,
+Its flags are generated from the config dataclasses (:class:`~colorsplash.runtime.model.config.ModelConfig`,
 :class:`~colorsplash.training.config.TrainConfig`, :class:`~colorsplash.training.config.AugmentConfig`), so each
 option, its default and its help are defined once, on the dataclass field.
 """
@@ -27,8 +27,8 @@ from colorsplash.cli.config_args import (
     given_flags,
     replaced_flags,
 )
-from colorsplash.runtime.config import ModelConfig, default_model_config
 from colorsplash.runtime.flags import arg_type, non_empty_name
+from colorsplash.runtime.model.config import ModelConfig, default_model_config
 from colorsplash.training import run_files
 from colorsplash.training.config import (
     NEGATIVE_SHARE,

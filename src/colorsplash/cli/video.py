@@ -1,6 +1,6 @@
 """``colorsplash video INPUT -o OUTPUT [splash options] [--no-smooth] [--model PATH]``.
 
-Parses arguments and calls :func:`colorsplash.runtime.video.splash_video`; errors reach the user as one line via
+Parses arguments and calls :func:`colorsplash.runtime.video.clip.splash_video`; errors reach the user as one line via
 :func:`colorsplash.cli`. Exit status: 0 done, 1 written from a damaged input (lost frames filled, a warning says so),
 2 error (nothing written), 130 interrupted by Ctrl-C, 143 stopped by SIGTERM, 129 by SIGHUP (nothing written).
 """
@@ -23,7 +23,7 @@ from colorsplash.cli.common import (
 from colorsplash.cli.option_flags import add_arguments, options_from_namespace
 from colorsplash.runtime.flags import arg_type, non_empty_name
 from colorsplash.runtime.options import EFFECT_HELP
-from colorsplash.runtime.video_io import DEFAULT_MAX_VIDEO_PIXELS
+from colorsplash.runtime.video.video_io import DEFAULT_MAX_VIDEO_PIXELS
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,8 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so `colorsplash --help` stays fast and works without the video extra installed.
-    from colorsplash.runtime.onnx_model import load_model
-    from colorsplash.runtime.video import splash_video
+    from colorsplash.runtime.model.onnx_model import load_model
+    from colorsplash.runtime.video.clip import splash_video
 
     model = load_model(args.model, precision=args.precision, device=args.device)
     with sigterm_as_interrupt():

@@ -63,7 +63,7 @@ from colorsplash.evaluation.mask_read import TRIMAP, read_grey, read_labels
 from colorsplash.evaluation.mask_size import fit_to_photo
 from colorsplash.evaluation.metrics import IGNORE
 from colorsplash.evaluation.read_notes import ReadNotes
-from colorsplash.runtime.photo_io import ImageReadError, read_rgb_oriented
+from colorsplash.runtime.pictures.photo_io import ImageReadError, read_rgb_oriented
 from colorsplash.runtime.progress import bar_settings
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
 """Evaluation at each image's original resolution: per-image scores, a summary and a gallery of the worst.
 
 The network sees a ``S x S`` resize of each photo (in one step; ``splash`` and the API resize their working copy,
-:meth:`~colorsplash.runtime.working.RefineSettings.working_copy`: the same bits within its size, a blur apart above
-it, within 0.002 IoU on the validation sets, pinned by ``tests/test_eval_input.py``); its probability map is
+:meth:`~colorsplash.runtime.edges.working.RefineSettings.working_copy`: the same bits within its size, a blur apart
+above it, within 0.002 IoU on the validation sets, pinned by ``tests/test_eval_input.py``); its probability map is
 upsampled (bilinear) back to the photo's own ``H x W`` *before* thresholding, so scores measure what a user gets,
 not what the network saw.
 Oxford trimap borders (:data:`~colorsplash.evaluation.datasets.IGNORE`) are not scored.
@@ -39,11 +39,11 @@ from colorsplash.evaluation.datasets import (
 from colorsplash.evaluation.folders import describe_skips, file_names
 from colorsplash.evaluation.mask_read import corners_subject, warn_empty_masks, warn_inverted_masks
 from colorsplash.evaluation.metrics import IGNORE, dice, iou, mean_iou_thresholds, pixel_accuracy, scores_any
-from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write, not_replaceable, unwritable_folder
-from colorsplash.runtime.model_file import is_torch_checkpoint
-from colorsplash.runtime.preprocess import upsample_probability as upsample_probability  # inference's own
-from colorsplash.runtime.variants import file_hash
+from colorsplash.runtime.model.config import ModelConfig
+from colorsplash.runtime.model.model_file import is_torch_checkpoint
+from colorsplash.runtime.model.preprocess import upsample_probability as upsample_probability  # inference's own
+from colorsplash.runtime.model.variants import file_hash
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorsplash.runtime.photo_io import ImageReadError, is_image_name, is_picture_file
-from colorsplash.runtime.picture_open import PixelLimitError
+from colorsplash.runtime.pictures.photo_io import ImageReadError, is_image_name, is_picture_file
+from colorsplash.runtime.pictures.picture_open import PixelLimitError
 from colorsplash.runtime.wording import listed
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from colorsplash.runtime.photo_io import ImageReadError
+from colorsplash.runtime.pictures.photo_io import ImageReadError
 
 BAND_NEAR = 16  # a JPEG matting trimap's band: within this many levels of 128
 BAND_SHARE = 0.5  # ... for at least this share of the values 33..222 (measured: 0.96-1.00; masks' edges 0.00-0.13)

@@ -33,7 +33,13 @@ from PIL import Image
 from colorsplash.evaluation.folders import file_names, images_in
 from colorsplash.evaluation.mask_jpeg import jpeg_trimap_levels
 from colorsplash.evaluation.metrics import IGNORE
-from colorsplash.runtime.photo_io import ImageReadError, open_image, open_oriented, own_transparency, to_rgb_array
+from colorsplash.runtime.pictures.photo_io import (
+    ImageReadError,
+    open_image,
+    open_oriented,
+    own_transparency,
+    to_rgb_array,
+)
 
 __all__ = [
     "SMALL_MASK_TOP",

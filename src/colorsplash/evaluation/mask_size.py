@@ -21,7 +21,7 @@ import numpy as np
 
 from colorsplash.evaluation.folders import DataError, file_names
 from colorsplash.evaluation.mask_read import ReadLabels
-from colorsplash.runtime.photo_io import orient_pixels
+from colorsplash.runtime.pictures.photo_io import orient_pixels
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def fit_to_photo(
     """The decoded mask ``read`` of ``mask_path`` (its labels: uint8 ``HxW``, upright by its own EXIF orientation,
     which it gives too: :func:`~colorsplash.evaluation.mask_read.read_labels`) fitted to the upright photo
     ``image_path`` of ``image_hw``, which its EXIF ``orientation`` (1-8, as
-    :func:`~colorsplash.runtime.photo_io.read_rgb_oriented` read it with the photo) turned upright; and a note:
+    :func:`~colorsplash.runtime.pictures.photo_io.read_rgb_oriented` read it with the photo) turned upright; and a note:
     :data:`TURNED` (drawn on the stored pixels, turned as the photo is), :data:`UNSURE` (the photo is turned or
     mirrored and the shape cannot tell: read upright) or ``None``. The rule: this module's docstring.
 

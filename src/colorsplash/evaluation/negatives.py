@@ -1,6 +1,6 @@
 """Negatives: folders of photos that do not show the subject (``train --negatives``, ``evaluate --negatives``).
 
-Every photo directly in such a folder (:func:`~colorsplash.runtime.photo_io.is_picture_file`; pictures in
+Every photo directly in such a folder (:func:`~colorsplash.runtime.pictures.photo_io.is_picture_file`; pictures in
 subfolders are not read, and a warning says so, as for the data set layouts) is a sample of kind
 :data:`~colorsplash.evaluation.datasets.NEGATIVE`: every pixel background, so its presence target is 0, as for the
 pet-free photos of a scenes set, and it is split train/val as they are (a seeded quarter in validation,
@@ -26,7 +26,7 @@ from colorsplash.evaluation.folders import (
     warn_links,
     warn_subfolders,
 )
-from colorsplash.runtime.variants import file_hash
+from colorsplash.runtime.model.variants import file_hash
 
 log = logging.getLogger(__name__)
 MASK_FOLDERS = ("mask", "masks", "trimaps", "alpha")

@@ -7,7 +7,7 @@ that cost the 1 MP alpha 73 -> 57 ms (edge stage 16 -> 7 ms, measured in one run
 ``docs/benchmarks.md``). Raising malloc's mmap threshold to 16 MB and its trim threshold to 64 MB makes freed
 blocks stay in the heap and be reused; photo-sized arrays (12 MP RGB = 36 MB) are still mapped and returned.
 
-:func:`tune_allocator` is called once by :func:`colorsplash.runtime.onnx_model.load_model`, so the CLI, the
+:func:`tune_allocator` is called once by :func:`colorsplash.runtime.model.onnx_model.load_model`, so the CLI, the
 server and the Python API all get it. It changes process-wide malloc settings; set ``COLORSPLASH_TUNE_MALLOC=0``
 to leave the allocator as it is. Other C libraries (macOS, Windows, musl) are left alone.
 """

@@ -30,12 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from colorsplash.runtime.alpha import AlphaPlan, RefineSettings, finish_alpha, model_plan, photo_guide
 from colorsplash.runtime.api_images import ImageLike, picture_file, rgb_and_own_alpha, to_rgb
-from colorsplash.runtime.edge_matte import matte
+from colorsplash.runtime.edges.alpha import AlphaPlan, RefineSettings, finish_alpha, model_plan, photo_guide
+from colorsplash.runtime.edges.edge_matte import matte
 from colorsplash.runtime.effects import composite
+from colorsplash.runtime.model.onnx_model import Model, ModelLoadError, load_model
+from colorsplash.runtime.model.variants import VariantError
 from colorsplash.runtime.no_subject import NoSubjectError, apply_on_empty
-from colorsplash.runtime.onnx_model import Model, ModelLoadError, load_model
 from colorsplash.runtime.options import (
     MASK_OPTION_NAMES,
     OptionError,
@@ -43,10 +44,9 @@ from colorsplash.runtime.options import (
     describe_options,
     options_from_mapping,
 )
-from colorsplash.runtime.photo_io import DEFAULT_MAX_PIXELS, ImageReadError, Photo
+from colorsplash.runtime.pictures.photo_io import DEFAULT_MAX_PIXELS, ImageReadError, Photo
 from colorsplash.runtime.pipeline import decode_and_plan
 from colorsplash.runtime.result_notes import NotedArray, Written, result_notes, with_notes
-from colorsplash.runtime.variants import VariantError
 from colorsplash.runtime.wording import Wording
 
 __all__ = [

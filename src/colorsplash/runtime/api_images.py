@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from colorsplash.runtime.fork_safe import ForkSafeLock
-from colorsplash.runtime.photo_io import (
+from colorsplash.runtime.pictures.photo_io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
     Photo,
@@ -23,7 +23,13 @@ from colorsplash.runtime.photo_io import (
     read_picture_bytes,
     to_rgb_array,
 )
-from colorsplash.runtime.picture_open import READ_ERRORS, PixelLimitError, load_pixels, unreadable, unreadable_file
+from colorsplash.runtime.pictures.picture_open import (
+    READ_ERRORS,
+    PixelLimitError,
+    load_pixels,
+    unreadable,
+    unreadable_file,
+)
 
 __all__ = ["ImageLike", "PictureFile", "picture_file", "read_file", "rgb_and_own_alpha", "to_rgb"]
 

@@ -30,7 +30,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from colorsplash.runtime.alpha import (
+from colorsplash.runtime.batch_report import Outcome, Summary, interrupted_line, outcome_of, stopped_line
+from colorsplash.runtime.cpu import usable_cores
+from colorsplash.runtime.edges.alpha import (
     AlphaResult,
     RefineSettings,
     alpha_to_uint8,
@@ -38,15 +40,13 @@ from colorsplash.runtime.alpha import (
     model_presence,
     plan_alpha,
 )
-from colorsplash.runtime.batch_report import Outcome, Summary, interrupted_line, outcome_of, stopped_line
-from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.effects import composite
 from colorsplash.runtime.files import NOT_OURS
 from colorsplash.runtime.fused import GreySplash, fusable
+from colorsplash.runtime.model.onnx_model import Model, load_model
 from colorsplash.runtime.no_subject import NoSubjectError, apply_on_empty
-from colorsplash.runtime.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import (
+from colorsplash.runtime.pictures.photo_io import (
     DEFAULT_MAX_PIXELS,
     Photo,
     cost_limit,
@@ -54,7 +54,7 @@ from colorsplash.runtime.photo_io import (
     probe_picture,
     read_picture_bytes,
 )
-from colorsplash.runtime.photo_write import encode_image, write_image, write_stdout
+from colorsplash.runtime.pictures.photo_write import encode_image, write_image, write_stdout
 from colorsplash.runtime.pipeline import Planned, Stages, auto_jobs, dct_working_copy, decode_and_plan, run_items
 from colorsplash.runtime.planning import (
     MASK_TAG,
@@ -91,7 +91,7 @@ class MemoryBudget:
 
     A job waits until its estimated cost fits beside the others; a job larger than the whole budget still runs,
     alone. With the default budget (what one picture at the pixel limit may use, see
-    :func:`colorsplash.runtime.photo_io.cost_limit`), two pictures near the limit never decode at once.
+    :func:`colorsplash.runtime.pictures.photo_io.cost_limit`), two pictures near the limit never decode at once.
     """
 
     def __init__(self, limit: int) -> None:
@@ -126,7 +126,7 @@ class PhotoJob:
 
     The picture's header is read again first: its decode cost is held in ``budget`` while the picture is in
     memory, and a file whose format changed since planning fails. Every result is decoded again before it gets
-    its name (see :func:`colorsplash.runtime.photo_write.write_image`).
+    its name (see :func:`colorsplash.runtime.pictures.photo_write.write_image`).
 
     Raises (from ``__call__``):
         ImageReadError, ValueError, OSError: the file cannot be read, processed or written.

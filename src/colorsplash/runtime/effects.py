@@ -12,10 +12,10 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from colorsplash.runtime.alpha import alpha_to_uint8
-from colorsplash.runtime.foreground import estimate_colours
+from colorsplash.runtime.edges.alpha import alpha_to_uint8
+from colorsplash.runtime.edges.foreground import estimate_colours
+from colorsplash.runtime.edges.strips import in_row_strips
 from colorsplash.runtime.options import Effect, SplashOptions, parse_effect_spec
-from colorsplash.runtime.strips import in_row_strips
 
 DIM_AMOUNT = 0.6  # plain ``dim``: the background keeps 40 % of its brightness
 _LUMA = np.array([[0.299, 0.587, 0.114]] * 3, np.float32)  # RGB -> its Rec.601 luma in each channel
@@ -142,7 +142,7 @@ def apply_effect(
         effect: ``grey[:AMOUNT]`` (Rec.601 luma), ``blur[:RADIUS]``, ``dim[:AMOUNT]``, ``sepia``,
             ``color:#RRGGBB[AA]`` or ``transparent`` (see :func:`colorsplash.runtime.options.parse_effect_spec`).
         foreground: the subject's own colour F (RGB uint8 ``HxWx3``, e.g. from
-            :func:`colorsplash.runtime.foreground.estimate_colours`); ``None`` = the photo itself.
+            :func:`colorsplash.runtime.edges.foreground.estimate_colours`); ``None`` = the photo itself.
         background: the background's colour B under the subject's edge, likewise; ``None`` = the photo.
 
     Returns:
@@ -227,12 +227,12 @@ def composite(
 ) -> np.ndarray:
     """The splash's blend as ``options`` ask: ``options.effect``, and with matte edges (``options.matte_edges``) colour
     decontamination, ``alpha * F + (1 - alpha) * effect(B)`` with F and B from
-    :func:`colorsplash.runtime.foreground.estimate_colours` (no background colour left on the subject's edge;
+    :func:`colorsplash.runtime.edges.foreground.estimate_colours` (no background colour left on the subject's edge;
     ``transparent`` cut-outs carry F). The fast edge stage keeps the plain blend of the observed pixel: its
     near-hard alpha gives the estimate too little to work with (on the alphamatting set it made the splash
     worse, see docs/benchmarks.md). Result as :func:`apply_effect`. ``own_alpha``
-    (uint8 ``HxW``, the picture's own transparency, e.g. :attr:`colorsplash.runtime.photo_io.Photo.alpha`) is kept
-    in a ``transparent`` cut-out: its alpha is the subject's times the picture's. ``check`` (the server's
+    (uint8 ``HxW``, the picture's own transparency, e.g. :attr:`colorsplash.runtime.pictures.photo_io.Photo.alpha`) is
+    kept in a ``transparent`` cut-out: its alpha is the subject's times the picture's. ``check`` (the server's
     :meth:`colorsplash.server.work.Departure.check`) is called with :data:`EDGE_COLOURS_STEP` between the edge colour
     estimates and the effect, the two halves of a matted splash (12 MP: about 125 ms together); what it raises
     stops the splash there. Without matte edges there is one half and no call."""

@@ -17,12 +17,10 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from colorsplash.runtime.alpha import AlphaPlan
-from colorsplash.runtime.effects import blend, grey_in_place, grey_keeping_luma
-from colorsplash.runtime.foreground import WORK_SIDE as COLOUR_SIDE
-from colorsplash.runtime.foreground import smooth_colours, subject_colour
-from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.upsampling import (
+from colorsplash.runtime.edges.alpha import AlphaPlan
+from colorsplash.runtime.edges.foreground import WORK_SIDE as COLOUR_SIDE
+from colorsplash.runtime.edges.foreground import smooth_colours, subject_colour
+from colorsplash.runtime.edges.upsampling import (
     Saturation,
     apply_coefficients,
     matte_bounds,
@@ -31,7 +29,9 @@ from colorsplash.runtime.upsampling import (
     rgba,
     run_alpha,
 )
-from colorsplash.runtime.working import downscale, work_size
+from colorsplash.runtime.edges.working import downscale, work_size
+from colorsplash.runtime.effects import blend, grey_in_place, grey_keeping_luma
+from colorsplash.runtime.options import SplashOptions
 
 # Rows per strip: fewer leave less of each strip in the band but cost more Python between the calls; the matte
 # band's temporaries (12 floats a pixel) fall out of the cache sooner (12 MP: 64 rows 90 ms, 128 rows 180 ms).
@@ -81,7 +81,7 @@ def _matte_band(
     rgb: np.ndarray, plan: AlphaPlan, full_hw: tuple[int, int]
 ) -> Callable[[np.ndarray, slice, slice], np.ndarray]:
     """The matte stage's band: alpha from the RGB coefficients, F by blur fusion's last step (see
-    :mod:`colorsplash.runtime.foreground`), then the photo's grey plus alpha times F's colour
+    :mod:`colorsplash.runtime.edges.foreground`), then the photo's grey plus alpha times F's colour
     (:func:`colorsplash.runtime.effects.grey_keeping_luma`). The smooth F and B come
     from the photo reduced as the general path reduces it, with the alpha its coefficients give there (taken from
     the matte's own small copy instead, F differed from the general path's by up to 28 levels in the band). The

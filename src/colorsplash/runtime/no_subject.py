@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal
 from colorsplash.runtime.wording import PYTHON_WORDS, Wording, option_name, option_use
 
 if TYPE_CHECKING:  # alpha.py applies the gate below: a type only here, no import cycle
-    from colorsplash.runtime.alpha import AlphaResult
+    from colorsplash.runtime.edges.alpha import AlphaResult
 
 __all__ = [
     "NoSubjectError",
@@ -81,7 +81,7 @@ def no_subject_reason(
     score: float | None, threshold: float, max_probability: float, cutoff: float = 0.5, point: bool = False
 ) -> NoSubjectReason | None:
     """The one rule of "is there a subject in this photo?", as ``splash`` and ``mask`` show it
-    (:func:`~colorsplash.runtime.alpha.plan_alpha`), evaluation scores it
+    (:func:`~colorsplash.runtime.edges.alpha.plan_alpha`), evaluation scores it
     (:func:`~colorsplash.training.predictors.gated`) and validation counts it.
 
     Args:

@@ -308,7 +308,8 @@ class SplashOptions:
     @property
     def matte_edges(self) -> bool:
         """Whether the matte edge stage runs: ``edges`` is ``matte``, or ``auto`` (photos; the video pipeline turns
-        ``auto`` into ``fast`` before it gets here, see :func:`colorsplash.runtime.video_frames.video_options`)."""
+        ``auto`` into ``fast`` before it gets here, see
+        :func:`colorsplash.runtime.video.video_frames.video_options`)."""
         return self.edges in ("auto", "matte")
 
     @property

@@ -3,8 +3,8 @@
 **One photo** (:func:`decode_and_plan`): a large JPEG is decoded twice in parallel: at full size in a worker
 thread, and reduced for the model straight from its DCT coefficients (Pillow's ``draft`` mode: libjpeg scales by
 1/2, 1/4 or 1/8 while decoding, for a fraction of the cost). While the full decode runs, the model and the edge
-refinement's coefficients (:func:`colorsplash.runtime.alpha.plan_alpha`) work on the reduced copy; then the blend
-runs band by band while earlier bands are encoded (:mod:`colorsplash.runtime.jpeg_bands`). Other formats decode
+refinement's coefficients (:func:`colorsplash.runtime.edges.alpha.plan_alpha`) work on the reduced copy; then the blend
+runs band by band while earlier bands are encoded (:mod:`colorsplash.runtime.pictures.jpeg_bands`). Other formats decode
 once, then run the same steps. (Decoding the model's copy at 1/8 and the working copy from the full decode
 measured no faster: the full-size reduction costs what the smaller DCT scale saves.)
 
@@ -31,24 +31,24 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from colorsplash.runtime.alpha import (
+from colorsplash.runtime.cpu import usable_cores
+from colorsplash.runtime.edges.alpha import (
     AlphaPlan,
     model_presence,
     photo_guide,
     plan_alpha,
 )
-from colorsplash.runtime.cpu import usable_cores
-from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.edges.working import RefineSettings, shrink
+from colorsplash.runtime.model.onnx_model import Model
 from colorsplash.runtime.options import SplashOptions
-from colorsplash.runtime.photo_io import (
+from colorsplash.runtime.pictures.photo_io import (
     DEFAULT_MAX_PIXELS,
     Photo,
     decode_image_bytes,
     orient_pixels,
     pending_orientation,
 )
-from colorsplash.runtime.picture_open import READ_ERRORS, open_quiet
-from colorsplash.runtime.working import RefineSettings, shrink
+from colorsplash.runtime.pictures.picture_open import READ_ERRORS, open_quiet
 
 T = TypeVar("T")
 _SWAPS_SIDES = (5, 6, 7, 8)  # EXIF orientations that turn the picture a quarter
@@ -126,7 +126,8 @@ class Planned:
     plan: AlphaPlan
 
     def guide(self) -> np.ndarray | None:
-        """What the full-size refinement reads of the photo (see :func:`colorsplash.runtime.alpha.photo_guide`)."""
+        """What the full-size refinement reads of the photo (see
+        :func:`colorsplash.runtime.edges.alpha.photo_guide`)."""
         return photo_guide(self.photo.rgb, self.plan)
 
 
@@ -143,7 +144,7 @@ def decode_and_plan(
     working copy, :func:`dct_working_copy`), bit for bit.
 
     Raises:
-        ImageReadError: unreadable picture (from :func:`colorsplash.runtime.photo_io.decode_image_bytes`).
+        ImageReadError: unreadable picture (from :func:`colorsplash.runtime.pictures.photo_io.decode_image_bytes`).
         ValueError: ``options.point`` lies outside the photo.
     """
     settings = settings or RefineSettings()

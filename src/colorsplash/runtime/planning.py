@@ -26,14 +26,14 @@ from colorsplash.runtime.files import (
     not_replaceable,
     unwritable_folder,
 )
-from colorsplash.runtime.photo_io import (
+from colorsplash.runtime.pictures.photo_io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
     is_image_name,
     is_picture_file,
     probe_picture,
 )
-from colorsplash.runtime.photo_write import format_for_suffix, output_format, side_problem
+from colorsplash.runtime.pictures.photo_write import format_for_suffix, output_format, side_problem
 from colorsplash.runtime.scan_notes import (
     MASK_TAG,
     RESULTS,

@@ -2,11 +2,11 @@
 gets, for every caller (the CLI prints them, the HTTP API sends them in ``X-Colorsplash-Notes``, the Python API
 puts them on its result array as ``.notes``).
 
-The notes come from reading the photo (:attr:`colorsplash.runtime.photo_io.Photo.notes`: first frame of an
+The notes come from reading the photo (:attr:`colorsplash.runtime.pictures.photo_io.Photo.notes`: first frame of an
 animation, bit depth, colour conversions, Pillow's warnings), from the metadata a written splash leaves out
-(:attr:`~colorsplash.runtime.photo_io.Photo.metadata_notes`, and what does not fit its format:
-:func:`colorsplash.runtime.photo_write.metadata_notes`) and from the picture's own transparency
-(:func:`colorsplash.runtime.photo_io.transparency_note`). Each names the photo (its path, or an upload's name).
+(:attr:`~colorsplash.runtime.pictures.photo_io.Photo.metadata_notes`, and what does not fit its format:
+:func:`colorsplash.runtime.pictures.photo_write.metadata_notes`) and from the picture's own transparency
+(:func:`colorsplash.runtime.pictures.photo_io.transparency_note`). Each names the photo (its path, or an upload's name).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any, Literal, cast
 
 import numpy as np
 
-from colorsplash.runtime.photo_io import Photo, transparency_note
-from colorsplash.runtime.photo_write import metadata_notes
+from colorsplash.runtime.pictures.photo_io import Photo, transparency_note
+from colorsplash.runtime.pictures.photo_write import metadata_notes
 from colorsplash.runtime.wording import Spelling, option_name
 
 Written = Literal["splash", "cut-out", "mask", "view"]

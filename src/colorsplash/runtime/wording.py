@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.model.config import ModelConfig
 
 Spelling = Literal["cli", "python", "http"]
 DEFAULT_SUBJECT: str = ModelConfig.subject  # "subject": a model whose training named no subject

@@ -42,9 +42,9 @@ from starlette.types import Scope
 
 from colorsplash import __version__
 from colorsplash.runtime.api import load_model
-from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.model.onnx_model import Model
 from colorsplash.runtime.options import OPTION_FIELDS
-from colorsplash.runtime.picture_open import read_formats_here
+from colorsplash.runtime.pictures.picture_open import read_formats_here
 from colorsplash.runtime.wording import SUBJECT_WORDS, model_description, subject_word
 from colorsplash.server import errors
 from colorsplash.server.fair import client_address
@@ -127,7 +127,7 @@ def create_app(
         settings: limits and allow-lists; ``**changes`` replace single fields (``max_pixels=...``).
 
     The model is loaded here, once, and shared by all requests; ``precision`` and ``device`` choose its variant
-    and where it runs (see :func:`colorsplash.runtime.onnx_model.load_model`). ``app.state.budget`` is the
+    and where it runs (see :func:`colorsplash.runtime.model.onnx_model.load_model`). ``app.state.budget`` is the
     :class:`~colorsplash.server.limits.MemoryBudget` of the work in flight (``state.used``, ``state.waiting``:
     bytes; both 0 when the server is idle).
 

@@ -16,8 +16,8 @@ from starlette.requests import ClientDisconnect
 
 from colorsplash.runtime.no_subject import NoSubjectError, score_text
 from colorsplash.runtime.options import OptionError
-from colorsplash.runtime.photo_io import ImageReadError
-from colorsplash.runtime.picture_open import PixelLimitError
+from colorsplash.runtime.pictures.photo_io import ImageReadError
+from colorsplash.runtime.pictures.picture_open import PixelLimitError
 from colorsplash.server import printable
 from colorsplash.server.limits import (
     RequestTooLargeError,

@@ -25,7 +25,7 @@ import anyio
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from colorsplash.runtime.picture_open import READ_ERRORS, cost_mode, counted_pixels, open_quiet
+from colorsplash.runtime.pictures.picture_open import READ_ERRORS, cost_mode, counted_pixels, open_quiet
 
 # A job's memory estimate and its unit, peak bytes per pixel of one splash (and of one viewable copy): defined (and
 # the unit's measurement told) in the package, beside no heavy import, so that ``serve --help`` can state the default
@@ -72,7 +72,7 @@ class ServerBusyError(Exception):
 class PhotoSize(NamedTuple):
     """A picture's size from its header: ``pixels`` (width x height) and ``counted``, the count the pixel limit
     and the memory estimate use: more than ``pixels`` for modes that take more memory than 8-bit RGB (alpha,
-    16-bit; :func:`colorsplash.runtime.picture_open.counted_pixels`, the rule the decoder applies too)."""
+    16-bit; :func:`colorsplash.runtime.pictures.picture_open.counted_pixels`, the rule the decoder applies too)."""
 
     pixels: int
     counted: int

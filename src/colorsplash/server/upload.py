@@ -10,8 +10,8 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from colorsplash.runtime.options import OptionError
-from colorsplash.runtime.photo_io import ImageReadError
-from colorsplash.runtime.signatures import SIGNATURE_BYTES, starts_as_picture
+from colorsplash.runtime.pictures.photo_io import ImageReadError
+from colorsplash.runtime.pictures.signatures import SIGNATURE_BYTES, starts_as_picture
 
 UPLOAD_NAME = "upload"
 MAX_NAME = 200  # characters of an upload's file name kept

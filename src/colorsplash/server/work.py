@@ -19,10 +19,11 @@ from urllib.parse import quote
 
 import numpy as np
 
-from colorsplash.runtime.alpha import RefineSettings, alpha_to_uint8, finish_alpha
+from colorsplash.runtime.edges.alpha import RefineSettings, alpha_to_uint8, finish_alpha
 from colorsplash.runtime.effects import composite
+from colorsplash.runtime.model.onnx_model import Model
+from colorsplash.runtime.model.stopping import ModelRunStoppedError, RunStop
 from colorsplash.runtime.no_subject import apply_on_empty, score_text
-from colorsplash.runtime.onnx_model import Model
 from colorsplash.runtime.options import (
     MASK_OPTION_NAMES,
     OPTION_NAMES,
@@ -30,8 +31,8 @@ from colorsplash.runtime.options import (
     SplashOptions,
     options_from_mapping,
 )
-from colorsplash.runtime.photo_io import ImageReadError, Photo, decode_image_bytes, probe_picture
-from colorsplash.runtime.photo_write import (
+from colorsplash.runtime.pictures.photo_io import ImageReadError, Photo, decode_image_bytes, probe_picture
+from colorsplash.runtime.pictures.photo_write import (
     ALPHA_FORMATS,
     FORMAT_EXTENSIONS,
     MAX_SIDE,
@@ -39,10 +40,9 @@ from colorsplash.runtime.photo_write import (
     output_format,
     side_problem,
 )
-from colorsplash.runtime.picture_open import unreadable
+from colorsplash.runtime.pictures.picture_open import unreadable
 from colorsplash.runtime.pipeline import Planned, decode_and_plan
 from colorsplash.runtime.result_notes import result_notes
-from colorsplash.runtime.stopping import ModelRunStoppedError, RunStop
 from colorsplash.runtime.wording import Wording, option_use
 from colorsplash.server.errors import SCORE_HEADER, SCORE_PLACES, ClientGoneError, PixelLimitError
 from colorsplash.server.limits import PhotoSize, photo_pixels
@@ -288,8 +288,8 @@ def make_splash(
 
 def _check_side(data: bytes, fmt: str | None) -> None:
     """Refuse a result too large for the ``format`` asked (a 20000x64 panorama as WebP) from the photo's header,
-    before decoding it and running the model: :func:`~colorsplash.runtime.photo_write.side_problem`, the rule the
-    encoder applies to the upload's own format. Unreadable data passes: decoding reports it.
+    before decoding it and running the model: :func:`~colorsplash.runtime.pictures.photo_write.side_problem`, the rule
+    the encoder applies to the upload's own format. Unreadable data passes: decoding reports it.
 
     Raises:
         ValueError: a side longer than the format holds (422, in the encoder's words, naming format=png).

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import anyio
 
 from colorsplash.runtime.batch import batch_model
-from colorsplash.runtime.onnx_model import Model
+from colorsplash.runtime.model.onnx_model import Model
 from colorsplash.server.fair import UNKNOWN_CLIENT, FairLimiter
 
 T = TypeVar("T")

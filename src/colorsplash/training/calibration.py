@@ -28,7 +28,7 @@ from colorsplash.evaluation.presence import (
     judge,
     misses_allowed,
 )
-from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.model.config import ModelConfig
 from colorsplash.training import run_files
 from colorsplash.training.checkpoint import atomic_torch_save, read_checkpoint
 from colorsplash.training.config import TrainConfig

@@ -1,7 +1,7 @@
 """PyTorch checkpoints that carry their own config.
 
 A checkpoint is a ``torch.save`` dict with ``format`` = :data:`FORMAT`, ``model_config`` (the
-:class:`~colorsplash.runtime.config.ModelConfig` as a dict), ``state_dict`` and, for resumable ``last.pt`` files,
+:class:`~colorsplash.runtime.model.config.ModelConfig` as a dict), ``state_dict`` and, for resumable ``last.pt`` files,
 the optimiser, scheduler, epoch and history. :func:`load_checkpoint` rebuilds the network from the file
 alone.
 """
@@ -16,10 +16,10 @@ from typing import Any, BinaryIO, cast
 import torch
 from torch import nn
 
-from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import LOST_WRITES, atomic_path
-from colorsplash.runtime.model_file import CHECKPOINT_FORMAT, is_torch_checkpoint, zip_cut_short
-from colorsplash.runtime.variants import read_config
+from colorsplash.runtime.model.config import ModelConfig
+from colorsplash.runtime.model.model_file import CHECKPOINT_FORMAT, is_torch_checkpoint, zip_cut_short
+from colorsplash.runtime.model.variants import read_config
 from colorsplash.training import run_files
 from colorsplash.training.networks import build_model
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from colorsplash.runtime.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig, known_fields
 from colorsplash.runtime.flags import (
     flag,
     non_empty_name,
@@ -19,6 +18,7 @@ from colorsplash.runtime.flags import (
     positive_int,
     unit_float,
 )
+from colorsplash.runtime.model.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig, known_fields
 from colorsplash.training import run_files
 
 LR_SCHEDULES: tuple[str, ...] = ("onecycle", "constant")

@@ -16,9 +16,9 @@ import cv2
 import numpy as np
 
 from colorsplash.evaluation.datasets import IGNORE, Sample, is_subject_free, scene_masks
-from colorsplash.runtime.config import DEFAULT_PAD_ASPECT
-from colorsplash.runtime.photo_io import read_rgb
-from colorsplash.runtime.preprocess import fit_to_input
+from colorsplash.runtime.model.config import DEFAULT_PAD_ASPECT
+from colorsplash.runtime.model.preprocess import fit_to_input
+from colorsplash.runtime.pictures.photo_io import read_rgb
 from colorsplash.training.config import AugmentConfig
 
 MIN_PET_PIXELS = 64  # a donor with fewer pet pixels at the input size is too small to cut out
@@ -232,7 +232,7 @@ def make_paster(
     Args:
         samples: the training samples, in the order of ``masks`` (pet-free scenes are the backgrounds).
         masks: uint8 ``N x S x S`` training labels (photos with enough pet pixels are the donors).
-        pad_aspect: the model config's (:attr:`~colorsplash.runtime.config.ModelConfig.pad_aspect`): the scenes'
+        pad_aspect: the model config's (:attr:`~colorsplash.runtime.model.config.ModelConfig.pad_aspect`): the scenes'
             object masks are fitted to the input as their photos were by the loader.
     """
     if config.copy_paste <= 0:
@@ -256,7 +256,7 @@ def make_paster(
 
 def _things_at(sample: Sample, size: int, pad_aspect: float) -> np.ndarray:
     """The scene's labelled objects as bool ``size x size``, fitted like its photo
-    (:func:`~colorsplash.runtime.preprocess.fit_to_input`: a wide or tall scene's padding holds no object)."""
+    (:func:`~colorsplash.runtime.model.preprocess.fit_to_input`: a wide or tall scene's padding holds no object)."""
     h, w = read_rgb(sample.image).shape[:2]
     _, things = scene_masks(sample, (h, w))
     return fit_to_input(things.astype(np.uint8), size, pad_aspect, 0, nearest=True).astype(bool)

@@ -16,7 +16,6 @@ import numpy as np
 import torch
 
 from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
-from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.files import (
     atomic_path,
     made_folders_tidied,
@@ -26,10 +25,11 @@ from colorsplash.runtime.files import (
     unwritable_folder,
 )
 from colorsplash.runtime.flags import non_empty_name
-from colorsplash.runtime.model_file import ModelLoadError
-from colorsplash.runtime.model_graph import checked_config
-from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT, create_session
-from colorsplash.runtime.variants import file_hash
+from colorsplash.runtime.model.config import CONFIG_METADATA_KEY, ModelConfig
+from colorsplash.runtime.model.model_file import ModelLoadError
+from colorsplash.runtime.model.model_graph import checked_config
+from colorsplash.runtime.model.onnx_model import PRESENCE_OUTPUT, create_session
+from colorsplash.runtime.model.variants import file_hash
 from colorsplash.training.checkpoint import load_checkpoint, missing_checkpoint
 from colorsplash.training.config import INT8_DATA_ADVICE
 from colorsplash.training.graph_edits import drop_unused_opsets, split_single_output_convs

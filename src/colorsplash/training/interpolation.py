@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.model.config import ModelConfig
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint
 from colorsplash.training.config import TrainConfig, resumed_model_config
 from colorsplash.training.networks import build_model

@@ -2,7 +2,7 @@
 
 Pure PyTorch, no I/O: weights are loaded by :mod:`colorsplash.training.pretrained` and
 :mod:`colorsplash.training.checkpoint`.
-Every network maps a float32 batch ``N x 3 x S x S`` (normalised RGB, see :mod:`colorsplash.runtime.preprocess`)
+Every network maps a float32 batch ``N x 3 x S x S`` (normalised RGB, see :mod:`colorsplash.runtime.model.preprocess`)
 to one logit per pixel, ``N x 1 x S x S``; ``sigmoid(logit)`` is the subject probability.
 """
 
@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.model.config import ModelConfig
 from colorsplash.training.config import TRAINABLE
 from colorsplash.training.efficientnet import EfficientNetLite
 from colorsplash.training.trunk import ImageNetTrunk, TrunkGuidance, TrunkPresenceHead

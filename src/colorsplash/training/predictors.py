@@ -16,11 +16,11 @@ import numpy as np
 
 from colorsplash.evaluation.evaluate import PredictFn
 from colorsplash.evaluation.presence import ScoredPredict
-from colorsplash.runtime.config import ModelConfig
-from colorsplash.runtime.model_file import ModelLoadError, folder_hint, is_torch_checkpoint
+from colorsplash.runtime.model.config import ModelConfig
+from colorsplash.runtime.model.model_file import ModelLoadError, folder_hint, is_torch_checkpoint
+from colorsplash.runtime.model.preprocess import photo_probability, preprocess, upsample_probability
+from colorsplash.runtime.model.variants import read_config
 from colorsplash.runtime.no_subject import no_subject_reason
-from colorsplash.runtime.preprocess import photo_probability, preprocess, upsample_probability
-from colorsplash.runtime.variants import read_config
 
 if TYPE_CHECKING:
     import torch
@@ -37,7 +37,7 @@ def load_predictor(
         raise ModelLoadError(f"{path}: is a folder, not a file; {hint}")  # not "export" its checkpoint: it runs
     if path is not None and _is_checkpoint(Path(path)):
         return torch_predictor(Path(path), gate, cutoff)
-    from colorsplash.runtime.onnx_model import load_model
+    from colorsplash.runtime.model.onnx_model import load_model
 
     model = load_model(path, precision="file")  # exactly this file, not a faster sibling variant
     if not gate:

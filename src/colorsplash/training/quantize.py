@@ -43,11 +43,11 @@ from tqdm import tqdm
 
 from colorsplash.evaluation.datasets import discover, split_samples
 from colorsplash.evaluation.folders import DataError, images_in, layout_hint, layout_of, warn_subfolders
-from colorsplash.runtime.config import ModelConfig
-from colorsplash.runtime.model_graph import PRESENCE_OUTPUT
-from colorsplash.runtime.photo_io import ImageReadError, read_rgb
-from colorsplash.runtime.picture_open import PixelLimitError
-from colorsplash.runtime.preprocess import preprocess
+from colorsplash.runtime.model.config import ModelConfig
+from colorsplash.runtime.model.model_graph import PRESENCE_OUTPUT
+from colorsplash.runtime.model.preprocess import preprocess
+from colorsplash.runtime.pictures.photo_io import ImageReadError, read_rgb
+from colorsplash.runtime.pictures.picture_open import PixelLimitError
 from colorsplash.runtime.progress import bar_settings
 from colorsplash.training.bias_correction import correct_biases
 from colorsplash.training.config import DEFAULT_CALIBRATION_IMAGES

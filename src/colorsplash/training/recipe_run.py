@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch.distributed as dist
 
-from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.model.config import ModelConfig
 from colorsplash.training import run_files
 from colorsplash.training.calibration import calibrate_on_main
 from colorsplash.training.checkpoint import read_checkpoint

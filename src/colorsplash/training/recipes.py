@@ -17,8 +17,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.model.config import ModelConfig
 from colorsplash.training.config import TrainConfig
 from colorsplash.training.stage_data import PETS_FOUR_SETS, PETS_TWO_SETS, stage_folders
 

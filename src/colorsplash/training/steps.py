@@ -40,8 +40,8 @@ from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_mask
 from colorsplash.evaluation.metrics import iou, scores_any
 from colorsplash.evaluation.negatives import discover_with_negatives, train_lone_negatives
 from colorsplash.evaluation.read_notes import ReadNotes
-from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
+from colorsplash.runtime.model.config import ModelConfig
 from colorsplash.runtime.no_subject import no_subject_reason
 from colorsplash.runtime.progress import bar_settings
 from colorsplash.training import run_files

@@ -11,8 +11,8 @@ import torch
 
 from colorsplash.evaluation.datasets import NEGATIVE, DataError, Sample, Skips, iter_pairs
 from colorsplash.evaluation.read_notes import ReadNotes
-from colorsplash.runtime.config import ModelConfig
-from colorsplash.runtime.preprocess import fit_to_input, normalize, pad_fill
+from colorsplash.runtime.model.config import ModelConfig
+from colorsplash.runtime.model.preprocess import fit_to_input, normalize, pad_fill
 from colorsplash.training.augment import Augmenter
 from colorsplash.training.config import NEGATIVE_SHARE
 from colorsplash.training.copypaste import Paster
@@ -30,7 +30,7 @@ def load_resized(
     none_left: str = "no usable image/mask pairs were found",
 ) -> tuple[np.ndarray, np.ndarray, list[Sample]]:
     """Decode every pair and fit it to the network's ``S x S`` input as inference does (``config.pad_aspect``:
-    :func:`~colorsplash.runtime.preprocess.fit_to_input`; a mask's padding is background, 0); what reading found
+    :func:`~colorsplash.runtime.model.preprocess.fit_to_input`; a mask's padding is background, 0); what reading found
     goes to ``notes`` and the pairs ``skip_bad`` left out to ``skips``, for the run to say once (without: said at
     the end, :func:`~colorsplash.evaluation.datasets.iter_pairs`).
 

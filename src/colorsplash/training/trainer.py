@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from colorsplash.runtime.config import ModelConfig
+from colorsplash.runtime.model.config import ModelConfig
 from colorsplash.training import plots, run_files
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint, unwrap
 from colorsplash.training.config import TrainConfig, resumed_config, resumed_model_config

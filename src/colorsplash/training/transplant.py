@@ -17,8 +17,8 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
-from colorsplash.runtime.variants import read_config
+from colorsplash.runtime.model.config import CONFIG_METADATA_KEY, ModelConfig
+from colorsplash.runtime.model.variants import read_config
 from colorsplash.training.checkpoint import read_checkpoint, save_checkpoint
 from colorsplash.training.networks import build_model
 from colorsplash.training.pretrained import init_presence_trunk

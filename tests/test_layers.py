@@ -1,0 +1,102 @@
+"""Imports flow one way (docs/architecture.md): between the package's layers, and between the runtime's stages.
+
+Every ``import`` of a colorsplash module in the source is read from the syntax tree, in-function imports and those
+for type hints included, so a module moved or a new import that goes the wrong way fails here, naming both ends.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parents[1] / "src" / "colorsplash"
+
+# What each layer may import besides itself (cli: anything).
+LAYERS = {
+    "runtime": set(),
+    "evaluation": {"runtime"},
+    "training": {"runtime", "evaluation"},
+    "server": {"runtime"},
+}
+# What each runtime stage may import besides itself and the shared owners at the top of runtime.
+STAGES = {
+    "pictures": set(),
+    "model": {"pictures.signatures"},
+    "edges": {"model", "pictures"},
+    "video": {"edges", "model", "pictures", "batch", "effects", "planning"},
+}
+SHARED = {"files", "fork_safe", "cpu", "allocator", "flags", "wording", "options", "no_subject"}
+# What the shared owners may import from the stages (no_subject: AlphaResult, for type hints only).
+SHARED_USES = {"model.config", "edges.alpha"}
+
+
+def _imports(path: Path) -> set[str]:
+    """Dotted names of the colorsplash modules (or the packages) ``path`` imports, relative to ``colorsplash.``."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("colorsplash."):
+            base = node.module.removeprefix("colorsplash.")
+            folder = PACKAGE / base.replace(".", "/")
+            found |= {f"{base}.{a.name}" if _is_module(folder, a.name) else base for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.removeprefix("colorsplash.") for a in node.names if a.name.startswith("colorsplash.")}
+    return found
+
+
+def _is_module(folder: Path, name: str) -> bool:
+    """Whether ``from package import name`` names a module (or subpackage) of ``folder`` rather than an attribute."""
+    return (folder / name).is_dir() or (folder / f"{name}.py").is_file()
+
+
+def _modules(under: str) -> list[Path]:
+    return sorted((PACKAGE / under).rglob("*.py"))
+
+
+def _allowed(target: str, allowed: set[str]) -> bool:
+    return any(target == a or target.startswith(a + ".") for a in allowed)
+
+
+@pytest.mark.parametrize("layer", sorted(LAYERS))
+def test_each_layer_imports_only_the_layers_below_it(layer: str) -> None:
+    wrong = [
+        f"{path.relative_to(PACKAGE)} imports colorsplash.{target}"
+        for path in _modules(layer)
+        for target in _imports(path)
+        if target.split(".")[0] in LAYERS.keys() | {"cli"} and not _allowed(target, LAYERS[layer] | {layer})
+    ]
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("stage", sorted(STAGES))
+def test_each_runtime_stage_imports_only_the_stages_below_it_and_the_shared_owners(stage: str) -> None:
+    allowed = {f"runtime.{s}" for s in STAGES[stage] | SHARED | {stage}}
+    wrong = [
+        f"{path.relative_to(PACKAGE)} imports colorsplash.{target}"
+        for path in _modules(f"runtime/{stage}")
+        for target in _imports(path)
+        if target.startswith("runtime.") and not _allowed(target, allowed)
+    ]
+    assert not wrong, wrong
+
+
+def test_the_shared_owners_import_no_stage_but_the_model_config() -> None:
+    allowed = {f"runtime.{s}" for s in SHARED | SHARED_USES}
+    wrong = [
+        f"{name}.py imports colorsplash.{target}"
+        for name in sorted(SHARED)
+        for target in _imports(PACKAGE / "runtime" / f"{name}.py")
+        if target.startswith("runtime.") and not _allowed(target, allowed)
+    ]
+    assert not wrong, wrong
+
+
+def test_the_rules_see_imports_of_every_form(tmp_path: Path) -> None:
+    """The reader finds module-level, in-function and package-relative ``from colorsplash.x import module`` forms."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from colorsplash.runtime.edges import alpha\nimport colorsplash.training.losses\n"
+        "def f():\n    from colorsplash.runtime.model.config import ModelConfig\n"
+    )
+    assert _imports(probe) == {"runtime.edges.alpha", "training.losses", "runtime.model.config"}
