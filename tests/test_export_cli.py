@@ -74,7 +74,7 @@ def test_export_output_names_an_onnx_file(
     tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`-o cats` and `-o cats.jpg` wrote an ONNX file under that name (over a photo with --overwrite), and `-o
-    new/` a file called `new`: refused, saying the name to give."""
+    new/` a file called `new`: refused, saying the name to give; `-o .onnx` suggested `.onnx.onnx`."""
     from colorsplash.cli import main
 
     photo = tmp_path / "photo.jpg"
@@ -83,6 +83,10 @@ def test_export_output_names_an_onnx_file(
         (str(tmp_path / "cats"), "give -o "),
         (str(photo), "give -o "),
         (f"{tmp_path / 'new'}/", "is a folder"),
+        (
+            str(tmp_path / ".onnx"),
+            f"an extension without a name; name the model to write, e.g. -o {tmp_path}/model.onnx",
+        ),
     ):
         assert main(["export", str(tiny_checkpoint), "-o", name, "--overwrite"]) == 2
         assert advice in capsys.readouterr().err

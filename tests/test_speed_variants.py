@@ -69,8 +69,27 @@ def test_precision_flag_picks_the_variant(family: Path, fresh: Path) -> None:
     assert infer.load_model(family, precision="file").path.name == "m.onnx"
     (family.parent / "m.int8.onnx").unlink()
     infer._cache.clear()
-    with pytest.raises(var.VariantError, match="no int8 variant"):
+    with pytest.raises(var.VariantError, match="no int8 variant") as said:
         infer.load_model(family, precision="int8")
+    assert f"colorsplash export CHECKPOINT --int8 PHOTOS -o {family.parent / 'm.int8.onnx'}" in str(said.value)
+
+
+def test_a_missing_float_variant_is_said_with_the_export_that_makes_one(tiny_onnx: Path, tmp_path: Path) -> None:
+    """``--precision fp32`` of an int8 file alone said to use ``auto`` and nothing of making a float variant (the
+    int8 case named ``colorsplash export``); the name it suggests is one the file's variants are found by."""
+    lone = write_variant(
+        tiny_onnx,
+        tmp_path / "m.onnx",
+        precision="int8",
+        training={"metrics": {"val_iou": 0.0}, "int8_calibration": {"images": 4}},
+    )
+    infer._cache.clear()
+    with pytest.raises(var.VariantError, match="no fp32 variant") as said:
+        infer.load_model(lone, precision="fp32")
+    suggested = tmp_path / "m.fp32.onnx"
+    assert f"colorsplash export CHECKPOINT -o {suggested}" in str(said.value)
+    suggested.write_bytes(tiny_onnx.read_bytes())  # as that export writes it: the same checkpoint, in float
+    assert infer.load_model(lone, precision="fp32").path == suggested
 
 
 def test_auto_benchmarks_once_per_machine_then_uses_the_cache(

@@ -17,7 +17,9 @@ import torch
 
 from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
 from colorsplash.runtime.files import (
+    EXTENSION_ONLY,
     atomic_path,
+    extension_only,
     made_folders_tidied,
     names_folder,
     not_replaceable,
@@ -212,6 +214,10 @@ def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = F
         raise ValueError(f"{output}: refusing to overwrite the input checkpoint; choose another -o")
     if output.is_dir() or names_folder(text):
         raise ValueError(f"{text}: is a folder; -o names the .onnx file to write (e.g. {output / 'model.onnx'})")
+    if extension_only(output, lambda name: name.lower() == ".onnx"):  # Python: a hidden name without a suffix
+        raise ValueError(
+            f"{output}: {EXTENSION_ONLY}; name the model to write, e.g. -o {output.with_name('model.onnx')}"
+        )
     if output.suffix.lower() != ".onnx":
         raise ValueError(f"{output}: an exported model's name ends in .onnx; give -o {output.with_suffix('.onnx')}")
     if (problem := not_replaceable(output, "--overwrite")) is not None:  # before --overwrite is named

@@ -156,9 +156,11 @@ def by_kind(variants: Sequence[Variant], kind: str, path: Path) -> Variant:
         if v.kind == kind:
             return v
     have = ", ".join(sorted({v.kind for v in variants}))
+    how = "--int8 PHOTOS " if kind == "int8" else ""  # a float export: float32 arithmetic, any stored precision
     raise VariantError(
-        f'{path}: no {kind} variant of this model (it has: {have}); use --precision auto (Python: precision="auto")'
-        f"{' or export one with colorsplash export' if kind == 'int8' else ''}"
+        f'{path}: no {kind} variant of this model (it has: {have}); use --precision auto (Python: precision="auto"), '
+        f"or export one beside it from the checkpoint it was exported from: colorsplash export CHECKPOINT {how}"
+        f"-o {path.with_name(f'{path.stem}.{kind}.onnx')}"
     )
 
 
