@@ -370,6 +370,9 @@ def header_timeout_protocol(
 
 def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
     """``uvicorn.run``/``uvicorn.Config`` arguments of ``serve``: its protocol class with the header timeout (and
-    the upload timeout for the rest of a body already answered), and the connection cap."""
+    the upload timeout for the rest of a body already answered), the connection cap, and no proxy headers: uvicorn
+    otherwise takes ``X-Forwarded-For`` and ``X-Forwarded-Proto`` from 127.0.0.1 as the client's address and scheme,
+    so a program on this computer could give each request another address past ``--max-per-client``
+    (``fair.client_address``: the connection's peer)."""
     protocol = header_timeout_protocol(settings.header_timeout_s, settings.upload_timeout_s)
-    return {"http": protocol, "limit_concurrency": settings.max_connections}
+    return {"http": protocol, "limit_concurrency": settings.max_connections, "proxy_headers": False}
