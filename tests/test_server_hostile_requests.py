@@ -15,6 +15,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 from test_server_memory import uvicorn_server  # noqa: E402
 
+from colorsplash.server import MAX_HEADER_BYTES  # noqa: E402
 from colorsplash.server.connections import uvicorn_options  # noqa: E402
 from colorsplash.server.settings import ServerSettings  # noqa: E402
 
@@ -54,3 +55,25 @@ def test_forwarded_headers_from_this_computer_do_not_change_the_client_address()
         )
     seen = json.loads(answer.partition(b"\r\n\r\n")[2])
     assert seen == {"client": "127.0.0.1", "scheme": "http"}, answer
+
+
+def test_request_headers_over_the_limit_are_refused_before_they_pile_up_in_memory() -> None:
+    """uvicorn's httptools protocol kept every header byte a client sent until the headers ended: 600 MB of one
+    header in 6 s raised the server's memory by 600 MB, 9 MB of tiny headers by 230 MB, whatever ``--max-memory-mb``
+    said. Past :data:`MAX_HEADER_BYTES` the client gets 431 (the API's JSON error) and the connection is closed."""
+    pytest.importorskip("httptools")
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    options = uvicorn_options(ServerSettings())
+    assert issubclass(options["http"], HttpToolsProtocol), options["http"].__mro__  # the protocol that kept them
+    start = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    many, long = b"X-Pad: a\r\n" * 100_000, b"X-Pad: " + b"a" * 2**20 + b"\r\n"  # 1 MB each
+    with uvicorn_server(whom, **options) as (port, _):
+        answers = [exchange(port, start + pad + b"\r\n") for pad in (many, long)]
+        fits = exchange(port, start + b"X-Pad: a\r\n" * 2500 + b"\r\n")
+    for answer in answers:
+        status, _, body = answer.partition(b"\r\n\r\n")
+        assert status.startswith(b"HTTP/1.1 431 ") and b"connection: close" in status.lower(), answer[:300]
+        error = json.loads(body)["error"]
+        assert f"{MAX_HEADER_BYTES // 1024} KB" in error and "cookies" in error, error
+    assert fits.startswith(b"HTTP/1.1 200 "), fits[:300]  # 25 KB of headers (a browser's cookies) still pass

@@ -14,7 +14,9 @@ complete ``timeout_s`` seconds after the connection opened, or, on a kept-alive 
 its next request. A client that sent part of a request gets a 408 first (the API's JSON error with
 ``Connection: close``: :func:`request_timeout_response`), and one line is logged. No request is in progress on
 that connection, so the 408 cannot mix with another answer.
-A connection that sent nothing is closed without a word, as uvicorn closes an idle kept-alive one: browsers open
+A request whose line and headers go over ``MAX_HEADER_BYTES`` (httptools kept them all, however many) is answered
+431 and closed the same way. A connection that sent nothing is closed without a word, as uvicorn closes an idle
+kept-alive one: browsers open
 connections ahead of use and may never use them. The timer stops as soon as a request's headers are complete (or
 the connection is upgraded to a WebSocket, which uvicorn hands to another protocol), so uploads (which have their
 own limit) and model runs are never cut by it. The bytes that follow an answer sent before its request's body was
@@ -45,12 +47,11 @@ on ``cycle.more_body`` (the body not all read); the self-check serves such an an
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from colorsplash.server import peer_name
-from colorsplash.server.guard import SECURITY_HEADERS
+from colorsplash.server import MAX_HEADER_BYTES, peer_name
+from colorsplash.server.early_answers import headers_too_large_response, request_timeout_response
 from colorsplash.server.protocol_check import TESTED_UVICORN as TESTED_UVICORN
 from colorsplash.server.protocol_check import UnsupportedUvicornError as UnsupportedUvicornError
 from colorsplash.server.protocol_check import check_protocol
@@ -65,22 +66,6 @@ log = logging.getLogger(__name__)
 # sends is read and dropped for at most this long, or this much, before the socket is closed (nginx: lingering_time).
 LINGER_S = 2.0
 LINGER_BYTES = 4 * 2**20
-
-
-def request_timeout_response(timeout_s: float, received: int) -> bytes:
-    """The 408 to a client whose request headers took longer than ``timeout_s`` seconds (``received`` bytes of
-    them came), as the API's other errors are: a JSON ``{"error": ...}`` saying what went wrong and what to do,
-    the security headers (:data:`~colorsplash.server.guard.SECURITY_HEADERS`), and ``Connection: close``."""
-    body = json.dumps(
-        {
-            "error": f"the request headers did not arrive within the server's header time limit of {timeout_s:g} s "
-            f"({received:,} bytes came); send the request again over a faster connection, or start the server "
-            "with a larger --header-timeout"
-        }
-    ).encode()
-    headers = {b"content-type": b"application/json", b"content-length": b"%d" % len(body), b"connection": b"close"}
-    lines = b"".join(b"%s: %s\r\n" % item for item in {**headers, **SECURITY_HEADERS}.items())
-    return b"HTTP/1.1 408 Request Timeout\r\n" + lines + b"\r\n" + body
 
 
 class HeaderDeadline(asyncio.Protocol):
@@ -107,6 +92,10 @@ class HeaderDeadline(asyncio.Protocol):
     timeout_keep_alive_task: asyncio.TimerHandle | None
     timeout_keep_alive_handler: Any
 
+    max_header_bytes: ClassVar[int] = MAX_HEADER_BYTES
+    _head_open = False  # httptools: a request's line and headers are arriving (on_message_begin to its headers' end)
+    _head_began = False  # httptools: and they began in the bytes being read now
+    _head_bytes = 0  # httptools: bytes of them read since, the read they began in not counted
     _header_timer: asyncio.TimerHandle | None = None
     _header_bytes = 0
     _draining = False
@@ -150,7 +139,11 @@ class HeaderDeadline(asyncio.Protocol):
                     cycle is not None and bool(cycle.more_body) and cycle is not self._drained_cycle
                 )
             self._header_bytes += len(data)
+        self._head_began = False
         super().data_received(data)
+        if self._head_over_limit(len(data)):
+            self._refuse_large_head()
+            return
         if self._header_timer is None:
             return
         if not self._between_requests() or self.transport.get_protocol() is not self:
@@ -168,7 +161,35 @@ class HeaderDeadline(asyncio.Protocol):
     def on_message_begin(self) -> None:
         """httptools' parser: a request's first bytes arrived."""
         self._next_began = self._drain_ended
+        self._head_open, self._head_began, self._head_bytes = True, True, 0
         super().on_message_begin()  # type: ignore[misc]
+
+    def on_headers_complete(self) -> None:
+        """httptools' parser: a request's line and headers have all arrived."""
+        self._head_open = False
+        super().on_headers_complete()  # type: ignore[misc]
+
+    def _head_over_limit(self, size: int) -> bool:
+        """httptools: the line and headers still arriving are over :attr:`max_header_bytes` once this read of
+        ``size`` bytes is counted (the read they began in is not: at most one read, 256 KB, more is kept)."""
+        if self._head_open and not self._head_began:
+            self._head_bytes += size
+        return self._head_open and self._head_bytes > self.max_header_bytes
+
+    def _refuse_large_head(self) -> None:
+        """Answer 431 to headers over the limit and close lingering (the client is still sending them), one log
+        line; behind a request still being answered (pipelined), close at once: a 431 would mix with that answer."""
+        self._head_open = False
+        self._disarm_header_deadline()
+        log.warning(
+            "%s: the request's line and headers went over %d KB; answered 431 and closed the connection",
+            *(peer_name(self.client), self.max_header_bytes // 1024),
+        )
+        if not self._between_requests():
+            self._socket.close()
+            return
+        self.transport.write(headers_too_large_response(self.max_header_bytes))
+        self._linger()
 
     def _check_drained(self) -> None:
         """Once the rest of the body answered early has all arrived: the next request's headers get the header
