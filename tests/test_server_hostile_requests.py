@@ -77,3 +77,41 @@ def test_request_headers_over_the_limit_are_refused_before_they_pile_up_in_memor
         error = json.loads(body)["error"]
         assert f"{MAX_HEADER_BYTES // 1024} KB" in error and "cookies" in error, error
     assert fits.startswith(b"HTTP/1.1 200 "), fits[:300]  # 25 KB of headers (a browser's cookies) still pass
+
+
+def guarded_client() -> Any:
+    """A TestClient of :class:`HostOriginMiddleware` (this server's names, no other origin) over an app that
+    answers the ``Host`` it was given, as Starlette's ``Headers.get`` reads it (the first)."""
+    from fastapi.testclient import TestClient
+    from starlette.requests import Request
+
+    from colorsplash.server.guard import HostOriginMiddleware
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        body = json.dumps({"host": Request(scope).headers.get("host")}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": body})
+
+    return TestClient(HostOriginMiddleware(app, ["127.0.0.1", "localhost"]), base_url="http://127.0.0.1:8000")
+
+
+@pytest.mark.parametrize(
+    ("headers", "said"),
+    [
+        ([("host", "evil.example"), ("host", "127.0.0.1:8000")], "sends Host 2 times ('evil.example', "),
+        ([("host", "127.0.0.1:8000"), ("host", "evil.example")], "sends Host 2 times ('127.0.0.1:8000', "),
+        ([("origin", "http://evil.example"), ("origin", "http://127.0.0.1:8000")], "sends Origin 2 times"),
+        ([("host", "127.0.0.1:80@evil.example")], "is not a host name with a port number"),
+    ],
+)
+def test_a_host_or_origin_the_check_and_the_app_could_read_differently_is_refused(
+    headers: list[tuple[str, str]], said: str
+) -> None:
+    """The check read the last ``Host`` and ``Origin`` of a request, the app the first: ``Host: evil.example`` then
+    ``Host: 127.0.0.1`` passed the allow-list and ``/docs`` named ``http://evil.example/`` in its examples (and
+    ``127.0.0.1:80@evil.example``, a port that is none, passed as 127.0.0.1). RFC 9112 requires 400 for either."""
+    client = guarded_client()  # no lifespan: the app answers requests only
+    answer = client.get("/docs", headers=headers)
+    assert answer.status_code == 400 and said in answer.json()["error"], answer.text
+    ok = client.get("/docs", headers=[("host", "127.0.0.1:8000"), ("origin", "http://127.0.0.1:8000")])
+    assert ok.status_code == 200 and ok.json() == {"host": "127.0.0.1:8000"}, ok.text

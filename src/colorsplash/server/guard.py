@@ -12,7 +12,9 @@ The server has no authentication and usually listens on loopback, so the browser
   allow-list (loopback names, the bound address, ``--allowed-host``) are answered, others get 400.
 
 Requests without ``Origin`` (curl, scripts, top-level navigations) are not cross-origin browser requests and pass
-the ``Origin`` check; ``Host`` is checked whenever it is sent.
+the ``Origin`` check; ``Host`` is checked whenever it is sent. A request sending ``Host`` or ``Origin`` twice,
+or a ``Host`` whose port is no number, is refused with 400 (:func:`repeated`): the check and the app could read
+different values.
 
 Pages of an origin allowed with ``--allowed-origin`` get CORS answers (:class:`AllowedOriginCORS`): their
 preflight ``OPTIONS`` is answered, and responses name that origin in ``Access-Control-Allow-Origin`` (with
@@ -133,8 +135,11 @@ class HostOriginMiddleware:
         if scope["type"] != "http":  # lifespan; the app has no websocket routes
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        refusal = self.refusal(headers.get("host"), headers.get("origin"))
+        sent: dict[str, list[str]] = {"host": [], "origin": []}
+        for name, value in scope["headers"]:
+            sent.get(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+        hosts, origins = sent["host"], sent["origin"]
+        refusal = repeated(hosts, origins) or self.refusal(hosts[0] if hosts else None, origins[0] if origins else None)
         if refusal is None:
             await self.app(scope, receive, send)
             return
@@ -144,6 +149,8 @@ class HostOriginMiddleware:
 
     def refusal(self, host: str | None, origin: str | None) -> tuple[int, str] | None:
         """``None`` when the request may pass, else (status, message)."""
+        if host is not None and not split_host_header(host)[1].isdigit() and split_host_header(host)[1]:
+            return 400, f"Host {host!r} is not a host name with a port number; send the server's own name and port"
         if host is not None and ANY not in self.hosts and split_host_header(host)[0] not in self.hosts:
             return 400, (
                 f"Host {host!r} is not a name of this server; if it is, start the server with "
@@ -157,6 +164,18 @@ class HostOriginMiddleware:
             f"cross-origin request from {origin!r} refused; to let pages of that origin use this "
             f"server, start it with --allowed-origin {origin}"
         )
+
+
+def repeated(hosts: list[str], origins: list[str]) -> tuple[int, str] | None:
+    """400 for a request sending ``Host`` or ``Origin`` more than once (``hosts``, ``origins``: their values in
+    order), else ``None``: the check would judge one value and the app (Starlette's ``Headers.get``: the first) use
+    another, e.g. in ``/docs``' examples and redirects. RFC 9112 (3.2) requires 400 for more than one ``Host``;
+    browsers send each once."""
+    for name, values in (("Host", hosts), ("Origin", origins)):
+        if len(values) > 1:
+            shown = ", ".join(repr(v) for v in values[:4]) + (", ..." if len(values) > 4 else "")
+            return 400, f"the request sends {name} {len(values)} times ({shown}); send it once"
+    return None
 
 
 class AllowedOriginCORS(CORSMiddleware):
