@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,3 +117,31 @@ def test_a_host_or_origin_the_check_and_the_app_could_read_differently_is_refuse
     assert answer.status_code == 400 and said in answer.json()["error"], answer.text
     ok = client.get("/docs", headers=[("host", "127.0.0.1:8000"), ("origin", "http://127.0.0.1:8000")])
     assert ok.status_code == 200 and ok.json() == {"host": "127.0.0.1:8000"}, ok.text
+
+
+def test_a_page_without_an_origin_is_not_told_to_allow_every_page() -> None:
+    """A sandboxed frame on any web site sends ``Origin: null`` (measured in Chromium: a frame on evil.example
+    posted a photo and read the result from a server started with ``--allowed-origin null``). Its 403, and the
+    server's log line, said "start it with --allowed-origin null": advice that opens the server to every page."""
+    answer = guarded_client().post("/api/splash", content=b"x", headers={"origin": "null", "host": "127.0.0.1:8000"})
+    error = answer.json()["error"]
+    assert answer.status_code == 403 and "would let every web page use this server" in error, error
+    assert "start it with --allowed-origin null" not in error
+
+
+@pytest.mark.parametrize("origin", ["null", "*"])
+def test_serve_warns_that_origins_any_page_can_send_open_it_to_every_page(
+    tiny_onnx: Path, origin: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``--allowed-origin null`` was described as "pages opened from files" and started without a word; every web
+    page could use the server through a sandboxed frame."""
+    import uvicorn
+
+    from colorsplash import cli
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    with caplog.at_level(logging.WARNING):
+        assert cli.main(["serve", "--model", str(tiny_onnx), "--allowed-origin", origin]) == 0
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("every web page can send photos to this server and read the results" in line for line in said), said
+    assert any("sandboxed frames" in line for line in said) == (origin == "null"), said

@@ -39,6 +39,9 @@ from colorsplash.server import printable
 log = logging.getLogger(__name__)
 
 ANY = "*"
+# The origin of a page opened from a file, and also of any web site's sandboxed frames and of requests redirected
+# across sites: a page anywhere can send it, so allowing it lets every page use the server, as ``*`` does.
+NULL_ORIGIN = "null"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -160,6 +163,12 @@ class HostOriginMiddleware:
             return None
         if host is not None and same_origin(origin, host):
             return None
+        if normalise_origin(origin) == NULL_ORIGIN:  # not advised as the others: it opens the server to every page
+            return 403, (
+                "cross-origin request from a page without an origin of its own ('null': a page opened from a file, "
+                "or a sandboxed frame of any web site) refused; --allowed-origin null would let every web page use "
+                "this server: serve that page from a web server and allow its origin with --allowed-origin"
+            )
         return 403, (
             f"cross-origin request from {origin!r} refused; to let pages of that origin use this "
             f"server, start it with --allowed-origin {origin}"
@@ -176,6 +185,19 @@ def repeated(hosts: list[str], origins: list[str]) -> tuple[int, str] | None:
             shown = ", ".join(repr(v) for v in values[:4]) + (", ..." if len(values) > 4 else "")
             return 400, f"the request sends {name} {len(values)} times ({shown}); send it once"
     return None
+
+
+def every_page_warning(allowed_origins: Iterable[str]) -> str | None:
+    """The start-up warning for allowed origins that let any web page use the server and read its results (``*``,
+    and ``null``, which any site's sandboxed frames send), or ``None``."""
+    wide = [o.strip() for o in allowed_origins if o.strip() == ANY or normalise_origin(o) == NULL_ORIGIN]
+    if not wide:
+        return None
+    shown = " and ".join(f"--allowed-origin {'null' if o != ANY else repr(ANY)}" for o in dict.fromkeys(wide))
+    null = " (any web site's sandboxed frames send the origin null, as pages opened from files do)"
+    return f"{shown}: every web page can send photos to this server and read the results" + (
+        null if any(o != ANY for o in wide) else ""
+    )
 
 
 class AllowedOriginCORS(CORSMiddleware):
