@@ -32,6 +32,19 @@ async def whom(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def reader(scope: Any, receive: Any, send: Any) -> None:
+    """An ASGI app answering the length of the body it read whole first, as the API's routes read an upload."""
+    if scope["type"] != "http":
+        return
+    size, more = 0, True
+    while more:
+        message = await receive()
+        size, more = size + len(message.get("body", b"")), message.get("more_body", False)
+    body = b"%d" % size
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def exchange(port: int, request: bytes) -> bytes:
     """Send ``request`` on a new connection and read until the server closes it."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
@@ -79,6 +92,21 @@ def test_request_headers_over_the_limit_are_refused_before_they_pile_up_in_memor
         error = json.loads(body)["error"]
         assert f"{MAX_HEADER_BYTES // 1024} KB" in error and "cookies" in error, error
     assert fits.startswith(b"HTTP/1.1 200 "), fits[:300]  # 25 KB of headers (a browser's cookies) still pass
+
+
+def test_trailers_of_a_chunked_body_are_held_to_the_header_limit_too() -> None:
+    """After a chunked body's last chunk, httptools reads trailers (headers after the body) and uvicorn kept them
+    as it kept headers: 200 MB of them after a 4-byte body raised the server's memory by 200 MB. Past
+    :data:`MAX_HEADER_BYTES` the connection is closed; a chunked upload in small chunks still arrives."""
+    pytest.importorskip("httptools")
+    start = b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    small_chunks = b"".join(b"40\r\n" + b"a" * 64 + b"\r\n" for _ in range(20_000))  # 1.3 MB, 6 % of it sizes
+    with uvicorn_server(reader, **uvicorn_options(ServerSettings())) as (port, _):
+        trailers = exchange(port, start + b"4\r\nabcd\r\n0\r\n" + b"X-Pad: " + b"a" * 2**20 + b"\r\n\r\n")
+        many = exchange(port, start + b"4\r\nabcd\r\n0\r\n" + b"X-Pad: a\r\n" * 100_000 + b"\r\n")
+        upload = exchange(port, start + small_chunks + b"0\r\n\r\n")
+    assert trailers == b"" and many == b"", (trailers[:200], many[:200])  # closed: the app never answered
+    assert upload.startswith(b"HTTP/1.1 200 ") and upload.endswith(b"\r\n\r\n1280000"), upload[:300]
 
 
 def guarded_client() -> Any:

@@ -15,8 +15,8 @@ its next request. A client that sent part of a request gets a 408 first (the API
 ``Connection: close``: :func:`request_timeout_response`), and one line is logged. No request is in progress on
 that connection, so the 408 cannot mix with another answer.
 A request whose line and headers go over ``MAX_HEADER_BYTES`` (httptools kept them all, however many) is answered
-431 and closed the same way. A connection that sent nothing is closed without a word, as uvicorn closes an idle
-kept-alive one: browsers open
+431 and closed the same way; one whose chunked body's sizes and trailers do is closed (:mod:`.head_limit`).
+A connection that sent nothing is closed without a word, as uvicorn closes an idle kept-alive one: browsers open
 connections ahead of use and may never use them. The timer stops as soon as a request's headers are complete (or
 the connection is upgraded to a WebSocket, which uvicorn hands to another protocol), so uploads (which have their
 own limit) and model runs are never cut by it. The bytes that follow an answer sent before its request's body was
@@ -50,8 +50,9 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from colorsplash.server import MAX_HEADER_BYTES, peer_name
+from colorsplash.server import peer_name
 from colorsplash.server.early_answers import headers_too_large_response, request_timeout_response
+from colorsplash.server.head_limit import HeadLimit
 from colorsplash.server.protocol_check import TESTED_UVICORN as TESTED_UVICORN
 from colorsplash.server.protocol_check import UnsupportedUvicornError as UnsupportedUvicornError
 from colorsplash.server.protocol_check import check_protocol
@@ -68,7 +69,7 @@ LINGER_S = 2.0
 LINGER_BYTES = 4 * 2**20
 
 
-class HeaderDeadline(asyncio.Protocol):
+class HeaderDeadline(HeadLimit):
     """Mixin for a uvicorn HTTP protocol class: a connection's request headers must be complete within
     :attr:`header_timeout_s` of its opening, or of the first byte after its last answer (see the module).
 
@@ -92,10 +93,6 @@ class HeaderDeadline(asyncio.Protocol):
     timeout_keep_alive_task: asyncio.TimerHandle | None
     timeout_keep_alive_handler: Any
 
-    max_header_bytes: ClassVar[int] = MAX_HEADER_BYTES
-    _head_open = False  # httptools: a request's line and headers are arriving (on_message_begin to its headers' end)
-    _head_began = False  # httptools: and they began in the bytes being read now
-    _head_bytes = 0  # httptools: bytes of them read since, the read they began in not counted
     _header_timer: asyncio.TimerHandle | None = None
     _header_bytes = 0
     _draining = False
@@ -139,11 +136,7 @@ class HeaderDeadline(asyncio.Protocol):
                     cycle is not None and bool(cycle.more_body) and cycle is not self._drained_cycle
                 )
             self._header_bytes += len(data)
-        self._head_began = False
         super().data_received(data)
-        if self._head_over_limit(len(data)):
-            self._refuse_large_head()
-            return
         if self._header_timer is None:
             return
         if not self._between_requests() or self.transport.get_protocol() is not self:
@@ -156,37 +149,26 @@ class HeaderDeadline(asyncio.Protocol):
     def on_message_complete(self) -> None:
         """httptools' parser: a request's body has all arrived (h11's protocol class has no such callback)."""
         self._drain_ended = self._draining and self._between_requests()
-        super().on_message_complete()  # type: ignore[misc]
+        super().on_message_complete()
 
     def on_message_begin(self) -> None:
         """httptools' parser: a request's first bytes arrived."""
         self._next_began = self._drain_ended
-        self._head_open, self._head_began, self._head_bytes = True, True, 0
-        super().on_message_begin()  # type: ignore[misc]
+        super().on_message_begin()
 
-    def on_headers_complete(self) -> None:
-        """httptools' parser: a request's line and headers have all arrived."""
-        self._head_open = False
-        super().on_headers_complete()  # type: ignore[misc]
-
-    def _head_over_limit(self, size: int) -> bool:
-        """httptools: the line and headers still arriving are over :attr:`max_header_bytes` once this read of
-        ``size`` bytes is counted (the read they began in is not: at most one read, 256 KB, more is kept)."""
-        if self._head_open and not self._head_began:
-            self._head_bytes += size
-        return self._head_open and self._head_bytes > self.max_header_bytes
-
-    def _refuse_large_head(self) -> None:
+    def head_too_large(self, in_body: bool) -> None:
         """Answer 431 to headers over the limit and close lingering (the client is still sending them), one log
-        line; behind a request still being answered (pipelined), close at once: a 431 would mix with that answer."""
-        self._head_open = False
+        line; a chunked body's sizes and trailers over it (``in_body``), or headers behind a request still being
+        answered (pipelined), close the connection without one: it would mix with that request's answer."""
         self._disarm_header_deadline()
+        what = "chunk sizes and trailers of a request's body" if in_body else "request's line and headers"
+        answered = "closed" if in_body or not self._between_requests() else "answered 431 and closed"
         log.warning(
-            "%s: the request's line and headers went over %d KB; answered 431 and closed the connection",
-            *(peer_name(self.client), self.max_header_bytes // 1024),
+            "%s: the %s went over %d KB; %s the connection",
+            *(peer_name(self.client), what, self.max_header_bytes // 1024, answered),
         )
-        if not self._between_requests():
-            self._socket.close()
+        if answered == "closed":
+            self.transport.close()
             return
         self.transport.write(headers_too_large_response(self.max_header_bytes))
         self._linger()

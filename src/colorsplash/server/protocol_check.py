@@ -106,7 +106,8 @@ def _probe_connection(protocol: type[asyncio.Protocol]) -> tuple[Any, _ProbeTran
 
 async def _probe_head_limit(protocol: type[asyncio.Protocol]) -> str | None:
     """httptools (h11 stops at 16 KB itself): headers over ``protocol.max_header_bytes`` get 431 and the lingering
-    close; a body over it, after its headers, does not (the limit follows the parser's callbacks)."""
+    close, trailers over it the close; a body over it, after its headers, does not (the limit follows the parser's
+    callbacks: :mod:`~colorsplash.server.head_limit`)."""
     if not any("on_headers_complete" in vars(c) for c in protocol.__mro__ if c.__module__.startswith("uvicorn.")):
         return None
     limit = int(getattr(protocol, "max_header_bytes", 0))
@@ -118,11 +119,16 @@ async def _probe_head_limit(protocol: type[asyncio.Protocol]) -> str | None:
         conn.data_received(b"a" * (limit + 1))
         for _ in range(20):
             await asyncio.sleep(0)
+        chunked, trailers = _probe_connection(protocol)
+        chunked.data_received(b"POST / HTTP/1.1\r\nHost: probe\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n")
+        chunked.data_received(b"X-Pad: a\r\n" * (limit // 10 + 10))
         conn, head = _probe_connection(protocol)
         conn.data_received(b"GET / HTTP/1.1\r\n")
-        conn.data_received(b"X-Pad: a\r\n" * (limit // 10 + 1))
+        conn.data_received(b"X-Pad: a\r\n" * (limit // 10 + 10))
     finally:
         quiet.disabled = was
+    if not chunked.lingering:
+        return "trailers over the header size limit, after a chunked body, were not refused"
     if b" 431 " in body.written or body.closing:
         return "a request whose body is over the header size limit was refused as one whose headers are"
     if not head.written.startswith(b"HTTP/1.1 431 ") or not conn.lingering:
