@@ -141,3 +141,28 @@ def test_a_palette_page_without_its_colour_map_is_a_damaged_tiff_not_a_compressi
             struct.pack_into("<H", edited, entry, 65000)
     with pytest.raises(ImageReadError, match=r"^x\.tif: unreadable or truncated picture \(damaged TIFF: "):
         decode_image_bytes(bytes(edited), name="x.tif")
+
+
+def _one_pixel_pages(count: int) -> bytes:
+    """A little-endian TIFF of ``count`` one-pixel grey pages (8 tags each, all sharing one byte of pixels): about
+    100 bytes a page."""
+    tags = [(256, 3, 1), (257, 3, 1), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8), (278, 3, 1), (279, 4, 1)]
+    out = bytearray(b"II*\x00" + struct.pack("<I", 9) + b"\x80")
+    for i in range(count):
+        out += struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", t, k, 1, v) for t, k, v in tags)
+        out += struct.pack("<I", len(out) + 4 if i < count - 1 else 0)
+    return bytes(out)
+
+
+def test_a_tiff_of_very_many_pages_is_not_counted_page_by_page_by_pillow() -> None:
+    """Pillow's page count of a TIFF takes time as the square of its pages: 40,000 one-pixel pages (a 4 MB upload)
+    held a server thread 27 s to say "TIFF with 40000 pages", and a 25 MB one would take hours. Past 1,000 pages
+    the note says "more than 1,000"; a few pages are still counted exactly."""
+    from colorsplash.runtime.page_count import MAX_COUNTED_PAGES
+
+    photo = decode_image_bytes(_one_pixel_pages(MAX_COUNTED_PAGES * 20), name="scan.tif")
+    assert photo.rgb.shape == (1, 1, 3) and "scan.tif: TIFF with more than 1,000 pages; used the first page only" in (
+        photo.notes
+    ), photo.notes
+    few = decode_image_bytes(_one_pixel_pages(3), name="few.tif")
+    assert "few.tif: TIFF with 3 pages; used the first page only" in few.notes, few.notes

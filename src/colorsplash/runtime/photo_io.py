@@ -24,6 +24,7 @@ from colorsplash.runtime.colour_profile import icc_space, picture_icc
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.jpeg_markers import walk_jpeg_data
 from colorsplash.runtime.orientation import orient_pixels, pending_orientation, upright
+from colorsplash.runtime.page_count import frame_count, shown_count
 from colorsplash.runtime.photo_meta import FoundMetadata, carried_metadata, read_sub_ifds
 from colorsplash.runtime.photo_write import FORMAT_EXTENSIONS
 from colorsplash.runtime.picture_open import (
@@ -303,7 +304,7 @@ def _frame_count(img: Image.Image, name: str, notes: list[str]) -> int:
     one is cut off or damaged: ``img`` is then back on its first, which is read (a note says the rest were not)."""
     try:
         with warnings_as_notes(name, []):  # a later page's damaged directory: not this picture's EXIF
-            return int(getattr(img, "n_frames", 1))
+            return frame_count(img)  # a TIFF's pages without Pillow's count, whose time grows as their square
     except READ_ERRORS:
         with warnings_as_notes(name, []):  # the first page's directory read again: warned of when it was opened
             img.seek(0)  # Pillow leaves the picture on the page that failed
@@ -316,7 +317,7 @@ def _frames_note(fmt: str | None, frames: int, name: str) -> str:
     """The note of a picture file holding ``frames`` pictures, of which the first is used: an animation's frames
     (GIF, WebP, animated PNG, AVIF), a TIFF's pages."""
     if fmt == "TIFF":
-        return f"{name}: TIFF with {frames} pages; used the first page only"
+        return f"{name}: TIFF with {shown_count(frames)} pages; used the first page only"
     return f"{name}: {_FORMAT_WORDS.get(fmt or '', fmt)} with {frames} frames; used the first frame only"
 
 
