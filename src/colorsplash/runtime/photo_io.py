@@ -318,7 +318,7 @@ def _frames_note(fmt: str | None, frames: int, name: str) -> str:
     (GIF, WebP, animated PNG, AVIF), a TIFF's pages."""
     if fmt == "TIFF":
         return f"{name}: TIFF with {shown_count(frames)} pages; used the first page only"
-    return f"{name}: {_FORMAT_WORDS.get(fmt or '', fmt)} with {frames} frames; used the first frame only"
+    return f"{name}: {_FORMAT_WORDS.get(fmt or '', fmt)} with {shown_count(frames)} frames; used the first frame only"
 
 
 def _note_depth(img: Image.Image, data: bytes, name: str, notes: list[str]) -> None:
