@@ -187,3 +187,20 @@ def test_a_gif_of_very_many_frames_is_not_counted_frame_by_frame_by_pillow() -> 
     assert "few.gif: GIF with 3 frames; used the first frame only" in few.notes, few.notes
     exact = decode_image_bytes(_empty_frames(MAX_COUNTED_PAGES), name="full.gif")
     assert f"full.gif: GIF with {MAX_COUNTED_PAGES} frames; used the first frame only" in exact.notes, exact.notes
+
+
+def test_a_gif_with_megabytes_between_its_blocks_is_not_counted_by_pillow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """24 MB of bytes that start no block after a GIF's first frame took Pillow's count 4.4 s, a byte at a time in
+    Python (as the JPEG header walk's stray bytes did). Its frames are counted by their blocks, as Pillow would."""
+    from PIL import GifImagePlugin
+
+    from colorsplash.runtime.page_count import MAX_STRAY_BYTES
+
+    def pillows_count(_: object) -> int:
+        raise AssertionError("Pillow counted the frames")
+
+    monkeypatch.setattr(GifImagePlugin.GifImageFile, "n_frames", property(pillows_count))
+    frame = b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00" + b"\x02" + b"\x02\x44\x01" + b"\x00"
+    data = _empty_frames(1)[:-1] + b"\x00" * (MAX_STRAY_BYTES + 1) + frame * 2 + b"\x3b"  # no end block after one
+    photo = decode_image_bytes(data, name="stray.gif")
+    assert "stray.gif: GIF with 3 frames; used the first frame only" in photo.notes, photo.notes
