@@ -148,6 +148,7 @@ def test_the_readme_states_the_option_defaults_the_code_has() -> None:
         "--header-timeout": (r"`--header-timeout` seconds \((\d+) by default", f"{server.DEFAULT_HEADER_TIMEOUT_S:g}"),
         "--max-requests": (r"At most (\d+) requests are served at once \(`--max-requests`", str(server.MAX_REQUESTS)),
         "--max-per-client": (r"half of `--max-requests` by default: (\d+)\)", str(server.MAX_PER_CLIENT)),
+        "header size": (r"line and headers may hold at most (\d+) KB", str(server.MAX_HEADER_BYTES // 1024)),
         "--quality": (r"A JPEG result has `--quality` \((\d+)\)", str(_default("splash", "--quality"))),
         "video --quality": (r"constant quality \((\d+): visually lossless", str(_default("video", "--quality"))),
         "--calibration-images": (

@@ -101,3 +101,31 @@ def test_serve_runs_uvicorn_with_the_header_timeout_of_its_flag(
     protocol = seen["http"]
     assert issubclass(protocol, HeaderDeadline) and issubclass(protocol, AutoHTTPProtocol)
     assert protocol.header_timeout_s == seen["app"].state.settings.header_timeout_s == 2.5
+
+
+def test_the_header_size_limit_refuses_a_uvicorn_whose_parser_ends_headers_elsewhere() -> None:
+    """The 431 for headers over ``MAX_HEADER_BYTES`` (httptools only: h11 stops at 16 KB itself) follows the
+    parser's callbacks. A uvicorn whose parser told the end of a request's headers to another method would have
+    its uploads over 32 KB refused as headers: ``serve`` refuses to start instead."""
+    httptools = pytest.importorskip("httptools")
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class Callbacks:
+        """The parser's callbacks: the protocol's own, but the end of the headers uvicorn's alone."""
+
+        def __init__(self, conn: Any) -> None:
+            self.conn = conn
+
+        def __getattr__(self, name: str) -> Any:
+            owner = HttpToolsProtocol if name == "on_headers_complete" else type(self.conn)
+            return getattr(owner, name).__get__(self.conn)
+
+    class OwnHeadersEnd(HttpToolsProtocol):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.parser = httptools.HttpRequestParser(Callbacks(self))
+
+    header_timeout_protocol(TIMEOUT, DRAIN, HttpToolsProtocol)  # uvicorn's own class passes
+    with pytest.raises(connections.UnsupportedUvicornError, match="does not work with uvicorn") as caught:
+        header_timeout_protocol(TIMEOUT, DRAIN, OwnHeadersEnd)
+    assert "over the header size limit was refused as one whose headers are" in str(caught.value)

@@ -141,3 +141,66 @@ def test_a_palette_page_without_its_colour_map_is_a_damaged_tiff_not_a_compressi
             struct.pack_into("<H", edited, entry, 65000)
     with pytest.raises(ImageReadError, match=r"^x\.tif: unreadable or truncated picture \(damaged TIFF: "):
         decode_image_bytes(bytes(edited), name="x.tif")
+
+
+def _one_pixel_pages(count: int) -> bytes:
+    """A little-endian TIFF of ``count`` one-pixel grey pages (8 tags each, all sharing one byte of pixels): about
+    100 bytes a page."""
+    tags = [(256, 3, 1), (257, 3, 1), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8), (278, 3, 1), (279, 4, 1)]
+    out = bytearray(b"II*\x00" + struct.pack("<I", 9) + b"\x80")
+    for i in range(count):
+        out += struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", t, k, 1, v) for t, k, v in tags)
+        out += struct.pack("<I", len(out) + 4 if i < count - 1 else 0)
+    return bytes(out)
+
+
+def test_a_tiff_of_very_many_pages_is_not_counted_page_by_page_by_pillow() -> None:
+    """Pillow's page count of a TIFF takes time as the square of its pages: 40,000 one-pixel pages (a 4 MB upload)
+    held a server thread 27 s to say "TIFF with 40000 pages", and a 25 MB one would take hours. Past 1,000 pages
+    the note says "more than 1,000"; a few pages are still counted exactly."""
+    from colorsplash.runtime.pictures.page_count import MAX_COUNTED_PAGES
+
+    photo = decode_image_bytes(_one_pixel_pages(MAX_COUNTED_PAGES * 20), name="scan.tif")
+    assert photo.rgb.shape == (1, 1, 3) and "scan.tif: TIFF with more than 1,000 pages; used the first page only" in (
+        photo.notes
+    ), photo.notes
+    few = decode_image_bytes(_one_pixel_pages(3), name="few.tif")
+    assert "few.tif: TIFF with 3 pages; used the first page only" in few.notes, few.notes
+
+
+def _empty_frames(count: int, stray: bytes = b"") -> bytes:
+    """A 1x1 GIF of ``count`` frames (15 bytes each), ``stray`` bytes (which start no block) before the first."""
+    frame = b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00" + b"\x02" + b"\x02\x44\x01" + b"\x00"
+    return b"GIF89a\x01\x00\x01\x00\x80\x00\x00" + b"\x00\x00\x00\xff\xff\xff" + stray + frame * count + b"\x3b"
+
+
+def test_a_gif_of_very_many_frames_is_not_counted_frame_by_frame_by_pillow() -> None:
+    """Pillow counts a GIF's frames one by one in Python: 1.7 million empty frames in a 24 MB upload took 10.6 s of a
+    server thread. Past 1,000 frames (stray bytes before them too) the note says "more than 1,000"; a few frames
+    are still counted exactly."""
+    from colorsplash.runtime.pictures.page_count import MAX_COUNTED_PAGES
+
+    for data in (_empty_frames(MAX_COUNTED_PAGES * 20), _empty_frames(MAX_COUNTED_PAGES + 1, b"\x00junk\xff" * 50)):
+        photo = decode_image_bytes(data, name="loop.gif")
+        assert "loop.gif: GIF with more than 1,000 frames; used the first frame only" in photo.notes, photo.notes
+    few = decode_image_bytes(_empty_frames(3, b"\x00\x01"), name="few.gif")
+    assert "few.gif: GIF with 3 frames; used the first frame only" in few.notes, few.notes
+    exact = decode_image_bytes(_empty_frames(MAX_COUNTED_PAGES), name="full.gif")
+    assert f"full.gif: GIF with {MAX_COUNTED_PAGES} frames; used the first frame only" in exact.notes, exact.notes
+
+
+def test_a_gif_with_megabytes_between_its_blocks_is_not_counted_by_pillow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """24 MB of bytes that start no block after a GIF's first frame took Pillow's count 4.4 s, a byte at a time in
+    Python (as the JPEG header walk's stray bytes did). Its frames are counted by their blocks, as Pillow would."""
+    from PIL import GifImagePlugin
+
+    from colorsplash.runtime.pictures.page_count import MAX_STRAY_BYTES
+
+    def pillows_count(_: object) -> int:
+        raise AssertionError("Pillow counted the frames")
+
+    monkeypatch.setattr(GifImagePlugin.GifImageFile, "n_frames", property(pillows_count))
+    frame = b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00" + b"\x02" + b"\x02\x44\x01" + b"\x00"
+    data = _empty_frames(1)[:-1] + b"\x00" * (MAX_STRAY_BYTES + 1) + frame * 2 + b"\x3b"  # no end block after one
+    photo = decode_image_bytes(data, name="stray.gif")
+    assert "stray.gif: GIF with 3 frames; used the first frame only" in photo.notes, photo.notes

@@ -157,7 +157,8 @@ def _add_access_arguments(parser: argparse.ArgumentParser) -> None:
         type=arg_type(web_origin),
         metavar="URL",
         help="let web pages of this origin (e.g. https://photos.example.org) call the API "
-        "(repeatable; '*' = any page on the web); pages of the server itself always may",
+        "(repeatable; '*' = any page on the web, and so is 'null', which pages opened from files and any site's "
+        "sandboxed frames send); pages of the server itself always may",
     )
     parser.add_argument(
         "--access-log",
@@ -168,9 +169,10 @@ def _add_access_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def web_origin(text: str) -> str:
-    """``--allowed-origin``'s value: ``*``, ``null`` (pages opened from files) or ``http(s)://host[:port]``, as
-    given. One that no browser sends (``photos.example.org`` without its scheme, ``https://x.org/app``) was taken
-    and never matched: every page of it refused with 403, the server's start saying nothing.
+    """``--allowed-origin``'s value: ``*``, ``null`` (pages opened from files, and any site's sandboxed frames) or
+    ``http(s)://host[:port]``, as given. One that no browser sends (``photos.example.org`` without its scheme,
+    ``https://x.org/app``) was taken and never matched: every page of it refused with 403, the server's start saying
+    nothing.
 
     Raises:
         ValueError: saying the origin to give instead.
@@ -304,6 +306,7 @@ def run(args: argparse.Namespace) -> int:
 
         from colorsplash.server.app import create_app
         from colorsplash.server.connections import uvicorn_options
+        from colorsplash.server.guard import every_page_warning
     except ImportError as err:
         raise RuntimeError(
             f"serve needs the server extra ({err.name} is missing): pip install 'colorsplash[server]'"
@@ -322,6 +325,8 @@ def run(args: argparse.Namespace) -> int:
         log.warning(
             "listening on %s: anyone who can reach this address can use the server (no authentication)", args.host
         )
+    if wide := every_page_warning(app.state.settings.allowed_origins):
+        log.warning("%s", wide)
     log.info("%s", app.state.model.label)
     log.info("%s", limits_line(app.state.settings))
     log.info("answering requests for %s (add names with --allowed-host)", ", ".join(app.state.allowed_hosts))

@@ -53,6 +53,12 @@ DEFAULT_UPLOAD_TIMEOUT_S = 60.0
 # uvicorn has no such limit, and 64 clients sending their headers a byte a second held every connection. A
 # request's headers are under 2 KB: 10 s is ample on any link.
 DEFAULT_HEADER_TIMEOUT_S = 10.0
+# Most bytes of a request's line and headers (``head_limit.HeadLimit``; nginx's default is 32 KB too): past it the
+# client gets 431 and the connection is closed; a chunked body's sizes and trailers get as much beyond its own bytes.
+# uvicorn's httptools protocol kept every header byte until the headers ended (h11 stops at 16 KB): 600 MB of
+# headers sent in 6 s took 600 MB of the server's memory, 9 MB of tiny headers 230 MB, beside the memory budget. A
+# browser's request, cookies included, is a few KB.
+MAX_HEADER_BYTES = 32 * 1024
 SERVER_MAX_PIXELS = 50_000_000  # per request: a 48 MP phone photo passes; lower than the CLI's DEFAULT_MAX_PIXELS
 # Peak bytes per pixel of one splash (decode, model, refined alpha, effect, encode), the unit of the memory budget
 # (``limits.py``). Measured with ru_maxrss on 4000x3000 photos with the bundled model: 14-17 B/px for

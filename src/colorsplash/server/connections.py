@@ -14,6 +14,8 @@ complete ``timeout_s`` seconds after the connection opened, or, on a kept-alive 
 its next request. A client that sent part of a request gets a 408 first (the API's JSON error with
 ``Connection: close``: :func:`request_timeout_response`), and one line is logged. No request is in progress on
 that connection, so the 408 cannot mix with another answer.
+A request whose line and headers go over ``MAX_HEADER_BYTES`` (httptools kept them all, however many) is answered
+431 and closed the same way; one whose chunked body's sizes and trailers do is closed (:mod:`.head_limit`).
 A connection that sent nothing is closed without a word, as uvicorn closes an idle kept-alive one: browsers open
 connections ahead of use and may never use them. The timer stops as soon as a request's headers are complete (or
 the connection is upgraded to a WebSocket, which uvicorn hands to another protocol), so uploads (which have their
@@ -45,12 +47,12 @@ on ``cycle.more_body`` (the body not all read); the self-check serves such an an
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from colorsplash.server import peer_name
-from colorsplash.server.guard import SECURITY_HEADERS
+from colorsplash.server.early_answers import headers_too_large_response, request_timeout_response
+from colorsplash.server.head_limit import HeadLimit
 from colorsplash.server.protocol_check import TESTED_UVICORN as TESTED_UVICORN
 from colorsplash.server.protocol_check import UnsupportedUvicornError as UnsupportedUvicornError
 from colorsplash.server.protocol_check import check_protocol
@@ -67,23 +69,7 @@ LINGER_S = 2.0
 LINGER_BYTES = 4 * 2**20
 
 
-def request_timeout_response(timeout_s: float, received: int) -> bytes:
-    """The 408 to a client whose request headers took longer than ``timeout_s`` seconds (``received`` bytes of
-    them came), as the API's other errors are: a JSON ``{"error": ...}`` saying what went wrong and what to do,
-    the security headers (:data:`~colorsplash.server.guard.SECURITY_HEADERS`), and ``Connection: close``."""
-    body = json.dumps(
-        {
-            "error": f"the request headers did not arrive within the server's header time limit of {timeout_s:g} s "
-            f"({received:,} bytes came); send the request again over a faster connection, or start the server "
-            "with a larger --header-timeout"
-        }
-    ).encode()
-    headers = {b"content-type": b"application/json", b"content-length": b"%d" % len(body), b"connection": b"close"}
-    lines = b"".join(b"%s: %s\r\n" % item for item in {**headers, **SECURITY_HEADERS}.items())
-    return b"HTTP/1.1 408 Request Timeout\r\n" + lines + b"\r\n" + body
-
-
-class HeaderDeadline(asyncio.Protocol):
+class HeaderDeadline(HeadLimit):
     """Mixin for a uvicorn HTTP protocol class: a connection's request headers must be complete within
     :attr:`header_timeout_s` of its opening, or of the first byte after its last answer (see the module).
 
@@ -163,12 +149,29 @@ class HeaderDeadline(asyncio.Protocol):
     def on_message_complete(self) -> None:
         """httptools' parser: a request's body has all arrived (h11's protocol class has no such callback)."""
         self._drain_ended = self._draining and self._between_requests()
-        super().on_message_complete()  # type: ignore[misc]
+        super().on_message_complete()
 
     def on_message_begin(self) -> None:
         """httptools' parser: a request's first bytes arrived."""
         self._next_began = self._drain_ended
-        super().on_message_begin()  # type: ignore[misc]
+        super().on_message_begin()
+
+    def head_too_large(self, in_body: bool) -> None:
+        """Answer 431 to headers over the limit and close lingering (the client is still sending them), one log
+        line; a chunked body's sizes and trailers over it (``in_body``), or headers behind a request still being
+        answered (pipelined), close the connection without one: it would mix with that request's answer."""
+        self._disarm_header_deadline()
+        what = "chunk sizes and trailers of a request's body" if in_body else "request's line and headers"
+        answered = "closed" if in_body or not self._between_requests() else "answered 431 and closed"
+        log.warning(
+            "%s: the %s went over %d KB; %s the connection",
+            *(peer_name(self.client), what, self.max_header_bytes // 1024, answered),
+        )
+        if answered == "closed":
+            self.transport.close()
+            return
+        self.transport.write(headers_too_large_response(self.max_header_bytes))
+        self._linger()
 
     def _check_drained(self) -> None:
         """Once the rest of the body answered early has all arrived: the next request's headers get the header
@@ -370,6 +373,9 @@ def header_timeout_protocol(
 
 def uvicorn_options(settings: ServerSettings) -> dict[str, Any]:
     """``uvicorn.run``/``uvicorn.Config`` arguments of ``serve``: its protocol class with the header timeout (and
-    the upload timeout for the rest of a body already answered), and the connection cap."""
+    the upload timeout for the rest of a body already answered), the connection cap, and no proxy headers: uvicorn
+    otherwise takes ``X-Forwarded-For`` and ``X-Forwarded-Proto`` from 127.0.0.1 as the client's address and scheme,
+    so a program on this computer could give each request another address past ``--max-per-client``
+    (``fair.client_address``: the connection's peer)."""
     protocol = header_timeout_protocol(settings.header_timeout_s, settings.upload_timeout_s)
-    return {"http": protocol, "limit_concurrency": settings.max_connections}
+    return {"http": protocol, "limit_concurrency": settings.max_connections, "proxy_headers": False}

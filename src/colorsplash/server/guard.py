@@ -12,7 +12,9 @@ The server has no authentication and usually listens on loopback, so the browser
   allow-list (loopback names, the bound address, ``--allowed-host``) are answered, others get 400.
 
 Requests without ``Origin`` (curl, scripts, top-level navigations) are not cross-origin browser requests and pass
-the ``Origin`` check; ``Host`` is checked whenever it is sent.
+the ``Origin`` check; ``Host`` is checked whenever it is sent. A request sending ``Host`` or ``Origin`` twice,
+or a ``Host`` whose port is no number, is refused with 400 (:func:`repeated`): the check and the app could read
+different values.
 
 Pages of an origin allowed with ``--allowed-origin`` get CORS answers (:class:`AllowedOriginCORS`): their
 preflight ``OPTIONS`` is answered, and responses name that origin in ``Access-Control-Allow-Origin`` (with
@@ -37,6 +39,9 @@ from colorsplash.server import printable
 log = logging.getLogger(__name__)
 
 ANY = "*"
+# The origin of a page opened from a file, and also of any web site's sandboxed frames and of requests redirected
+# across sites: a page anywhere can send it, so allowing it lets every page use the server, as ``*`` does.
+NULL_ORIGIN = "null"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 WILDCARD_ADDRESSES = ("", "0.0.0.0", "::")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -133,8 +138,11 @@ class HostOriginMiddleware:
         if scope["type"] != "http":  # lifespan; the app has no websocket routes
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        refusal = self.refusal(headers.get("host"), headers.get("origin"))
+        sent: dict[str, list[str]] = {"host": [], "origin": []}
+        for name, value in scope["headers"]:
+            sent.get(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+        hosts, origins = sent["host"], sent["origin"]
+        refusal = repeated(hosts, origins) or self.refusal(hosts[0] if hosts else None, origins[0] if origins else None)
         if refusal is None:
             await self.app(scope, receive, send)
             return
@@ -144,6 +152,8 @@ class HostOriginMiddleware:
 
     def refusal(self, host: str | None, origin: str | None) -> tuple[int, str] | None:
         """``None`` when the request may pass, else (status, message)."""
+        if host is not None and not split_host_header(host)[1].isdigit() and split_host_header(host)[1]:
+            return 400, f"Host {host!r} is not a host name with a port number; send the server's own name and port"
         if host is not None and ANY not in self.hosts and split_host_header(host)[0] not in self.hosts:
             return 400, (
                 f"Host {host!r} is not a name of this server; if it is, start the server with "
@@ -153,10 +163,41 @@ class HostOriginMiddleware:
             return None
         if host is not None and same_origin(origin, host):
             return None
+        if normalise_origin(origin) == NULL_ORIGIN:  # not advised as the others: it opens the server to every page
+            return 403, (
+                "cross-origin request from a page without an origin of its own ('null': a page opened from a file, "
+                "or a sandboxed frame of any web site) refused; --allowed-origin null would let every web page use "
+                "this server: serve that page from a web server and allow its origin with --allowed-origin"
+            )
         return 403, (
             f"cross-origin request from {origin!r} refused; to let pages of that origin use this "
             f"server, start it with --allowed-origin {origin}"
         )
+
+
+def repeated(hosts: list[str], origins: list[str]) -> tuple[int, str] | None:
+    """400 for a request sending ``Host`` or ``Origin`` more than once (``hosts``, ``origins``: their values in
+    order), else ``None``: the check would judge one value and the app (Starlette's ``Headers.get``: the first) use
+    another, e.g. in ``/docs``' examples and redirects. RFC 9112 (3.2) requires 400 for more than one ``Host``;
+    browsers send each once."""
+    for name, values in (("Host", hosts), ("Origin", origins)):
+        if len(values) > 1:
+            shown = ", ".join(repr(v) for v in values[:4]) + (", ..." if len(values) > 4 else "")
+            return 400, f"the request sends {name} {len(values)} times ({shown}); send it once"
+    return None
+
+
+def every_page_warning(allowed_origins: Iterable[str]) -> str | None:
+    """The start-up warning for allowed origins that let any web page use the server and read its results (``*``,
+    and ``null``, which any site's sandboxed frames send), or ``None``."""
+    wide = [o.strip() for o in allowed_origins if o.strip() == ANY or normalise_origin(o) == NULL_ORIGIN]
+    if not wide:
+        return None
+    shown = " and ".join(f"--allowed-origin {'null' if o != ANY else repr(ANY)}" for o in dict.fromkeys(wide))
+    null = " (any web site's sandboxed frames send the origin null, as pages opened from files do)"
+    return f"{shown}: every web page can send photos to this server and read the results" + (
+        null if any(o != ANY for o in wide) else ""
+    )
 
 
 class AllowedOriginCORS(CORSMiddleware):

@@ -1,12 +1,14 @@
 """The start-up self-check of ``serve``'s HTTP protocol class (:mod:`colorsplash.server.connections`): it relies
 on uvicorn internals that a later uvicorn may change, so :func:`check_protocol` serves requests through it on a
 fake connection and ``serve`` refuses to start, naming the versions, if it does not behave as it should: the
-header timer, the drain of a body answered early, and the lingering close after an answer with ``Connection:
-close`` sent before the body was read (uvicorn must close through the transport it was given)."""
+header timer, the drain of a body answered early, the lingering close after an answer with ``Connection:
+close`` sent before the body was read (uvicorn must close through the transport it was given), and httptools' limit on
+a request's header bytes."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -46,7 +48,7 @@ def check_protocol(protocol: type[asyncio.Protocol]) -> None:
     """
     loop = asyncio.new_event_loop()
     try:
-        problem = loop.run_until_complete(_probe(protocol))
+        problem = loop.run_until_complete(_probe(protocol)) or loop.run_until_complete(_probe_head_limit(protocol))
     except Exception as err:  # noqa: BLE001 -- whatever uvicorn's changed code raises is the same finding
         problem = f"serving a test request failed ({type(err).__name__}: {err})"
     finally:
@@ -63,14 +65,7 @@ async def _probe_app(scope: Any, receive: Any, send: Any) -> None:
 
 
 async def _probe(protocol: type[asyncio.Protocol]) -> str | None:
-    import uvicorn
-    from uvicorn.server import ServerState
-
-    config = uvicorn.Config(_probe_app, http=protocol, lifespan="off", log_config=None, proxy_headers=False)
-    config.load()
-    conn: Any = protocol(config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
-    transport = _ProbeTransport(conn)
-    conn.connection_made(transport)
+    conn, transport = _probe_connection(protocol)
     answers = 0
     for step, data, expected in _PROBE_STEPS:
         if data is not None:
@@ -94,6 +89,51 @@ async def _probe(protocol: type[asyncio.Protocol]) -> str | None:
         return "a lingering connection was not closed when the client closed its end"
     conn.connection_lost(None)
     return "the timer still runs after the connection closed" if conn.header_deadline or conn.lingering else None
+
+
+def _probe_connection(protocol: type[asyncio.Protocol]) -> tuple[Any, _ProbeTransport]:
+    """A connection of ``protocol`` (answering with :func:`_probe_app`) on a :class:`_ProbeTransport`, opened."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    config = uvicorn.Config(_probe_app, http=protocol, lifespan="off", log_config=None, proxy_headers=False)
+    config.load()
+    conn: Any = protocol(config=config, server_state=ServerState(), app_state={})  # type: ignore[call-arg]
+    transport = _ProbeTransport(conn)
+    conn.connection_made(transport)
+    return conn, transport
+
+
+async def _probe_head_limit(protocol: type[asyncio.Protocol]) -> str | None:
+    """httptools (h11 stops at 16 KB itself): headers over ``protocol.max_header_bytes`` get 431 and the lingering
+    close, trailers over it the close; a body over it, after its headers, does not (the limit follows the parser's
+    callbacks: :mod:`~colorsplash.server.head_limit`)."""
+    if not any("on_headers_complete" in vars(c) for c in protocol.__mro__ if c.__module__.startswith("uvicorn.")):
+        return None
+    limit = int(getattr(protocol, "max_header_bytes", 0))
+    quiet = logging.getLogger(protocol.__module__)  # a refusal's log line: not at every start
+    was, quiet.disabled = quiet.disabled, True
+    try:
+        conn, body = _probe_connection(protocol)
+        conn.data_received(b"POST / HTTP/1.1\r\nHost: probe\r\nContent-Length: %d\r\n\r\n" % (limit + 1))
+        conn.data_received(b"a" * (limit + 1))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        chunked, trailers = _probe_connection(protocol)
+        chunked.data_received(b"POST / HTTP/1.1\r\nHost: probe\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n")
+        chunked.data_received(b"X-Pad: a\r\n" * (limit // 10 + 10))
+        conn, head = _probe_connection(protocol)
+        conn.data_received(b"GET / HTTP/1.1\r\n")
+        conn.data_received(b"X-Pad: a\r\n" * (limit // 10 + 10))
+    finally:
+        quiet.disabled = was
+    if not chunked.lingering:
+        return "trailers over the header size limit, after a chunked body, were not refused"
+    if b" 431 " in body.written or body.closing:
+        return "a request whose body is over the header size limit was refused as one whose headers are"
+    if not head.written.startswith(b"HTTP/1.1 431 ") or not conn.lingering:
+        return f"headers over the size limit were not refused (the protocol wrote {bytes(head.written[:40])!r})"
+    return None
 
 
 def _waits(conn: Any, transport: _ProbeTransport) -> str | None:

@@ -1,5 +1,4 @@
-"""Reading photos, with their EXIF, ICC profile, XMP and IPTC (writing:
-:mod:`colorsplash.runtime.pictures.photo_write`).
+"""Reading photos, with their EXIF, ICC profile, XMP and IPTC (writing: :mod:`.photo_write`).
 
 Pictures are opened by content, not extension. The pixels come back as RGB (not BGR) uint8 ``HxWx3``, rotated
 upright by the EXIF orientation. This module reads; what a result keeps of the metadata read (EXIF with orientation
@@ -25,6 +24,7 @@ from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.pictures.colour_profile import icc_space, picture_icc
 from colorsplash.runtime.pictures.jpeg_markers import walk_jpeg_data
 from colorsplash.runtime.pictures.orientation import orient_pixels, pending_orientation, upright
+from colorsplash.runtime.pictures.page_count import frame_count, shown_count
 from colorsplash.runtime.pictures.photo_meta import FoundMetadata, carried_metadata, read_sub_ifds
 from colorsplash.runtime.pictures.photo_write import FORMAT_EXTENSIONS
 from colorsplash.runtime.pictures.picture_open import (
@@ -304,7 +304,7 @@ def _frame_count(img: Image.Image, name: str, notes: list[str]) -> int:
     one is cut off or damaged: ``img`` is then back on its first, which is read (a note says the rest were not)."""
     try:
         with warnings_as_notes(name, []):  # a later page's damaged directory: not this picture's EXIF
-            return int(getattr(img, "n_frames", 1))
+            return frame_count(img)  # a TIFF's pages without Pillow's count, whose time grows as their square
     except READ_ERRORS:
         with warnings_as_notes(name, []):  # the first page's directory read again: warned of when it was opened
             img.seek(0)  # Pillow leaves the picture on the page that failed
@@ -317,8 +317,8 @@ def _frames_note(fmt: str | None, frames: int, name: str) -> str:
     """The note of a picture file holding ``frames`` pictures, of which the first is used: an animation's frames
     (GIF, WebP, animated PNG, AVIF), a TIFF's pages."""
     if fmt == "TIFF":
-        return f"{name}: TIFF with {frames} pages; used the first page only"
-    return f"{name}: {_FORMAT_WORDS.get(fmt or '', fmt)} with {frames} frames; used the first frame only"
+        return f"{name}: TIFF with {shown_count(frames)} pages; used the first page only"
+    return f"{name}: {_FORMAT_WORDS.get(fmt or '', fmt)} with {shown_count(frames)} frames; used the first frame only"
 
 
 def _note_depth(img: Image.Image, data: bytes, name: str, notes: list[str]) -> None:
