@@ -1,0 +1,51 @@
+"""Runs stopped part-way (Ctrl-C, SIGTERM, ``kill -9``): what they leave behind and what they say."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from colorsplash.runtime.files import is_temp_name
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def _run_killed(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` (Python) in a fresh interpreter with this checkout's ``colorsplash`` first on the path."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    code = textwrap.dedent(script)
+    return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+
+
+def test_an_export_killed_leaves_only_a_folder_named_as_an_interrupted_runs(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    """``export CKPT -o models/cats.onnx`` killed (``kill -9``, the OOM killer) while it converted left
+    ``models/tmpk3j2h_x/model.onnx`` (``tempfile``'s name): a folder of no one's, holding a model file a user could
+    take for a result. It is named as every temporary file of colorsplash (``.colorsplash-cats.<token>.part``), which
+    scans name as an interrupted run's, and it is removed on Ctrl-C as before."""
+    pytest.importorskip("torch")
+    out = tmp_path / "models" / "cats.onnx"
+    killed = _run_killed(
+        f"""
+        import os, signal
+        from colorsplash.cli import main
+        from colorsplash.training import export
+
+        def killed(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        export._finish_file = killed
+        main(["export", {str(tiny_checkpoint)!r}, "-o", {str(out)!r}])
+        """,
+        tmp_path,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    left = sorted(p.name for p in out.parent.iterdir())
+    assert left and all(is_temp_name(name) and name.startswith(".colorsplash-cats.") for name in left), left
