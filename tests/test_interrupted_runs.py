@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -49,3 +50,33 @@ def test_an_export_killed_leaves_only_a_folder_named_as_an_interrupted_runs(
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     left = sorted(p.name for p in out.parent.iterdir())
     assert left and all(is_temp_name(name) and name.startswith(".colorsplash-cats.") for name in left), left
+
+
+def test_a_run_stopped_in_its_last_reports_writes_them_on_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ctrl-C (or a kill) after the last epoch, while the run drew ``val_predictions.png`` (a prediction over every
+    validation photo), said "the run's last reports were not written: continue with: colorsplash train --resume
+    RUN", and ``--resume`` said "finished already: nothing to train" and never wrote them. It writes them."""
+    pytest.importorskip("torch")
+    from helpers.layouts import make_seed_set
+    from helpers.train import TINY_UNET
+
+    from colorsplash.cli import main
+    from colorsplash.training import plots
+
+    make_seed_set(tmp_path / "cats", n=4, h=40, w=48)
+    run = tmp_path / "run"
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plots, "save_val_predictions", stopped)
+    argv = ["-q", "train", str(tmp_path / "cats"), *TINY_UNET, "--size", "64", "--epochs", "1", "-o", str(run)]
+    assert main(argv) == 130
+    assert not (run / "val_predictions.png").exists() and (run / "last.pt").is_file()
+    monkeypatch.undo()
+    caplog.set_level(logging.INFO)
+    assert main(["train", "--resume", str(run)]) == 0
+    assert (run / "val_predictions.png").is_file(), caplog.text
+    assert "writing the last reports it was stopped before" in caplog.text and "finished already" not in caplog.text

@@ -118,7 +118,13 @@ class Trainer:
             self.swa.load_state_dict(payload["swa_state"])
         torch.set_rng_state(payload["torch_rng"])
         self.kept_epoch = self.state.epoch
-        if self.d.main and self.state.finished:
+        if self.d.main and self.state.finished and not (self.run / run_files.VAL_PREDICTIONS).is_file():
+            log.info(
+                "%s: its %d epochs are trained; writing the last reports it was stopped before",
+                self.run,
+                self.state.epoch,
+            )
+        elif self.d.main and self.state.finished:
             log.info("%s", finished_message(self.run, self.state.epoch, self.cfg.epochs))
         elif self.d.main:
             log.info("resuming %s after epoch %d (step %d)", self.run, self.state.epoch, self.state.step)
