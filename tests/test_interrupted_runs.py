@@ -80,3 +80,48 @@ def test_a_run_stopped_in_its_last_reports_writes_them_on_resume(
     assert main(["train", "--resume", str(run)]) == 0
     assert (run / "val_predictions.png").is_file(), caplog.text
     assert "writing the last reports it was stopped before" in caplog.text and "finished already" not in caplog.text
+
+
+def test_resume_removes_the_partial_checkpoint_a_killed_run_left(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``train`` killed (``kill -9``, the OOM killer) while it wrote ``last.pt`` left
+    ``.colorsplash-last.<token>.part.pt`` in the run folder, and ``--resume``, which holds the run's lock (so no other
+    ``train`` writes there), left it there for good, unnamed: a hidden file the size of a checkpoint. It removes it,
+    saying so, and leaves alone the temporary files it does not write (an ``export -o RUN/model.onnx`` going on)."""
+    pytest.importorskip("torch")
+    from helpers.layouts import make_seed_set
+    from helpers.train import TINY_UNET
+
+    from colorsplash.cli import main
+
+    make_seed_set(tmp_path / "cats", n=4, h=40, w=48)
+    run = tmp_path / "run"
+    argv = ["-q", "train", str(tmp_path / "cats"), *TINY_UNET, "--size", "64", "--epochs", "2", "-o", str(run)]
+    killed = _run_killed(
+        f"""
+        import os, signal
+        from colorsplash.cli import main
+        from colorsplash.runtime import files
+
+        real, saves = files._publish, []
+        def publish(tmp, path, replace):
+            if path.name == "last.pt":
+                saves.append(path)
+                if len(saves) == 2:  # the second epoch's last.pt is complete under its temporary name
+                    os.kill(os.getpid(), signal.SIGKILL)
+            real(tmp, path, replace)
+        files._publish = publish
+        main({argv!r})
+        """,
+        tmp_path,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    left = [p.name for p in run.iterdir() if is_temp_name(p.name)]
+    assert len(left) == 1 and left[0].startswith(".colorsplash-last."), left
+    exporting = run / ".colorsplash-model.0123abcd.part.onnx"
+    exporting.write_bytes(b"an export's, in progress")
+    caplog.set_level(logging.INFO)
+    assert main(["train", "--resume", str(run)]) == 0
+    assert [p.name for p in run.iterdir() if is_temp_name(p.name)] == [exporting.name], caplog.text
+    assert "removed a partial file left by an interrupted run" in caplog.text

@@ -102,6 +102,15 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(TEMP_PREFIX) and TEMP_SUFFIX in name
 
 
+def is_temp_of(name: str, output: str | Path) -> bool:
+    """Whether ``name`` is a temporary name that :func:`temp_path_for` makes for ``output`` (a name, or a path:
+    its name), the token whatever it is: in ``output``'s folder, that file's write in progress or left by a killed
+    process."""
+    out = Path(output)
+    made = re.escape(f"{TEMP_PREFIX}{out.stem}.") + r"[0-9a-f]{8}" + re.escape(f"{TEMP_SUFFIX}{out.suffix}")
+    return re.fullmatch(made, name) is not None
+
+
 def not_replaceable(path: str | Path, switch: str | None = None) -> str | None:
     """Why an output at ``path`` must not be replaced even with ``--overwrite`` (``is ...``, for a line naming
     ``path``), or ``None``: what is there is a folder, or a pipe, socket or device (``-o /dev/null --overwrite`` run
