@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -125,3 +126,54 @@ def test_resume_removes_the_partial_checkpoint_a_killed_run_left(
     assert main(["train", "--resume", str(run)]) == 0
     assert [p.name for p in run.iterdir() if is_temp_name(p.name)] == [exporting.name], caplog.text
     assert "removed a partial file left by an interrupted run" in caplog.text
+
+
+@pytest.mark.parametrize("how", ["command", "module"])
+def test_ctrl_c_while_the_command_loads_is_one_line_not_a_traceback(how: str, tmp_path: Path) -> None:
+    """Ctrl-C in the first moments of a command (its verbs' modules loading: a quarter of a second, more on a busy
+    machine) printed a ``KeyboardInterrupt`` traceback from inside an ``import`` and exited by the signal. It says
+    "interrupted" and exits 130, for the ``colorsplash`` command (``pyproject.toml``'s entry point) and for
+    ``python -m colorsplash`` alike."""
+    scripts = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    entry = re.search(r'^colorsplash = "([\w.]+):(\w+)"$', scripts, re.MULTILINE)
+    assert entry is not None
+    run = (
+        f"import {entry[1]}; sys.exit({entry[1]}.{entry[2]}())"
+        if how == "command"
+        else "runpy.run_module('colorsplash', run_name='__main__')"
+    )
+    stopped = _run_killed(
+        f"""
+        import importlib.abc, runpy, sys
+
+        class CtrlC(importlib.abc.MetaPathFinder):  # the key pressed as the verbs' modules load
+            def find_spec(self, name, path=None, target=None):
+                if name == "colorsplash.cli.video":
+                    raise KeyboardInterrupt
+                return None
+
+        sys.meta_path.insert(0, CtrlC())
+        sys.argv = ["colorsplash", "splash", "cat.jpg"]
+        {run}
+        """,
+        tmp_path,
+    )
+    assert stopped.returncode == 130 and stopped.stderr == "colorsplash: interrupted\n", stopped.stderr
+
+
+def test_ctrl_c_while_the_arguments_are_read_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Between loading and the verb's work (the parser built, the arguments read) Ctrl-C was a traceback too."""
+    from colorsplash import cli
+
+    def pressed() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", pressed)
+    try:
+        code = cli.main(["splash", "cat.jpg"])
+    except KeyboardInterrupt:  # caught here: it would stop the whole test session
+        pytest.fail("Ctrl-C went up out of main, to be printed as a traceback")
+    assert code == 130
+    assert capsys.readouterr().err == "colorsplash: interrupted\n"
