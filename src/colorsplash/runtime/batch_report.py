@@ -97,6 +97,11 @@ def stopped_line(not_done: int, replacing: bool = False) -> str:
     return f"{said}. Free some space there, then {again} (or choose another place with -o)"
 
 
+# Said at once when Ctrl-C (SIGTERM, SIGHUP) comes with files still being worked on: they are finished first, which
+# for a large photo took many seconds without a word (a user pressed Ctrl-C again, not knowing it was heard).
+STOPPING = "stopping: the files being worked on are finished first; Ctrl-C again stops at once (they are not written)"
+
+
 def interrupted_line(summary: Summary, total: int, replacing: bool = False) -> str:
     """The line a batch of ``total`` files stopped by Ctrl-C (or SIGTERM, SIGHUP) says before "interrupted": what
     was done (the files being written when it came were finished) and how to go on (it said "interrupted" alone).
