@@ -149,3 +149,18 @@ def test_sigterm_while_export_writes_its_model_leaves_no_partial_file(tmp_path: 
     code, err = terminated_while_writing(["export", str(tiny_checkpoint), "-o", str(out / "model.onnx")])
     assert code == 128 + signal.SIGTERM and "interrupted" in err, err
     assert list(out.iterdir()) == []
+
+
+def test_ctrl_c_on_one_photo_says_it_was_finished_not_to_run_again(tmp_path: Path, tiny_onnx: Path) -> None:
+    """Ctrl-C on ``splash big.jpg``: the photo, once started, is finished whatever the moment (its write is atomic),
+    and the run said "1 of 1 file(s) done, 0 not done; run the same command with --skip-existing to do the rest":
+    there was no rest, and the same command as given failed on the result just written. It says that nothing was
+    left undone, and at once that the photo is finished first (it said nothing until then)."""
+    blob_file(tmp_path / "p.png", 0)
+    argv = ["splash", str(tmp_path / "p.png"), "--model", str(tiny_onnx)]
+    code, err = terminated_while_writing(argv, signal.SIGINT)
+    assert code == 130 and "interrupted" in err, err
+    assert "stopped: 1 of 1 file(s) done, none left undone" in err and "--skip-existing" not in err, err
+    # said as it came, not once the photo was finished (seconds for a large one, which looked as if unheard)
+    assert err.index("stopping: the files being worked on are finished first; Ctrl-C again") < err.index("stopped:")
+    Image.open(tmp_path / "p.splash.png").load()

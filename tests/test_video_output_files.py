@@ -286,3 +286,28 @@ def test_a_clip_that_does_not_read_back_is_not_published(
     with pytest.raises(VideoError, match="out.mp4"):
         splash_video(src, tmp_path / "out.mp4", model=tiny_onnx)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_a_run_started_just_after_a_kill_removes_its_partial_by_its_end(
+    tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run started at once after a kill (a job scheduler's retry after the OOM killer) left the killed run's
+    partial file for good: too recent, at its start, to be told from a partial being started by another run. By
+    its end that one is stale, and goes; a live run's (locked) stays."""
+    fcntl = pytest.importorskip("fcntl")
+    from colorsplash.runtime.video import video_temp
+
+    monkeypatch.setattr(video_temp, "_GRACE_SECONDS", 0.2)  # the run itself takes longer than this
+    src = write_clip(tmp_path / "in.mp4", moving_subject(n=10)[0])
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    killed, live = outdir / ".colorsplash-a.0123abcd.part.mp4", outdir / ".colorsplash-c.89abcdef.part.mp4"
+    killed.touch()  # now: the killed run's encoder wrote it up to a moment ago
+    live.touch()
+    fd = os.open(live, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # a run still writing it
+    try:
+        splash_video(src, outdir / "b.mp4", model=tiny_onnx)
+    finally:
+        os.close(fd)
+    assert sorted(p.name for p in outdir.iterdir()) == sorted(["b.mp4", live.name])

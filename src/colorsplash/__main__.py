@@ -2,6 +2,6 @@
 
 import sys
 
-from colorsplash.cli import main
+from colorsplash.entry import main
 
 sys.exit(main())

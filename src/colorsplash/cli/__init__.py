@@ -9,7 +9,6 @@ verb's usage above); ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import logging
 import os
@@ -27,6 +26,7 @@ from colorsplash.cli import splash as cli_splash
 from colorsplash.cli import train as cli_train
 from colorsplash.cli import video as cli_video
 from colorsplash.cli.suggest import SuggestingParser, dashed_hint, option_hint, verb_parsers
+from colorsplash.entry import interrupted
 from colorsplash.runtime.files import LINK_LOOP, TOO_LONG
 from colorsplash.runtime.options import OptionError
 from colorsplash.runtime.wording import printable
@@ -87,6 +87,15 @@ def _ours_or_warnings(record: logging.LogRecord) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); its exit status. Ctrl-C (SIGTERM, SIGHUP) at any
+    moment, while the parser is built too, is one line (:func:`colorsplash.entry.interrupted`)."""
+    try:
+        return _run(argv)
+    except KeyboardInterrupt as stop:
+        return interrupted(stop)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     if sys.stderr is None:  # started with standard error closed (2>&-): print() would fall back to stdout,
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- into a picture written there; lines go nowhere
     parser = build_parser()
@@ -105,10 +114,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.quiet, args.debug)
     try:
         return int(args.func(args))
-    except KeyboardInterrupt as stop:
-        with contextlib.suppress(OSError):  # after a SIGHUP the terminal may be gone (EIO)
-            print("colorsplash: interrupted", file=sys.stderr)
-        return int(getattr(stop, "exit_status", 130))  # 130 for Ctrl-C; SIGTERM and SIGHUP say their own
     except USER_ERRORS as err:
         if args.debug:
             traceback.print_exc()

@@ -339,13 +339,35 @@ def run(args: argparse.Namespace) -> int:
 ACCESS_FORMAT = '%(asctime)s %(client_addr)s "%(request_line)s" %(status_code)s'
 
 
+# What Ctrl+C (or SIGTERM) says while requests are in flight: the server answers them before it ends.
+STOPPING = "colorsplash: stopping once the requests in flight are answered; Ctrl+C again stops at once (they fail)"
+
+
+class StoppingLine(logging.Filter):
+    """Passes uvicorn's one line that says it waits for the connections still at work when it was told to stop,
+    in :data:`STOPPING`'s words; no other line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.getMessage().startswith("Waiting for connections to close"):
+            return False
+        record.msg, record.args = STOPPING, ()
+        return True
+
+
 def uvicorn_logging(access_log: bool) -> dict[str, Any]:
-    """``uvicorn.run``'s logging arguments: its own lines from warnings up (the start-up lines are ours), and with
-    ``access_log`` one line per answered request (:data:`ACCESS_FORMAT`) on standard output, its default place.
-    (``log_level="warning"`` silenced the access lines too, whatever ``access_log`` said.)"""
+    """``uvicorn.run``'s logging arguments: its own lines from warnings up (the start-up lines are ours), the line
+    that it waits for the requests in flight when told to stop (:class:`StoppingLine`: Ctrl+C waited for them, for
+    seconds or minutes, without a word), and with ``access_log`` one line per answered request
+    (:data:`ACCESS_FORMAT`) on standard output, its default place. (``log_level="warning"`` silenced the access
+    lines too, whatever ``access_log`` said.)"""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["uvicorn.error"]["level"] = "WARNING"
+    config["handlers"]["default"]["level"] = "WARNING"
+    config["filters"] = {"stopping": {"()": StoppingLine}}
+    config["formatters"]["plain"] = {"format": "%(message)s"}
+    stream = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "plain"}
+    config["handlers"]["stopping"] = {**stream, "filters": ["stopping"]}
+    config["loggers"]["uvicorn"]["handlers"].append("stopping")
     config["formatters"]["access"].update(fmt=ACCESS_FORMAT, datefmt="%Y-%m-%d %H:%M:%S %z")
     return {"log_config": config, "log_level": None, "access_log": access_log}

@@ -339,7 +339,9 @@ def _fit(trainer: Trainer) -> int:
 
 def _finished_run(run: Path) -> int | None:
     """For ``--resume`` of a single run whose ``last.pt`` records its end: say so and report its result without
-    reading its data (which may have moved since); ``None`` when it has epochs left (or no ``last.pt``)."""
+    reading its data (which may have moved since); ``None`` when it has epochs left (or no ``last.pt``), or when it
+    was stopped after its last epoch and before its last report (``val_predictions.png``), which the trainer then
+    writes (it said so, and ``--resume`` said "finished already" and never wrote it)."""
     from colorsplash.training.calibration import calibrate_run
     from colorsplash.training.checkpoint import read_checkpoint
     from colorsplash.training.steps import RunState
@@ -349,7 +351,7 @@ def _finished_run(run: Path) -> int | None:
         return None
     payload = read_checkpoint(run / run_files.LAST)
     state = RunState(**payload["run_state"])
-    if not state.finished:
+    if not state.finished or not (run / run_files.VAL_PREDICTIONS).is_file():
         return None
     if _main_process():
         log.info("%s", finished_message(run, state.epoch, payload["train_config"]["epochs"]))

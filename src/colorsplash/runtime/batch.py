@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from colorsplash.runtime.batch_report import Outcome, Summary, interrupted_line, outcome_of, stopped_line
+from colorsplash.runtime.batch_report import (
+    STOPPING,
+    Outcome,
+    Summary,
+    interrupted_line,
+    outcome_of,
+    stopped_line,
+)
 from colorsplash.runtime.cpu import usable_cores
 from colorsplash.runtime.edges.alpha import (
     AlphaResult,
@@ -367,6 +374,8 @@ def run_batch(
                 break
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP: what was done and how to go on is said, then it stops
         interrupted = True
+        if n < len(tasks):  # files still at work, finished before it stops: said now, not once they are
+            say(STOPPING)
         raise
     finally:
         results.close()  # on Ctrl-C: running files finish (their writes are atomic), queued ones are dropped

@@ -97,9 +97,21 @@ def stopped_line(not_done: int, replacing: bool = False) -> str:
     return f"{said}. Free some space there, then {again} (or choose another place with -o)"
 
 
+# Said at once when Ctrl-C (SIGTERM, SIGHUP) comes with files still being worked on: they are finished first, which
+# for a large photo took many seconds without a word (a user pressed Ctrl-C again, not knowing it was heard).
+STOPPING = "stopping: the files being worked on are finished first; Ctrl-C again stops at once (they are not written)"
+
+
 def interrupted_line(summary: Summary, total: int, replacing: bool = False) -> str:
     """The line a batch of ``total`` files stopped by Ctrl-C (or SIGTERM, SIGHUP) says before "interrupted": what
-    was done (the files being written when it came were finished) and how to go on (it said "interrupted" alone)."""
+    was done (the files being written when it came were finished) and how to go on (it said "interrupted" alone).
+    When those were all that was left (one photo: it is finished whenever the signal comes), nothing is left to
+    go on with: it said "1 of 1 file(s) done, 0 not done; run the same command with --skip-existing to do the
+    rest", and the same command, as given, then failed on the result just written."""
+    if not summary.not_done:
+        return (
+            f"stopped: {summary.done} of {total} file(s) done, none left undone (the files being written were finished)"
+        )
     again = "run the same command again" if replacing else "run the same command with --skip-existing to do the rest"
     return f"stopped: {summary.done} of {total} file(s) done, {summary.not_done} not done; {again}"
 

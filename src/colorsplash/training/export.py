@@ -6,7 +6,6 @@ import dataclasses
 import json
 import logging
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path, PurePath
@@ -24,6 +23,7 @@ from colorsplash.runtime.files import (
     names_folder,
     not_replaceable,
     same_file,
+    temp_folder,
     unwritable_folder,
 )
 from colorsplash.runtime.flags import non_empty_name
@@ -363,7 +363,7 @@ def _write_model_file(
     with (
         made_folders_tidied(output.parent),
         atomic_path(output, lambda written: reads_back(written, config, output), replace=overwrite) as final,
-        tempfile.TemporaryDirectory(dir=output.parent) as tmp,
+        temp_folder(output) as tmp,
     ):
         tmp_path = os.path.join(tmp, "model.onnx")
         _export_graph(model, config.input_size, tmp_path)

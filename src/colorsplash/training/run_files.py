@@ -5,6 +5,11 @@ Torch-free (the CLI reads these before it imports the trainer)."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+from colorsplash.runtime.files import is_temp_of
+
 CONFIG = "config.json"  # the run's model and training settings, written as it starts
 METRICS = "metrics.csv"  # one row per epoch
 BEST = "best.pt"  # the checkpoint of the highest validation IoU (what export and --init take)
@@ -17,3 +22,15 @@ LOCK = ".train.lock"  # held while a process trains here (training/run_lock.py);
 
 WRITTEN = (CONFIG, METRICS, BEST, LAST, SWA, CURVES, OVERVIEW, VAL_PREDICTIONS)
 """Every file a run may write in its folder (a recipe's stage folders and its recipe file aside)."""
+
+
+def partial_files(run: Path) -> list[Path]:
+    """The temporary files of :data:`WRITTEN` in the run folder ``run`` (a checkpoint being written, its name
+    ``.colorsplash-last.<token>.part.pt``): left by a run that was killed (``kill -9``, the OOM killer) while it
+    wrote one, when no run holds ``run``'s lock (:mod:`colorsplash.training.run_lock`), since only ``train``
+    writes these names there."""
+    try:
+        names = [entry.name for entry in os.scandir(run) if entry.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+    return sorted(run / name for name in names if any(is_temp_of(name, written) for written in WRITTEN))

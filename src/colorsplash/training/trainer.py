@@ -91,6 +91,13 @@ class Trainer:
             )
         if not last.is_file():
             raise FileNotFoundError(f"{last}: nothing to resume (no last.pt in {self.run}); start without --resume")
+        if self.d.main:  # under the run's lock: a partial checkpoint there is a killed run's, no one's now
+            for left in run_files.partial_files(self.run):
+                try:
+                    left.unlink(missing_ok=True)
+                except OSError:  # not ours to remove after all (no permission): it stays, as before
+                    continue
+                log.info("%s: removed a partial file left by an interrupted run", left)
         return read_checkpoint(last)
 
     def _build(self, resume_payload: dict[str, Any] | None) -> nn.Module:
@@ -118,7 +125,13 @@ class Trainer:
             self.swa.load_state_dict(payload["swa_state"])
         torch.set_rng_state(payload["torch_rng"])
         self.kept_epoch = self.state.epoch
-        if self.d.main and self.state.finished:
+        if self.d.main and self.state.finished and not (self.run / run_files.VAL_PREDICTIONS).is_file():
+            log.info(
+                "%s: its %d epochs are trained; writing the last reports it was stopped before",
+                self.run,
+                self.state.epoch,
+            )
+        elif self.d.main and self.state.finished:
             log.info("%s", finished_message(self.run, self.state.epoch, self.cfg.epochs))
         elif self.d.main:
             log.info("resuming %s after epoch %d (step %d)", self.run, self.state.epoch, self.state.step)

@@ -197,7 +197,11 @@ def splash_video(
     loaded = model if isinstance(model, Model) else load_model(model)
     splasher = FrameSplasher(loaded, options, _smoothing(smooth), name=f"any frame of {src}")
     remove_stale_partials(out.parent, started)
-    return _splash_clip(info, splasher, out, progress, strict, overwrite)
+    result = _splash_clip(info, splasher, out, progress, strict, overwrite)
+    # Again at the end: the partial of a run killed just before this one began (a retry at once, after the OOM
+    # killer) was too recent to be told from one being started, and was left for good without a word.
+    remove_stale_partials(out.parent, time.time())
+    return result
 
 
 def _checked_clip(

@@ -116,9 +116,10 @@ def _remove_if_unowned(path: Path) -> bool:
 def remove_stale_partials(folder: Path, started: float) -> list[Path]:
     """Remove the video partial files in ``folder`` left by runs that were killed; returns what was removed.
 
-    A file is removed only when its name is one of ours (:func:`is_video_partial`), it was last modified before
-    ``started`` (a ``time.time()`` value: this run's start) and no live process holds its lock. Errors are logged,
-    never raised: cleaning up is a courtesy, not the job.
+    A file is removed only when its name is one of ours (:func:`is_video_partial`), it was last modified more than
+    a moment before ``started`` (a ``time.time()`` value: this run's start, or its end, when a partial too recent
+    at the start is stale by then) and no live process holds its lock. Errors are logged, never raised: cleaning
+    up is a courtesy, not the job.
     """
     if fcntl is None or not folder.is_dir():
         return []
