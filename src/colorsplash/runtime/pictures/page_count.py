@@ -15,13 +15,17 @@ by Pillow, as before (its later pages' damage noted), and a longer one is said t
 
 from __future__ import annotations
 
+import io
 import re
 import struct
+from collections.abc import Iterator
 from typing import IO
 
 from PIL import Image
 
 MAX_COUNTED_PAGES = 1000  # a TIFF photo has a few pages; counting 1,000 with Pillow takes about 20 ms
+MAX_FRACTIONS = 65536  # values of a RATIONAL entry (a resolution holds 1, GPS 3): Pillow takes 0.17 s for 65,536
+_SUB_DIRECTORIES = (34665, 34853, 40965)  # Exif, GPS, Interop: Pillow reads each whole (Exif.get_ifd)
 MAX_STRAY_BYTES = 2**20  # bytes between a GIF's blocks that start none: Pillow steps over 4 MB of them in 0.6 s
 
 
@@ -54,6 +58,48 @@ def shown_count(count: int) -> str:
 def tiff_directories(fp: IO[bytes], most: int) -> int:
     """The directories (pages) in the chain of the TIFF or BigTIFF ``fp``, counted up to ``most``; the count stops
     at a directory seen before or cut off. ``fp``'s position is kept."""
+    return sum(1 for _ in _directory_chain(fp, most))
+
+
+def heavy_tiff_entry(fp: IO[bytes]) -> str | None:
+    """What makes Pillow's reading of the TIFF ``fp``'s directories (the pages it counts, :data:`MAX_COUNTED_PAGES`,
+    and their Exif, GPS and Interop directories) take seconds of Python, or ``None``: an entry of more than
+    :data:`MAX_FRACTIONS` fractions (Pillow makes an object of each as it reads it: 3 million as the resolution,
+    22 MB, took 14.5 s), or a BigTIFF directory of more than 65,535 entries (Pillow reads each in Python). An EXIF
+    block (a PNG's or WebP's) is such a TIFF. ``fp``'s position is kept."""
+    for offset, order, big in _directory_chain(fp, MAX_COUNTED_PAGES + 1):
+        heavy = _heavy_directory(fp, offset, order, big, 2)
+        if heavy is not None:
+            return heavy
+    return None
+
+
+def _heavy_directory(fp: IO[bytes], offset: int, order: str, big: bool, depth: int) -> str | None:
+    """:func:`heavy_tiff_entry` of the directory at ``offset`` and, ``depth`` levels down, those it points to."""
+    fp.seek(offset)
+    raw = fp.read(8 if big else 2)
+    entries = struct.unpack(order + ("Q" if big else "H"), raw)[0] if len(raw) == (8 if big else 2) else 0
+    if entries > 65535:
+        return f"a directory of {entries:,} entries"
+    block = fp.read(entries * (20 if big else 12))
+    shape = order + ("HHQQ" if big else "HHII")
+    below = []
+    for tag, kind, count, value in struct.iter_unpack(shape, block[: len(block) - len(block) % struct.calcsize(shape)]):
+        if kind in (5, 10) and count > MAX_FRACTIONS:  # RATIONAL, SRATIONAL
+            return f"tag {tag} holds {count:,} fractions"
+        if tag in _SUB_DIRECTORIES and kind in (4, 13, 16) and count == 1 and depth:  # a LONG, IFD or IFD8 offset
+            below.append(value)
+    return next((h for h in (_heavy_directory(fp, at, order, big, depth - 1) for at in below[:3]) if h), None)
+
+
+def heavy_exif(data: bytes) -> str | None:
+    """:func:`heavy_tiff_entry` of an EXIF block (with or without its ``Exif\\0\\0`` start), or ``None``."""
+    return heavy_tiff_entry(io.BytesIO(data.removeprefix(b"Exif\x00\x00")))
+
+
+def _directory_chain(fp: IO[bytes], most: int) -> Iterator[tuple[int, str, bool]]:
+    """(offset, byte order for :mod:`struct`, BigTIFF) of each directory in the chain of the TIFF ``fp``, at most
+    ``most``, up to one seen before or cut off; ``fp``'s position is kept once the walk ends."""
     where = fp.tell()
     try:
         fp.seek(0)
@@ -65,8 +111,8 @@ def tiff_directories(fp: IO[bytes], most: int) -> int:
         seen: set[int] = set()
         while offset and offset not in seen and len(seen) < most:
             seen.add(offset)
+            yield offset, order, big
             offset = _next_directory(fp, offset, order, sizes)
-        return len(seen)
     finally:
         fp.seek(where)
 

@@ -267,7 +267,7 @@ def _decode(data: bytes, name: str, max_pixels: int | None) -> Photo:
             notes.append(_frames_note(fmt, frames, name))
         with warnings_as_notes(name, exif_notes):
             exif = img.getexif()
-            read_sub_ifds(exif, name, exif_notes)
+            read_sub_ifds(exif, name, exif_notes, img.info.get("exif"))
             orientation = pending_orientation(img)
         icc = picture_icc(img.info, name, notes)  # its own profile, or one from HEIC's colour numbers
         _note_depth(img, data, name, notes)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from PIL import Image, PngImagePlugin
 
 from colorsplash.runtime.pictures.colour_profile import icc_space
+from colorsplash.runtime.pictures.page_count import heavy_exif
 from colorsplash.runtime.pictures.picture_open import READ_ERRORS, warnings_as_notes
 from colorsplash.runtime.pictures.png_text import UNREAD_TEXT
 from colorsplash.runtime.pictures.xmp import XmpTarget, XmpUnusable, clean_xmp
@@ -142,13 +143,18 @@ def carried_metadata(found: FoundMetadata, size: tuple[int, int], name: str, not
     return Carried(exif, icc, xmp, result_iptc(found.img, name, notes))
 
 
-def read_sub_ifds(exif: Image.Exif, name: str, warned: list[str]) -> None:
+def read_sub_ifds(exif: Image.Exif, name: str, warned: list[str], raw: object = None) -> None:
     """Read ``exif``'s sub-directories (Exif, GPS, Interop) now, inside the caller's block of Pillow's warnings on
     its EXIF (``warned``, each naming ``name``): a damaged one makes the EXIF damaged (not copied, one note), instead
     of a line on stderr when the copy (:func:`metadata_exif`) or a TIFF's loading reads it. One that cannot be read
     at all is added to ``warned``. Only the directories the EXIF points to are read: Pillow's ``get_ifd`` of an
     absent one adds it empty, and ``tobytes`` then writes it (a result's EXIF gained empty Exif and GPS
-    directories, and a TIFF result was written uncompressed for them)."""
+    directories, and a TIFF result was written uncompressed for them). An EXIF block (``raw``: a PNG's or WebP's,
+    as Pillow found it) of millions of fractions is damaged as it is, none of it read (:func:`.heavy_exif`)."""
+    heavy = heavy_exif(raw) if isinstance(raw, bytes) else None
+    if heavy is not None:  # reading one such entry took 19 s
+        warned.append(f"{name}: {heavy}")
+        return
     for tag in SUB_IFDS:
         if (_EXIF_IFD if tag == _INTEROP_IFD else tag) not in exif:
             continue  # Interop is pointed to from the Exif directory, the others from IFD0

@@ -23,8 +23,8 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from colorsplash.runtime.files import not_a_file
 from colorsplash.runtime.fork_safe import ForkSafeLock
+from colorsplash.runtime.pictures.header_checks import refuse_costly_header
 from colorsplash.runtime.pictures.heif import HEIF_INSTALL, has_heif_reader, is_heif
-from colorsplash.runtime.pictures.jpeg_markers import refuse_header_junk
 from colorsplash.runtime.pictures.limits import DEFAULT_MAX_PIXELS
 from colorsplash.runtime.pictures.png_text import PNG_SIGNATURE, UNREAD_PROFILE, UNREAD_TEXT, Unread, readable_png
 from colorsplash.runtime.pictures.signatures import READ_FORMATS, VIDEO_NAMES, other_format
@@ -200,16 +200,16 @@ def open_unchecked(source: str | Path | IO[bytes]) -> ImageFile.ImageFile:
         UnsupportedFormatError: the first bytes say another picture format (no reader of it runs).
         UnidentifiedImageError: no format accepts the content. SyntaxError etc. as Pillow's plugins raise them.
         UnsupportedCompressionError: a TIFF whose first page is compressed by a method Pillow cannot decode.
-        ValueError: a damaged PNG, JPEG, WebP or TIFF (its reader, readable_png or refuse_header_junk refused it).
+        ValueError: a damaged PNG, JPEG, WebP or TIFF (its reader, readable_png or refuse_costly_header refused it).
     """
     Image.init()
     if isinstance(source, (str, Path)):
         with open(source, "rb") as fp:  # one open for the signature and a JPEG's header walk
             prefix = fp.read(16)
-            refuse_header_junk(fp, prefix)  # a JPEG's: Pillow would step over it a byte at a time
+            refuse_costly_header(fp, prefix)  # a JPEG's junk, a TIFF's millions of fractions: seconds of Python
     else:
         prefix = source.read(16)
-        refuse_header_junk(source, prefix)
+        refuse_costly_header(source, prefix)
     unread = Unread()
     if prefix.startswith(PNG_SIGNATURE):  # without the text chunks and profile Pillow would refuse the picture for
         source, unread = readable_png(source)
