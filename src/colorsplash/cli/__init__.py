@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import io
 import logging
 import os
 import re
@@ -86,9 +87,21 @@ def _ours_or_warnings(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING or record.name.split(".")[0] == "colorsplash"
 
 
+def escaping_stdout() -> None:
+    """Standard output's text written as standard error's always is: a character its encoding cannot hold as an
+    escape (``\u2014``, ``\udce9``, as :func:`~colorsplash.runtime.wording.printable` shows such a name), never
+    an error. Its encoding follows the locale and refuses what it cannot encode: under a Latin-1 locale
+    ``evaluate``'s table (the model's "—") and under ``en_US.UTF-8`` a path whose bytes are not UTF-8 (``train``'s
+    last line, ``-o caf\xe9``) stopped a finished run with status 2. Pictures written to standard output (``-o -``)
+    go to its bytes, untouched."""
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors != "backslashreplace":
+        sys.stdout.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if sys.stderr is None:  # started with standard error closed (2>&-): print() would fall back to stdout,
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- into a picture written there; lines go nowhere
+    escaping_stdout()
     parser = build_parser()
     words = _attached_point(sys.argv[1:] if argv is None else list(argv))
     try:
