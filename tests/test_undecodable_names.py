@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from helpers.layouts import make_blob_image, save_picture
 from colorsplash.cli import main
 from colorsplash.evaluation.datasets import Sample, split_samples
 from colorsplash.evaluation.evaluate import ImageScore, write_scores_csv
+from colorsplash.runtime.onnx_model import default_model_path, load_model
 
 LATIN1_NAME = b"caf\xe9"  # "café" in Latin-1: not UTF-8
 
@@ -66,6 +68,19 @@ def test_evaluate_reports_a_photo_whose_name_is_not_utf8(
     rows = (out / "scores.csv").read_text(encoding="utf-8").splitlines()  # valid UTF-8: the name escaped
     assert any(row.startswith("caf\\udce9,pairs,") for row in rows), rows
     assert odd not in (out / "scores.csv").read_text(encoding="utf-8", errors="surrogateescape")
+
+
+def test_a_model_whose_path_is_not_utf8_loads_and_predicts(tmp_path: Path) -> None:
+    try:
+        folder = tmp_path / os.fsdecode(b"m\xe9")
+        folder.mkdir()
+    except (OSError, UnicodeError) as err:
+        pytest.skip(f"this file system refuses a name that is not UTF-8: {err}")
+    path = folder / os.fsdecode(LATIN1_NAME + b".onnx")
+    shutil.copyfile(default_model_path(), path)
+    model = load_model(path, threads=1, precision="file")  # "not a loadable ONNX model ... re-export it"
+    image, _ = make_blob_image(40, 56)
+    assert model.predict_probability(image).shape == (40, 56)
 
 
 def test_the_scores_csv_names_a_photo_whose_name_is_not_utf8_in_utf8(tmp_path: Path) -> None:
