@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import sys
@@ -68,6 +69,8 @@ def test_evaluate_reports_a_photo_whose_name_is_not_utf8(
     rows = (out / "scores.csv").read_text(encoding="utf-8").splitlines()  # valid UTF-8: the name escaped
     assert any(row.startswith("caf\\udce9,pairs,") for row in rows), rows
     assert odd not in (out / "scores.csv").read_text(encoding="utf-8", errors="surrogateescape")
+    worst = json.loads((out / "summary.json").read_text(encoding="utf-8"))["worst"]
+    assert {entry["name"] for entry in worst} == {"caf\\udce9", "plain"}  # as scores.csv names it
 
 
 def test_a_model_whose_path_is_not_utf8_loads_and_predicts(tmp_path: Path) -> None:
