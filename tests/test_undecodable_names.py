@@ -6,6 +6,7 @@ A file named ``caf\\xe9.png`` (Latin-1 bytes, as an old camera or a Windows shar
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import json
@@ -116,3 +117,15 @@ def test_evaluate_lines_reach_a_standard_output_that_cannot_encode_them(
     status = main(["-q", "evaluate", "pairs", "--worst", "0", *(args or ["-o", "report"])])
     said = raw.getvalue().decode(encoding)
     assert status == 0 and words in said, said  # was status 2 after the reports were written
+
+
+def test_no_source_string_holds_a_lone_surrogate() -> None:
+    """A docstring written ``"caf\\udce9"`` (one backslash) holds a lone surrogate: Python 3.13's compiler, which
+    dedents docstrings, refused to import the module (UnicodeEncodeError), while 3.10 to 3.12 ran it."""
+    found = []
+    for path in sorted(Path(__file__).parents[1].glob("src/colorsplash/**/*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            text = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else ""
+            if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+                found.append(f"{path.name}:{node.lineno}")
+    assert found == []

@@ -89,10 +89,10 @@ def _ours_or_warnings(record: logging.LogRecord) -> bool:
 
 def escaping_stdout() -> None:
     """Standard output's text written as standard error's always is: a character its encoding cannot hold as an
-    escape (``\u2014``, ``\udce9``, as :func:`~colorsplash.runtime.wording.printable` shows such a name), never
+    escape (``\\u2014``, ``\\udce9``, as :func:`~colorsplash.runtime.wording.printable` shows such a name), never
     an error. Its encoding follows the locale and refuses what it cannot encode: under a Latin-1 locale
     ``evaluate``'s table (the model's "—") and under ``en_US.UTF-8`` a path whose bytes are not UTF-8 (``train``'s
-    last line, ``-o caf\xe9``) stopped a finished run with status 2. Pictures written to standard output (``-o -``)
+    last line, ``-o caf\\xe9``) stopped a finished run with status 2. Pictures written to standard output (``-o -``)
     go to its bytes, untouched."""
     if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors != "backslashreplace":
         sys.stdout.reconfigure(errors="backslashreplace")

@@ -274,8 +274,8 @@ def format_summary(summary: dict[str, Any]) -> str:
 def write_scores_csv(scores: Sequence[ImageScore], path: Path, replace: bool = True) -> None:
     """Per-image CSV with columns :data:`CSV_FIELDS`, in UTF-8, written atomically (an existing file replaced only
     with ``replace``, as :func:`~colorsplash.runtime.files.atomic_write`). Names and paths as a line shows them
-    (:func:`~colorsplash.runtime.wording.printable`): a file name whose bytes are not UTF-8 (``caf\xe9.jpg``, its
-    byte a surrogate in Python) is written ``caf\udce9.jpg``; strict UTF-8 stopped the run after scoring."""
+    (:func:`~colorsplash.runtime.wording.printable`): a file name whose bytes are not UTF-8 (``caf\\xe9.jpg``, its
+    byte a surrogate in Python) is written ``caf\\udce9.jpg``; strict UTF-8 stopped the run after scoring."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
     writer.writeheader()
