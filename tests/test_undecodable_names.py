@@ -2,7 +2,8 @@
 
 A file named ``caf\\xe9.png`` (Latin-1 bytes, as an old camera or a Windows share writes them) reaches Python as
 ``"caf\\udce9.png"``: strict UTF-8 (a CSV, a hash, matplotlib) refuses that surrogate. A locale's own encoding
-(Latin-1, or UTF-8 outside Python's UTF-8 mode) refuses the model's "—" or such a name on standard output."""
+(Latin-1, or UTF-8 outside Python's UTF-8 mode) refuses the model's "—" or such a name on standard output, whose
+reader may also have gone (``evaluate | head -1``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import select
 import shutil
 import sys
 from pathlib import Path
@@ -117,6 +119,25 @@ def test_evaluate_lines_reach_a_standard_output_that_cannot_encode_them(
     status = main(["-q", "evaluate", "pairs", "--worst", "0", *(args or ["-o", "report"])])
     said = raw.getvalue().decode(encoding)
     assert status == 0 and words in said, said  # was status 2 after the reports were written
+
+
+@pytest.mark.skipif(not hasattr(select, "poll"), reason="POSIX poll")
+def test_evaluate_lines_to_a_pipe_whose_reader_has_gone_are_one_line_not_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for i in range(2):
+        image, mask = make_blob_image(40, 56, seed=10 + i)
+        save_picture(tmp_path / "pairs" / "images" / f"p{i}.png", image)
+        save_picture(tmp_path / "pairs" / "masks" / f"p{i}.png", mask * 255)
+    monkeypatch.setitem(sys.modules, "colorsplash.training.plots", None)
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone
+    with os.fdopen(write, "w", buffering=1) as stdout:  # each line written at once, as a terminal
+        monkeypatch.setattr(sys, "stdout", stdout)
+        status = main(["-q", "evaluate", str(tmp_path / "pairs"), "-o", str(tmp_path / "report"), "--worst", "0"])
+        said = capsys.readouterr().err
+    assert status == 1 and "standard output was closed by its reader" in said, said  # "[Errno 32] Broken pipe", 2
+    assert (tmp_path / "report" / "summary.json").is_file()
 
 
 def test_no_source_string_holds_a_lone_surrogate() -> None:

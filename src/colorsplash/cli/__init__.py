@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import re
+import select
 import sys
 import traceback
 from collections.abc import Sequence
@@ -125,8 +126,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except USER_ERRORS as err:
         if args.debug:
             traceback.print_exc()
+        if isinstance(err, BrokenPipeError) and stdout_gone():  # after evaluate's reports, train's run: its lines
+            print(f"colorsplash {args.verb}: {STDOUT_GONE}", file=sys.stderr)
+            return 1
         print(f"colorsplash {args.verb}: error: {error_text(err)}", file=sys.stderr)
         return 2
+
+
+STDOUT_GONE = "standard output was closed by its reader before all its lines were written (the work itself was done)"
+
+
+def stdout_gone() -> bool:
+    """Whether standard output is a pipe whose reader has gone (``evaluate | head -1``: the reader left before the
+    table was written, which said "error: [Errno 32] Broken pipe" with status 2): the system reports an error on
+    its file descriptor. If so, that descriptor is pointed at the null device, so that Python's flush at exit does
+    not fail again ("Exception ignored ...")."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()  # POSIX; Windows has none: the error line stays
+        poller.register(fd, select.POLLOUT)
+        if not any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0)):
+            return False
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # no descriptor (a test's StringIO), no poll
+        return False
+    return True
 
 
 def error_text(err: BaseException) -> object:
