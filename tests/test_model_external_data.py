@@ -219,3 +219,20 @@ def test_a_file_that_is_not_protobuf_is_named_without_onnx_runtime(tmp_path: Pat
     bad.write_bytes(b"\x3a\xff\x01abc")  # field 7 (graph), 255 bytes long, 3 there
     with pytest.raises(ModelLoadError, match=r"bad.onnx: not a loadable ONNX model \("):
         onnx_model.create_session(bad)
+
+
+def test_external_data_under_a_path_that_is_not_utf8_is_refused_in_words(tmp_path: Path, sessions: list[str]) -> None:
+    """A model file whose path is not UTF-8 is given to ONNX Runtime as its bytes (test_undecodable_names), which
+    cannot find its external data by the model's folder: refused naming the file and what to do."""
+    try:
+        folder = tmp_path / os.fsdecode(b"caf\xe9")
+        folder.mkdir()
+    except (OSError, UnicodeError) as err:
+        pytest.skip(f"this file system refuses a name that is not UTF-8: {err}")
+    values(folder / "w.bin")
+    model = add_model(folder / "m.onnx", "w.bin")
+    with pytest.raises(ModelLoadError) as caught:
+        create_session(model)
+    said = str(caught.value)
+    assert said.startswith(f"{model}: ONNX Runtime opens only paths in UTF-8") and "colorsplash export" in said
+    assert sessions == []

@@ -120,3 +120,14 @@ def test_every_test_runs_under_a_time_limit(pytestconfig: pytest.Config) -> None
     and the thread method, which also ends a test stuck in C code or on a lock."""
     assert 600 <= float(pytestconfig.getini("timeout")) <= 1800
     assert pytestconfig.getini("timeout_method") == "thread"
+
+
+def test_the_classifiers_name_each_tested_python_from_the_oldest_accepted() -> None:
+    """``requires-python`` is open above; the classifiers say which Pythons the tests ran on, one each from its
+    minimum up, so a user on a newer one knows it was not tried."""
+    text = (ROOT / "pyproject.toml").read_text()
+    low = re.search(r'^requires-python = ">=3\.(\d+)"$', text, re.M)
+    assert low is not None
+    minors = [int(m) for m in re.findall(r'^    "Programming Language :: Python :: 3\.(\d+)",$', text, re.M)]
+    assert minors and minors == list(range(int(low.group(1)), minors[-1] + 1)), minors
+    assert '"Programming Language :: Python :: 3 :: Only",' in text

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import errno
+import io
 import logging
 import os
 import re
+import select
 import sys
 import traceback
 from collections.abc import Sequence
@@ -86,6 +88,17 @@ def _ours_or_warnings(record: logging.LogRecord) -> bool:
     return record.levelno >= logging.WARNING or record.name.split(".")[0] == "colorsplash"
 
 
+def escaping_stdout() -> None:
+    """Standard output's text written as standard error's always is: a character its encoding cannot hold as an
+    escape (``\\u2014``, ``\\udce9``, as :func:`~colorsplash.runtime.wording.printable` shows such a name), never
+    an error. Its encoding follows the locale and refuses what it cannot encode: under a Latin-1 locale
+    ``evaluate``'s table (the model's "—") and under ``en_US.UTF-8`` a path whose bytes are not UTF-8 (``train``'s
+    last line, ``-o caf\\xe9``) stopped a finished run with status 2. Pictures written to standard output (``-o -``)
+    go to its bytes, untouched."""
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors != "backslashreplace":
+        sys.stdout.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); its exit status. Ctrl-C (SIGTERM, SIGHUP) at any
     moment, while the parser is built too, is one line (:func:`colorsplash.entry.interrupted`)."""
@@ -98,6 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: Sequence[str] | None) -> int:
     if sys.stderr is None:  # started with standard error closed (2>&-): print() would fall back to stdout,
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 -- into a picture written there; lines go nowhere
+    escaping_stdout()
     parser = build_parser()
     words = _attached_point(sys.argv[1:] if argv is None else list(argv))
     try:
@@ -117,8 +131,33 @@ def _run(argv: Sequence[str] | None) -> int:
     except USER_ERRORS as err:
         if args.debug:
             traceback.print_exc()
+        if isinstance(err, BrokenPipeError) and stdout_gone():  # after evaluate's reports, train's run: its lines
+            print(f"colorsplash {args.verb}: {STDOUT_GONE}", file=sys.stderr)
+            return 1
         print(f"colorsplash {args.verb}: error: {error_text(err)}", file=sys.stderr)
         return 2
+
+
+STDOUT_GONE = "standard output was closed by its reader before all its lines were written (the work itself was done)"
+
+
+def stdout_gone() -> bool:
+    """Whether standard output is a pipe whose reader has gone (``evaluate | head -1``: the reader left before the
+    table was written, which said "error: [Errno 32] Broken pipe" with status 2): the system reports an error on
+    its file descriptor. If so, that descriptor is pointed at the null device, so that Python's flush at exit does
+    not fail again ("Exception ignored ...")."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()  # POSIX; Windows has none: the error line stays
+        poller.register(fd, select.POLLOUT)
+        if not any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0)):
+            return False
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # no descriptor (a test's StringIO), no poll
+        return False
+    return True
 
 
 def error_text(err: BaseException) -> object:

@@ -24,7 +24,7 @@ from colorsplash.cli.common import (
 )
 from colorsplash.runtime.flags import arg_type, non_negative_int, unit_float
 from colorsplash.runtime.model.config import DEFAULT_SPLIT_SEED, DEFAULT_VAL_FRACTION, ModelConfig
-from colorsplash.runtime.wording import model_description
+from colorsplash.runtime.wording import model_description, printable
 
 
 def register(sub: Any) -> None:
@@ -163,8 +163,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         "skipped_reasons": skips.counts(),
         **ev.summarize(scores),
     }
-    summary["worst"] = [
-        {"dataset": s.dataset, "name": s.name, "image": s.image, "iou": s.iou}
+    summary["worst"] = [  # named as scores.csv names them (write_scores_csv)
+        {"dataset": printable(s.dataset), "name": printable(s.name), "image": printable(s.image), "iou": s.iou}
         for s in _gallery(predict_fn, scores, samples, out / "worst.png", args)
     ]
     # Without --overwrite, a report file another run made while this one scored is not replaced (as splash's)

@@ -17,6 +17,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from colorsplash.cli.access_lines import AccessLines
 from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments, outdated_extra
 from colorsplash.runtime.flags import arg_type, non_empty_name, number_in_range, positive_float, positive_int
 from colorsplash.runtime.pictures.limits import DEFAULT_MAX_PIXELS
@@ -370,4 +371,5 @@ def uvicorn_logging(access_log: bool) -> dict[str, Any]:
     config["handlers"]["stopping"] = {**stream, "filters": ["stopping"]}
     config["loggers"]["uvicorn"]["handlers"].append("stopping")
     config["formatters"]["access"].update(fmt=ACCESS_FORMAT, datefmt="%Y-%m-%d %H:%M:%S %z")
+    config["handlers"]["access"]["class"] = f"{AccessLines.__module__}.{AccessLines.__name__}"  # its reader may go
     return {"log_config": config, "log_level": None, "access_log": access_log}

@@ -281,8 +281,9 @@ def discover_all(roots: Iterable[str | Path], skip_bad: bool = False, keep_unpai
 
 
 def _in_val(sample: Sample, fraction: float, seed: int) -> bool:
-    # A hash of (seed, set, name) makes the split independent of file order and of other sets.
-    digest = hashlib.sha1(f"{seed}:{sample.dataset}:{sample.name}".encode()).digest()
+    # A hash of (seed, set, name) makes the split independent of file order and of other sets. A name whose bytes
+    # are not UTF-8 (``caf\xe9.jpg``) holds surrogates, hashed as those bytes: strict UTF-8 stopped train.
+    digest = hashlib.sha1(f"{seed}:{sample.dataset}:{sample.name}".encode("utf-8", "surrogateescape")).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < fraction
 
 

@@ -42,8 +42,11 @@ from colorsplash.evaluation.metrics import IGNORE, dice, iou, mean_iou_threshold
 from colorsplash.runtime.files import atomic_write, not_replaceable, unwritable_folder
 from colorsplash.runtime.model.config import ModelConfig
 from colorsplash.runtime.model.model_file import is_torch_checkpoint
-from colorsplash.runtime.model.preprocess import upsample_probability as upsample_probability  # inference's own
+from colorsplash.runtime.model.preprocess import (
+    upsample_probability as upsample_probability,  # inference's own  # inference's own
+)
 from colorsplash.runtime.model.variants import file_hash
+from colorsplash.runtime.wording import printable
 
 log = logging.getLogger(__name__)
 
@@ -271,15 +274,24 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 
 def write_scores_csv(scores: Sequence[ImageScore], path: Path, replace: bool = True) -> None:
-    """Per-image CSV with columns :data:`CSV_FIELDS`, written atomically (an existing file replaced only with
-    ``replace``, as :func:`~colorsplash.runtime.files.atomic_write`)."""
+    """Per-image CSV with columns :data:`CSV_FIELDS`, in UTF-8, written atomically (an existing file replaced only
+    with ``replace``, as :func:`~colorsplash.runtime.files.atomic_write`). Names and paths as a line shows them
+    (:func:`~colorsplash.runtime.wording.printable`): a file name whose bytes are not UTF-8 (``caf\\xe9.jpg``, its
+    byte a surrogate in Python) is written ``caf\\udce9.jpg``; strict UTF-8 stopped the run after scoring."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
     writer.writeheader()
     for s in scores:
         row = dataclasses.asdict(s)
-        writer.writerow({k: f"{v:.6f}" if isinstance(v, float) else v for k, v in row.items()})
+        writer.writerow({k: _csv_value(v) for k, v in row.items()})
     atomic_write(path, buf.getvalue(), replace=replace)
+
+
+def _csv_value(value: object) -> object:
+    """A :class:`ImageScore` field as :func:`write_scores_csv` writes it: floats to 6 places, text printable."""
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    return printable(value) if isinstance(value, str) else value
 
 
 def write_summary_json(summary: dict[str, Any], path: Path, replace: bool = True) -> None:
@@ -314,7 +326,8 @@ def save_worst_gallery(
     for score in chosen:
         image, mask = load_pair(by_file[score.image])
         prob = predict_fn(image)
-        rows.append((f"{score.dataset}/{score.name}  IoU {score.iou:.3f}", image, mask, prob >= threshold))
+        title = printable(f"{score.dataset}/{score.name}")  # matplotlib refused a name whose bytes are not UTF-8
+        rows.append((f"{title}  IoU {score.iou:.3f}", image, mask, prob >= threshold))
     if rows:
         save(rows, path)
     return chosen

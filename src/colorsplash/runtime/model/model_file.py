@@ -225,6 +225,31 @@ def check_model_path(path: str | os.PathLike[str] | None) -> None:
         raise ModelLoadError(f"{text!r}: holds a NUL character (\\x00), which no file name can; check the path")
 
 
+def session_source(path: str | Path) -> str | bytes:
+    """What ONNX Runtime is given to open ``path`` (:func:`colorsplash.runtime.model.onnx_model.create_session`): the
+    path, or the file's bytes when the path is not UTF-8 (a name or a folder above it in Latin-1 bytes,
+    ``caf\\xe9``, which Python holds as surrogates and ONNX Runtime's path argument refused: "incompatible
+    constructor arguments", then "re-export it"), so such a model loads as from any other folder.
+
+    Raises:
+        ModelLoadError: such a path's model keeps its weights in external data files, which ONNX Runtime finds
+            only by the model's own path.
+        OSError: the file cannot be read.
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        if external_locations(path):
+            raise ModelLoadError(
+                f"{path}: ONNX Runtime opens only paths in UTF-8, and this one is not (a name in another "
+                "encoding); its weights are kept in external data files found by that path: rename the file or "
+                "folder, or re-export the model as one file with colorsplash export"
+            ) from None
+        return Path(path).read_bytes()
+    return text
+
+
 def check_model_file(path: str | Path) -> None:
     """Refuse, before ONNX Runtime opens it, an empty file (ONNX Runtime said "No graph was found in the
     protobuf") and a model whose tensors keep their values in a file that is not a plain file in the model's

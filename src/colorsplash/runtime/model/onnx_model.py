@@ -26,7 +26,13 @@ from colorsplash.runtime.fork_safe import ForkSafeLock
 from colorsplash.runtime.model import model_file
 from colorsplash.runtime.model.config import ModelConfig
 from colorsplash.runtime.model.model_file import ModelLoadError as ModelLoadError  # re-exported: callers import it here
-from colorsplash.runtime.model.model_file import check_model_file, check_model_path, folder_hint, not_loadable
+from colorsplash.runtime.model.model_file import (
+    check_model_file,
+    check_model_path,
+    folder_hint,
+    not_loadable,
+    session_source,
+)
 from colorsplash.runtime.model.model_file import is_torch_checkpoint as is_torch_checkpoint
 from colorsplash.runtime.model.model_graph import PRESENCE_OUTPUT, checked_config, read_onnx_config
 from colorsplash.runtime.model.preprocess import photo_probability, preprocess, upsample_probability
@@ -283,8 +289,9 @@ def create_session(path: str | Path, threads: int | None = None, device: str = "
         opts.add_session_config_entry("session.force_spinning_stop", "1")
     providers = [CUDA_PROVIDER, CPU_PROVIDER] if device == "cuda" else [CPU_PROVIDER]
     check_model_file(path)
+    source = session_source(path)
     try:
-        session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+        session = ort.InferenceSession(source, sess_options=opts, providers=providers)
     except Exception as err:  # onnxruntime raises its own untyped errors for bad files
         raise not_loadable(path, err) from err
     if device == "cuda" and CUDA_PROVIDER not in session.get_providers():
