@@ -129,3 +129,25 @@ def test_photos_without_a_mask_name_the_masks_that_match_no_photo(tmp_path: Path
     with pytest.raises(DataError, match=r"2 photo\(s\) without a mask") as err:
         discover_all([tmp_path / "pets"])
     assert "masks has 2 mask(s) named as no photo: p0_mask.png, p1_mask.png" in str(err.value), err.value
+
+
+@pytest.mark.parametrize(
+    ("named", "example"), [("{}_mask", "p0_mask.png to p0.png"), ("mask_{}", "mask_p0.png to p0.png")]
+)
+def test_masks_named_as_their_photo_plus_a_word_are_renamed(tmp_path: Path, named: str, example: str) -> None:
+    """Masks saved as ``p0_mask.png`` or ``mask_p0.png`` (as labelling tools name them) beside ``p0.png``: the
+    error told the user to "add the masks or remove the photos", though every mask was there under another name.
+    It names the text added and the rename; masks of other names keep the old advice."""
+    make_paired_set(tmp_path / "pets", n=3)
+    for mask in sorted((tmp_path / "pets" / "masks").iterdir()):
+        mask.rename(mask.with_name(named.format(mask.stem) + ".png"))
+    with pytest.raises(DataError, match=r"3 photo\(s\) without a mask") as err:
+        discover_all([tmp_path / "pets"])
+    added = "'_mask' after" if named.startswith("{") else "'mask_' before"
+    assert f"3 of those masks are named as their photo with {added} its name" in str(err.value), err.value
+    assert f"rename each to it ({example})" in str(err.value) and "add the masks" not in str(err.value)
+    for i, mask in enumerate(sorted((tmp_path / "pets" / "masks").iterdir())):
+        mask.rename(mask.with_name(f"label{i}.png"))
+    with pytest.raises(DataError, match="add the masks or remove the photos") as err:
+        discover_all([tmp_path / "pets"])
+    assert "named as their photo" not in str(err.value)

@@ -196,6 +196,41 @@ def file_names(paths: Sequence[Path], most: int = 10) -> str:
     return listed([p.name for p in paths], most)
 
 
+def rename_hint(photos: Sequence[Path], masks: Mapping[str, Path]) -> str | None:
+    """What to do when the masks named as no photo (``{stem: mask}``, :func:`by_stem`'s) are, most of them, the
+    ``photos``' stems with one text added before or after (``<stem>_mask.png``, ``mask_<stem>.png``, as many
+    labelling tools save them): words naming that text and the rename, else ``None``."""
+    stems = {p.stem: p for p in photos}
+    if not stems or not masks:
+        return None
+    first = next(iter(masks))
+    inside = sorted((s for s in stems if s != first and s in first), key=len, reverse=True)[:3]
+    best: tuple[int, str, str] = (0, "", "")
+    for stem in inside:
+        at = first.find(stem)
+        pre, post = first[:at], first[at + len(stem) :]
+        count = sum(_bare(m, pre, post) in stems for m in masks)
+        best = max(best, (count, pre, post))
+    count, pre, post = best
+    if count * 2 < len(masks):
+        return None
+    key = next(m for m in masks if _bare(m, pre, post) in stems)
+    mask, photo = masks[key], stems[_bare(key, pre, post)]
+    added = " and ".join(word for word in (f"{pre!r} before" if pre else "", f"{post!r} after" if post else "") if word)
+    return (
+        f"{count} of those masks are named as their photo with {added} its name, but a mask must have its photo's "
+        f"name: rename each to it ({mask.name} to {photo.stem}{mask.suffix})"
+    )
+
+
+def _bare(mask_stem: str, pre: str, post: str) -> str:
+    """``mask_stem`` without the text ``pre`` before and ``post`` after it ("" when it lacks either)."""
+    inner = len(mask_stem) - len(pre) - len(post)
+    if inner <= 0 or not mask_stem.startswith(pre) or not mask_stem.endswith(post):
+        return ""
+    return mask_stem[len(pre) : len(pre) + inner]
+
+
 def nested_pictures(folder: Path) -> list[Path]:
     """The pictures (by extension) in ``folder``'s subfolders, at any depth: the readers do not read them."""
     return [p for p in folder.rglob("*") if p.parent != folder and p.is_file() and is_image_name(p)]
