@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.hostile import png_claiming
-from helpers.layouts import make_paired_set, save_picture
+from helpers.layouts import make_oxford_set, make_paired_set, make_seed_set, save_picture
 from PIL import Image
 
 from colorsplash.cli import main
@@ -151,3 +151,28 @@ def test_masks_named_as_their_photo_plus_a_word_are_renamed(tmp_path: Path, name
     with pytest.raises(DataError, match="add the masks or remove the photos") as err:
         discover_all([tmp_path / "pets"])
     assert "named as their photo" not in str(err.value)
+
+
+def test_the_photo_or_mask_folder_given_for_its_data_set_names_the_data_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``train cats/images`` (a tab completion too far): the error told the user to put the photos in
+    ``cats/images/images/`` and the masks in ``cats/images/masks/`` (``cats/masks``: that its 4 "photos" go in with
+    ``--negatives``). It says which data set the folder belongs to, to name instead, for every layout's folders."""
+    make_paired_set(tmp_path / "cats", n=2)
+    make_seed_set(tmp_path / "seed", n=2)
+    make_oxford_set(tmp_path / "oxford", ["Bengal_1"])
+    for data_set, folder in (("cats", "images"), ("cats", "masks"), ("seed", "input"), ("seed", "mask")):
+        with pytest.raises(DataError) as err:
+            discover_all([tmp_path / data_set / folder])
+        assert str(err.value).endswith(
+            f"it is the {folder}/ folder of the data set {tmp_path / data_set}: name that folder instead"
+        ), err.value
+    with pytest.raises(DataError, match=r"it is the trimaps/ folder of the data set .*oxford: name that"):
+        discover_all([tmp_path / "oxford" / "trimaps"])
+    monkeypatch.chdir(tmp_path / "cats" / "images")
+    with pytest.raises(DataError, match=r"it is the images/ folder of the data set .*cats: name that folder instead"):
+        discover_all(["."])
+    (tmp_path / "loose" / "images").mkdir(parents=True)  # no data set above it: as before
+    with pytest.raises(DataError, match=r"it holds no folders$"):
+        discover_all([tmp_path / "loose" / "images"])

@@ -311,7 +311,11 @@ _PHOTOS = ("images", "input")
 
 
 def layout_hint(root: Path) -> str:
-    """What a folder without a layout holds, for the error: the data sets in it, else its subfolders."""
+    """What a folder without a layout holds, for the error: the data set it is the photo or mask folder of (the
+    name of ``images/`` given for its data set's), else the data sets in it, else its subfolders."""
+    here = root if root.name else root.resolve()
+    if (here.name in _HALVES or here.name == "trimaps") and layout_of(here.parent) is not None:
+        return f"; it is the {here.name}/ folder of the data set {here.parent}: name that folder instead"
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     sets = [p for p in folders if layout_of(p) is not None]
     if sets:
