@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
+from colorsplash.evaluation.presence import CALIBRATION_KEY
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.files import (
     atomic_path,
@@ -30,6 +31,7 @@ from colorsplash.runtime.model_file import ModelLoadError
 from colorsplash.runtime.model_graph import checked_config
 from colorsplash.runtime.onnx_model import PRESENCE_OUTPUT, create_session
 from colorsplash.runtime.variants import file_hash
+from colorsplash.runtime.wording import subject_word
 from colorsplash.training.checkpoint import load_checkpoint, missing_checkpoint
 from colorsplash.training.config import INT8_DATA_ADVICE
 from colorsplash.training.graph_edits import drop_unused_opsets, split_single_output_convs
@@ -272,6 +274,7 @@ def export_onnx(
     _check_request(checkpoint, output, fp16, int8_data or [], overwrite)
     model, config = load_checkpoint(checkpoint)
     _check_finite(model, checkpoint)
+    _warn_unchosen_threshold(checkpoint, config)
     config = dataclasses.replace(config, training={**config.training, CHECKPOINT_HASH: file_hash(Path(checkpoint))})
     if evaluation is not None:
         config = with_evaluation(config, evaluation)
@@ -285,6 +288,24 @@ def export_onnx(
     config = dataclasses.replace(config, training=portable_paths(config.training))
     _write_model_file(model, config, calibration, fp16, Path(output), overwrite, show_progress)
     return config
+
+
+def _warn_unchosen_threshold(checkpoint: str | Path, config: ModelConfig) -> None:
+    """Warn when ``config`` has a presence head whose threshold no validation photo chose (no
+    :data:`~colorsplash.evaluation.presence.CALIBRATION_KEY` record: a run's ``last.pt``, which the end of a run
+    given ``--negatives`` leaves as it is, or a run stopped before its end): the file would hold the default."""
+    if not config.presence_head or CALIBRATION_KEY in config.training:
+        return
+    subject = subject_word(config)
+    log.warning(
+        "%s: no presence threshold was chosen for these weights, so the file keeps the default %.2f: photos "
+        "without a %s may be coloured, or a %s missed (a run given --negatives chooses the threshold at its end, "
+        "for best.pt, not last.pt); export the run's best.pt, or check this file with evaluate --negatives",
+        checkpoint,
+        config.presence_threshold,
+        subject,
+        subject,
+    )
 
 
 def _check_finite(model: torch.nn.Module, checkpoint: str | Path) -> None:
