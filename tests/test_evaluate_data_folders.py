@@ -176,3 +176,24 @@ def test_the_photo_or_mask_folder_given_for_its_data_set_names_the_data_set(
     (tmp_path / "loose" / "images").mkdir(parents=True)  # no data set above it: as before
     with pytest.raises(DataError, match=r"it holds no folders$"):
         discover_all([tmp_path / "loose" / "images"])
+
+
+def test_a_splits_file_naming_some_photos_says_the_others_are_split_by_the_seed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ``splits.tsv`` naming the validation photos alone (3 of 57 in a user's set) put 9 in validation: the 54
+    others were split by ``--val-fraction`` as in a folder without the file, without a word. A warning says how
+    many it places and that the others get the seeded split; a file naming every photo says nothing."""
+    make_paired_set(tmp_path / "cats", n=4)
+    (tmp_path / "cats" / "splits.tsv").write_text("p0\tval\np1.png\ttrain\n")
+    with caplog.at_level("WARNING", logger="colorsplash"):
+        discover_all([tmp_path / "cats"])
+    assert f"{tmp_path / 'cats' / 'splits.tsv'} places 2 of the 4 photos in {tmp_path / 'cats'}; the other 2 " in (
+        caplog.text
+    )
+    assert "(p2.png, p3.png) are split as in a folder without the file (--val-fraction, --seed)" in caplog.text
+    caplog.clear()
+    (tmp_path / "cats" / "splits.tsv").write_text("p0\tval\np1.png\ttrain\np2\ttrain\np3\tval\n")
+    with caplog.at_level("WARNING", logger="colorsplash"):
+        discover_all([tmp_path / "cats"])
+    assert "splits.tsv" not in caplog.text

@@ -177,8 +177,22 @@ def read_split_file(root: Path) -> dict[str, str]:
 
 def warn_unused_splits(root: Path, splits: dict[str, str], photos: Sequence[Path]) -> None:
     """Warn when names in ``root/splits.tsv`` match none of ``photos`` (by stem or file name): those lines are not
-    used, and the photos they meant to place get the seeded split (a test photo may train)."""
+    used, and the photos they meant to place get the seeded split (a test photo may train); and when the file names
+    only some of the photos: the others get the seeded split too, so some of them validate (a file naming the
+    validation photos alone put more in validation than it named)."""
     known = {p.stem for p in photos} | {p.name for p in photos}
+    unlisted = [p for p in photos if p.stem not in splits and p.name not in splits]
+    if splits and unlisted:
+        log.warning(
+            "%s places %d of the %d photos in %s; the other %d (%s) are split as in a folder without the file "
+            "(--val-fraction, --seed), so some of them validate: give each a line (train or val) to place it",
+            root / "splits.tsv",
+            len(photos) - len(unlisted),
+            len(photos),
+            root,
+            len(unlisted),
+            file_names(unlisted),
+        )
     unused = sorted(name for name in splits if name not in known)
     if unused:
         shown = listed(unused)
