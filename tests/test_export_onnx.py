@@ -314,4 +314,10 @@ def test_a_presence_head_whose_threshold_was_never_chosen_is_named(
         export_onnx(tmp_path / "last.pt", tmp_path / "last.onnx")
     assert f"{tmp_path / 'last.pt'}: no presence threshold was chosen for these weights" in caplog.text
     assert "default 0.50: photos without a wild animal may be coloured" in caplog.text
-    assert "export the run's best.pt" in caplog.text
+    assert "for best.pt, not last.pt: export the run's best.pt, or check this file" in caplog.text
+    caplog.clear()
+    (tmp_path / "run").mkdir()  # a best.pt whose run had no validation photo of the subject: no threshold either
+    save_checkpoint(tmp_path / "run" / "best.pt", net, config)
+    with caplog.at_level("WARNING", logger="colorsplash"):
+        export_onnx(tmp_path / "run" / "best.pt", tmp_path / "run.onnx")
+    assert "its run had no validation photo of it to choose one on" in caplog.text, caplog.text

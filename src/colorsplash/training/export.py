@@ -46,6 +46,7 @@ from colorsplash.training.quantize import (
     check_quantizer_version,
     quantize_int8,
 )
+from colorsplash.training.run_files import BEST
 
 log = logging.getLogger(__name__)
 
@@ -297,14 +298,19 @@ def _warn_unchosen_threshold(checkpoint: str | Path, config: ModelConfig) -> Non
     if not config.presence_head or CALIBRATION_KEY in config.training:
         return
     subject = subject_word(config)
+    todo = (
+        "its run had no validation photo of it to choose one on (give more photos or a larger --val-fraction)"
+        if Path(checkpoint).name == BEST
+        else "a run given --negatives chooses one at its end, for best.pt, not last.pt: export the run's best.pt"
+    )
     log.warning(
         "%s: no presence threshold was chosen for these weights, so the file keeps the default %.2f: photos "
-        "without a %s may be coloured, or a %s missed (a run given --negatives chooses the threshold at its end, "
-        "for best.pt, not last.pt); export the run's best.pt, or check this file with evaluate --negatives",
+        "without a %s may be coloured, or a %s missed; %s, or check this file with evaluate --negatives",
         checkpoint,
         config.presence_threshold,
         subject,
         subject,
+        todo,
     )
 
 
