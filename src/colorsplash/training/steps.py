@@ -38,7 +38,11 @@ from colorsplash.evaluation.datasets import (
 )
 from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
 from colorsplash.evaluation.metrics import iou, scores_any
-from colorsplash.evaluation.negatives import discover_with_negatives, train_lone_negatives
+from colorsplash.evaluation.negatives import (
+    discover_with_negatives,
+    train_lone_negatives,
+    validate_subject_on_training,
+)
 from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
@@ -195,6 +199,7 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
         train_s, val_s = val_s, []
     if report:
         log_split(train_s, val_s)
+    val_s = validate_subject_on_training(train_s, val_s)
     listed, notes, skips = len(train_s) + len(val_s), ReadNotes(), Skips()
     ti, tm, train_s = load_resized(train_s, mcfg, cfg.skip_bad, show_progress, notes, skips)
     negative = [i for i, s in enumerate(train_s) if s.kind == datasets.NEGATIVE]
