@@ -401,7 +401,7 @@ def test_a_validation_of_negatives_alone_validates_the_subject_on_the_training_p
     train, val = data.split_samples(data.discover_all([discs]), 0.01, 0)
     assert (len(train), len(val)) == (3, 0)
     caplog.set_level(logging.WARNING)
-    summary = prepare_data(cfg, ModelConfig(input_size=32), show_progress=False, report=False).summary
+    summary = prepare_data(cfg, ModelConfig(input_size=32), show_progress=False).summary
     assert summary["val_negatives"] == 4 and summary["val_images"] == 4 + 3, summary
     assert "no photo of the subject fell in validation" in caplog.text
     assert "the subject is validated on its 3 training photos" in caplog.text

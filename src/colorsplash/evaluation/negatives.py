@@ -15,14 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from colorsplash.evaluation.datasets import (
-    NEGATIVE,
-    Sample,
-    discover_all,
-    is_subject_free,
-    set_name,
-    with_fixed_split,
-)
+from colorsplash.evaluation.datasets import NEGATIVE, Sample, discover_all, set_name, with_fixed_split
 from colorsplash.evaluation.folders import (
     DataError,
     file_names,
@@ -156,21 +149,3 @@ def train_lone_negatives(train: list[Sample], val: Sequence[Sample]) -> list[Sam
             len(lone),
         )
     return [*train, *lone]
-
-
-def validate_subject_on_training(train: Sequence[Sample], val: list[Sample]) -> list[Sample]:
-    """``val`` with the subject photos of ``train`` added when it holds photos without the subject alone (a data set
-    of a few photos, none in the seeded validation share, beside negatives that validate), with a warning: scored
-    on those alone, the model that colours nothing validates best and becomes ``best.pt``. The subject's share of
-    the validation IoU is then the training photos', as a run without any validation photo validates."""
-    subject = [s for s in train if not is_subject_free(s)]
-    if not val or not subject or not all(is_subject_free(s) for s in val):
-        return val
-    log.warning(
-        "no photo of the subject fell in validation (%d photo(s) without it did): the subject is validated on its "
-        "%d training photos, or best.pt would be the epoch that colours least; give more photos or a larger "
-        "--val-fraction",
-        len(val),
-        len(subject),
-    )
-    return [*val, *subject]

@@ -38,11 +38,7 @@ from colorsplash.evaluation.datasets import (
 )
 from colorsplash.evaluation.mask_read import corners_subject, warn_inverted_masks
 from colorsplash.evaluation.metrics import iou, scores_any
-from colorsplash.evaluation.negatives import (
-    discover_with_negatives,
-    train_lone_negatives,
-    validate_subject_on_training,
-)
+from colorsplash.evaluation.negatives import discover_with_negatives, train_lone_negatives
 from colorsplash.evaluation.read_notes import ReadNotes
 from colorsplash.runtime.config import ModelConfig
 from colorsplash.runtime.files import atomic_write
@@ -56,7 +52,7 @@ from colorsplash.training.distributed import Dist
 from colorsplash.training.losses import presence_loss, segmentation_loss
 from colorsplash.training.networks import forward_train, has_presence, train_mode
 from colorsplash.training.torch_dataset import SegmentationDataset, load_resized, negatives_summary, validation_iou
-from colorsplash.training.val_masks import scored_validation
+from colorsplash.training.val_masks import scored_validation, with_subject
 
 log = logging.getLogger(__name__)
 METRIC_FIELDS = ("epoch", "step", "train_loss", "val_loss", "val_iou", "lr", "seconds")
@@ -199,7 +195,6 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
         train_s, val_s = val_s, []
     if report:
         log_split(train_s, val_s)
-    val_s = validate_subject_on_training(train_s, val_s)
     listed, notes, skips = len(train_s) + len(val_s), ReadNotes(), Skips()
     ti, tm, train_s = load_resized(train_s, mcfg, cfg.skip_bad, show_progress, notes, skips)
     negative = [i for i, s in enumerate(train_s) if s.kind == datasets.NEGATIVE]
@@ -216,6 +211,7 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
         skips.say()
     if report and len(train_s) + (len(val_s) if val_s is not train_s else 0) < listed:  # --skip-bad dropped some
         log.info("after the bad pairs skipped: %d training, %d validation photos", len(train_s), len(val_s))
+    vi, vm, val_s = with_subject((ti, tm, train_s), (vi, vm, val_s), report)  # not negatives alone
     augmenter = Augmenter(cfg.augment, seed=cfg.seed) if cfg.augment.enabled else None
     summary = {
         "datasets": sorted({s.dataset for s in samples}),
