@@ -1,6 +1,7 @@
 """Validation photos whose masks score no pixel (all of them a trimap's unscored band,
 :data:`~colorsplash.evaluation.metrics.IGNORE`): left out of the validation IoU, as ``evaluate`` leaves them out of
-its scores (:func:`~colorsplash.evaluation.metrics.scores_any`)."""
+its scores (:func:`~colorsplash.evaluation.metrics.scores_any`); and a validation of photos without the subject
+alone, which gets the training subject photos (:func:`with_subject`)."""
 
 from __future__ import annotations
 
