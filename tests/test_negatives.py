@@ -136,7 +136,7 @@ def test_a_run_with_negatives_learns_to_say_no_and_export_carries_it(
 
     run, log = trained
     val = [s for s in discover_negatives([discs[1]]) if s.split == "val"]
-    drawn = "16 drawn afresh each epoch: one for every three subject photos, rounded up"  # 47 subject photos / 3, rounded up
+    drawn = "16 drawn afresh each epoch: one for every three subject photos, rounded up"  # of 47
     assert f"negatives: 44 for training ({drawn}), {len(val)} for " in log
     config = read_checkpoint(run / "best.pt")["model_config"]
     record = config["training"][CALIBRATION_KEY]
