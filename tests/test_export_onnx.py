@@ -205,6 +205,10 @@ def test_export_says_when_its_input_is_already_onnx_or_calibration_is_short(
     assert f"int8 calibration on {calibrated} photo(s), not the 64 asked for" in caplog.text
     # "that is all the training split of food hold" (audit, custom subject 2): a sentence that reads right.
     assert f"that is all there is in the training split of {data};" in caplog.text
+    # where more come from (a user's 49 subject photos, with 60 negatives beside them, were told only "more photos")
+    assert "name more folders after --int8 (a folder of photos, such as the run's --negatives, counts whole)" in (
+        caplog.text
+    )
 
 
 def test_int8_export_imports_only_the_opsets_it_uses(tiny_checkpoint: Path, tmp_path: Path) -> None:

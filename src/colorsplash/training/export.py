@@ -236,7 +236,8 @@ def _calibration(
     if len(calibration) < count:
         log.warning(
             "int8 calibration on %d photo(s), not the %d asked for (--calibration-images): that is all there is in %s; "
-            "more photos give steadier ranges",
+            "more photos give steadier ranges: name more folders after --int8 (a folder of photos, such as the "
+            "run's --negatives, counts whole)",
             len(calibration),
             count,
             ", ".join(f"the {s.kind} of {s.folder}" for s in sources),
