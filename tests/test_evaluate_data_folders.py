@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from helpers.hostile import png_claiming
-from helpers.layouts import make_paired_set, save_picture
+from helpers.layouts import make_oxford_set, make_paired_set, make_seed_set, save_picture
 from PIL import Image
 
 from colorsplash.cli import main
@@ -129,3 +129,71 @@ def test_photos_without_a_mask_name_the_masks_that_match_no_photo(tmp_path: Path
     with pytest.raises(DataError, match=r"2 photo\(s\) without a mask") as err:
         discover_all([tmp_path / "pets"])
     assert "masks has 2 mask(s) named as no photo: p0_mask.png, p1_mask.png" in str(err.value), err.value
+
+
+@pytest.mark.parametrize(
+    ("named", "example"), [("{}_mask", "p0_mask.png to p0.png"), ("mask_{}", "mask_p0.png to p0.png")]
+)
+def test_masks_named_as_their_photo_plus_a_word_are_renamed(tmp_path: Path, named: str, example: str) -> None:
+    """Masks saved as ``p0_mask.png`` or ``mask_p0.png`` (as labelling tools name them) beside ``p0.png``: the
+    error told the user to "add the masks or remove the photos", though every mask was there under another name.
+    It names the text added and the rename; masks of other names keep the old advice."""
+    make_paired_set(tmp_path / "pets", n=3)
+    for mask in sorted((tmp_path / "pets" / "masks").iterdir()):
+        mask.rename(mask.with_name(named.format(mask.stem) + ".png"))
+    with pytest.raises(DataError, match=r"3 photo\(s\) without a mask") as err:
+        discover_all([tmp_path / "pets"])
+    added = "'_mask' after" if named.startswith("{") else "'mask_' before"
+    assert f"3 of those masks are named as their photo with {added} its name" in str(err.value), err.value
+    assert f"rename each to it ({example})" in str(err.value) and "add the masks" not in str(err.value)
+    for i, mask in enumerate(sorted((tmp_path / "pets" / "masks").iterdir())):
+        mask.rename(mask.with_name(f"label{i}.png"))
+    with pytest.raises(DataError, match="add the masks or remove the photos") as err:
+        discover_all([tmp_path / "pets"])
+    assert "named as their photo" not in str(err.value)
+
+
+def test_the_photo_or_mask_folder_given_for_its_data_set_names_the_data_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``train cats/images`` (a tab completion too far): the error told the user to put the photos in
+    ``cats/images/images/`` and the masks in ``cats/images/masks/`` (``cats/masks``: that its 4 "photos" go in with
+    ``--negatives``). It says which data set the folder belongs to, to name instead, for every layout's folders."""
+    make_paired_set(tmp_path / "cats", n=2)
+    make_seed_set(tmp_path / "seed", n=2)
+    make_oxford_set(tmp_path / "oxford", ["Bengal_1"])
+    for data_set, folder in (("cats", "images"), ("cats", "masks"), ("seed", "input"), ("seed", "mask")):
+        with pytest.raises(DataError) as err:
+            discover_all([tmp_path / data_set / folder])
+        assert str(err.value).endswith(
+            f"it is the {folder}/ folder of the data set {tmp_path / data_set}: name that folder instead"
+        ), err.value
+    with pytest.raises(DataError, match=r"it is the trimaps/ folder of the data set .*oxford: name that"):
+        discover_all([tmp_path / "oxford" / "trimaps"])
+    monkeypatch.chdir(tmp_path / "cats" / "images")
+    with pytest.raises(DataError, match=r"it is the images/ folder of the data set .*cats: name that folder instead"):
+        discover_all(["."])
+    (tmp_path / "loose" / "images").mkdir(parents=True)  # no data set above it: as before
+    with pytest.raises(DataError, match=r"it holds no folders$"):
+        discover_all([tmp_path / "loose" / "images"])
+
+
+def test_a_splits_file_naming_some_photos_says_the_others_are_split_by_the_seed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A ``splits.tsv`` naming the validation photos alone (3 of 57 in a user's set) put 9 in validation: the 54
+    others were split by ``--val-fraction`` as in a folder without the file, without a word. A warning says how
+    many it places and that the others get the seeded split; a file naming every photo says nothing."""
+    make_paired_set(tmp_path / "cats", n=4)
+    (tmp_path / "cats" / "splits.tsv").write_text("p0\tval\np1.png\ttrain\n")
+    with caplog.at_level("WARNING", logger="colorsplash"):
+        discover_all([tmp_path / "cats"])
+    assert f"{tmp_path / 'cats' / 'splits.tsv'} places 2 of the 4 photos in {tmp_path / 'cats'}; the other 2 " in (
+        caplog.text
+    )
+    assert "(p2.png, p3.png) are split as in a folder without the file (--val-fraction, --seed)" in caplog.text
+    caplog.clear()
+    (tmp_path / "cats" / "splits.tsv").write_text("p0\tval\np1.png\ttrain\np2\ttrain\np3\tval\n")
+    with caplog.at_level("WARNING", logger="colorsplash"):
+        discover_all([tmp_path / "cats"])
+    assert "splits.tsv" not in caplog.text

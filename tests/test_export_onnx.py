@@ -205,6 +205,10 @@ def test_export_says_when_its_input_is_already_onnx_or_calibration_is_short(
     assert f"int8 calibration on {calibrated} photo(s), not the 64 asked for" in caplog.text
     # "that is all the training split of food hold" (audit, custom subject 2): a sentence that reads right.
     assert f"that is all there is in the training split of {data};" in caplog.text
+    # where more come from (a user's 49 subject photos, with 60 negatives beside them, were told only "more photos")
+    assert "name more folders after --int8 (a folder of photos, such as the run's --negatives, counts whole)" in (
+        caplog.text
+    )
 
 
 def test_int8_export_imports_only_the_opsets_it_uses(tiny_checkpoint: Path, tmp_path: Path) -> None:
@@ -288,3 +292,36 @@ def test_an_evaluation_with_a_nan_score_exports(tiny_checkpoint: Path, tmp_path:
     config = export_onnx(tiny_checkpoint, tmp_path / "m.onnx", evaluation=summary)
     assert np.isnan(config.training["evaluation"]["datasets"]["empty"]["iou"])
     assert (tmp_path / "m.onnx").is_file()
+
+
+def test_a_presence_head_whose_threshold_was_never_chosen_is_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run given --negatives chooses its presence threshold at its end for best.pt only: its last.pt, which
+    export's help offers too, exported silently with the default 0.5 (a trained "wild animal" model's run chose
+    0.97; the last.pt file called photos scoring 0.5 to 0.97 "found"). Export warns, naming the file and what to do;
+    a checkpoint whose threshold was chosen exports without a word on it."""
+    from colorsplash.evaluation.presence import CALIBRATION_KEY
+    from colorsplash.runtime.model.config import default_model_config
+    from colorsplash.training.checkpoint import save_checkpoint
+    from colorsplash.training.networks import build_model
+
+    config = ModelConfig(**{**default_model_config("unet-lite0", 64).__dict__, "presence_head": True})
+    config = ModelConfig(**{**config.__dict__, "subject": "wild animal"})
+    net = build_model(config)
+    save_checkpoint(tmp_path / "last.pt", net, config)
+    chosen = {"training": {CALIBRATION_KEY: {"threshold": 0.97}}, "presence_threshold": 0.97}
+    save_checkpoint(tmp_path / "best.pt", net, ModelConfig(**{**config.__dict__, **chosen}))
+    with caplog.at_level("WARNING", logger="colorsplash"):
+        export_onnx(tmp_path / "best.pt", tmp_path / "best.onnx")
+        assert "presence threshold" not in caplog.text
+        export_onnx(tmp_path / "last.pt", tmp_path / "last.onnx")
+    assert f"{tmp_path / 'last.pt'}: no presence threshold was chosen for these weights" in caplog.text
+    assert "default 0.50: photos without a wild animal may be coloured" in caplog.text
+    assert "for best.pt, not last.pt: export the run's best.pt, or check this file" in caplog.text
+    caplog.clear()
+    (tmp_path / "run").mkdir()  # a best.pt whose run had no validation photo of the subject: no threshold either
+    save_checkpoint(tmp_path / "run" / "best.pt", net, config)
+    with caplog.at_level("WARNING", logger="colorsplash"):
+        export_onnx(tmp_path / "run" / "best.pt", tmp_path / "run.onnx")
+    assert "its run had no validation photo of it to choose one on" in caplog.text, caplog.text

@@ -42,3 +42,21 @@ def test_a_thumbnail_sized_mask_is_refused(tmp_path: Path) -> None:
         ReadLabels(np.zeros((40, 40), np.uint8), None, 1), tmp_path / "m.png", tmp_path / "p.jpg", (100, 100), 1
     )
     assert fitted.shape == (100, 100) and note is None
+
+
+def test_a_half_size_mask_rounded_down_on_one_side_is_stretched() -> None:
+    """A 640x427 photo's mask halved as ``(w // 2, h // 2)``, 320x213: 427 / 2 rounded down while 640 / 2 is exact.
+    Each side is within a pixel of one scale (0.5), so it is the photo's shape and is stretched, as 320x214 is."""
+    for mask_hw in ((213, 320), (214, 320)):
+        mask = np.zeros(mask_hw, np.uint8)
+        mask[:, 160:] = 1
+        fitted = fit_mask(mask, (427, 640))
+        assert fitted is not None and fitted.shape == (427, 640)
+        assert fitted[:, :318].max() == 0 and fitted[:, 322:].min() == 1
+
+
+def test_a_mask_of_another_shape_is_still_refused() -> None:
+    """Not the photo's shape at any scale (a 4:3 mask of a 3:2 photo; the photo turned sideways): no fit."""
+    assert fit_mask(np.zeros((300, 400), np.uint8), (427, 640)) is None
+    assert fit_mask(np.zeros((640, 427), np.uint8), (427, 640)) is None
+    assert fit_mask(np.zeros((320, 213), np.uint8), (427, 640)) is None

@@ -136,7 +136,8 @@ def test_a_run_with_negatives_learns_to_say_no_and_export_carries_it(
 
     run, log = trained
     val = [s for s in discover_negatives([discs[1]]) if s.split == "val"]
-    assert f"negatives: 44 for training (16 drawn afresh each epoch: a quarter of its photos), {len(val)} for " in log
+    drawn = "16 drawn afresh each epoch: one for every three subject photos, rounded up"  # of 47
+    assert f"negatives: 44 for training ({drawn}), {len(val)} for " in log
     config = read_checkpoint(run / "best.pt")["model_config"]
     record = config["training"][CALIBRATION_KEY]
     assert config["presence_head"] and config["presence_threshold"] == record["threshold"] != 0.5
@@ -381,3 +382,27 @@ def _lone_negative(lone: Path, split: str) -> Path:
     )
     save_picture(lone / f"{name}.jpg", np.full((40, 50, 3), 90, np.uint8))
     return lone
+
+
+def test_a_validation_of_negatives_alone_validates_the_subject_on_the_training_photos(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A few subject photos, none in the seeded validation share, and negatives, some of which validate: the
+    validation IoU scored the negatives alone, so the model colouring nothing was best.pt (a user's 1-photo set
+    validated at IoU 0.00 on 3 negatives, without a word until the threshold's warning at the run's end). The
+    subject photos of training validate too, with a warning."""
+    from colorsplash.runtime.model.config import ModelConfig
+    from colorsplash.training.steps import prepare_data
+
+    discs, bare = make_disc_sets(tmp_path, 12)  # b8 to b11 of the negatives validate
+    for extra in sorted((discs / "images").iterdir())[3:]:  # three subject photos, none in 1 % validation
+        extra.unlink()
+        (discs / "masks" / extra.name).unlink()
+    cfg = TrainConfig(data=(str(discs),), negatives=(str(bare),), val_fraction=0.01)
+    train, val = data.split_samples(data.discover_all([discs]), 0.01, 0)
+    assert (len(train), len(val)) == (3, 0)
+    caplog.set_level(logging.WARNING)
+    summary = prepare_data(cfg, ModelConfig(input_size=32), show_progress=False).summary
+    assert summary["val_negatives"] == 4 and summary["val_images"] == 4 + 3, summary
+    assert "no photo of the subject fell in validation" in caplog.text
+    assert "the subject is validated on its 3 training photos" in caplog.text

@@ -52,6 +52,7 @@ from colorsplash.evaluation.folders import (
     oxford_trimaps,
     read_split_file,
     refuse_twice,
+    rename_hint,
     set_name,
     unreadable_in_data,
     warn_links,
@@ -128,7 +129,8 @@ def _pair(
         msg += file_names(missing)
         if not skip_bad:  # the warning on masks of no photo's name (below) is never said: they are named here
             odd = f"; {root / mask_dir} has {len(masks)} mask(s) named as no photo: {file_names([*masks.values()])}"
-            raise DataError(msg + (odd if masks else "") + "; add the masks or remove the photos", skippable=True)
+            todo = rename_hint(missing, masks) or "add the masks or remove the photos"
+            raise DataError(f"{msg}{odd if masks else ''}; {todo}", skippable=True)
         log.warning("%s; skipped", msg)
     if masks:
         log.warning(

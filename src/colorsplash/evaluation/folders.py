@@ -177,8 +177,22 @@ def read_split_file(root: Path) -> dict[str, str]:
 
 def warn_unused_splits(root: Path, splits: dict[str, str], photos: Sequence[Path]) -> None:
     """Warn when names in ``root/splits.tsv`` match none of ``photos`` (by stem or file name): those lines are not
-    used, and the photos they meant to place get the seeded split (a test photo may train)."""
+    used, and the photos they meant to place get the seeded split (a test photo may train); and when the file names
+    only some of the photos: the others get the seeded split too, so some of them validate (a file naming the
+    validation photos alone put more in validation than it named)."""
     known = {p.stem for p in photos} | {p.name for p in photos}
+    unlisted = [p for p in photos if p.stem not in splits and p.name not in splits]
+    if splits and unlisted:
+        log.warning(
+            "%s places %d of the %d photos in %s; the other %d (%s) are split as in a folder without the file "
+            "(--val-fraction, --seed), so some of them validate: give each a line (train or val) to place it",
+            root / "splits.tsv",
+            len(photos) - len(unlisted),
+            len(photos),
+            root,
+            len(unlisted),
+            file_names(unlisted),
+        )
     unused = sorted(name for name in splits if name not in known)
     if unused:
         shown = listed(unused)
@@ -194,6 +208,41 @@ def warn_unused_splits(root: Path, splits: dict[str, str], photos: Sequence[Path
 def file_names(paths: Sequence[Path], most: int = 10) -> str:
     """``a.jpg, b.jpg, ... and 3 more``: file names for a message (:func:`~colorsplash.runtime.wording.listed`)."""
     return listed([p.name for p in paths], most)
+
+
+def rename_hint(photos: Sequence[Path], masks: Mapping[str, Path]) -> str | None:
+    """What to do when the masks named as no photo (``{stem: mask}``, :func:`by_stem`'s) are, most of them, the
+    ``photos``' stems with one text added before or after (``<stem>_mask.png``, ``mask_<stem>.png``, as many
+    labelling tools save them): words naming that text and the rename, else ``None``."""
+    stems = {p.stem: p for p in photos}
+    if not stems or not masks:
+        return None
+    first = next(iter(masks))
+    inside = sorted((s for s in stems if s != first and s in first), key=len, reverse=True)[:3]
+    best: tuple[int, str, str] = (0, "", "")
+    for stem in inside:
+        at = first.find(stem)
+        pre, post = first[:at], first[at + len(stem) :]
+        count = sum(_bare(m, pre, post) in stems for m in masks)
+        best = max(best, (count, pre, post))
+    count, pre, post = best
+    if count * 2 < len(masks):
+        return None
+    key = next(m for m in masks if _bare(m, pre, post) in stems)
+    mask, photo = masks[key], stems[_bare(key, pre, post)]
+    added = " and ".join(word for word in (f"{pre!r} before" if pre else "", f"{post!r} after" if post else "") if word)
+    return (
+        f"{count} of those masks are named as their photo with {added} its name, but a mask must have its photo's "
+        f"name: rename each to it ({mask.name} to {photo.stem}{mask.suffix})"
+    )
+
+
+def _bare(mask_stem: str, pre: str, post: str) -> str:
+    """``mask_stem`` without the text ``pre`` before and ``post`` after it ("" when it lacks either)."""
+    inner = len(mask_stem) - len(pre) - len(post)
+    if inner <= 0 or not mask_stem.startswith(pre) or not mask_stem.endswith(post):
+        return ""
+    return mask_stem[len(pre) : len(pre) + inner]
 
 
 def nested_pictures(folder: Path) -> list[Path]:
@@ -276,7 +325,11 @@ _PHOTOS = ("images", "input")
 
 
 def layout_hint(root: Path) -> str:
-    """What a folder without a layout holds, for the error: the data sets in it, else its subfolders."""
+    """What a folder without a layout holds, for the error: the data set it is the photo or mask folder of (the
+    name of ``images/`` given for its data set's), else the data sets in it, else its subfolders."""
+    here = root if root.name else root.resolve()
+    if (here.name in _HALVES or here.name == "trimaps") and layout_of(here.parent) is not None:
+        return f"; it is the {here.name}/ folder of the data set {here.parent}: name that folder instead"
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     sets = [p for p in folders if layout_of(p) is not None]
     if sets:

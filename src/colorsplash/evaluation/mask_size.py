@@ -33,9 +33,14 @@ MIN_DRAWN_SIDE, MAX_SMALL_STRETCH = 32, 4
 
 
 def same_shape_scaled(mask_hw: tuple[int, int], image_hw: tuple[int, int]) -> bool:
-    """Whether a ``mask_hw`` (height, width) mask is the ``image_hw`` photo at another scale (to a pixel)."""
+    """Whether a ``mask_hw`` (height, width) mask is the ``image_hw`` photo at another scale, to a pixel: one scale
+    ``s`` puts each side within a pixel of the photo's (``|mh - h*s| < 1`` and ``|mw - w*s| < 1``), however a resize
+    rounded each side (down, as ``w // 2``; up; to nearest). Exact integer arithmetic, no float ties."""
     (mh, mw), (h, w) = mask_hw, image_hw
-    return mh > 0 and mw > 0 and (round(mw * h / w) == mh or round(mh * w / h) == mw)
+    if mh <= 0 or mw <= 0:
+        return False
+    # the scales each side allows, (mh - 1) / h < s < (mh + 1) / h and the same for the width, must overlap
+    return (mh - 1) * w < (mw + 1) * h and (mw - 1) * h < (mh + 1) * w
 
 
 def _fits(mask_hw: tuple[int, int], image_hw: tuple[int, int]) -> bool:

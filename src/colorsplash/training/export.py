@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
+from colorsplash.evaluation.presence import CALIBRATION_KEY
 from colorsplash.runtime.files import (
     EXTENSION_ONLY,
     atomic_path,
@@ -32,6 +33,7 @@ from colorsplash.runtime.model.model_file import ModelLoadError
 from colorsplash.runtime.model.model_graph import checked_config
 from colorsplash.runtime.model.onnx_model import PRESENCE_OUTPUT, create_session
 from colorsplash.runtime.model.variants import file_hash
+from colorsplash.runtime.wording import subject_word
 from colorsplash.training.checkpoint import load_checkpoint, missing_checkpoint
 from colorsplash.training.config import INT8_DATA_ADVICE
 from colorsplash.training.graph_edits import drop_unused_opsets, split_single_output_convs
@@ -46,6 +48,7 @@ from colorsplash.training.quantize import (
     check_quantizer_version,
     quantize_int8,
 )
+from colorsplash.training.run_files import BEST
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +242,8 @@ def _calibration(
     if len(calibration) < count:
         log.warning(
             "int8 calibration on %d photo(s), not the %d asked for (--calibration-images): that is all there is in %s; "
-            "more photos give steadier ranges",
+            "more photos give steadier ranges: name more folders after --int8 (a folder of photos, such as the "
+            "run's --negatives, counts whole)",
             len(calibration),
             count,
             ", ".join(f"the {s.kind} of {s.folder}" for s in sources),
@@ -278,6 +282,7 @@ def export_onnx(
     _check_request(checkpoint, output, fp16, int8_data or [], overwrite)
     model, config = load_checkpoint(checkpoint)
     _check_finite(model, checkpoint)
+    _warn_unchosen_threshold(checkpoint, config)
     config = dataclasses.replace(config, training={**config.training, CHECKPOINT_HASH: file_hash(Path(checkpoint))})
     if evaluation is not None:
         config = with_evaluation(config, evaluation)
@@ -291,6 +296,25 @@ def export_onnx(
     config = dataclasses.replace(config, training=portable_paths(config.training))
     _write_model_file(model, config, calibration, fp16, Path(output), overwrite, show_progress)
     return config
+
+
+def _warn_unchosen_threshold(checkpoint: str | Path, config: ModelConfig) -> None:
+    """Warn when ``config`` has a presence head whose threshold no validation photo chose (no
+    :data:`~colorsplash.evaluation.presence.CALIBRATION_KEY` record: a run's ``last.pt``, which the end of a run
+    given ``--negatives`` leaves as it is, or a run stopped before its end): the file would hold the default."""
+    if not config.presence_head or CALIBRATION_KEY in config.training:
+        return
+    todo = (
+        "its run had no validation photo of it to choose one on (give more photos or a larger --val-fraction)"
+        if Path(checkpoint).name == BEST
+        else "a run given --negatives chooses one at its end, for best.pt, not last.pt: export the run's best.pt"
+    )
+    subject, threshold = subject_word(config), config.presence_threshold
+    log.warning(
+        f"{checkpoint}: no presence threshold was chosen for these weights, so the file keeps the default "
+        f"{threshold:.2f}: photos without a {subject} may be coloured, or a {subject} missed; {todo}, or check this "
+        "file with evaluate --negatives"
+    )
 
 
 def _check_finite(model: torch.nn.Module, checkpoint: str | Path) -> None:

@@ -52,7 +52,7 @@ from colorsplash.training.distributed import Dist
 from colorsplash.training.losses import presence_loss, segmentation_loss
 from colorsplash.training.networks import forward_train, has_presence, train_mode
 from colorsplash.training.torch_dataset import SegmentationDataset, load_resized, negatives_summary, validation_iou
-from colorsplash.training.val_masks import scored_validation
+from colorsplash.training.val_masks import scored_validation, with_subject
 
 log = logging.getLogger(__name__)
 METRIC_FIELDS = ("epoch", "step", "train_loss", "val_loss", "val_iou", "lr", "seconds")
@@ -211,6 +211,7 @@ def prepare_data(cfg: TrainConfig, mcfg: ModelConfig, show_progress: bool, repor
         skips.say()
     if report and len(train_s) + (len(val_s) if val_s is not train_s else 0) < listed:  # --skip-bad dropped some
         log.info("after the bad pairs skipped: %d training, %d validation photos", len(train_s), len(val_s))
+    vi, vm, val_s = with_subject((ti, tm, train_s), (vi, vm, val_s), report)  # not negatives alone
     augmenter = Augmenter(cfg.augment, seed=cfg.seed) if cfg.augment.enabled else None
     summary = {
         "datasets": sorted({s.dataset for s in samples}),

@@ -173,7 +173,7 @@ def negatives_summary(train: SegmentationDataset, val: Sequence[Sample], report:
     if report:
         drawn = "all of them each epoch"
         if train.per_epoch < len(train.negatives):
-            drawn = f"{train.per_epoch} drawn afresh each epoch: a quarter of its photos"
+            drawn = f"{train.per_epoch} drawn afresh each epoch: one for every three subject photos, rounded up"
         log.info(
             "negatives: %d for training (%s), %d for validation", len(train.negatives), drawn, out["val_negatives"]
         )

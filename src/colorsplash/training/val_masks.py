@@ -1,6 +1,7 @@
 """Validation photos whose masks score no pixel (all of them a trimap's unscored band,
 :data:`~colorsplash.evaluation.metrics.IGNORE`): left out of the validation IoU, as ``evaluate`` leaves them out of
-its scores (:func:`~colorsplash.evaluation.metrics.scores_any`)."""
+its scores (:func:`~colorsplash.evaluation.metrics.scores_any`); and a validation of photos without the subject
+alone, which gets the training subject photos (:func:`with_subject`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 
 import numpy as np
 
-from colorsplash.evaluation.datasets import Sample
+from colorsplash.evaluation.datasets import Sample, is_subject_free
 from colorsplash.evaluation.folders import DataError, file_names
 from colorsplash.evaluation.metrics import scores_any
 
@@ -46,3 +47,23 @@ def scored_validation(train: Split, val: Split, report: bool) -> Split:
             file_names(unscored),
         )
     return val
+
+
+def with_subject(train: Split, val: Split, report: bool) -> Split:
+    """``val`` with the subject photos of ``train`` added when it holds photos without the subject alone (a data set
+    of a few photos, none in the seeded validation share, beside negatives that validate); with ``report`` a
+    warning says so. Scored on those alone, the model that colours nothing validated best and became ``best.pt``;
+    the subject's share of the validation IoU is then the training photos', as a run without validation photos."""
+    (ti, tm, ts), (vi, vm, vs) = train, val
+    keep = [i for i, s in enumerate(ts) if not is_subject_free(s)]
+    if vs is ts or not keep or not all(is_subject_free(s) for s in vs):
+        return val
+    if report:
+        log.warning(
+            "no photo of the subject fell in validation (%d photo(s) without it did): the subject is validated on "
+            "its %d training photos, or best.pt would be the epoch that colours least; give more photos or a larger "
+            "--val-fraction",
+            len(vs),
+            len(keep),
+        )
+    return np.concatenate([vi, ti[keep]]), np.concatenate([vm, tm[keep]]), [*vs, *(ts[i] for i in keep)]
