@@ -59,6 +59,17 @@ def names_folder(text: str) -> bool:
     return text.endswith(("/", os.sep))
 
 
+def in_utf8(path: str | Path) -> bool:
+    """Whether ``path`` can be given as UTF-8 text to a library that takes no other (ONNX Runtime's sessions,
+    PyTorch's ONNX exporter): not when a name in it is in another encoding (``caf\\xe9``, held by Python as a
+    surrogate), which those refused with a ``TypeError`` naming their C++ arguments."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def name_fits(path: str | Path) -> bool:
     """Whether ``path``'s last component fits a file name (255 bytes as UTF-8); the temporary name always fits
     when this holds (see :func:`temp_path_for`)."""

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
 from colorsplash.runtime.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.files import (
     atomic_path,
+    in_utf8,
     made_folders_tidied,
     names_folder,
     not_replaceable,
@@ -350,14 +352,16 @@ def _write_model_file(
 ) -> None:
     """Export ``model``'s graph, quantise it on ``calibration`` inputs when given, attach ``config`` (fp16 weights
     with ``fp16``), and publish it as ``output`` (see :func:`colorsplash.runtime.files.atomic_path`; an existing
-    file is replaced only with ``overwrite``). Intermediate files live in a temporary folder beside ``output``."""
+    file is replaced only with ``overwrite``). Intermediate files live in a temporary folder beside ``output``, or
+    in the system's when its path is not UTF-8 (:func:`~colorsplash.runtime.files.in_utf8`: PyTorch's exporter
+    refused it)."""
     # made_folders_tidied: stopped or failed, no folder made for it is left. atomic_path makes the folder and names
     # ``output`` in any write error (a full disk said "[Errno 28] No space left on device", naming no file); the
     # temporary folder goes before the file is published.
     with (
         made_folders_tidied(output.parent),
         atomic_path(output, lambda written: reads_back(written, config, output), replace=overwrite) as final,
-        tempfile.TemporaryDirectory(dir=output.parent) as tmp,
+        tempfile.TemporaryDirectory(dir=output.parent if in_utf8(output.parent) else None) as tmp,
     ):
         tmp_path = os.path.join(tmp, "model.onnx")
         _export_graph(model, config.input_size, tmp_path)
@@ -366,4 +370,4 @@ def _write_model_file(
             quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT, show_progress=show_progress)
             tmp_path = quantized
         _finish_file(tmp_path, config, fp16)
-        os.replace(tmp_path, final)
+        shutil.move(tmp_path, final)  # a rename; a copy from the system's temporary folder (not UTF-8: in_utf8)
