@@ -1,5 +1,6 @@
 """``serve --access-log``'s lines, written on standard output, whose reader may go (``serve --access-log | head``,
-a log collector that stopped): said once, and the server goes on without them."""
+a log collector that stopped): said once, and the server goes on without them; and whether uvicorn may colour
+its lines at all (:func:`colours_refused`)."""
 
 from __future__ import annotations
 
@@ -42,3 +43,10 @@ class AccessLines(logging.StreamHandler):
             os.dup2(null, self.stream.fileno())
             os.close(null)
         log.warning(CANNOT_WRITE, err.strerror or err)
+
+
+def colours_refused() -> bool:
+    """Whether the environment refuses coloured text: ``NO_COLOR`` set and not empty (no-color.org), or
+    ``TERM=dumb`` (Emacs' shell, some CI logs). uvicorn coloured the access lines' request and status on any
+    terminal (``^[[32m200 OK^[[0m``), whatever these said."""
+    return bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"
