@@ -4,11 +4,12 @@ its lines at all (:func:`colours_refused`)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
 from typing import TextIO
+
+from colorsplash.cli.common import point_at_null
 
 log = logging.getLogger("colorsplash.cli.serve")
 
@@ -38,10 +39,7 @@ class AccessLines(logging.StreamHandler):
             super().handleError(record)
             return
         self.gone = True
-        with contextlib.suppress(OSError, ValueError, AttributeError):  # the stream's bytes held for it: dropped,
-            null = os.open(os.devnull, os.O_WRONLY)  # so no flush at exit fails again ("Exception ignored")
-            os.dup2(null, self.stream.fileno())
-            os.close(null)
+        point_at_null(self.stream)
         log.warning(CANNOT_WRITE, err.strerror or err)
 
 
