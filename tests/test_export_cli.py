@@ -395,3 +395,17 @@ def test_int8_with_no_readable_calibration_photo_names_the_folder(
     assert "no photo could be read" in err and str(shots) in err and "readable photos" in err
     assert "at least one calibration image" not in err
     assert not q8.exists()
+
+
+def test_export_writes_into_a_folder_whose_name_is_not_utf8(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """``export -o caf\\xe9/m.onnx`` (a folder named in Latin-1 bytes): PyTorch's exporter, given a temporary file
+    beside the output, refused its path with a TypeError (a traceback); the model is written and loads."""
+    folder = tmp_path / os.fsdecode(b"caf\xe9")
+    try:
+        folder.mkdir()
+    except (OSError, UnicodeError) as err:
+        pytest.skip(f"this file system refuses a name that is not UTF-8: {err}")
+    out = folder / "m.onnx"
+    export_onnx(tiny_checkpoint, out)
+    assert load_model(out, precision="file").config.input_size == 64
+    assert sorted(p.name for p in folder.iterdir()) == ["m.onnx"]

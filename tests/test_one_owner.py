@@ -102,7 +102,7 @@ def test_export_refuses_an_output_that_is_its_checkpoint_by_another_name(tmp_pat
     --overwrite`` took it for another file and went on to replace it. Both ask one question
     (:func:`colorsplash.runtime.files.same_file`)."""
     pytest.importorskip("torch")
-    from colorsplash.training.export import check_output
+    from colorsplash.training.export_checks import check_output
 
     checkpoint = tmp_path / "best.pt"
     checkpoint.write_bytes(b"not read here")

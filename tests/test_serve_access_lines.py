@@ -42,3 +42,22 @@ def test_a_closed_reader_is_said_once_and_later_lines_are_dropped(
     said = [r.getMessage() for r in caplog.records if r.name == "colorsplash.cli.serve"]
     assert len(said) == 1 and said[0].startswith("access log: cannot write to standard output (Broken pipe"), said
     assert "Logging error" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("env", "coloured"),
+    [({"NO_COLOR": "1"}, False), ({"TERM": "dumb"}, False), ({"NO_COLOR": ""}, None), ({}, None)],
+)
+def test_no_color_and_a_dumb_terminal_turn_uvicorns_colours_off(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], coloured: bool | None
+) -> None:
+    """uvicorn coloured the access lines (``^[[32m200 OK^[[0m``) on any terminal; None: its own choice."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    formatters = uvicorn_logging(True)["log_config"]["formatters"]
+    # uvicorn's two formatters; colorsplash's own ("plain", for its lines) has no colours to turn off
+    assert {name: formatters[name].get("use_colors") for name in ("default", "access")} == dict.fromkeys(
+        ("default", "access"), coloured
+    )

@@ -27,6 +27,7 @@ from colorsplash.cli import serve as cli_serve
 from colorsplash.cli import splash as cli_splash
 from colorsplash.cli import train as cli_train
 from colorsplash.cli import video as cli_video
+from colorsplash.cli.common import point_at_null
 from colorsplash.cli.suggest import SuggestingParser, dashed_hint, option_hint, verb_parsers
 from colorsplash.entry import interrupted
 from colorsplash.runtime.files import LINK_LOOP, TOO_LONG
@@ -147,16 +148,13 @@ def stdout_gone() -> bool:
     its file descriptor. If so, that descriptor is pointed at the null device, so that Python's flush at exit does
     not fail again ("Exception ignored ...")."""
     try:
-        fd = sys.stdout.fileno()
         poller = select.poll()  # POSIX; Windows has none: the error line stays
-        poller.register(fd, select.POLLOUT)
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
         if not any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0)):
             return False
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, fd)
-        os.close(null)
     except (OSError, ValueError, AttributeError):  # no descriptor (a test's StringIO), no poll
         return False
+    point_at_null(sys.stdout)
     return True
 
 

@@ -1,13 +1,15 @@
 """``serve --access-log``'s lines, written on standard output, whose reader may go (``serve --access-log | head``,
-a log collector that stopped): said once, and the server goes on without them."""
+a log collector that stopped): said once, and the server goes on without them; and whether uvicorn may colour
+its lines at all (:func:`colours_refused`)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
 from typing import TextIO
+
+from colorsplash.cli.common import point_at_null
 
 log = logging.getLogger("colorsplash.cli.serve")
 
@@ -37,8 +39,12 @@ class AccessLines(logging.StreamHandler):
             super().handleError(record)
             return
         self.gone = True
-        with contextlib.suppress(OSError, ValueError, AttributeError):  # the stream's bytes held for it: dropped,
-            null = os.open(os.devnull, os.O_WRONLY)  # so no flush at exit fails again ("Exception ignored")
-            os.dup2(null, self.stream.fileno())
-            os.close(null)
+        point_at_null(self.stream)
         log.warning(CANNOT_WRITE, err.strerror or err)
+
+
+def colours_refused() -> bool:
+    """Whether the environment refuses coloured text: ``NO_COLOR`` set and not empty (no-color.org), or
+    ``TERM=dumb`` (Emacs' shell, some CI logs). uvicorn coloured the access lines' request and status on any
+    terminal (``^[[32m200 OK^[[0m``), whatever these said."""
+    return bool(os.environ.get("NO_COLOR")) or os.environ.get("TERM") == "dumb"

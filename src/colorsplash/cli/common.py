@@ -1,4 +1,5 @@
-"""Pieces shared by the CLI verbs: each flag used by several verbs is defined here once."""
+"""Pieces shared by the CLI verbs: each flag used by several verbs is defined here once; a dead standard output
+silenced (:func:`point_at_null`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import contextlib
 import importlib.metadata
 import importlib.util
+import os
 import re
 import signal
 import threading
@@ -216,3 +218,15 @@ def jobs_or_auto(value: str) -> int | None:
 
 
 _positive_jobs = number_in_range(int, lambda v: v > 0, "a positive whole number or auto")
+
+
+def point_at_null(stream: Any) -> None:
+    """Point ``stream``'s file descriptor (standard output, whose reader has gone) at the null device, so that the
+    bytes it still holds, flushed later (at exit: "Exception ignored ... BrokenPipeError"), fail no more. Nothing
+    for a stream without a descriptor."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, stream.fileno())
+        finally:
+            os.close(null)

@@ -76,7 +76,8 @@ def _export(args: argparse.Namespace) -> int:
         after = " (--int8 takes every word after it as a data folder: name the checkpoint before --int8)"
         raise ValueError(f"no checkpoint given{after if args.int8 else ''}: colorsplash export CHECKPOINT -o OUT.onnx")
     need_torch("export")
-    from colorsplash.training.export import check_output, export_onnx, read_evaluation
+    from colorsplash.training.export import export_onnx, read_evaluation
+    from colorsplash.training.export_checks import check_output
 
     out = Path(args.output)
     check_output(args.checkpoint, args.output, args.overwrite)  # as typed: a trailing / names a folder

@@ -17,7 +17,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from colorsplash.cli.access_lines import AccessLines
+from colorsplash.cli.access_lines import AccessLines, colours_refused
 from colorsplash.cli.common import add_jobs_argument, add_model_argument, add_runtime_arguments, outdated_extra
 from colorsplash.runtime.flags import arg_type, non_empty_name, number_in_range, positive_float, positive_int
 from colorsplash.runtime.pictures.limits import DEFAULT_MAX_PIXELS
@@ -372,4 +372,7 @@ def uvicorn_logging(access_log: bool) -> dict[str, Any]:
     config["loggers"]["uvicorn"]["handlers"].append("stopping")
     config["formatters"]["access"].update(fmt=ACCESS_FORMAT, datefmt="%Y-%m-%d %H:%M:%S %z")
     config["handlers"]["access"]["class"] = f"{AccessLines.__module__}.{AccessLines.__name__}"  # its reader may go
+    if colours_refused():  # else uvicorn's own choice: colours on a terminal
+        for formatter in config["formatters"].values():
+            formatter["use_colors"] = False
     return {"log_config": config, "log_level": None, "access_log": access_log}

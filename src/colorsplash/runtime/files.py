@@ -40,11 +40,9 @@ TOO_LONG = f"longer than the {_NAME_MAX} bytes the system allows in one file or 
 # An output that appeared after this run planned its names (another run, a user): never replaced.
 NOT_OURS = "already exists and was not made by this run; not replaced"
 # A file that reads back other than it was written (atomic_write, checkpoints): what happened and what to do
-# "File too large" (EFBIG) says neither whose limit nor what to do: a `ulimit -f` of the shell or the service, or a
-# file system's own (FAT32 holds 4 GB less a byte).
-TOO_LARGE_FILE = "larger than this system lets a file be (`ulimit -f`, or the file system's limit: FAT32 holds 4 GB)"
-TOO_LARGE_TODO = "raise the limit or write it to another file system"
 LOST_WRITES = "nothing was written (a full or failing disk?); free some space or check the disk, then try again"
+# For "File too large" (EFBIG), which says neither whose limit nor what to do
+TOO_LARGE_FILE = "over this system's file size limit (`ulimit -f`, or FAT32's 4 GB); raise the limit or write elsewhere"
 
 
 def extension_only(path: str | Path, known: Callable[[str], bool]) -> bool:
@@ -62,6 +60,17 @@ def names_folder(text: str) -> bool:
     """Whether a path as typed ends in a separator (``-o shots.jpg/``), so names a folder whatever its name looks
     like: ``Path`` drops that ``/``, so ask this of the text the user gave. The one owner of that rule."""
     return text.endswith(("/", os.sep))
+
+
+def in_utf8(path: str | Path) -> bool:
+    """Whether ``path`` can be given as UTF-8 text to a library that takes no other (ONNX Runtime's sessions,
+    PyTorch's ONNX exporter): not when a name in it is in another encoding (``caf\\xe9``, held by Python as a
+    surrogate), which those refused with a ``TypeError`` naming their C++ arguments."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def name_fits(path: str | Path) -> bool:
@@ -282,7 +291,9 @@ def atomic_path(path: str | Path, verify: Callable[[Path], None] | None = None, 
         _publish(tmp, path, replace)
     except OSError as err:
         _discard(tmp)
-        raise OSError(f"cannot write {path}: {_write_problem(err)}") from err
+        raise OSError(
+            f"cannot write {path}: {TOO_LARGE_FILE if err.errno == errno.EFBIG else err.strerror or err}"
+        ) from err
     except BaseException:  # also Ctrl-C: never leave the temporary file behind
         _discard(tmp)
         raise
@@ -313,13 +324,6 @@ def missing_folders(folder: str | Path) -> list[Path]:
         missing.append(folder)
         folder = folder.parent
     return missing
-
-
-def _write_problem(err: OSError) -> str:
-    """The words for a failed write: the system's own, but "File too large" said with whose limit and what to do."""
-    if err.errno == errno.EFBIG:
-        return f"{TOO_LARGE_FILE}; {TOO_LARGE_TODO}"
-    return str(err.strerror or err)
 
 
 def _discard(tmp: Path) -> None:

@@ -6,6 +6,8 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path, PurePath
@@ -15,27 +17,19 @@ import numpy as np
 import torch
 
 from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
-from colorsplash.evaluation.presence import CALIBRATION_KEY
 from colorsplash.runtime.files import (
-    EXTENSION_ONLY,
     atomic_path,
-    extension_only,
+    in_utf8,
     made_folders_tidied,
-    names_folder,
-    not_replaceable,
-    same_file,
     temp_folder,
-    unwritable_folder,
 )
-from colorsplash.runtime.flags import non_empty_name
 from colorsplash.runtime.model.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.model.model_file import ModelLoadError
 from colorsplash.runtime.model.model_graph import checked_config
 from colorsplash.runtime.model.onnx_model import PRESENCE_OUTPUT, create_session
 from colorsplash.runtime.model.variants import file_hash
-from colorsplash.runtime.wording import subject_word
 from colorsplash.training.checkpoint import load_checkpoint, missing_checkpoint
-from colorsplash.training.config import INT8_DATA_ADVICE
+from colorsplash.training.export_checks import check_finite, check_request, warn_unchosen_threshold
 from colorsplash.training.graph_edits import drop_unused_opsets, split_single_output_convs
 from colorsplash.training.networks import WithPresence, has_presence
 from colorsplash.training.quantize import (
@@ -45,10 +39,8 @@ from colorsplash.training.quantize import (
     TRAINING_SPLIT,
     CalibrationSource,
     calibration_set,
-    check_quantizer_version,
     quantize_int8,
 )
-from colorsplash.training.run_files import BEST
 
 log = logging.getLogger(__name__)
 
@@ -201,36 +193,6 @@ def _int8_config(config: ModelConfig, sources: Sequence[CalibrationSource], imag
     return dataclasses.replace(config, precision="int8", training={**config.training, "int8_calibration": record})
 
 
-def check_output(checkpoint: str | Path, output: str | Path, overwrite: bool = False) -> None:
-    """Refuse an ``output`` that is the input ``checkpoint`` (always), a folder (also one named with a trailing
-    ``/`` that does not exist yet), a name not ending in ``.onnx`` (``-o cats`` or ``-o cats.jpg`` wrote an ONNX
-    file under that name), a pipe or device or a link to one (never replaced, even with ``overwrite``), an
-    existing file (unless ``overwrite``), or a place where no file can be made (a file where its folder would be:
-    :func:`~colorsplash.runtime.files.unwritable_folder`): checked before any slow work, and again, race-free,
-    when the file is published.
-
-    Raises:
-        ValueError: naming ``output`` and saying what to do.
-    """
-    text, output = str(output), Path(output)
-    if os.path.lexists(output) and same_file(checkpoint, output):
-        raise ValueError(f"{output}: refusing to overwrite the input checkpoint; choose another -o")
-    if output.is_dir() or names_folder(text):
-        raise ValueError(f"{text}: is a folder; -o names the .onnx file to write (e.g. {output / 'model.onnx'})")
-    if extension_only(output, lambda name: name.lower() == ".onnx"):  # Python: a hidden name without a suffix
-        raise ValueError(
-            f"{output}: {EXTENSION_ONLY}; name the model to write, e.g. -o {output.with_name('model.onnx')}"
-        )
-    if output.suffix.lower() != ".onnx":
-        raise ValueError(f"{output}: an exported model's name ends in .onnx; give -o {output.with_suffix('.onnx')}")
-    if (problem := not_replaceable(output, "--overwrite")) is not None:  # before --overwrite is named
-        raise ValueError(f"{output}: {problem}")
-    if not overwrite and os.path.lexists(output):
-        raise ValueError(f"{output}: already exists; pass --overwrite to replace it, or choose another -o")
-    if (problem := unwritable_folder(output.parent)) is not None:  # as splash's and evaluate's -o, before the work
-        raise ValueError(f"{output}: cannot write it there ({problem}); choose another place with -o")
-
-
 def _calibration(
     data: Sequence[str | Path], config: ModelConfig, count: int, show_progress: bool
 ) -> tuple[list[np.ndarray], list[CalibrationSource]]:
@@ -272,17 +234,20 @@ def export_onnx(
     float32.
     ``evaluation``: an ``evaluate`` summary to embed (see :func:`with_evaluation`; :func:`read_evaluation` reads
     and checks one). The config records the checkpoint's SHA-256 (``training.checkpoint_sha256``).
-    An existing ``output`` is replaced only with ``overwrite`` (see :func:`check_output`), the input never.
+    An existing ``output`` is replaced only with ``overwrite``, the input never (see
+    :func:`~colorsplash.training.export_checks.check_output`).
 
     Raises:
         ValueError: both ``fp16`` and ``int8_data`` were asked for, a folder of ``int8_data`` is an empty name,
-            ``output`` may not be written, or the checkpoint's weights are not all finite (:func:`_check_finite`).
-        RuntimeError: ``int8_data`` with an ONNX Runtime too old to quantise (:func:`check_quantizer_version`).
+            ``output`` may not be written, or the checkpoint's weights are not all finite
+            (:func:`~colorsplash.training.export_checks.check_finite`).
+        RuntimeError: ``int8_data`` with an ONNX Runtime too old to quantise
+            (:func:`~colorsplash.training.quantize.check_quantizer_version`).
     """
-    _check_request(checkpoint, output, fp16, int8_data or [], overwrite)
+    check_request(checkpoint, output, fp16, int8_data or [], overwrite)
     model, config = load_checkpoint(checkpoint)
-    _check_finite(model, checkpoint)
-    _warn_unchosen_threshold(checkpoint, config)
+    check_finite(model, checkpoint)
+    warn_unchosen_threshold(checkpoint, config)
     config = dataclasses.replace(config, training={**config.training, CHECKPOINT_HASH: file_hash(Path(checkpoint))})
     if evaluation is not None:
         config = with_evaluation(config, evaluation)
@@ -296,36 +261,6 @@ def export_onnx(
     config = dataclasses.replace(config, training=portable_paths(config.training))
     _write_model_file(model, config, calibration, fp16, Path(output), overwrite, show_progress)
     return config
-
-
-def _warn_unchosen_threshold(checkpoint: str | Path, config: ModelConfig) -> None:
-    """Warn when ``config`` has a presence head whose threshold no validation photo chose (no
-    :data:`~colorsplash.evaluation.presence.CALIBRATION_KEY` record: a run's ``last.pt``, which the end of a run
-    given ``--negatives`` leaves as it is, or a run stopped before its end): the file would hold the default."""
-    if not config.presence_head or CALIBRATION_KEY in config.training:
-        return
-    todo = (
-        "its run had no validation photo of it to choose one on (give more photos or a larger --val-fraction)"
-        if Path(checkpoint).name == BEST
-        else "a run given --negatives chooses one at its end, for best.pt, not last.pt: export the run's best.pt"
-    )
-    subject, threshold = subject_word(config), config.presence_threshold
-    log.warning(
-        f"{checkpoint}: no presence threshold was chosen for these weights, so the file keeps the default "
-        f"{threshold:.2f}: photos without a {subject} may be coloured, or a {subject} missed; {todo}, or check this "
-        "file with evaluate --negatives"
-    )
-
-
-def _check_finite(model: torch.nn.Module, checkpoint: str | Path) -> None:
-    """Refuse a checkpoint whose weights hold NaN or infinity (its run's loss diverged): its file's forward pass is
-    not finite, which :func:`reads_back` would blame on the disk, and no second export mends it."""
-    for name, tensor in model.state_dict().items():
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise ValueError(
-                f"{checkpoint}: its weights are not all finite ({name} holds NaN or infinity: the run that saved it "
-                "diverged); export a checkpoint saved before it diverged, or train again with a lower --lr"
-            )
 
 
 def reads_back(written: Path, config: ModelConfig, output: Path) -> None:
@@ -351,24 +286,6 @@ def reads_back(written: Path, config: ModelConfig, output: Path) -> None:
         raise OSError(f"the exported file's forward pass gave {logits.shape} logits, not all finite; {again}")
 
 
-def _check_request(
-    checkpoint: str | Path, output: str | Path, fp16: bool, int8: Sequence[str | Path], overwrite: bool
-) -> None:
-    """Everything :func:`export_onnx` refuses before any work (see its Raises)."""
-    if fp16 and int8:
-        raise ValueError("choose fp16 or int8, not both")
-    for folder in int8:  # "" (an unset variable) is no folder: as Path(""), it calibrated on the current folder
-        non_empty_name(INT8_DATA_ADVICE)(os.fspath(folder))
-    check_output(checkpoint, output, overwrite)
-    if int8:
-        check_quantizer_version()  # before the photos are read
-    if Path(checkpoint).suffix.lower() == ".onnx":
-        raise ValueError(
-            f"{checkpoint}: is already an ONNX model; export takes a .pt checkpoint (a run's best.pt or last.pt). "
-            "Use this file as it is with --model"
-        )
-
-
 def _write_model_file(
     model: torch.nn.Module,
     config: ModelConfig,
@@ -380,14 +297,16 @@ def _write_model_file(
 ) -> None:
     """Export ``model``'s graph, quantise it on ``calibration`` inputs when given, attach ``config`` (fp16 weights
     with ``fp16``), and publish it as ``output`` (see :func:`colorsplash.runtime.files.atomic_path`; an existing
-    file is replaced only with ``overwrite``). Intermediate files live in a temporary folder beside ``output``."""
+    file is replaced only with ``overwrite``). Intermediate files live in a temporary folder beside ``output``, or
+    in the system's when its path is not UTF-8 (:func:`~colorsplash.runtime.files.in_utf8`: PyTorch's exporter
+    refused it)."""
     # made_folders_tidied: stopped or failed, no folder made for it is left. atomic_path makes the folder and names
     # ``output`` in any write error (a full disk said "[Errno 28] No space left on device", naming no file); the
     # temporary folder goes before the file is published.
     with (
         made_folders_tidied(output.parent),
         atomic_path(output, lambda written: reads_back(written, config, output), replace=overwrite) as final,
-        temp_folder(output) as tmp,
+        temp_folder(output) if in_utf8(output.parent) else tempfile.TemporaryDirectory() as tmp,
     ):
         tmp_path = os.path.join(tmp, "model.onnx")
         _export_graph(model, config.input_size, tmp_path)
@@ -396,4 +315,4 @@ def _write_model_file(
             quantize_int8(tmp_path, quantized, calibration, ONNX_INPUT, show_progress=show_progress)
             tmp_path = quantized
         _finish_file(tmp_path, config, fp16)
-        os.replace(tmp_path, final)
+        shutil.move(tmp_path, final)  # a rename; a copy from the system's temporary folder (not UTF-8: in_utf8)

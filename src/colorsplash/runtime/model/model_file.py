@@ -26,6 +26,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from colorsplash.runtime.files import in_utf8
 from colorsplash.runtime.model.protobuf import NotProtobuf, ends_inside_a_field, fields, mapped, string_entry
 from colorsplash.runtime.pictures.signatures import VIDEO_NAMES, other_format, signature_format
 
@@ -236,18 +237,15 @@ def session_source(path: str | Path) -> str | bytes:
             only by the model's own path.
         OSError: the file cannot be read.
     """
-    text = os.fspath(path)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        if external_locations(path):
-            raise ModelLoadError(
-                f"{path}: ONNX Runtime opens only paths in UTF-8, and this one is not (a name in another "
-                "encoding); its weights are kept in external data files found by that path: rename the file or "
-                "folder, or re-export the model as one file with colorsplash export"
-            ) from None
-        return Path(path).read_bytes()
-    return text
+    if in_utf8(path):
+        return os.fspath(path)
+    if external_locations(path):
+        raise ModelLoadError(
+            f"{path}: ONNX Runtime opens only paths in UTF-8, and this one is not (a name in another encoding); its "
+            "weights are kept in external data files found by that path: rename the file or folder, or re-export "
+            "the model as one file with colorsplash export"
+        )
+    return Path(path).read_bytes()
 
 
 def check_model_file(path: str | Path) -> None:
