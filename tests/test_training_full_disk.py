@@ -29,7 +29,7 @@ def file_size_limit() -> Iterator[int]:
 
 def test_a_checkpoint_that_cannot_be_written_names_the_file(tmp_path: Path, file_size_limit: int) -> None:
     path = tmp_path / "last.pt"
-    with pytest.raises(OSError, match="cannot write .*last.pt: over this system's file size limit .*raise the limit") as caught:
+    with pytest.raises(OSError, match="cannot write .*last.pt: over this system's file size limit") as caught:
         atomic_torch_save({"weights": torch.zeros(4 * file_size_limit)}, path)
     assert "enforce fail" not in str(caught.value)
     assert list(tmp_path.iterdir()) == []
