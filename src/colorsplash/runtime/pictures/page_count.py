@@ -25,6 +25,9 @@ from PIL import Image
 
 MAX_COUNTED_PAGES = 1000  # a TIFF photo has a few pages; counting 1,000 with Pillow takes about 20 ms
 MAX_FRACTIONS = 65536  # values of a RATIONAL entry (a resolution holds 1, GPS 3): Pillow takes 0.17 s for 65,536
+# Entries read by heavy_tiff_entry in all (its pages and their Exif, GPS and Interop directories): a photo's page
+# holds a few dozen. 1,001 overlapping directories of 65,535 entries each, a 0.8 MB upload, took 11 s to check.
+MAX_ENTRIES = 2**20
 _SUB_DIRECTORIES = (34665, 34853, 40965)  # Exif, GPS, Interop: Pillow reads each whole (Exif.get_ifd)
 MAX_STRAY_BYTES = 2**20  # bytes between a GIF's blocks that start none: Pillow steps over 4 MB of them in 0.6 s
 
@@ -65,22 +68,28 @@ def heavy_tiff_entry(fp: IO[bytes]) -> str | None:
     """What makes Pillow's reading of the TIFF ``fp``'s directories (the pages it counts, :data:`MAX_COUNTED_PAGES`,
     and their Exif, GPS and Interop directories) take seconds of Python, or ``None``: an entry of more than
     :data:`MAX_FRACTIONS` fractions (Pillow makes an object of each as it reads it: 3 million as the resolution,
-    22 MB, took 14.5 s), or a BigTIFF directory of more than 65,535 entries (Pillow reads each in Python). An EXIF
-    block (a PNG's or WebP's) is such a TIFF. ``fp``'s position is kept."""
+    22 MB, took 14.5 s), a BigTIFF directory of more than 65,535 entries (Pillow reads each in Python), or more than
+    :data:`MAX_ENTRIES` entries in all (this check's own cost). An EXIF block (a PNG's or WebP's) is such a TIFF.
+    ``fp``'s position is kept."""
+    left = [MAX_ENTRIES]  # entries that may still be read, over every directory
     for offset, order, big in _directory_chain(fp, MAX_COUNTED_PAGES + 1):
-        heavy = _heavy_directory(fp, offset, order, big, 2)
+        heavy = _heavy_directory(fp, offset, order, big, 2, left)
         if heavy is not None:
             return heavy
     return None
 
 
-def _heavy_directory(fp: IO[bytes], offset: int, order: str, big: bool, depth: int) -> str | None:
-    """:func:`heavy_tiff_entry` of the directory at ``offset`` and, ``depth`` levels down, those it points to."""
+def _heavy_directory(fp: IO[bytes], offset: int, order: str, big: bool, depth: int, left: list[int]) -> str | None:
+    """:func:`heavy_tiff_entry` of the directory at ``offset`` and, ``depth`` levels down, those it points to;
+    ``left[0]``: the entries that may still be read, less this directory's."""
     fp.seek(offset)
     raw = fp.read(8 if big else 2)
     entries = struct.unpack(order + ("Q" if big else "H"), raw)[0] if len(raw) == (8 if big else 2) else 0
     if entries > 65535:
         return f"a directory of {entries:,} entries"
+    left[0] -= entries
+    if left[0] < 0:
+        return f"directories of more than {MAX_ENTRIES:,} entries in all"
     block = fp.read(entries * (20 if big else 12))
     shape = order + ("HHQQ" if big else "HHII")
     below = []
@@ -89,7 +98,7 @@ def _heavy_directory(fp: IO[bytes], offset: int, order: str, big: bool, depth: i
             return f"tag {tag} holds {count:,} fractions"
         if tag in _SUB_DIRECTORIES and kind in (4, 13, 16) and count == 1 and depth:  # a LONG, IFD or IFD8 offset
             below.append(value)
-    return next((h for h in (_heavy_directory(fp, at, order, big, depth - 1) for at in below[:3]) if h), None)
+    return next((h for h in (_heavy_directory(fp, at, order, big, depth - 1, left) for at in below[:3]) if h), None)
 
 
 def heavy_exif(data: bytes) -> str | None:
