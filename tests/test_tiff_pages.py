@@ -206,6 +206,23 @@ def test_a_gif_with_megabytes_between_its_blocks_is_not_counted_by_pillow(monkey
     assert "stray.gif: GIF with 3 frames; used the first frame only" in photo.notes, photo.notes
 
 
+def test_a_gif_of_very_many_sub_blocks_is_counted_once_not_again_by_pillow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frame's image data in 1-byte sub-blocks (12 million in a 24 MB upload of two frames) was walked by the block
+    count and then again by Pillow's, one sub-block at a time in Python: 5.2 s (4.1 s before the block count)."""
+    from PIL import GifImagePlugin
+
+    from colorsplash.runtime.pictures.page_count import MAX_SUB_BLOCKS
+
+    def pillows_count(_: object) -> int:
+        raise AssertionError("Pillow counted the frames")
+
+    monkeypatch.setattr(GifImagePlugin.GifImageFile, "n_frames", property(pillows_count))
+    frame = b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00" + b"\x02" + b"\x01\x44" * (MAX_SUB_BLOCKS + 1) + b"\x00"
+    data = _empty_frames(1)[:-1] + frame * 2 + b"\x3b"
+    photo = decode_image_bytes(data, name="blocks.gif")
+    assert "blocks.gif: GIF with 3 frames; used the first frame only" in photo.notes, photo.notes
+
+
 def _resolution_of(count: int) -> bytes:
     """A one-pixel grey TIFF whose XResolution entry claims ``count`` fractions (all 1/2), 8 bytes each."""
     tags = [(256, 3, 1, 1), (257, 3, 1, 1), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1), (273, 4, 1, 8)]
