@@ -12,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 resource = pytest.importorskip("resource")  # POSIX: the file size limit stands in for a full disk
 
+from colorsplash.runtime.files import TOO_LARGE_FILE, TOO_LARGE_TODO  # noqa: E402
 from colorsplash.training.checkpoint import atomic_torch_save  # noqa: E402
 
 
@@ -29,7 +30,9 @@ def file_size_limit() -> Iterator[int]:
 
 def test_a_checkpoint_that_cannot_be_written_names_the_file(tmp_path: Path, file_size_limit: int) -> None:
     path = tmp_path / "last.pt"
-    with pytest.raises(OSError, match="cannot write .*last.pt: File too large") as caught:
+    with pytest.raises(
+        OSError, match=r"cannot write .*last.pt: larger than this system lets a file be \(`ulimit -f`"
+    ) as caught:
         atomic_torch_save({"weights": torch.zeros(4 * file_size_limit)}, path)
     assert "enforce fail" not in str(caught.value)
     assert list(tmp_path.iterdir()) == []
@@ -48,7 +51,7 @@ def test_an_export_that_cannot_be_written_names_the_file(
     out = tmp_path / "models" / "mine.onnx"
     assert main(["export", str(tiny_checkpoint), "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert f"cannot write {out}: File too large" in err and "Errno" not in err
+    assert f"cannot write {out}: {TOO_LARGE_FILE}; {TOO_LARGE_TODO}" in err and "Errno" not in err
     assert list(tmp_path.iterdir()) == []  # neither the file nor the folder made for it
 
 
