@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 
 TEMP_PREFIX = ".colorsplash-"
 TEMP_SUFFIX = ".part"
+_TOKEN_BYTES = 4  # a temporary name's random part: 8 hex digits
+TEMP_TOKEN = f"[0-9a-f]{{{2 * _TOKEN_BYTES}}}"  # that part as a regular expression, for the names' readers
 _NAME_MAX = 255  # bytes in one file name on ext4, APFS, NTFS
 # link() fails with these where the file system has no hard links (FAT, some network shares): check, then rename.
 # ``scheme:/`` (``pathlib`` keeps one slash of ``https://``); two letters at least, so ``C:/`` stays a drive.
@@ -78,7 +80,7 @@ def temp_path_for(path: str | Path, extension: str | None = None) -> Path:
     """
     path = Path(path)
     ending = path.suffix if extension is None else extension
-    token = secrets.token_hex(4)
+    token = secrets.token_hex(_TOKEN_BYTES)
     # In the file system's encoding, not UTF-8 (a C locale without UTF-8 mode encodes names as ASCII); a cut
     # through a character leaves an escaped byte that encodes back to the same bytes.
     fixed = len(os.fsencode(TEMP_PREFIX + token + "." + TEMP_SUFFIX + ending))
@@ -111,7 +113,7 @@ def is_temp_of(name: str, output: str | Path) -> bool:
     its name), the token whatever it is: in ``output``'s folder, that file's write in progress or left by a killed
     process."""
     out = Path(output)
-    made = re.escape(f"{TEMP_PREFIX}{out.stem}.") + r"[0-9a-f]{8}" + re.escape(f"{TEMP_SUFFIX}{out.suffix}")
+    made = re.escape(f"{TEMP_PREFIX}{out.stem}.") + TEMP_TOKEN + re.escape(f"{TEMP_SUFFIX}{out.suffix}")
     return re.fullmatch(made, name) is not None
 
 
