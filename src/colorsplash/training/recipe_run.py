@@ -40,9 +40,11 @@ log = logging.getLogger(__name__)
 
 
 def finished_state(folder: Path) -> RunState | None:
-    """The final state of the run in ``folder`` when its ``last.pt`` says it reached its end, else ``None``."""
+    """The final state of the run in ``folder`` when its ``last.pt`` says it reached its end and its last report
+    (``val_predictions.png``) was written, else ``None``: a stage stopped while it drew that report is resumed, and
+    writes it (it was skipped as finished, the report never written)."""
     last = folder / run_files.LAST
-    if not last.is_file():
+    if not last.is_file() or not run_files.reports_written(folder):
         return None
     saved = read_checkpoint(last).get("run_state", {})
     return RunState(**saved) if saved.get("finished") else None

@@ -34,3 +34,10 @@ def partial_files(run: Path) -> list[Path]:
     except OSError:
         return []
     return sorted(run / name for name in names if any(is_temp_of(name, written) for written in WRITTEN))
+
+
+def reports_written(run: Path) -> bool:
+    """Whether the run folder ``run`` holds its last report (:data:`VAL_PREDICTIONS`, drawn after the last epoch):
+    a run whose ``last.pt`` records its end without it was stopped while it drew it, and ``--resume`` (of the run,
+    or of the recipe it is a stage of) writes it instead of saying the run finished."""
+    return (run / VAL_PREDICTIONS).is_file()

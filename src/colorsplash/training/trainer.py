@@ -125,7 +125,7 @@ class Trainer:
             self.swa.load_state_dict(payload["swa_state"])
         torch.set_rng_state(payload["torch_rng"])
         self.kept_epoch = self.state.epoch
-        if self.d.main and self.state.finished and not (self.run / run_files.VAL_PREDICTIONS).is_file():
+        if self.d.main and self.state.finished and not run_files.reports_written(self.run):
             log.info(
                 "%s: its %d epochs are trained; writing the last reports it was stopped before",
                 self.run,
