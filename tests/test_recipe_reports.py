@@ -1,5 +1,7 @@
-"""A recipe's stage stopped in its last reports (``val_predictions.png``) writes them on ``--resume``, as a single
-run does: the stage's ``last.pt`` records its end, and ``--resume`` said "stage ... already finished"."""
+"""``train --resume`` of a recipe after a stop: a stage stopped in its last reports (``val_predictions.png``) writes
+them, as a single run does (the stage's ``last.pt`` records its end, and ``--resume`` said "stage ... already
+finished"); a partial ``final.pt`` or ``blend.pt`` a killed run left in the recipe's folder is removed, as a single
+run's partial checkpoint is (the recipe's folder is no stage's: it stayed for good)."""
 
 from __future__ import annotations
 
@@ -36,8 +38,11 @@ def test_a_stage_stopped_in_its_last_reports_writes_them_on_resume(
         during.setattr(plots, "save_val_predictions", stopped)
         assert main(["-q", "train", "--preset", "tinys", str(tmp_path / "cats"), "-o", str(run)]) == 130
     assert not (stage / "val_predictions.png").exists() and (stage / "last.pt").is_file()
+    killed = run / ".colorsplash-final.0123abcd.part.pt"  # a recipe killed while it wrote final.pt
+    killed.write_bytes(b"half a checkpoint")
     caplog.set_level(logging.INFO)
     assert main(["train", "--resume", str(run)]) == 0
     assert (stage / "val_predictions.png").is_file(), caplog.text
     assert "writing the last reports it was stopped before" in caplog.text
     assert "already finished" not in caplog.text
+    assert not killed.exists() and f"{killed}: removed a partial file left by an interrupted run" in caplog.text

@@ -73,6 +73,8 @@ def run_recipe(
     """
     _log_plan(recipe, stage_plan(recipe, mcfg, tcfg), tcfg.data)
     init, state, folder = tcfg.init_from, RunState(), Path(tcfg.out_dir)
+    if resume and setup_distributed().main:  # under RUN's lock: a partial blend.pt or final.pt is a killed run's
+        run_files.remove_partials(folder, (BLEND_FILE, FINAL_FILE))
     stages = RECIPES[recipe]
     for index, stage in enumerate(stages, 1):
         folder = stage_folder(tcfg.out_dir, index, stage)

@@ -92,12 +92,7 @@ class Trainer:
         if not last.is_file():
             raise FileNotFoundError(f"{last}: nothing to resume (no last.pt in {self.run}); start without --resume")
         if self.d.main:  # under the run's lock: a partial checkpoint there is a killed run's, no one's now
-            for left in run_files.partial_files(self.run):
-                try:
-                    left.unlink(missing_ok=True)
-                except OSError:  # not ours to remove after all (no permission): it stays, as before
-                    continue
-                log.info("%s: removed a partial file left by an interrupted run", left)
+            run_files.remove_partials(self.run)
         return read_checkpoint(last)
 
     def _build(self, resume_payload: dict[str, Any] | None) -> nn.Module:
