@@ -206,7 +206,7 @@ def test_user_code_is_type_checked_against_the_api(tmp_path: Path) -> None:
 def test_pillow_modes_with_and_without_alpha(model: Model) -> None:
     """``La`` (premultiplied grey + alpha) failed with Pillow's "conversion from La to L not supported", and a
     ``LAB`` picture counted its ``A`` band (a colour) as transparency (a note "transparent areas flattened", and
-    an all-white mask from :func:`~colorsplash.runtime.pictures.photo_io.read_grey`)."""
+    an all-white mask from :func:`~colorsplash.evaluation.mask_read.read_grey`)."""
     rgba = Image.new("RGBA", (40, 30), (200, 80, 40, 255))
     rgba.paste((200, 80, 40, 0), (0, 0, 20, 30))  # left half transparent
     for mode in ("La", "RGBa", "LA", "PA"):

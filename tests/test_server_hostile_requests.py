@@ -147,6 +147,18 @@ def test_a_host_or_origin_the_check_and_the_app_could_read_differently_is_refuse
     assert ok.status_code == 200 and ok.json() == {"host": "127.0.0.1:8000"}, ok.text
 
 
+def test_a_port_of_digits_that_are_no_ascii_digits_is_no_port_number() -> None:
+    """A header's bytes are read as Latin-1, where ``\xb2`` is "²", a digit to ``str.isdigit``: ``Host:
+    127.0.0.1:²`` passed as a host with a port number."""
+    from colorsplash.server.guard import HostOriginMiddleware
+
+    guard = HostOriginMiddleware(lambda *_: None, ["127.0.0.1"])  # type: ignore[arg-type,return-value]
+    for port in ("\u00b2", "\u00b9\u00b2", "\u0663"):
+        refusal = guard.refusal(f"127.0.0.1:{port}", None)
+        assert refusal is not None and "is not a host name with a port number" in refusal[1], port
+    assert guard.refusal("127.0.0.1:8000", None) is None and guard.refusal("127.0.0.1:", None) is None
+
+
 def test_a_page_without_an_origin_is_not_told_to_allow_every_page() -> None:
     """A sandboxed frame on any web site sends ``Origin: null`` (measured in Chromium: a frame on evil.example
     posted a photo and read the result from a server started with ``--allowed-origin null``). Its 403, and the

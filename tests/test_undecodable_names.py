@@ -89,6 +89,25 @@ def test_a_model_whose_path_is_not_utf8_loads_and_predicts(tmp_path: Path) -> No
     assert model.predict_probability(image).shape == (40, 56)
 
 
+def test_serve_describes_a_model_whose_name_is_not_utf8(tmp_path: Path) -> None:
+    """``/api/health`` (the page's model line) answered 422 "Error serializing to JSON: ... surrogates not allowed"
+    for ``serve --model caf\\xe9.onnx``: the name is shown as the lines show it."""
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from colorsplash.server.app import create_app
+
+    path = tmp_path / os.fsdecode(LATIN1_NAME + b".onnx")
+    try:
+        shutil.copyfile(default_model_path(), path)
+    except (OSError, UnicodeError) as err:
+        pytest.skip(f"this file system refuses a name that is not UTF-8: {err}")
+    with TestClient(create_app(model_path=path), base_url="http://127.0.0.1:8000") as client:
+        answer = client.get("/api/health")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["model"]["file"] == "caf\\udce9.onnx", answer.json()
+
+
 def test_the_scores_csv_names_a_photo_whose_name_is_not_utf8_in_utf8(tmp_path: Path) -> None:
     odd = os.fsdecode(LATIN1_NAME)
     score = ImageScore(odd, "set", f"set/{odd}.png", 56, 40, 0.5, 0.6, 0.7, 0.8)

@@ -166,6 +166,28 @@ def test_a_full_disk_is_named_with_what_to_do(
 
 
 @needs_sh
+@pytest.mark.parametrize("step", ["encode", "tracks"])
+def test_the_file_size_limit_is_named_with_what_to_do(
+    step: str, tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``ulimit -f`` ffmpeg is killed by SIGXFSZ (Python ignores it, its children do not) and says nothing:
+    "video encoder failed (no details)". It is said as every write over the limit is (files.py's words)."""
+    from colorsplash.runtime.files import TOO_LARGE_FILE
+
+    src = clip_with(tmp_path / "in.mp4", audio=True, subtitles=False)
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    killed = failing_ffmpeg(tmp_path, step, "")
+    killed.write_text(killed.read_text().replace("exit 1;", "kill -s XFSZ $$;"))
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(killed))
+    with pytest.raises(VideoError) as caught:
+        splash_video(src, outdir / "out.mp4", model=tiny_onnx)
+    said = str(caught.value)
+    assert "(File too large)" in said and said.endswith(f"{TOO_LARGE_FILE} (another -o); nothing was written"), said
+    assert list(outdir.iterdir()) == []
+
+
+@needs_sh
 @pytest.mark.parametrize("audio, subtitles, named", [(False, True, "subtitles"), (True, True, "audio and subtitles")])
 def test_tracks_that_cannot_be_carried_are_named(
     audio: bool, subtitles: bool, named: str, tmp_path: Path, tiny_onnx: Path, monkeypatch: pytest.MonkeyPatch

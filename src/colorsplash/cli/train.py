@@ -351,7 +351,7 @@ def _finished_run(run: Path) -> int | None:
         return None
     payload = read_checkpoint(run / run_files.LAST)
     state = RunState(**payload["run_state"])
-    if not state.finished or not (run / run_files.VAL_PREDICTIONS).is_file():
+    if not state.finished or not run_files.reports_written(run):
         return None
     if _main_process():
         log.info("%s", finished_message(run, state.epoch, payload["train_config"]["epochs"]))

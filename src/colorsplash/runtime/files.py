@@ -6,8 +6,7 @@ folder, an optional ``verify`` callback re-opens it, and only then does ``os.rep
 interrupted or failed write never leaves a half-written file under the final name, and the temporary file is
 removed on every error, Ctrl-C included.
 
-:func:`not_a_file` is the one wording of why a path given as an input file cannot be read (a folder, a web address,
-or nothing).
+:func:`not_a_file` is the one wording of why a path given as an input cannot be read (a folder, a web address, none).
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 
 TEMP_PREFIX = ".colorsplash-"
 TEMP_SUFFIX = ".part"
+TEMP_TOKEN = "[0-9a-f]{8}"  # a temporary name's random part (token_hex(4)) as a regular expression, for its readers
 _NAME_MAX = 255  # bytes in one file name on ext4, APFS, NTFS
 # link() fails with these where the file system has no hard links (FAT, some network shares): check, then rename.
 # ``scheme:/`` (``pathlib`` keeps one slash of ``https://``); two letters at least, so ``C:/`` stays a drive.
@@ -87,7 +87,7 @@ def temp_path_for(path: str | Path, extension: str | None = None) -> Path:
     """
     path = Path(path)
     ending = path.suffix if extension is None else extension
-    token = secrets.token_hex(4)
+    token = secrets.token_hex(4)  # 8 hex digits: TEMP_TOKEN
     # In the file system's encoding, not UTF-8 (a C locale without UTF-8 mode encodes names as ASCII); a cut
     # through a character leaves an escaped byte that encodes back to the same bytes.
     fixed = len(os.fsencode(TEMP_PREFIX + token + "." + TEMP_SUFFIX + ending))
@@ -120,7 +120,7 @@ def is_temp_of(name: str, output: str | Path) -> bool:
     its name), the token whatever it is: in ``output``'s folder, that file's write in progress or left by a killed
     process."""
     out = Path(output)
-    made = re.escape(f"{TEMP_PREFIX}{out.stem}.") + r"[0-9a-f]{8}" + re.escape(f"{TEMP_SUFFIX}{out.suffix}")
+    made = re.escape(f"{TEMP_PREFIX}{out.stem}.") + TEMP_TOKEN + re.escape(f"{TEMP_SUFFIX}{out.suffix}")
     return re.fullmatch(made, name) is not None
 
 

@@ -45,7 +45,7 @@ from colorsplash.runtime.api import load_model
 from colorsplash.runtime.model.onnx_model import Model
 from colorsplash.runtime.options import OPTION_FIELDS
 from colorsplash.runtime.pictures.picture_open import read_formats_here
-from colorsplash.runtime.wording import SUBJECT_WORDS, model_description, subject_word
+from colorsplash.runtime.wording import SUBJECT_WORDS, model_description, printable, subject_word
 from colorsplash.server import errors
 from colorsplash.server.fair import client_address
 from colorsplash.server.guard import (
@@ -100,15 +100,16 @@ def model_info(model: Model) -> dict[str, Any]:
     (:func:`model_description`), subject (the word the server's own messages use, :func:`subject_word`: "subject"
     for a model whose training named none), architecture, input size, file name (not the full path) and the
     subject-score threshold of ``X-Colorsplash-Subject``. Not its training record (data-set paths, the training
-    configuration): a server reachable from a network shows no more than that."""
-    c = model.config
+    configuration): a server reachable from a network shows no more than that. A file name that is not UTF-8 is
+    shown as the lines show it (``m\\udce9.onnx``): JSON cannot hold it, and ``/api/health`` answered 422."""
+    c, file = model.config, printable(model.path.name)
     return {
         "name": c.name,
-        "description": model_description(c, model.path.name),
+        "description": model_description(c, file),
         "subject": subject_word(c),
         "arch": c.arch,
         "input_size": c.input_size,
-        "file": model.path.name,
+        "file": file,
         "subject_threshold": model.presence_threshold,
     }
 

@@ -152,7 +152,8 @@ class HostOriginMiddleware:
 
     def refusal(self, host: str | None, origin: str | None) -> tuple[int, str] | None:
         """``None`` when the request may pass, else (status, message)."""
-        if host is not None and not split_host_header(host)[1].isdigit() and split_host_header(host)[1]:
+        port = split_host_header(host)[1] if host is not None else ""
+        if port and not (port.isascii() and port.isdigit()):  # "²" is a digit to str.isdigit, no port number
             return 400, f"Host {host!r} is not a host name with a port number; send the server's own name and port"
         if host is not None and ANY not in self.hosts and split_host_header(host)[0] not in self.hosts:
             return 400, (

@@ -40,9 +40,11 @@ log = logging.getLogger(__name__)
 
 
 def finished_state(folder: Path) -> RunState | None:
-    """The final state of the run in ``folder`` when its ``last.pt`` says it reached its end, else ``None``."""
+    """The final state of the run in ``folder`` when its ``last.pt`` says it reached its end and its last report
+    (``val_predictions.png``) was written, else ``None``: a stage stopped while it drew that report is resumed, and
+    writes it (it was skipped as finished, the report never written)."""
     last = folder / run_files.LAST
-    if not last.is_file():
+    if not last.is_file() or not run_files.reports_written(folder):
         return None
     saved = read_checkpoint(last).get("run_state", {})
     return RunState(**saved) if saved.get("finished") else None
@@ -71,6 +73,8 @@ def run_recipe(
     """
     _log_plan(recipe, stage_plan(recipe, mcfg, tcfg), tcfg.data)
     init, state, folder = tcfg.init_from, RunState(), Path(tcfg.out_dir)
+    if resume and setup_distributed().main:  # under RUN's lock: a partial blend.pt or final.pt is a killed run's
+        run_files.remove_partials(folder, (BLEND_FILE, FINAL_FILE))
     stages = RECIPES[recipe]
     for index, stage in enumerate(stages, 1):
         folder = stage_folder(tcfg.out_dir, index, stage)

@@ -5,10 +5,14 @@ Torch-free (the CLI reads these before it imports the trainer)."""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from colorsplash.runtime.files import is_temp_of
+
+log = logging.getLogger(__name__)
 
 CONFIG = "config.json"  # the run's model and training settings, written as it starts
 METRICS = "metrics.csv"  # one row per epoch
@@ -24,13 +28,31 @@ WRITTEN = (CONFIG, METRICS, BEST, LAST, SWA, CURVES, OVERVIEW, VAL_PREDICTIONS)
 """Every file a run may write in its folder (a recipe's stage folders and its recipe file aside)."""
 
 
-def partial_files(run: Path) -> list[Path]:
-    """The temporary files of :data:`WRITTEN` in the run folder ``run`` (a checkpoint being written, its name
-    ``.colorsplash-last.<token>.part.pt``): left by a run that was killed (``kill -9``, the OOM killer) while it
-    wrote one, when no run holds ``run``'s lock (:mod:`colorsplash.training.run_lock`), since only ``train``
-    writes these names there."""
+def partial_files(run: Path, written: Sequence[str] = WRITTEN) -> list[Path]:
+    """The temporary files of ``written`` (by default :data:`WRITTEN`) in the run folder ``run`` (a checkpoint
+    being written, its name ``.colorsplash-last.<token>.part.pt``): left by a run that was killed (``kill -9``, the
+    OOM killer) while it wrote one, when no run holds ``run``'s lock (:mod:`colorsplash.training.run_lock`), since
+    only ``train`` writes these names there."""
     try:
         names = [entry.name for entry in os.scandir(run) if entry.is_file(follow_symlinks=False)]
     except OSError:
         return []
-    return sorted(run / name for name in names if any(is_temp_of(name, written) for written in WRITTEN))
+    return sorted(run / name for name in names if any(is_temp_of(name, one) for one in written))
+
+
+def remove_partials(run: Path, written: Sequence[str] = WRITTEN) -> None:
+    """Remove :func:`partial_files` of ``run`` (whose lock the caller holds), each said in a line; one that cannot be
+    removed (no permission: not ours after all) stays, as before."""
+    for left in partial_files(run, written):
+        try:
+            left.unlink(missing_ok=True)
+        except OSError:
+            continue
+        log.info("%s: removed a partial file left by an interrupted run", left)
+
+
+def reports_written(run: Path) -> bool:
+    """Whether the run folder ``run`` holds its last report (:data:`VAL_PREDICTIONS`, drawn after the last epoch):
+    a run whose ``last.pt`` records its end without it was stopped while it drew it, and ``--resume`` (of the run,
+    or of the recipe it is a stage of) writes it instead of saying the run finished."""
+    return (run / VAL_PREDICTIONS).is_file()

@@ -92,12 +92,7 @@ class Trainer:
         if not last.is_file():
             raise FileNotFoundError(f"{last}: nothing to resume (no last.pt in {self.run}); start without --resume")
         if self.d.main:  # under the run's lock: a partial checkpoint there is a killed run's, no one's now
-            for left in run_files.partial_files(self.run):
-                try:
-                    left.unlink(missing_ok=True)
-                except OSError:  # not ours to remove after all (no permission): it stays, as before
-                    continue
-                log.info("%s: removed a partial file left by an interrupted run", left)
+            run_files.remove_partials(self.run)
         return read_checkpoint(last)
 
     def _build(self, resume_payload: dict[str, Any] | None) -> nn.Module:
@@ -125,7 +120,7 @@ class Trainer:
             self.swa.load_state_dict(payload["swa_state"])
         torch.set_rng_state(payload["torch_rng"])
         self.kept_epoch = self.state.epoch
-        if self.d.main and self.state.finished and not (self.run / run_files.VAL_PREDICTIONS).is_file():
+        if self.d.main and self.state.finished and not run_files.reports_written(self.run):
             log.info(
                 "%s: its %d epochs are trained; writing the last reports it was stopped before",
                 self.run,

@@ -1,7 +1,7 @@
 """Headers that Pillow's readers would spend seconds of Python on before any pixel is decoded, refused by
 :mod:`.picture_open` as damaged pictures before a reader runs: a JPEG's stray bytes and segments
-(:func:`.jpeg_markers.refuse_header_junk`), a TIFF's entry of millions of fractions or BigTIFF directory of
-millions of entries (:func:`.page_count.heavy_tiff_entry`)."""
+(:func:`.jpeg_markers.refuse_header_junk`), a TIFF's entry of millions of fractions, BigTIFF directory of
+millions of entries, or directories of over a million entries in all (:func:`.page_count.heavy_tiff_entry`)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ bounded cost.
 A GIF's frames are walked here by their blocks (its image data skipped by its sub-blocks' lengths) before Pillow
 counts them frame by frame in Python: 1.7 million empty frames in a 24 MB upload took 10.6 s to count. One of more
 than :data:`MAX_COUNTED_PAGES` frames is said to hold more than that, as a TIFF; one with megabytes of bytes
-between its blocks that start none (24 MB of them: 4.4 s, stepped over one at a time) gets this count, not Pillow's.
+between its blocks that start none (24 MB of them: 4.4 s, stepped over one at a time), or its image data in
+millions of tiny sub-blocks (12 million: 4 s, read one at a time), gets this count, not Pillow's.
 
 Pillow's ``n_frames`` walks a TIFF's whole chain of directories, looking each one up in a list of those seen: its
 time grows with the square of the pages. A 4 MB upload of 40,000 one-pixel pages took 27 s of a server thread to
@@ -25,8 +26,14 @@ from PIL import Image
 
 MAX_COUNTED_PAGES = 1000  # a TIFF photo has a few pages; counting 1,000 with Pillow takes about 20 ms
 MAX_FRACTIONS = 65536  # values of a RATIONAL entry (a resolution holds 1, GPS 3): Pillow takes 0.17 s for 65,536
+# Entries read by heavy_tiff_entry in all (its pages and their Exif, GPS and Interop directories): a photo's page
+# holds a few dozen. 1,001 overlapping directories of 65,535 entries each, a 0.8 MB upload, took 11 s to check.
+MAX_ENTRIES = 2**20
 _SUB_DIRECTORIES = (34665, 34853, 40965)  # Exif, GPS, Interop: Pillow reads each whole (Exif.get_ifd)
 MAX_STRAY_BYTES = 2**20  # bytes between a GIF's blocks that start none: Pillow steps over 4 MB of them in 0.6 s
+# A GIF's data sub-blocks (each 1-255 bytes): Pillow reads them one by one in Python to step over a frame's image
+# data, 12 million 1-byte ones (a 24 MB upload of two frames) in 4 s; 2**18 take it about 0.1 s.
+MAX_SUB_BLOCKS = 2**18
 
 
 def frame_count(img: Image.Image) -> int:
@@ -44,8 +51,8 @@ def frame_count(img: Image.Image) -> int:
     buffer = getattr(fp, "getbuffer", None)  # the bytes of an upload or photo read into memory, not copied
     if img.format == "GIF" and buffer is not None:
         with buffer() as view:  # released at once: a BytesIO with a view of it cannot be closed
-            frames, stray = gif_frames(view, most)
-        if frames == most or stray > MAX_STRAY_BYTES:  # Pillow would step over those bytes one at a time
+            frames, stray, sub_blocks = gif_frames(view, most)
+        if frames == most or stray > MAX_STRAY_BYTES or sub_blocks > MAX_SUB_BLOCKS:  # Pillow: one at a time
             return frames
     return int(getattr(img, "n_frames", 1))
 
@@ -65,22 +72,28 @@ def heavy_tiff_entry(fp: IO[bytes]) -> str | None:
     """What makes Pillow's reading of the TIFF ``fp``'s directories (the pages it counts, :data:`MAX_COUNTED_PAGES`,
     and their Exif, GPS and Interop directories) take seconds of Python, or ``None``: an entry of more than
     :data:`MAX_FRACTIONS` fractions (Pillow makes an object of each as it reads it: 3 million as the resolution,
-    22 MB, took 14.5 s), or a BigTIFF directory of more than 65,535 entries (Pillow reads each in Python). An EXIF
-    block (a PNG's or WebP's) is such a TIFF. ``fp``'s position is kept."""
+    22 MB, took 14.5 s), a BigTIFF directory of more than 65,535 entries (Pillow reads each in Python), or more than
+    :data:`MAX_ENTRIES` entries in all (this check's own cost). An EXIF block (a PNG's or WebP's) is such a TIFF.
+    ``fp``'s position is kept."""
+    left = [MAX_ENTRIES]  # entries that may still be read, over every directory
     for offset, order, big in _directory_chain(fp, MAX_COUNTED_PAGES + 1):
-        heavy = _heavy_directory(fp, offset, order, big, 2)
+        heavy = _heavy_directory(fp, offset, order, big, 2, left)
         if heavy is not None:
             return heavy
     return None
 
 
-def _heavy_directory(fp: IO[bytes], offset: int, order: str, big: bool, depth: int) -> str | None:
-    """:func:`heavy_tiff_entry` of the directory at ``offset`` and, ``depth`` levels down, those it points to."""
+def _heavy_directory(fp: IO[bytes], offset: int, order: str, big: bool, depth: int, left: list[int]) -> str | None:
+    """:func:`heavy_tiff_entry` of the directory at ``offset`` and, ``depth`` levels down, those it points to;
+    ``left[0]``: the entries that may still be read, less this directory's."""
     fp.seek(offset)
     raw = fp.read(8 if big else 2)
     entries = struct.unpack(order + ("Q" if big else "H"), raw)[0] if len(raw) == (8 if big else 2) else 0
     if entries > 65535:
         return f"a directory of {entries:,} entries"
+    left[0] -= entries
+    if left[0] < 0:
+        return f"directories of more than {MAX_ENTRIES:,} entries in all"
     block = fp.read(entries * (20 if big else 12))
     shape = order + ("HHQQ" if big else "HHII")
     below = []
@@ -89,7 +102,7 @@ def _heavy_directory(fp: IO[bytes], offset: int, order: str, big: bool, depth: i
             return f"tag {tag} holds {count:,} fractions"
         if tag in _SUB_DIRECTORIES and kind in (4, 13, 16) and count == 1 and depth:  # a LONG, IFD or IFD8 offset
             below.append(value)
-    return next((h for h in (_heavy_directory(fp, at, order, big, depth - 1) for at in below[:3]) if h), None)
+    return next((h for h in (_heavy_directory(fp, at, order, big, depth - 1, left) for at in below[:3]) if h), None)
 
 
 def heavy_exif(data: bytes) -> str | None:
@@ -132,32 +145,36 @@ def _next_directory(fp: IO[bytes], offset: int, order: str, sizes: tuple[str, in
 _GIF_BLOCK = re.compile(rb"[!,;]")  # an extension, an image, the end: Pillow steps over other bytes one at a time
 
 
-def gif_frames(data: memoryview, most: int) -> tuple[int, int]:
+def gif_frames(data: memoryview, most: int) -> tuple[int, int, int]:
     """(the images, or frames, of the GIF ``data`` counted up to ``most`` as Pillow finds them: blocks in order,
-    bytes that start none stepped over; the bytes so stepped over). The count stops at the end block or where the
-    data is cut off."""
+    bytes that start none stepped over; the bytes so stepped over; the sub-blocks walked). The count stops at the
+    end block or where the data is cut off."""
     size = len(data)
     flags = data[10] if size > 10 else 0
     at, frames, stray = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0), 0, 0  # after the global colour table
+    sub_blocks = 0
     while frames < most and at < size:
         tag = data[at]
         if tag == 0x3B:  # ;
             break
         if tag == 0x21:  # ! label, then sub-blocks
-            at = _after_sub_blocks(data, at + 2)
+            at, walked = _after_sub_blocks(data, at + 2)
         elif tag == 0x2C:  # , descriptor (9 bytes), local colour table, LZW code size, then sub-blocks
             flags = data[at + 9] if at + 9 < size else 0
-            at = _after_sub_blocks(data, at + 11 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0))
+            at, walked = _after_sub_blocks(data, at + 11 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0))
             frames += 1
         else:
             found = _GIF_BLOCK.search(data, at + 1)
             stray += (found.start() if found else size) - at
-            at = found.start() if found else size
-    return frames, stray
+            at, walked = (found.start() if found else size), 0
+        sub_blocks += walked
+    return frames, stray, sub_blocks
 
 
-def _after_sub_blocks(data: memoryview, at: int) -> int:
-    """Where the sub-blocks starting at ``at`` (a length byte, that many bytes, ... a 0) end."""
-    while at < len(data) and data[at]:
-        at += data[at] + 1
-    return at + 1
+def _after_sub_blocks(data: memoryview, at: int) -> tuple[int, int]:
+    """(where the sub-blocks starting at ``at`` (a length byte, that many bytes, ... a 0) end, how many there were)."""
+    count, size = 0, len(data)
+    while at < size and (length := data[at]):
+        at += length + 1
+        count += 1
+    return at + 1, count

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import IO
 
 import numpy as np
 
+from colorsplash.runtime.files import TOO_LARGE_FILE
 from colorsplash.runtime.video.video_colour import is_hd
 from colorsplash.runtime.video.video_extras import carried, dropped_note, wanted
 from colorsplash.runtime.video.video_ffmpeg import last_line, output_arg
@@ -129,6 +131,16 @@ def _keep_times(container: Container) -> list[str]:
 
 _DISK_FULL_RE = re.compile(r"No space left on device|Disk quota exceeded")
 _TOO_LARGE_RE = re.compile(r"File too large")
+# ffmpeg is killed by SIGXFSZ past the file size limit (`ulimit -f`): Python ignores the signal, its children get it
+# back, and ffmpeg said nothing ("video encoder failed (no details)").
+_FILE_SIZE_SIGNAL = getattr(signal, "SIGXFSZ", None)
+
+
+def ffmpeg_said(returncode: int | None, said: str) -> str:
+    """What ffmpeg ``said`` as it ended with ``returncode``: "File too large" when the file size limit killed it."""
+    if _FILE_SIZE_SIGNAL is not None and returncode == -_FILE_SIZE_SIGNAL:
+        return "File too large"
+    return said
 
 
 def _no_room(said: str) -> bool:
@@ -143,7 +155,7 @@ def write_failure(name: object, folder: Path, what: str, said: str) -> str:
     if _DISK_FULL_RE.search(said):
         todo = f"the disk holding {folder} is full; free space there or choose another -o"
     elif _TOO_LARGE_RE.search(said):
-        todo = f"the file system holding {folder} cannot hold a file this large (FAT32: 4 GB); choose another -o"
+        todo = f"the clip is {TOO_LARGE_FILE} (another -o)"
     else:
         return f"{name}: {what} ({said})"
     return f"{name}: {what} ({said}): {todo}; nothing was written"
@@ -216,10 +228,8 @@ class Encoder:
         try:
             self._proc.stdin.write(np.ascontiguousarray(frame).tobytes())
         except (BrokenPipeError, OSError) as err:
-            self._proc.wait()
-            raise VideoError(
-                write_failure(self.output, self.output.parent, "video encoder stopped", _stderr_tail(self._log))
-            ) from err
+            said = ffmpeg_said(self._proc.wait(), _stderr_tail(self._log))
+            raise VideoError(write_failure(self.output, self.output.parent, "video encoder stopped", said)) from err
         self.frames += 1
 
     def close(self) -> None:
@@ -228,7 +238,7 @@ class Encoder:
         with contextlib.suppress(BrokenPipeError):
             self._proc.stdin.close()
         rc = self._proc.wait()
-        tail = _stderr_tail(self._log)
+        tail = ffmpeg_said(rc, _stderr_tail(self._log))
         self._log.close()
         if rc != 0:
             raise VideoError(write_failure(self.output, self.output.parent, "video encoder failed", tail))
@@ -302,7 +312,7 @@ def mux_tracks(video: Path, info: VideoInfo, out: Path, container: Container) ->
                 if ["-c:a", container.audio_codec] == args[2:4]:
                     log.info("%s", _reencoded_line(info.audio_codec, container.audio_codec, out.suffix, errors[-1]))
                 return
-            errors.append(last_line(proc.stderr))
+            errors.append(ffmpeg_said(proc.returncode, last_line(proc.stderr)))
             if _no_room(errors[-1]):
                 break  # no other way of carrying the tracks fits either
             # a detail: routine where the container does not take the clip's sound as it is (AAC into .webm)

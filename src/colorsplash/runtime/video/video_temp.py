@@ -21,6 +21,7 @@ from pathlib import Path
 from colorsplash.runtime.files import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
+    TEMP_TOKEN,
     broken_link,
     is_temp_name,
     temp_path_for,
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 # A partial file this recent is left alone even when unlocked: a concurrent run may have created it a moment ago
 # and not locked it yet.
 _GRACE_SECONDS = 2.0
-_TOKEN_RE = re.compile(r"\.[0-9a-f]{8}" + re.escape(TEMP_SUFFIX) + r"\.[A-Za-z0-9]+$")
+_TOKEN_RE = re.compile(r"\." + TEMP_TOKEN + re.escape(TEMP_SUFFIX) + r"\.[A-Za-z0-9]+$")
 
 
 class PartialFile:
