@@ -1,0 +1,64 @@
+"""The web page for people who use it without a mouse, with a screen reader, in dark mode or on a small screen
+(accessibility audit): contrast, live regions, motion, reflow.
+
+Same browser and server as ``test_browser.py`` (its fixtures and helpers); contrast is computed here, in Python,
+from the colours the browser computed from the CSS (WCAG 2's relative luminance).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_browser import (  # noqa: F401 (fixtures)
+    DESK,
+    base_url,
+    browser,
+    live_server,
+    open_page,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# The text colour of the element `selector` and the colour behind it (the first ancestor with a background).
+COLOURS = """(selector) => {
+    const el = document.querySelector(selector);
+    let bg = el;
+    while (bg && ['rgba(0, 0, 0, 0)', 'transparent'].includes(getComputedStyle(bg).backgroundColor)) {
+        bg = bg.parentElement;
+    }
+    return [getComputedStyle(el).color, getComputedStyle(bg || document.body).backgroundColor];
+}"""
+
+
+def luminance(css: str) -> float:
+    channels = [float(v) / 255 for v in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(page: Any, selector: str) -> float:
+    """The contrast ratio of `selector`'s text against what lies behind it."""
+    light, dark = sorted((luminance(c) for c in page.evaluate(COLOURS, selector)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_coloured_text_is_readable_in_both_colour_schemes(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    scheme: str,
+) -> None:
+    """In dark mode the status line's errors (#c62828 on #17171a) read 3.2:1 and the API page's orange methods
+    3.2:1, under WCAG AA's 4.5:1 (accessibility audit): the colours were the light scheme's."""
+    ctx, page, _, problems = open_page(browser, base_url, color_scheme=scheme, **DESK)
+    page.evaluate(
+        "async () => (await import(new URL('static/state.js', document.baseURI))).setStatus('Download failed', true)"
+    )
+    assert contrast(page, "#status.error") >= 4.5, scheme
+    assert contrast(page, ".bar h1 .c") >= 4.5, scheme
+    page.goto(base_url + "/docs")
+    page.wait_for_selector(".endpoint .method")
+    assert contrast(page, ".endpoint .method") >= 4.5, scheme
+    assert not problems, problems
+    ctx.close()
