@@ -62,3 +62,19 @@ def test_coloured_text_is_readable_in_both_colour_schemes(
     assert contrast(page, ".endpoint .method") >= 4.5, scheme
     assert not problems, problems
     ctx.close()
+
+
+@pytest.mark.parametrize("motion", ["reduce", "no-preference"])
+def test_the_spinner_does_not_spin_for_who_asks_for_less_motion(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    motion: str,
+) -> None:
+    """The busy spinner turned forever even with the system's "reduce motion" set (accessibility audit): it
+    pulses in place then, and turns only for the others."""
+    ctx, page, _, problems = open_page(browser, base_url, reduced_motion=motion, **DESK)
+    page.evaluate("() => { for (const id of ['workspace', 'busy']) document.getElementById(id).hidden = false; }")
+    name = page.eval_on_selector("#busy .spinner", "s => getComputedStyle(s).animationName")
+    assert (name == "spin") == (motion == "no-preference"), name
+    assert not problems, problems
+    ctx.close()
