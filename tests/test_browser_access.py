@@ -78,3 +78,20 @@ def test_the_spinner_does_not_spin_for_who_asks_for_less_motion(
     assert (name == "spin") == (motion == "no-preference"), name
     assert not problems, problems
     ctx.close()
+
+
+def test_every_message_the_page_writes_is_read_out(browser: Any, base_url: str) -> None:  # noqa: F811
+    """The notes under the status line ("Notes: metadata left out ...") were a plain paragraph: a screen reader
+    said nothing when they appeared, unlike the status line and the notices (accessibility audit)."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    messages = ["open-note", "open-error", "open-status", "limit-note", "notice", "status", "notes"]
+    live = page.evaluate(
+        """(ids) => ids.map((id) => { const el = document.getElementById(id);
+            return [id, el.getAttribute('role'), el.getAttribute('aria-live')]; })""",
+        messages,
+    )
+    # role="status" and role="alert" are live regions themselves (polite, assertive); so is aria-live.
+    quiet = [m for m in live if m[1] not in ("status", "alert") and m[2] not in ("polite", "assertive")]
+    assert not quiet, quiet
+    assert not problems, problems
+    ctx.close()
