@@ -95,3 +95,32 @@ def test_every_message_the_page_writes_is_read_out(browser: Any, base_url: str) 
     assert not quiet, quiet
     assert not problems, problems
     ctx.close()
+
+
+# Each choice of the controls' lists: how wide its words are in the list's font, and the room for them in the
+# closed list (what Chromium shows of a choice wider than that is cut off, "transparent (PN").
+CHOICE_ROOM = """() => [...document.querySelectorAll('#controls select')].flatMap((select) => {
+    const style = getComputedStyle(select);
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const pen = document.createElement('canvas').getContext('2d');
+    pen.font = style.font;
+    return [...select.options].map((o) => [o.textContent, pen.measureText(o.textContent).width, room]);
+})"""
+
+
+@pytest.mark.parametrize("width", [320, 360])
+def test_a_small_phone_shows_each_choice_whole(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    width: int,
+) -> None:
+    """On a 360 px phone the chosen effect read "transparent (PN", and at 320 px (a 1280 px window zoomed to 400 %)
+    Keep read "every subje" (accessibility audit, WCAG reflow): there the lists take a row each."""
+    ctx, page, _, problems = open_page(browser, base_url, viewport={"width": width, "height": 800})
+    # The controls as a photo shows them (none is needed for their layout).
+    page.evaluate("() => ['drop', 'workspace'].forEach((id) => document.getElementById(id).toggleAttribute('hidden'))")
+    cut = [c for c in page.evaluate(CHOICE_ROOM) if c[1] > c[2]]
+    assert not cut, cut
+    assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")  # nor a sideways scroll
+    assert not problems, problems
+    ctx.close()
