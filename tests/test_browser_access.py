@@ -7,6 +7,7 @@ from the colours the browser computed from the CSS (WCAG 2's relative luminance)
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from test_browser import (  # noqa: F401 (fixtures)
     browser,
     live_server,
     open_page,
+    photo,
+    wait_for_result_after,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -122,5 +125,35 @@ def test_a_small_phone_shows_each_choice_whole(
     cut = [c for c in page.evaluate(CHOICE_ROOM) if c[1] > c[2]]
     assert not cut, cut
     assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")  # nor a sideways scroll
+    assert not problems, problems
+    ctx.close()
+
+
+def test_leaving_the_100_percent_view_takes_its_words_from_the_status_line(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """The status line (a live region) went on saying "Making the full-size splash for the 100 % view…" for ever
+    once the view was left while it was made, and "100 % view: 1800×1350; scroll to look around" after it was left
+    (accessibility audit): it says the preview's words again."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(photo))
+    wait_for_result_after(page, 0)
+    ready = page.inner_text("#status")
+    assert ready.startswith("Ready in"), ready
+    held: list[Any] = []
+    page.route("**/api/splash*", lambda route: held.append(route))  # the full-size splash still being made
+    page.click("#zoom")
+    page.wait_for_function("() => document.getElementById('status').textContent.includes('100 % view…')")
+    page.click("#zoom")
+    assert page.inner_text("#status") == ready
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/splash*")
+    page.click("#zoom")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('100 % view:')")
+    page.click("#zoom")
+    assert page.inner_text("#status") == ready
     assert not problems, problems
     ctx.close()

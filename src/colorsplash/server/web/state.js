@@ -25,6 +25,7 @@ export const state = {
   originalUrl: null,
   full: null,        // {key, file, url, name}: the full-size result of the options in `key`
   zoom: false,
+  readyWords: "",    // the status line's words for the preview shown ("Ready in ..."), said again after the 100 % view
   compare: false,
   limits: null,      // the server's limits from /api/health: {max_upload_bytes, max_pixels, ...}
   reads: "",         // the picture formats the server reads, in its words, from /api/health ("": not known)
