@@ -157,3 +157,26 @@ def test_leaving_the_100_percent_view_takes_its_words_from_the_status_line(
     assert page.inner_text("#status") == ready
     assert not problems, problems
     ctx.close()
+
+
+def test_escape_leaves_the_100_percent_view(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """Escape did nothing in the 100 % view, which a keyboard's user tabs into to scroll it (accessibility audit):
+    it leaves the view, the focus on the "100 %" button, not lost with the hidden frame."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(photo))
+    wait_for_result_after(page, 0)
+    page.focus("#zoom")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('100 % view:')")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "full-frame"
+    page.keyboard.press("Escape")
+    assert page.get_attribute("#zoom", "aria-pressed") == "false" and not page.is_visible("#full-frame")
+    assert page.evaluate("() => document.activeElement.id") == "zoom"
+    assert page.get_attribute("#full-frame", "aria-keyshortcuts") == "Escape"  # said to a screen reader's user
+    assert not problems, problems
+    ctx.close()

@@ -156,6 +156,15 @@ export function setZoom(on) {
   if (on) showFull();
 }
 
+// Escape in the 100 % view (tabbed into to scroll it) leaves it, as Escape closes what opens; the focus goes to its
+// button, not out to the page with the hidden frame.
+export function zoomKey(event) {
+  if (event.key !== "Escape" || !state.zoom) return;
+  event.preventDefault();
+  setZoom(false);
+  $("zoom").focus();
+}
+
 export function setCompare(on) {
   state.compare = on;
   $("compare").setAttribute("aria-pressed", String(on));
