@@ -7,6 +7,7 @@ from the colours the browser computed from the CSS (WCAG 2's relative luminance)
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -178,5 +179,33 @@ def test_escape_leaves_the_100_percent_view(
     assert page.get_attribute("#zoom", "aria-pressed") == "false" and not page.is_visible("#full-frame")
     assert page.evaluate("() => document.activeElement.id") == "zoom"
     assert page.get_attribute("#full-frame", "aria-keyshortcuts") == "Escape"  # said to a screen reader's user
+    assert not problems, problems
+    ctx.close()
+
+
+def test_a_long_file_name_does_not_push_the_page_sideways(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A phone's photo name, one word of 44 letters, made a 360 px page scroll sideways, the status line's
+    "Downloaded PXL_...splash.jpg" and the drop zone's "... is empty" notice running off the screen (accessibility
+    audit, WCAG reflow): they break it."""
+    ctx, page, _, problems = open_page(browser, base_url, viewport={"width": 360, "height": 800})
+    named = tmp_path / "PXL_20240612_183015123.PORTRAIT.ORIGINAL.jpg"
+    shutil.copy(photo, named)
+    page.set_input_files("#file", str(named))
+    wait_for_result_after(page, 0)
+    with page.expect_download():
+        page.click("#download")
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Downloaded PXL_')")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+    empty = tmp_path / "empty" / named.name
+    empty.parent.mkdir()
+    empty.write_bytes(b"")
+    page.set_input_files("#file", str(empty))
+    page.wait_for_selector("#open-error", state="visible")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
     assert not problems, problems
     ctx.close()
