@@ -209,3 +209,22 @@ def test_a_long_file_name_does_not_push_the_page_sideways(
     assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
     assert not problems, problems
     ctx.close()
+
+
+def test_a_pressed_toggle_shows_in_high_contrast_mode(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+) -> None:
+    """In Windows' high contrast mode (forced colours) "Before / after" pressed looked as unpressed, its orange fill
+    dropped (accessibility audit): it is filled with the system's highlight colour."""
+    ctx, page, _, problems = open_page(browser, base_url, forced_colors="active", **DESK)
+    page.set_input_files("#file", str(photo))
+    wait_for_result_after(page, 0)
+    page.focus("#compare")
+    page.keyboard.press("Enter")
+    assert page.get_attribute("#compare", "aria-pressed") == "true"
+    fill = "b => getComputedStyle(b).backgroundColor"
+    assert page.eval_on_selector("#compare", fill) != page.eval_on_selector("#zoom", fill)
+    assert not problems, problems
+    ctx.close()
