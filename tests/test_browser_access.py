@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from test_browser import (  # noqa: F401 (fixtures)
     DESK,
@@ -21,6 +22,9 @@ from test_browser import (  # noqa: F401 (fixtures)
     photo,
     wait_for_result_after,
 )
+from test_browser_notes import deep_png
+
+from colorsplash.runtime.model.onnx_model import Model
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -226,5 +230,51 @@ def test_a_pressed_toggle_shows_in_high_contrast_mode(
     assert page.get_attribute("#compare", "aria-pressed") == "true"
     fill = "b => getComputedStyle(b).backgroundColor"
     assert page.eval_on_selector("#compare", fill) != page.eval_on_selector("#zoom", fill)
+    assert not problems, problems
+    ctx.close()
+
+
+# Counts the changes of the element `id`'s words from now on, in window.changes.
+COUNT_CHANGES = """(id) => { window.changes = 0;
+    new MutationObserver((m) => { window.changes += m.length; })
+        .observe(document.getElementById(id), { childList: true, characterData: true, subtree: true }); }"""
+
+
+def test_unchanged_notes_are_not_read_out_again(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The notes, a live region, were written anew with each preview: a screen reader would say "Notes: 16-bit
+    ..." again at each move of a slider (accessibility audit). They are written only when they change."""
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(deep_png(tmp_path / "deep.png")))  # its result's notes: 16-bit, 8 bits
+    seq = wait_for_result_after(page, 0)
+    page.wait_for_function("() => !document.getElementById('notes').hidden")
+    page.evaluate(COUNT_CHANGES, "notes")
+    page.check("#hard")  # another preview, the same notes
+    wait_for_result_after(page, seq)
+    assert page.evaluate("() => window.changes") == 0
+    assert not problems, problems
+    ctx.close()
+
+
+def test_the_same_no_subject_notice_is_not_read_out_again(
+    browser: Any,  # noqa: F811 (the fixture)
+    base_url: str,  # noqa: F811
+    photo: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ "No blob found in this photo ...", an alert, was written anew with each preview: a screen reader would
+    interrupt the user with it at each change of a setting (accessibility audit)."""
+    monkeypatch.setattr(Model, "predict_lowres", lambda self, image: np.zeros((64, 64), np.float32))
+    ctx, page, _, problems = open_page(browser, base_url, **DESK)
+    page.set_input_files("#file", str(photo))
+    seq = wait_for_result_after(page, 0)
+    assert "No blob found" in page.inner_text("#notice")
+    page.evaluate(COUNT_CHANGES, "notice")
+    page.check("#hard")
+    wait_for_result_after(page, seq)
+    assert page.evaluate("() => window.changes") == 0
     assert not problems, problems
     ctx.close()

@@ -51,7 +51,8 @@ export function setStatus(text, isError = false) {
 // so that on a phone it is not left below the screen.
 export function showMessage(el, text) {
   const changed = el.textContent !== text || el.hidden;
-  el.textContent = text;
+  // Messages are live regions: the same words written again (each preview) would be said again.
+  if (el.textContent !== text) el.textContent = text;
   el.hidden = !text;
   if (text && changed) el.scrollIntoView({ block: "nearest" });
 }
