@@ -265,8 +265,8 @@ def test_the_same_no_subject_notice_is_not_read_out_again(
     photo: Path,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """ "No blob found in this photo ...", an alert, was written anew with each preview: a screen reader would
-    interrupt the user with it at each change of a setting (accessibility audit)."""
+    """The notice "No blob found in this photo ...", an alert, was written anew with each preview: a screen reader
+    would interrupt the user with it at each change of a setting (accessibility audit)."""
     monkeypatch.setattr(Model, "predict_lowres", lambda self, image: np.zeros((64, 64), np.float32))
     ctx, page, _, problems = open_page(browser, base_url, **DESK)
     page.set_input_files("#file", str(photo))
