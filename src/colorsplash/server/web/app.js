@@ -10,7 +10,7 @@ import { showModel } from "./server.js";
 import { openFile } from "./open.js";
 import { onlyFirstWords } from "./words.js";
 import { render, renderSoon } from "./preview.js";
-import { download, setZoom, setCompare } from "./full.js";
+import { download, setZoom, setCompare, zoomKey } from "./full.js";
 import {
   placeMarker, choosePoint, pickerKey, clearPoint, configureStrength, updateLabels, compareKey,
 } from "./controls.js";
@@ -59,6 +59,7 @@ function init() {
   $("download").addEventListener("click", download);
   $("compare").addEventListener("click", () => setCompare(!state.compare));
   $("zoom").addEventListener("click", () => setZoom(!state.zoom));
+  $("full-frame").addEventListener("keydown", zoomKey);
   $("effect").addEventListener("change", configureStrength);
   for (const id of ["effect", "color", "keep", "invert", "use-threshold", "hard", "refine", "on-empty"]) {
     $(id).addEventListener("change", () => { updateLabels(); render(); });

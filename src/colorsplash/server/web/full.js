@@ -86,10 +86,17 @@ export async function download() {
   }
 }
 
+let fullWords = "";  // what the 100 % view last said on the status line
+
+function fullStatus(text) {
+  fullWords = text;
+  setStatus(text);
+}
+
 // 100 % view: the full-size result, one photo pixel per CSS pixel, scrolled to the subject point or the middle.
 export async function showFull() {
   const seq = ++state.fullSeq;
-  setStatus("Making the full-size splash for the 100 % view…");
+  fullStatus("Making the full-size splash for the 100 % view…");
   if (!state.full || $("full").getAttribute("src") !== state.full.url) showFullPending();
   $("full-busy").hidden = false;
   try {
@@ -106,11 +113,11 @@ export async function showFull() {
     img.alt = "Colour splash at 100 %";
     img.hidden = false;
     scrollFull();
-    setStatus(`100 % view: ${img.naturalWidth}×${img.naturalHeight}; scroll to look around`);
+    fullStatus(`100 % view: ${img.naturalWidth}×${img.naturalHeight}; scroll to look around`);
   } catch (err) {
     if (seq !== state.fullSeq) return;
     if ($("full").classList.contains("pending")) $("full").hidden = true;  // no photo that looks like a result
-    setStatus(`Could not make the full-size splash: ${err.message}`, true);
+    setStatus(`Could not make the full-size splash: ${err.message}`, true);  // stays: still true after the view
   } finally {
     if (seq === state.fullSeq) $("full-busy").hidden = true;
   }
@@ -137,6 +144,9 @@ function scrollFull() {
 }
 
 export function setZoom(on) {
+  // Its words left on the status line would outlive the view ("Making ...", never to end; "scroll to look around"):
+  // the preview's again (its error, and words said since by a download or a new preview, stay).
+  if (state.zoom && !on && $("status").textContent === fullWords) setStatus(state.readyWords);
   state.zoom = on;
   state.fullSeq++;  // a 100 % answer still on its way is no longer wanted
   $("zoom").setAttribute("aria-pressed", String(on));
@@ -144,6 +154,15 @@ export function setZoom(on) {
   $("full-frame").hidden = !on;
   $("full-busy").hidden = true;  // shown by showFull while it works
   if (on) showFull();
+}
+
+// Escape in the 100 % view (tabbed into to scroll it) leaves it, as Escape closes what opens; the focus goes to its
+// button, not out to the page with the hidden frame.
+export function zoomKey(event) {
+  if (event.key !== "Escape" || !state.zoom) return;
+  event.preventDefault();
+  setZoom(false);
+  $("zoom").focus();
 }
 
 export function setCompare(on) {

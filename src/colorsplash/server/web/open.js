@@ -98,7 +98,7 @@ function forgetPrevious(file) {
   if (state.controller) state.controller.abort();
   if (state.originalUrl) URL.revokeObjectURL(state.originalUrl);
   if (state.full) URL.revokeObjectURL(state.full.url);
-  Object.assign(state, { file, point: null, preview: file, scale: 1, width: 0, height: 0, full: null,
+  Object.assign(state, { file, point: null, preview: file, scale: 1, width: 0, height: 0, full: null, readyWords: "",
     cursor: [0.5, 0.5], tooBig: false, decoded: false, gotResult: false, openNotes: [], resultNotes: [] });
   state.originalUrl = URL.createObjectURL(file);
   showMessage($("open-error"), "");

@@ -43,7 +43,8 @@ export async function render() {
     $("download").disabled = state.tooBig;
     $("zoom").disabled = state.tooBig;
     const size = state.width ? ` · full size ${state.width}×${state.height}` : "";
-    setStatus(`Ready in ${Math.round(performance.now() - started)} ms${size}`);
+    state.readyWords = `Ready in ${Math.round(performance.now() - started)} ms${size}`;
+    setStatus(state.readyWords);
     if (state.zoom) showFull();
   } catch (err) {
     if (err.name === "AbortError" || seq !== state.seq) return;

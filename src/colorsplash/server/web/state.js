@@ -25,6 +25,7 @@ export const state = {
   originalUrl: null,
   full: null,        // {key, file, url, name}: the full-size result of the options in `key`
   zoom: false,
+  readyWords: "",    // the status line's words for the preview shown ("Ready in ..."), said again after the 100 % view
   compare: false,
   limits: null,      // the server's limits from /api/health: {max_upload_bytes, max_pixels, ...}
   reads: "",         // the picture formats the server reads, in its words, from /api/health ("": not known)
@@ -50,7 +51,8 @@ export function setStatus(text, isError = false) {
 // so that on a phone it is not left below the screen.
 export function showMessage(el, text) {
   const changed = el.textContent !== text || el.hidden;
-  el.textContent = text;
+  // Messages are live regions: the same words written again (each preview) would be said again.
+  if (el.textContent !== text) el.textContent = text;
   el.hidden = !text;
   if (text && changed) el.scrollIntoView({ block: "nearest" });
 }

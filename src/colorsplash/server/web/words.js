@@ -89,7 +89,8 @@ export function showNotes() {
   const notes = [...new Set([...state.openNotes, ...state.resultNotes])]
     .map((n) => inPageWords(name && n.startsWith(name) ? n.slice(name.length) : n));
   const el = $("notes");
-  el.textContent = notes.length ? `Notes: ${notes.join(" · ")}` : "";
+  const text = notes.length ? `Notes: ${notes.join(" · ")}` : "";
+  if (el.textContent !== text) el.textContent = text;  // a live region: rewritten, the same words are said again
   el.hidden = !notes.length;
 }
 
