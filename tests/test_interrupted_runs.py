@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from colorsplash.runtime.files import is_temp_name
+from colorsplash.runtime.temp_names import is_temp_name
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

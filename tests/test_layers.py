@@ -27,7 +27,7 @@ STAGES = {
     "edges": {"model", "pictures"},
     "video": {"edges", "model", "pictures", "batch", "effects", "planning"},
 }
-SHARED = {"files", "fork_safe", "cpu", "allocator", "flags", "wording", "options", "no_subject"}
+SHARED = {"files", "temp_names", "fork_safe", "cpu", "allocator", "flags", "wording", "options", "no_subject"}
 # What the shared owners may import from the stages: the model's config, and for type hints only (under
 # ``if TYPE_CHECKING:``) AlphaResult (no_subject), which the edges stage applies their rule to.
 SHARED_USES = {"model.config"}

@@ -162,7 +162,7 @@ def test_atomic_write_without_replace_never_clobbers(tmp_path: Path, monkeypatch
 
 def test_temporary_name_fits_whenever_the_name_does(tmp_path: Path) -> None:
     """Issue 16 item 20: a 255-byte name (multi-byte characters included) is writable."""
-    from colorsplash.runtime.files import name_fits
+    from colorsplash.runtime.temp_names import name_fits
 
     for name in ("x" * 251 + ".png", "é" * 125 + "x.png"):
         assert name_fits(tmp_path / name)

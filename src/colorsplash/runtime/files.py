@@ -14,18 +14,14 @@ from __future__ import annotations
 import errno
 import os
 import re
-import secrets
-import shutil
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
-TEMP_PREFIX = ".colorsplash-"
-TEMP_SUFFIX = ".part"
-TEMP_TOKEN = "[0-9a-f]{8}"  # a temporary name's random part (token_hex(4)) as a regular expression, for its readers
-_NAME_MAX = 255  # bytes in one file name on ext4, APFS, NTFS
+from colorsplash.runtime.temp_names import NAME_MAX, name_fits, temp_path_for
+
 # link() fails with these where the file system has no hard links (FAT, some network shares): check, then rename.
 # ``scheme:/`` (``pathlib`` keeps one slash of ``https://``); two letters at least, so ``C:/`` stays a drive.
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:/")
@@ -36,7 +32,7 @@ _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EM
 # What a path that leads from link to link and never to a file is, said the same wherever one is met.
 LINK_LOOP = "a symbolic link in a loop of links (each leads to another, none to a file); fix or remove the link"
 # What a name over the limit is, said the same wherever one is met (each place adds its own advice).
-TOO_LONG = f"longer than the {_NAME_MAX} bytes the system allows in one file or folder name"
+TOO_LONG = f"longer than the {NAME_MAX} bytes the system allows in one file or folder name"
 # An output that appeared after this run planned its names (another run, a user): never replaced.
 NOT_OURS = "already exists and was not made by this run; not replaced"
 # A file that reads back other than it was written (atomic_write, checkpoints): what happened and what to do
@@ -71,57 +67,6 @@ def in_utf8(path: str | Path) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def name_fits(path: str | Path) -> bool:
-    """Whether ``path``'s last component fits a file name (255 bytes as UTF-8); the temporary name always fits
-    when this holds (see :func:`temp_path_for`)."""
-    return len(os.fsencode(Path(path).name)) <= _NAME_MAX
-
-
-def temp_path_for(path: str | Path, extension: str | None = None) -> Path:
-    """A fresh hidden temporary path beside ``path`` that keeps its extension (tools pick formats by it), or ends
-    in ``extension`` when one is given (``""`` for a folder: :func:`temp_folder`).
-
-    The name fits whenever ``path``'s own name fits: a long stem is shortened, never the folder changed.
-    """
-    path = Path(path)
-    ending = path.suffix if extension is None else extension
-    token = secrets.token_hex(4)  # 8 hex digits: TEMP_TOKEN
-    # In the file system's encoding, not UTF-8 (a C locale without UTF-8 mode encodes names as ASCII); a cut
-    # through a character leaves an escaped byte that encodes back to the same bytes.
-    fixed = len(os.fsencode(TEMP_PREFIX + token + "." + TEMP_SUFFIX + ending))
-    stem = os.fsdecode(os.fsencode(path.stem)[: max(0, _NAME_MAX - fixed)])
-    return path.with_name(f"{TEMP_PREFIX}{stem}.{token}{TEMP_SUFFIX}{ending}")
-
-
-@contextmanager
-def temp_folder(path: str | Path) -> Iterator[Path]:
-    """A fresh hidden folder beside ``path`` (whose folder must exist) for the intermediate files of the writer of
-    ``path``, removed with all it holds when the block ends, however it ends (Ctrl-C included). It is named as the
-    temporary files are (:func:`is_temp_name`: ``.colorsplash-<stem>.<token>.part``), so one that a killed run
-    left (``kill -9``, a crash) is named by the next scan as an interrupted run's, not taken for a result: the
-    folder ``tempfile`` named ``tmpk3j2h_x`` held a ``model.onnx``. Owner-only (0700), as ``tempfile``'s."""
-    folder = temp_path_for(path, extension="")
-    folder.mkdir(mode=0o700)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def is_temp_name(name: str) -> bool:
-    """Whether ``name`` is one of our temporary files (left behind only by a killed process)."""
-    return name.startswith(TEMP_PREFIX) and TEMP_SUFFIX in name
-
-
-def is_temp_of(name: str, output: str | Path) -> bool:
-    """Whether ``name`` is a temporary name that :func:`temp_path_for` makes for ``output`` (a name, or a path:
-    its name), the token whatever it is: in ``output``'s folder, that file's write in progress or left by a killed
-    process."""
-    out = Path(output)
-    made = re.escape(f"{TEMP_PREFIX}{out.stem}.") + TEMP_TOKEN + re.escape(f"{TEMP_SUFFIX}{out.suffix}")
-    return re.fullmatch(made, name) is not None
 
 
 def not_replaceable(path: str | Path, switch: str | None = None) -> str | None:

@@ -16,16 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from colorsplash.runtime.files import (
-    NOT_OURS,
-    TOO_LONG,
-    broken_link,
-    is_temp_name,
-    name_fits,
-    not_a_file,
-    not_replaceable,
-    unwritable_folder,
-)
+from colorsplash.runtime.files import NOT_OURS, TOO_LONG, broken_link, not_a_file, not_replaceable, unwritable_folder
 from colorsplash.runtime.pictures.photo_io import (
     DEFAULT_MAX_PIXELS,
     ImageReadError,
@@ -42,6 +33,7 @@ from colorsplash.runtime.scan_notes import (
     say_output_partials,
     say_partial,
 )
+from colorsplash.runtime.temp_names import is_temp_name, name_fits
 from colorsplash.runtime.wording import listed
 
 log = logging.getLogger(__name__)

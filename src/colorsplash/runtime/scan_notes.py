@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from colorsplash.runtime.files import is_temp_name
+from colorsplash.runtime.temp_names import is_temp_name
 from colorsplash.runtime.wording import listed
 
 log = logging.getLogger("colorsplash.runtime.planning")  # the planning's logger: its lines are the scan's

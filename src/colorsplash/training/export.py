@@ -17,17 +17,13 @@ import numpy as np
 import torch
 
 from colorsplash.evaluation.evaluate import CHECKPOINT_HASH, SUMMARY_KEYS
-from colorsplash.runtime.files import (
-    atomic_path,
-    in_utf8,
-    made_folders_tidied,
-    temp_folder,
-)
+from colorsplash.runtime.files import atomic_path, in_utf8, made_folders_tidied
 from colorsplash.runtime.model.config import CONFIG_METADATA_KEY, ModelConfig
 from colorsplash.runtime.model.model_file import ModelLoadError
 from colorsplash.runtime.model.model_graph import checked_config
 from colorsplash.runtime.model.onnx_model import PRESENCE_OUTPUT, create_session
 from colorsplash.runtime.model.variants import file_hash
+from colorsplash.runtime.temp_names import temp_folder
 from colorsplash.training.checkpoint import load_checkpoint, missing_checkpoint
 from colorsplash.training.export_checks import check_finite, check_request, warn_unchosen_threshold
 from colorsplash.training.graph_edits import drop_unused_opsets, split_single_output_convs

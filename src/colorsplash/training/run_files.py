@@ -10,7 +10,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from colorsplash.runtime.files import is_temp_of
+from colorsplash.runtime.temp_names import is_temp_of
 
 log = logging.getLogger(__name__)
 

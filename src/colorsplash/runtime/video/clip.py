@@ -41,7 +41,6 @@ from colorsplash.runtime.files import (
     broken_link,
     extension_only,
     made_folders_tidied,
-    name_fits,
     names_folder,
     not_replaceable,
     publish,
@@ -50,6 +49,7 @@ from colorsplash.runtime.files import (
 from colorsplash.runtime.model.onnx_model import Model, load_model
 from colorsplash.runtime.options import SplashOptions
 from colorsplash.runtime.planning import STDIO
+from colorsplash.runtime.temp_names import name_fits
 from colorsplash.runtime.video.temporal import NO_SMOOTHING, SmoothingConfig
 from colorsplash.runtime.video.video_colour import colour_note
 from colorsplash.runtime.video.video_encode import CONTAINERS, Encoder, container_for, mux_tracks, odd_size_note

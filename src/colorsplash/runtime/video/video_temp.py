@@ -1,6 +1,6 @@
 """Temporary files of ``video`` runs: created locked, and removed by a later run when a killed one left them.
 
-A clip is written under a hidden temporary name beside the output (:func:`colorsplash.runtime.files.temp_path_for`,
+A clip is written under a hidden temporary name beside the output (:func:`colorsplash.runtime.temp_names.temp_path_for`,
 so the name fits whenever the output's name fits) and renamed when complete. While a run works on such a file it
 holds an exclusive ``flock`` on it. The kernel drops that lock when the process ends, however it ends (``kill -9``
 included), so a later run can tell a partial file whose owner is gone (unlocked) from one that a running process is
@@ -18,15 +18,8 @@ import os
 import re
 from pathlib import Path
 
-from colorsplash.runtime.files import (
-    TEMP_PREFIX,
-    TEMP_SUFFIX,
-    TEMP_TOKEN,
-    broken_link,
-    is_temp_name,
-    temp_path_for,
-    unwritable_folder,
-)
+from colorsplash.runtime.files import broken_link, unwritable_folder
+from colorsplash.runtime.temp_names import TEMP_PREFIX, TEMP_SUFFIX, TEMP_TOKEN, is_temp_name, temp_path_for
 from colorsplash.runtime.video.video_encode import CONTAINERS
 from colorsplash.runtime.video.video_io import VideoError
 
