@@ -295,9 +295,19 @@ def test_a_run_started_just_after_a_kill_removes_its_partial_by_its_end(
     partial file for good: too recent, at its start, to be told from a partial being started by another run. By
     its end that one is stale, and goes; a live run's (locked) stays."""
     fcntl = pytest.importorskip("fcntl")
-    from colorsplash.runtime.video import video_temp
+    import types
 
-    monkeypatch.setattr(video_temp, "_GRACE_SECONDS", 0.2)  # the run itself takes longer than this
+    from colorsplash.runtime.video import clip
+
+    # The run's clock: its start as it is, its end 10 s later (past the 2 s grace), whatever the machine's load:
+    # with a real grace of 0.2 s a quick run ended within it, and a loaded one could start after it.
+    readings: list[float] = []
+    fake = types.SimpleNamespace(
+        time=lambda: readings.append(time.time()) or readings[-1] + 10 * (len(readings) > 1),
+        perf_counter=time.perf_counter,
+        monotonic=time.monotonic,
+    )
+    monkeypatch.setattr(clip, "time", fake)
     src = write_clip(tmp_path / "in.mp4", moving_subject(n=10)[0])
     outdir = tmp_path / "out"
     outdir.mkdir()
@@ -311,3 +321,4 @@ def test_a_run_started_just_after_a_kill_removes_its_partial_by_its_end(
     finally:
         os.close(fd)
     assert sorted(p.name for p in outdir.iterdir()) == sorted(["b.mp4", live.name])
+    assert len(readings) == 2  # the start and the end: the clock the two clean-ups read
