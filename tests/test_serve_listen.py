@@ -108,3 +108,12 @@ def test_allowed_origins_browsers_send_are_taken() -> None:
 
     for origin in ("*", "null", "https://photos.example.org", "http://192.168.1.5:8000", "https://x.org/"):
         assert web_origin(origin) == origin
+
+
+def test_a_null_origin_in_capitals_is_said_in_the_way_browsers_send_it() -> None:
+    """``--allowed-origin NULL`` was "not a web page's origin; give its scheme and host, e.g. https://NULL"."""
+    from colorsplash.cli.serve import web_origin
+
+    with pytest.raises(ValueError, match="is written null") as said:
+        web_origin("NULL")
+    assert "https://" not in str(said.value)

@@ -181,6 +181,8 @@ def web_origin(text: str) -> str:
     parts = urlsplit(text.strip())
     if text.strip() in ("*", "null"):
         return text
+    if text.strip().lower() == "null":  # browsers send it in lowercase only: "NULL" would never match
+        raise ValueError(f"{text!r}: the origin of pages opened from files (and sandboxed frames) is written null")
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise ValueError(f"{text!r} is not a web page's origin; give its scheme and host, e.g. https://{text.strip()}")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
