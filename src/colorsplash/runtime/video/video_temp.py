@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from colorsplash.runtime.files import broken_link, unwritable_folder
-from colorsplash.runtime.temp_names import TEMP_PREFIX, TEMP_SUFFIX, TEMP_TOKEN, is_temp_name, temp_path_for
+from colorsplash.runtime.temp_names import TEMP_SUFFIX, TEMP_TOKEN, is_temp_name, temp_path_for
 from colorsplash.runtime.video.video_encode import CONTAINERS
 from colorsplash.runtime.video.video_io import VideoError
 
@@ -80,7 +80,6 @@ def is_video_partial(name: str) -> bool:
     """Whether ``name`` is a temporary name that ``temp_path_for`` makes for a video output."""
     return (
         is_temp_name(name)
-        and name.startswith(TEMP_PREFIX)
         and name.lower().endswith(tuple(TEMP_SUFFIX + ext for ext in CONTAINERS))
         and _TOKEN_RE.search(name) is not None
     )
